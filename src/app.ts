@@ -1,0 +1,48 @@
+/** Builds the Hono app: global middleware, routers, the error handler, the OpenAPI document. */
+import { onError, problemResponse } from "./app-errors";
+import { ApiError } from "./lib/problem";
+import { limitBody, ONE_MB } from "./middleware/body-limit";
+import { requestId } from "./middleware/request-id";
+import { hooksRouter } from "./routes/hooks";
+import { keysRouter } from "./routes/keys";
+import { messagesRouter } from "./routes/messages";
+import { createRouter } from "./routes/router";
+import { systemRouter } from "./routes/system";
+
+export function createApp() {
+  const app = createRouter();
+  app.use("*", requestId);
+  app.use("*", async (c, next) => {
+    // 20 MB for batch uploads, 1 MB for everything else (DESIGN.md, Contracts).
+    const limit = c.req.path === "/v1/batches" ? 20 * ONE_MB : ONE_MB;
+    return limitBody(limit)(c, next);
+  });
+
+  app.route("/", systemRouter);
+  app.route("/", hooksRouter);
+  app.route("/", messagesRouter);
+  app.route("/", keysRouter);
+
+  app.openAPIRegistry.registerComponent("securitySchemes", "bearerAuth", {
+    type: "http",
+    scheme: "bearer",
+    description: "An API key: `rbx_live_…` or `rbx_test_…`",
+  });
+  app.doc31("/openapi.json", {
+    openapi: "3.1.0",
+    info: {
+      title: "Relaybox API",
+      version: "1.0.0",
+      description:
+        "SMS and WeChat messaging through one API. Errors are RFC 9457 problem+json; JSON fields are snake_case.",
+    },
+  });
+
+  app.notFound((c) =>
+    problemResponse(c, new ApiError("not-found", `No route for ${c.req.method} ${c.req.path}.`)),
+  );
+  app.onError(onError);
+  return app;
+}
+
+export const app = createApp();

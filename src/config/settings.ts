@@ -1,0 +1,48 @@
+/**
+ * Vars and secrets, checked once per isolate with zod: a bad deployment fails loudly on its first
+ * request instead of misbehaving later.
+ */
+import { z } from "zod";
+
+const positiveInt = z.coerce.number().int().positive();
+const nonNegative = z.coerce.number().nonnegative();
+
+const settingsSchema = z.object({
+  ENVIRONMENT: z.string().default("development"),
+  LOG_LEVEL: z.enum(["debug", "info", "warn", "error"]).default("info"),
+  RECEIPT_DEADLINE_SECONDS: positiveInt,
+  RETRY_BASE_SECONDS: nonNegative,
+  RETRY_MAX_SECONDS: nonNegative,
+  MAX_ATTEMPTS: positiveInt,
+  RELEASE_TIMEOUT_SECONDS: positiveInt,
+  PUBLIC_BASE_URL: z.url(),
+  MASTER_KEY: z
+    .string()
+    .refine((value) => base64Length(value) === 32, "must be the base64 of 32 random bytes"),
+});
+
+function base64Length(value: string): number {
+  try {
+    return atob(value).length;
+  } catch {
+    return -1;
+  }
+}
+
+export type Settings = z.infer<typeof settingsSchema>;
+
+const cache = new WeakMap<object, Settings>();
+
+export function settingsOf(env: Env): Settings {
+  const cached = cache.get(env);
+  if (cached) {
+    return cached;
+  }
+  const parsed = settingsSchema.safeParse(env);
+  if (!parsed.success) {
+    const issues = parsed.error.issues.map((i) => `${i.path.join(".")}: ${i.message}`).join("; ");
+    throw new Error(`Relaybox configuration is invalid: ${issues}`);
+  }
+  cache.set(env, parsed.data);
+  return parsed.data;
+}

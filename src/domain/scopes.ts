@@ -1,0 +1,7 @@
+/** API-key scopes. `admin` includes every other scope. */
+export const SCOPES = ["messages:send", "messages:read", "admin"] as const;
+export type Scope = (typeof SCOPES)[number];
+
+export function grants(held: readonly string[], needed: Scope): boolean {
+  return held.includes("admin") || held.includes(needed);
+}

@@ -1,0 +1,334 @@
+/**
+ * TenantDispatcher: one per tenant (`idFromName("tenant:" + tenantId)`), the single writer of the
+ * tenant's outbound traffic.
+ *
+ * Receives: `accept()` from the API (one call per accepted request), `reportResults()` from the
+ * dispatch consumers, `peek()` for a message not yet in the D1 send log, and its own alarms.
+ * Guarantees: when `accept()` returns, the message is in this object's SQLite outbox, so it is
+ * never lost; an idempotency key replays its first answer for 24 h; messages to one recipient are
+ * released in acceptance order, each only after the previous one has its send result; releases
+ * keep to the tenant's send rate. Every alarm step is idempotent, so an alarm may run twice.
+ * Never: calls a provider, or releases a message before it is written to the D1 send log.
+ */
+import { DurableObject } from "cloudflare:workers";
+import { settingsOf } from "../config/settings";
+import { type DispatchJob, dispatchJobSchema } from "../queues/payloads";
+import {
+  type AcceptRequest,
+  type AcceptResult,
+  type OutboxMessage,
+  outboxMessageSchema,
+  type SendResult,
+} from "./dispatcher-types";
+import { logMessages, readStatuses } from "./send-log";
+
+const IDEMPOTENCY_TTL_MS = 24 * 60 * 60 * 1000;
+const FLUSH_CHUNK = 200;
+const QUEUE_BATCH = 100; // Queues' sendBatch limit
+const FINAL_OR_SENT = new Set([
+  "sent",
+  "delivered",
+  "undelivered",
+  "failed",
+  "canceled",
+  "expired",
+]);
+
+type Row = Record<string, SqlStorageValue>;
+
+export class TenantDispatcher extends DurableObject<Env> {
+  private readonly sql: SqlStorage;
+
+  constructor(ctx: DurableObjectState, env: Env) {
+    super(ctx, env);
+    this.sql = ctx.storage.sql;
+    this.sql.exec(`
+      CREATE TABLE IF NOT EXISTS outbox (
+        seq INTEGER PRIMARY KEY AUTOINCREMENT,
+        id TEXT NOT NULL UNIQUE,
+        recipient TEXT NOT NULL,
+        send_at INTEGER NOT NULL,
+        state TEXT NOT NULL DEFAULT 'pending',
+        logged INTEGER NOT NULL DEFAULT 0,
+        released_at INTEGER,
+        message TEXT NOT NULL
+      );
+      CREATE INDEX IF NOT EXISTS outbox_recipient ON outbox (recipient, send_at, seq);
+      CREATE INDEX IF NOT EXISTS outbox_state ON outbox (state, send_at, seq);
+      CREATE TABLE IF NOT EXISTS idempotency (
+        key TEXT PRIMARY KEY,
+        request_hash TEXT NOT NULL,
+        response TEXT NOT NULL,
+        expires_at INTEGER NOT NULL
+      );
+      CREATE TABLE IF NOT EXISTS receipt_deadlines (
+        id TEXT PRIMARY KEY,
+        deadline INTEGER NOT NULL
+      );
+      CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
+    `);
+  }
+
+  /**
+   * Appends a message to the outbox, or replays the answer an idempotency key already got. The
+   * whole method is synchronous SQL, so it commits as one transaction before the caller hears back.
+   */
+  async accept(request: AcceptRequest): Promise<AcceptResult> {
+    const now = Date.now();
+    const { message, idempotency } = request;
+    this.setMeta("tenant_id", message.tenantId);
+    this.setMeta("send_rate", String(request.sendRate));
+    if (idempotency) {
+      const prior = this.one(
+        "SELECT request_hash, response FROM idempotency WHERE key = ? AND expires_at > ?",
+        idempotency.key,
+        now,
+      );
+      if (prior) {
+        return prior.request_hash === idempotency.requestHash
+          ? { kind: "replayed", response: JSON.parse(String(prior.response)) }
+          : { kind: "idempotency-conflict" };
+      }
+    }
+    this.sql.exec(
+      "INSERT INTO outbox (id, recipient, send_at, message) VALUES (?, ?, ?, ?)",
+      message.id,
+      message.recipient,
+      message.sendAt,
+      JSON.stringify(message),
+    );
+    if (idempotency) {
+      this.sql.exec(
+        "INSERT OR REPLACE INTO idempotency (key, request_hash, response, expires_at) VALUES (?, ?, ?, ?)",
+        idempotency.key,
+        idempotency.requestHash,
+        JSON.stringify(request.response),
+        now + IDEMPOTENCY_TTL_MS,
+      );
+    }
+    await this.wakeAt(now);
+    return { kind: "accepted", response: request.response };
+  }
+
+  /** A message that is accepted but not yet in the D1 send log, or null. */
+  async peek(id: string): Promise<OutboxMessage | null> {
+    const row = this.one("SELECT message FROM outbox WHERE id = ? AND logged = 0", id);
+    return row ? outboxMessageSchema.parse(JSON.parse(String(row.message))) : null;
+  }
+
+  /** Send results from the consumers: the recipient's next message may go. */
+  async reportResults(results: SendResult[]): Promise<void> {
+    const now = Date.now();
+    const deadline = now + settingsOf(this.env).RECEIPT_DEADLINE_SECONDS * 1000;
+    for (const result of results) {
+      this.sql.exec("DELETE FROM outbox WHERE id = ?", result.id);
+      if (result.outcome === "sent") {
+        this.sql.exec(
+          "INSERT OR IGNORE INTO receipt_deadlines (id, deadline) VALUES (?, ?)",
+          result.id,
+          deadline,
+        );
+      }
+    }
+    await this.wakeAt(now);
+  }
+
+  /** Runs the alarm loop soon (housekeeping's safety net). */
+  async wake(): Promise<void> {
+    await this.wakeAt(Date.now());
+  }
+
+  async alarm(): Promise<void> {
+    const now = Date.now();
+    await this.flushToSendLog();
+    await this.expireOverdueReceipts(now);
+    await this.reconcileStaleReleases(now);
+    await this.releaseDue(now);
+    this.sql.exec("DELETE FROM idempotency WHERE expires_at <= ?", now);
+    await this.scheduleNextAlarm(Date.now());
+  }
+
+  /** Writes accepted messages to the D1 send log; INSERT OR IGNORE makes a rerun harmless. */
+  private async flushToSendLog(): Promise<void> {
+    for (;;) {
+      const rows = this.all(
+        "SELECT id, message FROM outbox WHERE logged = 0 ORDER BY seq LIMIT ?",
+        FLUSH_CHUNK,
+      );
+      if (rows.length === 0) {
+        return;
+      }
+      const batch = rows.map((row) => outboxMessageSchema.parse(JSON.parse(String(row.message))));
+      await logMessages(this.env.DB, batch);
+      for (const row of rows) {
+        this.sql.exec("UPDATE outbox SET logged = 1 WHERE id = ?", row.id);
+      }
+    }
+  }
+
+  private async expireOverdueReceipts(now: number): Promise<void> {
+    const overdue = this.all(
+      "SELECT id FROM receipt_deadlines WHERE deadline <= ? ORDER BY deadline LIMIT 500",
+      now,
+    ).map((row) => String(row.id));
+    if (overdue.length === 0) {
+      return;
+    }
+    const seconds = settingsOf(this.env).RECEIPT_DEADLINE_SECONDS;
+    const reason = `no delivery receipt within ${seconds} s of sending`;
+    await this.env.DB.batch(
+      overdue.map((id) =>
+        this.env.DB.prepare(
+          `UPDATE messages SET status = 'expired', status_reason = ?, completed_at = ?, updated_at = ?
+           WHERE id = ? AND status = 'sent'`,
+        ).bind(reason, now, now, id),
+      ),
+    );
+    for (const id of overdue) {
+      this.sql.exec("DELETE FROM receipt_deadlines WHERE id = ?", id);
+    }
+  }
+
+  /**
+   * A released message whose result never came back (a lost queue message, a consumer that died,
+   * a lost report) is looked up in D1: done ones are retired, the rest are released again. The
+   * consumers' claim on the message row makes a second delivery harmless.
+   */
+  private async reconcileStaleReleases(now: number): Promise<void> {
+    const timeoutMs = settingsOf(this.env).RELEASE_TIMEOUT_SECONDS * 1000;
+    const stale = this.all(
+      "SELECT id FROM outbox WHERE state = 'released' AND released_at <= ? ORDER BY seq LIMIT 500",
+      now - timeoutMs,
+    ).map((row) => String(row.id));
+    if (stale.length === 0) {
+      return;
+    }
+    const statuses = await readStatuses(this.env.DB, stale);
+    const again: string[] = [];
+    for (const id of stale) {
+      const status = statuses.get(id);
+      if (status && FINAL_OR_SENT.has(status)) {
+        this.sql.exec("DELETE FROM outbox WHERE id = ?", id);
+      } else {
+        this.sql.exec("UPDATE outbox SET released_at = ? WHERE id = ?", now, id);
+        again.push(id);
+      }
+    }
+    await this.enqueue(again);
+  }
+
+  /**
+   * Releases what is due, at the tenant's rate: for each recipient only the head of its line, and
+   * only when nothing earlier to that recipient is still waiting for its send result.
+   */
+  private async releaseDue(now: number): Promise<void> {
+    const rate = Number(this.getMeta("send_rate") ?? "1");
+    const tokens = this.refillTokens(now, rate);
+    const budget = Math.floor(tokens);
+    if (budget < 1) {
+      return;
+    }
+    const due = this.all(
+      `SELECT o.id FROM outbox o
+       WHERE o.state = 'pending' AND o.logged = 1 AND o.send_at <= ?
+         AND NOT EXISTS (
+           SELECT 1 FROM outbox p
+           WHERE p.recipient = o.recipient AND p.seq <> o.seq
+             AND (p.state = 'released'
+               OR (p.state = 'pending' AND (p.send_at < o.send_at
+                 OR (p.send_at = o.send_at AND p.seq < o.seq)))))
+       ORDER BY o.send_at, o.seq LIMIT ?`,
+      now,
+      budget,
+    ).map((row) => String(row.id));
+    if (due.length === 0) {
+      return;
+    }
+    for (const id of due) {
+      this.sql.exec("UPDATE outbox SET state = 'released', released_at = ? WHERE id = ?", now, id);
+    }
+    this.setMeta("tokens", String(tokens - due.length));
+    await this.enqueue(due);
+  }
+
+  private async enqueue(ids: string[]): Promise<void> {
+    const tenantId = this.getMeta("tenant_id");
+    if (!tenantId) {
+      return;
+    }
+    for (let i = 0; i < ids.length; i += QUEUE_BATCH) {
+      const jobs = ids.slice(i, i + QUEUE_BATCH).map(
+        (messageId): MessageSendRequest<DispatchJob> => ({
+          body: dispatchJobSchema.parse({ v: 1, tenant_id: tenantId, message_id: messageId }),
+          contentType: "json",
+        }),
+      );
+      await this.env.DISPATCH_QUEUE.sendBatch(jobs);
+    }
+  }
+
+  /** Token bucket holding at most one second of the tenant's rate. */
+  private refillTokens(now: number, rate: number): number {
+    const last = Number(this.getMeta("tokens_at") ?? "0");
+    const stored = Number(this.getMeta("tokens") ?? String(rate));
+    const tokens = Math.min(rate, stored + ((now - last) / 1000) * rate);
+    this.setMeta("tokens_at", String(now));
+    this.setMeta("tokens", String(tokens));
+    return tokens;
+  }
+
+  private async scheduleNextAlarm(now: number): Promise<void> {
+    const candidates: number[] = [];
+    if (this.one("SELECT 1 AS x FROM outbox WHERE logged = 0 LIMIT 1")) {
+      candidates.push(now);
+    }
+    const pending = this.one(
+      "SELECT MIN(send_at) AS at FROM outbox WHERE state = 'pending' AND logged = 1",
+    );
+    if (pending?.at !== null && pending?.at !== undefined) {
+      const rate = Number(this.getMeta("send_rate") ?? "1");
+      const tokens = Number(this.getMeta("tokens") ?? "0");
+      const refillAt = tokens >= 1 ? now : now + Math.ceil(((1 - tokens) * 1000) / rate);
+      candidates.push(Math.max(Number(pending.at), refillAt));
+    }
+    const receipt = this.one("SELECT MIN(deadline) AS at FROM receipt_deadlines");
+    if (receipt?.at !== null && receipt?.at !== undefined) {
+      candidates.push(Number(receipt.at));
+    }
+    const released = this.one("SELECT MIN(released_at) AS at FROM outbox WHERE state = 'released'");
+    if (released?.at !== null && released?.at !== undefined) {
+      const timeoutMs = settingsOf(this.env).RELEASE_TIMEOUT_SECONDS * 1000;
+      candidates.push(Number(released.at) + timeoutMs);
+    }
+    if (candidates.length === 0) {
+      await this.ctx.storage.deleteAlarm();
+      return;
+    }
+    await this.ctx.storage.setAlarm(Math.max(now, Math.min(...candidates)));
+  }
+
+  /** Brings the alarm forward to `at` (never pushes it back). */
+  private async wakeAt(at: number): Promise<void> {
+    const current = await this.ctx.storage.getAlarm();
+    if (current === null || current > at) {
+      await this.ctx.storage.setAlarm(at);
+    }
+  }
+
+  private one(query: string, ...bindings: SqlStorageValue[]): Row | undefined {
+    return this.sql.exec<Row>(query, ...bindings).toArray()[0];
+  }
+
+  private all(query: string, ...bindings: SqlStorageValue[]): Row[] {
+    return this.sql.exec<Row>(query, ...bindings).toArray();
+  }
+
+  private getMeta(key: string): string | undefined {
+    const row = this.one("SELECT value FROM meta WHERE key = ?", key);
+    return row ? String(row.value) : undefined;
+  }
+
+  private setMeta(key: string, value: string): void {
+    this.sql.exec("INSERT OR REPLACE INTO meta (key, value) VALUES (?, ?)", key, value);
+  }
+}

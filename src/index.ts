@@ -1,0 +1,43 @@
+/**
+ * The Relaybox Worker.
+ *
+ * fetch: the REST API (/v1), carrier hooks (/hooks), docs (/docs, /openapi.json).
+ * queue: DISPATCH_QUEUE (provider calls) and its dead-letter queue (ends messages `failed`).
+ * scheduled: production housekeeping only; nothing that must also happen under `wrangler dev`
+ * runs here (cron never fires locally: receipt deadlines and retries live on Durable Object alarms).
+ */
+import { app } from "./app";
+import { settingsOf } from "./config/settings";
+import { consumeDeadLetters } from "./queues/dead-letters";
+import { consumeDispatch } from "./queues/dispatch";
+import { wakeStalledDispatchers } from "./services/housekeeping";
+
+export { TenantDispatcher } from "./durable-objects/tenant-dispatcher";
+
+/** Serves requests to our own public URL in-process (the sandbox carrier posts its receipts so). */
+function selfFetch(env: Env, ctx: ExecutionContext) {
+  const origin = new URL(settingsOf(env).PUBLIC_BASE_URL).origin;
+  return (request: Request): Promise<Response> =>
+    new URL(request.url).origin === origin
+      ? Promise.resolve(app.fetch(request, env, ctx))
+      : fetch(request);
+}
+
+export default {
+  fetch(request, env, ctx) {
+    settingsOf(env);
+    return app.fetch(request, env, ctx);
+  },
+
+  async queue(batch, env, ctx) {
+    if (batch.queue.endsWith("-dlq")) {
+      await consumeDeadLetters(batch, env);
+    } else {
+      await consumeDispatch(batch, env, ctx, { fetch: selfFetch(env, ctx) });
+    }
+  },
+
+  async scheduled(_controller, env) {
+    await wakeStalledDispatchers(env);
+  },
+} satisfies ExportedHandler<Env>;

@@ -1,0 +1,80 @@
+/**
+ * RFC 9457 problem details: the one error shape of every non-2xx response.
+ * Each kind of problem has a slug (its `type` ends in it), a title and a status.
+ */
+
+export const PROBLEM_TYPES = {
+  "validation-error": { status: 400, title: "Your request is not valid" },
+  "unsupported-media-type": { status: 415, title: "Unsupported media type" },
+  unauthenticated: { status: 401, title: "Authentication required" },
+  forbidden: { status: 403, title: "Not allowed" },
+  "not-found": { status: 404, title: "Not found" },
+  "method-not-allowed": { status: 405, title: "Method not allowed" },
+  conflict: { status: 409, title: "Conflict" },
+  "payload-too-large": { status: 413, title: "Payload too large" },
+  "unprocessable-entity": { status: 422, title: "The request breaks a rule" },
+  "idempotency-key-reused": {
+    status: 422,
+    title: "Idempotency key already used with another request",
+  },
+  "rate-limited": { status: 429, title: "Too many requests" },
+  "provider-unavailable": { status: 503, title: "Provider unavailable" },
+  internal: { status: 500, title: "Internal error" },
+} as const;
+
+export type ProblemSlug = keyof typeof PROBLEM_TYPES;
+
+export interface FieldError {
+  /** JSON Pointer (RFC 6901) into the request, e.g. `/to` or `/headers/idempotency-key`. */
+  pointer: string;
+  detail: string;
+}
+
+export interface Problem {
+  type: string;
+  title: string;
+  status: number;
+  detail: string;
+  instance: string;
+  request_id: string;
+  errors?: FieldError[];
+}
+
+export const PROBLEM_TYPE_BASE = "https://relaybox.dev/problems/";
+
+export class ApiError extends Error {
+  readonly slug: ProblemSlug;
+  readonly status: number;
+  readonly errors?: FieldError[];
+  readonly headers?: Record<string, string>;
+
+  constructor(
+    slug: ProblemSlug,
+    detail: string,
+    options: { errors?: FieldError[]; headers?: Record<string, string> } = {},
+  ) {
+    super(detail);
+    this.name = "ApiError";
+    this.slug = slug;
+    this.status = PROBLEM_TYPES[slug].status;
+    this.errors = options.errors;
+    this.headers = options.headers;
+  }
+
+  toProblem(instance: string, requestId: string): Problem {
+    return {
+      type: PROBLEM_TYPE_BASE + this.slug,
+      title: PROBLEM_TYPES[this.slug].title,
+      status: this.status,
+      detail: this.message,
+      instance,
+      request_id: requestId,
+      ...(this.errors && this.errors.length > 0 ? { errors: this.errors } : {}),
+    };
+  }
+}
+
+/** A JSON Pointer for a path of keys, escaping `~` and `/` as RFC 6901 asks. */
+export function toPointer(path: readonly PropertyKey[]): string {
+  return path.map((key) => `/${String(key).replaceAll("~", "~0").replaceAll("/", "~1")}`).join("");
+}

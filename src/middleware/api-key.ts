@@ -1,0 +1,98 @@
+/**
+ * API-key authentication. Keys are looked up by their SHA-256 in an isolate-local cache that
+ * lives at most CACHE_TTL_MS, so a revoked key stops working within that time everywhere (and at
+ * once in the isolate that revoked it).
+ */
+import { eq } from "drizzle-orm";
+import { createMiddleware } from "hono/factory";
+import { database } from "../db/client";
+import { apiKeys, tenants } from "../db/schema";
+import { grants, type Scope } from "../domain/scopes";
+import { sha256Hex } from "../lib/crypto";
+import { ApiError } from "../lib/problem";
+import type { AppEnv, Caller } from "./context";
+
+const CACHE_TTL_MS = 10_000;
+const MAX_CACHED = 10_000;
+const KEY_FORMAT = /^rbx_(live|test)_[A-Za-z0-9]{32}$/;
+
+interface CacheEntry {
+  caller: Caller | null;
+  revoked: boolean;
+  expiresAt: number;
+}
+
+const cache = new Map<string, CacheEntry>();
+
+export function forgetCachedKey(keyId: string): void {
+  for (const [hash, entry] of cache) {
+    if (entry.caller?.keyId === keyId) {
+      cache.delete(hash);
+    }
+  }
+}
+
+async function lookUp(env: Env, hash: string, now: number): Promise<CacheEntry> {
+  const cached = cache.get(hash);
+  if (cached && cached.expiresAt > now) {
+    return cached;
+  }
+  const [row] = await database(env.DB)
+    .select({ key: apiKeys, tenant: tenants })
+    .from(apiKeys)
+    .innerJoin(tenants, eq(tenants.id, apiKeys.tenantId))
+    .where(eq(apiKeys.keyHash, hash))
+    .limit(1);
+  const entry: CacheEntry = {
+    caller: row
+      ? {
+          keyId: row.key.id,
+          mode: row.key.mode,
+          scopes: row.key.scopes as Scope[],
+          tenant: {
+            id: row.tenant.id,
+            homeCountry: row.tenant.homeCountry,
+            allowedCountries: row.tenant.allowedCountries,
+            sendRate: row.tenant.sendRate,
+            signature: row.tenant.signature,
+          },
+        }
+      : null,
+    revoked: row?.key.revokedAt != null,
+    expiresAt: now + CACHE_TTL_MS,
+  };
+  if (cache.size >= MAX_CACHED) {
+    cache.clear();
+  }
+  cache.set(hash, entry);
+  return entry;
+}
+
+export function requireScope(scope: Scope) {
+  return createMiddleware<AppEnv>(async (c, next) => {
+    const header = c.req.header("authorization") ?? "";
+    const [scheme, key] = header.split(" ", 2);
+    if (scheme?.toLowerCase() !== "bearer" || !key) {
+      throw new ApiError(
+        "unauthenticated",
+        "Send your API key as `Authorization: Bearer rbx_live_…`.",
+        { headers: { "WWW-Authenticate": 'Bearer realm="relaybox"' } },
+      );
+    }
+    const entry = KEY_FORMAT.test(key)
+      ? await lookUp(c.env, await sha256Hex(key), Date.now())
+      : { caller: null, revoked: false };
+    if (!entry.caller || entry.revoked) {
+      throw new ApiError(
+        "unauthenticated",
+        entry.revoked ? "This API key has been revoked." : "This API key is not valid.",
+        { headers: { "WWW-Authenticate": 'Bearer realm="relaybox", error="invalid_token"' } },
+      );
+    }
+    if (!grants(entry.caller.scopes, scope)) {
+      throw new ApiError("forbidden", `This API key lacks the \`${scope}\` scope.`);
+    }
+    c.set("caller", entry.caller);
+    await next();
+  });
+}

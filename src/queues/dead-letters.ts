@@ -1,0 +1,44 @@
+/**
+ * Dead-letter consumer for DISPATCH_QUEUE.
+ *
+ * Receives jobs the dispatch consumer could not finish within the queue's max_retries.
+ * Guarantees: the message ends `failed` with the reason (unless it already reached a send result),
+ * and its dispatcher hears of it so the recipient's next message may go. Never: sends anything.
+ */
+import { database } from "../db/client";
+import { failUnlessDone } from "../db/message-log";
+import type { SendResult } from "../durable-objects/dispatcher-types";
+import { dispatcherOf } from "../services/dispatcher";
+import { dispatchJobSchema } from "./payloads";
+
+export async function consumeDeadLetters(batch: MessageBatch<unknown>, env: Env): Promise<void> {
+  const db = database(env.DB);
+  const reports = new Map<string, SendResult[]>();
+  for (const queued of batch.messages) {
+    const job = dispatchJobSchema.safeParse(queued.body);
+    if (!job.success) {
+      console.error("dead letter: unreadable job, dropped", JSON.stringify(queued.body));
+      queued.ack();
+      continue;
+    }
+    const { tenant_id: tenantId, message_id: messageId } = job.data;
+    try {
+      await failUnlessDone(
+        db,
+        messageId,
+        `dead-lettered: the dispatch queue gave up after ${queued.attempts} deliveries`,
+        Date.now(),
+      );
+      const list = reports.get(tenantId) ?? [];
+      list.push({ id: messageId, outcome: "final" });
+      reports.set(tenantId, list);
+      queued.ack();
+    } catch (error) {
+      console.error("dead letter: could not record, will retry", messageId, error);
+      queued.retry();
+    }
+  }
+  await Promise.all(
+    [...reports].map(([tenantId, results]) => dispatcherOf(env, tenantId).reportResults(results)),
+  );
+}

@@ -1,0 +1,50 @@
+/** Schemas and helpers shared by every resource's routes. */
+import { z } from "@hono/zod-openapi";
+
+export const ProblemSchema = z
+  .object({
+    type: z.string().openapi({ example: "https://relaybox.dev/problems/validation-error" }),
+    title: z.string(),
+    status: z.number().int(),
+    detail: z.string(),
+    instance: z.string(),
+    request_id: z.string(),
+    errors: z.array(z.object({ pointer: z.string(), detail: z.string() })).optional(),
+  })
+  .openapi("Problem");
+
+export function problems(...statuses: number[]) {
+  const descriptions: Record<number, string> = {
+    400: "Malformed request or schema violation",
+    401: "Missing, invalid or revoked API key",
+    403: "The API key lacks the needed scope",
+    404: "Not found (also for another tenant's resources)",
+    413: "Body too large",
+    415: "Body is not JSON",
+    422: "Well-formed but breaks a rule",
+    429: "Too many requests",
+  };
+  return Object.fromEntries(
+    statuses.map((status) => [
+      status,
+      {
+        description: descriptions[status] ?? "Error",
+        content: { "application/problem+json": { schema: ProblemSchema } },
+      },
+    ]),
+  );
+}
+
+export const bearerAuth = [{ bearerAuth: [] }];
+
+export const IdempotencyHeaders = z.object({
+  "idempotency-key": z.string().min(1).max(255).optional().openapi({
+    description:
+      "Replays the first response for 24 h when sent again with the same body; another body → 422.",
+  }),
+});
+
+export const iso = (ms: number | null): string | null =>
+  ms === null ? null : new Date(ms).toISOString();
+
+export const LimitQuery = z.coerce.number().int().min(1).max(100).default(20);

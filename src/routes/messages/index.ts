@@ -1,0 +1,8 @@
+import { createRouter } from "../router";
+import * as handlers from "./messages.handlers";
+import * as routes from "./messages.routes";
+
+export const messagesRouter = createRouter()
+  .openapi(routes.sendMessage, handlers.sendMessage)
+  .openapi(routes.listMessages, handlers.listMessages)
+  .openapi(routes.getMessage, handlers.getMessage);

@@ -1,0 +1,25 @@
+/**
+ * Production safety net, run by cron: a tenant with messages that have sat unfinished far longer
+ * than any retry schedule gets its dispatcher woken, which reconciles them against the send log.
+ */
+import { and, inArray, lt } from "drizzle-orm";
+import { database } from "../db/client";
+import { messages } from "../db/schema";
+import { dispatcherOf } from "./dispatcher";
+
+const STALL_MS = 60 * 60 * 1000;
+
+export async function wakeStalledDispatchers(env: Env, now: number = Date.now()): Promise<number> {
+  const rows = await database(env.DB)
+    .selectDistinct({ tenantId: messages.tenantId })
+    .from(messages)
+    .where(
+      and(
+        inArray(messages.status, ["queued", "sending", "sent"]),
+        lt(messages.updatedAt, now - STALL_MS),
+      ),
+    )
+    .limit(1000);
+  await Promise.all(rows.map((row) => dispatcherOf(env, row.tenantId).wake()));
+  return rows.length;
+}

@@ -1,0 +1,58 @@
+import path from "node:path";
+import { fileURLToPath } from "node:url";
+import { cloudflareTest, readD1Migrations } from "@cloudflare/vitest-plugin";
+import { defineConfig } from "vitest/config";
+
+const root = path.join(path.dirname(fileURLToPath(import.meta.url)), "..");
+// A fixed test-only master key (base64 of 32 bytes); wrangler reads required secrets from here.
+const TEST_MASTER_KEY = "MDEyMzQ1Njc4OWFiY2RlZjAxMjM0NTY3ODlhYmNkZWY=";
+process.env.MASTER_KEY ??= TEST_MASTER_KEY;
+
+export default defineConfig(async () => {
+  const migrations = await readD1Migrations(path.join(root, "migrations"));
+  return {
+    root,
+    test: {
+      projects: [
+        {
+          plugins: [
+            cloudflareTest({
+              wrangler: { configPath: path.join(root, "wrangler.toml") },
+              miniflare: {
+                bindings: {
+                  TEST_MIGRATIONS: migrations,
+                  MASTER_KEY: TEST_MASTER_KEY,
+                  RECEIPT_DEADLINE_SECONDS: "2",
+                  RETRY_BASE_SECONDS: "0",
+                  RELEASE_TIMEOUT_SECONDS: "5",
+                },
+                // Deliver queue batches at once instead of after max_batch_timeout.
+                queueConsumers: {
+                  "relaybox-dispatch": { maxBatchTimeout: 0 },
+                  "relaybox-dispatch-dlq": { maxBatchTimeout: 0 },
+                },
+              },
+            }),
+          ],
+          test: {
+            name: "workers",
+            root,
+            include: ["test/**/*.test.ts"],
+            exclude: ["test/e2e/**"],
+            setupFiles: ["test/setup/apply-migrations.ts"],
+          },
+        },
+        {
+          test: {
+            name: "e2e",
+            root,
+            include: ["test/e2e/**/*.test.ts"],
+            environment: "node",
+            testTimeout: 180_000,
+            hookTimeout: 120_000,
+          },
+        },
+      ],
+    },
+  };
+});
