@@ -8,12 +8,13 @@
  * then the message ends `failed` with the reason; results go back to the tenant's dispatcher in
  * one call per tenant per batch. Never: acks a message that has not reached a send result.
  */
-import type { AdapterIO, SendOutcome } from "../channels/sms/adapter";
+import type { AdapterIO, SendOutcome, SmsAdapter } from "../channels/sms/adapter";
 import { smsAdapters } from "../channels/sms/registry";
 import { type Settings, settingsOf } from "../config/settings";
 import { database } from "../db/client";
 import { claimForSending, FINAL_STATUSES, type MessageRow, recordAttempt } from "../db/message-log";
 import { findHookToken } from "../db/provider-settings";
+import type { ProviderName } from "../db/schema";
 import type { SendResult } from "../durable-objects/dispatcher-types";
 import { backoffSeconds } from "../lib/backoff";
 import { newId } from "../lib/ids";
@@ -28,6 +29,8 @@ export interface DispatchDeps {
   fetch: (request: Request) => Promise<Response>;
   now?: () => number;
   random?: () => number;
+  /** The provider adapters; tests swap in fakes. */
+  adapters?: { readonly [name in ProviderName]: SmsAdapter };
 }
 
 type Verdict =
@@ -105,7 +108,8 @@ async function dispatchOne(
     waitUntil: (work) => ctx.waitUntil(work),
   };
   const startedAt = now();
-  const outcome: SendOutcome = await smsAdapters[provider].send(
+  const adapters = deps.adapters ?? smsAdapters;
+  const outcome: SendOutcome = await adapters[provider].send(
     {
       messageId: message.id,
       to: message.recipient,

@@ -1,0 +1,209 @@
+import { env, runInDurableObject } from "cloudflare:test";
+import { describe, expect, it } from "vitest";
+import type {
+  AcceptedMessage,
+  AcceptRequest,
+  OutboxMessage,
+} from "../../src/durable-objects/dispatcher-types";
+import type { TenantDispatcher } from "../../src/durable-objects/tenant-dispatcher";
+import type { DispatchJob } from "../../src/queues/payloads";
+import { dispatcherOf } from "../../src/services/dispatcher";
+import { outboxMessage, statusOf } from "../support/messages";
+import { createTenant } from "../support/tenants";
+
+/** A queue that only records what it is given, so nothing is consumed behind the test's back. */
+class RecordingQueue {
+  readonly sent: string[] = [];
+  async send(): Promise<void> {
+    throw new Error("the dispatcher sends in batches");
+  }
+  async sendBatch(jobs: Iterable<MessageSendRequest<DispatchJob>>): Promise<void> {
+    for (const job of jobs) {
+      this.sent.push(job.body.message_id);
+    }
+  }
+}
+
+async function isolatedDispatcher(sendRate = 50) {
+  const tenant = await createTenant({ sendRate });
+  const stub = dispatcherOf(env, tenant.id);
+  const queue = new RecordingQueue();
+  await runInDurableObject(stub, (instance: TenantDispatcher) => {
+    Object.defineProperty(instance, "env", { value: { ...env, DISPATCH_QUEUE: queue } });
+  });
+  const accept = (message: OutboxMessage, idempotencyKey?: string, hash = "h1") =>
+    stub.accept(acceptRequest(message, sendRate, idempotencyKey, hash));
+  const runAlarm = () => runInDurableObject(stub, (instance: TenantDispatcher) => instance.alarm());
+  const sql = <T extends Record<string, SqlStorageValue>>(
+    query: string,
+    ...args: SqlStorageValue[]
+  ) =>
+    runInDurableObject(stub, (_instance: TenantDispatcher, state) =>
+      state.storage.sql.exec<T>(query, ...args).toArray(),
+    );
+  return { tenant, stub, queue, accept, runAlarm, sql };
+}
+
+function acceptRequest(
+  message: OutboxMessage,
+  sendRate: number,
+  idempotencyKey: string | undefined,
+  requestHash: string,
+): AcceptRequest {
+  const response: AcceptedMessage = {
+    id: message.id,
+    status: "queued",
+    to: message.recipient,
+    segments: message.segments,
+    encoding: message.encoding,
+    created_at: new Date(message.createdAt).toISOString(),
+  };
+  return {
+    message,
+    sendRate,
+    idempotency: idempotencyKey ? { key: idempotencyKey, requestHash } : null,
+    response,
+  };
+}
+
+describe("TenantDispatcher", () => {
+  it("releases one recipient's messages in order, each only after the previous send result", async () => {
+    const { tenant, stub, queue, accept, runAlarm } = await isolatedDispatcher();
+    const a1 = outboxMessage(tenant.id, "+8613800000001");
+    const a2 = outboxMessage(tenant.id, "+8613800000001");
+    const a3 = outboxMessage(tenant.id, "+8613800000001");
+    const b1 = outboxMessage(tenant.id, "+8613800000002");
+    for (const m of [a1, a2, a3, b1]) {
+      await accept(m);
+    }
+    await runAlarm();
+    expect(queue.sent).toEqual([a1.id, b1.id]);
+
+    await runAlarm();
+    expect(queue.sent).toEqual([a1.id, b1.id]);
+
+    await stub.reportResults([{ id: a1.id, outcome: "sent" }]);
+    await runAlarm();
+    expect(queue.sent).toEqual([a1.id, b1.id, a2.id]);
+
+    await stub.reportResults([{ id: a2.id, outcome: "final" }]);
+    await runAlarm();
+    expect(queue.sent).toEqual([a1.id, b1.id, a2.id, a3.id]);
+  });
+
+  it("writes accepted messages to the D1 send log before releasing them", async () => {
+    const { tenant, queue, accept, runAlarm } = await isolatedDispatcher();
+    const message = outboxMessage(tenant.id, "+8613800000003");
+    await accept(message);
+    await runAlarm();
+    expect(queue.sent).toContain(message.id);
+    expect(await statusOf(message.id)).toBe("queued");
+  });
+
+  it("is safe to run its alarm twice: nothing is logged or released twice", async () => {
+    const { tenant, queue, accept, runAlarm } = await isolatedDispatcher();
+    const messages = [1, 2, 3].map((n) => outboxMessage(tenant.id, `+861380000010${n}`));
+    for (const m of messages) {
+      await accept(m);
+    }
+    await runAlarm();
+    await runAlarm();
+    expect([...queue.sent].sort()).toEqual(messages.map((m) => m.id).sort());
+    const { results } = await env.DB.prepare(
+      "SELECT COUNT(*) AS n FROM messages WHERE tenant_id = ?",
+    )
+      .bind(tenant.id)
+      .all<{ n: number }>();
+    expect(results[0]?.n).toBe(3);
+  });
+
+  it("keeps to the tenant's send rate", async () => {
+    const { tenant, queue, accept, runAlarm } = await isolatedDispatcher(5);
+    for (let n = 10; n < 22; n++) {
+      await accept(outboxMessage(tenant.id, `+86138000001${n}`));
+    }
+    await runAlarm();
+    expect(queue.sent).toHaveLength(5);
+    await new Promise((resolve) => setTimeout(resolve, 1000));
+    await runAlarm();
+    // One second at 5 msg/s refills five tokens (plus what the self-scheduled alarms used).
+    expect(queue.sent.length).toBeGreaterThanOrEqual(9);
+    expect(queue.sent.length).toBeLessThanOrEqual(11);
+  });
+
+  it("replays an idempotency key's first answer and refuses it with another body", async () => {
+    const { tenant, queue, accept, runAlarm } = await isolatedDispatcher();
+    const first = outboxMessage(tenant.id, "+8613800000004");
+    const again = outboxMessage(tenant.id, "+8613800000004");
+    expect(await accept(first, "k1", "hash-a")).toMatchObject({ kind: "accepted" });
+    const replay = await accept(again, "k1", "hash-a");
+    expect(replay).toEqual({
+      kind: "replayed",
+      response: expect.objectContaining({ id: first.id }),
+    });
+    expect(await accept(again, "k1", "hash-b")).toEqual({ kind: "idempotency-conflict" });
+    await runAlarm();
+    expect(queue.sent).toEqual([first.id]);
+  });
+
+  it("forgets idempotency keys after 24 hours", async () => {
+    const { tenant, accept, runAlarm, sql } = await isolatedDispatcher();
+    await accept(outboxMessage(tenant.id, "+8613800000005"), "k2");
+    await sql("UPDATE idempotency SET expires_at = ?", Date.now() - 1);
+    const later = outboxMessage(tenant.id, "+8613800000005");
+    expect(await accept(later, "k2")).toMatchObject({ kind: "accepted" });
+    await runAlarm();
+    expect(await sql("SELECT key FROM idempotency")).toHaveLength(1);
+  });
+
+  it("releases again a message whose send result never came back", async () => {
+    const { tenant, queue, accept, runAlarm, sql } = await isolatedDispatcher();
+    const lost = outboxMessage(tenant.id, "+8613800000006");
+    const done = outboxMessage(tenant.id, "+8613800000007");
+    await accept(lost);
+    await accept(done);
+    await runAlarm();
+    expect(queue.sent).toHaveLength(2);
+    await env.DB.prepare("UPDATE messages SET status = 'delivered' WHERE id = ?")
+      .bind(done.id)
+      .run();
+    await sql("UPDATE outbox SET released_at = ?", Date.now() - 60_000);
+    await runAlarm();
+    expect(queue.sent.filter((id) => id === lost.id)).toHaveLength(2);
+    expect(queue.sent.filter((id) => id === done.id)).toHaveLength(1);
+    expect(await sql("SELECT id FROM outbox")).toEqual([{ id: lost.id }]);
+  });
+
+  it("expires a sent message that gets no receipt by the deadline, and only that", async () => {
+    const { tenant, stub, accept, runAlarm, sql } = await isolatedDispatcher();
+    const silent = outboxMessage(tenant.id, "+8613800000008");
+    const receipted = outboxMessage(tenant.id, "+8613800000009");
+    await accept(silent);
+    await accept(receipted);
+    await runAlarm();
+    await env.DB.batch([
+      env.DB.prepare("UPDATE messages SET status = 'sent' WHERE id = ?").bind(silent.id),
+      env.DB.prepare("UPDATE messages SET status = 'delivered' WHERE id = ?").bind(receipted.id),
+    ]);
+    await stub.reportResults([
+      { id: silent.id, outcome: "sent" },
+      { id: receipted.id, outcome: "sent" },
+    ]);
+    await sql("UPDATE receipt_deadlines SET deadline = ?", Date.now() - 1);
+    await runAlarm();
+    expect(await statusOf(silent.id)).toBe("expired");
+    expect(await statusOf(receipted.id)).toBe("delivered");
+    expect(await sql("SELECT id FROM receipt_deadlines")).toEqual([]);
+  });
+
+  it("answers for a message that is accepted but not yet in the send log", async () => {
+    const { tenant, stub } = await isolatedDispatcher();
+    const message = outboxMessage(tenant.id, "+8613800000010");
+    await runInDurableObject(stub, async (instance: TenantDispatcher, state) => {
+      await instance.accept(acceptRequest(message, 50, undefined, "h"));
+      await state.storage.deleteAlarm();
+    });
+    expect(await stub.peek(message.id)).toEqual(message);
+    expect(await stub.peek("msg_00000000000000000000000000")).toBeNull();
+  });
+});

@@ -1,0 +1,228 @@
+import { createExecutionContext, createMessageBatch, env, getQueueResult } from "cloudflare:test";
+import { describe, expect, it } from "vitest";
+import type { SmsAdapter } from "../../src/channels/sms/adapter";
+import { sandbox } from "../../src/channels/sms/sandbox";
+import { logMessages } from "../../src/durable-objects/send-log";
+import worker from "../../src/index";
+import { consumeDeadLetters } from "../../src/queues/dead-letters";
+import { consumeDispatch } from "../../src/queues/dispatch";
+import type { DispatchJob } from "../../src/queues/payloads";
+import { attemptsOf, outboxMessage, statusOf } from "../support/messages";
+import { createTenant } from "../support/tenants";
+
+async function loggedMessage(to: string) {
+  const tenant = await createTenant();
+  const message = outboxMessage(tenant.id, to);
+  await logMessages(env.DB, [message]);
+  return { tenant, message };
+}
+
+function jobsFor(...deliveries: { tenantId: string; id: string; attempts?: number }[]) {
+  return createMessageBatch<DispatchJob>(
+    "relaybox-dispatch",
+    deliveries.map((d, n) => ({
+      id: `queue-msg-${n}`,
+      timestamp: new Date(),
+      attempts: d.attempts ?? 1,
+      body: { v: 1, tenant_id: d.tenantId, message_id: d.id },
+    })),
+  );
+}
+
+/** The harness does not keep `retry()`'s options: record the delays asked for. */
+function recordDelays(batch: MessageBatch<DispatchJob>): (number | undefined)[] {
+  const delays: (number | undefined)[] = [];
+  for (const message of batch.messages) {
+    const retry = message.retry.bind(message);
+    Object.defineProperty(message, "retry", {
+      value: (options?: QueueRetryOptions) => {
+        delays.push(options?.delaySeconds);
+        retry(options);
+      },
+    });
+  }
+  return delays;
+}
+
+async function run(batch: MessageBatch<DispatchJob>) {
+  const ctx = createExecutionContext();
+  await worker.queue(batch as MessageBatch<unknown>, env, ctx);
+  return getQueueResult(batch, ctx);
+}
+
+describe("dispatch consumer", () => {
+  it("sends a message, records the attempt and acks it", async () => {
+    const { tenant, message } = await loggedMessage("+8613800138100");
+    const result = await run(jobsFor({ tenantId: tenant.id, id: message.id }));
+    expect(result.explicitAcks).toEqual(["queue-msg-0"]);
+    expect(result.retryMessages).toEqual([]);
+    expect(["sent", "delivered"]).toContain(await statusOf(message.id));
+    expect(await attemptsOf(message.id)).toEqual([{ attempt: 1, outcome: "sent" }]);
+  });
+
+  it("retries a retryable failure with a delay and does not ack it", async () => {
+    const { tenant, message } = await loggedMessage("+8613800130001");
+    const batch = jobsFor({ tenantId: tenant.id, id: message.id });
+    const delays = recordDelays(batch);
+    const result = await run(batch);
+    expect(result.explicitAcks).toEqual([]);
+    expect(result.retryMessages).toEqual([{ msgId: "queue-msg-0" }]);
+    expect(delays).toEqual([0]);
+    expect(await statusOf(message.id)).toBe("sending");
+    expect(await attemptsOf(message.id)).toEqual([{ attempt: 1, outcome: "retryable" }]);
+  });
+
+  it("waits longer after each retryable failure (exponential backoff with jitter)", async () => {
+    const { tenant, message } = await loggedMessage("+8613800130001");
+    const ctx = createExecutionContext();
+    const batch = jobsFor({ tenantId: tenant.id, id: message.id });
+    const delays = recordDelays(batch);
+    const settingsEnv = { ...env, RETRY_BASE_SECONDS: "2", RETRY_MAX_SECONDS: "300" };
+    await consumeDispatch(batch as MessageBatch<unknown>, settingsEnv, ctx, {
+      fetch: async () => new Response(null, { status: 200 }),
+      random: () => 1,
+    });
+    expect((await getQueueResult(batch, ctx)).retryMessages).toEqual([{ msgId: "queue-msg-0" }]);
+
+    const ctx2 = createExecutionContext();
+    const batch2 = jobsFor({ tenantId: tenant.id, id: message.id, attempts: 2 });
+    const delays2 = recordDelays(batch2);
+    await consumeDispatch(batch2 as MessageBatch<unknown>, settingsEnv, ctx2, {
+      fetch: async () => new Response(null, { status: 200 }),
+      random: () => 1,
+    });
+    await getQueueResult(batch2, ctx2);
+    // Full jitter at its top (random() = 1): 2 s after the first failure, 4 s after the second.
+    expect(delays).toEqual([2]);
+    expect(delays2).toEqual([4]);
+  });
+
+  it("fails a permanent error at once, with the provider's reason, and acks it", async () => {
+    const { tenant, message } = await loggedMessage("+8613800130000");
+    const result = await run(jobsFor({ tenantId: tenant.id, id: message.id }));
+    expect(result.explicitAcks).toEqual(["queue-msg-0"]);
+    expect(await statusOf(message.id)).toBe("failed");
+    const row = await env.DB.prepare("SELECT status_reason FROM messages WHERE id = ?")
+      .bind(message.id)
+      .first<{ status_reason: string }>();
+    expect(row?.status_reason).toContain("sandbox_rejected");
+  });
+
+  it("gives up after MAX_ATTEMPTS retryable failures and ends the message failed", async () => {
+    const { tenant, message } = await loggedMessage("+8613800138101");
+    let calls = 0;
+    const alwaysBusy: SmsAdapter = {
+      ...sandbox,
+      send: async () => {
+        calls++;
+        return { kind: "failed", retryable: true, code: "busy", reason: "carrier busy" };
+      },
+    };
+    const deps = {
+      fetch: async () => new Response(null),
+      adapters: { sandbox: alwaysBusy },
+    };
+    for (let delivery = 1; delivery <= 5; delivery++) {
+      const ctx = createExecutionContext();
+      const batch = jobsFor({ tenantId: tenant.id, id: message.id, attempts: delivery });
+      await consumeDispatch(batch as MessageBatch<unknown>, env, ctx, deps);
+      const result = await getQueueResult(batch, ctx);
+      expect(result.explicitAcks).toEqual(delivery < 5 ? [] : ["queue-msg-0"]);
+    }
+    expect(calls).toBe(5);
+    expect(await statusOf(message.id)).toBe("failed");
+    const row = await env.DB.prepare("SELECT status_reason FROM messages WHERE id = ?")
+      .bind(message.id)
+      .first<{ status_reason: string }>();
+    expect(row?.status_reason).toBe("gave up after 5 attempts; last: busy: carrier busy");
+  });
+
+  it("sends once when the same job is delivered twice at the same time", async () => {
+    const { tenant, message } = await loggedMessage("+8613800138102");
+    let calls = 0;
+    const slowSandbox: SmsAdapter = {
+      ...sandbox,
+      send: async (request, io) => {
+        calls++;
+        await scheduler.wait(50);
+        return sandbox.send(request, io);
+      },
+    };
+    const deps = { fetch: async () => new Response(null), adapters: { sandbox: slowSandbox } };
+    const twice = jobsFor(
+      { tenantId: tenant.id, id: message.id },
+      { tenantId: tenant.id, id: message.id },
+    );
+    const ctx = createExecutionContext();
+    const separately = jobsFor({ tenantId: tenant.id, id: message.id });
+    const ctx2 = createExecutionContext();
+    await Promise.all([
+      consumeDispatch(twice as MessageBatch<unknown>, env, ctx, deps),
+      consumeDispatch(separately as MessageBatch<unknown>, env, ctx2, deps),
+    ]);
+    expect(calls).toBe(1);
+    expect(await attemptsOf(message.id)).toEqual([{ attempt: 1, outcome: "sent" }]);
+    const results = [await getQueueResult(twice, ctx), await getQueueResult(separately, ctx2)];
+    const acked = results.flatMap((r) => r.explicitAcks).length;
+    const retried = results.flatMap((r) => r.retryMessages).length;
+    expect(acked + retried).toBe(3);
+    expect(acked).toBeGreaterThanOrEqual(1);
+
+    // The held copies come back later, find the message sent, and are acked without a send.
+    const later = await run(jobsFor({ tenantId: tenant.id, id: message.id, attempts: 2 }));
+    expect(later.explicitAcks).toEqual(["queue-msg-0"]);
+    expect(calls).toBe(1);
+  });
+
+  it("acks a job for a message that already reached a final state without sending", async () => {
+    const { tenant, message } = await loggedMessage("+8613800138103");
+    await env.DB.prepare("UPDATE messages SET status = 'canceled' WHERE id = ?")
+      .bind(message.id)
+      .run();
+    const result = await run(jobsFor({ tenantId: tenant.id, id: message.id }));
+    expect(result.explicitAcks).toEqual(["queue-msg-0"]);
+    expect(await attemptsOf(message.id)).toEqual([]);
+  });
+
+  it("drops an unreadable job with an ack instead of retrying it forever", async () => {
+    const batch = createMessageBatch("relaybox-dispatch", [
+      { id: "junk", timestamp: new Date(), attempts: 1, body: { hello: "world" } },
+    ]);
+    const result = await run(batch as MessageBatch<DispatchJob>);
+    expect(result.explicitAcks).toEqual(["junk"]);
+  });
+});
+
+describe("dead-letter consumer", () => {
+  it("ends a dead-lettered message failed with the reason", async () => {
+    const { tenant, message } = await loggedMessage("+8613800138104");
+    const batch = createMessageBatch<DispatchJob>("relaybox-dispatch-dlq", [
+      {
+        id: "dead-1",
+        timestamp: new Date(),
+        attempts: 1,
+        body: { v: 1, tenant_id: tenant.id, message_id: message.id },
+      },
+    ]);
+    const ctx = createExecutionContext();
+    await consumeDeadLetters(batch as MessageBatch<unknown>, env);
+    const result = await getQueueResult(batch, ctx);
+    expect(result.explicitAcks).toEqual(["dead-1"]);
+    expect(await statusOf(message.id)).toBe("failed");
+  });
+
+  it("leaves a message that was already sent as it is", async () => {
+    const { tenant, message } = await loggedMessage("+8613800138105");
+    await env.DB.prepare("UPDATE messages SET status = 'sent' WHERE id = ?").bind(message.id).run();
+    const batch = createMessageBatch<DispatchJob>("relaybox-dispatch-dlq", [
+      {
+        id: "dead-2",
+        timestamp: new Date(),
+        attempts: 1,
+        body: { v: 1, tenant_id: tenant.id, message_id: message.id },
+      },
+    ]);
+    await worker.queue(batch as MessageBatch<unknown>, env, createExecutionContext());
+    expect(await statusOf(message.id)).toBe("sent");
+  });
+});
