@@ -188,7 +188,7 @@ describe("dispatch consumer", () => {
     const batch = createMessageBatch("relaybox-dispatch", [
       { id: "junk", timestamp: new Date(), attempts: 1, body: { hello: "world" } },
     ]);
-    const result = await run(batch as MessageBatch<DispatchJob>);
+    const result = await run(batch as unknown as MessageBatch<DispatchJob>);
     expect(result.explicitAcks).toEqual(["junk"]);
   });
 });
