@@ -18,7 +18,7 @@ export async function acceptStatusCallback(
   hookToken: string,
   request: Request,
   now: number = Date.now(),
-): Promise<{ applied: number; unknown: number }> {
+): Promise<{ applied: number; ignored: number; unknown: number }> {
   const db = database(env.DB);
   const settings = isProvider(provider)
     ? await findByHookToken(db, provider, hookToken)
@@ -36,41 +36,32 @@ export async function acceptStatusCallback(
     }
     throw error;
   }
-  let applied = 0;
-  let unknown = 0;
+  const counts = { applied: 0, ignored: 0, unknown: 0 };
   for (const receipt of receipts) {
-    const messageId =
-      receipt.messageId ??
-      (
-        await db.query.messages.findFirst({
-          columns: { id: true },
-          where: and(
-            eq(messages.tenantId, settings.tenantId),
-            eq(messages.provider, settings.provider),
-            eq(messages.providerMessageId, receipt.providerMessageId),
-          ),
-        })
-      )?.id;
-    const changed =
-      messageId !== undefined &&
-      (await applyReceipt(
-        db,
-        { tenantId: settings.tenantId, messageId },
-        { status: receipt.status, reason: receipt.reason ?? null },
-        now,
-      ));
-    if (changed) {
-      applied++;
-    } else if (
-      !messageId ||
-      !(await db.query.messages.findFirst({
-        columns: { id: true },
-        where: and(eq(messages.id, messageId), eq(messages.tenantId, settings.tenantId)),
-      }))
-    ) {
-      unknown++;
+    const message = await db.query.messages.findFirst({
+      columns: { id: true },
+      where: and(
+        eq(messages.tenantId, settings.tenantId),
+        receipt.messageId
+          ? eq(messages.id, receipt.messageId)
+          : and(
+              eq(messages.provider, settings.provider),
+              eq(messages.providerMessageId, receipt.providerMessageId),
+            ),
+      ),
+    });
+    if (!message) {
+      counts.unknown++;
       console.warn("receipt for an unknown message", provider, receipt.providerMessageId);
+      continue;
     }
+    const changed = await applyReceipt(
+      db,
+      { tenantId: settings.tenantId, messageId: message.id },
+      { status: receipt.status, reason: receipt.reason ?? null },
+      now,
+    );
+    counts[changed ? "applied" : "ignored"]++;
   }
-  return { applied, unknown };
+  return counts;
 }
