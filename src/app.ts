@@ -1,5 +1,6 @@
 /** Builds the Hono app: global middleware, routers, the error handler, the OpenAPI document. */
 import { onError, problemResponse } from "./app-errors";
+import { dashboardRouter } from "./dashboard";
 import { ApiError } from "./lib/problem";
 import { limitBody, ONE_MB } from "./middleware/body-limit";
 import { requestId } from "./middleware/request-id";
@@ -22,6 +23,7 @@ export function createApp() {
   app.route("/", hooksRouter);
   app.route("/", messagesRouter);
   app.route("/", keysRouter);
+  app.route("/", dashboardRouter);
 
   app.openAPIRegistry.registerComponent("securitySchemes", "bearerAuth", {
     type: "http",

@@ -1,4 +1,5 @@
 import type { Scope } from "../domain/scopes";
+import type { Session } from "../services/dashboard-auth";
 
 export interface TenantConfig {
   id: string;
@@ -18,5 +19,5 @@ export interface Caller {
 
 export interface AppEnv {
   Bindings: Env;
-  Variables: { requestId: string; caller: Caller };
+  Variables: { requestId: string; caller: Caller; session: Session };
 }

@@ -79,7 +79,9 @@ export function call(path: string, key: string | null, init: RequestInit = {}): 
   if (typeof init.body === "string" && !headers.has("content-type")) {
     headers.set("content-type", "application/json");
   }
-  return exports.default.fetch(new Request(`http://127.0.0.1:8787${path}`, { ...init, headers }));
+  return exports.default.fetch(
+    new Request(`http://127.0.0.1:8787${path}`, { redirect: "manual", ...init, headers }),
+  );
 }
 
 export function postJson(body: unknown, headers: Record<string, string> = {}): RequestInit {

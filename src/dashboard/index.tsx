@@ -1,0 +1,121 @@
+/**
+ * The dashboard: server-rendered pages over the same services as the API. Signing in sets a
+ * session cookie; every page after that needs it.
+ */
+import { Hono } from "hono";
+import { deleteCookie, setCookie } from "hono/cookie";
+import { MESSAGE_STATUSES, type MessageStatus } from "../db/schema";
+import { grants } from "../domain/scopes";
+import { ApiError } from "../lib/problem";
+import type { AppEnv } from "../middleware/context";
+import { requireSession, SESSION_COOKIE } from "../middleware/session";
+import { issueSessionToken, SESSION_MAX_AGE_SECONDS, signIn } from "../services/dashboard-auth";
+import { acceptMessage, getMessage, listMessages } from "../services/messages";
+import { LoginPage, MessagePage, MessagesPage } from "./pages";
+
+const MESSAGE_ID = /^msg_[0-9A-Z]{26}$/;
+
+function statusFilter(value: string | undefined): MessageStatus | undefined {
+  return MESSAGE_STATUSES.find((s) => s === value);
+}
+
+export const dashboardRouter = new Hono<AppEnv>()
+  .get("/dashboard/login", (c) => c.html(<LoginPage />))
+  .post("/dashboard/login", async (c) => {
+    const form = await c.req.parseBody();
+    const email = typeof form.email === "string" ? form.email : "";
+    const password = typeof form.password === "string" ? form.password : "";
+    const session = await signIn(c.env, email, password);
+    if (!session) {
+      return c.html(<LoginPage error="Wrong email or password." email={email} />, 401);
+    }
+    setCookie(c, SESSION_COOKIE, await issueSessionToken(c.env, session), {
+      httpOnly: true,
+      sameSite: "Strict",
+      secure: new URL(c.req.url).protocol === "https:",
+      path: "/dashboard",
+      maxAge: SESSION_MAX_AGE_SECONDS,
+    });
+    return c.redirect("/dashboard", 303);
+  })
+  // Everything under /dashboard but the sign-in page needs a session.
+  .use("/dashboard", requireSession)
+  .use("/dashboard/*", requireSession)
+  .post("/dashboard/logout", (c) => {
+    deleteCookie(c, SESSION_COOKIE, { path: "/dashboard" });
+    return c.redirect("/dashboard/login", 303);
+  })
+  .get("/dashboard", async (c) => {
+    const caller = c.get("caller");
+    const session = c.get("session");
+    const status = statusFilter(c.req.query("status"));
+    const cursor = c.req.query("cursor");
+    const page = await listMessages(c.env, caller, {
+      status,
+      limit: 50,
+      cursor: cursor && MESSAGE_ID.test(cursor) ? cursor : undefined,
+    });
+    const sent = c.req.query("sent");
+    return c.html(
+      <MessagesPage
+        csrf={session.csrf}
+        email={session.email}
+        canSend={grants(caller.scopes, "messages:send")}
+        messages={page.data}
+        status={status}
+        nextCursor={page.nextCursor}
+        notice={
+          sent && MESSAGE_ID.test(sent) ? { kind: "ok", text: `Accepted ${sent}.` } : undefined
+        }
+      />,
+    );
+  })
+  .post("/dashboard/messages", async (c) => {
+    const caller = c.get("caller");
+    const session = c.get("session");
+    const form = await c.req.parseBody();
+    const draft = {
+      to: typeof form.to === "string" ? form.to.trim() : "",
+      body: typeof form.body === "string" ? form.body : "",
+    };
+    try {
+      if (!grants(caller.scopes, "messages:send")) {
+        throw new ApiError("forbidden", "Your role cannot send messages.");
+      }
+      if (!draft.to || !draft.body || draft.body.length > 1600) {
+        throw new ApiError(
+          "unprocessable-entity",
+          "Enter a recipient and a message of 1 to 1600 characters.",
+        );
+      }
+      const { message } = await acceptMessage(c.env, caller, draft, undefined);
+      return c.redirect(`/dashboard?sent=${message.id}`, 303);
+    } catch (error) {
+      if (!(error instanceof ApiError)) {
+        throw error;
+      }
+      const page = await listMessages(c.env, caller, { limit: 50 });
+      return c.html(
+        <MessagesPage
+          csrf={session.csrf}
+          email={session.email}
+          canSend={grants(caller.scopes, "messages:send")}
+          messages={page.data}
+          nextCursor={page.nextCursor}
+          notice={{ kind: "error", text: error.message }}
+          draft={draft}
+        />,
+        error.status === 403 ? 403 : 422,
+      );
+    }
+  })
+  .get("/dashboard/messages/:id", async (c) => {
+    const id = c.req.param("id");
+    if (!MESSAGE_ID.test(id)) {
+      throw new ApiError("not-found", `No message ${id}.`);
+    }
+    const { message, attempts } = await getMessage(c.env, c.get("caller"), id);
+    return c.html(
+      <MessagePage csrf={c.get("session").csrf} message={message} attempts={attempts} />,
+    );
+  });

@@ -1,0 +1,141 @@
+import { env } from "cloudflare:test";
+import { describe, expect, it } from "vitest";
+import { database } from "../src/db/client";
+import { type Role, users } from "../src/db/schema";
+import { hashPassword } from "../src/lib/crypto";
+import { newId } from "../src/lib/ids";
+import { call, createTenant, messageReaches, type TestTenant } from "./support/tenants";
+
+async function addUser(tenant: TestTenant, role: Role) {
+  const email = `${role}-${newId("usr").slice(-8).toLowerCase()}@example.com`;
+  const password = "correct horse battery staple";
+  await database(env.DB)
+    .insert(users)
+    .values({
+      id: newId("usr"),
+      tenantId: tenant.id,
+      email,
+      passwordHash: await hashPassword(password),
+      role,
+      createdAt: Date.now(),
+    });
+  return { email, password };
+}
+
+function form(fields: Record<string, string>, cookie?: string): RequestInit {
+  return {
+    method: "POST",
+    body: new URLSearchParams(fields).toString(),
+    headers: {
+      "content-type": "application/x-www-form-urlencoded",
+      ...(cookie ? { cookie } : {}),
+    },
+  };
+}
+
+async function signedIn(tenant: TestTenant, role: Role) {
+  const { email, password } = await addUser(tenant, role);
+  const res = await call("/dashboard/login", null, form({ email, password }));
+  expect(res.status).toBe(303);
+  const cookie = (res.headers.get("set-cookie") ?? "").split(";")[0] ?? "";
+  expect(cookie).toMatch(/^rbx_session=/);
+  const page = await (await call("/dashboard", null, { headers: { cookie } })).text();
+  const csrf = /name="csrf" value="([^"]+)"/.exec(page)?.[1] ?? "";
+  return { cookie, csrf, page };
+}
+
+describe("dashboard", () => {
+  it("sends the signed-out visitor to the sign-in page", async () => {
+    const res = await call("/dashboard", null);
+    expect(res.status).toBe(303);
+    expect(res.headers.get("location")).toBe("/dashboard/login");
+    expect((await call("/dashboard/login", null)).status).toBe(200);
+  });
+
+  it("refuses a wrong password without saying which part was wrong", async () => {
+    const tenant = await createTenant();
+    const { email } = await addUser(tenant, "admin");
+    const res = await call("/dashboard/login", null, form({ email, password: "nope" }));
+    expect(res.status).toBe(401);
+    expect(res.headers.get("set-cookie")).toBeNull();
+    expect(await res.text()).toContain("Wrong email or password.");
+  });
+
+  it("signs in, sends a message through the same service as the API, and shows it delivered", async () => {
+    const tenant = await createTenant();
+    const { cookie, csrf, page } = await signedIn(tenant, "operator");
+    expect(page).toContain("Send an SMS");
+    const res = await call(
+      "/dashboard/messages",
+      null,
+      form({ csrf, to: "13800138300", body: "from the dashboard" }, cookie),
+    );
+    expect(res.status).toBe(303);
+    const id = /sent=(msg_[0-9A-Z]{26})/.exec(res.headers.get("location") ?? "")?.[1] ?? "";
+    expect(id).not.toBe("");
+    await messageReaches(tenant, id, "delivered");
+    const detail = await (
+      await call(`/dashboard/messages/${id}`, null, { headers: { cookie } })
+    ).text();
+    expect(detail).toContain("from the dashboard");
+    expect(detail).toContain("delivered");
+  });
+
+  it("refuses a form without the session's CSRF token", async () => {
+    const tenant = await createTenant();
+    const { cookie } = await signedIn(tenant, "admin");
+    const res = await call(
+      "/dashboard/messages",
+      null,
+      form({ csrf: "forged", to: "13800138301", body: "x" }, cookie),
+    );
+    expect(res.status).toBe(403);
+    const list = (await (await tenant.api("/v1/messages")).json()) as { data: unknown[] };
+    expect(list.data).toEqual([]);
+  });
+
+  it("shows the reason when a number is not valid", async () => {
+    const tenant = await createTenant();
+    const { cookie, csrf } = await signedIn(tenant, "admin");
+    const res = await call(
+      "/dashboard/messages",
+      null,
+      form({ csrf, to: "+8612345678901", body: "x" }, cookie),
+    );
+    expect(res.status).toBe(422);
+    expect(await res.text()).toContain("not a valid");
+  });
+
+  it("does not let an analyst send", async () => {
+    const tenant = await createTenant();
+    const { cookie, csrf, page } = await signedIn(tenant, "analyst");
+    expect(page).not.toContain("Send an SMS");
+    const res = await call(
+      "/dashboard/messages",
+      null,
+      form({ csrf, to: "13800138302", body: "x" }, cookie),
+    );
+    expect(res.status).toBe(403);
+  });
+
+  it("shows another tenant's message as not found", async () => {
+    const owner = await createTenant();
+    const sent = await owner.api("/v1/messages", {
+      method: "POST",
+      body: JSON.stringify({ to: "13800138303", body: "private" }),
+    });
+    const { id } = (await sent.json()) as { id: string };
+    const stranger = await createTenant();
+    const { cookie } = await signedIn(stranger, "admin");
+    const res = await call(`/dashboard/messages/${id}`, null, { headers: { cookie } });
+    expect(res.status).toBe(404);
+    expect(await res.text()).not.toContain("private");
+  });
+
+  it("refuses a tampered session cookie", async () => {
+    const tenant = await createTenant();
+    const { cookie } = await signedIn(tenant, "admin");
+    const res = await call("/dashboard", null, { headers: { cookie: `${cookie}x` } });
+    expect(res.status).toBe(303);
+  });
+});
