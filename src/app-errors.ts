@@ -28,10 +28,15 @@ const TARGET_POINTER: Record<string, string> = {
 /** zod issues become `errors: [{pointer, detail}]`; body fields point into the body itself. */
 export function validationError(target: string, error: ZodError): ApiError {
   const base = TARGET_POINTER[target] ?? `/${target}`;
-  const errors = error.issues.map((issue) => ({
-    pointer: base + toPointer(issue.path) || "/",
-    detail: issue.message,
-  }));
+  // An unknown field (strict objects) is one issue at the parent; point at each field instead.
+  const errors = error.issues.flatMap((issue) =>
+    issue.code === "unrecognized_keys"
+      ? issue.keys.map((key) => ({
+          pointer: base + toPointer([...issue.path, key]),
+          detail: `unknown field \`${key}\``,
+        }))
+      : [{ pointer: base + toPointer(issue.path) || "/", detail: issue.message }],
+  );
   const where = target === "json" ? "request body" : `${target === "param" ? "path" : target}`;
   const summary = errors.map((e) => `${e.pointer}: ${e.detail}`).join("; ");
   return new ApiError("validation-error", `The ${where} is not valid: ${summary}`, { errors });
@@ -58,7 +63,7 @@ export function onError(error: Error, c: Context<AppEnv>): Response {
       return problemResponse(
         c,
         new ApiError("validation-error", "The request body is not well-formed JSON.", {
-          errors: [{ pointer: "/", detail: "malformed JSON" }],
+          errors: [{ pointer: "", detail: "malformed JSON" }],
         }),
       );
     }

@@ -3,7 +3,14 @@
  * Times are Unix milliseconds; lists of strings are JSON text. Column names are snake_case in SQL
  * (drizzle `casing: "snake_case"`), camelCase here.
  */
-import { index, integer, sqliteTable, text, uniqueIndex } from "drizzle-orm/sqlite-core";
+import {
+  index,
+  integer,
+  primaryKey,
+  sqliteTable,
+  text,
+  uniqueIndex,
+} from "drizzle-orm/sqlite-core";
 
 export const tenants = sqliteTable("tenants", {
   id: text().primaryKey(),
@@ -153,5 +160,27 @@ export const providerSettings = sqliteTable(
   (t) => [
     uniqueIndex("provider_settings_hook_token_unique").on(t.hookToken),
     uniqueIndex("provider_settings_tenant_provider_unique").on(t.tenantId, t.provider),
+  ],
+);
+
+/**
+ * Idempotency records for creating POSTs served from D1 (messages keep theirs in the tenant's
+ * dispatcher). A row without a response is a request still in progress.
+ */
+export const idempotencyRecords = sqliteTable(
+  "idempotency_records",
+  {
+    tenantId: text().notNull(),
+    /** The operation and the caller's key, e.g. `POST /v1/keys order-7`. */
+    key: text().notNull(),
+    requestHash: text().notNull(),
+    responseStatus: integer(),
+    responseBody: text(),
+    createdAt: integer().notNull(),
+    expiresAt: integer().notNull(),
+  },
+  (t) => [
+    primaryKey({ columns: [t.tenantId, t.key] }),
+    index("idempotency_expiry_idx").on(t.expiresAt),
   ],
 );

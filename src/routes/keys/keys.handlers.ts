@@ -1,6 +1,7 @@
 import type { RouteHandler } from "@hono/zod-openapi";
 import type { AppEnv } from "../../middleware/context";
 import * as service from "../../services/api-keys";
+import { idempotent } from "../../services/idempotency";
 import { iso } from "../common";
 import type * as routes from "./keys.routes";
 
@@ -16,9 +17,32 @@ function present(row: service.ApiKeyRow) {
   };
 }
 
+/** `key` is the secret, present only in the response that created it. */
+type CreatedKey = ReturnType<typeof present> & { key: string | null };
+
 export const createKey: RouteHandler<typeof routes.createKey, AppEnv> = async (c) => {
-  const { row, key } = await service.createApiKey(c.env, c.get("caller"), c.req.valid("json"));
-  return c.json({ ...present(row), key }, 201);
+  const caller = c.get("caller");
+  const input = c.req.valid("json");
+  const response = await idempotent(
+    c.env,
+    {
+      tenantId: caller.tenant.id,
+      operation: "POST /v1/keys",
+      key: c.req.valid("header")["idempotency-key"],
+      request: input,
+    },
+    async () => {
+      const { row, key } = await service.createApiKey(c.env, caller, input);
+      const body: CreatedKey = { ...present(row), key };
+      return { status: 201, body };
+    },
+    // The secret is shown once: a replay returns the key's record without it.
+    ({ key: _secret, ...record }) => ({ ...record, key: null }),
+  );
+  if (response.replayed) {
+    c.header("Idempotent-Replayed", "true");
+  }
+  return c.json(response.body, 201);
 };
 
 export const listKeys: RouteHandler<typeof routes.listKeys, AppEnv> = async (c) => {

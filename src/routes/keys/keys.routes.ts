@@ -45,9 +45,10 @@ export const createKey = createRoute({
   },
   responses: {
     201: {
-      description: "Created; `key` is shown only in this response",
+      description:
+        "Created; `key` is shown only in this response (a replay for the same Idempotency-Key returns the record with `key: null`)",
       content: {
-        "application/json": { schema: ApiKeySchema.extend({ key: z.string() }) },
+        "application/json": { schema: ApiKeySchema.extend({ key: z.string().nullable() }) },
       },
     },
     ...problems(400, 401, 403, 415),

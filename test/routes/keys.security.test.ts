@@ -1,0 +1,158 @@
+import { describe, expect, it } from "vitest";
+import { PROBLEM_TYPES, type Problem, type ProblemSlug } from "../../src/lib/problem";
+import { call, createTenant, postJson, type TestTenant } from "../support/tenants";
+
+/** Asserts the RFC 9457 shape of an error response and returns its body. */
+async function expectProblem(
+  res: Response,
+  expected: { status: number; slug: ProblemSlug; instance: string; detail?: RegExp },
+): Promise<Problem> {
+  expect(res.status).toBe(expected.status);
+  expect(res.headers.get("content-type")).toBe("application/problem+json");
+  const body = (await res.json()) as Problem;
+  expect(body.type.endsWith(`/${expected.slug}`)).toBe(true);
+  expect(body.title).toBe(PROBLEM_TYPES[expected.slug].title);
+  expect(body.status).toBe(expected.status);
+  expect(body.instance).toBe(expected.instance);
+  expect(body.request_id).toBe(res.headers.get("x-request-id"));
+  if (expected.detail) {
+    expect(body.detail).toMatch(expected.detail);
+  }
+  return body;
+}
+
+async function keyIds(tenant: TestTenant): Promise<string[]> {
+  const res = await tenant.api("/v1/keys?limit=100");
+  expect(res.status).toBe(200);
+  return ((await res.json()) as { data: { id: string }[] }).data.map((k) => k.id);
+}
+
+const CREATE = postJson({ name: "sneaky", scopes: ["admin"] });
+
+describe("API keys routes without the admin scope", () => {
+  it.each([
+    { what: "messages:send", scopes: ["messages:send"] as const },
+    { what: "messages:read", scopes: ["messages:read"] as const },
+    { what: "both message scopes", scopes: ["messages:send", "messages:read"] as const },
+  ])("refuse a key with $what on every route with 403, changing nothing", async ({ scopes }) => {
+    const tenant = await createTenant();
+    const limited = await tenant.addKey([...scopes]);
+    const before = await keyIds(tenant);
+
+    const routes = [
+      { path: "/v1/keys", init: CREATE },
+      { path: "/v1/keys", init: {} },
+      { path: `/v1/keys/${tenant.keyId}`, init: { method: "DELETE" } },
+      { path: `/v1/keys/${limited.id}`, init: { method: "DELETE" } },
+    ];
+    for (const { path, init } of routes) {
+      const res = await call(path, limited.key, init);
+      await expectProblem(res, {
+        status: 403,
+        slug: "forbidden",
+        instance: path,
+        detail: /`admin`/,
+      });
+    }
+
+    expect(await keyIds(tenant)).toEqual(before);
+    const page = (await (await tenant.api("/v1/keys")).json()) as {
+      data: { revoked_at: string | null }[];
+    };
+    expect(page.data.every((k) => k.revoked_at === null)).toBe(true);
+    expect((await tenant.api("/v1/keys")).status).toBe(200);
+  });
+
+  it.each([
+    { route: "POST /v1/keys", path: "/v1/keys", init: CREATE },
+    { route: "GET /v1/keys", path: "/v1/keys", init: {} },
+    {
+      route: "DELETE /v1/keys/{id}",
+      path: `/v1/keys/key_${"0".repeat(26)}`,
+      init: { method: "DELETE" },
+    },
+  ])("$route refuses a request without a key with 401", async ({ path, init }) => {
+    const res = await call(path, null, init);
+    await expectProblem(res, { status: 401, slug: "unauthenticated", instance: path });
+    expect(res.headers.get("www-authenticate")).toBe('Bearer realm="relaybox"');
+  });
+
+  it("refuses a revoked admin key on every keys route", async () => {
+    const tenant = await createTenant();
+    const second = await tenant.addKey(["admin"]);
+    expect((await tenant.api(`/v1/keys/${second.id}`, { method: "DELETE" })).status).toBe(204);
+
+    for (const init of [CREATE, {}]) {
+      const res = await call("/v1/keys", second.key, init);
+      await expectProblem(res, {
+        status: 401,
+        slug: "unauthenticated",
+        instance: "/v1/keys",
+        detail: /revoked/,
+      });
+    }
+    const res = await call(`/v1/keys/${tenant.keyId}`, second.key, { method: "DELETE" });
+    expect(res.status).toBe(401);
+    expect((await tenant.api("/v1/keys")).status).toBe(200);
+  });
+});
+
+describe("API keys across tenants", () => {
+  it("answers revoking another tenant's key with a 404 identical to a missing one, and the key keeps working", async () => {
+    const owner = await createTenant();
+    const stranger = await createTenant();
+    const missingId = `key_${"0".repeat(26)}`;
+
+    const missing = await expectProblem(
+      await stranger.api(`/v1/keys/${missingId}`, { method: "DELETE" }),
+      { status: 404, slug: "not-found", instance: `/v1/keys/${missingId}` },
+    );
+    const res = await stranger.api(`/v1/keys/${owner.keyId}`, { method: "DELETE" });
+    const foreign = await expectProblem(res, {
+      status: 404,
+      slug: "not-found",
+      instance: `/v1/keys/${owner.keyId}`,
+    });
+    expect(foreign.detail.replace(owner.keyId, "<id>")).toBe(
+      missing.detail.replace(missingId, "<id>"),
+    );
+    expect(Object.keys(foreign).sort()).toEqual(Object.keys(missing).sort());
+
+    expect((await owner.api("/v1/keys")).status).toBe(200);
+    const listed = (await (await owner.api("/v1/keys")).json()) as {
+      data: { id: string; revoked_at: string | null }[];
+    };
+    expect(listed.data.find((k) => k.id === owner.keyId)?.revoked_at).toBeNull();
+  });
+
+  it("never lists another tenant's keys, even from their cursor", async () => {
+    const owner = await createTenant();
+    const extra = await owner.addKey(["messages:read"]);
+    const stranger = await createTenant();
+
+    expect(await keyIds(stranger)).toEqual([stranger.keyId]);
+    for (const cursor of [owner.keyId, extra.id, `key_${"Z".repeat(26)}`]) {
+      const res = await stranger.api(`/v1/keys?cursor=${cursor}`);
+      const page = (await res.json()) as { data: { id: string }[] };
+      expect(page.data.map((k) => k.id)).not.toContain(owner.keyId);
+      expect(page.data.map((k) => k.id)).not.toContain(extra.id);
+    }
+  });
+
+  it("gives a key created by one tenant no access to another tenant's messages", async () => {
+    const owner = await createTenant();
+    const stranger = await createTenant();
+    const sent = await owner.api(
+      "/v1/messages",
+      postJson({ to: "+8613800138000", body: "private" }),
+    );
+    const { id } = (await sent.json()) as { id: string };
+
+    const created = await stranger.api(
+      "/v1/keys",
+      postJson({ name: "reader", scopes: ["messages:read"] }),
+    );
+    const { key } = (await created.json()) as { key: string };
+    expect((await call(`/v1/messages/${id}`, key)).status).toBe(404);
+  });
+});

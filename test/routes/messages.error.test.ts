@@ -1,0 +1,304 @@
+import { describe, expect, it } from "vitest";
+import { PROBLEM_TYPES, type Problem, type ProblemSlug } from "../../src/lib/problem";
+import { createTenant, eventually, postJson, type TestTenant } from "../support/tenants";
+
+const ONE_MB = 1024 * 1024;
+const PROBLEM_FIELDS = ["type", "title", "status", "detail", "instance", "request_id", "errors"];
+
+interface ExpectedProblem {
+  status: number;
+  slug: ProblemSlug;
+  instance: string;
+  detail?: RegExp;
+  pointers?: string[];
+}
+
+/** Asserts the exact RFC 9457 shape of an error response and returns its body. */
+async function expectProblem(res: Response, expected: ExpectedProblem): Promise<Problem> {
+  expect(res.status).toBe(expected.status);
+  expect(res.headers.get("content-type")).toBe("application/problem+json");
+  const requestId = res.headers.get("x-request-id");
+  expect(requestId).toMatch(/^\S+$/);
+  const body = (await res.json()) as Problem;
+  for (const field of Object.keys(body)) {
+    expect(PROBLEM_FIELDS).toContain(field);
+  }
+  expect(body.type.endsWith(`/${expected.slug}`)).toBe(true);
+  expect(body.title).toBe(PROBLEM_TYPES[expected.slug].title);
+  expect(body.status).toBe(expected.status);
+  expect(body.instance).toBe(expected.instance);
+  expect(body.request_id).toBe(requestId);
+  expect(body.detail).toEqual(expect.any(String));
+  if (expected.detail) {
+    expect(body.detail).toMatch(expected.detail);
+  }
+  if (expected.pointers) {
+    const errors = body.errors ?? [];
+    expect(errors.map((e) => e.pointer).sort()).toEqual([...expected.pointers].sort());
+    for (const error of errors) {
+      expect(error.detail.length).toBeGreaterThan(0);
+    }
+  }
+  return body;
+}
+
+async function listIds(tenant: TestTenant): Promise<string[]> {
+  const res = await tenant.api("/v1/messages");
+  expect(res.status).toBe(200);
+  const list = (await res.json()) as { data: { id: string }[] };
+  return list.data.map((m) => m.id);
+}
+
+/**
+ * A refused request changes nothing: the list is empty now, and once a later, valid message has
+ * reached the send log (which the dispatcher writes in order), it is still the only one there.
+ */
+async function expectNothingStored(tenant: TestTenant, alreadyAccepted: string[] = []) {
+  if (alreadyAccepted.length === 0) {
+    expect(await listIds(tenant)).toEqual([]);
+  }
+  const res = await tenant.api("/v1/messages", postJson({ to: "+8613800138000", body: "after" }));
+  expect(res.status).toBe(202);
+  const { id } = (await res.json()) as { id: string };
+  const ids = await eventually(
+    async () => {
+      const listed = await listIds(tenant);
+      return listed.includes(id) ? listed : undefined;
+    },
+    10_000,
+    "the later message to reach the send log",
+  );
+  expect(ids.sort()).toEqual([...alreadyAccepted, id].sort());
+}
+
+const VALID = { to: "+8613800138000", body: "Hello" };
+
+describe("POST /v1/messages (errors)", () => {
+  it("refuses a body that is not well-formed JSON with 400", async () => {
+    const tenant = await createTenant();
+    const res = await tenant.api("/v1/messages", { method: "POST", body: '{"to": "+86138' });
+    await expectProblem(res, {
+      status: 400,
+      slug: "validation-error",
+      instance: "/v1/messages",
+      detail: /not well-formed JSON/,
+    });
+    await expectNothingStored(tenant);
+  });
+
+  it("refuses a body sent as text/plain with 415", async () => {
+    const tenant = await createTenant();
+    const res = await tenant.api("/v1/messages", {
+      method: "POST",
+      body: JSON.stringify(VALID),
+      headers: { "content-type": "text/plain" },
+    });
+    await expectProblem(res, {
+      status: 415,
+      slug: "unsupported-media-type",
+      instance: "/v1/messages",
+      detail: /Content-Type: application\/json/,
+    });
+    await expectNothingStored(tenant);
+  });
+
+  it("refuses a body sent without any Content-Type with 415", async () => {
+    const tenant = await createTenant();
+    const res = await tenant.api("/v1/messages", {
+      method: "POST",
+      body: new TextEncoder().encode(JSON.stringify(VALID)),
+    });
+    await expectProblem(res, {
+      status: 415,
+      slug: "unsupported-media-type",
+      instance: "/v1/messages",
+      detail: /Content-Type/,
+    });
+    await expectNothingStored(tenant);
+  });
+
+  it.each([
+    { what: "a missing `to`", body: { body: "Hello" }, pointers: ["/to"] },
+    { what: "an empty object", body: {}, pointers: ["/to", "/body"] },
+    { what: "an empty `body`", body: { to: "+8613800138000", body: "" }, pointers: ["/body"] },
+    {
+      what: "a `body` over 1600 characters",
+      body: { to: "+8613800138000", body: "a".repeat(1601) },
+      pointers: ["/body"],
+    },
+    { what: "a `to` that is a number", body: { to: 8613800138000, body: "Hi" }, pointers: ["/to"] },
+    {
+      what: "metadata with a non-string value",
+      body: { ...VALID, metadata: { order: 42 } },
+      pointers: ["/metadata/order"],
+    },
+  ])("refuses $what with 400 and a pointer to the field", async ({ body, pointers }) => {
+    const tenant = await createTenant();
+    const res = await tenant.api("/v1/messages", postJson(body));
+    const problem = await expectProblem(res, {
+      status: 400,
+      slug: "validation-error",
+      instance: "/v1/messages",
+      pointers,
+    });
+    for (const pointer of pointers) {
+      expect(problem.detail).toContain(pointer);
+    }
+    await expectNothingStored(tenant);
+  });
+
+  it("refuses an unknown extra field with 400 pointing at that field", async () => {
+    const tenant = await createTenant();
+    const res = await tenant.api("/v1/messages", postJson({ ...VALID, priority: "high" }));
+    const problem = await expectProblem(res, {
+      status: 400,
+      slug: "validation-error",
+      instance: "/v1/messages",
+      detail: /priority/,
+      pointers: ["/priority"],
+    });
+    expect(problem.errors?.[0]?.detail).toContain("priority");
+    await expectNothingStored(tenant);
+  });
+
+  it("refuses a number that cannot exist with 422 pointing at /to", async () => {
+    const tenant = await createTenant();
+    const res = await tenant.api("/v1/messages", postJson({ to: "+8612345678901", body: "Hi" }));
+    await expectProblem(res, {
+      status: 422,
+      slug: "unprocessable-entity",
+      instance: "/v1/messages",
+      detail: /\+8612345678901 is not a valid number/,
+      pointers: ["/to"],
+    });
+    await expectNothingStored(tenant);
+  });
+
+  it("refuses a valid number in a country the tenant has not enabled with 422 naming it", async () => {
+    const tenant = await createTenant({ allowedCountries: ["CN"] });
+    const res = await tenant.api("/v1/messages", postJson({ to: "+12025550123", body: "Hi" }));
+    await expectProblem(res, {
+      status: 422,
+      slug: "unprocessable-entity",
+      instance: "/v1/messages",
+      detail: /\bUS\b/,
+      pointers: ["/to"],
+    });
+    await expectNothingStored(tenant);
+  });
+
+  it("refuses an Idempotency-Key reused with another body with 422 and keeps the first message only", async () => {
+    const tenant = await createTenant();
+    const headers = { "idempotency-key": "order-7" };
+    const first = await tenant.api("/v1/messages", postJson(VALID, headers));
+    expect(first.status).toBe(202);
+    const { id } = (await first.json()) as { id: string };
+
+    const res = await tenant.api(
+      "/v1/messages",
+      postJson({ ...VALID, body: "Something else" }, headers),
+    );
+    await expectProblem(res, {
+      status: 422,
+      slug: "idempotency-key-reused",
+      instance: "/v1/messages",
+      detail: /Idempotency-Key/,
+      pointers: ["/headers/idempotency-key"],
+    });
+    await expectNothingStored(tenant, [id]);
+  });
+
+  it("refuses a body over 1 MB with 413", async () => {
+    const tenant = await createTenant();
+    const res = await tenant.api(
+      "/v1/messages",
+      postJson({ to: "+8613800138000", body: "a".repeat(ONE_MB) }),
+    );
+    await expectProblem(res, {
+      status: 413,
+      slug: "payload-too-large",
+      instance: "/v1/messages",
+      detail: /1 MB/,
+    });
+    await expectNothingStored(tenant);
+  });
+
+  it("refuses a streamed body over 1 MB that declares no Content-Length with 413", async () => {
+    const tenant = await createTenant();
+    const chunk = new TextEncoder().encode("a".repeat(64 * 1024));
+    let sent = 0;
+    const stream = new ReadableStream<Uint8Array>({
+      pull(controller) {
+        if (sent === 0) {
+          controller.enqueue(new TextEncoder().encode('{"to":"+8613800138000","body":"'));
+        }
+        if (sent > ONE_MB) {
+          controller.enqueue(new TextEncoder().encode('"}'));
+          controller.close();
+          return;
+        }
+        controller.enqueue(chunk);
+        sent += chunk.byteLength;
+      },
+    });
+    const res = await tenant.api("/v1/messages", {
+      method: "POST",
+      body: stream,
+      headers: { "content-type": "application/json" },
+    });
+    await expectProblem(res, {
+      status: 413,
+      slug: "payload-too-large",
+      instance: "/v1/messages",
+    });
+    await expectNothingStored(tenant);
+  });
+});
+
+describe("GET /v1/messages/{id} (errors)", () => {
+  it("refuses a malformed id with 400 pointing at the path", async () => {
+    const tenant = await createTenant();
+    const res = await tenant.api("/v1/messages/not-a-message-id");
+    await expectProblem(res, {
+      status: 400,
+      slug: "validation-error",
+      instance: "/v1/messages/not-a-message-id",
+      detail: /message id/,
+      pointers: ["/path/id"],
+    });
+  });
+
+  it("answers 404 for a well-formed id that does not exist", async () => {
+    const tenant = await createTenant();
+    const id = `msg_${"0".repeat(26)}`;
+    const res = await tenant.api(`/v1/messages/${id}`);
+    await expectProblem(res, {
+      status: 404,
+      slug: "not-found",
+      instance: `/v1/messages/${id}`,
+      detail: new RegExp(id),
+    });
+  });
+});
+
+describe("GET /v1/messages (errors)", () => {
+  it.each([
+    { query: "limit=0", pointer: "/query/limit" },
+    { query: "limit=101", pointer: "/query/limit" },
+    { query: "limit=ten", pointer: "/query/limit" },
+    { query: "status=bogus", pointer: "/query/status" },
+    { query: "since=notadate", pointer: "/query/since" },
+    { query: "until=yesterday", pointer: "/query/until" },
+    { query: "cursor=nope", pointer: "/query/cursor" },
+  ])("refuses ?$query with 400 pointing at the parameter", async ({ query, pointer }) => {
+    const tenant = await createTenant();
+    const res = await tenant.api(`/v1/messages?${query}`);
+    const problem = await expectProblem(res, {
+      status: 400,
+      slug: "validation-error",
+      instance: "/v1/messages",
+      pointers: [pointer],
+    });
+    expect(problem.detail).toContain(pointer);
+  });
+});
