@@ -1,45 +1,6 @@
 import { describe, expect, it } from "vitest";
-import { PROBLEM_TYPES, type Problem, type ProblemSlug } from "../../src/lib/problem";
+import { expectProblem } from "../support/problem";
 import { createTenant, postJson, type TestTenant } from "../support/tenants";
-
-const PROBLEM_FIELDS = ["type", "title", "status", "detail", "instance", "request_id", "errors"];
-
-interface ExpectedProblem {
-  status: number;
-  slug: ProblemSlug;
-  instance: string;
-  detail?: RegExp;
-  pointers?: string[];
-}
-
-/** Asserts the exact RFC 9457 shape of an error response and returns its body. */
-async function expectProblem(res: Response, expected: ExpectedProblem): Promise<Problem> {
-  expect(res.status).toBe(expected.status);
-  expect(res.headers.get("content-type")).toBe("application/problem+json");
-  const requestId = res.headers.get("x-request-id");
-  expect(requestId).toMatch(/^\S+$/);
-  const body = (await res.json()) as Problem;
-  for (const field of Object.keys(body)) {
-    expect(PROBLEM_FIELDS).toContain(field);
-  }
-  expect(body.type.endsWith(`/${expected.slug}`)).toBe(true);
-  expect(body.title).toBe(PROBLEM_TYPES[expected.slug].title);
-  expect(body.status).toBe(expected.status);
-  expect(body.instance).toBe(expected.instance);
-  expect(body.request_id).toBe(requestId);
-  expect(body.detail).toEqual(expect.any(String));
-  if (expected.detail) {
-    expect(body.detail).toMatch(expected.detail);
-  }
-  if (expected.pointers) {
-    const errors = body.errors ?? [];
-    expect(errors.map((e) => e.pointer).sort()).toEqual([...expected.pointers].sort());
-    for (const error of errors) {
-      expect(error.detail.length).toBeGreaterThan(0);
-    }
-  }
-  return body;
-}
 
 /** A refused request leaves the tenant with only the admin key it was created with. */
 async function expectOnlyTheAdminKey(tenant: TestTenant) {

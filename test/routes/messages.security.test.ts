@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { PROBLEM_TYPES, type Problem, type ProblemSlug } from "../../src/lib/problem";
+import { expectProblem } from "../support/problem";
 import {
   call,
   createTenant,
@@ -8,25 +8,6 @@ import {
   postJson,
   type TestTenant,
 } from "../support/tenants";
-
-/** Asserts the RFC 9457 shape of an error response and returns its body. */
-async function expectProblem(
-  res: Response,
-  expected: { status: number; slug: ProblemSlug; instance: string; detail?: RegExp },
-): Promise<Problem> {
-  expect(res.status).toBe(expected.status);
-  expect(res.headers.get("content-type")).toBe("application/problem+json");
-  const body = (await res.json()) as Problem;
-  expect(body.type.endsWith(`/${expected.slug}`)).toBe(true);
-  expect(body.title).toBe(PROBLEM_TYPES[expected.slug].title);
-  expect(body.status).toBe(expected.status);
-  expect(body.instance).toBe(expected.instance);
-  expect(body.request_id).toBe(res.headers.get("x-request-id"));
-  if (expected.detail) {
-    expect(body.detail).toMatch(expected.detail);
-  }
-  return body;
-}
 
 async function listIds(tenant: TestTenant, query = ""): Promise<string[]> {
   const res = await tenant.api(`/v1/messages${query}`);
