@@ -10,9 +10,9 @@
  *   --log-level   / BENCH_LOG_LEVEL     the Worker's LOG_LEVEL var (wrangler.toml's value)
  *   --wrangler-log-level / BENCH_WRANGLER_LOG_LEVEL   wrangler's --log-level (info)
  */
-import { rmSync, writeFileSync } from "node:fs";
+import { readFileSync, rmSync, writeFileSync } from "node:fs";
 import { createRequire } from "node:module";
-import { cpus, totalmem } from "node:os";
+import { cpus, loadavg, totalmem } from "node:os";
 import { join } from "node:path";
 import { parseArgs } from "node:util";
 import autocannon from "autocannon";
@@ -60,7 +60,6 @@ function nextRecipient() {
 
 function load(server, endpoint, seconds) {
   const common = {
-    url: server.url,
     connections: settings.connections,
     duration: seconds,
     method: "POST",
@@ -68,11 +67,11 @@ function load(server, endpoint, seconds) {
     excludeErrorStats: true,
   };
   if (endpoint === "noop") {
-    return autocannon({ ...common, path: "/noop" });
+    return autocannon({ ...common, url: `${server.url}/noop` });
   }
   return autocannon({
     ...common,
-    path: "/v1/messages",
+    url: `${server.url}/v1/messages`,
     headers: {
       authorization: `Bearer ${server.apiKey}`,
       "content-type": "application/json",
@@ -112,29 +111,54 @@ async function measure(server, endpoint) {
   return summarise(await load(server, endpoint, settings.duration));
 }
 
+/** Columns padded the way `npm run lint` (Biome) formats Markdown tables. */
+function markdownTable(header, rows) {
+  const cells = [header, ...rows].map((cells) => cells.map(String));
+  const widths = header.map((_, i) => Math.max(...cells.map((r) => r[i].length)));
+  const line = (r) => `| ${r.map((cell, i) => cell.padEnd(widths[i])).join(" | ")} |`;
+  const rule = `| ${widths.map((w) => "-".repeat(w)).join(" | ")} |`;
+  const [head, ...body] = cells;
+  return [line(head), rule, ...body.map(line)].join("\n");
+}
+
+function configuredLogLevel() {
+  const toml = readFileSync(join(ROOT, "wrangler.toml"), "utf8");
+  return /^LOG_LEVEL\s*=\s*"([^"]*)"/m.exec(toml)?.[1] ?? "unset";
+}
+
 function format(number, digits = 1) {
   return Number.isFinite(number) ? number.toFixed(digits) : "n/a";
 }
 
-function report(noop, send) {
+function report(noop, send, loadBefore) {
   const cpuList = cpus();
   const wranglerVersion = require("wrangler/package.json").version;
-  const row = (name, r) =>
-    `| ${name} | ${format(r.acceptedPerSecond)} | ${r.p50} | ${r.p99} | ${r.accepted} | ${r.other} | ${r.errors} | ${r.timeouts} |`;
+  const row = (name, r) => [
+    name,
+    format(r.acceptedPerSecond),
+    r.p50,
+    r.p99,
+    r.accepted,
+    r.other,
+    r.errors,
+    r.timeouts,
+  ];
+  const table = markdownTable(
+    ["endpoint", "202/s", "p50 ms", "p99 ms", "202s", "other statuses", "errors", "timeouts"],
+    [row("POST /noop", noop), row("POST /v1/messages", send)],
+  );
   return `# Benchmark results
 
 Written by \`npm run bench\` (test/bench/run.mjs); rerun it to refresh this file.
 
 - Date: ${new Date().toISOString()}
 - Machine: ${cpuList[0]?.model ?? "unknown CPU"}, ${cpuList.length} cores, ${format(totalmem() / 2 ** 30, 0)} GiB RAM
+- Load average (1 min) before the run: ${format(loadBefore, 2)}; other work on the machine skews the numbers
 - Node ${process.version}, wrangler ${wranglerVersion} (\`wrangler dev\`, local workerd; autocannon on the same machine)
-- Log level: Worker \`LOG_LEVEL\` ${settings.logLevel ?? "from wrangler.toml"}, wrangler \`--log-level\` ${settings.wranglerLogLevel}
+- Log level: Worker \`LOG_LEVEL\` ${settings.logLevel ?? `${configuredLogLevel()} (wrangler.toml)`}, wrangler \`--log-level\` ${settings.wranglerLogLevel}
 - Load: ${settings.connections} connections, ${settings.duration} s per endpoint after ${settings.warmup} s of warm-up; demo tenant send rate ${settings.sendRate} msg/s; every message to a different recipient
 
-| endpoint | 202/s | p50 ms | p99 ms | 202s | other statuses | errors | timeouts |
-| --- | --- | --- | --- | --- | --- | --- | --- |
-${row("POST /noop", noop)}
-${row("POST /v1/messages", send)}
+${table}
 
 - Throughput, send / noop: **${format(send.acceptedPerSecond / noop.acceptedPerSecond, 2)}**
 - p99 latency, send / noop: **${format(send.p99 / noop.p99, 2)}**
@@ -156,9 +180,10 @@ async function main() {
     extraSql: `UPDATE tenants SET send_rate = ${Math.trunc(settings.sendRate)} WHERE id = 'tnt_demo';`,
   });
   try {
+    const loadBefore = loadavg()[0];
     const noop = await measure(server, "noop");
     const send = await measure(server, "send");
-    const markdown = report(noop, send);
+    const markdown = report(noop, send, loadBefore);
     writeFileSync(join(BENCH_DIR, "RESULTS.md"), markdown);
     console.log(`\n${markdown}`);
     if (noop.accepted === 0 || send.accepted === 0) {

@@ -6,18 +6,19 @@
  */
 import { afterAll, describe, expect, it } from "vitest";
 import {
-  type LocalServer,
   removeStateDir,
   startLocalServer,
   temporaryStateDir,
-} from "./local-server";
+} from "../../scripts/local-server.mjs";
 
 const FINAL = ["delivered", "undelivered", "failed", "canceled", "expired"];
 const BURST = 200;
 const SETTLE_TIMEOUT_MS = 60_000;
 
+// Short deadlines keep the run short; the receipt deadline still leaves the sandbox's 0.5 s
+// receipts plenty of room on a busy machine.
 const vars = {
-  RECEIPT_DEADLINE_SECONDS: 3,
+  RECEIPT_DEADLINE_SECONDS: 5,
   RELEASE_TIMEOUT_SECONDS: 5,
   RETRY_BASE_SECONDS: 1,
   RETRY_MAX_SECONDS: 2,
@@ -83,18 +84,20 @@ async function inPool<T, R>(items: T[], size: number, work: (item: T) => Promise
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 
 describe("durability across a crash of the local server", () => {
-  let server: LocalServer | undefined;
+  let server: Awaited<ReturnType<typeof startLocalServer>> | undefined;
   let stateDir: string | undefined;
+  let passed = false;
 
   afterAll(async () => {
     await server?.stop();
-    if (stateDir) {
-      await removeStateDir(stateDir);
+    // A failed run keeps its state and wrangler.log for a look.
+    if (stateDir && passed) {
+      removeStateDir(stateDir);
     }
   });
 
   it("brings every accepted message to its final state, sending none twice", async () => {
-    stateDir = await temporaryStateDir();
+    stateDir = temporaryStateDir();
     server = await startLocalServer({ persistTo: stateDir, vars });
     const { apiKey } = server;
     const first = server;
@@ -111,6 +114,8 @@ describe("durability across a crash of the local server", () => {
         accepted.set(body.id, planned);
       }
     });
+    // The tenant releases 50 messages a second, so the burst is still in flight here: some in the
+    // outbox, some in the local queue (lost with the process), some waiting for receipts.
     await server.kill();
     // Anything sent before the crash may have lost its receipt with it; that ends `expired`.
     const crashedAt = Date.now();
@@ -156,9 +161,11 @@ describe("durability across a crash of the local server", () => {
       const ok =
         (planned.expect === "failed" && message?.status === "failed" && sent.length === 0) ||
         (planned.expect === "expired" && message?.status === "expired" && sent.length === 1) ||
+        // The sandbox fails attempts 1 and 2 of these, so only attempt 3 or later can be sent.
         (planned.expect === "retried" &&
-          retryable === 2 &&
+          retryable >= 1 &&
           sent.length === 1 &&
+          (sent[0]?.attempt ?? 0) >= 3 &&
           (message?.status === "delivered" ||
             (message?.status === "expired" && sentBeforeCrash))) ||
         (planned.expect === "delivered" &&
@@ -168,6 +175,7 @@ describe("durability across a crash of the local server", () => {
         wrong.push(`expected ${planned.expect}: ${summary}`);
       }
     }
-    expect(wrong).toEqual([]);
+    expect(wrong, `see ${second.logFile}`).toEqual([]);
+    passed = true;
   }, 150_000);
 });

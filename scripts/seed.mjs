@@ -1,0 +1,122 @@
+/**
+ * The local demo tenant: its SQL and the credentials behind it. Credentials are generated once and
+ * kept in `.relaybox/local.json` (gitignored), so `npm start` prints the same API key and login
+ * every time and applying the seed again changes nothing.
+ */
+import { createHash, pbkdf2Sync, randomBytes, randomInt } from "node:crypto";
+import { mkdirSync, readFileSync, renameSync, writeFileSync } from "node:fs";
+import { dirname, join } from "node:path";
+import { fileURLToPath } from "node:url";
+
+export const ROOT = join(dirname(fileURLToPath(import.meta.url)), "..");
+export const LOCAL_CREDENTIALS_FILE = join(ROOT, ".relaybox", "local.json");
+
+export const DEMO_TENANT_ID = "tnt_demo";
+export const DEMO_EMAIL = "admin@relaybox.local";
+const SCOPES = ["messages:send", "messages:read", "admin"];
+// Same as src/lib/crypto.ts: workerd refuses PBKDF2 above 100,000 iterations.
+const PBKDF2_ITERATIONS = 100_000;
+
+const BASE62 = "0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz";
+const CROCKFORD = "0123456789ABCDEFGHJKMNPQRSTVWXYZ";
+
+function base62(length) {
+  let out = "";
+  for (let i = 0; i < length; i++) {
+    out += BASE62.charAt(randomInt(BASE62.length));
+  }
+  return out;
+}
+
+/** Ids in the Worker's own format (src/lib/ids.ts), so seeded rows sort like any other. */
+function newId(prefix, nowMs) {
+  let time = "";
+  let value = nowMs;
+  for (let i = 0; i < 10; i++) {
+    time = CROCKFORD.charAt(value % 32) + time;
+    value = Math.floor(value / 32);
+  }
+  let random = "";
+  for (let i = 0; i < 16; i++) {
+    random += CROCKFORD.charAt(randomInt(32));
+  }
+  return `${prefix}_${time}${random}`;
+}
+
+function hashPassword(password) {
+  const salt = randomBytes(16);
+  const hash = pbkdf2Sync(password, salt, PBKDF2_ITERATIONS, 32, "sha256");
+  return `pbkdf2-sha256$${PBKDF2_ITERATIONS}$${salt.toString("hex")}$${hash.toString("hex")}`;
+}
+
+function generateCredentials(nowMs) {
+  const apiKey = `rbx_test_${base62(32)}`;
+  const password = base62(20);
+  return {
+    createdAt: nowMs,
+    apiKeyId: newId("key", nowMs),
+    apiKey,
+    userId: newId("usr", nowMs),
+    email: DEMO_EMAIL,
+    password,
+    // The hash is stored too: a fresh salt on every start would make the seed rewrite the row.
+    passwordHash: hashPassword(password),
+    providerSettingsId: newId("prv", nowMs),
+    hookToken: base62(32),
+  };
+}
+
+/**
+ * Reads the demo credentials, creating them on first use. Writes through a temporary file and a
+ * rename so two harnesses starting at once never see a half-written file.
+ */
+export function loadLocalCredentials(file = LOCAL_CREDENTIALS_FILE) {
+  try {
+    return JSON.parse(readFileSync(file, "utf8"));
+  } catch (error) {
+    if (error.code !== "ENOENT") {
+      throw new Error(`${file} is unreadable; delete it to generate new credentials`, {
+        cause: error,
+      });
+    }
+  }
+  const credentials = generateCredentials(Date.now());
+  mkdirSync(dirname(file), { recursive: true });
+  const temporary = `${file}.${process.pid}.tmp`;
+  writeFileSync(temporary, `${JSON.stringify(credentials, null, 2)}\n`, { mode: 0o600 });
+  renameSync(temporary, file);
+  return credentials;
+}
+
+function quote(value) {
+  return `'${String(value).replaceAll("'", "''")}'`;
+}
+
+/**
+ * Idempotent SQL for the demo tenant. The tenant and its provider settings are only inserted, so
+ * edits made in the dashboard survive a restart; the key and the login are upserted, so what the
+ * banner prints always works (a revoked demo key is revived, a changed password reset).
+ */
+export function seedSql(credentials) {
+  const c = credentials;
+  const keyHash = createHash("sha256").update(c.apiKey).digest("hex");
+  const prefix = c.apiKey.slice(0, 13);
+  const at = c.createdAt;
+  return `INSERT INTO tenants (id, name, home_country, allowed_countries, send_rate, signature, created_at)
+VALUES (${quote(DEMO_TENANT_ID)}, 'Relaybox Demo', 'CN', ${quote(JSON.stringify(["CN", "US", "GB"]))}, 50, '【Relaybox】', ${at})
+ON CONFLICT (id) DO UPDATE SET signature = coalesce(tenants.signature, excluded.signature);
+
+INSERT INTO api_keys (id, tenant_id, name, prefix, key_hash, mode, scopes, created_at, revoked_at)
+VALUES (${quote(c.apiKeyId)}, ${quote(DEMO_TENANT_ID)}, 'Local demo key', ${quote(prefix)}, ${quote(keyHash)}, 'test', ${quote(JSON.stringify(SCOPES))}, ${at}, NULL)
+ON CONFLICT (id) DO UPDATE SET prefix = excluded.prefix, key_hash = excluded.key_hash,
+  mode = excluded.mode, scopes = excluded.scopes, revoked_at = NULL;
+
+INSERT INTO users (id, tenant_id, email, password_hash, role, created_at)
+VALUES (${quote(c.userId)}, ${quote(DEMO_TENANT_ID)}, ${quote(c.email)}, ${quote(c.passwordHash)}, 'admin', ${at})
+ON CONFLICT (email) DO UPDATE SET password_hash = excluded.password_hash, role = 'admin';
+
+INSERT INTO provider_settings (id, tenant_id, provider, enabled, config, secret_ciphertext, hook_token, created_at, updated_at)
+VALUES (${quote(c.providerSettingsId)}, ${quote(DEMO_TENANT_ID)}, 'sandbox', 1, '{}', NULL, ${quote(c.hookToken)}, ${at}, ${at})
+ON CONFLICT DO NOTHING;
+`;
+}

@@ -1,0 +1,139 @@
+/**
+ * `npm start`: prepares the local state (secrets, migrations, demo tenant), then runs `wrangler
+ * dev` in the foreground and prints the demo credentials once the Worker answers. Arguments after
+ * `npm start --` go to `wrangler dev`; PORT changes the port (default 8787).
+ */
+import { spawn } from "node:child_process";
+import { copyFileSync, existsSync, readFileSync, writeFileSync } from "node:fs";
+import { join, relative } from "node:path";
+import {
+  newMasterKey,
+  nodeBinary,
+  prepareDatabase,
+  WRANGLER_JS,
+  wranglerEnv,
+} from "./local-server.mjs";
+import { LOCAL_CREDENTIALS_FILE, loadLocalCredentials, ROOT } from "./seed.mjs";
+
+const PORT = Number(process.env.PORT ?? 8787);
+const BASE_URL = `http://127.0.0.1:${PORT}`;
+
+/** Creates .dev.vars from the example, or fills in a MASTER_KEY left empty. */
+function ensureDevVars() {
+  const devVars = join(ROOT, ".dev.vars");
+  if (!existsSync(devVars)) {
+    const example = join(ROOT, ".dev.vars.example");
+    if (existsSync(example)) {
+      copyFileSync(example, devVars);
+    } else {
+      writeFileSync(devVars, "MASTER_KEY=\n");
+    }
+  }
+  const text = readFileSync(devVars, "utf8");
+  const line = /^MASTER_KEY[ \t]*=[ \t]*(.*)$/m.exec(text);
+  if (line?.[1]?.trim()) {
+    return;
+  }
+  const assignment = `MASTER_KEY=${newMasterKey()}`;
+  const updated = line
+    ? text.replace(line[0], assignment)
+    : `${text}${text.endsWith("\n") || text === "" ? "" : "\n"}${assignment}\n`;
+  writeFileSync(devVars, updated);
+  console.log("Wrote a new MASTER_KEY to .dev.vars");
+}
+
+function banner(credentials) {
+  const lines = [
+    "",
+    "  ┌──────────────────────────────────────────────────────────────",
+    `  │ Relaybox is running at ${BASE_URL}`,
+    "  │",
+    `  │ API key      ${credentials.apiKey}`,
+    "  │              (test mode: sandbox provider only; every scope)",
+    `  │ Dashboard    ${BASE_URL}/dashboard`,
+    `  │   email      ${credentials.email}`,
+    `  │   password   ${credentials.password}`,
+    `  │ API docs     ${BASE_URL}/docs`,
+    "  │",
+    "  │ Send a message (numbers ending 0000 fail, 0001 retry, 0002 expire):",
+    `  │   curl -X POST ${BASE_URL}/v1/messages \\`,
+    `  │     -H "Authorization: Bearer ${credentials.apiKey}" \\`,
+    '  │     -H "Content-Type: application/json" \\',
+    `  │     -d '{"to": "+8613800138000", "body": "Hello from Relaybox"}'`,
+    "  │",
+    `  │ Credentials are kept in ${relative(ROOT, LOCAL_CREDENTIALS_FILE)}; delete it for new ones.`,
+    "  └──────────────────────────────────────────────────────────────",
+    "",
+  ];
+  console.log(lines.join("\n"));
+}
+
+async function printBannerWhenReady(credentials, child) {
+  const deadline = Date.now() + 120_000;
+  while (Date.now() < deadline && child.exitCode === null && child.signalCode === null) {
+    try {
+      const response = await fetch(`${BASE_URL}/healthz`, { signal: AbortSignal.timeout(2000) });
+      if (response.ok) {
+        banner(credentials);
+        return;
+      }
+    } catch {
+      // Not listening yet.
+    }
+    await new Promise((resolve) => setTimeout(resolve, 300));
+  }
+  if (child.exitCode === null && child.signalCode === null) {
+    console.warn(`\n${BASE_URL}/healthz did not answer yet; the credentials are:`);
+    banner(credentials);
+  }
+}
+
+async function main() {
+  ensureDevVars();
+  const credentials = loadLocalCredentials();
+  console.log("Applying local D1 migrations and the demo seed…");
+  await prepareDatabase({ credentials });
+
+  const args = ["dev", "--ip", "127.0.0.1", "--port", String(PORT)];
+  if (PORT !== 8787) {
+    // The sandbox carrier posts its receipts to PUBLIC_BASE_URL (wrangler.toml says 8787).
+    args.push("--var", `PUBLIC_BASE_URL:${BASE_URL}`);
+  }
+  args.push(...process.argv.slice(2));
+  const child = spawn(nodeBinary(), [WRANGLER_JS, ...args], {
+    cwd: ROOT,
+    env: wranglerEnv(),
+    stdio: "inherit",
+  });
+
+  // A terminal's Ctrl-C reaches wrangler directly (same process group); forwarding still matters
+  // when only this process is signalled, e.g. by npm or a process manager. Once is enough.
+  let forwarded = false;
+  for (const signal of ["SIGINT", "SIGTERM"]) {
+    process.on(signal, () => {
+      if (!forwarded) {
+        forwarded = true;
+        child.kill(signal);
+      }
+    });
+  }
+  child.on("exit", (code, signal) => {
+    process.exit(code ?? (signal ? 0 : 1));
+  });
+  // npm passes SIGTERM to its shell, which dies without passing it on; left alone, wrangler would
+  // keep port 8787 after `npm start` is gone. An orphaned start.mjs is reparented: stop then.
+  const parent = process.ppid;
+  setInterval(() => {
+    if (process.ppid !== parent && !forwarded) {
+      forwarded = true;
+      child.kill("SIGTERM");
+    }
+  }, 1000).unref();
+
+  await printBannerWhenReady(credentials, child);
+}
+
+main().catch((error) => {
+  console.error(error instanceof Error ? error.message : error);
+  process.exit(1);
+});
