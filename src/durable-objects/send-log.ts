@@ -33,19 +33,24 @@ export async function logMessages(db: D1Database, batch: OutboxMessage[]): Promi
   );
 }
 
-/** Status by id; D1 allows at most 100 bound parameters per query. */
-export async function readStatuses(db: D1Database, ids: string[]): Promise<Map<string, string>> {
-  const statuses = new Map<string, string>();
+export interface LoggedState {
+  status: string;
+  updatedAt: number;
+}
+
+/** Status and last change by id; D1 allows at most 100 bound parameters per query. */
+export async function readStates(db: D1Database, ids: string[]): Promise<Map<string, LoggedState>> {
+  const states = new Map<string, LoggedState>();
   for (let i = 0; i < ids.length; i += 100) {
     const chunk = ids.slice(i, i + 100);
     const placeholders = chunk.map(() => "?").join(",");
     const { results } = await db
-      .prepare(`SELECT id, status FROM messages WHERE id IN (${placeholders})`)
+      .prepare(`SELECT id, status, updated_at FROM messages WHERE id IN (${placeholders})`)
       .bind(...chunk)
-      .all<{ id: string; status: string }>();
+      .all<{ id: string; status: string; updated_at: number }>();
     for (const row of results) {
-      statuses.set(row.id, row.status);
+      states.set(row.id, { status: row.status, updatedAt: row.updated_at });
     }
   }
-  return statuses;
+  return states;
 }

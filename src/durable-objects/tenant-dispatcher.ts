@@ -20,7 +20,7 @@ import {
   outboxMessageSchema,
   type SendResult,
 } from "./dispatcher-types";
-import { logMessages, readStatuses } from "./send-log";
+import { logMessages, readStates } from "./send-log";
 
 const IDEMPOTENCY_TTL_MS = 24 * 60 * 60 * 1000;
 const FLUSH_CHUNK = 200;
@@ -191,8 +191,9 @@ export class TenantDispatcher extends DurableObject<Env> {
 
   /**
    * A released message whose result never came back (a lost queue message, a consumer that died,
-   * a lost report) is looked up in D1: done ones are retired, the rest are released again. The
-   * consumers' claim on the message row makes a second delivery harmless.
+   * a lost report) is looked up in D1: done ones are retired, one still being worked on (a retry
+   * waiting out its backoff) is left alone, and the rest are released again. The consumers' claim
+   * on the message row makes a second delivery harmless.
    */
   private async reconcileStaleReleases(now: number): Promise<void> {
     const timeoutMs = settingsOf(this.env).RELEASE_TIMEOUT_SECONDS * 1000;
@@ -203,14 +204,17 @@ export class TenantDispatcher extends DurableObject<Env> {
     if (stale.length === 0) {
       return;
     }
-    const statuses = await readStatuses(this.env.DB, stale);
+    const states = await readStates(this.env.DB, stale);
     const again: string[] = [];
     for (const id of stale) {
-      const status = statuses.get(id);
-      if (status && FINAL_OR_SENT.has(status)) {
+      const state = states.get(id);
+      if (state && FINAL_OR_SENT.has(state.status)) {
         this.sql.exec("DELETE FROM outbox WHERE id = ?", id);
-      } else {
-        this.sql.exec("UPDATE outbox SET released_at = ? WHERE id = ?", now, id);
+        continue;
+      }
+      this.sql.exec("UPDATE outbox SET released_at = ? WHERE id = ?", now, id);
+      const inProgress = state?.status === "sending" && state.updatedAt > now - timeoutMs;
+      if (!inProgress) {
         again.push(id);
       }
     }

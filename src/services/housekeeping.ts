@@ -9,7 +9,11 @@ import { dispatcherOf } from "./dispatcher";
 
 const STALL_MS = 60 * 60 * 1000;
 
-export async function wakeStalledDispatchers(env: Env, now: number = Date.now()): Promise<number> {
+/** Returns the tenants whose dispatchers were woken. */
+export async function wakeStalledDispatchers(
+  env: Env,
+  now: number = Date.now(),
+): Promise<string[]> {
   const rows = await database(env.DB)
     .selectDistinct({ tenantId: messages.tenantId })
     .from(messages)
@@ -21,5 +25,5 @@ export async function wakeStalledDispatchers(env: Env, now: number = Date.now())
     )
     .limit(1000);
   await Promise.all(rows.map((row) => dispatcherOf(env, row.tenantId).wake()));
-  return rows.length;
+  return rows.map((row) => row.tenantId);
 }

@@ -174,6 +174,27 @@ describe("TenantDispatcher", () => {
     expect(await sql("SELECT id FROM outbox")).toEqual([{ id: lost.id }]);
   });
 
+  it("leaves alone a released message that is still being retried", async () => {
+    const { tenant, queue, accept, runAlarm, sql } = await isolatedDispatcher();
+    const retrying = outboxMessage(tenant.id, "+8613800000011");
+    await accept(retrying);
+    await runAlarm();
+    await env.DB.prepare("UPDATE messages SET status = 'sending', updated_at = ? WHERE id = ?")
+      .bind(Date.now(), retrying.id)
+      .run();
+    await sql("UPDATE outbox SET released_at = ?", Date.now() - 60_000);
+    await runAlarm();
+    expect(queue.sent).toEqual([retrying.id]);
+
+    // Once its consumer has gone quiet for longer than the timeout, it is released again.
+    await env.DB.prepare("UPDATE messages SET updated_at = ? WHERE id = ?")
+      .bind(Date.now() - 60_000, retrying.id)
+      .run();
+    await sql("UPDATE outbox SET released_at = ?", Date.now() - 60_000);
+    await runAlarm();
+    expect(queue.sent).toEqual([retrying.id, retrying.id]);
+  });
+
   it("expires a sent message that gets no receipt by the deadline, and only that", async () => {
     const { tenant, stub, accept, runAlarm, sql } = await isolatedDispatcher();
     const silent = outboxMessage(tenant.id, "+8613800000008");
