@@ -2,7 +2,7 @@
  * The dashboard: server-rendered pages over the same services as the API. Signing in sets a
  * session cookie; every page after that needs it.
  */
-import { Hono } from "hono";
+import { type Context, Hono } from "hono";
 import { deleteCookie, setCookie } from "hono/cookie";
 import { MESSAGE_STATUSES, type MessageStatus } from "../db/schema";
 import { grants } from "../domain/scopes";
@@ -17,6 +17,39 @@ const MESSAGE_ID = /^msg_[0-9A-Z]{26}$/;
 
 function statusFilter(value: string | undefined): MessageStatus | undefined {
   return MESSAGE_STATUSES.find((s) => s === value);
+}
+
+/** The messages page for the signed-in user, with an optional notice and form draft. */
+async function renderMessages(
+  c: Context<AppEnv>,
+  view: {
+    status?: MessageStatus;
+    cursor?: string;
+    notice?: { kind: "ok" | "error"; text: string };
+    draft?: { to: string; body: string };
+  },
+  httpStatus: 200 | 403 | 422 = 200,
+) {
+  const caller = c.get("caller");
+  const session = c.get("session");
+  const page = await listMessages(c.env, caller, {
+    status: view.status,
+    limit: 50,
+    cursor: view.cursor,
+  });
+  return c.html(
+    <MessagesPage
+      csrf={session.csrf}
+      email={session.email}
+      canSend={grants(caller.scopes, "messages:send")}
+      messages={page.data}
+      status={view.status}
+      nextCursor={page.nextCursor}
+      notice={view.notice}
+      draft={view.draft}
+    />,
+    httpStatus,
+  );
 }
 
 export const dashboardRouter = new Hono<AppEnv>()
@@ -45,34 +78,17 @@ export const dashboardRouter = new Hono<AppEnv>()
     deleteCookie(c, SESSION_COOKIE, { path: "/dashboard" });
     return c.redirect("/dashboard/login", 303);
   })
-  .get("/dashboard", async (c) => {
-    const caller = c.get("caller");
-    const session = c.get("session");
-    const status = statusFilter(c.req.query("status"));
+  .get("/dashboard", (c) => {
     const cursor = c.req.query("cursor");
-    const page = await listMessages(c.env, caller, {
-      status,
-      limit: 50,
-      cursor: cursor && MESSAGE_ID.test(cursor) ? cursor : undefined,
-    });
     const sent = c.req.query("sent");
-    return c.html(
-      <MessagesPage
-        csrf={session.csrf}
-        email={session.email}
-        canSend={grants(caller.scopes, "messages:send")}
-        messages={page.data}
-        status={status}
-        nextCursor={page.nextCursor}
-        notice={
-          sent && MESSAGE_ID.test(sent) ? { kind: "ok", text: `Accepted ${sent}.` } : undefined
-        }
-      />,
-    );
+    return renderMessages(c, {
+      status: statusFilter(c.req.query("status")),
+      cursor: cursor && MESSAGE_ID.test(cursor) ? cursor : undefined,
+      notice: sent && MESSAGE_ID.test(sent) ? { kind: "ok", text: `Accepted ${sent}.` } : undefined,
+    });
   })
   .post("/dashboard/messages", async (c) => {
     const caller = c.get("caller");
-    const session = c.get("session");
     const form = await c.req.parseBody();
     const draft = {
       to: typeof form.to === "string" ? form.to.trim() : "",
@@ -94,17 +110,9 @@ export const dashboardRouter = new Hono<AppEnv>()
       if (!(error instanceof ApiError)) {
         throw error;
       }
-      const page = await listMessages(c.env, caller, { limit: 50 });
-      return c.html(
-        <MessagesPage
-          csrf={session.csrf}
-          email={session.email}
-          canSend={grants(caller.scopes, "messages:send")}
-          messages={page.data}
-          nextCursor={page.nextCursor}
-          notice={{ kind: "error", text: error.message }}
-          draft={draft}
-        />,
+      return renderMessages(
+        c,
+        { notice: { kind: "error", text: error.message }, draft },
         error.status === 403 ? 403 : 422,
       );
     }

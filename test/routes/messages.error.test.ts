@@ -1,37 +1,9 @@
 import { describe, expect, it } from "vitest";
 import { expectProblem } from "../support/problem";
-import { createTenant, eventually, postJson, type TestTenant } from "../support/tenants";
+import { expectNothingStored } from "../support/send-log";
+import { createTenant, postJson } from "../support/tenants";
 
 const ONE_MB = 1024 * 1024;
-
-async function listIds(tenant: TestTenant): Promise<string[]> {
-  const res = await tenant.api("/v1/messages");
-  expect(res.status).toBe(200);
-  const list = (await res.json()) as { data: { id: string }[] };
-  return list.data.map((m) => m.id);
-}
-
-/**
- * A refused request changes nothing: the list is empty now, and once a later, valid message has
- * reached the send log (which the dispatcher writes in order), it is still the only one there.
- */
-async function expectNothingStored(tenant: TestTenant, alreadyAccepted: string[] = []) {
-  if (alreadyAccepted.length === 0) {
-    expect(await listIds(tenant)).toEqual([]);
-  }
-  const res = await tenant.api("/v1/messages", postJson({ to: "+8613800138000", body: "after" }));
-  expect(res.status).toBe(202);
-  const { id } = (await res.json()) as { id: string };
-  const ids = await eventually(
-    async () => {
-      const listed = await listIds(tenant);
-      return listed.includes(id) ? listed : undefined;
-    },
-    10_000,
-    "the later message to reach the send log",
-  );
-  expect(ids.sort()).toEqual([...alreadyAccepted, id].sort());
-}
 
 const VALID = { to: "+8613800138000", body: "Hello" };
 

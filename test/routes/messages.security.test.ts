@@ -1,35 +1,7 @@
 import { describe, expect, it } from "vitest";
 import { expectProblem } from "../support/problem";
-import {
-  call,
-  createTenant,
-  eventually,
-  messageReaches,
-  postJson,
-  type TestTenant,
-} from "../support/tenants";
-
-async function listIds(tenant: TestTenant, query = ""): Promise<string[]> {
-  const res = await tenant.api(`/v1/messages${query}`);
-  expect(res.status).toBe(200);
-  return ((await res.json()) as { data: { id: string }[] }).data.map((m) => m.id);
-}
-
-/** Once a later message from the admin key is in the send log, it is the only one there. */
-async function expectNothingStored(tenant: TestTenant) {
-  expect(await listIds(tenant)).toEqual([]);
-  const res = await tenant.api("/v1/messages", postJson({ to: "+8613800138000", body: "after" }));
-  const { id } = (await res.json()) as { id: string };
-  const ids = await eventually(
-    async () => {
-      const listed = await listIds(tenant);
-      return listed.includes(id) ? listed : undefined;
-    },
-    10_000,
-    "the later message to reach the send log",
-  );
-  expect(ids).toEqual([id]);
-}
+import { expectNothingStored, listIds } from "../support/send-log";
+import { call, createTenant, messageReaches, postJson } from "../support/tenants";
 
 const SEND = postJson({ to: "+8613800138000", body: "Hello" });
 const SOME_ID = `msg_${"0".repeat(26)}`;
