@@ -82,6 +82,24 @@ describe("POST /v1/messages (happy)", () => {
     expect(expired.status_reason).toContain("no delivery receipt");
   });
 
+  it("sends one recipient's messages in the order they were accepted", async () => {
+    const tenant = await createTenant();
+    const ids: string[] = [];
+    for (let n = 1; n <= 5; n++) {
+      const res = await tenant.api(
+        "/v1/messages",
+        postJson({ to: "+8613800138020", body: `step ${n}` }),
+      );
+      ids.push(((await res.json()) as { id: string }).id);
+    }
+    const sentAt: number[] = [];
+    for (const id of ids) {
+      const message = await messageReaches(tenant, id, "delivered");
+      sentAt.push(Date.parse(String(message.sent_at)));
+    }
+    expect([...sentAt].sort((a, b) => a - b)).toEqual(sentAt);
+  });
+
   it("lists messages newest first with filters and a cursor", async () => {
     const tenant = await createTenant();
     const ids: string[] = [];
