@@ -9,6 +9,7 @@ import { keysRouter } from "./routes/keys";
 import { messagesRouter } from "./routes/messages";
 import { createRouter } from "./routes/router";
 import { systemRouter } from "./routes/system";
+import { tenantRouter } from "./routes/tenant";
 
 export function createApp() {
   const app = createRouter();
@@ -23,6 +24,7 @@ export function createApp() {
   app.route("/", hooksRouter);
   app.route("/", messagesRouter);
   app.route("/", keysRouter);
+  app.route("/", tenantRouter);
   app.route("/", dashboardRouter);
 
   app.openAPIRegistry.registerComponent("securitySchemes", "bearerAuth", {

@@ -32,7 +32,6 @@ export interface AcceptedMessage {
 
 export interface AcceptRequest {
   message: OutboxMessage;
-  sendRate: number;
   idempotency: { key: string; requestHash: string } | null;
   response: AcceptedMessage;
 }

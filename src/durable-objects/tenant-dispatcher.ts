@@ -12,6 +12,7 @@
  */
 import { DurableObject } from "cloudflare:workers";
 import { settingsOf } from "../config/settings";
+import { type BucketState, refill } from "../domain/token-bucket";
 import { type DispatchJob, dispatchJobSchema } from "../queues/payloads";
 import {
   type AcceptRequest,
@@ -23,6 +24,11 @@ import {
 import { logMessages, readStates } from "./send-log";
 
 const IDEMPOTENCY_TTL_MS = 24 * 60 * 60 * 1000;
+/** Accepts within this window share one alarm run: one D1 write and one queue batch for all. */
+const COALESCE_MS = 20;
+/** Releases happen in ticks; the bucket holds a little more than one tick, so a late alarm loses no tokens. */
+const RELEASE_TICK_MS = 100;
+const BURST_SECONDS = 0.25;
 const FLUSH_CHUNK = 200;
 const QUEUE_BATCH = 100; // Queues' sendBatch limit
 const FINAL_OR_SENT = new Set([
@@ -38,6 +44,10 @@ type Row = Record<string, SqlStorageValue>;
 
 export class TenantDispatcher extends DurableObject<Env> {
   private readonly sql: SqlStorage;
+  /** In-memory copies of what is also in `meta` (or the alarm), read once per instance. */
+  private tenantId: string | undefined;
+  private sendRate: number | undefined;
+  private alarmAt: number | null | undefined;
 
   constructor(ctx: DurableObjectState, env: Env) {
     super(ctx, env);
@@ -76,8 +86,6 @@ export class TenantDispatcher extends DurableObject<Env> {
   async accept(request: AcceptRequest): Promise<AcceptResult> {
     const now = Date.now();
     const { message, idempotency } = request;
-    this.setMeta("tenant_id", message.tenantId);
-    this.setMeta("send_rate", String(request.sendRate));
     if (idempotency) {
       const prior = this.one(
         "SELECT request_hash, response FROM idempotency WHERE key = ? AND expires_at > ?",
@@ -90,6 +98,7 @@ export class TenantDispatcher extends DurableObject<Env> {
           : { kind: "idempotency-conflict" };
       }
     }
+    this.rememberTenant(message.tenantId);
     this.sql.exec(
       "INSERT INTO outbox (id, recipient, send_at, message) VALUES (?, ?, ?, ?)",
       message.id,
@@ -106,8 +115,16 @@ export class TenantDispatcher extends DurableObject<Env> {
         now + IDEMPOTENCY_TTL_MS,
       );
     }
-    await this.wakeAt(now);
+    await this.wakeAt(now + COALESCE_MS);
     return { kind: "accepted", response: request.response };
+  }
+
+  /** The tenant's settings changed: a new send rate (0 pauses releasing) applies from now on. */
+  async configure(settings: { tenantId: string; sendRate: number }): Promise<void> {
+    this.rememberTenant(settings.tenantId);
+    this.sendRate = settings.sendRate;
+    this.setMeta("send_rate", String(settings.sendRate));
+    await this.wakeAt(Date.now());
   }
 
   /** A message that is accepted but not yet in the D1 send log, or null. */
@@ -130,7 +147,7 @@ export class TenantDispatcher extends DurableObject<Env> {
         );
       }
     }
-    await this.wakeAt(now);
+    await this.wakeAt(now + COALESCE_MS);
   }
 
   /** Runs the alarm loop soon (housekeeping's safety net). */
@@ -139,13 +156,15 @@ export class TenantDispatcher extends DurableObject<Env> {
   }
 
   async alarm(): Promise<void> {
+    // The alarm that woke us is spent; anything set from here on is a new one.
+    this.alarmAt = null;
     const now = Date.now();
     await this.flushToSendLog();
     await this.expireOverdueReceipts(now);
     await this.reconcileStaleReleases(now);
-    await this.releaseDue(now);
+    const budgetLeft = await this.releaseDue(now);
     this.sql.exec("DELETE FROM idempotency WHERE expires_at <= ?", now);
-    await this.scheduleNextAlarm(Date.now());
+    await this.scheduleNextAlarm(Date.now(), budgetLeft);
   }
 
   /** Writes accepted messages to the D1 send log; INSERT OR IGNORE makes a rerun harmless. */
@@ -223,14 +242,20 @@ export class TenantDispatcher extends DurableObject<Env> {
 
   /**
    * Releases what is due, at the tenant's rate: for each recipient only the head of its line, and
-   * only when nothing earlier to that recipient is still waiting for its send result.
+   * only when nothing earlier to that recipient is still waiting for its send result. Returns
+   * whether the rate, not a lack of work, stopped it.
    */
-  private async releaseDue(now: number): Promise<void> {
-    const rate = Number(this.getMeta("send_rate") ?? "1");
-    const tokens = this.refillTokens(now, rate);
-    const budget = Math.floor(tokens);
+  private async releaseDue(now: number): Promise<boolean> {
+    const rate = await this.currentSendRate();
+    if (rate <= 0) {
+      return false; // paused: configure() wakes us when the rate goes up
+    }
+    const limits = { rate, burst: Math.max(1, rate * BURST_SECONDS) };
+    const bucket = refill(this.getBucket(), limits, now);
+    const budget = Math.floor(bucket.tokens);
     if (budget < 1) {
-      return;
+      this.setBucket(bucket);
+      return true;
     }
     const due = this.all(
       `SELECT o.id FROM outbox o
@@ -245,19 +270,17 @@ export class TenantDispatcher extends DurableObject<Env> {
       now,
       budget,
     ).map((row) => String(row.id));
-    if (due.length === 0) {
-      return;
-    }
+    this.setBucket({ tokens: bucket.tokens - due.length, at: now });
     for (const id of due) {
       this.sql.exec("UPDATE outbox SET state = 'released', released_at = ? WHERE id = ?", now, id);
     }
-    this.setMeta("tokens", String(tokens - due.length));
     await this.enqueue(due);
+    return due.length === budget;
   }
 
   private async enqueue(ids: string[]): Promise<void> {
-    const tenantId = this.getMeta("tenant_id");
-    if (!tenantId) {
+    const tenantId = this.tenantId ?? this.getMeta("tenant_id");
+    if (!tenantId || ids.length === 0) {
       return;
     }
     for (let i = 0; i < ids.length; i += QUEUE_BATCH) {
@@ -271,52 +294,88 @@ export class TenantDispatcher extends DurableObject<Env> {
     }
   }
 
-  /** Token bucket holding at most one second of the tenant's rate. */
-  private refillTokens(now: number, rate: number): number {
-    const last = Number(this.getMeta("tokens_at") ?? "0");
-    const stored = Number(this.getMeta("tokens") ?? String(rate));
-    const tokens = Math.min(rate, stored + ((now - last) / 1000) * rate);
-    this.setMeta("tokens_at", String(now));
-    this.setMeta("tokens", String(tokens));
-    return tokens;
-  }
-
-  private async scheduleNextAlarm(now: number): Promise<void> {
-    const candidates: number[] = [];
-    if (this.one("SELECT 1 AS x FROM outbox WHERE logged = 0 LIMIT 1")) {
-      candidates.push(now);
-    }
-    const pending = this.one(
-      "SELECT MIN(send_at) AS at FROM outbox WHERE state = 'pending' AND logged = 1",
+  private async scheduleNextAlarm(now: number, rateLimited: boolean): Promise<void> {
+    const timeoutMs = settingsOf(this.env).RELEASE_TIMEOUT_SECONDS * 1000;
+    const earliest = (query: string, ...bindings: SqlStorageValue[]) => {
+      const at = this.one(query, ...bindings)?.at;
+      return at === null || at === undefined ? undefined : Number(at);
+    };
+    const unlogged = this.one("SELECT 1 AS at FROM outbox WHERE logged = 0 LIMIT 1");
+    const oldestRelease = earliest(
+      "SELECT MIN(released_at) AS at FROM outbox WHERE state = 'released'",
     );
-    if (pending?.at !== null && pending?.at !== undefined) {
-      const rate = Number(this.getMeta("send_rate") ?? "1");
-      const tokens = Number(this.getMeta("tokens") ?? "0");
-      const refillAt = tokens >= 1 ? now : now + Math.ceil(((1 - tokens) * 1000) / rate);
-      candidates.push(Math.max(Number(pending.at), refillAt));
-    }
-    const receipt = this.one("SELECT MIN(deadline) AS at FROM receipt_deadlines");
-    if (receipt?.at !== null && receipt?.at !== undefined) {
-      candidates.push(Number(receipt.at));
-    }
-    const released = this.one("SELECT MIN(released_at) AS at FROM outbox WHERE state = 'released'");
-    if (released?.at !== null && released?.at !== undefined) {
-      const timeoutMs = settingsOf(this.env).RELEASE_TIMEOUT_SECONDS * 1000;
-      candidates.push(Number(released.at) + timeoutMs);
-    }
+    const candidates = [
+      unlogged ? now : undefined,
+      rateLimited ? now + RELEASE_TICK_MS : undefined,
+      // Messages waiting behind a recipient's earlier one are woken by its send result instead.
+      earliest(
+        "SELECT MIN(send_at) AS at FROM outbox WHERE state = 'pending' AND logged = 1 AND send_at > ?",
+        now,
+      ),
+      earliest("SELECT MIN(deadline) AS at FROM receipt_deadlines"),
+      oldestRelease === undefined ? undefined : oldestRelease + timeoutMs,
+    ].filter((at): at is number => at !== undefined);
     if (candidates.length === 0) {
       await this.ctx.storage.deleteAlarm();
+      this.alarmAt = null;
       return;
     }
-    await this.ctx.storage.setAlarm(Math.max(now, Math.min(...candidates)));
+    await this.setAlarmAt(Math.max(now, Math.min(...candidates)));
   }
 
   /** Brings the alarm forward to `at` (never pushes it back). */
   private async wakeAt(at: number): Promise<void> {
-    const current = await this.ctx.storage.getAlarm();
-    if (current === null || current > at) {
-      await this.ctx.storage.setAlarm(at);
+    if (this.alarmAt === undefined) {
+      this.alarmAt = await this.ctx.storage.getAlarm();
     }
+    if (this.alarmAt === null || this.alarmAt > at) {
+      await this.setAlarmAt(at);
+    }
+  }
+
+  private async setAlarmAt(at: number): Promise<void> {
+    await this.ctx.storage.setAlarm(at);
+    this.alarmAt = at;
+  }
+
+  private rememberTenant(tenantId: string): void {
+    if (this.tenantId === tenantId) {
+      return;
+    }
+    this.tenantId = tenantId;
+    if (this.getMeta("tenant_id") !== tenantId) {
+      this.setMeta("tenant_id", tenantId);
+    }
+  }
+
+  /** The send rate from `meta`, or from the tenant's row the first time. */
+  private async currentSendRate(): Promise<number> {
+    if (this.sendRate !== undefined) {
+      return this.sendRate;
+    }
+    const stored = this.getMeta("send_rate");
+    if (stored !== undefined) {
+      this.sendRate = Number(stored);
+      return this.sendRate;
+    }
+    const tenantId = this.tenantId ?? this.getMeta("tenant_id");
+    const row = tenantId
+      ? await this.env.DB.prepare("SELECT send_rate FROM tenants WHERE id = ?")
+          .bind(tenantId)
+          .first<{ send_rate: number }>()
+      : null;
+    this.sendRate = row?.send_rate ?? 0;
+    this.setMeta("send_rate", String(this.sendRate));
+    return this.sendRate;
+  }
+
+  private getBucket(): BucketState | undefined {
+    const stored = this.getMeta("bucket");
+    return stored ? (JSON.parse(stored) as BucketState) : undefined;
+  }
+
+  private setBucket(state: BucketState): void {
+    this.setMeta("bucket", JSON.stringify(state));
   }
 
   private one(query: string, ...bindings: SqlStorageValue[]): Row | undefined {

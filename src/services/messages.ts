@@ -65,7 +65,6 @@ export async function acceptMessage(
       createdAt: now,
       sendAt: now,
     },
-    sendRate: tenant.sendRate,
     idempotency: idempotencyKey
       ? { key: idempotencyKey, requestHash: await sha256Hex(JSON.stringify(input)) }
       : null,

@@ -32,7 +32,7 @@ async function isolatedDispatcher(sendRate = 50) {
     Object.defineProperty(instance, "env", { value: { ...env, DISPATCH_QUEUE: queue } });
   });
   const accept = (message: OutboxMessage, idempotencyKey?: string, hash = "h1") =>
-    stub.accept(acceptRequest(message, sendRate, idempotencyKey, hash));
+    stub.accept(acceptRequest(message, idempotencyKey, hash));
   const runAlarm = () => runInDurableObject(stub, (instance: TenantDispatcher) => instance.alarm());
   const sql = <T extends Record<string, SqlStorageValue>>(
     query: string,
@@ -46,7 +46,6 @@ async function isolatedDispatcher(sendRate = 50) {
 
 function acceptRequest(
   message: OutboxMessage,
-  sendRate: number,
   idempotencyKey: string | undefined,
   requestHash: string,
 ): AcceptRequest {
@@ -60,7 +59,6 @@ function acceptRequest(
   };
   return {
     message,
-    sendRate,
     idempotency: idempotencyKey ? { key: idempotencyKey, requestHash } : null,
     response,
   };
@@ -117,18 +115,33 @@ describe("TenantDispatcher", () => {
     expect(results[0]?.n).toBe(3);
   });
 
-  it("keeps to the tenant's send rate", async () => {
-    const { tenant, queue, accept, runAlarm } = await isolatedDispatcher(5);
-    for (let n = 10; n < 22; n++) {
+  it("keeps to the tenant's send rate, in small steady steps", async () => {
+    const { tenant, queue, accept, runAlarm } = await isolatedDispatcher(20);
+    for (let n = 10; n < 40; n++) {
       await accept(outboxMessage(tenant.id, `+86138000001${n}`));
     }
     await runAlarm();
+    // The bucket holds a quarter of a second's worth: 5 at 20 msg/s.
     expect(queue.sent).toHaveLength(5);
+    await runAlarm();
+    expect(queue.sent.length).toBeLessThanOrEqual(6);
     await new Promise((resolve) => setTimeout(resolve, 1000));
     await runAlarm();
-    // One second at 5 msg/s refills five tokens (plus what the self-scheduled alarms used).
-    expect(queue.sent.length).toBeGreaterThanOrEqual(9);
-    expect(queue.sent.length).toBeLessThanOrEqual(11);
+    // One more second at 20 msg/s (the alarm ticks by itself in between).
+    expect(queue.sent.length).toBeGreaterThanOrEqual(22);
+    expect(queue.sent.length).toBeLessThanOrEqual(27);
+  });
+
+  it("releases nothing while paused, and resumes when the rate is raised", async () => {
+    const { tenant, stub, queue, accept, runAlarm } = await isolatedDispatcher(0);
+    const message = outboxMessage(tenant.id, "+8613800000050");
+    await accept(message);
+    await runAlarm();
+    expect(queue.sent).toEqual([]);
+    expect(await statusOf(message.id)).toBe("queued");
+    await stub.configure({ tenantId: tenant.id, sendRate: 10 });
+    await runAlarm();
+    expect(queue.sent).toEqual([message.id]);
   });
 
   it("replays an idempotency key's first answer and refuses it with another body", async () => {
@@ -221,7 +234,7 @@ describe("TenantDispatcher", () => {
     const { tenant, stub } = await isolatedDispatcher();
     const message = outboxMessage(tenant.id, "+8613800000010");
     await runInDurableObject(stub, async (instance: TenantDispatcher, state) => {
-      await instance.accept(acceptRequest(message, 50, undefined, "h"));
+      await instance.accept(acceptRequest(message, undefined, "h"));
       await state.storage.deleteAlarm();
     });
     expect(await stub.peek(message.id)).toEqual(message);

@@ -1,0 +1,36 @@
+import type { RouteHandler } from "@hono/zod-openapi";
+import { ApiError } from "../../lib/problem";
+import type { AppEnv } from "../../middleware/context";
+import * as service from "../../services/tenants";
+import type * as routes from "./tenant.routes";
+
+function present(row: service.TenantRow) {
+  return {
+    id: row.id,
+    name: row.name,
+    home_country: row.homeCountry,
+    allowed_countries: row.allowedCountries,
+    send_rate: row.sendRate,
+    signature: row.signature,
+    created_at: new Date(row.createdAt).toISOString(),
+  };
+}
+
+export const getTenant: RouteHandler<typeof routes.getTenant, AppEnv> = async (c) =>
+  c.json(present(await service.getTenant(c.env, c.get("caller"))), 200);
+
+export const updateTenant: RouteHandler<typeof routes.updateTenant, AppEnv> = async (c) => {
+  const body = c.req.valid("json");
+  if (Object.keys(body).length === 0) {
+    throw new ApiError("validation-error", "The request body changes nothing.", {
+      errors: [{ pointer: "", detail: "change at least one setting" }],
+    });
+  }
+  const row = await service.updateTenant(c.env, c.get("caller"), {
+    name: body.name,
+    homeCountry: body.home_country,
+    allowedCountries: body.allowed_countries ? [...new Set(body.allowed_countries)] : undefined,
+    sendRate: body.send_rate,
+  });
+  return c.json(present(row), 200);
+};
