@@ -23,36 +23,42 @@ export async function findMessage(db: Database, tenantId: string, id: string) {
 }
 
 /**
- * Takes the message for one provider call. Succeeds for a message waiting to be sent, or one whose
- * previous claim lapsed (its consumer died or is waiting out a retry); at most one holder at a time.
+ * Takes messages for one provider call each. A message is taken when it is waiting to be sent, or
+ * when its previous claim lapsed (its consumer died or it is waiting out a retry); at most one
+ * holder at a time. Returns the rows taken, with their new attempt numbers.
  */
 export async function claimForSending(
   db: Database,
-  id: string,
+  ids: string[],
   claimId: string,
   now: number,
   claimMs: number,
-): Promise<MessageRow | undefined> {
-  const [row] = await db
-    .update(messages)
-    .set({
-      status: "sending",
-      claimId,
-      claimedUntil: now + claimMs,
-      attemptCount: sql`${messages.attemptCount} + 1`,
-      updatedAt: now,
-    })
-    .where(
-      and(
-        eq(messages.id, id),
-        or(
-          inArray(messages.status, ["scheduled", "queued"]),
-          and(eq(messages.status, "sending"), lt(messages.claimedUntil, now)),
+): Promise<MessageRow[]> {
+  const claimed: MessageRow[] = [];
+  // D1 binds at most 100 parameters per query; the claim itself uses a handful.
+  for (let i = 0; i < ids.length; i += 90) {
+    const rows = await db
+      .update(messages)
+      .set({
+        status: "sending",
+        claimId,
+        claimedUntil: now + claimMs,
+        attemptCount: sql`${messages.attemptCount} + 1`,
+        updatedAt: now,
+      })
+      .where(
+        and(
+          inArray(messages.id, ids.slice(i, i + 90)),
+          or(
+            inArray(messages.status, ["scheduled", "queued"]),
+            and(eq(messages.status, "sending"), lt(messages.claimedUntil, now)),
+          ),
         ),
-      ),
-    )
-    .returning();
-  return row;
+      )
+      .returning();
+    claimed.push(...rows);
+  }
+  return claimed;
 }
 
 export interface AttemptRecord {
@@ -67,56 +73,79 @@ export interface AttemptRecord {
   createdAt: number;
 }
 
-/** Records the attempt and applies its outcome to the message, in one D1 batch. */
-export async function recordAttempt(
+export type AttemptChange =
+  | { kind: "sent"; provider: string; providerMessageId: string }
+  | { kind: "retry"; reason: string }
+  | { kind: "failed"; reason: string };
+
+/**
+ * Records attempts and applies their outcomes to their messages, all in one D1 batch. Each change
+ * applies only while the attempt's claim still holds the message.
+ */
+export async function recordAttempts(
   db: Database,
-  attempt: AttemptRecord & { attemptId: string; claimId: string },
-  change:
-    | { kind: "sent"; provider: string; providerMessageId: string }
-    | { kind: "retry"; reason: string }
-    | { kind: "failed"; reason: string },
+  results: {
+    attempt: AttemptRecord & { attemptId: string; claimId: string };
+    change: AttemptChange;
+  }[],
 ): Promise<void> {
-  const now = attempt.createdAt;
-  const held = and(eq(messages.id, attempt.messageId), eq(messages.claimId, attempt.claimId));
-  const insert = db
-    .insert(messageAttempts)
-    .values({
-      id: attempt.attemptId,
-      messageId: attempt.messageId,
-      tenantId: attempt.tenantId,
-      attempt: attempt.attempt,
-      provider: attempt.provider,
-      outcome: attempt.outcome,
-      reason: attempt.reason,
-      providerMessageId: attempt.providerMessageId,
-      latencyMs: attempt.latencyMs,
-      createdAt: now,
-    })
-    .onConflictDoNothing();
-  const released = { claimId: null, claimedUntil: 0, updatedAt: now };
-  const update =
-    change.kind === "sent"
-      ? db
-          .update(messages)
-          .set({
+  if (results.length === 0) {
+    return;
+  }
+  const rows = results.map(({ attempt }) => ({
+    id: attempt.attemptId,
+    messageId: attempt.messageId,
+    tenantId: attempt.tenantId,
+    attempt: attempt.attempt,
+    provider: attempt.provider,
+    outcome: attempt.outcome,
+    reason: attempt.reason,
+    providerMessageId: attempt.providerMessageId,
+    latencyMs: attempt.latencyMs,
+    createdAt: attempt.createdAt,
+  }));
+  // Ten columns a row: ten rows keep each insert within D1's 100 bound parameters.
+  const inserts = [];
+  for (let i = 0; i < rows.length; i += 10) {
+    inserts.push(
+      db
+        .insert(messageAttempts)
+        .values(rows.slice(i, i + 10))
+        .onConflictDoNothing(),
+    );
+  }
+  const updates = results.map(({ attempt, change }) => {
+    const now = attempt.createdAt;
+    const held = and(
+      eq(messages.id, attempt.messageId),
+      eq(messages.claimId, attempt.claimId),
+      eq(messages.status, "sending"),
+    );
+    const released = { claimId: null, claimedUntil: 0, updatedAt: now };
+    const set =
+      change.kind === "sent"
+        ? {
             ...released,
-            status: "sent",
+            status: "sent" as const,
             statusReason: null,
             provider: change.provider,
             providerMessageId: change.providerMessageId,
             sentAt: now,
-          })
-          .where(and(held, eq(messages.status, "sending")))
-      : change.kind === "retry"
-        ? db
-            .update(messages)
-            .set({ ...released, statusReason: change.reason })
-            .where(and(held, eq(messages.status, "sending")))
-        : db
-            .update(messages)
-            .set({ ...released, status: "failed", statusReason: change.reason, completedAt: now })
-            .where(and(held, eq(messages.status, "sending")));
-  await db.batch([insert, update]);
+          }
+        : change.kind === "retry"
+          ? { ...released, statusReason: change.reason }
+          : {
+              ...released,
+              status: "failed" as const,
+              statusReason: change.reason,
+              completedAt: now,
+            };
+    return db.update(messages).set(set).where(held);
+  });
+  const [first, ...rest] = [...inserts, ...updates];
+  if (first) {
+    await db.batch([first, ...rest]);
+  }
 }
 
 /** Ends a message that cannot be sent any more (dead-lettered), unless it already moved on. */

@@ -6,15 +6,23 @@
  * delivery never sends twice; every attempt is recorded; each queue message is acked or retried
  * on its own; retryable failures retry with exponential backoff and jitter, up to MAX_ATTEMPTS,
  * then the message ends `failed` with the reason; results go back to the tenant's dispatcher in
- * one call per tenant per batch. Never: acks a message that has not reached a send result.
+ * one call per tenant per batch. The whole batch costs two D1 round trips in the common case (the
+ * claim and the results), whatever its size.
+ * Never: acks a message that has not reached a send result.
  */
 import type { AdapterIO, SendOutcome, SmsAdapter } from "../channels/sms/adapter";
 import { smsAdapters } from "../channels/sms/registry";
 import { type Settings, settingsOf } from "../config/settings";
-import { database } from "../db/client";
-import { claimForSending, FINAL_STATUSES, type MessageRow, recordAttempt } from "../db/message-log";
+import { type Database, database } from "../db/client";
+import {
+  type AttemptChange,
+  claimForSending,
+  FINAL_STATUSES,
+  type MessageRow,
+  recordAttempts,
+} from "../db/message-log";
 import { findHookToken } from "../db/provider-settings";
-import type { ProviderName } from "../db/schema";
+import type { AttemptOutcome, MessageStatus, ProviderName } from "../db/schema";
 import type { SendResult } from "../durable-objects/dispatcher-types";
 import { backoffSeconds } from "../lib/backoff";
 import { newId } from "../lib/ids";
@@ -23,6 +31,7 @@ import { dispatchJobSchema } from "./payloads";
 
 /** Longer than any provider call may take (adapters time out well before). */
 const CLAIM_MS = 60_000;
+const HOOK_TOKEN_TTL_MS = 60_000;
 
 export interface DispatchDeps {
   /** `fetch` for providers; requests to our own public URL are served in-process. */
@@ -37,6 +46,13 @@ type Verdict =
   | { ack: true; report?: SendResult }
   | { ack: false; delaySeconds: number; report?: SendResult };
 
+interface Sent {
+  message: MessageRow;
+  attempt: Parameters<typeof recordAttempts>[1][number]["attempt"];
+  change: AttemptChange;
+  verdict: Verdict;
+}
+
 export async function consumeDispatch(
   batch: MessageBatch<unknown>,
   env: Env,
@@ -44,153 +60,110 @@ export async function consumeDispatch(
   deps: DispatchDeps,
 ): Promise<void> {
   const settings = settingsOf(env);
+  const now = deps.now ?? Date.now;
+  const db = database(env.DB);
+
+  // One queue message per message id does the work; a copy in the same batch is redundant.
+  const byId = new Map<string, { queued: Message<unknown>; tenantId: string }>();
+  for (const queued of batch.messages) {
+    const job = dispatchJobSchema.safeParse(queued.body);
+    if (!job.success) {
+      // Nothing can be done with a payload we cannot read; retrying would not change it.
+      console.error("dispatch: unreadable job, dropped", JSON.stringify(queued.body));
+      queued.ack();
+    } else if (byId.has(job.data.message_id)) {
+      queued.ack();
+    } else {
+      byId.set(job.data.message_id, { queued, tenantId: job.data.tenant_id });
+    }
+  }
+  if (byId.size === 0) {
+    return;
+  }
+
+  let verdicts: Map<string, Verdict>;
+  try {
+    verdicts = await dispatchAll([...byId.keys()], env, ctx, deps, settings, db, now);
+  } catch (error) {
+    console.error("dispatch: batch failed, will retry", error);
+    for (const { queued } of byId.values()) {
+      queued.retry({ delaySeconds: retryDelay(queued.attempts, settings, deps) });
+    }
+    return;
+  }
+
   const reports = new Map<string, SendResult[]>();
-  await Promise.all(
-    batch.messages.map(async (queued) => {
-      const job = dispatchJobSchema.safeParse(queued.body);
-      if (!job.success) {
-        // Nothing can be done with a payload we cannot read; retrying would not change it.
-        console.error("dispatch: unreadable job, dropped", JSON.stringify(queued.body));
-        queued.ack();
-        return;
-      }
-      let verdict: Verdict;
-      try {
-        verdict = await dispatchOne(job.data.message_id, env, ctx, deps, settings);
-      } catch (error) {
-        console.error("dispatch: job failed, will retry", job.data.message_id, error);
-        verdict = { ack: false, delaySeconds: retryDelay(queued.attempts, settings, deps) };
-      }
-      if (verdict.report) {
-        const list = reports.get(job.data.tenant_id) ?? [];
-        list.push(verdict.report);
-        reports.set(job.data.tenant_id, list);
-      }
-      if (verdict.ack) {
-        queued.ack();
-      } else {
-        queued.retry({ delaySeconds: verdict.delaySeconds });
-      }
-    }),
-  );
+  for (const [id, { queued, tenantId }] of byId) {
+    const verdict = verdicts.get(id) ?? { ack: false, delaySeconds: 5 };
+    if (verdict.report) {
+      reports.set(tenantId, [...(reports.get(tenantId) ?? []), verdict.report]);
+    }
+    if (verdict.ack) {
+      queued.ack();
+    } else {
+      queued.retry({ delaySeconds: verdict.delaySeconds });
+    }
+  }
   await Promise.all(
     [...reports].map(([tenantId, results]) => dispatcherOf(env, tenantId).reportResults(results)),
   );
 }
 
-async function dispatchOne(
-  messageId: string,
+async function dispatchAll(
+  ids: string[],
   env: Env,
   ctx: ExecutionContext,
   deps: DispatchDeps,
   settings: Settings,
-): Promise<Verdict> {
-  const now = deps.now ?? Date.now;
-  const db = database(env.DB);
+  db: Database,
+  now: () => number,
+): Promise<Map<string, Verdict>> {
   const claimId = crypto.randomUUID();
-  const message = await claimForSending(db, messageId, claimId, now(), CLAIM_MS);
-  if (!message) {
-    return alreadyHandled(db, messageId);
-  }
+  const claimed = await claimForSending(db, ids, claimId, now(), CLAIM_MS);
+  const claimedIds = new Set(claimed.map((m) => m.id));
+  const verdicts = await alreadyHandled(
+    db,
+    ids.filter((id) => !claimedIds.has(id)),
+  );
+
+  const io: AdapterIO = { fetch: deps.fetch, now, waitUntil: (work) => ctx.waitUntil(work) };
   const provider = "sandbox" as const;
-  const hookToken = await findHookToken(db, message.tenantId, provider);
-  if (!hookToken) {
-    await recordAttempt(
-      db,
-      attemptOf(message, provider, claimId, now(), 0, "permanent", "no sandbox provider settings"),
-      { kind: "failed", reason: `the tenant has no settings for provider ${provider}` },
-    );
-    return { ack: true, report: { id: message.id, outcome: "final" } };
+  const hookTokens = new Map<string, string | undefined>();
+  for (const tenantId of new Set(claimed.map((m) => m.tenantId))) {
+    hookTokens.set(tenantId, await cachedHookToken(db, tenantId, provider, now()));
   }
-  const io: AdapterIO = {
-    fetch: deps.fetch,
-    now,
-    waitUntil: (work) => ctx.waitUntil(work),
-  };
-  const startedAt = now();
-  const adapters = deps.adapters ?? smsAdapters;
-  const outcome: SendOutcome = await adapters[provider].send(
-    {
-      messageId: message.id,
-      to: message.recipient,
-      from: message.sender,
-      body: message.body,
-      attempt: message.attemptCount,
-      statusCallbackUrl: `${settings.PUBLIC_BASE_URL}/hooks/sms/${provider}/${hookToken}/status`,
-    },
-    io,
+  const sent = await Promise.all(
+    claimed.map((message) =>
+      sendOne(message, claimId, provider, hookTokens.get(message.tenantId), io, deps, settings),
+    ),
   );
-  const finishedAt = now();
-  const latency = finishedAt - startedAt;
-  if (outcome.kind === "sent") {
-    await recordAttempt(
+  await withRetries(() =>
+    recordAttempts(
       db,
-      {
-        ...attemptOf(message, provider, claimId, finishedAt, latency, "sent", null),
-        providerMessageId: outcome.providerMessageId,
-      },
-      { kind: "sent", provider, providerMessageId: outcome.providerMessageId },
-    );
-    return { ack: true, report: { id: message.id, outcome: "sent" } };
-  }
-  const retryable = outcome.kind === "unknown" || outcome.retryable;
-  const reason = outcome.kind === "unknown" ? outcome.reason : `${outcome.code}: ${outcome.reason}`;
-  const attempt = attemptOf(
-    message,
-    provider,
-    claimId,
-    finishedAt,
-    latency,
-    outcome.kind === "unknown" ? "unknown" : retryable ? "retryable" : "permanent",
-    reason,
+      sent.map(({ attempt, change }) => ({ attempt, change })),
+    ),
   );
-  if (retryable && message.attemptCount < settings.MAX_ATTEMPTS) {
-    await recordAttempt(db, attempt, { kind: "retry", reason: `retrying after: ${reason}` });
-    return { ack: false, delaySeconds: retryDelay(message.attemptCount, settings, deps) };
+  for (const result of sent) {
+    verdicts.set(result.message.id, result.verdict);
   }
-  const finalReason = retryable
-    ? `gave up after ${message.attemptCount} attempts; last: ${reason}`
-    : reason;
-  await recordAttempt(db, attempt, { kind: "failed", reason: finalReason });
-  return { ack: true, report: { id: message.id, outcome: "final" } };
+  return verdicts;
 }
 
-/**
- * The claim failed: the message is done, or another consumer holds it right now. A done message
- * is acked (and reported again, which is harmless); a held one is looked at again after the claim.
- */
-async function alreadyHandled(
-  db: ReturnType<typeof database>,
-  messageId: string,
-): Promise<Verdict> {
-  const row = await db.query.messages.findFirst({
-    columns: { id: true, status: true },
-    where: (m, { eq }) => eq(m.id, messageId),
-  });
-  if (!row) {
-    // Released before its send-log row is readable (should not happen: the dispatcher logs
-    // first); look again shortly.
-    return { ack: false, delaySeconds: 5 };
-  }
-  if (row.status === "sent") {
-    return { ack: true, report: { id: row.id, outcome: "sent" } };
-  }
-  if (FINAL_STATUSES.includes(row.status)) {
-    return { ack: true, report: { id: row.id, outcome: "final" } };
-  }
-  return { ack: false, delaySeconds: Math.ceil(CLAIM_MS / 1000) };
-}
-
-function attemptOf(
+async function sendOne(
   message: MessageRow,
-  provider: string,
   claimId: string,
-  at: number,
-  latencyMs: number,
-  outcome: "sent" | "retryable" | "permanent" | "unknown",
-  reason: string | null,
-) {
-  return {
+  provider: ProviderName,
+  hookToken: string | undefined,
+  io: AdapterIO,
+  deps: DispatchDeps,
+  settings: Settings,
+): Promise<Sent> {
+  const record = (
+    at: number,
+    latencyMs: number,
+    outcome: AttemptOutcome,
+    reason: string | null,
+  ) => ({
     attemptId: newId("att", at),
     claimId,
     messageId: message.id,
@@ -202,7 +175,140 @@ function attemptOf(
     providerMessageId: null,
     latencyMs,
     createdAt: at,
+  });
+  if (!hookToken) {
+    const reason = `the tenant has no settings for provider ${provider}`;
+    return {
+      message,
+      attempt: record(io.now(), 0, "permanent", reason),
+      change: { kind: "failed", reason },
+      verdict: { ack: true, report: { id: message.id, outcome: "final" } },
+    };
+  }
+  const startedAt = io.now();
+  const outcome = await callAdapter((deps.adapters ?? smsAdapters)[provider], io, {
+    messageId: message.id,
+    to: message.recipient,
+    from: message.sender,
+    body: message.body,
+    attempt: message.attemptCount,
+    statusCallbackUrl: `${settings.PUBLIC_BASE_URL}/hooks/sms/${provider}/${hookToken}/status`,
+  });
+  const finishedAt = io.now();
+  const latency = finishedAt - startedAt;
+  if (outcome.kind === "sent") {
+    return {
+      message,
+      attempt: {
+        ...record(finishedAt, latency, "sent", null),
+        providerMessageId: outcome.providerMessageId,
+      },
+      change: { kind: "sent", provider, providerMessageId: outcome.providerMessageId },
+      verdict: { ack: true, report: { id: message.id, outcome: "sent" } },
+    };
+  }
+  const retryable = outcome.kind === "unknown" || outcome.retryable;
+  const reason = outcome.kind === "unknown" ? outcome.reason : `${outcome.code}: ${outcome.reason}`;
+  const attemptOutcome =
+    outcome.kind === "unknown" ? "unknown" : retryable ? "retryable" : "permanent";
+  const attempt = record(finishedAt, latency, attemptOutcome, reason);
+  if (retryable && message.attemptCount < settings.MAX_ATTEMPTS) {
+    return {
+      message,
+      attempt,
+      change: { kind: "retry", reason: `retrying after: ${reason}` },
+      verdict: { ack: false, delaySeconds: retryDelay(message.attemptCount, settings, deps) },
+    };
+  }
+  const finalReason = retryable
+    ? `gave up after ${message.attemptCount} attempts; last: ${reason}`
+    : reason;
+  return {
+    message,
+    attempt,
+    change: { kind: "failed", reason: finalReason },
+    verdict: { ack: true, report: { id: message.id, outcome: "final" } },
   };
+}
+
+/** An adapter that throws may have sent already: that is an unknown outcome, not a failure. */
+async function callAdapter(
+  adapter: SmsAdapter,
+  io: AdapterIO,
+  request: Parameters<SmsAdapter["send"]>[0],
+): Promise<SendOutcome> {
+  try {
+    return await adapter.send(request, io);
+  } catch (error) {
+    return { kind: "unknown", reason: `the provider call threw: ${String(error)}` };
+  }
+}
+
+/**
+ * Messages the claim did not take: done ones are acked (and reported again, which is harmless),
+ * ones another consumer holds right now are looked at again after its claim.
+ */
+async function alreadyHandled(db: Database, ids: string[]): Promise<Map<string, Verdict>> {
+  const verdicts = new Map<string, Verdict>();
+  if (ids.length === 0) {
+    return verdicts;
+  }
+  const rows = await db.query.messages.findMany({
+    columns: { id: true, status: true },
+    where: (m, { inArray }) => inArray(m.id, ids),
+  });
+  const statusOf = new Map<string, MessageStatus>(rows.map((row) => [row.id, row.status]));
+  for (const id of ids) {
+    const status = statusOf.get(id);
+    if (status === undefined) {
+      // Released before its send-log row is readable (the dispatcher logs first); look again soon.
+      verdicts.set(id, { ack: false, delaySeconds: 5 });
+    } else if (status === "sent") {
+      verdicts.set(id, { ack: true, report: { id, outcome: "sent" } });
+    } else if (FINAL_STATUSES.includes(status)) {
+      verdicts.set(id, { ack: true, report: { id, outcome: "final" } });
+    } else {
+      verdicts.set(id, { ack: false, delaySeconds: Math.ceil(CLAIM_MS / 1000) });
+    }
+  }
+  return verdicts;
+}
+
+const hookTokens = new Map<string, { token: string | undefined; expiresAt: number }>();
+
+/** Hook tokens change rarely (rotation): an isolate keeps each for a minute. */
+async function cachedHookToken(
+  db: Database,
+  tenantId: string,
+  provider: ProviderName,
+  now: number,
+): Promise<string | undefined> {
+  const key = `${tenantId}:${provider}`;
+  const cached = hookTokens.get(key);
+  if (cached && cached.expiresAt > now) {
+    return cached.token;
+  }
+  const token = await findHookToken(db, tenantId, provider);
+  hookTokens.set(key, { token, expiresAt: now + HOOK_TOKEN_TTL_MS });
+  return token;
+}
+
+/**
+ * The provider calls have happened: losing their record would let a later delivery send again,
+ * so a failed write is tried a few more times before the batch gives up.
+ */
+async function withRetries(write: () => Promise<void>): Promise<void> {
+  for (let attempt = 1; ; attempt++) {
+    try {
+      await write();
+      return;
+    } catch (error) {
+      if (attempt >= 3) {
+        throw error;
+      }
+      await scheduler.wait(100 * attempt);
+    }
+  }
 }
 
 function retryDelay(attempt: number, settings: Settings, deps: DispatchDeps): number {

@@ -174,6 +174,36 @@ describe("dispatch consumer", () => {
     expect(calls).toBe(1);
   });
 
+  it("treats a provider call that throws as an unknown outcome, without failing the rest of the batch", async () => {
+    const tenant = await createTenant();
+    const ok = outboxMessage(tenant.id, "+8613800138110");
+    const broken = outboxMessage(tenant.id, "+8613800138111");
+    await logMessages(env.DB, [ok, broken]);
+    const flaky: SmsAdapter = {
+      ...sandbox,
+      send: async (request, io) => {
+        if (request.to === broken.recipient) {
+          throw new Error("socket hang up");
+        }
+        return sandbox.send(request, io);
+      },
+    };
+    const batch = jobsFor(
+      { tenantId: tenant.id, id: ok.id },
+      { tenantId: tenant.id, id: broken.id },
+    );
+    const ctx = createExecutionContext();
+    await consumeDispatch(batch as MessageBatch<unknown>, env, ctx, {
+      fetch: async () => new Response(null),
+      adapters: { sandbox: flaky },
+    });
+    const result = await getQueueResult(batch, ctx);
+    expect(result.explicitAcks).toEqual(["queue-msg-0"]);
+    expect(result.retryMessages).toEqual([{ msgId: "queue-msg-1" }]);
+    expect(await attemptsOf(ok.id)).toEqual([{ attempt: 1, outcome: "sent" }]);
+    expect(await attemptsOf(broken.id)).toEqual([{ attempt: 1, outcome: "unknown" }]);
+  });
+
   it("acks a job for a message that already reached a final state without sending", async () => {
     const { tenant, message } = await loggedMessage("+8613800138103");
     await env.DB.prepare("UPDATE messages SET status = 'canceled' WHERE id = ?")

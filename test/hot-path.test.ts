@@ -1,0 +1,160 @@
+/**
+ * What one accepted message costs, counted: the numbers behind DESIGN.md's hot-path section.
+ * POST /v1/messages: no D1 query with a warm key cache, one dispatcher RPC, one outbox write.
+ * The dispatch consumer: a fixed number of D1 round trips per queue batch, whatever its size.
+ */
+import {
+  createExecutionContext,
+  createMessageBatch,
+  env,
+  getQueueResult,
+  runInDurableObject,
+  waitOnExecutionContext,
+} from "cloudflare:test";
+import { describe, expect, it } from "vitest";
+import { logMessages } from "../src/durable-objects/send-log";
+import type { TenantDispatcher } from "../src/durable-objects/tenant-dispatcher";
+import worker from "../src/index";
+import { consumeDispatch } from "../src/queues/dispatch";
+import type { DispatchJob } from "../src/queues/payloads";
+import { dispatcherOf } from "../src/services/dispatcher";
+import { countingD1, countingNamespace } from "./support/counting";
+import { outboxMessage, statusOf } from "./support/messages";
+import { createTenant } from "./support/tenants";
+
+async function send(testEnv: Env, key: string, to: string, headers: Record<string, string> = {}) {
+  const ctx = createExecutionContext();
+  const request = new Request<unknown, IncomingRequestCfProperties>(
+    "http://127.0.0.1:8787/v1/messages",
+    {
+      method: "POST",
+      body: JSON.stringify({ to, body: "hot path" }),
+      headers: { authorization: `Bearer ${key}`, "content-type": "application/json", ...headers },
+    },
+  );
+  const res = await worker.fetch(request, testEnv, ctx);
+  await waitOnExecutionContext(ctx);
+  return res;
+}
+
+describe("the hot path", () => {
+  it("accepts a message with no D1 query (warm key cache) and exactly one dispatcher call", async () => {
+    const tenant = await createTenant();
+    const d1 = countingD1(env.DB);
+    const dispatcher = countingNamespace(env.DISPATCHER);
+    const testEnv = { ...env, DB: d1.db, DISPATCHER: dispatcher.namespace };
+
+    expect((await send(testEnv, tenant.key, "+8613800138600")).status).toBe(202);
+    // The first request of an isolate looks the key up once.
+    expect(d1.count.roundTrips).toBe(1);
+
+    for (let n = 1; n <= 10; n++) {
+      expect((await send(testEnv, tenant.key, `+86138001386${10 + n}`)).status).toBe(202);
+    }
+    expect(d1.count.roundTrips).toBe(1);
+    expect(dispatcher.calls).toEqual(Array(11).fill("accept"));
+  });
+
+  it("writes one outbox row per accepted message and sets the alarm at most once per burst", async () => {
+    const tenant = await createTenant();
+    const stub = dispatcherOf(env, tenant.id);
+    const ops: string[] = [];
+    await runInDurableObject(stub, (instance: TenantDispatcher, state) => {
+      const sql = state.storage.sql;
+      const storage = state.storage;
+      Object.defineProperty(instance, "sql", {
+        value: new Proxy(sql, {
+          get: (target, prop) =>
+            prop === "exec"
+              ? (query: string, ...args: SqlStorageValue[]) => {
+                  ops.push(query.trim().split(/\s+/).slice(0, 3).join(" "));
+                  return target.exec(query, ...args);
+                }
+              : Reflect.get(target, prop, target),
+        }),
+      });
+      Object.defineProperty(instance, "ctx", {
+        value: new Proxy(state, {
+          get: (target, prop) =>
+            prop === "storage"
+              ? new Proxy(storage, {
+                  get: (s, method) => {
+                    const member = Reflect.get(s, method, s);
+                    return typeof member === "function"
+                      ? (...args: unknown[]) => {
+                          ops.push(String(method));
+                          return member.apply(s, args);
+                        }
+                      : member;
+                  },
+                })
+              : Reflect.get(target, prop, target),
+        }),
+      });
+    });
+    // Warm the instance (the first call reads its tenant and alarm once).
+    await send(env, tenant.key, "+8613800138700");
+    ops.length = 0;
+    await runInDurableObject(stub, async (instance: TenantDispatcher) => {
+      for (let n = 0; n < 5; n++) {
+        const message = outboxMessage(tenant.id, `+86138001387${10 + n}`);
+        await instance.accept({
+          message,
+          idempotency: null,
+          response: {
+            id: message.id,
+            status: "queued",
+            to: message.recipient,
+            segments: 1,
+            encoding: "GSM-7",
+            created_at: new Date(message.createdAt).toISOString(),
+          },
+        });
+      }
+    });
+    const inserts = ops.filter((op) => op.startsWith("INSERT INTO outbox"));
+    const alarms = ops.filter((op) => op === "setAlarm");
+    expect(inserts).toHaveLength(5);
+    expect(alarms.length).toBeLessThanOrEqual(1);
+    expect(ops.length).toBeLessThanOrEqual(6);
+  });
+
+  it("sends a queue batch with a fixed number of D1 round trips, whatever its size", async () => {
+    const tenant = await createTenant();
+    const roundTripsFor = async (size: number) => {
+      const messages = Array.from({ length: size }, (_, n) =>
+        // Ordinary numbers: none ends in the sandbox's special 0000-0002.
+        outboxMessage(
+          tenant.id,
+          `+86139${String(size).padStart(2, "0")}${String(n).padStart(4, "0")}77`,
+        ),
+      );
+      await logMessages(env.DB, messages);
+      const d1 = countingD1(env.DB);
+      const batch = createMessageBatch<DispatchJob>(
+        "relaybox-dispatch",
+        messages.map((m, n) => ({
+          id: `q-${size}-${n}`,
+          timestamp: new Date(),
+          attempts: 1,
+          body: { v: 1, tenant_id: tenant.id, message_id: m.id },
+        })),
+      );
+      const ctx = createExecutionContext();
+      await consumeDispatch(batch as MessageBatch<unknown>, { ...env, DB: d1.db }, ctx, {
+        fetch: async () => new Response(null),
+      });
+      const result = await getQueueResult(batch, ctx);
+      expect(result.explicitAcks).toHaveLength(size);
+      for (const m of messages) {
+        expect(await statusOf(m.id)).toBe("sent");
+      }
+      return d1.count.roundTrips;
+    };
+    const small = await roundTripsFor(5);
+    const large = await roundTripsFor(50);
+    // The claim and the results; the first batch also looks up the tenant's hook token.
+    expect(small).toBeLessThanOrEqual(3);
+    expect(large).toBe(2);
+  });
+});
