@@ -161,30 +161,40 @@ export async function failUnlessDone(
     .where(and(eq(messages.id, id), inArray(messages.status, ["scheduled", "queued", "sending"])));
 }
 
-/** Applies a carrier receipt; a final status is never overwritten, `sent` only moves forward. */
-export async function applyReceipt(
+/**
+ * Applies carrier receipts for one tenant in one D1 batch; a final status is never overwritten and
+ * `sent` only moves forward. Says, receipt by receipt, whether it changed its message.
+ */
+export async function applyReceipts(
   db: Database,
-  where: { tenantId: string; messageId: string },
-  receipt: { status: "delivered" | "undelivered"; reason: string | null },
+  tenantId: string,
+  receipts: { messageId: string; status: "delivered" | "undelivered"; reason: string | null }[],
   now: number,
-): Promise<boolean> {
-  const updated = await db
-    .update(messages)
-    .set({
-      status: receipt.status,
-      statusReason: receipt.reason,
-      completedAt: now,
-      updatedAt: now,
-      claimId: null,
-      claimedUntil: 0,
-    })
-    .where(
-      and(
-        eq(messages.id, where.messageId),
-        eq(messages.tenantId, where.tenantId),
-        inArray(messages.status, ["queued", "sending", "sent"]),
-      ),
-    )
-    .returning({ id: messages.id });
-  return updated.length > 0;
+): Promise<boolean[]> {
+  const updates = receipts.map((receipt) =>
+    db
+      .update(messages)
+      .set({
+        status: receipt.status,
+        statusReason: receipt.reason,
+        completedAt: now,
+        updatedAt: now,
+        claimId: null,
+        claimedUntil: 0,
+      })
+      .where(
+        and(
+          eq(messages.id, receipt.messageId),
+          eq(messages.tenantId, tenantId),
+          inArray(messages.status, ["queued", "sending", "sent"]),
+        ),
+      )
+      .returning({ id: messages.id }),
+  );
+  const [first, ...rest] = updates;
+  if (!first) {
+    return [];
+  }
+  const results = await db.batch([first, ...rest]);
+  return results.map((rows) => rows.length > 0);
 }

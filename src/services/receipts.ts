@@ -1,15 +1,41 @@
-/** Carrier delivery receipts: authenticated by the hook token, applied forward-only. */
-import { and, eq } from "drizzle-orm";
-import { ReceiptFormatError } from "../channels/sms/adapter";
+/** Carrier delivery receipts: authenticated by the hook token, applied forward-only, in batches. */
+import { and, eq, inArray } from "drizzle-orm";
+import { type Receipt, ReceiptFormatError } from "../channels/sms/adapter";
 import { smsAdapters } from "../channels/sms/registry";
-import { database } from "../db/client";
-import { applyReceipt } from "../db/message-log";
+import { type Database, database } from "../db/client";
+import { applyReceipts } from "../db/message-log";
 import { findByHookToken } from "../db/provider-settings";
 import { messages, PROVIDERS, type ProviderName } from "../db/schema";
 import { ApiError } from "../lib/problem";
 
+const HOOK_CACHE_TTL_MS = 60_000;
+
 function isProvider(name: string): name is ProviderName {
   return (PROVIDERS as readonly string[]).includes(name);
+}
+
+type HookOwner = { tenantId: string; provider: ProviderName };
+const hookOwners = new Map<string, { owner: HookOwner; expiresAt: number }>();
+
+/** Who a hook token belongs to; known tokens are kept for a minute by each isolate. */
+async function ownerOf(
+  db: Database,
+  provider: ProviderName,
+  hookToken: string,
+  now: number,
+): Promise<HookOwner | undefined> {
+  const key = `${provider}:${hookToken}`;
+  const cached = hookOwners.get(key);
+  if (cached && cached.expiresAt > now) {
+    return cached.owner;
+  }
+  const row = await findByHookToken(db, provider, hookToken);
+  if (!row) {
+    return undefined;
+  }
+  const owner = { tenantId: row.tenantId, provider: row.provider };
+  hookOwners.set(key, { owner, expiresAt: now + HOOK_CACHE_TTL_MS });
+  return owner;
 }
 
 export async function acceptStatusCallback(
@@ -20,48 +46,88 @@ export async function acceptStatusCallback(
   now: number = Date.now(),
 ): Promise<{ applied: number; ignored: number; unknown: number }> {
   const db = database(env.DB);
-  const settings = isProvider(provider)
-    ? await findByHookToken(db, provider, hookToken)
-    : undefined;
-  if (!settings) {
+  const owner = isProvider(provider) ? await ownerOf(db, provider, hookToken, now) : undefined;
+  if (!owner) {
     throw new ApiError("not-found", "No such hook.");
   }
-  const adapter = smsAdapters[settings.provider];
-  let receipts: Awaited<ReturnType<typeof adapter.parseReceipt>>;
+  let receipts: Receipt[];
   try {
-    receipts = await adapter.parseReceipt(request);
+    receipts = await smsAdapters[owner.provider].parseReceipt(request);
   } catch (error) {
     if (error instanceof ReceiptFormatError) {
       throw new ApiError("validation-error", error.message);
     }
     throw error;
   }
-  const counts = { applied: 0, ignored: 0, unknown: 0 };
-  for (const receipt of receipts) {
-    const message = await db.query.messages.findFirst({
-      columns: { id: true },
-      where: and(
-        eq(messages.tenantId, settings.tenantId),
-        receipt.messageId
-          ? eq(messages.id, receipt.messageId)
-          : and(
-              eq(messages.provider, settings.provider),
-              eq(messages.providerMessageId, receipt.providerMessageId),
-            ),
-      ),
-    });
-    if (!message) {
-      counts.unknown++;
-      console.warn("receipt for an unknown message", provider, receipt.providerMessageId);
-      continue;
-    }
-    const changed = await applyReceipt(
-      db,
-      { tenantId: settings.tenantId, messageId: message.id },
-      { status: receipt.status, reason: receipt.reason ?? null },
-      now,
-    );
-    counts[changed ? "applied" : "ignored"]++;
+  const ids = await messageIdsOf(db, owner, receipts);
+  const known = receipts.flatMap((receipt) => {
+    const messageId = ids.get(receipt);
+    return messageId ? [{ messageId, status: receipt.status, reason: receipt.reason ?? null }] : [];
+  });
+  const changed = await applyReceipts(db, owner.tenantId, known, now);
+  const unchanged = known.filter((_, i) => !changed[i]).map((r) => r.messageId);
+  const existing = await existingIds(db, owner.tenantId, unchanged);
+  const counts = {
+    applied: changed.filter(Boolean).length,
+    // A duplicate or late receipt for a message that already moved on.
+    ignored: unchanged.filter((id) => existing.has(id)).length,
+    unknown: receipts.length - known.length + unchanged.filter((id) => !existing.has(id)).length,
+  };
+  if (counts.unknown > 0) {
+    console.warn(`${counts.unknown} receipt(s) for unknown messages`, provider);
   }
   return counts;
+}
+
+/** Our message id for each receipt: echoed by the carrier, or found by the carrier's own id. */
+async function messageIdsOf(
+  db: Database,
+  owner: HookOwner,
+  receipts: Receipt[],
+): Promise<Map<Receipt, string>> {
+  const ids = new Map<Receipt, string>();
+  const byProviderId = new Map<string, Receipt[]>();
+  for (const receipt of receipts) {
+    if (receipt.messageId) {
+      ids.set(receipt, receipt.messageId);
+    } else {
+      byProviderId.set(receipt.providerMessageId, [
+        ...(byProviderId.get(receipt.providerMessageId) ?? []),
+        receipt,
+      ]);
+    }
+  }
+  const providerIds = [...byProviderId.keys()];
+  for (let i = 0; i < providerIds.length; i += 90) {
+    const rows = await db
+      .select({ id: messages.id, providerMessageId: messages.providerMessageId })
+      .from(messages)
+      .where(
+        and(
+          eq(messages.tenantId, owner.tenantId),
+          eq(messages.provider, owner.provider),
+          inArray(messages.providerMessageId, providerIds.slice(i, i + 90)),
+        ),
+      );
+    for (const row of rows) {
+      for (const receipt of byProviderId.get(row.providerMessageId ?? "") ?? []) {
+        ids.set(receipt, row.id);
+      }
+    }
+  }
+  return ids;
+}
+
+async function existingIds(db: Database, tenantId: string, ids: string[]): Promise<Set<string>> {
+  const found = new Set<string>();
+  for (let i = 0; i < ids.length; i += 90) {
+    const rows = await db
+      .select({ id: messages.id })
+      .from(messages)
+      .where(and(eq(messages.tenantId, tenantId), inArray(messages.id, ids.slice(i, i + 90))));
+    for (const row of rows) {
+      found.add(row.id);
+    }
+  }
+  return found;
 }

@@ -94,6 +94,29 @@ describe("POST /hooks/sms/{provider}/{hook_token}/status", () => {
     expect(await res.json()).toMatchObject({ applied: 0, unknown: 1 });
   });
 
+  it("applies a batch of receipts in one post, counting each", async () => {
+    const { tenant, message, hook } = await sentMessage();
+    const second = outboxMessage(tenant.id, "+8613800138201");
+    await logMessages(env.DB, [second]);
+    await env.DB.prepare("UPDATE messages SET status = 'delivered' WHERE id = ?")
+      .bind(second.id)
+      .run();
+    const body = JSON.stringify([
+      { message_id: message.id, provider_message_id: "p1", status: "delivered" },
+      { message_id: second.id, provider_message_id: "p2", status: "undelivered" },
+      {
+        message_id: "msg_00000000000000000000000000",
+        provider_message_id: "p3",
+        status: "delivered",
+      },
+    ]);
+    const res = await call(hook, null, { method: "POST", body });
+    expect(res.status).toBe(200);
+    expect(await res.json()).toMatchObject({ applied: 1, ignored: 1, unknown: 1 });
+    expect(await statusOf(message.id)).toBe("delivered");
+    expect(await statusOf(second.id)).toBe("delivered");
+  });
+
   it("refuses a body it cannot read with 400 problem+json", async () => {
     const { message, hook } = await sentMessage();
     const res = await call(hook, null, { method: "POST", body: '{"status":"delivered"}' });

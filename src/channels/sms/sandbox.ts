@@ -6,11 +6,13 @@
  *   0001  fails with a retryable error on the first two attempts, then succeeds
  *   0002  is sent and never gets a receipt (it ends `expired` at the receipt deadline)
  *   else  is sent and delivered about half a second later
+ * Like Aliyun's and Tencent's receipt pushes, it posts receipts in batches (a JSON array).
  */
 import { z } from "zod";
-import { type Receipt, ReceiptFormatError, type SmsAdapter } from "./adapter";
+import { type AdapterIO, type Receipt, ReceiptFormatError, type SmsAdapter } from "./adapter";
 
 const RECEIPT_DELAY_MS = 500;
+const MAX_RECEIPTS_PER_POST = 500;
 
 const receiptSchema = z.object({
   message_id: z.string().min(1),
@@ -18,6 +20,43 @@ const receiptSchema = z.object({
   status: z.enum(["delivered", "undelivered"]),
   reason: z.string().optional(),
 });
+
+type SandboxReceipt = z.infer<typeof receiptSchema>;
+
+const receiptsSchema = z.union([
+  receiptSchema.transform((receipt) => [receipt]),
+  z.array(receiptSchema).min(1).max(MAX_RECEIPTS_PER_POST),
+]);
+
+/** The carrier's side: receipts waiting to be posted, by callback URL (this isolate only). */
+const outgoing = new Map<string, SandboxReceipt[]>();
+
+function queueReceipt(url: string, receipt: SandboxReceipt, io: AdapterIO): void {
+  const waiting = outgoing.get(url);
+  if (waiting) {
+    waiting.push(receipt);
+    return;
+  }
+  outgoing.set(url, [receipt]);
+  io.waitUntil(scheduler.wait(RECEIPT_DELAY_MS).then(() => postReceipts(url, io)));
+}
+
+async function postReceipts(url: string, io: AdapterIO): Promise<void> {
+  const receipts = outgoing.get(url) ?? [];
+  outgoing.delete(url);
+  for (let i = 0; i < receipts.length; i += MAX_RECEIPTS_PER_POST) {
+    const response = await io.fetch(
+      new Request(url, {
+        method: "POST",
+        headers: { "content-type": "application/json" },
+        body: JSON.stringify(receipts.slice(i, i + MAX_RECEIPTS_PER_POST)),
+      }),
+    );
+    if (!response.ok) {
+      console.warn("sandbox receipts were refused", response.status, await response.text());
+    }
+  }
+}
 
 export const sandbox: SmsAdapter = {
   async send(request, io) {
@@ -40,35 +79,31 @@ export const sandbox: SmsAdapter = {
     }
     const providerMessageId = `sbx_${request.messageId.slice(4)}_${request.attempt}`;
     if (suffix !== "0002") {
-      const receipt = new Request(request.statusCallbackUrl, {
-        method: "POST",
-        headers: { "content-type": "application/json" },
-        body: JSON.stringify({
+      queueReceipt(
+        request.statusCallbackUrl,
+        {
           message_id: request.messageId,
           provider_message_id: providerMessageId,
           status: "delivered",
-        }),
-      });
-      io.waitUntil(
-        scheduler.wait(RECEIPT_DELAY_MS).then(async () => {
-          const response = await io.fetch(receipt);
-          if (!response.ok) {
-            console.warn("sandbox receipt was refused", response.status, await response.text());
-          }
-        }),
+        },
+        io,
       );
     }
     return { kind: "sent", providerMessageId };
   },
 
   async parseReceipt(request): Promise<Receipt[]> {
-    const parsed = receiptSchema.safeParse(await request.json().catch(() => undefined));
+    const parsed = receiptsSchema.safeParse(await request.json().catch(() => undefined));
     if (!parsed.success) {
       throw new ReceiptFormatError(
-        "sandbox receipts are JSON {message_id, provider_message_id, status}",
+        `sandbox receipts are JSON {message_id, provider_message_id, status}, or an array of up to ${MAX_RECEIPTS_PER_POST} of them`,
       );
     }
-    const { message_id, provider_message_id, status, reason } = parsed.data;
-    return [{ messageId: message_id, providerMessageId: provider_message_id, status, reason }];
+    return parsed.data.map((r) => ({
+      messageId: r.message_id,
+      providerMessageId: r.provider_message_id,
+      status: r.status,
+      reason: r.reason,
+    }));
   },
 };
