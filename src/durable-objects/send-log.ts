@@ -1,36 +1,61 @@
 /** The dispatcher's writes to and reads from the D1 send log, in batches. */
 import type { OutboxMessage } from "./dispatcher-types";
 
-const INSERT_MESSAGE = `INSERT OR IGNORE INTO messages
-  (id, tenant_id, channel, recipient, sender, body, metadata, mode, status, segments, encoding,
-   idempotency_key, created_at, updated_at)
-  VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`;
+const COLUMNS = [
+  "id",
+  "tenant_id",
+  "channel",
+  "recipient",
+  "sender",
+  "body",
+  "metadata",
+  "mode",
+  "status",
+  "segments",
+  "encoding",
+  "idempotency_key",
+  "created_at",
+  "updated_at",
+] as const;
+// D1 binds at most 100 parameters per statement: 7 rows of 14 columns.
+const ROWS_PER_INSERT = Math.floor(100 / COLUMNS.length);
 
-export async function logMessages(db: D1Database, batch: OutboxMessage[]): Promise<void> {
-  if (batch.length === 0) {
-    return;
-  }
-  const statement = db.prepare(INSERT_MESSAGE);
-  await db.batch(
-    batch.map((m) =>
-      statement.bind(
-        m.id,
-        m.tenantId,
-        m.channel,
-        m.recipient,
-        m.sender,
-        m.body,
-        m.metadata ? JSON.stringify(m.metadata) : null,
-        m.mode,
-        m.sendAt > m.createdAt ? "scheduled" : "queued",
-        m.segments,
-        m.encoding,
-        m.idempotencyKey,
-        m.createdAt,
-        m.createdAt,
-      ),
-    ),
+function insertStatement(db: D1Database, rows: number): D1PreparedStatement {
+  const row = `(${COLUMNS.map(() => "?").join(", ")})`;
+  return db.prepare(
+    `INSERT OR IGNORE INTO messages (${COLUMNS.join(", ")}) VALUES ${Array(rows).fill(row).join(", ")}`,
   );
+}
+
+function valuesOf(m: OutboxMessage): (string | number | null)[] {
+  return [
+    m.id,
+    m.tenantId,
+    m.channel,
+    m.recipient,
+    m.sender,
+    m.body,
+    m.metadata ? JSON.stringify(m.metadata) : null,
+    m.mode,
+    m.sendAt > m.createdAt ? "scheduled" : "queued",
+    m.segments,
+    m.encoding,
+    m.idempotencyKey,
+    m.createdAt,
+    m.createdAt,
+  ];
+}
+
+/** Writes accepted messages to the send log, several rows per statement, all in one batch. */
+export async function logMessages(db: D1Database, batch: OutboxMessage[]): Promise<void> {
+  const statements: D1PreparedStatement[] = [];
+  for (let i = 0; i < batch.length; i += ROWS_PER_INSERT) {
+    const chunk = batch.slice(i, i + ROWS_PER_INSERT);
+    statements.push(insertStatement(db, chunk.length).bind(...chunk.flatMap(valuesOf)));
+  }
+  if (statements.length > 0) {
+    await db.batch(statements);
+  }
 }
 
 export interface LoggedState {
