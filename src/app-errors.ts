@@ -35,7 +35,7 @@ export function validationError(target: string, error: ZodError): ApiError {
           pointer: base + toPointer([...issue.path, key]),
           detail: `unknown field \`${key}\``,
         }))
-      : [{ pointer: base + toPointer(issue.path) || "/", detail: issue.message }],
+      : [{ pointer: base + toPointer(issue.path), detail: issue.message }],
   );
   const where = target === "json" ? "request body" : `${target === "param" ? "path" : target}`;
   const summary = errors.map((e) => `${e.pointer}: ${e.detail}`).join("; ");

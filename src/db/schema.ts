@@ -59,6 +59,10 @@ export const apiKeys = sqliteTable(
     scopes: text({ mode: "json" }).$type<string[]>().notNull(),
     createdAt: integer().notNull(),
     revokedAt: integer(),
+    /** Requests per second this key may make; null means the default (domain/rate-limits.ts). */
+    rateLimitPerSecond: integer(),
+    /** Requests the key may make at once before the per-second rate applies; null = default. */
+    rateLimitBurst: integer(),
   },
   (t) => [
     uniqueIndex("api_keys_key_hash_unique").on(t.keyHash),

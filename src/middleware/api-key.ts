@@ -1,16 +1,18 @@
 /**
- * API-key authentication. Keys are looked up by their SHA-256 in an isolate-local cache that
- * lives at most CACHE_TTL_MS, so a revoked key stops working within that time everywhere (and at
- * once in the isolate that revoked it).
+ * API-key authentication and the per-key request limit. Keys are looked up by their SHA-256 in an
+ * isolate-local cache that lives at most CACHE_TTL_MS, so a revoked key stops working, and a
+ * changed limit applies, within that time everywhere (at once in the isolate that made the change).
  */
 import { eq } from "drizzle-orm";
 import { createMiddleware } from "hono/factory";
 import { database } from "../db/client";
 import { apiKeys, tenants } from "../db/schema";
+import { effectiveRateLimit, type RateLimit } from "../domain/rate-limits";
 import { grants, type Scope } from "../domain/scopes";
 import { sha256Hex } from "../lib/crypto";
 import { ApiError } from "../lib/problem";
 import type { AppEnv, Caller } from "./context";
+import { enforceRequestLimit } from "./rate-limit";
 
 const CACHE_TTL_MS = 10_000;
 const MAX_CACHED = 10_000;
@@ -19,6 +21,8 @@ const KEY_FORMAT = /^rbx_(live|test)_[A-Za-z0-9]{32}$/;
 interface CacheEntry {
   caller: Caller | null;
   revoked: boolean;
+  /** The key's request limit, so enforcing it needs no I/O. */
+  rateLimit: RateLimit | null;
   expiresAt: number;
 }
 
@@ -59,6 +63,7 @@ async function lookUp(env: Env, hash: string, now: number): Promise<CacheEntry> 
         }
       : null,
     revoked: row?.key.revokedAt != null,
+    rateLimit: row ? effectiveRateLimit(row.key) : null,
     expiresAt: now + CACHE_TTL_MS,
   };
   if (cache.size >= MAX_CACHED) {
@@ -79,9 +84,10 @@ export function requireScope(scope: Scope) {
         { headers: { "WWW-Authenticate": 'Bearer realm="relaybox"' } },
       );
     }
+    const now = Date.now();
     const entry = KEY_FORMAT.test(key)
-      ? await lookUp(c.env, await sha256Hex(key), Date.now())
-      : { caller: null, revoked: false };
+      ? await lookUp(c.env, await sha256Hex(key), now)
+      : { caller: null, revoked: false, rateLimit: null };
     if (!entry.caller || entry.revoked) {
       throw new ApiError(
         "unauthenticated",
@@ -91,6 +97,10 @@ export function requireScope(scope: Scope) {
     }
     if (!grants(entry.caller.scopes, scope)) {
       throw new ApiError("forbidden", `This API key lacks the \`${scope}\` scope.`);
+    }
+    // Only now, for a valid key with the scope: a 401 or 403 never spends a token.
+    if (entry.rateLimit) {
+      enforceRequestLimit(entry.caller.keyId, entry.rateLimit, now);
     }
     c.set("caller", entry.caller);
     await next();

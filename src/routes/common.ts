@@ -19,10 +19,11 @@ export function problems(...statuses: number[]) {
     401: "Missing, invalid or revoked API key",
     403: "The API key lacks the needed scope",
     404: "Not found (also for another tenant's resources)",
+    409: "Conflicts with the resource's state",
     413: "Body too large",
     415: "Body is not JSON",
     422: "Well-formed but breaks a rule",
-    429: "Too many requests",
+    429: "Over the API key's request limit; retry after `Retry-After` seconds",
   };
   return Object.fromEntries(
     statuses.map((status) => [

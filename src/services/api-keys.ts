@@ -1,7 +1,10 @@
-/** Creating, listing and revoking API keys. The key is shown once; only its hash is kept. */
-import { and, desc, eq, lt } from "drizzle-orm";
+/**
+ * Creating, listing, changing and revoking API keys. The key is shown once; only its hash is kept.
+ */
+import { and, desc, eq, isNull, lt } from "drizzle-orm";
 import { database } from "../db/client";
 import { apiKeys } from "../db/schema";
+import { type RateLimitRequest, requestedRateLimit } from "../domain/rate-limits";
 import type { Scope } from "../domain/scopes";
 import { randomToken, sha256Hex } from "../lib/crypto";
 import { newId } from "../lib/ids";
@@ -18,10 +21,11 @@ export function generateApiKey(mode: "live" | "test"): string {
 export async function createApiKey(
   env: Env,
   caller: Caller,
-  input: { name: string; scopes: Scope[]; mode: "live" | "test" },
+  input: { name: string; scopes: Scope[]; mode: "live" | "test"; rateLimit?: RateLimitRequest },
   now: number = Date.now(),
 ): Promise<{ row: ApiKeyRow; key: string }> {
   const key = generateApiKey(input.mode);
+  const rateLimit = input.rateLimit && requestedRateLimit(input.rateLimit);
   const row: ApiKeyRow = {
     id: newId("key", now),
     tenantId: caller.tenant.id,
@@ -32,6 +36,8 @@ export async function createApiKey(
     scopes: [...new Set(input.scopes)],
     createdAt: now,
     revokedAt: null,
+    rateLimitPerSecond: rateLimit?.perSecond ?? null,
+    rateLimitBurst: rateLimit?.burst ?? null,
   };
   await database(env.DB).insert(apiKeys).values(row);
   return { row, key };
@@ -55,6 +61,50 @@ export async function listApiKeys(
   const data = rows.slice(0, page.limit);
   const last = data.at(-1);
   return { data, nextCursor: rows.length > page.limit && last ? last.id : null };
+}
+
+/** What PATCH may change; a `rateLimit` of null puts the key back on the default limit. */
+export interface ApiKeyChanges {
+  name?: string;
+  rateLimit?: RateLimitRequest | null;
+}
+
+export async function updateApiKey(
+  env: Env,
+  caller: Caller,
+  id: string,
+  changes: ApiKeyChanges,
+): Promise<ApiKeyRow> {
+  const db = database(env.DB);
+  const set: Partial<ApiKeyRow> = {};
+  if (changes.name !== undefined) {
+    set.name = changes.name;
+  }
+  if (changes.rateLimit !== undefined) {
+    const rateLimit = changes.rateLimit && requestedRateLimit(changes.rateLimit);
+    set.rateLimitPerSecond = rateLimit?.perSecond ?? null;
+    set.rateLimitBurst = rateLimit?.burst ?? null;
+  }
+  const mine = and(eq(apiKeys.id, id), eq(apiKeys.tenantId, caller.tenant.id));
+  // Only a live (unrevoked) key changes, so a revocation racing this update always wins.
+  const live = and(mine, isNull(apiKeys.revokedAt));
+  const [updated] =
+    Object.keys(set).length > 0
+      ? await db.update(apiKeys).set(set).where(live).returning()
+      : await db.select().from(apiKeys).where(live).limit(1);
+  if (!updated) {
+    const existing = await db.query.apiKeys.findFirst({ where: mine });
+    if (!existing) {
+      throw new ApiError("not-found", `No API key ${id}.`);
+    }
+    throw new ApiError(
+      "conflict",
+      `API key ${id} has been revoked; a revoked key can't be changed.`,
+    );
+  }
+  // The new limit applies at once in this isolate, and within the cache's TTL in the others.
+  forgetCachedKey(id);
+  return updated;
 }
 
 export async function revokeApiKey(

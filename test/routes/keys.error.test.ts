@@ -2,6 +2,52 @@ import { describe, expect, it } from "vitest";
 import { expectProblem } from "../support/problem";
 import { createTenant, postJson, type TestTenant } from "../support/tenants";
 
+/** Request limits a key may not have, with the pointers the 400 must carry. */
+const INVALID_RATE_LIMITS: { what: string; rate_limit: unknown; pointers: string[] }[] = [
+  { what: "a rate of 0", rate_limit: { per_second: 0 }, pointers: ["/rate_limit/per_second"] },
+  {
+    what: "a rate over 100000",
+    rate_limit: { per_second: 100_001 },
+    pointers: ["/rate_limit/per_second"],
+  },
+  {
+    what: "a fractional rate",
+    rate_limit: { per_second: 2.5 },
+    pointers: ["/rate_limit/per_second"],
+  },
+  {
+    what: "a rate sent as a string",
+    rate_limit: { per_second: "10" },
+    pointers: ["/rate_limit/per_second"],
+  },
+  {
+    what: "a burst without a rate",
+    rate_limit: { burst: 10 },
+    pointers: ["/rate_limit/per_second"],
+  },
+  {
+    what: "a burst below the rate",
+    rate_limit: { per_second: 10, burst: 9 },
+    pointers: ["/rate_limit/burst"],
+  },
+  {
+    what: "a burst over 1000000",
+    rate_limit: { per_second: 10, burst: 1_000_001 },
+    pointers: ["/rate_limit/burst"],
+  },
+  {
+    what: "a fractional burst",
+    rate_limit: { per_second: 10, burst: 10.5 },
+    pointers: ["/rate_limit/burst"],
+  },
+  {
+    what: "an unknown field in the limit",
+    rate_limit: { per_second: 10, window: 60 },
+    pointers: ["/rate_limit/window"],
+  },
+  { what: "a limit that is not an object", rate_limit: 200, pointers: ["/rate_limit"] },
+];
+
 /** A refused request leaves the tenant with only the admin key it was created with. */
 async function expectOnlyTheAdminKey(tenant: TestTenant) {
   const res = await tenant.api("/v1/keys");
@@ -41,6 +87,11 @@ describe("POST /v1/keys (errors)", () => {
       body: { name: "ci", scopes: ["admin"], expires_at: "2030-01-01T00:00:00Z" },
       pointers: ["/expires_at"],
     },
+    ...INVALID_RATE_LIMITS.map(({ what, rate_limit, pointers }) => ({
+      what,
+      body: { name: "ci", scopes: ["admin"], rate_limit },
+      pointers,
+    })),
   ])("refuses $what with 400 and a pointer to the field", async ({ body, pointers }) => {
     const tenant = await createTenant();
     const res = await tenant.api("/v1/keys", postJson(body));
@@ -114,6 +165,113 @@ describe("GET /v1/keys (errors)", () => {
       instance: "/v1/keys",
       pointers: [pointer],
     });
+  });
+});
+
+interface Shown {
+  id: string;
+  name: string;
+  revoked_at: string | null;
+  rate_limit: { per_second: number; burst: number };
+}
+
+async function shown(tenant: TestTenant, id: string): Promise<Shown | undefined> {
+  const res = await tenant.api("/v1/keys?limit=100");
+  expect(res.status).toBe(200);
+  return ((await res.json()) as { data: Shown[] }).data.find((k) => k.id === id);
+}
+
+function patch(body: unknown): RequestInit {
+  return { method: "PATCH", body: JSON.stringify(body) };
+}
+
+describe("PATCH /v1/keys/{id} (errors)", () => {
+  it.each([
+    ...INVALID_RATE_LIMITS.map(({ what, rate_limit, pointers }) => ({
+      what,
+      body: { rate_limit } as Record<string, unknown>,
+      pointers,
+    })),
+    { what: "an empty name", body: { name: "" }, pointers: ["/name"] },
+    { what: "a name over 100 characters", body: { name: "n".repeat(101) }, pointers: ["/name"] },
+    { what: "an unknown field", body: { scopes: ["admin"] }, pointers: ["/scopes"] },
+    {
+      what: "a valid limit next to an invalid name",
+      body: { name: " ", rate_limit: { per_second: 5 } },
+      pointers: ["/name"],
+    },
+  ])("refuses $what with 400 and a pointer, changing nothing", async ({ body, pointers }) => {
+    const tenant = await createTenant();
+    const before = await shown(tenant, tenant.keyId);
+    const path = `/v1/keys/${tenant.keyId}`;
+    const res = await tenant.api(path, patch(body));
+    await expectProblem(res, { status: 400, slug: "validation-error", instance: path, pointers });
+    expect(await shown(tenant, tenant.keyId)).toEqual(before);
+  });
+
+  it("refuses an empty body with 400 asking for at least one field", async () => {
+    const tenant = await createTenant();
+    const path = `/v1/keys/${tenant.keyId}`;
+    const res = await tenant.api(path, patch({}));
+    const problem = await expectProblem(res, {
+      status: 400,
+      slug: "validation-error",
+      instance: path,
+      detail: /at least one of `name` and `rate_limit`/,
+    });
+    expect(problem.errors).toHaveLength(1);
+  });
+
+  it("refuses a body that is not JSON with 415", async () => {
+    const tenant = await createTenant();
+    const path = `/v1/keys/${tenant.keyId}`;
+    const res = await tenant.api(path, {
+      method: "PATCH",
+      body: "name=x",
+      headers: { "content-type": "application/x-www-form-urlencoded" },
+    });
+    await expectProblem(res, { status: 415, slug: "unsupported-media-type", instance: path });
+  });
+
+  it("refuses a malformed id with 400 pointing at the path", async () => {
+    const tenant = await createTenant();
+    const res = await tenant.api("/v1/keys/not-a-key", patch({ name: "x" }));
+    await expectProblem(res, {
+      status: 400,
+      slug: "validation-error",
+      instance: "/v1/keys/not-a-key",
+      pointers: ["/path/id"],
+    });
+  });
+
+  it("answers 404 for a well-formed id that does not exist", async () => {
+    const tenant = await createTenant();
+    const id = `key_${"0".repeat(26)}`;
+    const res = await tenant.api(`/v1/keys/${id}`, patch({ name: "x" }));
+    await expectProblem(res, {
+      status: 404,
+      slug: "not-found",
+      instance: `/v1/keys/${id}`,
+      detail: new RegExp(id),
+    });
+  });
+
+  it("refuses to change a revoked key with 409, leaving it as it was", async () => {
+    const tenant = await createTenant();
+    const doomed = await tenant.addKey(["messages:send"]);
+    expect((await tenant.api(`/v1/keys/${doomed.id}`, { method: "DELETE" })).status).toBe(204);
+    const before = await shown(tenant, doomed.id);
+    expect(before?.revoked_at).not.toBeNull();
+
+    const path = `/v1/keys/${doomed.id}`;
+    const res = await tenant.api(path, patch({ name: "revived?", rate_limit: { per_second: 9 } }));
+    await expectProblem(res, {
+      status: 409,
+      slug: "conflict",
+      instance: path,
+      detail: /revoked/,
+    });
+    expect(await shown(tenant, doomed.id)).toEqual(before);
   });
 });
 

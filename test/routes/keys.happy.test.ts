@@ -10,6 +10,7 @@ interface ApiKey {
   scopes: string[];
   created_at: string;
   revoked_at: string | null;
+  rate_limit: { per_second: number; burst: number };
 }
 
 interface Page {
@@ -18,7 +19,17 @@ interface Page {
 }
 
 const ISO_TIME = /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(\.\d+)?Z$/;
-const LISTED_FIELDS = ["created_at", "id", "mode", "name", "prefix", "revoked_at", "scopes"];
+const LISTED_FIELDS = [
+  "created_at",
+  "id",
+  "mode",
+  "name",
+  "prefix",
+  "rate_limit",
+  "revoked_at",
+  "scopes",
+];
+const DEFAULT_LIMIT = { per_second: 200, burst: 400 };
 
 async function createKey(
   tenant: TestTenant,
@@ -49,6 +60,7 @@ describe("POST /v1/keys (happy)", () => {
       scopes: ["messages:send"],
       mode: "live",
       revoked_at: null,
+      rate_limit: DEFAULT_LIMIT,
     });
     expect(created.id).toMatch(/^key_[0-9A-Z]{26}$/);
     expect(created.key).toMatch(/^rbx_live_[0-9A-Za-z]{32}$/);
@@ -132,6 +144,40 @@ describe("POST /v1/keys (happy)", () => {
   });
 });
 
+describe("POST /v1/keys with a request limit (happy)", () => {
+  it("creates a key with its own limit and shows it when created and listed", async () => {
+    const tenant = await createTenant();
+    const res = await createKey(tenant, {
+      name: "bulk",
+      scopes: ["messages:send"],
+      rate_limit: { per_second: 50, burst: 75 },
+    });
+    expect(res.status).toBe(201);
+    const created = (await res.json()) as ApiKey & { key: string };
+    expect(created.rate_limit).toEqual({ per_second: 50, burst: 75 });
+    const listed = (await listKeys(tenant)).data.find((k) => k.id === created.id);
+    expect(listed?.rate_limit).toEqual({ per_second: 50, burst: 75 });
+  });
+
+  it.each([
+    { asked: { per_second: 30 }, shown: { per_second: 30, burst: 60 } },
+    { asked: { per_second: 1, burst: 1 }, shown: { per_second: 1, burst: 1 } },
+    { asked: { per_second: 100_000 }, shown: { per_second: 100_000, burst: 200_000 } },
+    {
+      asked: { per_second: 100_000, burst: 1_000_000 },
+      shown: { per_second: 100_000, burst: 1_000_000 },
+    },
+  ])(
+    "accepts $asked, showing $shown (burst defaults to twice the rate)",
+    async ({ asked, shown }) => {
+      const tenant = await createTenant();
+      const res = await createKey(tenant, { name: "k", scopes: ["admin"], rate_limit: asked });
+      expect(res.status).toBe(201);
+      expect(((await res.json()) as ApiKey).rate_limit).toEqual(shown);
+    },
+  );
+});
+
 describe("GET /v1/keys (happy)", () => {
   it("lists keys newest first without their secrets or hashes", async () => {
     const tenant = await createTenant();
@@ -188,6 +234,78 @@ describe("GET /v1/keys (happy)", () => {
     const tenant = await createTenant();
     const page = await listKeys(tenant, `?cursor=${tenant.keyId}`);
     expect(page).toEqual({ data: [], next_cursor: null });
+  });
+});
+
+async function patchKey(tenant: TestTenant, id: string, body: unknown): Promise<Response> {
+  return tenant.api(`/v1/keys/${id}`, { method: "PATCH", body: JSON.stringify(body) });
+}
+
+describe("PATCH /v1/keys/{id} (happy)", () => {
+  it("renames a key, answering 200 with its representation and changing nothing else", async () => {
+    const tenant = await createTenant();
+    const created = (await (
+      await createKey(tenant, { name: "old", scopes: ["messages:read"] })
+    ).json()) as ApiKey & { key: string };
+
+    const res = await patchKey(tenant, created.id, { name: "  new name  " });
+    expect(res.status).toBe(200);
+    expect(res.headers.get("content-type")).toContain("application/json");
+    const patched = (await res.json()) as ApiKey;
+    expect(Object.keys(patched).sort()).toEqual(LISTED_FIELDS);
+    const { key, ...before } = created;
+    expect(patched).toEqual({ ...before, name: "new name" });
+    expect((await listKeys(tenant)).data.find((k) => k.id === created.id)).toEqual(patched);
+    expect((await call("/v1/messages", key)).status).toBe(200);
+  });
+
+  it("sets a key's limit, shown by PATCH and the list, and keeps its name", async () => {
+    const tenant = await createTenant();
+    const other = await tenant.addKey(["messages:send"]);
+    const res = await patchKey(tenant, other.id, { rate_limit: { per_second: 5, burst: 8 } });
+    expect(res.status).toBe(200);
+    expect(await res.json()).toMatchObject({
+      id: other.id,
+      name: "test key",
+      rate_limit: { per_second: 5, burst: 8 },
+    });
+    const page = await listKeys(tenant);
+    expect(page.data.find((k) => k.id === other.id)?.rate_limit).toEqual({
+      per_second: 5,
+      burst: 8,
+    });
+    expect(page.data.find((k) => k.id === tenant.keyId)?.rate_limit).toEqual(DEFAULT_LIMIT);
+  });
+
+  it("changes the name and the limit together, with the burst defaulting to twice the rate", async () => {
+    const tenant = await createTenant();
+    const res = await patchKey(tenant, tenant.keyId, {
+      name: "root",
+      rate_limit: { per_second: 1000 },
+    });
+    expect(res.status).toBe(200);
+    expect(await res.json()).toMatchObject({
+      name: "root",
+      rate_limit: { per_second: 1000, burst: 2000 },
+    });
+  });
+
+  it("puts a key back on the default limit when rate_limit is null", async () => {
+    const tenant = await createTenant();
+    const created = (await (
+      await createKey(tenant, {
+        name: "custom",
+        scopes: ["admin"],
+        rate_limit: { per_second: 10 },
+      })
+    ).json()) as ApiKey;
+    expect(created.rate_limit).toEqual({ per_second: 10, burst: 20 });
+
+    const res = await patchKey(tenant, created.id, { rate_limit: null });
+    expect(res.status).toBe(200);
+    expect(((await res.json()) as ApiKey).rate_limit).toEqual(DEFAULT_LIMIT);
+    const listed = (await listKeys(tenant)).data.find((k) => k.id === created.id);
+    expect(listed?.rate_limit).toEqual(DEFAULT_LIMIT);
   });
 });
 

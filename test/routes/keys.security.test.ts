@@ -8,7 +8,19 @@ async function keyIds(tenant: TestTenant): Promise<string[]> {
   return ((await res.json()) as { data: { id: string }[] }).data.map((k) => k.id);
 }
 
+/** Each key's name and limit, which a refused PATCH must leave as they were. */
+async function keyDetails(tenant: TestTenant): Promise<unknown[]> {
+  const res = await tenant.api("/v1/keys?limit=100");
+  expect(res.status).toBe(200);
+  const page = (await res.json()) as { data: { id: string; name: string; rate_limit: unknown }[] };
+  return page.data.map(({ id, name, rate_limit }) => ({ id, name, rate_limit }));
+}
+
 const CREATE = postJson({ name: "sneaky", scopes: ["admin"] });
+const PATCH = {
+  method: "PATCH",
+  body: JSON.stringify({ name: "mine now", rate_limit: { per_second: 100_000 } }),
+};
 
 describe("API keys routes without the admin scope", () => {
   it.each([
@@ -19,12 +31,15 @@ describe("API keys routes without the admin scope", () => {
     const tenant = await createTenant();
     const limited = await tenant.addKey([...scopes]);
     const before = await keyIds(tenant);
+    const details = await keyDetails(tenant);
 
     const routes = [
       { path: "/v1/keys", init: CREATE },
       { path: "/v1/keys", init: {} },
       { path: `/v1/keys/${tenant.keyId}`, init: { method: "DELETE" } },
       { path: `/v1/keys/${limited.id}`, init: { method: "DELETE" } },
+      { path: `/v1/keys/${tenant.keyId}`, init: PATCH },
+      { path: `/v1/keys/${limited.id}`, init: PATCH },
     ];
     for (const { path, init } of routes) {
       const res = await call(path, limited.key, init);
@@ -41,6 +56,7 @@ describe("API keys routes without the admin scope", () => {
       data: { revoked_at: string | null }[];
     };
     expect(page.data.every((k) => k.revoked_at === null)).toBe(true);
+    expect(await keyDetails(tenant)).toEqual(details);
     expect((await tenant.api("/v1/keys")).status).toBe(200);
   });
 
@@ -52,6 +68,7 @@ describe("API keys routes without the admin scope", () => {
       path: `/v1/keys/key_${"0".repeat(26)}`,
       init: { method: "DELETE" },
     },
+    { route: "PATCH /v1/keys/{id}", path: `/v1/keys/key_${"0".repeat(26)}`, init: PATCH },
   ])("$route refuses a request without a key with 401", async ({ path, init }) => {
     const res = await call(path, null, init);
     await expectProblem(res, { status: 401, slug: "unauthenticated", instance: path });
@@ -74,6 +91,16 @@ describe("API keys routes without the admin scope", () => {
     }
     const res = await call(`/v1/keys/${tenant.keyId}`, second.key, { method: "DELETE" });
     expect(res.status).toBe(401);
+    const details = await keyDetails(tenant);
+    for (const id of [tenant.keyId, second.id]) {
+      const patch = await call(`/v1/keys/${id}`, second.key, PATCH);
+      await expectProblem(patch, {
+        status: 401,
+        slug: "unauthenticated",
+        instance: `/v1/keys/${id}`,
+      });
+    }
+    expect(await keyDetails(tenant)).toEqual(details);
     expect((await tenant.api("/v1/keys")).status).toBe(200);
   });
 });
@@ -104,6 +131,42 @@ describe("API keys across tenants", () => {
       data: { id: string; revoked_at: string | null }[];
     };
     expect(listed.data.find((k) => k.id === owner.keyId)?.revoked_at).toBeNull();
+  });
+
+  it("answers changing another tenant's key with a 404 identical to a missing one, changing nothing", async () => {
+    const owner = await createTenant();
+    const stranger = await createTenant();
+    const before = await keyDetails(owner);
+    const missingId = `key_${"0".repeat(26)}`;
+
+    const missing = await expectProblem(await stranger.api(`/v1/keys/${missingId}`, PATCH), {
+      status: 404,
+      slug: "not-found",
+      instance: `/v1/keys/${missingId}`,
+    });
+    const foreign = await expectProblem(await stranger.api(`/v1/keys/${owner.keyId}`, PATCH), {
+      status: 404,
+      slug: "not-found",
+      instance: `/v1/keys/${owner.keyId}`,
+    });
+    expect(foreign.detail.replace(owner.keyId, "<id>")).toBe(
+      missing.detail.replace(missingId, "<id>"),
+    );
+    expect(Object.keys(foreign).sort()).toEqual(Object.keys(missing).sort());
+    expect(await keyDetails(owner)).toEqual(before);
+  });
+
+  it("answers 404, not 409, for another tenant's revoked key", async () => {
+    const owner = await createTenant();
+    const revoked = await owner.addKey(["messages:read"]);
+    expect((await owner.api(`/v1/keys/${revoked.id}`, { method: "DELETE" })).status).toBe(204);
+    const stranger = await createTenant();
+    const res = await stranger.api(`/v1/keys/${revoked.id}`, PATCH);
+    await expectProblem(res, {
+      status: 404,
+      slug: "not-found",
+      instance: `/v1/keys/${revoked.id}`,
+    });
   });
 
   it("never lists another tenant's keys, even from their cursor", async () => {

@@ -148,7 +148,7 @@ describe("GET /openapi.json", () => {
     expect(Object.keys(doc.paths["/v1/messages"] ?? {}).sort()).toEqual(["get", "post"]);
     expect(Object.keys(doc.paths["/v1/messages/{id}"] ?? {})).toEqual(["get"]);
     expect(Object.keys(doc.paths["/v1/keys"] ?? {}).sort()).toEqual(["get", "post"]);
-    expect(Object.keys(doc.paths["/v1/keys/{id}"] ?? {})).toEqual(["delete"]);
+    expect(Object.keys(doc.paths["/v1/keys/{id}"] ?? {}).sort()).toEqual(["delete", "patch"]);
     expect(doc.components.securitySchemes.bearerAuth).toMatchObject({
       type: "http",
       scheme: "bearer",

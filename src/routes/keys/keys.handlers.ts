@@ -1,11 +1,23 @@
 import type { RouteHandler } from "@hono/zod-openapi";
+import { effectiveRateLimit, type RateLimitRequest } from "../../domain/rate-limits";
 import type { AppEnv } from "../../middleware/context";
 import * as service from "../../services/api-keys";
 import { idempotent } from "../../services/idempotency";
 import { iso } from "../common";
 import type * as routes from "./keys.routes";
 
+/** `rate_limit` as sent: `burst` may be left out. */
+interface RateLimitBody {
+  per_second: number;
+  burst?: number;
+}
+
+function rateLimitOf(body: RateLimitBody): RateLimitRequest {
+  return { perSecond: body.per_second, burst: body.burst };
+}
+
 function present(row: service.ApiKeyRow) {
+  const limit = effectiveRateLimit(row);
   return {
     id: row.id,
     name: row.name,
@@ -14,6 +26,7 @@ function present(row: service.ApiKeyRow) {
     scopes: row.scopes,
     created_at: new Date(row.createdAt).toISOString(),
     revoked_at: iso(row.revokedAt),
+    rate_limit: { per_second: limit.perSecond, burst: limit.burst },
   };
 }
 
@@ -32,7 +45,11 @@ export const createKey: RouteHandler<typeof routes.createKey, AppEnv> = async (c
       request: input,
     },
     async () => {
-      const { row, key } = await service.createApiKey(c.env, caller, input);
+      const { rate_limit, ...rest } = input;
+      const { row, key } = await service.createApiKey(c.env, caller, {
+        ...rest,
+        rateLimit: rate_limit && rateLimitOf(rate_limit),
+      });
       const body: CreatedKey = { ...present(row), key };
       return { status: 201, body };
     },
@@ -48,6 +65,15 @@ export const createKey: RouteHandler<typeof routes.createKey, AppEnv> = async (c
 export const listKeys: RouteHandler<typeof routes.listKeys, AppEnv> = async (c) => {
   const page = await service.listApiKeys(c.env, c.get("caller"), c.req.valid("query"));
   return c.json({ data: page.data.map(present), next_cursor: page.nextCursor }, 200);
+};
+
+export const updateKey: RouteHandler<typeof routes.updateKey, AppEnv> = async (c) => {
+  const { name, rate_limit } = c.req.valid("json");
+  const row = await service.updateApiKey(c.env, c.get("caller"), c.req.valid("param").id, {
+    name,
+    rateLimit: rate_limit ? rateLimitOf(rate_limit) : rate_limit,
+  });
+  return c.json(present(row), 200);
 };
 
 export const revokeKey: RouteHandler<typeof routes.revokeKey, AppEnv> = async (c) => {

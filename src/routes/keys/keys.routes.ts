@@ -1,9 +1,54 @@
 import { createRoute, z } from "@hono/zod-openapi";
+import { burstProblem, RATE_LIMIT_BOUNDS, requestedRateLimit } from "../../domain/rate-limits";
 import { SCOPES } from "../../domain/scopes";
 import { requireScope } from "../../middleware/api-key";
-import { bearerAuth, IdempotencyHeaders, LimitQuery, problems } from "../common";
+import { bearerAuth, IdempotencyHeaders, LimitQuery, ProblemSchema, problems } from "../common";
 
 const KeyId = z.string().regex(/^key_[0-9A-Z]{26}$/, "must be an API key id (key_…)");
+
+const KeyName = z.string().trim().min(1).max(100);
+
+/** Rules across fields run only on fields that are each valid, so one mistake is one error. */
+const onlyIfValidSoFar = (payload: { issues: readonly unknown[] }) => payload.issues.length === 0;
+
+const { perSecond: PER_SECOND, burst: BURST } = RATE_LIMIT_BOUNDS;
+
+export const RateLimitSchema = z
+  .object({
+    per_second: z.number().int().openapi({ description: "Requests per second, sustained" }),
+    burst: z.number().int().openapi({ description: "Requests allowed at once" }),
+  })
+  .openapi("RateLimit", {
+    description:
+      "The key's request limit in force (its own, or the default of 200/s, bursts of 400); over it → 429 with Retry-After",
+  });
+
+const RateLimitInput = z
+  .object({
+    per_second: z.number().int().min(PER_SECOND.min).max(PER_SECOND.max),
+    burst: z
+      .number()
+      .int()
+      .min(PER_SECOND.min)
+      .max(BURST.max)
+      .optional()
+      .openapi({ description: "At least `per_second`; defaults to twice `per_second`" }),
+  })
+  .strict()
+  .superRefine(
+    (input, ctx) => {
+      const problem = burstProblem(
+        requestedRateLimit({ perSecond: input.per_second, burst: input.burst }),
+      );
+      if (problem) {
+        ctx.addIssue({ code: "custom", path: ["burst"], message: problem });
+      }
+    },
+    { when: onlyIfValidSoFar },
+  )
+  .openapi("RateLimitInput", {
+    description: "A key's own request limit; a key without one gets 200/s, bursts of 400",
+  });
 
 export const ApiKeySchema = z
   .object({
@@ -14,6 +59,7 @@ export const ApiKeySchema = z
     scopes: z.array(z.string()),
     created_at: z.string(),
     revoked_at: z.string().nullable(),
+    rate_limit: RateLimitSchema,
   })
   .openapi("ApiKey");
 
@@ -32,11 +78,12 @@ export const createKey = createRoute({
         "application/json": {
           schema: z
             .object({
-              name: z.string().trim().min(1).max(100),
+              name: KeyName,
               scopes: z.array(z.enum(SCOPES)).min(1),
               mode: z.enum(["live", "test"]).default("live").openapi({
                 description: "`test` keys only ever send through the sandbox provider",
               }),
+              rate_limit: RateLimitInput.optional(),
             })
             .strict(),
         },
@@ -51,7 +98,7 @@ export const createKey = createRoute({
         "application/json": { schema: ApiKeySchema.extend({ key: z.string().nullable() }) },
       },
     },
-    ...problems(400, 401, 403, 415),
+    ...problems(400, 401, 403, 415, 429),
   },
 });
 
@@ -72,7 +119,7 @@ export const listKeys = createRoute({
         },
       },
     },
-    ...problems(400, 401, 403),
+    ...problems(400, 401, 403, 429),
   },
 });
 
@@ -86,6 +133,49 @@ export const revokeKey = createRoute({
   request: { params: z.object({ id: KeyId }) },
   responses: {
     204: { description: "Revoked" },
-    ...problems(400, 401, 403, 404),
+    ...problems(400, 401, 403, 404, 429),
+  },
+});
+
+export const updateKey = createRoute({
+  method: "patch",
+  path: "/v1/keys/{id}",
+  tags: ["API keys"],
+  summary: "Rename a key or change its request limit (effective everywhere within 10 s)",
+  description:
+    "Send at least one field. `rate_limit: null` puts the key back on the default limit. A revoked key can't be changed (409).",
+  security: bearerAuth,
+  middleware: [requireScope("admin")] as const,
+  request: {
+    params: z.object({ id: KeyId }),
+    body: {
+      required: true,
+      content: {
+        "application/json": {
+          schema: z
+            .object({
+              name: KeyName.optional(),
+              rate_limit: RateLimitInput.nullable().optional(),
+            })
+            .strict()
+            .refine((body) => Object.keys(body).length > 0, {
+              message: "send at least one of `name` and `rate_limit`",
+              when: onlyIfValidSoFar,
+            })
+            .openapi({ minProperties: 1 }),
+        },
+      },
+    },
+  },
+  responses: {
+    200: {
+      description: "The key as changed",
+      content: { "application/json": { schema: ApiKeySchema } },
+    },
+    ...problems(400, 401, 403, 404, 415, 429),
+    409: {
+      description: "The key has been revoked, and a revoked key can't be changed",
+      content: { "application/problem+json": { schema: ProblemSchema } },
+    },
   },
 });

@@ -82,7 +82,7 @@ export const sendMessage = createRoute({
       description: "Accepted: durably queued for sending",
       content: { "application/json": { schema: AcceptedSchema } },
     },
-    ...problems(400, 401, 403, 413, 415, 422),
+    ...problems(400, 401, 403, 413, 415, 422, 429),
   },
 });
 
@@ -96,7 +96,7 @@ export const getMessage = createRoute({
   request: { params: z.object({ id: MessageId }) },
   responses: {
     200: { description: "The message", content: { "application/json": { schema: MessageSchema } } },
-    ...problems(400, 401, 403, 404),
+    ...problems(400, 401, 403, 404, 429),
   },
 });
 
@@ -126,6 +126,6 @@ export const listMessages = createRoute({
         },
       },
     },
-    ...problems(400, 401, 403),
+    ...problems(400, 401, 403, 429),
   },
 });

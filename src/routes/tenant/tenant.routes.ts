@@ -29,7 +29,7 @@ export const getTenant = createRoute({
   middleware: [requireScope("admin")] as const,
   responses: {
     200: { description: "The settings", content: { "application/json": { schema: TenantSchema } } },
-    ...problems(401, 403),
+    ...problems(401, 403, 429),
   },
 });
 
@@ -65,6 +65,6 @@ export const updateTenant = createRoute({
       description: "The new settings",
       content: { "application/json": { schema: TenantSchema } },
     },
-    ...problems(400, 401, 403, 415),
+    ...problems(400, 401, 403, 415, 429),
   },
 });
