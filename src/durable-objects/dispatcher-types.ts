@@ -30,14 +30,25 @@ export interface AcceptedMessage {
   created_at: string;
 }
 
+export function acceptedView(message: OutboxMessage): AcceptedMessage {
+  return {
+    id: message.id,
+    status: message.sendAt > message.createdAt ? "scheduled" : "queued",
+    to: message.recipient,
+    segments: message.segments,
+    encoding: message.encoding,
+    created_at: new Date(message.createdAt).toISOString(),
+  };
+}
+
 export interface AcceptRequest {
   message: OutboxMessage;
   idempotency: { key: string; requestHash: string } | null;
-  response: AcceptedMessage;
 }
 
+/** `replayed` carries the first request's answer; `accepted` is `acceptedView(message)`. */
 export type AcceptResult =
-  | { kind: "accepted"; response: AcceptedMessage }
+  | { kind: "accepted" }
   | { kind: "replayed"; response: AcceptedMessage }
   | { kind: "idempotency-conflict" };
 

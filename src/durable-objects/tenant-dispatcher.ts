@@ -17,6 +17,7 @@ import { type DispatchJob, dispatchJobSchema } from "../queues/payloads";
 import {
   type AcceptRequest,
   type AcceptResult,
+  acceptedView,
   type OutboxMessage,
   outboxMessageSchema,
   type SendResult,
@@ -25,7 +26,8 @@ import { logMessages, readStates } from "./send-log";
 
 const IDEMPOTENCY_TTL_MS = 24 * 60 * 60 * 1000;
 /** Accepts within this window share one alarm run: one D1 write and one queue batch for all. */
-const COALESCE_MS = 20;
+const COALESCE_MS = 100;
+const IDEMPOTENCY_PRUNE_EVERY_MS = 60_000;
 /** Releases happen in ticks; the bucket holds a little more than one tick, so a late alarm loses no tokens. */
 const RELEASE_TICK_MS = 100;
 const BURST_SECONDS = 0.25;
@@ -48,6 +50,7 @@ export class TenantDispatcher extends DurableObject<Env> {
   private tenantId: string | undefined;
   private sendRate: number | undefined;
   private alarmAt: number | null | undefined;
+  private prunedAt = 0;
 
   constructor(ctx: DurableObjectState, env: Env) {
     super(ctx, env);
@@ -71,6 +74,7 @@ export class TenantDispatcher extends DurableObject<Env> {
         response TEXT NOT NULL,
         expires_at INTEGER NOT NULL
       );
+      CREATE INDEX IF NOT EXISTS idempotency_expiry ON idempotency (expires_at);
       CREATE TABLE IF NOT EXISTS receipt_deadlines (
         id TEXT PRIMARY KEY,
         deadline INTEGER NOT NULL
@@ -111,12 +115,12 @@ export class TenantDispatcher extends DurableObject<Env> {
         "INSERT OR REPLACE INTO idempotency (key, request_hash, response, expires_at) VALUES (?, ?, ?, ?)",
         idempotency.key,
         idempotency.requestHash,
-        JSON.stringify(request.response),
+        JSON.stringify(acceptedView(message)),
         now + IDEMPOTENCY_TTL_MS,
       );
     }
     await this.wakeAt(now + COALESCE_MS);
-    return { kind: "accepted", response: request.response };
+    return { kind: "accepted" };
   }
 
   /** The tenant's settings changed: a new send rate (0 pauses releasing) applies from now on. */
@@ -163,8 +167,16 @@ export class TenantDispatcher extends DurableObject<Env> {
     await this.expireOverdueReceipts(now);
     await this.reconcileStaleReleases(now);
     const budgetLeft = await this.releaseDue(now);
-    this.sql.exec("DELETE FROM idempotency WHERE expires_at <= ?", now);
+    this.pruneIdempotency(now);
     await this.scheduleNextAlarm(Date.now(), budgetLeft);
+  }
+
+  private pruneIdempotency(now: number): void {
+    if (now - this.prunedAt < IDEMPOTENCY_PRUNE_EVERY_MS) {
+      return;
+    }
+    this.prunedAt = now;
+    this.sql.exec("DELETE FROM idempotency WHERE expires_at <= ?", now);
   }
 
   /** Writes accepted messages to the D1 send log; INSERT OR IGNORE makes a rerun harmless. */

@@ -7,7 +7,11 @@ import { findMessage, type MessageRow } from "../db/message-log";
 import { type MessageStatus, messageAttempts, messages } from "../db/schema";
 import { normalisePhone } from "../domain/phone";
 import { segmentsOf } from "../domain/segments";
-import type { AcceptedMessage } from "../durable-objects/dispatcher-types";
+import {
+  type AcceptedMessage,
+  acceptedView,
+  type OutboxMessage,
+} from "../durable-objects/dispatcher-types";
 import { sha256Hex } from "../lib/crypto";
 import { newId } from "../lib/ids";
 import { ApiError } from "../lib/problem";
@@ -40,35 +44,26 @@ export async function acceptMessage(
     throw new ApiError("unprocessable-entity", detail, { errors: [{ pointer: "/to", detail }] });
   }
   const count = segmentsOf(input.body);
-  const id = newId("msg", now);
-  const response: AcceptedMessage = {
-    id,
-    status: "queued",
-    to: phone.e164,
+  const message: OutboxMessage = {
+    id: newId("msg", now),
+    tenantId: tenant.id,
+    channel: "sms",
+    recipient: phone.e164,
+    sender: input.from ?? null,
+    body: input.body,
+    metadata: input.metadata ?? null,
+    mode: caller.mode,
     segments: count.segments,
     encoding: count.encoding,
-    created_at: new Date(now).toISOString(),
+    idempotencyKey: idempotencyKey ?? null,
+    createdAt: now,
+    sendAt: now,
   };
   const result = await dispatcherOf(env, tenant.id).accept({
-    message: {
-      id,
-      tenantId: tenant.id,
-      channel: "sms",
-      recipient: phone.e164,
-      sender: input.from ?? null,
-      body: input.body,
-      metadata: input.metadata ?? null,
-      mode: caller.mode,
-      segments: count.segments,
-      encoding: count.encoding,
-      idempotencyKey: idempotencyKey ?? null,
-      createdAt: now,
-      sendAt: now,
-    },
+    message,
     idempotency: idempotencyKey
       ? { key: idempotencyKey, requestHash: await sha256Hex(JSON.stringify(input)) }
       : null,
-    response,
   });
   if (result.kind === "idempotency-conflict") {
     throw new ApiError(
@@ -77,7 +72,9 @@ export async function acceptMessage(
       { errors: [{ pointer: "/headers/idempotency-key", detail: "reused with another body" }] },
     );
   }
-  return { replayed: result.kind === "replayed", message: result.response };
+  return result.kind === "replayed"
+    ? { replayed: true, message: result.response }
+    : { replayed: false, message: acceptedView(message) };
 }
 
 export type AttemptRow = typeof messageAttempts.$inferSelect;

@@ -1,10 +1,6 @@
 import { env, runInDurableObject } from "cloudflare:test";
 import { describe, expect, it } from "vitest";
-import type {
-  AcceptedMessage,
-  AcceptRequest,
-  OutboxMessage,
-} from "../../src/durable-objects/dispatcher-types";
+import type { AcceptRequest, OutboxMessage } from "../../src/durable-objects/dispatcher-types";
 import type { TenantDispatcher } from "../../src/durable-objects/tenant-dispatcher";
 import type { DispatchJob } from "../../src/queues/payloads";
 import { dispatcherOf } from "../../src/services/dispatcher";
@@ -49,19 +45,7 @@ function acceptRequest(
   idempotencyKey: string | undefined,
   requestHash: string,
 ): AcceptRequest {
-  const response: AcceptedMessage = {
-    id: message.id,
-    status: "queued",
-    to: message.recipient,
-    segments: message.segments,
-    encoding: message.encoding,
-    created_at: new Date(message.createdAt).toISOString(),
-  };
-  return {
-    message,
-    idempotency: idempotencyKey ? { key: idempotencyKey, requestHash } : null,
-    response,
-  };
+  return { message, idempotency: idempotencyKey ? { key: idempotencyKey, requestHash } : null };
 }
 
 describe("TenantDispatcher", () => {
