@@ -4,7 +4,7 @@
  */
 import { and, eq, inArray, lt, or, sql } from "drizzle-orm";
 import type { Database } from "./client";
-import { type AttemptOutcome, type MessageStatus, messageAttempts, messages } from "./schema";
+import { type AttemptOutcome, type MessageStatus, messages } from "./schema";
 
 export const FINAL_STATUSES: readonly MessageStatus[] = [
   "delivered",
@@ -78,73 +78,72 @@ export type AttemptChange =
   | { kind: "retry"; reason: string }
   | { kind: "failed"; reason: string };
 
+// The consumer and the receipt hook run these for every message, so they are prepared SQL: the
+// query builder's cost per statement showed up in the send path's CPU profile (test/bench).
+const ATTEMPT_COLUMNS = 10;
+const ATTEMPT_ROWS_PER_INSERT = Math.floor(100 / ATTEMPT_COLUMNS); // D1: ≤ 100 bound parameters
+const HELD = "WHERE id = ? AND claim_id = ? AND status = 'sending'";
+const MARK_SENT = `UPDATE messages SET status = 'sent', status_reason = NULL, provider = ?,
+  provider_message_id = ?, sent_at = ?, claim_id = NULL, claimed_until = 0, updated_at = ? ${HELD}`;
+const MARK_RETRY = `UPDATE messages SET status_reason = ?, claim_id = NULL, claimed_until = 0,
+  updated_at = ? ${HELD}`;
+const MARK_FAILED = `UPDATE messages SET status = 'failed', status_reason = ?, completed_at = ?,
+  claim_id = NULL, claimed_until = 0, updated_at = ? ${HELD}`;
+
 /**
  * Records attempts and applies their outcomes to their messages, all in one D1 batch. Each change
  * applies only while the attempt's claim still holds the message.
  */
 export async function recordAttempts(
-  db: Database,
+  d1: D1Database,
   results: {
     attempt: AttemptRecord & { attemptId: string; claimId: string };
     change: AttemptChange;
   }[],
 ): Promise<void> {
-  if (results.length === 0) {
-    return;
-  }
-  const rows = results.map(({ attempt }) => ({
-    id: attempt.attemptId,
-    messageId: attempt.messageId,
-    tenantId: attempt.tenantId,
-    attempt: attempt.attempt,
-    provider: attempt.provider,
-    outcome: attempt.outcome,
-    reason: attempt.reason,
-    providerMessageId: attempt.providerMessageId,
-    latencyMs: attempt.latencyMs,
-    createdAt: attempt.createdAt,
-  }));
-  // Ten columns a row: ten rows keep each insert within D1's 100 bound parameters.
-  const inserts = [];
-  for (let i = 0; i < rows.length; i += 10) {
-    inserts.push(
-      db
-        .insert(messageAttempts)
-        .values(rows.slice(i, i + 10))
-        .onConflictDoNothing(),
+  const statements: D1PreparedStatement[] = [];
+  for (let i = 0; i < results.length; i += ATTEMPT_ROWS_PER_INSERT) {
+    const chunk = results.slice(i, i + ATTEMPT_ROWS_PER_INSERT);
+    const placeholders = chunk.map(() => `(${Array(ATTEMPT_COLUMNS).fill("?").join(", ")})`);
+    statements.push(
+      d1
+        .prepare(
+          `INSERT OR IGNORE INTO message_attempts (id, message_id, tenant_id, attempt, provider,
+           outcome, reason, provider_message_id, latency_ms, created_at)
+           VALUES ${placeholders.join(", ")}`,
+        )
+        .bind(
+          ...chunk.flatMap(({ attempt: a }) => [
+            a.attemptId,
+            a.messageId,
+            a.tenantId,
+            a.attempt,
+            a.provider,
+            a.outcome,
+            a.reason,
+            a.providerMessageId,
+            a.latencyMs,
+            a.createdAt,
+          ]),
+        ),
     );
   }
-  const updates = results.map(({ attempt, change }) => {
+  const sent = d1.prepare(MARK_SENT);
+  const retry = d1.prepare(MARK_RETRY);
+  const failed = d1.prepare(MARK_FAILED);
+  for (const { attempt, change } of results) {
     const now = attempt.createdAt;
-    const held = and(
-      eq(messages.id, attempt.messageId),
-      eq(messages.claimId, attempt.claimId),
-      eq(messages.status, "sending"),
-    );
-    const released = { claimId: null, claimedUntil: 0, updatedAt: now };
-    const set =
+    const held = [attempt.messageId, attempt.claimId];
+    statements.push(
       change.kind === "sent"
-        ? {
-            ...released,
-            status: "sent" as const,
-            statusReason: null,
-            provider: change.provider,
-            providerMessageId: change.providerMessageId,
-            sentAt: now,
-          }
+        ? sent.bind(change.provider, change.providerMessageId, now, now, ...held)
         : change.kind === "retry"
-          ? { ...released, statusReason: change.reason }
-          : {
-              ...released,
-              status: "failed" as const,
-              statusReason: change.reason,
-              completedAt: now,
-            };
-    return db.update(messages).set(set).where(held);
-  });
-  const [first, ...rest] = [...inserts, ...updates];
-  if (first) {
-    await db.batch([first, ...rest]);
+          ? retry.bind(change.reason, now, ...held)
+          : failed.bind(change.reason, now, now, ...held),
+    );
+  }
+  if (statements.length > 0) {
+    await d1.batch(statements);
   }
 }
 
@@ -161,40 +160,26 @@ export async function failUnlessDone(
     .where(and(eq(messages.id, id), inArray(messages.status, ["scheduled", "queued", "sending"])));
 }
 
+const APPLY_RECEIPT = `UPDATE messages SET status = ?, status_reason = ?, completed_at = ?,
+  updated_at = ?, claim_id = NULL, claimed_until = 0
+  WHERE id = ? AND tenant_id = ? AND status IN ('queued', 'sending', 'sent')`;
+
 /**
  * Applies carrier receipts for one tenant in one D1 batch; a final status is never overwritten and
  * `sent` only moves forward. Says, receipt by receipt, whether it changed its message.
  */
 export async function applyReceipts(
-  db: Database,
+  d1: D1Database,
   tenantId: string,
   receipts: { messageId: string; status: "delivered" | "undelivered"; reason: string | null }[],
   now: number,
 ): Promise<boolean[]> {
-  const updates = receipts.map((receipt) =>
-    db
-      .update(messages)
-      .set({
-        status: receipt.status,
-        statusReason: receipt.reason,
-        completedAt: now,
-        updatedAt: now,
-        claimId: null,
-        claimedUntil: 0,
-      })
-      .where(
-        and(
-          eq(messages.id, receipt.messageId),
-          eq(messages.tenantId, tenantId),
-          inArray(messages.status, ["queued", "sending", "sent"]),
-        ),
-      )
-      .returning({ id: messages.id }),
-  );
-  const [first, ...rest] = updates;
-  if (!first) {
+  if (receipts.length === 0) {
     return [];
   }
-  const results = await db.batch([first, ...rest]);
-  return results.map((rows) => rows.length > 0);
+  const apply = d1.prepare(APPLY_RECEIPT);
+  const results = await d1.batch(
+    receipts.map((r) => apply.bind(r.status, r.reason, now, now, r.messageId, tenantId)),
+  );
+  return results.map((result) => result.meta.changes > 0);
 }

@@ -139,7 +139,7 @@ async function dispatchAll(
   );
   await withRetries(() =>
     recordAttempts(
-      db,
+      env.DB,
       sent.map(({ attempt, change }) => ({ attempt, change })),
     ),
   );

@@ -64,7 +64,7 @@ export async function acceptStatusCallback(
     const messageId = ids.get(receipt);
     return messageId ? [{ messageId, status: receipt.status, reason: receipt.reason ?? null }] : [];
   });
-  const changed = await applyReceipts(db, owner.tenantId, known, now);
+  const changed = await applyReceipts(env.DB, owner.tenantId, known, now);
   const unchanged = known.filter((_, i) => !changed[i]).map((r) => r.messageId);
   const existing = await existingIds(db, owner.tenantId, unchanged);
   const counts = {
