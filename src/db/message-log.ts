@@ -83,8 +83,14 @@ export type AttemptChange =
 const ATTEMPT_COLUMNS = 10;
 const ATTEMPT_ROWS_PER_INSERT = Math.floor(100 / ATTEMPT_COLUMNS); // D1: ≤ 100 bound parameters
 const HELD = "WHERE id = ? AND claim_id = ? AND status = 'sending'";
-const MARK_SENT = `UPDATE messages SET status = 'sent', status_reason = NULL, provider = ?,
-  provider_message_id = ?, sent_at = ?, claim_id = NULL, claimed_until = 0, updated_at = ? ${HELD}`;
+// A carrier's receipt can beat our own record of the send (Twilio's status callbacks do): then the
+// message is already delivered or undelivered, and only the send's details are filled in.
+const MARK_SENT = `UPDATE messages SET
+  status = CASE status WHEN 'sending' THEN 'sent' ELSE status END,
+  status_reason = CASE status WHEN 'sending' THEN NULL ELSE status_reason END,
+  provider = ?, provider_message_id = ?, sent_at = ?, claim_id = NULL, claimed_until = 0,
+  updated_at = ?
+  WHERE id = ? AND claim_id = ? AND status IN ('sending', 'delivered', 'undelivered')`;
 const MARK_RETRY = `UPDATE messages SET status_reason = ?, claim_id = NULL, claimed_until = 0,
   updated_at = ? ${HELD}`;
 const MARK_FAILED = `UPDATE messages SET status = 'failed', status_reason = ?, completed_at = ?,
@@ -160,8 +166,9 @@ export async function failUnlessDone(
     .where(and(eq(messages.id, id), inArray(messages.status, ["scheduled", "queued", "sending"])));
 }
 
+// The claim is left alone: a receipt may arrive while the consumer that sent is still recording it.
 const APPLY_RECEIPT = `UPDATE messages SET status = ?, status_reason = ?, completed_at = ?,
-  updated_at = ?, claim_id = NULL, claimed_until = 0
+  sent_at = COALESCE(sent_at, ?), updated_at = ?
   WHERE id = ? AND tenant_id = ? AND status IN ('queued', 'sending', 'sent')`;
 
 /**
@@ -179,7 +186,7 @@ export async function applyReceipts(
   }
   const apply = d1.prepare(APPLY_RECEIPT);
   const results = await d1.batch(
-    receipts.map((r) => apply.bind(r.status, r.reason, now, now, r.messageId, tenantId)),
+    receipts.map((r) => apply.bind(r.status, r.reason, now, now, now, r.messageId, tenantId)),
   );
   return results.map((result) => result.meta.changes > 0);
 }

@@ -8,7 +8,7 @@ import { consumeDeadLetters } from "../../src/queues/dead-letters";
 import { consumeDispatch } from "../../src/queues/dispatch";
 import type { DispatchJob } from "../../src/queues/payloads";
 import { attemptsOf, outboxMessage, statusOf } from "../support/messages";
-import { createTenant } from "../support/tenants";
+import { call, createTenant } from "../support/tenants";
 
 async function loggedMessage(to: string) {
   const tenant = await createTenant();
@@ -202,6 +202,46 @@ describe("dispatch consumer", () => {
     expect(result.retryMessages).toEqual([{ msgId: "queue-msg-1" }]);
     expect(await attemptsOf(ok.id)).toEqual([{ attempt: 1, outcome: "sent" }]);
     expect(await attemptsOf(broken.id)).toEqual([{ attempt: 1, outcome: "unknown" }]);
+  });
+
+  it("keeps a receipt that arrives before the send is recorded, and still records the send", async () => {
+    const { tenant, message } = await loggedMessage("+8613800138112");
+    // A carrier whose receipt reaches our hook before its API call has even returned.
+    const eager: SmsAdapter = {
+      ...sandbox,
+      send: async (request) => {
+        const receipt = {
+          message_id: request.messageId,
+          provider_message_id: "eager-1",
+          status: "delivered",
+        };
+        const res = await call(new URL(request.statusCallbackUrl).pathname, null, {
+          method: "POST",
+          body: JSON.stringify(receipt),
+        });
+        expect(res.status).toBe(200);
+        return { kind: "sent", providerMessageId: "eager-1" };
+      },
+    };
+    const batch = jobsFor({ tenantId: tenant.id, id: message.id });
+    const ctx = createExecutionContext();
+    await consumeDispatch(batch as MessageBatch<unknown>, env, ctx, {
+      fetch: async () => new Response(null),
+      adapters: { sandbox: eager },
+    });
+    expect((await getQueueResult(batch, ctx)).explicitAcks).toEqual(["queue-msg-0"]);
+    const row = await env.DB.prepare(
+      "SELECT status, provider, provider_message_id, sent_at FROM messages WHERE id = ?",
+    )
+      .bind(message.id)
+      .first<Record<string, unknown>>();
+    expect(row).toMatchObject({
+      status: "delivered",
+      provider: "sandbox",
+      provider_message_id: "eager-1",
+    });
+    expect(row?.sent_at).toEqual(expect.any(Number));
+    expect(await attemptsOf(message.id)).toEqual([{ attempt: 1, outcome: "sent" }]);
   });
 
   it("acks a job for a message that already reached a final state without sending", async () => {
