@@ -55,7 +55,7 @@ describe("the hot path", () => {
     expect(dispatcher.calls).toEqual(Array(11).fill("accept"));
   });
 
-  it("writes one outbox row per accepted message and sets the alarm at most once per burst", async () => {
+  it("writes one outbox row and reads one recipient tag per message, and sets the alarm at most once per burst", async () => {
     const tenant = await createTenant();
     const stub = dispatcherOf(env, tenant.id);
     const ops: string[] = [];
@@ -102,10 +102,12 @@ describe("the hot path", () => {
       }
     });
     const inserts = ops.filter((op) => op.startsWith("INSERT INTO outbox"));
+    const reads = ops.filter((op) => op.startsWith("SELECT MAX(vtag)"));
     const alarms = ops.filter((op) => op === "setAlarm");
     expect(inserts).toHaveLength(5);
+    expect(reads).toHaveLength(5);
     expect(alarms.length).toBeLessThanOrEqual(1);
-    expect(ops.length).toBeLessThanOrEqual(6);
+    expect(ops.length).toBeLessThanOrEqual(11);
   });
 
   it("sends a queue batch with a fixed number of D1 round trips, whatever its size", async () => {

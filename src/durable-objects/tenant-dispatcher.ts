@@ -51,6 +51,7 @@ export class TenantDispatcher extends DurableObject<Env> {
   private sendRate: number | undefined;
   private alarmAt: number | null | undefined;
   private prunedAt = 0;
+  private virtualClock: number | undefined;
 
   constructor(ctx: DurableObjectState, env: Env) {
     super(ctx, env);
@@ -81,6 +82,12 @@ export class TenantDispatcher extends DurableObject<Env> {
       );
       CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
     `);
+    // v2: the fair-queuing tag (see fairTag); outboxes from before it start at tag 0.
+    const columns = this.all("SELECT name FROM pragma_table_info('outbox')").map((c) => c.name);
+    if (!columns.includes("vtag")) {
+      this.sql.exec("ALTER TABLE outbox ADD COLUMN vtag REAL NOT NULL DEFAULT 0");
+    }
+    this.sql.exec("CREATE INDEX IF NOT EXISTS outbox_fair ON outbox (state, vtag, seq)");
   }
 
   /**
@@ -104,10 +111,11 @@ export class TenantDispatcher extends DurableObject<Env> {
     }
     this.rememberTenant(message.tenantId);
     this.sql.exec(
-      "INSERT INTO outbox (id, recipient, send_at, message) VALUES (?, ?, ?, ?)",
+      "INSERT INTO outbox (id, recipient, send_at, vtag, message) VALUES (?, ?, ?, ?, ?)",
       message.id,
       message.recipient,
       message.sendAt,
+      this.fairTag(message.recipient),
       JSON.stringify(message),
     );
     if (idempotency) {
@@ -253,9 +261,29 @@ export class TenantDispatcher extends DurableObject<Env> {
   }
 
   /**
-   * Releases what is due, at the tenant's rate: for each recipient only the head of its line, and
-   * only when nothing earlier to that recipient is still waiting for its send result. Returns
-   * whether the rate, not a lack of work, stopped it.
+   * Start-time fair queuing over recipients: a message's tag is one past the later of the virtual
+   * clock (the tag last released) and its recipient's previous tag. Releasing in tag order serves
+   * recipients round-robin, so a recipient with a long line cannot hold up the others, a newcomer
+   * cannot jump the queue, and as many recipients as possible have a message in flight (each may
+   * have only one, which is what bounds throughput once few recipients are left).
+   */
+  private fairTag(recipient: string): number {
+    const last = this.one(
+      "SELECT MAX(vtag) AS tag FROM outbox WHERE recipient = ?",
+      recipient,
+    )?.tag;
+    return Math.max(this.virtualNow(), Number(last ?? 0)) + 1;
+  }
+
+  private virtualNow(): number {
+    this.virtualClock ??= Number(this.getMeta("virtual_clock") ?? "0");
+    return this.virtualClock;
+  }
+
+  /**
+   * Releases what is due, at the tenant's rate, in fair-queuing order: for each recipient only the
+   * head of its line, and only when nothing earlier to that recipient still waits for its send
+   * result. Returns whether the rate, not a lack of work, stopped it.
    */
   private async releaseDue(now: number): Promise<boolean> {
     const rate = await this.currentSendRate();
@@ -270,7 +298,7 @@ export class TenantDispatcher extends DurableObject<Env> {
       return true;
     }
     const due = this.all(
-      `SELECT o.id FROM outbox o
+      `SELECT o.id, o.vtag FROM outbox o
        WHERE o.state = 'pending' AND o.logged = 1 AND o.send_at <= ?
          AND NOT EXISTS (
            SELECT 1 FROM outbox p
@@ -278,15 +306,24 @@ export class TenantDispatcher extends DurableObject<Env> {
              AND (p.state = 'released'
                OR (p.state = 'pending' AND (p.send_at < o.send_at
                  OR (p.send_at = o.send_at AND p.seq < o.seq)))))
-       ORDER BY o.send_at, o.seq LIMIT ?`,
+       ORDER BY o.vtag, o.seq LIMIT ?`,
       now,
       budget,
-    ).map((row) => String(row.id));
+    );
     this.setBucket({ tokens: bucket.tokens - due.length, at: now });
-    for (const id of due) {
-      this.sql.exec("UPDATE outbox SET state = 'released', released_at = ? WHERE id = ?", now, id);
+    for (const row of due) {
+      this.sql.exec(
+        "UPDATE outbox SET state = 'released', released_at = ? WHERE id = ?",
+        now,
+        row.id,
+      );
     }
-    await this.enqueue(due);
+    const lastTag = due.at(-1)?.vtag;
+    if (lastTag !== undefined && Number(lastTag) > this.virtualNow()) {
+      this.virtualClock = Number(lastTag);
+      this.setMeta("virtual_clock", String(lastTag));
+    }
+    await this.enqueue(due.map((row) => String(row.id)));
     return due.length === budget;
   }
 

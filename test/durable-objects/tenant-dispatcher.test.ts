@@ -73,6 +73,24 @@ describe("TenantDispatcher", () => {
     expect(queue.sent).toEqual([a1.id, b1.id, a2.id, a3.id]);
   });
 
+  it("serves recipients round-robin, so one recipient's long line does not hold up others", async () => {
+    // 8 msg/s: the bucket holds two, so each tick releases two.
+    const { tenant, stub, queue, accept, runAlarm } = await isolatedDispatcher(8);
+    const line = (to: string) => [1, 2, 3].map(() => outboxMessage(tenant.id, to));
+    const [a, b, c] = [line("+8613800000021"), line("+8613800000022"), line("+8613800000023")];
+    for (const message of [...a, ...b, ...c]) {
+      await accept(message);
+    }
+    await runAlarm();
+    expect(queue.sent).toEqual([a[0]?.id, b[0]?.id]);
+    await stub.reportResults(queue.sent.map((id) => ({ id, outcome: "sent" as const })));
+
+    await new Promise((resolve) => setTimeout(resolve, 260));
+    await runAlarm();
+    // Arrival order would now send a's and b's second messages; c has waited longest.
+    expect(queue.sent.slice(2)).toEqual([c[0]?.id, a[1]?.id]);
+  });
+
   it("writes accepted messages to the D1 send log before releasing them", async () => {
     const { tenant, queue, accept, runAlarm } = await isolatedDispatcher();
     const message = outboxMessage(tenant.id, "+8613800000003");
