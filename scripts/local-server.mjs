@@ -51,18 +51,23 @@ export function wranglerEnv(extra = {}) {
   };
 }
 
-/** Runs a wrangler command to completion; rejects with its output when it fails. */
-export function runWrangler(args, { quiet = true } = {}) {
+/**
+ * Runs a wrangler command to completion; rejects with its output when it fails. Resolves with its
+ * output (stdout and stderr, or only stdout with `stdoutOnly`).
+ */
+export function runWrangler(args, { quiet = true, stdoutOnly = false, cwd = ROOT } = {}) {
   return new Promise((resolve, reject) => {
     const child = spawn(nodeBinary(), [WRANGLER_JS, ...args], {
-      cwd: ROOT,
+      cwd,
       // Without a TTY wrangler takes its prompts' defaults anyway; CI makes that explicit.
       env: wranglerEnv({ CI: "true" }),
       stdio: ["ignore", quiet ? "pipe" : "inherit", quiet ? "pipe" : "inherit"],
     });
     let output = "";
+    let stdout = "";
     child.stdout?.on("data", (chunk) => {
       output += chunk;
+      stdout += chunk;
     });
     child.stderr?.on("data", (chunk) => {
       output += chunk;
@@ -70,7 +75,7 @@ export function runWrangler(args, { quiet = true } = {}) {
     child.on("error", reject);
     child.on("exit", (code, signal) => {
       if (code === 0) {
-        resolve(output);
+        resolve(stdoutOnly ? stdout : output);
       } else {
         const reason = signal ? `signal ${signal}` : `exit code ${code}`;
         reject(new Error(`wrangler ${args.join(" ")} failed (${reason})\n${output}`));
@@ -85,29 +90,52 @@ function persistArgs(persistTo) {
 
 /**
  * Applies pending migrations and the demo seed (plus `extraSql`) to the local D1: the default
- * state directory, or `persistTo`.
+ * state directory, or `persistTo`. `cwd` is where wrangler runs (its wrangler.toml and
+ * migrations): the repository, or a copy of it (see `startLocalServer`).
  */
 export async function prepareDatabase({
   persistTo,
   credentials = loadLocalCredentials(),
   extraSql = "",
+  cwd = ROOT,
 } = {}) {
-  await runWrangler(["d1", "migrations", "apply", "DB", "--local", ...persistArgs(persistTo)]);
+  await runWrangler(["d1", "migrations", "apply", "DB", "--local", ...persistArgs(persistTo)], {
+    cwd,
+  });
   const sqlDir = persistTo ?? join(ROOT, ".relaybox");
   mkdirSync(sqlDir, { recursive: true });
   const sqlFile = join(sqlDir, "seed.sql");
   writeFileSync(sqlFile, `${seedSql(credentials)}\n${extraSql}\n`);
-  await runWrangler([
-    "d1",
-    "execute",
-    "DB",
-    "--local",
-    "--yes",
-    "--file",
-    sqlFile,
-    ...persistArgs(persistTo),
-  ]);
+  await runWrangler(
+    ["d1", "execute", "DB", "--local", "--yes", "--file", sqlFile, ...persistArgs(persistTo)],
+    { cwd },
+  );
   return credentials;
+}
+
+/**
+ * Runs one SQL statement against a local D1 (`persistTo`, or the default state) and returns its
+ * rows. Meant for a stopped server's state: a running `wrangler dev` may hold writes not yet on disk.
+ */
+export async function queryLocalD1(sql, { persistTo, cwd = ROOT } = {}) {
+  const output = await runWrangler(
+    [
+      "d1",
+      "execute",
+      "DB",
+      "--local",
+      "--yes",
+      "--json",
+      "--command",
+      sql,
+      ...persistArgs(persistTo),
+    ],
+    { stdoutOnly: true, cwd },
+  );
+  // `--json` prints an array with one entry per statement; wrangler may print a banner first.
+  const start = output.indexOf("[");
+  const parsed = JSON.parse(output.slice(start));
+  return parsed.flatMap((statement) => statement.results ?? []);
 }
 
 /** A new, empty state directory under the OS's temporary folder. */
@@ -180,7 +208,13 @@ function tail(file, lines = 40) {
  * @param {boolean} [options.prepare]  apply migrations and the seed first (default true)
  * @param {string} [options.extraSql]  run after the seed, e.g. to change the tenant's send rate
  * @param {string} [options.logLevel]  wrangler's `--log-level`
+ * @param {number} [options.inspectorPort]  wrangler's `--inspector-port` (DevTools protocol), on
+ *   127.0.0.1; default: wrangler's own choice (9229, or another if that is taken)
  * @param {number} [options.readyTimeoutMs]
+ * @param {string} [options.cwd]  where wrangler runs: the repository (default), or a copy of its
+ *   wrangler.toml, src/ and migrations/ with a node_modules symlink (the bench's snapshotSource()),
+ *   so that edits to src/ made while the server runs do not make wrangler's watcher reload the
+ *   Worker mid-run (a reload drops the local queue's contents and pending `waitUntil` work)
  */
 export async function startLocalServer({
   persistTo,
@@ -189,14 +223,16 @@ export async function startLocalServer({
   prepare = true,
   extraSql = "",
   logLevel,
+  inspectorPort,
   readyTimeoutMs = 60_000,
+  cwd = ROOT,
 } = {}) {
   if (!persistTo) {
     throw new Error("startLocalServer needs a persistTo directory");
   }
   mkdirSync(persistTo, { recursive: true });
   const credentials = prepare
-    ? await prepareDatabase({ persistTo, extraSql })
+    ? await prepareDatabase({ persistTo, extraSql, cwd })
     : loadLocalCredentials();
 
   // A secrets file of its own (instead of the developer's .dev.vars) keeps runs reproducible; it
@@ -228,11 +264,14 @@ export async function startLocalServer({
   if (logLevel) {
     args.push("--log-level", logLevel);
   }
+  if (inspectorPort) {
+    args.push("--inspector-ip", "127.0.0.1", "--inspector-port", String(inspectorPort));
+  }
 
   const logFile = join(persistTo, "wrangler.log");
   const log = openSync(logFile, "a");
   const child = spawn(nodeBinary(), args, {
-    cwd: ROOT,
+    cwd,
     env: wranglerEnv(),
     stdio: ["ignore", log, log],
     detached: true,
@@ -279,6 +318,7 @@ export async function startLocalServer({
     logFile,
     credentials,
     apiKey: credentials.apiKey,
+    inspectorPort,
     /** Graceful stop: SIGTERM, then SIGKILL after `graceMs`. */
     stop: (graceMs = 5000) => terminate("SIGTERM", graceMs),
     /** A crash: SIGKILL to every process of the server at once. */

@@ -120,3 +120,38 @@ VALUES (${quote(c.providerSettingsId)}, ${quote(DEMO_TENANT_ID)}, 'sandbox', 1, 
 ON CONFLICT DO NOTHING;
 `;
 }
+
+/** A new API key in the Worker's format (`rbx_test_` + 32 base62 characters). */
+export function newApiKey(mode = "test") {
+  return `rbx_${mode}_${base62(32)}`;
+}
+
+/**
+ * SQL for one more tenant (the benchmark's): the tenant, one API key with every scope, and sandbox
+ * provider settings. `keyRateLimit` sets the key's own request limit (migration 0002's columns):
+ * leave it out on a schema without them.
+ * @param {object} options
+ * @param {string} options.tenantId
+ * @param {string} options.apiKey  e.g. from `newApiKey()`
+ * @param {number} [options.sendRate]  the tenant's release rate, msg/s
+ * @param {{ perSecond: number, burst: number }} [options.keyRateLimit]
+ */
+export function tenantSql({ tenantId, apiKey, sendRate = 50, keyRateLimit, nowMs = Date.now() }) {
+  const keyHash = createHash("sha256").update(apiKey).digest("hex");
+  const keyId = newId("key", nowMs);
+  const countries = JSON.stringify(["CN", "US", "GB"]);
+  const limits = keyRateLimit
+    ? `\nUPDATE api_keys SET rate_limit_per_second = ${Math.trunc(keyRateLimit.perSecond)}, rate_limit_burst = ${Math.trunc(keyRateLimit.burst)} WHERE id = ${quote(keyId)};`
+    : "";
+  return `INSERT INTO tenants (id, name, home_country, allowed_countries, send_rate, signature, created_at)
+VALUES (${quote(tenantId)}, ${quote(`Tenant ${tenantId}`)}, 'CN', ${quote(countries)}, ${Math.trunc(sendRate)}, '【Relaybox】', ${nowMs})
+ON CONFLICT (id) DO UPDATE SET send_rate = excluded.send_rate;
+
+INSERT INTO api_keys (id, tenant_id, name, prefix, key_hash, mode, scopes, created_at, revoked_at)
+VALUES (${quote(keyId)}, ${quote(tenantId)}, 'Benchmark key', ${quote(apiKey.slice(0, 13))}, ${quote(keyHash)}, 'test', ${quote(JSON.stringify(SCOPES))}, ${nowMs}, NULL);${limits}
+
+INSERT INTO provider_settings (id, tenant_id, provider, enabled, config, secret_ciphertext, hook_token, created_at, updated_at)
+VALUES (${quote(newId("prv", nowMs))}, ${quote(tenantId)}, 'sandbox', 1, '{}', NULL, ${quote(base62(32))}, ${nowMs}, ${nowMs})
+ON CONFLICT DO NOTHING;
+`;
+}
