@@ -80,6 +80,7 @@ export class TenantDispatcher extends DurableObject<Env> {
         id TEXT PRIMARY KEY,
         deadline INTEGER NOT NULL
       );
+      CREATE INDEX IF NOT EXISTS receipt_deadlines_due ON receipt_deadlines (deadline);
       CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
     `);
     // v2: the fair-queuing tag (see fairTag); outboxes from before it start at tag 0.
@@ -87,7 +88,11 @@ export class TenantDispatcher extends DurableObject<Env> {
     if (!columns.includes("vtag")) {
       this.sql.exec("ALTER TABLE outbox ADD COLUMN vtag REAL NOT NULL DEFAULT 0");
     }
-    this.sql.exec("CREATE INDEX IF NOT EXISTS outbox_fair ON outbox (state, vtag, seq)");
+    this.sql.exec(`
+      CREATE INDEX IF NOT EXISTS outbox_fair ON outbox (state, vtag, seq);
+      CREATE INDEX IF NOT EXISTS outbox_recipient_tag ON outbox (recipient, vtag);
+      CREATE INDEX IF NOT EXISTS outbox_unlogged ON outbox (seq) WHERE logged = 0;
+    `);
   }
 
   /**
@@ -160,6 +165,13 @@ export class TenantDispatcher extends DurableObject<Env> {
       }
     }
     await this.wakeAt(now + COALESCE_MS);
+  }
+
+  /** Receipts arrived for these messages: they no longer wait for their receipt deadline. */
+  async receiptsSettled(ids: string[]): Promise<void> {
+    for (const id of ids) {
+      this.sql.exec("DELETE FROM receipt_deadlines WHERE id = ?", id);
+    }
   }
 
   /** Runs the alarm loop soon (housekeeping's safety net). */

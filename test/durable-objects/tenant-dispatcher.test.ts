@@ -232,6 +232,17 @@ describe("TenantDispatcher", () => {
     expect(await sql("SELECT id FROM receipt_deadlines")).toEqual([]);
   });
 
+  it("forgets a message's receipt deadline once its receipt has arrived", async () => {
+    const { tenant, stub, accept, runAlarm, sql } = await isolatedDispatcher();
+    const message = outboxMessage(tenant.id, "+8613800000012");
+    await accept(message);
+    await runAlarm();
+    await stub.reportResults([{ id: message.id, outcome: "sent" }]);
+    expect(await sql("SELECT id FROM receipt_deadlines")).toEqual([{ id: message.id }]);
+    await stub.receiptsSettled([message.id]);
+    expect(await sql("SELECT id FROM receipt_deadlines")).toEqual([]);
+  });
+
   it("answers for a message that is accepted but not yet in the send log", async () => {
     const { tenant, stub } = await isolatedDispatcher();
     const message = outboxMessage(tenant.id, "+8613800000010");
