@@ -78,23 +78,41 @@ export type AttemptChange =
   | { kind: "retry"; reason: string }
   | { kind: "failed"; reason: string };
 
-// The consumer and the receipt hook run these for every message, so they are prepared SQL: the
-// query builder's cost per statement showed up in the send path's CPU profile (test/bench).
-const ATTEMPT_COLUMNS = 10;
-const ATTEMPT_ROWS_PER_INSERT = Math.floor(100 / ATTEMPT_COLUMNS); // D1: ≤ 100 bound parameters
+// The consumer and the receipt hook run these for every message, so they are plain SQL, many rows
+// to a statement: the query builder's cost, then D1's cost per statement, showed up in the send
+// path's CPU profile (test/bench/RESULTS.md).
 const HELD = "WHERE id = ? AND claim_id = ? AND status = 'sending'";
-// A carrier's receipt can beat our own record of the send (Twilio's status callbacks do): then the
-// message is already delivered or undelivered, and only the send's details are filled in.
-const MARK_SENT = `UPDATE messages SET
-  status = CASE status WHEN 'sending' THEN 'sent' ELSE status END,
-  status_reason = CASE status WHEN 'sending' THEN NULL ELSE status_reason END,
-  provider = ?, provider_message_id = ?, sent_at = ?, claim_id = NULL, claimed_until = 0,
-  updated_at = ?
-  WHERE id = ? AND claim_id = ? AND status IN ('sending', 'delivered', 'undelivered')`;
 const MARK_RETRY = `UPDATE messages SET status_reason = ?, claim_id = NULL, claimed_until = 0,
   updated_at = ? ${HELD}`;
 const MARK_FAILED = `UPDATE messages SET status = 'failed', status_reason = ?, completed_at = ?,
   claim_id = NULL, claimed_until = 0, updated_at = ? ${HELD}`;
+
+type SqlValue = string | number | null;
+
+/**
+ * Statements for many rows at once: `rows` (each of the same width) go into the SQL as a list of
+ * value tuples, as many per statement as D1's 100 bound parameters allow besides the fixed ones,
+ * which are bound before (`before`) and after (`after`) the list, as they appear in the SQL.
+ */
+function rowStatements(
+  d1: D1Database,
+  rows: SqlValue[][],
+  fixed: { before?: SqlValue[]; after?: SqlValue[] },
+  sql: (tuples: string) => string,
+): D1PreparedStatement[] {
+  const width = rows[0]?.length ?? 1;
+  const before = fixed.before ?? [];
+  const after = fixed.after ?? [];
+  const perStatement = Math.floor((100 - before.length - after.length) / width);
+  const tuple = `(${Array(width).fill("?").join(", ")})`;
+  const statements = [];
+  for (let i = 0; i < rows.length; i += perStatement) {
+    const chunk = rows.slice(i, i + perStatement);
+    const text = sql(Array(chunk.length).fill(tuple).join(", "));
+    statements.push(d1.prepare(text).bind(...before, ...chunk.flat(), ...after));
+  }
+  return statements;
+}
 
 /**
  * Records attempts and applies their outcomes to their messages, all in one D1 batch. Each change
@@ -107,47 +125,63 @@ export async function recordAttempts(
     change: AttemptChange;
   }[],
 ): Promise<void> {
-  const statements: D1PreparedStatement[] = [];
-  for (let i = 0; i < results.length; i += ATTEMPT_ROWS_PER_INSERT) {
-    const chunk = results.slice(i, i + ATTEMPT_ROWS_PER_INSERT);
-    const placeholders = chunk.map(() => `(${Array(ATTEMPT_COLUMNS).fill("?").join(", ")})`);
-    statements.push(
-      d1
-        .prepare(
-          `INSERT OR IGNORE INTO message_attempts (id, message_id, tenant_id, attempt, provider,
-           outcome, reason, provider_message_id, latency_ms, created_at)
-           VALUES ${placeholders.join(", ")}`,
-        )
-        .bind(
-          ...chunk.flatMap(({ attempt: a }) => [
-            a.attemptId,
-            a.messageId,
-            a.tenantId,
-            a.attempt,
-            a.provider,
-            a.outcome,
-            a.reason,
-            a.providerMessageId,
-            a.latencyMs,
-            a.createdAt,
-          ]),
-        ),
-    );
-  }
-  const sent = d1.prepare(MARK_SENT);
+  const inserts = rowStatements(
+    d1,
+    results.map(({ attempt: a }) => [
+      a.attemptId,
+      a.messageId,
+      a.tenantId,
+      a.attempt,
+      a.provider,
+      a.outcome,
+      a.reason,
+      a.providerMessageId,
+      a.latencyMs,
+      a.createdAt,
+    ]),
+    {},
+    (tuples) => `INSERT OR IGNORE INTO message_attempts (id, message_id, tenant_id, attempt,
+      provider, outcome, reason, provider_message_id, latency_ms, created_at) VALUES ${tuples}`,
+  );
+  // A carrier's receipt can beat our own record of the send (Twilio's status callbacks do): then
+  // the message is already delivered or undelivered, and only the send's details are filled in.
+  const sent = rowStatements(
+    d1,
+    results.flatMap(({ attempt, change }) =>
+      change.kind === "sent"
+        ? [
+            [
+              attempt.messageId,
+              attempt.claimId,
+              change.provider,
+              change.providerMessageId,
+              attempt.createdAt,
+            ],
+          ]
+        : [],
+    ),
+    {},
+    (tuples) => `UPDATE messages SET
+      status = CASE status WHEN 'sending' THEN 'sent' ELSE status END,
+      status_reason = CASE status WHEN 'sending' THEN NULL ELSE status_reason END,
+      provider = v.column3, provider_message_id = v.column4, sent_at = v.column5,
+      claim_id = NULL, claimed_until = 0, updated_at = v.column5
+      FROM (VALUES ${tuples}) AS v
+      WHERE messages.id = v.column1 AND messages.claim_id = v.column2
+        AND messages.status IN ('sending', 'delivered', 'undelivered')`,
+  );
   const retry = d1.prepare(MARK_RETRY);
   const failed = d1.prepare(MARK_FAILED);
-  for (const { attempt, change } of results) {
-    const now = attempt.createdAt;
+  const others = results.flatMap(({ attempt, change }) => {
     const held = [attempt.messageId, attempt.claimId];
-    statements.push(
-      change.kind === "sent"
-        ? sent.bind(change.provider, change.providerMessageId, now, now, ...held)
-        : change.kind === "retry"
-          ? retry.bind(change.reason, now, ...held)
-          : failed.bind(change.reason, now, now, ...held),
-    );
-  }
+    const now = attempt.createdAt;
+    return change.kind === "retry"
+      ? [retry.bind(change.reason, now, ...held)]
+      : change.kind === "failed"
+        ? [failed.bind(change.reason, now, now, ...held)]
+        : [];
+  });
+  const statements = [...inserts, ...sent, ...others];
   if (statements.length > 0) {
     await d1.batch(statements);
   }
@@ -166,14 +200,11 @@ export async function failUnlessDone(
     .where(and(eq(messages.id, id), inArray(messages.status, ["scheduled", "queued", "sending"])));
 }
 
-// The claim is left alone: a receipt may arrive while the consumer that sent is still recording it.
-const APPLY_RECEIPT = `UPDATE messages SET status = ?, status_reason = ?, completed_at = ?,
-  sent_at = COALESCE(sent_at, ?), updated_at = ?
-  WHERE id = ? AND tenant_id = ? AND status IN ('queued', 'sending', 'sent')`;
-
 /**
  * Applies carrier receipts for one tenant in one D1 batch; a final status is never overwritten and
- * `sent` only moves forward. Says, receipt by receipt, whether it changed its message.
+ * `sent` only moves forward. The claim is left alone: a receipt may arrive while the consumer
+ * that sent is still recording it. Says, receipt by receipt, whether it changed its message (of
+ * two receipts for one message in one call, only the first can).
  */
 export async function applyReceipts(
   d1: D1Database,
@@ -181,12 +212,28 @@ export async function applyReceipts(
   receipts: { messageId: string; status: "delivered" | "undelivered"; reason: string | null }[],
   now: number,
 ): Promise<boolean[]> {
-  if (receipts.length === 0) {
+  const firstOf = new Map<string, number>();
+  receipts.forEach((r, i) => {
+    if (!firstOf.has(r.messageId)) {
+      firstOf.set(r.messageId, i);
+    }
+  });
+  const unique = [...firstOf.values()].map((i) => receipts[i]).filter((r) => r !== undefined);
+  const statements = rowStatements(
+    d1,
+    unique.map((r) => [r.messageId, r.status, r.reason]),
+    { before: [now, now, now], after: [tenantId] },
+    (tuples) => `UPDATE messages SET status = v.column2, status_reason = v.column3,
+      completed_at = ?, sent_at = COALESCE(sent_at, ?), updated_at = ?
+      FROM (VALUES ${tuples}) AS v
+      WHERE messages.id = v.column1 AND messages.tenant_id = ?
+        AND messages.status IN ('queued', 'sending', 'sent')
+      RETURNING messages.id`,
+  );
+  if (statements.length === 0) {
     return [];
   }
-  const apply = d1.prepare(APPLY_RECEIPT);
-  const results = await d1.batch(
-    receipts.map((r) => apply.bind(r.status, r.reason, now, now, now, r.messageId, tenantId)),
-  );
-  return results.map((result) => result.meta.changes > 0);
+  const results = await d1.batch<{ id: string }>(statements);
+  const changed = new Set(results.flatMap((r) => r.results.map((row) => row.id)));
+  return receipts.map((r, i) => firstOf.get(r.messageId) === i && changed.has(r.messageId));
 }

@@ -117,6 +117,8 @@ export const messages = sqliteTable(
     index("messages_tenant_status_idx").on(t.tenantId, t.status, t.id),
     index("messages_tenant_recipient_idx").on(t.tenantId, t.recipient, t.id),
     index("messages_provider_ref_idx").on(t.provider, t.providerMessageId),
+    // The dispatcher's sweep for overdue receipts.
+    index("messages_tenant_sent_idx").on(t.tenantId, t.status, t.sentAt),
   ],
 );
 

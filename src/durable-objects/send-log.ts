@@ -79,3 +79,29 @@ export async function readStates(db: D1Database, ids: string[]): Promise<Map<str
   }
   return states;
 }
+
+/**
+ * Ends `expired` the tenant's sent messages whose receipt is overdue, and says when the next of
+ * its still-sent messages will be (null when none is waiting).
+ */
+export async function expireOverdue(
+  db: D1Database,
+  tenantId: string,
+  now: number,
+  deadlineMs: number,
+): Promise<number | null> {
+  const reason = `no delivery receipt within ${deadlineMs / 1000} s of sending`;
+  const [, next] = await db.batch<{ at: number | null }>([
+    db
+      .prepare(
+        `UPDATE messages SET status = 'expired', status_reason = ?, completed_at = ?, updated_at = ?
+         WHERE tenant_id = ? AND status = 'sent' AND sent_at <= ?`,
+      )
+      .bind(reason, now, now, tenantId, now - deadlineMs),
+    db
+      .prepare("SELECT MIN(sent_at) AS at FROM messages WHERE tenant_id = ? AND status = 'sent'")
+      .bind(tenantId),
+  ]);
+  const at = next?.results[0]?.at;
+  return at === null || at === undefined ? null : at + deadlineMs;
+}

@@ -22,11 +22,11 @@ import {
   outboxMessageSchema,
   type SendResult,
 } from "./dispatcher-types";
-import { logMessages, readStates } from "./send-log";
+import { expireOverdue, logMessages, readStates } from "./send-log";
 
 const IDEMPOTENCY_TTL_MS = 24 * 60 * 60 * 1000;
 /** Accepts within this window share one alarm run: one D1 write and one queue batch for all. */
-const COALESCE_MS = 100;
+const COALESCE_MS = 250;
 const IDEMPOTENCY_PRUNE_EVERY_MS = 60_000;
 /** Releases happen in ticks; the bucket holds a little more than one tick, so a late alarm loses no tokens. */
 const RELEASE_TICK_MS = 100;
@@ -52,6 +52,7 @@ export class TenantDispatcher extends DurableObject<Env> {
   private alarmAt: number | null | undefined;
   private prunedAt = 0;
   private virtualClock: number | undefined;
+  private sweepAt: number | null | undefined;
 
   constructor(ctx: DurableObjectState, env: Env) {
     super(ctx, env);
@@ -76,11 +77,7 @@ export class TenantDispatcher extends DurableObject<Env> {
         expires_at INTEGER NOT NULL
       );
       CREATE INDEX IF NOT EXISTS idempotency_expiry ON idempotency (expires_at);
-      CREATE TABLE IF NOT EXISTS receipt_deadlines (
-        id TEXT PRIMARY KEY,
-        deadline INTEGER NOT NULL
-      );
-      CREATE INDEX IF NOT EXISTS receipt_deadlines_due ON receipt_deadlines (deadline);
+      DROP TABLE IF EXISTS receipt_deadlines;
       CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
     `);
     // v2: the fair-queuing tag (see fairTag); outboxes from before it start at tag 0.
@@ -150,28 +147,23 @@ export class TenantDispatcher extends DurableObject<Env> {
     return row ? outboxMessageSchema.parse(JSON.parse(String(row.message))) : null;
   }
 
-  /** Send results from the consumers: the recipient's next message may go. */
+  /**
+   * Send results from the consumers: the recipient's next message may go, and a sent message's
+   * receipt deadline needs a sweep by then.
+   */
   async reportResults(results: SendResult[]): Promise<void> {
     const now = Date.now();
-    const deadline = now + settingsOf(this.env).RECEIPT_DEADLINE_SECONDS * 1000;
     for (const result of results) {
       this.sql.exec("DELETE FROM outbox WHERE id = ?", result.id);
-      if (result.outcome === "sent") {
-        this.sql.exec(
-          "INSERT OR IGNORE INTO receipt_deadlines (id, deadline) VALUES (?, ?)",
-          result.id,
-          deadline,
-        );
+    }
+    if (results.some((result) => result.outcome === "sent")) {
+      const due = now + settingsOf(this.env).RECEIPT_DEADLINE_SECONDS * 1000;
+      const current = this.nextSweep();
+      if (current === null || due < current) {
+        this.setNextSweep(due);
       }
     }
     await this.wakeAt(now + COALESCE_MS);
-  }
-
-  /** Receipts arrived for these messages: they no longer wait for their receipt deadline. */
-  async receiptsSettled(ids: string[]): Promise<void> {
-    for (const id of ids) {
-      this.sql.exec("DELETE FROM receipt_deadlines WHERE id = ?", id);
-    }
   }
 
   /** Runs the alarm loop soon (housekeeping's safety net). */
@@ -184,7 +176,7 @@ export class TenantDispatcher extends DurableObject<Env> {
     this.alarmAt = null;
     const now = Date.now();
     await this.flushToSendLog();
-    await this.expireOverdueReceipts(now);
+    await this.sweepExpired(now);
     await this.reconcileStaleReleases(now);
     const budgetLeft = await this.releaseDue(now);
     this.pruneIdempotency(now);
@@ -217,26 +209,40 @@ export class TenantDispatcher extends DurableObject<Env> {
     }
   }
 
-  private async expireOverdueReceipts(now: number): Promise<void> {
-    const overdue = this.all(
-      "SELECT id FROM receipt_deadlines WHERE deadline <= ? ORDER BY deadline LIMIT 500",
-      now,
-    ).map((row) => String(row.id));
-    if (overdue.length === 0) {
+  /**
+   * Sent messages with no receipt by the deadline end `expired`. The sweep runs in D1 and says when
+   * the next deadline falls, so the dispatcher keeps no row per message waiting for a receipt.
+   */
+  private async sweepExpired(now: number): Promise<void> {
+    const due = this.nextSweep();
+    const tenantId = this.tenantId ?? this.getMeta("tenant_id");
+    if (due === null || due > now || !tenantId) {
       return;
     }
-    const seconds = settingsOf(this.env).RECEIPT_DEADLINE_SECONDS;
-    const reason = `no delivery receipt within ${seconds} s of sending`;
-    await this.env.DB.batch(
-      overdue.map((id) =>
-        this.env.DB.prepare(
-          `UPDATE messages SET status = 'expired', status_reason = ?, completed_at = ?, updated_at = ?
-           WHERE id = ? AND status = 'sent'`,
-        ).bind(reason, now, now, id),
-      ),
+    const next = await expireOverdue(
+      this.env.DB,
+      tenantId,
+      now,
+      settingsOf(this.env).RECEIPT_DEADLINE_SECONDS * 1000,
     );
-    for (const id of overdue) {
-      this.sql.exec("DELETE FROM receipt_deadlines WHERE id = ?", id);
+    // At most one sweep a second, however the deadlines fall.
+    this.setNextSweep(next === null ? null : Math.max(next, now + 1000));
+  }
+
+  private nextSweep(): number | null {
+    if (this.sweepAt === undefined) {
+      const stored = this.getMeta("next_sweep");
+      this.sweepAt = stored ? Number(stored) : null;
+    }
+    return this.sweepAt;
+  }
+
+  private setNextSweep(at: number | null): void {
+    this.sweepAt = at;
+    if (at === null) {
+      this.sql.exec("DELETE FROM meta WHERE key = 'next_sweep'");
+    } else {
+      this.setMeta("next_sweep", String(at));
     }
   }
 
@@ -375,7 +381,7 @@ export class TenantDispatcher extends DurableObject<Env> {
         "SELECT MIN(send_at) AS at FROM outbox WHERE state = 'pending' AND logged = 1 AND send_at > ?",
         now,
       ),
-      earliest("SELECT MIN(deadline) AS at FROM receipt_deadlines"),
+      this.nextSweep() ?? undefined,
       oldestRelease === undefined ? undefined : oldestRelease + timeoutMs,
     ].filter((at): at is number => at !== undefined);
     if (candidates.length === 0) {

@@ -7,7 +7,6 @@ import { applyReceipts } from "../db/message-log";
 import { findByHookToken } from "../db/provider-settings";
 import { messages, PROVIDERS, type ProviderName } from "../db/schema";
 import { ApiError } from "../lib/problem";
-import { dispatcherOf } from "./dispatcher";
 
 const HOOK_CACHE_TTL_MS = 60_000;
 
@@ -66,10 +65,6 @@ export async function acceptStatusCallback(
     return messageId ? [{ messageId, status: receipt.status, reason: receipt.reason ?? null }] : [];
   });
   const changed = await applyReceipts(env.DB, owner.tenantId, known, now);
-  const settled = known.filter((_, i) => changed[i]).map((r) => r.messageId);
-  if (settled.length > 0) {
-    await dispatcherOf(env, owner.tenantId).receiptsSettled(settled);
-  }
   const unchanged = known.filter((_, i) => !changed[i]).map((r) => r.messageId);
   const existing = await existingIds(db, owner.tenantId, unchanged);
   const counts = {

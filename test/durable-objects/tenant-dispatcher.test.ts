@@ -211,36 +211,40 @@ describe("TenantDispatcher", () => {
   });
 
   it("expires a sent message that gets no receipt by the deadline, and only that", async () => {
+    // The test configuration's receipt deadline is 2 s.
     const { tenant, stub, accept, runAlarm, sql } = await isolatedDispatcher();
     const silent = outboxMessage(tenant.id, "+8613800000008");
     const receipted = outboxMessage(tenant.id, "+8613800000009");
-    await accept(silent);
-    await accept(receipted);
+    const recent = outboxMessage(tenant.id, "+8613800000013");
+    for (const m of [silent, receipted, recent]) {
+      await accept(m);
+    }
     await runAlarm();
+    const now = Date.now();
+    const mark = (id: string, status: string, sentAt: number) =>
+      env.DB.prepare("UPDATE messages SET status = ?, sent_at = ? WHERE id = ?").bind(
+        status,
+        sentAt,
+        id,
+      );
     await env.DB.batch([
-      env.DB.prepare("UPDATE messages SET status = 'sent' WHERE id = ?").bind(silent.id),
-      env.DB.prepare("UPDATE messages SET status = 'delivered' WHERE id = ?").bind(receipted.id),
+      mark(silent.id, "sent", now),
+      mark(receipted.id, "delivered", now),
+      mark(recent.id, "sent", now + 60_000),
     ]);
-    await stub.reportResults([
-      { id: silent.id, outcome: "sent" },
-      { id: receipted.id, outcome: "sent" },
-    ]);
-    await sql("UPDATE receipt_deadlines SET deadline = ?", Date.now() - 1);
+    await stub.reportResults(
+      [silent, receipted, recent].map((m) => ({ id: m.id, outcome: "sent" as const })),
+    );
+    expect(await sql("SELECT value FROM meta WHERE key = 'next_sweep'")).toHaveLength(1);
+
+    await new Promise((resolve) => setTimeout(resolve, 2100));
     await runAlarm();
     expect(await statusOf(silent.id)).toBe("expired");
     expect(await statusOf(receipted.id)).toBe("delivered");
-    expect(await sql("SELECT id FROM receipt_deadlines")).toEqual([]);
-  });
-
-  it("forgets a message's receipt deadline once its receipt has arrived", async () => {
-    const { tenant, stub, accept, runAlarm, sql } = await isolatedDispatcher();
-    const message = outboxMessage(tenant.id, "+8613800000012");
-    await accept(message);
-    await runAlarm();
-    await stub.reportResults([{ id: message.id, outcome: "sent" }]);
-    expect(await sql("SELECT id FROM receipt_deadlines")).toEqual([{ id: message.id }]);
-    await stub.receiptsSettled([message.id]);
-    expect(await sql("SELECT id FROM receipt_deadlines")).toEqual([]);
+    expect(await statusOf(recent.id)).toBe("sent");
+    // The next sweep is set for the one still waiting, by its own deadline.
+    const [next] = await sql<{ value: string }>("SELECT value FROM meta WHERE key = 'next_sweep'");
+    expect(Number(next?.value)).toBe(now + 60_000 + 2000);
   });
 
   it("answers for a message that is accepted but not yet in the send log", async () => {

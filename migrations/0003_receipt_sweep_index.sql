@@ -1,0 +1,1 @@
+CREATE INDEX `messages_tenant_sent_idx` ON `messages` (`tenant_id`,`status`,`sent_at`);
