@@ -3,11 +3,15 @@
  * tenant's outbound traffic.
  *
  * Receives: `accept()` from the API (one call per accepted request), `reportResults()` from the
- * dispatch consumers, `peek()` for a message not yet in the D1 send log, and its own alarms.
+ * dispatch consumers (one call per queue batch), `configure()` when the tenant's send rate
+ * changes, `peek()` for a message not yet in the D1 send log, `wake()` from housekeeping, and its
+ * own alarms.
  * Guarantees: when `accept()` returns, the message is in this object's SQLite outbox, so it is
  * never lost; an idempotency key replays its first answer for 24 h; messages to one recipient are
- * released in acceptance order, each only after the previous one has its send result; releases
- * keep to the tenant's send rate. Every alarm step is idempotent, so an alarm may run twice.
+ * released in acceptance order, each only after the previous one has its send result; across
+ * recipients, releases are fair (start-time fair queuing) and keep to the tenant's send rate; a
+ * sent message without a receipt by the deadline ends `expired`. Every alarm step is idempotent,
+ * so an alarm may run twice.
  * Never: calls a provider, or releases a message before it is written to the D1 send log.
  */
 import { DurableObject } from "cloudflare:workers";
