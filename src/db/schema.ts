@@ -22,6 +22,12 @@ export const tenants = sqliteTable("tenants", {
   sendRate: integer().notNull().default(50),
   /** Sender signature (签名) such as 【Relaybox】, prefixed to messages on Chinese routes. */
   signature: text(),
+  /** ISO 4217 currency of the price table and of every message's cost. */
+  currency: text().notNull().default("USD"),
+  /** Price per segment by ISO country, as decimal strings; missing countries use the defaults. */
+  prices: text({ mode: "json" }).$type<Record<string, string>>().notNull().default({}),
+  /** Marketing is held outside these hours in the recipient's local time: `{start, end}`, "HH:MM". */
+  quietHours: text({ mode: "json" }).$type<{ start: string; end: string } | null>(),
   createdAt: integer().notNull(),
 });
 
@@ -70,6 +76,9 @@ export const apiKeys = sqliteTable(
   ],
 );
 
+export const TEMPLATE_KINDS = ["verification", "notification", "marketing"] as const;
+export type TemplateKind = (typeof TEMPLATE_KINDS)[number];
+
 export const MESSAGE_STATUSES = [
   "scheduled",
   "queued",
@@ -103,6 +112,14 @@ export const messages = sqliteTable(
     provider: text(),
     providerMessageId: text(),
     idempotencyKey: text(),
+    /** Set when the message came from a batch, a template, or both. */
+    batchId: text(),
+    templateId: text(),
+    templateVersion: integer(),
+    /** The template's kind; free bodies count as notifications. Marketing waits out quiet hours. */
+    kind: text({ enum: TEMPLATE_KINDS }).notNull().default("notification"),
+    /** What the message costs, in millionths of the tenant's currency. */
+    costMicros: integer().notNull().default(0),
     attemptCount: integer().notNull().default(0),
     /** Which consumer invocation holds the message, and until when (ms); see queues/dispatch. */
     claimId: text(),
@@ -119,6 +136,7 @@ export const messages = sqliteTable(
     index("messages_provider_ref_idx").on(t.provider, t.providerMessageId),
     // The dispatcher's sweep for overdue receipts.
     index("messages_tenant_sent_idx").on(t.tenantId, t.status, t.sentAt),
+    index("messages_batch_status_idx").on(t.batchId, t.status),
   ],
 );
 
@@ -189,4 +207,122 @@ export const idempotencyRecords = sqliteTable(
     primaryKey({ columns: [t.tenantId, t.key] }),
     index("idempotency_expiry_idx").on(t.expiresAt),
   ],
+);
+
+export const REVIEW_STATUSES = ["draft", "pending_review", "approved", "rejected"] as const;
+export type ReviewStatus = (typeof REVIEW_STATUSES)[number];
+
+export const VARIABLE_TYPES = ["string", "number", "code", "date", "url"] as const;
+export type VariableType = (typeof VARIABLE_TYPES)[number];
+export interface VariableDeclaration {
+  name: string;
+  type: VariableType;
+  maxLength: number;
+}
+
+/** A template and which of its versions serves; the versions hold the text and the review. */
+export const templates = sqliteTable(
+  "templates",
+  {
+    id: text().primaryKey(),
+    tenantId: text()
+      .notNull()
+      .references(() => tenants.id),
+    name: text().notNull(),
+    kind: text({ enum: TEMPLATE_KINDS }).notNull(),
+    /** The newest version: the one edits and reviews apply to. */
+    latestVersion: integer().notNull(),
+    /** The version messages are sent with; null until one is approved. */
+    approvedVersion: integer(),
+    createdAt: integer().notNull(),
+    updatedAt: integer().notNull(),
+  },
+  (t) => [index("templates_tenant_idx").on(t.tenantId, t.id)],
+);
+
+export const templateVersions = sqliteTable(
+  "template_versions",
+  {
+    templateId: text()
+      .notNull()
+      .references(() => templates.id, { onDelete: "cascade" }),
+    version: integer().notNull(),
+    tenantId: text().notNull(),
+    body: text().notNull(),
+    variables: text({ mode: "json" }).$type<VariableDeclaration[]>().notNull(),
+    status: text({ enum: REVIEW_STATUSES }).notNull(),
+    /** Why a reviewer rejected it, or which words put it up for review. */
+    reviewReason: text(),
+    reviewedBy: text(),
+    submittedAt: integer(),
+    reviewedAt: integer(),
+    createdAt: integer().notNull(),
+  },
+  (t) => [primaryKey({ columns: [t.templateId, t.version] })],
+);
+
+/** Sender signatures (签名) such as 【Relaybox】, reviewed like templates. */
+export const signatures = sqliteTable(
+  "signatures",
+  {
+    id: text().primaryKey(),
+    tenantId: text()
+      .notNull()
+      .references(() => tenants.id),
+    /** The name between the brackets: `Relaybox` is sent as 【Relaybox】. */
+    name: text().notNull(),
+    status: text({ enum: REVIEW_STATUSES }).notNull(),
+    reviewReason: text(),
+    reviewedBy: text(),
+    submittedAt: integer(),
+    reviewedAt: integer(),
+    createdAt: integer().notNull(),
+    updatedAt: integer().notNull(),
+  },
+  (t) => [
+    uniqueIndex("signatures_tenant_name_unique").on(t.tenantId, t.name),
+    index("signatures_tenant_idx").on(t.tenantId, t.id),
+  ],
+);
+
+export const WORD_POLICIES = ["block", "review", "mask"] as const;
+export type WordPolicy = (typeof WORD_POLICIES)[number];
+
+/** A tenant's own sensitive words, on top of the built-in lexicon. */
+export const sensitiveWords = sqliteTable(
+  "sensitive_words",
+  {
+    id: text().primaryKey(),
+    tenantId: text()
+      .notNull()
+      .references(() => tenants.id),
+    word: text().notNull(),
+    policy: text({ enum: WORD_POLICIES }).notNull(),
+    createdAt: integer().notNull(),
+  },
+  (t) => [
+    uniqueIndex("sensitive_words_tenant_word_unique").on(t.tenantId, t.word),
+    index("sensitive_words_tenant_idx").on(t.tenantId, t.id),
+  ],
+);
+
+/**
+ * A batch send. Its messages carry `batch_id`; their counts by status are read from the send
+ * log. `canceled_at` is set by a cancel; whether it is sending or completed follows from the counts.
+ */
+export const batches = sqliteTable(
+  "batches",
+  {
+    id: text().primaryKey(),
+    tenantId: text().notNull(),
+    templateId: text(),
+    templateVersion: integer(),
+    kind: text({ enum: TEMPLATE_KINDS }).notNull(),
+    accepted: integer().notNull(),
+    rejected: integer().notNull(),
+    sendAt: integer().notNull(),
+    createdAt: integer().notNull(),
+    canceledAt: integer(),
+  },
+  (t) => [index("batches_tenant_idx").on(t.tenantId, t.id)],
 );
