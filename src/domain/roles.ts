@@ -4,10 +4,16 @@ import type { Scope } from "./scopes";
 
 const ROLE_SCOPES: { readonly [role in Role]: readonly Scope[] } = {
   admin: ["admin"],
-  operator: ["messages:send", "messages:read"],
-  agent: ["messages:send", "messages:read"],
-  reviewer: ["messages:read"],
-  analyst: ["messages:read"],
+  operator: ["messages:send", "messages:read", "templates:read", "templates:write", "content:read"],
+  agent: ["messages:send", "messages:read", "templates:read"],
+  reviewer: [
+    "messages:read",
+    "templates:read",
+    "templates:review",
+    "content:read",
+    "content:write",
+  ],
+  analyst: ["messages:read", "templates:read", "content:read"],
 };
 
 export function scopesOfRole(role: Role): Scope[] {

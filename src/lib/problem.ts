@@ -38,6 +38,8 @@ export interface Problem {
   instance: string;
   request_id: string;
   errors?: FieldError[];
+  /** RFC 9457 extension members, e.g. the sensitive-word `hits` of a refused text. */
+  [extension: string]: unknown;
 }
 
 export const PROBLEM_TYPE_BASE = "https://relaybox.dev/problems/";
@@ -47,11 +49,16 @@ export class ApiError extends Error {
   readonly status: number;
   readonly errors?: FieldError[];
   readonly headers?: Record<string, string>;
+  readonly extensions?: Record<string, unknown>;
 
   constructor(
     slug: ProblemSlug,
     detail: string,
-    options: { errors?: FieldError[]; headers?: Record<string, string> } = {},
+    options: {
+      errors?: FieldError[];
+      headers?: Record<string, string>;
+      extensions?: Record<string, unknown>;
+    } = {},
   ) {
     super(detail);
     this.name = "ApiError";
@@ -59,10 +66,12 @@ export class ApiError extends Error {
     this.status = PROBLEM_TYPES[slug].status;
     this.errors = options.errors;
     this.headers = options.headers;
+    this.extensions = options.extensions;
   }
 
   toProblem(instance: string, requestId: string): Problem {
     return {
+      ...this.extensions,
       type: PROBLEM_TYPE_BASE + this.slug,
       title: PROBLEM_TYPES[this.slug].title,
       status: this.status,
