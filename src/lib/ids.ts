@@ -5,7 +5,7 @@
 
 const CROCKFORD = "0123456789ABCDEFGHJKMNPQRSTVWXYZ";
 
-export type IdPrefix = "msg" | "tnt" | "key" | "usr" | "prv" | "att" | "req";
+export type IdPrefix = "msg" | "tnt" | "key" | "usr" | "prv" | "att" | "req" | "tpl" | "sig";
 
 function encodeTime(ms: number): string {
   let out = "";
