@@ -1,0 +1,219 @@
+import { createRoute, z } from "@hono/zod-openapi";
+import { REVIEW_STATUSES } from "../../db/schema";
+import { requireScope } from "../../middleware/api-key";
+import { bearerAuth, IdempotencyHeaders, LimitQuery, ProblemSchema, problems } from "../common";
+
+const SignatureId = z.string().regex(/^sig_[0-9A-Z]{26}$/, "must be a signature id (sig_…)");
+
+/** What is wrong with a signature's name, or null. Carriers in China take 2 to 20 characters. */
+function signatureNameProblem(name: string): string | null {
+  const characters = Array.from(name).length;
+  if (characters < 2 || characters > 20) {
+    return "must be 2 to 20 characters";
+  }
+  if (/[【】[\]〔〕]/.test(name)) {
+    return "must be the name without brackets: 【】 are added";
+  }
+  if (/\p{Cc}/u.test(name)) {
+    return "must not contain control characters";
+  }
+  return null;
+}
+
+const SignatureName = z
+  .string()
+  .trim()
+  .superRefine((name, ctx) => {
+    const problem = signatureNameProblem(name);
+    if (problem) {
+      ctx.addIssue({ code: "custom", message: problem });
+    }
+  })
+  .openapi({ example: "Relaybox" });
+
+export const SignatureSchema = z
+  .object({
+    id: z.string(),
+    name: z.string(),
+    text: z
+      .string()
+      .openapi({ description: "As sent: the name in brackets", example: "【Relaybox】" }),
+    status: z.enum(REVIEW_STATUSES),
+    default: z.boolean().openapi({
+      description: "Whether messages to Chinese numbers are signed with it (the account's default)",
+    }),
+    review_reason: z.string().nullable().openapi({
+      description: "Why it was rejected, or which words the screening flagged for the reviewer",
+    }),
+    submitted_at: z.string().nullable(),
+    reviewed_at: z.string().nullable(),
+    created_at: z.string(),
+    updated_at: z.string(),
+  })
+  .openapi("Signature");
+
+const signatureResponse = (description: string) => ({
+  description,
+  content: { "application/json": { schema: SignatureSchema } },
+});
+
+const conflict = (description: string) => ({
+  409: { description, content: { "application/problem+json": { schema: ProblemSchema } } },
+});
+
+const Params = z.object({ id: SignatureId });
+
+export const createSignature = createRoute({
+  method: "post",
+  path: "/v1/signatures",
+  tags: ["Signatures"],
+  summary: "Create a sender signature (签名), a draft",
+  description:
+    "Signatures are reviewed like templates: `draft → pending_review → approved | rejected`. Messages to Chinese numbers start with the account's default signature, which counts in their length. The first signature approved while the account has no default becomes the default.",
+  security: bearerAuth,
+  middleware: [requireScope("templates:write")] as const,
+  request: {
+    headers: IdempotencyHeaders,
+    body: {
+      required: true,
+      content: { "application/json": { schema: z.object({ name: SignatureName }).strict() } },
+    },
+  },
+  responses: {
+    201: signatureResponse("Created as a draft"),
+    ...problems(400, 401, 403, 415, 422, 429),
+    ...conflict("The account already has a signature with this name"),
+  },
+});
+
+export const listSignatures = createRoute({
+  method: "get",
+  path: "/v1/signatures",
+  tags: ["Signatures"],
+  summary: "List signatures, newest first",
+  security: bearerAuth,
+  middleware: [requireScope("templates:read")] as const,
+  request: {
+    query: z.object({
+      status: z.enum(REVIEW_STATUSES).optional(),
+      limit: LimitQuery,
+      cursor: SignatureId.optional(),
+    }),
+  },
+  responses: {
+    200: {
+      description: "A page of signatures",
+      content: {
+        "application/json": {
+          schema: z.object({ data: z.array(SignatureSchema), next_cursor: z.string().nullable() }),
+        },
+      },
+    },
+    ...problems(400, 401, 403, 429),
+  },
+});
+
+export const getSignature = createRoute({
+  method: "get",
+  path: "/v1/signatures/{id}",
+  tags: ["Signatures"],
+  summary: "Read a signature",
+  security: bearerAuth,
+  middleware: [requireScope("templates:read")] as const,
+  request: { params: Params },
+  responses: {
+    200: signatureResponse("The signature"),
+    ...problems(400, 401, 403, 404, 429),
+  },
+});
+
+export const deleteSignature = createRoute({
+  method: "delete",
+  path: "/v1/signatures/{id}",
+  tags: ["Signatures"],
+  summary: "Delete a signature",
+  description:
+    "Deleting the default leaves the account without one until another is made the default; messages already accepted keep theirs.",
+  security: bearerAuth,
+  middleware: [requireScope("templates:write")] as const,
+  request: { params: Params },
+  responses: {
+    204: { description: "Deleted" },
+    ...problems(400, 401, 403, 404, 429),
+  },
+});
+
+export const submitSignature = createRoute({
+  method: "post",
+  path: "/v1/signatures/{id}/submit",
+  tags: ["Signatures"],
+  summary: "Submit a signature for review",
+  description:
+    "The name is screened for sensitive words: a blocked word refuses it with 422 (its `hits` list the words) and leaves it as it was; words that need a reviewer's look are named in `review_reason`.",
+  security: bearerAuth,
+  middleware: [requireScope("templates:write")] as const,
+  request: { params: Params },
+  responses: {
+    200: signatureResponse("Pending review"),
+    ...problems(400, 401, 403, 404, 422, 429),
+    ...conflict("The signature is not a draft or rejected"),
+  },
+});
+
+export const approveSignature = createRoute({
+  method: "post",
+  path: "/v1/signatures/{id}/approve",
+  tags: ["Signatures"],
+  summary: "Approve a signature pending review",
+  description: "If the account has no default signature, this one becomes the default.",
+  security: bearerAuth,
+  middleware: [requireScope("templates:review")] as const,
+  request: { params: Params },
+  responses: {
+    200: signatureResponse("Approved"),
+    ...problems(400, 401, 403, 404, 429),
+    ...conflict("The signature is not pending review"),
+  },
+});
+
+export const rejectSignature = createRoute({
+  method: "post",
+  path: "/v1/signatures/{id}/reject",
+  tags: ["Signatures"],
+  summary: "Reject a signature pending review, with the reason",
+  security: bearerAuth,
+  middleware: [requireScope("templates:review")] as const,
+  request: {
+    params: Params,
+    body: {
+      required: true,
+      content: {
+        "application/json": {
+          schema: z.object({ reason: z.string().trim().min(1).max(500) }).strict(),
+        },
+      },
+    },
+  },
+  responses: {
+    200: signatureResponse("Rejected"),
+    ...problems(400, 401, 403, 404, 415, 429),
+    ...conflict("The signature is not pending review"),
+  },
+});
+
+export const setDefaultSignature = createRoute({
+  method: "post",
+  path: "/v1/signatures/{id}/default",
+  tags: ["Signatures"],
+  summary: "Make an approved signature the account's default",
+  description:
+    "Messages to Chinese numbers accepted from now on start with it (every server within 10 s).",
+  security: bearerAuth,
+  middleware: [requireScope("templates:write")] as const,
+  request: { params: Params },
+  responses: {
+    200: signatureResponse("The default signature"),
+    ...problems(400, 401, 403, 404, 429),
+    ...conflict("The signature is not approved"),
+  },
+});

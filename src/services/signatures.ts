@@ -1,0 +1,280 @@
+/**
+ * Sender signatures (签名), reviewed like templates: draft → pending_review → approved | rejected.
+ * The tenant's default signature (`tenants.signature`, e.g. 【Relaybox】) is prefixed to messages
+ * on Chinese routes; it is the text of an approved signature. The first signature approved while
+ * the tenant has none becomes the default, and deleting the default leaves the tenant without one.
+ * Sending reads the default through the API-key cache, so a change reaches every isolate within
+ * that cache's lifetime (10 s).
+ */
+import { and, desc, eq, exists, inArray, isNull, lt, type SQL } from "drizzle-orm";
+import { database } from "../db/client";
+import { type ReviewStatus, signatures, tenants } from "../db/schema";
+import { newId } from "../lib/ids";
+import { ApiError } from "../lib/problem";
+import type { Caller } from "../middleware/context";
+import { refuseBlocked, screenText } from "./sensitive-words";
+import { reviewNote } from "./templates";
+
+export type SignatureRow = typeof signatures.$inferSelect;
+
+export interface SignatureRecord {
+  row: SignatureRow;
+  /** Whether it is the tenant's default signature, the one messages to China are signed with. */
+  isDefault: boolean;
+}
+
+/** How a signature appears in a message: its name in full-width brackets. */
+export function signatureText(name: string): string {
+  return `【${name}】`;
+}
+
+function recordOf(row: SignatureRow, tenantSignature: string | null): SignatureRecord {
+  return {
+    row,
+    isDefault: row.status === "approved" && tenantSignature === signatureText(row.name),
+  };
+}
+
+export async function createSignature(
+  env: Env,
+  caller: Caller,
+  name: string,
+  now: number = Date.now(),
+): Promise<SignatureRecord> {
+  const db = database(env.DB);
+  const row: SignatureRow = {
+    id: newId("sig", now),
+    tenantId: caller.tenant.id,
+    name,
+    status: "draft",
+    reviewReason: null,
+    reviewedBy: null,
+    submittedAt: null,
+    reviewedAt: null,
+    createdAt: now,
+    updatedAt: now,
+  };
+  const inserted = await db
+    .insert(signatures)
+    .values(row)
+    .onConflictDoNothing()
+    .returning({ id: signatures.id });
+  if (inserted.length === 0) {
+    const existing = await db.query.signatures.findFirst({
+      where: and(eq(signatures.tenantId, caller.tenant.id), eq(signatures.name, name)),
+    });
+    throw new ApiError(
+      "conflict",
+      `This account already has the signature ${signatureText(name)}${existing ? ` (${existing.id})` : ""}.`,
+      { errors: [{ pointer: "/name", detail: "already taken" }] },
+    );
+  }
+  return { row, isDefault: false };
+}
+
+function tenantSignature(env: Env, caller: Caller) {
+  return database(env.DB)
+    .select({ signature: tenants.signature })
+    .from(tenants)
+    .where(eq(tenants.id, caller.tenant.id));
+}
+
+export async function listSignatures(
+  env: Env,
+  caller: Caller,
+  query: { status?: ReviewStatus; limit: number; cursor?: string },
+): Promise<{ data: SignatureRecord[]; nextCursor: string | null }> {
+  const conditions: SQL[] = [eq(signatures.tenantId, caller.tenant.id)];
+  if (query.status) {
+    conditions.push(eq(signatures.status, query.status));
+  }
+  if (query.cursor) {
+    conditions.push(lt(signatures.id, query.cursor));
+  }
+  const db = database(env.DB);
+  const [rows, [tenant]] = await db.batch([
+    db
+      .select()
+      .from(signatures)
+      .where(and(...conditions))
+      .orderBy(desc(signatures.id))
+      .limit(query.limit + 1),
+    tenantSignature(env, caller),
+  ]);
+  const data = rows.slice(0, query.limit).map((row) => recordOf(row, tenant?.signature ?? null));
+  const last = data.at(-1);
+  return { data, nextCursor: rows.length > query.limit && last ? last.row.id : null };
+}
+
+/** Another tenant's signature is as missing as one that never was. */
+export async function getSignature(env: Env, caller: Caller, id: string): Promise<SignatureRecord> {
+  const db = database(env.DB);
+  const [[row], [tenant]] = await db.batch([
+    db
+      .select()
+      .from(signatures)
+      .where(and(eq(signatures.id, id), eq(signatures.tenantId, caller.tenant.id)))
+      .limit(1),
+    tenantSignature(env, caller),
+  ]);
+  if (!row) {
+    throw new ApiError("not-found", `No signature ${id}.`);
+  }
+  return recordOf(row, tenant?.signature ?? null);
+}
+
+/** Deleting the default signature leaves the tenant with none; sent messages keep theirs. */
+export async function deleteSignature(env: Env, caller: Caller, id: string): Promise<void> {
+  const { row, isDefault } = await getSignature(env, caller, id);
+  const db = database(env.DB);
+  await db.batch([
+    db.delete(signatures).where(eq(signatures.id, row.id)),
+    ...(isDefault
+      ? [
+          db
+            .update(tenants)
+            .set({ signature: null })
+            .where(
+              and(eq(tenants.id, caller.tenant.id), eq(tenants.signature, signatureText(row.name))),
+            ),
+        ]
+      : []),
+  ]);
+}
+
+function wrongState(id: string, status: ReviewStatus, action: string, from: string): ApiError {
+  return new ApiError(
+    "conflict",
+    `Signature ${id} is ${status}; only a ${from} signature can be ${action}.`,
+  );
+}
+
+/** The tenant's default becomes this signature's text if the signature is (still) approved. */
+function makeDefault(env: Env, caller: Caller, row: SignatureRow, onlyIfNone: boolean) {
+  const db = database(env.DB);
+  const approved = exists(
+    db
+      .select({ id: signatures.id })
+      .from(signatures)
+      .where(and(eq(signatures.id, row.id), eq(signatures.status, "approved"))),
+  );
+  return db
+    .update(tenants)
+    .set({ signature: signatureText(row.name) })
+    .where(
+      and(
+        eq(tenants.id, caller.tenant.id),
+        approved,
+        onlyIfNone ? isNull(tenants.signature) : undefined,
+      ),
+    )
+    .returning({ id: tenants.id });
+}
+
+/** Moves the signature from one of `from` to its next state, or says it changed meanwhile. */
+async function review(
+  env: Env,
+  caller: Caller,
+  row: SignatureRow,
+  from: ReviewStatus[],
+  set: Partial<SignatureRow>,
+): Promise<SignatureRecord> {
+  const db = database(env.DB);
+  const [moved] = await db.batch([
+    db
+      .update(signatures)
+      .set(set)
+      .where(and(eq(signatures.id, row.id), inArray(signatures.status, from)))
+      .returning({ id: signatures.id }),
+    // Approving a signature while the tenant has no default makes it the default.
+    ...(set.status === "approved" ? [makeDefault(env, caller, row, true)] : []),
+  ]);
+  if (moved.length === 0) {
+    throw new ApiError(
+      "conflict",
+      `Signature ${row.id} was changed by another request; try again.`,
+    );
+  }
+  return getSignature(env, caller, row.id);
+}
+
+/** Screens the name like a template's body: a blocked word refuses it, 422 with the hits. */
+export async function submitSignature(
+  env: Env,
+  caller: Caller,
+  id: string,
+  now: number = Date.now(),
+): Promise<SignatureRecord> {
+  const { row } = await getSignature(env, caller, id);
+  if (row.status !== "draft" && row.status !== "rejected") {
+    throw wrongState(id, row.status, "submitted", "draft or rejected");
+  }
+  const screening = await screenText(env, caller.tenant.id, row.name);
+  refuseBlocked(screening, "/name");
+  return review(env, caller, row, ["draft", "rejected"], {
+    status: "pending_review",
+    reviewReason: reviewNote(screening.hits),
+    reviewedBy: null,
+    submittedAt: now,
+    reviewedAt: null,
+    updatedAt: now,
+  });
+}
+
+export async function approveSignature(
+  env: Env,
+  caller: Caller,
+  id: string,
+  now: number = Date.now(),
+): Promise<SignatureRecord> {
+  const { row } = await getSignature(env, caller, id);
+  if (row.status !== "pending_review") {
+    throw wrongState(id, row.status, "approved", "pending_review");
+  }
+  return review(env, caller, row, ["pending_review"], {
+    status: "approved",
+    reviewedBy: caller.keyId,
+    reviewedAt: now,
+    updatedAt: now,
+  });
+}
+
+export async function rejectSignature(
+  env: Env,
+  caller: Caller,
+  id: string,
+  reason: string,
+  now: number = Date.now(),
+): Promise<SignatureRecord> {
+  const { row } = await getSignature(env, caller, id);
+  if (row.status !== "pending_review") {
+    throw wrongState(id, row.status, "rejected", "pending_review");
+  }
+  return review(env, caller, row, ["pending_review"], {
+    status: "rejected",
+    reviewReason: reason,
+    reviewedBy: caller.keyId,
+    reviewedAt: now,
+    updatedAt: now,
+  });
+}
+
+/** Makes an approved signature the tenant's default. */
+export async function setDefaultSignature(
+  env: Env,
+  caller: Caller,
+  id: string,
+): Promise<SignatureRecord> {
+  const { row } = await getSignature(env, caller, id);
+  if (row.status !== "approved") {
+    throw new ApiError(
+      "conflict",
+      `Signature ${id} is ${row.status}; only an approved signature can be the default.`,
+    );
+  }
+  const changed = await makeDefault(env, caller, row, false);
+  if (changed.length === 0) {
+    throw new ApiError("conflict", `Signature ${id} was changed by another request; try again.`);
+  }
+  return getSignature(env, caller, id);
+}

@@ -1,0 +1,442 @@
+/**
+ * Templates and their review. A template's versions hold the text; edits and reviews apply to the
+ * latest version, and the approved version is the one that sends. Editing an approved template
+ * makes a new draft version while the approved one keeps serving. State changes are conditional
+ * updates on the status they start from, so two racing reviews cannot both apply.
+ */
+import { and, desc, eq, exists, inArray, lt, type SQL } from "drizzle-orm";
+import { database } from "../db/client";
+import {
+  type ReviewStatus,
+  type TemplateKind,
+  templates,
+  templateVersions,
+  type VariableDeclaration,
+} from "../db/schema";
+import { type CompiledTemplate, checkDeclarations, compileTemplate } from "../domain/templates";
+import { newId } from "../lib/ids";
+import { ApiError } from "../lib/problem";
+import type { Caller } from "../middleware/context";
+import { refuseBlocked, screenText } from "./sensitive-words";
+
+export type TemplateRow = typeof templates.$inferSelect;
+export type TemplateVersionRow = typeof templateVersions.$inferSelect;
+
+/** A template with its latest version: what the API shows. */
+export interface TemplateRecord {
+  template: TemplateRow;
+  latest: TemplateVersionRow;
+}
+
+export interface TemplateInput {
+  name: string;
+  kind: TemplateKind;
+  body: string;
+  variables: VariableDeclaration[];
+}
+
+const EDITABLE: ReviewStatus[] = ["draft", "rejected"];
+
+function refuseInconsistent(body: string, variables: VariableDeclaration[]): void {
+  const errors = checkDeclarations(body, variables);
+  if (errors.length > 0) {
+    throw new ApiError(
+      "unprocessable-entity",
+      `The body's placeholders and the declared variables don't agree: ${errors.map((e) => e.detail).join("; ")}.`,
+      { errors },
+    );
+  }
+}
+
+export async function createTemplate(
+  env: Env,
+  caller: Caller,
+  input: TemplateInput,
+  now: number = Date.now(),
+): Promise<TemplateRecord> {
+  refuseInconsistent(input.body, input.variables);
+  const template: TemplateRow = {
+    id: newId("tpl", now),
+    tenantId: caller.tenant.id,
+    name: input.name,
+    kind: input.kind,
+    latestVersion: 1,
+    approvedVersion: null,
+    createdAt: now,
+    updatedAt: now,
+  };
+  const latest: TemplateVersionRow = {
+    templateId: template.id,
+    version: 1,
+    tenantId: caller.tenant.id,
+    body: input.body,
+    variables: input.variables,
+    status: "draft",
+    reviewReason: null,
+    reviewedBy: null,
+    submittedAt: null,
+    reviewedAt: null,
+    createdAt: now,
+  };
+  const db = database(env.DB);
+  await db.batch([
+    db.insert(templates).values(template),
+    db.insert(templateVersions).values(latest),
+  ]);
+  return { template, latest };
+}
+
+function selectWithLatest(env: Env) {
+  return database(env.DB)
+    .select({ template: templates, latest: templateVersions })
+    .from(templates)
+    .innerJoin(
+      templateVersions,
+      and(
+        eq(templateVersions.templateId, templates.id),
+        eq(templateVersions.version, templates.latestVersion),
+      ),
+    );
+}
+
+export async function listTemplates(
+  env: Env,
+  caller: Caller,
+  query: { status?: ReviewStatus; kind?: TemplateKind; limit: number; cursor?: string },
+): Promise<{ data: TemplateRecord[]; nextCursor: string | null }> {
+  const conditions: SQL[] = [eq(templates.tenantId, caller.tenant.id)];
+  if (query.status) {
+    conditions.push(eq(templateVersions.status, query.status));
+  }
+  if (query.kind) {
+    conditions.push(eq(templates.kind, query.kind));
+  }
+  if (query.cursor) {
+    conditions.push(lt(templates.id, query.cursor));
+  }
+  const rows = await selectWithLatest(env)
+    .where(and(...conditions))
+    .orderBy(desc(templates.id))
+    .limit(query.limit + 1);
+  const data = rows.slice(0, query.limit);
+  const last = data.at(-1);
+  return { data, nextCursor: rows.length > query.limit && last ? last.template.id : null };
+}
+
+/** The template with its latest version; another tenant's is as missing as one that never was. */
+export async function getTemplate(env: Env, caller: Caller, id: string): Promise<TemplateRecord> {
+  const [record] = await selectWithLatest(env)
+    .where(and(eq(templates.id, id), eq(templates.tenantId, caller.tenant.id)))
+    .limit(1);
+  if (!record) {
+    throw new ApiError("not-found", `No template ${id}.`);
+  }
+  return record;
+}
+
+function changedMeanwhile(id: string): ApiError {
+  return new ApiError("conflict", `Template ${id} was changed by another request; try again.`);
+}
+
+/** What PATCH may change. Changing `body` or `variables` is an edit that needs a new review. */
+export type TemplateChanges = Partial<TemplateInput>;
+
+export async function updateTemplate(
+  env: Env,
+  caller: Caller,
+  id: string,
+  changes: TemplateChanges,
+  now: number = Date.now(),
+): Promise<TemplateRecord> {
+  const { template, latest } = await getTemplate(env, caller, id);
+  const body = changes.body ?? latest.body;
+  const variables = changes.variables ?? latest.variables;
+  const contentChanged =
+    body !== latest.body || JSON.stringify(variables) !== JSON.stringify(latest.variables);
+  const kindChanged = changes.kind !== undefined && changes.kind !== template.kind;
+  if (kindChanged && template.approvedVersion !== null) {
+    throw new ApiError(
+      "conflict",
+      `Template ${id} has an approved version, so its kind stays ${template.kind}; create a new template for another kind.`,
+    );
+  }
+  if ((contentChanged || kindChanged) && latest.status === "pending_review") {
+    throw new ApiError(
+      "conflict",
+      `Template ${id} is pending_review; its text and kind can't change until it is approved or rejected.`,
+    );
+  }
+  if (contentChanged) {
+    refuseInconsistent(body, variables);
+  }
+  const db = database(env.DB);
+  const templateSet: Partial<TemplateRow> = { updatedAt: now };
+  if (changes.name !== undefined) {
+    templateSet.name = changes.name;
+  }
+  if (kindChanged) {
+    templateSet.kind = changes.kind;
+  }
+  const reviewed = { status: "draft", reviewReason: null, reviewedBy: null } as const;
+  const unreviewed = { ...reviewed, submittedAt: null, reviewedAt: null };
+
+  if (contentChanged && latest.status === "approved") {
+    // The approved version keeps serving; the edit becomes the next version, to be reviewed.
+    const next: TemplateVersionRow = {
+      ...latest,
+      ...unreviewed,
+      version: latest.version + 1,
+      body,
+      variables,
+      createdAt: now,
+    };
+    try {
+      await db.batch([
+        db.insert(templateVersions).values(next),
+        db
+          .update(templates)
+          .set({ ...templateSet, latestVersion: next.version })
+          .where(and(eq(templates.id, id), eq(templates.latestVersion, latest.version))),
+      ]);
+    } catch {
+      // Another edit made this version number first (the primary key refused ours).
+      throw changedMeanwhile(id);
+    }
+  } else if (contentChanged || (kindChanged && latest.status === "rejected")) {
+    const [edited] = await db.batch([
+      db
+        .update(templateVersions)
+        .set({ ...unreviewed, body, variables })
+        .where(
+          and(
+            eq(templateVersions.templateId, id),
+            eq(templateVersions.version, latest.version),
+            inArray(templateVersions.status, EDITABLE),
+          ),
+        )
+        .returning({ version: templateVersions.version }),
+      db.update(templates).set(templateSet).where(eq(templates.id, id)),
+    ]);
+    if (edited.length === 0) {
+      throw changedMeanwhile(id);
+    }
+  } else {
+    await db.update(templates).set(templateSet).where(eq(templates.id, id));
+  }
+  forgetServingTemplate(caller.tenant.id, id);
+  return getTemplate(env, caller, id);
+}
+
+export async function deleteTemplate(env: Env, caller: Caller, id: string): Promise<void> {
+  const { template } = await getTemplate(env, caller, id);
+  const db = database(env.DB);
+  await db.batch([
+    db.delete(templateVersions).where(eq(templateVersions.templateId, template.id)),
+    db.delete(templates).where(eq(templates.id, template.id)),
+  ]);
+  forgetServingTemplate(caller.tenant.id, id);
+}
+
+function wrongState(id: string, status: ReviewStatus, action: string, from: string): ApiError {
+  return new ApiError(
+    "conflict",
+    `Template ${id} is ${status}; only a ${from} template can be ${action}.`,
+  );
+}
+
+/** Moves the latest version from one of `from` to its next state, or says why it can't. */
+async function review(
+  env: Env,
+  record: TemplateRecord,
+  from: ReviewStatus[],
+  set: Partial<TemplateVersionRow>,
+  now: number,
+): Promise<void> {
+  const { template, latest } = record;
+  const db = database(env.DB);
+  const version = and(
+    eq(templateVersions.templateId, template.id),
+    eq(templateVersions.version, latest.version),
+  );
+  const approvedNow = exists(
+    db
+      .select({ version: templateVersions.version })
+      .from(templateVersions)
+      .where(and(version, eq(templateVersions.status, "approved"))),
+  );
+  // One transaction: the template serves the version only if this very batch approved it.
+  const serves = set.status === "approved";
+  const [moved] = await db.batch([
+    db
+      .update(templateVersions)
+      .set(set)
+      .where(and(version, inArray(templateVersions.status, from)))
+      .returning({ status: templateVersions.status }),
+    db
+      .update(templates)
+      .set(serves ? { approvedVersion: latest.version, updatedAt: now } : { updatedAt: now })
+      .where(and(eq(templates.id, template.id), serves ? approvedNow : undefined)),
+  ]);
+  if (moved.length === 0) {
+    throw changedMeanwhile(template.id);
+  }
+}
+
+/**
+ * Puts the latest version up for review. Its body is screened first: a blocked word refuses it
+ * (422 with the hits) and leaves it as it was; words that need review are named for the reviewer.
+ */
+export async function submitTemplate(
+  env: Env,
+  caller: Caller,
+  id: string,
+  now: number = Date.now(),
+): Promise<TemplateRecord> {
+  const record = await getTemplate(env, caller, id);
+  const { status, body } = record.latest;
+  if (!EDITABLE.includes(status)) {
+    throw wrongState(id, status, "submitted", "draft or rejected");
+  }
+  const screening = await screenText(env, caller.tenant.id, body);
+  refuseBlocked(screening, "/body");
+  await review(
+    env,
+    record,
+    EDITABLE,
+    {
+      status: "pending_review",
+      reviewReason: reviewNote(screening.hits),
+      reviewedBy: null,
+      submittedAt: now,
+      reviewedAt: null,
+    },
+    now,
+  );
+  return getTemplate(env, caller, id);
+}
+
+/** For the reviewer: the words the screening flagged, or null when there were none. */
+export function reviewNote(hits: readonly { word: string; policy: string }[]): string | null {
+  const words = [...new Set(hits.filter((hit) => hit.policy === "review").map((hit) => hit.word))];
+  return words.length > 0 ? `Needs a reviewer's look at: ${words.join(", ")}` : null;
+}
+
+export async function approveTemplate(
+  env: Env,
+  caller: Caller,
+  id: string,
+  now: number = Date.now(),
+): Promise<TemplateRecord> {
+  const record = await getTemplate(env, caller, id);
+  if (record.latest.status !== "pending_review") {
+    throw wrongState(id, record.latest.status, "approved", "pending_review");
+  }
+  await review(
+    env,
+    record,
+    ["pending_review"],
+    { status: "approved", reviewedBy: caller.keyId, reviewedAt: now },
+    now,
+  );
+  forgetServingTemplate(caller.tenant.id, id);
+  return getTemplate(env, caller, id);
+}
+
+export async function rejectTemplate(
+  env: Env,
+  caller: Caller,
+  id: string,
+  reason: string,
+  now: number = Date.now(),
+): Promise<TemplateRecord> {
+  const record = await getTemplate(env, caller, id);
+  if (record.latest.status !== "pending_review") {
+    throw wrongState(id, record.latest.status, "rejected", "pending_review");
+  }
+  await review(
+    env,
+    record,
+    ["pending_review"],
+    { status: "rejected", reviewReason: reason, reviewedBy: caller.keyId, reviewedAt: now },
+    now,
+  );
+  return getTemplate(env, caller, id);
+}
+
+/** The approved version a message is sent with. */
+export interface ServingTemplate {
+  id: string;
+  version: number;
+  kind: TemplateKind;
+  compiled: CompiledTemplate;
+  variables: VariableDeclaration[];
+}
+
+// Which version serves may change (approve, delete), so it is looked up again after a few
+// seconds; a version's text never changes once approved, so its compiled form is kept by version.
+const SERVING_TTL_MS = 5_000;
+const MAX_CACHED = 10_000;
+const serving = new Map<string, { template: ServingTemplate; expiresAt: number }>();
+const compiledVersions = new Map<string, ServingTemplate>();
+
+function forgetServingTemplate(tenantId: string, templateId: string): void {
+  serving.delete(`${tenantId} ${templateId}`);
+}
+
+/**
+ * The approved version that sends. Throws a 422 pointing at `/template_id` when the template is
+ * unknown to this tenant (another tenant's is as unknown) or has no approved version yet.
+ */
+export async function servingTemplate(
+  env: Env,
+  tenantId: string,
+  templateId: string,
+  now: number = Date.now(),
+): Promise<ServingTemplate> {
+  const key = `${tenantId} ${templateId}`;
+  const cached = serving.get(key);
+  if (cached && cached.expiresAt > now) {
+    return cached.template;
+  }
+  const [row] = await database(env.DB)
+    .select({ kind: templates.kind, approved: templateVersions })
+    .from(templates)
+    .leftJoin(
+      templateVersions,
+      and(
+        eq(templateVersions.templateId, templates.id),
+        eq(templateVersions.version, templates.approvedVersion),
+      ),
+    )
+    .where(and(eq(templates.id, templateId), eq(templates.tenantId, tenantId)))
+    .limit(1);
+  if (!row?.approved) {
+    const detail = row
+      ? `Template ${templateId} has no approved version yet; submit it and have it approved before sending with it.`
+      : `No template ${templateId} in this account.`;
+    throw new ApiError("unprocessable-entity", detail, {
+      errors: [{ pointer: "/template_id", detail: row ? "not approved yet" : "no such template" }],
+    });
+  }
+  const { approved } = row;
+  const versionKey = `${templateId} ${approved.version}`;
+  let template = compiledVersions.get(versionKey);
+  if (!template || template.kind !== row.kind) {
+    template = {
+      id: templateId,
+      version: approved.version,
+      kind: row.kind,
+      compiled: compileTemplate(approved.body),
+      variables: approved.variables,
+    };
+    if (compiledVersions.size >= MAX_CACHED) {
+      compiledVersions.clear();
+    }
+    compiledVersions.set(versionKey, template);
+  }
+  if (serving.size >= MAX_CACHED) {
+    serving.clear();
+  }
+  serving.set(key, { template, expiresAt: now + SERVING_TTL_MS });
+  return template;
+}
