@@ -8,7 +8,9 @@ import { hooksRouter } from "./routes/hooks";
 import { keysRouter } from "./routes/keys";
 import { messagesRouter } from "./routes/messages";
 import { createRouter } from "./routes/router";
+import { signaturesRouter } from "./routes/signatures";
 import { systemRouter } from "./routes/system";
+import { templatesRouter } from "./routes/templates";
 import { tenantRouter } from "./routes/tenant";
 
 export function createApp() {
@@ -24,6 +26,8 @@ export function createApp() {
   app.route("/", hooksRouter);
   app.route("/", messagesRouter);
   app.route("/", keysRouter);
+  app.route("/", templatesRouter);
+  app.route("/", signaturesRouter);
   app.route("/", tenantRouter);
   app.route("/", dashboardRouter);
 
