@@ -4,6 +4,7 @@ import { dashboardRouter } from "./dashboard";
 import { ApiError } from "./lib/problem";
 import { limitBody, ONE_MB } from "./middleware/body-limit";
 import { requestId } from "./middleware/request-id";
+import { batchesRouter } from "./routes/batches";
 import { hooksRouter } from "./routes/hooks";
 import { keysRouter } from "./routes/keys";
 import { messagesRouter } from "./routes/messages";
@@ -25,6 +26,7 @@ export function createApp() {
   app.route("/", systemRouter);
   app.route("/", hooksRouter);
   app.route("/", messagesRouter);
+  app.route("/", batchesRouter);
   app.route("/", keysRouter);
   app.route("/", templatesRouter);
   app.route("/", signaturesRouter);

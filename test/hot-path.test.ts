@@ -12,6 +12,7 @@ import {
   waitOnExecutionContext,
 } from "cloudflare:test";
 import { describe, expect, it } from "vitest";
+import { acceptedView } from "../src/durable-objects/dispatcher-types";
 import { logMessages } from "../src/durable-objects/send-log";
 import type { TenantDispatcher } from "../src/durable-objects/tenant-dispatcher";
 import worker from "../src/index";
@@ -98,7 +99,11 @@ describe("the hot path", () => {
     await runInDurableObject(stub, async (instance: TenantDispatcher) => {
       for (let n = 0; n < 5; n++) {
         const message = outboxMessage(tenant.id, `+86138001387${10 + n}`);
-        await instance.accept({ message, idempotency: null });
+        await instance.accept({
+          message,
+          idempotency: null,
+          response: acceptedView(message, "USD"),
+        });
       }
     });
     const inserts = ops.filter((op) => op.startsWith("INSERT INTO outbox"));

@@ -1,5 +1,9 @@
 /** What crosses the TenantDispatcher's RPC boundary. */
 import { z } from "zod";
+import { TEMPLATE_KINDS } from "../db/schema";
+
+export const LANES = ["transactional", "bulk"] as const;
+export type Lane = (typeof LANES)[number];
 
 export const outboxMessageSchema = z.object({
   id: z.string(),
@@ -16,6 +20,14 @@ export const outboxMessageSchema = z.object({
   createdAt: z.number().int(),
   /** When the message may be released: `createdAt` unless scheduled. */
   sendAt: z.number().int(),
+  batchId: z.string().nullable(),
+  templateId: z.string().nullable(),
+  templateVersion: z.number().int().nullable(),
+  kind: z.enum(TEMPLATE_KINDS),
+  /** Millionths of the tenant's currency. */
+  costMicros: z.number().int(),
+  /** Bulk (batches, marketing) is released only with what the transactional lane leaves. */
+  lane: z.enum(LANES),
 });
 
 export type OutboxMessage = z.infer<typeof outboxMessageSchema>;
@@ -27,23 +39,36 @@ export interface AcceptedMessage {
   to: string;
   segments: number;
   encoding: "GSM-7" | "UCS-2";
+  cost: number;
+  currency: string;
+  send_at: string;
   created_at: string;
 }
 
-export function acceptedView(message: OutboxMessage): AcceptedMessage {
+export function acceptedView(message: OutboxMessage, currency: string): AcceptedMessage {
   return {
     id: message.id,
-    status: message.sendAt > message.createdAt ? "scheduled" : "queued",
+    status: initialStatus(message),
     to: message.recipient,
     segments: message.segments,
     encoding: message.encoding,
+    cost: message.costMicros / 1_000_000,
+    currency,
+    send_at: new Date(message.sendAt).toISOString(),
     created_at: new Date(message.createdAt).toISOString(),
   };
+}
+
+/** `scheduled` while it waits for its time (its own `send_at`, or the end of quiet hours). */
+export function initialStatus(message: OutboxMessage): "queued" | "scheduled" {
+  return message.sendAt > message.createdAt ? "scheduled" : "queued";
 }
 
 export interface AcceptRequest {
   message: OutboxMessage;
   idempotency: { key: string; requestHash: string } | null;
+  /** The 202 body to store for the idempotency key. */
+  response: AcceptedMessage;
 }
 
 /** `replayed` carries the first request's answer; `accepted` is `acceptedView(message)`. */
@@ -57,3 +82,31 @@ export interface SendResult {
   id: string;
   outcome: "sent" | "final";
 }
+
+/** A committed batch, as the dispatcher writes it to the D1 `batches` table. */
+export const batchRecordSchema = z.object({
+  id: z.string(),
+  tenantId: z.string(),
+  templateId: z.string().nullable(),
+  templateVersion: z.number().int().nullable(),
+  kind: z.enum(TEMPLATE_KINDS),
+  accepted: z.number().int(),
+  rejected: z.number().int(),
+  sendAt: z.number().int(),
+  createdAt: z.number().int(),
+  canceledAt: z.number().int().nullable(),
+});
+
+export type BatchRecord = z.infer<typeof batchRecordSchema>;
+
+/** A message read back from the outbox before it reaches the D1 send log. */
+export interface PendingMessage {
+  message: OutboxMessage;
+  canceled: boolean;
+}
+
+export type CancelOutcome =
+  | { kind: "canceled" }
+  | { kind: "not-found" }
+  /** Already released to a provider (or done): it can no longer be stopped. */
+  | { kind: "too-late" };

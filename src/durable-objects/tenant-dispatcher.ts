@@ -2,16 +2,19 @@
  * TenantDispatcher: one per tenant (`idFromName("tenant:" + tenantId)`), the single writer of the
  * tenant's outbound traffic.
  *
- * Receives: `accept()` from the API (one call per accepted request), `reportResults()` from the
- * dispatch consumers (one call per queue batch), `configure()` when the tenant's send rate
- * changes, `peek()` for a message not yet in the D1 send log, `wake()` from housekeeping, and its
- * own alarms.
- * Guarantees: when `accept()` returns, the message is in this object's SQLite outbox, so it is
- * never lost; an idempotency key replays its first answer for 24 h; messages to one recipient are
- * released in acceptance order, each only after the previous one has its send result; across
- * recipients, releases are fair (start-time fair queuing) and keep to the tenant's send rate; a
- * sent message without a receipt by the deadline ends `expired`. Every alarm step is idempotent,
- * so an alarm may run twice.
+ * Receives: `accept()` from the API (one call per accepted request), `stageBatch()` and
+ * `commitBatch()` for a batch (a few large calls, never one per recipient), `cancel()` and
+ * `cancelBatch()`, `reportResults()` from the dispatch consumers (one call per queue batch),
+ * `configure()` when the tenant's send rate changes, `peek()`/`peekBatch()` for what is not yet in
+ * the D1 send log, `wake()` from housekeeping, and its own alarms.
+ * Guarantees: when `accept()` or `commitBatch()` returns, the messages are in this object's SQLite
+ * outbox, so they are never lost; a staged batch that is never committed is never sent; an
+ * idempotency key replays its first answer for 24 h; messages to one recipient in one lane are
+ * released in acceptance order, and none while another to that recipient awaits its send result;
+ * each release tick serves the transactional lane first and the bulk lane (batches, marketing)
+ * with what is left; across recipients, releases are fair (start-time fair queuing) and keep to
+ * the tenant's send rate; a sent message without a receipt by the deadline ends `expired`. Every
+ * alarm step is idempotent, so an alarm may run twice.
  * Never: calls a provider, or releases a message before it is written to the D1 send log.
  */
 import { DurableObject } from "cloudflare:workers";
@@ -21,12 +24,23 @@ import { type DispatchJob, dispatchJobSchema } from "../queues/payloads";
 import {
   type AcceptRequest,
   type AcceptResult,
-  acceptedView,
+  type BatchRecord,
+  batchRecordSchema,
+  type CancelOutcome,
   type OutboxMessage,
   outboxMessageSchema,
+  type PendingMessage,
   type SendResult,
 } from "./dispatcher-types";
-import { expireOverdue, logMessages, readStates } from "./send-log";
+import { LANE_BULK, LANE_TRANSACTIONAL, migrateOutbox } from "./outbox-schema";
+import {
+  cancelLogged,
+  expireOverdue,
+  logBatches,
+  logMessages,
+  markBatchCanceled,
+  readStates,
+} from "./send-log";
 
 const IDEMPOTENCY_TTL_MS = 24 * 60 * 60 * 1000;
 /** Accepts within this window share one alarm run: one D1 write and one queue batch for all. */
@@ -35,8 +49,14 @@ const IDEMPOTENCY_PRUNE_EVERY_MS = 60_000;
 /** Releases happen in ticks; the bucket holds a little more than one tick, so a late alarm loses no tokens. */
 const RELEASE_TICK_MS = 100;
 const BURST_SECONDS = 0.25;
-const FLUSH_CHUNK = 200;
+/**
+ * Rows written to D1 per alarm run. Bounded so that a 100k batch is logged over many short runs,
+ * between which releases (transactional first) go on.
+ */
+const FLUSH_PER_RUN = 4000;
 const QUEUE_BATCH = 100; // Queues' sendBatch limit
+/** A batch upload that has not committed by then is abandoned and its staged rows dropped. */
+const STAGED_TTL_MS = 10 * 60 * 1000;
 const FINAL_OR_SENT = new Set([
   "sent",
   "delivered",
@@ -47,6 +67,10 @@ const FINAL_OR_SENT = new Set([
 ]);
 
 type Row = Record<string, SqlStorageValue>;
+
+function laneOf(message: OutboxMessage): number {
+  return message.lane === "bulk" ? LANE_BULK : LANE_TRANSACTIONAL;
+}
 
 export class TenantDispatcher extends DurableObject<Env> {
   private readonly sql: SqlStorage;
@@ -61,39 +85,7 @@ export class TenantDispatcher extends DurableObject<Env> {
   constructor(ctx: DurableObjectState, env: Env) {
     super(ctx, env);
     this.sql = ctx.storage.sql;
-    this.sql.exec(`
-      CREATE TABLE IF NOT EXISTS outbox (
-        seq INTEGER PRIMARY KEY AUTOINCREMENT,
-        id TEXT NOT NULL UNIQUE,
-        recipient TEXT NOT NULL,
-        send_at INTEGER NOT NULL,
-        state TEXT NOT NULL DEFAULT 'pending',
-        logged INTEGER NOT NULL DEFAULT 0,
-        released_at INTEGER,
-        message TEXT NOT NULL
-      );
-      CREATE INDEX IF NOT EXISTS outbox_recipient ON outbox (recipient, send_at, seq);
-      CREATE INDEX IF NOT EXISTS outbox_state ON outbox (state, send_at, seq);
-      CREATE TABLE IF NOT EXISTS idempotency (
-        key TEXT PRIMARY KEY,
-        request_hash TEXT NOT NULL,
-        response TEXT NOT NULL,
-        expires_at INTEGER NOT NULL
-      );
-      CREATE INDEX IF NOT EXISTS idempotency_expiry ON idempotency (expires_at);
-      DROP TABLE IF EXISTS receipt_deadlines;
-      CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
-    `);
-    // v2: the fair-queuing tag (see fairTag); outboxes from before it start at tag 0.
-    const columns = this.all("SELECT name FROM pragma_table_info('outbox')").map((c) => c.name);
-    if (!columns.includes("vtag")) {
-      this.sql.exec("ALTER TABLE outbox ADD COLUMN vtag REAL NOT NULL DEFAULT 0");
-    }
-    this.sql.exec(`
-      CREATE INDEX IF NOT EXISTS outbox_fair ON outbox (state, vtag, seq);
-      CREATE INDEX IF NOT EXISTS outbox_recipient_tag ON outbox (recipient, vtag);
-      CREATE INDEX IF NOT EXISTS outbox_unlogged ON outbox (seq) WHERE logged = 0;
-    `);
+    migrateOutbox(this.sql);
   }
 
   /**
@@ -116,25 +108,63 @@ export class TenantDispatcher extends DurableObject<Env> {
       }
     }
     this.rememberTenant(message.tenantId);
-    this.sql.exec(
-      "INSERT INTO outbox (id, recipient, send_at, vtag, message) VALUES (?, ?, ?, ?, ?)",
-      message.id,
-      message.recipient,
-      message.sendAt,
-      this.fairTag(message.recipient),
-      JSON.stringify(message),
-    );
+    this.insert(message, "pending", now);
     if (idempotency) {
       this.sql.exec(
         "INSERT OR REPLACE INTO idempotency (key, request_hash, response, expires_at) VALUES (?, ?, ?, ?)",
         idempotency.key,
         idempotency.requestHash,
-        JSON.stringify(acceptedView(message)),
+        JSON.stringify(request.response),
         now + IDEMPOTENCY_TTL_MS,
       );
     }
     await this.wakeAt(now + COALESCE_MS);
     return { kind: "accepted" };
+  }
+
+  /**
+   * Stores part of a batch, invisible until `commitBatch()`: an upload that fails half-way sends
+   * nothing, and its staged rows are dropped after STAGED_TTL_MS.
+   */
+  async stageBatch(part: { tenantId: string; messages: OutboxMessage[] }): Promise<number> {
+    const now = Date.now();
+    this.rememberTenant(part.tenantId);
+    for (const message of part.messages) {
+      this.insert(message, "staged", now);
+    }
+    await this.wakeAt(now + STAGED_TTL_MS);
+    return part.messages.length;
+  }
+
+  /**
+   * Makes a staged batch sendable, in one transaction, and keeps its record for the D1 log.
+   * Returns false, changing nothing, if the staged rows are not all there (the upload took longer
+   * than the TTL) or the batch was committed already.
+   */
+  async commitBatch(record: BatchRecord): Promise<boolean> {
+    if (this.one("SELECT 1 AS found FROM batches WHERE id = ?", record.id)) {
+      return true;
+    }
+    const staged = Number(
+      this.one(
+        "SELECT COUNT(*) AS n FROM outbox WHERE batch_id = ? AND state = 'staged'",
+        record.id,
+      )?.n ?? 0,
+    );
+    if (staged !== record.accepted) {
+      return false;
+    }
+    this.sql.exec(
+      "UPDATE outbox SET state = 'pending', staged_at = NULL WHERE batch_id = ? AND state = 'staged'",
+      record.id,
+    );
+    this.sql.exec(
+      "INSERT INTO batches (id, record) VALUES (?, ?)",
+      record.id,
+      JSON.stringify(record),
+    );
+    await this.wakeAt(Date.now());
+    return true;
   }
 
   /** The tenant's settings changed: a new send rate (0 pauses releasing) applies from now on. */
@@ -146,9 +176,81 @@ export class TenantDispatcher extends DurableObject<Env> {
   }
 
   /** A message that is accepted but not yet in the D1 send log, or null. */
-  async peek(id: string): Promise<OutboxMessage | null> {
-    const row = this.one("SELECT message FROM outbox WHERE id = ? AND logged = 0", id);
-    return row ? outboxMessageSchema.parse(JSON.parse(String(row.message))) : null;
+  async peek(id: string): Promise<PendingMessage | null> {
+    const row = this.one(
+      "SELECT message, state FROM outbox WHERE id = ? AND logged = 0 AND state <> 'staged'",
+      id,
+    );
+    return row
+      ? {
+          message: outboxMessageSchema.parse(JSON.parse(String(row.message))),
+          canceled: row.state === "canceled",
+        }
+      : null;
+  }
+
+  /** A committed batch whose record is not yet in D1, or null. */
+  async peekBatch(id: string): Promise<BatchRecord | null> {
+    const row = this.one("SELECT record FROM batches WHERE id = ?", id);
+    return row ? batchRecordSchema.parse(JSON.parse(String(row.record))) : null;
+  }
+
+  /**
+   * Cancels a message that has not been released to a provider. One still on the queue is
+   * canceled in D1 before a consumer claims it (the claim only takes queued messages).
+   */
+  async cancel(id: string): Promise<CancelOutcome> {
+    const row = this.one("SELECT state, logged FROM outbox WHERE id = ?", id);
+    if (!row || row.state === "staged") {
+      return { kind: "not-found" };
+    }
+    if (row.state === "canceled") {
+      return { kind: "canceled" };
+    }
+    if (row.logged === 0) {
+      // Not in D1 yet: the flush writes it as canceled.
+      this.sql.exec("UPDATE outbox SET state = 'canceled' WHERE id = ?", id);
+      await this.wakeAt(Date.now());
+      return { kind: "canceled" };
+    }
+    const canceled = await cancelLogged(this.env.DB, { ids: [id] }, Date.now());
+    if (canceled === 0) {
+      return { kind: "too-late" };
+    }
+    if (row.state === "pending") {
+      this.sql.exec("DELETE FROM outbox WHERE id = ?", id);
+    }
+    // A released one leaves when its consumer finds it canceled and reports back.
+    return { kind: "canceled" };
+  }
+
+  /** Cancels every message of the batch not yet released; returns how many. */
+  async cancelBatch(batchId: string): Promise<number> {
+    const now = Date.now();
+    const tenantId = this.tenantId ?? this.getMeta("tenant_id");
+    if (!tenantId) {
+      return 0;
+    }
+    const unlogged = this.sql.exec(
+      "UPDATE outbox SET state = 'canceled' WHERE batch_id = ? AND logged = 0 AND state = 'pending'",
+      batchId,
+    ).rowsWritten;
+    const stored = this.one("SELECT record FROM batches WHERE id = ?", batchId);
+    if (stored) {
+      const record = batchRecordSchema.parse(JSON.parse(String(stored.record)));
+      record.canceledAt ??= now;
+      this.sql.exec("UPDATE batches SET record = ? WHERE id = ?", JSON.stringify(record), batchId);
+    } else {
+      await markBatchCanceled(this.env.DB, tenantId, batchId, now);
+    }
+    const logged = await cancelLogged(this.env.DB, { tenantId, batchId }, now);
+    // Canceled in D1 above, so the pending ones need no release; released ones report back.
+    this.sql.exec(
+      "DELETE FROM outbox WHERE batch_id = ? AND logged = 1 AND state = 'pending'",
+      batchId,
+    );
+    await this.wakeAt(now);
+    return unlogged + logged;
   }
 
   /**
@@ -179,12 +281,30 @@ export class TenantDispatcher extends DurableObject<Env> {
     // The alarm that woke us is spent; anything set from here on is a new one.
     this.alarmAt = null;
     const now = Date.now();
-    await this.flushToSendLog();
+    await this.flushBatches();
+    await this.flushToSendLog(now);
     await this.sweepExpired(now);
     await this.reconcileStaleReleases(now);
     const budgetLeft = await this.releaseDue(now);
     this.pruneIdempotency(now);
+    this.dropAbandonedStages(now);
     await this.scheduleNextAlarm(Date.now(), budgetLeft);
+  }
+
+  private insert(message: OutboxMessage, state: "pending" | "staged", now: number): void {
+    this.sql.exec(
+      `INSERT INTO outbox (id, recipient, send_at, vtag, lane, batch_id, state, staged_at, message)
+       VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+      message.id,
+      message.recipient,
+      message.sendAt,
+      this.fairTag(message.recipient),
+      laneOf(message),
+      message.batchId,
+      state,
+      state === "staged" ? now : null,
+      JSON.stringify(message),
+    );
   }
 
   private pruneIdempotency(now: number): void {
@@ -195,19 +315,53 @@ export class TenantDispatcher extends DurableObject<Env> {
     this.sql.exec("DELETE FROM idempotency WHERE expires_at <= ?", now);
   }
 
-  /** Writes accepted messages to the D1 send log; INSERT OR IGNORE makes a rerun harmless. */
-  private async flushToSendLog(): Promise<void> {
-    for (;;) {
-      const rows = this.all(
-        "SELECT id, message FROM outbox WHERE logged = 0 ORDER BY seq LIMIT ?",
-        FLUSH_CHUNK,
-      );
-      if (rows.length === 0) {
-        return;
-      }
-      const batch = rows.map((row) => outboxMessageSchema.parse(JSON.parse(String(row.message))));
-      await logMessages(this.env.DB, batch);
-      for (const row of rows) {
+  private dropAbandonedStages(now: number): void {
+    this.sql.exec(
+      "DELETE FROM outbox WHERE state = 'staged' AND staged_at <= ?",
+      now - STAGED_TTL_MS,
+    );
+  }
+
+  /** Committed batches' records go to D1 before their messages; INSERT OR IGNORE for reruns. */
+  private async flushBatches(): Promise<void> {
+    const rows = this.all("SELECT id, record FROM batches");
+    if (rows.length === 0) {
+      return;
+    }
+    await logBatches(
+      this.env.DB,
+      rows.map((row) => batchRecordSchema.parse(JSON.parse(String(row.record)))),
+    );
+    for (const row of rows) {
+      // A cancel during the write changed the record: it goes again next run.
+      this.sql.exec("DELETE FROM batches WHERE id = ? AND record = ?", row.id, row.record);
+    }
+  }
+
+  /**
+   * Writes accepted messages to the D1 send log, transactional lane first, at most FLUSH_PER_RUN
+   * per alarm run; INSERT OR IGNORE makes a rerun harmless. Canceled ones are written as such and
+   * leave the outbox.
+   */
+  private async flushToSendLog(now: number): Promise<void> {
+    const rows = this.all(
+      `SELECT id, state, message FROM outbox INDEXED BY outbox_unlogged_lane
+       WHERE logged = 0 AND state <> 'staged' ORDER BY lane, seq LIMIT ?`,
+      FLUSH_PER_RUN,
+    );
+    if (rows.length === 0) {
+      return;
+    }
+    await logMessages(
+      this.env.DB,
+      rows.map((row) => outboxMessageSchema.parse(JSON.parse(String(row.message)))),
+      now,
+      new Set(rows.filter((row) => row.state === "canceled").map((row) => String(row.id))),
+    );
+    for (const row of rows) {
+      if (row.state === "canceled") {
+        this.sql.exec("DELETE FROM outbox WHERE id = ?", row.id);
+      } else {
         this.sql.exec("UPDATE outbox SET logged = 1 WHERE id = ?", row.id);
       }
     }
@@ -303,9 +457,10 @@ export class TenantDispatcher extends DurableObject<Env> {
   }
 
   /**
-   * Releases what is due, at the tenant's rate, in fair-queuing order: for each recipient only the
-   * head of its line, and only when nothing earlier to that recipient still waits for its send
-   * result. Returns whether the rate, not a lack of work, stopped it.
+   * Releases what is due, at the tenant's rate: the transactional lane first, then the bulk lane
+   * with what is left. Within a lane, in fair-queuing order: for each recipient only the head of
+   * its line, and only when nothing to that recipient is still waiting for its send result.
+   * Returns whether the rate, not a lack of work, stopped it.
    */
   private async releaseDue(now: number): Promise<boolean> {
     const rate = await this.currentSendRate();
@@ -319,36 +474,45 @@ export class TenantDispatcher extends DurableObject<Env> {
       this.setBucket(bucket);
       return true;
     }
-    const due = this.all(
-      // Walking the fair-queuing index in order lets the scan stop at the budget; left to itself,
-      // SQLite tests every due message and sorts them all, on every tick.
-      `SELECT o.id, o.vtag FROM outbox o INDEXED BY outbox_fair
-       WHERE o.state = 'pending' AND o.logged = 1 AND o.send_at <= ?
-         AND NOT EXISTS (
-           SELECT 1 FROM outbox p
-           WHERE p.recipient = o.recipient AND p.seq <> o.seq
-             AND (p.state = 'released'
-               OR (p.state = 'pending' AND (p.send_at < o.send_at
-                 OR (p.send_at = o.send_at AND p.seq < o.seq)))))
-       ORDER BY o.vtag, o.seq LIMIT ?`,
-      now,
-      budget,
-    );
+    const due = this.dueInLane(LANE_TRANSACTIONAL, now, budget);
+    if (due.length < budget) {
+      due.push(...this.dueInLane(LANE_BULK, now, budget - due.length));
+    }
     this.setBucket({ tokens: bucket.tokens - due.length, at: now });
+    let lastTag = this.virtualNow();
     for (const row of due) {
       this.sql.exec(
         "UPDATE outbox SET state = 'released', released_at = ? WHERE id = ?",
         now,
         row.id,
       );
+      lastTag = Math.max(lastTag, Number(row.vtag));
     }
-    const lastTag = due.at(-1)?.vtag;
-    if (lastTag !== undefined && Number(lastTag) > this.virtualNow()) {
-      this.virtualClock = Number(lastTag);
+    if (lastTag > this.virtualNow()) {
+      this.virtualClock = lastTag;
       this.setMeta("virtual_clock", String(lastTag));
     }
     await this.enqueue(due.map((row) => String(row.id)));
     return due.length === budget;
+  }
+
+  private dueInLane(lane: number, now: number, limit: number): Row[] {
+    return this.all(
+      // Walking the fair-queuing index in order lets the scan stop at the limit; left to itself,
+      // SQLite tests every due message and sorts them all, on every tick.
+      `SELECT o.id, o.vtag FROM outbox o INDEXED BY outbox_lane_fair
+       WHERE o.state = 'pending' AND o.lane = ? AND o.logged = 1 AND o.send_at <= ?
+         AND NOT EXISTS (
+           SELECT 1 FROM outbox p
+           WHERE p.recipient = o.recipient AND p.seq <> o.seq
+             AND (p.state = 'released'
+               OR (p.state = 'pending' AND p.lane = o.lane AND (p.send_at < o.send_at
+                 OR (p.send_at = o.send_at AND p.seq < o.seq)))))
+       ORDER BY o.vtag, o.seq LIMIT ?`,
+      lane,
+      now,
+      limit,
+    );
   }
 
   private async enqueue(ids: string[]): Promise<void> {
@@ -373,12 +537,15 @@ export class TenantDispatcher extends DurableObject<Env> {
       const at = this.one(query, ...bindings)?.at;
       return at === null || at === undefined ? undefined : Number(at);
     };
-    const unlogged = this.one("SELECT 1 AS at FROM outbox WHERE logged = 0 LIMIT 1");
+    const unlogged = this.one(
+      "SELECT 1 AS at FROM outbox WHERE logged = 0 AND state <> 'staged' LIMIT 1",
+    );
+    const oldestStage = earliest("SELECT MIN(staged_at) AS at FROM outbox WHERE state = 'staged'");
     const oldestRelease = earliest(
       "SELECT MIN(released_at) AS at FROM outbox WHERE state = 'released'",
     );
     const candidates = [
-      unlogged ? now : undefined,
+      unlogged || this.one("SELECT 1 AS at FROM batches LIMIT 1") ? now : undefined,
       rateLimited ? now + RELEASE_TICK_MS : undefined,
       // Messages waiting behind a recipient's earlier one are woken by its send result instead.
       earliest(
@@ -387,6 +554,7 @@ export class TenantDispatcher extends DurableObject<Env> {
       ),
       this.nextSweep() ?? undefined,
       oldestRelease === undefined ? undefined : oldestRelease + timeoutMs,
+      oldestStage === undefined ? undefined : oldestStage + STAGED_TTL_MS,
     ].filter((at): at is number => at !== undefined);
     if (candidates.length === 0) {
       await this.ctx.storage.deleteAlarm();

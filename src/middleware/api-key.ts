@@ -11,7 +11,7 @@ import { effectiveRateLimit, type RateLimit } from "../domain/rate-limits";
 import { grants, type Scope } from "../domain/scopes";
 import { sha256Hex } from "../lib/crypto";
 import { ApiError } from "../lib/problem";
-import type { AppEnv, Caller } from "./context";
+import { type AppEnv, type Caller, tenantConfigOf } from "./context";
 import { enforceRequestLimit } from "./rate-limit";
 
 const CACHE_TTL_MS = 10_000;
@@ -53,13 +53,7 @@ async function lookUp(env: Env, hash: string, now: number): Promise<CacheEntry> 
           keyId: row.key.id,
           mode: row.key.mode,
           scopes: row.key.scopes as Scope[],
-          tenant: {
-            id: row.tenant.id,
-            homeCountry: row.tenant.homeCountry,
-            allowedCountries: row.tenant.allowedCountries,
-            sendRate: row.tenant.sendRate,
-            signature: row.tenant.signature,
-          },
+          tenant: tenantConfigOf(row.tenant),
         }
       : null,
     revoked: row?.key.revokedAt != null,

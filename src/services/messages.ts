@@ -6,23 +6,79 @@ import { database } from "../db/client";
 import { findMessage, type MessageRow } from "../db/message-log";
 import { type MessageStatus, messageAttempts, messages } from "../db/schema";
 import { normalisePhone } from "../domain/phone";
-import { segmentsOf } from "../domain/segments";
+import { releaseTimeAfterQuietHours } from "../domain/quiet-hours";
 import {
   type AcceptedMessage,
   acceptedView,
+  initialStatus,
   type OutboxMessage,
 } from "../durable-objects/dispatcher-types";
 import { sha256Hex } from "../lib/crypto";
 import { newId } from "../lib/ids";
 import { ApiError } from "../lib/problem";
 import type { Caller } from "../middleware/context";
+import { type Composed, type Content, composeMessage } from "./compose";
 import { dispatcherOf } from "./dispatcher";
+import { loadScreener, type SensitiveHit } from "./sensitive-words";
+import { servingTemplate } from "./templates";
 
-export interface SendInput {
+/** How far ahead a message or batch may be scheduled. */
+export const MAX_SCHEDULE_MS = 35 * 24 * 60 * 60 * 1000;
+/** A `send_at` this little in the past (a client's clock running behind) means "now". */
+const SEND_AT_SLACK_MS = 60_000;
+
+export type ContentInput =
+  | { body: string; template_id?: undefined; variables?: undefined }
+  | { body?: undefined; template_id: string; variables: Record<string, unknown> };
+
+export type SendInput = ContentInput & {
   to: string;
-  body: string;
   from?: string;
   metadata?: Record<string, string>;
+  send_at?: string;
+  smart_encoding?: boolean;
+};
+
+/** A body, or the approved version of a template with these variables. */
+export async function loadContent(env: Env, caller: Caller, input: ContentInput): Promise<Content> {
+  if (input.template_id === undefined) {
+    return { body: input.body };
+  }
+  return {
+    template: await servingTemplate(env, caller.tenant.id, input.template_id),
+    variables: input.variables,
+  };
+}
+
+/** When a message may go: its `send_at` (checked), else now; marketing waits out quiet hours. */
+export function releaseTime(
+  caller: Caller,
+  composed: Composed,
+  sendAt: string | undefined,
+  now: number,
+): number {
+  const wanted = scheduledTime(sendAt, now);
+  return composed.kind === "marketing"
+    ? releaseTimeAfterQuietHours(wanted, caller.tenant.quietHours, composed.country)
+    : wanted;
+}
+
+export function scheduledTime(sendAt: string | undefined, now: number): number {
+  if (sendAt === undefined) {
+    return now;
+  }
+  const at = Date.parse(sendAt);
+  if (at < now - SEND_AT_SLACK_MS) {
+    throw new ApiError("unprocessable-entity", "send_at must not be in the past.", {
+      errors: [{ pointer: "/send_at", detail: `${sendAt} has passed` }],
+    });
+  }
+  if (at > now + MAX_SCHEDULE_MS) {
+    throw new ApiError("unprocessable-entity", "send_at may be at most 35 days ahead.", {
+      errors: [{ pointer: "/send_at", detail: `${sendAt} is more than 35 days away` }],
+    });
+  }
+  return Math.max(at, now);
 }
 
 export async function acceptMessage(
@@ -33,37 +89,46 @@ export async function acceptMessage(
   now: number = Date.now(),
 ): Promise<{ replayed: boolean; message: AcceptedMessage }> {
   const { tenant } = caller;
-  const phone = normalisePhone(input.to, tenant.homeCountry);
-  if (!phone.ok) {
-    throw new ApiError("unprocessable-entity", phone.error.detail, {
-      errors: [{ pointer: "/to", detail: phone.error.detail }],
-    });
+  const [content, screen] = await Promise.all([
+    loadContent(env, caller, input),
+    loadScreener(env, tenant.id),
+  ]);
+  const composition = composeMessage(tenant, screen, input.to, content, {
+    smartEncoding: input.smart_encoding ?? false,
+    pointer: "",
+  });
+  if (!composition.ok) {
+    throw refusal(composition.errors);
   }
-  if (!tenant.allowedCountries.includes(phone.country)) {
-    const detail = `Sending to ${phone.country} is not enabled for this account (allowed: ${tenant.allowedCountries.join(", ")}).`;
-    throw new ApiError("unprocessable-entity", detail, { errors: [{ pointer: "/to", detail }] });
-  }
-  const count = segmentsOf(input.body);
+  const composed = composition.value;
   const message: OutboxMessage = {
     id: newId("msg", now),
     tenantId: tenant.id,
     channel: "sms",
-    recipient: phone.e164,
+    recipient: composed.recipient ?? input.to,
     sender: input.from ?? null,
-    body: input.body,
+    body: composed.text,
     metadata: input.metadata ?? null,
     mode: caller.mode,
-    segments: count.segments,
-    encoding: count.encoding,
+    segments: composed.segments,
+    encoding: composed.encoding,
     idempotencyKey: idempotencyKey ?? null,
     createdAt: now,
-    sendAt: now,
+    sendAt: releaseTime(caller, composed, input.send_at, now),
+    batchId: null,
+    templateId: "template" in content ? content.template.id : null,
+    templateVersion: "template" in content ? content.template.version : null,
+    kind: composed.kind,
+    costMicros: composed.costMicros,
+    lane: composed.kind === "marketing" ? "bulk" : "transactional",
   };
+  const response = acceptedView(message, tenant.currency);
   const result = await dispatcherOf(env, tenant.id).accept({
     message,
     idempotency: idempotencyKey
       ? { key: idempotencyKey, requestHash: await sha256Hex(JSON.stringify(input)) }
       : null,
+    response,
   });
   if (result.kind === "idempotency-conflict") {
     throw new ApiError(
@@ -74,7 +139,82 @@ export async function acceptMessage(
   }
   return result.kind === "replayed"
     ? { replayed: true, message: result.response }
-    : { replayed: false, message: acceptedView(message) };
+    : { replayed: false, message: response };
+}
+
+/** The 422 for a message that breaks a rule, naming each problem. */
+export function refusal(errors: { pointer: string; detail: string }[]): ApiError {
+  const detail =
+    errors.length === 1
+      ? `${errors[0]?.pointer || "/"}: ${errors[0]?.detail}`
+      : `${errors.length} problems with this message; see errors.`;
+  return new ApiError("unprocessable-entity", detail, { errors });
+}
+
+export interface Preview {
+  text: string;
+  encoding: "GSM-7" | "UCS-2";
+  characters: number;
+  segments: number;
+  cost: number;
+  currency: string;
+  hits: SensitiveHit[];
+}
+
+/**
+ * What a message would be, without sending it. Without `to`, the account's home country is
+ * assumed (for the signature and the price), and the allowed-countries rule is not applied.
+ * Sensitive words are reported, not refused: showing them is the point of a preview.
+ */
+export async function previewMessage(
+  env: Env,
+  caller: Caller,
+  input: ContentInput & { to?: string; smart_encoding?: boolean },
+): Promise<Preview> {
+  const [content, screen] = await Promise.all([
+    loadContent(env, caller, input),
+    loadScreener(env, caller.tenant.id),
+  ]);
+  const composition = composeMessage(
+    caller.tenant,
+    screen,
+    input.to ?? { country: caller.tenant.homeCountry },
+    content,
+    { smartEncoding: input.smart_encoding ?? false, pointer: "", reportOnly: true },
+  );
+  if (!composition.ok) {
+    throw refusal(composition.errors);
+  }
+  const { value } = composition;
+  return {
+    text: value.text,
+    encoding: value.encoding,
+    characters: value.characters,
+    segments: value.segments,
+    cost: value.costMicros / 1_000_000,
+    currency: caller.tenant.currency,
+    hits: value.hits,
+  };
+}
+
+/**
+ * Cancels a message that is scheduled or queued. 404 if it is not the caller's; 409 once it has
+ * been handed to a provider.
+ */
+export async function cancelMessage(env: Env, caller: Caller, id: string): Promise<MessageRow> {
+  const before = await getMessage(env, caller, id);
+  if (before.message.status === "canceled") {
+    return before.message;
+  }
+  const outcome = await dispatcherOf(env, caller.tenant.id).cancel(id);
+  const after = await getMessage(env, caller, id);
+  if (outcome.kind !== "canceled") {
+    throw new ApiError(
+      "conflict",
+      `Message ${id} is ${after.message.status}: only scheduled or queued messages can be canceled.`,
+    );
+  }
+  return after.message;
 }
 
 export type AttemptRow = typeof messageAttempts.$inferSelect;
@@ -99,17 +239,18 @@ export async function getMessage(
   if (!pending) {
     throw new ApiError("not-found", `No message ${id}.`);
   }
+  const { message, canceled } = pending;
   return {
     message: {
-      ...pending,
-      status: pending.sendAt > pending.createdAt ? "scheduled" : "queued",
-      statusReason: null,
+      ...message,
+      status: canceled ? "canceled" : initialStatus(message),
+      statusReason: canceled ? "canceled by request" : null,
       provider: null,
       providerMessageId: null,
       attemptCount: 0,
       claimId: null,
       claimedUntil: 0,
-      updatedAt: pending.createdAt,
+      updatedAt: message.createdAt,
       sentAt: null,
       completedAt: null,
     },

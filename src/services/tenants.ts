@@ -2,22 +2,15 @@
 import { eq } from "drizzle-orm";
 import { database } from "../db/client";
 import { tenants } from "../db/schema";
-import type { Caller, TenantConfig } from "../middleware/context";
+import type { QuietHours } from "../domain/quiet-hours";
+import { type Caller, type TenantConfig, tenantConfigOf } from "../middleware/context";
 import { dispatcherOf } from "./dispatcher";
 
 export type TenantRow = typeof tenants.$inferSelect;
 
 export async function loadTenant(env: Env, tenantId: string): Promise<TenantConfig | undefined> {
   const row = await database(env.DB).query.tenants.findFirst({ where: eq(tenants.id, tenantId) });
-  return row
-    ? {
-        id: row.id,
-        homeCountry: row.homeCountry,
-        allowedCountries: row.allowedCountries,
-        sendRate: row.sendRate,
-        signature: row.signature,
-      }
-    : undefined;
+  return row ? tenantConfigOf(row) : undefined;
 }
 
 export async function getTenant(env: Env, caller: Caller): Promise<TenantRow> {
@@ -36,6 +29,9 @@ export interface TenantChanges {
   homeCountry?: string;
   allowedCountries?: string[];
   sendRate?: number;
+  currency?: string;
+  prices?: Record<string, string>;
+  quietHours?: QuietHours | null;
 }
 
 /**

@@ -1,52 +1,8 @@
 import { env, runInDurableObject } from "cloudflare:test";
 import { describe, expect, it } from "vitest";
-import type { AcceptRequest, OutboxMessage } from "../../src/durable-objects/dispatcher-types";
 import type { TenantDispatcher } from "../../src/durable-objects/tenant-dispatcher";
-import type { DispatchJob } from "../../src/queues/payloads";
-import { dispatcherOf } from "../../src/services/dispatcher";
+import { acceptRequest, isolatedDispatcher } from "../support/dispatcher";
 import { outboxMessage, statusOf } from "../support/messages";
-import { createTenant } from "../support/tenants";
-
-/** A queue that only records what it is given, so nothing is consumed behind the test's back. */
-class RecordingQueue {
-  readonly sent: string[] = [];
-  async send(): Promise<void> {
-    throw new Error("the dispatcher sends in batches");
-  }
-  async sendBatch(jobs: Iterable<MessageSendRequest<DispatchJob>>): Promise<void> {
-    for (const job of jobs) {
-      this.sent.push(job.body.message_id);
-    }
-  }
-}
-
-async function isolatedDispatcher(sendRate = 50) {
-  const tenant = await createTenant({ sendRate });
-  const stub = dispatcherOf(env, tenant.id);
-  const queue = new RecordingQueue();
-  await runInDurableObject(stub, (instance: TenantDispatcher) => {
-    Object.defineProperty(instance, "env", { value: { ...env, DISPATCH_QUEUE: queue } });
-  });
-  const accept = (message: OutboxMessage, idempotencyKey?: string, hash = "h1") =>
-    stub.accept(acceptRequest(message, idempotencyKey, hash));
-  const runAlarm = () => runInDurableObject(stub, (instance: TenantDispatcher) => instance.alarm());
-  const sql = <T extends Record<string, SqlStorageValue>>(
-    query: string,
-    ...args: SqlStorageValue[]
-  ) =>
-    runInDurableObject(stub, (_instance: TenantDispatcher, state) =>
-      state.storage.sql.exec<T>(query, ...args).toArray(),
-    );
-  return { tenant, stub, queue, accept, runAlarm, sql };
-}
-
-function acceptRequest(
-  message: OutboxMessage,
-  idempotencyKey: string | undefined,
-  requestHash: string,
-): AcceptRequest {
-  return { message, idempotency: idempotencyKey ? { key: idempotencyKey, requestHash } : null };
-}
 
 describe("TenantDispatcher", () => {
   it("releases one recipient's messages in order, each only after the previous send result", async () => {
@@ -254,7 +210,7 @@ describe("TenantDispatcher", () => {
       await instance.accept(acceptRequest(message, undefined, "h"));
       await state.storage.deleteAlarm();
     });
-    expect(await stub.peek(message.id)).toEqual(message);
+    expect(await stub.peek(message.id)).toEqual({ message, canceled: false });
     expect(await stub.peek("msg_00000000000000000000000000")).toBeNull();
   });
 });

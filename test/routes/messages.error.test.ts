@@ -53,7 +53,27 @@ describe("POST /v1/messages (errors)", () => {
 
   it.each([
     { what: "a missing `to`", body: { body: "Hello" }, pointers: ["/to"] },
-    { what: "an empty object", body: {}, pointers: ["/to", "/body"] },
+    { what: "an empty object", body: {}, pointers: ["/to"] },
+    {
+      what: "a `to` without a body or template",
+      body: { to: "+8613800138000" },
+      pointers: ["/body"],
+    },
+    {
+      what: "both a body and a template",
+      body: { to: "+8613800138000", body: "Hi", template_id: "tpl_01JD3M6Y8Z5Q7K2N4P6R8T0V2X" },
+      pointers: ["/body"],
+    },
+    {
+      what: "variables without a template",
+      body: { to: "+8613800138000", body: "Hi", variables: { code: "1" } },
+      pointers: ["/variables"],
+    },
+    {
+      what: "a send_at that is not a date",
+      body: { to: "+8613800138000", body: "Hi", send_at: "tomorrow" },
+      pointers: ["/send_at"],
+    },
     { what: "an empty `body`", body: { to: "+8613800138000", body: "" }, pointers: ["/body"] },
     {
       what: "a `body` over 1600 characters",

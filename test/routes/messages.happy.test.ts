@@ -7,12 +7,16 @@ describe("POST /v1/messages (happy)", () => {
     const res = await tenant.api("/v1/messages", postJson({ to: "13800138000", body: "Hello" }));
     expect(res.status).toBe(202);
     const accepted = (await res.json()) as Record<string, unknown>;
+    // To a Chinese number the signature 【Relaybox】 is prefixed, and its brackets need UCS-2.
     expect(accepted).toMatchObject({
       status: "queued",
       to: "+8613800138000",
       segments: 1,
-      encoding: "GSM-7",
+      encoding: "UCS-2",
+      cost: 0.0065,
+      currency: "USD",
     });
+    expect(accepted.send_at).toBe(accepted.created_at);
     expect(String(accepted.id)).toMatch(/^msg_[0-9A-Z]{26}$/);
     expect(res.headers.get("x-request-id")).toBeTruthy();
 

@@ -23,6 +23,12 @@ export function outboxMessage(
     idempotencyKey: null,
     createdAt: now,
     sendAt: now,
+    batchId: null,
+    templateId: null,
+    templateVersion: null,
+    kind: "notification",
+    costMicros: 6500,
+    lane: "transactional",
     ...overrides,
   };
 }

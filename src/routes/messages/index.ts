@@ -4,5 +4,7 @@ import * as routes from "./messages.routes";
 
 export const messagesRouter = createRouter()
   .openapi(routes.sendMessage, handlers.sendMessage)
+  .openapi(routes.previewMessage, handlers.previewMessage)
+  .openapi(routes.cancelMessage, handlers.cancelMessage)
   .openapi(routes.listMessages, handlers.listMessages)
   .openapi(routes.getMessage, handlers.getMessage);

@@ -5,7 +5,7 @@ import * as service from "../../services/messages";
 import { iso } from "../common";
 import type * as routes from "./messages.routes";
 
-function present(row: MessageRow, attempts?: service.AttemptRow[]) {
+function present(row: MessageRow, currency: string, attempts?: service.AttemptRow[]) {
   return {
     id: row.id,
     channel: row.channel,
@@ -18,6 +18,12 @@ function present(row: MessageRow, attempts?: service.AttemptRow[]) {
     mode: row.mode,
     segments: row.segments,
     encoding: row.encoding,
+    kind: row.kind,
+    template_id: row.templateId,
+    template_version: row.templateVersion,
+    batch_id: row.batchId,
+    cost: row.costMicros / 1_000_000,
+    currency,
     provider: row.provider,
     provider_message_id: row.providerMessageId,
     created_at: new Date(row.createdAt).toISOString(),
@@ -40,11 +46,23 @@ function present(row: MessageRow, attempts?: service.AttemptRow[]) {
   };
 }
 
+/** The schema's refinement guarantees exactly one of body and template_id. */
+function contentOf<T extends { body?: string; template_id?: string; variables?: Variables }>(
+  input: T,
+): T & service.ContentInput {
+  const { body, template_id, variables } = input;
+  return body !== undefined
+    ? { ...input, body, template_id: undefined, variables: undefined }
+    : { ...input, body: undefined, template_id: template_id ?? "", variables: variables ?? {} };
+}
+
+type Variables = Record<string, string | number>;
+
 export const sendMessage: RouteHandler<typeof routes.sendMessage, AppEnv> = async (c) => {
   const { replayed, message } = await service.acceptMessage(
     c.env,
     c.get("caller"),
-    c.req.valid("json"),
+    contentOf(c.req.valid("json")),
     c.req.valid("header")["idempotency-key"],
   );
   if (replayed) {
@@ -60,7 +78,7 @@ export const getMessage: RouteHandler<typeof routes.getMessage, AppEnv> = async 
     c.get("caller"),
     c.req.valid("param").id,
   );
-  return c.json(present(message, attempts), 200);
+  return c.json(present(message, c.get("caller").tenant.currency, attempts), 200);
 };
 
 export const listMessages: RouteHandler<typeof routes.listMessages, AppEnv> = async (c) => {
@@ -73,5 +91,24 @@ export const listMessages: RouteHandler<typeof routes.listMessages, AppEnv> = as
     limit: query.limit,
     cursor: query.cursor,
   });
-  return c.json({ data: page.data.map((row) => present(row)), next_cursor: page.nextCursor }, 200);
+  const { currency } = c.get("caller").tenant;
+  return c.json(
+    { data: page.data.map((row) => present(row, currency)), next_cursor: page.nextCursor },
+    200,
+  );
+};
+
+export const previewMessage: RouteHandler<typeof routes.previewMessage, AppEnv> = async (c) => {
+  const preview = await service.previewMessage(
+    c.env,
+    c.get("caller"),
+    contentOf(c.req.valid("json")),
+  );
+  return c.json(preview, 200);
+};
+
+export const cancelMessage: RouteHandler<typeof routes.cancelMessage, AppEnv> = async (c) => {
+  const caller = c.get("caller");
+  const message = await service.cancelMessage(c.env, caller, c.req.valid("param").id);
+  return c.json(present(message, caller.tenant.currency), 200);
 };

@@ -1,9 +1,47 @@
 import { createRoute, z } from "@hono/zod-openapi";
-import { MESSAGE_STATUSES } from "../../db/schema";
+import { MESSAGE_STATUSES, TEMPLATE_KINDS } from "../../db/schema";
 import { requireScope } from "../../middleware/api-key";
 import { bearerAuth, IdempotencyHeaders, LimitQuery, problems } from "../common";
 
 const MessageId = z.string().regex(/^msg_[0-9A-Z]{26}$/, "must be a message id (msg_…)");
+
+export const TemplateId = z
+  .string()
+  .regex(/^tpl_[0-9A-Z]{26}$/, "must be a template id (tpl_…)")
+  .openapi({ example: "tpl_01JD3M6Y8Z5Q7K2N4P6R8T0V2X" });
+
+export const Variables = z
+  .record(z.string().min(1).max(64), z.union([z.string().max(1000), z.number().finite()]))
+  .refine((v) => Object.keys(v).length <= 50, "at most 50 variables")
+  .openapi({ description: "Values for the template's variables", example: { code: "123456" } });
+
+const Body = z.string().min(1).max(1600).openapi({ example: "Your code is 123456" });
+const SmartEncoding = z.boolean().optional().openapi({
+  description:
+    "Replace look-alike characters (curly quotes, long dashes, no-break spaces…) with their GSM-7 twins when that keeps the whole text GSM-7",
+});
+
+/** Exactly one of a free `body` or a `template_id` (with its `variables`). */
+export function requireOneContent(
+  value: { body?: string; template_id?: string; variables?: unknown },
+  ctx: z.RefinementCtx,
+): void {
+  if ((value.body === undefined) === (value.template_id === undefined)) {
+    ctx.addIssue({
+      code: "custom",
+      path: ["body"],
+      message: "give either body or template_id (with variables), not both or neither",
+    });
+  }
+  if (value.variables !== undefined && value.template_id === undefined) {
+    ctx.addIssue({ code: "custom", path: ["variables"], message: "variables need a template_id" });
+  }
+}
+
+export const SendAt = z.iso.datetime({ offset: true }).openapi({
+  description: "When to send: any future time up to 35 days ahead (RFC 3339). Omit to send now.",
+  example: "2026-12-01T09:30:00+08:00",
+});
 
 export const SendMessageBody = z
   .object({
@@ -11,16 +49,58 @@ export const SendMessageBody = z
       description: "E.164, or a national number of the account's home country",
       example: "+8613800138000",
     }),
-    body: z.string().min(1).max(1600).openapi({ example: "Your code is 123456" }),
+    body: Body.optional(),
+    template_id: TemplateId.optional(),
+    variables: Variables.optional(),
     from: z.string().min(1).max(20).optional().openapi({ description: "Sender id or number" }),
     metadata: z
       .record(z.string().max(40), z.string().max(500))
       .refine((m) => Object.keys(m).length <= 20, "at most 20 keys")
       .optional()
       .openapi({ description: "Your own key-value pairs, returned with the message" }),
+    send_at: SendAt.optional(),
+    smart_encoding: SmartEncoding,
   })
   .strict()
+  .superRefine(requireOneContent)
   .openapi("SendMessage");
+
+export const PreviewBody = z
+  .object({
+    to: z.string().min(1).max(32).optional().openapi({
+      description: "The recipient; without it, the account's home country is assumed",
+    }),
+    body: Body.optional(),
+    template_id: TemplateId.optional(),
+    variables: Variables.optional(),
+    smart_encoding: SmartEncoding,
+  })
+  .strict()
+  .superRefine(requireOneContent)
+  .openapi("PreviewMessage");
+
+const HitSchema = z
+  .object({
+    word: z.string(),
+    category: z.string().nullable(),
+    policy: z.enum(["block", "review", "mask"]),
+    start: z.number().int().openapi({ description: "UTF-16 offset of the hit in `text`" }),
+    end: z.number().int(),
+    source: z.enum(["default", "tenant"]),
+  })
+  .openapi("SensitiveHit");
+
+export const PreviewSchema = z
+  .object({
+    text: z.string().openapi({ description: "Exactly what would be sent, signature included" }),
+    encoding: z.enum(["GSM-7", "UCS-2"]),
+    characters: z.number().int(),
+    segments: z.number().int(),
+    cost: z.number(),
+    currency: z.string(),
+    hits: z.array(HitSchema),
+  })
+  .openapi("Preview");
 
 export const AcceptedSchema = z
   .object({
@@ -29,6 +109,9 @@ export const AcceptedSchema = z
     to: z.string(),
     segments: z.number().int(),
     encoding: z.enum(["GSM-7", "UCS-2"]),
+    cost: z.number(),
+    currency: z.string(),
+    send_at: z.string(),
     created_at: z.string(),
   })
   .openapi("AcceptedMessage");
@@ -56,6 +139,12 @@ export const MessageSchema = z
     mode: z.enum(["live", "test"]),
     segments: z.number().int(),
     encoding: z.enum(["GSM-7", "UCS-2"]),
+    kind: z.enum(TEMPLATE_KINDS),
+    template_id: z.string().nullable(),
+    template_version: z.number().int().nullable(),
+    batch_id: z.string().nullable(),
+    cost: z.number(),
+    currency: z.string(),
     provider: z.string().nullable(),
     provider_message_id: z.string().nullable(),
     created_at: z.string(),
@@ -127,5 +216,41 @@ export const listMessages = createRoute({
       },
     },
     ...problems(400, 401, 403, 429),
+  },
+});
+
+export const previewMessage = createRoute({
+  method: "post",
+  path: "/v1/messages/preview",
+  tags: ["Messages"],
+  summary: "What a message would be: text, encoding, segments, cost and sensitive words",
+  security: bearerAuth,
+  middleware: [requireScope("messages:send")] as const,
+  request: {
+    body: { required: true, content: { "application/json": { schema: PreviewBody } } },
+  },
+  responses: {
+    200: {
+      description: "The message as it would be sent (nothing is sent)",
+      content: { "application/json": { schema: PreviewSchema } },
+    },
+    ...problems(400, 401, 403, 413, 415, 422, 429),
+  },
+});
+
+export const cancelMessage = createRoute({
+  method: "post",
+  path: "/v1/messages/{id}/cancel",
+  tags: ["Messages"],
+  summary: "Cancel a scheduled or queued message",
+  security: bearerAuth,
+  middleware: [requireScope("messages:send")] as const,
+  request: { params: z.object({ id: MessageId }) },
+  responses: {
+    200: {
+      description: "The canceled message",
+      content: { "application/json": { schema: MessageSchema } },
+    },
+    ...problems(400, 401, 403, 404, 409, 429),
   },
 });

@@ -12,6 +12,9 @@ function present(row: service.TenantRow) {
     allowed_countries: row.allowedCountries,
     send_rate: row.sendRate,
     signature: row.signature,
+    currency: row.currency,
+    prices: row.prices,
+    quiet_hours: row.quietHours ?? null,
     created_at: new Date(row.createdAt).toISOString(),
   };
 }
@@ -31,6 +34,9 @@ export const updateTenant: RouteHandler<typeof routes.updateTenant, AppEnv> = as
     homeCountry: body.home_country,
     allowedCountries: body.allowed_countries ? [...new Set(body.allowed_countries)] : undefined,
     sendRate: body.send_rate,
+    currency: body.currency,
+    prices: body.prices,
+    quietHours: body.quiet_hours,
   });
   return c.json(present(row), 200);
 };

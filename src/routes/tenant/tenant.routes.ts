@@ -1,5 +1,7 @@
 import { createRoute, z } from "@hono/zod-openapi";
 import { isPhoneCountry } from "../../domain/countries";
+import { isPrice } from "../../domain/pricing";
+import { isClockTime } from "../../domain/quiet-hours";
 import { requireScope } from "../../middleware/api-key";
 import { bearerAuth, problems } from "../common";
 
@@ -7,6 +9,20 @@ const Country = z
   .string()
   .refine(isPhoneCountry, "must be an ISO 3166 alpha-2 country code, e.g. CN")
   .openapi({ example: "CN" });
+
+const ClockTime = z.string().refine(isClockTime, "must be a 24-hour time HH:MM, e.g. 21:00");
+
+const QuietHoursSchema = z
+  .object({ start: ClockTime, end: ClockTime })
+  .strict()
+  .openapi("QuietHours", {
+    description:
+      "Marketing is held between start and end in the recipient's local time, e.g. 21:00–08:00",
+  });
+
+const Price = z
+  .string()
+  .refine(isPrice, "must be a decimal price with at most 6 decimals, e.g. 0.0450");
 
 export const TenantSchema = z
   .object({
@@ -16,6 +32,12 @@ export const TenantSchema = z
     allowed_countries: z.array(z.string()),
     send_rate: z.number().int().openapi({ description: "Messages per second; 0 pauses sending" }),
     signature: z.string().nullable(),
+    currency: z.string(),
+    prices: z.record(z.string(), z.string()).openapi({
+      description:
+        "Your price per segment by country (decimal strings in `currency`); other countries use the list prices",
+    }),
+    quiet_hours: QuietHoursSchema.nullable(),
     created_at: z.string(),
   })
   .openapi("Tenant");
@@ -53,6 +75,21 @@ export const updateTenant = createRoute({
               send_rate: z.number().int().min(0).max(10_000).optional().openapi({
                 description:
                   "Messages per second the dispatcher releases; 0 pauses (accepted messages wait)",
+              }),
+              currency: z
+                .string()
+                .regex(/^[A-Z]{3}$/, "must be an ISO 4217 code, e.g. CNY")
+                .optional(),
+              prices: z
+                .record(Country, Price)
+                .refine((p) => Object.keys(p).length <= 250, "at most 250 countries")
+                .optional()
+                .openapi({
+                  description: "Replaces the whole price table",
+                  example: { CN: "0.0450" },
+                }),
+              quiet_hours: QuietHoursSchema.nullable().optional().openapi({
+                description: "null turns quiet hours off",
               }),
             })
             .strict(),

@@ -1,0 +1,65 @@
+/**
+ * The TenantDispatcher's own SQLite tables, created or brought up to date when an instance starts.
+ *
+ * outbox: one row per accepted message until its send result is in. `state` is `staged` (part of
+ * a batch still being uploaded: invisible until the batch commits), `pending`, `released` (on the
+ * queue) or `canceled` (canceled before it reached the D1 send log, which it still must). `lane`
+ * 0 is transactional, 1 bulk; `vtag` is the fair-queuing tag.
+ * batches: a committed batch's record until it is written to D1.
+ */
+
+export const LANE_TRANSACTIONAL = 0;
+export const LANE_BULK = 1;
+
+export function migrateOutbox(sql: SqlStorage): void {
+  sql.exec(`
+    CREATE TABLE IF NOT EXISTS outbox (
+      seq INTEGER PRIMARY KEY AUTOINCREMENT,
+      id TEXT NOT NULL UNIQUE,
+      recipient TEXT NOT NULL,
+      send_at INTEGER NOT NULL,
+      state TEXT NOT NULL DEFAULT 'pending',
+      logged INTEGER NOT NULL DEFAULT 0,
+      released_at INTEGER,
+      message TEXT NOT NULL
+    );
+    CREATE INDEX IF NOT EXISTS outbox_recipient ON outbox (recipient, send_at, seq);
+    CREATE INDEX IF NOT EXISTS outbox_state ON outbox (state, send_at, seq);
+    CREATE TABLE IF NOT EXISTS idempotency (
+      key TEXT PRIMARY KEY,
+      request_hash TEXT NOT NULL,
+      response TEXT NOT NULL,
+      expires_at INTEGER NOT NULL
+    );
+    CREATE INDEX IF NOT EXISTS idempotency_expiry ON idempotency (expires_at);
+    DROP TABLE IF EXISTS receipt_deadlines;
+    CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
+    CREATE TABLE IF NOT EXISTS batches (id TEXT PRIMARY KEY, record TEXT NOT NULL);
+  `);
+  const columns = new Set(
+    sql
+      .exec<{ name: string }>("SELECT name FROM pragma_table_info('outbox')")
+      .toArray()
+      .map((c) => c.name),
+  );
+  // Outboxes from before each column start with its default.
+  const added: [string, string][] = [
+    ["vtag", "REAL NOT NULL DEFAULT 0"],
+    ["lane", "INTEGER NOT NULL DEFAULT 0"],
+    ["batch_id", "TEXT"],
+    ["staged_at", "INTEGER"],
+  ];
+  for (const [name, definition] of added) {
+    if (!columns.has(name)) {
+      sql.exec(`ALTER TABLE outbox ADD COLUMN ${name} ${definition}`);
+    }
+  }
+  sql.exec(`
+    DROP INDEX IF EXISTS outbox_fair;
+    DROP INDEX IF EXISTS outbox_unlogged;
+    CREATE INDEX IF NOT EXISTS outbox_lane_fair ON outbox (state, lane, vtag, seq);
+    CREATE INDEX IF NOT EXISTS outbox_recipient_tag ON outbox (recipient, vtag);
+    CREATE INDEX IF NOT EXISTS outbox_unlogged_lane ON outbox (lane, seq) WHERE logged = 0;
+    CREATE INDEX IF NOT EXISTS outbox_batch ON outbox (batch_id) WHERE batch_id IS NOT NULL;
+  `);
+}

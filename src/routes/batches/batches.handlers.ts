@@ -1,0 +1,56 @@
+import type { RouteHandler } from "@hono/zod-openapi";
+import type { BatchRecord } from "../../durable-objects/dispatcher-types";
+import type { AppEnv } from "../../middleware/context";
+import * as service from "../../services/batches";
+import { iso } from "../common";
+import type * as routes from "./batches.routes";
+
+function present(record: BatchRecord) {
+  return {
+    id: record.id,
+    kind: record.kind,
+    template_id: record.templateId,
+    template_version: record.templateVersion,
+    accepted: record.accepted,
+    rejected: record.rejected,
+    send_at: new Date(record.sendAt).toISOString(),
+    created_at: new Date(record.createdAt).toISOString(),
+    canceled_at: iso(record.canceledAt),
+  };
+}
+
+function presentView(view: service.BatchView) {
+  return { ...present(view.record), status: view.status, counts: view.counts };
+}
+
+export const createBatch: RouteHandler<typeof routes.createBatch, AppEnv> = async (c) => {
+  const input = c.req.valid("json");
+  const { replayed, batch } = await service.acceptBatch(
+    c.env,
+    c.get("caller"),
+    input.body !== undefined
+      ? { ...input, body: input.body, template_id: undefined, variables: undefined }
+      : { ...input, body: undefined, template_id: input.template_id ?? "", variables: {} },
+    c.req.valid("header")["idempotency-key"],
+  );
+  if (replayed) {
+    c.header("Idempotent-Replayed", "true");
+  }
+  c.header("Location", `/v1/batches/${batch.id}`);
+  return c.json(batch, 202);
+};
+
+export const getBatch: RouteHandler<typeof routes.getBatch, AppEnv> = async (c) => {
+  const view = await service.getBatch(c.env, c.get("caller"), c.req.valid("param").id);
+  return c.json(presentView(view), 200);
+};
+
+export const listBatches: RouteHandler<typeof routes.listBatches, AppEnv> = async (c) => {
+  const page = await service.listBatches(c.env, c.get("caller"), c.req.valid("query"));
+  return c.json({ data: page.data.map(present), next_cursor: page.nextCursor }, 200);
+};
+
+export const cancelBatch: RouteHandler<typeof routes.cancelBatch, AppEnv> = async (c) => {
+  const view = await service.cancelBatch(c.env, c.get("caller"), c.req.valid("param").id);
+  return c.json(presentView(view), 200);
+};

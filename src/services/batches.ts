@@ -1,0 +1,334 @@
+/**
+ * Batches: one request, up to 100,000 recipients, sent from a template or a free body.
+ *
+ * Every row is composed with the same rules as a single message (services/compose); a bad row is
+ * reported, not fatal. The good rows reach the tenant's dispatcher in a few large staged calls and
+ * one commit, so the batch is sent whole or not at all, and always in the bulk lane: a 100k batch
+ * never holds up the tenant's verification codes. Progress is counted from the send log.
+ */
+import { csvParseRows } from "d3-dsv";
+import { and, desc, eq, lt, sql } from "drizzle-orm";
+import { database } from "../db/client";
+import { batches, type MessageStatus, messages, type TemplateKind } from "../db/schema";
+import type { BatchRecord, OutboxMessage } from "../durable-objects/dispatcher-types";
+import { newId } from "../lib/ids";
+import { ApiError } from "../lib/problem";
+import type { Caller } from "../middleware/context";
+import { type Content, composeMessage } from "./compose";
+import { dispatcherOf } from "./dispatcher";
+import { idempotent } from "./idempotency";
+import { type ContentInput, loadContent, refusal, releaseTime, scheduledTime } from "./messages";
+import { loadScreener } from "./sensitive-words";
+
+export const MAX_BATCH_RECIPIENTS = 100_000;
+/** Messages per staging call: a few MB per RPC, a handful of calls for the largest batch. */
+const STAGE_CHUNK = 5_000;
+/** Rejected rows listed in full up to this many; past it, the count says the rest. */
+const MAX_LISTED_REJECTIONS = 1_000;
+
+export type BatchInput = ContentInput & {
+  recipients?: { to: string; variables?: Record<string, string | number> }[];
+  csv?: string;
+  send_at?: string;
+  smart_encoding?: boolean;
+  metadata?: Record<string, string>;
+};
+
+export interface Rejection {
+  /** 1-based: the recipient's position, or the CSV line (the header is line 1). */
+  row: number;
+  reason: string;
+}
+
+export interface AcceptedBatch {
+  id: string;
+  status: "accepted";
+  accepted: number;
+  rejected: Rejection[];
+  rejected_count: number;
+  send_at: string;
+  created_at: string;
+}
+
+interface Row {
+  row: number;
+  to: string;
+  variables: Record<string, string | number>;
+}
+
+/** The recipients as rows, from the JSON list or the CSV text (header `to,<variable>…`). */
+export function recipientRows(input: BatchInput): { rows: Row[]; rejected: Rejection[] } {
+  if (input.recipients) {
+    return {
+      rows: input.recipients.map((r, i) => ({
+        row: i + 1,
+        to: r.to,
+        variables: r.variables ?? {},
+      })),
+      rejected: [],
+    };
+  }
+  const lines = csvParseRows(input.csv ?? "");
+  const header = (lines[0] ?? []).map((name) => name.trim());
+  if (header[0]?.toLowerCase() !== "to") {
+    throw new ApiError(
+      "validation-error",
+      'The CSV must start with a header row "to,<variable>…".',
+      {
+        errors: [{ pointer: "/csv", detail: 'the first column of the header must be "to"' }],
+      },
+    );
+  }
+  const names = header.slice(1);
+  const duplicate = names.find((name, i) => names.indexOf(name) !== i);
+  if (duplicate !== undefined) {
+    throw new ApiError("validation-error", `The CSV header names "${duplicate}" twice.`, {
+      errors: [{ pointer: "/csv", detail: `duplicate column "${duplicate}"` }],
+    });
+  }
+  const rows: Row[] = [];
+  const rejected: Rejection[] = [];
+  for (let i = 1; i < lines.length; i++) {
+    const cells = lines[i] ?? [];
+    if (cells.length === 1 && cells[0]?.trim() === "") {
+      continue; // a blank line
+    }
+    if (cells.length !== header.length) {
+      rejected.push({
+        row: i + 1,
+        reason: `has ${cells.length} columns; the header has ${header.length}`,
+      });
+      continue;
+    }
+    const variables: Record<string, string> = {};
+    names.forEach((name, n) => {
+      variables[name] = cells[n + 1] ?? "";
+    });
+    rows.push({ row: i + 1, to: (cells[0] ?? "").trim(), variables });
+  }
+  return { rows, rejected };
+}
+
+export async function acceptBatch(
+  env: Env,
+  caller: Caller,
+  input: BatchInput,
+  idempotencyKey: string | undefined,
+  now: number = Date.now(),
+): Promise<{ replayed: boolean; batch: AcceptedBatch }> {
+  const result = await idempotent(
+    env,
+    {
+      tenantId: caller.tenant.id,
+      operation: "POST /v1/batches",
+      key: idempotencyKey,
+      request: input,
+    },
+    async () => ({ status: 202, body: await createBatch(env, caller, input, now) }),
+    (body) => body,
+    now,
+  );
+  return { replayed: result.replayed, batch: result.body };
+}
+
+async function createBatch(
+  env: Env,
+  caller: Caller,
+  input: BatchInput,
+  now: number,
+): Promise<AcceptedBatch> {
+  const { tenant } = caller;
+  const wanted = scheduledTime(input.send_at, now);
+  const { rows, rejected } = recipientRows(input);
+  if (rows.length + rejected.length > MAX_BATCH_RECIPIENTS) {
+    throw new ApiError(
+      "unprocessable-entity",
+      `A batch takes at most ${MAX_BATCH_RECIPIENTS.toLocaleString("en")} recipients.`,
+      {
+        errors: [
+          {
+            pointer: input.csv !== undefined ? "/csv" : "/recipients",
+            detail: `${rows.length + rejected.length} recipients`,
+          },
+        ],
+      },
+    );
+  }
+  const [content, screen] = await Promise.all([
+    loadContent(
+      env,
+      caller,
+      input.template_id === undefined
+        ? { body: input.body }
+        : { template_id: input.template_id, variables: {} },
+    ),
+    loadScreener(env, tenant.id),
+  ]);
+  const batchId = newId("bat", now);
+  const kind: TemplateKind = "template" in content ? content.template.kind : "notification";
+  const outbox: OutboxMessage[] = [];
+  for (const row of rows) {
+    const rowContent: Content =
+      "template" in content ? { template: content.template, variables: row.variables } : content;
+    const composition = composeMessage(tenant, screen, row.to, rowContent, {
+      smartEncoding: input.smart_encoding ?? false,
+      pointer: "",
+    });
+    if (!composition.ok) {
+      rejected.push({
+        row: row.row,
+        reason: composition.errors
+          .map((e) => `${e.pointer.slice(1) || "row"}: ${e.detail}`)
+          .join("; "),
+      });
+      continue;
+    }
+    const composed = composition.value;
+    outbox.push({
+      id: newId("msg", now),
+      tenantId: tenant.id,
+      channel: "sms",
+      recipient: composed.recipient ?? row.to,
+      sender: null,
+      body: composed.text,
+      metadata: input.metadata ?? null,
+      mode: caller.mode,
+      segments: composed.segments,
+      encoding: composed.encoding,
+      idempotencyKey: null,
+      createdAt: now,
+      sendAt:
+        composed.kind === "marketing" ? releaseTime(caller, composed, input.send_at, now) : wanted,
+      batchId,
+      templateId: "template" in content ? content.template.id : null,
+      templateVersion: "template" in content ? content.template.version : null,
+      kind: composed.kind,
+      costMicros: composed.costMicros,
+      lane: "bulk",
+    });
+  }
+  rejected.sort((a, b) => a.row - b.row);
+  if (outbox.length === 0) {
+    throw refusal(
+      rejected.slice(0, 20).map((r) => ({ pointer: `/rows/${r.row}`, detail: r.reason })),
+    );
+  }
+
+  const dispatcher = dispatcherOf(env, tenant.id);
+  for (let i = 0; i < outbox.length; i += STAGE_CHUNK) {
+    await dispatcher.stageBatch({
+      tenantId: tenant.id,
+      messages: outbox.slice(i, i + STAGE_CHUNK),
+    });
+  }
+  const record: BatchRecord = {
+    id: batchId,
+    tenantId: tenant.id,
+    templateId: "template" in content ? content.template.id : null,
+    templateVersion: "template" in content ? content.template.version : null,
+    kind,
+    accepted: outbox.length,
+    rejected: rejected.length,
+    sendAt: wanted,
+    createdAt: now,
+    canceledAt: null,
+  };
+  if (!(await dispatcher.commitBatch(record))) {
+    throw new Error(`batch ${batchId}: staged rows missing at commit`);
+  }
+  return {
+    id: batchId,
+    status: "accepted",
+    accepted: outbox.length,
+    rejected: rejected.slice(0, MAX_LISTED_REJECTIONS),
+    rejected_count: rejected.length,
+    send_at: new Date(wanted).toISOString(),
+    created_at: new Date(now).toISOString(),
+  };
+}
+
+export type BatchStatus = "accepted" | "sending" | "completed" | "canceled";
+
+export interface BatchView {
+  record: BatchRecord;
+  status: BatchStatus;
+  counts: Partial<Record<MessageStatus, number>>;
+}
+
+const WAITING: ReadonlySet<MessageStatus> = new Set(["scheduled", "queued"]);
+const UNFINISHED: ReadonlySet<MessageStatus> = new Set(["scheduled", "queued", "sending"]);
+
+/** A batch with its messages counted by status; messages not yet in the send log count as waiting. */
+export async function getBatch(env: Env, caller: Caller, id: string): Promise<BatchView> {
+  const db = database(env.DB);
+  const row = await db.query.batches.findFirst({
+    where: and(eq(batches.id, id), eq(batches.tenantId, caller.tenant.id)),
+  });
+  const record = row ?? (await dispatcherOf(env, caller.tenant.id).peekBatch(id));
+  if (!record || record.tenantId !== caller.tenant.id) {
+    throw new ApiError("not-found", `No batch ${id}.`);
+  }
+  const grouped = row
+    ? await db
+        .select({ status: messages.status, n: sql<number>`count(*)` })
+        .from(messages)
+        .where(and(eq(messages.batchId, id), eq(messages.tenantId, caller.tenant.id)))
+        .groupBy(messages.status)
+    : [];
+  const counts: Partial<Record<MessageStatus, number>> = {};
+  let logged = 0;
+  for (const { status, n } of grouped) {
+    counts[status] = n;
+    logged += n;
+  }
+  const unlogged = record.accepted - logged;
+  if (unlogged > 0) {
+    const waiting = record.sendAt > record.createdAt ? "scheduled" : "queued";
+    counts[waiting] = (counts[waiting] ?? 0) + unlogged;
+  }
+  return { record, status: statusOf(record, counts), counts };
+}
+
+function statusOf(
+  record: BatchRecord,
+  counts: Partial<Record<MessageStatus, number>>,
+): BatchStatus {
+  if (record.canceledAt !== null) {
+    return "canceled";
+  }
+  const entries = Object.entries(counts) as [MessageStatus, number][];
+  if (entries.every(([status, n]) => n === 0 || !UNFINISHED.has(status))) {
+    return "completed";
+  }
+  return entries.some(([status, n]) => n > 0 && !WAITING.has(status)) ? "sending" : "accepted";
+}
+
+export async function listBatches(
+  env: Env,
+  caller: Caller,
+  page: { limit: number; cursor?: string },
+): Promise<{ data: BatchRecord[]; nextCursor: string | null }> {
+  const conditions = [eq(batches.tenantId, caller.tenant.id)];
+  if (page.cursor) {
+    conditions.push(lt(batches.id, page.cursor));
+  }
+  const rows = await database(env.DB)
+    .select()
+    .from(batches)
+    .where(and(...conditions))
+    .orderBy(desc(batches.id))
+    .limit(page.limit + 1);
+  const data = rows.slice(0, page.limit);
+  const last = data.at(-1);
+  return { data, nextCursor: rows.length > page.limit && last ? last.id : null };
+}
+
+/** Cancels what of the batch is not yet sent; what is already with a provider finishes. */
+export async function cancelBatch(env: Env, caller: Caller, id: string): Promise<BatchView> {
+  const before = await getBatch(env, caller, id);
+  if (before.status === "completed") {
+    throw new ApiError("conflict", `Batch ${id} is completed: nothing is left to cancel.`);
+  }
+  await dispatcherOf(env, caller.tenant.id).cancelBatch(id);
+  return getBatch(env, caller, id);
+}

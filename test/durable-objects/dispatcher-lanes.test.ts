@@ -1,0 +1,135 @@
+import { env } from "cloudflare:test";
+import { describe, expect, it } from "vitest";
+import type { BatchRecord, OutboxMessage } from "../../src/durable-objects/dispatcher-types";
+import { isolatedDispatcher } from "../support/dispatcher";
+import { outboxMessage, statusOf } from "../support/messages";
+
+function batchOf(tenantId: string, count: number, batchId: string, firstNumber = 0) {
+  const messages = Array.from({ length: count }, (_, n) =>
+    outboxMessage(tenantId, `+86139${String(firstNumber + n).padStart(8, "0")}`, {
+      batchId,
+      lane: "bulk",
+    }),
+  );
+  const record: BatchRecord = {
+    id: batchId,
+    tenantId,
+    templateId: null,
+    templateVersion: null,
+    kind: "notification",
+    accepted: count,
+    rejected: 0,
+    sendAt: Date.now(),
+    createdAt: Date.now(),
+    canceledAt: null,
+  };
+  return { messages, record };
+}
+
+async function batchCounts(batchId: string): Promise<Record<string, number>> {
+  const { results } = await env.DB.prepare(
+    "SELECT status, COUNT(*) AS n FROM messages WHERE batch_id = ? GROUP BY status",
+  )
+    .bind(batchId)
+    .all<{ status: string; n: number }>();
+  return Object.fromEntries(results.map((r) => [r.status, r.n]));
+}
+
+describe("TenantDispatcher lanes and batches", () => {
+  it("releases the transactional lane first, and the bulk lane with what is left", async () => {
+    // 8 msg/s: two per tick.
+    const { tenant, stub, queue, accept, runAlarm } = await isolatedDispatcher(8);
+    const { messages, record } = batchOf(tenant.id, 6, "bat_01JD3M6Y8Z5Q7K2N4P6R8T0VAA");
+    await stub.stageBatch({ tenantId: tenant.id, messages });
+    expect(await stub.commitBatch(record)).toBe(true);
+    await runAlarm();
+    expect(queue.sent).toEqual([messages[0]?.id, messages[1]?.id]);
+
+    const code = outboxMessage(tenant.id, "+8613800000099", { kind: "verification" });
+    await accept(code);
+    await new Promise((resolve) => setTimeout(resolve, 260));
+    await runAlarm();
+    // The verification code goes in the next tick, ahead of the four bulk messages waiting.
+    expect(queue.sent.slice(2)).toEqual([code.id, messages[2]?.id]);
+  });
+
+  it("keeps a staged batch invisible until it commits, and sends nothing of an uncommitted one", async () => {
+    const { tenant, stub, queue, runAlarm } = await isolatedDispatcher();
+    const { messages, record } = batchOf(tenant.id, 3, "bat_01JD3M6Y8Z5Q7K2N4P6R8T0VAB");
+    await stub.stageBatch({ tenantId: tenant.id, messages });
+    await runAlarm();
+    expect(queue.sent).toEqual([]);
+    expect(await statusOf(messages[0]?.id ?? "")).toBeUndefined();
+    expect(await stub.peek(messages[0]?.id ?? "")).toBeNull();
+
+    // A commit that does not match what was staged changes nothing.
+    expect(await stub.commitBatch({ ...record, accepted: 4 })).toBe(false);
+    await runAlarm();
+    expect(queue.sent).toEqual([]);
+
+    expect(await stub.commitBatch(record)).toBe(true);
+    await runAlarm();
+    expect(queue.sent).toHaveLength(3);
+    const row = await env.DB.prepare("SELECT accepted FROM batches WHERE id = ?")
+      .bind(record.id)
+      .first<{ accepted: number }>();
+    expect(row?.accepted).toBe(3);
+  });
+
+  it("cancels a batch: unsent messages end canceled, released ones finish", async () => {
+    const { tenant, stub, queue, runAlarm } = await isolatedDispatcher(8);
+    const { messages, record } = batchOf(tenant.id, 5, "bat_01JD3M6Y8Z5Q7K2N4P6R8T0VAC");
+    await stub.stageBatch({ tenantId: tenant.id, messages });
+    await stub.commitBatch(record);
+    await runAlarm();
+    expect(queue.sent).toHaveLength(2);
+
+    expect(await stub.cancelBatch(record.id)).toBe(5);
+    await runAlarm();
+    expect(queue.sent).toHaveLength(2);
+    expect(await batchCounts(record.id)).toEqual({ canceled: 5 });
+    const batch = await env.DB.prepare("SELECT canceled_at FROM batches WHERE id = ?")
+      .bind(record.id)
+      .first<{ canceled_at: number | null }>();
+    expect(batch?.canceled_at).toBeGreaterThan(0);
+  });
+
+  it("cancels a message before it is logged, after it is logged, and refuses once it is sent", async () => {
+    const { tenant, stub, queue, accept, runAlarm } = await isolatedDispatcher();
+    const later = Date.now() + 60_000;
+    const early: OutboxMessage = outboxMessage(tenant.id, "+8613800000051", { sendAt: later });
+    await accept(early);
+    expect(await stub.cancel(early.id)).toEqual({ kind: "canceled" });
+    expect(await stub.peek(early.id)).toMatchObject({ canceled: true });
+    await runAlarm();
+    expect(await statusOf(early.id)).toBe("canceled");
+
+    const logged = outboxMessage(tenant.id, "+8613800000052", { sendAt: later });
+    await accept(logged);
+    await runAlarm();
+    expect(await statusOf(logged.id)).toBe("scheduled");
+    expect(await stub.cancel(logged.id)).toEqual({ kind: "canceled" });
+    expect(await statusOf(logged.id)).toBe("canceled");
+
+    const now = outboxMessage(tenant.id, "+8613800000053");
+    await accept(now);
+    await runAlarm();
+    expect(queue.sent).toEqual([now.id]);
+    await env.DB.prepare("UPDATE messages SET status = 'sending' WHERE id = ?").bind(now.id).run();
+    expect(await stub.cancel(now.id)).toEqual({ kind: "too-late" });
+    expect(await stub.cancel("msg_00000000000000000000000000")).toEqual({ kind: "not-found" });
+    expect(queue.sent).toEqual([now.id]);
+  });
+
+  it("releases a scheduled message only once its time has come", async () => {
+    const { tenant, queue, accept, runAlarm } = await isolatedDispatcher();
+    const soon = outboxMessage(tenant.id, "+8613800000061", { sendAt: Date.now() + 400 });
+    await accept(soon);
+    await runAlarm();
+    expect(queue.sent).toEqual([]);
+    expect(await statusOf(soon.id)).toBe("scheduled");
+    await new Promise((resolve) => setTimeout(resolve, 450));
+    await runAlarm();
+    expect(queue.sent).toEqual([soon.id]);
+  });
+});
