@@ -43,7 +43,10 @@ export interface Composed {
   hits: SensitiveHit[];
 }
 
-export type Composition = { ok: true; value: Composed } | { ok: false; errors: FieldError[] };
+export type Composition =
+  | { ok: true; value: Composed }
+  /** `hits`: the sensitive words that refused the text, when they did. */
+  | { ok: false; errors: FieldError[]; hits?: SensitiveHit[] };
 
 // Chinese carriers require the signature at the start; one already there is not doubled.
 const LEADING_SIGNATURE = /^【[^】]{1,30}】/;
@@ -85,6 +88,7 @@ export function composeMessage(
     const field = "template" in content ? "/variables" : "/body";
     return {
       ok: false,
+      hits: blocking,
       errors: blocking.map((hit) => ({
         pointer: `${options.pointer}${field}`,
         detail:

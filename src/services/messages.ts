@@ -98,7 +98,7 @@ export async function acceptMessage(
     pointer: "",
   });
   if (!composition.ok) {
-    throw refusal(composition.errors);
+    throw refusal(composition.errors, composition.hits);
   }
   const composed = composition.value;
   const message: OutboxMessage = {
@@ -142,13 +142,19 @@ export async function acceptMessage(
     : { replayed: false, message: response };
 }
 
-/** The 422 for a message that breaks a rule, naming each problem. */
-export function refusal(errors: { pointer: string; detail: string }[]): ApiError {
+/** The 422 for a message that breaks a rule, naming each problem (and each sensitive word). */
+export function refusal(
+  errors: { pointer: string; detail: string }[],
+  hits?: SensitiveHit[],
+): ApiError {
   const detail =
     errors.length === 1
       ? `${errors[0]?.pointer || "/"}: ${errors[0]?.detail}`
       : `${errors.length} problems with this message; see errors.`;
-  return new ApiError("unprocessable-entity", detail, { errors });
+  return new ApiError("unprocessable-entity", detail, {
+    errors,
+    extensions: hits ? { hits } : undefined,
+  });
 }
 
 export interface Preview {

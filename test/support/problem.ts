@@ -2,7 +2,17 @@
 import { expect } from "vitest";
 import { PROBLEM_TYPES, type Problem, type ProblemSlug } from "../../src/lib/problem";
 
-const PROBLEM_FIELDS = ["type", "title", "status", "detail", "instance", "request_id", "errors"];
+// `hits`: the extension member of a refusal for sensitive words.
+const PROBLEM_FIELDS = [
+  "type",
+  "title",
+  "status",
+  "detail",
+  "instance",
+  "request_id",
+  "errors",
+  "hits",
+];
 
 export interface ExpectedProblem {
   status: number;
