@@ -13,7 +13,24 @@ export const LOCAL_CREDENTIALS_FILE = join(ROOT, ".relaybox", "local.json");
 
 export const DEMO_TENANT_ID = "tnt_demo";
 export const DEMO_EMAIL = "admin@relaybox.local";
-const SCOPES = ["messages:send", "messages:read", "admin"];
+// Every scope of src/domain/scopes.ts (admin includes the rest; listed so a key shows them).
+const SCOPES = [
+  "messages:send",
+  "messages:read",
+  "templates:read",
+  "templates:write",
+  "templates:review",
+  "content:read",
+  "content:write",
+  "admin",
+];
+/** An approved verification template and signature, so a new user can send from one at once. */
+export const DEMO_TEMPLATE_ID = "tpl_DEMOVERIFICATIONCODE000001";
+const DEMO_SIGNATURE_ID = "sig_DEMORELAYBOXSIGNATURE00001";
+const DEMO_TEMPLATE_VARIABLES = [
+  { name: "code", type: "code", maxLength: 8 },
+  { name: "minutes", type: "number", maxLength: 2 },
+];
 // Same as src/lib/crypto.ts: workerd refuses PBKDF2 above 100,000 iterations.
 const PBKDF2_ITERATIONS = 100_000;
 
@@ -117,6 +134,18 @@ ON CONFLICT (email) DO UPDATE SET password_hash = excluded.password_hash, role =
 
 INSERT INTO provider_settings (id, tenant_id, provider, enabled, config, secret_ciphertext, hook_token, created_at, updated_at)
 VALUES (${quote(c.providerSettingsId)}, ${quote(DEMO_TENANT_ID)}, 'sandbox', 1, '{}', NULL, ${quote(c.hookToken)}, ${at}, ${at})
+ON CONFLICT DO NOTHING;
+
+INSERT INTO signatures (id, tenant_id, name, status, review_reason, reviewed_by, submitted_at, reviewed_at, created_at, updated_at)
+VALUES (${quote(DEMO_SIGNATURE_ID)}, ${quote(DEMO_TENANT_ID)}, 'Relaybox', 'approved', NULL, 'seed', ${at}, ${at}, ${at}, ${at})
+ON CONFLICT DO NOTHING;
+
+INSERT INTO templates (id, tenant_id, name, kind, latest_version, approved_version, created_at, updated_at)
+VALUES (${quote(DEMO_TEMPLATE_ID)}, ${quote(DEMO_TENANT_ID)}, 'Verification code', 'verification', 1, 1, ${at}, ${at})
+ON CONFLICT DO NOTHING;
+
+INSERT INTO template_versions (template_id, version, tenant_id, body, variables, status, review_reason, reviewed_by, submitted_at, reviewed_at, created_at)
+VALUES (${quote(DEMO_TEMPLATE_ID)}, 1, ${quote(DEMO_TENANT_ID)}, 'Your verification code is {{code}}. It expires in {{minutes}} minutes.', ${quote(JSON.stringify(DEMO_TEMPLATE_VARIABLES))}, 'approved', NULL, 'seed', ${at}, ${at}, ${at})
 ON CONFLICT DO NOTHING;
 `;
 }

@@ -13,7 +13,7 @@ import {
   WRANGLER_JS,
   wranglerEnv,
 } from "./local-server.mjs";
-import { LOCAL_CREDENTIALS_FILE, loadLocalCredentials, ROOT } from "./seed.mjs";
+import { DEMO_TEMPLATE_ID, LOCAL_CREDENTIALS_FILE, loadLocalCredentials, ROOT } from "./seed.mjs";
 
 const PORT = Number(process.env.PORT ?? 8787);
 const BASE_URL = `http://127.0.0.1:${PORT}`;
@@ -60,6 +60,9 @@ function banner(credentials) {
     `  │     -H "Authorization: Bearer ${credentials.apiKey}" \\`,
     '  │     -H "Content-Type: application/json" \\',
     `  │     -d '{"to": "+8613800138000", "body": "Hello from Relaybox"}'`,
+    "  │ Or from the approved demo template:",
+    `  │     -d '{"to": "+8613800138000", "template_id": "${DEMO_TEMPLATE_ID}",`,
+    `  │          "variables": {"code": "482913", "minutes": 5}}'`,
     "  │",
     `  │ Credentials are kept in ${relative(ROOT, LOCAL_CREDENTIALS_FILE)}; delete it for new ones.`,
     "  └──────────────────────────────────────────────────────────────",
