@@ -5,7 +5,7 @@
  * updates on the status they start from, so two racing reviews cannot both apply.
  */
 import { and, desc, eq, exists, inArray, lt, type SQL } from "drizzle-orm";
-import { database } from "../db/client";
+import { type Database, database } from "../db/client";
 import {
   type ReviewStatus,
   type TemplateKind,
@@ -134,6 +134,20 @@ export async function getTemplate(env: Env, caller: Caller, id: string): Promise
   return record;
 }
 
+function versionOf(templateId: string, version: number): SQL | undefined {
+  return and(eq(templateVersions.templateId, templateId), eq(templateVersions.version, version));
+}
+
+/** True, inside a batch, once the version is in `status` (so a later statement can depend on it). */
+function versionIs(db: Database, templateId: string, version: number, status: ReviewStatus): SQL {
+  return exists(
+    db
+      .select({ version: templateVersions.version })
+      .from(templateVersions)
+      .where(and(versionOf(templateId, version), eq(templateVersions.status, status))),
+  );
+}
+
 function changedMeanwhile(id: string): ApiError {
   return new ApiError("conflict", `Template ${id} was changed by another request; try again.`);
 }
@@ -177,8 +191,13 @@ export async function updateTemplate(
   if (kindChanged) {
     templateSet.kind = changes.kind;
   }
-  const reviewed = { status: "draft", reviewReason: null, reviewedBy: null } as const;
-  const unreviewed = { ...reviewed, submittedAt: null, reviewedAt: null };
+  const unreviewed = {
+    status: "draft",
+    reviewReason: null,
+    reviewedBy: null,
+    submittedAt: null,
+    reviewedAt: null,
+  } as const;
 
   if (contentChanged && latest.status === "approved") {
     // The approved version keeps serving; the edit becomes the next version, to be reviewed.
@@ -190,16 +209,19 @@ export async function updateTemplate(
       variables,
       createdAt: now,
     };
-    try {
-      await db.batch([
-        db.insert(templateVersions).values(next),
-        db
-          .update(templates)
-          .set({ ...templateSet, latestVersion: next.version })
-          .where(and(eq(templates.id, id), eq(templates.latestVersion, latest.version))),
-      ]);
-    } catch {
-      // Another edit made this version number first (the primary key refused ours).
+    // A racing edit that made this version number first wins; ours then changes nothing.
+    const [inserted] = await db.batch([
+      db
+        .insert(templateVersions)
+        .values(next)
+        .onConflictDoNothing()
+        .returning({ version: templateVersions.version }),
+      db
+        .update(templates)
+        .set({ ...templateSet, latestVersion: next.version })
+        .where(and(eq(templates.id, id), eq(templates.latestVersion, latest.version))),
+    ]);
+    if (inserted.length === 0) {
       throw changedMeanwhile(id);
     }
   } else if (contentChanged || (kindChanged && latest.status === "rejected")) {
@@ -207,15 +229,13 @@ export async function updateTemplate(
       db
         .update(templateVersions)
         .set({ ...unreviewed, body, variables })
-        .where(
-          and(
-            eq(templateVersions.templateId, id),
-            eq(templateVersions.version, latest.version),
-            inArray(templateVersions.status, EDITABLE),
-          ),
-        )
+        .where(and(versionOf(id, latest.version), inArray(templateVersions.status, EDITABLE)))
         .returning({ version: templateVersions.version }),
-      db.update(templates).set(templateSet).where(eq(templates.id, id)),
+      // The name and kind change only with the text: not if a submission got there first.
+      db
+        .update(templates)
+        .set(templateSet)
+        .where(and(eq(templates.id, id), versionIs(db, id, latest.version, "draft"))),
     ]);
     if (edited.length === 0) {
       throw changedMeanwhile(id);
@@ -254,28 +274,23 @@ async function review(
 ): Promise<void> {
   const { template, latest } = record;
   const db = database(env.DB);
-  const version = and(
-    eq(templateVersions.templateId, template.id),
-    eq(templateVersions.version, latest.version),
-  );
-  const approvedNow = exists(
-    db
-      .select({ version: templateVersions.version })
-      .from(templateVersions)
-      .where(and(version, eq(templateVersions.status, "approved"))),
-  );
   // One transaction: the template serves the version only if this very batch approved it.
   const serves = set.status === "approved";
   const [moved] = await db.batch([
     db
       .update(templateVersions)
       .set(set)
-      .where(and(version, inArray(templateVersions.status, from)))
+      .where(and(versionOf(template.id, latest.version), inArray(templateVersions.status, from)))
       .returning({ status: templateVersions.status }),
     db
       .update(templates)
       .set(serves ? { approvedVersion: latest.version, updatedAt: now } : { updatedAt: now })
-      .where(and(eq(templates.id, template.id), serves ? approvedNow : undefined)),
+      .where(
+        and(
+          eq(templates.id, template.id),
+          serves ? versionIs(db, template.id, latest.version, "approved") : undefined,
+        ),
+      ),
   ]);
   if (moved.length === 0) {
     throw changedMeanwhile(template.id);
@@ -421,7 +436,7 @@ export async function servingTemplate(
   const { approved } = row;
   const versionKey = `${templateId} ${approved.version}`;
   let template = compiledVersions.get(versionKey);
-  if (!template || template.kind !== row.kind) {
+  if (!template) {
     template = {
       id: templateId,
       version: approved.version,
