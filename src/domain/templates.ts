@@ -145,15 +145,11 @@ const TYPE_RULES: Record<VariableType, string> = {
   url: "must be an absolute http or https URL",
 };
 
-/** Control characters other than newline (C0 but \n, DEL, C1) are never sent as text. */
-function hasControlCharacter(value: string): boolean {
-  for (let i = 0; i < value.length; i++) {
-    const code = value.charCodeAt(i);
-    if ((code < 0x20 && code !== 0x0a) || (code >= 0x7f && code <= 0x9f)) {
-      return true;
-    }
-  }
-  return false;
+// Control characters (C0, DEL, C1) other than newline are never sent as text.
+const CONTROL = /(?!\n)\p{Cc}/u;
+
+export function hasControlCharacter(value: string): boolean {
+  return CONTROL.test(value);
 }
 
 function isCalendarDate(year: number, month: number, day: number): boolean {
