@@ -1,3 +1,5 @@
+import { SEPTET_LIMIT, SEPTETS } from "./gsm7";
+
 export type Encoding = "GSM-7" | "UCS-2";
 
 export interface SegmentCount {
@@ -11,31 +13,6 @@ export interface SegmentCount {
   perSegment: number;
 }
 
-// 3GPP TS 23.038 §6.2.1, the GSM 7-bit default alphabet in code order, 16 codes a line.
-// 0x1B is ESC, the switch to the extension table: it is no character of its own.
-const BASIC_TABLE =
-  "@£$¥èéùìòÇ\nØø\rÅå" +
-  "Δ_ΦΓΛΩΠΨΣΘΞ\u001bÆæßÉ" +
-  " !\"#¤%&'()*+,-./" +
-  "0123456789:;<=>?" +
-  "¡ABCDEFGHIJKLMNO" +
-  "PQRSTUVWXYZÄÖÑÜ§" +
-  "¿abcdefghijklmno" +
-  "pqrstuvwxyzäöñüà";
-
-// 3GPP TS 23.038 §6.2.1.1, the default extension table: each is sent as ESC + code, 2 septets.
-const EXTENSION_TABLE = "\f^{}\\[~]|€";
-
-const SEPTETS = new Map<string, 1 | 2>();
-for (const char of BASIC_TABLE) {
-  if (char !== "\u001b") {
-    SEPTETS.set(char, 1);
-  }
-}
-for (const char of EXTENSION_TABLE) {
-  SEPTETS.set(char, 2);
-}
-
 // A single message carries 140 octets. Concatenated parts give 6 octets to the user data header
 // (3GPP TS 23.040 §9.2.3.24.1), leaving 134 octets: 153 septets or 67 UTF-16 units.
 const GSM7_SINGLE = 160;
@@ -43,61 +20,60 @@ const GSM7_MULTIPART = 153;
 const UCS2_SINGLE = 70;
 const UCS2_MULTIPART = 67;
 
-// Built once per isolate rather than per call: constructing a segmenter is not free.
-const graphemes = new Intl.Segmenter(undefined, { granularity: "grapheme" });
-
-function graphemesOf(text: string): string[] {
-  return Array.from(graphemes.segment(text), (part) => part.segment);
-}
-
-export function isGsm7(text: string): boolean {
-  for (const char of text) {
-    if (!SEPTETS.has(char)) {
-      return false;
-    }
-  }
-  return true;
-}
+const CARRIAGE_RETURN = 0x0d;
+const LINE_FEED = 0x0a;
 
 export function segmentsOf(text: string): SegmentCount {
-  const clusters = graphemesOf(text);
-  return isGsm7(text) ? countGsm7(text, clusters.length) : countUcs2(text, clusters);
+  return countGsm7(text) ?? countSimpleUcs2(text) ?? countUcs2WithSegmenter(text);
 }
 
-function countGsm7(text: string, characters: number): SegmentCount {
-  let units = 0;
-  const widths: number[] = [];
-  for (const char of text) {
-    const width = SEPTETS.get(char) ?? 1;
-    widths.push(width);
-    units += width;
+/** Fills parts greedily with pieces that must not be split: the first that does not fit opens a part. */
+class PartPacker {
+  segments = 1;
+  private used = 0;
+
+  constructor(private readonly capacity: number) {}
+
+  add(width: number): void {
+    if (this.used + width > this.capacity) {
+      this.segments += 1;
+      this.used = 0;
+    }
+    this.used += width;
   }
+}
+
+/** Undefined when a character is outside the GSM 7-bit alphabet. */
+function countGsm7(text: string): SegmentCount | undefined {
+  // A receiver decodes each part on its own, so ESC and its code must arrive in the same part:
+  // an extension character is one piece of two septets.
+  const parts = new PartPacker(GSM7_MULTIPART);
+  let units = 0;
+  let lineBreaks = 0;
+  for (let index = 0; index < text.length; index += 1) {
+    const unit = text.charCodeAt(index);
+    const septets = unit < SEPTET_LIMIT ? (SEPTETS[unit] ?? 0) : 0;
+    if (septets === 0) {
+      return undefined;
+    }
+    units += septets;
+    parts.add(septets);
+    if (unit === LINE_FEED && index > 0 && text.charCodeAt(index - 1) === CARRIAGE_RETURN) {
+      lineBreaks += 1;
+    }
+  }
+  // No character of the alphabet joins another into one grapheme cluster, except CR LF.
+  const characters = text.length - lineBreaks;
   if (units <= GSM7_SINGLE) {
     return single("GSM-7", characters, units, GSM7_SINGLE);
   }
-  // A receiver decodes each part on its own, so ESC and its code must arrive in the same part.
-  return { ...pack(widths, GSM7_MULTIPART), encoding: "GSM-7", characters, units };
-}
-
-function countUcs2(text: string, clusters: string[]): SegmentCount {
-  const units = text.length;
-  if (units <= UCS2_SINGLE) {
-    return single("UCS-2", clusters.length, units, UCS2_SINGLE);
-  }
-  // A surrogate pair split across parts shows as two replacement glyphs, and a split emoji
-  // sequence (family, skin tone, flag, keycap) as its separate pieces, so whole clusters move.
-  const widths: number[] = [];
-  for (const cluster of clusters) {
-    if (cluster.length <= UCS2_MULTIPART) {
-      widths.push(cluster.length);
-    } else {
-      // A cluster longer than a part cannot stay whole: keep at least each code point whole.
-      for (const codePoint of cluster) {
-        widths.push(codePoint.length);
-      }
-    }
-  }
-  return { ...pack(widths, UCS2_MULTIPART), encoding: "UCS-2", characters: clusters.length, units };
+  return {
+    encoding: "GSM-7",
+    characters,
+    units,
+    segments: parts.segments,
+    perSegment: GSM7_MULTIPART,
+  };
 }
 
 function single(
@@ -110,100 +86,236 @@ function single(
   return { encoding, characters, units, segments: units === 0 ? 0 : 1, perSegment };
 }
 
-/** Fills parts greedily with indivisible pieces of the given widths. */
-function pack(widths: number[], perSegment: number): { segments: number; perSegment: number } {
-  let segments = 1;
-  let used = 0;
-  for (const width of widths) {
-    if (used + width > perSegment) {
-      segments += 1;
-      used = 0;
+function ucs2Count(characters: number, units: number, parts: PartPacker): SegmentCount {
+  if (units <= UCS2_SINGLE) {
+    return single("UCS-2", characters, units, UCS2_SINGLE);
+  }
+  return {
+    encoding: "UCS-2",
+    characters,
+    units,
+    segments: parts.segments,
+    perSegment: UCS2_MULTIPART,
+  };
+}
+
+// UCS-2 parts hold whole grapheme clusters: a surrogate pair split across parts shows as two
+// replacement glyphs, and a split emoji sequence (family, skin tone, flag, keycap) as its pieces.
+// Two exceptions. CR LF is one cluster but two characters, which may sit in different parts (as
+// Twilio's segment calculator packs them). A cluster longer than a part (a chain of ZWJ emoji past
+// 67 units) cannot stay whole, so it splits between code points; Twilio's calculator gives it a
+// part of its own that overflows 140 octets, which no network would carry.
+//
+// Clusters follow the Unicode of the runtime's Intl.Segmenter (UAX #29). Twilio's calculator
+// finds clusters with grapheme-splitter 1.0.4, which has the Unicode 10 (2017) rules and data:
+// it splits emoji sequences made since (❤️‍🔥, 🐦‍🔥, 🫱🏻‍🫲🏿, 🤝🏽) and would count one segment fewer
+// when such a sequence sits on a part boundary. We keep them whole, as the issue asks of every
+// joined emoji.
+
+/**
+ * How a code point takes part in grapheme clusters (UAX #29 Grapheme_Cluster_Break, narrowed to
+ * what emoji, CJK, Latin and the scripts without conjuncts need). COMPLEX is everything whose
+ * rules we leave to Intl.Segmenter: spacing marks (GB9a), prepended characters (GB9b), Indic
+ * conjuncts (GB9c), Hangul jamo (GB6-8), format characters and unassigned code points.
+ */
+const OTHER = 0;
+const PICTOGRAPHIC = 1; // Extended_Pictographic, which a ZWJ joins to a preceding one (GB11)
+const EXTEND = 2;
+const ZWJ = 3;
+const REGIONAL = 4;
+const CR = 5;
+const LF = 6;
+const CONTROL = 7;
+const COMPLEX = 8;
+const UNKNOWN = 255;
+
+// Filled on first sight of each code point of the BMP and plane 1: 128 KiB, and no start-up cost.
+const KINDS = new Uint8Array(0x20000).fill(UNKNOWN);
+
+const CONTROL_PATTERN = /^[\p{Cc}\p{Zl}\p{Zp}]$/u;
+const EXTEND_PATTERN = /^[\p{Grapheme_Extend}\p{Emoji_Modifier}]$/u;
+const REGIONAL_PATTERN = /^\p{Regional_Indicator}$/u;
+const PICTOGRAPHIC_PATTERN = /^\p{Extended_Pictographic}$/u;
+const COMPLEX_PATTERN = /^[\p{Mc}\p{Cf}\p{Cn}\p{Cs}]$/u;
+
+function kindOf(codePoint: number): number {
+  if (codePoint < KINDS.length) {
+    const known = KINDS[codePoint] ?? UNKNOWN;
+    if (known !== UNKNOWN) {
+      return known;
     }
-    used += width;
+    const kind = classify(codePoint);
+    KINDS[codePoint] = kind;
+    return kind;
   }
-  return { segments, perSegment };
+  if (codePoint >= 0xe0000 && codePoint <= 0xe0fff) {
+    // Tags (flags of England, Scotland, Wales) and variation selectors 17-256 are Extend; the
+    // rest of the plane is default-ignorable Control.
+    const extend =
+      (codePoint >= 0xe0020 && codePoint <= 0xe007f) ||
+      (codePoint >= 0xe0100 && codePoint <= 0xe01ef);
+    return extend ? EXTEND : COMPLEX;
+  }
+  // CJK ideographs of planes 2 and 3, private use, unassigned planes.
+  return OTHER;
 }
 
-// Characters people paste from word processors and phones that have a GSM-7 twin. Each group is
-// [replacement, look-alikes]. Letters with accents are not here: dropping an accent changes the
-// word, and that is the sender's call, not ours.
-const LOOK_ALIKE_GROUPS: ReadonlyArray<readonly [string, string]> = [
-  ["'", "\u2018\u2019\u201a\u201b\u2032\u2035\u02b9\u02bb\u02bc\u02bd\u00b4`"],
-  ['"', "\u201c\u201d\u201e\u201f\u2033\u2036\u02ba\u00ab\u00bb\u301d\u301e"],
-  ["-", "\u2010\u2011\u2012\u2013\u2014\u2015\u2043\u2212\ufe58\ufe63"],
-  ["...", "\u2026"],
-  [".", "\u3002\uff61"],
-  [",", "\u3001\uff64"],
-  ["/", "\u2044\u2215"],
-  ["*", "\u2217"],
-  ["\n", "\u0085\u2028\u2029"],
-  [" ", "\t"],
-  // Invisible characters a copy-paste leaves behind (zero-width space and joiners, word
-  // joiner, byte order mark, soft hyphen).
-  ["", "\u200b\u200c\u200d\u2060\ufeff\u00ad"],
-  // Greek capitals the default alphabet leaves out because Latin letters already look the same
-  ["A", "\u0391"],
-  ["B", "\u0392"],
-  ["E", "\u0395"],
-  ["Z", "\u0396"],
-  ["H", "\u0397"],
-  ["I", "\u0399"],
-  ["K", "\u039a"],
-  ["M", "\u039c"],
-  ["N", "\u039d"],
-  ["O", "\u039f"],
-  ["P", "\u03a1"],
-  ["T", "\u03a4"],
-  ["Y", "\u03a5"],
-  ["X", "\u03a7"],
-  // Mathematical operators drawn like the Greek capitals GSM does have
-  ["Δ", "\u2206"],
-  ["Π", "\u220f"],
-  ["Σ", "\u2211"],
-];
-
-const LOOK_ALIKES = new Map<string, string>();
-for (const [replacement, sources] of LOOK_ALIKE_GROUPS) {
-  for (const source of sources) {
-    LOOK_ALIKES.set(source, replacement);
+function classify(codePoint: number): number {
+  if (codePoint === CARRIAGE_RETURN) {
+    return CR;
   }
+  if (codePoint === LINE_FEED) {
+    return LF;
+  }
+  if (codePoint === 0x200d) {
+    return ZWJ;
+  }
+  if (inComplexBlock(codePoint)) {
+    return COMPLEX;
+  }
+  const char = String.fromCodePoint(codePoint);
+  if (CONTROL_PATTERN.test(char)) {
+    return CONTROL;
+  }
+  if (REGIONAL_PATTERN.test(char)) {
+    return REGIONAL;
+  }
+  if (EXTEND_PATTERN.test(char)) {
+    return isPlainExtend(codePoint) ? EXTEND : COMPLEX;
+  }
+  if (COMPLEX_PATTERN.test(char)) {
+    return COMPLEX;
+  }
+  return PICTOGRAPHIC_PATTERN.test(char) ? PICTOGRAPHIC : OTHER;
 }
 
-// Full-width forms (U+FF01..U+FF5E), typed on CJK keyboards, sit at a fixed offset from ASCII.
-const FULL_WIDTH_FIRST = 0xff01;
-const FULL_WIDTH_LAST = 0xff5e;
-const FULL_WIDTH_OFFSET = 0xfee0;
+/** Blocks whose clusters need rules beyond ours (conjuncts, Prepend letters, jamo, Thai SARA AM). */
+function inComplexBlock(codePoint: number): boolean {
+  return (
+    (codePoint >= 0x0900 && codePoint <= 0x0eff) || // Devanagari to Lao
+    (codePoint >= 0x1100 && codePoint <= 0x11ff) || // Hangul jamo
+    (codePoint >= 0xa960 && codePoint <= 0xa97f) ||
+    (codePoint >= 0xd7b0 && codePoint <= 0xd7ff) ||
+    (codePoint >= 0x11000 && codePoint <= 0x11fff) || // Brahmi and the other Indic scripts of plane 1
+    (codePoint >= 0x16d00 && codePoint <= 0x16d7f) // Kirat Rai, whose vowel signs join like jamo
+  );
+}
 
-function lookAlikeOf(char: string): string {
-  const mapped = LOOK_ALIKES.get(char);
-  if (mapped !== undefined) {
-    return mapped;
-  }
-  const codePoint = char.codePointAt(0) ?? 0;
-  if (codePoint >= FULL_WIDTH_FIRST && codePoint <= FULL_WIDTH_LAST) {
-    return String.fromCodePoint(codePoint - FULL_WIDTH_OFFSET);
-  }
-  // Every kind of space (no-break, en, em, thin, ideographic...) reads as a space.
-  if (/^\p{Zs}$/u.test(char)) {
-    return " ";
-  }
-  return char;
+/** Extend characters that never take part in an Indic conjunct (GB9c). */
+function isPlainExtend(codePoint: number): boolean {
+  return (
+    codePoint < 0x0900 || // combining diacritics; Cyrillic, Hebrew, Arabic and Syriac marks
+    (codePoint >= 0x1ab0 && codePoint <= 0x1aff) ||
+    (codePoint >= 0x1dc0 && codePoint <= 0x1dff) ||
+    codePoint === 0x200c ||
+    (codePoint >= 0x20d0 && codePoint <= 0x20ff) || // combining marks for symbols, keycap
+    (codePoint >= 0x302a && codePoint <= 0x302f) ||
+    (codePoint >= 0x3099 && codePoint <= 0x309a) || // kana voicing marks
+    (codePoint >= 0xfe00 && codePoint <= 0xfe0f) || // variation selectors
+    (codePoint >= 0xfe20 && codePoint <= 0xfe2f) ||
+    (codePoint >= 0x1f3fb && codePoint <= 0x1f3ff) // skin tones
+  );
 }
 
 /**
- * Replaces look-alike characters with their GSM-7 twins when that makes the whole text GSM-7.
- * Otherwise the text is returned unchanged: it goes out as UCS-2 anyway, where the originals
- * display as written and "…" costs one unit instead of three.
+ * Counts UCS-2 text whose clusters follow from the rules below alone, in one pass over the code
+ * units. Undefined when the text holds a COMPLEX code point.
  */
-export function smartEncode(text: string): string {
-  if (isGsm7(text)) {
-    return text;
+function countSimpleUcs2(text: string): SegmentCount | undefined {
+  const parts = new PartPacker(UCS2_MULTIPART);
+  let characters = 0;
+  let clusterStart = 0;
+  let previous = CONTROL; // no cluster rule joins anything to the start of the text
+  let regionalRun = 0; // regional indicators in a row, ending with the previous code point
+  let pictographicRun = false; // Extended_Pictographic Extend* ends with the previous code point
+  let zwjAfterPictographic = false;
+  for (let index = 0; index < text.length; ) {
+    const unit = text.charCodeAt(index);
+    let codePoint = unit;
+    if (unit >= 0xd800 && unit <= 0xdbff) {
+      const low = text.charCodeAt(index + 1);
+      if (low >= 0xdc00 && low <= 0xdfff) {
+        codePoint = ((unit - 0xd800) << 10) + (low - 0xdc00) + 0x10000;
+      }
+    }
+    const kind = kindOf(codePoint);
+    if (kind === COMPLEX) {
+      return undefined;
+    }
+    if (index > 0) {
+      if (previous === CR && kind === LF) {
+        parts.add(1);
+        clusterStart = index;
+      } else if (!joins(previous, kind, regionalRun, zwjAfterPictographic)) {
+        packCluster(text, clusterStart, index, parts);
+        clusterStart = index;
+        characters += 1;
+      }
+    } else {
+      characters = 1;
+    }
+    regionalRun = kind === REGIONAL ? regionalRun + 1 : 0;
+    zwjAfterPictographic = kind === ZWJ && pictographicRun;
+    pictographicRun = kind === PICTOGRAPHIC || (kind === EXTEND && pictographicRun);
+    previous = kind;
+    index += codePoint > 0xffff ? 2 : 1;
   }
-  // NFC first: "e" + combining acute becomes "é", which is in the basic table. NFC also maps
-  // the ohm and angstrom signs to Ω and Å. It never changes what the text says.
-  let replaced = "";
-  for (const char of text.normalize("NFC")) {
-    replaced += SEPTETS.has(char) ? char : lookAlikeOf(char);
+  if (text.length > 0) {
+    packCluster(text, clusterStart, text.length, parts);
   }
-  return isGsm7(replaced) ? replaced : text;
+  return ucs2Count(characters, text.length, parts);
+}
+
+/** Whether UAX #29 keeps the two code points in one cluster (rules GB3 to GB13, COMPLEX aside). */
+function joins(
+  previous: number,
+  next: number,
+  regionalRun: number,
+  zwjAfterPictographic: boolean,
+): boolean {
+  if (previous === CR || previous === LF || previous === CONTROL) {
+    return false; // GB4 (CR LF is handled by the caller)
+  }
+  if (next === CR || next === LF || next === CONTROL) {
+    return false; // GB5
+  }
+  if (next === EXTEND || next === ZWJ) {
+    return true; // GB9
+  }
+  if (next === PICTOGRAPHIC && previous === ZWJ) {
+    return zwjAfterPictographic; // GB11
+  }
+  // GB12, GB13: flags pair regional indicators from the left.
+  return next === REGIONAL && previous === REGIONAL && regionalRun % 2 === 1;
+}
+
+function packCluster(text: string, start: number, end: number, parts: PartPacker): void {
+  if (end - start <= UCS2_MULTIPART) {
+    parts.add(end - start);
+    return;
+  }
+  // Longer than a part: keep at least each code point whole.
+  for (let index = start; index < end; ) {
+    const width = (text.codePointAt(index) ?? 0) > 0xffff ? 2 : 1;
+    parts.add(width);
+    index += width;
+  }
+}
+
+// Built once per isolate rather than per call: constructing a segmenter is not free.
+const graphemes = new Intl.Segmenter(undefined, { granularity: "grapheme" });
+
+function countUcs2WithSegmenter(text: string): SegmentCount {
+  const parts = new PartPacker(UCS2_MULTIPART);
+  let characters = 0;
+  for (const { segment, index } of graphemes.segment(text)) {
+    characters += 1;
+    if (segment === "\r\n") {
+      parts.add(1);
+      parts.add(1);
+    } else {
+      packCluster(text, index, index + segment.length, parts);
+    }
+  }
+  return ucs2Count(characters, text.length, parts);
 }
