@@ -57,9 +57,17 @@ export function migrateOutbox(sql: SqlStorage): void {
   sql.exec(`
     DROP INDEX IF EXISTS outbox_fair;
     DROP INDEX IF EXISTS outbox_unlogged;
+    DROP INDEX IF EXISTS outbox_unlogged_lane;
     CREATE INDEX IF NOT EXISTS outbox_lane_fair ON outbox (state, lane, vtag, seq);
     CREATE INDEX IF NOT EXISTS outbox_recipient_tag ON outbox (recipient, vtag);
-    CREATE INDEX IF NOT EXISTS outbox_unlogged_lane ON outbox (lane, seq) WHERE logged = 0;
     CREATE INDEX IF NOT EXISTS outbox_batch ON outbox (batch_id) WHERE batch_id IS NOT NULL;
+    -- What the flush reads: transactional messages not yet in D1; bulk ones by due time; and
+    -- how many bulk messages are logged and waiting (the window kept ahead of releases).
+    CREATE INDEX IF NOT EXISTS outbox_unlogged_transactional ON outbox (seq)
+      WHERE logged = 0 AND lane = 0;
+    CREATE INDEX IF NOT EXISTS outbox_unlogged_bulk ON outbox (send_at, seq)
+      WHERE logged = 0 AND lane = 1 AND state = 'pending';
+    CREATE INDEX IF NOT EXISTS outbox_bulk_ready ON outbox (send_at)
+      WHERE logged = 1 AND lane = 1 AND state = 'pending';
   `);
 }

@@ -54,6 +54,11 @@ const BURST_SECONDS = 0.25;
  * between which releases (transactional first) go on.
  */
 const FLUSH_PER_RUN = 4000;
+/** The bulk lane keeps this many seconds of releases (at least BULK_WINDOW_MIN) logged ahead. */
+const BULK_WINDOW_SECONDS = 3;
+const BULK_WINDOW_MIN = 1000;
+/** Bulk messages due within this time count as due for logging ahead. */
+const BULK_LOOKAHEAD_MS = 5_000;
 const QUEUE_BATCH = 100; // Queues' sendBatch limit
 /** A batch upload that has not committed by then is abandoned and its staged rows dropped. */
 const STAGED_TTL_MS = 10 * 60 * 1000;
@@ -282,13 +287,13 @@ export class TenantDispatcher extends DurableObject<Env> {
     this.alarmAt = null;
     const now = Date.now();
     await this.flushBatches();
-    await this.flushToSendLog(now);
+    const moreToLog = await this.flushToSendLog(now);
     await this.sweepExpired(now);
     await this.reconcileStaleReleases(now);
     const budgetLeft = await this.releaseDue(now);
     this.pruneIdempotency(now);
     this.dropAbandonedStages(now);
-    await this.scheduleNextAlarm(Date.now(), budgetLeft);
+    await this.scheduleNextAlarm(Date.now(), budgetLeft, moreToLog);
   }
 
   private insert(message: OutboxMessage, state: "pending" | "staged", now: number): void {
@@ -339,18 +344,41 @@ export class TenantDispatcher extends DurableObject<Env> {
   }
 
   /**
-   * Writes accepted messages to the D1 send log, transactional lane first, at most FLUSH_PER_RUN
-   * per alarm run; INSERT OR IGNORE makes a rerun harmless. Canceled ones are written as such and
-   * leave the outbox.
+   * Writes accepted messages to the D1 send log, at most FLUSH_PER_RUN per alarm run; INSERT OR
+   * IGNORE makes a rerun harmless. Transactional and canceled messages go first and all of them;
+   * the bulk lane only keeps a window of due messages logged ahead of its releases, so a 100k
+   * batch is written at the pace it is sent instead of all at once, which would hold D1 (and the
+   * consumers' claims on it) for many seconds. Returns whether more is ready to write now.
    */
-  private async flushToSendLog(now: number): Promise<void> {
+  private async flushToSendLog(now: number): Promise<boolean> {
     const rows = this.all(
-      `SELECT id, state, message FROM outbox INDEXED BY outbox_unlogged_lane
-       WHERE logged = 0 AND state <> 'staged' ORDER BY lane, seq LIMIT ?`,
+      `SELECT id, state, message FROM outbox INDEXED BY outbox_unlogged_transactional
+       WHERE logged = 0 AND lane = ${LANE_TRANSACTIONAL} ORDER BY seq LIMIT ?`,
       FLUSH_PER_RUN,
     );
+    if (rows.length < FLUSH_PER_RUN) {
+      rows.push(
+        ...this.all(
+          `SELECT id, state, message FROM outbox
+           WHERE state = 'canceled' AND logged = 0 AND lane = ${LANE_BULK} LIMIT ?`,
+          FLUSH_PER_RUN - rows.length,
+        ),
+      );
+    }
+    const room = Math.min(FLUSH_PER_RUN - rows.length, await this.bulkWindowRoom(now));
+    if (room > 0) {
+      rows.push(
+        ...this.all(
+          `SELECT id, state, message FROM outbox INDEXED BY outbox_unlogged_bulk
+           WHERE logged = 0 AND lane = ${LANE_BULK} AND state = 'pending' AND send_at <= ?
+           ORDER BY send_at, seq LIMIT ?`,
+          now + BULK_LOOKAHEAD_MS,
+          room,
+        ),
+      );
+    }
     if (rows.length === 0) {
-      return;
+      return false;
     }
     await logMessages(
       this.env.DB,
@@ -365,6 +393,25 @@ export class TenantDispatcher extends DurableObject<Env> {
         this.sql.exec("UPDATE outbox SET logged = 1 WHERE id = ?", row.id);
       }
     }
+    return rows.length === FLUSH_PER_RUN || room === rows.length;
+  }
+
+  /** How many more bulk messages may be logged ahead of their release. */
+  private async bulkWindowRoom(now: number): Promise<number> {
+    const window = Math.max(
+      BULK_WINDOW_MIN,
+      Math.ceil((await this.currentSendRate()) * BULK_WINDOW_SECONDS),
+    );
+    const ready = Number(
+      this.one(
+        `SELECT COUNT(*) AS n FROM (
+           SELECT 1 FROM outbox INDEXED BY outbox_bulk_ready
+           WHERE logged = 1 AND lane = ${LANE_BULK} AND state = 'pending' AND send_at <= ? LIMIT ?)`,
+        now + BULK_LOOKAHEAD_MS,
+        window,
+      )?.n ?? 0,
+    );
+    return window - ready;
   }
 
   /**
@@ -531,21 +578,28 @@ export class TenantDispatcher extends DurableObject<Env> {
     }
   }
 
-  private async scheduleNextAlarm(now: number, rateLimited: boolean): Promise<void> {
+  private async scheduleNextAlarm(
+    now: number,
+    rateLimited: boolean,
+    moreToLog: boolean,
+  ): Promise<void> {
     const timeoutMs = settingsOf(this.env).RELEASE_TIMEOUT_SECONDS * 1000;
     const earliest = (query: string, ...bindings: SqlStorageValue[]) => {
       const at = this.one(query, ...bindings)?.at;
       return at === null || at === undefined ? undefined : Number(at);
     };
-    const unlogged = this.one(
-      "SELECT 1 AS at FROM outbox WHERE logged = 0 AND state <> 'staged' LIMIT 1",
-    );
     const oldestStage = earliest("SELECT MIN(staged_at) AS at FROM outbox WHERE state = 'staged'");
+    const bulkUnlogged = earliest(
+      `SELECT MIN(send_at) AS at FROM outbox INDEXED BY outbox_unlogged_bulk
+       WHERE logged = 0 AND lane = ${LANE_BULK} AND state = 'pending'`,
+    );
     const oldestRelease = earliest(
       "SELECT MIN(released_at) AS at FROM outbox WHERE state = 'released'",
     );
     const candidates = [
-      unlogged || this.one("SELECT 1 AS at FROM batches LIMIT 1") ? now : undefined,
+      moreToLog || this.one("SELECT 1 AS at FROM batches LIMIT 1") ? now : undefined,
+      // Bulk messages not logged yet because they are not due: log them a little ahead.
+      bulkUnlogged === undefined ? undefined : bulkUnlogged - BULK_LOOKAHEAD_MS,
       rateLimited ? now + RELEASE_TICK_MS : undefined,
       // Messages waiting behind a recipient's earlier one are woken by its send result instead.
       earliest(

@@ -288,7 +288,17 @@ export function percentile(sorted, p) {
 }
 
 /** The results file's sections, in order; `counts` is the lead's and never written here. */
-const SECTIONS = ["setup", "ratios", "profile", "counts", "crash", "drain"];
+const SECTIONS = [
+  "setup",
+  "ratios",
+  "profile",
+  "counts",
+  "crash",
+  "drain",
+  "batch",
+  "segments",
+  "matcher",
+];
 
 const PLACEHOLDER = {
   counts: `## Operations per request

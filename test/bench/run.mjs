@@ -37,6 +37,7 @@ import { join } from "node:path";
 import { parseArgs } from "node:util";
 import autocannon from "autocannon";
 import { freePort, startLocalServer } from "../../scripts/local-server.mjs";
+import { runBatch } from "./batch.mjs";
 import { runCrash } from "./crash-load.mjs";
 import { drainIntro, runDrain } from "./drain.mjs";
 import {
@@ -59,7 +60,12 @@ import {
 } from "./lib.mjs";
 import { profileWorker } from "./profile.mjs";
 
-const SECTIONS = ["ratios", "profile", "crash", "drain"];
+const SECTIONS = ["ratios", "profile", "crash", "drain", "batch", "segments", "matcher"];
+/** In-process micro-benchmarks of our domain code against libraries (no server). */
+const MICRO_BENCHES = {
+  segments: async () => (await import("./segments.mjs")).runSegmentsBench(),
+  matcher: async () => (await import("./matcher.mjs")).runMatcherBench(),
+};
 const TARGET_THROUGHPUT = 0.4;
 const TARGET_P99 = 2.0;
 
@@ -78,6 +84,8 @@ const NUMBER_OPTIONS = {
   "drain-recipients": ["BENCH_DRAIN_RECIPIENTS", 2000],
   "drain-per-recipient": ["BENCH_DRAIN_PER_RECIPIENT", 10],
   "drain-concurrency": ["BENCH_DRAIN_CONCURRENCY", 50],
+  "batch-recipients": ["BENCH_BATCH_RECIPIENTS", 100_000],
+  "batch-rate": ["BENCH_BATCH_RATE", 1000],
 };
 const STRING_OPTIONS = {
   only: ["BENCH_ONLY", ""],
@@ -486,6 +494,19 @@ async function main() {
         failures.push(...drain.failures);
       }
       sections.drain = parts.join("\n\n");
+    }
+    if (settings.sections.includes("batch")) {
+      const batch = await runBatch(settings);
+      sections.batch = batch.markdown;
+      failures.push(...batch.failures);
+    }
+    for (const [name, run] of Object.entries(MICRO_BENCHES)) {
+      if (settings.sections.includes(name)) {
+        console.log(`${name}: running in this process…`);
+        const result = await run();
+        sections[name] = result.markdown;
+        failures.push(...result.failures);
+      }
     }
   } finally {
     updateResults(sections);

@@ -70,7 +70,7 @@ describe("sending from a template, previews, scheduling and cancel", () => {
     const preview = async (body: unknown) => {
       const res = await fetchWith(key, "/v1/messages/preview", body);
       expect(res.status).toBe(200);
-      return res.json();
+      return (await res.json()) as { hits: unknown[] } & Record<string, unknown>;
     };
     expect(
       await preview({ to: "+14155550123", body: "Hello “world”", smart_encoding: true }),
