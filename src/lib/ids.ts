@@ -5,7 +5,18 @@
 
 const CROCKFORD = "0123456789ABCDEFGHJKMNPQRSTVWXYZ";
 
-export type IdPrefix = "msg" | "tnt" | "key" | "usr" | "prv" | "att" | "req" | "tpl" | "sig" | "bat" | "sw";
+export type IdPrefix =
+  | "msg"
+  | "tnt"
+  | "key"
+  | "usr"
+  | "prv"
+  | "att"
+  | "req"
+  | "tpl"
+  | "sig"
+  | "bat"
+  | "sw";
 
 function encodeTime(ms: number): string {
   let out = "";
