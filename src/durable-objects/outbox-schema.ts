@@ -69,5 +69,7 @@ export function migrateOutbox(sql: SqlStorage): void {
       WHERE logged = 0 AND lane = 1 AND state = 'pending';
     CREATE INDEX IF NOT EXISTS outbox_bulk_ready ON outbox (send_at)
       WHERE logged = 1 AND lane = 1 AND state = 'pending';
+    -- Released messages awaiting their send result: the queue's backlog.
+    CREATE INDEX IF NOT EXISTS outbox_released ON outbox (released_at) WHERE state = 'released';
   `);
 }

@@ -57,6 +57,9 @@ const FLUSH_PER_RUN = 4000;
 /** The bulk lane keeps this many seconds of releases (at least BULK_WINDOW_MIN) logged ahead. */
 const BULK_WINDOW_SECONDS = 3;
 const BULK_WINDOW_MIN = 1000;
+/** The queue backlog (released, no result yet) past which the bulk lane waits; see releaseDue. */
+const BULK_IN_FLIGHT_SECONDS = 1;
+const BULK_IN_FLIGHT_MIN = 200;
 /** Bulk messages due within this time count as due for logging ahead. */
 const BULK_LOOKAHEAD_MS = 5_000;
 const QUEUE_BATCH = 100; // Queues' sendBatch limit
@@ -460,7 +463,8 @@ export class TenantDispatcher extends DurableObject<Env> {
   private async reconcileStaleReleases(now: number): Promise<void> {
     const timeoutMs = settingsOf(this.env).RELEASE_TIMEOUT_SECONDS * 1000;
     const stale = this.all(
-      "SELECT id FROM outbox WHERE state = 'released' AND released_at <= ? ORDER BY seq LIMIT 500",
+      `SELECT id FROM outbox INDEXED BY outbox_released
+       WHERE state = 'released' AND released_at <= ? ORDER BY released_at LIMIT 500`,
       now - timeoutMs,
     ).map((row) => String(row.id));
     if (stale.length === 0) {
@@ -522,8 +526,9 @@ export class TenantDispatcher extends DurableObject<Env> {
       return true;
     }
     const due = this.dueInLane(LANE_TRANSACTIONAL, now, budget);
-    if (due.length < budget) {
-      due.push(...this.dueInLane(LANE_BULK, now, budget - due.length));
+    const bulkBudget = Math.min(budget - due.length, this.bulkInFlightRoom(rate));
+    if (bulkBudget > 0) {
+      due.push(...this.dueInLane(LANE_BULK, now, bulkBudget));
     }
     this.setBucket({ tokens: bucket.tokens - due.length, at: now });
     let lastTag = this.virtualNow();
@@ -541,6 +546,24 @@ export class TenantDispatcher extends DurableObject<Env> {
     }
     await this.enqueue(due.map((row) => String(row.id)));
     return due.length === budget;
+  }
+
+  /**
+   * How many more bulk messages may be put on the queue now. Released messages not yet reported
+   * are the queue's backlog; a transactional message released now waits behind all of it. Bulk
+   * stops while the backlog holds more than BULK_IN_FLIGHT_SECONDS of the tenant's rate, so
+   * consumers that fall behind slow the batch down instead of delaying verification codes.
+   */
+  private bulkInFlightRoom(rate: number): number {
+    const cap = Math.max(BULK_IN_FLIGHT_MIN, Math.ceil(rate * BULK_IN_FLIGHT_SECONDS));
+    const inFlight = Number(
+      this.one(
+        `SELECT COUNT(*) AS n FROM (
+           SELECT 1 FROM outbox INDEXED BY outbox_released WHERE state = 'released' LIMIT ?)`,
+        cap,
+      )?.n ?? 0,
+    );
+    return cap - inFlight;
   }
 
   private dueInLane(lane: number, now: number, limit: number): Row[] {
@@ -594,7 +617,7 @@ export class TenantDispatcher extends DurableObject<Env> {
        WHERE logged = 0 AND lane = ${LANE_BULK} AND state = 'pending'`,
     );
     const oldestRelease = earliest(
-      "SELECT MIN(released_at) AS at FROM outbox WHERE state = 'released'",
+      "SELECT MIN(released_at) AS at FROM outbox INDEXED BY outbox_released WHERE state = 'released'",
     );
     const candidates = [
       moreToLog || this.one("SELECT 1 AS at FROM batches LIMIT 1") ? now : undefined,

@@ -53,6 +53,36 @@ describe("TenantDispatcher lanes and batches", () => {
     expect(queue.sent.slice(2)).toEqual([code.id, messages[2]?.id]);
   });
 
+  it("holds the bulk lane while the queue backlog is full, and still releases transactional", async () => {
+    const { tenant, stub, queue, accept, runAlarm, sql } = await isolatedDispatcher(8);
+    // 200 released messages without a send result yet: the bulk lane's cap at this rate.
+    for (let n = 0; n < 200; n++) {
+      await sql(
+        `INSERT INTO outbox (id, recipient, send_at, state, logged, released_at, message)
+         VALUES (?, ?, 0, 'released', 1, ?, '{}')`,
+        `msg_backlog${n}`,
+        `+86137${String(n).padStart(8, "0")}`,
+        Date.now(),
+      );
+    }
+    const { messages, record } = batchOf(tenant.id, 2, "bat_01JD3M6Y8Z5Q7K2N4P6R8T0VAD");
+    await stub.stageBatch({ tenantId: tenant.id, messages });
+    await stub.commitBatch(record);
+    const code = outboxMessage(tenant.id, "+8613800000098", { kind: "verification" });
+    await accept(code);
+    await runAlarm();
+    expect(queue.sent).toEqual([code.id]);
+
+    // The code is in the backlog too: both results make room for one bulk message.
+    await stub.reportResults([
+      { id: "msg_backlog0", outcome: "sent" },
+      { id: code.id, outcome: "sent" },
+    ]);
+    await new Promise((resolve) => setTimeout(resolve, 260));
+    await runAlarm();
+    expect(queue.sent).toEqual([code.id, messages[0]?.id]);
+  });
+
   it("keeps a staged batch invisible until it commits, and sends nothing of an uncommitted one", async () => {
     const { tenant, stub, queue, runAlarm } = await isolatedDispatcher();
     const { messages, record } = batchOf(tenant.id, 3, "bat_01JD3M6Y8Z5Q7K2N4P6R8T0VAB");
