@@ -9,6 +9,7 @@ import {
   type LexiconEntry,
   maskHits,
   newHitBuffer,
+  SPACED,
   scanText,
   type WordPolicy,
 } from "../../src/domain/sensitive-words";
@@ -151,20 +152,43 @@ describe("matching", () => {
   });
 
   it("reports nested and overlapping words through noise", () => {
-    expect(hitsOf(lexicon("ab", "abc", "bc"), "a-b c", true)).toEqual([
+    expect(hitsOf(lexicon("ab", "abc", "bc"), "a-b*c", true)).toEqual([
       "ab@0-3",
       "abc@0-5",
       "bc@2-5",
     ]);
   });
 
-  it("matches a word with inner noise with or without it when skipping noise", () => {
+  it("skips noise without whitespace between Latin letters", () => {
+    expect(hitsOf(lexicon("fuck"), "F.u*c_k", true)).toEqual(["fuck@0-7"]);
+    expect(hitsOf(lexicon("fuck"), "f\u200bu\u200bc\u200bk", true)).toEqual(["fuck@0-7"]);
+  });
+
+  it("does not join Latin words that whitespace separates", () => {
+    const words = lexicon("shit", "heroin", "cialis");
+    expect(hitsOf(words, "Finish it, the hero in it is special, is he?", true)).toEqual([]);
+    expect(hitsOf(words, "s h i t", true)).toEqual([]);
+  });
+
+  it("skips whitespace between ideographs, and between an ideograph and a Latin letter", () => {
+    expect(hitsOf(lexicon("加v信"), "加 V\n信", true)).toEqual(["加v信@0-5"]);
+  });
+
+  it("matches a word with inner noise through any noise there, or none between ideographs", () => {
+    const words = lexicon("加 微信");
+    expect(hitsOf(words, "加微信", true)).toEqual(["加 微信@0-3"]);
+    expect(hitsOf(words, "加-微 信", true)).toEqual(["加 微信@0-5"]);
+    expect(hitsOf(words, "加 微信")).toEqual(["加 微信@0-4"]);
+    expect(hitsOf(words, "加微信")).toEqual([]);
+  });
+
+  it("matches a phrase of Latin words wherever whitespace separates them", () => {
     const words = lexicon("free money");
-    expect(hitsOf(words, "FREE MONEY", true)).toEqual(["free money@0-10"]);
-    expect(hitsOf(words, "freemoney", true)).toEqual(["free money@0-9"]);
+    expect(hitsOf(words, "FREE  money", true)).toEqual(["free money@0-11"]);
     expect(hitsOf(words, "free - money", true)).toEqual(["free money@0-12"]);
+    expect(hitsOf(words, "free\nmoney", true)).toEqual(["free money@0-10"]);
+    expect(hitsOf(words, "freemoney", true)).toEqual([]);
     expect(hitsOf(words, "free money")).toEqual(["free money@0-10"]);
-    expect(hitsOf(words, "freemoney")).toEqual([]);
   });
 
   it("matches a word that begins or ends with noise literally", () => {
@@ -214,35 +238,82 @@ describe("matching", () => {
     expect(Array.from(buffer.starts.subarray(0, 1))).toEqual([0]);
   });
 
-  it("agrees with a brute-force search on random lexicons and texts", () => {
+  it("agrees with a brute-force search on random lexicons and texts, in both modes", () => {
     let seed = 42;
     const random = () => {
       seed = (seed * 1_103_515_245 + 12_345) % 2_147_483_648;
       return seed / 2_147_483_648;
     };
-    const alphabet = "abAＢ敏感词*- ";
+    const alphabet = "abcAＢé敏感词*- \u3000.";
     const pick = (length: number) =>
       Array.from({ length }, () => alphabet[Math.floor(random() * alphabet.length)]).join("");
-    for (let trial = 0; trial < 200; trial++) {
+    let compared = 0;
+    for (let trial = 0; trial < 300; trial++) {
       const words = [
         ...new Set(Array.from({ length: 12 }, () => pick(1 + Math.floor(random() * 4)))),
-      ]
-        .map((word) => word.replace(/^[*\- ]+|[*\- ]+$/g, ""))
-        .filter((word) => word.length > 0);
+      ].filter((word) => word.trim().length > 0);
       const text = pick(40);
       const compiled = lexicon(...words);
-      const folded = foldText(text);
-      const expected: string[] = [];
-      for (const { word } of compiled.entries) {
-        const key = foldText(word);
-        for (let at = folded.indexOf(key); at >= 0; at = folded.indexOf(key, at + 1)) {
-          expected.push(`${word}@${at}-${at + key.length}`);
-        }
+      for (const skipNoise of [false, true]) {
+        const expected = compiled.entries.flatMap(({ word }) => bruteForce(word, text, skipNoise));
+        compared += expected.length;
+        expect(hitsOf(compiled, text, skipNoise).sort()).toEqual(expected.sort());
       }
-      expect(hitsOf(compiled, text).sort()).toEqual(expected.sort());
     }
+    expect(compared).toBeGreaterThan(1_000);
   });
 });
+
+/**
+ * Every hit of `word` in `text`, found the slow way: fold both; when skipping noise (and the word
+ * neither begins nor ends with noise), rewrite both as their units without noise, a run of noise
+ * with whitespace between two spaced letters becoming one separator; then `indexOf` at every
+ * position, mapping positions back.
+ */
+function bruteForce(word: string, text: string, skipNoise: boolean): string[] {
+  const key = foldText(word);
+  const folded = foldText(text);
+  const edgeNoise = isNoise(key.charCodeAt(0)) || isNoise(key.charCodeAt(key.length - 1));
+  const hits: string[] = [];
+  if (!skipNoise || edgeNoise) {
+    for (let at = folded.indexOf(key); at >= 0; at = folded.indexOf(key, at + 1)) {
+      hits.push(`${word}@${at}-${at + key.length}`);
+    }
+    return hits;
+  }
+  const stream = (units: string) => {
+    let out = "";
+    const offsets: number[] = [];
+    for (let i = 0; i < units.length; ) {
+      if (!isNoise(units.charCodeAt(i))) {
+        out += units.charAt(i);
+        offsets.push(i);
+        i++;
+        continue;
+      }
+      let end = i;
+      while (end < units.length && isNoise(units.charCodeAt(end))) {
+        end++;
+      }
+      const run = units.slice(i, end);
+      const spacedBefore = SPACED[units.charCodeAt(i - 1)] === 1;
+      const spacedAfter = SPACED[units.charCodeAt(end)] === 1;
+      if (/\s/.test(run) && spacedBefore && spacedAfter) {
+        out += "\u0000";
+        offsets.push(-1);
+      }
+      i = end;
+    }
+    return { out, offsets };
+  };
+  const wanted = stream(key).out;
+  const { out, offsets } = stream(folded);
+  for (let at = out.indexOf(wanted); at >= 0; at = out.indexOf(wanted, at + 1)) {
+    const end = (offsets[at + wanted.length - 1] ?? 0) + 1;
+    hits.push(`${word}@${offsets[at]}-${end}`);
+  }
+  return hits;
+}
 
 describe("masking", () => {
   it("stars every character of each span, noise inside it included", () => {

@@ -3,18 +3,48 @@
  *
  * Code units are first mapped to dense symbols (1…K) through a 65,536-entry table that folds
  * them at the same time; a unit in no key is symbol 0 and sends the automaton back to the root.
- * The trie is a double array: the child of state `s` on symbol `x` is the cell `base[s] + x`
- * when `check[base[s] + x] === s`. The root's transitions are dense (`rootNext`), so a failure
+ * The trie is a double array (double-array.ts): the child of state `s` on symbol `x` is the cell
+ * `base[s] + x` when `check[base[s] + x] === s`. The root's transitions are dense (`rootNext`), so a failure
  * chain always ends there in one lookup. `report[s]` is the first state with keys on `s`'s suffix
  * chain (itself when a key ends at `s`), and `dictNext` links those states, so each hit costs
  * one step and a state without hits costs one load.
+ *
+ * In automata built to skip noise, a symbol's top bits say more about its unit: noise, and
+ * whitespace noise (NOISE_FLAG, WHITESPACE_FLAG), or a letter or digit of a spaced script
+ * (SPACED_FLAG). Keys may then hold SEPARATOR, matched by a run of noise with whitespace between
+ * two such letters (see folding.ts). Symbols have 14 bits: a lexicon may use at most 16,383
+ * distinct characters (once folded), far more than a lexicon of words in one or two scripts does.
  */
-import { FOLD, NOISE } from "./folding";
+import { layOutTrie } from "./double-array";
+import {
+  FOLDED_FROM_START,
+  FOLDED_FROM_UNITS,
+  NOISE,
+  NOT_NOISE,
+  SPACED,
+  WHITESPACE_NOISE,
+} from "./folding";
 
-/** Set in a symbol for a noise unit, in automata built to skip noise. */
 export const NOISE_FLAG = 0x8000;
-const SYMBOL_MASK = 0x7fff;
+export const WHITESPACE_FLAG = 0x4000;
+export const SPACED_FLAG = 0x4000;
+export const SYMBOL_MASK = 0x3fff;
 const MAX_SYMBOLS = SYMBOL_MASK;
+
+/** In a key, the separator between two words of a spaced script (U+0000 is noise, never a key unit). */
+export const SEPARATOR = "\u0000";
+const SEPARATOR_UNIT = 0;
+
+/** The symbol table of an automaton that skips noise, before its keys' symbols are set. */
+const NOISE_SYMBOLS = new Uint16Array(0x10000);
+for (let unit = 0; unit < NOISE_SYMBOLS.length; unit++) {
+  if (NOISE[unit] !== NOT_NOISE) {
+    NOISE_SYMBOLS[unit] =
+      NOISE[unit] === WHITESPACE_NOISE ? NOISE_FLAG | WHITESPACE_FLAG : NOISE_FLAG;
+  } else if (SPACED[unit] === 1) {
+    NOISE_SYMBOLS[unit] = SPACED_FLAG;
+  }
+}
 
 export interface AutomatonKey {
   /** Folded; several keys may be equal (each is then reported). */
@@ -38,6 +68,8 @@ export interface Automaton {
   nextEntry: Int32Array;
   /** The longest key, in code units. */
   maxDepth: number;
+  /** SEPARATOR's symbol, or 0 when no key holds one. */
+  separator: number;
 }
 
 /** Hits as parallel typed arrays: entry, start and end (UTF-16 offsets in the original text). */
@@ -57,279 +89,110 @@ export function newHitBuffer(capacity = 64): HitBuffer {
   };
 }
 
-/** Int32Array cells of the double array under construction, grown on demand. */
-class Cells {
-  base: Int32Array;
-  check: Int32Array;
-  /** Union–find over cells: `free(i)` is the first free cell at or after `i`. */
-  private nextFree: Int32Array;
-
-  constructor(capacity: number) {
-    this.base = new Int32Array(capacity);
-    this.check = new Int32Array(capacity).fill(-1);
-    this.nextFree = new Int32Array(capacity + 1);
-    for (let i = 0; i <= capacity; i++) {
-      this.nextFree[i] = i;
-    }
-  }
-
-  free(from: number): number {
-    this.ensure(from + 1);
-    let root = from;
-    while (this.nextFree[root] !== root) {
-      root = this.nextFree[root] ?? root;
-      this.ensure(root + 1);
-    }
-    let at = from;
-    while (at !== root) {
-      const next = this.nextFree[at] ?? root;
-      this.nextFree[at] = root;
-      at = next;
-    }
-    return root;
-  }
-
-  isFree(cell: number): boolean {
-    this.ensure(cell + 1);
-    return this.check[cell] === -1;
-  }
-
-  take(cell: number, parent: number): void {
-    this.ensure(cell + 1);
-    this.check[cell] = parent;
-    this.nextFree[cell] = cell + 1;
-  }
-
-  ensure(size: number): void {
-    if (size < this.check.length) {
-      return;
-    }
-    let capacity = this.check.length * 2;
-    while (capacity <= size) {
-      capacity *= 2;
-    }
-    const base = new Int32Array(capacity);
-    const check = new Int32Array(capacity).fill(-1);
-    const nextFree = new Int32Array(capacity + 1);
-    base.set(this.base);
-    check.set(this.check);
-    nextFree.set(this.nextFree);
-    for (let i = this.nextFree.length; i <= capacity; i++) {
-      nextFree[i] = i;
-    }
-    this.base = base;
-    this.check = check;
-    this.nextFree = nextFree;
-  }
-}
-
-/** Finds a base where every one of `symbols` (at least one) lands on a free cell. */
-function placeChildren(cells: Cells, symbols: readonly number[]): number {
-  let lowest = MAX_SYMBOLS;
-  for (const symbol of symbols) {
-    lowest = Math.min(lowest, symbol);
-  }
-  for (let cell = cells.free(lowest); ; cell = cells.free(cell + 1)) {
-    const base = cell - lowest;
-    if (symbols.every((symbol) => cells.isFree(base + symbol))) {
-      return base;
-    }
-  }
-}
-
 /**
  * Builds the automaton. With `skipNoise`, no key may contain a noise unit: noise units get
  * NOISE_FLAG so a scan can skip them.
  */
 export function buildAutomaton(keys: readonly AutomatonKey[], skipNoise: boolean): Automaton {
-  const symbolOf = new Int32Array(0x10000);
+  // Each unit of the keys (folded) gets a symbol, and so does every unit that folds to it.
+  const symbols = skipNoise ? NOISE_SYMBOLS.slice() : new Uint16Array(0x10000);
+  const symbolOf = new Uint16Array(0x10000);
   let symbolCount = 0;
-  let totalLength = 0;
-  for (const { key } of keys) {
-    totalLength += key.length;
+  let maxEntry = -1;
+  for (const { key, entry } of keys) {
+    maxEntry = Math.max(maxEntry, entry);
     for (let i = 0; i < key.length; i++) {
       const unit = key.charCodeAt(i);
-      if (symbolOf[unit] === 0) {
-        symbolCount++;
-        if (symbolCount > MAX_SYMBOLS) {
-          throw new RangeError(`A lexicon may use at most ${MAX_SYMBOLS} distinct characters.`);
-        }
-        symbolOf[unit] = symbolCount;
+      if (symbolOf[unit] !== 0) {
+        continue;
+      }
+      symbolCount++;
+      if (symbolCount > MAX_SYMBOLS) {
+        throw new RangeError(`A lexicon may use at most ${MAX_SYMBOLS} distinct characters.`);
+      }
+      symbolOf[unit] = symbolCount;
+      if (unit === SEPARATOR_UNIT && skipNoise) {
+        continue;
+      }
+      symbols[unit] = (symbols[unit] ?? 0) | symbolCount;
+      const last = FOLDED_FROM_START[unit + 1] ?? 0;
+      for (let from = FOLDED_FROM_START[unit] ?? 0; from < last; from++) {
+        const source = FOLDED_FROM_UNITS[from] ?? 0;
+        symbols[source] = (symbols[source] ?? 0) | symbolCount;
       }
     }
   }
-  const symbols = new Uint16Array(0x10000);
-  for (let unit = 0; unit < symbols.length; unit++) {
-    const noise = skipNoise && NOISE[unit] === 1;
-    symbols[unit] = noise ? NOISE_FLAG : (symbolOf[FOLD[unit] ?? unit] ?? 0);
-  }
-
-  // Distinct keys in code-unit order: each trie node is a run of keys sharing its prefix.
-  const order = keys.map((_, index) => index).sort((a, b) => compareKeys(keys, a, b));
-  let maxEntry = -1;
-  for (const { entry } of keys) {
-    maxEntry = Math.max(maxEntry, entry);
-  }
+  // Per distinct key, the last entry given for it; earlier ones are chained behind it.
+  const lastEntryOf = new Map<string, number>();
   const nextEntry = new Int32Array(maxEntry + 1).fill(-1);
-  const distinct: string[] = [];
-  const chainOf: number[] = [];
-  for (const index of order) {
-    const { key, entry } = keys[index] ?? { key: "", entry: 0 };
-    const last = chainOf.length - 1;
-    if (last >= 0 && distinct[last] === key) {
-      // The same key again: the entry joins the chain of those reported with it.
-      nextEntry[entry] = chainOf[last] ?? -1;
-      chainOf[last] = entry;
-    } else {
-      distinct.push(key);
-      chainOf.push(entry);
-    }
+  for (const { key, entry } of keys) {
+    nextEntry[entry] = lastEntryOf.get(key) ?? -1;
+    lastEntryOf.set(key, entry);
   }
-
-  const stateCapacity = totalLength + symbolCount + 2;
-  const cells = new Cells(Math.max(64, stateCapacity * 2));
-  const depthOfCell = new Int32Array(cells.check.length);
-  // The BFS queue: per node its state, its first and past-last key, and its depth.
-  const queueState: number[] = [0];
-  const queueLo: number[] = [0];
-  const queueHi: number[] = [distinct.length];
-  cells.take(0, 0);
-  // Per state: fail, report, dictNext, firstEntry, depth (grown with the cells).
-  let fail: Int32Array = new Int32Array(cells.check.length);
-  let report: Int32Array = new Int32Array(cells.check.length);
-  let dictNext: Int32Array = new Int32Array(cells.check.length);
-  let firstEntry: Int32Array = new Int32Array(cells.check.length).fill(-1);
-  let depth: Int32Array = depthOfCell;
-  let maxDepth = 0;
-  const childSymbols: number[] = [];
-  const childLo: number[] = [];
-  const childHi: number[] = [];
-
-  for (let head = 0; head < queueState.length; head++) {
-    const state = queueState[head] ?? 0;
-    let lo = queueLo[head] ?? 0;
-    const hi = queueHi[head] ?? 0;
-    const d = depth[state] ?? 0;
-    maxDepth = Math.max(maxDepth, d);
-
-    if (state !== 0) {
-      const parent = cells.check[state] ?? 0;
-      const symbol = state - (cells.base[parent] ?? 0);
-      let target = 0;
-      if (parent !== 0) {
-        let suffix = fail[parent] ?? 0;
-        for (;;) {
-          const cell = (cells.base[suffix] ?? 0) + symbol;
-          if (cells.check[cell] === suffix && cell !== 0) {
-            target = cell;
-            break;
-          }
-          if (suffix === 0) {
-            break;
-          }
-          suffix = fail[suffix] ?? 0;
-        }
-      }
-      fail[state] = target;
-      if ((distinct[lo]?.length ?? -1) === d) {
-        firstEntry[state] = chainOf[lo] ?? -1;
-        report[state] = state;
-        dictNext[state] = report[target] ?? 0;
-      } else {
-        report[state] = report[target] ?? 0;
-      }
-    }
-    if ((distinct[lo]?.length ?? -1) === d) {
-      lo++;
-    }
-
-    childSymbols.length = 0;
-    childLo.length = 0;
-    childHi.length = 0;
-    for (let i = lo; i < hi; ) {
-      const unit = distinct[i]?.charCodeAt(d) ?? 0;
-      let j = i + 1;
-      while (j < hi && distinct[j]?.charCodeAt(d) === unit) {
-        j++;
-      }
-      childSymbols.push(symbolOf[unit] ?? 0);
-      childLo.push(i);
-      childHi.push(j);
-      i = j;
-    }
-    if (childSymbols.length === 0) {
-      continue;
-    }
-    const base = placeChildren(cells, childSymbols);
-    cells.base[state] = base;
-    for (let c = 0; c < childSymbols.length; c++) {
-      const cell = base + (childSymbols[c] ?? 0);
-      cells.take(cell, state);
-      queueState.push(cell);
-      queueLo.push(childLo[c] ?? 0);
-      queueHi.push(childHi[c] ?? 0);
-    }
-    if (depth.length < cells.check.length) {
-      fail = grown(fail, cells.check.length, 0);
-      report = grown(report, cells.check.length, 0);
-      dictNext = grown(dictNext, cells.check.length, 0);
-      firstEntry = grown(firstEntry, cells.check.length, -1);
-      depth = grown(depth, cells.check.length, 0);
-    }
-    for (let c = 0; c < childSymbols.length; c++) {
-      depth[base + (childSymbols[c] ?? 0)] = d + 1;
-    }
-  }
-
+  // Distinct keys in code-unit order (the default sort): a trie node is a run of keys sharing
+  // its prefix, the key ending there (if any) first.
+  const sorted = [...lastEntryOf.keys()].sort();
+  const trie = layOutTrie(sorted, symbolOf, symbolCount);
   // Every lookup `base[s] + x` must stay inside the arrays: pad by the largest symbol.
-  let size = 0;
-  for (let cell = cells.check.length - 1; cell >= 0; cell--) {
-    if (cells.check[cell] !== -1) {
-      size = cell + 1;
-      break;
-    }
-  }
-  let maxBase = 0;
-  for (let cell = 0; cell < size; cell++) {
-    maxBase = Math.max(maxBase, cells.base[cell] ?? 0);
-  }
-  const length = Math.max(size, maxBase + symbolCount + 1);
+  const length = Math.max(trie.used, trie.maxBase + symbolCount + 1);
+  const base = trie.base.slice(0, length);
+  const check = trie.check.slice(0, length);
+  const depth = trie.depth.slice(0, length);
+  const fail = new Int32Array(length);
+  const report = new Int32Array(length);
+  const dictNext = new Int32Array(length);
+  const firstEntry = new Int32Array(length).fill(-1);
   const rootNext = new Int32Array(symbolCount + 1);
-  const rootBase = cells.base[0] ?? 0;
+  const rootBase = base[0] ?? 0;
   for (let symbol = 1; symbol <= symbolCount; symbol++) {
     const cell = rootBase + symbol;
-    rootNext[symbol] = cells.check[cell] === 0 && cell !== 0 ? cell : 0;
+    rootNext[symbol] = check[cell] === 0 ? cell : 0;
+  }
+
+  // Breadth first, so a state's failure (shallower) is final before the state is reached.
+  let maxDepth = 0;
+  const { order, keyEnding } = trie;
+  for (let at = 1; at < order.length; at++) {
+    const state = order[at] ?? 0;
+    const parent = check[state] ?? 0;
+    let target = 0;
+    if (parent !== 0) {
+      const symbol = state - (base[parent] ?? 0);
+      for (let suffix = fail[parent] ?? 0; ; suffix = fail[suffix] ?? 0) {
+        if (suffix === 0) {
+          target = rootNext[symbol] ?? 0;
+          break;
+        }
+        const cell = (base[suffix] ?? 0) + symbol;
+        if (check[cell] === suffix) {
+          target = cell;
+          break;
+        }
+      }
+    }
+    fail[state] = target;
+    const key = keyEnding[state] ?? -1;
+    if (key >= 0) {
+      firstEntry[state] = lastEntryOf.get(sorted[key] ?? "") ?? -1;
+      report[state] = state;
+      dictNext[state] = report[target] ?? 0;
+    } else {
+      report[state] = report[target] ?? 0;
+    }
+    maxDepth = Math.max(maxDepth, depth[state] ?? 0);
   }
   return {
     symbols,
-    base: fitted(cells.base, length, 0),
-    check: fitted(cells.check, length, -1),
-    fail: fitted(fail, length, 0),
+    base,
+    check,
+    fail,
     rootNext,
-    report: fitted(report, length, 0),
-    dictNext: fitted(dictNext, length, 0),
-    depth: fitted(depth, length, 0),
-    firstEntry: fitted(firstEntry, length, -1),
+    report,
+    dictNext,
+    depth,
+    firstEntry,
     nextEntry,
     maxDepth,
+    separator: skipNoise ? (symbolOf[SEPARATOR_UNIT] ?? 0) : 0,
   };
-}
-
-function compareKeys(keys: readonly AutomatonKey[], a: number, b: number): number {
-  const x = keys[a]?.key ?? "";
-  const y = keys[b]?.key ?? "";
-  return x < y ? -1 : x > y ? 1 : 0;
-}
-
-function grown(array: Int32Array, length: number, fill: number): Int32Array {
-  const out = new Int32Array(length);
-  if (fill !== 0) {
-    out.fill(fill);
-  }
-  out.set(array.subarray(0, Math.min(array.length, length)));
-  return out;
-}
-
-function fitted(array: Int32Array, length: number, fill: number): Int32Array {
-  return array.length === length ? array : grown(array, length, fill);
 }

@@ -18,6 +18,12 @@
  * punctuation forms; full-width signs (￥ ￡ …); U+FEFF and U+FFFD; and emoji and other symbols of
  * the supplementary planes (high surrogates D83C–D83E and DB40, and every low surrogate).
  * Letters, digits and ideographs of every script are never noise.
+ *
+ * Whitespace (the JavaScript `\s` set) is noise too, but between two letters or digits of the
+ * scripts that put spaces between words (Latin, Greek, Cyrillic), a run of noise with whitespace
+ * in it separates words instead of being skipped: "finish it" must not hold "shit". Such a run
+ * matches whitespace inside a lexicon word, so "free money" matches "FREE  money" and
+ * "free - money". Without whitespace the run is skipped: "f.u.c.k" holds "fuck".
  */
 
 const UPPER_A = 0x41;
@@ -116,6 +122,14 @@ function buildFoldTable(): Uint16Array {
 /** Every UTF-16 code unit's folded form. */
 export const FOLD: Uint16Array = buildFoldTable();
 
+/** `\s` in JavaScript regular expressions: the whitespace among the noise. */
+const WHITESPACE = /\s/;
+
+/** Noise kinds in NOISE. */
+export const NOT_NOISE = 0;
+export const NOISE_MARK = 1;
+export const WHITESPACE_NOISE = 2;
+
 function buildNoiseTable(): Uint8Array {
   const noiseOfFolded = new Uint8Array(0x10000);
   for (const [first, last] of NOISE_RANGES) {
@@ -124,13 +138,47 @@ function buildNoiseTable(): Uint8Array {
   // Indexed by the original code unit: whether its folded form is noise (Ⓐ folds to a letter).
   const noise = new Uint8Array(0x10000);
   for (let unit = 0; unit < noise.length; unit++) {
-    noise[unit] = noiseOfFolded[FOLD[unit] ?? unit] ?? 0;
+    const folded = FOLD[unit] ?? unit;
+    if (noiseOfFolded[folded] === 1) {
+      noise[unit] = WHITESPACE.test(String.fromCharCode(folded)) ? WHITESPACE_NOISE : NOISE_MARK;
+    }
   }
   return noise;
 }
 
-/** 1 for every UTF-16 code unit that is noise once folded. */
+/** For every UTF-16 code unit, whether it is noise once folded, and whitespace. */
 export const NOISE: Uint8Array = buildNoiseTable();
+
+/**
+ * For each folded unit, the other units that fold to it: `FOLDED_FROM_UNITS` from
+ * `FOLDED_FROM_START[f]` to `FOLDED_FROM_START[f + 1]` (counting sort over FOLD).
+ */
+function buildFoldSources(): { starts: Int32Array; units: Uint16Array } {
+  const starts = new Int32Array(0x10001);
+  for (let unit = 0; unit < 0x10000; unit++) {
+    const folded = FOLD[unit] ?? unit;
+    if (folded !== unit) {
+      starts[folded + 1] = (starts[folded + 1] ?? 0) + 1;
+    }
+  }
+  for (let folded = 0; folded < 0x10000; folded++) {
+    starts[folded + 1] = (starts[folded + 1] ?? 0) + (starts[folded] ?? 0);
+  }
+  const units = new Uint16Array(starts[0x10000] ?? 0);
+  const filled = starts.slice(0, 0x10000);
+  for (let unit = 0; unit < 0x10000; unit++) {
+    const folded = FOLD[unit] ?? unit;
+    if (folded !== unit) {
+      units[filled[folded] ?? 0] = unit;
+      filled[folded] = (filled[folded] ?? 0) + 1;
+    }
+  }
+  return { starts, units };
+}
+
+const foldSources = buildFoldSources();
+export const FOLDED_FROM_START: Int32Array = foldSources.starts;
+export const FOLDED_FROM_UNITS: Uint16Array = foldSources.units;
 
 export function foldText(text: string): string {
   let out = "";
@@ -148,5 +196,33 @@ export function foldText(text: string): string {
 }
 
 export function isNoise(unit: number): boolean {
-  return NOISE[unit] === 1;
+  return NOISE[unit] !== NOT_NOISE;
 }
+
+/** Digits and letters of Latin, Greek and Cyrillic, once folded: scripts that space words. */
+const SPACED_RANGES: readonly (readonly [number, number])[] = [
+  [0x0030, 0x0039],
+  [0x0061, 0x007a],
+  [0x00df, 0x00f6],
+  [0x00f8, 0x024f],
+  [0x0370, 0x03ff],
+  [0x0400, 0x052f],
+  [0x1e00, 0x1eff],
+];
+
+function buildSpacedTable(): Uint8Array {
+  const spacedOfFolded = new Uint8Array(0x10000);
+  for (const [first, last] of SPACED_RANGES) {
+    spacedOfFolded.fill(1, first, last + 1);
+  }
+  const spaced = new Uint8Array(0x10000);
+  for (let unit = 0; unit < spaced.length; unit++) {
+    if (NOISE[unit] === NOT_NOISE) {
+      spaced[unit] = spacedOfFolded[FOLD[unit] ?? unit] ?? 0;
+    }
+  }
+  return spaced;
+}
+
+/** 1 for every UTF-16 code unit that is, once folded, a letter or digit of a spaced script. */
+export const SPACED: Uint8Array = buildSpacedTable();

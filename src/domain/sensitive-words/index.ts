@@ -2,7 +2,7 @@
 export type { HitBuffer } from "./automaton";
 export { newHitBuffer } from "./automaton";
 export { DEFAULT_LEXICON, type DefaultEntry } from "./default-lexicon";
-export { FOLD, foldText, isNoise, NOISE } from "./folding";
+export { FOLD, foldText, isNoise, NOISE, SPACED } from "./folding";
 export {
   compileLexicon,
   findHits,

@@ -3,18 +3,27 @@
  *
  * Words are folded (see folding.ts) and compared unit by unit. With `skipNoise`, noise in the
  * text is skipped between a word's characters, so 敏感词 matches "敏*感 词", and the hit's span
- * runs from 敏 to 词 in the original text. A word's own noise still matches:
+ * runs from 敏 to 词 in the original text, but "finish it" does not hold "shit" (whitespace
+ * between Latin letters separates words). A word's own noise still matches:
  * - a word without noise (敏感词) matches with any noise between its characters;
- * - a word with noise only between its characters ("free money", "q.q") is, when skipping noise,
- *   the same as the word without it: "free money" matches "freemoney" and "free - money";
+ * - a word with noise only between its characters ("q.q", "加 微信", "free money") matches with
+ *   any noise there, or none, when skipping noise: "加微信", "q q"; but noise with whitespace
+ *   between two Latin, Greek or Cyrillic letters separates words (folding.ts), in the text as in
+ *   the word: "free money" matches "FREE  money" and "free - money", not "freemoney";
  * - a word that begins or ends with noise ("c++", "100%", "😈") matches literally (after folding).
  * Without `skipNoise`, every word matches literally (after folding).
  *
  * Every occurrence is a hit, overlapping and nested ones included: "ab", "abc" and "bc" over
  * "abcd" are three hits. Offsets are UTF-16 code units of the original text, `end` exclusive.
  */
-import { type Automaton, buildAutomaton, type HitBuffer, newHitBuffer } from "./automaton";
-import { foldText, NOISE } from "./folding";
+import {
+  type Automaton,
+  buildAutomaton,
+  type HitBuffer,
+  newHitBuffer,
+  SEPARATOR,
+} from "./automaton";
+import { foldText, NOISE, NOT_NOISE, SPACED, WHITESPACE_NOISE } from "./folding";
 import { scanFolded, scanSkippingNoise } from "./scan";
 
 export const WORD_POLICIES = ["block", "review", "mask"] as const;
@@ -57,27 +66,49 @@ export interface ScanOptions {
 
 type Shape = "plain" | "inner-noise" | "edge-noise";
 
+function isNoiseAt(folded: string, at: number): boolean {
+  return NOISE[folded.charCodeAt(at)] !== NOT_NOISE;
+}
+
 function shapeOf(folded: string): Shape {
   const last = folded.length - 1;
-  if (NOISE[folded.charCodeAt(0)] === 1 || NOISE[folded.charCodeAt(last)] === 1) {
+  if (isNoiseAt(folded, 0) || isNoiseAt(folded, last)) {
     return "edge-noise";
   }
   for (let i = 1; i < last; i++) {
-    if (NOISE[folded.charCodeAt(i)] === 1) {
+    if (isNoiseAt(folded, i)) {
       return "inner-noise";
     }
   }
   return "plain";
 }
 
-function withoutNoise(folded: string): string {
-  let out = "";
-  for (let i = 0; i < folded.length; i++) {
-    if (NOISE[folded.charCodeAt(i)] !== 1) {
-      out += folded.charAt(i);
+/**
+ * The key of a word with inner noise when skipping noise: its runs of noise dropped, except a
+ * run with whitespace between two letters of a spaced script, which becomes SEPARATOR.
+ */
+function keyWhenSkipping(folded: string): string {
+  let key = "";
+  let i = 0;
+  while (i < folded.length) {
+    if (!isNoiseAt(folded, i)) {
+      key += folded.charAt(i);
+      i++;
+      continue;
     }
+    let end = i;
+    let whitespace = false;
+    while (end < folded.length && isNoiseAt(folded, end)) {
+      whitespace ||= NOISE[folded.charCodeAt(end)] === WHITESPACE_NOISE;
+      end++;
+    }
+    const between = SPACED[folded.charCodeAt(i - 1)] === 1 && SPACED[folded.charCodeAt(end)] === 1;
+    if (whitespace && between) {
+      key += SEPARATOR;
+    }
+    i = end;
   }
-  return out;
+  return key;
 }
 
 /** Builds the automata for `entries` (non-empty words); later entries override earlier ones. */
@@ -112,7 +143,7 @@ export function compileLexicon<E extends LexiconEntry>(entries: readonly E[]): L
     }
     literal.push({ key: word, entry });
     if (shape === "inner-noise") {
-      gapped.push({ key: withoutNoise(word), entry });
+      gapped.push({ key: keyWhenSkipping(word), entry });
       innerNoise ??= new Uint8Array(folded.length);
       innerNoise[entry] = 1;
     } else {

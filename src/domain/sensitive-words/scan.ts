@@ -4,9 +4,7 @@
  * their end, longer keys first among those ending together. The loops read only typed arrays and
  * the text, and write hits into a HitBuffer: nothing is allocated per character.
  */
-import { type Automaton, type HitBuffer, NOISE_FLAG } from "./automaton";
-
-const SYMBOL_MASK = NOISE_FLAG - 1;
+import { type Automaton, type HitBuffer, NOISE_FLAG, SPACED_FLAG, SYMBOL_MASK } from "./automaton";
 
 /** Noise units break matches. Entries marked in `excluded` are not reported. */
 export function scanFolded(
@@ -59,13 +57,14 @@ export function scanFolded(
 }
 
 /**
- * Noise units are skipped, so a key matches with any noise between its units. A hit's span runs
- * from its first unit to its last in the original text: the offsets of the last `maxDepth`
- * matched units are kept in a ring.
+ * Noise units are skipped, so a key matches with any noise between its units, except that a run
+ * of noise with whitespace between two letters of a spaced script is the key's SEPARATOR (or
+ * breaks the match). A hit's span runs from its first unit to its last in the original text: the
+ * offsets of the last `maxDepth` matched units are kept in a ring.
  */
 export function scanSkippingNoise(automaton: Automaton, text: string, hits: HitBuffer): void {
   const { symbols, base, check, fail, rootNext, report, dictNext, depth } = automaton;
-  const { firstEntry, nextEntry } = automaton;
+  const { firstEntry, nextEntry, separator } = automaton;
   let { entries, starts, ends, count } = hits;
   let ringSize = 1;
   while (ringSize < automaton.maxDepth) {
@@ -75,27 +74,51 @@ export function scanSkippingNoise(automaton: Automaton, text: string, hits: HitB
   const ringMask = ringSize - 1;
   let matched = 0;
   let state = 0;
+  let afterSpaced = 0;
+  let sawWhitespace = false;
   for (let i = 0; i < text.length; i++) {
     const raw = symbols[text.charCodeAt(i)] ?? 0;
-    if (raw === 0) {
-      state = 0;
+    if (raw >= NOISE_FLAG) {
+      sawWhitespace ||= raw !== NOISE_FLAG;
       continue;
     }
-    if ((raw & NOISE_FLAG) !== 0) {
+    const spaced = raw & SPACED_FLAG;
+    if (sawWhitespace) {
+      sawWhitespace = false;
+      if (spaced !== 0 && afterSpaced !== 0) {
+        // Two words apart: the separator, which no key begins or ends with.
+        let next = 0;
+        while (state !== 0) {
+          const cell = (base[state] ?? 0) + separator;
+          if (separator !== 0 && check[cell] === state) {
+            next = cell;
+            break;
+          }
+          state = fail[state] ?? 0;
+        }
+        state = next;
+        ring[matched & ringMask] = i;
+        matched++;
+      }
+    }
+    afterSpaced = spaced;
+    const symbol = raw & SYMBOL_MASK;
+    if (symbol === 0) {
+      state = 0;
       continue;
     }
     ring[matched & ringMask] = i;
     matched++;
     let next = 0;
     while (state !== 0) {
-      const cell = (base[state] ?? 0) + raw;
+      const cell = (base[state] ?? 0) + symbol;
       if (check[cell] === state) {
         next = cell;
         break;
       }
       state = fail[state] ?? 0;
     }
-    state = state === 0 ? (rootNext[raw] ?? 0) : next;
+    state = state === 0 ? (rootNext[symbol] ?? 0) : next;
     let out = report[state] ?? 0;
     while (out !== 0) {
       const start = ring[(matched - (depth[out] ?? 0)) & ringMask] ?? 0;
