@@ -9,6 +9,7 @@ import { hooksRouter } from "./routes/hooks";
 import { keysRouter } from "./routes/keys";
 import { messagesRouter } from "./routes/messages";
 import { createRouter } from "./routes/router";
+import { sensitiveWordsRouter } from "./routes/sensitive-words";
 import { signaturesRouter } from "./routes/signatures";
 import { systemRouter } from "./routes/system";
 import { templatesRouter } from "./routes/templates";
@@ -30,6 +31,7 @@ export function createApp() {
   app.route("/", keysRouter);
   app.route("/", templatesRouter);
   app.route("/", signaturesRouter);
+  app.route("/", sensitiveWordsRouter);
   app.route("/", tenantRouter);
   app.route("/", dashboardRouter);
 

@@ -50,10 +50,14 @@ interface SourcedEntry extends LexiconEntry {
 }
 
 const CACHE_TTL_MS = 30_000;
-const MAX_CACHED_TENANTS = 1_000;
+// A compiled lexicon holds a 128 KB table of symbols (one per UTF-16 unit), so an isolate keeps
+// a bounded number of them.
+const MAX_CACHED_TENANTS = 50;
 /** Words per statement of an import: one JSON parameter each, well under D1's size limits. */
 const IMPORT_CHUNK = 500;
 export const MAX_IMPORT = 10_000;
+/** Words per tenant: the lexicon is compiled whole on load (about 15 ms for 10,000 words, warm). */
+export const MAX_TENANT_WORDS = 20_000;
 
 let defaultLexicon: Lexicon<SourcedEntry> | null = null;
 
@@ -99,22 +103,46 @@ export function forgetTenantLexicon(tenantId: string): void {
   cache.delete(tenantId);
 }
 
-async function compileTenant(env: Env, tenantId: string): Promise<Screener> {
-  const rows = await database(env.DB)
+function tenantEntries(words: readonly { word: string; policy: WordPolicy }[]): SourcedEntry[] {
+  // Later entries win: a tenant's word replaces the default entry with the same folded word.
+  return [
+    ...defaultEntries(),
+    ...words.map((row) => ({
+      word: row.word,
+      policy: row.policy,
+      category: null,
+      source: "tenant" as const,
+    })),
+  ];
+}
+
+/** Compiles a tenant's lexicon, or refuses (422) one using too many distinct characters. */
+function compileTenantLexicon(
+  words: readonly { word: string; policy: WordPolicy }[],
+): Lexicon<SourcedEntry> {
+  try {
+    return compileLexicon(tenantEntries(words));
+  } catch (error) {
+    if (error instanceof RangeError) {
+      throw new ApiError(
+        "unprocessable-entity",
+        `Your sensitive words can't be used: ${error.message}`,
+      );
+    }
+    throw error;
+  }
+}
+
+async function tenantWords(env: Env, tenantId: string) {
+  return database(env.DB)
     .select({ word: sensitiveWords.word, policy: sensitiveWords.policy })
     .from(sensitiveWords)
     .where(eq(sensitiveWords.tenantId, tenantId));
-  if (rows.length === 0) {
-    return screenerFor(compiledDefault());
-  }
-  const own = rows.map((row) => ({
-    word: row.word,
-    policy: row.policy,
-    category: null,
-    source: "tenant" as const,
-  }));
-  // Later entries win: a tenant's word replaces the default entry with the same folded word.
-  return screenerFor(compileLexicon<SourcedEntry>([...defaultEntries(), ...own]));
+}
+
+async function compileTenant(env: Env, tenantId: string): Promise<Screener> {
+  const words = await tenantWords(env, tenantId);
+  return screenerFor(words.length === 0 ? compiledDefault() : compileTenantLexicon(words));
 }
 
 /**
@@ -211,6 +239,14 @@ export async function createSensitiveWord(
     policy: input.policy,
     createdAt: now,
   };
+  const words = await tenantWords(env, tenantId);
+  if (words.length >= MAX_TENANT_WORDS) {
+    throw new ApiError(
+      "unprocessable-entity",
+      `A lexicon holds at most ${MAX_TENANT_WORDS} words, and yours is full: delete some first.`,
+    );
+  }
+  compileTenantLexicon([...words, row]);
   const [inserted] = await database(env.DB)
     .insert(sensitiveWords)
     .values(row)
@@ -266,15 +302,7 @@ export async function importSensitiveWords(
     accepted.push({ word: checked.word, policy: input.policy });
   });
 
-  const db = database(env.DB);
-  const existing = new Map(
-    (
-      await db
-        .select({ word: sensitiveWords.word, policy: sensitiveWords.policy })
-        .from(sensitiveWords)
-        .where(eq(sensitiveWords.tenantId, tenantId))
-    ).map((row) => [row.word, row.policy]),
-  );
+  const existing = new Map((await tenantWords(env, tenantId)).map((row) => [row.word, row.policy]));
   let imported = 0;
   let updated = 0;
   let unchanged = 0;
@@ -293,6 +321,20 @@ export async function importSensitiveWords(
     changes.push({ id: newId("sw", now), word, policy });
   }
 
+  if (existing.size + imported > MAX_TENANT_WORDS) {
+    throw new ApiError(
+      "unprocessable-entity",
+      `A lexicon holds at most ${MAX_TENANT_WORDS} words: yours has ${existing.size} and this import would add ${imported}.`,
+    );
+  }
+  if (changes.length > 0) {
+    // Refused (422) before anything is written if the lexicon could not be compiled.
+    const after = new Map(existing);
+    for (const { word, policy } of changes) {
+      after.set(word, policy);
+    }
+    compileTenantLexicon([...after].map(([word, policy]) => ({ word, policy })));
+  }
   // Each chunk travels as one JSON parameter (D1 binds at most 100 per query); one batch, so an
   // import is applied whole or not at all.
   const statements: D1PreparedStatement[] = [];
