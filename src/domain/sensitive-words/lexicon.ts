@@ -6,10 +6,11 @@
  * runs from 敏 to 词 in the original text, but "finish it" does not hold "shit" (whitespace
  * between Latin letters separates words). A word's own noise still matches:
  * - a word without noise (敏感词) matches with any noise between its characters;
- * - a word with noise only between its characters ("q.q", "加 微信", "free money") matches with
- *   any noise there, or none, when skipping noise: "加微信", "q q"; but noise with whitespace
- *   between two Latin, Greek or Cyrillic letters separates words (folding.ts), in the text as in
- *   the word: "free money" matches "FREE  money" and "free - money", not "freemoney";
+ * - a word with noise only between its characters ("加 微信", "q.q", "free money") matches with
+ *   any noise there or none ("加微信", "qq", "q*q"), except that noise with whitespace between two
+ *   Latin, Greek or Cyrillic letters separates words (folding.ts), in the text as in the word:
+ *   "free money" matches "FREE  money" and "free - money" but not "freemoney", and "q.q" does
+ *   not match "q q";
  * - a word that begins or ends with noise ("c++", "100%", "😈") matches literally (after folding).
  * Without `skipNoise`, every word matches literally (after folding).
  *
