@@ -4,7 +4,7 @@ import { database } from "../src/db/client";
 import { type Role, users } from "../src/db/schema";
 import { hashPassword } from "../src/lib/crypto";
 import { newId } from "../src/lib/ids";
-import { call, createTenant, messageReaches, type TestTenant } from "./support/tenants";
+import { call, createTenant, messageReaches, postJson, type TestTenant } from "./support/tenants";
 
 async function addUser(tenant: TestTenant, role: Role) {
   const email = `${role}-${newId("usr").slice(-8).toLowerCase()}@example.com`;
@@ -137,5 +137,74 @@ describe("dashboard", () => {
     const { cookie } = await signedIn(tenant, "admin");
     const res = await call("/dashboard", null, { headers: { cookie: `${cookie}x` } });
     expect(res.status).toBe(303);
+  });
+});
+
+describe("dashboard reviews", () => {
+  it("lets a reviewer approve a pending template, which then sends", async () => {
+    const tenant = await createTenant();
+    const created = await tenant.api(
+      "/v1/templates",
+      postJson({
+        name: "Order shipped",
+        kind: "notification",
+        body: "Order {{order}} has shipped.",
+        variables: [{ name: "order", type: "code", max_length: 12 }],
+      }),
+    );
+    const { id } = (await created.json()) as { id: string };
+    await tenant.api(`/v1/templates/${id}/submit`, postJson({}));
+
+    const { cookie, csrf } = await signedIn(tenant, "reviewer");
+    const queue = await (await call("/dashboard/reviews", null, { headers: { cookie } })).text();
+    expect(queue).toContain("Order {{order}} has shipped.");
+    expect(queue).toContain(`/dashboard/templates/${id}/approve`);
+
+    const res = await call(`/dashboard/templates/${id}/approve`, null, form({ csrf }, cookie));
+    expect(res.status).toBe(303);
+    expect(res.headers.get("location")).toBe(`/dashboard/reviews?approved=${id}`);
+    const after = await (
+      await call(`/dashboard/reviews?approved=${id}`, null, { headers: { cookie } })
+    ).text();
+    expect(after).toContain(`${id} is approved.`);
+    expect(after).not.toContain("Order {{order}} has shipped.");
+
+    const send = await tenant.api(
+      "/v1/messages",
+      postJson({ to: "+14155550140", template_id: id, variables: { order: "A1" } }),
+    );
+    expect(send.status).toBe(202);
+  });
+
+  it("does not let an operator decide, and needs a reason to reject", async () => {
+    const tenant = await createTenant();
+    const created = await tenant.api(
+      "/v1/templates",
+      postJson({ name: "Hi", kind: "notification", body: "Hello there", variables: [] }),
+    );
+    const { id } = (await created.json()) as { id: string };
+    await tenant.api(`/v1/templates/${id}/submit`, postJson({}));
+
+    const operator = await signedIn(tenant, "operator");
+    const page = await (
+      await call("/dashboard/reviews", null, { headers: { cookie: operator.cookie } })
+    ).text();
+    expect(page).toContain("Your role can read the queue but not decide.");
+    const refused = await call(
+      `/dashboard/templates/${id}/approve`,
+      null,
+      form({ csrf: operator.csrf }, operator.cookie),
+    );
+    expect(refused.status).toBe(403);
+
+    const reviewer = await signedIn(tenant, "reviewer");
+    const noReason = await call(
+      `/dashboard/templates/${id}/reject`,
+      null,
+      form({ csrf: reviewer.csrf, reason: " " }, reviewer.cookie),
+    );
+    expect(noReason.status).toBe(422);
+    const template = await tenant.api(`/v1/templates/${id}`);
+    expect(await template.json()).toMatchObject({ status: "pending_review" });
   });
 });

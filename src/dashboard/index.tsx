@@ -11,9 +11,39 @@ import type { AppEnv } from "../middleware/context";
 import { requireSession, SESSION_COOKIE } from "../middleware/session";
 import { issueSessionToken, SESSION_MAX_AGE_SECONDS, signIn } from "../services/dashboard-auth";
 import { acceptMessage, getMessage, listMessages } from "../services/messages";
+import { approveSignature, listSignatures, rejectSignature } from "../services/signatures";
+import { approveTemplate, listTemplates, rejectTemplate } from "../services/templates";
 import { LoginPage, MessagePage, MessagesPage } from "./pages";
+import { ReviewsPage } from "./reviews";
 
 const MESSAGE_ID = /^msg_[0-9A-Z]{26}$/;
+const REVIEWABLE = { templates: /^tpl_[0-9A-Z]{26}$/, signatures: /^sig_[0-9A-Z]{26}$/ };
+
+async function renderReviews(
+  c: Context<AppEnv>,
+  notice?: { kind: "ok" | "error"; text: string },
+  httpStatus: 200 | 403 | 409 | 422 = 200,
+) {
+  const caller = c.get("caller");
+  if (!grants(caller.scopes, "templates:read")) {
+    throw new ApiError("forbidden", "Your role cannot see templates.");
+  }
+  const pending = { status: "pending_review" as const, limit: 100 };
+  const [templates, signatures] = await Promise.all([
+    listTemplates(c.env, caller, pending),
+    listSignatures(c.env, caller, pending),
+  ]);
+  return c.html(
+    <ReviewsPage
+      csrf={c.get("session").csrf}
+      canReview={grants(caller.scopes, "templates:review")}
+      templates={templates.data}
+      signatures={signatures.data}
+      notice={notice}
+    />,
+    httpStatus,
+  );
+}
 
 function statusFilter(value: string | undefined): MessageStatus | undefined {
   return MESSAGE_STATUSES.find((s) => s === value);
@@ -115,6 +145,53 @@ export const dashboardRouter = new Hono<AppEnv>()
         { notice: { kind: "error", text: error.message }, draft },
         error.status === 403 ? 403 : 422,
       );
+    }
+  })
+  .get("/dashboard/reviews", (c) => {
+    // Only ids are echoed back, never free text from the query string.
+    for (const decision of ["approved", "rejected"] as const) {
+      const id = c.req.query(decision) ?? "";
+      if (REVIEWABLE.templates.test(id) || REVIEWABLE.signatures.test(id)) {
+        return renderReviews(c, { kind: "ok", text: `${id} is ${decision}.` });
+      }
+    }
+    return renderReviews(c);
+  })
+  .post("/dashboard/:kind{templates|signatures}/:id/:decision{approve|reject}", async (c) => {
+    const caller = c.get("caller");
+    const { kind, id, decision } = c.req.param() as {
+      kind: keyof typeof REVIEWABLE;
+      id: string;
+      decision: "approve" | "reject";
+    };
+    if (!REVIEWABLE[kind].test(id)) {
+      throw new ApiError("not-found", `No ${kind.slice(0, -1)} ${id}.`);
+    }
+    const form = await c.req.parseBody();
+    const reason = typeof form.reason === "string" ? form.reason.trim() : "";
+    try {
+      if (!grants(caller.scopes, "templates:review")) {
+        throw new ApiError("forbidden", "Your role cannot approve or reject.");
+      }
+      if (decision === "reject" && (reason.length === 0 || reason.length > 500)) {
+        throw new ApiError("unprocessable-entity", "Give a reason of 1 to 500 characters.");
+      }
+      const reviews = {
+        templates: { approve: approveTemplate, reject: rejectTemplate },
+        signatures: { approve: approveSignature, reject: rejectSignature },
+      }[kind];
+      if (decision === "approve") {
+        await reviews.approve(c.env, caller, id);
+      } else {
+        await reviews.reject(c.env, caller, id, reason);
+      }
+      return c.redirect(`/dashboard/reviews?${decision}d=${id}`, 303);
+    } catch (error) {
+      if (!(error instanceof ApiError) || error.status === 404) {
+        throw error;
+      }
+      const status = error.status === 403 || error.status === 409 ? error.status : 422;
+      return renderReviews(c, { kind: "error", text: error.message }, status);
     }
   })
   .get("/dashboard/messages/:id", async (c) => {

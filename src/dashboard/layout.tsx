@@ -33,6 +33,7 @@ export function Layout(props: { title: string; csrf?: string; children: Child })
           {props.csrf ? (
             <>
               <a href="/dashboard">Messages</a>
+              <a href="/dashboard/reviews">Reviews</a>
               <a href="/docs">API docs</a>
               <form method="post" action="/dashboard/logout" style="margin:0">
                 <input type="hidden" name="csrf" value={props.csrf} />
