@@ -70,8 +70,7 @@ export class ApiError extends Error {
   }
 
   toProblem(instance: string, requestId: string): Problem {
-    return {
-      ...this.extensions,
+    const problem: Problem = {
       type: PROBLEM_TYPE_BASE + this.slug,
       title: PROBLEM_TYPES[this.slug].title,
       status: this.status,
@@ -80,6 +79,13 @@ export class ApiError extends Error {
       request_id: requestId,
       ...(this.errors && this.errors.length > 0 ? { errors: this.errors } : {}),
     };
+    // Extension members come after the standard ones and can never replace them.
+    for (const [name, value] of Object.entries(this.extensions ?? {})) {
+      if (!(name in problem)) {
+        problem[name] = value;
+      }
+    }
+    return problem;
   }
 }
 
