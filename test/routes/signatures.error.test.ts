@@ -235,14 +235,21 @@ describe("POST /v1/signatures/{id}/submit with a blocked word (errors)", () => {
     await env.DB.prepare(
       "INSERT INTO sensitive_words (id, tenant_id, word, policy, created_at) VALUES (?, ?, ?, ?, ?)",
     )
-      .bind(`sw_${crypto.randomUUID()}`, tenant.id, "赌场", "block", Date.now())
+      .bind(`sw_${crypto.randomUUID()}`, tenant.id, "竞品", "block", Date.now())
       .run();
-    const created = await create(tenant, "澳门赌场");
+    // A word of the tenant's own, not in the default lexicon, so it is the only hit.
+    const created = await create(tenant, "某某竞品");
     const res = await post(tenant, created.id, "submit");
 
     const { hits, ...problem } = (await res.clone().json()) as Record<string, unknown>;
     expect(hits).toEqual([
-      expect.objectContaining({ word: "赌场", policy: "block", start: 2, end: 4 }),
+      expect.objectContaining({
+        word: "竞品",
+        policy: "block",
+        start: 2,
+        end: 4,
+        source: "tenant",
+      }),
     ]);
     await expectProblem(
       new Response(JSON.stringify(problem), { status: res.status, headers: res.headers }),
