@@ -166,7 +166,17 @@ async function createBatch(
   ]);
   const batchId = newId("bat", now);
   const kind: TemplateKind = "template" in content ? content.template.kind : "notification";
-  const outbox: OutboxMessage[] = [];
+  // Staged a chunk at a time while composing, so at most one chunk of messages is in memory
+  // (a Worker has 128 MB); nothing staged is sent unless the commit below happens.
+  const dispatcher = dispatcherOf(env, tenant.id);
+  let chunk: OutboxMessage[] = [];
+  let accepted = 0;
+  const stage = async () => {
+    if (chunk.length > 0) {
+      accepted += await dispatcher.stageBatch({ tenantId: tenant.id, messages: chunk });
+      chunk = [];
+    }
+  };
   for (const row of rows) {
     const rowContent: Content =
       "template" in content ? { template: content.template, variables: row.variables } : content;
@@ -184,7 +194,7 @@ async function createBatch(
       continue;
     }
     const composed = composition.value;
-    outbox.push({
+    chunk.push({
       id: newId("msg", now),
       tenantId: tenant.id,
       channel: "sms",
@@ -206,20 +216,16 @@ async function createBatch(
       costMicros: composed.costMicros,
       lane: "bulk",
     });
+    if (chunk.length === STAGE_CHUNK) {
+      await stage();
+    }
   }
+  await stage();
   rejected.sort((a, b) => a.row - b.row);
-  if (outbox.length === 0) {
+  if (accepted === 0) {
     throw refusal(
       rejected.slice(0, 20).map((r) => ({ pointer: `/rows/${r.row}`, detail: r.reason })),
     );
-  }
-
-  const dispatcher = dispatcherOf(env, tenant.id);
-  for (let i = 0; i < outbox.length; i += STAGE_CHUNK) {
-    await dispatcher.stageBatch({
-      tenantId: tenant.id,
-      messages: outbox.slice(i, i + STAGE_CHUNK),
-    });
   }
   const record: BatchRecord = {
     id: batchId,
@@ -227,7 +233,7 @@ async function createBatch(
     templateId: "template" in content ? content.template.id : null,
     templateVersion: "template" in content ? content.template.version : null,
     kind,
-    accepted: outbox.length,
+    accepted,
     rejected: rejected.length,
     sendAt: wanted,
     createdAt: now,
@@ -239,7 +245,7 @@ async function createBatch(
   return {
     id: batchId,
     status: "accepted",
-    accepted: outbox.length,
+    accepted,
     rejected: rejected.slice(0, MAX_LISTED_REJECTIONS),
     rejected_count: rejected.length,
     send_at: new Date(wanted).toISOString(),
