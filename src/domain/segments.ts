@@ -1,3 +1,4 @@
+import { type ClusterSink, segmenterClusters, simpleClusters } from "./graphemes";
 import { SEPTET_LIMIT, SEPTETS } from "./gsm7";
 
 export type Encoding = "GSM-7" | "UCS-2";
@@ -24,7 +25,7 @@ const CARRIAGE_RETURN = 0x0d;
 const LINE_FEED = 0x0a;
 
 export function segmentsOf(text: string): SegmentCount {
-  return countGsm7(text) ?? countSimpleUcs2(text) ?? countUcs2WithSegmenter(text);
+  return countGsm7(text) ?? countUcs2(text);
 }
 
 /** Fills parts greedily with pieces that must not be split: the first that does not fit opens a part. */
@@ -105,217 +106,44 @@ function ucs2Count(characters: number, units: number, parts: PartPacker): Segmen
 // Twilio's segment calculator packs them). A cluster longer than a part (a chain of ZWJ emoji past
 // 67 units) cannot stay whole, so it splits between code points; Twilio's calculator gives it a
 // part of its own that overflows 140 octets, which no network would carry.
-//
-// Clusters follow the Unicode of the runtime's Intl.Segmenter (UAX #29). Twilio's calculator
-// finds clusters with grapheme-splitter 1.0.4, which has the Unicode 10 (2017) rules and data:
-// it splits emoji sequences made since (❤️‍🔥, 🐦‍🔥, 🫱🏻‍🫲🏿, 🤝🏽) and would count one segment fewer
-// when such a sequence sits on a part boundary. We keep them whole, as the issue asks of every
-// joined emoji.
 
-/**
- * How a code point takes part in grapheme clusters (UAX #29 Grapheme_Cluster_Break, narrowed to
- * what emoji, CJK, Latin and the scripts without conjuncts need). COMPLEX is everything whose
- * rules we leave to Intl.Segmenter: spacing marks (GB9a), prepended characters (GB9b), Indic
- * conjuncts (GB9c), Hangul jamo (GB6-8), format characters and unassigned code points.
- */
-const OTHER = 0;
-const PICTOGRAPHIC = 1; // Extended_Pictographic, which a ZWJ joins to a preceding one (GB11)
-const EXTEND = 2;
-const ZWJ = 3;
-const REGIONAL = 4;
-const CR = 5;
-const LF = 6;
-const CONTROL = 7;
-const COMPLEX = 8;
-const UNKNOWN = 255;
+function countUcs2(text: string): SegmentCount {
+  // The one pass gives up part-way on a text its rules don't cover: the segmenter starts over.
+  const simple = new Ucs2Parts(text);
+  const characters = simpleClusters(text, simple);
+  if (characters !== undefined) {
+    return ucs2Count(characters, text.length, simple);
+  }
+  const parts = new Ucs2Parts(text);
+  return ucs2Count(segmenterClusters(text, parts), text.length, parts);
+}
 
-// Filled on first sight of each code point of the BMP and plane 1: 128 KiB, and no start-up cost.
-const KINDS = new Uint8Array(0x20000).fill(UNKNOWN);
+/** UCS-2 parts, filled cluster by cluster. */
+class Ucs2Parts extends PartPacker implements ClusterSink {
+  constructor(private readonly text: string) {
+    super(UCS2_MULTIPART);
+  }
 
-const CONTROL_PATTERN = /^[\p{Cc}\p{Zl}\p{Zp}]$/u;
-const EXTEND_PATTERN = /^[\p{Grapheme_Extend}\p{Emoji_Modifier}]$/u;
-const REGIONAL_PATTERN = /^\p{Regional_Indicator}$/u;
-const PICTOGRAPHIC_PATTERN = /^\p{Extended_Pictographic}$/u;
-const COMPLEX_PATTERN = /^[\p{Mc}\p{Cf}\p{Cn}\p{Cs}]$/u;
-
-function kindOf(codePoint: number): number {
-  if (codePoint < KINDS.length) {
-    const known = KINDS[codePoint] ?? UNKNOWN;
-    if (known !== UNKNOWN) {
-      return known;
+  cluster(start: number, end: number): void {
+    const { text } = this;
+    if (
+      end - start === 2 &&
+      text.charCodeAt(start) === CARRIAGE_RETURN &&
+      text.charCodeAt(start + 1) === LINE_FEED
+    ) {
+      this.add(1);
+      this.add(1);
+      return;
     }
-    const kind = classify(codePoint);
-    KINDS[codePoint] = kind;
-    return kind;
-  }
-  if (codePoint >= 0xe0000 && codePoint <= 0xe0fff) {
-    // Tags (flags of England, Scotland, Wales) and variation selectors 17-256 are Extend; the
-    // rest of the plane is default-ignorable Control.
-    const extend =
-      (codePoint >= 0xe0020 && codePoint <= 0xe007f) ||
-      (codePoint >= 0xe0100 && codePoint <= 0xe01ef);
-    return extend ? EXTEND : COMPLEX;
-  }
-  // CJK ideographs of planes 2 and 3, private use, unassigned planes.
-  return OTHER;
-}
-
-function classify(codePoint: number): number {
-  if (codePoint === CARRIAGE_RETURN) {
-    return CR;
-  }
-  if (codePoint === LINE_FEED) {
-    return LF;
-  }
-  if (codePoint === 0x200d) {
-    return ZWJ;
-  }
-  if (inComplexBlock(codePoint)) {
-    return COMPLEX;
-  }
-  const char = String.fromCodePoint(codePoint);
-  if (CONTROL_PATTERN.test(char)) {
-    return CONTROL;
-  }
-  if (REGIONAL_PATTERN.test(char)) {
-    return REGIONAL;
-  }
-  if (EXTEND_PATTERN.test(char)) {
-    return isPlainExtend(codePoint) ? EXTEND : COMPLEX;
-  }
-  if (COMPLEX_PATTERN.test(char)) {
-    return COMPLEX;
-  }
-  return PICTOGRAPHIC_PATTERN.test(char) ? PICTOGRAPHIC : OTHER;
-}
-
-/** Blocks whose clusters need rules beyond ours (conjuncts, Prepend letters, jamo, Thai SARA AM). */
-function inComplexBlock(codePoint: number): boolean {
-  return (
-    (codePoint >= 0x0900 && codePoint <= 0x0eff) || // Devanagari to Lao
-    (codePoint >= 0x1100 && codePoint <= 0x11ff) || // Hangul jamo
-    (codePoint >= 0xa960 && codePoint <= 0xa97f) ||
-    (codePoint >= 0xd7b0 && codePoint <= 0xd7ff) ||
-    (codePoint >= 0x11000 && codePoint <= 0x11fff) || // Brahmi and the other Indic scripts of plane 1
-    (codePoint >= 0x16d00 && codePoint <= 0x16d7f) // Kirat Rai, whose vowel signs join like jamo
-  );
-}
-
-/** Extend characters that never take part in an Indic conjunct (GB9c). */
-function isPlainExtend(codePoint: number): boolean {
-  return (
-    codePoint < 0x0900 || // combining diacritics; Cyrillic, Hebrew, Arabic and Syriac marks
-    (codePoint >= 0x1ab0 && codePoint <= 0x1aff) ||
-    (codePoint >= 0x1dc0 && codePoint <= 0x1dff) ||
-    codePoint === 0x200c ||
-    (codePoint >= 0x20d0 && codePoint <= 0x20ff) || // combining marks for symbols, keycap
-    (codePoint >= 0x302a && codePoint <= 0x302f) ||
-    (codePoint >= 0x3099 && codePoint <= 0x309a) || // kana voicing marks
-    (codePoint >= 0xfe00 && codePoint <= 0xfe0f) || // variation selectors
-    (codePoint >= 0xfe20 && codePoint <= 0xfe2f) ||
-    (codePoint >= 0x1f3fb && codePoint <= 0x1f3ff) // skin tones
-  );
-}
-
-/**
- * Counts UCS-2 text whose clusters follow from the rules below alone, in one pass over the code
- * units. Undefined when the text holds a COMPLEX code point.
- */
-function countSimpleUcs2(text: string): SegmentCount | undefined {
-  const parts = new PartPacker(UCS2_MULTIPART);
-  let characters = 0;
-  let clusterStart = 0;
-  let previous = CONTROL; // no cluster rule joins anything to the start of the text
-  let regionalRun = 0; // regional indicators in a row, ending with the previous code point
-  let pictographicRun = false; // Extended_Pictographic Extend* ends with the previous code point
-  let zwjAfterPictographic = false;
-  for (let index = 0; index < text.length; ) {
-    const unit = text.charCodeAt(index);
-    let codePoint = unit;
-    if (unit >= 0xd800 && unit <= 0xdbff) {
-      const low = text.charCodeAt(index + 1);
-      if (low >= 0xdc00 && low <= 0xdfff) {
-        codePoint = ((unit - 0xd800) << 10) + (low - 0xdc00) + 0x10000;
-      }
+    if (end - start <= UCS2_MULTIPART) {
+      this.add(end - start);
+      return;
     }
-    const kind = kindOf(codePoint);
-    if (kind === COMPLEX) {
-      return undefined;
-    }
-    if (index > 0) {
-      if (previous === CR && kind === LF) {
-        parts.add(1);
-        clusterStart = index;
-      } else if (!joins(previous, kind, regionalRun, zwjAfterPictographic)) {
-        packCluster(text, clusterStart, index, parts);
-        clusterStart = index;
-        characters += 1;
-      }
-    } else {
-      characters = 1;
-    }
-    regionalRun = kind === REGIONAL ? regionalRun + 1 : 0;
-    zwjAfterPictographic = kind === ZWJ && pictographicRun;
-    pictographicRun = kind === PICTOGRAPHIC || (kind === EXTEND && pictographicRun);
-    previous = kind;
-    index += codePoint > 0xffff ? 2 : 1;
-  }
-  if (text.length > 0) {
-    packCluster(text, clusterStart, text.length, parts);
-  }
-  return ucs2Count(characters, text.length, parts);
-}
-
-/** Whether UAX #29 keeps the two code points in one cluster (rules GB3 to GB13, COMPLEX aside). */
-function joins(
-  previous: number,
-  next: number,
-  regionalRun: number,
-  zwjAfterPictographic: boolean,
-): boolean {
-  if (previous === CR || previous === LF || previous === CONTROL) {
-    return false; // GB4 (CR LF is handled by the caller)
-  }
-  if (next === CR || next === LF || next === CONTROL) {
-    return false; // GB5
-  }
-  if (next === EXTEND || next === ZWJ) {
-    return true; // GB9
-  }
-  if (next === PICTOGRAPHIC && previous === ZWJ) {
-    return zwjAfterPictographic; // GB11
-  }
-  // GB12, GB13: flags pair regional indicators from the left.
-  return next === REGIONAL && previous === REGIONAL && regionalRun % 2 === 1;
-}
-
-function packCluster(text: string, start: number, end: number, parts: PartPacker): void {
-  if (end - start <= UCS2_MULTIPART) {
-    parts.add(end - start);
-    return;
-  }
-  // Longer than a part: keep at least each code point whole.
-  for (let index = start; index < end; ) {
-    const width = (text.codePointAt(index) ?? 0) > 0xffff ? 2 : 1;
-    parts.add(width);
-    index += width;
-  }
-}
-
-// Built once per isolate rather than per call: constructing a segmenter is not free.
-const graphemes = new Intl.Segmenter(undefined, { granularity: "grapheme" });
-
-function countUcs2WithSegmenter(text: string): SegmentCount {
-  const parts = new PartPacker(UCS2_MULTIPART);
-  let characters = 0;
-  for (const { segment, index } of graphemes.segment(text)) {
-    characters += 1;
-    if (segment === "\r\n") {
-      parts.add(1);
-      parts.add(1);
-    } else {
-      packCluster(text, index, index + segment.length, parts);
+    // Longer than a part: keep at least each code point whole.
+    for (let index = start; index < end; ) {
+      const width = (text.codePointAt(index) ?? 0) > 0xffff ? 2 : 1;
+      this.add(width);
+      index += width;
     }
   }
-  return ucs2Count(characters, text.length, parts);
 }
