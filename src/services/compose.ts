@@ -15,7 +15,7 @@ import { checkVariables, renderTemplate, withOptOutLine } from "../domain/templa
 import type { FieldError } from "../lib/problem";
 import type { TenantConfig } from "../middleware/context";
 import type { Screening, SensitiveHit } from "./sensitive-words";
-import type { ServingTemplate } from "./templates";
+import type { ServingTemplate } from "./serving-templates";
 
 export type Content =
   | { body: string }

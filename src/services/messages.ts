@@ -20,7 +20,7 @@ import type { Caller } from "../middleware/context";
 import { type Composed, type Content, composeMessage } from "./compose";
 import { dispatcherOf } from "./dispatcher";
 import { loadScreener, type SensitiveHit } from "./sensitive-words";
-import { servingTemplate } from "./templates";
+import { servingTemplate } from "./serving-templates";
 
 /** How far ahead a message or batch may be scheduled. */
 export const MAX_SCHEDULE_MS = 35 * 24 * 60 * 60 * 1000;
