@@ -1,0 +1,102 @@
+/** The outbox's message rows: writing one, reading one back, retiring one, and finding wake-ups. */
+import { STAGED_TTL_MS } from "./batch-outbox";
+import type { DispatcherMeta } from "./dispatcher-meta";
+import { type OutboxMessage, outboxMessageSchema, type PendingMessage } from "./dispatcher-types";
+import { BULK_LOOKAHEAD_MS } from "./outbox-flush";
+import { LANE_BULK, LANE_TRANSACTIONAL } from "./outbox-schema";
+import { fairTag } from "./releases";
+import { firstRow, type Row } from "./sql-rows";
+
+function laneOf(message: OutboxMessage): number {
+  return message.lane === "bulk" ? LANE_BULK : LANE_TRANSACTIONAL;
+}
+
+export function insertMessage(
+  sql: SqlStorage,
+  meta: DispatcherMeta,
+  message: OutboxMessage,
+  state: "pending" | "staged",
+  now: number,
+): void {
+  sql.exec(
+    `INSERT INTO outbox (id, recipient, send_at, vtag, lane, batch_id, state, staged_at, message)
+     VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+    message.id,
+    message.recipient,
+    message.sendAt,
+    fairTag(sql, meta, message.recipient),
+    laneOf(message),
+    message.batchId,
+    state,
+    state === "staged" ? now : null,
+    JSON.stringify(message),
+  );
+}
+
+/** A message that is accepted but not yet in the D1 send log, or null. */
+export function unloggedMessage(sql: SqlStorage, id: string): PendingMessage | null {
+  const row = firstRow(
+    sql,
+    "SELECT message, state FROM outbox WHERE id = ? AND logged = 0 AND state <> 'staged'",
+    id,
+  );
+  return row
+    ? {
+        message: outboxMessageSchema.parse(JSON.parse(String(row.message))),
+        canceled: row.state === "canceled",
+      }
+    : null;
+}
+
+/** The message's `state` and whether it is `logged` (in D1), or undefined when it is not here. */
+export function messageState(sql: SqlStorage, id: string): Row | undefined {
+  return firstRow(sql, "SELECT state, logged FROM outbox WHERE id = ?", id);
+}
+
+/** Cancels a message not yet in D1: the flush writes it as canceled. */
+export function cancelUnloggedMessage(sql: SqlStorage, id: string): void {
+  sql.exec("UPDATE outbox SET state = 'canceled' WHERE id = ?", id);
+}
+
+export function deleteMessage(sql: SqlStorage, id: string): void {
+  sql.exec("DELETE FROM outbox WHERE id = ?", id);
+}
+
+/**
+ * When the alarm must next run, or undefined when nothing waits. `nextTick` is when the rate
+ * allows the next release, if the rate is what stopped this one.
+ */
+export function nextAlarmAt(
+  sql: SqlStorage,
+  meta: DispatcherMeta,
+  now: number,
+  due: { moreToLog: boolean; nextTick: number | undefined; releaseTimeoutMs: number },
+): number | undefined {
+  const earliest = (query: string, ...bindings: SqlStorageValue[]) => {
+    const at = firstRow(sql, query, ...bindings)?.at;
+    return at === null || at === undefined ? undefined : Number(at);
+  };
+  const oldestStage = earliest("SELECT MIN(staged_at) AS at FROM outbox WHERE state = 'staged'");
+  const bulkUnlogged = earliest(
+    `SELECT MIN(send_at) AS at FROM outbox INDEXED BY outbox_unlogged_bulk
+     WHERE logged = 0 AND lane = ${LANE_BULK} AND state = 'pending'`,
+  );
+  const oldestRelease = earliest(
+    "SELECT MIN(released_at) AS at FROM outbox INDEXED BY outbox_released WHERE state = 'released'",
+  );
+  const candidates = [
+    due.moreToLog || firstRow(sql, "SELECT 1 AS at FROM batches LIMIT 1") ? now : undefined,
+    // Bulk messages not logged yet because they are not due: log them a little ahead.
+    bulkUnlogged === undefined ? undefined : bulkUnlogged - BULK_LOOKAHEAD_MS,
+    due.nextTick,
+    // Messages waiting behind a recipient's earlier one are woken by its send result instead.
+    earliest(
+      "SELECT MIN(send_at) AS at FROM outbox WHERE state = 'pending' AND logged = 1 AND send_at > ?",
+      now,
+    ),
+    meta.nextSweep(sql) ?? undefined,
+    oldestRelease === undefined ? undefined : oldestRelease + due.releaseTimeoutMs,
+    oldestStage === undefined ? undefined : oldestStage + STAGED_TTL_MS,
+  ].filter((at): at is number => at !== undefined);
+  return candidates.length === 0 ? undefined : Math.max(now, Math.min(...candidates));
+}

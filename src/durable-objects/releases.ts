@@ -1,0 +1,120 @@
+/**
+ * Releasing due messages to the dispatch queue: at the tenant's send rate (a token bucket refilled
+ * each tick), the transactional lane first and the bulk lane with what is left, and within a lane
+ * in start-time fair queuing order over recipients.
+ *
+ * A message's fair-queuing tag is one past the later of the virtual clock (the tag last released)
+ * and its recipient's previous tag. Releasing in tag order serves recipients round-robin, so a
+ * recipient with a long line cannot hold up the others, a newcomer cannot jump the queue, and as
+ * many recipients as possible have a message in flight (each may have only one, which is what
+ * bounds throughput once few recipients are left).
+ */
+import { refill } from "../domain/token-bucket";
+import type { DispatcherMeta } from "./dispatcher-meta";
+import { LANE_BULK, LANE_TRANSACTIONAL } from "./outbox-schema";
+import { allRows, firstRow, type Row } from "./sql-rows";
+
+/** Releases happen in ticks; the bucket holds a little more than one tick, so a late alarm loses no tokens. */
+export const RELEASE_TICK_MS = 100;
+const BURST_SECONDS = 0.25;
+/** The queue backlog (released, no result yet) past which the bulk lane waits; see releaseDue. */
+const BULK_IN_FLIGHT_SECONDS = 1;
+const BULK_IN_FLIGHT_MIN = 200;
+
+/** The tag of a message to `recipient` accepted now. */
+export function fairTag(sql: SqlStorage, meta: DispatcherMeta, recipient: string): number {
+  const last = firstRow(
+    sql,
+    "SELECT MAX(vtag) AS tag FROM outbox WHERE recipient = ?",
+    recipient,
+  )?.tag;
+  return Math.max(meta.virtualNow(sql), Number(last ?? 0)) + 1;
+}
+
+/**
+ * One tick's releases, marked `released` in the outbox. `ids` are for the queue; undefined when
+ * the rate allowed none this tick (or is 0: paused until configure() wakes the dispatcher).
+ * `rateLimited` says whether the rate, not a lack of work, stopped the tick.
+ */
+export interface Release {
+  ids: string[] | undefined;
+  rateLimited: boolean;
+}
+
+/**
+ * Releases what is due, at the tenant's rate: the transactional lane first, then the bulk lane
+ * with what is left. Within a lane, in fair-queuing order: for each recipient only the head of
+ * its line, and only when nothing to that recipient is still waiting for its send result.
+ */
+export async function releaseDue(
+  sql: SqlStorage,
+  db: D1Database,
+  meta: DispatcherMeta,
+  now: number,
+): Promise<Release> {
+  const rate = await meta.sendRate(sql, db);
+  if (rate <= 0) {
+    return { ids: undefined, rateLimited: false };
+  }
+  const limits = { rate, burst: Math.max(1, rate * BURST_SECONDS) };
+  const bucket = refill(meta.bucket(sql), limits, now);
+  const budget = Math.floor(bucket.tokens);
+  if (budget < 1) {
+    meta.setBucket(sql, bucket);
+    return { ids: undefined, rateLimited: true };
+  }
+  const due = dueInLane(sql, LANE_TRANSACTIONAL, now, budget);
+  const bulkBudget = Math.min(budget - due.length, bulkInFlightRoom(sql, rate));
+  if (bulkBudget > 0) {
+    due.push(...dueInLane(sql, LANE_BULK, now, bulkBudget));
+  }
+  meta.setBucket(sql, { tokens: bucket.tokens - due.length, at: now });
+  let lastTag = meta.virtualNow(sql);
+  for (const row of due) {
+    sql.exec("UPDATE outbox SET state = 'released', released_at = ? WHERE id = ?", now, row.id);
+    lastTag = Math.max(lastTag, Number(row.vtag));
+  }
+  if (lastTag > meta.virtualNow(sql)) {
+    meta.advanceVirtualClock(sql, lastTag);
+  }
+  return { ids: due.map((row) => String(row.id)), rateLimited: due.length === budget };
+}
+
+/**
+ * How many more bulk messages may be put on the queue now. Released messages not yet reported
+ * are the queue's backlog; a transactional message released now waits behind all of it. Bulk
+ * stops while the backlog holds more than BULK_IN_FLIGHT_SECONDS of the tenant's rate, so
+ * consumers that fall behind slow the batch down instead of delaying verification codes.
+ */
+function bulkInFlightRoom(sql: SqlStorage, rate: number): number {
+  const cap = Math.max(BULK_IN_FLIGHT_MIN, Math.ceil(rate * BULK_IN_FLIGHT_SECONDS));
+  const inFlight = Number(
+    firstRow(
+      sql,
+      `SELECT COUNT(*) AS n FROM (
+         SELECT 1 FROM outbox INDEXED BY outbox_released WHERE state = 'released' LIMIT ?)`,
+      cap,
+    )?.n ?? 0,
+  );
+  return cap - inFlight;
+}
+
+function dueInLane(sql: SqlStorage, lane: number, now: number, limit: number): Row[] {
+  return allRows(
+    sql,
+    // Walking the fair-queuing index in order lets the scan stop at the limit; left to itself,
+    // SQLite tests every due message and sorts them all, on every tick.
+    `SELECT o.id, o.vtag FROM outbox o INDEXED BY outbox_lane_fair
+     WHERE o.state = 'pending' AND o.lane = ? AND o.logged = 1 AND o.send_at <= ?
+       AND NOT EXISTS (
+         SELECT 1 FROM outbox p
+         WHERE p.recipient = o.recipient AND p.seq <> o.seq
+           AND (p.state = 'released'
+             OR (p.state = 'pending' AND p.lane = o.lane AND (p.send_at < o.send_at
+               OR (p.send_at = o.send_at AND p.seq < o.seq)))))
+     ORDER BY o.vtag, o.seq LIMIT ?`,
+    lane,
+    now,
+    limit,
+  );
+}
