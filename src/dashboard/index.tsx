@@ -12,7 +12,8 @@ import { requireSession, SESSION_COOKIE } from "../middleware/session";
 import { issueSessionToken, SESSION_MAX_AGE_SECONDS, signIn } from "../services/dashboard-auth";
 import { acceptMessage, getMessage, listMessages } from "../services/messages";
 import { approveSignature, listSignatures, rejectSignature } from "../services/signatures";
-import { approveTemplate, listTemplates, rejectTemplate } from "../services/templates";
+import { approveTemplate, rejectTemplate } from "../services/template-review";
+import { listTemplates } from "../services/templates";
 import { LoginPage, MessagePage, MessagesPage } from "./pages";
 import { ReviewsPage } from "./reviews";
 

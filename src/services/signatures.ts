@@ -9,11 +9,11 @@
 import { and, desc, eq, exists, inArray, isNull, lt, type SQL } from "drizzle-orm";
 import { database } from "../db/client";
 import { type ReviewStatus, signatures, tenants } from "../db/schema";
+import { type ReviewAction, reviewNote, reviewStep } from "../domain/review";
 import { newId } from "../lib/ids";
 import { ApiError } from "../lib/problem";
 import type { Caller } from "../middleware/context";
 import { refuseBlocked, screenText } from "./sensitive-words";
-import { reviewNote } from "./templates";
 
 export type SignatureRow = typeof signatures.$inferSelect;
 
@@ -142,13 +142,6 @@ export async function deleteSignature(env: Env, caller: Caller, id: string): Pro
   ]);
 }
 
-function wrongState(id: string, status: ReviewStatus, action: string, from: string): ApiError {
-  return new ApiError(
-    "conflict",
-    `Signature ${id} is ${status}; only a ${from} signature can be ${action}.`,
-  );
-}
-
 /** The tenant's default becomes this signature's text if the signature is (still) approved. */
 function makeDefault(env: Env, caller: Caller, row: SignatureRow, onlyIfNone: boolean) {
   const db = database(env.DB);
@@ -171,23 +164,26 @@ function makeDefault(env: Env, caller: Caller, row: SignatureRow, onlyIfNone: bo
     .returning({ id: tenants.id });
 }
 
-/** Moves the signature from one of `from` to its next state, or says it changed meanwhile. */
+/** Moves the signature one review step on, or says why it can't. */
 async function review(
   env: Env,
   caller: Caller,
-  row: SignatureRow,
-  from: ReviewStatus[],
-  set: Partial<SignatureRow>,
+  id: string,
+  action: ReviewAction,
+  set: (row: SignatureRow) => Promise<Partial<SignatureRow>>,
 ): Promise<SignatureRecord> {
+  const { row } = await getSignature(env, caller, id);
+  const step = reviewStep("signature", id, row.status, action);
+  const changes = { ...(await set(row)), status: step.to };
   const db = database(env.DB);
   const [moved] = await db.batch([
     db
       .update(signatures)
-      .set(set)
-      .where(and(eq(signatures.id, row.id), inArray(signatures.status, from)))
+      .set(changes)
+      .where(and(eq(signatures.id, row.id), inArray(signatures.status, step.from)))
       .returning({ id: signatures.id }),
     // Approving a signature while the tenant has no default makes it the default.
-    ...(set.status === "approved" ? [makeDefault(env, caller, row, true)] : []),
+    ...(step.to === "approved" ? [makeDefault(env, caller, row, true)] : []),
   ]);
   if (moved.length === 0) {
     throw new ApiError(
@@ -199,64 +195,51 @@ async function review(
 }
 
 /** Screens the name like a template's body: a blocked word refuses it, 422 with the hits. */
-export async function submitSignature(
+export function submitSignature(
   env: Env,
   caller: Caller,
   id: string,
   now: number = Date.now(),
 ): Promise<SignatureRecord> {
-  const { row } = await getSignature(env, caller, id);
-  if (row.status !== "draft" && row.status !== "rejected") {
-    throw wrongState(id, row.status, "submitted", "draft or rejected");
-  }
-  const screening = await screenText(env, caller.tenant.id, row.name);
-  refuseBlocked(screening, "/name");
-  return review(env, caller, row, ["draft", "rejected"], {
-    status: "pending_review",
-    reviewReason: reviewNote(screening.hits),
-    reviewedBy: null,
-    submittedAt: now,
-    reviewedAt: null,
-    updatedAt: now,
+  return review(env, caller, id, "submit", async (row) => {
+    const screening = await screenText(env, caller.tenant.id, row.name);
+    refuseBlocked(screening, "/name");
+    return {
+      reviewReason: reviewNote(screening.hits),
+      reviewedBy: null,
+      submittedAt: now,
+      reviewedAt: null,
+      updatedAt: now,
+    };
   });
 }
 
-export async function approveSignature(
+export function approveSignature(
   env: Env,
   caller: Caller,
   id: string,
   now: number = Date.now(),
 ): Promise<SignatureRecord> {
-  const { row } = await getSignature(env, caller, id);
-  if (row.status !== "pending_review") {
-    throw wrongState(id, row.status, "approved", "pending_review");
-  }
-  return review(env, caller, row, ["pending_review"], {
-    status: "approved",
+  return review(env, caller, id, "approve", async () => ({
     reviewedBy: caller.keyId,
     reviewedAt: now,
     updatedAt: now,
-  });
+  }));
 }
 
-export async function rejectSignature(
+export function rejectSignature(
   env: Env,
   caller: Caller,
   id: string,
   reason: string,
   now: number = Date.now(),
 ): Promise<SignatureRecord> {
-  const { row } = await getSignature(env, caller, id);
-  if (row.status !== "pending_review") {
-    throw wrongState(id, row.status, "rejected", "pending_review");
-  }
-  return review(env, caller, row, ["pending_review"], {
-    status: "rejected",
+  return review(env, caller, id, "reject", async () => ({
     reviewReason: reason,
     reviewedBy: caller.keyId,
     reviewedAt: now,
     updatedAt: now,
-  });
+  }));
 }
 
 /** Makes an approved signature the tenant's default. */

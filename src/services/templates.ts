@@ -1,8 +1,9 @@
 /**
- * Templates and their review. A template's versions hold the text; edits and reviews apply to the
- * latest version, and the approved version is the one that sends. Editing an approved template
- * makes a new draft version while the approved one keeps serving. State changes are conditional
- * updates on the status they start from, so two racing reviews cannot both apply.
+ * Templates: create, read, edit, delete. A template's versions hold the text; edits and reviews
+ * (template-review.ts) apply to the latest version, and the approved version is the one that
+ * sends. Editing an approved template makes a new draft version while the approved one keeps
+ * serving. State changes are conditional updates on the status they start from, so two racing
+ * requests cannot both apply.
  */
 import { and, desc, eq, exists, inArray, lt, type SQL } from "drizzle-orm";
 import { type Database, database } from "../db/client";
@@ -13,11 +14,11 @@ import {
   templateVersions,
   type VariableDeclaration,
 } from "../db/schema";
+import { REVIEW_STEPS } from "../domain/review";
 import { checkDeclarations } from "../domain/templates";
 import { newId } from "../lib/ids";
 import { ApiError } from "../lib/problem";
 import type { Caller } from "../middleware/context";
-import { refuseBlocked, screenText } from "./sensitive-words";
 import { forgetServingTemplate } from "./serving-templates";
 
 export type TemplateRow = typeof templates.$inferSelect;
@@ -36,7 +37,8 @@ export interface TemplateInput {
   variables: VariableDeclaration[];
 }
 
-const EDITABLE: ReviewStatus[] = ["draft", "rejected"];
+/** A version is edited in place while it could be submitted; past that, an edit is a new one. */
+const EDITABLE = REVIEW_STEPS.submit.from;
 
 function refuseInconsistent(body: string, variables: VariableDeclaration[]): void {
   const errors = checkDeclarations(body, variables);
@@ -135,12 +137,17 @@ export async function getTemplate(env: Env, caller: Caller, id: string): Promise
   return record;
 }
 
-function versionOf(templateId: string, version: number): SQL | undefined {
+export function versionOf(templateId: string, version: number): SQL | undefined {
   return and(eq(templateVersions.templateId, templateId), eq(templateVersions.version, version));
 }
 
 /** True, inside a batch, once the version is in `status` (so a later statement can depend on it). */
-function versionIs(db: Database, templateId: string, version: number, status: ReviewStatus): SQL {
+export function versionIs(
+  db: Database,
+  templateId: string,
+  version: number,
+  status: ReviewStatus,
+): SQL {
   return exists(
     db
       .select({ version: templateVersions.version })
@@ -149,7 +156,7 @@ function versionIs(db: Database, templateId: string, version: number, status: Re
   );
 }
 
-function changedMeanwhile(id: string): ApiError {
+export function changedMeanwhile(id: string): ApiError {
   return new ApiError("conflict", `Template ${id} was changed by another request; try again.`);
 }
 
@@ -256,125 +263,4 @@ export async function deleteTemplate(env: Env, caller: Caller, id: string): Prom
     db.delete(templates).where(eq(templates.id, template.id)),
   ]);
   forgetServingTemplate(caller.tenant.id, id);
-}
-
-function wrongState(id: string, status: ReviewStatus, action: string, from: string): ApiError {
-  return new ApiError(
-    "conflict",
-    `Template ${id} is ${status}; only a ${from} template can be ${action}.`,
-  );
-}
-
-/** Moves the latest version from one of `from` to its next state, or says why it can't. */
-async function review(
-  env: Env,
-  record: TemplateRecord,
-  from: ReviewStatus[],
-  set: Partial<TemplateVersionRow>,
-  now: number,
-): Promise<void> {
-  const { template, latest } = record;
-  const db = database(env.DB);
-  // One transaction: the template serves the version only if this very batch approved it.
-  const serves = set.status === "approved";
-  const [moved] = await db.batch([
-    db
-      .update(templateVersions)
-      .set(set)
-      .where(and(versionOf(template.id, latest.version), inArray(templateVersions.status, from)))
-      .returning({ status: templateVersions.status }),
-    db
-      .update(templates)
-      .set(serves ? { approvedVersion: latest.version, updatedAt: now } : { updatedAt: now })
-      .where(
-        and(
-          eq(templates.id, template.id),
-          serves ? versionIs(db, template.id, latest.version, "approved") : undefined,
-        ),
-      ),
-  ]);
-  if (moved.length === 0) {
-    throw changedMeanwhile(template.id);
-  }
-}
-
-/**
- * Puts the latest version up for review. Its body is screened first: a blocked word refuses it
- * (422 with the hits) and leaves it as it was; words that need review are named for the reviewer.
- */
-export async function submitTemplate(
-  env: Env,
-  caller: Caller,
-  id: string,
-  now: number = Date.now(),
-): Promise<TemplateRecord> {
-  const record = await getTemplate(env, caller, id);
-  const { status, body } = record.latest;
-  if (!EDITABLE.includes(status)) {
-    throw wrongState(id, status, "submitted", "draft or rejected");
-  }
-  const screening = await screenText(env, caller.tenant.id, body);
-  refuseBlocked(screening, "/body");
-  await review(
-    env,
-    record,
-    EDITABLE,
-    {
-      status: "pending_review",
-      reviewReason: reviewNote(screening.hits),
-      reviewedBy: null,
-      submittedAt: now,
-      reviewedAt: null,
-    },
-    now,
-  );
-  return getTemplate(env, caller, id);
-}
-
-/** For the reviewer: the words the screening flagged, or null when there were none. */
-export function reviewNote(hits: readonly { word: string; policy: string }[]): string | null {
-  const words = [...new Set(hits.filter((hit) => hit.policy === "review").map((hit) => hit.word))];
-  return words.length > 0 ? `Needs a reviewer's look at: ${words.join(", ")}` : null;
-}
-
-export async function approveTemplate(
-  env: Env,
-  caller: Caller,
-  id: string,
-  now: number = Date.now(),
-): Promise<TemplateRecord> {
-  const record = await getTemplate(env, caller, id);
-  if (record.latest.status !== "pending_review") {
-    throw wrongState(id, record.latest.status, "approved", "pending_review");
-  }
-  await review(
-    env,
-    record,
-    ["pending_review"],
-    { status: "approved", reviewedBy: caller.keyId, reviewedAt: now },
-    now,
-  );
-  forgetServingTemplate(caller.tenant.id, id);
-  return getTemplate(env, caller, id);
-}
-
-export async function rejectTemplate(
-  env: Env,
-  caller: Caller,
-  id: string,
-  reason: string,
-  now: number = Date.now(),
-): Promise<TemplateRecord> {
-  const record = await getTemplate(env, caller, id);
-  if (record.latest.status !== "pending_review") {
-    throw wrongState(id, record.latest.status, "rejected", "pending_review");
-  }
-  await review(
-    env,
-    record,
-    ["pending_review"],
-    { status: "rejected", reviewReason: reason, reviewedBy: caller.keyId, reviewedAt: now },
-    now,
-  );
-  return getTemplate(env, caller, id);
 }

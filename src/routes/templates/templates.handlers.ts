@@ -3,6 +3,7 @@ import type { VariableDeclaration, VariableType } from "../../db/schema";
 import { hasOptOutLine } from "../../domain/templates";
 import type { AppEnv } from "../../middleware/context";
 import { idempotent } from "../../services/idempotency";
+import * as reviews from "../../services/template-review";
 import * as service from "../../services/templates";
 import { iso } from "../common";
 import type * as routes from "./templates.routes";
@@ -95,18 +96,18 @@ export const deleteTemplate: RouteHandler<typeof routes.deleteTemplate, AppEnv> 
 };
 
 export const submitTemplate: RouteHandler<typeof routes.submitTemplate, AppEnv> = async (c) => {
-  const record = await service.submitTemplate(c.env, c.get("caller"), c.req.valid("param").id);
+  const record = await reviews.submitTemplate(c.env, c.get("caller"), c.req.valid("param").id);
   return c.json(present(record), 200);
 };
 
 export const approveTemplate: RouteHandler<typeof routes.approveTemplate, AppEnv> = async (c) => {
-  const record = await service.approveTemplate(c.env, c.get("caller"), c.req.valid("param").id);
+  const record = await reviews.approveTemplate(c.env, c.get("caller"), c.req.valid("param").id);
   return c.json(present(record), 200);
 };
 
 export const rejectTemplate: RouteHandler<typeof routes.rejectTemplate, AppEnv> = async (c) => {
   const { reason } = c.req.valid("json");
   const id = c.req.valid("param").id;
-  const record = await service.rejectTemplate(c.env, c.get("caller"), id, reason);
+  const record = await reviews.rejectTemplate(c.env, c.get("caller"), id, reason);
   return c.json(present(record), 200);
 };
