@@ -36,6 +36,14 @@ export function problems(...statuses: number[]) {
   );
 }
 
+/** A 409 with what the conflict is for this route. */
+export const conflict = (description: string) => ({
+  409: { description, content: { "application/problem+json": { schema: ProblemSchema } } },
+});
+
+/** The body of a review's rejection (templates and signatures). */
+export const RejectBody = z.object({ reason: z.string().trim().min(1).max(500) }).strict();
+
 export const bearerAuth = [{ bearerAuth: [] }];
 
 export const IdempotencyHeaders = z.object({

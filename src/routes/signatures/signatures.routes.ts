@@ -1,7 +1,14 @@
 import { createRoute, z } from "@hono/zod-openapi";
 import { REVIEW_STATUSES } from "../../db/schema";
 import { requireScope } from "../../middleware/api-key";
-import { bearerAuth, IdempotencyHeaders, LimitQuery, ProblemSchema, problems } from "../common";
+import {
+  bearerAuth,
+  conflict,
+  IdempotencyHeaders,
+  LimitQuery,
+  problems,
+  RejectBody,
+} from "../common";
 
 const SignatureId = z.string().regex(/^sig_[0-9A-Z]{26}$/, "must be a signature id (sig_…)");
 
@@ -55,10 +62,6 @@ export const SignatureSchema = z
 const signatureResponse = (description: string) => ({
   description,
   content: { "application/json": { schema: SignatureSchema } },
-});
-
-const conflict = (description: string) => ({
-  409: { description, content: { "application/problem+json": { schema: ProblemSchema } } },
 });
 
 const Params = z.object({ id: SignatureId });
@@ -189,7 +192,7 @@ export const rejectSignature = createRoute({
       required: true,
       content: {
         "application/json": {
-          schema: z.object({ reason: z.string().trim().min(1).max(500) }).strict(),
+          schema: RejectBody,
         },
       },
     },

@@ -2,7 +2,14 @@ import { createRoute, z } from "@hono/zod-openapi";
 import { REVIEW_STATUSES, TEMPLATE_KINDS, VARIABLE_TYPES } from "../../db/schema";
 import { hasControlCharacter, MAX_LENGTH_BOUNDS, VARIABLE_NAME } from "../../domain/templates";
 import { requireScope } from "../../middleware/api-key";
-import { bearerAuth, IdempotencyHeaders, LimitQuery, ProblemSchema, problems } from "../common";
+import {
+  bearerAuth,
+  conflict,
+  IdempotencyHeaders,
+  LimitQuery,
+  problems,
+  RejectBody,
+} from "../common";
 
 const TemplateId = z.string().regex(/^tpl_[0-9A-Z]{26}$/, "must be a template id (tpl_…)");
 
@@ -79,10 +86,6 @@ export const TemplateSchema = z
 const templateResponse = (description: string) => ({
   description,
   content: { "application/json": { schema: TemplateSchema } },
-});
-
-const conflict = (description: string) => ({
-  409: { description, content: { "application/problem+json": { schema: ProblemSchema } } },
 });
 
 const REVIEW_FLOW =
@@ -262,7 +265,7 @@ export const rejectTemplate = createRoute({
       required: true,
       content: {
         "application/json": {
-          schema: z.object({ reason: z.string().trim().min(1).max(500) }).strict(),
+          schema: RejectBody,
         },
       },
     },
