@@ -326,3 +326,98 @@ export const batches = sqliteTable(
   },
   (t) => [index("batches_tenant_idx").on(t.tenantId, t.id)],
 );
+
+/**
+ * Routing: for a destination (an ISO country, or a dialling prefix such as `+861`), the providers
+ * to try in order. `weight` splits first attempts between providers of equal `priority`.
+ */
+export const routes = sqliteTable(
+  "routes",
+  {
+    id: text().primaryKey(),
+    tenantId: text()
+      .notNull()
+      .references(() => tenants.id),
+    /** `CN`, or a prefix of the E.164 number such as `+8613`; the longest match wins. */
+    destination: text().notNull(),
+    /** `[{provider, priority, weight}]`, tried by priority (1 first), weighted within one. */
+    providers: text({ mode: "json" })
+      .$type<{ provider: string; priority: number; weight: number }[]>()
+      .notNull(),
+    createdAt: integer().notNull(),
+    updatedAt: integer().notNull(),
+  },
+  (t) => [uniqueIndex("routes_tenant_destination_unique").on(t.tenantId, t.destination)],
+);
+
+/** A template's code at a provider that sends only its own approved templates (Aliyun, Tencent). */
+export const templateProviderCodes = sqliteTable(
+  "template_provider_codes",
+  {
+    templateId: text()
+      .notNull()
+      .references(() => templates.id, { onDelete: "cascade" }),
+    provider: text().notNull(),
+    tenantId: text().notNull(),
+    code: text().notNull(),
+    createdAt: integer().notNull(),
+  },
+  (t) => [primaryKey({ columns: [t.templateId, t.provider] })],
+);
+
+export const WEBHOOK_EVENTS = [
+  "message.sent",
+  "message.delivered",
+  "message.undelivered",
+  "message.failed",
+  "message.expired",
+] as const;
+export type WebhookEvent = (typeof WEBHOOK_EVENTS)[number];
+
+/** A tenant's endpoint for signed event webhooks. */
+export const webhookEndpoints = sqliteTable(
+  "webhook_endpoints",
+  {
+    id: text().primaryKey(),
+    tenantId: text()
+      .notNull()
+      .references(() => tenants.id),
+    url: text().notNull(),
+    events: text({ mode: "json" }).$type<WebhookEvent[]>().notNull(),
+    description: text(),
+    /** The signing secret, AES-GCM under MASTER_KEY; shown once, at creation and rotation. */
+    secretCiphertext: text().notNull(),
+    createdAt: integer().notNull(),
+    updatedAt: integer().notNull(),
+  },
+  (t) => [index("webhook_endpoints_tenant_idx").on(t.tenantId, t.id)],
+);
+
+/** One event for one endpoint, and every attempt to deliver it. */
+export const webhookDeliveries = sqliteTable(
+  "webhook_deliveries",
+  {
+    id: text().primaryKey(),
+    tenantId: text().notNull(),
+    endpointId: text()
+      .notNull()
+      .references(() => webhookEndpoints.id, { onDelete: "cascade" }),
+    eventId: text().notNull(),
+    eventType: text().notNull(),
+    /** The exact body signed and sent. */
+    payload: text().notNull(),
+    status: text({ enum: ["pending", "delivered", "failed"] }).notNull(),
+    attemptCount: integer().notNull().default(0),
+    /** `[{at, status_code, error, latency_ms}]`, oldest first. */
+    attempts: text({ mode: "json" })
+      .$type<{ at: number; statusCode: number | null; error: string | null; latencyMs: number }[]>()
+      .notNull(),
+    nextAttemptAt: integer(),
+    createdAt: integer().notNull(),
+    updatedAt: integer().notNull(),
+  },
+  (t) => [
+    index("webhook_deliveries_endpoint_idx").on(t.endpointId, t.id),
+    uniqueIndex("webhook_deliveries_event_endpoint_unique").on(t.eventId, t.endpointId),
+  ],
+);

@@ -193,6 +193,8 @@ async function sendOne(
     body: message.body,
     attempt: message.attemptCount,
     statusCallbackUrl: `${settings.PUBLIC_BASE_URL}/hooks/sms/${provider}/${hookToken}/status`,
+    template: null,
+    signName: null,
   });
   const finishedAt = io.now();
   const latency = finishedAt - startedAt;
@@ -238,7 +240,7 @@ async function callAdapter(
   request: Parameters<SmsAdapter["send"]>[0],
 ): Promise<SendOutcome> {
   try {
-    return await adapter.send(request, io);
+    return await adapter.send(request, { config: {}, secrets: {} }, io);
   } catch (error) {
     return { kind: "unknown", reason: `the provider call threw: ${String(error)}` };
   }

@@ -2,6 +2,7 @@
 import { and, eq, inArray } from "drizzle-orm";
 import { type Receipt, ReceiptFormatError } from "../channels/sms/adapter";
 import { smsAdapters } from "../channels/sms/registry";
+import { settingsOf } from "../config/settings";
 import { type Database, database } from "../db/client";
 import { applyReceipts } from "../db/message-log";
 import { findByHookToken } from "../db/provider-settings";
@@ -52,7 +53,10 @@ export async function acceptStatusCallback(
   }
   let receipts: Receipt[];
   try {
-    receipts = await smsAdapters[owner.provider].parseReceipt(request);
+    receipts = await smsAdapters[owner.provider].parseReceipt(request, {
+      settings: { config: {}, secrets: {} },
+      publicUrl: `${settingsOf(env).PUBLIC_BASE_URL}${new URL(request.url).pathname}`,
+    });
   } catch (error) {
     if (error instanceof ReceiptFormatError) {
       throw new ApiError("validation-error", error.message);

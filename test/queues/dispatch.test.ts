@@ -142,10 +142,10 @@ describe("dispatch consumer", () => {
     let calls = 0;
     const slowSandbox: SmsAdapter = {
       ...sandbox,
-      send: async (request, io) => {
+      send: async (request, settings, io) => {
         calls++;
         await scheduler.wait(50);
-        return sandbox.send(request, io);
+        return sandbox.send(request, settings, io);
       },
     };
     const deps = { fetch: async () => new Response(null), adapters: { sandbox: slowSandbox } };
@@ -181,11 +181,11 @@ describe("dispatch consumer", () => {
     await logMessages(env.DB, [ok, broken]);
     const flaky: SmsAdapter = {
       ...sandbox,
-      send: async (request, io) => {
+      send: async (request, settings, io) => {
         if (request.to === broken.recipient) {
           throw new Error("socket hang up");
         }
-        return sandbox.send(request, io);
+        return sandbox.send(request, settings, io);
       },
     };
     const batch = jobsFor(

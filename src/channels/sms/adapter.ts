@@ -9,11 +9,34 @@ export interface SmsSendRequest {
   /** E.164. */
   to: string;
   from: string | null;
+  /** The whole text, signature included (what a free-text provider sends). */
   body: string;
   /** 1 for the first provider call of this message, 2 for the next, ... */
   attempt: number;
   /** Where the provider should post delivery receipts (our hook URL, with its token). */
   statusCallbackUrl: string;
+  /**
+   * The provider's own approved template and its parameters, for providers that send only those
+   * (Aliyun, Tencent); null for a free text. `params` are in the template's declared order.
+   */
+  template: { code: string; params: { name: string; value: string }[] } | null;
+  /** The signature name without brackets (`Relaybox`), for providers that add it themselves. */
+  signName: string | null;
+}
+
+/** A tenant's settings for one provider, credentials decrypted. */
+export interface ProviderSettings {
+  /** Non-secret: `base_url`, `timeout_ms`, sender ids, app ids, region… (snake_case keys). */
+  config: Readonly<Record<string, string | number | boolean>>;
+  /** Credentials (`auth_token`, `access_key_secret`, `secret_key`…); never logged or returned. */
+  secrets: Readonly<Record<string, string>>;
+}
+
+/** What a receipt callback is checked against. */
+export interface ReceiptContext {
+  settings: ProviderSettings;
+  /** The URL the carrier was told to call, as configured for this deployment (PUBLIC_BASE_URL). */
+  publicUrl: string;
 }
 
 export type SendOutcome =
@@ -40,11 +63,25 @@ export interface AdapterIO {
 }
 
 export interface SmsAdapter {
-  send(request: SmsSendRequest, io: AdapterIO): Promise<SendOutcome>;
-  /** Reads a delivery-receipt callback; throws `ReceiptFormatError` for a body it cannot read. */
-  parseReceipt(request: Request): Promise<Receipt[]>;
+  /** False for providers that send only their own approved templates (Aliyun, Tencent). */
+  readonly sendsFreeText: boolean;
+  /** True when the provider puts the signature in itself (from `signName`). */
+  readonly addsSignature: boolean;
+  send(request: SmsSendRequest, settings: ProviderSettings, io: AdapterIO): Promise<SendOutcome>;
+  /**
+   * Reads (and, where the carrier signs them, verifies) a delivery-receipt callback. Throws
+   * `ReceiptFormatError` for a body it cannot read and `ReceiptAuthError` for a bad signature.
+   */
+  parseReceipt(request: Request, context: ReceiptContext): Promise<Receipt[]>;
 }
 
 export class ReceiptFormatError extends Error {
   override name = "ReceiptFormatError";
 }
+
+export class ReceiptAuthError extends Error {
+  override name = "ReceiptAuthError";
+}
+
+/** The adapters' request time-out unless a provider's settings say otherwise. */
+export const DEFAULT_TIMEOUT_MS = 10_000;

@@ -62,7 +62,10 @@ async function postReceipts(url: string, io: AdapterIO): Promise<void> {
 }
 
 export const sandbox: SmsAdapter = {
-  async send(request, io) {
+  sendsFreeText: true,
+  addsSignature: false,
+
+  async send(request, _settings, io) {
     const suffix = request.to.slice(-4);
     if (suffix === "0000") {
       return {
