@@ -16,7 +16,10 @@ export type IdPrefix =
   | "tpl"
   | "sig"
   | "bat"
-  | "sw";
+  | "sw"
+  | "whk"
+  | "whd"
+  | "evt";
 
 function encodeTime(ms: number): string {
   let out = "";
