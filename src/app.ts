@@ -8,7 +8,9 @@ import { batchesRouter } from "./routes/batches";
 import { hooksRouter } from "./routes/hooks";
 import { keysRouter } from "./routes/keys";
 import { messagesRouter } from "./routes/messages";
+import { providersRouter } from "./routes/providers";
 import { createRouter } from "./routes/router";
+import { routingRouter } from "./routes/routing";
 import { sensitiveWordsRouter } from "./routes/sensitive-words";
 import { signaturesRouter } from "./routes/signatures";
 import { systemRouter } from "./routes/system";
@@ -28,6 +30,8 @@ export function createApp() {
   app.route("/", hooksRouter);
   app.route("/", messagesRouter);
   app.route("/", batchesRouter);
+  app.route("/", providersRouter);
+  app.route("/", routingRouter);
   app.route("/", keysRouter);
   app.route("/", templatesRouter);
   app.route("/", signaturesRouter);

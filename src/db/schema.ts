@@ -116,6 +116,11 @@ export const messages = sqliteTable(
     batchId: text(),
     templateId: text(),
     templateVersion: integer(),
+    /**
+     * The template's variables in their declared order, for providers that render their own
+     * approved template (Aliyun, Tencent) instead of taking our text.
+     */
+    templateParams: text({ mode: "json" }).$type<{ name: string; value: string }[]>(),
     /** The template's kind; free bodies count as notifications. Marketing waits out quiet hours. */
     kind: text({ enum: TEMPLATE_KINDS }).notNull().default("notification"),
     /** What the message costs, in millionths of the tenant's currency. */
@@ -160,7 +165,7 @@ export const messageAttempts = sqliteTable(
   (t) => [uniqueIndex("message_attempts_message_attempt_unique").on(t.messageId, t.attempt)],
 );
 
-export const PROVIDERS = ["sandbox"] as const;
+export const PROVIDERS = ["sandbox", "twilio", "aliyun", "tencent"] as const;
 export type ProviderName = (typeof PROVIDERS)[number];
 
 export const providerSettings = sqliteTable(

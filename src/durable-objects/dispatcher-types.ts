@@ -23,6 +23,11 @@ export const outboxMessageSchema = z.object({
   batchId: z.string().nullable(),
   templateId: z.string().nullable(),
   templateVersion: z.number().int().nullable(),
+  /** The variables in declared order, for providers that render their own template. */
+  templateParams: z
+    .array(z.object({ name: z.string(), value: z.string() }))
+    .nullable()
+    .default(null),
   kind: z.enum(TEMPLATE_KINDS),
   /** Millionths of the tenant's currency. */
   costMicros: z.number().int(),

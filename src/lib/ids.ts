@@ -19,7 +19,8 @@ export type IdPrefix =
   | "sw"
   | "whk"
   | "whd"
-  | "evt";
+  | "evt"
+  | "rte";
 
 function encodeTime(ms: number): string {
   let out = "";

@@ -10,7 +10,7 @@
  * claim and the results), whatever its size.
  * Never: acks a message that has not reached a send result.
  */
-import type { AdapterIO, SendOutcome, SmsAdapter } from "../channels/sms/adapter";
+import type { AdapterIO, ProviderSettings, SendOutcome, SmsAdapter } from "../channels/sms/adapter";
 import { smsAdapters } from "../channels/sms/registry";
 import { type Settings, settingsOf } from "../config/settings";
 import { type Database, database } from "../db/client";
@@ -21,25 +21,24 @@ import {
   type MessageRow,
   recordAttempts,
 } from "../db/message-log";
-import { findHookToken } from "../db/provider-settings";
 import type { AttemptOutcome, MessageStatus, ProviderName } from "../db/schema";
 import type { SendResult } from "../durable-objects/dispatcher-types";
 import { backoffSeconds } from "../lib/backoff";
 import { newId } from "../lib/ids";
 import { dispatcherOf } from "../services/dispatcher";
+import { breakerFor, type Plan, planDeliveries } from "./delivery-plan";
 import { dispatchJobSchema } from "./payloads";
 
 /** Longer than any provider call may take (adapters time out well before). */
 const CLAIM_MS = 60_000;
-const HOOK_TOKEN_TTL_MS = 60_000;
 
 export interface DispatchDeps {
   /** `fetch` for providers; requests to our own public URL are served in-process. */
   fetch: (request: Request) => Promise<Response>;
   now?: () => number;
   random?: () => number;
-  /** The provider adapters; tests swap in fakes. */
-  adapters?: { readonly [name in ProviderName]: SmsAdapter };
+  /** Adapters to use instead of the registry's; tests swap in fakes. */
+  adapters?: Partial<{ readonly [name in ProviderName]: SmsAdapter }>;
 }
 
 type Verdict =
@@ -127,14 +126,11 @@ async function dispatchAll(
   );
 
   const io: AdapterIO = { fetch: deps.fetch, now, waitUntil: (work) => ctx.waitUntil(work) };
-  const provider = "sandbox" as const;
-  const hookTokens = new Map<string, string | undefined>();
-  for (const tenantId of new Set(claimed.map((m) => m.tenantId))) {
-    hookTokens.set(tenantId, await cachedHookToken(db, tenantId, provider, now()));
-  }
+  const adapters = { ...smsAdapters, ...deps.adapters };
+  const plans = await planDeliveries(env, db, claimed, adapters, now());
   const sent = await Promise.all(
     claimed.map((message) =>
-      sendOne(message, claimId, provider, hookTokens.get(message.tenantId), io, deps, settings),
+      sendOne(message, claimId, plans.get(message.id), adapters, io, deps, settings),
     ),
   );
   await withRetries(() =>
@@ -152,12 +148,13 @@ async function dispatchAll(
 async function sendOne(
   message: MessageRow,
   claimId: string,
-  provider: ProviderName,
-  hookToken: string | undefined,
+  plan: Plan | undefined,
+  adapters: { readonly [name in ProviderName]: SmsAdapter },
   io: AdapterIO,
   deps: DispatchDeps,
   settings: Settings,
 ): Promise<Sent> {
+  const provider = plan?.provider ?? "none";
   const record = (
     at: number,
     latencyMs: number,
@@ -176,8 +173,16 @@ async function sendOne(
     latencyMs,
     createdAt: at,
   });
-  if (!hookToken) {
-    const reason = `the tenant has no settings for provider ${provider}`;
+  if (!plan || plan.provider === null) {
+    const reason = plan?.reason ?? "no provider could be chosen";
+    if (plan && !plan.permanent && message.attemptCount < settings.MAX_ATTEMPTS) {
+      return {
+        message,
+        attempt: record(io.now(), 0, "retryable", reason),
+        change: { kind: "retry", reason: `waiting: ${reason}` },
+        verdict: { ack: false, delaySeconds: retryDelay(message.attemptCount, settings, deps) },
+      };
+    }
     return {
       message,
       attempt: record(io.now(), 0, "permanent", reason),
@@ -186,18 +191,28 @@ async function sendOne(
     };
   }
   const startedAt = io.now();
-  const outcome = await callAdapter((deps.adapters ?? smsAdapters)[provider], io, {
-    messageId: message.id,
-    to: message.recipient,
-    from: message.sender,
-    body: message.body,
-    attempt: message.attemptCount,
-    statusCallbackUrl: `${settings.PUBLIC_BASE_URL}/hooks/sms/${provider}/${hookToken}/status`,
-    template: null,
-    signName: null,
-  });
+  const outcome = await callAdapter(
+    adapters[plan.provider],
+    io,
+    {
+      messageId: message.id,
+      to: message.recipient,
+      from: message.sender,
+      body: message.body,
+      attempt: message.attemptCount,
+      statusCallbackUrl: `${settings.PUBLIC_BASE_URL}/hooks/sms/${plan.provider}/${plan.hookToken}/status`,
+      template: plan.template,
+      signName: plan.signName,
+    },
+    plan.settings,
+  );
   const finishedAt = io.now();
   const latency = finishedAt - startedAt;
+  // A refusal is the provider working as it should; no answer or a retryable error is not.
+  breakerFor(message.tenantId, plan.provider).record(
+    outcome.kind === "sent" || (outcome.kind === "failed" && !outcome.retryable),
+    finishedAt,
+  );
   if (outcome.kind === "sent") {
     return {
       message,
@@ -205,7 +220,11 @@ async function sendOne(
         ...record(finishedAt, latency, "sent", null),
         providerMessageId: outcome.providerMessageId,
       },
-      change: { kind: "sent", provider, providerMessageId: outcome.providerMessageId },
+      change: {
+        kind: "sent",
+        provider: plan.provider,
+        providerMessageId: outcome.providerMessageId,
+      },
       verdict: { ack: true, report: { id: message.id, outcome: "sent" } },
     };
   }
@@ -215,11 +234,22 @@ async function sendOne(
     outcome.kind === "unknown" ? "unknown" : retryable ? "retryable" : "permanent";
   const attempt = record(finishedAt, latency, attemptOutcome, reason);
   if (retryable && message.attemptCount < settings.MAX_ATTEMPTS) {
+    // A retryable failure fails over to the next provider at once, while there is one this round;
+    // no answer (the message may have gone) waits and tries the same provider again.
+    const failover = outcome.kind === "failed" && hasLaterCandidate(plan.candidates, plan.provider);
     return {
       message,
       attempt,
-      change: { kind: "retry", reason: `retrying after: ${reason}` },
-      verdict: { ack: false, delaySeconds: retryDelay(message.attemptCount, settings, deps) },
+      change: {
+        kind: "retry",
+        reason: failover
+          ? `failing over after ${plan.provider}: ${reason}`
+          : `retrying after: ${reason}`,
+      },
+      verdict: {
+        ack: false,
+        delaySeconds: failover ? 0 : retryDelay(message.attemptCount, settings, deps),
+      },
     };
   }
   const finalReason = retryable
@@ -233,14 +263,20 @@ async function sendOne(
   };
 }
 
+/** Whether another provider comes after `provider` this round (else the next try starts over). */
+function hasLaterCandidate(candidates: readonly ProviderName[], provider: ProviderName): boolean {
+  return candidates.indexOf(provider) < candidates.length - 1;
+}
+
 /** An adapter that throws may have sent already: that is an unknown outcome, not a failure. */
 async function callAdapter(
   adapter: SmsAdapter,
   io: AdapterIO,
   request: Parameters<SmsAdapter["send"]>[0],
+  providerSettings: ProviderSettings,
 ): Promise<SendOutcome> {
   try {
-    return await adapter.send(request, { config: {}, secrets: {} }, io);
+    return await adapter.send(request, providerSettings, io);
   } catch (error) {
     return { kind: "unknown", reason: `the provider call threw: ${String(error)}` };
   }
@@ -274,25 +310,6 @@ async function alreadyHandled(db: Database, ids: string[]): Promise<Map<string, 
     }
   }
   return verdicts;
-}
-
-const hookTokens = new Map<string, { token: string | undefined; expiresAt: number }>();
-
-/** Hook tokens change rarely (rotation): an isolate keeps each for a minute. */
-async function cachedHookToken(
-  db: Database,
-  tenantId: string,
-  provider: ProviderName,
-  now: number,
-): Promise<string | undefined> {
-  const key = `${tenantId}:${provider}`;
-  const cached = hookTokens.get(key);
-  if (cached && cached.expiresAt > now) {
-    return cached.token;
-  }
-  const token = await findHookToken(db, tenantId, provider);
-  hookTokens.set(key, { token, expiresAt: now + HOOK_TOKEN_TTL_MS });
-  return token;
 }
 
 /**

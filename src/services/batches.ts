@@ -212,6 +212,7 @@ async function createBatch(
       batchId,
       templateId: "template" in content ? content.template.id : null,
       templateVersion: "template" in content ? content.template.version : null,
+      templateParams: composed.templateParams,
       kind: composed.kind,
       costMicros: composed.costMicros,
       lane: "bulk",

@@ -41,6 +41,8 @@ export interface Composed {
   segments: number;
   costMicros: number;
   hits: SensitiveHit[];
+  /** A template's checked variables in their declared order; null for a free body. */
+  templateParams: { name: string; value: string }[] | null;
 }
 
 export type Composition =
@@ -119,6 +121,7 @@ export function composeMessage(
       segments: count.segments,
       costMicros: costMicros(tenant, phone.country, count.segments),
       hits: screening.hits,
+      templateParams: rendered.params,
     },
   };
 }
@@ -126,9 +129,16 @@ export function composeMessage(
 function renderContent(
   content: Content,
   pointer: string,
-): { ok: true; text: string; kind: TemplateKind } | { ok: false; errors: FieldError[] } {
+):
+  | {
+      ok: true;
+      text: string;
+      kind: TemplateKind;
+      params: { name: string; value: string }[] | null;
+    }
+  | { ok: false; errors: FieldError[] } {
   if ("body" in content) {
-    return { ok: true, text: content.body, kind: "notification" };
+    return { ok: true, text: content.body, kind: "notification", params: null };
   }
   const { template, variables } = content;
   const checked = checkVariables(template.variables, variables);
@@ -138,7 +148,12 @@ function renderContent(
       errors: checked.errors.map((error) => ({ ...error, pointer: pointer + error.pointer })),
     };
   }
-  return { ok: true, text: renderTemplate(template.compiled, checked.values), kind: template.kind };
+  return {
+    ok: true,
+    text: renderTemplate(template.compiled, checked.values),
+    kind: template.kind,
+    params: template.variables.map(({ name }) => ({ name, value: checked.values[name] ?? "" })),
+  };
 }
 
 function fail(pointer: string, detail: string): Composition {

@@ -118,6 +118,7 @@ export async function acceptMessage(
     batchId: null,
     templateId: "template" in content ? content.template.id : null,
     templateVersion: "template" in content ? content.template.version : null,
+    templateParams: composed.templateParams,
     kind: composed.kind,
     costMicros: composed.costMicros,
     lane: composed.kind === "marketing" ? "bulk" : "transactional",

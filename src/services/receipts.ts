@@ -1,6 +1,6 @@
 /** Carrier delivery receipts: authenticated by the hook token, applied forward-only, in batches. */
 import { and, eq, inArray } from "drizzle-orm";
-import { type Receipt, ReceiptFormatError } from "../channels/sms/adapter";
+import { type Receipt, ReceiptAuthError, ReceiptFormatError } from "../channels/sms/adapter";
 import { smsAdapters } from "../channels/sms/registry";
 import { settingsOf } from "../config/settings";
 import { type Database, database } from "../db/client";
@@ -8,6 +8,7 @@ import { applyReceipts } from "../db/message-log";
 import { findByHookToken } from "../db/provider-settings";
 import { messages, PROVIDERS, type ProviderName } from "../db/schema";
 import { ApiError } from "../lib/problem";
+import { readyProviders } from "./providers";
 
 const HOOK_CACHE_TTL_MS = 60_000;
 
@@ -17,6 +18,11 @@ function isProvider(name: string): name is ProviderName {
 
 type HookOwner = { tenantId: string; provider: ProviderName };
 const hookOwners = new Map<string, { owner: HookOwner; expiresAt: number }>();
+
+/** A rotated token stops working in this isolate at once (in others within HOOK_CACHE_TTL_MS). */
+export function forgetHookToken(provider: ProviderName, hookToken: string): void {
+  hookOwners.delete(`${provider}:${hookToken}`);
+}
 
 /** Who a hook token belongs to; known tokens are kept for a minute by each isolate. */
 async function ownerOf(
@@ -51,15 +57,24 @@ export async function acceptStatusCallback(
   if (!owner) {
     throw new ApiError("not-found", "No such hook.");
   }
+  const ready = (await readyProviders(env, owner.tenantId, now)).get(owner.provider);
+  if (!ready) {
+    throw new ApiError("not-found", "No such hook."); // disabled since the token was cached
+  }
+  // Signatures are over the URL the carrier was given: the public one, not the one we see.
+  const url = new URL(request.url);
   let receipts: Receipt[];
   try {
     receipts = await smsAdapters[owner.provider].parseReceipt(request, {
-      settings: { config: {}, secrets: {} },
-      publicUrl: `${settingsOf(env).PUBLIC_BASE_URL}${new URL(request.url).pathname}`,
+      settings: ready.settings,
+      publicUrl: `${settingsOf(env).PUBLIC_BASE_URL}${url.pathname}${url.search}`,
     });
   } catch (error) {
     if (error instanceof ReceiptFormatError) {
       throw new ApiError("validation-error", error.message);
+    }
+    if (error instanceof ReceiptAuthError) {
+      throw new ApiError("forbidden", `The callback's signature does not verify: ${error.message}`);
     }
     throw error;
   }

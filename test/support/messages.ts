@@ -26,6 +26,7 @@ export function outboxMessage(
     batchId: null,
     templateId: null,
     templateVersion: null,
+    templateParams: null,
     kind: "notification",
     costMicros: 6500,
     lane: "transactional",

@@ -10,4 +10,6 @@ export const templatesRouter = createRouter()
   .openapi(routes.deleteTemplate, handlers.deleteTemplate)
   .openapi(routes.submitTemplate, handlers.submitTemplate)
   .openapi(routes.approveTemplate, handlers.approveTemplate)
-  .openapi(routes.rejectTemplate, handlers.rejectTemplate);
+  .openapi(routes.rejectTemplate, handlers.rejectTemplate)
+  .openapi(routes.getProviderCodes, handlers.getProviderCodes)
+  .openapi(routes.putProviderCodes, handlers.putProviderCodes);

@@ -3,6 +3,7 @@ import type { VariableDeclaration, VariableType } from "../../db/schema";
 import { hasOptOutLine } from "../../domain/templates";
 import type { AppEnv } from "../../middleware/context";
 import { idempotent } from "../../services/idempotency";
+import { readProviderCodes, setProviderCodes } from "../../services/template-codes";
 import * as reviews from "../../services/template-review";
 import * as service from "../../services/templates";
 import { iso } from "../common";
@@ -111,3 +112,12 @@ export const rejectTemplate: RouteHandler<typeof routes.rejectTemplate, AppEnv> 
   const record = await reviews.rejectTemplate(c.env, c.get("caller"), id, reason);
   return c.json(present(record), 200);
 };
+
+export const getProviderCodes: RouteHandler<typeof routes.getProviderCodes, AppEnv> = async (c) =>
+  c.json(await readProviderCodes(c.env, c.get("caller"), c.req.valid("param").id), 200);
+
+export const putProviderCodes: RouteHandler<typeof routes.putProviderCodes, AppEnv> = async (c) =>
+  c.json(
+    await setProviderCodes(c.env, c.get("caller"), c.req.valid("param").id, c.req.valid("json")),
+    200,
+  );

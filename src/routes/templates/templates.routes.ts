@@ -276,3 +276,55 @@ export const rejectTemplate = createRoute({
     ...conflict("The latest version is not pending review"),
   },
 });
+
+const ProviderCodes = z
+  .object({
+    aliyun: z
+      .string()
+      .regex(/^SMS_\d{1,20}$/, "an Aliyun template code, e.g. SMS_154950909")
+      .nullable()
+      .optional(),
+    tencent: z
+      .string()
+      .regex(/^\d{1,20}$/, "a Tencent TemplateId, digits")
+      .nullable()
+      .optional(),
+  })
+  .strict()
+  .openapi("TemplateProviderCodes", {
+    description:
+      "The template's code at providers that send only their own approved templates; null removes one",
+  });
+
+export const getProviderCodes = createRoute({
+  method: "get",
+  path: "/v1/templates/{id}/provider-codes",
+  tags: ["Templates"],
+  summary: "The template's codes at Aliyun and Tencent",
+  security: bearerAuth,
+  middleware: [requireScope("templates:read")] as const,
+  request: { params: z.object({ id: TemplateId }) },
+  responses: {
+    200: { description: "The codes", content: { "application/json": { schema: ProviderCodes } } },
+    ...problems(400, 401, 403, 404, 429),
+  },
+});
+
+export const putProviderCodes = createRoute({
+  method: "put",
+  path: "/v1/templates/{id}/provider-codes",
+  tags: ["Templates"],
+  summary: "Map the template to its approved template at Aliyun or Tencent",
+  description:
+    "Aliyun and Tencent send only templates approved in their own consoles, with the variables as parameters (Tencent's in the order the template declares them). A message from this template can go to one of them only once it has a code there; a free-text message never does.",
+  security: bearerAuth,
+  middleware: [requireScope("templates:write")] as const,
+  request: {
+    params: z.object({ id: TemplateId }),
+    body: { required: true, content: { "application/json": { schema: ProviderCodes } } },
+  },
+  responses: {
+    200: { description: "The codes", content: { "application/json": { schema: ProviderCodes } } },
+    ...problems(400, 401, 403, 404, 415, 429),
+  },
+});

@@ -1,0 +1,162 @@
+/**
+ * Which provider each claimed message goes to on this attempt, with what it needs: the tenant's
+ * routing rule (or its providers in a default order), narrowed to providers set up, enabled and
+ * able to send the message (Aliyun and Tencent only an approved template of theirs), then the
+ * failover rule (domain/routing `nextProvider`) with the last attempt and each provider's circuit.
+ * Test-mode messages only ever go to the sandbox.
+ */
+import { parsePhoneNumberFromString } from "libphonenumber-js/max";
+import type { ProviderSettings, SmsAdapter } from "../channels/sms/adapter";
+import type { Database } from "../db/client";
+import type { MessageRow } from "../db/message-log";
+import type { ProviderName } from "../db/schema";
+import { CircuitBreaker } from "../domain/circuit-breaker";
+import { type LastAttempt, nextProvider, providerOrder, ruleFor } from "../domain/routing";
+import { readyProviders } from "../services/providers";
+import { routingRules } from "../services/routes";
+import { providerCodesOf } from "../services/template-codes";
+
+/** Without a rule, every provider set up is a candidate, in this order. */
+const DEFAULT_ORDER: readonly ProviderName[] = ["twilio", "aliyun", "tencent", "sandbox"];
+
+export type Plan =
+  | {
+      provider: ProviderName;
+      hookToken: string;
+      settings: ProviderSettings;
+      template: { code: string; params: { name: string; value: string }[] } | null;
+      signName: string | null;
+      /** The candidates in order, to decide where a retryable failure goes next. */
+      candidates: ProviderName[];
+      /** The choice went round the whole list: back off before calling. */
+      wrapped: boolean;
+    }
+  | { provider: null; reason: string; permanent: boolean };
+
+const breakers = new Map<string, CircuitBreaker>();
+
+export function breakerFor(tenantId: string, provider: ProviderName): CircuitBreaker {
+  const key = `${tenantId}:${provider}`;
+  let breaker = breakers.get(key);
+  if (!breaker) {
+    breaker = new CircuitBreaker();
+    breakers.set(key, breaker);
+  }
+  return breaker;
+}
+
+// Chinese carriers require the signature at the start of the text, as compose puts it there.
+const LEADING_SIGNATURE = /^【([^】]{1,30})】/;
+
+async function lastAttempts(
+  db: Database,
+  messages: MessageRow[],
+): Promise<Map<string, LastAttempt<ProviderName>>> {
+  const retried = messages.filter((m) => m.attemptCount > 1);
+  const last = new Map<string, LastAttempt<ProviderName>>();
+  if (retried.length === 0) {
+    return last;
+  }
+  const rows = await db.query.messageAttempts.findMany({
+    columns: { messageId: true, attempt: true, provider: true, outcome: true },
+    where: (a, { inArray }) =>
+      inArray(
+        a.messageId,
+        retried.map((m) => m.id),
+      ),
+  });
+  for (const message of retried) {
+    const previous = rows
+      .filter((row) => row.messageId === message.id && row.attempt < message.attemptCount)
+      .sort((a, b) => b.attempt - a.attempt)[0];
+    if (previous) {
+      last.set(message.id, {
+        provider: previous.provider as ProviderName,
+        outcome: previous.outcome,
+      });
+    }
+  }
+  return last;
+}
+
+export async function planDeliveries(
+  env: Env,
+  db: Database,
+  claimed: MessageRow[],
+  adapters: { readonly [name in ProviderName]: SmsAdapter },
+  now: number,
+): Promise<Map<string, Plan>> {
+  const tenants = [...new Set(claimed.map((m) => m.tenantId))];
+  const [providers, rules, last, codes] = await Promise.all([
+    Promise.all(tenants.map((id) => readyProviders(env, id, now))).then(
+      (list) => new Map(tenants.map((id, i) => [id, list[i] ?? new Map()])),
+    ),
+    Promise.all(tenants.map((id) => routingRules(env, id, now))).then(
+      (list) => new Map(tenants.map((id, i) => [id, list[i] ?? []])),
+    ),
+    lastAttempts(db, claimed),
+    providerCodesOf(
+      env,
+      claimed.flatMap((m) => (m.templateId ? [m.templateId] : [])),
+      now,
+    ),
+  ]);
+
+  const plans = new Map<string, Plan>();
+  for (const message of claimed) {
+    const ready = providers.get(message.tenantId) ?? new Map();
+    const templateCodes = message.templateId ? codes.get(message.templateId) : undefined;
+    const canSend = (provider: ProviderName) =>
+      ready.has(provider) &&
+      (adapters[provider].sendsFreeText || templateCodes?.has(provider) === true);
+
+    let order: ProviderName[];
+    if (message.mode === "test") {
+      order = ["sandbox"];
+    } else {
+      const tenantRules = rules.get(message.tenantId) ?? [];
+      const country =
+        tenantRules.length > 0
+          ? (parsePhoneNumberFromString(message.recipient)?.country ?? "")
+          : "";
+      const rule = ruleFor(tenantRules, message.recipient, country);
+      order = rule ? providerOrder(rule, message.id) : [...DEFAULT_ORDER];
+    }
+    const candidates = order.filter(canSend);
+    if (candidates.length === 0) {
+      plans.set(message.id, {
+        provider: null,
+        permanent: true,
+        reason:
+          message.mode === "test"
+            ? "test-mode messages go only to the sandbox, which is not set up for this account"
+            : message.templateId
+              ? "no provider set up for this destination can send this template (Aliyun and Tencent need its code: PUT /v1/templates/{id}/provider-codes)"
+              : "no provider set up for this destination sends free text (Aliyun and Tencent send only approved templates)",
+      });
+      continue;
+    }
+    const choice = nextProvider(candidates, last.get(message.id) ?? null, (provider) =>
+      breakerFor(message.tenantId, provider).allow(now),
+    );
+    if (choice.provider === null) {
+      plans.set(message.id, { provider: null, permanent: false, reason: choice.reason });
+      continue;
+    }
+    const chosen = ready.get(choice.provider);
+    if (!chosen) {
+      continue; // candidates only holds ready providers
+    }
+    const code = templateCodes?.get(choice.provider);
+    plans.set(message.id, {
+      provider: choice.provider,
+      hookToken: chosen.hookToken,
+      settings: chosen.settings,
+      template: code ? { code, params: message.templateParams ?? [] } : null,
+      signName: LEADING_SIGNATURE.exec(message.body)?.[1] ?? null,
+      candidates,
+      wrapped: choice.wrapped,
+    });
+  }
+  return plans;
+}
