@@ -1,0 +1,195 @@
+import { createExecutionContext, createMessageBatch, env, getQueueResult } from "cloudflare:test";
+import { describe, expect, it } from "vitest";
+import { logMessages } from "../../src/durable-objects/send-log";
+import { consumeDispatch } from "../../src/queues/dispatch";
+import type { DispatchJob } from "../../src/queues/payloads";
+import { outboxMessage, statusOf } from "../support/messages";
+import { createTenant, postJson, type TestTenant } from "../support/tenants";
+
+const TWILIO = {
+  config: {
+    account_sid: `AC${"a1".repeat(16)}`,
+    from: "+14155550100",
+    base_url: "https://twilio.test",
+  },
+  credentials: { auth_token: "twilio-auth-token-0123456789" },
+};
+
+/** A tenant with Twilio (a fake) first and the sandbox second for China. */
+async function tenantWithFailover(): Promise<TestTenant> {
+  const tenant = await createTenant();
+  const put = await tenant.api("/v1/providers/twilio", {
+    method: "PUT",
+    body: JSON.stringify(TWILIO),
+  });
+  expect(put.status).toBe(201);
+  const route = await tenant.api(
+    "/v1/routes",
+    postJson({
+      destination: "CN",
+      providers: [
+        { provider: "twilio", priority: 1 },
+        { provider: "sandbox", priority: 2 },
+      ],
+    }),
+  );
+  expect(route.status).toBe(201);
+  return tenant;
+}
+
+/** Twilio answers with `twilio`; every other request (the sandbox's receipts) gets a 200. */
+function fakeCarriers(twilio: () => Promise<Response>) {
+  const calls: string[] = [];
+  const fetch = async (request: Request) => {
+    calls.push(new URL(request.url).host);
+    return new URL(request.url).host === "twilio.test" ? twilio() : new Response("{}");
+  };
+  return { calls, fetch };
+}
+
+async function deliver(
+  tenant: TestTenant,
+  messageId: string,
+  fetch: (request: Request) => Promise<Response>,
+  attempts = 1,
+) {
+  const batch = createMessageBatch<DispatchJob>("relaybox-dispatch", [
+    {
+      id: `q-${attempts}`,
+      timestamp: new Date(),
+      attempts,
+      body: { v: 1, tenant_id: tenant.id, message_id: messageId },
+    },
+  ]);
+  const delays: (number | undefined)[] = [];
+  for (const message of batch.messages) {
+    const retry = message.retry.bind(message);
+    Object.defineProperty(message, "retry", {
+      value: (options?: QueueRetryOptions) => {
+        delays.push(options?.delaySeconds);
+        retry(options);
+      },
+    });
+  }
+  const ctx = createExecutionContext();
+  await consumeDispatch(batch as MessageBatch<unknown>, env, ctx, { fetch });
+  return { result: await getQueueResult(batch, ctx), delays };
+}
+
+async function attempts(tenant: TestTenant, id: string) {
+  const res = await tenant.api(`/v1/messages/${id}`);
+  const body = (await res.json()) as {
+    attempts: { provider: string; outcome: string; reason: string | null }[];
+  };
+  return body.attempts.map((a) => [a.provider, a.outcome]);
+}
+
+describe("routing and failover", () => {
+  it("fails over to the next provider at once after a retryable failure, and shows why", async () => {
+    const tenant = await tenantWithFailover();
+    const message = outboxMessage(tenant.id, "+8613800138500", { mode: "live" });
+    await logMessages(env.DB, [message]);
+    const carriers = fakeCarriers(async () =>
+      Response.json({ code: 20503, message: "Service unavailable" }, { status: 503 }),
+    );
+
+    const first = await deliver(tenant, message.id, carriers.fetch);
+    expect(first.result.retryMessages).toHaveLength(1);
+    expect(first.delays).toEqual([0]);
+    const second = await deliver(tenant, message.id, carriers.fetch, 2);
+    expect(second.result.explicitAcks).toHaveLength(1);
+    expect(["sent", "delivered"]).toContain(await statusOf(message.id));
+    expect(await attempts(tenant, message.id)).toEqual([
+      ["twilio", "retryable"],
+      ["sandbox", "sent"],
+    ]);
+    const res = await tenant.api(`/v1/messages/${message.id}`);
+    const body = (await res.json()) as { attempts: { reason: string | null }[]; provider: string };
+    expect(body.attempts[0]?.reason).toMatch(/503|unavailable/i);
+    expect(body.provider).toBe("sandbox");
+  });
+
+  it("after no answer retries the same provider later, never a second one blindly", async () => {
+    const tenant = await tenantWithFailover();
+    const message = outboxMessage(tenant.id, "+8613800138501", { mode: "live" });
+    await logMessages(env.DB, [message]);
+    let calls = 0;
+    const carriers = fakeCarriers(async () => {
+      calls += 1;
+      if (calls === 1) {
+        throw new TypeError("Network connection lost.");
+      }
+      return Response.json({ sid: `SM${"b2".repeat(16)}` }, { status: 201 });
+    });
+    const first = await deliver(tenant, message.id, carriers.fetch);
+    expect(first.result.retryMessages).toHaveLength(1);
+    expect(first.delays[0]).toBeGreaterThanOrEqual(0);
+    await deliver(tenant, message.id, carriers.fetch, 2);
+    expect(await attempts(tenant, message.id)).toEqual([
+      ["twilio", "unknown"],
+      ["twilio", "sent"],
+    ]);
+    expect(carriers.calls.filter((host) => host === "twilio.test")).toHaveLength(2);
+  });
+
+  it("never sends a free text through a provider that sends only its own templates", async () => {
+    const tenant = await createTenant();
+    await tenant.api("/v1/providers/aliyun", {
+      method: "PUT",
+      body: JSON.stringify({
+        config: {
+          access_key_id: "LTAI5tExampleKey",
+          sign_name: "Relaybox",
+          base_url: "https://aliyun.test",
+        },
+        credentials: { access_key_secret: "aliyun-secret-0123" },
+      }),
+    });
+    await tenant.api(
+      "/v1/routes",
+      postJson({ destination: "CN", providers: [{ provider: "aliyun" }] }),
+    );
+    const message = outboxMessage(tenant.id, "+8613800138502", { mode: "live" });
+    await logMessages(env.DB, [message]);
+    const carriers = fakeCarriers(async () => new Response("{}"));
+    const { result } = await deliver(tenant, message.id, carriers.fetch);
+    expect(result.explicitAcks).toHaveLength(1);
+    expect(await statusOf(message.id)).toBe("failed");
+    expect(carriers.calls).toEqual([]);
+    const res = await tenant.api(`/v1/messages/${message.id}`);
+    expect(((await res.json()) as { status_reason: string }).status_reason).toMatch(/free text/);
+  });
+
+  it("skips a provider whose circuit opened after consecutive failures", async () => {
+    const tenant = await tenantWithFailover();
+    const carriers = fakeCarriers(async () => new Response("down", { status: 502 }));
+    const messages = Array.from({ length: 6 }, (_, n) =>
+      outboxMessage(tenant.id, `+861380013851${n}`, { mode: "live" }),
+    );
+    await logMessages(env.DB, messages);
+    for (const message of messages.slice(0, 5)) {
+      await deliver(tenant, message.id, carriers.fetch);
+    }
+    const twilioCalls = carriers.calls.filter((host) => host === "twilio.test").length;
+    expect(twilioCalls).toBe(5);
+    // The sixth goes straight to the sandbox: Twilio's circuit is open.
+    const last = messages[5];
+    if (!last) {
+      throw new Error("six messages");
+    }
+    const { result } = await deliver(tenant, last.id, carriers.fetch);
+    expect(result.explicitAcks).toHaveLength(1);
+    expect(carriers.calls.filter((host) => host === "twilio.test")).toHaveLength(5);
+    expect(await attempts(tenant, last.id)).toEqual([["sandbox", "sent"]]);
+  });
+
+  it("keeps test-mode messages on the sandbox whatever the route says", async () => {
+    const tenant = await tenantWithFailover();
+    const message = outboxMessage(tenant.id, "+8613800138520", { mode: "test" });
+    await logMessages(env.DB, [message]);
+    const carriers = fakeCarriers(async () => Response.json({ sid: "SMx" }, { status: 201 }));
+    await deliver(tenant, message.id, carriers.fetch);
+    expect(carriers.calls.filter((host) => host === "twilio.test")).toEqual([]);
+    expect(await attempts(tenant, message.id)).toEqual([["sandbox", "sent"]]);
+  });
+});
