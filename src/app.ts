@@ -16,6 +16,7 @@ import { signaturesRouter } from "./routes/signatures";
 import { systemRouter } from "./routes/system";
 import { templatesRouter } from "./routes/templates";
 import { tenantRouter } from "./routes/tenant";
+import { webhooksRouter } from "./routes/webhooks";
 
 export function createApp() {
   const app = createRouter();
@@ -37,6 +38,7 @@ export function createApp() {
   app.route("/", signaturesRouter);
   app.route("/", sensitiveWordsRouter);
   app.route("/", tenantRouter);
+  app.route("/", webhooksRouter);
   app.route("/", dashboardRouter);
 
   app.openAPIRegistry.registerComponent("securitySchemes", "bearerAuth", {

@@ -2,7 +2,9 @@
  * The Relaybox Worker.
  *
  * fetch: the REST API (/v1), carrier hooks (/hooks), docs (/docs, /openapi.json).
- * queue: DISPATCH_QUEUE (provider calls) and its dead-letter queue (ends messages `failed`).
+ * queue: DISPATCH_QUEUE (provider calls) and its dead-letter queue (ends messages `failed`);
+ * WEBHOOK_QUEUE (events to tenants' endpoints) and its dead-letter queue (ends deliveries
+ * `failed`).
  * scheduled: production housekeeping only; nothing that must also happen under `wrangler dev`
  * runs here (cron never fires locally: receipt deadlines and retries live on Durable Object alarms).
  */
@@ -10,6 +12,7 @@ import { app } from "./app";
 import { settingsOf } from "./config/settings";
 import { consumeDeadLetters } from "./queues/dead-letters";
 import { consumeDispatch } from "./queues/dispatch";
+import { consumeWebhookDeadLetters, consumeWebhooks } from "./queues/webhooks";
 import { wakeStalledDispatchers } from "./services/housekeeping";
 
 export { TenantDispatcher } from "./durable-objects/tenant-dispatcher";
@@ -30,7 +33,11 @@ export default {
   },
 
   async queue(batch, env, ctx) {
-    if (batch.queue.endsWith("-dlq")) {
+    if (batch.queue === "relaybox-webhooks") {
+      await consumeWebhooks(batch, env);
+    } else if (batch.queue === "relaybox-webhooks-dlq") {
+      await consumeWebhookDeadLetters(batch, env);
+    } else if (batch.queue.endsWith("-dlq")) {
       await consumeDeadLetters(batch, env);
     } else {
       await consumeDispatch(batch, env, ctx, { fetch: selfFetch(env, ctx) });

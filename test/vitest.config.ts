@@ -30,6 +30,8 @@ export default defineConfig(async () => {
                 queueConsumers: {
                   "relaybox-dispatch": { maxBatchTimeout: 0 },
                   "relaybox-dispatch-dlq": { maxBatchTimeout: 0 },
+                  "relaybox-webhooks": { maxBatchTimeout: 0 },
+                  "relaybox-webhooks-dlq": { maxBatchTimeout: 0 },
                 },
               },
             }),

@@ -16,6 +16,8 @@ const settingsSchema = z.object({
   MAX_ATTEMPTS: positiveInt,
   RELEASE_TIMEOUT_SECONDS: positiveInt,
   PUBLIC_BASE_URL: z.url(),
+  /** Development only: "true" lets webhook endpoints be on 127.0.0.1 (README, Webhooks). */
+  WEBHOOK_ALLOW_LOCAL_HTTP: z.stringbool().default(false),
   MASTER_KEY: z
     .string()
     .refine((value) => base64Length(value) === 32, "must be the base64 of 32 random bytes"),
