@@ -13,7 +13,7 @@ import { settingsOf } from "./config/settings";
 import { consumeDeadLetters } from "./queues/dead-letters";
 import { consumeDispatch } from "./queues/dispatch";
 import { consumeWebhookDeadLetters, consumeWebhooks } from "./queues/webhooks";
-import { wakeStalledDispatchers } from "./services/housekeeping";
+import { dropStaleHeldReceipts, wakeStalledDispatchers } from "./services/housekeeping";
 
 export { TenantDispatcher } from "./durable-objects/tenant-dispatcher";
 
@@ -45,6 +45,6 @@ export default {
   },
 
   async scheduled(_controller, env) {
-    await wakeStalledDispatchers(env);
+    await Promise.all([wakeStalledDispatchers(env), dropStaleHeldReceipts(env)]);
   },
 } satisfies ExportedHandler<Env>;

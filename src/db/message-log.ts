@@ -181,7 +181,7 @@ export async function recordAttempts(
         ? [failed.bind(change.reason, now, now, ...held)]
         : [];
   });
-  const statements = [...inserts, ...sent, ...others];
+  const statements = [...inserts, ...sent, ...heldReceiptsFor(d1, results), ...others];
   if (statements.length > 0) {
     await d1.batch(statements);
   }
@@ -236,4 +236,66 @@ export async function applyReceipts(
   const results = await d1.batch<{ id: string }>(statements);
   const changed = new Set(results.flatMap((r) => r.results.map((row) => row.id)));
   return receipts.map((r, i) => firstOf.get(r.messageId) === i && changed.has(r.messageId));
+}
+
+/** Keeps receipts whose send is not recorded yet (see `heldReceiptsFor`); the first one wins. */
+export async function holdReceipts(
+  d1: D1Database,
+  owner: { tenantId: string; provider: string },
+  receipts: { providerMessageId: string; status: "delivered" | "undelivered"; reason?: string }[],
+  now: number,
+): Promise<void> {
+  if (receipts.length === 0) {
+    return;
+  }
+  await d1
+    .prepare(
+      `INSERT OR IGNORE INTO pending_receipts
+         (provider, provider_message_id, tenant_id, status, reason, received_at)
+       SELECT ?, json_extract(value, '$[0]'), ?, json_extract(value, '$[1]'),
+         json_extract(value, '$[2]'), ?
+       FROM json_each(?)`,
+    )
+    .bind(
+      owner.provider,
+      owner.tenantId,
+      now,
+      JSON.stringify(receipts.map((r) => [r.providerMessageId, r.status, r.reason ?? null])),
+    )
+    .run();
+}
+
+/**
+ * Statements that apply held receipts to the sends being recorded, after the sends' own updates
+ * in the same batch, and drop them. Nothing when the batch recorded no send.
+ */
+function heldReceiptsFor(
+  d1: D1Database,
+  results: { attempt: AttemptRecord; change: AttemptChange }[],
+): D1PreparedStatement[] {
+  const sent = results.flatMap(({ attempt, change }) =>
+    change.kind === "sent" ? [[attempt.messageId, change.provider, change.providerMessageId]] : [],
+  );
+  if (sent.length === 0) {
+    return [];
+  }
+  const list = JSON.stringify(sent);
+  return [
+    d1
+      .prepare(
+        `UPDATE messages SET status = p.status, status_reason = p.reason,
+           completed_at = p.received_at, updated_at = p.received_at
+         FROM pending_receipts AS p
+         WHERE messages.id IN (SELECT json_extract(value, '$[0]') FROM json_each(?1))
+           AND p.provider = messages.provider AND p.provider_message_id = messages.provider_message_id
+           AND messages.status = 'sent'`,
+      )
+      .bind(list),
+    d1
+      .prepare(
+        `DELETE FROM pending_receipts WHERE (provider, provider_message_id) IN
+           (SELECT json_extract(value, '$[1]'), json_extract(value, '$[2]') FROM json_each(?1))`,
+      )
+      .bind(list),
+  ];
 }

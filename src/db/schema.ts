@@ -426,3 +426,23 @@ export const webhookDeliveries = sqliteTable(
     uniqueIndex("webhook_deliveries_event_endpoint_unique").on(t.eventId, t.endpointId),
   ],
 );
+
+/**
+ * Receipts that came before the send they report was recorded (carriers answer the send and post
+ * the receipt at nearly the same moment): kept here and applied when the send is recorded.
+ */
+export const pendingReceipts = sqliteTable(
+  "pending_receipts",
+  {
+    provider: text().notNull(),
+    providerMessageId: text().notNull(),
+    tenantId: text().notNull(),
+    status: text({ enum: ["delivered", "undelivered"] }).notNull(),
+    reason: text(),
+    receivedAt: integer().notNull(),
+  },
+  (t) => [
+    primaryKey({ columns: [t.provider, t.providerMessageId] }),
+    index("pending_receipts_received_idx").on(t.receivedAt),
+  ],
+);

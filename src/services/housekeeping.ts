@@ -4,10 +4,11 @@
  */
 import { and, inArray, lt } from "drizzle-orm";
 import { database } from "../db/client";
-import { messages } from "../db/schema";
+import { messages, pendingReceipts } from "../db/schema";
 import { dispatcherOf } from "./dispatcher";
 
 const STALL_MS = 60 * 60 * 1000;
+const HELD_RECEIPT_MS = 24 * 60 * 60 * 1000;
 
 /** Returns the tenants whose dispatchers were woken. */
 export async function wakeStalledDispatchers(
@@ -26,4 +27,13 @@ export async function wakeStalledDispatchers(
     .limit(1000);
   await Promise.all(rows.map((row) => dispatcherOf(env, row.tenantId).wake()));
   return rows.map((row) => row.tenantId);
+}
+
+/** A held receipt whose send was never recorded within a day will not be; drop it. */
+export async function dropStaleHeldReceipts(env: Env, now: number = Date.now()): Promise<number> {
+  const deleted = await database(env.DB)
+    .delete(pendingReceipts)
+    .where(lt(pendingReceipts.receivedAt, now - HELD_RECEIPT_MS))
+    .returning({ provider: pendingReceipts.provider });
+  return deleted.length;
 }

@@ -4,7 +4,7 @@ import { type Receipt, ReceiptAuthError, ReceiptFormatError } from "../channels/
 import { smsAdapters } from "../channels/sms/registry";
 import { settingsOf } from "../config/settings";
 import { type Database, database } from "../db/client";
-import { applyReceipts } from "../db/message-log";
+import { applyReceipts, holdReceipts } from "../db/message-log";
 import { findByHookToken } from "../db/provider-settings";
 import { messages, PROVIDERS, type ProviderName } from "../db/schema";
 import { ApiError } from "../lib/problem";
@@ -51,7 +51,7 @@ export async function acceptStatusCallback(
   hookToken: string,
   request: Request,
   now: number = Date.now(),
-): Promise<{ applied: number; ignored: number; unknown: number }> {
+): Promise<{ applied: number; ignored: number; held: number; unknown: number }> {
   const db = database(env.DB);
   const owner = isProvider(provider) ? await ownerOf(db, provider, hookToken, now) : undefined;
   if (!owner) {
@@ -83,6 +83,10 @@ export async function acceptStatusCallback(
     const messageId = ids.get(receipt);
     return messageId ? [{ messageId, status: receipt.status, reason: receipt.reason ?? null }] : [];
   });
+  // Found by neither id: most likely the send is not recorded yet (the carrier's receipt beat our
+  // consumer's write). Held, and applied when the send is recorded (db/message-log).
+  const held = receipts.filter((receipt) => !ids.has(receipt));
+  await holdReceipts(env.DB, owner, held, now);
   const changed = await applyReceipts(env.DB, owner.tenantId, known, now);
   const unchanged = known.filter((_, i) => !changed[i]).map((r) => r.messageId);
   const existing = await existingIds(db, owner.tenantId, unchanged);
@@ -90,7 +94,8 @@ export async function acceptStatusCallback(
     applied: changed.filter(Boolean).length,
     // A duplicate or late receipt for a message that already moved on.
     ignored: unchanged.filter((id) => existing.has(id)).length,
-    unknown: receipts.length - known.length + unchanged.filter((id) => !existing.has(id)).length,
+    held: held.length,
+    unknown: unchanged.filter((id) => !existing.has(id)).length,
   };
   if (counts.unknown > 0) {
     console.warn(`${counts.unknown} receipt(s) for unknown messages`, provider);

@@ -296,6 +296,7 @@ const SECTIONS = [
   "crash",
   "drain",
   "batch",
+  "chaos",
   "segments",
   "matcher",
 ];

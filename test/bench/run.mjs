@@ -38,6 +38,7 @@ import { parseArgs } from "node:util";
 import autocannon from "autocannon";
 import { freePort, startLocalServer } from "../../scripts/local-server.mjs";
 import { runBatch } from "./batch.mjs";
+import { runChaos } from "./chaos.mjs";
 import { runCrash } from "./crash-load.mjs";
 import { drainIntro, runDrain } from "./drain.mjs";
 import {
@@ -60,7 +61,7 @@ import {
 } from "./lib.mjs";
 import { profileWorker } from "./profile.mjs";
 
-const SECTIONS = ["ratios", "profile", "crash", "drain", "batch", "segments", "matcher"];
+const SECTIONS = ["ratios", "profile", "crash", "drain", "batch", "chaos", "segments", "matcher"];
 /** In-process micro-benchmarks of our domain code against libraries (no server). */
 const MICRO_BENCHES = {
   segments: async () => (await import("./segments.mjs")).runSegmentsBench(),
@@ -86,6 +87,7 @@ const NUMBER_OPTIONS = {
   "drain-concurrency": ["BENCH_DRAIN_CONCURRENCY", 50],
   "batch-recipients": ["BENCH_BATCH_RECIPIENTS", 100_000],
   "batch-rate": ["BENCH_BATCH_RATE", 1000],
+  "chaos-messages": ["BENCH_CHAOS_MESSAGES", 5000],
 };
 const STRING_OPTIONS = {
   only: ["BENCH_ONLY", ""],
@@ -499,6 +501,11 @@ async function main() {
       const batch = await runBatch(settings);
       sections.batch = batch.markdown;
       failures.push(...batch.failures);
+    }
+    if (settings.sections.includes("chaos")) {
+      const chaos = await runChaos(settings);
+      sections.chaos = chaos.markdown;
+      failures.push(...chaos.failures);
     }
     for (const [name, run] of Object.entries(MICRO_BENCHES)) {
       if (settings.sections.includes(name)) {

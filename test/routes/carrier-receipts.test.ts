@@ -1,5 +1,7 @@
 import { env } from "cloudflare:test";
 import { describe, expect, it } from "vitest";
+import { database } from "../../src/db/client";
+import { claimForSending, recordAttempts } from "../../src/db/message-log";
 import { logMessages } from "../../src/durable-objects/send-log";
 import { outboxMessage, statusOf } from "../support/messages";
 import { call, createTenant, type TestTenant } from "../support/tenants";
@@ -160,5 +162,63 @@ describe("carrier receipts", () => {
     const body = { method: "POST", body: "[]" };
     expect((await call(`/hooks/sms/aliyun/${token}/status`, null, body)).status).toBe(404);
     expect((await call("/hooks/sms/tencent/unknown-token/status", null, body)).status).toBe(404);
+  });
+});
+
+describe("a receipt that beats the record of its send", () => {
+  it("is held, then applied when the consumer records the send", async () => {
+    const tenant = await createTenant();
+    const { callback_urls } = await withProvider(tenant, "tencent", {
+      config: { secret_id: "AKIDexample00", sms_sdk_app_id: "1400006666", sign_name: "Relaybox" },
+      credentials: { secret_key: "tencent-secret-0123" },
+    });
+    const message = outboxMessage(tenant.id, "+8613800138601", { mode: "live" });
+    await logMessages(env.DB, [message]);
+    const serial = "2028:early0000000000001";
+    const res = await call(new URL(callback_urls.status).pathname, null, {
+      method: "POST",
+      body: JSON.stringify([
+        {
+          user_receive_time: "2026-11-22 12:00:05",
+          nationcode: "86",
+          mobile: "13800138601",
+          report_status: "SUCCESS",
+          errmsg: "DELIVRD",
+          description: "ok",
+          sid: serial,
+        },
+      ]),
+    });
+    expect(res.status).toBe(200);
+    expect(await statusOf(message.id)).toBe("queued");
+
+    const db = database(env.DB);
+    const [claimed] = await claimForSending(db, [message.id], "claim-1", Date.now(), 60_000);
+    expect(claimed?.status).toBe("sending");
+    await recordAttempts(env.DB, [
+      {
+        attempt: {
+          attemptId: "att_early1",
+          claimId: "claim-1",
+          messageId: message.id,
+          tenantId: tenant.id,
+          attempt: 1,
+          provider: "tencent",
+          outcome: "sent",
+          reason: null,
+          providerMessageId: serial,
+          latencyMs: 12,
+          createdAt: Date.now(),
+        },
+        change: { kind: "sent", provider: "tencent", providerMessageId: serial },
+      },
+    ]);
+    expect(await statusOf(message.id)).toBe("delivered");
+    const left = await env.DB.prepare(
+      "SELECT COUNT(*) AS n FROM pending_receipts WHERE provider_message_id = ?",
+    )
+      .bind(serial)
+      .first<{ n: number }>();
+    expect(left?.n).toBe(0);
   });
 });
