@@ -76,7 +76,9 @@ export interface AttemptRecord {
 export type AttemptChange =
   | { kind: "sent"; provider: string; providerMessageId: string }
   | { kind: "retry"; reason: string }
-  | { kind: "failed"; reason: string };
+  | { kind: "failed"; reason: string }
+  /** No provider could be called (every circuit open): no attempt happened, none is counted. */
+  | { kind: "wait"; reason: string };
 
 // The consumer and the receipt hook run these for every message, so they are plain SQL, many rows
 // to a statement: the query builder's cost, then D1's cost per statement, showed up in the send
@@ -84,6 +86,8 @@ export type AttemptChange =
 const HELD = "WHERE id = ? AND claim_id = ? AND status = 'sending'";
 const MARK_RETRY = `UPDATE messages SET status_reason = ?, claim_id = NULL, claimed_until = 0,
   updated_at = ? ${HELD}`;
+const MARK_WAITING = `UPDATE messages SET status_reason = ?, attempt_count = attempt_count - 1,
+  claim_id = NULL, claimed_until = 0, updated_at = ? ${HELD}`;
 const MARK_FAILED = `UPDATE messages SET status = 'failed', status_reason = ?, completed_at = ?,
   claim_id = NULL, claimed_until = 0, updated_at = ? ${HELD}`;
 
@@ -127,18 +131,20 @@ export async function recordAttempts(
 ): Promise<void> {
   const inserts = rowStatements(
     d1,
-    results.map(({ attempt: a }) => [
-      a.attemptId,
-      a.messageId,
-      a.tenantId,
-      a.attempt,
-      a.provider,
-      a.outcome,
-      a.reason,
-      a.providerMessageId,
-      a.latencyMs,
-      a.createdAt,
-    ]),
+    results
+      .filter(({ change }) => change.kind !== "wait")
+      .map(({ attempt: a }) => [
+        a.attemptId,
+        a.messageId,
+        a.tenantId,
+        a.attempt,
+        a.provider,
+        a.outcome,
+        a.reason,
+        a.providerMessageId,
+        a.latencyMs,
+        a.createdAt,
+      ]),
     {},
     (tuples) => `INSERT OR IGNORE INTO message_attempts (id, message_id, tenant_id, attempt,
       provider, outcome, reason, provider_message_id, latency_ms, created_at) VALUES ${tuples}`,
@@ -171,15 +177,21 @@ export async function recordAttempts(
         AND messages.status IN ('sending', 'delivered', 'undelivered')`,
   );
   const retry = d1.prepare(MARK_RETRY);
+  const waiting = d1.prepare(MARK_WAITING);
   const failed = d1.prepare(MARK_FAILED);
   const others = results.flatMap(({ attempt, change }) => {
     const held = [attempt.messageId, attempt.claimId];
     const now = attempt.createdAt;
-    return change.kind === "retry"
-      ? [retry.bind(change.reason, now, ...held)]
-      : change.kind === "failed"
-        ? [failed.bind(change.reason, now, now, ...held)]
-        : [];
+    switch (change.kind) {
+      case "retry":
+        return [retry.bind(change.reason, now, ...held)];
+      case "wait":
+        return [waiting.bind(change.reason, now, ...held)];
+      case "failed":
+        return [failed.bind(change.reason, now, now, ...held)];
+      default:
+        return [];
+    }
   });
   const statements = [...inserts, ...sent, ...heldReceiptsFor(d1, results), ...others];
   if (statements.length > 0) {

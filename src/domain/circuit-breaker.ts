@@ -13,12 +13,14 @@ export interface BreakerOptions {
   openMs: number;
 }
 
+// A provider failing now and then (even 40% of calls) keeps its circuit closed: failover and
+// retries handle it. One that is down (nearly every call failing) trips within ten calls.
 export const DEFAULT_BREAKER: BreakerOptions = {
-  consecutiveFailures: 5,
-  failureRate: 0.5,
-  minRequests: 20,
+  consecutiveFailures: 10,
+  failureRate: 0.7,
+  minRequests: 30,
   windowMs: 30_000,
-  openMs: 15_000,
+  openMs: 10_000,
 };
 
 export type BreakerState = "closed" | "open" | "half-open";

@@ -31,6 +31,8 @@ import { dispatchJobSchema } from "./payloads";
 
 /** Longer than any provider call may take (adapters time out well before). */
 const CLAIM_MS = 60_000;
+/** How long a message waits when every provider it may use has its circuit open. */
+const CIRCUIT_WAIT_SECONDS = 5;
 
 export interface DispatchDeps {
   /** `fetch` for providers; requests to our own public URL are served in-process. */
@@ -175,12 +177,13 @@ async function sendOne(
   });
   if (!plan || plan.provider === null) {
     const reason = plan?.reason ?? "no provider could be chosen";
-    if (plan && !plan.permanent && message.attemptCount < settings.MAX_ATTEMPTS) {
+    if (plan && !plan.permanent) {
+      // Nothing was called: wait for a circuit to half-open, without spending an attempt.
       return {
         message,
         attempt: record(io.now(), 0, "retryable", reason),
-        change: { kind: "retry", reason: `waiting: ${reason}` },
-        verdict: { ack: false, delaySeconds: retryDelay(message.attemptCount, settings, deps) },
+        change: { kind: "wait", reason: `waiting: ${reason}` },
+        verdict: { ack: false, delaySeconds: CIRCUIT_WAIT_SECONDS },
       };
     }
     return {

@@ -163,24 +163,56 @@ describe("routing and failover", () => {
   it("skips a provider whose circuit opened after consecutive failures", async () => {
     const tenant = await tenantWithFailover();
     const carriers = fakeCarriers(async () => new Response("down", { status: 502 }));
-    const messages = Array.from({ length: 6 }, (_, n) =>
-      outboxMessage(tenant.id, `+861380013851${n}`, { mode: "live" }),
+    const messages = Array.from({ length: 11 }, (_, n) =>
+      outboxMessage(tenant.id, `+86138001385${String(10 + n)}`, { mode: "live" }),
     );
     await logMessages(env.DB, messages);
-    for (const message of messages.slice(0, 5)) {
+    for (const message of messages.slice(0, 10)) {
       await deliver(tenant, message.id, carriers.fetch);
     }
-    const twilioCalls = carriers.calls.filter((host) => host === "twilio.test").length;
-    expect(twilioCalls).toBe(5);
-    // The sixth goes straight to the sandbox: Twilio's circuit is open.
-    const last = messages[5];
+    expect(carriers.calls.filter((host) => host === "twilio.test")).toHaveLength(10);
+    // The eleventh goes straight to the sandbox: Twilio's circuit is open.
+    const last = messages[10];
     if (!last) {
-      throw new Error("six messages");
+      throw new Error("eleven messages");
     }
     const { result } = await deliver(tenant, last.id, carriers.fetch);
     expect(result.explicitAcks).toHaveLength(1);
-    expect(carriers.calls.filter((host) => host === "twilio.test")).toHaveLength(5);
+    expect(carriers.calls.filter((host) => host === "twilio.test")).toHaveLength(10);
     expect(await attempts(tenant, last.id)).toEqual([["sandbox", "sent"]]);
+  });
+
+  it("waits without spending an attempt while every provider's circuit is open", async () => {
+    const tenant = await createTenant();
+    await tenant.api("/v1/providers/twilio", { method: "PUT", body: JSON.stringify(TWILIO) });
+    await tenant.api(
+      "/v1/routes",
+      postJson({ destination: "CN", providers: [{ provider: "twilio" }] }),
+    );
+    const carriers = fakeCarriers(async () => new Response("down", { status: 502 }));
+    const messages = Array.from({ length: 11 }, (_, n) =>
+      outboxMessage(tenant.id, `+86138001386${String(10 + n)}`, { mode: "live" }),
+    );
+    await logMessages(env.DB, messages);
+    for (const message of messages.slice(0, 10)) {
+      await deliver(tenant, message.id, carriers.fetch);
+    }
+    const last = messages[10];
+    if (!last) {
+      throw new Error("eleven messages");
+    }
+    const { result, delays } = await deliver(tenant, last.id, carriers.fetch);
+    expect(result.retryMessages).toHaveLength(1);
+    expect(delays).toEqual([5]);
+    expect(carriers.calls.filter((host) => host === "twilio.test")).toHaveLength(10);
+    const row = await env.DB.prepare(
+      "SELECT status, attempt_count, status_reason FROM messages WHERE id = ?",
+    )
+      .bind(last.id)
+      .first<{ status: string; attempt_count: number; status_reason: string }>();
+    expect(row).toMatchObject({ status: "sending", attempt_count: 0 });
+    expect(row?.status_reason).toMatch(/circuit open/);
+    expect(await attempts(tenant, last.id)).toEqual([]);
   });
 
   it("keeps test-mode messages on the sandbox whatever the route says", async () => {
