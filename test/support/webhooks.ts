@@ -75,3 +75,9 @@ export async function deliveryRow(id: string): Promise<DeliveryRow | null> {
 export function emit(events: MessageEvent[], now?: number): Promise<void> {
   return emitEvents(env, events, now);
 }
+
+/** Emits without queueing: the deliveries exist, but nothing will try to send them. */
+export function emitUnqueued(events: MessageEvent[]): Promise<void> {
+  const nowhere = { send: async () => undefined, sendBatch: async () => undefined };
+  return emitEvents({ ...env, WEBHOOK_QUEUE: nowhere as unknown as Queue }, events);
+}
