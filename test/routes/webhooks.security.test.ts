@@ -131,9 +131,32 @@ describe("webhooks routes security", () => {
       `/v1/webhooks/${endpoint.id}/deliveries`,
       "/openapi.json",
     ]) {
-      const text = await (await tenant.api(path)).text();
+      const res = await tenant.api(path);
+      expect(res.status).toBe(200);
+      const text = await res.text();
       expect(text).not.toContain(endpoint.secret);
       expect(text).not.toContain("secret_ciphertext");
     }
+  });
+});
+
+describe("the OpenAPI document", () => {
+  it("lists every webhooks route", async () => {
+    const res = await call("/openapi.json", null);
+    const doc = (await res.json()) as {
+      paths: Record<string, Record<string, { security?: unknown }>>;
+    };
+    const operations = Object.entries(doc.paths)
+      .filter(([path]) => path.startsWith("/v1/webhooks"))
+      .flatMap(([path, methods]) => Object.keys(methods).map((method) => `${method} ${path}`));
+    expect(operations.sort()).toEqual([
+      "delete /v1/webhooks/{id}",
+      "get /v1/webhooks",
+      "get /v1/webhooks/{id}",
+      "get /v1/webhooks/{id}/deliveries",
+      "post /v1/webhooks",
+      "post /v1/webhooks/{id}/deliveries/{delivery_id}/replay",
+      "post /v1/webhooks/{id}/rotate-secret",
+    ]);
   });
 });
