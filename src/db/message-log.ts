@@ -218,12 +218,31 @@ export async function failUnlessDone(
  * that sent is still recording it. Says, receipt by receipt, whether it changed its message (of
  * two receipts for one message in one call, only the first can).
  */
+/** A message a receipt (or the receipt deadline) just finished, as D1 returns it. */
+export interface ReceiptChange {
+  id: string;
+  tenant_id: string;
+  recipient: string;
+  segments: number;
+  encoding: "GSM-7" | "UCS-2";
+  cost_micros: number;
+  batch_id: string | null;
+  template_id: string | null;
+  metadata: string | null;
+  created_at: number;
+  provider: string | null;
+  provider_message_id: string | null;
+  sent_at: number | null;
+  status: "delivered" | "undelivered" | "expired";
+  status_reason: string | null;
+}
+
 export async function applyReceipts(
   d1: D1Database,
   tenantId: string,
   receipts: { messageId: string; status: "delivered" | "undelivered"; reason: string | null }[],
   now: number,
-): Promise<boolean[]> {
+): Promise<{ changed: boolean[]; rows: ReceiptChange[] }> {
   const firstOf = new Map<string, number>();
   receipts.forEach((r, i) => {
     if (!firstOf.has(r.messageId)) {
@@ -240,14 +259,21 @@ export async function applyReceipts(
       FROM (VALUES ${tuples}) AS v
       WHERE messages.id = v.column1 AND messages.tenant_id = ?
         AND messages.status IN ('queued', 'sending', 'sent')
-      RETURNING messages.id`,
+      RETURNING messages.id, messages.tenant_id, messages.recipient, messages.segments,
+        messages.encoding, messages.cost_micros, messages.batch_id, messages.template_id,
+        messages.metadata, messages.created_at, messages.provider, messages.provider_message_id,
+        messages.sent_at, messages.status, messages.status_reason`,
   );
   if (statements.length === 0) {
-    return [];
+    return { changed: [], rows: [] };
   }
-  const results = await d1.batch<{ id: string }>(statements);
-  const changed = new Set(results.flatMap((r) => r.results.map((row) => row.id)));
-  return receipts.map((r, i) => firstOf.get(r.messageId) === i && changed.has(r.messageId));
+  const results = await d1.batch<ReceiptChange>(statements);
+  const rows = results.flatMap((r) => r.results);
+  const changed = new Set(rows.map((row) => row.id));
+  return {
+    changed: receipts.map((r, i) => firstOf.get(r.messageId) === i && changed.has(r.messageId)),
+    rows,
+  };
 }
 
 /** Keeps receipts whose send is not recorded yet (see `heldReceiptsFor`); the first one wins. */

@@ -25,10 +25,18 @@ export const DEFAULT_BREAKER: BreakerOptions = {
 
 export type BreakerState = "closed" | "open" | "half-open";
 
+/** A call the breaker let through: its result is recorded against it. */
+export interface BreakerTicket {
+  startedAt: number;
+  probe: boolean;
+}
+
 export class CircuitBreaker {
   private consecutive = 0;
   private calls: { at: number; ok: boolean }[] = [];
   private openedAt: number | null = null;
+  /** When the breaker last changed state: results of calls started before it are stale. */
+  private changedAt = Number.NEGATIVE_INFINITY;
   private probing = false;
 
   constructor(private readonly options: BreakerOptions = DEFAULT_BREAKER) {}
@@ -40,29 +48,35 @@ export class CircuitBreaker {
     return now - this.openedAt >= this.options.openMs ? "half-open" : "open";
   }
 
-  /** Whether a call may go now; in half-open, only one probe at a time. */
-  allow(now: number): boolean {
+  /** A ticket if a call may go now (in half-open, one probe at a time), else null. */
+  allow(now: number): BreakerTicket | null {
     const state = this.state(now);
     if (state === "closed") {
-      return true;
+      return { startedAt: now, probe: false };
     }
     if (state === "half-open" && !this.probing) {
       this.probing = true;
-      return true;
+      return { startedAt: now, probe: true };
     }
-    return false;
+    return null;
   }
 
-  /** The outcome of a call that went: `ok` false for a retryable failure or no answer. */
-  record(ok: boolean, now: number): void {
-    const state = this.state(now);
-    this.probing = false;
-    if (state === "half-open") {
+  /**
+   * The result of a call that went: `ok` false for a retryable failure or no answer. Only the
+   * probe decides a half-open breaker; a call that started before the last change of state (it
+   * was in flight when the breaker opened) no longer counts.
+   */
+  record(ticket: BreakerTicket, ok: boolean, now: number): void {
+    if (ticket.probe) {
+      this.probing = false;
       if (ok) {
-        this.reset();
+        this.close(now);
       } else {
-        this.openedAt = now;
+        this.open(now);
       }
+      return;
+    }
+    if (ticket.startedAt < this.changedAt || this.openedAt !== null) {
       return;
     }
     this.consecutive = ok ? 0 : this.consecutive + 1;
@@ -73,12 +87,18 @@ export class CircuitBreaker {
       this.calls.length >= this.options.minRequests &&
       failed / this.calls.length >= this.options.failureRate;
     if (this.consecutive >= this.options.consecutiveFailures || rateTripped) {
-      this.openedAt = now;
+      this.open(now);
     }
   }
 
-  private reset(): void {
+  private open(now: number): void {
+    this.openedAt = now;
+    this.changedAt = now;
+  }
+
+  private close(now: number): void {
     this.openedAt = null;
+    this.changedAt = now;
     this.consecutive = 0;
     this.calls = [];
   }

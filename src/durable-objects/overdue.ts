@@ -3,6 +3,12 @@
  * message's delivery receipt. Both are settled from the D1 send log.
  */
 import { settingsOf } from "../config/settings";
+import {
+  changeEventInput,
+  emitMessageEvents,
+  eventChange,
+  messageEvent,
+} from "../services/message-events";
 import type { DispatcherMeta } from "./dispatcher-meta";
 import { expireOverdue, readStates } from "./send-log";
 import { allRows } from "./sql-rows";
@@ -31,11 +37,15 @@ export async function sweepExpired(
   if (due === null || due > now || !tenantId) {
     return;
   }
-  const next = await expireOverdue(
+  const { next, expired } = await expireOverdue(
     env.DB,
     tenantId,
     now,
     settingsOf(env).RECEIPT_DEADLINE_SECONDS * 1000,
+  );
+  await emitMessageEvents(
+    env,
+    expired.map((row) => messageEvent(changeEventInput(row), eventChange(row, now))),
   );
   // At most one sweep a second, however the deadlines fall.
   meta.setNextSweep(sql, next === null ? null : Math.max(next, now + 1000));

@@ -1,4 +1,5 @@
 /** The dispatcher's writes to and reads from the D1 send log, in batches. */
+import type { ReceiptChange } from "../db/message-log";
 import { type BatchRecord, initialStatus, type OutboxMessage } from "./dispatcher-types";
 
 const CANCELED_REASON = "canceled by request";
@@ -203,13 +204,16 @@ export async function expireOverdue(
   tenantId: string,
   now: number,
   deadlineMs: number,
-): Promise<number | null> {
+): Promise<{ next: number | null; expired: ReceiptChange[] }> {
   const reason = `no delivery receipt within ${deadlineMs / 1000} s of sending`;
-  const [, next] = await db.batch<{ at: number | null }>([
+  const [expired, next] = await db.batch<ReceiptChange & { at: number | null }>([
     db
       .prepare(
         `UPDATE messages SET status = 'expired', status_reason = ?, completed_at = ?, updated_at = ?
-         WHERE tenant_id = ? AND status = 'sent' AND sent_at <= ?`,
+         WHERE tenant_id = ? AND status = 'sent' AND sent_at <= ?
+         RETURNING id, tenant_id, recipient, segments, encoding, cost_micros, batch_id,
+           template_id, metadata, created_at, provider, provider_message_id, sent_at, status,
+           status_reason`,
       )
       .bind(reason, now, now, tenantId, now - deadlineMs),
     db
@@ -217,5 +221,8 @@ export async function expireOverdue(
       .bind(tenantId),
   ]);
   const at = next?.results[0]?.at;
-  return at === null || at === undefined ? null : at + deadlineMs;
+  return {
+    next: at === null || at === undefined ? null : at + deadlineMs,
+    expired: expired?.results ?? [],
+  };
 }

@@ -10,7 +10,7 @@ import type { ProviderSettings, SmsAdapter } from "../channels/sms/adapter";
 import type { Database } from "../db/client";
 import type { MessageRow } from "../db/message-log";
 import type { ProviderName } from "../db/schema";
-import { CircuitBreaker } from "../domain/circuit-breaker";
+import { type BreakerTicket, CircuitBreaker } from "../domain/circuit-breaker";
 import { type LastAttempt, nextProvider, providerOrder, ruleFor } from "../domain/routing";
 import { readyProviders } from "../services/providers";
 import { routingRules } from "../services/routes";
@@ -30,6 +30,8 @@ export type Plan =
       candidates: ProviderName[];
       /** The choice went round the whole list: back off before calling. */
       wrapped: boolean;
+      /** The chosen provider's circuit let this call through: record its result against it. */
+      ticket: BreakerTicket;
     }
   | { provider: null; reason: string; permanent: boolean };
 
@@ -136,15 +138,21 @@ export async function planDeliveries(
       });
       continue;
     }
-    const choice = nextProvider(candidates, last.get(message.id) ?? null, (provider) =>
-      breakerFor(message.tenantId, provider).allow(now),
-    );
+    const tickets = new Map<ProviderName, BreakerTicket>();
+    const choice = nextProvider(candidates, last.get(message.id) ?? null, (provider) => {
+      const ticket = breakerFor(message.tenantId, provider).allow(now);
+      if (ticket) {
+        tickets.set(provider, ticket);
+      }
+      return ticket !== null;
+    });
     if (choice.provider === null) {
       plans.set(message.id, { provider: null, permanent: false, reason: choice.reason });
       continue;
     }
     const chosen = ready.get(choice.provider);
-    if (!chosen) {
+    const ticket = tickets.get(choice.provider);
+    if (!chosen || !ticket) {
       continue; // candidates only holds ready providers
     }
     const code = templateCodes?.get(choice.provider);
@@ -156,6 +164,7 @@ export async function planDeliveries(
       signName: LEADING_SIGNATURE.exec(message.body)?.[1] ?? null,
       candidates,
       wrapped: choice.wrapped,
+      ticket,
     });
   }
   return plans;

@@ -26,6 +26,7 @@ import type { SendResult } from "../durable-objects/dispatcher-types";
 import { backoffSeconds } from "../lib/backoff";
 import { newId } from "../lib/ids";
 import { dispatcherOf } from "../services/dispatcher";
+import { emitMessageEvents, messageEvent } from "../services/message-events";
 import { breakerFor, type Plan, planDeliveries } from "./delivery-plan";
 import { dispatchJobSchema } from "./payloads";
 
@@ -144,6 +145,29 @@ async function dispatchAll(
   for (const result of sent) {
     verdicts.set(result.message.id, result.verdict);
   }
+  await emitMessageEvents(
+    env,
+    sent.map(({ message, attempt, change }) =>
+      change.kind === "sent"
+        ? messageEvent(message, {
+            status: "sent",
+            reason: null,
+            provider: change.provider,
+            providerMessageId: change.providerMessageId,
+            at: attempt.createdAt,
+            sentAt: attempt.createdAt,
+          })
+        : change.kind === "failed"
+          ? messageEvent(message, {
+              status: "failed",
+              reason: change.reason,
+              provider: attempt.provider,
+              providerMessageId: null,
+              at: attempt.createdAt,
+            })
+          : null,
+    ),
+  );
   return verdicts;
 }
 
@@ -213,6 +237,7 @@ async function sendOne(
   const latency = finishedAt - startedAt;
   // A refusal is the provider working as it should; no answer or a retryable error is not.
   breakerFor(message.tenantId, plan.provider).record(
+    plan.ticket,
     outcome.kind === "sent" || (outcome.kind === "failed" && !outcome.retryable),
     finishedAt,
   );

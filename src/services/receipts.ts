@@ -8,6 +8,7 @@ import { applyReceipts, holdReceipts } from "../db/message-log";
 import { findByHookToken } from "../db/provider-settings";
 import { messages, PROVIDERS, type ProviderName } from "../db/schema";
 import { ApiError } from "../lib/problem";
+import { changeEventInput, emitMessageEvents, eventChange, messageEvent } from "./message-events";
 import { readyProviders } from "./providers";
 
 const HOOK_CACHE_TTL_MS = 60_000;
@@ -87,7 +88,11 @@ export async function acceptStatusCallback(
   // consumer's write). Held, and applied when the send is recorded (db/message-log).
   const held = receipts.filter((receipt) => !ids.has(receipt));
   await holdReceipts(env.DB, owner, held, now);
-  const changed = await applyReceipts(env.DB, owner.tenantId, known, now);
+  const { changed, rows } = await applyReceipts(env.DB, owner.tenantId, known, now);
+  await emitMessageEvents(
+    env,
+    rows.map((row) => messageEvent(changeEventInput(row), eventChange(row, now))),
+  );
   const unchanged = known.filter((_, i) => !changed[i]).map((r) => r.messageId);
   const existing = await existingIds(db, owner.tenantId, unchanged);
   const counts = {

@@ -93,37 +93,58 @@ describe("circuit breaker", () => {
   it("opens after consecutive failures, lets one probe through when half-open, and closes on success", () => {
     const breaker = new CircuitBreaker(options);
     for (let i = 0; i < 3; i++) {
-      expect(breaker.allow(i)).toBe(true);
-      breaker.record(false, i);
+      const ticket = breaker.allow(i);
+      expect(ticket).toEqual({ startedAt: i, probe: false });
+      breaker.record(ticket ?? { startedAt: i, probe: false }, false, i);
     }
     expect(breaker.state(10)).toBe("open");
-    expect(breaker.allow(10)).toBe(false);
+    expect(breaker.allow(10)).toBeNull();
     expect(breaker.state(1_100)).toBe("half-open");
-    expect(breaker.allow(1_100)).toBe(true);
-    expect(breaker.allow(1_101)).toBe(false);
-    breaker.record(true, 1_150);
+    const probe = breaker.allow(1_100);
+    expect(probe).toEqual({ startedAt: 1_100, probe: true });
+    expect(breaker.allow(1_101)).toBeNull();
+    breaker.record({ startedAt: 1_100, probe: true }, true, 1_150);
     expect(breaker.state(1_150)).toBe("closed");
   });
 
   it("opens again when the probe fails", () => {
     const breaker = new CircuitBreaker(options);
     for (let i = 0; i < 3; i++) {
-      breaker.record(false, i);
+      breaker.record({ startedAt: i, probe: false }, false, i);
     }
-    expect(breaker.allow(1_100)).toBe(true);
-    breaker.record(false, 1_100);
+    const probe = breaker.allow(1_100);
+    expect(probe?.probe).toBe(true);
+    breaker.record({ startedAt: 1_100, probe: true }, false, 1_100);
     expect(breaker.state(1_200)).toBe("open");
+  });
+
+  it("does not let results of calls in flight when it opened keep it open or reopen it", () => {
+    const breaker = new CircuitBreaker(options);
+    const late = breaker.allow(0);
+    for (let i = 1; i <= 3; i++) {
+      breaker.record({ startedAt: i, probe: false }, false, i);
+    }
+    expect(breaker.state(500)).toBe("open");
+    // A call that started before the breaker opened fails late: the open period is not extended.
+    breaker.record(late ?? { startedAt: 0, probe: false }, false, 900);
+    expect(breaker.state(1_003)).toBe("half-open");
+    const probe = breaker.allow(1_003);
+    // Another late failure while the probe is out does not decide anything.
+    breaker.record({ startedAt: 2, probe: false }, false, 1_004);
+    expect(breaker.state(1_005)).toBe("half-open");
+    breaker.record(probe ?? { startedAt: 1_003, probe: true }, true, 1_010);
+    expect(breaker.state(1_010)).toBe("closed");
   });
 
   it("opens on a failure rate over the window without a run of failures", () => {
     const breaker = new CircuitBreaker(options);
     for (let i = 0; i < 10; i++) {
-      breaker.record(i % 2 === 0, i * 10);
+      breaker.record({ startedAt: i * 10, probe: false }, i % 2 === 0, i * 10);
     }
     expect(breaker.state(100)).toBe("open");
     const healthy = new CircuitBreaker(options);
     for (let i = 0; i < 10; i++) {
-      healthy.record(i % 3 !== 0, i * 10);
+      healthy.record({ startedAt: i * 10, probe: false }, i % 3 !== 0, i * 10);
     }
     expect(healthy.state(100)).toBe("closed");
   });

@@ -1,0 +1,111 @@
+/**
+ * The message events tenants' webhooks receive (`message.sent`, `.delivered`, `.undelivered`,
+ * `.failed`, `.expired`): their `data` is the message as the API shows it, at that status.
+ */
+import type { MessageRow, ReceiptChange } from "../db/message-log";
+import type { MessageStatus, WebhookEvent } from "../db/schema";
+import { emitEvents, type MessageEvent } from "./webhook-events";
+
+const EVENT_OF: Partial<Record<MessageStatus, WebhookEvent>> = {
+  sent: "message.sent",
+  delivered: "message.delivered",
+  undelivered: "message.undelivered",
+  failed: "message.failed",
+  expired: "message.expired",
+};
+
+const iso = (ms: number | null | undefined) => (ms ? new Date(ms).toISOString() : null);
+
+/** The event for a message that reached `status`, or null for a status without one. */
+export function messageEvent(
+  message: Pick<
+    MessageRow,
+    | "id"
+    | "tenantId"
+    | "recipient"
+    | "segments"
+    | "encoding"
+    | "costMicros"
+    | "batchId"
+    | "templateId"
+    | "metadata"
+    | "createdAt"
+  >,
+  change: {
+    status: MessageStatus;
+    reason: string | null;
+    provider: string | null;
+    providerMessageId: string | null;
+    at: number;
+    sentAt?: number | null;
+  },
+): MessageEvent | null {
+  const type = EVENT_OF[change.status];
+  if (!type) {
+    return null;
+  }
+  return {
+    type,
+    tenantId: message.tenantId,
+    messageId: message.id,
+    occurredAt: change.at,
+    data: {
+      id: message.id,
+      status: change.status,
+      status_reason: change.reason,
+      to: message.recipient,
+      provider: change.provider,
+      provider_message_id: change.providerMessageId,
+      segments: message.segments,
+      encoding: message.encoding,
+      cost: message.costMicros / 1_000_000,
+      batch_id: message.batchId,
+      template_id: message.templateId,
+      metadata: message.metadata,
+      created_at: iso(message.createdAt),
+      sent_at: iso(change.sentAt),
+      completed_at: change.status === "sent" ? null : iso(change.at),
+    },
+  };
+}
+
+/**
+ * Emits what it can; a failure is logged, not thrown: the status changes are recorded already,
+ * and the caller must not redo them for the sake of a notification.
+ */
+export async function emitMessageEvents(env: Env, events: (MessageEvent | null)[]): Promise<void> {
+  const real = events.filter((event): event is MessageEvent => event !== null);
+  try {
+    await emitEvents(env, real);
+  } catch (error) {
+    console.error(`webhook events not emitted (${real.length})`, error);
+  }
+}
+
+/** The message side of an event, from a row D1 returned (snake_case) after a receipt or expiry. */
+export function changeEventInput(row: ReceiptChange) {
+  return {
+    id: row.id,
+    tenantId: row.tenant_id,
+    recipient: row.recipient,
+    segments: row.segments,
+    encoding: row.encoding,
+    costMicros: row.cost_micros,
+    batchId: row.batch_id,
+    templateId: row.template_id,
+    metadata: row.metadata ? (JSON.parse(row.metadata) as Record<string, string>) : null,
+    createdAt: row.created_at,
+  };
+}
+
+/** The change side of an event, from the same row. */
+export function eventChange(row: ReceiptChange, at: number) {
+  return {
+    status: row.status,
+    reason: row.status_reason,
+    provider: row.provider,
+    providerMessageId: row.provider_message_id,
+    at,
+    sentAt: row.sent_at,
+  };
+}
