@@ -1,0 +1,57 @@
+import { env } from "cloudflare:test";
+import { describe, expect, it } from "vitest";
+import { createTenant, eventually, messageReaches, postJson } from "../support/tenants";
+
+describe("message events to a tenant's webhook", () => {
+  it("records a message.sent and a message.delivered delivery for a subscribed endpoint", async () => {
+    const tenant = await createTenant();
+    const created = await tenant.api(
+      "/v1/webhooks",
+      postJson({
+        url: "https://hooks.example.com/relaybox",
+        events: ["message.sent", "message.delivered"],
+      }),
+    );
+    expect(created.status).toBe(201);
+    const { id: endpointId } = (await created.json()) as { id: string };
+    const res = await tenant.api("/v1/messages", postJson({ to: "+8613800138700", body: "Hi" }));
+    const { id } = (await res.json()) as { id: string };
+    await messageReaches(tenant, id, "delivered");
+    const rows = await eventually(async () => {
+      const { results } = await env.DB.prepare(
+        "SELECT event_type, payload FROM webhook_deliveries WHERE endpoint_id = ? ORDER BY event_type",
+      )
+        .bind(endpointId)
+        .all<{ event_type: string; payload: string }>();
+      return results.length === 2 ? results : undefined;
+    });
+    expect(rows.map((r) => r.event_type)).toEqual(["message.delivered", "message.sent"]);
+    const delivered = JSON.parse(rows[0]?.payload ?? "{}");
+    expect(delivered).toMatchObject({
+      type: "message.delivered",
+      data: { id, status: "delivered", to: "+8613800138700", provider: "sandbox" },
+    });
+    expect(delivered.id).toMatch(/^evt_/);
+    expect(delivered.data.body).toBeUndefined();
+  });
+
+  it("records nothing for events the endpoint did not subscribe to", async () => {
+    const tenant = await createTenant();
+    const created = await tenant.api(
+      "/v1/webhooks",
+      postJson({ url: "https://hooks.example.com/failures", events: ["message.failed"] }),
+    );
+    const { id: endpointId } = (await created.json()) as { id: string };
+    const res = await tenant.api("/v1/messages", postJson({ to: "+8613800130000", body: "Hi" }));
+    const { id } = (await res.json()) as { id: string };
+    await messageReaches(tenant, id, "failed");
+    const sent = await tenant.api("/v1/messages", postJson({ to: "+8613800138701", body: "Hi" }));
+    await messageReaches(tenant, ((await sent.json()) as { id: string }).id, "delivered");
+    const { results } = await env.DB.prepare(
+      "SELECT event_type FROM webhook_deliveries WHERE endpoint_id = ?",
+    )
+      .bind(endpointId)
+      .all<{ event_type: string }>();
+    expect(results.map((r) => r.event_type)).toEqual(["message.failed"]);
+  });
+});
