@@ -14,9 +14,11 @@ export interface BreakerOptions {
 }
 
 // A provider failing now and then (even 40% of calls) keeps its circuit closed: failover and
-// retries handle it. One that is down (nearly every call failing) trips within ten calls.
+// retries handle it. One that is down (nearly every call failing) trips within twenty calls. The
+// run of failures is long because a consumer makes a hundred calls at once, and their time-outs
+// all end together, one after another.
 export const DEFAULT_BREAKER: BreakerOptions = {
-  consecutiveFailures: 10,
+  consecutiveFailures: 20,
   failureRate: 0.7,
   minRequests: 30,
   windowMs: 30_000,

@@ -32,8 +32,13 @@ import { dispatchJobSchema } from "./payloads";
 
 /** Longer than any provider call may take (adapters time out well before). */
 const CLAIM_MS = 60_000;
-/** How long a message waits when every provider it may use has its circuit open. */
-const CIRCUIT_WAIT_SECONDS = 5;
+/**
+ * How long a message waits when every provider it may use has its circuit open: about the time a
+ * circuit stays open, so the next look finds it half-open. Each wait is a queue retry: a provider
+ * down for longer than the queue's retries last (max_retries × this) dead-letters the message,
+ * which then ends `failed` saying so.
+ */
+const CIRCUIT_WAIT_SECONDS = 10;
 
 export interface DispatchDeps {
   /** `fetch` for providers; requests to our own public URL are served in-process. */

@@ -163,22 +163,22 @@ describe("routing and failover", () => {
   it("skips a provider whose circuit opened after consecutive failures", async () => {
     const tenant = await tenantWithFailover();
     const carriers = fakeCarriers(async () => new Response("down", { status: 502 }));
-    const messages = Array.from({ length: 11 }, (_, n) =>
+    const messages = Array.from({ length: 21 }, (_, n) =>
       outboxMessage(tenant.id, `+86138001385${String(10 + n)}`, { mode: "live" }),
     );
     await logMessages(env.DB, messages);
-    for (const message of messages.slice(0, 10)) {
+    for (const message of messages.slice(0, 20)) {
       await deliver(tenant, message.id, carriers.fetch);
     }
-    expect(carriers.calls.filter((host) => host === "twilio.test")).toHaveLength(10);
-    // The eleventh goes straight to the sandbox: Twilio's circuit is open.
-    const last = messages[10];
+    expect(carriers.calls.filter((host) => host === "twilio.test")).toHaveLength(20);
+    // The 21st goes straight to the sandbox: Twilio's circuit is open.
+    const last = messages[20];
     if (!last) {
-      throw new Error("eleven messages");
+      throw new Error("21 messages");
     }
     const { result } = await deliver(tenant, last.id, carriers.fetch);
     expect(result.explicitAcks).toHaveLength(1);
-    expect(carriers.calls.filter((host) => host === "twilio.test")).toHaveLength(10);
+    expect(carriers.calls.filter((host) => host === "twilio.test")).toHaveLength(20);
     expect(await attempts(tenant, last.id)).toEqual([["sandbox", "sent"]]);
   });
 
@@ -190,21 +190,21 @@ describe("routing and failover", () => {
       postJson({ destination: "CN", providers: [{ provider: "twilio" }] }),
     );
     const carriers = fakeCarriers(async () => new Response("down", { status: 502 }));
-    const messages = Array.from({ length: 11 }, (_, n) =>
+    const messages = Array.from({ length: 21 }, (_, n) =>
       outboxMessage(tenant.id, `+86138001386${String(10 + n)}`, { mode: "live" }),
     );
     await logMessages(env.DB, messages);
-    for (const message of messages.slice(0, 10)) {
+    for (const message of messages.slice(0, 20)) {
       await deliver(tenant, message.id, carriers.fetch);
     }
-    const last = messages[10];
+    const last = messages[20];
     if (!last) {
-      throw new Error("eleven messages");
+      throw new Error("21 messages");
     }
     const { result, delays } = await deliver(tenant, last.id, carriers.fetch);
     expect(result.retryMessages).toHaveLength(1);
-    expect(delays).toEqual([5]);
-    expect(carriers.calls.filter((host) => host === "twilio.test")).toHaveLength(10);
+    expect(delays).toEqual([10]);
+    expect(carriers.calls.filter((host) => host === "twilio.test")).toHaveLength(20);
     const row = await env.DB.prepare(
       "SELECT status, attempt_count, status_reason FROM messages WHERE id = ?",
     )
