@@ -65,6 +65,7 @@ export async function runChaos(settings) {
     extraSql: sql,
   });
   const failures = [];
+  let stopped = false;
   try {
     const admin = tenants[0].apiKey;
     const live = (
@@ -187,6 +188,9 @@ export async function runChaos(settings) {
         unexplained.push(mark);
       }
     }
+    // wrangler's local D1 can be read from outside only once the server is down.
+    await server.stop();
+    stopped = true;
     const attempts = await queryLocalD1(
       "SELECT provider, outcome, COUNT(*) AS n FROM message_attempts GROUP BY provider, outcome ORDER BY provider, outcome",
       { persistTo, cwd: settings.source.dir },
@@ -246,7 +250,9 @@ ${table}
 ${failures.length === 0 ? "Verdict: **PASS**." : `Verdict: **FAIL**: ${failures.join("; ")}.`}`;
     return { markdown, failures };
   } finally {
-    await server.stop();
+    if (!stopped) {
+      await server.stop();
+    }
     await fake.stop();
   }
 }
