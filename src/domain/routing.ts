@@ -94,15 +94,23 @@ export function nextProvider<P extends string>(
   candidates: readonly P[],
   last: LastAttempt<P>,
   usable: (provider: P) => boolean,
-): { provider: P; wrapped: boolean } | { provider: null; reason: string } {
+): { provider: P; wrapped: boolean } | { provider: null; reason: string; permanent: boolean } {
   if (candidates.length === 0) {
-    return { provider: null, reason: "no provider can send this message" };
+    return { provider: null, reason: "no provider can send this message", permanent: true };
   }
-  if (last?.outcome === "unknown" && candidates.includes(last.provider)) {
+  if (last?.outcome === "unknown") {
+    if (!candidates.includes(last.provider)) {
+      return {
+        provider: null,
+        permanent: true,
+        reason: `${last.provider} may have sent it (no answer last time) and can no longer be used; not sending it through another provider`,
+      };
+    }
     return usable(last.provider)
       ? { provider: last.provider, wrapped: false }
       : {
           provider: null,
+          permanent: false,
           reason: `${last.provider} may have sent it (no answer last time) and is unavailable; waiting for it rather than risking a second send`,
         };
   }
@@ -116,6 +124,7 @@ export function nextProvider<P extends string>(
   }
   return {
     provider: null,
+    permanent: false,
     reason: "every provider for this message is unavailable (circuit open)",
   };
 }

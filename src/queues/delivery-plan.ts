@@ -147,7 +147,7 @@ export async function planDeliveries(
       return ticket !== null;
     });
     if (choice.provider === null) {
-      plans.set(message.id, { provider: null, permanent: false, reason: choice.reason });
+      plans.set(message.id, { provider: null, permanent: choice.permanent, reason: choice.reason });
       continue;
     }
     const chosen = ready.get(choice.provider);
