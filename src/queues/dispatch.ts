@@ -10,7 +10,7 @@
  * claim and the results), whatever its size.
  * Never: acks a message that has not reached a send result.
  */
-import type { AdapterIO, ProviderSettings, SendOutcome, SmsAdapter } from "../channels/sms/adapter";
+import type { AdapterIO, SmsAdapter } from "../channels/sms/adapter";
 import { smsAdapters } from "../channels/sms/registry";
 import { type Settings, settingsOf } from "../config/settings";
 import { type Database, database } from "../db/client";
@@ -29,6 +29,7 @@ import { dispatcherOf } from "../services/dispatcher";
 import { emitMessageEvents, messageEvent } from "../services/message-events";
 import { breakerFor, type Plan, planDeliveries } from "./delivery-plan";
 import { dispatchJobSchema } from "./payloads";
+import { gatheringSender } from "./send-many";
 
 /** Longer than any provider call may take (adapters time out well before). */
 const CLAIM_MS = 60_000;
@@ -136,9 +137,10 @@ async function dispatchAll(
   const io: AdapterIO = { fetch: deps.fetch, now, waitUntil: (work) => ctx.waitUntil(work) };
   const adapters = { ...smsAdapters, ...deps.adapters };
   const plans = await planDeliveries(env, db, claimed, adapters, now());
+  const send = gatheringSender(io);
   const sent = await Promise.all(
     claimed.map((message) =>
-      sendOne(message, claimId, plans.get(message.id), adapters, io, deps, settings),
+      sendOne(message, claimId, plans.get(message.id), adapters, send, io, deps, settings),
     ),
   );
   await withRetries(() =>
@@ -181,6 +183,7 @@ async function sendOne(
   claimId: string,
   plan: Plan | undefined,
   adapters: { readonly [name in ProviderName]: SmsAdapter },
+  send: ReturnType<typeof gatheringSender>,
   io: AdapterIO,
   deps: DispatchDeps,
   settings: Settings,
@@ -223,9 +226,8 @@ async function sendOne(
     };
   }
   const startedAt = io.now();
-  const outcome = await callAdapter(
+  const outcome = await send(
     adapters[plan.provider],
-    io,
     {
       messageId: message.id,
       to: message.recipient,
@@ -237,6 +239,8 @@ async function sendOne(
       signName: plan.signName,
     },
     plan.settings,
+    // Messages of one tenant with one provider template may go in one call.
+    plan.template ? `${message.tenantId}:${plan.provider}:${plan.template.code}` : null,
   );
   const finishedAt = io.now();
   const latency = finishedAt - startedAt;
@@ -299,20 +303,6 @@ async function sendOne(
 /** Whether another provider comes after `provider` this round (else the next try starts over). */
 function hasLaterCandidate(candidates: readonly ProviderName[], provider: ProviderName): boolean {
   return candidates.indexOf(provider) < candidates.length - 1;
-}
-
-/** An adapter that throws may have sent already: that is an unknown outcome, not a failure. */
-async function callAdapter(
-  adapter: SmsAdapter,
-  io: AdapterIO,
-  request: Parameters<SmsAdapter["send"]>[0],
-  providerSettings: ProviderSettings,
-): Promise<SendOutcome> {
-  try {
-    return await adapter.send(request, providerSettings, io);
-  } catch (error) {
-    return { kind: "unknown", reason: `the provider call threw: ${String(error)}` };
-  }
 }
 
 /**

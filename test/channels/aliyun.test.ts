@@ -84,7 +84,11 @@ describe("Aliyun send", () => {
     const { io, requests } = fakeAliyun(() => json(OK));
     const outcome = await adapter.send(request, settings, io);
 
-    expect(outcome).toEqual({ kind: "sent", providerMessageId: "900619746936498440^0" });
+    // The BizId and the number: one BizId covers every number of a SendBatchSms.
+    expect(outcome).toEqual({
+      kind: "sent",
+      providerMessageId: "900619746936498440^0:13800138000",
+    });
     expect(requests).toHaveLength(1);
     const [sent] = requests;
     expect(sent?.method).toBe("POST");
@@ -274,7 +278,7 @@ function push(body: string): Request {
 const context = { settings, publicUrl: "https://relaybox.test" };
 
 describe("Aliyun receipts (SmsReport)", () => {
-  it("reads a delivered report, with biz_id as the provider id and out_id as ours", async () => {
+  it("reads a delivered report, with biz_id and the number as the provider id and out_id as ours", async () => {
     const receipts = await adapter.parseReceipt(
       push(
         JSON.stringify([
@@ -296,7 +300,7 @@ describe("Aliyun receipts (SmsReport)", () => {
     expect(receipts).toEqual([
       {
         messageId: "msg_01HZY3Q8K2W5T7V9X1B3D5F7H9",
-        providerMessageId: "900619746936498440^0",
+        providerMessageId: "900619746936498440^0:13800138000",
         status: "delivered",
       },
     ]);
@@ -322,11 +326,11 @@ describe("Aliyun receipts (SmsReport)", () => {
     expect(receipts).toEqual([
       {
         messageId: "msg_01HZY3Q8K2W5T7V9X1B3D5F7HA",
-        providerMessageId: "900619746936498441^0",
+        providerMessageId: "900619746936498441^0:13800138001",
         status: "undelivered",
         reason: "MK:0001 号码停机",
       },
-      // No out_id: the receipt is matched by biz_id alone.
+      // No out_id and no number: the receipt is matched by biz_id alone.
       { providerMessageId: "900619746936498442^0", status: "delivered" },
     ]);
   });
@@ -341,5 +345,48 @@ describe("Aliyun receipts (SmsReport)", () => {
     await expect(adapter.parseReceipt(push(body), context)).rejects.toBeInstanceOf(
       ReceiptFormatError,
     );
+  });
+});
+
+describe("Aliyun SendBatchSms", () => {
+  it("sends several messages of one template in one signed call, each with its own id", async () => {
+    const { io, requests } = fakeAliyun(() => json(OK));
+    const second: SmsSendRequest = {
+      ...request,
+      messageId: "msg_01HZY3Q8K2W5T7V9X1B3D5F7HB",
+      to: "+85291234567",
+      template: { code: "SMS_15305", params: [{ name: "code", value: "654321" }] },
+    };
+    const noTemplate: SmsSendRequest = { ...request, messageId: "msg_x", template: null };
+    const outcomes = await adapter.sendMany?.([request, second, noTemplate], settings, io);
+    expect(outcomes).toEqual([
+      { kind: "sent", providerMessageId: "900619746936498440^0:13800138000" },
+      { kind: "sent", providerMessageId: "900619746936498440^0:85291234567" },
+      expect.objectContaining({ kind: "failed", retryable: false, code: "template_required" }),
+    ]);
+    expect(requests).toHaveLength(1);
+    const params = new URLSearchParams(await bodyOf(requests[0] as Request));
+    expect(params.get("Action")).toBe("SendBatchSms");
+    expect(JSON.parse(params.get("PhoneNumberJson") ?? "")).toEqual(["13800138000", "85291234567"]);
+    expect(JSON.parse(params.get("SignNameJson") ?? "")).toEqual(["Relaybox", "Relaybox"]);
+    expect(params.get("TemplateCode")).toBe("SMS_15305");
+    expect(JSON.parse(params.get("TemplateParamJson") ?? "")).toEqual([
+      Object.fromEntries((request.template?.params ?? []).map((p) => [p.name, p.value])),
+      { code: "654321" },
+    ]);
+    expect(params.get("Signature")).toMatch(/^[A-Za-z0-9+/]+=*$/);
+    expect(adapter.maxPerCall).toBe(100);
+  });
+
+  it("gives every message of the call the same failure", async () => {
+    const { io } = fakeAliyun(() =>
+      json({ Code: "isv.BUSINESS_LIMIT_CONTROL", Message: "触发分钟级流控", RequestId: "r" }),
+    );
+    const outcomes = await adapter.sendMany?.(
+      [request, { ...request, to: "+8613800138009" }],
+      settings,
+      io,
+    );
+    expect(outcomes?.map((o) => o.kind === "failed" && o.retryable)).toEqual([true, true]);
   });
 });

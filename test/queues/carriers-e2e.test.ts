@@ -202,3 +202,65 @@ describe("each carrier, end to end with a fake", () => {
     });
   }
 });
+
+describe("gathering for SendBatchSms", () => {
+  it("sends a consumer batch's Aliyun messages of one template in one call", async () => {
+    const tenant = await createTenant();
+    await tenant.api("/v1/providers/aliyun", {
+      method: "PUT",
+      body: JSON.stringify(CARRIERS.aliyun.settings),
+    });
+    await tenant.api(
+      "/v1/routes",
+      postJson({ destination: "CN", providers: [{ provider: "aliyun" }] }),
+    );
+    const templateId = await approvedTemplate(tenant);
+    await tenant.api(`/v1/templates/${templateId}/provider-codes`, {
+      method: "PUT",
+      body: JSON.stringify({ aliyun: "SMS_154950909" }),
+    });
+    const messages = [1, 2, 3].map((n) =>
+      outboxMessage(tenant.id, `+861380013881${n}`, {
+        mode: "live",
+        body: `【Relaybox】Your code is 100${n}. It expires in 5 minutes.`,
+        templateId,
+        templateVersion: 1,
+        templateParams: [
+          { name: "code", value: `100${n}` },
+          { name: "minutes", value: "5" },
+        ],
+      }),
+    );
+    await logMessages(env.DB, messages);
+    const calls: URLSearchParams[] = [];
+    const batch = createMessageBatch<DispatchJob>(
+      "relaybox-dispatch",
+      messages.map((m, n) => ({
+        id: `q-${n}`,
+        timestamp: new Date(),
+        attempts: 1,
+        body: { v: 1, tenant_id: tenant.id, message_id: m.id },
+      })),
+    );
+    const ctx = createExecutionContext();
+    await consumeDispatch(batch as MessageBatch<unknown>, env, ctx, {
+      fetch: async (request) => {
+        calls.push(new URLSearchParams(await request.text()));
+        return CARRIERS.aliyun.accept();
+      },
+    });
+    const result = await getQueueResult(batch, ctx);
+    expect(result.explicitAcks).toHaveLength(3);
+    expect(calls).toHaveLength(1);
+    expect(calls[0]?.get("Action")).toBe("SendBatchSms");
+    expect(JSON.parse(calls[0]?.get("PhoneNumberJson") ?? "")).toEqual([
+      "13800138811",
+      "13800138812",
+      "13800138813",
+    ]);
+    const row = await env.DB.prepare("SELECT provider_message_id FROM messages WHERE id = ?")
+      .bind(messages[1]?.id)
+      .first<{ provider_message_id: string }>();
+    expect(row?.provider_message_id).toBe("900619746936498440^0:13800138812");
+  });
+});

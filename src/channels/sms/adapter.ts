@@ -73,6 +73,16 @@ export interface SmsAdapter {
    * `ReceiptFormatError` for a body it cannot read and `ReceiptAuthError` for a bad signature.
    */
   parseReceipt(request: Request, context: ReceiptContext): Promise<Receipt[]>;
+  /**
+   * Optional: several messages with one template in one call (Aliyun's SendBatchSms), at most
+   * `maxPerCall`; the outcomes in the requests' order. The consumer gathers such messages.
+   */
+  sendMany?(
+    requests: SmsSendRequest[],
+    settings: ProviderSettings,
+    io: AdapterIO,
+  ): Promise<SendOutcome[]>;
+  readonly maxPerCall?: number;
 }
 
 export class ReceiptFormatError extends Error {
