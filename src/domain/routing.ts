@@ -87,14 +87,13 @@ export type LastAttempt<P extends string> = { provider: P; outcome: string } | n
  * The provider for the next attempt, given the candidates in order and the last attempt:
  * after an unknown outcome (the request may have been delivered) the same provider again and no
  * other; after a retryable failure the next candidate after it (wrapping around); otherwise the
- * first. `usable` says whether a provider may be called now (its circuit is not open). Returns
- * `wrapped` when the choice went round the list, so the caller backs off before trying.
+ * first. `usable` says whether a provider may be called now (its circuit is not open).
  */
 export function nextProvider<P extends string>(
   candidates: readonly P[],
   last: LastAttempt<P>,
   usable: (provider: P) => boolean,
-): { provider: P; wrapped: boolean } | { provider: null; reason: string; permanent: boolean } {
+): { provider: P } | { provider: null; reason: string; permanent: boolean } {
   if (candidates.length === 0) {
     return { provider: null, reason: "no provider can send this message", permanent: true };
   }
@@ -107,7 +106,7 @@ export function nextProvider<P extends string>(
       };
     }
     return usable(last.provider)
-      ? { provider: last.provider, wrapped: false }
+      ? { provider: last.provider }
       : {
           provider: null,
           permanent: false,
@@ -119,7 +118,7 @@ export function nextProvider<P extends string>(
     const index = (start + step) % candidates.length;
     const provider = candidates[index];
     if (provider !== undefined && usable(provider)) {
-      return { provider, wrapped: start > 0 && index < start };
+      return { provider };
     }
   }
   return {

@@ -28,8 +28,6 @@ export type Plan =
       signName: string | null;
       /** The candidates in order, to decide where a retryable failure goes next. */
       candidates: ProviderName[];
-      /** The choice went round the whole list: back off before calling. */
-      wrapped: boolean;
       /** The chosen provider's circuit let this call through: record its result against it. */
       ticket: BreakerTicket;
     }
@@ -163,7 +161,6 @@ export async function planDeliveries(
       template: code ? { code, params: message.templateParams ?? [] } : null,
       signName: LEADING_SIGNATURE.exec(message.body)?.[1] ?? null,
       candidates,
-      wrapped: choice.wrapped,
       ticket,
     });
   }

@@ -46,36 +46,35 @@ describe("routing rules", () => {
 describe("choosing the next provider", () => {
   const all = () => true;
 
-  it("starts with the first, fails over to the next after a retryable failure, then wraps", () => {
-    expect(nextProvider(["a", "b"], null, all)).toEqual({ provider: "a", wrapped: false });
+  it("starts with the first, fails over to the next after a retryable failure, then starts over", () => {
+    expect(nextProvider(["a", "b"], null, all)).toEqual({ provider: "a" });
     expect(nextProvider(["a", "b"], { provider: "a", outcome: "retryable" }, all)).toEqual({
       provider: "b",
-      wrapped: false,
     });
     expect(nextProvider(["a", "b"], { provider: "b", outcome: "retryable" }, all)).toEqual({
       provider: "a",
-      wrapped: true,
     });
   });
 
   it("after an unknown outcome tries the same provider again and never another", () => {
     expect(nextProvider(["a", "b"], { provider: "a", outcome: "unknown" }, all)).toEqual({
       provider: "a",
-      wrapped: false,
     });
     const waiting = nextProvider(
       ["a", "b"],
       { provider: "a", outcome: "unknown" },
       (p) => p !== "a",
     );
-    expect(waiting.provider).toBeNull();
+    expect(waiting).toMatchObject({ provider: null, permanent: false });
+    // Removed from the route since: the message ends rather than go to another provider.
+    expect(nextProvider(["b"], { provider: "a", outcome: "unknown" }, () => true)).toMatchObject({
+      provider: null,
+      permanent: true,
+    });
   });
 
   it("skips a provider whose circuit is open", () => {
-    expect(nextProvider(["a", "b"], null, (p) => p !== "a")).toEqual({
-      provider: "b",
-      wrapped: false,
-    });
+    expect(nextProvider(["a", "b"], null, (p) => p !== "a")).toEqual({ provider: "b" });
     expect(nextProvider(["a", "b"], null, () => false).provider).toBeNull();
     expect(nextProvider([], null, all).provider).toBeNull();
   });
