@@ -50,7 +50,7 @@ function fakeTwilio(respond: () => Promise<Response>) {
     now: () => 0,
     waitUntil: () => undefined,
   };
-  const only = (): Request => {
+  const theRequest = (): Request => {
     expect(requests).toHaveLength(1);
     const [request] = requests;
     if (!request) {
@@ -58,7 +58,7 @@ function fakeTwilio(respond: () => Promise<Response>) {
     }
     return request;
   };
-  return { io, requests, only };
+  return { io, requests, theRequest };
 }
 
 /** The body as sent (workerd warns when .text() reads a form-encoded body). */
@@ -82,7 +82,7 @@ describe("twilio.send", () => {
     const fake = fakeTwilio(created);
     const outcome = await twilio.send(sendRequest(), settings(), fake.io);
     expect(outcome).toEqual({ kind: "sent", providerMessageId: SID });
-    const request = fake.only();
+    const request = fake.theRequest();
     expect(request.method).toBe("POST");
     expect(request.url).toBe(
       `https://api.twilio.com/2010-04-01/Accounts/${ACCOUNT_SID}/Messages.json`,
@@ -104,7 +104,7 @@ describe("twilio.send", () => {
       base_url: "http://twilio.fake:8787/",
     };
     await twilio.send(sendRequest(), settings(config), fake.io);
-    const request = fake.only();
+    const request = fake.theRequest();
     expect(request.url).toBe(
       `http://twilio.fake:8787/2010-04-01/Accounts/${ACCOUNT_SID}/Messages.json`,
     );
@@ -119,7 +119,9 @@ describe("twilio.send", () => {
   it("uses the message's own sender rather than the configured one", async () => {
     const fake = fakeTwilio(created);
     await twilio.send(sendRequest({ from: "Relaybox" }), settings(), fake.io);
-    expect(new URLSearchParams(await formOf(fake.only())).getAll("From")).toEqual(["Relaybox"]);
+    expect(new URLSearchParams(await formOf(fake.theRequest())).getAll("From")).toEqual([
+      "Relaybox",
+    ]);
   });
 
   it("signs in with an API key when one is set, still under the account's URL", async () => {
@@ -130,7 +132,7 @@ describe("twilio.send", () => {
       api_key_secret: "key-secret-0123",
     };
     await twilio.send(sendRequest(), settings(undefined, secrets), fake.io);
-    const request = fake.only();
+    const request = fake.theRequest();
     expect(request.headers.get("authorization")).toBe(API_KEY_BASIC);
     expect(request.url).toBe(
       `https://api.twilio.com/2010-04-01/Accounts/${ACCOUNT_SID}/Messages.json`,
@@ -210,7 +212,7 @@ describe("twilio.send", () => {
       kind: "unknown",
       reason: "no answer from Twilio within 20 ms",
     });
-    expect(fake.only().signal.aborted).toBe(true);
+    expect(fake.theRequest().signal.aborted).toBe(true);
   });
 
   it("is unknown when the connection fails, since the message may have been created", async () => {
