@@ -446,3 +446,85 @@ export const pendingReceipts = sqliteTable(
     index("pending_receipts_received_idx").on(t.receivedAt),
   ],
 );
+
+export const WECHAT_MODES = ["plaintext", "compatible", "safe"] as const;
+export type WeChatMode = (typeof WECHAT_MODES)[number];
+
+/** A tenant's WeChat Official Account. Its secrets are AES-GCM under MASTER_KEY, never returned. */
+export const wechatApps = sqliteTable(
+  "wechat_apps",
+  {
+    appId: text().primaryKey(),
+    tenantId: text()
+      .notNull()
+      .references(() => tenants.id),
+    mode: text({ enum: WECHAT_MODES }).notNull(),
+    /** `{app_secret, token, encoding_aes_key}`, encrypted. */
+    secretCiphertext: text().notNull(),
+    /** WeChat's API unless set (a fixed-IP egress proxy, or a fake in tests). */
+    apiBaseUrl: text(),
+    /** `stable_token` (default) or the classic `token` endpoint. */
+    tokenEndpoint: text({ enum: ["stable_token", "token"] })
+      .notNull()
+      .default("stable_token"),
+    createdAt: integer().notNull(),
+    updatedAt: integer().notNull(),
+  },
+  (t) => [index("wechat_apps_tenant_idx").on(t.tenantId, t.appId)],
+);
+
+/** What WeChat delivered to an account: messages and events, once each. */
+export const wechatInbox = sqliteTable(
+  "wechat_inbox",
+  {
+    id: text().primaryKey(),
+    tenantId: text().notNull(),
+    appId: text().notNull(),
+    /** The dedup key (MsgId, MsgID, or FromUserName+CreateTime+Event+EventKey). */
+    dedupKey: text().notNull(),
+    /** `text`, `image`, … or `event`. */
+    msgType: text().notNull(),
+    event: text(),
+    eventKey: text(),
+    fromUser: text().notNull(),
+    toUser: text().notNull(),
+    /** WeChat's CreateTime, Unix seconds. */
+    createTime: integer().notNull(),
+    /** Every field WeChat sent, as parsed. */
+    fields: text({ mode: "json" }).$type<Record<string, string>>().notNull(),
+    /** The passive reply we answered with, if any. */
+    reply: text({ mode: "json" }).$type<Record<string, unknown>>(),
+    receivedAt: integer().notNull(),
+  },
+  (t) => [
+    uniqueIndex("wechat_inbox_app_dedup_unique").on(t.appId, t.dedupKey),
+    index("wechat_inbox_app_idx").on(t.appId, t.id),
+  ],
+);
+
+export const AUTO_REPLY_MATCHES = ["exact", "prefix", "contains", "subscribe", "default"] as const;
+export type AutoReplyMatch = (typeof AUTO_REPLY_MATCHES)[number];
+
+/**
+ * Auto-reply rules: a keyword (exact, prefix, contains), the welcome on subscribe, or the default
+ * reply. `channel` keeps the shape open for SMS keyword rules later.
+ */
+export const autoReplyRules = sqliteTable(
+  "auto_reply_rules",
+  {
+    id: text().primaryKey(),
+    tenantId: text()
+      .notNull()
+      .references(() => tenants.id),
+    channel: text({ enum: ["wechat", "sms"] }).notNull(),
+    /** The WeChat app id (or, later, an SMS number) the rule belongs to. */
+    scope: text().notNull(),
+    match: text({ enum: AUTO_REPLY_MATCHES }).notNull(),
+    keyword: text(),
+    /** `{type: "text", content}` or `{type: "news", articles: [{title, description, url, pic_url}]}`. */
+    reply: text({ mode: "json" }).$type<Record<string, unknown>>().notNull(),
+    priority: integer().notNull().default(100),
+    createdAt: integer().notNull(),
+  },
+  (t) => [index("auto_reply_rules_scope_idx").on(t.channel, t.scope, t.priority)],
+);

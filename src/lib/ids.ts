@@ -20,7 +20,9 @@ export type IdPrefix =
   | "whk"
   | "whd"
   | "evt"
-  | "rte";
+  | "rte"
+  | "wxm"
+  | "arr";
 
 function encodeTime(ms: number): string {
   let out = "";
