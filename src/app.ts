@@ -17,6 +17,7 @@ import { systemRouter } from "./routes/system";
 import { templatesRouter } from "./routes/templates";
 import { tenantRouter } from "./routes/tenant";
 import { webhooksRouter } from "./routes/webhooks";
+import { wechatRouter } from "./routes/wechat";
 
 export function createApp() {
   const app = createRouter();
@@ -39,6 +40,7 @@ export function createApp() {
   app.route("/", sensitiveWordsRouter);
   app.route("/", tenantRouter);
   app.route("/", webhooksRouter);
+  app.route("/", wechatRouter);
   app.route("/", dashboardRouter);
 
   app.openAPIRegistry.registerComponent("securitySchemes", "bearerAuth", {

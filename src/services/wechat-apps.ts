@@ -1,0 +1,138 @@
+/**
+ * A tenant's WeChat Official Accounts: the settings the webhook and the token authority need. The
+ * AppSecret, Token and EncodingAESKey are encrypted at rest (AES-GCM under MASTER_KEY) and never
+ * returned; the API shows the webhook URL to configure in WeChat's console.
+ */
+import { and, eq } from "drizzle-orm";
+import { settingsOf } from "../config/settings";
+import { database } from "../db/client";
+import { type WeChatMode, wechatApps } from "../db/schema";
+import { ApiError } from "../lib/problem";
+import { decryptSecret, encryptSecret } from "../lib/secrets";
+import type { Caller } from "../middleware/context";
+
+export type WeChatAppRow = typeof wechatApps.$inferSelect;
+
+export interface WeChatSecrets {
+  app_secret: string;
+  token: string;
+  encoding_aes_key: string;
+}
+
+export interface WeChatAppInput {
+  app_id: string;
+  app_secret: string;
+  token: string;
+  encoding_aes_key: string;
+  mode: WeChatMode;
+  api_base_url?: string;
+  token_endpoint?: "stable_token" | "token";
+}
+
+/** An app with its secrets decrypted, for the webhook (cached per isolate). */
+export interface ReadyWeChatApp {
+  row: WeChatAppRow;
+  secrets: WeChatSecrets;
+}
+
+const APP_TTL_MS = 30_000;
+const cache = new Map<string, { app: Promise<ReadyWeChatApp | null>; expiresAt: number }>();
+
+export function webhookUrl(env: Env, appId: string): string {
+  return `${settingsOf(env).PUBLIC_BASE_URL}/wechat/${appId}`;
+}
+
+/** Creates the account's settings, or replaces them (another tenant's app id is a 409). */
+export async function putWeChatApp(
+  env: Env,
+  caller: Caller,
+  input: WeChatAppInput,
+  now: number = Date.now(),
+): Promise<{ row: WeChatAppRow; created: boolean }> {
+  const db = database(env.DB);
+  const existing = await db.query.wechatApps.findFirst({
+    where: eq(wechatApps.appId, input.app_id),
+  });
+  if (existing && existing.tenantId !== caller.tenant.id) {
+    throw new ApiError("conflict", `${input.app_id} is set up by another account.`);
+  }
+  const secretCiphertext = await encryptSecret(
+    settingsOf(env).MASTER_KEY,
+    "provider-credentials",
+    JSON.stringify({
+      app_secret: input.app_secret,
+      token: input.token,
+      encoding_aes_key: input.encoding_aes_key,
+    } satisfies WeChatSecrets),
+  );
+  const values = {
+    mode: input.mode,
+    secretCiphertext,
+    apiBaseUrl: input.api_base_url ?? null,
+    tokenEndpoint: input.token_endpoint ?? "stable_token",
+    updatedAt: now,
+  };
+  const [row] = existing
+    ? await db.update(wechatApps).set(values).where(eq(wechatApps.appId, input.app_id)).returning()
+    : await db
+        .insert(wechatApps)
+        .values({ ...values, appId: input.app_id, tenantId: caller.tenant.id, createdAt: now })
+        .returning();
+  if (!row) {
+    throw new Error(`wechat app ${input.app_id} vanished`);
+  }
+  cache.delete(input.app_id);
+  return { row, created: !existing };
+}
+
+export async function listWeChatApps(env: Env, caller: Caller): Promise<WeChatAppRow[]> {
+  return database(env.DB)
+    .select()
+    .from(wechatApps)
+    .where(eq(wechatApps.tenantId, caller.tenant.id))
+    .orderBy(wechatApps.appId);
+}
+
+/** Another tenant's app is as missing as one that never was. */
+export async function getWeChatApp(env: Env, caller: Caller, appId: string): Promise<WeChatAppRow> {
+  const row = await database(env.DB).query.wechatApps.findFirst({
+    where: and(eq(wechatApps.appId, appId), eq(wechatApps.tenantId, caller.tenant.id)),
+  });
+  if (!row) {
+    throw new ApiError("not-found", `No WeChat app ${appId}.`);
+  }
+  return row;
+}
+
+export async function deleteWeChatApp(env: Env, caller: Caller, appId: string): Promise<void> {
+  const row = await getWeChatApp(env, caller, appId);
+  await database(env.DB).delete(wechatApps).where(eq(wechatApps.appId, row.appId));
+  cache.delete(appId);
+}
+
+/** The app and its secrets for the webhook, or null for an unknown app id. */
+export function readyWeChatApp(
+  env: Env,
+  appId: string,
+  now: number = Date.now(),
+): Promise<ReadyWeChatApp | null> {
+  const cached = cache.get(appId);
+  if (cached && cached.expiresAt > now) {
+    return cached.app;
+  }
+  const app = (async () => {
+    const row = await database(env.DB).query.wechatApps.findFirst({
+      where: eq(wechatApps.appId, appId),
+    });
+    if (!row) {
+      return null;
+    }
+    const secrets = JSON.parse(
+      await decryptSecret(settingsOf(env).MASTER_KEY, "provider-credentials", row.secretCiphertext),
+    ) as WeChatSecrets;
+    return { row, secrets };
+  })();
+  cache.set(appId, { app, expiresAt: now + APP_TTL_MS });
+  app.catch(() => cache.delete(appId));
+  return app;
+}
