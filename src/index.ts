@@ -16,6 +16,7 @@ import { consumeWebhookDeadLetters, consumeWebhooks } from "./queues/webhooks";
 import { dropStaleHeldReceipts, wakeStalledDispatchers } from "./services/housekeeping";
 
 export { TenantDispatcher } from "./durable-objects/tenant-dispatcher";
+export { WeChatAccount } from "./durable-objects/wechat-account";
 
 /** Serves requests to our own public URL in-process (the sandbox carrier posts its receipts so). */
 function selfFetch(env: Env, ctx: ExecutionContext) {

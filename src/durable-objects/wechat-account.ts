@@ -1,0 +1,232 @@
+/**
+ * WeChatAccount: one per WeChat Official Account (`idFromName("wechat:" + appId)`), the only code
+ * that calls WeChat's access-token endpoints for that app.
+ *
+ * Receives: `accessToken()` from the API client (`services/wechat-client.ts`), normally, after
+ * WeChat answered 42001 (expired), or forced after 40001 (invalid); and its own alarm.
+ * Guarantees: a token valid for more than 5 minutes is served from storage without a fetch; one
+ * refresh at a time, every concurrent caller waiting for it; a token is refreshed ahead of expiry
+ * by an alarm (safe to run twice); forced refreshes keep to WeChat's limit (20 in 24 h, 30 s
+ * apart) and a refused one is a `refresh-limited` error, never a silent stale token; errors are
+ * returned as values with WeChat's errcode and errmsg.
+ * Never: logs or returns in an error a token or the AppSecret; serves another app's token.
+ */
+import { DurableObject } from "cloudflare:workers";
+import { loadTokenApp, requestAccessToken, type WeChatTokenApp } from "./wechat-token-endpoint";
+import {
+  migrateTokenTables,
+  readToken,
+  type StoredToken,
+  saveToken,
+  takeForcedRefresh,
+} from "./wechat-token-store";
+import type { AccessToken, AccessTokenRequest, WeChatResult } from "./wechat-types";
+
+/** Refresh this long before expiry: stable_token gives a new token only in the last 5 minutes. */
+export const REFRESH_AHEAD_MS = 5 * 60_000;
+/** After a refresh (ok or failed), the next one waits this long while the token still works. */
+const REFRESH_PAUSE_MS = 30_000;
+/** A token this close to expiry is not handed out: the call it is for would outlive it. */
+const EXPIRY_MARGIN_MS = 10_000;
+/** App settings (the secret, the API base URL) are read again after this long. */
+const APP_CACHE_MS = 60_000;
+
+export interface WeChatAccountIO {
+  fetch: (request: Request) => Promise<Response>;
+  now: () => number;
+}
+
+interface Refresh {
+  promise: Promise<WeChatResult<AccessToken>>;
+  forced: boolean;
+}
+
+export class WeChatAccount extends DurableObject<Env> {
+  // WeChat and the clock are reached through `this.io` at the time of use, so tests may swap it
+  // on an instance.
+  private io: WeChatAccountIO = { fetch: (request) => fetch(request), now: () => Date.now() };
+  private readonly sql: SqlStorage;
+  /** In-memory copy of the `access_token` row, read once per instance. */
+  private stored: StoredToken | null | undefined;
+  private app: { settings: Promise<WeChatResult<WeChatTokenApp>>; loadedAt: number } | undefined;
+  /** The refresh under way: the object is single-threaded but its awaits interleave. */
+  private refreshing: Refresh | undefined;
+  private lastRefreshAt = 0;
+  /** The app this object serves, once a call or the stored token has named it. */
+  private boundAppId: string | undefined;
+
+  constructor(ctx: DurableObjectState, env: Env) {
+    super(ctx, env);
+    this.sql = ctx.storage.sql;
+    migrateTokenTables(this.sql);
+  }
+
+  /**
+   * A token for the app's API calls. With `rejectedToken`, one other than that token (fetching
+   * one unless another caller already did); with `force`, WeChat is asked to replace its token.
+   */
+  async accessToken(request: AccessTokenRequest): Promise<WeChatResult<AccessToken>> {
+    const { appId } = request;
+    this.checkAppId(appId);
+    const force = request.force === true;
+    const rejected = request.rejectedToken ?? (force ? this.current()?.token : undefined);
+    let result: WeChatResult<AccessToken> | undefined;
+    // Usually one round. A forced request that joined a normal refresh may get back the token it
+    // came to replace; it then forces one of its own (joining again if another started first).
+    for (let round = 0; round < 3; round++) {
+      const stored = this.current();
+      if (stored && stored.token !== rejected && this.servable(stored, this.io.now())) {
+        return this.answer(appId, stored);
+      }
+      const joined = this.refreshing;
+      if (!joined) {
+        return this.startRefresh(appId, force).promise;
+      }
+      result = await joined.promise;
+      if (!force || joined.forced || !result.ok || result.value.token !== rejected) {
+        return result;
+      }
+    }
+    return result ?? this.startRefresh(appId, force).promise;
+  }
+
+  /** Refreshes the token ahead of its expiry; a run finding it fresh only sets the next alarm. */
+  async alarm(): Promise<void> {
+    const stored = this.current();
+    if (!stored) {
+      return;
+    }
+    const now = this.io.now();
+    if (stored.expiresAt - now > REFRESH_AHEAD_MS) {
+      await this.scheduleRefresh(stored);
+      return;
+    }
+    const result = await (this.refreshing ?? this.startRefresh(stored.appId, false)).promise;
+    // A success has set the next alarm. After a failure, try again in a minute while the token
+    // lasts; once it is gone, the next caller fetches one.
+    const retryAt = this.io.now() + 60_000;
+    if (!result.ok && stored.expiresAt > retryAt) {
+      await this.ctx.storage.setAlarm(retryAt);
+    }
+  }
+
+  /** One object serves one app: its name is derived from the app id. */
+  private checkAppId(appId: string): void {
+    const owner = this.boundAppId ?? this.current()?.appId;
+    if (owner !== undefined && owner !== appId) {
+      throw new Error(`This WeChatAccount serves ${owner}, not ${appId}`);
+    }
+    this.boundAppId = appId;
+  }
+
+  private current(): StoredToken | null {
+    if (this.stored === undefined) {
+      this.stored = readToken(this.sql);
+    }
+    return this.stored;
+  }
+
+  /**
+   * Fresh (more than 5 minutes left), or in its last minutes but refreshed moments ago: WeChat
+   * handed back a short-lived token, or the refresh failed, and asking again on every call would
+   * not help.
+   */
+  private servable(stored: StoredToken, now: number): boolean {
+    if (stored.expiresAt - now > REFRESH_AHEAD_MS) {
+      return true;
+    }
+    const lastRefresh = Math.max(stored.fetchedAt, this.lastRefreshAt);
+    return stored.expiresAt - now > EXPIRY_MARGIN_MS && now - lastRefresh < REFRESH_PAUSE_MS;
+  }
+
+  private async answer(appId: string, stored: StoredToken): Promise<WeChatResult<AccessToken>> {
+    const app = await this.appSettings(appId);
+    if (!app.ok) {
+      return app;
+    }
+    return {
+      ok: true,
+      value: { token: stored.token, expiresAt: stored.expiresAt, apiBaseUrl: app.value.apiBaseUrl },
+    };
+  }
+
+  /** The app's settings, shared by concurrent callers; a failed read is not kept. */
+  private appSettings(appId: string): Promise<WeChatResult<WeChatTokenApp>> {
+    const now = this.io.now();
+    if (!this.app || now - this.app.loadedAt >= APP_CACHE_MS) {
+      const entry = { settings: loadTokenApp(this.env, appId), loadedAt: now };
+      this.app = entry;
+      const forget = () => {
+        if (this.app === entry) {
+          this.app = undefined;
+        }
+      };
+      entry.settings.then((settings) => (settings.ok ? undefined : forget()), forget);
+    }
+    return this.app.settings;
+  }
+
+  private startRefresh(appId: string, force: boolean): Refresh {
+    const refresh: Refresh = {
+      promise: this.refresh(appId, force).finally(() => {
+        if (this.refreshing === refresh) {
+          this.refreshing = undefined;
+        }
+      }),
+      forced: force,
+    };
+    this.refreshing = refresh;
+    return refresh;
+  }
+
+  private async refresh(appId: string, force: boolean): Promise<WeChatResult<AccessToken>> {
+    const app = await this.appSettings(appId);
+    if (!app.ok) {
+      return app;
+    }
+    const sentAt = this.io.now();
+    if (force) {
+      const allowance = takeForcedRefresh(this.sql, sentAt);
+      if (!allowance.allowed) {
+        return {
+          ok: false,
+          error: {
+            code: "refresh-limited",
+            retryable: true,
+            retryAfterMs: allowance.retryAfterMs,
+            message: "WeChat allows 20 forced token refreshes a day, 30 s apart",
+          },
+        };
+      }
+    }
+    this.lastRefreshAt = sentAt;
+    const answer = await requestAccessToken(app.value, force, this.io.fetch);
+    if (!answer.ok) {
+      // A normal refresh ahead of expiry that failed leaves a token that still works.
+      const stored = this.current();
+      if (!force && stored && this.servable(stored, this.io.now())) {
+        return this.answer(appId, stored);
+      }
+      return answer;
+    }
+    const token: StoredToken = {
+      appId,
+      token: answer.value.token,
+      // Counted from before the request left, so never later than WeChat's own expiry.
+      expiresAt: sentAt + answer.value.expiresInSeconds * 1000,
+      fetchedAt: sentAt,
+    };
+    saveToken(this.sql, token);
+    this.stored = token;
+    await this.scheduleRefresh(token);
+    return {
+      ok: true,
+      value: { token: token.token, expiresAt: token.expiresAt, apiBaseUrl: app.value.apiBaseUrl },
+    };
+  }
+
+  private async scheduleRefresh(token: StoredToken): Promise<void> {
+    const at = Math.max(token.expiresAt - REFRESH_AHEAD_MS, token.fetchedAt + REFRESH_PAUSE_MS);
+    await this.ctx.storage.setAlarm(at);
+  }
+}
