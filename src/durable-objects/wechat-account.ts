@@ -3,15 +3,20 @@
  * that calls WeChat's access-token endpoints for that app.
  *
  * Receives: `accessToken()` from the API client (`services/wechat-client.ts`), normally, after
- * WeChat answered 42001 (expired), or forced after 40001 (invalid); and its own alarm.
+ * WeChat answered 42001 (expired), or forced after 40001 (invalid); `receive()` from the webhook
+ * for every delivery WeChat makes; and its own alarm.
  * Guarantees: a token valid for more than 5 minutes is served from storage without a fetch; one
  * refresh at a time, every concurrent caller waiting for it; a token is refreshed ahead of expiry
  * by an alarm (safe to run twice); forced refreshes keep to WeChat's limit (20 in 24 h, 30 s
  * apart) and a refused one is a `refresh-limited` error, never a silent stale token; errors are
- * returned as values with WeChat's errcode and errmsg.
+ * returned as values with WeChat's errcode and errmsg. Each delivery is recorded once (its dedup
+ * record, inbox row and reply in one transaction, see wechat-inbound.ts), so WeChat's retries,
+ * even in several isolates at once, get the first answer and store nothing twice.
  * Never: logs or returns in an error a token or the AppSecret; serves another app's token.
  */
 import { DurableObject } from "cloudflare:workers";
+import { flushInbox, migrateInbound, recordInbound } from "./wechat-inbound";
+import type { InboxRowValues } from "./wechat-inbound-types";
 import { loadTokenApp, requestAccessToken, type WeChatTokenApp } from "./wechat-token-endpoint";
 import {
   migrateTokenTables,
@@ -59,6 +64,28 @@ export class WeChatAccount extends DurableObject<Env> {
     super(ctx, env);
     this.sql = ctx.storage.sql;
     migrateTokenTables(this.sql);
+    migrateInbound(this.sql);
+  }
+
+  /**
+   * Records a delivery once and copies it to the D1 inbox. Returns whether it was seen before and
+   * the reply (serialised) to answer with: the first delivery's for a repeat.
+   */
+  async receive(
+    row: InboxRowValues,
+    reply: string | null,
+  ): Promise<{ duplicate: boolean; reply: string | null }> {
+    if (!this.serves(row.appId)) {
+      throw new Error(`This WeChatAccount serves ${this.boundAppId}, not ${row.appId}`);
+    }
+    const result = recordInbound(this.sql, row, reply, this.io.now());
+    try {
+      await flushInbox(this.sql, this.env.DB);
+    } catch (error) {
+      // Left pending in this object's storage: the next delivery copies it.
+      console.error("wechat inbox not copied to D1 yet", error);
+    }
+    return result;
   }
 
   /**
@@ -67,7 +94,18 @@ export class WeChatAccount extends DurableObject<Env> {
    */
   async accessToken(request: AccessTokenRequest): Promise<WeChatResult<AccessToken>> {
     const { appId } = request;
-    this.checkAppId(appId);
+    if (!this.serves(appId)) {
+      // A programming error on the caller's side, answered as a value: a throw from an RPC
+      // method surfaces as an uncaught exception in the object as well as in the caller.
+      return {
+        ok: false,
+        error: {
+          code: "app-not-found",
+          retryable: false,
+          message: `This WeChatAccount serves ${this.boundAppId}, not ${appId}`,
+        },
+      };
+    }
     const force = request.force === true;
     const rejected = request.rejectedToken ?? (force ? this.current()?.token : undefined);
     let result: WeChatResult<AccessToken> | undefined;
@@ -111,12 +149,14 @@ export class WeChatAccount extends DurableObject<Env> {
   }
 
   /** One object serves one app: its name is derived from the app id. */
-  private checkAppId(appId: string): void {
+  /** Whether this object serves `appId`; the first app named binds it. */
+  private serves(appId: string): boolean {
     const owner = this.boundAppId ?? this.current()?.appId;
     if (owner !== undefined && owner !== appId) {
-      throw new Error(`This WeChatAccount serves ${owner}, not ${appId}`);
+      return false;
     }
     this.boundAppId = appId;
+    return true;
   }
 
   private current(): StoredToken | null {

@@ -286,9 +286,14 @@ describe("WeChatAccount", () => {
   it("serves only the app it is named for", async () => {
     const { appId, stub } = await fakeApp();
     await stub.accessToken({ appId });
-    await expect(stub.accessToken({ appId: "wx_another_app" })).rejects.toThrow(
-      `This WeChatAccount serves ${appId}, not wx_another_app`,
-    );
+    expect(await stub.accessToken({ appId: "wx_another_app" })).toEqual({
+      ok: false,
+      error: {
+        code: "app-not-found",
+        retryable: false,
+        message: `This WeChatAccount serves ${appId}, not wx_another_app`,
+      },
+    });
   });
 
   it("answers app-not-found for an app id with no settings", async () => {
