@@ -18,6 +18,7 @@ import { templatesRouter } from "./routes/templates";
 import { tenantRouter } from "./routes/tenant";
 import { webhooksRouter } from "./routes/webhooks";
 import { wechatRouter } from "./routes/wechat";
+import { wechatHookRouter } from "./routes/wechat-hook";
 
 export function createApp() {
   const app = createRouter();
@@ -41,6 +42,7 @@ export function createApp() {
   app.route("/", tenantRouter);
   app.route("/", webhooksRouter);
   app.route("/", wechatRouter);
+  app.route("/", wechatHookRouter);
   app.route("/", dashboardRouter);
 
   app.openAPIRegistry.registerComponent("securitySchemes", "bearerAuth", {

@@ -1,0 +1,157 @@
+import { env } from "cloudflare:test";
+import { describe, expect, it } from "vitest";
+import { wechatSignature } from "../../src/channels/wechat/signature";
+import { expectProblem } from "../support/problem";
+import { call, createTenant, postJson, type TestTenant } from "../support/tenants";
+import {
+  deliver,
+  eventMessage,
+  type Mode,
+  replyFields,
+  TOKEN,
+  textMessage,
+  wechatApp,
+} from "../support/wechat";
+
+async function withRules(tenant: TestTenant, appId: string) {
+  const path = `/v1/wechat/apps/${appId}/auto-replies`;
+  await tenant.api(
+    path,
+    postJson({ match: "exact", keyword: "hours", reply: { type: "text", content: "9 to 5" } }),
+  );
+  await tenant.api(
+    path,
+    postJson({ match: "subscribe", reply: { type: "text", content: "Welcome!" } }),
+  );
+}
+
+async function inbox(tenant: TestTenant, appId: string) {
+  const res = await tenant.api(`/v1/wechat/apps/${appId}/inbox`);
+  return (
+    (await res.json()) as {
+      data: { msg_type: string; event: string | null; fields: Record<string, string> }[];
+    }
+  ).data;
+}
+
+describe("the WeChat webhook", () => {
+  it("answers WeChat's URL check with echostr, and refuses a forged one", async () => {
+    const tenant = await createTenant();
+    const appId = await wechatApp(tenant, "safe");
+    const timestamp = String(Math.floor(Date.now() / 1000));
+    const nonce = "1372623149";
+    const signature = await wechatSignature(TOKEN, timestamp, nonce);
+    const ok = await call(
+      `/wechat/${appId}?signature=${signature}&timestamp=${timestamp}&nonce=${nonce}&echostr=hello123`,
+      null,
+    );
+    expect(ok.status).toBe(200);
+    expect(await ok.text()).toBe("hello123");
+    const forged = await call(
+      `/wechat/${appId}?signature=${"0".repeat(40)}&timestamp=${timestamp}&nonce=${nonce}&echostr=x`,
+      null,
+    );
+    expect(forged.status).toBe(403);
+  });
+
+  for (const mode of ["plaintext", "compatible", "safe"] as Mode[]) {
+    it(`replies to a keyword in ${mode} mode, and stores the message once`, async () => {
+      const tenant = await createTenant();
+      const appId = await wechatApp(tenant, mode);
+      await withRules(tenant, appId);
+      const started = Date.now();
+      const res = await deliver(appId, textMessage(" HOURS ", "6054768590064713728"), { mode });
+      expect(Date.now() - started).toBeLessThan(5000);
+      expect(res.status).toBe(200);
+      const reply = await replyFields(res, appId);
+      expect(reply).toMatchObject({
+        ToUserName: "oUser1",
+        FromUserName: "gh_account",
+        MsgType: "text",
+        Content: "9 to 5",
+      });
+      const items = await inbox(tenant, appId);
+      expect(items).toHaveLength(1);
+      expect(items[0]?.fields.Content).toBe(" HOURS ");
+    });
+  }
+
+  it("delivers once across WeChat's retries arriving at the same time, each answered alike", async () => {
+    const tenant = await createTenant();
+    const appId = await wechatApp(tenant, "safe");
+    await withRules(tenant, appId);
+    const xml = textMessage("hours", "6054768590064713999");
+    const answers = await Promise.all(
+      [1, 2, 3, 4].map(() => deliver(appId, xml, { mode: "safe" })),
+    );
+    const contents = await Promise.all(
+      answers.map(async (res) => (await replyFields(res, appId)).Content),
+    );
+    expect(contents).toEqual(["9 to 5", "9 to 5", "9 to 5", "9 to 5"]);
+    expect(await inbox(tenant, appId)).toHaveLength(1);
+  });
+
+  it("stores every event, welcomes a follow from a QR scene, and answers other events with success", async () => {
+    const tenant = await createTenant();
+    const appId = await wechatApp(tenant, "compatible");
+    await withRules(tenant, appId);
+    const follow = await deliver(appId, eventMessage("subscribe", "qrscene_campaign42"), {
+      mode: "compatible",
+    });
+    expect((await replyFields(follow, appId)).Content).toBe("Welcome!");
+    for (const [event, key, time] of [
+      ["unsubscribe", "", 1700000002],
+      ["CLICK", "MENU_HELP", 1700000003],
+      ["VIEW", "https://example.com/shop", 1700000004],
+      ["SCAN", "campaign42", 1700000005],
+    ] as const) {
+      const res = await deliver(appId, eventMessage(event, key, "oUser1", time), {
+        mode: "compatible",
+      });
+      expect(await res.text()).toBe("success");
+    }
+    // The same event again (same user, time, event and key) is WeChat's retry: stored once.
+    await deliver(appId, eventMessage("CLICK", "MENU_HELP", "oUser1", 1700000003), {
+      mode: "compatible",
+    });
+    const events = (await inbox(tenant, appId)).map((i) => i.event).sort();
+    expect(events).toEqual(["CLICK", "SCAN", "VIEW", "subscribe", "unsubscribe"]);
+  });
+
+  it("refuses forged, stale, foreign-app, unencrypted-in-safe-mode and unknown-app deliveries, storing nothing", async () => {
+    const tenant = await createTenant();
+    const appId = await wechatApp(tenant, "safe");
+    const xml = textMessage("hi", "6054768590064714000");
+    const forged = await deliver(appId, xml, { mode: "safe", token: "wrongToken" });
+    await expectProblem(forged, { status: 403, slug: "forbidden", instance: `/wechat/${appId}` });
+    const stale = await deliver(appId, xml, {
+      mode: "safe",
+      timestampSeconds: Math.floor(Date.now() / 1000) - 301,
+    });
+    expect(stale.status).toBe(403);
+    const foreign = await deliver(appId, xml, {
+      mode: "safe",
+      encryptForAppId: "wx0000000000000000",
+    });
+    expect(foreign.status).toBe(403);
+    const plain = await deliver(appId, xml, { mode: "plaintext" });
+    expect(plain.status).toBe(403);
+    const unknown = await deliver("wx1111111111111111", xml, { mode: "plaintext" });
+    expect(unknown.status).toBe(404);
+    expect(await inbox(tenant, appId)).toHaveLength(0);
+  });
+
+  it("refuses an XML bomb and an oversized body", async () => {
+    const tenant = await createTenant();
+    const appId = await wechatApp(tenant, "plaintext");
+    const bomb = `<?xml version="1.0"?><!DOCTYPE lolz [<!ENTITY lol "lol"><!ENTITY lol2 "&lol;&lol;&lol;&lol;">]><xml><Content>&lol2;</Content></xml>`;
+    expect((await deliver(appId, bomb, { mode: "plaintext" })).status).toBe(400);
+    const huge = textMessage("x".repeat(70 * 1024), "6054768590064714001");
+    expect((await deliver(appId, huge, { mode: "plaintext" })).status).toBe(413);
+    expect(await inbox(tenant, appId)).toHaveLength(0);
+    const rows = await env.DB.prepare("SELECT COUNT(*) AS n FROM wechat_inbox WHERE app_id = ?")
+      .bind(appId)
+      .first<{ n: number }>();
+    expect(rows?.n).toBe(0);
+  });
+});
