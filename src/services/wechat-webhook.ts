@@ -6,7 +6,12 @@
  * else `success`. A refused request changes nothing.
  */
 import { decryptMessage, encryptReply } from "../channels/wechat/crypto";
-import { dedupKeyOf, inboundOf, type Inbound as WeChatInbound } from "../channels/wechat/messages";
+import {
+  dedupKeyOf,
+  inboundOf,
+  newsArticleLimitOf,
+  type Inbound as WeChatInbound,
+} from "../channels/wechat/messages";
 import {
   isFresh,
   verifyMessageSignature,
@@ -145,6 +150,7 @@ function ruleInput(inbound: WeChatInbound): Inbound {
 function passiveReply(
   reply: Record<string, unknown>,
   fields: Record<string, string>,
+  inbound: WeChatInbound,
   now: number,
 ): PassiveReply | null {
   const head = {
@@ -156,12 +162,16 @@ function passiveReply(
     return { ...head, type: "text", content: reply.content };
   }
   if (reply.type === "news" && Array.isArray(reply.articles)) {
-    const articles = (reply.articles as Record<string, string | undefined>[]).map((a) => ({
-      title: a.title ?? "",
-      description: a.description ?? "",
-      url: a.url ?? "",
-      pic_url: a.pic_url ?? "",
-    }));
+    // WeChat takes one article in a reply to a user's message, up to eight in one to an event.
+    const limit = newsArticleLimitOf(inbound);
+    const articles = (reply.articles as Record<string, string | undefined>[])
+      .slice(0, limit)
+      .map((a) => ({
+        title: a.title ?? "",
+        description: a.description ?? "",
+        url: a.url ?? "",
+        pic_url: a.pic_url ?? "",
+      }));
     return { ...head, type: "news", articles };
   }
   return null;
@@ -202,7 +212,9 @@ export async function receiveDelivery(
     row,
     rule ? JSON.stringify(rule.reply) : null,
   );
-  const reply = recorded.reply ? passiveReply(JSON.parse(recorded.reply), fields, now) : null;
+  const reply = recorded.reply
+    ? passiveReply(JSON.parse(recorded.reply), fields, inbound.inbound, now)
+    : null;
   if (!reply) {
     return { contentType: "text/plain; charset=utf-8", body: "success" };
   }

@@ -155,3 +155,24 @@ describe("the WeChat webhook", () => {
     expect(rows?.n).toBe(0);
   });
 });
+
+describe("news replies", () => {
+  it("sends one article in reply to a user's message, as WeChat allows", async () => {
+    const tenant = await createTenant();
+    const appId = await wechatApp(tenant, "plaintext");
+    const article = (n: number) => ({ title: `Offer ${n}`, url: `https://example.com/${n}` });
+    await tenant.api(
+      `/v1/wechat/apps/${appId}/auto-replies`,
+      postJson({
+        match: "contains",
+        keyword: "deal",
+        reply: { type: "news", articles: [article(1), article(2), article(3)] },
+      }),
+    );
+    const res = await deliver(appId, textMessage("any deals?", "6054768590064714100"), {
+      mode: "plaintext",
+    });
+    const reply = await replyFields(res, appId);
+    expect(reply).toMatchObject({ MsgType: "news", ArticleCount: "1" });
+  });
+});

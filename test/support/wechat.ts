@@ -7,6 +7,8 @@ import { call, postJson, type TestTenant } from "./tenants";
 export const TOKEN = "QDG6eK";
 export const AES_KEY = "jWmYm7qr5nMoAUwZRjGtBxmz3KA1tkAj3ykkR6q2B2C";
 export type Mode = "plaintext" | "compatible" | "safe";
+/** A news reply nests its articles. */
+const REPLY_CONTAINERS = new Set(["Articles", "item"]);
 
 export function newAppId(): string {
   return `wx${crypto.randomUUID().replaceAll("-", "").slice(0, 16)}`;
@@ -84,7 +86,7 @@ export async function deliver(appId: string, xml: string, options: Delivery): Pr
 
 /** The reply's fields, decrypting an encrypted reply as WeChat would. */
 export async function replyFields(res: Response, appId: string): Promise<Record<string, string>> {
-  const parsed = parseWeChatXml(await res.text());
+  const parsed = parseWeChatXml(await res.text(), { containers: REPLY_CONTAINERS });
   if (!parsed.ok) {
     throw new Error(parsed.error.detail);
   }
@@ -96,7 +98,7 @@ export async function replyFields(res: Response, appId: string): Promise<Record<
   if (!opened.ok) {
     throw new Error(opened.error.detail);
   }
-  const inner = parseWeChatXml(opened.xml);
+  const inner = parseWeChatXml(opened.xml, { containers: REPLY_CONTAINERS });
   if (!inner.ok) {
     throw new Error(inner.error.detail);
   }
