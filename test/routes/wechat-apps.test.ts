@@ -3,7 +3,7 @@ import { describe, expect, it } from "vitest";
 import { expectProblem } from "../support/problem";
 import { call, createTenant, postJson } from "../support/tenants";
 
-export const APP = {
+const APP = {
   app_id: "wx5823bf96d3bd56c7",
   app_secret: "0123456789abcdef0123456789abcdef",
   token: "QDG6eK",
