@@ -528,3 +528,62 @@ export const autoReplyRules = sqliteTable(
   },
   (t) => [index("auto_reply_rules_scope_idx").on(t.channel, t.scope, t.priority)],
 );
+
+/** A tenant's own end users, reachable by SMS (phone) and WeChat (bindings). */
+export const contacts = sqliteTable(
+  "contacts",
+  {
+    id: text().primaryKey(),
+    tenantId: text()
+      .notNull()
+      .references(() => tenants.id),
+    /** The tenant's own user id. */
+    externalId: text().notNull(),
+    name: text(),
+    /** E.164 */
+    phone: text(),
+    createdAt: integer().notNull(),
+    updatedAt: integer().notNull(),
+  },
+  (t) => [uniqueIndex("contacts_tenant_external_unique").on(t.tenantId, t.externalId)],
+);
+
+/** A contact's WeChat identity in one Official Account. */
+export const contactWeChatBindings = sqliteTable(
+  "contact_wechat_bindings",
+  {
+    contactId: text()
+      .notNull()
+      .references(() => contacts.id, { onDelete: "cascade" }),
+    tenantId: text().notNull(),
+    appId: text().notNull(),
+    openid: text().notNull(),
+    /** `api` when set through the contacts API, `oauth` when the person bound themselves. */
+    source: text({ enum: ["api", "oauth"] }).notNull(),
+    createdAt: integer().notNull(),
+  },
+  (t) => [
+    primaryKey({ columns: [t.contactId, t.appId] }),
+    uniqueIndex("contact_wechat_app_openid_unique").on(t.appId, t.openid),
+  ],
+);
+
+/** An account's followers, kept by subscribe/unsubscribe events and the follower sync. */
+export const wechatFollowers = sqliteTable(
+  "wechat_followers",
+  {
+    appId: text().notNull(),
+    openid: text().notNull(),
+    tenantId: text().notNull(),
+    following: integer({ mode: "boolean" }).notNull(),
+    /** WeChat's user info (nickname is no longer given; tags, remark, subscribe_time…), JSON. */
+    info: text({ mode: "json" }).$type<Record<string, unknown>>(),
+    tagIds: text({ mode: "json" }).$type<number[]>().notNull().default([]),
+    /** The last message, click, subscribe or scan: opens the 48-hour customer-service window. */
+    lastInteractionAt: integer(),
+    subscribedAt: integer(),
+    unsubscribedAt: integer(),
+    updatedAt: integer().notNull(),
+  },
+  (t) => [primaryKey({ columns: [t.appId, t.openid] })],
+);

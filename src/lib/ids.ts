@@ -22,7 +22,8 @@ export type IdPrefix =
   | "evt"
   | "rte"
   | "wxm"
-  | "arr";
+  | "arr"
+  | "ctc";
 
 function encodeTime(ms: number): string {
   let out = "";
