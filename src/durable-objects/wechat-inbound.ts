@@ -64,10 +64,10 @@ export async function flushInbox(sql: SqlStorage, db: D1Database): Promise<void>
   if (pending.length === 0) {
     return;
   }
-  await db.batch(
-    pending.map(({ row }) => {
-      const r = JSON.parse(row) as InboxRowValues;
-      return db
+  const rows = pending.map(({ row }) => JSON.parse(row) as InboxRowValues);
+  await db.batch([
+    ...rows.map((r) =>
+      db
         .prepare(
           `INSERT OR IGNORE INTO wechat_inbox (id, tenant_id, app_id, dedup_key, msg_type, event,
              event_key, from_user, to_user, create_time, fields, reply, received_at)
@@ -87,10 +87,52 @@ export async function flushInbox(sql: SqlStorage, db: D1Database): Promise<void>
           JSON.stringify(r.fields),
           r.reply ? JSON.stringify(r.reply) : null,
           r.receivedAt,
-        );
-    }),
-  );
+        ),
+    ),
+    ...rows.flatMap((r) => followerChange(db, r)),
+  ]);
   for (const { id } of pending) {
     sql.exec("DELETE FROM inbound_pending WHERE id = ?", id);
   }
+}
+
+/** What opens WeChat's 48-hour customer-service window: a message, a menu click, a follow, a scan. */
+const INTERACTIONS = new Set(["subscribe", "SCAN", "CLICK", "VIEW"]);
+
+/**
+ * The follower row a delivery changes: a follow or unfollow, and the time of the user's last
+ * interaction. Deliveries are applied in the order they reached us; an older event never
+ * overwrites a newer one's time (CreateTime decides).
+ */
+function followerChange(db: D1Database, r: InboxRowValues): D1PreparedStatement[] {
+  const at = r.createTime * 1000;
+  const interaction = r.msgType !== "event" || INTERACTIONS.has(r.event ?? "");
+  const following = r.event === "subscribe" ? 1 : r.event === "unsubscribe" ? 0 : null;
+  if (!interaction && following === null) {
+    return [];
+  }
+  return [
+    db
+      .prepare(
+        `INSERT INTO wechat_followers (app_id, openid, tenant_id, following, tag_ids,
+           last_interaction_at, subscribed_at, unsubscribed_at, updated_at)
+         VALUES (?1, ?2, ?3, COALESCE(?4, 1), '[]', ?5, ?6, ?7, ?8)
+         ON CONFLICT (app_id, openid) DO UPDATE SET
+           following = COALESCE(?4, following),
+           last_interaction_at = MAX(COALESCE(last_interaction_at, 0), COALESCE(?5, 0)),
+           subscribed_at = COALESCE(?6, subscribed_at),
+           unsubscribed_at = COALESCE(?7, unsubscribed_at),
+           updated_at = ?8`,
+      )
+      .bind(
+        r.appId,
+        r.fromUser,
+        r.tenantId,
+        following,
+        interaction ? at : null,
+        following === 1 ? at : null,
+        following === 0 ? at : null,
+        r.receivedAt,
+      ),
+  ];
 }

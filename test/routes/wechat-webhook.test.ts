@@ -176,3 +176,36 @@ describe("news replies", () => {
     expect(reply).toMatchObject({ MsgType: "news", ArticleCount: "1" });
   });
 });
+
+describe("followers", () => {
+  it("keeps who follows and when each last interacted, from the deliveries", async () => {
+    const tenant = await createTenant();
+    const appId = await wechatApp(tenant, "plaintext");
+    await deliver(appId, eventMessage("subscribe", "", "oFan", 1700000100), { mode: "plaintext" });
+    await deliver(appId, textMessage("hello", "6054768590064714200", "oFan"), {
+      mode: "plaintext",
+    });
+    const row = async () =>
+      env.DB.prepare(
+        "SELECT following, last_interaction_at, subscribed_at, unsubscribed_at FROM wechat_followers WHERE app_id = ? AND openid = ?",
+      )
+        .bind(appId, "oFan")
+        .first<{
+          following: number;
+          last_interaction_at: number;
+          subscribed_at: number;
+          unsubscribed_at: number | null;
+        }>();
+    // The text's CreateTime (1700000000) is older than the follow's: the later one is kept.
+    expect(await row()).toEqual({
+      following: 1,
+      last_interaction_at: 1700000100_000,
+      subscribed_at: 1700000100_000,
+      unsubscribed_at: null,
+    });
+    await deliver(appId, eventMessage("unsubscribe", "", "oFan", 1700000200), {
+      mode: "plaintext",
+    });
+    expect(await row()).toMatchObject({ following: 0, unsubscribed_at: 1700000200_000 });
+  });
+});
