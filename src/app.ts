@@ -19,6 +19,7 @@ import { tenantRouter } from "./routes/tenant";
 import { webhooksRouter } from "./routes/webhooks";
 import { wechatRouter } from "./routes/wechat";
 import { wechatHookRouter } from "./routes/wechat-hook";
+import { wechatMenuRouter } from "./routes/wechat-menu";
 
 export function createApp() {
   const app = createRouter();
@@ -42,6 +43,7 @@ export function createApp() {
   app.route("/", tenantRouter);
   app.route("/", webhooksRouter);
   app.route("/", wechatRouter);
+  app.route("/", wechatMenuRouter);
   app.route("/", wechatHookRouter);
   app.route("/", dashboardRouter);
 

@@ -1,0 +1,7 @@
+import { createRouter } from "../router";
+import * as handlers from "./wechat-menu.handlers";
+import * as routes from "./wechat-menu.routes";
+
+export const wechatMenuRouter = createRouter()
+  .openapi(routes.putMenu, handlers.putMenu)
+  .openapi(routes.getMenu, handlers.getMenu);
