@@ -5,6 +5,7 @@ import { ApiError } from "./lib/problem";
 import { limitBody, ONE_MB } from "./middleware/body-limit";
 import { requestId } from "./middleware/request-id";
 import { batchesRouter } from "./routes/batches";
+import { contactsRouter } from "./routes/contacts";
 import { hooksRouter } from "./routes/hooks";
 import { keysRouter } from "./routes/keys";
 import { messagesRouter } from "./routes/messages";
@@ -19,6 +20,7 @@ import { tenantRouter } from "./routes/tenant";
 import { webhooksRouter } from "./routes/webhooks";
 import { wechatRouter } from "./routes/wechat";
 import { wechatHookRouter } from "./routes/wechat-hook";
+import { wechatOAuthRouter } from "./routes/wechat-oauth";
 import { wechatMenuRouter } from "./routes/wechat-menu";
 
 export function createApp() {
@@ -43,6 +45,8 @@ export function createApp() {
   app.route("/", tenantRouter);
   app.route("/", webhooksRouter);
   app.route("/", wechatRouter);
+  app.route("/", contactsRouter);
+  app.route("/", wechatOAuthRouter);
   app.route("/", wechatMenuRouter);
   app.route("/", wechatHookRouter);
   app.route("/", dashboardRouter);
