@@ -1,0 +1,65 @@
+import { describe, expect, it } from "vitest";
+import { expectProblem } from "../support/problem";
+import { call, createTenant, postJson } from "../support/tenants";
+import { wechatApp } from "../support/wechat";
+
+describe("contacts: who may see and change them", () => {
+  it("needs a key: messages:read to read, messages:send to write", async () => {
+    const tenant = await createTenant();
+    await expectProblem(await call("/v1/contacts", null), {
+      status: 401,
+      slug: "unauthenticated",
+      instance: "/v1/contacts",
+    });
+    const reader = await tenant.addKey(["messages:read"]);
+    expect((await call("/v1/contacts", reader.key)).status).toBe(200);
+    await expectProblem(await call("/v1/contacts", reader.key, postJson({ external_id: "s1" })), {
+      status: 403,
+      slug: "forbidden",
+      instance: "/v1/contacts",
+    });
+    const sender = await tenant.addKey(["messages:send"]);
+    expect((await call("/v1/contacts", sender.key, postJson({ external_id: "s1" }))).status).toBe(
+      201,
+    );
+    await expectProblem(await call("/v1/contacts/s1", sender.key), {
+      status: 403,
+      slug: "forbidden",
+      instance: "/v1/contacts/s1",
+    });
+  });
+
+  it("treats another tenant's contact as missing, and never lists it", async () => {
+    const owner = await createTenant();
+    const other = await createTenant();
+    const appId = await wechatApp(owner, "plaintext");
+    await owner.api(
+      "/v1/contacts",
+      postJson({ external_id: "shared-id", wechat: [{ app_id: appId, openid: "oOwner" }] }),
+    );
+    for (const [path, init] of [
+      ["/v1/contacts/shared-id", {}],
+      ["/v1/contacts/shared-id", { method: "PATCH", body: JSON.stringify({ name: "x" }) }],
+      ["/v1/contacts/shared-id", { method: "DELETE" }],
+      [`/v1/contacts/shared-id/wechat/${appId}`, { method: "DELETE" }],
+      [
+        `/v1/contacts/shared-id/wechat/${appId}/oauth-link`,
+        postJson({ redirect: "https://example.com/done" }),
+      ],
+    ] as const) {
+      await expectProblem(await other.api(path, init), {
+        status: 404,
+        slug: "not-found",
+        instance: path,
+      });
+    }
+    const list = (await (await other.api("/v1/contacts")).json()) as { data: unknown[] };
+    expect(list.data).toEqual([]);
+    // The same external_id is free in another tenant.
+    expect((await other.api("/v1/contacts", postJson({ external_id: "shared-id" }))).status).toBe(
+      201,
+    );
+    const still = await owner.api("/v1/contacts/shared-id");
+    expect(await still.json()).toMatchObject({ wechat: [{ app_id: appId, openid: "oOwner" }] });
+  });
+});
