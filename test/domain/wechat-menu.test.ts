@@ -100,7 +100,7 @@ describe("validateMenu", () => {
   it("allows a sub-button name of 60 bytes (20 Chinese characters) and refuses 61", () => {
     const sub = (name: string) => one({ name: "菜单", sub_button: [click(name)] });
     expect(pointers(sub("汉".repeat(20)))).toEqual([]);
-    expect(pointers(sub("汉".repeat(20) + "a"))).toEqual(["/button/0/sub_button/0/name"]);
+    expect(pointers(sub(`${"汉".repeat(20)}a`))).toEqual(["/button/0/sub_button/0/name"]);
   });
 
   it("refuses a blank name", () => {
