@@ -20,8 +20,8 @@ import { tenantRouter } from "./routes/tenant";
 import { webhooksRouter } from "./routes/webhooks";
 import { wechatRouter } from "./routes/wechat";
 import { wechatHookRouter } from "./routes/wechat-hook";
-import { wechatOAuthRouter } from "./routes/wechat-oauth";
 import { wechatMenuRouter } from "./routes/wechat-menu";
+import { wechatOAuthRouter } from "./routes/wechat-oauth";
 
 export function createApp() {
   const app = createRouter();
