@@ -4,13 +4,14 @@
  * - The tenant makes a link (API key): a JWS naming tenant, contact, app, scope and redirect,
  *   valid 10 minutes.
  * - `start` (no API key, the person's WeChat browser) checks the link and sends the browser to
- *   WeChat with a `state`: a second JWS holding only its id and expiry, because WeChat allows a
- *   state of at most 128 bytes. What the state stands for is kept in `idempotency_records`
+ *   WeChat with a `state`: a second JWS holding only its id (`jti`) and expiry, because WeChat
+ *   takes a state of at most 128 bytes. What the state stands for is kept in `idempotency_records`
  *   (tenant, `wechat-oauth <jti>`) until it expires.
  * - `callback` checks the state's signature and expiry, spends it (a state works once), exchanges
  *   the single-use code for the openid and records the binding.
- * Both JWSs are HS256 under a key derived from MASTER_KEY with HKDF ("relaybox wechat oauth v1"),
- * with distinct audiences so one can never stand in for the other.
+ * Both JWSs are HS256 under a key derived from MASTER_KEY with HKDF ("relaybox wechat oauth v1").
+ * A link has an audience and no `jti`, a state a `jti` and no audience, so neither can stand in
+ * for the other.
  */
 import { and, eq, gt, isNull } from "drizzle-orm";
 import { jwtVerify, SignJWT } from "jose";
@@ -30,7 +31,6 @@ export type OAuthScope = (typeof OAUTH_SCOPES)[number];
 
 const TTL_SECONDS = 600;
 const LINK_AUDIENCE = "relaybox:wechat-oauth-link";
-const STATE_AUDIENCE = "relaybox:wechat-oauth-state";
 const AUTHORIZE_URL = "https://open.weixin.qq.com/connect/oauth2/authorize";
 /** WeChat: "invalid code" and "code been used". */
 const CODE_INVALID = 40029;
@@ -132,10 +132,11 @@ export async function createOAuthLink(
   return { url: url.href, expiresAt: expiresAt * 1000 };
 }
 
+/** The claims of a link (`audience` given) or of a state (no audience, a `jti`), or null. */
 async function verified(
   env: Env,
   token: string,
-  audience: string,
+  audience: string | undefined,
   now: number,
 ): Promise<Record<string, unknown> | null> {
   try {
@@ -143,8 +144,11 @@ async function verified(
       algorithms: ["HS256"],
       audience,
       currentDate: new Date(now),
-      requiredClaims: audience === STATE_AUDIENCE ? ["exp", "jti"] : ["exp"],
+      requiredClaims: audience ? ["exp"] : ["exp", "jti"],
     });
+    if (!audience && payload.aud !== undefined) {
+      return null;
+    }
     return payload;
   } catch {
     return null;
@@ -167,7 +171,8 @@ export async function startOAuth(
   if (!app || app.row.tenantId !== binding.data.tid) {
     throw new ApiError("not-found", `No WeChat app ${appId}.`);
   }
-  const jti = randomToken(22);
+  // 16 base62 characters (95 bits) keep the state within WeChat's 128 bytes.
+  const jti = randomToken(16);
   const expiresAt = Math.floor(now / 1000) + TTL_SECONDS;
   await database(env.DB)
     .insert(idempotencyRecords)
@@ -182,7 +187,6 @@ export async function startOAuth(
   const state = await new SignJWT({})
     .setProtectedHeader({ alg: "HS256" })
     .setJti(jti)
-    .setAudience(STATE_AUDIENCE)
     .setExpirationTime(expiresAt)
     .sign(await oauthKey(env));
   const url = new URL(AUTHORIZE_URL);
@@ -264,7 +268,7 @@ export async function receiveOAuthCallback(
   query: Record<string, string>,
   io: OAuthIO = defaultIO(),
 ): Promise<string> {
-  const payload = await verified(env, query.state ?? "", STATE_AUDIENCE, io.now);
+  const payload = await verified(env, query.state ?? "", undefined, io.now);
   if (!payload || typeof payload.jti !== "string") {
     throw badQuery("state", "is not valid, or has expired; open the link again");
   }
