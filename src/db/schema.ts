@@ -79,6 +79,9 @@ export const apiKeys = sqliteTable(
 export const TEMPLATE_KINDS = ["verification", "notification", "marketing"] as const;
 export type TemplateKind = (typeof TEMPLATE_KINDS)[number];
 
+export const CHANNELS = ["sms", "wechat"] as const;
+export type Channel = (typeof CHANNELS)[number];
+
 export const MESSAGE_STATUSES = [
   "scheduled",
   "queued",
@@ -97,7 +100,7 @@ export const messages = sqliteTable(
   {
     id: text().primaryKey(),
     tenantId: text().notNull(),
-    channel: text({ enum: ["sms"] }).notNull(),
+    channel: text({ enum: CHANNELS }).notNull(),
     /** E.164 recipient. */
     recipient: text().notNull(),
     sender: text(),
@@ -121,6 +124,8 @@ export const messages = sqliteTable(
      * approved template (Aliyun, Tencent) instead of taking our text.
      */
     templateParams: text({ mode: "json" }).$type<{ name: string; value: string }[]>(),
+    /** A WeChat message's request to WeChat (template data, or a customer-service message). */
+    payload: text({ mode: "json" }).$type<Record<string, unknown>>(),
     /** The template's kind; free bodies count as notifications. Marketing waits out quiet hours. */
     kind: text({ enum: TEMPLATE_KINDS }).notNull().default("notification"),
     /** What the message costs, in millionths of the tenant's currency. */

@@ -1,6 +1,6 @@
 /** What crosses the TenantDispatcher's RPC boundary. */
 import { z } from "zod";
-import { TEMPLATE_KINDS } from "../db/schema";
+import { CHANNELS, TEMPLATE_KINDS } from "../db/schema";
 
 export const LANES = ["transactional", "bulk"] as const;
 export type Lane = (typeof LANES)[number];
@@ -8,7 +8,7 @@ export type Lane = (typeof LANES)[number];
 export const outboxMessageSchema = z.object({
   id: z.string(),
   tenantId: z.string(),
-  channel: z.literal("sms"),
+  channel: z.enum(CHANNELS),
   recipient: z.string(),
   sender: z.string().nullable(),
   body: z.string(),
@@ -28,6 +28,11 @@ export const outboxMessageSchema = z.object({
     .array(z.object({ name: z.string(), value: z.string() }))
     .nullable()
     .default(null),
+  /**
+   * For WeChat: what goes to WeChat's API, as JSON text (the app is `sender`, the openid
+   * `recipient`).
+   */
+  payload: z.string().nullable().default(null),
   kind: z.enum(TEMPLATE_KINDS),
   /** Millionths of the tenant's currency. */
   costMicros: z.number().int(),

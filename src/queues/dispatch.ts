@@ -10,12 +10,13 @@
  * claim and the results), whatever its size.
  * Never: acks a message that has not reached a send result.
  */
-import type { AdapterIO, SmsAdapter } from "../channels/sms/adapter";
+import type { AdapterIO, SendOutcome, SmsAdapter } from "../channels/sms/adapter";
 import { smsAdapters } from "../channels/sms/registry";
 import { type Settings, settingsOf } from "../config/settings";
 import { type Database, database } from "../db/client";
 import {
   type AttemptChange,
+  applyReceipts,
   claimForSending,
   FINAL_STATUSES,
   type MessageRow,
@@ -30,6 +31,7 @@ import { emitMessageEvents, messageEvent } from "../services/message-events";
 import { breakerFor, type Plan, planDeliveries } from "./delivery-plan";
 import { dispatchJobSchema } from "./payloads";
 import { gatheringSender } from "./send-many";
+import { isTemplateMessage, sendWeChat } from "./wechat-send";
 
 /** Longer than any provider call may take (adapters time out well before). */
 const CLAIM_MS = 60_000;
@@ -50,11 +52,11 @@ export interface DispatchDeps {
   adapters?: Partial<{ readonly [name in ProviderName]: SmsAdapter }>;
 }
 
-type Verdict =
+export type Verdict =
   | { ack: true; report?: SendResult }
   | { ack: false; delaySeconds: number; report?: SendResult };
 
-interface Sent {
+export interface Sent {
   message: MessageRow;
   attempt: Parameters<typeof recordAttempts>[1][number]["attempt"];
   change: AttemptChange;
@@ -136,12 +138,20 @@ async function dispatchAll(
 
   const io: AdapterIO = { fetch: deps.fetch, now, waitUntil: (work) => ctx.waitUntil(work) };
   const adapters = { ...smsAdapters, ...deps.adapters };
-  const plans = await planDeliveries(env, db, claimed, adapters, now());
+  const sms = claimed.filter((message) => message.channel === "sms");
+  const plans = await planDeliveries(env, db, sms, adapters, now());
   const send = gatheringSender(io);
   const sent = await Promise.all(
-    claimed.map((message) =>
-      sendOne(message, claimId, plans.get(message.id), adapters, send, io, deps, settings),
-    ),
+    claimed.map(async (message) => {
+      if (message.channel === "wechat") {
+        const startedAt = now();
+        const outcome = await sendWeChat(env, message, deps.fetch);
+        return settle(message, claimId, "wechat", outcome, startedAt, now(), settings, deps, {
+          failover: false,
+        });
+      }
+      return sendOne(message, claimId, plans.get(message.id), adapters, send, io, deps, settings);
+    }),
   );
   await withRetries(() =>
     recordAttempts(
@@ -152,6 +162,7 @@ async function dispatchAll(
   for (const result of sent) {
     verdicts.set(result.message.id, result.verdict);
   }
+  await deliveredOnSend(env, sent, now());
   await emitMessageEvents(
     env,
     sent.map(({ message, attempt, change }) =>
@@ -243,44 +254,70 @@ async function sendOne(
     plan.template ? `${message.tenantId}:${plan.provider}:${plan.template.code}` : null,
   );
   const finishedAt = io.now();
-  const latency = finishedAt - startedAt;
   // A refusal is the provider working as it should; no answer or a retryable error is not.
   breakerFor(message.tenantId, plan.provider).record(
     plan.ticket,
     outcome.kind === "sent" || (outcome.kind === "failed" && !outcome.retryable),
     finishedAt,
   );
+  return settle(message, claimId, plan.provider, outcome, startedAt, finishedAt, settings, deps, {
+    failover: hasLaterCandidate(plan.candidates, plan.provider),
+  });
+}
+
+/**
+ * The attempt's record, the message's change and the queue verdict for a provider's outcome. A
+ * retryable failure fails over to the next provider at once while there is one this round; no
+ * answer (the message may have gone) waits and tries the same provider again.
+ */
+export function settle(
+  message: MessageRow,
+  claimId: string,
+  provider: string,
+  outcome: SendOutcome,
+  startedAt: number,
+  finishedAt: number,
+  settings: Settings,
+  deps: DispatchDeps,
+  options: { failover: boolean },
+): Sent {
+  const latency = finishedAt - startedAt;
+  const record = (outcomeOf: AttemptOutcome, reason: string | null) => ({
+    attemptId: newId("att", finishedAt),
+    claimId,
+    messageId: message.id,
+    tenantId: message.tenantId,
+    attempt: message.attemptCount,
+    provider,
+    outcome: outcomeOf,
+    reason,
+    providerMessageId: null,
+    latencyMs: latency,
+    createdAt: finishedAt,
+  });
   if (outcome.kind === "sent") {
     return {
       message,
-      attempt: {
-        ...record(finishedAt, latency, "sent", null),
-        providerMessageId: outcome.providerMessageId,
-      },
-      change: {
-        kind: "sent",
-        provider: plan.provider,
-        providerMessageId: outcome.providerMessageId,
-      },
+      attempt: { ...record("sent", null), providerMessageId: outcome.providerMessageId },
+      change: { kind: "sent", provider, providerMessageId: outcome.providerMessageId },
       verdict: { ack: true, report: { id: message.id, outcome: "sent" } },
     };
   }
   const retryable = outcome.kind === "unknown" || outcome.retryable;
   const reason = outcome.kind === "unknown" ? outcome.reason : `${outcome.code}: ${outcome.reason}`;
-  const attemptOutcome =
-    outcome.kind === "unknown" ? "unknown" : retryable ? "retryable" : "permanent";
-  const attempt = record(finishedAt, latency, attemptOutcome, reason);
+  const attempt = record(
+    outcome.kind === "unknown" ? "unknown" : retryable ? "retryable" : "permanent",
+    reason,
+  );
   if (retryable && message.attemptCount < settings.MAX_ATTEMPTS) {
-    // A retryable failure fails over to the next provider at once, while there is one this round;
-    // no answer (the message may have gone) waits and tries the same provider again.
-    const failover = outcome.kind === "failed" && hasLaterCandidate(plan.candidates, plan.provider);
+    const failover = outcome.kind === "failed" && options.failover;
     return {
       message,
       attempt,
       change: {
         kind: "retry",
         reason: failover
-          ? `failing over after ${plan.provider}: ${reason}`
+          ? `failing over after ${provider}: ${reason}`
           : `retrying after: ${reason}`,
       },
       verdict: {
@@ -359,4 +396,22 @@ function retryDelay(attempt: number, settings: Settings, deps: DispatchDeps): nu
     maxSeconds: settings.RETRY_MAX_SECONDS,
     random: deps.random,
   });
+}
+
+/**
+ * A WeChat customer-service message WeChat accepted has reached the user (there is no receipt for
+ * it, unlike a template message's job-finish event): it is delivered once recorded sent.
+ */
+async function deliveredOnSend(env: Env, sent: Sent[], now: number): Promise<void> {
+  const byTenant = new Map<string, { messageId: string; status: "delivered"; reason: null }[]>();
+  for (const { message, change } of sent) {
+    if (message.channel === "wechat" && change.kind === "sent" && !isTemplateMessage(message)) {
+      const list = byTenant.get(message.tenantId) ?? [];
+      list.push({ messageId: message.id, status: "delivered", reason: null });
+      byTenant.set(message.tenantId, list);
+    }
+  }
+  for (const [tenantId, receipts] of byTenant) {
+    await applyReceipts(env.DB, tenantId, receipts, now);
+  }
 }

@@ -213,6 +213,7 @@ async function createBatch(
       templateId: "template" in content ? content.template.id : null,
       templateVersion: "template" in content ? content.template.version : null,
       templateParams: composed.templateParams,
+      payload: null,
       kind: composed.kind,
       costMicros: composed.costMicros,
       lane: "bulk",

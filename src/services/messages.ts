@@ -119,15 +119,30 @@ export async function acceptMessage(
     templateId: "template" in content ? content.template.id : null,
     templateVersion: "template" in content ? content.template.version : null,
     templateParams: composed.templateParams,
+    payload: null,
     kind: composed.kind,
     costMicros: composed.costMicros,
     lane: composed.kind === "marketing" ? "bulk" : "transactional",
   };
-  const response = acceptedView(message, tenant.currency);
-  const result = await dispatcherOf(env, tenant.id).accept({
+  return handOver(env, caller, message, input, idempotencyKey);
+}
+
+/**
+ * Gives an accepted message to the tenant's dispatcher (one RPC; durable when it returns), with the
+ * idempotency key's record; or replays the key's first answer.
+ */
+export async function handOver(
+  env: Env,
+  caller: Caller,
+  message: OutboxMessage,
+  request: unknown,
+  idempotencyKey: string | undefined,
+): Promise<{ replayed: boolean; message: AcceptedMessage }> {
+  const response = acceptedView(message, caller.tenant.currency);
+  const result = await dispatcherOf(env, caller.tenant.id).accept({
     message,
     idempotency: idempotencyKey
-      ? { key: idempotencyKey, requestHash: await sha256Hex(JSON.stringify(input)) }
+      ? { key: idempotencyKey, requestHash: await sha256Hex(JSON.stringify(request)) }
       : null,
     response,
   });
@@ -250,6 +265,7 @@ export async function getMessage(
   return {
     message: {
       ...message,
+      payload: message.payload ? (JSON.parse(message.payload) as Record<string, unknown>) : null,
       status: canceled ? "canceled" : initialStatus(message),
       statusReason: canceled ? "canceled by request" : null,
       provider: null,

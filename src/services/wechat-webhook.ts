@@ -23,11 +23,13 @@ import {
   type PassiveReply,
   parseWeChatXml,
 } from "../channels/wechat/xml";
+import { applyReceipts } from "../db/message-log";
 import { chooseReply, type Inbound } from "../domain/auto-replies";
 import type { InboxRowValues } from "../durable-objects/wechat-inbound-types";
 import { newId } from "../lib/ids";
 import { ApiError } from "../lib/problem";
 import { wechatRules } from "./auto-replies";
+import { changeEventInput, emitMessageEvents, eventChange, messageEvent } from "./message-events";
 import { type ReadyWeChatApp, readyWeChatApp } from "./wechat-apps";
 import { wechatAccountOf } from "./wechat-client";
 
@@ -212,6 +214,12 @@ export async function receiveDelivery(
     row,
     rule ? JSON.stringify(rule.reply) : null,
   );
+  if (!recorded.duplicate && inbound.inbound.kind === "event") {
+    const event = inbound.inbound;
+    if (event.event === "TEMPLATESENDJOBFINISH") {
+      await applyTemplateJobResult(env, app.row.tenantId, event.msgID, event.status, now);
+    }
+  }
   const reply = recorded.reply
     ? passiveReply(JSON.parse(recorded.reply), fields, inbound.inbound, now)
     : null;
@@ -234,4 +242,43 @@ export async function receiveDelivery(
     throw new Error(`reply not encrypted: ${sealed.error.detail}`);
   }
   return { contentType: "application/xml; charset=utf-8", body: sealed.body };
+}
+
+/**
+ * A template message's job-finish event: `success` makes the message delivered; a failure
+ * ("failed:user block", "failed: system failed") makes it undelivered with that reason.
+ */
+async function applyTemplateJobResult(
+  env: Env,
+  tenantId: string,
+  msgId: string,
+  status: string,
+  now: number,
+): Promise<void> {
+  const row = await env.DB.prepare(
+    "SELECT id FROM messages WHERE tenant_id = ? AND provider = 'wechat' AND provider_message_id = ?",
+  )
+    .bind(tenantId, msgId)
+    .first<{ id: string }>();
+  if (!row) {
+    console.warn("a template job result for an unknown message", msgId);
+    return;
+  }
+  const delivered = status === "success";
+  const { rows } = await applyReceipts(
+    env.DB,
+    tenantId,
+    [
+      {
+        messageId: row.id,
+        status: delivered ? "delivered" : "undelivered",
+        reason: delivered ? null : `WeChat: ${status}`,
+      },
+    ],
+    now,
+  );
+  await emitMessageEvents(
+    env,
+    rows.map((changed) => messageEvent(changeEventInput(changed), eventChange(changed, now))),
+  );
 }

@@ -53,7 +53,7 @@ describe("POST /v1/messages (errors)", () => {
 
   it.each([
     { what: "a missing `to`", body: { body: "Hello" }, pointers: ["/to"] },
-    { what: "an empty object", body: {}, pointers: ["/to"] },
+    { what: "an empty object", body: {}, pointers: ["/to", "/body"] },
     {
       what: "a `to` without a body or template",
       body: { to: "+8613800138000" },

@@ -27,6 +27,7 @@ export function outboxMessage(
     templateId: null,
     templateVersion: null,
     templateParams: null,
+    payload: null,
     kind: "notification",
     costMicros: 6500,
     lane: "transactional",

@@ -2,6 +2,7 @@ import type { RouteHandler } from "@hono/zod-openapi";
 import type { MessageRow } from "../../db/message-log";
 import type { AppEnv } from "../../middleware/context";
 import * as service from "../../services/messages";
+import { acceptWeChatMessage } from "../../services/wechat-messages";
 import { iso } from "../common";
 import type * as routes from "./messages.routes";
 
@@ -59,12 +60,22 @@ function contentOf<T extends { body?: string; template_id?: string; variables?: 
 type Variables = Record<string, string | number>;
 
 export const sendMessage: RouteHandler<typeof routes.sendMessage, AppEnv> = async (c) => {
-  const { replayed, message } = await service.acceptMessage(
-    c.env,
-    c.get("caller"),
-    contentOf(c.req.valid("json")),
-    c.req.valid("header")["idempotency-key"],
-  );
+  const input = c.req.valid("json");
+  const key = c.req.valid("header")["idempotency-key"];
+  const { replayed, message } =
+    input.channel === "wechat" && input.app_id && input.wechat
+      ? await acceptWeChatMessage(
+          c.env,
+          c.get("caller"),
+          { ...input, app_id: input.app_id, wechat: input.wechat },
+          key,
+        )
+      : await service.acceptMessage(
+          c.env,
+          c.get("caller"),
+          contentOf({ ...input, to: input.to ?? "" }),
+          key,
+        );
   if (replayed) {
     c.header("Idempotent-Replayed", "true");
   }

@@ -1,5 +1,5 @@
 import { createRoute, z } from "@hono/zod-openapi";
-import { MESSAGE_STATUSES, TEMPLATE_KINDS } from "../../db/schema";
+import { CHANNELS, MESSAGE_STATUSES, TEMPLATE_KINDS } from "../../db/schema";
 import { requireScope } from "../../middleware/api-key";
 import { bearerAuth, IdempotencyHeaders, LimitQuery, problems } from "../common";
 
@@ -43,16 +43,71 @@ export const SendAt = z.iso.datetime({ offset: true }).openapi({
   example: "2026-12-01T09:30:00+08:00",
 });
 
+const WeChatData = z.record(
+  z.string().min(1).max(32),
+  z.object({ value: z.string().max(200), color: z.string().max(16).optional() }).strict(),
+);
+
+export const WeChatContentSchema = z
+  .discriminatedUnion("type", [
+    z
+      .object({
+        type: z.literal("template"),
+        template_id: z.string().min(1).max(64),
+        data: WeChatData,
+        url: z.url().optional(),
+        miniprogram: z
+          .object({ appid: z.string().min(1).max(32), pagepath: z.string().max(256).optional() })
+          .strict()
+          .optional(),
+      })
+      .strict(),
+    z.object({ type: z.literal("text"), content: z.string().min(1).max(2000) }).strict(),
+    z.object({ type: z.literal("image"), media_id: z.string().min(1).max(128) }).strict(),
+    z
+      .object({
+        type: z.literal("news"),
+        articles: z
+          .array(
+            z
+              .object({
+                title: z.string().min(1).max(64),
+                description: z.string().max(120).optional(),
+                url: z.url(),
+                picurl: z.url().optional(),
+              })
+              .strict(),
+          )
+          .length(1),
+      })
+      .strict(),
+  ])
+  .openapi("WeChatContent", {
+    description:
+      "A template message, or a customer-service message (text, image, one news article) inside the 48-hour window opened by the follower's last message, menu click, follow or scan",
+  });
+
 export const SendMessageBody = z
   .object({
-    to: z.string().min(1).max(32).openapi({
-      description: "E.164, or a national number of the account's home country",
+    channel: z.enum(["sms", "wechat"]).optional().openapi({ description: "sms unless given" }),
+    to: z.string().min(1).max(32).optional().openapi({
+      description: "SMS: E.164, or a national number of the account's home country",
       example: "+8613800138000",
     }),
     body: Body.optional(),
     template_id: TemplateId.optional(),
     variables: Variables.optional(),
     from: z.string().min(1).max(20).optional().openapi({ description: "Sender id or number" }),
+    app_id: z
+      .string()
+      .regex(/^wx[0-9a-f]{16}$/, "a WeChat app id")
+      .optional()
+      .openapi({ description: "WeChat: the Official Account that sends" }),
+    openid: z.string().min(1).max(64).optional().openapi({ description: "WeChat: the follower" }),
+    contact: z.string().min(1).max(128).optional().openapi({
+      description: "WeChat: a contact's external_id, sent to its binding in the account",
+    }),
+    wechat: WeChatContentSchema.optional(),
     metadata: z
       .record(z.string().max(40), z.string().max(500))
       .refine((m) => Object.keys(m).length <= 20, "at most 20 keys")
@@ -62,7 +117,44 @@ export const SendMessageBody = z
     smart_encoding: SmartEncoding,
   })
   .strict()
-  .superRefine(requireOneContent)
+  .superRefine((value, ctx) => {
+    if (value.channel === "wechat") {
+      for (const field of [
+        "to",
+        "body",
+        "template_id",
+        "variables",
+        "from",
+        "smart_encoding",
+      ] as const) {
+        if (value[field] !== undefined) {
+          ctx.addIssue({ code: "custom", path: [field], message: "not for a WeChat message" });
+        }
+      }
+      for (const field of ["app_id", "wechat"] as const) {
+        if (value[field] === undefined) {
+          ctx.addIssue({ code: "custom", path: [field], message: "required for a WeChat message" });
+        }
+      }
+      if ((value.openid === undefined) === (value.contact === undefined)) {
+        ctx.addIssue({
+          code: "custom",
+          path: ["openid"],
+          message: "give either openid or contact",
+        });
+      }
+      return;
+    }
+    for (const field of ["app_id", "openid", "contact", "wechat"] as const) {
+      if (value[field] !== undefined) {
+        ctx.addIssue({ code: "custom", path: [field], message: "only for channel wechat" });
+      }
+    }
+    if (value.to === undefined) {
+      ctx.addIssue({ code: "custom", path: ["to"], message: "required" });
+    }
+    requireOneContent(value, ctx);
+  })
   .openapi("SendMessage");
 
 export const PreviewBody = z
@@ -129,7 +221,7 @@ const AttemptSchema = z.object({
 export const MessageSchema = z
   .object({
     id: z.string(),
-    channel: z.literal("sms"),
+    channel: z.enum(CHANNELS),
     status: z.enum(MESSAGE_STATUSES),
     status_reason: z.string().nullable(),
     to: z.string(),
