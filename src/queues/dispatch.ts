@@ -31,7 +31,7 @@ import { emitMessageEvents, messageEvent } from "../services/message-events";
 import { breakerFor, type Plan, planDeliveries } from "./delivery-plan";
 import { dispatchJobSchema } from "./payloads";
 import { gatheringSender } from "./send-many";
-import { isTemplateMessage, sendWeChat } from "./wechat-send";
+import { fallbackOf, isTemplateMessage, sendWeChat, switchToSms } from "./wechat-send";
 
 /** Longer than any provider call may take (adapters time out well before). */
 const CLAIM_MS = 60_000;
@@ -146,9 +146,33 @@ async function dispatchAll(
       if (message.channel === "wechat") {
         const startedAt = now();
         const outcome = await sendWeChat(env, message, deps.fetch);
-        return settle(message, claimId, "wechat", outcome, startedAt, now(), settings, deps, {
-          failover: false,
-        });
+        const result = settle(
+          message,
+          claimId,
+          "wechat",
+          outcome,
+          startedAt,
+          now(),
+          settings,
+          deps,
+          {
+            failover: false,
+          },
+        );
+        const fallback = fallbackOf(message);
+        if (outcome.kind !== "failed" || outcome.retryable || !fallback) {
+          return result;
+        }
+        // Refused for good by WeChat: the same message goes out as its SMS, at once.
+        await switchToSms(env.DB, message, claimId, fallback, now());
+        return {
+          ...result,
+          change: {
+            kind: "retry" as const,
+            reason: `falling back to SMS after WeChat: ${outcome.reason}`,
+          },
+          verdict: { ack: false as const, delaySeconds: 0 },
+        };
       }
       return sendOne(message, claimId, plans.get(message.id), adapters, send, io, deps, settings);
     }),

@@ -12,6 +12,7 @@ import type { AcceptedMessage, OutboxMessage } from "../durable-objects/dispatch
 import { newId } from "../lib/ids";
 import { ApiError } from "../lib/problem";
 import type { Caller } from "../middleware/context";
+import type { SmsFallback } from "./best-channel";
 import { handOver, scheduledTime } from "./messages";
 import { getWeChatApp } from "./wechat-apps";
 
@@ -156,6 +157,7 @@ export async function acceptWeChatMessage(
   input: WeChatSendInput,
   idempotencyKey: string | undefined,
   now: number = Date.now(),
+  fallback: SmsFallback | null = null,
 ): Promise<{ replayed: boolean; message: AcceptedMessage }> {
   await getWeChatApp(env, caller, input.app_id).catch(() => {
     throw unprocessable("/app_id", `No WeChat app ${input.app_id} in this account.`);
@@ -183,7 +185,10 @@ export async function acceptWeChatMessage(
     templateId: null,
     templateVersion: null,
     templateParams: null,
-    payload: JSON.stringify(payloadOf(openid, input.wechat)),
+    payload: JSON.stringify({
+      ...payloadOf(openid, input.wechat),
+      ...(fallback ? { fallback } : {}),
+    }),
     kind: "notification",
     costMicros: 0,
     lane: "transactional",

@@ -1,6 +1,7 @@
 import type { RouteHandler } from "@hono/zod-openapi";
 import type { MessageRow } from "../../db/message-log";
 import type { AppEnv } from "../../middleware/context";
+import { acceptAutoMessage } from "../../services/best-channel";
 import * as service from "../../services/messages";
 import { acceptWeChatMessage } from "../../services/wechat-messages";
 import { iso } from "../common";
@@ -63,19 +64,33 @@ export const sendMessage: RouteHandler<typeof routes.sendMessage, AppEnv> = asyn
   const input = c.req.valid("json");
   const key = c.req.valid("header")["idempotency-key"];
   const { replayed, message } =
-    input.channel === "wechat" && input.app_id && input.wechat
-      ? await acceptWeChatMessage(
+    input.channel === "auto" && input.contact && input.app_id && input.wechat && input.sms
+      ? await acceptAutoMessage(
           c.env,
           c.get("caller"),
-          { ...input, app_id: input.app_id, wechat: input.wechat },
+          {
+            contact: input.contact,
+            app_id: input.app_id,
+            wechat: input.wechat,
+            sms: contentOf(input.sms),
+            metadata: input.metadata,
+            send_at: input.send_at,
+          },
           key,
         )
-      : await service.acceptMessage(
-          c.env,
-          c.get("caller"),
-          contentOf({ ...input, to: input.to ?? "" }),
-          key,
-        );
+      : input.channel === "wechat" && input.app_id && input.wechat
+        ? await acceptWeChatMessage(
+            c.env,
+            c.get("caller"),
+            { ...input, app_id: input.app_id, wechat: input.wechat },
+            key,
+          )
+        : await service.acceptMessage(
+            c.env,
+            c.get("caller"),
+            contentOf({ ...input, to: input.to ?? "" }),
+            key,
+          );
   if (replayed) {
     c.header("Idempotent-Replayed", "true");
   }

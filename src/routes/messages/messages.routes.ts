@@ -89,7 +89,10 @@ export const WeChatContentSchema = z
 
 export const SendMessageBody = z
   .object({
-    channel: z.enum(["sms", "wechat"]).optional().openapi({ description: "sms unless given" }),
+    channel: z.enum(["sms", "wechat", "auto"]).optional().openapi({
+      description:
+        "sms unless given; auto: WeChat to a contact bound and following, else (or if WeChat refuses it) SMS to the contact's phone",
+    }),
     to: z.string().min(1).max(32).optional().openapi({
       description: "SMS: E.164, or a national number of the account's home country",
       example: "+8613800138000",
@@ -108,6 +111,17 @@ export const SendMessageBody = z
       description: "WeChat: a contact's external_id, sent to its binding in the account",
     }),
     wechat: WeChatContentSchema.optional(),
+    sms: z
+      .object({
+        body: Body.optional(),
+        template_id: TemplateId.optional(),
+        variables: Variables.optional(),
+        smart_encoding: SmartEncoding,
+      })
+      .strict()
+      .superRefine(requireOneContent)
+      .optional()
+      .openapi({ description: "auto: the SMS part (a body, or a template with its variables)" }),
     metadata: z
       .record(z.string().max(40), z.string().max(500))
       .refine((m) => Object.keys(m).length <= 20, "at most 20 keys")
@@ -118,6 +132,30 @@ export const SendMessageBody = z
   })
   .strict()
   .superRefine((value, ctx) => {
+    if (value.channel === "auto") {
+      for (const field of [
+        "to",
+        "body",
+        "template_id",
+        "variables",
+        "from",
+        "openid",
+        "smart_encoding",
+      ] as const) {
+        if (value[field] !== undefined) {
+          ctx.addIssue({ code: "custom", path: [field], message: "not for channel auto" });
+        }
+      }
+      for (const field of ["contact", "app_id", "wechat", "sms"] as const) {
+        if (value[field] === undefined) {
+          ctx.addIssue({ code: "custom", path: [field], message: "required for channel auto" });
+        }
+      }
+      return;
+    }
+    if (value.sms !== undefined) {
+      ctx.addIssue({ code: "custom", path: ["sms"], message: "only for channel auto" });
+    }
     if (value.channel === "wechat") {
       for (const field of [
         "to",

@@ -1,0 +1,126 @@
+/**
+ * One call for the best channel (`channel: "auto"`): a contact bound in the WeChat account and
+ * following it gets the WeChat part, with the SMS part composed and kept as its fallback (used
+ * when WeChat refuses the send for good); anyone else gets the SMS part at once. Either way it is
+ * one message id, and every attempt on either channel shows on it.
+ */
+import { and, eq } from "drizzle-orm";
+import { database } from "../db/client";
+import { contacts, contactWeChatBindings, wechatFollowers } from "../db/schema";
+import type { AcceptedMessage } from "../durable-objects/dispatcher-types";
+import { ApiError } from "../lib/problem";
+import type { Caller } from "../middleware/context";
+import { composeMessage } from "./compose";
+import { acceptMessage, type ContentInput, loadContent, refusal } from "./messages";
+import { loadScreener } from "./sensitive-words";
+import { acceptWeChatMessage, type WeChatContent } from "./wechat-messages";
+
+export interface AutoSendInput {
+  contact: string;
+  app_id: string;
+  wechat: WeChatContent;
+  sms: ContentInput & { smart_encoding?: boolean };
+  metadata?: Record<string, string>;
+  send_at?: string;
+}
+
+/** What the consumer switches a WeChat message to when WeChat refuses it for good. */
+export interface SmsFallback {
+  recipient: string;
+  body: string;
+  segments: number;
+  encoding: "GSM-7" | "UCS-2";
+  costMicros: number;
+  templateId: string | null;
+  templateVersion: number | null;
+  templateParams: { name: string; value: string }[] | null;
+}
+
+export async function acceptAutoMessage(
+  env: Env,
+  caller: Caller,
+  input: AutoSendInput,
+  idempotencyKey: string | undefined,
+  now: number = Date.now(),
+): Promise<{ replayed: boolean; message: AcceptedMessage }> {
+  const db = database(env.DB);
+  const contact = await db.query.contacts.findFirst({
+    where: and(eq(contacts.tenantId, caller.tenant.id), eq(contacts.externalId, input.contact)),
+  });
+  if (!contact) {
+    throw new ApiError("unprocessable-entity", `No contact ${input.contact}.`, {
+      errors: [{ pointer: "/contact", detail: "not one of this account's contacts" }],
+    });
+  }
+  const [bound] = await db
+    .select({ openid: contactWeChatBindings.openid, following: wechatFollowers.following })
+    .from(contactWeChatBindings)
+    .leftJoin(
+      wechatFollowers,
+      and(
+        eq(wechatFollowers.appId, contactWeChatBindings.appId),
+        eq(wechatFollowers.openid, contactWeChatBindings.openid),
+      ),
+    )
+    .where(
+      and(
+        eq(contactWeChatBindings.contactId, contact.id),
+        eq(contactWeChatBindings.appId, input.app_id),
+      ),
+    )
+    .limit(1);
+  const smsInput = { ...input.sms, metadata: input.metadata, send_at: input.send_at };
+  if (!bound?.following) {
+    if (!contact.phone) {
+      throw new ApiError(
+        "unprocessable-entity",
+        "The contact follows no WeChat account here and has no phone.",
+        {
+          errors: [
+            { pointer: "/contact", detail: "neither a following WeChat binding nor a phone" },
+          ],
+        },
+      );
+    }
+    return acceptMessage(env, caller, { ...smsInput, to: contact.phone }, idempotencyKey, now);
+  }
+  let fallback: SmsFallback | null = null;
+  if (contact.phone) {
+    const [content, screen] = await Promise.all([
+      loadContent(env, caller, input.sms),
+      loadScreener(env, caller.tenant.id),
+    ]);
+    const composed = composeMessage(caller.tenant, screen, contact.phone, content, {
+      smartEncoding: input.sms.smart_encoding ?? false,
+      pointer: "/sms",
+    });
+    if (!composed.ok) {
+      throw refusal(composed.errors, composed.hits);
+    }
+    const v = composed.value;
+    fallback = {
+      recipient: v.recipient ?? contact.phone,
+      body: v.text,
+      segments: v.segments,
+      encoding: v.encoding,
+      costMicros: v.costMicros,
+      templateId: "template" in content ? content.template.id : null,
+      templateVersion: "template" in content ? content.template.version : null,
+      templateParams: v.templateParams,
+    };
+  }
+  return acceptWeChatMessage(
+    env,
+    caller,
+    {
+      app_id: input.app_id,
+      openid: bound.openid,
+      wechat: input.wechat,
+      metadata: input.metadata,
+      send_at: input.send_at,
+    },
+    idempotencyKey,
+    now,
+    fallback,
+  );
+}

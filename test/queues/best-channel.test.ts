@@ -1,0 +1,147 @@
+import {
+  createExecutionContext,
+  createMessageBatch,
+  env,
+  getQueueResult,
+  runInDurableObject,
+} from "cloudflare:test";
+import { describe, expect, it } from "vitest";
+import { logMessages } from "../../src/durable-objects/send-log";
+import type { WeChatAccount } from "../../src/durable-objects/wechat-account";
+import { consumeDispatch } from "../../src/queues/dispatch";
+import type { DispatchJob } from "../../src/queues/payloads";
+import { wechatAccountOf } from "../../src/services/wechat-client";
+import { outboxMessage } from "../support/messages";
+import { createTenant, postJson, type TestTenant } from "../support/tenants";
+import { deliver, eventMessage, newAppId } from "../support/wechat";
+
+async function account(tenant: TestTenant, fetch: (r: Request) => Promise<Response>) {
+  const appId = newAppId();
+  await tenant.api(
+    "/v1/wechat/apps",
+    postJson({
+      app_id: appId,
+      app_secret: "0123456789abcdef0123456789abcdef",
+      token: "QDG6eK",
+      encoding_aes_key: "jWmYm7qr5nMoAUwZRjGtBxmz3KA1tkAj3ykkR6q2B2C",
+      mode: "plaintext",
+      api_base_url: "https://wx.fake",
+    }),
+  );
+  await runInDurableObject(wechatAccountOf(env, appId), (instance: WeChatAccount) => {
+    Object.defineProperty(instance, "io", { value: { fetch, now: () => Date.now() } });
+  });
+  return appId;
+}
+
+const WECHAT_PART = {
+  type: "template",
+  template_id: "tmpl1",
+  data: { first: { value: "Shipped" } },
+};
+
+function autoRequest(appId: string, contact: string) {
+  return postJson({
+    channel: "auto",
+    contact,
+    app_id: appId,
+    wechat: WECHAT_PART,
+    sms: { body: "Your order has shipped" },
+  });
+}
+
+describe("channel auto", () => {
+  it("goes by WeChat to a bound follower and by SMS to an unbound contact", async () => {
+    const tenant = await createTenant();
+    const appId = await account(tenant, async () => Response.json({ errcode: 0 }));
+    await tenant.api(
+      "/v1/contacts",
+      postJson({
+        external_id: "u-bound",
+        phone: "+8613800138900",
+        wechat: [{ app_id: appId, openid: "oBound" }],
+      }),
+    );
+    await tenant.api("/v1/contacts", postJson({ external_id: "u-phone", phone: "+8613800138901" }));
+    await deliver(appId, eventMessage("subscribe", "", "oBound", Math.floor(Date.now() / 1000)), {
+      mode: "plaintext",
+    });
+    const bound = await tenant.api("/v1/messages", autoRequest(appId, "u-bound"));
+    expect(bound.status).toBe(202);
+    expect(await bound.json()).toMatchObject({ to: "oBound" });
+    const unbound = await tenant.api("/v1/messages", autoRequest(appId, "u-phone"));
+    expect(unbound.status).toBe(202);
+    expect(await unbound.json()).toMatchObject({ to: "+8613800138901" });
+  });
+
+  it("falls back to SMS under the same id when WeChat refuses the send for good", async () => {
+    const tenant = await createTenant();
+    const wechat = async (request: Request) =>
+      new URL(request.url).pathname.includes("token")
+        ? Response.json({ access_token: "T", expires_in: 7200 })
+        : Response.json({ errcode: 43004, errmsg: "require subscribe" });
+    const appId = await account(tenant, wechat);
+    const message = outboxMessage(tenant.id, "oLeft", {
+      channel: "wechat",
+      sender: appId,
+      mode: "test",
+      payload: JSON.stringify({
+        msgtype: "template",
+        touser: "oLeft",
+        template_id: "tmpl1",
+        data: {},
+        fallback: {
+          recipient: "+8613800138902",
+          body: "【Relaybox】Your order has shipped",
+          segments: 1,
+          encoding: "UCS-2",
+          costMicros: 6500,
+          templateId: null,
+          templateVersion: null,
+          templateParams: null,
+        },
+      }),
+    });
+    await logMessages(env.DB, [message]);
+    const consume = async (attempts: number) => {
+      const batch = createMessageBatch<DispatchJob>("relaybox-dispatch", [
+        {
+          id: "q",
+          timestamp: new Date(),
+          attempts,
+          body: { v: 1, tenant_id: tenant.id, message_id: message.id },
+        },
+      ]);
+      const ctx = createExecutionContext();
+      await consumeDispatch(batch as MessageBatch<unknown>, env, ctx, {
+        fetch: async (request) =>
+          new URL(request.url).host === "wx.fake" ? wechat(request) : new Response("{}"),
+      });
+      return getQueueResult(batch, ctx);
+    };
+    const first = await consume(1);
+    expect(first.retryMessages).toHaveLength(1);
+    const second = await consume(2);
+    expect(second.explicitAcks).toHaveLength(1);
+    const view = (await (await tenant.api(`/v1/messages/${message.id}`)).json()) as {
+      channel: string;
+      to: string;
+      status: string;
+      attempts: { provider: string; outcome: string }[];
+    };
+    expect(view).toMatchObject({ channel: "sms", to: "+8613800138902" });
+    expect(["sent", "delivered"]).toContain(view.status);
+    expect(view.attempts.map((a) => [a.provider, a.outcome])).toEqual([
+      ["wechat", "permanent"],
+      ["sandbox", "sent"],
+    ]);
+  });
+
+  it("refuses an unknown contact, and one with neither a following binding nor a phone", async () => {
+    const tenant = await createTenant();
+    const appId = await account(tenant, async () => Response.json({ errcode: 0 }));
+    await tenant.api("/v1/contacts", postJson({ external_id: "u-none" }));
+    expect((await tenant.api("/v1/messages", autoRequest(appId, "u-missing"))).status).toBe(422);
+    expect((await tenant.api("/v1/messages", autoRequest(appId, "u-none"))).status).toBe(422);
+  });
+});
