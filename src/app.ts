@@ -19,6 +19,7 @@ import { templatesRouter } from "./routes/templates";
 import { tenantRouter } from "./routes/tenant";
 import { webhooksRouter } from "./routes/webhooks";
 import { wechatRouter } from "./routes/wechat";
+import { wechatFollowersRouter } from "./routes/wechat-followers";
 import { wechatHookRouter } from "./routes/wechat-hook";
 import { wechatMenuRouter } from "./routes/wechat-menu";
 import { wechatOAuthRouter } from "./routes/wechat-oauth";
@@ -48,6 +49,7 @@ export function createApp() {
   app.route("/", contactsRouter);
   app.route("/", wechatOAuthRouter);
   app.route("/", wechatMenuRouter);
+  app.route("/", wechatFollowersRouter);
   app.route("/", wechatHookRouter);
   app.route("/", dashboardRouter);
 

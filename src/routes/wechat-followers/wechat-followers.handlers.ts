@@ -1,0 +1,75 @@
+import type { RouteHandler } from "@hono/zod-openapi";
+import type { AppEnv } from "../../middleware/context";
+import * as followers from "../../services/wechat-followers";
+import { iso } from "../common";
+import type * as routes from "./wechat-followers.routes";
+
+export const syncFollowers: RouteHandler<typeof routes.syncFollowers, AppEnv> = async (c) => {
+  const summary = await followers.syncFollowers(
+    c.env,
+    c.get("caller"),
+    c.req.valid("param").app_id,
+  );
+  return c.json(
+    { followers: summary.followers, pages: summary.pages, info_batches: summary.infoBatches },
+    200,
+  );
+};
+
+export const listFollowers: RouteHandler<typeof routes.listFollowers, AppEnv> = async (c) => {
+  const query = c.req.valid("query");
+  const page = await followers.listFollowers(c.env, c.get("caller"), c.req.valid("param").app_id, {
+    following: query.following,
+    tagId: query.tag_id,
+    limit: query.limit,
+    cursor: query.cursor,
+  });
+  return c.json({ data: page.data.map(present), next_cursor: page.nextCursor }, 200);
+};
+
+export const listTags: RouteHandler<typeof routes.listTags, AppEnv> = async (c) => {
+  const tags = await followers.listTags(c.env, c.get("caller"), c.req.valid("param").app_id);
+  return c.json({ data: tags }, 200);
+};
+
+export const createTag: RouteHandler<typeof routes.createTag, AppEnv> = async (c) => {
+  const tag = await followers.createTag(
+    c.env,
+    c.get("caller"),
+    c.req.valid("param").app_id,
+    c.req.valid("json").name,
+  );
+  return c.json(tag, 201);
+};
+
+export const tagMembers: RouteHandler<typeof routes.tagMembers, AppEnv> = async (c) => {
+  const { app_id, tag_id } = c.req.valid("param");
+  const done = await followers.changeTagMembers(c.env, c.get("caller"), app_id, {
+    tagId: tag_id,
+    openids: c.req.valid("json").openids,
+    action: "tag",
+  });
+  return c.json({ tag_id, ...done }, 200);
+};
+
+export const untagMembers: RouteHandler<typeof routes.untagMembers, AppEnv> = async (c) => {
+  const { app_id, tag_id } = c.req.valid("param");
+  const done = await followers.changeTagMembers(c.env, c.get("caller"), app_id, {
+    tagId: tag_id,
+    openids: c.req.valid("json").openids,
+    action: "untag",
+  });
+  return c.json({ tag_id, ...done }, 200);
+};
+
+function present(row: followers.FollowerRow) {
+  return {
+    openid: row.openid,
+    following: row.following,
+    tag_ids: row.tagIds,
+    info: row.info ?? null,
+    last_interaction_at: iso(row.lastInteractionAt),
+    subscribed_at: iso(row.subscribedAt),
+    unsubscribed_at: iso(row.unsubscribedAt),
+  };
+}
