@@ -57,11 +57,11 @@ const MARK_UNLISTED = `UPDATE wechat_followers SET following = 0, unsubscribed_a
 
 const ADD_TAG = `UPDATE wechat_followers SET updated_at = ?1, tag_ids = (
     SELECT json_group_array(value) FROM (
-      SELECT value FROM json_each(wechat_followers.tag_ids) UNION SELECT ?2 ORDER BY 1))
+      SELECT value FROM json_each(wechat_followers.tag_ids) UNION SELECT CAST(?2 AS INTEGER) ORDER BY 1))
   WHERE app_id = ?3 AND openid IN (SELECT value FROM json_each(?4))`;
 
 const REMOVE_TAG = `UPDATE wechat_followers SET updated_at = ?1, tag_ids = (
-    SELECT json_group_array(value) FROM json_each(wechat_followers.tag_ids) WHERE value <> ?2)
+    SELECT json_group_array(value) FROM json_each(wechat_followers.tag_ids) WHERE value <> CAST(?2 AS INTEGER))
   WHERE app_id = ?3 AND openid IN (SELECT value FROM json_each(?4))`;
 
 export interface SyncSummary {
