@@ -2,7 +2,7 @@
  * State changes on the send log. Every change is a conditional update that only moves a status
  * forward, so duplicate and out-of-order events (queue redelivery, late receipts) are harmless.
  */
-import { and, eq, inArray, lt, or, sql } from "drizzle-orm";
+import { and, eq, inArray, isNull, lt, or, sql } from "drizzle-orm";
 import type { Database } from "./client";
 import { type AttemptOutcome, type MessageStatus, messages } from "./schema";
 
@@ -40,7 +40,9 @@ export async function claimForSending(
     const rows = await db
       .update(messages)
       .set({
-        status: "sending",
+        // A WeChat message falling back to SMS after its template ended undelivered stays `sent`
+        // while the SMS goes (statuses only move forward); see queues/wechat-send.
+        status: sql`CASE WHEN ${messages.status} = 'sent' THEN 'sent' ELSE 'sending' END`,
         claimId,
         claimedUntil: now + claimMs,
         attemptCount: sql`${messages.attemptCount} + 1`,
@@ -52,6 +54,12 @@ export async function claimForSending(
           or(
             inArray(messages.status, ["scheduled", "queued"]),
             and(eq(messages.status, "sending"), lt(messages.claimedUntil, now)),
+            and(
+              eq(messages.status, "sent"),
+              eq(messages.channel, "sms"),
+              isNull(messages.provider),
+              lt(messages.claimedUntil, now),
+            ),
           ),
         ),
       )
@@ -83,7 +91,7 @@ export type AttemptChange =
 // The consumer and the receipt hook run these for every message, so they are plain SQL, many rows
 // to a statement: the query builder's cost, then D1's cost per statement, showed up in the send
 // path's CPU profile (test/bench/RESULTS.md).
-const HELD = "WHERE id = ? AND claim_id = ? AND status = 'sending'";
+const HELD = "WHERE id = ? AND claim_id = ? AND status IN ('sending', 'sent')";
 const MARK_RETRY = `UPDATE messages SET status_reason = ?, claim_id = NULL, claimed_until = 0,
   updated_at = ? ${HELD}`;
 const MARK_WAITING = `UPDATE messages SET status_reason = ?, attempt_count = attempt_count - 1,
@@ -174,7 +182,7 @@ export async function recordAttempts(
       claim_id = NULL, claimed_until = 0, updated_at = v.column5
       FROM (VALUES ${tuples}) AS v
       WHERE messages.id = v.column1 AND messages.claim_id = v.column2
-        AND messages.status IN ('sending', 'delivered', 'undelivered')`,
+        AND messages.status IN ('sending', 'sent', 'delivered', 'undelivered')`,
   );
   const retry = d1.prepare(MARK_RETRY);
   const waiting = d1.prepare(MARK_WAITING);

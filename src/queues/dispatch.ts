@@ -26,12 +26,13 @@ import type { AttemptOutcome, MessageStatus, ProviderName } from "../db/schema";
 import type { SendResult } from "../durable-objects/dispatcher-types";
 import { backoffSeconds } from "../lib/backoff";
 import { newId } from "../lib/ids";
+import { fallbackOf, switchToSms } from "../services/best-channel";
 import { dispatcherOf } from "../services/dispatcher";
 import { emitMessageEvents, messageEvent } from "../services/message-events";
 import { breakerFor, type Plan, planDeliveries } from "./delivery-plan";
 import { dispatchJobSchema } from "./payloads";
 import { gatheringSender } from "./send-many";
-import { fallbackOf, isTemplateMessage, sendWeChat, switchToSms } from "./wechat-send";
+import { isTemplateMessage, sendWeChat } from "./wechat-send";
 
 /** Longer than any provider call may take (adapters time out well before). */
 const CLAIM_MS = 60_000;

@@ -7,7 +7,6 @@
 import type { SendOutcome } from "../channels/sms/adapter";
 import type { MessageRow } from "../db/message-log";
 import type { WeChatError } from "../durable-objects/wechat-types";
-import type { SmsFallback } from "../services/best-channel";
 import { callWeChat } from "../services/wechat-client";
 
 // WeChat's global error codes for message sends (the "全局返回码" page), with what they mean here.
@@ -82,44 +81,4 @@ export async function sendWeChat(
     // A customer-service message has no id at WeChat; ours stands in.
     providerMessageId: template ? String(result.value.msgid ?? "") : `cs:${message.id}`,
   };
-}
-
-/** The SMS a `channel: "auto"` message falls back to, if it has one. */
-export function fallbackOf(message: Pick<MessageRow, "payload">): SmsFallback | null {
-  const fallback = message.payload?.fallback;
-  return fallback && typeof fallback === "object" ? (fallback as SmsFallback) : null;
-}
-
-/**
- * Turns a WeChat message WeChat refused for good into its SMS fallback, while our claim holds it:
- * the next delivery of its queue message sends it as an SMS, under the same id.
- */
-export async function switchToSms(
-  db: D1Database,
-  message: MessageRow,
-  claimId: string,
-  fallback: SmsFallback,
-  now: number,
-): Promise<void> {
-  await db
-    .prepare(
-      `UPDATE messages SET channel = 'sms', recipient = ?, body = ?, segments = ?, encoding = ?,
-         cost_micros = ?, template_id = ?, template_version = ?, template_params = ?,
-         payload = NULL, provider = NULL, provider_message_id = NULL, updated_at = ?
-       WHERE id = ? AND claim_id = ? AND status = 'sending'`,
-    )
-    .bind(
-      fallback.recipient,
-      fallback.body,
-      fallback.segments,
-      fallback.encoding,
-      fallback.costMicros,
-      fallback.templateId,
-      fallback.templateVersion,
-      fallback.templateParams ? JSON.stringify(fallback.templateParams) : null,
-      now,
-      message.id,
-      claimId,
-    )
-    .run();
 }

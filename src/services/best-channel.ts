@@ -6,10 +6,12 @@
  */
 import { and, eq } from "drizzle-orm";
 import { database } from "../db/client";
+import type { MessageRow } from "../db/message-log";
 import { contacts, contactWeChatBindings, wechatFollowers } from "../db/schema";
 import type { AcceptedMessage } from "../durable-objects/dispatcher-types";
 import { ApiError } from "../lib/problem";
 import type { Caller } from "../middleware/context";
+import { dispatchJobSchema } from "../queues/payloads";
 import { composeMessage } from "./compose";
 import { acceptMessage, type ContentInput, loadContent, refusal } from "./messages";
 import { loadScreener } from "./sensitive-words";
@@ -123,4 +125,88 @@ export async function acceptAutoMessage(
     now,
     fallback,
   );
+}
+
+/** The SMS a `channel: "auto"` message falls back to, if it has one. */
+export function fallbackOf(message: Pick<MessageRow, "payload">): SmsFallback | null {
+  const fallback = message.payload?.fallback;
+  return fallback && typeof fallback === "object" ? (fallback as SmsFallback) : null;
+}
+
+/**
+ * Turns a WeChat message WeChat refused for good into its SMS fallback, while our claim holds it:
+ * the next delivery of its queue message sends it as an SMS, under the same id.
+ */
+export async function switchToSms(
+  db: D1Database,
+  message: MessageRow,
+  claimId: string,
+  fallback: SmsFallback,
+  now: number,
+): Promise<void> {
+  await db
+    .prepare(
+      `UPDATE messages SET channel = 'sms', recipient = ?, body = ?, segments = ?, encoding = ?,
+         cost_micros = ?, template_id = ?, template_version = ?, template_params = ?,
+         payload = NULL, provider = NULL, provider_message_id = NULL, updated_at = ?
+       WHERE id = ? AND claim_id = ? AND status = 'sending'`,
+    )
+    .bind(
+      fallback.recipient,
+      fallback.body,
+      fallback.segments,
+      fallback.encoding,
+      fallback.costMicros,
+      fallback.templateId,
+      fallback.templateVersion,
+      fallback.templateParams ? JSON.stringify(fallback.templateParams) : null,
+      now,
+      message.id,
+      claimId,
+    )
+    .run();
+}
+
+/**
+ * A template message WeChat reported undelivered, with an SMS fallback: it becomes that SMS and is
+ * put straight on the dispatch queue. It stays `sent` (statuses only move forward) until the SMS
+ * has its own result; its receipt then finishes it.
+ */
+export async function fallBackAfterUndelivered(
+  env: Env,
+  message: { id: string; tenantId: string },
+  fallback: SmsFallback,
+  reason: string,
+  now: number,
+): Promise<boolean> {
+  const changed = await env.DB.prepare(
+    `UPDATE messages SET channel = 'sms', recipient = ?, body = ?, segments = ?, encoding = ?,
+       cost_micros = ?, template_id = ?, template_version = ?, template_params = ?, payload = NULL,
+       provider = NULL, provider_message_id = NULL, sent_at = NULL, status_reason = ?,
+       claim_id = NULL, claimed_until = 0, updated_at = ?
+     WHERE id = ? AND tenant_id = ? AND channel = 'wechat' AND status = 'sent'`,
+  )
+    .bind(
+      fallback.recipient,
+      fallback.body,
+      fallback.segments,
+      fallback.encoding,
+      fallback.costMicros,
+      fallback.templateId,
+      fallback.templateVersion,
+      fallback.templateParams ? JSON.stringify(fallback.templateParams) : null,
+      `falling back to SMS after WeChat: ${reason}`,
+      now,
+      message.id,
+      message.tenantId,
+    )
+    .run();
+  if (changed.meta.changes === 0) {
+    return false;
+  }
+  await env.DISPATCH_QUEUE.send(
+    dispatchJobSchema.parse({ v: 1, tenant_id: message.tenantId, message_id: message.id }),
+    { contentType: "json" },
+  );
+  return true;
 }

@@ -29,6 +29,7 @@ import type { InboxRowValues } from "../durable-objects/wechat-inbound-types";
 import { newId } from "../lib/ids";
 import { ApiError } from "../lib/problem";
 import { wechatRules } from "./auto-replies";
+import { fallBackAfterUndelivered, fallbackOf } from "./best-channel";
 import { changeEventInput, emitMessageEvents, eventChange, messageEvent } from "./message-events";
 import { type ReadyWeChatApp, readyWeChatApp } from "./wechat-apps";
 import { wechatAccountOf } from "./wechat-client";
@@ -256,15 +257,20 @@ async function applyTemplateJobResult(
   now: number,
 ): Promise<void> {
   const row = await env.DB.prepare(
-    "SELECT id FROM messages WHERE tenant_id = ? AND provider = 'wechat' AND provider_message_id = ?",
+    "SELECT id, payload FROM messages WHERE tenant_id = ? AND provider = 'wechat' AND provider_message_id = ?",
   )
     .bind(tenantId, msgId)
-    .first<{ id: string }>();
+    .first<{ id: string; payload: string | null }>();
   if (!row) {
     console.warn("a template job result for an unknown message", msgId);
     return;
   }
   const delivered = status === "success";
+  const fallback = fallbackOf({ payload: row.payload ? JSON.parse(row.payload) : null });
+  if (!delivered && fallback) {
+    await fallBackAfterUndelivered(env, { id: row.id, tenantId }, fallback, status, now);
+    return;
+  }
   const { rows } = await applyReceipts(
     env.DB,
     tenantId,

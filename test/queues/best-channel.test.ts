@@ -12,7 +12,7 @@ import { consumeDispatch } from "../../src/queues/dispatch";
 import type { DispatchJob } from "../../src/queues/payloads";
 import { wechatAccountOf } from "../../src/services/wechat-client";
 import { outboxMessage } from "../support/messages";
-import { createTenant, postJson, type TestTenant } from "../support/tenants";
+import { createTenant, messageReaches, postJson, type TestTenant } from "../support/tenants";
 import { deliver, eventMessage, newAppId } from "../support/wechat";
 
 async function account(tenant: TestTenant, fetch: (r: Request) => Promise<Response>) {
@@ -133,6 +133,62 @@ describe("channel auto", () => {
     expect(["sent", "delivered"]).toContain(view.status);
     expect(view.attempts.map((a) => [a.provider, a.outcome])).toEqual([
       ["wechat", "permanent"],
+      ["sandbox", "sent"],
+    ]);
+  });
+
+  it("falls back to SMS when the template message ends undelivered, and the SMS delivers", async () => {
+    const tenant = await createTenant();
+    const wechat = async (request: Request) =>
+      new URL(request.url).pathname.includes("token")
+        ? Response.json({ access_token: "T", expires_in: 7200 })
+        : Response.json({ errcode: 0, errmsg: "ok", msgid: 300000001 });
+    const appId = await account(tenant, wechat);
+    const message = outboxMessage(tenant.id, "oBlocker", {
+      channel: "wechat",
+      sender: appId,
+      mode: "test",
+      payload: JSON.stringify({
+        msgtype: "template",
+        touser: "oBlocker",
+        template_id: "tmpl1",
+        data: {},
+        fallback: {
+          recipient: "+8613800138903",
+          body: "【Relaybox】Your order has shipped",
+          segments: 1,
+          encoding: "UCS-2",
+          costMicros: 6500,
+          templateId: null,
+          templateVersion: null,
+          templateParams: null,
+        },
+      }),
+    });
+    await logMessages(env.DB, [message]);
+    const batch = createMessageBatch<DispatchJob>("relaybox-dispatch", [
+      {
+        id: "q",
+        timestamp: new Date(),
+        attempts: 1,
+        body: { v: 1, tenant_id: tenant.id, message_id: message.id },
+      },
+    ]);
+    const ctx = createExecutionContext();
+    await consumeDispatch(batch as MessageBatch<unknown>, env, ctx, { fetch: wechat });
+    await getQueueResult(batch, ctx);
+    const finish = `<xml><ToUserName><![CDATA[gh_account]]></ToUserName><FromUserName><![CDATA[oBlocker]]></FromUserName><CreateTime>1700000400</CreateTime><MsgType><![CDATA[event]]></MsgType><Event><![CDATA[TEMPLATESENDJOBFINISH]]></Event><MsgID>300000001</MsgID><Status><![CDATA[failed:user block]]></Status></xml>`;
+    expect((await deliver(appId, finish, { mode: "plaintext" })).status).toBe(200);
+    // The fallback goes through the real queue and the sandbox, which delivers it.
+    const done = await messageReaches(tenant, message.id, "delivered");
+    expect(done).toMatchObject({ channel: "sms", to: "+8613800138903", provider: "sandbox" });
+    expect(
+      (done.attempts as { provider: string; outcome: string }[]).map((a) => [
+        a.provider,
+        a.outcome,
+      ]),
+    ).toEqual([
+      ["wechat", "sent"],
       ["sandbox", "sent"],
     ]);
   });
