@@ -216,6 +216,67 @@ describe("outbound WeChat messages", () => {
     });
   });
 
+  it("takes a customer-service message a minute before the window closes, not a minute after", async () => {
+    const tenant = await createTenant();
+    const appId = await appWithFakeApi(tenant, fakeWeChat(() => ({ errcode: 0 })).fetch);
+    const hours48 = 48 * 60 * 60 * 1000;
+    for (const [openid, ago] of [
+      ["oEdgeIn", hours48 - 60_000],
+      ["oEdgeOut", hours48 + 60_000],
+    ] as const) {
+      await env.DB.prepare(
+        `INSERT INTO wechat_followers (app_id, openid, tenant_id, following, tag_ids, last_interaction_at, updated_at)
+         VALUES (?, ?, ?, 1, '[]', ?, ?)`,
+      )
+        .bind(appId, openid, tenant.id, Date.now() - ago, Date.now())
+        .run();
+    }
+    const send = (openid: string) =>
+      tenant.api(
+        "/v1/messages",
+        postJson({
+          channel: "wechat",
+          app_id: appId,
+          openid,
+          wechat: { type: "text", content: "Hi" },
+        }),
+      );
+    expect((await send("oEdgeIn")).status).toBe(202);
+    expect((await send("oEdgeOut")).status).toBe(422);
+  });
+
+  it("refuses customer-service messages past the window's quota", async () => {
+    const tenant = await createTenant();
+    const appId = await appWithFakeApi(tenant, fakeWeChat(() => ({ errcode: 0 })).fetch);
+    await env.DB.prepare(
+      `INSERT INTO wechat_followers (app_id, openid, tenant_id, following, tag_ids, last_interaction_at, updated_at)
+       VALUES (?, 'oChatty', ?, 1, '[]', ?, ?)`,
+    )
+      .bind(appId, tenant.id, Date.now() - 60_000, Date.now())
+      .run();
+    const send = () =>
+      tenant.api(
+        "/v1/messages",
+        postJson({
+          channel: "wechat",
+          app_id: appId,
+          openid: "oChatty",
+          wechat: { type: "text", content: "Hi" },
+        }),
+      );
+    for (let i = 0; i < 5; i++) {
+      expect((await send()).status).toBe(202);
+    }
+    // The quota counts what reached the send log: the dispatcher writes it moments after accepting.
+    await new Promise((resolve) => setTimeout(resolve, 600));
+    await expectProblem(await send(), {
+      status: 422,
+      slug: "unprocessable-entity",
+      instance: "/v1/messages",
+      pointers: ["/wechat/type"],
+    });
+  });
+
   it("refuses a WeChat message with SMS fields, or without its app and recipient, with 400", async () => {
     const tenant = await createTenant();
     await expectProblem(
