@@ -5,7 +5,13 @@
  * The token travels in the query string, so URLs are never logged or put in an error.
  */
 import type { WeChatAccount } from "../durable-objects/wechat-account";
-import { type AccessToken, type WeChatResult, wechatError } from "../durable-objects/wechat-types";
+import {
+  type AccessToken,
+  type WeChatError,
+  type WeChatResult,
+  wechatError,
+} from "../durable-objects/wechat-types";
+import { ApiError } from "../lib/problem";
 
 /** The app's token authority; the name is derived from the app id, a key of our own table. */
 export function wechatAccountOf(env: Env, appId: string): DurableObjectStub<WeChatAccount> {
@@ -110,4 +116,44 @@ async function send(
 
 function isObject(value: unknown): value is Record<string, unknown> {
   return typeof value === "object" && value !== null && !Array.isArray(value);
+}
+
+/**
+ * WeChat errcodes that say nothing about the request: the token (still refused after the client's
+ * one retry) or the app id. Any other errcode is WeChat refusing this request or this account.
+ */
+const CREDENTIAL_ERRCODES = new Set([40001, 40013, 40125, 40164, 41001, 42001]);
+
+/**
+ * The API's answer to a failed WeChat call made for `action` ("set the menu"): WeChat refusing the
+ * request → 422 naming its errcode and errmsg; busy, unreachable or token trouble → 503, with
+ * Retry-After when it is known.
+ */
+export function wechatProblem(error: WeChatError, action: string): ApiError {
+  const { errcode } = error;
+  if (error.code === "app-not-found") {
+    // The app was removed between our lookup and the token authority's.
+    return new ApiError("not-found", "The WeChat app was just removed.");
+  }
+  if (
+    error.code === "wechat-error" &&
+    errcode !== undefined &&
+    !error.retryable &&
+    !CREDENTIAL_ERRCODES.has(errcode)
+  ) {
+    return new ApiError(
+      "unprocessable-entity",
+      `WeChat refused to ${action}: errcode ${errcode} (${error.errmsg ?? ""}).`,
+    );
+  }
+  const why = errcode === undefined ? error.message : `errcode ${errcode} (${error.errmsg ?? ""})`;
+  const headers: Record<string, string> =
+    error.retryAfterMs === undefined
+      ? {}
+      : { "Retry-After": String(Math.ceil(error.retryAfterMs / 1000)) };
+  return new ApiError(
+    "provider-unavailable",
+    `WeChat could not ${action} now: ${why}. Trying again is safe.`,
+    { headers },
+  );
 }

@@ -7,11 +7,9 @@
 import { and, asc, eq, gt, type SQL, sql } from "drizzle-orm";
 import { database } from "../db/client";
 import { wechatFollowers } from "../db/schema";
-import type { WeChatError } from "../durable-objects/wechat-types";
-import { ApiError } from "../lib/problem";
 import type { Caller } from "../middleware/context";
 import { getWeChatApp } from "./wechat-apps";
-import { callWeChat, type WeChatClientIO } from "./wechat-client";
+import { callWeChat, type WeChatClientIO, wechatProblem } from "./wechat-client";
 
 export type FollowerRow = typeof wechatFollowers.$inferSelect;
 
@@ -19,12 +17,6 @@ export type FollowerRow = typeof wechatFollowers.$inferSelect;
 export const INFO_BATCH = 100;
 /** `/cgi-bin/tags/members/batchtagging` and `batchuntagging` take at most 50 openids per call. */
 export const TAGGING_BATCH = 50;
-
-/**
- * WeChat errcodes that say nothing about the request: the token (still refused after the client's
- * one retry) or the app id. Any other errcode is WeChat refusing this request or this account.
- */
-const CREDENTIAL_ERRCODES = new Set([40001, 40013, 40125, 40164, 41001, 42001]);
 
 /**
  * One statement per batch of users: the rows travel as one JSON array in one bound parameter (D1
@@ -281,36 +273,6 @@ export async function changeTagMembers(
     await env.DB.prepare(local).bind(now, change.tagId, appId, JSON.stringify(batch)).run();
   }
   return { openids: openids.length, batches };
-}
-
-/** WeChat's refusal → 422 naming errcode and errmsg; busy, unreachable or token trouble → 503. */
-function wechatProblem(error: WeChatError, action: string): ApiError {
-  const { errcode } = error;
-  if (error.code === "app-not-found") {
-    // The app was removed between our lookup and the token authority's.
-    return new ApiError("not-found", "The WeChat app was just removed.");
-  }
-  if (
-    error.code === "wechat-error" &&
-    errcode !== undefined &&
-    !error.retryable &&
-    !CREDENTIAL_ERRCODES.has(errcode)
-  ) {
-    return new ApiError(
-      "unprocessable-entity",
-      `WeChat refused to ${action}: errcode ${errcode} (${error.errmsg ?? ""}).`,
-    );
-  }
-  const why = errcode === undefined ? error.message : `errcode ${errcode} (${error.errmsg ?? ""})`;
-  const headers: Record<string, string> =
-    error.retryAfterMs === undefined
-      ? {}
-      : { "Retry-After": String(Math.ceil(error.retryAfterMs / 1000)) };
-  return new ApiError(
-    "provider-unavailable",
-    `WeChat could not ${action} now: ${why}. Trying again is safe.`,
-    { headers },
-  );
 }
 
 function stringsOf(value: unknown): string[] {
