@@ -5,9 +5,14 @@
  * a retryable or permanent failure, or unknown when no answer came.
  */
 import type { SendOutcome } from "../channels/sms/adapter";
+import type { Settings } from "../config/settings";
 import type { MessageRow } from "../db/message-log";
+import { applyReceipts } from "../db/message-log";
 import type { WeChatError } from "../durable-objects/wechat-types";
+import { fallbackOf, switchToSms } from "../services/best-channel";
 import { callWeChat } from "../services/wechat-client";
+import { type Sent, settle } from "./attempt-outcomes";
+import type { DispatchDeps } from "./dispatch";
 
 // WeChat's global error codes for message sends (the "全局返回码" page), with what they mean here.
 const RETRYABLE: Readonly<Record<number, string>> = {
@@ -81,4 +86,49 @@ export async function sendWeChat(
     // A customer-service message has no id at WeChat; ours stands in.
     providerMessageId: template ? String(result.value.msgid ?? "") : `cs:${message.id}`,
   };
+}
+
+/** One WeChat attempt, settled; refused for good with an SMS fallback, the message becomes it. */
+export async function sendWeChatOne(
+  env: Env,
+  message: MessageRow,
+  claimId: string,
+  deps: DispatchDeps,
+  settings: Settings,
+  now: () => number,
+): Promise<Sent> {
+  const startedAt = now();
+  const outcome = await sendWeChat(env, message, deps.fetch);
+  const result = settle(message, claimId, "wechat", outcome, startedAt, now(), settings, deps, {
+    failover: false,
+  });
+  const fallback = fallbackOf(message);
+  if (outcome.kind !== "failed" || outcome.retryable || !fallback) {
+    return result;
+  }
+  // Refused for good by WeChat: the same message goes out as its SMS, at once.
+  await switchToSms(env.DB, message, claimId, fallback, now());
+  return {
+    ...result,
+    change: { kind: "retry", reason: `falling back to SMS after WeChat: ${outcome.reason}` },
+    verdict: { ack: false, delaySeconds: 0 },
+  };
+}
+
+/**
+ * A WeChat customer-service message WeChat accepted has reached the user (there is no receipt for
+ * it, unlike a template message's job-finish event): it is delivered once recorded sent.
+ */
+export async function deliveredOnSend(env: Env, sent: Sent[], now: number): Promise<void> {
+  const byTenant = new Map<string, { messageId: string; status: "delivered"; reason: null }[]>();
+  for (const { message, change } of sent) {
+    if (message.channel === "wechat" && change.kind === "sent" && !isTemplateMessage(message)) {
+      const list = byTenant.get(message.tenantId) ?? [];
+      list.push({ messageId: message.id, status: "delivered", reason: null });
+      byTenant.set(message.tenantId, list);
+    }
+  }
+  for (const [tenantId, receipts] of byTenant) {
+    await applyReceipts(env.DB, tenantId, receipts, now);
+  }
 }

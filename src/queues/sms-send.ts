@@ -1,0 +1,103 @@
+/**
+ * One SMS attempt: the planned provider (delivery-plan.ts) is called, through the gathering
+ * sender, its circuit told how it went, and the outcome settled; a message no provider can take
+ * now waits without spending an attempt, one none can ever take ends failed.
+ */
+import type { AdapterIO, SmsAdapter } from "../channels/sms/adapter";
+import type { Settings } from "../config/settings";
+import type { MessageRow } from "../db/message-log";
+import type { AttemptOutcome, ProviderName } from "../db/schema";
+import { newId } from "../lib/ids";
+import { type Sent, settle } from "./attempt-outcomes";
+import { breakerFor, type Plan } from "./delivery-plan";
+import type { DispatchDeps } from "./dispatch";
+import type { gatheringSender } from "./send-many";
+
+/**
+ * How long a message waits when every provider it may use has its circuit open: about the time a
+ * circuit stays open, so the next look finds it half-open. Each wait is a queue retry: a provider
+ * down for longer than the queue's retries last (max_retries × this) dead-letters the message,
+ * which then ends `failed` saying so.
+ */
+const CIRCUIT_WAIT_SECONDS = 10;
+
+export async function sendOne(
+  message: MessageRow,
+  claimId: string,
+  plan: Plan | undefined,
+  adapters: { readonly [name in ProviderName]: SmsAdapter },
+  send: ReturnType<typeof gatheringSender>,
+  io: AdapterIO,
+  deps: DispatchDeps,
+  settings: Settings,
+): Promise<Sent> {
+  const provider = plan?.provider ?? "none";
+  const record = (
+    at: number,
+    latencyMs: number,
+    outcome: AttemptOutcome,
+    reason: string | null,
+  ) => ({
+    attemptId: newId("att", at),
+    claimId,
+    messageId: message.id,
+    tenantId: message.tenantId,
+    attempt: message.attemptCount,
+    provider,
+    outcome,
+    reason,
+    providerMessageId: null,
+    latencyMs,
+    createdAt: at,
+  });
+  if (!plan || plan.provider === null) {
+    const reason = plan?.reason ?? "no provider could be chosen";
+    if (plan && !plan.permanent) {
+      // Nothing was called: wait for a circuit to half-open, without spending an attempt.
+      return {
+        message,
+        attempt: record(io.now(), 0, "retryable", reason),
+        change: { kind: "wait", reason: `waiting: ${reason}` },
+        verdict: { ack: false, delaySeconds: CIRCUIT_WAIT_SECONDS },
+      };
+    }
+    return {
+      message,
+      attempt: record(io.now(), 0, "permanent", reason),
+      change: { kind: "failed", reason },
+      verdict: { ack: true, report: { id: message.id, outcome: "final" } },
+    };
+  }
+  const startedAt = io.now();
+  const outcome = await send(
+    adapters[plan.provider],
+    {
+      messageId: message.id,
+      to: message.recipient,
+      from: message.sender,
+      body: message.body,
+      attempt: message.attemptCount,
+      statusCallbackUrl: `${settings.PUBLIC_BASE_URL}/hooks/sms/${plan.provider}/${plan.hookToken}/status`,
+      template: plan.template,
+      signName: plan.signName,
+    },
+    plan.settings,
+    // Messages of one tenant with one provider template may go in one call.
+    plan.template ? `${message.tenantId}:${plan.provider}:${plan.template.code}` : null,
+  );
+  const finishedAt = io.now();
+  // A refusal is the provider working as it should; no answer or a retryable error is not.
+  breakerFor(message.tenantId, plan.provider).record(
+    plan.ticket,
+    outcome.kind === "sent" || (outcome.kind === "failed" && !outcome.retryable),
+    finishedAt,
+  );
+  return settle(message, claimId, plan.provider, outcome, startedAt, finishedAt, settings, deps, {
+    failover: hasLaterCandidate(plan.candidates, plan.provider),
+  });
+}
+
+/** Whether another provider comes after `provider` this round (else the next try starts over). */
+function hasLaterCandidate(candidates: readonly ProviderName[], provider: ProviderName): boolean {
+  return candidates.indexOf(provider) < candidates.length - 1;
+}
