@@ -127,6 +127,24 @@ export async function acceptAutoMessage(
   );
 }
 
+/** The columns a WeChat message takes from its SMS fallback (`smsValues` binds them). */
+const BECOME_SMS = `channel = 'sms', recipient = ?, body = ?, segments = ?, encoding = ?,
+  cost_micros = ?, template_id = ?, template_version = ?, template_params = ?, payload = NULL,
+  provider = NULL, provider_message_id = NULL`;
+
+function smsValues(fallback: SmsFallback): (string | number | null)[] {
+  return [
+    fallback.recipient,
+    fallback.body,
+    fallback.segments,
+    fallback.encoding,
+    fallback.costMicros,
+    fallback.templateId,
+    fallback.templateVersion,
+    fallback.templateParams ? JSON.stringify(fallback.templateParams) : null,
+  ];
+}
+
 /** The SMS a `channel: "auto"` message falls back to, if it has one. */
 export function fallbackOf(message: Pick<MessageRow, "payload">): SmsFallback | null {
   const fallback = message.payload?.fallback;
@@ -146,24 +164,10 @@ export async function switchToSms(
 ): Promise<void> {
   await db
     .prepare(
-      `UPDATE messages SET channel = 'sms', recipient = ?, body = ?, segments = ?, encoding = ?,
-         cost_micros = ?, template_id = ?, template_version = ?, template_params = ?,
-         payload = NULL, provider = NULL, provider_message_id = NULL, updated_at = ?
+      `UPDATE messages SET ${BECOME_SMS}, updated_at = ?
        WHERE id = ? AND claim_id = ? AND status = 'sending'`,
     )
-    .bind(
-      fallback.recipient,
-      fallback.body,
-      fallback.segments,
-      fallback.encoding,
-      fallback.costMicros,
-      fallback.templateId,
-      fallback.templateVersion,
-      fallback.templateParams ? JSON.stringify(fallback.templateParams) : null,
-      now,
-      message.id,
-      claimId,
-    )
+    .bind(...smsValues(fallback), now, message.id, claimId)
     .run();
 }
 
@@ -180,21 +184,12 @@ export async function fallBackAfterUndelivered(
   now: number,
 ): Promise<boolean> {
   const changed = await env.DB.prepare(
-    `UPDATE messages SET channel = 'sms', recipient = ?, body = ?, segments = ?, encoding = ?,
-       cost_micros = ?, template_id = ?, template_version = ?, template_params = ?, payload = NULL,
-       provider = NULL, provider_message_id = NULL, sent_at = NULL, status_reason = ?,
-       claim_id = NULL, claimed_until = 0, updated_at = ?
+    `UPDATE messages SET ${BECOME_SMS}, sent_at = NULL, status_reason = ?, claim_id = NULL,
+       claimed_until = 0, updated_at = ?
      WHERE id = ? AND tenant_id = ? AND channel = 'wechat' AND status = 'sent'`,
   )
     .bind(
-      fallback.recipient,
-      fallback.body,
-      fallback.segments,
-      fallback.encoding,
-      fallback.costMicros,
-      fallback.templateId,
-      fallback.templateVersion,
-      fallback.templateParams ? JSON.stringify(fallback.templateParams) : null,
+      ...smsValues(fallback),
       `falling back to SMS after WeChat: ${reason}`,
       now,
       message.id,
