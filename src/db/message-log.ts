@@ -128,7 +128,8 @@ function rowStatements(
 
 /**
  * Records attempts and applies their outcomes to their messages, all in one D1 batch. Each change
- * applies only while the attempt's claim still holds the message.
+ * applies only while the attempt's claim still holds the message. Returns the messages that a
+ * held receipt finished on the way (their events are the caller's to emit).
  */
 export async function recordAttempts(
   d1: D1Database,
@@ -136,7 +137,7 @@ export async function recordAttempts(
     attempt: AttemptRecord & { attemptId: string; claimId: string };
     change: AttemptChange;
   }[],
-): Promise<void> {
+): Promise<ReceiptChange[]> {
   const inserts = rowStatements(
     d1,
     results
@@ -201,10 +202,13 @@ export async function recordAttempts(
         return [];
     }
   });
-  const statements = [...inserts, ...sent, ...heldReceiptsFor(d1, results), ...others];
-  if (statements.length > 0) {
-    await d1.batch(statements);
+  const held = heldReceiptsFor(d1, results);
+  const statements = [...inserts, ...sent, ...held, ...others];
+  if (statements.length === 0) {
+    return [];
   }
+  const outcomes = await d1.batch<ReceiptChange>(statements);
+  return held.length > 0 ? (outcomes[inserts.length + sent.length]?.results ?? []) : [];
 }
 
 /** Ends a message that cannot be sent any more (dead-lettered), unless it already moved on. */
@@ -245,6 +249,12 @@ export interface ReceiptChange {
   status_reason: string | null;
 }
 
+/** What a receipt's UPDATE returns: the `ReceiptChange` of each message it finished. */
+const RECEIPT_CHANGE_COLUMNS = `messages.id, messages.tenant_id, messages.recipient,
+  messages.segments, messages.encoding, messages.cost_micros, messages.batch_id,
+  messages.template_id, messages.metadata, messages.created_at, messages.provider,
+  messages.provider_message_id, messages.sent_at, messages.status, messages.status_reason`;
+
 export async function applyReceipts(
   d1: D1Database,
   tenantId: string,
@@ -267,10 +277,7 @@ export async function applyReceipts(
       FROM (VALUES ${tuples}) AS v
       WHERE messages.id = v.column1 AND messages.tenant_id = ?
         AND messages.status IN ('queued', 'sending', 'sent')
-      RETURNING messages.id, messages.tenant_id, messages.recipient, messages.segments,
-        messages.encoding, messages.cost_micros, messages.batch_id, messages.template_id,
-        messages.metadata, messages.created_at, messages.provider, messages.provider_message_id,
-        messages.sent_at, messages.status, messages.status_reason`,
+      RETURNING ${RECEIPT_CHANGE_COLUMNS}`,
   );
   if (statements.length === 0) {
     return { changed: [], rows: [] };
@@ -334,7 +341,8 @@ function heldReceiptsFor(
          FROM pending_receipts AS p
          WHERE messages.id IN (SELECT json_extract(value, '$[0]') FROM json_each(?1))
            AND p.provider = messages.provider AND p.provider_message_id = messages.provider_message_id
-           AND messages.status = 'sent'`,
+           AND messages.status = 'sent'
+         RETURNING ${RECEIPT_CHANGE_COLUMNS}`,
       )
       .bind(list),
     d1

@@ -18,7 +18,12 @@ import { claimForSending, FINAL_STATUSES, recordAttempts } from "../db/message-l
 import type { MessageStatus, ProviderName } from "../db/schema";
 import type { SendResult } from "../durable-objects/dispatcher-types";
 import { dispatcherOf } from "../services/dispatcher";
-import { emitMessageEvents, messageEvent } from "../services/message-events";
+import {
+  changeEventInput,
+  emitMessageEvents,
+  eventChange,
+  messageEvent,
+} from "../services/message-events";
 import { retryDelay, type Verdict } from "./attempt-outcomes";
 import { planDeliveries } from "./delivery-plan";
 import { dispatchJobSchema } from "./payloads";
@@ -124,7 +129,7 @@ async function dispatchAll(
       return sendOne(message, claimId, plans.get(message.id), adapters, send, io, deps, settings);
     }),
   );
-  await withRetries(() =>
+  const finishedByHeldReceipts = await withRetries(() =>
     recordAttempts(
       env.DB,
       sent.map(({ attempt, change }) => ({ attempt, change })),
@@ -155,6 +160,13 @@ async function dispatchAll(
               at: attempt.createdAt,
             })
           : null,
+    ),
+  );
+  // After `message.sent`: a receipt that beat the send's record finished these meanwhile.
+  await emitMessageEvents(
+    env,
+    finishedByHeldReceipts.map((row) =>
+      messageEvent(changeEventInput(row), eventChange(row, now())),
     ),
   );
   return verdicts;
@@ -194,11 +206,10 @@ async function alreadyHandled(db: Database, ids: string[]): Promise<Map<string, 
  * The provider calls have happened: losing their record would let a later delivery send again,
  * so a failed write is tried a few more times before the batch gives up.
  */
-async function withRetries(write: () => Promise<void>): Promise<void> {
+async function withRetries<T>(write: () => Promise<T>): Promise<T> {
   for (let attempt = 1; ; attempt++) {
     try {
-      await write();
-      return;
+      return await write();
     } catch (error) {
       if (attempt >= 3) {
         throw error;

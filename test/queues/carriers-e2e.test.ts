@@ -264,3 +264,65 @@ describe("gathering for SendBatchSms", () => {
     expect(row?.provider_message_id).toBe("900619746936498440^0:13800138812");
   });
 });
+
+describe("a receipt that arrives while the carrier call is still open", () => {
+  it("is held, applied when the send is recorded, and both events reach the tenant's webhook", async () => {
+    const tenant = await createTenant();
+    const put = await tenant.api("/v1/providers/tencent", {
+      method: "PUT",
+      body: JSON.stringify(CARRIERS.tencent.settings),
+    });
+    const { callback_urls } = (await put.json()) as { callback_urls: { status: string } };
+    await tenant.api(
+      "/v1/routes",
+      postJson({ destination: "CN", providers: [{ provider: "tencent" }] }),
+    );
+    const hook = await tenant.api(
+      "/v1/webhooks",
+      postJson({
+        url: "https://hooks.example.com/early",
+        events: ["message.sent", "message.delivered"],
+      }),
+    );
+    const { id: endpointId } = (await hook.json()) as { id: string };
+    const templateId = await approvedTemplate(tenant);
+    await tenant.api(`/v1/templates/${templateId}/provider-codes`, {
+      method: "PUT",
+      body: JSON.stringify({ tencent: "1110000" }),
+    });
+    const message = outboxMessage(tenant.id, "+8613800138800", {
+      mode: "live",
+      body: "【Relaybox】Your code is 4821. It expires in 5 minutes.",
+      templateId,
+      templateVersion: 1,
+      templateParams: [
+        { name: "code", value: "4821" },
+        { name: "minutes", value: "5" },
+      ],
+    });
+    await logMessages(env.DB, [message]);
+
+    const result = await consumeOnce(tenant, message.id, async () => {
+      const early = await call(
+        new URL(callback_urls.status).pathname,
+        null,
+        await CARRIERS.tencent.receipt(),
+      );
+      expect(early.status).toBe(200);
+      return CARRIERS.tencent.accept();
+    });
+    expect(result.explicitAcks).toEqual(["q-1"]);
+    const view = await tenant.api(`/v1/messages/${message.id}`);
+    expect(await view.json()).toMatchObject({ status: "delivered", provider: "tencent" });
+    const { results } = await env.DB.prepare(
+      "SELECT event_type, payload FROM webhook_deliveries WHERE endpoint_id = ? ",
+    )
+      .bind(endpointId)
+      .all<{ event_type: string; payload: string }>();
+    expect(results.map((r) => r.event_type).sort()).toEqual(["message.delivered", "message.sent"]);
+    const delivered = results.find((r) => r.event_type === "message.delivered");
+    expect(JSON.parse(delivered?.payload ?? "{}")).toMatchObject({
+      data: { id: message.id, status: "delivered", provider: "tencent" },
+    });
+  });
+});
