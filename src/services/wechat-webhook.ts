@@ -12,17 +12,13 @@ import {
   newsArticleLimitOf,
   type Inbound as WeChatInbound,
 } from "../channels/wechat/messages";
+import { buildReplyXml, type PassiveReply } from "../channels/wechat/reply-xml";
 import {
   isFresh,
   verifyMessageSignature,
   verifyWeChatSignature,
 } from "../channels/wechat/signature";
-import {
-  buildReplyXml,
-  MAX_BODY_BYTES,
-  type PassiveReply,
-  parseWeChatXml,
-} from "../channels/wechat/xml";
+import { MAX_BODY_BYTES, parseWeChatXml } from "../channels/wechat/xml";
 import { applyReceipts } from "../db/message-log";
 import { chooseReply, type Inbound } from "../domain/auto-replies";
 import type { InboxRowValues } from "../durable-objects/wechat-inbound-types";

@@ -9,8 +9,8 @@
  * `msg_signature` (signature.ts) first.
  */
 
+import { buildEncryptedReplyXml } from "./reply-xml";
 import { messageSignature } from "./signature";
-import { buildEncryptedReplyXml } from "./xml";
 
 export type WeChatCryptoErrorCode =
   /** The EncodingAESKey is not 43 characters of base64. */
@@ -148,7 +148,7 @@ export interface EncryptedReplyInput {
   token: string;
   encodingAesKey: string;
   appId: string;
-  /** The passive reply in plain XML (xml.ts `buildReplyXml`). */
+  /** The passive reply in plain XML (reply-xml.ts `buildReplyXml`). */
   xml: string;
   /** Unix seconds, as a string: it is signed as text. */
   timestamp: string;
