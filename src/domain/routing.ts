@@ -81,13 +81,33 @@ export function providerOrder<P extends string>(rule: RouteRule<P>, seed: string
   return order;
 }
 
+/**
+ * What the earlier attempts say about the next one: the last attempt, except that once any
+ * attempt got no answer, that attempt's provider (`outcome: "unknown"`) for good, whatever came
+ * after it: the message may be at that carrier already.
+ */
 export type LastAttempt<P extends string> = { provider: P; outcome: string } | null;
+
+/** The `LastAttempt` of a message's earlier attempts, in any order. */
+export function lastAttemptOf<P extends string>(
+  attempts: readonly { attempt: number; provider: P; outcome: string }[],
+): LastAttempt<P> {
+  const latest = (list: readonly { attempt: number; provider: P; outcome: string }[]) =>
+    list.reduce<(typeof list)[number] | undefined>(
+      (best, a) => (best === undefined || a.attempt > best.attempt ? a : best),
+      undefined,
+    );
+  const unanswered = latest(attempts.filter((a) => a.outcome === "unknown"));
+  const last = unanswered ?? latest(attempts);
+  return last ? { provider: last.provider, outcome: last.outcome } : null;
+}
 
 /**
  * The provider for the next attempt, given the candidates in order and the last attempt:
  * after an unknown outcome (the request may have been delivered) the same provider again and no
- * other; after a retryable failure the next candidate after it (wrapping around); otherwise the
- * first. `usable` says whether a provider may be called now (its circuit is not open).
+ * other, ever; after a retryable failure the next candidate after it (wrapping around);
+ * otherwise the first. `usable` says whether a provider may be called now (its circuit is not
+ * open).
  */
 export function nextProvider<P extends string>(
   candidates: readonly P[],
@@ -102,7 +122,7 @@ export function nextProvider<P extends string>(
       return {
         provider: null,
         permanent: true,
-        reason: `${last.provider} may have sent it (no answer last time) and can no longer be used; not sending it through another provider`,
+        reason: `${last.provider} may have sent it (an attempt got no answer) and can no longer be used; not sending it through another provider`,
       };
     }
     return usable(last.provider)
@@ -110,7 +130,7 @@ export function nextProvider<P extends string>(
       : {
           provider: null,
           permanent: false,
-          reason: `${last.provider} may have sent it (no answer last time) and is unavailable; waiting for it rather than risking a second send`,
+          reason: `${last.provider} may have sent it (an attempt got no answer) and is unavailable; waiting for it rather than risking a second send`,
         };
   }
   const start = last && last.outcome === "retryable" ? candidates.indexOf(last.provider) + 1 : 0;

@@ -11,7 +11,13 @@ import type { Database } from "../db/client";
 import type { MessageRow } from "../db/message-log";
 import type { ProviderName } from "../db/schema";
 import { type BreakerTicket, CircuitBreaker } from "../domain/circuit-breaker";
-import { type LastAttempt, nextProvider, providerOrder, ruleFor } from "../domain/routing";
+import {
+  type LastAttempt,
+  lastAttemptOf,
+  nextProvider,
+  providerOrder,
+  ruleFor,
+} from "../domain/routing";
 import { readyProviders } from "../services/providers";
 import { routingRules } from "../services/routes";
 import { providerCodesOf } from "../services/template-codes";
@@ -30,6 +36,8 @@ export type Plan =
       candidates: ProviderName[];
       /** The chosen provider's circuit let this call through: record its result against it. */
       ticket: BreakerTicket;
+      /** An earlier attempt got no answer from this provider: it is the only one left to try. */
+      pinned: boolean;
     }
   | { provider: null; reason: string; permanent: boolean };
 
@@ -66,15 +74,12 @@ async function lastAttempts(
       ),
   });
   for (const message of retried) {
-    const previous = rows
-      .filter((row) => row.messageId === message.id && row.attempt < message.attemptCount)
-      .sort((a, b) => b.attempt - a.attempt)[0];
-    if (previous) {
-      last.set(message.id, {
-        provider: previous.provider as ProviderName,
-        outcome: previous.outcome,
-      });
-    }
+    const earlier = rows.flatMap((row) =>
+      row.messageId === message.id && row.attempt < message.attemptCount
+        ? [{ ...row, provider: row.provider as ProviderName }]
+        : [],
+    );
+    last.set(message.id, lastAttemptOf(earlier));
   }
   return last;
 }
@@ -162,6 +167,7 @@ export async function planDeliveries(
       signName: LEADING_SIGNATURE.exec(message.body)?.[1] ?? null,
       candidates,
       ticket,
+      pinned: last.get(message.id)?.outcome === "unknown",
     });
   }
   return plans;

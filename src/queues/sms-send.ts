@@ -93,7 +93,7 @@ export async function sendOne(
     finishedAt,
   );
   return settle(message, claimId, plan.provider, outcome, startedAt, finishedAt, settings, deps, {
-    failover: hasLaterCandidate(plan.candidates, plan.provider),
+    failover: !plan.pinned && hasLaterCandidate(plan.candidates, plan.provider),
   });
 }
 

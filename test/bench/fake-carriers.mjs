@@ -51,7 +51,7 @@ export async function startFakeCarriers({
   seed = 7,
 }) {
   const draw = random(seed);
-  const accepted = new Map(); // our message key → acceptances
+  const accepted = new Map(); // our message key → the carrier of each acceptance
   const stats = {
     requests: 0,
     errors: 0,
@@ -73,12 +73,12 @@ export async function startFakeCarriers({
     }
   };
 
-  function accept(key) {
-    accepted.set(key, (accepted.get(key) ?? 0) + 1);
+  function accept(key, carrier) {
+    accepted.set(key, [...(accepted.get(key) ?? []), carrier]);
     stats.accepted += 1;
   }
 
-  function chaos(response, key, answer) {
+  function chaos(carrier, response, key, answer) {
     stats.requests += 1;
     const roll = draw();
     if (roll < errorRate) {
@@ -92,14 +92,14 @@ export async function startFakeCarriers({
       const after = roll < errorRate + timeoutRate / 2;
       if (after) {
         stats.timeoutsAfter += 1;
-        accept(key);
+        accept(key, carrier);
       } else {
         stats.timeoutsBefore += 1;
       }
       hanging.add(response);
       return after;
     }
-    accept(key);
+    accept(key, carrier);
     answer();
     return true;
   }
@@ -110,7 +110,7 @@ export async function startFakeCarriers({
     if (url.pathname.endsWith("/Messages.json")) {
       const params = new URLSearchParams(body);
       const sid = `SM${String(++sequence).padStart(32, "0")}`;
-      const sent = chaos(response, keyOf(params.get("Body") ?? ""), () => {
+      const sent = chaos("twilio", response, keyOf(params.get("Body") ?? ""), () => {
         response.writeHead(201, { "content-type": "application/json" });
         response.end(JSON.stringify({ sid, status: "queued" }));
       });
@@ -146,27 +146,32 @@ export async function startFakeCarriers({
     if (request.headers["x-tc-action"] === "SendSms") {
       const payload = JSON.parse(body);
       const serial = `2028:${String(++sequence).padStart(20, "0")}`;
-      const sent = chaos(response, keyOf((payload.TemplateParamSet ?? []).join(" ")), () => {
-        response.writeHead(200, { "content-type": "application/json" });
-        response.end(
-          JSON.stringify({
-            Response: {
-              SendStatusSet: [
-                {
-                  SerialNo: serial,
-                  PhoneNumber: payload.PhoneNumberSet[0],
-                  Fee: 1,
-                  SessionContext: payload.SessionContext,
-                  Code: "Ok",
-                  Message: "send success",
-                  IsoCode: "CN",
-                },
-              ],
-              RequestId: `req-${sequence}`,
-            },
-          }),
-        );
-      });
+      const sent = chaos(
+        "tencent",
+        response,
+        keyOf((payload.TemplateParamSet ?? []).join(" ")),
+        () => {
+          response.writeHead(200, { "content-type": "application/json" });
+          response.end(
+            JSON.stringify({
+              Response: {
+                SendStatusSet: [
+                  {
+                    SerialNo: serial,
+                    PhoneNumber: payload.PhoneNumberSet[0],
+                    Fee: 1,
+                    SessionContext: payload.SessionContext,
+                    Code: "Ok",
+                    Message: "send success",
+                    IsoCode: "CN",
+                  },
+                ],
+                RequestId: `req-${sequence}`,
+              },
+            }),
+          );
+        },
+      );
       if (sent) {
         const receipt = {
           user_receive_time: new Date().toISOString(),

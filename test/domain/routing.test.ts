@@ -1,6 +1,12 @@
 import { describe, expect, it } from "vitest";
 import { CircuitBreaker } from "../../src/domain/circuit-breaker";
-import { isDestination, nextProvider, providerOrder, ruleFor } from "../../src/domain/routing";
+import {
+  isDestination,
+  lastAttemptOf,
+  nextProvider,
+  providerOrder,
+  ruleFor,
+} from "../../src/domain/routing";
 
 const rules = [
   { destination: "CN", providers: [{ provider: "aliyun", priority: 1, weight: 1 }] },
@@ -71,6 +77,23 @@ describe("choosing the next provider", () => {
       provider: null,
       permanent: true,
     });
+  });
+
+  it("remembers a provider that gave no answer over every later attempt", () => {
+    expect(lastAttemptOf([])).toBeNull();
+    expect(
+      lastAttemptOf([
+        { attempt: 2, provider: "b", outcome: "retryable" },
+        { attempt: 1, provider: "a", outcome: "retryable" },
+      ]),
+    ).toEqual({ provider: "b", outcome: "retryable" });
+    expect(
+      lastAttemptOf([
+        { attempt: 1, provider: "a", outcome: "unknown" },
+        { attempt: 2, provider: "a", outcome: "retryable" },
+        { attempt: 3, provider: "a", outcome: "permanent" },
+      ]),
+    ).toEqual({ provider: "a", outcome: "unknown" });
   });
 
   it("skips a provider whose circuit is open", () => {

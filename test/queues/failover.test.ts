@@ -132,6 +132,38 @@ describe("routing and failover", () => {
     expect(carriers.calls.filter((host) => host === "twilio.test")).toHaveLength(2);
   });
 
+  it("stays with a provider that once gave no answer, even after it later fails retryably", async () => {
+    const tenant = await tenantWithFailover();
+    const message = outboxMessage(tenant.id, "+8613800138503", { mode: "live" });
+    await logMessages(env.DB, [message]);
+    const answers = [
+      async () => {
+        throw new TypeError("Network connection lost.");
+      },
+      async () => Response.json({ code: 20503, message: "Service unavailable" }, { status: 503 }),
+      async () => Response.json({ sid: `SM${"c3".repeat(16)}` }, { status: 201 }),
+    ];
+    const carriers = fakeCarriers(() => {
+      const answer = answers.shift();
+      if (!answer) {
+        throw new Error("Twilio was called more than three times");
+      }
+      return answer();
+    });
+    await deliver(tenant, message.id, carriers.fetch);
+    await deliver(tenant, message.id, carriers.fetch, 2);
+    // No failover: the retry waits its backoff and goes back to Twilio.
+    const view = await tenant.api(`/v1/messages/${message.id}`);
+    expect(((await view.json()) as { status_reason: string }).status_reason).toMatch(/^retrying/);
+    await deliver(tenant, message.id, carriers.fetch, 3);
+    expect(await attempts(tenant, message.id)).toEqual([
+      ["twilio", "unknown"],
+      ["twilio", "retryable"],
+      ["twilio", "sent"],
+    ]);
+    expect(carriers.calls.filter((host) => host === "twilio.test")).toHaveLength(3);
+  });
+
   it("never sends a free text through a provider that sends only its own templates", async () => {
     const tenant = await createTenant();
     await tenant.api("/v1/providers/aliyun", {
