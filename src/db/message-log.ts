@@ -211,17 +211,22 @@ export async function recordAttempts(
   return held.length > 0 ? (outcomes[inserts.length + sent.length]?.results ?? []) : [];
 }
 
-/** Ends a message that cannot be sent any more (dead-lettered), unless it already moved on. */
+/**
+ * Ends a message that cannot be sent any more (dead-lettered), unless it already moved on.
+ * Returns the message when this did end it.
+ */
 export async function failUnlessDone(
   db: Database,
   id: string,
   reason: string,
   now: number,
-): Promise<void> {
-  await db
+): Promise<MessageRow | undefined> {
+  const [failed] = await db
     .update(messages)
     .set({ status: "failed", statusReason: reason, completedAt: now, updatedAt: now })
-    .where(and(eq(messages.id, id), inArray(messages.status, ["scheduled", "queued", "sending"])));
+    .where(and(eq(messages.id, id), inArray(messages.status, ["scheduled", "queued", "sending"])))
+    .returning();
+  return failed;
 }
 
 /**

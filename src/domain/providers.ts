@@ -7,7 +7,8 @@ import { z } from "zod";
 
 // Defaults to the carrier's own endpoint; tests and local runs point it at a fake.
 const baseUrl = z.url().optional();
-const timeoutMs = z.number().int().min(100).max(60_000).optional();
+// Well inside the consumer's 60 s claim on a message, so no call can outlive the claim.
+const timeoutMs = z.number().int().min(100).max(30_000).optional();
 
 export const PROVIDER_SETTINGS = {
   sandbox: {

@@ -2,13 +2,15 @@
  * Dead-letter consumer for DISPATCH_QUEUE.
  *
  * Receives jobs the dispatch consumer could not finish within the queue's max_retries.
- * Guarantees: the message ends `failed` with the reason (unless it already reached a send result),
- * and its dispatcher hears of it so the recipient's next message may go. Never: sends anything.
+ * Guarantees: the message ends `failed` with the reason (unless it already reached a send result)
+ * and its `message.failed` event goes out, and its dispatcher hears of it so the recipient's next
+ * message may go. Never: sends anything.
  */
 import { database } from "../db/client";
 import { failUnlessDone } from "../db/message-log";
 import type { SendResult } from "../durable-objects/dispatcher-types";
 import { dispatcherOf } from "../services/dispatcher";
+import { emitMessageEvents, messageEvent } from "../services/message-events";
 import { dispatchJobSchema } from "./payloads";
 
 export async function consumeDeadLetters(batch: MessageBatch<unknown>, env: Env): Promise<void> {
@@ -23,12 +25,20 @@ export async function consumeDeadLetters(batch: MessageBatch<unknown>, env: Env)
     }
     const { tenant_id: tenantId, message_id: messageId } = job.data;
     try {
-      await failUnlessDone(
-        db,
-        messageId,
-        `dead-lettered: the dispatch queue gave up after ${queued.attempts} deliveries`,
-        Date.now(),
-      );
+      const now = Date.now();
+      const reason = `dead-lettered: the dispatch queue gave up after ${queued.attempts} deliveries`;
+      const failed = await failUnlessDone(db, messageId, reason, now);
+      if (failed) {
+        await emitMessageEvents(env, [
+          messageEvent(failed, {
+            status: "failed",
+            reason,
+            provider: failed.provider,
+            providerMessageId: failed.providerMessageId,
+            at: now,
+          }),
+        ]);
+      }
       const list = reports.get(tenantId) ?? [];
       list.push({ id: messageId, outcome: "final" });
       reports.set(tenantId, list);

@@ -31,7 +31,7 @@ import { gatheringSender } from "./send-many";
 import { sendOne } from "./sms-send";
 import { deliveredOnSend, sendWeChatOne } from "./wechat-send";
 
-/** Longer than any provider call may take (adapters time out well before). */
+/** Twice the longest provider call (`timeout_ms` is at most 30 s, domain/providers). */
 const CLAIM_MS = 60_000;
 
 export interface DispatchDeps {

@@ -34,6 +34,16 @@ export async function dropStaleHeldReceipts(env: Env, now: number = Date.now()):
   const deleted = await database(env.DB)
     .delete(pendingReceipts)
     .where(lt(pendingReceipts.receivedAt, now - HELD_RECEIPT_MS))
-    .returning({ provider: pendingReceipts.provider });
+    .returning({
+      provider: pendingReceipts.provider,
+      providerMessageId: pendingReceipts.providerMessageId,
+    });
+  if (deleted.length > 0) {
+    // Receipts for messages we never sent (or sent under another id): worth a look.
+    console.warn(
+      `${deleted.length} held receipt(s) matched no send within a day, dropped`,
+      deleted.map((row) => `${row.provider}:${row.providerMessageId}`).join(","),
+    );
+  }
   return deleted.length;
 }

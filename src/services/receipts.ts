@@ -105,6 +105,14 @@ export async function acceptStatusCallback(
   if (counts.unknown > 0) {
     console.warn(`${counts.unknown} receipt(s) for unknown messages`, provider);
   }
+  if (counts.held > 0) {
+    // Usually the send's record is a moment behind; housekeeping drops any still held after a day.
+    console.info(
+      `${counts.held} receipt(s) for carrier ids not recorded yet, held`,
+      provider,
+      held.map((receipt) => receipt.providerMessageId).join(","),
+    );
+  }
   return counts;
 }
 

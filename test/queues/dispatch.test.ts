@@ -8,7 +8,7 @@ import { consumeDeadLetters } from "../../src/queues/dead-letters";
 import { consumeDispatch } from "../../src/queues/dispatch";
 import type { DispatchJob } from "../../src/queues/payloads";
 import { attemptsOf, outboxMessage, statusOf } from "../support/messages";
-import { call, createTenant } from "../support/tenants";
+import { call, createTenant, postJson } from "../support/tenants";
 
 async function loggedMessage(to: string) {
   const tenant = await createTenant();
@@ -264,8 +264,13 @@ describe("dispatch consumer", () => {
 });
 
 describe("dead-letter consumer", () => {
-  it("ends a dead-lettered message failed with the reason", async () => {
+  it("ends a dead-lettered message failed with the reason, and tells the tenant's webhook", async () => {
     const { tenant, message } = await loggedMessage("+8613800138104");
+    const hook = await tenant.api(
+      "/v1/webhooks",
+      postJson({ url: "https://hooks.example.com/dead", events: ["message.failed"] }),
+    );
+    const { id: endpointId } = (await hook.json()) as { id: string };
     const batch = createMessageBatch<DispatchJob>("relaybox-dispatch-dlq", [
       {
         id: "dead-1",
@@ -279,6 +284,18 @@ describe("dead-letter consumer", () => {
     const result = await getQueueResult(batch, ctx);
     expect(result.explicitAcks).toEqual(["dead-1"]);
     expect(await statusOf(message.id)).toBe("failed");
+    const event = await env.DB.prepare(
+      "SELECT payload FROM webhook_deliveries WHERE endpoint_id = ? AND event_type = 'message.failed'",
+    )
+      .bind(endpointId)
+      .first<{ payload: string }>();
+    expect(JSON.parse(event?.payload ?? "{}")).toMatchObject({
+      data: {
+        id: message.id,
+        status: "failed",
+        status_reason: expect.stringMatching(/dead-lettered/),
+      },
+    });
   });
 
   it("leaves a message that was already sent as it is", async () => {
