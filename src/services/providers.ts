@@ -16,6 +16,7 @@ import { ApiError, toPointer } from "../lib/problem";
 import { decryptSecret, encryptSecret } from "../lib/secrets";
 import type { Caller } from "../middleware/context";
 import { forgetHookToken } from "./receipts";
+import { assertOutboundUrl } from "./webhooks";
 
 export type ProviderRow = typeof providerSettings.$inferSelect;
 
@@ -85,6 +86,9 @@ export async function putProvider(
   now: number = Date.now(),
 ): Promise<{ row: ProviderRow; created: boolean }> {
   const config = checked(provider, "config", input.config);
+  if (typeof config.base_url === "string") {
+    assertOutboundUrl(env, config.base_url, "/config/base_url", "carry this provider's requests");
+  }
   const existing = await findProvider(env, caller.tenant.id, provider);
   let secretCiphertext = existing?.secretCiphertext ?? null;
   if (input.credentials !== undefined) {

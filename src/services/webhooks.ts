@@ -27,12 +27,20 @@ export function generateWebhookSecret(): string {
 
 /** A 422 naming each reason the URL is refused, at `/url`. */
 export function assertWebhookUrl(env: Env, url: string): void {
+  assertOutboundUrl(env, url, "/url", "receive webhooks");
+}
+
+/**
+ * A 422 naming each reason a URL we would send requests to (with secrets in them) is refused:
+ * the webhook rules, https and no private or loopback hosts, with the same development setting.
+ */
+export function assertOutboundUrl(env: Env, url: string, pointer: string, purpose: string): void {
   const check = checkWebhookUrl(url, { allowLocalHttp: settingsOf(env).WEBHOOK_ALLOW_LOCAL_HTTP });
   if (!check.ok) {
     throw new ApiError(
       "unprocessable-entity",
-      `This URL can't receive webhooks: ${check.reasons.join("; ")}.`,
-      { errors: check.reasons.map((detail) => ({ pointer: "/url", detail })) },
+      `This URL can't ${purpose}: ${check.reasons.join("; ")}.`,
+      { errors: check.reasons.map((detail) => ({ pointer, detail })) },
     );
   }
 }

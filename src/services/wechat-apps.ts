@@ -10,6 +10,7 @@ import { type WeChatMode, wechatApps } from "../db/schema";
 import { ApiError } from "../lib/problem";
 import { decryptSecret, encryptSecret } from "../lib/secrets";
 import type { Caller } from "../middleware/context";
+import { assertOutboundUrl } from "./webhooks";
 
 export type WeChatAppRow = typeof wechatApps.$inferSelect;
 
@@ -49,6 +50,9 @@ export async function putWeChatApp(
   input: WeChatAppInput,
   now: number = Date.now(),
 ): Promise<{ row: WeChatAppRow; created: boolean }> {
+  if (input.api_base_url !== undefined) {
+    assertOutboundUrl(env, input.api_base_url, "/api_base_url", "carry WeChat API calls");
+  }
   const db = database(env.DB);
   const existing = await db.query.wechatApps.findFirst({
     where: eq(wechatApps.appId, input.app_id),

@@ -35,6 +35,8 @@ export const CHAOS_VARS = {
   MAX_ATTEMPTS: 8,
   RELEASE_TIMEOUT_SECONDS: 20,
   RECEIPT_DEADLINE_SECONDS: 30,
+  // The fake carriers listen on http://127.0.0.1 (provider base URLs are https otherwise).
+  WEBHOOK_ALLOW_LOCAL_HTTP: "true",
 };
 const TWILIO_TOKEN = "chaos-twilio-auth-token-0123456789";
 const SETTLE_TIMEOUT_MS = 300_000;

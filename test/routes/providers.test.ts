@@ -89,6 +89,38 @@ describe("provider settings", () => {
     });
   });
 
+  it("sends credentials only over https to a public host", async () => {
+    const tenant = await createTenant();
+    for (const base_url of [
+      "http://api.twilio.example",
+      "https://169.254.169.254/",
+      "https://[::ffff:10.0.0.1]/",
+      "https://sms.internal/",
+    ]) {
+      await expectProblem(
+        await tenant.api(
+          "/v1/providers/twilio",
+          put({ ...TWILIO, config: { ...TWILIO.config, base_url } }),
+        ),
+        {
+          status: 422,
+          slug: "unprocessable-entity",
+          instance: "/v1/providers/twilio",
+          pointers: ["/config/base_url"],
+        },
+      );
+    }
+    const listed = (await (await tenant.api("/v1/providers")).json()) as {
+      data: { provider: string }[];
+    };
+    expect(listed.data.map((p) => p.provider)).not.toContain("twilio");
+    const proxy = put({
+      ...TWILIO,
+      config: { ...TWILIO.config, base_url: "https://egress.example.com/twilio" },
+    });
+    expect((await tenant.api("/v1/providers/twilio", proxy)).status).toBe(201);
+  });
+
   it("needs the admin scope and keeps each tenant's providers to itself", async () => {
     const owner = await createTenant();
     const other = await createTenant();

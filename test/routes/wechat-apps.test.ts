@@ -56,6 +56,18 @@ describe("WeChat app settings", () => {
         pointers: ["/app_id", "/encoding_aes_key"],
       },
     );
+    await expectProblem(
+      await owner.api(
+        "/v1/wechat/apps",
+        postJson({ ...APP, app_id: appId, api_base_url: "http://10.0.0.8:8080" }),
+      ),
+      {
+        status: 422,
+        slug: "unprocessable-entity",
+        instance: "/v1/wechat/apps",
+        pointers: ["/api_base_url", "/api_base_url"], // not https, and a private address
+      },
+    );
     await owner.api("/v1/wechat/apps", postJson({ ...APP, app_id: appId }));
     await expectProblem(await other.api("/v1/wechat/apps", postJson({ ...APP, app_id: appId })), {
       status: 409,
