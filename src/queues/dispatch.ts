@@ -121,7 +121,7 @@ async function dispatchAll(
   const sms = claimed.filter((message) => message.channel === "sms");
   const plans = await planDeliveries(env, db, sms, adapters, now());
   const send = gatheringSender(io);
-  const sent = await Promise.all(
+  const settled = await Promise.allSettled(
     claimed.map(async (message) => {
       if (message.channel === "wechat") {
         return sendWeChatOne(env, message, claimId, deps, settings, now);
@@ -129,6 +129,19 @@ async function dispatchAll(
       return sendOne(message, claimId, plans.get(message.id), adapters, send, io, deps, settings);
     }),
   );
+  // A send that threw (a bug, or a Durable Object call that failed) must not cost the others their
+  // record: theirs is written, and it alone is looked at again once its claim has lapsed.
+  const sent = settled.flatMap((outcome, i) => {
+    if (outcome.status === "fulfilled") {
+      return [outcome.value];
+    }
+    const id = claimed[i]?.id;
+    console.error("dispatch: a send threw, retried after its claim", id, outcome.reason);
+    if (id) {
+      verdicts.set(id, { ack: false, delaySeconds: Math.ceil(CLAIM_MS / 1000) });
+    }
+    return [];
+  });
   const finishedByHeldReceipts = await withRetries(() =>
     recordAttempts(
       env.DB,

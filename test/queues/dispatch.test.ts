@@ -137,6 +137,45 @@ describe("dispatch consumer", () => {
     expect(row?.status_reason).toBe("gave up after 5 attempts; last: busy: carrier busy");
   });
 
+  it("keeps the record of a batch's sends when one send throws, and holds only that one", async () => {
+    const tenant = await createTenant();
+    const good = outboxMessage(tenant.id, "+8613800138110");
+    const bad = outboxMessage(tenant.id, "+8613800138111");
+    await logMessages(env.DB, [good, bad]);
+    const sends: string[] = [];
+    // A bug that throws before any promise exists, which the adapters' own catch cannot see.
+    const buggy: SmsAdapter = {
+      ...sandbox,
+      send: (request, settings, io) => {
+        if (request.to === bad.recipient) {
+          throw new Error("adapter bug");
+        }
+        sends.push(request.to);
+        return sandbox.send(request, settings, io);
+      },
+    };
+    const batch = jobsFor(
+      { tenantId: tenant.id, id: good.id },
+      { tenantId: tenant.id, id: bad.id },
+    );
+    const delays = recordDelays(batch);
+    const ctx = createExecutionContext();
+    await consumeDispatch(batch as MessageBatch<unknown>, env, ctx, {
+      fetch: async () => new Response(null),
+      adapters: { sandbox: buggy },
+    });
+    const result = await getQueueResult(batch, ctx);
+    expect(result.explicitAcks).toEqual(["queue-msg-0"]);
+    expect(result.retryMessages).toEqual([{ msgId: "queue-msg-1" }]);
+    expect(delays).toEqual([60]); // after the claim lapses
+    expect(await attemptsOf(good.id)).toEqual([{ attempt: 1, outcome: "sent" }]);
+    expect(await statusOf(bad.id)).toBe("sending");
+
+    // The good one's copy, delivered again, finds it sent and sends nothing.
+    await run(jobsFor({ tenantId: tenant.id, id: good.id, attempts: 2 }));
+    expect(sends).toEqual([good.recipient]);
+  });
+
   it("sends once when the same job is delivered twice at the same time", async () => {
     const { tenant, message } = await loggedMessage("+8613800138102");
     let calls = 0;
