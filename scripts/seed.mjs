@@ -80,7 +80,13 @@ function generateCredentials(nowMs) {
     passwordHash: hashPassword(password),
     providerSettingsId: newId("prv", nowMs),
     hookToken: base62(32),
+    ...liveKeyCredentials(nowMs),
   };
+}
+
+/** The demo's live admin key: test keys create only test keys, so the live one is seeded. */
+function liveKeyCredentials(nowMs) {
+  return { liveApiKeyId: newId("key", nowMs), liveApiKey: `rbx_live_${base62(32)}` };
 }
 
 /**
@@ -89,7 +95,14 @@ function generateCredentials(nowMs) {
  */
 export function loadLocalCredentials(file = LOCAL_CREDENTIALS_FILE) {
   try {
-    return JSON.parse(readFileSync(file, "utf8"));
+    const stored = JSON.parse(readFileSync(file, "utf8"));
+    if (stored.liveApiKey) {
+      return stored;
+    }
+    // Written before the demo had a live key: add one, keep the rest.
+    const credentials = { ...stored, ...liveKeyCredentials(Date.now()) };
+    writeCredentials(file, credentials);
+    return credentials;
   } catch (error) {
     if (error.code !== "ENOENT") {
       throw new Error(`${file} is unreadable; delete it to generate new credentials`, {
@@ -98,11 +111,15 @@ export function loadLocalCredentials(file = LOCAL_CREDENTIALS_FILE) {
     }
   }
   const credentials = generateCredentials(Date.now());
+  writeCredentials(file, credentials);
+  return credentials;
+}
+
+function writeCredentials(file, credentials) {
   mkdirSync(dirname(file), { recursive: true });
   const temporary = `${file}.${process.pid}.tmp`;
   writeFileSync(temporary, `${JSON.stringify(credentials, null, 2)}\n`, { mode: 0o600 });
   renameSync(temporary, file);
-  return credentials;
 }
 
 function quote(value) {
@@ -128,6 +145,11 @@ VALUES (${quote(c.apiKeyId)}, ${quote(DEMO_TENANT_ID)}, 'Local demo key', ${quot
 ON CONFLICT (id) DO UPDATE SET prefix = excluded.prefix, key_hash = excluded.key_hash,
   mode = excluded.mode, scopes = excluded.scopes, revoked_at = NULL;
 
+INSERT INTO api_keys (id, tenant_id, name, prefix, key_hash, mode, scopes, created_at, revoked_at)
+VALUES (${quote(c.liveApiKeyId)}, ${quote(DEMO_TENANT_ID)}, 'Local demo live key', ${quote(c.liveApiKey.slice(0, 13))}, ${quote(createHash("sha256").update(c.liveApiKey).digest("hex"))}, 'live', ${quote(JSON.stringify(SCOPES))}, ${at}, NULL)
+ON CONFLICT (id) DO UPDATE SET prefix = excluded.prefix, key_hash = excluded.key_hash,
+  mode = excluded.mode, scopes = excluded.scopes, revoked_at = NULL;
+
 INSERT INTO users (id, tenant_id, email, password_hash, role, created_at)
 VALUES (${quote(c.userId)}, ${quote(DEMO_TENANT_ID)}, ${quote(c.email)}, ${quote(c.passwordHash)}, 'admin', ${at})
 ON CONFLICT (email) DO UPDATE SET password_hash = excluded.password_hash, role = 'admin';
@@ -150,13 +172,14 @@ ON CONFLICT DO NOTHING;
 `;
 }
 
-/** A new API key in the Worker's format (`rbx_test_` + 32 base62 characters). */
+/** A new API key in the Worker's format (`rbx_test_` or `rbx_live_` + 32 base62 characters). */
 export function newApiKey(mode = "test") {
   return `rbx_${mode}_${base62(32)}`;
 }
 
 /**
- * SQL for one more tenant (the benchmark's): the tenant, one API key with every scope, and sandbox
+ * SQL for one more tenant (the benchmark's): the tenant, one API key with every scope (live or test
+ * by its prefix), and sandbox
  * provider settings. `keyRateLimit` sets the key's own request limit (migration 0002's columns):
  * leave it out on a schema without them.
  * @param {object} options
@@ -177,7 +200,7 @@ VALUES (${quote(tenantId)}, ${quote(`Tenant ${tenantId}`)}, 'CN', ${quote(countr
 ON CONFLICT (id) DO UPDATE SET send_rate = excluded.send_rate;
 
 INSERT INTO api_keys (id, tenant_id, name, prefix, key_hash, mode, scopes, created_at, revoked_at)
-VALUES (${quote(keyId)}, ${quote(tenantId)}, 'Benchmark key', ${quote(apiKey.slice(0, 13))}, ${quote(keyHash)}, 'test', ${quote(JSON.stringify(SCOPES))}, ${nowMs}, NULL);${limits}
+VALUES (${quote(keyId)}, ${quote(tenantId)}, 'Benchmark key', ${quote(apiKey.slice(0, 13))}, ${quote(keyHash)}, ${quote(apiKey.startsWith("rbx_live_") ? "live" : "test")}, ${quote(JSON.stringify(SCOPES))}, ${nowMs}, NULL);${limits}
 
 INSERT INTO provider_settings (id, tenant_id, provider, enabled, config, secret_ciphertext, hook_token, created_at, updated_at)
 VALUES (${quote(newId("prv", nowMs))}, ${quote(tenantId)}, 'sandbox', 1, '{}', NULL, ${quote(base62(32))}, ${nowMs}, ${nowMs})

@@ -50,6 +50,8 @@ function banner(credentials) {
     "  │",
     `  │ API key      ${credentials.apiKey}`,
     "  │              (test mode: sandbox provider only; every scope)",
+    `  │ Live key     ${credentials.liveApiKey}`,
+    "  │              (routes to the carriers you set up at /v1/providers)",
     `  │ Dashboard    ${BASE_URL}/dashboard`,
     `  │   email      ${credentials.email}`,
     `  │   password   ${credentials.password}`,

@@ -24,6 +24,12 @@ export async function createApiKey(
   input: { name: string; scopes: Scope[]; mode: "live" | "test"; rateLimit?: RateLimitRequest },
   now: number = Date.now(),
 ): Promise<{ row: ApiKeyRow; key: string }> {
+  if (input.mode === "live" && caller.mode === "test") {
+    // Test keys only ever reach the sandbox; one must not be a way to a key that reaches carriers.
+    throw new ApiError("unprocessable-entity", "A test key can create only test keys.", {
+      errors: [{ pointer: "/mode", detail: 'must be "test" when the request uses a test key' }],
+    });
+  }
   const key = generateApiKey(input.mode);
   const rateLimit = input.rateLimit && requestedRateLimit(input.rateLimit);
   const row: ApiKeyRow = {

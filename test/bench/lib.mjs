@@ -87,16 +87,16 @@ export function hasKeyRateLimitColumns(root = ROOT) {
 }
 
 /**
- * `count` bench tenants (`tnt_bench_<prefix>01`…), each with one key that has every scope and a
- * per-key limit the bench cannot reach, and sandbox provider settings. Returns them and their SQL.
+ * `count` bench tenants (`tnt_bench_<prefix>01`…), each with one key (`keyMode`) that has every
+ * scope and a per-key limit the bench cannot reach, and sandbox provider settings. Returns them and their SQL.
  */
-export function benchTenants(count, { prefix = "", sendRate, root = ROOT }) {
+export function benchTenants(count, { prefix = "", sendRate, root = ROOT, keyMode = "test" }) {
   const keyRateLimit = hasKeyRateLimitColumns(root) ? BENCH_KEY_LIMIT : undefined;
   const tenants = [];
   const statements = [];
   for (let i = 1; i <= count; i++) {
     const tenantId = `tnt_bench_${prefix}${String(i).padStart(2, "0")}`;
-    const apiKey = newApiKey();
+    const apiKey = newApiKey(keyMode);
     tenants.push({ tenantId, apiKey });
     statements.push(tenantSql({ tenantId, apiKey, sendRate, keyRateLimit }));
   }

@@ -1,5 +1,6 @@
 import { describe, expect, it } from "vitest";
 import { sha256Hex } from "../../src/lib/crypto";
+import { expectProblem } from "../support/problem";
 import { call, createTenant, postJson, type TestTenant } from "../support/tenants";
 
 interface ApiKey {
@@ -48,8 +49,13 @@ async function listKeys(tenant: TestTenant, query = ""): Promise<Page> {
 describe("POST /v1/keys (happy)", () => {
   it("creates a live key and shows its secret once, with its details", async () => {
     const tenant = await createTenant();
+    const admin = await tenant.addKey(["admin"], "live");
     const before = Date.now();
-    const res = await createKey(tenant, { name: "CI deploys", scopes: ["messages:send"] });
+    const res = await call(
+      "/v1/keys",
+      admin.key,
+      postJson({ name: "CI deploys", scopes: ["messages:send"] }),
+    );
     expect(res.status).toBe(201);
     expect(res.headers.get("content-type")).toContain("application/json");
     expect(res.headers.get("x-request-id")).toBeTruthy();
@@ -70,6 +76,19 @@ describe("POST /v1/keys (happy)", () => {
     expect(created.created_at).toMatch(ISO_TIME);
     expect(Date.parse(created.created_at)).toBeGreaterThanOrEqual(before - 1000);
     expect(Date.parse(created.created_at)).toBeLessThanOrEqual(Date.now() + 1000);
+  });
+
+  it("lets a test key create only test keys, by default too", async () => {
+    const tenant = await createTenant();
+    const res = await createKey(tenant, { name: "staging", scopes: ["messages:send"] });
+    expect(res.status).toBe(201);
+    expect(((await res.json()) as ApiKey).mode).toBe("test");
+    await expectProblem(
+      await createKey(tenant, { name: "escape", scopes: ["admin"], mode: "live" }),
+      { status: 422, slug: "unprocessable-entity", instance: "/v1/keys", pointers: ["/mode"] },
+    );
+    const keys = await listKeys(tenant);
+    expect(keys.data.filter((k) => k.mode === "live")).toEqual([]);
   });
 
   it("creates a test key when asked for mode test", async () => {
@@ -136,7 +155,7 @@ describe("POST /v1/keys (happy)", () => {
     expect(b.id).toBe(a.id);
     expect(second.headers.get("idempotent-replayed")).toBe("true");
     // The secret is shown once: the replay carries the record, not the key.
-    expect(a.key).toMatch(/^rbx_live_/);
+    expect(a.key).toMatch(/^rbx_test_/);
     expect(b.key).toBeNull();
     expect(JSON.stringify(b)).not.toContain(String(a.key));
     const named = (await listKeys(tenant)).data.filter((k) => k.name === "once");

@@ -16,7 +16,7 @@ export interface TestTenant {
   /** Calls the Worker with this tenant's key. */
   api(path: string, init?: RequestInit): Promise<Response>;
   /** Adds another key for this tenant. */
-  addKey(scopes: Scope[]): Promise<{ id: string; key: string }>;
+  addKey(scopes: Scope[], mode?: "live" | "test"): Promise<{ id: string; key: string }>;
 }
 
 export async function createTenant(
@@ -44,8 +44,8 @@ export async function createTenant(
     createdAt: now,
     updatedAt: now,
   });
-  const addKey = async (scopes: Scope[]) => {
-    const key = generateApiKey("test");
+  const addKey = async (scopes: Scope[], mode: "live" | "test" = "test") => {
+    const key = generateApiKey(mode);
     const keyId = newId("key");
     await db.insert(apiKeys).values({
       id: keyId,
@@ -53,7 +53,7 @@ export async function createTenant(
       name: "test key",
       prefix: key.slice(0, 13),
       keyHash: await sha256Hex(key),
-      mode: "test",
+      mode,
       scopes,
       createdAt: Date.now(),
     });

@@ -45,9 +45,10 @@ export const createKey: RouteHandler<typeof routes.createKey, AppEnv> = async (c
       request: input,
     },
     async () => {
-      const { rate_limit, ...rest } = input;
+      const { rate_limit, mode, ...rest } = input;
       const { row, key } = await service.createApiKey(c.env, caller, {
         ...rest,
+        mode: mode ?? caller.mode,
         rateLimit: rate_limit && rateLimitOf(rate_limit),
       });
       const body: CreatedKey = { ...present(row), key };

@@ -80,8 +80,9 @@ export const createKey = createRoute({
             .object({
               name: KeyName,
               scopes: z.array(z.enum(SCOPES)).min(1),
-              mode: z.enum(["live", "test"]).default("live").openapi({
-                description: "`test` keys only ever send through the sandbox provider",
+              mode: z.enum(["live", "test"]).optional().openapi({
+                description:
+                  "`test` keys only ever send through the sandbox provider. Defaults to the mode of the key making the request; a test key creates only test keys.",
               }),
               rate_limit: RateLimitInput.optional(),
             })
