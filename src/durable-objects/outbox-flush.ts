@@ -7,7 +7,7 @@
 import type { DispatcherMeta } from "./dispatcher-meta";
 import { batchRecordSchema, outboxMessageSchema } from "./dispatcher-types";
 import { LANE_BULK, LANE_TRANSACTIONAL } from "./outbox-schema";
-import { logBatches, logMessages } from "./send-log";
+import { cancelLogged, logBatches, logMessages } from "./send-log";
 import { allRows, firstRow } from "./sql-rows";
 
 /**
@@ -79,17 +79,26 @@ export async function flushToSendLog(
   if (rows.length === 0) {
     return false;
   }
+  const canceled = new Set(
+    rows.filter((row) => row.state === "canceled").map((row) => String(row.id)),
+  );
   await logMessages(
     db,
     rows.map((row) => outboxMessageSchema.parse(JSON.parse(String(row.message)))),
     now,
-    new Set(rows.filter((row) => row.state === "canceled").map((row) => String(row.id))),
+    canceled,
   );
+  if (canceled.size > 0) {
+    // A cancel can land while an earlier run's write is in flight (the object takes calls while it
+    // awaits D1): that write logged the message as it was, and the insert above was ignored.
+    await cancelLogged(db, { ids: [...canceled] }, now);
+  }
   for (const row of rows) {
     if (row.state === "canceled") {
       sql.exec("DELETE FROM outbox WHERE id = ?", row.id);
     } else {
-      sql.exec("UPDATE outbox SET logged = 1 WHERE id = ?", row.id);
+      // Not if it was canceled during the write: it stays unlogged, so the next run cancels it in D1.
+      sql.exec("UPDATE outbox SET logged = 1 WHERE id = ? AND state = 'pending'", row.id);
     }
   }
   return rows.length === FLUSH_PER_RUN || room === rows.length;

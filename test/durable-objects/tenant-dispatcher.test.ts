@@ -214,3 +214,40 @@ describe("TenantDispatcher", () => {
     expect(await stub.peek("msg_00000000000000000000000000")).toBeNull();
   });
 });
+
+describe("a cancel that lands while the send log is being written", () => {
+  it("still cancels the message in D1, and it is never released", async () => {
+    const { tenant, stub, accept, sql, runAlarm, queue } = await isolatedDispatcher();
+    const message = outboxMessage(tenant.id, "+8613800000071", { sendAt: Date.now() + 60_000 });
+    await accept(message);
+    const outcome = await runInDurableObject(stub, async (instance: TenantDispatcher) => {
+      const realEnv = (instance as unknown as { env: Env }).env;
+      let cancel: unknown = null;
+      // The object takes calls while it awaits D1: a cancel arrives during the flush's write.
+      const db = new Proxy(realEnv.DB, {
+        get(target, prop) {
+          if (prop === "batch") {
+            return async (statements: D1PreparedStatement[]) => {
+              cancel ??= await instance.cancel(message.id);
+              return target.batch(statements);
+            };
+          }
+          const value = Reflect.get(target, prop);
+          return typeof value === "function" ? value.bind(target) : value;
+        },
+      });
+      Object.defineProperty(instance, "env", { value: { ...realEnv, DB: db } });
+      try {
+        await instance.alarm();
+      } finally {
+        Object.defineProperty(instance, "env", { value: realEnv });
+      }
+      return cancel;
+    });
+    expect(outcome).toEqual({ kind: "canceled" });
+    await runAlarm();
+    expect(await statusOf(message.id)).toBe("canceled");
+    expect(await sql("SELECT id FROM outbox WHERE id = ?", message.id)).toEqual([]);
+    expect(queue.sent).not.toContain(message.id);
+  });
+});
