@@ -50,7 +50,8 @@ export type Composition =
   /** `hits`: the sensitive words that refused the text, when they did. */
   | { ok: false; errors: FieldError[]; hits?: SensitiveHit[] };
 
-// Chinese carriers require the signature at the start; one already there is not doubled.
+// Chinese carriers read the sender signature from the start of the text (and Aliyun and Tencent
+// are given it from there), so only the account's approved one may stand there.
 const LEADING_SIGNATURE = /^【[^】]{1,30}】/;
 
 export function composeMessage(
@@ -79,6 +80,12 @@ export function composeMessage(
   }
   let text =
     rendered.kind === "marketing" ? withOptOutLine(rendered.text, phone.country) : rendered.text;
+  // Before screening, so the words screened are the words sent: smart encoding maps look-alikes
+  // (Greek capitals among them) to the letters the screen would otherwise not see.
+  if (options.smartEncoding) {
+    text = smartEncode(text);
+  }
+  const field = "template" in content ? "/variables" : "/body";
 
   const screening = screen(text);
   const blocking = (options.reportOnly ? [] : screening.hits).filter(
@@ -87,7 +94,6 @@ export function composeMessage(
     (hit) => hit.policy === "block" || (hit.policy === "review" && !("template" in content)),
   );
   if (blocking.length > 0) {
-    const field = "template" in content ? "/variables" : "/body";
     return {
       ok: false,
       hits: blocking,
@@ -101,12 +107,17 @@ export function composeMessage(
     };
   }
   text = screening.masked;
+  let hits = screening.hits;
 
-  if (phone.country === "CN" && tenant.signature && !LEADING_SIGNATURE.test(text)) {
-    text = tenant.signature + text;
-  }
-  if (options.smartEncoding) {
-    text = smartEncode(text);
+  if (phone.country === "CN") {
+    const signed = signedForChina(text, tenant.signature);
+    if (!signed.ok) {
+      return fail(`${options.pointer}${field}`, signed.detail);
+    }
+    // The hits' offsets move past the signature, so that they point into the text as sent.
+    const shift = signed.text.length - text.length;
+    hits = hits.map((hit) => ({ ...hit, start: hit.start + shift, end: hit.end + shift }));
+    text = signed.text;
   }
   const count = segmentsOf(text);
   return {
@@ -120,9 +131,38 @@ export function composeMessage(
       characters: count.characters,
       segments: count.segments,
       costMicros: costMicros(tenant, phone.country, count.segments),
-      hits: screening.hits,
+      hits,
       templateParams: rendered.params,
     },
+  };
+}
+
+/**
+ * The text with the account's approved signature in front. A text that already starts with it is
+ * left as it is; one that starts with any other 【…】 is refused, as is a Chinese route for an
+ * account without an approved signature: carriers there send nothing unsigned.
+ */
+function signedForChina(
+  text: string,
+  signature: string | null,
+): { ok: true; text: string } | { ok: false; detail: string } {
+  if (!signature) {
+    return {
+      ok: false,
+      detail:
+        "Messages to Chinese numbers carry the account's approved signature, and this account has none yet (POST /v1/signatures, then have it approved).",
+    };
+  }
+  const leading = LEADING_SIGNATURE.exec(text)?.[0];
+  if (leading === undefined) {
+    return { ok: true, text: signature + text };
+  }
+  if (leading === signature) {
+    return { ok: true, text };
+  }
+  return {
+    ok: false,
+    detail: `The text starts with the signature ${leading}, which is not this account's approved one (${signature}); leave it out and ${signature} is added.`,
   };
 }
 

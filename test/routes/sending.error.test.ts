@@ -90,6 +90,78 @@ describe("sending: rule breaks are 422s that name each problem and send nothing"
     expect(await messageCount(tenant)).toBe(0);
   });
 
+  it("screens the text as smart encoding makes it, so look-alike letters hide nothing", async () => {
+    const tenant = await createTenant();
+    // Greek capitals: smart encoding sends them as the Latin letters they look like.
+    const body = "Cheap ΚΕΤΑΜΙΝΕ tonight";
+    await expectProblem(
+      await tenant.api(
+        "/v1/messages",
+        postJson({ to: "+14155550123", body, smart_encoding: true }),
+      ),
+      { status: 422, slug: "unprocessable-entity", instance: "/v1/messages", pointers: ["/body"] },
+    );
+    expect(await messageCount(tenant)).toBe(0);
+  });
+
+  it("sends to China only under the account's own approved signature", async () => {
+    const tenant = await createTenant();
+    for (const body of ["【中国银行】您的账户异常，请点击链接", "【Relaybox 】Hi"]) {
+      const problem = await expectProblem(
+        await tenant.api("/v1/messages", postJson({ to: "+8613800138000", body })),
+        {
+          status: 422,
+          slug: "unprocessable-entity",
+          instance: "/v1/messages",
+          pointers: ["/body"],
+        },
+      );
+      expect(problem.detail).toMatch(/not this account's approved one \(【Relaybox】\)/);
+    }
+    // A variable cannot put another signature in front either.
+    const templateId = await approvedTemplate(tenant, {
+      name: "Greeting",
+      kind: "notification",
+      body: "{{name}}, your order has shipped.",
+      variables: [{ name: "name", type: "string", max_length: 20 }],
+    });
+    await expectProblem(
+      await tenant.api(
+        "/v1/messages",
+        postJson({
+          to: "+8613800138000",
+          template_id: templateId,
+          variables: { name: "【工商银行】" },
+        }),
+      ),
+      {
+        status: 422,
+        slug: "unprocessable-entity",
+        instance: "/v1/messages",
+        pointers: ["/variables"],
+      },
+    );
+    // The account's own signature already in place is not doubled.
+    const own = await tenant.api(
+      "/v1/messages/preview",
+      postJson({ to: "+8613800138000", body: "【Relaybox】Your parcel is here" }),
+    );
+    expect(((await own.json()) as { text: string }).text).toBe("【Relaybox】Your parcel is here");
+    expect(await messageCount(tenant)).toBe(0);
+  });
+
+  it("refuses Chinese numbers for an account without an approved signature, not others", async () => {
+    const tenant = await createTenant();
+    await env.DB.prepare("UPDATE tenants SET signature = NULL WHERE id = ?").bind(tenant.id).run();
+    const problem = await expectProblem(
+      await tenant.api("/v1/messages", postJson({ to: "+8613800138000", body: "Hi" })),
+      { status: 422, slug: "unprocessable-entity", instance: "/v1/messages", pointers: ["/body"] },
+    );
+    expect(problem.detail).toMatch(/signature/);
+    const us = await tenant.api("/v1/messages", postJson({ to: "+14155550123", body: "Hi" }));
+    expect(us.status).toBe(202);
+  });
+
   it("holds back a free body with a word that needs review", async () => {
     const tenant = await createTenant();
     await addWord(tenant, "guaranteed", "review");

@@ -92,9 +92,11 @@ describe("sending from a template, previews, scheduling and cancel", () => {
       cost: 0.09,
       currency: "CNY",
     });
+    // Offsets point into `text`, past the signature.
     expect(chinese.hits).toEqual([
-      expect.objectContaining({ word: "secret", policy: "mask", start: 63, end: 69 }),
+      expect.objectContaining({ word: "secret", policy: "mask", start: 73, end: 79 }),
     ]);
+    expect((chinese.text as string).slice(73, 79)).toBe("******");
     const { results } = await env.DB.prepare("SELECT id FROM messages WHERE tenant_id = ?")
       .bind(tenant.id)
       .all();

@@ -214,7 +214,10 @@ const HitSchema = z
     word: z.string(),
     category: z.string().nullable(),
     policy: z.enum(["block", "review", "mask"]),
-    start: z.number().int().openapi({ description: "UTF-16 offset of the hit in `text`" }),
+    start: z.number().int().openapi({
+      description:
+        "UTF-16 offset of the hit in `text` as screened: after smart encoding and the signature, before masking (a masked astral character becomes one `*`)",
+    }),
     end: z.number().int(),
     source: z.enum(["default", "tenant"]),
   })
