@@ -584,11 +584,35 @@ export const wechatFollowers = sqliteTable(
     /** WeChat's user info (nickname is no longer given; tags, remark, subscribe_time…), JSON. */
     info: text({ mode: "json" }).$type<Record<string, unknown>>(),
     tagIds: text({ mode: "json" }).$type<number[]>().notNull().default([]),
-    /** The last message, click, subscribe or scan: opens the 48-hour customer-service window. */
+    /** The last message, click, subscribe or scan. */
     lastInteractionAt: integer(),
+    /**
+     * The customer-service window that interaction opened: its kind sets its length and quota
+     * (durable-objects/wechat-inbound-types `SERVICE_WINDOWS`).
+     */
+    serviceWindowKind: text({ enum: ["message", "menu", "subscribe", "scan"] }),
+    serviceWindowOpenedAt: integer(),
     subscribedAt: integer(),
     unsubscribedAt: integer(),
     updatedAt: integer().notNull(),
   },
   (t) => [primaryKey({ columns: [t.appId, t.openid] })],
+);
+
+/**
+ * One customer-service message's place in its follower's window, taken when the message is
+ * accepted (services/wechat-messages), so back-to-back requests cannot pass WeChat's quota.
+ */
+export const wechatServiceReservations = sqliteTable(
+  "wechat_service_reservations",
+  {
+    /** The request's Idempotency-Key (tenant-scoped) or, without one, its message id. */
+    reservationKey: text().primaryKey(),
+    appId: text().notNull(),
+    openid: text().notNull(),
+    windowOpenedAt: integer().notNull(),
+    messageId: text().notNull(),
+    reservedAt: integer().notNull(),
+  },
+  (t) => [index("wechat_service_reservations_window").on(t.appId, t.openid, t.windowOpenedAt)],
 );

@@ -6,7 +6,7 @@
  * reply and nothing twice; the inbox rows are then copied to D1 (INSERT OR IGNORE, so a copy that
  * is repeated after a failure changes nothing).
  */
-import type { InboxRowValues } from "./wechat-inbound-types";
+import { type InboxRowValues, type InteractionKind, SERVICE_WINDOWS } from "./wechat-inbound-types";
 
 const SEEN_TTL_MS = 24 * 60 * 60 * 1000;
 
@@ -96,32 +96,67 @@ export async function flushInbox(sql: SqlStorage, db: D1Database): Promise<void>
   }
 }
 
-/** What opens WeChat's 48-hour customer-service window: a message, a menu click, a follow, a scan. */
-const INTERACTIONS = new Set(["subscribe", "SCAN", "CLICK", "VIEW"]);
+/** The menu events that open a window: WeChat counts click, scancode_push and scancode_waitmsg. */
+const MENU_EVENTS = new Set(["CLICK", "scancode_push", "scancode_waitmsg"]);
+
+/** The interaction a delivery is, if it opens a customer-service window. */
+export function interactionOf(
+  r: Pick<InboxRowValues, "msgType" | "event">,
+): InteractionKind | null {
+  if (r.msgType !== "event") {
+    return "message";
+  }
+  if (r.event === "subscribe") {
+    return "subscribe";
+  }
+  if (r.event === "SCAN") {
+    return "scan";
+  }
+  return MENU_EVENTS.has(r.event ?? "") ? "menu" : null;
+}
 
 /**
- * The follower row a delivery changes: a follow or unfollow, and the time of the user's last
- * interaction. Deliveries are applied in the order they reached us; an older event never
- * overwrites a newer one's time (CreateTime decides).
+ * Whether an interaction (`?9` its kind, `?5` its time) replaces the follower's current window. A
+ * newer message always does. A newer click, follow or scan does unless a message's 48-hour window
+ * is still open: WeChat gives the click its own 1-minute allowance, and letting it cut an open
+ * conversation short would refuse replies WeChat takes. A window opened before the last unfollow
+ * is closed whatever its age.
+ */
+const OPENS_WINDOW = `?9 IS NOT NULL
+  AND ?5 > COALESCE(service_window_opened_at, 0)
+  AND (?9 = 'message'
+    OR COALESCE(service_window_kind, '') <> 'message'
+    OR service_window_opened_at <= COALESCE(unsubscribed_at, -1)
+    OR service_window_opened_at + ${SERVICE_WINDOWS.message.ms} <= ?5)`;
+
+/**
+ * The follower row a delivery changes: a follow or unfollow, the time of the user's last
+ * interaction, and the customer-service window it opens. Deliveries are applied in the order they
+ * reached us; an older event never overwrites a newer one's time (CreateTime decides).
  */
 function followerChange(db: D1Database, r: InboxRowValues): D1PreparedStatement[] {
   const at = r.createTime * 1000;
-  const interaction = r.msgType !== "event" || INTERACTIONS.has(r.event ?? "");
+  const interaction = interactionOf(r);
   const following = r.event === "subscribe" ? 1 : r.event === "unsubscribe" ? 0 : null;
   if (!interaction && following === null) {
     return [];
   }
+  // SET expressions all read the row as it was, so OPENS_WINDOW sees the old window in both.
   return [
     db
       .prepare(
         `INSERT INTO wechat_followers (app_id, openid, tenant_id, following, tag_ids,
-           last_interaction_at, subscribed_at, unsubscribed_at, updated_at)
-         VALUES (?1, ?2, ?3, COALESCE(?4, 1), '[]', ?5, ?6, ?7, ?8)
+           last_interaction_at, subscribed_at, unsubscribed_at, updated_at, service_window_kind,
+           service_window_opened_at)
+         VALUES (?1, ?2, ?3, COALESCE(?4, 1), '[]', ?5, ?6, ?7, ?8, ?9, ?5)
          ON CONFLICT (app_id, openid) DO UPDATE SET
            following = COALESCE(?4, following),
            last_interaction_at = MAX(COALESCE(last_interaction_at, 0), COALESCE(?5, 0)),
            subscribed_at = COALESCE(?6, subscribed_at),
            unsubscribed_at = COALESCE(?7, unsubscribed_at),
+           service_window_kind = CASE WHEN ${OPENS_WINDOW} THEN ?9 ELSE service_window_kind END,
+           service_window_opened_at = CASE WHEN ${OPENS_WINDOW} THEN ?5
+             ELSE service_window_opened_at END,
            updated_at = ?8`,
       )
       .bind(
@@ -133,6 +168,7 @@ function followerChange(db: D1Database, r: InboxRowValues): D1PreparedStatement[
         following === 1 ? at : null,
         following === 0 ? at : null,
         r.receivedAt,
+        interaction,
       ),
   ];
 }

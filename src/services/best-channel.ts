@@ -1,8 +1,9 @@
 /**
  * One call for the best channel (`channel: "auto"`): a contact bound in the WeChat account and
  * following it gets the WeChat part, with the SMS part composed and kept as its fallback (used
- * when WeChat refuses the send for good); anyone else gets the SMS part at once. Either way it is
- * one message id, and every attempt on either channel shows on it.
+ * when WeChat refuses the send, gives up after retries, or ends it undelivered); anyone else,
+ * and a customer-service part the follower's window does not allow, gets the SMS part at once.
+ * Either way it is one message id, and every attempt on either channel shows on it.
  */
 import { and, eq } from "drizzle-orm";
 import { database } from "../db/client";
@@ -15,7 +16,7 @@ import { dispatchJobSchema } from "../queues/payloads";
 import { composeMessage } from "./compose";
 import { acceptMessage, type ContentInput, loadContent, refusal } from "./messages";
 import { loadScreener } from "./sensitive-words";
-import { acceptWeChatMessage, type WeChatContent } from "./wechat-messages";
+import { acceptWithinWindow, type WeChatContent } from "./wechat-messages";
 
 export interface AutoSendInput {
   contact: string;
@@ -111,7 +112,7 @@ export async function acceptAutoMessage(
       templateParams: v.templateParams,
     };
   }
-  return acceptWeChatMessage(
+  const wechat = await acceptWithinWindow(
     env,
     caller,
     {
@@ -125,6 +126,17 @@ export async function acceptAutoMessage(
     now,
     fallback,
   );
+  if (wechat.ok) {
+    return wechat.accepted;
+  }
+  // A customer-service part the follower's window does not allow now: "auto" means the best
+  // channel that can take the message, so the SMS part goes instead of a refusal.
+  if (!contact.phone) {
+    throw new ApiError("unprocessable-entity", wechat.detail, {
+      errors: [{ pointer: "/wechat/type", detail: wechat.detail }],
+    });
+  }
+  return acceptMessage(env, caller, { ...smsInput, to: contact.phone }, idempotencyKey, now);
 }
 
 /** The columns a WeChat message takes from its SMS fallback (`smsValues` binds them). */
@@ -174,7 +186,8 @@ export async function switchToSms(
 /**
  * A template message WeChat reported undelivered, with an SMS fallback: it becomes that SMS and is
  * put straight on the dispatch queue. It stays `sent` (statuses only move forward) until the SMS
- * has its own result; its receipt then finishes it.
+ * has its own result; its receipt then finishes it, overwriting the message's reason, so WeChat's
+ * verdict is kept on the WeChat attempt, where the attempts list shows it for good.
  */
 export async function fallBackAfterUndelivered(
   env: Env,
@@ -183,20 +196,26 @@ export async function fallBackAfterUndelivered(
   reason: string,
   now: number,
 ): Promise<boolean> {
-  const changed = await env.DB.prepare(
-    `UPDATE messages SET ${BECOME_SMS}, sent_at = NULL, status_reason = ?, claim_id = NULL,
-       claimed_until = 0, updated_at = ?
-     WHERE id = ? AND tenant_id = ? AND channel = 'wechat' AND status = 'sent'`,
-  )
-    .bind(
+  const [changed] = await env.DB.batch([
+    env.DB.prepare(
+      `UPDATE messages SET ${BECOME_SMS}, sent_at = NULL, status_reason = ?, claim_id = NULL,
+         claimed_until = 0, updated_at = ?
+       WHERE id = ? AND tenant_id = ? AND channel = 'wechat' AND status = 'sent'`,
+    ).bind(
       ...smsValues(fallback),
       `falling back to SMS after WeChat: ${reason}`,
       now,
       message.id,
       message.tenantId,
-    )
-    .run();
-  if (changed.meta.changes === 0) {
+    ),
+    // The attempt's outcome stays `sent` (WeChat took the request); its reason says what followed.
+    env.DB.prepare(
+      `UPDATE message_attempts SET reason = ?
+       WHERE message_id = ? AND tenant_id = ? AND provider = 'wechat' AND outcome = 'sent'
+         AND reason IS NULL`,
+    ).bind(`undelivered: WeChat: ${reason}`, message.id, message.tenantId),
+  ]);
+  if (!changed || changed.meta.changes === 0) {
     return false;
   }
   await env.DISPATCH_QUEUE.send(

@@ -1,24 +1,22 @@
 /**
  * WeChat messages through the same path as SMS (`channel: "wechat"` on POST /v1/messages): to an
  * openid or a contact bound in the account, as a template message, or as a customer-service
- * message (text, image, news) inside the 48-hour window the follower's last interaction opened,
- * within WeChat's quota for that window. The dispatcher releases it; the consumer calls WeChat
- * through the account's token authority.
+ * message (text, image, news) inside the window the follower's last interaction opened (48 hours
+ * after a message, 1 minute after a menu click, follow or scan; see SERVICE_WINDOWS), within
+ * WeChat's quota for that window. The dispatcher releases it; the consumer calls WeChat through
+ * the account's token authority.
  */
-import { and, count, eq, gte, ne, sql } from "drizzle-orm";
+import { and, eq } from "drizzle-orm";
 import { database } from "../db/client";
-import { contacts, contactWeChatBindings, messages, wechatFollowers } from "../db/schema";
+import { contacts, contactWeChatBindings } from "../db/schema";
 import type { AcceptedMessage, OutboxMessage } from "../durable-objects/dispatcher-types";
+import { type InteractionKind, SERVICE_WINDOWS } from "../durable-objects/wechat-inbound-types";
 import { newId } from "../lib/ids";
 import { ApiError } from "../lib/problem";
 import type { Caller } from "../middleware/context";
 import type { SmsFallback } from "./best-channel";
 import { handOver, scheduledTime } from "./messages";
 import { getWeChatApp } from "./wechat-apps";
-
-export const SERVICE_WINDOW_MS = 48 * 60 * 60 * 1000;
-/** Customer-service messages WeChat takes per follower per window (its documented quota). */
-export const SERVICE_WINDOW_QUOTA = 5;
 
 export type WeChatContent =
   | {
@@ -74,44 +72,133 @@ async function openidOf(env: Env, caller: Caller, input: WeChatSendInput): Promi
   return binding.openid;
 }
 
-/** A customer-service message may go only inside the window, and within its quota. */
-async function checkServiceWindow(
-  env: Env,
-  caller: Caller,
-  appId: string,
-  openid: string,
+/** A `CASE` over follower row `f`'s window kind, from SERVICE_WINDOWS (constants, not input). */
+function byWindowKind(value: (window: { ms: number; quota: number }) => number): string {
+  const cases = Object.entries(SERVICE_WINDOWS).map(
+    ([kind, window]) => `WHEN '${kind}' THEN ${value(window)}`,
+  );
+  return `(CASE f.service_window_kind ${cases.join(" ")} ELSE 0 END)`;
+}
+
+const QUOTA_SQL = byWindowKind((window) => window.quota);
+
+/**
+ * SQL reading follower row `f` as a window open at `at` (a bound parameter): following, opened
+ * since the last unfollow, and not over yet.
+ */
+function windowOpenSql(at: string): string {
+  return `f.following = 1 AND f.service_window_opened_at IS NOT NULL
+    AND f.service_window_opened_at > COALESCE(f.unsubscribed_at, -1)
+    AND f.service_window_opened_at + ${byWindowKind((window) => window.ms)} > ${at}`;
+}
+
+const INTERACTION_NAMES: Readonly<Record<InteractionKind, string>> = {
+  message: "message",
+  menu: "menu click",
+  subscribe: "follow",
+  scan: "QR scan",
+};
+
+/** One request's place in its follower's customer-service window. */
+interface ServiceSlot {
+  tenantId: string;
+  appId: string;
+  openid: string;
+  /** One per accepted request: an idempotent retry finds the slot its first try took. */
+  key: string;
+  messageId: string;
+}
+
+/**
+ * Takes one of the follower's customer-service slots in the open window, or says why there is
+ * none. The count and the insert are one statement, which D1 runs alone, so back-to-back requests
+ * can never take more than the window's quota (counting the send log instead would miss messages
+ * the dispatcher has accepted but not logged yet).
+ */
+async function reserveServiceSlot(
+  db: D1Database,
+  slot: ServiceSlot,
   now: number,
-): Promise<void> {
-  const db = database(env.DB);
-  const follower = await db.query.wechatFollowers.findFirst({
-    where: and(eq(wechatFollowers.appId, appId), eq(wechatFollowers.openid, openid)),
-  });
-  const since = follower?.lastInteractionAt ?? 0;
-  if (!follower?.following || since < now - SERVICE_WINDOW_MS) {
-    throw unprocessable(
-      "/wechat/type",
-      "Outside the 48-hour window: a customer-service message can go only within 48 hours of the follower's last message, menu click, follow or scan. Send a template message instead.",
-    );
+): Promise<{ ok: true } | { ok: false; detail: string }> {
+  const [, , taken, window] = await db.batch<{
+    message_id?: string;
+    kind?: InteractionKind | null;
+    open?: number | null;
+  }>([
+    // Slots of windows the follower has since replaced count for nothing any more.
+    db
+      .prepare(
+        `DELETE FROM wechat_service_reservations WHERE app_id = ?1 AND openid = ?2
+           AND window_opened_at < COALESCE((SELECT service_window_opened_at FROM wechat_followers
+             WHERE app_id = ?1 AND openid = ?2), 0)`,
+      )
+      .bind(slot.appId, slot.openid),
+    db
+      .prepare(
+        `INSERT OR IGNORE INTO wechat_service_reservations
+           (reservation_key, app_id, openid, window_opened_at, message_id, reserved_at)
+         SELECT ?1, f.app_id, f.openid, f.service_window_opened_at, ?2, ?3
+         FROM wechat_followers AS f
+         WHERE f.app_id = ?4 AND f.openid = ?5 AND f.tenant_id = ?6 AND ${windowOpenSql("?3")}
+           AND (SELECT count(*) FROM wechat_service_reservations AS r
+                WHERE r.app_id = f.app_id AND r.openid = f.openid
+                  AND r.window_opened_at = f.service_window_opened_at) < ${QUOTA_SQL}`,
+      )
+      .bind(slot.key, slot.messageId, now, slot.appId, slot.openid, slot.tenantId),
+    db
+      .prepare("SELECT message_id FROM wechat_service_reservations WHERE reservation_key = ?")
+      .bind(slot.key),
+    db
+      .prepare(
+        `SELECT f.service_window_kind AS kind, (${windowOpenSql("?3")}) AS open
+         FROM wechat_followers AS f WHERE f.app_id = ?1 AND f.openid = ?2 AND f.tenant_id = ?4`,
+      )
+      .bind(slot.appId, slot.openid, now, slot.tenantId),
+  ]);
+  if (taken?.results[0]) {
+    return { ok: true };
   }
-  const [sent] = await db
-    .select({ n: count() })
-    .from(messages)
-    .where(
-      and(
-        eq(messages.tenantId, caller.tenant.id),
-        eq(messages.channel, "wechat"),
-        eq(messages.recipient, openid),
-        eq(messages.sender, appId),
-        gte(messages.createdAt, since),
-        ne(sql`json_extract(${messages.payload}, '$.msgtype')`, "template"),
-      ),
-    );
-  if ((sent?.n ?? 0) >= SERVICE_WINDOW_QUOTA) {
-    throw unprocessable(
-      "/wechat/type",
-      `WeChat takes ${SERVICE_WINDOW_QUOTA} customer-service messages per window; this follower's are used until they interact again.`,
-    );
+  // Not taken: the follower's window, read in the same transaction, says why.
+  const follower = window?.results[0];
+  if (!follower?.open || !follower.kind) {
+    return {
+      ok: false,
+      detail:
+        "Outside the customer-service window: a customer-service message can go only within 48 hours of the follower's last message, or within 1 minute of a menu click, follow or scan. Send a template message instead.",
+    };
   }
+  const { quota } = SERVICE_WINDOWS[follower.kind];
+  return {
+    ok: false,
+    detail: `WeChat takes ${quota} customer-service messages in the window a ${INTERACTION_NAMES[follower.kind]} opens; this follower's are used until they interact again.`,
+  };
+}
+
+/** Gives a slot back when its request did not become a message (refused, or a replay). */
+async function releaseServiceSlot(db: D1Database, slot: ServiceSlot): Promise<void> {
+  await db
+    .prepare("DELETE FROM wechat_service_reservations WHERE reservation_key = ? AND message_id = ?")
+    .bind(slot.key, slot.messageId)
+    .run();
+}
+
+/**
+ * Whether the follower's customer-service window is open at `at`: checked again when the message
+ * is sent, since a scheduled or long-retried message may go out after the window closed.
+ */
+export async function serviceWindowOpen(
+  db: D1Database,
+  message: { tenantId: string; sender: string; recipient: string },
+  at: number,
+): Promise<boolean> {
+  const row = await db
+    .prepare(
+      `SELECT 1 AS open FROM wechat_followers AS f
+       WHERE f.app_id = ?1 AND f.openid = ?2 AND f.tenant_id = ?3 AND ${windowOpenSql("?4")}`,
+    )
+    .bind(message.sender, message.recipient, message.tenantId, at)
+    .first<{ open: number }>();
+  return row !== null;
 }
 
 /** WeChat's request body for the message (the consumer adds nothing but the token). */
@@ -151,21 +238,40 @@ function summaryOf(content: WeChatContent): string {
   }
 }
 
+type Accepted = { replayed: boolean; message: AcceptedMessage };
+
+/** Accepts a WeChat message; a customer-service message outside its window is a 422. */
 export async function acceptWeChatMessage(
   env: Env,
   caller: Caller,
   input: WeChatSendInput,
   idempotencyKey: string | undefined,
   now: number = Date.now(),
-  fallback: SmsFallback | null = null,
-): Promise<{ replayed: boolean; message: AcceptedMessage }> {
+): Promise<Accepted> {
+  const result = await acceptWithinWindow(env, caller, input, idempotencyKey, now, null);
+  if (!result.ok) {
+    throw unprocessable("/wechat/type", result.detail);
+  }
+  return result.accepted;
+}
+
+/**
+ * Accepts a WeChat message, or says why its customer-service window refuses it (best-channel.ts
+ * then sends the SMS part instead). A customer-service message takes a slot of its follower's
+ * window first, and gives it back if the request does not become a new message.
+ */
+export async function acceptWithinWindow(
+  env: Env,
+  caller: Caller,
+  input: WeChatSendInput,
+  idempotencyKey: string | undefined,
+  now: number,
+  fallback: SmsFallback | null,
+): Promise<{ ok: true; accepted: Accepted } | { ok: false; detail: string }> {
   await getWeChatApp(env, caller, input.app_id).catch(() => {
     throw unprocessable("/app_id", `No WeChat app ${input.app_id} in this account.`);
   });
   const openid = await openidOf(env, caller, input);
-  if (input.wechat.type !== "template") {
-    await checkServiceWindow(env, caller, input.app_id, openid, now);
-  }
   const message: OutboxMessage = {
     id: newId("msg", now),
     tenantId: caller.tenant.id,
@@ -193,5 +299,32 @@ export async function acceptWeChatMessage(
     costMicros: 0,
     lane: "transactional",
   };
-  return handOver(env, caller, message, input, idempotencyKey);
+  if (input.wechat.type === "template") {
+    return { ok: true, accepted: await handOver(env, caller, message, input, idempotencyKey) };
+  }
+  const slot: ServiceSlot = {
+    tenantId: caller.tenant.id,
+    appId: input.app_id,
+    openid,
+    key: idempotencyKey ? `key:${caller.tenant.id}:${idempotencyKey}` : `msg:${message.id}`,
+    messageId: message.id,
+  };
+  const reserved = await reserveServiceSlot(env.DB, slot, now);
+  if (!reserved.ok) {
+    return reserved;
+  }
+  let accepted: Accepted;
+  try {
+    accepted = await handOver(env, caller, message, input, idempotencyKey);
+  } catch (error) {
+    await releaseServiceSlot(env.DB, slot).catch((release) => {
+      console.error("wechat: a customer-service slot was not given back", release);
+    });
+    throw error;
+  }
+  if (accepted.replayed) {
+    // The first request's message holds its own slot; this one's (if it took one) is spare.
+    await releaseServiceSlot(env.DB, slot);
+  }
+  return { ok: true, accepted };
 }

@@ -14,6 +14,7 @@ import { wechatAccountOf } from "../../src/services/wechat-client";
 import { outboxMessage } from "../support/messages";
 import { createTenant, messageReaches, postJson, type TestTenant } from "../support/tenants";
 import { deliver, eventMessage, newAppId } from "../support/wechat";
+import { appWithFakeApi, consumeBatch, fakeWeChat, SMS_FALLBACK } from "../support/wechat-outbound";
 
 async function account(tenant: TestTenant, fetch: (r: Request) => Promise<Response>) {
   const appId = newAppId();
@@ -190,6 +191,39 @@ describe("channel auto", () => {
     ).toEqual([
       ["wechat", "sent"],
       ["sandbox", "sent"],
+    ]);
+  });
+
+  it("keeps WeChat's undelivered reason on the WeChat attempt after the SMS fallback delivers", async () => {
+    const tenant = await createTenant();
+    const wechat = fakeWeChat(() => ({ errcode: 0, errmsg: "ok", msgid: 300000002 }));
+    const appId = await appWithFakeApi(tenant, wechat.fetch);
+    const message = outboxMessage(tenant.id, "oBlocker2", {
+      channel: "wechat",
+      sender: appId,
+      mode: "test",
+      payload: JSON.stringify({
+        msgtype: "template",
+        touser: "oBlocker2",
+        template_id: "tmpl1",
+        data: {},
+        fallback: SMS_FALLBACK,
+      }),
+    });
+    await logMessages(env.DB, [message]);
+    await consumeBatch(tenant, [message.id], wechat.fetch);
+    const finish = `<xml><ToUserName><![CDATA[gh_account]]></ToUserName><FromUserName><![CDATA[oBlocker2]]></FromUserName><CreateTime>1700000401</CreateTime><MsgType><![CDATA[event]]></MsgType><Event><![CDATA[TEMPLATESENDJOBFINISH]]></Event><MsgID>300000002</MsgID><Status><![CDATA[failed:user block]]></Status></xml>`;
+    expect((await deliver(appId, finish, { mode: "plaintext" })).status).toBe(200);
+    // The SMS's receipt overwrites the message's reason; the WeChat attempt keeps WeChat's.
+    const done = await messageReaches(tenant, message.id, "delivered");
+    expect(done.status_reason).toBeNull();
+    expect(done.attempts).toEqual([
+      expect.objectContaining({
+        provider: "wechat",
+        outcome: "sent",
+        reason: "undelivered: WeChat: failed:user block",
+      }),
+      expect.objectContaining({ provider: "sandbox", outcome: "sent" }),
     ]);
   });
 

@@ -56,6 +56,24 @@ async function appWithFakeApi(tenant: TestTenant, fetch: (r: Request) => Promise
   return appId;
 }
 
+/** A follower whose customer-service window a `kind` of interaction opened `ago` ms ago. */
+async function follower(
+  tenant: TestTenant,
+  appId: string,
+  openid: string,
+  ago: number,
+  kind = "message",
+) {
+  const openedAt = Date.now() - ago;
+  await env.DB.prepare(
+    `INSERT INTO wechat_followers (app_id, openid, tenant_id, following, tag_ids,
+       last_interaction_at, service_window_kind, service_window_opened_at, updated_at)
+     VALUES (?, ?, ?, 1, '[]', ?, ?, ?, ?)`,
+  )
+    .bind(appId, openid, tenant.id, openedAt, kind, openedAt, Date.now())
+    .run();
+}
+
 async function consume(tenant: TestTenant, id: string, fetch: (r: Request) => Promise<Response>) {
   const batch = createMessageBatch<DispatchJob>("relaybox-dispatch", [
     {
@@ -157,6 +175,8 @@ describe("outbound WeChat messages", () => {
       mode: "live",
       payload: JSON.stringify({ msgtype: "text", touser: "oBusy", text: { content: "hi" } }),
     });
+    await follower(tenant, appId, "oGone", 60_000);
+    await follower(tenant, appId, "oBusy", 60_000);
     await logMessages(env.DB, [gone, busy]);
     expect((await consume(tenant, gone.id, wechat.fetch)).explicitAcks).toEqual(["q-1"]);
     expect(await (await tenant.api(`/v1/messages/${gone.id}`)).json()).toMatchObject({
@@ -220,17 +240,8 @@ describe("outbound WeChat messages", () => {
     const tenant = await createTenant();
     const appId = await appWithFakeApi(tenant, fakeWeChat(() => ({ errcode: 0 })).fetch);
     const hours48 = 48 * 60 * 60 * 1000;
-    for (const [openid, ago] of [
-      ["oEdgeIn", hours48 - 60_000],
-      ["oEdgeOut", hours48 + 60_000],
-    ] as const) {
-      await env.DB.prepare(
-        `INSERT INTO wechat_followers (app_id, openid, tenant_id, following, tag_ids, last_interaction_at, updated_at)
-         VALUES (?, ?, ?, 1, '[]', ?, ?)`,
-      )
-        .bind(appId, openid, tenant.id, Date.now() - ago, Date.now())
-        .run();
-    }
+    await follower(tenant, appId, "oEdgeIn", hours48 - 60_000);
+    await follower(tenant, appId, "oEdgeOut", hours48 + 60_000);
     const send = (openid: string) =>
       tenant.api(
         "/v1/messages",
@@ -248,12 +259,7 @@ describe("outbound WeChat messages", () => {
   it("refuses customer-service messages past the window's quota", async () => {
     const tenant = await createTenant();
     const appId = await appWithFakeApi(tenant, fakeWeChat(() => ({ errcode: 0 })).fetch);
-    await env.DB.prepare(
-      `INSERT INTO wechat_followers (app_id, openid, tenant_id, following, tag_ids, last_interaction_at, updated_at)
-       VALUES (?, 'oChatty', ?, 1, '[]', ?, ?)`,
-    )
-      .bind(appId, tenant.id, Date.now() - 60_000, Date.now())
-      .run();
+    await follower(tenant, appId, "oChatty", 60_000);
     const send = () =>
       tenant.api(
         "/v1/messages",
@@ -267,8 +273,6 @@ describe("outbound WeChat messages", () => {
     for (let i = 0; i < 5; i++) {
       expect((await send()).status).toBe(202);
     }
-    // The quota counts what reached the send log: the dispatcher writes it moments after accepting.
-    await new Promise((resolve) => setTimeout(resolve, 600));
     await expectProblem(await send(), {
       status: 422,
       slug: "unprocessable-entity",

@@ -1,0 +1,127 @@
+/** A fake WeChat API, an app that uses it, followers with open windows, and one consumer run. */
+import {
+  createExecutionContext,
+  createMessageBatch,
+  env,
+  getQueueResult,
+  runInDurableObject,
+} from "cloudflare:test";
+import type { WeChatAccount } from "../../src/durable-objects/wechat-account";
+import { consumeDispatch } from "../../src/queues/dispatch";
+import type { DispatchJob } from "../../src/queues/payloads";
+import type { SmsFallback } from "../../src/services/best-channel";
+import { wechatAccountOf } from "../../src/services/wechat-client";
+import { postJson, type TestTenant } from "./tenants";
+import { newAppId } from "./wechat";
+
+export const WX_HOST = "wx.fake";
+
+export type Fetch = (request: Request) => Promise<Response>;
+
+/**
+ * WeChat's API: the token endpoint, and message sends answered by `answer` (a thrown error is a
+ * connection that failed). Every other host (the sandbox's receipts) gets an empty JSON object.
+ */
+export function fakeWeChat(
+  answer: (path: string, body: Record<string, unknown>) => Record<string, unknown>,
+) {
+  const calls: { path: string; body: Record<string, unknown> }[] = [];
+  const fetch: Fetch = async (request) => {
+    const url = new URL(request.url);
+    if (url.host !== WX_HOST) {
+      return Response.json({});
+    }
+    if (url.pathname.includes("token")) {
+      return Response.json({ access_token: "ACCESS_TOKEN_1", expires_in: 7200 });
+    }
+    const body = (await request.json()) as Record<string, unknown>;
+    calls.push({ path: url.pathname, body });
+    return Response.json(answer(url.pathname, body));
+  };
+  return { calls, fetch };
+}
+
+/** A plaintext-mode app whose API (and token authority) is the fake. */
+export async function appWithFakeApi(tenant: TestTenant, fetch: Fetch): Promise<string> {
+  const appId = newAppId();
+  const res = await tenant.api(
+    "/v1/wechat/apps",
+    postJson({
+      app_id: appId,
+      app_secret: "0123456789abcdef0123456789abcdef",
+      token: "QDG6eK",
+      encoding_aes_key: "jWmYm7qr5nMoAUwZRjGtBxmz3KA1tkAj3ykkR6q2B2C",
+      mode: "plaintext",
+      api_base_url: `https://${WX_HOST}`,
+    }),
+  );
+  if (res.status !== 201) {
+    throw new Error(`app not created: ${res.status} ${await res.text()}`);
+  }
+  await runInDurableObject(wechatAccountOf(env, appId), (instance: WeChatAccount) => {
+    Object.defineProperty(instance, "io", { value: { fetch, now: () => Date.now() } });
+  });
+  return appId;
+}
+
+/** A following follower whose window an interaction of `kind` opened `ago` ms ago. */
+export async function follower(
+  tenant: TestTenant,
+  appId: string,
+  openid: string,
+  ago: number,
+  kind = "message",
+): Promise<void> {
+  const openedAt = Date.now() - ago;
+  await env.DB.prepare(
+    `INSERT INTO wechat_followers (app_id, openid, tenant_id, following, tag_ids,
+       last_interaction_at, service_window_kind, service_window_opened_at, updated_at)
+     VALUES (?, ?, ?, 1, '[]', ?, ?, ?, ?)`,
+  )
+    .bind(appId, openid, tenant.id, openedAt, kind, openedAt, Date.now())
+    .run();
+}
+
+/** One consumer run over the messages `ids`, as one queue batch; `wechatEnv` may swap bindings. */
+export async function consumeBatch(
+  tenant: TestTenant,
+  ids: string[],
+  fetch: Fetch,
+  wechatEnv: Env = env,
+) {
+  const batch = createMessageBatch<DispatchJob>(
+    "relaybox-dispatch",
+    ids.map((id, i) => ({
+      id: `q-${i + 1}`,
+      timestamp: new Date(),
+      attempts: 1,
+      body: { v: 1, tenant_id: tenant.id, message_id: id },
+    })),
+  );
+  const ctx = createExecutionContext();
+  await consumeDispatch(batch as MessageBatch<unknown>, wechatEnv, ctx, { fetch });
+  return getQueueResult(batch, ctx);
+}
+
+export const SMS_FALLBACK: SmsFallback = {
+  recipient: "+8613800138950",
+  body: "【Relaybox】Your order has shipped",
+  segments: 1,
+  encoding: "UCS-2",
+  costMicros: 6500,
+  templateId: null,
+  templateVersion: null,
+  templateParams: null,
+};
+
+export interface MessageView {
+  channel: string;
+  to: string;
+  status: string;
+  status_reason: string | null;
+  attempts: { provider: string; outcome: string; reason: string | null }[];
+}
+
+export async function viewOf(tenant: TestTenant, id: string): Promise<MessageView> {
+  return (await (await tenant.api(`/v1/messages/${id}`)).json()) as MessageView;
+}
