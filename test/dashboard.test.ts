@@ -94,6 +94,28 @@ describe("dashboard", () => {
     expect(list.data).toEqual([]);
   });
 
+  it("answers a malformed form body with a 400, signed in or not", async () => {
+    const tenant = await createTenant();
+    const { cookie } = await signedIn(tenant, "admin");
+    const broken = (withCookie?: string): RequestInit => ({
+      method: "POST",
+      body: "--zz\r\nbad",
+      headers: {
+        "content-type": "multipart/form-data; boundary=zz",
+        ...(withCookie ? { cookie: withCookie } : {}),
+      },
+    });
+    for (const [path, init] of [
+      ["/dashboard/login", broken()],
+      ["/dashboard/messages", broken(cookie)],
+      ["/dashboard/logout", broken(cookie)],
+    ] as const) {
+      const res = await call(path, null, init);
+      expect(res.status, path).toBe(400);
+      expect(res.headers.get("content-type")).toBe("application/problem+json");
+    }
+  });
+
   it("shows the reason when a number is not valid", async () => {
     const tenant = await createTenant();
     const { cookie, csrf } = await signedIn(tenant, "admin");

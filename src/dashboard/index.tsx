@@ -8,6 +8,7 @@ import { MESSAGE_STATUSES, type MessageStatus } from "../db/schema";
 import { grants } from "../domain/scopes";
 import { ApiError } from "../lib/problem";
 import type { AppEnv } from "../middleware/context";
+import { readForm } from "../middleware/forms";
 import { requireSession, SESSION_COOKIE } from "../middleware/session";
 import { issueSessionToken, SESSION_MAX_AGE_SECONDS, signIn } from "../services/dashboard-auth";
 import { acceptMessage, getMessage, listMessages } from "../services/messages";
@@ -86,7 +87,7 @@ async function renderMessages(
 export const dashboardRouter = new Hono<AppEnv>()
   .get("/dashboard/login", (c) => c.html(<LoginPage />))
   .post("/dashboard/login", async (c) => {
-    const form = await c.req.parseBody();
+    const form = await readForm(c);
     const email = typeof form.email === "string" ? form.email : "";
     const password = typeof form.password === "string" ? form.password : "";
     const session = await signIn(c.env, email, password);
@@ -120,7 +121,7 @@ export const dashboardRouter = new Hono<AppEnv>()
   })
   .post("/dashboard/messages", async (c) => {
     const caller = c.get("caller");
-    const form = await c.req.parseBody();
+    const form = await readForm(c);
     const draft = {
       to: typeof form.to === "string" ? form.to.trim() : "",
       body: typeof form.body === "string" ? form.body : "",
@@ -168,7 +169,7 @@ export const dashboardRouter = new Hono<AppEnv>()
     if (!REVIEWABLE[kind].test(id)) {
       throw new ApiError("not-found", `No ${kind.slice(0, -1)} ${id}.`);
     }
-    const form = await c.req.parseBody();
+    const form = await readForm(c);
     const reason = typeof form.reason === "string" ? form.reason.trim() : "";
     try {
       if (!grants(caller.scopes, "templates:review")) {

@@ -10,6 +10,7 @@ import { ApiError } from "../lib/problem";
 import { readSessionToken } from "../services/dashboard-auth";
 import { loadTenant } from "../services/tenants";
 import type { AppEnv } from "./context";
+import { readForm } from "./forms";
 
 export const SESSION_COOKIE = "rbx_session";
 
@@ -25,7 +26,7 @@ export const requireSession = createMiddleware<AppEnv>(async (c, next) => {
     if (origin && origin !== new URL(c.req.url).origin) {
       throw new ApiError("forbidden", "Cross-site form posts are refused.");
     }
-    const form = await c.req.parseBody();
+    const form = await readForm(c);
     if (typeof form.csrf !== "string" || !timingSafeEqual(form.csrf, session.csrf)) {
       throw new ApiError(
         "forbidden",
