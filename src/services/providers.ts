@@ -167,10 +167,13 @@ export async function rotateHookToken(
   return updated;
 }
 
-/** The callback URLs to configure at the carrier. */
-export function callbackUrls(env: Env, row: ProviderRow): { status: string; inbound: string } {
+/**
+ * The callback URLs to configure at the carrier: delivery receipts. (The inbound-message hook,
+ * `.../inbound`, comes with inbound messages; it is not given out before it answers.)
+ */
+export function callbackUrls(env: Env, row: ProviderRow): { status: string } {
   const base = `${settingsOf(env).PUBLIC_BASE_URL}/hooks/sms/${row.provider}/${row.hookToken}`;
-  return { status: `${base}/status`, inbound: `${base}/inbound` };
+  return { status: `${base}/status` };
 }
 
 /** An enabled provider of a tenant, ready for an adapter. */

@@ -18,7 +18,7 @@ describe("provider settings", () => {
     const text = await res.text();
     expect(text).not.toContain("twilio-auth-token");
     const view = JSON.parse(text) as Record<string, unknown> & {
-      callback_urls: { status: string; inbound: string };
+      callback_urls: Record<string, string>;
     };
     expect(view).toMatchObject({
       provider: "twilio",
@@ -29,6 +29,11 @@ describe("provider settings", () => {
     expect(view.callback_urls.status).toMatch(
       /^http:\/\/127\.0\.0\.1:8787\/hooks\/sms\/twilio\/[A-Za-z0-9]{32}\/status$/,
     );
+    // Only URLs that answer are given out: every one of them reaches a route.
+    for (const url of Object.values(view.callback_urls)) {
+      const res = await call(new URL(url).pathname, null, { method: "POST", body: "" });
+      expect(res.status, url).not.toBe(404);
+    }
     const row = await env.DB.prepare(
       "SELECT secret_ciphertext FROM provider_settings WHERE tenant_id = ? AND provider = 'twilio'",
     )

@@ -17,8 +17,8 @@ export const ProviderSchema = z
     has_credentials: z.boolean().openapi({
       description: "Credentials are write-only: they are never shown again",
     }),
-    callback_urls: z.object({ status: z.string(), inbound: z.string() }).openapi({
-      description: "Give these to the carrier: delivery receipts and inbound messages",
+    callback_urls: z.object({ status: z.string() }).openapi({
+      description: "Give these to the carrier: where its delivery receipts go",
     }),
     created_at: z.string(),
     updated_at: z.string(),
