@@ -54,12 +54,6 @@ export async function putWeChatApp(
     assertOutboundUrl(env, input.api_base_url, "/api_base_url", "carry WeChat API calls");
   }
   const db = database(env.DB);
-  const existing = await db.query.wechatApps.findFirst({
-    where: eq(wechatApps.appId, input.app_id),
-  });
-  if (existing && existing.tenantId !== caller.tenant.id) {
-    throw new ApiError("conflict", `${input.app_id} is set up by another account.`);
-  }
   const secretCiphertext = await encryptSecret(
     settingsOf(env).MASTER_KEY,
     "provider-credentials",
@@ -76,17 +70,25 @@ export async function putWeChatApp(
     tokenEndpoint: input.token_endpoint ?? "stable_token",
     updatedAt: now,
   };
-  const [row] = existing
-    ? await db.update(wechatApps).set(values).where(eq(wechatApps.appId, input.app_id)).returning()
+  // Insert, else update only the caller's own row: two requests racing for a new app id (from one
+  // tenant or two) both end well, one creating it and the other updating it or getting a 409.
+  const [inserted] = await db
+    .insert(wechatApps)
+    .values({ ...values, appId: input.app_id, tenantId: caller.tenant.id, createdAt: now })
+    .onConflictDoNothing()
+    .returning();
+  const [row] = inserted
+    ? [inserted]
     : await db
-        .insert(wechatApps)
-        .values({ ...values, appId: input.app_id, tenantId: caller.tenant.id, createdAt: now })
+        .update(wechatApps)
+        .set(values)
+        .where(and(eq(wechatApps.appId, input.app_id), eq(wechatApps.tenantId, caller.tenant.id)))
         .returning();
   if (!row) {
-    throw new Error(`wechat app ${input.app_id} vanished`);
+    throw new ApiError("conflict", `${input.app_id} is set up by another account.`);
   }
   cache.delete(input.app_id);
-  return { row, created: !existing };
+  return { row, created: inserted !== undefined };
 }
 
 export async function listWeChatApps(env: Env, caller: Caller): Promise<WeChatAppRow[]> {

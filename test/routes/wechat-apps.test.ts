@@ -87,6 +87,24 @@ describe("WeChat app settings", () => {
     });
   });
 
+  it("settles concurrent set-ups of one new app id without an error: one owner, the rest 200 or 409", async () => {
+    const first = await createTenant();
+    const second = await createTenant();
+    const appId = `wx${crypto.randomUUID().replaceAll("-", "").slice(0, 16)}`;
+    const statuses = await Promise.all(
+      [first, first, second, second].map(async (tenant) => {
+        const res = await tenant.api("/v1/wechat/apps", postJson({ ...APP, app_id: appId }));
+        return { tenant: tenant.id, status: res.status };
+      }),
+    );
+    expect(statuses.every(({ status }) => [200, 201, 409].includes(status))).toBe(true);
+    expect(statuses.filter(({ status }) => status === 201)).toHaveLength(1);
+    const owner = statuses.find(({ status }) => status === 201)?.tenant;
+    for (const { tenant, status } of statuses) {
+      expect(status === 409).toBe(tenant !== owner);
+    }
+  });
+
   it("adds, lists in order and deletes auto-reply rules", async () => {
     const tenant = await createTenant();
     const appId = `wx${crypto.randomUUID().replaceAll("-", "").slice(0, 16)}`;
