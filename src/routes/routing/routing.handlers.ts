@@ -1,6 +1,7 @@
 import type { RouteHandler } from "@hono/zod-openapi";
 import type { AppEnv } from "../../middleware/context";
 import * as service from "../../services/routes";
+import { once } from "../once";
 import type * as routes from "./routing.routes";
 
 function present(row: service.RouteRow) {
@@ -19,8 +20,12 @@ export const listRoutes: RouteHandler<typeof routes.listRoutes, AppEnv> = async 
 };
 
 export const putRoute: RouteHandler<typeof routes.putRoute, AppEnv> = async (c) => {
-  const { row, created } = await service.putRoute(c.env, c.get("caller"), c.req.valid("json"));
-  return created ? c.json(present(row), 201) : c.json(present(row), 200);
+  const input = c.req.valid("json");
+  const { status, body } = await once(c, "POST /v1/routes", input, async () => {
+    const { row, created } = await service.putRoute(c.env, c.get("caller"), input);
+    return { status: created ? 201 : 200, body: present(row) };
+  });
+  return status === 201 ? c.json(body, 201) : c.json(body, 200);
 };
 
 export const deleteRoute: RouteHandler<typeof routes.deleteRoute, AppEnv> = async (c) => {

@@ -2,7 +2,7 @@ import { createRoute, z } from "@hono/zod-openapi";
 import { PROVIDERS } from "../../db/schema";
 import { isDestination } from "../../domain/routing";
 import { requireScope } from "../../middleware/api-key";
-import { bearerAuth, problems } from "../common";
+import { bearerAuth, IdempotencyHeaders, problems } from "../common";
 
 const RouteProvider = z
   .object({
@@ -63,6 +63,7 @@ export const putRoute = createRoute({
   security: bearerAuth,
   middleware: [requireScope("admin")] as const,
   request: {
+    headers: IdempotencyHeaders,
     body: {
       required: true,
       content: {

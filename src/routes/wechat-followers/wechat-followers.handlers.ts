@@ -2,6 +2,7 @@ import type { RouteHandler } from "@hono/zod-openapi";
 import type { AppEnv } from "../../middleware/context";
 import * as followers from "../../services/wechat-followers";
 import { iso } from "../common";
+import { once } from "../once";
 import type * as routes from "./wechat-followers.routes";
 
 export const syncFollowers: RouteHandler<typeof routes.syncFollowers, AppEnv> = async (c) => {
@@ -33,13 +34,13 @@ export const listTags: RouteHandler<typeof routes.listTags, AppEnv> = async (c) 
 };
 
 export const createTag: RouteHandler<typeof routes.createTag, AppEnv> = async (c) => {
-  const tag = await followers.createTag(
-    c.env,
-    c.get("caller"),
-    c.req.valid("param").app_id,
-    c.req.valid("json").name,
-  );
-  return c.json(tag, 201);
+  const { app_id } = c.req.valid("param");
+  const input = c.req.valid("json");
+  const { body } = await once(c, `POST /v1/wechat/apps/${app_id}/tags`, input, async () => ({
+    status: 201,
+    body: await followers.createTag(c.env, c.get("caller"), app_id, input.name),
+  }));
+  return c.json(body, 201);
 };
 
 export const tagMembers: RouteHandler<typeof routes.tagMembers, AppEnv> = async (c) => {

@@ -1,6 +1,6 @@
 import { createRoute, z } from "@hono/zod-openapi";
 import { requireScope } from "../../middleware/api-key";
-import { bearerAuth, LimitQuery, problems } from "../common";
+import { bearerAuth, IdempotencyHeaders, LimitQuery, problems } from "../common";
 
 const AppParams = z.object({
   app_id: z.string().regex(/^wx[0-9a-f]{16}$/, "a WeChat app id: wx and 16 hex digits"),
@@ -125,6 +125,7 @@ export const createTag = createRoute({
   security: bearerAuth,
   middleware: [requireScope("admin")] as const,
   request: {
+    headers: IdempotencyHeaders,
     params: AppParams,
     body: {
       required: true,

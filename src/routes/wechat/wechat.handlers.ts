@@ -3,6 +3,7 @@ import type { AppEnv } from "../../middleware/context";
 import * as replies from "../../services/auto-replies";
 import * as apps from "../../services/wechat-apps";
 import { iso } from "../common";
+import { once } from "../once";
 import type * as routes from "./wechat.routes";
 
 function presentApp(env: Env, row: apps.WeChatAppRow) {
@@ -29,8 +30,12 @@ function presentRule(row: replies.AutoReplyRow) {
 }
 
 export const putApp: RouteHandler<typeof routes.putApp, AppEnv> = async (c) => {
-  const { row, created } = await apps.putWeChatApp(c.env, c.get("caller"), c.req.valid("json"));
-  return created ? c.json(presentApp(c.env, row), 201) : c.json(presentApp(c.env, row), 200);
+  const input = c.req.valid("json");
+  const { status, body } = await once(c, "POST /v1/wechat/apps", input, async () => {
+    const { row, created } = await apps.putWeChatApp(c.env, c.get("caller"), input);
+    return { status: created ? 201 : 200, body: presentApp(c.env, row) };
+  });
+  return status === 201 ? c.json(body, 201) : c.json(body, 200);
 };
 
 export const listApps: RouteHandler<typeof routes.listApps, AppEnv> = async (c) => {
@@ -54,13 +59,18 @@ export const listAutoReplies: RouteHandler<typeof routes.listAutoReplies, AppEnv
 };
 
 export const createAutoReply: RouteHandler<typeof routes.createAutoReply, AppEnv> = async (c) => {
-  const row = await replies.createAutoReply(
-    c.env,
-    c.get("caller"),
-    c.req.valid("param").app_id,
-    c.req.valid("json"),
+  const { app_id } = c.req.valid("param");
+  const input = c.req.valid("json");
+  const { body } = await once(
+    c,
+    `POST /v1/wechat/apps/${app_id}/auto-replies`,
+    input,
+    async () => ({
+      status: 201,
+      body: presentRule(await replies.createAutoReply(c.env, c.get("caller"), app_id, input)),
+    }),
   );
-  return c.json(presentRule(row), 201);
+  return c.json(body, 201);
 };
 
 export const deleteAutoReply: RouteHandler<typeof routes.deleteAutoReply, AppEnv> = async (c) => {

@@ -1,7 +1,7 @@
 import { createRoute, z } from "@hono/zod-openapi";
 import { AUTO_REPLY_MATCHES, WECHAT_MODES } from "../../db/schema";
 import { requireScope } from "../../middleware/api-key";
-import { bearerAuth, conflict, LimitQuery, problems } from "../common";
+import { bearerAuth, conflict, IdempotencyHeaders, LimitQuery, problems } from "../common";
 
 const AppId = z.string().regex(/^wx[0-9a-f]{16}$/, "a WeChat app id: wx and 16 hex digits");
 const AppParams = z.object({ app_id: AppId });
@@ -33,6 +33,7 @@ export const putApp = createRoute({
   security: bearerAuth,
   middleware: [requireScope("admin")] as const,
   request: {
+    headers: IdempotencyHeaders,
     body: {
       required: true,
       content: {
@@ -62,7 +63,7 @@ export const putApp = createRoute({
   responses: {
     200: appResponse("Replaced"),
     201: appResponse("Created"),
-    ...problems(400, 401, 403, 413, 415, 429),
+    ...problems(400, 401, 403, 413, 415, 422, 429),
     ...conflict("The app id belongs to another account"),
   },
 });
@@ -166,6 +167,7 @@ export const createAutoReply = createRoute({
   security: bearerAuth,
   middleware: [requireScope("admin")] as const,
   request: {
+    headers: IdempotencyHeaders,
     params: AppParams,
     body: {
       required: true,
@@ -185,7 +187,7 @@ export const createAutoReply = createRoute({
   },
   responses: {
     201: { description: "Added", content: { "application/json": { schema: AutoReplySchema } } },
-    ...problems(400, 401, 403, 404, 413, 415, 429),
+    ...problems(400, 401, 403, 404, 413, 415, 422, 429),
   },
 });
 
