@@ -264,18 +264,25 @@ export function optOutLineFor(country: string): string {
   return country === "CN" ? "拒收请回复R" : "Reply STOP to opt out";
 }
 
-// The usual ways of saying it: 拒收请回复R, 回T退订, 退订回TD, 回复TD退订; Reply/Text STOP,
-// unsubscribe, opt out. A bare "stop" is not enough ("non-stop deals" carries no opt-out).
-const OPT_OUT_PATTERNS = [
-  /回复?\s*(?:R|TD?|N)(?![A-Za-z])/i,
-  /退订|拒收/,
+// The usual ways of saying it: 拒收请回复R, 回T退订, 退订回TD, 回复TD退订 to Chinese numbers;
+// Reply/Text STOP, unsubscribe, opt out elsewhere. A bare "stop" is not enough ("non-stop deals"
+// carries no opt-out).
+const CHINESE_OPT_OUT = [/回复?\s*(?:R|TD?|N)(?![A-Za-z])/i, /退订|拒收/];
+const ENGLISH_OPT_OUT = [
   /\b(?:reply|text|txt|send|sms)\s+["'“]?(?:stop|end|quit|cancel|unsubscribe)\b/i,
   /\bunsubscribe\b/i,
   /\bopt[\s-]?out\b/i,
 ];
 
-export function hasOptOutLine(text: string): boolean {
-  return OPT_OUT_PATTERNS.some((pattern) => pattern.test(text));
+/** Whether the text carries an opt-out line: the one for `country`'s readers, or any without. */
+export function hasOptOutLine(text: string, country?: string): boolean {
+  const patterns =
+    country === undefined
+      ? [...CHINESE_OPT_OUT, ...ENGLISH_OPT_OUT]
+      : country === "CN"
+        ? CHINESE_OPT_OUT
+        : ENGLISH_OPT_OUT;
+  return patterns.some((pattern) => pattern.test(text));
 }
 
 /**
@@ -283,8 +290,9 @@ export function hasOptOutLine(text: string): boolean {
  * line goes on its own line in a text of several lines, after a space otherwise, and straight
  * after text that already ends in whitespace.
  */
-export function withOptOutLine(text: string, country: string): string {
-  if (hasOptOutLine(text)) {
+export function withOptOutLine(text: string, country: string, ownText: string = text): string {
+  // Only the template's own words count: a variable's value ("Opt Out Olga") is not a line.
+  if (hasOptOutLine(ownText, country)) {
     return text;
   }
   const line = optOutLineFor(country);

@@ -79,7 +79,9 @@ export function composeMessage(
     return rendered;
   }
   let text =
-    rendered.kind === "marketing" ? withOptOutLine(rendered.text, phone.country) : rendered.text;
+    rendered.kind === "marketing"
+      ? withOptOutLine(rendered.text, phone.country, rendered.ownText)
+      : rendered.text;
   // Before screening, so the words screened are the words sent: smart encoding maps look-alikes
   // (Greek capitals among them) to the letters the screen would otherwise not see.
   if (options.smartEncoding) {
@@ -173,12 +175,20 @@ function renderContent(
   | {
       ok: true;
       text: string;
+      /** The template's own words, without its variables' values. */
+      ownText: string;
       kind: TemplateKind;
       params: { name: string; value: string }[] | null;
     }
   | { ok: false; errors: FieldError[] } {
   if ("body" in content) {
-    return { ok: true, text: content.body, kind: "notification", params: null };
+    return {
+      ok: true,
+      text: content.body,
+      ownText: content.body,
+      kind: "notification",
+      params: null,
+    };
   }
   const { template, variables } = content;
   const checked = checkVariables(template.variables, variables);
@@ -191,6 +201,7 @@ function renderContent(
   return {
     ok: true,
     text: renderTemplate(template.compiled, checked.values),
+    ownText: template.compiled.parts.join(""),
     kind: template.kind,
     params: template.variables.map(({ name }) => ({ name, value: checked.values[name] ?? "" })),
   };

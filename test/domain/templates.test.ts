@@ -252,20 +252,32 @@ describe("withOptOutLine", () => {
     expect(withOptOutLine("Sale!\n", "GB")).toBe("Sale!\nReply STOP to opt out");
   });
 
+  it.each(["大促 拒收请回复R", "大促，回T退订", "大促 退订回TD", "大促 回复TD退订"])(
+    "keeps %s as it is for a Chinese number, since it carries the Chinese line",
+    (text) => {
+      expect(hasOptOutLine(text)).toBe(true);
+      expect(withOptOutLine(text, "CN")).toBe(text);
+      expect(withOptOutLine(text, "US")).toBe(`${text} Reply STOP to opt out`);
+    },
+  );
+
   it.each([
-    "大促 拒收请回复R",
-    "大促，回T退订",
-    "大促 退订回TD",
-    "大促 回复TD退订",
     "Sale! Reply STOP to opt out",
     "Sale! reply stop to end",
     "Sale! Text STOP to quit",
     "Sale! Unsubscribe: https://x.test/u",
     "Sale! Opt-out at x.test",
-  ])("keeps %s as it is, since it already carries an opt-out line", (text) => {
+  ])("keeps %s as it is elsewhere, and adds the Chinese line for a Chinese number", (text) => {
     expect(hasOptOutLine(text)).toBe(true);
-    expect(withOptOutLine(text, "CN")).toBe(text);
     expect(withOptOutLine(text, "US")).toBe(text);
+    expect(withOptOutLine(text, "CN")).toBe(`${text} 拒收请回复R`);
+  });
+
+  it("counts only the template's own words, not a variable's value", () => {
+    const rendered = "Hi Opt Out Olga, 50% off today";
+    expect(withOptOutLine(rendered, "GB", "Hi , 50% off today")).toBe(
+      `${rendered} Reply STOP to opt out`,
+    );
   });
 
   it("does not take a bare 'stop' for an opt-out line", () => {
