@@ -152,6 +152,14 @@ export function hasControlCharacter(value: string): boolean {
   return CONTROL.test(value);
 }
 
+// In `u` mode a well-formed surrogate pair is one code point, so this finds only lone halves.
+const LONE_SURROGATE = /\p{Cs}/u;
+
+/** Whether the text is well-formed UTF-16: a lone surrogate cannot be encoded for sending. */
+export function isWellFormedText(value: string): boolean {
+  return !LONE_SURROGATE.test(value);
+}
+
 function isCalendarDate(year: number, month: number, day: number): boolean {
   const date = new Date(Date.UTC(year, month - 1, day));
   return date.getUTCMonth() === month - 1 && date.getUTCDate() === day;

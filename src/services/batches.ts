@@ -27,7 +27,7 @@ const STAGE_CHUNK = 5_000;
 const MAX_LISTED_REJECTIONS = 1_000;
 
 export type BatchInput = ContentInput & {
-  recipients?: { to: string; variables?: Record<string, string | number> }[];
+  recipients?: { to: string; variables?: Record<string, unknown> }[];
   csv?: string;
   send_at?: string;
   smart_encoding?: boolean;
@@ -53,7 +53,7 @@ export interface AcceptedBatch {
 interface Row {
   row: number;
   to: string;
-  variables: Record<string, string | number>;
+  variables: Record<string, unknown>;
 }
 
 /** The recipients as rows, from the JSON list or the CSV text (header `to,<variable>…`). */

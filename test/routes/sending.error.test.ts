@@ -46,6 +46,46 @@ describe("sending: rule breaks are 422s that name each problem and send nothing"
     expect(await messageCount(tenant)).toBe(0);
   });
 
+  it("names even values no template could take (very long, null, an object) in the 422", async () => {
+    const tenant = await createTenant();
+    const templateId = await approvedTemplate(tenant);
+    const problem = await expectProblem(
+      await tenant.api(
+        "/v1/messages",
+        postJson({
+          to: "+8613800138000",
+          template_id: templateId,
+          variables: { code: "9".repeat(5000), minutes: null, [`x${"y".repeat(80)}`]: { a: 1 } },
+        }),
+      ),
+      {
+        status: 422,
+        slug: "unprocessable-entity",
+        instance: "/v1/messages",
+        pointers: ["/variables/code", "/variables/minutes", `/variables/x${"y".repeat(80)}`],
+      },
+    );
+    expect(problem.errors?.find((e) => e.pointer === "/variables/minutes")?.detail).toMatch(
+      /missing/,
+    );
+    expect(await messageCount(tenant)).toBe(0);
+  });
+
+  it("refuses text that cannot be sent as written: a lone surrogate, a control character", async () => {
+    const tenant = await createTenant();
+    for (const body of ["Hi \ud800 there", "Hi\u0000", "Hi\u001b[31m"]) {
+      await expectProblem(
+        await tenant.api("/v1/messages", postJson({ to: "+8613800138000", body })),
+        { status: 400, slug: "validation-error", instance: "/v1/messages", pointers: ["/body"] },
+      );
+    }
+    const fine = await tenant.api(
+      "/v1/messages/preview",
+      postJson({ to: "+14155550123", body: "Line one\r\nLine two 👍🏽" }),
+    );
+    expect(fine.status).toBe(200);
+  });
+
   it("refuses a template that is not approved, or unknown, pointing at template_id", async () => {
     const tenant = await createTenant();
     const created = await tenant.api("/v1/templates", postJson(CODE_TEMPLATE));

@@ -3,14 +3,20 @@ import { MESSAGE_STATUSES, TEMPLATE_KINDS } from "../../db/schema";
 import { requireScope } from "../../middleware/api-key";
 import { MAX_BATCH_RECIPIENTS } from "../../services/batches";
 import { bearerAuth, IdempotencyHeaders, LimitQuery, problems } from "../common";
-import { requireOneContent, SendAt, TemplateId, Variables } from "../messages/messages.routes";
+import {
+  MessageText,
+  requireOneContent,
+  SendAt,
+  TemplateId,
+  Variables,
+} from "../messages/messages.routes";
 
 const BatchId = z.string().regex(/^bat_[0-9A-Z]{26}$/, "must be a batch id (bat_…)");
 
 export const CreateBatchBody = z
   .object({
     template_id: TemplateId.optional(),
-    body: z.string().min(1).max(1600).optional().openapi({
+    body: MessageText.optional().openapi({
       description: "A free text sent to every recipient (instead of a template)",
     }),
     recipients: z

@@ -58,7 +58,7 @@ function contentOf<T extends { body?: string; template_id?: string; variables?: 
     : { ...input, body: undefined, template_id: template_id ?? "", variables: variables ?? {} };
 }
 
-type Variables = Record<string, string | number>;
+type Variables = Record<string, unknown>;
 
 export const sendMessage: RouteHandler<typeof routes.sendMessage, AppEnv> = async (c) => {
   const input = c.req.valid("json");

@@ -1,5 +1,6 @@
 import { createRoute, z } from "@hono/zod-openapi";
 import { CHANNELS, MESSAGE_STATUSES, TEMPLATE_KINDS } from "../../db/schema";
+import { isWellFormedText } from "../../domain/templates";
 import { requireScope } from "../../middleware/api-key";
 import { bearerAuth, IdempotencyHeaders, LimitQuery, problems } from "../common";
 
@@ -10,12 +11,25 @@ export const TemplateId = z
   .regex(/^tpl_[0-9A-Z]{26}$/, "must be a template id (tpl_…)")
   .openapi({ example: "tpl_01JD3M6Y8Z5Q7K2N4P6R8T0V2X" });
 
+// Values are checked against the template's declarations when the message is composed, so that
+// every missing, extra, mistyped or too long one is a 422 naming it.
 export const Variables = z
-  .record(z.string().min(1).max(64), z.union([z.string().max(1000), z.number().finite()]))
-  .refine((v) => Object.keys(v).length <= 50, "at most 50 variables")
+  .record(z.string(), z.unknown())
+  .refine((v) => Object.keys(v).length <= 100, "at most 100 variables")
   .openapi({ description: "Values for the template's variables", example: { code: "123456" } });
 
-const Body = z.string().min(1).max(1600).openapi({ example: "Your code is 123456" });
+/** A free text: no control characters but line breaks, and no lone surrogate. */
+export const MessageText = z
+  .string()
+  .min(1)
+  .max(1600)
+  .refine(
+    (text) => !/(?![\n\r])\p{Cc}/u.test(text),
+    "must not contain control characters but line breaks",
+  )
+  .refine(isWellFormedText, "must be well-formed text (no lone surrogate)");
+
+const Body = MessageText.openapi({ example: "Your code is 123456" });
 const SmartEncoding = z.boolean().optional().openapi({
   description:
     "Replace look-alike characters (curly quotes, long dashes, no-break spaces…) with their GSM-7 twins when that keeps the whole text GSM-7",

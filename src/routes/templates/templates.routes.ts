@@ -1,6 +1,11 @@
 import { createRoute, z } from "@hono/zod-openapi";
 import { REVIEW_STATUSES, TEMPLATE_KINDS, VARIABLE_TYPES } from "../../db/schema";
-import { hasControlCharacter, MAX_LENGTH_BOUNDS, VARIABLE_NAME } from "../../domain/templates";
+import {
+  hasControlCharacter,
+  isWellFormedText,
+  MAX_LENGTH_BOUNDS,
+  VARIABLE_NAME,
+} from "../../domain/templates";
 import { requireScope } from "../../middleware/api-key";
 import {
   bearerAuth,
@@ -23,6 +28,7 @@ const TemplateBody = z
   .max(1000)
   .refine((body) => body.trim().length > 0, "must not be empty")
   .refine((body) => !hasControlCharacter(body), "must not contain control characters but newline")
+  .refine(isWellFormedText, "must be well-formed text (no lone surrogate)")
   .openapi({
     description:
       "The text, with `{{name}}` placeholders (spaces inside the braces are allowed); every placeholder must be declared in `variables` and every variable used",
