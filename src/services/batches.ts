@@ -225,6 +225,12 @@ async function createBatch(
   await stage();
   rejected.sort((a, b) => a.row - b.row);
   if (accepted === 0) {
+    if (rejected.length === 0) {
+      // As for an empty `recipients` list: nothing to send is a malformed request.
+      throw new ApiError("validation-error", "The batch has no recipients.", {
+        errors: [{ pointer: "/csv", detail: "no rows after the header" }],
+      });
+    }
     throw refusal(
       rejected.slice(0, 20).map((r) => ({ pointer: `/rows/${r.row}`, detail: r.reason })),
     );

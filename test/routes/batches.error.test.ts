@@ -48,6 +48,16 @@ describe("POST /v1/batches (errors)", () => {
     );
   });
 
+  it("refuses a CSV with a header and no rows, with 400, as it does an empty list", async () => {
+    const tenant = await createTenant();
+    await expectProblem(await tenant.api(instance, postJson({ body: "Hi", csv: "to\n" })), {
+      status: 400,
+      slug: "validation-error",
+      instance,
+      pointers: ["/csv"],
+    });
+  });
+
   it("refuses a batch in which no row can be sent, with 422 naming the rows", async () => {
     const tenant = await createTenant();
     await expectProblem(
