@@ -13,7 +13,11 @@ import { settingsOf } from "./config/settings";
 import { consumeDeadLetters } from "./queues/dead-letters";
 import { consumeDispatch } from "./queues/dispatch";
 import { consumeWebhookDeadLetters, consumeWebhooks } from "./queues/webhooks";
-import { dropStaleHeldReceipts, wakeStalledDispatchers } from "./services/housekeeping";
+import {
+  dropStaleHeldReceipts,
+  requeueStrandedDeliveries,
+  wakeStalledDispatchers,
+} from "./services/housekeeping";
 
 export { TenantDispatcher } from "./durable-objects/tenant-dispatcher";
 export { WeChatAccount } from "./durable-objects/wechat-account";
@@ -46,6 +50,10 @@ export default {
   },
 
   async scheduled(_controller, env) {
-    await Promise.all([wakeStalledDispatchers(env), dropStaleHeldReceipts(env)]);
+    await Promise.all([
+      wakeStalledDispatchers(env),
+      dropStaleHeldReceipts(env),
+      requeueStrandedDeliveries(env),
+    ]);
   },
 } satisfies ExportedHandler<Env>;

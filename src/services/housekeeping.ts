@@ -2,13 +2,16 @@
  * Production safety net, run by cron: a tenant with messages that have sat unfinished far longer
  * than any retry schedule gets its dispatcher woken, which reconciles them against the send log.
  */
-import { and, inArray, lt } from "drizzle-orm";
+import { and, eq, inArray, lt } from "drizzle-orm";
 import { database } from "../db/client";
-import { messages, pendingReceipts } from "../db/schema";
+import { messages, pendingReceipts, webhookDeliveries } from "../db/schema";
 import { dispatcherOf } from "./dispatcher";
+import { enqueueDeliveries } from "./webhook-events";
 
 const STALL_MS = 60 * 60 * 1000;
 const HELD_RECEIPT_MS = 24 * 60 * 60 * 1000;
+/** Far past any queue delay: a pending delivery this overdue has lost its queue job. */
+const STRANDED_DELIVERY_MS = 60 * 60 * 1000;
 
 /** Returns the tenants whose dispatchers were woken. */
 export async function wakeStalledDispatchers(
@@ -46,4 +49,32 @@ export async function dropStaleHeldReceipts(env: Env, now: number = Date.now()):
     );
   }
   return deleted.length;
+}
+
+/**
+ * Webhook deliveries still pending an hour after they were due: written, but their queue job was
+ * lost (the send after the write failed). Queued again; the consumer skips what is no longer due.
+ */
+export async function requeueStrandedDeliveries(
+  env: Env,
+  now: number = Date.now(),
+): Promise<number> {
+  const rows = await database(env.DB)
+    .select({ id: webhookDeliveries.id, createdAt: webhookDeliveries.createdAt })
+    .from(webhookDeliveries)
+    .where(
+      and(
+        eq(webhookDeliveries.status, "pending"),
+        lt(webhookDeliveries.nextAttemptAt, now - STRANDED_DELIVERY_MS),
+      ),
+    )
+    .limit(1000);
+  if (rows.length > 0) {
+    console.warn(`${rows.length} stranded webhook deliveries queued again`);
+    await enqueueDeliveries(
+      env,
+      rows.map((row) => ({ id: row.id, seriesStartedAt: row.createdAt })),
+    );
+  }
+  return rows.length;
 }

@@ -69,16 +69,30 @@ export function messageEvent(
   };
 }
 
+/** Tries after the first, with these waits: a brief D1 or queue hiccup must not cost an event. */
+const EMIT_RETRY_WAITS_MS = [100, 400];
+
 /**
- * Emits what it can; a failure is logged, not thrown: the status changes are recorded already,
- * and the caller must not redo them for the sake of a notification.
+ * Emits the events, trying again on a failure; one that still fails is logged, not thrown: the
+ * status changes are recorded already, and the caller must not redo them for the sake of a
+ * notification. (Emitting twice is harmless: an event's id is fixed by its message and type, and
+ * a delivery not yet attempted is only queued again. A delivery written whose job was lost is
+ * queued again by housekeeping.)
  */
 export async function emitMessageEvents(env: Env, events: (MessageEvent | null)[]): Promise<void> {
   const real = events.filter((event): event is MessageEvent => event !== null);
-  try {
-    await emitEvents(env, real);
-  } catch (error) {
-    console.error(`webhook events not emitted (${real.length})`, error);
+  for (let attempt = 0; ; attempt++) {
+    try {
+      await emitEvents(env, real);
+      return;
+    } catch (error) {
+      const wait = EMIT_RETRY_WAITS_MS[attempt];
+      if (wait === undefined) {
+        console.error(`webhook events not emitted (${real.length})`, error);
+        return;
+      }
+      await scheduler.wait(wait);
+    }
   }
 }
 
