@@ -1,8 +1,9 @@
 /**
  * A person binds their own openid to a tenant's contact through WeChat's web OAuth.
  *
- * - The tenant makes a link (API key): a JWS naming tenant, contact, app, scope and redirect,
- *   valid 10 minutes.
+ * - The tenant makes a link (API key): `start?contact=&scope=&redirect=` plus `sig`, a JWS naming
+ *   tenant, contact, app, scope and redirect, valid 10 minutes. The readable parameters must match
+ *   the signed ones, so no one can bind a contact the tenant did not name.
  * - `start` (no API key, the person's WeChat browser) checks the link and sends the browser to
  *   WeChat with a `state`: a second JWS holding only its id (`jti`) and expiry, because WeChat
  *   takes a state of at most 128 bytes. What the state stands for is kept in `idempotency_records`
@@ -43,10 +44,11 @@ export interface OAuthIO {
 
 const defaultIO = (): OAuthIO => ({ fetch: (request) => fetch(request), now: Date.now() });
 
-/** What a link and its state stand for. */
+/** What a link and its state stand for (`sub`: the contact's id, `ext`: its external id). */
 const Binding = z.object({
   tid: z.string(),
   sub: z.string(),
+  ext: z.string(),
   app: z.string(),
   scope: z.enum(OAUTH_SCOPES),
   redirect: z.string(),
@@ -92,7 +94,7 @@ function refusedRedirect(detail: string): ApiError {
   });
 }
 
-function badQuery(parameter: "link" | "state" | "code", detail: string): ApiError {
+function badQuery(parameter: "sig" | "state" | "code", detail: string): ApiError {
   return new ApiError("validation-error", `The ${parameter} ${detail}.`, {
     errors: [{ pointer: `/query/${parameter}`, detail }],
   });
@@ -102,7 +104,10 @@ export function callbackUrl(env: Env, appId: string): string {
   return `${settingsOf(env).PUBLIC_BASE_URL}/wechat/${appId}/oauth/callback`;
 }
 
-/** The link to send the person: our start endpoint with a signed `link`, valid 10 minutes. */
+/**
+ * The link to send the person: our start endpoint with the contact, scope and redirect, and
+ * `sig` over them, valid 10 minutes.
+ */
 export async function createOAuthLink(
   env: Env,
   caller: Caller,
@@ -115,8 +120,9 @@ export async function createOAuthLink(
   await getWeChatApp(env, caller, appId);
   const contact = await findContactRow(env, caller, externalId);
   const expiresAt = Math.floor(now / 1000) + TTL_SECONDS;
-  const link = await new SignJWT({
+  const sig = await new SignJWT({
     tid: caller.tenant.id,
+    ext: externalId,
     app: appId,
     scope: input.scope,
     redirect,
@@ -128,7 +134,10 @@ export async function createOAuthLink(
     .setExpirationTime(expiresAt)
     .sign(await oauthKey(env));
   const url = new URL(`${settingsOf(env).PUBLIC_BASE_URL}/wechat/${appId}/oauth/start`);
-  url.searchParams.set("link", link);
+  url.searchParams.set("contact", externalId);
+  url.searchParams.set("scope", input.scope);
+  url.searchParams.set("redirect", redirect);
+  url.searchParams.set("sig", sig);
   return { url: url.href, expiresAt: expiresAt * 1000 };
 }
 
@@ -162,10 +171,14 @@ export async function startOAuth(
   query: Record<string, string>,
   now: number = Date.now(),
 ): Promise<string> {
-  const payload = await verified(env, query.link ?? "", LINK_AUDIENCE, now);
+  const payload = await verified(env, query.sig ?? "", LINK_AUDIENCE, now);
   const binding = Binding.safeParse(payload);
   if (!binding.success || binding.data.app !== appId) {
-    throw badQuery("link", "is not a valid link, or has expired; ask for a new one");
+    throw badQuery("sig", "is not a valid link, or has expired; ask for a new one");
+  }
+  const { ext, scope, redirect } = binding.data;
+  if (query.contact !== ext || query.scope !== scope || query.redirect !== redirect) {
+    throw badQuery("sig", "does not match the link's contact, scope and redirect");
   }
   const app = await readyWeChatApp(env, appId, now);
   if (!app || app.row.tenantId !== binding.data.tid) {

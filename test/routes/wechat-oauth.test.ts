@@ -198,7 +198,33 @@ describe("WeChat OAuth binding", () => {
       status: 400,
       slug: "validation-error",
       instance: `/wechat/${other}/oauth/start`,
-      pointers: ["/query/link"],
+      pointers: ["/query/sig"],
     });
+  });
+
+  it("opens as start?contact=&scope=&redirect= with a signature that pins all three", async () => {
+    const setup = await setUp();
+    const res = await setup.tenant.api(
+      `/v1/contacts/buyer-1/wechat/${setup.appId}/oauth-link`,
+      postJson({ scope: "snsapi_userinfo", redirect: REDIRECT }),
+    );
+    const link = new URL(((await res.json()) as { url: string }).url);
+    expect(link.searchParams.get("contact")).toBe("buyer-1");
+    expect(link.searchParams.get("scope")).toBe("snsapi_userinfo");
+    expect(link.searchParams.get("redirect")).toBe(REDIRECT);
+    for (const [name, value] of [
+      ["contact", "someone-else"],
+      ["scope", "snsapi_base"],
+      ["redirect", "https://evil.example.com/"],
+    ] as const) {
+      const changed = new URL(link);
+      changed.searchParams.set(name, value);
+      await expectProblem(await call(changed.pathname + changed.search, null), {
+        status: 400,
+        slug: "validation-error",
+        instance: link.pathname,
+        pointers: ["/query/sig"],
+      });
+    }
   });
 });

@@ -192,7 +192,7 @@ export const createOAuthLink = createRoute({
   summary: "A link that lets the person bind their WeChat openid to this contact themselves",
   description: [
     "Send the `url` to the person (in a message, a QR code…); it works for 10 minutes and needs no API key, as it is opened in the person's WeChat browser.",
-    "1. `GET /wechat/{app_id}/oauth/start?link=…` checks the link (a JWS, HS256, signed with a key derived from MASTER_KEY by HKDF, naming your tenant, the contact, the app, the scope and the redirect) and sends the browser to WeChat's `connect/oauth2/authorize` with a `state`.",
+    "1. `GET /wechat/{app_id}/oauth/start?contact=…&scope=…&redirect=…&sig=…` checks the link (`sig` is a JWS, HS256, signed with a key derived from MASTER_KEY by HKDF, naming your tenant, the contact, the app, the scope and the redirect; the readable parameters must match it) and sends the browser to WeChat's `connect/oauth2/authorize` with a `state`.",
     "2. The `state` is a second JWS (its own id and an expiry ≤ 10 minutes, short enough for WeChat's 128-byte limit); what it stands for (tenant, contact, app, redirect) is kept server-side until it expires.",
     "3. WeChat sends the browser to `GET /wechat/{app_id}/oauth/callback?code=…&state=…`: the state is checked (signature, expiry) and spent (single use), the code is exchanged at `/sns/oauth2/access_token` for the openid, the binding is recorded with `source: oauth`, and the browser is sent to `redirect` with `bound=1`.",
     "A tampered or expired state, a state or code used twice is refused with a problem and no binding. Unbind with `DELETE /v1/contacts/{external_id}/wechat/{app_id}`.",
