@@ -21,7 +21,7 @@ import { getWeChatApp } from "./wechat-apps";
 export type WeChatContent =
   | {
       type: "template";
-      template_id: string;
+      wechat_template_id: string;
       data: Record<string, { value: string; color?: string }>;
       url?: string;
       miniprogram?: { appid: string; pagepath?: string };
@@ -208,7 +208,7 @@ function payloadOf(openid: string, content: WeChatContent): Record<string, unkno
       return {
         msgtype: "template",
         touser: openid,
-        template_id: content.template_id,
+        template_id: content.wechat_template_id,
         data: content.data,
         ...(content.url ? { url: content.url } : {}),
         ...(content.miniprogram ? { miniprogram: content.miniprogram } : {}),
@@ -226,7 +226,7 @@ function payloadOf(openid: string, content: WeChatContent): Record<string, unkno
 function summaryOf(content: WeChatContent): string {
   switch (content.type) {
     case "template":
-      return `template ${content.template_id}: ${Object.entries(content.data)
+      return `template ${content.wechat_template_id}: ${Object.entries(content.data)
         .map(([k, v]) => `${k}=${v.value}`)
         .join(", ")}`;
     case "text":

@@ -37,7 +37,7 @@ async function account(tenant: TestTenant, fetch: (r: Request) => Promise<Respon
 
 const WECHAT_PART = {
   type: "template",
-  template_id: "tmpl1",
+  wechat_template_id: "tmpl1",
   data: { first: { value: "Shipped" } },
 };
 

@@ -13,7 +13,7 @@ import type { DispatchJob } from "../../src/queues/payloads";
 import { wechatAccountOf } from "../../src/services/wechat-client";
 import { outboxMessage } from "../support/messages";
 import { expectProblem } from "../support/problem";
-import { createTenant, postJson, type TestTenant } from "../support/tenants";
+import { createTenant, eventually, postJson, type TestTenant } from "../support/tenants";
 import { deliver, newAppId, textMessage } from "../support/wechat";
 
 const WX_API = "https://wx.fake";
@@ -127,6 +127,47 @@ describe("outbound WeChat messages", () => {
     expect((await deliver(appId, finish, { mode: "plaintext" })).status).toBe(200);
     const done = await (await tenant.api(`/v1/messages/${message.id}`)).json();
     expect(done).toMatchObject({ status: "delivered" });
+  });
+
+  it("accepts a template message by its WeChat template id, and keeps it apart from ours", async () => {
+    const tenant = await createTenant();
+    const wechat = fakeWeChat(() => ({ errcode: 0, errmsg: "ok", msgid: 1 }));
+    const appId = await appWithFakeApi(tenant, wechat.fetch);
+    const part = { type: "template", data: { first: { value: "Shipped" } } };
+    const res = await tenant.api(
+      "/v1/messages",
+      postJson({
+        channel: "wechat",
+        app_id: appId,
+        openid: "oBuyer",
+        wechat: { ...part, wechat_template_id: "ngqIpbwh8bUfcSsECmogfXcV14J0tQlEpBO27izEYtY" },
+      }),
+    );
+    expect(res.status).toBe(202);
+    const { id } = (await res.json()) as { id: string };
+    // The send log has it once the dispatcher has written it: WeChat's own field name inside.
+    const row = await eventually(() =>
+      env.DB.prepare("SELECT payload FROM messages WHERE id = ?")
+        .bind(id)
+        .first<{ payload: string }>()
+        .then((found) => found ?? undefined),
+    );
+    expect(JSON.parse(row.payload)).toMatchObject({
+      msgtype: "template",
+      template_id: "ngqIpbwh8bUfcSsECmogfXcV14J0tQlEpBO27izEYtY",
+    });
+    await expectProblem(
+      await tenant.api(
+        "/v1/messages",
+        postJson({
+          channel: "wechat",
+          app_id: appId,
+          openid: "oBuyer",
+          wechat: { ...part, template_id: "x" },
+        }),
+      ),
+      { status: 400, slug: "validation-error", instance: "/v1/messages" },
+    );
   });
 
   it("marks a template message undelivered when the user blocked it", async () => {

@@ -67,7 +67,9 @@ export const WeChatContentSchema = z
     z
       .object({
         type: z.literal("template"),
-        template_id: z.string().min(1).max(64),
+        wechat_template_id: z.string().min(1).max(64).openapi({
+          description: "The template's id in the WeChat account (not one of ours)",
+        }),
         data: WeChatData,
         url: z.url().optional(),
         miniprogram: z
