@@ -57,3 +57,14 @@ export const iso = (ms: number | null): string | null =>
   ms === null ? null : new Date(ms).toISOString();
 
 export const LimitQuery = z.coerce.number().int().min(1).max(100).default(20);
+
+/**
+ * A list that is short by nature (providers, routes, apps, rules, tags) and comes whole, in the
+ * order that matters for it: the list shape of every other list, with `next_cursor` always null.
+ */
+export function wholeList<T extends z.ZodType>(item: T) {
+  return z.object({
+    data: z.array(item),
+    next_cursor: z.null().openapi({ description: "Always null: this list comes whole" }),
+  });
+}

@@ -26,6 +26,9 @@ describe("provider settings", () => {
       config: TWILIO.config,
       has_credentials: true,
     });
+    const list = (await (await tenant.api("/v1/providers")).json()) as Record<string, unknown>;
+    // A short list comes whole, in the list shape every list has.
+    expect(list.next_cursor).toBeNull();
     expect(view.callback_urls.status).toMatch(
       /^http:\/\/127\.0\.0\.1:8787\/hooks\/sms\/twilio\/[A-Za-z0-9]{32}\/status$/,
     );

@@ -290,6 +290,7 @@ describe("WeChat tags", () => {
         { id: 2, name: "星标组", count: 2 },
         { id: 134, name: "北京", count: 0 },
       ],
+      next_cursor: null,
     });
     expect(calls).toEqual([
       { path: "/cgi-bin/tags/create", query: {}, body: { tag: { name: "北京" } } },

@@ -17,7 +17,7 @@ function present(env: Env, row: service.ProviderRow) {
 
 export const listProviders: RouteHandler<typeof routes.listProviders, AppEnv> = async (c) => {
   const rows = await service.listProviders(c.env, c.get("caller"));
-  return c.json({ data: rows.map((row) => present(c.env, row)) }, 200);
+  return c.json({ data: rows.map((row) => present(c.env, row)), next_cursor: null }, 200);
 };
 
 export const getProvider: RouteHandler<typeof routes.getProvider, AppEnv> = async (c) => {

@@ -1,7 +1,7 @@
 import { createRoute, z } from "@hono/zod-openapi";
 import { PROVIDERS } from "../../db/schema";
 import { requireScope } from "../../middleware/api-key";
-import { bearerAuth, problems } from "../common";
+import { bearerAuth, problems, wholeList } from "../common";
 
 const Params = z.object({
   provider: z.enum(PROVIDERS).openapi({ description: "sandbox, twilio, aliyun or tencent" }),
@@ -54,7 +54,7 @@ export const listProviders = createRoute({
   responses: {
     200: {
       description: "Every provider you have set up",
-      content: { "application/json": { schema: z.object({ data: z.array(ProviderSchema) }) } },
+      content: { "application/json": { schema: wholeList(ProviderSchema) } },
     },
     ...problems(401, 403, 429),
   },

@@ -16,7 +16,7 @@ function present(row: service.RouteRow) {
 
 export const listRoutes: RouteHandler<typeof routes.listRoutes, AppEnv> = async (c) => {
   const rows = await service.listRoutes(c.env, c.get("caller"));
-  return c.json({ data: rows.map(present) }, 200);
+  return c.json({ data: rows.map(present), next_cursor: null }, 200);
 };
 
 export const putRoute: RouteHandler<typeof routes.putRoute, AppEnv> = async (c) => {

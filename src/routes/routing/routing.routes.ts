@@ -2,7 +2,7 @@ import { createRoute, z } from "@hono/zod-openapi";
 import { PROVIDERS } from "../../db/schema";
 import { isDestination } from "../../domain/routing";
 import { requireScope } from "../../middleware/api-key";
-import { bearerAuth, IdempotencyHeaders, problems } from "../common";
+import { bearerAuth, IdempotencyHeaders, problems, wholeList } from "../common";
 
 const RouteProvider = z
   .object({
@@ -47,7 +47,7 @@ export const listRoutes = createRoute({
   responses: {
     200: {
       description: "Every rule",
-      content: { "application/json": { schema: z.object({ data: z.array(RouteSchema) }) } },
+      content: { "application/json": { schema: wholeList(RouteSchema) } },
     },
     ...problems(401, 403, 429),
   },

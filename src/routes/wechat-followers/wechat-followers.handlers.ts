@@ -30,7 +30,7 @@ export const listFollowers: RouteHandler<typeof routes.listFollowers, AppEnv> = 
 
 export const listTags: RouteHandler<typeof routes.listTags, AppEnv> = async (c) => {
   const tags = await followers.listTags(c.env, c.get("caller"), c.req.valid("param").app_id);
-  return c.json({ data: tags }, 200);
+  return c.json({ data: tags, next_cursor: null }, 200);
 };
 
 export const createTag: RouteHandler<typeof routes.createTag, AppEnv> = async (c) => {

@@ -1,6 +1,6 @@
 import { createRoute, z } from "@hono/zod-openapi";
 import { requireScope } from "../../middleware/api-key";
-import { bearerAuth, IdempotencyHeaders, LimitQuery, problems } from "../common";
+import { bearerAuth, IdempotencyHeaders, LimitQuery, problems, wholeList } from "../common";
 
 const AppParams = z.object({
   app_id: z.string().regex(/^wx[0-9a-f]{16}$/, "a WeChat app id: wx and 16 hex digits"),
@@ -111,7 +111,7 @@ export const listTags = createRoute({
   middleware: [requireScope("admin")] as const,
   request: { params: AppParams },
   responses: {
-    200: json("The tags", z.object({ data: z.array(TagSchema) })),
+    200: json("The tags", wholeList(TagSchema)),
     ...problems(400, 401, 403, 404, 422, 429),
     ...unavailable,
   },

@@ -40,7 +40,7 @@ export const putApp: RouteHandler<typeof routes.putApp, AppEnv> = async (c) => {
 
 export const listApps: RouteHandler<typeof routes.listApps, AppEnv> = async (c) => {
   const rows = await apps.listWeChatApps(c.env, c.get("caller"));
-  return c.json({ data: rows.map((row) => presentApp(c.env, row)) }, 200);
+  return c.json({ data: rows.map((row) => presentApp(c.env, row)), next_cursor: null }, 200);
 };
 
 export const getApp: RouteHandler<typeof routes.getApp, AppEnv> = async (c) => {
@@ -55,7 +55,7 @@ export const deleteApp: RouteHandler<typeof routes.deleteApp, AppEnv> = async (c
 
 export const listAutoReplies: RouteHandler<typeof routes.listAutoReplies, AppEnv> = async (c) => {
   const rows = await replies.listAutoReplies(c.env, c.get("caller"), c.req.valid("param").app_id);
-  return c.json({ data: rows.map(presentRule) }, 200);
+  return c.json({ data: rows.map(presentRule), next_cursor: null }, 200);
 };
 
 export const createAutoReply: RouteHandler<typeof routes.createAutoReply, AppEnv> = async (c) => {

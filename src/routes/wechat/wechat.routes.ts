@@ -1,7 +1,14 @@
 import { createRoute, z } from "@hono/zod-openapi";
 import { AUTO_REPLY_MATCHES, WECHAT_MODES } from "../../db/schema";
 import { requireScope } from "../../middleware/api-key";
-import { bearerAuth, conflict, IdempotencyHeaders, LimitQuery, problems } from "../common";
+import {
+  bearerAuth,
+  conflict,
+  IdempotencyHeaders,
+  LimitQuery,
+  problems,
+  wholeList,
+} from "../common";
 
 const AppId = z.string().regex(/^wx[0-9a-f]{16}$/, "a WeChat app id: wx and 16 hex digits");
 const AppParams = z.object({ app_id: AppId });
@@ -78,7 +85,7 @@ export const listApps = createRoute({
   responses: {
     200: {
       description: "Every account",
-      content: { "application/json": { schema: z.object({ data: z.array(WeChatAppSchema) }) } },
+      content: { "application/json": { schema: wholeList(WeChatAppSchema) } },
     },
     ...problems(401, 403, 429),
   },
@@ -150,7 +157,7 @@ export const listAutoReplies = createRoute({
   responses: {
     200: {
       description: "The rules",
-      content: { "application/json": { schema: z.object({ data: z.array(AutoReplySchema) }) } },
+      content: { "application/json": { schema: wholeList(AutoReplySchema) } },
     },
     ...problems(400, 401, 403, 404, 429),
   },
