@@ -68,11 +68,58 @@ export function createApp() {
     },
   });
 
-  app.notFound((c) =>
-    problemResponse(c, new ApiError("not-found", `No route for ${c.req.method} ${c.req.path}.`)),
-  );
+  let allowedMethods: ((path: string) => string[]) | undefined;
+  app.notFound((c) => {
+    allowedMethods ??= methodsByPath(app.routes);
+    const allowed = allowedMethods(c.req.path);
+    if (allowed.length > 0) {
+      return problemResponse(
+        c,
+        new ApiError(
+          "method-not-allowed",
+          `${c.req.path} does not take ${c.req.method}; it takes ${allowed.join(", ")}.`,
+          { headers: { allow: allowed.join(", ") } },
+        ),
+      );
+    }
+    return problemResponse(
+      c,
+      new ApiError("not-found", `No route for ${c.req.method} ${c.req.path}.`),
+    );
+  });
   app.onError(onError);
   return app;
+}
+
+/**
+ * The methods the app's routes take at a path (HEAD with GET), for a 405 that says which: built
+ * once, from the routes the routers registered (middleware, registered for every method, aside).
+ */
+function methodsByPath(routes: readonly { method: string; path: string }[]) {
+  const patterns = routes
+    .filter((route) => route.method !== "ALL")
+    .map((route) => ({
+      method: route.method,
+      pattern: new RegExp(
+        `^${route.path
+          .split("/")
+          .map((part) =>
+            part.startsWith(":")
+              ? "[^/]+"
+              : part === "*"
+                ? ".*"
+                : part.replace(/[.*+?^${}()|[\]\\]/g, "\\$&"),
+          )
+          .join("/")}/?$`,
+      ),
+    }));
+  return (path: string): string[] => {
+    const methods = new Set(patterns.filter((p) => p.pattern.test(path)).map((p) => p.method));
+    if (methods.has("GET")) {
+      methods.add("HEAD");
+    }
+    return [...methods].sort();
+  };
 }
 
 export const app = createApp();
