@@ -42,10 +42,15 @@ function checked(
   const result = PROVIDER_SETTINGS[provider][section].safeParse(value);
   if (!result.success) {
     throw new ApiError("validation-error", `These ${provider} ${section} are not valid.`, {
-      errors: result.error.issues.map((issue) => ({
-        pointer: toPointer([section, ...issue.path]),
-        detail: issue.message,
-      })),
+      // An unknown field is one issue at its parent: point at each field instead.
+      errors: result.error.issues.flatMap((issue) =>
+        issue.code === "unrecognized_keys"
+          ? issue.keys.map((key) => ({
+              pointer: toPointer([section, ...issue.path, key]),
+              detail: `unknown field \`${key}\``,
+            }))
+          : [{ pointer: toPointer([section, ...issue.path]), detail: issue.message }],
+      ),
     });
   }
   return result.data as Record<string, string | number | boolean>;

@@ -26,9 +26,9 @@ describe("provider settings", () => {
       config: TWILIO.config,
       has_credentials: true,
     });
-    const list = (await (await tenant.api("/v1/providers")).json()) as Record<string, unknown>;
+    const whole = (await (await tenant.api("/v1/providers")).json()) as Record<string, unknown>;
     // A short list comes whole, in the list shape every list has.
-    expect(list.next_cursor).toBeNull();
+    expect(whole.next_cursor).toBeNull();
     expect(view.callback_urls.status).toMatch(
       /^http:\/\/127\.0\.0\.1:8787\/hooks\/sms\/twilio\/[A-Za-z0-9]{32}\/status$/,
     );
@@ -81,7 +81,7 @@ describe("provider settings", () => {
         status: 400,
         slug: "validation-error",
         instance: "/v1/providers/twilio",
-        pointers: ["/config/account_sid", "/config"],
+        pointers: ["/config/account_sid", "/config/colour"],
       },
     );
     await expectProblem(await tenant.api("/v1/providers/twilio", put({ config: TWILIO.config })), {
