@@ -325,7 +325,10 @@ export async function holdReceipts(
 
 /**
  * Statements that apply held receipts to the sends being recorded, after the sends' own updates
- * in the same batch, and drop them. Nothing when the batch recorded no send.
+ * in the same batch, and drop them. Nothing when the batch recorded no send. A held WeChat
+ * "undelivered" for a message with an SMS fallback (`channel: "auto"`) is dropped, not applied:
+ * that message is not finished but sent again as its SMS, which needs the dispatch queue, so the
+ * WeChatAccount that received the result starts it (durable-objects/wechat-inbound-copy.ts).
  */
 function heldReceiptsFor(
   d1: D1Database,
@@ -347,6 +350,8 @@ function heldReceiptsFor(
          WHERE messages.id IN (SELECT json_extract(value, '$[0]') FROM json_each(?1))
            AND p.provider = messages.provider AND p.provider_message_id = messages.provider_message_id
            AND messages.status = 'sent'
+           AND NOT (p.status = 'undelivered' AND messages.channel = 'wechat'
+             AND json_extract(messages.payload, '$.fallback') IS NOT NULL)
          RETURNING ${RECEIPT_CHANGE_COLUMNS}`,
       )
       .bind(list),

@@ -10,12 +10,15 @@
  * by an alarm (safe to run twice); forced refreshes keep to WeChat's limit (20 in 24 h, 30 s
  * apart) and a refused one is a `refresh-limited` error, never a silent stale token; errors are
  * returned as values with WeChat's errcode and errmsg. Each delivery is recorded once (its dedup
- * record, inbox row and reply in one transaction, see wechat-inbound.ts), so WeChat's retries,
- * even in several isolates at once, get the first answer and store nothing twice.
+ * record, reply and the work it triggers in one transaction, see wechat-inbound.ts), so WeChat's
+ * retries, even in several isolates at once, get the first answer and store nothing twice; that
+ * work is copied to D1 by this object, one copy at a time, at the end of the delivery (waiting at
+ * most COPY_WAIT_MS, so the reply keeps WeChat's 5 s) and by its alarm until D1 takes it.
  * Never: logs or returns in an error a token or the AppSecret; serves another app's token.
  */
 import { DurableObject } from "cloudflare:workers";
-import { flushInbox, migrateInbound, recordInbound } from "./wechat-inbound";
+import { migrateInbound, recordInbound } from "./wechat-inbound";
+import { InboundCopier } from "./wechat-inbound-copy";
 import type { InboxRowValues } from "./wechat-inbound-types";
 import { loadTokenApp, requestAccessToken, type WeChatTokenApp } from "./wechat-token-endpoint";
 import {
@@ -35,6 +38,13 @@ const REFRESH_PAUSE_MS = 30_000;
 const EXPIRY_MARGIN_MS = 10_000;
 /** App settings (the secret, the API base URL) are read again after this long. */
 const APP_CACHE_MS = 60_000;
+/**
+ * How long a delivery waits for its copy to D1 before it is answered anyway: WeChat gives the
+ * whole request 5 s, and the Worker has its own reads to do. The copy goes on after the answer.
+ */
+const COPY_WAIT_MS = 1_500;
+/** The alarm a delivery sets as it is recorded, in case its own copy never finishes. */
+const COPY_BACKSTOP_MS = 10_000;
 
 export interface WeChatAccountIO {
   fetch: (request: Request) => Promise<Response>;
@@ -59,17 +69,23 @@ export class WeChatAccount extends DurableObject<Env> {
   private lastRefreshAt = 0;
   /** The app this object serves, once a call or the stored token has named it. */
   private boundAppId: string | undefined;
+  /** Carries the deliveries' recorded work to D1. */
+  private readonly inbound: InboundCopier;
 
   constructor(ctx: DurableObjectState, env: Env) {
     super(ctx, env);
     this.sql = ctx.storage.sql;
     migrateTokenTables(this.sql);
     migrateInbound(this.sql);
+    this.inbound = new InboundCopier(this.sql, env, {
+      now: () => this.io.now(),
+      alarmNoLaterThan: (at) => this.alarmNoLaterThan(at),
+    });
   }
 
   /**
-   * Records a delivery once and copies it to the D1 inbox. Returns whether it was seen before and
-   * the reply (serialised) to answer with: the first delivery's for a repeat.
+   * Records a delivery once, with the work it triggers, and copies that work to D1. Returns whether
+   * it was seen before and the reply (serialised) to answer with: the first delivery's for a repeat.
    */
   async receive(
     row: InboxRowValues,
@@ -78,13 +94,13 @@ export class WeChatAccount extends DurableObject<Env> {
     if (!this.serves(row.appId)) {
       throw new Error(`This WeChatAccount serves ${this.boundAppId}, not ${row.appId}`);
     }
-    const result = recordInbound(this.sql, row, reply, this.io.now());
-    try {
-      await flushInbox(this.sql, this.env.DB);
-    } catch (error) {
-      // Left pending in this object's storage: the next delivery copies it.
-      console.error("wechat inbox not copied to D1 yet", error);
+    const now = this.io.now();
+    const result = this.ctx.storage.transactionSync(() => recordInbound(this.sql, row, reply, now));
+    if (!result.duplicate) {
+      // Should this object be evicted before the copy below is done, the alarm still does it.
+      await this.alarmNoLaterThan(now + COPY_BACKSTOP_MS);
     }
+    await this.inbound.copyWithin(COPY_WAIT_MS);
     return result;
   }
 
@@ -128,8 +144,12 @@ export class WeChatAccount extends DurableObject<Env> {
     return result ?? this.startRefresh(appId, force).promise;
   }
 
-  /** Refreshes the token ahead of its expiry; a run finding it fresh only sets the next alarm. */
+  /**
+   * Copies inbound work D1 has not taken yet, then refreshes the token ahead of its expiry; a run
+   * finding nothing to do only sets the next alarm.
+   */
   async alarm(): Promise<void> {
+    await this.inbound.copy();
     const stored = this.current();
     if (!stored) {
       return;
@@ -144,7 +164,19 @@ export class WeChatAccount extends DurableObject<Env> {
     // lasts; once it is gone, the next caller fetches one.
     const retryAt = this.io.now() + 60_000;
     if (!result.ok && stored.expiresAt > retryAt) {
-      await this.ctx.storage.setAlarm(retryAt);
+      await this.alarmNoLaterThan(retryAt);
+    }
+  }
+
+  /**
+   * Sets the alarm for `at` unless it is set earlier: the token's refresh and the inbound copies
+   * share the one alarm an object has, and each run of it sets the next one for both.
+   */
+  private async alarmNoLaterThan(at: number): Promise<void> {
+    // Inside alarm() this is null until the run sets a new one (Cloudflare's alarms API).
+    const current = await this.ctx.storage.getAlarm();
+    if (current === null || current > at) {
+      await this.ctx.storage.setAlarm(at);
     }
   }
 
@@ -267,6 +299,6 @@ export class WeChatAccount extends DurableObject<Env> {
 
   private async scheduleRefresh(token: StoredToken): Promise<void> {
     const at = Math.max(token.expiresAt - REFRESH_AHEAD_MS, token.fetchedAt + REFRESH_PAUSE_MS);
-    await this.ctx.storage.setAlarm(at);
+    await this.alarmNoLaterThan(at);
   }
 }

@@ -1,10 +1,12 @@
 /**
  * The WeChatAccount's inbound side: exactly-once delivery of WeChat's messages and events. WeChat
  * retries a delivery three times when it has no answer within 5 s, and those may land in different
- * isolates at once; the account's Durable Object serialises them. A delivery's dedup record, its
- * inbox row and the reply we gave are written in one SQLite transaction, so a retry gets the same
- * reply and nothing twice; the inbox rows are then copied to D1 (INSERT OR IGNORE, so a copy that
- * is repeated after a failure changes nothing).
+ * isolates at once; the account's Durable Object serialises them. A delivery's dedup record, the
+ * reply we gave and the work the delivery triggers (its inbox row and follower change, and for a
+ * template job-finish event the result for the message) are written in one SQLite transaction, so
+ * a retry gets the same reply, nothing is done twice and nothing is lost to a failure after the
+ * dedup record. The object copies that work to D1 itself (wechat-inbound-copy.ts); inbox rows
+ * go with INSERT OR IGNORE, so a copy repeated after a failure changes nothing.
  */
 import { type InboxRowValues, type InteractionKind, SERVICE_WINDOWS } from "./wechat-inbound-types";
 
@@ -22,12 +24,19 @@ export function migrateInbound(sql: SqlStorage): void {
       id TEXT PRIMARY KEY,
       row TEXT NOT NULL
     );
+    CREATE TABLE IF NOT EXISTS template_results_pending (
+      msg_id TEXT PRIMARY KEY,
+      tenant_id TEXT NOT NULL,
+      status TEXT NOT NULL,
+      received_at INTEGER NOT NULL
+    );
   `);
 }
 
 /**
  * Records a delivery once. Returns the reply stored with its first delivery when it was seen
- * before (`duplicate`), else stores this one's dedup record, inbox row and reply together.
+ * before (`duplicate`), else stores this one's dedup record, reply and pending work. The caller
+ * runs it in one transaction (`transactionSync`).
  */
 export function recordInbound(
   sql: SqlStorage,
@@ -51,15 +60,38 @@ export function recordInbound(
     now,
   );
   sql.exec("INSERT INTO inbound_pending (id, row) VALUES (?, ?)", row.id, JSON.stringify(row));
+  const result = templateResultOf(row);
+  if (result) {
+    sql.exec(
+      `INSERT OR IGNORE INTO template_results_pending (msg_id, tenant_id, status, received_at)
+       VALUES (?, ?, ?, ?)`,
+      result.msgId,
+      row.tenantId,
+      result.status,
+      now,
+    );
+  }
   // WeChat retries within a minute; a day of dedup records is plenty and keeps the table small.
   sql.exec("DELETE FROM inbound_seen WHERE seen_at < ?", now - SEEN_TTL_MS);
   return { duplicate: false, reply };
 }
 
-/** Copies pending inbox rows to D1 and forgets them; safe to run again after a failure. */
+/** A template message's job-finish event: WeChat's msgid and its status. */
+function templateResultOf(row: InboxRowValues): { msgId: string; status: string } | null {
+  const msgId = row.fields.MsgID;
+  if (row.msgType !== "event" || row.event !== "TEMPLATESENDJOBFINISH" || !msgId) {
+    return null;
+  }
+  return { msgId, status: row.fields.Status ?? "" };
+}
+
+/**
+ * Copies pending inbox rows (with their follower changes) to D1, in the order they came, and
+ * forgets them; safe to run again after a failure, but not alongside another copy.
+ */
 export async function flushInbox(sql: SqlStorage, db: D1Database): Promise<void> {
   const pending = sql
-    .exec<{ id: string; row: string }>("SELECT id, row FROM inbound_pending")
+    .exec<{ id: string; row: string }>("SELECT id, row FROM inbound_pending ORDER BY rowid")
     .toArray();
   if (pending.length === 0) {
     return;

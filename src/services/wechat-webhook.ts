@@ -3,7 +3,10 @@
  * event (POST). A delivery is authenticated (signature, and msg_signature when encrypted), fresh
  * (±5 minutes), decrypted and checked for our app id, parsed safely, recorded exactly once by the
  * account's Durable Object, and answered at once: a passive reply when an auto-reply rule matches,
- * else `success`. A refused request changes nothing.
+ * else `success`. A refused request changes nothing. What a delivery triggers (its inbox row, the
+ * follower it changes, a template message's result) is committed with its dedup record and carried
+ * out by the account's object (durable-objects/wechat-inbound-copy.ts), never here after the record,
+ * where a failure would be lost to the deduplication of WeChat's retries.
  */
 import { decryptMessage, encryptReply } from "../channels/wechat/crypto";
 import {
@@ -19,14 +22,11 @@ import {
   verifyWeChatSignature,
 } from "../channels/wechat/signature";
 import { MAX_BODY_BYTES, parseWeChatXml } from "../channels/wechat/xml";
-import { applyReceipts } from "../db/message-log";
 import { chooseReply, type Inbound } from "../domain/auto-replies";
 import type { InboxRowValues } from "../durable-objects/wechat-inbound-types";
 import { newId } from "../lib/ids";
 import { ApiError } from "../lib/problem";
 import { wechatRules } from "./auto-replies";
-import { fallBackAfterUndelivered, fallbackOf } from "./best-channel";
-import { changeEventInput, emitMessageEvents, eventChange, messageEvent } from "./message-events";
 import { type ReadyWeChatApp, readyWeChatApp } from "./wechat-apps";
 import { wechatAccountOf } from "./wechat-client";
 
@@ -211,12 +211,6 @@ export async function receiveDelivery(
     row,
     rule ? JSON.stringify(rule.reply) : null,
   );
-  if (!recorded.duplicate && inbound.inbound.kind === "event") {
-    const event = inbound.inbound;
-    if (event.event === "TEMPLATESENDJOBFINISH") {
-      await applyTemplateJobResult(env, app.row.tenantId, event.msgID, event.status, now);
-    }
-  }
   const reply = recorded.reply
     ? passiveReply(JSON.parse(recorded.reply), fields, inbound.inbound, now)
     : null;
@@ -239,48 +233,4 @@ export async function receiveDelivery(
     throw new Error(`reply not encrypted: ${sealed.error.detail}`);
   }
   return { contentType: "application/xml; charset=utf-8", body: sealed.body };
-}
-
-/**
- * A template message's job-finish event: `success` makes the message delivered; a failure
- * ("failed:user block", "failed: system failed") makes it undelivered with that reason.
- */
-async function applyTemplateJobResult(
-  env: Env,
-  tenantId: string,
-  msgId: string,
-  status: string,
-  now: number,
-): Promise<void> {
-  const row = await env.DB.prepare(
-    "SELECT id, payload FROM messages WHERE tenant_id = ? AND provider = 'wechat' AND provider_message_id = ?",
-  )
-    .bind(tenantId, msgId)
-    .first<{ id: string; payload: string | null }>();
-  if (!row) {
-    console.warn("a template job result for an unknown message", msgId);
-    return;
-  }
-  const delivered = status === "success";
-  const fallback = fallbackOf({ payload: row.payload ? JSON.parse(row.payload) : null });
-  if (!delivered && fallback) {
-    await fallBackAfterUndelivered(env, { id: row.id, tenantId }, fallback, status, now);
-    return;
-  }
-  const { rows } = await applyReceipts(
-    env.DB,
-    tenantId,
-    [
-      {
-        messageId: row.id,
-        status: delivered ? "delivered" : "undelivered",
-        reason: delivered ? null : `WeChat: ${status}`,
-      },
-    ],
-    now,
-  );
-  await emitMessageEvents(
-    env,
-    rows.map((changed) => messageEvent(changeEventInput(changed), eventChange(changed, now))),
-  );
 }

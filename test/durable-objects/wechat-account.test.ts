@@ -4,6 +4,8 @@ import { settingsOf } from "../../src/config/settings";
 import { database } from "../../src/db/client";
 import { wechatApps } from "../../src/db/schema";
 import type { WeChatAccount } from "../../src/durable-objects/wechat-account";
+import type { InboxRowValues } from "../../src/durable-objects/wechat-inbound-types";
+import { newId } from "../../src/lib/ids";
 import { encryptSecret } from "../../src/lib/secrets";
 import { wechatAccountOf } from "../../src/services/wechat-client";
 import { createTenant } from "../support/tenants";
@@ -79,7 +81,34 @@ async function fakeApp(
   });
   const alarmAt = () =>
     runInDurableObject(stub, (_instance: WeChatAccount, state) => state.storage.getAlarm());
-  return { appId, appSecret, stub, clock, requests, fake, alarmAt };
+  return { tenant, appId, appSecret, stub, clock, requests, fake, alarmAt };
+}
+
+/** A follower's text message as the webhook hands it to the account. */
+function textRow(tenantId: string, appId: string, msgId: string, now: number): InboxRowValues {
+  const fields = {
+    ToUserName: "gh_account",
+    FromUserName: "oAlarm",
+    CreateTime: String(Math.floor(now / 1000)),
+    MsgType: "text",
+    Content: "hello",
+    MsgId: msgId,
+  };
+  return {
+    id: newId("wxm", now),
+    tenantId,
+    appId,
+    dedupKey: `msg|${msgId}`,
+    msgType: "text",
+    event: null,
+    eventKey: null,
+    fromUser: "oAlarm",
+    toUser: "gh_account",
+    createTime: Math.floor(now / 1000),
+    fields,
+    reply: null,
+    receivedAt: now,
+  };
 }
 
 function bodyOf(request: SeenRequest | undefined): unknown {
@@ -185,6 +214,28 @@ describe("WeChatAccount", () => {
     const served = await stub.accessToken({ appId });
     expect(served).toMatchObject({ ok: true, value: { token: "token-2" } });
     expect(requests).toHaveLength(2);
+  });
+
+  it("sets its alarm as a delivery is recorded, and sets the token's refresh again once the copy is done", async () => {
+    const { tenant, appId, stub, clock, requests, alarmAt } = await fakeApp();
+    const first = await stub.accessToken({ appId });
+    const refreshAt = (first.ok ? first.value.expiresAt : 0) - 5 * 60_000;
+    expect(await alarmAt()).toBe(refreshAt);
+
+    const recorded = await stub.receive(
+      textRow(tenant.id, appId, "7000000000000001", clock.now),
+      null,
+    );
+    expect(recorded).toEqual({ duplicate: false, reply: null });
+    // In case the copy at the end of the delivery never finishes, the alarm does it.
+    expect(await alarmAt()).toBe(clock.now + 10_000);
+    expect(await runDurableObjectAlarm(stub)).toBe(true);
+    expect(await alarmAt()).toBe(refreshAt);
+    expect(requests).toHaveLength(1);
+    const stored = await env.DB.prepare("SELECT COUNT(*) AS n FROM wechat_inbox WHERE app_id = ?")
+      .bind(appId)
+      .first<{ n: number }>();
+    expect(stored?.n).toBe(1);
   });
 
   it("hands out another token for a rejected one without a fetch when one was already fetched", async () => {

@@ -1,4 +1,5 @@
 /** A simulated WeChat server: it signs (and, in safe and compatible mode, encrypts) like WeChat. */
+import { env } from "cloudflare:test";
 import { decryptMessage, encryptMessage } from "../../src/channels/wechat/crypto";
 import { messageSignature, wechatSignature } from "../../src/channels/wechat/signature";
 import { parseWeChatXml } from "../../src/channels/wechat/xml";
@@ -54,6 +55,13 @@ export interface Delivery {
   token?: string;
   timestampSeconds?: number;
   encryptForAppId?: string;
+  /**
+   * For tests of tampering (safe and compatible mode): the body carries this XML's ciphertext
+   * while `msg_signature` stays the one over the original's, as a forger without the token would
+   * have to send; or `msg_signature` is replaced outright.
+   */
+  substituteXml?: string;
+  msgSignature?: string;
 }
 
 /** POSTs `xml` to the webhook as WeChat would in `mode`; returns the response. */
@@ -74,8 +82,19 @@ export async function deliver(appId: string, xml: string, options: Delivery): Pr
       throw new Error(sealed.error.detail);
     }
     query.set("encrypt_type", "aes");
-    query.set("msg_signature", await messageSignature(token, timestamp, nonce, sealed.encrypt));
-    body = `<xml><ToUserName><![CDATA[gh_account]]></ToUserName><Encrypt><![CDATA[${sealed.encrypt}]]></Encrypt></xml>`;
+    query.set(
+      "msg_signature",
+      options.msgSignature ?? (await messageSignature(token, timestamp, nonce, sealed.encrypt)),
+    );
+    let encrypt = sealed.encrypt;
+    if (options.substituteXml !== undefined) {
+      const substitute = await encryptMessage(AES_KEY, appId, options.substituteXml);
+      if (!substitute.ok) {
+        throw new Error(substitute.error.detail);
+      }
+      encrypt = substitute.encrypt;
+    }
+    body = `<xml><ToUserName><![CDATA[gh_account]]></ToUserName><Encrypt><![CDATA[${encrypt}]]></Encrypt></xml>`;
   }
   return call(`/wechat/${appId}?${query}`, null, {
     method: "POST",
@@ -103,4 +122,54 @@ export async function replyFields(res: Response, appId: string): Promise<Record<
     throw new Error(inner.error.detail);
   }
   return inner.fields;
+}
+
+/**
+ * A D1 outage, as the Worker and its Durable Objects see it: until the returned function is called,
+ * every statement naming one of `tables` fails. The test, the Worker and its objects run in one
+ * isolate and share D1's binding class, so patching its prototype reaches them all.
+ */
+export function failD1On(tables: readonly string[]): () => void {
+  const proto = Object.getPrototypeOf(env.DB) as D1Database;
+  const prepare = proto.prepare;
+  const named = new RegExp(`\\b(?:${tables.join("|")})\\b`);
+  proto.prepare = function (this: D1Database, query: string) {
+    if (named.test(query)) {
+      throw new Error("D1_ERROR: simulated outage");
+    }
+    return prepare.call(this, query);
+  };
+  return () => {
+    proto.prepare = prepare;
+  };
+}
+
+/**
+ * A slow D1: until the returned function is called, every `batch()` waits (the Worker reads with
+ * single statements; the WeChatAccount copies deliveries to D1 in batches).
+ */
+export function holdD1Batches(): () => void {
+  const proto = Object.getPrototypeOf(env.DB) as D1Database;
+  const batch = proto.batch;
+  let release = () => {};
+  const released = new Promise<void>((resolve) => {
+    release = resolve;
+  });
+  proto.batch = async function <T>(this: D1Database, statements: D1PreparedStatement[]) {
+    await released;
+    return batch.call(this, statements) as Promise<D1Result<T>[]>;
+  };
+  return () => {
+    proto.batch = batch;
+    release();
+  };
+}
+
+/** A template message's job-finish event, as WeChat pushes it. */
+export function templateJobFinish(
+  msgId: string | number,
+  status: string,
+  to = "oFollower",
+): string {
+  return `<xml><ToUserName><![CDATA[gh_account]]></ToUserName><FromUserName><![CDATA[${to}]]></FromUserName><CreateTime>1700000300</CreateTime><MsgType><![CDATA[event]]></MsgType><Event><![CDATA[TEMPLATESENDJOBFINISH]]></Event><MsgID>${msgId}</MsgID><Status><![CDATA[${status}]]></Status></xml>`;
 }
