@@ -44,7 +44,8 @@ export function commitStaged(sql: SqlStorage, record: BatchRecord): boolean {
 /** Cancels the batch's messages not yet in D1 (the flush writes them as canceled); how many. */
 export function cancelUnlogged(sql: SqlStorage, batchId: string): number {
   return sql.exec(
-    "UPDATE outbox SET state = 'canceled' WHERE batch_id = ? AND logged = 0 AND state = 'pending'",
+    `UPDATE outbox SET state = 'canceled'
+     WHERE batch_id = ? AND logged = 0 AND state IN ('pending', 'held')`,
     batchId,
   ).rowsWritten;
 }
@@ -60,9 +61,12 @@ export function markStoredBatchCanceled(sql: SqlStorage, batchId: string, now: n
   return true;
 }
 
-/** Drops the batch's pending messages that D1 has (canceled there, so they need no release). */
+/** Drops the batch's waiting messages that D1 has (canceled there, so they need no release). */
 export function dropLoggedPending(sql: SqlStorage, batchId: string): void {
-  sql.exec("DELETE FROM outbox WHERE batch_id = ? AND logged = 1 AND state = 'pending'", batchId);
+  sql.exec(
+    "DELETE FROM outbox WHERE batch_id = ? AND logged = 1 AND state IN ('pending', 'held')",
+    batchId,
+  );
 }
 
 export function dropAbandonedStages(sql: SqlStorage, now: number): void {

@@ -1,11 +1,14 @@
 /**
- * The dispatcher's `meta` table: a few named values (tenant, send rate, token bucket, virtual
- * clock, next receipt sweep). The dispatcher is their only writer, so most are kept in memory once
- * read. `sql` is passed to every call rather than kept, so that the storage used is always the
- * instance's current one.
+ * The dispatcher's `meta` table: a few named values (tenant, send rate, quiet hours, token bucket,
+ * virtual clock, next receipt sweep). The dispatcher is their only writer, so most are kept in
+ * memory once read. `sql` is passed to every call rather than kept, so that the storage used is
+ * always the instance's current one.
  */
+import { isClockTime, type QuietHours } from "../domain/quiet-hours";
 import type { BucketState } from "../domain/token-bucket";
 import { firstRow } from "./sql-rows";
+
+const MINUTE_MS = 60_000;
 
 function getMeta(sql: SqlStorage, key: string): string | undefined {
   const row = firstRow(sql, "SELECT value FROM meta WHERE key = ?", key);
@@ -16,12 +19,35 @@ function setMeta(sql: SqlStorage, key: string, value: string): void {
   sql.exec("INSERT OR REPLACE INTO meta (key, value) VALUES (?, ?)", key, value);
 }
 
+/** The tenants row's `quiet_hours` (JSON text), or meta's copy of it; null when off or malformed. */
+function parseQuietHours(text: string | null | undefined): QuietHours | null {
+  let value: unknown = null;
+  try {
+    value = text ? JSON.parse(text) : null;
+  } catch {
+    return null;
+  }
+  if (typeof value !== "object" || value === null) {
+    return null;
+  }
+  const { start, end } = value as Record<string, unknown>;
+  return typeof start === "string" &&
+    typeof end === "string" &&
+    isClockTime(start) &&
+    isClockTime(end)
+    ? { start, end }
+    : null;
+}
+
 export class DispatcherMeta {
   /** In-memory copies of what is also in `meta`, read once per instance. */
   private tenant: string | undefined;
   private rate: number | undefined;
+  private quiet: QuietHours | null | undefined;
   private virtualClock: number | undefined;
   private sweepAt: number | null | undefined;
+  /** When the release path next looks at quiet hours; memory only, so a new instance looks at once. */
+  private quietCheckAt = 0;
 
   /** The tenant this dispatcher serves, once any call has named it. */
   tenantId(sql: SqlStorage): string | undefined {
@@ -63,6 +89,52 @@ export class DispatcherMeta {
     this.rate = row?.send_rate ?? 0;
     setMeta(sql, "send_rate", String(this.rate));
     return this.rate;
+  }
+
+  /** The tenant changed its quiet hours (null turns them off); they apply from the next release. */
+  setQuietHours(sql: SqlStorage, quietHours: QuietHours | null): void {
+    this.quiet = quietHours;
+    setMeta(sql, "quiet_hours", JSON.stringify(quietHours));
+    this.recheckQuietHours();
+  }
+
+  /** The quiet hours from `meta`, or from the tenant's row the first time. */
+  async quietHours(sql: SqlStorage, db: D1Database): Promise<QuietHours | null> {
+    if (this.quiet !== undefined) {
+      return this.quiet;
+    }
+    const stored = getMeta(sql, "quiet_hours");
+    if (stored !== undefined) {
+      this.quiet = parseQuietHours(stored);
+      return this.quiet;
+    }
+    const tenantId = this.tenantId(sql);
+    const row = tenantId
+      ? await db
+          .prepare("SELECT quiet_hours FROM tenants WHERE id = ?")
+          .bind(tenantId)
+          .first<{ quiet_hours: string | null }>()
+      : null;
+    this.quiet = parseQuietHours(row?.quiet_hours);
+    setMeta(sql, "quiet_hours", JSON.stringify(this.quiet));
+    return this.quiet;
+  }
+
+  /**
+   * Whether the release path must look at quiet hours again: a window opens and closes only on a
+   * whole minute (every zone's offset is whole minutes), so once a minute, or sooner when new
+   * marketing arrives or the setting changes.
+   */
+  quietCheckDue(now: number): boolean {
+    return now >= this.quietCheckAt;
+  }
+
+  quietChecked(now: number): void {
+    this.quietCheckAt = now - (now % MINUTE_MS) + MINUTE_MS;
+  }
+
+  recheckQuietHours(): void {
+    this.quietCheckAt = 0;
   }
 
   bucket(sql: SqlStorage): BucketState | undefined {

@@ -10,6 +10,11 @@ export const outboxMessageSchema = z.object({
   tenantId: z.string(),
   channel: z.enum(CHANNELS),
   recipient: z.string(),
+  /**
+   * The ISO country of an SMS recipient's number: marketing to it waits out the tenant's quiet
+   * hours there. When absent the dispatcher reads it from the number.
+   */
+  country: z.string().optional(),
   sender: z.string().nullable(),
   body: z.string(),
   metadata: z.record(z.string(), z.string()).nullable(),

@@ -1,4 +1,5 @@
 /** The outbox's message rows: writing one, reading one back, retiring one, and finding wake-ups. */
+import { normalisePhone } from "../domain/phone";
 import { STAGED_TTL_MS } from "./batch-outbox";
 import type { DispatcherMeta } from "./dispatcher-meta";
 import { type OutboxMessage, outboxMessageSchema, type PendingMessage } from "./dispatcher-types";
@@ -11,6 +12,16 @@ function laneOf(message: OutboxMessage): number {
   return message.lane === "bulk" ? LANE_BULK : LANE_TRANSACTIONAL;
 }
 
+/** The country whose quiet hours a message waits out: marketing (in the bulk lane) by SMS only. */
+function quietGroupOf(message: OutboxMessage): string | null {
+  if (message.kind !== "marketing" || message.lane !== "bulk" || message.channel !== "sms") {
+    return null;
+  }
+  // The recipient is E.164 already, so no home country is needed to read it.
+  const phone = message.country === undefined ? normalisePhone(message.recipient, "") : undefined;
+  return message.country ?? (phone?.ok ? phone.country : null);
+}
+
 export function insertMessage(
   sql: SqlStorage,
   meta: DispatcherMeta,
@@ -18,9 +29,11 @@ export function insertMessage(
   state: "pending" | "staged",
   now: number,
 ): void {
+  const quietGroup = quietGroupOf(message);
   sql.exec(
-    `INSERT INTO outbox (id, recipient, send_at, vtag, lane, batch_id, state, staged_at, message)
-     VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+    `INSERT INTO outbox
+       (id, recipient, send_at, vtag, lane, batch_id, state, staged_at, quiet_group, message)
+     VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
     message.id,
     message.recipient,
     message.sendAt,
@@ -29,8 +42,12 @@ export function insertMessage(
     message.batchId,
     state,
     state === "staged" ? now : null,
+    quietGroup,
     JSON.stringify(message),
   );
+  if (quietGroup !== null && state === "pending") {
+    meta.recheckQuietHours();
+  }
 }
 
 /** A message that is accepted but not yet in the D1 send log, or null. */
@@ -84,6 +101,10 @@ export function nextAlarmAt(
   const oldestRelease = earliest(
     "SELECT MIN(released_at) AS at FROM outbox INDEXED BY outbox_released WHERE state = 'released'",
   );
+  // Marketing held for quiet hours goes when its window ends.
+  const heldUntil = earliest(
+    "SELECT MIN(held_until) AS at FROM outbox INDEXED BY outbox_held WHERE state = 'held'",
+  );
   const candidates = [
     due.moreToLog || firstRow(sql, "SELECT 1 AS at FROM batches LIMIT 1") ? now : undefined,
     // Bulk messages not logged yet because they are not due: log them a little ahead.
@@ -94,6 +115,7 @@ export function nextAlarmAt(
       "SELECT MIN(send_at) AS at FROM outbox WHERE state = 'pending' AND logged = 1 AND send_at > ?",
       now,
     ),
+    heldUntil,
     meta.nextSweep(sql) ?? undefined,
     oldestRelease === undefined ? undefined : oldestRelease + due.releaseTimeoutMs,
     oldestStage === undefined ? undefined : oldestStage + STAGED_TTL_MS,

@@ -2,9 +2,11 @@
  * The TenantDispatcher's own SQLite tables, created or brought up to date when an instance starts.
  *
  * outbox: one row per accepted message until its send result is in. `state` is `staged` (part of
- * a batch still being uploaded: invisible until the batch commits), `pending`, `released` (on the
+ * a batch still being uploaded: invisible until the batch commits), `pending`, `held` (marketing
+ * whose recipient is inside the tenant's quiet hours, until `held_until`), `released` (on the
  * queue) or `canceled` (canceled before it reached the D1 send log, which it still must). `lane`
- * 0 is transactional, 1 bulk; `vtag` is the fair-queuing tag.
+ * 0 is transactional, 1 bulk; `vtag` is the fair-queuing tag; `quiet_group` the recipient's
+ * country for a marketing message (quiet hours apply), else NULL.
  * batches: a committed batch's record until it is written to D1.
  */
 
@@ -48,6 +50,8 @@ export function migrateOutbox(sql: SqlStorage): void {
     ["lane", "INTEGER NOT NULL DEFAULT 0"],
     ["batch_id", "TEXT"],
     ["staged_at", "INTEGER"],
+    ["quiet_group", "TEXT"],
+    ["held_until", "INTEGER"],
   ];
   for (const [name, definition] of added) {
     if (!columns.has(name)) {
@@ -71,5 +75,9 @@ export function migrateOutbox(sql: SqlStorage): void {
       WHERE logged = 1 AND lane = 1 AND state = 'pending';
     -- Released messages awaiting their send result: the queue's backlog.
     CREATE INDEX IF NOT EXISTS outbox_released ON outbox (released_at) WHERE state = 'released';
+    -- Quiet hours: the countries with marketing waiting, and what is held until when.
+    CREATE INDEX IF NOT EXISTS outbox_quiet ON outbox (quiet_group, send_at)
+      WHERE state = 'pending' AND quiet_group IS NOT NULL;
+    CREATE INDEX IF NOT EXISTS outbox_held ON outbox (held_until) WHERE state = 'held';
   `);
 }

@@ -8,7 +8,14 @@
  * recipient with a long line cannot hold up the others, a newcomer cannot jump the queue, and as
  * many recipients as possible have a message in flight (each may have only one, which is what
  * bounds throughput once few recipients are left).
+ *
+ * Marketing waits out the tenant's quiet hours in its recipient's country, looked at here as well
+ * as when it is accepted: a batch accepted at 20:50 may still be draining at 21:00, and the
+ * setting may change while messages wait. Rows are checked per country, not per row, and only
+ * when a window may have opened or closed (once a minute) or new marketing arrived; held rows
+ * leave the lane's index, so a held 100k batch costs the release query nothing.
  */
+import { releaseTimeAfterQuietHours } from "../domain/quiet-hours";
 import { refill } from "../domain/token-bucket";
 import type { DispatcherMeta } from "./dispatcher-meta";
 import { LANE_BULK, LANE_TRANSACTIONAL } from "./outbox-schema";
@@ -56,6 +63,7 @@ export async function releaseDue(
   if (rate <= 0) {
     return { ids: undefined, rateLimited: false };
   }
+  await holdForQuietHours(sql, db, meta, now);
   const limits = { rate, burst: Math.max(1, rate * BURST_SECONDS) };
   const bucket = refill(meta.bucket(sql), limits, now);
   const budget = Math.floor(bucket.tokens);
@@ -117,4 +125,101 @@ function dueInLane(sql: SqlStorage, lane: number, now: number, limit: number): R
     now,
     limit,
   );
+}
+
+/** Rows held or put back per alarm run, so that a 100k batch does not stall the object. */
+const HOLD_PER_RUN = 2000;
+
+/**
+ * Holds the pending marketing of every country now inside the tenant's quiet hours until the
+ * window ends there (`held_until`, which the alarm wakes for), and puts back what is held once
+ * its window has ended. Runs when `meta` says a window may have changed, else does nothing.
+ */
+export async function holdForQuietHours(
+  sql: SqlStorage,
+  db: D1Database,
+  meta: DispatcherMeta,
+  now: number,
+): Promise<void> {
+  if (!meta.quietCheckDue(now)) {
+    return;
+  }
+  meta.quietChecked(now);
+  // Back to pending; still quiet (a clock change moved the end), they are held again below.
+  let more = putBack(sql, now);
+  const quiet = await meta.quietHours(sql, db);
+  if (quiet) {
+    for (const country of countriesWithMarketing(sql)) {
+      const opens = releaseTimeAfterQuietHours(now, quiet, country);
+      if (opens > now) {
+        more = hold(sql, country, opens) || more;
+      }
+    }
+  }
+  if (more) {
+    meta.recheckQuietHours();
+  }
+}
+
+/** Puts back up to HOLD_PER_RUN held rows whose window has ended; whether more are waiting. */
+function putBack(sql: SqlStorage, now: number): boolean {
+  sql.exec(
+    `UPDATE outbox SET state = 'pending', held_until = NULL WHERE seq IN (
+       SELECT seq FROM outbox INDEXED BY outbox_held WHERE state = 'held' AND held_until <= ?
+       LIMIT ${HOLD_PER_RUN})`,
+    now,
+  );
+  return (
+    firstRow(
+      sql,
+      "SELECT 1 AS found FROM outbox INDEXED BY outbox_held WHERE state = 'held' AND held_until <= ?",
+      now,
+    ) !== undefined
+  );
+}
+
+/**
+ * Holds a country's marketing due before `opens`: at once what the send log has (all that could
+ * be released now, the bulk lane's short window), the rest up to HOLD_PER_RUN rows a run, as it
+ * cannot be released before the flush logs it. Returns whether some is still to be held.
+ */
+function hold(sql: SqlStorage, country: string, opens: number): boolean {
+  sql.exec(
+    `UPDATE outbox INDEXED BY outbox_bulk_ready SET state = 'held', held_until = ?
+     WHERE logged = 1 AND lane = ${LANE_BULK} AND state = 'pending' AND send_at < ?
+       AND quiet_group = ?`,
+    opens,
+    opens,
+    country,
+  );
+  const waiting = `SELECT seq FROM outbox INDEXED BY outbox_quiet
+    WHERE state = 'pending' AND quiet_group = ? AND send_at < ?`;
+  sql.exec(
+    `UPDATE outbox SET state = 'held', held_until = ? WHERE seq IN (${waiting} LIMIT ${HOLD_PER_RUN})`,
+    opens,
+    country,
+    opens,
+  );
+  return firstRow(sql, `${waiting} LIMIT 1`, country, opens) !== undefined;
+}
+
+/** The quiet hours changed: everything held goes back to pending, to be looked at afresh. */
+export function releaseHeld(sql: SqlStorage, meta: DispatcherMeta): void {
+  sql.exec("UPDATE outbox SET state = 'pending', held_until = NULL WHERE state = 'held'");
+  meta.recheckQuietHours();
+}
+
+/** The distinct countries of pending marketing, one index seek each rather than a scan. */
+function countriesWithMarketing(sql: SqlStorage): string[] {
+  return allRows(
+    sql,
+    `WITH RECURSIVE countries (country) AS (
+       SELECT MIN(quiet_group) FROM outbox INDEXED BY outbox_quiet
+       WHERE state = 'pending' AND quiet_group IS NOT NULL
+       UNION ALL
+       SELECT (SELECT MIN(quiet_group) FROM outbox INDEXED BY outbox_quiet
+               WHERE state = 'pending' AND quiet_group > countries.country)
+       FROM countries WHERE country IS NOT NULL)
+     SELECT country FROM countries WHERE country IS NOT NULL`,
+  ).map((row) => String(row.country));
 }

@@ -5,20 +5,22 @@
  * Receives: `accept()` from the API (one call per accepted request), `stageBatch()` and
  * `commitBatch()` for a batch (a few large calls, never one per recipient), `cancel()` and
  * `cancelBatch()`, `reportResults()` from the dispatch consumers (one call per queue batch),
- * `configure()` when the tenant's send rate changes, `peek()`/`peekBatch()` for what is not yet in
- * the D1 send log, `wake()` from housekeeping, and its own alarms.
+ * `configure()` when the tenant's send rate or quiet hours change, `peek()`/`peekBatch()` for
+ * what is not yet in the D1 send log, `wake()` from housekeeping, and its own alarms.
  * Guarantees: when `accept()` or `commitBatch()` returns, the messages are in this object's SQLite
  * outbox, so they are never lost; a staged batch that is never committed is never sent; an
  * idempotency key replays its first answer for 24 h; messages to one recipient in one lane are
  * released in acceptance order, and none while another to that recipient awaits its send result;
  * each release tick serves the transactional lane first and the bulk lane (batches, marketing)
  * with what is left; across recipients, releases are fair (start-time fair queuing) and keep to
- * the tenant's send rate; a sent message without a receipt by the deadline ends `expired`. Every
- * alarm step is idempotent, so an alarm may run twice.
+ * the tenant's send rate; marketing waits while its recipient's country is inside the tenant's
+ * quiet hours; a sent message without a receipt by the deadline ends `expired`. Every alarm step
+ * is idempotent, so an alarm may run twice.
  * Never: calls a provider, or releases a message before it is written to the D1 send log.
  */
 import { DurableObject } from "cloudflare:workers";
 import { settingsOf } from "../config/settings";
+import type { QuietHours } from "../domain/quiet-hours";
 import { type DispatchJob, dispatchJobSchema } from "../queues/payloads";
 import {
   cancelUnlogged,
@@ -52,7 +54,7 @@ import {
 } from "./outbox-queries";
 import { migrateOutbox } from "./outbox-schema";
 import { reconcileStaleReleases, sweepExpired } from "./overdue";
-import { RELEASE_TICK_MS, releaseDue } from "./releases";
+import { RELEASE_TICK_MS, releaseDue, releaseHeld } from "./releases";
 import { cancelLogged, markBatchCanceled } from "./send-log";
 
 /** Accepts within this window share one alarm run: one D1 write and one queue batch for all. */
@@ -61,9 +63,11 @@ const IDEMPOTENCY_PRUNE_EVERY_MS = 60_000;
 const QUEUE_BATCH = 100; // Queues' sendBatch limit
 
 export class TenantDispatcher extends DurableObject<Env> {
-  // Storage, alarms and bindings are always reached through `this.sql`, `this.ctx` and `this.env`
-  // at the time of use (the helpers take them as arguments), so tests may swap them on an instance.
+  // Storage, alarms, bindings and the clock are always reached through `this.sql`, `this.ctx`,
+  // `this.env` and `this.clock` at the time of use (the helpers take them as arguments), so tests
+  // may swap them on an instance.
   private readonly sql: SqlStorage;
+  private readonly clock: () => number = () => Date.now();
   /** Values of the `meta` table, cached; holds no storage of its own. */
   private readonly meta = new DispatcherMeta();
   /** In-memory copy of the alarm, read once per instance. */
@@ -81,7 +85,7 @@ export class TenantDispatcher extends DurableObject<Env> {
    * whole method is synchronous SQL, so it commits as one transaction before the caller hears back.
    */
   async accept(request: AcceptRequest): Promise<AcceptResult> {
-    const now = Date.now();
+    const now = this.clock();
     const { message, idempotency } = request;
     if (idempotency) {
       const prior = priorAnswer(this.sql, idempotency, now);
@@ -103,7 +107,7 @@ export class TenantDispatcher extends DurableObject<Env> {
    * nothing, and its staged rows are dropped after STAGED_TTL_MS.
    */
   async stageBatch(part: { tenantId: string; messages: OutboxMessage[] }): Promise<number> {
-    const now = Date.now();
+    const now = this.clock();
     this.meta.rememberTenant(this.sql, part.tenantId);
     for (const message of part.messages) {
       insertMessage(this.sql, this.meta, message, "staged", now);
@@ -124,15 +128,31 @@ export class TenantDispatcher extends DurableObject<Env> {
     if (!commitStaged(this.sql, record)) {
       return false;
     }
-    await this.wakeAt(Date.now());
+    if (record.kind === "marketing") {
+      this.meta.recheckQuietHours();
+    }
+    await this.wakeAt(this.clock());
     return true;
   }
 
-  /** The tenant's settings changed: a new send rate (0 pauses releasing) applies from now on. */
-  async configure(settings: { tenantId: string; sendRate: number }): Promise<void> {
+  /**
+   * The tenant's settings changed: a new send rate (0 pauses releasing) or new quiet hours (null
+   * turns them off) apply from now on; a setting left out is unchanged.
+   */
+  async configure(settings: {
+    tenantId: string;
+    sendRate?: number;
+    quietHours?: QuietHours | null;
+  }): Promise<void> {
     this.meta.rememberTenant(this.sql, settings.tenantId);
-    this.meta.setSendRate(this.sql, settings.sendRate);
-    await this.wakeAt(Date.now());
+    if (settings.sendRate !== undefined) {
+      this.meta.setSendRate(this.sql, settings.sendRate);
+    }
+    if (settings.quietHours !== undefined) {
+      this.meta.setQuietHours(this.sql, settings.quietHours);
+      releaseHeld(this.sql, this.meta);
+    }
+    await this.wakeAt(this.clock());
   }
 
   /** A message that is accepted but not yet in the D1 send log, or null. */
@@ -160,14 +180,14 @@ export class TenantDispatcher extends DurableObject<Env> {
     if (row.logged === 0) {
       // Not in D1 yet: the flush writes it as canceled.
       cancelUnloggedMessage(this.sql, id);
-      await this.wakeAt(Date.now());
+      await this.wakeAt(this.clock());
       return { kind: "canceled" };
     }
-    const canceled = await cancelLogged(this.env.DB, { ids: [id] }, Date.now());
+    const canceled = await cancelLogged(this.env.DB, { ids: [id] }, this.clock());
     if (canceled === 0) {
       return { kind: "too-late" };
     }
-    if (row.state === "pending") {
+    if (row.state === "pending" || row.state === "held") {
       deleteMessage(this.sql, id);
     }
     // A released one leaves when its consumer finds it canceled and reports back.
@@ -176,7 +196,7 @@ export class TenantDispatcher extends DurableObject<Env> {
 
   /** Cancels every message of the batch not yet released; returns how many. */
   async cancelBatch(batchId: string): Promise<number> {
-    const now = Date.now();
+    const now = this.clock();
     const tenantId = this.meta.tenantId(this.sql);
     if (!tenantId) {
       return 0;
@@ -197,7 +217,7 @@ export class TenantDispatcher extends DurableObject<Env> {
    * receipt deadline needs a sweep by then.
    */
   async reportResults(results: SendResult[]): Promise<void> {
-    const now = Date.now();
+    const now = this.clock();
     for (const result of results) {
       deleteMessage(this.sql, result.id);
     }
@@ -213,13 +233,13 @@ export class TenantDispatcher extends DurableObject<Env> {
 
   /** Runs the alarm loop soon (housekeeping's safety net). */
   async wake(): Promise<void> {
-    await this.wakeAt(Date.now());
+    await this.wakeAt(this.clock());
   }
 
   async alarm(): Promise<void> {
     // The alarm that woke us is spent; anything set from here on is a new one.
     this.alarmAt = null;
-    const now = Date.now();
+    const now = this.clock();
     await flushBatches(this.sql, this.env.DB);
     const moreToLog = await flushToSendLog(this.sql, this.env.DB, this.meta, now);
     await sweepExpired(this.sql, this.env, this.meta, now);
@@ -233,7 +253,7 @@ export class TenantDispatcher extends DurableObject<Env> {
     }
     this.pruneIdempotency(now);
     dropAbandonedStages(this.sql, now);
-    await this.scheduleNextAlarm(Date.now(), release.rateLimited, moreToLog);
+    await this.scheduleNextAlarm(this.clock(), release.rateLimited, moreToLog);
   }
 
   private pruneIdempotency(now: number): void {

@@ -217,6 +217,7 @@ async function createBatch(
       kind: composed.kind,
       costMicros: composed.costMicros,
       lane: "bulk",
+      country: composed.country,
     });
     if (chunk.length === STAGE_CHUNK) {
       await stage();

@@ -123,6 +123,8 @@ export async function acceptMessage(
     kind: composed.kind,
     costMicros: composed.costMicros,
     lane: composed.kind === "marketing" ? "bulk" : "transactional",
+    // Read once here, so the dispatcher's quiet-hours check need not parse the number again.
+    country: composed.country,
   };
   return handOver(env, caller, message, input, idempotencyKey);
 }

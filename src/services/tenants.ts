@@ -51,8 +51,13 @@ export async function updateTenant(
   if (!row) {
     throw new Error(`tenant ${caller.tenant.id} vanished`);
   }
-  if (changes.sendRate !== undefined) {
-    await dispatcherOf(env, row.id).configure({ tenantId: row.id, sendRate: row.sendRate });
+  if (changes.sendRate !== undefined || changes.quietHours !== undefined) {
+    // Both reach the dispatcher at once: it releases by them.
+    await dispatcherOf(env, row.id).configure({
+      tenantId: row.id,
+      ...(changes.sendRate !== undefined ? { sendRate: row.sendRate } : {}),
+      ...(changes.quietHours !== undefined ? { quietHours: row.quietHours ?? null } : {}),
+    });
   }
   return row;
 }

@@ -1,0 +1,198 @@
+/**
+ * Quiet hours at release time: the dispatcher holds marketing whose recipient's country is inside
+ * the tenant's quiet hours, whenever it was accepted, and releases it when the window ends. The
+ * dispatcher's clock is swapped for a test clock so that "21:00 in London" can be any day.
+ */
+import { env, runInDurableObject } from "cloudflare:test";
+import { describe, expect, it } from "vitest";
+import type { QuietHours } from "../../src/domain/quiet-hours";
+import type { BatchRecord, OutboxMessage } from "../../src/durable-objects/dispatcher-types";
+import type { TenantDispatcher } from "../../src/durable-objects/tenant-dispatcher";
+import { isolatedDispatcher } from "../support/dispatcher";
+import { outboxMessage, statusOf } from "../support/messages";
+
+const NIGHT: QuietHours = { start: "21:00", end: "08:00" };
+const LONDON = "Europe/London";
+
+/** The first moment after `after` when the wall clock in `zone` reads `hh:mm:ss`. */
+function nextLocal(zone: string, clock: string, after: number): number {
+  const format = new Intl.DateTimeFormat("en-GB", {
+    timeZone: zone,
+    hour: "2-digit",
+    minute: "2-digit",
+    hourCycle: "h23",
+  });
+  const [hhmm, seconds] = [clock.slice(0, 5), Number(clock.slice(6) || 0)];
+  let minute = after - (after % 60_000) + 60_000;
+  while (format.format(minute) !== hhmm) {
+    minute += 60_000;
+  }
+  return minute + seconds * 1000;
+}
+
+/** A dispatcher with the tenant's quiet hours in its D1 row, and a clock the test sets. */
+async function quietDispatcher(quietHours: QuietHours | null, sendRate = 100) {
+  const dispatcher = await isolatedDispatcher(sendRate);
+  await env.DB.prepare("UPDATE tenants SET quiet_hours = ? WHERE id = ?")
+    .bind(JSON.stringify(quietHours), dispatcher.tenant.id)
+    .run();
+  const clock = { now: Date.now() };
+  await runInDurableObject(dispatcher.stub, (instance: TenantDispatcher) => {
+    Object.defineProperty(instance, "clock", { value: () => clock.now });
+  });
+  const alarmAt = () =>
+    runInDurableObject(dispatcher.stub, (_instance: TenantDispatcher, state) =>
+      state.storage.getAlarm(),
+    );
+  const states = async (ids: string[]) => {
+    const rows = await dispatcher.sql<{ id: string; state: string }>(
+      "SELECT id, state FROM outbox",
+    );
+    const byId = new Map(rows.map((row) => [row.id, row.state]));
+    return ids.map((id) => byId.get(id));
+  };
+  return { ...dispatcher, clock, alarmAt, states };
+}
+
+function marketing(tenantId: string, n: number, overrides: Partial<OutboxMessage> = {}) {
+  return outboxMessage(tenantId, `+4474001234${String(n).padStart(2, "0")}`, {
+    kind: "marketing",
+    lane: "bulk",
+    country: "GB",
+    ...overrides,
+  });
+}
+
+function marketingBatch(tenantId: string, batchId: string, count: number) {
+  const messages = Array.from({ length: count }, (_, n) => marketing(tenantId, n, { batchId }));
+  const record: BatchRecord = {
+    id: batchId,
+    tenantId,
+    templateId: null,
+    templateVersion: null,
+    kind: "marketing",
+    accepted: count,
+    rejected: 0,
+    sendAt: Date.now(),
+    createdAt: Date.now(),
+    canceledAt: null,
+  };
+  return { messages, record };
+}
+
+describe("quiet hours at release time", () => {
+  it("holds a marketing batch still draining when quiet hours start, and releases it when they end", async () => {
+    // 10 msg/s: two per tick.
+    const { tenant, stub, queue, runAlarm, clock, alarmAt, states } = await quietDispatcher(
+      NIGHT,
+      10,
+    );
+    const evening = nextLocal(LONDON, "20:59:50", Date.now());
+    clock.now = evening;
+    const { messages, record } = marketingBatch(tenant.id, "bat_01JD3M6Y8Z5Q7K2N4P6R8T0VQ1", 6);
+    await stub.stageBatch({ tenantId: tenant.id, messages });
+    expect(await stub.commitBatch(record)).toBe(true);
+    await runAlarm();
+    expect(queue.sent).toEqual([messages[0]?.id, messages[1]?.id]);
+    await stub.reportResults(messages.slice(0, 2).map((m) => ({ id: m.id, outcome: "final" })));
+
+    // 21:00:10 in London: the rest waits, and the alarm is set for 08:00 there.
+    clock.now = evening + 20_000;
+    await runAlarm();
+    expect(queue.sent).toHaveLength(2);
+    const rest = messages.slice(2).map((m) => m.id);
+    expect(await states(rest)).toEqual(["held", "held", "held", "held"]);
+    const morning = nextLocal(LONDON, "08:00:00", evening);
+    expect(await alarmAt()).toBe(morning);
+
+    clock.now = morning;
+    await runAlarm();
+    expect(queue.sent).toEqual(messages.slice(0, 4).map((m) => m.id));
+    clock.now = morning + 200;
+    await runAlarm();
+    expect(queue.sent).toEqual(messages.map((m) => m.id));
+  });
+
+  it("holds only marketing, and only to countries inside their quiet hours", async () => {
+    const { tenant, accept, queue, runAlarm, clock, states } = await quietDispatcher(NIGHT);
+    // 21:00:10 in London is 16:00 or 17:00 in New York and 11:00 or 12:00 in Honolulu.
+    clock.now = nextLocal(LONDON, "21:00:10", Date.now());
+    const toGb = marketing(tenant.id, 1);
+    // Without `country` the dispatcher reads it from the number.
+    const toGbNumberOnly = marketing(tenant.id, 2, { country: undefined });
+    const toUs = marketing(tenant.id, 3, { recipient: "+12025550143", country: "US" });
+    const notice = outboxMessage(tenant.id, "+447400123494", { lane: "bulk" });
+    const code = outboxMessage(tenant.id, "+447400123495", { kind: "verification" });
+    for (const message of [toGb, toGbNumberOnly, toUs, notice, code]) {
+      await accept(message);
+    }
+    await runAlarm();
+    expect(new Set(queue.sent)).toEqual(new Set([toUs.id, notice.id, code.id]));
+    expect(await states([toGb.id, toGbNumberOnly.id])).toEqual(["held", "held"]);
+  });
+
+  it("applies new quiet hours from configure() at once, and releases what they no longer cover", async () => {
+    const { tenant, stub, accept, queue, runAlarm, clock, states } = await quietDispatcher(null);
+    clock.now = nextLocal(LONDON, "21:30:00", Date.now());
+    await stub.configure({ tenantId: tenant.id, quietHours: NIGHT });
+    const first = marketing(tenant.id, 1);
+    await accept(first);
+    await runAlarm();
+    expect(queue.sent).toEqual([]);
+    expect(await states([first.id])).toEqual(["held"]);
+
+    // The send rate is left as it was.
+    await stub.configure({ tenantId: tenant.id, quietHours: { start: "22:00", end: "07:00" } });
+    clock.now += 1000;
+    await runAlarm();
+    expect(queue.sent).toEqual([first.id]);
+    await stub.reportResults([{ id: first.id, outcome: "final" }]);
+
+    // Turned off: a message held in the meantime goes at once.
+    const second = marketing(tenant.id, 2);
+    clock.now = nextLocal(LONDON, "23:00:00", clock.now);
+    await accept(second);
+    await runAlarm();
+    expect(await states([second.id])).toEqual(["held"]);
+    await stub.configure({ tenantId: tenant.id, quietHours: null });
+    clock.now += 1000;
+    await runAlarm();
+    expect(queue.sent).toEqual([first.id, second.id]);
+  });
+
+  it("cancels held messages, in the send log or not yet, and never releases them", async () => {
+    const { tenant, stub, accept, queue, runAlarm, clock, sql } = await quietDispatcher(NIGHT);
+    const night = nextLocal(LONDON, "23:00:00", Date.now());
+    clock.now = night;
+    const logged = marketing(tenant.id, 1);
+    // Due in a minute: beyond the send log's look-ahead, so held before it is logged.
+    const unlogged = marketing(tenant.id, 2, { sendAt: night + 60_000 });
+    const { messages, record } = marketingBatch(tenant.id, "bat_01JD3M6Y8Z5Q7K2N4P6R8T0VQ2", 3);
+    await accept(logged);
+    await accept(unlogged);
+    await stub.stageBatch({ tenantId: tenant.id, messages });
+    await stub.commitBatch(record);
+    await runAlarm();
+    const held = await sql<{ id: string; logged: number }>(
+      "SELECT id, logged FROM outbox WHERE state = 'held' ORDER BY seq",
+    );
+    expect(held.map((row) => row.id)).toEqual([
+      logged.id,
+      unlogged.id,
+      ...messages.map((m) => m.id),
+    ]);
+    expect(held.find((row) => row.id === unlogged.id)?.logged).toBe(0);
+
+    expect(await stub.cancel(logged.id)).toEqual({ kind: "canceled" });
+    expect(await stub.cancel(unlogged.id)).toEqual({ kind: "canceled" });
+    expect(await stub.cancelBatch(record.id)).toBe(3);
+    await runAlarm();
+    clock.now = nextLocal(LONDON, "08:00:00", night);
+    await runAlarm();
+    expect(queue.sent).toEqual([]);
+    for (const id of [logged.id, unlogged.id, ...messages.map((m) => m.id)]) {
+      expect(await statusOf(id)).toBe("canceled");
+    }
+    expect(await sql("SELECT id FROM outbox")).toEqual([]);
+  });
+});
