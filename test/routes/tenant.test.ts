@@ -1,4 +1,6 @@
+import { env, runInDurableObject } from "cloudflare:test";
 import { describe, expect, it } from "vitest";
+import { dispatcherOf } from "../../src/services/dispatcher";
 import { expectProblem } from "../support/problem";
 import { call, createTenant, messageReaches, postJson } from "../support/tenants";
 
@@ -32,6 +34,19 @@ describe("GET and PATCH /v1/tenant", () => {
 
     await tenant.api("/v1/tenant", patch({ send_rate: 100 }));
     await messageReaches(tenant, id, "delivered");
+  });
+
+  it("hands new quiet hours to the dispatcher at once, as it does the send rate", async () => {
+    const tenant = await createTenant();
+    const quietHours = { start: "22:00", end: "07:30" };
+    const res = await tenant.api("/v1/tenant", patch({ quiet_hours: quietHours }));
+    expect(res.status).toBe(200);
+    const stored = await runInDurableObject(dispatcherOf(env, tenant.id), (_instance, state) =>
+      state.storage.sql
+        .exec<{ value: string }>("SELECT value FROM meta WHERE key = 'quiet_hours'")
+        .toArray(),
+    );
+    expect(stored.map((row) => JSON.parse(row.value))).toEqual([quietHours]);
   });
 
   it("changes where the account may send", async () => {
