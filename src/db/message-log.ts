@@ -296,31 +296,80 @@ export async function applyReceipts(
   };
 }
 
-/** Keeps receipts whose send is not recorded yet (see `heldReceiptsFor`); the first one wins. */
+/**
+ * Holds receipts whose send was not found recorded, and in the same D1 batch applies those whose
+ * send is recorded by now. The consumer's record of a send (`recordAttempts`) applies what is held
+ * in its own batch; D1 runs each batch as one transaction, so whichever of the two commits second
+ * applies the receipt, and a send recorded between the caller's look-up and this hold is not
+ * missed. The first receipt held for a carrier id wins. Says, receipt by receipt, whether it
+ * changed its message (as `applyReceipts` does) and whether its send was found recorded (a
+ * recorded one is no longer held: applied, or its message had moved on).
+ */
 export async function holdReceipts(
   d1: D1Database,
   owner: { tenantId: string; provider: string },
   receipts: { providerMessageId: string; status: "delivered" | "undelivered"; reason?: string }[],
   now: number,
-): Promise<void> {
+): Promise<{ changed: boolean[]; recorded: boolean[]; rows: ReceiptChange[] }> {
   if (receipts.length === 0) {
-    return;
+    return { changed: [], recorded: [], rows: [] };
   }
-  await d1
-    .prepare(
-      `INSERT OR IGNORE INTO pending_receipts
-         (provider, provider_message_id, tenant_id, status, reason, received_at)
-       SELECT ?, json_extract(value, '$[0]'), ?, json_extract(value, '$[1]'),
-         json_extract(value, '$[2]'), ?
-       FROM json_each(?)`,
-    )
-    .bind(
-      owner.provider,
-      owner.tenantId,
-      now,
-      JSON.stringify(receipts.map((r) => [r.providerMessageId, r.status, r.reason ?? null])),
-    )
-    .run();
+  const list = JSON.stringify(
+    receipts.map((r) => [r.providerMessageId, r.status, r.reason ?? null]),
+  );
+  const held = `pending_receipts.provider = ?1 AND pending_receipts.provider_message_id IN
+    (SELECT json_extract(value, '$[0]') FROM json_each(?4))`;
+  const recordedSend = `messages.tenant_id = pending_receipts.tenant_id
+    AND messages.provider = pending_receipts.provider
+    AND messages.provider_message_id = pending_receipts.provider_message_id`;
+  const [, applied, settled] = await d1.batch<ReceiptChange & { provider_message_id: string }>([
+    d1
+      .prepare(
+        `INSERT OR IGNORE INTO pending_receipts
+           (provider, provider_message_id, tenant_id, status, reason, received_at)
+         SELECT ?1, json_extract(value, '$[0]'), ?2, json_extract(value, '$[1]'),
+           json_extract(value, '$[2]'), ?3
+         FROM json_each(?4)`,
+      )
+      .bind(owner.provider, owner.tenantId, now, list),
+    // The same guard as `heldReceiptsFor`: a WeChat "undelivered" for a message with an SMS
+    // fallback is left to the WeChatAccount, which starts the fallback once it finds the send.
+    d1
+      .prepare(
+        `UPDATE messages SET status = pending_receipts.status,
+           status_reason = pending_receipts.reason, completed_at = pending_receipts.received_at,
+           sent_at = COALESCE(messages.sent_at, pending_receipts.received_at), updated_at = ?3
+         FROM pending_receipts
+         WHERE ${held} AND messages.tenant_id = ?2 AND ${recordedSend}
+           AND messages.status IN ('queued', 'sending', 'sent')
+           AND NOT (pending_receipts.status = 'undelivered' AND messages.channel = 'wechat'
+             AND json_extract(messages.payload, '$.fallback') IS NOT NULL)
+         RETURNING ${RECEIPT_CHANGE_COLUMNS}`,
+      )
+      .bind(owner.provider, owner.tenantId, now, list),
+    d1
+      .prepare(
+        `DELETE FROM pending_receipts
+         WHERE ${held} AND EXISTS (SELECT 1 FROM messages WHERE ${recordedSend})
+         RETURNING provider_message_id`,
+      )
+      .bind(owner.provider, owner.tenantId, now, list),
+  ]);
+  const changedIds = new Set((applied?.results ?? []).map((row) => row.provider_message_id));
+  const recordedIds = new Set((settled?.results ?? []).map((row) => row.provider_message_id));
+  const firstOf = new Map<string, number>();
+  receipts.forEach((r, i) => {
+    if (!firstOf.has(r.providerMessageId)) {
+      firstOf.set(r.providerMessageId, i);
+    }
+  });
+  return {
+    changed: receipts.map(
+      (r, i) => firstOf.get(r.providerMessageId) === i && changedIds.has(r.providerMessageId),
+    ),
+    recorded: receipts.map((r) => recordedIds.has(r.providerMessageId)),
+    rows: applied?.results ?? [],
+  };
 }
 
 /**

@@ -185,7 +185,7 @@ async function applyTemplateJobResults(
       messages.set(row.provider_message_id, row);
     }
   }
-  await holdReceipts(
+  const late = await holdReceipts(
     env.DB,
     { tenantId, provider: "wechat" },
     results
@@ -212,7 +212,9 @@ async function applyTemplateJobResults(
   const { rows } = await applyReceipts(env.DB, tenantId, receipts, now);
   await emitMessageEvents(
     env,
-    rows.map((changed) => messageEvent(changeEventInput(changed), eventChange(changed, now))),
+    [...rows, ...late.rows].map((changed) =>
+      messageEvent(changeEventInput(changed), eventChange(changed, now)),
+    ),
   );
   return new Set(messages.keys());
 }

@@ -85,20 +85,26 @@ export async function acceptStatusCallback(
     return messageId ? [{ messageId, status: receipt.status, reason: receipt.reason ?? null }] : [];
   });
   // Found by neither id: most likely the send is not recorded yet (the carrier's receipt beat our
-  // consumer's write). Held, and applied when the send is recorded (db/message-log).
-  const held = receipts.filter((receipt) => !ids.has(receipt));
-  await holdReceipts(env.DB, owner, held, now);
+  // consumer's write). Held, and applied when the send is recorded (db/message-log); one recorded
+  // since our look-up is applied by the hold itself.
+  const unmatched = receipts.filter((receipt) => !ids.has(receipt));
+  const late = await holdReceipts(env.DB, owner, unmatched, now);
   const { changed, rows } = await applyReceipts(env.DB, owner.tenantId, known, now);
   await emitMessageEvents(
     env,
-    rows.map((row) => messageEvent(changeEventInput(row), eventChange(row, now))),
+    [...rows, ...late.rows].map((row) =>
+      messageEvent(changeEventInput(row), eventChange(row, now)),
+    ),
   );
   const unchanged = known.filter((_, i) => !changed[i]).map((r) => r.messageId);
   const existing = await existingIds(db, owner.tenantId, unchanged);
+  const held = unmatched.filter((_, i) => !late.recorded[i]);
   const counts = {
-    applied: changed.filter(Boolean).length,
+    applied: changed.filter(Boolean).length + late.changed.filter(Boolean).length,
     // A duplicate or late receipt for a message that already moved on.
-    ignored: unchanged.filter((id) => existing.has(id)).length,
+    ignored:
+      unchanged.filter((id) => existing.has(id)).length +
+      late.recorded.filter((recorded, i) => recorded && !late.changed[i]).length,
     held: held.length,
     unknown: unchanged.filter((id) => !existing.has(id)).length,
   };
