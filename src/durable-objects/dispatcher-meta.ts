@@ -48,6 +48,12 @@ export class DispatcherMeta {
   private sweepAt: number | null | undefined;
   /** When the release path next looks at quiet hours; memory only, so a new instance looks at once. */
   private quietCheckAt = 0;
+  /**
+   * The earliest receipt deadline reported while a sweep reads D1, which its answer may not
+   * include: null when none was, undefined when no sweep is reading. Memory only: a sweep cut off
+   * leaves `next_sweep` as it was, so the next run sweeps again from a fresh read.
+   */
+  private reportedDuringSweep: number | null | undefined;
 
   /** The tenant this dispatcher serves, once any call has named it. */
   tenantId(sql: SqlStorage): string | undefined {
@@ -166,7 +172,36 @@ export class DispatcherMeta {
     return this.sweepAt;
   }
 
-  setNextSweep(sql: SqlStorage, at: number | null): void {
+  /** A sent message's receipt falls due at `at`: a sweep must run by then. */
+  expectReceiptBy(sql: SqlStorage, at: number): void {
+    if (this.reportedDuringSweep !== undefined) {
+      this.reportedDuringSweep = Math.min(this.reportedDuringSweep ?? at, at);
+    }
+    const current = this.nextSweep(sql);
+    if (current === null || at < current) {
+      this.setNextSweep(sql, at);
+    }
+  }
+
+  /**
+   * A sweep is about to read D1. A message the consumers record as sent after that read is
+   * reported here while the sweep still runs, and the sweep's answer must keep its deadline.
+   */
+  sweepStarted(): void {
+    this.reportedDuringSweep = null;
+  }
+
+  /** The sweep is done; `next` is the next deadline D1 knew of (null when none). */
+  sweepFinished(sql: SqlStorage, next: number | null): void {
+    const reported = this.reportedDuringSweep ?? null;
+    this.reportedDuringSweep = undefined;
+    this.setNextSweep(
+      sql,
+      next === null ? reported : reported === null ? next : Math.min(next, reported),
+    );
+  }
+
+  private setNextSweep(sql: SqlStorage, at: number | null): void {
     this.sweepAt = at;
     if (at === null) {
       sql.exec("DELETE FROM meta WHERE key = 'next_sweep'");

@@ -80,14 +80,23 @@ export function deleteMessage(sql: SqlStorage, id: string): void {
 }
 
 /**
- * When the alarm must next run, or undefined when nothing waits. `nextTick` is when the rate
- * allows the next release, if the rate is what stopped this one.
+ * When the alarm must next run, or undefined when nothing waits: the one answer, from the outbox
+ * and `meta`, that a run ends with. Anything not yet in the D1 send log that must be (every
+ * transactional message, every canceled one) makes it `logBy`; `moreToLog` (the last flush was
+ * cut short) makes it now. `nextTick` is when the rate allows the next release, if the rate is
+ * what stopped this one. Wake-ups that only a call knows of (a send result freeing a recipient's
+ * next message, a new send rate) come from the call itself.
  */
 export function nextAlarmAt(
   sql: SqlStorage,
   meta: DispatcherMeta,
   now: number,
-  due: { moreToLog: boolean; nextTick: number | undefined; releaseTimeoutMs: number },
+  due: {
+    moreToLog: boolean;
+    logBy: number;
+    nextTick: number | undefined;
+    releaseTimeoutMs: number;
+  },
 ): number | undefined {
   const earliest = (query: string, ...bindings: SqlStorageValue[]) => {
     const at = firstRow(sql, query, ...bindings)?.at;
@@ -105,8 +114,20 @@ export function nextAlarmAt(
   const heldUntil = earliest(
     "SELECT MIN(held_until) AS at FROM outbox INDEXED BY outbox_held WHERE state = 'held'",
   );
+  const unlogged =
+    firstRow(
+      sql,
+      `SELECT 1 AS at FROM outbox INDEXED BY outbox_unlogged_transactional
+       WHERE logged = 0 AND lane = ${LANE_TRANSACTIONAL} LIMIT 1`,
+    ) ??
+    firstRow(
+      sql,
+      `SELECT 1 AS at FROM outbox WHERE state = 'canceled' AND logged = 0 AND lane = ${LANE_BULK}
+       LIMIT 1`,
+    );
   const candidates = [
     due.moreToLog || firstRow(sql, "SELECT 1 AS at FROM batches LIMIT 1") ? now : undefined,
+    unlogged ? due.logBy : undefined,
     // Bulk messages not logged yet because they are not due: log them a little ahead.
     bulkUnlogged === undefined ? undefined : bulkUnlogged - BULK_LOOKAHEAD_MS,
     due.nextTick,

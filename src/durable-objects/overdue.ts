@@ -37,6 +37,7 @@ export async function sweepExpired(
   if (due === null || due > now || !tenantId) {
     return;
   }
+  meta.sweepStarted();
   const { next, expired } = await expireOverdue(
     env.DB,
     tenantId,
@@ -48,7 +49,7 @@ export async function sweepExpired(
     expired.map((row) => messageEvent(changeEventInput(row), eventChange(row, now))),
   );
   // At most one sweep a second, however the deadlines fall.
-  meta.setNextSweep(sql, next === null ? null : Math.max(next, now + 1000));
+  meta.sweepFinished(sql, next === null ? null : Math.max(next, now + 1000));
 }
 
 /**

@@ -15,12 +15,15 @@
  * with what is left; across recipients, releases are fair (start-time fair queuing) and keep to
  * the tenant's send rate; marketing waits while its recipient's country is inside the tenant's
  * quiet hours; a sent message without a receipt by the deadline ends `expired`. Every alarm step
- * is idempotent, so an alarm may run twice.
+ * is idempotent, so an alarm may run twice. A call that lands while a run awaits D1 or the queue
+ * keeps the wake-up it asked for, and a run that fails (D1 down) sets its own retry: however long
+ * an outage lasts, nothing accepted is left without an alarm.
  * Never: calls a provider, or releases a message before it is written to the D1 send log.
  */
 import { DurableObject } from "cloudflare:workers";
 import { settingsOf } from "../config/settings";
 import type { QuietHours } from "../domain/quiet-hours";
+import { backoffSeconds } from "../lib/backoff";
 import { type DispatchJob, dispatchJobSchema } from "../queues/payloads";
 import {
   cancelUnlogged,
@@ -60,6 +63,8 @@ import { cancelLogged, markBatchCanceled } from "./send-log";
 /** Accepts within this window share one alarm run: one D1 write and one queue batch for all. */
 const COALESCE_MS = 250;
 const IDEMPOTENCY_PRUNE_EVERY_MS = 60_000;
+/** After a failed run, the next one is tried within a second, then less often, up to a minute. */
+const RETRY_BACKOFF = { baseSeconds: 1, maxSeconds: 60 };
 const QUEUE_BATCH = 100; // Queues' sendBatch limit
 
 export class TenantDispatcher extends DurableObject<Env> {
@@ -73,6 +78,7 @@ export class TenantDispatcher extends DurableObject<Env> {
   /** In-memory copy of the alarm, read once per instance. */
   private alarmAt: number | null | undefined;
   private prunedAt = 0;
+  private failedRuns = 0;
 
   constructor(ctx: DurableObjectState, env: Env) {
     super(ctx, env);
@@ -222,11 +228,10 @@ export class TenantDispatcher extends DurableObject<Env> {
       deleteMessage(this.sql, result.id);
     }
     if (results.some((result) => result.outcome === "sent")) {
-      const due = now + settingsOf(this.env).RECEIPT_DEADLINE_SECONDS * 1000;
-      const current = this.meta.nextSweep(this.sql);
-      if (current === null || due < current) {
-        this.meta.setNextSweep(this.sql, due);
-      }
+      this.meta.expectReceiptBy(
+        this.sql,
+        now + settingsOf(this.env).RECEIPT_DEADLINE_SECONDS * 1000,
+      );
     }
     await this.wakeAt(now + COALESCE_MS);
   }
@@ -236,10 +241,30 @@ export class TenantDispatcher extends DurableObject<Env> {
     await this.wakeAt(this.clock());
   }
 
+  /**
+   * One run of the loop, then the next alarm. A run that fails (D1 or the queue down) sets its own
+   * retry, with backoff, and returns: thrown, the runtime would retry it a few times and then drop
+   * the alarm with the outbox unsent. Every step is idempotent, so a retried run redoes nothing.
+   */
   async alarm(): Promise<void> {
-    // The alarm that woke us is spent; anything set from here on is a new one.
+    // The alarm that woke us is spent. One set from here on was asked for by a call that came in
+    // while this run awaited D1 or the queue (the object takes calls then): see setNextAlarm.
     this.alarmAt = null;
     const now = this.clock();
+    let next: number | undefined;
+    try {
+      next = await this.runLoop(now);
+      this.failedRuns = 0;
+    } catch (error) {
+      this.failedRuns++;
+      console.error(`dispatcher: alarm run failed (${this.failedRuns} in a row), retrying`, error);
+      next = now + 1000 * backoffSeconds(this.failedRuns, RETRY_BACKOFF);
+    }
+    await this.setNextAlarm(next);
+  }
+
+  /** Logs, sweeps, reconciles and releases; returns when the outbox next needs a run. */
+  private async runLoop(now: number): Promise<number | undefined> {
     await flushBatches(this.sql, this.env.DB);
     const moreToLog = await flushToSendLog(this.sql, this.env.DB, this.meta, now);
     await sweepExpired(this.sql, this.env, this.meta, now);
@@ -253,7 +278,13 @@ export class TenantDispatcher extends DurableObject<Env> {
     }
     this.pruneIdempotency(now);
     dropAbandonedStages(this.sql, now);
-    await this.scheduleNextAlarm(this.clock(), release.rateLimited, moreToLog);
+    const end = this.clock();
+    return nextAlarmAt(this.sql, this.meta, end, {
+      moreToLog,
+      logBy: end + COALESCE_MS,
+      nextTick: release.rateLimited ? end + RELEASE_TICK_MS : undefined,
+      releaseTimeoutMs: settingsOf(this.env).RELEASE_TIMEOUT_SECONDS * 1000,
+    });
   }
 
   private pruneIdempotency(now: number): void {
@@ -280,22 +311,19 @@ export class TenantDispatcher extends DurableObject<Env> {
     }
   }
 
-  private async scheduleNextAlarm(
-    now: number,
-    rateLimited: boolean,
-    moreToLog: boolean,
-  ): Promise<void> {
-    const at = nextAlarmAt(this.sql, this.meta, now, {
-      moreToLog,
-      nextTick: rateLimited ? now + RELEASE_TICK_MS : undefined,
-      releaseTimeoutMs: settingsOf(this.env).RELEASE_TIMEOUT_SECONDS * 1000,
-    });
-    if (at === undefined) {
+  /**
+   * Sets the alarm a run ends with: `at` (from the outbox), or the earlier time a call asked for
+   * during the run, never later. Without either, nothing waits and no alarm is left.
+   */
+  private async setNextAlarm(at: number | undefined): Promise<void> {
+    const requested = this.alarmAt ?? undefined;
+    const next = requested === undefined || (at !== undefined && at < requested) ? at : requested;
+    if (next === undefined) {
       await this.ctx.storage.deleteAlarm();
       this.alarmAt = null;
-      return;
+    } else if (next !== requested) {
+      await this.setAlarmAt(next);
     }
-    await this.setAlarmAt(at);
   }
 
   /** Brings the alarm forward to `at` (never pushes it back). */

@@ -12,6 +12,7 @@ import {
   acceptedView,
   initialStatus,
   type OutboxMessage,
+  type PendingMessage,
 } from "../durable-objects/dispatcher-types";
 import { sha256Hex } from "../lib/crypto";
 import { newId } from "../lib/ids";
@@ -249,37 +250,56 @@ export async function getMessage(
   caller: Caller,
   id: string,
 ): Promise<{ message: MessageRow; attempts: AttemptRow[] }> {
-  const db = database(env.DB);
-  const row = await findMessage(db, caller.tenant.id, id);
-  if (row) {
-    const attempts = await db
-      .select()
-      .from(messageAttempts)
-      .where(eq(messageAttempts.messageId, row.id))
-      .orderBy(messageAttempts.attempt);
-    return { message: row, attempts };
+  const logged = await loggedMessage(env, caller, id);
+  if (logged) {
+    return logged;
   }
   const pending = await dispatcherOf(env, caller.tenant.id).peek(id);
-  if (!pending) {
+  if (pending) {
+    return { message: outboxView(pending), attempts: [] };
+  }
+  // The dispatcher answers only for what D1 lacks; it may have written this message there after
+  // the read above, in which case D1 has it now. Read again rather than answer 404.
+  const late = await loggedMessage(env, caller, id);
+  if (!late) {
     throw new ApiError("not-found", `No message ${id}.`);
   }
-  const { message, canceled } = pending;
+  return late;
+}
+
+async function loggedMessage(
+  env: Env,
+  caller: Caller,
+  id: string,
+): Promise<{ message: MessageRow; attempts: AttemptRow[] } | undefined> {
+  const db = database(env.DB);
+  const row = await findMessage(db, caller.tenant.id, id);
+  if (!row) {
+    return undefined;
+  }
+  const attempts = await db
+    .select()
+    .from(messageAttempts)
+    .where(eq(messageAttempts.messageId, row.id))
+    .orderBy(messageAttempts.attempt);
+  return { message: row, attempts };
+}
+
+/** A message the D1 send log does not have yet, as the send log will show it. */
+function outboxView({ message, canceled }: PendingMessage): MessageRow {
   return {
-    message: {
-      ...message,
-      payload: message.payload ? (JSON.parse(message.payload) as Record<string, unknown>) : null,
-      status: canceled ? "canceled" : initialStatus(message),
-      statusReason: canceled ? "canceled by request" : null,
-      provider: null,
-      providerMessageId: null,
-      attemptCount: 0,
-      claimId: null,
-      claimedUntil: 0,
-      updatedAt: message.createdAt,
-      sentAt: null,
-      completedAt: null,
-    },
-    attempts: [],
+    ...message,
+    payload: message.payload ? (JSON.parse(message.payload) as Record<string, unknown>) : null,
+    status: canceled ? "canceled" : initialStatus(message),
+    statusReason: canceled ? "canceled by request" : null,
+    provider: null,
+    providerMessageId: null,
+    attemptCount: 0,
+    claimId: null,
+    claimedUntil: 0,
+    updatedAt: message.createdAt,
+    sentAt: null,
+    completedAt: null,
   };
 }
 
