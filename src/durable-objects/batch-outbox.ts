@@ -1,12 +1,19 @@
 /**
  * Batches in the outbox: a batch's messages are `staged` (invisible) until it commits, and a
- * committed batch's record waits in `batches` until it is written to D1.
+ * committed batch's record waits in `batches` until it is written to D1. A batch's ids follow
+ * from its Idempotency-Key, so an upload retried after a lost answer stages the same rows again:
+ * staging is harmless twice, and a committed batch is remembered so it never commits twice.
  */
 import { type BatchRecord, batchRecordSchema } from "./dispatcher-types";
 import { firstRow } from "./sql-rows";
 
 /** A batch upload that has not committed by then is abandoned and its staged rows dropped. */
 export const STAGED_TTL_MS = 10 * 60 * 1000;
+/**
+ * How long a committed batch is remembered: past the 24 h an Idempotency-Key is kept (a retry can
+ * only re-run the upload while its key's record lives), with an hour to spare for that re-run.
+ */
+export const COMMITTED_MEMORY_MS = 25 * 60 * 60 * 1000;
 
 /** A committed batch whose record is not yet in D1, or null. */
 export function storedBatch(sql: SqlStorage, id: string): BatchRecord | null {
@@ -14,15 +21,18 @@ export function storedBatch(sql: SqlStorage, id: string): BatchRecord | null {
   return row ? batchRecordSchema.parse(JSON.parse(String(row.record))) : null;
 }
 
+/** Whether the batch was committed here, even if it has long reached D1 and been sent. */
 export function isCommitted(sql: SqlStorage, batchId: string): boolean {
-  return firstRow(sql, "SELECT 1 AS found FROM batches WHERE id = ?", batchId) !== undefined;
+  return (
+    firstRow(sql, "SELECT 1 AS found FROM committed_batches WHERE id = ?", batchId) !== undefined
+  );
 }
 
 /**
  * Makes the staged rows sendable and keeps the record for the D1 log; false, changing nothing,
  * when they are not all there.
  */
-export function commitStaged(sql: SqlStorage, record: BatchRecord): boolean {
+export function commitStaged(sql: SqlStorage, record: BatchRecord, now: number): boolean {
   const staged = Number(
     firstRow(
       sql,
@@ -38,6 +48,11 @@ export function commitStaged(sql: SqlStorage, record: BatchRecord): boolean {
     record.id,
   );
   sql.exec("INSERT INTO batches (id, record) VALUES (?, ?)", record.id, JSON.stringify(record));
+  sql.exec(
+    "INSERT INTO committed_batches (id, forget_at) VALUES (?, ?)",
+    record.id,
+    now + COMMITTED_MEMORY_MS,
+  );
   return true;
 }
 
@@ -71,4 +86,8 @@ export function dropLoggedPending(sql: SqlStorage, batchId: string): void {
 
 export function dropAbandonedStages(sql: SqlStorage, now: number): void {
   sql.exec("DELETE FROM outbox WHERE state = 'staged' AND staged_at <= ?", now - STAGED_TTL_MS);
+}
+
+export function forgetCommittedBatches(sql: SqlStorage, now: number): void {
+  sql.exec("DELETE FROM committed_batches WHERE forget_at <= ?", now);
 }

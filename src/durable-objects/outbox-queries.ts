@@ -30,10 +30,16 @@ export function insertMessage(
   now: number,
 ): void {
   const quietGroup = quietGroupOf(message);
+  // A batch upload may be retried with the same ids: a row staged already keeps its place and
+  // only counts as freshly staged, and one past staging is left as it is.
+  const restage =
+    state === "staged"
+      ? "ON CONFLICT (id) DO UPDATE SET staged_at = excluded.staged_at WHERE outbox.state = 'staged'"
+      : "";
   sql.exec(
     `INSERT INTO outbox
        (id, recipient, send_at, vtag, lane, batch_id, state, staged_at, quiet_group, message)
-     VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+     VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?) ${restage}`,
     message.id,
     message.recipient,
     message.sendAt,

@@ -8,6 +8,8 @@
  * 0 is transactional, 1 bulk; `vtag` is the fair-queuing tag; `quiet_group` the recipient's
  * country for a marketing message (quiet hours apply), else NULL.
  * batches: a committed batch's record until it is written to D1.
+ * committed_batches: every batch committed here, until `forget_at`, so that an upload retried under
+ * the same Idempotency-Key (its ids follow from the key) never commits it a second time.
  */
 
 export const LANE_TRANSACTIONAL = 0;
@@ -37,6 +39,8 @@ export function migrateOutbox(sql: SqlStorage): void {
     DROP TABLE IF EXISTS receipt_deadlines;
     CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
     CREATE TABLE IF NOT EXISTS batches (id TEXT PRIMARY KEY, record TEXT NOT NULL);
+    CREATE TABLE IF NOT EXISTS committed_batches (id TEXT PRIMARY KEY, forget_at INTEGER NOT NULL);
+    CREATE INDEX IF NOT EXISTS committed_batches_forget ON committed_batches (forget_at);
   `);
   const columns = new Set(
     sql

@@ -30,6 +30,7 @@ import {
   commitStaged,
   dropAbandonedStages,
   dropLoggedPending,
+  forgetCommittedBatches,
   isCommitted,
   markStoredBatchCanceled,
   STAGED_TTL_MS,
@@ -110,13 +111,16 @@ export class TenantDispatcher extends DurableObject<Env> {
 
   /**
    * Stores part of a batch, invisible until `commitBatch()`: an upload that fails half-way sends
-   * nothing, and its staged rows are dropped after STAGED_TTL_MS.
+   * nothing, and its staged rows are dropped after STAGED_TTL_MS. Staging rows again is harmless,
+   * and staging a batch committed already stores nothing (a retried upload).
    */
   async stageBatch(part: { tenantId: string; messages: OutboxMessage[] }): Promise<number> {
     const now = this.clock();
     this.meta.rememberTenant(this.sql, part.tenantId);
     for (const message of part.messages) {
-      insertMessage(this.sql, this.meta, message, "staged", now);
+      if (message.batchId === null || !isCommitted(this.sql, message.batchId)) {
+        insertMessage(this.sql, this.meta, message, "staged", now);
+      }
     }
     await this.wakeAt(now + STAGED_TTL_MS);
     return part.messages.length;
@@ -125,13 +129,13 @@ export class TenantDispatcher extends DurableObject<Env> {
   /**
    * Makes a staged batch sendable, in one transaction, and keeps its record for the D1 log.
    * Returns false, changing nothing, if the staged rows are not all there (the upload took longer
-   * than the TTL) or the batch was committed already.
+   * than the TTL); true, changing nothing, if the batch was committed already.
    */
   async commitBatch(record: BatchRecord): Promise<boolean> {
     if (isCommitted(this.sql, record.id)) {
       return true;
     }
-    if (!commitStaged(this.sql, record)) {
+    if (!commitStaged(this.sql, record, this.clock())) {
       return false;
     }
     if (record.kind === "marketing") {
@@ -293,6 +297,7 @@ export class TenantDispatcher extends DurableObject<Env> {
     }
     this.prunedAt = now;
     forgetExpiredKeys(this.sql, now);
+    forgetCommittedBatches(this.sql, now);
   }
 
   private async enqueue(ids: string[]): Promise<void> {

@@ -25,18 +25,22 @@ export type IdPrefix =
   | "arr"
   | "ctc";
 
-function encodeTime(ms: number): string {
+/** `value` in `width` Crockford base32 digits, most significant first. */
+function base32(value: number, width: number): string {
   let out = "";
-  let value = ms;
-  for (let i = 0; i < 10; i++) {
-    out = CROCKFORD.charAt(value % 32) + out;
-    value = Math.floor(value / 32);
+  let rest = value;
+  for (let i = 0; i < width; i++) {
+    out = CROCKFORD.charAt(rest % 32) + out;
+    rest = Math.floor(rest / 32);
   }
   return out;
 }
 
-function randomChars(count: number): string {
-  const bytes = crypto.getRandomValues(new Uint8Array(count));
+function encodeTime(ms: number): string {
+  return base32(ms, 10);
+}
+
+function charsOf(bytes: Uint8Array): string {
   let out = "";
   for (const byte of bytes) {
     out += CROCKFORD.charAt(byte % 32);
@@ -44,6 +48,28 @@ function randomChars(count: number): string {
   return out;
 }
 
+function randomChars(count: number): string {
+  return charsOf(crypto.getRandomValues(new Uint8Array(count)));
+}
+
 export function newId(prefix: IdPrefix, nowMs: number = Date.now()): string {
   return `${prefix}_${encodeTime(nowMs)}${randomChars(16)}`;
+}
+
+/** Rows a series of seeded ids can number: six base32 digits. */
+const SERIES_LIMIT = 32 ** 6;
+
+/**
+ * An id whose random part follows from `seed` (32 bytes) instead of chance: the same seed and
+ * time give the same id, so work re-run for one Idempotency-Key finds what it made before. With
+ * `n`, the n-th id of a series (a batch's rows): 10 characters of the seed, then `n`.
+ */
+export function seededId(prefix: IdPrefix, nowMs: number, seed: Uint8Array, n?: number): string {
+  if (n === undefined) {
+    return `${prefix}_${encodeTime(nowMs)}${charsOf(seed.subarray(0, 16))}`;
+  }
+  if (!Number.isInteger(n) || n < 0 || n >= SERIES_LIMIT) {
+    throw new RangeError(`a series of seeded ids numbers 0 to ${SERIES_LIMIT - 1}, not ${n}`);
+  }
+  return `${prefix}_${encodeTime(nowMs)}${charsOf(seed.subarray(16, 26))}${base32(n, 6)}`;
 }

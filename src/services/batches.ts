@@ -11,12 +11,12 @@ import { and, desc, eq, lt, sql } from "drizzle-orm";
 import { database } from "../db/client";
 import { batches, type MessageStatus, messages, type TemplateKind } from "../db/schema";
 import type { BatchRecord, OutboxMessage } from "../durable-objects/dispatcher-types";
-import { newId } from "../lib/ids";
+import { seededId } from "../lib/ids";
 import { ApiError } from "../lib/problem";
 import type { Caller } from "../middleware/context";
 import { type Content, composeMessage } from "./compose";
 import { dispatcherOf } from "./dispatcher";
-import { idempotent } from "./idempotency";
+import { type Claim, idempotent } from "./idempotency";
 import { type ContentInput, loadContent, refusal, releaseTime, scheduledTime } from "./messages";
 import { loadScreener } from "./sensitive-words";
 
@@ -123,21 +123,26 @@ export async function acceptBatch(
       operation: "POST /v1/batches",
       key: idempotencyKey,
       request: input,
+      // The batch's ids follow from the claim, so a rerun stages the same rows and its commit
+      // finds the batch committed already: never a second batch, never a second message.
+      rerunnable: true,
     },
-    async () => ({ status: 202, body: await createBatch(env, caller, input, now) }),
+    async (claim) => ({ status: 202, body: await createBatch(env, caller, input, claim) }),
     (body) => body,
     now,
   );
   return { replayed: result.replayed, batch: result.body };
 }
 
+/** Makes the batch of `claim`: run again under the same claim, it finds or makes the same one. */
 async function createBatch(
   env: Env,
   caller: Caller,
   input: BatchInput,
-  now: number,
+  claim: Claim,
 ): Promise<AcceptedBatch> {
   const { tenant } = caller;
+  const now = claim.at;
   const wanted = scheduledTime(input.send_at, now);
   const { rows, rejected } = recipientRows(input);
   if (rows.length + rejected.length > MAX_BATCH_RECIPIENTS) {
@@ -164,7 +169,7 @@ async function createBatch(
     ),
     loadScreener(env, tenant.id),
   ]);
-  const batchId = newId("bat", now);
+  const batchId = seededId("bat", now, claim.seed);
   const kind: TemplateKind = "template" in content ? content.template.kind : "notification";
   // Staged a chunk at a time while composing, so at most one chunk of messages is in memory
   // (a Worker has 128 MB); nothing staged is sent unless the commit below happens.
@@ -195,7 +200,7 @@ async function createBatch(
     }
     const composed = composition.value;
     chunk.push({
-      id: newId("msg", now),
+      id: seededId("msg", now, claim.seed, row.row),
       tenantId: tenant.id,
       channel: "sms",
       recipient: composed.recipient ?? row.to,

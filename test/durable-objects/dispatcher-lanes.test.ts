@@ -106,6 +106,35 @@ describe("TenantDispatcher lanes and batches", () => {
     expect(row?.accepted).toBe(3);
   });
 
+  it("stages the same batch twice harmlessly, and commits and sends it once", async () => {
+    const { tenant, stub, queue, runAlarm } = await isolatedDispatcher();
+    const { messages, record } = batchOf(tenant.id, 3, "bat_01JD3M6Y8Z5Q7K2N4P6R8T0VAE");
+    await stub.stageBatch({ tenantId: tenant.id, messages });
+    await stub.stageBatch({ tenantId: tenant.id, messages });
+    expect(await stub.commitBatch(record)).toBe(true);
+    expect(await stub.commitBatch(record)).toBe(true);
+    await runAlarm();
+    expect(queue.sent.sort()).toEqual(messages.map((m) => m.id).sort());
+  });
+
+  it("remembers a batch it committed after the batch is in D1 and sent: staging it again sends nothing", async () => {
+    const { tenant, stub, queue, runAlarm, sql } = await isolatedDispatcher();
+    const { messages, record } = batchOf(tenant.id, 2, "bat_01JD3M6Y8Z5Q7K2N4P6R8T0VAF");
+    await stub.stageBatch({ tenantId: tenant.id, messages });
+    await stub.commitBatch(record);
+    await runAlarm();
+    await stub.reportResults(messages.map((m) => ({ id: m.id, outcome: "sent" as const })));
+    expect(await sql("SELECT id FROM outbox")).toEqual([]);
+    expect(await sql("SELECT id FROM batches")).toEqual([]);
+
+    // A retried upload of the same batch (its ids follow from its Idempotency-Key).
+    await stub.stageBatch({ tenantId: tenant.id, messages });
+    expect(await stub.commitBatch(record)).toBe(true);
+    await runAlarm();
+    expect(queue.sent).toHaveLength(2);
+    expect(await sql("SELECT id FROM outbox")).toEqual([]);
+  });
+
   it("cancels a batch: unsent messages end canceled, released ones finish", async () => {
     const { tenant, stub, queue, runAlarm } = await isolatedDispatcher(8);
     const { messages, record } = batchOf(tenant.id, 5, "bat_01JD3M6Y8Z5Q7K2N4P6R8T0VAC");

@@ -1,4 +1,6 @@
+import { env } from "cloudflare:test";
 import { describe, expect, it } from "vitest";
+import { callWithEnv, flakyD1, storesIdempotentAnswer } from "../support/flaky";
 import { expectProblem } from "../support/problem";
 import { createTenant, postJson, type TestTenant } from "../support/tenants";
 
@@ -76,5 +78,33 @@ describe("Idempotency-Key on every creating POST", () => {
       { match: "exact", keyword: "price", reply: { type: "text", content: "Free" } },
       async () => ((await (await tenant.api(path)).json()) as { data: unknown[] }).data.length,
     );
+  });
+
+  it("holds for a webhook endpoint whose answer could not be stored: one endpoint, its secret shown once", async () => {
+    const tenant = await createTenant();
+    const headers = { "idempotency-key": "hook-store-fails" };
+    const body = { url: "https://example.com/hooks/relaybox", events: ["message.delivered"] };
+    const flaky = flakyD1(env.DB, storesIdempotentAnswer);
+
+    const first = await callWithEnv(
+      { ...env, DB: flaky.db },
+      "/v1/webhooks",
+      tenant.key,
+      postJson(body, headers),
+    );
+    expect(flaky.failures()).toBe(1);
+    expect(first.status).toBe(201);
+    const created = (await first.json()) as { id: string; secret: string | null };
+    expect(created.secret).toEqual(expect.any(String));
+
+    await expectProblem(await tenant.api("/v1/webhooks", postJson(body, headers)), {
+      status: 409,
+      slug: "conflict",
+      instance: "/v1/webhooks",
+      detail: /in progress/,
+      pointers: ["/headers/idempotency-key"],
+    });
+    const list = (await (await tenant.api("/v1/webhooks")).json()) as { data: { id: string }[] };
+    expect(list.data.map((endpoint) => endpoint.id)).toEqual([created.id]);
   });
 });
