@@ -281,10 +281,18 @@ const UNFINISHED: ReadonlySet<MessageStatus> = new Set(["scheduled", "queued", "
 /** A batch with its messages counted by status; messages not yet in the send log count as waiting. */
 export async function getBatch(env: Env, caller: Caller, id: string): Promise<BatchView> {
   const db = database(env.DB);
-  const row = await db.query.batches.findFirst({
-    where: and(eq(batches.id, id), eq(batches.tenantId, caller.tenant.id)),
-  });
-  const record = row ?? (await dispatcherOf(env, caller.tenant.id).peekBatch(id));
+  const readLogged = () =>
+    db.query.batches.findFirst({
+      where: and(eq(batches.id, id), eq(batches.tenantId, caller.tenant.id)),
+    });
+  // The dispatcher answers only for what D1 lacks; it may have written this batch there after the
+  // first read, in which case D1 has it now. Read again rather than answer 404.
+  let row = await readLogged();
+  const stored = row ? null : await dispatcherOf(env, caller.tenant.id).peekBatch(id);
+  if (!row && !stored) {
+    row = await readLogged();
+  }
+  const record = row ?? stored;
   if (!record || record.tenantId !== caller.tenant.id) {
     throw new ApiError("not-found", `No batch ${id}.`);
   }

@@ -1,7 +1,7 @@
 /**
- * Reading and canceling a message at the moment the dispatcher writes it to the D1 send log: the
- * request reads D1 before the write commits and asks the dispatcher after it, when the outbox
- * holds the message as logged. The message is found, and can be canceled, all the same.
+ * Reading and canceling a message (and reading a batch) at the moment the dispatcher writes it to
+ * the D1 send log: the request reads D1 before the write commits and asks the dispatcher after it,
+ * when the outbox holds it as logged. It is found, and can be canceled, all the same.
  */
 import {
   createExecutionContext,
@@ -12,6 +12,7 @@ import {
 import { describe, expect, it } from "vitest";
 import type { TenantDispatcher } from "../../src/durable-objects/tenant-dispatcher";
 import worker from "../../src/index";
+import { newId } from "../../src/lib/ids";
 import { dispatcherOf } from "../../src/services/dispatcher";
 import { acceptRequest } from "../support/dispatcher";
 import { outboxMessage, statusOf } from "../support/messages";
@@ -29,10 +30,10 @@ async function acceptedNotLogged(tenant: TestTenant, to: string) {
 }
 
 /**
- * An Env whose first read of the `messages` table answers only after the dispatcher's alarm has
- * written the send log: the request saw D1 before the write, and sees the dispatcher after it.
+ * An Env whose first read of `table` answers only after the dispatcher's alarm has written the
+ * send log: the request saw D1 before the write, and sees the dispatcher after it.
  */
-function flushAfterFirstRead(stub: DurableObjectStub<TenantDispatcher>): Env {
+function flushAfterFirstRead(stub: DurableObjectStub<TenantDispatcher>, table = "messages"): Env {
   let flushed = false;
   const afterRead =
     <T>(read: () => Promise<T>) =>
@@ -65,7 +66,9 @@ function flushAfterFirstRead(stub: DurableObjectStub<TenantDispatcher>): Env {
       if (prop === "prepare") {
         return (query: string) => {
           const statement = target.prepare(query);
-          return !flushed && /from "messages"/i.test(query) ? wrap(statement) : statement;
+          return !flushed && query.toLowerCase().includes(`from "${table}"`)
+            ? wrap(statement)
+            : statement;
         };
       }
       const value = Reflect.get(target, prop, target);
@@ -115,5 +118,40 @@ describe("a message read as the dispatcher writes it to the send log", () => {
       state.storage.sql.exec("SELECT id FROM outbox").toArray(),
     );
     expect(outbox).toEqual([]);
+  });
+});
+
+describe("a batch read as the dispatcher writes its record to the send log", () => {
+  it("is found, not answered 404", async () => {
+    const tenant = await createTenant({ sendRate: 0 });
+    const stub = dispatcherOf(env, tenant.id);
+    const now = Date.now();
+    const batchId = newId("bat", now);
+    const messages = ["+8613800138503", "+8613800138504"].map((to) =>
+      outboxMessage(tenant.id, to, { batchId, lane: "bulk" }),
+    );
+    await runInDurableObject(stub, async (instance: TenantDispatcher, state) => {
+      await instance.stageBatch({ tenantId: tenant.id, messages });
+      await instance.commitBatch({
+        id: batchId,
+        tenantId: tenant.id,
+        templateId: null,
+        templateVersion: null,
+        kind: "notification",
+        accepted: messages.length,
+        rejected: 0,
+        sendAt: now,
+        createdAt: now,
+        canceledAt: null,
+      });
+      await state.storage.deleteAlarm();
+    });
+    const res = await call(
+      flushAfterFirstRead(stub, "batches"),
+      tenant.key,
+      `/v1/batches/${batchId}`,
+    );
+    expect(res.status).toBe(200);
+    expect(await res.json()).toMatchObject({ id: batchId, accepted: 2 });
   });
 });
