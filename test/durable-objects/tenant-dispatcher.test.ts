@@ -203,6 +203,25 @@ describe("TenantDispatcher", () => {
     expect(Number(next?.value)).toBe(now + 60_000 + 2000);
   });
 
+  it("expires a sent message whose send result never came back, once its deadline passes", async () => {
+    // The test configuration's receipt deadline is 2 s.
+    const { tenant, accept, runAlarm, sql } = await isolatedDispatcher();
+    const message = outboxMessage(tenant.id, "+8613800000014");
+    await accept(message);
+    await runAlarm();
+    // The consumer recorded the send in D1, but its report to the dispatcher was lost.
+    await env.DB.prepare("UPDATE messages SET status = 'sent', sent_at = ? WHERE id = ?")
+      .bind(Date.now(), message.id)
+      .run();
+    await sql("UPDATE outbox SET released_at = ?", Date.now() - 60_000);
+    await runAlarm();
+    expect(await sql("SELECT id FROM outbox")).toEqual([]);
+
+    await new Promise((resolve) => setTimeout(resolve, 2100));
+    await runAlarm();
+    expect(await statusOf(message.id)).toBe("expired");
+  });
+
   it("answers for a message that is accepted but not yet in the send log", async () => {
     const { tenant, stub } = await isolatedDispatcher();
     const message = outboxMessage(tenant.id, "+8613800000010");
