@@ -166,6 +166,14 @@ export class DispatcherMeta {
     return this.sweepAt;
   }
 
+  /** A sent message's receipt falls due at `at`: the sweep runs by then. */
+  sweepNoLaterThan(sql: SqlStorage, at: number): void {
+    const current = this.nextSweep(sql);
+    if (current === null || at < current) {
+      this.setNextSweep(sql, at);
+    }
+  }
+
   setNextSweep(sql: SqlStorage, at: number | null): void {
     this.sweepAt = at;
     if (at === null) {

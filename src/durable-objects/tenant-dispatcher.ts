@@ -5,6 +5,7 @@
  * Receives: `accept()` from the API (one call per accepted request), `stageBatch()` and
  * `commitBatch()` for a batch (a few large calls, never one per recipient), `cancel()` and
  * `cancelBatch()`, `reportResults()` from the dispatch consumers (one call per queue batch),
+ * `keepOutcomes()` from a consumer that could not record its providers' answers in D1,
  * `configure()` when the tenant's send rate or quiet hours change, `peek()`/`peekBatch()` for
  * what is not yet in the D1 send log, `wake()` from housekeeping, and its own alarms.
  * Guarantees: when `accept()` or `commitBatch()` returns, the messages are in this object's SQLite
@@ -14,14 +15,16 @@
  * each release tick serves the transactional lane first and the bulk lane (batches, marketing)
  * with what is left; across recipients, releases are fair (start-time fair queuing) and keep to
  * the tenant's send rate; marketing waits while its recipient's country is inside the tenant's
- * quiet hours; a sent message without a receipt by the deadline ends `expired`. Every alarm step
- * is idempotent, so an alarm may run twice.
+ * quiet hours; a sent message without a receipt by the deadline ends `expired`; an outcome given
+ * to `keepOutcomes()` reaches D1 once D1 takes it. Every alarm step is idempotent, so an alarm
+ * may run twice.
  * Never: calls a provider, or releases a message before it is written to the D1 send log.
  */
 import { DurableObject } from "cloudflare:workers";
 import { settingsOf } from "../config/settings";
 import type { QuietHours } from "../domain/quiet-hours";
 import { type DispatchJob, dispatchJobSchema } from "../queues/payloads";
+import type { OutcomeRecord } from "../services/send-outcomes";
 import {
   cancelUnlogged,
   commitStaged,
@@ -43,6 +46,12 @@ import type {
   SendResult,
 } from "./dispatcher-types";
 import { forgetExpiredKeys, priorAnswer, rememberAnswer } from "./idempotency";
+import {
+  keptOutcomesRetryAt,
+  migrateKeptOutcomes,
+  storeOutcomes,
+  writeKeptOutcomes,
+} from "./kept-outcomes";
 import { flushBatches, flushToSendLog } from "./outbox-flush";
 import {
   cancelUnloggedMessage,
@@ -78,6 +87,7 @@ export class TenantDispatcher extends DurableObject<Env> {
     super(ctx, env);
     this.sql = ctx.storage.sql;
     migrateOutbox(this.sql);
+    migrateKeptOutcomes(this.sql);
   }
 
   /**
@@ -231,6 +241,16 @@ export class TenantDispatcher extends DurableObject<Env> {
     await this.wakeAt(now + COALESCE_MS);
   }
 
+  /**
+   * Send outcomes a consumer could not record in D1: kept here once this returns, and written to
+   * D1 from the alarm until D1 takes them.
+   */
+  async keepOutcomes(records: OutcomeRecord[]): Promise<void> {
+    const now = this.clock();
+    storeOutcomes(this.sql, records, now);
+    await this.wakeAt(keptOutcomesRetryAt(this.sql, now) ?? now);
+  }
+
   /** Runs the alarm loop soon (housekeeping's safety net). */
   async wake(): Promise<void> {
     await this.wakeAt(this.clock());
@@ -240,10 +260,12 @@ export class TenantDispatcher extends DurableObject<Env> {
     // The alarm that woke us is spent; anything set from here on is a new one.
     this.alarmAt = null;
     const now = this.clock();
+    // First: what it finds written is what the reconciling below reads.
+    await writeKeptOutcomes(this.sql, this.env, now);
     await flushBatches(this.sql, this.env.DB);
     const moreToLog = await flushToSendLog(this.sql, this.env.DB, this.meta, now);
     await sweepExpired(this.sql, this.env, this.meta, now);
-    const retry = await reconcileStaleReleases(this.sql, this.env, now);
+    const retry = await reconcileStaleReleases(this.sql, this.env, this.meta, now);
     if (retry) {
       await this.enqueue(retry);
     }
@@ -254,6 +276,10 @@ export class TenantDispatcher extends DurableObject<Env> {
     this.pruneIdempotency(now);
     dropAbandonedStages(this.sql, now);
     await this.scheduleNextAlarm(this.clock(), release.rateLimited, moreToLog);
+    const keptRetryAt = keptOutcomesRetryAt(this.sql, this.clock());
+    if (keptRetryAt !== null) {
+      await this.wakeAt(keptRetryAt);
+    }
   }
 
   private pruneIdempotency(now: number): void {
