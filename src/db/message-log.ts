@@ -2,7 +2,8 @@
  * State changes on the send log. Every change is a conditional update that only moves a status
  * forward, so duplicate and out-of-order events (queue redelivery, late receipts) are harmless.
  */
-import { and, eq, inArray, isNull, lt, or, sql } from "drizzle-orm";
+import { and, eq, inArray, isNull, lt, lte, or, sql } from "drizzle-orm";
+import { newId } from "../lib/ids";
 import type { Database } from "./client";
 import { type AttemptOutcome, type MessageStatus, messages } from "./schema";
 
@@ -127,9 +128,44 @@ function rowStatements(
 }
 
 /**
- * Records attempts and applies their outcomes to their messages, all in one D1 batch. Each change
- * applies only while the attempt's claim still holds the message. Returns the messages that a
- * held receipt finished on the way (their events are the caller's to emit).
+ * Writes each attempt before its provider is called, as `unknown`: should its consumer die, or
+ * lose both D1 and the dispatcher that would keep the answer (queues/dispatch), the attempt is
+ * left saying the truth, that the message may have gone to that provider. The next claim then
+ * keeps to that provider, with the same client reference (domain/routing `nextProvider`), never
+ * a fresh send that may fail over to a second one. `recordAttempts` puts the answer in its place.
+ */
+export async function startAttempts(
+  d1: D1Database,
+  calls: { message: Pick<MessageRow, "id" | "tenantId" | "attemptCount">; provider: string }[],
+  now: number,
+): Promise<void> {
+  const statements = rowStatements(
+    d1,
+    calls.map(({ message, provider }) => [
+      newId("att", now),
+      message.id,
+      message.tenantId,
+      message.attemptCount,
+      provider,
+      "unknown",
+      `no answer recorded from ${provider}: it may have sent the message`,
+      0,
+      now,
+    ]),
+    {},
+    (tuples) => `INSERT OR IGNORE INTO message_attempts (id, message_id, tenant_id, attempt,
+      provider, outcome, reason, latency_ms, created_at) VALUES ${tuples}`,
+  );
+  if (statements.length > 0) {
+    await d1.batch(statements);
+  }
+}
+
+/**
+ * Records attempts and applies their outcomes to their messages, all in one D1 batch. An attempt
+ * replaces the row `startAttempts` wrote for it. Each change applies only while the attempt's
+ * claim still holds the message. Returns the messages that a held receipt finished on the way
+ * (their events are the caller's to emit). Safe to run again with the same results.
  */
 export async function recordAttempts(
   d1: D1Database,
@@ -155,8 +191,12 @@ export async function recordAttempts(
         a.createdAt,
       ]),
     {},
-    (tuples) => `INSERT OR IGNORE INTO message_attempts (id, message_id, tenant_id, attempt,
-      provider, outcome, reason, provider_message_id, latency_ms, created_at) VALUES ${tuples}`,
+    (tuples) => `INSERT INTO message_attempts (id, message_id, tenant_id, attempt,
+      provider, outcome, reason, provider_message_id, latency_ms, created_at) VALUES ${tuples}
+      ON CONFLICT (message_id, attempt) DO UPDATE SET provider = excluded.provider,
+        outcome = excluded.outcome, reason = excluded.reason,
+        provider_message_id = excluded.provider_message_id, latency_ms = excluded.latency_ms,
+        created_at = excluded.created_at`,
   );
   // A carrier's receipt can beat our own record of the send (Twilio's status callbacks do): then
   // the message is already delivered or undelivered, and only the send's details are filled in.
@@ -212,21 +252,41 @@ export async function recordAttempts(
 }
 
 /**
- * Ends a message that cannot be sent any more (dead-lettered), unless it already moved on.
- * Returns the message when this did end it.
+ * Ends a message that cannot be sent any more (dead-lettered), unless it already moved on or a
+ * consumer holds it right now (that one may be calling a provider, and records what it gets).
+ * Says which: `failed` (with the message), `held` (until when), or `done`.
  */
 export async function failUnlessDone(
   db: Database,
   id: string,
   reason: string,
   now: number,
-): Promise<MessageRow | undefined> {
+): Promise<
+  { kind: "failed"; message: MessageRow } | { kind: "held"; until: number } | { kind: "done" }
+> {
   const [failed] = await db
     .update(messages)
     .set({ status: "failed", statusReason: reason, completedAt: now, updatedAt: now })
-    .where(and(eq(messages.id, id), inArray(messages.status, ["scheduled", "queued", "sending"])))
+    .where(
+      and(
+        eq(messages.id, id),
+        or(
+          inArray(messages.status, ["scheduled", "queued"]),
+          and(eq(messages.status, "sending"), lte(messages.claimedUntil, now)),
+        ),
+      ),
+    )
     .returning();
-  return failed;
+  if (failed) {
+    return { kind: "failed", message: failed };
+  }
+  const row = await db.query.messages.findFirst({
+    columns: { status: true, claimedUntil: true },
+    where: eq(messages.id, id),
+  });
+  return row?.status === "sending" && row.claimedUntil > now
+    ? { kind: "held", until: row.claimedUntil }
+    : { kind: "done" };
 }
 
 /**

@@ -2,6 +2,7 @@
 import { normalisePhone } from "../domain/phone";
 import { STAGED_TTL_MS } from "./batch-outbox";
 import type { DispatcherMeta } from "./dispatcher-meta";
+import { keptOutcomesRetryAt } from "./kept-outcomes";
 import { type OutboxMessage, outboxMessageSchema, type PendingMessage } from "./dispatcher-types";
 import { BULK_LOOKAHEAD_MS } from "./outbox-flush";
 import { LANE_BULK, LANE_TRANSACTIONAL } from "./outbox-schema";
@@ -146,6 +147,8 @@ export function nextAlarmAt(
     meta.nextSweep(sql) ?? undefined,
     oldestRelease === undefined ? undefined : oldestRelease + due.releaseTimeoutMs,
     oldestStage === undefined ? undefined : oldestStage + STAGED_TTL_MS,
+    // Send outcomes a consumer could not record in D1 are tried again with backoff.
+    keptOutcomesRetryAt(sql, now) ?? undefined,
   ].filter((at): at is number => at !== undefined);
   return candidates.length === 0 ? undefined : Math.max(now, Math.min(...candidates));
 }

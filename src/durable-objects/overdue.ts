@@ -10,6 +10,7 @@ import {
   messageEvent,
 } from "../services/message-events";
 import type { DispatcherMeta } from "./dispatcher-meta";
+import { withKeptOutcomes } from "./kept-outcomes";
 import { expireOverdue, readStates } from "./send-log";
 import { allRows } from "./sql-rows";
 
@@ -57,14 +58,17 @@ export async function sweepExpired(
  * a lost report) is looked up in D1: done ones are retired, one still being worked on (a retry
  * waiting out its backoff) is left alone, and the rest are to be released again (returned, for
  * the queue; undefined when none was overdue). The consumers' claim on the message row makes a
- * second delivery harmless.
+ * second delivery harmless. A sent one retired here still waits for its receipt, so the receipt
+ * sweep is due by its deadline, as when its report comes.
  */
 export async function reconcileStaleReleases(
   sql: SqlStorage,
   env: Env,
+  meta: DispatcherMeta,
   now: number,
 ): Promise<string[] | undefined> {
-  const timeoutMs = settingsOf(env).RELEASE_TIMEOUT_SECONDS * 1000;
+  const settings = settingsOf(env);
+  const timeoutMs = settings.RELEASE_TIMEOUT_SECONDS * 1000;
   const stale = allRows(
     sql,
     `SELECT id FROM outbox INDEXED BY outbox_released
@@ -75,15 +79,22 @@ export async function reconcileStaleReleases(
     return undefined;
   }
   const states = await readStates(env.DB, stale);
+  // A consumer handed their outcomes here: they are on their way to D1, not lost.
+  const kept = withKeptOutcomes(sql, stale);
   const again: string[] = [];
   for (const id of stale) {
     const state = states.get(id);
     if (state && FINAL_OR_SENT.has(state.status)) {
       sql.exec("DELETE FROM outbox WHERE id = ?", id);
+      if (state.status === "sent") {
+        // Sent at or before now: its receipt falls due by now plus the deadline.
+        meta.expectReceiptBy(sql, now + settings.RECEIPT_DEADLINE_SECONDS * 1000);
+      }
       continue;
     }
     sql.exec("UPDATE outbox SET released_at = ? WHERE id = ?", now, id);
-    const inProgress = state?.status === "sending" && state.updatedAt > now - timeoutMs;
+    const inProgress =
+      kept.has(id) || (state?.status === "sending" && state.updatedAt > now - timeoutMs);
     if (!inProgress) {
       again.push(id);
     }

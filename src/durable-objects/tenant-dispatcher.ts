@@ -5,6 +5,7 @@
  * Receives: `accept()` from the API (one call per accepted request), `stageBatch()` and
  * `commitBatch()` for a batch (a few large calls, never one per recipient), `cancel()` and
  * `cancelBatch()`, `reportResults()` from the dispatch consumers (one call per queue batch),
+ * `keepOutcomes()` from a consumer that could not record its providers' answers in D1,
  * `configure()` when the tenant's send rate or quiet hours change, `peek()`/`peekBatch()` for
  * what is not yet in the D1 send log, `wake()` from housekeeping, and its own alarms.
  * Guarantees: when `accept()` or `commitBatch()` returns, the messages are in this object's SQLite
@@ -14,10 +15,11 @@
  * each release tick serves the transactional lane first and the bulk lane (batches, marketing)
  * with what is left; across recipients, releases are fair (start-time fair queuing) and keep to
  * the tenant's send rate; marketing waits while its recipient's country is inside the tenant's
- * quiet hours; a sent message without a receipt by the deadline ends `expired`. Every alarm step
- * is idempotent, so an alarm may run twice. A call that lands while a run awaits D1 or the queue
- * keeps the wake-up it asked for, and a run that fails (D1 down) sets its own retry: however long
- * an outage lasts, nothing accepted is left without an alarm.
+ * quiet hours; a sent message without a receipt by the deadline ends `expired`; an outcome given
+ * to `keepOutcomes()` reaches D1 once D1 takes it. Every alarm step is idempotent, so an alarm may
+ * run twice. A call that lands while a run awaits D1 or the queue keeps the wake-up it asked for,
+ * and a run that fails (D1 down) sets its own retry: however long an outage lasts, nothing
+ * accepted is left without an alarm.
  * Never: calls a provider, or releases a message before it is written to the D1 send log.
  */
 import { DurableObject } from "cloudflare:workers";
@@ -25,6 +27,7 @@ import { settingsOf } from "../config/settings";
 import type { QuietHours } from "../domain/quiet-hours";
 import { backoffSeconds } from "../lib/backoff";
 import { type DispatchJob, dispatchJobSchema } from "../queues/payloads";
+import type { OutcomeRecord } from "../services/send-outcomes";
 import {
   cancelUnlogged,
   commitStaged,
@@ -47,6 +50,12 @@ import type {
   SendResult,
 } from "./dispatcher-types";
 import { forgetExpiredKeys, priorAnswer, rememberAnswer } from "./idempotency";
+import {
+  keptOutcomesRetryAt,
+  migrateKeptOutcomes,
+  storeOutcomes,
+  writeKeptOutcomes,
+} from "./kept-outcomes";
 import { flushBatches, flushToSendLog } from "./outbox-flush";
 import {
   cancelUnloggedMessage,
@@ -85,6 +94,7 @@ export class TenantDispatcher extends DurableObject<Env> {
     super(ctx, env);
     this.sql = ctx.storage.sql;
     migrateOutbox(this.sql);
+    migrateKeptOutcomes(this.sql);
   }
 
   /**
@@ -240,6 +250,16 @@ export class TenantDispatcher extends DurableObject<Env> {
     await this.wakeAt(now + COALESCE_MS);
   }
 
+  /**
+   * Send outcomes a consumer could not record in D1: kept here once this returns, and written to
+   * D1 from the alarm until D1 takes them.
+   */
+  async keepOutcomes(records: OutcomeRecord[]): Promise<void> {
+    const now = this.clock();
+    storeOutcomes(this.sql, records, now);
+    await this.wakeAt(keptOutcomesRetryAt(this.sql, now) ?? now);
+  }
+
   /** Runs the alarm loop soon (housekeeping's safety net). */
   async wake(): Promise<void> {
     await this.wakeAt(this.clock());
@@ -269,10 +289,12 @@ export class TenantDispatcher extends DurableObject<Env> {
 
   /** Logs, sweeps, reconciles and releases; returns when the outbox next needs a run. */
   private async runLoop(now: number): Promise<number | undefined> {
+    // First: what it finds written is what the reconciling below reads.
+    await writeKeptOutcomes(this.sql, this.env, now);
     await flushBatches(this.sql, this.env.DB);
     const moreToLog = await flushToSendLog(this.sql, this.env.DB, this.meta, now);
     await sweepExpired(this.sql, this.env, this.meta, now);
-    const retry = await reconcileStaleReleases(this.sql, this.env, now);
+    const retry = await reconcileStaleReleases(this.sql, this.env, this.meta, now);
     if (retry) {
       await this.enqueue(retry);
     }

@@ -4,20 +4,18 @@
  */
 import type { SendOutcome } from "../channels/sms/adapter";
 import type { Settings } from "../config/settings";
-import type { AttemptChange, MessageRow, recordAttempts } from "../db/message-log";
+import type { MessageRow } from "../db/message-log";
 import type { AttemptOutcome } from "../db/schema";
 import type { SendResult } from "../durable-objects/dispatcher-types";
 import { backoffSeconds } from "../lib/backoff";
 import { newId } from "../lib/ids";
+import type { OutcomeRecord } from "../services/send-outcomes";
 
 export type Verdict =
   | { ack: true; report?: SendResult }
   | { ack: false; delaySeconds: number; report?: SendResult };
 
-export interface Sent {
-  message: MessageRow;
-  attempt: Parameters<typeof recordAttempts>[1][number]["attempt"];
-  change: AttemptChange;
+export interface Sent extends OutcomeRecord {
   verdict: Verdict;
 }
 

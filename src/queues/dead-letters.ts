@@ -4,7 +4,8 @@
  * Receives jobs the dispatch consumer could not finish within the queue's max_retries.
  * Guarantees: the message ends `failed` with the reason (unless it already reached a send result)
  * and its `message.failed` event goes out, and its dispatcher hears of it so the recipient's next
- * message may go. Never: sends anything.
+ * message may go. A message a dispatch consumer holds right now (a live claim) is looked at again
+ * after that claim. Never: sends anything, or fails a message while a consumer may be sending it.
  */
 import { database } from "../db/client";
 import { failUnlessDone } from "../db/message-log";
@@ -27,8 +28,14 @@ export async function consumeDeadLetters(batch: MessageBatch<unknown>, env: Env)
     try {
       const now = Date.now();
       const reason = `dead-lettered: the dispatch queue gave up after ${queued.attempts} deliveries`;
-      const failed = await failUnlessDone(db, messageId, reason, now);
-      if (failed) {
+      const outcome = await failUnlessDone(db, messageId, reason, now);
+      if (outcome.kind === "held") {
+        // Its consumer reports the result itself; if that consumer dies, its claim lapses.
+        queued.retry({ delaySeconds: Math.ceil((outcome.until - now) / 1000) + 1 });
+        continue;
+      }
+      if (outcome.kind === "failed") {
+        const failed = outcome.message;
         await emitMessageEvents(env, [
           messageEvent(failed, {
             status: "failed",

@@ -3,33 +3,38 @@
  *
  * Receives `DispatchJob`s (at least once, in any order, possibly twice at the same time).
  * Guarantees: one provider call per attempt, held by a claim on the message row, so a duplicate
- * delivery never sends twice; every attempt is recorded; each queue message is acked or retried
- * on its own; retryable failures retry with exponential backoff and jitter, up to MAX_ATTEMPTS,
- * then the message ends `failed` with the reason; results go back to the tenant's dispatcher in
- * one call per tenant per batch. The whole batch costs two D1 round trips in the common case (the
- * claim and the results), whatever its size.
- * Never: acks a message that has not reached a send result.
+ * delivery never sends twice; every attempt is written before its call (as "no answer yet") and
+ * its answer after, to D1, or, when D1 is down for longer than a few retries, to the tenant's
+ * dispatcher, which writes it to D1 later; a claim that lapsed with no answer recorded is an
+ * unknown outcome (the same provider again, never a second one); each queue message is acked or
+ * retried on its own; retryable failures retry with exponential backoff and jitter, up to
+ * MAX_ATTEMPTS, then the message ends `failed` with the reason; results go back to the tenant's
+ * dispatcher in one call per tenant per batch. The whole batch costs three D1 round trips in the
+ * common case (the claim, the attempts before their calls, the results), whatever its size.
+ * Never: acks a message that has not reached a send result, or whose provider's answer is not
+ * durably kept (in D1, or with its dispatcher).
  */
 import type { AdapterIO, SmsAdapter } from "../channels/sms/adapter";
 import { smsAdapters } from "../channels/sms/registry";
 import { type Settings, settingsOf } from "../config/settings";
 import { type Database, database } from "../db/client";
-import { claimForSending, FINAL_STATUSES, recordAttempts } from "../db/message-log";
+import {
+  claimForSending,
+  FINAL_STATUSES,
+  type ReceiptChange,
+  recordAttempts,
+  startAttempts,
+} from "../db/message-log";
 import type { MessageStatus, ProviderName } from "../db/schema";
 import type { SendResult } from "../durable-objects/dispatcher-types";
 import { dispatcherOf } from "../services/dispatcher";
-import {
-  changeEventInput,
-  emitMessageEvents,
-  eventChange,
-  messageEvent,
-} from "../services/message-events";
+import { announceOutcomes, type OutcomeRecord } from "../services/send-outcomes";
 import { retryDelay, type Verdict } from "./attempt-outcomes";
 import { planDeliveries } from "./delivery-plan";
 import { dispatchJobSchema } from "./payloads";
 import { gatheringSender } from "./send-many";
 import { sendOne } from "./sms-send";
-import { deliveredOnSend, sendWeChatOne } from "./wechat-send";
+import { sendWeChatOne } from "./wechat-send";
 
 /** Twice the longest provider call (`timeout_ms` is at most 30 s, domain/providers). */
 const CLAIM_MS = 60_000;
@@ -120,6 +125,16 @@ async function dispatchAll(
   const adapters = { ...smsAdapters, ...deps.adapters };
   const sms = claimed.filter((message) => message.channel === "sms");
   const plans = await planDeliveries(env, db, sms, adapters, now());
+  // Written before any provider is called, so that a claim which lapses with nothing recorded
+  // leaves behind where its message may have gone.
+  await startAttempts(
+    env.DB,
+    claimed.flatMap((message) => {
+      const provider = message.channel === "wechat" ? "wechat" : plans.get(message.id)?.provider;
+      return provider ? [{ message, provider }] : [];
+    }),
+    now(),
+  );
   const send = gatheringSender(io);
   const settled = await Promise.allSettled(
     claimed.map(async (message) => {
@@ -142,46 +157,14 @@ async function dispatchAll(
     }
     return [];
   });
-  const finishedByHeldReceipts = await withRetries(() =>
-    recordAttempts(
-      env.DB,
-      sent.map(({ attempt, change }) => ({ attempt, change })),
-    ),
-  );
+  const records = sent.map(({ message, attempt, change }) => ({ message, attempt, change }));
+  const finishedByHeldReceipts = await recordOrKeep(env, records);
   for (const result of sent) {
     verdicts.set(result.message.id, result.verdict);
   }
-  await deliveredOnSend(env, sent, now());
-  await emitMessageEvents(
-    env,
-    sent.map(({ message, attempt, change }) =>
-      change.kind === "sent"
-        ? messageEvent(message, {
-            status: "sent",
-            reason: null,
-            provider: change.provider,
-            providerMessageId: change.providerMessageId,
-            at: attempt.createdAt,
-            sentAt: attempt.createdAt,
-          })
-        : change.kind === "failed"
-          ? messageEvent(message, {
-              status: "failed",
-              reason: change.reason,
-              provider: attempt.provider,
-              providerMessageId: null,
-              at: attempt.createdAt,
-            })
-          : null,
-    ),
-  );
-  // After `message.sent`: a receipt that beat the send's record finished these meanwhile.
-  await emitMessageEvents(
-    env,
-    finishedByHeldReceipts.map((row) =>
-      messageEvent(changeEventInput(row), eventChange(row, now())),
-    ),
-  );
+  if (finishedByHeldReceipts) {
+    await announceOutcomes(env, records, finishedByHeldReceipts, now());
+  }
   return verdicts;
 }
 
@@ -216,9 +199,32 @@ async function alreadyHandled(db: Database, ids: string[]): Promise<Map<string, 
 }
 
 /**
- * The provider calls have happened: losing their record would let a later delivery send again,
- * so a failed write is tried a few more times before the batch gives up.
+ * The provider calls have happened: losing their answers would let a later delivery call again.
+ * A failed write is tried a few more times; then each tenant's dispatcher keeps its outcomes and
+ * writes them to D1 once D1 takes them, announcing them then. Returns what `recordAttempts`
+ * returns when D1 took them here, null when they were handed over.
  */
+async function recordOrKeep(env: Env, records: OutcomeRecord[]): Promise<ReceiptChange[] | null> {
+  try {
+    return await withRetries(() => recordAttempts(env.DB, records));
+  } catch (error) {
+    console.error("dispatch: D1 did not take the outcomes; the dispatchers keep them", error);
+  }
+  const byTenant = new Map<string, OutcomeRecord[]>();
+  for (const record of records) {
+    byTenant.set(record.message.tenantId, [
+      ...(byTenant.get(record.message.tenantId) ?? []),
+      record,
+    ]);
+  }
+  // Should this fail too, the batch is retried; each attempt's row written before its call says
+  // its outcome is unknown, so the next claim keeps to the same provider (db/message-log).
+  await Promise.all(
+    [...byTenant].map(([tenantId, list]) => dispatcherOf(env, tenantId).keepOutcomes(list)),
+  );
+  return null;
+}
+
 async function withRetries<T>(write: () => Promise<T>): Promise<T> {
   for (let attempt = 1; ; attempt++) {
     try {

@@ -8,11 +8,10 @@
 import type { SendOutcome } from "../channels/sms/adapter";
 import type { Settings } from "../config/settings";
 import type { MessageRow } from "../db/message-log";
-import { applyReceipts } from "../db/message-log";
 import type { WeChatError } from "../durable-objects/wechat-types";
 import { fallbackOf, switchToSms } from "../services/best-channel";
 import { callWeChat } from "../services/wechat-client";
-import { serviceWindowOpen } from "../services/wechat-messages";
+import { isTemplateMessage, serviceWindowOpen } from "../services/wechat-messages";
 import { retryDelay, type Sent, settle } from "./attempt-outcomes";
 import type { DispatchDeps } from "./dispatch";
 
@@ -48,10 +47,6 @@ export function outcomeOfError(error: WeChatError): SendOutcome {
     code: `wechat_${error.errcode}`,
     reason,
   };
-}
-
-export function isTemplateMessage(message: Pick<MessageRow, "payload">): boolean {
-  return message.payload?.msgtype === "template";
 }
 
 /**
@@ -169,7 +164,7 @@ export async function sendWeChatOne(
     return result;
   }
   try {
-    if (await mayHaveReachedWeChat(env.DB, message.id)) {
+    if (await mayHaveReachedWeChat(env.DB, message)) {
       return {
         ...result,
         change: {
@@ -197,32 +192,19 @@ export async function sendWeChatOne(
   };
 }
 
-/** Whether an earlier WeChat attempt for the message got no answer (it may have gone through). */
-async function mayHaveReachedWeChat(db: D1Database, messageId: string): Promise<boolean> {
+/**
+ * Whether an earlier WeChat attempt for the message got no answer (it may have gone through),
+ * including one whose consumer never recorded WeChat's answer. This attempt's own row, written
+ * before the call, does not count.
+ */
+async function mayHaveReachedWeChat(db: D1Database, message: MessageRow): Promise<boolean> {
   const row = await db
     .prepare(
       `SELECT 1 AS found FROM message_attempts
-       WHERE message_id = ? AND provider = 'wechat' AND outcome = 'unknown' LIMIT 1`,
+       WHERE message_id = ? AND attempt < ? AND provider = 'wechat' AND outcome = 'unknown'
+       LIMIT 1`,
     )
-    .bind(messageId)
+    .bind(message.id, message.attemptCount)
     .first<{ found: number }>();
   return row !== null;
-}
-
-/**
- * A WeChat customer-service message WeChat accepted has reached the user (there is no receipt for
- * it, unlike a template message's job-finish event): it is delivered once recorded sent.
- */
-export async function deliveredOnSend(env: Env, sent: Sent[], now: number): Promise<void> {
-  const byTenant = new Map<string, { messageId: string; status: "delivered"; reason: null }[]>();
-  for (const { message, change } of sent) {
-    if (message.channel === "wechat" && change.kind === "sent" && !isTemplateMessage(message)) {
-      const list = byTenant.get(message.tenantId) ?? [];
-      list.push({ messageId: message.id, status: "delivered", reason: null });
-      byTenant.set(message.tenantId, list);
-    }
-  }
-  for (const [tenantId, receipts] of byTenant) {
-    await applyReceipts(env.DB, tenantId, receipts, now);
-  }
 }

@@ -8,6 +8,7 @@
  */
 import { and, eq } from "drizzle-orm";
 import { database } from "../db/client";
+import type { MessageRow } from "../db/message-log";
 import { contacts, contactWeChatBindings } from "../db/schema";
 import type { AcceptedMessage, OutboxMessage } from "../durable-objects/dispatcher-types";
 import { type InteractionKind, SERVICE_WINDOWS } from "../durable-objects/wechat-inbound-types";
@@ -199,6 +200,11 @@ export async function serviceWindowOpen(
     .bind(message.sender, message.recipient, message.tenantId, at)
     .first<{ open: number }>();
   return row !== null;
+}
+
+/** A WeChat template message (its result comes later), not a customer-service one. */
+export function isTemplateMessage(message: Pick<MessageRow, "payload">): boolean {
+  return message.payload?.msgtype === "template";
 }
 
 /** WeChat's request body for the message (the consumer adds nothing but the token). */

@@ -1,8 +1,12 @@
 import { env, runInDurableObject } from "cloudflare:test";
 import { describe, expect, it } from "vitest";
+import { database } from "../../src/db/client";
+import { claimForSending } from "../../src/db/message-log";
 import type { TenantDispatcher } from "../../src/durable-objects/tenant-dispatcher";
 import { acceptRequest, isolatedDispatcher } from "../support/dispatcher";
-import { outboxMessage, statusOf } from "../support/messages";
+import { attemptsOf, outboxMessage, statusOf } from "../support/messages";
+import { d1Outage } from "../support/outage";
+import { eventually } from "../support/tenants";
 
 describe("TenantDispatcher", () => {
   it("releases one recipient's messages in order, each only after the previous send result", async () => {
@@ -201,6 +205,82 @@ describe("TenantDispatcher", () => {
     // The next sweep is set for the one still waiting, by its own deadline.
     const [next] = await sql<{ value: string }>("SELECT value FROM meta WHERE key = 'next_sweep'");
     expect(Number(next?.value)).toBe(now + 60_000 + 2000);
+  });
+
+  it("expires a sent message whose send result never came back, once its deadline passes", async () => {
+    // The test configuration's receipt deadline is 2 s.
+    const { tenant, accept, runAlarm, sql } = await isolatedDispatcher();
+    const message = outboxMessage(tenant.id, "+8613800000014");
+    await accept(message);
+    await runAlarm();
+    // The consumer recorded the send in D1, but its report to the dispatcher was lost.
+    await env.DB.prepare("UPDATE messages SET status = 'sent', sent_at = ? WHERE id = ?")
+      .bind(Date.now(), message.id)
+      .run();
+    await sql("UPDATE outbox SET released_at = ?", Date.now() - 60_000);
+    await runAlarm();
+    expect(await sql("SELECT id FROM outbox")).toEqual([]);
+
+    await new Promise((resolve) => setTimeout(resolve, 2100));
+    await runAlarm();
+    expect(await statusOf(message.id)).toBe("expired");
+  });
+
+  it("writes a send outcome a consumer could not record once D1 takes it, and does not release its message again meanwhile", async () => {
+    const { tenant, stub, queue, accept, runAlarm, sql } = await isolatedDispatcher();
+    const message = outboxMessage(tenant.id, "+8613800000015");
+    await accept(message);
+    await runAlarm();
+    expect(queue.sent).toEqual([message.id]);
+    const outage = d1Outage(env.DB);
+    await runInDurableObject(stub, (instance: TenantDispatcher) => {
+      const own = (instance as unknown as { env: Env }).env;
+      Object.defineProperty(instance, "env", { value: { ...own, DB: outage.db } });
+    });
+    // A consumer claimed it and the carrier took it; then D1 went down, and its report was lost.
+    const now = Date.now();
+    const [claimed] = await claimForSending(database(env.DB), [message.id], "claim-1", now, 60_000);
+    if (!claimed) {
+      throw new Error("the message was not claimed");
+    }
+    outage.begin();
+    await stub.keepOutcomes([
+      {
+        message: claimed,
+        attempt: {
+          attemptId: "att_kept_1",
+          claimId: "claim-1",
+          messageId: message.id,
+          tenantId: tenant.id,
+          attempt: 1,
+          provider: "sandbox",
+          outcome: "sent",
+          reason: null,
+          providerMessageId: "sbx-kept-1",
+          latencyMs: 5,
+          createdAt: now,
+        },
+        change: { kind: "sent", provider: "sandbox", providerMessageId: "sbx-kept-1" },
+      },
+    ]);
+    await env.DB.prepare("UPDATE messages SET updated_at = ? WHERE id = ?")
+      .bind(now - 60_000, message.id)
+      .run();
+    await sql("UPDATE outbox SET released_at = ?", now - 60_000);
+    await runAlarm();
+    expect(queue.sent).toEqual([message.id]);
+    expect(await statusOf(message.id)).toBe("sending");
+
+    // D1 is back: the dispatcher's own alarm writes it, unprompted.
+    outage.end();
+    await eventually(
+      async () => ((await statusOf(message.id)) === "sent" ? true : undefined),
+      10_000,
+      "the kept outcome to reach D1",
+    );
+    expect(await attemptsOf(message.id)).toEqual([{ attempt: 1, outcome: "sent" }]);
+    expect(await sql("SELECT attempt_id FROM kept_outcomes")).toEqual([]);
+    expect(queue.sent).toEqual([message.id]);
   });
 
   it("answers for a message that is accepted but not yet in the send log", async () => {

@@ -1,13 +1,22 @@
-import { createExecutionContext, createMessageBatch, env, getQueueResult } from "cloudflare:test";
+import {
+  createExecutionContext,
+  createMessageBatch,
+  env,
+  getQueueResult,
+  runInDurableObject,
+} from "cloudflare:test";
 import { describe, expect, it } from "vitest";
 import type { SmsAdapter } from "../../src/channels/sms/adapter";
 import { sandbox } from "../../src/channels/sms/sandbox";
 import { logMessages } from "../../src/durable-objects/send-log";
+import type { TenantDispatcher } from "../../src/durable-objects/tenant-dispatcher";
 import worker from "../../src/index";
 import { consumeDeadLetters } from "../../src/queues/dead-letters";
 import { consumeDispatch } from "../../src/queues/dispatch";
 import type { DispatchJob } from "../../src/queues/payloads";
+import { isolatedDispatcher } from "../support/dispatcher";
 import { attemptsOf, outboxMessage, statusOf } from "../support/messages";
+import { d1Outage } from "../support/outage";
 import { call, createTenant, postJson } from "../support/tenants";
 
 async function loggedMessage(to: string) {
@@ -283,6 +292,91 @@ describe("dispatch consumer", () => {
     expect(await attemptsOf(message.id)).toEqual([{ attempt: 1, outcome: "sent" }]);
   });
 
+  it("keeps a carrier's answer through a D1 outage longer than its retries, and never calls the carrier again", async () => {
+    const { tenant, stub, runAlarm } = await isolatedDispatcher();
+    const message = outboxMessage(tenant.id, "+8613800138113");
+    await logMessages(env.DB, [message]);
+    const outage = d1Outage(env.DB);
+    // The tenant's dispatcher sees the same outage as the consumer.
+    await runInDurableObject(stub, (instance: TenantDispatcher) => {
+      const own = (instance as unknown as { env: Env }).env;
+      Object.defineProperty(instance, "env", { value: { ...own, DB: outage.db } });
+    });
+    let calls = 0;
+    const carrier: SmsAdapter = {
+      ...sandbox,
+      send: async () => {
+        calls++;
+        outage.begin(); // D1 goes down while the carrier is taking the message
+        return { kind: "sent", providerMessageId: "carrier-ref-1" };
+      },
+    };
+    const deps = { fetch: async () => new Response(null), adapters: { sandbox: carrier } };
+    const consumerEnv = { ...env, DB: outage.db };
+
+    const first = jobsFor({ tenantId: tenant.id, id: message.id });
+    const ctx = createExecutionContext();
+    await consumeDispatch(first as MessageBatch<unknown>, consumerEnv, ctx, deps);
+    expect((await getQueueResult(first, ctx)).explicitAcks).toEqual(["queue-msg-0"]);
+    expect(outage.refused).toBeGreaterThanOrEqual(3);
+    expect(await statusOf(message.id)).toBe("sending");
+
+    outage.end();
+    await runAlarm();
+    expect(await statusOf(message.id)).toBe("sent");
+    expect(await attemptsOf(message.id)).toEqual([{ attempt: 1, outcome: "sent" }]);
+    const row = await env.DB.prepare("SELECT provider_message_id FROM messages WHERE id = ?")
+      .bind(message.id)
+      .first<{ provider_message_id: string }>();
+    expect(row?.provider_message_id).toBe("carrier-ref-1");
+
+    // A copy of the job delivered long after the first claim lapsed finds it sent.
+    const again = jobsFor({ tenantId: tenant.id, id: message.id, attempts: 2 });
+    const ctx2 = createExecutionContext();
+    await consumeDispatch(again as MessageBatch<unknown>, consumerEnv, ctx2, {
+      ...deps,
+      now: () => Date.now() + 61_000,
+    });
+    expect((await getQueueResult(again, ctx2)).explicitAcks).toEqual(["queue-msg-0"]);
+    expect(calls).toBe(1);
+  });
+
+  it("keeps a carrier's refusal through a D1 outage, and the message ends failed with it", async () => {
+    const { tenant, stub, runAlarm } = await isolatedDispatcher();
+    const message = outboxMessage(tenant.id, "+8613800138114");
+    await logMessages(env.DB, [message]);
+    const outage = d1Outage(env.DB);
+    await runInDurableObject(stub, (instance: TenantDispatcher) => {
+      const own = (instance as unknown as { env: Env }).env;
+      Object.defineProperty(instance, "env", { value: { ...own, DB: outage.db } });
+    });
+    let calls = 0;
+    const carrier: SmsAdapter = {
+      ...sandbox,
+      send: async () => {
+        calls++;
+        outage.begin();
+        return { kind: "failed", retryable: false, code: "21610", reason: "recipient opted out" };
+      },
+    };
+    const deps = { fetch: async () => new Response(null), adapters: { sandbox: carrier } };
+    const consumerEnv = { ...env, DB: outage.db };
+    const first = jobsFor({ tenantId: tenant.id, id: message.id });
+    const ctx = createExecutionContext();
+    await consumeDispatch(first as MessageBatch<unknown>, consumerEnv, ctx, deps);
+    expect((await getQueueResult(first, ctx)).explicitAcks).toEqual(["queue-msg-0"]);
+
+    outage.end();
+    await runAlarm();
+    const row = await env.DB.prepare("SELECT status, status_reason FROM messages WHERE id = ?")
+      .bind(message.id)
+      .first<{ status: string; status_reason: string }>();
+    expect(row).toEqual({ status: "failed", status_reason: "21610: recipient opted out" });
+    expect(await attemptsOf(message.id)).toEqual([{ attempt: 1, outcome: "permanent" }]);
+    await run(jobsFor({ tenantId: tenant.id, id: message.id, attempts: 2 }));
+    expect(calls).toBe(1);
+  });
+
   it("acks a job for a message that already reached a final state without sending", async () => {
     const { tenant, message } = await loggedMessage("+8613800138103");
     await env.DB.prepare("UPDATE messages SET status = 'canceled' WHERE id = ?")
@@ -335,6 +429,50 @@ describe("dead-letter consumer", () => {
         status_reason: expect.stringMatching(/dead-lettered/),
       },
     });
+  });
+
+  it("leaves a message another consumer is sending, and looks at it again after that claim", async () => {
+    const { tenant, message } = await loggedMessage("+8613800138106");
+    const claimedUntil = Date.now() + 60_000;
+    await env.DB.prepare(
+      "UPDATE messages SET status = 'sending', claim_id = 'live-claim', claimed_until = ? WHERE id = ?",
+    )
+      .bind(claimedUntil, message.id)
+      .run();
+    const batch = createMessageBatch<DispatchJob>("relaybox-dispatch-dlq", [
+      {
+        id: "dead-3",
+        timestamp: new Date(),
+        attempts: 1,
+        body: { v: 1, tenant_id: tenant.id, message_id: message.id },
+      },
+    ]);
+    const delays = recordDelays(batch);
+    const ctx = createExecutionContext();
+    await consumeDeadLetters(batch as MessageBatch<unknown>, env);
+    const result = await getQueueResult(batch, ctx);
+    expect(result.explicitAcks).toEqual([]);
+    expect(result.retryMessages).toEqual([{ msgId: "dead-3" }]);
+    expect(delays[0]).toBeGreaterThanOrEqual(60);
+    expect(delays[0]).toBeLessThanOrEqual(62);
+    expect(await statusOf(message.id)).toBe("sending");
+
+    // Once that claim has lapsed with nothing recorded, the dead letter ends it.
+    await env.DB.prepare("UPDATE messages SET claimed_until = ? WHERE id = ?")
+      .bind(Date.now() - 1, message.id)
+      .run();
+    const later = createMessageBatch<DispatchJob>("relaybox-dispatch-dlq", [
+      {
+        id: "dead-4",
+        timestamp: new Date(),
+        attempts: 2,
+        body: { v: 1, tenant_id: tenant.id, message_id: message.id },
+      },
+    ]);
+    const ctx2 = createExecutionContext();
+    await consumeDeadLetters(later as MessageBatch<unknown>, env);
+    expect((await getQueueResult(later, ctx2)).explicitAcks).toEqual(["dead-4"]);
+    expect(await statusOf(message.id)).toBe("failed");
   });
 
   it("leaves a message that was already sent as it is", async () => {

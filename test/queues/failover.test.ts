@@ -4,6 +4,7 @@ import { logMessages } from "../../src/durable-objects/send-log";
 import { consumeDispatch } from "../../src/queues/dispatch";
 import type { DispatchJob } from "../../src/queues/payloads";
 import { outboxMessage, statusOf } from "../support/messages";
+import { d1Outage } from "../support/outage";
 import { createTenant, postJson, type TestTenant } from "../support/tenants";
 
 const TWILIO = {
@@ -52,6 +53,7 @@ async function deliver(
   messageId: string,
   fetch: (request: Request) => Promise<Response>,
   attempts = 1,
+  options: { env?: Env; now?: () => number } = {},
 ) {
   const batch = createMessageBatch<DispatchJob>("relaybox-dispatch", [
     {
@@ -72,7 +74,10 @@ async function deliver(
     });
   }
   const ctx = createExecutionContext();
-  await consumeDispatch(batch as MessageBatch<unknown>, env, ctx, { fetch });
+  await consumeDispatch(batch as MessageBatch<unknown>, options.env ?? env, ctx, {
+    fetch,
+    now: options.now,
+  });
   return { result: await getQueueResult(batch, ctx), delays };
 }
 
@@ -162,6 +167,56 @@ describe("routing and failover", () => {
       ["twilio", "sent"],
     ]);
     expect(carriers.calls.filter((host) => host === "twilio.test")).toHaveLength(3);
+  });
+
+  it("treats a claim that lapsed with no outcome recorded as no answer: the same provider only", async () => {
+    const tenant = await tenantWithFailover();
+    const message = outboxMessage(tenant.id, "+8613800138504", { mode: "live" });
+    await logMessages(env.DB, [message]);
+    const outage = d1Outage(env.DB);
+    const answers = [
+      // Twilio takes it, and then the consumer can record nothing, anywhere.
+      async () => {
+        outage.begin();
+        return Response.json({ sid: `SM${"d4".repeat(16)}` }, { status: 201 });
+      },
+      async () => Response.json({ code: 20503, message: "Service unavailable" }, { status: 503 }),
+      async () => Response.json({ sid: `SM${"d4".repeat(16)}` }, { status: 201 }),
+    ];
+    const carriers = fakeCarriers(() => {
+      const answer = answers.shift();
+      if (!answer) {
+        throw new Error("Twilio was called more than three times");
+      }
+      return answer();
+    });
+    const unreachable = new Proxy(env.DISPATCHER, {
+      get(target, prop) {
+        if (prop === "get") {
+          return () => {
+            throw new Error("the dispatcher is unreachable (test)");
+          };
+        }
+        const value = Reflect.get(target, prop, target);
+        return typeof value === "function" ? value.bind(target) : value;
+      },
+    });
+    const first = await deliver(tenant, message.id, carriers.fetch, 1, {
+      env: { ...env, DB: outage.db, DISPATCHER: unreachable },
+    });
+    expect(first.result.explicitAcks).toEqual([]);
+    outage.end();
+
+    // Redelivered after the claim lapsed: Twilio may have it, so only Twilio is tried again.
+    const afterClaim = () => Date.now() + 61_000;
+    await deliver(tenant, message.id, carriers.fetch, 2, { now: afterClaim });
+    await deliver(tenant, message.id, carriers.fetch, 3, { now: afterClaim });
+    expect(await attempts(tenant, message.id)).toEqual([
+      ["twilio", "unknown"],
+      ["twilio", "retryable"],
+      ["twilio", "sent"],
+    ]);
+    expect(carriers.calls.filter((host) => host !== "twilio.test")).toEqual([]);
   });
 
   it("never sends a free text through a provider that sends only its own templates", async () => {
