@@ -1,10 +1,11 @@
 /**
- * Fake Twilio and Tencent endpoints on loopback for the chaos run. Each send request is answered
- * by a draw: `errorRate` of them get a 5xx, `timeoutRate` never get an answer (half of those after
- * the message was accepted, so the carrier "sends" it although the caller hears nothing), the rest
- * are accepted. Every acceptance is counted by the message's mark (`keyOf`: found in Twilio's
- * body and in Tencent's template parameters), and each accepted message gets receipts: posted twice, in shuffled batches,
- * with Twilio's intermediate `sent` status arriving after its `delivered`.
+ * Fake Twilio and Tencent endpoints on loopback for the chaos and crash runs. Each send request is
+ * answered by a draw: `errorRate` of them get a 5xx, `timeoutRate` never get an answer (half of
+ * those after the message was accepted, so the carrier "sends" it although the caller hears
+ * nothing), the rest are accepted. Every acceptance is counted by the message's mark (`keyOf`:
+ * found in Twilio's body and in Tencent's template parameters), and each accepted message gets
+ * receipts: posted twice, in shuffled batches, with Twilio's intermediate `sent` status arriving
+ * after its `delivered`.
  */
 import { createHmac } from "node:crypto";
 import { createServer } from "node:http";

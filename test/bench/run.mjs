@@ -7,10 +7,13 @@
  *            Targets: send throughput ≥ 0.40 × no-op's, send p99 ≤ 2.0 × no-op's.
  *   profile  on the same server, a CPU profile of the Worker under POST /v1/messages load,
  *            through wrangler dev's inspector (profile.mjs)
- *   crash    load, SIGKILL mid-burst, restart, every 202 must end final, none sent twice
- *            (crash-load.mjs)
+ *   crash    load sent through a fake carrier outside the Worker, SIGKILL mid-burst, restart:
+ *            every 202 must read back final, every carrier acceptance must have its recorded
+ *            attempt, none sent twice, no claim without its attempt (crash-load.mjs)
  *   drain    20,000 messages accepted while paused, then released at 1,000 msg/s: the rate the
  *            sandbox saw and each recipient's order, for two acceptance orders (drain.mjs)
+ *   batch    one CSV batch to many recipients: its 202 and the drain rate (batch.mjs)
+ *   chaos    two flaky fake carriers with failover; the same carrier checks as crash (chaos.mjs)
  * Writes test/bench/RESULTS.md (only the sections that ran). Exits 1 if anything failed.
  *
  * Options (flag, or environment variable; defaults in brackets):
@@ -25,6 +28,8 @@
  *   --drain-rate / BENCH_DRAIN_RATE [1000]     --drain-recipients / BENCH_DRAIN_RECIPIENTS [2000]
  *   --drain-per-recipient / BENCH_DRAIN_PER_RECIPIENT [10]
  *   --drain-concurrency / BENCH_DRAIN_CONCURRENCY [50]
+ *   --batch-recipients / BENCH_BATCH_RECIPIENTS [100000]   --batch-rate / BENCH_BATCH_RATE [1000]
+ *   --chaos-messages / BENCH_CHAOS_MESSAGES [5000]   messages the chaos run sends
  *   --drain-order / BENCH_DRAIN_ORDER [both]   how each recipient's messages are accepted, one
  *            drain run each: grouped (a client sends one recipient's messages, then the next
  *            recipient's), interleaved (every recipient's 1st message, then every 2nd, …), both
