@@ -2,8 +2,8 @@
 import { normalisePhone } from "../domain/phone";
 import { STAGED_TTL_MS } from "./batch-outbox";
 import type { DispatcherMeta } from "./dispatcher-meta";
-import { keptOutcomesRetryAt } from "./kept-outcomes";
 import { type OutboxMessage, outboxMessageSchema, type PendingMessage } from "./dispatcher-types";
+import { keptOutcomesRetryAt } from "./kept-outcomes";
 import { BULK_LOOKAHEAD_MS } from "./outbox-flush";
 import { LANE_BULK, LANE_TRANSACTIONAL } from "./outbox-schema";
 import { fairTag } from "./releases";
