@@ -104,6 +104,7 @@ describe("the hot path", () => {
           message,
           idempotency: null,
           response: acceptedView(message, "USD"),
+          settingsVersion: 0,
         });
       }
     });

@@ -28,6 +28,11 @@ export const tenants = sqliteTable("tenants", {
   prices: text({ mode: "json" }).$type<Record<string, string>>().notNull().default({}),
   /** Marketing is held outside these hours in the recipient's local time: `{start, end}`, "HH:MM". */
   quietHours: text({ mode: "json" }).$type<{ start: string; end: string } | null>(),
+  /**
+   * One more on every change of the settings above. The dispatcher is told the new number before
+   * the change is answered, and refuses a message composed under an older one (services/tenants).
+   */
+  settingsVersion: integer().notNull().default(0),
   createdAt: integer().notNull(),
 });
 

@@ -58,11 +58,14 @@ export function commitStaged(sql: SqlStorage, record: BatchRecord, now: number):
 
 /** Cancels the batch's messages not yet in D1 (the flush writes them as canceled); how many. */
 export function cancelUnlogged(sql: SqlStorage, batchId: string): number {
-  return sql.exec(
-    `UPDATE outbox SET state = 'canceled'
-     WHERE batch_id = ? AND logged = 0 AND state IN ('pending', 'held')`,
-    batchId,
-  ).rowsWritten;
+  // Counted by RETURNING: `rowsWritten` counts the index entries written as well.
+  return sql
+    .exec(
+      `UPDATE outbox SET state = 'canceled'
+       WHERE batch_id = ? AND logged = 0 AND state IN ('pending', 'held') RETURNING seq`,
+      batchId,
+    )
+    .toArray().length;
 }
 
 /** Records the cancel in the batch's record if it is still here; false when it is in D1 already. */
@@ -82,6 +85,11 @@ export function dropLoggedPending(sql: SqlStorage, batchId: string): void {
     "DELETE FROM outbox WHERE batch_id = ? AND logged = 1 AND state IN ('pending', 'held')",
     batchId,
   );
+}
+
+/** Drops a batch's staged rows: it will not be committed (it is composed again, as another). */
+export function dropStaged(sql: SqlStorage, batchId: string): void {
+  sql.exec("DELETE FROM outbox WHERE batch_id = ? AND state = 'staged'", batchId);
 }
 
 export function dropAbandonedStages(sql: SqlStorage, now: number): void {

@@ -1,6 +1,6 @@
 /**
- * The dispatcher's `meta` table: a few named values (tenant, send rate, quiet hours, token bucket,
- * virtual clock, next receipt sweep). The dispatcher is their only writer, so most are kept in
+ * The dispatcher's `meta` table: a few named values (tenant, settings version, send rate, quiet
+ * hours, token bucket, virtual clock, next receipt sweep). The dispatcher is their only writer, so most are kept in
  * memory once read. `sql` is passed to every call rather than kept, so that the storage used is
  * always the instance's current one.
  */
@@ -44,6 +44,7 @@ export class DispatcherMeta {
   private tenant: string | undefined;
   private rate: number | undefined;
   private quiet: QuietHours | null | undefined;
+  private version: number | undefined;
   private virtualClock: number | undefined;
   private sweepAt: number | null | undefined;
   /** When the release path next looks at quiet hours; memory only, so a new instance looks at once. */
@@ -68,6 +69,17 @@ export class DispatcherMeta {
     if (getMeta(sql, "tenant_id") !== tenantId) {
       setMeta(sql, "tenant_id", tenantId);
     }
+  }
+
+  /** The tenant's `settings_version` last configured (0 before any). */
+  settingsVersion(sql: SqlStorage): number {
+    this.version ??= Number(getMeta(sql, "settings_version") ?? "0");
+    return this.version;
+  }
+
+  setSettingsVersion(sql: SqlStorage, version: number): void {
+    this.version = version;
+    setMeta(sql, "settings_version", String(version));
   }
 
   setSendRate(sql: SqlStorage, sendRate: number): void {

@@ -74,23 +74,44 @@ export function acceptedView(message: OutboxMessage, currency: string): Accepted
   };
 }
 
-/** `scheduled` while it waits for its time (its own `send_at`, or the end of quiet hours). */
+/** `scheduled` while it waits for its own `send_at`. */
 export function initialStatus(message: OutboxMessage): "queued" | "scheduled" {
   return message.sendAt > message.createdAt ? "scheduled" : "queued";
+}
+
+/** Why a message held for the tenant's quiet hours waits, as the API shows it. */
+export const QUIET_HOURS_REASON = "quiet_hours";
+
+/** The 202 body of a message the dispatcher holds for quiet hours until `heldUntil`. */
+export function heldView(response: AcceptedMessage, heldUntil: number): AcceptedMessage {
+  return { ...response, status: "scheduled", send_at: new Date(heldUntil).toISOString() };
 }
 
 export interface AcceptRequest {
   message: OutboxMessage;
   idempotency: { key: string; requestHash: string } | null;
-  /** The 202 body to store for the idempotency key. */
+  /** The 202 body, as composed, to store for the idempotency key (see `heldView`). */
   response: AcceptedMessage;
+  /** The tenant's `settings_version` the message was composed under. */
+  settingsVersion: number;
 }
 
-/** `replayed` carries the first request's answer; `accepted` is `acceptedView(message)`. */
+/**
+ * `replayed` carries the first request's answer, `accepted` this one's. `stale-settings`: the
+ * tenant's settings changed after the message was composed; nothing was stored.
+ */
 export type AcceptResult =
-  | { kind: "accepted" }
+  | { kind: "accepted"; response: AcceptedMessage }
   | { kind: "replayed"; response: AcceptedMessage }
-  | { kind: "idempotency-conflict" };
+  | { kind: "idempotency-conflict" }
+  | { kind: "stale-settings" };
+
+/**
+ * `incomplete`: the staged rows are not all there (the upload outlived STAGED_TTL_MS);
+ * `stale-settings`: the tenant's settings changed after the batch was composed, and its staged
+ * rows are dropped. Either way nothing is sent.
+ */
+export type CommitResult = "committed" | "incomplete" | "stale-settings";
 
 /** `sent`: waiting for its receipt now; `final`: failed or otherwise done. */
 export interface SendResult {
@@ -118,6 +139,8 @@ export type BatchRecord = z.infer<typeof batchRecordSchema>;
 export interface PendingMessage {
   message: OutboxMessage;
   canceled: boolean;
+  /** Held for the tenant's quiet hours. */
+  held: boolean;
 }
 
 export type CancelOutcome =

@@ -1,11 +1,13 @@
 /** The outbox's message rows: writing one, reading one back, retiring one, and finding wake-ups. */
 import { normalisePhone } from "../domain/phone";
+import type { QuietHours } from "../domain/quiet-hours";
 import { STAGED_TTL_MS } from "./batch-outbox";
 import type { DispatcherMeta } from "./dispatcher-meta";
 import { type OutboxMessage, outboxMessageSchema, type PendingMessage } from "./dispatcher-types";
 import { keptOutcomesRetryAt } from "./kept-outcomes";
 import { BULK_LOOKAHEAD_MS } from "./outbox-flush";
 import { LANE_BULK, LANE_TRANSACTIONAL } from "./outbox-schema";
+import { heldUntil } from "./quiet-holds";
 import { fairTag } from "./releases";
 import { firstRow, type Row } from "./sql-rows";
 
@@ -23,14 +25,26 @@ function quietGroupOf(message: OutboxMessage): string | null {
   return message.country ?? (phone?.ok ? phone.country : null);
 }
 
+/** Whether a message needs the tenant's quiet hours to be accepted: marketing by SMS does. */
+export function waitsOutQuietHours(message: OutboxMessage): boolean {
+  return quietGroupOf(message) !== null;
+}
+
+/**
+ * Appends a message; a pending one that `quiet` (the tenant's quiet hours) covers when it would go
+ * (its send time, or now) is held until the window ends. Returns until when it is held, or null.
+ */
 export function insertMessage(
   sql: SqlStorage,
   meta: DispatcherMeta,
   message: OutboxMessage,
   state: "pending" | "staged",
   now: number,
-): void {
+  quiet: QuietHours | null = null,
+): number | null {
   const quietGroup = quietGroupOf(message);
+  const goes = Math.max(message.sendAt, now);
+  const held = state === "pending" ? heldUntil(quiet, quietGroup, goes) : null;
   // A batch upload may be retried with the same ids: a row staged already keeps its place and
   // only counts as freshly staged, and one past staging is left as it is.
   const restage =
@@ -39,22 +53,25 @@ export function insertMessage(
       : "";
   sql.exec(
     `INSERT INTO outbox
-       (id, recipient, send_at, vtag, lane, batch_id, state, staged_at, quiet_group, message)
-     VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?) ${restage}`,
+       (id, recipient, send_at, vtag, lane, batch_id, state, staged_at, quiet_group, held_until,
+        message)
+     VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) ${restage}`,
     message.id,
     message.recipient,
     message.sendAt,
     fairTag(sql, meta, message.recipient),
     laneOf(message),
     message.batchId,
-    state,
+    held === null ? state : "held",
     state === "staged" ? now : null,
     quietGroup,
+    held,
     JSON.stringify(message),
   );
   if (quietGroup !== null && state === "pending") {
     meta.recheckQuietHours();
   }
+  return held;
 }
 
 /** A message that is accepted but not yet in the D1 send log, or null. */
@@ -68,6 +85,7 @@ export function unloggedMessage(sql: SqlStorage, id: string): PendingMessage | n
     ? {
         message: outboxMessageSchema.parse(JSON.parse(String(row.message))),
         canceled: row.state === "canceled",
+        held: row.state === "held",
       }
     : null;
 }

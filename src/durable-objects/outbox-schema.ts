@@ -6,7 +6,8 @@
  * whose recipient is inside the tenant's quiet hours, until `held_until`), `released` (on the
  * queue) or `canceled` (canceled before it reached the D1 send log, which it still must). `lane`
  * 0 is transactional, 1 bulk; `vtag` is the fair-queuing tag; `quiet_group` the recipient's
- * country for a marketing message (quiet hours apply), else NULL.
+ * country for a marketing message (quiet hours apply), else NULL; `logged_held` is 1 while the D1
+ * send log shows the message held for quiet hours (see quiet-holds.ts).
  * batches: a committed batch's record until it is written to D1.
  * committed_batches: every batch committed here, until `forget_at`, so that an upload retried under
  * the same Idempotency-Key (its ids follow from the key) never commits it a second time.
@@ -56,6 +57,7 @@ export function migrateOutbox(sql: SqlStorage): void {
     ["staged_at", "INTEGER"],
     ["quiet_group", "TEXT"],
     ["held_until", "INTEGER"],
+    ["logged_held", "INTEGER NOT NULL DEFAULT 0"],
   ];
   for (const [name, definition] of added) {
     if (!columns.has(name)) {
@@ -83,5 +85,10 @@ export function migrateOutbox(sql: SqlStorage): void {
     CREATE INDEX IF NOT EXISTS outbox_quiet ON outbox (quiet_group, send_at)
       WHERE state = 'pending' AND quiet_group IS NOT NULL;
     CREATE INDEX IF NOT EXISTS outbox_held ON outbox (held_until) WHERE state = 'held';
+    -- Where the send log's view of a hold is behind: held but not shown, shown but let go.
+    CREATE INDEX IF NOT EXISTS outbox_hold_unshown ON outbox (seq)
+      WHERE state = 'held' AND logged = 1 AND logged_held = 0;
+    CREATE INDEX IF NOT EXISTS outbox_hold_shown ON outbox (seq)
+      WHERE logged_held = 1 AND state <> 'held';
   `);
 }

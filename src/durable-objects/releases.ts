@@ -19,6 +19,7 @@ import { releaseTimeAfterQuietHours } from "../domain/quiet-hours";
 import { refill } from "../domain/token-bucket";
 import type { DispatcherMeta } from "./dispatcher-meta";
 import { LANE_BULK, LANE_TRANSACTIONAL } from "./outbox-schema";
+import { showHolds } from "./quiet-holds";
 import { allRows, firstRow, type Row } from "./sql-rows";
 
 /** Releases happen in ticks; the bucket holds a little more than one tick, so a late alarm loses no tokens. */
@@ -133,7 +134,8 @@ const HOLD_PER_RUN = 2000;
 /**
  * Holds the pending marketing of every country now inside the tenant's quiet hours until the
  * window ends there (`held_until`, which the alarm wakes for), and puts back what is held once
- * its window has ended. Runs when `meta` says a window may have changed, else does nothing.
+ * its window has ended, when `meta` says a window may have changed; then shows in the send log
+ * what is held and what is no longer, before anything is released.
  */
 export async function holdForQuietHours(
   sql: SqlStorage,
@@ -141,9 +143,18 @@ export async function holdForQuietHours(
   meta: DispatcherMeta,
   now: number,
 ): Promise<void> {
-  if (!meta.quietCheckDue(now)) {
-    return;
+  if (meta.quietCheckDue(now)) {
+    await holdAndPutBack(sql, db, meta, now);
   }
+  await showHolds(sql, db, now);
+}
+
+async function holdAndPutBack(
+  sql: SqlStorage,
+  db: D1Database,
+  meta: DispatcherMeta,
+  now: number,
+): Promise<void> {
   meta.quietChecked(now);
   // Back to pending; still quiet (a clock change moved the end), they are held again below.
   let more = putBack(sql, now);

@@ -6,10 +6,11 @@
  * `commitBatch()` for a batch (a few large calls, never one per recipient), `cancel()` and
  * `cancelBatch()`, `reportResults()` from the dispatch consumers (one call per queue batch),
  * `keepOutcomes()` from a consumer that could not record its providers' answers in D1,
- * `configure()` when the tenant's send rate or quiet hours change, `peek()`/`peekBatch()` for
- * what is not yet in the D1 send log, `wake()` from housekeeping, and its own alarms.
+ * `configure()` when the tenant's settings change, `peek()`/`peekBatch()` for what is not yet
+ * in the D1 send log, `wake()` from housekeeping, and its own alarms.
  * Guarantees: when `accept()` or `commitBatch()` returns, the messages are in this object's SQLite
- * outbox, so they are never lost; a staged batch that is never committed is never sent; an
+ * outbox, so they are never lost, unless they were composed under settings older than the last
+ * configured, which are refused; a staged batch that is never committed is never sent; an
  * idempotency key replays its first answer for 24 h; messages to one recipient in one lane are
  * released in acceptance order, and none while another to that recipient awaits its send result;
  * each release tick serves the transactional lane first and the bulk lane (batches, marketing)
@@ -33,6 +34,7 @@ import {
   commitStaged,
   dropAbandonedStages,
   dropLoggedPending,
+  dropStaged,
   forgetCommittedBatches,
   isCommitted,
   markStoredBatchCanceled,
@@ -40,14 +42,16 @@ import {
   storedBatch,
 } from "./batch-outbox";
 import { DispatcherMeta } from "./dispatcher-meta";
-import type {
-  AcceptRequest,
-  AcceptResult,
-  BatchRecord,
-  CancelOutcome,
-  OutboxMessage,
-  PendingMessage,
-  SendResult,
+import {
+  type AcceptRequest,
+  type AcceptResult,
+  type BatchRecord,
+  type CancelOutcome,
+  type CommitResult,
+  heldView,
+  type OutboxMessage,
+  type PendingMessage,
+  type SendResult,
 } from "./dispatcher-types";
 import { forgetExpiredKeys, priorAnswer, rememberAnswer } from "./idempotency";
 import {
@@ -64,9 +68,11 @@ import {
   messageState,
   nextAlarmAt,
   unloggedMessage,
+  waitsOutQuietHours,
 } from "./outbox-queries";
 import { migrateOutbox } from "./outbox-schema";
 import { reconcileStaleReleases, sweepExpired } from "./overdue";
+import { holdBatch } from "./quiet-holds";
 import { RELEASE_TICK_MS, releaseDue, releaseHeld } from "./releases";
 import { cancelLogged, markBatchCanceled } from "./send-log";
 
@@ -98,25 +104,36 @@ export class TenantDispatcher extends DurableObject<Env> {
   }
 
   /**
-   * Appends a message to the outbox, or replays the answer an idempotency key already got. The
-   * whole method is synchronous SQL, so it commits as one transaction before the caller hears back.
+   * Appends a message to the outbox, or replays the answer an idempotency key already got; refuses
+   * one composed under settings older than the last configured (the caller composes it again).
+   * Marketing inside the quiet hours is held, and its answer says until when. After the quiet
+   * hours are read (from D1 only on an instance's first marketing message) the method is
+   * synchronous SQL, so it commits as one transaction before the caller hears back.
    */
   async accept(request: AcceptRequest): Promise<AcceptResult> {
-    const now = this.clock();
     const { message, idempotency } = request;
+    // Named first: the quiet hours are read from its row.
+    this.meta.rememberTenant(this.sql, message.tenantId);
+    const quiet = waitsOutQuietHours(message)
+      ? await this.meta.quietHours(this.sql, this.env.DB)
+      : null;
+    const now = this.clock();
     if (idempotency) {
       const prior = priorAnswer(this.sql, idempotency, now);
       if (prior) {
         return prior;
       }
     }
-    this.meta.rememberTenant(this.sql, message.tenantId);
-    insertMessage(this.sql, this.meta, message, "pending", now);
+    if (request.settingsVersion < this.meta.settingsVersion(this.sql)) {
+      return { kind: "stale-settings" };
+    }
+    const held = insertMessage(this.sql, this.meta, message, "pending", now, quiet);
+    const response = held === null ? request.response : heldView(request.response, held);
     if (idempotency) {
-      rememberAnswer(this.sql, idempotency, request.response, now);
+      rememberAnswer(this.sql, idempotency, response, now);
     }
     await this.wakeAt(now + COALESCE_MS);
-    return { kind: "accepted" };
+    return { kind: "accepted", response };
   }
 
   /**
@@ -137,38 +154,67 @@ export class TenantDispatcher extends DurableObject<Env> {
   }
 
   /**
-   * Makes a staged batch sendable, in one transaction, and keeps its record for the D1 log.
-   * Returns false, changing nothing, if the staged rows are not all there (the upload took longer
-   * than the TTL); true, changing nothing, if the batch was committed already.
+   * Makes a staged batch sendable, in one transaction, and keeps its record for the D1 log; a
+   * marketing batch's messages inside the quiet hours are held at once. `incomplete`, changing
+   * nothing, if the staged rows are not all there (the upload took longer than the TTL);
+   * `committed`, changing nothing, if the batch was committed already. `settingsVersion`: the
+   * tenant's settings the batch was composed under; older than the last configured, its staged
+   * rows are dropped (see CommitResult).
    */
-  async commitBatch(record: BatchRecord): Promise<boolean> {
+  async commitBatch(record: BatchRecord, settingsVersion: number): Promise<CommitResult> {
+    const quiet =
+      record.kind === "marketing" ? await this.meta.quietHours(this.sql, this.env.DB) : null;
     if (isCommitted(this.sql, record.id)) {
-      return true;
+      return "committed";
+    }
+    if (settingsVersion < this.meta.settingsVersion(this.sql)) {
+      dropStaged(this.sql, record.id);
+      return "stale-settings";
     }
     if (!commitStaged(this.sql, record, this.clock())) {
-      return false;
+      return "incomplete";
+    }
+    if (quiet) {
+      holdBatch(this.sql, record, quiet, this.clock());
     }
     if (record.kind === "marketing") {
       this.meta.recheckQuietHours();
     }
     await this.wakeAt(this.clock());
-    return true;
+    return "committed";
   }
 
   /**
-   * The tenant's settings changed: a new send rate (0 pauses releasing) or new quiet hours (null
-   * turns them off) apply from now on; a setting left out is unchanged.
+   * The tenant's settings changed: from now on a message composed under an older version is
+   * refused, and a new send rate (0 pauses releasing) or new quiet hours (null turns them off)
+   * apply; a setting left out is unchanged. Two changes' calls may come in either order: one
+   * older than the version configured is ignored.
    */
   async configure(settings: {
     tenantId: string;
+    settingsVersion?: number;
     sendRate?: number;
     quietHours?: QuietHours | null;
   }): Promise<void> {
     this.meta.rememberTenant(this.sql, settings.tenantId);
+    const current =
+      settings.quietHours === undefined
+        ? undefined
+        : await this.meta.quietHours(this.sql, this.env.DB);
+    const version = settings.settingsVersion;
+    if (version !== undefined && version < this.meta.settingsVersion(this.sql)) {
+      return;
+    }
+    if (version !== undefined) {
+      this.meta.setSettingsVersion(this.sql, version);
+    }
     if (settings.sendRate !== undefined) {
       this.meta.setSendRate(this.sql, settings.sendRate);
     }
-    if (settings.quietHours !== undefined) {
+    if (
+      settings.quietHours !== undefined &&
+      JSON.stringify(settings.quietHours) !== JSON.stringify(current)
+    ) {
       this.meta.setQuietHours(this.sql, settings.quietHours);
       releaseHeld(this.sql, this.meta);
     }

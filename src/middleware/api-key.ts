@@ -2,6 +2,8 @@
  * API-key authentication and the per-key request limit. Keys are looked up by their SHA-256 in an
  * isolate-local cache that lives at most CACHE_TTL_MS, so a revoked key stops working, and a
  * changed limit applies, within that time everywhere (at once in the isolate that made the change).
+ * The tenant's settings cached with a key may be older still: sending checks them against the
+ * dispatcher's version and refreshes them here (services/tenants.ts).
  */
 import { eq } from "drizzle-orm";
 import { createMiddleware } from "hono/factory";
@@ -11,7 +13,7 @@ import { effectiveRateLimit, type RateLimit } from "../domain/rate-limits";
 import { grants, type Scope } from "../domain/scopes";
 import { sha256Hex } from "../lib/crypto";
 import { ApiError } from "../lib/problem";
-import { type AppEnv, type Caller, tenantConfigOf } from "./context";
+import { type AppEnv, type Caller, type TenantConfig, tenantConfigOf } from "./context";
 import { enforceRequestLimit } from "./rate-limit";
 
 const CACHE_TTL_MS = 10_000;
@@ -32,6 +34,16 @@ export function forgetCachedKey(keyId: string): void {
   for (const [hash, entry] of cache) {
     if (entry.caller?.keyId === keyId) {
       cache.delete(hash);
+    }
+  }
+}
+
+/** Newer settings of a tenant, read after the dispatcher refused the cached ones. */
+export function rememberTenantSettings(tenant: TenantConfig): void {
+  for (const entry of cache.values()) {
+    const caller = entry.caller;
+    if (caller?.tenant.id === tenant.id && caller.tenant.settingsVersion < tenant.settingsVersion) {
+      entry.caller = { ...caller, tenant };
     }
   }
 }

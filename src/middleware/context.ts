@@ -1,5 +1,4 @@
 import type { tenants } from "../db/schema";
-import type { QuietHours } from "../domain/quiet-hours";
 import type { Scope } from "../domain/scopes";
 import type { Session } from "../services/dashboard-auth";
 
@@ -12,7 +11,8 @@ export interface TenantConfig {
   signature: string | null;
   currency: string;
   prices: Record<string, string>;
-  quietHours: QuietHours | null;
+  /** Which change of these settings this copy is; the dispatcher refuses an outdated one. */
+  settingsVersion: number;
 }
 
 export function tenantConfigOf(row: typeof tenants.$inferSelect): TenantConfig {
@@ -24,7 +24,7 @@ export function tenantConfigOf(row: typeof tenants.$inferSelect): TenantConfig {
     signature: row.signature,
     currency: row.currency,
     prices: row.prices,
-    quietHours: row.quietHours ?? null,
+    settingsVersion: row.settingsVersion,
   };
 }
 

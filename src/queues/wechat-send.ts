@@ -32,8 +32,13 @@ const PERMANENT: Readonly<Record<number, string>> = {
   40008: "not a valid message type",
 };
 
-export function outcomeOfError(error: WeChatError): SendOutcome {
-  if (error.code === "network") {
+/**
+ * `sendUnanswered`: the message's own request left and got no answer. Only then may WeChat have
+ * taken it; a token that could not be had (the token endpoint or its object failing, even after a
+ * send WeChat refused for its token) means nothing was sent, which frees an `auto` message's SMS.
+ */
+export function outcomeOfError(error: WeChatError, sendUnanswered: boolean): SendOutcome {
+  if (error.code === "network" && sendUnanswered) {
     return { kind: "unknown", reason: `no answer from WeChat: ${error.message}` };
   }
   if (error.code !== "wechat-error" || error.errcode === undefined) {
@@ -51,8 +56,9 @@ export function outcomeOfError(error: WeChatError): SendOutcome {
 
 /**
  * One call to WeChat for the message. Never throws: an exception on our side of the call (the
- * token authority's object, the send log) becomes an outcome, `unknown` once the request has left
- * for WeChat (it may have been taken) and a retryable failure before (it cannot have been).
+ * token authority's object, the send log) becomes an outcome, `unknown` while the message's
+ * request is out without an answer (it may have been taken) and a retryable failure otherwise
+ * (before it left, or after WeChat refused it, it cannot have been).
  */
 export async function sendWeChat(
   env: Env,
@@ -74,7 +80,7 @@ export async function sendWeChat(
   // `fallback` is ours (the SMS to send if WeChat refuses); WeChat gets the rest.
   const { fallback: _fallback, ...request } = payload;
   const { msgtype: _type, ...templateBody } = request;
-  let requestLeft = false;
+  let sendUnanswered = false;
   try {
     // Checked again at send time: a scheduled or long-retried message may come after its window.
     if (!template && !(await serviceWindowOpen(env.DB, { ...message, sender: appId }, now))) {
@@ -92,14 +98,16 @@ export async function sendWeChat(
       template ? "/cgi-bin/message/template/send" : "/cgi-bin/message/custom/send",
       { method: "POST", body: template ? templateBody : request },
       {
-        fetch: (outgoing) => {
-          requestLeft = true;
-          return fetch(outgoing);
+        fetch: async (outgoing) => {
+          sendUnanswered = true;
+          const response = await fetch(outgoing);
+          sendUnanswered = false;
+          return response;
         },
       },
     );
     if (!result.ok) {
-      return outcomeOfError(result.error);
+      return outcomeOfError(result.error, sendUnanswered);
     }
     return {
       kind: "sent",
@@ -108,8 +116,8 @@ export async function sendWeChat(
     };
   } catch (error) {
     const why = error instanceof Error ? error.message : String(error);
-    return requestLeft
-      ? { kind: "unknown", reason: `the WeChat call broke after the request left: ${why}` }
+    return sendUnanswered
+      ? { kind: "unknown", reason: `the WeChat call broke while the request was out: ${why}` }
       : {
           kind: "failed",
           retryable: true,

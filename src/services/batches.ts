@@ -17,8 +17,9 @@ import type { Caller } from "../middleware/context";
 import { type Content, composeMessage } from "./compose";
 import { dispatcherOf } from "./dispatcher";
 import { type Claim, idempotent } from "./idempotency";
-import { type ContentInput, loadContent, refusal, releaseTime, scheduledTime } from "./messages";
+import { type ContentInput, loadContent, refusal, scheduledTime } from "./messages";
 import { loadScreener } from "./sensitive-words";
+import { StaleSettings, withCurrentSettings } from "./tenants";
 
 export const MAX_BATCH_RECIPIENTS = 100_000;
 /** Messages per staging call: a few MB per RPC, a handful of calls for the largest batch. */
@@ -127,7 +128,12 @@ export async function acceptBatch(
       // finds the batch committed already: never a second batch, never a second message.
       rerunnable: true,
     },
-    async (claim) => ({ status: 202, body: await createBatch(env, caller, input, claim) }),
+    async (claim) => ({
+      status: 202,
+      body: await withCurrentSettings(env, caller, (current) =>
+        createBatch(env, current, input, claim),
+      ),
+    }),
     (body) => body,
     now,
   );
@@ -212,8 +218,8 @@ async function createBatch(
       encoding: composed.encoding,
       idempotencyKey: null,
       createdAt: now,
-      sendAt:
-        composed.kind === "marketing" ? releaseTime(caller, composed, input.send_at, now) : wanted,
+      // Marketing inside the quiet hours is held by the dispatcher as the batch commits.
+      sendAt: wanted,
       batchId,
       templateId: "template" in content ? content.template.id : null,
       templateVersion: "template" in content ? content.template.version : null,
@@ -253,7 +259,11 @@ async function createBatch(
     createdAt: now,
     canceledAt: null,
   };
-  if (!(await dispatcher.commitBatch(record))) {
+  const committed = await dispatcher.commitBatch(record, tenant.settingsVersion);
+  if (committed === "stale-settings") {
+    throw new StaleSettings();
+  }
+  if (committed === "incomplete") {
     throw new Error(`batch ${batchId}: staged rows missing at commit`);
   }
   return {

@@ -16,6 +16,7 @@ import { dispatchJobSchema } from "../queues/payloads";
 import { composeMessage } from "./compose";
 import { acceptMessage, type ContentInput, loadContent, refusal } from "./messages";
 import { loadScreener } from "./sensitive-words";
+import { withCurrentSettings } from "./tenants";
 import { acceptWithinWindow, type WeChatContent } from "./wechat-messages";
 
 export interface AutoSendInput {
@@ -39,12 +40,25 @@ export interface SmsFallback {
   templateParams: { name: string; value: string }[] | null;
 }
 
-export async function acceptAutoMessage(
+export function acceptAutoMessage(
   env: Env,
   caller: Caller,
   input: AutoSendInput,
   idempotencyKey: string | undefined,
   now: number = Date.now(),
+): Promise<{ replayed: boolean; message: AcceptedMessage }> {
+  // The SMS part (or the WeChat part's SMS fallback) is signed with the tenant's settings.
+  return withCurrentSettings(env, caller, (current) =>
+    acceptByBestChannel(env, current, input, idempotencyKey, now),
+  );
+}
+
+async function acceptByBestChannel(
+  env: Env,
+  caller: Caller,
+  input: AutoSendInput,
+  idempotencyKey: string | undefined,
+  now: number,
 ): Promise<{ replayed: boolean; message: AcceptedMessage }> {
   const db = database(env.DB);
   const contact = await db.query.contacts.findFirst({

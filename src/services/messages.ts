@@ -6,22 +6,23 @@ import { database } from "../db/client";
 import { findMessage, type MessageRow } from "../db/message-log";
 import { type MessageStatus, messageAttempts, messages } from "../db/schema";
 import { normalisePhone } from "../domain/phone";
-import { releaseTimeAfterQuietHours } from "../domain/quiet-hours";
 import {
   type AcceptedMessage,
   acceptedView,
   initialStatus,
   type OutboxMessage,
   type PendingMessage,
+  QUIET_HOURS_REASON,
 } from "../durable-objects/dispatcher-types";
 import { sha256Hex } from "../lib/crypto";
 import { newId } from "../lib/ids";
 import { ApiError } from "../lib/problem";
 import type { Caller } from "../middleware/context";
-import { type Composed, type Content, composeMessage } from "./compose";
+import { type Content, composeMessage } from "./compose";
 import { dispatcherOf } from "./dispatcher";
 import { loadScreener, type SensitiveHit } from "./sensitive-words";
 import { servingTemplate } from "./serving-templates";
+import { StaleSettings, withCurrentSettings } from "./tenants";
 
 /** How far ahead a message or batch may be scheduled. */
 export const MAX_SCHEDULE_MS = 35 * 24 * 60 * 60 * 1000;
@@ -51,19 +52,10 @@ export async function loadContent(env: Env, caller: Caller, input: ContentInput)
   };
 }
 
-/** When a message may go: its `send_at` (checked), else now; marketing waits out quiet hours. */
-export function releaseTime(
-  caller: Caller,
-  composed: Composed,
-  sendAt: string | undefined,
-  now: number,
-): number {
-  const wanted = scheduledTime(sendAt, now);
-  return composed.kind === "marketing"
-    ? releaseTimeAfterQuietHours(wanted, caller.tenant.quietHours, composed.country)
-    : wanted;
-}
-
+/**
+ * When a message may go: its `send_at` (checked), else now. Marketing inside the tenant's quiet
+ * hours waits for their end as well, which the dispatcher decides by the hours it holds.
+ */
 export function scheduledTime(sendAt: string | undefined, now: number): number {
   if (sendAt === undefined) {
     return now;
@@ -82,12 +74,24 @@ export function scheduledTime(sendAt: string | undefined, now: number): number {
   return Math.max(at, now);
 }
 
-export async function acceptMessage(
+export function acceptMessage(
   env: Env,
   caller: Caller,
   input: SendInput,
   idempotencyKey: string | undefined,
   now: number = Date.now(),
+): Promise<{ replayed: boolean; message: AcceptedMessage }> {
+  return withCurrentSettings(env, caller, (current) =>
+    composeAndHandOver(env, current, input, idempotencyKey, now),
+  );
+}
+
+async function composeAndHandOver(
+  env: Env,
+  caller: Caller,
+  input: SendInput,
+  idempotencyKey: string | undefined,
+  now: number,
 ): Promise<{ replayed: boolean; message: AcceptedMessage }> {
   const { tenant } = caller;
   const [content, screen] = await Promise.all([
@@ -115,7 +119,7 @@ export async function acceptMessage(
     encoding: composed.encoding,
     idempotencyKey: idempotencyKey ?? null,
     createdAt: now,
-    sendAt: releaseTime(caller, composed, input.send_at, now),
+    sendAt: scheduledTime(input.send_at, now),
     batchId: null,
     templateId: "template" in content ? content.template.id : null,
     templateVersion: "template" in content ? content.template.version : null,
@@ -132,7 +136,8 @@ export async function acceptMessage(
 
 /**
  * Gives an accepted message to the tenant's dispatcher (one RPC; durable when it returns), with the
- * idempotency key's record; or replays the key's first answer.
+ * idempotency key's record; or replays the key's first answer. Throws StaleSettings when the
+ * caller's copy of the tenant's settings is outdated (see withCurrentSettings).
  */
 export async function handOver(
   env: Env,
@@ -141,14 +146,17 @@ export async function handOver(
   request: unknown,
   idempotencyKey: string | undefined,
 ): Promise<{ replayed: boolean; message: AcceptedMessage }> {
-  const response = acceptedView(message, caller.tenant.currency);
   const result = await dispatcherOf(env, caller.tenant.id).accept({
     message,
     idempotency: idempotencyKey
       ? { key: idempotencyKey, requestHash: await sha256Hex(JSON.stringify(request)) }
       : null,
-    response,
+    response: acceptedView(message, caller.tenant.currency),
+    settingsVersion: caller.tenant.settingsVersion,
   });
+  if (result.kind === "stale-settings") {
+    throw new StaleSettings();
+  }
   if (result.kind === "idempotency-conflict") {
     throw new ApiError(
       "idempotency-key-reused",
@@ -156,9 +164,7 @@ export async function handOver(
       { errors: [{ pointer: "/headers/idempotency-key", detail: "reused with another body" }] },
     );
   }
-  return result.kind === "replayed"
-    ? { replayed: true, message: result.response }
-    : { replayed: false, message: response };
+  return { replayed: result.kind === "replayed", message: result.response };
 }
 
 /** The 422 for a message that breaks a rule, naming each problem (and each sensitive word). */
@@ -286,12 +292,12 @@ async function loggedMessage(
 }
 
 /** A message the D1 send log does not have yet, as the send log will show it. */
-function outboxView({ message, canceled }: PendingMessage): MessageRow {
+function outboxView({ message, canceled, held }: PendingMessage): MessageRow {
   return {
     ...message,
     payload: message.payload ? (JSON.parse(message.payload) as Record<string, unknown>) : null,
-    status: canceled ? "canceled" : initialStatus(message),
-    statusReason: canceled ? "canceled by request" : null,
+    status: canceled ? "canceled" : held ? "scheduled" : initialStatus(message),
+    statusReason: canceled ? "canceled by request" : held ? QUIET_HOURS_REASON : null,
     provider: null,
     providerMessageId: null,
     attemptCount: 0,

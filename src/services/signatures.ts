@@ -3,8 +3,8 @@
  * The tenant's default signature (`tenants.signature`, e.g. 【Relaybox】) is prefixed to messages
  * on Chinese routes; it is the text of an approved signature. The first signature approved while
  * the tenant has none becomes the default, and deleting the default leaves the tenant without one.
- * Sending reads the default through the API-key cache, so a change reaches every isolate within
- * that cache's lifetime (10 s).
+ * A change of the default is a change of the tenant's settings (services/tenants.ts): messages
+ * accepted after its answer carry the new default, whichever isolate accepts them.
  */
 import { and, desc, eq, exists, inArray, isNull, lt, type SQL } from "drizzle-orm";
 import { database } from "../db/client";
@@ -14,6 +14,7 @@ import { newId } from "../lib/ids";
 import { ApiError } from "../lib/problem";
 import type { Caller } from "../middleware/context";
 import { refuseBlocked, screenText } from "./sensitive-words";
+import { announceSettings, NEXT_SETTINGS_VERSION, type TenantRow } from "./tenants";
 
 export type SignatureRow = typeof signatures.$inferSelect;
 
@@ -127,19 +128,28 @@ export async function getSignature(env: Env, caller: Caller, id: string): Promis
 export async function deleteSignature(env: Env, caller: Caller, id: string): Promise<void> {
   const { row, isDefault } = await getSignature(env, caller, id);
   const db = database(env.DB);
-  await db.batch([
-    db.delete(signatures).where(eq(signatures.id, row.id)),
-    ...(isDefault
-      ? [
-          db
-            .update(tenants)
-            .set({ signature: null })
-            .where(
-              and(eq(tenants.id, caller.tenant.id), eq(tenants.signature, signatureText(row.name))),
-            ),
-        ]
-      : []),
+  const deleted = db.delete(signatures).where(eq(signatures.id, row.id));
+  if (!isDefault) {
+    await deleted;
+    return;
+  }
+  const [, changed] = await db.batch([
+    deleted,
+    db
+      .update(tenants)
+      .set({ signature: null, ...NEXT_SETTINGS_VERSION })
+      .where(and(eq(tenants.id, caller.tenant.id), eq(tenants.signature, signatureText(row.name))))
+      .returning(),
   ]);
+  await announceChanged(env, changed);
+}
+
+/** A default signature changed (`changed`: the tenant's row, if it did): sending must know. */
+async function announceChanged(env: Env, changed: TenantRow[]): Promise<void> {
+  const [tenant] = changed;
+  if (tenant) {
+    await announceSettings(env, tenant);
+  }
 }
 
 /** The tenant's default becomes this signature's text if the signature is (still) approved. */
@@ -153,7 +163,7 @@ function makeDefault(env: Env, caller: Caller, row: SignatureRow, onlyIfNone: bo
   );
   return db
     .update(tenants)
-    .set({ signature: signatureText(row.name) })
+    .set({ signature: signatureText(row.name), ...NEXT_SETTINGS_VERSION })
     .where(
       and(
         eq(tenants.id, caller.tenant.id),
@@ -161,7 +171,7 @@ function makeDefault(env: Env, caller: Caller, row: SignatureRow, onlyIfNone: bo
         onlyIfNone ? isNull(tenants.signature) : undefined,
       ),
     )
-    .returning({ id: tenants.id });
+    .returning();
 }
 
 /** Moves the signature one review step on, or says why it can't. */
@@ -176,7 +186,7 @@ async function review(
   const step = reviewStep("signature", id, row.status, action);
   const changes = { ...(await set(row)), status: step.to };
   const db = database(env.DB);
-  const [moved] = await db.batch([
+  const [moved, madeDefault] = await db.batch([
     db
       .update(signatures)
       .set(changes)
@@ -191,6 +201,7 @@ async function review(
       `Signature ${row.id} was changed by another request; try again.`,
     );
   }
+  await announceChanged(env, madeDefault ?? []);
   return getSignature(env, caller, row.id);
 }
 
@@ -259,5 +270,6 @@ export async function setDefaultSignature(
   if (changed.length === 0) {
     throw new ApiError("conflict", `Signature ${id} was changed by another request; try again.`);
   }
+  await announceChanged(env, changed);
   return getSignature(env, caller, id);
 }

@@ -1,8 +1,18 @@
-/** The tenant's own settings: who it is, where it may send, how fast. */
-import { eq } from "drizzle-orm";
+/**
+ * The tenant's own settings: who it is, where it may send, how fast, when marketing waits.
+ *
+ * Callers compose messages from a cached copy of these (the API key's cache, one per isolate), so
+ * every change counts `settings_version` up and tells the tenant's dispatcher the new number
+ * before it is answered. The dispatcher refuses a message composed under an older version, and the
+ * sender composes it again from D1 (`withCurrentSettings`): a message accepted after a change's
+ * 200 obeys it, whichever isolate accepts it, and accepting still costs one dispatcher call.
+ */
+import { eq, sql } from "drizzle-orm";
 import { database } from "../db/client";
 import { tenants } from "../db/schema";
 import type { QuietHours } from "../domain/quiet-hours";
+import { ApiError } from "../lib/problem";
+import { rememberTenantSettings } from "../middleware/api-key";
 import { type Caller, type TenantConfig, tenantConfigOf } from "../middleware/context";
 import { dispatcherOf } from "./dispatcher";
 
@@ -34,10 +44,10 @@ export interface TenantChanges {
   quietHours?: QuietHours | null;
 }
 
-/**
- * Applies the changes; a new send rate reaches the tenant's dispatcher at once. Home and allowed
- * countries reach every isolate's key cache within its TTL.
- */
+/** The SET clause's part that every change of the tenant's settings carries. */
+export const NEXT_SETTINGS_VERSION = { settingsVersion: sql`${tenants.settingsVersion} + 1` };
+
+/** Applies the changes; they reach the tenant's dispatcher before this returns. */
 export async function updateTenant(
   env: Env,
   caller: Caller,
@@ -45,19 +55,68 @@ export async function updateTenant(
 ): Promise<TenantRow> {
   const [row] = await database(env.DB)
     .update(tenants)
-    .set(changes)
+    .set({ ...changes, ...NEXT_SETTINGS_VERSION })
     .where(eq(tenants.id, caller.tenant.id))
     .returning();
   if (!row) {
     throw new Error(`tenant ${caller.tenant.id} vanished`);
   }
-  if (changes.sendRate !== undefined || changes.quietHours !== undefined) {
-    // Both reach the dispatcher at once: it releases by them.
-    await dispatcherOf(env, row.id).configure({
-      tenantId: row.id,
-      ...(changes.sendRate !== undefined ? { sendRate: row.sendRate } : {}),
-      ...(changes.quietHours !== undefined ? { quietHours: row.quietHours ?? null } : {}),
-    });
-  }
+  await announceSettings(env, row);
   return row;
+}
+
+/**
+ * Tells the tenant's dispatcher of a change, with the settings it releases by, all of them: of
+ * two changes' calls, the later may arrive first, and the dispatcher keeps the newer.
+ */
+export async function announceSettings(env: Env, row: TenantRow): Promise<void> {
+  await dispatcherOf(env, row.id).configure({
+    tenantId: row.id,
+    settingsVersion: row.settingsVersion,
+    sendRate: row.sendRate,
+    quietHours: row.quietHours ?? null,
+  });
+}
+
+/** The dispatcher refused a message composed under an outdated copy of the tenant's settings. */
+export class StaleSettings extends Error {
+  constructor() {
+    super("the tenant's settings changed since they were read");
+  }
+}
+
+/**
+ * Runs `accept` with the caller's settings; if the dispatcher finds them outdated, reads them from
+ * D1 (refreshing this isolate's key cache) and runs it once more. Nothing was accepted the first
+ * time, so running again sends nothing twice.
+ */
+export async function withCurrentSettings<T>(
+  env: Env,
+  caller: Caller,
+  accept: (caller: Caller) => Promise<T>,
+): Promise<T> {
+  try {
+    return await accept(caller);
+  } catch (error) {
+    if (!(error instanceof StaleSettings)) {
+      throw error;
+    }
+  }
+  const tenant = await loadTenant(env, caller.tenant.id);
+  if (!tenant) {
+    throw new Error(`tenant ${caller.tenant.id} vanished`);
+  }
+  rememberTenantSettings(tenant);
+  try {
+    return await accept({ ...caller, tenant });
+  } catch (error) {
+    if (error instanceof StaleSettings) {
+      // Changed again within the moment it took to read them.
+      throw new ApiError(
+        "conflict",
+        "The account's settings changed while this was being accepted; send it again.",
+      );
+    }
+    throw error;
+  }
 }

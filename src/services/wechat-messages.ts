@@ -17,6 +17,7 @@ import { ApiError } from "../lib/problem";
 import type { Caller } from "../middleware/context";
 import type { SmsFallback } from "./best-channel";
 import { handOver, scheduledTime } from "./messages";
+import { withCurrentSettings } from "./tenants";
 import { getWeChatApp } from "./wechat-apps";
 
 export type WeChatContent =
@@ -254,7 +255,9 @@ export async function acceptWeChatMessage(
   idempotencyKey: string | undefined,
   now: number = Date.now(),
 ): Promise<Accepted> {
-  const result = await acceptWithinWindow(env, caller, input, idempotencyKey, now, null);
+  const result = await withCurrentSettings(env, caller, (current) =>
+    acceptWithinWindow(env, current, input, idempotencyKey, now, null),
+  );
   if (!result.ok) {
     throw unprocessable("/wechat/type", result.detail);
   }

@@ -41,7 +41,7 @@ describe("TenantDispatcher lanes and batches", () => {
     const { tenant, stub, queue, accept, runAlarm } = await isolatedDispatcher(8);
     const { messages, record } = batchOf(tenant.id, 6, "bat_01JD3M6Y8Z5Q7K2N4P6R8T0VAA");
     await stub.stageBatch({ tenantId: tenant.id, messages });
-    expect(await stub.commitBatch(record)).toBe(true);
+    expect(await stub.commitBatch(record, 0)).toBe("committed");
     await runAlarm();
     expect(queue.sent).toEqual([messages[0]?.id, messages[1]?.id]);
 
@@ -67,7 +67,7 @@ describe("TenantDispatcher lanes and batches", () => {
     }
     const { messages, record } = batchOf(tenant.id, 2, "bat_01JD3M6Y8Z5Q7K2N4P6R8T0VAD");
     await stub.stageBatch({ tenantId: tenant.id, messages });
-    await stub.commitBatch(record);
+    await stub.commitBatch(record, 0);
     const code = outboxMessage(tenant.id, "+8613800000098", { kind: "verification" });
     await accept(code);
     await runAlarm();
@@ -93,11 +93,11 @@ describe("TenantDispatcher lanes and batches", () => {
     expect(await stub.peek(messages[0]?.id ?? "")).toBeNull();
 
     // A commit that does not match what was staged changes nothing.
-    expect(await stub.commitBatch({ ...record, accepted: 4 })).toBe(false);
+    expect(await stub.commitBatch({ ...record, accepted: 4 }, 0)).toBe("incomplete");
     await runAlarm();
     expect(queue.sent).toEqual([]);
 
-    expect(await stub.commitBatch(record)).toBe(true);
+    expect(await stub.commitBatch(record, 0)).toBe("committed");
     await runAlarm();
     expect(queue.sent).toHaveLength(3);
     const row = await env.DB.prepare("SELECT accepted FROM batches WHERE id = ?")
@@ -111,8 +111,8 @@ describe("TenantDispatcher lanes and batches", () => {
     const { messages, record } = batchOf(tenant.id, 3, "bat_01JD3M6Y8Z5Q7K2N4P6R8T0VAE");
     await stub.stageBatch({ tenantId: tenant.id, messages });
     await stub.stageBatch({ tenantId: tenant.id, messages });
-    expect(await stub.commitBatch(record)).toBe(true);
-    expect(await stub.commitBatch(record)).toBe(true);
+    expect(await stub.commitBatch(record, 0)).toBe("committed");
+    expect(await stub.commitBatch(record, 0)).toBe("committed");
     await runAlarm();
     expect(queue.sent.sort()).toEqual(messages.map((m) => m.id).sort());
   });
@@ -121,7 +121,7 @@ describe("TenantDispatcher lanes and batches", () => {
     const { tenant, stub, queue, runAlarm, sql } = await isolatedDispatcher();
     const { messages, record } = batchOf(tenant.id, 2, "bat_01JD3M6Y8Z5Q7K2N4P6R8T0VAF");
     await stub.stageBatch({ tenantId: tenant.id, messages });
-    await stub.commitBatch(record);
+    await stub.commitBatch(record, 0);
     await runAlarm();
     await stub.reportResults(messages.map((m) => ({ id: m.id, outcome: "sent" as const })));
     expect(await sql("SELECT id FROM outbox")).toEqual([]);
@@ -129,7 +129,7 @@ describe("TenantDispatcher lanes and batches", () => {
 
     // A retried upload of the same batch (its ids follow from its Idempotency-Key).
     await stub.stageBatch({ tenantId: tenant.id, messages });
-    expect(await stub.commitBatch(record)).toBe(true);
+    expect(await stub.commitBatch(record, 0)).toBe("committed");
     await runAlarm();
     expect(queue.sent).toHaveLength(2);
     expect(await sql("SELECT id FROM outbox")).toEqual([]);
@@ -139,7 +139,7 @@ describe("TenantDispatcher lanes and batches", () => {
     const { tenant, stub, queue, runAlarm } = await isolatedDispatcher(8);
     const { messages, record } = batchOf(tenant.id, 5, "bat_01JD3M6Y8Z5Q7K2N4P6R8T0VAC");
     await stub.stageBatch({ tenantId: tenant.id, messages });
-    await stub.commitBatch(record);
+    await stub.commitBatch(record, 0);
     await runAlarm();
     expect(queue.sent).toHaveLength(2);
 

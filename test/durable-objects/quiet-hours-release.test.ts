@@ -8,7 +8,7 @@ import { describe, expect, it } from "vitest";
 import type { QuietHours } from "../../src/domain/quiet-hours";
 import type { BatchRecord, OutboxMessage } from "../../src/durable-objects/dispatcher-types";
 import type { TenantDispatcher } from "../../src/durable-objects/tenant-dispatcher";
-import { isolatedDispatcher } from "../support/dispatcher";
+import { acceptRequest, isolatedDispatcher } from "../support/dispatcher";
 import { outboxMessage, statusOf } from "../support/messages";
 
 const NIGHT: QuietHours = { start: "21:00", end: "08:00" };
@@ -54,6 +54,17 @@ async function quietDispatcher(quietHours: QuietHours | null, sendRate = 100) {
   return { ...dispatcher, clock, alarmAt, states };
 }
 
+/** The send log's status and reason for each message, in the order of `ids`. */
+async function logged(ids: string[]) {
+  const { results } = await env.DB.prepare(
+    `SELECT id, status, status_reason FROM messages WHERE id IN (${ids.map(() => "?").join(",")})`,
+  )
+    .bind(...ids)
+    .all<{ id: string; status: string; status_reason: string | null }>();
+  const byId = new Map(results.map(({ id, ...rest }) => [id, rest]));
+  return ids.map((id) => byId.get(id));
+}
+
 function marketing(tenantId: string, n: number, overrides: Partial<OutboxMessage> = {}) {
   return outboxMessage(tenantId, `+4474001234${String(n).padStart(2, "0")}`, {
     kind: "marketing",
@@ -91,7 +102,7 @@ describe("quiet hours at release time", () => {
     clock.now = evening;
     const { messages, record } = marketingBatch(tenant.id, "bat_01JD3M6Y8Z5Q7K2N4P6R8T0VQ1", 6);
     await stub.stageBatch({ tenantId: tenant.id, messages });
-    expect(await stub.commitBatch(record)).toBe(true);
+    expect(await stub.commitBatch(record, 0)).toBe("committed");
     await runAlarm();
     expect(queue.sent).toEqual([messages[0]?.id, messages[1]?.id]);
     await stub.reportResults(messages.slice(0, 2).map((m) => ({ id: m.id, outcome: "final" })));
@@ -102,12 +113,17 @@ describe("quiet hours at release time", () => {
     expect(queue.sent).toHaveLength(2);
     const rest = messages.slice(2).map((m) => m.id);
     expect(await states(rest)).toEqual(["held", "held", "held", "held"]);
+    // The send log has them, and shows why they wait.
+    const waiting = { status: "scheduled", status_reason: "quiet_hours" };
+    expect(await logged(rest)).toEqual([waiting, waiting, waiting, waiting]);
     const morning = nextLocal(LONDON, "08:00:00", evening);
     expect(await alarmAt()).toBe(morning);
 
     clock.now = morning;
     await runAlarm();
     expect(queue.sent).toEqual(messages.slice(0, 4).map((m) => m.id));
+    const queued = { status: "queued", status_reason: null };
+    expect(await logged(rest)).toEqual([queued, queued, queued, queued]);
     clock.now = morning + 200;
     await runAlarm();
     expect(queue.sent).toEqual(messages.map((m) => m.id));
@@ -160,18 +176,68 @@ describe("quiet hours at release time", () => {
     expect(queue.sent).toEqual([first.id, second.id]);
   });
 
+  it("holds marketing accepted inside the quiet hours from the start, and says until when", async () => {
+    const { tenant, stub, queue, runAlarm, clock, states } = await quietDispatcher(NIGHT);
+    clock.now = nextLocal(LONDON, "23:00:00", Date.now());
+    const message = marketing(tenant.id, 1, { createdAt: clock.now, sendAt: clock.now });
+
+    const result = await stub.accept(acceptRequest(message, "promo-1", "h"));
+
+    const morning = nextLocal(LONDON, "08:00:00", clock.now);
+    expect(result).toMatchObject({
+      kind: "accepted",
+      response: { status: "scheduled", send_at: new Date(morning).toISOString() },
+    });
+    expect(await states([message.id])).toEqual(["held"]);
+    expect(await stub.peek(message.id)).toMatchObject({ held: true, canceled: false });
+    // Not logged while held, so never shown as queued in between.
+    await runAlarm();
+    expect(await statusOf(message.id)).toBeUndefined();
+    // Its idempotency key replays the same answer.
+    expect(await stub.accept(acceptRequest(message, "promo-1", "h"))).toMatchObject({
+      kind: "replayed",
+      response: { status: "scheduled", send_at: new Date(morning).toISOString() },
+    });
+
+    await stub.configure({ tenantId: tenant.id, quietHours: null });
+    clock.now += 1000;
+    await runAlarm();
+    expect(queue.sent).toEqual([message.id]);
+    expect(await logged([message.id])).toEqual([{ status: "queued", status_reason: null }]);
+  });
+
+  it("holds a marketing batch committed inside the quiet hours before any of it is logged", async () => {
+    const { tenant, stub, queue, runAlarm, clock, states } = await quietDispatcher(NIGHT);
+    clock.now = nextLocal(LONDON, "23:00:00", Date.now());
+    const { messages, record } = marketingBatch(tenant.id, "bat_01JD3M6Y8Z5Q7K2N4P6R8T0VQ3", 3);
+    await stub.stageBatch({ tenantId: tenant.id, messages });
+
+    expect(await stub.commitBatch(record, 0)).toBe("committed");
+
+    const ids = messages.map((m) => m.id);
+    expect(await states(ids)).toEqual(["held", "held", "held"]);
+    await runAlarm();
+    expect(queue.sent).toEqual([]);
+    expect(await logged(ids)).toEqual([undefined, undefined, undefined]);
+  });
+
   it("cancels held messages, in the send log or not yet, and never releases them", async () => {
     const { tenant, stub, accept, queue, runAlarm, clock, sql } = await quietDispatcher(NIGHT);
-    const night = nextLocal(LONDON, "23:00:00", Date.now());
-    clock.now = night;
-    const logged = marketing(tenant.id, 1);
-    // Due in a minute: beyond the send log's look-ahead, so held before it is logged.
-    const unlogged = marketing(tenant.id, 2, { sendAt: night + 60_000 });
-    const { messages, record } = marketingBatch(tenant.id, "bat_01JD3M6Y8Z5Q7K2N4P6R8T0VQ2", 3);
+    // Due just before the quiet hours: in the send log ahead of its time, then held.
+    const evening = nextLocal(LONDON, "20:59:50", Date.now());
+    clock.now = evening;
+    const logged = marketing(tenant.id, 1, { sendAt: evening + 4_000 });
     await accept(logged);
+    await runAlarm();
+    expect(await statusOf(logged.id)).toBe("scheduled");
+    const night = nextLocal(LONDON, "23:00:00", evening);
+    clock.now = night;
+    // Accepted inside them: held at once, and not in the send log.
+    const unlogged = marketing(tenant.id, 2, { sendAt: night });
+    const { messages, record } = marketingBatch(tenant.id, "bat_01JD3M6Y8Z5Q7K2N4P6R8T0VQ2", 3);
     await accept(unlogged);
     await stub.stageBatch({ tenantId: tenant.id, messages });
-    await stub.commitBatch(record);
+    await stub.commitBatch(record, 0);
     await runAlarm();
     const held = await sql<{ id: string; logged: number }>(
       "SELECT id, logged FROM outbox WHERE state = 'held' ORDER BY seq",

@@ -85,7 +85,7 @@ describe("a WeChat send that breaks on our side", () => {
     expect(wechat.calls).toEqual([]);
   });
 
-  it("counts the attempt as unknown when the call breaks after the request left for WeChat", async () => {
+  it("counts the attempt retryable when WeChat refused the send for its token and no new token comes", async () => {
     const tenant = await createTenant();
     // The send is refused for an expired token, and asking for a new one then throws.
     const wechat = fakeWeChat(() => ({ errcode: 42001, errmsg: "access_token expired" }));
@@ -111,8 +111,9 @@ describe("a WeChat send that breaks on our side", () => {
 
     expect(result.retryMessages).toHaveLength(1);
     expect(wechat.calls).toHaveLength(1);
+    // WeChat answered the one request that left (42001): it cannot have been taken.
     expect((await viewOf(tenant, cs.id)).attempts).toEqual([
-      expect.objectContaining({ provider: "wechat", outcome: "unknown" }),
+      expect.objectContaining({ provider: "wechat", outcome: "retryable" }),
     ]);
   });
 });
@@ -157,6 +158,33 @@ describe("channel auto when WeChat does not take the message", () => {
       ["wechat", "retryable"],
       ["sandbox", "sent"],
     ]);
+  });
+
+  it("falls back to SMS when WeChat's token endpoint does not answer, since nothing was sent", async () => {
+    const tenant = await createTenant();
+    const wechat = fakeWeChat(() => ({ errcode: 0, msgid: 1 }));
+    const tokenDown: Fetch = async (request) => {
+      if (new URL(request.url).pathname.includes("token")) {
+        throw new Error("connection refused");
+      }
+      return wechat.fetch(request);
+    };
+    const appId = await appWithFakeApi(tenant, tokenDown);
+    const message = wechatMessage(tenant, appId, "oNoToken", { template: true, fallback: true });
+    await logMessages(env.DB, [message]);
+
+    await consumeUntilDone(tenant, message.id, tokenDown);
+
+    const view = await viewOf(tenant, message.id);
+    expect(view).toMatchObject({ channel: "sms", to: SMS_FALLBACK.recipient });
+    expect(view.status).toMatch(/^(sent|delivered)$/);
+    expect(view.attempts.map((a) => [a.provider, a.outcome])).toEqual([
+      ["wechat", "retryable"],
+      ["wechat", "retryable"],
+      ["wechat", "retryable"],
+      ["sandbox", "sent"],
+    ]);
+    expect(wechat.calls).toEqual([]);
   });
 
   it("sends no SMS when an earlier WeChat attempt got no answer, since it may have reached the user", async () => {

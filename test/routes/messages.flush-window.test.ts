@@ -132,18 +132,21 @@ describe("a batch read as the dispatcher writes its record to the send log", () 
     );
     await runInDurableObject(stub, async (instance: TenantDispatcher, state) => {
       await instance.stageBatch({ tenantId: tenant.id, messages });
-      await instance.commitBatch({
-        id: batchId,
-        tenantId: tenant.id,
-        templateId: null,
-        templateVersion: null,
-        kind: "notification",
-        accepted: messages.length,
-        rejected: 0,
-        sendAt: now,
-        createdAt: now,
-        canceledAt: null,
-      });
+      await instance.commitBatch(
+        {
+          id: batchId,
+          tenantId: tenant.id,
+          templateId: null,
+          templateVersion: null,
+          kind: "notification",
+          accepted: messages.length,
+          rejected: 0,
+          sendAt: now,
+          createdAt: now,
+          canceledAt: null,
+        },
+        0,
+      );
       await state.storage.deleteAlarm();
     });
     const res = await call(

@@ -43,14 +43,17 @@ export async function isolatedDispatcher(sendRate = 50) {
   return { tenant, stub, queue, accept, runAlarm, sql };
 }
 
+/** `settingsVersion`: the tenant's settings the message was composed under (none changed: 0). */
 export function acceptRequest(
   message: OutboxMessage,
   idempotencyKey: string | undefined,
   requestHash: string,
+  settingsVersion = 0,
 ): AcceptRequest {
   return {
     message,
     idempotency: idempotencyKey ? { key: idempotencyKey, requestHash } : null,
     response: acceptedView(message, "USD"),
+    settingsVersion,
   };
 }

@@ -209,8 +209,7 @@ export const setDefaultSignature = createRoute({
   path: "/v1/signatures/{id}/default",
   tags: ["Signatures"],
   summary: "Make an approved signature the account's default",
-  description:
-    "Messages to Chinese numbers accepted from now on start with it (every server within 10 s).",
+  description: "Messages to Chinese numbers accepted after this answer start with it.",
   security: bearerAuth,
   middleware: [requireScope("templates:write")] as const,
   request: { params: Params },
