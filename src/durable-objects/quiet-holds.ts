@@ -1,8 +1,10 @@
 /**
  * Marketing held for the tenant's quiet hours, at acceptance and in the D1 send log. The quiet
  * hours used are the dispatcher's own (`configure()` updates them before a change is answered),
- * never a caller's cached copy. A held message reads `scheduled` with the reason `quiet_hours`:
- * from the outbox while it is not in D1 yet, from D1 once it is; let go, it reads as before.
+ * never a caller's cached copy. A held message says why with the reason `quiet_hours`: one held
+ * before it reached D1 reads `scheduled` (it waits for the window's end), one held after it was
+ * logged keeps its status (statuses only move forward) and gains the reason; let go, the reason
+ * is cleared.
  */
 import { type QuietHours, releaseTimeAfterQuietHours } from "../domain/quiet-hours";
 import { type BatchRecord, QUIET_HOURS_REASON } from "./dispatcher-types";
@@ -57,10 +59,9 @@ export function holdBatch(
 const IDS_PER_STATEMENT = 5_000;
 
 /**
- * Brings the send log's view of holds up to date: messages held since they were logged read
- * `scheduled` with the reason `quiet_hours`; those let go since read `queued` again (`scheduled`
- * while their own send time is ahead). Only messages still waiting are changed, so a consumer's
- * claim or a cancel is never undone. Two index probes when there is nothing to do.
+ * Brings the send log's view of holds up to date: messages held since they were logged gain the
+ * reason `quiet_hours`, those let go since lose it. Only messages still waiting are changed, so a
+ * consumer's claim or a cancel is never undone. Two index probes when there is nothing to do.
  */
 export async function showHolds(sql: SqlStorage, db: D1Database, now: number): Promise<void> {
   const held = allRows(
@@ -70,37 +71,23 @@ export async function showHolds(sql: SqlStorage, db: D1Database, now: number): P
   ).map((row) => String(row.id));
   const letGo = allRows(
     sql,
-    `SELECT id, send_at FROM outbox INDEXED BY outbox_hold_shown
+    `SELECT id FROM outbox INDEXED BY outbox_hold_shown
      WHERE logged_held = 1 AND state <> 'held'`,
-  ).map((row) => [String(row.id), Number(row.send_at) > now ? "scheduled" : "queued"]);
+  ).map((row) => String(row.id));
   if (held.length === 0 && letGo.length === 0) {
     return;
   }
-  const statements: D1PreparedStatement[] = [];
-  for (const chunk of chunks(held)) {
-    statements.push(
+  const reasonOf = (ids: string[], reason: string | null) =>
+    chunks(ids).map((chunk) =>
       db
         .prepare(
-          `UPDATE messages SET status = 'scheduled', status_reason = ?, updated_at = ?
-           WHERE id IN (SELECT value FROM json_each(?)) AND status IN ('scheduled', 'queued')`,
+          `UPDATE messages SET status_reason = ?, updated_at = ?
+           WHERE id IN (SELECT value FROM json_each(?)) AND status IN ('scheduled', 'queued')
+             AND (status_reason IS NULL OR status_reason = ?)`,
         )
-        .bind(QUIET_HOURS_REASON, now, JSON.stringify(chunk)),
+        .bind(reason, now, JSON.stringify(chunk), QUIET_HOURS_REASON),
     );
-  }
-  for (const chunk of chunks(letGo)) {
-    statements.push(
-      db
-        .prepare(
-          `UPDATE messages SET status = j.status, status_reason = NULL, updated_at = ?
-           FROM (SELECT json_extract(value, '$[0]') AS id, json_extract(value, '$[1]') AS status
-                 FROM json_each(?)) AS j
-           WHERE messages.id = j.id AND messages.status = 'scheduled'
-             AND messages.status_reason = ?`,
-        )
-        .bind(now, JSON.stringify(chunk), QUIET_HOURS_REASON),
-    );
-  }
-  await db.batch(statements);
+  await db.batch([...reasonOf(held, QUIET_HOURS_REASON), ...reasonOf(letGo, null)]);
   // What D1 shows now, whatever happened to the rows meanwhile: a row held or let go again
   // during the write is found by the next run.
   sql.exec(
@@ -109,7 +96,7 @@ export async function showHolds(sql: SqlStorage, db: D1Database, now: number): P
   );
   sql.exec(
     "UPDATE outbox SET logged_held = 0 WHERE id IN (SELECT value FROM json_each(?))",
-    JSON.stringify(letGo.map(([id]) => id)),
+    JSON.stringify(letGo),
   );
 }
 

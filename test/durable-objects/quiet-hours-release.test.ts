@@ -113,8 +113,8 @@ describe("quiet hours at release time", () => {
     expect(queue.sent).toHaveLength(2);
     const rest = messages.slice(2).map((m) => m.id);
     expect(await states(rest)).toEqual(["held", "held", "held", "held"]);
-    // The send log has them, and shows why they wait.
-    const waiting = { status: "scheduled", status_reason: "quiet_hours" };
+    // The send log has them, and shows why they wait (still queued: statuses only move forward).
+    const waiting = { status: "queued", status_reason: "quiet_hours" };
     expect(await logged(rest)).toEqual([waiting, waiting, waiting, waiting]);
     const morning = nextLocal(LONDON, "08:00:00", evening);
     expect(await alarmAt()).toBe(morning);
