@@ -1,48 +1,6 @@
-import { env } from "cloudflare:test";
 import { describe, expect, it } from "vitest";
-import { database } from "../src/db/client";
-import { type Role, users } from "../src/db/schema";
-import { hashPassword } from "../src/lib/crypto";
-import { newId } from "../src/lib/ids";
-import { call, createTenant, messageReaches, postJson, type TestTenant } from "./support/tenants";
-
-async function addUser(tenant: TestTenant, role: Role) {
-  const email = `${role}-${newId("usr").slice(-8).toLowerCase()}@example.com`;
-  const password = "correct horse battery staple";
-  await database(env.DB)
-    .insert(users)
-    .values({
-      id: newId("usr"),
-      tenantId: tenant.id,
-      email,
-      passwordHash: await hashPassword(password),
-      role,
-      createdAt: Date.now(),
-    });
-  return { email, password };
-}
-
-function form(fields: Record<string, string>, cookie?: string): RequestInit {
-  return {
-    method: "POST",
-    body: new URLSearchParams(fields).toString(),
-    headers: {
-      "content-type": "application/x-www-form-urlencoded",
-      ...(cookie ? { cookie } : {}),
-    },
-  };
-}
-
-async function signedIn(tenant: TestTenant, role: Role) {
-  const { email, password } = await addUser(tenant, role);
-  const res = await call("/dashboard/login", null, form({ email, password }));
-  expect(res.status).toBe(303);
-  const cookie = (res.headers.get("set-cookie") ?? "").split(";")[0] ?? "";
-  expect(cookie).toMatch(/^rbx_session=/);
-  const page = await (await call("/dashboard", null, { headers: { cookie } })).text();
-  const csrf = /name="csrf" value="([^"]+)"/.exec(page)?.[1] ?? "";
-  return { cookie, csrf, page };
-}
+import { addUser, form, signedIn } from "./support/dashboard";
+import { call, createTenant, messageReaches, postJson } from "./support/tenants";
 
 describe("dashboard", () => {
   it("sends the signed-out visitor to the sign-in page", async () => {
