@@ -152,7 +152,9 @@ ON CONFLICT (id) DO UPDATE SET prefix = excluded.prefix, key_hash = excluded.key
 
 INSERT INTO users (id, tenant_id, email, password_hash, role, created_at)
 VALUES (${quote(c.userId)}, ${quote(DEMO_TENANT_ID)}, ${quote(c.email)}, ${quote(c.passwordHash)}, 'admin', ${at})
-ON CONFLICT (email) DO UPDATE SET password_hash = excluded.password_hash, role = 'admin';
+ON CONFLICT (email) DO UPDATE SET password_hash = excluded.password_hash, role = 'admin'
+  -- Only when something changed: any update of a user's row signs them out (migration 0013).
+  WHERE users.password_hash IS NOT excluded.password_hash OR users.role IS NOT 'admin';
 
 INSERT INTO provider_settings (id, tenant_id, provider, enabled, config, secret_ciphertext, hook_token, created_at, updated_at)
 VALUES (${quote(c.providerSettingsId)}, ${quote(DEMO_TENANT_ID)}, 'sandbox', 1, '{}', NULL, ${quote(c.hookToken)}, ${at}, ${at})

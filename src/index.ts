@@ -13,6 +13,7 @@ import { settingsOf } from "./config/settings";
 import { consumeDeadLetters } from "./queues/dead-letters";
 import { consumeDispatch } from "./queues/dispatch";
 import { consumeWebhookDeadLetters, consumeWebhooks } from "./queues/webhooks";
+import { pruneDashboardSignIns } from "./services/dashboard-auth";
 import {
   dropStaleHeldReceipts,
   requeueStrandedDeliveries,
@@ -54,6 +55,7 @@ export default {
       wakeStalledDispatchers(env),
       dropStaleHeldReceipts(env),
       requeueStrandedDeliveries(env),
+      pruneDashboardSignIns(env),
     ]);
   },
 } satisfies ExportedHandler<Env>;

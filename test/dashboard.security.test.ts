@@ -33,7 +33,9 @@ describe("dashboard sessions end at once", () => {
     const tenant = await createTenant();
     const admin = await signedIn(tenant, "admin");
     // Today a user's row is changed with SQL (README, "Deploying"): that is what must revoke.
-    await env.DB.prepare("UPDATE users SET role = 'analyst' WHERE id = ?").bind(admin.user.id).run();
+    await env.DB.prepare("UPDATE users SET role = 'analyst' WHERE id = ?")
+      .bind(admin.user.id)
+      .run();
     expect(await isSignedOut(admin.cookie)).toBe(true);
     const sent = await call(
       "/dashboard/messages",
@@ -89,11 +91,12 @@ describe("dashboard sign-in form", () => {
     const tenant = await createTenant();
     const user = await addUser(tenant, "admin");
     const credentials = { email: user.email, password: user.password };
-    for (const headers of [
+    const foreign: Record<string, string>[] = [
       { origin: "https://evil.example" },
       { origin: "null" },
       { referer: "https://evil.example/login.html" },
-    ]) {
+    ];
+    for (const headers of foreign) {
       const res = await call("/dashboard/login", null, form(credentials, undefined, headers));
       expect(res.headers.get("set-cookie"), JSON.stringify(headers)).toBeNull();
       await expectProblem(res, { status: 403, slug: "forbidden", instance: "/dashboard/login" });

@@ -8,9 +8,10 @@ import { MESSAGE_STATUSES, type MessageStatus } from "../db/schema";
 import { grants } from "../domain/scopes";
 import { ApiError } from "../lib/problem";
 import type { AppEnv } from "../middleware/context";
+import { dashboardHeaders } from "../middleware/dashboard-headers";
 import { readForm } from "../middleware/forms";
-import { requireSession, SESSION_COOKIE } from "../middleware/session";
-import { issueSessionToken, SESSION_MAX_AGE_SECONDS, signIn } from "../services/dashboard-auth";
+import { requireSession, SESSION_COOKIE, sameOriginPosts } from "../middleware/session";
+import { endSession, SESSION_MAX_AGE_SECONDS, signIn } from "../services/dashboard-auth";
 import { acceptMessage, getMessage, listMessages } from "../services/messages";
 import { approveSignature, listSignatures, rejectSignature } from "../services/signatures";
 import { approveTemplate, rejectTemplate } from "../services/template-review";
@@ -84,17 +85,21 @@ async function renderMessages(
   );
 }
 
+// "/dashboard/*" matches "/dashboard" itself too: one registration per middleware.
 export const dashboardRouter = new Hono<AppEnv>()
+  .use("/dashboard/*", dashboardHeaders, sameOriginPosts)
   .get("/dashboard/login", (c) => c.html(<LoginPage />))
   .post("/dashboard/login", async (c) => {
     const form = await readForm(c);
     const email = typeof form.email === "string" ? form.email : "";
     const password = typeof form.password === "string" ? form.password : "";
-    const session = await signIn(c.env, email, password);
-    if (!session) {
+    // Set by Cloudflare's edge; absent only in local runs (domain/sign-in-throttle).
+    const ip = c.req.header("cf-connecting-ip");
+    const signedIn = await signIn(c.env, { email, password, ip });
+    if (!signedIn) {
       return c.html(<LoginPage error="Wrong email or password." email={email} />, 401);
     }
-    setCookie(c, SESSION_COOKIE, await issueSessionToken(c.env, session), {
+    setCookie(c, SESSION_COOKIE, signedIn.token, {
       httpOnly: true,
       sameSite: "Strict",
       secure: new URL(c.req.url).protocol === "https:",
@@ -104,9 +109,9 @@ export const dashboardRouter = new Hono<AppEnv>()
     return c.redirect("/dashboard", 303);
   })
   // Everything under /dashboard but the sign-in page needs a session.
-  .use("/dashboard", requireSession)
   .use("/dashboard/*", requireSession)
-  .post("/dashboard/logout", (c) => {
+  .post("/dashboard/logout", async (c) => {
+    await endSession(c.env, c.get("session"));
     deleteCookie(c, SESSION_COOKIE, { path: "/dashboard" });
     return c.redirect("/dashboard/login", 303);
   })

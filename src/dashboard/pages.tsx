@@ -9,7 +9,7 @@ const when = (ms: number | null) =>
 export function LoginPage(props: { error?: string; email?: string }) {
   return (
     <Layout title="Sign in">
-      <div class="card" style="max-width:420px;margin:3rem auto">
+      <div class="card narrow">
         <h1>Sign in</h1>
         {props.error ? <p class="error">{props.error}</p> : null}
         <form method="post" action="/dashboard/login">
@@ -41,7 +41,7 @@ export function MessagesPage(props: {
       {props.notice ? <p class={props.notice.kind}>{props.notice.text}</p> : null}
       {props.canSend ? (
         <div class="card">
-          <h2 style="margin-top:0">Send an SMS</h2>
+          <h2>Send an SMS</h2>
           <form method="post" action="/dashboard/messages">
             <input type="hidden" name="csrf" value={props.csrf} />
             <label for="to">To</label>
@@ -61,7 +61,7 @@ export function MessagesPage(props: {
         </div>
       ) : null}
       <div class="card">
-        <h2 style="margin-top:0">Messages</h2>
+        <h2>Messages</h2>
         <p class="filters">
           <a href="/dashboard">all</a>
           {MESSAGE_STATUSES.map((s) => (
@@ -129,12 +129,10 @@ export function MessagePage(props: { csrf: string; message: MessageRow; attempts
         <a href="/dashboard">← Messages</a>
       </p>
       <div class="card">
-        <h2 style="margin-top:0" class="mono">
+        <h2 class="mono">
           {m.id} <StatusPill status={m.status} />
         </h2>
-        <pre style="white-space:pre-wrap;background:#f5f6f8;padding:.7rem;border-radius:6px">
-          {m.body}
-        </pre>
+        <pre class="text">{m.body}</pre>
         <table>
           <tbody>
             {rows.map(([k, v]) => (
@@ -147,7 +145,7 @@ export function MessagePage(props: { csrf: string; message: MessageRow; attempts
         </table>
       </div>
       <div class="card">
-        <h3 style="margin-top:0">Attempts</h3>
+        <h3>Attempts</h3>
         <table>
           <thead>
             <tr>

@@ -8,15 +8,15 @@ function Decision(props: { csrf: string; action: string; canReview: boolean }) {
     return <p class="muted">Your role can read the queue but not decide.</p>;
   }
   return (
-    <div style="display:flex;gap:1rem;align-items:flex-end">
+    <div class="decision">
       <form method="post" action={`${props.action}/approve`}>
         <input type="hidden" name="csrf" value={props.csrf} />
         <button type="submit">Approve</button>
       </form>
-      <form method="post" action={`${props.action}/reject`} style="flex:1;display:flex;gap:.5rem">
+      <form method="post" action={`${props.action}/reject`} class="reject">
         <input type="hidden" name="csrf" value={props.csrf} />
         <input name="reason" required maxlength={500} placeholder="Why it is rejected" />
-        <button type="submit" style="background:#a1201a">
+        <button type="submit" class="danger">
           Reject
         </button>
       </form>
@@ -38,15 +38,13 @@ export function ReviewsPage(props: {
       {props.templates.length === 0 ? <p class="muted">None.</p> : null}
       {props.templates.map(({ template, latest }) => (
         <div class="card">
-          <h3 style="margin-top:0">
+          <h3>
             {template.name} <span class="pill">{template.kind}</span>{" "}
             <span class="muted mono">
               {template.id} v{latest.version}
             </span>
           </h3>
-          <pre style="white-space:pre-wrap;background:#f5f6f8;padding:.7rem;border-radius:6px">
-            {latest.body}
-          </pre>
+          <pre class="text">{latest.body}</pre>
           <p class="muted">
             Variables:{" "}
             {latest.variables.map((v) => `${v.name} (${v.type}, ≤ ${v.maxLength})`).join(", ") ||
@@ -67,7 +65,7 @@ export function ReviewsPage(props: {
       {props.signatures.length === 0 ? <p class="muted">None.</p> : null}
       {props.signatures.map(({ row }) => (
         <div class="card">
-          <h3 style="margin-top:0">
+          <h3>
             【{row.name}】 <span class="muted mono">{row.id}</span>
           </h3>
           {row.reviewReason ? <p class="error">{row.reviewReason}</p> : null}

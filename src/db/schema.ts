@@ -50,8 +50,60 @@ export const users = sqliteTable(
     passwordHash: text().notNull(),
     role: text({ enum: ROLES }).notNull(),
     createdAt: integer().notNull(),
+    /**
+     * Which version of this row a dashboard session was signed in under; a session of another
+     * version is refused. The trigger `users_session_version` (migration 0013) counts it up on
+     * every update of the row that does not set it itself, whoever makes the change (a service,
+     * or an operator's SQL), so a role change, a new password or a disabled flag ends the user's
+     * sessions with no call to forget. Keep columns that must not sign anyone out (a last-seen
+     * time) out of this table. A table rebuild by drizzle-kit drops the trigger: recreate it (the
+     * dashboard security tests fail without it).
+     */
+    sessionVersion: integer().notNull().default(1),
   },
   (t) => [uniqueIndex("users_email_unique").on(t.email)],
+);
+
+/** A signed-in dashboard browser: the cookie holds a random token, this table only its hash. */
+export const dashboardSessions = sqliteTable(
+  "dashboard_sessions",
+  {
+    /** SHA-256 (hex) of the cookie's token, so a copy of this table signs no one in. */
+    id: text().primaryKey(),
+    userId: text()
+      .notNull()
+      .references(() => users.id, { onDelete: "cascade" }),
+    /** The user's `session_version` at sign-in. */
+    userVersion: integer().notNull(),
+    csrf: text().notNull(),
+    createdAt: integer().notNull(),
+    expiresAt: integer().notNull(),
+  },
+  (t) => [
+    index("dashboard_sessions_user").on(t.userId),
+    index("dashboard_sessions_expiry").on(t.expiresAt),
+  ],
+);
+
+/**
+ * Dashboard sign-in attempts still counted against an account and an address (domain/
+ * sign-in-throttle): each attempt is written before its password is checked, and removed again
+ * when the password was right, so what remains are the failures.
+ */
+export const signInAttempts = sqliteTable(
+  "sign_in_attempts",
+  {
+    id: integer().primaryKey({ autoIncrement: true }),
+    /** SHA-256 (hex) of the trimmed, lower-cased email: known or not, typed into the form. */
+    account: text().notNull(),
+    /** The client's address (an IPv6 one as its /64). */
+    address: text().notNull(),
+    at: integer().notNull(),
+  },
+  (t) => [
+    index("sign_in_attempts_account").on(t.account, t.at),
+    index("sign_in_attempts_address").on(t.address, t.at),
+  ],
 );
 
 export const apiKeys = sqliteTable(

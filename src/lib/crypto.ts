@@ -63,6 +63,12 @@ export async function hashPassword(password: string): Promise<string> {
   return `pbkdf2-sha256$${PBKDF2_ITERATIONS}$${toHex(salt)}$${hash}`;
 }
 
+/**
+ * A stored hash in the current format that no password matches (no hex digest equals "-"), for
+ * sign-in to check when the email is unknown: the same PBKDF2 runs, so both cost the same time.
+ */
+export const UNMATCHABLE_PASSWORD_HASH = `pbkdf2-sha256$${PBKDF2_ITERATIONS}$${"00".repeat(16)}$-`;
+
 export async function verifyPassword(password: string, stored: string): Promise<boolean> {
   const [scheme, iterations, saltHex, hash] = stored.split("$");
   if (scheme !== "pbkdf2-sha256" || !iterations || !saltHex || !hash) {
