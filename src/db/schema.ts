@@ -512,7 +512,12 @@ export const pendingReceipts = sqliteTable(
 export const WECHAT_MODES = ["plaintext", "compatible", "safe"] as const;
 export type WeChatMode = (typeof WECHAT_MODES)[number];
 
-/** A tenant's WeChat Official Account. Its secrets are AES-GCM under MASTER_KEY, never returned. */
+/**
+ * A tenant's WeChat Official Account. Its secrets are AES-GCM under MASTER_KEY, never returned.
+ * An app id can pass to another tenant once its owner deletes it, so every WeChat row below
+ * carries its tenant and is keyed and read by it, and deleting an app deletes its rows
+ * (services/wechat-apps `deleteWeChatApp`).
+ */
 export const wechatApps = sqliteTable(
   "wechat_apps",
   {
@@ -559,8 +564,8 @@ export const wechatInbox = sqliteTable(
     receivedAt: integer().notNull(),
   },
   (t) => [
-    uniqueIndex("wechat_inbox_app_dedup_unique").on(t.appId, t.dedupKey),
-    index("wechat_inbox_app_idx").on(t.appId, t.id),
+    uniqueIndex("wechat_inbox_dedup_unique").on(t.tenantId, t.appId, t.dedupKey),
+    index("wechat_inbox_tenant_app_idx").on(t.tenantId, t.appId, t.id),
   ],
 );
 
@@ -588,7 +593,9 @@ export const autoReplyRules = sqliteTable(
     priority: integer().notNull().default(100),
     createdAt: integer().notNull(),
   },
-  (t) => [index("auto_reply_rules_scope_idx").on(t.channel, t.scope, t.priority)],
+  (t) => [
+    index("auto_reply_rules_tenant_scope_idx").on(t.tenantId, t.channel, t.scope, t.priority),
+  ],
 );
 
 /** A tenant's own end users, reachable by SMS (phone) and WeChat (bindings). */
@@ -626,7 +633,7 @@ export const contactWeChatBindings = sqliteTable(
   },
   (t) => [
     primaryKey({ columns: [t.contactId, t.appId] }),
-    uniqueIndex("contact_wechat_app_openid_unique").on(t.appId, t.openid),
+    uniqueIndex("contact_wechat_tenant_app_openid_unique").on(t.tenantId, t.appId, t.openid),
   ],
 );
 
@@ -653,7 +660,7 @@ export const wechatFollowers = sqliteTable(
     unsubscribedAt: integer(),
     updatedAt: integer().notNull(),
   },
-  (t) => [primaryKey({ columns: [t.appId, t.openid] })],
+  (t) => [primaryKey({ columns: [t.tenantId, t.appId, t.openid] })],
 );
 
 /**
@@ -665,11 +672,19 @@ export const wechatServiceReservations = sqliteTable(
   {
     /** The request's Idempotency-Key (tenant-scoped) or, without one, its message id. */
     reservationKey: text().primaryKey(),
+    tenantId: text().notNull(),
     appId: text().notNull(),
     openid: text().notNull(),
     windowOpenedAt: integer().notNull(),
     messageId: text().notNull(),
     reservedAt: integer().notNull(),
   },
-  (t) => [index("wechat_service_reservations_window").on(t.appId, t.openid, t.windowOpenedAt)],
+  (t) => [
+    index("wechat_service_reservations_tenant_window").on(
+      t.tenantId,
+      t.appId,
+      t.openid,
+      t.windowOpenedAt,
+    ),
+  ],
 );

@@ -4,7 +4,8 @@
  *
  * Receives: `accessToken()` from the API client (`services/wechat-client.ts`), normally, after
  * WeChat answered 42001 (expired), or forced after 40001 (invalid); `receive()` from the webhook
- * for every delivery WeChat makes; and its own alarm.
+ * for every delivery WeChat makes; `adopt()` and `release()` as a tenant registers or deletes the
+ * app (services/wechat-apps.ts); and its own alarm.
  * Guarantees: a token valid for more than 5 minutes is served from storage without a fetch; one
  * refresh at a time, every concurrent caller waiting for it; a token is refreshed ahead of expiry
  * by an alarm (safe to run twice); forced refreshes keep to WeChat's limit (20 in 24 h, 30 s
@@ -13,15 +14,20 @@
  * record, reply and the work it triggers in one transaction, see wechat-inbound.ts), so WeChat's
  * retries, even in several isolates at once, get the first answer and store nothing twice; that
  * work is copied to D1 by this object, one copy at a time, at the end of the delivery (waiting at
- * most COPY_WAIT_MS, so the reply keeps WeChat's 5 s) and by its alarm until D1 takes it.
+ * most COPY_WAIT_MS, so the reply keeps WeChat's 5 s) and by its alarm until D1 takes it. A
+ * delivery whose signature (timestamp and nonce) came before with another message is refused,
+ * recording nothing (wechat-signature-uses.ts). An app id can pass from tenant to tenant: a new
+ * owner never gets the token fetched with the last owner's AppSecret, nor its dedup records.
  * Never: logs or returns in an error a token or the AppSecret; serves another app's token.
  */
 import { DurableObject } from "cloudflare:workers";
-import { migrateInbound, recordInbound } from "./wechat-inbound";
+import { forgetInbound, migrateInbound, recordInbound } from "./wechat-inbound";
 import { InboundCopier } from "./wechat-inbound-copy";
 import type { InboxRowValues } from "./wechat-inbound-types";
+import { migrateSignatureUses, type SignatureUse, takeSignature } from "./wechat-signature-uses";
 import { loadTokenApp, requestAccessToken, type WeChatTokenApp } from "./wechat-token-endpoint";
 import {
+  dropToken,
   migrateTokenTables,
   readToken,
   type StoredToken,
@@ -56,6 +62,11 @@ interface Refresh {
   forced: boolean;
 }
 
+/** What became of a delivery: recorded (or seen before), or refused for a signature used again. */
+export type Reception =
+  | { duplicate: boolean; reply: string | null }
+  | { refused: "signature-reused" };
+
 export class WeChatAccount extends DurableObject<Env> {
   // WeChat and the clock are reached through `this.io` at the time of use, so tests may swap it
   // on an instance.
@@ -67,6 +78,8 @@ export class WeChatAccount extends DurableObject<Env> {
   /** The refresh under way: the object is single-threaded but its awaits interleave. */
   private refreshing: Refresh | undefined;
   private lastRefreshAt = 0;
+  /** Moves on as the app changes owner: a refresh begun for the last owner saves nothing. */
+  private ownership = 0;
   /** The app this object serves, once a call or the stored token has named it. */
   private boundAppId: string | undefined;
   /** Carries the deliveries' recorded work to D1. */
@@ -77,6 +90,7 @@ export class WeChatAccount extends DurableObject<Env> {
     this.sql = ctx.storage.sql;
     migrateTokenTables(this.sql);
     migrateInbound(this.sql);
+    migrateSignatureUses(this.sql);
     this.inbound = new InboundCopier(this.sql, env, {
       now: () => this.io.now(),
       alarmNoLaterThan: (at) => this.alarmNoLaterThan(at),
@@ -85,23 +99,42 @@ export class WeChatAccount extends DurableObject<Env> {
 
   /**
    * Records a delivery once, with the work it triggers, and copies that work to D1. Returns whether
-   * it was seen before and the reply (serialised) to answer with: the first delivery's for a repeat.
+   * it was seen before and the reply (serialised) to answer with: the first delivery's for a
+   * repeat; or, recording nothing, that its signature came before with another message.
    */
-  async receive(
-    row: InboxRowValues,
-    reply: string | null,
-  ): Promise<{ duplicate: boolean; reply: string | null }> {
+  async receive(row: InboxRowValues, reply: string | null, use: SignatureUse): Promise<Reception> {
     if (!this.serves(row.appId)) {
       throw new Error(`This WeChatAccount serves ${this.boundAppId}, not ${row.appId}`);
     }
     const now = this.io.now();
-    const result = this.ctx.storage.transactionSync(() => recordInbound(this.sql, row, reply, now));
+    const result = this.ctx.storage.transactionSync((): Reception => {
+      if (!takeSignature(this.sql, use, now)) {
+        return { refused: "signature-reused" };
+      }
+      return recordInbound(this.sql, row, reply, now);
+    });
+    if ("refused" in result) {
+      return result;
+    }
     if (!result.duplicate) {
       // Should this object be evicted before the copy below is done, the alarm still does it.
       await this.alarmNoLaterThan(now + COPY_BACKSTOP_MS);
     }
     await this.inbound.copyWithin(COPY_WAIT_MS);
     return result;
+  }
+
+  /**
+   * `tenantId` registered the app (again): the token fetched with an earlier owner's AppSecret,
+   * and whatever is kept of another tenant's deliveries, are forgotten.
+   */
+  async adopt(appId: string, tenantId: string): Promise<void> {
+    this.changeOwner(appId, tenantId, "others");
+  }
+
+  /** `tenantId` deleted the app: its token and what is kept of the tenant's deliveries go. */
+  async release(appId: string, tenantId: string): Promise<void> {
+    this.changeOwner(appId, tenantId, "tenant");
   }
 
   /**
@@ -180,6 +213,25 @@ export class WeChatAccount extends DurableObject<Env> {
     }
   }
 
+  /**
+   * Forgets the token (and the settings it was fetched with), and the deliveries of `tenantId`
+   * or of every other tenant; a refresh under way saves nothing. The forced-refresh count stays:
+   * it is WeChat's limit on the account, whoever owns it here.
+   */
+  private changeOwner(appId: string, tenantId: string, whose: "tenant" | "others"): void {
+    if (!this.serves(appId)) {
+      throw new Error(`This WeChatAccount serves ${this.boundAppId}, not ${appId}`);
+    }
+    this.ctx.storage.transactionSync(() => {
+      dropToken(this.sql);
+      forgetInbound(this.sql, tenantId, whose);
+    });
+    this.stored = null;
+    this.app = undefined;
+    this.refreshing = undefined;
+    this.ownership += 1;
+  }
+
   /** One object serves one app: its name is derived from the app id. */
   /** Whether this object serves `appId`; the first app named binds it. */
   private serves(appId: string): boolean {
@@ -252,6 +304,7 @@ export class WeChatAccount extends DurableObject<Env> {
   }
 
   private async refresh(appId: string, force: boolean): Promise<WeChatResult<AccessToken>> {
+    const ownership = this.ownership;
     const app = await this.appSettings(appId);
     if (!app.ok) {
       return app;
@@ -288,6 +341,13 @@ export class WeChatAccount extends DurableObject<Env> {
       expiresAt: sentAt + answer.value.expiresInSeconds * 1000,
       fetchedAt: sentAt,
     };
+    if (ownership !== this.ownership) {
+      // Fetched for the app's last owner; its callers may have it, the next owner may not.
+      return {
+        ok: true,
+        value: { token: token.token, expiresAt: token.expiresAt, apiBaseUrl: app.value.apiBaseUrl },
+      };
+    }
     saveToken(this.sql, token);
     this.stored = token;
     await this.scheduleRefresh(token);

@@ -7,6 +7,10 @@
  * a retry gets the same reply, nothing is done twice and nothing is lost to a failure after the
  * dedup record. The object copies that work to D1 itself (wechat-inbound-copy.ts); inbox rows
  * go with INSERT OR IGNORE, so a copy repeated after a failure changes nothing.
+ *
+ * An app id can pass to another tenant once its owner deletes the app, so what is kept here is
+ * the tenant's: dedup records are keyed by tenant, and the copy writes a row only while its tenant
+ * still owns the app (a delivery recorded as the app was being deleted leaves nothing in D1).
  */
 import { type InboxRowValues, type InteractionKind, SERVICE_WINDOWS } from "./wechat-inbound-types";
 
@@ -34,6 +38,14 @@ export function migrateInbound(sql: SqlStorage): void {
 }
 
 /**
+ * A dedup record's key: the tenant's, so another owner of the app never gets a reply of ours.
+ * (Records from before tenants were in the key last a day; WeChat's retries, seconds.)
+ */
+function seenKeyOf(tenantId: string, dedupKey: string): string {
+  return `${tenantId} ${dedupKey}`;
+}
+
+/**
  * Records a delivery once. Returns the reply stored with its first delivery when it was seen
  * before (`duplicate`), else stores this one's dedup record, reply and pending work. The caller
  * runs it in one transaction (`transactionSync`).
@@ -44,18 +56,16 @@ export function recordInbound(
   reply: string | null,
   now: number,
 ): { duplicate: boolean; reply: string | null } {
+  const key = seenKeyOf(row.tenantId, row.dedupKey);
   const seen = sql
-    .exec<{ reply: string | null }>(
-      "SELECT reply FROM inbound_seen WHERE dedup_key = ?",
-      row.dedupKey,
-    )
+    .exec<{ reply: string | null }>("SELECT reply FROM inbound_seen WHERE dedup_key = ?", key)
     .toArray()[0];
   if (seen) {
     return { duplicate: true, reply: seen.reply };
   }
   sql.exec(
     "INSERT INTO inbound_seen (dedup_key, reply, seen_at) VALUES (?, ?, ?)",
-    row.dedupKey,
+    key,
     reply,
     now,
   );
@@ -76,6 +86,27 @@ export function recordInbound(
   return { duplicate: false, reply };
 }
 
+/**
+ * Forgets the deliveries of `tenantId` (`whose: "tenant"`) or of every other tenant (`"others"`):
+ * their dedup records and the work not copied yet. Template results stay: each finishes one of
+ * its tenant's own messages.
+ */
+export function forgetInbound(sql: SqlStorage, tenantId: string, whose: "tenant" | "others"): void {
+  const prefix = seenKeyOf(tenantId, "");
+  const theirs = whose === "tenant" ? 1 : 0;
+  sql.exec(
+    "DELETE FROM inbound_seen WHERE (substr(dedup_key, 1, ?) = ?) = ?",
+    prefix.length,
+    prefix,
+    theirs,
+  );
+  sql.exec(
+    "DELETE FROM inbound_pending WHERE (json_extract(row, '$.tenantId') = ?) = ?",
+    tenantId,
+    theirs,
+  );
+}
+
 /** A template message's job-finish event: WeChat's msgid and its status. */
 function templateResultOf(row: InboxRowValues): { msgId: string; status: string } | null {
   const msgId = row.fields.MsgID;
@@ -84,6 +115,9 @@ function templateResultOf(row: InboxRowValues): { msgId: string; status: string 
   }
   return { msgId, status: row.fields.Status ?? "" };
 }
+
+/** SQL true while tenant `?2` owns app `?3`: the copy writes nothing for a deleted app. */
+const OWNS_APP = "EXISTS (SELECT 1 FROM wechat_apps WHERE app_id = ?3 AND tenant_id = ?2)";
 
 /**
  * Copies pending inbox rows (with their follower changes) to D1, in the order they came, and
@@ -103,7 +137,7 @@ export async function flushInbox(sql: SqlStorage, db: D1Database): Promise<void>
         .prepare(
           `INSERT OR IGNORE INTO wechat_inbox (id, tenant_id, app_id, dedup_key, msg_type, event,
              event_key, from_user, to_user, create_time, fields, reply, received_at)
-           VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+           SELECT ?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13 WHERE ${OWNS_APP}`,
         )
         .bind(
           r.id,
@@ -177,11 +211,11 @@ function followerChange(db: D1Database, r: InboxRowValues): D1PreparedStatement[
   return [
     db
       .prepare(
-        `INSERT INTO wechat_followers (app_id, openid, tenant_id, following, tag_ids,
+        `INSERT INTO wechat_followers (tenant_id, app_id, openid, following, tag_ids,
            last_interaction_at, subscribed_at, unsubscribed_at, updated_at, service_window_kind,
            service_window_opened_at)
-         VALUES (?1, ?2, ?3, COALESCE(?4, 1), '[]', ?5, ?6, ?7, ?8, ?9, ?5)
-         ON CONFLICT (app_id, openid) DO UPDATE SET
+         SELECT ?2, ?3, ?1, COALESCE(?4, 1), '[]', ?5, ?6, ?7, ?8, ?9, ?5 WHERE ${OWNS_APP}
+         ON CONFLICT (tenant_id, app_id, openid) DO UPDATE SET
            following = COALESCE(?4, following),
            last_interaction_at = MAX(COALESCE(last_interaction_at, 0), COALESCE(?5, 0)),
            subscribed_at = COALESCE(?6, subscribed_at),
@@ -192,9 +226,9 @@ function followerChange(db: D1Database, r: InboxRowValues): D1PreparedStatement[
            updated_at = ?8`,
       )
       .bind(
-        r.appId,
         r.fromUser,
         r.tenantId,
+        r.appId,
         following,
         interaction ? at : null,
         following === 1 ? at : null,

@@ -64,6 +64,11 @@ export function saveToken(sql: SqlStorage, token: StoredToken): void {
   );
 }
 
+/** Forgets the token: the app changed owner. */
+export function dropToken(sql: SqlStorage): void {
+  sql.exec("DELETE FROM access_token");
+}
+
 /**
  * Takes a forced refresh from the allowance, or says how long until one is allowed. Old entries
  * are dropped on the way.

@@ -1,4 +1,8 @@
-/** A WeChat account's auto-reply rules (shared shape with SMS keywords later), cached for the webhook. */
+/**
+ * A WeChat account's auto-reply rules (shared shape with SMS keywords later), cached for the
+ * webhook, and its inbox. Both are the tenant's: an app id can pass to another tenant once its
+ * owner deletes the app (which deletes these rows), so every query names the tenant.
+ */
 import { and, asc, desc, eq, lt } from "drizzle-orm";
 import { database } from "../db/client";
 import { type AutoReplyMatch, autoReplyRules, wechatInbox } from "../db/schema";
@@ -17,6 +21,18 @@ const cache = new Map<
   { rules: Promise<AutoReplyRule<Record<string, unknown>>[]>; expiresAt: number }
 >();
 
+function cacheKey(tenantId: string, appId: string): string {
+  return `${tenantId} ${appId}`;
+}
+
+function ofApp(tenantId: string, appId: string) {
+  return and(
+    eq(autoReplyRules.tenantId, tenantId),
+    eq(autoReplyRules.channel, "wechat"),
+    eq(autoReplyRules.scope, appId),
+  );
+}
+
 export async function listAutoReplies(
   env: Env,
   caller: Caller,
@@ -26,7 +42,7 @@ export async function listAutoReplies(
   return database(env.DB)
     .select()
     .from(autoReplyRules)
-    .where(and(eq(autoReplyRules.channel, "wechat"), eq(autoReplyRules.scope, appId)))
+    .where(ofApp(caller.tenant.id, appId))
     .orderBy(asc(autoReplyRules.priority), asc(autoReplyRules.id));
 }
 
@@ -67,7 +83,7 @@ export async function createAutoReply(
   if (!row) {
     throw new Error("auto-reply rule vanished");
   }
-  cache.delete(appId);
+  cache.delete(cacheKey(caller.tenant.id, appId));
   return row;
 }
 
@@ -80,36 +96,32 @@ export async function deleteAutoReply(
   await getWeChatApp(env, caller, appId);
   const deleted = await database(env.DB)
     .delete(autoReplyRules)
-    .where(
-      and(
-        eq(autoReplyRules.id, id),
-        eq(autoReplyRules.scope, appId),
-        eq(autoReplyRules.tenantId, caller.tenant.id),
-      ),
-    )
+    .where(and(eq(autoReplyRules.id, id), ofApp(caller.tenant.id, appId)))
     .returning({ id: autoReplyRules.id });
   if (deleted.length === 0) {
     throw new ApiError("not-found", `No auto-reply rule ${id}.`);
   }
-  cache.delete(appId);
+  cache.delete(cacheKey(caller.tenant.id, appId));
 }
 
-/** The rules the webhook matches against; another isolate's change applies within 10 s. */
+/**
+ * The rules of the app's owner the webhook matches against; another isolate's change applies
+ * within 10 s.
+ */
 export function wechatRules(
   env: Env,
+  tenantId: string,
   appId: string,
   now: number = Date.now(),
 ): Promise<AutoReplyRule<Record<string, unknown>>[]> {
-  const cached = cache.get(appId);
+  const key = cacheKey(tenantId, appId);
+  const cached = cache.get(key);
   if (cached && cached.expiresAt > now) {
     return cached.rules;
   }
-  const rules = database(env.DB)
-    .select()
-    .from(autoReplyRules)
-    .where(and(eq(autoReplyRules.channel, "wechat"), eq(autoReplyRules.scope, appId)));
-  cache.set(appId, { rules, expiresAt: now + RULES_TTL_MS });
-  rules.catch(() => cache.delete(appId));
+  const rules = database(env.DB).select().from(autoReplyRules).where(ofApp(tenantId, appId));
+  cache.set(key, { rules, expiresAt: now + RULES_TTL_MS });
+  rules.catch(() => cache.delete(key));
   return rules;
 }
 

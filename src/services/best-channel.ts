@@ -75,12 +75,14 @@ async function acceptByBestChannel(
     .leftJoin(
       wechatFollowers,
       and(
+        eq(wechatFollowers.tenantId, contactWeChatBindings.tenantId),
         eq(wechatFollowers.appId, contactWeChatBindings.appId),
         eq(wechatFollowers.openid, contactWeChatBindings.openid),
       ),
     )
     .where(
       and(
+        eq(contactWeChatBindings.tenantId, contact.tenantId),
         eq(contactWeChatBindings.contactId, contact.id),
         eq(contactWeChatBindings.appId, input.app_id),
       ),

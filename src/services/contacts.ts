@@ -92,9 +92,10 @@ async function checkBindings(
   }
 }
 
-/** 409 when an openid is already another contact's in that app. */
+/** 409 when an openid is already another of the tenant's contacts' in that app. */
 async function checkOpenidsFree(
   env: Env,
+  tenantId: string,
   contactId: string,
   bindings: readonly { appId: string; openid: string }[],
 ): Promise<void> {
@@ -105,9 +106,12 @@ async function checkOpenidsFree(
     .select()
     .from(contactWeChatBindings)
     .where(
-      inArray(
-        contactWeChatBindings.openid,
-        bindings.map((b) => b.openid),
+      and(
+        eq(contactWeChatBindings.tenantId, tenantId),
+        inArray(
+          contactWeChatBindings.openid,
+          bindings.map((b) => b.openid),
+        ),
       ),
     );
   const clash = taken.find(
@@ -229,7 +233,7 @@ export async function createContact(
     source: "api",
     createdAt: now,
   }));
-  await checkOpenidsFree(env, row.id, bindings);
+  await checkOpenidsFree(env, caller.tenant.id, row.id, bindings);
   await writing(input.external_id, async () => {
     const insertContact = db.insert(contacts).values(row);
     if (bindings.length === 0) {
@@ -277,7 +281,7 @@ export async function updateContact(
         createdAt: now,
       },
   );
-  await checkOpenidsFree(env, row.id, bindings);
+  await checkOpenidsFree(env, caller.tenant.id, row.id, bindings);
   const clear = db.delete(contactWeChatBindings).where(eq(contactWeChatBindings.contactId, row.id));
   await writing(externalId, async () => {
     if (bindings.length === 0) {
@@ -358,7 +362,7 @@ export async function bindWeChatByOAuth(
   if (!contact) {
     throw new ApiError("not-found", "The contact this link was made for no longer exists.");
   }
-  await checkOpenidsFree(env, contact.id, [binding]);
+  await checkOpenidsFree(env, contact.tenantId, contact.id, [binding]);
   const row: BindingRow = { ...binding, source: "oauth", createdAt: now };
   try {
     await db

@@ -2,15 +2,29 @@
  * A tenant's WeChat Official Accounts: the settings the webhook and the token authority need. The
  * AppSecret, Token and EncodingAESKey are encrypted at rest (AES-GCM under MASTER_KEY) and never
  * returned; the API shows the webhook URL to configure in WeChat's console.
+ *
+ * An app id belongs to one tenant at a time and passes to the next once deleted: deleting an app
+ * deletes everything kept for it (rules, followers and their tags, inbox, contact bindings,
+ * customer-service reservations) in the same transaction, and the account's object forgets its
+ * access token and the tenant's deliveries; registering one starts its object afresh.
  */
 import { and, eq } from "drizzle-orm";
 import { settingsOf } from "../config/settings";
 import { database } from "../db/client";
-import { type WeChatMode, wechatApps } from "../db/schema";
+import {
+  autoReplyRules,
+  contactWeChatBindings,
+  type WeChatMode,
+  wechatApps,
+  wechatFollowers,
+  wechatInbox,
+  wechatServiceReservations,
+} from "../db/schema";
 import { ApiError } from "../lib/problem";
 import { decryptSecret, encryptSecret } from "../lib/secrets";
 import type { Caller } from "../middleware/context";
 import { assertOutboundUrl } from "./webhooks";
+import { wechatAccountOf } from "./wechat-client";
 
 export type WeChatAppRow = typeof wechatApps.$inferSelect;
 
@@ -88,6 +102,11 @@ export async function putWeChatApp(
     throw new ApiError("conflict", `${input.app_id} is set up by another account.`);
   }
   cache.delete(input.app_id);
+  if (inserted) {
+    // Whatever the object kept from an earlier owner (should that owner's delete not have
+    // reached it) is not the new owner's.
+    await wechatAccountOf(env, input.app_id).adopt(input.app_id, caller.tenant.id);
+  }
   return { row, created: inserted !== undefined };
 }
 
@@ -110,10 +129,46 @@ export async function getWeChatApp(env: Env, caller: Caller, appId: string): Pro
   return row;
 }
 
+/** Deletes the app and everything kept for it; the app id is then free for any tenant. */
 export async function deleteWeChatApp(env: Env, caller: Caller, appId: string): Promise<void> {
-  const row = await getWeChatApp(env, caller, appId);
-  await database(env.DB).delete(wechatApps).where(eq(wechatApps.appId, row.appId));
+  await getWeChatApp(env, caller, appId);
+  const tenantId = caller.tenant.id;
+  const db = database(env.DB);
+  await db.batch([
+    db
+      .delete(autoReplyRules)
+      .where(
+        and(
+          eq(autoReplyRules.tenantId, tenantId),
+          eq(autoReplyRules.channel, "wechat"),
+          eq(autoReplyRules.scope, appId),
+        ),
+      ),
+    db
+      .delete(wechatFollowers)
+      .where(and(eq(wechatFollowers.tenantId, tenantId), eq(wechatFollowers.appId, appId))),
+    db
+      .delete(wechatInbox)
+      .where(and(eq(wechatInbox.tenantId, tenantId), eq(wechatInbox.appId, appId))),
+    db
+      .delete(contactWeChatBindings)
+      .where(
+        and(eq(contactWeChatBindings.tenantId, tenantId), eq(contactWeChatBindings.appId, appId)),
+      ),
+    db
+      .delete(wechatServiceReservations)
+      .where(
+        and(
+          eq(wechatServiceReservations.tenantId, tenantId),
+          eq(wechatServiceReservations.appId, appId),
+        ),
+      ),
+    db
+      .delete(wechatApps)
+      .where(and(eq(wechatApps.tenantId, tenantId), eq(wechatApps.appId, appId))),
+  ]);
   cache.delete(appId);
+  await wechatAccountOf(env, appId).release(appId, tenantId);
 }
 
 /** The app and its secrets for the webhook, or null for an unknown app id. */

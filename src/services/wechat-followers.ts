@@ -2,7 +2,8 @@
  * An account's followers and tags. The webhook keeps `wechat_followers` current as users follow,
  * unfollow and interact; `syncFollowers` rebuilds it from WeChat's own list. Tags are WeChat's: they
  * are read and changed there, and the local rows' `tag_ids` follow each successful change. Every
- * WeChat call goes through `callWeChat`, so through the app's token authority.
+ * WeChat call goes through `callWeChat`, so through the app's token authority. Rows are the
+ * tenant's (an app id can pass to another tenant once deleted): every statement names it.
  */
 import { and, asc, eq, gt, type SQL, sql } from "drizzle-orm";
 import { database } from "../db/client";
@@ -20,17 +21,19 @@ export const TAGGING_BATCH = 50;
 
 /**
  * One statement per batch of users: the rows travel as one JSON array in one bound parameter (D1
- * binds at most 100 per statement), as the send log does. `WHERE true` keeps SQLite from reading
- * the upsert's ON as a join constraint. A follow or unfollow the webhook applied after the sync
- * started (a newer `updated_at`) wins over the listing; `last_interaction_at` is left alone.
+ * binds at most 100 per statement), as the send log does. The WHERE keeps SQLite from reading the
+ * upsert's ON as a join constraint, and a sync still running as its app is deleted from writing
+ * rows after it. A follow or unfollow the webhook applied after the sync started (a newer
+ * `updated_at`) wins over the listing; `last_interaction_at` is left alone.
  */
 const UPSERT_LISTED = `INSERT INTO wechat_followers
     (app_id, openid, tenant_id, following, info, tag_ids, subscribed_at, updated_at)
   SELECT ?1, json_extract(value, '$[0]'), ?2, json_extract(value, '$[1]'),
     json_extract(value, '$[2]'), COALESCE(json_extract(value, '$[3]'), '[]'),
     json_extract(value, '$[4]'), ?3
-  FROM json_each(?4) WHERE true
-  ON CONFLICT (app_id, openid) DO UPDATE SET
+  FROM json_each(?4)
+  WHERE EXISTS (SELECT 1 FROM wechat_apps WHERE app_id = ?1 AND tenant_id = ?2)
+  ON CONFLICT (tenant_id, app_id, openid) DO UPDATE SET
     following = CASE WHEN wechat_followers.updated_at > excluded.updated_at
       THEN wechat_followers.following ELSE excluded.following END,
     info = COALESCE(excluded.info, wechat_followers.info),
@@ -45,16 +48,16 @@ const UPSERT_LISTED = `INSERT INTO wechat_followers
  * webhook was set up). `unsubscribed_at` is when the sync noticed.
  */
 const MARK_UNLISTED = `UPDATE wechat_followers SET following = 0, unsubscribed_at = ?1, updated_at = ?1
-  WHERE app_id = ?2 AND following = 1 AND updated_at < ?1`;
+  WHERE tenant_id = ?3 AND app_id = ?2 AND following = 1 AND updated_at < ?1`;
 
 const ADD_TAG = `UPDATE wechat_followers SET updated_at = ?1, tag_ids = (
     SELECT json_group_array(value) FROM (
       SELECT value FROM json_each(wechat_followers.tag_ids) UNION SELECT CAST(?2 AS INTEGER) ORDER BY 1))
-  WHERE app_id = ?3 AND openid IN (SELECT value FROM json_each(?4))`;
+  WHERE tenant_id = ?5 AND app_id = ?3 AND openid IN (SELECT value FROM json_each(?4))`;
 
 const REMOVE_TAG = `UPDATE wechat_followers SET updated_at = ?1, tag_ids = (
     SELECT json_group_array(value) FROM json_each(wechat_followers.tag_ids) WHERE value <> CAST(?2 AS INTEGER))
-  WHERE app_id = ?3 AND openid IN (SELECT value FROM json_each(?4))`;
+  WHERE tenant_id = ?5 AND app_id = ?3 AND openid IN (SELECT value FROM json_each(?4))`;
 
 export interface SyncSummary {
   followers: number;
@@ -129,7 +132,7 @@ export async function syncFollowers(
     const rows = batch.map((openid) => listedRow(openid, infos.get(openid)));
     await env.DB.prepare(UPSERT_LISTED).bind(appId, app.tenantId, now, JSON.stringify(rows)).run();
   }
-  await env.DB.prepare(MARK_UNLISTED).bind(now, appId).run();
+  await env.DB.prepare(MARK_UNLISTED).bind(now, appId, app.tenantId).run();
   return { followers: openids.length, pages, infoBatches };
 }
 
@@ -248,7 +251,7 @@ export async function changeTagMembers(
   io?: WeChatClientIO,
   now: number = Date.now(),
 ): Promise<{ openids: number; batches: number }> {
-  await getWeChatApp(env, caller, appId);
+  const app = await getWeChatApp(env, caller, appId);
   const openids = [...new Set(change.openids)];
   const path =
     change.action === "tag"
@@ -270,7 +273,9 @@ export async function changeTagMembers(
       throw wechatProblem(answer.error, `${change.action} the users (${done} done before)`);
     }
     batches += 1;
-    await env.DB.prepare(local).bind(now, change.tagId, appId, JSON.stringify(batch)).run();
+    await env.DB.prepare(local)
+      .bind(now, change.tagId, appId, JSON.stringify(batch), app.tenantId)
+      .run();
   }
   return { openids: openids.length, batches };
 }

@@ -130,30 +130,34 @@ async function reserveServiceSlot(
     // Slots of windows the follower has since replaced count for nothing any more.
     db
       .prepare(
-        `DELETE FROM wechat_service_reservations WHERE app_id = ?1 AND openid = ?2
+        `DELETE FROM wechat_service_reservations
+         WHERE tenant_id = ?3 AND app_id = ?1 AND openid = ?2
            AND window_opened_at < COALESCE((SELECT service_window_opened_at FROM wechat_followers
-             WHERE app_id = ?1 AND openid = ?2), 0)`,
+             WHERE tenant_id = ?3 AND app_id = ?1 AND openid = ?2), 0)`,
       )
-      .bind(slot.appId, slot.openid),
+      .bind(slot.appId, slot.openid, slot.tenantId),
     db
       .prepare(
         `INSERT OR IGNORE INTO wechat_service_reservations
-           (reservation_key, app_id, openid, window_opened_at, message_id, reserved_at)
-         SELECT ?1, f.app_id, f.openid, f.service_window_opened_at, ?2, ?3
+           (reservation_key, tenant_id, app_id, openid, window_opened_at, message_id, reserved_at)
+         SELECT ?1, f.tenant_id, f.app_id, f.openid, f.service_window_opened_at, ?2, ?3
          FROM wechat_followers AS f
-         WHERE f.app_id = ?4 AND f.openid = ?5 AND f.tenant_id = ?6 AND ${windowOpenSql("?3")}
+         WHERE f.tenant_id = ?6 AND f.app_id = ?4 AND f.openid = ?5 AND ${windowOpenSql("?3")}
            AND (SELECT count(*) FROM wechat_service_reservations AS r
-                WHERE r.app_id = f.app_id AND r.openid = f.openid
+                WHERE r.tenant_id = f.tenant_id AND r.app_id = f.app_id AND r.openid = f.openid
                   AND r.window_opened_at = f.service_window_opened_at) < ${QUOTA_SQL}`,
       )
       .bind(slot.key, slot.messageId, now, slot.appId, slot.openid, slot.tenantId),
     db
-      .prepare("SELECT message_id FROM wechat_service_reservations WHERE reservation_key = ?")
-      .bind(slot.key),
+      .prepare(
+        `SELECT message_id FROM wechat_service_reservations
+         WHERE reservation_key = ? AND tenant_id = ?`,
+      )
+      .bind(slot.key, slot.tenantId),
     db
       .prepare(
         `SELECT f.service_window_kind AS kind, (${windowOpenSql("?3")}) AS open
-         FROM wechat_followers AS f WHERE f.app_id = ?1 AND f.openid = ?2 AND f.tenant_id = ?4`,
+         FROM wechat_followers AS f WHERE f.tenant_id = ?4 AND f.app_id = ?1 AND f.openid = ?2`,
       )
       .bind(slot.appId, slot.openid, now, slot.tenantId),
   ]);
@@ -179,8 +183,11 @@ async function reserveServiceSlot(
 /** Gives a slot back when its request did not become a message (refused, or a replay). */
 async function releaseServiceSlot(db: D1Database, slot: ServiceSlot): Promise<void> {
   await db
-    .prepare("DELETE FROM wechat_service_reservations WHERE reservation_key = ? AND message_id = ?")
-    .bind(slot.key, slot.messageId)
+    .prepare(
+      `DELETE FROM wechat_service_reservations
+       WHERE reservation_key = ? AND tenant_id = ? AND message_id = ?`,
+    )
+    .bind(slot.key, slot.tenantId, slot.messageId)
     .run();
 }
 
@@ -196,7 +203,7 @@ export async function serviceWindowOpen(
   const row = await db
     .prepare(
       `SELECT 1 AS open FROM wechat_followers AS f
-       WHERE f.app_id = ?1 AND f.openid = ?2 AND f.tenant_id = ?3 AND ${windowOpenSql("?4")}`,
+       WHERE f.tenant_id = ?3 AND f.app_id = ?1 AND f.openid = ?2 AND ${windowOpenSql("?4")}`,
     )
     .bind(message.sender, message.recipient, message.tenantId, at)
     .first<{ open: number }>();

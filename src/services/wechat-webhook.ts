@@ -2,11 +2,12 @@
  * WeChat's calls to our webhook `/wechat/{app_id}`: the URL check (GET) and every message and
  * event (POST). A delivery is authenticated (signature, and msg_signature when encrypted), fresh
  * (±5 minutes), decrypted and checked for our app id, parsed safely, recorded exactly once by the
- * account's Durable Object, and answered at once: a passive reply when an auto-reply rule matches,
- * else `success`. A refused request changes nothing. What a delivery triggers (its inbox row, the
- * follower it changes, a template message's result) is committed with its dedup record and carried
- * out by the account's object (durable-objects/wechat-inbound-copy.ts), never here after the record,
- * where a failure would be lost to the deduplication of WeChat's retries.
+ * account's Durable Object (which refuses a signature that came before with another message:
+ * `signature` does not cover the body), and answered at once: a passive reply when an auto-reply
+ * rule matches, else `success`. A refused request changes nothing. What a delivery triggers (its
+ * inbox row, the follower it changes, a template message's result) is committed with its dedup
+ * record and carried out by the account's object (durable-objects/wechat-inbound-copy.ts), never
+ * here after the record, where a failure would be lost to the deduplication of WeChat's retries.
  */
 import { decryptMessage, encryptReply } from "../channels/wechat/crypto";
 import {
@@ -24,6 +25,7 @@ import {
 import { MAX_BODY_BYTES, parseWeChatXml } from "../channels/wechat/xml";
 import { chooseReply, type Inbound } from "../domain/auto-replies";
 import type { InboxRowValues } from "../durable-objects/wechat-inbound-types";
+import { sha256Hex } from "../lib/crypto";
 import { newId } from "../lib/ids";
 import { ApiError } from "../lib/problem";
 import { wechatRules } from "./auto-replies";
@@ -82,14 +84,18 @@ function refused(detail: string, tooLarge = false): ApiError {
     : new ApiError("validation-error", detail);
 }
 
-/** The delivery's fields, decrypted when it comes encrypted (safe and compatible mode). */
+/**
+ * The delivery's fields, decrypted when it comes encrypted (safe and compatible mode), and the
+ * message they were read from: the body, or the XML inside an encrypted one (WeChat's retry of a
+ * push is the same message, whether or not it is encrypted afresh).
+ */
 async function fieldsOf(
   app: ReadyWeChatApp,
   query: WebhookQuery,
   timestamp: string,
   nonce: string,
   body: string,
-): Promise<{ fields: Record<string, string>; encrypted: boolean }> {
+): Promise<{ fields: Record<string, string>; encrypted: boolean; message: string }> {
   if (new TextEncoder().encode(body).length > MAX_BODY_BYTES) {
     throw refused("The body is over 64 KB.", true);
   }
@@ -108,7 +114,7 @@ async function fieldsOf(
         "This account is in safe mode: deliveries must be encrypted.",
       );
     }
-    return { fields: outer.fields, encrypted };
+    return { fields: outer.fields, encrypted, message: body };
   }
   const encrypt = outer.fields.Encrypt;
   if (!encrypt || !query.msg_signature) {
@@ -135,7 +141,7 @@ async function fieldsOf(
   if (!inner.ok) {
     throw refused(`The decrypted message is not WeChat XML: ${inner.error.detail}`);
   }
-  return { fields: inner.fields, encrypted };
+  return { fields: inner.fields, encrypted, message: decrypted.xml };
 }
 
 /** How the auto-reply rules see a delivery. */
@@ -185,12 +191,13 @@ export async function receiveDelivery(
   now: number = Date.now(),
 ): Promise<{ contentType: string; body: string }> {
   const { app, timestamp, nonce } = await authenticated(env, appId, query, now);
-  const { fields, encrypted } = await fieldsOf(app, query, timestamp, nonce, body);
+  const { fields, encrypted, message } = await fieldsOf(app, query, timestamp, nonce, body);
   const inbound = inboundOf(fields);
   if (!inbound.ok) {
     throw refused(`The message is incomplete: ${inbound.error.detail}`);
   }
-  const rule = chooseReply(await wechatRules(env, appId, now), ruleInput(inbound.inbound));
+  const rules = await wechatRules(env, app.row.tenantId, appId, now);
+  const rule = chooseReply(rules, ruleInput(inbound.inbound));
   const row: InboxRowValues = {
     id: newId("wxm", now),
     tenantId: app.row.tenantId,
@@ -210,7 +217,14 @@ export async function receiveDelivery(
   const recorded = await wechatAccountOf(env, appId).receive(
     row,
     rule ? JSON.stringify(rule.reply) : null,
+    { timestamp: Number(timestamp), nonce, messageSha256: await sha256Hex(message) },
   );
+  if ("refused" in recorded) {
+    throw new ApiError(
+      "forbidden",
+      "This signature was already used for another message: WeChat signs each push afresh.",
+    );
+  }
   const reply = recorded.reply
     ? passiveReply(JSON.parse(recorded.reply), fields, inbound.inbound, now)
     : null;

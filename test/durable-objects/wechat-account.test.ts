@@ -5,10 +5,14 @@ import { database } from "../../src/db/client";
 import { wechatApps } from "../../src/db/schema";
 import type { WeChatAccount } from "../../src/durable-objects/wechat-account";
 import type { InboxRowValues } from "../../src/durable-objects/wechat-inbound-types";
+import {
+  SIGNATURE_USE_KEPT_SECONDS,
+  type SignatureUse,
+} from "../../src/durable-objects/wechat-signature-uses";
 import { newId } from "../../src/lib/ids";
 import { encryptSecret } from "../../src/lib/secrets";
 import { wechatAccountOf } from "../../src/services/wechat-client";
-import { createTenant } from "../support/tenants";
+import { createTenant, eventually } from "../support/tenants";
 
 const HOUR = 3_600_000;
 let apps = 0;
@@ -109,6 +113,11 @@ function textRow(tenantId: string, appId: string, msgId: string, now: number): I
     reply: null,
     receivedAt: now,
   };
+}
+
+/** The signature a delivery came with: its URL's timestamp and nonce, and its message's hash. */
+function signedAt(now: number, nonce: string, messageSha256 = "a".repeat(64)): SignatureUse {
+  return { timestamp: Math.floor(now / 1000), nonce, messageSha256 };
 }
 
 function bodyOf(request: SeenRequest | undefined): unknown {
@@ -225,6 +234,7 @@ describe("WeChatAccount", () => {
     const recorded = await stub.receive(
       textRow(tenant.id, appId, "7000000000000001", clock.now),
       null,
+      signedAt(clock.now, "1001"),
     );
     expect(recorded).toEqual({ duplicate: false, reply: null });
     // In case the copy at the end of the delivery never finishes, the alarm does it.
@@ -236,6 +246,77 @@ describe("WeChatAccount", () => {
       .bind(appId)
       .first<{ n: number }>();
     expect(stored?.n).toBe(1);
+  });
+
+  it("takes a signature once per message, until its timestamp can no longer be fresh", async () => {
+    const { tenant, appId, stub, clock } = await fakeApp();
+    const pushedAt = clock.now;
+    const signature = signedAt(pushedAt, "2002", "1".repeat(64));
+    const first = textRow(tenant.id, appId, "7000000000000002", pushedAt);
+    expect(await stub.receive(first, null, signature)).toEqual({ duplicate: false, reply: null });
+    // WeChat's retry: the same message with the same signature.
+    expect(await stub.receive(first, null, signature)).toEqual({ duplicate: true, reply: null });
+    const other = textRow(tenant.id, appId, "7000000000000003", pushedAt);
+    const reused = { ...signature, messageSha256: "2".repeat(64) };
+    expect(await stub.receive(other, null, reused)).toEqual({ refused: "signature-reused" });
+    clock.now = pushedAt + (SIGNATURE_USE_KEPT_SECONDS - 1) * 1000;
+    expect(await stub.receive(other, null, reused)).toEqual({ refused: "signature-reused" });
+    // By now the Worker refuses the timestamp itself; the object has let the use go.
+    clock.now = pushedAt + (SIGNATURE_USE_KEPT_SECONDS + 1) * 1000;
+    expect(await stub.receive(other, null, reused)).toEqual({ duplicate: false, reply: null });
+    const uses = await runInDurableObject(stub, (_instance: WeChatAccount, state) =>
+      state.storage.sql.exec("SELECT nonce FROM signature_uses").toArray(),
+    );
+    expect(uses).toEqual([{ nonce: "2002" }]);
+  });
+
+  it("forgets the token and the deliveries of a tenant that deletes the app", async () => {
+    const { tenant, appId, stub, clock, requests } = await fakeApp();
+    await stub.accessToken({ appId });
+    const row = textRow(tenant.id, appId, "7000000000000004", clock.now);
+    const reply = JSON.stringify({ type: "text", content: "hi" });
+    await stub.receive(row, reply, signedAt(clock.now, "3003"));
+    await stub.release(appId, tenant.id);
+    // The same delivery is new again (no reply of the old owner's), and a call fetches a token.
+    expect(await stub.receive(row, null, signedAt(clock.now, "3003"))).toEqual({
+      duplicate: false,
+      reply: null,
+    });
+    expect(await stub.accessToken({ appId })).toMatchObject({
+      ok: true,
+      value: { token: "token-2" },
+    });
+    expect(requests).toHaveLength(2);
+  });
+
+  it("keeps no token from a refresh under way as the app changes owner", async () => {
+    const { tenant, appId, stub } = await fakeApp();
+    let answer = (_token: string) => {};
+    const held = new Promise<string>((resolve) => {
+      answer = resolve;
+    });
+    let issued = 0;
+    await runInDurableObject(stub, (instance: WeChatAccount) => {
+      Object.defineProperty(instance, "io", {
+        value: {
+          now: () => Date.now(),
+          fetch: async () => {
+            issued += 1;
+            const token = issued === 1 ? await held : `token-after-${issued}`;
+            return Response.json({ access_token: token, expires_in: 7200 });
+          },
+        },
+      });
+    });
+    const underway = stub.accessToken({ appId });
+    await eventually(async () => (issued === 1 ? true : undefined), 5_000, "the token request");
+    await stub.adopt(appId, tenant.id);
+    answer("token-of-the-last-owner");
+    expect(await underway).toMatchObject({ ok: true, value: { token: "token-of-the-last-owner" } });
+    expect(await stub.accessToken({ appId })).toMatchObject({
+      ok: true,
+      value: { token: "token-after-2" },
+    });
   });
 
   it("hands out another token for a rejected one without a fetch when one was already fetched", async () => {

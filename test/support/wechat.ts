@@ -54,6 +54,8 @@ export interface Delivery {
   /** For tests of refusals: sign with another token, at another time, with another app id. */
   token?: string;
   timestampSeconds?: number;
+  /** A fixed nonce, to sign two deliveries alike (WeChat draws a new one for each push). */
+  nonce?: string;
   encryptForAppId?: string;
   /**
    * For tests of tampering (safe and compatible mode): the body carries this XML's ciphertext
@@ -64,10 +66,21 @@ export interface Delivery {
   msgSignature?: string;
 }
 
-/** POSTs `xml` to the webhook as WeChat would in `mode`; returns the response. */
-export async function deliver(appId: string, xml: string, options: Delivery): Promise<Response> {
+/** A delivery as WeChat would send it: the webhook's path with its signed query, and the body. */
+export interface SignedDelivery {
+  path: string;
+  query: URLSearchParams;
+  body: string;
+}
+
+/** Signs (and in safe and compatible mode encrypts) `xml` as WeChat would in `mode`. */
+export async function signDelivery(
+  appId: string,
+  xml: string,
+  options: Delivery,
+): Promise<SignedDelivery> {
   const timestamp = String(options.timestampSeconds ?? Math.floor(Date.now() / 1000));
-  const nonce = String(Math.floor(Math.random() * 1e9));
+  const nonce = options.nonce ?? String(Math.floor(Math.random() * 1e9));
   const token = options.token ?? TOKEN;
   const query = new URLSearchParams({
     signature: await wechatSignature(token, timestamp, nonce),
@@ -96,11 +109,21 @@ export async function deliver(appId: string, xml: string, options: Delivery): Pr
     }
     body = `<xml><ToUserName><![CDATA[gh_account]]></ToUserName><Encrypt><![CDATA[${encrypt}]]></Encrypt></xml>`;
   }
-  return call(`/wechat/${appId}?${query}`, null, {
+  return { path: `/wechat/${appId}`, query, body };
+}
+
+/** POSTs a signed delivery to the webhook; returns the response. */
+export function post(delivery: SignedDelivery): Promise<Response> {
+  return call(`${delivery.path}?${delivery.query}`, null, {
     method: "POST",
-    body,
+    body: delivery.body,
     headers: { "content-type": "text/xml" },
   });
+}
+
+/** POSTs `xml` to the webhook as WeChat would in `mode`; returns the response. */
+export async function deliver(appId: string, xml: string, options: Delivery): Promise<Response> {
+  return post(await signDelivery(appId, xml, options));
 }
 
 /** The reply's fields, decrypting an encrypted reply as WeChat would. */

@@ -12,7 +12,13 @@ import { timingSafeEqual, toHex } from "../../lib/crypto";
 
 const encoder = new TextEncoder();
 
-/** How far a callback's `timestamp` may be from our clock, either way, before it is refused. */
+/**
+ * How far a callback's `timestamp` may be from our clock, either way, before it is refused: 5
+ * minutes: WeChat's retries (three, within about 15 s of the push) keep the push's timestamp, and
+ * WeChat's clock and ours may differ a little. Within it a signature is good for one message only:
+ * the account's object keeps each (timestamp, nonce) for as long as it could be fresh
+ * (durable-objects/wechat-signature-uses.ts).
+ */
 export const DEFAULT_TOLERANCE_SECONDS = 300;
 
 /** The `signature` WeChat puts on a URL-verification GET and on every push's URL. */
