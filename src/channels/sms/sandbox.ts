@@ -12,6 +12,7 @@
  */
 import { z } from "zod";
 import { fetchNoRedirect } from "../../lib/outbound-fetch";
+import { redactHookTokens } from "../../lib/redact";
 import { type AdapterIO, type Receipt, ReceiptFormatError, type SmsAdapter } from "./adapter";
 
 /** Long enough to gather one consumer batch's receipts into one post. */
@@ -58,7 +59,12 @@ async function postReceipts(url: string, io: AdapterIO): Promise<void> {
       }),
     );
     if (!response.ok) {
-      console.warn("sandbox receipts were refused", response.status, await response.text());
+      // The problem's `instance` is the hook's path, token and all.
+      console.warn(
+        "sandbox receipts were refused",
+        response.status,
+        redactHookTokens(await response.text()),
+      );
     }
   }
 }
