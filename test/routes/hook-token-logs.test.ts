@@ -48,7 +48,10 @@ describe("our own log lines", () => {
 
     const lines = await consoleDuring(async () => {
       const res = await worker.fetch(
-        new Request(`http://127.0.0.1:8787${path}`, { method: "POST", body: "" }),
+        new Request<unknown, IncomingRequestCfProperties>(`http://127.0.0.1:8787${path}`, {
+          method: "POST",
+          body: "",
+        }),
         brokenD1Env(),
         ctx,
       );
@@ -65,7 +68,8 @@ describe("our own log lines", () => {
     const ctx = createExecutionContext();
     const work: Promise<unknown>[] = [];
     const io = {
-      fetch: (request: Request) => worker.fetch(request, env, ctx),
+      fetch: async (request: Request) =>
+        worker.fetch(new Request<unknown, IncomingRequestCfProperties>(request), env, ctx),
       now: () => Date.now(),
       waitUntil: (promise: Promise<unknown>) => work.push(promise),
     };
