@@ -3,6 +3,7 @@ import type { Context } from "hono";
 import { HTTPException } from "hono/http-exception";
 import type { ZodError } from "zod";
 import { ApiError, toPointer } from "./lib/problem";
+import { redactHookTokens } from "./lib/redact";
 import type { AppEnv } from "./middleware/context";
 
 export function problemResponse(c: Context<AppEnv>, error: ApiError): Response {
@@ -74,7 +75,12 @@ export function onError(error: Error, c: Context<AppEnv>): Response {
       );
     }
   }
-  console.error("unhandled error", c.req.method, c.req.path, error);
+  console.error(
+    "unhandled error",
+    c.req.method,
+    redactHookTokens(c.req.path),
+    redactHookTokens(error.stack ?? String(error)),
+  );
   return problemResponse(
     c,
     new ApiError("internal", "Something went wrong on our side; it has been logged."),

@@ -10,6 +10,7 @@
  */
 import { app } from "./app";
 import { settingsOf } from "./config/settings";
+import { networkFetch } from "./lib/outbound-fetch";
 import { consumeDeadLetters } from "./queues/dead-letters";
 import { consumeDispatch } from "./queues/dispatch";
 import { consumeWebhookDeadLetters, consumeWebhooks } from "./queues/webhooks";
@@ -29,7 +30,7 @@ function selfFetch(env: Env, ctx: ExecutionContext) {
   return (request: Request): Promise<Response> =>
     new URL(request.url).origin === origin
       ? Promise.resolve(app.fetch(request, env, ctx))
-      : fetch(request);
+      : networkFetch(request);
 }
 
 export default {

@@ -289,12 +289,6 @@ export async function failUnlessDone(
     : { kind: "done" };
 }
 
-/**
- * Applies carrier receipts for one tenant in one D1 batch; a final status is never overwritten and
- * `sent` only moves forward. The claim is left alone: a receipt may arrive while the consumer
- * that sent is still recording it. Says, receipt by receipt, whether it changed its message (of
- * two receipts for one message in one call, only the first can).
- */
 /** A message a receipt (or the receipt deadline) just finished, as D1 returns it. */
 export interface ReceiptChange {
   id: string;
@@ -320,10 +314,28 @@ const RECEIPT_CHANGE_COLUMNS = `messages.id, messages.tenant_id, messages.recipi
   messages.template_id, messages.metadata, messages.created_at, messages.provider,
   messages.provider_message_id, messages.sent_at, messages.status, messages.status_reason`;
 
+/** A receipt for a message found by its carrier id (or, for our own, by its send). */
+export interface ReceiptToApply {
+  messageId: string;
+  /** The carrier's id for the message, where the receipt gives one. */
+  providerMessageId: string | null;
+  status: "delivered" | "undelivered";
+  reason: string | null;
+}
+
+/**
+ * Applies one tenant's receipts from one provider in one D1 batch, each only to a message whose
+ * send is recorded as that provider's (under the receipt's carrier id, where it gives one): a
+ * receipt is the provider's word about its own send, not about whatever message it names. A
+ * final status is never overwritten and `sent` only moves forward. The claim is left alone: a
+ * receipt may arrive while the consumer that sent is still recording it. Says, receipt by
+ * receipt, whether it changed its message (of two receipts for one message in one call, only the
+ * first can).
+ */
 export async function applyReceipts(
   d1: D1Database,
-  tenantId: string,
-  receipts: { messageId: string; status: "delivered" | "undelivered"; reason: string | null }[],
+  owner: { tenantId: string; provider: string },
+  receipts: readonly ReceiptToApply[],
   now: number,
 ): Promise<{ changed: boolean[]; rows: ReceiptChange[] }> {
   const firstOf = new Map<string, number>();
@@ -335,12 +347,13 @@ export async function applyReceipts(
   const unique = [...firstOf.values()].map((i) => receipts[i]).filter((r) => r !== undefined);
   const statements = rowStatements(
     d1,
-    unique.map((r) => [r.messageId, r.status, r.reason]),
-    { before: [now, now, now], after: [tenantId] },
+    unique.map((r) => [r.messageId, r.status, r.reason, r.providerMessageId]),
+    { before: [now, now, now], after: [owner.tenantId, owner.provider] },
     (tuples) => `UPDATE messages SET status = v.column2, status_reason = v.column3,
       completed_at = ?, sent_at = COALESCE(sent_at, ?), updated_at = ?
       FROM (VALUES ${tuples}) AS v
-      WHERE messages.id = v.column1 AND messages.tenant_id = ?
+      WHERE messages.id = v.column1 AND messages.tenant_id = ? AND messages.provider = ?
+        AND (v.column4 IS NULL OR messages.provider_message_id = v.column4)
         AND messages.status IN ('queued', 'sending', 'sent')
       RETURNING ${RECEIPT_CHANGE_COLUMNS}`,
   );
@@ -361,7 +374,8 @@ export async function applyReceipts(
  * send is recorded by now. The consumer's record of a send (`recordAttempts`) applies what is held
  * in its own batch; D1 runs each batch as one transaction, so whichever of the two commits second
  * applies the receipt, and a send recorded between the caller's look-up and this hold is not
- * missed. The first receipt held for a carrier id wins. Says, receipt by receipt, whether it
+ * missed. The first receipt a tenant's provider holds for a carrier id wins; another tenant's
+ * neither blocks nor finishes it. Says, receipt by receipt, whether it
  * changed its message (as `applyReceipts` does) and whether its send was found recorded (a
  * recorded one is no longer held: applied, or its message had moved on).
  */
@@ -377,8 +391,9 @@ export async function holdReceipts(
   const list = JSON.stringify(
     receipts.map((r) => [r.providerMessageId, r.status, r.reason ?? null]),
   );
-  const held = `pending_receipts.provider = ?1 AND pending_receipts.provider_message_id IN
-    (SELECT json_extract(value, '$[0]') FROM json_each(?4))`;
+  const held = `pending_receipts.tenant_id = ?2 AND pending_receipts.provider = ?1
+    AND pending_receipts.provider_message_id IN
+      (SELECT json_extract(value, '$[0]') FROM json_each(?4))`;
   const recordedSend = `messages.tenant_id = pending_receipts.tenant_id
     AND messages.provider = pending_receipts.provider
     AND messages.provider_message_id = pending_receipts.provider_message_id`;
@@ -444,7 +459,9 @@ function heldReceiptsFor(
   results: { attempt: AttemptRecord; change: AttemptChange }[],
 ): D1PreparedStatement[] {
   const sent = results.flatMap(({ attempt, change }) =>
-    change.kind === "sent" ? [[attempt.messageId, change.provider, change.providerMessageId]] : [],
+    change.kind === "sent"
+      ? [[attempt.messageId, change.provider, change.providerMessageId, attempt.tenantId]]
+      : [],
   );
   if (sent.length === 0) {
     return [];
@@ -457,7 +474,8 @@ function heldReceiptsFor(
            completed_at = p.received_at, updated_at = p.received_at
          FROM pending_receipts AS p
          WHERE messages.id IN (SELECT json_extract(value, '$[0]') FROM json_each(?1))
-           AND p.provider = messages.provider AND p.provider_message_id = messages.provider_message_id
+           AND p.tenant_id = messages.tenant_id AND p.provider = messages.provider
+           AND p.provider_message_id = messages.provider_message_id
            AND messages.status = 'sent'
            AND NOT (p.status = 'undelivered' AND messages.channel = 'wechat'
              AND json_extract(messages.payload, '$.fallback') IS NOT NULL)
@@ -466,8 +484,9 @@ function heldReceiptsFor(
       .bind(list),
     d1
       .prepare(
-        `DELETE FROM pending_receipts WHERE (provider, provider_message_id) IN
-           (SELECT json_extract(value, '$[1]'), json_extract(value, '$[2]') FROM json_each(?1))`,
+        `DELETE FROM pending_receipts WHERE (tenant_id, provider, provider_message_id) IN
+           (SELECT json_extract(value, '$[3]'), json_extract(value, '$[1]'),
+              json_extract(value, '$[2]') FROM json_each(?1))`,
       )
       .bind(list),
   ];

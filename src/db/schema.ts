@@ -491,7 +491,9 @@ export const webhookDeliveries = sqliteTable(
 
 /**
  * Receipts that came before the send they report was recorded (carriers answer the send and post
- * the receipt at nearly the same moment): kept here and applied when the send is recorded.
+ * the receipt at nearly the same moment): kept here and applied when the send is recorded. Keyed
+ * by tenant too: carrier ids are the carriers' own, so one tenant's receipt must neither block nor
+ * finish another tenant's message.
  */
 export const pendingReceipts = sqliteTable(
   "pending_receipts",
@@ -504,7 +506,7 @@ export const pendingReceipts = sqliteTable(
     receivedAt: integer().notNull(),
   },
   (t) => [
-    primaryKey({ columns: [t.provider, t.providerMessageId] }),
+    primaryKey({ columns: [t.tenantId, t.provider, t.providerMessageId] }),
     index("pending_receipts_received_idx").on(t.receivedAt),
   ],
 );

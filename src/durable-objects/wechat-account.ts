@@ -21,6 +21,7 @@
  * Never: logs or returns in an error a token or the AppSecret; serves another app's token.
  */
 import { DurableObject } from "cloudflare:workers";
+import { networkFetch } from "../lib/outbound-fetch";
 import { forgetInbound, migrateInbound, recordInbound } from "./wechat-inbound";
 import { InboundCopier } from "./wechat-inbound-copy";
 import type { InboxRowValues } from "./wechat-inbound-types";
@@ -70,7 +71,7 @@ export type Reception =
 export class WeChatAccount extends DurableObject<Env> {
   // WeChat and the clock are reached through `this.io` at the time of use, so tests may swap it
   // on an instance.
-  private io: WeChatAccountIO = { fetch: (request) => fetch(request), now: () => Date.now() };
+  private io: WeChatAccountIO = { fetch: networkFetch, now: () => Date.now() };
   private readonly sql: SqlStorage;
   /** In-memory copy of the `access_token` row, read once per instance. */
   private stored: StoredToken | null | undefined;

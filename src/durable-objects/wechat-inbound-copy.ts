@@ -5,7 +5,7 @@
  * its alarm, sooner after a blip and less often in a long outage, until D1 takes it. No later
  * delivery is needed, so a quiet account's follow still reaches D1.
  */
-import { applyReceipts, holdReceipts } from "../db/message-log";
+import { applyReceipts, holdReceipts, type ReceiptToApply } from "../db/message-log";
 import { fallBackAfterUndelivered, fallbackOf } from "../services/best-channel";
 import {
   changeEventInput,
@@ -196,7 +196,7 @@ async function applyTemplateJobResults(
       }),
     now,
   );
-  const receipts: ({ messageId: string } & ReturnType<typeof receiptOf>)[] = [];
+  const receipts: ReceiptToApply[] = [];
   for (const { msgId, status } of results) {
     const message = messages.get(msgId);
     if (!message) {
@@ -206,10 +206,10 @@ async function applyTemplateJobResults(
     if (status !== "success" && fallback) {
       await fallBackAfterUndelivered(env, { id: message.id, tenantId }, fallback, status, now);
     } else {
-      receipts.push({ messageId: message.id, ...receiptOf(status) });
+      receipts.push({ messageId: message.id, providerMessageId: msgId, ...receiptOf(status) });
     }
   }
-  const { rows } = await applyReceipts(env.DB, tenantId, receipts, now);
+  const { rows } = await applyReceipts(env.DB, { tenantId, provider: "wechat" }, receipts, now);
   await emitMessageEvents(
     env,
     [...rows, ...late.rows].map((changed) =>

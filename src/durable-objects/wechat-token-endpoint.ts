@@ -8,8 +8,9 @@ import { z } from "zod";
 import { settingsOf } from "../config/settings";
 import { database } from "../db/client";
 import { wechatApps } from "../db/schema";
+import { fetchNoRedirect, RedirectRefusedError } from "../lib/outbound-fetch";
 import { decryptSecret } from "../lib/secrets";
-import { type WeChatResult, wechatError } from "./wechat-types";
+import { redirectedError, type WeChatResult, wechatError } from "./wechat-types";
 
 export const WECHAT_API_BASE_URL = "https://api.weixin.qq.com";
 
@@ -107,8 +108,12 @@ export async function requestAccessToken(
 ): Promise<WeChatResult<{ token: string; expiresInSeconds: number }>> {
   let response: Response;
   try {
-    response = await fetch(tokenRequest(app, force));
-  } catch {
+    response = await fetchNoRedirect(fetch, tokenRequest(app, force));
+  } catch (error) {
+    if (error instanceof RedirectRefusedError) {
+      // The redirect never gets the AppSecret, and its Location's query is not repeated.
+      return { ok: false, error: redirectedError("WeChat's token endpoint", error) };
+    }
     return {
       ok: false,
       error: {

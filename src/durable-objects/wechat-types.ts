@@ -15,6 +15,8 @@ export type WeChatErrorCode =
   | "refresh-limited"
   /** The request did not get an answer (connection failed). */
   | "network"
+  /** Answered with a redirect, which is never followed (lib/outbound-fetch): a setting is wrong. */
+  | "redirected"
   /** An answer that is not WeChat's JSON (an HTTP error from a proxy, HTML, no token...). */
   | "bad-response";
 
@@ -68,4 +70,9 @@ export function wechatError(errcode: number, errmsg: string): WeChatError {
     errcode,
     errmsg,
   };
+}
+
+/** A WeChat endpoint (`what`: "WeChat's token endpoint") answered with a redirect. */
+export function redirectedError(what: string, error: { message: string }): WeChatError {
+  return { code: "redirected", retryable: false, message: `${what} ${error.message}` };
 }

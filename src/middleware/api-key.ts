@@ -19,6 +19,11 @@ import { enforceRequestLimit } from "./rate-limit";
 const CACHE_TTL_MS = 10_000;
 const MAX_CACHED = 10_000;
 const KEY_FORMAT = /^rbx_(live|test)_[A-Za-z0-9]{32}$/;
+/**
+ * `Bearer <token>` and nothing after it (RFC 6750 §2.1: one b64token). A header with more in it
+ * is refused, not read in part: two credentials joined by a client or a proxy are not one key.
+ */
+const BEARER = /^Bearer +([A-Za-z0-9\-._~+/]+=*)$/i;
 
 interface CacheEntry {
   caller: Caller | null;
@@ -81,9 +86,8 @@ async function lookUp(env: Env, hash: string, now: number): Promise<CacheEntry> 
 
 export function requireScope(scope: Scope) {
   return createMiddleware<AppEnv>(async (c, next) => {
-    const header = c.req.header("authorization") ?? "";
-    const [scheme, key] = header.split(" ", 2);
-    if (scheme?.toLowerCase() !== "bearer" || !key) {
+    const key = BEARER.exec(c.req.header("authorization") ?? "")?.[1];
+    if (!key) {
       throw new ApiError(
         "unauthenticated",
         "Send your API key as `Authorization: Bearer rbx_live_…`.",

@@ -17,6 +17,7 @@ import { database } from "../db/client";
 import { webhookDeliveries, webhookEndpoints } from "../db/schema";
 import { webhookRetryDelay } from "../domain/webhook-retries";
 import { checkWebhookUrl } from "../domain/webhook-urls";
+import { networkFetch } from "../lib/outbound-fetch";
 import { decryptSecret } from "../lib/secrets";
 import {
   ATTEMPT_TIMEOUT_MS,
@@ -179,7 +180,7 @@ async function deliver(
   const { delivered, attempt } = await attemptDelivery(
     { url: check.url.href, secret, eventId: delivery.eventId, payload: delivery.payload },
     {
-      fetch: deps.fetch ?? ((request) => fetch(request)),
+      fetch: deps.fetch ?? networkFetch,
       now,
       timeoutMs: deps.timeoutMs ?? ATTEMPT_TIMEOUT_MS,
     },

@@ -82,14 +82,32 @@ export async function acceptStatusCallback(
   const ids = await messageIdsOf(db, owner, receipts);
   const known = receipts.flatMap((receipt) => {
     const messageId = ids.get(receipt);
-    return messageId ? [{ messageId, status: receipt.status, reason: receipt.reason ?? null }] : [];
+    return messageId
+      ? [
+          {
+            messageId,
+            providerMessageId: receipt.providerMessageId,
+            status: receipt.status,
+            reason: receipt.reason ?? null,
+          },
+        ]
+      : [];
   });
-  // Found by neither id: most likely the send is not recorded yet (the carrier's receipt beat our
-  // consumer's write). Held, and applied when the send is recorded (db/message-log); one recorded
-  // since our look-up is applied by the hold itself.
-  const unmatched = receipts.filter((receipt) => !ids.has(receipt));
+  // Not found: most likely the send is not recorded yet (the carrier's receipt beat our consumer's
+  // write). Held, and applied when the send is recorded (db/message-log); one recorded since our
+  // look-up is applied by the hold itself. Not one echoing an id the tenant has no message by:
+  // no send of it will ever be recorded.
+  const notFound = receipts.filter((receipt) => !ids.has(receipt));
+  const echoed = await existingIds(
+    db,
+    owner.tenantId,
+    notFound.flatMap((receipt) => (receipt.messageId ? [receipt.messageId] : [])),
+  );
+  const unmatched = notFound.filter((r) => !r.messageId || echoed.has(r.messageId));
+  // Echoing an unknown id, or found under its carrier id echoing another message's: no message.
+  const strays = receipts.length - known.length - unmatched.length;
   const late = await holdReceipts(env.DB, owner, unmatched, now);
-  const { changed, rows } = await applyReceipts(env.DB, owner.tenantId, known, now);
+  const { changed, rows } = await applyReceipts(env.DB, owner, known, now);
   await emitMessageEvents(
     env,
     [...rows, ...late.rows].map((row) =>
@@ -106,7 +124,7 @@ export async function acceptStatusCallback(
       unchanged.filter((id) => existing.has(id)).length +
       late.recorded.filter((recorded, i) => recorded && !late.changed[i]).length,
     held: held.length,
-    unknown: unchanged.filter((id) => !existing.has(id)).length,
+    unknown: unchanged.filter((id) => !existing.has(id)).length + strays,
   };
   if (counts.unknown > 0) {
     console.warn(`${counts.unknown} receipt(s) for unknown messages`, provider);
@@ -122,23 +140,25 @@ export async function acceptStatusCallback(
   return counts;
 }
 
-/** Our message id for each receipt: echoed by the carrier, or found by the carrier's own id. */
+/**
+ * Our message for each receipt: the one this tenant sent through this provider under the
+ * receipt's carrier id, the provider's own id for its own send. An id of ours that the carrier
+ * echoes (Aliyun's `out_id`, the sandbox's `message_id`) is only checked against it, never
+ * trusted alone: any of a tenant's providers could name any of its messages, and a push from one
+ * must not finish what another sent. Null for a receipt whose echoed id names another message.
+ */
 async function messageIdsOf(
   db: Database,
   owner: HookOwner,
   receipts: Receipt[],
-): Promise<Map<Receipt, string>> {
-  const ids = new Map<Receipt, string>();
+): Promise<Map<Receipt, string | null>> {
+  const ids = new Map<Receipt, string | null>();
   const byProviderId = new Map<string, Receipt[]>();
   for (const receipt of receipts) {
-    if (receipt.messageId) {
-      ids.set(receipt, receipt.messageId);
-    } else {
-      byProviderId.set(receipt.providerMessageId, [
-        ...(byProviderId.get(receipt.providerMessageId) ?? []),
-        receipt,
-      ]);
-    }
+    byProviderId.set(receipt.providerMessageId, [
+      ...(byProviderId.get(receipt.providerMessageId) ?? []),
+      receipt,
+    ]);
   }
   const providerIds = [...byProviderId.keys()];
   for (let i = 0; i < providerIds.length; i += 90) {
@@ -154,7 +174,7 @@ async function messageIdsOf(
       );
     for (const row of rows) {
       for (const receipt of byProviderId.get(row.providerMessageId ?? "") ?? []) {
-        ids.set(receipt, row.id);
+        ids.set(receipt, !receipt.messageId || receipt.messageId === row.id ? row.id : null);
       }
     }
   }

@@ -9,6 +9,7 @@ import {
   applyReceipts,
   type MessageRow,
   type ReceiptChange,
+  type ReceiptToApply,
 } from "../db/message-log";
 import { changeEventInput, emitMessageEvents, eventChange, messageEvent } from "./message-events";
 import { isTemplateMessage } from "./wechat-messages";
@@ -71,15 +72,20 @@ async function deliveredOnSend(
   records: readonly OutcomeRecord[],
   now: number,
 ): Promise<void> {
-  const byTenant = new Map<string, { messageId: string; status: "delivered"; reason: null }[]>();
+  const byTenant = new Map<string, ReceiptToApply[]>();
   for (const { message, change } of records) {
     if (message.channel === "wechat" && change.kind === "sent" && !isTemplateMessage(message)) {
       const list = byTenant.get(message.tenantId) ?? [];
-      list.push({ messageId: message.id, status: "delivered", reason: null });
+      list.push({
+        messageId: message.id,
+        providerMessageId: change.providerMessageId,
+        status: "delivered",
+        reason: null,
+      });
       byTenant.set(message.tenantId, list);
     }
   }
   for (const [tenantId, receipts] of byTenant) {
-    await applyReceipts(env.DB, tenantId, receipts, now);
+    await applyReceipts(env.DB, { tenantId, provider: "wechat" }, receipts, now);
   }
 }

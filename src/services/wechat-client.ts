@@ -7,10 +7,12 @@
 import type { WeChatAccount } from "../durable-objects/wechat-account";
 import {
   type AccessToken,
+  redirectedError,
   type WeChatError,
   type WeChatResult,
   wechatError,
 } from "../durable-objects/wechat-types";
+import { fetchNoRedirect, networkFetch, RedirectRefusedError } from "../lib/outbound-fetch";
 import { ApiError } from "../lib/problem";
 
 /** The app's token authority; the name is derived from the app id, a key of our own table. */
@@ -30,7 +32,7 @@ export interface WeChatClientIO {
   fetch: (request: Request) => Promise<Response>;
 }
 
-const defaultIO: WeChatClientIO = { fetch: (request) => fetch(request) };
+const defaultIO: WeChatClientIO = { fetch: networkFetch };
 
 const TOKEN_EXPIRED = 42001;
 const TOKEN_INVALID = 40001;
@@ -89,8 +91,11 @@ async function send(
         });
   let response: Response;
   try {
-    response = await io.fetch(request);
-  } catch {
+    response = await fetchNoRedirect(io.fetch, request);
+  } catch (error) {
+    if (error instanceof RedirectRefusedError) {
+      return { ok: false, error: redirectedError(`WeChat's API (${path})`, error) };
+    }
     return {
       ok: false,
       error: { code: "network", retryable: true, message: `WeChat did not answer ${path}` },

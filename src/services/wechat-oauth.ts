@@ -22,6 +22,7 @@ import { database } from "../db/client";
 import { idempotencyRecords } from "../db/schema";
 import { WECHAT_API_BASE_URL } from "../durable-objects/wechat-token-endpoint";
 import { randomToken } from "../lib/crypto";
+import { fetchNoRedirect, networkFetch, RedirectRefusedError } from "../lib/outbound-fetch";
 import { ApiError } from "../lib/problem";
 import type { Caller } from "../middleware/context";
 import { bindWeChatByOAuth, findContactRow } from "./contacts";
@@ -42,7 +43,7 @@ export interface OAuthIO {
   now: number;
 }
 
-const defaultIO = (): OAuthIO => ({ fetch: (request) => fetch(request), now: Date.now() });
+const defaultIO = (): OAuthIO => ({ fetch: networkFetch, now: Date.now() });
 
 /** What a link and its state stand for (`sub`: the contact's id, `ext`: its external id). */
 const Binding = z.object({
@@ -251,9 +252,12 @@ async function exchangeCode(
   url.searchParams.set("grant_type", "authorization_code");
   let answer: { errcode?: number; errmsg?: string; openid?: string };
   try {
-    const response = await io.fetch(new Request(url, { method: "GET" }));
+    const response = await fetchNoRedirect(io.fetch, new Request(url, { method: "GET" }));
     answer = (await response.json()) as typeof answer;
-  } catch {
+  } catch (error) {
+    if (error instanceof RedirectRefusedError) {
+      throw new ApiError("provider-unavailable", `WeChat's code exchange ${error.message}.`);
+    }
     // The URL carries the app secret: it is never put in the error.
     throw new ApiError("provider-unavailable", "WeChat could not be reached; try again.");
   }

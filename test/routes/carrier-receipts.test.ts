@@ -99,7 +99,8 @@ describe("carrier receipts", () => {
       config: { access_key_id: "LTAI5tExampleKey", sign_name: "Relaybox" },
       credentials: { access_key_secret: "aliyun-secret-0123" },
     });
-    const message = await sentThrough(tenant, "aliyun", "900619746936498440^0");
+    // Aliyun's id for one number's message is its BizId and the number (channels/sms/aliyun).
+    const message = await sentThrough(tenant, "aliyun", "900619746936498440^0:13800138600");
     const res = await call(new URL(callback_urls.status).pathname, null, {
       method: "POST",
       body: JSON.stringify([

@@ -20,8 +20,10 @@ async function sentMessage() {
   const tenant = await createTenant();
   const message = outboxMessage(tenant.id, "+8613800138200");
   await logMessages(env.DB, [message]);
-  await env.DB.prepare("UPDATE messages SET status = 'sent', provider = 'sandbox' WHERE id = ?")
-    .bind(message.id)
+  await env.DB.prepare(
+    "UPDATE messages SET status = 'sent', provider = 'sandbox', provider_message_id = ? WHERE id = ?",
+  )
+    .bind(`sbx_${message.id}`, message.id)
     .run();
   const hook = `/hooks/sms/sandbox/${tenant.hookToken}/status`;
   return { tenant, message, hook };
@@ -98,11 +100,13 @@ describe("POST /hooks/sms/{provider}/{hook_token}/status", () => {
     const { tenant, message, hook } = await sentMessage();
     const second = outboxMessage(tenant.id, "+8613800138201");
     await logMessages(env.DB, [second]);
-    await env.DB.prepare("UPDATE messages SET status = 'delivered' WHERE id = ?")
+    await env.DB.prepare(
+      "UPDATE messages SET status = 'delivered', provider = 'sandbox', provider_message_id = 'p2' WHERE id = ?",
+    )
       .bind(second.id)
       .run();
     const body = JSON.stringify([
-      { message_id: message.id, provider_message_id: "p1", status: "delivered" },
+      { message_id: message.id, provider_message_id: `sbx_${message.id}`, status: "delivered" },
       { message_id: second.id, provider_message_id: "p2", status: "undelivered" },
       {
         message_id: "msg_00000000000000000000000000",

@@ -2,6 +2,7 @@ import { env } from "cloudflare:test";
 import { afterEach, describe, expect, it, vi } from "vitest";
 import { receiveOAuthCallback } from "../../src/services/wechat-oauth";
 import { expectProblem } from "../support/problem";
+import { fakeNetwork, redirectingTo } from "../support/redirecting-network";
 import { call, createTenant, postJson, type TestTenant } from "../support/tenants";
 import { wechatApp } from "../support/wechat";
 
@@ -177,6 +178,27 @@ describe("WeChat OAuth binding", () => {
       instance: `/wechat/${setup.appId}/oauth/callback`,
       pointers: ["/query/code"],
     });
+    expect(await bindings(setup.tenant)).toEqual([]);
+  });
+
+  it("does not follow a redirect from WeChat's code exchange: the AppSecret stays, the error says why", async () => {
+    const setup = await setUp();
+    const state = await startFlow(setup);
+    const network = fakeNetwork({
+      "api.weixin.qq.com": redirectingTo("https://refused.fake"),
+      "refused.fake": () => Response.json({ openid: "oStolen" }),
+    });
+    vi.spyOn(globalThis, "fetch").mockImplementation((input) =>
+      network.fetch(input instanceof Request ? input : new Request(String(input))),
+    );
+    const body = await expectProblem(await callback(setup.appId, state), {
+      status: 503,
+      slug: "provider-unavailable",
+      instance: `/wechat/${setup.appId}/oauth/callback`,
+      detail: /redirect.*307.*refused\.fake/i,
+    });
+    expect(body.detail).not.toContain(SECRET);
+    expect(network.receivedBy("refused.fake")).toEqual([]);
     expect(await bindings(setup.tenant)).toEqual([]);
   });
 

@@ -1,7 +1,9 @@
 /**
  * The one interface every SMS provider implements. Adapters are plain objects over an injected
  * `fetch`, so tests assert the exact outgoing request and the sandbox can call our own hooks.
+ * Each call goes through `fetchNoRedirect` (lib/outbound-fetch).
  */
+import type { RedirectRefusedError } from "../../lib/outbound-fetch";
 
 export interface SmsSendRequest {
   /** Our message id: the client reference a provider echoes back where it can. */
@@ -95,3 +97,19 @@ export class ReceiptAuthError extends Error {
 
 /** The adapters' request time-out unless a provider's settings say otherwise. */
 export const DEFAULT_TIMEOUT_MS = 10_000;
+
+/**
+ * A provider that answers a send with a redirect (lib/outbound-fetch) is misconfigured or not the
+ * provider at all: trying it again, or blindly another one, would not make it right.
+ */
+export function redirectRefused(
+  provider: string,
+  error: RedirectRefusedError,
+): Extract<SendOutcome, { kind: "failed" }> {
+  return {
+    kind: "failed",
+    retryable: false,
+    code: "redirected",
+    reason: `${provider} ${error.message}`,
+  };
+}

@@ -9,12 +9,14 @@
  * the Aliyun console, not per message: `statusCallbackUrl` is not sent.
  */
 import { z } from "zod";
+import { fetchNoRedirect, RedirectRefusedError } from "../../lib/outbound-fetch";
 import {
   type AdapterIO,
   DEFAULT_TIMEOUT_MS,
   type ProviderSettings,
   type Receipt,
   ReceiptFormatError,
+  redirectRefused,
   type SendOutcome,
   type SmsAdapter,
   type SmsSendRequest,
@@ -126,8 +128,8 @@ async function sendSms(
     io,
     configTimeout(settings),
   );
-  if (answer.kind === "none") {
-    return { kind: "unknown", reason: answer.reason };
+  if (answer.kind !== "answer") {
+    return outcomeOfNoAnswer(answer);
   }
   return forNumber(outcomeOf(answer.status, answer.text), phoneNumber);
 }
@@ -222,9 +224,7 @@ async function sendBatchSms(
       configTimeout(settings),
     );
     const outcome: SendOutcome =
-      answer.kind === "none"
-        ? { kind: "unknown", reason: answer.reason }
-        : outcomeOf(answer.status, answer.text);
+      answer.kind === "answer" ? outcomeOf(answer.status, answer.text) : outcomeOfNoAnswer(answer);
     for (const g of going) {
       outcomes[g.index] = forNumber(outcome, g.phone);
     }
@@ -232,7 +232,17 @@ async function sendBatchSms(
   return outcomes.map((o) => o ?? permanent("not_sent", "not part of the call"));
 }
 
-type Answer = { kind: "answer"; status: number; text: string } | { kind: "none"; reason: string };
+type Answer =
+  | { kind: "answer"; status: number; text: string }
+  | { kind: "none"; reason: string }
+  | { kind: "redirect"; error: RedirectRefusedError };
+
+/** No answer: the message may have gone. A redirect: Aliyun's endpoint is not where it points. */
+function outcomeOfNoAnswer(answer: Exclude<Answer, { kind: "answer" }>): SendOutcome {
+  return answer.kind === "none"
+    ? { kind: "unknown", reason: answer.reason }
+    : redirectRefused("Aliyun", answer.error);
+}
 
 /** The whole answer (status and body) within the time-out, or why there is none. */
 async function exchange(
@@ -251,9 +261,15 @@ async function exchange(
   });
   const answered = (async (): Promise<Answer> => {
     try {
-      const response = await io.fetch(new Request(url, { ...init, signal: controller.signal }));
+      const response = await fetchNoRedirect(
+        io.fetch,
+        new Request(url, { ...init, signal: controller.signal }),
+      );
       return { kind: "answer", status: response.status, text: await response.text() };
     } catch (error) {
+      if (error instanceof RedirectRefusedError) {
+        return { kind: "redirect", error };
+      }
       return { kind: "none", reason: `the request to Aliyun failed: ${String(error)}` };
     }
   })();

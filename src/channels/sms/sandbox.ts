@@ -11,6 +11,8 @@
  * path must (and does) cope with that, as it must with real carriers.
  */
 import { z } from "zod";
+import { fetchNoRedirect } from "../../lib/outbound-fetch";
+import { redactHookTokens } from "../../lib/redact";
 import { type AdapterIO, type Receipt, ReceiptFormatError, type SmsAdapter } from "./adapter";
 
 /** Long enough to gather one consumer batch's receipts into one post. */
@@ -48,7 +50,8 @@ async function postReceipts(url: string, io: AdapterIO): Promise<void> {
   const receipts = outgoing.get(url) ?? [];
   outgoing.delete(url);
   for (let i = 0; i < receipts.length; i += MAX_RECEIPTS_PER_POST) {
-    const response = await io.fetch(
+    const response = await fetchNoRedirect(
+      io.fetch,
       new Request(url, {
         method: "POST",
         headers: { "content-type": "application/json" },
@@ -56,7 +59,12 @@ async function postReceipts(url: string, io: AdapterIO): Promise<void> {
       }),
     );
     if (!response.ok) {
-      console.warn("sandbox receipts were refused", response.status, await response.text());
+      // The problem's `instance` is the hook's path, token and all.
+      console.warn(
+        "sandbox receipts were refused",
+        response.status,
+        redactHookTokens(await response.text()),
+      );
     }
   }
 }

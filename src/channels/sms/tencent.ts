@@ -8,12 +8,14 @@
  * `base_url`, `region`, `timeout_ms`, and optional `sender_id` / `extend_code`; secret `secret_key`.
  */
 import { z } from "zod";
+import { fetchNoRedirect, RedirectRefusedError } from "../../lib/outbound-fetch";
 import {
   type AdapterIO,
   DEFAULT_TIMEOUT_MS,
   type ProviderSettings,
   type Receipt,
   ReceiptFormatError,
+  redirectRefused,
   type SendOutcome,
   type SmsAdapter,
 } from "./adapter";
@@ -167,14 +169,14 @@ async function exchange(
   request: Request,
   controller: AbortController,
   timeoutMs: number,
-): Promise<{ status: number; text: string } | { failure: string }> {
+): Promise<{ status: number; text: string } | { failure: string } | { refused: SendOutcome }> {
   let timer: ReturnType<typeof setTimeout> | null = null;
   const timedOut = new Promise<"timed out">((resolve) => {
     timer = setTimeout(() => resolve("timed out"), timeoutMs);
   });
   try {
     const result = await Promise.race([
-      io.fetch(request).then(async (response) => ({
+      fetchNoRedirect(io.fetch, request).then(async (response) => ({
         status: response.status,
         text: await response.text(),
       })),
@@ -186,6 +188,9 @@ async function exchange(
     }
     return result;
   } catch (error) {
+    if (error instanceof RedirectRefusedError) {
+      return { refused: redirectRefused("Tencent", error) };
+    }
     return { failure: `the request to Tencent failed: ${String(error)}` };
   } finally {
     clearTimeout(timer);
@@ -277,6 +282,9 @@ export const tencent: SmsAdapter = {
     );
     if ("failure" in result) {
       return { kind: "unknown", reason: result.failure };
+    }
+    if ("refused" in result) {
+      return result.refused;
     }
     return outcomeOf(result.status, result.text);
   },

@@ -8,12 +8,14 @@
  * `timeout_ms`; secrets `auth_token` (required to check callbacks, and to send unless an API key
  * is given as `api_key_sid` + `api_key_secret`).
  */
+import { fetchNoRedirect, RedirectRefusedError } from "../../lib/outbound-fetch";
 import {
   DEFAULT_TIMEOUT_MS,
   type ProviderSettings,
   type Receipt,
   ReceiptAuthError,
   ReceiptFormatError,
+  redirectRefused,
   type SendOutcome,
   type SmsAdapter,
   type SmsSendRequest,
@@ -96,7 +98,7 @@ export const twilio: SmsAdapter = {
         timeoutMs,
         controller,
         (async () => {
-          const response = await io.fetch(prepared);
+          const response = await fetchNoRedirect(io.fetch, prepared);
           return { response, text: await response.text() };
         })(),
       );
@@ -106,6 +108,9 @@ export const twilio: SmsAdapter = {
       }
       return outcomeOf(answer.response, answer.text);
     } catch (error) {
+      if (error instanceof RedirectRefusedError) {
+        return redirectRefused("Twilio", error);
+      }
       // Also after the request may have left: Twilio may have created the message.
       return { kind: "unknown", reason: `the request to Twilio failed: ${String(error)}` };
     }
