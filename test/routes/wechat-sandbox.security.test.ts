@@ -3,7 +3,7 @@
  * only its own sandbox apps.
  */
 import { createExecutionContext, env, waitOnExecutionContext } from "cloudflare:test";
-import { describe, expect, it } from "vitest";
+import { describe, it } from "vitest";
 import worker from "../../src/index";
 import { expectProblem } from "../support/problem";
 import { call, createTenant, postJson } from "../support/tenants";
@@ -11,10 +11,18 @@ import { wechatApp } from "../support/wechat";
 import { FOLLOWERS, followerSays, SANDBOX_SECRET, sandboxApp } from "../support/wechat-sandbox";
 
 /** The Worker as a deployment runs it: WECHAT_SANDBOX_ENABLED as wrangler.toml has it. */
-async function deployed(path: string, init: RequestInit): Promise<Response> {
+async function deployed(path: string, body: unknown, key?: string): Promise<Response> {
   const ctx = createExecutionContext();
+  const headers: Record<string, string> = { "content-type": "application/json" };
+  if (key) {
+    headers.authorization = `Bearer ${key}`;
+  }
   const res = await worker.fetch(
-    new Request(`http://127.0.0.1:8787${path}`, init),
+    new Request<unknown, IncomingRequestCfProperties>(`http://127.0.0.1:8787${path}`, {
+      method: "POST",
+      headers,
+      body: JSON.stringify(body),
+    }),
     { ...env, WECHAT_SANDBOX_ENABLED: "false" },
     ctx,
   );
@@ -26,10 +34,11 @@ describe("with the development setting off", () => {
   it("the sandbox's WeChat API is a 404 problem", async () => {
     const { appId } = await sandboxApp(await createTenant());
     const path = "/sandbox/wechat/cgi-bin/stable_token";
-    const res = await deployed(
-      path,
-      postJson({ grant_type: "client_credential", appid: appId, secret: SANDBOX_SECRET }),
-    );
+    const res = await deployed(path, {
+      grant_type: "client_credential",
+      appid: appId,
+      secret: SANDBOX_SECRET,
+    });
     await expectProblem(res, { status: 404, slug: "not-found", instance: path });
   });
 
@@ -37,10 +46,7 @@ describe("with the development setting off", () => {
     const tenant = await createTenant();
     const { appId } = await sandboxApp(tenant);
     const path = `/v1/sandbox/wechat/${appId}/messages`;
-    const res = await deployed(path, {
-      ...postJson({ openid: FOLLOWERS[0], text: "hi" }),
-      headers: { authorization: `Bearer ${tenant.key}`, "content-type": "application/json" },
-    });
+    const res = await deployed(path, { openid: FOLLOWERS[0], text: "hi" }, tenant.key);
     await expectProblem(res, { status: 404, slug: "not-found", instance: path });
   });
 });

@@ -133,7 +133,7 @@ describe("messages through the sandbox", () => {
     const received = await tenant.api(`/v1/sandbox/wechat/${app.appId}/received`);
     expect(((await received.json()) as { data: unknown[] }).data).toEqual([
       expect.objectContaining({
-        type: "template",
+        kind: "template",
         openid: alice,
         content: expect.objectContaining({ template_id: "tmpl-shipped" }),
       }),
