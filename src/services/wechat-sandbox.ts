@@ -28,9 +28,18 @@ import { ApiError } from "../lib/problem";
 import type { Caller } from "../middleware/context";
 import { getWeChatApp, type ReadyWeChatApp, readyWeChatApp, webhookUrl } from "./wechat-apps";
 
-/** The sandbox's side of one app; the name is derived from an app id of our own table. */
+/**
+ * The sandbox's side of one app. Callers name only a sandbox app of our own table (see
+ * `isSandboxApp`), never an app id as a request gave it.
+ */
 export function wechatSandboxOf(env: Env, appId: string): DurableObjectStub<WeChatSandbox> {
   return env.WECHAT_SANDBOX.get(env.WECHAT_SANDBOX.idFromName(`wechat-sandbox:${appId}`));
+}
+
+/** Whether `appId` is an app whose API is the sandbox (its row is cached for a few seconds). */
+export async function isSandboxApp(env: Env, appId: string): Promise<boolean> {
+  const app = await readyWeChatApp(env, appId);
+  return app !== null && isSandboxBaseUrl(env, app.row.apiBaseUrl);
 }
 
 /**

@@ -10,7 +10,12 @@ import { z } from "zod";
 import { SANDBOX_PATH } from "../../config/wechat-sandbox";
 import { type WeChatAnswer, wechatRefusal } from "../../durable-objects/wechat-sandbox-answers";
 import type { AppEnv } from "../../middleware/context";
-import { pushTemplateResult, sandboxToken, wechatSandboxOf } from "../../services/wechat-sandbox";
+import {
+  isSandboxApp,
+  pushTemplateResult,
+  sandboxToken,
+  wechatSandboxOf,
+} from "../../services/wechat-sandbox";
 import { onlyWithSandbox } from "./gate";
 
 const openid = z.string().min(1);
@@ -163,7 +168,7 @@ export const wechatApiRouter = new Hono<AppEnv>()
       return answered(c, wechatRefusal(41001));
     }
     const appId = TOKEN_FORMAT.exec(token)?.[1];
-    if (!appId) {
+    if (!appId || !(await isSandboxApp(c.env, appId))) {
       return answered(c, wechatRefusal(40001));
     }
     const { ok, body } = await bodyOf(c.req.raw);
