@@ -91,13 +91,15 @@ function persistArgs(persistTo) {
 /**
  * Applies pending migrations and the demo seed (plus `extraSql`) to the local D1: the default
  * state directory, or `persistTo`. `cwd` is where wrangler runs (its wrangler.toml and
- * migrations): the repository, or a copy of it (see `startLocalServer`).
+ * migrations): the repository, or a copy of it (see `startLocalServer`). `wechatSandbox`
+ * ({masterKey, publicBaseUrl}) adds the demo's sandbox WeChat app, whose secrets need the key.
  */
 export async function prepareDatabase({
   persistTo,
   credentials = loadLocalCredentials(),
   extraSql = "",
   cwd = ROOT,
+  wechatSandbox,
 } = {}) {
   await runWrangler(["d1", "migrations", "apply", "DB", "--local", ...persistArgs(persistTo)], {
     cwd,
@@ -105,7 +107,7 @@ export async function prepareDatabase({
   const sqlDir = persistTo ?? join(ROOT, ".relaybox");
   mkdirSync(sqlDir, { recursive: true });
   const sqlFile = join(sqlDir, "seed.sql");
-  writeFileSync(sqlFile, `${seedSql(credentials)}\n${extraSql}\n`);
+  writeFileSync(sqlFile, `${seedSql(credentials, { wechatSandbox })}\n${extraSql}\n`);
   await runWrangler(
     ["d1", "execute", "DB", "--local", "--yes", "--file", sqlFile, ...persistArgs(persistTo)],
     { cwd },

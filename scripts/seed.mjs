@@ -3,7 +3,14 @@
  * kept in `.relaybox/local.json` (gitignored), so `npm start` prints the same API key and login
  * every time and applying the seed again changes nothing.
  */
-import { createHash, pbkdf2Sync, randomBytes, randomInt } from "node:crypto";
+import {
+  createCipheriv,
+  createHash,
+  hkdfSync,
+  pbkdf2Sync,
+  randomBytes,
+  randomInt,
+} from "node:crypto";
 import { mkdirSync, readFileSync, renameSync, writeFileSync } from "node:fs";
 import { dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";
@@ -31,6 +38,24 @@ const DEMO_TEMPLATE_VARIABLES = [
   { name: "code", type: "code", maxLength: 8 },
   { name: "minutes", type: "number", maxLength: 2 },
 ];
+/**
+ * The demo's WeChat app, served by the local WeChat sandbox (`/sandbox/wechat`, on under `npm
+ * start`): an account in safe mode, as WeChat's console recommends, with the sandbox's own
+ * settings (not secrets: the sandbox is on this machine). `demo-user` is bound to its first
+ * follower, and has a phone for `channel: "auto"`.
+ */
+export const DEMO_WECHAT_APP_ID = "wx5a4db0c000000001";
+const DEMO_WECHAT_SECRETS = {
+  app_secret: "5a4db0c5a4db0c5a4db0c5a4db0c5a4d",
+  token: "relaybox",
+  encoding_aes_key: "5a4db0c5a4db0c5a4db0c5a4db0c5a4db0c5a4db0c5",
+};
+export const DEMO_CONTACT = "demo-user";
+export const DEMO_CONTACT_PHONE = "+8613800138000";
+/** The sandbox's first follower (src/durable-objects/wechat-sandbox-state.ts). */
+export const DEMO_OPENID = "oSandboxFollower000000000001";
+const DEMO_CONTACT_ID = "ctc_DEMOCONTACTDEMOUSER000001";
+
 // Same as src/lib/crypto.ts: workerd refuses PBKDF2 above 100,000 iterations.
 const PBKDF2_ITERATIONS = 100_000;
 
@@ -122,16 +147,69 @@ function writeCredentials(file, credentials) {
   renameSync(temporary, file);
 }
 
+/** src/lib/secrets.ts `encryptSecret`, in Node: AES-256-GCM under a key HKDF derives per purpose. */
+function encryptSecret(masterKey, purpose, plaintext) {
+  const key = Buffer.from(
+    hkdfSync(
+      "sha256",
+      Buffer.from(masterKey, "base64"),
+      Buffer.alloc(0),
+      `relaybox ${purpose} v1`,
+      32,
+    ),
+  );
+  const iv = randomBytes(12);
+  const cipher = createCipheriv("aes-256-gcm", key, iv);
+  cipher.setAAD(Buffer.from(purpose));
+  const ciphertext = Buffer.concat([
+    cipher.update(plaintext, "utf8"),
+    cipher.final(),
+    cipher.getAuthTag(),
+  ]);
+  return `v1.${iv.toString("base64")}.${ciphertext.toString("base64")}`;
+}
+
 function quote(value) {
   return `'${String(value).replaceAll("'", "''")}'`;
 }
 
 /**
+ * The demo's sandbox WeChat app, contact and binding. The app is upserted, so its API stays the
+ * sandbox of this server (the port may change) and its secrets readable under this MASTER_KEY;
+ * the contact and binding are only inserted.
+ */
+function wechatSandboxSql({ masterKey, publicBaseUrl, at }) {
+  const secrets = encryptSecret(
+    masterKey,
+    "provider-credentials",
+    JSON.stringify(DEMO_WECHAT_SECRETS),
+  );
+  const apiBaseUrl = `${publicBaseUrl.replace(/\/+$/, "")}/sandbox/wechat`;
+  return `
+INSERT INTO wechat_apps (app_id, tenant_id, mode, secret_ciphertext, api_base_url, token_endpoint, created_at, updated_at)
+VALUES (${quote(DEMO_WECHAT_APP_ID)}, ${quote(DEMO_TENANT_ID)}, 'safe', ${quote(secrets)}, ${quote(apiBaseUrl)}, 'stable_token', ${at}, ${at})
+ON CONFLICT (app_id) DO UPDATE SET mode = excluded.mode, secret_ciphertext = excluded.secret_ciphertext,
+  api_base_url = excluded.api_base_url, token_endpoint = excluded.token_endpoint
+  WHERE wechat_apps.tenant_id = ${quote(DEMO_TENANT_ID)};
+
+INSERT INTO contacts (id, tenant_id, external_id, name, phone, created_at, updated_at)
+VALUES (${quote(DEMO_CONTACT_ID)}, ${quote(DEMO_TENANT_ID)}, ${quote(DEMO_CONTACT)}, 'Demo User', ${quote(DEMO_CONTACT_PHONE)}, ${at}, ${at})
+ON CONFLICT DO NOTHING;
+
+INSERT INTO contact_wechat_bindings (contact_id, tenant_id, app_id, openid, source, created_at)
+SELECT id, tenant_id, ${quote(DEMO_WECHAT_APP_ID)}, ${quote(DEMO_OPENID)}, 'api', ${at} FROM contacts
+WHERE tenant_id = ${quote(DEMO_TENANT_ID)} AND external_id = ${quote(DEMO_CONTACT)}
+ON CONFLICT DO NOTHING;
+`;
+}
+
+/**
  * Idempotent SQL for the demo tenant. The tenant and its provider settings are only inserted, so
  * edits made in the dashboard survive a restart; the key and the login are upserted, so what the
- * banner prints always works (a revoked demo key is revived, a changed password reset).
+ * banner prints always works (a revoked demo key is revived, a changed password reset). With
+ * `wechatSandbox` ({masterKey, publicBaseUrl}), the demo's sandbox WeChat app and contact too.
  */
-export function seedSql(credentials) {
+export function seedSql(credentials, { wechatSandbox } = {}) {
   const c = credentials;
   const keyHash = createHash("sha256").update(c.apiKey).digest("hex");
   const prefix = c.apiKey.slice(0, 13);
@@ -171,7 +249,7 @@ ON CONFLICT DO NOTHING;
 INSERT INTO template_versions (template_id, version, tenant_id, body, variables, status, review_reason, reviewed_by, submitted_at, reviewed_at, created_at)
 VALUES (${quote(DEMO_TEMPLATE_ID)}, 1, ${quote(DEMO_TENANT_ID)}, 'Your verification code is {{code}}. It expires in {{minutes}} minutes.', ${quote(JSON.stringify(DEMO_TEMPLATE_VARIABLES))}, 'approved', NULL, 'seed', ${at}, ${at}, ${at})
 ON CONFLICT DO NOTHING;
-`;
+${wechatSandbox ? wechatSandboxSql({ ...wechatSandbox, at }) : ""}`;
 }
 
 /** A new API key in the Worker's format (`rbx_test_` or `rbx_live_` + 32 base62 characters). */

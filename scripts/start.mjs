@@ -13,12 +13,20 @@ import {
   WRANGLER_JS,
   wranglerEnv,
 } from "./local-server.mjs";
-import { DEMO_TEMPLATE_ID, LOCAL_CREDENTIALS_FILE, loadLocalCredentials, ROOT } from "./seed.mjs";
+import {
+  DEMO_CONTACT,
+  DEMO_OPENID,
+  DEMO_TEMPLATE_ID,
+  DEMO_WECHAT_APP_ID,
+  LOCAL_CREDENTIALS_FILE,
+  loadLocalCredentials,
+  ROOT,
+} from "./seed.mjs";
 
 const PORT = Number(process.env.PORT ?? 8787);
 const BASE_URL = `http://127.0.0.1:${PORT}`;
 
-/** Creates .dev.vars from the example, or fills in a MASTER_KEY left empty. */
+/** Creates .dev.vars from the example, or fills in a MASTER_KEY left empty; returns the key. */
 function ensureDevVars() {
   const devVars = join(ROOT, ".dev.vars");
   if (!existsSync(devVars)) {
@@ -31,15 +39,18 @@ function ensureDevVars() {
   }
   const text = readFileSync(devVars, "utf8");
   const line = /^MASTER_KEY[ \t]*=[ \t]*(.*)$/m.exec(text);
-  if (line?.[1]?.trim()) {
-    return;
+  const existing = line?.[1]?.trim().replace(/^(["'])(.*)\1$/, "$2");
+  if (existing) {
+    return existing;
   }
-  const assignment = `MASTER_KEY=${newMasterKey()}`;
+  const masterKey = newMasterKey();
+  const assignment = `MASTER_KEY=${masterKey}`;
   const updated = line
     ? text.replace(line[0], assignment)
     : `${text}${text.endsWith("\n") || text === "" ? "" : "\n"}${assignment}\n`;
   writeFileSync(devVars, updated);
   console.log("Wrote a new MASTER_KEY to .dev.vars");
+  return masterKey;
 }
 
 function banner(credentials) {
@@ -65,6 +76,13 @@ function banner(credentials) {
     "  │ Or from the approved demo template:",
     `  │     -d '{"to": "+8613800138000", "template_id": "${DEMO_TEMPLATE_ID}",`,
     `  │          "variables": {"code": "482913", "minutes": 5}}'`,
+    "  │",
+    `  │ WeChat sandbox app ${DEMO_WECHAT_APP_ID} (safe mode; WeChat's API played at /sandbox/wechat)`,
+    `  │   contact "${DEMO_CONTACT}" is its follower ${DEMO_OPENID}. A follower writes in:`,
+    `  │   curl -X POST ${BASE_URL}/v1/sandbox/wechat/${DEMO_WECHAT_APP_ID}/messages \\`,
+    `  │     -H "Authorization: Bearer ${credentials.apiKey}" \\`,
+    '  │     -H "Content-Type: application/json" \\',
+    `  │     -d '{"openid": "${DEMO_OPENID}", "text": "hello"}'`,
     "  │",
     `  │ Credentials are kept in ${relative(ROOT, LOCAL_CREDENTIALS_FILE)}; delete it for new ones.`,
     "  └──────────────────────────────────────────────────────────────",
@@ -94,12 +112,14 @@ async function printBannerWhenReady(credentials, child) {
 }
 
 async function main() {
-  ensureDevVars();
+  const masterKey = ensureDevVars();
   const credentials = loadLocalCredentials();
   console.log("Applying local D1 migrations and the demo seed…");
-  await prepareDatabase({ credentials });
+  await prepareDatabase({ credentials, wechatSandbox: { masterKey, publicBaseUrl: BASE_URL } });
 
+  // The local WeChat sandbox: on here, off in wrangler.toml (so in every deployment).
   const args = ["dev", "--ip", "127.0.0.1", "--port", String(PORT)];
+  args.push("--var", "WECHAT_SANDBOX_ENABLED:true");
   if (PORT !== 8787) {
     // The sandbox carrier posts its receipts to PUBLIC_BASE_URL (wrangler.toml says 8787).
     args.push("--var", `PUBLIC_BASE_URL:${BASE_URL}`);

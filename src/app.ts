@@ -23,6 +23,7 @@ import { wechatFollowersRouter } from "./routes/wechat-followers";
 import { wechatHookRouter } from "./routes/wechat-hook";
 import { wechatMenuRouter } from "./routes/wechat-menu";
 import { wechatOAuthRouter } from "./routes/wechat-oauth";
+import { wechatApiRouter, wechatSandboxRouter } from "./routes/wechat-sandbox";
 
 export function createApp() {
   const app = createRouter();
@@ -51,6 +52,8 @@ export function createApp() {
   app.route("/", wechatMenuRouter);
   app.route("/", wechatFollowersRouter);
   app.route("/", wechatHookRouter);
+  app.route("/", wechatSandboxRouter);
+  app.route("/", wechatApiRouter);
   app.route("/", dashboardRouter);
 
   app.openAPIRegistry.registerComponent("securitySchemes", "bearerAuth", {

@@ -1,7 +1,8 @@
 /**
  * The Relaybox Worker.
  *
- * fetch: the REST API (/v1), carrier hooks (/hooks), docs (/docs, /openapi.json).
+ * fetch: the REST API (/v1), carrier hooks (/hooks), docs (/docs, /openapi.json), and in local
+ * development the WeChat sandbox (/sandbox/wechat).
  * queue: DISPATCH_QUEUE (provider calls) and its dead-letter queue (ends messages `failed`);
  * WEBHOOK_QUEUE (events to tenants' endpoints) and its dead-letter queue (ends deliveries
  * `failed`).
@@ -23,6 +24,7 @@ import {
 
 export { TenantDispatcher } from "./durable-objects/tenant-dispatcher";
 export { WeChatAccount } from "./durable-objects/wechat-account";
+export { WeChatSandbox } from "./durable-objects/wechat-sandbox";
 
 /** Serves requests to our own public URL in-process (the sandbox carrier posts its receipts so). */
 function selfFetch(env: Env, ctx: ExecutionContext) {

@@ -25,6 +25,9 @@ export default defineConfig(async () => {
                   RECEIPT_DEADLINE_SECONDS: "2",
                   RETRY_BASE_SECONDS: "0",
                   RELEASE_TIMEOUT_SECONDS: "5",
+                  // The local WeChat sandbox, on as under `npm start`; its tests turn it off to
+                  // see the deployed Worker (wrangler.toml's "false").
+                  WECHAT_SANDBOX_ENABLED: "true",
                 },
                 // Deliver queue batches at once instead of after max_batch_timeout.
                 queueConsumers: {

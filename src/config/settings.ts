@@ -18,6 +18,8 @@ const settingsSchema = z.object({
   PUBLIC_BASE_URL: z.url(),
   /** Development only: "true" lets webhook endpoints be on 127.0.0.1 (README, Webhooks). */
   WEBHOOK_ALLOW_LOCAL_HTTP: z.stringbool().default(false),
+  /** Development only: serves the WeChat sandbox (README, WeChat, locally). */
+  WECHAT_SANDBOX_ENABLED: z.stringbool().default(false),
   MASTER_KEY: z
     .string()
     .refine((value) => base64Length(value) === 32, "must be the base64 of 32 random bytes"),

@@ -21,7 +21,8 @@
  * Never: logs or returns in an error a token or the AppSecret; serves another app's token.
  */
 import { DurableObject } from "cloudflare:workers";
-import { networkFetch } from "../lib/outbound-fetch";
+import { settingsOf } from "../config/settings";
+import { ownOriginFetch } from "../lib/own-origin";
 import { forgetInbound, migrateInbound, recordInbound } from "./wechat-inbound";
 import { InboundCopier } from "./wechat-inbound-copy";
 import type { InboxRowValues } from "./wechat-inbound-types";
@@ -70,8 +71,8 @@ export type Reception =
 
 export class WeChatAccount extends DurableObject<Env> {
   // WeChat and the clock are reached through `this.io` at the time of use, so tests may swap it
-  // on an instance.
-  private io: WeChatAccountIO = { fetch: networkFetch, now: () => Date.now() };
+  // on an instance. An API base URL of our own (the local WeChat sandbox) is served in process.
+  private io: WeChatAccountIO;
   private readonly sql: SqlStorage;
   /** In-memory copy of the `access_token` row, read once per instance. */
   private stored: StoredToken | null | undefined;
@@ -88,6 +89,8 @@ export class WeChatAccount extends DurableObject<Env> {
 
   constructor(ctx: DurableObjectState, env: Env) {
     super(ctx, env);
+    const fetch = ownOriginFetch(settingsOf(env).PUBLIC_BASE_URL);
+    this.io = { fetch, now: () => Date.now() };
     this.sql = ctx.storage.sql;
     migrateTokenTables(this.sql);
     migrateInbound(this.sql);

@@ -10,6 +10,7 @@
  */
 import { and, eq } from "drizzle-orm";
 import { settingsOf } from "../config/settings";
+import { isSandboxBaseUrl } from "../config/wechat-sandbox";
 import { database } from "../db/client";
 import {
   autoReplyRules,
@@ -64,7 +65,8 @@ export async function putWeChatApp(
   input: WeChatAppInput,
   now: number = Date.now(),
 ): Promise<{ row: WeChatAppRow; created: boolean }> {
-  if (input.api_base_url !== undefined) {
+  // The local sandbox's URL is our own (served in process), not a host to keep secrets from.
+  if (input.api_base_url !== undefined && !isSandboxBaseUrl(env, input.api_base_url)) {
     assertOutboundUrl(env, input.api_base_url, "/api_base_url", "carry WeChat API calls");
   }
   const db = database(env.DB);

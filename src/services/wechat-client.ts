@@ -4,6 +4,8 @@
  * token and the call is made once more; on 40001 (token invalid) the same, with a forced refresh.
  * The token travels in the query string, so URLs are never logged or put in an error.
  */
+
+import { settingsOf } from "../config/settings";
 import type { WeChatAccount } from "../durable-objects/wechat-account";
 import {
   type AccessToken,
@@ -12,7 +14,8 @@ import {
   type WeChatResult,
   wechatError,
 } from "../durable-objects/wechat-types";
-import { fetchNoRedirect, networkFetch, RedirectRefusedError } from "../lib/outbound-fetch";
+import { fetchNoRedirect, RedirectRefusedError } from "../lib/outbound-fetch";
+import { ownOriginFetch } from "../lib/own-origin";
 import { ApiError } from "../lib/problem";
 
 /** The app's token authority; the name is derived from the app id, a key of our own table. */
@@ -32,8 +35,6 @@ export interface WeChatClientIO {
   fetch: (request: Request) => Promise<Response>;
 }
 
-const defaultIO: WeChatClientIO = { fetch: networkFetch };
-
 const TOKEN_EXPIRED = 42001;
 const TOKEN_INVALID = 40001;
 
@@ -46,7 +47,8 @@ export async function callWeChat(
   appId: string,
   path: string,
   call: WeChatCall = {},
-  io: WeChatClientIO = defaultIO,
+  // An API base URL of our own (the local WeChat sandbox) is served in process.
+  io: WeChatClientIO = { fetch: ownOriginFetch(settingsOf(env).PUBLIC_BASE_URL) },
 ): Promise<WeChatResult<Record<string, unknown>>> {
   const account = wechatAccountOf(env, appId);
   const first = await account.accessToken({ appId });

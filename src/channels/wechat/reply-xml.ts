@@ -78,7 +78,7 @@ export function buildEncryptedReplyXml(
   );
 }
 
-function element(name: string, content: string): string {
+export function element(name: string, content: string): string {
   return `<${name}>${content}</${name}>`;
 }
 
@@ -88,7 +88,7 @@ function element(name: string, content: string): string {
  * forbids (most C0 controls) cannot be written at all and are dropped: WeChat would refuse the
  * whole reply otherwise.
  */
-function cdata(text: string): string {
+export function cdata(text: string): string {
   let clean = "";
   for (const char of text) {
     if (isXmlCharacter(char.codePointAt(0) ?? -1)) {

@@ -1,0 +1,40 @@
+/**
+ * What the local WeChat sandbox answers with: WeChat's JSON shapes, and its errcodes with the
+ * errmsg WeChat gives for each (its "全局返回码" page), for the WeChatSandbox object and its routes.
+ */
+
+/** WeChat's JSON answer; it crosses the Durable Object boundary as its text. */
+export type WeChatAnswer = Record<string, unknown>;
+
+export const OK: WeChatAnswer = { errcode: 0, errmsg: "ok" };
+
+const ERRMSG: Readonly<Record<number, string>> = {
+  40001: "invalid credential, access_token is invalid or not latest",
+  40002: "invalid grant_type",
+  40003: "invalid openid",
+  40008: "invalid message type",
+  40013: "invalid appid",
+  40016: "invalid button size",
+  40032: "invalid openid list size",
+  40037: "invalid template_id",
+  40125: "invalid appsecret",
+  41001: "access_token missing",
+  42001: "access_token expired",
+  43004: "require subscribe",
+  44002: "empty post data",
+  45015: "response out of time limit or subscription is canceled",
+  45056: "too many tags",
+  45057: "can't delete the tag that has too many fans",
+  45058: "can't modify sys tag",
+  45157: "invalid tag name",
+  45158: "tag name too long",
+  45159: "invalid tag id",
+  46003: "menu no exist",
+  47001: "data format error",
+  48001: "api unauthorized",
+};
+
+/** WeChat's error answer for `errcode`; the rid WeChat appends to errmsg is left out. */
+export function wechatRefusal(errcode: number): WeChatAnswer {
+  return { errcode, errmsg: ERRMSG[errcode] ?? "system error" };
+}

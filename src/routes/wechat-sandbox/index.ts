@@ -1,0 +1,13 @@
+import { createRouter } from "../router";
+import { onlyWithSandbox } from "./gate";
+import * as handlers from "./wechat-sandbox.handlers";
+import * as routes from "./wechat-sandbox.routes";
+
+export { wechatApiRouter } from "./wechat-api";
+
+export const wechatSandboxRouter = createRouter();
+// Before the routes' own middleware: with the sandbox off they are unknown, not unauthorised.
+wechatSandboxRouter.use("/v1/sandbox/wechat/*", onlyWithSandbox);
+wechatSandboxRouter
+  .openapi(routes.followerMessage, handlers.followerMessage)
+  .openapi(routes.listReceived, handlers.listReceived);

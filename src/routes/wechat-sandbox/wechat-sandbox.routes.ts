@@ -1,0 +1,103 @@
+import { createRoute, z } from "@hono/zod-openapi";
+import { requireScope } from "../../middleware/api-key";
+import { bearerAuth, LimitQuery, problems } from "../common";
+
+const AppParams = z.object({
+  app_id: z.string().regex(/^wx[0-9a-f]{16}$/, "a WeChat app id: wx and 16 hex digits"),
+});
+
+const DEVELOPMENT_ONLY =
+  "Development only: served when WECHAT_SANDBOX_ENABLED is on (`npm start` turns it on; a deployment never does), a 404 otherwise. For a sandbox app: one of yours whose `api_base_url` is `<PUBLIC_BASE_URL>/sandbox/wechat`.";
+
+const ReplySchema = z
+  .object({
+    type: z.string().openapi({ description: "text or news, as the webhook replied" }),
+    content: z.string().optional(),
+    articles: z
+      .array(
+        z.object({
+          title: z.string(),
+          description: z.string(),
+          url: z.string(),
+          pic_url: z.string(),
+        }),
+      )
+      .optional(),
+  })
+  .openapi("WeChatSandboxReply");
+
+export const followerMessage = createRoute({
+  method: "post",
+  path: "/v1/sandbox/wechat/{app_id}/messages",
+  tags: ["WeChat sandbox"],
+  summary: "A follower of a sandbox account sends a text message",
+  description: `${DEVELOPMENT_ONLY} The sandbox posts the message to the app's webhook (\`/wechat/{app_id}\`) as WeChat does: signed with the app's Token, and encrypted with its EncodingAESKey in safe or compatible mode. It lands in the inbox, opens the follower's 48-hour customer-service window and is answered by the auto-reply rules; the passive reply comes back here (\`reply\`: null when no rule matched).`,
+  security: bearerAuth,
+  middleware: [requireScope("messages:send")] as const,
+  request: {
+    params: AppParams,
+    body: {
+      required: true,
+      content: {
+        "application/json": {
+          schema: z
+            .object({
+              openid: z.string().regex(/^[A-Za-z0-9_-]{1,64}$/, "an openid"),
+              text: z.string().min(1).max(2000),
+            })
+            .strict(),
+        },
+      },
+    },
+  },
+  responses: {
+    200: {
+      description: "The webhook took it; its passive reply",
+      content: {
+        "application/json": {
+          schema: z.object({
+            app_id: z.string(),
+            openid: z.string(),
+            msg_id: z.string().openapi({ description: "The MsgId WeChat gave the message" }),
+            webhook_status: z.number().int(),
+            reply: ReplySchema.nullable(),
+          }),
+        },
+      },
+    },
+    ...problems(400, 401, 403, 404, 413, 415, 422, 429),
+    503: { ...problems(503)[503], description: "The webhook refused the sandbox's push" },
+  },
+});
+
+const ReceivedSchema = z
+  .object({
+    kind: z.enum(["template", "customer_service"]),
+    msg_id: z.string().nullable().openapi({ description: "WeChat's msgid, for a template" }),
+    openid: z.string(),
+    content: z.unknown().openapi({ description: "What was sent to WeChat, but `touser`" }),
+    received_at: z.string(),
+  })
+  .openapi("WeChatSandboxReceived");
+
+export const listReceived = createRoute({
+  method: "get",
+  path: "/v1/sandbox/wechat/{app_id}/received",
+  tags: ["WeChat sandbox"],
+  summary: "What the sandbox account's followers received, newest first",
+  description: `${DEVELOPMENT_ONLY} Template and customer-service messages, as the platform sent them to the sandbox's WeChat API.`,
+  security: bearerAuth,
+  middleware: [requireScope("messages:read")] as const,
+  request: { params: AppParams, query: z.object({ limit: LimitQuery }) },
+  responses: {
+    200: {
+      description: "The messages",
+      content: {
+        "application/json": {
+          schema: z.object({ data: z.array(ReceivedSchema), next_cursor: z.null() }),
+        },
+      },
+    },
+    ...problems(400, 401, 403, 404, 429),
+  },
+});
