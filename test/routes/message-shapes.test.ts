@@ -53,9 +53,9 @@ describe("send_at on a read message", () => {
       return list.data.find((m) => m.id === accepted.id);
     });
     expect(listed.send_at).toBe(accepted.send_at);
-    expect((await (await tenant.api(`/v1/messages/${accepted.id}`)).json()) as View).toMatchObject(
-      { send_at: accepted.send_at },
-    );
+    expect((await (await tenant.api(`/v1/messages/${accepted.id}`)).json()) as View).toMatchObject({
+      send_at: accepted.send_at,
+    });
   });
 
   it("shows a message sent at once with send_at equal to its acceptance", async () => {
@@ -92,12 +92,14 @@ describe("a WeChat message has no SMS segments", () => {
     const appId = await appWithFakeApi(tenant, wechat.fetch);
     const endpoint = await createEndpoint(tenant, { events: ["message.sent"] });
 
+    // Scheduled, so that the real queue never calls the fake host (tests have no DNS).
     const res = await tenant.api(
       "/v1/messages",
       postJson({
         channel: "wechat",
         app_id: appId,
         openid: "oShapes1",
+        send_at: new Date(Date.now() + 3_600_000).toISOString(),
         wechat: {
           type: "template",
           wechat_template_id: "ngqIpbwh8bUfcSsECmogfXcV14J0tQlEpBO27izEYtY",
