@@ -1,10 +1,17 @@
 import type { MessageRow } from "../db/message-log";
 import { MESSAGE_STATUSES } from "../db/schema";
+import { smsFiguresOf } from "../domain/segments";
 import type { AttemptRow } from "../services/messages";
 import { Layout, StatusPill } from "./layout";
 
 const when = (ms: number | null) =>
   ms === null ? "—" : new Date(ms).toISOString().replace("T", " ").slice(0, 19);
+
+/** "2 · UCS-2" for an SMS; a WeChat message has no segments. */
+function segmentsText(m: MessageRow): string {
+  const { segments, encoding } = smsFiguresOf(m);
+  return segments === null ? "—" : `${segments} · ${encoding}`;
+}
 
 export function LoginPage(props: { error?: string; email?: string }) {
   return (
@@ -90,9 +97,7 @@ export function MessagesPage(props: {
                 <td>
                   <StatusPill status={m.status} />
                 </td>
-                <td>
-                  {m.segments} · {m.encoding}
-                </td>
+                <td>{segmentsText(m)}</td>
                 <td>{when(m.createdAt)}</td>
               </tr>
             ))}
@@ -115,7 +120,7 @@ export function MessagePage(props: { csrf: string; message: MessageRow; attempts
     ["To", m.recipient],
     ["From", m.sender],
     ["Reason", m.statusReason],
-    ["Segments", `${m.segments} (${m.encoding})`],
+    ["Segments", segmentsText(m)],
     ["Provider", m.provider],
     ["Provider id", m.providerMessageId],
     ["Mode", m.mode],

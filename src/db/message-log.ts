@@ -5,7 +5,7 @@
 import { and, eq, inArray, isNull, lt, lte, or, sql } from "drizzle-orm";
 import { newId } from "../lib/ids";
 import type { Database } from "./client";
-import { type AttemptOutcome, type MessageStatus, messages } from "./schema";
+import { type AttemptOutcome, type Channel, type MessageStatus, messages } from "./schema";
 
 export const FINAL_STATUSES: readonly MessageStatus[] = [
   "delivered",
@@ -293,6 +293,7 @@ export async function failUnlessDone(
 export interface ReceiptChange {
   id: string;
   tenant_id: string;
+  channel: Channel;
   recipient: string;
   segments: number;
   encoding: "GSM-7" | "UCS-2";
@@ -309,7 +310,7 @@ export interface ReceiptChange {
 }
 
 /** What a receipt's UPDATE returns: the `ReceiptChange` of each message it finished. */
-const RECEIPT_CHANGE_COLUMNS = `messages.id, messages.tenant_id, messages.recipient,
+const RECEIPT_CHANGE_COLUMNS = `messages.id, messages.tenant_id, messages.channel, messages.recipient,
   messages.segments, messages.encoding, messages.cost_micros, messages.batch_id,
   messages.template_id, messages.metadata, messages.created_at, messages.provider,
   messages.provider_message_id, messages.sent_at, messages.status, messages.status_reason`;

@@ -192,6 +192,11 @@ export const messages = sqliteTable(
     claimId: text(),
     claimedUntil: integer().notNull().default(0),
     createdAt: integer().notNull(),
+    /**
+     * When the message was due to go: the `send_at` asked for, else its acceptance (ms). Null
+     * only for a row a Worker from before this column logged (migration 0013 fills the rest).
+     */
+    sendAt: integer(),
     updatedAt: integer().notNull(),
     sentAt: integer(),
     completedAt: integer(),

@@ -18,10 +18,18 @@ export const PROVIDER_SETTINGS = {
   twilio: {
     config: z
       .object({
-        account_sid: z.string().regex(/^AC[0-9a-fA-F]{32}$/, "an Account SID starts with AC"),
+        account_sid: z
+          .string()
+          .regex(
+            /^AC[0-9a-fA-F]{32}$/,
+            "must be AC followed by 32 hex digits: the Account SID on the Twilio Console's home page",
+          ),
         messaging_service_sid: z
           .string()
-          .regex(/^MG[0-9a-fA-F]{32}$/)
+          .regex(
+            /^MG[0-9a-fA-F]{32}$/,
+            "must be MG followed by 32 hex digits: a Messaging Service's SID",
+          )
           .optional(),
         from: z.string().min(1).max(32).optional(),
         base_url: baseUrl,

@@ -147,3 +147,16 @@ class Ucs2Parts extends PartPacker implements ClusterSink {
     }
   }
 }
+
+/**
+ * The SMS figures a message shows: its segments and encoding, or null for both when it does not go
+ * by SMS (a WeChat message has no segments; the send log keeps 0 for it).
+ */
+export function smsFiguresOf(message: { channel: string; segments: number; encoding: Encoding }): {
+  segments: number | null;
+  encoding: Encoding | null;
+} {
+  return message.channel === "sms"
+    ? { segments: message.segments, encoding: message.encoding }
+    : { segments: null, encoding: null };
+}

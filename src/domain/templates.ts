@@ -138,15 +138,21 @@ const ISO_DATE =
 const WHITESPACE = /\s/;
 
 const TYPE_RULES: Record<VariableType, string> = {
-  string: "must be text without control characters (a newline is allowed)",
+  string:
+    "must be text without control characters (line feed, carriage return and form feed are allowed)",
   number: "must be a decimal number such as 42, -3 or 19.99",
   code: "must hold only letters A–Z, a–z and digits 0–9",
   date: "must be an ISO 8601 date (2025-03-01) or date-time (2025-03-01T09:30:00+08:00)",
   url: "must be an absolute http or https URL",
 };
 
-// Control characters (C0, DEL, C1) other than newline are never sent as text.
-const CONTROL = /(?!\n)\p{Cc}/u;
+// Control characters (C0, DEL, C1) are never sent as text, except the three GSM 03.38 carries:
+// line feed and carriage return (basic table) and form feed (extension table, 2 septets).
+const CONTROL = /(?![\n\r\f])\p{Cc}/u;
+
+/** What a message or template text may not contain: a control character GSM 03.38 has no place for. */
+export const CONTROL_CHARACTER_RULE =
+  "must not contain control characters other than line feed, carriage return and form feed";
 
 export function hasControlCharacter(value: string): boolean {
   return CONTROL.test(value);

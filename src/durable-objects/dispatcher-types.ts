@@ -1,6 +1,8 @@
 /** What crosses the TenantDispatcher's RPC boundary. */
 import { z } from "zod";
 import { CHANNELS, TEMPLATE_KINDS } from "../db/schema";
+import { fromMicros } from "../domain/pricing";
+import { type Encoding, smsFiguresOf } from "../domain/segments";
 
 export const LANES = ["transactional", "bulk"] as const;
 export type Lane = (typeof LANES)[number];
@@ -52,8 +54,9 @@ export interface AcceptedMessage {
   id: string;
   status: "queued" | "scheduled";
   to: string;
-  segments: number;
-  encoding: "GSM-7" | "UCS-2";
+  /** Null for a message that does not go by SMS. */
+  segments: number | null;
+  encoding: Encoding | null;
   cost: number;
   currency: string;
   send_at: string;
@@ -65,9 +68,8 @@ export function acceptedView(message: OutboxMessage, currency: string): Accepted
     id: message.id,
     status: initialStatus(message),
     to: message.recipient,
-    segments: message.segments,
-    encoding: message.encoding,
-    cost: message.costMicros / 1_000_000,
+    ...smsFiguresOf(message),
+    cost: fromMicros(message.costMicros),
     currency,
     send_at: new Date(message.sendAt).toISOString(),
     created_at: new Date(message.createdAt).toISOString(),
@@ -139,8 +141,8 @@ export type BatchRecord = z.infer<typeof batchRecordSchema>;
 export interface PendingMessage {
   message: OutboxMessage;
   canceled: boolean;
-  /** Held for the tenant's quiet hours. */
-  held: boolean;
+  /** Until when it is held for the tenant's quiet hours, or null when it is not. */
+  heldUntil: number | null;
 }
 
 export type CancelOutcome =

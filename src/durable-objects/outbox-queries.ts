@@ -78,14 +78,14 @@ export function insertMessage(
 export function unloggedMessage(sql: SqlStorage, id: string): PendingMessage | null {
   const row = firstRow(
     sql,
-    "SELECT message, state FROM outbox WHERE id = ? AND logged = 0 AND state <> 'staged'",
+    "SELECT message, state, held_until FROM outbox WHERE id = ? AND logged = 0 AND state <> 'staged'",
     id,
   );
   return row
     ? {
         message: outboxMessageSchema.parse(JSON.parse(String(row.message))),
         canceled: row.state === "canceled",
-        held: row.state === "held",
+        heldUntil: row.state === "held" ? Number(row.held_until) : null,
       }
     : null;
 }

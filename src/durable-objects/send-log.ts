@@ -29,6 +29,7 @@ const COLUMNS = [
   "kind",
   "cost_micros",
   "created_at",
+  "send_at",
   "updated_at",
   "completed_at",
 ] as const;
@@ -62,6 +63,7 @@ function rowOf(m: OutboxMessage, canceled: boolean, now: number): unknown[] {
     m.kind,
     m.costMicros,
     m.createdAt,
+    m.sendAt,
     canceled ? now : m.createdAt,
     canceled ? now : null,
   ];
@@ -213,7 +215,7 @@ export async function expireOverdue(
       .prepare(
         `UPDATE messages SET status = 'expired', status_reason = ?, completed_at = ?, updated_at = ?
          WHERE tenant_id = ? AND status = 'sent' AND sent_at <= ?
-         RETURNING id, tenant_id, recipient, segments, encoding, cost_micros, batch_id,
+         RETURNING id, tenant_id, channel, recipient, segments, encoding, cost_micros, batch_id,
            template_id, metadata, created_at, provider, provider_message_id, sent_at, status,
            status_reason`,
       )

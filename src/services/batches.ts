@@ -45,7 +45,8 @@ export interface AcceptedBatch {
   id: string;
   status: "accepted";
   accepted: number;
-  rejected: Rejection[];
+  /** The first MAX_LISTED_REJECTIONS rejected rows; `rejected_count` counts them all. */
+  rejected_rows: Rejection[];
   rejected_count: number;
   send_at: string;
   created_at: string;
@@ -270,7 +271,7 @@ async function createBatch(
     id: batchId,
     status: "accepted",
     accepted,
-    rejected: rejected.slice(0, MAX_LISTED_REJECTIONS),
+    rejected_rows: rejected.slice(0, MAX_LISTED_REJECTIONS),
     rejected_count: rejected.length,
     send_at: new Date(wanted).toISOString(),
     created_at: new Date(now).toISOString(),

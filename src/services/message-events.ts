@@ -4,6 +4,8 @@
  */
 import type { MessageRow, ReceiptChange } from "../db/message-log";
 import type { MessageStatus, WebhookEvent } from "../db/schema";
+import { fromMicros } from "../domain/pricing";
+import { smsFiguresOf } from "../domain/segments";
 import { emitEvents, type MessageEvent } from "./webhook-events";
 
 const EVENT_OF: Partial<Record<MessageStatus, WebhookEvent>> = {
@@ -22,6 +24,7 @@ export function messageEvent(
     MessageRow,
     | "id"
     | "tenantId"
+    | "channel"
     | "recipient"
     | "segments"
     | "encoding"
@@ -51,14 +54,14 @@ export function messageEvent(
     occurredAt: change.at,
     data: {
       id: message.id,
+      channel: message.channel,
       status: change.status,
       status_reason: change.reason,
       to: message.recipient,
       provider: change.provider,
       provider_message_id: change.providerMessageId,
-      segments: message.segments,
-      encoding: message.encoding,
-      cost: message.costMicros / 1_000_000,
+      ...smsFiguresOf(message),
+      cost: fromMicros(message.costMicros),
       batch_id: message.batchId,
       template_id: message.templateId,
       metadata: message.metadata,
@@ -101,6 +104,7 @@ export function changeEventInput(row: ReceiptChange) {
   return {
     id: row.id,
     tenantId: row.tenant_id,
+    channel: row.channel,
     recipient: row.recipient,
     segments: row.segments,
     encoding: row.encoding,

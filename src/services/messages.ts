@@ -6,6 +6,7 @@ import { database } from "../db/client";
 import { findMessage, type MessageRow } from "../db/message-log";
 import { type MessageStatus, messageAttempts, messages } from "../db/schema";
 import { normalisePhone } from "../domain/phone";
+import { fromMicros } from "../domain/pricing";
 import {
   type AcceptedMessage,
   acceptedView,
@@ -222,7 +223,7 @@ export async function previewMessage(
     encoding: value.encoding,
     characters: value.characters,
     segments: value.segments,
-    cost: value.costMicros / 1_000_000,
+    cost: fromMicros(value.costMicros),
     currency: caller.tenant.currency,
     hits: value.hits,
   };
@@ -292,12 +293,14 @@ async function loggedMessage(
 }
 
 /** A message the D1 send log does not have yet, as the send log will show it. */
-function outboxView({ message, canceled, held }: PendingMessage): MessageRow {
+function outboxView({ message, canceled, heldUntil }: PendingMessage): MessageRow {
   return {
     ...message,
     payload: message.payload ? (JSON.parse(message.payload) as Record<string, unknown>) : null,
-    status: canceled ? "canceled" : held ? "scheduled" : initialStatus(message),
-    statusReason: canceled ? "canceled by request" : held ? QUIET_HOURS_REASON : null,
+    status: canceled ? "canceled" : heldUntil !== null ? "scheduled" : initialStatus(message),
+    statusReason: canceled ? "canceled by request" : heldUntil !== null ? QUIET_HOURS_REASON : null,
+    // As the 202 said (heldView): a held message goes when the window ends.
+    sendAt: heldUntil ?? message.sendAt,
     provider: null,
     providerMessageId: null,
     attemptCount: 0,

@@ -49,8 +49,10 @@ export async function announceOutcomes(
           ? messageEvent(message, {
               status: "failed",
               reason: change.reason,
-              provider: attempt.provider,
-              providerMessageId: null,
+              // As the API shows it: the provider that took the message, so none for one that
+              // failed (the one that refused it, if any, is in the message's attempts).
+              provider: message.provider,
+              providerMessageId: message.providerMessageId,
               at: attempt.createdAt,
             })
           : null,

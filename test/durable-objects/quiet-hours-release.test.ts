@@ -189,7 +189,7 @@ describe("quiet hours at release time", () => {
       response: { status: "scheduled", send_at: new Date(morning).toISOString() },
     });
     expect(await states([message.id])).toEqual(["held"]);
-    expect(await stub.peek(message.id)).toMatchObject({ held: true, canceled: false });
+    expect(await stub.peek(message.id)).toMatchObject({ heldUntil: morning, canceled: false });
     // Not logged while held, so never shown as queued in between.
     await runAlarm();
     expect(await statusOf(message.id)).toBeUndefined();

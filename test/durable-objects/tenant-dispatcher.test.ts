@@ -290,7 +290,7 @@ describe("TenantDispatcher", () => {
       await instance.accept(acceptRequest(message, undefined, "h"));
       await state.storage.deleteAlarm();
     });
-    expect(await stub.peek(message.id)).toEqual({ message, canceled: false, held: false });
+    expect(await stub.peek(message.id)).toEqual({ message, canceled: false, heldUntil: null });
     expect(await stub.peek("msg_00000000000000000000000000")).toBeNull();
   });
 });

@@ -6,6 +6,7 @@ interface Batch {
   id: string;
   status: string;
   accepted: number;
+  rejected_count: number;
   counts: Record<string, number>;
   canceled_at: string | null;
 }
@@ -36,15 +37,15 @@ describe("POST /v1/batches (happy)", () => {
       id: string;
       status: string;
       accepted: number;
-      rejected: { row: number; reason: string }[];
+      rejected_rows: { row: number; reason: string }[];
       rejected_count: number;
     };
     expect(accepted).toMatchObject({ status: "accepted", accepted: 3, rejected_count: 3 });
     expect(accepted.id).toMatch(/^bat_[0-9A-Z]{26}$/);
-    expect(accepted.rejected.map((r) => r.row)).toEqual([4, 5, 6]);
-    expect(accepted.rejected[0]?.reason).toMatch(/code/);
-    expect(accepted.rejected[1]?.reason).toMatch(/to/);
-    expect(accepted.rejected[2]?.reason).toMatch(/columns/);
+    expect(accepted.rejected_rows.map((r) => r.row)).toEqual([4, 5, 6]);
+    expect(accepted.rejected_rows[0]?.reason).toMatch(/code/);
+    expect(accepted.rejected_rows[1]?.reason).toMatch(/to/);
+    expect(accepted.rejected_rows[2]?.reason).toMatch(/columns/);
     expect(res.headers.get("location")).toBe(`/v1/batches/${accepted.id}`);
 
     const done = await eventually(
@@ -55,7 +56,9 @@ describe("POST /v1/batches (happy)", () => {
       10_000,
       "the batch to complete",
     );
-    expect(done).toMatchObject({ accepted: 3, canceled_at: null });
+    // The batch counts its rejected rows under the same name the 202 did.
+    expect(done).toMatchObject({ accepted: 3, rejected_count: 3, canceled_at: null });
+    expect(done).not.toHaveProperty("rejected");
     expect((done.counts.sent ?? 0) + (done.counts.delivered ?? 0)).toBe(3);
 
     const list = await tenant.api("/v1/messages?limit=10");
@@ -133,5 +136,6 @@ describe("POST /v1/batches (happy)", () => {
       return data.length > 0 ? data : undefined;
     });
     expect(listed.map((b) => b.id)).toEqual([((await first.json()) as { id: string }).id]);
+    expect(listed[0]).toMatchObject({ accepted: 1, rejected_count: 0 });
   });
 });

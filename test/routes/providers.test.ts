@@ -97,6 +97,27 @@ describe("provider settings", () => {
     });
   });
 
+  it("says what a Twilio SID looks like when one is only its prefix, as a placeholder is", async () => {
+    const tenant = await createTenant();
+    const res = await tenant.api(
+      "/v1/providers/twilio",
+      put({
+        config: { account_sid: "AC…", messaging_service_sid: "MG123" },
+        credentials: TWILIO.credentials,
+      }),
+    );
+    const problem = await expectProblem(res, {
+      status: 400,
+      slug: "validation-error",
+      instance: "/v1/providers/twilio",
+      pointers: ["/config/account_sid", "/config/messaging_service_sid"],
+    });
+    expect(problem.errors?.map((e) => e.detail)).toEqual([
+      expect.stringMatching(/^must be AC followed by 32 hex digits/),
+      expect.stringMatching(/^must be MG followed by 32 hex digits/),
+    ]);
+  });
+
   it("sends credentials only over https to a public host", async () => {
     const tenant = await createTenant();
     for (const base_url of [

@@ -86,6 +86,7 @@ describe("emitting message events through a brief D1 failure", () => {
         {
           id,
           tenantId: tenant.id,
+          channel: "sms",
           recipient: "+8613800138702",
           segments: 1,
           encoding: "GSM-7",

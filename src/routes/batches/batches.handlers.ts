@@ -12,7 +12,8 @@ function present(record: BatchRecord) {
     template_id: record.templateId,
     template_version: record.templateVersion,
     accepted: record.accepted,
-    rejected: record.rejected,
+    // The same name and meaning as in the 202 (which also lists the rows).
+    rejected_count: record.rejected,
     send_at: new Date(record.sendAt).toISOString(),
     created_at: new Date(record.createdAt).toISOString(),
     canceled_at: iso(record.canceledAt),

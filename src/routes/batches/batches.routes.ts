@@ -64,13 +64,20 @@ const Rejection = z.object({
   reason: z.string(),
 });
 
+const RejectedCount = z.number().int().openapi({
+  description:
+    "Rows not accepted (every one, even past the 1,000 that `rejected_rows` lists in the 202)",
+});
+
 export const AcceptedBatchSchema = z
   .object({
     id: z.string(),
     status: z.literal("accepted"),
-    accepted: z.number().int(),
-    rejected: z.array(Rejection).openapi({ description: "The rows not accepted (first 1,000)" }),
-    rejected_count: z.number().int(),
+    accepted: z.number().int().openapi({ description: "Rows accepted: one message each" }),
+    rejected_rows: z.array(Rejection).openapi({
+      description: "The rows not accepted, each with its reason (the first 1,000)",
+    }),
+    rejected_count: RejectedCount,
     send_at: z.string(),
     created_at: z.string(),
   })
@@ -86,8 +93,8 @@ export const BatchSchema = z
     kind: z.enum(TEMPLATE_KINDS),
     template_id: z.string().nullable(),
     template_version: z.number().int().nullable(),
-    accepted: z.number().int(),
-    rejected: z.number().int(),
+    accepted: z.number().int().openapi({ description: "Rows accepted: one message each" }),
+    rejected_count: RejectedCount,
     counts: z.partialRecord(z.enum(MESSAGE_STATUSES), z.number().int()).openapi({
       description: "The batch's messages by status",
       example: { queued: 90_000, sent: 6_000, delivered: 4_000 },
@@ -104,7 +111,7 @@ export const createBatch = createRoute({
   tags: ["Batches"],
   summary: "Send one template or text to up to 100,000 recipients",
   description:
-    "Bad rows are reported in `rejected` and do not fail the batch. Batches go in the bulk lane: the account's transactional messages are always released first. The body may be up to 20 MB.",
+    "Bad rows are counted in `rejected_count`, listed with their reasons in `rejected_rows`, and do not fail the batch. Batches go in the bulk lane: the account's transactional messages are always released first. The body may be up to 20 MB.",
   security: bearerAuth,
   middleware: [requireScope("messages:send")] as const,
   request: {

@@ -1,5 +1,7 @@
 import type { RouteHandler } from "@hono/zod-openapi";
 import type { MessageRow } from "../../db/message-log";
+import { fromMicros } from "../../domain/pricing";
+import { smsFiguresOf } from "../../domain/segments";
 import type { AppEnv } from "../../middleware/context";
 import { acceptAutoMessage } from "../../services/best-channel";
 import * as service from "../../services/messages";
@@ -18,16 +20,17 @@ function present(row: MessageRow, currency: string, attempts?: service.AttemptRo
     body: row.body,
     metadata: row.metadata,
     mode: row.mode,
-    segments: row.segments,
-    encoding: row.encoding,
+    ...smsFiguresOf(row),
     kind: row.kind,
     template_id: row.templateId,
     template_version: row.templateVersion,
     batch_id: row.batchId,
-    cost: row.costMicros / 1_000_000,
+    cost: fromMicros(row.costMicros),
     currency,
     provider: row.provider,
     provider_message_id: row.providerMessageId,
+    // A row logged by a Worker from before the column: it was due when accepted.
+    send_at: new Date(row.sendAt ?? row.createdAt).toISOString(),
     created_at: new Date(row.createdAt).toISOString(),
     updated_at: new Date(row.updatedAt).toISOString(),
     sent_at: iso(row.sentAt),

@@ -1,6 +1,10 @@
 import { createRoute, z } from "@hono/zod-openapi";
 import { CHANNELS, MESSAGE_STATUSES, TEMPLATE_KINDS } from "../../db/schema";
-import { isWellFormedText } from "../../domain/templates";
+import {
+  CONTROL_CHARACTER_RULE,
+  hasControlCharacter,
+  isWellFormedText,
+} from "../../domain/templates";
 import { requireScope } from "../../middleware/api-key";
 import { bearerAuth, IdempotencyHeaders, LimitQuery, problems } from "../common";
 
@@ -18,15 +22,12 @@ export const Variables = z
   .refine((v) => Object.keys(v).length <= 100, "at most 100 variables")
   .openapi({ description: "Values for the template's variables", example: { code: "123456" } });
 
-/** A free text: no control characters but line breaks, and no lone surrogate. */
+/** A free text: no control characters but those GSM 03.38 has, and no lone surrogate. */
 export const MessageText = z
   .string()
   .min(1)
   .max(1600)
-  .refine(
-    (text) => !/(?![\n\r])\p{Cc}/u.test(text),
-    "must not contain control characters but line breaks",
-  )
+  .refine((text) => !hasControlCharacter(text), CONTROL_CHARACTER_RULE)
   .refine(isWellFormedText, "must be well-formed text (no lone surrogate)");
 
 const Body = MessageText.openapi({ example: "Your code is 123456" });
@@ -239,14 +240,37 @@ const HitSchema = z
   })
   .openapi("SensitiveHit");
 
+/** Money as every message view returns it. */
+const Cost = z.number().openapi({
+  description:
+    "What the message costs, in units of `currency` (0.0065 is 0.65 US cents): a JSON number with at most 6 decimals, counted exactly in millionths. Segments × your price for the country (`GET /v1/tenant` `prices`, decimal strings), else the list price for USD accounts, else 0. WeChat messages cost 0",
+  example: 0.0065,
+});
+const Currency = z
+  .string()
+  .openapi({ description: "Your account's currency (ISO 4217)", example: "USD" });
+
+/** SMS figures; a WeChat message has no SMS segments, so both are null for it. */
+const Segments = z.number().int().nullable().openapi({
+  description: "SMS segments (parts) the text takes; null for a WeChat message",
+});
+const Encoding = z.enum(["GSM-7", "UCS-2"]).nullable().openapi({
+  description: "GSM-7, or UCS-2 when a character is outside GSM 03.38; null for a WeChat message",
+});
+
+const SendAtShown = z.string().openapi({
+  description:
+    "When the message was due to go: the `send_at` asked for, else when it was accepted. While it is held for quiet hours (`status_reason: quiet_hours`) before reaching the send log, the end of the window",
+});
+
 export const PreviewSchema = z
   .object({
     text: z.string().openapi({ description: "Exactly what would be sent, signature included" }),
     encoding: z.enum(["GSM-7", "UCS-2"]),
     characters: z.number().int(),
     segments: z.number().int(),
-    cost: z.number(),
-    currency: z.string(),
+    cost: Cost,
+    currency: Currency,
     hits: z.array(HitSchema),
   })
   .openapi("Preview");
@@ -256,11 +280,14 @@ export const AcceptedSchema = z
     id: z.string(),
     status: z.enum(["queued", "scheduled"]),
     to: z.string(),
-    segments: z.number().int(),
-    encoding: z.enum(["GSM-7", "UCS-2"]),
-    cost: z.number(),
-    currency: z.string(),
-    send_at: z.string(),
+    segments: Segments,
+    encoding: Encoding,
+    cost: Cost,
+    currency: Currency,
+    send_at: z.string().openapi({
+      description:
+        "When it will go: the `send_at` asked for, else now; for marketing held for quiet hours, the end of the window",
+    }),
     created_at: z.string(),
   })
   .openapi("AcceptedMessage");
@@ -286,16 +313,20 @@ export const MessageSchema = z
     body: z.string(),
     metadata: z.record(z.string(), z.string()).nullable(),
     mode: z.enum(["live", "test"]),
-    segments: z.number().int(),
-    encoding: z.enum(["GSM-7", "UCS-2"]),
+    segments: Segments,
+    encoding: Encoding,
     kind: z.enum(TEMPLATE_KINDS),
     template_id: z.string().nullable(),
     template_version: z.number().int().nullable(),
     batch_id: z.string().nullable(),
-    cost: z.number(),
-    currency: z.string(),
-    provider: z.string().nullable(),
+    cost: Cost,
+    currency: Currency,
+    provider: z.string().nullable().openapi({
+      description:
+        "The provider that took the message (sandbox, twilio, aliyun, tencent, wechat); null until one has. Every provider tried is in `attempts`",
+    }),
     provider_message_id: z.string().nullable(),
+    send_at: SendAtShown,
     created_at: z.string(),
     updated_at: z.string(),
     sent_at: z.string().nullable(),
@@ -308,7 +339,9 @@ export const sendMessage = createRoute({
   method: "post",
   path: "/v1/messages",
   tags: ["Messages"],
-  summary: "Send an SMS",
+  summary: "Send a message",
+  description:
+    "An SMS (`to` with a `body` or an approved `template_id`), a WeChat message (`channel: wechat`), or either by the best channel for a contact (`channel: auto`). A free `body` is sent as a notification: marketing (with its opt-out line and quiet hours) comes only from an approved template of kind `marketing`.",
   security: bearerAuth,
   middleware: [requireScope("messages:send")] as const,
   request: {

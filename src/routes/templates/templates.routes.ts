@@ -1,6 +1,7 @@
 import { createRoute, z } from "@hono/zod-openapi";
 import { REVIEW_STATUSES, TEMPLATE_KINDS, VARIABLE_TYPES } from "../../db/schema";
 import {
+  CONTROL_CHARACTER_RULE,
   hasControlCharacter,
   isWellFormedText,
   MAX_LENGTH_BOUNDS,
@@ -27,7 +28,7 @@ const TemplateBody = z
   .string()
   .max(1000)
   .refine((body) => body.trim().length > 0, "must not be empty")
-  .refine((body) => !hasControlCharacter(body), "must not contain control characters but newline")
+  .refine((body) => !hasControlCharacter(body), CONTROL_CHARACTER_RULE)
   .refine(isWellFormedText, "must be well-formed text (no lone surrogate)")
   .openapi({
     description:
@@ -43,7 +44,7 @@ const VariableSchema = z
       .regex(VARIABLE_NAME, "must start with a lowercase letter or _ and hold only a–z, 0–9 and _"),
     type: z.enum(VARIABLE_TYPES).openapi({
       description:
-        "`string`: text without control characters other than newline; `number`: decimal (JSON numbers accepted); `code`: letters and digits; `date`: ISO 8601 date or date-time; `url`: absolute http(s) URL",
+        "`string`: text without control characters other than line feed, carriage return and form feed; `number`: decimal (JSON numbers accepted); `code`: letters and digits; `date`: ISO 8601 date or date-time; `url`: absolute http(s) URL",
     }),
     max_length: z
       .number()
