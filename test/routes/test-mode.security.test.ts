@@ -43,7 +43,8 @@ const OPEN_TO_TEST_KEYS = [
   "POST /v1/sensitive-words/check",
 ];
 
-const TEST_MODE_REFUSAL = /^Test keys cannot change configuration; use a live key \(rbx_live_…\)\.$/;
+const TEST_MODE_REFUSAL =
+  /^Test keys cannot change configuration; use a live key \(rbx_live_…\)\.$/;
 
 describe("a test key, on every route of the API", () => {
   it("is refused every change of configuration with a 403 naming test mode, which a live key is not", async () => {
@@ -251,30 +252,35 @@ describe("test-mode and live messages are kept apart", () => {
       );
     const liveBatch = (await (await batch(live.key)).json()) as { id: string };
     const testBatch = (await (await batch(test.key)).json()) as { id: string };
-    for (const [key, theirs, mine] of [
+    const pairs = [
       [test.key, liveBatch.id, testBatch.id],
       [live.key, testBatch.id, liveBatch.id],
-    ] as const) {
+    ] as const;
+    for (const [key, theirs] of pairs) {
       const path = `/v1/batches/${theirs}`;
-      await expectProblem(await call(path, key), { status: 404, slug: "not-found", instance: path });
+      await expectProblem(await call(path, key), {
+        status: 404,
+        slug: "not-found",
+        instance: path,
+      });
       await expectProblem(await call(`${path}/cancel`, key, { method: "POST" }), {
         status: 404,
         slug: "not-found",
         instance: `${path}/cancel`,
       });
-      const list = (await (await call("/v1/batches", key)).json()) as { data: { id: string }[] };
-      expect(list.data.map((b) => b.id)).toEqual([mine]);
     }
-    // Once the dispatcher has written them to D1 as well.
+    // Once the dispatcher has written them to D1 (where lists come from) as well.
     await eventually(async () => {
       const { results } = await env.DB.prepare("SELECT id FROM batches WHERE tenant_id = ?")
         .bind(tenant.id)
         .all();
       return results.length === 2 ? results : undefined;
     });
-    expect((await call(`/v1/batches/${liveBatch.id}`, test.key)).status).toBe(404);
-    const list = (await (await call("/v1/batches", test.key)).json()) as { data: { id: string }[] };
-    expect(list.data.map((b) => b.id)).toEqual([testBatch.id]);
+    for (const [key, theirs, mine] of pairs) {
+      expect((await call(`/v1/batches/${theirs}`, key)).status).toBe(404);
+      const list = (await (await call("/v1/batches", key)).json()) as { data: { id: string }[] };
+      expect(list.data.map((b) => b.id)).toEqual([mine]);
+    }
     const liveView = (await (await call(`/v1/batches/${liveBatch.id}`, live.key)).json()) as {
       canceled_at: string | null;
     };
@@ -316,5 +322,34 @@ describe("test-mode and live messages are kept apart", () => {
     };
     expect(await eventsFor(test.key)).toEqual([testId]);
     expect(await eventsFor(live.key)).toEqual([liveId]);
+  });
+});
+
+describe("an Idempotency-Key used with both a live and a test key", () => {
+  it("is two keys: neither mode replays the other's message, batch or key", async () => {
+    const tenant = await createTenant();
+    const live = await tenant.addKey(["admin"], "live");
+    const test = await tenant.addKey(["admin"], "test");
+    const creates = [
+      { path: "/v1/messages", body: { to: "+8613800138805", body: "Hi" } },
+      { path: "/v1/batches", body: { body: "Hi", recipients: [{ to: "+8613800138806" }] } },
+      { path: "/v1/keys", body: { name: "ci", scopes: ["messages:send"], mode: "test" } },
+    ];
+    for (const { path, body } of creates) {
+      const headers = { "idempotency-key": `shared-${path}` };
+      const first = await call(path, test.key, postJson(body, headers));
+      const second = await call(path, live.key, postJson(body, headers));
+      expect([201, 202], path).toContain(first.status);
+      expect(second.status, path).toBe(first.status);
+      expect(second.headers.get("idempotent-replayed"), path).toBeNull();
+      const [a, b] = [
+        (await first.json()) as { id: string },
+        (await second.json()) as { id: string },
+      ];
+      expect(b.id, path).not.toBe(a.id);
+      const again = await call(path, live.key, postJson(body, headers));
+      expect(again.headers.get("idempotent-replayed"), path).toBe("true");
+      expect(((await again.json()) as { id: string }).id, path).toBe(b.id);
+    }
   });
 });

@@ -310,7 +310,7 @@ export const sendMessage = createRoute({
   tags: ["Messages"],
   summary: "Send an SMS",
   security: bearerAuth,
-  middleware: [requireScope("messages:send")] as const,
+  middleware: [requireScope("messages:send", "test-mode")] as const,
   request: {
     headers: IdempotencyHeaders,
     body: { required: true, content: { "application/json": { schema: SendMessageBody } } },
@@ -330,7 +330,7 @@ export const getMessage = createRoute({
   tags: ["Messages"],
   summary: "Read one message with its attempts",
   security: bearerAuth,
-  middleware: [requireScope("messages:read")] as const,
+  middleware: [requireScope("messages:read", "test-mode")] as const,
   request: { params: z.object({ id: MessageId }) },
   responses: {
     200: { description: "The message", content: { "application/json": { schema: MessageSchema } } },
@@ -344,7 +344,7 @@ export const listMessages = createRoute({
   tags: ["Messages"],
   summary: "List messages, newest first",
   security: bearerAuth,
-  middleware: [requireScope("messages:read")] as const,
+  middleware: [requireScope("messages:read", "test-mode")] as const,
   request: {
     query: z.object({
       status: z.enum(MESSAGE_STATUSES).optional(),
@@ -374,7 +374,7 @@ export const previewMessage = createRoute({
   tags: ["Messages"],
   summary: "What a message would be: text, encoding, segments, cost and sensitive words",
   security: bearerAuth,
-  middleware: [requireScope("messages:send")] as const,
+  middleware: [requireScope("messages:send", "query")] as const,
   request: {
     body: { required: true, content: { "application/json": { schema: PreviewBody } } },
   },
@@ -393,7 +393,7 @@ export const cancelMessage = createRoute({
   tags: ["Messages"],
   summary: "Cancel a scheduled or queued message",
   security: bearerAuth,
-  middleware: [requireScope("messages:send")] as const,
+  middleware: [requireScope("messages:send", "test-mode")] as const,
   request: { params: z.object({ id: MessageId }) },
   responses: {
     200: {
