@@ -259,18 +259,31 @@ export function newApiKey(mode = "test") {
 
 /**
  * SQL for one more tenant (the benchmark's): the tenant, one API key with every scope (live or test
- * by its prefix), and sandbox
+ * by its prefix), optionally a live admin key (test keys cannot change configuration), and sandbox
  * provider settings. `keyRateLimit` sets the key's own request limit (migration 0002's columns):
  * leave it out on a schema without them.
  * @param {object} options
  * @param {string} options.tenantId
  * @param {string} options.apiKey  e.g. from `newApiKey()`
+ * @param {string} [options.adminKey]  a `newApiKey("live")` for setting the tenant up
  * @param {number} [options.sendRate]  the tenant's release rate, msg/s
  * @param {{ perSecond: number, burst: number }} [options.keyRateLimit]
  */
-export function tenantSql({ tenantId, apiKey, sendRate = 50, keyRateLimit, nowMs = Date.now() }) {
+export function tenantSql({
+  tenantId,
+  apiKey,
+  adminKey,
+  sendRate = 50,
+  keyRateLimit,
+  nowMs = Date.now(),
+}) {
   const keyHash = createHash("sha256").update(apiKey).digest("hex");
   const keyId = newId("key", nowMs);
+  const admin = adminKey
+    ? `
+INSERT INTO api_keys (id, tenant_id, name, prefix, key_hash, mode, scopes, created_at, revoked_at)
+VALUES (${quote(newId("key", nowMs))}, ${quote(tenantId)}, 'Benchmark admin key', ${quote(adminKey.slice(0, 13))}, ${quote(createHash("sha256").update(adminKey).digest("hex"))}, 'live', ${quote(JSON.stringify(SCOPES))}, ${nowMs}, NULL);`
+    : "";
   const countries = JSON.stringify(["CN", "US", "GB"]);
   const limits = keyRateLimit
     ? `\nUPDATE api_keys SET rate_limit_per_second = ${Math.trunc(keyRateLimit.perSecond)}, rate_limit_burst = ${Math.trunc(keyRateLimit.burst)} WHERE id = ${quote(keyId)};`
@@ -280,7 +293,7 @@ VALUES (${quote(tenantId)}, ${quote(`Tenant ${tenantId}`)}, 'CN', ${quote(countr
 ON CONFLICT (id) DO UPDATE SET send_rate = excluded.send_rate;
 
 INSERT INTO api_keys (id, tenant_id, name, prefix, key_hash, mode, scopes, created_at, revoked_at)
-VALUES (${quote(keyId)}, ${quote(tenantId)}, 'Benchmark key', ${quote(apiKey.slice(0, 13))}, ${quote(keyHash)}, ${quote(apiKey.startsWith("rbx_live_") ? "live" : "test")}, ${quote(JSON.stringify(SCOPES))}, ${nowMs}, NULL);${limits}
+VALUES (${quote(keyId)}, ${quote(tenantId)}, 'Benchmark key', ${quote(apiKey.slice(0, 13))}, ${quote(keyHash)}, ${quote(apiKey.startsWith("rbx_live_") ? "live" : "test")}, ${quote(JSON.stringify(SCOPES))}, ${nowMs}, NULL);${limits}${admin}
 
 INSERT INTO provider_settings (id, tenant_id, provider, enabled, config, secret_ciphertext, hook_token, created_at, updated_at)
 VALUES (${quote(newId("prv", nowMs))}, ${quote(tenantId)}, 'sandbox', 1, '{}', NULL, ${quote(base62(32))}, ${nowMs}, ${nowMs})

@@ -390,6 +390,10 @@ export const batches = sqliteTable(
     templateId: text(),
     templateVersion: integer(),
     kind: text({ enum: TEMPLATE_KINDS }).notNull(),
+    /** The mode of the key that sent it, as its messages'; a key reaches only its own mode's. */
+    mode: text({ enum: ["live", "test"] })
+      .notNull()
+      .default("live"),
     accepted: integer().notNull(),
     rejected: integer().notNull(),
     sendAt: integer().notNull(),

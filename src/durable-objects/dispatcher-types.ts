@@ -128,6 +128,8 @@ export const batchRecordSchema = z.object({
   templateId: z.string().nullable(),
   templateVersion: z.number().int().nullable(),
   kind: z.enum(TEMPLATE_KINDS),
+  /** The mode of its messages. A record stored before batches had one reads as live (D1's default). */
+  mode: z.enum(["live", "test"]).default("live"),
   accepted: z.number().int(),
   rejected: z.number().int(),
   sendAt: z.number().int(),

@@ -109,9 +109,9 @@ export async function logBatches(db: D1Database, records: BatchRecord[]): Promis
     records.map((r) =>
       db
         .prepare(
-          `INSERT INTO batches (id, tenant_id, template_id, template_version, kind, accepted,
+          `INSERT INTO batches (id, tenant_id, template_id, template_version, kind, mode, accepted,
              rejected, send_at, created_at, canceled_at)
-           VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+           VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
            ON CONFLICT (id) DO UPDATE SET
              canceled_at = COALESCE(batches.canceled_at, excluded.canceled_at)`,
         )
@@ -121,6 +121,7 @@ export async function logBatches(db: D1Database, records: BatchRecord[]): Promis
           r.templateId,
           r.templateVersion,
           r.kind,
+          r.mode,
           r.accepted,
           r.rejected,
           r.sendAt,

@@ -84,7 +84,21 @@ async function lookUp(env: Env, hash: string, now: number): Promise<CacheEntry> 
   return entry;
 }
 
-export function requireScope(scope: Scope) {
+/**
+ * What a route is to a test key. Test keys send only through the sandbox (DESIGN.md, Contracts),
+ * so, as in Stripe's test mode, one must never reach live traffic:
+ * - `configuration` (the default): providers, routes, webhooks, WeChat apps, templates,
+ *   signatures, sensitive words, contacts, auto-replies, the tenant's settings. Both modes share
+ *   it, so changing it changes what live messages do: a test key may read it (GET) but not change it.
+ * - `test-mode`: messages, batches, their events and API keys. Each row has a mode and the services
+ *   keep a key to its own (a live message or key is a 404 to a test key), so a test key uses these.
+ * - `query`: a POST that changes nothing (a preview, a text check).
+ */
+export type RouteKind = "configuration" | "test-mode" | "query";
+
+const READS = new Set(["GET", "HEAD"]);
+
+export function requireScope(scope: Scope, kind: RouteKind = "configuration") {
   return createMiddleware<AppEnv>(async (c, next) => {
     const key = BEARER.exec(c.req.header("authorization") ?? "")?.[1];
     if (!key) {
@@ -107,6 +121,12 @@ export function requireScope(scope: Scope) {
     }
     if (!grants(entry.caller.scopes, scope)) {
       throw new ApiError("forbidden", `This API key lacks the \`${scope}\` scope.`);
+    }
+    if (entry.caller.mode === "test" && kind === "configuration" && !READS.has(c.req.method)) {
+      throw new ApiError(
+        "forbidden",
+        "Test keys cannot change configuration; use a live key (rbx_live_…).",
+      );
     }
     // Only now, for a valid key with the scope: a 401 or 403 never spends a token.
     if (entry.rateLimit) {

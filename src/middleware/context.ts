@@ -28,12 +28,26 @@ export function tenantConfigOf(row: typeof tenants.$inferSelect): TenantConfig {
   };
 }
 
-/** Who is calling: set by the API-key middleware. */
+export type Mode = "live" | "test";
+
+/** Who is calling: set by the API-key middleware (and by the dashboard's session). */
 export interface Caller {
   keyId: string;
-  mode: "live" | "test";
+  /** The mode of what it sends and creates: a test key's messages go only to the sandbox. */
+  mode: Mode;
+  /**
+   * A dashboard user sees both modes' messages and batches. Every API key reaches only its own
+   * mode's, both ways, as in Stripe's test mode: a live message is a 404 to a test key, and a
+   * test-mode message to a live key.
+   */
+  seesBothModes?: boolean;
   scopes: Scope[];
   tenant: TenantConfig;
+}
+
+/** The mode whose messages, batches and their events the caller reaches; null for both. */
+export function modeSeenBy(caller: Caller): Mode | null {
+  return caller.seesBothModes ? null : caller.mode;
 }
 
 export interface AppEnv {

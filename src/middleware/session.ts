@@ -66,6 +66,7 @@ export const requireSession = createMiddleware<AppEnv>(async (c, next) => {
   c.set("caller", {
     keyId: `user:${session.userId}`,
     mode: "live",
+    seesBothModes: true,
     scopes: scopesOfRole(session.role),
     tenant,
   });

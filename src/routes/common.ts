@@ -17,7 +17,7 @@ export function problems(...statuses: number[]) {
   const descriptions: Record<number, string> = {
     400: "Malformed request or schema violation",
     401: "Missing, invalid or revoked API key",
-    403: "The API key lacks the needed scope",
+    403: "The API key lacks the needed scope, or is a test key and the request would change configuration",
     404: "Not found (also for another tenant's resources)",
     409: "Conflicts with the resource's state",
     413: "Body too large",

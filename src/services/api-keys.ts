@@ -14,6 +14,15 @@ import type { Caller } from "../middleware/context";
 
 export type ApiKeyRow = typeof apiKeys.$inferSelect;
 
+/**
+ * The keys a caller reaches besides the tenant's: a test key only test keys (a live key is a 404
+ * to it, so it cannot revoke or change one); a live key every key, so a leaked test key can be
+ * revoked with it.
+ */
+function reachableBy(caller: Caller) {
+  return caller.mode === "test" ? eq(apiKeys.mode, "test") : undefined;
+}
+
 export function generateApiKey(mode: "live" | "test"): string {
   return `rbx_${mode}_${randomToken(32)}`;
 }
@@ -54,7 +63,7 @@ export async function listApiKeys(
   caller: Caller,
   page: { limit: number; cursor?: string },
 ): Promise<{ data: ApiKeyRow[]; nextCursor: string | null }> {
-  const conditions = [eq(apiKeys.tenantId, caller.tenant.id)];
+  const conditions = [eq(apiKeys.tenantId, caller.tenant.id), reachableBy(caller)];
   if (page.cursor) {
     conditions.push(lt(apiKeys.id, page.cursor));
   }
@@ -91,7 +100,7 @@ export async function updateApiKey(
     set.rateLimitPerSecond = rateLimit?.perSecond ?? null;
     set.rateLimitBurst = rateLimit?.burst ?? null;
   }
-  const mine = and(eq(apiKeys.id, id), eq(apiKeys.tenantId, caller.tenant.id));
+  const mine = and(eq(apiKeys.id, id), eq(apiKeys.tenantId, caller.tenant.id), reachableBy(caller));
   // Only a live (unrevoked) key changes, so a revocation racing this update always wins.
   const live = and(mine, isNull(apiKeys.revokedAt));
   const [updated] =
@@ -121,7 +130,7 @@ export async function revokeApiKey(
 ): Promise<void> {
   const db = database(env.DB);
   const row = await db.query.apiKeys.findFirst({
-    where: and(eq(apiKeys.id, id), eq(apiKeys.tenantId, caller.tenant.id)),
+    where: and(eq(apiKeys.id, id), eq(apiKeys.tenantId, caller.tenant.id), reachableBy(caller)),
   });
   if (!row) {
     throw new ApiError("not-found", `No API key ${id}.`);

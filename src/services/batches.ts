@@ -13,10 +13,10 @@ import { batches, type MessageStatus, messages, type TemplateKind } from "../db/
 import type { BatchRecord, OutboxMessage } from "../durable-objects/dispatcher-types";
 import { seededId } from "../lib/ids";
 import { ApiError } from "../lib/problem";
-import type { Caller } from "../middleware/context";
+import { type Caller, modeSeenBy } from "../middleware/context";
 import { type Content, composeMessage } from "./compose";
 import { dispatcherOf } from "./dispatcher";
-import { type Claim, idempotent } from "./idempotency";
+import { type Claim, idempotencyKeyOf, idempotent } from "./idempotency";
 import { type ContentInput, loadContent, refusal, scheduledTime } from "./messages";
 import { loadScreener } from "./sensitive-words";
 import { StaleSettings, withCurrentSettings } from "./tenants";
@@ -123,7 +123,7 @@ export async function acceptBatch(
     {
       tenantId: caller.tenant.id,
       operation: "POST /v1/batches",
-      key: idempotencyKey,
+      key: idempotencyKeyOf(caller, idempotencyKey),
       request: input,
       // The batch's ids follow from the claim, so a rerun stages the same rows and its commit
       // finds the batch committed already: never a second batch, never a second message.
@@ -254,6 +254,7 @@ async function createBatch(
     templateId: "template" in content ? content.template.id : null,
     templateVersion: "template" in content ? content.template.version : null,
     kind,
+    mode: caller.mode,
     accepted,
     rejected: rejected.length,
     sendAt: wanted,
@@ -289,7 +290,10 @@ export interface BatchView {
 const WAITING: ReadonlySet<MessageStatus> = new Set(["scheduled", "queued"]);
 const UNFINISHED: ReadonlySet<MessageStatus> = new Set(["scheduled", "queued", "sending"]);
 
-/** A batch with its messages counted by status; messages not yet in the send log count as waiting. */
+/**
+ * A batch with its messages counted by status; messages not yet in the send log count as waiting.
+ * One of the other mode is a 404 like a missing one, as a message is (services/messages).
+ */
 export async function getBatch(env: Env, caller: Caller, id: string): Promise<BatchView> {
   const db = database(env.DB);
   const readLogged = () =>
@@ -304,7 +308,8 @@ export async function getBatch(env: Env, caller: Caller, id: string): Promise<Ba
     row = await readLogged();
   }
   const record = row ?? stored;
-  if (!record || record.tenantId !== caller.tenant.id) {
+  const mode = modeSeenBy(caller);
+  if (!record || record.tenantId !== caller.tenant.id || (mode !== null && record.mode !== mode)) {
     throw new ApiError("not-found", `No batch ${id}.`);
   }
   const grouped = row
@@ -348,6 +353,10 @@ export async function listBatches(
   page: { limit: number; cursor?: string },
 ): Promise<{ data: BatchRecord[]; nextCursor: string | null }> {
   const conditions = [eq(batches.tenantId, caller.tenant.id)];
+  const mode = modeSeenBy(caller);
+  if (mode !== null) {
+    conditions.push(eq(batches.mode, mode));
+  }
   if (page.cursor) {
     conditions.push(lt(batches.id, page.cursor));
   }

@@ -20,6 +20,7 @@ import { database } from "../db/client";
 import { idempotencyRecords } from "../db/schema";
 import { sha256Hex } from "../lib/crypto";
 import { ApiError } from "../lib/problem";
+import type { Caller } from "../middleware/context";
 
 const TTL_MS = 24 * 60 * 60 * 1000;
 /**
@@ -40,6 +41,17 @@ export interface Claim {
   at: number;
   /** 32 bytes, from the tenant, the key and `at` (random without a key), for `seededId()`. */
   seed: Uint8Array;
+}
+
+/**
+ * The name a caller's Idempotency-Key is kept under (here and in the dispatcher). Test and live
+ * keys never share one, as in Stripe's test mode: a key first used in test mode must not answer a
+ * live request with the test-mode message (sending nothing live), nor show a test key a live one.
+ */
+export function idempotencyKeyOf(caller: Caller, key: string): string;
+export function idempotencyKeyOf(caller: Caller, key: string | undefined): string | undefined;
+export function idempotencyKeyOf(caller: Caller, key: string | undefined): string | undefined {
+  return key === undefined || caller.mode === "live" ? key : `test:${key}`;
 }
 
 export interface IdempotencyScope {

@@ -18,9 +18,10 @@ import {
 import { sha256Hex } from "../lib/crypto";
 import { newId } from "../lib/ids";
 import { ApiError } from "../lib/problem";
-import type { Caller } from "../middleware/context";
+import { type Caller, modeSeenBy } from "../middleware/context";
 import { type Content, composeMessage } from "./compose";
 import { dispatcherOf } from "./dispatcher";
+import { idempotencyKeyOf } from "./idempotency";
 import { loadScreener, type SensitiveHit } from "./sensitive-words";
 import { servingTemplate } from "./serving-templates";
 import { StaleSettings, withCurrentSettings } from "./tenants";
@@ -150,7 +151,10 @@ export async function handOver(
   const result = await dispatcherOf(env, caller.tenant.id).accept({
     message,
     idempotency: idempotencyKey
-      ? { key: idempotencyKey, requestHash: await sha256Hex(JSON.stringify(request)) }
+      ? {
+          key: idempotencyKeyOf(caller, idempotencyKey),
+          requestHash: await sha256Hex(JSON.stringify(request)),
+        }
       : null,
     response: acceptedView(message, caller.tenant.currency),
     settingsVersion: caller.tenant.settingsVersion,
@@ -251,12 +255,28 @@ export async function cancelMessage(env: Env, caller: Caller, id: string): Promi
 
 export type AttemptRow = typeof messageAttempts.$inferSelect;
 
-/** A message with its attempts, whether it is in the D1 send log yet or still only accepted. */
+/**
+ * A message with its attempts, whether it is in the D1 send log yet or still only accepted. One of
+ * the other mode is a 404 like a missing one: a test key never reaches a live message.
+ */
 export async function getMessage(
   env: Env,
   caller: Caller,
   id: string,
 ): Promise<{ message: MessageRow; attempts: AttemptRow[] }> {
+  const found = await findInSendLogOrOutbox(env, caller, id);
+  const mode = modeSeenBy(caller);
+  if (!found || (mode !== null && found.message.mode !== mode)) {
+    throw new ApiError("not-found", `No message ${id}.`);
+  }
+  return found;
+}
+
+async function findInSendLogOrOutbox(
+  env: Env,
+  caller: Caller,
+  id: string,
+): Promise<{ message: MessageRow; attempts: AttemptRow[] } | undefined> {
   const logged = await loggedMessage(env, caller, id);
   if (logged) {
     return logged;
@@ -267,11 +287,7 @@ export async function getMessage(
   }
   // The dispatcher answers only for what D1 lacks; it may have written this message there after
   // the read above, in which case D1 has it now. Read again rather than answer 404.
-  const late = await loggedMessage(env, caller, id);
-  if (!late) {
-    throw new ApiError("not-found", `No message ${id}.`);
-  }
-  return late;
+  return loggedMessage(env, caller, id);
 }
 
 async function loggedMessage(
@@ -327,6 +343,10 @@ export async function listMessages(
   filters: ListFilters,
 ): Promise<{ data: MessageRow[]; nextCursor: string | null }> {
   const conditions = [eq(messages.tenantId, caller.tenant.id)];
+  const mode = modeSeenBy(caller);
+  if (mode !== null) {
+    conditions.push(eq(messages.mode, mode));
+  }
   if (filters.status) {
     conditions.push(eq(messages.status, filters.status));
   }

@@ -2,21 +2,32 @@
  * Tenants' webhook endpoints and their deliveries: create (the signing secret is shown once),
  * list, delete, rotate the secret, list deliveries with their attempts, replay a delivery.
  */
-import { and, count, desc, eq, lt } from "drizzle-orm";
+import { and, count, desc, eq, lt, type SQL, sql } from "drizzle-orm";
 import { settingsOf } from "../config/settings";
 import { database } from "../db/client";
-import { type WebhookEvent, webhookDeliveries, webhookEndpoints } from "../db/schema";
+import { messages, type WebhookEvent, webhookDeliveries, webhookEndpoints } from "../db/schema";
 import { checkWebhookUrl } from "../domain/webhook-urls";
 import { randomToken } from "../lib/crypto";
 import { newId } from "../lib/ids";
 import { ApiError } from "../lib/problem";
 import { encryptSecret } from "../lib/secrets";
-import type { Caller } from "../middleware/context";
+import { type Caller, modeSeenBy } from "../middleware/context";
 import { enqueueDeliveries, forgetTenantEndpoints } from "./webhook-events";
 
 export type WebhookEndpointRow = typeof webhookEndpoints.$inferSelect;
 export type WebhookDeliveryRow = typeof webhookDeliveries.$inferSelect;
 export type DeliveryStatus = WebhookDeliveryRow["status"];
+
+/**
+ * The deliveries whose event is about a message the caller reaches: a key sees only its own mode's
+ * messages (services/messages), and so only their events. An event about no message is every key's.
+ */
+function aboutMessagesSeenBy(caller: Caller): SQL | undefined {
+  const mode = modeSeenBy(caller);
+  return mode === null
+    ? undefined
+    : sql`NOT EXISTS (SELECT 1 FROM ${messages} WHERE ${messages.id} = json_extract(${webhookDeliveries.payload}, '$.data.id') AND ${messages.tenantId} = ${webhookDeliveries.tenantId} AND ${messages.mode} <> ${mode})`;
+}
 
 /** Enough for a few environments and services per tenant; each event fans out to all of them. */
 export const MAX_ENDPOINTS_PER_TENANT = 20;
@@ -157,6 +168,7 @@ export async function listDeliveries(
   const conditions = [
     eq(webhookDeliveries.endpointId, endpointId),
     eq(webhookDeliveries.tenantId, caller.tenant.id),
+    aboutMessagesSeenBy(caller),
   ];
   if (page.cursor) {
     conditions.push(lt(webhookDeliveries.id, page.cursor));
@@ -193,6 +205,7 @@ export async function replayDelivery(
         eq(webhookDeliveries.id, deliveryId),
         eq(webhookDeliveries.endpointId, endpointId),
         eq(webhookDeliveries.tenantId, caller.tenant.id),
+        aboutMessagesSeenBy(caller),
       ),
     )
     .returning();

@@ -81,6 +81,7 @@ export async function runBatch(settings) {
     root: settings.source.dir,
   });
   const key = tenants[0].apiKey;
+  const { adminKey } = tenants[0];
   console.log("batch: starting a local server…");
   const server = await startLocalServer({
     cwd: settings.source.dir,
@@ -91,7 +92,7 @@ export async function runBatch(settings) {
   });
   const failures = [];
   try {
-    const notice = await approvedTemplate(server, key, {
+    const notice = await approvedTemplate(server, adminKey, {
       name: "Delivery notice",
       kind: "notification",
       body: "Parcel {{parcel}} arrives today between {{window}}.",
@@ -100,7 +101,7 @@ export async function runBatch(settings) {
         { name: "window", type: "string", max_length: 20 },
       ],
     });
-    const code = await approvedTemplate(server, key, {
+    const code = await approvedTemplate(server, adminKey, {
       name: "Login code",
       kind: "verification",
       body: "Your code is {{code}}.",

@@ -138,6 +138,7 @@ export async function runDrain(settings) {
     root: settings.source.dir,
   });
   const key = tenants[0].apiKey;
+  const { adminKey } = tenants[0];
   console.log(`drain (${order}): starting a local server…`);
   const server = await startLocalServer({
     cwd: settings.source.dir,
@@ -148,7 +149,7 @@ export async function runDrain(settings) {
   });
   const failures = [];
   try {
-    await setSendRate(server, key, 0);
+    await setSendRate(server, adminKey, 0);
     console.log(`drain (${order}): paused; accepting ${total} messages`);
 
     // Accept: each recipient's messages in sequence (the next only after the previous one's
@@ -240,7 +241,7 @@ export async function runDrain(settings) {
     const expectedSeconds = ids.length / settings.drainRate;
     const drainTimeoutMs = Math.max(240, expectedSeconds * 4) * 1000;
     const resumedAt = Date.now();
-    await setSendRate(server, key, settings.drainRate);
+    await setSendRate(server, adminKey, settings.drainRate);
     let drainedAt = null;
     while (Date.now() - resumedAt < drainTimeoutMs) {
       await sleep(1000);

@@ -88,7 +88,8 @@ export function hasKeyRateLimitColumns(root = ROOT) {
 
 /**
  * `count` bench tenants (`tnt_bench_<prefix>01`…), each with one key (`keyMode`) that has every
- * scope and a per-key limit the bench cannot reach, and sandbox provider settings. Returns them and their SQL.
+ * scope and a per-key limit the bench cannot reach, a live `adminKey` to set the tenant up (test
+ * keys cannot change configuration), and sandbox provider settings. Returns them and their SQL.
  */
 export function benchTenants(count, { prefix = "", sendRate, root = ROOT, keyMode = "test" }) {
   const keyRateLimit = hasKeyRateLimitColumns(root) ? BENCH_KEY_LIMIT : undefined;
@@ -97,8 +98,9 @@ export function benchTenants(count, { prefix = "", sendRate, root = ROOT, keyMod
   for (let i = 1; i <= count; i++) {
     const tenantId = `tnt_bench_${prefix}${String(i).padStart(2, "0")}`;
     const apiKey = newApiKey(keyMode);
-    tenants.push({ tenantId, apiKey });
-    statements.push(tenantSql({ tenantId, apiKey, sendRate, keyRateLimit }));
+    const adminKey = newApiKey("live");
+    tenants.push({ tenantId, apiKey, adminKey });
+    statements.push(tenantSql({ tenantId, apiKey, adminKey, sendRate, keyRateLimit }));
   }
   return { tenants, sql: statements.join("\n"), keyRateLimit };
 }

@@ -358,8 +358,8 @@ async function runRatiosAndProfile(settings, failures) {
   const soloKeys = solo.tenants.map((t) => t.apiKey);
   const multiKeys = multi.tenants.map((t) => t.apiKey);
   try {
-    for (const key of [...soloKeys, ...multiKeys]) {
-      await setSendRate(server, key, settings.sendRate);
+    for (const { adminKey } of [...solo.tenants, ...multi.tenants]) {
+      await setSendRate(server, adminKey, settings.sendRate);
     }
     if (settings.sections.includes("ratios")) {
       const before = { load: machine().load, at: new Date().toISOString() };

@@ -17,6 +17,7 @@ function batchOf(tenantId: string, count: number, batchId: string, firstNumber =
     templateId: null,
     templateVersion: null,
     kind: "notification",
+    mode: "test",
     accepted: count,
     rejected: 0,
     sendAt: Date.now(),

@@ -70,6 +70,7 @@ describe("the dispatcher and the tenant's settings version", () => {
       templateId: null,
       templateVersion: null,
       kind: "notification",
+      mode: "test",
       accepted: 3,
       rejected: 0,
       sendAt: Date.now(),

@@ -82,6 +82,7 @@ function marketingBatch(tenantId: string, batchId: string, count: number) {
     templateId: null,
     templateVersion: null,
     kind: "marketing",
+    mode: "test",
     accepted: count,
     rejected: 0,
     sendAt: Date.now(),

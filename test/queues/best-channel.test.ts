@@ -85,7 +85,7 @@ describe("channel auto", () => {
     const message = outboxMessage(tenant.id, "oLeft", {
       channel: "wechat",
       sender: appId,
-      mode: "test",
+      mode: "live",
       payload: JSON.stringify({
         msgtype: "template",
         touser: "oLeft",
@@ -148,7 +148,7 @@ describe("channel auto", () => {
     const message = outboxMessage(tenant.id, "oBlocker", {
       channel: "wechat",
       sender: appId,
-      mode: "test",
+      mode: "live",
       payload: JSON.stringify({
         msgtype: "template",
         touser: "oBlocker",
@@ -201,7 +201,7 @@ describe("channel auto", () => {
     const message = outboxMessage(tenant.id, "oBlocker2", {
       channel: "wechat",
       sender: appId,
-      mode: "test",
+      mode: "live",
       payload: JSON.stringify({
         msgtype: "template",
         touser: "oBlocker2",

@@ -36,7 +36,7 @@ function wechatMessage(
   return outboxMessage(tenant.id, openid, {
     channel: "wechat",
     sender: appId,
-    mode: "test",
+    mode: "live",
     segments: 0,
     payload: JSON.stringify({
       ...content,
@@ -61,7 +61,7 @@ describe("a WeChat send that breaks on our side", () => {
     const wechat = fakeWeChat(() => ({ errcode: 0 }));
     const appId = await appWithFakeApi(tenant, wechat.fetch);
     await follower(tenant, appId, "oTalker", 60_000);
-    const sms = outboxMessage(tenant.id, "+8613800138951");
+    const sms = outboxMessage(tenant.id, "+8613800138951", { mode: "live" });
     const cs = wechatMessage(tenant, appId, "oTalker");
     await logMessages(env.DB, [sms, cs]);
     const broken = withTokenAuthority(async () => {

@@ -20,7 +20,7 @@ import { createTenant, type TestTenant } from "../support/tenants";
 
 /** A message in a paused tenant's outbox, its alarm taken off: the test decides when it is logged. */
 async function acceptedNotLogged(tenant: TestTenant, to: string) {
-  const message = outboxMessage(tenant.id, to);
+  const message = outboxMessage(tenant.id, to, { mode: "live" });
   const stub = dispatcherOf(env, tenant.id);
   await runInDurableObject(stub, async (instance: TenantDispatcher, state) => {
     await instance.accept(acceptRequest(message, undefined, "h"));
@@ -128,7 +128,7 @@ describe("a batch read as the dispatcher writes its record to the send log", () 
     const now = Date.now();
     const batchId = newId("bat", now);
     const messages = ["+8613800138503", "+8613800138504"].map((to) =>
-      outboxMessage(tenant.id, to, { batchId, lane: "bulk" }),
+      outboxMessage(tenant.id, to, { batchId, lane: "bulk", mode: "live" }),
     );
     await runInDurableObject(stub, async (instance: TenantDispatcher, state) => {
       await instance.stageBatch({ tenantId: tenant.id, messages });
@@ -139,6 +139,7 @@ describe("a batch read as the dispatcher writes its record to the send log", () 
           templateId: null,
           templateVersion: null,
           kind: "notification",
+          mode: "live",
           accepted: messages.length,
           rejected: 0,
           sendAt: now,

@@ -28,7 +28,7 @@ async function templateMessage(
   const message = outboxMessage(tenant.id, openid, {
     channel: "wechat",
     sender: appId,
-    mode: "test",
+    mode: "live",
     segments: 0,
     payload: JSON.stringify({
       msgtype: "template",

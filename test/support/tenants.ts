@@ -10,12 +10,13 @@ import { generateApiKey } from "../../src/services/api-keys";
 
 export interface TestTenant {
   id: string;
+  /** A live key with every scope: test keys cannot change configuration. */
   key: string;
   keyId: string;
   hookToken: string;
   /** Calls the Worker with this tenant's key. */
   api(path: string, init?: RequestInit): Promise<Response>;
-  /** Adds another key for this tenant. */
+  /** Adds another key for this tenant (a live key unless `mode` says otherwise). */
   addKey(scopes: Scope[], mode?: "live" | "test"): Promise<{ id: string; key: string }>;
 }
 
@@ -44,7 +45,7 @@ export async function createTenant(
     createdAt: now,
     updatedAt: now,
   });
-  const addKey = async (scopes: Scope[], mode: "live" | "test" = "test") => {
+  const addKey = async (scopes: Scope[], mode: "live" | "test" = "live") => {
     const key = generateApiKey(mode);
     const keyId = newId("key");
     await db.insert(apiKeys).values({

@@ -113,7 +113,7 @@ export const createBatch = createRoute({
   description:
     "Bad rows are counted in `rejected_count`, listed with their reasons in `rejected_rows`, and do not fail the batch. Batches go in the bulk lane: the account's transactional messages are always released first. The body may be up to 20 MB.",
   security: bearerAuth,
-  middleware: [requireScope("messages:send")] as const,
+  middleware: [requireScope("messages:send", "test-mode")] as const,
   request: {
     headers: IdempotencyHeaders,
     body: { required: true, content: { "application/json": { schema: CreateBatchBody } } },
@@ -133,7 +133,7 @@ export const getBatch = createRoute({
   tags: ["Batches"],
   summary: "A batch and its progress",
   security: bearerAuth,
-  middleware: [requireScope("messages:read")] as const,
+  middleware: [requireScope("messages:read", "test-mode")] as const,
   request: { params: z.object({ id: BatchId }) },
   responses: {
     200: { description: "The batch", content: { "application/json": { schema: BatchSchema } } },
@@ -147,7 +147,7 @@ export const listBatches = createRoute({
   tags: ["Batches"],
   summary: "List batches, newest first (without counts)",
   security: bearerAuth,
-  middleware: [requireScope("messages:read")] as const,
+  middleware: [requireScope("messages:read", "test-mode")] as const,
   request: { query: z.object({ limit: LimitQuery, cursor: BatchId.optional() }) },
   responses: {
     200: {
@@ -171,7 +171,7 @@ export const cancelBatch = createRoute({
   tags: ["Batches"],
   summary: "Cancel what of a batch is not yet sent",
   security: bearerAuth,
-  middleware: [requireScope("messages:send")] as const,
+  middleware: [requireScope("messages:send", "test-mode")] as const,
   request: { params: z.object({ id: BatchId }) },
   responses: {
     200: { description: "The batch", content: { "application/json": { schema: BatchSchema } } },

@@ -2,7 +2,7 @@ import type { RouteHandler } from "@hono/zod-openapi";
 import { effectiveRateLimit, type RateLimitRequest } from "../../domain/rate-limits";
 import type { AppEnv } from "../../middleware/context";
 import * as service from "../../services/api-keys";
-import { idempotent } from "../../services/idempotency";
+import { idempotencyKeyOf, idempotent } from "../../services/idempotency";
 import { iso } from "../common";
 import type * as routes from "./keys.routes";
 
@@ -41,7 +41,7 @@ export const createKey: RouteHandler<typeof routes.createKey, AppEnv> = async (c
     {
       tenantId: caller.tenant.id,
       operation: "POST /v1/keys",
-      key: c.req.valid("header")["idempotency-key"],
+      key: idempotencyKeyOf(caller, c.req.valid("header")["idempotency-key"]),
       request: input,
     },
     async () => {

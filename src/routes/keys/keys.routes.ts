@@ -69,7 +69,7 @@ export const createKey = createRoute({
   tags: ["API keys"],
   summary: "Create an API key (shown once)",
   security: bearerAuth,
-  middleware: [requireScope("admin")] as const,
+  middleware: [requireScope("admin", "test-mode")] as const,
   request: {
     headers: IdempotencyHeaders,
     body: {
@@ -109,7 +109,7 @@ export const listKeys = createRoute({
   tags: ["API keys"],
   summary: "List API keys (never their secrets)",
   security: bearerAuth,
-  middleware: [requireScope("admin")] as const,
+  middleware: [requireScope("admin", "test-mode")] as const,
   request: { query: z.object({ limit: LimitQuery, cursor: KeyId.optional() }) },
   responses: {
     200: {
@@ -130,7 +130,7 @@ export const revokeKey = createRoute({
   tags: ["API keys"],
   summary: "Revoke an API key (effective everywhere within 10 s)",
   security: bearerAuth,
-  middleware: [requireScope("admin")] as const,
+  middleware: [requireScope("admin", "test-mode")] as const,
   request: { params: z.object({ id: KeyId }) },
   responses: {
     204: { description: "Revoked" },
@@ -146,7 +146,7 @@ export const updateKey = createRoute({
   description:
     "Send at least one field. `rate_limit: null` puts the key back on the default limit. A revoked key can't be changed (409).",
   security: bearerAuth,
-  middleware: [requireScope("admin")] as const,
+  middleware: [requireScope("admin", "test-mode")] as const,
   request: {
     params: z.object({ id: KeyId }),
     body: {

@@ -343,7 +343,7 @@ export const sendMessage = createRoute({
   description:
     "An SMS (`to` with a `body` or an approved `template_id`), a WeChat message (`channel: wechat`), or either by the best channel for a contact (`channel: auto`). A free `body` is sent as a notification: marketing (with its opt-out line and quiet hours) comes only from an approved template of kind `marketing`.",
   security: bearerAuth,
-  middleware: [requireScope("messages:send")] as const,
+  middleware: [requireScope("messages:send", "test-mode")] as const,
   request: {
     headers: IdempotencyHeaders,
     body: { required: true, content: { "application/json": { schema: SendMessageBody } } },
@@ -363,7 +363,7 @@ export const getMessage = createRoute({
   tags: ["Messages"],
   summary: "Read one message with its attempts",
   security: bearerAuth,
-  middleware: [requireScope("messages:read")] as const,
+  middleware: [requireScope("messages:read", "test-mode")] as const,
   request: { params: z.object({ id: MessageId }) },
   responses: {
     200: { description: "The message", content: { "application/json": { schema: MessageSchema } } },
@@ -377,7 +377,7 @@ export const listMessages = createRoute({
   tags: ["Messages"],
   summary: "List messages, newest first",
   security: bearerAuth,
-  middleware: [requireScope("messages:read")] as const,
+  middleware: [requireScope("messages:read", "test-mode")] as const,
   request: {
     query: z.object({
       status: z.enum(MESSAGE_STATUSES).optional(),
@@ -407,7 +407,7 @@ export const previewMessage = createRoute({
   tags: ["Messages"],
   summary: "What a message would be: text, encoding, segments, cost and sensitive words",
   security: bearerAuth,
-  middleware: [requireScope("messages:send")] as const,
+  middleware: [requireScope("messages:send", "query")] as const,
   request: {
     body: { required: true, content: { "application/json": { schema: PreviewBody } } },
   },
@@ -426,7 +426,7 @@ export const cancelMessage = createRoute({
   tags: ["Messages"],
   summary: "Cancel a scheduled or queued message",
   security: bearerAuth,
-  middleware: [requireScope("messages:send")] as const,
+  middleware: [requireScope("messages:send", "test-mode")] as const,
   request: { params: z.object({ id: MessageId }) },
   responses: {
     200: {

@@ -163,7 +163,7 @@ export const checkText = createRoute({
   tags: [TAG],
   summary: "Screen a text against the built-in lexicon and yours, as a send would",
   security: bearerAuth,
-  middleware: [requireScope("content:read")] as const,
+  middleware: [requireScope("content:read", "query")] as const,
   request: {
     body: {
       required: true,

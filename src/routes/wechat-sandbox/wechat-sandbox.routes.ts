@@ -33,7 +33,7 @@ export const followerMessage = createRoute({
   summary: "A follower of a sandbox account sends a text message",
   description: `${DEVELOPMENT_ONLY} The sandbox posts the message to the app's webhook (\`/wechat/{app_id}\`) as WeChat does: signed with the app's Token, and encrypted with its EncodingAESKey in safe or compatible mode. It lands in the inbox, opens the follower's 48-hour customer-service window and is answered by the auto-reply rules; the passive reply comes back here (\`reply\`: null when no rule matched).`,
   security: bearerAuth,
-  middleware: [requireScope("messages:send")] as const,
+  middleware: [requireScope("messages:send", "test-mode")] as const,
   request: {
     params: AppParams,
     body: {
