@@ -170,6 +170,7 @@ describe("a WeChat API call that is answered with a redirect", () => {
     await follower(tenant, appId, "oRedirected", 60_000);
     const message = outboxMessage(tenant.id, "oRedirected", {
       channel: "wechat",
+      mode: "live",
       sender: appId,
       segments: 0,
       payload: JSON.stringify({
