@@ -42,6 +42,7 @@ const OPEN_TO_TEST_KEYS = [
   "POST /v1/messages/{id}/cancel",
   "POST /v1/sensitive-words/check",
   "POST /v1/sandbox/wechat/{app_id}/messages",
+  "POST /v1/webhooks/{id}/deliveries/{delivery_id}/replay",
 ];
 
 const TEST_MODE_REFUSAL =
@@ -323,6 +324,48 @@ describe("test-mode and live messages are kept apart", () => {
     };
     expect(await eventsFor(test.key)).toEqual([testId]);
     expect(await eventsFor(live.key)).toEqual([liveId]);
+  });
+
+  it("each key replays its own mode's webhook deliveries, and the other mode's are a 404 to it", async () => {
+    const tenant = await createTenant();
+    const live = await tenant.addKey(["admin"], "live");
+    const test = await tenant.addKey(["admin"], "test");
+    const endpoint = await call(
+      "/v1/webhooks",
+      live.key,
+      postJson({ url: "https://hooks.example.com/relaybox", events: ["message.delivered"] }),
+    );
+    const { id: endpointId } = (await endpoint.json()) as { id: string };
+    for (const [key, to] of [
+      [live.key, "+8613800138807"],
+      [test.key, "+8613800138808"],
+    ] as const) {
+      const res = await call("/v1/messages", key, postJson({ to, body: "Hi" }));
+      const { id } = (await res.json()) as { id: string };
+      await messageReaches({ ...tenant, api: (p, init) => call(p, key, init) }, id);
+    }
+    const deliveryOf = async (key: string) =>
+      eventually(async () => {
+        const page = (await (
+          await call(`/v1/webhooks/${endpointId}/deliveries`, key)
+        ).json()) as { data: { id: string }[] };
+        return page.data[0]?.id;
+      });
+    const pairs = [
+      [test.key, await deliveryOf(test.key), await deliveryOf(live.key)],
+      [live.key, await deliveryOf(live.key), await deliveryOf(test.key)],
+    ] as const;
+    for (const [key, mine, theirs] of pairs) {
+      const replay = (id: string) => `/v1/webhooks/${endpointId}/deliveries/${id}/replay`;
+      const replayed = await call(replay(mine), key, { method: "POST" });
+      expect(replayed.status).toBe(202);
+      expect(await replayed.json()).toMatchObject({ id: mine, status: "pending" });
+      await expectProblem(await call(replay(theirs), key, { method: "POST" }), {
+        status: 404,
+        slug: "not-found",
+        instance: replay(theirs),
+      });
+    }
   });
 });
 

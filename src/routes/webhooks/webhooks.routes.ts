@@ -202,7 +202,8 @@ export const replayDelivery = createRoute({
   tags,
   summary: "Send a delivery again (same event id and body; a new 24 h series of attempts)",
   security: bearerAuth,
-  middleware: [requireScope("admin")] as const,
+  // An event of the key's own mode's messages (the service keeps each key to its mode).
+  middleware: [requireScope("admin", "test-mode")] as const,
   request: { params: z.object({ id: WebhookId, delivery_id: DeliveryId }) },
   responses: {
     202: {
