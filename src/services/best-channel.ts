@@ -17,7 +17,11 @@ import { composeMessage } from "./compose";
 import { acceptMessage, type ContentInput, loadContent, refusal } from "./messages";
 import { loadScreener } from "./sensitive-words";
 import { withCurrentSettings } from "./tenants";
-import { acceptWithinWindow, type WeChatContent } from "./wechat-messages";
+import {
+  acceptWithinWindow,
+  refuseWeChatOutsideSandbox,
+  type WeChatContent,
+} from "./wechat-messages";
 
 export interface AutoSendInput {
   contact: string;
@@ -60,6 +64,8 @@ async function acceptByBestChannel(
   idempotencyKey: string | undefined,
   now: number,
 ): Promise<{ replayed: boolean; message: AcceptedMessage }> {
+  // Whichever channel the contact's state picks, a test key's request is refused alike.
+  await refuseWeChatOutsideSandbox(env, caller, input.app_id);
   const db = database(env.DB);
   const contact = await db.query.contacts.findFirst({
     where: and(eq(contacts.tenantId, caller.tenant.id), eq(contacts.externalId, input.contact)),

@@ -7,9 +7,10 @@
  * the account's token authority.
  */
 import { and, eq } from "drizzle-orm";
+import { isSandboxBaseUrl, sandboxBaseUrl } from "../config/wechat-sandbox";
 import { database } from "../db/client";
 import type { MessageRow } from "../db/message-log";
-import { contacts, contactWeChatBindings } from "../db/schema";
+import { contacts, contactWeChatBindings, wechatApps } from "../db/schema";
 import type { AcceptedMessage, OutboxMessage } from "../durable-objects/dispatcher-types";
 import { type InteractionKind, SERVICE_WINDOWS } from "../durable-objects/wechat-inbound-types";
 import { newId } from "../lib/ids";
@@ -46,6 +47,31 @@ export interface WeChatSendInput {
 
 function unprocessable(pointer: string, detail: string): ApiError {
   return new ApiError("unprocessable-entity", detail, { errors: [{ pointer, detail }] });
+}
+
+/**
+ * Test keys send only through sandboxes, as SMS goes only through the sandbox provider: a test
+ * key's WeChat message may go only through an app whose API is the local WeChat sandbox, never to
+ * WeChat and a real follower. A missing app is left to the caller to refuse.
+ */
+export async function refuseWeChatOutsideSandbox(
+  env: Env,
+  caller: Caller,
+  appId: string,
+): Promise<void> {
+  if (caller.mode !== "test") {
+    return;
+  }
+  const app = await database(env.DB).query.wechatApps.findFirst({
+    columns: { apiBaseUrl: true },
+    where: and(eq(wechatApps.appId, appId), eq(wechatApps.tenantId, caller.tenant.id)),
+  });
+  if (app && !isSandboxBaseUrl(env, app.apiBaseUrl)) {
+    throw new ApiError(
+      "forbidden",
+      `Test keys send WeChat messages only through a sandbox app (its api_base_url ${sandboxBaseUrl(env)}, on a local server); ${appId} calls WeChat itself: use a live key (rbx_live_…).`,
+    );
+  }
 }
 
 /** The openid: given, or the contact's binding in this account. */
@@ -287,6 +313,7 @@ export async function acceptWithinWindow(
   await getWeChatApp(env, caller, input.app_id).catch(() => {
     throw unprocessable("/app_id", `No WeChat app ${input.app_id} in this account.`);
   });
+  await refuseWeChatOutsideSandbox(env, caller, input.app_id);
   const openid = await openidOf(env, caller, input);
   const message: OutboxMessage = {
     id: newId("msg", now),
