@@ -162,9 +162,11 @@ async function acceptByBestChannel(
 }
 
 /** The columns a WeChat message takes from its SMS fallback (`smsValues` binds them). */
+// The sender was the WeChat app; the SMS part names none (a carrier would take an app id for its
+// From), so the carrier's own sender is used.
 const BECOME_SMS = `channel = 'sms', recipient = ?, body = ?, segments = ?, encoding = ?,
   cost_micros = ?, template_id = ?, template_version = ?, template_params = ?, payload = NULL,
-  provider = NULL, provider_message_id = NULL`;
+  provider = NULL, provider_message_id = NULL, sender = NULL`;
 
 function smsValues(fallback: SmsFallback): (string | number | null)[] {
   return [

@@ -130,7 +130,8 @@ describe("channel auto", () => {
       status: string;
       attempts: { provider: string; outcome: string }[];
     };
-    expect(view).toMatchObject({ channel: "sms", to: "+8613800138902" });
+    // The app id was the WeChat sender; the SMS names none, so the carrier uses its own.
+    expect(view).toMatchObject({ channel: "sms", to: "+8613800138902", from: null });
     expect(["sent", "delivered"]).toContain(view.status);
     expect(view.attempts.map((a) => [a.provider, a.outcome])).toEqual([
       ["wechat", "permanent"],
@@ -182,7 +183,12 @@ describe("channel auto", () => {
     expect((await deliver(appId, finish, { mode: "plaintext" })).status).toBe(200);
     // The fallback goes through the real queue and the sandbox, which delivers it.
     const done = await messageReaches(tenant, message.id, "delivered");
-    expect(done).toMatchObject({ channel: "sms", to: "+8613800138903", provider: "sandbox" });
+    expect(done).toMatchObject({
+      channel: "sms",
+      to: "+8613800138903",
+      from: null,
+      provider: "sandbox",
+    });
     expect(
       (done.attempts as { provider: string; outcome: string }[]).map((a) => [
         a.provider,
