@@ -24,7 +24,7 @@ import { dispatcherOf } from "./dispatcher";
 import { idempotencyKeyOf } from "./idempotency";
 import { loadScreener, type SensitiveHit } from "./sensitive-words";
 import { servingTemplate } from "./serving-templates";
-import { StaleSettings, withCurrentSettings } from "./tenants";
+import { currentSettings, StaleSettings, withCurrentSettings } from "./tenants";
 
 /** How far ahead a message or batch may be scheduled. */
 export const MAX_SCHEDULE_MS = 35 * 24 * 60 * 60 * 1000;
@@ -201,20 +201,23 @@ export interface Preview {
  * What a message would be, without sending it. Without `to`, the account's home country is
  * assumed (for the signature and the price), and the allowed-countries rule is not applied.
  * Sensitive words are reported, not refused: showing them is the point of a preview.
+ * The settings are read from D1, not from the key's cached copy: a send would be refused by the
+ * dispatcher under outdated ones, a preview has no such check, and it is not on the hot path.
  */
 export async function previewMessage(
   env: Env,
   caller: Caller,
   input: ContentInput & { to?: string; smart_encoding?: boolean },
 ): Promise<Preview> {
-  const [content, screen] = await Promise.all([
+  const [content, screen, tenant] = await Promise.all([
     loadContent(env, caller, input),
     loadScreener(env, caller.tenant.id),
+    currentSettings(env, caller),
   ]);
   const composition = composeMessage(
-    caller.tenant,
+    tenant,
     screen,
-    input.to ?? { country: caller.tenant.homeCountry },
+    input.to ?? { country: tenant.homeCountry },
     content,
     { smartEncoding: input.smart_encoding ?? false, pointer: "", reportOnly: true },
   );
@@ -228,7 +231,7 @@ export async function previewMessage(
     characters: value.characters,
     segments: value.segments,
     cost: fromMicros(value.costMicros),
-    currency: caller.tenant.currency,
+    currency: tenant.currency,
     hits: value.hits,
   };
 }

@@ -78,6 +78,16 @@ export async function announceSettings(env: Env, row: TenantRow): Promise<void> 
   });
 }
 
+/** The tenant's settings as D1 has them now, also refreshing this isolate's cached copy. */
+export async function currentSettings(env: Env, caller: Caller): Promise<TenantConfig> {
+  const tenant = await loadTenant(env, caller.tenant.id);
+  if (!tenant) {
+    throw new Error(`tenant ${caller.tenant.id} vanished`);
+  }
+  rememberTenantSettings(tenant);
+  return tenant;
+}
+
 /** The dispatcher refused a message composed under an outdated copy of the tenant's settings. */
 export class StaleSettings extends Error {
   constructor() {
@@ -102,11 +112,7 @@ export async function withCurrentSettings<T>(
       throw error;
     }
   }
-  const tenant = await loadTenant(env, caller.tenant.id);
-  if (!tenant) {
-    throw new Error(`tenant ${caller.tenant.id} vanished`);
-  }
-  rememberTenantSettings(tenant);
+  const tenant = await currentSettings(env, caller);
   try {
     return await accept({ ...caller, tenant });
   } catch (error) {

@@ -65,7 +65,7 @@ describe("sending from a template, previews, scheduling and cancel", () => {
       method: "PATCH",
       body: JSON.stringify({ prices: { CN: "0.0450", US: "0.0600" }, currency: "CNY" }),
     });
-    // The key cache holds the old prices for up to 10 s; a new key reads them fresh.
+    // The send scope is enough to preview.
     const { key } = await tenant.addKey(["messages:send"]);
     const preview = async (body: unknown) => {
       const res = await fetchWith(key, "/v1/messages/preview", body);
