@@ -291,7 +291,8 @@ const WAITING: ReadonlySet<MessageStatus> = new Set(["scheduled", "queued"]);
 const UNFINISHED: ReadonlySet<MessageStatus> = new Set(["scheduled", "queued", "sending"]);
 
 /**
- * A batch with its messages counted by status; messages not yet in the send log count as waiting.
+ * A batch with its messages counted by status; messages not yet in the send log count as waiting
+ * (or canceled, once the batch is).
  * One of the other mode is a 404 like a missing one, as a message is (services/messages).
  */
 export async function getBatch(env: Env, caller: Caller, id: string): Promise<BatchView> {
@@ -327,10 +328,18 @@ export async function getBatch(env: Env, caller: Caller, id: string): Promise<Ba
   }
   const unlogged = record.accepted - logged;
   if (unlogged > 0) {
-    const waiting = record.sendAt > record.createdAt ? "scheduled" : "queued";
-    counts[waiting] = (counts[waiting] ?? 0) + unlogged;
+    const status = unloggedStatus(record);
+    counts[status] = (counts[status] ?? 0) + unlogged;
   }
   return { record, status: statusOf(record, counts), counts };
+}
+
+/** What the batch's messages not yet in the send log are: they wait, or a cancel took them all. */
+function unloggedStatus(record: BatchRecord): MessageStatus {
+  if (record.canceledAt !== null) {
+    return "canceled";
+  }
+  return record.sendAt > record.createdAt ? "scheduled" : "queued";
 }
 
 function statusOf(
