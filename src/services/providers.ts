@@ -41,7 +41,7 @@ function checked(
 ): Record<string, string | number | boolean> {
   const result = PROVIDER_SETTINGS[provider][section].safeParse(value);
   if (!result.success) {
-    throw new ApiError("validation-error", `These ${provider} ${section} are not valid.`, {
+    throw new ApiError("validation-error", `The ${provider} \`${section}\` is not valid; see errors.`, {
       // An unknown field is one issue at its parent: point at each field instead.
       errors: result.error.issues.flatMap((issue) =>
         issue.code === "unrecognized_keys"
