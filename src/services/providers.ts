@@ -41,17 +41,21 @@ function checked(
 ): Record<string, string | number | boolean> {
   const result = PROVIDER_SETTINGS[provider][section].safeParse(value);
   if (!result.success) {
-    throw new ApiError("validation-error", `The ${provider} \`${section}\` is not valid; see errors.`, {
-      // An unknown field is one issue at its parent: point at each field instead.
-      errors: result.error.issues.flatMap((issue) =>
-        issue.code === "unrecognized_keys"
-          ? issue.keys.map((key) => ({
-              pointer: toPointer([section, ...issue.path, key]),
-              detail: `unknown field \`${key}\``,
-            }))
-          : [{ pointer: toPointer([section, ...issue.path]), detail: issue.message }],
-      ),
-    });
+    throw new ApiError(
+      "validation-error",
+      `The ${provider} \`${section}\` is not valid; see errors.`,
+      {
+        // An unknown field is one issue at its parent: point at each field instead.
+        errors: result.error.issues.flatMap((issue) =>
+          issue.code === "unrecognized_keys"
+            ? issue.keys.map((key) => ({
+                pointer: toPointer([section, ...issue.path, key]),
+                detail: `unknown field \`${key}\``,
+              }))
+            : [{ pointer: toPointer([section, ...issue.path]), detail: issue.message }],
+        ),
+      },
+    );
   }
   return result.data as Record<string, string | number | boolean>;
 }

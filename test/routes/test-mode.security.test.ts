@@ -346,9 +346,9 @@ describe("test-mode and live messages are kept apart", () => {
     }
     const deliveryOf = async (key: string) =>
       eventually(async () => {
-        const page = (await (
-          await call(`/v1/webhooks/${endpointId}/deliveries`, key)
-        ).json()) as { data: { id: string }[] };
+        const page = (await (await call(`/v1/webhooks/${endpointId}/deliveries`, key)).json()) as {
+          data: { id: string }[];
+        };
         return page.data[0]?.id;
       });
     const pairs = [
