@@ -6,7 +6,8 @@
  *            count; any other status (429, 5xx…), connection error or time-out fails the run.
  *            Targets: send throughput ≥ 0.40 × no-op's, send p99 ≤ 2.0 × no-op's.
  *   profile  on the same server, a CPU profile of the Worker under POST /v1/messages load,
- *            through wrangler dev's inspector (profile.mjs)
+ *            through wrangler dev's inspector (profile.mjs); the whole profile is written to
+ *            test/bench/tmp/profile-messages.cpuprofile
  *   crash    load sent through a fake carrier outside the Worker, SIGKILL mid-burst, restart:
  *            every 202 must read back final, every carrier acceptance must have its recorded
  *            attempt, none sent twice, no claim without its attempt (crash-load.mjs)
@@ -23,6 +24,8 @@
  *   --send-rate / BENCH_SEND_RATE [5000]       bench tenants' release rate, msg/s
  *   --settle-timeout / BENCH_SETTLE_TIMEOUT [120] s to wait for a backlog between measurements
  *   --profile-seconds / BENCH_PROFILE_SECONDS [10]
+ *   --profile-tenants / BENCH_PROFILE_TENANTS [1]   profile the 1-tenant load, or (any other
+ *            number) the load spread over the --tenants tenants
  *   --crash-duration / BENCH_CRASH_DURATION [20] s   --crash-kill-at / BENCH_CRASH_KILL_AT [10] s
  *   --crash-settle-timeout / BENCH_CRASH_SETTLE_TIMEOUT [180] s
  *   --drain-rate / BENCH_DRAIN_RATE [1000]     --drain-recipients / BENCH_DRAIN_RECIPIENTS [2000]
@@ -83,6 +86,7 @@ const NUMBER_OPTIONS = {
   "send-rate": ["BENCH_SEND_RATE", 5000],
   "settle-timeout": ["BENCH_SETTLE_TIMEOUT", 120],
   "profile-seconds": ["BENCH_PROFILE_SECONDS", 10],
+  "profile-tenants": ["BENCH_PROFILE_TENANTS", 1],
   "crash-duration": ["BENCH_CRASH_DURATION", 20],
   "crash-kill-at": ["BENCH_CRASH_KILL_AT", 10],
   "crash-settle-timeout": ["BENCH_CRASH_SETTLE_TIMEOUT", 180],
@@ -297,11 +301,16 @@ ${ratioTable}
 ${problems.length === 0 ? "No 429, 5xx, other non-202, connection error or time-out." : `**The run is not valid:** ${problems.join("; ")}.`}`;
 }
 
+/** How many tenants the profile's load is spread over: 1, or all of `--tenants`. */
+function profiledTenants(settings) {
+  return settings.profileTenants === 1 ? 1 : settings.tenants;
+}
+
 function profileMarkdown(settings, profile, before) {
   const head = `## 2. Where the time goes: CPU profile of POST /v1/messages
 
 - Run: ${before.at}, ${loadLine(before.load)} before the run
-- How: V8's sampling profiler in workerd, through \`wrangler dev\`'s inspector (DevTools protocol over WebSocket), while autocannon loads \`POST /v1/messages\` (1 tenant, ${settings.connections} connections) on the server of section 1; positions mapped to the sources through the bundle's source map`;
+- How: V8's sampling profiler in workerd, through \`wrangler dev\`'s inspector (DevTools protocol over WebSocket), while autocannon loads \`POST /v1/messages\` (${profiledTenants(settings) === 1 ? "1 tenant" : `${settings.tenants} tenants, the key taken round-robin`}, ${settings.connections} connections) on the server of section 1; positions mapped to the sources through the bundle's source map`;
   if (!profile.ok) {
     return `${head}\n\n**No profile: ${profile.reason}.**`;
   }
@@ -435,6 +444,7 @@ async function runRatiosAndProfile(settings, failures) {
       const profile = await profileWorker({
         inspectorPort,
         root: settings.source.dir,
+        saveTo: join(BENCH_DIR, "tmp", "profile-messages.cpuprofile"),
         seconds: settings.profileSeconds,
         startAfterMs: 2000,
         load: async () => {
@@ -442,7 +452,7 @@ async function runRatiosAndProfile(settings, failures) {
             "profile load",
             await load(server, {
               path: "/v1/messages",
-              keys: soloKeys,
+              keys: profiledTenants(settings) === 1 ? soloKeys : multiKeys,
               connections: settings.connections,
               seconds: settings.profileSeconds + 4,
             }),
