@@ -241,7 +241,8 @@ function saveProfile(profile, scripts, root, file) {
 
 /**
  * Profiles the Worker while `load()` runs: starts sampling `startAfterMs` into the load, stops
- * after `seconds`, then waits for the load to end. `root`: the tree the server runs from; `saveTo`:
+ * after `seconds` (or, with `untilLoadEnds`, when the load ends if that is sooner), then waits for
+ * the load to end. `root`: the tree the server runs from; `saveTo`:
  * a file for the whole profile (see saveProfile). Resolves `{ok: true, …summary}` or
  * `{ok: false, reason}`.
  */
@@ -254,8 +255,14 @@ export async function profileWorker({
   top = 15,
   root = ROOT,
   saveTo,
+  untilLoadEnds = false,
 }) {
-  const loadDone = Promise.resolve().then(load);
+  let started = () => {};
+  const sampling = new Promise((resolve) => {
+    started = resolve;
+  });
+  // With untilLoadEnds the load waits for the profiler, so that all of it is sampled.
+  const loadDone = (untilLoadEnds ? sampling : Promise.resolve()).then(load);
   let inspector;
   try {
     if (!inspectorPort) {
@@ -271,7 +278,8 @@ export async function profileWorker({
     await inspector.send("Profiler.setSamplingInterval", { interval: samplingIntervalUs });
     await sleep(startAfterMs);
     await inspector.send("Profiler.start");
-    await sleep(seconds * 1000);
+    started();
+    await Promise.race([sleep(seconds * 1000), untilLoadEnds ? loadDone : new Promise(() => {})]);
     const { profile } = await inspector.send("Profiler.stop");
     await inspector.send("Profiler.disable");
     const summary = summarise(profile, inspector.scripts, top, root);
@@ -280,6 +288,7 @@ export async function profileWorker({
     }
     return { ok: true, samplingIntervalUs, ...summary };
   } catch (error) {
+    started();
     return { ok: false, reason: error instanceof Error ? error.message : String(error) };
   } finally {
     inspector?.close();

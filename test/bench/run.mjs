@@ -32,6 +32,7 @@
  *   --drain-per-recipient / BENCH_DRAIN_PER_RECIPIENT [10]
  *   --drain-concurrency / BENCH_DRAIN_CONCURRENCY [50]
  *   --batch-recipients / BENCH_BATCH_RECIPIENTS [100000]   --batch-rate / BENCH_BATCH_RATE [1000]
+ *   --batch-profile / BENCH_BATCH_PROFILE [0]   1: profile the batch's POST (batch.mjs)
  *   --chaos-messages / BENCH_CHAOS_MESSAGES [5000]   messages the chaos run sends
  *   --drain-order / BENCH_DRAIN_ORDER [both]   how each recipient's messages are accepted, one
  *            drain run each: grouped (a client sends one recipient's messages, then the next
@@ -66,6 +67,7 @@ import {
   snapshotSource,
   updateResults,
   waitForQuiet,
+  workerdCpuSeconds,
 } from "./lib.mjs";
 import { profileWorker } from "./profile.mjs";
 
@@ -96,6 +98,7 @@ const NUMBER_OPTIONS = {
   "drain-concurrency": ["BENCH_DRAIN_CONCURRENCY", 50],
   "batch-recipients": ["BENCH_BATCH_RECIPIENTS", 100_000],
   "batch-rate": ["BENCH_BATCH_RATE", 1000],
+  "batch-profile": ["BENCH_BATCH_PROFILE", 0],
   "chaos-messages": ["BENCH_CHAOS_MESSAGES", 5000],
 };
 const STRING_OPTIONS = {
@@ -228,9 +231,17 @@ async function measure(server, name, target, settings, problems) {
     problems.push(...problemsOf(warm).filter((p) => !p.endsWith("no 202 at all")));
   }
   console.log(`${name}: ${settings.duration} s, ${settings.connections} connections`);
+  const cpuBefore = workerdCpuSeconds(server.pid);
   const run = summarise(name, await load(server, { ...options, seconds: settings.duration }));
+  const cpuAfter = workerdCpuSeconds(server.pid);
+  // Per process, busiest first: the Worker's own workerd, then wrangler's proxy in front of it.
+  run.cpuMsPer202 = [...cpuAfter]
+    .map(([pid, seconds]) => ((seconds - (cpuBefore.get(pid) ?? 0)) * 1000) / run.accepted)
+    .sort((a, b) => b - a);
   problems.push(...problemsOf(run));
-  console.log(`${name}: ${format(run.perSecond)} 202/s, p50 ${run.p50} ms, p99 ${run.p99} ms`);
+  console.log(
+    `${name}: ${format(run.perSecond)} 202/s, p50 ${run.p50} ms, p99 ${run.p99} ms; workerd CPU per 202: ${run.cpuMsPer202.map((ms) => `${format(ms, 2)} ms`).join(" + ")}`,
+  );
   return run;
 }
 
@@ -261,9 +272,20 @@ function ratiosMarkdown(
     r.others.map((o) => `${o.code}×${o.count}`).join(", ") || "none",
     r.errors,
     r.timeouts,
+    r.cpuMsPer202.map((ms) => format(ms, 2)).join(" + ") || "—",
   ];
   const table = markdownTable(
-    ["run", "202/s", "p50 ms", "p99 ms", "202s", "other statuses", "errors", "timeouts"],
+    [
+      "run",
+      "202/s",
+      "p50 ms",
+      "p99 ms",
+      "202s",
+      "other statuses",
+      "errors",
+      "timeouts",
+      "workerd CPU ms per 202",
+    ],
     runs.map(row),
   );
   const ratioRows = [solo, multi].map((run, i) => [
@@ -291,6 +313,7 @@ function ratiosMarkdown(
 - Requests: the same JSON body everywhere (\`{"to", "body"}\`, ${BODY.length} characters of text), a different recipient per request (+86 138…, never a sandbox special ending); \`POST /noop\` runs the global middleware only
 - Tenants: 1 tenant for "1 tenant"; ${settings.tenants} other tenants for "${settings.tenants} tenants", the key taken round-robin per request; each tenant's send rate ${settings.sendRate} msg/s (so releases keep up); per-key request limit ${keyLimit ? `${keyLimit.perSecond}/s, burst ${keyLimit.burst}` : "none (no limit columns in the schema)"}
 - Only 202s count; any other status, connection error or time-out fails the run
+- workerd CPU per 202: the CPU time (user + system, from /proc) the server's workerd processes spent during the run, background work included, divided by the 202s; first the Worker's own process, then wrangler's proxy in front of it. Other work on the machine disturbs it less than throughput and latency
 - Backlog drained between runs (all messages final) before the next warm-up — ${settleText}
 - After the last drain, messages of these runs (all to ordinary numbers) that did not end delivered: ${notDelivered.length ? notDelivered.join(", ") : "none"}
 
