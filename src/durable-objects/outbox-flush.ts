@@ -93,13 +93,19 @@ export async function flushToSendLog(
     // awaits D1): that write logged the message as it was, and the insert above was ignored.
     await cancelLogged(db, { ids: [...canceled] }, now);
   }
-  for (const row of rows) {
-    if (row.state === "canceled") {
-      sql.exec("DELETE FROM outbox WHERE id = ?", row.id);
-    } else {
-      // Not if it was canceled during the write: it stays unlogged, so the next run cancels it in D1.
-      sql.exec("UPDATE outbox SET logged = 1 WHERE id = ? AND state = 'pending'", row.id);
-    }
+  const logged = rows.map((row) => String(row.id)).filter((id) => !canceled.has(id));
+  if (canceled.size > 0) {
+    sql.exec(
+      "DELETE FROM outbox WHERE id IN (SELECT value FROM json_each(?))",
+      JSON.stringify([...canceled]),
+    );
+  }
+  if (logged.length > 0) {
+    // Not one canceled during the write: it stays unlogged, so the next run cancels it in D1.
+    sql.exec(
+      "UPDATE outbox SET logged = 1 WHERE id IN (SELECT value FROM json_each(?)) AND state = 'pending'",
+      JSON.stringify(logged),
+    );
   }
   return rows.length === FLUSH_PER_RUN || room === rows.length;
 }

@@ -4,11 +4,11 @@ import type { QuietHours } from "../domain/quiet-hours";
 import { STAGED_TTL_MS } from "./batch-outbox";
 import type { DispatcherMeta } from "./dispatcher-meta";
 import { type OutboxMessage, outboxMessageSchema, type PendingMessage } from "./dispatcher-types";
-import { keptOutcomesRetryAt } from "./kept-outcomes";
+import { OLDEST_KEPT_SQL, retryAfterKept } from "./kept-outcomes";
 import { BULK_LOOKAHEAD_MS } from "./outbox-flush";
 import { LANE_BULK, LANE_TRANSACTIONAL } from "./outbox-schema";
 import { heldUntil } from "./quiet-holds";
-import { fairTag } from "./releases";
+import { FAIR_TAG_SQL } from "./releases";
 import { firstRow, type Row } from "./sql-rows";
 
 function laneOf(message: OutboxMessage): number {
@@ -55,11 +55,12 @@ export function insertMessage(
     `INSERT INTO outbox
        (id, recipient, send_at, vtag, lane, batch_id, state, staged_at, quiet_group, held_until,
         message)
-     VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) ${restage}`,
+     VALUES (?, ?, ?, ${FAIR_TAG_SQL}, ?, ?, ?, ?, ?, ?, ?) ${restage}`,
     message.id,
     message.recipient,
     message.sendAt,
-    fairTag(sql, meta, message.recipient),
+    meta.virtualNow(sql),
+    message.recipient,
     laneOf(message),
     message.batchId,
     held === null ? state : "held",
@@ -104,13 +105,24 @@ export function deleteMessage(sql: SqlStorage, id: string): void {
   sql.exec("DELETE FROM outbox WHERE id = ?", id);
 }
 
+/** Retires messages whose send results are in: one statement for a consumer's whole report. */
+export function deleteMessages(sql: SqlStorage, ids: readonly string[]): void {
+  if (ids.length > 0) {
+    sql.exec(
+      "DELETE FROM outbox WHERE id IN (SELECT value FROM json_each(?))",
+      JSON.stringify(ids),
+    );
+  }
+}
+
 /**
  * When the alarm must next run, or undefined when nothing waits: the one answer, from the outbox
  * and `meta`, that a run ends with. Anything not yet in the D1 send log that must be (every
  * transactional message, every canceled one) makes it `logBy`; `moreToLog` (the last flush was
  * cut short) makes it now. `nextTick` is when the rate allows the next release, if the rate is
  * what stopped this one. Wake-ups that only a call knows of (a send result freeing a recipient's
- * next message, a new send rate) come from the call itself.
+ * next message, a new send rate) come from the call itself. The outbox is asked once, every
+ * answer an index seek, since every alarm run ends here.
  */
 export function nextAlarmAt(
   sql: SqlStorage,
@@ -123,50 +135,48 @@ export function nextAlarmAt(
     releaseTimeoutMs: number;
   },
 ): number | undefined {
-  const earliest = (query: string, ...bindings: SqlStorageValue[]) => {
-    const at = firstRow(sql, query, ...bindings)?.at;
-    return at === null || at === undefined ? undefined : Number(at);
+  const found = firstRow(
+    sql,
+    `SELECT
+       (SELECT MIN(staged_at) FROM outbox WHERE state = 'staged') AS oldest_stage,
+       (SELECT MIN(send_at) FROM outbox INDEXED BY outbox_unlogged_bulk
+        WHERE logged = 0 AND lane = ${LANE_BULK} AND state = 'pending') AS bulk_unlogged,
+       (SELECT MIN(released_at) FROM outbox INDEXED BY outbox_released
+        WHERE state = 'released') AS oldest_release,
+       (SELECT MIN(held_until) FROM outbox INDEXED BY outbox_held WHERE state = 'held')
+         AS held_until,
+       EXISTS (SELECT 1 FROM outbox INDEXED BY outbox_unlogged_transactional
+               WHERE logged = 0 AND lane = ${LANE_TRANSACTIONAL})
+         OR EXISTS (SELECT 1 FROM outbox
+                    WHERE state = 'canceled' AND logged = 0 AND lane = ${LANE_BULK}) AS unlogged,
+       EXISTS (SELECT 1 FROM batches) AS batches,
+       (SELECT MIN(send_at) FROM outbox WHERE state = 'pending' AND logged = 1 AND send_at > ?)
+         AS next_pending,
+       ${OLDEST_KEPT_SQL} AS oldest_kept`,
+    now,
+  );
+  const column = (name: string) => {
+    const value = found?.[name];
+    return value === null || value === undefined ? undefined : Number(value);
   };
-  const oldestStage = earliest("SELECT MIN(staged_at) AS at FROM outbox WHERE state = 'staged'");
-  const bulkUnlogged = earliest(
-    `SELECT MIN(send_at) AS at FROM outbox INDEXED BY outbox_unlogged_bulk
-     WHERE logged = 0 AND lane = ${LANE_BULK} AND state = 'pending'`,
-  );
-  const oldestRelease = earliest(
-    "SELECT MIN(released_at) AS at FROM outbox INDEXED BY outbox_released WHERE state = 'released'",
-  );
-  // Marketing held for quiet hours goes when its window ends.
-  const heldUntil = earliest(
-    "SELECT MIN(held_until) AS at FROM outbox INDEXED BY outbox_held WHERE state = 'held'",
-  );
-  const unlogged =
-    firstRow(
-      sql,
-      `SELECT 1 AS at FROM outbox INDEXED BY outbox_unlogged_transactional
-       WHERE logged = 0 AND lane = ${LANE_TRANSACTIONAL} LIMIT 1`,
-    ) ??
-    firstRow(
-      sql,
-      `SELECT 1 AS at FROM outbox WHERE state = 'canceled' AND logged = 0 AND lane = ${LANE_BULK}
-       LIMIT 1`,
-    );
+  const oldestStage = column("oldest_stage");
+  const bulkUnlogged = column("bulk_unlogged");
+  const oldestRelease = column("oldest_release");
   const candidates = [
-    due.moreToLog || firstRow(sql, "SELECT 1 AS at FROM batches LIMIT 1") ? now : undefined,
-    unlogged ? due.logBy : undefined,
+    due.moreToLog || column("batches") === 1 ? now : undefined,
+    column("unlogged") === 1 ? due.logBy : undefined,
     // Bulk messages not logged yet because they are not due: log them a little ahead.
     bulkUnlogged === undefined ? undefined : bulkUnlogged - BULK_LOOKAHEAD_MS,
     due.nextTick,
     // Messages waiting behind a recipient's earlier one are woken by its send result instead.
-    earliest(
-      "SELECT MIN(send_at) AS at FROM outbox WHERE state = 'pending' AND logged = 1 AND send_at > ?",
-      now,
-    ),
-    heldUntil,
+    column("next_pending"),
+    // Marketing held for quiet hours goes when its window ends.
+    column("held_until"),
     meta.nextSweep(sql) ?? undefined,
     oldestRelease === undefined ? undefined : oldestRelease + due.releaseTimeoutMs,
     oldestStage === undefined ? undefined : oldestStage + STAGED_TTL_MS,
     // Send outcomes a consumer could not record in D1 are tried again with backoff.
-    keptOutcomesRetryAt(sql, now) ?? undefined,
+    retryAfterKept(column("oldest_kept") ?? null, now) ?? undefined,
   ].filter((at): at is number => at !== undefined);
   return candidates.length === 0 ? undefined : Math.max(now, Math.min(...candidates));
 }

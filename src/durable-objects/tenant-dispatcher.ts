@@ -64,6 +64,7 @@ import { flushBatches, flushToSendLog } from "./outbox-flush";
 import {
   cancelUnloggedMessage,
   deleteMessage,
+  deleteMessages,
   insertMessage,
   messageState,
   nextAlarmAt,
@@ -144,8 +145,14 @@ export class TenantDispatcher extends DurableObject<Env> {
   async stageBatch(part: { tenantId: string; messages: OutboxMessage[] }): Promise<number> {
     const now = this.clock();
     this.meta.rememberTenant(this.sql, part.tenantId);
+    // Asked once per batch, not per row: a part is thousands of rows of one batch.
+    const committed = new Map<string, boolean>();
     for (const message of part.messages) {
-      if (message.batchId === null || !isCommitted(this.sql, message.batchId)) {
+      const batchId = message.batchId;
+      if (batchId !== null && !committed.has(batchId)) {
+        committed.set(batchId, isCommitted(this.sql, batchId));
+      }
+      if (batchId === null || !committed.get(batchId)) {
         insertMessage(this.sql, this.meta, message, "staged", now);
       }
     }
@@ -284,9 +291,10 @@ export class TenantDispatcher extends DurableObject<Env> {
    */
   async reportResults(results: SendResult[]): Promise<void> {
     const now = this.clock();
-    for (const result of results) {
-      deleteMessage(this.sql, result.id);
-    }
+    deleteMessages(
+      this.sql,
+      results.map((result) => result.id),
+    );
     if (results.some((result) => result.outcome === "sent")) {
       this.meta.expectReceiptBy(
         this.sql,
