@@ -9,7 +9,7 @@ import { BULK_LOOKAHEAD_MS } from "./outbox-flush";
 import { LANE_BULK, LANE_TRANSACTIONAL } from "./outbox-schema";
 import { heldUntil } from "./quiet-holds";
 import { FAIR_TAG_SQL } from "./releases";
-import { firstRow, type Row } from "./sql-rows";
+import { allRows, firstRow, type Row } from "./sql-rows";
 
 function laneOf(message: OutboxMessage): number {
   return message.lane === "bulk" ? LANE_BULK : LANE_TRANSACTIONAL;
@@ -31,31 +31,22 @@ export function waitsOutQuietHours(message: OutboxMessage): boolean {
 }
 
 /**
- * Appends a message; a pending one that `quiet` (the tenant's quiet hours) covers when it would go
+ * Appends an accepted message; one that `quiet` (the tenant's quiet hours) covers when it would go
  * (its send time, or now) is held until the window ends. Returns until when it is held, or null.
  */
 export function insertMessage(
   sql: SqlStorage,
   meta: DispatcherMeta,
   message: OutboxMessage,
-  state: "pending" | "staged",
   now: number,
   quiet: QuietHours | null = null,
 ): number | null {
   const quietGroup = quietGroupOf(message);
-  const goes = Math.max(message.sendAt, now);
-  const held = state === "pending" ? heldUntil(quiet, quietGroup, goes) : null;
-  // A batch upload may be retried with the same ids: a row staged already keeps its place and
-  // only counts as freshly staged, and one past staging is left as it is.
-  const restage =
-    state === "staged"
-      ? "ON CONFLICT (id) DO UPDATE SET staged_at = excluded.staged_at WHERE outbox.state = 'staged'"
-      : "";
+  const held = heldUntil(quiet, quietGroup, Math.max(message.sendAt, now));
   sql.exec(
     `INSERT INTO outbox
-       (id, recipient, send_at, vtag, lane, batch_id, state, staged_at, quiet_group, held_until,
-        message)
-     VALUES (?, ?, ?, ${FAIR_TAG_SQL}, ?, ?, ?, ?, ?, ?, ?) ${restage}`,
+       (id, recipient, send_at, vtag, lane, batch_id, state, quiet_group, held_until, message)
+     VALUES (?, ?, ?, ${FAIR_TAG_SQL}, ?, ?, ?, ?, ?, ?)`,
     message.id,
     message.recipient,
     message.sendAt,
@@ -63,16 +54,82 @@ export function insertMessage(
     message.recipient,
     laneOf(message),
     message.batchId,
-    held === null ? state : "held",
-    state === "staged" ? now : null,
+    held === null ? "pending" : "held",
     quietGroup,
     held,
     JSON.stringify(message),
   );
-  if (quietGroup !== null && state === "pending") {
+  if (quietGroup !== null) {
     meta.recheckQuietHours();
   }
   return held;
+}
+
+/**
+ * Rows per INSERT when staging: each statement takes its rows as one JSON parameter, which stays
+ * well under SQLite's 2 MB limit on a value (a row is about a kilobyte).
+ */
+const STAGED_ROWS_PER_STATEMENT = 500;
+
+/**
+ * Stages a part of a batch, invisible until its commit, a few hundred rows per statement: a 100k
+ * batch is two hundred statements, not a hundred thousand. Each row gets the fair-queuing tag it
+ * would get inserted alone, in order. An upload may be retried with the same ids: a row staged
+ * already keeps its place and its tag and only counts as freshly staged, and one past staging is
+ * left as it is.
+ */
+export function stageMessages(
+  sql: SqlStorage,
+  meta: DispatcherMeta,
+  messages: readonly OutboxMessage[],
+  now: number,
+): void {
+  for (let i = 0; i < messages.length; i += STAGED_ROWS_PER_STATEMENT) {
+    const chunk = messages.slice(i, i + STAGED_ROWS_PER_STATEMENT);
+    const lastTag = new Map(
+      allRows(
+        sql,
+        `SELECT recipient, MAX(vtag) AS tag FROM outbox INDEXED BY outbox_recipient_tag
+         WHERE recipient IN (SELECT value FROM json_each(?)) GROUP BY recipient`,
+        JSON.stringify([...new Set(chunk.map((m) => m.recipient))]),
+      ).map((row) => [String(row.recipient), Number(row.tag)]),
+    );
+    // A row already here keeps its tag, so the recipient's next row follows that one.
+    const present = new Set(
+      allRows(
+        sql,
+        "SELECT id FROM outbox WHERE id IN (SELECT value FROM json_each(?))",
+        JSON.stringify(chunk.map((m) => m.id)),
+      ).map((row) => String(row.id)),
+    );
+    const rows = chunk.map((message) => {
+      const tag = Math.max(meta.virtualNow(sql), lastTag.get(message.recipient) ?? 0) + 1;
+      if (!present.has(message.id)) {
+        lastTag.set(message.recipient, tag);
+        present.add(message.id);
+      }
+      return [
+        message.id,
+        message.recipient,
+        message.sendAt,
+        tag,
+        laneOf(message),
+        message.batchId,
+        quietGroupOf(message),
+        JSON.stringify(message),
+      ];
+    });
+    sql.exec(
+      `INSERT INTO outbox
+         (id, recipient, send_at, vtag, lane, batch_id, quiet_group, message, state, staged_at)
+       SELECT value ->> 0, value ->> 1, value ->> 2, value ->> 3, value ->> 4, value ->> 5,
+         value ->> 6, value ->> 7, 'staged', ?
+       FROM json_each(?) WHERE true
+       ON CONFLICT (id) DO UPDATE SET staged_at = excluded.staged_at WHERE outbox.state = 'staged'`,
+      now,
+      JSON.stringify(rows),
+    );
+  }
 }
 
 /** A message that is accepted but not yet in the D1 send log, or null. */

@@ -68,6 +68,7 @@ import {
   insertMessage,
   messageState,
   nextAlarmAt,
+  stageMessages,
   unloggedMessage,
   waitsOutQuietHours,
 } from "./outbox-queries";
@@ -128,7 +129,7 @@ export class TenantDispatcher extends DurableObject<Env> {
     if (request.settingsVersion < this.meta.settingsVersion(this.sql)) {
       return { kind: "stale-settings" };
     }
-    const held = insertMessage(this.sql, this.meta, message, "pending", now, quiet);
+    const held = insertMessage(this.sql, this.meta, message, now, quiet);
     const response = held === null ? request.response : heldView(request.response, held);
     if (idempotency) {
       rememberAnswer(this.sql, idempotency, response, now);
@@ -147,15 +148,18 @@ export class TenantDispatcher extends DurableObject<Env> {
     this.meta.rememberTenant(this.sql, part.tenantId);
     // Asked once per batch, not per row: a part is thousands of rows of one batch.
     const committed = new Map<string, boolean>();
-    for (const message of part.messages) {
-      const batchId = message.batchId;
-      if (batchId !== null && !committed.has(batchId)) {
+    const wasCommitted = (batchId: string) => {
+      if (!committed.has(batchId)) {
         committed.set(batchId, isCommitted(this.sql, batchId));
       }
-      if (batchId === null || !committed.get(batchId)) {
-        insertMessage(this.sql, this.meta, message, "staged", now);
-      }
-    }
+      return committed.get(batchId) === true;
+    };
+    stageMessages(
+      this.sql,
+      this.meta,
+      part.messages.filter((m) => m.batchId === null || !wasCommitted(m.batchId)),
+      now,
+    );
     await this.wakeAt(now + STAGED_TTL_MS);
     return part.messages.length;
   }

@@ -117,6 +117,28 @@ describe("TenantDispatcher lanes and batches", () => {
     expect(queue.sent.sort()).toEqual(messages.map((m) => m.id).sort());
   });
 
+  it("gives staged rows the fair-queuing tags they would get accepted one by one, and a restaged row keeps its own", async () => {
+    const { tenant, stub, accept, sql } = await isolatedDispatcher();
+    const [a, b, c] = ["+8613900000301", "+8613900000302", "+8613900000303"];
+    const earlier = outboxMessage(tenant.id, a);
+    await accept(earlier);
+    const batchId = "bat_01JD3M6Y8Z5Q7K2N4P6R8T0VAG";
+    const row = (to: string) => outboxMessage(tenant.id, to, { batchId, lane: "bulk" });
+    const first = [row(a), row(b), row(a), row(c)];
+    const second = [row(a), row(b)];
+    await stub.stageBatch({ tenantId: tenant.id, messages: first });
+    // A retried upload stages the first part again, in one part with what follows it.
+    await stub.stageBatch({ tenantId: tenant.id, messages: [...first, ...second] });
+    const tags = Object.fromEntries(
+      (await sql<{ id: string; vtag: number }>("SELECT id, vtag FROM outbox")).map((r) => [
+        r.id,
+        r.vtag,
+      ]),
+    );
+    // A recipient's row comes one past its previous one; a new recipient's first row gets 1.
+    expect([earlier, ...first, ...second].map((m) => tags[m.id])).toEqual([1, 2, 1, 3, 1, 4, 2]);
+  });
+
   it("remembers a batch it committed after the batch is in D1 and sent: staging it again sends nothing", async () => {
     const { tenant, stub, queue, runAlarm, sql } = await isolatedDispatcher();
     const { messages, record } = batchOf(tenant.id, 2, "bat_01JD3M6Y8Z5Q7K2N4P6R8T0VAF");
