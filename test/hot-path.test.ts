@@ -12,7 +12,6 @@ import {
   waitOnExecutionContext,
 } from "cloudflare:test";
 import { describe, expect, it } from "vitest";
-import { acceptedView } from "../src/durable-objects/dispatcher-types";
 import { logMessages } from "../src/durable-objects/send-log";
 import type { TenantDispatcher } from "../src/durable-objects/tenant-dispatcher";
 import worker from "../src/index";
@@ -104,7 +103,7 @@ describe("the hot path", () => {
         await instance.accept({
           message,
           idempotency: null,
-          response: acceptedView(message, "USD"),
+          currency: "USD",
           settingsVersion: 0,
         });
       }

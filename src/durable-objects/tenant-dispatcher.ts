@@ -45,6 +45,7 @@ import { DispatcherMeta } from "./dispatcher-meta";
 import {
   type AcceptRequest,
   type AcceptResult,
+  acceptedView,
   type BatchRecord,
   type CancelOutcome,
   type CommitResult,
@@ -130,7 +131,8 @@ export class TenantDispatcher extends DurableObject<Env> {
       return { kind: "stale-settings" };
     }
     const held = insertMessage(this.sql, this.meta, message, now, quiet);
-    const response = held === null ? request.response : heldView(request.response, held);
+    const accepted = acceptedView(message, request.currency);
+    const response = held === null ? accepted : heldView(accepted, held);
     if (idempotency) {
       rememberAnswer(this.sql, idempotency, response, now);
     }

@@ -8,7 +8,6 @@ import { type MessageStatus, messageAttempts, messages } from "../db/schema";
 import { normalisePhone } from "../domain/phone";
 import {
   type AcceptedMessage,
-  acceptedView,
   initialStatus,
   type OutboxMessage,
   type PendingMessage,
@@ -151,7 +150,7 @@ export async function handOver(
     idempotency: idempotencyKey
       ? { key: idempotencyKey, requestHash: await sha256Hex(JSON.stringify(request)) }
       : null,
-    response: acceptedView(message, caller.tenant.currency),
+    currency: caller.tenant.currency,
     settingsVersion: caller.tenant.settingsVersion,
   });
   if (result.kind === "stale-settings") {
