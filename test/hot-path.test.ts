@@ -177,6 +177,60 @@ describe("the hot path", () => {
     expect(few.report).toBe(1);
   });
 
+  it("marks what a run logged by its ids, without reading the rest of a large outbox", async () => {
+    const { tenant, stub, accept } = await isolatedDispatcher(5000);
+    // 3,000 bulk messages for tomorrow: pending, and not due to be logged in this run.
+    const tomorrow = Date.now() + 24 * 60 * 60 * 1000;
+    const batchId = "bat_01JD3M6Y8Z5Q7K2N4P6R8T0VHP";
+    const messages = Array.from({ length: 3000 }, (_, n) =>
+      outboxMessage(tenant.id, `+86139${String(n).padStart(8, "0")}`, {
+        batchId,
+        lane: "bulk",
+        sendAt: tomorrow,
+      }),
+    );
+    await stub.stageBatch({ tenantId: tenant.id, messages });
+    const record = {
+      id: batchId,
+      tenantId: tenant.id,
+      templateId: null,
+      templateVersion: null,
+      kind: "notification" as const,
+      accepted: messages.length,
+      rejected: 0,
+      sendAt: tomorrow,
+      createdAt: Date.now(),
+      canceledAt: null,
+    };
+    expect(await stub.commitBatch(record, 0)).toBe("committed");
+    await accept(outboxMessage(tenant.id, "+8613800138900"));
+    const writes: { query: string; cursor: SqlStorageCursor<Record<string, SqlStorageValue>> }[] =
+      [];
+    await runInDurableObject(stub, async (instance: TenantDispatcher, state) => {
+      const sql = state.storage.sql;
+      Object.defineProperty(instance, "sql", {
+        value: new Proxy(sql, {
+          get: (target, prop) =>
+            prop === "exec"
+              ? (query: string, ...args: SqlStorageValue[]) => {
+                  const cursor = target.exec(query, ...args);
+                  if (/^\s*(UPDATE|DELETE)/.test(query)) {
+                    writes.push({ query, cursor });
+                  }
+                  return cursor;
+                }
+              : Reflect.get(target, prop, target),
+        }),
+      });
+      await instance.alarm();
+      Object.defineProperty(instance, "sql", { value: sql });
+    });
+    const logged = writes.filter((w) => w.query.includes("SET logged = 1"));
+    expect(logged).toHaveLength(1);
+    // It found its one row by id; a scan of the pending rows would have read all 3,001.
+    expect(logged[0]?.cursor.rowsRead).toBeLessThan(10);
+  });
+
   it("sends a queue batch with a fixed number of D1 round trips, whatever its size", async () => {
     const tenant = await createTenant();
     const roundTripsFor = async (size: number) => {
