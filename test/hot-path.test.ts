@@ -231,6 +231,44 @@ describe("the hot path", () => {
     expect(logged[0]?.cursor.rowsRead).toBeLessThan(10);
   });
 
+  it("finds a batch composed under outdated settings out at its first part, and composes it again", async () => {
+    const tenant = await createTenant();
+    const dispatcher = countingNamespace(env.DISPATCHER);
+    const testEnv = { ...env, DISPATCHER: dispatcher.namespace };
+    // The key's cache holds the account at settings_version 0; then another isolate changes them.
+    expect((await send(testEnv, tenant.key, "+8613800138950")).status).toBe(202);
+    await env.DB.prepare("UPDATE tenants SET settings_version = 1 WHERE id = ?")
+      .bind(tenant.id)
+      .run();
+    await dispatcherOf(env, tenant.id).configure({ tenantId: tenant.id, settingsVersion: 1 });
+    dispatcher.calls.length = 0;
+
+    // Three parts' worth of recipients.
+    const recipients = Array.from({ length: 12_000 }, (_, n) => ({
+      to: `+86139${String(n).padStart(8, "0")}`,
+    }));
+    const ctx = createExecutionContext();
+    const res = await worker.fetch(
+      new Request<unknown, IncomingRequestCfProperties>("http://127.0.0.1:8787/v1/batches", {
+        method: "POST",
+        body: JSON.stringify({ body: "hot path", recipients }),
+        headers: { authorization: `Bearer ${tenant.key}`, "content-type": "application/json" },
+      }),
+      testEnv,
+      ctx,
+    );
+    await waitOnExecutionContext(ctx);
+    expect(res.status).toBe(202);
+    expect(((await res.json()) as { accepted: number }).accepted).toBe(12_000);
+    expect(dispatcher.calls).toEqual([
+      "stageBatch",
+      "stageBatch",
+      "stageBatch",
+      "stageBatch",
+      "commitBatch",
+    ]);
+  });
+
   it("sends a queue batch with a fixed number of D1 round trips, whatever its size", async () => {
     const tenant = await createTenant();
     const roundTripsFor = async (size: number) => {

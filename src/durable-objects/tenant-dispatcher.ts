@@ -143,9 +143,16 @@ export class TenantDispatcher extends DurableObject<Env> {
   /**
    * Stores part of a batch, invisible until `commitBatch()`: an upload that fails half-way sends
    * nothing, and its staged rows are dropped after STAGED_TTL_MS. Staging rows again is harmless,
-   * and staging a batch committed already stores nothing (a retried upload).
+   * and staging a batch committed already stores nothing (a retried upload). A part composed
+   * under settings older than the last configured (`settingsVersion`, which the commit checks in
+   * any case) is refused with what was staged of its batch, so the sender composes the batch
+   * again before it has composed all of it.
    */
-  async stageBatch(part: { tenantId: string; messages: OutboxMessage[] }): Promise<number> {
+  async stageBatch(part: {
+    tenantId: string;
+    messages: OutboxMessage[];
+    settingsVersion?: number;
+  }): Promise<number | "stale-settings"> {
     const now = this.clock();
     this.meta.rememberTenant(this.sql, part.tenantId);
     // Asked once per batch, not per row: a part is thousands of rows of one batch.
@@ -156,12 +163,19 @@ export class TenantDispatcher extends DurableObject<Env> {
       }
       return committed.get(batchId) === true;
     };
-    stageMessages(
-      this.sql,
-      this.meta,
-      part.messages.filter((m) => m.batchId === null || !wasCommitted(m.batchId)),
-      now,
-    );
+    const fresh = part.messages.filter((m) => m.batchId === null || !wasCommitted(m.batchId));
+    if (
+      part.settingsVersion !== undefined &&
+      part.settingsVersion < this.meta.settingsVersion(this.sql)
+    ) {
+      for (const batchId of new Set(fresh.map((m) => m.batchId))) {
+        if (batchId !== null) {
+          dropStaged(this.sql, batchId);
+        }
+      }
+      return "stale-settings";
+    }
+    stageMessages(this.sql, this.meta, fresh, now);
     await this.wakeAt(now + STAGED_TTL_MS);
     return part.messages.length;
   }
