@@ -39,7 +39,9 @@ export async function flushBatches(sql: SqlStorage, db: D1Database): Promise<voi
 
 /**
  * Writes accepted messages to the D1 send log, at most FLUSH_PER_RUN per alarm run; INSERT OR
- * IGNORE makes a rerun harmless. Returns whether more is ready to write now.
+ * IGNORE makes a rerun harmless. Returns whether that cap cut the run short: more is ready to
+ * write now. Bulk messages left unlogged by a full window are not: releases make room, and the
+ * runs that release them log more.
  */
 export async function flushToSendLog(
   sql: SqlStorage,
@@ -109,7 +111,12 @@ export async function flushToSendLog(
       JSON.stringify(logged),
     );
   }
-  return rows.length === FLUSH_PER_RUN || room === rows.length;
+  return rows.length === FLUSH_PER_RUN;
+}
+
+/** How many bulk messages are kept logged ahead of their release at this send rate. */
+export function bulkWindow(sendRate: number): number {
+  return Math.max(BULK_WINDOW_MIN, Math.ceil(sendRate * BULK_WINDOW_SECONDS));
 }
 
 /** How many more bulk messages may be logged ahead of their release. */
@@ -119,15 +126,12 @@ async function bulkWindowRoom(
   meta: DispatcherMeta,
   now: number,
 ): Promise<number> {
-  const window = Math.max(
-    BULK_WINDOW_MIN,
-    Math.ceil((await meta.sendRate(sql, db)) * BULK_WINDOW_SECONDS),
-  );
+  const window = bulkWindow(await meta.sendRate(sql, db));
   const ready = Number(
     firstRow(
       sql,
       `SELECT COUNT(*) AS n FROM (
-         SELECT 1 FROM outbox INDEXED BY outbox_bulk_ready
+         SELECT 1 FROM outbox INDEXED BY outbox_bulk_logged
          WHERE logged = 1 AND lane = ${LANE_BULK} AND state = 'pending' AND send_at <= ? LIMIT ?)`,
       now + BULK_LOOKAHEAD_MS,
       window,

@@ -8,7 +8,7 @@ import { OLDEST_KEPT_SQL, retryAfterKept } from "./kept-outcomes";
 import { BULK_LOOKAHEAD_MS } from "./outbox-flush";
 import { LANE_BULK, LANE_TRANSACTIONAL } from "./outbox-schema";
 import { heldUntil } from "./quiet-holds";
-import { FAIR_TAG_SQL } from "./releases";
+import { FAIR_TAG_SQL, RELEASE_TICK_MS } from "./releases";
 import { allRows, firstRow, type Row } from "./sql-rows";
 
 function laneOf(message: OutboxMessage): number {
@@ -190,6 +190,8 @@ export function nextAlarmAt(
     logBy: number;
     nextTick: number | undefined;
     releaseTimeoutMs: number;
+    /** How many bulk messages the flush keeps logged ahead (`bulkWindow`). */
+    bulkWindow: number;
   },
 ): number | undefined {
   const found = firstRow(
@@ -197,7 +199,15 @@ export function nextAlarmAt(
     `SELECT
        (SELECT MIN(staged_at) FROM outbox WHERE state = 'staged') AS oldest_stage,
        (SELECT MIN(send_at) FROM outbox INDEXED BY outbox_unlogged_bulk
-        WHERE logged = 0 AND lane = ${LANE_BULK} AND state = 'pending') AS bulk_unlogged,
+        WHERE logged = 0 AND lane = ${LANE_BULK} AND state = 'pending' AND send_at > ?1)
+         AS bulk_ahead,
+       EXISTS (SELECT 1 FROM outbox INDEXED BY outbox_unlogged_bulk
+               WHERE logged = 0 AND lane = ${LANE_BULK} AND state = 'pending' AND send_at <= ?1)
+         AS bulk_due,
+       (SELECT COUNT(*) FROM (
+          SELECT 1 FROM outbox INDEXED BY outbox_bulk_logged
+          WHERE logged = 1 AND lane = ${LANE_BULK} AND state = 'pending' AND send_at <= ?1
+          LIMIT ?3)) AS bulk_ready,
        (SELECT MIN(released_at) FROM outbox INDEXED BY outbox_released
         WHERE state = 'released') AS oldest_release,
        (SELECT MIN(held_until) FROM outbox INDEXED BY outbox_held WHERE state = 'held')
@@ -207,23 +217,32 @@ export function nextAlarmAt(
          OR EXISTS (SELECT 1 FROM outbox
                     WHERE state = 'canceled' AND logged = 0 AND lane = ${LANE_BULK}) AS unlogged,
        EXISTS (SELECT 1 FROM batches) AS batches,
-       (SELECT MIN(send_at) FROM outbox WHERE state = 'pending' AND logged = 1 AND send_at > ?)
+       (SELECT MIN(send_at) FROM outbox WHERE state = 'pending' AND logged = 1 AND send_at > ?2)
          AS next_pending,
        ${OLDEST_KEPT_SQL} AS oldest_kept`,
+    now + BULK_LOOKAHEAD_MS,
     now,
+    due.bulkWindow,
   );
   const column = (name: string) => {
     const value = found?.[name];
     return value === null || value === undefined ? undefined : Number(value);
   };
   const oldestStage = column("oldest_stage");
-  const bulkUnlogged = column("bulk_unlogged");
+  const bulkAhead = column("bulk_ahead");
   const oldestRelease = column("oldest_release");
   const candidates = [
     due.moreToLog || column("batches") === 1 ? now : undefined,
     column("unlogged") === 1 ? due.logBy : undefined,
     // Bulk messages not logged yet because they are not due: log them a little ahead.
-    bulkUnlogged === undefined ? undefined : bulkUnlogged - BULK_LOOKAHEAD_MS,
+    bulkAhead === undefined ? undefined : bulkAhead - BULK_LOOKAHEAD_MS,
+    // Due ones wait for room in the bulk window: while it is full, releases are what make room,
+    // and they come with the rate's next tick or a send result. Where there is room (releases
+    // just made some, or a quiet-hours hold ended after the flush), the next tick logs them;
+    // waking at once had the alarm spin through a whole drain, and for ever while paused.
+    column("bulk_due") === 1 && (column("bulk_ready") ?? 0) < due.bulkWindow
+      ? now + RELEASE_TICK_MS
+      : undefined,
     due.nextTick,
     // Messages waiting behind a recipient's earlier one are woken by its send result instead.
     column("next_pending"),

@@ -202,7 +202,7 @@ function putBack(sql: SqlStorage, now: number): boolean {
  */
 function hold(sql: SqlStorage, country: string, opens: number): boolean {
   sql.exec(
-    `UPDATE outbox INDEXED BY outbox_bulk_ready SET state = 'held', held_until = ?
+    `UPDATE outbox INDEXED BY outbox_bulk_logged SET state = 'held', held_until = ?
      WHERE logged = 1 AND lane = ${LANE_BULK} AND state = 'pending' AND send_at < ?
        AND quiet_group = ?`,
     opens,

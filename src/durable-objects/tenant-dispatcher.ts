@@ -61,7 +61,7 @@ import {
   storeOutcomes,
   writeKeptOutcomes,
 } from "./kept-outcomes";
-import { flushBatches, flushToSendLog } from "./outbox-flush";
+import { bulkWindow, flushBatches, flushToSendLog } from "./outbox-flush";
 import {
   cancelUnloggedMessage,
   deleteMessage,
@@ -384,6 +384,7 @@ export class TenantDispatcher extends DurableObject<Env> {
       logBy: end + COALESCE_MS,
       nextTick: release.rateLimited ? end + RELEASE_TICK_MS : undefined,
       releaseTimeoutMs: settingsOf(this.env).RELEASE_TIMEOUT_SECONDS * 1000,
+      bulkWindow: bulkWindow(await this.meta.sendRate(this.sql, this.env.DB)),
     });
   }
 
