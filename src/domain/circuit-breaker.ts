@@ -33,9 +33,48 @@ export interface BreakerTicket {
   probe: boolean;
 }
 
+/**
+ * The results of the last `windowMs`, oldest first, with their failures counted: recording one
+ * costs the same however many are in the window (a consumer records hundreds a second).
+ */
+class ResultWindow {
+  private at: number[] = [];
+  private ok: boolean[] = [];
+  /** Entries before it have left the window. */
+  private head = 0;
+  failed = 0;
+
+  get size(): number {
+    return this.at.length - this.head;
+  }
+
+  add(at: number, ok: boolean): void {
+    this.at.push(at);
+    this.ok.push(ok);
+    if (!ok) {
+      this.failed++;
+    }
+  }
+
+  /** Forgets results at or before `cutoff`; results arrive in time order, so they leave in it. */
+  dropUntil(cutoff: number): void {
+    while (this.head < this.at.length && (this.at[this.head] ?? cutoff) <= cutoff) {
+      if (!this.ok[this.head]) {
+        this.failed--;
+      }
+      this.head++;
+    }
+    if (this.head > 1024 && this.head * 2 > this.at.length) {
+      this.at = this.at.slice(this.head);
+      this.ok = this.ok.slice(this.head);
+      this.head = 0;
+    }
+  }
+}
+
 export class CircuitBreaker {
   private consecutive = 0;
-  private calls: { at: number; ok: boolean }[] = [];
+  private calls = new ResultWindow();
   private openedAt: number | null = null;
   /** When the breaker last changed state: results of calls started before it are stale. */
   private changedAt = Number.NEGATIVE_INFINITY;
@@ -82,12 +121,11 @@ export class CircuitBreaker {
       return;
     }
     this.consecutive = ok ? 0 : this.consecutive + 1;
-    this.calls.push({ at: now, ok });
-    this.calls = this.calls.filter((call) => call.at > now - this.options.windowMs);
-    const failed = this.calls.filter((call) => !call.ok).length;
+    this.calls.add(now, ok);
+    this.calls.dropUntil(now - this.options.windowMs);
     const rateTripped =
-      this.calls.length >= this.options.minRequests &&
-      failed / this.calls.length >= this.options.failureRate;
+      this.calls.size >= this.options.minRequests &&
+      this.calls.failed / this.calls.size >= this.options.failureRate;
     if (this.consecutive >= this.options.consecutiveFailures || rateTripped) {
       this.open(now);
     }
@@ -102,6 +140,6 @@ export class CircuitBreaker {
     this.openedAt = null;
     this.changedAt = now;
     this.consecutive = 0;
-    this.calls = [];
+    this.calls = new ResultWindow();
   }
 }

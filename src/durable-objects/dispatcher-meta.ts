@@ -46,6 +46,8 @@ export class DispatcherMeta {
   private quiet: QuietHours | null | undefined;
   private version: number | undefined;
   private virtualClock: number | undefined;
+  /** The release token bucket; null when none is stored yet. */
+  private tokens: BucketState | null | undefined;
   private sweepAt: number | null | undefined;
   /** When the release path next looks at quiet hours; memory only, so a new instance looks at once. */
   private quietCheckAt = 0;
@@ -156,11 +158,15 @@ export class DispatcherMeta {
   }
 
   bucket(sql: SqlStorage): BucketState | undefined {
-    const stored = getMeta(sql, "bucket");
-    return stored ? (JSON.parse(stored) as BucketState) : undefined;
+    if (this.tokens === undefined) {
+      const stored = getMeta(sql, "bucket");
+      this.tokens = stored ? (JSON.parse(stored) as BucketState) : null;
+    }
+    return this.tokens ?? undefined;
   }
 
   setBucket(sql: SqlStorage, state: BucketState): void {
+    this.tokens = state;
     setMeta(sql, "bucket", JSON.stringify(state));
   }
 

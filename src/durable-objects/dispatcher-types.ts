@@ -92,8 +92,8 @@ export function heldView(response: AcceptedMessage, heldUntil: number): Accepted
 export interface AcceptRequest {
   message: OutboxMessage;
   idempotency: { key: string; requestHash: string } | null;
-  /** The 202 body, as composed, to store for the idempotency key (see `heldView`). */
-  response: AcceptedMessage;
+  /** The tenant's currency, for the 202 body (`acceptedView`) the dispatcher answers with. */
+  currency: string;
   /** The tenant's `settings_version` the message was composed under. */
   settingsVersion: number;
 }

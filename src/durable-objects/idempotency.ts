@@ -1,5 +1,5 @@
 /** The dispatcher's idempotency keys: each replays its first answer for 24 h. */
-import type { AcceptRequest, AcceptResult } from "./dispatcher-types";
+import type { AcceptedMessage, AcceptRequest, AcceptResult } from "./dispatcher-types";
 import { firstRow } from "./sql-rows";
 
 const IDEMPOTENCY_TTL_MS = 24 * 60 * 60 * 1000;
@@ -29,7 +29,7 @@ export function priorAnswer(
 export function rememberAnswer(
   sql: SqlStorage,
   idempotency: Idempotency,
-  response: AcceptRequest["response"],
+  response: AcceptedMessage,
   now: number,
 ): void {
   sql.exec(

@@ -46,9 +46,17 @@ export function storeOutcomes(
 
 /** When the alarm should try the kept outcomes next, or null when none is kept. */
 export function keptOutcomesRetryAt(sql: SqlStorage, now: number): number | null {
-  const oldest = sql
-    .exec<{ at: number | null }>("SELECT MIN(kept_at) AS at FROM kept_outcomes")
-    .one().at;
+  return retryAfterKept(
+    sql.exec<{ at: number | null }>(`SELECT ${OLDEST_KEPT_SQL} AS at`).one().at,
+    now,
+  );
+}
+
+/** The oldest kept outcome's `kept_at` (NULL when none), as an SQL expression. */
+export const OLDEST_KEPT_SQL = "(SELECT MIN(kept_at) FROM kept_outcomes)";
+
+/** When to try the kept outcomes again, given the oldest one's `kept_at` (null when none). */
+export function retryAfterKept(oldest: number | null, now: number): number | null {
   if (oldest === null) {
     return null;
   }

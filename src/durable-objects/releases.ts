@@ -29,15 +29,13 @@ const BURST_SECONDS = 0.25;
 const BULK_IN_FLIGHT_SECONDS = 1;
 const BULK_IN_FLIGHT_MIN = 200;
 
-/** The tag of a message to `recipient` accepted now. */
-export function fairTag(sql: SqlStorage, meta: DispatcherMeta, recipient: string): number {
-  const last = firstRow(
-    sql,
-    "SELECT MAX(vtag) AS tag FROM outbox WHERE recipient = ?",
-    recipient,
-  )?.tag;
-  return Math.max(meta.virtualNow(sql), Number(last ?? 0)) + 1;
-}
+/**
+ * The tag of a message accepted now, as an SQL expression for the outbox INSERT, so that reading
+ * the recipient's last tag and writing the row are one statement. Its parameters, in order: the
+ * virtual clock (`meta.virtualNow`) and the recipient.
+ */
+export const FAIR_TAG_SQL =
+  "MAX(?, IFNULL((SELECT MAX(vtag) FROM outbox WHERE recipient = ?), 0)) + 1";
 
 /**
  * One tick's releases, marked `released` in the outbox. `ids` are for the queue; undefined when
@@ -80,13 +78,21 @@ export async function releaseDue(
   meta.setBucket(sql, { tokens: bucket.tokens - due.length, at: now });
   let lastTag = meta.virtualNow(sql);
   for (const row of due) {
-    sql.exec("UPDATE outbox SET state = 'released', released_at = ? WHERE id = ?", now, row.id);
     lastTag = Math.max(lastTag, Number(row.vtag));
+  }
+  const ids = due.map((row) => String(row.id));
+  if (ids.length > 0) {
+    sql.exec(
+      `UPDATE outbox SET state = 'released', released_at = ?
+       WHERE id IN (SELECT value FROM json_each(?))`,
+      now,
+      JSON.stringify(ids),
+    );
   }
   if (lastTag > meta.virtualNow(sql)) {
     meta.advanceVirtualClock(sql, lastTag);
   }
-  return { ids: due.map((row) => String(row.id)), rateLimited: due.length === budget };
+  return { ids, rateLimited: due.length === budget };
 }
 
 /**
@@ -196,7 +202,7 @@ function putBack(sql: SqlStorage, now: number): boolean {
  */
 function hold(sql: SqlStorage, country: string, opens: number): boolean {
   sql.exec(
-    `UPDATE outbox INDEXED BY outbox_bulk_ready SET state = 'held', held_until = ?
+    `UPDATE outbox INDEXED BY outbox_bulk_logged SET state = 'held', held_until = ?
      WHERE logged = 1 AND lane = ${LANE_BULK} AND state = 'pending' AND send_at < ?
        AND quiet_group = ?`,
     opens,

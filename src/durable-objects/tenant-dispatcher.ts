@@ -45,6 +45,7 @@ import { DispatcherMeta } from "./dispatcher-meta";
 import {
   type AcceptRequest,
   type AcceptResult,
+  acceptedView,
   type BatchRecord,
   type CancelOutcome,
   type CommitResult,
@@ -60,13 +61,15 @@ import {
   storeOutcomes,
   writeKeptOutcomes,
 } from "./kept-outcomes";
-import { flushBatches, flushToSendLog } from "./outbox-flush";
+import { bulkWindow, flushBatches, flushToSendLog } from "./outbox-flush";
 import {
   cancelUnloggedMessage,
   deleteMessage,
+  deleteMessages,
   insertMessage,
   messageState,
   nextAlarmAt,
+  stageMessages,
   unloggedMessage,
   waitsOutQuietHours,
 } from "./outbox-queries";
@@ -127,8 +130,9 @@ export class TenantDispatcher extends DurableObject<Env> {
     if (request.settingsVersion < this.meta.settingsVersion(this.sql)) {
       return { kind: "stale-settings" };
     }
-    const held = insertMessage(this.sql, this.meta, message, "pending", now, quiet);
-    const response = held === null ? request.response : heldView(request.response, held);
+    const held = insertMessage(this.sql, this.meta, message, now, quiet);
+    const accepted = acceptedView(message, request.currency);
+    const response = held === null ? accepted : heldView(accepted, held);
     if (idempotency) {
       rememberAnswer(this.sql, idempotency, response, now);
     }
@@ -139,16 +143,39 @@ export class TenantDispatcher extends DurableObject<Env> {
   /**
    * Stores part of a batch, invisible until `commitBatch()`: an upload that fails half-way sends
    * nothing, and its staged rows are dropped after STAGED_TTL_MS. Staging rows again is harmless,
-   * and staging a batch committed already stores nothing (a retried upload).
+   * and staging a batch committed already stores nothing (a retried upload). A part composed
+   * under settings older than the last configured (`settingsVersion`, which the commit checks in
+   * any case) is refused with what was staged of its batch, so the sender composes the batch
+   * again before it has composed all of it.
    */
-  async stageBatch(part: { tenantId: string; messages: OutboxMessage[] }): Promise<number> {
+  async stageBatch(part: {
+    tenantId: string;
+    messages: OutboxMessage[];
+    settingsVersion?: number;
+  }): Promise<number | "stale-settings"> {
     const now = this.clock();
     this.meta.rememberTenant(this.sql, part.tenantId);
-    for (const message of part.messages) {
-      if (message.batchId === null || !isCommitted(this.sql, message.batchId)) {
-        insertMessage(this.sql, this.meta, message, "staged", now);
+    // Asked once per batch, not per row: a part is thousands of rows of one batch.
+    const committed = new Map<string, boolean>();
+    const wasCommitted = (batchId: string) => {
+      if (!committed.has(batchId)) {
+        committed.set(batchId, isCommitted(this.sql, batchId));
       }
+      return committed.get(batchId) === true;
+    };
+    const fresh = part.messages.filter((m) => m.batchId === null || !wasCommitted(m.batchId));
+    if (
+      part.settingsVersion !== undefined &&
+      part.settingsVersion < this.meta.settingsVersion(this.sql)
+    ) {
+      for (const batchId of new Set(fresh.map((m) => m.batchId))) {
+        if (batchId !== null) {
+          dropStaged(this.sql, batchId);
+        }
+      }
+      return "stale-settings";
     }
+    stageMessages(this.sql, this.meta, fresh, now);
     await this.wakeAt(now + STAGED_TTL_MS);
     return part.messages.length;
   }
@@ -284,9 +311,10 @@ export class TenantDispatcher extends DurableObject<Env> {
    */
   async reportResults(results: SendResult[]): Promise<void> {
     const now = this.clock();
-    for (const result of results) {
-      deleteMessage(this.sql, result.id);
-    }
+    deleteMessages(
+      this.sql,
+      results.map((result) => result.id),
+    );
     if (results.some((result) => result.outcome === "sent")) {
       this.meta.expectReceiptBy(
         this.sql,
@@ -356,6 +384,7 @@ export class TenantDispatcher extends DurableObject<Env> {
       logBy: end + COALESCE_MS,
       nextTick: release.rateLimited ? end + RELEASE_TICK_MS : undefined,
       releaseTimeoutMs: settingsOf(this.env).RELEASE_TIMEOUT_SECONDS * 1000,
+      bulkWindow: bulkWindow(await this.meta.sendRate(this.sql, this.env.DB)),
     });
   }
 

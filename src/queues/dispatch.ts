@@ -91,7 +91,12 @@ export async function consumeDispatch(
   for (const [id, { queued, tenantId }] of byId) {
     const verdict = verdicts.get(id) ?? { ack: false, delaySeconds: 5 };
     if (verdict.report) {
-      reports.set(tenantId, [...(reports.get(tenantId) ?? []), verdict.report]);
+      const list = reports.get(tenantId);
+      if (list) {
+        list.push(verdict.report);
+      } else {
+        reports.set(tenantId, [verdict.report]);
+      }
     }
     if (verdict.ack) {
       queued.ack();

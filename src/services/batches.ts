@@ -185,7 +185,15 @@ async function createBatch(
   let accepted = 0;
   const stage = async () => {
     if (chunk.length > 0) {
-      accepted += await dispatcher.stageBatch({ tenantId: tenant.id, messages: chunk });
+      const staged = await dispatcher.stageBatch({
+        tenantId: tenant.id,
+        messages: chunk,
+        settingsVersion: tenant.settingsVersion,
+      });
+      if (staged === "stale-settings") {
+        throw new StaleSettings();
+      }
+      accepted += staged;
       chunk = [];
     }
   };

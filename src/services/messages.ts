@@ -9,7 +9,6 @@ import { normalisePhone } from "../domain/phone";
 import { fromMicros } from "../domain/pricing";
 import {
   type AcceptedMessage,
-  acceptedView,
   initialStatus,
   type OutboxMessage,
   type PendingMessage,
@@ -156,7 +155,7 @@ export async function handOver(
           requestHash: await sha256Hex(JSON.stringify(request)),
         }
       : null,
-    response: acceptedView(message, caller.tenant.currency),
+    currency: caller.tenant.currency,
     settingsVersion: caller.tenant.settingsVersion,
   });
   if (result.kind === "stale-settings") {

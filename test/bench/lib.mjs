@@ -280,6 +280,41 @@ export function loadLine(load = loadavg()) {
   return `load average ${load.map((l) => format(l, 2)).join(" / ")} (1 / 5 / 15 min)`;
 }
 
+/**
+ * CPU seconds (user + system) each `workerd` process of a server (`group`: the process group
+ * `startLocalServer` started, which is its pid) has used so far, by pid, from /proc (Linux only;
+ * empty elsewhere). Sampled around a run, the difference is what the run cost the server: a figure
+ * other work on the machine disturbs less than it does throughput and latency.
+ */
+export function workerdCpuSeconds(group) {
+  const ticksPerSecond = 100; // USER_HZ on Linux
+  const usage = new Map();
+  let entries = [];
+  try {
+    entries = readdirSync("/proc").filter((name) => /^\d+$/.test(name));
+  } catch {
+    return usage;
+  }
+  for (const pid of entries) {
+    try {
+      const stat = readFileSync(`/proc/${pid}/stat`, "utf8");
+      const close = stat.lastIndexOf(")");
+      if (stat.slice(stat.indexOf("(") + 1, close) !== "workerd") {
+        continue;
+      }
+      // The fields after the command, from field 3 (state): pgrp is field 5, utime 14, stime 15.
+      const fields = stat.slice(close + 2).split(" ");
+      if (Number(fields[2]) !== group) {
+        continue;
+      }
+      usage.set(pid, (Number(fields[11]) + Number(fields[12])) / ticksPerSecond);
+    } catch {
+      // The process ended meanwhile.
+    }
+  }
+  return usage;
+}
+
 /** Percentile (0–100) of a sorted numeric array, nearest rank. */
 export function percentile(sorted, p) {
   if (sorted.length === 0) {

@@ -4,7 +4,7 @@
  * functions with the most self time, mapped back to the TypeScript sources through the bundle's
  * source map. It never throws: when the inspector cannot be reached it says why instead.
  */
-import { existsSync, readFileSync } from "node:fs";
+import { existsSync, mkdirSync, readFileSync, writeFileSync } from "node:fs";
 import { SourceMap } from "node:module";
 import { dirname, relative, resolve } from "node:path";
 import { fileURLToPath } from "node:url";
@@ -224,8 +224,26 @@ function summarise(profile, scripts, top, root) {
 }
 
 /**
+ * Writes the whole profile to `file` for a closer look (call trees, time including callees): V8's
+ * `.cpuprofile` format, which Chrome DevTools opens, each frame given its source `location` and
+ * `origin` as in the summary.
+ */
+function saveProfile(profile, scripts, root, file) {
+  const locate = locator(scripts, root);
+  for (const node of profile.nodes) {
+    const frame = node.callFrame;
+    const pseudo = frame.functionName.startsWith("(") && frame.url === "";
+    Object.assign(frame, pseudo ? { location: "", origin: frame.functionName } : locate(frame));
+  }
+  mkdirSync(dirname(file), { recursive: true });
+  writeFileSync(file, JSON.stringify(profile));
+}
+
+/**
  * Profiles the Worker while `load()` runs: starts sampling `startAfterMs` into the load, stops
- * after `seconds`, then waits for the load to end. `root`: the tree the server runs from. Resolves `{ok: true, …summary}` or
+ * after `seconds` (or, with `untilLoadEnds`, when the load ends if that is sooner), then waits for
+ * the load to end. `root`: the tree the server runs from; `saveTo`:
+ * a file for the whole profile (see saveProfile). Resolves `{ok: true, …summary}` or
  * `{ok: false, reason}`.
  */
 export async function profileWorker({
@@ -236,8 +254,15 @@ export async function profileWorker({
   samplingIntervalUs = 200,
   top = 15,
   root = ROOT,
+  saveTo,
+  untilLoadEnds = false,
 }) {
-  const loadDone = Promise.resolve().then(load);
+  let started = () => {};
+  const sampling = new Promise((resolve) => {
+    started = resolve;
+  });
+  // With untilLoadEnds the load waits for the profiler, so that all of it is sampled.
+  const loadDone = (untilLoadEnds ? sampling : Promise.resolve()).then(load);
   let inspector;
   try {
     if (!inspectorPort) {
@@ -253,11 +278,17 @@ export async function profileWorker({
     await inspector.send("Profiler.setSamplingInterval", { interval: samplingIntervalUs });
     await sleep(startAfterMs);
     await inspector.send("Profiler.start");
-    await sleep(seconds * 1000);
+    started();
+    await Promise.race([sleep(seconds * 1000), untilLoadEnds ? loadDone : new Promise(() => {})]);
     const { profile } = await inspector.send("Profiler.stop");
     await inspector.send("Profiler.disable");
-    return { ok: true, samplingIntervalUs, ...summarise(profile, inspector.scripts, top, root) };
+    const summary = summarise(profile, inspector.scripts, top, root);
+    if (saveTo) {
+      saveProfile(profile, inspector.scripts, root, saveTo);
+    }
+    return { ok: true, samplingIntervalUs, ...summary };
   } catch (error) {
+    started();
     return { ok: false, reason: error instanceof Error ? error.message : String(error) };
   } finally {
     inspector?.close();

@@ -6,7 +6,8 @@
  *            count; any other status (429, 5xx…), connection error or time-out fails the run.
  *            Targets: send throughput ≥ 0.40 × no-op's, send p99 ≤ 2.0 × no-op's.
  *   profile  on the same server, a CPU profile of the Worker under POST /v1/messages load,
- *            through wrangler dev's inspector (profile.mjs)
+ *            through wrangler dev's inspector (profile.mjs); the whole profile is written to
+ *            test/bench/tmp/profile-messages.cpuprofile
  *   crash    load sent through a fake carrier outside the Worker, SIGKILL mid-burst, restart:
  *            every 202 must read back final, every carrier acceptance must have its recorded
  *            attempt, none sent twice, no claim without its attempt (crash-load.mjs)
@@ -23,12 +24,15 @@
  *   --send-rate / BENCH_SEND_RATE [5000]       bench tenants' release rate, msg/s
  *   --settle-timeout / BENCH_SETTLE_TIMEOUT [120] s to wait for a backlog between measurements
  *   --profile-seconds / BENCH_PROFILE_SECONDS [10]
+ *   --profile-tenants / BENCH_PROFILE_TENANTS [1]   profile the 1-tenant load, or (any other
+ *            number) the load spread over the --tenants tenants
  *   --crash-duration / BENCH_CRASH_DURATION [20] s   --crash-kill-at / BENCH_CRASH_KILL_AT [10] s
  *   --crash-settle-timeout / BENCH_CRASH_SETTLE_TIMEOUT [180] s
  *   --drain-rate / BENCH_DRAIN_RATE [1000]     --drain-recipients / BENCH_DRAIN_RECIPIENTS [2000]
  *   --drain-per-recipient / BENCH_DRAIN_PER_RECIPIENT [10]
  *   --drain-concurrency / BENCH_DRAIN_CONCURRENCY [50]
  *   --batch-recipients / BENCH_BATCH_RECIPIENTS [100000]   --batch-rate / BENCH_BATCH_RATE [1000]
+ *   --batch-profile / BENCH_BATCH_PROFILE [0]   1: profile the batch's POST (batch.mjs)
  *   --chaos-messages / BENCH_CHAOS_MESSAGES [5000]   messages the chaos run sends
  *   --drain-order / BENCH_DRAIN_ORDER [both]   how each recipient's messages are accepted, one
  *            drain run each: grouped (a client sends one recipient's messages, then the next
@@ -63,6 +67,7 @@ import {
   snapshotSource,
   updateResults,
   waitForQuiet,
+  workerdCpuSeconds,
 } from "./lib.mjs";
 import { profileWorker } from "./profile.mjs";
 
@@ -83,6 +88,7 @@ const NUMBER_OPTIONS = {
   "send-rate": ["BENCH_SEND_RATE", 5000],
   "settle-timeout": ["BENCH_SETTLE_TIMEOUT", 120],
   "profile-seconds": ["BENCH_PROFILE_SECONDS", 10],
+  "profile-tenants": ["BENCH_PROFILE_TENANTS", 1],
   "crash-duration": ["BENCH_CRASH_DURATION", 20],
   "crash-kill-at": ["BENCH_CRASH_KILL_AT", 10],
   "crash-settle-timeout": ["BENCH_CRASH_SETTLE_TIMEOUT", 180],
@@ -92,6 +98,7 @@ const NUMBER_OPTIONS = {
   "drain-concurrency": ["BENCH_DRAIN_CONCURRENCY", 50],
   "batch-recipients": ["BENCH_BATCH_RECIPIENTS", 100_000],
   "batch-rate": ["BENCH_BATCH_RATE", 1000],
+  "batch-profile": ["BENCH_BATCH_PROFILE", 0],
   "chaos-messages": ["BENCH_CHAOS_MESSAGES", 5000],
 };
 const STRING_OPTIONS = {
@@ -224,9 +231,17 @@ async function measure(server, name, target, settings, problems) {
     problems.push(...problemsOf(warm).filter((p) => !p.endsWith("no 202 at all")));
   }
   console.log(`${name}: ${settings.duration} s, ${settings.connections} connections`);
+  const cpuBefore = workerdCpuSeconds(server.pid);
   const run = summarise(name, await load(server, { ...options, seconds: settings.duration }));
+  const cpuAfter = workerdCpuSeconds(server.pid);
+  // Per process, busiest first: the Worker's own workerd, then wrangler's proxy in front of it.
+  run.cpuMsPer202 = [...cpuAfter]
+    .map(([pid, seconds]) => ((seconds - (cpuBefore.get(pid) ?? 0)) * 1000) / run.accepted)
+    .sort((a, b) => b - a);
   problems.push(...problemsOf(run));
-  console.log(`${name}: ${format(run.perSecond)} 202/s, p50 ${run.p50} ms, p99 ${run.p99} ms`);
+  console.log(
+    `${name}: ${format(run.perSecond)} 202/s, p50 ${run.p50} ms, p99 ${run.p99} ms; workerd CPU per 202: ${run.cpuMsPer202.map((ms) => `${format(ms, 2)} ms`).join(" + ")}`,
+  );
   return run;
 }
 
@@ -257,9 +272,20 @@ function ratiosMarkdown(
     r.others.map((o) => `${o.code}×${o.count}`).join(", ") || "none",
     r.errors,
     r.timeouts,
+    r.cpuMsPer202.map((ms) => format(ms, 2)).join(" + ") || "—",
   ];
   const table = markdownTable(
-    ["run", "202/s", "p50 ms", "p99 ms", "202s", "other statuses", "errors", "timeouts"],
+    [
+      "run",
+      "202/s",
+      "p50 ms",
+      "p99 ms",
+      "202s",
+      "other statuses",
+      "errors",
+      "timeouts",
+      "workerd CPU ms per 202",
+    ],
     runs.map(row),
   );
   const ratioRows = [solo, multi].map((run, i) => [
@@ -287,6 +313,7 @@ function ratiosMarkdown(
 - Requests: the same JSON body everywhere (\`{"to", "body"}\`, ${BODY.length} characters of text), a different recipient per request (+86 138…, never a sandbox special ending); \`POST /noop\` runs the global middleware only
 - Tenants: 1 tenant for "1 tenant"; ${settings.tenants} other tenants for "${settings.tenants} tenants", the key taken round-robin per request; each tenant's send rate ${settings.sendRate} msg/s (so releases keep up); per-key request limit ${keyLimit ? `${keyLimit.perSecond}/s, burst ${keyLimit.burst}` : "none (no limit columns in the schema)"}
 - Only 202s count; any other status, connection error or time-out fails the run
+- workerd CPU per 202: the CPU time (user + system, from /proc) the server's workerd processes spent during the run, background work included, divided by the 202s; first the Worker's own process, then wrangler's proxy in front of it. Other work on the machine disturbs it less than throughput and latency
 - Backlog drained between runs (all messages final) before the next warm-up — ${settleText}
 - After the last drain, messages of these runs (all to ordinary numbers) that did not end delivered: ${notDelivered.length ? notDelivered.join(", ") : "none"}
 
@@ -297,11 +324,16 @@ ${ratioTable}
 ${problems.length === 0 ? "No 429, 5xx, other non-202, connection error or time-out." : `**The run is not valid:** ${problems.join("; ")}.`}`;
 }
 
+/** How many tenants the profile's load is spread over: 1, or all of `--tenants`. */
+function profiledTenants(settings) {
+  return settings.profileTenants === 1 ? 1 : settings.tenants;
+}
+
 function profileMarkdown(settings, profile, before) {
   const head = `## 2. Where the time goes: CPU profile of POST /v1/messages
 
 - Run: ${before.at}, ${loadLine(before.load)} before the run
-- How: V8's sampling profiler in workerd, through \`wrangler dev\`'s inspector (DevTools protocol over WebSocket), while autocannon loads \`POST /v1/messages\` (1 tenant, ${settings.connections} connections) on the server of section 1; positions mapped to the sources through the bundle's source map`;
+- How: V8's sampling profiler in workerd, through \`wrangler dev\`'s inspector (DevTools protocol over WebSocket), while autocannon loads \`POST /v1/messages\` (${profiledTenants(settings) === 1 ? "1 tenant" : `${settings.tenants} tenants, the key taken round-robin`}, ${settings.connections} connections) on the server of section 1; positions mapped to the sources through the bundle's source map`;
   if (!profile.ok) {
     return `${head}\n\n**No profile: ${profile.reason}.**`;
   }
@@ -435,6 +467,7 @@ async function runRatiosAndProfile(settings, failures) {
       const profile = await profileWorker({
         inspectorPort,
         root: settings.source.dir,
+        saveTo: join(BENCH_DIR, "tmp", "profile-messages.cpuprofile"),
         seconds: settings.profileSeconds,
         startAfterMs: 2000,
         load: async () => {
@@ -442,7 +475,7 @@ async function runRatiosAndProfile(settings, failures) {
             "profile load",
             await load(server, {
               path: "/v1/messages",
-              keys: soloKeys,
+              keys: profiledTenants(settings) === 1 ? soloKeys : multiKeys,
               connections: settings.connections,
               seconds: settings.profileSeconds + 4,
             }),

@@ -170,4 +170,34 @@ describe("circuit breaker", () => {
     }
     expect(healthy.state(100)).toBe("closed");
   });
+
+  it("judges the failure rate by the calls of the last window only", () => {
+    const breaker = new CircuitBreaker(options);
+    // Four failures in six, never three in a row, then ten seconds later two in four: the window
+    // holds only the four, too few to judge; all ten together would open it.
+    [false, false, true, false, false, true].forEach((ok, i) => {
+      breaker.record({ startedAt: i, probe: false }, ok, i);
+    });
+    [false, true, false, true].forEach((ok, i) => {
+      breaker.record({ startedAt: 20_000 + i, probe: false }, ok, 20_000 + i);
+    });
+    expect(breaker.state(20_004)).toBe("closed");
+  });
+
+  it("keeps judging by the window over many thousands of calls", () => {
+    const breaker = new CircuitBreaker(options);
+    // A call every millisecond for a minute, one in three failing: never open.
+    for (let i = 0; i < 60_000; i++) {
+      breaker.record({ startedAt: i, probe: false }, i % 3 !== 0, i);
+    }
+    expect(breaker.state(60_000)).toBe("closed");
+    // Then two in three failing, never three in a row: it opens once they are half the window.
+    let openedAt: number | undefined;
+    for (let i = 60_000; i < 75_000 && openedAt === undefined; i++) {
+      breaker.record({ startedAt: i, probe: false }, i % 3 === 0, i);
+      openedAt = breaker.state(i) === "open" ? i : undefined;
+    }
+    expect(openedAt).toBeGreaterThan(64_900);
+    expect(openedAt).toBeLessThan(65_100);
+  });
 });

@@ -1,6 +1,7 @@
-import { env } from "cloudflare:test";
+import { env, runInDurableObject } from "cloudflare:test";
 import { describe, expect, it } from "vitest";
 import type { BatchRecord, OutboxMessage } from "../../src/durable-objects/dispatcher-types";
+import type { TenantDispatcher } from "../../src/durable-objects/tenant-dispatcher";
 import { isolatedDispatcher } from "../support/dispatcher";
 import { outboxMessage, statusOf } from "../support/messages";
 
@@ -116,6 +117,66 @@ describe("TenantDispatcher lanes and batches", () => {
     expect(await stub.commitBatch(record, 0)).toBe("committed");
     await runAlarm();
     expect(queue.sent.sort()).toEqual(messages.map((m) => m.id).sort());
+  });
+
+  it("waits for the next release tick, not at once, while a batch larger than the logged window drains", async () => {
+    // 8 msg/s: two per tick; the window logs 1,000 ahead, so 200 of the batch wait unlogged.
+    const { tenant, stub, queue } = await isolatedDispatcher(8);
+    const { messages, record } = batchOf(tenant.id, 1200, "bat_01JD3M6Y8Z5Q7K2N4P6R8T0VAH");
+    await stub.stageBatch({ tenantId: tenant.id, messages });
+    await stub.commitBatch(record, 0);
+    const now = Date.now();
+    const next = await runInDurableObject(stub, async (instance: TenantDispatcher, state) => {
+      Object.defineProperty(instance, "clock", { value: () => now });
+      await instance.alarm();
+      return state.storage.getAlarm();
+    });
+    expect(queue.sent).toHaveLength(2);
+    // The rate, not the unlogged rest of the batch, says when it runs again.
+    expect(next).toBe(now + 100);
+  });
+
+  it("sets no alarm while a paused tenant's batch waits beyond the logged window", async () => {
+    const { tenant, stub, queue, sql } = await isolatedDispatcher(0);
+    const { messages, record } = batchOf(tenant.id, 1200, "bat_01JD3M6Y8Z5Q7K2N4P6R8T0VAJ");
+    await stub.stageBatch({ tenantId: tenant.id, messages });
+    await stub.commitBatch(record, 0);
+    const next = await runInDurableObject(stub, async (instance: TenantDispatcher, state) => {
+      await instance.alarm();
+      return state.storage.getAlarm();
+    });
+    expect(queue.sent).toEqual([]);
+    expect(await sql("SELECT COUNT(*) AS n FROM outbox WHERE logged = 1")).toEqual([{ n: 1000 }]);
+    // Nothing can go until the rate changes, and configure() wakes it then.
+    expect(next).toBeNull();
+    await stub.configure({ tenantId: tenant.id, sendRate: 8 });
+    expect(
+      await runInDurableObject(stub, (_instance: TenantDispatcher, state) =>
+        state.storage.getAlarm(),
+      ),
+    ).not.toBeNull();
+  });
+
+  it("gives staged rows the fair-queuing tags they would get accepted one by one, and a restaged row keeps its own", async () => {
+    const { tenant, stub, accept, sql } = await isolatedDispatcher();
+    const [a, b, c] = ["+8613900000301", "+8613900000302", "+8613900000303"];
+    const earlier = outboxMessage(tenant.id, a);
+    await accept(earlier);
+    const batchId = "bat_01JD3M6Y8Z5Q7K2N4P6R8T0VAG";
+    const row = (to: string) => outboxMessage(tenant.id, to, { batchId, lane: "bulk" });
+    const first = [row(a), row(b), row(a), row(c)];
+    const second = [row(a), row(b)];
+    await stub.stageBatch({ tenantId: tenant.id, messages: first });
+    // A retried upload stages the first part again, in one part with what follows it.
+    await stub.stageBatch({ tenantId: tenant.id, messages: [...first, ...second] });
+    const tags = Object.fromEntries(
+      (await sql<{ id: string; vtag: number }>("SELECT id, vtag FROM outbox")).map((r) => [
+        r.id,
+        r.vtag,
+      ]),
+    );
+    // A recipient's row comes one past its previous one; a new recipient's first row gets 1.
+    expect([earlier, ...first, ...second].map((m) => tags[m.id])).toEqual([1, 2, 1, 3, 1, 4, 2]);
   });
 
   it("remembers a batch it committed after the batch is in D1 and sent: staging it again sends nothing", async () => {

@@ -130,6 +130,32 @@ describe("quiet hours at release time", () => {
     expect(queue.sent).toEqual(messages.map((m) => m.id));
   });
 
+  it("logs and releases a batch held since its commit when quiet hours end, nothing else waking the dispatcher", async () => {
+    const { tenant, stub, queue, runAlarm, clock, alarmAt, states } = await quietDispatcher(
+      NIGHT,
+      10,
+    );
+    clock.now = nextLocal(LONDON, "21:30:00", Date.now());
+    const { messages, record } = marketingBatch(tenant.id, "bat_01JD3M6Y8Z5Q7K2N4P6R8T0VQ3", 3);
+    await stub.stageBatch({ tenantId: tenant.id, messages });
+    expect(await stub.commitBatch(record, 0)).toBe("committed");
+    await runAlarm();
+    expect(await states(messages.map((m) => m.id))).toEqual(["held", "held", "held"]);
+    const morning = nextLocal(LONDON, "08:00:00", clock.now);
+    expect(await alarmAt()).toBe(morning);
+
+    // Put back, but not in the send log yet, so this run releases nothing: the next one logs them.
+    clock.now = morning;
+    await runAlarm();
+    expect(queue.sent).toEqual([]);
+    const next = await alarmAt();
+    expect(next).not.toBeNull();
+    expect(next).toBeLessThanOrEqual(morning + 100);
+    clock.now = morning + 100;
+    await runAlarm();
+    expect(queue.sent).toEqual([messages[0]?.id, messages[1]?.id]);
+  });
+
   it("holds only marketing, and only to countries inside their quiet hours", async () => {
     const { tenant, accept, queue, runAlarm, clock, states } = await quietDispatcher(NIGHT);
     // 21:00:10 in London is 16:00 or 17:00 in New York and 11:00 or 12:00 in Honolulu.

@@ -1,10 +1,6 @@
 /** A TenantDispatcher whose queue only records what it is given, for dispatcher tests. */
 import { env, runInDurableObject } from "cloudflare:test";
-import {
-  type AcceptRequest,
-  acceptedView,
-  type OutboxMessage,
-} from "../../src/durable-objects/dispatcher-types";
+import type { AcceptRequest, OutboxMessage } from "../../src/durable-objects/dispatcher-types";
 import type { TenantDispatcher } from "../../src/durable-objects/tenant-dispatcher";
 import type { DispatchJob } from "../../src/queues/payloads";
 import { dispatcherOf } from "../../src/services/dispatcher";
@@ -53,7 +49,7 @@ export function acceptRequest(
   return {
     message,
     idempotency: idempotencyKey ? { key: idempotencyKey, requestHash } : null,
-    response: acceptedView(message, "USD"),
+    currency: "USD",
     settingsVersion,
   };
 }
