@@ -196,6 +196,7 @@ describe("the hot path", () => {
       templateId: null,
       templateVersion: null,
       kind: "notification" as const,
+      mode: "test" as const,
       accepted: messages.length,
       rejected: 0,
       sendAt: tomorrow,
