@@ -1,0 +1,64 @@
+// DESIGN.md's "Parts" table as dependency-cruiser rules: arrows run down the table only, and no
+// import cycles, type-only imports included. `npm run lint` runs it on src/.
+// Each layer lists what it may import besides itself (a layer may always import its own files).
+
+/** @type {Record<string, string[]>} layer → the layers it may import */
+const mayImport = {
+  app: ["routes", "dashboard", "middleware", "services", "domain", "config", "lib"],
+  routes: ["services", "middleware", "domain", "config", "lib"],
+  dashboard: ["services", "middleware", "domain", "config", "lib"],
+  queues: ["delivery", "channels", "domain", "db", "config", "lib"],
+  "durable-objects": ["delivery", "channels", "domain", "db", "config", "lib"],
+  services: ["delivery", "channels", "domain", "db", "config", "lib"],
+  delivery: ["channels", "domain", "db", "config", "lib"],
+  middleware: ["domain", "db", "config", "lib"],
+  channels: ["domain", "lib"],
+  db: ["domain", "lib"],
+  domain: ["lib"],
+  config: ["lib"],
+  lib: [],
+};
+
+// `app` is the Hono app and what sits beside it (its AppEnv type, its error handler); `index.ts`
+// is the Worker entry and may import everything, so it has no rule.
+const layerPath = (layer) =>
+  layer === "app" ? "^src/app[^/]*\\.ts$" : `^src/${layer}/`;
+
+const forbidden = Object.entries(mayImport).map(([layer, allowed]) => {
+  const others = Object.keys(mayImport).filter((l) => l !== layer && !allowed.includes(l));
+  return {
+    name: `${layer}-imports-only-${allowed.join("-") || "nothing"}`,
+    comment: `DESIGN.md: ${layer} may import ${allowed.join(", ") || "nothing of ours"}`,
+    severity: "error",
+    from: { path: layerPath(layer) },
+    to: { path: others.map(layerPath) },
+  };
+});
+
+module.exports = {
+  forbidden: [
+    ...forbidden,
+    {
+      name: "no-circular",
+      comment: "no import cycles, type-only imports included",
+      severity: "error",
+      from: {},
+      to: { circular: true },
+    },
+    {
+      name: "no-upward-to-entry",
+      comment: "nothing imports the Worker entry",
+      severity: "error",
+      from: {},
+      to: { path: "^src/index\\.ts$" },
+    },
+  ],
+  options: {
+    doNotFollow: { path: "node_modules" },
+    exclude: { path: "^src/static/" },
+    parser: "swc",
+    tsPreCompilationDeps: true,
+    tsConfig: { fileName: "tsconfig.json" },
+    enhancedResolveOptions: { extensions: [".ts", ".tsx", ".js", ".d.ts"] },
+  },
+};
