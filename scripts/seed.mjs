@@ -52,7 +52,7 @@ const DEMO_WECHAT_SECRETS = {
 };
 export const DEMO_CONTACT = "demo-user";
 export const DEMO_CONTACT_PHONE = "+8613800138000";
-/** The sandbox's first follower (src/durable-objects/wechat-sandbox-state.ts). */
+/** The sandbox's first follower (src/durable-objects/wechat-sandbox/state.ts). */
 export const DEMO_OPENID = "oSandboxFollower000000000001";
 const DEMO_CONTACT_ID = "ctc_DEMOCONTACTDEMOUSER000001";
 

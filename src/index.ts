@@ -15,16 +15,16 @@ import { networkFetch } from "./lib/outbound-fetch";
 import { consumeDeadLetters } from "./queues/dead-letters";
 import { consumeDispatch } from "./queues/dispatch";
 import { consumeWebhookDeadLetters, consumeWebhooks } from "./queues/webhooks";
-import { pruneDashboardSignIns } from "./services/dashboard-auth";
+import { pruneDashboardSignIns } from "./services/accounts/dashboard-auth";
 import {
   dropStaleHeldReceipts,
   requeueStrandedDeliveries,
   wakeStalledDispatchers,
-} from "./services/housekeeping";
+} from "./services/messaging/housekeeping";
 
-export { TenantDispatcher } from "./durable-objects/tenant-dispatcher";
-export { WeChatAccount } from "./durable-objects/wechat-account";
-export { WeChatSandbox } from "./durable-objects/wechat-sandbox";
+export { TenantDispatcher } from "./durable-objects/dispatcher/tenant-dispatcher";
+export { WeChatAccount } from "./durable-objects/wechat-account/wechat-account";
+export { WeChatSandbox } from "./durable-objects/wechat-sandbox/wechat-sandbox";
 
 /** Serves requests to our own public URL in-process (the sandbox carrier posts its receipts so). */
 function selfFetch(env: Env, ctx: ExecutionContext) {

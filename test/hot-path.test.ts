@@ -12,12 +12,12 @@ import {
   waitOnExecutionContext,
 } from "cloudflare:test";
 import { describe, expect, it } from "vitest";
-import { logMessages } from "../src/durable-objects/send-log";
-import type { TenantDispatcher } from "../src/durable-objects/tenant-dispatcher";
+import { dispatcherOf } from "../src/delivery/dispatcher";
+import type { DispatchJob } from "../src/delivery/payloads";
+import { logMessages } from "../src/durable-objects/dispatcher/send-log";
+import type { TenantDispatcher } from "../src/durable-objects/dispatcher/tenant-dispatcher";
 import worker from "../src/index";
 import { consumeDispatch } from "../src/queues/dispatch";
-import type { DispatchJob } from "../src/queues/payloads";
-import { dispatcherOf } from "../src/services/dispatcher";
 import { countingD1, countingNamespace } from "./support/counting";
 import { acceptRequest, isolatedDispatcher } from "./support/dispatcher";
 import { outboxMessage, statusOf } from "./support/messages";

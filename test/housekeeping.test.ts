@@ -1,8 +1,11 @@
 import { createScheduledController, env } from "cloudflare:test";
 import { describe, expect, it } from "vitest";
-import { logMessages } from "../src/durable-objects/send-log";
+import { logMessages } from "../src/durable-objects/dispatcher/send-log";
 import worker from "../src/index";
-import { requeueStrandedDeliveries, wakeStalledDispatchers } from "../src/services/housekeeping";
+import {
+  requeueStrandedDeliveries,
+  wakeStalledDispatchers,
+} from "../src/services/messaging/housekeeping";
 import { outboxMessage } from "./support/messages";
 import { createTenant, postJson } from "./support/tenants";
 

@@ -1,7 +1,7 @@
 import type { MessageRow } from "../db/message-log";
 import { MESSAGE_STATUSES } from "../db/schema";
 import { smsFiguresOf } from "../domain/segments";
-import type { AttemptRow } from "../services/messages";
+import type { AttemptRow } from "../services/messaging/messages";
 import { Layout, StatusPill } from "./layout";
 
 const when = (ms: number | null) =>

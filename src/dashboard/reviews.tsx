@@ -1,6 +1,6 @@
 /** The reviewer's queue: templates and signatures waiting for approval, with their flagged words. */
-import type { SignatureRecord } from "../services/signatures";
-import type { TemplateRecord } from "../services/templates";
+import type { SignatureRecord } from "../services/content/signatures";
+import type { TemplateRecord } from "../services/content/templates";
 import { Layout } from "./layout";
 
 function Decision(props: { csrf: string; action: string; canReview: boolean }) {

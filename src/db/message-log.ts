@@ -453,7 +453,7 @@ export async function holdReceipts(
  * in the same batch, and drop them. Nothing when the batch recorded no send. A held WeChat
  * "undelivered" for a message with an SMS fallback (`channel: "auto"`) is dropped, not applied:
  * that message is not finished but sent again as its SMS, which needs the dispatch queue, so the
- * WeChatAccount that received the result starts it (durable-objects/wechat-inbound-copy.ts).
+ * WeChatAccount that received the result starts it (durable-objects/wechat-account/inbound-copy.ts).
  */
 function heldReceiptsFor(
   d1: D1Database,

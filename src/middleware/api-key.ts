@@ -3,7 +3,7 @@
  * isolate-local cache that lives at most CACHE_TTL_MS, so a revoked key stops working, and a
  * changed limit applies, within that time everywhere (at once in the isolate that made the change).
  * The tenant's settings cached with a key may be older still: sending checks them against the
- * dispatcher's version and refreshes them here (services/tenants.ts).
+ * dispatcher's version and refreshes them here (services/accounts/tenants.ts).
  */
 import { eq } from "drizzle-orm";
 import { createMiddleware } from "hono/factory";

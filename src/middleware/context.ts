@@ -1,6 +1,6 @@
 import type { tenants } from "../db/schema";
 import type { Scope } from "../domain/scopes";
-import type { Session } from "../services/dashboard-auth";
+import type { Session } from "../services/accounts/dashboard-auth";
 
 /** What the send path needs of the tenant, cached with the API key. */
 export interface TenantConfig {

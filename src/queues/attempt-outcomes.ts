@@ -6,10 +6,10 @@ import type { SendOutcome } from "../channels/sms/adapter";
 import type { Settings } from "../config/settings";
 import type { MessageRow } from "../db/message-log";
 import type { AttemptOutcome } from "../db/schema";
-import type { SendResult } from "../durable-objects/dispatcher-types";
+import type { SendResult } from "../delivery/dispatcher-types";
+import type { OutcomeRecord } from "../delivery/send-outcomes";
 import { backoffSeconds } from "../lib/backoff";
 import { newId } from "../lib/ids";
-import type { OutcomeRecord } from "../services/send-outcomes";
 
 export type Verdict =
   | { ack: true; report?: SendResult }

@@ -9,10 +9,10 @@
  */
 import { database } from "../db/client";
 import { failUnlessDone } from "../db/message-log";
-import type { SendResult } from "../durable-objects/dispatcher-types";
-import { dispatcherOf } from "../services/dispatcher";
-import { emitMessageEvents, messageEvent } from "../services/message-events";
-import { dispatchJobSchema } from "./payloads";
+import { dispatcherOf } from "../delivery/dispatcher";
+import type { SendResult } from "../delivery/dispatcher-types";
+import { emitMessageEvents, messageEvent } from "../delivery/message-events";
+import { dispatchJobSchema } from "../delivery/payloads";
 
 export async function consumeDeadLetters(batch: MessageBatch<unknown>, env: Env): Promise<void> {
   const db = database(env.DB);

@@ -18,9 +18,9 @@ import {
   providerOrder,
   ruleFor,
 } from "../domain/routing";
-import { readyProviders } from "../services/providers";
-import { routingRules } from "../services/routes";
-import { providerCodesOf } from "../services/template-codes";
+import { readyProviders } from "../services/carriers/providers";
+import { routingRules } from "../services/carriers/routing-rules";
+import { providerCodesOf } from "../services/carriers/template-codes";
 
 /** Without a rule, every provider set up is a candidate, in this order. */
 const DEFAULT_ORDER: readonly ProviderName[] = ["twilio", "aliyun", "tencent", "sandbox"];

@@ -26,12 +26,12 @@ import {
   startAttempts,
 } from "../db/message-log";
 import type { MessageStatus, ProviderName } from "../db/schema";
-import type { SendResult } from "../durable-objects/dispatcher-types";
-import { dispatcherOf } from "../services/dispatcher";
-import { announceOutcomes, type OutcomeRecord } from "../services/send-outcomes";
+import { dispatcherOf } from "../delivery/dispatcher";
+import type { SendResult } from "../delivery/dispatcher-types";
+import { dispatchJobSchema } from "../delivery/payloads";
+import { announceOutcomes, type OutcomeRecord } from "../delivery/send-outcomes";
 import { retryDelay, type Verdict } from "./attempt-outcomes";
 import { planDeliveries } from "./delivery-plan";
-import { dispatchJobSchema } from "./payloads";
 import { gatheringSender } from "./send-many";
 import { sendOne } from "./sms-send";
 import { sendWeChatOne } from "./wechat-send";

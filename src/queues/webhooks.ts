@@ -15,19 +15,19 @@ import { eq, inArray } from "drizzle-orm";
 import { settingsOf } from "../config/settings";
 import { database } from "../db/client";
 import { webhookDeliveries, webhookEndpoints } from "../db/schema";
-import { webhookRetryDelay } from "../domain/webhook-retries";
-import { checkWebhookUrl } from "../domain/webhook-urls";
-import { networkFetch } from "../lib/outbound-fetch";
-import { decryptSecret } from "../lib/secrets";
 import {
   ATTEMPT_TIMEOUT_MS,
   attemptDelivery,
   type DeliveryAttempt,
   type DeliveryOutcome,
   recordAttemptStatement,
-} from "../services/webhook-delivery";
-import type { WebhookDeliveryRow, WebhookEndpointRow } from "../services/webhooks";
-import { type WebhookJob, webhookJobSchema } from "./webhook-payloads";
+} from "../delivery/webhook-delivery";
+import { type WebhookJob, webhookJobSchema } from "../delivery/webhook-payloads";
+import { webhookRetryDelay } from "../domain/webhook-retries";
+import { checkWebhookUrl } from "../domain/webhook-urls";
+import { networkFetch } from "../lib/outbound-fetch";
+import { decryptSecret } from "../lib/secrets";
+import type { WebhookDeliveryRow, WebhookEndpointRow } from "../services/webhooks/endpoints";
 
 export interface WebhookDeps {
   /** `fetch` for tenants' endpoints; tests pass a fake. */

@@ -8,10 +8,10 @@
 import type { SendOutcome } from "../channels/sms/adapter";
 import type { Settings } from "../config/settings";
 import type { MessageRow } from "../db/message-log";
-import type { WeChatError } from "../durable-objects/wechat-types";
-import { fallbackOf, switchToSms } from "../services/best-channel";
-import { callWeChat } from "../services/wechat-client";
-import { isTemplateMessage, serviceWindowOpen } from "../services/wechat-messages";
+import type { WeChatError } from "../durable-objects/wechat-account/types";
+import { fallbackOf, switchToSms } from "../services/messaging/best-channel";
+import { callWeChat } from "../services/wechat/client";
+import { isTemplateMessage, serviceWindowOpen } from "../services/wechat/messages";
 import { retryDelay, type Sent, settle } from "./attempt-outcomes";
 import type { DispatchDeps } from "./dispatch";
 

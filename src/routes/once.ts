@@ -4,7 +4,7 @@
  */
 import type { Context } from "hono";
 import type { AppEnv } from "../middleware/context";
-import { idempotent } from "../services/idempotency";
+import { idempotent } from "../services/messaging/idempotency";
 
 export async function once<T>(
   c: Context<AppEnv>,

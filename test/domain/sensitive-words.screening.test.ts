@@ -1,4 +1,4 @@
-/** The screening that templates, signatures and sends call: src/services/sensitive-words.ts. */
+/** The screening that templates, signatures and sends call: src/services/content/sensitive-words.ts. */
 import { env } from "cloudflare:test";
 import { describe, expect, it } from "vitest";
 import { database } from "../../src/db/client";
@@ -10,7 +10,7 @@ import {
   refuseBlocked,
   type Screening,
   screenText,
-} from "../../src/services/sensitive-words";
+} from "../../src/services/content/sensitive-words";
 import { createTenant } from "../support/tenants";
 
 /** A word written straight to D1, as another isolate would. */

@@ -5,7 +5,7 @@
  */
 import { runDurableObjectAlarm, runInDurableObject } from "cloudflare:test";
 import { describe, expect, it } from "vitest";
-import type { TenantDispatcher } from "../../src/durable-objects/tenant-dispatcher";
+import type { TenantDispatcher } from "../../src/durable-objects/dispatcher/tenant-dispatcher";
 import { acceptRequest, isolatedDispatcher } from "../support/dispatcher";
 import { downD1, Gate, heldD1, heldQueue, swapEnv } from "../support/held-io";
 import { outboxMessage, statusOf } from "../support/messages";

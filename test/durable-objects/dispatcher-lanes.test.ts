@@ -1,7 +1,7 @@
 import { env, runInDurableObject } from "cloudflare:test";
 import { describe, expect, it } from "vitest";
-import type { BatchRecord, OutboxMessage } from "../../src/durable-objects/dispatcher-types";
-import type { TenantDispatcher } from "../../src/durable-objects/tenant-dispatcher";
+import type { BatchRecord, OutboxMessage } from "../../src/delivery/dispatcher-types";
+import type { TenantDispatcher } from "../../src/durable-objects/dispatcher/tenant-dispatcher";
 import { isolatedDispatcher } from "../support/dispatcher";
 import { outboxMessage, statusOf } from "../support/messages";
 

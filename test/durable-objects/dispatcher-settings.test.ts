@@ -3,7 +3,7 @@
  * than the last it was configured with, so that a message accepted after a change obeys it.
  */
 import { describe, expect, it } from "vitest";
-import type { BatchRecord } from "../../src/durable-objects/dispatcher-types";
+import type { BatchRecord } from "../../src/delivery/dispatcher-types";
 import { acceptRequest, isolatedDispatcher } from "../support/dispatcher";
 import { outboxMessage } from "../support/messages";
 

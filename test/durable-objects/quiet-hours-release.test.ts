@@ -5,9 +5,9 @@
  */
 import { env, runInDurableObject } from "cloudflare:test";
 import { describe, expect, it } from "vitest";
+import type { BatchRecord, OutboxMessage } from "../../src/delivery/dispatcher-types";
 import type { QuietHours } from "../../src/domain/quiet-hours";
-import type { BatchRecord, OutboxMessage } from "../../src/durable-objects/dispatcher-types";
-import type { TenantDispatcher } from "../../src/durable-objects/tenant-dispatcher";
+import type { TenantDispatcher } from "../../src/durable-objects/dispatcher/tenant-dispatcher";
 import { acceptRequest, isolatedDispatcher } from "../support/dispatcher";
 import { outboxMessage, statusOf } from "../support/messages";
 

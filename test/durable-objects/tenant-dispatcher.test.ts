@@ -2,7 +2,7 @@ import { env, runInDurableObject } from "cloudflare:test";
 import { describe, expect, it } from "vitest";
 import { database } from "../../src/db/client";
 import { claimForSending } from "../../src/db/message-log";
-import type { TenantDispatcher } from "../../src/durable-objects/tenant-dispatcher";
+import type { TenantDispatcher } from "../../src/durable-objects/dispatcher/tenant-dispatcher";
 import { acceptRequest, isolatedDispatcher } from "../support/dispatcher";
 import { attemptsOf, outboxMessage, statusOf } from "../support/messages";
 import { d1Outage } from "../support/outage";

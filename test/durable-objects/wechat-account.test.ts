@@ -3,15 +3,15 @@ import { describe, expect, it } from "vitest";
 import { settingsOf } from "../../src/config/settings";
 import { database } from "../../src/db/client";
 import { wechatApps } from "../../src/db/schema";
-import type { WeChatAccount } from "../../src/durable-objects/wechat-account";
-import type { InboxRowValues } from "../../src/durable-objects/wechat-inbound-types";
+import type { InboxRowValues } from "../../src/durable-objects/wechat-account/inbound-types";
 import {
   SIGNATURE_USE_KEPT_SECONDS,
   type SignatureUse,
-} from "../../src/durable-objects/wechat-signature-uses";
+} from "../../src/durable-objects/wechat-account/signature-uses";
+import type { WeChatAccount } from "../../src/durable-objects/wechat-account/wechat-account";
 import { newId } from "../../src/lib/ids";
 import { encryptSecret } from "../../src/lib/secrets";
-import { wechatAccountOf } from "../../src/services/wechat-client";
+import { wechatAccountOf } from "../../src/services/wechat/client";
 import { createTenant, eventually } from "../support/tenants";
 
 const HOUR = 3_600_000;

@@ -1,8 +1,8 @@
 import { createExecutionContext, createMessageBatch, env, getQueueResult } from "cloudflare:test";
 import { describe, expect, it } from "vitest";
-import { logMessages } from "../../src/durable-objects/send-log";
+import type { DispatchJob } from "../../src/delivery/payloads";
+import { logMessages } from "../../src/durable-objects/dispatcher/send-log";
 import { consumeDispatch } from "../../src/queues/dispatch";
-import type { DispatchJob } from "../../src/queues/payloads";
 import { outboxMessage } from "../support/messages";
 import { approvedTemplate } from "../support/templates";
 import { call, createTenant, postJson, type TestTenant } from "../support/tenants";

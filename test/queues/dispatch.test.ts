@@ -8,12 +8,12 @@ import {
 import { describe, expect, it } from "vitest";
 import type { SmsAdapter } from "../../src/channels/sms/adapter";
 import { sandbox } from "../../src/channels/sms/sandbox";
-import { logMessages } from "../../src/durable-objects/send-log";
-import type { TenantDispatcher } from "../../src/durable-objects/tenant-dispatcher";
+import type { DispatchJob } from "../../src/delivery/payloads";
+import { logMessages } from "../../src/durable-objects/dispatcher/send-log";
+import type { TenantDispatcher } from "../../src/durable-objects/dispatcher/tenant-dispatcher";
 import worker from "../../src/index";
 import { consumeDeadLetters } from "../../src/queues/dead-letters";
 import { consumeDispatch } from "../../src/queues/dispatch";
-import type { DispatchJob } from "../../src/queues/payloads";
 import { isolatedDispatcher } from "../support/dispatcher";
 import { attemptsOf, outboxMessage, statusOf } from "../support/messages";
 import { d1Outage } from "../support/outage";

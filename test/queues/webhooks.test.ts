@@ -1,10 +1,10 @@
 import { createExecutionContext, createMessageBatch, env, getQueueResult } from "cloudflare:test";
 import { describe, expect, it, vi } from "vitest";
+import { emitEvents, type MessageEvent } from "../../src/delivery/webhook-events";
+import type { WebhookJob } from "../../src/delivery/webhook-payloads";
 import { verifyWebhookSignature } from "../../src/domain/webhook-signature";
 import worker from "../../src/index";
-import type { WebhookJob } from "../../src/queues/webhook-payloads";
 import { consumeWebhooks, type WebhookDeps } from "../../src/queues/webhooks";
-import { emitEvents, type MessageEvent } from "../../src/services/webhook-events";
 import { createTenant, eventually, type TestTenant } from "../support/tenants";
 import { createEndpoint, deliveriesOf, deliveryRow, messageEvent } from "../support/webhooks";
 

@@ -6,11 +6,11 @@ import {
   runInDurableObject,
 } from "cloudflare:test";
 import { describe, expect, it } from "vitest";
-import { logMessages } from "../../src/durable-objects/send-log";
-import type { WeChatAccount } from "../../src/durable-objects/wechat-account";
+import type { DispatchJob } from "../../src/delivery/payloads";
+import { logMessages } from "../../src/durable-objects/dispatcher/send-log";
+import type { WeChatAccount } from "../../src/durable-objects/wechat-account/wechat-account";
 import { consumeDispatch } from "../../src/queues/dispatch";
-import type { DispatchJob } from "../../src/queues/payloads";
-import { wechatAccountOf } from "../../src/services/wechat-client";
+import { wechatAccountOf } from "../../src/services/wechat/client";
 import { outboxMessage } from "../support/messages";
 import { expectProblem } from "../support/problem";
 import { createTenant, eventually, postJson, type TestTenant } from "../support/tenants";

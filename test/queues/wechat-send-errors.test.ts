@@ -1,7 +1,7 @@
 import { env } from "cloudflare:test";
 import { describe, expect, it } from "vitest";
-import type { OutboxMessage } from "../../src/durable-objects/dispatcher-types";
-import { logMessages } from "../../src/durable-objects/send-log";
+import type { OutboxMessage } from "../../src/delivery/dispatcher-types";
+import { logMessages } from "../../src/durable-objects/dispatcher/send-log";
 import { outboxMessage } from "../support/messages";
 import { createTenant, type TestTenant } from "../support/tenants";
 import {

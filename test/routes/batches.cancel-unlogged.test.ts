@@ -5,9 +5,9 @@
  */
 import { env, runInDurableObject } from "cloudflare:test";
 import { describe, expect, it } from "vitest";
-import type { TenantDispatcher } from "../../src/durable-objects/tenant-dispatcher";
+import { dispatcherOf } from "../../src/delivery/dispatcher";
+import type { TenantDispatcher } from "../../src/durable-objects/dispatcher/tenant-dispatcher";
 import { newId } from "../../src/lib/ids";
-import { dispatcherOf } from "../../src/services/dispatcher";
 import { outboxMessage } from "../support/messages";
 import { createTenant } from "../support/tenants";
 

@@ -4,13 +4,13 @@
  */
 import { env, runInDurableObject } from "cloudflare:test";
 import { describe, expect, it } from "vitest";
-import type { TenantDispatcher } from "../../src/durable-objects/tenant-dispatcher";
+import { dispatcherOf } from "../../src/delivery/dispatcher";
+import type { TenantDispatcher } from "../../src/durable-objects/dispatcher/tenant-dispatcher";
 import { ApiError } from "../../src/lib/problem";
 import type { Caller } from "../../src/middleware/context";
-import { acceptBatch, type BatchInput } from "../../src/services/batches";
-import { dispatcherOf } from "../../src/services/dispatcher";
-import { CLAIM_LEASE_MS } from "../../src/services/idempotency";
-import { loadTenant } from "../../src/services/tenants";
+import { loadTenant } from "../../src/services/accounts/tenants";
+import { acceptBatch, type BatchInput } from "../../src/services/messaging/batches";
+import { CLAIM_LEASE_MS } from "../../src/services/messaging/idempotency";
 import { callWithEnv, flakyD1, storesIdempotentAnswer } from "../support/flaky";
 import { expectProblem } from "../support/problem";
 import { createTenant, eventually, postJson, type TestTenant } from "../support/tenants";

@@ -2,7 +2,7 @@ import { env } from "cloudflare:test";
 import { describe, expect, it } from "vitest";
 import { database } from "../../src/db/client";
 import { claimForSending, recordAttempts } from "../../src/db/message-log";
-import { logMessages } from "../../src/durable-objects/send-log";
+import { logMessages } from "../../src/durable-objects/dispatcher/send-log";
 import { outboxMessage, statusOf } from "../support/messages";
 import { call, createTenant, type TestTenant } from "../support/tenants";
 

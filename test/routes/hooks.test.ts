@@ -1,6 +1,6 @@
 import { env } from "cloudflare:test";
 import { describe, expect, it } from "vitest";
-import { logMessages } from "../../src/durable-objects/send-log";
+import { logMessages } from "../../src/durable-objects/dispatcher/send-log";
 import { outboxMessage, statusOf } from "../support/messages";
 import { call, createTenant } from "../support/tenants";
 

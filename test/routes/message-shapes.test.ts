@@ -4,7 +4,7 @@
  */
 import { env } from "cloudflare:test";
 import { describe, expect, it } from "vitest";
-import { logMessages } from "../../src/durable-objects/send-log";
+import { logMessages } from "../../src/durable-objects/dispatcher/send-log";
 import { outboxMessage } from "../support/messages";
 import { approvedTemplate, PROMO_TEMPLATE } from "../support/templates";
 import { createTenant, eventually, messageReaches, postJson } from "../support/tenants";

@@ -10,10 +10,10 @@ import {
   waitOnExecutionContext,
 } from "cloudflare:test";
 import { describe, expect, it } from "vitest";
-import type { TenantDispatcher } from "../../src/durable-objects/tenant-dispatcher";
+import { dispatcherOf } from "../../src/delivery/dispatcher";
+import type { TenantDispatcher } from "../../src/durable-objects/dispatcher/tenant-dispatcher";
 import worker from "../../src/index";
 import { newId } from "../../src/lib/ids";
-import { dispatcherOf } from "../../src/services/dispatcher";
 import { acceptRequest } from "../support/dispatcher";
 import { outboxMessage, statusOf } from "../support/messages";
 import { createTenant, type TestTenant } from "../support/tenants";

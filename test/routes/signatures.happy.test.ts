@@ -1,6 +1,6 @@
 import { env } from "cloudflare:test";
 import { describe, expect, it } from "vitest";
-import { signatureText } from "../../src/services/signatures";
+import { signatureText } from "../../src/services/content/signatures";
 import { call, createTenant, postJson, type TestTenant } from "../support/tenants";
 
 interface Signature {

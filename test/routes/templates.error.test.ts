@@ -1,7 +1,7 @@
 import { env } from "cloudflare:test";
 import { describe, expect, it } from "vitest";
 import { ApiError } from "../../src/lib/problem";
-import { servingTemplate } from "../../src/services/serving-templates";
+import { servingTemplate } from "../../src/services/content/serving-templates";
 import { expectProblem } from "../support/problem";
 import { createTenant, postJson, type TestTenant } from "../support/tenants";
 

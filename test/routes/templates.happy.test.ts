@@ -1,7 +1,7 @@
 import { env } from "cloudflare:test";
 import { describe, expect, it } from "vitest";
 import { renderTemplate } from "../../src/domain/templates";
-import { servingTemplate } from "../../src/services/serving-templates";
+import { servingTemplate } from "../../src/services/content/serving-templates";
 import { createTenant, postJson, type TestTenant } from "../support/tenants";
 
 interface Template {

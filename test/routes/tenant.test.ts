@@ -1,6 +1,6 @@
 import { env, runInDurableObject } from "cloudflare:test";
 import { describe, expect, it } from "vitest";
-import { dispatcherOf } from "../../src/services/dispatcher";
+import { dispatcherOf } from "../../src/delivery/dispatcher";
 import { expectProblem } from "../support/problem";
 import { call, createTenant, messageReaches, postJson } from "../support/tenants";
 

@@ -1,6 +1,6 @@
 import { env } from "cloudflare:test";
 import { describe, expect, it } from "vitest";
-import { emitMessageEvents, messageEvent } from "../../src/services/message-events";
+import { emitMessageEvents, messageEvent } from "../../src/delivery/message-events";
 import { createTenant, eventually, messageReaches, postJson } from "../support/tenants";
 
 describe("message events to a tenant's webhook", () => {

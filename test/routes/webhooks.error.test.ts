@@ -1,6 +1,6 @@
 import { env } from "cloudflare:test";
 import { describe, expect, it } from "vitest";
-import { MAX_ENDPOINTS_PER_TENANT } from "../../src/services/webhooks";
+import { MAX_ENDPOINTS_PER_TENANT } from "../../src/services/webhooks/endpoints";
 import { expectProblem } from "../support/problem";
 import { createTenant, postJson, type TestTenant } from "../support/tenants";
 import { createEndpoint } from "../support/webhooks";

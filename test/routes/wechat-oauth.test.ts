@@ -1,6 +1,6 @@
 import { env } from "cloudflare:test";
 import { afterEach, describe, expect, it, vi } from "vitest";
-import { receiveOAuthCallback } from "../../src/services/wechat-oauth";
+import { receiveOAuthCallback } from "../../src/services/wechat/oauth";
 import { expectProblem } from "../support/problem";
 import { fakeNetwork, redirectingTo } from "../support/redirecting-network";
 import { call, createTenant, postJson, type TestTenant } from "../support/tenants";

@@ -8,7 +8,7 @@ import {
   readSession,
   type SignInOptions,
   signIn,
-} from "../../src/services/dashboard-auth";
+} from "../../src/services/accounts/dashboard-auth";
 import { addUser, form, type TestUser } from "../support/dashboard";
 import { expectProblem } from "../support/problem";
 import { call, createTenant } from "../support/tenants";

@@ -5,7 +5,7 @@
 import { env } from "cloudflare:test";
 import { describe, expect, it } from "vitest";
 import { ApiError } from "../../src/lib/problem";
-import { CLAIM_LEASE_MS, type Claim, idempotent } from "../../src/services/idempotency";
+import { CLAIM_LEASE_MS, type Claim, idempotent } from "../../src/services/messaging/idempotency";
 import { flakyD1, storesIdempotentAnswer } from "../support/flaky";
 
 const TENANT = "tnt_01JD3M6Y8Z5Q7K2N4P6R8T0VAA";

@@ -1,9 +1,9 @@
 /** A TenantDispatcher whose queue only records what it is given, for dispatcher tests. */
 import { env, runInDurableObject } from "cloudflare:test";
-import type { AcceptRequest, OutboxMessage } from "../../src/durable-objects/dispatcher-types";
-import type { TenantDispatcher } from "../../src/durable-objects/tenant-dispatcher";
-import type { DispatchJob } from "../../src/queues/payloads";
-import { dispatcherOf } from "../../src/services/dispatcher";
+import { dispatcherOf } from "../../src/delivery/dispatcher";
+import type { AcceptRequest, OutboxMessage } from "../../src/delivery/dispatcher-types";
+import type { DispatchJob } from "../../src/delivery/payloads";
+import type { TenantDispatcher } from "../../src/durable-objects/dispatcher/tenant-dispatcher";
 import { createTenant } from "./tenants";
 
 /** A queue that only records what it is given, so nothing is consumed behind the test's back. */

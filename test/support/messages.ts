@@ -1,6 +1,6 @@
 /** Building outbox messages and reading the send log directly, for dispatcher and queue tests. */
 import { env } from "cloudflare:test";
-import type { OutboxMessage } from "../../src/durable-objects/dispatcher-types";
+import type { OutboxMessage } from "../../src/delivery/dispatcher-types";
 import { newId } from "../../src/lib/ids";
 
 export function outboxMessage(

@@ -6,7 +6,7 @@ import { apiKeys, providerSettings, tenants } from "../../src/db/schema";
 import type { Scope } from "../../src/domain/scopes";
 import { randomToken, sha256Hex } from "../../src/lib/crypto";
 import { newId } from "../../src/lib/ids";
-import { generateApiKey } from "../../src/services/api-keys";
+import { generateApiKey } from "../../src/services/accounts/api-keys";
 
 export interface TestTenant {
   id: string;

@@ -6,11 +6,11 @@ import {
   getQueueResult,
   runInDurableObject,
 } from "cloudflare:test";
-import type { WeChatAccount } from "../../src/durable-objects/wechat-account";
+import type { DispatchJob } from "../../src/delivery/payloads";
+import type { WeChatAccount } from "../../src/durable-objects/wechat-account/wechat-account";
 import { consumeDispatch } from "../../src/queues/dispatch";
-import type { DispatchJob } from "../../src/queues/payloads";
-import type { SmsFallback } from "../../src/services/best-channel";
-import { wechatAccountOf } from "../../src/services/wechat-client";
+import type { SmsFallback } from "../../src/services/messaging/best-channel";
+import { wechatAccountOf } from "../../src/services/wechat/client";
 import { postJson, type TestTenant } from "./tenants";
 import { newAppId } from "./wechat";
 

@@ -17,7 +17,7 @@ const encoder = new TextEncoder();
  * minutes: WeChat's retries (three, within about 15 s of the push) keep the push's timestamp, and
  * WeChat's clock and ours may differ a little. Within it a signature is good for one message only:
  * the account's object keeps each (timestamp, nonce) for as long as it could be fresh
- * (durable-objects/wechat-signature-uses.ts).
+ * (durable-objects/wechat-account/signature-uses.ts).
  */
 export const DEFAULT_TOLERANCE_SECONDS = 300;
 

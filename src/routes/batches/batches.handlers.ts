@@ -1,7 +1,7 @@
 import type { RouteHandler } from "@hono/zod-openapi";
-import type { BatchRecord } from "../../durable-objects/dispatcher-types";
+import type { BatchRecord } from "../../delivery/dispatcher-types";
 import type { AppEnv } from "../../middleware/context";
-import * as service from "../../services/batches";
+import * as service from "../../services/messaging/batches";
 import { iso } from "../common";
 import type * as routes from "./batches.routes";
 

@@ -1,8 +1,8 @@
 import type { RouteHandler } from "@hono/zod-openapi";
 import type { AppEnv } from "../../middleware/context";
-import * as service from "../../services/contacts";
-import { idempotent } from "../../services/idempotency";
-import { createOAuthLink as makeOAuthLink } from "../../services/wechat-oauth";
+import * as service from "../../services/contacts/contacts";
+import { idempotent } from "../../services/messaging/idempotency";
+import { createOAuthLink as makeOAuthLink } from "../../services/wechat/oauth";
 import type * as routes from "./contacts.routes";
 
 function present(contact: service.Contact) {

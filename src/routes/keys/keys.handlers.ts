@@ -1,8 +1,8 @@
 import type { RouteHandler } from "@hono/zod-openapi";
 import { effectiveRateLimit, type RateLimitRequest } from "../../domain/rate-limits";
 import type { AppEnv } from "../../middleware/context";
-import * as service from "../../services/api-keys";
-import { idempotencyKeyOf, idempotent } from "../../services/idempotency";
+import * as service from "../../services/accounts/api-keys";
+import { idempotencyKeyOf, idempotent } from "../../services/messaging/idempotency";
 import { iso } from "../common";
 import type * as routes from "./keys.routes";
 

@@ -3,9 +3,9 @@ import type { MessageRow } from "../../db/message-log";
 import { fromMicros } from "../../domain/pricing";
 import { smsFiguresOf } from "../../domain/segments";
 import type { AppEnv } from "../../middleware/context";
-import { acceptAutoMessage } from "../../services/best-channel";
-import * as service from "../../services/messages";
-import { acceptWeChatMessage } from "../../services/wechat-messages";
+import { acceptAutoMessage } from "../../services/messaging/best-channel";
+import * as service from "../../services/messaging/messages";
+import { acceptWeChatMessage } from "../../services/wechat/messages";
 import { iso } from "../common";
 import type * as routes from "./messages.routes";
 

@@ -1,6 +1,6 @@
 import type { RouteHandler } from "@hono/zod-openapi";
 import type { AppEnv } from "../../middleware/context";
-import * as service from "../../services/providers";
+import * as service from "../../services/carriers/providers";
 import type * as routes from "./providers.routes";
 
 function present(env: Env, row: service.ProviderRow) {

@@ -1,7 +1,7 @@
 import type { RouteHandler } from "@hono/zod-openapi";
 import type { AppEnv } from "../../middleware/context";
-import { idempotent } from "../../services/idempotency";
-import * as service from "../../services/sensitive-words";
+import * as service from "../../services/content/sensitive-words";
+import { idempotent } from "../../services/messaging/idempotency";
 import type * as routes from "./sensitive-words.routes";
 
 function present(row: service.SensitiveWordRow) {

@@ -1,7 +1,7 @@
 import { createRoute, z } from "@hono/zod-openapi";
 import { checkWord, MAX_WORD_LENGTH, WORD_POLICIES } from "../../domain/sensitive-words";
 import { requireScope } from "../../middleware/api-key";
-import { MAX_IMPORT } from "../../services/sensitive-words";
+import { MAX_IMPORT } from "../../services/content/sensitive-words";
 import { bearerAuth, IdempotencyHeaders, LimitQuery, ProblemSchema, problems } from "../common";
 
 const TAG = "Sensitive words";

@@ -1,7 +1,7 @@
 import type { RouteHandler } from "@hono/zod-openapi";
 import type { AppEnv } from "../../middleware/context";
-import { idempotent } from "../../services/idempotency";
-import * as service from "../../services/signatures";
+import * as service from "../../services/content/signatures";
+import { idempotent } from "../../services/messaging/idempotency";
 import { iso } from "../common";
 import type * as routes from "./signatures.routes";
 

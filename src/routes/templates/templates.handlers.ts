@@ -2,10 +2,10 @@ import type { RouteHandler } from "@hono/zod-openapi";
 import type { VariableDeclaration, VariableType } from "../../db/schema";
 import { hasOptOutLine } from "../../domain/templates";
 import type { AppEnv } from "../../middleware/context";
-import { idempotent } from "../../services/idempotency";
-import { readProviderCodes, setProviderCodes } from "../../services/template-codes";
-import * as reviews from "../../services/template-review";
-import * as service from "../../services/templates";
+import { readProviderCodes, setProviderCodes } from "../../services/carriers/template-codes";
+import * as reviews from "../../services/content/template-review";
+import * as service from "../../services/content/templates";
+import { idempotent } from "../../services/messaging/idempotency";
 import { iso } from "../common";
 import type * as routes from "./templates.routes";
 

@@ -1,7 +1,7 @@
 import type { RouteHandler } from "@hono/zod-openapi";
 import { ApiError } from "../../lib/problem";
 import type { AppEnv } from "../../middleware/context";
-import * as service from "../../services/tenants";
+import * as service from "../../services/accounts/tenants";
 import type * as routes from "./tenant.routes";
 
 function present(row: service.TenantRow) {

@@ -1,6 +1,6 @@
 import type { RouteHandler } from "@hono/zod-openapi";
 import type { AppEnv } from "../../middleware/context";
-import * as followers from "../../services/wechat-followers";
+import * as followers from "../../services/wechat/followers";
 import { iso } from "../common";
 import { once } from "../once";
 import type * as routes from "./wechat-followers.routes";

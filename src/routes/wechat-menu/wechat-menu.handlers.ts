@@ -1,6 +1,6 @@
 import type { RouteHandler } from "@hono/zod-openapi";
 import type { AppEnv } from "../../middleware/context";
-import * as menus from "../../services/wechat-menu";
+import * as menus from "../../services/wechat/menu";
 import type * as routes from "./wechat-menu.routes";
 
 export const putMenu: RouteHandler<typeof routes.putMenu, AppEnv> = async (c) => {

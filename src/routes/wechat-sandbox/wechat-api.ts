@@ -8,14 +8,14 @@ import type { Context } from "hono";
 import { Hono } from "hono";
 import { z } from "zod";
 import { SANDBOX_PATH } from "../../config/wechat-sandbox";
-import { type WeChatAnswer, wechatRefusal } from "../../durable-objects/wechat-sandbox-answers";
+import { type WeChatAnswer, wechatRefusal } from "../../durable-objects/wechat-sandbox/answers";
 import type { AppEnv } from "../../middleware/context";
 import {
   isSandboxApp,
   pushTemplateResult,
   sandboxToken,
   wechatSandboxOf,
-} from "../../services/wechat-sandbox";
+} from "../../services/wechat/sandbox";
 import { onlyWithSandbox } from "./gate";
 
 const openid = z.string().min(1);

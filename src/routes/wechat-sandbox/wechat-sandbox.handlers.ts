@@ -1,6 +1,6 @@
 import type { RouteHandler } from "@hono/zod-openapi";
 import type { AppEnv } from "../../middleware/context";
-import * as sandbox from "../../services/wechat-sandbox";
+import * as sandbox from "../../services/wechat/sandbox";
 import type * as routes from "./wechat-sandbox.routes";
 
 export const followerMessage: RouteHandler<typeof routes.followerMessage, AppEnv> = async (c) => {

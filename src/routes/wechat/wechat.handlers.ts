@@ -1,7 +1,7 @@
 import type { RouteHandler } from "@hono/zod-openapi";
 import type { AppEnv } from "../../middleware/context";
-import * as replies from "../../services/auto-replies";
-import * as apps from "../../services/wechat-apps";
+import * as apps from "../../services/wechat/apps";
+import * as replies from "../../services/wechat/auto-replies";
 import { iso } from "../common";
 import { once } from "../once";
 import type * as routes from "./wechat.routes";

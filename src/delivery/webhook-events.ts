@@ -1,0 +1,201 @@
+/**
+ * Emitting events to tenants' webhook endpoints. Called on the send path (dispatch consumer,
+ * receipt hook, expiry sweep), so a tenant without endpoints costs a lookup in an isolate-local
+ * cache and nothing else; one with endpoints costs one D1 batch and one queue send per call.
+ */
+import type { WebhookEvent } from "../db/schema";
+import { newId } from "../lib/ids";
+import type { WebhookJob } from "./webhook-payloads";
+
+export interface MessageEvent {
+  type: WebhookEvent;
+  tenantId: string;
+  messageId: string;
+  /** When the message reached the status the event is about (ms). */
+  occurredAt: number;
+  /** The message's public view (`id`, `status`, `status_reason`, `to`, …), sent as given. */
+  data: Record<string, unknown>;
+}
+
+interface Subscription {
+  id: string;
+  events: ReadonlySet<string>;
+}
+
+/** Endpoint changes made in another isolate show within this time. */
+const CACHE_TTL_MS = 15_000;
+const MAX_CACHED_TENANTS = 10_000;
+const cache = new Map<string, { endpoints: Subscription[]; expiresAt: number }>();
+
+/** Drops a tenant's cached endpoints (after a create, delete or rotation in this isolate). */
+export function forgetTenantEndpoints(tenantId: string): void {
+  cache.delete(tenantId);
+}
+
+/**
+ * Enqueues events for every endpoint of the tenant subscribed to them; no I/O beyond a cached
+ * endpoint lookup when the tenant has none. Emitting an event again is harmless: its id is
+ * derived from the message and the type, and a delivery exists once per (event, endpoint).
+ */
+export async function emitEvents(
+  env: Env,
+  events: MessageEvent[],
+  now: number = Date.now(),
+): Promise<void> {
+  if (events.length === 0) {
+    return;
+  }
+  const subscriptions = await subscriptionsOf(
+    env.DB,
+    [...new Set(events.map((e) => e.tenantId))],
+    now,
+  );
+  const rows: DeliveryValues[] = [];
+  for (const event of events) {
+    const endpoints = (subscriptions.get(event.tenantId) ?? []).filter((e) =>
+      e.events.has(event.type),
+    );
+    if (endpoints.length === 0) {
+      continue;
+    }
+    const eventId = await eventIdOf(event.type, event.messageId);
+    const payload = JSON.stringify({
+      id: eventId,
+      type: event.type,
+      created_at: new Date(event.occurredAt).toISOString(),
+      data: event.data,
+    });
+    for (const endpoint of endpoints) {
+      rows.push([
+        newId("whd", now),
+        event.tenantId,
+        endpoint.id,
+        eventId,
+        event.type,
+        payload,
+        now,
+      ]);
+    }
+  }
+  if (rows.length === 0) {
+    return;
+  }
+  const toQueue = await insertDeliveries(env.DB, rows);
+  await enqueueDeliveries(env, toQueue);
+}
+
+/** Sends `{v: 1, delivery_id, series_started_at}` jobs, 100 to a call (sendBatch's limit). */
+export async function enqueueDeliveries(
+  env: Env,
+  deliveries: { id: string; seriesStartedAt: number }[],
+): Promise<void> {
+  for (let i = 0; i < deliveries.length; i += 100) {
+    await env.WEBHOOK_QUEUE.sendBatch(
+      deliveries.slice(i, i + 100).map((d) => {
+        const body: WebhookJob = { v: 1, delivery_id: d.id, series_started_at: d.seriesStartedAt };
+        return { body, contentType: "json" as const };
+      }),
+    );
+  }
+}
+
+/**
+ * `evt_` and 26 Crockford characters of SHA-256(type:message id): the same event always gets
+ * the same id, which is what makes a second emission of it a no-op.
+ */
+export async function eventIdOf(type: WebhookEvent, messageId: string): Promise<string> {
+  const digest = new Uint8Array(
+    await crypto.subtle.digest("SHA-256", new TextEncoder().encode(`${type}:${messageId}`)),
+  );
+  const alphabet = "0123456789ABCDEFGHJKMNPQRSTVWXYZ";
+  let out = "";
+  for (const byte of digest.subarray(0, 26)) {
+    out += alphabet.charAt(byte % 32);
+  }
+  return `evt_${out}`;
+}
+
+async function subscriptionsOf(
+  d1: D1Database,
+  tenantIds: string[],
+  now: number,
+): Promise<Map<string, Subscription[]>> {
+  const found = new Map<string, Subscription[]>();
+  const missing: string[] = [];
+  for (const tenantId of tenantIds) {
+    const cached = cache.get(tenantId);
+    if (cached && cached.expiresAt > now) {
+      found.set(tenantId, cached.endpoints);
+    } else {
+      missing.push(tenantId);
+    }
+  }
+  // D1 binds at most 100 parameters per query.
+  for (let i = 0; i < missing.length; i += 90) {
+    const chunk = missing.slice(i, i + 90);
+    const { results } = await d1
+      .prepare(
+        `SELECT id, tenant_id, events FROM webhook_endpoints WHERE tenant_id IN (${chunk.map(() => "?").join(", ")})`,
+      )
+      .bind(...chunk)
+      .all<{ id: string; tenant_id: string; events: string }>();
+    const byTenant = new Map<string, Subscription[]>(chunk.map((id) => [id, []]));
+    for (const row of results) {
+      byTenant.get(row.tenant_id)?.push({
+        id: row.id,
+        events: new Set(JSON.parse(row.events) as string[]),
+      });
+    }
+    if (cache.size + byTenant.size > MAX_CACHED_TENANTS) {
+      cache.clear();
+    }
+    for (const [tenantId, endpoints] of byTenant) {
+      cache.set(tenantId, { endpoints, expiresAt: now + CACHE_TTL_MS });
+      found.set(tenantId, endpoints);
+    }
+  }
+  return found;
+}
+
+/** id, tenant_id, endpoint_id, event_id, event_type, payload, created_at */
+type DeliveryValues = [string, string, string, string, string, string, number];
+
+const WIDTH = 7;
+const PER_STATEMENT = Math.floor(100 / WIDTH);
+
+/**
+ * Inserts pending deliveries in one D1 batch and returns those to queue: the new ones, and ones
+ * emitted before but never attempted (their first queue send may have been lost). The join with
+ * webhook_endpoints skips an endpoint deleted since the cache saw it, instead of failing the
+ * statement on its foreign key.
+ */
+async function insertDeliveries(
+  d1: D1Database,
+  rows: DeliveryValues[],
+): Promise<{ id: string; seriesStartedAt: number }[]> {
+  const statements: D1PreparedStatement[] = [];
+  for (let i = 0; i < rows.length; i += PER_STATEMENT) {
+    const chunk = rows.slice(i, i + PER_STATEMENT);
+    const tuples = chunk.map(() => "(?, ?, ?, ?, ?, ?, ?)").join(", ");
+    statements.push(
+      d1
+        .prepare(
+          `INSERT INTO webhook_deliveries (id, tenant_id, endpoint_id, event_id, event_type, payload,
+             status, attempt_count, attempts, next_attempt_at, created_at, updated_at)
+           SELECT v.column1, v.column2, v.column3, v.column4, v.column5, v.column6,
+             'pending', 0, '[]', v.column7, v.column7, v.column7
+           FROM (VALUES ${tuples}) AS v
+           JOIN webhook_endpoints AS e ON e.id = v.column3 AND e.tenant_id = v.column2
+           WHERE true
+           ON CONFLICT (event_id, endpoint_id) DO UPDATE SET updated_at = excluded.updated_at
+             WHERE webhook_deliveries.status = 'pending' AND webhook_deliveries.attempt_count = 0
+           RETURNING id, created_at`,
+        )
+        .bind(...chunk.flat()),
+    );
+  }
+  const results = await d1.batch<{ id: string; created_at: number }>(statements);
+  return results.flatMap((result) =>
+    result.results.map((row) => ({ id: row.id, seriesStartedAt: row.created_at })),
+  );
+}

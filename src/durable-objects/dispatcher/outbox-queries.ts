@@ -1,0 +1,263 @@
+/** The outbox's message rows: writing one, reading one back, retiring one, and finding wake-ups. */
+
+import {
+  type OutboxMessage,
+  outboxMessageSchema,
+  type PendingMessage,
+} from "../../delivery/dispatcher-types";
+import { normalisePhone } from "../../domain/phone";
+import type { QuietHours } from "../../domain/quiet-hours";
+import { allRows, firstRow, type Row } from "../../lib/sql-rows";
+import { STAGED_TTL_MS } from "./batch-outbox";
+import { OLDEST_KEPT_SQL, retryAfterKept } from "./kept-outcomes";
+import type { DispatcherMeta } from "./meta";
+import { BULK_LOOKAHEAD_MS } from "./outbox-flush";
+import { LANE_BULK, LANE_TRANSACTIONAL } from "./outbox-schema";
+import { heldUntil } from "./quiet-holds";
+import { FAIR_TAG_SQL, RELEASE_TICK_MS } from "./releases";
+
+function laneOf(message: OutboxMessage): number {
+  return message.lane === "bulk" ? LANE_BULK : LANE_TRANSACTIONAL;
+}
+
+/** The country whose quiet hours a message waits out: marketing (in the bulk lane) by SMS only. */
+function quietGroupOf(message: OutboxMessage): string | null {
+  if (message.kind !== "marketing" || message.lane !== "bulk" || message.channel !== "sms") {
+    return null;
+  }
+  // The recipient is E.164 already, so no home country is needed to read it.
+  const phone = message.country === undefined ? normalisePhone(message.recipient, "") : undefined;
+  return message.country ?? (phone?.ok ? phone.country : null);
+}
+
+/** Whether a message needs the tenant's quiet hours to be accepted: marketing by SMS does. */
+export function waitsOutQuietHours(message: OutboxMessage): boolean {
+  return quietGroupOf(message) !== null;
+}
+
+/**
+ * Appends an accepted message; one that `quiet` (the tenant's quiet hours) covers when it would go
+ * (its send time, or now) is held until the window ends. Returns until when it is held, or null.
+ */
+export function insertMessage(
+  sql: SqlStorage,
+  meta: DispatcherMeta,
+  message: OutboxMessage,
+  now: number,
+  quiet: QuietHours | null = null,
+): number | null {
+  const quietGroup = quietGroupOf(message);
+  const held = heldUntil(quiet, quietGroup, Math.max(message.sendAt, now));
+  sql.exec(
+    `INSERT INTO outbox
+       (id, recipient, send_at, vtag, lane, batch_id, state, quiet_group, held_until, message)
+     VALUES (?, ?, ?, ${FAIR_TAG_SQL}, ?, ?, ?, ?, ?, ?)`,
+    message.id,
+    message.recipient,
+    message.sendAt,
+    meta.virtualNow(sql),
+    message.recipient,
+    laneOf(message),
+    message.batchId,
+    held === null ? "pending" : "held",
+    quietGroup,
+    held,
+    JSON.stringify(message),
+  );
+  if (quietGroup !== null) {
+    meta.recheckQuietHours();
+  }
+  return held;
+}
+
+/**
+ * Rows per INSERT when staging: each statement takes its rows as one JSON parameter, which stays
+ * well under SQLite's 2 MB limit on a value (a row is about a kilobyte).
+ */
+const STAGED_ROWS_PER_STATEMENT = 500;
+
+/**
+ * Stages a part of a batch, invisible until its commit, a few hundred rows per statement: a 100k
+ * batch is two hundred statements, not a hundred thousand. Each row gets the fair-queuing tag it
+ * would get inserted alone, in order. An upload may be retried with the same ids: a row staged
+ * already keeps its place and its tag and only counts as freshly staged, and one past staging is
+ * left as it is.
+ */
+export function stageMessages(
+  sql: SqlStorage,
+  meta: DispatcherMeta,
+  messages: readonly OutboxMessage[],
+  now: number,
+): void {
+  for (let i = 0; i < messages.length; i += STAGED_ROWS_PER_STATEMENT) {
+    const chunk = messages.slice(i, i + STAGED_ROWS_PER_STATEMENT);
+    const lastTag = new Map(
+      allRows(
+        sql,
+        `SELECT recipient, MAX(vtag) AS tag FROM outbox INDEXED BY outbox_recipient_tag
+         WHERE recipient IN (SELECT value FROM json_each(?)) GROUP BY recipient`,
+        JSON.stringify([...new Set(chunk.map((m) => m.recipient))]),
+      ).map((row) => [String(row.recipient), Number(row.tag)]),
+    );
+    // A row already here keeps its tag, so the recipient's next row follows that one.
+    const present = new Set(
+      allRows(
+        sql,
+        "SELECT id FROM outbox WHERE id IN (SELECT value FROM json_each(?))",
+        JSON.stringify(chunk.map((m) => m.id)),
+      ).map((row) => String(row.id)),
+    );
+    const rows = chunk.map((message) => {
+      const tag = Math.max(meta.virtualNow(sql), lastTag.get(message.recipient) ?? 0) + 1;
+      if (!present.has(message.id)) {
+        lastTag.set(message.recipient, tag);
+        present.add(message.id);
+      }
+      return [
+        message.id,
+        message.recipient,
+        message.sendAt,
+        tag,
+        laneOf(message),
+        message.batchId,
+        quietGroupOf(message),
+        JSON.stringify(message),
+      ];
+    });
+    sql.exec(
+      `INSERT INTO outbox
+         (id, recipient, send_at, vtag, lane, batch_id, quiet_group, message, state, staged_at)
+       SELECT value ->> 0, value ->> 1, value ->> 2, value ->> 3, value ->> 4, value ->> 5,
+         value ->> 6, value ->> 7, 'staged', ?
+       FROM json_each(?) WHERE true
+       ON CONFLICT (id) DO UPDATE SET staged_at = excluded.staged_at WHERE outbox.state = 'staged'`,
+      now,
+      JSON.stringify(rows),
+    );
+  }
+}
+
+/** A message that is accepted but not yet in the D1 send log, or null. */
+export function unloggedMessage(sql: SqlStorage, id: string): PendingMessage | null {
+  const row = firstRow(
+    sql,
+    "SELECT message, state, held_until FROM outbox WHERE id = ? AND logged = 0 AND state <> 'staged'",
+    id,
+  );
+  return row
+    ? {
+        message: outboxMessageSchema.parse(JSON.parse(String(row.message))),
+        canceled: row.state === "canceled",
+        heldUntil: row.state === "held" ? Number(row.held_until) : null,
+      }
+    : null;
+}
+
+/** The message's `state` and whether it is `logged` (in D1), or undefined when it is not here. */
+export function messageState(sql: SqlStorage, id: string): Row | undefined {
+  return firstRow(sql, "SELECT state, logged FROM outbox WHERE id = ?", id);
+}
+
+/** Cancels a message not yet in D1: the flush writes it as canceled. */
+export function cancelUnloggedMessage(sql: SqlStorage, id: string): void {
+  sql.exec("UPDATE outbox SET state = 'canceled' WHERE id = ?", id);
+}
+
+export function deleteMessage(sql: SqlStorage, id: string): void {
+  sql.exec("DELETE FROM outbox WHERE id = ?", id);
+}
+
+/** Retires messages whose send results are in: one statement for a consumer's whole report. */
+export function deleteMessages(sql: SqlStorage, ids: readonly string[]): void {
+  if (ids.length > 0) {
+    sql.exec(
+      "DELETE FROM outbox WHERE id IN (SELECT value FROM json_each(?))",
+      JSON.stringify(ids),
+    );
+  }
+}
+
+/**
+ * When the alarm must next run, or undefined when nothing waits: the one answer, from the outbox
+ * and `meta`, that a run ends with. Anything not yet in the D1 send log that must be (every
+ * transactional message, every canceled one) makes it `logBy`; `moreToLog` (the last flush was
+ * cut short) makes it now. `nextTick` is when the rate allows the next release, if the rate is
+ * what stopped this one. Wake-ups that only a call knows of (a send result freeing a recipient's
+ * next message, a new send rate) come from the call itself. The outbox is asked once, every
+ * answer an index seek, since every alarm run ends here.
+ */
+export function nextAlarmAt(
+  sql: SqlStorage,
+  meta: DispatcherMeta,
+  now: number,
+  due: {
+    moreToLog: boolean;
+    logBy: number;
+    nextTick: number | undefined;
+    releaseTimeoutMs: number;
+    /** How many bulk messages the flush keeps logged ahead (`bulkWindow`). */
+    bulkWindow: number;
+  },
+): number | undefined {
+  const found = firstRow(
+    sql,
+    `SELECT
+       (SELECT MIN(staged_at) FROM outbox WHERE state = 'staged') AS oldest_stage,
+       (SELECT MIN(send_at) FROM outbox INDEXED BY outbox_unlogged_bulk
+        WHERE logged = 0 AND lane = ${LANE_BULK} AND state = 'pending' AND send_at > ?1)
+         AS bulk_ahead,
+       EXISTS (SELECT 1 FROM outbox INDEXED BY outbox_unlogged_bulk
+               WHERE logged = 0 AND lane = ${LANE_BULK} AND state = 'pending' AND send_at <= ?1)
+         AS bulk_due,
+       (SELECT COUNT(*) FROM (
+          SELECT 1 FROM outbox INDEXED BY outbox_bulk_logged
+          WHERE logged = 1 AND lane = ${LANE_BULK} AND state = 'pending' AND send_at <= ?1
+          LIMIT ?3)) AS bulk_ready,
+       (SELECT MIN(released_at) FROM outbox INDEXED BY outbox_released
+        WHERE state = 'released') AS oldest_release,
+       (SELECT MIN(held_until) FROM outbox INDEXED BY outbox_held WHERE state = 'held')
+         AS held_until,
+       EXISTS (SELECT 1 FROM outbox INDEXED BY outbox_unlogged_transactional
+               WHERE logged = 0 AND lane = ${LANE_TRANSACTIONAL})
+         OR EXISTS (SELECT 1 FROM outbox
+                    WHERE state = 'canceled' AND logged = 0 AND lane = ${LANE_BULK}) AS unlogged,
+       EXISTS (SELECT 1 FROM batches) AS batches,
+       (SELECT MIN(send_at) FROM outbox WHERE state = 'pending' AND logged = 1 AND send_at > ?2)
+         AS next_pending,
+       ${OLDEST_KEPT_SQL} AS oldest_kept`,
+    now + BULK_LOOKAHEAD_MS,
+    now,
+    due.bulkWindow,
+  );
+  const column = (name: string) => {
+    const value = found?.[name];
+    return value === null || value === undefined ? undefined : Number(value);
+  };
+  const oldestStage = column("oldest_stage");
+  const bulkAhead = column("bulk_ahead");
+  const oldestRelease = column("oldest_release");
+  const candidates = [
+    due.moreToLog || column("batches") === 1 ? now : undefined,
+    column("unlogged") === 1 ? due.logBy : undefined,
+    // Bulk messages not logged yet because they are not due: log them a little ahead.
+    bulkAhead === undefined ? undefined : bulkAhead - BULK_LOOKAHEAD_MS,
+    // Due ones wait for room in the bulk window: while it is full, releases are what make room,
+    // and they come with the rate's next tick or a send result. Where there is room (releases
+    // just made some, or a quiet-hours hold ended after the flush), the next tick logs them;
+    // waking at once had the alarm spin through a whole drain, and for ever while paused.
+    column("bulk_due") === 1 && (column("bulk_ready") ?? 0) < due.bulkWindow
+      ? now + RELEASE_TICK_MS
+      : undefined,
+    due.nextTick,
+    // Messages waiting behind a recipient's earlier one are woken by its send result instead.
+    column("next_pending"),
+    // Marketing held for quiet hours goes when its window ends.
+    column("held_until"),
+    meta.nextSweep(sql) ?? undefined,
+    oldestRelease === undefined ? undefined : oldestRelease + due.releaseTimeoutMs,
+    oldestStage === undefined ? undefined : oldestStage + STAGED_TTL_MS,
+    // Send outcomes a consumer could not record in D1 are tried again with backoff.
+    retryAfterKept(column("oldest_kept") ?? null, now) ?? undefined,
+  ].filter((at): at is number => at !== undefined);
+  return candidates.length === 0 ? undefined : Math.max(now, Math.min(...candidates));
+}

@@ -1,0 +1,103 @@
+/**
+ * Messages overdue for what should have come back: a released message's send result, a sent
+ * message's delivery receipt. Both are settled from the D1 send log.
+ */
+import { settingsOf } from "../../config/settings";
+import {
+  changeEventInput,
+  emitMessageEvents,
+  eventChange,
+  messageEvent,
+} from "../../delivery/message-events";
+import { allRows } from "../../lib/sql-rows";
+import { withKeptOutcomes } from "./kept-outcomes";
+import type { DispatcherMeta } from "./meta";
+import { expireOverdue, readStates } from "./send-log";
+
+const FINAL_OR_SENT = new Set([
+  "sent",
+  "delivered",
+  "undelivered",
+  "failed",
+  "canceled",
+  "expired",
+]);
+
+/**
+ * Sent messages with no receipt by the deadline end `expired`. The sweep runs in D1 and says when
+ * the next deadline falls, so the dispatcher keeps no row per message waiting for a receipt.
+ */
+export async function sweepExpired(
+  sql: SqlStorage,
+  env: Env,
+  meta: DispatcherMeta,
+  now: number,
+): Promise<void> {
+  const due = meta.nextSweep(sql);
+  const tenantId = meta.tenantId(sql);
+  if (due === null || due > now || !tenantId) {
+    return;
+  }
+  meta.sweepStarted();
+  const { next, expired } = await expireOverdue(
+    env.DB,
+    tenantId,
+    now,
+    settingsOf(env).RECEIPT_DEADLINE_SECONDS * 1000,
+  );
+  await emitMessageEvents(
+    env,
+    expired.map((row) => messageEvent(changeEventInput(row), eventChange(row, now))),
+  );
+  // At most one sweep a second, however the deadlines fall.
+  meta.sweepFinished(sql, next === null ? null : Math.max(next, now + 1000));
+}
+
+/**
+ * A released message whose result never came back (a lost queue message, a consumer that died,
+ * a lost report) is looked up in D1: done ones are retired, one still being worked on (a retry
+ * waiting out its backoff) is left alone, and the rest are to be released again (returned, for
+ * the queue; undefined when none was overdue). The consumers' claim on the message row makes a
+ * second delivery harmless. A sent one retired here still waits for its receipt, so the receipt
+ * sweep is due by its deadline, as when its report comes.
+ */
+export async function reconcileStaleReleases(
+  sql: SqlStorage,
+  env: Env,
+  meta: DispatcherMeta,
+  now: number,
+): Promise<string[] | undefined> {
+  const settings = settingsOf(env);
+  const timeoutMs = settings.RELEASE_TIMEOUT_SECONDS * 1000;
+  const stale = allRows(
+    sql,
+    `SELECT id FROM outbox INDEXED BY outbox_released
+     WHERE state = 'released' AND released_at <= ? ORDER BY released_at LIMIT 500`,
+    now - timeoutMs,
+  ).map((row) => String(row.id));
+  if (stale.length === 0) {
+    return undefined;
+  }
+  const states = await readStates(env.DB, stale);
+  // A consumer handed their outcomes here: they are on their way to D1, not lost.
+  const kept = withKeptOutcomes(sql, stale);
+  const again: string[] = [];
+  for (const id of stale) {
+    const state = states.get(id);
+    if (state && FINAL_OR_SENT.has(state.status)) {
+      sql.exec("DELETE FROM outbox WHERE id = ?", id);
+      if (state.status === "sent") {
+        // Sent at or before now: its receipt falls due by now plus the deadline.
+        meta.expectReceiptBy(sql, now + settings.RECEIPT_DEADLINE_SECONDS * 1000);
+      }
+      continue;
+    }
+    sql.exec("UPDATE outbox SET released_at = ? WHERE id = ?", now, id);
+    const inProgress =
+      kept.has(id) || (state?.status === "sending" && state.updatedAt > now - timeoutMs);
+    if (!inProgress) {
+      again.push(id);
+    }
+  }
+  return again;
+}

@@ -1,0 +1,237 @@
+/** The dispatcher's writes to and reads from the D1 send log, in batches. */
+import type { ReceiptChange } from "../../db/message-log";
+import {
+  type BatchRecord,
+  initialStatus,
+  type OutboxMessage,
+} from "../../delivery/dispatcher-types";
+
+const CANCELED_REASON = "canceled by request";
+
+// Each row travels as one JSON array inside a single bound parameter, and json_each unpacks it:
+// D1 binds at most 100 parameters per statement, which would allow only a handful of rows of
+// this width, while a parameter may hold up to 2 MB. The columns, in the arrays' order:
+const COLUMNS = [
+  "id",
+  "tenant_id",
+  "channel",
+  "recipient",
+  "sender",
+  "body",
+  "metadata",
+  "mode",
+  "status",
+  "status_reason",
+  "segments",
+  "encoding",
+  "idempotency_key",
+  "batch_id",
+  "template_id",
+  "template_version",
+  "template_params",
+  "payload",
+  "kind",
+  "cost_micros",
+  "created_at",
+  "send_at",
+  "updated_at",
+  "completed_at",
+] as const;
+/** Characters of JSON per statement: well under D1's 2 MB per value. */
+const JSON_PER_STATEMENT = 512 * 1024;
+
+const INSERT_FROM_JSON = `INSERT OR IGNORE INTO messages (${COLUMNS.join(", ")})
+  SELECT ${COLUMNS.map((_, i) => `json_extract(value, '$[${i}]')`).join(", ")}
+  FROM json_each(?)`;
+
+function rowOf(m: OutboxMessage, canceled: boolean, now: number): unknown[] {
+  return [
+    m.id,
+    m.tenantId,
+    m.channel,
+    m.recipient,
+    m.sender,
+    m.body,
+    m.metadata ? JSON.stringify(m.metadata) : null,
+    m.mode,
+    canceled ? "canceled" : initialStatus(m),
+    canceled ? CANCELED_REASON : null,
+    m.segments,
+    m.encoding,
+    m.idempotencyKey,
+    m.batchId,
+    m.templateId,
+    m.templateVersion,
+    m.templateParams ? JSON.stringify(m.templateParams) : null,
+    m.payload,
+    m.kind,
+    m.costMicros,
+    m.createdAt,
+    m.sendAt,
+    canceled ? now : m.createdAt,
+    canceled ? now : null,
+  ];
+}
+
+/**
+ * Writes accepted messages to the send log, hundreds of rows per statement, all in one batch;
+ * those in `canceled` are written as canceled.
+ */
+export async function logMessages(
+  db: D1Database,
+  messages: OutboxMessage[],
+  now = Date.now(),
+  canceled: ReadonlySet<string> = new Set(),
+): Promise<void> {
+  const statements: D1PreparedStatement[] = [];
+  let chunk: string[] = [];
+  let size = 0;
+  const flush = () => {
+    if (chunk.length > 0) {
+      statements.push(db.prepare(INSERT_FROM_JSON).bind(`[${chunk.join(",")}]`));
+      chunk = [];
+      size = 0;
+    }
+  };
+  for (const message of messages) {
+    const json = JSON.stringify(rowOf(message, canceled.has(message.id), now));
+    if (size + json.length > JSON_PER_STATEMENT) {
+      flush();
+    }
+    chunk.push(json);
+    size += json.length + 1;
+  }
+  flush();
+  if (statements.length > 0) {
+    await db.batch(statements);
+  }
+}
+
+/** Writes committed batches' records; a cancel that reaches D1 later is kept. */
+export async function logBatches(db: D1Database, records: BatchRecord[]): Promise<void> {
+  await db.batch(
+    records.map((r) =>
+      db
+        .prepare(
+          `INSERT INTO batches (id, tenant_id, template_id, template_version, kind, mode, accepted,
+             rejected, send_at, created_at, canceled_at)
+           VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+           ON CONFLICT (id) DO UPDATE SET
+             canceled_at = COALESCE(batches.canceled_at, excluded.canceled_at)`,
+        )
+        .bind(
+          r.id,
+          r.tenantId,
+          r.templateId,
+          r.templateVersion,
+          r.kind,
+          r.mode,
+          r.accepted,
+          r.rejected,
+          r.sendAt,
+          r.createdAt,
+          r.canceledAt,
+        ),
+    ),
+  );
+}
+
+export async function markBatchCanceled(
+  db: D1Database,
+  tenantId: string,
+  batchId: string,
+  now: number,
+): Promise<void> {
+  await db
+    .prepare(
+      "UPDATE batches SET canceled_at = COALESCE(canceled_at, ?) WHERE id = ? AND tenant_id = ?",
+    )
+    .bind(now, batchId, tenantId)
+    .run();
+}
+
+/**
+ * Cancels logged messages that no consumer has claimed (still scheduled or queued): by id, or a
+ * whole batch. Returns how many changed.
+ */
+export async function cancelLogged(
+  db: D1Database,
+  which: { ids: string[] } | { tenantId: string; batchId: string },
+  now: number,
+): Promise<number> {
+  const set = `UPDATE messages SET status = 'canceled', status_reason = '${CANCELED_REASON}',
+    completed_at = ?, updated_at = ?`;
+  if ("batchId" in which) {
+    const result = await db
+      .prepare(`${set} WHERE batch_id = ? AND tenant_id = ? AND status IN ('scheduled', 'queued')`)
+      .bind(now, now, which.batchId, which.tenantId)
+      .run();
+    return result.meta.changes;
+  }
+  let changed = 0;
+  for (let i = 0; i < which.ids.length; i += 90) {
+    const chunk = which.ids.slice(i, i + 90);
+    const result = await db
+      .prepare(
+        `${set} WHERE id IN (${chunk.map(() => "?").join(",")}) AND status IN ('scheduled', 'queued')`,
+      )
+      .bind(now, now, ...chunk)
+      .run();
+    changed += result.meta.changes;
+  }
+  return changed;
+}
+
+export interface LoggedState {
+  status: string;
+  updatedAt: number;
+}
+
+/** Status and last change by id; D1 allows at most 100 bound parameters per query. */
+export async function readStates(db: D1Database, ids: string[]): Promise<Map<string, LoggedState>> {
+  const states = new Map<string, LoggedState>();
+  for (let i = 0; i < ids.length; i += 100) {
+    const chunk = ids.slice(i, i + 100);
+    const placeholders = chunk.map(() => "?").join(",");
+    const { results } = await db
+      .prepare(`SELECT id, status, updated_at FROM messages WHERE id IN (${placeholders})`)
+      .bind(...chunk)
+      .all<{ id: string; status: string; updated_at: number }>();
+    for (const row of results) {
+      states.set(row.id, { status: row.status, updatedAt: row.updated_at });
+    }
+  }
+  return states;
+}
+
+/**
+ * Ends `expired` the tenant's sent messages whose receipt is overdue, and says when the next of
+ * its still-sent messages will be (null when none is waiting).
+ */
+export async function expireOverdue(
+  db: D1Database,
+  tenantId: string,
+  now: number,
+  deadlineMs: number,
+): Promise<{ next: number | null; expired: ReceiptChange[] }> {
+  const reason = `no delivery receipt within ${deadlineMs / 1000} s of sending`;
+  const [expired, next] = await db.batch<ReceiptChange & { at: number | null }>([
+    db
+      .prepare(
+        `UPDATE messages SET status = 'expired', status_reason = ?, completed_at = ?, updated_at = ?
+         WHERE tenant_id = ? AND status = 'sent' AND sent_at <= ?
+         RETURNING id, tenant_id, channel, recipient, segments, encoding, cost_micros, batch_id,
+           template_id, metadata, created_at, provider, provider_message_id, sent_at, status,
+           status_reason`,
+      )
+      .bind(reason, now, now, tenantId, now - deadlineMs),
+    db
+      .prepare("SELECT MIN(sent_at) AS at FROM messages WHERE tenant_id = ? AND status = 'sent'")
+      .bind(tenantId),
+  ]);
+  const at = next?.results[0]?.at;
+  return {
+    next: at === null || at === undefined ? null : at + deadlineMs,
+    expired: expired?.results ?? [],
+  };
+}

@@ -1,0 +1,230 @@
+/**
+ * Carries out the work a WeChatAccount recorded with its deliveries (wechat-inbound.ts): inbox
+ * rows and follower changes copied to D1, template results applied to their messages. One copy
+ * runs at a time; whatever D1 did not take is left in the object's storage and tried again from
+ * its alarm, sooner after a blip and less often in a long outage, until D1 takes it. No later
+ * delivery is needed, so a quiet account's follow still reaches D1.
+ */
+import { applyReceipts, holdReceipts, type ReceiptToApply } from "../../db/message-log";
+import {
+  changeEventInput,
+  emitMessageEvents,
+  eventChange,
+  messageEvent,
+} from "../../delivery/message-events";
+import { fallBackAfterUndelivered, fallbackOf } from "../../services/messaging/best-channel";
+import { flushInbox } from "./inbound";
+
+/**
+ * How long a template result waits for the consumer to record its send. The consumer records it
+ * right after WeChat's answer, so minutes cover a slow D1; a msgid still unknown then was most
+ * likely sent by other software on the same account. Its D1 hold outlives this (a day).
+ */
+const WAIT_FOR_SEND_MS = 15 * 60_000;
+/** Tries again after half the age of the oldest pending work, within these bounds. */
+const RETRY_MIN_MS = 1_000;
+const RETRY_MAX_MS = 60_000;
+
+export interface InboundCopierIO {
+  now: () => number;
+  /** Sets the object's alarm for `at` unless it is set earlier. */
+  alarmNoLaterThan: (at: number) => Promise<void>;
+}
+
+export class InboundCopier {
+  private running: Promise<void> | undefined;
+  private again = false;
+
+  constructor(
+    private readonly sql: SqlStorage,
+    private readonly env: Env,
+    private readonly io: InboundCopierIO,
+  ) {}
+
+  /**
+   * Copies the pending work. Two copies of the same rows running at once could apply a follow
+   * after the unfollow that came later, so a call while one runs joins it, and work recorded
+   * meanwhile gets another round. Never throws; what is left is tried again by the alarm.
+   */
+  copy(): Promise<void> {
+    if (this.running) {
+      this.again = true;
+      return this.running;
+    }
+    this.running = this.run().finally(() => {
+      this.running = undefined;
+    });
+    return this.running;
+  }
+
+  /** Waits for a copy at most `ms` (the copy goes on either way). */
+  async copyWithin(ms: number): Promise<void> {
+    let timer: ReturnType<typeof setTimeout> | null = null;
+    const timeout = new Promise<void>((resolve) => {
+      timer = setTimeout(resolve, ms);
+    });
+    try {
+      await Promise.race([this.copy(), timeout]);
+    } finally {
+      clearTimeout(timer);
+    }
+  }
+
+  private async run(): Promise<void> {
+    try {
+      let pass: { failed: boolean; retryAt: number | null };
+      do {
+        this.again = false;
+        pass = await this.copyOnce(this.io.now());
+      } while (this.again && !pass.failed);
+      if (pass.retryAt !== null) {
+        await this.io.alarmNoLaterThan(pass.retryAt);
+      }
+    } catch (error) {
+      console.error("wechat: inbound work not copied", error);
+    }
+  }
+
+  /**
+   * One pass over the pending work: whether D1 failed, and when to try again if anything is left
+   * (after a failure, or a template result waiting for its send), else null.
+   */
+  private async copyOnce(now: number): Promise<{ failed: boolean; retryAt: number | null }> {
+    let failed = false;
+    try {
+      await flushInbox(this.sql, this.env.DB);
+    } catch (error) {
+      failed = true;
+      console.error("wechat: inbox not copied to D1 yet", error);
+    }
+    try {
+      await this.settleTemplateResults(now);
+    } catch (error) {
+      failed = true;
+      console.error("wechat: template results not applied yet", error);
+    }
+    const oldest = this.sql
+      .exec<{ at: number | null }>(
+        `SELECT MIN(at) AS at FROM (
+           SELECT json_extract(row, '$.receivedAt') AS at FROM inbound_pending
+           UNION ALL SELECT received_at FROM template_results_pending)`,
+      )
+      .one().at;
+    if (oldest === null) {
+      return { failed, retryAt: null };
+    }
+    // Soon after a blip, seldom in a long outage: after half the age of the oldest pending work.
+    const delay = Math.min(RETRY_MAX_MS, Math.max(RETRY_MIN_MS, (now - oldest) / 2));
+    return { failed, retryAt: now + delay };
+  }
+
+  /**
+   * Applies pending template results to their messages. A result whose send is not recorded yet
+   * is held in D1 too, where the consumer's record of the send applies it, and is tried again
+   * here until its message is found or WAIT_FOR_SEND_MS has passed. Those tries are what starts
+   * an `auto` message's SMS fallback, which the record of the send leaves alone (db/message-log
+   * `heldReceiptsFor`), and they cover a send recorded between our look-up and our hold.
+   */
+  private async settleTemplateResults(now: number): Promise<void> {
+    const pending = this.sql
+      .exec<{ msg_id: string; tenant_id: string; status: string; received_at: number }>(
+        "SELECT msg_id, tenant_id, status, received_at FROM template_results_pending ORDER BY rowid",
+      )
+      .toArray();
+    const byTenant = new Map<string, typeof pending>();
+    for (const result of pending) {
+      byTenant.set(result.tenant_id, [...(byTenant.get(result.tenant_id) ?? []), result]);
+    }
+    for (const [tenantId, results] of byTenant) {
+      const found = await applyTemplateJobResults(
+        this.env,
+        tenantId,
+        results.map((r) => ({ msgId: r.msg_id, status: r.status })),
+        now,
+      );
+      for (const result of results) {
+        const gaveUp = !found.has(result.msg_id) && now - result.received_at > WAIT_FOR_SEND_MS;
+        if (gaveUp) {
+          console.warn("wechat: a template result for a msgid never recorded", result.msg_id);
+        }
+        if (found.has(result.msg_id) || gaveUp) {
+          this.sql.exec("DELETE FROM template_results_pending WHERE msg_id = ?", result.msg_id);
+        }
+      }
+    }
+  }
+}
+
+/**
+ * Template messages' job-finish results for one tenant: `success` makes a message delivered; a
+ * failure ("failed:user block", "failed: system failed") makes it undelivered with that reason,
+ * or, for a `channel: "auto"` message, starts its SMS fallback. A result whose send is not
+ * recorded yet (WeChat's event can beat the consumer's write) is held in D1 and applied in the
+ * batch that records the send (db/message-log `recordAttempts`). Safe to run again: statuses only
+ * move forward. Returns the msgids whose message was found.
+ */
+async function applyTemplateJobResults(
+  env: Env,
+  tenantId: string,
+  results: readonly { msgId: string; status: string }[],
+  now: number,
+): Promise<Set<string>> {
+  const messages = new Map<string, { id: string; payload: string | null }>();
+  const msgIds = results.map((r) => r.msgId);
+  // D1 binds at most 100 parameters per query.
+  for (let i = 0; i < msgIds.length; i += 90) {
+    const chunk = msgIds.slice(i, i + 90);
+    const { results: rows } = await env.DB.prepare(
+      `SELECT id, provider_message_id, payload FROM messages
+       WHERE tenant_id = ? AND provider = 'wechat'
+         AND provider_message_id IN (${chunk.map(() => "?").join(", ")})`,
+    )
+      .bind(tenantId, ...chunk)
+      .all<{ id: string; provider_message_id: string; payload: string | null }>();
+    for (const row of rows) {
+      messages.set(row.provider_message_id, row);
+    }
+  }
+  const late = await holdReceipts(
+    env.DB,
+    { tenantId, provider: "wechat" },
+    results
+      .filter((r) => !messages.has(r.msgId))
+      .map((r) => {
+        const { status, reason } = receiptOf(r.status);
+        return { providerMessageId: r.msgId, status, reason: reason ?? undefined };
+      }),
+    now,
+  );
+  const receipts: ReceiptToApply[] = [];
+  for (const { msgId, status } of results) {
+    const message = messages.get(msgId);
+    if (!message) {
+      continue;
+    }
+    const fallback = fallbackOf({ payload: message.payload ? JSON.parse(message.payload) : null });
+    if (status !== "success" && fallback) {
+      await fallBackAfterUndelivered(env, { id: message.id, tenantId }, fallback, status, now);
+    } else {
+      receipts.push({ messageId: message.id, providerMessageId: msgId, ...receiptOf(status) });
+    }
+  }
+  const { rows } = await applyReceipts(env.DB, { tenantId, provider: "wechat" }, receipts, now);
+  await emitMessageEvents(
+    env,
+    [...rows, ...late.rows].map((changed) =>
+      messageEvent(changeEventInput(changed), eventChange(changed, now)),
+    ),
+  );
+  return new Set(messages.keys());
+}
+
+/** What a job-finish status ("success", "failed:user block", ...) makes of its message. */
+function receiptOf(status: string): {
+  status: "delivered" | "undelivered";
+  reason: string | null;
+} {
+  return status === "success"
+    ? { status: "delivered", reason: null }
+    : { status: "undelivered", reason: `WeChat: ${status}` };
+}

@@ -1,0 +1,240 @@
+/**
+ * The WeChatAccount's inbound side: exactly-once delivery of WeChat's messages and events. WeChat
+ * retries a delivery three times when it has no answer within 5 s, and those may land in different
+ * isolates at once; the account's Durable Object serialises them. A delivery's dedup record, the
+ * reply we gave and the work the delivery triggers (its inbox row and follower change, and for a
+ * template job-finish event the result for the message) are written in one SQLite transaction, so
+ * a retry gets the same reply, nothing is done twice and nothing is lost to a failure after the
+ * dedup record. The object copies that work to D1 itself (wechat-inbound-copy.ts); inbox rows
+ * go with INSERT OR IGNORE, so a copy repeated after a failure changes nothing.
+ *
+ * An app id can pass to another tenant once its owner deletes the app, so what is kept here is
+ * the tenant's: dedup records are keyed by tenant, and the copy writes a row only while its tenant
+ * still owns the app (a delivery recorded as the app was being deleted leaves nothing in D1).
+ */
+import { type InboxRowValues, type InteractionKind, SERVICE_WINDOWS } from "./inbound-types";
+
+const SEEN_TTL_MS = 24 * 60 * 60 * 1000;
+
+export function migrateInbound(sql: SqlStorage): void {
+  sql.exec(`
+    CREATE TABLE IF NOT EXISTS inbound_seen (
+      dedup_key TEXT PRIMARY KEY,
+      reply TEXT,
+      seen_at INTEGER NOT NULL
+    );
+    CREATE INDEX IF NOT EXISTS inbound_seen_at ON inbound_seen (seen_at);
+    CREATE TABLE IF NOT EXISTS inbound_pending (
+      id TEXT PRIMARY KEY,
+      row TEXT NOT NULL
+    );
+    CREATE TABLE IF NOT EXISTS template_results_pending (
+      msg_id TEXT PRIMARY KEY,
+      tenant_id TEXT NOT NULL,
+      status TEXT NOT NULL,
+      received_at INTEGER NOT NULL
+    );
+  `);
+}
+
+/**
+ * A dedup record's key: the tenant's, so another owner of the app never gets a reply of ours.
+ * (Records from before tenants were in the key last a day; WeChat's retries, seconds.)
+ */
+function seenKeyOf(tenantId: string, dedupKey: string): string {
+  return `${tenantId} ${dedupKey}`;
+}
+
+/**
+ * Records a delivery once. Returns the reply stored with its first delivery when it was seen
+ * before (`duplicate`), else stores this one's dedup record, reply and pending work. The caller
+ * runs it in one transaction (`transactionSync`).
+ */
+export function recordInbound(
+  sql: SqlStorage,
+  row: InboxRowValues,
+  reply: string | null,
+  now: number,
+): { duplicate: boolean; reply: string | null } {
+  const key = seenKeyOf(row.tenantId, row.dedupKey);
+  const seen = sql
+    .exec<{ reply: string | null }>("SELECT reply FROM inbound_seen WHERE dedup_key = ?", key)
+    .toArray()[0];
+  if (seen) {
+    return { duplicate: true, reply: seen.reply };
+  }
+  sql.exec(
+    "INSERT INTO inbound_seen (dedup_key, reply, seen_at) VALUES (?, ?, ?)",
+    key,
+    reply,
+    now,
+  );
+  sql.exec("INSERT INTO inbound_pending (id, row) VALUES (?, ?)", row.id, JSON.stringify(row));
+  const result = templateResultOf(row);
+  if (result) {
+    sql.exec(
+      `INSERT OR IGNORE INTO template_results_pending (msg_id, tenant_id, status, received_at)
+       VALUES (?, ?, ?, ?)`,
+      result.msgId,
+      row.tenantId,
+      result.status,
+      now,
+    );
+  }
+  // WeChat retries within a minute; a day of dedup records is plenty and keeps the table small.
+  sql.exec("DELETE FROM inbound_seen WHERE seen_at < ?", now - SEEN_TTL_MS);
+  return { duplicate: false, reply };
+}
+
+/**
+ * Forgets the deliveries of `tenantId` (`whose: "tenant"`) or of every other tenant (`"others"`):
+ * their dedup records and the work not copied yet. Template results stay: each finishes one of
+ * its tenant's own messages.
+ */
+export function forgetInbound(sql: SqlStorage, tenantId: string, whose: "tenant" | "others"): void {
+  const prefix = seenKeyOf(tenantId, "");
+  const theirs = whose === "tenant" ? 1 : 0;
+  sql.exec(
+    "DELETE FROM inbound_seen WHERE (substr(dedup_key, 1, ?) = ?) = ?",
+    prefix.length,
+    prefix,
+    theirs,
+  );
+  sql.exec(
+    "DELETE FROM inbound_pending WHERE (json_extract(row, '$.tenantId') = ?) = ?",
+    tenantId,
+    theirs,
+  );
+}
+
+/** A template message's job-finish event: WeChat's msgid and its status. */
+function templateResultOf(row: InboxRowValues): { msgId: string; status: string } | null {
+  const msgId = row.fields.MsgID;
+  if (row.msgType !== "event" || row.event !== "TEMPLATESENDJOBFINISH" || !msgId) {
+    return null;
+  }
+  return { msgId, status: row.fields.Status ?? "" };
+}
+
+/** SQL true while tenant `?2` owns app `?3`: the copy writes nothing for a deleted app. */
+const OWNS_APP = "EXISTS (SELECT 1 FROM wechat_apps WHERE app_id = ?3 AND tenant_id = ?2)";
+
+/**
+ * Copies pending inbox rows (with their follower changes) to D1, in the order they came, and
+ * forgets them; safe to run again after a failure, but not alongside another copy.
+ */
+export async function flushInbox(sql: SqlStorage, db: D1Database): Promise<void> {
+  const pending = sql
+    .exec<{ id: string; row: string }>("SELECT id, row FROM inbound_pending ORDER BY rowid")
+    .toArray();
+  if (pending.length === 0) {
+    return;
+  }
+  const rows = pending.map(({ row }) => JSON.parse(row) as InboxRowValues);
+  await db.batch([
+    ...rows.map((r) =>
+      db
+        .prepare(
+          `INSERT OR IGNORE INTO wechat_inbox (id, tenant_id, app_id, dedup_key, msg_type, event,
+             event_key, from_user, to_user, create_time, fields, reply, received_at)
+           SELECT ?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13 WHERE ${OWNS_APP}`,
+        )
+        .bind(
+          r.id,
+          r.tenantId,
+          r.appId,
+          r.dedupKey,
+          r.msgType,
+          r.event,
+          r.eventKey,
+          r.fromUser,
+          r.toUser,
+          r.createTime,
+          JSON.stringify(r.fields),
+          r.reply ? JSON.stringify(r.reply) : null,
+          r.receivedAt,
+        ),
+    ),
+    ...rows.flatMap((r) => followerChange(db, r)),
+  ]);
+  for (const { id } of pending) {
+    sql.exec("DELETE FROM inbound_pending WHERE id = ?", id);
+  }
+}
+
+/** The menu events that open a window: WeChat counts click, scancode_push and scancode_waitmsg. */
+const MENU_EVENTS = new Set(["CLICK", "scancode_push", "scancode_waitmsg"]);
+
+/** The interaction a delivery is, if it opens a customer-service window. */
+export function interactionOf(
+  r: Pick<InboxRowValues, "msgType" | "event">,
+): InteractionKind | null {
+  if (r.msgType !== "event") {
+    return "message";
+  }
+  if (r.event === "subscribe") {
+    return "subscribe";
+  }
+  if (r.event === "SCAN") {
+    return "scan";
+  }
+  return MENU_EVENTS.has(r.event ?? "") ? "menu" : null;
+}
+
+/**
+ * Whether an interaction (`?9` its kind, `?5` its time) replaces the follower's current window. A
+ * newer message always does. A newer click, follow or scan does unless a message's 48-hour window
+ * is still open: WeChat gives the click its own 1-minute allowance, and letting it cut an open
+ * conversation short would refuse replies WeChat takes. A window opened before the last unfollow
+ * is closed whatever its age.
+ */
+const OPENS_WINDOW = `?9 IS NOT NULL
+  AND ?5 > COALESCE(service_window_opened_at, 0)
+  AND (?9 = 'message'
+    OR COALESCE(service_window_kind, '') <> 'message'
+    OR service_window_opened_at <= COALESCE(unsubscribed_at, -1)
+    OR service_window_opened_at + ${SERVICE_WINDOWS.message.ms} <= ?5)`;
+
+/**
+ * The follower row a delivery changes: a follow or unfollow, the time of the user's last
+ * interaction, and the customer-service window it opens. Deliveries are applied in the order they
+ * reached us; an older event never overwrites a newer one's time (CreateTime decides).
+ */
+function followerChange(db: D1Database, r: InboxRowValues): D1PreparedStatement[] {
+  const at = r.createTime * 1000;
+  const interaction = interactionOf(r);
+  const following = r.event === "subscribe" ? 1 : r.event === "unsubscribe" ? 0 : null;
+  if (!interaction && following === null) {
+    return [];
+  }
+  // SET expressions all read the row as it was, so OPENS_WINDOW sees the old window in both.
+  return [
+    db
+      .prepare(
+        `INSERT INTO wechat_followers (tenant_id, app_id, openid, following, tag_ids,
+           last_interaction_at, subscribed_at, unsubscribed_at, updated_at, service_window_kind,
+           service_window_opened_at)
+         SELECT ?2, ?3, ?1, COALESCE(?4, 1), '[]', ?5, ?6, ?7, ?8, ?9, ?5 WHERE ${OWNS_APP}
+         ON CONFLICT (tenant_id, app_id, openid) DO UPDATE SET
+           following = COALESCE(?4, following),
+           last_interaction_at = MAX(COALESCE(last_interaction_at, 0), COALESCE(?5, 0)),
+           subscribed_at = COALESCE(?6, subscribed_at),
+           unsubscribed_at = COALESCE(?7, unsubscribed_at),
+           service_window_kind = CASE WHEN ${OPENS_WINDOW} THEN ?9 ELSE service_window_kind END,
+           service_window_opened_at = CASE WHEN ${OPENS_WINDOW} THEN ?5
+             ELSE service_window_opened_at END,
+           updated_at = ?8`,
+      )
+      .bind(
+        r.fromUser,
+        r.tenantId,
+        r.appId,
+        following,
+        interaction ? at : null,
+        following === 1 ? at : null,
+        following === 0 ? at : null,
+        r.receivedAt,
+        interaction,
+      ),
+  ];
+}

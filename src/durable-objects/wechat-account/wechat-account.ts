@@ -1,0 +1,368 @@
+/**
+ * WeChatAccount: one per WeChat Official Account (`idFromName("wechat:" + appId)`), the only code
+ * that calls WeChat's access-token endpoints for that app.
+ *
+ * Receives: `accessToken()` from the API client (`services/wechat/client.ts`), normally, after
+ * WeChat answered 42001 (expired), or forced after 40001 (invalid); `receive()` from the webhook
+ * for every delivery WeChat makes; `adopt()` and `release()` as a tenant registers or deletes the
+ * app (services/wechat/apps.ts); and its own alarm.
+ * Guarantees: a token valid for more than 5 minutes is served from storage without a fetch; one
+ * refresh at a time, every concurrent caller waiting for it; a token is refreshed ahead of expiry
+ * by an alarm (safe to run twice); forced refreshes keep to WeChat's limit (20 in 24 h, 30 s
+ * apart) and a refused one is a `refresh-limited` error, never a silent stale token; errors are
+ * returned as values with WeChat's errcode and errmsg. Each delivery is recorded once (its dedup
+ * record, reply and the work it triggers in one transaction, see wechat-inbound.ts), so WeChat's
+ * retries, even in several isolates at once, get the first answer and store nothing twice; that
+ * work is copied to D1 by this object, one copy at a time, at the end of the delivery (waiting at
+ * most COPY_WAIT_MS, so the reply keeps WeChat's 5 s) and by its alarm until D1 takes it. A
+ * delivery whose signature (timestamp and nonce) came before with another message is refused,
+ * recording nothing (wechat-signature-uses.ts). An app id can pass from tenant to tenant: a new
+ * owner never gets the token fetched with the last owner's AppSecret, nor its dedup records.
+ * Never: logs or returns in an error a token or the AppSecret; serves another app's token.
+ */
+import { DurableObject } from "cloudflare:workers";
+import { settingsOf } from "../../config/settings";
+import { ownOriginFetch } from "../../lib/own-origin";
+import { forgetInbound, migrateInbound, recordInbound } from "./inbound";
+import { InboundCopier } from "./inbound-copy";
+import type { InboxRowValues } from "./inbound-types";
+import { migrateSignatureUses, type SignatureUse, takeSignature } from "./signature-uses";
+import { loadTokenApp, requestAccessToken, type WeChatTokenApp } from "./token-endpoint";
+import {
+  dropToken,
+  migrateTokenTables,
+  readToken,
+  type StoredToken,
+  saveToken,
+  takeForcedRefresh,
+} from "./token-store";
+import type { AccessToken, AccessTokenRequest, WeChatResult } from "./types";
+
+/** Refresh this long before expiry: stable_token gives a new token only in the last 5 minutes. */
+export const REFRESH_AHEAD_MS = 5 * 60_000;
+/** After a refresh (ok or failed), the next one waits this long while the token still works. */
+const REFRESH_PAUSE_MS = 30_000;
+/** A token this close to expiry is not handed out: the call it is for would outlive it. */
+const EXPIRY_MARGIN_MS = 10_000;
+/** App settings (the secret, the API base URL) are read again after this long. */
+const APP_CACHE_MS = 60_000;
+/**
+ * How long a delivery waits for its copy to D1 before it is answered anyway: WeChat gives the
+ * whole request 5 s, and the Worker has its own reads to do. The copy goes on after the answer.
+ */
+const COPY_WAIT_MS = 1_500;
+/** The alarm a delivery sets as it is recorded, in case its own copy never finishes. */
+const COPY_BACKSTOP_MS = 10_000;
+
+export interface WeChatAccountIO {
+  fetch: (request: Request) => Promise<Response>;
+  now: () => number;
+}
+
+interface Refresh {
+  promise: Promise<WeChatResult<AccessToken>>;
+  forced: boolean;
+}
+
+/** What became of a delivery: recorded (or seen before), or refused for a signature used again. */
+export type Reception =
+  | { duplicate: boolean; reply: string | null }
+  | { refused: "signature-reused" };
+
+export class WeChatAccount extends DurableObject<Env> {
+  // WeChat and the clock are reached through `this.io` at the time of use, so tests may swap it
+  // on an instance. An API base URL of our own (the local WeChat sandbox) is served in process.
+  private io: WeChatAccountIO;
+  private readonly sql: SqlStorage;
+  /** In-memory copy of the `access_token` row, read once per instance. */
+  private stored: StoredToken | null | undefined;
+  private app: { settings: Promise<WeChatResult<WeChatTokenApp>>; loadedAt: number } | undefined;
+  /** The refresh under way: the object is single-threaded but its awaits interleave. */
+  private refreshing: Refresh | undefined;
+  private lastRefreshAt = 0;
+  /** Moves on as the app changes owner: a refresh begun for the last owner saves nothing. */
+  private ownership = 0;
+  /** The app this object serves, once a call or the stored token has named it. */
+  private boundAppId: string | undefined;
+  /** Carries the deliveries' recorded work to D1. */
+  private readonly inbound: InboundCopier;
+
+  constructor(ctx: DurableObjectState, env: Env) {
+    super(ctx, env);
+    const fetch = ownOriginFetch(settingsOf(env).PUBLIC_BASE_URL);
+    this.io = { fetch, now: () => Date.now() };
+    this.sql = ctx.storage.sql;
+    migrateTokenTables(this.sql);
+    migrateInbound(this.sql);
+    migrateSignatureUses(this.sql);
+    this.inbound = new InboundCopier(this.sql, env, {
+      now: () => this.io.now(),
+      alarmNoLaterThan: (at) => this.alarmNoLaterThan(at),
+    });
+  }
+
+  /**
+   * Records a delivery once, with the work it triggers, and copies that work to D1. Returns whether
+   * it was seen before and the reply (serialised) to answer with: the first delivery's for a
+   * repeat; or, recording nothing, that its signature came before with another message.
+   */
+  async receive(row: InboxRowValues, reply: string | null, use: SignatureUse): Promise<Reception> {
+    if (!this.serves(row.appId)) {
+      throw new Error(`This WeChatAccount serves ${this.boundAppId}, not ${row.appId}`);
+    }
+    const now = this.io.now();
+    const result = this.ctx.storage.transactionSync((): Reception => {
+      if (!takeSignature(this.sql, use, now)) {
+        return { refused: "signature-reused" };
+      }
+      return recordInbound(this.sql, row, reply, now);
+    });
+    if ("refused" in result) {
+      return result;
+    }
+    if (!result.duplicate) {
+      // Should this object be evicted before the copy below is done, the alarm still does it.
+      await this.alarmNoLaterThan(now + COPY_BACKSTOP_MS);
+    }
+    await this.inbound.copyWithin(COPY_WAIT_MS);
+    return result;
+  }
+
+  /**
+   * `tenantId` registered the app (again): the token fetched with an earlier owner's AppSecret,
+   * and whatever is kept of another tenant's deliveries, are forgotten.
+   */
+  async adopt(appId: string, tenantId: string): Promise<void> {
+    this.changeOwner(appId, tenantId, "others");
+  }
+
+  /** `tenantId` deleted the app: its token and what is kept of the tenant's deliveries go. */
+  async release(appId: string, tenantId: string): Promise<void> {
+    this.changeOwner(appId, tenantId, "tenant");
+  }
+
+  /**
+   * A token for the app's API calls. With `rejectedToken`, one other than that token (fetching
+   * one unless another caller already did); with `force`, WeChat is asked to replace its token.
+   */
+  async accessToken(request: AccessTokenRequest): Promise<WeChatResult<AccessToken>> {
+    const { appId } = request;
+    if (!this.serves(appId)) {
+      // A programming error on the caller's side, answered as a value: a throw from an RPC
+      // method surfaces as an uncaught exception in the object as well as in the caller.
+      return {
+        ok: false,
+        error: {
+          code: "app-not-found",
+          retryable: false,
+          message: `This WeChatAccount serves ${this.boundAppId}, not ${appId}`,
+        },
+      };
+    }
+    const force = request.force === true;
+    const rejected = request.rejectedToken ?? (force ? this.current()?.token : undefined);
+    let result: WeChatResult<AccessToken> | undefined;
+    // Usually one round. A forced request that joined a normal refresh may get back the token it
+    // came to replace; it then forces one of its own (joining again if another started first).
+    for (let round = 0; round < 3; round++) {
+      const stored = this.current();
+      if (stored && stored.token !== rejected && this.servable(stored, this.io.now())) {
+        return this.answer(appId, stored);
+      }
+      const joined = this.refreshing;
+      if (!joined) {
+        return this.startRefresh(appId, force).promise;
+      }
+      result = await joined.promise;
+      if (!force || joined.forced || !result.ok || result.value.token !== rejected) {
+        return result;
+      }
+    }
+    return result ?? this.startRefresh(appId, force).promise;
+  }
+
+  /**
+   * Copies inbound work D1 has not taken yet, then refreshes the token ahead of its expiry; a run
+   * finding nothing to do only sets the next alarm.
+   */
+  async alarm(): Promise<void> {
+    await this.inbound.copy();
+    const stored = this.current();
+    if (!stored) {
+      return;
+    }
+    const now = this.io.now();
+    if (stored.expiresAt - now > REFRESH_AHEAD_MS) {
+      await this.scheduleRefresh(stored);
+      return;
+    }
+    const result = await (this.refreshing ?? this.startRefresh(stored.appId, false)).promise;
+    // A success has set the next alarm. After a failure, try again in a minute while the token
+    // lasts; once it is gone, the next caller fetches one.
+    const retryAt = this.io.now() + 60_000;
+    if (!result.ok && stored.expiresAt > retryAt) {
+      await this.alarmNoLaterThan(retryAt);
+    }
+  }
+
+  /**
+   * Sets the alarm for `at` unless it is set earlier: the token's refresh and the inbound copies
+   * share the one alarm an object has, and each run of it sets the next one for both.
+   */
+  private async alarmNoLaterThan(at: number): Promise<void> {
+    // Inside alarm() this is null until the run sets a new one (Cloudflare's alarms API).
+    const current = await this.ctx.storage.getAlarm();
+    if (current === null || current > at) {
+      await this.ctx.storage.setAlarm(at);
+    }
+  }
+
+  /**
+   * Forgets the token (and the settings it was fetched with), and the deliveries of `tenantId`
+   * or of every other tenant; a refresh under way saves nothing. The forced-refresh count stays:
+   * it is WeChat's limit on the account, whoever owns it here.
+   */
+  private changeOwner(appId: string, tenantId: string, whose: "tenant" | "others"): void {
+    if (!this.serves(appId)) {
+      throw new Error(`This WeChatAccount serves ${this.boundAppId}, not ${appId}`);
+    }
+    this.ctx.storage.transactionSync(() => {
+      dropToken(this.sql);
+      forgetInbound(this.sql, tenantId, whose);
+    });
+    this.stored = null;
+    this.app = undefined;
+    this.refreshing = undefined;
+    this.ownership += 1;
+  }
+
+  /** One object serves one app: its name is derived from the app id. */
+  /** Whether this object serves `appId`; the first app named binds it. */
+  private serves(appId: string): boolean {
+    const owner = this.boundAppId ?? this.current()?.appId;
+    if (owner !== undefined && owner !== appId) {
+      return false;
+    }
+    this.boundAppId = appId;
+    return true;
+  }
+
+  private current(): StoredToken | null {
+    if (this.stored === undefined) {
+      this.stored = readToken(this.sql);
+    }
+    return this.stored;
+  }
+
+  /**
+   * Fresh (more than 5 minutes left), or in its last minutes but refreshed moments ago: WeChat
+   * handed back a short-lived token, or the refresh failed, and asking again on every call would
+   * not help.
+   */
+  private servable(stored: StoredToken, now: number): boolean {
+    if (stored.expiresAt - now > REFRESH_AHEAD_MS) {
+      return true;
+    }
+    const lastRefresh = Math.max(stored.fetchedAt, this.lastRefreshAt);
+    return stored.expiresAt - now > EXPIRY_MARGIN_MS && now - lastRefresh < REFRESH_PAUSE_MS;
+  }
+
+  private async answer(appId: string, stored: StoredToken): Promise<WeChatResult<AccessToken>> {
+    const app = await this.appSettings(appId);
+    if (!app.ok) {
+      return app;
+    }
+    return {
+      ok: true,
+      value: { token: stored.token, expiresAt: stored.expiresAt, apiBaseUrl: app.value.apiBaseUrl },
+    };
+  }
+
+  /** The app's settings, shared by concurrent callers; a failed read is not kept. */
+  private appSettings(appId: string): Promise<WeChatResult<WeChatTokenApp>> {
+    const now = this.io.now();
+    if (!this.app || now - this.app.loadedAt >= APP_CACHE_MS) {
+      const entry = { settings: loadTokenApp(this.env, appId), loadedAt: now };
+      this.app = entry;
+      const forget = () => {
+        if (this.app === entry) {
+          this.app = undefined;
+        }
+      };
+      entry.settings.then((settings) => (settings.ok ? undefined : forget()), forget);
+    }
+    return this.app.settings;
+  }
+
+  private startRefresh(appId: string, force: boolean): Refresh {
+    const refresh: Refresh = {
+      promise: this.refresh(appId, force).finally(() => {
+        if (this.refreshing === refresh) {
+          this.refreshing = undefined;
+        }
+      }),
+      forced: force,
+    };
+    this.refreshing = refresh;
+    return refresh;
+  }
+
+  private async refresh(appId: string, force: boolean): Promise<WeChatResult<AccessToken>> {
+    const ownership = this.ownership;
+    const app = await this.appSettings(appId);
+    if (!app.ok) {
+      return app;
+    }
+    const sentAt = this.io.now();
+    if (force) {
+      const allowance = takeForcedRefresh(this.sql, sentAt);
+      if (!allowance.allowed) {
+        return {
+          ok: false,
+          error: {
+            code: "refresh-limited",
+            retryable: true,
+            retryAfterMs: allowance.retryAfterMs,
+            message: "WeChat allows 20 forced token refreshes a day, 30 s apart",
+          },
+        };
+      }
+    }
+    this.lastRefreshAt = sentAt;
+    const answer = await requestAccessToken(app.value, force, this.io.fetch);
+    if (!answer.ok) {
+      // A normal refresh ahead of expiry that failed leaves a token that still works.
+      const stored = this.current();
+      if (!force && stored && this.servable(stored, this.io.now())) {
+        return this.answer(appId, stored);
+      }
+      return answer;
+    }
+    const token: StoredToken = {
+      appId,
+      token: answer.value.token,
+      // Counted from before the request left, so never later than WeChat's own expiry.
+      expiresAt: sentAt + answer.value.expiresInSeconds * 1000,
+      fetchedAt: sentAt,
+    };
+    if (ownership !== this.ownership) {
+      // Fetched for the app's last owner; its callers may have it, the next owner may not.
+      return {
+        ok: true,
+        value: { token: token.token, expiresAt: token.expiresAt, apiBaseUrl: app.value.apiBaseUrl },
+      };
+    }
+    saveToken(this.sql, token);
+    this.stored = token;
+    await this.scheduleRefresh(token);
+    return {
+      ok: true,
+      value: { token: token.token, expiresAt: token.expiresAt, apiBaseUrl: app.value.apiBaseUrl },
+    };
+  }
+
+  private async scheduleRefresh(token: StoredToken): Promise<void> {
+    const at = Math.max(token.expiresAt - REFRESH_AHEAD_MS, token.fetchedAt + REFRESH_PAUSE_MS);
+    await this.alarmNoLaterThan(at);
+  }
+}

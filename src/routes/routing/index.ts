@@ -1,8 +1,0 @@
-import { createRouter } from "../router";
-import * as handlers from "./routing.handlers";
-import * as routes from "./routing.routes";
-
-export const routingRouter = createRouter()
-  .openapi(routes.listRoutes, handlers.listRoutes)
-  .openapi(routes.putRoute, handlers.putRoute)
-  .openapi(routes.deleteRoute, handlers.deleteRoute);

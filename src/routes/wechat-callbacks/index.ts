@@ -1,0 +1,22 @@
+/**
+ * WeChat's server calls: `GET /wechat/{app_id}` checks the URL, `POST /wechat/{app_id}` delivers
+ * a message or event. Both are authenticated by WeChat's signature (services/wechat/webhook.ts).
+ */
+import { Hono } from "hono";
+import type { AppEnv } from "../../middleware/context";
+import { receiveDelivery, verifyUrl } from "../../services/wechat/webhook";
+
+export const wechatHookRouter = new Hono<AppEnv>()
+  .get("/wechat/:appId", async (c) => {
+    const echostr = await verifyUrl(c.env, c.req.param("appId"), c.req.query());
+    return c.text(echostr, 200);
+  })
+  .post("/wechat/:appId", async (c) => {
+    const answer = await receiveDelivery(
+      c.env,
+      c.req.param("appId"),
+      c.req.query(),
+      await c.req.text(),
+    );
+    return c.body(answer.body, 200, { "content-type": answer.contentType });
+  });

@@ -1,0 +1,142 @@
+/**
+ * Creating, listing, changing and revoking API keys. The key is shown once; only its hash is kept.
+ */
+import { and, desc, eq, isNull, lt } from "drizzle-orm";
+import { database } from "../../db/client";
+import { apiKeys } from "../../db/schema";
+import { type RateLimitRequest, requestedRateLimit } from "../../domain/rate-limits";
+import type { Scope } from "../../domain/scopes";
+import { randomToken, sha256Hex } from "../../lib/crypto";
+import { newId } from "../../lib/ids";
+import { ApiError } from "../../lib/problem";
+import { forgetCachedKey } from "../../middleware/api-key";
+import type { Caller } from "../../middleware/context";
+
+export type ApiKeyRow = typeof apiKeys.$inferSelect;
+
+/**
+ * The keys a caller reaches besides the tenant's: a test key only test keys (a live key is a 404
+ * to it, so it cannot revoke or change one); a live key every key, so a leaked test key can be
+ * revoked with it.
+ */
+function reachableBy(caller: Caller) {
+  return caller.mode === "test" ? eq(apiKeys.mode, "test") : undefined;
+}
+
+export function generateApiKey(mode: "live" | "test"): string {
+  return `rbx_${mode}_${randomToken(32)}`;
+}
+
+export async function createApiKey(
+  env: Env,
+  caller: Caller,
+  input: { name: string; scopes: Scope[]; mode: "live" | "test"; rateLimit?: RateLimitRequest },
+  now: number = Date.now(),
+): Promise<{ row: ApiKeyRow; key: string }> {
+  if (input.mode === "live" && caller.mode === "test") {
+    // Test keys only ever reach the sandbox; one must not be a way to a key that reaches carriers.
+    throw new ApiError("unprocessable-entity", "A test key can create only test keys.", {
+      errors: [{ pointer: "/mode", detail: 'must be "test" when the request uses a test key' }],
+    });
+  }
+  const key = generateApiKey(input.mode);
+  const rateLimit = input.rateLimit && requestedRateLimit(input.rateLimit);
+  const row: ApiKeyRow = {
+    id: newId("key", now),
+    tenantId: caller.tenant.id,
+    name: input.name,
+    prefix: key.slice(0, 13),
+    keyHash: await sha256Hex(key),
+    mode: input.mode,
+    scopes: [...new Set(input.scopes)],
+    createdAt: now,
+    revokedAt: null,
+    rateLimitPerSecond: rateLimit?.perSecond ?? null,
+    rateLimitBurst: rateLimit?.burst ?? null,
+  };
+  await database(env.DB).insert(apiKeys).values(row);
+  return { row, key };
+}
+
+export async function listApiKeys(
+  env: Env,
+  caller: Caller,
+  page: { limit: number; cursor?: string },
+): Promise<{ data: ApiKeyRow[]; nextCursor: string | null }> {
+  const conditions = [eq(apiKeys.tenantId, caller.tenant.id), reachableBy(caller)];
+  if (page.cursor) {
+    conditions.push(lt(apiKeys.id, page.cursor));
+  }
+  const rows = await database(env.DB)
+    .select()
+    .from(apiKeys)
+    .where(and(...conditions))
+    .orderBy(desc(apiKeys.id))
+    .limit(page.limit + 1);
+  const data = rows.slice(0, page.limit);
+  const last = data.at(-1);
+  return { data, nextCursor: rows.length > page.limit && last ? last.id : null };
+}
+
+/** What PATCH may change; a `rateLimit` of null puts the key back on the default limit. */
+export interface ApiKeyChanges {
+  name?: string;
+  rateLimit?: RateLimitRequest | null;
+}
+
+export async function updateApiKey(
+  env: Env,
+  caller: Caller,
+  id: string,
+  changes: ApiKeyChanges,
+): Promise<ApiKeyRow> {
+  const db = database(env.DB);
+  const set: Partial<ApiKeyRow> = {};
+  if (changes.name !== undefined) {
+    set.name = changes.name;
+  }
+  if (changes.rateLimit !== undefined) {
+    const rateLimit = changes.rateLimit && requestedRateLimit(changes.rateLimit);
+    set.rateLimitPerSecond = rateLimit?.perSecond ?? null;
+    set.rateLimitBurst = rateLimit?.burst ?? null;
+  }
+  const mine = and(eq(apiKeys.id, id), eq(apiKeys.tenantId, caller.tenant.id), reachableBy(caller));
+  // Only a live (unrevoked) key changes, so a revocation racing this update always wins.
+  const live = and(mine, isNull(apiKeys.revokedAt));
+  const [updated] =
+    Object.keys(set).length > 0
+      ? await db.update(apiKeys).set(set).where(live).returning()
+      : await db.select().from(apiKeys).where(live).limit(1);
+  if (!updated) {
+    const existing = await db.query.apiKeys.findFirst({ where: mine });
+    if (!existing) {
+      throw new ApiError("not-found", `No API key ${id}.`);
+    }
+    throw new ApiError(
+      "conflict",
+      `API key ${id} has been revoked; a revoked key can't be changed.`,
+    );
+  }
+  // The new limit applies at once in this isolate, and within the cache's TTL in the others.
+  forgetCachedKey(id);
+  return updated;
+}
+
+export async function revokeApiKey(
+  env: Env,
+  caller: Caller,
+  id: string,
+  now: number = Date.now(),
+): Promise<void> {
+  const db = database(env.DB);
+  const row = await db.query.apiKeys.findFirst({
+    where: and(eq(apiKeys.id, id), eq(apiKeys.tenantId, caller.tenant.id), reachableBy(caller)),
+  });
+  if (!row) {
+    throw new ApiError("not-found", `No API key ${id}.`);
+  }
+  if (row.revokedAt === null) {
+    await db.update(apiKeys).set({ revokedAt: now }).where(eq(apiKeys.id, id));
+  }
+  forgetCachedKey(id);
+}

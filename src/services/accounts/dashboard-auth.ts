@@ -1,0 +1,165 @@
+/**
+ * Dashboard sign-in and sessions. A session is a row of `dashboard_sessions`, named by the SHA-256
+ * of a random token that only the browser's HttpOnly, SameSite=Strict cookie holds. It carries its
+ * own CSRF token for forms and the user's `session_version` at sign-in, which every request checks
+ * against the user's row: signing out deletes the row, and any change of the user's row (a role,
+ * a removal, later a password or a disabled flag; see the trigger in migration 0013) refuses
+ * every session the user had, at once. That check is one D1 read per dashboard request, with no
+ * isolate cache on purpose: a cached session would outlive its revocation, and the dashboard is
+ * not the API's hot path.
+ */
+import { and, eq, gt, sql } from "drizzle-orm";
+import { database } from "../../db/client";
+import { dashboardSessions, type Role, users } from "../../db/schema";
+import { signInAddress } from "../../domain/sign-in-throttle";
+import {
+  randomToken,
+  sha256Hex,
+  UNMATCHABLE_PASSWORD_HASH,
+  verifyPassword,
+} from "../../lib/crypto";
+import {
+  forgiveAttempt,
+  pruneSignInAttempts,
+  reserveAttempt,
+  signInSource,
+} from "./sign-in-throttle";
+
+const SESSION_HOURS = 12;
+export const SESSION_MAX_AGE_SECONDS = SESSION_HOURS * 3600;
+const TOKEN_LENGTH = 43; // base62: 256 bits
+const TOKEN = /^[0-9A-Za-z]{43}$/;
+
+export interface Session {
+  /** The row's id: the SHA-256 of the cookie's token. */
+  id: string;
+  userId: string;
+  tenantId: string;
+  email: string;
+  role: Role;
+  csrf: string;
+}
+
+export interface SignInAttempt {
+  email: string;
+  password: string;
+  /** The client's IP (`CF-Connecting-IP`), absent in local runs. */
+  ip: string | undefined;
+}
+
+export interface SignInOptions {
+  now?: number;
+  /** The password check; tests pass one that counts its calls. */
+  verifyPassword?: (password: string, storedHash: string) => Promise<boolean>;
+}
+
+/**
+ * A session and its cookie token for the right email and password, or undefined for a wrong one;
+ * throws the 429 that refuses an attempt over the limits (domain/sign-in-throttle) before any
+ * password is checked. An unknown email takes the same path, PBKDF2 included, as a known one.
+ */
+export async function signIn(
+  env: Env,
+  attempt: SignInAttempt,
+  options: SignInOptions = {},
+): Promise<{ session: Session; token: string } | undefined> {
+  const now = options.now ?? Date.now();
+  const check = options.verifyPassword ?? verifyPassword;
+  const email = attempt.email.trim().toLowerCase();
+  const source = await signInSource(email, signInAddress(attempt.ip));
+  await reserveAttempt(env.DB, source, now);
+  const user = await database(env.DB).query.users.findFirst({ where: eq(users.email, email) });
+  const ok = await check(attempt.password, user?.passwordHash ?? UNMATCHABLE_PASSWORD_HASH);
+  if (!user || !ok) {
+    return undefined;
+  }
+  await forgiveAttempt(env.DB, source);
+  const token = randomToken(TOKEN_LENGTH);
+  const session: Session = {
+    id: await sha256Hex(token),
+    userId: user.id,
+    tenantId: user.tenantId,
+    email: user.email,
+    role: user.role,
+    csrf: randomToken(24),
+  };
+  await database(env.DB)
+    .insert(dashboardSessions)
+    .values({
+      id: session.id,
+      userId: user.id,
+      userVersion: user.sessionVersion,
+      csrf: session.csrf,
+      createdAt: now,
+      expiresAt: now + SESSION_MAX_AGE_SECONDS * 1000,
+    });
+  return { session, token };
+}
+
+/** The session a cookie token names, if it is unexpired and its user's row has not changed. */
+export async function readSession(
+  env: Env,
+  token: string,
+  now: number = Date.now(),
+): Promise<Session | undefined> {
+  if (!TOKEN.test(token)) {
+    return undefined;
+  }
+  const row = await database(env.DB)
+    .select({
+      id: dashboardSessions.id,
+      csrf: dashboardSessions.csrf,
+      userVersion: dashboardSessions.userVersion,
+      sessionVersion: users.sessionVersion,
+      userId: users.id,
+      tenantId: users.tenantId,
+      email: users.email,
+      role: users.role,
+    })
+    .from(dashboardSessions)
+    .innerJoin(users, eq(users.id, dashboardSessions.userId))
+    .where(
+      and(eq(dashboardSessions.id, await sha256Hex(token)), gt(dashboardSessions.expiresAt, now)),
+    )
+    .get();
+  if (!row || row.userVersion !== row.sessionVersion) {
+    return undefined;
+  }
+  return {
+    id: row.id,
+    userId: row.userId,
+    tenantId: row.tenantId,
+    email: row.email,
+    role: row.role,
+    csrf: row.csrf,
+  };
+}
+
+/** Signs this one session out, server-side; the user's other sessions go on. */
+export async function endSession(env: Env, session: Session): Promise<void> {
+  await database(env.DB).delete(dashboardSessions).where(eq(dashboardSessions.id, session.id));
+}
+
+/**
+ * Ends every session of a user, at once. A change of the user's row does this by itself (the
+ * trigger in migration 0013); call this to sign a user out everywhere with no other change.
+ */
+export async function bumpSessionVersion(env: Env, userId: string): Promise<void> {
+  await database(env.DB)
+    .update(users)
+    .set({ sessionVersion: sql`${users.sessionVersion} + 1` })
+    .where(eq(users.id, userId));
+}
+
+/** Housekeeping: sessions that can no longer sign anyone in, and attempts that no longer count. */
+export async function pruneDashboardSignIns(env: Env, now: number = Date.now()): Promise<void> {
+  await Promise.all([
+    env.DB.prepare(
+      `DELETE FROM dashboard_sessions WHERE expires_at <= ?
+         OR user_version <> (SELECT session_version FROM users WHERE users.id = dashboard_sessions.user_id)`,
+    )
+      .bind(now)
+      .run(),
+    pruneSignInAttempts(env.DB, now),
+  ]);
+}

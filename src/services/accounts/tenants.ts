@@ -1,0 +1,128 @@
+/**
+ * The tenant's own settings: who it is, where it may send, how fast, when marketing waits.
+ *
+ * Callers compose messages from a cached copy of these (the API key's cache, one per isolate), so
+ * every change counts `settings_version` up and tells the tenant's dispatcher the new number
+ * before it is answered. The dispatcher refuses a message composed under an older version, and the
+ * sender composes it again from D1 (`withCurrentSettings`): a message accepted after a change's
+ * 200 obeys it, whichever isolate accepts it, and accepting still costs one dispatcher call.
+ */
+import { eq, sql } from "drizzle-orm";
+import { database } from "../../db/client";
+import { tenants } from "../../db/schema";
+import { dispatcherOf } from "../../delivery/dispatcher";
+import type { QuietHours } from "../../domain/quiet-hours";
+import { ApiError } from "../../lib/problem";
+import { rememberTenantSettings } from "../../middleware/api-key";
+import { type Caller, type TenantConfig, tenantConfigOf } from "../../middleware/context";
+
+export type TenantRow = typeof tenants.$inferSelect;
+
+export async function loadTenant(env: Env, tenantId: string): Promise<TenantConfig | undefined> {
+  const row = await database(env.DB).query.tenants.findFirst({ where: eq(tenants.id, tenantId) });
+  return row ? tenantConfigOf(row) : undefined;
+}
+
+export async function getTenant(env: Env, caller: Caller): Promise<TenantRow> {
+  const row = await database(env.DB).query.tenants.findFirst({
+    where: eq(tenants.id, caller.tenant.id),
+  });
+  if (!row) {
+    // The caller's key was just checked against this tenant; it cannot be missing.
+    throw new Error(`tenant ${caller.tenant.id} vanished`);
+  }
+  return row;
+}
+
+export interface TenantChanges {
+  name?: string;
+  homeCountry?: string;
+  allowedCountries?: string[];
+  sendRate?: number;
+  currency?: string;
+  prices?: Record<string, string>;
+  quietHours?: QuietHours | null;
+}
+
+/** The SET clause's part that every change of the tenant's settings carries. */
+export const NEXT_SETTINGS_VERSION = { settingsVersion: sql`${tenants.settingsVersion} + 1` };
+
+/** Applies the changes; they reach the tenant's dispatcher before this returns. */
+export async function updateTenant(
+  env: Env,
+  caller: Caller,
+  changes: TenantChanges,
+): Promise<TenantRow> {
+  const [row] = await database(env.DB)
+    .update(tenants)
+    .set({ ...changes, ...NEXT_SETTINGS_VERSION })
+    .where(eq(tenants.id, caller.tenant.id))
+    .returning();
+  if (!row) {
+    throw new Error(`tenant ${caller.tenant.id} vanished`);
+  }
+  await announceSettings(env, row);
+  return row;
+}
+
+/**
+ * Tells the tenant's dispatcher of a change, with the settings it releases by, all of them: of
+ * two changes' calls, the later may arrive first, and the dispatcher keeps the newer.
+ */
+export async function announceSettings(env: Env, row: TenantRow): Promise<void> {
+  await dispatcherOf(env, row.id).configure({
+    tenantId: row.id,
+    settingsVersion: row.settingsVersion,
+    sendRate: row.sendRate,
+    quietHours: row.quietHours ?? null,
+  });
+}
+
+/** The tenant's settings as D1 has them now, also refreshing this isolate's cached copy. */
+export async function currentSettings(env: Env, caller: Caller): Promise<TenantConfig> {
+  const tenant = await loadTenant(env, caller.tenant.id);
+  if (!tenant) {
+    throw new Error(`tenant ${caller.tenant.id} vanished`);
+  }
+  rememberTenantSettings(tenant);
+  return tenant;
+}
+
+/** The dispatcher refused a message composed under an outdated copy of the tenant's settings. */
+export class StaleSettings extends Error {
+  constructor() {
+    super("the tenant's settings changed since they were read");
+  }
+}
+
+/**
+ * Runs `accept` with the caller's settings; if the dispatcher finds them outdated, reads them from
+ * D1 (refreshing this isolate's key cache) and runs it once more. Nothing was accepted the first
+ * time, so running again sends nothing twice.
+ */
+export async function withCurrentSettings<T>(
+  env: Env,
+  caller: Caller,
+  accept: (caller: Caller) => Promise<T>,
+): Promise<T> {
+  try {
+    return await accept(caller);
+  } catch (error) {
+    if (!(error instanceof StaleSettings)) {
+      throw error;
+    }
+  }
+  const tenant = await currentSettings(env, caller);
+  try {
+    return await accept({ ...caller, tenant });
+  } catch (error) {
+    if (error instanceof StaleSettings) {
+      // Changed again within the moment it took to read them.
+      throw new ApiError(
+        "conflict",
+        "The account's settings changed while this was being accepted; send it again.",
+      );
+    }
+    throw error;
+  }
+}

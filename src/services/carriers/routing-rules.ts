@@ -1,0 +1,116 @@
+/**
+ * A tenant's routing rules (see domain/routing.ts): destination → providers in order. A rule may
+ * name only providers the tenant has set up. Cached per isolate for the dispatch consumers.
+ */
+import { and, eq } from "drizzle-orm";
+import { database } from "../../db/client";
+import { type ProviderName, providerSettings, routes } from "../../db/schema";
+import type { RouteRule } from "../../domain/routing";
+import { newId } from "../../lib/ids";
+import { ApiError } from "../../lib/problem";
+import type { Caller } from "../../middleware/context";
+
+export type RouteRow = typeof routes.$inferSelect;
+
+const RULES_TTL_MS = 10_000;
+const cache = new Map<string, { rules: Promise<RouteRule<ProviderName>[]>; expiresAt: number }>();
+
+export async function listRoutes(env: Env, caller: Caller): Promise<RouteRow[]> {
+  return database(env.DB)
+    .select()
+    .from(routes)
+    .where(eq(routes.tenantId, caller.tenant.id))
+    .orderBy(routes.destination);
+}
+
+/** Creates the rule for a destination, or replaces the one there is. */
+export async function putRoute(
+  env: Env,
+  caller: Caller,
+  input: {
+    destination: string;
+    providers: { provider: ProviderName; priority: number; weight: number }[];
+  },
+  now: number = Date.now(),
+): Promise<{ row: RouteRow; created: boolean }> {
+  const db = database(env.DB);
+  const configured = new Set(
+    (
+      await db
+        .select({ provider: providerSettings.provider })
+        .from(providerSettings)
+        .where(eq(providerSettings.tenantId, caller.tenant.id))
+    ).map((row) => row.provider),
+  );
+  const errors = input.providers.flatMap((p, i) =>
+    configured.has(p.provider)
+      ? []
+      : [
+          {
+            pointer: `/providers/${i}/provider`,
+            detail: `${p.provider} is not set up (PUT /v1/providers/${p.provider})`,
+          },
+        ],
+  );
+  if (errors.length > 0) {
+    throw new ApiError("unprocessable-entity", "A route may only use providers you have set up.", {
+      errors,
+    });
+  }
+  const existing = await db.query.routes.findFirst({
+    where: and(eq(routes.tenantId, caller.tenant.id), eq(routes.destination, input.destination)),
+  });
+  const [row] = existing
+    ? await db
+        .update(routes)
+        .set({ providers: input.providers, updatedAt: now })
+        .where(eq(routes.id, existing.id))
+        .returning()
+    : await db
+        .insert(routes)
+        .values({
+          id: newId("rte", now),
+          tenantId: caller.tenant.id,
+          destination: input.destination,
+          providers: input.providers,
+          createdAt: now,
+          updatedAt: now,
+        })
+        .returning();
+  if (!row) {
+    throw new Error(`route ${input.destination} vanished`);
+  }
+  cache.delete(caller.tenant.id);
+  return { row, created: !existing };
+}
+
+export async function deleteRoute(env: Env, caller: Caller, id: string): Promise<void> {
+  const deleted = await database(env.DB)
+    .delete(routes)
+    .where(and(eq(routes.id, id), eq(routes.tenantId, caller.tenant.id)))
+    .returning({ id: routes.id });
+  if (deleted.length === 0) {
+    throw new ApiError("not-found", `No route ${id}.`);
+  }
+  cache.delete(caller.tenant.id);
+}
+
+/** The tenant's rules, for the dispatch consumers; another isolate's change applies within 10 s. */
+export function routingRules(
+  env: Env,
+  tenantId: string,
+  now: number = Date.now(),
+): Promise<RouteRule<ProviderName>[]> {
+  const cached = cache.get(tenantId);
+  if (cached && cached.expiresAt > now) {
+    return cached.rules;
+  }
+  const rules = database(env.DB)
+    .select({ destination: routes.destination, providers: routes.providers })
+    .from(routes)
+    .where(eq(routes.tenantId, tenantId))
+    .then((rows) => rows as RouteRule<ProviderName>[]);
+  cache.set(tenantId, { rules, expiresAt: now + RULES_TTL_MS });
+  rules.catch(() => cache.delete(tenantId));
+  return rules;
+}

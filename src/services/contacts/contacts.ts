@@ -1,0 +1,381 @@
+/**
+ * A tenant's own end users, keyed by the tenant's `external_id`: a name, a phone in E.164 and the
+ * person's openid in each of the tenant's WeChat Official Accounts. An openid belongs to at most
+ * one contact per app (a unique index), so a message to "the contact" on WeChat is unambiguous.
+ */
+import { and, desc, eq, inArray, lt } from "drizzle-orm";
+import { database } from "../../db/client";
+import { contacts, contactWeChatBindings, wechatApps } from "../../db/schema";
+import { normalisePhone } from "../../domain/phone";
+import { newId } from "../../lib/ids";
+import { ApiError, type FieldError } from "../../lib/problem";
+import type { Caller } from "../../middleware/context";
+
+export type ContactRow = typeof contacts.$inferSelect;
+export type BindingRow = typeof contactWeChatBindings.$inferSelect;
+export type Contact = ContactRow & { wechat: BindingRow[] };
+
+export interface WeChatBindingInput {
+  app_id: string;
+  openid: string;
+}
+
+export interface ContactInput {
+  external_id: string;
+  name?: string | null;
+  phone?: string | null;
+  wechat?: WeChatBindingInput[];
+}
+
+/** PATCH: a field left out stays; `null` clears it; `wechat` replaces the whole list. */
+export interface ContactChanges {
+  name?: string | null;
+  phone?: string | null;
+  wechat?: WeChatBindingInput[] | null;
+}
+
+function phoneOf(caller: Caller, phone: string | null | undefined): string | null {
+  if (phone === undefined || phone === null) {
+    return null;
+  }
+  const result = normalisePhone(phone, caller.tenant.homeCountry);
+  if (!result.ok) {
+    throw new ApiError(
+      "unprocessable-entity",
+      `The phone number is not valid: ${result.error.detail}.`,
+      {
+        errors: [{ pointer: "/phone", detail: result.error.detail }],
+      },
+    );
+  }
+  return result.e164;
+}
+
+/** Each binding names one of the caller's apps, once; an error points at the offending entry. */
+async function checkBindings(
+  env: Env,
+  caller: Caller,
+  bindings: readonly WeChatBindingInput[],
+): Promise<void> {
+  if (bindings.length === 0) {
+    return;
+  }
+  const owned = await database(env.DB)
+    .select({ appId: wechatApps.appId })
+    .from(wechatApps)
+    .where(
+      and(
+        eq(wechatApps.tenantId, caller.tenant.id),
+        inArray(
+          wechatApps.appId,
+          bindings.map((b) => b.app_id),
+        ),
+      ),
+    );
+  const mine = new Set(owned.map((row) => row.appId));
+  const seen = new Set<string>();
+  const errors: FieldError[] = [];
+  bindings.forEach((binding, index) => {
+    const pointer = `/wechat/${index}/app_id`;
+    if (!mine.has(binding.app_id)) {
+      errors.push({ pointer, detail: `${binding.app_id} is not one of your WeChat apps` });
+    } else if (seen.has(binding.app_id)) {
+      errors.push({
+        pointer,
+        detail: `${binding.app_id} is listed twice; a contact has one openid per app`,
+      });
+    }
+    seen.add(binding.app_id);
+  });
+  if (errors.length > 0) {
+    throw new ApiError("unprocessable-entity", "A WeChat binding is not valid.", { errors });
+  }
+}
+
+/** 409 when an openid is already another of the tenant's contacts' in that app. */
+async function checkOpenidsFree(
+  env: Env,
+  tenantId: string,
+  contactId: string,
+  bindings: readonly { appId: string; openid: string }[],
+): Promise<void> {
+  if (bindings.length === 0) {
+    return;
+  }
+  const taken = await database(env.DB)
+    .select()
+    .from(contactWeChatBindings)
+    .where(
+      and(
+        eq(contactWeChatBindings.tenantId, tenantId),
+        inArray(
+          contactWeChatBindings.openid,
+          bindings.map((b) => b.openid),
+        ),
+      ),
+    );
+  const clash = taken.find(
+    (row) =>
+      row.contactId !== contactId &&
+      bindings.some((b) => b.appId === row.appId && b.openid === row.openid),
+  );
+  if (clash) {
+    throw openidTaken(clash.appId, clash.openid);
+  }
+}
+
+function openidTaken(appId: string, openid: string): ApiError {
+  return new ApiError(
+    "conflict",
+    `The openid ${openid} of ${appId} is already bound to another contact; unbind it there first.`,
+  );
+}
+
+/** The unique index a failed write broke, from D1's message (drizzle wraps it as the cause). */
+function brokenUniqueIndex(error: unknown): "external_id" | "openid" | null {
+  for (let e: unknown = error; e instanceof Error; e = e.cause) {
+    if (e.message.includes("UNIQUE constraint failed")) {
+      return e.message.includes("contact_wechat_bindings") ? "openid" : "external_id";
+    }
+  }
+  return null;
+}
+
+function externalIdTaken(externalId: string): ApiError {
+  return new ApiError("conflict", `A contact with external_id ${externalId} already exists.`, {
+    errors: [{ pointer: "/external_id", detail: "already exists" }],
+  });
+}
+
+/** Runs a write; a race lost on a unique index is the same 409 as the check before it. */
+async function writing<T>(externalId: string, write: () => Promise<T>): Promise<T> {
+  try {
+    return await write();
+  } catch (error) {
+    const index = brokenUniqueIndex(error);
+    if (index === "external_id") {
+      throw externalIdTaken(externalId);
+    }
+    if (index === "openid") {
+      throw new ApiError("conflict", "An openid is already bound to another contact of that app.");
+    }
+    throw error;
+  }
+}
+
+async function bindingsOf(env: Env, contactIds: string[]): Promise<Map<string, BindingRow[]>> {
+  const byContact = new Map<string, BindingRow[]>(contactIds.map((id) => [id, []]));
+  if (contactIds.length === 0) {
+    return byContact;
+  }
+  const rows = await database(env.DB)
+    .select()
+    .from(contactWeChatBindings)
+    .where(inArray(contactWeChatBindings.contactId, contactIds))
+    .orderBy(contactWeChatBindings.appId);
+  for (const row of rows) {
+    byContact.get(row.contactId)?.push(row);
+  }
+  return byContact;
+}
+
+/** The caller's contact row; another tenant's is as missing as one that never was. */
+export async function findContactRow(
+  env: Env,
+  caller: Caller,
+  externalId: string,
+): Promise<ContactRow> {
+  const row = await database(env.DB).query.contacts.findFirst({
+    where: and(eq(contacts.tenantId, caller.tenant.id), eq(contacts.externalId, externalId)),
+  });
+  if (!row) {
+    throw new ApiError("not-found", `No contact ${externalId}.`);
+  }
+  return row;
+}
+
+export async function getContact(env: Env, caller: Caller, externalId: string): Promise<Contact> {
+  const row = await findContactRow(env, caller, externalId);
+  const bindings = await bindingsOf(env, [row.id]);
+  return { ...row, wechat: bindings.get(row.id) ?? [] };
+}
+
+export async function createContact(
+  env: Env,
+  caller: Caller,
+  input: ContactInput,
+  now: number = Date.now(),
+): Promise<Contact> {
+  const db = database(env.DB);
+  const phone = phoneOf(caller, input.phone);
+  const wechat = input.wechat ?? [];
+  await checkBindings(env, caller, wechat);
+  const existing = await db.query.contacts.findFirst({
+    where: and(eq(contacts.tenantId, caller.tenant.id), eq(contacts.externalId, input.external_id)),
+  });
+  if (existing) {
+    throw externalIdTaken(input.external_id);
+  }
+  const row: ContactRow = {
+    id: newId("ctc", now),
+    tenantId: caller.tenant.id,
+    externalId: input.external_id,
+    name: input.name ?? null,
+    phone,
+    createdAt: now,
+    updatedAt: now,
+  };
+  const bindings: BindingRow[] = wechat.map((b) => ({
+    contactId: row.id,
+    tenantId: caller.tenant.id,
+    appId: b.app_id,
+    openid: b.openid,
+    source: "api",
+    createdAt: now,
+  }));
+  await checkOpenidsFree(env, caller.tenant.id, row.id, bindings);
+  await writing(input.external_id, async () => {
+    const insertContact = db.insert(contacts).values(row);
+    if (bindings.length === 0) {
+      await insertContact;
+    } else {
+      await db.batch([insertContact, db.insert(contactWeChatBindings).values(bindings)]);
+    }
+  });
+  return { ...row, wechat: [...bindings].sort((a, b) => a.appId.localeCompare(b.appId)) };
+}
+
+export async function updateContact(
+  env: Env,
+  caller: Caller,
+  externalId: string,
+  changes: ContactChanges,
+  now: number = Date.now(),
+): Promise<Contact> {
+  const db = database(env.DB);
+  const row = await findContactRow(env, caller, externalId);
+  const set: Partial<ContactRow> = { updatedAt: now };
+  if (changes.name !== undefined) {
+    set.name = changes.name;
+  }
+  if (changes.phone !== undefined) {
+    set.phone = phoneOf(caller, changes.phone);
+  }
+  const update = db.update(contacts).set(set).where(eq(contacts.id, row.id));
+  if (changes.wechat === undefined) {
+    await update;
+    return getContact(env, caller, externalId);
+  }
+  const wanted = changes.wechat ?? [];
+  await checkBindings(env, caller, wanted);
+  // A binding kept as it was keeps its source and creation time.
+  const current = (await bindingsOf(env, [row.id])).get(row.id) ?? [];
+  const bindings: BindingRow[] = wanted.map(
+    (b) =>
+      current.find((c) => c.appId === b.app_id && c.openid === b.openid) ?? {
+        contactId: row.id,
+        tenantId: caller.tenant.id,
+        appId: b.app_id,
+        openid: b.openid,
+        source: "api",
+        createdAt: now,
+      },
+  );
+  await checkOpenidsFree(env, caller.tenant.id, row.id, bindings);
+  const clear = db.delete(contactWeChatBindings).where(eq(contactWeChatBindings.contactId, row.id));
+  await writing(externalId, async () => {
+    if (bindings.length === 0) {
+      await db.batch([update, clear]);
+    } else {
+      await db.batch([update, clear, db.insert(contactWeChatBindings).values(bindings)]);
+    }
+  });
+  return getContact(env, caller, externalId);
+}
+
+export async function listContacts(
+  env: Env,
+  caller: Caller,
+  page: { limit: number; cursor?: string },
+): Promise<{ data: Contact[]; nextCursor: string | null }> {
+  const conditions = [eq(contacts.tenantId, caller.tenant.id)];
+  if (page.cursor) {
+    conditions.push(lt(contacts.id, page.cursor));
+  }
+  const rows = await database(env.DB)
+    .select()
+    .from(contacts)
+    .where(and(...conditions))
+    .orderBy(desc(contacts.id))
+    .limit(page.limit + 1);
+  const data = rows.slice(0, page.limit);
+  const bindings = await bindingsOf(
+    env,
+    data.map((row) => row.id),
+  );
+  const last = data.at(-1);
+  return {
+    data: data.map((row) => ({ ...row, wechat: bindings.get(row.id) ?? [] })),
+    nextCursor: rows.length > page.limit && last ? last.id : null,
+  };
+}
+
+export async function deleteContact(env: Env, caller: Caller, externalId: string): Promise<void> {
+  const db = database(env.DB);
+  const row = await findContactRow(env, caller, externalId);
+  await db.batch([
+    db.delete(contactWeChatBindings).where(eq(contactWeChatBindings.contactId, row.id)),
+    db.delete(contacts).where(eq(contacts.id, row.id)),
+  ]);
+}
+
+export async function unbindWeChat(
+  env: Env,
+  caller: Caller,
+  externalId: string,
+  appId: string,
+): Promise<void> {
+  const row = await findContactRow(env, caller, externalId);
+  const deleted = await database(env.DB)
+    .delete(contactWeChatBindings)
+    .where(and(eq(contactWeChatBindings.contactId, row.id), eq(contactWeChatBindings.appId, appId)))
+    .returning({ appId: contactWeChatBindings.appId });
+  if (deleted.length === 0) {
+    throw new ApiError("not-found", `Contact ${externalId} has no binding in ${appId}.`);
+  }
+}
+
+/**
+ * Records the openid the person proved through WeChat's OAuth (source `oauth`), replacing the
+ * contact's binding in that app. The contact is found by id within the tenant: one deleted since
+ * the link was made is a 404.
+ */
+export async function bindWeChatByOAuth(
+  env: Env,
+  binding: { tenantId: string; contactId: string; appId: string; openid: string },
+  now: number = Date.now(),
+): Promise<void> {
+  const db = database(env.DB);
+  const contact = await db.query.contacts.findFirst({
+    where: and(eq(contacts.id, binding.contactId), eq(contacts.tenantId, binding.tenantId)),
+  });
+  if (!contact) {
+    throw new ApiError("not-found", "The contact this link was made for no longer exists.");
+  }
+  await checkOpenidsFree(env, contact.tenantId, contact.id, [binding]);
+  const row: BindingRow = { ...binding, source: "oauth", createdAt: now };
+  try {
+    await db
+      .insert(contactWeChatBindings)
+      .values(row)
+      .onConflictDoUpdate({
+        target: [contactWeChatBindings.contactId, contactWeChatBindings.appId],
+        set: { openid: row.openid, source: row.source, createdAt: row.createdAt },
+      });
+  } catch (error) {
+    if (brokenUniqueIndex(error) === "openid") {
+      throw openidTaken(binding.appId, binding.openid);
+    }
+    throw error;
+  }
+}

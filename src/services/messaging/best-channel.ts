@@ -1,0 +1,250 @@
+/**
+ * One call for the best channel (`channel: "auto"`): a contact bound in the WeChat account and
+ * following it gets the WeChat part, with the SMS part composed and kept as its fallback (used
+ * when WeChat refuses the send, gives up after retries, or ends it undelivered); anyone else,
+ * and a customer-service part the follower's window does not allow, gets the SMS part at once.
+ * Either way it is one message id, and every attempt on either channel shows on it.
+ */
+import { and, eq } from "drizzle-orm";
+import { database } from "../../db/client";
+import type { MessageRow } from "../../db/message-log";
+import { contacts, contactWeChatBindings, wechatFollowers } from "../../db/schema";
+import type { AcceptedMessage } from "../../delivery/dispatcher-types";
+import { dispatchJobSchema } from "../../delivery/payloads";
+import { ApiError } from "../../lib/problem";
+import type { Caller } from "../../middleware/context";
+import { withCurrentSettings } from "../accounts/tenants";
+import { loadScreener } from "../content/sensitive-words";
+import {
+  acceptWithinWindow,
+  refuseWeChatOutsideSandbox,
+  type WeChatContent,
+} from "../wechat/messages";
+import { composeMessage } from "./compose";
+import { acceptMessage, type ContentInput, loadContent, refusal } from "./messages";
+
+export interface AutoSendInput {
+  contact: string;
+  app_id: string;
+  wechat: WeChatContent;
+  sms: ContentInput & { smart_encoding?: boolean };
+  metadata?: Record<string, string>;
+  send_at?: string;
+}
+
+/** What the consumer switches a WeChat message to when WeChat refuses it for good. */
+export interface SmsFallback {
+  recipient: string;
+  body: string;
+  segments: number;
+  encoding: "GSM-7" | "UCS-2";
+  costMicros: number;
+  templateId: string | null;
+  templateVersion: number | null;
+  templateParams: { name: string; value: string }[] | null;
+}
+
+export function acceptAutoMessage(
+  env: Env,
+  caller: Caller,
+  input: AutoSendInput,
+  idempotencyKey: string | undefined,
+  now: number = Date.now(),
+): Promise<{ replayed: boolean; message: AcceptedMessage }> {
+  // The SMS part (or the WeChat part's SMS fallback) is signed with the tenant's settings.
+  return withCurrentSettings(env, caller, (current) =>
+    acceptByBestChannel(env, current, input, idempotencyKey, now),
+  );
+}
+
+async function acceptByBestChannel(
+  env: Env,
+  caller: Caller,
+  input: AutoSendInput,
+  idempotencyKey: string | undefined,
+  now: number,
+): Promise<{ replayed: boolean; message: AcceptedMessage }> {
+  // Whichever channel the contact's state picks, a test key's request is refused alike.
+  await refuseWeChatOutsideSandbox(env, caller, input.app_id);
+  const db = database(env.DB);
+  const contact = await db.query.contacts.findFirst({
+    where: and(eq(contacts.tenantId, caller.tenant.id), eq(contacts.externalId, input.contact)),
+  });
+  if (!contact) {
+    throw new ApiError("unprocessable-entity", `No contact ${input.contact}.`, {
+      errors: [{ pointer: "/contact", detail: "not one of this account's contacts" }],
+    });
+  }
+  const [bound] = await db
+    .select({ openid: contactWeChatBindings.openid, following: wechatFollowers.following })
+    .from(contactWeChatBindings)
+    .leftJoin(
+      wechatFollowers,
+      and(
+        eq(wechatFollowers.tenantId, contactWeChatBindings.tenantId),
+        eq(wechatFollowers.appId, contactWeChatBindings.appId),
+        eq(wechatFollowers.openid, contactWeChatBindings.openid),
+      ),
+    )
+    .where(
+      and(
+        eq(contactWeChatBindings.tenantId, contact.tenantId),
+        eq(contactWeChatBindings.contactId, contact.id),
+        eq(contactWeChatBindings.appId, input.app_id),
+      ),
+    )
+    .limit(1);
+  const smsInput = { ...input.sms, metadata: input.metadata, send_at: input.send_at };
+  if (!bound?.following) {
+    if (!contact.phone) {
+      throw new ApiError(
+        "unprocessable-entity",
+        "The contact follows no WeChat account here and has no phone.",
+        {
+          errors: [
+            { pointer: "/contact", detail: "neither a following WeChat binding nor a phone" },
+          ],
+        },
+      );
+    }
+    return acceptMessage(env, caller, { ...smsInput, to: contact.phone }, idempotencyKey, now);
+  }
+  let fallback: SmsFallback | null = null;
+  if (contact.phone) {
+    const [content, screen] = await Promise.all([
+      loadContent(env, caller, input.sms),
+      loadScreener(env, caller.tenant.id),
+    ]);
+    const composed = composeMessage(caller.tenant, screen, contact.phone, content, {
+      smartEncoding: input.sms.smart_encoding ?? false,
+      pointer: "/sms",
+    });
+    if (!composed.ok) {
+      throw refusal(composed.errors, composed.hits);
+    }
+    const v = composed.value;
+    fallback = {
+      recipient: v.recipient ?? contact.phone,
+      body: v.text,
+      segments: v.segments,
+      encoding: v.encoding,
+      costMicros: v.costMicros,
+      templateId: "template" in content ? content.template.id : null,
+      templateVersion: "template" in content ? content.template.version : null,
+      templateParams: v.templateParams,
+    };
+  }
+  const wechat = await acceptWithinWindow(
+    env,
+    caller,
+    {
+      app_id: input.app_id,
+      openid: bound.openid,
+      wechat: input.wechat,
+      metadata: input.metadata,
+      send_at: input.send_at,
+    },
+    idempotencyKey,
+    now,
+    fallback,
+  );
+  if (wechat.ok) {
+    return wechat.accepted;
+  }
+  // A customer-service part the follower's window does not allow now: "auto" means the best
+  // channel that can take the message, so the SMS part goes instead of a refusal.
+  if (!contact.phone) {
+    throw new ApiError("unprocessable-entity", wechat.detail, {
+      errors: [{ pointer: "/wechat/type", detail: wechat.detail }],
+    });
+  }
+  return acceptMessage(env, caller, { ...smsInput, to: contact.phone }, idempotencyKey, now);
+}
+
+/** The columns a WeChat message takes from its SMS fallback (`smsValues` binds them). */
+// The sender was the WeChat app; the SMS part names none (a carrier would take an app id for its
+// From), so the carrier's own sender is used.
+const BECOME_SMS = `channel = 'sms', recipient = ?, body = ?, segments = ?, encoding = ?,
+  cost_micros = ?, template_id = ?, template_version = ?, template_params = ?, payload = NULL,
+  provider = NULL, provider_message_id = NULL, sender = NULL`;
+
+function smsValues(fallback: SmsFallback): (string | number | null)[] {
+  return [
+    fallback.recipient,
+    fallback.body,
+    fallback.segments,
+    fallback.encoding,
+    fallback.costMicros,
+    fallback.templateId,
+    fallback.templateVersion,
+    fallback.templateParams ? JSON.stringify(fallback.templateParams) : null,
+  ];
+}
+
+/** The SMS a `channel: "auto"` message falls back to, if it has one. */
+export function fallbackOf(message: Pick<MessageRow, "payload">): SmsFallback | null {
+  const fallback = message.payload?.fallback;
+  return fallback && typeof fallback === "object" ? (fallback as SmsFallback) : null;
+}
+
+/**
+ * Turns a WeChat message WeChat refused for good into its SMS fallback, while our claim holds it:
+ * the next delivery of its queue message sends it as an SMS, under the same id.
+ */
+export async function switchToSms(
+  db: D1Database,
+  message: MessageRow,
+  claimId: string,
+  fallback: SmsFallback,
+  now: number,
+): Promise<void> {
+  await db
+    .prepare(
+      `UPDATE messages SET ${BECOME_SMS}, updated_at = ?
+       WHERE id = ? AND claim_id = ? AND status = 'sending'`,
+    )
+    .bind(...smsValues(fallback), now, message.id, claimId)
+    .run();
+}
+
+/**
+ * A template message WeChat reported undelivered, with an SMS fallback: it becomes that SMS and is
+ * put straight on the dispatch queue. It stays `sent` (statuses only move forward) until the SMS
+ * has its own result; its receipt then finishes it, overwriting the message's reason, so WeChat's
+ * verdict is kept on the WeChat attempt, where the attempts list shows it for good.
+ */
+export async function fallBackAfterUndelivered(
+  env: Env,
+  message: { id: string; tenantId: string },
+  fallback: SmsFallback,
+  reason: string,
+  now: number,
+): Promise<boolean> {
+  const [changed] = await env.DB.batch([
+    env.DB.prepare(
+      `UPDATE messages SET ${BECOME_SMS}, sent_at = NULL, status_reason = ?, claim_id = NULL,
+         claimed_until = 0, updated_at = ?
+       WHERE id = ? AND tenant_id = ? AND channel = 'wechat' AND status = 'sent'`,
+    ).bind(
+      ...smsValues(fallback),
+      `falling back to SMS after WeChat: ${reason}`,
+      now,
+      message.id,
+      message.tenantId,
+    ),
+    // The attempt's outcome stays `sent` (WeChat took the request); its reason says what followed.
+    env.DB.prepare(
+      `UPDATE message_attempts SET reason = ?
+       WHERE message_id = ? AND tenant_id = ? AND provider = 'wechat' AND outcome = 'sent'
+         AND reason IS NULL`,
+    ).bind(`undelivered: WeChat: ${reason}`, message.id, message.tenantId),
+  ]);
+  if (!changed || changed.meta.changes === 0) {
+    return false;
+  }
+  await env.DISPATCH_QUEUE.send(
+    dispatchJobSchema.parse({ v: 1, tenant_id: message.tenantId, message_id: message.id }),
+    { contentType: "json" },
+  );
+  return true;
+}

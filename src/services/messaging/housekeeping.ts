@@ -1,0 +1,80 @@
+/**
+ * Production safety net, run by cron: a tenant with messages that have sat unfinished far longer
+ * than any retry schedule gets its dispatcher woken, which reconciles them against the send log.
+ */
+import { and, eq, inArray, lt } from "drizzle-orm";
+import { database } from "../../db/client";
+import { messages, pendingReceipts, webhookDeliveries } from "../../db/schema";
+import { dispatcherOf } from "../../delivery/dispatcher";
+import { enqueueDeliveries } from "../../delivery/webhook-events";
+
+const STALL_MS = 60 * 60 * 1000;
+const HELD_RECEIPT_MS = 24 * 60 * 60 * 1000;
+/** Far past any queue delay: a pending delivery this overdue has lost its queue job. */
+const STRANDED_DELIVERY_MS = 60 * 60 * 1000;
+
+/** Returns the tenants whose dispatchers were woken. */
+export async function wakeStalledDispatchers(
+  env: Env,
+  now: number = Date.now(),
+): Promise<string[]> {
+  const rows = await database(env.DB)
+    .selectDistinct({ tenantId: messages.tenantId })
+    .from(messages)
+    .where(
+      and(
+        inArray(messages.status, ["queued", "sending", "sent"]),
+        lt(messages.updatedAt, now - STALL_MS),
+      ),
+    )
+    .limit(1000);
+  await Promise.all(rows.map((row) => dispatcherOf(env, row.tenantId).wake()));
+  return rows.map((row) => row.tenantId);
+}
+
+/** A held receipt whose send was never recorded within a day will not be; drop it. */
+export async function dropStaleHeldReceipts(env: Env, now: number = Date.now()): Promise<number> {
+  const deleted = await database(env.DB)
+    .delete(pendingReceipts)
+    .where(lt(pendingReceipts.receivedAt, now - HELD_RECEIPT_MS))
+    .returning({
+      provider: pendingReceipts.provider,
+      providerMessageId: pendingReceipts.providerMessageId,
+    });
+  if (deleted.length > 0) {
+    // Receipts for messages we never sent (or sent under another id): worth a look.
+    console.warn(
+      `${deleted.length} held receipt(s) matched no send within a day, dropped`,
+      deleted.map((row) => `${row.provider}:${row.providerMessageId}`).join(","),
+    );
+  }
+  return deleted.length;
+}
+
+/**
+ * Webhook deliveries still pending an hour after they were due: written, but their queue job was
+ * lost (the send after the write failed). Queued again; the consumer skips what is no longer due.
+ */
+export async function requeueStrandedDeliveries(
+  env: Env,
+  now: number = Date.now(),
+): Promise<number> {
+  const rows = await database(env.DB)
+    .select({ id: webhookDeliveries.id, createdAt: webhookDeliveries.createdAt })
+    .from(webhookDeliveries)
+    .where(
+      and(
+        eq(webhookDeliveries.status, "pending"),
+        lt(webhookDeliveries.nextAttemptAt, now - STRANDED_DELIVERY_MS),
+      ),
+    )
+    .limit(1000);
+  if (rows.length > 0) {
+    console.warn(`${rows.length} stranded webhook deliveries queued again`);
+    await enqueueDeliveries(
+      env,
+      rows.map((row) => ({ id: row.id, seriesStartedAt: row.createdAt })),
+    );
+  }
+  return rows.length;
+}

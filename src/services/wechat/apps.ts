@@ -1,0 +1,201 @@
+/**
+ * A tenant's WeChat Official Accounts: the settings the webhook and the token authority need. The
+ * AppSecret, Token and EncodingAESKey are encrypted at rest (AES-GCM under MASTER_KEY) and never
+ * returned; the API shows the webhook URL to configure in WeChat's console.
+ *
+ * An app id belongs to one tenant at a time and passes to the next once deleted: deleting an app
+ * deletes everything kept for it (rules, followers and their tags, inbox, contact bindings,
+ * customer-service reservations) in the same transaction, and the account's object forgets its
+ * access token and the tenant's deliveries; registering one starts its object afresh.
+ */
+import { and, eq } from "drizzle-orm";
+import { settingsOf } from "../../config/settings";
+import { isSandboxBaseUrl } from "../../config/wechat-sandbox";
+import { database } from "../../db/client";
+import {
+  autoReplyRules,
+  contactWeChatBindings,
+  type WeChatMode,
+  wechatApps,
+  wechatFollowers,
+  wechatInbox,
+  wechatServiceReservations,
+} from "../../db/schema";
+import { ApiError } from "../../lib/problem";
+import { decryptSecret, encryptSecret } from "../../lib/secrets";
+import type { Caller } from "../../middleware/context";
+import { assertOutboundUrl } from "../webhooks/endpoints";
+import { wechatAccountOf } from "./client";
+
+export type WeChatAppRow = typeof wechatApps.$inferSelect;
+
+export interface WeChatSecrets {
+  app_secret: string;
+  token: string;
+  encoding_aes_key: string;
+}
+
+export interface WeChatAppInput {
+  app_id: string;
+  app_secret: string;
+  token: string;
+  encoding_aes_key: string;
+  mode: WeChatMode;
+  api_base_url?: string;
+  token_endpoint?: "stable_token" | "token";
+}
+
+/** An app with its secrets decrypted, for the webhook (cached per isolate). */
+export interface ReadyWeChatApp {
+  row: WeChatAppRow;
+  secrets: WeChatSecrets;
+}
+
+const APP_TTL_MS = 30_000;
+const cache = new Map<string, { app: Promise<ReadyWeChatApp | null>; expiresAt: number }>();
+
+export function webhookUrl(env: Env, appId: string): string {
+  return `${settingsOf(env).PUBLIC_BASE_URL}/wechat/${appId}`;
+}
+
+/** Creates the account's settings, or replaces them (another tenant's app id is a 409). */
+export async function putWeChatApp(
+  env: Env,
+  caller: Caller,
+  input: WeChatAppInput,
+  now: number = Date.now(),
+): Promise<{ row: WeChatAppRow; created: boolean }> {
+  // The local sandbox's URL is our own (served in process), not a host to keep secrets from.
+  if (input.api_base_url !== undefined && !isSandboxBaseUrl(env, input.api_base_url)) {
+    assertOutboundUrl(env, input.api_base_url, "/api_base_url", "carry WeChat API calls");
+  }
+  const db = database(env.DB);
+  const secretCiphertext = await encryptSecret(
+    settingsOf(env).MASTER_KEY,
+    "provider-credentials",
+    JSON.stringify({
+      app_secret: input.app_secret,
+      token: input.token,
+      encoding_aes_key: input.encoding_aes_key,
+    } satisfies WeChatSecrets),
+  );
+  const values = {
+    mode: input.mode,
+    secretCiphertext,
+    apiBaseUrl: input.api_base_url ?? null,
+    tokenEndpoint: input.token_endpoint ?? "stable_token",
+    updatedAt: now,
+  };
+  // Insert, else update only the caller's own row: two requests racing for a new app id (from one
+  // tenant or two) both end well, one creating it and the other updating it or getting a 409.
+  const [inserted] = await db
+    .insert(wechatApps)
+    .values({ ...values, appId: input.app_id, tenantId: caller.tenant.id, createdAt: now })
+    .onConflictDoNothing()
+    .returning();
+  const [row] = inserted
+    ? [inserted]
+    : await db
+        .update(wechatApps)
+        .set(values)
+        .where(and(eq(wechatApps.appId, input.app_id), eq(wechatApps.tenantId, caller.tenant.id)))
+        .returning();
+  if (!row) {
+    throw new ApiError("conflict", `${input.app_id} is set up by another account.`);
+  }
+  cache.delete(input.app_id);
+  if (inserted) {
+    // Whatever the object kept from an earlier owner (should that owner's delete not have
+    // reached it) is not the new owner's.
+    await wechatAccountOf(env, input.app_id).adopt(input.app_id, caller.tenant.id);
+  }
+  return { row, created: inserted !== undefined };
+}
+
+export async function listWeChatApps(env: Env, caller: Caller): Promise<WeChatAppRow[]> {
+  return database(env.DB)
+    .select()
+    .from(wechatApps)
+    .where(eq(wechatApps.tenantId, caller.tenant.id))
+    .orderBy(wechatApps.appId);
+}
+
+/** Another tenant's app is as missing as one that never was. */
+export async function getWeChatApp(env: Env, caller: Caller, appId: string): Promise<WeChatAppRow> {
+  const row = await database(env.DB).query.wechatApps.findFirst({
+    where: and(eq(wechatApps.appId, appId), eq(wechatApps.tenantId, caller.tenant.id)),
+  });
+  if (!row) {
+    throw new ApiError("not-found", `No WeChat app ${appId}.`);
+  }
+  return row;
+}
+
+/** Deletes the app and everything kept for it; the app id is then free for any tenant. */
+export async function deleteWeChatApp(env: Env, caller: Caller, appId: string): Promise<void> {
+  await getWeChatApp(env, caller, appId);
+  const tenantId = caller.tenant.id;
+  const db = database(env.DB);
+  await db.batch([
+    db
+      .delete(autoReplyRules)
+      .where(
+        and(
+          eq(autoReplyRules.tenantId, tenantId),
+          eq(autoReplyRules.channel, "wechat"),
+          eq(autoReplyRules.scope, appId),
+        ),
+      ),
+    db
+      .delete(wechatFollowers)
+      .where(and(eq(wechatFollowers.tenantId, tenantId), eq(wechatFollowers.appId, appId))),
+    db
+      .delete(wechatInbox)
+      .where(and(eq(wechatInbox.tenantId, tenantId), eq(wechatInbox.appId, appId))),
+    db
+      .delete(contactWeChatBindings)
+      .where(
+        and(eq(contactWeChatBindings.tenantId, tenantId), eq(contactWeChatBindings.appId, appId)),
+      ),
+    db
+      .delete(wechatServiceReservations)
+      .where(
+        and(
+          eq(wechatServiceReservations.tenantId, tenantId),
+          eq(wechatServiceReservations.appId, appId),
+        ),
+      ),
+    db
+      .delete(wechatApps)
+      .where(and(eq(wechatApps.tenantId, tenantId), eq(wechatApps.appId, appId))),
+  ]);
+  cache.delete(appId);
+  await wechatAccountOf(env, appId).release(appId, tenantId);
+}
+
+/** The app and its secrets for the webhook, or null for an unknown app id. */
+export function readyWeChatApp(
+  env: Env,
+  appId: string,
+  now: number = Date.now(),
+): Promise<ReadyWeChatApp | null> {
+  const cached = cache.get(appId);
+  if (cached && cached.expiresAt > now) {
+    return cached.app;
+  }
+  const app = (async () => {
+    const row = await database(env.DB).query.wechatApps.findFirst({
+      where: eq(wechatApps.appId, appId),
+    });
+    if (!row) {
+      return null;
+    }
+    const secrets = JSON.parse(
+      await decryptSecret(settingsOf(env).MASTER_KEY, "provider-credentials", row.secretCiphertext),
+    ) as WeChatSecrets;
+    return { row, secrets };
+  })();
+  cache.set(appId, { app, expiresAt: now + APP_TTL_MS });
+  app.catch(() => cache.delete(appId));
+  return app;
+}

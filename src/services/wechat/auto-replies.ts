@@ -1,0 +1,149 @@
+/**
+ * A WeChat account's auto-reply rules (shared shape with SMS keywords later), cached for the
+ * webhook, and its inbox. Both are the tenant's: an app id can pass to another tenant once its
+ * owner deletes the app (which deletes these rows), so every query names the tenant.
+ */
+import { and, asc, desc, eq, lt } from "drizzle-orm";
+import { database } from "../../db/client";
+import { type AutoReplyMatch, autoReplyRules, wechatInbox } from "../../db/schema";
+import type { AutoReplyRule } from "../../domain/auto-replies";
+import { newId } from "../../lib/ids";
+import { ApiError } from "../../lib/problem";
+import type { Caller } from "../../middleware/context";
+import { getWeChatApp } from "./apps";
+
+export type AutoReplyRow = typeof autoReplyRules.$inferSelect;
+export type InboxRow = typeof wechatInbox.$inferSelect;
+
+const RULES_TTL_MS = 10_000;
+const cache = new Map<
+  string,
+  { rules: Promise<AutoReplyRule<Record<string, unknown>>[]>; expiresAt: number }
+>();
+
+function cacheKey(tenantId: string, appId: string): string {
+  return `${tenantId} ${appId}`;
+}
+
+function ofApp(tenantId: string, appId: string) {
+  return and(
+    eq(autoReplyRules.tenantId, tenantId),
+    eq(autoReplyRules.channel, "wechat"),
+    eq(autoReplyRules.scope, appId),
+  );
+}
+
+export async function listAutoReplies(
+  env: Env,
+  caller: Caller,
+  appId: string,
+): Promise<AutoReplyRow[]> {
+  await getWeChatApp(env, caller, appId);
+  return database(env.DB)
+    .select()
+    .from(autoReplyRules)
+    .where(ofApp(caller.tenant.id, appId))
+    .orderBy(asc(autoReplyRules.priority), asc(autoReplyRules.id));
+}
+
+export async function createAutoReply(
+  env: Env,
+  caller: Caller,
+  appId: string,
+  input: {
+    match: AutoReplyMatch;
+    keyword?: string;
+    reply: Record<string, unknown>;
+    priority?: number;
+  },
+  now: number = Date.now(),
+): Promise<AutoReplyRow> {
+  await getWeChatApp(env, caller, appId);
+  const keyword = input.keyword?.trim() ?? null;
+  const keyed = input.match === "exact" || input.match === "prefix" || input.match === "contains";
+  if (keyed && !keyword) {
+    throw new ApiError("validation-error", `A ${input.match} rule needs its keyword.`, {
+      errors: [{ pointer: "/keyword", detail: "required for exact, prefix and contains" }],
+    });
+  }
+  const [row] = await database(env.DB)
+    .insert(autoReplyRules)
+    .values({
+      id: newId("arr", now),
+      tenantId: caller.tenant.id,
+      channel: "wechat",
+      scope: appId,
+      match: input.match,
+      keyword: keyed ? keyword : null,
+      reply: input.reply,
+      priority: input.priority ?? 100,
+      createdAt: now,
+    })
+    .returning();
+  if (!row) {
+    throw new Error("auto-reply rule vanished");
+  }
+  cache.delete(cacheKey(caller.tenant.id, appId));
+  return row;
+}
+
+export async function deleteAutoReply(
+  env: Env,
+  caller: Caller,
+  appId: string,
+  id: string,
+): Promise<void> {
+  await getWeChatApp(env, caller, appId);
+  const deleted = await database(env.DB)
+    .delete(autoReplyRules)
+    .where(and(eq(autoReplyRules.id, id), ofApp(caller.tenant.id, appId)))
+    .returning({ id: autoReplyRules.id });
+  if (deleted.length === 0) {
+    throw new ApiError("not-found", `No auto-reply rule ${id}.`);
+  }
+  cache.delete(cacheKey(caller.tenant.id, appId));
+}
+
+/**
+ * The rules of the app's owner the webhook matches against; another isolate's change applies
+ * within 10 s.
+ */
+export function wechatRules(
+  env: Env,
+  tenantId: string,
+  appId: string,
+  now: number = Date.now(),
+): Promise<AutoReplyRule<Record<string, unknown>>[]> {
+  const key = cacheKey(tenantId, appId);
+  const cached = cache.get(key);
+  if (cached && cached.expiresAt > now) {
+    return cached.rules;
+  }
+  const rules = database(env.DB).select().from(autoReplyRules).where(ofApp(tenantId, appId));
+  cache.set(key, { rules, expiresAt: now + RULES_TTL_MS });
+  rules.catch(() => cache.delete(key));
+  return rules;
+}
+
+/** What WeChat delivered to the app, newest first. */
+export async function listInbox(
+  env: Env,
+  caller: Caller,
+  appId: string,
+  page: { limit: number; cursor?: string },
+): Promise<{ data: InboxRow[]; nextCursor: string | null }> {
+  await getWeChatApp(env, caller, appId);
+  const conditions = [eq(wechatInbox.appId, appId), eq(wechatInbox.tenantId, caller.tenant.id)];
+  if (page.cursor) {
+    conditions.push(lt(wechatInbox.id, page.cursor));
+  }
+  const rows = await database(env.DB)
+    .select()
+    .from(wechatInbox)
+    .where(and(...conditions))
+    .orderBy(desc(wechatInbox.id))
+    .limit(page.limit + 1);
+  const data = rows.slice(0, page.limit);
+  const last = data.at(-1);
+  return { data, nextCursor: rows.length > page.limit && last ? last.id : null };
+}

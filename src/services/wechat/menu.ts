@@ -1,0 +1,56 @@
+/**
+ * An account's custom menu: checked against WeChat's rules, then set with `/cgi-bin/menu/create`
+ * (which replaces the whole menu, so sending it again is harmless), and read back with
+ * `/cgi-bin/menu/get`. Every call goes through `callWeChat`, so through the app's token authority.
+ */
+
+import { type Menu, menuForWeChat, menuFromWeChat, validateMenu } from "../../domain/wechat-menu";
+import { ApiError } from "../../lib/problem";
+import type { Caller } from "../../middleware/context";
+import { getWeChatApp } from "./apps";
+import { callWeChat, type WeChatClientIO, wechatProblem } from "./client";
+
+/** WeChat's answer to `/cgi-bin/menu/get` when the account has no menu set through the API. */
+const MENU_NOT_SET = 46003;
+
+/** Sets the menu: 404 for another tenant's app, 422 for a menu that breaks WeChat's rules. */
+export async function putMenu(
+  env: Env,
+  caller: Caller,
+  appId: string,
+  menu: Menu,
+  io?: WeChatClientIO,
+): Promise<Menu> {
+  await getWeChatApp(env, caller, appId);
+  const problems = validateMenu(menu);
+  if (problems.length > 0) {
+    const summary = problems.map((p) => `${p.pointer}: ${p.detail}`).join("; ");
+    throw new ApiError("unprocessable-entity", `The menu breaks WeChat's rules: ${summary}`, {
+      errors: problems,
+    });
+  }
+  const body = menuForWeChat(menu);
+  const answer = await callWeChat(env, appId, "/cgi-bin/menu/create", { method: "POST", body }, io);
+  if (!answer.ok) {
+    throw wechatProblem(answer.error, "set the menu");
+  }
+  return body;
+}
+
+/** The menu as WeChat has it; an account without one has an empty `button` list. */
+export async function getMenu(
+  env: Env,
+  caller: Caller,
+  appId: string,
+  io?: WeChatClientIO,
+): Promise<Menu> {
+  await getWeChatApp(env, caller, appId);
+  const answer = await callWeChat(env, appId, "/cgi-bin/menu/get", { method: "GET" }, io);
+  if (!answer.ok) {
+    if (answer.error.errcode === MENU_NOT_SET) {
+      return { button: [] };
+    }
+    throw wechatProblem(answer.error, "read the menu");
+  }
+  return menuFromWeChat(answer.value);
+}

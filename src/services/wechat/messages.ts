@@ -1,0 +1,376 @@
+/**
+ * WeChat messages through the same path as SMS (`channel: "wechat"` on POST /v1/messages): to an
+ * openid or a contact bound in the account, as a template message, or as a customer-service
+ * message (text, image, news) inside the window the follower's last interaction opened (48 hours
+ * after a message, 1 minute after a menu click, follow or scan; see SERVICE_WINDOWS), within
+ * WeChat's quota for that window. The dispatcher releases it; the consumer calls WeChat through
+ * the account's token authority.
+ */
+import { and, eq } from "drizzle-orm";
+import { isSandboxBaseUrl, sandboxBaseUrl } from "../../config/wechat-sandbox";
+import { database } from "../../db/client";
+import type { MessageRow } from "../../db/message-log";
+import { contacts, contactWeChatBindings, wechatApps } from "../../db/schema";
+import type { AcceptedMessage, OutboxMessage } from "../../delivery/dispatcher-types";
+import {
+  type InteractionKind,
+  SERVICE_WINDOWS,
+} from "../../durable-objects/wechat-account/inbound-types";
+import { newId } from "../../lib/ids";
+import { ApiError } from "../../lib/problem";
+import type { Caller } from "../../middleware/context";
+import { withCurrentSettings } from "../accounts/tenants";
+import type { SmsFallback } from "../messaging/best-channel";
+import { handOver, scheduledTime } from "../messaging/messages";
+import { getWeChatApp } from "./apps";
+
+export type WeChatContent =
+  | {
+      type: "template";
+      wechat_template_id: string;
+      data: Record<string, { value: string; color?: string }>;
+      url?: string;
+      miniprogram?: { appid: string; pagepath?: string };
+    }
+  | { type: "text"; content: string }
+  | { type: "image"; media_id: string }
+  | {
+      type: "news";
+      articles: { title: string; description?: string; url: string; picurl?: string }[];
+    };
+
+export interface WeChatSendInput {
+  app_id: string;
+  openid?: string;
+  contact?: string;
+  wechat: WeChatContent;
+  metadata?: Record<string, string>;
+  send_at?: string;
+}
+
+function unprocessable(pointer: string, detail: string): ApiError {
+  return new ApiError("unprocessable-entity", detail, { errors: [{ pointer, detail }] });
+}
+
+/**
+ * Test keys send only through sandboxes, as SMS goes only through the sandbox provider: a test
+ * key's WeChat message may go only through an app whose API is the local WeChat sandbox, never to
+ * WeChat and a real follower. A missing app is left to the caller to refuse.
+ */
+export async function refuseWeChatOutsideSandbox(
+  env: Env,
+  caller: Caller,
+  appId: string,
+): Promise<void> {
+  if (caller.mode !== "test") {
+    return;
+  }
+  const app = await database(env.DB).query.wechatApps.findFirst({
+    columns: { apiBaseUrl: true },
+    where: and(eq(wechatApps.appId, appId), eq(wechatApps.tenantId, caller.tenant.id)),
+  });
+  if (app && !isSandboxBaseUrl(env, app.apiBaseUrl)) {
+    throw new ApiError(
+      "forbidden",
+      `Test keys send WeChat messages only through a sandbox app (its api_base_url ${sandboxBaseUrl(env)}, on a local server); ${appId} calls WeChat itself: use a live key (rbx_live_…).`,
+    );
+  }
+}
+
+/** The openid: given, or the contact's binding in this account. */
+async function openidOf(env: Env, caller: Caller, input: WeChatSendInput): Promise<string> {
+  if (input.openid) {
+    return input.openid;
+  }
+  const [binding] = await database(env.DB)
+    .select({ openid: contactWeChatBindings.openid })
+    .from(contactWeChatBindings)
+    .innerJoin(contacts, eq(contacts.id, contactWeChatBindings.contactId))
+    .where(
+      and(
+        eq(contacts.tenantId, caller.tenant.id),
+        eq(contacts.externalId, input.contact ?? ""),
+        eq(contactWeChatBindings.appId, input.app_id),
+      ),
+    )
+    .limit(1);
+  if (!binding) {
+    throw unprocessable(
+      "/contact",
+      `Contact ${input.contact} has no WeChat binding in ${input.app_id}.`,
+    );
+  }
+  return binding.openid;
+}
+
+/** A `CASE` over follower row `f`'s window kind, from SERVICE_WINDOWS (constants, not input). */
+function byWindowKind(value: (window: { ms: number; quota: number }) => number): string {
+  const cases = Object.entries(SERVICE_WINDOWS).map(
+    ([kind, window]) => `WHEN '${kind}' THEN ${value(window)}`,
+  );
+  return `(CASE f.service_window_kind ${cases.join(" ")} ELSE 0 END)`;
+}
+
+const QUOTA_SQL = byWindowKind((window) => window.quota);
+
+/**
+ * SQL reading follower row `f` as a window open at `at` (a bound parameter): following, opened
+ * since the last unfollow, and not over yet.
+ */
+function windowOpenSql(at: string): string {
+  return `f.following = 1 AND f.service_window_opened_at IS NOT NULL
+    AND f.service_window_opened_at > COALESCE(f.unsubscribed_at, -1)
+    AND f.service_window_opened_at + ${byWindowKind((window) => window.ms)} > ${at}`;
+}
+
+const INTERACTION_NAMES: Readonly<Record<InteractionKind, string>> = {
+  message: "message",
+  menu: "menu click",
+  subscribe: "follow",
+  scan: "QR scan",
+};
+
+/** One request's place in its follower's customer-service window. */
+interface ServiceSlot {
+  tenantId: string;
+  appId: string;
+  openid: string;
+  /** One per accepted request: an idempotent retry finds the slot its first try took. */
+  key: string;
+  messageId: string;
+}
+
+/**
+ * Takes one of the follower's customer-service slots in the open window, or says why there is
+ * none. The count and the insert are one statement, which D1 runs alone, so back-to-back requests
+ * can never take more than the window's quota (counting the send log instead would miss messages
+ * the dispatcher has accepted but not logged yet).
+ */
+async function reserveServiceSlot(
+  db: D1Database,
+  slot: ServiceSlot,
+  now: number,
+): Promise<{ ok: true } | { ok: false; detail: string }> {
+  const [, , taken, window] = await db.batch<{
+    message_id?: string;
+    kind?: InteractionKind | null;
+    open?: number | null;
+  }>([
+    // Slots of windows the follower has since replaced count for nothing any more.
+    db
+      .prepare(
+        `DELETE FROM wechat_service_reservations
+         WHERE tenant_id = ?3 AND app_id = ?1 AND openid = ?2
+           AND window_opened_at < COALESCE((SELECT service_window_opened_at FROM wechat_followers
+             WHERE tenant_id = ?3 AND app_id = ?1 AND openid = ?2), 0)`,
+      )
+      .bind(slot.appId, slot.openid, slot.tenantId),
+    db
+      .prepare(
+        `INSERT OR IGNORE INTO wechat_service_reservations
+           (reservation_key, tenant_id, app_id, openid, window_opened_at, message_id, reserved_at)
+         SELECT ?1, f.tenant_id, f.app_id, f.openid, f.service_window_opened_at, ?2, ?3
+         FROM wechat_followers AS f
+         WHERE f.tenant_id = ?6 AND f.app_id = ?4 AND f.openid = ?5 AND ${windowOpenSql("?3")}
+           AND (SELECT count(*) FROM wechat_service_reservations AS r
+                WHERE r.tenant_id = f.tenant_id AND r.app_id = f.app_id AND r.openid = f.openid
+                  AND r.window_opened_at = f.service_window_opened_at) < ${QUOTA_SQL}`,
+      )
+      .bind(slot.key, slot.messageId, now, slot.appId, slot.openid, slot.tenantId),
+    db
+      .prepare(
+        `SELECT message_id FROM wechat_service_reservations
+         WHERE reservation_key = ? AND tenant_id = ?`,
+      )
+      .bind(slot.key, slot.tenantId),
+    db
+      .prepare(
+        `SELECT f.service_window_kind AS kind, (${windowOpenSql("?3")}) AS open
+         FROM wechat_followers AS f WHERE f.tenant_id = ?4 AND f.app_id = ?1 AND f.openid = ?2`,
+      )
+      .bind(slot.appId, slot.openid, now, slot.tenantId),
+  ]);
+  if (taken?.results[0]) {
+    return { ok: true };
+  }
+  // Not taken: the follower's window, read in the same transaction, says why.
+  const follower = window?.results[0];
+  if (!follower?.open || !follower.kind) {
+    return {
+      ok: false,
+      detail:
+        "Outside the customer-service window: a customer-service message can go only within 48 hours of the follower's last message, or within 1 minute of a menu click, follow or scan. Send a template message instead.",
+    };
+  }
+  const { quota } = SERVICE_WINDOWS[follower.kind];
+  return {
+    ok: false,
+    detail: `WeChat takes ${quota} customer-service messages in the window a ${INTERACTION_NAMES[follower.kind]} opens; this follower's are used until they interact again.`,
+  };
+}
+
+/** Gives a slot back when its request did not become a message (refused, or a replay). */
+async function releaseServiceSlot(db: D1Database, slot: ServiceSlot): Promise<void> {
+  await db
+    .prepare(
+      `DELETE FROM wechat_service_reservations
+       WHERE reservation_key = ? AND tenant_id = ? AND message_id = ?`,
+    )
+    .bind(slot.key, slot.tenantId, slot.messageId)
+    .run();
+}
+
+/**
+ * Whether the follower's customer-service window is open at `at`: checked again when the message
+ * is sent, since a scheduled or long-retried message may go out after the window closed.
+ */
+export async function serviceWindowOpen(
+  db: D1Database,
+  message: { tenantId: string; sender: string; recipient: string },
+  at: number,
+): Promise<boolean> {
+  const row = await db
+    .prepare(
+      `SELECT 1 AS open FROM wechat_followers AS f
+       WHERE f.tenant_id = ?3 AND f.app_id = ?1 AND f.openid = ?2 AND ${windowOpenSql("?4")}`,
+    )
+    .bind(message.sender, message.recipient, message.tenantId, at)
+    .first<{ open: number }>();
+  return row !== null;
+}
+
+/** A WeChat template message (its result comes later), not a customer-service one. */
+export function isTemplateMessage(message: Pick<MessageRow, "payload">): boolean {
+  return message.payload?.msgtype === "template";
+}
+
+/** WeChat's request body for the message (the consumer adds nothing but the token). */
+function payloadOf(openid: string, content: WeChatContent): Record<string, unknown> {
+  switch (content.type) {
+    case "template":
+      return {
+        msgtype: "template",
+        touser: openid,
+        template_id: content.wechat_template_id,
+        data: content.data,
+        ...(content.url ? { url: content.url } : {}),
+        ...(content.miniprogram ? { miniprogram: content.miniprogram } : {}),
+      };
+    case "text":
+      return { msgtype: "text", touser: openid, text: { content: content.content } };
+    case "image":
+      return { msgtype: "image", touser: openid, image: { media_id: content.media_id } };
+    case "news":
+      return { msgtype: "news", touser: openid, news: { articles: content.articles.slice(0, 1) } };
+  }
+}
+
+/** A readable text of the message for lists and the dashboard. */
+function summaryOf(content: WeChatContent): string {
+  switch (content.type) {
+    case "template":
+      return `template ${content.wechat_template_id}: ${Object.entries(content.data)
+        .map(([k, v]) => `${k}=${v.value}`)
+        .join(", ")}`;
+    case "text":
+      return content.content;
+    case "image":
+      return `image ${content.media_id}`;
+    case "news":
+      return content.articles.map((a) => a.title).join(" / ");
+  }
+}
+
+type Accepted = { replayed: boolean; message: AcceptedMessage };
+
+/** Accepts a WeChat message; a customer-service message outside its window is a 422. */
+export async function acceptWeChatMessage(
+  env: Env,
+  caller: Caller,
+  input: WeChatSendInput,
+  idempotencyKey: string | undefined,
+  now: number = Date.now(),
+): Promise<Accepted> {
+  const result = await withCurrentSettings(env, caller, (current) =>
+    acceptWithinWindow(env, current, input, idempotencyKey, now, null),
+  );
+  if (!result.ok) {
+    throw unprocessable("/wechat/type", result.detail);
+  }
+  return result.accepted;
+}
+
+/**
+ * Accepts a WeChat message, or says why its customer-service window refuses it (best-channel.ts
+ * then sends the SMS part instead). A customer-service message takes a slot of its follower's
+ * window first, and gives it back if the request does not become a new message.
+ */
+export async function acceptWithinWindow(
+  env: Env,
+  caller: Caller,
+  input: WeChatSendInput,
+  idempotencyKey: string | undefined,
+  now: number,
+  fallback: SmsFallback | null,
+): Promise<{ ok: true; accepted: Accepted } | { ok: false; detail: string }> {
+  await getWeChatApp(env, caller, input.app_id).catch(() => {
+    throw unprocessable("/app_id", `No WeChat app ${input.app_id} in this account.`);
+  });
+  await refuseWeChatOutsideSandbox(env, caller, input.app_id);
+  const openid = await openidOf(env, caller, input);
+  const message: OutboxMessage = {
+    id: newId("msg", now),
+    tenantId: caller.tenant.id,
+    channel: "wechat",
+    recipient: openid,
+    sender: input.app_id,
+    body: summaryOf(input.wechat),
+    metadata: input.metadata ?? null,
+    mode: caller.mode,
+    // Not SMS: no segments and no per-segment price.
+    segments: 0,
+    encoding: "UCS-2",
+    idempotencyKey: idempotencyKey ?? null,
+    createdAt: now,
+    sendAt: scheduledTime(input.send_at, now),
+    batchId: null,
+    templateId: null,
+    templateVersion: null,
+    templateParams: null,
+    payload: JSON.stringify({
+      ...payloadOf(openid, input.wechat),
+      ...(fallback ? { fallback } : {}),
+    }),
+    kind: "notification",
+    costMicros: 0,
+    lane: "transactional",
+  };
+  if (input.wechat.type === "template") {
+    return { ok: true, accepted: await handOver(env, caller, message, input, idempotencyKey) };
+  }
+  const slot: ServiceSlot = {
+    tenantId: caller.tenant.id,
+    appId: input.app_id,
+    openid,
+    key: idempotencyKey ? `key:${caller.tenant.id}:${idempotencyKey}` : `msg:${message.id}`,
+    messageId: message.id,
+  };
+  const reserved = await reserveServiceSlot(env.DB, slot, now);
+  if (!reserved.ok) {
+    return reserved;
+  }
+  let accepted: Accepted;
+  try {
+    accepted = await handOver(env, caller, message, input, idempotencyKey);
+  } catch (error) {
+    await releaseServiceSlot(env.DB, slot).catch((release) => {
+      console.error("wechat: a customer-service slot was not given back", release);
+    });
+    throw error;
+  }
+  if (accepted.replayed) {
+    // The first request's message holds its own slot; this one's (if it took one) is spare.
+    await releaseServiceSlot(env.DB, slot);
+  }
+  return { ok: true, accepted };
+}

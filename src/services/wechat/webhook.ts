@@ -1,0 +1,250 @@
+/**
+ * WeChat's calls to our webhook `/wechat/{app_id}`: the URL check (GET) and every message and
+ * event (POST). A delivery is authenticated (signature, and msg_signature when encrypted), fresh
+ * (±5 minutes), decrypted and checked for our app id, parsed safely, recorded exactly once by the
+ * account's Durable Object (which refuses a signature that came before with another message:
+ * `signature` does not cover the body), and answered at once: a passive reply when an auto-reply
+ * rule matches, else `success`. A refused request changes nothing. What a delivery triggers (its
+ * inbox row, the follower it changes, a template message's result) is committed with its dedup
+ * record and carried out by the account's object (durable-objects/wechat-account/inbound-copy.ts), never
+ * here after the record, where a failure would be lost to the deduplication of WeChat's retries.
+ */
+import { decryptMessage, encryptReply } from "../../channels/wechat/crypto";
+import {
+  dedupKeyOf,
+  inboundOf,
+  newsArticleLimitOf,
+  type Inbound as WeChatInbound,
+} from "../../channels/wechat/messages";
+import { buildReplyXml, type PassiveReply } from "../../channels/wechat/reply-xml";
+import {
+  isFresh,
+  verifyMessageSignature,
+  verifyWeChatSignature,
+} from "../../channels/wechat/signature";
+import { MAX_BODY_BYTES, parseWeChatXml } from "../../channels/wechat/xml";
+import { chooseReply, type Inbound } from "../../domain/auto-replies";
+import type { InboxRowValues } from "../../durable-objects/wechat-account/inbound-types";
+import { sha256Hex } from "../../lib/crypto";
+import { newId } from "../../lib/ids";
+import { ApiError } from "../../lib/problem";
+import { type ReadyWeChatApp, readyWeChatApp } from "./apps";
+import { wechatRules } from "./auto-replies";
+import { wechatAccountOf } from "./client";
+
+export interface WebhookQuery {
+  signature?: string;
+  timestamp?: string;
+  nonce?: string;
+  echostr?: string;
+  encrypt_type?: string;
+  msg_signature?: string;
+}
+
+async function authenticated(
+  env: Env,
+  appId: string,
+  query: WebhookQuery,
+  now: number,
+): Promise<{ app: ReadyWeChatApp; timestamp: string; nonce: string }> {
+  const app = await readyWeChatApp(env, appId, now);
+  if (!app) {
+    throw new ApiError("not-found", `No WeChat app ${appId}.`);
+  }
+  const { signature, timestamp, nonce } = query;
+  if (!signature || !timestamp || !nonce) {
+    throw new ApiError("validation-error", "signature, timestamp and nonce are required.");
+  }
+  if (!isFresh(timestamp, now)) {
+    throw new ApiError("forbidden", "The timestamp is more than 5 minutes off.");
+  }
+  if (!(await verifyWeChatSignature(app.secrets.token, timestamp, nonce, signature))) {
+    throw new ApiError("forbidden", "The signature does not verify.");
+  }
+  return { app, timestamp, nonce };
+}
+
+/** GET: WeChat checks the URL; the answer is `echostr`, as text. */
+export async function verifyUrl(
+  env: Env,
+  appId: string,
+  query: WebhookQuery,
+  now: number = Date.now(),
+): Promise<string> {
+  await authenticated(env, appId, query, now);
+  if (!query.echostr) {
+    throw new ApiError("validation-error", "echostr is required.");
+  }
+  return query.echostr;
+}
+
+function refused(detail: string, tooLarge = false): ApiError {
+  return tooLarge
+    ? new ApiError("payload-too-large", detail)
+    : new ApiError("validation-error", detail);
+}
+
+/**
+ * The delivery's fields, decrypted when it comes encrypted (safe and compatible mode), and the
+ * message they were read from: the body, or the XML inside an encrypted one (WeChat's retry of a
+ * push is the same message, whether or not it is encrypted afresh).
+ */
+async function fieldsOf(
+  app: ReadyWeChatApp,
+  query: WebhookQuery,
+  timestamp: string,
+  nonce: string,
+  body: string,
+): Promise<{ fields: Record<string, string>; encrypted: boolean; message: string }> {
+  if (new TextEncoder().encode(body).length > MAX_BODY_BYTES) {
+    throw refused("The body is over 64 KB.", true);
+  }
+  const outer = parseWeChatXml(body);
+  if (!outer.ok) {
+    throw refused(
+      `The body is not a WeChat message: ${outer.error.detail}`,
+      outer.error.code === "too-large",
+    );
+  }
+  const encrypted = query.encrypt_type === "aes";
+  if (!encrypted) {
+    if (app.row.mode === "safe") {
+      throw new ApiError(
+        "forbidden",
+        "This account is in safe mode: deliveries must be encrypted.",
+      );
+    }
+    return { fields: outer.fields, encrypted, message: body };
+  }
+  const encrypt = outer.fields.Encrypt;
+  if (!encrypt || !query.msg_signature) {
+    throw refused("An encrypted delivery needs Encrypt and msg_signature.");
+  }
+  if (
+    !(await verifyMessageSignature(
+      app.secrets.token,
+      timestamp,
+      nonce,
+      encrypt,
+      query.msg_signature,
+    ))
+  ) {
+    throw new ApiError("forbidden", "The msg_signature does not verify.");
+  }
+  const decrypted = await decryptMessage(app.secrets.encoding_aes_key, encrypt, app.row.appId);
+  if (!decrypted.ok) {
+    throw decrypted.error.code === "app-id-mismatch"
+      ? new ApiError("forbidden", "The message is for another account.")
+      : refused(`The message does not decrypt: ${decrypted.error.detail}`);
+  }
+  const inner = parseWeChatXml(decrypted.xml);
+  if (!inner.ok) {
+    throw refused(`The decrypted message is not WeChat XML: ${inner.error.detail}`);
+  }
+  return { fields: inner.fields, encrypted, message: decrypted.xml };
+}
+
+/** How the auto-reply rules see a delivery. */
+function ruleInput(inbound: WeChatInbound): Inbound {
+  if (inbound.kind === "event") {
+    return inbound.event === "subscribe" ? { kind: "subscribe" } : { kind: "event" };
+  }
+  return inbound.msgType === "text" ? { kind: "text", text: inbound.content } : { kind: "message" };
+}
+
+function passiveReply(
+  reply: Record<string, unknown>,
+  fields: Record<string, string>,
+  inbound: WeChatInbound,
+  now: number,
+): PassiveReply | null {
+  const head = {
+    toUser: fields.FromUserName ?? "",
+    fromUser: fields.ToUserName ?? "",
+    createTime: Math.floor(now / 1000),
+  };
+  if (reply.type === "text" && typeof reply.content === "string") {
+    return { ...head, type: "text", content: reply.content };
+  }
+  if (reply.type === "news" && Array.isArray(reply.articles)) {
+    // WeChat takes one article in a reply to a user's message, up to eight in one to an event.
+    const limit = newsArticleLimitOf(inbound);
+    const articles = (reply.articles as Record<string, string | undefined>[])
+      .slice(0, limit)
+      .map((a) => ({
+        title: a.title ?? "",
+        description: a.description ?? "",
+        url: a.url ?? "",
+        pic_url: a.pic_url ?? "",
+      }));
+    return { ...head, type: "news", articles };
+  }
+  return null;
+}
+
+/** POST: one delivery; the answer's content type and body. */
+export async function receiveDelivery(
+  env: Env,
+  appId: string,
+  query: WebhookQuery,
+  body: string,
+  now: number = Date.now(),
+): Promise<{ contentType: string; body: string }> {
+  const { app, timestamp, nonce } = await authenticated(env, appId, query, now);
+  const { fields, encrypted, message } = await fieldsOf(app, query, timestamp, nonce, body);
+  const inbound = inboundOf(fields);
+  if (!inbound.ok) {
+    throw refused(`The message is incomplete: ${inbound.error.detail}`);
+  }
+  const rules = await wechatRules(env, app.row.tenantId, appId, now);
+  const rule = chooseReply(rules, ruleInput(inbound.inbound));
+  const row: InboxRowValues = {
+    id: newId("wxm", now),
+    tenantId: app.row.tenantId,
+    appId,
+    dedupKey: dedupKeyOf(fields),
+    msgType: fields.MsgType ?? "",
+    event: fields.Event ?? null,
+    eventKey: fields.EventKey ?? null,
+    fromUser: fields.FromUserName ?? "",
+    toUser: fields.ToUserName ?? "",
+    createTime: Number(fields.CreateTime ?? 0),
+    fields,
+    reply: rule?.reply ?? null,
+    receivedAt: now,
+  };
+  // A retry gets the reply its first delivery got, even if the rules changed in between.
+  const recorded = await wechatAccountOf(env, appId).receive(
+    row,
+    rule ? JSON.stringify(rule.reply) : null,
+    { timestamp: Number(timestamp), nonce, messageSha256: await sha256Hex(message) },
+  );
+  if ("refused" in recorded) {
+    throw new ApiError(
+      "forbidden",
+      "This signature was already used for another message: WeChat signs each push afresh.",
+    );
+  }
+  const reply = recorded.reply
+    ? passiveReply(JSON.parse(recorded.reply), fields, inbound.inbound, now)
+    : null;
+  if (!reply) {
+    return { contentType: "text/plain; charset=utf-8", body: "success" };
+  }
+  const xml = buildReplyXml(reply);
+  if (!encrypted) {
+    return { contentType: "application/xml; charset=utf-8", body: xml };
+  }
+  const sealed = await encryptReply({
+    token: app.secrets.token,
+    encodingAesKey: app.secrets.encoding_aes_key,
+    appId,
+    xml,
+    timestamp: String(Math.floor(now / 1000)),
+    nonce,
+  });
+  if (!sealed.ok) {
+    throw new Error(`reply not encrypted: ${sealed.error.detail}`);
+  }
+  return { contentType: "application/xml; charset=utf-8", body: sealed.body };
+}
