@@ -2,9 +2,9 @@
 import type { Context } from "hono";
 import { HTTPException } from "hono/http-exception";
 import type { ZodError } from "zod";
+import type { AppEnv } from "./app-env";
 import { ApiError, toPointer } from "./lib/problem";
 import { redactHookTokens } from "./lib/redact";
-import type { AppEnv } from "./middleware/context";
 
 export function problemResponse(c: Context<AppEnv>, error: ApiError): Response {
   const requestId = c.get("requestId") ?? "unknown";

@@ -1,7 +1,7 @@
 /** Reading a dashboard form post, where a malformed body is the sender's mistake, not ours. */
 import type { Context } from "hono";
+import type { AppEnv } from "../app-env";
 import { ApiError } from "../lib/problem";
-import type { AppEnv } from "../middleware/context";
 
 export type FormFields = Record<string, string | File | (string | File)[]>;
 

@@ -4,10 +4,10 @@
  */
 import { type Context, Hono } from "hono";
 import { deleteCookie, setCookie } from "hono/cookie";
-import { MESSAGE_STATUSES, type MessageStatus } from "../db/schema";
+import type { AppEnv } from "../app-env";
 import { grants } from "../domain/scopes";
+import { MESSAGE_STATUSES, type MessageStatus } from "../domain/vocabulary";
 import { ApiError } from "../lib/problem";
-import type { AppEnv } from "../middleware/context";
 import { endSession, SESSION_MAX_AGE_SECONDS, signIn } from "../services/accounts/dashboard-auth";
 import { approveSignature, listSignatures, rejectSignature } from "../services/content/signatures";
 import { approveTemplate, rejectTemplate } from "../services/content/template-review";

@@ -1,6 +1,6 @@
 import type { MessageRow } from "../db/message-log";
-import { MESSAGE_STATUSES } from "../db/schema";
 import { smsFiguresOf } from "../domain/segments";
+import { MESSAGE_STATUSES } from "../domain/vocabulary";
 import type { AttemptRow } from "../services/messaging/messages";
 import { Layout, StatusPill } from "./layout";
 

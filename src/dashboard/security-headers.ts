@@ -6,7 +6,7 @@
  */
 import { createMiddleware } from "hono/factory";
 import { secureHeaders } from "hono/secure-headers";
-import type { AppEnv } from "../middleware/context";
+import type { AppEnv } from "../app-env";
 
 const secure = secureHeaders({
   contentSecurityPolicy: {

@@ -5,10 +5,10 @@
  */
 import { getCookie } from "hono/cookie";
 import { createMiddleware } from "hono/factory";
+import type { AppEnv } from "../app-env";
 import { scopesOfRole } from "../domain/roles";
 import { timingSafeEqual } from "../lib/crypto";
 import { ApiError } from "../lib/problem";
-import type { AppEnv } from "../middleware/context";
 import { readSession } from "../services/accounts/dashboard-auth";
 import { loadTenant } from "../services/accounts/tenants";
 import { readForm } from "./forms";

@@ -3,9 +3,10 @@
  * forward, so duplicate and out-of-order events (queue redelivery, late receipts) are harmless.
  */
 import { and, eq, inArray, isNull, lt, lte, or, sql } from "drizzle-orm";
+import type { AttemptOutcome, Channel, MessageStatus } from "../domain/vocabulary";
 import { newId } from "../lib/ids";
 import type { Database } from "./client";
-import { type AttemptOutcome, type Channel, type MessageStatus, messages } from "./schema";
+import { messages } from "./schema";
 
 export const FINAL_STATUSES: readonly MessageStatus[] = [
   "delivered",

@@ -1,6 +1,7 @@
 import { and, eq } from "drizzle-orm";
+import type { ProviderName } from "../domain/vocabulary";
 import type { Database } from "./client";
-import { type ProviderName, providerSettings } from "./schema";
+import { providerSettings } from "./schema";
 
 export async function findHookToken(
   db: Database,

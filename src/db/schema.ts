@@ -11,6 +11,20 @@ import {
   text,
   uniqueIndex,
 } from "drizzle-orm/sqlite-core";
+import {
+  ATTEMPT_OUTCOMES,
+  AUTO_REPLY_MATCHES,
+  CHANNELS,
+  MESSAGE_STATUSES,
+  PROVIDERS,
+  REVIEW_STATUSES,
+  ROLES,
+  TEMPLATE_KINDS,
+  type VariableDeclaration,
+  WECHAT_MODES,
+  type WebhookEvent,
+  WORD_POLICIES,
+} from "../domain/vocabulary";
 
 export const tenants = sqliteTable("tenants", {
   id: text().primaryKey(),
@@ -35,9 +49,6 @@ export const tenants = sqliteTable("tenants", {
   settingsVersion: integer().notNull().default(0),
   createdAt: integer().notNull(),
 });
-
-export const ROLES = ["admin", "operator", "reviewer", "analyst", "agent"] as const;
-export type Role = (typeof ROLES)[number];
 
 export const users = sqliteTable(
   "users",
@@ -133,25 +144,6 @@ export const apiKeys = sqliteTable(
   ],
 );
 
-export const TEMPLATE_KINDS = ["verification", "notification", "marketing"] as const;
-export type TemplateKind = (typeof TEMPLATE_KINDS)[number];
-
-export const CHANNELS = ["sms", "wechat"] as const;
-export type Channel = (typeof CHANNELS)[number];
-
-export const MESSAGE_STATUSES = [
-  "scheduled",
-  "queued",
-  "sending",
-  "sent",
-  "delivered",
-  "undelivered",
-  "failed",
-  "canceled",
-  "expired",
-] as const;
-export type MessageStatus = (typeof MESSAGE_STATUSES)[number];
-
 export const messages = sqliteTable(
   "messages",
   {
@@ -212,9 +204,6 @@ export const messages = sqliteTable(
   ],
 );
 
-export const ATTEMPT_OUTCOMES = ["sent", "retryable", "permanent", "unknown"] as const;
-export type AttemptOutcome = (typeof ATTEMPT_OUTCOMES)[number];
-
 export const messageAttempts = sqliteTable(
   "message_attempts",
   {
@@ -231,9 +220,6 @@ export const messageAttempts = sqliteTable(
   },
   (t) => [uniqueIndex("message_attempts_message_attempt_unique").on(t.messageId, t.attempt)],
 );
-
-export const PROVIDERS = ["sandbox", "twilio", "aliyun", "tencent"] as const;
-export type ProviderName = (typeof PROVIDERS)[number];
 
 export const providerSettings = sqliteTable(
   "provider_settings",
@@ -280,17 +266,6 @@ export const idempotencyRecords = sqliteTable(
     index("idempotency_expiry_idx").on(t.expiresAt),
   ],
 );
-
-export const REVIEW_STATUSES = ["draft", "pending_review", "approved", "rejected"] as const;
-export type ReviewStatus = (typeof REVIEW_STATUSES)[number];
-
-export const VARIABLE_TYPES = ["string", "number", "code", "date", "url"] as const;
-export type VariableType = (typeof VARIABLE_TYPES)[number];
-export interface VariableDeclaration {
-  name: string;
-  type: VariableType;
-  maxLength: number;
-}
 
 /** A template and which of its versions serves; the versions hold the text and the review. */
 export const templates = sqliteTable(
@@ -356,9 +331,6 @@ export const signatures = sqliteTable(
     index("signatures_tenant_idx").on(t.tenantId, t.id),
   ],
 );
-
-export const WORD_POLICIES = ["block", "review", "mask"] as const;
-export type WordPolicy = (typeof WORD_POLICIES)[number];
 
 /** A tenant's own sensitive words, on top of the built-in lexicon. */
 export const sensitiveWords = sqliteTable(
@@ -441,15 +413,6 @@ export const templateProviderCodes = sqliteTable(
   (t) => [primaryKey({ columns: [t.templateId, t.provider] })],
 );
 
-export const WEBHOOK_EVENTS = [
-  "message.sent",
-  "message.delivered",
-  "message.undelivered",
-  "message.failed",
-  "message.expired",
-] as const;
-export type WebhookEvent = (typeof WEBHOOK_EVENTS)[number];
-
 /** A tenant's endpoint for signed event webhooks. */
 export const webhookEndpoints = sqliteTable(
   "webhook_endpoints",
@@ -520,9 +483,6 @@ export const pendingReceipts = sqliteTable(
   ],
 );
 
-export const WECHAT_MODES = ["plaintext", "compatible", "safe"] as const;
-export type WeChatMode = (typeof WECHAT_MODES)[number];
-
 /**
  * A tenant's WeChat Official Account. Its secrets are AES-GCM under MASTER_KEY, never returned.
  * An app id can pass to another tenant once its owner deletes it, so every WeChat row below
@@ -579,9 +539,6 @@ export const wechatInbox = sqliteTable(
     index("wechat_inbox_tenant_app_idx").on(t.tenantId, t.appId, t.id),
   ],
 );
-
-export const AUTO_REPLY_MATCHES = ["exact", "prefix", "contains", "subscribe", "default"] as const;
-export type AutoReplyMatch = (typeof AUTO_REPLY_MATCHES)[number];
 
 /**
  * Auto-reply rules: a keyword (exact, prefix, contains), the welcome on subscribe, or the default

@@ -1,8 +1,8 @@
 /** What crosses the TenantDispatcher's RPC boundary. */
 import { z } from "zod";
-import { CHANNELS, TEMPLATE_KINDS } from "../db/schema";
 import { fromMicros } from "../domain/pricing";
 import { type Encoding, smsFiguresOf } from "../domain/segments";
+import { CHANNELS, TEMPLATE_KINDS } from "../domain/vocabulary";
 
 export const LANES = ["transactional", "bulk"] as const;
 export type Lane = (typeof LANES)[number];

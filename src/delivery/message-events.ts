@@ -3,9 +3,9 @@
  * `.failed`, `.expired`): their `data` is the message as the API shows it, at that status.
  */
 import type { MessageRow, ReceiptChange } from "../db/message-log";
-import type { MessageStatus, WebhookEvent } from "../db/schema";
 import { fromMicros } from "../domain/pricing";
 import { smsFiguresOf } from "../domain/segments";
+import type { MessageStatus, WebhookEvent } from "../domain/vocabulary";
 import { emitEvents, type MessageEvent } from "./webhook-events";
 
 const EVENT_OF: Partial<Record<MessageStatus, WebhookEvent>> = {

@@ -3,7 +3,7 @@
  * receipt hook, expiry sweep), so a tenant without endpoints costs a lookup in an isolate-local
  * cache and nothing else; one with endpoints costs one D1 batch and one queue send per call.
  */
-import type { WebhookEvent } from "../db/schema";
+import type { WebhookEvent } from "../domain/vocabulary";
 import { newId } from "../lib/ids";
 import type { WebhookJob } from "./webhook-payloads";
 

@@ -5,7 +5,7 @@
  * the subscribe welcome; any other message gets the default reply when there is one; other events
  * get nothing.
  */
-import type { AutoReplyMatch } from "../db/schema";
+import type { AutoReplyMatch } from "./vocabulary";
 
 export interface AutoReplyRule<R = unknown> {
   id: string;

@@ -2,8 +2,9 @@
  * The review workflow templates and signatures share: draft → pending_review → approved |
  * rejected, and a rejected one may be submitted again.
  */
-import type { ReviewStatus } from "../db/schema";
+
 import { ApiError } from "../lib/problem";
+import type { ReviewStatus } from "./vocabulary";
 
 export type ReviewAction = "submit" | "approve" | "reject";
 

@@ -1,6 +1,7 @@
 /** What each dashboard role may do, in API-scope terms, so one rule serves API and dashboard. */
-import type { Role } from "../db/schema";
+
 import type { Scope } from "./scopes";
+import type { Role } from "./vocabulary";
 
 const ROLE_SCOPES: { readonly [role in Role]: readonly Scope[] } = {
   admin: ["admin"],

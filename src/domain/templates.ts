@@ -8,7 +8,7 @@
  * placeholder is literal. `checkDeclarations` refuses a stray `{{` or `}}`, so the bodies that can
  * be stored never have one and no text is silently treated as literal by mistake.
  */
-import type { VariableDeclaration, VariableType } from "../db/schema";
+import type { VariableDeclaration, VariableType } from "./vocabulary";
 
 export type { VariableDeclaration, VariableType };
 

@@ -7,13 +7,15 @@
  */
 import { eq } from "drizzle-orm";
 import { createMiddleware } from "hono/factory";
+import type { AppEnv } from "../app-env";
 import { database } from "../db/client";
 import { apiKeys, tenants } from "../db/schema";
+import { tenantConfigOf } from "../db/tenant-config";
+import type { Caller, TenantConfig } from "../domain/caller";
 import { effectiveRateLimit, type RateLimit } from "../domain/rate-limits";
 import { grants, type Scope } from "../domain/scopes";
 import { sha256Hex } from "../lib/crypto";
 import { ApiError } from "../lib/problem";
-import { type AppEnv, type Caller, type TenantConfig, tenantConfigOf } from "./context";
 import { enforceRequestLimit } from "./rate-limit";
 
 const CACHE_TTL_MS = 10_000;

@@ -1,6 +1,6 @@
 import { createMiddleware } from "hono/factory";
+import type { AppEnv } from "../app-env";
 import { newId } from "../lib/ids";
-import type { AppEnv } from "./context";
 
 const ACCEPTABLE_ID = /^[A-Za-z0-9._:-]{1,100}$/;
 

@@ -9,7 +9,6 @@ import { parsePhoneNumberFromString } from "libphonenumber-js/max";
 import type { ProviderSettings, SmsAdapter } from "../channels/sms/adapter";
 import type { Database } from "../db/client";
 import type { MessageRow } from "../db/message-log";
-import type { ProviderName } from "../db/schema";
 import { type BreakerTicket, CircuitBreaker } from "../domain/circuit-breaker";
 import {
   type LastAttempt,
@@ -18,6 +17,7 @@ import {
   providerOrder,
   ruleFor,
 } from "../domain/routing";
+import type { ProviderName } from "../domain/vocabulary";
 import { readyProviders } from "../services/carriers/providers";
 import { routingRules } from "../services/carriers/routing-rules";
 import { providerCodesOf } from "../services/carriers/template-codes";

@@ -25,11 +25,11 @@ import {
   recordAttempts,
   startAttempts,
 } from "../db/message-log";
-import type { MessageStatus, ProviderName } from "../db/schema";
 import { dispatcherOf } from "../delivery/dispatcher";
 import type { SendResult } from "../delivery/dispatcher-types";
 import { dispatchJobSchema } from "../delivery/payloads";
 import { announceOutcomes, type OutcomeRecord } from "../delivery/send-outcomes";
+import type { MessageStatus, ProviderName } from "../domain/vocabulary";
 import { retryDelay, type Verdict } from "./attempt-outcomes";
 import { planDeliveries } from "./delivery-plan";
 import { gatheringSender } from "./send-many";

@@ -6,7 +6,7 @@
 import type { AdapterIO, SmsAdapter } from "../channels/sms/adapter";
 import type { Settings } from "../config/settings";
 import type { MessageRow } from "../db/message-log";
-import type { AttemptOutcome, ProviderName } from "../db/schema";
+import type { AttemptOutcome, ProviderName } from "../domain/vocabulary";
 import { newId } from "../lib/ids";
 import { type Sent, settle } from "./attempt-outcomes";
 import { breakerFor, type Plan } from "./delivery-plan";

@@ -3,7 +3,7 @@
  * replay the first response, marked `Idempotent-Replayed`; another body is a 422.
  */
 import type { Context } from "hono";
-import type { AppEnv } from "../middleware/context";
+import type { AppEnv } from "../app-env";
 import { idempotent } from "../services/messaging/idempotency";
 
 export async function once<T>(

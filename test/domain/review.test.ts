@@ -1,6 +1,6 @@
 import { describe, expect, it } from "vitest";
-import { REVIEW_STATUSES } from "../../src/db/schema";
 import { reviewNote, reviewStep } from "../../src/domain/review";
+import { REVIEW_STATUSES } from "../../src/domain/vocabulary";
 import { ApiError } from "../../src/lib/problem";
 
 describe("the review workflow", () => {

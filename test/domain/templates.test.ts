@@ -1,5 +1,4 @@
 import { describe, expect, it } from "vitest";
-import type { VariableDeclaration } from "../../src/db/schema";
 import {
   checkDeclarations,
   checkVariables,
@@ -9,6 +8,7 @@ import {
   renderTemplate,
   withOptOutLine,
 } from "../../src/domain/templates";
+import type { VariableDeclaration } from "../../src/domain/vocabulary";
 
 const declare = (
   name: string,

@@ -4,14 +4,16 @@
 
 /** @type {Record<string, string[]>} layer → the layers it may import */
 const mayImport = {
-  app: ["routes", "dashboard", "middleware", "services", "domain", "config", "lib"],
-  routes: ["services", "middleware", "domain", "config", "lib"],
-  dashboard: ["services", "middleware", "domain", "config", "lib"],
+  app: ["app-env", "routes", "dashboard", "middleware", "services", "domain", "config", "lib"],
+  routes: ["app-env", "services", "middleware", "domain", "config", "lib"],
+  dashboard: ["app-env", "services", "middleware", "domain", "config", "lib"],
   queues: ["delivery", "channels", "domain", "db", "config", "lib"],
   "durable-objects": ["delivery", "channels", "domain", "db", "config", "lib"],
   services: ["delivery", "channels", "domain", "db", "config", "lib"],
   delivery: ["channels", "domain", "db", "config", "lib"],
-  middleware: ["domain", "db", "config", "lib"],
+  middleware: ["app-env", "domain", "db", "config", "lib"],
+  // The Hono AppEnv type beside app.ts: what the HTTP layers share, made of domain types only.
+  "app-env": ["domain"],
   channels: ["domain", "lib"],
   db: ["domain", "lib"],
   domain: ["lib"],
@@ -21,8 +23,12 @@ const mayImport = {
 
 // `app` is the Hono app and what sits beside it (its AppEnv type, its error handler); `index.ts`
 // is the Worker entry and may import everything, so it has no rule.
-const layerPath = (layer) =>
-  layer === "app" ? "^src/app[^/]*\\.ts$" : `^src/${layer}/`;
+const layerPath = (layer) => {
+  if (layer === "app") {
+    return "^src/app(-errors)?\\.ts$";
+  }
+  return layer === "app-env" ? "^src/app-env\\.ts$" : `^src/${layer}/`;
+};
 
 const forbidden = Object.entries(mayImport).map(([layer, allowed]) => {
   const others = Object.keys(mayImport).filter((l) => l !== layer && !allowed.includes(l));

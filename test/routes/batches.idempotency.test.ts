@@ -5,9 +5,9 @@
 import { env, runInDurableObject } from "cloudflare:test";
 import { describe, expect, it } from "vitest";
 import { dispatcherOf } from "../../src/delivery/dispatcher";
+import type { Caller } from "../../src/domain/caller";
 import type { TenantDispatcher } from "../../src/durable-objects/dispatcher/tenant-dispatcher";
 import { ApiError } from "../../src/lib/problem";
-import type { Caller } from "../../src/middleware/context";
 import { loadTenant } from "../../src/services/accounts/tenants";
 import { acceptBatch, type BatchInput } from "../../src/services/messaging/batches";
 import { CLAIM_LEASE_MS } from "../../src/services/messaging/idempotency";

@@ -1,7 +1,7 @@
 import { env } from "cloudflare:test";
 import { afterEach, beforeEach, describe, expect, it, vi } from "vitest";
+import type { Caller } from "../../src/domain/caller";
 import { decryptSecret } from "../../src/lib/secrets";
-import type { Caller } from "../../src/middleware/context";
 import { createWebhookEndpoint } from "../../src/services/webhooks/endpoints";
 import { createTenant, eventually, postJson, type TestTenant } from "../support/tenants";
 import {

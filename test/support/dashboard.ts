@@ -2,7 +2,8 @@
 import { env } from "cloudflare:test";
 import { expect } from "vitest";
 import { database } from "../../src/db/client";
-import { type Role, users } from "../../src/db/schema";
+import { users } from "../../src/db/schema";
+import type { Role } from "../../src/domain/vocabulary";
 import { hashPassword } from "../../src/lib/crypto";
 import { newId } from "../../src/lib/ids";
 import { call, type TestTenant } from "./tenants";

@@ -1,7 +1,7 @@
 /** Webhook endpoints and deliveries for the webhook route and queue tests. */
 import { env } from "cloudflare:test";
-import type { WebhookEvent } from "../../src/db/schema";
 import { emitEvents, type MessageEvent } from "../../src/delivery/webhook-events";
+import type { WebhookEvent } from "../../src/domain/vocabulary";
 import { postJson, type TestTenant } from "./tenants";
 
 export interface CreatedEndpoint {

@@ -1,4 +1,4 @@
-import type { ProviderName } from "../../db/schema";
+import type { ProviderName } from "../../domain/vocabulary";
 import type { SmsAdapter } from "./adapter";
 import { aliyun } from "./aliyun";
 import { sandbox } from "./sandbox";

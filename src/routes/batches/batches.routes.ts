@@ -1,5 +1,5 @@
 import { createRoute, z } from "@hono/zod-openapi";
-import { MESSAGE_STATUSES, TEMPLATE_KINDS } from "../../db/schema";
+import { MESSAGE_STATUSES, TEMPLATE_KINDS } from "../../domain/vocabulary";
 import { requireScope } from "../../middleware/api-key";
 import { MAX_BATCH_RECIPIENTS } from "../../services/messaging/batches";
 import { bearerAuth, IdempotencyHeaders, LimitQuery, problems } from "../common";

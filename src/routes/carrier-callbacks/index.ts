@@ -4,7 +4,7 @@
  * checked as well. Each carrier gets the answer it documents as "received".
  */
 import { Hono } from "hono";
-import type { AppEnv } from "../../middleware/context";
+import type { AppEnv } from "../../app-env";
 import { acceptStatusCallback } from "../../services/carriers/receipts";
 
 /** What each carrier expects back; anything else makes some of them post again. */

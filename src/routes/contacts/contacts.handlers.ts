@@ -1,5 +1,5 @@
 import type { RouteHandler } from "@hono/zod-openapi";
-import type { AppEnv } from "../../middleware/context";
+import type { AppEnv } from "../../app-env";
 import * as service from "../../services/contacts/contacts";
 import { idempotent } from "../../services/messaging/idempotency";
 import { createOAuthLink as makeOAuthLink } from "../../services/wechat/oauth";

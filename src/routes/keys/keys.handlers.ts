@@ -1,6 +1,6 @@
 import type { RouteHandler } from "@hono/zod-openapi";
+import type { AppEnv } from "../../app-env";
 import { effectiveRateLimit, type RateLimitRequest } from "../../domain/rate-limits";
-import type { AppEnv } from "../../middleware/context";
 import * as service from "../../services/accounts/api-keys";
 import { idempotencyKeyOf, idempotent } from "../../services/messaging/idempotency";
 import { iso } from "../common";

@@ -1,8 +1,8 @@
 import type { RouteHandler } from "@hono/zod-openapi";
+import type { AppEnv } from "../../app-env";
 import type { MessageRow } from "../../db/message-log";
 import { fromMicros } from "../../domain/pricing";
 import { smsFiguresOf } from "../../domain/segments";
-import type { AppEnv } from "../../middleware/context";
 import { acceptAutoMessage } from "../../services/messaging/best-channel";
 import * as service from "../../services/messaging/messages";
 import { acceptWeChatMessage } from "../../services/wechat/messages";

@@ -1,10 +1,10 @@
 import { createRoute, z } from "@hono/zod-openapi";
-import { CHANNELS, MESSAGE_STATUSES, TEMPLATE_KINDS } from "../../db/schema";
 import {
   CONTROL_CHARACTER_RULE,
   hasControlCharacter,
   isWellFormedText,
 } from "../../domain/templates";
+import { CHANNELS, MESSAGE_STATUSES, TEMPLATE_KINDS } from "../../domain/vocabulary";
 import { requireScope } from "../../middleware/api-key";
 import { bearerAuth, IdempotencyHeaders, LimitQuery, problems } from "../common";
 

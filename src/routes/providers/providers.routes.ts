@@ -1,5 +1,5 @@
 import { createRoute, z } from "@hono/zod-openapi";
-import { PROVIDERS } from "../../db/schema";
+import { PROVIDERS } from "../../domain/vocabulary";
 import { requireScope } from "../../middleware/api-key";
 import { bearerAuth, problems, wholeList } from "../common";
 

@@ -1,5 +1,5 @@
 import type { RouteHandler } from "@hono/zod-openapi";
-import type { AppEnv } from "../../middleware/context";
+import type { AppEnv } from "../../app-env";
 import * as service from "../../services/carriers/routing-rules";
 import { once } from "../once";
 import type * as routes from "./routing-rules.routes";

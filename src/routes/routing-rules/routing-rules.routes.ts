@@ -1,6 +1,6 @@
 import { createRoute, z } from "@hono/zod-openapi";
-import { PROVIDERS } from "../../db/schema";
 import { isDestination } from "../../domain/routing";
+import { PROVIDERS } from "../../domain/vocabulary";
 import { requireScope } from "../../middleware/api-key";
 import { bearerAuth, IdempotencyHeaders, problems, wholeList } from "../common";
 

@@ -1,5 +1,5 @@
 import { createRoute, z } from "@hono/zod-openapi";
-import { REVIEW_STATUSES } from "../../db/schema";
+import { REVIEW_STATUSES } from "../../domain/vocabulary";
 import { requireScope } from "../../middleware/api-key";
 import {
   bearerAuth,

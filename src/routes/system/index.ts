@@ -1,7 +1,7 @@
 /** The front door, health, the benchmark's no-op baseline, the OpenAPI document's viewer. */
 import { swaggerUI } from "@hono/swagger-ui";
 import { Hono } from "hono";
-import type { AppEnv } from "../../middleware/context";
+import type { AppEnv } from "../../app-env";
 
 export const systemRouter = new Hono<AppEnv>()
   // A browser goes to the dashboard; a program learns where things are instead of a 404.

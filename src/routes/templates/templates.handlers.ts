@@ -1,7 +1,7 @@
 import type { RouteHandler } from "@hono/zod-openapi";
-import type { VariableDeclaration, VariableType } from "../../db/schema";
+import type { AppEnv } from "../../app-env";
 import { hasOptOutLine } from "../../domain/templates";
-import type { AppEnv } from "../../middleware/context";
+import type { VariableDeclaration, VariableType } from "../../domain/vocabulary";
 import { readProviderCodes, setProviderCodes } from "../../services/carriers/template-codes";
 import * as reviews from "../../services/content/template-review";
 import * as service from "../../services/content/templates";

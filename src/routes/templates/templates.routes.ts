@@ -1,5 +1,4 @@
 import { createRoute, z } from "@hono/zod-openapi";
-import { REVIEW_STATUSES, TEMPLATE_KINDS, VARIABLE_TYPES } from "../../db/schema";
 import {
   CONTROL_CHARACTER_RULE,
   hasControlCharacter,
@@ -7,6 +6,7 @@ import {
   MAX_LENGTH_BOUNDS,
   VARIABLE_NAME,
 } from "../../domain/templates";
+import { REVIEW_STATUSES, TEMPLATE_KINDS, VARIABLE_TYPES } from "../../domain/vocabulary";
 import { requireScope } from "../../middleware/api-key";
 import {
   bearerAuth,

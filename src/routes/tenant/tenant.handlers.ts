@@ -1,6 +1,6 @@
 import type { RouteHandler } from "@hono/zod-openapi";
+import type { AppEnv } from "../../app-env";
 import { ApiError } from "../../lib/problem";
-import type { AppEnv } from "../../middleware/context";
 import * as service from "../../services/accounts/tenants";
 import type * as routes from "./tenant.routes";
 

@@ -1,5 +1,5 @@
 import type { RouteHandler } from "@hono/zod-openapi";
-import type { AppEnv } from "../../middleware/context";
+import type { AppEnv } from "../../app-env";
 import { idempotent } from "../../services/messaging/idempotency";
 import * as service from "../../services/webhooks/endpoints";
 import { iso } from "../common";

@@ -1,5 +1,5 @@
 import { createRoute, z } from "@hono/zod-openapi";
-import { WEBHOOK_EVENTS } from "../../db/schema";
+import { WEBHOOK_EVENTS } from "../../domain/vocabulary";
 import { MAX_WEBHOOK_URL_LENGTH } from "../../domain/webhook-urls";
 import { requireScope } from "../../middleware/api-key";
 import { bearerAuth, IdempotencyHeaders, LimitQuery, problems } from "../common";

@@ -3,7 +3,7 @@
  * a message or event. Both are authenticated by WeChat's signature (services/wechat/webhook.ts).
  */
 import { Hono } from "hono";
-import type { AppEnv } from "../../middleware/context";
+import type { AppEnv } from "../../app-env";
 import { receiveDelivery, verifyUrl } from "../../services/wechat/webhook";
 
 export const wechatHookRouter = new Hono<AppEnv>()

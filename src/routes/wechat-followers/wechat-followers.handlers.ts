@@ -1,5 +1,5 @@
 import type { RouteHandler } from "@hono/zod-openapi";
-import type { AppEnv } from "../../middleware/context";
+import type { AppEnv } from "../../app-env";
 import * as followers from "../../services/wechat/followers";
 import { iso } from "../common";
 import { once } from "../once";

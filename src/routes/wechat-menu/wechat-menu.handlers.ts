@@ -1,5 +1,5 @@
 import type { RouteHandler } from "@hono/zod-openapi";
-import type { AppEnv } from "../../middleware/context";
+import type { AppEnv } from "../../app-env";
 import * as menus from "../../services/wechat/menu";
 import type * as routes from "./wechat-menu.routes";
 

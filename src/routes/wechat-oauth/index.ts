@@ -5,7 +5,7 @@
  * Refusals are problem+json and never bind (services/wechat/oauth.ts).
  */
 import { Hono } from "hono";
-import type { AppEnv } from "../../middleware/context";
+import type { AppEnv } from "../../app-env";
 import { receiveOAuthCallback, startOAuth } from "../../services/wechat/oauth";
 
 export const wechatOAuthRouter = new Hono<AppEnv>()

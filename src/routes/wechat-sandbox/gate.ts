@@ -1,7 +1,7 @@
 import { createMiddleware } from "hono/factory";
+import type { AppEnv } from "../../app-env";
 import { sandboxEnabled } from "../../config/wechat-sandbox";
 import { ApiError } from "../../lib/problem";
-import type { AppEnv } from "../../middleware/context";
 
 /**
  * The sandbox's routes exist only with WECHAT_SANDBOX_ENABLED on: otherwise they answer as any

@@ -7,9 +7,9 @@
 import type { Context } from "hono";
 import { Hono } from "hono";
 import { z } from "zod";
+import type { AppEnv } from "../../app-env";
 import { SANDBOX_PATH } from "../../config/wechat-sandbox";
 import { type WeChatAnswer, wechatRefusal } from "../../durable-objects/wechat-sandbox/answers";
-import type { AppEnv } from "../../middleware/context";
 import {
   isSandboxApp,
   pushTemplateResult,

@@ -1,5 +1,5 @@
 import type { RouteHandler } from "@hono/zod-openapi";
-import type { AppEnv } from "../../middleware/context";
+import type { AppEnv } from "../../app-env";
 import * as apps from "../../services/wechat/apps";
 import * as replies from "../../services/wechat/auto-replies";
 import { iso } from "../common";

@@ -1,5 +1,5 @@
 import { createRoute, z } from "@hono/zod-openapi";
-import { AUTO_REPLY_MATCHES, WECHAT_MODES } from "../../db/schema";
+import { AUTO_REPLY_MATCHES, WECHAT_MODES } from "../../domain/vocabulary";
 import { requireScope } from "../../middleware/api-key";
 import {
   bearerAuth,

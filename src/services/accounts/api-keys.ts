@@ -4,13 +4,13 @@
 import { and, desc, eq, isNull, lt } from "drizzle-orm";
 import { database } from "../../db/client";
 import { apiKeys } from "../../db/schema";
+import type { Caller } from "../../domain/caller";
 import { type RateLimitRequest, requestedRateLimit } from "../../domain/rate-limits";
 import type { Scope } from "../../domain/scopes";
 import { randomToken, sha256Hex } from "../../lib/crypto";
 import { newId } from "../../lib/ids";
 import { ApiError } from "../../lib/problem";
 import { forgetCachedKey } from "../../middleware/api-key";
-import type { Caller } from "../../middleware/context";
 
 export type ApiKeyRow = typeof apiKeys.$inferSelect;
 

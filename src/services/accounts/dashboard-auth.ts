@@ -10,7 +10,8 @@
  */
 import { and, eq, gt, sql } from "drizzle-orm";
 import { database } from "../../db/client";
-import { dashboardSessions, type Role, users } from "../../db/schema";
+import { dashboardSessions, users } from "../../db/schema";
+import type { Session } from "../../domain/caller";
 import { signInAddress } from "../../domain/sign-in-throttle";
 import {
   randomToken,
@@ -29,16 +30,6 @@ const SESSION_HOURS = 12;
 export const SESSION_MAX_AGE_SECONDS = SESSION_HOURS * 3600;
 const TOKEN_LENGTH = 43; // base62: 256 bits
 const TOKEN = /^[0-9A-Za-z]{43}$/;
-
-export interface Session {
-  /** The row's id: the SHA-256 of the cookie's token. */
-  id: string;
-  userId: string;
-  tenantId: string;
-  email: string;
-  role: Role;
-  csrf: string;
-}
 
 export interface SignInAttempt {
   email: string;

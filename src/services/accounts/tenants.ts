@@ -10,11 +10,12 @@
 import { eq, sql } from "drizzle-orm";
 import { database } from "../../db/client";
 import { tenants } from "../../db/schema";
+import { tenantConfigOf } from "../../db/tenant-config";
 import { dispatcherOf } from "../../delivery/dispatcher";
+import type { Caller, TenantConfig } from "../../domain/caller";
 import type { QuietHours } from "../../domain/quiet-hours";
 import { ApiError } from "../../lib/problem";
 import { rememberTenantSettings } from "../../middleware/api-key";
-import { type Caller, type TenantConfig, tenantConfigOf } from "../../middleware/context";
 
 export type TenantRow = typeof tenants.$inferSelect;
 

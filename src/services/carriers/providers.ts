@@ -8,13 +8,14 @@ import { and, eq } from "drizzle-orm";
 import type { ProviderSettings } from "../../channels/sms/adapter";
 import { settingsOf } from "../../config/settings";
 import { database } from "../../db/client";
-import { type ProviderName, providerSettings } from "../../db/schema";
+import { providerSettings } from "../../db/schema";
+import type { Caller } from "../../domain/caller";
 import { PROVIDER_SETTINGS } from "../../domain/providers";
+import type { ProviderName } from "../../domain/vocabulary";
 import { randomToken } from "../../lib/crypto";
 import { newId } from "../../lib/ids";
 import { ApiError, toPointer } from "../../lib/problem";
 import { decryptSecret, encryptSecret } from "../../lib/secrets";
-import type { Caller } from "../../middleware/context";
 import { assertOutboundUrl } from "../webhooks/endpoints";
 import { forgetHookToken } from "./receipts";
 

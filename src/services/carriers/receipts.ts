@@ -6,13 +6,14 @@ import { settingsOf } from "../../config/settings";
 import { type Database, database } from "../../db/client";
 import { applyReceipts, holdReceipts } from "../../db/message-log";
 import { findByHookToken } from "../../db/provider-settings";
-import { messages, PROVIDERS, type ProviderName } from "../../db/schema";
+import { messages } from "../../db/schema";
 import {
   changeEventInput,
   emitMessageEvents,
   eventChange,
   messageEvent,
 } from "../../delivery/message-events";
+import { PROVIDERS, type ProviderName } from "../../domain/vocabulary";
 import { ApiError } from "../../lib/problem";
 import { readyProviders } from "./providers";
 

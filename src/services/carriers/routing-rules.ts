@@ -4,11 +4,12 @@
  */
 import { and, eq } from "drizzle-orm";
 import { database } from "../../db/client";
-import { type ProviderName, providerSettings, routes } from "../../db/schema";
+import { providerSettings, routes } from "../../db/schema";
+import type { Caller } from "../../domain/caller";
 import type { RouteRule } from "../../domain/routing";
+import type { ProviderName } from "../../domain/vocabulary";
 import { newId } from "../../lib/ids";
 import { ApiError } from "../../lib/problem";
-import type { Caller } from "../../middleware/context";
 
 export type RouteRow = typeof routes.$inferSelect;
 

@@ -6,7 +6,7 @@
 import { and, eq, inArray } from "drizzle-orm";
 import { database } from "../../db/client";
 import { templateProviderCodes } from "../../db/schema";
-import type { Caller } from "../../middleware/context";
+import type { Caller } from "../../domain/caller";
 import { getTemplate } from "../content/templates";
 
 export const CODED_PROVIDERS = ["aliyun", "tencent"] as const;

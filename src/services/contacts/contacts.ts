@@ -6,10 +6,10 @@
 import { and, desc, eq, inArray, lt } from "drizzle-orm";
 import { database } from "../../db/client";
 import { contacts, contactWeChatBindings, wechatApps } from "../../db/schema";
+import type { Caller } from "../../domain/caller";
 import { normalisePhone } from "../../domain/phone";
 import { newId } from "../../lib/ids";
 import { ApiError, type FieldError } from "../../lib/problem";
-import type { Caller } from "../../middleware/context";
 
 export type ContactRow = typeof contacts.$inferSelect;
 export type BindingRow = typeof contactWeChatBindings.$inferSelect;

@@ -5,13 +5,9 @@
  */
 import { and, eq } from "drizzle-orm";
 import { database } from "../../db/client";
-import {
-  type TemplateKind,
-  templates,
-  templateVersions,
-  type VariableDeclaration,
-} from "../../db/schema";
+import { templates, templateVersions } from "../../db/schema";
 import { type CompiledTemplate, compileTemplate } from "../../domain/templates";
+import type { TemplateKind, VariableDeclaration } from "../../domain/vocabulary";
 import { ApiError } from "../../lib/problem";
 
 /** The approved version a message is sent with. */

@@ -8,11 +8,12 @@
  */
 import { and, desc, eq, exists, inArray, isNull, lt, type SQL } from "drizzle-orm";
 import { database } from "../../db/client";
-import { type ReviewStatus, signatures, tenants } from "../../db/schema";
+import { signatures, tenants } from "../../db/schema";
+import type { Caller } from "../../domain/caller";
 import { type ReviewAction, reviewNote, reviewStep } from "../../domain/review";
+import type { ReviewStatus } from "../../domain/vocabulary";
 import { newId } from "../../lib/ids";
 import { ApiError } from "../../lib/problem";
-import type { Caller } from "../../middleware/context";
 import { announceSettings, NEXT_SETTINGS_VERSION, type TenantRow } from "../accounts/tenants";
 import { refuseBlocked, screenText } from "./sensitive-words";
 

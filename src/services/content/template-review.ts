@@ -5,8 +5,8 @@
 import { and, eq, inArray } from "drizzle-orm";
 import { database } from "../../db/client";
 import { templates, templateVersions } from "../../db/schema";
+import type { Caller } from "../../domain/caller";
 import { type ReviewAction, reviewNote, reviewStep } from "../../domain/review";
-import type { Caller } from "../../middleware/context";
 import { refuseBlocked, screenText } from "./sensitive-words";
 import { forgetServingTemplate } from "./serving-templates";
 import {

@@ -7,18 +7,13 @@
  */
 import { and, desc, eq, exists, inArray, lt, type SQL } from "drizzle-orm";
 import { type Database, database } from "../../db/client";
-import {
-  type ReviewStatus,
-  type TemplateKind,
-  templates,
-  templateVersions,
-  type VariableDeclaration,
-} from "../../db/schema";
+import { templates, templateVersions } from "../../db/schema";
+import type { Caller } from "../../domain/caller";
 import { REVIEW_STEPS } from "../../domain/review";
 import { checkDeclarations } from "../../domain/templates";
+import type { ReviewStatus, TemplateKind, VariableDeclaration } from "../../domain/vocabulary";
 import { newId } from "../../lib/ids";
 import { ApiError } from "../../lib/problem";
-import type { Caller } from "../../middleware/context";
 import { forgetServingTemplate } from "./serving-templates";
 
 export type TemplateRow = typeof templates.$inferSelect;

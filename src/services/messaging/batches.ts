@@ -9,12 +9,13 @@
 import { csvParseRows } from "d3-dsv";
 import { and, desc, eq, lt, sql } from "drizzle-orm";
 import { database } from "../../db/client";
-import { batches, type MessageStatus, messages, type TemplateKind } from "../../db/schema";
+import { batches, messages } from "../../db/schema";
 import { dispatcherOf } from "../../delivery/dispatcher";
 import type { BatchRecord, OutboxMessage } from "../../delivery/dispatcher-types";
+import { type Caller, modeSeenBy } from "../../domain/caller";
+import type { MessageStatus, TemplateKind } from "../../domain/vocabulary";
 import { seededId } from "../../lib/ids";
 import { ApiError } from "../../lib/problem";
-import { type Caller, modeSeenBy } from "../../middleware/context";
 import { StaleSettings, withCurrentSettings } from "../accounts/tenants";
 import { loadScreener } from "../content/sensitive-words";
 import { type Content, composeMessage } from "./compose";

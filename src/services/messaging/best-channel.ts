@@ -11,8 +11,8 @@ import type { MessageRow } from "../../db/message-log";
 import { contacts, contactWeChatBindings, wechatFollowers } from "../../db/schema";
 import type { AcceptedMessage } from "../../delivery/dispatcher-types";
 import { dispatchJobSchema } from "../../delivery/payloads";
+import type { Caller } from "../../domain/caller";
 import { ApiError } from "../../lib/problem";
-import type { Caller } from "../../middleware/context";
 import { withCurrentSettings } from "../accounts/tenants";
 import { loadScreener } from "../content/sensitive-words";
 import {

@@ -6,14 +6,15 @@
  * segments and the cost are counted. Synchronous once the template and the screener are loaded,
  * so a batch composes 100,000 rows without an await per row.
  */
-import type { TemplateKind } from "../../db/schema";
+
+import type { TenantConfig } from "../../domain/caller";
 import { normalisePhone } from "../../domain/phone";
 import { costMicros } from "../../domain/pricing";
 import { type Encoding, segmentsOf } from "../../domain/segments";
 import { smartEncode } from "../../domain/smart-encoding";
 import { checkVariables, renderTemplate, withOptOutLine } from "../../domain/templates";
+import type { TemplateKind } from "../../domain/vocabulary";
 import type { FieldError } from "../../lib/problem";
-import type { TenantConfig } from "../../middleware/context";
 import type { Screening, SensitiveHit } from "../content/sensitive-words";
 import type { ServingTemplate } from "../content/serving-templates";
 

@@ -18,9 +18,9 @@
 import { and, eq, isNull, lt } from "drizzle-orm";
 import { database } from "../../db/client";
 import { idempotencyRecords } from "../../db/schema";
+import type { Caller } from "../../domain/caller";
 import { sha256Hex } from "../../lib/crypto";
 import { ApiError } from "../../lib/problem";
-import type { Caller } from "../../middleware/context";
 
 const TTL_MS = 24 * 60 * 60 * 1000;
 /**

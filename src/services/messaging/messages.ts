@@ -4,7 +4,7 @@
 import { and, desc, eq, gte, lt, lte } from "drizzle-orm";
 import { database } from "../../db/client";
 import { findMessage, type MessageRow } from "../../db/message-log";
-import { type MessageStatus, messageAttempts, messages } from "../../db/schema";
+import { messageAttempts, messages } from "../../db/schema";
 import { dispatcherOf } from "../../delivery/dispatcher";
 import {
   type AcceptedMessage,
@@ -13,12 +13,13 @@ import {
   type PendingMessage,
   QUIET_HOURS_REASON,
 } from "../../delivery/dispatcher-types";
+import { type Caller, modeSeenBy } from "../../domain/caller";
 import { normalisePhone } from "../../domain/phone";
 import { fromMicros } from "../../domain/pricing";
+import type { MessageStatus } from "../../domain/vocabulary";
 import { sha256Hex } from "../../lib/crypto";
 import { newId } from "../../lib/ids";
 import { ApiError } from "../../lib/problem";
-import { type Caller, modeSeenBy } from "../../middleware/context";
 import { currentSettings, StaleSettings, withCurrentSettings } from "../accounts/tenants";
 import { loadScreener, type SensitiveHit } from "../content/sensitive-words";
 import { servingTemplate } from "../content/serving-templates";

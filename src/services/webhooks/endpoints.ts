@@ -5,14 +5,15 @@
 import { and, count, desc, eq, lt, type SQL, sql } from "drizzle-orm";
 import { settingsOf } from "../../config/settings";
 import { database } from "../../db/client";
-import { messages, type WebhookEvent, webhookDeliveries, webhookEndpoints } from "../../db/schema";
+import { messages, webhookDeliveries, webhookEndpoints } from "../../db/schema";
 import { enqueueDeliveries, forgetTenantEndpoints } from "../../delivery/webhook-events";
+import { type Caller, modeSeenBy } from "../../domain/caller";
+import type { WebhookEvent } from "../../domain/vocabulary";
 import { checkWebhookUrl } from "../../domain/webhook-urls";
 import { randomToken } from "../../lib/crypto";
 import { newId } from "../../lib/ids";
 import { ApiError } from "../../lib/problem";
 import { encryptSecret } from "../../lib/secrets";
-import { type Caller, modeSeenBy } from "../../middleware/context";
 
 export type WebhookEndpointRow = typeof webhookEndpoints.$inferSelect;
 export type WebhookDeliveryRow = typeof webhookDeliveries.$inferSelect;

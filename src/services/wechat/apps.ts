@@ -15,15 +15,15 @@ import { database } from "../../db/client";
 import {
   autoReplyRules,
   contactWeChatBindings,
-  type WeChatMode,
   wechatApps,
   wechatFollowers,
   wechatInbox,
   wechatServiceReservations,
 } from "../../db/schema";
+import type { Caller } from "../../domain/caller";
+import type { WeChatMode } from "../../domain/vocabulary";
 import { ApiError } from "../../lib/problem";
 import { decryptSecret, encryptSecret } from "../../lib/secrets";
-import type { Caller } from "../../middleware/context";
 import { assertOutboundUrl } from "../webhooks/endpoints";
 import { wechatAccountOf } from "./client";
 

@@ -5,11 +5,12 @@
  */
 import { and, asc, desc, eq, lt } from "drizzle-orm";
 import { database } from "../../db/client";
-import { type AutoReplyMatch, autoReplyRules, wechatInbox } from "../../db/schema";
+import { autoReplyRules, wechatInbox } from "../../db/schema";
 import type { AutoReplyRule } from "../../domain/auto-replies";
+import type { Caller } from "../../domain/caller";
+import type { AutoReplyMatch } from "../../domain/vocabulary";
 import { newId } from "../../lib/ids";
 import { ApiError } from "../../lib/problem";
-import type { Caller } from "../../middleware/context";
 import { getWeChatApp } from "./apps";
 
 export type AutoReplyRow = typeof autoReplyRules.$inferSelect;

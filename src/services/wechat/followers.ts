@@ -8,7 +8,7 @@
 import { and, asc, eq, gt, type SQL, sql } from "drizzle-orm";
 import { database } from "../../db/client";
 import { wechatFollowers } from "../../db/schema";
-import type { Caller } from "../../middleware/context";
+import type { Caller } from "../../domain/caller";
 import { getWeChatApp } from "./apps";
 import { callWeChat, type WeChatClientIO, wechatProblem } from "./client";
 

@@ -4,9 +4,9 @@
  * `/cgi-bin/menu/get`. Every call goes through `callWeChat`, so through the app's token authority.
  */
 
+import type { Caller } from "../../domain/caller";
 import { type Menu, menuForWeChat, menuFromWeChat, validateMenu } from "../../domain/wechat-menu";
 import { ApiError } from "../../lib/problem";
-import type { Caller } from "../../middleware/context";
 import { getWeChatApp } from "./apps";
 import { callWeChat, type WeChatClientIO, wechatProblem } from "./client";
 

@@ -12,13 +12,13 @@ import { database } from "../../db/client";
 import type { MessageRow } from "../../db/message-log";
 import { contacts, contactWeChatBindings, wechatApps } from "../../db/schema";
 import type { AcceptedMessage, OutboxMessage } from "../../delivery/dispatcher-types";
+import type { Caller } from "../../domain/caller";
 import {
   type InteractionKind,
   SERVICE_WINDOWS,
 } from "../../durable-objects/wechat-account/inbound-types";
 import { newId } from "../../lib/ids";
 import { ApiError } from "../../lib/problem";
-import type { Caller } from "../../middleware/context";
 import { withCurrentSettings } from "../accounts/tenants";
 import type { SmsFallback } from "../messaging/best-channel";
 import { handOver, scheduledTime } from "../messaging/messages";

@@ -20,11 +20,11 @@ import { z } from "zod";
 import { settingsOf } from "../../config/settings";
 import { database } from "../../db/client";
 import { idempotencyRecords } from "../../db/schema";
+import type { Caller } from "../../domain/caller";
 import { WECHAT_API_BASE_URL } from "../../durable-objects/wechat-account/token-endpoint";
 import { randomToken } from "../../lib/crypto";
 import { fetchNoRedirect, networkFetch, RedirectRefusedError } from "../../lib/outbound-fetch";
 import { ApiError } from "../../lib/problem";
-import type { Caller } from "../../middleware/context";
 import { bindWeChatByOAuth, findContactRow } from "../contacts/contacts";
 import { getWeChatApp, readyWeChatApp } from "./apps";
 

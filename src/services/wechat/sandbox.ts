@@ -15,6 +15,7 @@ import {
 } from "../../channels/wechat/sandbox-push";
 import { settingsOf } from "../../config/settings";
 import { isSandboxBaseUrl, sandboxBaseUrl } from "../../config/wechat-sandbox";
+import type { Caller } from "../../domain/caller";
 import { loadTokenApp } from "../../durable-objects/wechat-account/token-endpoint";
 import { wechatRefusal } from "../../durable-objects/wechat-sandbox/answers";
 import type {
@@ -25,7 +26,6 @@ import type {
 import { timingSafeEqual } from "../../lib/crypto";
 import { ownOriginFetch } from "../../lib/own-origin";
 import { ApiError } from "../../lib/problem";
-import type { Caller } from "../../middleware/context";
 import { getWeChatApp, type ReadyWeChatApp, readyWeChatApp, webhookUrl } from "./apps";
 
 /**

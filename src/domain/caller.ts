@@ -1,6 +1,6 @@
-import type { tenants } from "../db/schema";
-import type { Scope } from "../domain/scopes";
-import type { Session } from "../services/accounts/dashboard-auth";
+/** Who is calling, as every layer below the HTTP one sees it: an API key's caller or a dashboard user's session. */
+import type { Scope } from "./scopes";
+import type { Role } from "./vocabulary";
 
 /** What the send path needs of the tenant, cached with the API key. */
 export interface TenantConfig {
@@ -13,19 +13,6 @@ export interface TenantConfig {
   prices: Record<string, string>;
   /** Which change of these settings this copy is; the dispatcher refuses an outdated one. */
   settingsVersion: number;
-}
-
-export function tenantConfigOf(row: typeof tenants.$inferSelect): TenantConfig {
-  return {
-    id: row.id,
-    homeCountry: row.homeCountry,
-    allowedCountries: row.allowedCountries,
-    sendRate: row.sendRate,
-    signature: row.signature,
-    currency: row.currency,
-    prices: row.prices,
-    settingsVersion: row.settingsVersion,
-  };
 }
 
 export type Mode = "live" | "test";
@@ -50,7 +37,13 @@ export function modeSeenBy(caller: Caller): Mode | null {
   return caller.seesBothModes ? null : caller.mode;
 }
 
-export interface AppEnv {
-  Bindings: Env;
-  Variables: { requestId: string; caller: Caller; session: Session };
+/** A signed-in dashboard user (the row of dashboard_sessions, as the pages see it). */
+export interface Session {
+  /** The row's id: the SHA-256 of the cookie's token. */
+  id: string;
+  userId: string;
+  tenantId: string;
+  email: string;
+  role: Role;
+  csrf: string;
 }

@@ -1,0 +1,15 @@
+import type { TenantConfig } from "../domain/caller";
+import type { tenants } from "./schema";
+
+export function tenantConfigOf(row: typeof tenants.$inferSelect): TenantConfig {
+  return {
+    id: row.id,
+    homeCountry: row.homeCountry,
+    allowedCountries: row.allowedCountries,
+    sendRate: row.sendRate,
+    signature: row.signature,
+    currency: row.currency,
+    prices: row.prices,
+    settingsVersion: row.settingsVersion,
+  };
+}
