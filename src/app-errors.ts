@@ -1,9 +1,8 @@
 /** The one error handler: everything that is not 2xx leaves as RFC 9457 problem+json. */
 import type { Context } from "hono";
 import { HTTPException } from "hono/http-exception";
-import type { ZodError } from "zod";
 import type { AppEnv } from "./app-env";
-import { ApiError, toPointer } from "./lib/problem";
+import { ApiError } from "./lib/problem";
 import { redactHookTokens } from "./lib/redact";
 
 export function problemResponse(c: Context<AppEnv>, error: ApiError): Response {
@@ -17,30 +16,6 @@ export function problemResponse(c: Context<AppEnv>, error: ApiError): Response {
       ...error.headers,
     },
   });
-}
-
-const TARGET_POINTER: Record<string, string> = {
-  json: "",
-  query: "/query",
-  param: "/path",
-  header: "/headers",
-};
-
-/** zod issues become `errors: [{pointer, detail}]`; body fields point into the body itself. */
-export function validationError(target: string, error: ZodError): ApiError {
-  const base = TARGET_POINTER[target] ?? `/${target}`;
-  // An unknown field (strict objects) is one issue at the parent; point at each field instead.
-  const errors = error.issues.flatMap((issue) =>
-    issue.code === "unrecognized_keys"
-      ? issue.keys.map((key) => ({
-          pointer: base + toPointer([...issue.path, key]),
-          detail: `unknown field \`${key}\``,
-        }))
-      : [{ pointer: base + toPointer(issue.path), detail: issue.message }],
-  );
-  const where = target === "json" ? "request body" : `${target === "param" ? "path" : target}`;
-  const summary = errors.map((e) => `${e.pointer}: ${e.detail}`).join("; ");
-  return new ApiError("validation-error", `The ${where} is not valid: ${summary}`, { errors });
 }
 
 export function onError(error: Error, c: Context<AppEnv>): Response {

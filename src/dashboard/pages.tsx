@@ -1,7 +1,6 @@
-import type { MessageRow } from "../db/message-log";
 import { smsFiguresOf } from "../domain/segments";
 import { MESSAGE_STATUSES } from "../domain/vocabulary";
-import type { AttemptRow } from "../services/messaging/messages";
+import type { AttemptRow, MessageRow } from "../services/messaging/messages";
 import { Layout, StatusPill } from "./layout";
 
 const when = (ms: number | null) =>

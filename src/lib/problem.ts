@@ -3,6 +3,8 @@
  * Each kind of problem has a slug (its `type` ends in it), a title and a status.
  */
 
+import type { ZodError } from "zod";
+
 export const PROBLEM_TYPES = {
   "validation-error": { status: 400, title: "Your request is not valid" },
   "unsupported-media-type": { status: 415, title: "Unsupported media type" },
@@ -92,4 +94,28 @@ export class ApiError extends Error {
 /** A JSON Pointer for a path of keys, escaping `~` and `/` as RFC 6901 asks. */
 export function toPointer(path: readonly PropertyKey[]): string {
   return path.map((key) => `/${String(key).replaceAll("~", "~0").replaceAll("/", "~1")}`).join("");
+}
+
+const TARGET_POINTER: Record<string, string> = {
+  json: "",
+  query: "/query",
+  param: "/path",
+  header: "/headers",
+};
+
+/** zod issues become `errors: [{pointer, detail}]`; body fields point into the body itself. */
+export function validationError(target: string, error: ZodError): ApiError {
+  const base = TARGET_POINTER[target] ?? `/${target}`;
+  // An unknown field (strict objects) is one issue at the parent; point at each field instead.
+  const errors = error.issues.flatMap((issue) =>
+    issue.code === "unrecognized_keys"
+      ? issue.keys.map((key) => ({
+          pointer: base + toPointer([...issue.path, key]),
+          detail: `unknown field \`${key}\``,
+        }))
+      : [{ pointer: base + toPointer(issue.path), detail: issue.message }],
+  );
+  const where = target === "json" ? "request body" : `${target === "param" ? "path" : target}`;
+  const summary = errors.map((e) => `${e.pointer}: ${e.detail}`).join("; ");
+  return new ApiError("validation-error", `The ${where} is not valid: ${summary}`, { errors });
 }

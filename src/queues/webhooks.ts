@@ -27,7 +27,9 @@ import { webhookRetryDelay } from "../domain/webhook-retries";
 import { checkWebhookUrl } from "../domain/webhook-urls";
 import { networkFetch } from "../lib/outbound-fetch";
 import { decryptSecret } from "../lib/secrets";
-import type { WebhookDeliveryRow, WebhookEndpointRow } from "../services/webhooks/endpoints";
+
+type WebhookEndpointRow = typeof webhookEndpoints.$inferSelect;
+type WebhookDeliveryRow = typeof webhookDeliveries.$inferSelect;
 
 export interface WebhookDeps {
   /** `fetch` for tenants' endpoints; tests pass a fake. */

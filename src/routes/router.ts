@@ -1,6 +1,6 @@
 import { OpenAPIHono } from "@hono/zod-openapi";
 import type { AppEnv } from "../app-env";
-import { validationError } from "../app-errors";
+import { validationError } from "../lib/problem";
 
 /** A router whose schema failures become 400 problem+json with a pointer per issue. */
 export function createRouter() {

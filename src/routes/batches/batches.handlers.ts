@@ -1,6 +1,6 @@
 import type { RouteHandler } from "@hono/zod-openapi";
 import type { AppEnv } from "../../app-env";
-import type { BatchRecord } from "../../delivery/dispatcher-types";
+import type { BatchRecord } from "../../services/messaging/batches";
 import * as service from "../../services/messaging/batches";
 import { iso } from "../common";
 import type * as routes from "./batches.routes";

@@ -1,9 +1,9 @@
 import type { RouteHandler } from "@hono/zod-openapi";
 import type { AppEnv } from "../../app-env";
-import type { MessageRow } from "../../db/message-log";
 import { fromMicros } from "../../domain/pricing";
 import { smsFiguresOf } from "../../domain/segments";
 import { acceptAutoMessage } from "../../services/messaging/best-channel";
+import type { MessageRow } from "../../services/messaging/messages";
 import * as service from "../../services/messaging/messages";
 import { acceptWeChatMessage } from "../../services/wechat/messages";
 import { iso } from "../common";

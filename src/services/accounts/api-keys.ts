@@ -2,6 +2,7 @@
  * Creating, listing, changing and revoking API keys. The key is shown once; only its hash is kept.
  */
 import { and, desc, eq, isNull, lt } from "drizzle-orm";
+import { forgetCachedKey } from "../../db/api-key-lookup";
 import { database } from "../../db/client";
 import { apiKeys } from "../../db/schema";
 import type { Caller } from "../../domain/caller";
@@ -10,7 +11,6 @@ import type { Scope } from "../../domain/scopes";
 import { randomToken, sha256Hex } from "../../lib/crypto";
 import { newId } from "../../lib/ids";
 import { ApiError } from "../../lib/problem";
-import { forgetCachedKey } from "../../middleware/api-key";
 
 export type ApiKeyRow = typeof apiKeys.$inferSelect;
 

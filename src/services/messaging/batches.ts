@@ -22,6 +22,9 @@ import { type Content, composeMessage } from "./compose";
 import { type Claim, idempotencyKeyOf, idempotent } from "./idempotency";
 import { type ContentInput, loadContent, refusal, scheduledTime } from "./messages";
 
+/** A batch as its dispatcher records it: what the API presents. */
+export type { BatchRecord };
+
 export const MAX_BATCH_RECIPIENTS = 100_000;
 /** Messages per staging call: a few MB per RPC, a handful of calls for the largest batch. */
 const STAGE_CHUNK = 5_000;

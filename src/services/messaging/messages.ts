@@ -257,6 +257,8 @@ export async function cancelMessage(env: Env, caller: Caller, id: string): Promi
 }
 
 export type AttemptRow = typeof messageAttempts.$inferSelect;
+/** A message as the send log holds it: what the API and the dashboard present. */
+export type { MessageRow };
 
 /**
  * A message with its attempts, whether it is in the D1 send log yet or still only accepted. One of
