@@ -69,6 +69,9 @@ export function createApp() {
       description:
         "SMS and WeChat messaging through one API. Errors are RFC 9457 problem+json; JSON fields are snake_case.",
     },
+    // The origin that serves this document: local `wrangler dev`, or wherever the Worker is deployed.
+    servers: [{ url: "/", description: "This Worker" }],
+    tags: API_TAGS,
   });
 
   let allowedMethods: ((path: string) => string[]) | undefined;
@@ -93,6 +96,43 @@ export function createApp() {
   app.onError(onError);
   return app;
 }
+
+/** One tag per resource, in the order the document's readers meet them. */
+const API_TAGS = [
+  {
+    name: "Messages",
+    description: "Send one SMS or WeChat message, preview it, read and cancel it",
+  },
+  {
+    name: "Batches",
+    description: "One template or text to up to 100,000 recipients, with its progress",
+  },
+  { name: "Templates", description: "Message templates, their versions and their review" },
+  { name: "Signatures", description: "Sender signatures (签名) and their review" },
+  {
+    name: "Sensitive words",
+    description:
+      "Your own lexicon of words to block, send for review or mask, beside the built-in one",
+  },
+  { name: "Providers", description: "Your SMS carriers: settings, credentials and callback URLs" },
+  { name: "Routing", description: "Which providers send to which destination, in which order" },
+  {
+    name: "Webhooks",
+    description: "Endpoints that receive your signed events, and their deliveries",
+  },
+  {
+    name: "WeChat",
+    description:
+      "WeChat Official Accounts: settings, auto-replies, inbox, menu, followers and tags",
+  },
+  { name: "Contacts", description: "Your own users: a phone and their WeChat bindings" },
+  { name: "API keys", description: "Keys for this API: scopes, request limits, revocation" },
+  { name: "Account", description: "Your account's settings" },
+  {
+    name: "WeChat sandbox",
+    description: "The local WeChat sandbox's far side (only with WECHAT_SANDBOX_ENABLED on)",
+  },
+];
 
 /**
  * The methods the app's routes take at a path (HEAD with GET), for a 405 that says which: built

@@ -108,6 +108,7 @@ export const BatchSchema = z
 export const createBatch = createRoute({
   method: "post",
   path: "/v1/batches",
+  operationId: "createBatch",
   tags: ["Batches"],
   summary: "Send one template or text to up to 100,000 recipients",
   description:
@@ -130,6 +131,7 @@ export const createBatch = createRoute({
 export const getBatch = createRoute({
   method: "get",
   path: "/v1/batches/{id}",
+  operationId: "getBatch",
   tags: ["Batches"],
   summary: "A batch and its progress",
   security: bearerAuth,
@@ -144,6 +146,7 @@ export const getBatch = createRoute({
 export const listBatches = createRoute({
   method: "get",
   path: "/v1/batches",
+  operationId: "listBatches",
   tags: ["Batches"],
   summary: "List batches, newest first (without counts)",
   security: bearerAuth,
@@ -168,6 +171,7 @@ export const listBatches = createRoute({
 export const cancelBatch = createRoute({
   method: "post",
   path: "/v1/batches/{id}/cancel",
+  operationId: "cancelBatch",
   tags: ["Batches"],
   summary: "Cancel what of a batch is not yet sent",
   security: bearerAuth,

@@ -55,6 +55,7 @@ const contactResponse = (description: string) => ({
 export const createContact = createRoute({
   method: "post",
   path: "/v1/contacts",
+  operationId: "createContact",
   tags: ["Contacts"],
   summary: "Add one of your users: a phone and their openids in your WeChat apps",
   security: bearerAuth,
@@ -89,6 +90,7 @@ export const createContact = createRoute({
 export const listContacts = createRoute({
   method: "get",
   path: "/v1/contacts",
+  operationId: "listContacts",
   tags: ["Contacts"],
   summary: "Your contacts, newest first",
   security: bearerAuth,
@@ -118,6 +120,7 @@ export const listContacts = createRoute({
 export const getContact = createRoute({
   method: "get",
   path: "/v1/contacts/{external_id}",
+  operationId: "getContact",
   tags: ["Contacts"],
   summary: "One contact, by your own user id",
   security: bearerAuth,
@@ -129,6 +132,7 @@ export const getContact = createRoute({
 export const updateContact = createRoute({
   method: "patch",
   path: "/v1/contacts/{external_id}",
+  operationId: "updateContact",
   tags: ["Contacts"],
   summary: "Change a contact's name, phone or WeChat bindings",
   description:
@@ -166,6 +170,7 @@ export const updateContact = createRoute({
 export const deleteContact = createRoute({
   method: "delete",
   path: "/v1/contacts/{external_id}",
+  operationId: "deleteContact",
   tags: ["Contacts"],
   summary: "Delete a contact and its WeChat bindings",
   security: bearerAuth,
@@ -177,6 +182,7 @@ export const deleteContact = createRoute({
 export const unbindWeChat = createRoute({
   method: "delete",
   path: "/v1/contacts/{external_id}/wechat/{app_id}",
+  operationId: "deleteContactWeChatBinding",
   tags: ["Contacts"],
   summary: "Remove a contact's binding in one WeChat app (however it was made)",
   security: bearerAuth,
@@ -188,6 +194,7 @@ export const unbindWeChat = createRoute({
 export const createOAuthLink = createRoute({
   method: "post",
   path: "/v1/contacts/{external_id}/wechat/{app_id}/oauth-link",
+  operationId: "createContactWeChatOAuthLink",
   tags: ["Contacts"],
   summary: "A link that lets the person bind their WeChat openid to this contact themselves",
   description: [

@@ -66,6 +66,7 @@ export const ApiKeySchema = z
 export const createKey = createRoute({
   method: "post",
   path: "/v1/keys",
+  operationId: "createApiKey",
   tags: ["API keys"],
   summary: "Create an API key (shown once)",
   security: bearerAuth,
@@ -106,6 +107,7 @@ export const createKey = createRoute({
 export const listKeys = createRoute({
   method: "get",
   path: "/v1/keys",
+  operationId: "listApiKeys",
   tags: ["API keys"],
   summary: "List API keys (never their secrets)",
   security: bearerAuth,
@@ -127,6 +129,7 @@ export const listKeys = createRoute({
 export const revokeKey = createRoute({
   method: "delete",
   path: "/v1/keys/{id}",
+  operationId: "revokeApiKey",
   tags: ["API keys"],
   summary: "Revoke an API key (effective everywhere within 10 s)",
   security: bearerAuth,
@@ -141,6 +144,7 @@ export const revokeKey = createRoute({
 export const updateKey = createRoute({
   method: "patch",
   path: "/v1/keys/{id}",
+  operationId: "updateApiKey",
   tags: ["API keys"],
   summary: "Rename a key or change its request limit (effective everywhere within 10 s)",
   description:

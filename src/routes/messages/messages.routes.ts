@@ -338,6 +338,7 @@ export const MessageSchema = z
 export const sendMessage = createRoute({
   method: "post",
   path: "/v1/messages",
+  operationId: "createMessage",
   tags: ["Messages"],
   summary: "Send a message",
   description:
@@ -360,6 +361,7 @@ export const sendMessage = createRoute({
 export const getMessage = createRoute({
   method: "get",
   path: "/v1/messages/{id}",
+  operationId: "getMessage",
   tags: ["Messages"],
   summary: "Read one message with its attempts",
   security: bearerAuth,
@@ -374,6 +376,7 @@ export const getMessage = createRoute({
 export const listMessages = createRoute({
   method: "get",
   path: "/v1/messages",
+  operationId: "listMessages",
   tags: ["Messages"],
   summary: "List messages, newest first",
   security: bearerAuth,
@@ -404,6 +407,7 @@ export const listMessages = createRoute({
 export const previewMessage = createRoute({
   method: "post",
   path: "/v1/messages/preview",
+  operationId: "previewMessage",
   tags: ["Messages"],
   summary: "What a message would be: text, encoding, segments, cost and sensitive words",
   security: bearerAuth,
@@ -423,6 +427,7 @@ export const previewMessage = createRoute({
 export const cancelMessage = createRoute({
   method: "post",
   path: "/v1/messages/{id}/cancel",
+  operationId: "cancelMessage",
   tags: ["Messages"],
   summary: "Cancel a scheduled or queued message",
   security: bearerAuth,

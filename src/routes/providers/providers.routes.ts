@@ -47,6 +47,7 @@ const providerResponse = (description: string) => ({
 export const listProviders = createRoute({
   method: "get",
   path: "/v1/providers",
+  operationId: "listProviders",
   tags: ["Providers"],
   summary: "Your carriers' settings (never their credentials)",
   security: bearerAuth,
@@ -63,6 +64,7 @@ export const listProviders = createRoute({
 export const getProvider = createRoute({
   method: "get",
   path: "/v1/providers/{provider}",
+  operationId: "getProvider",
   tags: ["Providers"],
   summary: "One carrier's settings and callback URLs",
   security: bearerAuth,
@@ -74,6 +76,7 @@ export const getProvider = createRoute({
 export const putProvider = createRoute({
   method: "put",
   path: "/v1/providers/{provider}",
+  operationId: "upsertProvider",
   tags: ["Providers"],
   summary: "Set up a carrier, or change its settings",
   description:
@@ -94,6 +97,7 @@ export const putProvider = createRoute({
 export const deleteProvider = createRoute({
   method: "delete",
   path: "/v1/providers/{provider}",
+  operationId: "deleteProvider",
   tags: ["Providers"],
   summary: "Remove a carrier: routes skip it from now on",
   security: bearerAuth,
@@ -105,6 +109,7 @@ export const deleteProvider = createRoute({
 export const rotateHookToken = createRoute({
   method: "post",
   path: "/v1/providers/{provider}/rotate-hook-token",
+  operationId: "rotateProviderHookToken",
   tags: ["Providers"],
   summary: "A new hook token: callbacks with the old one are refused (everywhere within a minute)",
   security: bearerAuth,

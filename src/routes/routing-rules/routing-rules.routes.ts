@@ -40,6 +40,7 @@ const routeResponse = (description: string) => ({
 export const listRoutes = createRoute({
   method: "get",
   path: "/v1/routes",
+  operationId: "listRoutes",
   tags: ["Routing"],
   summary: "Your routing rules",
   security: bearerAuth,
@@ -56,6 +57,7 @@ export const listRoutes = createRoute({
 export const putRoute = createRoute({
   method: "post",
   path: "/v1/routes",
+  operationId: "upsertRoute",
   tags: ["Routing"],
   summary: "Set the providers for a destination (replaces the rule there is)",
   description:
@@ -97,6 +99,7 @@ export const putRoute = createRoute({
 export const deleteRoute = createRoute({
   method: "delete",
   path: "/v1/routes/{id}",
+  operationId: "deleteRoute",
   tags: ["Routing"],
   summary: "Delete a routing rule",
   security: bearerAuth,

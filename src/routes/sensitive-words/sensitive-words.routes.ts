@@ -53,6 +53,7 @@ export const SensitiveHitSchema = z
 export const listSensitiveWords = createRoute({
   method: "get",
   path: "/v1/sensitive-words",
+  operationId: "listSensitiveWords",
   tags: [TAG],
   summary: "List your own sensitive words, newest first (the built-in lexicon is not listed)",
   security: bearerAuth,
@@ -77,6 +78,7 @@ export const listSensitiveWords = createRoute({
 export const createSensitiveWord = createRoute({
   method: "post",
   path: "/v1/sensitive-words",
+  operationId: "createSensitiveWord",
   tags: [TAG],
   summary: "Add a word to your lexicon",
   description:
@@ -110,6 +112,7 @@ export const createSensitiveWord = createRoute({
 export const importSensitiveWords = createRoute({
   method: "post",
   path: "/v1/sensitive-words/import",
+  operationId: "importSensitiveWords",
   tags: [TAG],
   summary: `Add up to ${MAX_IMPORT.toLocaleString("en-US")} words, or change their policies`,
   description:
@@ -160,6 +163,7 @@ export const importSensitiveWords = createRoute({
 export const checkText = createRoute({
   method: "post",
   path: "/v1/sensitive-words/check",
+  operationId: "checkSensitiveWords",
   tags: [TAG],
   summary: "Screen a text against the built-in lexicon and yours, as a send would",
   security: bearerAuth,
@@ -198,6 +202,7 @@ export const checkText = createRoute({
 export const deleteSensitiveWord = createRoute({
   method: "delete",
   path: "/v1/sensitive-words/{id}",
+  operationId: "deleteSensitiveWord",
   tags: [TAG],
   summary: "Remove a word from your lexicon (effective everywhere within 30 s)",
   security: bearerAuth,

@@ -69,6 +69,7 @@ const Params = z.object({ id: SignatureId });
 export const createSignature = createRoute({
   method: "post",
   path: "/v1/signatures",
+  operationId: "createSignature",
   tags: ["Signatures"],
   summary: "Create a sender signature (签名), a draft",
   description:
@@ -92,6 +93,7 @@ export const createSignature = createRoute({
 export const listSignatures = createRoute({
   method: "get",
   path: "/v1/signatures",
+  operationId: "listSignatures",
   tags: ["Signatures"],
   summary: "List signatures, newest first",
   security: bearerAuth,
@@ -119,6 +121,7 @@ export const listSignatures = createRoute({
 export const getSignature = createRoute({
   method: "get",
   path: "/v1/signatures/{id}",
+  operationId: "getSignature",
   tags: ["Signatures"],
   summary: "Read a signature",
   security: bearerAuth,
@@ -133,6 +136,7 @@ export const getSignature = createRoute({
 export const deleteSignature = createRoute({
   method: "delete",
   path: "/v1/signatures/{id}",
+  operationId: "deleteSignature",
   tags: ["Signatures"],
   summary: "Delete a signature",
   description:
@@ -149,6 +153,7 @@ export const deleteSignature = createRoute({
 export const submitSignature = createRoute({
   method: "post",
   path: "/v1/signatures/{id}/submit",
+  operationId: "submitSignature",
   tags: ["Signatures"],
   summary: "Submit a signature for review",
   description:
@@ -166,6 +171,7 @@ export const submitSignature = createRoute({
 export const approveSignature = createRoute({
   method: "post",
   path: "/v1/signatures/{id}/approve",
+  operationId: "approveSignature",
   tags: ["Signatures"],
   summary: "Approve a signature pending review",
   description: "If the account has no default signature, this one becomes the default.",
@@ -182,6 +188,7 @@ export const approveSignature = createRoute({
 export const rejectSignature = createRoute({
   method: "post",
   path: "/v1/signatures/{id}/reject",
+  operationId: "rejectSignature",
   tags: ["Signatures"],
   summary: "Reject a signature pending review, with the reason",
   security: bearerAuth,
@@ -207,6 +214,7 @@ export const rejectSignature = createRoute({
 export const setDefaultSignature = createRoute({
   method: "post",
   path: "/v1/signatures/{id}/default",
+  operationId: "setDefaultSignature",
   tags: ["Signatures"],
   summary: "Make an approved signature the account's default",
   description: "Messages to Chinese numbers accepted after this answer start with it.",

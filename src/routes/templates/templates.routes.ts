@@ -101,6 +101,7 @@ const REVIEW_FLOW =
 export const createTemplate = createRoute({
   method: "post",
   path: "/v1/templates",
+  operationId: "createTemplate",
   tags: ["Templates"],
   summary: "Create a template (version 1, a draft)",
   description: `${REVIEW_FLOW} Placeholders that are not declared, and declared variables that are not used, are refused with 422. Marketing bodies are kept as written: the opt-out line for the recipient's country is added when a message is sent if the text has none (see \`opt_out\`).`,
@@ -133,6 +134,7 @@ export const createTemplate = createRoute({
 export const listTemplates = createRoute({
   method: "get",
   path: "/v1/templates",
+  operationId: "listTemplates",
   tags: ["Templates"],
   summary: "List templates, newest first",
   security: bearerAuth,
@@ -161,6 +163,7 @@ export const listTemplates = createRoute({
 export const getTemplate = createRoute({
   method: "get",
   path: "/v1/templates/{id}",
+  operationId: "getTemplate",
   tags: ["Templates"],
   summary: "Read a template",
   security: bearerAuth,
@@ -175,6 +178,7 @@ export const getTemplate = createRoute({
 export const updateTemplate = createRoute({
   method: "patch",
   path: "/v1/templates/{id}",
+  operationId: "updateTemplate",
   tags: ["Templates"],
   summary: "Change a template",
   description:
@@ -214,6 +218,7 @@ export const updateTemplate = createRoute({
 export const deleteTemplate = createRoute({
   method: "delete",
   path: "/v1/templates/{id}",
+  operationId: "deleteTemplate",
   tags: ["Templates"],
   summary: "Delete a template and all its versions",
   description: "Messages already accepted are sent as they were; new sends with it get 422.",
@@ -229,6 +234,7 @@ export const deleteTemplate = createRoute({
 export const submitTemplate = createRoute({
   method: "post",
   path: "/v1/templates/{id}/submit",
+  operationId: "submitTemplate",
   tags: ["Templates"],
   summary: "Submit the latest version for review",
   description: `${REVIEW_FLOW} The body is screened for sensitive words: a blocked word refuses the submission with 422 (its \`hits\` list each word and where it is) and the template stays as it was; words that need a reviewer's look are named in \`review_reason\`.`,
@@ -245,6 +251,7 @@ export const submitTemplate = createRoute({
 export const approveTemplate = createRoute({
   method: "post",
   path: "/v1/templates/{id}/approve",
+  operationId: "approveTemplate",
   tags: ["Templates"],
   summary: "Approve the version pending review: it becomes the one that sends",
   security: bearerAuth,
@@ -260,6 +267,7 @@ export const approveTemplate = createRoute({
 export const rejectTemplate = createRoute({
   method: "post",
   path: "/v1/templates/{id}/reject",
+  operationId: "rejectTemplate",
   tags: ["Templates"],
   summary: "Reject the version pending review, with the reason",
   description:
@@ -306,6 +314,7 @@ const ProviderCodes = z
 export const getProviderCodes = createRoute({
   method: "get",
   path: "/v1/templates/{id}/provider-codes",
+  operationId: "getTemplateProviderCodes",
   tags: ["Templates"],
   summary: "The template's codes at Aliyun and Tencent",
   security: bearerAuth,
@@ -320,6 +329,7 @@ export const getProviderCodes = createRoute({
 export const putProviderCodes = createRoute({
   method: "put",
   path: "/v1/templates/{id}/provider-codes",
+  operationId: "setTemplateProviderCodes",
   tags: ["Templates"],
   summary: "Map the template to its approved template at Aliyun or Tencent",
   description:

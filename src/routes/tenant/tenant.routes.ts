@@ -45,6 +45,7 @@ export const TenantSchema = z
 export const getTenant = createRoute({
   method: "get",
   path: "/v1/tenant",
+  operationId: "getTenant",
   tags: ["Account"],
   summary: "Your account's settings",
   security: bearerAuth,
@@ -58,6 +59,7 @@ export const getTenant = createRoute({
 export const updateTenant = createRoute({
   method: "patch",
   path: "/v1/tenant",
+  operationId: "updateTenant",
   tags: ["Account"],
   summary: "Change your account's settings",
   security: bearerAuth,

@@ -75,6 +75,7 @@ const tags = ["Webhooks"];
 export const createWebhook = createRoute({
   method: "post",
   path: "/v1/webhooks",
+  operationId: "createWebhook",
   tags,
   summary: "Create a webhook endpoint (its secret is shown once)",
   security: bearerAuth,
@@ -108,6 +109,7 @@ export const createWebhook = createRoute({
 export const listWebhooks = createRoute({
   method: "get",
   path: "/v1/webhooks",
+  operationId: "listWebhooks",
   tags,
   summary: "List webhook endpoints (never their secrets)",
   security: bearerAuth,
@@ -125,6 +127,7 @@ export const listWebhooks = createRoute({
 export const getWebhook = createRoute({
   method: "get",
   path: "/v1/webhooks/{id}",
+  operationId: "getWebhook",
   tags,
   summary: "Get a webhook endpoint",
   security: bearerAuth,
@@ -142,6 +145,7 @@ export const getWebhook = createRoute({
 export const deleteWebhook = createRoute({
   method: "delete",
   path: "/v1/webhooks/{id}",
+  operationId: "deleteWebhook",
   tags,
   summary: "Delete a webhook endpoint and its deliveries (pending ones are not sent)",
   security: bearerAuth,
@@ -156,6 +160,7 @@ export const deleteWebhook = createRoute({
 export const rotateWebhookSecret = createRoute({
   method: "post",
   path: "/v1/webhooks/{id}/rotate-secret",
+  operationId: "rotateWebhookSecret",
   tags,
   summary: "Replace the signing secret (the old one stops at once; the new one is shown once)",
   security: bearerAuth,
@@ -175,6 +180,7 @@ export const rotateWebhookSecret = createRoute({
 export const listDeliveries = createRoute({
   method: "get",
   path: "/v1/webhooks/{id}/deliveries",
+  operationId: "listWebhookDeliveries",
   tags,
   summary: "List an endpoint's deliveries with every attempt",
   security: bearerAuth,
@@ -199,6 +205,7 @@ export const listDeliveries = createRoute({
 export const replayDelivery = createRoute({
   method: "post",
   path: "/v1/webhooks/{id}/deliveries/{delivery_id}/replay",
+  operationId: "replayWebhookDelivery",
   tags,
   summary: "Send a delivery again (same event id and body; a new 24 h series of attempts)",
   security: bearerAuth,

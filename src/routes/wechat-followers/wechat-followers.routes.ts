@@ -53,6 +53,7 @@ const json = <T extends z.ZodType>(description: string, schema: T) => ({
 export const syncFollowers = createRoute({
   method: "post",
   path: "/v1/wechat/apps/{app_id}/followers/sync",
+  operationId: "syncWeChatFollowers",
   tags: ["WeChat"],
   summary: "Rebuild the followers table from WeChat's follower list",
   description:
@@ -77,6 +78,7 @@ export const syncFollowers = createRoute({
 export const listFollowers = createRoute({
   method: "get",
   path: "/v1/wechat/apps/{app_id}/followers",
+  operationId: "listWeChatFollowers",
   tags: ["WeChat"],
   summary: "The account's followers, as the webhook and the last sync left them, in openid order",
   security: bearerAuth,
@@ -105,6 +107,7 @@ export const listFollowers = createRoute({
 export const listTags = createRoute({
   method: "get",
   path: "/v1/wechat/apps/{app_id}/tags",
+  operationId: "listWeChatTags",
   tags: ["WeChat"],
   summary: "The account's tags, as WeChat has them",
   security: bearerAuth,
@@ -120,6 +123,7 @@ export const listTags = createRoute({
 export const createTag = createRoute({
   method: "post",
   path: "/v1/wechat/apps/{app_id}/tags",
+  operationId: "createWeChatTag",
   tags: ["WeChat"],
   summary: "Create a tag (WeChat refuses a name already in use with a 422)",
   security: bearerAuth,
@@ -164,6 +168,7 @@ const membersRequest = {
 export const tagMembers = createRoute({
   method: "post",
   path: "/v1/wechat/apps/{app_id}/tags/{tag_id}/members",
+  operationId: "addWeChatTagMembers",
   tags: ["WeChat"],
   summary: "Tag users (50 per WeChat call); sending the same list again is harmless",
   security: bearerAuth,
@@ -175,6 +180,7 @@ export const tagMembers = createRoute({
 export const untagMembers = createRoute({
   method: "delete",
   path: "/v1/wechat/apps/{app_id}/tags/{tag_id}/members",
+  operationId: "removeWeChatTagMembers",
   tags: ["WeChat"],
   summary: "Untag users (50 per WeChat call); sending the same list again is harmless",
   security: bearerAuth,

@@ -91,6 +91,7 @@ const unavailable = {
 export const putMenu = createRoute({
   method: "put",
   path: "/v1/wechat/apps/{app_id}/menu",
+  operationId: "setWeChatMenu",
   tags: ["WeChat"],
   summary: "Set the account's custom menu (replaces the whole menu)",
   description:
@@ -111,6 +112,7 @@ export const putMenu = createRoute({
 export const getMenu = createRoute({
   method: "get",
   path: "/v1/wechat/apps/{app_id}/menu",
+  operationId: "getWeChatMenu",
   tags: ["WeChat"],
   summary: "The account's custom menu, as WeChat has it (an empty `button` list when none is set)",
   security: bearerAuth,

@@ -29,6 +29,7 @@ const ReplySchema = z
 export const followerMessage = createRoute({
   method: "post",
   path: "/v1/sandbox/wechat/{app_id}/messages",
+  operationId: "sendWeChatSandboxMessage",
   tags: ["WeChat sandbox"],
   summary: "A follower of a sandbox account sends a text message",
   description: `${DEVELOPMENT_ONLY} The sandbox posts the message to the app's webhook (\`/wechat/{app_id}\`) as WeChat does: signed with the app's Token, and encrypted with its EncodingAESKey in safe or compatible mode. It lands in the inbox, opens the follower's 48-hour customer-service window and is answered by the auto-reply rules; the passive reply comes back here (\`reply\`: null when no rule matched).`,
@@ -83,6 +84,7 @@ const ReceivedSchema = z
 export const listReceived = createRoute({
   method: "get",
   path: "/v1/sandbox/wechat/{app_id}/received",
+  operationId: "listWeChatSandboxReceived",
   tags: ["WeChat sandbox"],
   summary: "What the sandbox account's followers received, newest first",
   description: `${DEVELOPMENT_ONLY} Template and customer-service messages, as the platform sent them to the sandbox's WeChat API.`,

@@ -33,6 +33,7 @@ const appResponse = (description: string) => ({
 export const putApp = createRoute({
   method: "post",
   path: "/v1/wechat/apps",
+  operationId: "upsertWeChatApp",
   tags: ["WeChat"],
   summary: "Set up a WeChat Official Account (or replace its settings)",
   description:
@@ -78,6 +79,7 @@ export const putApp = createRoute({
 export const listApps = createRoute({
   method: "get",
   path: "/v1/wechat/apps",
+  operationId: "listWeChatApps",
   tags: ["WeChat"],
   summary: "Your WeChat Official Accounts",
   security: bearerAuth,
@@ -94,6 +96,7 @@ export const listApps = createRoute({
 export const getApp = createRoute({
   method: "get",
   path: "/v1/wechat/apps/{app_id}",
+  operationId: "getWeChatApp",
   tags: ["WeChat"],
   summary: "One account's settings (never its secrets)",
   security: bearerAuth,
@@ -105,6 +108,7 @@ export const getApp = createRoute({
 export const deleteApp = createRoute({
   method: "delete",
   path: "/v1/wechat/apps/{app_id}",
+  operationId: "deleteWeChatApp",
   tags: ["WeChat"],
   summary: "Remove an account: its webhook answers 404 from now on",
   security: bearerAuth,
@@ -149,6 +153,7 @@ export const AutoReplySchema = z
 export const listAutoReplies = createRoute({
   method: "get",
   path: "/v1/wechat/apps/{app_id}/auto-replies",
+  operationId: "listWeChatAutoReplies",
   tags: ["WeChat"],
   summary: "The account's auto-reply rules, in the order they are tried",
   security: bearerAuth,
@@ -166,6 +171,7 @@ export const listAutoReplies = createRoute({
 export const createAutoReply = createRoute({
   method: "post",
   path: "/v1/wechat/apps/{app_id}/auto-replies",
+  operationId: "createWeChatAutoReply",
   tags: ["WeChat"],
   summary:
     "Add an auto-reply: a keyword (exact, prefix, contains), the subscribe welcome, or the default",
@@ -201,6 +207,7 @@ export const createAutoReply = createRoute({
 export const deleteAutoReply = createRoute({
   method: "delete",
   path: "/v1/wechat/apps/{app_id}/auto-replies/{id}",
+  operationId: "deleteWeChatAutoReply",
   tags: ["WeChat"],
   summary: "Delete an auto-reply rule",
   security: bearerAuth,
@@ -229,6 +236,7 @@ export const InboxItemSchema = z
 export const listInbox = createRoute({
   method: "get",
   path: "/v1/wechat/apps/{app_id}/inbox",
+  operationId: "listWeChatInbox",
   tags: ["WeChat"],
   summary: "Messages and events WeChat delivered, once each, newest first",
   security: bearerAuth,
