@@ -49,6 +49,17 @@ export function option(values, flag, variable, fallback) {
   return value;
 }
 
+/** What `wrangler dev` builds a Worker from. */
+const SOURCE_PATHS = ["wrangler.toml", "tsconfig.json", "package.json", "src", "migrations"];
+
+function git(...args) {
+  try {
+    return execFileSync("git", args, { cwd: ROOT, encoding: "utf8" }).trim();
+  } catch {
+    return "";
+  }
+}
+
 /**
  * Copies what `wrangler dev` builds from (wrangler.toml, tsconfig.json, package.json, src/,
  * migrations/) to a new temporary directory, with a symlink to the repository's node_modules, and
@@ -61,21 +72,46 @@ export function option(values, flag, variable, fallback) {
 export function snapshotSource() {
   const dir = mkdtempSync(join(tmpdir(), "relaybox-bench-source-"));
   symlinkSync(join(ROOT, "node_modules"), join(dir, "node_modules"), "dir");
-  for (const name of ["wrangler.toml", "tsconfig.json", "package.json", "src", "migrations"]) {
+  for (const name of SOURCE_PATHS) {
     if (existsSync(join(ROOT, name))) {
       cpSync(join(ROOT, name), join(dir, name), { recursive: true });
     }
   }
-  const git = (...args) => {
-    try {
-      return execFileSync("git", args, { cwd: ROOT, encoding: "utf8" }).trim();
-    } catch {
-      return "";
-    }
-  };
   const commit = git("rev-parse", "--short", "HEAD") || "unknown";
   const dirty = git("status", "--porcelain", "--", "src", "migrations", "wrangler.toml") !== "";
   return { dir, commit, dirty, remove: () => rmSync(dir, { recursive: true, force: true }) };
+}
+
+/**
+ * Like `snapshotSource`, but the sources of the commit `ref` names (`git archive`), for comparing
+ * against a baseline. src/static/docs (Swagger UI's files, which postinstall copies and git
+ * ignores) is copied from the working tree, so both Workers serve the same assets.
+ */
+export function snapshotRef(ref) {
+  const full = git("rev-parse", "--verify", "--quiet", `${ref}^{commit}`);
+  if (!full) {
+    throw new Error(`--baseline ${ref} names no commit in this repository`);
+  }
+  const dir = mkdtempSync(join(tmpdir(), "relaybox-bench-baseline-"));
+  try {
+    // An older commit may lack one of them; `git archive` refuses a path that is not there.
+    const paths = SOURCE_PATHS.filter((name) => git("cat-file", "-t", `${full}:${name}`) !== "");
+    const archive = execFileSync("git", ["archive", "--format=tar", full, "--", ...paths], {
+      cwd: ROOT,
+      maxBuffer: 1024 ** 3,
+    });
+    execFileSync("tar", ["-x", "-C", dir], { input: archive });
+    symlinkSync(join(ROOT, "node_modules"), join(dir, "node_modules"), "dir");
+    const docs = join("src", "static", "docs");
+    if (existsSync(join(ROOT, docs)) && !existsSync(join(dir, docs))) {
+      cpSync(join(ROOT, docs), join(dir, docs), { recursive: true });
+    }
+  } catch (error) {
+    rmSync(dir, { recursive: true, force: true });
+    throw error;
+  }
+  const commit = git("rev-parse", "--short", full);
+  return { dir, ref, commit, remove: () => rmSync(dir, { recursive: true, force: true }) };
 }
 
 /** Whether the schema has migration 0002's per-key limit columns. */
@@ -329,6 +365,7 @@ const SECTIONS = [
   "setup",
   "ratios",
   "profile",
+  "compare",
   "counts",
   "crash",
   "drain",

@@ -8,6 +8,12 @@
  *   profile  on the same server, a CPU profile of the Worker under POST /v1/messages load,
  *            through wrangler dev's inspector (profile.mjs); the whole profile is written to
  *            test/bench/tmp/profile-messages.cpuprofile
+ *   compare  the ratios' measurement (ratios.mjs, shared) on the sources of `--baseline` (a git
+ *            ref, through `git archive`) and on the current tree, alternately (baseline,
+ *            current, … for `--compare-rounds` rounds), each on its own fresh server and state:
+ *            current's mean throughput ratios must stay ≥ 0.9 × the baseline's, its mean p99
+ *            ratios ≤ 1.1 × (compare.mjs). Needs a baseline: `--only compare` without one is an
+ *            error, a run that selects every section leaves it out
  *   crash    load sent through a fake carrier outside the Worker, SIGKILL mid-burst, restart:
  *            every 202 must read back final, every carrier acceptance must have its recorded
  *            attempt, none sent twice, no claim without its attempt (crash-load.mjs)
@@ -26,6 +32,8 @@
  *   --profile-seconds / BENCH_PROFILE_SECONDS [10]
  *   --profile-tenants / BENCH_PROFILE_TENANTS [1]   profile the 1-tenant load, or (any other
  *            number) the load spread over the --tenants tenants
+ *   --baseline / BENCH_BASELINE                the git ref compare measures against, e.g. main
+ *   --compare-rounds / BENCH_COMPARE_ROUNDS [2]   baseline-then-current measurement pairs
  *   --crash-duration / BENCH_CRASH_DURATION [20] s   --crash-kill-at / BENCH_CRASH_KILL_AT [10] s
  *   --crash-settle-timeout / BENCH_CRASH_SETTLE_TIMEOUT [180] s
  *   --drain-rate / BENCH_DRAIN_RATE [1000]     --drain-recipients / BENCH_DRAIN_RECIPIENTS [2000]
@@ -39,46 +47,56 @@
  *            recipient's), interleaved (every recipient's 1st message, then every 2nd, …), both
  *   --log-level / BENCH_LOG_LEVEL              the Worker's LOG_LEVEL var [wrangler.toml's]
  *   --wrangler-log-level / BENCH_WRANGLER_LOG_LEVEL   wrangler's --log-level [info]
- * e.g. a quick look: `npm run bench -- --duration 5 --warmup 1 --only ratios`.
+ * e.g. a quick look: `npm run bench -- --duration 5 --warmup 1 --only ratios`; against main:
+ * `npm run bench -- --only compare --baseline main`.
  */
-import { rmSync } from "node:fs";
 import { join } from "node:path";
 import { parseArgs } from "node:util";
-import autocannon from "autocannon";
-import { freePort, startLocalServer } from "../../scripts/local-server.mjs";
+import { freePort } from "../../scripts/local-server.mjs";
 import { runBatch } from "./batch.mjs";
 import { runChaos } from "./chaos.mjs";
+import { runCompare } from "./compare.mjs";
 import { runCrash } from "./crash-load.mjs";
 import { drainIntro, runDrain } from "./drain.mjs";
 import {
   BENCH_DIR,
-  benchTenants,
   configuredLogLevel,
   format,
-  listAll,
   loadLine,
   machine,
   markdownTable,
   must,
   option,
-  passFail,
-  recipient,
-  setSendRate,
+  snapshotRef,
   snapshotSource,
   updateResults,
-  waitForQuiet,
-  workerdCpuSeconds,
 } from "./lib.mjs";
 import { profileWorker } from "./profile.mjs";
+import {
+  load,
+  measureRatios,
+  ratiosMarkdown,
+  ratioTargetFailures,
+  startRatiosServer,
+  summarise,
+} from "./ratios.mjs";
 
-const SECTIONS = ["ratios", "profile", "crash", "drain", "batch", "chaos", "segments", "matcher"];
+const SECTIONS = [
+  "ratios",
+  "profile",
+  "compare",
+  "crash",
+  "drain",
+  "batch",
+  "chaos",
+  "segments",
+  "matcher",
+];
 /** In-process micro-benchmarks of our domain code against libraries (no server). */
 const MICRO_BENCHES = {
   segments: async () => (await import("./segments.mjs")).runSegmentsBench(),
   matcher: async () => (await import("./matcher.mjs")).runMatcherBench(),
 };
-const TARGET_THROUGHPUT = 0.4;
-const TARGET_P99 = 2.0;
 
 const NUMBER_OPTIONS = {
   connections: ["BENCH_CONNECTIONS", 50],
@@ -100,6 +118,7 @@ const NUMBER_OPTIONS = {
   "batch-rate": ["BENCH_BATCH_RATE", 1000],
   "batch-profile": ["BENCH_BATCH_PROFILE", 0],
   "chaos-messages": ["BENCH_CHAOS_MESSAGES", 5000],
+  "compare-rounds": ["BENCH_COMPARE_ROUNDS", 2],
 };
 const STRING_OPTIONS = {
   only: ["BENCH_ONLY", ""],
@@ -107,6 +126,7 @@ const STRING_OPTIONS = {
   "drain-order": ["BENCH_DRAIN_ORDER", "both"],
   "log-level": ["BENCH_LOG_LEVEL", ""],
   "wrangler-log-level": ["BENCH_WRANGLER_LOG_LEVEL", "info"],
+  baseline: ["BENCH_BASELINE", ""],
 };
 
 function readSettings() {
@@ -141,6 +161,18 @@ function readSettings() {
   settings.sections = SECTIONS.filter(
     (name) => (only.length === 0 || only.includes(name)) && !skip.includes(name),
   );
+  if (settings.sections.includes("compare") && !settings.baseline) {
+    if (only.includes("compare")) {
+      throw new Error(
+        "the compare section needs the commit to compare against: --baseline <git ref> or BENCH_BASELINE (e.g. --baseline main)",
+      );
+    }
+    // Without a baseline there is nothing to compare: a default run leaves the section out.
+    settings.sections = settings.sections.filter((name) => name !== "compare");
+  }
+  if (!Number.isInteger(settings.compareRounds) || settings.compareRounds < 1) {
+    throw new Error(`--compare-rounds must be a whole number ≥ 1, not ${settings.compareRounds}`);
+  }
   if (!["both", "grouped", "interleaved"].includes(settings.drainOrder)) {
     throw new Error(
       `--drain-order must be both, grouped or interleaved, not ${settings.drainOrder}`,
@@ -150,178 +182,6 @@ function readSettings() {
   settings.vars = settings.logLevel ? { LOG_LEVEL: settings.logLevel } : {};
   settings.workerLogLevel = settings.logLevel ?? `${configuredLogLevel()} (wrangler.toml)`;
   return settings;
-}
-
-const BODY = "Your Relaybox code is 482913";
-let sequence = 0;
-
-/** One autocannon run; for the send path each request takes the next key round-robin. */
-function load(server, { path, keys, connections, seconds }) {
-  let request = 0;
-  return autocannon({
-    url: `${server.url}${path}`,
-    method: "POST",
-    connections,
-    duration: seconds,
-    // Latency percentiles then describe successful responses only; failures are counted apart.
-    excludeErrorStats: true,
-    headers: { "content-type": "application/json" },
-    requests: [
-      {
-        setupRequest: (req) => {
-          const key = keys[request++ % keys.length];
-          sequence += 1;
-          return {
-            ...req,
-            headers: { ...req.headers, authorization: `Bearer ${key}` },
-            body: JSON.stringify({ to: recipient(sequence), body: BODY }),
-          };
-        },
-      },
-    ],
-  });
-}
-
-function summarise(name, result) {
-  const accepted = result.statusCodeStats["202"]?.count ?? 0;
-  const others = Object.entries(result.statusCodeStats)
-    .filter(([code]) => code !== "202")
-    .map(([code, stats]) => ({ code: Number(code), count: stats.count }));
-  return {
-    name,
-    seconds: result.duration,
-    accepted,
-    perSecond: accepted / result.duration,
-    p50: result.latency.p50,
-    p99: result.latency.p99,
-    others,
-    errors: result.errors,
-    timeouts: result.timeouts,
-  };
-}
-
-/** Why a load run is not valid: any status but 202, any connection error or time-out. */
-function problemsOf(run) {
-  const problems = [];
-  for (const { code, count } of run.others) {
-    const kind =
-      code === 429 ? "429 (rate limited)" : code >= 500 ? `${code} (server error)` : code;
-    problems.push(`${run.name}: ${count} × ${kind}`);
-  }
-  if (run.errors > 0) {
-    problems.push(`${run.name}: ${run.errors} connection errors`);
-  }
-  if (run.timeouts > 0) {
-    problems.push(`${run.name}: ${run.timeouts} time-outs`);
-  }
-  if (run.accepted === 0) {
-    problems.push(`${run.name}: no 202 at all`);
-  }
-  return problems;
-}
-
-async function measure(server, name, target, settings, problems) {
-  const options = { ...target, connections: settings.connections };
-  if (settings.warmup > 0) {
-    console.log(`${name}: warm-up ${settings.warmup} s`);
-    const warm = summarise(
-      `${name} (warm-up)`,
-      await load(server, { ...options, seconds: settings.warmup }),
-    );
-    problems.push(...problemsOf(warm).filter((p) => !p.endsWith("no 202 at all")));
-  }
-  console.log(`${name}: ${settings.duration} s, ${settings.connections} connections`);
-  const cpuBefore = workerdCpuSeconds(server.pid);
-  const run = summarise(name, await load(server, { ...options, seconds: settings.duration }));
-  const cpuAfter = workerdCpuSeconds(server.pid);
-  // Per process, busiest first: the Worker's own workerd, then wrangler's proxy in front of it.
-  run.cpuMsPer202 = [...cpuAfter]
-    .map(([pid, seconds]) => ((seconds - (cpuBefore.get(pid) ?? 0)) * 1000) / run.accepted)
-    .sort((a, b) => b - a);
-  problems.push(...problemsOf(run));
-  console.log(
-    `${name}: ${format(run.perSecond)} 202/s, p50 ${run.p50} ms, p99 ${run.p99} ms; workerd CPU per 202: ${run.cpuMsPer202.map((ms) => `${format(ms, 2)} ms`).join(" + ")}`,
-  );
-  return run;
-}
-
-async function settle(server, keys, settings, label) {
-  console.log(`${label}: waiting for the backlog to drain (≤ ${settings.settleTimeout} s)`);
-  const seconds = await waitForQuiet(server, keys, settings.settleTimeout * 1000);
-  console.log(`${label}: ${seconds === null ? "still busy" : `quiet after ${format(seconds)} s`}`);
-  return seconds;
-}
-
-function ratiosMarkdown(
-  settings,
-  runs,
-  settleTimes,
-  ratios,
-  problems,
-  before,
-  keyLimit,
-  notDelivered,
-) {
-  const [, solo, multi] = runs;
-  const row = (r) => [
-    r.name,
-    format(r.perSecond),
-    r.p50,
-    r.p99,
-    r.accepted,
-    r.others.map((o) => `${o.code}×${o.count}`).join(", ") || "none",
-    r.errors,
-    r.timeouts,
-    r.cpuMsPer202.map((ms) => format(ms, 2)).join(" + ") || "—",
-  ];
-  const table = markdownTable(
-    [
-      "run",
-      "202/s",
-      "p50 ms",
-      "p99 ms",
-      "202s",
-      "other statuses",
-      "errors",
-      "timeouts",
-      "workerd CPU ms per 202",
-    ],
-    runs.map(row),
-  );
-  const ratioRows = [solo, multi].map((run, i) => [
-    run.name,
-    format(ratios[i].throughput, 2),
-    `${passFail(ratios[i].throughput >= TARGET_THROUGHPUT)} (≥ ${format(TARGET_THROUGHPUT, 2)})`,
-    format(ratios[i].p99, 2),
-    `${passFail(ratios[i].p99 <= TARGET_P99)} (≤ ${format(TARGET_P99, 2)})`,
-  ]);
-  const ratioTable = markdownTable(
-    ["send run", "throughput / noop", "target", "p99 / noop", "target"],
-    ratioRows,
-  );
-  const settleText = settleTimes
-    .map(({ name, seconds }) =>
-      seconds === null
-        ? `${name}: still not drained after ${settings.settleTimeout} s`
-        : `${name}: ${format(seconds)} s`,
-    )
-    .join("; ");
-  return `## 1. Send path against the no-op route
-
-- Run: ${before.at}, ${loadLine(before.load)} before the run
-- Load: autocannon, ${settings.connections} connections, ${settings.duration} s per run after ${settings.warmup} s of warm-up (same connections, not counted), one \`wrangler dev\` with fresh state for all three runs
-- Requests: the same JSON body everywhere (\`{"to", "body"}\`, ${BODY.length} characters of text), a different recipient per request (+86 138…, never a sandbox special ending); \`POST /noop\` runs the global middleware only
-- Tenants: 1 tenant for "1 tenant"; ${settings.tenants} other tenants for "${settings.tenants} tenants", the key taken round-robin per request; each tenant's send rate ${settings.sendRate} msg/s (so releases keep up); per-key request limit ${keyLimit ? `${keyLimit.perSecond}/s, burst ${keyLimit.burst}` : "none (no limit columns in the schema)"}
-- Only 202s count; any other status, connection error or time-out fails the run
-- workerd CPU per 202: the CPU time (user + system, from /proc) the server's workerd processes spent during the run, background work included, divided by the 202s; first the Worker's own process, then wrangler's proxy in front of it. Other work on the machine disturbs it less than throughput and latency
-- Backlog drained between runs (all messages final) before the next warm-up — ${settleText}
-- After the last drain, messages of these runs (all to ordinary numbers) that did not end delivered: ${notDelivered.length ? notDelivered.join(", ") : "none"}
-
-${table}
-
-${ratioTable}
-
-${problems.length === 0 ? "No 429, 5xx, other non-202, connection error or time-out." : `**The run is not valid:** ${problems.join("; ")}.`}`;
 }
 
 /** How many tenants the profile's load is spread over: 1, or all of `--tenants`. */
@@ -366,99 +226,18 @@ ${origins}`;
 
 async function runRatiosAndProfile(settings, failures) {
   const sections = {};
-  const persistTo = join(BENCH_DIR, "tmp", "state");
-  rmSync(persistTo, { recursive: true, force: true });
-  const solo = benchTenants(1, {
-    prefix: "solo",
-    sendRate: settings.sendRate,
-    root: settings.source.dir,
-  });
-  const multi = benchTenants(settings.tenants, {
-    sendRate: settings.sendRate,
-    root: settings.source.dir,
-  });
   const inspectorPort = settings.sections.includes("profile") ? await freePort() : undefined;
-  console.log("Starting a local server…");
-  const server = await startLocalServer({
-    cwd: settings.source.dir,
-    persistTo,
-    vars: settings.vars,
-    logLevel: settings.wranglerLogLevel,
+  const started = await startRatiosServer(settings, {
+    root: settings.source.dir,
+    persistTo: join(BENCH_DIR, "tmp", "state"),
     inspectorPort,
-    extraSql: `${solo.sql}\n${multi.sql}`,
   });
-  const soloKeys = solo.tenants.map((t) => t.apiKey);
-  const multiKeys = multi.tenants.map((t) => t.apiKey);
+  const { server, soloKeys, multiKeys } = started;
   try {
-    for (const { adminKey } of [...solo.tenants, ...multi.tenants]) {
-      await setSendRate(server, adminKey, settings.sendRate);
-    }
     if (settings.sections.includes("ratios")) {
-      const before = { load: machine().load, at: new Date().toISOString() };
-      const problems = [];
-      const noop = await measure(
-        server,
-        "POST /noop",
-        { path: "/noop", keys: soloKeys },
-        settings,
-        problems,
-      );
-      const one = await measure(
-        server,
-        "POST /v1/messages, 1 tenant",
-        { path: "/v1/messages", keys: soloKeys },
-        settings,
-        problems,
-      );
-      const soloSettle = await settle(server, soloKeys, settings, "1 tenant");
-      const many = await measure(
-        server,
-        `POST /v1/messages, ${settings.tenants} tenants`,
-        { path: "/v1/messages", keys: multiKeys },
-        settings,
-        problems,
-      );
-      const multiSettle = await settle(server, multiKeys, settings, `${settings.tenants} tenants`);
-      // Every recipient is an ordinary number, so every message should end delivered.
-      const notDelivered = [];
-      for (const status of ["expired", "failed", "undelivered"]) {
-        let count = 0;
-        for (const key of [...soloKeys, ...multiKeys]) {
-          count += (await listAll(server, key, { status, maxPages: 2000 })).length;
-        }
-        if (count > 0) {
-          notDelivered.push(`${status} ${count}`);
-        }
-      }
-      const ratios = [one, many].map((run) => ({
-        throughput: run.perSecond / noop.perSecond,
-        p99: run.p99 / noop.p99,
-      }));
-      sections.ratios = ratiosMarkdown(
-        settings,
-        [noop, one, many],
-        [
-          { name: "after 1 tenant", seconds: soloSettle },
-          { name: `after ${settings.tenants} tenants`, seconds: multiSettle },
-        ],
-        ratios,
-        problems,
-        before,
-        solo.keyRateLimit,
-        notDelivered,
-      );
-      failures.push(...problems);
-      ratios.forEach((ratio, i) => {
-        const name = i === 0 ? "1 tenant" : `${settings.tenants} tenants`;
-        if (!(ratio.throughput >= TARGET_THROUGHPUT)) {
-          failures.push(
-            `${name}: throughput ratio ${format(ratio.throughput, 2)} < ${TARGET_THROUGHPUT}`,
-          );
-        }
-        if (!(ratio.p99 <= TARGET_P99)) {
-          failures.push(`${name}: p99 ratio ${format(ratio.p99, 2)} > ${TARGET_P99}`);
-        }
-      });
+      const measured = await measureRatios(started, settings);
+      sections.ratios = ratiosMarkdown(settings, measured, started.keyRateLimit);
+      failures.push(...measured.problems, ...ratioTargetFailures(measured.ratios, settings));
     }
     if (settings.sections.includes("profile")) {
       const before = { load: machine().load, at: new Date().toISOString() };
@@ -510,6 +289,11 @@ function setupMarkdown(settings, info) {
 
 async function main() {
   const settings = readSettings();
+  // Both snapshots when the run starts, the baseline first: a ref that names no commit stops
+  // the run before anything is written.
+  settings.baselineSource = settings.sections.includes("compare")
+    ? snapshotRef(settings.baseline)
+    : undefined;
   settings.source = snapshotSource();
   const info = machine();
   console.log(`Sections: ${settings.sections.join(", ")}`);
@@ -518,6 +302,11 @@ async function main() {
   try {
     if (settings.sections.includes("ratios") || settings.sections.includes("profile")) {
       Object.assign(sections, await runRatiosAndProfile(settings, failures));
+    }
+    if (settings.sections.includes("compare")) {
+      const compare = await runCompare(settings);
+      sections.compare = compare.markdown;
+      failures.push(...compare.failures);
     }
     if (settings.sections.includes("crash")) {
       const crash = await runCrash(settings);
@@ -556,6 +345,7 @@ async function main() {
   } finally {
     updateResults(sections);
     settings.source.remove();
+    settings.baselineSource?.remove();
   }
   console.log(`\nWrote ${join("test", "bench", "RESULTS.md")}`);
   for (const body of Object.values(sections)) {

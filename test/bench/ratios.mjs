@@ -1,0 +1,303 @@
+/**
+ * The send path against the no-op route, shared by the `ratios` and `compare` sections: a server
+ * with fresh state and bench tenants (`startRatiosServer`), then `measureRatios` loads
+ * POST /noop, POST /v1/messages for 1 tenant and spread over `--tenants` tenants (a key per
+ * request, round-robin), each after a warm-up, the backlog drained after each send run. Only 202s
+ * count; any other status, connection error or time-out is a problem that makes the run invalid.
+ */
+import { rmSync } from "node:fs";
+import autocannon from "autocannon";
+import { startLocalServer } from "../../scripts/local-server.mjs";
+import {
+  benchTenants,
+  format,
+  listAll,
+  loadLine,
+  machine,
+  markdownTable,
+  passFail,
+  recipient,
+  setSendRate,
+  waitForQuiet,
+  workerdCpuSeconds,
+} from "./lib.mjs";
+
+export const TARGET_THROUGHPUT = 0.4;
+export const TARGET_P99 = 2.0;
+
+const BODY = "Your Relaybox code is 482913";
+let sequence = 0;
+
+/** One autocannon run; for the send path each request takes the next key round-robin. */
+export function load(server, { path, keys, connections, seconds }) {
+  let request = 0;
+  return autocannon({
+    url: `${server.url}${path}`,
+    method: "POST",
+    connections,
+    duration: seconds,
+    // Latency percentiles then describe successful responses only; failures are counted apart.
+    excludeErrorStats: true,
+    headers: { "content-type": "application/json" },
+    requests: [
+      {
+        setupRequest: (req) => {
+          const key = keys[request++ % keys.length];
+          sequence += 1;
+          return {
+            ...req,
+            headers: { ...req.headers, authorization: `Bearer ${key}` },
+            body: JSON.stringify({ to: recipient(sequence), body: BODY }),
+          };
+        },
+      },
+    ],
+  });
+}
+
+export function summarise(name, result) {
+  const accepted = result.statusCodeStats["202"]?.count ?? 0;
+  const others = Object.entries(result.statusCodeStats)
+    .filter(([code]) => code !== "202")
+    .map(([code, stats]) => ({ code: Number(code), count: stats.count }));
+  return {
+    name,
+    seconds: result.duration,
+    accepted,
+    perSecond: accepted / result.duration,
+    p50: result.latency.p50,
+    p99: result.latency.p99,
+    others,
+    errors: result.errors,
+    timeouts: result.timeouts,
+  };
+}
+
+/** Why a load run is not valid: any status but 202, any connection error or time-out. */
+function problemsOf(run) {
+  const problems = [];
+  for (const { code, count } of run.others) {
+    const kind =
+      code === 429 ? "429 (rate limited)" : code >= 500 ? `${code} (server error)` : code;
+    problems.push(`${run.name}: ${count} × ${kind}`);
+  }
+  if (run.errors > 0) {
+    problems.push(`${run.name}: ${run.errors} connection errors`);
+  }
+  if (run.timeouts > 0) {
+    problems.push(`${run.name}: ${run.timeouts} time-outs`);
+  }
+  if (run.accepted === 0) {
+    problems.push(`${run.name}: no 202 at all`);
+  }
+  return problems;
+}
+
+async function measure(server, name, target, settings, problems) {
+  const options = { ...target, connections: settings.connections };
+  if (settings.warmup > 0) {
+    console.log(`${name}: warm-up ${settings.warmup} s`);
+    const warm = summarise(
+      `${name} (warm-up)`,
+      await load(server, { ...options, seconds: settings.warmup }),
+    );
+    problems.push(...problemsOf(warm).filter((p) => !p.endsWith("no 202 at all")));
+  }
+  console.log(`${name}: ${settings.duration} s, ${settings.connections} connections`);
+  const cpuBefore = workerdCpuSeconds(server.pid);
+  const run = summarise(name, await load(server, { ...options, seconds: settings.duration }));
+  const cpuAfter = workerdCpuSeconds(server.pid);
+  // Per process, busiest first: the Worker's own workerd, then wrangler's proxy in front of it.
+  run.cpuMsPer202 = [...cpuAfter]
+    .map(([pid, seconds]) => ((seconds - (cpuBefore.get(pid) ?? 0)) * 1000) / run.accepted)
+    .sort((a, b) => b - a);
+  problems.push(...problemsOf(run));
+  console.log(
+    `${name}: ${format(run.perSecond)} 202/s, p50 ${run.p50} ms, p99 ${run.p99} ms; workerd CPU per 202: ${run.cpuMsPer202.map((ms) => `${format(ms, 2)} ms`).join(" + ")}`,
+  );
+  return run;
+}
+
+async function settle(server, keys, settings, label) {
+  console.log(`${label}: waiting for the backlog to drain (≤ ${settings.settleTimeout} s)`);
+  const seconds = await waitForQuiet(server, keys, settings.settleTimeout * 1000);
+  console.log(`${label}: ${seconds === null ? "still busy" : `quiet after ${format(seconds)} s`}`);
+  return seconds;
+}
+
+/**
+ * Starts `wrangler dev` from `root` (a source snapshot) on the fresh state `persistTo`, with a
+ * 1-tenant and a `--tenants` set of bench tenants at the bench's send rate.
+ */
+export async function startRatiosServer(settings, { root, persistTo, inspectorPort }) {
+  rmSync(persistTo, { recursive: true, force: true });
+  const solo = benchTenants(1, { prefix: "solo", sendRate: settings.sendRate, root });
+  const multi = benchTenants(settings.tenants, { sendRate: settings.sendRate, root });
+  console.log(`Starting a local server from ${root}…`);
+  const server = await startLocalServer({
+    cwd: root,
+    persistTo,
+    vars: settings.vars,
+    logLevel: settings.wranglerLogLevel,
+    inspectorPort,
+    extraSql: `${solo.sql}\n${multi.sql}`,
+  });
+  try {
+    for (const { adminKey } of [...solo.tenants, ...multi.tenants]) {
+      await setSendRate(server, adminKey, settings.sendRate);
+    }
+  } catch (error) {
+    await server.stop();
+    throw error;
+  }
+  return {
+    server,
+    keyRateLimit: solo.keyRateLimit,
+    soloKeys: solo.tenants.map((t) => t.apiKey),
+    multiKeys: multi.tenants.map((t) => t.apiKey),
+  };
+}
+
+/**
+ * The three load runs on a server of `startRatiosServer`. Returns them (`runs`: no-op, 1 tenant,
+ * N tenants), the send runs' `ratios` to the no-op's ({throughput, p99}), how long each backlog
+ * took to drain, the messages that did not end delivered, and the problems that make it invalid.
+ */
+export async function measureRatios({ server, soloKeys, multiKeys }, settings) {
+  const before = { load: machine().load, at: new Date().toISOString() };
+  const problems = [];
+  const noop = await measure(
+    server,
+    "POST /noop",
+    { path: "/noop", keys: soloKeys },
+    settings,
+    problems,
+  );
+  const one = await measure(
+    server,
+    "POST /v1/messages, 1 tenant",
+    { path: "/v1/messages", keys: soloKeys },
+    settings,
+    problems,
+  );
+  const soloSettle = await settle(server, soloKeys, settings, "1 tenant");
+  const many = await measure(
+    server,
+    `POST /v1/messages, ${settings.tenants} tenants`,
+    { path: "/v1/messages", keys: multiKeys },
+    settings,
+    problems,
+  );
+  const multiSettle = await settle(server, multiKeys, settings, `${settings.tenants} tenants`);
+  // Every recipient is an ordinary number, so every message should end delivered.
+  const notDelivered = [];
+  for (const status of ["expired", "failed", "undelivered"]) {
+    let count = 0;
+    for (const key of [...soloKeys, ...multiKeys]) {
+      count += (await listAll(server, key, { status, maxPages: 2000 })).length;
+    }
+    if (count > 0) {
+      notDelivered.push(`${status} ${count}`);
+    }
+  }
+  const ratios = [one, many].map((run) => ({
+    throughput: run.perSecond / noop.perSecond,
+    p99: run.p99 / noop.p99,
+  }));
+  const settleTimes = [
+    { name: "after 1 tenant", seconds: soloSettle },
+    { name: `after ${settings.tenants} tenants`, seconds: multiSettle },
+  ];
+  return { before, runs: [noop, one, many], ratios, settleTimes, notDelivered, problems };
+}
+
+/** The `ratios` section's own targets, as failure lines. */
+export function ratioTargetFailures(ratios, settings) {
+  const failures = [];
+  ratios.forEach((ratio, i) => {
+    const name = i === 0 ? "1 tenant" : `${settings.tenants} tenants`;
+    if (!(ratio.throughput >= TARGET_THROUGHPUT)) {
+      failures.push(
+        `${name}: throughput ratio ${format(ratio.throughput, 2)} < ${TARGET_THROUGHPUT}`,
+      );
+    }
+    if (!(ratio.p99 <= TARGET_P99)) {
+      failures.push(`${name}: p99 ratio ${format(ratio.p99, 2)} > ${TARGET_P99}`);
+    }
+  });
+  return failures;
+}
+
+/** One row per load run: rates, latencies, what else came back, workerd CPU per 202. */
+export function runsTable(runs, lead = []) {
+  return markdownTable(
+    [
+      ...lead.map(([head]) => head),
+      "run",
+      "202/s",
+      "p50 ms",
+      "p99 ms",
+      "202s",
+      "other statuses",
+      "errors",
+      "timeouts",
+      "workerd CPU ms per 202",
+    ],
+    runs.map((r, i) => [
+      ...lead.map(([, cells]) => cells[i]),
+      r.name,
+      format(r.perSecond),
+      r.p50,
+      r.p99,
+      r.accepted,
+      r.others.map((o) => `${o.code}×${o.count}`).join(", ") || "none",
+      r.errors,
+      r.timeouts,
+      r.cpuMsPer202.map((ms) => format(ms, 2)).join(" + ") || "—",
+    ]),
+  );
+}
+
+/** The bullets that say how `measureRatios` loads the server (also quoted by `compare`). */
+export function methodLines(settings, keyRateLimit) {
+  return `- Load: autocannon, ${settings.connections} connections, ${settings.duration} s per run after ${settings.warmup} s of warm-up (same connections, not counted), one \`wrangler dev\` with fresh state for all three runs
+- Requests: the same JSON body everywhere (\`{"to", "body"}\`, ${BODY.length} characters of text), a different recipient per request (+86 138…, never a sandbox special ending); \`POST /noop\` runs the global middleware only
+- Tenants: 1 tenant for "1 tenant"; ${settings.tenants} other tenants for "${settings.tenants} tenants", the key taken round-robin per request; each tenant's send rate ${settings.sendRate} msg/s (so releases keep up); per-key request limit ${keyRateLimit ? `${keyRateLimit.perSecond}/s, burst ${keyRateLimit.burst}` : "none (no limit columns in the schema)"}
+- Only 202s count; any other status, connection error or time-out fails the run
+- workerd CPU per 202: the CPU time (user + system, from /proc) the server's workerd processes spent during the run, background work included, divided by the 202s; first the Worker's own process, then wrangler's proxy in front of it. Other work on the machine disturbs it less than throughput and latency`;
+}
+
+export function ratiosMarkdown(settings, measured, keyRateLimit) {
+  const { before, runs, ratios, settleTimes, notDelivered, problems } = measured;
+  const [, solo, multi] = runs;
+  const ratioRows = [solo, multi].map((run, i) => [
+    run.name,
+    format(ratios[i].throughput, 2),
+    `${passFail(ratios[i].throughput >= TARGET_THROUGHPUT)} (≥ ${format(TARGET_THROUGHPUT, 2)})`,
+    format(ratios[i].p99, 2),
+    `${passFail(ratios[i].p99 <= TARGET_P99)} (≤ ${format(TARGET_P99, 2)})`,
+  ]);
+  const ratioTable = markdownTable(
+    ["send run", "throughput / noop", "target", "p99 / noop", "target"],
+    ratioRows,
+  );
+  const settleText = settleTimes
+    .map(({ name, seconds }) =>
+      seconds === null
+        ? `${name}: still not drained after ${settings.settleTimeout} s`
+        : `${name}: ${format(seconds)} s`,
+    )
+    .join("; ");
+  return `## 1. Send path against the no-op route
+
+- Run: ${before.at}, ${loadLine(before.load)} before the run
+${methodLines(settings, keyRateLimit)}
+- Backlog drained between runs (all messages final) before the next warm-up — ${settleText}
+- After the last drain, messages of these runs (all to ordinary numbers) that did not end delivered: ${notDelivered.length ? notDelivered.join(", ") : "none"}
+
+${runsTable(runs)}
+
+${ratioTable}
+
+${problems.length === 0 ? "No 429, 5xx, other non-202, connection error or time-out." : `**The run is not valid:** ${problems.join("; ")}.`}`;
+}
