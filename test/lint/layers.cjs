@@ -62,8 +62,9 @@ module.exports = {
   options: {
     doNotFollow: { path: "node_modules" },
     exclude: { path: "^src/static/" },
+    // swc reads the TypeScript itself (TypeScript 7 has no compiler API for dependency-cruiser
+    // yet) and keeps `import type` edges, so type-only cycles count too.
     parser: "swc",
-    tsPreCompilationDeps: true,
     tsConfig: { fileName: "tsconfig.json" },
     enhancedResolveOptions: { extensions: [".ts", ".tsx", ".js", ".d.ts"] },
   },
