@@ -31,6 +31,8 @@ export const MAX_SCHEDULE_MS = 35 * 24 * 60 * 60 * 1000;
 /** A `send_at` this little in the past (a client's clock running behind) means "now". */
 const SEND_AT_SLACK_MS = 60_000;
 
+export type { MessageRow };
+
 export type ContentInput =
   | { body: string; template_id?: undefined; variables?: undefined }
   | { body?: undefined; template_id: string; variables: Record<string, unknown> };
