@@ -37,6 +37,28 @@ describe("sending from a template, previews, scheduling and cancel", () => {
     });
   });
 
+  it("logs each message with the country, sign name and currency it was composed with", async () => {
+    const tenant = await createTenant();
+    const send = async (to: string) => {
+      const res = await tenant.api("/v1/messages", postJson({ to, body: "Hello" }));
+      const { id } = (await res.json()) as Accepted;
+      await messageReaches(tenant, id);
+      return env.DB.prepare("SELECT country, sign_name, currency FROM messages WHERE id = ?")
+        .bind(id)
+        .first();
+    };
+    expect(await send("+8613800138010")).toEqual({
+      country: "CN",
+      sign_name: "Relaybox",
+      currency: "USD",
+    });
+    expect(await send("+14155550125")).toEqual({
+      country: "US",
+      sign_name: null,
+      currency: "USD",
+    });
+  });
+
   it("adds no signature on routes outside China, so the text can stay GSM-7", async () => {
     const tenant = await createTenant();
     const templateId = await approvedTemplate(tenant);

@@ -10,7 +10,8 @@ import { iso } from "../common";
 import type * as routes from "./messages.routes";
 import type { SendMessageInput } from "./messages.schemas";
 
-function present(row: service.MessageRow, currency: string, attempts?: service.AttemptRow[]) {
+/** A row logged before the send log kept each message's currency shows the tenant's. */
+function present(row: service.MessageRow, tenantCurrency: string, attempts?: service.AttemptRow[]) {
   return {
     id: row.id,
     channel: row.channel,
@@ -27,7 +28,7 @@ function present(row: service.MessageRow, currency: string, attempts?: service.A
     template_version: row.templateVersion,
     batch_id: row.batchId,
     cost: fromMicros(row.costMicros),
-    currency,
+    currency: row.currency ?? tenantCurrency,
     provider: row.provider,
     provider_message_id: row.providerMessageId,
     // A row logged by a Worker from before the column: it was due when accepted.

@@ -131,9 +131,12 @@ async function composeAndHandOver(
     payload: null,
     kind: composed.kind,
     costMicros: composed.costMicros,
+    currency: composed.currency,
     lane: composed.kind === "marketing" ? "bulk" : "transactional",
-    // Read once here, so the dispatcher's quiet-hours check need not parse the number again.
+    // Read once here, so that neither the dispatcher's quiet-hours check nor the consumer's
+    // routing parses the number again, nor the consumer the text for its signature.
     country: composed.country,
+    signName: composed.signName,
   };
   return handOver(env, caller, message, input, idempotencyKey);
 }
@@ -322,6 +325,10 @@ function outboxView({ message, canceled, heldUntil }: PendingMessage): MessageRo
     statusReason: canceled ? "canceled by request" : heldUntil !== null ? QUIET_HOURS_REASON : null,
     // As the 202 said (heldView): a held message goes when the window ends.
     sendAt: heldUntil ?? message.sendAt,
+    // Absent from messages accepted before they were carried (as the send log has them then).
+    country: message.country ?? null,
+    signName: message.signName ?? null,
+    currency: message.currency ?? null,
     provider: null,
     providerMessageId: null,
     attemptCount: 0,
