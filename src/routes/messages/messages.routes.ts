@@ -26,9 +26,10 @@ const Cost = z.number().openapi({
     "What the message costs, in units of `currency` (0.0065 is 0.65 US cents): a JSON number with at most 6 decimals, counted exactly in millionths. Segments × your price for the country (`GET /v1/tenant` `prices`, decimal strings), else the list price for USD accounts, else 0. WeChat messages cost 0",
   example: 0.0065,
 });
-const Currency = z
-  .string()
-  .openapi({ description: "Your account's currency (ISO 4217)", example: "USD" });
+const Currency = z.string().openapi({
+  description: "The currency `cost` is in (ISO 4217): your account's when the message was priced",
+  example: "USD",
+});
 
 /** SMS figures; a WeChat message has no SMS segments, so both are null for it. */
 const Segments = z.number().int().nullable().openapi({
