@@ -238,15 +238,15 @@ const SendChecks = z
     SHAPES[channel].rules(fields, ctx);
   });
 
-export const SendSmsBody = SmsFields.superRefine(requireOneContent)
+const SendSmsBody = SmsFields.superRefine(requireOneContent)
   .transform(asContent)
   .openapi("SendSms", {
     description: "An SMS: a `body`, or an approved `template_id` with its `variables`",
   });
-export const SendWeChatBody = WeChatFields.openapi("SendWeChat", {
+const SendWeChatBody = WeChatFields.openapi("SendWeChat", {
   description: "A WeChat message to a follower (`openid`) or to a bound contact (`contact`)",
 });
-export const SendAutoBody = AutoFields.openapi("SendAuto", {
+const SendAutoBody = AutoFields.openapi("SendAuto", {
   description:
     "WeChat to a contact bound and following, else (or if WeChat refuses it) SMS to the contact's phone",
 });
