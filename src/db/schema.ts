@@ -152,8 +152,19 @@ export const messages = sqliteTable(
     channel: text({ enum: CHANNELS }).notNull(),
     /** E.164 recipient. */
     recipient: text().notNull(),
+    /**
+     * An SMS recipient's country (ISO 3166-1 alpha-2), read from the number once, when the message
+     * was composed. Null for WeChat, and for rows logged before the column (read from the number).
+     */
+    country: text(),
     sender: text(),
     body: text().notNull(),
+    /**
+     * The name of the signature (签名) the text starts with: `Relaybox` for 【Relaybox】, for the
+     * providers that add it themselves. Null when it starts with none, and for rows logged before
+     * the column (read from the text).
+     */
+    signName: text(),
     metadata: text({ mode: "json" }).$type<Record<string, string>>(),
     /** Test-mode messages (sent with an `rbx_test_` key) only ever go to the sandbox. */
     mode: text({ enum: ["live", "test"] }).notNull(),
@@ -177,8 +188,13 @@ export const messages = sqliteTable(
     payload: text({ mode: "json" }).$type<Record<string, unknown>>(),
     /** The template's kind; free bodies count as notifications. Marketing waits out quiet hours. */
     kind: text({ enum: TEMPLATE_KINDS }).notNull().default("notification"),
-    /** What the message costs, in millionths of the tenant's currency. */
+    /** What the message costs, in millionths of `currency`. */
     costMicros: integer().notNull().default(0),
+    /**
+     * The tenant's currency (ISO 4217) when the message was priced. Null for rows logged before
+     * the column, which are shown in the tenant's currency.
+     */
+    currency: text(),
     attemptCount: integer().notNull().default(0),
     /** Which consumer invocation holds the message, and until when (ms); see queues/dispatch. */
     claimId: text(),

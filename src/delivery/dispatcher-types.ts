@@ -14,11 +14,17 @@ export const outboxMessageSchema = z.object({
   recipient: z.string(),
   /**
    * The ISO country of an SMS recipient's number: marketing to it waits out the tenant's quiet
-   * hours there. When absent the dispatcher reads it from the number.
+   * hours there, and routing rules may name it. When absent (WeChat, or a message accepted before
+   * it was carried) the dispatcher and the consumer read it from the number.
    */
   country: z.string().optional(),
   sender: z.string().nullable(),
   body: z.string(),
+  /**
+   * The name of the signature the text starts with, for providers that add it themselves; null
+   * when none. When absent (accepted before it was carried) the consumer reads it from the text.
+   */
+  signName: z.string().nullable().optional(),
   metadata: z.record(z.string(), z.string()).nullable(),
   mode: z.enum(["live", "test"]),
   segments: z.number().int(),
@@ -41,8 +47,10 @@ export const outboxMessageSchema = z.object({
    */
   payload: z.string().nullable().default(null),
   kind: z.enum(TEMPLATE_KINDS),
-  /** Millionths of the tenant's currency. */
+  /** Millionths of `currency`. */
   costMicros: z.number().int(),
+  /** The tenant's currency when it was priced; absent if accepted before it was carried. */
+  currency: z.string().optional(),
   /** Bulk (batches, marketing) is released only with what the transactional lane leaves. */
   lane: z.enum(LANES),
 });

@@ -119,3 +119,9 @@ function checkNumber(parsed: PhoneNumber): PhoneResult {
   }
   return { ok: true, e164: parsed.number, country: parsed.country };
 }
+
+/** The country of a number already in E.164, as the send log holds them; null for none. */
+export function countryOfE164(e164: string): string | null {
+  const phone = normalisePhone(e164, "");
+  return phone.ok ? phone.country : null;
+}

@@ -5,11 +5,11 @@
  * failover rule (domain/routing `nextProvider`) with the last attempt and each provider's circuit.
  * Test-mode messages only ever go to the sandbox.
  */
-import { parsePhoneNumberFromString } from "libphonenumber-js/max";
 import type { ProviderSettings, SmsAdapter } from "../channels/sms/adapter";
 import type { Database } from "../db/client";
 import type { MessageRow } from "../db/message-log";
 import { type BreakerTicket, CircuitBreaker } from "../domain/circuit-breaker";
+import { countryOfE164 } from "../domain/phone";
 import {
   type LastAttempt,
   lastAttemptOf,
@@ -17,6 +17,7 @@ import {
   providerOrder,
   ruleFor,
 } from "../domain/routing";
+import { leadingSignature } from "../domain/sender-signature";
 import type { ProviderName } from "../domain/vocabulary";
 import { readyProviders } from "../services/carriers/providers";
 import { routingRules } from "../services/carriers/routing-rules";
@@ -52,9 +53,6 @@ export function breakerFor(tenantId: string, provider: ProviderName): CircuitBre
   }
   return breaker;
 }
-
-// Chinese carriers require the signature at the start of the text, as compose puts it there.
-const LEADING_SIGNATURE = /^【([^】]{1,30})】/;
 
 async function lastAttempts(
   db: Database,
@@ -120,10 +118,9 @@ export async function planDeliveries(
       order = ["sandbox"];
     } else {
       const tenantRules = rules.get(message.tenantId) ?? [];
+      // Rows logged before the send log kept the country have it read from the number.
       const country =
-        tenantRules.length > 0
-          ? (parsePhoneNumberFromString(message.recipient)?.country ?? "")
-          : "";
+        tenantRules.length > 0 ? (message.country ?? countryOfE164(message.recipient) ?? "") : "";
       const rule = ruleFor(tenantRules, message.recipient, country);
       order = rule ? providerOrder(rule, message.id) : [...DEFAULT_ORDER];
     }
@@ -164,7 +161,9 @@ export async function planDeliveries(
       hookToken: chosen.hookToken,
       settings: chosen.settings,
       template: code ? { code, params: message.templateParams ?? [] } : null,
-      signName: LEADING_SIGNATURE.exec(message.body)?.[1] ?? null,
+      // Null for a text without a signature and for rows logged before the column; reading the
+      // text again gives the answer for either.
+      signName: message.signName ?? leadingSignature(message.body)?.name ?? null,
       candidates,
       ticket,
       pinned: last.get(message.id)?.outcome === "unknown",

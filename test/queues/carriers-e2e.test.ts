@@ -265,6 +265,57 @@ describe("gathering for SendBatchSms", () => {
   });
 });
 
+describe("what the consumer takes from the send log's row", () => {
+  it("routes by the row's country and signs with its sign name; a row from before those columns has them read from its number and text", async () => {
+    const tenant = await createTenant();
+    await tenant.api("/v1/providers/aliyun", {
+      method: "PUT",
+      body: JSON.stringify(CARRIERS.aliyun.settings),
+    });
+    await tenant.api(
+      "/v1/routes",
+      postJson({ destination: "CN", providers: [{ provider: "aliyun" }] }),
+    );
+    const templateId = await approvedTemplate(tenant);
+    await tenant.api(`/v1/templates/${templateId}/provider-codes`, {
+      method: "PUT",
+      body: JSON.stringify({ aliyun: "SMS_154950909" }),
+    });
+    const composed = {
+      mode: "live" as const,
+      body: "【Relaybox】Your code is 4821. It expires in 5 minutes.",
+      templateId,
+      templateVersion: 1,
+      templateParams: [
+        { name: "code", value: "4821" },
+        { name: "minutes", value: "5" },
+      ],
+    };
+    // The sign name is the row's own, not read again from the text.
+    const current = outboxMessage(tenant.id, "+8613800138831", {
+      ...composed,
+      country: "CN",
+      signName: "Relaybox Ops",
+      currency: "USD",
+    });
+    const before = outboxMessage(tenant.id, "+8613800138832", composed);
+    await logMessages(env.DB, [current, before]);
+
+    const signedAs = async (id: string) => {
+      const calls: URLSearchParams[] = [];
+      const result = await consumeOnce(tenant, id, async (request) => {
+        calls.push(new URLSearchParams(await request.text()));
+        return CARRIERS.aliyun.accept();
+      });
+      expect(result.explicitAcks).toEqual(["q-1"]);
+      expect(calls).toHaveLength(1);
+      return calls[0]?.get("SignName");
+    };
+    expect(await signedAs(current.id)).toBe("Relaybox Ops");
+    expect(await signedAs(before.id)).toBe("Relaybox");
+  });
+});
+
 describe("a receipt that arrives while the carrier call is still open", () => {
   it("is held, applied when the send is recorded, and both events reach the tenant's webhook", async () => {
     const tenant = await createTenant();

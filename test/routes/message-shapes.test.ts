@@ -204,4 +204,36 @@ describe("the OpenAPI document", () => {
     };
     expect(doc.paths["/v1/messages"]?.post?.summary).toBe("Send a message");
   });
+
+  it("shows the send body as one shape per channel, an SMS with or without `channel`", async () => {
+    const tenant = await createTenant();
+    const doc = (await (await tenant.api("/openapi.json")).json()) as {
+      components: { schemas: Record<string, Record<string, unknown>> };
+    };
+    const { schemas } = doc.components;
+    expect(schemas.SendMessage).toEqual({
+      oneOf: [
+        { $ref: "#/components/schemas/SendSms" },
+        { $ref: "#/components/schemas/SendWeChat" },
+        { $ref: "#/components/schemas/SendAuto" },
+      ],
+      discriminator: {
+        propertyName: "channel",
+        mapping: {
+          sms: "#/components/schemas/SendSms",
+          wechat: "#/components/schemas/SendWeChat",
+          auto: "#/components/schemas/SendAuto",
+        },
+      },
+    });
+    expect(schemas.SendSms).toMatchObject({ required: ["to"], additionalProperties: false });
+    expect(schemas.SendWeChat).toMatchObject({
+      required: ["channel", "app_id", "wechat"],
+      additionalProperties: false,
+    });
+    expect(schemas.SendAuto).toMatchObject({
+      required: ["channel", "app_id", "contact", "wechat", "sms"],
+      additionalProperties: false,
+    });
+  });
 });

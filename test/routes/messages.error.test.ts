@@ -86,6 +86,27 @@ describe("POST /v1/messages (errors)", () => {
       body: { ...VALID, metadata: { order: 42 } },
       pointers: ["/metadata/order"],
     },
+    { what: "an unknown channel", body: { ...VALID, channel: "fax" }, pointers: ["/channel"] },
+    {
+      what: "a WeChat field without its channel",
+      body: { ...VALID, app_id: "wx0123456789abcdef" },
+      pointers: ["/app_id"],
+    },
+    {
+      what: "a WeChat message without its fields",
+      body: { channel: "wechat" },
+      pointers: ["/app_id", "/openid", "/wechat"],
+    },
+    {
+      what: "an SMS field on channel auto, with auto's fields missing",
+      body: { channel: "auto", to: "+8613800138000" },
+      pointers: ["/to", "/app_id", "/contact", "/wechat", "/sms"],
+    },
+    {
+      what: "a malformed field, alone, whatever the channel asks besides",
+      body: { channel: "auto", to: 8613800138000 },
+      pointers: ["/to"],
+    },
   ])("refuses $what with 400 and a pointer to the field", async ({ body, pointers }) => {
     const tenant = await createTenant();
     const res = await tenant.api("/v1/messages", postJson(body));

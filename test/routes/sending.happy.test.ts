@@ -1,7 +1,7 @@
 import { env } from "cloudflare:test";
 import { describe, expect, it } from "vitest";
 import { approvedTemplate, CODE_TEMPLATE, PROMO_TEMPLATE } from "../support/templates";
-import { createTenant, messageReaches, postJson } from "../support/tenants";
+import { call, createTenant, messageReaches, postJson } from "../support/tenants";
 
 interface Accepted {
   id: string;
@@ -34,6 +34,28 @@ describe("sending from a template, previews, scheduling and cancel", () => {
       template_id: templateId,
       template_version: 1,
       batch_id: null,
+    });
+  });
+
+  it("logs each message with the country, sign name and currency it was composed with", async () => {
+    const tenant = await createTenant();
+    const send = async (to: string) => {
+      const res = await tenant.api("/v1/messages", postJson({ to, body: "Hello" }));
+      const { id } = (await res.json()) as Accepted;
+      await messageReaches(tenant, id);
+      return env.DB.prepare("SELECT country, sign_name, currency FROM messages WHERE id = ?")
+        .bind(id)
+        .first();
+    };
+    expect(await send("+8613800138010")).toEqual({
+      country: "CN",
+      sign_name: "Relaybox",
+      currency: "USD",
+    });
+    expect(await send("+14155550125")).toEqual({
+      country: "US",
+      sign_name: null,
+      currency: "USD",
     });
   });
 
@@ -101,6 +123,31 @@ describe("sending from a template, previews, scheduling and cancel", () => {
       .bind(tenant.id)
       .all();
     expect(results).toHaveLength(0);
+  });
+
+  it("shows a message's cost in the currency it was priced in, after the account's currency changes", async () => {
+    const tenant = await createTenant();
+    const res = await tenant.api("/v1/messages", postJson({ to: "+14155550124", body: "Hello" }));
+    const accepted = (await res.json()) as Accepted & { currency: string };
+    expect(accepted).toMatchObject({ cost: 0.0079, currency: "USD" });
+    await messageReaches(tenant, accepted.id, "delivered");
+
+    const patched = await tenant.api("/v1/tenant", {
+      method: "PATCH",
+      body: JSON.stringify({ currency: "CNY", prices: { US: "0.0600" } }),
+    });
+    expect(patched.status).toBe(200);
+    // A key first used now reads the account's settings as they are now.
+    const { key } = await tenant.addKey(["messages:read"]);
+    const shown = await (await call(`/v1/messages/${accepted.id}`, key)).json();
+    expect(shown).toMatchObject({ cost: 0.0079, currency: "USD" });
+    const listed = (await (await call("/v1/messages?to=%2B14155550124", key)).json()) as {
+      data: unknown[];
+    };
+    expect(listed.data).toEqual([expect.objectContaining({ cost: 0.0079, currency: "USD" })]);
+    // What is sent now is priced in the new currency.
+    const next = await tenant.api("/v1/messages", postJson({ to: "+14155550124", body: "Again" }));
+    expect(await next.json()).toMatchObject({ cost: 0.06, currency: "CNY" });
   });
 
   it("holds a scheduled message until its time, then sends it", async () => {

@@ -5,7 +5,7 @@ import {
   outboxMessageSchema,
   type PendingMessage,
 } from "../../delivery/dispatcher-types";
-import { normalisePhone } from "../../domain/phone";
+import { countryOfE164 } from "../../domain/phone";
 import type { QuietHours } from "../../domain/quiet-hours";
 import { allRows, firstRow, type Row } from "../../lib/sql-rows";
 import { STAGED_TTL_MS } from "./batch-outbox";
@@ -25,9 +25,7 @@ function quietGroupOf(message: OutboxMessage): string | null {
   if (message.kind !== "marketing" || message.lane !== "bulk" || message.channel !== "sms") {
     return null;
   }
-  // The recipient is E.164 already, so no home country is needed to read it.
-  const phone = message.country === undefined ? normalisePhone(message.recipient, "") : undefined;
-  return message.country ?? (phone?.ok ? phone.country : null);
+  return message.country ?? countryOfE164(message.recipient);
 }
 
 /** Whether a message needs the tenant's quiet hours to be accepted: marketing by SMS does. */

@@ -36,6 +36,9 @@ const COLUMNS = [
   "send_at",
   "updated_at",
   "completed_at",
+  "country",
+  "sign_name",
+  "currency",
 ] as const;
 /** Characters of JSON per statement: well under D1's 2 MB per value. */
 const JSON_PER_STATEMENT = 512 * 1024;
@@ -70,6 +73,9 @@ function rowOf(m: OutboxMessage, canceled: boolean, now: number): unknown[] {
     m.sendAt,
     canceled ? now : m.createdAt,
     canceled ? now : null,
+    m.country ?? null,
+    m.signName ?? null,
+    m.currency ?? null,
   ];
 }
 

@@ -9,7 +9,7 @@ import {
   SendAt,
   TemplateId,
   Variables,
-} from "../messages/messages.routes";
+} from "../messages/messages.schemas";
 
 const BatchId = z.string().regex(/^bat_[0-9A-Z]{26}$/, "must be a batch id (bat_…)");
 

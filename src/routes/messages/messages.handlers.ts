@@ -1,15 +1,17 @@
 import type { RouteHandler } from "@hono/zod-openapi";
 import type { AppEnv } from "../../app-env";
+import type { Caller } from "../../domain/caller";
 import { fromMicros } from "../../domain/pricing";
 import { smsFiguresOf } from "../../domain/segments";
 import { acceptAutoMessage } from "../../services/messaging/best-channel";
-import type { MessageRow } from "../../services/messaging/messages";
 import * as service from "../../services/messaging/messages";
 import { acceptWeChatMessage } from "../../services/wechat/messages";
 import { iso } from "../common";
 import type * as routes from "./messages.routes";
+import type { SendMessageInput } from "./messages.schemas";
 
-function present(row: MessageRow, currency: string, attempts?: service.AttemptRow[]) {
+/** A row logged before the send log kept each message's currency shows the tenant's. */
+function present(row: service.MessageRow, tenantCurrency: string, attempts?: service.AttemptRow[]) {
   return {
     id: row.id,
     channel: row.channel,
@@ -26,7 +28,7 @@ function present(row: MessageRow, currency: string, attempts?: service.AttemptRo
     template_version: row.templateVersion,
     batch_id: row.batchId,
     cost: fromMicros(row.costMicros),
-    currency,
+    currency: row.currency ?? tenantCurrency,
     provider: row.provider,
     provider_message_id: row.providerMessageId,
     // A row logged by a Worker from before the column: it was due when accepted.
@@ -51,49 +53,30 @@ function present(row: MessageRow, currency: string, attempts?: service.AttemptRo
   };
 }
 
-/** The schema's refinement guarantees exactly one of body and template_id. */
-function contentOf<T extends { body?: string; template_id?: string; variables?: Variables }>(
-  input: T,
-): T & service.ContentInput {
-  const { body, template_id, variables } = input;
-  return body !== undefined
-    ? { ...input, body, template_id: undefined, variables: undefined }
-    : { ...input, body: undefined, template_id: template_id ?? "", variables: variables ?? {} };
+/** Each channel's body goes to the service that sends by that channel. */
+function acceptByChannel(
+  env: Env,
+  caller: Caller,
+  input: SendMessageInput,
+  idempotencyKey: string | undefined,
+) {
+  switch (input.channel) {
+    case "auto":
+      return acceptAutoMessage(env, caller, input, idempotencyKey);
+    case "wechat":
+      return acceptWeChatMessage(env, caller, input, idempotencyKey);
+    default:
+      return service.acceptMessage(env, caller, input, idempotencyKey);
+  }
 }
 
-type Variables = Record<string, unknown>;
-
 export const sendMessage: RouteHandler<typeof routes.sendMessage, AppEnv> = async (c) => {
-  const input = c.req.valid("json");
-  const key = c.req.valid("header")["idempotency-key"];
-  const { replayed, message } =
-    input.channel === "auto" && input.contact && input.app_id && input.wechat && input.sms
-      ? await acceptAutoMessage(
-          c.env,
-          c.get("caller"),
-          {
-            contact: input.contact,
-            app_id: input.app_id,
-            wechat: input.wechat,
-            sms: contentOf(input.sms),
-            metadata: input.metadata,
-            send_at: input.send_at,
-          },
-          key,
-        )
-      : input.channel === "wechat" && input.app_id && input.wechat
-        ? await acceptWeChatMessage(
-            c.env,
-            c.get("caller"),
-            { ...input, app_id: input.app_id, wechat: input.wechat },
-            key,
-          )
-        : await service.acceptMessage(
-            c.env,
-            c.get("caller"),
-            contentOf({ ...input, to: input.to ?? "" }),
-            key,
-          );
+  const { replayed, message } = await acceptByChannel(
+    c.env,
+    c.get("caller"),
+    c.req.valid("json"),
+    c.req.valid("header")["idempotency-key"],
+  );
   if (replayed) {
     c.header("Idempotent-Replayed", "true");
   }
@@ -128,11 +111,7 @@ export const listMessages: RouteHandler<typeof routes.listMessages, AppEnv> = as
 };
 
 export const previewMessage: RouteHandler<typeof routes.previewMessage, AppEnv> = async (c) => {
-  const preview = await service.previewMessage(
-    c.env,
-    c.get("caller"),
-    contentOf(c.req.valid("json")),
-  );
+  const preview = await service.previewMessage(c.env, c.get("caller"), c.req.valid("json"));
   return c.json(preview, 200);
 };
 

@@ -240,8 +240,10 @@ async function createBatch(
       payload: null,
       kind: composed.kind,
       costMicros: composed.costMicros,
+      currency: composed.currency,
       lane: "bulk",
       country: composed.country,
+      signName: composed.signName,
     });
     if (chunk.length === STAGE_CHUNK) {
       await stage();

@@ -11,6 +11,7 @@ import type { TenantConfig } from "../../domain/caller";
 import { normalisePhone } from "../../domain/phone";
 import { costMicros } from "../../domain/pricing";
 import { type Encoding, segmentsOf } from "../../domain/segments";
+import { leadingSignature } from "../../domain/sender-signature";
 import { smartEncode } from "../../domain/smart-encoding";
 import { checkVariables, renderTemplate, withOptOutLine } from "../../domain/templates";
 import type { TemplateKind } from "../../domain/vocabulary";
@@ -36,11 +37,15 @@ export interface Composed {
   recipient: string | null;
   country: string;
   text: string;
+  /** The name of the signature the text starts with (`Relaybox` for 【Relaybox】), if any. */
+  signName: string | null;
   kind: TemplateKind;
   encoding: Encoding;
   characters: number;
   segments: number;
   costMicros: number;
+  /** The tenant's currency, which `costMicros` counts in. */
+  currency: string;
   hits: SensitiveHit[];
   /** A template's checked variables in their declared order; null for a free body. */
   templateParams: { name: string; value: string }[] | null;
@@ -50,10 +55,6 @@ export type Composition =
   | { ok: true; value: Composed }
   /** `hits`: the sensitive words that refused the text, when they did. */
   | { ok: false; errors: FieldError[]; hits?: SensitiveHit[] };
-
-// Chinese carriers read the sender signature from the start of the text (and Aliyun and Tencent
-// are given it from there), so only the account's approved one may stand there.
-const LEADING_SIGNATURE = /^【[^】]{1,30}】/;
 
 export function composeMessage(
   tenant: TenantConfig,
@@ -129,11 +130,14 @@ export function composeMessage(
       recipient: phone.e164,
       country: phone.country,
       text,
+      // Read here, once: Aliyun and Tencent are given it apart from the text.
+      signName: leadingSignature(text)?.name ?? null,
       kind: rendered.kind,
       encoding: count.encoding,
       characters: count.characters,
       segments: count.segments,
       costMicros: costMicros(tenant, phone.country, count.segments),
+      currency: tenant.currency,
       hits,
       templateParams: rendered.params,
     },
@@ -143,7 +147,8 @@ export function composeMessage(
 /**
  * The text with the account's approved signature in front. A text that already starts with it is
  * left as it is; one that starts with any other 【…】 is refused, as is a Chinese route for an
- * account without an approved signature: carriers there send nothing unsigned.
+ * account without an approved signature: carriers there send nothing unsigned. (Chinese carriers
+ * read the signature from the start of the text, so only the account's own may stand there.)
  */
 function signedForChina(
   text: string,
@@ -156,7 +161,7 @@ function signedForChina(
         "Messages to Chinese numbers carry the account's approved signature, and this account has none yet (POST /v1/signatures, then have it approved).",
     };
   }
-  const leading = LEADING_SIGNATURE.exec(text)?.[0];
+  const leading = leadingSignature(text)?.written;
   if (leading === undefined) {
     return { ok: true, text: signature + text };
   }

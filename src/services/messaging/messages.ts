@@ -31,6 +31,9 @@ export const MAX_SCHEDULE_MS = 35 * 24 * 60 * 60 * 1000;
 /** A `send_at` this little in the past (a client's clock running behind) means "now". */
 const SEND_AT_SLACK_MS = 60_000;
 
+/** A message as the send log holds it: what the API and the dashboard present. */
+export type { MessageRow };
+
 export type ContentInput =
   | { body: string; template_id?: undefined; variables?: undefined }
   | { body?: undefined; template_id: string; variables: Record<string, unknown> };
@@ -129,9 +132,12 @@ async function composeAndHandOver(
     payload: null,
     kind: composed.kind,
     costMicros: composed.costMicros,
+    currency: composed.currency,
     lane: composed.kind === "marketing" ? "bulk" : "transactional",
-    // Read once here, so the dispatcher's quiet-hours check need not parse the number again.
+    // Read once here, so that neither the dispatcher's quiet-hours check nor the consumer's
+    // routing parses the number again, nor the consumer the text for its signature.
     country: composed.country,
+    signName: composed.signName,
   };
   return handOver(env, caller, message, input, idempotencyKey);
 }
@@ -257,8 +263,6 @@ export async function cancelMessage(env: Env, caller: Caller, id: string): Promi
 }
 
 export type AttemptRow = typeof messageAttempts.$inferSelect;
-/** A message as the send log holds it: what the API and the dashboard present. */
-export type { MessageRow };
 
 /**
  * A message with its attempts, whether it is in the D1 send log yet or still only accepted. One of
@@ -322,6 +326,10 @@ function outboxView({ message, canceled, heldUntil }: PendingMessage): MessageRo
     statusReason: canceled ? "canceled by request" : heldUntil !== null ? QUIET_HOURS_REASON : null,
     // As the 202 said (heldView): a held message goes when the window ends.
     sendAt: heldUntil ?? message.sendAt,
+    // Absent from messages accepted before they were carried (as the send log has them then).
+    country: message.country ?? null,
+    signName: message.signName ?? null,
+    currency: message.currency ?? null,
     provider: null,
     providerMessageId: null,
     attemptCount: 0,

@@ -343,6 +343,7 @@ export async function acceptWithinWindow(
     }),
     kind: "notification",
     costMicros: 0,
+    currency: caller.tenant.currency,
     lane: "transactional",
   };
   if (input.wechat.type === "template") {
