@@ -6,9 +6,9 @@
  * message's trouble must not fail the dispatch batch, which would send its SMS messages again.
  */
 import type { SendOutcome } from "../channels/sms/adapter";
+import type { WeChatError } from "../channels/wechat/api-types";
 import type { Settings } from "../config/settings";
 import type { MessageRow } from "../db/message-log";
-import type { WeChatError } from "../durable-objects/wechat-account/types";
 import { fallbackOf, switchToSms } from "../services/messaging/best-channel";
 import { callWeChat } from "../services/wechat/client";
 import { isTemplateMessage, serviceWindowOpen } from "../services/wechat/messages";

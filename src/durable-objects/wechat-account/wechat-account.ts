@@ -21,13 +21,19 @@
  * Never: logs or returns in an error a token or the AppSecret; serves another app's token.
  */
 import { DurableObject } from "cloudflare:workers";
+import type {
+  AccessToken,
+  AccessTokenRequest,
+  WeChatResult,
+} from "../../channels/wechat/api-types";
+import { requestAccessToken, type WeChatTokenApp } from "../../channels/wechat/token-endpoint";
 import { settingsOf } from "../../config/settings";
+import { loadTokenApp } from "../../delivery/wechat-token-app";
 import { ownOriginFetch } from "../../lib/own-origin";
 import { forgetInbound, migrateInbound, recordInbound } from "./inbound";
 import { InboundCopier } from "./inbound-copy";
 import type { InboxRowValues } from "./inbound-types";
 import { migrateSignatureUses, type SignatureUse, takeSignature } from "./signature-uses";
-import { loadTokenApp, requestAccessToken, type WeChatTokenApp } from "./token-endpoint";
 import {
   dropToken,
   migrateTokenTables,
@@ -36,7 +42,6 @@ import {
   saveToken,
   takeForcedRefresh,
 } from "./token-store";
-import type { AccessToken, AccessTokenRequest, WeChatResult } from "./types";
 
 /** Refresh this long before expiry: stable_token gives a new token only in the last 5 minutes. */
 export const REFRESH_AHEAD_MS = 5 * 60_000;

@@ -5,14 +5,14 @@
  * The token travels in the query string, so URLs are never logged or put in an error.
  */
 
-import { settingsOf } from "../../config/settings";
 import {
   type AccessToken,
   redirectedError,
   type WeChatError,
   type WeChatResult,
   wechatError,
-} from "../../durable-objects/wechat-account/types";
+} from "../../channels/wechat/api-types";
+import { settingsOf } from "../../config/settings";
 import type { WeChatAccount } from "../../durable-objects/wechat-account/wechat-account";
 import { fetchNoRedirect, RedirectRefusedError } from "../../lib/outbound-fetch";
 import { ownOriginFetch } from "../../lib/own-origin";
