@@ -28,11 +28,11 @@ import type {
 } from "../../channels/wechat/api-types";
 import { requestAccessToken, type WeChatTokenApp } from "../../channels/wechat/token-endpoint";
 import { settingsOf } from "../../config/settings";
+import type { InboxRowValues } from "../../delivery/wechat-account";
 import { loadTokenApp } from "../../delivery/wechat-token-app";
 import { ownOriginFetch } from "../../lib/own-origin";
 import { forgetInbound, migrateInbound, recordInbound } from "./inbound";
 import { InboundCopier } from "./inbound-copy";
-import type { InboxRowValues } from "./inbound-types";
 import { migrateSignatureUses, type SignatureUse, takeSignature } from "./signature-uses";
 import {
   dropToken,

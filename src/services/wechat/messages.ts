@@ -13,10 +13,7 @@ import type { MessageRow } from "../../db/message-log";
 import { contacts, contactWeChatBindings, wechatApps } from "../../db/schema";
 import type { AcceptedMessage, OutboxMessage } from "../../delivery/dispatcher-types";
 import type { Caller } from "../../domain/caller";
-import {
-  type InteractionKind,
-  SERVICE_WINDOWS,
-} from "../../durable-objects/wechat-account/inbound-types";
+import { type InteractionKind, SERVICE_WINDOWS } from "../../domain/service-windows";
 import { newId } from "../../lib/ids";
 import { ApiError } from "../../lib/problem";
 import { withCurrentSettings } from "../accounts/tenants";
