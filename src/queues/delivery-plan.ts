@@ -9,6 +9,7 @@ import { parsePhoneNumberFromString } from "libphonenumber-js/max";
 import type { ProviderSettings, SmsAdapter } from "../channels/sms/adapter";
 import type { Database } from "../db/client";
 import type { MessageRow } from "../db/message-log";
+import { providerCodesOf, readyProviders, routingRules } from "../delivery/provider-reads";
 import { type BreakerTicket, CircuitBreaker } from "../domain/circuit-breaker";
 import {
   type LastAttempt,
@@ -18,9 +19,6 @@ import {
   ruleFor,
 } from "../domain/routing";
 import type { ProviderName } from "../domain/vocabulary";
-import { readyProviders } from "../services/carriers/providers";
-import { routingRules } from "../services/carriers/routing-rules";
-import { providerCodesOf } from "../services/carriers/template-codes";
 
 /** Without a rule, every provider set up is a candidate, in this order. */
 const DEFAULT_ORDER: readonly ProviderName[] = ["twilio", "aliyun", "tencent", "sandbox"];
