@@ -3,6 +3,7 @@
  * consumer, or the tenant's dispatcher that kept it while D1 was down for the consumer
  * (durable-objects/dispatcher/kept-outcomes.ts). Both announce it the same way, here.
  */
+import { isTemplateMessage } from "../channels/wechat/outbound";
 import {
   type AttemptChange,
   type AttemptRecord,
@@ -11,7 +12,6 @@ import {
   type ReceiptChange,
   type ReceiptToApply,
 } from "../db/message-log";
-import { isTemplateMessage } from "../services/wechat/messages";
 import { changeEventInput, emitMessageEvents, eventChange, messageEvent } from "./message-events";
 
 /** One attempt's outcome for its message, as the consumer settled it (queues/attempt-outcomes). */

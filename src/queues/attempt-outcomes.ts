@@ -2,7 +2,7 @@
  * What an attempt's outcome means for its message and its queue message: the attempt's record,
  * the message's change and the verdict (ack, or retry after a delay).
  */
-import type { SendOutcome } from "../channels/sms/adapter";
+import type { SendOutcome } from "../channels/adapter";
 import type { Settings } from "../config/settings";
 import type { MessageRow } from "../db/message-log";
 import type { SendResult } from "../delivery/dispatcher-types";

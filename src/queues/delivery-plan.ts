@@ -1,13 +1,20 @@
 /**
- * Which provider each claimed message goes to on this attempt, with what it needs: the tenant's
+ * Which provider each claimed message goes to on this attempt, with what it needs. A channel with
+ * a provider of its own (WeChat, channels/registry.ts) goes to it. SMS is routed: the tenant's
  * routing rule (or its providers in a default order), narrowed to providers set up, enabled and
  * able to send the message (Aliyun and Tencent only an approved template of theirs), then the
  * failover rule (domain/routing `nextProvider`) with the last attempt and each provider's circuit.
- * Test-mode messages only ever go to the sandbox.
+ * Test-mode SMS only ever goes to the sandbox.
  */
-import type { ProviderSettings, SmsAdapter } from "../channels/sms/adapter";
+import type { ProviderSettings } from "../channels/adapter";
+import {
+  CHANNEL_PROVIDERS,
+  type OutboundAdapters,
+  type OutboundProvider,
+} from "../channels/registry";
 import type { Database } from "../db/client";
 import type { MessageRow } from "../db/message-log";
+import { providerCodesOf, readyProviders, routingRules } from "../delivery/provider-reads";
 import { type BreakerTicket, CircuitBreaker } from "../domain/circuit-breaker";
 import { countryOfE164 } from "../domain/phone";
 import {
@@ -19,32 +26,36 @@ import {
 } from "../domain/routing";
 import { leadingSignature } from "../domain/sender-signature";
 import type { ProviderName } from "../domain/vocabulary";
-import { readyProviders } from "../services/carriers/providers";
-import { routingRules } from "../services/carriers/routing-rules";
-import { providerCodesOf } from "../services/carriers/template-codes";
 
 /** Without a rule, every provider set up is a candidate, in this order. */
 const DEFAULT_ORDER: readonly ProviderName[] = ["twilio", "aliyun", "tencent", "sandbox"];
 
 export type Plan =
   | {
-      provider: ProviderName;
-      hookToken: string;
+      provider: OutboundProvider;
+      /** Where the provider posts the message's receipt (the carrier's hook, with its token). */
+      statusCallbackUrl: string;
       settings: ProviderSettings;
       template: { code: string; params: { name: string; value: string }[] } | null;
       signName: string | null;
       /** The candidates in order, to decide where a retryable failure goes next. */
-      candidates: ProviderName[];
-      /** The chosen provider's circuit let this call through: record its result against it. */
-      ticket: BreakerTicket;
+      candidates: readonly OutboundProvider[];
+      /**
+       * The chosen provider's circuit let this call through: record its result against it. Null
+       * for a provider without one (WeChat, whose token authority answers for the account).
+       */
+      ticket: BreakerTicket | null;
       /** An earlier attempt got no answer from this provider: it is the only one left to try. */
       pinned: boolean;
     }
   | { provider: null; reason: string; permanent: boolean };
 
+/** A provider of its own needs no settings of the tenant's carriers: WeChat's are its app's. */
+const NO_SETTINGS: ProviderSettings = { config: {}, secrets: {} };
+
 const breakers = new Map<string, CircuitBreaker>();
 
-export function breakerFor(tenantId: string, provider: ProviderName): CircuitBreaker {
+export function breakerFor(tenantId: string, provider: OutboundProvider): CircuitBreaker {
   const key = `${tenantId}:${provider}`;
   let breaker = breakers.get(key);
   if (!breaker) {
@@ -85,10 +96,34 @@ async function lastAttempts(
 export async function planDeliveries(
   env: Env,
   db: Database,
-  claimed: MessageRow[],
-  adapters: { readonly [name in ProviderName]: SmsAdapter },
+  messages: MessageRow[],
+  adapters: OutboundAdapters,
+  publicBaseUrl: string,
   now: number,
 ): Promise<Map<string, Plan>> {
+  const plans = new Map<string, Plan>();
+  const claimed: MessageRow[] = [];
+  for (const message of messages) {
+    const own = CHANNEL_PROVIDERS[message.channel];
+    if (own === null) {
+      claimed.push(message);
+    } else {
+      plans.set(message.id, {
+        provider: own,
+        // WeChat posts a template's result to the app's webhook, set in its console.
+        statusCallbackUrl: `${publicBaseUrl}/wechat/${message.sender ?? ""}`,
+        settings: NO_SETTINGS,
+        template: null,
+        signName: null,
+        candidates: [own],
+        ticket: null,
+        pinned: false,
+      });
+    }
+  }
+  if (claimed.length === 0) {
+    return plans;
+  }
   const tenants = [...new Set(claimed.map((m) => m.tenantId))];
   const [providers, rules, last, codes] = await Promise.all([
     Promise.all(tenants.map((id) => readyProviders(env, id, now))).then(
@@ -105,7 +140,6 @@ export async function planDeliveries(
     ),
   ]);
 
-  const plans = new Map<string, Plan>();
   for (const message of claimed) {
     const ready = providers.get(message.tenantId) ?? new Map();
     const templateCodes = message.templateId ? codes.get(message.templateId) : undefined;
@@ -158,7 +192,7 @@ export async function planDeliveries(
     const code = templateCodes?.get(choice.provider);
     plans.set(message.id, {
       provider: choice.provider,
-      hookToken: chosen.hookToken,
+      statusCallbackUrl: `${publicBaseUrl}/hooks/sms/${choice.provider}/${chosen.hookToken}/status`,
       settings: chosen.settings,
       template: code ? { code, params: message.templateParams ?? [] } : null,
       // Null for a text without a signature and for rows logged before the column; reading the

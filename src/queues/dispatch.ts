@@ -14,8 +14,8 @@
  * Never: acks a message that has not reached a send result, or whose provider's answer is not
  * durably kept (in D1, or with its dispatcher).
  */
-import type { AdapterIO, SmsAdapter } from "../channels/sms/adapter";
-import { smsAdapters } from "../channels/sms/registry";
+import type { AdapterIO } from "../channels/adapter";
+import { type OutboundAdapters, outboundAdapters } from "../channels/registry";
 import { type Settings, settingsOf } from "../config/settings";
 import { type Database, database } from "../db/client";
 import {
@@ -29,12 +29,13 @@ import { dispatcherOf } from "../delivery/dispatcher";
 import type { SendResult } from "../delivery/dispatcher-types";
 import { dispatchJobSchema } from "../delivery/payloads";
 import { announceOutcomes, type OutcomeRecord } from "../delivery/send-outcomes";
-import type { MessageStatus, ProviderName } from "../domain/vocabulary";
+import { serviceWindowOpen } from "../delivery/service-windows";
+import { wechatAccountOf } from "../delivery/wechat-account";
+import type { MessageStatus } from "../domain/vocabulary";
 import { retryDelay, type Verdict } from "./attempt-outcomes";
 import { planDeliveries } from "./delivery-plan";
 import { gatheringSender } from "./send-many";
-import { sendOne } from "./sms-send";
-import { sendWeChatOne } from "./wechat-send";
+import { sendOne } from "./send-one";
 
 /** Twice the longest provider call (`timeout_ms` is at most 30 s, domain/providers). */
 const CLAIM_MS = 60_000;
@@ -45,7 +46,7 @@ export interface DispatchDeps {
   now?: () => number;
   random?: () => number;
   /** Adapters to use instead of the registry's; tests swap in fakes. */
-  adapters?: Partial<{ readonly [name in ProviderName]: SmsAdapter }>;
+  adapters?: Partial<OutboundAdapters>;
 }
 
 export async function consumeDispatch(
@@ -126,28 +127,31 @@ async function dispatchAll(
     ids.filter((id) => !claimedIds.has(id)),
   );
 
-  const io: AdapterIO = { fetch: deps.fetch, now, waitUntil: (work) => ctx.waitUntil(work) };
-  const adapters = { ...smsAdapters, ...deps.adapters };
-  const sms = claimed.filter((message) => message.channel === "sms");
-  const plans = await planDeliveries(env, db, sms, adapters, now());
+  const io: AdapterIO = {
+    fetch: deps.fetch,
+    now,
+    waitUntil: (work) => ctx.waitUntil(work),
+    // WeChat's: the app's token authority, and the follower's window as D1 has it.
+    accessToken: (request) => wechatAccountOf(env, request.appId).accessToken(request),
+    serviceWindowOpen: (follower, at) => serviceWindowOpen(env.DB, follower, at),
+  };
+  const adapters = { ...outboundAdapters, ...deps.adapters };
+  const plans = await planDeliveries(env, db, claimed, adapters, settings.PUBLIC_BASE_URL, now());
   // Written before any provider is called, so that a claim which lapses with nothing recorded
   // leaves behind where its message may have gone.
   await startAttempts(
     env.DB,
     claimed.flatMap((message) => {
-      const provider = message.channel === "wechat" ? "wechat" : plans.get(message.id)?.provider;
+      const provider = plans.get(message.id)?.provider;
       return provider ? [{ message, provider }] : [];
     }),
     now(),
   );
   const send = gatheringSender(io);
   const settled = await Promise.allSettled(
-    claimed.map(async (message) => {
-      if (message.channel === "wechat") {
-        return sendWeChatOne(env, message, claimId, deps, settings, now);
-      }
-      return sendOne(message, claimId, plans.get(message.id), adapters, send, io, deps, settings);
-    }),
+    claimed.map((message) =>
+      sendOne(env.DB, message, claimId, plans.get(message.id), adapters, send, io, deps, settings),
+    ),
   );
   // A send that threw (a bug, or a Durable Object call that failed) must not cost the others their
   // record: theirs is written, and it alone is looked at again once its claim has lapsed.

@@ -5,14 +5,14 @@
  */
 import type {
   AdapterIO,
+  OutboundAdapter,
+  OutboundRequest,
   ProviderSettings,
   SendOutcome,
-  SmsAdapter,
-  SmsSendRequest,
-} from "../channels/sms/adapter";
+} from "../channels/adapter";
 
 interface Pending {
-  request: SmsSendRequest;
+  request: OutboundRequest;
   resolve: (outcome: SendOutcome) => void;
 }
 
@@ -24,7 +24,7 @@ function unknown(error: unknown): SendOutcome {
 export function gatheringSender(io: AdapterIO) {
   const groups = new Map<
     string,
-    { adapter: SmsAdapter; settings: ProviderSettings; pending: Pending[] }
+    { adapter: OutboundAdapter; settings: ProviderSettings; pending: Pending[] }
   >();
 
   async function flush(key: string): Promise<void> {
@@ -60,8 +60,8 @@ export function gatheringSender(io: AdapterIO) {
 
   /** `groupKey` null: a send of its own. */
   return function send(
-    adapter: SmsAdapter,
-    request: SmsSendRequest,
+    adapter: OutboundAdapter,
+    request: OutboundRequest,
     settings: ProviderSettings,
     groupKey: string | null,
   ): Promise<SendOutcome> {

@@ -3,7 +3,8 @@ import { describe, expect, it } from "vitest";
 import { settingsOf } from "../../src/config/settings";
 import { database } from "../../src/db/client";
 import { wechatApps } from "../../src/db/schema";
-import type { InboxRowValues } from "../../src/durable-objects/wechat-account/inbound-types";
+import type { InboxRowValues } from "../../src/delivery/wechat-account";
+import { wechatAccountOf } from "../../src/delivery/wechat-account";
 import {
   SIGNATURE_USE_KEPT_SECONDS,
   type SignatureUse,
@@ -11,7 +12,6 @@ import {
 import type { WeChatAccount } from "../../src/durable-objects/wechat-account/wechat-account";
 import { newId } from "../../src/lib/ids";
 import { encryptSecret } from "../../src/lib/secrets";
-import { wechatAccountOf } from "../../src/services/wechat/client";
 import { createTenant, eventually } from "../support/tenants";
 
 const HOUR = 3_600_000;

@@ -7,10 +7,10 @@ import {
 } from "cloudflare:test";
 import { describe, expect, it } from "vitest";
 import type { DispatchJob } from "../../src/delivery/payloads";
+import { wechatAccountOf } from "../../src/delivery/wechat-account";
 import { logMessages } from "../../src/durable-objects/dispatcher/send-log";
 import type { WeChatAccount } from "../../src/durable-objects/wechat-account/wechat-account";
 import { consumeDispatch } from "../../src/queues/dispatch";
-import { wechatAccountOf } from "../../src/services/wechat/client";
 import { outboxMessage } from "../support/messages";
 import { createTenant, messageReaches, postJson, type TestTenant } from "../support/tenants";
 import { deliver, eventMessage, newAppId } from "../support/wechat";

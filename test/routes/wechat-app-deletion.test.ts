@@ -6,7 +6,7 @@
  */
 import { env, runDurableObjectAlarm } from "cloudflare:test";
 import { afterEach, beforeEach, describe, expect, it, vi } from "vitest";
-import { wechatAccountOf } from "../../src/services/wechat/client";
+import { wechatAccountOf } from "../../src/delivery/wechat-account";
 import { createTenant, postJson, type TestTenant } from "../support/tenants";
 import {
   AES_KEY,

@@ -4,7 +4,7 @@
  */
 import { env, runDurableObjectAlarm } from "cloudflare:test";
 import { describe, expect, it } from "vitest";
-import { wechatAccountOf } from "../../src/services/wechat/client";
+import { wechatAccountOf } from "../../src/delivery/wechat-account";
 import { createTenant, eventually, postJson } from "../support/tenants";
 import {
   deliver,

@@ -5,8 +5,8 @@
  */
 import { env, runDurableObjectAlarm } from "cloudflare:test";
 import { describe, expect, it } from "vitest";
+import { wechatAccountOf } from "../../src/delivery/wechat-account";
 import { logMessages } from "../../src/durable-objects/dispatcher/send-log";
-import { wechatAccountOf } from "../../src/services/wechat/client";
 import { outboxMessage } from "../support/messages";
 import { createTenant, eventually, messageReaches, type TestTenant } from "../support/tenants";
 import { deliver, failD1On, templateJobFinish } from "../support/wechat";

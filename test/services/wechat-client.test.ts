@@ -3,9 +3,10 @@ import { describe, expect, it } from "vitest";
 import { settingsOf } from "../../src/config/settings";
 import { database } from "../../src/db/client";
 import { wechatApps } from "../../src/db/schema";
+import { wechatAccountOf } from "../../src/delivery/wechat-account";
 import type { WeChatAccount } from "../../src/durable-objects/wechat-account/wechat-account";
 import { encryptSecret } from "../../src/lib/secrets";
-import { callWeChat, wechatAccountOf } from "../../src/services/wechat/client";
+import { callWeChat } from "../../src/services/wechat/client";
 import { createTenant } from "../support/tenants";
 
 const HOUR = 3_600_000;

@@ -1,38 +1,24 @@
 /**
- * The one interface every SMS provider implements. Adapters are plain objects over an injected
- * `fetch`, so tests assert the exact outgoing request and the sandbox can call our own hooks.
- * Each call goes through `fetchNoRedirect` (lib/outbound-fetch).
+ * The interface every SMS provider implements: the channels' outbound interface (../adapter.ts)
+ * with what only carriers do: read (and, where they sign them, verify) delivery receipts and
+ * inbound messages, say whether they send free text, and add the signature themselves. Adapters
+ * are plain objects over an injected `fetch`, so tests assert the exact outgoing request and the
+ * sandbox can call our own hooks. Each call goes through `fetchNoRedirect` (lib/outbound-fetch).
  */
 import type { RedirectRefusedError } from "../../lib/outbound-fetch";
+import type {
+  AdapterIO,
+  OutboundAdapter,
+  OutboundRequest,
+  ProviderSettings,
+  SendOutcome,
+} from "../adapter";
 
-export interface SmsSendRequest {
-  /** Our message id: the client reference a provider echoes back where it can. */
-  messageId: string;
-  /** E.164. */
-  to: string;
-  from: string | null;
-  /** The whole text, signature included (what a free-text provider sends). */
-  body: string;
-  /** 1 for the first provider call of this message, 2 for the next, ... */
-  attempt: number;
-  /** Where the provider should post delivery receipts (our hook URL, with its token). */
-  statusCallbackUrl: string;
-  /**
-   * The provider's own approved template and its parameters, for providers that send only those
-   * (Aliyun, Tencent); null for a free text. `params` are in the template's declared order.
-   */
-  template: { code: string; params: { name: string; value: string }[] } | null;
-  /** The signature name without brackets (`Relaybox`), for providers that add it themselves. */
-  signName: string | null;
-}
+// What every SMS adapter uses of the outbound interface, named from here beside the rest.
+export type { AdapterIO, ProviderSettings, SendOutcome } from "../adapter";
 
-/** A tenant's settings for one provider, credentials decrypted. */
-export interface ProviderSettings {
-  /** Non-secret: `base_url`, `timeout_ms`, sender ids, app ids, region… (snake_case keys). */
-  config: Readonly<Record<string, string | number | boolean>>;
-  /** Credentials (`auth_token`, `access_key_secret`, `secret_key`…); never logged or returned. */
-  secrets: Readonly<Record<string, string>>;
-}
+/** What an SMS provider is given: the outbound request but the channel's own payload. */
+export type SmsSendRequest = Omit<OutboundRequest, "tenantId" | "payload">;
 
 /** What a receipt callback is checked against. */
 export interface ReceiptContext {
@@ -40,12 +26,6 @@ export interface ReceiptContext {
   /** The URL the carrier was told to call, as configured for this deployment (PUBLIC_BASE_URL). */
   publicUrl: string;
 }
-
-export type SendOutcome =
-  | { kind: "sent"; providerMessageId: string }
-  | { kind: "failed"; retryable: boolean; code: string; reason: string }
-  /** The request left and no answer came back: it may or may not have been sent. */
-  | { kind: "unknown"; reason: string };
 
 export type ReceiptStatus = "delivered" | "undelivered";
 
@@ -57,14 +37,34 @@ export interface Receipt {
   reason?: string;
 }
 
-export interface AdapterIO {
-  fetch: (request: Request) => Promise<Response>;
-  now: () => number;
-  /** Keeps work going after the caller returns (`ExecutionContext.waitUntil`). */
-  waitUntil: (work: Promise<unknown>) => void;
+/**
+ * A message a carrier's subscriber sent us (a reply, or a first message to our number), as the
+ * carrier's callback gives it.
+ */
+export interface InboundMessage {
+  /** The sender's number: E.164 where the callback gives enough to make it, else as given. */
+  from: string;
+  /**
+   * What it was sent to: our number (Twilio's `To`), or the extension code of the number the
+   * subscriber replied to (Aliyun's `dest_code`, Tencent's `extend`; empty when there is none).
+   */
+  to: string;
+  body: string;
+  /** The carrier's id for the message, where it gives one (Twilio's MessageSid, Aliyun's sequence_id). */
+  providerMessageId: string | null;
+  /** Unix ms: when the carrier says the subscriber sent it, else when the callback came. */
+  receivedAt: number;
+  /** The carrier's own fields for this message, as they came. */
+  raw: Readonly<Record<string, unknown>>;
 }
 
-export interface SmsAdapter {
+/** What an inbound callback is read with. */
+export interface InboundContext extends ReceiptContext {
+  /** When the callback came: the time of a message whose carrier gives none. */
+  now: number;
+}
+
+export interface SmsAdapter extends OutboundAdapter {
   /** False for providers that send only their own approved templates (Aliyun, Tencent). */
   readonly sendsFreeText: boolean;
   /** True when the provider puts the signature in itself (from `signName`). */
@@ -76,21 +76,23 @@ export interface SmsAdapter {
    */
   parseReceipt(request: Request, context: ReceiptContext): Promise<Receipt[]>;
   /**
-   * Optional: several messages with one template in one call (Aliyun's SendBatchSms), at most
-   * `maxPerCall`; the outcomes in the requests' order. The consumer gathers such messages.
+   * Reads (and, where the carrier signs them, verifies) an inbound-message callback: one or more
+   * messages. Throws as `parseReceipt` does.
    */
+  parseInbound(request: Request, context: InboundContext): Promise<InboundMessage[]>;
   sendMany?(
     requests: SmsSendRequest[],
     settings: ProviderSettings,
     io: AdapterIO,
   ): Promise<SendOutcome[]>;
-  readonly maxPerCall?: number;
 }
 
+/** A callback (a receipt or an inbound message) whose body cannot be read. */
 export class ReceiptFormatError extends Error {
   override name = "ReceiptFormatError";
 }
 
+/** A callback whose signature does not check out. */
 export class ReceiptAuthError extends Error {
   override name = "ReceiptAuthError";
 }

@@ -21,6 +21,7 @@ import {
   type SmsAdapter,
   type SmsSendRequest,
 } from "./adapter";
+import { aliyunInbound } from "./aliyun-inbound";
 import { outcomeOf, permanent } from "./aliyun-replies";
 import { signedRpcQuery } from "./aliyun-signature";
 
@@ -45,6 +46,8 @@ export function createAliyunAdapter(options: AliyunAdapterOptions = {}): SmsAdap
     // SendBatchSms takes at most 100 numbers a call.
     maxPerCall: 100,
     parseReceipt,
+    // Replies come from the account's SmsUp push, set up in the console like SmsReport.
+    parseInbound: async (request) => aliyunInbound(await request.json().catch(() => undefined)),
   };
 }
 

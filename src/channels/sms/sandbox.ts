@@ -13,7 +13,13 @@
 import { z } from "zod";
 import { fetchNoRedirect } from "../../lib/outbound-fetch";
 import { redactHookTokens } from "../../lib/redact";
-import { type AdapterIO, type Receipt, ReceiptFormatError, type SmsAdapter } from "./adapter";
+import {
+  type AdapterIO,
+  type InboundMessage,
+  type Receipt,
+  ReceiptFormatError,
+  type SmsAdapter,
+} from "./adapter";
 
 /** Long enough to gather one consumer batch's receipts into one post. */
 const RECEIPT_DELAY_MS = 5;
@@ -32,6 +38,43 @@ const receiptsSchema = z.union([
   receiptSchema.transform((receipt) => [receipt]),
   z.array(receiptSchema).min(1).max(MAX_RECEIPTS_PER_POST),
 ]);
+
+/**
+ * An inbound message to the sandbox, as the sandbox's own tools post it: `{from, to, body,
+ * message_id?, received_at?}` (`received_at` ISO 8601; the callback's time when left out), or an
+ * array of up to MAX_RECEIPTS_PER_POST of them.
+ */
+const inboundSchema = z.object({
+  from: z.string().min(1),
+  to: z.string(),
+  body: z.string(),
+  message_id: z.string().min(1).optional(),
+  received_at: z.iso.datetime({ offset: true }).optional(),
+});
+
+const inboundsSchema = z.union([
+  inboundSchema.transform((message) => [message]),
+  z.array(inboundSchema).min(1).max(MAX_RECEIPTS_PER_POST),
+]);
+
+/** The sandbox's inbound post (JSON already parsed) as our inbound messages; `now`: when it came. */
+export function sandboxInbound(body: unknown, now: number): InboundMessage[] {
+  const parsed = inboundsSchema.safeParse(body);
+  if (!parsed.success) {
+    throw new ReceiptFormatError(
+      `sandbox inbound messages are JSON {from, to, body, message_id?, received_at?}, or an array of up to ${MAX_RECEIPTS_PER_POST} of them`,
+    );
+  }
+  const raw = (Array.isArray(body) ? body : [body]) as Record<string, unknown>[];
+  return parsed.data.map((message, i) => ({
+    from: message.from,
+    to: message.to,
+    body: message.body,
+    providerMessageId: message.message_id ?? null,
+    receivedAt: message.received_at ? Date.parse(message.received_at) : now,
+    raw: raw[i] ?? {},
+  }));
+}
 
 /** The carrier's side: receipts waiting to be posted, by callback URL (this isolate only). */
 const outgoing = new Map<string, SandboxReceipt[]>();
@@ -104,6 +147,10 @@ export const sandbox: SmsAdapter = {
       );
     }
     return { kind: "sent", providerMessageId };
+  },
+
+  async parseInbound(request, context) {
+    return sandboxInbound(await request.json().catch(() => undefined), context.now);
   },
 
   async parseReceipt(request): Promise<Receipt[]> {

@@ -19,6 +19,7 @@ import {
   type SendOutcome,
   type SmsAdapter,
 } from "./adapter";
+import { tencentInbound } from "./tencent-inbound";
 import { signTc3Request } from "./tencent-signature";
 
 const DEFAULT_BASE_URL = "https://sms.tencentcloudapi.com";
@@ -307,5 +308,9 @@ export const tencent: SmsAdapter = {
         ...(reason ? { reason } : {}),
       };
     });
+  },
+
+  async parseInbound(request) {
+    return tencentInbound(await request.json().catch(() => undefined));
   },
 };

@@ -11,16 +11,16 @@
 import { fetchNoRedirect, RedirectRefusedError } from "../../lib/outbound-fetch";
 import {
   DEFAULT_TIMEOUT_MS,
+  type InboundMessage,
   type ProviderSettings,
   type Receipt,
-  ReceiptAuthError,
   ReceiptFormatError,
   redirectRefused,
   type SendOutcome,
   type SmsAdapter,
   type SmsSendRequest,
 } from "./adapter";
-import { bodySha256Of, isSignedByTwilio } from "./twilio-signature";
+import { twilioInbound, verifiedTwilioFields } from "./twilio-inbound";
 
 const DEFAULT_BASE_URL = "https://api.twilio.com";
 
@@ -117,21 +117,16 @@ export const twilio: SmsAdapter = {
   },
 
   async parseReceipt(request, context): Promise<Receipt[]> {
-    const authToken = context.settings.secrets.auth_token;
-    if (!authToken) {
-      throw new ReceiptAuthError("no Twilio auth token is configured to check X-Twilio-Signature");
-    }
-    const signature = request.headers.get("X-Twilio-Signature");
-    if (!signature) {
-      throw new ReceiptAuthError("the callback has no X-Twilio-Signature");
-    }
-    // Decoded by hand: workerd warns when .text() reads a form-encoded body.
-    const body = new TextDecoder().decode(await request.arrayBuffer());
-    if (!(await isSignedByTwilio(authToken, signature, context.publicUrl, body))) {
-      throw new ReceiptAuthError("X-Twilio-Signature does not match the callback");
-    }
-    const fields = bodySha256Of(context.publicUrl) === null ? formFields(body) : jsonFields(body);
-    return receiptsOf(fields);
+    const fields = await verifiedTwilioFields(request, context);
+    return receiptsOf({
+      sid: fields.MessageSid,
+      status: fields.MessageStatus,
+      errorCode: fields.ErrorCode,
+    });
+  },
+
+  async parseInbound(request, context): Promise<InboundMessage[]> {
+    return [twilioInbound(await verifiedTwilioFields(request, context), context.now)];
   },
 };
 
@@ -279,30 +274,6 @@ function failureReason(status: string, errorCode: string | undefined): string {
   }
   const known = TWILIO_ERRORS[Number(errorCode)];
   return `Twilio: ${status}, error ${errorCode}${known ? ` (${known.reason})` : ""}`;
-}
-
-function formFields(body: string): CallbackFields {
-  const form = new URLSearchParams(body);
-  return {
-    sid: form.get("MessageSid") ?? undefined,
-    status: form.get("MessageStatus") ?? undefined,
-    errorCode: form.get("ErrorCode") ?? undefined,
-  };
-}
-
-/** The JSON variant (signed with bodySHA256) carries the same names as the form. */
-function jsonFields(body: string): CallbackFields {
-  const json = jsonObject(body);
-  if (!json) {
-    throw new ReceiptFormatError("a Twilio callback signed with bodySHA256 has a JSON object body");
-  }
-  const text = (value: unknown) =>
-    typeof value === "string" || typeof value === "number" ? String(value) : undefined;
-  return {
-    sid: text(json.MessageSid),
-    status: text(json.MessageStatus),
-    errorCode: text(json.ErrorCode),
-  };
 }
 
 function jsonObject(text: string): Record<string, unknown> | null {

@@ -12,7 +12,8 @@
  * the tenant's: dedup records are keyed by tenant, and the copy writes a row only while its tenant
  * still owns the app (a delivery recorded as the app was being deleted leaves nothing in D1).
  */
-import { type InboxRowValues, type InteractionKind, SERVICE_WINDOWS } from "./inbound-types";
+import type { InboxRowValues } from "../../delivery/wechat-account";
+import { type InteractionKind, SERVICE_WINDOWS } from "../../domain/service-windows";
 
 const SEEN_TTL_MS = 24 * 60 * 60 * 1000;
 

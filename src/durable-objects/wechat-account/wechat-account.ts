@@ -2,8 +2,9 @@
  * WeChatAccount: one per WeChat Official Account (`idFromName("wechat:" + appId)`), the only code
  * that calls WeChat's access-token endpoints for that app.
  *
- * Receives: `accessToken()` from the API client (`services/wechat/client.ts`), normally, after
- * WeChat answered 42001 (expired), or forced after 40001 (invalid); `receive()` from the webhook
+ * Receives: `accessToken()` from the API client (channels/wechat/api-client.ts, as the services and
+ * the dispatch consumer give it this object), normally, after WeChat answered 42001 (expired), or
+ * forced after 40001 (invalid); `receive()` from the webhook
  * for every delivery WeChat makes; `adopt()` and `release()` as a tenant registers or deletes the
  * app (services/wechat/apps.ts); and its own alarm.
  * Guarantees: a token valid for more than 5 minutes is served from storage without a fetch; one
@@ -11,23 +12,29 @@
  * by an alarm (safe to run twice); forced refreshes keep to WeChat's limit (20 in 24 h, 30 s
  * apart) and a refused one is a `refresh-limited` error, never a silent stale token; errors are
  * returned as values with WeChat's errcode and errmsg. Each delivery is recorded once (its dedup
- * record, reply and the work it triggers in one transaction, see wechat-inbound.ts), so WeChat's
+ * record, reply and the work it triggers in one transaction, see inbound.ts), so WeChat's
  * retries, even in several isolates at once, get the first answer and store nothing twice; that
  * work is copied to D1 by this object, one copy at a time, at the end of the delivery (waiting at
  * most COPY_WAIT_MS, so the reply keeps WeChat's 5 s) and by its alarm until D1 takes it. A
  * delivery whose signature (timestamp and nonce) came before with another message is refused,
- * recording nothing (wechat-signature-uses.ts). An app id can pass from tenant to tenant: a new
+ * recording nothing (signature-uses.ts). An app id can pass from tenant to tenant: a new
  * owner never gets the token fetched with the last owner's AppSecret, nor its dedup records.
  * Never: logs or returns in an error a token or the AppSecret; serves another app's token.
  */
 import { DurableObject } from "cloudflare:workers";
+import type {
+  AccessToken,
+  AccessTokenRequest,
+  WeChatResult,
+} from "../../channels/wechat/api-types";
+import { requestAccessToken, type WeChatTokenApp } from "../../channels/wechat/token-endpoint";
 import { settingsOf } from "../../config/settings";
+import type { InboxRowValues } from "../../delivery/wechat-account";
+import { loadTokenApp } from "../../delivery/wechat-token-app";
 import { ownOriginFetch } from "../../lib/own-origin";
 import { forgetInbound, migrateInbound, recordInbound } from "./inbound";
 import { InboundCopier } from "./inbound-copy";
-import type { InboxRowValues } from "./inbound-types";
 import { migrateSignatureUses, type SignatureUse, takeSignature } from "./signature-uses";
-import { loadTokenApp, requestAccessToken, type WeChatTokenApp } from "./token-endpoint";
 import {
   dropToken,
   migrateTokenTables,
@@ -36,7 +43,6 @@ import {
   saveToken,
   takeForcedRefresh,
 } from "./token-store";
-import type { AccessToken, AccessTokenRequest, WeChatResult } from "./types";
 
 /** Refresh this long before expiry: stable_token gives a new token only in the last 5 minutes. */
 export const REFRESH_AHEAD_MS = 5 * 60_000;

@@ -2,7 +2,7 @@
  * The WeChat sandbox's tags, as WeChat's `/cgi-bin/tags/*` and `/cgi-bin/user/tag/get` answer:
  * functions over the WeChatSandbox object's storage, called once the token is checked.
  */
-import { OK, type WeChatAnswer, wechatRefusal } from "./answers";
+import { OK, type WeChatAnswer, wechatRefusal } from "../../channels/wechat/sandbox-answers";
 import { followerOf, followingAfter, tagIdsOf } from "./state";
 
 /** WeChat's own tags: 0 and 1 are hidden, 2 (星标组, starred) is listed. */

@@ -12,7 +12,13 @@
  * Never: calls anything itself; the routes post the events WeChat would (template job results).
  */
 import { DurableObject } from "cloudflare:workers";
-import { OK, type WeChatAnswer, wechatRefusal } from "./answers";
+import {
+  OK,
+  type ReceivedMessage,
+  type TemplateJob,
+  type WeChatAnswer,
+  wechatRefusal,
+} from "../../channels/wechat/sandbox-answers";
 import { followerOf, followingAfter, migrateSandbox, nextMsgId, tagIdsOf } from "./state";
 import * as tags from "./tags";
 
@@ -21,22 +27,6 @@ const TOKEN_SECONDS = 7200;
 const OVERLAP_MS = 5 * 60_000;
 const WINDOW_MS = 48 * 60 * 60_000;
 const CUSTOM_TYPES = new Set(["text", "image", "voice", "video", "music", "news", "mpnews"]);
-
-export interface TemplateJob {
-  openid: string;
-  msgId: number;
-  /** What WeChat's TEMPLATESENDJOBFINISH event will say: `success` or `failed:…`. */
-  status: string;
-}
-
-export interface ReceivedMessage {
-  kind: "template" | "customer_service";
-  msgId: string | null;
-  openid: string;
-  /** The message's JSON as sent to WeChat, but `touser`. */
-  content: string;
-  receivedAt: number;
-}
 
 export class WeChatSandbox extends DurableObject<Env> {
   private readonly sql: SqlStorage;

@@ -9,11 +9,12 @@ import { Hono } from "hono";
 import { z } from "zod";
 import type { AppEnv } from "../../app-env";
 import { SANDBOX_PATH } from "../../config/wechat-sandbox";
-import { type WeChatAnswer, wechatRefusal } from "../../durable-objects/wechat-sandbox/answers";
 import {
   isSandboxApp,
   pushTemplateResult,
   sandboxToken,
+  type WeChatAnswer,
+  wechatRefusal,
   wechatSandboxOf,
 } from "../../services/wechat/sandbox";
 import { onlyWithSandbox } from "./gate";

@@ -5,17 +5,17 @@
  * `hook_token` for its callback URLs.
  */
 import { and, eq } from "drizzle-orm";
-import type { ProviderSettings } from "../../channels/sms/adapter";
 import { settingsOf } from "../../config/settings";
 import { database } from "../../db/client";
 import { providerSettings } from "../../db/schema";
+import { forgetReadyProviders } from "../../delivery/provider-reads";
 import type { Caller } from "../../domain/caller";
 import { PROVIDER_SETTINGS } from "../../domain/providers";
 import type { ProviderName } from "../../domain/vocabulary";
 import { randomToken } from "../../lib/crypto";
 import { newId } from "../../lib/ids";
 import { ApiError, toPointer } from "../../lib/problem";
-import { decryptSecret, encryptSecret } from "../../lib/secrets";
+import { encryptSecret } from "../../lib/secrets";
 import { assertOutboundUrl } from "../webhooks/endpoints";
 import { forgetHookToken } from "./receipts";
 
@@ -27,12 +27,6 @@ export interface ProviderInput {
   /** Left out on an update: the stored credentials stay. */
   credentials?: Record<string, unknown>;
 }
-
-const SETTINGS_TTL_MS = 30_000;
-const cache = new Map<
-  string,
-  { providers: Promise<Map<ProviderName, ReadyProvider>>; expiresAt: number }
->();
 
 /** Checks a section against the provider's schema: 400 with a pointer per field. */
 function checked(
@@ -142,7 +136,7 @@ export async function putProvider(
   if (!row) {
     throw new Error(`provider settings for ${provider} vanished`);
   }
-  cache.delete(caller.tenant.id);
+  forgetReadyProviders(caller.tenant.id);
   return { row, created: !existing };
 }
 
@@ -153,7 +147,7 @@ export async function deleteProvider(
 ): Promise<void> {
   const row = await getProvider(env, caller, provider);
   await database(env.DB).delete(providerSettings).where(eq(providerSettings.id, row.id));
-  cache.delete(caller.tenant.id);
+  forgetReadyProviders(caller.tenant.id);
 }
 
 /** A new hook token: callbacks with the old one are refused from now on. */
@@ -172,7 +166,7 @@ export async function rotateHookToken(
   if (!updated) {
     throw new Error(`provider settings for ${provider} vanished`);
   }
-  cache.delete(caller.tenant.id);
+  forgetReadyProviders(caller.tenant.id);
   forgetHookToken(provider, row.hookToken);
   return updated;
 }
@@ -184,52 +178,4 @@ export async function rotateHookToken(
 export function callbackUrls(env: Env, row: ProviderRow): { status: string } {
   const base = `${settingsOf(env).PUBLIC_BASE_URL}/hooks/sms/${row.provider}/${row.hookToken}`;
   return { status: `${base}/status` };
-}
-
-/** An enabled provider of a tenant, ready for an adapter. */
-export interface ReadyProvider {
-  hookToken: string;
-  settings: ProviderSettings;
-}
-
-/**
- * The tenant's enabled providers with their credentials decrypted, for the dispatch consumers and
- * the receipt hooks. Cached per isolate for SETTINGS_TTL_MS: a change made through another
- * isolate applies within that time (a change here applies at once).
- */
-export function readyProviders(
-  env: Env,
-  tenantId: string,
-  now: number = Date.now(),
-): Promise<Map<ProviderName, ReadyProvider>> {
-  const cached = cache.get(tenantId);
-  if (cached && cached.expiresAt > now) {
-    return cached.providers;
-  }
-  const providers = (async () => {
-    const rows = await database(env.DB)
-      .select()
-      .from(providerSettings)
-      .where(and(eq(providerSettings.tenantId, tenantId), eq(providerSettings.enabled, true)));
-    const ready = new Map<ProviderName, ReadyProvider>();
-    for (const row of rows) {
-      const secrets = row.secretCiphertext
-        ? (JSON.parse(
-            await decryptSecret(
-              settingsOf(env).MASTER_KEY,
-              "provider-credentials",
-              row.secretCiphertext,
-            ),
-          ) as Record<string, string>)
-        : {};
-      ready.set(row.provider, {
-        hookToken: row.hookToken,
-        settings: { config: row.config, secrets },
-      });
-    }
-    return ready;
-  })();
-  cache.set(tenantId, { providers, expiresAt: now + SETTINGS_TTL_MS });
-  providers.catch(() => cache.delete(tenantId));
-  return providers;
 }

@@ -13,9 +13,9 @@ import {
   eventChange,
   messageEvent,
 } from "../../delivery/message-events";
+import { readyProviders } from "../../delivery/provider-reads";
 import { PROVIDERS, type ProviderName } from "../../domain/vocabulary";
 import { ApiError } from "../../lib/problem";
-import { readyProviders } from "./providers";
 
 const HOOK_CACHE_TTL_MS = 60_000;
 

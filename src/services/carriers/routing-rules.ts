@@ -1,20 +1,18 @@
 /**
  * A tenant's routing rules (see domain/routing.ts): destination → providers in order. A rule may
- * name only providers the tenant has set up. Cached per isolate for the dispatch consumers.
+ * name only providers the tenant has set up. The dispatch consumers read them through
+ * delivery/provider-reads.ts, whose cache a change here clears.
  */
 import { and, eq } from "drizzle-orm";
 import { database } from "../../db/client";
 import { providerSettings, routes } from "../../db/schema";
+import { forgetRoutingRules } from "../../delivery/provider-reads";
 import type { Caller } from "../../domain/caller";
-import type { RouteRule } from "../../domain/routing";
 import type { ProviderName } from "../../domain/vocabulary";
 import { newId } from "../../lib/ids";
 import { ApiError } from "../../lib/problem";
 
 export type RouteRow = typeof routes.$inferSelect;
-
-const RULES_TTL_MS = 10_000;
-const cache = new Map<string, { rules: Promise<RouteRule<ProviderName>[]>; expiresAt: number }>();
 
 export async function listRoutes(env: Env, caller: Caller): Promise<RouteRow[]> {
   return database(env.DB)
@@ -81,7 +79,7 @@ export async function putRoute(
   if (!row) {
     throw new Error(`route ${input.destination} vanished`);
   }
-  cache.delete(caller.tenant.id);
+  forgetRoutingRules(caller.tenant.id);
   return { row, created: !existing };
 }
 
@@ -93,25 +91,5 @@ export async function deleteRoute(env: Env, caller: Caller, id: string): Promise
   if (deleted.length === 0) {
     throw new ApiError("not-found", `No route ${id}.`);
   }
-  cache.delete(caller.tenant.id);
-}
-
-/** The tenant's rules, for the dispatch consumers; another isolate's change applies within 10 s. */
-export function routingRules(
-  env: Env,
-  tenantId: string,
-  now: number = Date.now(),
-): Promise<RouteRule<ProviderName>[]> {
-  const cached = cache.get(tenantId);
-  if (cached && cached.expiresAt > now) {
-    return cached.rules;
-  }
-  const rules = database(env.DB)
-    .select({ destination: routes.destination, providers: routes.providers })
-    .from(routes)
-    .where(eq(routes.tenantId, tenantId))
-    .then((rows) => rows as RouteRule<ProviderName>[]);
-  cache.set(tenantId, { rules, expiresAt: now + RULES_TTL_MS });
-  rules.catch(() => cache.delete(tenantId));
-  return rules;
+  forgetRoutingRules(caller.tenant.id);
 }

@@ -3,17 +3,15 @@
  * Tencent): a message from template T goes to such a provider only if T has a code there, and
  * then as that code with the message's variables (the provider renders and signs it).
  */
-import { and, eq, inArray } from "drizzle-orm";
+import { and, eq } from "drizzle-orm";
 import { database } from "../../db/client";
 import { templateProviderCodes } from "../../db/schema";
+import { forgetProviderCodes } from "../../delivery/provider-reads";
 import type { Caller } from "../../domain/caller";
 import { getTemplate } from "../content/templates";
 
 export const CODED_PROVIDERS = ["aliyun", "tencent"] as const;
 export type CodedProvider = (typeof CODED_PROVIDERS)[number];
-
-const CODES_TTL_MS = 30_000;
-const cache = new Map<string, { codes: Map<string, string>; expiresAt: number }>();
 
 export async function readProviderCodes(
   env: Env,
@@ -60,38 +58,6 @@ export async function setProviderCodes(
   if (first) {
     await db.batch([first, ...rest]);
   }
-  cache.delete(templateId);
+  forgetProviderCodes(templateId);
   return readProviderCodes(env, caller, templateId);
-}
-
-/** Codes by template (provider → code) for the dispatch consumers; cached per isolate. */
-export async function providerCodesOf(
-  env: Env,
-  templateIds: readonly string[],
-  now: number = Date.now(),
-): Promise<Map<string, Map<string, string>>> {
-  const result = new Map<string, Map<string, string>>();
-  const missing: string[] = [];
-  for (const id of new Set(templateIds)) {
-    const cached = cache.get(id);
-    if (cached && cached.expiresAt > now) {
-      result.set(id, cached.codes);
-    } else {
-      missing.push(id);
-    }
-  }
-  if (missing.length > 0) {
-    const rows = await database(env.DB)
-      .select()
-      .from(templateProviderCodes)
-      .where(inArray(templateProviderCodes.templateId, missing));
-    for (const id of missing) {
-      const codes = new Map(
-        rows.filter((row) => row.templateId === id).map((row) => [row.provider, row.code]),
-      );
-      cache.set(id, { codes, expiresAt: now + CODES_TTL_MS });
-      result.set(id, codes);
-    }
-  }
-  return result;
 }

@@ -20,12 +20,12 @@ import {
   wechatInbox,
   wechatServiceReservations,
 } from "../../db/schema";
+import { wechatAccountOf } from "../../delivery/wechat-account";
 import type { Caller } from "../../domain/caller";
 import type { WeChatMode } from "../../domain/vocabulary";
 import { ApiError } from "../../lib/problem";
 import { decryptSecret, encryptSecret } from "../../lib/secrets";
 import { assertOutboundUrl } from "../webhooks/endpoints";
-import { wechatAccountOf } from "./client";
 
 export type WeChatAppRow = typeof wechatApps.$inferSelect;
 

@@ -1,46 +1,22 @@
 /**
- * Calls to WeChat's Official Account API (`/cgi-bin/...`) with the app's access token, which only
- * the app's WeChatAccount object fetches. On 42001 (token expired) the object is asked for a new
- * token and the call is made once more; on 40001 (token invalid) the same, with a forced refresh.
- * The token travels in the query string, so URLs are never logged or put in an error.
+ * Calls to WeChat's Official Account API for the API's use cases (the menu, followers and tags):
+ * the channel's client (channels/wechat/api-client.ts) with the app's WeChatAccount object as its
+ * token authority, and the API's answer when WeChat does not do what was asked.
  */
-
+import { callWeChatApi, type WeChatCall } from "../../channels/wechat/api-client";
+import type { WeChatError, WeChatResult } from "../../channels/wechat/api-types";
 import { settingsOf } from "../../config/settings";
-import {
-  type AccessToken,
-  redirectedError,
-  type WeChatError,
-  type WeChatResult,
-  wechatError,
-} from "../../durable-objects/wechat-account/types";
-import type { WeChatAccount } from "../../durable-objects/wechat-account/wechat-account";
-import { fetchNoRedirect, RedirectRefusedError } from "../../lib/outbound-fetch";
+import { wechatAccountOf } from "../../delivery/wechat-account";
 import { ownOriginFetch } from "../../lib/own-origin";
 import { ApiError } from "../../lib/problem";
-
-/** The app's token authority; the name is derived from the app id, a key of our own table. */
-export function wechatAccountOf(env: Env, appId: string): DurableObjectStub<WeChatAccount> {
-  return env.WECHAT_ACCOUNT.get(env.WECHAT_ACCOUNT.idFromName(`wechat:${appId}`));
-}
-
-export interface WeChatCall {
-  /** POST when there is a body, GET otherwise. */
-  method?: "GET" | "POST";
-  query?: Record<string, string>;
-  /** Sent as JSON (UTF-8, non-ASCII unescaped, as WeChat expects). */
-  body?: unknown;
-}
 
 export interface WeChatClientIO {
   fetch: (request: Request) => Promise<Response>;
 }
 
-const TOKEN_EXPIRED = 42001;
-const TOKEN_INVALID = 40001;
-
 /**
- * WeChat's JSON answer when its `errcode` is absent or 0, else a typed error. A `network` error
- * on a POST means the request may have reached WeChat.
+ * WeChat's JSON answer when its `errcode` is absent or 0, else a typed error, the token coming
+ * from the app's WeChatAccount (one object for both of the call's token requests).
  */
 export async function callWeChat(
   env: Env,
@@ -51,78 +27,10 @@ export async function callWeChat(
   io: WeChatClientIO = { fetch: ownOriginFetch(settingsOf(env).PUBLIC_BASE_URL) },
 ): Promise<WeChatResult<Record<string, unknown>>> {
   const account = wechatAccountOf(env, appId);
-  const first = await account.accessToken({ appId });
-  if (!first.ok) {
-    return first;
-  }
-  const answer = await send(first.value, path, call, io);
-  const errcode = answer.ok ? undefined : answer.error.errcode;
-  if (errcode !== TOKEN_EXPIRED && errcode !== TOKEN_INVALID) {
-    return answer;
-  }
-  const next = await account.accessToken({
-    appId,
-    force: errcode === TOKEN_INVALID,
-    rejectedToken: first.value.token,
+  return callWeChatApi(appId, path, call, {
+    fetch: io.fetch,
+    accessToken: (request) => account.accessToken(request),
   });
-  if (!next.ok) {
-    return next;
-  }
-  return send(next.value, path, call, io);
-}
-
-async function send(
-  token: AccessToken,
-  path: string,
-  call: WeChatCall,
-  io: WeChatClientIO,
-): Promise<WeChatResult<Record<string, unknown>>> {
-  const url = new URL(`${token.apiBaseUrl}${path}`);
-  for (const [name, value] of Object.entries(call.query ?? {})) {
-    url.searchParams.set(name, value);
-  }
-  url.searchParams.set("access_token", token.token);
-  const method = call.method ?? (call.body === undefined ? "GET" : "POST");
-  const request =
-    call.body === undefined
-      ? new Request(url, { method })
-      : new Request(url, {
-          method,
-          headers: { "content-type": "application/json" },
-          body: JSON.stringify(call.body),
-        });
-  let response: Response;
-  try {
-    response = await fetchNoRedirect(io.fetch, request);
-  } catch (error) {
-    if (error instanceof RedirectRefusedError) {
-      return { ok: false, error: redirectedError(`WeChat's API (${path})`, error) };
-    }
-    return {
-      ok: false,
-      error: { code: "network", retryable: true, message: `WeChat did not answer ${path}` },
-    };
-  }
-  const json: unknown = await response.json().catch(() => null);
-  if (!isObject(json)) {
-    return {
-      ok: false,
-      error: {
-        code: "bad-response",
-        retryable: response.status >= 500 || response.status === 429,
-        message: `WeChat answered ${path} with HTTP ${response.status} and no JSON object`,
-      },
-    };
-  }
-  const code = json.errcode;
-  if (typeof code === "number" && code !== 0) {
-    return { ok: false, error: wechatError(code, String(json.errmsg ?? "")) };
-  }
-  return { ok: true, value: json };
-}
-
-function isObject(value: unknown): value is Record<string, unknown> {
-  return typeof value === "object" && value !== null && !Array.isArray(value);
 }
 
 /**

@@ -9,18 +9,15 @@
 import { and, eq } from "drizzle-orm";
 import { isSandboxBaseUrl, sandboxBaseUrl } from "../../config/wechat-sandbox";
 import { database } from "../../db/client";
-import type { MessageRow } from "../../db/message-log";
 import { contacts, contactWeChatBindings, wechatApps } from "../../db/schema";
 import type { AcceptedMessage, OutboxMessage } from "../../delivery/dispatcher-types";
+import { byWindowKind, windowOpenSql } from "../../delivery/service-windows";
+import type { SmsFallback } from "../../delivery/sms-fallback";
 import type { Caller } from "../../domain/caller";
-import {
-  type InteractionKind,
-  SERVICE_WINDOWS,
-} from "../../durable-objects/wechat-account/inbound-types";
+import { type InteractionKind, SERVICE_WINDOWS } from "../../domain/service-windows";
 import { newId } from "../../lib/ids";
 import { ApiError } from "../../lib/problem";
 import { withCurrentSettings } from "../accounts/tenants";
-import type { SmsFallback } from "../messaging/best-channel";
 import { handOver, scheduledTime } from "../messaging/messages";
 import { getWeChatApp } from "./apps";
 
@@ -103,25 +100,7 @@ async function openidOf(env: Env, caller: Caller, input: WeChatSendInput): Promi
   return binding.openid;
 }
 
-/** A `CASE` over follower row `f`'s window kind, from SERVICE_WINDOWS (constants, not input). */
-function byWindowKind(value: (window: { ms: number; quota: number }) => number): string {
-  const cases = Object.entries(SERVICE_WINDOWS).map(
-    ([kind, window]) => `WHEN '${kind}' THEN ${value(window)}`,
-  );
-  return `(CASE f.service_window_kind ${cases.join(" ")} ELSE 0 END)`;
-}
-
 const QUOTA_SQL = byWindowKind((window) => window.quota);
-
-/**
- * SQL reading follower row `f` as a window open at `at` (a bound parameter): following, opened
- * since the last unfollow, and not over yet.
- */
-function windowOpenSql(at: string): string {
-  return `f.following = 1 AND f.service_window_opened_at IS NOT NULL
-    AND f.service_window_opened_at > COALESCE(f.unsubscribed_at, -1)
-    AND f.service_window_opened_at + ${byWindowKind((window) => window.ms)} > ${at}`;
-}
 
 const INTERACTION_NAMES: Readonly<Record<InteractionKind, string>> = {
   message: "message",
@@ -218,30 +197,6 @@ async function releaseServiceSlot(db: D1Database, slot: ServiceSlot): Promise<vo
     )
     .bind(slot.key, slot.tenantId, slot.messageId)
     .run();
-}
-
-/**
- * Whether the follower's customer-service window is open at `at`: checked again when the message
- * is sent, since a scheduled or long-retried message may go out after the window closed.
- */
-export async function serviceWindowOpen(
-  db: D1Database,
-  message: { tenantId: string; sender: string; recipient: string },
-  at: number,
-): Promise<boolean> {
-  const row = await db
-    .prepare(
-      `SELECT 1 AS open FROM wechat_followers AS f
-       WHERE f.tenant_id = ?3 AND f.app_id = ?1 AND f.openid = ?2 AND ${windowOpenSql("?4")}`,
-    )
-    .bind(message.sender, message.recipient, message.tenantId, at)
-    .first<{ open: number }>();
-  return row !== null;
-}
-
-/** A WeChat template message (its result comes later), not a customer-service one. */
-export function isTemplateMessage(message: Pick<MessageRow, "payload">): boolean {
-  return message.payload?.msgtype === "template";
 }
 
 /** WeChat's request body for the message (the consumer adds nothing but the token). */

@@ -17,11 +17,11 @@
 import { and, eq, gt, isNull } from "drizzle-orm";
 import { jwtVerify, SignJWT } from "jose";
 import { z } from "zod";
+import { WECHAT_API_BASE_URL } from "../../channels/wechat/token-endpoint";
 import { settingsOf } from "../../config/settings";
 import { database } from "../../db/client";
 import { idempotencyRecords } from "../../db/schema";
 import type { Caller } from "../../domain/caller";
-import { WECHAT_API_BASE_URL } from "../../durable-objects/wechat-account/token-endpoint";
 import { randomToken } from "../../lib/crypto";
 import { fetchNoRedirect, networkFetch, RedirectRefusedError } from "../../lib/outbound-fetch";
 import { ApiError } from "../../lib/problem";

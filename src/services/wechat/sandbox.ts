@@ -7,6 +7,11 @@
  */
 
 import {
+  type ReceivedMessage,
+  type TemplateJob,
+  wechatRefusal,
+} from "../../channels/wechat/sandbox-answers";
+import {
   type PassiveReplyView,
   readPassiveReply,
   signedPush,
@@ -15,26 +20,17 @@ import {
 } from "../../channels/wechat/sandbox-push";
 import { settingsOf } from "../../config/settings";
 import { isSandboxBaseUrl, sandboxBaseUrl } from "../../config/wechat-sandbox";
+import { wechatSandboxOf } from "../../delivery/wechat-sandbox";
+import { loadTokenApp } from "../../delivery/wechat-token-app";
 import type { Caller } from "../../domain/caller";
-import { loadTokenApp } from "../../durable-objects/wechat-account/token-endpoint";
-import { wechatRefusal } from "../../durable-objects/wechat-sandbox/answers";
-import type {
-  ReceivedMessage,
-  TemplateJob,
-  WeChatSandbox,
-} from "../../durable-objects/wechat-sandbox/wechat-sandbox";
 import { timingSafeEqual } from "../../lib/crypto";
 import { ownOriginFetch } from "../../lib/own-origin";
 import { ApiError } from "../../lib/problem";
 import { getWeChatApp, type ReadyWeChatApp, readyWeChatApp, webhookUrl } from "./apps";
 
-/**
- * The sandbox's side of one app. Callers name only a sandbox app of our own table (see
- * `isSandboxApp`), never an app id as a request gave it.
- */
-export function wechatSandboxOf(env: Env, appId: string): DurableObjectStub<WeChatSandbox> {
-  return env.WECHAT_SANDBOX.get(env.WECHAT_SANDBOX.idFromName(`wechat-sandbox:${appId}`));
-}
+// The sandbox's API routes play WeChat's side with the app's object and WeChat's refusals.
+export { type WeChatAnswer, wechatRefusal } from "../../channels/wechat/sandbox-answers";
+export { wechatSandboxOf } from "../../delivery/wechat-sandbox";
 
 /** Whether `appId` is an app whose API is the sandbox (its row is cached for a few seconds). */
 export async function isSandboxApp(env: Env, appId: string): Promise<boolean> {

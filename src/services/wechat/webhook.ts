@@ -23,14 +23,13 @@ import {
   verifyWeChatSignature,
 } from "../../channels/wechat/signature";
 import { MAX_BODY_BYTES, parseWeChatXml } from "../../channels/wechat/xml";
+import { type InboxRowValues, wechatAccountOf } from "../../delivery/wechat-account";
 import { chooseReply, type Inbound } from "../../domain/auto-replies";
-import type { InboxRowValues } from "../../durable-objects/wechat-account/inbound-types";
 import { sha256Hex } from "../../lib/crypto";
 import { newId } from "../../lib/ids";
 import { ApiError } from "../../lib/problem";
 import { type ReadyWeChatApp, readyWeChatApp } from "./apps";
 import { wechatRules } from "./auto-replies";
-import { wechatAccountOf } from "./client";
 
 export interface WebhookQuery {
   signature?: string;

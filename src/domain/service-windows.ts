@@ -1,26 +1,8 @@
 /**
- * Shapes shared by the WeChatAccount's inbound side and the services that read what it records: an
- * inbox row as it crosses the RPC boundary (the D1 `wechat_inbox` columns), and the customer-service
- * windows a follower's interactions open.
+ * WeChat's customer-service windows: what a follower's interaction opens, for how long, and how
+ * many messages it lets the account send. The WeChatAccount's inbound side opens them, the API
+ * takes a slot of one for each customer-service message, and the consumer checks one at send time.
  */
-
-/** An inbox row as it crosses the WeChatAccount's RPC boundary (the D1 `wechat_inbox` columns). */
-export interface InboxRowValues {
-  id: string;
-  tenantId: string;
-  appId: string;
-  dedupKey: string;
-  msgType: string;
-  event: string | null;
-  eventKey: string | null;
-  fromUser: string;
-  toUser: string;
-  createTime: number;
-  fields: Record<string, string>;
-  /** The passive reply we gave, as its rule's reply (text or news), or null. */
-  reply: Record<string, unknown> | null;
-  receivedAt: number;
-}
 
 /**
  * What a follower did that lets the account send customer-service messages: a message of any

@@ -1,16 +1,20 @@
 /**
- * One SMS attempt: the planned provider (delivery-plan.ts) is called, through the gathering
- * sender, its circuit told how it went, and the outcome settled; a message no provider can take
- * now waits without spending an attempt, one none can ever take ends failed.
+ * One attempt of a claimed message, whatever its channel: the provider its plan names
+ * (delivery-plan.ts) is called through the gathering sender, its circuit (if it has one) told how
+ * it went, and the outcome settled; a message with an SMS fallback may become that SMS
+ * (fallback.ts). A message no provider can take now waits without spending an attempt, one none
+ * can ever take ends failed.
  */
-import type { AdapterIO, SmsAdapter } from "../channels/sms/adapter";
+import type { AdapterIO } from "../channels/adapter";
+import type { OutboundAdapters, OutboundProvider } from "../channels/registry";
 import type { Settings } from "../config/settings";
 import type { MessageRow } from "../db/message-log";
-import type { AttemptOutcome, ProviderName } from "../domain/vocabulary";
+import { fallbackOf } from "../delivery/sms-fallback";
+import type { AttemptOutcome } from "../domain/vocabulary";
 import { newId } from "../lib/ids";
 import { type Sent, settle } from "./attempt-outcomes";
 import { breakerFor, type Plan } from "./delivery-plan";
-import type { DispatchDeps } from "./dispatch";
+import { beforeFallback, fallBackWhenRefused } from "./fallback";
 import type { gatheringSender } from "./send-many";
 
 /**
@@ -22,13 +26,14 @@ import type { gatheringSender } from "./send-many";
 const CIRCUIT_WAIT_SECONDS = 10;
 
 export async function sendOne(
+  db: D1Database,
   message: MessageRow,
   claimId: string,
   plan: Plan | undefined,
-  adapters: { readonly [name in ProviderName]: SmsAdapter },
+  adapters: OutboundAdapters,
   send: ReturnType<typeof gatheringSender>,
   io: AdapterIO,
-  deps: DispatchDeps,
+  deps: { random?: () => number },
   settings: Settings,
 ): Promise<Sent> {
   const provider = plan?.provider ?? "none";
@@ -73,31 +78,64 @@ export async function sendOne(
     adapters[plan.provider],
     {
       messageId: message.id,
+      tenantId: message.tenantId,
       to: message.recipient,
       from: message.sender,
       body: message.body,
       attempt: message.attemptCount,
-      statusCallbackUrl: `${settings.PUBLIC_BASE_URL}/hooks/sms/${plan.provider}/${plan.hookToken}/status`,
+      statusCallbackUrl: plan.statusCallbackUrl,
       template: plan.template,
       signName: plan.signName,
+      payload: message.payload,
     },
     plan.settings,
     // Messages of one tenant with one provider template may go in one call.
     plan.template ? `${message.tenantId}:${plan.provider}:${plan.template.code}` : null,
   );
   const finishedAt = io.now();
-  // A refusal is the provider working as it should; no answer or a retryable error is not.
-  breakerFor(message.tenantId, plan.provider).record(
-    plan.ticket,
-    outcome.kind === "sent" || (outcome.kind === "failed" && !outcome.retryable),
+  if (plan.ticket) {
+    // A refusal is the provider working as it should; no answer or a retryable error is not.
+    breakerFor(message.tenantId, plan.provider).record(
+      plan.ticket,
+      outcome.kind === "sent" || (outcome.kind === "failed" && !outcome.retryable),
+      finishedAt,
+    );
+  }
+  const fallback = fallbackOf(message);
+  // Only definite refusals spend the shorter budget; no answer keeps the provider's full one.
+  const refused = fallback !== null && outcome.kind === "failed";
+  const result = settle(
+    message,
+    claimId,
+    plan.provider,
+    outcome,
+    startedAt,
     finishedAt,
+    refused ? beforeFallback(settings) : settings,
+    deps,
+    { failover: !plan.pinned && hasLaterCandidate(plan.candidates, plan.provider) },
   );
-  return settle(message, claimId, plan.provider, outcome, startedAt, finishedAt, settings, deps, {
-    failover: !plan.pinned && hasLaterCandidate(plan.candidates, plan.provider),
-  });
+  if (fallback === null || outcome.kind !== "failed") {
+    return result;
+  }
+  return fallBackWhenRefused(
+    db,
+    message,
+    claimId,
+    fallback,
+    plan.provider,
+    outcome,
+    result,
+    settings,
+    deps,
+    io.now,
+  );
 }
 
 /** Whether another provider comes after `provider` this round (else the next try starts over). */
-function hasLaterCandidate(candidates: readonly ProviderName[], provider: ProviderName): boolean {
+function hasLaterCandidate(
+  candidates: readonly OutboundProvider[],
+  provider: OutboundProvider,
+): boolean {
   return candidates.indexOf(provider) < candidates.length - 1;
 }

@@ -1,16 +1,12 @@
 /**
  * WeChat's two access-token endpoints, for the WeChatAccount object only (it is the one caller,
- * so tokens are never fetched behind its back). The request carries the AppSecret and the answer
- * the token: neither is ever logged or put in an error.
+ * so tokens are never fetched behind its back; the app it asks for comes from
+ * delivery/wechat-token-app.ts). The request carries the AppSecret and the answer the token:
+ * neither is ever logged or put in an error.
  */
-import { eq } from "drizzle-orm";
 import { z } from "zod";
-import { settingsOf } from "../../config/settings";
-import { database } from "../../db/client";
-import { wechatApps } from "../../db/schema";
 import { fetchNoRedirect, RedirectRefusedError } from "../../lib/outbound-fetch";
-import { decryptSecret } from "../../lib/secrets";
-import { redirectedError, type WeChatResult, wechatError } from "./types";
+import { redirectedError, type WeChatResult, wechatError } from "./api-types";
 
 export const WECHAT_API_BASE_URL = "https://api.weixin.qq.com";
 
@@ -23,49 +19,6 @@ export interface WeChatTokenApp {
   /** No trailing slash. */
   apiBaseUrl: string;
   tokenEndpoint: "stable_token" | "token";
-}
-
-const secretsSchema = z.object({ app_secret: z.string().min(1) });
-
-/** The app's row in D1, its AppSecret decrypted. */
-export async function loadTokenApp(env: Env, appId: string): Promise<WeChatResult<WeChatTokenApp>> {
-  const row = await database(env.DB).query.wechatApps.findFirst({
-    columns: { appId: true, secretCiphertext: true, apiBaseUrl: true, tokenEndpoint: true },
-    where: eq(wechatApps.appId, appId),
-  });
-  if (!row) {
-    return {
-      ok: false,
-      error: { code: "app-not-found", retryable: false, message: `No WeChat app ${appId}` },
-    };
-  }
-  let appSecret: string;
-  try {
-    const plaintext = await decryptSecret(
-      settingsOf(env).MASTER_KEY,
-      "provider-credentials",
-      row.secretCiphertext,
-    );
-    appSecret = secretsSchema.parse(JSON.parse(plaintext)).app_secret;
-  } catch {
-    return {
-      ok: false,
-      error: {
-        code: "bad-credentials",
-        retryable: false,
-        message: `The stored secrets of WeChat app ${appId} cannot be read`,
-      },
-    };
-  }
-  return {
-    ok: true,
-    value: {
-      appId: row.appId,
-      appSecret,
-      apiBaseUrl: (row.apiBaseUrl ?? WECHAT_API_BASE_URL).replace(/\/+$/, ""),
-      tokenEndpoint: row.tokenEndpoint,
-    },
-  };
 }
 
 /**

@@ -1,6 +1,8 @@
 /**
  * What the local WeChat sandbox answers with: WeChat's JSON shapes, and its errcodes with the
- * errmsg WeChat gives for each (its "全局返回码" page), for the WeChatSandbox object and its routes.
+ * errmsg WeChat gives for each (its "全局返回码" page), for the WeChatSandbox object and its routes;
+ * and what the sandbox tells of the messages it took (the template jobs whose results it pushes,
+ * the messages its followers received).
  */
 
 /** WeChat's JSON answer; it crosses the Durable Object boundary as its text. */
@@ -37,4 +39,20 @@ const ERRMSG: Readonly<Record<number, string>> = {
 /** WeChat's error answer for `errcode`; the rid WeChat appends to errmsg is left out. */
 export function wechatRefusal(errcode: number): WeChatAnswer {
   return { errcode, errmsg: ERRMSG[errcode] ?? "system error" };
+}
+
+export interface TemplateJob {
+  openid: string;
+  msgId: number;
+  /** What WeChat's TEMPLATESENDJOBFINISH event will say: `success` or `failed:…`. */
+  status: string;
+}
+
+export interface ReceivedMessage {
+  kind: "template" | "customer_service";
+  msgId: string | null;
+  openid: string;
+  /** The message's JSON as sent to WeChat, but `touser`. */
+  content: string;
+  receivedAt: number;
 }

@@ -1,0 +1,89 @@
+/**
+ * A message with an SMS fallback (`channel: "auto"`: WeChat first, its SMS part kept in its
+ * payload, delivery/sms-fallback.ts) becomes that SMS when WeChat refuses it for good, when its
+ * quota is used up for the day, or when its retries run out, unless an attempt may have reached
+ * WeChat (no answer came): the design never sends on a second channel blindly. Its WeChat
+ * attempts are half the budget, so the SMS, which continues the message's attempt count, keeps
+ * the rest for its own retries.
+ */
+import type { SendOutcome } from "../channels/adapter";
+import type { Settings } from "../config/settings";
+import type { MessageRow } from "../db/message-log";
+import { type SmsFallback, switchToSms } from "../delivery/sms-fallback";
+import { retryDelay, type Sent } from "./attempt-outcomes";
+
+/** The attempts a message with a fallback makes before its SMS goes instead. */
+export function beforeFallback(settings: Settings): Settings {
+  return { ...settings, MAX_ATTEMPTS: Math.ceil(settings.MAX_ATTEMPTS / 2) };
+}
+
+/**
+ * The settled attempt (`result`, settled with `beforeFallback`'s budget when it failed) of a
+ * message with a fallback, switched to its SMS, at once, when WeChat gives up on it.
+ */
+export async function fallBackWhenRefused(
+  db: D1Database,
+  message: MessageRow,
+  claimId: string,
+  fallback: SmsFallback,
+  provider: string,
+  outcome: Extract<SendOutcome, { kind: "failed" }>,
+  result: Sent,
+  settings: Settings,
+  deps: { random?: () => number },
+  now: () => number,
+): Promise<Sent> {
+  const givesUp =
+    !outcome.retryable || outcome.quotaExhausted === true || result.change.kind === "failed";
+  if (!givesUp) {
+    return result;
+  }
+  try {
+    if (await mayHaveReached(db, message, provider)) {
+      return {
+        ...result,
+        change: {
+          kind: "failed",
+          reason: `${outcome.reason}; no SMS sent: an earlier WeChat attempt got no answer and may have reached the user`,
+        },
+        verdict: { ack: true, report: { id: message.id, outcome: "final" } },
+      };
+    }
+    // The same message goes out as its SMS, at once.
+    await switchToSms(db, message, claimId, fallback, now());
+  } catch (error) {
+    // WeChat's answer is recorded either way; the next delivery tries WeChat, then this, again.
+    console.error("wechat: the SMS fallback could not be set up yet", error);
+    return {
+      ...result,
+      change: { kind: "retry", reason: `falling back to SMS after WeChat: ${outcome.reason}` },
+      verdict: { ack: false, delaySeconds: retryDelay(message.attemptCount, settings, deps) },
+    };
+  }
+  return {
+    ...result,
+    change: { kind: "retry", reason: `falling back to SMS after WeChat: ${outcome.reason}` },
+    verdict: { ack: false, delaySeconds: 0 },
+  };
+}
+
+/**
+ * Whether an earlier attempt for the message with `provider` got no answer (it may have gone
+ * through), including one whose consumer never recorded the answer. This attempt's own row,
+ * written before the call, does not count.
+ */
+async function mayHaveReached(
+  db: D1Database,
+  message: MessageRow,
+  provider: string,
+): Promise<boolean> {
+  const row = await db
+    .prepare(
+      `SELECT 1 AS found FROM message_attempts
+       WHERE message_id = ? AND attempt < ? AND provider = ? AND outcome = 'unknown'
+       LIMIT 1`,
+    )
+    .bind(message.id, message.attemptCount, provider)
+    .first<{ found: number }>();
+  return row !== null;
+}
