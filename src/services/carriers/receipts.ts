@@ -5,7 +5,6 @@ import { smsAdapters } from "../../channels/sms/registry";
 import { settingsOf } from "../../config/settings";
 import { type Database, database } from "../../db/client";
 import { applyReceipts, holdReceipts } from "../../db/message-log";
-import { findByHookToken } from "../../db/provider-settings";
 import { messages } from "../../db/schema";
 import {
   changeEventInput,
@@ -13,44 +12,9 @@ import {
   eventChange,
   messageEvent,
 } from "../../delivery/message-events";
-import { PROVIDERS, type ProviderName } from "../../domain/vocabulary";
 import { ApiError } from "../../lib/problem";
+import { type HookOwner, ownerOf } from "./hook-tokens";
 import { readyProviders } from "./providers";
-
-const HOOK_CACHE_TTL_MS = 60_000;
-
-function isProvider(name: string): name is ProviderName {
-  return (PROVIDERS as readonly string[]).includes(name);
-}
-
-type HookOwner = { tenantId: string; provider: ProviderName };
-const hookOwners = new Map<string, { owner: HookOwner; expiresAt: number }>();
-
-/** A rotated token stops working in this isolate at once (in others within HOOK_CACHE_TTL_MS). */
-export function forgetHookToken(provider: ProviderName, hookToken: string): void {
-  hookOwners.delete(`${provider}:${hookToken}`);
-}
-
-/** Who a hook token belongs to; known tokens are kept for a minute by each isolate. */
-async function ownerOf(
-  db: Database,
-  provider: ProviderName,
-  hookToken: string,
-  now: number,
-): Promise<HookOwner | undefined> {
-  const key = `${provider}:${hookToken}`;
-  const cached = hookOwners.get(key);
-  if (cached && cached.expiresAt > now) {
-    return cached.owner;
-  }
-  const row = await findByHookToken(db, provider, hookToken);
-  if (!row) {
-    return undefined;
-  }
-  const owner = { tenantId: row.tenantId, provider: row.provider };
-  hookOwners.set(key, { owner, expiresAt: now + HOOK_CACHE_TTL_MS });
-  return owner;
-}
 
 export async function acceptStatusCallback(
   env: Env,
@@ -60,7 +24,7 @@ export async function acceptStatusCallback(
   now: number = Date.now(),
 ): Promise<{ applied: number; ignored: number; held: number; unknown: number }> {
   const db = database(env.DB);
-  const owner = isProvider(provider) ? await ownerOf(db, provider, hookToken, now) : undefined;
+  const owner = await ownerOf(db, provider, hookToken, now);
   if (!owner) {
     throw new ApiError("not-found", "No such hook.");
   }
