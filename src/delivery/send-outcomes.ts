@@ -11,7 +11,7 @@ import {
   type ReceiptChange,
   type ReceiptToApply,
 } from "../db/message-log";
-import { isTemplateMessage } from "../services/wechat/messages";
+import { isTemplateMessage } from "../domain/wechat-payload";
 import { changeEventInput, emitMessageEvents, eventChange, messageEvent } from "./message-events";
 
 /** One attempt's outcome for its message, as the consumer settled it (queues/attempt-outcomes). */

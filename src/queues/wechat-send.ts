@@ -8,10 +8,11 @@
 import type { SendOutcome } from "../channels/sms/adapter";
 import type { Settings } from "../config/settings";
 import type { MessageRow } from "../db/message-log";
+import { fallbackOf, isTemplateMessage } from "../domain/wechat-payload";
 import type { WeChatError } from "../durable-objects/wechat-account/types";
-import { fallbackOf, switchToSms } from "../services/messaging/best-channel";
+import { switchToSms } from "../services/messaging/best-channel";
 import { callWeChat } from "../services/wechat/client";
-import { isTemplateMessage, serviceWindowOpen } from "../services/wechat/messages";
+import { serviceWindowOpen } from "../services/wechat/messages";
 import { retryDelay, type Sent, settle } from "./attempt-outcomes";
 import type { DispatchDeps } from "./dispatch";
 

@@ -7,9 +7,9 @@ import {
   runInDurableObject,
 } from "cloudflare:test";
 import type { DispatchJob } from "../../src/delivery/payloads";
+import type { SmsFallback } from "../../src/domain/wechat-payload";
 import type { WeChatAccount } from "../../src/durable-objects/wechat-account/wechat-account";
 import { consumeDispatch } from "../../src/queues/dispatch";
-import type { SmsFallback } from "../../src/services/messaging/best-channel";
 import { wechatAccountOf } from "../../src/services/wechat/client";
 import { postJson, type TestTenant } from "./tenants";
 import { newAppId } from "./wechat";

@@ -12,7 +12,8 @@ import {
   eventChange,
   messageEvent,
 } from "../../delivery/message-events";
-import { fallBackAfterUndelivered, fallbackOf } from "../../services/messaging/best-channel";
+import { fallbackOf } from "../../domain/wechat-payload";
+import { fallBackAfterUndelivered } from "../../services/messaging/best-channel";
 import { flushInbox } from "./inbound";
 
 /**

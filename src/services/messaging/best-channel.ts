@@ -12,6 +12,7 @@ import { contacts, contactWeChatBindings, wechatFollowers } from "../../db/schem
 import type { AcceptedMessage } from "../../delivery/dispatcher-types";
 import { dispatchJobSchema } from "../../delivery/payloads";
 import type { Caller } from "../../domain/caller";
+import type { SmsFallback } from "../../domain/wechat-payload";
 import { ApiError } from "../../lib/problem";
 import { withCurrentSettings } from "../accounts/tenants";
 import { loadScreener } from "../content/sensitive-words";
@@ -30,18 +31,6 @@ export interface AutoSendInput {
   sms: ContentInput & { smart_encoding?: boolean };
   metadata?: Record<string, string>;
   send_at?: string;
-}
-
-/** What the consumer switches a WeChat message to when WeChat refuses it for good. */
-export interface SmsFallback {
-  recipient: string;
-  body: string;
-  segments: number;
-  encoding: "GSM-7" | "UCS-2";
-  costMicros: number;
-  templateId: string | null;
-  templateVersion: number | null;
-  templateParams: { name: string; value: string }[] | null;
 }
 
 export function acceptAutoMessage(
@@ -179,12 +168,6 @@ function smsValues(fallback: SmsFallback): (string | number | null)[] {
     fallback.templateVersion,
     fallback.templateParams ? JSON.stringify(fallback.templateParams) : null,
   ];
-}
-
-/** The SMS a `channel: "auto"` message falls back to, if it has one. */
-export function fallbackOf(message: Pick<MessageRow, "payload">): SmsFallback | null {
-  const fallback = message.payload?.fallback;
-  return fallback && typeof fallback === "object" ? (fallback as SmsFallback) : null;
 }
 
 /**

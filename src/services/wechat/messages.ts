@@ -9,10 +9,10 @@
 import { and, eq } from "drizzle-orm";
 import { isSandboxBaseUrl, sandboxBaseUrl } from "../../config/wechat-sandbox";
 import { database } from "../../db/client";
-import type { MessageRow } from "../../db/message-log";
 import { contacts, contactWeChatBindings, wechatApps } from "../../db/schema";
 import type { AcceptedMessage, OutboxMessage } from "../../delivery/dispatcher-types";
 import type { Caller } from "../../domain/caller";
+import type { SmsFallback } from "../../domain/wechat-payload";
 import {
   type InteractionKind,
   SERVICE_WINDOWS,
@@ -20,7 +20,6 @@ import {
 import { newId } from "../../lib/ids";
 import { ApiError } from "../../lib/problem";
 import { withCurrentSettings } from "../accounts/tenants";
-import type { SmsFallback } from "../messaging/best-channel";
 import { handOver, scheduledTime } from "../messaging/messages";
 import { getWeChatApp } from "./apps";
 
@@ -237,11 +236,6 @@ export async function serviceWindowOpen(
     .bind(message.sender, message.recipient, message.tenantId, at)
     .first<{ open: number }>();
   return row !== null;
-}
-
-/** A WeChat template message (its result comes later), not a customer-service one. */
-export function isTemplateMessage(message: Pick<MessageRow, "payload">): boolean {
-  return message.payload?.msgtype === "template";
 }
 
 /** WeChat's request body for the message (the consumer adds nothing but the token). */
