@@ -8,9 +8,9 @@
 import type { SendOutcome } from "../channels/sms/adapter";
 import type { Settings } from "../config/settings";
 import type { MessageRow } from "../db/message-log";
+import { switchToSms } from "../delivery/status-writer";
 import { fallbackOf, isTemplateMessage } from "../domain/wechat-payload";
 import type { WeChatError } from "../durable-objects/wechat-account/types";
-import { switchToSms } from "../services/messaging/best-channel";
 import { callWeChat } from "../services/wechat/client";
 import { serviceWindowOpen } from "../services/wechat/messages";
 import { retryDelay, type Sent, settle } from "./attempt-outcomes";

@@ -4,14 +4,9 @@ import { type Receipt, ReceiptAuthError, ReceiptFormatError } from "../../channe
 import { smsAdapters } from "../../channels/sms/registry";
 import { settingsOf } from "../../config/settings";
 import { type Database, database } from "../../db/client";
-import { applyReceipts, holdReceipts } from "../../db/message-log";
 import { messages } from "../../db/schema";
-import {
-  changeEventInput,
-  emitMessageEvents,
-  eventChange,
-  messageEvent,
-} from "../../delivery/message-events";
+import { type SentMessage, sentMessageColumns } from "../../delivery/message-events";
+import { applyReceipts, holdReceipts, type ReceiptToApply } from "../../delivery/status-writer";
 import { ApiError } from "../../lib/problem";
 import { type HookOwner, ownerOf } from "./hook-tokens";
 import { readyProviders } from "./providers";
@@ -49,13 +44,13 @@ export async function acceptStatusCallback(
     }
     throw error;
   }
-  const ids = await messageIdsOf(db, owner, receipts);
-  const known = receipts.flatMap((receipt) => {
-    const messageId = ids.get(receipt);
-    return messageId
+  const ids = await messagesOf(db, owner, receipts);
+  const known = receipts.flatMap((receipt): ReceiptToApply[] => {
+    const message = ids.get(receipt);
+    return message
       ? [
           {
-            messageId,
+            message,
             providerMessageId: receipt.providerMessageId,
             status: receipt.status,
             reason: receipt.reason ?? null,
@@ -76,15 +71,10 @@ export async function acceptStatusCallback(
   const unmatched = notFound.filter((r) => !r.messageId || echoed.has(r.messageId));
   // Echoing an unknown id, or found under its carrier id echoing another message's: no message.
   const strays = receipts.length - known.length - unmatched.length;
-  const late = await holdReceipts(env.DB, owner, unmatched, now);
-  const { changed, rows } = await applyReceipts(env.DB, owner, known, now);
-  await emitMessageEvents(
-    env,
-    [...rows, ...late.rows].map((row) =>
-      messageEvent(changeEventInput(row), eventChange(row, now)),
-    ),
-  );
-  const unchanged = known.filter((_, i) => !changed[i]).map((r) => r.messageId);
+  // Each with its webhook events (delivery/status-writer).
+  const late = await holdReceipts(env, owner, unmatched, now);
+  const changed = await applyReceipts(env, owner, known, now);
+  const unchanged = known.filter((_, i) => !changed[i]).map((r) => r.message.id);
   const existing = await existingIds(db, owner.tenantId, unchanged);
   const held = unmatched.filter((_, i) => !late.recorded[i]);
   const counts = {
@@ -111,18 +101,18 @@ export async function acceptStatusCallback(
 }
 
 /**
- * Our message for each receipt: the one this tenant sent through this provider under the
- * receipt's carrier id, the provider's own id for its own send. An id of ours that the carrier
+ * Our message for each receipt (as its events show it): the one this tenant sent through this
+ * provider under the receipt's carrier id, the provider's own id for its own send. An id of ours that the carrier
  * echoes (Aliyun's `out_id`, the sandbox's `message_id`) is only checked against it, never
  * trusted alone: any of a tenant's providers could name any of its messages, and a push from one
  * must not finish what another sent. Null for a receipt whose echoed id names another message.
  */
-async function messageIdsOf(
+async function messagesOf(
   db: Database,
   owner: HookOwner,
   receipts: Receipt[],
-): Promise<Map<Receipt, string | null>> {
-  const ids = new Map<Receipt, string | null>();
+): Promise<Map<Receipt, SentMessage | null>> {
+  const ids = new Map<Receipt, SentMessage | null>();
   const byProviderId = new Map<string, Receipt[]>();
   for (const receipt of receipts) {
     byProviderId.set(receipt.providerMessageId, [
@@ -133,7 +123,7 @@ async function messageIdsOf(
   const providerIds = [...byProviderId.keys()];
   for (let i = 0; i < providerIds.length; i += 90) {
     const rows = await db
-      .select({ id: messages.id, providerMessageId: messages.providerMessageId })
+      .select(sentMessageColumns)
       .from(messages)
       .where(
         and(
@@ -144,7 +134,7 @@ async function messageIdsOf(
       );
     for (const row of rows) {
       for (const receipt of byProviderId.get(row.providerMessageId ?? "") ?? []) {
-        ids.set(receipt, !receipt.messageId || receipt.messageId === row.id ? row.id : null);
+        ids.set(receipt, !receipt.messageId || receipt.messageId === row.id ? row : null);
       }
     }
   }

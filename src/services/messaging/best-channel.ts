@@ -7,10 +7,8 @@
  */
 import { and, eq } from "drizzle-orm";
 import { database } from "../../db/client";
-import type { MessageRow } from "../../db/message-log";
 import { contacts, contactWeChatBindings, wechatFollowers } from "../../db/schema";
 import type { AcceptedMessage } from "../../delivery/dispatcher-types";
-import { dispatchJobSchema } from "../../delivery/payloads";
 import type { Caller } from "../../domain/caller";
 import type { SmsFallback } from "../../domain/wechat-payload";
 import { ApiError } from "../../lib/problem";
@@ -148,86 +146,4 @@ async function acceptByBestChannel(
     });
   }
   return acceptMessage(env, caller, { ...smsInput, to: contact.phone }, idempotencyKey, now);
-}
-
-/** The columns a WeChat message takes from its SMS fallback (`smsValues` binds them). */
-// The sender was the WeChat app; the SMS part names none (a carrier would take an app id for its
-// From), so the carrier's own sender is used.
-const BECOME_SMS = `channel = 'sms', recipient = ?, body = ?, segments = ?, encoding = ?,
-  cost_micros = ?, template_id = ?, template_version = ?, template_params = ?, payload = NULL,
-  provider = NULL, provider_message_id = NULL, sender = NULL`;
-
-function smsValues(fallback: SmsFallback): (string | number | null)[] {
-  return [
-    fallback.recipient,
-    fallback.body,
-    fallback.segments,
-    fallback.encoding,
-    fallback.costMicros,
-    fallback.templateId,
-    fallback.templateVersion,
-    fallback.templateParams ? JSON.stringify(fallback.templateParams) : null,
-  ];
-}
-
-/**
- * Turns a WeChat message WeChat refused for good into its SMS fallback, while our claim holds it:
- * the next delivery of its queue message sends it as an SMS, under the same id.
- */
-export async function switchToSms(
-  db: D1Database,
-  message: MessageRow,
-  claimId: string,
-  fallback: SmsFallback,
-  now: number,
-): Promise<void> {
-  await db
-    .prepare(
-      `UPDATE messages SET ${BECOME_SMS}, updated_at = ?
-       WHERE id = ? AND claim_id = ? AND status = 'sending'`,
-    )
-    .bind(...smsValues(fallback), now, message.id, claimId)
-    .run();
-}
-
-/**
- * A template message WeChat reported undelivered, with an SMS fallback: it becomes that SMS and is
- * put straight on the dispatch queue. It stays `sent` (statuses only move forward) until the SMS
- * has its own result; its receipt then finishes it, overwriting the message's reason, so WeChat's
- * verdict is kept on the WeChat attempt, where the attempts list shows it for good.
- */
-export async function fallBackAfterUndelivered(
-  env: Env,
-  message: { id: string; tenantId: string },
-  fallback: SmsFallback,
-  reason: string,
-  now: number,
-): Promise<boolean> {
-  const [changed] = await env.DB.batch([
-    env.DB.prepare(
-      `UPDATE messages SET ${BECOME_SMS}, sent_at = NULL, status_reason = ?, claim_id = NULL,
-         claimed_until = 0, updated_at = ?
-       WHERE id = ? AND tenant_id = ? AND channel = 'wechat' AND status = 'sent'`,
-    ).bind(
-      ...smsValues(fallback),
-      `falling back to SMS after WeChat: ${reason}`,
-      now,
-      message.id,
-      message.tenantId,
-    ),
-    // The attempt's outcome stays `sent` (WeChat took the request); its reason says what followed.
-    env.DB.prepare(
-      `UPDATE message_attempts SET reason = ?
-       WHERE message_id = ? AND tenant_id = ? AND provider = 'wechat' AND outcome = 'sent'
-         AND reason IS NULL`,
-    ).bind(`undelivered: WeChat: ${reason}`, message.id, message.tenantId),
-  ]);
-  if (!changed || changed.meta.changes === 0) {
-    return false;
-  }
-  await env.DISPATCH_QUEUE.send(
-    dispatchJobSchema.parse({ v: 1, tenant_id: message.tenantId, message_id: message.id }),
-    { contentType: "json" },
-  );
-  return true;
 }
