@@ -6,15 +6,15 @@
  * says. A change the guard refused announces nothing, and the event is never lost to a failure
  * between the change and its announcement: D1 runs a batch as one transaction.
  */
-import type { MessageStatus, WebhookEvent } from "../domain/vocabulary";
-import { newId } from "../lib/ids";
+import type { MessageStatus, WebhookEvent } from "../../domain/vocabulary";
+import { newId } from "../../lib/ids";
 import {
   enqueueDeliveries,
   eventIdOf,
   type MessageEvent,
   type Subscription,
   subscriptionsOf,
-} from "./webhook-events";
+} from "../webhook-events";
 
 /** What the message's row says once the batch's writes made the change an event announces. */
 export type EventCondition =

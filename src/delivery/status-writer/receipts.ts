@@ -1,10 +1,119 @@
 /**
- * The SQL of a receipt's status change, for the status writer (delivery/status-writer.ts), which
- * alone runs it, in its batches. Each guard is the status machine's (domain/status-machine.ts).
+ * The status writer's receipts (see delivery/status-writer.ts): a carrier's or WeChat's word on a
+ * send, applied to its message, or held until the send is recorded.
  */
-import { RECEIPT_CHANGE_COLUMNS, rowStatements, statusIn } from "../db/message-log";
-import { guardFor } from "../domain/status-machine";
-import type { MessageStatus } from "../domain/vocabulary";
+import {
+  RECEIPT_CHANGE_COLUMNS,
+  type ReceiptChange,
+  rowStatements,
+  statusIn,
+} from "../../db/message-log";
+import { guardFor } from "../../domain/status-machine";
+import type { MessageStatus } from "../../domain/vocabulary";
+import {
+  changeEventInput,
+  emitMessageEvents,
+  eventChange,
+  messageEvent,
+  type SentMessage,
+} from "../message-events";
+import { EventRows, queueNewDeliveries } from "./events";
+
+/** A receipt for a message found by its carrier id (or, for our own, by its send). */
+export interface ReceiptToApply {
+  message: SentMessage;
+  /** The carrier's id for the message, where the receipt gives one. */
+  providerMessageId: string | null;
+  status: "delivered" | "undelivered";
+  reason: string | null;
+}
+
+/**
+ * Applies one tenant's receipts from one provider, with their events, in one D1 batch, each only
+ * to a message whose send is recorded as that provider's (under the receipt's carrier id, where it
+ * gives one): a receipt is the provider's word about its own send, not about whatever message it
+ * names. A final status is never overwritten and `sent` only moves forward. The claim is left
+ * alone: a receipt may arrive while the consumer that sent is still recording it. Says, receipt
+ * by receipt, whether it changed its message (of two receipts for one message in one call, only
+ * the first can).
+ */
+export async function applyReceipts(
+  env: Env,
+  owner: { tenantId: string; provider: string },
+  receipts: readonly ReceiptToApply[],
+  now: number,
+): Promise<boolean[]> {
+  const firstOf = new Map<string, number>();
+  receipts.forEach((r, i) => {
+    if (!firstOf.has(r.message.id)) {
+      firstOf.set(r.message.id, i);
+    }
+  });
+  const unique = [...firstOf.values()].map((i) => receipts[i]).filter((r) => r !== undefined);
+  if (unique.length === 0) {
+    return receipts.map(() => false);
+  }
+  const events = await EventRows.load(env.DB, [owner.tenantId], now);
+  for (const r of unique) {
+    const event = messageEvent(r.message, {
+      status: r.status,
+      reason: r.reason,
+      provider: r.message.provider,
+      providerMessageId: r.message.providerMessageId,
+      at: now,
+      sentAt: r.message.sentAt ?? now,
+    });
+    await events.add(event, { status: r.status, at: now });
+  }
+  const writes = receiptStatements(env.DB, owner, unique, now);
+  const announced = events.statements(env.DB);
+  const results = await env.DB.batch<{ id: string }>([...writes, ...announced]);
+  await queueNewDeliveries(env, results.slice(writes.length));
+  const changed = new Set(
+    results.slice(0, writes.length).flatMap((r) => r.results.map((row) => row.id)),
+  );
+  return receipts.map((r, i) => firstOf.get(r.message.id) === i && changed.has(r.message.id));
+}
+
+/**
+ * Holds receipts whose send was not found recorded, and in the same D1 batch applies those whose
+ * send is recorded by now (see receipt-statements `holdStatements`); their events follow the
+ * batch (the exception in this file's contract). Says, receipt by receipt, whether it changed its
+ * message (as `applyReceipts` does) and whether its send was found recorded (a recorded one is no
+ * longer held: applied, or its message had moved on).
+ */
+export async function holdReceipts(
+  env: Env,
+  owner: { tenantId: string; provider: string },
+  receipts: { providerMessageId: string; status: "delivered" | "undelivered"; reason?: string }[],
+  now: number,
+): Promise<{ changed: boolean[]; recorded: boolean[] }> {
+  if (receipts.length === 0) {
+    return { changed: [], recorded: [] };
+  }
+  const [, applied, settled] = await env.DB.batch<ReceiptChange & { provider_message_id: string }>(
+    holdStatements(env.DB, owner, receipts, now),
+  );
+  const rows = applied?.results ?? [];
+  await emitMessageEvents(
+    env,
+    rows.map((row) => messageEvent(changeEventInput(row), eventChange(row, now))),
+  );
+  const changedIds = new Set(rows.map((row) => row.provider_message_id));
+  const recordedIds = new Set((settled?.results ?? []).map((row) => row.provider_message_id));
+  const firstOf = new Map<string, number>();
+  receipts.forEach((r, i) => {
+    if (!firstOf.has(r.providerMessageId)) {
+      firstOf.set(r.providerMessageId, i);
+    }
+  });
+  return {
+    changed: receipts.map(
+      (r, i) => firstOf.get(r.providerMessageId) === i && changedIds.has(r.providerMessageId),
+    ),
+    recorded: receipts.map((r) => recordedIds.has(r.providerMessageId)),
+  };
+}
 
 /** `messages.status IN` the statuses a receipt finishes a message from (either verdict's). */
 function receiptFrom(only?: MessageStatus[]): string {
@@ -23,7 +132,7 @@ const NOT_A_FALLBACK = (receipt: string) => `NOT (${receipt}.status = 'undeliver
  * Applies receipts to messages found by the caller, each only where the message's send is recorded
  * as the owner's (under the receipt's carrier id, where it gives one). Returns the ids changed.
  */
-export function receiptStatements(
+function receiptStatements(
   d1: D1Database,
   owner: { tenantId: string; provider: string },
   receipts: readonly {
@@ -58,7 +167,7 @@ export function receiptStatements(
  * each message it finished, as a ReceiptChange with its carrier id), and the release of the held
  * receipts whose send is recorded (returning their carrier ids).
  */
-export function holdStatements(
+function holdStatements(
   d1: D1Database,
   owner: { tenantId: string; provider: string },
   receipts: { providerMessageId: string; status: "delivered" | "undelivered"; reason?: string }[],
