@@ -89,18 +89,23 @@ export function sentMessageOf(row: SentMessageRow): SentMessage {
   };
 }
 
+/** What an event says of the change: the status reached, why, through whom, and when. */
+export interface EventChange {
+  status: MessageStatus;
+  reason: string | null;
+  provider: string | null;
+  providerMessageId: string | null;
+  at: number;
+  sentAt?: number | null;
+}
+
+/** The event type of reaching `status`, or undefined for a status without one. */
+export function eventTypeOf(status: MessageStatus): WebhookEvent | undefined {
+  return EVENT_OF[status];
+}
+
 /** The event for a message that reached `status`, or null for a status without one. */
-export function messageEvent(
-  message: EventMessage,
-  change: {
-    status: MessageStatus;
-    reason: string | null;
-    provider: string | null;
-    providerMessageId: string | null;
-    at: number;
-    sentAt?: number | null;
-  },
-): MessageEvent | null {
+export function messageEvent(message: EventMessage, change: EventChange): MessageEvent | null {
   const type = EVENT_OF[change.status];
   if (!type) {
     return null;

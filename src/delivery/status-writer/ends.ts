@@ -8,12 +8,7 @@ import { database } from "../../db/client";
 import { type MessageRow, statusIn } from "../../db/message-log";
 import { messages } from "../../db/schema";
 import { guardFor } from "../../domain/status-machine";
-import {
-  messageEvent,
-  SENT_MESSAGE_SQL,
-  type SentMessageRow,
-  sentMessageOf,
-} from "../message-events";
+import { SENT_MESSAGE_SQL, type SentMessageRow, sentMessageOf } from "../message-events";
 import { EventRows, queueNewDeliveries } from "./events";
 
 /** What a dead letter leads to: `failed`, `held` by a live claim (until when), or `done`. */
@@ -43,14 +38,15 @@ export async function failUnlessDone(
     return before;
   }
   const events = await EventRows.load(env.DB, [row.tenantId], now);
-  await events.add(
-    messageEvent(row, {
+  await events.announce(
+    row,
+    {
       status: "failed",
       reason,
       provider: row.provider,
       providerMessageId: row.providerMessageId,
       at: now,
-    }),
+    },
     { status: "failed", at: now },
   );
   const announced = events.statements(env.DB);
@@ -107,15 +103,15 @@ export async function expireOverdue(
       .all<SentMessageRow>();
     for (const row of results) {
       const message = sentMessageOf(row);
-      const event = messageEvent(message, {
-        status: "expired",
+      const expired = {
+        status: "expired" as const,
         reason,
         provider: message.provider,
         providerMessageId: message.providerMessageId,
         at: now,
         sentAt: message.sentAt,
-      });
-      await events.add(event, { status: "expired", at: now });
+      };
+      await events.announce(message, expired, { status: "expired", at: now });
     }
     only = "AND id IN (SELECT value FROM json_each(?))";
     bound.push(JSON.stringify(results.map((row) => row.id)));

@@ -8,10 +8,10 @@
  */
 import type { MessageStatus, WebhookEvent } from "../../domain/vocabulary";
 import { newId } from "../../lib/ids";
+import { type EventChange, type EventMessage, eventTypeOf, messageEvent } from "../message-events";
 import {
   enqueueDeliveries,
   eventIdOf,
-  type MessageEvent,
   type Subscription,
   subscriptionsOf,
 } from "../webhook-events";
@@ -81,15 +81,21 @@ export class EventRows {
   }
 
   /**
-   * Plans `event` (nothing for null) for the tenant's endpoints that take it, to be written where
-   * `when` holds after the batch's writes. `reasonFromRow`: the event's reason is REASON_FROM_ROW,
-   * to be the row's.
+   * Plans the event of `message` reaching `change.status`, for the tenant's endpoints that take
+   * it (nothing is built when none does), to be written where `when` holds after the batch's
+   * writes. `reasonFromRow`: the change's reason is REASON_FROM_ROW, to be the row's.
    */
-  async add(
-    event: MessageEvent | null,
+  async announce(
+    message: EventMessage,
+    change: EventChange,
     when: EventCondition,
     reasonFromRow = false,
   ): Promise<void> {
+    const type = eventTypeOf(change.status);
+    if (!type || !this.wants(message.tenantId, type)) {
+      return;
+    }
+    const event = messageEvent(message, change);
     if (!event) {
       return;
     }

@@ -14,7 +14,6 @@ import {
 import { messages } from "../../db/schema";
 import { guardFor } from "../../domain/status-machine";
 import { isTemplateMessage } from "../../domain/wechat-payload";
-import { messageEvent } from "../message-events";
 import { EventRows, queueNewDeliveries, REASON_FROM_ROW } from "./events";
 import { heldReceiptStatements } from "./receipts";
 
@@ -203,24 +202,25 @@ async function plan(
 ): Promise<void> {
   const at = attempt.createdAt;
   if (change.kind === "failed") {
-    const event = messageEvent(message, {
-      status: "failed",
+    const failed = {
+      status: "failed" as const,
       reason: change.reason,
       // As the API shows it: the provider that took the message, so none for one that failed
       // (the one that refused it, if any, is in the message's attempts).
       provider: message.provider,
       providerMessageId: message.providerMessageId,
       at,
-    });
-    await events.add(event, { status: "failed", at });
+    };
+    await events.announce(message, failed, { status: "failed", at });
     return;
   }
   if (change.kind !== "sent") {
     return;
   }
   const send = { provider: change.provider, providerMessageId: change.providerMessageId };
-  await events.add(
-    messageEvent(message, { status: "sent", reason: null, ...send, at, sentAt: at }),
+  await events.announce(
+    message,
+    { status: "sent", reason: null, ...send, at, sentAt: at },
     { providerMessageId: change.providerMessageId, sentAt: at },
   );
   if (message.channel === "wechat" && !isTemplateMessage(message)) {
@@ -228,8 +228,9 @@ async function plan(
   }
   // A receipt held for this send, if any, finishes the message in the same batch.
   for (const status of ["delivered", "undelivered"] as const) {
-    await events.add(
-      messageEvent(message, { status, reason: REASON_FROM_ROW, ...send, at, sentAt: at }),
+    await events.announce(
+      message,
+      { status, reason: REASON_FROM_ROW, ...send, at, sentAt: at },
       { status, at },
       true,
     );

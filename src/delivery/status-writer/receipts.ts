@@ -55,15 +55,15 @@ export async function applyReceipts(
   }
   const events = await EventRows.load(env.DB, [owner.tenantId], now);
   for (const r of unique) {
-    const event = messageEvent(r.message, {
+    const change = {
       status: r.status,
       reason: r.reason,
       provider: r.message.provider,
       providerMessageId: r.message.providerMessageId,
       at: now,
       sentAt: r.message.sentAt ?? now,
-    });
-    await events.add(event, { status: r.status, at: now });
+    };
+    await events.announce(r.message, change, { status: r.status, at: now });
   }
   const writes = receiptStatements(env.DB, owner, unique, now);
   const announced = events.statements(env.DB);
