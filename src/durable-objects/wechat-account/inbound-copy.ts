@@ -1,5 +1,5 @@
 /**
- * Carries out the work a WeChatAccount recorded with its deliveries (wechat-inbound.ts): inbox
+ * Carries out the work a WeChatAccount recorded with its deliveries (inbound.ts): inbox
  * rows and follower changes copied to D1, template results applied to their messages. One copy
  * runs at a time; whatever D1 did not take is left in the object's storage and tried again from
  * its alarm, sooner after a blip and less often in a long outage, until D1 takes it. No later
@@ -122,8 +122,8 @@ export class InboundCopier {
    * Applies pending template results to their messages. A result whose send is not recorded yet
    * is held in D1 too, where the consumer's record of the send applies it, and is tried again
    * here until its message is found or WAIT_FOR_SEND_MS has passed. Those tries are what starts
-   * an `auto` message's SMS fallback, which the record of the send leaves alone (db/message-log
-   * `heldReceiptsFor`), and they cover a send recorded between our look-up and our hold.
+   * an `auto` message's SMS fallback, which the record of the send leaves alone (the status
+   * writer's held receipts), and they cover a send recorded between our look-up and our hold.
    */
   private async settleTemplateResults(now: number): Promise<void> {
     const pending = this.sql

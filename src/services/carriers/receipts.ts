@@ -59,8 +59,8 @@ export async function acceptStatusCallback(
       : [];
   });
   // Not found: most likely the send is not recorded yet (the carrier's receipt beat our consumer's
-  // write). Held, and applied when the send is recorded (db/message-log); one recorded since our
-  // look-up is applied by the hold itself. Not one echoing an id the tenant has no message by:
+  // write). Held, and applied when the send is recorded (the status writer); one recorded since
+  // our look-up is applied by the hold itself. Not one echoing an id the tenant has no message by:
   // no send of it will ever be recorded.
   const notFound = receipts.filter((receipt) => !ids.has(receipt));
   const echoed = await existingIds(
@@ -102,10 +102,11 @@ export async function acceptStatusCallback(
 
 /**
  * Our message for each receipt (as its events show it): the one this tenant sent through this
- * provider under the receipt's carrier id, the provider's own id for its own send. An id of ours that the carrier
- * echoes (Aliyun's `out_id`, the sandbox's `message_id`) is only checked against it, never
- * trusted alone: any of a tenant's providers could name any of its messages, and a push from one
- * must not finish what another sent. Null for a receipt whose echoed id names another message.
+ * provider under the receipt's carrier id, the provider's own id for its own send. An id of ours
+ * that the carrier echoes (Aliyun's `out_id`, the sandbox's `message_id`) is only checked against
+ * it, never trusted alone: any of a tenant's providers could name any of its messages, and a push
+ * from one must not finish what another sent. Null for a receipt whose echoed id names another
+ * message.
  */
 async function messagesOf(
   db: Database,
