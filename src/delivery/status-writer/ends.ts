@@ -62,7 +62,7 @@ export async function failUnlessDone(
     await queueNewDeliveries(env, results);
     return { kind: "failed" };
   }
-  // It moved between the read and the write: look again.
+  // It moved between the read and the write (the write's guard is the read's `failed`): look again.
   return deadLetterState(await db.query.messages.findFirst({ where: eq(messages.id, id) }), now);
 }
 
@@ -80,7 +80,7 @@ const EXPIRE_READ_LIMIT = 1000;
  * Ends `expired` the tenant's sent messages whose receipt is overdue, with their
  * `message.expired`, and says when the next of its still-sent messages will be (null when none is
  * waiting). Where an endpoint takes `message.expired`, the overdue messages are read first (up
- * to EXPIRE_READ_LIMIT a sweep; the next sweep, due at once, takes the rest).
+ * to EXPIRE_READ_LIMIT a sweep; the next sweep, due within a second, takes the rest).
  */
 export async function expireOverdue(
   env: Env,

@@ -77,10 +77,10 @@ export async function applyReceipts(
 
 /**
  * Holds receipts whose send was not found recorded, and in the same D1 batch applies those whose
- * send is recorded by now (see receipt-statements `holdStatements`); their events follow the
- * batch (the exception in this file's contract). Says, receipt by receipt, whether it changed its
- * message (as `applyReceipts` does) and whether its send was found recorded (a recorded one is no
- * longer held: applied, or its message had moved on).
+ * send is recorded by now (`holdStatements`, below); their events follow the batch (the one
+ * exception in delivery/status-writer.ts's contract). Says, receipt by receipt, whether it
+ * changed its message (as `applyReceipts` does) and whether its send was found recorded (a
+ * recorded one is no longer held: applied, or its message had moved on).
  */
 export async function holdReceipts(
   env: Env,
