@@ -3,6 +3,7 @@ import { z } from "zod";
 import { fromMicros } from "../domain/pricing";
 import { type Encoding, smsFiguresOf } from "../domain/segments";
 import { CHANNELS, TEMPLATE_KINDS } from "../domain/vocabulary";
+import type { SmsFallback } from "../domain/wechat-payload";
 
 export const LANES = ["transactional", "bulk"] as const;
 export type Lane = (typeof LANES)[number];
@@ -153,6 +154,14 @@ export interface PendingMessage {
   canceled: boolean;
   /** Until when it is held for the tenant's quiet hours, or null when it is not. */
   heldUntil: number | null;
+}
+
+/** A template message WeChat reported undelivered (`reason`: its status), to go as its SMS. */
+export interface FallbackRequest {
+  id: string;
+  tenantId: string;
+  fallback: SmsFallback;
+  reason: string;
 }
 
 export type CancelOutcome =

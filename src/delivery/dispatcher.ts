@@ -1,6 +1,7 @@
-import type { TenantDispatcher } from "../durable-objects/dispatcher/tenant-dispatcher";
-
-type Namespace = DurableObjectNamespace<TenantDispatcher>;
+// Typed through the generated Env (its DISPATCHER binding names the class), so this layer does not
+// import the object it calls.
+type Namespace = Env["DISPATCHER"];
+export type DispatcherStub = ReturnType<Namespace["get"]>;
 
 const MAX_CACHED_IDS = 10_000;
 // idFromName hashes the name on every call, and every accepted message needs its tenant's object.
@@ -9,7 +10,7 @@ const MAX_CACHED_IDS = 10_000;
 const ids = new WeakMap<Namespace, Map<string, DurableObjectId>>();
 
 /** The tenant's dispatcher; the name is derived from our own id, never from user input. */
-export function dispatcherOf(env: Env, tenantId: string): DurableObjectStub<TenantDispatcher> {
+export function dispatcherOf(env: Env, tenantId: string): DispatcherStub {
   const namespace = env.DISPATCHER;
   let known = ids.get(namespace);
   if (!known) {

@@ -3,6 +3,7 @@
  * `.failed`, `.expired`): their `data` is the message as the API shows it, at that status.
  */
 import type { MessageRow, ReceiptChange } from "../db/message-log";
+import { messages } from "../db/schema";
 import { fromMicros } from "../domain/pricing";
 import { smsFiguresOf } from "../domain/segments";
 import type { MessageStatus, WebhookEvent } from "../domain/vocabulary";
@@ -18,31 +19,93 @@ const EVENT_OF: Partial<Record<MessageStatus, WebhookEvent>> = {
 
 const iso = (ms: number | null | undefined) => (ms ? new Date(ms).toISOString() : null);
 
+/** The message side of an event: what the API shows of it besides its status. */
+export type EventMessage = Pick<
+  MessageRow,
+  | "id"
+  | "tenantId"
+  | "channel"
+  | "recipient"
+  | "segments"
+  | "encoding"
+  | "costMicros"
+  | "batchId"
+  | "templateId"
+  | "metadata"
+  | "createdAt"
+>;
+
+/** A message with its send's details, as a receipt's event shows them. */
+export type SentMessage = EventMessage &
+  Pick<MessageRow, "provider" | "providerMessageId" | "sentAt">;
+
+/** The columns of a `SentMessage`, for a drizzle select. */
+export const sentMessageColumns = {
+  id: messages.id,
+  tenantId: messages.tenantId,
+  channel: messages.channel,
+  recipient: messages.recipient,
+  segments: messages.segments,
+  encoding: messages.encoding,
+  costMicros: messages.costMicros,
+  batchId: messages.batchId,
+  templateId: messages.templateId,
+  metadata: messages.metadata,
+  createdAt: messages.createdAt,
+  provider: messages.provider,
+  providerMessageId: messages.providerMessageId,
+  sentAt: messages.sentAt,
+};
+
+/** The same columns in SQL, for a raw query read with `sentMessageOf`. */
+export const SENT_MESSAGE_SQL = `id, tenant_id, channel, recipient, segments, encoding, cost_micros,
+  batch_id, template_id, metadata, created_at, provider, provider_message_id, sent_at`;
+
+/** A row of SENT_MESSAGE_SQL, as D1 returns it. */
+export type SentMessageRow = Pick<
+  ReceiptChange,
+  | "id"
+  | "tenant_id"
+  | "channel"
+  | "recipient"
+  | "segments"
+  | "encoding"
+  | "cost_micros"
+  | "batch_id"
+  | "template_id"
+  | "metadata"
+  | "created_at"
+  | "provider"
+  | "provider_message_id"
+  | "sent_at"
+>;
+
+export function sentMessageOf(row: SentMessageRow): SentMessage {
+  return {
+    ...changeEventInput(row),
+    provider: row.provider,
+    providerMessageId: row.provider_message_id,
+    sentAt: row.sent_at,
+  };
+}
+
+/** What an event says of the change: the status reached, why, through whom, and when. */
+export interface EventChange {
+  status: MessageStatus;
+  reason: string | null;
+  provider: string | null;
+  providerMessageId: string | null;
+  at: number;
+  sentAt?: number | null;
+}
+
+/** The event type of reaching `status`, or undefined for a status without one. */
+export function eventTypeOf(status: MessageStatus): WebhookEvent | undefined {
+  return EVENT_OF[status];
+}
+
 /** The event for a message that reached `status`, or null for a status without one. */
-export function messageEvent(
-  message: Pick<
-    MessageRow,
-    | "id"
-    | "tenantId"
-    | "channel"
-    | "recipient"
-    | "segments"
-    | "encoding"
-    | "costMicros"
-    | "batchId"
-    | "templateId"
-    | "metadata"
-    | "createdAt"
-  >,
-  change: {
-    status: MessageStatus;
-    reason: string | null;
-    provider: string | null;
-    providerMessageId: string | null;
-    at: number;
-    sentAt?: number | null;
-  },
-): MessageEvent | null {
+export function messageEvent(message: EventMessage, change: EventChange): MessageEvent | null {
   const type = EVENT_OF[change.status];
   if (!type) {
     return null;
@@ -100,7 +163,7 @@ export async function emitMessageEvents(env: Env, events: (MessageEvent | null)[
 }
 
 /** The message side of an event, from a row D1 returned (snake_case) after a receipt or expiry. */
-export function changeEventInput(row: ReceiptChange) {
+export function changeEventInput(row: SentMessageRow): EventMessage {
   return {
     id: row.id,
     tenantId: row.tenant_id,

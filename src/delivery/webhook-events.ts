@@ -17,7 +17,7 @@ export interface MessageEvent {
   data: Record<string, unknown>;
 }
 
-interface Subscription {
+export interface Subscription {
   id: string;
   events: ReadonlySet<string>;
 }
@@ -115,7 +115,8 @@ export async function eventIdOf(type: WebhookEvent, messageId: string): Promise<
   return `evt_${out}`;
 }
 
-async function subscriptionsOf(
+/** The endpoints of each tenant and the events they take, from the isolate's cache or D1. */
+export async function subscriptionsOf(
   d1: D1Database,
   tenantIds: string[],
   now: number,

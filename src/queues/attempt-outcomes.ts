@@ -6,7 +6,7 @@ import type { SendOutcome } from "../channels/adapter";
 import type { Settings } from "../config/settings";
 import type { MessageRow } from "../db/message-log";
 import type { SendResult } from "../delivery/dispatcher-types";
-import type { OutcomeRecord } from "../delivery/send-outcomes";
+import type { OutcomeRecord } from "../delivery/status-writer";
 import type { AttemptOutcome } from "../domain/vocabulary";
 import { backoffSeconds } from "../lib/backoff";
 import { newId } from "../lib/ids";

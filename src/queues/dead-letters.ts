@@ -7,15 +7,12 @@
  * message may go. A message a dispatch consumer holds right now (a live claim) is looked at again
  * after that claim. Never: sends anything, or fails a message while a consumer may be sending it.
  */
-import { database } from "../db/client";
-import { failUnlessDone } from "../db/message-log";
 import { dispatcherOf } from "../delivery/dispatcher";
 import type { SendResult } from "../delivery/dispatcher-types";
-import { emitMessageEvents, messageEvent } from "../delivery/message-events";
 import { dispatchJobSchema } from "../delivery/payloads";
+import { failUnlessDone } from "../delivery/status-writer";
 
 export async function consumeDeadLetters(batch: MessageBatch<unknown>, env: Env): Promise<void> {
-  const db = database(env.DB);
   const reports = new Map<string, SendResult[]>();
   for (const queued of batch.messages) {
     const job = dispatchJobSchema.safeParse(queued.body);
@@ -28,23 +25,12 @@ export async function consumeDeadLetters(batch: MessageBatch<unknown>, env: Env)
     try {
       const now = Date.now();
       const reason = `dead-lettered: the dispatch queue gave up after ${queued.attempts} deliveries`;
-      const outcome = await failUnlessDone(db, messageId, reason, now);
+      // With its `message.failed`, in the same D1 batch.
+      const outcome = await failUnlessDone(env, messageId, reason, now);
       if (outcome.kind === "held") {
         // Its consumer reports the result itself; if that consumer dies, its claim lapses.
         queued.retry({ delaySeconds: Math.ceil((outcome.until - now) / 1000) + 1 });
         continue;
-      }
-      if (outcome.kind === "failed") {
-        const failed = outcome.message;
-        await emitMessageEvents(env, [
-          messageEvent(failed, {
-            status: "failed",
-            reason,
-            provider: failed.provider,
-            providerMessageId: failed.providerMessageId,
-            at: now,
-          }),
-        ]);
       }
       const list = reports.get(tenantId) ?? [];
       list.push({ id: messageId, outcome: "final" });

@@ -18,18 +18,12 @@ import type { AdapterIO } from "../channels/adapter";
 import { type OutboundAdapters, outboundAdapters } from "../channels/registry";
 import { type Settings, settingsOf } from "../config/settings";
 import { type Database, database } from "../db/client";
-import {
-  claimForSending,
-  FINAL_STATUSES,
-  type ReceiptChange,
-  recordAttempts,
-  startAttempts,
-} from "../db/message-log";
+import { FINAL_STATUSES, startAttempts } from "../db/message-log";
 import { dispatcherOf } from "../delivery/dispatcher";
 import type { SendResult } from "../delivery/dispatcher-types";
 import { dispatchJobSchema } from "../delivery/payloads";
-import { announceOutcomes, type OutcomeRecord } from "../delivery/send-outcomes";
 import { serviceWindowOpen } from "../delivery/service-windows";
+import { claimForSending, type OutcomeRecord, recordAttempts } from "../delivery/status-writer";
 import { wechatAccountOf } from "../delivery/wechat-account";
 import type { MessageStatus } from "../domain/vocabulary";
 import { retryDelay, type Verdict } from "./attempt-outcomes";
@@ -167,12 +161,9 @@ async function dispatchAll(
     return [];
   });
   const records = sent.map(({ message, attempt, change }) => ({ message, attempt, change }));
-  const finishedByHeldReceipts = await recordOrKeep(env, records);
+  await recordOrKeep(env, records);
   for (const result of sent) {
     verdicts.set(result.message.id, result.verdict);
-  }
-  if (finishedByHeldReceipts) {
-    await announceOutcomes(env, records, finishedByHeldReceipts, now());
   }
   return verdicts;
 }
@@ -209,13 +200,12 @@ async function alreadyHandled(db: Database, ids: string[]): Promise<Map<string, 
 
 /**
  * The provider calls have happened: losing their answers would let a later delivery call again.
- * A failed write is tried a few more times; then each tenant's dispatcher keeps its outcomes and
- * writes them to D1 once D1 takes them, announcing them then. Returns what `recordAttempts`
- * returns when D1 took them here, null when they were handed over.
+ * A failed write (the outcomes with their events) is tried a few more times; then each tenant's
+ * dispatcher keeps its outcomes and writes them to D1 once D1 takes them.
  */
-async function recordOrKeep(env: Env, records: OutcomeRecord[]): Promise<ReceiptChange[] | null> {
+async function recordOrKeep(env: Env, records: OutcomeRecord[]): Promise<void> {
   try {
-    return await withRetries(() => recordAttempts(env.DB, records));
+    return await withRetries(() => recordAttempts(env, records));
   } catch (error) {
     console.error("dispatch: D1 did not take the outcomes; the dispatchers keep them", error);
   }
@@ -231,7 +221,6 @@ async function recordOrKeep(env: Env, records: OutcomeRecord[]): Promise<Receipt
   await Promise.all(
     [...byTenant].map(([tenantId, list]) => dispatcherOf(env, tenantId).keepOutcomes(list)),
   );
-  return null;
 }
 
 async function withRetries<T>(write: () => Promise<T>): Promise<T> {

@@ -1,6 +1,6 @@
 /**
  * A message with an SMS fallback (`channel: "auto"`: WeChat first, its SMS part kept in its
- * payload, delivery/sms-fallback.ts) becomes that SMS when WeChat refuses it for good, when its
+ * payload, domain/wechat-payload.ts) becomes that SMS when WeChat refuses it for good, when its
  * quota is used up for the day, or when its retries run out, unless an attempt may have reached
  * WeChat (no answer came): the design never sends on a second channel blindly. Its WeChat
  * attempts are half the budget, so the SMS, which continues the message's attempt count, keeps
@@ -9,7 +9,8 @@
 import type { SendOutcome } from "../channels/adapter";
 import type { Settings } from "../config/settings";
 import type { MessageRow } from "../db/message-log";
-import { type SmsFallback, switchToSms } from "../delivery/sms-fallback";
+import { switchToSms } from "../delivery/status-writer";
+import type { SmsFallback } from "../domain/wechat-payload";
 import { retryDelay, type Sent } from "./attempt-outcomes";
 
 /** The attempts a message with a fallback makes before its SMS goes instead. */

@@ -1,7 +1,7 @@
 import { env, runInDurableObject } from "cloudflare:test";
 import { describe, expect, it } from "vitest";
 import { database } from "../../src/db/client";
-import { claimForSending } from "../../src/db/message-log";
+import { claimForSending } from "../../src/delivery/status-writer";
 import type { TenantDispatcher } from "../../src/durable-objects/dispatcher/tenant-dispatcher";
 import { acceptRequest, isolatedDispatcher } from "../support/dispatcher";
 import { attemptsOf, outboxMessage, statusOf } from "../support/messages";

@@ -52,6 +52,14 @@ module.exports = {
       to: { circular: true },
     },
     {
+      name: "status-changes-through-the-writer",
+      comment:
+        "DESIGN.md: every status change goes through delivery/status-writer.ts; its parts in status-writer/ are imported by it alone",
+      severity: "error",
+      from: { pathNot: "^src/delivery/status-writer(\\.ts$|/)" },
+      to: { path: "^src/delivery/status-writer/" },
+    },
+    {
       name: "no-upward-to-entry",
       comment: "nothing imports the Worker entry",
       severity: "error",

@@ -11,10 +11,23 @@ import { wechatAccountOf } from "../../src/delivery/wechat-account";
 import { logMessages } from "../../src/durable-objects/dispatcher/send-log";
 import type { WeChatAccount } from "../../src/durable-objects/wechat-account/wechat-account";
 import { consumeDispatch } from "../../src/queues/dispatch";
-import { outboxMessage } from "../support/messages";
-import { createTenant, messageReaches, postJson, type TestTenant } from "../support/tenants";
-import { deliver, eventMessage, newAppId } from "../support/wechat";
-import { appWithFakeApi, consumeBatch, fakeWeChat, SMS_FALLBACK } from "../support/wechat-outbound";
+import { isolatedDispatcher } from "../support/dispatcher";
+import { outboxMessage, statusOf } from "../support/messages";
+import {
+  createTenant,
+  eventually,
+  messageReaches,
+  postJson,
+  type TestTenant,
+} from "../support/tenants";
+import { deliver, eventMessage, newAppId, templateJobFinish } from "../support/wechat";
+import {
+  appWithFakeApi,
+  consumeBatch,
+  fakeWeChat,
+  SMS_FALLBACK,
+  viewOf,
+} from "../support/wechat-outbound";
 
 async function account(tenant: TestTenant, fetch: (r: Request) => Promise<Response>) {
   const appId = newAppId();
@@ -239,5 +252,46 @@ describe("channel auto", () => {
     await tenant.api("/v1/contacts", postJson({ external_id: "u-none" }));
     expect((await tenant.api("/v1/messages", autoRequest(appId, "u-missing"))).status).toBe(422);
     expect((await tenant.api("/v1/messages", autoRequest(appId, "u-none"))).status).toBe(422);
+  });
+
+  it("sends the fallback SMS through the tenant's dispatcher, after the phone's earlier message", async () => {
+    const { tenant, stub, queue, accept, runAlarm } = await isolatedDispatcher();
+    const phone = "+8613800138951";
+    // An SMS to the same phone, released and still waiting for its send result.
+    const earlier = outboxMessage(tenant.id, phone);
+    await accept(earlier);
+    await runAlarm();
+    expect(queue.sent).toEqual([earlier.id]);
+
+    const wechat = fakeWeChat(() => ({ errcode: 0, errmsg: "ok", msgid: 300000003 }));
+    const appId = await appWithFakeApi(tenant, wechat.fetch);
+    const message = outboxMessage(tenant.id, "oBlocker3", {
+      channel: "wechat",
+      sender: appId,
+      mode: "live",
+      payload: JSON.stringify({
+        msgtype: "template",
+        touser: "oBlocker3",
+        template_id: "tmpl1",
+        data: {},
+        fallback: { ...SMS_FALLBACK, recipient: phone },
+      }),
+    });
+    await logMessages(env.DB, [message]);
+    await consumeBatch(tenant, [message.id], wechat.fetch);
+    expect(await statusOf(message.id)).toBe("sent");
+    const finish = templateJobFinish(300000003, "failed:user block", "oBlocker3");
+    expect((await deliver(appId, finish, { mode: "plaintext" })).status).toBe(200);
+    await eventually(async () =>
+      (await viewOf(tenant, message.id)).channel === "sms" ? true : undefined,
+    );
+
+    // In line behind the earlier message to the phone: neither released nor sent yet.
+    await runAlarm();
+    expect(queue.sent).toEqual([earlier.id]);
+    expect((await viewOf(tenant, message.id)).attempts.map((a) => a.provider)).toEqual(["wechat"]);
+    await stub.reportResults([{ id: earlier.id, outcome: "sent" }]);
+    await runAlarm();
+    expect(queue.sent).toEqual([earlier.id, message.id]);
   });
 });

@@ -1,7 +1,7 @@
 import { env } from "cloudflare:test";
 import { describe, expect, it } from "vitest";
 import { database } from "../../src/db/client";
-import { claimForSending, recordAttempts } from "../../src/db/message-log";
+import { claimForSending, recordAttempts } from "../../src/delivery/status-writer";
 import type { WebhookJob } from "../../src/delivery/webhook-payloads";
 import { logMessages } from "../../src/durable-objects/dispatcher/send-log";
 import { acceptStatusCallback } from "../../src/services/carriers/receipts";
@@ -92,12 +92,16 @@ describe("a receipt whose send is recorded between its look-up and its hold", ()
       60_000,
     );
     expect(claimed?.status).toBe("sending");
+    if (!claimed) {
+      throw new Error("the message was not claimed");
+    }
     const serial = "2028:race0000000000001";
 
     // The consumer records the send just after the receipt's look-up missed it.
     const recordTheSend = async () => {
-      await recordAttempts(env.DB, [
+      await recordAttempts(env, [
         {
+          message: claimed,
           attempt: {
             attemptId: "att_race1",
             claimId: "claim-race",

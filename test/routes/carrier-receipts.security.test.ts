@@ -1,7 +1,7 @@
 import { env } from "cloudflare:test";
 import { describe, expect, it } from "vitest";
 import { database } from "../../src/db/client";
-import { claimForSending, recordAttempts } from "../../src/db/message-log";
+import { claimForSending, recordAttempts } from "../../src/delivery/status-writer";
 import { logMessages } from "../../src/durable-objects/dispatcher/send-log";
 import { outboxMessage, statusOf } from "../support/messages";
 import { call, createTenant, type TestTenant } from "../support/tenants";
@@ -53,9 +53,13 @@ async function sendingMessage(tenant: TestTenant) {
     60_000,
   );
   expect(claimed?.status).toBe("sending");
+  if (!claimed) {
+    throw new Error("the message was not claimed");
+  }
   const record = (provider: string, providerMessageId: string) =>
-    recordAttempts(env.DB, [
+    recordAttempts(env, [
       {
+        message: claimed,
         attempt: {
           attemptId: `att_${message.id.slice(4)}`,
           claimId,

@@ -1,7 +1,7 @@
 import { env } from "cloudflare:test";
 import { describe, expect, it } from "vitest";
 import { database } from "../../src/db/client";
-import { claimForSending, recordAttempts } from "../../src/db/message-log";
+import { claimForSending, recordAttempts } from "../../src/delivery/status-writer";
 import { logMessages } from "../../src/durable-objects/dispatcher/send-log";
 import { outboxMessage, statusOf } from "../support/messages";
 import { call, createTenant, type TestTenant } from "../support/tenants";
@@ -196,8 +196,12 @@ describe("a receipt that beats the record of its send", () => {
     const db = database(env.DB);
     const [claimed] = await claimForSending(db, [message.id], "claim-1", Date.now(), 60_000);
     expect(claimed?.status).toBe("sending");
-    await recordAttempts(env.DB, [
+    if (!claimed) {
+      throw new Error("the message was not claimed");
+    }
+    await recordAttempts(env, [
       {
+        message: claimed,
         attempt: {
           attemptId: "att_early1",
           claimId: "claim-1",

@@ -7,8 +7,8 @@ import {
   runInDurableObject,
 } from "cloudflare:test";
 import type { DispatchJob } from "../../src/delivery/payloads";
-import type { SmsFallback } from "../../src/delivery/sms-fallback";
 import { wechatAccountOf } from "../../src/delivery/wechat-account";
+import type { SmsFallback } from "../../src/domain/wechat-payload";
 import type { WeChatAccount } from "../../src/durable-objects/wechat-account/wechat-account";
 import { consumeDispatch } from "../../src/queues/dispatch";
 import { postJson, type TestTenant } from "./tenants";

@@ -3,12 +3,11 @@
  * retries). A provider answered, and losing the answer would let a later delivery call again, so
  * the consumer hands them to the tenant's dispatcher, which keeps them here and writes them to D1
  * from its alarm, sooner after a blip and less often in a long outage, until D1 takes them; then
- * they are announced as the consumer would have (services/send-outcomes). Writing one twice
- * changes nothing: its attempt row is replaced by the same, and its change applies only while its
- * claim holds the message.
+ * with their events, as the consumer would have (delivery/status-writer `recordAttempts`). Writing
+ * one twice changes nothing: its attempt row is replaced by the same, its change applies only
+ * while its claim holds the message, and its events are the same rows.
  */
-import { recordAttempts } from "../../db/message-log";
-import { announceOutcomes, type OutcomeRecord } from "../../delivery/send-outcomes";
+import { type OutcomeRecord, recordAttempts } from "../../delivery/status-writer";
 
 /** Tries again after half the age of the oldest kept outcome, within these bounds. */
 const RETRY_MIN_MS = 1_000;
@@ -79,7 +78,7 @@ export function withKeptOutcomes(sql: SqlStorage, ids: readonly string[]): Set<s
  * Writes kept outcomes to D1 and forgets them. Never throws: what D1 did not take stays for the
  * next run (`keptOutcomesRetryAt`).
  */
-export async function writeKeptOutcomes(sql: SqlStorage, env: Env, now: number): Promise<void> {
+export async function writeKeptOutcomes(sql: SqlStorage, env: Env): Promise<void> {
   const rows = sql
     .exec<{ attempt_id: string; record: string }>(
       "SELECT attempt_id, record FROM kept_outcomes ORDER BY kept_at LIMIT ?",
@@ -90,21 +89,13 @@ export async function writeKeptOutcomes(sql: SqlStorage, env: Env, now: number):
     return;
   }
   const records = rows.map((row) => JSON.parse(row.record) as OutcomeRecord);
-  let finishedByHeldReceipts: Awaited<ReturnType<typeof recordAttempts>>;
   try {
-    finishedByHeldReceipts = await recordAttempts(env.DB, records);
+    await recordAttempts(env, records);
   } catch (error) {
     console.error("dispatcher: kept send outcomes not written to D1 yet", error);
     return;
   }
   for (const row of rows) {
     sql.exec("DELETE FROM kept_outcomes WHERE attempt_id = ?", row.attempt_id);
-  }
-  try {
-    await announceOutcomes(env, records, finishedByHeldReceipts, now);
-  } catch (error) {
-    // As for the consumer: the outcomes are recorded, which is what keeps a message from going
-    // twice; a webhook event lost here is the same loss the consumer would have had.
-    console.error("dispatcher: kept send outcomes written, not all announced", error);
   }
 }

@@ -100,12 +100,14 @@ export class DispatcherMeta {
       return this.rate;
     }
     const tenantId = this.tenantId(sql);
-    const row = tenantId
-      ? await db
-          .prepare("SELECT send_rate FROM tenants WHERE id = ?")
-          .bind(tenantId)
-          .first<{ send_rate: number }>()
-      : null;
+    if (!tenantId) {
+      // Nothing to release before a call names the tenant; its rate is read then.
+      return 0;
+    }
+    const row = await db
+      .prepare("SELECT send_rate FROM tenants WHERE id = ?")
+      .bind(tenantId)
+      .first<{ send_rate: number }>();
     this.rate = row?.send_rate ?? 0;
     setMeta(sql, "send_rate", String(this.rate));
     return this.rate;
@@ -129,12 +131,13 @@ export class DispatcherMeta {
       return this.quiet;
     }
     const tenantId = this.tenantId(sql);
-    const row = tenantId
-      ? await db
-          .prepare("SELECT quiet_hours FROM tenants WHERE id = ?")
-          .bind(tenantId)
-          .first<{ quiet_hours: string | null }>()
-      : null;
+    if (!tenantId) {
+      return null; // as for the send rate: read once a call names the tenant
+    }
+    const row = await db
+      .prepare("SELECT quiet_hours FROM tenants WHERE id = ?")
+      .bind(tenantId)
+      .first<{ quiet_hours: string | null }>();
     this.quiet = parseQuietHours(row?.quiet_hours);
     setMeta(sql, "quiet_hours", JSON.stringify(this.quiet));
     return this.quiet;

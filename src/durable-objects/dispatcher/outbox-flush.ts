@@ -6,10 +6,11 @@
  */
 
 import { batchRecordSchema, outboxMessageSchema } from "../../delivery/dispatcher-types";
+import { cancelLogged } from "../../delivery/status-writer";
 import { allRows, firstRow } from "../../lib/sql-rows";
 import type { DispatcherMeta } from "./meta";
 import { LANE_BULK, LANE_TRANSACTIONAL } from "./outbox-schema";
-import { cancelLogged, logBatches, logMessages } from "./send-log";
+import { logBatches, logMessages } from "./send-log";
 
 /**
  * Rows written to D1 per alarm run. Bounded so that a 100k batch is logged over many short runs,

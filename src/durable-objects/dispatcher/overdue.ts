@@ -3,16 +3,11 @@
  * message's delivery receipt. Both are settled from the D1 send log.
  */
 import { settingsOf } from "../../config/settings";
-import {
-  changeEventInput,
-  emitMessageEvents,
-  eventChange,
-  messageEvent,
-} from "../../delivery/message-events";
+import { expireOverdue } from "../../delivery/status-writer";
 import { allRows } from "../../lib/sql-rows";
 import { withKeptOutcomes } from "./kept-outcomes";
 import type { DispatcherMeta } from "./meta";
-import { expireOverdue, readStates } from "./send-log";
+import { readStates } from "./send-log";
 
 const FINAL_OR_SENT = new Set([
   "sent",
@@ -39,15 +34,12 @@ export async function sweepExpired(
     return;
   }
   meta.sweepStarted();
-  const { next, expired } = await expireOverdue(
-    env.DB,
+  // With their `message.expired`, in the same D1 batch.
+  const next = await expireOverdue(
+    env,
     tenantId,
     now,
     settingsOf(env).RECEIPT_DEADLINE_SECONDS * 1000,
-  );
-  await emitMessageEvents(
-    env,
-    expired.map((row) => messageEvent(changeEventInput(row), eventChange(row, now))),
   );
   // At most one sweep a second, however the deadlines fall.
   meta.sweepFinished(sql, next === null ? null : Math.max(next, now + 1000));
@@ -84,7 +76,9 @@ export async function reconcileStaleReleases(
   const again: string[] = [];
   for (const id of stale) {
     const state = states.get(id);
-    if (state && FINAL_OR_SENT.has(state.status)) {
+    // `sent` with no send time: a fallback SMS (its WeChat part was sent), not sent itself.
+    const awaitsSms = state?.status === "sent" && state.sentAt === null;
+    if (state && FINAL_OR_SENT.has(state.status) && !awaitsSms) {
       sql.exec("DELETE FROM outbox WHERE id = ?", id);
       if (state.status === "sent") {
         // Sent at or before now: its receipt falls due by now plus the deadline.
@@ -94,7 +88,10 @@ export async function reconcileStaleReleases(
     }
     sql.exec("UPDATE outbox SET released_at = ? WHERE id = ?", now, id);
     const inProgress =
-      kept.has(id) || (state?.status === "sending" && state.updatedAt > now - timeoutMs);
+      kept.has(id) ||
+      ((state?.status === "sending" || awaitsSms) &&
+        state !== undefined &&
+        state.updatedAt > now - timeoutMs);
     if (!inProgress) {
       again.push(id);
     }

@@ -1,12 +1,10 @@
 /** The dispatcher's writes to and reads from the D1 send log, in batches. */
-import type { ReceiptChange } from "../../db/message-log";
 import {
   type BatchRecord,
   initialStatus,
   type OutboxMessage,
 } from "../../delivery/dispatcher-types";
-
-const CANCELED_REASON = "canceled by request";
+import { CANCELED_REASON } from "../../delivery/status-writer";
 
 // Each row travels as one JSON array inside a single bound parameter, and json_each unpacks it:
 // D1 binds at most 100 parameters per statement, which would allow only a handful of rows of
@@ -156,41 +154,11 @@ export async function markBatchCanceled(
     .run();
 }
 
-/**
- * Cancels logged messages that no consumer has claimed (still scheduled or queued): by id, or a
- * whole batch. Returns how many changed.
- */
-export async function cancelLogged(
-  db: D1Database,
-  which: { ids: string[] } | { tenantId: string; batchId: string },
-  now: number,
-): Promise<number> {
-  const set = `UPDATE messages SET status = 'canceled', status_reason = '${CANCELED_REASON}',
-    completed_at = ?, updated_at = ?`;
-  if ("batchId" in which) {
-    const result = await db
-      .prepare(`${set} WHERE batch_id = ? AND tenant_id = ? AND status IN ('scheduled', 'queued')`)
-      .bind(now, now, which.batchId, which.tenantId)
-      .run();
-    return result.meta.changes;
-  }
-  let changed = 0;
-  for (let i = 0; i < which.ids.length; i += 90) {
-    const chunk = which.ids.slice(i, i + 90);
-    const result = await db
-      .prepare(
-        `${set} WHERE id IN (${chunk.map(() => "?").join(",")}) AND status IN ('scheduled', 'queued')`,
-      )
-      .bind(now, now, ...chunk)
-      .run();
-    changed += result.meta.changes;
-  }
-  return changed;
-}
-
 export interface LoggedState {
   status: string;
   updatedAt: number;
+  /** When its send was recorded: `sent` without one is a fallback SMS waiting to go. */
+  sentAt: number | null;
 }
 
 /** Status and last change by id; D1 allows at most 100 bound parameters per query. */
@@ -200,44 +168,16 @@ export async function readStates(db: D1Database, ids: string[]): Promise<Map<str
     const chunk = ids.slice(i, i + 100);
     const placeholders = chunk.map(() => "?").join(",");
     const { results } = await db
-      .prepare(`SELECT id, status, updated_at FROM messages WHERE id IN (${placeholders})`)
+      .prepare(`SELECT id, status, updated_at, sent_at FROM messages WHERE id IN (${placeholders})`)
       .bind(...chunk)
-      .all<{ id: string; status: string; updated_at: number }>();
+      .all<{ id: string; status: string; updated_at: number; sent_at: number | null }>();
     for (const row of results) {
-      states.set(row.id, { status: row.status, updatedAt: row.updated_at });
+      states.set(row.id, {
+        status: row.status,
+        updatedAt: row.updated_at,
+        sentAt: row.sent_at,
+      });
     }
   }
   return states;
-}
-
-/**
- * Ends `expired` the tenant's sent messages whose receipt is overdue, and says when the next of
- * its still-sent messages will be (null when none is waiting).
- */
-export async function expireOverdue(
-  db: D1Database,
-  tenantId: string,
-  now: number,
-  deadlineMs: number,
-): Promise<{ next: number | null; expired: ReceiptChange[] }> {
-  const reason = `no delivery receipt within ${deadlineMs / 1000} s of sending`;
-  const [expired, next] = await db.batch<ReceiptChange & { at: number | null }>([
-    db
-      .prepare(
-        `UPDATE messages SET status = 'expired', status_reason = ?, completed_at = ?, updated_at = ?
-         WHERE tenant_id = ? AND status = 'sent' AND sent_at <= ?
-         RETURNING id, tenant_id, channel, recipient, segments, encoding, cost_micros, batch_id,
-           template_id, metadata, created_at, provider, provider_message_id, sent_at, status,
-           status_reason`,
-      )
-      .bind(reason, now, now, tenantId, now - deadlineMs),
-    db
-      .prepare("SELECT MIN(sent_at) AS at FROM messages WHERE tenant_id = ? AND status = 'sent'")
-      .bind(tenantId),
-  ]);
-  const at = next?.results[0]?.at;
-  return {
-    next: at === null || at === undefined ? null : at + deadlineMs,
-    expired: expired?.results ?? [],
-  };
 }

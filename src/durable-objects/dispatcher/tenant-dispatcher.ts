@@ -6,6 +6,7 @@
  * `commitBatch()` for a batch (a few large calls, never one per recipient), `cancel()` and
  * `cancelBatch()`, `reportResults()` from the dispatch consumers (one call per queue batch),
  * `keepOutcomes()` from a consumer that could not record its providers' answers in D1,
+ * `fallBackToSms()` from a WeChatAccount whose template message WeChat reported undelivered,
  * `configure()` when the tenant's settings change, `peek()`/`peekBatch()` for what is not yet
  * in the D1 send log, `wake()` from housekeeping, and its own alarms.
  * Guarantees: when `accept()` or `commitBatch()` returns, the messages are in this object's SQLite
@@ -17,7 +18,8 @@
  * with what is left; across recipients, releases are fair (start-time fair queuing) and keep to
  * the tenant's send rate; marketing waits while its recipient's country is inside the tenant's
  * quiet hours; a sent message without a receipt by the deadline ends `expired`; an outcome given
- * to `keepOutcomes()` reaches D1 once D1 takes it. Every alarm step is idempotent, so an alarm may
+ * to `keepOutcomes()` reaches D1 once D1 takes it; an SMS fallback is released as any message is
+ * (in order behind its phone's earlier messages, at the tenant's rate). Every alarm step is idempotent, so an alarm may
  * run twice. A call that lands while a run awaits D1 or the queue keeps the wake-up it asked for,
  * and a run that fails (D1 down) sets its own retry: however long an outage lasts, nothing
  * accepted is left without an alarm.
@@ -32,13 +34,14 @@ import {
   type BatchRecord,
   type CancelOutcome,
   type CommitResult,
+  type FallbackRequest,
   heldView,
   type OutboxMessage,
   type PendingMessage,
   type SendResult,
 } from "../../delivery/dispatcher-types";
 import { type DispatchJob, dispatchJobSchema } from "../../delivery/payloads";
-import type { OutcomeRecord } from "../../delivery/send-outcomes";
+import { cancelLogged, fallBackToSms, type OutcomeRecord } from "../../delivery/status-writer";
 import type { QuietHours } from "../../domain/quiet-hours";
 import { backoffSeconds } from "../../lib/backoff";
 import {
@@ -69,7 +72,9 @@ import {
   insertMessage,
   messageState,
   nextAlarmAt,
+  outboxMessageOfLogged,
   stageMessages,
+  takeBackLogged,
   unloggedMessage,
   waitsOutQuietHours,
 } from "./outbox-queries";
@@ -77,7 +82,7 @@ import { migrateOutbox } from "./outbox-schema";
 import { reconcileStaleReleases, sweepExpired } from "./overdue";
 import { holdBatch } from "./quiet-holds";
 import { RELEASE_TICK_MS, releaseDue, releaseHeld } from "./releases";
-import { cancelLogged, markBatchCanceled } from "./send-log";
+import { markBatchCanceled } from "./send-log";
 
 /** Accepts within this window share one alarm run: one D1 write and one queue batch for all. */
 const COALESCE_MS = 250;
@@ -334,6 +339,31 @@ export class TenantDispatcher extends DurableObject<Env> {
     await this.wakeAt(keptOutcomesRetryAt(this.sql, now) ?? now);
   }
 
+  /**
+   * A template message WeChat reported undelivered becomes its SMS fallback in the send log (the
+   * status writer's `fallBackToSms`; it stays `sent` until the SMS has a result), and the outbox
+   * takes it back, to be released like any message: behind earlier messages to its phone, at the
+   * tenant's rate. Safe to call again (the WeChatAccount retries until this returns): a message
+   * still waiting for its SMS is taken back once. Returns whether it waits for its SMS.
+   */
+  async fallBackToSms(request: FallbackRequest): Promise<boolean> {
+    this.meta.rememberTenant(this.sql, request.tenantId);
+    const now = this.clock();
+    const waiting = await fallBackToSms(
+      this.env.DB,
+      request,
+      request.fallback,
+      request.reason,
+      now,
+    );
+    if (!waiting) {
+      return false;
+    }
+    takeBackLogged(this.sql, this.meta, outboxMessageOfLogged(waiting, now));
+    await this.wakeAt(now);
+    return true;
+  }
+
   /** Runs the alarm loop soon (housekeeping's safety net). */
   async wake(): Promise<void> {
     await this.wakeAt(this.clock());
@@ -364,7 +394,7 @@ export class TenantDispatcher extends DurableObject<Env> {
   /** Logs, sweeps, reconciles and releases; returns when the outbox next needs a run. */
   private async runLoop(now: number): Promise<number | undefined> {
     // First: what it finds written is what the reconciling below reads.
-    await writeKeptOutcomes(this.sql, this.env, now);
+    await writeKeptOutcomes(this.sql, this.env);
     await flushBatches(this.sql, this.env.DB);
     const moreToLog = await flushToSendLog(this.sql, this.env.DB, this.meta, now);
     await sweepExpired(this.sql, this.env, this.meta, now);

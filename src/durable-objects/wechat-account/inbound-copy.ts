@@ -1,19 +1,18 @@
 /**
- * Carries out the work a WeChatAccount recorded with its deliveries (wechat-inbound.ts): inbox
+ * Carries out the work a WeChatAccount recorded with its deliveries (inbound.ts): inbox
  * rows and follower changes copied to D1, template results applied to their messages. One copy
  * runs at a time; whatever D1 did not take is left in the object's storage and tried again from
  * its alarm, sooner after a blip and less often in a long outage, until D1 takes it. No later
  * delivery is needed, so a quiet account's follow still reaches D1.
  */
-import { applyReceipts, holdReceipts, type ReceiptToApply } from "../../db/message-log";
+import { dispatcherOf } from "../../delivery/dispatcher";
 import {
-  changeEventInput,
-  emitMessageEvents,
-  eventChange,
-  messageEvent,
+  SENT_MESSAGE_SQL,
+  type SentMessageRow,
+  sentMessageOf,
 } from "../../delivery/message-events";
-import { fallbackOf } from "../../delivery/sms-fallback";
-import { fallBackAfterUndelivered } from "../../services/messaging/best-channel";
+import { applyReceipts, holdReceipts, type ReceiptToApply } from "../../delivery/status-writer";
+import { fallbackOf } from "../../domain/wechat-payload";
 import { flushInbox } from "./inbound";
 
 /**
@@ -123,8 +122,8 @@ export class InboundCopier {
    * Applies pending template results to their messages. A result whose send is not recorded yet
    * is held in D1 too, where the consumer's record of the send applies it, and is tried again
    * here until its message is found or WAIT_FOR_SEND_MS has passed. Those tries are what starts
-   * an `auto` message's SMS fallback, which the record of the send leaves alone (db/message-log
-   * `heldReceiptsFor`), and they cover a send recorded between our look-up and our hold.
+   * an `auto` message's SMS fallback, which the record of the send leaves alone (the status
+   * writer's held receipts), and they cover a send recorded between our look-up and our hold.
    */
   private async settleTemplateResults(now: number): Promise<void> {
     const pending = this.sql
@@ -159,10 +158,11 @@ export class InboundCopier {
 /**
  * Template messages' job-finish results for one tenant: `success` makes a message delivered; a
  * failure ("failed:user block", "failed: system failed") makes it undelivered with that reason,
- * or, for a `channel: "auto"` message, starts its SMS fallback. A result whose send is not
- * recorded yet (WeChat's event can beat the consumer's write) is held in D1 and applied in the
- * batch that records the send (db/message-log `recordAttempts`). Safe to run again: statuses only
- * move forward. Returns the msgids whose message was found.
+ * or, for a `channel: "auto"` message, hands it to the tenant's dispatcher, which sends its SMS
+ * fallback like any other message. A result whose send is not recorded yet (WeChat's event can
+ * beat the consumer's write) is held in D1 and applied in the batch that records the send
+ * (delivery/status-writer `recordAttempts`). Safe to run again: statuses only move forward, and
+ * the dispatcher takes a fallback once. Returns the msgids whose message was found.
  */
 async function applyTemplateJobResults(
   env: Env,
@@ -170,24 +170,24 @@ async function applyTemplateJobResults(
   results: readonly { msgId: string; status: string }[],
   now: number,
 ): Promise<Set<string>> {
-  const messages = new Map<string, { id: string; payload: string | null }>();
+  const messages = new Map<string, SentMessageRow & { payload: string | null }>();
   const msgIds = results.map((r) => r.msgId);
   // D1 binds at most 100 parameters per query.
   for (let i = 0; i < msgIds.length; i += 90) {
     const chunk = msgIds.slice(i, i + 90);
     const { results: rows } = await env.DB.prepare(
-      `SELECT id, provider_message_id, payload FROM messages
+      `SELECT ${SENT_MESSAGE_SQL}, payload FROM messages
        WHERE tenant_id = ? AND provider = 'wechat'
          AND provider_message_id IN (${chunk.map(() => "?").join(", ")})`,
     )
       .bind(tenantId, ...chunk)
-      .all<{ id: string; provider_message_id: string; payload: string | null }>();
+      .all<SentMessageRow & { payload: string | null }>();
     for (const row of rows) {
-      messages.set(row.provider_message_id, row);
+      messages.set(row.provider_message_id ?? "", row);
     }
   }
-  const late = await holdReceipts(
-    env.DB,
+  await holdReceipts(
+    env,
     { tenantId, provider: "wechat" },
     results
       .filter((r) => !messages.has(r.msgId))
@@ -205,18 +205,21 @@ async function applyTemplateJobResults(
     }
     const fallback = fallbackOf({ payload: message.payload ? JSON.parse(message.payload) : null });
     if (status !== "success" && fallback) {
-      await fallBackAfterUndelivered(env, { id: message.id, tenantId }, fallback, status, now);
+      await dispatcherOf(env, tenantId).fallBackToSms({
+        id: message.id,
+        tenantId,
+        fallback,
+        reason: status,
+      });
     } else {
-      receipts.push({ messageId: message.id, providerMessageId: msgId, ...receiptOf(status) });
+      receipts.push({
+        message: sentMessageOf(message),
+        providerMessageId: msgId,
+        ...receiptOf(status),
+      });
     }
   }
-  const { rows } = await applyReceipts(env.DB, { tenantId, provider: "wechat" }, receipts, now);
-  await emitMessageEvents(
-    env,
-    [...rows, ...late.rows].map((changed) =>
-      messageEvent(changeEventInput(changed), eventChange(changed, now)),
-    ),
-  );
+  await applyReceipts(env, { tenantId, provider: "wechat" }, receipts, now);
   return new Set(messages.keys());
 }
 

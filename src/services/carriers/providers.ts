@@ -17,7 +17,7 @@ import { newId } from "../../lib/ids";
 import { ApiError, toPointer } from "../../lib/problem";
 import { encryptSecret } from "../../lib/secrets";
 import { assertOutboundUrl } from "../webhooks/endpoints";
-import { forgetHookToken } from "./receipts";
+import { forgetHookToken } from "./hook-tokens";
 
 export type ProviderRow = typeof providerSettings.$inferSelect;
 

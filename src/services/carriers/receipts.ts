@@ -4,53 +4,12 @@ import { type Receipt, ReceiptAuthError, ReceiptFormatError } from "../../channe
 import { smsAdapters } from "../../channels/sms/registry";
 import { settingsOf } from "../../config/settings";
 import { type Database, database } from "../../db/client";
-import { applyReceipts, holdReceipts } from "../../db/message-log";
-import { findByHookToken } from "../../db/provider-settings";
 import { messages } from "../../db/schema";
-import {
-  changeEventInput,
-  emitMessageEvents,
-  eventChange,
-  messageEvent,
-} from "../../delivery/message-events";
+import { type SentMessage, sentMessageColumns } from "../../delivery/message-events";
 import { readyProviders } from "../../delivery/provider-reads";
-import { PROVIDERS, type ProviderName } from "../../domain/vocabulary";
+import { applyReceipts, holdReceipts, type ReceiptToApply } from "../../delivery/status-writer";
 import { ApiError } from "../../lib/problem";
-
-const HOOK_CACHE_TTL_MS = 60_000;
-
-function isProvider(name: string): name is ProviderName {
-  return (PROVIDERS as readonly string[]).includes(name);
-}
-
-type HookOwner = { tenantId: string; provider: ProviderName };
-const hookOwners = new Map<string, { owner: HookOwner; expiresAt: number }>();
-
-/** A rotated token stops working in this isolate at once (in others within HOOK_CACHE_TTL_MS). */
-export function forgetHookToken(provider: ProviderName, hookToken: string): void {
-  hookOwners.delete(`${provider}:${hookToken}`);
-}
-
-/** Who a hook token belongs to; known tokens are kept for a minute by each isolate. */
-async function ownerOf(
-  db: Database,
-  provider: ProviderName,
-  hookToken: string,
-  now: number,
-): Promise<HookOwner | undefined> {
-  const key = `${provider}:${hookToken}`;
-  const cached = hookOwners.get(key);
-  if (cached && cached.expiresAt > now) {
-    return cached.owner;
-  }
-  const row = await findByHookToken(db, provider, hookToken);
-  if (!row) {
-    return undefined;
-  }
-  const owner = { tenantId: row.tenantId, provider: row.provider };
-  hookOwners.set(key, { owner, expiresAt: now + HOOK_CACHE_TTL_MS });
-  return owner;
-}
+import { type HookOwner, ownerOf } from "./hook-tokens";
 
 export async function acceptStatusCallback(
   env: Env,
@@ -60,7 +19,7 @@ export async function acceptStatusCallback(
   now: number = Date.now(),
 ): Promise<{ applied: number; ignored: number; held: number; unknown: number }> {
   const db = database(env.DB);
-  const owner = isProvider(provider) ? await ownerOf(db, provider, hookToken, now) : undefined;
+  const owner = await ownerOf(db, provider, hookToken, now);
   if (!owner) {
     throw new ApiError("not-found", "No such hook.");
   }
@@ -85,13 +44,13 @@ export async function acceptStatusCallback(
     }
     throw error;
   }
-  const ids = await messageIdsOf(db, owner, receipts);
-  const known = receipts.flatMap((receipt) => {
-    const messageId = ids.get(receipt);
-    return messageId
+  const ids = await messagesOf(db, owner, receipts);
+  const known = receipts.flatMap((receipt): ReceiptToApply[] => {
+    const message = ids.get(receipt);
+    return message
       ? [
           {
-            messageId,
+            message,
             providerMessageId: receipt.providerMessageId,
             status: receipt.status,
             reason: receipt.reason ?? null,
@@ -100,8 +59,8 @@ export async function acceptStatusCallback(
       : [];
   });
   // Not found: most likely the send is not recorded yet (the carrier's receipt beat our consumer's
-  // write). Held, and applied when the send is recorded (db/message-log); one recorded since our
-  // look-up is applied by the hold itself. Not one echoing an id the tenant has no message by:
+  // write). Held, and applied when the send is recorded (the status writer); one recorded since
+  // our look-up is applied by the hold itself. Not one echoing an id the tenant has no message by:
   // no send of it will ever be recorded.
   const notFound = receipts.filter((receipt) => !ids.has(receipt));
   const echoed = await existingIds(
@@ -112,15 +71,10 @@ export async function acceptStatusCallback(
   const unmatched = notFound.filter((r) => !r.messageId || echoed.has(r.messageId));
   // Echoing an unknown id, or found under its carrier id echoing another message's: no message.
   const strays = receipts.length - known.length - unmatched.length;
-  const late = await holdReceipts(env.DB, owner, unmatched, now);
-  const { changed, rows } = await applyReceipts(env.DB, owner, known, now);
-  await emitMessageEvents(
-    env,
-    [...rows, ...late.rows].map((row) =>
-      messageEvent(changeEventInput(row), eventChange(row, now)),
-    ),
-  );
-  const unchanged = known.filter((_, i) => !changed[i]).map((r) => r.messageId);
+  // Each with its webhook events (delivery/status-writer).
+  const late = await holdReceipts(env, owner, unmatched, now);
+  const changed = await applyReceipts(env, owner, known, now);
+  const unchanged = known.filter((_, i) => !changed[i]).map((r) => r.message.id);
   const existing = await existingIds(db, owner.tenantId, unchanged);
   const held = unmatched.filter((_, i) => !late.recorded[i]);
   const counts = {
@@ -147,18 +101,19 @@ export async function acceptStatusCallback(
 }
 
 /**
- * Our message for each receipt: the one this tenant sent through this provider under the
- * receipt's carrier id, the provider's own id for its own send. An id of ours that the carrier
- * echoes (Aliyun's `out_id`, the sandbox's `message_id`) is only checked against it, never
- * trusted alone: any of a tenant's providers could name any of its messages, and a push from one
- * must not finish what another sent. Null for a receipt whose echoed id names another message.
+ * Our message for each receipt (as its events show it): the one this tenant sent through this
+ * provider under the receipt's carrier id, the provider's own id for its own send. An id of ours
+ * that the carrier echoes (Aliyun's `out_id`, the sandbox's `message_id`) is only checked against
+ * it, never trusted alone: any of a tenant's providers could name any of its messages, and a push
+ * from one must not finish what another sent. Null for a receipt whose echoed id names another
+ * message.
  */
-async function messageIdsOf(
+async function messagesOf(
   db: Database,
   owner: HookOwner,
   receipts: Receipt[],
-): Promise<Map<Receipt, string | null>> {
-  const ids = new Map<Receipt, string | null>();
+): Promise<Map<Receipt, SentMessage | null>> {
+  const ids = new Map<Receipt, SentMessage | null>();
   const byProviderId = new Map<string, Receipt[]>();
   for (const receipt of receipts) {
     byProviderId.set(receipt.providerMessageId, [
@@ -169,7 +124,7 @@ async function messageIdsOf(
   const providerIds = [...byProviderId.keys()];
   for (let i = 0; i < providerIds.length; i += 90) {
     const rows = await db
-      .select({ id: messages.id, providerMessageId: messages.providerMessageId })
+      .select(sentMessageColumns)
       .from(messages)
       .where(
         and(
@@ -180,7 +135,7 @@ async function messageIdsOf(
       );
     for (const row of rows) {
       for (const receipt of byProviderId.get(row.providerMessageId ?? "") ?? []) {
-        ids.set(receipt, !receipt.messageId || receipt.messageId === row.id ? row.id : null);
+        ids.set(receipt, !receipt.messageId || receipt.messageId === row.id ? row : null);
       }
     }
   }

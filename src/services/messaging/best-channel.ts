@@ -9,9 +9,8 @@ import { and, eq } from "drizzle-orm";
 import { database } from "../../db/client";
 import { contacts, contactWeChatBindings, wechatFollowers } from "../../db/schema";
 import type { AcceptedMessage } from "../../delivery/dispatcher-types";
-import { dispatchJobSchema } from "../../delivery/payloads";
-import { BECOME_SMS, type SmsFallback, smsValues } from "../../delivery/sms-fallback";
 import type { Caller } from "../../domain/caller";
+import type { SmsFallback } from "../../domain/wechat-payload";
 import { ApiError } from "../../lib/problem";
 import { withCurrentSettings } from "../accounts/tenants";
 import { loadScreener } from "../content/sensitive-words";
@@ -147,46 +146,4 @@ async function acceptByBestChannel(
     });
   }
   return acceptMessage(env, caller, { ...smsInput, to: contact.phone }, idempotencyKey, now);
-}
-
-/**
- * A template message WeChat reported undelivered, with an SMS fallback: it becomes that SMS and is
- * put straight on the dispatch queue. It stays `sent` (statuses only move forward) until the SMS
- * has its own result; its receipt then finishes it, overwriting the message's reason, so WeChat's
- * verdict is kept on the WeChat attempt, where the attempts list shows it for good.
- */
-export async function fallBackAfterUndelivered(
-  env: Env,
-  message: { id: string; tenantId: string },
-  fallback: SmsFallback,
-  reason: string,
-  now: number,
-): Promise<boolean> {
-  const [changed] = await env.DB.batch([
-    env.DB.prepare(
-      `UPDATE messages SET ${BECOME_SMS}, sent_at = NULL, status_reason = ?, claim_id = NULL,
-         claimed_until = 0, updated_at = ?
-       WHERE id = ? AND tenant_id = ? AND channel = 'wechat' AND status = 'sent'`,
-    ).bind(
-      ...smsValues(fallback),
-      `falling back to SMS after WeChat: ${reason}`,
-      now,
-      message.id,
-      message.tenantId,
-    ),
-    // The attempt's outcome stays `sent` (WeChat took the request); its reason says what followed.
-    env.DB.prepare(
-      `UPDATE message_attempts SET reason = ?
-       WHERE message_id = ? AND tenant_id = ? AND provider = 'wechat' AND outcome = 'sent'
-         AND reason IS NULL`,
-    ).bind(`undelivered: WeChat: ${reason}`, message.id, message.tenantId),
-  ]);
-  if (!changed || changed.meta.changes === 0) {
-    return false;
-  }
-  await env.DISPATCH_QUEUE.send(
-    dispatchJobSchema.parse({ v: 1, tenant_id: message.tenantId, message_id: message.id }),
-    { contentType: "json" },
-  );
-  return true;
 }

@@ -1,0 +1,31 @@
+/**
+ * The one writer of a message's status: every change of it (a consumer's claim and its outcome,
+ * a dead letter, a carrier's or WeChat's receipt, the receipt deadline, a cancel, the SMS
+ * fallback) is written here.
+ *
+ * Guarantees: each write moves a status only as the status machine allows (domain/status-machine:
+ * its guard is `status IN` the statuses the table lets reach the new one, narrowed where a write
+ * says so), so duplicate and out-of-order events (queue redelivery, late receipts) change nothing;
+ * the webhook events a change announces (`message.sent|delivered|undelivered|failed|expired`)
+ * are rows of the change's own D1 batch, written only where the change happened
+ * (status-writer/events.ts), and their queue jobs follow the batch (a job lost there is queued
+ * again by housekeeping, as the delivery row is written). Costs no D1 round trip per
+ * message: each call is one batch for all its messages (a read before it where the events need
+ * the message and the caller does not have it: a dead letter, an expiry sweep with subscribers).
+ * One exception to events in the batch: a held receipt that the hold itself applies (its send was
+ * recorded between the caller's look-up and the hold) names no message the caller knew, so its
+ * event follows the batch, as D1 returns the message.
+ * Never: moves a status back, or writes a move the table does not list.
+ *
+ * This file is the door; the writes live in status-writer/ by what brings them (the send path,
+ * receipts, the ends that come without a send result, the SMS fallback), and nothing else imports
+ * those (test/lint/layers.cjs). The statistics and the audit log hook in there, once.
+ */
+
+export type { DeadLetterOutcome } from "./status-writer/ends";
+export { CANCELED_REASON, cancelLogged, expireOverdue, failUnlessDone } from "./status-writer/ends";
+export { fallBackToSms, switchToSms } from "./status-writer/fallback";
+export type { OutcomeRecord } from "./status-writer/outcomes";
+export { claimForSending, recordAttempts } from "./status-writer/outcomes";
+export type { ReceiptToApply } from "./status-writer/receipts";
+export { applyReceipts, holdReceipts } from "./status-writer/receipts";
