@@ -1,14 +1,8 @@
 import { createRoute, z } from "@hono/zod-openapi";
 import { REVIEW_STATUSES } from "../../domain/vocabulary";
 import { requireScope } from "../../middleware/api-key";
-import {
-  bearerAuth,
-  conflict,
-  IdempotencyHeaders,
-  LimitQuery,
-  problems,
-  RejectBody,
-} from "../common";
+import { bearerAuth, IdempotencyHeaders, LimitQuery, RejectBody } from "../common";
+import { conflict, jsonBody, jsonResponse, listOf, problems } from "../openapi-helpers";
 
 const SignatureId = z.string().regex(/^sig_[0-9A-Z]{26}$/, "must be a signature id (sig_…)");
 
@@ -59,11 +53,6 @@ export const SignatureSchema = z
   })
   .openapi("Signature");
 
-const signatureResponse = (description: string) => ({
-  description,
-  content: { "application/json": { schema: SignatureSchema } },
-});
-
 const Params = z.object({ id: SignatureId });
 
 export const createSignature = createRoute({
@@ -77,13 +66,10 @@ export const createSignature = createRoute({
   middleware: [requireScope("templates:write")] as const,
   request: {
     headers: IdempotencyHeaders,
-    body: {
-      required: true,
-      content: { "application/json": { schema: z.object({ name: SignatureName }).strict() } },
-    },
+    body: jsonBody(z.object({ name: SignatureName }).strict()),
   },
   responses: {
-    201: signatureResponse("Created as a draft"),
+    201: jsonResponse(SignatureSchema, "Created as a draft"),
     ...problems(400, 401, 403, 415, 422, 429),
     ...conflict("The account already has a signature with this name"),
   },
@@ -104,14 +90,7 @@ export const listSignatures = createRoute({
     }),
   },
   responses: {
-    200: {
-      description: "A page of signatures",
-      content: {
-        "application/json": {
-          schema: z.object({ data: z.array(SignatureSchema), next_cursor: z.string().nullable() }),
-        },
-      },
-    },
+    200: jsonResponse(listOf(SignatureSchema), "A page of signatures"),
     ...problems(400, 401, 403, 429),
   },
 });
@@ -125,7 +104,7 @@ export const getSignature = createRoute({
   middleware: [requireScope("templates:read")] as const,
   request: { params: Params },
   responses: {
-    200: signatureResponse("The signature"),
+    200: jsonResponse(SignatureSchema, "The signature"),
     ...problems(400, 401, 403, 404, 429),
   },
 });
@@ -157,7 +136,7 @@ export const submitSignature = createRoute({
   middleware: [requireScope("templates:write")] as const,
   request: { params: Params },
   responses: {
-    200: signatureResponse("Pending review"),
+    200: jsonResponse(SignatureSchema, "Pending review"),
     ...problems(400, 401, 403, 404, 422, 429),
     ...conflict("The signature is not a draft or rejected"),
   },
@@ -173,7 +152,7 @@ export const approveSignature = createRoute({
   middleware: [requireScope("templates:review")] as const,
   request: { params: Params },
   responses: {
-    200: signatureResponse("Approved"),
+    200: jsonResponse(SignatureSchema, "Approved"),
     ...problems(400, 401, 403, 404, 429),
     ...conflict("The signature is not pending review"),
   },
@@ -188,17 +167,10 @@ export const rejectSignature = createRoute({
   middleware: [requireScope("templates:review")] as const,
   request: {
     params: Params,
-    body: {
-      required: true,
-      content: {
-        "application/json": {
-          schema: RejectBody,
-        },
-      },
-    },
+    body: jsonBody(RejectBody),
   },
   responses: {
-    200: signatureResponse("Rejected"),
+    200: jsonResponse(SignatureSchema, "Rejected"),
     ...problems(400, 401, 403, 404, 415, 429),
     ...conflict("The signature is not pending review"),
   },
@@ -214,7 +186,7 @@ export const setDefaultSignature = createRoute({
   middleware: [requireScope("templates:write")] as const,
   request: { params: Params },
   responses: {
-    200: signatureResponse("The default signature"),
+    200: jsonResponse(SignatureSchema, "The default signature"),
     ...problems(400, 401, 403, 404, 429),
     ...conflict("The signature is not approved"),
   },

@@ -8,14 +8,8 @@ import {
 } from "../../domain/templates";
 import { REVIEW_STATUSES, TEMPLATE_KINDS, VARIABLE_TYPES } from "../../domain/vocabulary";
 import { requireScope } from "../../middleware/api-key";
-import {
-  bearerAuth,
-  conflict,
-  IdempotencyHeaders,
-  LimitQuery,
-  problems,
-  RejectBody,
-} from "../common";
+import { bearerAuth, IdempotencyHeaders, LimitQuery, RejectBody } from "../common";
+import { conflict, jsonBody, jsonResponse, listOf, problems } from "../openapi-helpers";
 
 const TemplateId = z.string().regex(/^tpl_[0-9A-Z]{26}$/, "must be a template id (tpl_…)");
 
@@ -90,11 +84,6 @@ export const TemplateSchema = z
   })
   .openapi("Template");
 
-const templateResponse = (description: string) => ({
-  description,
-  content: { "application/json": { schema: TemplateSchema } },
-});
-
 const REVIEW_FLOW =
   "Reviews go `draft → pending_review → approved | rejected`; only an approved version sends.";
 
@@ -108,24 +97,19 @@ export const createTemplate = createRoute({
   middleware: [requireScope("templates:write")] as const,
   request: {
     headers: IdempotencyHeaders,
-    body: {
-      required: true,
-      content: {
-        "application/json": {
-          schema: z
-            .object({
-              name: TemplateName,
-              kind: Kind,
-              body: TemplateBody,
-              variables: Variables.default([]),
-            })
-            .strict(),
-        },
-      },
-    },
+    body: jsonBody(
+      z
+        .object({
+          name: TemplateName,
+          kind: Kind,
+          body: TemplateBody,
+          variables: Variables.default([]),
+        })
+        .strict(),
+    ),
   },
   responses: {
-    201: templateResponse("Created as a draft"),
+    201: jsonResponse(TemplateSchema, "Created as a draft"),
     ...problems(400, 401, 403, 415, 422, 429),
   },
 });
@@ -146,14 +130,7 @@ export const listTemplates = createRoute({
     }),
   },
   responses: {
-    200: {
-      description: "A page of templates",
-      content: {
-        "application/json": {
-          schema: z.object({ data: z.array(TemplateSchema), next_cursor: z.string().nullable() }),
-        },
-      },
-    },
+    200: jsonResponse(listOf(TemplateSchema), "A page of templates"),
     ...problems(400, 401, 403, 429),
   },
 });
@@ -167,7 +144,7 @@ export const getTemplate = createRoute({
   middleware: [requireScope("templates:read")] as const,
   request: { params: z.object({ id: TemplateId }) },
   responses: {
-    200: templateResponse("The template with its latest version"),
+    200: jsonResponse(TemplateSchema, "The template with its latest version"),
     ...problems(400, 401, 403, 404, 429),
   },
 });
@@ -183,29 +160,24 @@ export const updateTemplate = createRoute({
   middleware: [requireScope("templates:write")] as const,
   request: {
     params: z.object({ id: TemplateId }),
-    body: {
-      required: true,
-      content: {
-        "application/json": {
-          schema: z
-            .object({
-              name: TemplateName.optional(),
-              kind: Kind.optional(),
-              body: TemplateBody.optional(),
-              variables: Variables.optional(),
-            })
-            .strict()
-            .refine((body) => Object.keys(body).length > 0, {
-              message: "send at least one of `name`, `kind`, `body` and `variables`",
-              when: onlyIfValidSoFar,
-            })
-            .openapi({ minProperties: 1 }),
-        },
-      },
-    },
+    body: jsonBody(
+      z
+        .object({
+          name: TemplateName.optional(),
+          kind: Kind.optional(),
+          body: TemplateBody.optional(),
+          variables: Variables.optional(),
+        })
+        .strict()
+        .refine((body) => Object.keys(body).length > 0, {
+          message: "send at least one of `name`, `kind`, `body` and `variables`",
+          when: onlyIfValidSoFar,
+        })
+        .openapi({ minProperties: 1 }),
+    ),
   },
   responses: {
-    200: templateResponse("The template as changed"),
+    200: jsonResponse(TemplateSchema, "The template as changed"),
     ...problems(400, 401, 403, 404, 415, 422, 429),
     ...conflict("The latest version is pending review, or the kind of an approved template"),
   },
@@ -236,7 +208,7 @@ export const submitTemplate = createRoute({
   middleware: [requireScope("templates:write")] as const,
   request: { params: z.object({ id: TemplateId }) },
   responses: {
-    200: templateResponse("Pending review"),
+    200: jsonResponse(TemplateSchema, "Pending review"),
     ...problems(400, 401, 403, 404, 422, 429),
     ...conflict("The latest version is not a draft or rejected"),
   },
@@ -251,7 +223,7 @@ export const approveTemplate = createRoute({
   middleware: [requireScope("templates:review")] as const,
   request: { params: z.object({ id: TemplateId }) },
   responses: {
-    200: templateResponse("Approved"),
+    200: jsonResponse(TemplateSchema, "Approved"),
     ...problems(400, 401, 403, 404, 429),
     ...conflict("The latest version is not pending review"),
   },
@@ -268,17 +240,10 @@ export const rejectTemplate = createRoute({
   middleware: [requireScope("templates:review")] as const,
   request: {
     params: z.object({ id: TemplateId }),
-    body: {
-      required: true,
-      content: {
-        "application/json": {
-          schema: RejectBody,
-        },
-      },
-    },
+    body: jsonBody(RejectBody),
   },
   responses: {
-    200: templateResponse("Rejected"),
+    200: jsonResponse(TemplateSchema, "Rejected"),
     ...problems(400, 401, 403, 404, 415, 429),
     ...conflict("The latest version is not pending review"),
   },
@@ -312,7 +277,7 @@ export const getProviderCodes = createRoute({
   middleware: [requireScope("templates:read")] as const,
   request: { params: z.object({ id: TemplateId }) },
   responses: {
-    200: { description: "The codes", content: { "application/json": { schema: ProviderCodes } } },
+    200: jsonResponse(ProviderCodes, "The codes"),
     ...problems(400, 401, 403, 404, 429),
   },
 });
@@ -328,10 +293,10 @@ export const putProviderCodes = createRoute({
   middleware: [requireScope("templates:write")] as const,
   request: {
     params: z.object({ id: TemplateId }),
-    body: { required: true, content: { "application/json": { schema: ProviderCodes } } },
+    body: jsonBody(ProviderCodes),
   },
   responses: {
-    200: { description: "The codes", content: { "application/json": { schema: ProviderCodes } } },
+    200: jsonResponse(ProviderCodes, "The codes"),
     ...problems(400, 401, 403, 404, 415, 429),
   },
 });
