@@ -4,9 +4,6 @@ import { z } from "@hono/zod-openapi";
 // routes/messages still takes `problems` from here; the other shapes are in openapi-helpers.
 export { problems } from "./openapi-helpers";
 
-/** The body of a review's rejection (templates and signatures). */
-export const RejectBody = z.object({ reason: z.string().trim().min(1).max(500) }).strict();
-
 export const bearerAuth = [{ bearerAuth: [] }];
 
 export const IdempotencyHeaders = z.object({

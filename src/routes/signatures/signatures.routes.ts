@@ -1,8 +1,9 @@
 import { createRoute, z } from "@hono/zod-openapi";
 import { REVIEW_STATUSES } from "../../domain/vocabulary";
 import { requireScope } from "../../middleware/api-key";
-import { bearerAuth, IdempotencyHeaders, LimitQuery, RejectBody } from "../common";
+import { bearerAuth, IdempotencyHeaders, LimitQuery } from "../common";
 import { conflict, jsonBody, jsonResponse, listOf, problems } from "../openapi-helpers";
+import { reviewRoutes } from "../review-routes";
 
 const SignatureId = z.string().regex(/^sig_[0-9A-Z]{26}$/, "must be a signature id (sig_…)");
 
@@ -125,55 +126,26 @@ export const deleteSignature = createRoute({
   },
 });
 
-export const submitSignature = createRoute({
-  method: "post",
-  path: "/v1/signatures/{id}/submit",
-  tags: ["Signatures"],
-  summary: "Submit a signature for review",
-  description:
-    "The name is screened for sensitive words: a blocked word refuses it with 422 (its `hits` list the words) and leaves it as it was; words that need a reviewer's look are named in `review_reason`.",
-  security: bearerAuth,
-  middleware: [requireScope("templates:write")] as const,
-  request: { params: Params },
-  responses: {
-    200: jsonResponse(SignatureSchema, "Pending review"),
-    ...problems(400, 401, 403, 404, 422, 429),
-    ...conflict("The signature is not a draft or rejected"),
+export const {
+  submit: submitSignature,
+  approve: approveSignature,
+  reject: rejectSignature,
+} = reviewRoutes({
+  path: "/v1/signatures/{id}",
+  tag: "Signatures",
+  params: Params,
+  item: SignatureSchema,
+  subject: "The signature",
+  submit: {
+    summary: "Submit a signature for review",
+    description:
+      "The name is screened for sensitive words: a blocked word refuses it with 422 (its `hits` list the words) and leaves it as it was; words that need a reviewer's look are named in `review_reason`.",
   },
-});
-
-export const approveSignature = createRoute({
-  method: "post",
-  path: "/v1/signatures/{id}/approve",
-  tags: ["Signatures"],
-  summary: "Approve a signature pending review",
-  description: "If the account has no default signature, this one becomes the default.",
-  security: bearerAuth,
-  middleware: [requireScope("templates:review")] as const,
-  request: { params: Params },
-  responses: {
-    200: jsonResponse(SignatureSchema, "Approved"),
-    ...problems(400, 401, 403, 404, 429),
-    ...conflict("The signature is not pending review"),
+  approve: {
+    summary: "Approve a signature pending review",
+    description: "If the account has no default signature, this one becomes the default.",
   },
-});
-
-export const rejectSignature = createRoute({
-  method: "post",
-  path: "/v1/signatures/{id}/reject",
-  tags: ["Signatures"],
-  summary: "Reject a signature pending review, with the reason",
-  security: bearerAuth,
-  middleware: [requireScope("templates:review")] as const,
-  request: {
-    params: Params,
-    body: jsonBody(RejectBody),
-  },
-  responses: {
-    200: jsonResponse(SignatureSchema, "Rejected"),
-    ...problems(400, 401, 403, 404, 415, 429),
-    ...conflict("The signature is not pending review"),
-  },
+  reject: { summary: "Reject a signature pending review, with the reason" },
 });
 
 export const setDefaultSignature = createRoute({

@@ -8,8 +8,9 @@ import {
 } from "../../domain/templates";
 import { REVIEW_STATUSES, TEMPLATE_KINDS, VARIABLE_TYPES } from "../../domain/vocabulary";
 import { requireScope } from "../../middleware/api-key";
-import { bearerAuth, IdempotencyHeaders, LimitQuery, RejectBody } from "../common";
+import { bearerAuth, IdempotencyHeaders, LimitQuery } from "../common";
 import { conflict, jsonBody, jsonResponse, listOf, problems } from "../openapi-helpers";
+import { reviewRoutes } from "../review-routes";
 
 const TemplateId = z.string().regex(/^tpl_[0-9A-Z]{26}$/, "must be a template id (tpl_…)");
 
@@ -198,54 +199,25 @@ export const deleteTemplate = createRoute({
   },
 });
 
-export const submitTemplate = createRoute({
-  method: "post",
-  path: "/v1/templates/{id}/submit",
-  tags: ["Templates"],
-  summary: "Submit the latest version for review",
-  description: `${REVIEW_FLOW} The body is screened for sensitive words: a blocked word refuses the submission with 422 (its \`hits\` list each word and where it is) and the template stays as it was; words that need a reviewer's look are named in \`review_reason\`.`,
-  security: bearerAuth,
-  middleware: [requireScope("templates:write")] as const,
-  request: { params: z.object({ id: TemplateId }) },
-  responses: {
-    200: jsonResponse(TemplateSchema, "Pending review"),
-    ...problems(400, 401, 403, 404, 422, 429),
-    ...conflict("The latest version is not a draft or rejected"),
+export const {
+  submit: submitTemplate,
+  approve: approveTemplate,
+  reject: rejectTemplate,
+} = reviewRoutes({
+  path: "/v1/templates/{id}",
+  tag: "Templates",
+  params: z.object({ id: TemplateId }),
+  item: TemplateSchema,
+  subject: "The latest version",
+  submit: {
+    summary: "Submit the latest version for review",
+    description: `${REVIEW_FLOW} The body is screened for sensitive words: a blocked word refuses the submission with 422 (its \`hits\` list each word and where it is) and the template stays as it was; words that need a reviewer's look are named in \`review_reason\`.`,
   },
-});
-
-export const approveTemplate = createRoute({
-  method: "post",
-  path: "/v1/templates/{id}/approve",
-  tags: ["Templates"],
-  summary: "Approve the version pending review: it becomes the one that sends",
-  security: bearerAuth,
-  middleware: [requireScope("templates:review")] as const,
-  request: { params: z.object({ id: TemplateId }) },
-  responses: {
-    200: jsonResponse(TemplateSchema, "Approved"),
-    ...problems(400, 401, 403, 404, 429),
-    ...conflict("The latest version is not pending review"),
-  },
-});
-
-export const rejectTemplate = createRoute({
-  method: "post",
-  path: "/v1/templates/{id}/reject",
-  tags: ["Templates"],
-  summary: "Reject the version pending review, with the reason",
-  description:
-    "A rejected version can be edited and submitted again; an approved one keeps sending.",
-  security: bearerAuth,
-  middleware: [requireScope("templates:review")] as const,
-  request: {
-    params: z.object({ id: TemplateId }),
-    body: jsonBody(RejectBody),
-  },
-  responses: {
-    200: jsonResponse(TemplateSchema, "Rejected"),
-    ...problems(400, 401, 403, 404, 415, 429),
-    ...conflict("The latest version is not pending review"),
+  approve: { summary: "Approve the version pending review: it becomes the one that sends" },
+  reject: {
+    summary: "Reject the version pending review, with the reason",
+    description:
+      "A rejected version can be edited and submitted again; an approved one keeps sending.",
   },
 });
 
