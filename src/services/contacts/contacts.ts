@@ -3,8 +3,9 @@
  * person's openid in each of the tenant's WeChat Official Accounts. An openid belongs to at most
  * one contact per app (a unique index), so a message to "the contact" on WeChat is unambiguous.
  */
-import { and, desc, eq, inArray, lt } from "drizzle-orm";
+import { and, eq, inArray } from "drizzle-orm";
 import { database } from "../../db/client";
+import { keyset, type Page, type PageRequest, pageOf } from "../../db/paging";
 import { contacts, contactWeChatBindings, wechatApps } from "../../db/schema";
 import type { Caller } from "../../domain/caller";
 import { normalisePhone } from "../../domain/phone";
@@ -296,27 +297,23 @@ export async function updateContact(
 export async function listContacts(
   env: Env,
   caller: Caller,
-  page: { limit: number; cursor?: string },
-): Promise<{ data: Contact[]; nextCursor: string | null }> {
-  const conditions = [eq(contacts.tenantId, caller.tenant.id)];
-  if (page.cursor) {
-    conditions.push(lt(contacts.id, page.cursor));
-  }
+  request: PageRequest,
+): Promise<Page<Contact>> {
+  const paging = keyset(contacts.id, request);
   const rows = await database(env.DB)
     .select()
     .from(contacts)
-    .where(and(...conditions))
-    .orderBy(desc(contacts.id))
-    .limit(page.limit + 1);
-  const data = rows.slice(0, page.limit);
+    .where(and(eq(contacts.tenantId, caller.tenant.id), paging.after))
+    .orderBy(paging.orderBy)
+    .limit(paging.limit);
+  const page = pageOf(rows, request, (row) => row.id);
   const bindings = await bindingsOf(
     env,
-    data.map((row) => row.id),
+    page.data.map((row) => row.id),
   );
-  const last = data.at(-1);
   return {
-    data: data.map((row) => ({ ...row, wechat: bindings.get(row.id) ?? [] })),
-    nextCursor: rows.length > page.limit && last ? last.id : null,
+    ...page,
+    data: page.data.map((row) => ({ ...row, wechat: bindings.get(row.id) ?? [] })),
   };
 }
 

@@ -7,8 +7,9 @@
  * on first use and cached in the isolate for CACHE_TTL_MS, and dropped at once when the tenant's
  * words change in this isolate: another isolate sees a change within the TTL.
  */
-import { and, desc, eq, lt } from "drizzle-orm";
+import { and, eq } from "drizzle-orm";
 import { database } from "../../db/client";
+import { keyset, type Page, type PageRequest, pageOf } from "../../db/paging";
 import { sensitiveWords } from "../../db/schema";
 import {
   checkWord,
@@ -202,21 +203,16 @@ export function refuseBlocked(screening: Screening, pointer: string): void {
 export async function listSensitiveWords(
   env: Env,
   tenantId: string,
-  page: { limit: number; cursor?: string },
-): Promise<{ data: SensitiveWordRow[]; nextCursor: string | null }> {
-  const conditions = [eq(sensitiveWords.tenantId, tenantId)];
-  if (page.cursor) {
-    conditions.push(lt(sensitiveWords.id, page.cursor));
-  }
+  page: PageRequest,
+): Promise<Page<SensitiveWordRow>> {
+  const paging = keyset(sensitiveWords.id, page);
   const rows = await database(env.DB)
     .select()
     .from(sensitiveWords)
-    .where(and(...conditions))
-    .orderBy(desc(sensitiveWords.id))
-    .limit(page.limit + 1);
-  const data = rows.slice(0, page.limit);
-  const last = data.at(-1);
-  return { data, nextCursor: rows.length > page.limit && last ? last.id : null };
+    .where(and(eq(sensitiveWords.tenantId, tenantId), paging.after))
+    .orderBy(paging.orderBy)
+    .limit(paging.limit);
+  return pageOf(rows, page, (row) => row.id);
 }
 
 /** Adds one word (checked by the route: `checkWord`). A word already there is a 409. */
