@@ -16,6 +16,7 @@ import { effectiveRateLimit, type RateLimit } from "../domain/rate-limits";
 import { grants, type Scope } from "../domain/scopes";
 import { sha256Hex } from "../lib/crypto";
 import { ApiError } from "../lib/problem";
+import { TtlCache } from "../lib/ttl-cache";
 import { enforceRequestLimit } from "./rate-limit";
 
 const CACHE_TTL_MS = 10_000;
@@ -32,10 +33,9 @@ interface CacheEntry {
   revoked: boolean;
   /** The key's request limit, so enforcing it needs no I/O. */
   rateLimit: RateLimit | null;
-  expiresAt: number;
 }
 
-const cache = new Map<string, CacheEntry>();
+const cache = new TtlCache<string, CacheEntry>({ ttlMs: CACHE_TTL_MS, maxEntries: MAX_CACHED });
 
 export function forgetCachedKey(keyId: string): void {
   for (const [hash, entry] of cache) {
@@ -47,7 +47,7 @@ export function forgetCachedKey(keyId: string): void {
 
 /** Newer settings of a tenant, read after the dispatcher refused the cached ones. */
 export function rememberTenantSettings(tenant: TenantConfig): void {
-  for (const entry of cache.values()) {
+  for (const [, entry] of cache) {
     const caller = entry.caller;
     if (caller?.tenant.id === tenant.id && caller.tenant.settingsVersion < tenant.settingsVersion) {
       entry.caller = { ...caller, tenant };
@@ -56,8 +56,8 @@ export function rememberTenantSettings(tenant: TenantConfig): void {
 }
 
 async function lookUp(env: Env, hash: string, now: number): Promise<CacheEntry> {
-  const cached = cache.get(hash);
-  if (cached && cached.expiresAt > now) {
+  const cached = cache.get(hash, now);
+  if (cached) {
     return cached;
   }
   const [row] = await database(env.DB)
@@ -77,12 +77,8 @@ async function lookUp(env: Env, hash: string, now: number): Promise<CacheEntry> 
       : null,
     revoked: row?.key.revokedAt != null,
     rateLimit: row ? effectiveRateLimit(row.key) : null,
-    expiresAt: now + CACHE_TTL_MS,
   };
-  if (cache.size >= MAX_CACHED) {
-    cache.clear();
-  }
-  cache.set(hash, entry);
+  cache.set(hash, entry, now);
   return entry;
 }
 

@@ -24,6 +24,7 @@ import {
 } from "../../domain/sensitive-words";
 import { newId } from "../../lib/ids";
 import { ApiError } from "../../lib/problem";
+import { TtlCache } from "../../lib/ttl-cache";
 
 export interface SensitiveHit {
   word: string;
@@ -97,7 +98,10 @@ export function screenerFor(lexicon: Lexicon<SourcedEntry>): Screener {
   };
 }
 
-const cache = new Map<string, { screener: Promise<Screener>; expiresAt: number }>();
+const cache = new TtlCache<string, Promise<Screener>>({
+  ttlMs: CACHE_TTL_MS,
+  maxEntries: MAX_CACHED_TENANTS,
+});
 
 /** Drops a tenant's compiled lexicon in this isolate (after its words changed). */
 export function forgetTenantLexicon(tenantId: string): void {
@@ -154,20 +158,15 @@ export function loadScreener(
   tenantId: string,
   now: number = Date.now(),
 ): Promise<Screener> {
-  const cached = cache.get(tenantId);
-  if (cached && cached.expiresAt > now) {
-    return cached.screener;
+  const cached = cache.get(tenantId, now);
+  if (cached) {
+    return cached;
   }
   const screener = compileTenant(env, tenantId);
-  if (cache.size >= MAX_CACHED_TENANTS) {
-    cache.clear();
-  }
-  cache.set(tenantId, { screener, expiresAt: now + CACHE_TTL_MS });
+  cache.set(tenantId, screener, now);
   // A failed load is not cached.
   screener.catch(() => {
-    if (cache.get(tenantId)?.screener === screener) {
-      cache.delete(tenantId);
-    }
+    cache.delete(tenantId, screener);
   });
   return screener;
 }
