@@ -1,86 +1,22 @@
 /**
  * API-key authentication and the per-key request limit. Keys are looked up by their SHA-256 in an
- * isolate-local cache that lives at most CACHE_TTL_MS, so a revoked key stops working, and a
- * changed limit applies, within that time everywhere (at once in the isolate that made the change).
- * The tenant's settings cached with a key may be older still: sending checks them against the
- * dispatcher's version and refreshes them here (services/accounts/tenants.ts).
+ * isolate-local cache (db/api-key-lookup.ts), so a revoked key stops working, and a changed limit
+ * applies, within its TTL everywhere (at once in the isolate that made the change).
  */
-import { eq } from "drizzle-orm";
 import { createMiddleware } from "hono/factory";
 import type { AppEnv } from "../app-env";
-import { database } from "../db/client";
-import { apiKeys, tenants } from "../db/schema";
-import { tenantConfigOf } from "../db/tenant-config";
-import type { Caller, TenantConfig } from "../domain/caller";
-import { effectiveRateLimit, type RateLimit } from "../domain/rate-limits";
+import { lookUpKey } from "../db/api-key-lookup";
 import { grants, type Scope } from "../domain/scopes";
 import { sha256Hex } from "../lib/crypto";
 import { ApiError } from "../lib/problem";
-import { TtlCache } from "../lib/ttl-cache";
 import { enforceRequestLimit } from "./rate-limit";
 
-const CACHE_TTL_MS = 10_000;
-const MAX_CACHED = 10_000;
 const KEY_FORMAT = /^rbx_(live|test)_[A-Za-z0-9]{32}$/;
 /**
  * `Bearer <token>` and nothing after it (RFC 6750 §2.1: one b64token). A header with more in it
  * is refused, not read in part: two credentials joined by a client or a proxy are not one key.
  */
 const BEARER = /^Bearer +([A-Za-z0-9\-._~+/]+=*)$/i;
-
-interface CacheEntry {
-  caller: Caller | null;
-  revoked: boolean;
-  /** The key's request limit, so enforcing it needs no I/O. */
-  rateLimit: RateLimit | null;
-}
-
-const cache = new TtlCache<string, CacheEntry>({ ttlMs: CACHE_TTL_MS, maxEntries: MAX_CACHED });
-
-export function forgetCachedKey(keyId: string): void {
-  for (const [hash, entry] of cache) {
-    if (entry.caller?.keyId === keyId) {
-      cache.delete(hash);
-    }
-  }
-}
-
-/** Newer settings of a tenant, read after the dispatcher refused the cached ones. */
-export function rememberTenantSettings(tenant: TenantConfig): void {
-  for (const [, entry] of cache) {
-    const caller = entry.caller;
-    if (caller?.tenant.id === tenant.id && caller.tenant.settingsVersion < tenant.settingsVersion) {
-      entry.caller = { ...caller, tenant };
-    }
-  }
-}
-
-async function lookUp(env: Env, hash: string, now: number): Promise<CacheEntry> {
-  const cached = cache.get(hash, now);
-  if (cached) {
-    return cached;
-  }
-  const [row] = await database(env.DB)
-    .select({ key: apiKeys, tenant: tenants })
-    .from(apiKeys)
-    .innerJoin(tenants, eq(tenants.id, apiKeys.tenantId))
-    .where(eq(apiKeys.keyHash, hash))
-    .limit(1);
-  const entry: CacheEntry = {
-    caller: row
-      ? {
-          keyId: row.key.id,
-          mode: row.key.mode,
-          scopes: row.key.scopes as Scope[],
-          tenant: tenantConfigOf(row.tenant),
-        }
-      : null,
-    revoked: row?.key.revokedAt != null,
-    rateLimit: row ? effectiveRateLimit(row.key) : null,
-  };
-  cache.set(hash, entry, now);
-  return entry;
-}
 
 /**
  * What a route is to a test key. Test keys send only through the sandbox (DESIGN.md, Contracts),
@@ -108,7 +44,7 @@ export function requireScope(scope: Scope, kind: RouteKind = "configuration") {
     }
     const now = Date.now();
     const entry = KEY_FORMAT.test(key)
-      ? await lookUp(c.env, await sha256Hex(key), now)
+      ? await lookUpKey(c.env, await sha256Hex(key), now)
       : { caller: null, revoked: false, rateLimit: null };
     if (!entry.caller || entry.revoked) {
       throw new ApiError(

@@ -2,6 +2,7 @@
  * Creating, listing, changing and revoking API keys. The key is shown once; only its hash is kept.
  */
 import { and, eq, isNull } from "drizzle-orm";
+import { forgetCachedKey } from "../../db/api-key-lookup";
 import { database } from "../../db/client";
 import { keyset, type Page, type PageRequest, pageOf } from "../../db/paging";
 import { apiKeys } from "../../db/schema";
@@ -11,7 +12,6 @@ import type { Scope } from "../../domain/scopes";
 import { randomToken, sha256Hex } from "../../lib/crypto";
 import { newId } from "../../lib/ids";
 import { ApiError } from "../../lib/problem";
-import { forgetCachedKey } from "../../middleware/api-key";
 
 export type ApiKeyRow = typeof apiKeys.$inferSelect;
 

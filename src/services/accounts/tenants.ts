@@ -8,6 +8,7 @@
  * 200 obeys it, whichever isolate accepts it, and accepting still costs one dispatcher call.
  */
 import { eq, sql } from "drizzle-orm";
+import { rememberTenantSettings } from "../../db/api-key-lookup";
 import { database } from "../../db/client";
 import { tenants } from "../../db/schema";
 import { tenantConfigOf } from "../../db/tenant-config";
@@ -15,7 +16,6 @@ import { dispatcherOf } from "../../delivery/dispatcher";
 import type { Caller, TenantConfig } from "../../domain/caller";
 import type { QuietHours } from "../../domain/quiet-hours";
 import { ApiError } from "../../lib/problem";
-import { rememberTenantSettings } from "../../middleware/api-key";
 
 export type TenantRow = typeof tenants.$inferSelect;
 
