@@ -1,7 +1,7 @@
 import { createRoute, z } from "@hono/zod-openapi";
 import { checkWord, MAX_WORD_LENGTH, WORD_POLICIES } from "../../domain/sensitive-words";
 import { requireScope } from "../../middleware/api-key";
-import { MAX_IMPORT } from "../../services/content/sensitive-words";
+import { MAX_IMPORT } from "../../services/content/tenant-lexicon";
 import { bearerAuth, IdempotencyHeaders, LimitQuery } from "../common";
 import { conflict, jsonBody, jsonResponse, listOf, problems } from "../openapi-helpers";
 
