@@ -1,28 +1,30 @@
 /**
- * API keys as the request path reads them: looked up by their SHA-256 in an isolate-local cache
- * that lives at most CACHE_TTL_MS, so a revoked key stops working, and a changed limit applies,
- * within that time everywhere (at once in the isolate that made the change, which forgets it
- * here). The API-key middleware reads it; the key and tenant services forget and refresh it.
+ * API keys by their SHA-256, cached per isolate for at most CACHE_TTL_MS: the lookup of every
+ * authenticated request (middleware/api-key.ts), without a D1 query each time. A revoked key, or a
+ * changed limit, is dropped at once in the isolate that made the change. The tenant's settings
+ * cached with a key may be older still: sending checks them against the dispatcher's version and
+ * refreshes them here (services/accounts/tenants.ts).
  */
 import { eq } from "drizzle-orm";
 import type { Caller, TenantConfig } from "../domain/caller";
 import { effectiveRateLimit, type RateLimit } from "../domain/rate-limits";
 import type { Scope } from "../domain/scopes";
+import { TtlCache } from "../lib/ttl-cache";
 import { database } from "./client";
 import { apiKeys, tenants } from "./schema";
 import { tenantConfigOf } from "./tenant-config";
 
 const CACHE_TTL_MS = 10_000;
 const MAX_CACHED = 10_000;
-export interface KeyEntry {
+
+export interface KeyLookup {
   caller: Caller | null;
   revoked: boolean;
   /** The key's request limit, so enforcing it needs no I/O. */
   rateLimit: RateLimit | null;
-  expiresAt: number;
 }
 
-const cache = new Map<string, KeyEntry>();
+const cache = new TtlCache<string, KeyLookup>({ ttlMs: CACHE_TTL_MS, maxEntries: MAX_CACHED });
 
 export function forgetCachedKey(keyId: string): void {
   for (const [hash, entry] of cache) {
@@ -34,7 +36,7 @@ export function forgetCachedKey(keyId: string): void {
 
 /** Newer settings of a tenant, read after the dispatcher refused the cached ones. */
 export function rememberTenantSettings(tenant: TenantConfig): void {
-  for (const entry of cache.values()) {
+  for (const [, entry] of cache) {
     const caller = entry.caller;
     if (caller?.tenant.id === tenant.id && caller.tenant.settingsVersion < tenant.settingsVersion) {
       entry.caller = { ...caller, tenant };
@@ -42,9 +44,10 @@ export function rememberTenantSettings(tenant: TenantConfig): void {
   }
 }
 
-export async function lookUpKey(env: Env, hash: string, now: number): Promise<KeyEntry> {
-  const cached = cache.get(hash);
-  if (cached && cached.expiresAt > now) {
+/** The key whose SHA-256 is `hash`, as D1 had it at most CACHE_TTL_MS ago. */
+export async function lookUpKey(env: Env, hash: string, now: number): Promise<KeyLookup> {
+  const cached = cache.get(hash, now);
+  if (cached) {
     return cached;
   }
   const [row] = await database(env.DB)
@@ -53,7 +56,7 @@ export async function lookUpKey(env: Env, hash: string, now: number): Promise<Ke
     .innerJoin(tenants, eq(tenants.id, apiKeys.tenantId))
     .where(eq(apiKeys.keyHash, hash))
     .limit(1);
-  const entry: KeyEntry = {
+  const entry: KeyLookup = {
     caller: row
       ? {
           keyId: row.key.id,
@@ -64,11 +67,7 @@ export async function lookUpKey(env: Env, hash: string, now: number): Promise<Ke
       : null,
     revoked: row?.key.revokedAt != null,
     rateLimit: row ? effectiveRateLimit(row.key) : null,
-    expiresAt: now + CACHE_TTL_MS,
   };
-  if (cache.size >= MAX_CACHED) {
-    cache.clear();
-  }
-  cache.set(hash, entry);
+  cache.set(hash, entry, now);
   return entry;
 }

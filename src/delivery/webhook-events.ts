@@ -5,6 +5,7 @@
  */
 import type { WebhookEvent } from "../domain/vocabulary";
 import { newId } from "../lib/ids";
+import { TtlCache } from "../lib/ttl-cache";
 import type { WebhookJob } from "./webhook-payloads";
 
 export interface MessageEvent {
@@ -25,7 +26,10 @@ export interface Subscription {
 /** Endpoint changes made in another isolate show within this time. */
 const CACHE_TTL_MS = 15_000;
 const MAX_CACHED_TENANTS = 10_000;
-const cache = new Map<string, { endpoints: Subscription[]; expiresAt: number }>();
+const cache = new TtlCache<string, Subscription[]>({
+  ttlMs: CACHE_TTL_MS,
+  maxEntries: MAX_CACHED_TENANTS,
+});
 
 /** Drops a tenant's cached endpoints (after a create, delete or rotation in this isolate). */
 export function forgetTenantEndpoints(tenantId: string): void {
@@ -124,9 +128,9 @@ export async function subscriptionsOf(
   const found = new Map<string, Subscription[]>();
   const missing: string[] = [];
   for (const tenantId of tenantIds) {
-    const cached = cache.get(tenantId);
-    if (cached && cached.expiresAt > now) {
-      found.set(tenantId, cached.endpoints);
+    const cached = cache.get(tenantId, now);
+    if (cached) {
+      found.set(tenantId, cached);
     } else {
       missing.push(tenantId);
     }
@@ -147,11 +151,8 @@ export async function subscriptionsOf(
         events: new Set(JSON.parse(row.events) as string[]),
       });
     }
-    if (cache.size + byTenant.size > MAX_CACHED_TENANTS) {
-      cache.clear();
-    }
+    cache.setAll([...byTenant], now);
     for (const [tenantId, endpoints] of byTenant) {
-      cache.set(tenantId, { endpoints, expiresAt: now + CACHE_TTL_MS });
       found.set(tenantId, endpoints);
     }
   }

@@ -1,4 +1,4 @@
-/** Small WebCrypto helpers: hashing, random tokens, constant-time comparison. */
+/** Small WebCrypto helpers: hashing, key derivation, random tokens, constant-time comparison. */
 
 const encoder = new TextEncoder();
 
@@ -13,6 +13,24 @@ export function toHex(bytes: ArrayBuffer | Uint8Array): string {
 
 export async function sha256Hex(text: string): Promise<string> {
   return toHex(await crypto.subtle.digest("SHA-256", encoder.encode(text)));
+}
+
+/**
+ * HKDF-SHA256 (RFC 5869) with an empty salt: `length` bytes of key for the purpose `info` names,
+ * from a secret such as MASTER_KEY. Each purpose gets its own key; the same inputs, the same bytes.
+ */
+export async function deriveKey(
+  secret: Uint8Array,
+  info: string,
+  length = 32,
+): Promise<Uint8Array> {
+  const base = await crypto.subtle.importKey("raw", secret, "HKDF", false, ["deriveBits"]);
+  const bits = await crypto.subtle.deriveBits(
+    { name: "HKDF", hash: "SHA-256", salt: new Uint8Array(), info: encoder.encode(info) },
+    base,
+    length * 8,
+  );
+  return new Uint8Array(bits);
 }
 
 const BASE62 = "0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz";

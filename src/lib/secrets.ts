@@ -4,6 +4,7 @@
  * `v1.<iv base64>.<ciphertext base64>`; the purpose is bound as associated data, so a value
  * cannot be moved from one column to another and still decrypt.
  */
+import { deriveKey } from "./crypto";
 
 export type SecretPurpose = "provider-credentials" | "webhook-secret";
 
@@ -17,23 +18,9 @@ function keyFor(masterKey: string, purpose: SecretPurpose): Promise<CryptoKey> {
   const cacheKey = `${purpose}:${masterKey}`;
   let key = keys.get(cacheKey);
   if (!key) {
-    key = (async () => {
-      const base = await crypto.subtle.importKey("raw", masterBytes(masterKey), "HKDF", false, [
-        "deriveKey",
-      ]);
-      return crypto.subtle.deriveKey(
-        {
-          name: "HKDF",
-          hash: "SHA-256",
-          salt: new Uint8Array(),
-          info: new TextEncoder().encode(`relaybox ${purpose} v1`),
-        },
-        base,
-        { name: "AES-GCM", length: 256 },
-        false,
-        ["encrypt", "decrypt"],
-      );
-    })();
+    key = deriveKey(masterBytes(masterKey), `relaybox ${purpose} v1`).then((bytes) =>
+      crypto.subtle.importKey("raw", bytes, "AES-GCM", false, ["encrypt", "decrypt"]),
+    );
     keys.set(cacheKey, key);
   }
   return key;

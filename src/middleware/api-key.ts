@@ -1,9 +1,7 @@
 /**
- * API-key authentication and the per-key request limit. Keys are looked up through the isolate's
- * short-lived cache (db/api-key-lookup.ts), so a revoked key stops working, and a changed limit
- * applies, within its TTL everywhere. The tenant's settings cached with a key may be older still:
- * sending checks them against the dispatcher's version and refreshes them there
- * (services/accounts/tenants.ts).
+ * API-key authentication and the per-key request limit. Keys are looked up by their SHA-256 in an
+ * isolate-local cache (db/api-key-lookup.ts), so a revoked key stops working, and a changed limit
+ * applies, within its TTL everywhere (at once in the isolate that made the change).
  */
 import { createMiddleware } from "hono/factory";
 import type { AppEnv } from "../app-env";

@@ -1,5 +1,6 @@
 import { describe, expect, it } from "vitest";
-import { checkWebhookUrl, parseIPv4, parseIPv6 } from "../../src/domain/webhook-urls";
+import { parseIPv4, parseIPv6 } from "../../src/domain/ip-addresses";
+import { checkWebhookUrl } from "../../src/domain/webhook-urls";
 
 const PRODUCTION = { allowLocalHttp: false };
 const DEVELOPMENT = { allowLocalHttp: true };

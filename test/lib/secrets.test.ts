@@ -23,4 +23,23 @@ describe("secrets at rest", () => {
     await expect(decryptSecret(MASTER, "webhook-secret", flipped)).rejects.toThrow();
     await expect(decryptSecret(MASTER, "webhook-secret", "plain")).rejects.toThrow();
   });
+
+  it("decrypts values made outside the Worker with the same key derivation and format", async () => {
+    // AES-256-GCM under HKDF-SHA256(MASTER, empty salt, "relaybox <purpose> v1"), IV 00..0b, the
+    // purpose as associated data: made with Python's hmac and cryptography packages.
+    expect(
+      await decryptSecret(
+        MASTER,
+        "provider-credentials",
+        "v1.AAECAwQFBgcICQoL.5CFVHBrgEsjDHgsY/k2OkuCy7HhDUqi64P2J+093DzMgOlnYrIexW6dvGGI3",
+      ),
+    ).toBe('{"auth_token":"fixed-vector"}');
+    expect(
+      await decryptSecret(
+        MASTER,
+        "webhook-secret",
+        "v1.AAECAwQFBgcICQoL.H/kEggf5jfK5ZmSMK5igWgprLnzEHz0zQY/7jegNZFwS",
+      ),
+    ).toBe("whsec_fixedvector");
+  });
 });

@@ -1,5 +1,6 @@
 import { describe, it } from "vitest";
 import { expectProblem } from "../support/problem";
+import { expectMalformedJsonRefused } from "../support/route-checks";
 import { createTenant, postJson } from "../support/tenants";
 import { newAppId, wechatApp } from "../support/wechat";
 
@@ -23,6 +24,12 @@ describe("contacts: refusals", () => {
       slug: "validation-error",
       instance: "/v1/contacts/x",
     });
+  });
+
+  it("refuses a body that is not well-formed JSON with 400", async () => {
+    const tenant = await createTenant();
+    await expectMalformedJsonRefused(tenant, "/v1/contacts", '{"external_id": ');
+    await expectMalformedJsonRefused(tenant, "/v1/contacts/someone", "{", "PATCH");
   });
 
   it("refuses an invalid phone with 422 at /phone", async () => {

@@ -1,32 +1,28 @@
 import { describe, expect, it } from "vitest";
-import { expectProblem } from "../support/problem";
+import {
+  expectForeignLikeMissing,
+  expectNoKeyRefused,
+  expectScopeRefused,
+} from "../support/route-checks";
 import { call, createTenant, postJson } from "../support/tenants";
 import { wechatApp } from "../support/wechat";
 
 describe("contacts: who may see and change them", () => {
   it("needs a key: messages:read to read, messages:send to write", async () => {
     const tenant = await createTenant();
-    await expectProblem(await call("/v1/contacts", null), {
-      status: 401,
-      slug: "unauthenticated",
-      instance: "/v1/contacts",
-    });
+    await expectNoKeyRefused({ path: "/v1/contacts" });
     const reader = await tenant.addKey(["messages:read"]);
     expect((await call("/v1/contacts", reader.key)).status).toBe(200);
-    await expectProblem(await call("/v1/contacts", reader.key, postJson({ external_id: "s1" })), {
-      status: 403,
-      slug: "forbidden",
-      instance: "/v1/contacts",
-    });
+    await expectScopeRefused(
+      reader.key,
+      { path: "/v1/contacts", init: postJson({ external_id: "s1" }) },
+      "messages:send",
+    );
     const sender = await tenant.addKey(["messages:send"]);
     expect((await call("/v1/contacts", sender.key, postJson({ external_id: "s1" }))).status).toBe(
       201,
     );
-    await expectProblem(await call("/v1/contacts/s1", sender.key), {
-      status: 403,
-      slug: "forbidden",
-      instance: "/v1/contacts/s1",
-    });
+    await expectScopeRefused(sender.key, { path: "/v1/contacts/s1" }, "messages:read");
   });
 
   it("treats another tenant's contact as missing, and never lists it", async () => {
@@ -38,20 +34,23 @@ describe("contacts: who may see and change them", () => {
       postJson({ external_id: "shared-id", wechat: [{ app_id: appId, openid: "oOwner" }] }),
     );
     for (const [path, init] of [
-      ["/v1/contacts/shared-id", {}],
-      ["/v1/contacts/shared-id", { method: "PATCH", body: JSON.stringify({ name: "x" }) }],
-      ["/v1/contacts/shared-id", { method: "DELETE" }],
-      [`/v1/contacts/shared-id/wechat/${appId}`, { method: "DELETE" }],
+      [(id: string) => `/v1/contacts/${id}`, {}],
       [
-        `/v1/contacts/shared-id/wechat/${appId}/oauth-link`,
+        (id: string) => `/v1/contacts/${id}`,
+        { method: "PATCH", body: JSON.stringify({ name: "x" }) },
+      ],
+      [(id: string) => `/v1/contacts/${id}`, { method: "DELETE" }],
+      [(id: string) => `/v1/contacts/${id}/wechat/${appId}`, { method: "DELETE" }],
+      [
+        (id: string) => `/v1/contacts/${id}/wechat/${appId}/oauth-link`,
         postJson({ redirect: "https://example.com/done" }),
       ],
     ] as const) {
-      await expectProblem(await other.api(path, init), {
-        status: 404,
-        slug: "not-found",
-        instance: path,
-      });
+      await expectForeignLikeMissing(
+        other,
+        { path, init },
+        { foreign: "shared-id", missing: "never-added" },
+      );
     }
     const list = (await (await other.api("/v1/contacts")).json()) as { data: unknown[] };
     expect(list.data).toEqual([]);

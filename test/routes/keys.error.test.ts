@@ -1,5 +1,6 @@
 import { describe, expect, it } from "vitest";
 import { expectProblem } from "../support/problem";
+import { expectMalformedJsonRefused } from "../support/route-checks";
 import { createTenant, postJson, type TestTenant } from "../support/tenants";
 
 /** Request limits a key may not have, with the pointers the 400 must carry. */
@@ -106,13 +107,7 @@ describe("POST /v1/keys (errors)", () => {
 
   it("refuses a body that is not well-formed JSON with 400", async () => {
     const tenant = await createTenant();
-    const res = await tenant.api("/v1/keys", { method: "POST", body: '{"name": ' });
-    await expectProblem(res, {
-      status: 400,
-      slug: "validation-error",
-      instance: "/v1/keys",
-      detail: /not well-formed JSON/,
-    });
+    await expectMalformedJsonRefused(tenant, "/v1/keys", '{"name": ');
     await expectOnlyTheAdminKey(tenant);
   });
 

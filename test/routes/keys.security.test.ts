@@ -1,5 +1,12 @@
 import { describe, expect, it } from "vitest";
 import { expectProblem } from "../support/problem";
+import {
+  expectForeignLikeMissing,
+  expectNoKeyRefused,
+  expectRevokedKeyRefused,
+  expectScopeRefused,
+  revokedKey,
+} from "../support/route-checks";
 import { call, createTenant, postJson, type TestTenant } from "../support/tenants";
 
 async function keyIds(tenant: TestTenant): Promise<string[]> {
@@ -41,14 +48,8 @@ describe("API keys routes without the admin scope", () => {
       { path: `/v1/keys/${tenant.keyId}`, init: PATCH },
       { path: `/v1/keys/${limited.id}`, init: PATCH },
     ];
-    for (const { path, init } of routes) {
-      const res = await call(path, limited.key, init);
-      await expectProblem(res, {
-        status: 403,
-        slug: "forbidden",
-        instance: path,
-        detail: /`admin`/,
-      });
+    for (const route of routes) {
+      await expectScopeRefused(limited.key, route, "admin");
     }
 
     expect(await keyIds(tenant)).toEqual(before);
@@ -69,36 +70,22 @@ describe("API keys routes without the admin scope", () => {
       init: { method: "DELETE" },
     },
     { route: "PATCH /v1/keys/{id}", path: `/v1/keys/key_${"0".repeat(26)}`, init: PATCH },
-  ])("$route refuses a request without a key with 401", async ({ path, init }) => {
-    const res = await call(path, null, init);
-    await expectProblem(res, { status: 401, slug: "unauthenticated", instance: path });
-    expect(res.headers.get("www-authenticate")).toBe('Bearer realm="relaybox"');
-  });
+  ])("$route refuses a request without a key with 401", (route) => expectNoKeyRefused(route));
 
   it("refuses a revoked admin key on every keys route", async () => {
     const tenant = await createTenant();
-    const second = await tenant.addKey(["admin"]);
-    expect((await tenant.api(`/v1/keys/${second.id}`, { method: "DELETE" })).status).toBe(204);
+    const second = await revokedKey(tenant, ["admin"]);
 
     for (const init of [CREATE, {}]) {
-      const res = await call("/v1/keys", second.key, init);
-      await expectProblem(res, {
-        status: 401,
-        slug: "unauthenticated",
-        instance: "/v1/keys",
-        detail: /revoked/,
-      });
+      await expectRevokedKeyRefused(second.key, { path: "/v1/keys", init });
     }
-    const res = await call(`/v1/keys/${tenant.keyId}`, second.key, { method: "DELETE" });
-    expect(res.status).toBe(401);
+    await expectRevokedKeyRefused(second.key, {
+      path: `/v1/keys/${tenant.keyId}`,
+      init: { method: "DELETE" },
+    });
     const details = await keyDetails(tenant);
     for (const id of [tenant.keyId, second.id]) {
-      const patch = await call(`/v1/keys/${id}`, second.key, PATCH);
-      await expectProblem(patch, {
-        status: 401,
-        slug: "unauthenticated",
-        instance: `/v1/keys/${id}`,
-      });
+      await expectRevokedKeyRefused(second.key, { path: `/v1/keys/${id}`, init: PATCH });
     }
     expect(await keyDetails(tenant)).toEqual(details);
     expect((await tenant.api("/v1/keys")).status).toBe(200);
@@ -111,20 +98,11 @@ describe("API keys across tenants", () => {
     const stranger = await createTenant();
     const missingId = `key_${"0".repeat(26)}`;
 
-    const missing = await expectProblem(
-      await stranger.api(`/v1/keys/${missingId}`, { method: "DELETE" }),
-      { status: 404, slug: "not-found", instance: `/v1/keys/${missingId}` },
+    await expectForeignLikeMissing(
+      stranger,
+      { path: (id) => `/v1/keys/${id}`, init: { method: "DELETE" } },
+      { foreign: owner.keyId, missing: missingId },
     );
-    const res = await stranger.api(`/v1/keys/${owner.keyId}`, { method: "DELETE" });
-    const foreign = await expectProblem(res, {
-      status: 404,
-      slug: "not-found",
-      instance: `/v1/keys/${owner.keyId}`,
-    });
-    expect(foreign.detail.replace(owner.keyId, "<id>")).toBe(
-      missing.detail.replace(missingId, "<id>"),
-    );
-    expect(Object.keys(foreign).sort()).toEqual(Object.keys(missing).sort());
 
     expect((await owner.api("/v1/keys")).status).toBe(200);
     const listed = (await (await owner.api("/v1/keys")).json()) as {
@@ -139,20 +117,11 @@ describe("API keys across tenants", () => {
     const before = await keyDetails(owner);
     const missingId = `key_${"0".repeat(26)}`;
 
-    const missing = await expectProblem(await stranger.api(`/v1/keys/${missingId}`, PATCH), {
-      status: 404,
-      slug: "not-found",
-      instance: `/v1/keys/${missingId}`,
-    });
-    const foreign = await expectProblem(await stranger.api(`/v1/keys/${owner.keyId}`, PATCH), {
-      status: 404,
-      slug: "not-found",
-      instance: `/v1/keys/${owner.keyId}`,
-    });
-    expect(foreign.detail.replace(owner.keyId, "<id>")).toBe(
-      missing.detail.replace(missingId, "<id>"),
+    await expectForeignLikeMissing(
+      stranger,
+      { path: (id) => `/v1/keys/${id}`, init: PATCH },
+      { foreign: owner.keyId, missing: missingId },
     );
-    expect(Object.keys(foreign).sort()).toEqual(Object.keys(missing).sort());
     expect(await keyDetails(owner)).toEqual(before);
   });
 

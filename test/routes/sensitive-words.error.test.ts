@@ -1,5 +1,6 @@
 import { describe, expect, it } from "vitest";
 import { expectProblem } from "../support/problem";
+import { expectMalformedJsonRefused } from "../support/route-checks";
 import { createTenant, postJson, type TestTenant } from "../support/tenants";
 
 async function listedWords(tenant: TestTenant): Promise<string[]> {
@@ -78,13 +79,7 @@ describe("POST /v1/sensitive-words (errors)", () => {
 
   it("refuses a body that is not well-formed JSON with 400", async () => {
     const tenant = await createTenant();
-    const res = await tenant.api("/v1/sensitive-words", { method: "POST", body: '{"word": ' });
-    await expectProblem(res, {
-      status: 400,
-      slug: "validation-error",
-      instance: "/v1/sensitive-words",
-      detail: /not well-formed JSON/,
-    });
+    await expectMalformedJsonRefused(tenant, "/v1/sensitive-words", '{"word": ');
   });
 
   it("refuses a body that is not JSON with 415", async () => {

@@ -1,5 +1,11 @@
 import { describe, expect, it } from "vitest";
-import { expectProblem } from "../support/problem";
+import {
+  expectForeignLikeMissing,
+  expectNoKeyRefused,
+  expectRevokedKeyRefused,
+  expectScopeRefused,
+  revokedKey,
+} from "../support/route-checks";
 import { call, createTenant, postJson, type TestTenant } from "../support/tenants";
 
 const MISSING_ID = `sw_${"0".repeat(26)}`;
@@ -60,31 +66,20 @@ function routes(id: string) {
       init: { method: "DELETE" },
       allowed: 404,
     },
-  ];
+  ] as const;
 }
 
 describe("Sensitive-words routes without a key or the scope", () => {
-  it.each(routes(MISSING_ID))(
-    "$route refuses a request without a key with 401",
-    async ({ path, init }) => {
-      const res = await call(path, null, init);
-      await expectProblem(res, { status: 401, slug: "unauthenticated", instance: path });
-      expect(res.headers.get("www-authenticate")).toBe('Bearer realm="relaybox"');
-    },
+  it.each(routes(MISSING_ID))("$route refuses a request without a key with 401", (route) =>
+    expectNoKeyRefused(route),
   );
 
   it("refuse a key with only message scopes on every route with 403, changing nothing", async () => {
     const tenant = await createTenant();
     const id = await addWord(tenant, "原有的词");
     const limited = await tenant.addKey(["messages:send", "messages:read"]);
-    for (const { path, init, scope } of routes(id)) {
-      const res = await call(path, limited.key, init);
-      await expectProblem(res, {
-        status: 403,
-        slug: "forbidden",
-        instance: path,
-        detail: new RegExp(`\`${scope}\``),
-      });
+    for (const route of routes(id)) {
+      await expectScopeRefused(limited.key, route, route.scope);
     }
     expect(await wordIds(tenant)).toEqual([id]);
   });
@@ -93,12 +88,11 @@ describe("Sensitive-words routes without a key or the scope", () => {
     const tenant = await createTenant();
     const id = await addWord(tenant, "原有的词");
     const reader = await tenant.addKey(["content:read"]);
-    for (const { path, init, scope, allowed } of routes(id)) {
-      const res = await call(path, reader.key, init);
-      if (scope === "content:read") {
-        expect(res.status).toBe(allowed);
+    for (const route of routes(id)) {
+      if (route.scope === "content:read") {
+        expect((await call(route.path, reader.key, route.init)).status).toBe(route.allowed);
       } else {
-        await expectProblem(res, { status: 403, slug: "forbidden", instance: path });
+        await expectScopeRefused(reader.key, route, route.scope);
       }
     }
     expect(await wordIds(tenant)).toEqual([id]);
@@ -107,12 +101,11 @@ describe("Sensitive-words routes without a key or the scope", () => {
   it("let a content:write key change words, and refuse it listing and checking with 403", async () => {
     const tenant = await createTenant();
     const writer = await tenant.addKey(["content:write"]);
-    for (const { path, init, scope, allowed } of routes(MISSING_ID)) {
-      const res = await call(path, writer.key, init);
-      if (scope === "content:read") {
-        await expectProblem(res, { status: 403, slug: "forbidden", instance: path });
+    for (const route of routes(MISSING_ID)) {
+      if (route.scope === "content:read") {
+        await expectScopeRefused(writer.key, route, route.scope);
       } else {
-        expect(res.status).toBe(allowed);
+        expect((await call(route.path, writer.key, route.init)).status).toBe(route.allowed);
       }
     }
   });
@@ -120,16 +113,9 @@ describe("Sensitive-words routes without a key or the scope", () => {
   it("refuse a revoked key on every route with 401", async () => {
     const tenant = await createTenant();
     const id = await addWord(tenant, "原有的词");
-    const revoked = await tenant.addKey(["content:read", "content:write"]);
-    expect((await tenant.api(`/v1/keys/${revoked.id}`, { method: "DELETE" })).status).toBe(204);
-    for (const { path, init } of routes(id)) {
-      const res = await call(path, revoked.key, init);
-      await expectProblem(res, {
-        status: 401,
-        slug: "unauthenticated",
-        instance: path,
-        detail: /revoked/,
-      });
+    const revoked = await revokedKey(tenant, ["content:read", "content:write"]);
+    for (const route of routes(id)) {
+      await expectRevokedKeyRefused(revoked.key, route);
     }
     expect(await wordIds(tenant)).toEqual([id]);
   });
@@ -141,16 +127,11 @@ describe("Sensitive words across tenants", () => {
     const stranger = await createTenant();
     const id = await addWord(owner, "独家秘方");
 
-    const missing = await expectProblem(
-      await stranger.api(`/v1/sensitive-words/${MISSING_ID}`, { method: "DELETE" }),
-      { status: 404, slug: "not-found", instance: `/v1/sensitive-words/${MISSING_ID}` },
+    await expectForeignLikeMissing(
+      stranger,
+      { path: (someId) => `/v1/sensitive-words/${someId}`, init: { method: "DELETE" } },
+      { foreign: id, missing: MISSING_ID },
     );
-    const foreign = await expectProblem(
-      await stranger.api(`/v1/sensitive-words/${id}`, { method: "DELETE" }),
-      { status: 404, slug: "not-found", instance: `/v1/sensitive-words/${id}` },
-    );
-    expect(foreign.detail.replace(id, "<id>")).toBe(missing.detail.replace(MISSING_ID, "<id>"));
-    expect(Object.keys(foreign).sort()).toEqual(Object.keys(missing).sort());
     expect(await wordIds(owner)).toEqual([id]);
     expect(await verdictFor(owner, "独家秘方")).toBe("block");
   });

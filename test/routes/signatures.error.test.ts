@@ -1,6 +1,7 @@
 import { env } from "cloudflare:test";
 import { describe, expect, it } from "vitest";
 import { expectProblem } from "../support/problem";
+import { expectMalformedJsonRefused } from "../support/route-checks";
 import { createTenant, postJson, type TestTenant } from "../support/tenants";
 
 interface Signature {
@@ -78,6 +79,10 @@ describe("POST /v1/signatures (errors)", () => {
       detail,
     });
     expect(await listed(tenant)).toEqual([]);
+  });
+
+  it("refuses a body that is not well-formed JSON with 400", async () => {
+    await expectMalformedJsonRefused(await createTenant(), "/v1/signatures", '{"name": ');
   });
 
   it("refuses an unknown field with 400 pointing at it", async () => {

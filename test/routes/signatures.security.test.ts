@@ -1,8 +1,12 @@
 import { env } from "cloudflare:test";
 import { describe, expect, it } from "vitest";
 import type { Scope } from "../../src/domain/scopes";
-import { expectProblem } from "../support/problem";
-import { call, createTenant, postJson, type TestTenant } from "../support/tenants";
+import {
+  expectForeignLikeMissing,
+  expectNoKeyRefused,
+  expectScopeRefused,
+} from "../support/route-checks";
+import { createTenant, postJson, type TestTenant } from "../support/tenants";
 
 const MISSING_ID = `sig_${"0".repeat(26)}`;
 
@@ -70,12 +74,8 @@ function routes(id: string) {
 }
 
 describe("Signatures routes without a key", () => {
-  it.each(routes(MISSING_ID))(
-    "$route refuses a request without a key with 401",
-    async ({ path, init }) => {
-      const res = await call(path, null, init);
-      await expectProblem(res, { status: 401, slug: "unauthenticated", instance: path });
-    },
+  it.each(routes(MISSING_ID))("$route refuses a request without a key with 401", (route) =>
+    expectNoKeyRefused(route),
   );
 });
 
@@ -98,13 +98,7 @@ describe("Signatures routes without the needed scope", () => {
         if (!lacks.includes(scope)) {
           continue;
         }
-        const res = await call(path, limited.key, init);
-        await expectProblem(res, {
-          status: 403,
-          slug: "forbidden",
-          instance: path,
-          detail: new RegExp(`\`${scope}\``),
-        });
+        await expectScopeRefused(limited.key, { path, init }, scope);
       }
       expect(await shown(tenant, id)).toEqual(before);
       expect(await tenantSignature(tenant.id)).toBe("【Relaybox】");
@@ -121,19 +115,11 @@ describe("Signatures across tenants", () => {
       const id = await approved(owner, "Owner");
       const before = await shown(owner, id);
 
-      const missing = await expectProblem(await stranger.api(path, init), {
-        status: 404,
-        slug: "not-found",
-        instance: path,
-      });
-      const foreignPath = path.replace(MISSING_ID, id);
-      const foreign = await expectProblem(await stranger.api(foreignPath, init), {
-        status: 404,
-        slug: "not-found",
-        instance: foreignPath,
-      });
-      expect(foreign.detail.replace(id, "<id>")).toBe(missing.detail.replace(MISSING_ID, "<id>"));
-      expect(Object.keys(foreign).sort()).toEqual(Object.keys(missing).sort());
+      await expectForeignLikeMissing(
+        stranger,
+        { path: (someId) => path.replace(MISSING_ID, someId), init },
+        { foreign: id, missing: MISSING_ID },
+      );
       expect(await shown(owner, id)).toEqual(before);
       expect(await tenantSignature(stranger.id)).toBe("【Relaybox】");
     },

@@ -3,6 +3,7 @@ import { describe, expect, it } from "vitest";
 import { ApiError } from "../../src/lib/problem";
 import { servingTemplate } from "../../src/services/content/serving-templates";
 import { expectProblem } from "../support/problem";
+import { expectMalformedJsonRefused } from "../support/route-checks";
 import { createTenant, postJson, type TestTenant } from "../support/tenants";
 
 interface Template {
@@ -201,6 +202,10 @@ describe("POST /v1/templates (errors)", () => {
       "{{a}} is not declared in `variables`",
       "{{b}} is not declared in `variables`",
     ]);
+  });
+
+  it("refuses a body that is not well-formed JSON with 400", async () => {
+    await expectMalformedJsonRefused(await createTenant(), "/v1/templates", '{"name": ');
   });
 
   it("refuses a body that is not JSON with 415", async () => {

@@ -3,7 +3,13 @@ import { describe, expect, it } from "vitest";
 import type { Scope } from "../../src/domain/scopes";
 import { ApiError } from "../../src/lib/problem";
 import { servingTemplate } from "../../src/services/content/serving-templates";
-import { expectProblem } from "../support/problem";
+import {
+  expectForeignLikeMissing,
+  expectNoKeyRefused,
+  expectRevokedKeyRefused,
+  expectScopeRefused,
+  revokedKey,
+} from "../support/route-checks";
 import { call, createTenant, postJson, type TestTenant } from "../support/tenants";
 
 const OTP = {
@@ -82,26 +88,14 @@ function routes(id: string) {
 }
 
 describe("Templates routes without a key", () => {
-  it.each(routes(MISSING_ID))(
-    "$route refuses a request without a key with 401",
-    async ({ path, init }) => {
-      const res = await call(path, null, init);
-      await expectProblem(res, { status: 401, slug: "unauthenticated", instance: path });
-      expect(res.headers.get("www-authenticate")).toBe('Bearer realm="relaybox"');
-    },
+  it.each(routes(MISSING_ID))("$route refuses a request without a key with 401", (route) =>
+    expectNoKeyRefused(route),
   );
 
   it("refuses a revoked key with 401", async () => {
     const tenant = await createTenant();
-    const revoked = await tenant.addKey(["templates:write"]);
-    expect((await tenant.api(`/v1/keys/${revoked.id}`, { method: "DELETE" })).status).toBe(204);
-    const res = await call("/v1/templates", revoked.key, postJson(OTP));
-    await expectProblem(res, {
-      status: 401,
-      slug: "unauthenticated",
-      instance: "/v1/templates",
-      detail: /revoked/,
-    });
+    const revoked = await revokedKey(tenant, ["templates:write"]);
+    await expectRevokedKeyRefused(revoked.key, { path: "/v1/templates", init: postJson(OTP) });
     expect((await (await tenant.api("/v1/templates")).json()) as unknown).toEqual({
       data: [],
       next_cursor: null,
@@ -132,13 +126,7 @@ describe("Templates routes without the needed scope", () => {
         if (!lacks.includes(scope)) {
           continue;
         }
-        const res = await call(path, limited.key, init);
-        await expectProblem(res, {
-          status: 403,
-          slug: "forbidden",
-          instance: path,
-          detail: new RegExp(`\`${scope}\``),
-        });
+        await expectScopeRefused(limited.key, { path, init }, scope);
       }
       expect(await shown(tenant, id)).toEqual(before);
       const page = (await (await tenant.api("/v1/templates")).json()) as { data: { id: string }[] };
@@ -151,13 +139,11 @@ describe("Templates routes without the needed scope", () => {
     const writer = await tenant.addKey(["templates:write"]);
     const reviewer = await tenant.addKey(["templates:review"]);
     const id = await submitted(tenant);
-    const refused = await call(`/v1/templates/${id}/approve`, writer.key, { method: "POST" });
-    await expectProblem(refused, {
-      status: 403,
-      slug: "forbidden",
-      instance: `/v1/templates/${id}/approve`,
-      detail: /`templates:review`/,
-    });
+    await expectScopeRefused(
+      writer.key,
+      { path: `/v1/templates/${id}/approve`, init: { method: "POST" } },
+      "templates:review",
+    );
     const res = await call(`/v1/templates/${id}/approve`, reviewer.key, { method: "POST" });
     expect(res.status).toBe(200);
     expect(await res.json()).toMatchObject({ status: "approved", approved_version: 1 });
@@ -173,19 +159,11 @@ describe("Templates across tenants", () => {
       const id = await submitted(owner);
       const before = await shown(owner, id);
 
-      const missing = await expectProblem(await stranger.api(path, init), {
-        status: 404,
-        slug: "not-found",
-        instance: path,
-      });
-      const foreignPath = path.replace(MISSING_ID, id);
-      const foreign = await expectProblem(await stranger.api(foreignPath, init), {
-        status: 404,
-        slug: "not-found",
-        instance: foreignPath,
-      });
-      expect(foreign.detail.replace(id, "<id>")).toBe(missing.detail.replace(MISSING_ID, "<id>"));
-      expect(Object.keys(foreign).sort()).toEqual(Object.keys(missing).sort());
+      await expectForeignLikeMissing(
+        stranger,
+        { path: (someId) => path.replace(MISSING_ID, someId), init },
+        { foreign: id, missing: MISSING_ID },
+      );
       expect(await shown(owner, id)).toEqual(before);
     },
   );

@@ -2,6 +2,7 @@ import { env } from "cloudflare:test";
 import { describe, expect, it } from "vitest";
 import { MAX_ENDPOINTS_PER_TENANT } from "../../src/services/webhooks/endpoints";
 import { expectProblem } from "../support/problem";
+import { expectMalformedJsonRefused } from "../support/route-checks";
 import { createTenant, postJson, type TestTenant } from "../support/tenants";
 import { createEndpoint } from "../support/webhooks";
 
@@ -109,8 +110,7 @@ describe("POST /v1/webhooks (errors)", () => {
 
   it("answers 400 for malformed JSON", async () => {
     const tenant = await createTenant();
-    const res = await tenant.api("/v1/webhooks", { method: "POST", body: "{" });
-    await expectProblem(res, { status: 400, slug: "validation-error", instance: "/v1/webhooks" });
+    await expectMalformedJsonRefused(tenant, "/v1/webhooks", "{");
   });
 
   it("answers 422 for an Idempotency-Key reused with another body", async () => {

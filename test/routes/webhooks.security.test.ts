@@ -1,6 +1,13 @@
 import { env } from "cloudflare:test";
 import { afterEach, beforeEach, describe, expect, it, vi } from "vitest";
 import { expectProblem } from "../support/problem";
+import {
+  expectForeignLikeMissing,
+  expectNoKeyRefused,
+  expectRevokedKeyRefused,
+  expectScopeRefused,
+  revokedKey,
+} from "../support/route-checks";
 import { call, createTenant, postJson } from "../support/tenants";
 import { createEndpoint, deliveriesOf, emitUnqueued, messageEvent } from "../support/webhooks";
 
@@ -61,13 +68,8 @@ describe("webhooks routes security", () => {
     const { tenant, endpoint, delivery } = await endpointWithDelivery();
     const limited = await tenant.addKey([...scopes]);
     const before = await endpointState(endpoint.id);
-    for (const { path, init } of routesFor(endpoint.id, delivery.id)) {
-      await expectProblem(await call(path, limited.key, init), {
-        status: 403,
-        slug: "forbidden",
-        instance: path,
-        detail: /`admin`/,
-      });
+    for (const route of routesFor(endpoint.id, delivery.id)) {
+      await expectScopeRefused(limited.key, route, "admin");
     }
     expect(await endpointState(endpoint.id)).toEqual(before);
     const list = (await (await tenant.api("/v1/webhooks")).json()) as { data: unknown[] };
@@ -76,23 +78,16 @@ describe("webhooks routes security", () => {
 
   it("refuse a request without a key with 401 on every route", async () => {
     const missing = `whk_${"0".repeat(26)}`;
-    for (const { path, init } of routesFor(missing, `whd_${"0".repeat(26)}`)) {
-      const res = await call(path, null, init);
-      await expectProblem(res, { status: 401, slug: "unauthenticated", instance: path });
-      expect(res.headers.get("www-authenticate")).toBe('Bearer realm="relaybox"');
+    for (const route of routesFor(missing, `whd_${"0".repeat(26)}`)) {
+      await expectNoKeyRefused(route);
     }
   });
 
   it("refuse a revoked admin key on every route", async () => {
     const { tenant, endpoint, delivery } = await endpointWithDelivery();
-    const second = await tenant.addKey(["admin"]);
-    expect((await tenant.api(`/v1/keys/${second.id}`, { method: "DELETE" })).status).toBe(204);
-    for (const { path, init } of routesFor(endpoint.id, delivery.id)) {
-      await expectProblem(await call(path, second.key, init), {
-        status: 401,
-        slug: "unauthenticated",
-        instance: path,
-      });
+    const second = await revokedKey(tenant, ["admin"]);
+    for (const route of routesFor(endpoint.id, delivery.id)) {
+      await expectRevokedKeyRefused(second.key, route);
     }
   });
 
@@ -101,9 +96,13 @@ describe("webhooks routes security", () => {
     const intruder = await createTenant();
     const before = await endpointState(endpoint.id);
     const deliveryBefore = await deliveriesOf(endpoint.id);
-    for (const { path, init } of routesFor(endpoint.id, delivery.id).slice(2)) {
-      const res = await intruder.api(path, init);
-      const problem = await expectProblem(res, { status: 404, slug: "not-found", instance: path });
+    const endpointRoutes = (id: string) => routesFor(id, delivery.id).slice(2);
+    for (const [i, { init }] of endpointRoutes(endpoint.id).entries()) {
+      const problem = await expectForeignLikeMissing(
+        intruder,
+        { path: (id) => endpointRoutes(id)[i]?.path ?? "", init },
+        { foreign: endpoint.id, missing: `whk_${"0".repeat(26)}` },
+      );
       expect(problem.detail).not.toContain(intruder.id);
     }
     expect(await endpointState(endpoint.id)).toEqual(before);

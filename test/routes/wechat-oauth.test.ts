@@ -1,4 +1,5 @@
 import { env } from "cloudflare:test";
+import { jwtVerify } from "jose";
 import { afterEach, describe, expect, it, vi } from "vitest";
 import { receiveOAuthCallback } from "../../src/services/wechat/oauth";
 import { expectProblem } from "../support/problem";
@@ -115,6 +116,22 @@ describe("WeChat OAuth binding", () => {
     });
     expect(unbound.status).toBe(204);
     expect(await bindings(setup.tenant)).toEqual([]);
+  });
+
+  it("signs links with HKDF-SHA256 of MASTER_KEY (empty salt, info `relaybox wechat oauth v1`)", async () => {
+    const { tenant, appId } = await setUp();
+    const res = await tenant.api(
+      `/v1/contacts/buyer-1/wechat/${appId}/oauth-link`,
+      postJson({ scope: "snsapi_base", redirect: REDIRECT }),
+    );
+    const sig = new URL(((await res.json()) as { url: string }).url).searchParams.get("sig") ?? "";
+    // The key computed outside the Worker (RFC 5869) from the test MASTER_KEY.
+    const key = Uint8Array.from(
+      "ec0a235d979517a5b19ccb9866394f27b6b78c6e81b11d5a2d0fe07c2d7b18d0".match(/../g) ?? [],
+      (pair) => Number.parseInt(pair, 16),
+    );
+    const { payload } = await jwtVerify(sig, key, { audience: "relaybox:wechat-oauth-link" });
+    expect(payload).toMatchObject({ ext: "buyer-1", app: appId, redirect: REDIRECT });
   });
 
   it("refuses a state used twice, without a second exchange or binding", async () => {

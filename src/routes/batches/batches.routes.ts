@@ -2,7 +2,7 @@ import { createRoute, z } from "@hono/zod-openapi";
 import { MESSAGE_STATUSES, TEMPLATE_KINDS } from "../../domain/vocabulary";
 import { requireScope } from "../../middleware/api-key";
 import { MAX_BATCH_RECIPIENTS } from "../../services/messaging/batches";
-import { bearerAuth, IdempotencyHeaders, LimitQuery, problems } from "../common";
+import { bearerAuth, IdempotencyHeaders, LimitQuery } from "../common";
 import {
   MessageText,
   requireOneContent,
@@ -10,6 +10,7 @@ import {
   TemplateId,
   Variables,
 } from "../messages/messages.schemas";
+import { jsonBody, jsonResponse, listOf, problems } from "../openapi-helpers";
 
 const BatchId = z.string().regex(/^bat_[0-9A-Z]{26}$/, "must be a batch id (bat_…)");
 
@@ -117,13 +118,10 @@ export const createBatch = createRoute({
   middleware: [requireScope("messages:send", "test-mode")] as const,
   request: {
     headers: IdempotencyHeaders,
-    body: { required: true, content: { "application/json": { schema: CreateBatchBody } } },
+    body: jsonBody(CreateBatchBody),
   },
   responses: {
-    202: {
-      description: "Accepted: every accepted row is durably queued",
-      content: { "application/json": { schema: AcceptedBatchSchema } },
-    },
+    202: jsonResponse(AcceptedBatchSchema, "Accepted: every accepted row is durably queued"),
     ...problems(400, 401, 403, 413, 415, 422, 429),
   },
 });
@@ -138,7 +136,7 @@ export const getBatch = createRoute({
   middleware: [requireScope("messages:read", "test-mode")] as const,
   request: { params: z.object({ id: BatchId }) },
   responses: {
-    200: { description: "The batch", content: { "application/json": { schema: BatchSchema } } },
+    200: jsonResponse(BatchSchema, "The batch"),
     ...problems(400, 401, 403, 404, 429),
   },
 });
@@ -153,17 +151,10 @@ export const listBatches = createRoute({
   middleware: [requireScope("messages:read", "test-mode")] as const,
   request: { query: z.object({ limit: LimitQuery, cursor: BatchId.optional() }) },
   responses: {
-    200: {
-      description: "A page of batches",
-      content: {
-        "application/json": {
-          schema: z.object({
-            data: z.array(BatchSchema.omit({ counts: true, status: true })),
-            next_cursor: z.string().nullable(),
-          }),
-        },
-      },
-    },
+    200: jsonResponse(
+      listOf(BatchSchema.omit({ counts: true, status: true })),
+      "A page of batches",
+    ),
     ...problems(400, 401, 403, 429),
   },
 });
@@ -178,7 +169,7 @@ export const cancelBatch = createRoute({
   middleware: [requireScope("messages:send", "test-mode")] as const,
   request: { params: z.object({ id: BatchId }) },
   responses: {
-    200: { description: "The batch", content: { "application/json": { schema: BatchSchema } } },
+    200: jsonResponse(BatchSchema, "The batch"),
     ...problems(400, 401, 403, 404, 409, 429),
   },
 });

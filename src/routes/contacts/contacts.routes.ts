@@ -1,7 +1,8 @@
 import { createRoute, z } from "@hono/zod-openapi";
 import { requireScope } from "../../middleware/api-key";
 import { OAUTH_SCOPES } from "../../services/wechat/oauth";
-import { bearerAuth, conflict, IdempotencyHeaders, LimitQuery, problems } from "../common";
+import { bearerAuth, IdempotencyHeaders, LimitQuery } from "../common";
+import { conflict, jsonBody, jsonResponse, listOf, problems } from "../openapi-helpers";
 
 const ExternalId = z
   .string()
@@ -47,11 +48,6 @@ export const ContactSchema = z
   })
   .openapi("Contact");
 
-const contactResponse = (description: string) => ({
-  description,
-  content: { "application/json": { schema: ContactSchema } },
-});
-
 export const createContact = createRoute({
   method: "post",
   path: "/v1/contacts",
@@ -62,24 +58,19 @@ export const createContact = createRoute({
   middleware: [requireScope("messages:send")] as const,
   request: {
     headers: IdempotencyHeaders,
-    body: {
-      required: true,
-      content: {
-        "application/json": {
-          schema: z
-            .object({
-              external_id: ExternalId,
-              name: Name.optional(),
-              phone: Phone.optional(),
-              wechat: Bindings.optional(),
-            })
-            .strict(),
-        },
-      },
-    },
+    body: jsonBody(
+      z
+        .object({
+          external_id: ExternalId,
+          name: Name.optional(),
+          phone: Phone.optional(),
+          wechat: Bindings.optional(),
+        })
+        .strict(),
+    ),
   },
   responses: {
-    201: contactResponse("Added"),
+    201: jsonResponse(ContactSchema, "Added"),
     ...problems(400, 401, 403, 413, 415, 422, 429),
     ...conflict(
       "A contact with this external_id exists, or an openid is already another contact's in that app",
@@ -105,14 +96,7 @@ export const listContacts = createRoute({
     }),
   },
   responses: {
-    200: {
-      description: "A page of contacts",
-      content: {
-        "application/json": {
-          schema: z.object({ data: z.array(ContactSchema), next_cursor: z.string().nullable() }),
-        },
-      },
-    },
+    200: jsonResponse(listOf(ContactSchema), "A page of contacts"),
     ...problems(400, 401, 403, 429),
   },
 });
@@ -126,7 +110,10 @@ export const getContact = createRoute({
   security: bearerAuth,
   middleware: [requireScope("messages:read")] as const,
   request: { params: ContactParams },
-  responses: { 200: contactResponse("The contact"), ...problems(400, 401, 403, 404, 429) },
+  responses: {
+    200: jsonResponse(ContactSchema, "The contact"),
+    ...problems(400, 401, 403, 404, 429),
+  },
 });
 
 export const updateContact = createRoute({
@@ -141,27 +128,22 @@ export const updateContact = createRoute({
   middleware: [requireScope("messages:send")] as const,
   request: {
     params: ContactParams,
-    body: {
-      required: true,
-      content: {
-        "application/json": {
-          schema: z
-            .object({
-              name: Name.nullable().optional(),
-              phone: Phone.nullable().optional(),
-              wechat: Bindings.nullable().optional(),
-            })
-            .strict()
-            .refine((body) => Object.keys(body).length > 0, {
-              message: "send at least one of `name`, `phone` and `wechat`",
-            })
-            .openapi({ minProperties: 1 }),
-        },
-      },
-    },
+    body: jsonBody(
+      z
+        .object({
+          name: Name.nullable().optional(),
+          phone: Phone.nullable().optional(),
+          wechat: Bindings.nullable().optional(),
+        })
+        .strict()
+        .refine((body) => Object.keys(body).length > 0, {
+          message: "send at least one of `name`, `phone` and `wechat`",
+        })
+        .openapi({ minProperties: 1 }),
+    ),
   },
   responses: {
-    200: contactResponse("The contact as changed"),
+    200: jsonResponse(ContactSchema, "The contact as changed"),
     ...problems(400, 401, 403, 404, 413, 415, 422, 429),
     ...conflict("An openid is already another contact's in that app"),
   },
@@ -208,34 +190,24 @@ export const createOAuthLink = createRoute({
   middleware: [requireScope("messages:send")] as const,
   request: {
     params: ContactParams.extend({ app_id: AppId }),
-    body: {
-      required: true,
-      content: {
-        "application/json": {
-          schema: z
-            .object({
-              scope: z.enum(OAUTH_SCOPES).default("snsapi_base").openapi({
-                description:
-                  "`snsapi_base` binds silently; `snsapi_userinfo` asks the person to agree",
-              }),
-              redirect: z.string().max(2000).openapi({
-                description: "Where the browser goes afterwards (https, no credentials)",
-              }),
-            })
-            .strict(),
-        },
-      },
-    },
+    body: jsonBody(
+      z
+        .object({
+          scope: z.enum(OAUTH_SCOPES).default("snsapi_base").openapi({
+            description: "`snsapi_base` binds silently; `snsapi_userinfo` asks the person to agree",
+          }),
+          redirect: z.string().max(2000).openapi({
+            description: "Where the browser goes afterwards (https, no credentials)",
+          }),
+        })
+        .strict(),
+    ),
   },
   responses: {
-    200: {
-      description: "The link",
-      content: {
-        "application/json": {
-          schema: z.object({ url: z.string(), expires_at: z.string() }).openapi("OAuthLink"),
-        },
-      },
-    },
+    200: jsonResponse(
+      z.object({ url: z.string(), expires_at: z.string() }).openapi("OAuthLink"),
+      "The link",
+    ),
     ...problems(400, 401, 403, 404, 413, 415, 422, 429),
   },
 });

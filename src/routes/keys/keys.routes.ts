@@ -2,7 +2,8 @@ import { createRoute, z } from "@hono/zod-openapi";
 import { burstProblem, RATE_LIMIT_BOUNDS, requestedRateLimit } from "../../domain/rate-limits";
 import { SCOPES } from "../../domain/scopes";
 import { requireScope } from "../../middleware/api-key";
-import { bearerAuth, IdempotencyHeaders, LimitQuery, ProblemSchema, problems } from "../common";
+import { bearerAuth, IdempotencyHeaders, LimitQuery } from "../common";
+import { conflict, jsonBody, jsonResponse, listOf, problems } from "../openapi-helpers";
 
 const KeyId = z.string().regex(/^key_[0-9A-Z]{26}$/, "must be an API key id (key_…)");
 
@@ -73,33 +74,25 @@ export const createKey = createRoute({
   middleware: [requireScope("admin", "test-mode")] as const,
   request: {
     headers: IdempotencyHeaders,
-    body: {
-      required: true,
-      content: {
-        "application/json": {
-          schema: z
-            .object({
-              name: KeyName,
-              scopes: z.array(z.enum(SCOPES)).min(1),
-              mode: z.enum(["live", "test"]).optional().openapi({
-                description:
-                  "`test` keys only ever send through the sandbox provider. Defaults to the mode of the key making the request; a test key creates only test keys.",
-              }),
-              rate_limit: RateLimitInput.optional(),
-            })
-            .strict(),
-        },
-      },
-    },
+    body: jsonBody(
+      z
+        .object({
+          name: KeyName,
+          scopes: z.array(z.enum(SCOPES)).min(1),
+          mode: z.enum(["live", "test"]).optional().openapi({
+            description:
+              "`test` keys only ever send through the sandbox provider. Defaults to the mode of the key making the request; a test key creates only test keys.",
+          }),
+          rate_limit: RateLimitInput.optional(),
+        })
+        .strict(),
+    ),
   },
   responses: {
-    201: {
-      description:
-        "Created; `key` is shown only in this response (a replay for the same Idempotency-Key returns the record with `key: null`)",
-      content: {
-        "application/json": { schema: ApiKeySchema.extend({ key: z.string().nullable() }) },
-      },
-    },
+    201: jsonResponse(
+      ApiKeySchema.extend({ key: z.string().nullable() }),
+      "Created; `key` is shown only in this response (a replay for the same Idempotency-Key returns the record with `key: null`)",
+    ),
     ...problems(400, 401, 403, 415, 429),
   },
 });
@@ -114,14 +107,7 @@ export const listKeys = createRoute({
   middleware: [requireScope("admin", "test-mode")] as const,
   request: { query: z.object({ limit: LimitQuery, cursor: KeyId.optional() }) },
   responses: {
-    200: {
-      description: "A page of keys",
-      content: {
-        "application/json": {
-          schema: z.object({ data: z.array(ApiKeySchema), next_cursor: z.string().nullable() }),
-        },
-      },
-    },
+    200: jsonResponse(listOf(ApiKeySchema), "A page of keys"),
     ...problems(400, 401, 403, 429),
   },
 });
@@ -153,34 +139,23 @@ export const updateKey = createRoute({
   middleware: [requireScope("admin", "test-mode")] as const,
   request: {
     params: z.object({ id: KeyId }),
-    body: {
-      required: true,
-      content: {
-        "application/json": {
-          schema: z
-            .object({
-              name: KeyName.optional(),
-              rate_limit: RateLimitInput.nullable().optional(),
-            })
-            .strict()
-            .refine((body) => Object.keys(body).length > 0, {
-              message: "send at least one of `name` and `rate_limit`",
-              when: onlyIfValidSoFar,
-            })
-            .openapi({ minProperties: 1 }),
-        },
-      },
-    },
+    body: jsonBody(
+      z
+        .object({
+          name: KeyName.optional(),
+          rate_limit: RateLimitInput.nullable().optional(),
+        })
+        .strict()
+        .refine((body) => Object.keys(body).length > 0, {
+          message: "send at least one of `name` and `rate_limit`",
+          when: onlyIfValidSoFar,
+        })
+        .openapi({ minProperties: 1 }),
+    ),
   },
   responses: {
-    200: {
-      description: "The key as changed",
-      content: { "application/json": { schema: ApiKeySchema } },
-    },
+    200: jsonResponse(ApiKeySchema, "The key as changed"),
     ...problems(400, 401, 403, 404, 415, 429),
-    409: {
-      description: "The key has been revoked, and a revoked key can't be changed",
-      content: { "application/problem+json": { schema: ProblemSchema } },
-    },
+    ...conflict("The key has been revoked, and a revoked key can't be changed"),
   },
 });

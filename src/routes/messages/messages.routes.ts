@@ -1,7 +1,8 @@
 import { createRoute, z } from "@hono/zod-openapi";
 import { CHANNELS, MESSAGE_STATUSES, TEMPLATE_KINDS } from "../../domain/vocabulary";
 import { requireScope } from "../../middleware/api-key";
-import { bearerAuth, IdempotencyHeaders, LimitQuery, problems } from "../common";
+import { bearerAuth, IdempotencyHeaders, LimitQuery } from "../common";
+import { problems } from "../openapi-helpers";
 import { PreviewBody, SendMessageBody } from "./messages.schemas";
 
 const MessageId = z.string().regex(/^msg_[0-9A-Z]{26}$/, "must be a message id (msg_…)");

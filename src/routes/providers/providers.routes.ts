@@ -1,7 +1,8 @@
 import { createRoute, z } from "@hono/zod-openapi";
 import { PROVIDERS } from "../../domain/vocabulary";
 import { requireScope } from "../../middleware/api-key";
-import { bearerAuth, problems, wholeList } from "../common";
+import { bearerAuth } from "../common";
+import { jsonBody, jsonResponse, problems, wholeList } from "../openapi-helpers";
 
 const Params = z.object({
   provider: z.enum(PROVIDERS).openapi({ description: "sandbox, twilio, aliyun or tencent" }),
@@ -39,11 +40,6 @@ const PutBody = z
   })
   .strict();
 
-const providerResponse = (description: string) => ({
-  description,
-  content: { "application/json": { schema: ProviderSchema } },
-});
-
 export const listProviders = createRoute({
   method: "get",
   path: "/v1/providers",
@@ -53,10 +49,7 @@ export const listProviders = createRoute({
   security: bearerAuth,
   middleware: [requireScope("admin")] as const,
   responses: {
-    200: {
-      description: "Every provider you have set up",
-      content: { "application/json": { schema: wholeList(ProviderSchema) } },
-    },
+    200: jsonResponse(wholeList(ProviderSchema), "Every provider you have set up"),
     ...problems(401, 403, 429),
   },
 });
@@ -70,7 +63,10 @@ export const getProvider = createRoute({
   security: bearerAuth,
   middleware: [requireScope("admin")] as const,
   request: { params: Params },
-  responses: { 200: providerResponse("The settings"), ...problems(400, 401, 403, 404, 429) },
+  responses: {
+    200: jsonResponse(ProviderSchema, "The settings"),
+    ...problems(400, 401, 403, 404, 429),
+  },
 });
 
 export const putProvider = createRoute({
@@ -85,11 +81,11 @@ export const putProvider = createRoute({
   middleware: [requireScope("admin")] as const,
   request: {
     params: Params,
-    body: { required: true, content: { "application/json": { schema: PutBody } } },
+    body: jsonBody(PutBody),
   },
   responses: {
-    200: providerResponse("Updated"),
-    201: providerResponse("Created"),
+    200: jsonResponse(ProviderSchema, "Updated"),
+    201: jsonResponse(ProviderSchema, "Created"),
     ...problems(400, 401, 403, 413, 415, 429),
   },
 });
@@ -116,7 +112,7 @@ export const rotateHookToken = createRoute({
   middleware: [requireScope("admin")] as const,
   request: { params: Params },
   responses: {
-    200: providerResponse("The new callback URLs"),
+    200: jsonResponse(ProviderSchema, "The new callback URLs"),
     ...problems(400, 401, 403, 404, 429),
   },
 });

@@ -2,7 +2,8 @@ import { createRoute, z } from "@hono/zod-openapi";
 import { isDestination } from "../../domain/routing";
 import { PROVIDERS } from "../../domain/vocabulary";
 import { requireScope } from "../../middleware/api-key";
-import { bearerAuth, IdempotencyHeaders, problems, wholeList } from "../common";
+import { bearerAuth, IdempotencyHeaders } from "../common";
+import { jsonBody, jsonResponse, problems, wholeList } from "../openapi-helpers";
 
 const RouteProvider = z
   .object({
@@ -32,11 +33,6 @@ export const RouteSchema = z
   })
   .openapi("Route");
 
-const routeResponse = (description: string) => ({
-  description,
-  content: { "application/json": { schema: RouteSchema } },
-});
-
 export const listRoutes = createRoute({
   method: "get",
   path: "/v1/routes",
@@ -46,10 +42,7 @@ export const listRoutes = createRoute({
   security: bearerAuth,
   middleware: [requireScope("admin")] as const,
   responses: {
-    200: {
-      description: "Every rule",
-      content: { "application/json": { schema: wholeList(RouteSchema) } },
-    },
+    200: jsonResponse(wholeList(RouteSchema), "Every rule"),
     ...problems(401, 403, 429),
   },
 });
@@ -66,32 +59,27 @@ export const putRoute = createRoute({
   middleware: [requireScope("admin")] as const,
   request: {
     headers: IdempotencyHeaders,
-    body: {
-      required: true,
-      content: {
-        "application/json": {
-          schema: z
-            .object({
-              destination: z
-                .string()
-                .refine(isDestination, "must be an ISO country (CN) or an E.164 prefix (+8613)"),
-              providers: z
-                .array(RouteProvider)
-                .min(1)
-                .max(4)
-                .refine(
-                  (list) => new Set(list.map((p) => p.provider)).size === list.length,
-                  "each provider at most once",
-                ),
-            })
-            .strict(),
-        },
-      },
-    },
+    body: jsonBody(
+      z
+        .object({
+          destination: z
+            .string()
+            .refine(isDestination, "must be an ISO country (CN) or an E.164 prefix (+8613)"),
+          providers: z
+            .array(RouteProvider)
+            .min(1)
+            .max(4)
+            .refine(
+              (list) => new Set(list.map((p) => p.provider)).size === list.length,
+              "each provider at most once",
+            ),
+        })
+        .strict(),
+    ),
   },
   responses: {
-    200: routeResponse("Replaced"),
-    201: routeResponse("Created"),
+    200: jsonResponse(RouteSchema, "Replaced"),
+    201: jsonResponse(RouteSchema, "Created"),
     ...problems(400, 401, 403, 413, 415, 422, 429),
   },
 });

@@ -1,6 +1,7 @@
 import type { RouteHandler } from "@hono/zod-openapi";
 import type { AppEnv } from "../../app-env";
-import * as service from "../../services/content/sensitive-words";
+import { screenText } from "../../services/content/sensitive-words";
+import * as service from "../../services/content/tenant-lexicon";
 import { idempotent } from "../../services/messaging/idempotency";
 import type * as routes from "./sensitive-words.routes";
 
@@ -72,7 +73,7 @@ export const importSensitiveWords: RouteHandler<
 
 export const checkText: RouteHandler<typeof routes.checkText, AppEnv> = async (c) => {
   const tenantId = c.get("caller").tenant.id;
-  const screening = await service.screenText(c.env, tenantId, c.req.valid("json").text);
+  const screening = await screenText(c.env, tenantId, c.req.valid("json").text);
   return c.json(screening, 200);
 };
 

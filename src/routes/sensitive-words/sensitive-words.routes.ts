@@ -1,8 +1,9 @@
 import { createRoute, z } from "@hono/zod-openapi";
 import { checkWord, MAX_WORD_LENGTH, WORD_POLICIES } from "../../domain/sensitive-words";
 import { requireScope } from "../../middleware/api-key";
-import { MAX_IMPORT } from "../../services/content/sensitive-words";
-import { bearerAuth, IdempotencyHeaders, LimitQuery, ProblemSchema, problems } from "../common";
+import { MAX_IMPORT } from "../../services/content/tenant-lexicon";
+import { bearerAuth, IdempotencyHeaders, LimitQuery } from "../common";
+import { conflict, jsonBody, jsonResponse, listOf, problems } from "../openapi-helpers";
 
 const TAG = "Sensitive words";
 export const MAX_CHECKED_TEXT = 10_000;
@@ -60,17 +61,7 @@ export const listSensitiveWords = createRoute({
   middleware: [requireScope("content:read")] as const,
   request: { query: z.object({ limit: LimitQuery, cursor: SensitiveWordId.optional() }) },
   responses: {
-    200: {
-      description: "A page of words",
-      content: {
-        "application/json": {
-          schema: z.object({
-            data: z.array(SensitiveWordSchema),
-            next_cursor: z.string().nullable(),
-          }),
-        },
-      },
-    },
+    200: jsonResponse(listOf(SensitiveWordSchema), "A page of words"),
     ...problems(400, 401, 403, 429),
   },
 });
@@ -87,25 +78,12 @@ export const createSensitiveWord = createRoute({
   middleware: [requireScope("content:write")] as const,
   request: {
     headers: IdempotencyHeaders,
-    body: {
-      required: true,
-      content: {
-        "application/json": {
-          schema: z.object({ word: Word, policy: Policy }).strict(),
-        },
-      },
-    },
+    body: jsonBody(z.object({ word: Word, policy: Policy }).strict()),
   },
   responses: {
-    201: {
-      description: "Added",
-      content: { "application/json": { schema: SensitiveWordSchema } },
-    },
+    201: jsonResponse(SensitiveWordSchema, "Added"),
     ...problems(400, 401, 403, 415, 422, 429),
-    409: {
-      description: "The word is already in your lexicon",
-      content: { "application/problem+json": { schema: ProblemSchema } },
-    },
+    ...conflict("The word is already in your lexicon"),
   },
 });
 
@@ -121,41 +99,32 @@ export const importSensitiveWords = createRoute({
   middleware: [requireScope("content:write")] as const,
   request: {
     headers: IdempotencyHeaders,
-    body: {
-      required: true,
-      content: {
-        "application/json": {
-          schema: z
-            .object({
-              words: z
-                .array(z.object({ word: z.string(), policy: Policy }).strict())
-                .min(1)
-                .max(MAX_IMPORT),
-            })
-            .strict(),
-        },
-      },
-    },
+    body: jsonBody(
+      z
+        .object({
+          words: z
+            .array(z.object({ word: z.string(), policy: Policy }).strict())
+            .min(1)
+            .max(MAX_IMPORT),
+        })
+        .strict(),
+    ),
   },
   responses: {
-    200: {
-      description: "What was imported",
-      content: {
-        "application/json": {
-          schema: z
-            .object({
-              imported: z.number().int().openapi({ description: "Words added" }),
-              updated: z.number().int().openapi({ description: "Words whose policy changed" }),
-              unchanged: z
-                .number()
-                .int()
-                .openapi({ description: "Words already there with that policy" }),
-              rejected: z.array(z.object({ index: z.number().int(), reason: z.string() })),
-            })
-            .openapi("SensitiveWordImport"),
-        },
-      },
-    },
+    200: jsonResponse(
+      z
+        .object({
+          imported: z.number().int().openapi({ description: "Words added" }),
+          updated: z.number().int().openapi({ description: "Words whose policy changed" }),
+          unchanged: z
+            .number()
+            .int()
+            .openapi({ description: "Words already there with that policy" }),
+          rejected: z.array(z.object({ index: z.number().int(), reason: z.string() })),
+        })
+        .openapi("SensitiveWordImport"),
+      "What was imported",
+    ),
     ...problems(400, 401, 403, 413, 415, 422, 429),
   },
 });
@@ -169,32 +138,21 @@ export const checkText = createRoute({
   security: bearerAuth,
   middleware: [requireScope("content:read", "query")] as const,
   request: {
-    body: {
-      required: true,
-      content: {
-        "application/json": {
-          schema: z.object({ text: z.string().min(1).max(MAX_CHECKED_TEXT) }).strict(),
-        },
-      },
-    },
+    body: jsonBody(z.object({ text: z.string().min(1).max(MAX_CHECKED_TEXT) }).strict()),
   },
   responses: {
-    200: {
-      description: "The verdict, each word found and the text as it would be sent",
-      content: {
-        "application/json": {
-          schema: z
-            .object({
-              verdict: z.enum(["allow", "review", "block"]).openapi({
-                description: "`block` if any hit is `block`, else `review` if any is, else `allow`",
-              }),
-              hits: z.array(SensitiveHitSchema),
-              masked: z.string().openapi({ description: "The text with `mask` words starred" }),
-            })
-            .openapi("Screening"),
-        },
-      },
-    },
+    200: jsonResponse(
+      z
+        .object({
+          verdict: z.enum(["allow", "review", "block"]).openapi({
+            description: "`block` if any hit is `block`, else `review` if any is, else `allow`",
+          }),
+          hits: z.array(SensitiveHitSchema),
+          masked: z.string().openapi({ description: "The text with `mask` words starred" }),
+        })
+        .openapi("Screening"),
+      "The verdict, each word found and the text as it would be sent",
+    ),
     ...problems(400, 401, 403, 415, 429),
   },
 });

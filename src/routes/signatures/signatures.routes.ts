@@ -1,14 +1,9 @@
 import { createRoute, z } from "@hono/zod-openapi";
 import { REVIEW_STATUSES } from "../../domain/vocabulary";
 import { requireScope } from "../../middleware/api-key";
-import {
-  bearerAuth,
-  conflict,
-  IdempotencyHeaders,
-  LimitQuery,
-  problems,
-  RejectBody,
-} from "../common";
+import { bearerAuth, IdempotencyHeaders, LimitQuery } from "../common";
+import { conflict, jsonBody, jsonResponse, listOf, problems } from "../openapi-helpers";
+import { reviewRoutes } from "../review-routes";
 
 const SignatureId = z.string().regex(/^sig_[0-9A-Z]{26}$/, "must be a signature id (sig_…)");
 
@@ -59,11 +54,6 @@ export const SignatureSchema = z
   })
   .openapi("Signature");
 
-const signatureResponse = (description: string) => ({
-  description,
-  content: { "application/json": { schema: SignatureSchema } },
-});
-
 const Params = z.object({ id: SignatureId });
 
 export const createSignature = createRoute({
@@ -78,13 +68,10 @@ export const createSignature = createRoute({
   middleware: [requireScope("templates:write")] as const,
   request: {
     headers: IdempotencyHeaders,
-    body: {
-      required: true,
-      content: { "application/json": { schema: z.object({ name: SignatureName }).strict() } },
-    },
+    body: jsonBody(z.object({ name: SignatureName }).strict()),
   },
   responses: {
-    201: signatureResponse("Created as a draft"),
+    201: jsonResponse(SignatureSchema, "Created as a draft"),
     ...problems(400, 401, 403, 415, 422, 429),
     ...conflict("The account already has a signature with this name"),
   },
@@ -106,14 +93,7 @@ export const listSignatures = createRoute({
     }),
   },
   responses: {
-    200: {
-      description: "A page of signatures",
-      content: {
-        "application/json": {
-          schema: z.object({ data: z.array(SignatureSchema), next_cursor: z.string().nullable() }),
-        },
-      },
-    },
+    200: jsonResponse(listOf(SignatureSchema), "A page of signatures"),
     ...problems(400, 401, 403, 429),
   },
 });
@@ -128,7 +108,7 @@ export const getSignature = createRoute({
   middleware: [requireScope("templates:read")] as const,
   request: { params: Params },
   responses: {
-    200: signatureResponse("The signature"),
+    200: jsonResponse(SignatureSchema, "The signature"),
     ...problems(400, 401, 403, 404, 429),
   },
 });
@@ -150,65 +130,27 @@ export const deleteSignature = createRoute({
   },
 });
 
-export const submitSignature = createRoute({
-  method: "post",
-  path: "/v1/signatures/{id}/submit",
-  operationId: "submitSignature",
-  tags: ["Signatures"],
-  summary: "Submit a signature for review",
-  description:
-    "The name is screened for sensitive words: a blocked word refuses it with 422 (its `hits` list the words) and leaves it as it was; words that need a reviewer's look are named in `review_reason`.",
-  security: bearerAuth,
-  middleware: [requireScope("templates:write")] as const,
-  request: { params: Params },
-  responses: {
-    200: signatureResponse("Pending review"),
-    ...problems(400, 401, 403, 404, 422, 429),
-    ...conflict("The signature is not a draft or rejected"),
+export const {
+  submit: submitSignature,
+  approve: approveSignature,
+  reject: rejectSignature,
+} = reviewRoutes({
+  path: "/v1/signatures/{id}",
+  tag: "Signatures",
+  noun: "Signature",
+  params: Params,
+  item: SignatureSchema,
+  subject: "The signature",
+  submit: {
+    summary: "Submit a signature for review",
+    description:
+      "The name is screened for sensitive words: a blocked word refuses it with 422 (its `hits` list the words) and leaves it as it was; words that need a reviewer's look are named in `review_reason`.",
   },
-});
-
-export const approveSignature = createRoute({
-  method: "post",
-  path: "/v1/signatures/{id}/approve",
-  operationId: "approveSignature",
-  tags: ["Signatures"],
-  summary: "Approve a signature pending review",
-  description: "If the account has no default signature, this one becomes the default.",
-  security: bearerAuth,
-  middleware: [requireScope("templates:review")] as const,
-  request: { params: Params },
-  responses: {
-    200: signatureResponse("Approved"),
-    ...problems(400, 401, 403, 404, 429),
-    ...conflict("The signature is not pending review"),
+  approve: {
+    summary: "Approve a signature pending review",
+    description: "If the account has no default signature, this one becomes the default.",
   },
-});
-
-export const rejectSignature = createRoute({
-  method: "post",
-  path: "/v1/signatures/{id}/reject",
-  operationId: "rejectSignature",
-  tags: ["Signatures"],
-  summary: "Reject a signature pending review, with the reason",
-  security: bearerAuth,
-  middleware: [requireScope("templates:review")] as const,
-  request: {
-    params: Params,
-    body: {
-      required: true,
-      content: {
-        "application/json": {
-          schema: RejectBody,
-        },
-      },
-    },
-  },
-  responses: {
-    200: signatureResponse("Rejected"),
-    ...problems(400, 401, 403, 404, 415, 429),
-    ...conflict("The signature is not pending review"),
-  },
+  reject: { summary: "Reject a signature pending review, with the reason" },
 });
 
 export const setDefaultSignature = createRoute({
@@ -222,7 +164,7 @@ export const setDefaultSignature = createRoute({
   middleware: [requireScope("templates:write")] as const,
   request: { params: Params },
   responses: {
-    200: signatureResponse("The default signature"),
+    200: jsonResponse(SignatureSchema, "The default signature"),
     ...problems(400, 401, 403, 404, 429),
     ...conflict("The signature is not approved"),
   },

@@ -1,6 +1,6 @@
 import type { RouteHandler } from "@hono/zod-openapi";
 import type { AppEnv } from "../../app-env";
-import { hasOptOutLine } from "../../domain/templates";
+import { hasOptOutLine } from "../../domain/opt-out";
 import type { VariableDeclaration, VariableType } from "../../domain/vocabulary";
 import { readProviderCodes, setProviderCodes } from "../../services/carriers/template-codes";
 import * as reviews from "../../services/content/template-review";

@@ -8,14 +8,9 @@ import {
 } from "../../domain/templates";
 import { REVIEW_STATUSES, TEMPLATE_KINDS, VARIABLE_TYPES } from "../../domain/vocabulary";
 import { requireScope } from "../../middleware/api-key";
-import {
-  bearerAuth,
-  conflict,
-  IdempotencyHeaders,
-  LimitQuery,
-  problems,
-  RejectBody,
-} from "../common";
+import { bearerAuth, IdempotencyHeaders, LimitQuery } from "../common";
+import { conflict, jsonBody, jsonResponse, listOf, problems } from "../openapi-helpers";
+import { reviewRoutes } from "../review-routes";
 
 const TemplateId = z.string().regex(/^tpl_[0-9A-Z]{26}$/, "must be a template id (tpl_…)");
 
@@ -90,11 +85,6 @@ export const TemplateSchema = z
   })
   .openapi("Template");
 
-const templateResponse = (description: string) => ({
-  description,
-  content: { "application/json": { schema: TemplateSchema } },
-});
-
 const REVIEW_FLOW =
   "Reviews go `draft → pending_review → approved | rejected`; only an approved version sends.";
 
@@ -109,24 +99,19 @@ export const createTemplate = createRoute({
   middleware: [requireScope("templates:write")] as const,
   request: {
     headers: IdempotencyHeaders,
-    body: {
-      required: true,
-      content: {
-        "application/json": {
-          schema: z
-            .object({
-              name: TemplateName,
-              kind: Kind,
-              body: TemplateBody,
-              variables: Variables.default([]),
-            })
-            .strict(),
-        },
-      },
-    },
+    body: jsonBody(
+      z
+        .object({
+          name: TemplateName,
+          kind: Kind,
+          body: TemplateBody,
+          variables: Variables.default([]),
+        })
+        .strict(),
+    ),
   },
   responses: {
-    201: templateResponse("Created as a draft"),
+    201: jsonResponse(TemplateSchema, "Created as a draft"),
     ...problems(400, 401, 403, 415, 422, 429),
   },
 });
@@ -148,14 +133,7 @@ export const listTemplates = createRoute({
     }),
   },
   responses: {
-    200: {
-      description: "A page of templates",
-      content: {
-        "application/json": {
-          schema: z.object({ data: z.array(TemplateSchema), next_cursor: z.string().nullable() }),
-        },
-      },
-    },
+    200: jsonResponse(listOf(TemplateSchema), "A page of templates"),
     ...problems(400, 401, 403, 429),
   },
 });
@@ -170,7 +148,7 @@ export const getTemplate = createRoute({
   middleware: [requireScope("templates:read")] as const,
   request: { params: z.object({ id: TemplateId }) },
   responses: {
-    200: templateResponse("The template with its latest version"),
+    200: jsonResponse(TemplateSchema, "The template with its latest version"),
     ...problems(400, 401, 403, 404, 429),
   },
 });
@@ -187,29 +165,24 @@ export const updateTemplate = createRoute({
   middleware: [requireScope("templates:write")] as const,
   request: {
     params: z.object({ id: TemplateId }),
-    body: {
-      required: true,
-      content: {
-        "application/json": {
-          schema: z
-            .object({
-              name: TemplateName.optional(),
-              kind: Kind.optional(),
-              body: TemplateBody.optional(),
-              variables: Variables.optional(),
-            })
-            .strict()
-            .refine((body) => Object.keys(body).length > 0, {
-              message: "send at least one of `name`, `kind`, `body` and `variables`",
-              when: onlyIfValidSoFar,
-            })
-            .openapi({ minProperties: 1 }),
-        },
-      },
-    },
+    body: jsonBody(
+      z
+        .object({
+          name: TemplateName.optional(),
+          kind: Kind.optional(),
+          body: TemplateBody.optional(),
+          variables: Variables.optional(),
+        })
+        .strict()
+        .refine((body) => Object.keys(body).length > 0, {
+          message: "send at least one of `name`, `kind`, `body` and `variables`",
+          when: onlyIfValidSoFar,
+        })
+        .openapi({ minProperties: 1 }),
+    ),
   },
   responses: {
-    200: templateResponse("The template as changed"),
+    200: jsonResponse(TemplateSchema, "The template as changed"),
     ...problems(400, 401, 403, 404, 415, 422, 429),
     ...conflict("The latest version is pending review, or the kind of an approved template"),
   },
@@ -231,64 +204,26 @@ export const deleteTemplate = createRoute({
   },
 });
 
-export const submitTemplate = createRoute({
-  method: "post",
-  path: "/v1/templates/{id}/submit",
-  operationId: "submitTemplate",
-  tags: ["Templates"],
-  summary: "Submit the latest version for review",
-  description: `${REVIEW_FLOW} The body is screened for sensitive words: a blocked word refuses the submission with 422 (its \`hits\` list each word and where it is) and the template stays as it was; words that need a reviewer's look are named in \`review_reason\`.`,
-  security: bearerAuth,
-  middleware: [requireScope("templates:write")] as const,
-  request: { params: z.object({ id: TemplateId }) },
-  responses: {
-    200: templateResponse("Pending review"),
-    ...problems(400, 401, 403, 404, 422, 429),
-    ...conflict("The latest version is not a draft or rejected"),
+export const {
+  submit: submitTemplate,
+  approve: approveTemplate,
+  reject: rejectTemplate,
+} = reviewRoutes({
+  path: "/v1/templates/{id}",
+  tag: "Templates",
+  noun: "Template",
+  params: z.object({ id: TemplateId }),
+  item: TemplateSchema,
+  subject: "The latest version",
+  submit: {
+    summary: "Submit the latest version for review",
+    description: `${REVIEW_FLOW} The body is screened for sensitive words: a blocked word refuses the submission with 422 (its \`hits\` list each word and where it is) and the template stays as it was; words that need a reviewer's look are named in \`review_reason\`.`,
   },
-});
-
-export const approveTemplate = createRoute({
-  method: "post",
-  path: "/v1/templates/{id}/approve",
-  operationId: "approveTemplate",
-  tags: ["Templates"],
-  summary: "Approve the version pending review: it becomes the one that sends",
-  security: bearerAuth,
-  middleware: [requireScope("templates:review")] as const,
-  request: { params: z.object({ id: TemplateId }) },
-  responses: {
-    200: templateResponse("Approved"),
-    ...problems(400, 401, 403, 404, 429),
-    ...conflict("The latest version is not pending review"),
-  },
-});
-
-export const rejectTemplate = createRoute({
-  method: "post",
-  path: "/v1/templates/{id}/reject",
-  operationId: "rejectTemplate",
-  tags: ["Templates"],
-  summary: "Reject the version pending review, with the reason",
-  description:
-    "A rejected version can be edited and submitted again; an approved one keeps sending.",
-  security: bearerAuth,
-  middleware: [requireScope("templates:review")] as const,
-  request: {
-    params: z.object({ id: TemplateId }),
-    body: {
-      required: true,
-      content: {
-        "application/json": {
-          schema: RejectBody,
-        },
-      },
-    },
-  },
-  responses: {
-    200: templateResponse("Rejected"),
-    ...problems(400, 401, 403, 404, 415, 429),
-    ...conflict("The latest version is not pending review"),
+  approve: { summary: "Approve the version pending review: it becomes the one that sends" },
+  reject: {
+    summary: "Reject the version pending review, with the reason",
+    description:
+      "A rejected version can be edited and submitted again; an approved one keeps sending.",
   },
 });
 
@@ -321,7 +256,7 @@ export const getProviderCodes = createRoute({
   middleware: [requireScope("templates:read")] as const,
   request: { params: z.object({ id: TemplateId }) },
   responses: {
-    200: { description: "The codes", content: { "application/json": { schema: ProviderCodes } } },
+    200: jsonResponse(ProviderCodes, "The codes"),
     ...problems(400, 401, 403, 404, 429),
   },
 });
@@ -338,10 +273,10 @@ export const putProviderCodes = createRoute({
   middleware: [requireScope("templates:write")] as const,
   request: {
     params: z.object({ id: TemplateId }),
-    body: { required: true, content: { "application/json": { schema: ProviderCodes } } },
+    body: jsonBody(ProviderCodes),
   },
   responses: {
-    200: { description: "The codes", content: { "application/json": { schema: ProviderCodes } } },
+    200: jsonResponse(ProviderCodes, "The codes"),
     ...problems(400, 401, 403, 404, 415, 429),
   },
 });

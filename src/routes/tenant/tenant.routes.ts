@@ -3,7 +3,8 @@ import { isPhoneCountry } from "../../domain/countries";
 import { isPrice } from "../../domain/pricing";
 import { isClockTime } from "../../domain/quiet-hours";
 import { requireScope } from "../../middleware/api-key";
-import { bearerAuth, problems } from "../common";
+import { bearerAuth } from "../common";
+import { jsonBody, jsonResponse, problems } from "../openapi-helpers";
 
 const Country = z
   .string()
@@ -51,7 +52,7 @@ export const getTenant = createRoute({
   security: bearerAuth,
   middleware: [requireScope("admin")] as const,
   responses: {
-    200: { description: "The settings", content: { "application/json": { schema: TenantSchema } } },
+    200: jsonResponse(TenantSchema, "The settings"),
     ...problems(401, 403, 429),
   },
 });
@@ -65,45 +66,37 @@ export const updateTenant = createRoute({
   security: bearerAuth,
   middleware: [requireScope("admin")] as const,
   request: {
-    body: {
-      required: true,
-      content: {
-        "application/json": {
-          schema: z
-            .object({
-              name: z.string().trim().min(1).max(100).optional(),
-              home_country: Country.optional(),
-              allowed_countries: z.array(Country).min(1).max(250).optional(),
-              send_rate: z.number().int().min(0).max(10_000).optional().openapi({
-                description:
-                  "Messages per second the dispatcher releases; 0 pauses (accepted messages wait)",
-              }),
-              currency: z
-                .string()
-                .regex(/^[A-Z]{3}$/, "must be an ISO 4217 code, e.g. CNY")
-                .optional(),
-              prices: z
-                .record(Country, Price)
-                .refine((p) => Object.keys(p).length <= 250, "at most 250 countries")
-                .optional()
-                .openapi({
-                  description: "Replaces the whole price table",
-                  example: { CN: "0.0450" },
-                }),
-              quiet_hours: QuietHoursSchema.nullable().optional().openapi({
-                description: "null turns quiet hours off",
-              }),
-            })
-            .strict(),
-        },
-      },
-    },
+    body: jsonBody(
+      z
+        .object({
+          name: z.string().trim().min(1).max(100).optional(),
+          home_country: Country.optional(),
+          allowed_countries: z.array(Country).min(1).max(250).optional(),
+          send_rate: z.number().int().min(0).max(10_000).optional().openapi({
+            description:
+              "Messages per second the dispatcher releases; 0 pauses (accepted messages wait)",
+          }),
+          currency: z
+            .string()
+            .regex(/^[A-Z]{3}$/, "must be an ISO 4217 code, e.g. CNY")
+            .optional(),
+          prices: z
+            .record(Country, Price)
+            .refine((p) => Object.keys(p).length <= 250, "at most 250 countries")
+            .optional()
+            .openapi({
+              description: "Replaces the whole price table",
+              example: { CN: "0.0450" },
+            }),
+          quiet_hours: QuietHoursSchema.nullable().optional().openapi({
+            description: "null turns quiet hours off",
+          }),
+        })
+        .strict(),
+    ),
   },
   responses: {
-    200: {
-      description: "The new settings",
-      content: { "application/json": { schema: TenantSchema } },
-    },
+    200: jsonResponse(TenantSchema, "The new settings"),
     ...problems(400, 401, 403, 415, 429),
   },
 });

@@ -2,7 +2,8 @@ import { createRoute, z } from "@hono/zod-openapi";
 import { WEBHOOK_EVENTS } from "../../domain/vocabulary";
 import { MAX_WEBHOOK_URL_LENGTH } from "../../domain/webhook-urls";
 import { requireScope } from "../../middleware/api-key";
-import { bearerAuth, IdempotencyHeaders, LimitQuery, problems } from "../common";
+import { bearerAuth, IdempotencyHeaders, LimitQuery } from "../common";
+import { jsonBody, jsonResponse, listOf, problems } from "../openapi-helpers";
 
 const WebhookId = z.string().regex(/^whk_[0-9A-Z]{26}$/, "must be a webhook endpoint id (whk_…)");
 const DeliveryId = z.string().regex(/^whd_[0-9A-Z]{26}$/, "must be a delivery id (whd_…)");
@@ -67,9 +68,6 @@ export const DeliverySchema = z
   })
   .openapi("WebhookDelivery");
 
-const page = <T extends z.ZodType>(item: T) =>
-  z.object({ data: z.array(item), next_cursor: z.string().nullable() });
-
 const tags = ["Webhooks"];
 
 export const createWebhook = createRoute({
@@ -82,26 +80,21 @@ export const createWebhook = createRoute({
   middleware: [requireScope("admin")] as const,
   request: {
     headers: IdempotencyHeaders,
-    body: {
-      required: true,
-      content: {
-        "application/json": {
-          schema: z
-            .object({
-              url: WebhookUrl,
-              events: z
-                .array(EventName)
-                .min(1)
-                .max(WEBHOOK_EVENTS.length * 2),
-              description: z.string().trim().max(500).optional(),
-            })
-            .strict(),
-        },
-      },
-    },
+    body: jsonBody(
+      z
+        .object({
+          url: WebhookUrl,
+          events: z
+            .array(EventName)
+            .min(1)
+            .max(WEBHOOK_EVENTS.length * 2),
+          description: z.string().trim().max(500).optional(),
+        })
+        .strict(),
+    ),
   },
   responses: {
-    201: { description: "Created", content: { "application/json": { schema: WithSecret } } },
+    201: jsonResponse(WithSecret, "Created"),
     ...problems(400, 401, 403, 415, 422, 429),
   },
 });
@@ -116,10 +109,7 @@ export const listWebhooks = createRoute({
   middleware: [requireScope("admin")] as const,
   request: { query: z.object({ limit: LimitQuery, cursor: WebhookId.optional() }) },
   responses: {
-    200: {
-      description: "A page of endpoints, newest first",
-      content: { "application/json": { schema: page(WebhookEndpointSchema) } },
-    },
+    200: jsonResponse(listOf(WebhookEndpointSchema), "A page of endpoints, newest first"),
     ...problems(400, 401, 403, 429),
   },
 });
@@ -134,10 +124,7 @@ export const getWebhook = createRoute({
   middleware: [requireScope("admin")] as const,
   request: { params: EndpointParams },
   responses: {
-    200: {
-      description: "The endpoint",
-      content: { "application/json": { schema: WebhookEndpointSchema } },
-    },
+    200: jsonResponse(WebhookEndpointSchema, "The endpoint"),
     ...problems(400, 401, 403, 404, 429),
   },
 });
@@ -167,12 +154,10 @@ export const rotateWebhookSecret = createRoute({
   middleware: [requireScope("admin")] as const,
   request: { params: EndpointParams },
   responses: {
-    200: {
-      description: "The endpoint with its new secret",
-      content: {
-        "application/json": { schema: WebhookEndpointSchema.extend({ secret: z.string() }) },
-      },
-    },
+    200: jsonResponse(
+      WebhookEndpointSchema.extend({ secret: z.string() }),
+      "The endpoint with its new secret",
+    ),
     ...problems(400, 401, 403, 404, 429),
   },
 });
@@ -194,10 +179,7 @@ export const listDeliveries = createRoute({
     }),
   },
   responses: {
-    200: {
-      description: "A page of deliveries, newest first",
-      content: { "application/json": { schema: page(DeliverySchema) } },
-    },
+    200: jsonResponse(listOf(DeliverySchema), "A page of deliveries, newest first"),
     ...problems(400, 401, 403, 404, 429),
   },
 });
@@ -213,10 +195,7 @@ export const replayDelivery = createRoute({
   middleware: [requireScope("admin", "test-mode")] as const,
   request: { params: z.object({ id: WebhookId, delivery_id: DeliveryId }) },
   responses: {
-    202: {
-      description: "Queued; the delivery is `pending` again",
-      content: { "application/json": { schema: DeliverySchema } },
-    },
+    202: jsonResponse(DeliverySchema, "Queued; the delivery is `pending` again"),
     ...problems(400, 401, 403, 404, 429),
   },
 });

@@ -1,6 +1,7 @@
 import { createRoute, z } from "@hono/zod-openapi";
 import { requireScope } from "../../middleware/api-key";
-import { bearerAuth, IdempotencyHeaders, LimitQuery, problems, wholeList } from "../common";
+import { bearerAuth, IdempotencyHeaders, LimitQuery } from "../common";
+import { jsonBody, jsonResponse, listOf, problem, problems, wholeList } from "../openapi-helpers";
 
 const AppParams = z.object({
   app_id: z.string().regex(/^wx[0-9a-f]{16}$/, "a WeChat app id: wx and 16 hex digits"),
@@ -38,17 +39,10 @@ const TagSchema = z
   .object({ id: z.number().int(), name: z.string(), count: z.number().int() })
   .openapi("WeChatTag");
 
-const unavailable = {
-  503: {
-    ...problems(503)[503],
-    description: "WeChat (or the app's token) could not be reached; trying again is safe",
-  },
-};
-
-const json = <T extends z.ZodType>(description: string, schema: T) => ({
-  description,
-  content: { "application/json": { schema } },
-});
+const unavailable = problem(
+  503,
+  "WeChat (or the app's token) could not be reached; trying again is safe",
+);
 
 export const syncFollowers = createRoute({
   method: "post",
@@ -62,13 +56,13 @@ export const syncFollowers = createRoute({
   middleware: [requireScope("admin")] as const,
   request: { params: AppParams },
   responses: {
-    200: json(
-      "Synced",
+    200: jsonResponse(
       z.object({
         followers: z.number().int().openapi({ description: "Users WeChat listed" }),
         pages: z.number().int().openapi({ description: "Calls to WeChat's follower list" }),
         info_batches: z.number().int().openapi({ description: "Calls for user info" }),
       }),
+      "Synced",
     ),
     ...problems(400, 401, 403, 404, 422, 429),
     ...unavailable,
@@ -96,10 +90,7 @@ export const listFollowers = createRoute({
     }),
   },
   responses: {
-    200: json(
-      "A page of followers",
-      z.object({ data: z.array(FollowerSchema), next_cursor: z.string().nullable() }),
-    ),
+    200: jsonResponse(listOf(FollowerSchema), "A page of followers"),
     ...problems(400, 401, 403, 404, 429),
   },
 });
@@ -114,7 +105,7 @@ export const listTags = createRoute({
   middleware: [requireScope("admin")] as const,
   request: { params: AppParams },
   responses: {
-    200: json("The tags", wholeList(TagSchema)),
+    200: jsonResponse(wholeList(TagSchema), "The tags"),
     ...problems(400, 401, 403, 404, 422, 429),
     ...unavailable,
   },
@@ -131,30 +122,23 @@ export const createTag = createRoute({
   request: {
     headers: IdempotencyHeaders,
     params: AppParams,
-    body: {
-      required: true,
-      content: {
-        "application/json": {
-          schema: z.object({ name: z.string().trim().min(1).max(30) }).strict(),
-        },
-      },
-    },
+    body: jsonBody(z.object({ name: z.string().trim().min(1).max(30) }).strict()),
   },
   responses: {
-    201: json("Created", z.object({ id: z.number().int(), name: z.string() })),
+    201: jsonResponse(z.object({ id: z.number().int(), name: z.string() }), "Created"),
     ...problems(400, 401, 403, 404, 413, 415, 422, 429),
     ...unavailable,
   },
 });
 
 const membersResponses = {
-  200: json(
-    "Done at WeChat and in the followers table",
+  200: jsonResponse(
     z.object({
       tag_id: z.number().int(),
       openids: z.number().int().openapi({ description: "Distinct openids sent" }),
       batches: z.number().int().openapi({ description: "Calls to WeChat (50 openids each)" }),
     }),
+    "Done at WeChat and in the followers table",
   ),
   ...problems(400, 401, 403, 404, 413, 415, 422, 429),
   ...unavailable,
@@ -162,7 +146,7 @@ const membersResponses = {
 
 const membersRequest = {
   params: TagParams,
-  body: { required: true, content: { "application/json": { schema: MembersBody } } },
+  body: jsonBody(MembersBody),
 };
 
 export const tagMembers = createRoute({

@@ -9,7 +9,8 @@ import {
   MENU_BUTTON_TYPES,
 } from "../../domain/wechat-menu";
 import { requireScope } from "../../middleware/api-key";
-import { bearerAuth, problems } from "../common";
+import { bearerAuth } from "../common";
+import { jsonBody, jsonResponse, problem, problems } from "../openapi-helpers";
 
 const AppParams = z.object({
   app_id: z.string().regex(/^wx[0-9a-f]{16}$/, "a WeChat app id: wx and 16 hex digits"),
@@ -76,17 +77,10 @@ export const MenuSchema = z
   .strict()
   .openapi("WeChatMenu");
 
-const menuResponse = (description: string) => ({
-  description,
-  content: { "application/json": { schema: MenuSchema } },
-});
-
-const unavailable = {
-  503: {
-    ...problems(503)[503],
-    description: "WeChat (or the app's token) could not be reached; trying again is safe",
-  },
-};
+const unavailable = problem(
+  503,
+  "WeChat (or the app's token) could not be reached; trying again is safe",
+);
 
 export const putMenu = createRoute({
   method: "put",
@@ -100,10 +94,10 @@ export const putMenu = createRoute({
   middleware: [requireScope("admin")] as const,
   request: {
     params: AppParams,
-    body: { required: true, content: { "application/json": { schema: MenuSchema } } },
+    body: jsonBody(MenuSchema),
   },
   responses: {
-    200: menuResponse("Set: the menu as sent to WeChat"),
+    200: jsonResponse(MenuSchema, "Set: the menu as sent to WeChat"),
     ...problems(400, 401, 403, 404, 413, 415, 422, 429),
     ...unavailable,
   },
@@ -119,7 +113,7 @@ export const getMenu = createRoute({
   middleware: [requireScope("admin")] as const,
   request: { params: AppParams },
   responses: {
-    200: menuResponse("The menu"),
+    200: jsonResponse(MenuSchema, "The menu"),
     ...problems(400, 401, 403, 404, 429),
     ...unavailable,
   },

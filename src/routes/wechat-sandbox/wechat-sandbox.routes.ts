@@ -1,6 +1,7 @@
 import { createRoute, z } from "@hono/zod-openapi";
 import { requireScope } from "../../middleware/api-key";
-import { bearerAuth, LimitQuery, problems } from "../common";
+import { bearerAuth, LimitQuery } from "../common";
+import { jsonBody, jsonResponse, problem, problems } from "../openapi-helpers";
 
 const AppParams = z.object({
   app_id: z.string().regex(/^wx[0-9a-f]{16}$/, "a WeChat app id: wx and 16 hex digits"),
@@ -37,37 +38,28 @@ export const followerMessage = createRoute({
   middleware: [requireScope("messages:send", "test-mode")] as const,
   request: {
     params: AppParams,
-    body: {
-      required: true,
-      content: {
-        "application/json": {
-          schema: z
-            .object({
-              openid: z.string().regex(/^[A-Za-z0-9_-]{1,64}$/, "an openid"),
-              text: z.string().min(1).max(2000),
-            })
-            .strict(),
-        },
-      },
-    },
+    body: jsonBody(
+      z
+        .object({
+          openid: z.string().regex(/^[A-Za-z0-9_-]{1,64}$/, "an openid"),
+          text: z.string().min(1).max(2000),
+        })
+        .strict(),
+    ),
   },
   responses: {
-    200: {
-      description: "The webhook took it; its passive reply",
-      content: {
-        "application/json": {
-          schema: z.object({
-            app_id: z.string(),
-            openid: z.string(),
-            msg_id: z.string().openapi({ description: "The MsgId WeChat gave the message" }),
-            webhook_status: z.number().int(),
-            reply: ReplySchema.nullable(),
-          }),
-        },
-      },
-    },
+    200: jsonResponse(
+      z.object({
+        app_id: z.string(),
+        openid: z.string(),
+        msg_id: z.string().openapi({ description: "The MsgId WeChat gave the message" }),
+        webhook_status: z.number().int(),
+        reply: ReplySchema.nullable(),
+      }),
+      "The webhook took it; its passive reply",
+    ),
     ...problems(400, 401, 403, 404, 413, 415, 422, 429),
-    503: { ...problems(503)[503], description: "The webhook refused the sandbox's push" },
+    ...problem(503, "The webhook refused the sandbox's push"),
   },
 });
 
@@ -92,14 +84,10 @@ export const listReceived = createRoute({
   middleware: [requireScope("messages:read")] as const,
   request: { params: AppParams, query: z.object({ limit: LimitQuery }) },
   responses: {
-    200: {
-      description: "The messages",
-      content: {
-        "application/json": {
-          schema: z.object({ data: z.array(ReceivedSchema), next_cursor: z.null() }),
-        },
-      },
-    },
+    200: jsonResponse(
+      z.object({ data: z.array(ReceivedSchema), next_cursor: z.null() }),
+      "The messages",
+    ),
     ...problems(400, 401, 403, 404, 429),
   },
 });

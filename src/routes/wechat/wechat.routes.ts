@@ -1,14 +1,8 @@
 import { createRoute, z } from "@hono/zod-openapi";
 import { AUTO_REPLY_MATCHES, WECHAT_MODES } from "../../domain/vocabulary";
 import { requireScope } from "../../middleware/api-key";
-import {
-  bearerAuth,
-  conflict,
-  IdempotencyHeaders,
-  LimitQuery,
-  problems,
-  wholeList,
-} from "../common";
+import { bearerAuth, IdempotencyHeaders, LimitQuery } from "../common";
+import { conflict, jsonBody, jsonResponse, listOf, problems, wholeList } from "../openapi-helpers";
 
 const AppId = z.string().regex(/^wx[0-9a-f]{16}$/, "a WeChat app id: wx and 16 hex digits");
 const AppParams = z.object({ app_id: AppId });
@@ -25,11 +19,6 @@ export const WeChatAppSchema = z
   })
   .openapi("WeChatApp");
 
-const appResponse = (description: string) => ({
-  description,
-  content: { "application/json": { schema: WeChatAppSchema } },
-});
-
 export const putApp = createRoute({
   method: "post",
   path: "/v1/wechat/apps",
@@ -42,35 +31,27 @@ export const putApp = createRoute({
   middleware: [requireScope("admin")] as const,
   request: {
     headers: IdempotencyHeaders,
-    body: {
-      required: true,
-      content: {
-        "application/json": {
-          schema: z
-            .object({
-              app_id: AppId,
-              app_secret: z.string().regex(/^[0-9a-f]{32}$/, "32 hex digits"),
-              token: z
-                .string()
-                .regex(
-                  /^[A-Za-z0-9]{3,32}$/,
-                  "3–32 letters and digits, as WeChat's console allows",
-                ),
-              encoding_aes_key: z
-                .string()
-                .regex(/^[A-Za-z0-9]{43}$/, "43 letters and digits, as WeChat's console makes it"),
-              mode: z.enum(WECHAT_MODES),
-              api_base_url: z.url().optional(),
-              token_endpoint: z.enum(["stable_token", "token"]).optional(),
-            })
-            .strict(),
-        },
-      },
-    },
+    body: jsonBody(
+      z
+        .object({
+          app_id: AppId,
+          app_secret: z.string().regex(/^[0-9a-f]{32}$/, "32 hex digits"),
+          token: z
+            .string()
+            .regex(/^[A-Za-z0-9]{3,32}$/, "3–32 letters and digits, as WeChat's console allows"),
+          encoding_aes_key: z
+            .string()
+            .regex(/^[A-Za-z0-9]{43}$/, "43 letters and digits, as WeChat's console makes it"),
+          mode: z.enum(WECHAT_MODES),
+          api_base_url: z.url().optional(),
+          token_endpoint: z.enum(["stable_token", "token"]).optional(),
+        })
+        .strict(),
+    ),
   },
   responses: {
-    200: appResponse("Replaced"),
-    201: appResponse("Created"),
+    200: jsonResponse(WeChatAppSchema, "Replaced"),
+    201: jsonResponse(WeChatAppSchema, "Created"),
     ...problems(400, 401, 403, 413, 415, 422, 429),
     ...conflict("The app id belongs to another account"),
   },
@@ -85,10 +66,7 @@ export const listApps = createRoute({
   security: bearerAuth,
   middleware: [requireScope("admin")] as const,
   responses: {
-    200: {
-      description: "Every account",
-      content: { "application/json": { schema: wholeList(WeChatAppSchema) } },
-    },
+    200: jsonResponse(wholeList(WeChatAppSchema), "Every account"),
     ...problems(401, 403, 429),
   },
 });
@@ -102,7 +80,10 @@ export const getApp = createRoute({
   security: bearerAuth,
   middleware: [requireScope("admin")] as const,
   request: { params: AppParams },
-  responses: { 200: appResponse("The settings"), ...problems(400, 401, 403, 404, 429) },
+  responses: {
+    200: jsonResponse(WeChatAppSchema, "The settings"),
+    ...problems(400, 401, 403, 404, 429),
+  },
 });
 
 export const deleteApp = createRoute({
@@ -160,10 +141,7 @@ export const listAutoReplies = createRoute({
   middleware: [requireScope("admin")] as const,
   request: { params: AppParams },
   responses: {
-    200: {
-      description: "The rules",
-      content: { "application/json": { schema: wholeList(AutoReplySchema) } },
-    },
+    200: jsonResponse(wholeList(AutoReplySchema), "The rules"),
     ...problems(400, 401, 403, 404, 429),
   },
 });
@@ -182,24 +160,19 @@ export const createAutoReply = createRoute({
   request: {
     headers: IdempotencyHeaders,
     params: AppParams,
-    body: {
-      required: true,
-      content: {
-        "application/json": {
-          schema: z
-            .object({
-              match: z.enum(AUTO_REPLY_MATCHES),
-              keyword: z.string().min(1).max(64).optional(),
-              reply: Reply,
-              priority: z.number().int().min(0).max(1000).optional(),
-            })
-            .strict(),
-        },
-      },
-    },
+    body: jsonBody(
+      z
+        .object({
+          match: z.enum(AUTO_REPLY_MATCHES),
+          keyword: z.string().min(1).max(64).optional(),
+          reply: Reply,
+          priority: z.number().int().min(0).max(1000).optional(),
+        })
+        .strict(),
+    ),
   },
   responses: {
-    201: { description: "Added", content: { "application/json": { schema: AutoReplySchema } } },
+    201: jsonResponse(AutoReplySchema, "Added"),
     ...problems(400, 401, 403, 404, 413, 415, 422, 429),
   },
 });
@@ -252,14 +225,7 @@ export const listInbox = createRoute({
     }),
   },
   responses: {
-    200: {
-      description: "A page of the inbox",
-      content: {
-        "application/json": {
-          schema: z.object({ data: z.array(InboxItemSchema), next_cursor: z.string().nullable() }),
-        },
-      },
-    },
+    200: jsonResponse(listOf(InboxItemSchema), "A page of the inbox"),
     ...problems(400, 401, 403, 404, 429),
   },
 });

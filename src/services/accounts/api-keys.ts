@@ -1,9 +1,10 @@
 /**
  * Creating, listing, changing and revoking API keys. The key is shown once; only its hash is kept.
  */
-import { and, desc, eq, isNull, lt } from "drizzle-orm";
+import { and, eq, isNull } from "drizzle-orm";
 import { forgetCachedKey } from "../../db/api-key-lookup";
 import { database } from "../../db/client";
+import { keyset, type Page, type PageRequest, pageOf } from "../../db/paging";
 import { apiKeys } from "../../db/schema";
 import type { Caller } from "../../domain/caller";
 import { type RateLimitRequest, requestedRateLimit } from "../../domain/rate-limits";
@@ -61,21 +62,16 @@ export async function createApiKey(
 export async function listApiKeys(
   env: Env,
   caller: Caller,
-  page: { limit: number; cursor?: string },
-): Promise<{ data: ApiKeyRow[]; nextCursor: string | null }> {
-  const conditions = [eq(apiKeys.tenantId, caller.tenant.id), reachableBy(caller)];
-  if (page.cursor) {
-    conditions.push(lt(apiKeys.id, page.cursor));
-  }
+  page: PageRequest,
+): Promise<Page<ApiKeyRow>> {
+  const paging = keyset(apiKeys.id, page);
   const rows = await database(env.DB)
     .select()
     .from(apiKeys)
-    .where(and(...conditions))
-    .orderBy(desc(apiKeys.id))
-    .limit(page.limit + 1);
-  const data = rows.slice(0, page.limit);
-  const last = data.at(-1);
-  return { data, nextCursor: rows.length > page.limit && last ? last.id : null };
+    .where(and(eq(apiKeys.tenantId, caller.tenant.id), reachableBy(caller), paging.after))
+    .orderBy(paging.orderBy)
+    .limit(paging.limit);
+  return pageOf(rows, page, (row) => row.id);
 }
 
 /** What PATCH may change; a `rateLimit` of null puts the key back on the default limit. */

@@ -1,24 +1,29 @@
 /**
  * A tenant's own end users, keyed by the tenant's `external_id`: a name, a phone in E.164 and the
  * person's openid in each of the tenant's WeChat Official Accounts. An openid belongs to at most
- * one contact per app (a unique index), so a message to "the contact" on WeChat is unambiguous.
+ * one contact per app (a unique index), so a message to "the contact" on WeChat is unambiguous
+ * (the checks and reads of the bindings are in bindings.ts).
  */
-import { and, desc, eq, inArray, lt } from "drizzle-orm";
+import { and, eq } from "drizzle-orm";
 import { database } from "../../db/client";
-import { contacts, contactWeChatBindings, wechatApps } from "../../db/schema";
+import { keyset, type Page, type PageRequest, pageOf } from "../../db/paging";
+import { contacts, contactWeChatBindings } from "../../db/schema";
 import type { Caller } from "../../domain/caller";
 import { normalisePhone } from "../../domain/phone";
 import { newId } from "../../lib/ids";
-import { ApiError, type FieldError } from "../../lib/problem";
+import { ApiError } from "../../lib/problem";
+import {
+  type BindingRow,
+  bindingsOf,
+  brokenUniqueIndex,
+  checkBindings,
+  checkOpenidsFree,
+  openidTaken,
+  type WeChatBindingInput,
+} from "./bindings";
 
 export type ContactRow = typeof contacts.$inferSelect;
-export type BindingRow = typeof contactWeChatBindings.$inferSelect;
 export type Contact = ContactRow & { wechat: BindingRow[] };
-
-export interface WeChatBindingInput {
-  app_id: string;
-  openid: string;
-}
 
 export interface ContactInput {
   external_id: string;
@@ -51,96 +56,6 @@ function phoneOf(caller: Caller, phone: string | null | undefined): string | nul
   return result.e164;
 }
 
-/** Each binding names one of the caller's apps, once; an error points at the offending entry. */
-async function checkBindings(
-  env: Env,
-  caller: Caller,
-  bindings: readonly WeChatBindingInput[],
-): Promise<void> {
-  if (bindings.length === 0) {
-    return;
-  }
-  const owned = await database(env.DB)
-    .select({ appId: wechatApps.appId })
-    .from(wechatApps)
-    .where(
-      and(
-        eq(wechatApps.tenantId, caller.tenant.id),
-        inArray(
-          wechatApps.appId,
-          bindings.map((b) => b.app_id),
-        ),
-      ),
-    );
-  const mine = new Set(owned.map((row) => row.appId));
-  const seen = new Set<string>();
-  const errors: FieldError[] = [];
-  bindings.forEach((binding, index) => {
-    const pointer = `/wechat/${index}/app_id`;
-    if (!mine.has(binding.app_id)) {
-      errors.push({ pointer, detail: `${binding.app_id} is not one of your WeChat apps` });
-    } else if (seen.has(binding.app_id)) {
-      errors.push({
-        pointer,
-        detail: `${binding.app_id} is listed twice; a contact has one openid per app`,
-      });
-    }
-    seen.add(binding.app_id);
-  });
-  if (errors.length > 0) {
-    throw new ApiError("unprocessable-entity", "A WeChat binding is not valid.", { errors });
-  }
-}
-
-/** 409 when an openid is already another of the tenant's contacts' in that app. */
-async function checkOpenidsFree(
-  env: Env,
-  tenantId: string,
-  contactId: string,
-  bindings: readonly { appId: string; openid: string }[],
-): Promise<void> {
-  if (bindings.length === 0) {
-    return;
-  }
-  const taken = await database(env.DB)
-    .select()
-    .from(contactWeChatBindings)
-    .where(
-      and(
-        eq(contactWeChatBindings.tenantId, tenantId),
-        inArray(
-          contactWeChatBindings.openid,
-          bindings.map((b) => b.openid),
-        ),
-      ),
-    );
-  const clash = taken.find(
-    (row) =>
-      row.contactId !== contactId &&
-      bindings.some((b) => b.appId === row.appId && b.openid === row.openid),
-  );
-  if (clash) {
-    throw openidTaken(clash.appId, clash.openid);
-  }
-}
-
-function openidTaken(appId: string, openid: string): ApiError {
-  return new ApiError(
-    "conflict",
-    `The openid ${openid} of ${appId} is already bound to another contact; unbind it there first.`,
-  );
-}
-
-/** The unique index a failed write broke, from D1's message (drizzle wraps it as the cause). */
-function brokenUniqueIndex(error: unknown): "external_id" | "openid" | null {
-  for (let e: unknown = error; e instanceof Error; e = e.cause) {
-    if (e.message.includes("UNIQUE constraint failed")) {
-      return e.message.includes("contact_wechat_bindings") ? "openid" : "external_id";
-    }
-  }
-  return null;
-}
-
 function externalIdTaken(externalId: string): ApiError {
   return new ApiError("conflict", `A contact with external_id ${externalId} already exists.`, {
     errors: [{ pointer: "/external_id", detail: "already exists" }],
@@ -161,22 +76,6 @@ async function writing<T>(externalId: string, write: () => Promise<T>): Promise<
     }
     throw error;
   }
-}
-
-async function bindingsOf(env: Env, contactIds: string[]): Promise<Map<string, BindingRow[]>> {
-  const byContact = new Map<string, BindingRow[]>(contactIds.map((id) => [id, []]));
-  if (contactIds.length === 0) {
-    return byContact;
-  }
-  const rows = await database(env.DB)
-    .select()
-    .from(contactWeChatBindings)
-    .where(inArray(contactWeChatBindings.contactId, contactIds))
-    .orderBy(contactWeChatBindings.appId);
-  for (const row of rows) {
-    byContact.get(row.contactId)?.push(row);
-  }
-  return byContact;
 }
 
 /** The caller's contact row; another tenant's is as missing as one that never was. */
@@ -296,27 +195,23 @@ export async function updateContact(
 export async function listContacts(
   env: Env,
   caller: Caller,
-  page: { limit: number; cursor?: string },
-): Promise<{ data: Contact[]; nextCursor: string | null }> {
-  const conditions = [eq(contacts.tenantId, caller.tenant.id)];
-  if (page.cursor) {
-    conditions.push(lt(contacts.id, page.cursor));
-  }
+  request: PageRequest,
+): Promise<Page<Contact>> {
+  const paging = keyset(contacts.id, request);
   const rows = await database(env.DB)
     .select()
     .from(contacts)
-    .where(and(...conditions))
-    .orderBy(desc(contacts.id))
-    .limit(page.limit + 1);
-  const data = rows.slice(0, page.limit);
+    .where(and(eq(contacts.tenantId, caller.tenant.id), paging.after))
+    .orderBy(paging.orderBy)
+    .limit(paging.limit);
+  const page = pageOf(rows, request, (row) => row.id);
   const bindings = await bindingsOf(
     env,
-    data.map((row) => row.id),
+    page.data.map((row) => row.id),
   );
-  const last = data.at(-1);
   return {
-    data: data.map((row) => ({ ...row, wechat: bindings.get(row.id) ?? [] })),
-    nextCursor: rows.length > page.limit && last ? last.id : null,
+    ...page,
+    data: page.data.map((row) => ({ ...row, wechat: bindings.get(row.id) ?? [] })),
   };
 }
 

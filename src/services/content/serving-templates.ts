@@ -9,6 +9,7 @@ import { templates, templateVersions } from "../../db/schema";
 import { type CompiledTemplate, compileTemplate } from "../../domain/templates";
 import type { TemplateKind, VariableDeclaration } from "../../domain/vocabulary";
 import { ApiError } from "../../lib/problem";
+import { TtlCache } from "../../lib/ttl-cache";
 
 /** The approved version a message is sent with. */
 export interface ServingTemplate {
@@ -23,7 +24,10 @@ export interface ServingTemplate {
 // seconds; a version's text never changes once approved, so its compiled form is kept by version.
 const SERVING_TTL_MS = 5_000;
 const MAX_CACHED = 10_000;
-const serving = new Map<string, { template: ServingTemplate; expiresAt: number }>();
+const serving = new TtlCache<string, ServingTemplate>({
+  ttlMs: SERVING_TTL_MS,
+  maxEntries: MAX_CACHED,
+});
 const compiledVersions = new Map<string, ServingTemplate>();
 
 /** Called after any change to the template, so that this isolate's next send looks it up again. */
@@ -42,9 +46,9 @@ export async function servingTemplate(
   now: number = Date.now(),
 ): Promise<ServingTemplate> {
   const key = `${tenantId} ${templateId}`;
-  const cached = serving.get(key);
-  if (cached && cached.expiresAt > now) {
-    return cached.template;
+  const cached = serving.get(key, now);
+  if (cached) {
+    return cached;
   }
   const [row] = await database(env.DB)
     .select({ kind: templates.kind, approved: templateVersions })
@@ -82,9 +86,6 @@ export async function servingTemplate(
     }
     compiledVersions.set(versionKey, template);
   }
-  if (serving.size >= MAX_CACHED) {
-    serving.clear();
-  }
-  serving.set(key, { template, expiresAt: now + SERVING_TTL_MS });
+  serving.set(key, template, now);
   return template;
 }

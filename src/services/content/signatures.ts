@@ -6,8 +6,9 @@
  * A change of the default is a change of the tenant's settings (services/accounts/tenants.ts): messages
  * accepted after its answer carry the new default, whichever isolate accepts them.
  */
-import { and, desc, eq, exists, inArray, isNull, lt, type SQL } from "drizzle-orm";
+import { and, eq, exists, inArray, isNull, type SQL } from "drizzle-orm";
 import { database } from "../../db/client";
+import { keyset, type Page, type PageRequest, pageOf } from "../../db/paging";
 import { signatures, tenants } from "../../db/schema";
 import type { Caller } from "../../domain/caller";
 import { type ReviewAction, reviewNote, reviewStep } from "../../domain/review";
@@ -84,28 +85,25 @@ function tenantSignature(env: Env, caller: Caller) {
 export async function listSignatures(
   env: Env,
   caller: Caller,
-  query: { status?: ReviewStatus; limit: number; cursor?: string },
-): Promise<{ data: SignatureRecord[]; nextCursor: string | null }> {
+  query: { status?: ReviewStatus } & PageRequest,
+): Promise<Page<SignatureRecord>> {
   const conditions: SQL[] = [eq(signatures.tenantId, caller.tenant.id)];
   if (query.status) {
     conditions.push(eq(signatures.status, query.status));
   }
-  if (query.cursor) {
-    conditions.push(lt(signatures.id, query.cursor));
-  }
+  const paging = keyset(signatures.id, query);
   const db = database(env.DB);
   const [rows, [tenant]] = await db.batch([
     db
       .select()
       .from(signatures)
-      .where(and(...conditions))
-      .orderBy(desc(signatures.id))
-      .limit(query.limit + 1),
+      .where(and(...conditions, paging.after))
+      .orderBy(paging.orderBy)
+      .limit(paging.limit),
     tenantSignature(env, caller),
   ]);
-  const data = rows.slice(0, query.limit).map((row) => recordOf(row, tenant?.signature ?? null));
-  const last = data.at(-1);
-  return { data, nextCursor: rows.length > query.limit && last ? last.row.id : null };
+  const page = pageOf(rows, query, (row) => row.id);
+  return { ...page, data: page.data.map((row) => recordOf(row, tenant?.signature ?? null)) };
 }
 
 /** Another tenant's signature is as missing as one that never was. */

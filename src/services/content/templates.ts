@@ -5,8 +5,9 @@
  * serving. State changes are conditional updates on the status they start from, so two racing
  * requests cannot both apply.
  */
-import { and, desc, eq, exists, inArray, lt, type SQL } from "drizzle-orm";
+import { and, eq, exists, inArray, type SQL } from "drizzle-orm";
 import { type Database, database } from "../../db/client";
+import { keyset, type Page, type PageRequest, pageOf } from "../../db/paging";
 import { templates, templateVersions } from "../../db/schema";
 import type { Caller } from "../../domain/caller";
 import { REVIEW_STEPS } from "../../domain/review";
@@ -100,8 +101,8 @@ function selectWithLatest(env: Env) {
 export async function listTemplates(
   env: Env,
   caller: Caller,
-  query: { status?: ReviewStatus; kind?: TemplateKind; limit: number; cursor?: string },
-): Promise<{ data: TemplateRecord[]; nextCursor: string | null }> {
+  query: { status?: ReviewStatus; kind?: TemplateKind } & PageRequest,
+): Promise<Page<TemplateRecord>> {
   const conditions: SQL[] = [eq(templates.tenantId, caller.tenant.id)];
   if (query.status) {
     conditions.push(eq(templateVersions.status, query.status));
@@ -109,16 +110,12 @@ export async function listTemplates(
   if (query.kind) {
     conditions.push(eq(templates.kind, query.kind));
   }
-  if (query.cursor) {
-    conditions.push(lt(templates.id, query.cursor));
-  }
+  const paging = keyset(templates.id, query);
   const rows = await selectWithLatest(env)
-    .where(and(...conditions))
-    .orderBy(desc(templates.id))
-    .limit(query.limit + 1);
-  const data = rows.slice(0, query.limit);
-  const last = data.at(-1);
-  return { data, nextCursor: rows.length > query.limit && last ? last.template.id : null };
+    .where(and(...conditions, paging.after))
+    .orderBy(paging.orderBy)
+    .limit(paging.limit);
+  return pageOf(rows, query, (row) => row.template.id);
 }
 
 /** The template with its latest version; another tenant's is as missing as one that never was. */

@@ -8,12 +8,13 @@
  */
 
 import type { TenantConfig } from "../../domain/caller";
+import { withOptOutLine } from "../../domain/opt-out";
 import { normalisePhone } from "../../domain/phone";
 import { costMicros } from "../../domain/pricing";
 import { type Encoding, segmentsOf } from "../../domain/segments";
 import { leadingSignature } from "../../domain/sender-signature";
 import { smartEncode } from "../../domain/smart-encoding";
-import { checkVariables, renderTemplate, withOptOutLine } from "../../domain/templates";
+import { checkVariables, renderTemplate } from "../../domain/templates";
 import type { TemplateKind } from "../../domain/vocabulary";
 import type { FieldError } from "../../lib/problem";
 import type { Screening, SensitiveHit } from "../content/sensitive-words";

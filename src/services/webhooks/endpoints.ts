@@ -2,9 +2,10 @@
  * Tenants' webhook endpoints and their deliveries: create (the signing secret is shown once),
  * list, delete, rotate the secret, list deliveries with their attempts, replay a delivery.
  */
-import { and, count, desc, eq, lt, type SQL, sql } from "drizzle-orm";
+import { and, count, eq, type SQL, sql } from "drizzle-orm";
 import { settingsOf } from "../../config/settings";
 import { database } from "../../db/client";
+import { keyset, type Page, type PageRequest, pageOf } from "../../db/paging";
 import { messages, webhookDeliveries, webhookEndpoints } from "../../db/schema";
 import { enqueueDeliveries, forgetTenantEndpoints } from "../../delivery/webhook-events";
 import { type Caller, modeSeenBy } from "../../domain/caller";
@@ -95,19 +96,16 @@ export async function createWebhookEndpoint(
 export async function listWebhookEndpoints(
   env: Env,
   caller: Caller,
-  page: { limit: number; cursor?: string },
-): Promise<{ data: WebhookEndpointRow[]; nextCursor: string | null }> {
-  const conditions = [eq(webhookEndpoints.tenantId, caller.tenant.id)];
-  if (page.cursor) {
-    conditions.push(lt(webhookEndpoints.id, page.cursor));
-  }
+  page: PageRequest,
+): Promise<Page<WebhookEndpointRow>> {
+  const paging = keyset(webhookEndpoints.id, page);
   const rows = await database(env.DB)
     .select()
     .from(webhookEndpoints)
-    .where(and(...conditions))
-    .orderBy(desc(webhookEndpoints.id))
-    .limit(page.limit + 1);
-  return pageOf(rows, page.limit);
+    .where(and(eq(webhookEndpoints.tenantId, caller.tenant.id), paging.after))
+    .orderBy(paging.orderBy)
+    .limit(paging.limit);
+  return pageOf(rows, page, (row) => row.id);
 }
 
 /** The caller's endpoint; another tenant's is a 404 like a missing one. */
@@ -163,27 +161,25 @@ export async function listDeliveries(
   env: Env,
   caller: Caller,
   endpointId: string,
-  page: { limit: number; cursor?: string; status?: DeliveryStatus },
-): Promise<{ data: WebhookDeliveryRow[]; nextCursor: string | null }> {
+  page: { status?: DeliveryStatus } & PageRequest,
+): Promise<Page<WebhookDeliveryRow>> {
   await getWebhookEndpoint(env, caller, endpointId);
-  const conditions = [
-    eq(webhookDeliveries.endpointId, endpointId),
-    eq(webhookDeliveries.tenantId, caller.tenant.id),
-    aboutMessagesSeenBy(caller),
-  ];
-  if (page.cursor) {
-    conditions.push(lt(webhookDeliveries.id, page.cursor));
-  }
-  if (page.status) {
-    conditions.push(eq(webhookDeliveries.status, page.status));
-  }
+  const paging = keyset(webhookDeliveries.id, page);
   const rows = await database(env.DB)
     .select()
     .from(webhookDeliveries)
-    .where(and(...conditions))
-    .orderBy(desc(webhookDeliveries.id))
-    .limit(page.limit + 1);
-  return pageOf(rows, page.limit);
+    .where(
+      and(
+        eq(webhookDeliveries.endpointId, endpointId),
+        eq(webhookDeliveries.tenantId, caller.tenant.id),
+        aboutMessagesSeenBy(caller),
+        paging.after,
+        page.status ? eq(webhookDeliveries.status, page.status) : undefined,
+      ),
+    )
+    .orderBy(paging.orderBy)
+    .limit(paging.limit);
+  return pageOf(rows, page, (row) => row.id);
 }
 
 /**
@@ -218,13 +214,4 @@ export async function replayDelivery(
   }
   await enqueueDeliveries(env, [{ id: row.id, seriesStartedAt: now }]);
   return row;
-}
-
-function pageOf<T extends { id: string }>(
-  rows: T[],
-  limit: number,
-): { data: T[]; nextCursor: string | null } {
-  const data = rows.slice(0, limit);
-  const last = data.at(-1);
-  return { data, nextCursor: rows.length > limit && last ? last.id : null };
 }

@@ -3,8 +3,9 @@
  * webhook, and its inbox. Both are the tenant's: an app id can pass to another tenant once its
  * owner deletes the app (which deletes these rows), so every query names the tenant.
  */
-import { and, asc, desc, eq, lt } from "drizzle-orm";
+import { and, asc, eq } from "drizzle-orm";
 import { database } from "../../db/client";
+import { keyset, type Page, type PageRequest, pageOf } from "../../db/paging";
 import { autoReplyRules, wechatInbox } from "../../db/schema";
 import type { AutoReplyRule } from "../../domain/auto-replies";
 import type { Caller } from "../../domain/caller";
@@ -131,20 +132,17 @@ export async function listInbox(
   env: Env,
   caller: Caller,
   appId: string,
-  page: { limit: number; cursor?: string },
-): Promise<{ data: InboxRow[]; nextCursor: string | null }> {
+  page: PageRequest,
+): Promise<Page<InboxRow>> {
   await getWeChatApp(env, caller, appId);
-  const conditions = [eq(wechatInbox.appId, appId), eq(wechatInbox.tenantId, caller.tenant.id)];
-  if (page.cursor) {
-    conditions.push(lt(wechatInbox.id, page.cursor));
-  }
+  const paging = keyset(wechatInbox.id, page);
   const rows = await database(env.DB)
     .select()
     .from(wechatInbox)
-    .where(and(...conditions))
-    .orderBy(desc(wechatInbox.id))
-    .limit(page.limit + 1);
-  const data = rows.slice(0, page.limit);
-  const last = data.at(-1);
-  return { data, nextCursor: rows.length > page.limit && last ? last.id : null };
+    .where(
+      and(eq(wechatInbox.appId, appId), eq(wechatInbox.tenantId, caller.tenant.id), paging.after),
+    )
+    .orderBy(paging.orderBy)
+    .limit(paging.limit);
+  return pageOf(rows, page, (row) => row.id);
 }

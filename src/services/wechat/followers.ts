@@ -5,8 +5,9 @@
  * WeChat call goes through `callWeChat`, so through the app's token authority. Rows are the
  * tenant's (an app id can pass to another tenant once deleted): every statement names it.
  */
-import { and, asc, eq, gt, type SQL, sql } from "drizzle-orm";
+import { and, eq, type SQL, sql } from "drizzle-orm";
 import { database } from "../../db/client";
+import { keyset, type Page, type PageRequest, pageOf } from "../../db/paging";
 import { wechatFollowers } from "../../db/schema";
 import type { Caller } from "../../domain/caller";
 import { getWeChatApp } from "./apps";
@@ -149,11 +150,9 @@ function listedRow(openid: string, info: Record<string, unknown> | undefined): u
   return [openid, info.subscribe === 0 ? 0 : 1, info, tagIds, subscribedAt];
 }
 
-export interface FollowerFilter {
+export interface FollowerFilter extends PageRequest {
   following?: boolean;
   tagId?: number;
-  limit: number;
-  cursor?: string;
 }
 
 /** This app's followers from the table, in openid order. */
@@ -162,7 +161,7 @@ export async function listFollowers(
   caller: Caller,
   appId: string,
   filter: FollowerFilter,
-): Promise<{ data: FollowerRow[]; nextCursor: string | null }> {
+): Promise<Page<FollowerRow>> {
   await getWeChatApp(env, caller, appId);
   const conditions: SQL[] = [
     eq(wechatFollowers.appId, appId),
@@ -176,18 +175,14 @@ export async function listFollowers(
       sql`EXISTS (SELECT 1 FROM json_each(${wechatFollowers.tagIds}) WHERE value = ${filter.tagId})`,
     );
   }
-  if (filter.cursor) {
-    conditions.push(gt(wechatFollowers.openid, filter.cursor));
-  }
+  const paging = keyset(wechatFollowers.openid, filter, "ascending");
   const rows = await database(env.DB)
     .select()
     .from(wechatFollowers)
-    .where(and(...conditions))
-    .orderBy(asc(wechatFollowers.openid))
-    .limit(filter.limit + 1);
-  const data = rows.slice(0, filter.limit);
-  const last = data.at(-1);
-  return { data, nextCursor: rows.length > filter.limit && last ? last.openid : null };
+    .where(and(...conditions, paging.after))
+    .orderBy(paging.orderBy)
+    .limit(paging.limit);
+  return pageOf(rows, filter, (row) => row.openid);
 }
 
 export interface Tag {

@@ -22,7 +22,7 @@ import { settingsOf } from "../../config/settings";
 import { database } from "../../db/client";
 import { idempotencyRecords } from "../../db/schema";
 import type { Caller } from "../../domain/caller";
-import { randomToken } from "../../lib/crypto";
+import { deriveKey, randomToken } from "../../lib/crypto";
 import { fetchNoRedirect, networkFetch, RedirectRefusedError } from "../../lib/outbound-fetch";
 import { ApiError } from "../../lib/problem";
 import { bindWeChatByOAuth, findContactRow } from "../contacts/contacts";
@@ -58,18 +58,7 @@ type Binding = z.infer<typeof Binding>;
 
 async function oauthKey(env: Env): Promise<Uint8Array> {
   const master = Uint8Array.from(atob(settingsOf(env).MASTER_KEY), (ch) => ch.charCodeAt(0));
-  const base = await crypto.subtle.importKey("raw", master, "HKDF", false, ["deriveBits"]);
-  const bits = await crypto.subtle.deriveBits(
-    {
-      name: "HKDF",
-      hash: "SHA-256",
-      salt: new Uint8Array(),
-      info: new TextEncoder().encode("relaybox wechat oauth v1"),
-    },
-    base,
-    256,
-  );
-  return new Uint8Array(bits);
+  return deriveKey(master, "relaybox wechat oauth v1");
 }
 
 /** https only, no user name or password in it. */
