@@ -13,20 +13,19 @@ import { providerSettings, routes, templateProviderCodes } from "../db/schema";
 import type { RouteRule } from "../domain/routing";
 import type { ProviderName } from "../domain/vocabulary";
 import { decryptSecret } from "../lib/secrets";
+import { TtlCache } from "../lib/ttl-cache";
 
 const SETTINGS_TTL_MS = 30_000;
 const RULES_TTL_MS = 10_000;
 const CODES_TTL_MS = 30_000;
 
-const providersCache = new Map<
-  string,
-  { providers: Promise<Map<ProviderName, ReadyProvider>>; expiresAt: number }
->();
-const rulesCache = new Map<
-  string,
-  { rules: Promise<RouteRule<ProviderName>[]>; expiresAt: number }
->();
-const codesCache = new Map<string, { codes: Map<string, string>; expiresAt: number }>();
+const providersCache = new TtlCache<string, Promise<Map<ProviderName, ReadyProvider>>>({
+  ttlMs: SETTINGS_TTL_MS,
+});
+const rulesCache = new TtlCache<string, Promise<RouteRule<ProviderName>[]>>({
+  ttlMs: RULES_TTL_MS,
+});
+const codesCache = new TtlCache<string, Map<string, string>>({ ttlMs: CODES_TTL_MS });
 
 /** An enabled provider of a tenant, ready for an adapter. */
 export interface ReadyProvider {
@@ -43,9 +42,9 @@ export function readyProviders(
   tenantId: string,
   now: number = Date.now(),
 ): Promise<Map<ProviderName, ReadyProvider>> {
-  const cached = providersCache.get(tenantId);
-  if (cached && cached.expiresAt > now) {
-    return cached.providers;
+  const cached = providersCache.get(tenantId, now);
+  if (cached) {
+    return cached;
   }
   const providers = (async () => {
     const rows = await database(env.DB)
@@ -70,8 +69,8 @@ export function readyProviders(
     }
     return ready;
   })();
-  providersCache.set(tenantId, { providers, expiresAt: now + SETTINGS_TTL_MS });
-  providers.catch(() => providersCache.delete(tenantId));
+  providersCache.set(tenantId, providers, now);
+  providers.catch(() => providersCache.delete(tenantId, providers));
   return providers;
 }
 
@@ -86,17 +85,17 @@ export function routingRules(
   tenantId: string,
   now: number = Date.now(),
 ): Promise<RouteRule<ProviderName>[]> {
-  const cached = rulesCache.get(tenantId);
-  if (cached && cached.expiresAt > now) {
-    return cached.rules;
+  const cached = rulesCache.get(tenantId, now);
+  if (cached) {
+    return cached;
   }
   const rules = database(env.DB)
     .select({ destination: routes.destination, providers: routes.providers })
     .from(routes)
     .where(eq(routes.tenantId, tenantId))
     .then((rows) => rows as RouteRule<ProviderName>[]);
-  rulesCache.set(tenantId, { rules, expiresAt: now + RULES_TTL_MS });
-  rules.catch(() => rulesCache.delete(tenantId));
+  rulesCache.set(tenantId, rules, now);
+  rules.catch(() => rulesCache.delete(tenantId, rules));
   return rules;
 }
 
@@ -114,9 +113,9 @@ export async function providerCodesOf(
   const result = new Map<string, Map<string, string>>();
   const missing: string[] = [];
   for (const id of new Set(templateIds)) {
-    const cached = codesCache.get(id);
-    if (cached && cached.expiresAt > now) {
-      result.set(id, cached.codes);
+    const cached = codesCache.get(id, now);
+    if (cached) {
+      result.set(id, cached);
     } else {
       missing.push(id);
     }
@@ -130,7 +129,7 @@ export async function providerCodesOf(
       const codes = new Map(
         rows.filter((row) => row.templateId === id).map((row) => [row.provider, row.code]),
       );
-      codesCache.set(id, { codes, expiresAt: now + CODES_TTL_MS });
+      codesCache.set(id, codes, now);
       result.set(id, codes);
     }
   }

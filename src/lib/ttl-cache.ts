@@ -34,7 +34,11 @@ export class TtlCache<K, V> {
   }
 
   set(key: K, value: V, now: number = this.clock()): void {
-    this.setAll([[key, value]], now);
+    // As setAll with one entry, without building the list: callers set on every miss.
+    if (this.held.size + 1 > this.maxEntries) {
+      this.held.clear();
+    }
+    this.held.set(key, { value, expiresAt: now + this.ttlMs });
   }
 
   /** Sets several at once: when they would not all fit, the cache is emptied first. */

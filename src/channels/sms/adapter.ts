@@ -3,9 +3,9 @@
  * with what only carriers do: read (and, where they sign them, verify) delivery receipts and
  * inbound messages, say whether they send free text, and add the signature themselves. Adapters
  * are plain objects over an injected `fetch`, so tests assert the exact outgoing request and the
- * sandbox can call our own hooks. Each call goes through `fetchNoRedirect` (lib/outbound-fetch).
+ * sandbox can call our own hooks. Each call goes through `fetchNoRedirect` (lib/outbound-fetch);
+ * the carriers' sends through `callCarrier` (carrier-call.ts), which adds their time-out.
  */
-import type { RedirectRefusedError } from "../../lib/outbound-fetch";
 import type {
   AdapterIO,
   OutboundAdapter,
@@ -95,23 +95,4 @@ export class ReceiptFormatError extends Error {
 /** A callback whose signature does not check out. */
 export class ReceiptAuthError extends Error {
   override name = "ReceiptAuthError";
-}
-
-/** The adapters' request time-out unless a provider's settings say otherwise. */
-export const DEFAULT_TIMEOUT_MS = 10_000;
-
-/**
- * A provider that answers a send with a redirect (lib/outbound-fetch) is misconfigured or not the
- * provider at all: trying it again, or blindly another one, would not make it right.
- */
-export function redirectRefused(
-  provider: string,
-  error: RedirectRefusedError,
-): Extract<SendOutcome, { kind: "failed" }> {
-  return {
-    kind: "failed",
-    retryable: false,
-    code: "redirected",
-    reason: `${provider} ${error.message}`,
-  };
 }

@@ -9,14 +9,11 @@
  * the Aliyun console, not per message: `statusCallbackUrl` is not sent.
  */
 import { z } from "zod";
-import { fetchNoRedirect, RedirectRefusedError } from "../../lib/outbound-fetch";
 import {
   type AdapterIO,
-  DEFAULT_TIMEOUT_MS,
   type ProviderSettings,
   type Receipt,
   ReceiptFormatError,
-  redirectRefused,
   type SendOutcome,
   type SmsAdapter,
   type SmsSendRequest,
@@ -24,6 +21,7 @@ import {
 import { aliyunInbound } from "./aliyun-inbound";
 import { outcomeOf, permanent } from "./aliyun-replies";
 import { signedRpcQuery } from "./aliyun-signature";
+import { callCarrier, carrierTimeout } from "./carrier-call";
 
 const DEFAULT_BASE_URL = "https://dysmsapi.aliyuncs.com";
 // SendSms is served from the one endpoint above whatever the region; cn-hangzhou is what
@@ -117,8 +115,21 @@ async function sendSms(
       Object.fromEntries(request.template.params.map((param) => [param.name, param.value])),
     );
   }
+  return forNumber(await call(params, accessKeySecret, settings, io), phoneNumber);
+}
+
+/** One signed RPC call (SendSms or SendBatchSms) and what its answer means. */
+async function call(
+  params: Record<string, string>,
+  accessKeySecret: string,
+  settings: ProviderSettings,
+  io: AdapterIO,
+): Promise<SendOutcome> {
   const baseUrl = (configString(settings, "base_url") ?? DEFAULT_BASE_URL).replace(/\/+$/, "");
-  const answer = await exchange(
+  // No answer in time: the message may have gone. A redirect: Aliyun's endpoint is not there.
+  const answer = await callCarrier(
+    "Aliyun",
+    io,
     `${baseUrl}/`,
     {
       method: "POST",
@@ -128,13 +139,9 @@ async function sendSms(
       },
       body: await signedRpcQuery("POST", params, accessKeySecret),
     },
-    io,
-    configTimeout(settings),
+    carrierTimeout(settings),
   );
-  if (answer.kind !== "answer") {
-    return outcomeOfNoAnswer(answer);
-  }
-  return forNumber(outcomeOf(answer.status, answer.text), phoneNumber);
+  return answer.kind === "answer" ? outcomeOf(answer.response.status, answer.text) : answer;
 }
 
 /**
@@ -212,75 +219,12 @@ async function sendBatchSms(
     if (going.some((g) => Object.keys(g.params).length > 0)) {
       params.TemplateParamJson = JSON.stringify(going.map((g) => g.params));
     }
-    const baseUrl = (configString(settings, "base_url") ?? DEFAULT_BASE_URL).replace(/\/+$/, "");
-    const answer = await exchange(
-      `${baseUrl}/`,
-      {
-        method: "POST",
-        headers: {
-          "content-type": "application/x-www-form-urlencoded",
-          accept: "application/json",
-        },
-        body: await signedRpcQuery("POST", params, accessKeySecret),
-      },
-      io,
-      configTimeout(settings),
-    );
-    const outcome: SendOutcome =
-      answer.kind === "answer" ? outcomeOf(answer.status, answer.text) : outcomeOfNoAnswer(answer);
+    const outcome = await call(params, accessKeySecret, settings, io);
     for (const g of going) {
       outcomes[g.index] = forNumber(outcome, g.phone);
     }
   }
   return outcomes.map((o) => o ?? permanent("not_sent", "not part of the call"));
-}
-
-type Answer =
-  | { kind: "answer"; status: number; text: string }
-  | { kind: "none"; reason: string }
-  | { kind: "redirect"; error: RedirectRefusedError };
-
-/** No answer: the message may have gone. A redirect: Aliyun's endpoint is not where it points. */
-function outcomeOfNoAnswer(answer: Exclude<Answer, { kind: "answer" }>): SendOutcome {
-  return answer.kind === "none"
-    ? { kind: "unknown", reason: answer.reason }
-    : redirectRefused("Aliyun", answer.error);
-}
-
-/** The whole answer (status and body) within the time-out, or why there is none. */
-async function exchange(
-  url: string,
-  init: RequestInit,
-  io: AdapterIO,
-  timeoutMs: number,
-): Promise<Answer> {
-  const controller = new AbortController();
-  let timer: ReturnType<typeof setTimeout> | null = null;
-  const timedOut = new Promise<Answer>((resolve) => {
-    timer = setTimeout(() => {
-      controller.abort();
-      resolve({ kind: "none", reason: `no answer from Aliyun within ${timeoutMs} ms` });
-    }, timeoutMs);
-  });
-  const answered = (async (): Promise<Answer> => {
-    try {
-      const response = await fetchNoRedirect(
-        io.fetch,
-        new Request(url, { ...init, signal: controller.signal }),
-      );
-      return { kind: "answer", status: response.status, text: await response.text() };
-    } catch (error) {
-      if (error instanceof RedirectRefusedError) {
-        return { kind: "redirect", error };
-      }
-      return { kind: "none", reason: `the request to Aliyun failed: ${String(error)}` };
-    }
-  })();
-  try {
-    return await Promise.race([answered, timedOut]);
-  } finally {
-    clearTimeout(timer);
-  }
 }
 
 const reportSchema = z.object({
@@ -322,9 +266,4 @@ async function parseReceipt(request: Request): Promise<Receipt[]> {
 function configString(settings: ProviderSettings, key: string): string | undefined {
   const value = settings.config[key];
   return typeof value === "string" && value !== "" ? value : undefined;
-}
-
-function configTimeout(settings: ProviderSettings): number {
-  const value = settings.config.timeout_ms;
-  return typeof value === "number" && value > 0 ? value : DEFAULT_TIMEOUT_MS;
 }

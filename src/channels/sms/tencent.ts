@@ -8,17 +8,14 @@
  * `base_url`, `region`, `timeout_ms`, and optional `sender_id` / `extend_code`; secret `secret_key`.
  */
 import { z } from "zod";
-import { fetchNoRedirect, RedirectRefusedError } from "../../lib/outbound-fetch";
 import {
-  type AdapterIO,
-  DEFAULT_TIMEOUT_MS,
   type ProviderSettings,
   type Receipt,
   ReceiptFormatError,
-  redirectRefused,
   type SendOutcome,
   type SmsAdapter,
 } from "./adapter";
+import { callCarrier, carrierTimeout } from "./carrier-call";
 import { tencentInbound } from "./tencent-inbound";
 import { signTc3Request } from "./tencent-signature";
 
@@ -155,47 +152,8 @@ function configText(settings: ProviderSettings, key: string): string | undefined
   return typeof value === "string" && value.trim() !== "" ? value.trim() : undefined;
 }
 
-function timeoutOf(settings: ProviderSettings): number {
-  const value = Number(settings.config.timeout_ms);
-  return Number.isFinite(value) && value > 0 ? value : DEFAULT_TIMEOUT_MS;
-}
-
 function refused(code: string, reason: string): SendOutcome {
   return { kind: "failed", retryable: false, code, reason };
-}
-
-/** The whole exchange (answer and body) under one time-out; a time-out aborts the request. */
-async function exchange(
-  io: AdapterIO,
-  request: Request,
-  controller: AbortController,
-  timeoutMs: number,
-): Promise<{ status: number; text: string } | { failure: string } | { refused: SendOutcome }> {
-  let timer: ReturnType<typeof setTimeout> | null = null;
-  const timedOut = new Promise<"timed out">((resolve) => {
-    timer = setTimeout(() => resolve("timed out"), timeoutMs);
-  });
-  try {
-    const result = await Promise.race([
-      fetchNoRedirect(io.fetch, request).then(async (response) => ({
-        status: response.status,
-        text: await response.text(),
-      })),
-      timedOut,
-    ]);
-    if (result === "timed out") {
-      controller.abort();
-      return { failure: `no answer from Tencent within ${timeoutMs} ms` };
-    }
-    return result;
-  } catch (error) {
-    if (error instanceof RedirectRefusedError) {
-      return { refused: redirectRefused("Tencent", error) };
-    }
-    return { failure: `the request to Tencent failed: ${String(error)}` };
-  } finally {
-    clearTimeout(timer);
-  }
 }
 
 const receiptsSchema = z.array(
@@ -262,10 +220,11 @@ export const tencent: SmsAdapter = {
       headers: { "content-type": CONTENT_TYPE, host },
       payload,
     });
-    const controller = new AbortController();
-    const result = await exchange(
+    const answer = await callCarrier(
+      "Tencent",
       io,
-      new Request(baseUrl, {
+      baseUrl,
+      {
         method: "POST",
         headers: {
           Authorization: authorization,
@@ -276,18 +235,10 @@ export const tencent: SmsAdapter = {
           "X-TC-Region": configText(settings, "region") ?? DEFAULT_REGION,
         },
         body: payload,
-        signal: controller.signal,
-      }),
-      controller,
-      timeoutOf(settings),
+      },
+      carrierTimeout(settings),
     );
-    if ("failure" in result) {
-      return { kind: "unknown", reason: result.failure };
-    }
-    if ("refused" in result) {
-      return result.refused;
-    }
-    return outcomeOf(result.status, result.text);
+    return answer.kind === "answer" ? outcomeOf(answer.response.status, answer.text) : answer;
   },
 
   async parseReceipt(request): Promise<Receipt[]> {

@@ -8,18 +8,16 @@
  * `timeout_ms`; secrets `auth_token` (required to check callbacks, and to send unless an API key
  * is given as `api_key_sid` + `api_key_secret`).
  */
-import { fetchNoRedirect, RedirectRefusedError } from "../../lib/outbound-fetch";
 import {
-  DEFAULT_TIMEOUT_MS,
   type InboundMessage,
   type ProviderSettings,
   type Receipt,
   ReceiptFormatError,
-  redirectRefused,
   type SendOutcome,
   type SmsAdapter,
   type SmsSendRequest,
 } from "./adapter";
+import { callCarrier, carrierTimeout } from "./carrier-call";
 import { twilioInbound, verifiedTwilioFields } from "./twilio-inbound";
 
 const DEFAULT_BASE_URL = "https://api.twilio.com";
@@ -87,33 +85,19 @@ export const twilio: SmsAdapter = {
   addsSignature: false,
 
   async send(request, settings, io) {
-    const controller = new AbortController();
-    const prepared = messageRequest(request, settings, controller.signal);
-    if (!(prepared instanceof Request)) {
+    const prepared = messageRequest(request, settings);
+    if ("kind" in prepared) {
       return prepared;
     }
-    const timeoutMs = timeoutOf(settings);
-    try {
-      const answer = await within(
-        timeoutMs,
-        controller,
-        (async () => {
-          const response = await fetchNoRedirect(io.fetch, prepared);
-          return { response, text: await response.text() };
-        })(),
-      );
-      if (answer === null) {
-        // fetch cannot tell whether the request reached Twilio: the message may exist.
-        return { kind: "unknown", reason: `no answer from Twilio within ${timeoutMs} ms` };
-      }
-      return outcomeOf(answer.response, answer.text);
-    } catch (error) {
-      if (error instanceof RedirectRefusedError) {
-        return redirectRefused("Twilio", error);
-      }
-      // Also after the request may have left: Twilio may have created the message.
-      return { kind: "unknown", reason: `the request to Twilio failed: ${String(error)}` };
-    }
+    // A timeout or a broken connection is "unknown": Twilio may have created the message.
+    const answer = await callCarrier(
+      "Twilio",
+      io,
+      prepared.url,
+      prepared.init,
+      carrierTimeout(settings),
+    );
+    return answer.kind === "answer" ? outcomeOf(answer.response, answer.text) : answer;
   },
 
   async parseReceipt(request, context): Promise<Receipt[]> {
@@ -134,8 +118,7 @@ export const twilio: SmsAdapter = {
 function messageRequest(
   request: SmsSendRequest,
   settings: ProviderSettings,
-  signal: AbortSignal,
-): Request | Extract<SendOutcome, { kind: "failed" }> {
+): { url: string; init: RequestInit } | Extract<SendOutcome, { kind: "failed" }> {
   const accountSid = configString(settings, "account_sid");
   if (!accountSid) {
     return misconfigured("twilio_missing_account_sid", "config.account_sid is not set");
@@ -166,9 +149,9 @@ function messageRequest(
   form.append("Body", request.body);
   form.append("StatusCallback", request.statusCallbackUrl);
   const baseUrl = (configString(settings, "base_url") ?? DEFAULT_BASE_URL).replace(/\/+$/, "");
-  return new Request(
-    `${baseUrl}/2010-04-01/Accounts/${encodeURIComponent(accountSid)}/Messages.json`,
-    {
+  return {
+    url: `${baseUrl}/2010-04-01/Accounts/${encodeURIComponent(accountSid)}/Messages.json`,
+    init: {
       method: "POST",
       headers: {
         authorization: `Basic ${credentials}`,
@@ -176,34 +159,8 @@ function messageRequest(
         accept: "application/json",
       },
       body: form.toString(),
-      signal,
     },
-  );
-}
-
-/**
- * Waits for `work` at most `ms`, then aborts it and resolves null. A fake or stuck fetch may ignore
- * the abort, so the time-out does not wait for it to settle.
- */
-async function within<T>(
-  ms: number,
-  controller: AbortController,
-  work: Promise<T>,
-): Promise<T | null> {
-  let timer: ReturnType<typeof setTimeout> | null = null;
-  const timedOut = new Promise<null>((resolve) => {
-    timer = setTimeout(() => {
-      controller.abort();
-      resolve(null);
-    }, ms);
-  });
-  // Once timed out, the work's own failure (the abort) is nobody's to handle.
-  work.catch(() => undefined);
-  try {
-    return await Promise.race([work, timedOut]);
-  } finally {
-    clearTimeout(timer);
-  }
+  };
 }
 
 /** Base64 `user:password` for Basic auth: an API key when one is set, else the account's token. */
@@ -290,12 +247,6 @@ function jsonObject(text: string): Record<string, unknown> | null {
 function configString(settings: ProviderSettings, key: string): string | undefined {
   const value = settings.config[key];
   return typeof value === "string" && value !== "" ? value : undefined;
-}
-
-function timeoutOf(settings: ProviderSettings): number {
-  const setting = settings.config.timeout_ms;
-  const value = typeof setting === "number" || typeof setting === "string" ? Number(setting) : NaN;
-  return Number.isFinite(value) && value > 0 ? value : DEFAULT_TIMEOUT_MS;
 }
 
 function misconfigured(code: string, reason: string): Extract<SendOutcome, { kind: "failed" }> {

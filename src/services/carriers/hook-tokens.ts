@@ -6,6 +6,7 @@
 import type { Database } from "../../db/client";
 import { findByHookToken } from "../../db/provider-settings";
 import { PROVIDERS, type ProviderName } from "../../domain/vocabulary";
+import { TtlCache } from "../../lib/ttl-cache";
 
 const HOOK_CACHE_TTL_MS = 60_000;
 
@@ -14,7 +15,7 @@ function isProvider(name: string): name is ProviderName {
 }
 
 export type HookOwner = { tenantId: string; provider: ProviderName };
-const hookOwners = new Map<string, { owner: HookOwner; expiresAt: number }>();
+const hookOwners = new TtlCache<string, HookOwner>({ ttlMs: HOOK_CACHE_TTL_MS });
 
 /** A rotated token stops working in this isolate at once (in others within HOOK_CACHE_TTL_MS). */
 export function forgetHookToken(provider: ProviderName, hookToken: string): void {
@@ -32,15 +33,15 @@ export async function ownerOf(
     return undefined;
   }
   const key = `${provider}:${hookToken}`;
-  const cached = hookOwners.get(key);
-  if (cached && cached.expiresAt > now) {
-    return cached.owner;
+  const cached = hookOwners.get(key, now);
+  if (cached) {
+    return cached;
   }
   const row = await findByHookToken(db, provider, hookToken);
   if (!row) {
     return undefined;
   }
   const owner = { tenantId: row.tenantId, provider: row.provider };
-  hookOwners.set(key, { owner, expiresAt: now + HOOK_CACHE_TTL_MS });
+  hookOwners.set(key, owner, now);
   return owner;
 }

@@ -25,6 +25,7 @@ import type { Caller } from "../../domain/caller";
 import type { WeChatMode } from "../../domain/vocabulary";
 import { ApiError } from "../../lib/problem";
 import { decryptSecret, encryptSecret } from "../../lib/secrets";
+import { TtlCache } from "../../lib/ttl-cache";
 import { assertOutboundUrl } from "../webhooks/endpoints";
 
 export type WeChatAppRow = typeof wechatApps.$inferSelect;
@@ -52,7 +53,7 @@ export interface ReadyWeChatApp {
 }
 
 const APP_TTL_MS = 30_000;
-const cache = new Map<string, { app: Promise<ReadyWeChatApp | null>; expiresAt: number }>();
+const cache = new TtlCache<string, Promise<ReadyWeChatApp | null>>({ ttlMs: APP_TTL_MS });
 
 export function webhookUrl(env: Env, appId: string): string {
   return `${settingsOf(env).PUBLIC_BASE_URL}/wechat/${appId}`;
@@ -179,9 +180,9 @@ export function readyWeChatApp(
   appId: string,
   now: number = Date.now(),
 ): Promise<ReadyWeChatApp | null> {
-  const cached = cache.get(appId);
-  if (cached && cached.expiresAt > now) {
-    return cached.app;
+  const cached = cache.get(appId, now);
+  if (cached) {
+    return cached;
   }
   const app = (async () => {
     const row = await database(env.DB).query.wechatApps.findFirst({
@@ -195,7 +196,7 @@ export function readyWeChatApp(
     ) as WeChatSecrets;
     return { row, secrets };
   })();
-  cache.set(appId, { app, expiresAt: now + APP_TTL_MS });
-  app.catch(() => cache.delete(appId));
+  cache.set(appId, app, now);
+  app.catch(() => cache.delete(appId, app));
   return app;
 }

@@ -12,16 +12,16 @@ import type { Caller } from "../../domain/caller";
 import type { AutoReplyMatch } from "../../domain/vocabulary";
 import { newId } from "../../lib/ids";
 import { ApiError } from "../../lib/problem";
+import { TtlCache } from "../../lib/ttl-cache";
 import { getWeChatApp } from "./apps";
 
 export type AutoReplyRow = typeof autoReplyRules.$inferSelect;
 export type InboxRow = typeof wechatInbox.$inferSelect;
 
 const RULES_TTL_MS = 10_000;
-const cache = new Map<
-  string,
-  { rules: Promise<AutoReplyRule<Record<string, unknown>>[]>; expiresAt: number }
->();
+const cache = new TtlCache<string, Promise<AutoReplyRule<Record<string, unknown>>[]>>({
+  ttlMs: RULES_TTL_MS,
+});
 
 function cacheKey(tenantId: string, appId: string): string {
   return `${tenantId} ${appId}`;
@@ -117,13 +117,18 @@ export function wechatRules(
   now: number = Date.now(),
 ): Promise<AutoReplyRule<Record<string, unknown>>[]> {
   const key = cacheKey(tenantId, appId);
-  const cached = cache.get(key);
-  if (cached && cached.expiresAt > now) {
-    return cached.rules;
+  const cached = cache.get(key, now);
+  if (cached) {
+    return cached;
   }
-  const rules = database(env.DB).select().from(autoReplyRules).where(ofApp(tenantId, appId));
-  cache.set(key, { rules, expiresAt: now + RULES_TTL_MS });
-  rules.catch(() => cache.delete(key));
+  const rules = database(env.DB)
+    .select()
+    .from(autoReplyRules)
+    .where(ofApp(tenantId, appId))
+    // A drizzle query runs again on every `then`: the cache holds its one result, not the query.
+    .then((rows) => rows);
+  cache.set(key, rules, now);
+  rules.catch(() => cache.delete(key, rules));
   return rules;
 }
 
