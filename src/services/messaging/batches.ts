@@ -21,6 +21,7 @@ import { loadScreener } from "../content/sensitive-words";
 import { type Content, composeMessage } from "./compose";
 import { type Claim, idempotencyKeyOf, idempotent } from "./idempotency";
 import { type ContentInput, loadContent, refusal, scheduledTime } from "./messages";
+import { type OutboxOrigin, smsOutboxMessage } from "./outbox-message";
 
 /** A batch as its dispatcher records it: what the API presents. */
 export type { BatchRecord };
@@ -185,6 +186,20 @@ async function createBatch(
   // Staged a chunk at a time while composing, so at most one chunk of messages is in memory
   // (a Worker has 128 MB); nothing staged is sent unless the commit below happens.
   const dispatcher = dispatcherOf(env, tenant.id);
+  const origin: OutboxOrigin = {
+    tenantId: tenant.id,
+    mode: caller.mode,
+    sender: null,
+    metadata: input.metadata ?? null,
+    idempotencyKey: null,
+    createdAt: now,
+    // Marketing inside the quiet hours is held by the dispatcher as the batch commits.
+    sendAt: wanted,
+    batchId,
+    template: "template" in content ? content.template : null,
+    lane: "bulk",
+  };
+  const options = { smartEncoding: input.smart_encoding ?? false, pointer: "" };
   let chunk: OutboxMessage[] = [];
   let accepted = 0;
   const stage = async () => {
@@ -204,10 +219,7 @@ async function createBatch(
   for (const row of rows) {
     const rowContent: Content =
       "template" in content ? { template: content.template, variables: row.variables } : content;
-    const composition = composeMessage(tenant, screen, row.to, rowContent, {
-      smartEncoding: input.smart_encoding ?? false,
-      pointer: "",
-    });
+    const composition = composeMessage(tenant, screen, row.to, rowContent, options);
     if (!composition.ok) {
       rejected.push({
         row: row.row,
@@ -217,34 +229,8 @@ async function createBatch(
       });
       continue;
     }
-    const composed = composition.value;
-    chunk.push({
-      id: seededId("msg", now, claim.seed, row.row),
-      tenantId: tenant.id,
-      channel: "sms",
-      recipient: composed.recipient ?? row.to,
-      sender: null,
-      body: composed.text,
-      metadata: input.metadata ?? null,
-      mode: caller.mode,
-      segments: composed.segments,
-      encoding: composed.encoding,
-      idempotencyKey: null,
-      createdAt: now,
-      // Marketing inside the quiet hours is held by the dispatcher as the batch commits.
-      sendAt: wanted,
-      batchId,
-      templateId: "template" in content ? content.template.id : null,
-      templateVersion: "template" in content ? content.template.version : null,
-      templateParams: composed.templateParams,
-      payload: null,
-      kind: composed.kind,
-      costMicros: composed.costMicros,
-      currency: composed.currency,
-      lane: "bulk",
-      country: composed.country,
-      signName: composed.signName,
-    });
+    const id = seededId("msg", now, claim.seed, row.row);
+    chunk.push(smsOutboxMessage(origin, id, row.to, composition.value));
     if (chunk.length === STAGE_CHUNK) {
       await stage();
     }

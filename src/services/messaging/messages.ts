@@ -25,6 +25,7 @@ import { loadScreener, type SensitiveHit } from "../content/sensitive-words";
 import { servingTemplate } from "../content/serving-templates";
 import { type Content, composeMessage } from "./compose";
 import { idempotencyKeyOf } from "./idempotency";
+import { type OutboxOrigin, smsOutboxMessage } from "./outbox-message";
 
 /** How far ahead a message or batch may be scheduled. */
 export const MAX_SCHEDULE_MS = 35 * 24 * 60 * 60 * 1000;
@@ -110,35 +111,18 @@ async function composeAndHandOver(
   if (!composition.ok) {
     throw refusal(composition.errors, composition.hits);
   }
-  const composed = composition.value;
-  const message: OutboxMessage = {
-    id: newId("msg", now),
+  const origin: OutboxOrigin = {
     tenantId: tenant.id,
-    channel: "sms",
-    recipient: composed.recipient ?? input.to,
-    sender: input.from ?? null,
-    body: composed.text,
-    metadata: input.metadata ?? null,
     mode: caller.mode,
-    segments: composed.segments,
-    encoding: composed.encoding,
+    sender: input.from ?? null,
+    metadata: input.metadata ?? null,
     idempotencyKey: idempotencyKey ?? null,
     createdAt: now,
     sendAt: scheduledTime(input.send_at, now),
     batchId: null,
-    templateId: "template" in content ? content.template.id : null,
-    templateVersion: "template" in content ? content.template.version : null,
-    templateParams: composed.templateParams,
-    payload: null,
-    kind: composed.kind,
-    costMicros: composed.costMicros,
-    currency: composed.currency,
-    lane: composed.kind === "marketing" ? "bulk" : "transactional",
-    // Read once here, so that neither the dispatcher's quiet-hours check nor the consumer's
-    // routing parses the number again, nor the consumer the text for its signature.
-    country: composed.country,
-    signName: composed.signName,
+    template: "template" in content ? content.template : null,
   };
+  const message = smsOutboxMessage(origin, newId("msg", now), input.to, composition.value);
   return handOver(env, caller, message, input, idempotencyKey);
 }
 

@@ -10,7 +10,7 @@ import { and, eq } from "drizzle-orm";
 import { isSandboxBaseUrl, sandboxBaseUrl } from "../../config/wechat-sandbox";
 import { database } from "../../db/client";
 import { contacts, contactWeChatBindings, wechatApps } from "../../db/schema";
-import type { AcceptedMessage, OutboxMessage } from "../../delivery/dispatcher-types";
+import type { AcceptedMessage } from "../../delivery/dispatcher-types";
 import { byWindowKind, windowOpenSql } from "../../delivery/service-windows";
 import type { Caller } from "../../domain/caller";
 import { type InteractionKind, SERVICE_WINDOWS } from "../../domain/service-windows";
@@ -19,6 +19,7 @@ import { newId } from "../../lib/ids";
 import { ApiError } from "../../lib/problem";
 import { withCurrentSettings } from "../accounts/tenants";
 import { handOver, scheduledTime } from "../messaging/messages";
+import { type OutboxOrigin, wechatOutboxMessage } from "../messaging/outbox-message";
 import { getWeChatApp } from "./apps";
 
 export type WeChatContent =
@@ -273,34 +274,26 @@ export async function acceptWithinWindow(
   });
   await refuseWeChatOutsideSandbox(env, caller, input.app_id);
   const openid = await openidOf(env, caller, input);
-  const message: OutboxMessage = {
-    id: newId("msg", now),
+  const origin: OutboxOrigin = {
     tenantId: caller.tenant.id,
-    channel: "wechat",
-    recipient: openid,
-    sender: input.app_id,
-    body: summaryOf(input.wechat),
-    metadata: input.metadata ?? null,
     mode: caller.mode,
-    // Not SMS: no segments and no per-segment price.
-    segments: 0,
-    encoding: "UCS-2",
+    sender: input.app_id,
+    metadata: input.metadata ?? null,
     idempotencyKey: idempotencyKey ?? null,
     createdAt: now,
     sendAt: scheduledTime(input.send_at, now),
     batchId: null,
-    templateId: null,
-    templateVersion: null,
-    templateParams: null,
+    template: null,
+  };
+  const message = wechatOutboxMessage(origin, newId("msg", now), {
+    recipient: openid,
+    body: summaryOf(input.wechat),
     payload: JSON.stringify({
       ...payloadOf(openid, input.wechat),
       ...(fallback ? { fallback } : {}),
     }),
-    kind: "notification",
-    costMicros: 0,
     currency: caller.tenant.currency,
-    lane: "transactional",
-  };
+  });
   if (input.wechat.type === "template") {
     return { ok: true, accepted: await handOver(env, caller, message, input, idempotencyKey) };
   }
