@@ -7,8 +7,9 @@
  * never holds up the tenant's verification codes. Progress is counted from the send log.
  */
 import { csvParseRows } from "d3-dsv";
-import { and, desc, eq, lt, sql } from "drizzle-orm";
+import { and, eq, sql } from "drizzle-orm";
 import { database } from "../../db/client";
+import { keyset, type Page, type PageRequest, pageOf } from "../../db/paging";
 import { batches, messages } from "../../db/schema";
 import { dispatcherOf } from "../../delivery/dispatcher";
 import type { BatchRecord, OutboxMessage } from "../../delivery/dispatcher-types";
@@ -359,25 +360,21 @@ function statusOf(
 export async function listBatches(
   env: Env,
   caller: Caller,
-  page: { limit: number; cursor?: string },
-): Promise<{ data: BatchRecord[]; nextCursor: string | null }> {
+  page: PageRequest,
+): Promise<Page<BatchRecord>> {
   const conditions = [eq(batches.tenantId, caller.tenant.id)];
   const mode = modeSeenBy(caller);
   if (mode !== null) {
     conditions.push(eq(batches.mode, mode));
   }
-  if (page.cursor) {
-    conditions.push(lt(batches.id, page.cursor));
-  }
+  const paging = keyset(batches.id, page);
   const rows = await database(env.DB)
     .select()
     .from(batches)
-    .where(and(...conditions))
-    .orderBy(desc(batches.id))
-    .limit(page.limit + 1);
-  const data = rows.slice(0, page.limit);
-  const last = data.at(-1);
-  return { data, nextCursor: rows.length > page.limit && last ? last.id : null };
+    .where(and(...conditions, paging.after))
+    .orderBy(paging.orderBy)
+    .limit(paging.limit);
+  return pageOf(rows, page, (row) => row.id);
 }
 
 /** Cancels what of the batch is not yet sent; what is already with a provider finishes. */

@@ -1,9 +1,10 @@
 /**
  * Sending and reading messages: the rules every entry point (API, dashboard) goes through.
  */
-import { and, desc, eq, gte, lt, lte } from "drizzle-orm";
+import { and, eq, gte, lte } from "drizzle-orm";
 import { database } from "../../db/client";
 import { findMessage, type MessageRow } from "../../db/message-log";
+import { keyset, type Page, type PageRequest, pageOf } from "../../db/paging";
 import { messageAttempts, messages } from "../../db/schema";
 import { dispatcherOf } from "../../delivery/dispatcher";
 import {
@@ -325,20 +326,18 @@ function outboxView({ message, canceled, heldUntil }: PendingMessage): MessageRo
   };
 }
 
-export interface ListFilters {
+export interface ListFilters extends PageRequest {
   status?: MessageStatus;
   to?: string;
   since?: number;
   until?: number;
-  limit: number;
-  cursor?: string;
 }
 
 export async function listMessages(
   env: Env,
   caller: Caller,
   filters: ListFilters,
-): Promise<{ data: MessageRow[]; nextCursor: string | null }> {
+): Promise<Page<MessageRow>> {
   const conditions = [eq(messages.tenantId, caller.tenant.id)];
   const mode = modeSeenBy(caller);
   if (mode !== null) {
@@ -357,16 +356,12 @@ export async function listMessages(
   if (filters.until !== undefined) {
     conditions.push(lte(messages.createdAt, filters.until));
   }
-  if (filters.cursor) {
-    conditions.push(lt(messages.id, filters.cursor));
-  }
+  const paging = keyset(messages.id, filters);
   const rows = await database(env.DB)
     .select()
     .from(messages)
-    .where(and(...conditions))
-    .orderBy(desc(messages.id))
-    .limit(filters.limit + 1);
-  const page = rows.slice(0, filters.limit);
-  const last = page.at(-1);
-  return { data: page, nextCursor: rows.length > filters.limit && last ? last.id : null };
+    .where(and(...conditions, paging.after))
+    .orderBy(paging.orderBy)
+    .limit(paging.limit);
+  return pageOf(rows, filters, (row) => row.id);
 }
