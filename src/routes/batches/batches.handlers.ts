@@ -25,13 +25,10 @@ function presentView(view: service.BatchView) {
 }
 
 export const createBatch: RouteHandler<typeof routes.createBatch, AppEnv> = async (c) => {
-  const input = c.req.valid("json");
   const { replayed, batch } = await service.acceptBatch(
     c.env,
     c.get("caller"),
-    input.body !== undefined
-      ? { ...input, body: input.body, template_id: undefined, variables: undefined }
-      : { ...input, body: undefined, template_id: input.template_id ?? "", variables: {} },
+    c.req.valid("json"),
     c.req.valid("header")["idempotency-key"],
   );
   if (replayed) {
