@@ -1,6 +1,7 @@
 /**
- * A batch's recipients as rows: from its JSON list, or from its CSV text (header `to,<variable>…`),
- * where a line that cannot be a row is rejected with its reason rather than failing the batch.
+ * A batch's recipients as rows: from its JSON list, or from its CSV text (header
+ * `to,<variable>…`), where a line that cannot be a row is rejected with its reason rather than
+ * failing the batch.
  */
 import { csvParseRows } from "d3-dsv";
 import { ApiError } from "../../lib/problem";
