@@ -12,7 +12,8 @@ import { endSession, SESSION_MAX_AGE_SECONDS, signIn } from "../services/account
 import { approveSignature, listSignatures, rejectSignature } from "../services/content/signatures";
 import { approveTemplate, rejectTemplate } from "../services/content/template-review";
 import { listTemplates } from "../services/content/templates";
-import { acceptMessage, getMessage, listMessages } from "../services/messaging/messages";
+import { getMessage, listMessages } from "../services/messaging/message-reads";
+import { acceptMessage } from "../services/messaging/messages";
 import { readForm } from "./forms";
 import { LoginPage, MessagePage, MessagesPage } from "./pages";
 import { ReviewsPage } from "./reviews";

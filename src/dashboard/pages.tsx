@@ -1,6 +1,6 @@
 import { smsFiguresOf } from "../domain/segments";
 import { MESSAGE_STATUSES } from "../domain/vocabulary";
-import type { AttemptRow, MessageRow } from "../services/messaging/messages";
+import type { AttemptRow, MessageRow } from "../services/messaging/message-reads";
 import { Layout, StatusPill } from "./layout";
 
 const when = (ms: number | null) =>

@@ -138,4 +138,29 @@ describe("POST /v1/batches (happy)", () => {
     expect(listed.map((b) => b.id)).toEqual([((await first.json()) as { id: string }).id]);
     expect(listed[0]).toMatchObject({ accepted: 1, rejected_count: 0 });
   });
+
+  it("lists batches newest first, a page at a time through next_cursor", async () => {
+    const tenant = await createTenant();
+    const ids: string[] = [];
+    for (const to of ["+14155550130", "+14155550131", "+14155550132"]) {
+      const res = await tenant.api(
+        "/v1/batches",
+        postJson({ body: "Paged", recipients: [{ to }] }),
+      );
+      ids.push(((await res.json()) as { id: string }).id);
+    }
+    type Page = { data: { id: string }[]; next_cursor: string | null };
+    const list = async (query: string) =>
+      (await (await tenant.api(`/v1/batches${query}`)).json()) as Page;
+    // The list reads the send log, which the dispatcher writes moments after accepting.
+    await eventually(async () => ((await list("")).data.length === 3 ? true : undefined));
+    // Ids are time-ordered; two made in the same millisecond order by their random part.
+    const newestFirst = [...ids].sort().reverse();
+    const page1 = await list("?limit=2");
+    expect(page1.data.map((b) => b.id)).toEqual(newestFirst.slice(0, 2));
+    expect(page1.next_cursor).toBe(newestFirst[1]);
+    const page2 = await list(`?limit=2&cursor=${page1.next_cursor}`);
+    expect(page2.data.map((b) => b.id)).toEqual(newestFirst.slice(2));
+    expect(page2.next_cursor).toBeNull();
+  });
 });

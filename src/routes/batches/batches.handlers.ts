@@ -1,11 +1,12 @@
 import type { RouteHandler } from "@hono/zod-openapi";
 import type { AppEnv } from "../../app-env";
-import type { BatchRecord } from "../../services/messaging/batches";
-import * as service from "../../services/messaging/batches";
+import * as reads from "../../services/messaging/batch-reads";
+import { acceptBatch } from "../../services/messaging/batches";
+import * as cancel from "../../services/messaging/cancel";
 import { iso } from "../common";
 import type * as routes from "./batches.routes";
 
-function present(record: BatchRecord) {
+function present(record: reads.BatchRecord) {
   return {
     id: record.id,
     kind: record.kind,
@@ -20,18 +21,15 @@ function present(record: BatchRecord) {
   };
 }
 
-function presentView(view: service.BatchView) {
+function presentView(view: reads.BatchView) {
   return { ...present(view.record), status: view.status, counts: view.counts };
 }
 
 export const createBatch: RouteHandler<typeof routes.createBatch, AppEnv> = async (c) => {
-  const input = c.req.valid("json");
-  const { replayed, batch } = await service.acceptBatch(
+  const { replayed, batch } = await acceptBatch(
     c.env,
     c.get("caller"),
-    input.body !== undefined
-      ? { ...input, body: input.body, template_id: undefined, variables: undefined }
-      : { ...input, body: undefined, template_id: input.template_id ?? "", variables: {} },
+    c.req.valid("json"),
     c.req.valid("header")["idempotency-key"],
   );
   if (replayed) {
@@ -42,16 +40,16 @@ export const createBatch: RouteHandler<typeof routes.createBatch, AppEnv> = asyn
 };
 
 export const getBatch: RouteHandler<typeof routes.getBatch, AppEnv> = async (c) => {
-  const view = await service.getBatch(c.env, c.get("caller"), c.req.valid("param").id);
+  const view = await reads.getBatch(c.env, c.get("caller"), c.req.valid("param").id);
   return c.json(presentView(view), 200);
 };
 
 export const listBatches: RouteHandler<typeof routes.listBatches, AppEnv> = async (c) => {
-  const page = await service.listBatches(c.env, c.get("caller"), c.req.valid("query"));
+  const page = await reads.listBatches(c.env, c.get("caller"), c.req.valid("query"));
   return c.json({ data: page.data.map(present), next_cursor: page.nextCursor }, 200);
 };
 
 export const cancelBatch: RouteHandler<typeof routes.cancelBatch, AppEnv> = async (c) => {
-  const view = await service.cancelBatch(c.env, c.get("caller"), c.req.valid("param").id);
+  const view = await cancel.cancelBatch(c.env, c.get("caller"), c.req.valid("param").id);
   return c.json(presentView(view), 200);
 };

@@ -4,6 +4,7 @@ import { requireScope } from "../../middleware/api-key";
 import { MAX_BATCH_RECIPIENTS } from "../../services/messaging/batches";
 import { bearerAuth, IdempotencyHeaders, LimitQuery } from "../common";
 import {
+  asContent,
   MessageText,
   requireOneContent,
   SendAt,
@@ -56,6 +57,7 @@ export const CreateBatchBody = z
       });
     }
   })
+  .transform(asContent)
   .openapi("CreateBatch");
 
 const Rejection = z.object({

@@ -1,6 +1,6 @@
 import { createRoute, z } from "@hono/zod-openapi";
 import { requireScope } from "../../middleware/api-key";
-import { OAUTH_SCOPES } from "../../services/wechat/oauth";
+import { OAUTH_SCOPES } from "../../services/wechat/oauth-link";
 import { bearerAuth, IdempotencyHeaders, LimitQuery } from "../common";
 import { conflict, jsonBody, jsonResponse, listOf, problems } from "../openapi-helpers";
 

@@ -4,14 +4,16 @@ import type { Caller } from "../../domain/caller";
 import { fromMicros } from "../../domain/pricing";
 import { smsFiguresOf } from "../../domain/segments";
 import { acceptAutoMessage } from "../../services/messaging/best-channel";
-import * as service from "../../services/messaging/messages";
+import * as cancel from "../../services/messaging/cancel";
+import * as reads from "../../services/messaging/message-reads";
+import * as sending from "../../services/messaging/messages";
 import { acceptWeChatMessage } from "../../services/wechat/messages";
 import { iso } from "../common";
 import type * as routes from "./messages.routes";
 import type { SendMessageInput } from "./messages.schemas";
 
 /** A row logged before the send log kept each message's currency shows the tenant's. */
-function present(row: service.MessageRow, tenantCurrency: string, attempts?: service.AttemptRow[]) {
+function present(row: reads.MessageRow, tenantCurrency: string, attempts?: reads.AttemptRow[]) {
   return {
     id: row.id,
     channel: row.channel,
@@ -66,7 +68,7 @@ function acceptByChannel(
     case "wechat":
       return acceptWeChatMessage(env, caller, input, idempotencyKey);
     default:
-      return service.acceptMessage(env, caller, input, idempotencyKey);
+      return sending.acceptMessage(env, caller, input, idempotencyKey);
   }
 }
 
@@ -85,7 +87,7 @@ export const sendMessage: RouteHandler<typeof routes.sendMessage, AppEnv> = asyn
 };
 
 export const getMessage: RouteHandler<typeof routes.getMessage, AppEnv> = async (c) => {
-  const { message, attempts } = await service.getMessage(
+  const { message, attempts } = await reads.getMessage(
     c.env,
     c.get("caller"),
     c.req.valid("param").id,
@@ -95,7 +97,7 @@ export const getMessage: RouteHandler<typeof routes.getMessage, AppEnv> = async 
 
 export const listMessages: RouteHandler<typeof routes.listMessages, AppEnv> = async (c) => {
   const query = c.req.valid("query");
-  const page = await service.listMessages(c.env, c.get("caller"), {
+  const page = await reads.listMessages(c.env, c.get("caller"), {
     status: query.status,
     to: query.to,
     since: query.since ? Date.parse(query.since) : undefined,
@@ -111,12 +113,12 @@ export const listMessages: RouteHandler<typeof routes.listMessages, AppEnv> = as
 };
 
 export const previewMessage: RouteHandler<typeof routes.previewMessage, AppEnv> = async (c) => {
-  const preview = await service.previewMessage(c.env, c.get("caller"), c.req.valid("json"));
+  const preview = await sending.previewMessage(c.env, c.get("caller"), c.req.valid("json"));
   return c.json(preview, 200);
 };
 
 export const cancelMessage: RouteHandler<typeof routes.cancelMessage, AppEnv> = async (c) => {
   const caller = c.get("caller");
-  const message = await service.cancelMessage(c.env, caller, c.req.valid("param").id);
+  const message = await cancel.cancelMessage(c.env, caller, c.req.valid("param").id);
   return c.json(present(message, caller.tenant.currency), 200);
 };

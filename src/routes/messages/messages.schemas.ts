@@ -123,22 +123,18 @@ const CONTENT_FIELDS = {
 
 /**
  * The content fields as the content they carry, once requireOneContent has let exactly one of
- * `body` and `template_id` through: a text, or a template with its variables (none given is none).
+ * `body` and `template_id` through: a text, or a template with its variables (none given is
+ * none, as for a batch, whose variables come with each recipient).
  */
-function asContent<T extends { body?: string; template_id?: string; variables?: unknown }>(
-  value: T,
-  ctx: z.RefinementCtx,
-) {
+export function asContent<
+  T extends { body?: string; template_id?: string; variables?: Record<string, unknown> },
+>(value: T, ctx: z.RefinementCtx) {
   if (value.body !== undefined) {
     return { ...value, body: value.body, template_id: undefined, variables: undefined };
   }
   if (value.template_id !== undefined) {
-    return {
-      ...value,
-      body: undefined,
-      template_id: value.template_id,
-      variables: value.variables ?? {},
-    };
+    const variables: Record<string, unknown> = value.variables ?? {};
+    return { ...value, body: undefined, template_id: value.template_id, variables };
   }
   // Not reached: the refinement before it has refused both and neither.
   requireOneContent(value, ctx);

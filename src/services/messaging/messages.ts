@@ -1,22 +1,12 @@
 /**
- * Sending and reading messages: the rules every entry point (API, dashboard) goes through.
+ * Sending a message: the rules every entry point (API, dashboard) goes through, from the request
+ * to its hand-over to the tenant's dispatcher; and the preview that stops short of it. Reading and
+ * listing are in message-reads.ts, canceling in cancel.ts.
  */
-import { and, desc, eq, gte, lt, lte } from "drizzle-orm";
-import { database } from "../../db/client";
-import { findMessage, type MessageRow } from "../../db/message-log";
-import { messageAttempts, messages } from "../../db/schema";
 import { dispatcherOf } from "../../delivery/dispatcher";
-import {
-  type AcceptedMessage,
-  initialStatus,
-  type OutboxMessage,
-  type PendingMessage,
-  QUIET_HOURS_REASON,
-} from "../../delivery/dispatcher-types";
-import { type Caller, modeSeenBy } from "../../domain/caller";
-import { normalisePhone } from "../../domain/phone";
+import type { AcceptedMessage, OutboxMessage } from "../../delivery/dispatcher-types";
+import type { Caller } from "../../domain/caller";
 import { fromMicros } from "../../domain/pricing";
-import type { MessageStatus } from "../../domain/vocabulary";
 import { sha256Hex } from "../../lib/crypto";
 import { newId } from "../../lib/ids";
 import { ApiError } from "../../lib/problem";
@@ -25,14 +15,12 @@ import { loadScreener, type SensitiveHit } from "../content/sensitive-words";
 import { servingTemplate } from "../content/serving-templates";
 import { type Content, composeMessage } from "./compose";
 import { idempotencyKeyOf } from "./idempotency";
+import { type OutboxOrigin, smsOutboxMessage } from "./outbox-message";
 
 /** How far ahead a message or batch may be scheduled. */
 export const MAX_SCHEDULE_MS = 35 * 24 * 60 * 60 * 1000;
 /** A `send_at` this little in the past (a client's clock running behind) means "now". */
 const SEND_AT_SLACK_MS = 60_000;
-
-/** A message as the send log holds it: what the API and the dashboard present. */
-export type { MessageRow };
 
 export type ContentInput =
   | { body: string; template_id?: undefined; variables?: undefined }
@@ -110,35 +98,18 @@ async function composeAndHandOver(
   if (!composition.ok) {
     throw refusal(composition.errors, composition.hits);
   }
-  const composed = composition.value;
-  const message: OutboxMessage = {
-    id: newId("msg", now),
+  const origin: OutboxOrigin = {
     tenantId: tenant.id,
-    channel: "sms",
-    recipient: composed.recipient ?? input.to,
-    sender: input.from ?? null,
-    body: composed.text,
-    metadata: input.metadata ?? null,
     mode: caller.mode,
-    segments: composed.segments,
-    encoding: composed.encoding,
+    sender: input.from ?? null,
+    metadata: input.metadata ?? null,
     idempotencyKey: idempotencyKey ?? null,
     createdAt: now,
     sendAt: scheduledTime(input.send_at, now),
     batchId: null,
-    templateId: "template" in content ? content.template.id : null,
-    templateVersion: "template" in content ? content.template.version : null,
-    templateParams: composed.templateParams,
-    payload: null,
-    kind: composed.kind,
-    costMicros: composed.costMicros,
-    currency: composed.currency,
-    lane: composed.kind === "marketing" ? "bulk" : "transactional",
-    // Read once here, so that neither the dispatcher's quiet-hours check nor the consumer's
-    // routing parses the number again, nor the consumer the text for its signature.
-    country: composed.country,
-    signName: composed.signName,
+    template: "template" in content ? content.template : null,
   };
+  const message = smsOutboxMessage(origin, newId("msg", now), input.to, composition.value);
   return handOver(env, caller, message, input, idempotencyKey);
 }
 
@@ -240,149 +211,4 @@ export async function previewMessage(
     currency: tenant.currency,
     hits: value.hits,
   };
-}
-
-/**
- * Cancels a message that is scheduled or queued. 404 if it is not the caller's; 409 once it has
- * been handed to a provider.
- */
-export async function cancelMessage(env: Env, caller: Caller, id: string): Promise<MessageRow> {
-  const before = await getMessage(env, caller, id);
-  if (before.message.status === "canceled") {
-    return before.message;
-  }
-  const outcome = await dispatcherOf(env, caller.tenant.id).cancel(id);
-  const after = await getMessage(env, caller, id);
-  if (outcome.kind !== "canceled") {
-    throw new ApiError(
-      "conflict",
-      `Message ${id} is ${after.message.status}: only scheduled or queued messages can be canceled.`,
-    );
-  }
-  return after.message;
-}
-
-export type AttemptRow = typeof messageAttempts.$inferSelect;
-
-/**
- * A message with its attempts, whether it is in the D1 send log yet or still only accepted. One of
- * the other mode is a 404 like a missing one: a test key never reaches a live message.
- */
-export async function getMessage(
-  env: Env,
-  caller: Caller,
-  id: string,
-): Promise<{ message: MessageRow; attempts: AttemptRow[] }> {
-  const found = await findInSendLogOrOutbox(env, caller, id);
-  const mode = modeSeenBy(caller);
-  if (!found || (mode !== null && found.message.mode !== mode)) {
-    throw new ApiError("not-found", `No message ${id}.`);
-  }
-  return found;
-}
-
-async function findInSendLogOrOutbox(
-  env: Env,
-  caller: Caller,
-  id: string,
-): Promise<{ message: MessageRow; attempts: AttemptRow[] } | undefined> {
-  const logged = await loggedMessage(env, caller, id);
-  if (logged) {
-    return logged;
-  }
-  const pending = await dispatcherOf(env, caller.tenant.id).peek(id);
-  if (pending) {
-    return { message: outboxView(pending), attempts: [] };
-  }
-  // The dispatcher answers only for what D1 lacks; it may have written this message there after
-  // the read above, in which case D1 has it now. Read again rather than answer 404.
-  return loggedMessage(env, caller, id);
-}
-
-async function loggedMessage(
-  env: Env,
-  caller: Caller,
-  id: string,
-): Promise<{ message: MessageRow; attempts: AttemptRow[] } | undefined> {
-  const db = database(env.DB);
-  const row = await findMessage(db, caller.tenant.id, id);
-  if (!row) {
-    return undefined;
-  }
-  const attempts = await db
-    .select()
-    .from(messageAttempts)
-    .where(eq(messageAttempts.messageId, row.id))
-    .orderBy(messageAttempts.attempt);
-  return { message: row, attempts };
-}
-
-/** A message the D1 send log does not have yet, as the send log will show it. */
-function outboxView({ message, canceled, heldUntil }: PendingMessage): MessageRow {
-  return {
-    ...message,
-    payload: message.payload ? (JSON.parse(message.payload) as Record<string, unknown>) : null,
-    status: canceled ? "canceled" : heldUntil !== null ? "scheduled" : initialStatus(message),
-    statusReason: canceled ? "canceled by request" : heldUntil !== null ? QUIET_HOURS_REASON : null,
-    // As the 202 said (heldView): a held message goes when the window ends.
-    sendAt: heldUntil ?? message.sendAt,
-    // Absent from messages accepted before they were carried (as the send log has them then).
-    country: message.country ?? null,
-    signName: message.signName ?? null,
-    currency: message.currency ?? null,
-    provider: null,
-    providerMessageId: null,
-    attemptCount: 0,
-    claimId: null,
-    claimedUntil: 0,
-    updatedAt: message.createdAt,
-    sentAt: null,
-    completedAt: null,
-  };
-}
-
-export interface ListFilters {
-  status?: MessageStatus;
-  to?: string;
-  since?: number;
-  until?: number;
-  limit: number;
-  cursor?: string;
-}
-
-export async function listMessages(
-  env: Env,
-  caller: Caller,
-  filters: ListFilters,
-): Promise<{ data: MessageRow[]; nextCursor: string | null }> {
-  const conditions = [eq(messages.tenantId, caller.tenant.id)];
-  const mode = modeSeenBy(caller);
-  if (mode !== null) {
-    conditions.push(eq(messages.mode, mode));
-  }
-  if (filters.status) {
-    conditions.push(eq(messages.status, filters.status));
-  }
-  if (filters.to) {
-    const phone = normalisePhone(filters.to, caller.tenant.homeCountry);
-    conditions.push(eq(messages.recipient, phone.ok ? phone.e164 : filters.to));
-  }
-  if (filters.since !== undefined) {
-    conditions.push(gte(messages.createdAt, filters.since));
-  }
-  if (filters.until !== undefined) {
-    conditions.push(lte(messages.createdAt, filters.until));
-  }
-  if (filters.cursor) {
-    conditions.push(lt(messages.id, filters.cursor));
-  }
-  const rows = await database(env.DB)
-    .select()
-    .from(messages)
-    .where(and(...conditions))
-    .orderBy(desc(messages.id))
-    .limit(filters.limit + 1);
-  const page = rows.slice(0, filters.limit);
-  const last = page.at(-1);
-  return { data: page, nextCursor: rows.length > filters.limit && last ? last.id : null };
 }

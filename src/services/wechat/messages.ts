@@ -10,16 +10,16 @@ import { and, eq } from "drizzle-orm";
 import { isSandboxBaseUrl, sandboxBaseUrl } from "../../config/wechat-sandbox";
 import { database } from "../../db/client";
 import { contacts, contactWeChatBindings, wechatApps } from "../../db/schema";
-import type { AcceptedMessage, OutboxMessage } from "../../delivery/dispatcher-types";
-import { byWindowKind, windowOpenSql } from "../../delivery/service-windows";
+import type { AcceptedMessage } from "../../delivery/dispatcher-types";
 import type { Caller } from "../../domain/caller";
-import { type InteractionKind, SERVICE_WINDOWS } from "../../domain/service-windows";
 import type { SmsFallback } from "../../domain/wechat-payload";
 import { newId } from "../../lib/ids";
 import { ApiError } from "../../lib/problem";
 import { withCurrentSettings } from "../accounts/tenants";
 import { handOver, scheduledTime } from "../messaging/messages";
+import { type OutboxOrigin, wechatOutboxMessage } from "../messaging/outbox-message";
 import { getWeChatApp } from "./apps";
+import { releaseServiceSlot, reserveServiceSlot, type ServiceSlot } from "./service-slots";
 
 export type WeChatContent =
   | {
@@ -100,105 +100,6 @@ async function openidOf(env: Env, caller: Caller, input: WeChatSendInput): Promi
   return binding.openid;
 }
 
-const QUOTA_SQL = byWindowKind((window) => window.quota);
-
-const INTERACTION_NAMES: Readonly<Record<InteractionKind, string>> = {
-  message: "message",
-  menu: "menu click",
-  subscribe: "follow",
-  scan: "QR scan",
-};
-
-/** One request's place in its follower's customer-service window. */
-interface ServiceSlot {
-  tenantId: string;
-  appId: string;
-  openid: string;
-  /** One per accepted request: an idempotent retry finds the slot its first try took. */
-  key: string;
-  messageId: string;
-}
-
-/**
- * Takes one of the follower's customer-service slots in the open window, or says why there is
- * none. The count and the insert are one statement, which D1 runs alone, so back-to-back requests
- * can never take more than the window's quota (counting the send log instead would miss messages
- * the dispatcher has accepted but not logged yet).
- */
-async function reserveServiceSlot(
-  db: D1Database,
-  slot: ServiceSlot,
-  now: number,
-): Promise<{ ok: true } | { ok: false; detail: string }> {
-  const [, , taken, window] = await db.batch<{
-    message_id?: string;
-    kind?: InteractionKind | null;
-    open?: number | null;
-  }>([
-    // Slots of windows the follower has since replaced count for nothing any more.
-    db
-      .prepare(
-        `DELETE FROM wechat_service_reservations
-         WHERE tenant_id = ?3 AND app_id = ?1 AND openid = ?2
-           AND window_opened_at < COALESCE((SELECT service_window_opened_at FROM wechat_followers
-             WHERE tenant_id = ?3 AND app_id = ?1 AND openid = ?2), 0)`,
-      )
-      .bind(slot.appId, slot.openid, slot.tenantId),
-    db
-      .prepare(
-        `INSERT OR IGNORE INTO wechat_service_reservations
-           (reservation_key, tenant_id, app_id, openid, window_opened_at, message_id, reserved_at)
-         SELECT ?1, f.tenant_id, f.app_id, f.openid, f.service_window_opened_at, ?2, ?3
-         FROM wechat_followers AS f
-         WHERE f.tenant_id = ?6 AND f.app_id = ?4 AND f.openid = ?5 AND ${windowOpenSql("?3")}
-           AND (SELECT count(*) FROM wechat_service_reservations AS r
-                WHERE r.tenant_id = f.tenant_id AND r.app_id = f.app_id AND r.openid = f.openid
-                  AND r.window_opened_at = f.service_window_opened_at) < ${QUOTA_SQL}`,
-      )
-      .bind(slot.key, slot.messageId, now, slot.appId, slot.openid, slot.tenantId),
-    db
-      .prepare(
-        `SELECT message_id FROM wechat_service_reservations
-         WHERE reservation_key = ? AND tenant_id = ?`,
-      )
-      .bind(slot.key, slot.tenantId),
-    db
-      .prepare(
-        `SELECT f.service_window_kind AS kind, (${windowOpenSql("?3")}) AS open
-         FROM wechat_followers AS f WHERE f.tenant_id = ?4 AND f.app_id = ?1 AND f.openid = ?2`,
-      )
-      .bind(slot.appId, slot.openid, now, slot.tenantId),
-  ]);
-  if (taken?.results[0]) {
-    return { ok: true };
-  }
-  // Not taken: the follower's window, read in the same transaction, says why.
-  const follower = window?.results[0];
-  if (!follower?.open || !follower.kind) {
-    return {
-      ok: false,
-      detail:
-        "Outside the customer-service window: a customer-service message can go only within 48 hours of the follower's last message, or within 1 minute of a menu click, follow or scan. Send a template message instead.",
-    };
-  }
-  const { quota } = SERVICE_WINDOWS[follower.kind];
-  return {
-    ok: false,
-    detail: `WeChat takes ${quota} customer-service messages in the window a ${INTERACTION_NAMES[follower.kind]} opens; this follower's are used until they interact again.`,
-  };
-}
-
-/** Gives a slot back when its request did not become a message (refused, or a replay). */
-async function releaseServiceSlot(db: D1Database, slot: ServiceSlot): Promise<void> {
-  await db
-    .prepare(
-      `DELETE FROM wechat_service_reservations
-       WHERE reservation_key = ? AND tenant_id = ? AND message_id = ?`,
-    )
-    .bind(slot.key, slot.tenantId, slot.messageId)
-    .run();
-}
-
 /** WeChat's request body for the message (the consumer adds nothing but the token). */
 function payloadOf(openid: string, content: WeChatContent): Record<string, unknown> {
   switch (content.type) {
@@ -273,34 +174,26 @@ export async function acceptWithinWindow(
   });
   await refuseWeChatOutsideSandbox(env, caller, input.app_id);
   const openid = await openidOf(env, caller, input);
-  const message: OutboxMessage = {
-    id: newId("msg", now),
+  const origin: OutboxOrigin = {
     tenantId: caller.tenant.id,
-    channel: "wechat",
-    recipient: openid,
-    sender: input.app_id,
-    body: summaryOf(input.wechat),
-    metadata: input.metadata ?? null,
     mode: caller.mode,
-    // Not SMS: no segments and no per-segment price.
-    segments: 0,
-    encoding: "UCS-2",
+    sender: input.app_id,
+    metadata: input.metadata ?? null,
     idempotencyKey: idempotencyKey ?? null,
     createdAt: now,
     sendAt: scheduledTime(input.send_at, now),
     batchId: null,
-    templateId: null,
-    templateVersion: null,
-    templateParams: null,
+    template: null,
+  };
+  const message = wechatOutboxMessage(origin, newId("msg", now), {
+    recipient: openid,
+    body: summaryOf(input.wechat),
     payload: JSON.stringify({
       ...payloadOf(openid, input.wechat),
       ...(fallback ? { fallback } : {}),
     }),
-    kind: "notification",
-    costMicros: 0,
     currency: caller.tenant.currency,
-    lane: "transactional",
-  };
+  });
   if (input.wechat.type === "template") {
     return { ok: true, accepted: await handOver(env, caller, message, input, idempotencyKey) };
   }

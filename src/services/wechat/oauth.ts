@@ -10,29 +10,29 @@
  *   (tenant, `wechat-oauth <jti>`) until it expires.
  * - `callback` checks the state's signature and expiry, spends it (a state works once), exchanges
  *   the single-use code for the openid and records the binding.
- * Both JWSs are HS256 under a key derived from MASTER_KEY with HKDF ("relaybox wechat oauth v1").
- * A link has an audience and no `jti`, a state a `jti` and no audience, so neither can stand in
- * for the other.
+ * The two JWSs, their key and what keeps one from standing in for the other are in oauth-link.ts.
  */
 import { and, eq, gt, isNull } from "drizzle-orm";
-import { jwtVerify, SignJWT } from "jose";
-import { z } from "zod";
 import { WECHAT_API_BASE_URL } from "../../channels/wechat/token-endpoint";
 import { settingsOf } from "../../config/settings";
 import { database } from "../../db/client";
 import { idempotencyRecords } from "../../db/schema";
 import type { Caller } from "../../domain/caller";
-import { deriveKey, randomToken } from "../../lib/crypto";
+import { randomToken } from "../../lib/crypto";
 import { fetchNoRedirect, networkFetch, RedirectRefusedError } from "../../lib/outbound-fetch";
 import { ApiError } from "../../lib/problem";
 import { bindWeChatByOAuth, findContactRow } from "../contacts/contacts";
 import { getWeChatApp, readyWeChatApp } from "./apps";
+import {
+  Binding,
+  type OAuthScope,
+  readLink,
+  readState,
+  signLink,
+  signState,
+  TTL_SECONDS,
+} from "./oauth-link";
 
-export const OAUTH_SCOPES = ["snsapi_base", "snsapi_userinfo"] as const;
-export type OAuthScope = (typeof OAUTH_SCOPES)[number];
-
-const TTL_SECONDS = 600;
-const LINK_AUDIENCE = "relaybox:wechat-oauth-link";
 const AUTHORIZE_URL = "https://open.weixin.qq.com/connect/oauth2/authorize";
 /** WeChat: "invalid code" and "code been used". */
 const CODE_INVALID = 40029;
@@ -44,22 +44,6 @@ export interface OAuthIO {
 }
 
 const defaultIO = (): OAuthIO => ({ fetch: networkFetch, now: Date.now() });
-
-/** What a link and its state stand for (`sub`: the contact's id, `ext`: its external id). */
-const Binding = z.object({
-  tid: z.string(),
-  sub: z.string(),
-  ext: z.string(),
-  app: z.string(),
-  scope: z.enum(OAUTH_SCOPES),
-  redirect: z.string(),
-});
-type Binding = z.infer<typeof Binding>;
-
-async function oauthKey(env: Env): Promise<Uint8Array> {
-  const master = Uint8Array.from(atob(settingsOf(env).MASTER_KEY), (ch) => ch.charCodeAt(0));
-  return deriveKey(master, "relaybox wechat oauth v1");
-}
 
 /** https only, no user name or password in it. */
 function checkRedirect(redirect: string): string {
@@ -110,48 +94,21 @@ export async function createOAuthLink(
   await getWeChatApp(env, caller, appId);
   const contact = await findContactRow(env, caller, externalId);
   const expiresAt = Math.floor(now / 1000) + TTL_SECONDS;
-  const sig = await new SignJWT({
+  const binding: Binding = {
     tid: caller.tenant.id,
+    sub: contact.id,
     ext: externalId,
     app: appId,
     scope: input.scope,
     redirect,
-  })
-    .setProtectedHeader({ alg: "HS256" })
-    .setSubject(contact.id)
-    .setAudience(LINK_AUDIENCE)
-    .setIssuedAt(Math.floor(now / 1000))
-    .setExpirationTime(expiresAt)
-    .sign(await oauthKey(env));
+  };
+  const sig = await signLink(env, binding, now, expiresAt);
   const url = new URL(`${settingsOf(env).PUBLIC_BASE_URL}/wechat/${appId}/oauth/start`);
   url.searchParams.set("contact", externalId);
   url.searchParams.set("scope", input.scope);
   url.searchParams.set("redirect", redirect);
   url.searchParams.set("sig", sig);
   return { url: url.href, expiresAt: expiresAt * 1000 };
-}
-
-/** The claims of a link (`audience` given) or of a state (no audience, a `jti`), or null. */
-async function verified(
-  env: Env,
-  token: string,
-  audience: string | undefined,
-  now: number,
-): Promise<Record<string, unknown> | null> {
-  try {
-    const { payload } = await jwtVerify(token, await oauthKey(env), {
-      algorithms: ["HS256"],
-      audience,
-      currentDate: new Date(now),
-      requiredClaims: audience ? ["exp"] : ["exp", "jti"],
-    });
-    if (!audience && payload.aud !== undefined) {
-      return null;
-    }
-    return payload;
-  } catch {
-    return null;
-  }
 }
 
 /** Where to send the person's browser: WeChat's authorize page, with a fresh single-use state. */
@@ -161,17 +118,16 @@ export async function startOAuth(
   query: Record<string, string>,
   now: number = Date.now(),
 ): Promise<string> {
-  const payload = await verified(env, query.sig ?? "", LINK_AUDIENCE, now);
-  const binding = Binding.safeParse(payload);
-  if (!binding.success || binding.data.app !== appId) {
+  const binding = await readLink(env, query.sig ?? "", now);
+  if (!binding || binding.app !== appId) {
     throw badQuery("sig", "is not a valid link, or has expired; ask for a new one");
   }
-  const { ext, scope, redirect } = binding.data;
+  const { ext, scope, redirect } = binding;
   if (query.contact !== ext || query.scope !== scope || query.redirect !== redirect) {
     throw badQuery("sig", "does not match the link's contact, scope and redirect");
   }
   const app = await readyWeChatApp(env, appId, now);
-  if (!app || app.row.tenantId !== binding.data.tid) {
+  if (!app || app.row.tenantId !== binding.tid) {
     throw new ApiError("not-found", `No WeChat app ${appId}.`);
   }
   // 16 base62 characters (95 bits) keep the state within WeChat's 128 bytes.
@@ -180,23 +136,19 @@ export async function startOAuth(
   await database(env.DB)
     .insert(idempotencyRecords)
     .values({
-      tenantId: binding.data.tid,
+      tenantId: binding.tid,
       key: `wechat-oauth ${jti}`,
       requestHash: "",
-      responseBody: JSON.stringify(binding.data),
+      responseBody: JSON.stringify(binding),
       createdAt: now,
       expiresAt: expiresAt * 1000,
     });
-  const state = await new SignJWT({})
-    .setProtectedHeader({ alg: "HS256" })
-    .setJti(jti)
-    .setExpirationTime(expiresAt)
-    .sign(await oauthKey(env));
+  const state = await signState(env, jti, expiresAt);
   const url = new URL(AUTHORIZE_URL);
   url.searchParams.set("appid", appId);
   url.searchParams.set("redirect_uri", callbackUrl(env, appId));
   url.searchParams.set("response_type", "code");
-  url.searchParams.set("scope", binding.data.scope);
+  url.searchParams.set("scope", binding.scope);
   url.searchParams.set("state", state);
   return `${url.href}#wechat_redirect`;
 }
@@ -274,8 +226,8 @@ export async function receiveOAuthCallback(
   query: Record<string, string>,
   io: OAuthIO = defaultIO(),
 ): Promise<string> {
-  const payload = await verified(env, query.state ?? "", undefined, io.now);
-  if (!payload || typeof payload.jti !== "string") {
+  const jti = await readState(env, query.state ?? "", io.now);
+  if (jti === null) {
     throw badQuery("state", "is not valid, or has expired; open the link again");
   }
   const code = query.code ?? "";
@@ -286,7 +238,7 @@ export async function receiveOAuthCallback(
   if (!app) {
     throw new ApiError("not-found", `No WeChat app ${appId}.`);
   }
-  const binding = await spendState(env, app.row.tenantId, payload.jti, io.now);
+  const binding = await spendState(env, app.row.tenantId, jti, io.now);
   if (binding.app !== appId) {
     throw badQuery("state", "was made for another app");
   }

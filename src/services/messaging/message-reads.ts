@@ -1,0 +1,141 @@
+/**
+ * Reading messages: one with its attempts, whether the D1 send log has it yet or only the tenant's
+ * dispatcher does; or a page of the send log, newest first. A caller reaches only its own mode's.
+ */
+import { and, eq, gte, lte } from "drizzle-orm";
+import { database } from "../../db/client";
+import { findMessage, type MessageRow } from "../../db/message-log";
+import { keyset, type Page, type PageRequest, pageOf } from "../../db/paging";
+import { messageAttempts, messages } from "../../db/schema";
+import { dispatcherOf } from "../../delivery/dispatcher";
+import {
+  initialStatus,
+  type PendingMessage,
+  QUIET_HOURS_REASON,
+} from "../../delivery/dispatcher-types";
+import { type Caller, modeSeenBy } from "../../domain/caller";
+import { normalisePhone } from "../../domain/phone";
+import type { MessageStatus } from "../../domain/vocabulary";
+import { ApiError } from "../../lib/problem";
+
+/** A message as the send log holds it: what the API and the dashboard present. */
+export type { MessageRow };
+
+export type AttemptRow = typeof messageAttempts.$inferSelect;
+
+/**
+ * A message with its attempts, whether it is in the D1 send log yet or still only accepted. One of
+ * the other mode is a 404 like a missing one: a test key never reaches a live message.
+ */
+export async function getMessage(
+  env: Env,
+  caller: Caller,
+  id: string,
+): Promise<{ message: MessageRow; attempts: AttemptRow[] }> {
+  const found = await findInSendLogOrOutbox(env, caller, id);
+  const mode = modeSeenBy(caller);
+  if (!found || (mode !== null && found.message.mode !== mode)) {
+    throw new ApiError("not-found", `No message ${id}.`);
+  }
+  return found;
+}
+
+async function findInSendLogOrOutbox(
+  env: Env,
+  caller: Caller,
+  id: string,
+): Promise<{ message: MessageRow; attempts: AttemptRow[] } | undefined> {
+  const logged = await loggedMessage(env, caller, id);
+  if (logged) {
+    return logged;
+  }
+  const pending = await dispatcherOf(env, caller.tenant.id).peek(id);
+  if (pending) {
+    return { message: outboxView(pending), attempts: [] };
+  }
+  // The dispatcher answers only for what D1 lacks; it may have written this message there after
+  // the read above, in which case D1 has it now. Read again rather than answer 404.
+  return loggedMessage(env, caller, id);
+}
+
+async function loggedMessage(
+  env: Env,
+  caller: Caller,
+  id: string,
+): Promise<{ message: MessageRow; attempts: AttemptRow[] } | undefined> {
+  const db = database(env.DB);
+  const row = await findMessage(db, caller.tenant.id, id);
+  if (!row) {
+    return undefined;
+  }
+  const attempts = await db
+    .select()
+    .from(messageAttempts)
+    .where(eq(messageAttempts.messageId, row.id))
+    .orderBy(messageAttempts.attempt);
+  return { message: row, attempts };
+}
+
+/** A message the D1 send log does not have yet, as the send log will show it. */
+function outboxView({ message, canceled, heldUntil }: PendingMessage): MessageRow {
+  return {
+    ...message,
+    payload: message.payload ? (JSON.parse(message.payload) as Record<string, unknown>) : null,
+    status: canceled ? "canceled" : heldUntil !== null ? "scheduled" : initialStatus(message),
+    statusReason: canceled ? "canceled by request" : heldUntil !== null ? QUIET_HOURS_REASON : null,
+    // As the 202 said (heldView): a held message goes when the window ends.
+    sendAt: heldUntil ?? message.sendAt,
+    // Absent from messages accepted before they were carried (as the send log has them then).
+    country: message.country ?? null,
+    signName: message.signName ?? null,
+    currency: message.currency ?? null,
+    provider: null,
+    providerMessageId: null,
+    attemptCount: 0,
+    claimId: null,
+    claimedUntil: 0,
+    updatedAt: message.createdAt,
+    sentAt: null,
+    completedAt: null,
+  };
+}
+
+export interface ListFilters extends PageRequest {
+  status?: MessageStatus;
+  to?: string;
+  since?: number;
+  until?: number;
+}
+
+export async function listMessages(
+  env: Env,
+  caller: Caller,
+  filters: ListFilters,
+): Promise<Page<MessageRow>> {
+  const conditions = [eq(messages.tenantId, caller.tenant.id)];
+  const mode = modeSeenBy(caller);
+  if (mode !== null) {
+    conditions.push(eq(messages.mode, mode));
+  }
+  if (filters.status) {
+    conditions.push(eq(messages.status, filters.status));
+  }
+  if (filters.to) {
+    const phone = normalisePhone(filters.to, caller.tenant.homeCountry);
+    conditions.push(eq(messages.recipient, phone.ok ? phone.e164 : filters.to));
+  }
+  if (filters.since !== undefined) {
+    conditions.push(gte(messages.createdAt, filters.since));
+  }
+  if (filters.until !== undefined) {
+    conditions.push(lte(messages.createdAt, filters.until));
+  }
+  const paging = keyset(messages.id, filters);
+  const rows = await database(env.DB)
+    .select()
+    .from(messages)
+    .where(and(...conditions, paging.after))
+    .orderBy(paging.orderBy)
+    .limit(paging.limit);
+  return pageOf(rows, filters, (row) => row.id);
+}
