@@ -22,7 +22,7 @@ export type DeliveryStatus = WebhookDeliveryRow["status"];
 
 /**
  * The deliveries whose event is about a message the caller reaches: a key sees only its own mode's
- * messages (services/messages), and so only their events. An event about no message is every key's.
+ * messages (services/messaging/message-reads.ts), and so only their events. An event about no message is every key's.
  */
 function aboutMessagesSeenBy(caller: Caller): SQL | undefined {
   const mode = modeSeenBy(caller);
