@@ -14,7 +14,7 @@ import { wechatAccountOf } from "../../src/delivery/wechat-account";
 import type { SmsFallback } from "../../src/domain/wechat-payload";
 import type { WeChatAccount } from "../../src/durable-objects/wechat-account/wechat-account";
 import { consumeDispatch } from "../../src/queues/dispatch";
-import { postJson, type TestTenant } from "./tenants";
+import { eventually, postJson, type TestTenant } from "./tenants";
 import { newAppId } from "./wechat";
 
 export const WX_HOST = "wx.fake";
@@ -127,6 +127,22 @@ export interface MessageView {
 
 export async function viewOf(tenant: TestTenant, id: string): Promise<MessageView> {
   return (await (await tenant.api(`/v1/messages/${id}`)).json()) as MessageView;
+}
+
+/**
+ * The message once its SMS fallback is sent: the consumer hands the SMS to the tenant's
+ * dispatcher, which releases it to the queue, whose own consumer sends it through the sandbox.
+ */
+export async function smsFallbackSent(tenant: TestTenant, id: string): Promise<MessageView> {
+  return eventually(
+    async () => {
+      const view = await viewOf(tenant, id);
+      const sent = view.attempts.some((a) => a.provider !== "wechat" && a.outcome === "sent");
+      return sent && view.status !== "sending" ? view : undefined;
+    },
+    10_000,
+    `the SMS fallback of ${id} to be sent`,
+  );
 }
 
 /** One consumer run over `jobs` as they are (one queue batch), with `adapters` in the registry's place. */

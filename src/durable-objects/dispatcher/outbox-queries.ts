@@ -1,6 +1,5 @@
 /** The outbox's message rows: writing one, reading one back, retiring one, and finding wake-ups. */
 
-import type { MessageRow } from "../../db/message-log";
 import {
   type OutboxMessage,
   outboxMessageSchema,
@@ -72,8 +71,9 @@ export function insertMessage(
 /**
  * Takes back a message the D1 send log holds, to be released again as `message` (an SMS fallback):
  * pending, in line behind its recipient's earlier messages, with a fair-queuing tag of its own.
- * A row still here from its first release (its send result not reported yet) becomes this one;
- * one taken back already (same recipient) is left as it is, wherever it got to.
+ * A row still here from its first release (the WeChat send's) becomes this one; one taken back
+ * already (same recipient) is left as it is, wherever it got to, so a hand-over that comes twice
+ * keeps one.
  */
 export function takeBackLogged(
   sql: SqlStorage,
@@ -83,12 +83,13 @@ export function takeBackLogged(
   const quietGroup = quietGroupOf(message);
   sql.exec(
     `INSERT INTO outbox
-       (id, recipient, send_at, vtag, lane, batch_id, state, logged, quiet_group, message)
-     VALUES (?, ?, ?, ${FAIR_TAG_SQL}, ?, ?, 'pending', 1, ?, ?)
+       (id, recipient, send_at, vtag, lane, batch_id, state, logged, quiet_group, message,
+        sms_fallback)
+     VALUES (?, ?, ?, ${FAIR_TAG_SQL}, ?, ?, 'pending', 1, ?, ?, 1)
      ON CONFLICT (id) DO UPDATE SET recipient = excluded.recipient, send_at = excluded.send_at,
        vtag = excluded.vtag, lane = excluded.lane, batch_id = excluded.batch_id,
        state = 'pending', logged = 1, released_at = NULL, quiet_group = excluded.quiet_group,
-       held_until = NULL, logged_held = 0, message = excluded.message
+       held_until = NULL, logged_held = 0, message = excluded.message, sms_fallback = 1
      WHERE outbox.recipient <> excluded.recipient`,
     message.id,
     message.recipient,
@@ -103,34 +104,6 @@ export function takeBackLogged(
   if (quietGroup !== null) {
     meta.recheckQuietHours();
   }
-}
-
-/** A message of the D1 send log as the outbox holds it, due at `sendAt`. */
-export function outboxMessageOfLogged(row: MessageRow, sendAt: number): OutboxMessage {
-  return {
-    id: row.id,
-    tenantId: row.tenantId,
-    channel: row.channel,
-    recipient: row.recipient,
-    sender: row.sender,
-    body: row.body,
-    metadata: row.metadata,
-    mode: row.mode,
-    segments: row.segments,
-    encoding: row.encoding,
-    idempotencyKey: row.idempotencyKey,
-    createdAt: row.createdAt,
-    sendAt,
-    batchId: row.batchId,
-    templateId: row.templateId,
-    templateVersion: row.templateVersion,
-    templateParams: row.templateParams,
-    payload: row.payload ? JSON.stringify(row.payload) : null,
-    kind: row.kind,
-    costMicros: row.costMicros,
-    // Only a WeChat message is taken back (for its SMS), and WeChat goes in the transactional lane.
-    lane: "transactional",
-  };
 }
 
 /**

@@ -4,8 +4,9 @@
  *
  * Receives: `accept()` from the API (one call per accepted request), `stageBatch()` and
  * `commitBatch()` for a batch (a few large calls, never one per recipient), `cancel()` and
- * `cancelBatch()`, `reportResults()` from the dispatch consumers (one call per queue batch),
- * `keepOutcomes()` from a consumer that could not record its providers' answers in D1,
+ * `cancelBatch()`, `reportResults()` from the dispatch consumers (one call per queue batch; it
+ * hands back the SMS fallback of a message WeChat refused at send time), `keepOutcomes()` from a
+ * consumer that could not record its providers' answers in D1,
  * `fallBackToSms()` from a WeChatAccount whose template message WeChat reported undelivered,
  * `configure()` when the tenant's settings change, `peek()`/`peekBatch()` for what is not yet
  * in the D1 send log, `wake()` from housekeeping, and its own alarms.
@@ -19,7 +20,9 @@
  * the tenant's send rate; marketing waits while its recipient's country is inside the tenant's
  * quiet hours; a sent message without a receipt by the deadline ends `expired`; an outcome given
  * to `keepOutcomes()` reaches D1 once D1 takes it; an SMS fallback is released as any message is
- * (in order behind its phone's earlier messages, at the tenant's rate). Every alarm step is idempotent, so an alarm may
+ * (in order behind its phone's earlier messages, at the tenant's rate), by a queue job that names
+ * it as such, and one whose hand-over was lost is found by the sweep of stale releases. Every
+ * alarm step is idempotent, so an alarm may
  * run twice. A call that lands while a run awaits D1 or the queue keeps the wake-up it asked for,
  * and a run that fails (D1 down) sets its own retry: however long an outage lasts, nothing
  * accepted is left without an alarm.
@@ -37,6 +40,7 @@ import {
   type FallbackRequest,
   heldView,
   type OutboxMessage,
+  outboxMessageOfLogged,
   type PendingMessage,
   type SendResult,
 } from "../../delivery/dispatcher-types";
@@ -72,7 +76,6 @@ import {
   insertMessage,
   messageState,
   nextAlarmAt,
-  outboxMessageOfLogged,
   stageMessages,
   takeBackLogged,
   unloggedMessage,
@@ -312,14 +315,21 @@ export class TenantDispatcher extends DurableObject<Env> {
 
   /**
    * Send results from the consumers: the recipient's next message may go, and a sent message's
-   * receipt deadline needs a sweep by then.
+   * receipt deadline needs a sweep by then. A message WeChat gave up on comes back as its SMS
+   * fallback, taken back to be released like any other (behind its phone's earlier messages).
    */
   async reportResults(results: SendResult[]): Promise<void> {
     const now = this.clock();
-    deleteMessages(
-      this.sql,
-      results.map((result) => result.id),
-    );
+    const done: string[] = [];
+    for (const result of results) {
+      if (result.outcome === "sms-fallback") {
+        this.meta.rememberTenant(this.sql, result.message.tenantId);
+        takeBackLogged(this.sql, this.meta, { ...result.message, sendAt: now });
+      } else {
+        done.push(result.id);
+      }
+    }
+    deleteMessages(this.sql, done);
     if (results.some((result) => result.outcome === "sent")) {
       this.meta.expectReceiptBy(
         this.sql,
@@ -400,11 +410,11 @@ export class TenantDispatcher extends DurableObject<Env> {
     await sweepExpired(this.sql, this.env, this.meta, now);
     const retry = await reconcileStaleReleases(this.sql, this.env, this.meta, now);
     if (retry) {
-      await this.enqueue(retry);
+      await this.enqueue(retry.ids, retry.smsFallbacks);
     }
     const release = await releaseDue(this.sql, this.env.DB, this.meta, now);
     if (release.ids) {
-      await this.enqueue(release.ids);
+      await this.enqueue(release.ids, release.smsFallbacks);
     }
     this.pruneIdempotency(now);
     dropAbandonedStages(this.sql, now);
@@ -427,7 +437,8 @@ export class TenantDispatcher extends DurableObject<Env> {
     forgetCommittedBatches(this.sql, now);
   }
 
-  private async enqueue(ids: string[]): Promise<void> {
+  /** Puts released messages on the queue; `smsFallbacks` go as their SMS fallback's release. */
+  private async enqueue(ids: string[], smsFallbacks: ReadonlySet<string>): Promise<void> {
     const tenantId = this.meta.tenantId(this.sql);
     if (!tenantId || ids.length === 0) {
       return;
@@ -435,7 +446,12 @@ export class TenantDispatcher extends DurableObject<Env> {
     for (let i = 0; i < ids.length; i += QUEUE_BATCH) {
       const jobs = ids.slice(i, i + QUEUE_BATCH).map(
         (messageId): MessageSendRequest<DispatchJob> => ({
-          body: dispatchJobSchema.parse({ v: 1, tenant_id: tenantId, message_id: messageId }),
+          body: dispatchJobSchema.parse({
+            v: 1,
+            tenant_id: tenantId,
+            message_id: messageId,
+            ...(smsFallbacks.has(messageId) ? { sms_fallback: true } : {}),
+          }),
           contentType: "json",
         }),
       );
