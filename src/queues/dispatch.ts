@@ -226,6 +226,8 @@ async function alreadyHandled(
     if (row === undefined) {
       // Released before its send-log row is readable (the dispatcher logs first); look again soon.
       verdicts.set(id, { ack: false, delaySeconds: 5 });
+    } else if (FINAL_STATUSES.includes(row.status)) {
+      verdicts.set(id, { ack: true, report: { id, outcome: "final" } });
     } else if (row.claimId === SMS_FALLBACK_CLAIM && !smsReleases.has(id)) {
       const message = outboxMessageOfLogged(row, now);
       verdicts.set(id, { ack: true, report: { id, outcome: "sms-fallback", message } });
@@ -233,8 +235,6 @@ async function alreadyHandled(
       verdicts.set(id, afterClaim);
     } else if (row.status === "sent") {
       verdicts.set(id, { ack: true, report: { id, outcome: "sent" } });
-    } else if (FINAL_STATUSES.includes(row.status)) {
-      verdicts.set(id, { ack: true, report: { id, outcome: "final" } });
     } else {
       verdicts.set(id, afterClaim);
     }

@@ -4,10 +4,12 @@
  * message never sends it out of turn or frees the phone's next message early, and it is sent
  * exactly once (counted at the carrier), also when the hand-over to the dispatcher is lost.
  */
-import { env, runInDurableObject } from "cloudflare:test";
+import { createMessageBatch, env, runInDurableObject } from "cloudflare:test";
 import { describe, expect, it } from "vitest";
 import type { OutboxMessage } from "../../src/delivery/dispatcher-types";
+import type { DispatchJob } from "../../src/delivery/payloads";
 import type { TenantDispatcher } from "../../src/durable-objects/dispatcher/tenant-dispatcher";
+import { consumeDeadLetters } from "../../src/queues/dead-letters";
 import { isolatedDispatcher } from "../support/dispatcher";
 import { outboxMessage, statusOf } from "../support/messages";
 import { eventually, type TestTenant } from "../support/tenants";
@@ -247,5 +249,25 @@ describe("the SMS fallback when WeChat refuses the send for good", () => {
     await consumeJobs(queue.jobs.slice(3), wechat.fetch, carrier);
     expect(carrier.sentTo).toEqual([phone]);
     expect(await statusOf(message.id)).toBe("sent");
+  });
+
+  it("sends nothing when the message ended failed while its SMS waited for its turn", async () => {
+    const phone = "+8613800138966";
+    const { tenant, stub, queue, runAlarm, wechat, earlier, message, wechatJob, carrier } =
+      await refusedBehindEarlier(phone, "oGone4");
+    await consumeJobs([wechatJob], wechat.fetch, carrier);
+    // The queue gives up on a copy of its job meanwhile: the dead-letter consumer fails it.
+    const dead = createMessageBatch<DispatchJob>("relaybox-dispatch-dlq", [
+      { id: "dead-1", timestamp: new Date(), attempts: 5, body: wechatJob },
+    ]);
+    await consumeDeadLetters(dead as MessageBatch<unknown>, env);
+    expect(await statusOf(message.id)).toBe("failed");
+
+    await stub.reportResults([{ id: earlier.id, outcome: "sent" }]);
+    await runAlarm();
+    const release = await consumeJobs(queue.jobs.slice(2), wechat.fetch, carrier);
+    expect(release.explicitAcks).toEqual(["q-1"]);
+    expect(carrier.sentTo).toEqual([]);
+    expect((await viewOf(tenant, message.id)).status).toBe("failed");
   });
 });

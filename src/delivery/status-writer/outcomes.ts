@@ -13,12 +13,15 @@ import {
 } from "../../db/message-log";
 import { messages } from "../../db/schema";
 import { guardFor } from "../../domain/status-machine";
+import type { MessageStatus } from "../../domain/vocabulary";
 import { isTemplateMessage } from "../../domain/wechat-payload";
 import { EventRows, queueNewDeliveries, REASON_FROM_ROW } from "./events";
 import { SMS_FALLBACK_CLAIM } from "./fallback";
 import { heldReceiptStatements } from "./receipts";
 
 const CLAIMABLE = guardFor("sending");
+/** The statuses a message waits for its SMS fallback in (fallback.ts); a final one sends nothing. */
+const WAITING_FOR_SMS: MessageStatus[] = ["sending", "sent"];
 
 /**
  * Takes messages for one provider call each. A message is taken when it is waiting to be sent, or
@@ -71,6 +74,7 @@ export async function claimForSending(
             released.length > 0
               ? and(
                   eq(messages.claimId, SMS_FALLBACK_CLAIM),
+                  inArray(messages.status, WAITING_FOR_SMS),
                   sql`${messages.id} IN (SELECT value FROM json_each(${JSON.stringify(released)}))`,
                 )
               : undefined,
