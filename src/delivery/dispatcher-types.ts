@@ -1,5 +1,6 @@
 /** What crosses the TenantDispatcher's RPC boundary. */
 import { z } from "zod";
+import type { MessageRow } from "../db/message-log";
 import { fromMicros } from "../domain/pricing";
 import { type Encoding, smsFiguresOf } from "../domain/segments";
 import { CHANNELS, TEMPLATE_KINDS } from "../domain/vocabulary";
@@ -124,10 +125,42 @@ export type AcceptResult =
  */
 export type CommitResult = "committed" | "incomplete" | "stale-settings";
 
-/** `sent`: waiting for its receipt now; `final`: failed or otherwise done. */
-export interface SendResult {
-  id: string;
-  outcome: "sent" | "final";
+/**
+ * A consumer's result for a released message. `sent`: waiting for its receipt now; `final`:
+ * failed or otherwise done; `sms-fallback`: WeChat gave up on it, the send log holds it as its SMS
+ * (delivery/status-writer `switchToSms`), and the dispatcher takes it back as `message`, to
+ * release it like any other.
+ */
+export type SendResult =
+  | { id: string; outcome: "sent" | "final" }
+  | { id: string; outcome: "sms-fallback"; message: OutboxMessage };
+
+/** A message of the D1 send log as the outbox holds it, due at `sendAt`. */
+export function outboxMessageOfLogged(row: MessageRow, sendAt: number): OutboxMessage {
+  return {
+    id: row.id,
+    tenantId: row.tenantId,
+    channel: row.channel,
+    recipient: row.recipient,
+    sender: row.sender,
+    body: row.body,
+    metadata: row.metadata,
+    mode: row.mode,
+    segments: row.segments,
+    encoding: row.encoding,
+    idempotencyKey: row.idempotencyKey,
+    createdAt: row.createdAt,
+    sendAt,
+    batchId: row.batchId,
+    templateId: row.templateId,
+    templateVersion: row.templateVersion,
+    templateParams: row.templateParams,
+    payload: row.payload ? JSON.stringify(row.payload) : null,
+    kind: row.kind,
+    costMicros: row.costMicros,
+    // Only a WeChat message is taken back (for its SMS), and WeChat goes in the transactional lane.
+    lane: "transactional",
+  };
 }
 
 /** A committed batch, as the dispatcher writes it to the D1 `batches` table. */

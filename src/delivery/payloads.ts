@@ -5,6 +5,12 @@ export const dispatchJobSchema = z.object({
   v: z.literal(1),
   tenant_id: z.string().min(1),
   message_id: z.string().min(1),
+  /**
+   * Set by the dispatcher on the release of a message's SMS fallback (taken back into its outbox
+   * after WeChat gave up on it): only that release may claim the message while it waits for it.
+   * A copy of the job that sent the WeChat part carries none (delivery/status-writer/fallback.ts).
+   */
+  sms_fallback: z.literal(true).optional(),
 });
 
 export type DispatchJob = z.infer<typeof dispatchJobSchema>;

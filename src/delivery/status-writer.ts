@@ -24,7 +24,7 @@
 
 export type { DeadLetterOutcome } from "./status-writer/ends";
 export { CANCELED_REASON, cancelLogged, expireOverdue, failUnlessDone } from "./status-writer/ends";
-export { fallBackToSms, switchToSms } from "./status-writer/fallback";
+export { fallBackToSms, SMS_FALLBACK_CLAIM, switchToSms } from "./status-writer/fallback";
 export type { OutcomeRecord } from "./status-writer/outcomes";
 export { claimForSending, recordAttempts } from "./status-writer/outcomes";
 export type { ReceiptToApply } from "./status-writer/receipts";

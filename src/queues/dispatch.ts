@@ -9,10 +9,14 @@
  * unknown outcome (the same provider again, never a second one); each queue message is acked or
  * retried on its own; retryable failures retry with exponential backoff and jitter, up to
  * MAX_ATTEMPTS, then the message ends `failed` with the reason; results go back to the tenant's
- * dispatcher in one call per tenant per batch. The whole batch costs three D1 round trips in the
- * common case (the claim, the attempts before their calls, the results), whatever its size.
- * Never: acks a message that has not reached a send result, or whose provider's answer is not
- * durably kept (in D1, or with its dispatcher).
+ * dispatcher in one call per tenant per batch. A message WeChat gave up on, switched in D1 to its
+ * SMS fallback (queues/fallback.ts), is acked and handed back to its dispatcher with those
+ * results, and only the dispatcher's release of that SMS (a job marked `sms_fallback`) may send
+ * it, in its phone's turn; until its SMS has a result, no copy of a job reports it sent. The
+ * whole batch costs three D1 round trips in the common case (the claim, the attempts before their
+ * calls, the results), whatever its size.
+ * Never: acks a message that has not reached a send result or gone back to its dispatcher, or
+ * whose provider's answer is not durably kept (in D1, or with its dispatcher).
  */
 import type { AdapterIO } from "../channels/adapter";
 import { type OutboundAdapters, outboundAdapters } from "../channels/registry";
@@ -20,12 +24,16 @@ import { type Settings, settingsOf } from "../config/settings";
 import { type Database, database } from "../db/client";
 import { FINAL_STATUSES, startAttempts } from "../db/message-log";
 import { dispatcherOf } from "../delivery/dispatcher";
-import type { SendResult } from "../delivery/dispatcher-types";
+import { outboxMessageOfLogged, type SendResult } from "../delivery/dispatcher-types";
 import { dispatchJobSchema } from "../delivery/payloads";
 import { serviceWindowOpen } from "../delivery/service-windows";
-import { claimForSending, type OutcomeRecord, recordAttempts } from "../delivery/status-writer";
+import {
+  claimForSending,
+  type OutcomeRecord,
+  recordAttempts,
+  SMS_FALLBACK_CLAIM,
+} from "../delivery/status-writer";
 import { wechatAccountOf } from "../delivery/wechat-account";
-import type { MessageStatus } from "../domain/vocabulary";
 import { retryDelay, type Verdict } from "./attempt-outcomes";
 import { planDeliveries } from "./delivery-plan";
 import { gatheringSender } from "./send-many";
@@ -33,6 +41,14 @@ import { sendOne } from "./send-one";
 
 /** Twice the longest provider call (`timeout_ms` is at most 30 s, domain/providers). */
 const CLAIM_MS = 60_000;
+
+/** A queue message doing the work for its message id. */
+interface Delivery {
+  queued: Message<unknown>;
+  tenantId: string;
+  /** The dispatcher's release of the message's SMS fallback (payloads.ts). */
+  smsRelease: boolean;
+}
 
 export interface DispatchDeps {
   /** `fetch` for providers; requests to our own public URL are served in-process. */
@@ -53,19 +69,26 @@ export async function consumeDispatch(
   const now = deps.now ?? Date.now;
   const db = database(env.DB);
 
-  // One queue message per message id does the work; a copy in the same batch is redundant.
-  const byId = new Map<string, { queued: Message<unknown>; tenantId: string }>();
+  // One queue message per message id does the work; a copy in the same batch is redundant, but
+  // the dispatcher's release of an SMS fallback is the one that may send it (payloads.ts).
+  const byId = new Map<string, Delivery>();
   for (const queued of batch.messages) {
     const job = dispatchJobSchema.safeParse(queued.body);
     if (!job.success) {
       // Nothing can be done with a payload we cannot read; retrying would not change it.
       console.error("dispatch: unreadable job, dropped", JSON.stringify(queued.body));
       queued.ack();
-    } else if (byId.has(job.data.message_id)) {
-      queued.ack();
-    } else {
-      byId.set(job.data.message_id, { queued, tenantId: job.data.tenant_id });
+      continue;
     }
+    const id = job.data.message_id;
+    const kept = byId.get(id);
+    const smsRelease = job.data.sms_fallback === true;
+    if (kept && (kept.smsRelease || !smsRelease)) {
+      queued.ack();
+      continue;
+    }
+    kept?.queued.ack();
+    byId.set(id, { queued, tenantId: job.data.tenant_id, smsRelease });
   }
   if (byId.size === 0) {
     return;
@@ -73,7 +96,8 @@ export async function consumeDispatch(
 
   let verdicts: Map<string, Verdict>;
   try {
-    verdicts = await dispatchAll([...byId.keys()], env, ctx, deps, settings, db, now);
+    const smsReleases = new Set([...byId].filter(([, d]) => d.smsRelease).map(([id]) => id));
+    verdicts = await dispatchAll([...byId.keys()], smsReleases, env, ctx, deps, settings, db, now);
   } catch (error) {
     console.error("dispatch: batch failed, will retry", error);
     for (const { queued } of byId.values()) {
@@ -106,6 +130,7 @@ export async function consumeDispatch(
 
 async function dispatchAll(
   ids: string[],
+  smsReleases: ReadonlySet<string>,
   env: Env,
   ctx: ExecutionContext,
   deps: DispatchDeps,
@@ -114,11 +139,13 @@ async function dispatchAll(
   now: () => number,
 ): Promise<Map<string, Verdict>> {
   const claimId = crypto.randomUUID();
-  const claimed = await claimForSending(db, ids, claimId, now(), CLAIM_MS);
+  const claimed = await claimForSending(db, ids, claimId, now(), CLAIM_MS, smsReleases);
   const claimedIds = new Set(claimed.map((m) => m.id));
   const verdicts = await alreadyHandled(
     db,
     ids.filter((id) => !claimedIds.has(id)),
+    smsReleases,
+    now(),
   );
 
   const io: AdapterIO = {
@@ -170,29 +197,46 @@ async function dispatchAll(
 
 /**
  * Messages the claim did not take: done ones are acked (and reported again, which is harmless),
- * ones another consumer holds right now are looked at again after its claim.
+ * ones another consumer holds right now are looked at again after its claim. So is a fallback
+ * SMS with no send time yet, being sent: its WeChat part's result is no send result of its own,
+ * and reporting it would free its phone's next message early. One whose SMS waits for the
+ * dispatcher, found by a job that is not the dispatcher's release of it (a copy of the WeChat
+ * send's job, or its redelivery after a consumer died before the hand-over), is handed to the
+ * dispatcher again, which keeps one of it, and acked: the dispatcher's release sends it.
  */
-async function alreadyHandled(db: Database, ids: string[]): Promise<Map<string, Verdict>> {
+async function alreadyHandled(
+  db: Database,
+  ids: string[],
+  smsReleases: ReadonlySet<string>,
+  now: number,
+): Promise<Map<string, Verdict>> {
   const verdicts = new Map<string, Verdict>();
   if (ids.length === 0) {
     return verdicts;
   }
+  // Whole rows: a handed-over one goes back to its dispatcher as it is. Only the messages not
+  // claimed are read, which an ordinary send has none of.
   const rows = await db.query.messages.findMany({
-    columns: { id: true, status: true },
     where: (m, { inArray }) => inArray(m.id, ids),
   });
-  const statusOf = new Map<string, MessageStatus>(rows.map((row) => [row.id, row.status]));
+  const byId = new Map(rows.map((row) => [row.id, row]));
+  const afterClaim: Verdict = { ack: false, delaySeconds: Math.ceil(CLAIM_MS / 1000) };
   for (const id of ids) {
-    const status = statusOf.get(id);
-    if (status === undefined) {
+    const row = byId.get(id);
+    if (row === undefined) {
       // Released before its send-log row is readable (the dispatcher logs first); look again soon.
       verdicts.set(id, { ack: false, delaySeconds: 5 });
-    } else if (status === "sent") {
-      verdicts.set(id, { ack: true, report: { id, outcome: "sent" } });
-    } else if (FINAL_STATUSES.includes(status)) {
+    } else if (FINAL_STATUSES.includes(row.status)) {
       verdicts.set(id, { ack: true, report: { id, outcome: "final" } });
+    } else if (row.claimId === SMS_FALLBACK_CLAIM && !smsReleases.has(id)) {
+      const message = outboxMessageOfLogged(row, now);
+      verdicts.set(id, { ack: true, report: { id, outcome: "sms-fallback", message } });
+    } else if (row.status === "sent" && row.sentAt === null) {
+      verdicts.set(id, afterClaim);
+    } else if (row.status === "sent") {
+      verdicts.set(id, { ack: true, report: { id, outcome: "sent" } });
     } else {
-      verdicts.set(id, { ack: false, delaySeconds: Math.ceil(CLAIM_MS / 1000) });
+      verdicts.set(id, afterClaim);
     }
   }
   return verdicts;

@@ -4,11 +4,14 @@
  * quota is used up for the day, or when its retries run out, unless an attempt may have reached
  * WeChat (no answer came): the design never sends on a second channel blindly. Its WeChat
  * attempts are half the budget, so the SMS, which continues the message's attempt count, keeps
- * the rest for its own retries.
+ * the rest for its own retries. The SMS is not sent from here: the consumer reports WeChat's
+ * outcome with the SMS, and the tenant's dispatcher releases it like any other message, behind
+ * the phone's earlier messages and at the tenant's rate.
  */
 import type { SendOutcome } from "../channels/adapter";
 import type { Settings } from "../config/settings";
 import type { MessageRow } from "../db/message-log";
+import { outboxMessageOfLogged } from "../delivery/dispatcher-types";
 import { switchToSms } from "../delivery/status-writer";
 import type { SmsFallback } from "../domain/wechat-payload";
 import { retryDelay, type Sent } from "./attempt-outcomes";
@@ -20,12 +23,12 @@ export function beforeFallback(settings: Settings): Settings {
 
 /**
  * The settled attempt (`result`, settled with `beforeFallback`'s budget when it failed) of a
- * message with a fallback, switched to its SMS, at once, when WeChat gives up on it.
+ * message with a fallback, switched to its SMS, at once, when WeChat gives up on it: the queue
+ * message is acked and its report hands the SMS to the dispatcher.
  */
 export async function fallBackWhenRefused(
   db: D1Database,
   message: MessageRow,
-  claimId: string,
   fallback: SmsFallback,
   provider: string,
   outcome: Extract<SendOutcome, { kind: "failed" }>,
@@ -39,6 +42,11 @@ export async function fallBackWhenRefused(
   if (!givesUp) {
     return result;
   }
+  const reason = `falling back to SMS after WeChat: ${outcome.reason}`;
+  // The attempt is recorded again with the others, as a retry: the switch wrote it, the reason
+  // and the claim's hand-over, and the retry's write, which needs our claim, changes nothing.
+  const recorded = { ...result, change: { kind: "retry" as const, reason } };
+  let switched: MessageRow | null;
   try {
     if (await mayHaveReached(db, message, provider)) {
       return {
@@ -50,21 +58,29 @@ export async function fallBackWhenRefused(
         verdict: { ack: true, report: { id: message.id, outcome: "final" } },
       };
     }
-    // The same message goes out as its SMS, at once.
-    await switchToSms(db, message, claimId, fallback, now());
+    switched = await switchToSms(db, result.attempt, fallback, reason, now());
   } catch (error) {
     // WeChat's answer is recorded either way; the next delivery tries WeChat, then this, again.
     console.error("wechat: the SMS fallback could not be set up yet", error);
+    switched = null;
+  }
+  if (switched === null) {
+    // Not switched (D1 failed, or our claim had lapsed and another consumer holds the message).
     return {
-      ...result,
-      change: { kind: "retry", reason: `falling back to SMS after WeChat: ${outcome.reason}` },
+      ...recorded,
       verdict: { ack: false, delaySeconds: retryDelay(message.attemptCount, settings, deps) },
     };
   }
   return {
-    ...result,
-    change: { kind: "retry", reason: `falling back to SMS after WeChat: ${outcome.reason}` },
-    verdict: { ack: false, delaySeconds: 0 },
+    ...recorded,
+    verdict: {
+      ack: true,
+      report: {
+        id: message.id,
+        outcome: "sms-fallback",
+        message: outboxMessageOfLogged(switched, now()),
+      },
+    },
   };
 }
 

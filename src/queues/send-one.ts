@@ -121,7 +121,6 @@ export async function sendOne(
   return fallBackWhenRefused(
     db,
     message,
-    claimId,
     fallback,
     plan.provider,
     outcome,

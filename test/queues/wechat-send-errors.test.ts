@@ -11,6 +11,7 @@ import {
   fakeWeChat,
   follower,
   SMS_FALLBACK,
+  smsFallbackSent,
   viewOf,
   WX_HOST,
 } from "../support/wechat-outbound";
@@ -128,7 +129,7 @@ describe("channel auto when WeChat does not take the message", () => {
 
     await consumeUntilDone(tenant, message.id, wechat.fetch);
 
-    const view = await viewOf(tenant, message.id);
+    const view = await smsFallbackSent(tenant, message.id);
     expect(view).toMatchObject({ channel: "sms", to: SMS_FALLBACK.recipient });
     expect(view.status).toMatch(/^(sent|delivered)$/);
     // MAX_ATTEMPTS is 5: WeChat takes 3, the SMS keeps 2 for its own retries.
@@ -152,7 +153,7 @@ describe("channel auto when WeChat does not take the message", () => {
 
     await consumeUntilDone(tenant, message.id, wechat.fetch);
 
-    const view = await viewOf(tenant, message.id);
+    const view = await smsFallbackSent(tenant, message.id);
     expect(view.channel).toBe("sms");
     expect(view.attempts.map((a) => [a.provider, a.outcome])).toEqual([
       ["wechat", "retryable"],
@@ -175,7 +176,7 @@ describe("channel auto when WeChat does not take the message", () => {
 
     await consumeUntilDone(tenant, message.id, tokenDown);
 
-    const view = await viewOf(tenant, message.id);
+    const view = await smsFallbackSent(tenant, message.id);
     expect(view).toMatchObject({ channel: "sms", to: SMS_FALLBACK.recipient });
     expect(view.status).toMatch(/^(sent|delivered)$/);
     expect(view.attempts.map((a) => [a.provider, a.outcome])).toEqual([
@@ -240,7 +241,7 @@ describe("the customer-service window at send time", () => {
 
     await consumeUntilDone(tenant, message.id, wechat.fetch);
 
-    const view = await viewOf(tenant, message.id);
+    const view = await smsFallbackSent(tenant, message.id);
     expect(view).toMatchObject({ channel: "sms", to: SMS_FALLBACK.recipient });
     expect(view.attempts.map((a) => [a.provider, a.outcome])).toEqual([
       ["wechat", "permanent"],

@@ -8,13 +8,17 @@ import { createTenant } from "./tenants";
 
 /** A queue that only records what it is given, so nothing is consumed behind the test's back. */
 class RecordingQueue {
+  /** The message ids, in the order they were queued. */
   readonly sent: string[] = [];
+  /** The jobs themselves, for tests that hand them to the consumer. */
+  readonly jobs: DispatchJob[] = [];
   async send(): Promise<void> {
     throw new Error("the dispatcher sends in batches");
   }
   async sendBatch(jobs: Iterable<MessageSendRequest<DispatchJob>>): Promise<void> {
     for (const job of jobs) {
       this.sent.push(job.body.message_id);
+      this.jobs.push(job.body);
     }
   }
 }

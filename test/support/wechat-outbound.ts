@@ -6,12 +6,15 @@ import {
   getQueueResult,
   runInDurableObject,
 } from "cloudflare:test";
+import type { OutboundAdapters } from "../../src/channels/registry";
+import type { SmsAdapter } from "../../src/channels/sms/adapter";
+import { sandbox } from "../../src/channels/sms/sandbox";
 import type { DispatchJob } from "../../src/delivery/payloads";
 import { wechatAccountOf } from "../../src/delivery/wechat-account";
 import type { SmsFallback } from "../../src/domain/wechat-payload";
 import type { WeChatAccount } from "../../src/durable-objects/wechat-account/wechat-account";
 import { consumeDispatch } from "../../src/queues/dispatch";
-import { postJson, type TestTenant } from "./tenants";
+import { eventually, postJson, type TestTenant } from "./tenants";
 import { newAppId } from "./wechat";
 
 export const WX_HOST = "wx.fake";
@@ -124,4 +127,78 @@ export interface MessageView {
 
 export async function viewOf(tenant: TestTenant, id: string): Promise<MessageView> {
   return (await (await tenant.api(`/v1/messages/${id}`)).json()) as MessageView;
+}
+
+/**
+ * The message once its SMS fallback is sent: the consumer hands the SMS to the tenant's
+ * dispatcher, which releases it to the queue, whose own consumer sends it through the sandbox.
+ */
+export async function smsFallbackSent(tenant: TestTenant, id: string): Promise<MessageView> {
+  return eventually(
+    async () => {
+      const view = await viewOf(tenant, id);
+      const sent = view.attempts.some((a) => a.provider !== "wechat" && a.outcome === "sent");
+      return sent && view.status !== "sending" ? view : undefined;
+    },
+    10_000,
+    `the SMS fallback of ${id} to be sent`,
+  );
+}
+
+/** One consumer run over `jobs` as they are (one queue batch), with `adapters` in the registry's place. */
+export async function consumeJobs(
+  jobs: readonly DispatchJob[],
+  fetch: Fetch,
+  options: { adapters?: Partial<OutboundAdapters>; env?: Env } = {},
+) {
+  const batch = createMessageBatch<DispatchJob>(
+    "relaybox-dispatch",
+    jobs.map((body, i) => ({ id: `q-${i + 1}`, timestamp: new Date(), attempts: 1, body })),
+  );
+  const ctx = createExecutionContext();
+  await consumeDispatch(batch as MessageBatch<unknown>, options.env ?? env, ctx, {
+    fetch,
+    adapters: options.adapters,
+  });
+  return getQueueResult(batch, ctx);
+}
+
+/**
+ * A carrier in the sandbox's place that records the numbers it is asked to send to, and can hold
+ * its answers: `hold()` keeps every send waiting until `release()`, and `reached` settles once one
+ * is waiting, so a test can act while a consumer is in the middle of a send.
+ */
+export function recordingCarrier() {
+  const sentTo: string[] = [];
+  let held: { reached: () => void; released: Promise<void> } | null = null;
+  const adapter: SmsAdapter = {
+    ...sandbox,
+    send: async (request, settings, io) => {
+      sentTo.push(request.to);
+      if (held) {
+        held.reached();
+        await held.released;
+      }
+      return sandbox.send(request, settings, io);
+    },
+  };
+  const hold = () => {
+    let reached: () => void = () => {};
+    let release: () => void = () => {};
+    const reachedPromise = new Promise<void>((resolve) => {
+      reached = resolve;
+    });
+    const released = new Promise<void>((resolve) => {
+      release = resolve;
+    });
+    held = { reached, released };
+    return {
+      reached: reachedPromise,
+      release: () => {
+        held = null;
+        release();
+      },
+    };
+  };
+  return { sentTo, adapters: { sandbox: adapter }, hold };
 }

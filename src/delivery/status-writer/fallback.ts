@@ -1,12 +1,24 @@
 /**
  * The status writer's SMS fallback (see delivery/status-writer.ts): a `channel: "auto"` message
  * whose WeChat part WeChat refused, or ended undelivered, becomes its SMS under the same id.
+ *
+ * Its SMS goes only when the tenant's dispatcher releases it (behind the phone's earlier messages,
+ * at the tenant's rate), never straight from a consumer: the switch hands the message's claim to
+ * the dispatcher (`claim_id` SMS_FALLBACK_CLAIM), which no lapsed-claim rule takes, and only a
+ * queue job the dispatcher marked as the SMS's release (`sms_fallback`) may claim it then
+ * (outcomes.ts). A copy of the job that sent the WeChat part finds it so held and hands it to the
+ * dispatcher again, which is what recovers a hand-over lost in between (queues/dispatch.ts). The
+ * status does not move for it: `sending` (refused at send time), or `sent` with no `sent_at` (its
+ * template message ended undelivered) until the SMS has its own result.
  */
 import { and, eq, isNull } from "drizzle-orm";
 import { database } from "../../db/client";
-import type { MessageRow } from "../../db/message-log";
+import type { AttemptRecord, MessageRow } from "../../db/message-log";
 import { messageAttempts, messages } from "../../db/schema";
 import type { SmsFallback } from "../../domain/wechat-payload";
+
+/** The claim of a message whose SMS waits for its release by the tenant's dispatcher. */
+export const SMS_FALLBACK_CLAIM = "sms-fallback";
 
 /** The columns a WeChat message takes from its SMS fallback. */
 function becomesSms(fallback: SmsFallback) {
@@ -30,27 +42,57 @@ function becomesSms(fallback: SmsFallback) {
 }
 
 /**
- * Turns a WeChat message WeChat refused for good into its SMS fallback, while our claim holds it:
- * the next delivery of its queue message sends it as an SMS, under the same id. Not a move: it
- * stays `sending`.
+ * Turns a WeChat message WeChat refused for good into its SMS fallback, while the claim of
+ * `attempt` (WeChat's answer) holds it, and hands the claim to the dispatcher: the consumer then gives the SMS to the tenant's
+ * dispatcher, which releases it in its turn. Not a move: it stays `sending`. WeChat's answer
+ * (`attempt`, replacing the row written before the call) is written in the same batch, so no
+ * crash leaves the SMS on its way with the WeChat attempt saying it may have gone. Returns the
+ * message as it now is, or null when our claim no longer held it (then only the attempt is
+ * written, as the consumer would anyway).
  */
 export async function switchToSms(
   d1: D1Database,
-  message: Pick<MessageRow, "id">,
-  claimId: string,
+  attempt: AttemptRecord & { attemptId: string; claimId: string },
   fallback: SmsFallback,
+  reason: string,
   now: number,
-): Promise<void> {
-  await database(d1)
-    .update(messages)
-    .set({ ...becomesSms(fallback), updatedAt: now })
-    .where(
-      and(
-        eq(messages.id, message.id),
-        eq(messages.claimId, claimId),
-        eq(messages.status, "sending"),
-      ),
-    );
+): Promise<MessageRow | null> {
+  const db = database(d1);
+  const { attemptId, claimId, ...answer } = attempt;
+  const [, [row]] = await db.batch([
+    db
+      .insert(messageAttempts)
+      .values({ id: attemptId, ...answer })
+      .onConflictDoUpdate({
+        target: [messageAttempts.messageId, messageAttempts.attempt],
+        set: {
+          provider: answer.provider,
+          outcome: answer.outcome,
+          reason: answer.reason,
+          providerMessageId: answer.providerMessageId,
+          latencyMs: answer.latencyMs,
+          createdAt: answer.createdAt,
+        },
+      }),
+    db
+      .update(messages)
+      .set({
+        ...becomesSms(fallback),
+        statusReason: reason,
+        claimId: SMS_FALLBACK_CLAIM,
+        claimedUntil: 0,
+        updatedAt: now,
+      })
+      .where(
+        and(
+          eq(messages.id, attempt.messageId),
+          eq(messages.claimId, claimId),
+          eq(messages.status, "sending"),
+        ),
+      )
+      .returning(),
+  ]);
+  return row ?? null;
 }
 
 /**
@@ -77,7 +119,7 @@ export async function fallBackToSms(
         ...becomesSms(fallback),
         sentAt: null,
         statusReason: `falling back to SMS after WeChat: ${reason}`,
-        claimId: null,
+        claimId: SMS_FALLBACK_CLAIM,
         claimedUntil: 0,
         updatedAt: now,
       })

@@ -13,16 +13,22 @@ import {
 } from "../../db/message-log";
 import { messages } from "../../db/schema";
 import { guardFor } from "../../domain/status-machine";
+import type { MessageStatus } from "../../domain/vocabulary";
 import { isTemplateMessage } from "../../domain/wechat-payload";
 import { EventRows, queueNewDeliveries, REASON_FROM_ROW } from "./events";
+import { SMS_FALLBACK_CLAIM } from "./fallback";
 import { heldReceiptStatements } from "./receipts";
 
 const CLAIMABLE = guardFor("sending");
+/** The statuses a message waits for its SMS fallback in (fallback.ts); a final one sends nothing. */
+const WAITING_FOR_SMS: MessageStatus[] = ["sending", "sent"];
 
 /**
  * Takes messages for one provider call each. A message is taken when it is waiting to be sent, or
  * when its previous claim lapsed (its consumer died or it is waiting out a retry); at most one
- * holder at a time. Returns the rows taken, with their new attempt numbers.
+ * holder at a time. A message whose SMS fallback waits for the dispatcher (fallback.ts) is taken
+ * only by a job of `smsReleases`, the ids whose queue job is the dispatcher's release of that SMS.
+ * Returns the rows taken, with their new attempt numbers.
  */
 export async function claimForSending(
   db: Database,
@@ -30,10 +36,14 @@ export async function claimForSending(
   claimId: string,
   now: number,
   claimMs: number,
+  smsReleases: ReadonlySet<string> = new Set(),
 ): Promise<MessageRow[]> {
   const claimed: MessageRow[] = [];
+  const notHandedOver = sql`${messages.claimId} IS NOT ${SMS_FALLBACK_CLAIM}`;
   // D1 binds at most 100 parameters per query; the claim itself uses a handful.
   for (let i = 0; i < ids.length; i += 90) {
+    const chunk = ids.slice(i, i + 90);
+    const released = chunk.filter((id) => smsReleases.has(id));
     const rows = await db
       .update(messages)
       .set({
@@ -47,17 +57,27 @@ export async function claimForSending(
       })
       .where(
         and(
-          inArray(messages.id, ids.slice(i, i + 90)),
+          inArray(messages.id, chunk),
           or(
             inArray(messages.status, CLAIMABLE),
-            // Taken again, not moved: a lapsed claim, and a fallback SMS waiting to be sent.
-            and(eq(messages.status, "sending"), lt(messages.claimedUntil, now)),
+            // Taken again, not moved: a lapsed claim (a fallback SMS's too, which waits as `sent`
+            // when its template message ended undelivered), never the dispatcher's hold on one.
+            and(eq(messages.status, "sending"), lt(messages.claimedUntil, now), notHandedOver),
             and(
               eq(messages.status, "sent"),
               eq(messages.channel, "sms"),
               isNull(messages.provider),
               lt(messages.claimedUntil, now),
+              notHandedOver,
             ),
+            // A fallback SMS, by the dispatcher's release of it (one parameter for all).
+            released.length > 0
+              ? and(
+                  eq(messages.claimId, SMS_FALLBACK_CLAIM),
+                  inArray(messages.status, WAITING_FOR_SMS),
+                  sql`${messages.id} IN (SELECT value FROM json_each(${JSON.stringify(released)}))`,
+                )
+              : undefined,
           ),
         ),
       )

@@ -4,7 +4,11 @@
  * from its Idempotency-Key, so an upload retried after a lost answer stages the same rows again:
  * staging is harmless twice, and a committed batch is remembered so it never commits twice.
  */
-import { type BatchRecord, batchRecordSchema } from "../../delivery/dispatcher-types";
+import {
+  type BatchRecord,
+  batchRecordSchema,
+  type OutboxMessage,
+} from "../../delivery/dispatcher-types";
 import { firstRow } from "../../lib/sql-rows";
 
 /** A batch upload that has not committed by then is abandoned and its staged rows dropped. */
@@ -26,6 +30,19 @@ export function isCommitted(sql: SqlStorage, batchId: string): boolean {
   return (
     firstRow(sql, "SELECT 1 AS found FROM committed_batches WHERE id = ?", batchId) !== undefined
   );
+}
+
+/** The messages whose batch (if any) was not committed here already: those a part may stage. */
+export function notCommitted(sql: SqlStorage, messages: readonly OutboxMessage[]): OutboxMessage[] {
+  // Asked once per batch, not per row: a part is thousands of rows of one batch.
+  const committed = new Map<string, boolean>();
+  const wasCommitted = (batchId: string) => {
+    if (!committed.has(batchId)) {
+      committed.set(batchId, isCommitted(sql, batchId));
+    }
+    return committed.get(batchId) === true;
+  };
+  return messages.filter((m) => m.batchId === null || !wasCommitted(m.batchId));
 }
 
 /**

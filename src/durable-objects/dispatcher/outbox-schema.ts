@@ -7,7 +7,8 @@
  * queue) or `canceled` (canceled before it reached the D1 send log, which it still must). `lane`
  * 0 is transactional, 1 bulk; `vtag` is the fair-queuing tag; `quiet_group` the recipient's
  * country for a marketing message (quiet hours apply), else NULL; `logged_held` is 1 while the D1
- * send log shows the message held for quiet hours (see quiet-holds.ts).
+ * send log shows the message held for quiet hours (see quiet-holds.ts); `sms_fallback` is 1 for a
+ * message taken back for its SMS fallback, whose release its queue job names (delivery/payloads).
  * batches: a committed batch's record until it is written to D1.
  * committed_batches: every batch committed here, until `forget_at`, so that an upload retried under
  * the same Idempotency-Key (its ids follow from the key) never commits it a second time.
@@ -57,6 +58,7 @@ export function migrateOutbox(sql: SqlStorage): void {
     ["quiet_group", "TEXT"],
     ["held_until", "INTEGER"],
     ["logged_held", "INTEGER NOT NULL DEFAULT 0"],
+    ["sms_fallback", "INTEGER NOT NULL DEFAULT 0"],
   ];
   for (const [name, definition] of added) {
     if (!columns.has(name)) {

@@ -3,7 +3,7 @@
  * message's delivery receipt. Both are settled from the D1 send log.
  */
 import { settingsOf } from "../../config/settings";
-import { expireOverdue } from "../../delivery/status-writer";
+import { expireOverdue, SMS_FALLBACK_CLAIM } from "../../delivery/status-writer";
 import { allRows } from "../../lib/sql-rows";
 import { withKeptOutcomes } from "./kept-outcomes";
 import type { DispatcherMeta } from "./meta";
@@ -45,36 +45,48 @@ export async function sweepExpired(
   meta.sweepFinished(sql, next === null ? null : Math.max(next, now + 1000));
 }
 
+/** Messages to release again: `ids`, of which `smsFallbacks` as their SMS fallback. */
+export interface Rerelease {
+  ids: string[];
+  smsFallbacks: ReadonlySet<string>;
+}
+
 /**
  * A released message whose result never came back (a lost queue message, a consumer that died,
  * a lost report) is looked up in D1: done ones are retired, one still being worked on (a retry
  * waiting out its backoff) is left alone, and the rest are to be released again (returned, for
  * the queue; undefined when none was overdue). The consumers' claim on the message row makes a
  * second delivery harmless. A sent one retired here still waits for its receipt, so the receipt
- * sweep is due by its deadline, as when its report comes.
+ * sweep is due by its deadline, as when its report comes. One whose SMS fallback the send log
+ * hands to this dispatcher is no consumer's work: released again at once, it goes as its SMS if
+ * that is what was released, and else its consumer hands the SMS over (the report that would
+ * have done it was lost).
  */
 export async function reconcileStaleReleases(
   sql: SqlStorage,
   env: Env,
   meta: DispatcherMeta,
   now: number,
-): Promise<string[] | undefined> {
+): Promise<Rerelease | undefined> {
   const settings = settingsOf(env);
   const timeoutMs = settings.RELEASE_TIMEOUT_SECONDS * 1000;
   const stale = allRows(
     sql,
-    `SELECT id FROM outbox INDEXED BY outbox_released
+    `SELECT id, sms_fallback FROM outbox INDEXED BY outbox_released
      WHERE state = 'released' AND released_at <= ? ORDER BY released_at LIMIT 500`,
     now - timeoutMs,
-  ).map((row) => String(row.id));
+  );
   if (stale.length === 0) {
     return undefined;
   }
-  const states = await readStates(env.DB, stale);
+  const ids = stale.map((row) => String(row.id));
+  const states = await readStates(env.DB, ids);
   // A consumer handed their outcomes here: they are on their way to D1, not lost.
-  const kept = withKeptOutcomes(sql, stale);
+  const kept = withKeptOutcomes(sql, ids);
   const again: string[] = [];
-  for (const id of stale) {
+  const smsFallbacks = new Set<string>();
+  for (const row of stale) {
+    const id = String(row.id);
     const state = states.get(id);
     // `sent` with no send time: a fallback SMS (its WeChat part was sent), not sent itself.
     const awaitsSms = state?.status === "sent" && state.sentAt === null;
@@ -87,14 +99,19 @@ export async function reconcileStaleReleases(
       continue;
     }
     sql.exec("UPDATE outbox SET released_at = ? WHERE id = ?", now, id);
+    const handedOver = state?.claimId === SMS_FALLBACK_CLAIM;
     const inProgress =
       kept.has(id) ||
-      ((state?.status === "sending" || awaitsSms) &&
+      (!handedOver &&
+        (state?.status === "sending" || awaitsSms) &&
         state !== undefined &&
         state.updatedAt > now - timeoutMs);
     if (!inProgress) {
       again.push(id);
+      if (row.sms_fallback === 1) {
+        smsFallbacks.add(id);
+      }
     }
   }
-  return again;
+  return { ids: again, smsFallbacks };
 }

@@ -40,12 +40,16 @@ export const FAIR_TAG_SQL =
 /**
  * One tick's releases, marked `released` in the outbox. `ids` are for the queue; undefined when
  * the rate allowed none this tick (or is 0: paused until configure() wakes the dispatcher).
- * `rateLimited` says whether the rate, not a lack of work, stopped the tick.
+ * `smsFallbacks`: those of them released as their SMS fallback. `rateLimited` says whether the
+ * rate, not a lack of work, stopped the tick.
  */
 export interface Release {
   ids: string[] | undefined;
+  smsFallbacks: ReadonlySet<string>;
   rateLimited: boolean;
 }
+
+const NONE: ReadonlySet<string> = new Set();
 
 /**
  * Releases what is due, at the tenant's rate: the transactional lane first, then the bulk lane
@@ -60,7 +64,7 @@ export async function releaseDue(
 ): Promise<Release> {
   const rate = await meta.sendRate(sql, db);
   if (rate <= 0) {
-    return { ids: undefined, rateLimited: false };
+    return { ids: undefined, smsFallbacks: NONE, rateLimited: false };
   }
   await holdForQuietHours(sql, db, meta, now);
   const limits = { rate, burst: Math.max(1, rate * BURST_SECONDS) };
@@ -68,7 +72,7 @@ export async function releaseDue(
   const budget = Math.floor(bucket.tokens);
   if (budget < 1) {
     meta.setBucket(sql, bucket);
-    return { ids: undefined, rateLimited: true };
+    return { ids: undefined, smsFallbacks: NONE, rateLimited: true };
   }
   const due = dueInLane(sql, LANE_TRANSACTIONAL, now, budget);
   const bulkBudget = Math.min(budget - due.length, bulkInFlightRoom(sql, rate));
@@ -92,7 +96,10 @@ export async function releaseDue(
   if (lastTag > meta.virtualNow(sql)) {
     meta.advanceVirtualClock(sql, lastTag);
   }
-  return { ids, rateLimited: due.length === budget };
+  const smsFallbacks = new Set(
+    due.filter((row) => row.sms_fallback === 1).map((row) => String(row.id)),
+  );
+  return { ids, smsFallbacks, rateLimited: due.length === budget };
 }
 
 /**
@@ -119,7 +126,7 @@ function dueInLane(sql: SqlStorage, lane: number, now: number, limit: number): R
     sql,
     // Walking the fair-queuing index in order lets the scan stop at the limit; left to itself,
     // SQLite tests every due message and sorts them all, on every tick.
-    `SELECT o.id, o.vtag FROM outbox o INDEXED BY outbox_lane_fair
+    `SELECT o.id, o.vtag, o.sms_fallback FROM outbox o INDEXED BY outbox_lane_fair
      WHERE o.state = 'pending' AND o.lane = ? AND o.logged = 1 AND o.send_at <= ?
        AND NOT EXISTS (
          SELECT 1 FROM outbox p

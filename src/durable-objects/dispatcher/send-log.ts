@@ -159,6 +159,8 @@ export interface LoggedState {
   updatedAt: number;
   /** When its send was recorded: `sent` without one is a fallback SMS waiting to go. */
   sentAt: number | null;
+  /** Who holds it: SMS_FALLBACK_CLAIM while its SMS waits for this dispatcher's release. */
+  claimId: string | null;
 }
 
 /** Status and last change by id; D1 allows at most 100 bound parameters per query. */
@@ -168,14 +170,23 @@ export async function readStates(db: D1Database, ids: string[]): Promise<Map<str
     const chunk = ids.slice(i, i + 100);
     const placeholders = chunk.map(() => "?").join(",");
     const { results } = await db
-      .prepare(`SELECT id, status, updated_at, sent_at FROM messages WHERE id IN (${placeholders})`)
+      .prepare(
+        `SELECT id, status, updated_at, sent_at, claim_id FROM messages WHERE id IN (${placeholders})`,
+      )
       .bind(...chunk)
-      .all<{ id: string; status: string; updated_at: number; sent_at: number | null }>();
+      .all<{
+        id: string;
+        status: string;
+        updated_at: number;
+        sent_at: number | null;
+        claim_id: string | null;
+      }>();
     for (const row of results) {
       states.set(row.id, {
         status: row.status,
         updatedAt: row.updated_at,
         sentAt: row.sent_at,
+        claimId: row.claim_id,
       });
     }
   }

@@ -4,11 +4,12 @@
  *
  * Receives: `accept()` from the API (one call per accepted request), `stageBatch()` and
  * `commitBatch()` for a batch (a few large calls, never one per recipient), `cancel()` and
- * `cancelBatch()`, `reportResults()` from the dispatch consumers (one call per queue batch),
- * `keepOutcomes()` from a consumer that could not record its providers' answers in D1,
- * `fallBackToSms()` from a WeChatAccount whose template message WeChat reported undelivered,
- * `configure()` when the tenant's settings change, `peek()`/`peekBatch()` for what is not yet
- * in the D1 send log, `wake()` from housekeeping, and its own alarms.
+ * `cancelBatch()`, `reportResults()` from the dispatch consumers (one call per queue batch, which
+ * also hands back the SMS fallback of a message WeChat refused at send time), `keepOutcomes()`
+ * from a consumer that could not record its providers' answers in D1, `fallBackToSms()` from a
+ * WeChatAccount whose template message WeChat reported undelivered, `configure()` when the
+ * tenant's settings change, `peek()`/`peekBatch()` for what is not yet in the D1 send log,
+ * `wake()` from housekeeping, and its own alarms.
  * Guarantees: when `accept()` or `commitBatch()` returns, the messages are in this object's SQLite
  * outbox, so they are never lost, unless they were composed under settings older than the last
  * configured, which are refused; a staged batch that is never committed is never sent; an
@@ -19,14 +20,18 @@
  * the tenant's send rate; marketing waits while its recipient's country is inside the tenant's
  * quiet hours; a sent message without a receipt by the deadline ends `expired`; an outcome given
  * to `keepOutcomes()` reaches D1 once D1 takes it; an SMS fallback is released as any message is
- * (in order behind its phone's earlier messages, at the tenant's rate). Every alarm step is idempotent, so an alarm may
- * run twice. A call that lands while a run awaits D1 or the queue keeps the wake-up it asked for,
- * and a run that fails (D1 down) sets its own retry: however long an outage lasts, nothing
- * accepted is left without an alarm.
+ * (in order behind its phone's earlier messages, at the tenant's rate), by a queue job that names
+ * it as such, and one whose hand-over was lost is found by the sweep of stale releases. Every
+ * alarm step is idempotent, so an alarm may run twice. A call that lands while a run awaits D1 or
+ * the queue keeps the wake-up it asked for, and a run that fails (D1 down) sets its own retry:
+ * however long an outage lasts, nothing accepted is left without an alarm.
  * Never: calls a provider, or releases a message before it is written to the D1 send log.
+ *
+ * This file is the RPC surface; the alarm loop is alarm-loop.ts, what comes back after a release
+ * (results, kept outcomes, SMS fallbacks) send-results.ts, and the outbox's tables and queries
+ * the other files of this folder.
  */
 import { DurableObject } from "cloudflare:workers";
-import { settingsOf } from "../../config/settings";
 import {
   type AcceptRequest,
   type AcceptResult,
@@ -40,56 +45,31 @@ import {
   type PendingMessage,
   type SendResult,
 } from "../../delivery/dispatcher-types";
-import { type DispatchJob, dispatchJobSchema } from "../../delivery/payloads";
-import { cancelLogged, fallBackToSms, type OutcomeRecord } from "../../delivery/status-writer";
+import type { OutcomeRecord } from "../../delivery/status-writer";
 import type { QuietHours } from "../../domain/quiet-hours";
-import { backoffSeconds } from "../../lib/backoff";
+import { AlarmLoop, COALESCE_MS, type LoopParts } from "./alarm-loop";
 import {
-  cancelUnlogged,
   commitStaged,
-  dropAbandonedStages,
-  dropLoggedPending,
   dropStaged,
-  forgetCommittedBatches,
   isCommitted,
-  markStoredBatchCanceled,
+  notCommitted,
   STAGED_TTL_MS,
   storedBatch,
 } from "./batch-outbox";
-import { forgetExpiredKeys, priorAnswer, rememberAnswer } from "./idempotency";
-import {
-  keptOutcomesRetryAt,
-  migrateKeptOutcomes,
-  storeOutcomes,
-  writeKeptOutcomes,
-} from "./kept-outcomes";
+import { cancelBatchMessages, cancelMessage } from "./cancels";
+import { priorAnswer, rememberAnswer } from "./idempotency";
+import { migrateKeptOutcomes } from "./kept-outcomes";
 import { DispatcherMeta } from "./meta";
-import { bulkWindow, flushBatches, flushToSendLog } from "./outbox-flush";
 import {
-  cancelUnloggedMessage,
-  deleteMessage,
-  deleteMessages,
   insertMessage,
-  messageState,
-  nextAlarmAt,
-  outboxMessageOfLogged,
   stageMessages,
-  takeBackLogged,
   unloggedMessage,
   waitsOutQuietHours,
 } from "./outbox-queries";
 import { migrateOutbox } from "./outbox-schema";
-import { reconcileStaleReleases, sweepExpired } from "./overdue";
 import { holdBatch } from "./quiet-holds";
-import { RELEASE_TICK_MS, releaseDue, releaseHeld } from "./releases";
-import { markBatchCanceled } from "./send-log";
-
-/** Accepts within this window share one alarm run: one D1 write and one queue batch for all. */
-const COALESCE_MS = 250;
-const IDEMPOTENCY_PRUNE_EVERY_MS = 60_000;
-/** After a failed run, the next one is tried within a second, then less often, up to a minute. */
-const RETRY_BACKOFF = { baseSeconds: 1, maxSeconds: 60 };
-const QUEUE_BATCH = 100; // Queues' sendBatch limit
+import { releaseHeld } from "./releases";
+import { keepForD1, takeBackUndelivered, takeResults } from "./send-results";
 
 export class TenantDispatcher extends DurableObject<Env> {
   // Storage, alarms, bindings and the clock are always reached through `this.sql`, `this.ctx`,
@@ -99,10 +79,8 @@ export class TenantDispatcher extends DurableObject<Env> {
   private readonly clock: () => number = () => Date.now();
   /** Values of the `meta` table, cached; holds no storage of its own. */
   private readonly meta = new DispatcherMeta();
-  /** In-memory copy of the alarm, read once per instance. */
-  private alarmAt: number | null | undefined;
-  private prunedAt = 0;
-  private failedRuns = 0;
+  /** The alarm as this instance knows it, and the loop's memory between runs. */
+  private readonly loop = new AlarmLoop();
 
   constructor(ctx: DurableObjectState, env: Env) {
     super(ctx, env);
@@ -160,15 +138,7 @@ export class TenantDispatcher extends DurableObject<Env> {
   }): Promise<number | "stale-settings"> {
     const now = this.clock();
     this.meta.rememberTenant(this.sql, part.tenantId);
-    // Asked once per batch, not per row: a part is thousands of rows of one batch.
-    const committed = new Map<string, boolean>();
-    const wasCommitted = (batchId: string) => {
-      if (!committed.has(batchId)) {
-        committed.set(batchId, isCommitted(this.sql, batchId));
-      }
-      return committed.get(batchId) === true;
-    };
-    const fresh = part.messages.filter((m) => m.batchId === null || !wasCommitted(m.batchId));
+    const fresh = notCommitted(this.sql, part.messages);
     if (
       part.settingsVersion !== undefined &&
       part.settingsVersion < this.meta.settingsVersion(this.sql)
@@ -268,64 +238,33 @@ export class TenantDispatcher extends DurableObject<Env> {
    * canceled in D1 before a consumer claims it (the claim only takes queued messages).
    */
   async cancel(id: string): Promise<CancelOutcome> {
-    const row = messageState(this.sql, id);
-    if (!row || row.state === "staged") {
-      return { kind: "not-found" };
-    }
-    if (row.state === "canceled") {
-      return { kind: "canceled" };
-    }
-    if (row.logged === 0) {
+    const { outcome, flush } = await cancelMessage(this.sql, this.env.DB, id, this.clock());
+    if (flush) {
       // Not in D1 yet: the flush writes it as canceled.
-      cancelUnloggedMessage(this.sql, id);
       await this.wakeAt(this.clock());
-      return { kind: "canceled" };
     }
-    const canceled = await cancelLogged(this.env.DB, { ids: [id] }, this.clock());
-    if (canceled === 0) {
-      return { kind: "too-late" };
-    }
-    if (row.state === "pending" || row.state === "held") {
-      deleteMessage(this.sql, id);
-    }
-    // A released one leaves when its consumer finds it canceled and reports back.
-    return { kind: "canceled" };
+    return outcome;
   }
 
   /** Cancels every message of the batch not yet released; returns how many. */
   async cancelBatch(batchId: string): Promise<number> {
     const now = this.clock();
-    const tenantId = this.meta.tenantId(this.sql);
-    if (!tenantId) {
+    const canceled = await cancelBatchMessages(this.sql, this.env.DB, this.meta, batchId, now);
+    if (canceled === null) {
       return 0;
     }
-    const unlogged = cancelUnlogged(this.sql, batchId);
-    if (!markStoredBatchCanceled(this.sql, batchId, now)) {
-      await markBatchCanceled(this.env.DB, tenantId, batchId, now);
-    }
-    const logged = await cancelLogged(this.env.DB, { tenantId, batchId }, now);
-    // Canceled in D1 above, so the pending ones need no release; released ones report back.
-    dropLoggedPending(this.sql, batchId);
     await this.wakeAt(now);
-    return unlogged + logged;
+    return canceled;
   }
 
   /**
    * Send results from the consumers: the recipient's next message may go, and a sent message's
-   * receipt deadline needs a sweep by then.
+   * receipt deadline needs a sweep by then. A message WeChat gave up on comes back as its SMS
+   * fallback, taken back to be released like any other (behind its phone's earlier messages).
    */
   async reportResults(results: SendResult[]): Promise<void> {
     const now = this.clock();
-    deleteMessages(
-      this.sql,
-      results.map((result) => result.id),
-    );
-    if (results.some((result) => result.outcome === "sent")) {
-      this.meta.expectReceiptBy(
-        this.sql,
-        now + settingsOf(this.env).RECEIPT_DEADLINE_SECONDS * 1000,
-      );
-    }
+    takeResults(this.sql, this.meta, this.env, results, now);
     await this.wakeAt(now + COALESCE_MS);
   }
 
@@ -334,9 +273,7 @@ export class TenantDispatcher extends DurableObject<Env> {
    * D1 from the alarm until D1 takes them.
    */
   async keepOutcomes(records: OutcomeRecord[]): Promise<void> {
-    const now = this.clock();
-    storeOutcomes(this.sql, records, now);
-    await this.wakeAt(keptOutcomesRetryAt(this.sql, now) ?? now);
+    await this.wakeAt(keepForD1(this.sql, records, this.clock()));
   }
 
   /**
@@ -347,21 +284,12 @@ export class TenantDispatcher extends DurableObject<Env> {
    * still waiting for its SMS is taken back once. Returns whether it waits for its SMS.
    */
   async fallBackToSms(request: FallbackRequest): Promise<boolean> {
-    this.meta.rememberTenant(this.sql, request.tenantId);
     const now = this.clock();
-    const waiting = await fallBackToSms(
-      this.env.DB,
-      request,
-      request.fallback,
-      request.reason,
-      now,
-    );
-    if (!waiting) {
-      return false;
+    const waiting = await takeBackUndelivered(this.sql, this.meta, this.env.DB, request, now);
+    if (waiting) {
+      await this.wakeAt(now);
     }
-    takeBackLogged(this.sql, this.meta, outboxMessageOfLogged(waiting, now));
-    await this.wakeAt(now);
-    return true;
+    return waiting;
   }
 
   /** Runs the alarm loop soon (housekeeping's safety net). */
@@ -369,107 +297,23 @@ export class TenantDispatcher extends DurableObject<Env> {
     await this.wakeAt(this.clock());
   }
 
-  /**
-   * One run of the loop, then the next alarm. A run that fails (D1 or the queue down) sets its own
-   * retry, with backoff, and returns: thrown, the runtime would retry it a few times and then drop
-   * the alarm with the outbox unsent. Every step is idempotent, so a retried run redoes nothing.
-   */
+  /** One run of the loop (alarm-loop.ts), then the next alarm. */
   async alarm(): Promise<void> {
-    // The alarm that woke us is spent. One set from here on was asked for by a call that came in
-    // while this run awaited D1 or the queue (the object takes calls then): see setNextAlarm.
-    this.alarmAt = null;
-    const now = this.clock();
-    let next: number | undefined;
-    try {
-      next = await this.runLoop(now);
-      this.failedRuns = 0;
-    } catch (error) {
-      this.failedRuns++;
-      console.error(`dispatcher: alarm run failed (${this.failedRuns} in a row), retrying`, error);
-      next = now + 1000 * backoffSeconds(this.failedRuns, RETRY_BACKOFF);
-    }
-    await this.setNextAlarm(next);
-  }
-
-  /** Logs, sweeps, reconciles and releases; returns when the outbox next needs a run. */
-  private async runLoop(now: number): Promise<number | undefined> {
-    // First: what it finds written is what the reconciling below reads.
-    await writeKeptOutcomes(this.sql, this.env);
-    await flushBatches(this.sql, this.env.DB);
-    const moreToLog = await flushToSendLog(this.sql, this.env.DB, this.meta, now);
-    await sweepExpired(this.sql, this.env, this.meta, now);
-    const retry = await reconcileStaleReleases(this.sql, this.env, this.meta, now);
-    if (retry) {
-      await this.enqueue(retry);
-    }
-    const release = await releaseDue(this.sql, this.env.DB, this.meta, now);
-    if (release.ids) {
-      await this.enqueue(release.ids);
-    }
-    this.pruneIdempotency(now);
-    dropAbandonedStages(this.sql, now);
-    const end = this.clock();
-    return nextAlarmAt(this.sql, this.meta, end, {
-      moreToLog,
-      logBy: end + COALESCE_MS,
-      nextTick: release.rateLimited ? end + RELEASE_TICK_MS : undefined,
-      releaseTimeoutMs: settingsOf(this.env).RELEASE_TIMEOUT_SECONDS * 1000,
-      bulkWindow: bulkWindow(await this.meta.sendRate(this.sql, this.env.DB)),
-    });
-  }
-
-  private pruneIdempotency(now: number): void {
-    if (now - this.prunedAt < IDEMPOTENCY_PRUNE_EVERY_MS) {
-      return;
-    }
-    this.prunedAt = now;
-    forgetExpiredKeys(this.sql, now);
-    forgetCommittedBatches(this.sql, now);
-  }
-
-  private async enqueue(ids: string[]): Promise<void> {
-    const tenantId = this.meta.tenantId(this.sql);
-    if (!tenantId || ids.length === 0) {
-      return;
-    }
-    for (let i = 0; i < ids.length; i += QUEUE_BATCH) {
-      const jobs = ids.slice(i, i + QUEUE_BATCH).map(
-        (messageId): MessageSendRequest<DispatchJob> => ({
-          body: dispatchJobSchema.parse({ v: 1, tenant_id: tenantId, message_id: messageId }),
-          contentType: "json",
-        }),
-      );
-      await this.env.DISPATCH_QUEUE.sendBatch(jobs);
-    }
-  }
-
-  /**
-   * Sets the alarm a run ends with: `at` (from the outbox), or the earlier time a call asked for
-   * during the run, never later. Without either, nothing waits and no alarm is left.
-   */
-  private async setNextAlarm(at: number | undefined): Promise<void> {
-    const requested = this.alarmAt ?? undefined;
-    const next = requested === undefined || (at !== undefined && at < requested) ? at : requested;
-    if (next === undefined) {
-      await this.ctx.storage.deleteAlarm();
-      this.alarmAt = null;
-    } else if (next !== requested) {
-      await this.setAlarmAt(next);
-    }
+    await this.loop.run(this.loopParts());
   }
 
   /** Brings the alarm forward to `at` (never pushes it back). */
   private async wakeAt(at: number): Promise<void> {
-    if (this.alarmAt === undefined) {
-      this.alarmAt = await this.ctx.storage.getAlarm();
-    }
-    if (this.alarmAt === null || this.alarmAt > at) {
-      await this.setAlarmAt(at);
-    }
+    await this.loop.wakeAt(this.ctx.storage, at);
   }
 
-  private async setAlarmAt(at: number): Promise<void> {
-    await this.ctx.storage.setAlarm(at);
-    this.alarmAt = at;
+  private loopParts(): LoopParts {
+    return {
+      sql: this.sql,
+      storage: this.ctx.storage,
+      env: this.env,
+      meta: this.meta,
+      clock: this.clock,
+    };
   }
 }

@@ -1,0 +1,69 @@
+/**
+ * Cancels asked of the TenantDispatcher (see tenant-dispatcher.ts): what the outbox has not yet
+ * written to the D1 send log is canceled here (the flush writes it as canceled); what the send
+ * log has is canceled there, by the status writer, as long as no consumer has claimed it.
+ */
+import type { CancelOutcome } from "../../delivery/dispatcher-types";
+import { cancelLogged } from "../../delivery/status-writer";
+import { cancelUnlogged, dropLoggedPending, markStoredBatchCanceled } from "./batch-outbox";
+import type { DispatcherMeta } from "./meta";
+import { cancelUnloggedMessage, deleteMessage, messageState } from "./outbox-queries";
+import { markBatchCanceled } from "./send-log";
+
+/**
+ * Cancels a message that has not been released to a provider; `flush` says the outbox has a
+ * canceled row for the next run to write to D1. One still on the queue is canceled in D1 before
+ * a consumer claims it (the claim only takes queued messages).
+ */
+export async function cancelMessage(
+  sql: SqlStorage,
+  db: D1Database,
+  id: string,
+  now: number,
+): Promise<{ outcome: CancelOutcome; flush: boolean }> {
+  const row = messageState(sql, id);
+  if (!row || row.state === "staged") {
+    return { outcome: { kind: "not-found" }, flush: false };
+  }
+  if (row.state === "canceled") {
+    return { outcome: { kind: "canceled" }, flush: false };
+  }
+  if (row.logged === 0) {
+    cancelUnloggedMessage(sql, id);
+    return { outcome: { kind: "canceled" }, flush: true };
+  }
+  const canceled = await cancelLogged(db, { ids: [id] }, now);
+  if (canceled === 0) {
+    return { outcome: { kind: "too-late" }, flush: false };
+  }
+  if (row.state === "pending" || row.state === "held") {
+    deleteMessage(sql, id);
+  }
+  // A released one leaves when its consumer finds it canceled and reports back.
+  return { outcome: { kind: "canceled" }, flush: false };
+}
+
+/**
+ * Cancels every message of the batch not yet released; returns how many, or null when this
+ * dispatcher has not learned its tenant yet (it holds nothing then).
+ */
+export async function cancelBatchMessages(
+  sql: SqlStorage,
+  db: D1Database,
+  meta: DispatcherMeta,
+  batchId: string,
+  now: number,
+): Promise<number | null> {
+  const tenantId = meta.tenantId(sql);
+  if (!tenantId) {
+    return null;
+  }
+  const unlogged = cancelUnlogged(sql, batchId);
+  if (!markStoredBatchCanceled(sql, batchId, now)) {
+    await markBatchCanceled(db, tenantId, batchId, now);
+  }
+  const logged = await cancelLogged(db, { tenantId, batchId }, now);
+  // Canceled in D1 above, so the pending ones need no release; released ones report back.
+  dropLoggedPending(sql, batchId);
+  return unlogged + logged;
+}
