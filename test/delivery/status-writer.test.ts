@@ -229,6 +229,26 @@ describe("the status writer", () => {
     });
   });
 
+  it("claims a whole queue batch at once, past D1's 100 bound parameters per query", async () => {
+    const tenant = await createTenant();
+    // The dispatch queue delivers up to 100 messages a batch (wrangler.toml).
+    const batch = Array.from({ length: 100 }, (_, i) =>
+      outboxMessage(tenant.id, `+86138001${String(39000 + i).padStart(5, "0")}`, { mode: "live" }),
+    );
+    await logMessages(env.DB, batch);
+    const ids = batch.map((m) => m.id);
+    const rows = await claimForSending(
+      database(env.DB),
+      ids,
+      "c-whole-batch",
+      Date.now(),
+      60_000,
+      new Set(ids.slice(0, 3)),
+    );
+    expect(rows.map((r) => r.id).sort()).toEqual([...ids].sort());
+    expect(new Set(rows.map((r) => r.status))).toEqual(new Set(["sending"]));
+  });
+
   it("writes no move the status machine does not list", async () => {
     const tenant = await createTenant();
     const { env: target } = recordingEnv();

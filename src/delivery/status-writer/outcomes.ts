@@ -38,53 +38,53 @@ export async function claimForSending(
   claimMs: number,
   smsReleases: ReadonlySet<string> = new Set(),
 ): Promise<MessageRow[]> {
-  const claimed: MessageRow[] = [];
-  const notHandedOver = sql`${messages.claimId} IS NOT ${SMS_FALLBACK_CLAIM}`;
-  // D1 binds at most 100 parameters per query; the claim itself uses a handful.
-  for (let i = 0; i < ids.length; i += 90) {
-    const chunk = ids.slice(i, i + 90);
-    const released = chunk.filter((id) => smsReleases.has(id));
-    const rows = await db
-      .update(messages)
-      .set({
-        // A WeChat message falling back to SMS after its template ended undelivered stays `sent`
-        // while the SMS goes (statuses only move forward); see fallback.ts.
-        status: sql`CASE WHEN ${messages.status} = 'sent' THEN 'sent' ELSE 'sending' END`,
-        claimId,
-        claimedUntil: now + claimMs,
-        attemptCount: sql`${messages.attemptCount} + 1`,
-        updatedAt: now,
-      })
-      .where(
-        and(
-          inArray(messages.id, chunk),
-          or(
-            inArray(messages.status, CLAIMABLE),
-            // Taken again, not moved: a lapsed claim (a fallback SMS's too, which waits as `sent`
-            // when its template message ended undelivered), never the dispatcher's hold on one.
-            and(eq(messages.status, "sending"), lt(messages.claimedUntil, now), notHandedOver),
-            and(
-              eq(messages.status, "sent"),
-              eq(messages.channel, "sms"),
-              isNull(messages.provider),
-              lt(messages.claimedUntil, now),
-              notHandedOver,
-            ),
-            // A fallback SMS, by the dispatcher's release of it (one parameter for all).
-            released.length > 0
-              ? and(
-                  eq(messages.claimId, SMS_FALLBACK_CLAIM),
-                  inArray(messages.status, WAITING_FOR_SMS),
-                  sql`${messages.id} IN (SELECT value FROM json_each(${JSON.stringify(released)}))`,
-                )
-              : undefined,
-          ),
-        ),
-      )
-      .returning();
-    claimed.push(...rows);
+  if (ids.length === 0) {
+    return [];
   }
-  return claimed;
+  const notHandedOver = sql`${messages.claimId} IS NOT ${SMS_FALLBACK_CLAIM}`;
+  const released = ids.filter((id) => smsReleases.has(id));
+  // The ids go as one JSON parameter each list: D1 binds at most 100 parameters per query, and a
+  // queue batch alone holds up to 100 messages (SQLite still looks each id up by its key).
+  const idIn = (list: readonly string[]) =>
+    sql`${messages.id} IN (SELECT value FROM json_each(${JSON.stringify(list)}))`;
+  return db
+    .update(messages)
+    .set({
+      // A WeChat message falling back to SMS after its template ended undelivered stays `sent`
+      // while the SMS goes (statuses only move forward); see fallback.ts.
+      status: sql`CASE WHEN ${messages.status} = 'sent' THEN 'sent' ELSE 'sending' END`,
+      claimId,
+      claimedUntil: now + claimMs,
+      attemptCount: sql`${messages.attemptCount} + 1`,
+      updatedAt: now,
+    })
+    .where(
+      and(
+        idIn(ids),
+        or(
+          inArray(messages.status, CLAIMABLE),
+          // Taken again, not moved: a lapsed claim (a fallback SMS's too, which waits as `sent`
+          // when its template message ended undelivered), never the dispatcher's hold on one.
+          and(eq(messages.status, "sending"), lt(messages.claimedUntil, now), notHandedOver),
+          and(
+            eq(messages.status, "sent"),
+            eq(messages.channel, "sms"),
+            isNull(messages.provider),
+            lt(messages.claimedUntil, now),
+            notHandedOver,
+          ),
+          // A fallback SMS, by the dispatcher's release of it.
+          released.length > 0
+            ? and(
+                eq(messages.claimId, SMS_FALLBACK_CLAIM),
+                inArray(messages.status, WAITING_FOR_SMS),
+                idIn(released),
+              )
+            : undefined,
+        ),
+      ),
+    )
+    .returning();
 }
 
 /** One attempt's outcome for its message, as the consumer settled it (queues/attempt-outcomes). */
