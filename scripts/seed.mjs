@@ -229,10 +229,10 @@ ON CONFLICT (id) DO UPDATE SET prefix = excluded.prefix, key_hash = excluded.key
   mode = excluded.mode, scopes = excluded.scopes, revoked_at = NULL;
 
 INSERT INTO users (id, tenant_id, email, password_hash, role, created_at)
-VALUES (${quote(c.userId)}, ${quote(DEMO_TENANT_ID)}, ${quote(c.email)}, ${quote(c.passwordHash)}, 'admin', ${at})
-ON CONFLICT (email) DO UPDATE SET password_hash = excluded.password_hash, role = 'admin'
+VALUES (${quote(c.userId)}, ${quote(DEMO_TENANT_ID)}, ${quote(c.email)}, ${quote(c.passwordHash)}, 'owner', ${at})
+ON CONFLICT (email) DO UPDATE SET password_hash = excluded.password_hash, role = 'owner'
   -- Only when something changed: any update of a user's row signs them out (migration 0013).
-  WHERE users.password_hash IS NOT excluded.password_hash OR users.role IS NOT 'admin';
+  WHERE users.password_hash IS NOT excluded.password_hash OR users.role IS NOT 'owner';
 
 INSERT INTO provider_settings (id, tenant_id, provider, enabled, config, secret_ciphertext, hook_token, created_at, updated_at)
 VALUES (${quote(c.providerSettingsId)}, ${quote(DEMO_TENANT_ID)}, 'sandbox', 1, '{}', NULL, ${quote(c.hookToken)}, ${at}, ${at})

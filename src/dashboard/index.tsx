@@ -5,7 +5,7 @@
 import { type Context, Hono } from "hono";
 import { deleteCookie, setCookie } from "hono/cookie";
 import type { AppEnv } from "../app-env";
-import { grants } from "../domain/scopes";
+import { grants } from "../domain/permissions";
 import { MESSAGE_STATUSES, type MessageStatus } from "../domain/vocabulary";
 import { ApiError } from "../lib/problem";
 import { endSession, SESSION_MAX_AGE_SECONDS, signIn } from "../services/accounts/dashboard-auth";

@@ -6,7 +6,7 @@
 import { getCookie } from "hono/cookie";
 import { createMiddleware } from "hono/factory";
 import type { AppEnv } from "../app-env";
-import { scopesOfRole } from "../domain/roles";
+import { userCallerKeyId } from "../domain/caller";
 import { timingSafeEqual } from "../lib/crypto";
 import { ApiError } from "../lib/problem";
 import { readSession } from "../services/accounts/dashboard-auth";
@@ -64,11 +64,12 @@ export const requireSession = createMiddleware<AppEnv>(async (c, next) => {
   }
   c.set("session", session);
   c.set("caller", {
-    keyId: `user:${session.userId}`,
+    keyId: userCallerKeyId(session.userId),
     mode: "live",
     seesBothModes: true,
-    scopes: scopesOfRole(session.role),
+    scopes: session.permissions,
     tenant,
+    origin: { requestId: c.get("requestId"), ip: c.req.header("cf-connecting-ip") ?? null },
   });
   await next();
 });

@@ -7,8 +7,8 @@
  */
 import { eq } from "drizzle-orm";
 import type { Caller, TenantConfig } from "../domain/caller";
+import type { Permission } from "../domain/permissions";
 import { effectiveRateLimit, type RateLimit } from "../domain/rate-limits";
-import type { Scope } from "../domain/scopes";
 import { TtlCache } from "../lib/ttl-cache";
 import { database } from "./client";
 import { apiKeys, tenants } from "./schema";
@@ -61,7 +61,7 @@ export async function lookUpKey(env: Env, hash: string, now: number): Promise<Ke
       ? {
           keyId: row.key.id,
           mode: row.key.mode,
-          scopes: row.key.scopes as Scope[],
+          scopes: row.key.scopes as Permission[],
           tenant: tenantConfigOf(row.tenant),
         }
       : null,

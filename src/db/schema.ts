@@ -18,8 +18,8 @@ import {
   MESSAGE_STATUSES,
   PROVIDERS,
   REVIEW_STATUSES,
-  ROLES,
   TEMPLATE_KINDS,
+  USER_STATUSES,
   type VariableDeclaration,
   WECHAT_MODES,
   type WebhookEvent,
@@ -48,6 +48,11 @@ export const tenants = sqliteTable("tenants", {
    */
   settingsVersion: integer().notNull().default(0),
   createdAt: integer().notNull(),
+  /**
+   * Set by the platform admin (routes/platform): the tenant's keys and sessions are refused with a
+   * 403 and its dispatcher releases nothing until it is resumed; what it had accepted waits.
+   */
+  suspendedAt: integer(),
 });
 
 export const users = sqliteTable(
@@ -59,7 +64,10 @@ export const users = sqliteTable(
       .references(() => tenants.id),
     email: text().notNull(),
     passwordHash: text().notNull(),
-    role: text({ enum: ROLES }).notNull(),
+    /** A built-in role (domain/permissions) or a custom role's id (`rol_…`). */
+    role: text().notNull(),
+    /** `invited` until the invitation is accepted (no password yet), `disabled` signs in no more. */
+    status: text({ enum: USER_STATUSES }).notNull().default("active"),
     createdAt: integer().notNull(),
     /**
      * Which version of this row a dashboard session was signed in under; a session of another
@@ -670,5 +678,82 @@ export const wechatServiceReservations = sqliteTable(
       t.openid,
       t.windowOpenedAt,
     ),
+  ],
+);
+
+/**
+ * A tenant's own role: a named set of permissions (domain/permissions) that users are given by
+ * its id in `users.role`. Built-in roles are not rows: they are the matrix in domain/permissions.
+ */
+export const roles = sqliteTable(
+  "roles",
+  {
+    id: text().primaryKey(),
+    tenantId: text()
+      .notNull()
+      .references(() => tenants.id),
+    name: text().notNull(),
+    description: text().notNull().default(""),
+    permissions: text({ mode: "json" }).$type<string[]>().notNull(),
+    createdAt: integer().notNull(),
+    updatedAt: integer().notNull(),
+  },
+  (t) => [uniqueIndex("roles_tenant_name").on(t.tenantId, t.name)],
+);
+
+/**
+ * An invitation to join a tenant: the link carries a token signed for this row's id (7 days), and
+ * accepting it sets `accepted_at`, so it works once. The invited user's row exists from the start
+ * (status `invited`), so the email is taken and the role can be changed before they accept.
+ */
+export const invitations = sqliteTable(
+  "invitations",
+  {
+    id: text().primaryKey(),
+    tenantId: text()
+      .notNull()
+      .references(() => tenants.id),
+    userId: text()
+      .notNull()
+      .references(() => users.id, { onDelete: "cascade" }),
+    /** Who invited: a user's id, an API key's id, or `platform`. */
+    invitedBy: text().notNull(),
+    createdAt: integer().notNull(),
+    expiresAt: integer().notNull(),
+    acceptedAt: integer(),
+  },
+  (t) => [index("invitations_user").on(t.userId)],
+);
+
+/**
+ * The audit log: one hash-chained line per tenant (services/audit). `seq` numbers a tenant's
+ * entries 1, 2, 3… with no gap; the unique index on it is what serialises the chain's head, since
+ * two writers that read the same head both try the same `seq` and only one commits. `hash` is the
+ * SHA-256 of the entry's canonical content, `prev_hash` included (domain/audit-chain).
+ */
+export const auditEntries = sqliteTable(
+  "audit_entries",
+  {
+    id: text().primaryKey(),
+    tenantId: text()
+      .notNull()
+      .references(() => tenants.id),
+    seq: integer().notNull(),
+    at: integer().notNull(),
+    actorType: text({ enum: ["user", "key", "platform"] }).notNull(),
+    actorId: text().notNull(),
+    ip: text(),
+    requestId: text(),
+    action: text().notNull(),
+    /** What was changed: an id (`key_…`, `usr_…`) or a name for a singleton (`tenant`). */
+    target: text().notNull(),
+    /** The canonical JSON of `{field: {from, to}}`; a secret appears only as `"(changed)"`. */
+    diff: text().notNull(),
+    prevHash: text().notNull(),
+    hash: text().notNull(),
+  },
+  (t) => [
+    uniqueIndex("audit_entries_chain").on(t.tenantId, t.seq),
+    index("audit_entries_tenant_id").on(t.tenantId, t.id),
   ],
 );

@@ -1,6 +1,5 @@
 /** Who is calling, as every layer below the HTTP one sees it: an API key's caller or a dashboard user's session. */
-import type { Scope } from "./scopes";
-import type { Role } from "./vocabulary";
+import type { Permission } from "./permissions";
 
 /** What the send path needs of the tenant, cached with the API key. */
 export interface TenantConfig {
@@ -28,8 +27,38 @@ export interface Caller {
    * test-mode message to a live key.
    */
   seesBothModes?: boolean;
-  scopes: Scope[];
+  /** The key's scopes, or the signed-in user's role's permissions (domain/permissions). */
+  scopes: Permission[];
   tenant: TenantConfig;
+  /** The request it makes, for the audit log (services/audit); absent outside a request. */
+  origin?: RequestOrigin;
+}
+
+/** Where a request came from: what an audit entry records besides who made it. */
+export interface RequestOrigin {
+  requestId: string;
+  /** The client's address (`CF-Connecting-IP`); null in local runs and tests without one. */
+  ip: string | null;
+}
+
+/** Who an audit entry names: a user, an API key, or the platform admin. */
+export interface Actor {
+  type: "user" | "key" | "platform";
+  id: string;
+}
+
+const USER_KEY_PREFIX = "user:";
+
+/** The key id a signed-in user's caller carries (`user:usr_…`). */
+export const userCallerKeyId = (userId: string) => `${USER_KEY_PREFIX}${userId}`;
+
+export function actorOf(caller: Caller): Actor {
+  if (caller.keyId === "platform") {
+    return { type: "platform", id: "platform" };
+  }
+  return caller.keyId.startsWith(USER_KEY_PREFIX)
+    ? { type: "user", id: caller.keyId.slice(USER_KEY_PREFIX.length) }
+    : { type: "key", id: caller.keyId };
 }
 
 /** The mode whose messages, batches and their events the caller reaches; null for both. */
@@ -44,6 +73,9 @@ export interface Session {
   userId: string;
   tenantId: string;
   email: string;
-  role: Role;
+  /** A built-in role or a custom role's id (`rol_…`). */
+  role: string;
+  /** What the role holds, read with the session on every request. */
+  permissions: Permission[];
   csrf: string;
 }

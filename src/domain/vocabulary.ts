@@ -4,8 +4,8 @@
  * the database, so routes, channels and domain rules read the words without reaching into db/.
  */
 
-export const ROLES = ["admin", "operator", "reviewer", "analyst", "agent"] as const;
-export type Role = (typeof ROLES)[number];
+export const USER_STATUSES = ["invited", "active", "disabled"] as const;
+export type UserStatus = (typeof USER_STATUSES)[number];
 
 export const TEMPLATE_KINDS = ["verification", "notification", "marketing"] as const;
 export type TemplateKind = (typeof TEMPLATE_KINDS)[number];

@@ -23,7 +23,10 @@ export type IdPrefix =
   | "rte"
   | "wxm"
   | "arr"
-  | "ctc";
+  | "ctc"
+  | "rol"
+  | "inv"
+  | "aud";
 
 /** `value` in `width` Crockford base32 digits, most significant first. */
 function base32(value: number, width: number): string {

@@ -6,7 +6,7 @@
 import { createMiddleware } from "hono/factory";
 import type { AppEnv } from "../app-env";
 import { lookUpKey } from "../db/api-key-lookup";
-import { grants, type Scope } from "../domain/scopes";
+import { grants, type Permission } from "../domain/permissions";
 import { sha256Hex } from "../lib/crypto";
 import { ApiError } from "../lib/problem";
 import { enforceRequestLimit } from "./rate-limit";
@@ -32,7 +32,7 @@ export type RouteKind = "configuration" | "test-mode" | "query";
 
 const READS = new Set(["GET", "HEAD"]);
 
-export function requireScope(scope: Scope, kind: RouteKind = "configuration") {
+export function requireScope(scope: Permission, kind: RouteKind = "configuration") {
   return createMiddleware<AppEnv>(async (c, next) => {
     const key = BEARER.exec(c.req.header("authorization") ?? "")?.[1];
     if (!key) {
@@ -66,7 +66,10 @@ export function requireScope(scope: Scope, kind: RouteKind = "configuration") {
     if (entry.rateLimit) {
       enforceRequestLimit(entry.caller.keyId, entry.rateLimit, now);
     }
-    c.set("caller", entry.caller);
+    c.set("caller", {
+      ...entry.caller,
+      origin: { requestId: c.get("requestId"), ip: c.req.header("cf-connecting-ip") ?? null },
+    });
     await next();
   });
 }

@@ -1,6 +1,6 @@
 import { env } from "cloudflare:test";
 import { describe, expect, it } from "vitest";
-import type { Scope } from "../../src/domain/scopes";
+import type { Permission } from "../../src/domain/permissions";
 import {
   expectForeignLikeMissing,
   expectNoKeyRefused,
@@ -35,7 +35,7 @@ async function tenantSignature(tenantId: string): Promise<string | null | undefi
 
 /** Every signatures route, with the scope it needs, for the signature `id`. */
 function routes(id: string) {
-  const action = (name: string, scope: Scope, init: RequestInit = { method: "POST" }) => ({
+  const action = (name: string, scope: Permission, init: RequestInit = { method: "POST" }) => ({
     route: `POST /v1/signatures/{id}/${name}`,
     scope,
     path: `/v1/signatures/${id}/${name}`,
@@ -44,25 +44,25 @@ function routes(id: string) {
   return [
     {
       route: "POST /v1/signatures",
-      scope: "templates:write" as Scope,
+      scope: "templates:write" as Permission,
       path: "/v1/signatures",
       init: postJson({ name: "Sneaky" }),
     },
     {
       route: "GET /v1/signatures",
-      scope: "templates:read" as Scope,
+      scope: "templates:read" as Permission,
       path: "/v1/signatures",
       init: {},
     },
     {
       route: "GET /v1/signatures/{id}",
-      scope: "templates:read" as Scope,
+      scope: "templates:read" as Permission,
       path: `/v1/signatures/${id}`,
       init: {},
     },
     {
       route: "DELETE /v1/signatures/{id}",
-      scope: "templates:write" as Scope,
+      scope: "templates:write" as Permission,
       path: `/v1/signatures/${id}`,
       init: { method: "DELETE" },
     },
@@ -82,11 +82,11 @@ describe("Signatures routes without a key", () => {
 describe("Signatures routes without the needed scope", () => {
   it.each([
     {
-      held: ["messages:send"] as Scope[],
+      held: ["messages:send"] as Permission[],
       lacks: ["templates:read", "templates:write", "templates:review"],
     },
-    { held: ["templates:read"] as Scope[], lacks: ["templates:write", "templates:review"] },
-    { held: ["templates:write", "templates:read"] as Scope[], lacks: ["templates:review"] },
+    { held: ["templates:read"] as Permission[], lacks: ["templates:write", "templates:review"] },
+    { held: ["templates:write", "templates:read"] as Permission[], lacks: ["templates:review"] },
   ])(
     "refuse a key with $held on every route needing one of $lacks with 403, changing nothing",
     async ({ held, lacks }) => {

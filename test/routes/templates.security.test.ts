@@ -1,6 +1,6 @@
 import { env } from "cloudflare:test";
 import { describe, expect, it } from "vitest";
-import type { Scope } from "../../src/domain/scopes";
+import type { Permission } from "../../src/domain/permissions";
 import { ApiError } from "../../src/lib/problem";
 import { servingTemplate } from "../../src/services/content/serving-templates";
 import {
@@ -104,7 +104,7 @@ describe("Templates routes without a key", () => {
 });
 
 describe("Templates routes without the needed scope", () => {
-  const holders: { held: Scope[]; lacks: Scope[] }[] = [
+  const holders: { held: Permission[]; lacks: Permission[] }[] = [
     {
       held: ["messages:send", "messages:read"],
       lacks: ["templates:read", "templates:write", "templates:review"],

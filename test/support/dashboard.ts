@@ -3,7 +3,7 @@ import { env } from "cloudflare:test";
 import { expect } from "vitest";
 import { database } from "../../src/db/client";
 import { users } from "../../src/db/schema";
-import type { Role } from "../../src/domain/vocabulary";
+import type { BuiltInRole as Role } from "../../src/domain/permissions";
 import { hashPassword } from "../../src/lib/crypto";
 import { newId } from "../../src/lib/ids";
 import { call, type TestTenant } from "./tenants";

@@ -4,7 +4,7 @@
  * id, a body that is not JSON. Each asserts the exact problem+json (support/problem.ts).
  */
 import { expect } from "vitest";
-import type { Scope } from "../../src/domain/scopes";
+import type { Permission } from "../../src/domain/permissions";
 import type { Problem } from "../../src/lib/problem";
 import { expectProblem } from "./problem";
 import { call, type TestTenant } from "./tenants";
@@ -25,7 +25,7 @@ export async function expectNoKeyRefused({ path, init }: RouteRequest): Promise<
 /** A key of the tenant's, revoked through the API before it is returned. */
 export async function revokedKey(
   tenant: TestTenant,
-  scopes: Scope[],
+  scopes: Permission[],
 ): Promise<{ id: string; key: string }> {
   const added = await tenant.addKey(scopes);
   expect((await tenant.api(`/v1/keys/${added.id}`, { method: "DELETE" })).status).toBe(204);
@@ -49,7 +49,7 @@ export async function expectRevokedKeyRefused(
 export async function expectScopeRefused(
   key: string,
   { path, init }: RouteRequest,
-  scope?: Scope,
+  scope?: Permission,
 ): Promise<void> {
   await expectProblem(await call(path, key, init), {
     status: 403,

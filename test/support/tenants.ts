@@ -3,7 +3,7 @@ import { env } from "cloudflare:test";
 import { exports } from "cloudflare:workers";
 import { database } from "../../src/db/client";
 import { apiKeys, providerSettings, tenants } from "../../src/db/schema";
-import type { Scope } from "../../src/domain/scopes";
+import type { Permission } from "../../src/domain/permissions";
 import { randomToken, sha256Hex } from "../../src/lib/crypto";
 import { newId } from "../../src/lib/ids";
 import { generateApiKey } from "../../src/services/accounts/api-keys";
@@ -17,7 +17,7 @@ export interface TestTenant {
   /** Calls the Worker with this tenant's key. */
   api(path: string, init?: RequestInit): Promise<Response>;
   /** Adds another key for this tenant (a live key unless `mode` says otherwise). */
-  addKey(scopes: Scope[], mode?: "live" | "test"): Promise<{ id: string; key: string }>;
+  addKey(scopes: Permission[], mode?: "live" | "test"): Promise<{ id: string; key: string }>;
 }
 
 export async function createTenant(
@@ -45,7 +45,7 @@ export async function createTenant(
     createdAt: now,
     updatedAt: now,
   });
-  const addKey = async (scopes: Scope[], mode: "live" | "test" = "live") => {
+  const addKey = async (scopes: Permission[], mode: "live" | "test" = "live") => {
     const key = generateApiKey(mode);
     const keyId = newId("key");
     await db.insert(apiKeys).values({

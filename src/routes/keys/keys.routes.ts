@@ -1,6 +1,6 @@
 import { createRoute, z } from "@hono/zod-openapi";
+import { PERMISSIONS } from "../../domain/permissions";
 import { burstProblem, RATE_LIMIT_BOUNDS, requestedRateLimit } from "../../domain/rate-limits";
-import { SCOPES } from "../../domain/scopes";
 import { requireScope } from "../../middleware/api-key";
 import { bearerAuth, IdempotencyHeaders, LimitQuery } from "../common";
 import { conflict, jsonBody, jsonResponse, listOf, problems } from "../openapi-helpers";
@@ -78,7 +78,7 @@ export const createKey = createRoute({
       z
         .object({
           name: KeyName,
-          scopes: z.array(z.enum(SCOPES)).min(1),
+          scopes: z.array(z.enum(PERMISSIONS)).min(1),
           mode: z.enum(["live", "test"]).optional().openapi({
             description:
               "`test` keys only ever send through the sandbox provider. Defaults to the mode of the key making the request; a test key creates only test keys.",

@@ -7,8 +7,8 @@ import { database } from "../../db/client";
 import { keyset, type Page, type PageRequest, pageOf } from "../../db/paging";
 import { apiKeys } from "../../db/schema";
 import type { Caller } from "../../domain/caller";
+import type { Permission } from "../../domain/permissions";
 import { type RateLimitRequest, requestedRateLimit } from "../../domain/rate-limits";
-import type { Scope } from "../../domain/scopes";
 import { randomToken, sha256Hex } from "../../lib/crypto";
 import { newId } from "../../lib/ids";
 import { ApiError } from "../../lib/problem";
@@ -31,7 +31,12 @@ export function generateApiKey(mode: "live" | "test"): string {
 export async function createApiKey(
   env: Env,
   caller: Caller,
-  input: { name: string; scopes: Scope[]; mode: "live" | "test"; rateLimit?: RateLimitRequest },
+  input: {
+    name: string;
+    scopes: Permission[];
+    mode: "live" | "test";
+    rateLimit?: RateLimitRequest;
+  },
   now: number = Date.now(),
 ): Promise<{ row: ApiKeyRow; key: string }> {
   if (input.mode === "live" && caller.mode === "test") {

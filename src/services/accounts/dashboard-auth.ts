@@ -10,8 +10,9 @@
  */
 import { and, eq, gt, sql } from "drizzle-orm";
 import { database } from "../../db/client";
-import { dashboardSessions, users } from "../../db/schema";
+import { dashboardSessions, roles, users } from "../../db/schema";
 import type { Session } from "../../domain/caller";
+import { isBuiltInRole, type Permission, permissionsOfRole } from "../../domain/permissions";
 import { signInAddress } from "../../domain/sign-in-throttle";
 import {
   randomToken,
@@ -61,7 +62,7 @@ export async function signIn(
   await reserveAttempt(env.DB, source, now);
   const user = await database(env.DB).query.users.findFirst({ where: eq(users.email, email) });
   const ok = await check(attempt.password, user?.passwordHash ?? UNMATCHABLE_PASSWORD_HASH);
-  if (!user || !ok) {
+  if (!user || !ok || user.status !== "active") {
     return undefined;
   }
   await forgiveAttempt(env.DB, source);
@@ -72,6 +73,7 @@ export async function signIn(
     tenantId: user.tenantId,
     email: user.email,
     role: user.role,
+    permissions: await permissionsOfUserRole(env, user.tenantId, user.role),
     csrf: randomToken(24),
   };
   await database(env.DB)
@@ -106,14 +108,17 @@ export async function readSession(
       tenantId: users.tenantId,
       email: users.email,
       role: users.role,
+      status: users.status,
+      customPermissions: roles.permissions,
     })
     .from(dashboardSessions)
     .innerJoin(users, eq(users.id, dashboardSessions.userId))
+    .leftJoin(roles, and(eq(roles.id, users.role), eq(roles.tenantId, users.tenantId)))
     .where(
       and(eq(dashboardSessions.id, await sha256Hex(token)), gt(dashboardSessions.expiresAt, now)),
     )
     .get();
-  if (!row || row.userVersion !== row.sessionVersion) {
+  if (!row || row.userVersion !== row.sessionVersion || row.status !== "active") {
     return undefined;
   }
   return {
@@ -122,8 +127,26 @@ export async function readSession(
     tenantId: row.tenantId,
     email: row.email,
     role: row.role,
+    permissions: permissionsOfRole(row.role, row.customPermissions),
     csrf: row.csrf,
   };
+}
+
+/** What a role holds; a custom role's permissions are read from its row (of the user's tenant). */
+export async function permissionsOfUserRole(
+  env: Env,
+  tenantId: string,
+  role: string,
+): Promise<Permission[]> {
+  if (isBuiltInRole(role)) {
+    return permissionsOfRole(role);
+  }
+  const row = await database(env.DB)
+    .select({ permissions: roles.permissions })
+    .from(roles)
+    .where(and(eq(roles.id, role), eq(roles.tenantId, tenantId)))
+    .get();
+  return permissionsOfRole(role, row?.permissions);
 }
 
 /** Signs this one session out, server-side; the user's other sessions go on. */
