@@ -9,6 +9,7 @@ import { hooksRouter } from "./routes/carrier-callbacks";
 import { contactsRouter } from "./routes/contacts";
 import { keysRouter } from "./routes/keys";
 import { messagesRouter } from "./routes/messages";
+import { platformRouter } from "./routes/platform";
 import { providersRouter } from "./routes/providers";
 import { createRouter } from "./routes/router";
 import { routingRouter } from "./routes/routing-rules";
@@ -45,6 +46,7 @@ export function createApp() {
   app.route("/", signaturesRouter);
   app.route("/", sensitiveWordsRouter);
   app.route("/", tenantRouter);
+  app.route("/", platformRouter);
   app.route("/", webhooksRouter);
   app.route("/", wechatRouter);
   app.route("/", contactsRouter);
@@ -60,6 +62,12 @@ export function createApp() {
     type: "http",
     scheme: "bearer",
     description: "An API key: `rbx_live_…` or `rbx_test_…`",
+  });
+  app.openAPIRegistry.registerComponent("securitySchemes", "platformKey", {
+    type: "http",
+    scheme: "bearer",
+    description:
+      "The platform admin's key `rbx_platform_…` (the PLATFORM_KEY secret): only for `/v1/platform/*`",
   });
   app.doc31("/openapi.json", {
     openapi: "3.1.0",
@@ -128,6 +136,11 @@ const API_TAGS = [
   { name: "Contacts", description: "Your own users: a phone and their WeChat bindings" },
   { name: "API keys", description: "Keys for this API: scopes, request limits, revocation" },
   { name: "Account", description: "Your account's settings" },
+  {
+    name: "Platform",
+    description:
+      "The platform admin's tenants: create, change, suspend and resume them (platform key only)",
+  },
   {
     name: "WeChat sandbox",
     description: "The local WeChat sandbox's far side (only with WECHAT_SANDBOX_ENABLED on)",

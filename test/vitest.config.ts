@@ -7,6 +7,9 @@ const root = path.join(path.dirname(fileURLToPath(import.meta.url)), "..");
 // A fixed test-only master key (base64 of 32 bytes); wrangler reads required secrets from here.
 const TEST_MASTER_KEY = "MDEyMzQ1Njc4OWFiY2RlZjAxMjM0NTY3ODlhYmNkZWY=";
 process.env.MASTER_KEY ??= TEST_MASTER_KEY;
+// A fixed test-only platform key (test/support/platform.ts uses the same).
+const TEST_PLATFORM_KEY = "rbx_platform_TestPlatformKey00000000000000000";
+process.env.PLATFORM_KEY ??= TEST_PLATFORM_KEY;
 
 export default defineConfig(async () => {
   const migrations = await readD1Migrations(path.join(root, "migrations"));
@@ -22,6 +25,7 @@ export default defineConfig(async () => {
                 bindings: {
                   TEST_MIGRATIONS: migrations,
                   MASTER_KEY: TEST_MASTER_KEY,
+                  PLATFORM_KEY: TEST_PLATFORM_KEY,
                   RECEIPT_DEADLINE_SECONDS: "2",
                   RETRY_BASE_SECONDS: "0",
                   RELEASE_TIMEOUT_SECONDS: "5",

@@ -23,6 +23,17 @@ const settingsSchema = z.object({
   MASTER_KEY: z
     .string()
     .refine((value) => base64Length(value) === 32, "must be the base64 of 32 random bytes"),
+  /**
+   * The platform admin's key for `/v1/platform/*` (middleware/platform-key). Unset (or empty), the
+   * platform routes refuse every request.
+   */
+  PLATFORM_KEY: z.preprocess(
+    (value) => (value === "" ? undefined : value),
+    z
+      .string()
+      .regex(/^rbx_platform_[A-Za-z0-9]{32}$/, "must be rbx_platform_ and 32 letters or digits")
+      .optional(),
+  ),
 });
 
 function base64Length(value: string): number {

@@ -7,6 +7,7 @@ import { getCookie } from "hono/cookie";
 import { createMiddleware } from "hono/factory";
 import type { AppEnv } from "../app-env";
 import { userCallerKeyId } from "../domain/caller";
+import { SUSPENDED_DETAIL } from "../domain/suspension";
 import { timingSafeEqual } from "../lib/crypto";
 import { ApiError } from "../lib/problem";
 import { readSession } from "../services/accounts/dashboard-auth";
@@ -52,6 +53,9 @@ export const requireSession = createMiddleware<AppEnv>(async (c, next) => {
   const tenant = session ? await loadTenant(c.env, session.tenantId) : undefined;
   if (!session || !tenant) {
     return c.redirect("/dashboard/login", 303);
+  }
+  if (tenant.suspended) {
+    throw new ApiError("tenant-suspended", SUSPENDED_DETAIL);
   }
   if (isPost(c.req.method)) {
     const form = await readForm(c);

@@ -34,6 +34,15 @@ export function forgetCachedKey(keyId: string): void {
   }
 }
 
+/** Drops every cached key of a tenant: its suspension or resumption applies at once here. */
+export function forgetCachedTenant(tenantId: string): void {
+  for (const [hash, entry] of cache) {
+    if (entry.caller?.tenant.id === tenantId) {
+      cache.delete(hash);
+    }
+  }
+}
+
 /** Newer settings of a tenant, read after the dispatcher refused the cached ones. */
 export function rememberTenantSettings(tenant: TenantConfig): void {
   for (const [, entry] of cache) {

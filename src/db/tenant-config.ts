@@ -11,5 +11,6 @@ export function tenantConfigOf(row: typeof tenants.$inferSelect): TenantConfig {
     currency: row.currency,
     prices: row.prices,
     settingsVersion: row.settingsVersion,
+    suspended: row.suspendedAt !== null,
   };
 }

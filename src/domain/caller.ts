@@ -12,6 +12,8 @@ export interface TenantConfig {
   prices: Record<string, string>;
   /** Which change of these settings this copy is; the dispatcher refuses an outdated one. */
   settingsVersion: number;
+  /** Suspended by the platform admin: its keys and sessions are refused (routes/platform). */
+  suspended: boolean;
 }
 
 export type Mode = "live" | "test";

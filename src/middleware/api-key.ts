@@ -1,14 +1,19 @@
 /**
  * API-key authentication and the per-key request limit. Keys are looked up by their SHA-256 in an
  * isolate-local cache (db/api-key-lookup.ts), so a revoked key stops working, and a changed limit
- * applies, within its TTL everywhere (at once in the isolate that made the change).
+ * applies, within its TTL everywhere (at once in the isolate that made the change). A suspended
+ * tenant's keys are refused likewise: at once in the suspending isolate, within the TTL in others,
+ * and at once everywhere for sending (the dispatcher refuses the outdated settings and the sender
+ * reads them again: services/accounts/tenants `withCurrentSettings`).
  */
 import { createMiddleware } from "hono/factory";
 import type { AppEnv } from "../app-env";
 import { lookUpKey } from "../db/api-key-lookup";
 import { grants, type Permission } from "../domain/permissions";
+import { SUSPENDED_DETAIL } from "../domain/suspension";
 import { sha256Hex } from "../lib/crypto";
 import { ApiError } from "../lib/problem";
+import { PLATFORM_KEY_PREFIX } from "./platform-key";
 import { enforceRequestLimit } from "./rate-limit";
 
 const KEY_FORMAT = /^rbx_(live|test)_[A-Za-z0-9]{32}$/;
@@ -49,9 +54,16 @@ export function requireScope(scope: Permission, kind: RouteKind = "configuration
     if (!entry.caller || entry.revoked) {
       throw new ApiError(
         "unauthenticated",
-        entry.revoked ? "This API key has been revoked." : "This API key is not valid.",
+        entry.revoked
+          ? "This API key has been revoked."
+          : key.startsWith(PLATFORM_KEY_PREFIX)
+            ? "The platform key works only on /v1/platform/*; use one of the tenant's API keys."
+            : "This API key is not valid.",
         { headers: { "WWW-Authenticate": 'Bearer realm="relaybox", error="invalid_token"' } },
       );
+    }
+    if (entry.caller.tenant.suspended) {
+      throw new ApiError("tenant-suspended", SUSPENDED_DETAIL);
     }
     if (!grants(entry.caller.scopes, scope)) {
       throw new ApiError("forbidden", `This API key lacks the \`${scope}\` scope.`);

@@ -1,6 +1,6 @@
 /**
  * The dispatcher's `meta` table: a few named values (tenant, settings version, send rate, quiet
- * hours, token bucket, virtual clock, next receipt sweep). The dispatcher is their only writer, so most are kept in
+ * hours, suspension, token bucket, virtual clock, next receipt sweep). The dispatcher is their only writer, so most are kept in
  * memory once read. `sql` is passed to every call rather than kept, so that the storage used is
  * always the instance's current one.
  */
@@ -44,6 +44,7 @@ export class DispatcherMeta {
   private tenant: string | undefined;
   private rate: number | undefined;
   private quiet: QuietHours | null | undefined;
+  private suspension: boolean | undefined;
   private version: number | undefined;
   private virtualClock: number | undefined;
   /** The release token bucket; null when none is stored yet. */
@@ -111,6 +112,37 @@ export class DispatcherMeta {
     this.rate = row?.send_rate ?? 0;
     setMeta(sql, "send_rate", String(this.rate));
     return this.rate;
+  }
+
+  setSuspended(sql: SqlStorage, suspended: boolean): void {
+    this.suspension = suspended;
+    setMeta(sql, "suspended", suspended ? "1" : "0");
+  }
+
+  /**
+   * Whether the platform admin suspended the tenant (nothing is released meanwhile), from `meta`,
+   * or from the tenant's row the first time: an instance first named after the suspension, by a
+   * message an isolate accepted on an outdated copy of the settings, still holds it back.
+   */
+  async suspended(sql: SqlStorage, db: D1Database): Promise<boolean> {
+    if (this.suspension !== undefined) {
+      return this.suspension;
+    }
+    const stored = getMeta(sql, "suspended");
+    if (stored !== undefined) {
+      this.suspension = stored === "1";
+      return this.suspension;
+    }
+    const tenantId = this.tenantId(sql);
+    if (!tenantId) {
+      return false; // nothing to hold back before a call names the tenant
+    }
+    const row = await db
+      .prepare("SELECT suspended_at FROM tenants WHERE id = ?")
+      .bind(tenantId)
+      .first<{ suspended_at: number | null }>();
+    this.setSuspended(sql, row?.suspended_at != null);
+    return this.suspension ?? false;
   }
 
   /** The tenant changed its quiet hours (null turns them off); they apply from the next release. */

@@ -39,7 +39,8 @@ export const FAIR_TAG_SQL =
 
 /**
  * One tick's releases, marked `released` in the outbox. `ids` are for the queue; undefined when
- * the rate allowed none this tick (or is 0: paused until configure() wakes the dispatcher).
+ * the rate allowed none this tick (or is 0, or the tenant is suspended: paused until configure()
+ * wakes the dispatcher).
  * `smsFallbacks`: those of them released as their SMS fallback. `rateLimited` says whether the
  * rate, not a lack of work, stopped the tick.
  */
@@ -63,7 +64,8 @@ export async function releaseDue(
   now: number,
 ): Promise<Release> {
   const rate = await meta.sendRate(sql, db);
-  if (rate <= 0) {
+  // A suspended tenant's messages wait like a paused one's, until configure() resumes it.
+  if (rate <= 0 || (await meta.suspended(sql, db))) {
     return { ids: undefined, smsFallbacks: NONE, rateLimited: false };
   }
   await holdForQuietHours(sql, db, meta, now);

@@ -17,7 +17,8 @@
  * released in acceptance order, and none while another to that recipient awaits its send result;
  * each release tick serves the transactional lane first and the bulk lane (batches, marketing)
  * with what is left; across recipients, releases are fair (start-time fair queuing) and keep to
- * the tenant's send rate; marketing waits while its recipient's country is inside the tenant's
+ * the tenant's send rate, and nothing is released while the platform admin has the tenant
+ * suspended (it waits in the outbox until resumed); marketing waits while its recipient's country is inside the tenant's
  * quiet hours; a sent message without a receipt by the deadline ends `expired`; an outcome given
  * to `keepOutcomes()` reaches D1 once D1 takes it; an SMS fallback is released as any message is
  * (in order behind its phone's earlier messages, at the tenant's rate), by a queue job that names
@@ -188,8 +189,8 @@ export class TenantDispatcher extends DurableObject<Env> {
 
   /**
    * The tenant's settings changed: from now on a message composed under an older version is
-   * refused, and a new send rate (0 pauses releasing) or new quiet hours (null turns them off)
-   * apply; a setting left out is unchanged. Two changes' calls may come in either order: one
+   * refused, and a new send rate (0 pauses releasing), new quiet hours (null turns them off) or
+   * a suspension (nothing released until resumed) apply; a setting left out is unchanged. Two changes' calls may come in either order: one
    * older than the version configured is ignored.
    */
   async configure(settings: {
@@ -197,6 +198,8 @@ export class TenantDispatcher extends DurableObject<Env> {
     settingsVersion?: number;
     sendRate?: number;
     quietHours?: QuietHours | null;
+    /** Suspended by the platform admin: nothing is released until a call says false. */
+    suspended?: boolean;
   }): Promise<void> {
     this.meta.rememberTenant(this.sql, settings.tenantId);
     const current =
@@ -212,6 +215,9 @@ export class TenantDispatcher extends DurableObject<Env> {
     }
     if (settings.sendRate !== undefined) {
       this.meta.setSendRate(this.sql, settings.sendRate);
+    }
+    if (settings.suspended !== undefined) {
+      this.meta.setSuspended(this.sql, settings.suspended);
     }
     if (
       settings.quietHours !== undefined &&

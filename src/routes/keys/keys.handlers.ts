@@ -16,7 +16,7 @@ function rateLimitOf(body: RateLimitBody): RateLimitRequest {
   return { perSecond: body.per_second, burst: body.burst };
 }
 
-function present(row: service.ApiKeyRow) {
+export function present(row: service.ApiKeyRow) {
   const limit = effectiveRateLimit(row);
   return {
     id: row.id,

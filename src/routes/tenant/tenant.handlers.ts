@@ -4,7 +4,7 @@ import { ApiError } from "../../lib/problem";
 import * as service from "../../services/accounts/tenants";
 import type * as routes from "./tenant.routes";
 
-function present(row: service.TenantRow) {
+export function present(row: service.TenantRow) {
   return {
     id: row.id,
     name: row.name,

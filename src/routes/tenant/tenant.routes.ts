@@ -6,7 +6,7 @@ import { requireScope } from "../../middleware/api-key";
 import { bearerAuth } from "../common";
 import { jsonBody, jsonResponse, problems } from "../openapi-helpers";
 
-const Country = z
+export const Country = z
   .string()
   .refine(isPhoneCountry, "must be an ISO 3166 alpha-2 country code, e.g. CN")
   .openapi({ example: "CN" });

@@ -15,6 +15,7 @@ import { tenantConfigOf } from "../../db/tenant-config";
 import { dispatcherOf } from "../../delivery/dispatcher";
 import type { Caller, TenantConfig } from "../../domain/caller";
 import type { QuietHours } from "../../domain/quiet-hours";
+import { SUSPENDED_DETAIL } from "../../domain/suspension";
 import { ApiError } from "../../lib/problem";
 
 export type TenantRow = typeof tenants.$inferSelect;
@@ -76,6 +77,7 @@ export async function announceSettings(env: Env, row: TenantRow): Promise<void> 
     settingsVersion: row.settingsVersion,
     sendRate: row.sendRate,
     quietHours: row.quietHours ?? null,
+    suspended: row.suspendedAt !== null,
   });
 }
 
@@ -114,6 +116,10 @@ export async function withCurrentSettings<T>(
     }
   }
   const tenant = await currentSettings(env, caller);
+  if (tenant.suspended) {
+    // Suspended since this isolate cached the key: the suspension counted the version up.
+    throw new ApiError("tenant-suspended", SUSPENDED_DETAIL);
+  }
   try {
     return await accept({ ...caller, tenant });
   } catch (error) {

@@ -69,8 +69,12 @@ export async function audited<T extends readonly Statement[]>(
   for (let attempt = 1; ; attempt++) {
     const entry = await nextEntry(env, source, event);
     try {
-      const results = await db.batch([db.insert(auditEntries).values(entry), ...changes]);
-      return results.slice(1) as BatchResponse<[...T]>;
+      // The entry last: it names the tenant, which a tenant's creation inserts in the same batch
+      // (the foreign key is checked statement by statement).
+      const record: Statement = db.insert(auditEntries).values(entry);
+      const [first, ...rest] = changes as readonly Statement[];
+      const results = await db.batch(first ? [first, ...rest, record] : [record]);
+      return results.slice(0, changes.length) as BatchResponse<[...T]>;
     } catch (error) {
       if (attempt >= MAX_TRIES || !CHAIN_CONFLICT.test(String(error))) {
         throw error;

@@ -1,0 +1,110 @@
+import type { RouteHandler } from "@hono/zod-openapi";
+import type { Context } from "hono";
+import type { AppEnv } from "../../app-env";
+import type { RequestOrigin } from "../../domain/caller";
+import { ApiError } from "../../lib/problem";
+import { invitationLink } from "../../services/accounts/invitations";
+import * as service from "../../services/accounts/platform-tenants";
+import type { TenantRow } from "../../services/accounts/tenants";
+import { idempotent } from "../../services/messaging/idempotency";
+import { iso } from "../common";
+import { present as presentKey } from "../keys/keys.handlers";
+import { present as presentSettings } from "../tenant/tenant.handlers";
+import type * as routes from "./platform.routes";
+
+/** Idempotency records of the platform's creates are kept apart from every tenant's. */
+const PLATFORM_SCOPE = "platform";
+
+function present(row: TenantRow) {
+  return { ...presentSettings(row), suspended_at: iso(row.suspendedAt) };
+}
+
+function originOf(c: Context<AppEnv>): RequestOrigin {
+  return { requestId: c.get("requestId"), ip: c.req.header("cf-connecting-ip") ?? null };
+}
+
+export const createTenant: RouteHandler<typeof routes.createTenant, AppEnv> = async (c) => {
+  const input = c.req.valid("json");
+  const response = await idempotent(
+    c.env,
+    {
+      tenantId: PLATFORM_SCOPE,
+      operation: "POST /v1/platform/tenants",
+      key: c.req.valid("header")["idempotency-key"],
+      request: input,
+    },
+    async () => {
+      const created = await service.createTenant(
+        c.env,
+        {
+          name: input.name,
+          homeCountry: input.home_country,
+          allowedCountries: input.allowed_countries && [...new Set(input.allowed_countries)],
+          sendRate: input.send_rate,
+          currency: input.currency,
+          ownerEmail: input.owner_email,
+        },
+        originOf(c),
+      );
+      const { invitation } = created.owner;
+      const body = {
+        tenant: present(created.tenant),
+        owner: {
+          id: invitation.userId,
+          email: created.owner.email,
+          role: "owner" as const,
+          invitation_url: invitationLink(new URL(c.req.url).origin, invitation.token) as
+            | string
+            | null,
+          invitation_expires_at: new Date(invitation.expiresAt).toISOString(),
+        },
+        api_key: { ...presentKey(created.apiKey.row), key: created.apiKey.key as string | null },
+      };
+      return { status: 201, body };
+    },
+    // The key and the invitation's link are secrets shown once: a replay leaves them out.
+    (body) => ({
+      ...body,
+      owner: { ...body.owner, invitation_url: null },
+      api_key: { ...body.api_key, key: null },
+    }),
+  );
+  if (response.replayed) {
+    c.header("Idempotent-Replayed", "true");
+  }
+  return c.json(response.body, 201);
+};
+
+export const listTenants: RouteHandler<typeof routes.listTenants, AppEnv> = async (c) => {
+  const page = await service.listTenants(c.env, c.req.valid("query"));
+  return c.json({ data: page.data.map(present), next_cursor: page.nextCursor }, 200);
+};
+
+export const getTenant: RouteHandler<typeof routes.getTenant, AppEnv> = async (c) =>
+  c.json(present(await service.findTenant(c.env, c.req.valid("param").id)), 200);
+
+export const updateTenant: RouteHandler<typeof routes.updateTenant, AppEnv> = async (c) => {
+  const body = c.req.valid("json");
+  if (Object.keys(body).length === 0) {
+    throw new ApiError("validation-error", "The request body changes nothing.", {
+      errors: [{ pointer: "", detail: "change at least one setting" }],
+    });
+  }
+  const row = await service.updateTenant(
+    c.env,
+    c.req.valid("param").id,
+    {
+      name: body.name,
+      allowedCountries: body.allowed_countries && [...new Set(body.allowed_countries)],
+      sendRate: body.send_rate,
+    },
+    originOf(c),
+  );
+  return c.json(present(row), 200);
+};
+
+export const suspendTenant: RouteHandler<typeof routes.suspendTenant, AppEnv> = async (c) =>
+  c.json(present(await service.suspendTenant(c.env, c.req.valid("param").id, originOf(c))), 200);
+
+export const resumeTenant: RouteHandler<typeof routes.resumeTenant, AppEnv> = async (c) =>
+  c.json(present(await service.resumeTenant(c.env, c.req.valid("param").id, originOf(c))), 200);

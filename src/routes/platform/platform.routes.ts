@@ -1,0 +1,175 @@
+import { createRoute, z } from "@hono/zod-openapi";
+import { requirePlatformKey } from "../../middleware/platform-key";
+import { IdempotencyHeaders, LimitQuery } from "../common";
+import { ApiKeySchema } from "../keys/keys.routes";
+import { conflict, jsonBody, jsonResponse, listOf, problems } from "../openapi-helpers";
+import { Country, TenantSchema } from "../tenant/tenant.routes";
+
+export const platformAuth = [{ platformKey: [] }];
+
+const TAG = "Platform";
+
+const TenantId = z.string().regex(/^tnt_[0-9A-Za-z]+$/, "must be a tenant id (tnt_…)");
+
+const SendRate = z.number().int().min(0).max(10_000).openapi({
+  description: "Messages per second the tenant's dispatcher releases; 0 pauses",
+});
+
+export const PlatformTenantSchema = TenantSchema.extend({
+  suspended_at: z.string().nullable().openapi({
+    description: "When the platform admin suspended it: its keys and sessions get 403",
+  }),
+}).openapi("PlatformTenant");
+
+const CreatedTenantSchema = z
+  .object({
+    tenant: PlatformTenantSchema,
+    owner: z.object({
+      id: z.string(),
+      email: z.string(),
+      role: z.literal("owner"),
+      invitation_url: z.string().nullable().openapi({
+        description:
+          "Hand it to the owner: it sets their password (7 days, once). null in an Idempotency-Key replay",
+      }),
+      invitation_expires_at: z.string(),
+    }),
+    api_key: ApiKeySchema.extend({
+      key: z.string().nullable().openapi({
+        description: "A live key with `admin`, shown only here (null in a replay)",
+      }),
+    }),
+  })
+  .openapi("CreatedTenant");
+
+const idParam = { params: z.object({ id: TenantId }) };
+
+export const createTenant = createRoute({
+  method: "post",
+  path: "/v1/platform/tenants",
+  operationId: "platformCreateTenant",
+  tags: [TAG],
+  summary: "Create a tenant, its invited owner and its first API key",
+  description:
+    "One batch: the tenant, its sandbox provider, its owner (role `owner`, invited: no mail is sent, pass the link on) and a live API key with `admin`, recorded as `tenant.create` in the tenant's audit log.",
+  security: platformAuth,
+  middleware: [requirePlatformKey] as const,
+  request: {
+    headers: IdempotencyHeaders,
+    body: jsonBody(
+      z
+        .object({
+          name: z.string().trim().min(1).max(100),
+          home_country: Country,
+          allowed_countries: z.array(Country).min(1).max(250).optional().openapi({
+            description: "Defaults to the home country alone",
+          }),
+          send_rate: SendRate.optional().openapi({ description: "Defaults to 50" }),
+          currency: z
+            .string()
+            .regex(/^[A-Z]{3}$/, "must be an ISO 4217 code, e.g. CNY")
+            .optional()
+            .openapi({ description: "Defaults to USD" }),
+          owner_email: z.string().trim().toLowerCase().pipe(z.email().max(254)),
+        })
+        .strict(),
+    ),
+  },
+  responses: {
+    201: jsonResponse(CreatedTenantSchema, "Created"),
+    ...problems(400, 401, 415, 422),
+    ...conflict("A user with the owner's email address exists already"),
+  },
+});
+
+export const listTenants = createRoute({
+  method: "get",
+  path: "/v1/platform/tenants",
+  operationId: "platformListTenants",
+  tags: [TAG],
+  summary: "List tenants, newest first",
+  security: platformAuth,
+  middleware: [requirePlatformKey] as const,
+  request: { query: z.object({ limit: LimitQuery, cursor: TenantId.optional() }) },
+  responses: {
+    200: jsonResponse(listOf(PlatformTenantSchema), "A page of tenants"),
+    ...problems(400, 401),
+  },
+});
+
+export const getTenant = createRoute({
+  method: "get",
+  path: "/v1/platform/tenants/{id}",
+  operationId: "platformGetTenant",
+  tags: [TAG],
+  summary: "One tenant",
+  security: platformAuth,
+  middleware: [requirePlatformKey] as const,
+  request: idParam,
+  responses: {
+    200: jsonResponse(PlatformTenantSchema, "The tenant"),
+    ...problems(400, 401, 404),
+  },
+});
+
+export const updateTenant = createRoute({
+  method: "patch",
+  path: "/v1/platform/tenants/{id}",
+  operationId: "platformUpdateTenant",
+  tags: [TAG],
+  summary: "Change a tenant's platform-managed settings",
+  description:
+    "The settings the platform admin sets for a tenant: its name, where it may send (`allowed_countries`) and how fast (`send_rate`). The tenant changes its other settings itself (`PATCH /v1/tenant`). Recorded as `tenant.update`.",
+  security: platformAuth,
+  middleware: [requirePlatformKey] as const,
+  request: {
+    ...idParam,
+    body: jsonBody(
+      z
+        .object({
+          name: z.string().trim().min(1).max(100).optional(),
+          allowed_countries: z.array(Country).min(1).max(250).optional(),
+          send_rate: SendRate.optional(),
+        })
+        .strict(),
+    ),
+  },
+  responses: {
+    200: jsonResponse(PlatformTenantSchema, "The new settings"),
+    ...problems(400, 401, 404, 415),
+  },
+});
+
+export const suspendTenant = createRoute({
+  method: "post",
+  path: "/v1/platform/tenants/{id}/suspend",
+  operationId: "platformSuspendTenant",
+  tags: [TAG],
+  summary: "Suspend a tenant",
+  description:
+    "Its API keys and dashboard sessions get 403 `tenant-suspended` (at once for sending; other requests within 10 s) and its dispatcher releases nothing; what it had accepted waits, and goes on resume. Recorded as `tenant.suspend`; suspending a suspended tenant changes nothing.",
+  security: platformAuth,
+  middleware: [requirePlatformKey] as const,
+  request: idParam,
+  responses: {
+    200: jsonResponse(PlatformTenantSchema, "Suspended"),
+    ...problems(400, 401, 404),
+  },
+});
+
+export const resumeTenant = createRoute({
+  method: "post",
+  path: "/v1/platform/tenants/{id}/resume",
+  operationId: "platformResumeTenant",
+  tags: [TAG],
+  summary: "Resume a suspended tenant",
+  description:
+    "Its keys and sessions work again and its dispatcher releases what waited. Recorded as `tenant.resume`; resuming a tenant that is not suspended changes nothing.",
+  security: platformAuth,
+  middleware: [requirePlatformKey] as const,
+  request: idParam,
+  responses: {
+    200: jsonResponse(PlatformTenantSchema, "Resumed"),
+    ...problems(400, 401, 404),
+  },
+});

@@ -1,0 +1,262 @@
+/**
+ * The platform admin's use cases (routes/platform): creating tenants, their platform-only
+ * settings, suspending and resuming them. Every change is audited in the tenant's own chain with
+ * the actor `platform`, in the same batch as the change.
+ *
+ * A new tenant is ready to use at once: its row, its sandbox provider (so a test message
+ * "delivers" with no carrier set up), its owner (invited: a link to set a password) and a first
+ * live admin API key, all written in one batch with the entry `tenant.create`.
+ */
+import { eq } from "drizzle-orm";
+import { forgetCachedTenant } from "../../db/api-key-lookup";
+import { database } from "../../db/client";
+import { keyset, type Page, type PageRequest, pageOf } from "../../db/paging";
+import { apiKeys, providerSettings, tenants, users } from "../../db/schema";
+import { diffOf } from "../../domain/audit-chain";
+import type { RequestOrigin } from "../../domain/caller";
+import { randomToken, sha256Hex } from "../../lib/crypto";
+import { newId } from "../../lib/ids";
+import { ApiError } from "../../lib/problem";
+import { type AuditSource, audited } from "../audit/audit-log";
+import { generateApiKey } from "./api-keys";
+import { type Invitation, prepareInvitation } from "./invitations";
+import { announceSettings, NEXT_SETTINGS_VERSION, type TenantRow } from "./tenants";
+
+export type ApiKeyRow = typeof apiKeys.$inferSelect;
+
+function platformSource(tenantId: string, origin: RequestOrigin): AuditSource {
+  return { tenantId, actor: { type: "platform", id: "platform" }, origin };
+}
+
+/** What the audit log shows of a tenant's platform-managed fields (the API's own names). */
+function auditedFields(row: TenantRow): Record<string, unknown> {
+  return {
+    name: row.name,
+    home_country: row.homeCountry,
+    allowed_countries: row.allowedCountries,
+    send_rate: row.sendRate,
+    currency: row.currency,
+    suspended_at: row.suspendedAt,
+  };
+}
+
+export interface NewTenant {
+  name: string;
+  homeCountry: string;
+  allowedCountries?: string[];
+  sendRate?: number;
+  currency?: string;
+  /** Trimmed and lower-cased by the route's schema. */
+  ownerEmail: string;
+}
+
+export interface CreatedTenant {
+  tenant: TenantRow;
+  owner: { email: string; invitation: Invitation };
+  apiKey: { row: ApiKeyRow; key: string };
+}
+
+const EMAIL_TAKEN = /UNIQUE constraint failed: users\.email/;
+
+export async function createTenant(
+  env: Env,
+  input: NewTenant,
+  origin: RequestOrigin,
+  now: number = Date.now(),
+): Promise<CreatedTenant> {
+  const db = database(env.DB);
+  const taken = await db.query.users.findFirst({ where: eq(users.email, input.ownerEmail) });
+  if (taken) {
+    throw emailTaken(input.ownerEmail);
+  }
+  const tenant: TenantRow = {
+    id: newId("tnt", now),
+    name: input.name,
+    homeCountry: input.homeCountry,
+    allowedCountries: input.allowedCountries ?? [input.homeCountry],
+    sendRate: input.sendRate ?? 50,
+    signature: null,
+    currency: input.currency ?? "USD",
+    prices: {},
+    quietHours: null,
+    settingsVersion: 0,
+    createdAt: now,
+    suspendedAt: null,
+  };
+  const { invitation, statements: invite } = await prepareInvitation(
+    env,
+    { tenantId: tenant.id, email: input.ownerEmail, role: "owner", invitedBy: "platform" },
+    now,
+  );
+  const key = generateApiKey("live");
+  const keyRow: ApiKeyRow = {
+    id: newId("key", now),
+    tenantId: tenant.id,
+    name: "First admin key",
+    prefix: key.slice(0, 13),
+    keyHash: await sha256Hex(key),
+    mode: "live",
+    scopes: ["admin"],
+    createdAt: now,
+    revokedAt: null,
+    rateLimitPerSecond: null,
+    rateLimitBurst: null,
+  };
+  try {
+    await audited(
+      env,
+      platformSource(tenant.id, origin),
+      {
+        action: "tenant.create",
+        target: tenant.id,
+        diff: diffOf(
+          {},
+          { ...auditedFields(tenant), owner_email: input.ownerEmail, api_key_id: keyRow.id },
+        ),
+      },
+      [
+        db.insert(tenants).values(tenant),
+        db.insert(providerSettings).values({
+          id: newId("prv", now),
+          tenantId: tenant.id,
+          provider: "sandbox",
+          config: {},
+          hookToken: randomToken(32),
+          createdAt: now,
+          updatedAt: now,
+        }),
+        ...invite,
+        db.insert(apiKeys).values(keyRow),
+      ],
+    );
+  } catch (error) {
+    // Taken between the check and the batch.
+    if (EMAIL_TAKEN.test(String(error))) {
+      throw emailTaken(input.ownerEmail);
+    }
+    throw error;
+  }
+  return {
+    tenant,
+    owner: { email: input.ownerEmail, invitation },
+    apiKey: { row: keyRow, key },
+  };
+}
+
+function emailTaken(email: string): ApiError {
+  return new ApiError("conflict", `A user with the email address ${email} exists already.`, {
+    errors: [{ pointer: "/owner_email", detail: "is taken by another user" }],
+  });
+}
+
+/** Every tenant, newest first. */
+export async function listTenants(env: Env, page: PageRequest): Promise<Page<TenantRow>> {
+  const paging = keyset(tenants.id, page);
+  const rows = await database(env.DB)
+    .select()
+    .from(tenants)
+    .where(paging.after)
+    .orderBy(paging.orderBy)
+    .limit(paging.limit);
+  return pageOf(rows, page, (row) => row.id);
+}
+
+export async function findTenant(env: Env, id: string): Promise<TenantRow> {
+  const row = await database(env.DB).query.tenants.findFirst({ where: eq(tenants.id, id) });
+  if (!row) {
+    throw new ApiError("not-found", `No tenant ${id}.`);
+  }
+  return row;
+}
+
+/** What only the platform admin changes (the tenant changes the rest on PATCH /v1/tenant). */
+export interface PlatformChanges {
+  name?: string;
+  allowedCountries?: string[];
+  sendRate?: number;
+}
+
+export async function updateTenant(
+  env: Env,
+  id: string,
+  changes: PlatformChanges,
+  origin: RequestOrigin,
+): Promise<TenantRow> {
+  const before = await findTenant(env, id);
+  const given = Object.fromEntries(
+    Object.entries(changes).filter(([, value]) => value !== undefined),
+  ) as PlatformChanges;
+  const after = { ...before, ...given };
+  return changeTenant(env, before, given, origin, {
+    action: "tenant.update",
+    diff: diffOf(auditedFields(before), auditedFields(after)),
+  });
+}
+
+/** Suspends the tenant; suspending a suspended tenant changes nothing and records nothing. */
+export async function suspendTenant(
+  env: Env,
+  id: string,
+  origin: RequestOrigin,
+  now: number = Date.now(),
+): Promise<TenantRow> {
+  const before = await findTenant(env, id);
+  if (before.suspendedAt !== null) {
+    return before;
+  }
+  return changeTenant(env, before, { suspendedAt: now }, origin, {
+    action: "tenant.suspend",
+    diff: diffOf({ suspended_at: null }, { suspended_at: now }),
+  });
+}
+
+/** Resumes the tenant; resuming one that is not suspended changes nothing and records nothing. */
+export async function resumeTenant(
+  env: Env,
+  id: string,
+  origin: RequestOrigin,
+): Promise<TenantRow> {
+  const before = await findTenant(env, id);
+  if (before.suspendedAt === null) {
+    return before;
+  }
+  return changeTenant(env, before, { suspendedAt: null }, origin, {
+    action: "tenant.resume",
+    diff: diffOf({ suspended_at: before.suspendedAt }, { suspended_at: null }),
+  });
+}
+
+/**
+ * Writes a change of the tenant's row with its entry, then tells its dispatcher (the new send rate,
+ * or the suspension) before answering, and drops this isolate's cached keys of the tenant so a
+ * suspension refuses them here at once; other isolates' caches follow within their TTL, and their
+ * sends at once (the settings version moved: services/accounts/tenants `withCurrentSettings`).
+ */
+async function changeTenant(
+  env: Env,
+  before: TenantRow,
+  set: PlatformChanges & { suspendedAt?: number | null },
+  origin: RequestOrigin,
+  event: { action: string; diff: ReturnType<typeof diffOf> },
+): Promise<TenantRow> {
+  const db = database(env.DB);
+  const [rows] = await audited(
+    env,
+    platformSource(before.id, origin),
+    { ...event, target: before.id },
+    [
+      db
+        .update(tenants)
+        .set({ ...set, ...NEXT_SETTINGS_VERSION })
+        .where(eq(tenants.id, before.id))
+        .returning(),
+    ],
+  );
+  const row = rows?.[0];
+  if (!row) {
+    throw new Error(`tenant ${before.id} vanished`);
+  }
+  await announceSettings(env, row);
+  forgetCachedTenant(row.id);
+  return row;
+}
