@@ -5,8 +5,9 @@
  * `stop()` and `kill()` take workerd down with wrangler; nothing is left listening afterwards.
  */
 import { spawn } from "node:child_process";
-import { randomBytes } from "node:crypto";
+import { randomBytes, randomInt } from "node:crypto";
 import {
+  appendFileSync,
   closeSync,
   existsSync,
   mkdirSync,
@@ -153,6 +154,17 @@ export function newMasterKey() {
   return randomBytes(32).toString("base64");
 }
 
+const BASE62 = "0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz";
+
+/** A platform admin key: `rbx_platform_` and 32 base62 characters (src/middleware/platform-key.ts). */
+export function newPlatformKey() {
+  let out = "rbx_platform_";
+  for (let i = 0; i < 32; i++) {
+    out += BASE62.charAt(randomInt(BASE62.length));
+  }
+  return out;
+}
+
 /** A port the OS just handed out; another process could take it first, which is rare enough. */
 export function freePort() {
   return new Promise((resolve, reject) => {
@@ -242,6 +254,10 @@ export async function startLocalServer({
   const secretsFile = join(persistTo, "secrets.env");
   if (!existsSync(secretsFile)) {
     writeFileSync(secretsFile, `MASTER_KEY=${newMasterKey()}\n`, { mode: 0o600 });
+  }
+  const secrets = readFileSync(secretsFile, "utf8");
+  if (!/^PLATFORM_KEY=/m.test(secrets)) {
+    appendFileSync(secretsFile, `PLATFORM_KEY=${newPlatformKey()}\n`);
   }
 
   const listenPort = port ?? (await freePort());

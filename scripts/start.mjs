@@ -8,6 +8,7 @@ import { copyFileSync, existsSync, readFileSync, writeFileSync } from "node:fs";
 import { join, relative } from "node:path";
 import {
   newMasterKey,
+  newPlatformKey,
   nodeBinary,
   prepareDatabase,
   WRANGLER_JS,
@@ -26,8 +27,18 @@ import {
 const PORT = Number(process.env.PORT ?? 8787);
 const BASE_URL = `http://127.0.0.1:${PORT}`;
 
-/** Creates .dev.vars from the example, or fills in a MASTER_KEY left empty; returns the key. */
+/**
+ * Creates .dev.vars from the example, or fills in a MASTER_KEY or PLATFORM_KEY left empty;
+ * returns both.
+ */
 function ensureDevVars() {
+  const masterKey = ensureDevVar("MASTER_KEY", newMasterKey);
+  const platformKey = ensureDevVar("PLATFORM_KEY", newPlatformKey);
+  return { masterKey, platformKey };
+}
+
+/** The value of `name` in .dev.vars, generated and written there when missing or empty. */
+function ensureDevVar(name, generate) {
   const devVars = join(ROOT, ".dev.vars");
   if (!existsSync(devVars)) {
     const example = join(ROOT, ".dev.vars.example");
@@ -38,22 +49,22 @@ function ensureDevVars() {
     }
   }
   const text = readFileSync(devVars, "utf8");
-  const line = /^MASTER_KEY[ \t]*=[ \t]*(.*)$/m.exec(text);
+  const line = new RegExp(`^${name}[ \\t]*=[ \\t]*(.*)$`, "m").exec(text);
   const existing = line?.[1]?.trim().replace(/^(["'])(.*)\1$/, "$2");
   if (existing) {
     return existing;
   }
-  const masterKey = newMasterKey();
-  const assignment = `MASTER_KEY=${masterKey}`;
+  const value = generate();
+  const assignment = `${name}=${value}`;
   const updated = line
     ? text.replace(line[0], assignment)
     : `${text}${text.endsWith("\n") || text === "" ? "" : "\n"}${assignment}\n`;
   writeFileSync(devVars, updated);
-  console.log("Wrote a new MASTER_KEY to .dev.vars");
-  return masterKey;
+  console.log(`Wrote a new ${name} to .dev.vars`);
+  return value;
 }
 
-function banner(credentials) {
+function banner(credentials, platformKey) {
   const lines = [
     "",
     "  ┌──────────────────────────────────────────────────────────────",
@@ -68,6 +79,11 @@ function banner(credentials) {
     `  │   email      ${credentials.email}`,
     `  │   password   ${credentials.password}`,
     `  │ API docs     ${BASE_URL}/docs`,
+    "  │",
+    `  │ Platform key ${platformKey}`,
+    "  │              (the platform admin's, for /v1/platform/* only; kept in .dev.vars)",
+    '  │   npm run tenant -- create --name "Acme" --country CN --owner-email owner@acme.test',
+    "  │   npm run tenant -- list | suspend <tnt_…> | resume <tnt_…>",
     "  │",
     "  │ Send a message (numbers ending 0000 fail, 0001 retry, 0002 expire):",
     `  │   curl -X POST ${BASE_URL}/v1/messages \\`,
@@ -92,13 +108,13 @@ function banner(credentials) {
   console.log(lines.join("\n"));
 }
 
-async function printBannerWhenReady(credentials, child) {
+async function printBannerWhenReady(credentials, platformKey, child) {
   const deadline = Date.now() + 120_000;
   while (Date.now() < deadline && child.exitCode === null && child.signalCode === null) {
     try {
       const response = await fetch(`${BASE_URL}/healthz`, { signal: AbortSignal.timeout(2000) });
       if (response.ok) {
-        banner(credentials);
+        banner(credentials, platformKey);
         return;
       }
     } catch {
@@ -108,12 +124,12 @@ async function printBannerWhenReady(credentials, child) {
   }
   if (child.exitCode === null && child.signalCode === null) {
     console.warn(`\n${BASE_URL}/healthz did not answer yet; the credentials are:`);
-    banner(credentials);
+    banner(credentials, platformKey);
   }
 }
 
 async function main() {
-  const masterKey = ensureDevVars();
+  const { masterKey, platformKey } = ensureDevVars();
   const credentials = loadLocalCredentials();
   console.log("Applying local D1 migrations and the demo seed…");
   await prepareDatabase({ credentials, wechatSandbox: { masterKey, publicBaseUrl: BASE_URL } });
@@ -156,7 +172,7 @@ async function main() {
     }
   }, 1000).unref();
 
-  await printBannerWhenReady(credentials, child);
+  await printBannerWhenReady(credentials, platformKey, child);
 }
 
 main().catch((error) => {
