@@ -47,7 +47,7 @@ const idParam = { params: z.object({ id: TenantId }) };
 export const createTenant = createRoute({
   method: "post",
   path: "/v1/platform/tenants",
-  operationId: "platformCreateTenant",
+  operationId: "createPlatformTenant",
   tags: [TAG],
   summary: "Create a tenant, its invited owner and its first API key",
   description:
@@ -85,7 +85,7 @@ export const createTenant = createRoute({
 export const listTenants = createRoute({
   method: "get",
   path: "/v1/platform/tenants",
-  operationId: "platformListTenants",
+  operationId: "listPlatformTenants",
   tags: [TAG],
   summary: "List tenants, newest first",
   security: platformAuth,
@@ -100,7 +100,7 @@ export const listTenants = createRoute({
 export const getTenant = createRoute({
   method: "get",
   path: "/v1/platform/tenants/{id}",
-  operationId: "platformGetTenant",
+  operationId: "getPlatformTenant",
   tags: [TAG],
   summary: "One tenant",
   security: platformAuth,
@@ -115,7 +115,7 @@ export const getTenant = createRoute({
 export const updateTenant = createRoute({
   method: "patch",
   path: "/v1/platform/tenants/{id}",
-  operationId: "platformUpdateTenant",
+  operationId: "updatePlatformTenant",
   tags: [TAG],
   summary: "Change a tenant's platform-managed settings",
   description:
@@ -143,7 +143,7 @@ export const updateTenant = createRoute({
 export const suspendTenant = createRoute({
   method: "post",
   path: "/v1/platform/tenants/{id}/suspend",
-  operationId: "platformSuspendTenant",
+  operationId: "suspendPlatformTenant",
   tags: [TAG],
   summary: "Suspend a tenant",
   description:
@@ -160,7 +160,7 @@ export const suspendTenant = createRoute({
 export const resumeTenant = createRoute({
   method: "post",
   path: "/v1/platform/tenants/{id}/resume",
-  operationId: "platformResumeTenant",
+  operationId: "resumePlatformTenant",
   tags: [TAG],
   summary: "Resume a suspended tenant",
   description:
