@@ -10,6 +10,8 @@ import { contactsRouter } from "./routes/contacts";
 import { keysRouter } from "./routes/keys";
 import { messagesRouter } from "./routes/messages";
 import { providersRouter } from "./routes/providers";
+import { documentPermissions } from "./routes/permission-doc";
+import { rolesRouter } from "./routes/roles";
 import { createRouter } from "./routes/router";
 import { routingRouter } from "./routes/routing-rules";
 import { sensitiveWordsRouter } from "./routes/sensitive-words";
@@ -41,6 +43,7 @@ export function createApp() {
   app.route("/", providersRouter);
   app.route("/", routingRouter);
   app.route("/", keysRouter);
+  app.route("/", rolesRouter);
   app.route("/", templatesRouter);
   app.route("/", signaturesRouter);
   app.route("/", sensitiveWordsRouter);
@@ -56,6 +59,7 @@ export function createApp() {
   app.route("/", wechatApiRouter);
   app.route("/", dashboardRouter);
 
+  documentPermissions(app);
   app.openAPIRegistry.registerComponent("securitySchemes", "bearerAuth", {
     type: "http",
     scheme: "bearer",
@@ -127,6 +131,11 @@ const API_TAGS = [
   },
   { name: "Contacts", description: "Your own users: a phone and their WeChat bindings" },
   { name: "API keys", description: "Keys for this API: scopes, request limits, revocation" },
+  {
+    name: "Roles",
+    description:
+      "The permissions, the built-in roles that hold them and your own custom roles (`x-permission` on each operation names the one it needs)",
+  },
   { name: "Account", description: "Your account's settings" },
   {
     name: "WeChat sandbox",
