@@ -60,7 +60,7 @@ describe("/v1/roles refusing bad requests", () => {
       status: 400,
       slug: "validation-error",
       instance: "/v1/roles/nobody",
-      pointers: ["/id"],
+      pointers: ["/path/id"],
     });
   });
 
