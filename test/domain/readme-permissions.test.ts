@@ -3,6 +3,7 @@
  * other fails here, so the documentation cannot drift from what the server enforces.
  */
 import { describe, expect, it } from "vitest";
+import readme from "../../README.md?raw";
 import {
   BUILT_IN_ROLES,
   grants,
@@ -10,7 +11,6 @@ import {
   PERMISSIONS,
   ROLE_PERMISSIONS,
 } from "../../src/domain/permissions";
-import readme from "../../README.md?raw";
 
 /** The rows of the Markdown table between `<!-- name:start -->` and `<!-- name:end -->`. */
 function table(name: string): string[][] {

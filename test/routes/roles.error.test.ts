@@ -85,15 +85,12 @@ describe("/v1/roles refusing bad requests", () => {
 
   it("refuses to edit or delete a built-in role with 409", async () => {
     const tenant = await createTenant();
-    await expectProblem(
-      await tenant.api("/v1/roles/analyst", patch({ permissions: ["admin"] })),
-      {
-        status: 409,
-        slug: "conflict",
-        instance: "/v1/roles/analyst",
-        detail: /built-in role and cannot be edited/,
-      },
-    );
+    await expectProblem(await tenant.api("/v1/roles/analyst", patch({ permissions: ["admin"] })), {
+      status: 409,
+      slug: "conflict",
+      instance: "/v1/roles/analyst",
+      detail: /built-in role and cannot be edited/,
+    });
     await expectProblem(await tenant.api("/v1/roles/owner", { method: "DELETE" }), {
       status: 409,
       slug: "conflict",

@@ -32,7 +32,10 @@ const auditOf = async (tenant: TestTenant) =>
 describe("/v1/roles", () => {
   it("lists the built-in roles first, with the matrix's permissions, then the custom ones", async () => {
     const tenant = await createTenant();
-    const first = await createRole(tenant, { name: "support lead", permissions: ["messages:read"] });
+    const first = await createRole(tenant, {
+      name: "support lead",
+      permissions: ["messages:read"],
+    });
     const second = await createRole(tenant, {
       name: "campaigns",
       description: "Templates and batches",

@@ -67,7 +67,10 @@ export const listRoles = createRoute({
   security: bearerAuth,
   middleware: [requireScope("users:read")] as const,
   responses: {
-    200: jsonResponse(wholeList(RoleSchema), "Built-in roles first, then custom roles, oldest first"),
+    200: jsonResponse(
+      wholeList(RoleSchema),
+      "Built-in roles first, then custom roles, oldest first",
+    ),
     ...problems(401, 403, 429),
   },
 });
