@@ -99,7 +99,7 @@ describe("/v1/roles refusing bad requests", () => {
     });
   });
 
-  it("refuses to delete a role a user has with 409, and deletes it once nobody has it", async () => {
+  it("refuses to delete a role a user has with 409 and no audit entry, and deletes it once nobody has it", async () => {
     const tenant = await createTenant();
     const id = await createRole(tenant, "in use");
     const userId = newId("usr");

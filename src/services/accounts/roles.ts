@@ -5,7 +5,7 @@
  * to more than its maker has. A custom role's permissions are read with each session
  * (dashboard-auth's readSession joins them), so a change applies to its users at once.
  */
-import { and, asc, eq } from "drizzle-orm";
+import { and, asc, eq, exists } from "drizzle-orm";
 import { database } from "../../db/client";
 import { roles, users } from "../../db/schema";
 import { diffOf } from "../../domain/audit-chain";
@@ -242,26 +242,49 @@ export async function updateRole(
   return customRole(after);
 }
 
+/**
+ * A statement that fails when a user of the tenant has the role: it copies the role's row onto
+ * itself, which its unique indexes refuse. Run in the batch that deletes the role, it rolls the
+ * deletion (and its audit entry) back when a user was given the role after it was read, so a
+ * role in use is never deleted, however the requests interleave.
+ */
+function failIfInUse(env: Env, tenantId: string, id: string) {
+  const db = database(env.DB);
+  const holders = db
+    .select({ id: users.id })
+    .from(users)
+    .where(and(eq(users.tenantId, tenantId), eq(users.role, id)));
+  return db.insert(roles).select(
+    db
+      .select()
+      .from(roles)
+      .where(and(eq(roles.id, id), exists(holders))),
+  );
+}
+
+/** The copy breaks a unique index of `roles` (which one SQLite names first varies). */
+const IN_USE = /UNIQUE constraint failed: roles\./;
+
 export async function deleteRole(env: Env, caller: Caller, id: string): Promise<void> {
   refuseBuiltIn(id, "deleted");
   const role = await findCustomRole(env, caller, id);
   const db = database(env.DB);
-  const holder = await db
-    .select({ id: users.id })
-    .from(users)
-    .where(and(eq(users.tenantId, caller.tenant.id), eq(users.role, id)))
-    .limit(1)
-    .get();
-  if (holder) {
-    throw new ApiError(
-      "conflict",
-      `Role ${id} is in use: give its users another role before deleting it.`,
-    );
-  }
   await audited(
     env,
     caller,
     { action: "role.delete", target: id, diff: diffOf(auditedFields(role), {}) },
-    [db.delete(roles).where(and(eq(roles.id, id), eq(roles.tenantId, caller.tenant.id)))],
-  );
+    [
+      failIfInUse(env, caller.tenant.id, id),
+      db.delete(roles).where(and(eq(roles.id, id), eq(roles.tenantId, caller.tenant.id))),
+    ],
+  ).catch((error: unknown) => {
+    const cause = error instanceof Error ? error.cause : undefined;
+    if (IN_USE.test(String(error)) || IN_USE.test(String(cause))) {
+      throw new ApiError(
+        "conflict",
+        `Role ${id} is in use: give its users another role before deleting it.`,
+      );
+    }
+    throw error;
+  });
 }
