@@ -9,8 +9,10 @@ import { hooksRouter } from "./routes/carrier-callbacks";
 import { contactsRouter } from "./routes/contacts";
 import { keysRouter } from "./routes/keys";
 import { messagesRouter } from "./routes/messages";
+import { documentPermissions } from "./routes/permission-doc";
 import { platformRouter } from "./routes/platform";
 import { providersRouter } from "./routes/providers";
+import { rolesRouter } from "./routes/roles";
 import { createRouter } from "./routes/router";
 import { routingRouter } from "./routes/routing-rules";
 import { sensitiveWordsRouter } from "./routes/sensitive-words";
@@ -42,6 +44,7 @@ export function createApp() {
   app.route("/", providersRouter);
   app.route("/", routingRouter);
   app.route("/", keysRouter);
+  app.route("/", rolesRouter);
   app.route("/", templatesRouter);
   app.route("/", signaturesRouter);
   app.route("/", sensitiveWordsRouter);
@@ -58,6 +61,7 @@ export function createApp() {
   app.route("/", wechatApiRouter);
   app.route("/", dashboardRouter);
 
+  documentPermissions(app);
   app.openAPIRegistry.registerComponent("securitySchemes", "bearerAuth", {
     type: "http",
     scheme: "bearer",
@@ -135,6 +139,11 @@ const API_TAGS = [
   },
   { name: "Contacts", description: "Your own users: a phone and their WeChat bindings" },
   { name: "API keys", description: "Keys for this API: scopes, request limits, revocation" },
+  {
+    name: "Roles",
+    description:
+      "The permissions, the built-in roles that hold them and your own custom roles (`x-permission` on each operation names the one it needs)",
+  },
   { name: "Account", description: "Your account's settings" },
   {
     name: "Platform",

@@ -3,3 +3,9 @@ declare namespace Cloudflare {
     TEST_MIGRATIONS: import("cloudflare:test").D1Migration[];
   }
 }
+
+/** A file's text, imported with Vite's `?raw` suffix (the README, for the tests that read it). */
+declare module "*.md?raw" {
+  const text: string;
+  export default text;
+}

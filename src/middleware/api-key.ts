@@ -37,8 +37,20 @@ export type RouteKind = "configuration" | "test-mode" | "query";
 
 const READS = new Set(["GET", "HEAD"]);
 
+/**
+ * The permission each `requireScope` middleware asks for, keyed by the middleware itself: the app
+ * reads it from its routes to write `x-permission` on every operation of the OpenAPI document
+ * (routes/permission-doc.ts), so the document cannot say other than what is enforced.
+ */
+const PERMISSION_REQUIRED_BY = new WeakMap<object, Permission>();
+
+/** The permission `handler` asks for, when it is a `requireScope` middleware. */
+export function permissionRequiredBy(handler: unknown): Permission | undefined {
+  return typeof handler === "function" ? PERMISSION_REQUIRED_BY.get(handler) : undefined;
+}
+
 export function requireScope(scope: Permission, kind: RouteKind = "configuration") {
-  return createMiddleware<AppEnv>(async (c, next) => {
+  const middleware = createMiddleware<AppEnv>(async (c, next) => {
     const key = BEARER.exec(c.req.header("authorization") ?? "")?.[1];
     if (!key) {
       throw new ApiError(
@@ -84,4 +96,6 @@ export function requireScope(scope: Permission, kind: RouteKind = "configuration
     });
     await next();
   });
+  PERMISSION_REQUIRED_BY.set(middleware, scope);
+  return middleware;
 }
