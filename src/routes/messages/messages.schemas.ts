@@ -254,24 +254,21 @@ const SendShapes = z.discriminatedUnion("channel", [SendSmsBody, SendWeChatBody,
  * the body was one object; a body that passes is one of the shapes.
  */
 export const SendMessageBody = z
-  .preprocess(
-    (input, ctx) => {
-      // A body one of the shapes takes gives SendChecks nothing to report (the same fields, the
-      // same rules): only a refused one, rare on the hot path, pays for the second look.
-      if (SendShapes.safeParse(input).success) {
-        return input;
-      }
-      const issues = SendChecks.safeParse(input).error?.issues ?? [];
-      // Unknown fields alone let the shapes run, which report them the same way.
-      if (issues.some((issue) => issue.code !== "unrecognized_keys")) {
-        for (const issue of issues) {
-          ctx.issues.push({ ...issue, input: undefined });
-        }
-      }
+  .preprocess((input, ctx) => {
+    // A body one of the shapes takes gives SendChecks nothing to report (the same fields, the
+    // same rules): only a refused one, rare on the hot path, pays for the second look.
+    if (SendShapes.safeParse(input).success) {
       return input;
-    },
-    SendShapes,
-  )
+    }
+    const issues = SendChecks.safeParse(input).error?.issues ?? [];
+    // Unknown fields alone let the shapes run, which report them the same way.
+    if (issues.some((issue) => issue.code !== "unrecognized_keys")) {
+      for (const issue of issues) {
+        ctx.issues.push({ ...issue, input: undefined });
+      }
+    }
+    return input;
+  }, SendShapes)
   .openapi("SendMessage", {
     // zod-to-openapi maps only the literal tags; a body without `channel` is an SMS as well.
     discriminator: {
