@@ -53,6 +53,10 @@ export const tenants = sqliteTable("tenants", {
    * 403 and its dispatcher releases nothing until it is resumed; what it had accepted waits.
    */
   suspendedAt: integer(),
+  /** Verification codes still go to numbers that opted out (services/opt-outs); off by default. */
+  verificationOptOutExempt: integer({ mode: "boolean" }).notNull().default(false),
+  /** The reply sent once when a number opts out, per language (`{zh?, en?}`); null sends none. */
+  optOutConfirmation: text({ mode: "json" }).$type<{ zh?: string; en?: string } | null>(),
 });
 
 export const users = sqliteTable(
@@ -582,6 +586,12 @@ export const autoReplyRules = sqliteTable(
     keyword: text(),
     /** `{type: "text", content}` or `{type: "news", articles: [{title, description, url, pic_url}]}`. */
     reply: text({ mode: "json" }).$type<Record<string, unknown>>().notNull(),
+    /** When the rule answers, in the tenant's zone: `{days: [1..7], start: "HH:MM", end}`; null: always. */
+    activeWindow: text({ mode: "json" }).$type<{
+      days: number[];
+      start: string;
+      end: string;
+    } | null>(),
     priority: integer().notNull().default(100),
     createdAt: integer().notNull(),
   },
@@ -756,4 +766,115 @@ export const auditEntries = sqliteTable(
     uniqueIndex("audit_entries_chain").on(t.tenantId, t.seq),
     index("audit_entries_tenant_id").on(t.tenantId, t.id),
   ],
+);
+
+/**
+ * Every message a person sent to a tenant, on either channel (`inb_`): an SMS through a carrier's
+ * inbound hook, a WeChat user's message through the app's webhook. Stored once per carrier id.
+ */
+export const inboundMessages = sqliteTable(
+  "inbound_messages",
+  {
+    id: text().primaryKey(),
+    tenantId: text()
+      .notNull()
+      .references(() => tenants.id),
+    channel: text({ enum: CHANNELS }).notNull(),
+    conversationId: text().notNull(),
+    /** E.164 for SMS; the follower's openid for WeChat. */
+    sender: text().notNull(),
+    /** Our number (E.164, or as the carrier wrote it) for SMS; the app id for WeChat. */
+    recipient: text().notNull(),
+    body: text().notNull(),
+    /** The provider it came through (`twilio`, `aliyun`, `tencent`, `sandbox`, `wechat`). */
+    provider: text().notNull(),
+    /** The provider's id for it (or a key made from its fields): a retry is stored once. */
+    providerMessageId: text().notNull(),
+    /** Everything the provider sent, as parsed. */
+    raw: text({ mode: "json" }).$type<Record<string, unknown>>().notNull(),
+    /**
+     * What was done with it: `{opt_out?: "opted_out" | "opted_in", auto_reply?: {message_id} |
+     * {skipped}, forwarded?: [...]}`.
+     */
+    handling: text({ mode: "json" }).$type<Record<string, unknown>>().notNull().default({}),
+    /** The automatic reply sent to it, for the loop guard (at most 3 an hour to one number). */
+    autoReplyMessageId: text(),
+    receivedAt: integer().notNull(),
+  },
+  (t) => [
+    uniqueIndex("inbound_messages_dedup").on(t.tenantId, t.provider, t.providerMessageId),
+    index("inbound_messages_tenant").on(t.tenantId, t.id),
+    index("inbound_messages_conversation").on(t.conversationId, t.id),
+    index("inbound_messages_sender").on(t.tenantId, t.sender, t.receivedAt),
+  ],
+);
+
+/**
+ * A thread with one person (`cnv_`): tenant × channel × counterpart (a phone number or an
+ * openid). Its messages are the inbound ones naming it and the sent ones to the counterpart.
+ */
+export const conversations = sqliteTable(
+  "conversations",
+  {
+    id: text().primaryKey(),
+    tenantId: text()
+      .notNull()
+      .references(() => tenants.id),
+    channel: text({ enum: CHANNELS }).notNull(),
+    counterpart: text().notNull(),
+    /** The contact bound to the counterpart, when there is one. */
+    contactId: text(),
+    /** The last message either way: `{direction, body, at}`. */
+    lastMessage: text({ mode: "json" }).$type<{
+      direction: "inbound" | "outbound";
+      body: string;
+      at: number;
+    } | null>(),
+    lastActivityAt: integer().notNull(),
+    /** Inbound messages since the conversation was last read. */
+    unreadCount: integer().notNull().default(0),
+    createdAt: integer().notNull(),
+  },
+  (t) => [
+    uniqueIndex("conversations_counterpart").on(t.tenantId, t.channel, t.counterpart),
+    index("conversations_activity").on(t.tenantId, t.lastActivityAt),
+  ],
+);
+
+/** Numbers that asked a tenant to stop (an inbound keyword) or that it suppressed by hand. */
+export const optOuts = sqliteTable(
+  "opt_outs",
+  {
+    tenantId: text()
+      .notNull()
+      .references(() => tenants.id),
+    /** E.164 */
+    phone: text().notNull(),
+    source: text({ enum: ["keyword", "manual"] }).notNull(),
+    reason: text(),
+    /** The inbound message that opted it out, for a keyword. */
+    inboundId: text(),
+    createdAt: integer().notNull(),
+  },
+  (t) => [primaryKey({ columns: [t.tenantId, t.phone] })],
+);
+
+/** Copies of matching inbound messages to a phone number or one webhook endpoint (`fwd_`). */
+export const forwardingRules = sqliteTable(
+  "forwarding_rules",
+  {
+    id: text().primaryKey(),
+    tenantId: text()
+      .notNull()
+      .references(() => tenants.id),
+    /** `all`, or a keyword matched as `exact`, `prefix` or `contains`. */
+    match: text({ enum: ["all", "exact", "prefix", "contains"] }).notNull(),
+    keyword: text(),
+    targetType: text({ enum: ["phone", "webhook"] }).notNull(),
+    /** E.164 for `phone`; a webhook endpoint's id (`whk_…`) for `webhook`. */
+    target: text().notNull(),
+    createdAt: integer().notNull(),
+    updatedAt: integer().notNull(),
+  },
+  (t) => [index("forwarding_rules_tenant").on(t.tenantId, t.id)],
 );

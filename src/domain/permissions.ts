@@ -18,6 +18,9 @@ export const PERMISSIONS = [
   "users:read",
   "users:write",
   "audit:read",
+  "inbound:read",
+  "conversations:write",
+  "opt_outs:write",
   "admin",
 ] as const;
 export type Permission = (typeof PERMISSIONS)[number];
@@ -34,6 +37,9 @@ export const PERMISSION_DESCRIPTIONS: { readonly [p in Permission]: string } = {
   "users:read": "List the tenant's users and roles",
   "users:write": "Invite users, change their roles, disable and remove them; manage custom roles",
   "audit:read": "Read and verify the audit log",
+  "inbound:read": "Read inbound messages, conversations and opt-outs",
+  "conversations:write": "Reply in conversations and mark them read",
+  "opt_outs:write": "Add and remove opt-outs (suppressed numbers)",
   admin:
     "Everything: API keys, providers, routes, webhooks, WeChat apps and the tenant's settings included",
 };
@@ -61,11 +67,27 @@ export const ROLE_PERMISSIONS: { readonly [role in BuiltInRole]: readonly Permis
     "templates:write",
     "content:read",
     "users:read",
+    "inbound:read",
+    "conversations:write",
+    "opt_outs:write",
   ],
-  marketer: ["messages:send", "messages:read", "templates:read", "templates:write", "content:read"],
-  analyst: ["messages:read", "templates:read", "content:read"],
-  agent: ["messages:send", "messages:read", "templates:read"],
-  inspector: ["messages:read", "templates:read"],
+  marketer: [
+    "messages:send",
+    "messages:read",
+    "templates:read",
+    "templates:write",
+    "content:read",
+    "inbound:read",
+  ],
+  analyst: ["messages:read", "templates:read", "content:read", "inbound:read"],
+  agent: [
+    "messages:send",
+    "messages:read",
+    "templates:read",
+    "inbound:read",
+    "conversations:write",
+  ],
+  inspector: ["messages:read", "templates:read", "inbound:read"],
   reviewer: [
     "messages:read",
     "templates:read",

@@ -26,7 +26,10 @@ export type IdPrefix =
   | "ctc"
   | "rol"
   | "inv"
-  | "aud";
+  | "aud"
+  | "inb"
+  | "cnv"
+  | "fwd";
 
 /** `value` in `width` Crockford base32 digits, most significant first. */
 function base32(value: number, width: number): string {

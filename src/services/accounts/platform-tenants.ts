@@ -82,6 +82,8 @@ export async function createTenant(
     settingsVersion: 0,
     createdAt: now,
     suspendedAt: null,
+    verificationOptOutExempt: false,
+    optOutConfirmation: null,
   };
   const { invitation, statements: invite } = await prepareInvitation(
     env,
