@@ -1,0 +1,58 @@
+/**
+ * What happens to an inbound message once it is stored (services/inbound/receive): the stages run
+ * in order (opt-out keywords first, then keyword auto-replies, then forwarding) and each may stop
+ * the ones after it. Each stage is idempotent on the message's id (an opt-out is an upsert, a
+ * reply or a forward is sent with an idempotency key made from the inbound id), so running the
+ * handling again after a crash or a carrier's retry does nothing twice. What the stages did is
+ * written to the row's `handling` (shown on the message in the API).
+ */
+import { eq } from "drizzle-orm";
+import { database } from "../../db/client";
+import { inboundMessages } from "../../db/schema";
+
+export type InboundRow = typeof inboundMessages.$inferSelect;
+
+export interface StageOutcome {
+  /** Merged into the row's `handling` under the stage's name. */
+  result?: unknown;
+  /** The later stages do not run (an opt-out keyword gets no auto-reply). */
+  stop?: boolean;
+}
+
+export interface InboundStage {
+  /** The key of `handling` its result goes under (`opt_out`, `auto_reply`, `forwarded`). */
+  name: string;
+  run(
+    env: Env,
+    message: InboundRow,
+    ctx: Pick<ExecutionContext, "waitUntil">,
+  ): Promise<StageOutcome>;
+}
+
+/** The stages, in the order they run. */
+const STAGES: readonly InboundStage[] = [];
+
+/** Runs the stages on a stored message and records what they did. */
+export async function handleInbound(
+  env: Env,
+  message: InboundRow,
+  ctx: Pick<ExecutionContext, "waitUntil">,
+  stages: readonly InboundStage[] = STAGES,
+): Promise<Record<string, unknown>> {
+  const handling: Record<string, unknown> = { ...message.handling };
+  for (const stage of stages) {
+    const outcome = await stage.run(env, message, ctx);
+    if (outcome.result !== undefined) {
+      handling[stage.name] = outcome.result;
+    }
+    if (outcome.stop) {
+      break;
+    }
+  }
+  handling.done = true;
+  await database(env.DB)
+    .update(inboundMessages)
+    .set({ handling })
+    .where(eq(inboundMessages.id, message.id));
+  return handling;
+}
