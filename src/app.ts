@@ -17,6 +17,7 @@ import { signaturesRouter } from "./routes/signatures";
 import { systemRouter } from "./routes/system";
 import { templatesRouter } from "./routes/templates";
 import { tenantRouter } from "./routes/tenant";
+import { usersRouter } from "./routes/users";
 import { webhooksRouter } from "./routes/webhook-endpoints";
 import { wechatRouter } from "./routes/wechat";
 import { wechatHookRouter } from "./routes/wechat-callbacks";
@@ -45,6 +46,7 @@ export function createApp() {
   app.route("/", signaturesRouter);
   app.route("/", sensitiveWordsRouter);
   app.route("/", tenantRouter);
+  app.route("/", usersRouter);
   app.route("/", webhooksRouter);
   app.route("/", wechatRouter);
   app.route("/", contactsRouter);
@@ -127,6 +129,10 @@ const API_TAGS = [
   },
   { name: "Contacts", description: "Your own users: a phone and their WeChat bindings" },
   { name: "API keys", description: "Keys for this API: scopes, request limits, revocation" },
+  {
+    name: "Users",
+    description: "The people who use your dashboard: invitations, roles, disabling, removal",
+  },
   { name: "Account", description: "Your account's settings" },
   {
     name: "WeChat sandbox",

@@ -96,7 +96,7 @@ export const dashboardRouter = new Hono<AppEnv>()
     const password = typeof form.password === "string" ? form.password : "";
     // Set by Cloudflare's edge; absent only in local runs (domain/sign-in-throttle).
     const ip = c.req.header("cf-connecting-ip");
-    const signedIn = await signIn(c.env, { email, password, ip });
+    const signedIn = await signIn(c.env, { email, password, ip, requestId: c.get("requestId") });
     if (!signedIn) {
       return c.html(<LoginPage error="Wrong email or password." email={email} />, 401);
     }
@@ -112,7 +112,7 @@ export const dashboardRouter = new Hono<AppEnv>()
   // Everything under /dashboard but the sign-in page needs a session.
   .use("/dashboard/*", requireSession)
   .post("/dashboard/logout", async (c) => {
-    await endSession(c.env, c.get("session"));
+    await endSession(c.env, c.get("session"), c.get("caller").origin);
     deleteCookie(c, SESSION_COOKIE, { path: "/dashboard" });
     return c.redirect("/dashboard/login", 303);
   })

@@ -1,0 +1,72 @@
+import type { RouteHandler } from "@hono/zod-openapi";
+import type { AppEnv } from "../../app-env";
+import { settingsOf } from "../../config/settings";
+import * as service from "../../services/accounts/users";
+import type * as routes from "./users.routes";
+
+function present(user: service.UserRecord) {
+  return {
+    id: user.id,
+    email: user.email,
+    role: user.role,
+    status: user.status,
+    created_at: new Date(user.createdAt).toISOString(),
+  };
+}
+
+export const inviteUser: RouteHandler<typeof routes.inviteUser, AppEnv> = async (c) => {
+  const invited = await service.inviteUser(
+    c.env,
+    c.get("caller"),
+    c.req.valid("json"),
+    settingsOf(c.env).PUBLIC_BASE_URL,
+  );
+  return c.json(
+    {
+      user: present(invited.user),
+      invitation_url: invited.invitationUrl,
+      invitation_expires_at: new Date(invited.expiresAt).toISOString(),
+    },
+    201,
+  );
+};
+
+export const listUsers: RouteHandler<typeof routes.listUsers, AppEnv> = async (c) => {
+  const page = await service.listUsers(c.env, c.get("caller"), c.req.valid("query"));
+  return c.json({ data: page.data.map(present), next_cursor: page.nextCursor }, 200);
+};
+
+export const getUser: RouteHandler<typeof routes.getUser, AppEnv> = async (c) => {
+  return c.json(present(await service.getUser(c.env, c.get("caller"), c.req.valid("param").id)), 200);
+};
+
+export const updateUser: RouteHandler<typeof routes.updateUser, AppEnv> = async (c) => {
+  const { id } = c.req.valid("param");
+  const user = await service.changeRole(c.env, c.get("caller"), id, c.req.valid("json").role);
+  return c.json(present(user), 200);
+};
+
+export const disableUser: RouteHandler<typeof routes.disableUser, AppEnv> = async (c) => {
+  const user = await service.setUserEnabled(c.env, c.get("caller"), c.req.valid("param").id, false);
+  return c.json(present(user), 200);
+};
+
+export const enableUser: RouteHandler<typeof routes.enableUser, AppEnv> = async (c) => {
+  const user = await service.setUserEnabled(c.env, c.get("caller"), c.req.valid("param").id, true);
+  return c.json(present(user), 200);
+};
+
+export const removeUser: RouteHandler<typeof routes.removeUser, AppEnv> = async (c) => {
+  await service.removeUser(c.env, c.get("caller"), c.req.valid("param").id);
+  return c.body(null, 204);
+};
+
+export const acceptInvitation: RouteHandler<typeof routes.acceptInvitation, AppEnv> = async (
+  c,
+) => {
+  const user = await service.acceptInvitation(c.env, c.req.valid("json"), {
+    requestId: c.get("requestId"),
+    ip: c.req.header("cf-connecting-ip") ?? null,
+  });
+  return c.json({ user: present(user) }, 200);
+};
