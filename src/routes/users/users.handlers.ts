@@ -37,7 +37,10 @@ export const listUsers: RouteHandler<typeof routes.listUsers, AppEnv> = async (c
 };
 
 export const getUser: RouteHandler<typeof routes.getUser, AppEnv> = async (c) => {
-  return c.json(present(await service.getUser(c.env, c.get("caller"), c.req.valid("param").id)), 200);
+  return c.json(
+    present(await service.getUser(c.env, c.get("caller"), c.req.valid("param").id)),
+    200,
+  );
 };
 
 export const updateUser: RouteHandler<typeof routes.updateUser, AppEnv> = async (c) => {
@@ -61,9 +64,7 @@ export const removeUser: RouteHandler<typeof routes.removeUser, AppEnv> = async 
   return c.body(null, 204);
 };
 
-export const acceptInvitation: RouteHandler<typeof routes.acceptInvitation, AppEnv> = async (
-  c,
-) => {
+export const acceptInvitation: RouteHandler<typeof routes.acceptInvitation, AppEnv> = async (c) => {
   const user = await service.acceptInvitation(c.env, c.req.valid("json"), {
     requestId: c.get("requestId"),
     ip: c.req.header("cf-connecting-ip") ?? null,

@@ -1,6 +1,6 @@
 import { createRoute, z } from "@hono/zod-openapi";
-import { BUILT_IN_ROLES } from "../../domain/permissions";
 import { PASSWORD_MAX_LENGTH, PASSWORD_MIN_LENGTH } from "../../domain/passwords";
+import { BUILT_IN_ROLES } from "../../domain/permissions";
 import { USER_STATUSES } from "../../domain/vocabulary";
 import { requireScope } from "../../middleware/api-key";
 import { bearerAuth, LimitQuery } from "../common";
@@ -41,9 +41,7 @@ export const inviteUser = createRoute({
   security: bearerAuth,
   middleware: [requireScope("users:write")] as const,
   request: {
-    body: jsonBody(
-      z.object({ email: z.email().max(254).toLowerCase(), role: Role }).strict(),
-    ),
+    body: jsonBody(z.object({ email: z.email().max(254).toLowerCase(), role: Role }).strict()),
   },
   responses: {
     201: jsonResponse(

@@ -22,6 +22,7 @@ import { diffOf } from "../../domain/audit-chain";
 import { actorOf, type Caller, type RequestOrigin, type Session } from "../../domain/caller";
 import { passwordProblem } from "../../domain/passwords";
 import {
+  BUILT_IN_ROLES,
   grantsAll,
   isBuiltInRole,
   type Permission,
@@ -136,7 +137,10 @@ async function assertMayManage(env: Env, caller: Caller, target: UserRow): Promi
     () => [] as Permission[],
   );
   if (!grantsAll(caller.scopes, held)) {
-    throw new ApiError("forbidden", `You cannot change ${target.id}: their role holds more than yours.`);
+    throw new ApiError(
+      "forbidden",
+      `You cannot change ${target.id}: their role holds more than yours.`,
+    );
   }
   if (target.role === "owner" && (await roleOfActor(env, caller)) !== "owner") {
     throw new ApiError("forbidden", "Only an owner can change an owner.");
@@ -495,4 +499,20 @@ export async function changeOwnPassword(
     ],
   );
   return { session: issued.session, token: issued.token };
+}
+
+/** The roles this tenant can assign: the built-in ones, then its custom roles (for the forms). */
+export async function assignableRoles(
+  env: Env,
+  tenantId: string,
+): Promise<{ value: string; label: string }[]> {
+  const custom = await database(env.DB)
+    .select({ id: roles.id, name: roles.name })
+    .from(roles)
+    .where(eq(roles.tenantId, tenantId))
+    .orderBy(roles.name);
+  return [
+    ...BUILT_IN_ROLES.map((role) => ({ value: role, label: role })),
+    ...custom.map((role) => ({ value: role.id, label: role.name })),
+  ];
 }
