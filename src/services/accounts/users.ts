@@ -63,18 +63,20 @@ const GUARD_FAILED = /malformed JSON/i;
 
 /** Aborts the batch unless the tenant still has an active owner after the statements before it. */
 function ownerRemains(env: Env, tenantId: string) {
-  return database(env.DB).run(
-    sql`SELECT CASE WHEN count(*) = 0 THEN json('{' || count(*)) END FROM users
-        WHERE tenant_id = ${tenantId} AND role = 'owner' AND status = 'active'`,
-  );
+  return database(env.DB)
+    .select({ guard: sql`CASE WHEN count(*) = 0 THEN json('{' || count(*)) END` })
+    .from(users)
+    .where(and(eq(users.tenantId, tenantId), eq(users.role, "owner"), eq(users.status, "active")));
 }
 
 /** Aborts the batch if the invitation was accepted already (two tabs accepting one link). */
 function invitationUnused(env: Env, invitationId: string) {
-  return database(env.DB).run(
-    sql`SELECT CASE WHEN accepted_at IS NOT NULL THEN json('{' || accepted_at) END
-        FROM invitations WHERE id = ${invitationId}`,
-  );
+  return database(env.DB)
+    .select({
+      guard: sql`CASE WHEN ${invitations.acceptedAt} IS NOT NULL THEN json('{' || ${invitations.acceptedAt}) END`,
+    })
+    .from(invitations)
+    .where(eq(invitations.id, invitationId));
 }
 
 const lastOwner = () =>
