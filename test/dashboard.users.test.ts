@@ -13,7 +13,7 @@ async function isSignedOut(cookie: string) {
   return res.status === 303 && res.headers.get("location") === SIGNED_OUT;
 }
 
-type Signed = Awaited<ReturnType<typeof signedIn>>;
+type Signed = { cookie: string; csrf: string };
 
 function post(who: Signed, path: string, fields: Record<string, string> = {}) {
   return call(path, null, form({ csrf: who.csrf, ...fields }, who.cookie));
@@ -128,9 +128,7 @@ describe("the dashboard's Users page", () => {
     ).toBe(200);
     const second = await signIn(admin.user);
     expect((await post(second, `/dashboard/users/${owner.user.id}/remove`)).status).toBe(200);
-    expect(
-      (await post(second, `/dashboard/users/${admin.user.id}/disable`)).status,
-    ).toBe(409);
+    expect((await post(second, `/dashboard/users/${admin.user.id}/disable`)).status).toBe(409);
   });
 
   it("lets only one of two owners demoting each other at once win", async () => {
