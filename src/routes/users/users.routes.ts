@@ -161,6 +161,8 @@ export const acceptInvitation = createRoute({
   tags: ["Users"],
   summary: "Accept an invitation: set the password (no API key: the token is the credential)",
   description: `The password: ${PASSWORD_MIN_LENGTH} to ${PASSWORD_MAX_LENGTH} characters, not a common one, not the email address. An expired or forged token is a 422; a used one a 409.`,
+  // No API key: the invitation's signed token is the credential.
+  security: [],
   request: {
     body: jsonBody(
       z
