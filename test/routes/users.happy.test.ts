@@ -1,6 +1,6 @@
 import { describe, expect, it } from "vitest";
 import { signIn } from "../support/dashboard";
-import { call, createTenant } from "../support/tenants";
+import { call, createTenant, postJson } from "../support/tenants";
 import { accept, auditActions, GOOD_PASSWORD, invite } from "../support/users";
 
 describe("/v1/users", () => {
@@ -95,5 +95,25 @@ describe("/v1/users", () => {
       body: JSON.stringify({ email: "an@example.com", role: "analyst" }),
     });
     expect(res.status).toBe(201);
+  });
+});
+
+describe("POST /v1/users with an Idempotency-Key", () => {
+  it("invites once, and a replay answers the record without the link", async () => {
+    const tenant = await createTenant();
+    const headers = { "idempotency-key": `k-${crypto.randomUUID()}` };
+    const body = { email: "once@example.com", role: "analyst" };
+    const first = await tenant.api("/v1/users", postJson(body, headers));
+    expect(first.status).toBe(201);
+    const made = (await first.json()) as { user: { id: string }; invitation_url: string | null };
+    expect(made.invitation_url).toMatch(/\/dashboard\/invitations\//);
+    const again = await tenant.api("/v1/users", postJson(body, headers));
+    expect(again.status).toBe(201);
+    expect(again.headers.get("idempotent-replayed")).toBe("true");
+    expect(await again.json()).toEqual({ ...made, invitation_url: null });
+    const other = await tenant.api("/v1/users", postJson({ ...body, role: "agent" }, headers));
+    expect(other.status).toBe(422);
+    const list = (await (await tenant.api("/v1/users")).json()) as { data: unknown[] };
+    expect(list.data).toHaveLength(1);
   });
 });

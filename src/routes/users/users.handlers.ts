@@ -2,6 +2,7 @@ import type { RouteHandler } from "@hono/zod-openapi";
 import type { AppEnv } from "../../app-env";
 import { settingsOf } from "../../config/settings";
 import * as service from "../../services/accounts/users";
+import { idempotencyKeyOf, idempotent } from "../../services/messaging/idempotency";
 import type * as routes from "./users.routes";
 
 function present(user: service.UserRecord) {
@@ -14,21 +15,45 @@ function present(user: service.UserRecord) {
   };
 }
 
+/** `invitation_url` is a credential: present only in the response that made it. */
+interface InvitedBody {
+  user: ReturnType<typeof present>;
+  invitation_url: string | null;
+  invitation_expires_at: string;
+}
+
 export const inviteUser: RouteHandler<typeof routes.inviteUser, AppEnv> = async (c) => {
-  const invited = await service.inviteUser(
+  const caller = c.get("caller");
+  const input = c.req.valid("json");
+  const response = await idempotent(
     c.env,
-    c.get("caller"),
-    c.req.valid("json"),
-    settingsOf(c.env).PUBLIC_BASE_URL,
-  );
-  return c.json(
     {
-      user: present(invited.user),
-      invitation_url: invited.invitationUrl,
-      invitation_expires_at: new Date(invited.expiresAt).toISOString(),
+      tenantId: caller.tenant.id,
+      operation: "POST /v1/users",
+      key: idempotencyKeyOf(caller, c.req.valid("header")["idempotency-key"]),
+      request: input,
     },
-    201,
+    async () => {
+      const invited = await service.inviteUser(
+        c.env,
+        caller,
+        input,
+        settingsOf(c.env).PUBLIC_BASE_URL,
+      );
+      const body: InvitedBody = {
+        user: present(invited.user),
+        invitation_url: invited.invitationUrl,
+        invitation_expires_at: new Date(invited.expiresAt).toISOString(),
+      };
+      return { status: 201, body };
+    },
+    // The link is a credential, shown once like an API key: a replay answers without it.
+    (body) => ({ ...body, invitation_url: null }),
   );
+  if (response.replayed) {
+    c.header("Idempotent-Replayed", "true");
+  }
+  return c.json(response.body, 201);
 };
 
 export const listUsers: RouteHandler<typeof routes.listUsers, AppEnv> = async (c) => {

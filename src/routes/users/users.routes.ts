@@ -3,7 +3,7 @@ import { PASSWORD_MAX_LENGTH, PASSWORD_MIN_LENGTH } from "../../domain/passwords
 import { BUILT_IN_ROLES } from "../../domain/permissions";
 import { USER_STATUSES } from "../../domain/vocabulary";
 import { requireScope } from "../../middleware/api-key";
-import { bearerAuth, LimitQuery } from "../common";
+import { bearerAuth, IdempotencyHeaders, LimitQuery } from "../common";
 import { conflict, jsonBody, jsonResponse, listOf, problems } from "../openapi-helpers";
 
 const UserId = z.string().regex(/^usr_[0-9A-Z]{26}$/, "must be a user id (usr_…)");
@@ -41,13 +41,17 @@ export const inviteUser = createRoute({
   security: bearerAuth,
   middleware: [requireScope("users:write")] as const,
   request: {
+    headers: IdempotencyHeaders,
     body: jsonBody(z.object({ email: z.email().max(254).toLowerCase(), role: Role }).strict()),
   },
   responses: {
     201: jsonResponse(
       z.object({
         user: UserSchema,
-        invitation_url: z.string(),
+        invitation_url: z.string().nullable().openapi({
+          description:
+            "The link to pass on, shown once: a replay for the same Idempotency-Key answers null (remove the user and invite again for a new link)",
+        }),
         invitation_expires_at: z.string(),
       }),
       "Invited: the user exists with status `invited` until they accept",
