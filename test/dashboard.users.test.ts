@@ -247,3 +247,26 @@ describe("sign-in audit", () => {
     expect(entries[0]?.requestId).toMatch(/\S/);
   });
 });
+
+describe("the Account page's current-password check", () => {
+  it("counts wrong current passwords under the sign-in limits", async () => {
+    const tenant = await createTenant();
+    const user = await addUser(tenant, "analyst");
+    const here = await signIn(user);
+    for (let i = 0; i < 3; i++) {
+      const wrong = await post(here, "/dashboard/account/password", {
+        current_password: `guess number ${i}`,
+        new_password: "a brand new long secret",
+      });
+      expect(wrong.status).toBe(422);
+      await wrong.body?.cancel();
+    }
+    const right = await post(here, "/dashboard/account/password", {
+      current_password: user.password,
+      new_password: "a brand new long secret",
+    });
+    expect(right.status).toBe(429);
+    expect(right.headers.get("retry-after")).toMatch(/^\d+$/);
+    await right.body?.cancel();
+  });
+});

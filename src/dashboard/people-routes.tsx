@@ -220,7 +220,8 @@ export const peoplePages = new Hono<AppEnv>()
         text: "Your password is changed; your other sessions are signed out.",
       });
     } catch (error) {
-      if (!(error instanceof ApiError)) {
+      // Past the sign-in limits: the 429 problem itself, with its Retry-After.
+      if (!(error instanceof ApiError) || error.status === 429) {
         throw error;
       }
       return renderAccount(c, { kind: "error", text: error.message }, 422);

@@ -28,12 +28,14 @@ import {
   type Permission,
   permissionsOfRole,
 } from "../../domain/permissions";
+import { signInAddress } from "../../domain/sign-in-throttle";
 import type { UserStatus } from "../../domain/vocabulary";
 import { hashPassword, verifyPassword } from "../../lib/crypto";
 import { ApiError } from "../../lib/problem";
 import { audited } from "../audit/audit-log";
 import { issueSession } from "./dashboard-auth";
 import { invitationIdOf, invitationLink, prepareInvitation } from "./invitations";
+import { forgiveAttempt, reserveAttempt, signInSource } from "./sign-in-throttle";
 
 type UserRow = typeof users.$inferSelect;
 
@@ -460,7 +462,8 @@ export async function acceptInvitation(
 }
 
 /**
- * A signed-in user changes their own password, knowing the current one. The row's change ends
+ * A signed-in user changes their own password, knowing the current one (a 429 past the sign-in
+ * limits, as signing in would be). The row's change ends
  * every session the user had (the trigger); this one goes on under a new token and CSRF token,
  * inserted in the same batch with the row's new session version.
  */
@@ -478,11 +481,16 @@ export async function changeOwnPassword(
   if (!user) {
     throw new ApiError("not-found", "Your account no longer exists.");
   }
+  // The current password is checked under the sign-in limits: a stolen session must not be a way
+  // to guess it without them (and then keep the account).
+  const source = await signInSource(user.email, signInAddress(caller.origin?.ip ?? undefined));
+  await reserveAttempt(env.DB, source, now);
   if (!(await verifyPassword(input.current, user.passwordHash))) {
     throw new ApiError("unprocessable-entity", "The current password is wrong.", {
       errors: [{ pointer: "/current_password", detail: "is wrong" }],
     });
   }
+  await forgiveAttempt(env.DB, source);
   refusePassword(input.next, user.email, "/new_password");
   const passwordHash = await hashPassword(input.next);
   const issued = await issueSession(env, user, now);
