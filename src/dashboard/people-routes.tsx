@@ -11,12 +11,14 @@ import { ApiError } from "../lib/problem";
 import { SESSION_MAX_AGE_SECONDS } from "../services/accounts/dashboard-auth";
 import {
   acceptInvitation,
-  assignableRoles,
   changeOwnPassword,
+  pendingInvitation,
+} from "../services/accounts/passwords";
+import {
+  assignableRoles,
   changeRole,
   inviteUser,
   listUsers,
-  pendingInvitation,
   removeUser,
   setUserEnabled,
 } from "../services/accounts/users";

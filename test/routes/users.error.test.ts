@@ -4,7 +4,7 @@ import { describe, expect, it } from "vitest";
 import { database } from "../../src/db/client";
 import { roles } from "../../src/db/schema";
 import { newId } from "../../src/lib/ids";
-import { acceptInvitation } from "../../src/services/accounts/users";
+import { acceptInvitation } from "../../src/services/accounts/passwords";
 import { expectProblem } from "../support/problem";
 import { createTenant, postJson } from "../support/tenants";
 import { accept, GOOD_PASSWORD, invite } from "../support/users";

@@ -1,6 +1,7 @@
 import type { RouteHandler } from "@hono/zod-openapi";
 import type { AppEnv } from "../../app-env";
 import { settingsOf } from "../../config/settings";
+import { acceptInvitation as accept } from "../../services/accounts/passwords";
 import * as service from "../../services/accounts/users";
 import { idempotencyKeyOf, idempotent } from "../../services/messaging/idempotency";
 import type * as routes from "./users.routes";
@@ -90,7 +91,7 @@ export const removeUser: RouteHandler<typeof routes.removeUser, AppEnv> = async 
 };
 
 export const acceptInvitation: RouteHandler<typeof routes.acceptInvitation, AppEnv> = async (c) => {
-  const user = await service.acceptInvitation(c.env, c.req.valid("json"), {
+  const user = await accept(c.env, c.req.valid("json"), {
     requestId: c.get("requestId"),
     ip: c.req.header("cf-connecting-ip") ?? null,
   });

@@ -1,7 +1,7 @@
 /**
- * A tenant's users: invite, list, change role, disable, enable, remove; accepting an invitation;
- * a user's own password. The API (`/v1/users`) and the dashboard's Users and Account pages both
- * call these, so each rule is written once:
+ * A tenant's users: invite, list, change role, disable, enable, remove (accepting an invitation
+ * and changing one's own password are services/accounts/passwords). The API (`/v1/users`) and
+ * the dashboard's Users page both call these, so each rule is written once:
  * - a role is a built-in one or a custom role (`rol_…`) of the same tenant (422 otherwise);
  * - nobody grants a role holding a permission they do not hold, nor changes a user who holds one
  *   (403): an `admin` key or user holds them all;
@@ -17,10 +17,9 @@
 import { and, eq, sql } from "drizzle-orm";
 import { database } from "../../db/client";
 import { keyset, type Page, type PageRequest, pageOf } from "../../db/paging";
-import { dashboardSessions, invitations, roles, users } from "../../db/schema";
+import { roles, users } from "../../db/schema";
 import { diffOf } from "../../domain/audit-chain";
-import { actorOf, type Caller, type RequestOrigin, type Session } from "../../domain/caller";
-import { passwordProblem } from "../../domain/passwords";
+import { actorOf, type Caller } from "../../domain/caller";
 import {
   BUILT_IN_ROLES,
   grantsAll,
@@ -28,14 +27,10 @@ import {
   type Permission,
   permissionsOfRole,
 } from "../../domain/permissions";
-import { signInAddress } from "../../domain/sign-in-throttle";
 import type { UserStatus } from "../../domain/vocabulary";
-import { hashPassword, verifyPassword } from "../../lib/crypto";
 import { ApiError } from "../../lib/problem";
 import { audited } from "../audit/audit-log";
-import { issueSession } from "./dashboard-auth";
-import { invitationIdOf, invitationLink, prepareInvitation } from "./invitations";
-import { forgiveAttempt, reserveAttempt, signInSource } from "./sign-in-throttle";
+import { invitationLink, prepareInvitation } from "./invitations";
 
 type UserRow = typeof users.$inferSelect;
 
@@ -48,7 +43,7 @@ export interface UserRecord {
   createdAt: number;
 }
 
-const recordOf = (row: UserRow): UserRecord => ({
+export const recordOf = (row: UserRow): UserRecord => ({
   id: row.id,
   email: row.email,
   role: row.role,
@@ -69,16 +64,6 @@ function ownerRemains(env: Env, tenantId: string) {
     .select({ guard: sql`CASE WHEN count(*) = 0 THEN json('{' || count(*)) END` })
     .from(users)
     .where(and(eq(users.tenantId, tenantId), eq(users.role, "owner"), eq(users.status, "active")));
-}
-
-/** Aborts the batch if the invitation was accepted already (two tabs accepting one link). */
-function invitationUnused(env: Env, invitationId: string) {
-  return database(env.DB)
-    .select({
-      guard: sql`CASE WHEN ${invitations.acceptedAt} IS NOT NULL THEN json('{' || ${invitations.acceptedAt}) END`,
-    })
-    .from(invitations)
-    .where(eq(invitations.id, invitationId));
 }
 
 const lastOwner = () =>
@@ -181,8 +166,11 @@ async function isLastOwner(env: Env, target: UserRow): Promise<boolean> {
   return (others?.n ?? 0) === 0;
 }
 
-/** Runs an audited change that may hit a guard; a failed guard is the given conflict. */
-async function guarded<T>(run: () => Promise<T>, conflict: () => ApiError): Promise<T> {
+/**
+ * Runs an audited change whose batch holds a guard (see GUARD_FAILED); a failed guard is the
+ * given conflict.
+ */
+export async function guarded<T>(run: () => Promise<T>, conflict: () => ApiError): Promise<T> {
   try {
     return await run();
   } catch (error) {
@@ -372,143 +360,6 @@ export async function removeUser(env: Env, caller: Caller, id: string): Promise<
         : audited(env, caller, event, [remove]),
     lastOwner,
   );
-}
-
-const badToken = () =>
-  new ApiError("unprocessable-entity", "This invitation link is not valid or has expired.", {
-    errors: [{ pointer: "/token", detail: "is not a valid, unexpired invitation" }],
-  });
-
-const usedInvitation = () =>
-  new ApiError("conflict", "This invitation has been used already; sign in instead.");
-
-function refusePassword(password: string, email: string, pointer: string): void {
-  const problem = passwordProblem(password, email);
-  if (problem) {
-    throw new ApiError("unprocessable-entity", `The password ${problem}.`, {
-      errors: [{ pointer, detail: problem }],
-    });
-  }
-}
-
-/** The invitation a link names, if it can still be accepted (for the page that shows it). */
-export async function pendingInvitation(env: Env, token: string, now: number = Date.now()) {
-  const id = await invitationIdOf(env, token, now);
-  if (!id) {
-    throw badToken();
-  }
-  const row = await database(env.DB)
-    .select({
-      id: invitations.id,
-      tenantId: invitations.tenantId,
-      expiresAt: invitations.expiresAt,
-      acceptedAt: invitations.acceptedAt,
-      userId: users.id,
-      email: users.email,
-      status: users.status,
-    })
-    .from(invitations)
-    .innerJoin(users, eq(users.id, invitations.userId))
-    .where(eq(invitations.id, id))
-    .get();
-  if (!row || row.expiresAt <= now) {
-    throw badToken();
-  }
-  if (row.acceptedAt !== null || row.status !== "invited") {
-    throw usedInvitation();
-  }
-  return row;
-}
-
-/** Sets the invited user's password and makes them active; each link works once. */
-export async function acceptInvitation(
-  env: Env,
-  input: { token: string; password: string },
-  origin?: RequestOrigin,
-  now: number = Date.now(),
-): Promise<UserRecord> {
-  const invitation = await pendingInvitation(env, input.token, now);
-  refusePassword(input.password, invitation.email, "/password");
-  const passwordHash = await hashPassword(input.password);
-  const db = database(env.DB);
-  await guarded(
-    () =>
-      audited(
-        env,
-        {
-          tenantId: invitation.tenantId,
-          actor: { type: "user", id: invitation.userId },
-          origin,
-        },
-        { action: "invitation.accept", target: invitation.id },
-        [
-          invitationUnused(env, invitation.id),
-          db.update(invitations).set({ acceptedAt: now }).where(eq(invitations.id, invitation.id)),
-          db
-            .update(users)
-            .set({ passwordHash, status: "active" })
-            .where(and(eq(users.id, invitation.userId), eq(users.status, "invited"))),
-        ],
-      ),
-    usedInvitation,
-  );
-  const user = await database(env.DB).query.users.findFirst({
-    where: eq(users.id, invitation.userId),
-  });
-  if (!user) {
-    throw usedInvitation();
-  }
-  return recordOf(user);
-}
-
-/**
- * A signed-in user changes their own password, knowing the current one (a 429 past the sign-in
- * limits, as signing in would be). The row's change ends
- * every session the user had (the trigger); this one goes on under a new token and CSRF token,
- * inserted in the same batch with the row's new session version.
- */
-export async function changeOwnPassword(
-  env: Env,
-  caller: Caller,
-  session: Session,
-  input: { current: string; next: string },
-  now: number = Date.now(),
-): Promise<{ session: Session; token: string }> {
-  const db = database(env.DB);
-  const user = await db.query.users.findFirst({
-    where: and(eq(users.id, session.userId), eq(users.tenantId, session.tenantId)),
-  });
-  if (!user) {
-    throw new ApiError("not-found", "Your account no longer exists.");
-  }
-  // The current password is checked under the sign-in limits: a stolen session must not be a way
-  // to guess it without them (and then keep the account).
-  const source = await signInSource(user.email, signInAddress(caller.origin?.ip ?? undefined));
-  await reserveAttempt(env.DB, source, now);
-  if (!(await verifyPassword(input.current, user.passwordHash))) {
-    throw new ApiError("unprocessable-entity", "The current password is wrong.", {
-      errors: [{ pointer: "/current_password", detail: "is wrong" }],
-    });
-  }
-  await forgiveAttempt(env.DB, source);
-  refusePassword(input.next, user.email, "/new_password");
-  const passwordHash = await hashPassword(input.next);
-  const issued = await issueSession(env, user, now);
-  await audited(
-    env,
-    caller,
-    {
-      action: "user.password_change",
-      target: user.id,
-      diff: diffOf({ password: "old" }, { password: "new" }, ["password"]),
-    },
-    [
-      db.update(users).set({ passwordHash }).where(eq(users.id, user.id)),
-      db.delete(dashboardSessions).where(eq(dashboardSessions.id, session.id)),
-      issued.statement(sql`(SELECT session_version FROM users WHERE id = ${user.id})`),
-    ],
-  );
-  return { session: issued.session, token: issued.token };
 }
 
 /** The roles this tenant can assign: the built-in ones, then its custom roles (for the forms). */
