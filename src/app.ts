@@ -20,6 +20,7 @@ import { signaturesRouter } from "./routes/signatures";
 import { systemRouter } from "./routes/system";
 import { templatesRouter } from "./routes/templates";
 import { tenantRouter } from "./routes/tenant";
+import { usersRouter } from "./routes/users";
 import { webhooksRouter } from "./routes/webhook-endpoints";
 import { wechatRouter } from "./routes/wechat";
 import { wechatHookRouter } from "./routes/wechat-callbacks";
@@ -50,6 +51,7 @@ export function createApp() {
   app.route("/", sensitiveWordsRouter);
   app.route("/", tenantRouter);
   app.route("/", platformRouter);
+  app.route("/", usersRouter);
   app.route("/", webhooksRouter);
   app.route("/", wechatRouter);
   app.route("/", contactsRouter);
@@ -143,6 +145,10 @@ const API_TAGS = [
     name: "Roles",
     description:
       "The permissions, the built-in roles that hold them and your own custom roles (`x-permission` on each operation names the one it needs)",
+  },
+  {
+    name: "Users",
+    description: "The people who use your dashboard: invitations, roles, disabling, removal",
   },
   { name: "Account", description: "Your account's settings" },
   {

@@ -16,6 +16,7 @@ import { getMessage, listMessages } from "../services/messaging/message-reads";
 import { acceptMessage } from "../services/messaging/messages";
 import { readForm } from "./forms";
 import { LoginPage, MessagePage, MessagesPage } from "./pages";
+import { invitationPages, peoplePages } from "./people-routes";
 import { ReviewsPage } from "./reviews";
 import { dashboardHeaders } from "./security-headers";
 import { requireSession, SESSION_COOKIE, sameOriginPosts } from "./session";
@@ -40,6 +41,7 @@ async function renderReviews(
   return c.html(
     <ReviewsPage
       csrf={c.get("session").csrf}
+      permissions={caller.scopes}
       canReview={grants(caller.scopes, "templates:review")}
       templates={templates.data}
       signatures={signatures.data}
@@ -74,6 +76,7 @@ async function renderMessages(
   return c.html(
     <MessagesPage
       csrf={session.csrf}
+      permissions={caller.scopes}
       email={session.email}
       canSend={grants(caller.scopes, "messages:send")}
       messages={page.data}
@@ -89,14 +92,22 @@ async function renderMessages(
 // "/dashboard/*" matches "/dashboard" itself too: one registration per middleware.
 export const dashboardRouter = new Hono<AppEnv>()
   .use("/dashboard/*", dashboardHeaders, sameOriginPosts)
-  .get("/dashboard/login", (c) => c.html(<LoginPage />))
+  .get("/dashboard/login", (c) =>
+    c.html(
+      <LoginPage
+        notice={
+          c.req.query("accepted") === "1" ? "Your password is set: sign in with it." : undefined
+        }
+      />,
+    ),
+  )
   .post("/dashboard/login", async (c) => {
     const form = await readForm(c);
     const email = typeof form.email === "string" ? form.email : "";
     const password = typeof form.password === "string" ? form.password : "";
     // Set by Cloudflare's edge; absent only in local runs (domain/sign-in-throttle).
     const ip = c.req.header("cf-connecting-ip");
-    const signedIn = await signIn(c.env, { email, password, ip });
+    const signedIn = await signIn(c.env, { email, password, ip, requestId: c.get("requestId") });
     if (!signedIn) {
       return c.html(<LoginPage error="Wrong email or password." email={email} />, 401);
     }
@@ -109,10 +120,12 @@ export const dashboardRouter = new Hono<AppEnv>()
     });
     return c.redirect("/dashboard", 303);
   })
-  // Everything under /dashboard but the sign-in page needs a session.
+  .route("/", invitationPages)
+  // Everything under /dashboard but the sign-in and invitation pages needs a session.
   .use("/dashboard/*", requireSession)
+  .route("/", peoplePages)
   .post("/dashboard/logout", async (c) => {
-    await endSession(c.env, c.get("session"));
+    await endSession(c.env, c.get("session"), c.get("caller").origin);
     deleteCookie(c, SESSION_COOKIE, { path: "/dashboard" });
     return c.redirect("/dashboard/login", 303);
   })
@@ -209,6 +222,11 @@ export const dashboardRouter = new Hono<AppEnv>()
     }
     const { message, attempts } = await getMessage(c.env, c.get("caller"), id);
     return c.html(
-      <MessagePage csrf={c.get("session").csrf} message={message} attempts={attempts} />,
+      <MessagePage
+        csrf={c.get("session").csrf}
+        permissions={c.get("caller").scopes}
+        message={message}
+        attempts={attempts}
+      />,
     );
   });

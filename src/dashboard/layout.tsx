@@ -1,9 +1,20 @@
 import type { Child } from "hono/jsx";
+import { grants, type Permission } from "../domain/permissions";
 
 /** Served by Workers static assets from src/static/dashboard/ (the policy allows no inline style). */
 const STYLESHEET = "/dashboard/style.css";
 
-export function Layout(props: { title: string; csrf?: string; children: Child }) {
+/**
+ * The page around every dashboard view. Signed in (`csrf` given), the header links only to what
+ * the session's `permissions` reach; the server refuses the rest (403) whatever the links show.
+ */
+export function Layout(props: {
+  title: string;
+  csrf?: string;
+  permissions?: readonly Permission[];
+  children: Child;
+}) {
+  const can = (p: Permission) => grants(props.permissions ?? [], p);
   return (
     <html lang="en">
       <head>
@@ -17,8 +28,10 @@ export function Layout(props: { title: string; csrf?: string; children: Child })
           <span class="brand">Relaybox</span>
           {props.csrf ? (
             <>
-              <a href="/dashboard">Messages</a>
-              <a href="/dashboard/reviews">Reviews</a>
+              {can("messages:read") ? <a href="/dashboard">Messages</a> : null}
+              {can("templates:read") ? <a href="/dashboard/reviews">Reviews</a> : null}
+              {can("users:read") ? <a href="/dashboard/users">Users</a> : null}
+              <a href="/dashboard/account">Account</a>
               <a href="/docs">API docs</a>
               <form method="post" action="/dashboard/logout" class="signout">
                 <input type="hidden" name="csrf" value={props.csrf} />

@@ -1,3 +1,4 @@
+import type { Permission } from "../domain/permissions";
 import { smsFiguresOf } from "../domain/segments";
 import { MESSAGE_STATUSES } from "../domain/vocabulary";
 import type { AttemptRow, MessageRow } from "../services/messaging/message-reads";
@@ -12,12 +13,13 @@ function segmentsText(m: MessageRow): string {
   return segments === null ? "—" : `${segments} · ${encoding}`;
 }
 
-export function LoginPage(props: { error?: string; email?: string }) {
+export function LoginPage(props: { error?: string; notice?: string; email?: string }) {
   return (
     <Layout title="Sign in">
       <div class="card narrow">
         <h1>Sign in</h1>
         {props.error ? <p class="error">{props.error}</p> : null}
+        {props.notice ? <p class="ok">{props.notice}</p> : null}
         <form method="post" action="/dashboard/login">
           <label for="email">Email</label>
           <input id="email" name="email" type="email" required value={props.email ?? ""} />
@@ -32,6 +34,7 @@ export function LoginPage(props: { error?: string; email?: string }) {
 
 export function MessagesPage(props: {
   csrf: string;
+  permissions: readonly Permission[];
   email: string;
   canSend: boolean;
   messages: MessageRow[];
@@ -42,7 +45,7 @@ export function MessagesPage(props: {
 }) {
   const filter = props.status ? `&status=${props.status}` : "";
   return (
-    <Layout title="Messages" csrf={props.csrf}>
+    <Layout title="Messages" csrf={props.csrf} permissions={props.permissions}>
       <p class="muted">Signed in as {props.email}</p>
       {props.notice ? <p class={props.notice.kind}>{props.notice.text}</p> : null}
       {props.canSend ? (
@@ -113,7 +116,12 @@ export function MessagesPage(props: {
   );
 }
 
-export function MessagePage(props: { csrf: string; message: MessageRow; attempts: AttemptRow[] }) {
+export function MessagePage(props: {
+  csrf: string;
+  permissions: readonly Permission[];
+  message: MessageRow;
+  attempts: AttemptRow[];
+}) {
   const m = props.message;
   const rows: [string, string | number | null][] = [
     ["To", m.recipient],
@@ -128,7 +136,7 @@ export function MessagePage(props: { csrf: string; message: MessageRow; attempts
     ["Completed", when(m.completedAt)],
   ];
   return (
-    <Layout title={m.id} csrf={props.csrf}>
+    <Layout title={m.id} csrf={props.csrf} permissions={props.permissions}>
       <p>
         <a href="/dashboard">← Messages</a>
       </p>

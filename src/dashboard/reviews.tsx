@@ -1,4 +1,5 @@
 /** The reviewer's queue: templates and signatures waiting for approval, with their flagged words. */
+import type { Permission } from "../domain/permissions";
 import type { SignatureRecord } from "../services/content/signatures";
 import type { TemplateRecord } from "../services/content/templates";
 import { Layout } from "./layout";
@@ -26,13 +27,14 @@ function Decision(props: { csrf: string; action: string; canReview: boolean }) {
 
 export function ReviewsPage(props: {
   csrf: string;
+  permissions: readonly Permission[];
   canReview: boolean;
   templates: TemplateRecord[];
   signatures: SignatureRecord[];
   notice?: { kind: "ok" | "error"; text: string };
 }) {
   return (
-    <Layout title="Reviews" csrf={props.csrf}>
+    <Layout title="Reviews" csrf={props.csrf} permissions={props.permissions}>
       {props.notice ? <p class={props.notice.kind}>{props.notice.text}</p> : null}
       <h2>Templates waiting for review</h2>
       {props.templates.length === 0 ? <p class="muted">None.</p> : null}

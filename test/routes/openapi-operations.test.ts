@@ -15,14 +15,18 @@ interface OpenApiDocument {
 const CAMEL_CASE = /^[a-z]+(?:[A-Z][a-z0-9]*)+$/;
 /** The verbs an operationId may start with: a new kind of operation adds its verb here. */
 const VERBS = [
+  "accept",
   "add",
   "approve",
   "cancel",
   "check",
   "create",
   "delete",
+  "disable",
+  "enable",
   "get",
   "import",
+  "invite",
   "list",
   "preview",
   "reject",

@@ -8,10 +8,10 @@
  * isolate cache on purpose: a cached session would outlive its revocation, and the dashboard is
  * not the API's hot path.
  */
-import { and, eq, gt, sql } from "drizzle-orm";
+import { and, eq, gt, type SQL, sql } from "drizzle-orm";
 import { database } from "../../db/client";
 import { dashboardSessions, roles, users } from "../../db/schema";
-import type { Session } from "../../domain/caller";
+import type { RequestOrigin, Session } from "../../domain/caller";
 import { isBuiltInRole, type Permission, permissionsOfRole } from "../../domain/permissions";
 import { signInAddress } from "../../domain/sign-in-throttle";
 import {
@@ -20,6 +20,7 @@ import {
   UNMATCHABLE_PASSWORD_HASH,
   verifyPassword,
 } from "../../lib/crypto";
+import { type AuditSource, audited } from "../audit/audit-log";
 import {
   forgiveAttempt,
   pruneSignInAttempts,
@@ -37,6 +38,8 @@ export interface SignInAttempt {
   password: string;
   /** The client's IP (`CF-Connecting-IP`), absent in local runs. */
   ip: string | undefined;
+  /** The request's id, for the audit log. */
+  requestId?: string;
 }
 
 export interface SignInOptions {
@@ -62,10 +65,37 @@ export async function signIn(
   await reserveAttempt(env.DB, source, now);
   const user = await database(env.DB).query.users.findFirst({ where: eq(users.email, email) });
   const ok = await check(attempt.password, user?.passwordHash ?? UNMATCHABLE_PASSWORD_HASH);
-  if (!user || !ok || user.status !== "active") {
+  if (!user) {
+    // An unknown email has no tenant whose log it could go in, and writing one would let anyone
+    // fill a log by guessing addresses.
+    return undefined;
+  }
+  const by: AuditSource = {
+    tenantId: user.tenantId,
+    actor: { type: "user", id: user.id },
+    origin: { requestId: attempt.requestId ?? "", ip: attempt.ip ?? null },
+  };
+  if (!ok || user.status !== "active") {
+    await audited(env, by, { action: "session.sign_in_failed", target: user.id }, []);
     return undefined;
   }
   await forgiveAttempt(env.DB, source);
+  const issued = await issueSession(env, user, now);
+  await audited(env, by, { action: "session.sign_in", target: user.id }, [
+    issued.statement(sql`${user.sessionVersion}`),
+  ]);
+  return { session: issued.session, token: issued.token };
+}
+
+/**
+ * A new session (and its cookie token) for a user, and the insert that stores it with the user's
+ * session version given (a value, or a subquery that reads it in the batch that changes the row).
+ */
+export async function issueSession(
+  env: Env,
+  user: { id: string; tenantId: string; email: string; role: string },
+  now: number,
+) {
   const token = randomToken(TOKEN_LENGTH);
   const session: Session = {
     id: await sha256Hex(token),
@@ -76,17 +106,18 @@ export async function signIn(
     permissions: await permissionsOfUserRole(env, user.tenantId, user.role),
     csrf: randomToken(24),
   };
-  await database(env.DB)
-    .insert(dashboardSessions)
-    .values({
-      id: session.id,
-      userId: user.id,
-      userVersion: user.sessionVersion,
-      csrf: session.csrf,
-      createdAt: now,
-      expiresAt: now + SESSION_MAX_AGE_SECONDS * 1000,
-    });
-  return { session, token };
+  const statement = (userVersion: SQL) =>
+    database(env.DB)
+      .insert(dashboardSessions)
+      .values({
+        id: session.id,
+        userId: user.id,
+        userVersion,
+        csrf: session.csrf,
+        createdAt: now,
+        expiresAt: now + SESSION_MAX_AGE_SECONDS * 1000,
+      });
+  return { session, token, statement };
 }
 
 /** The session a cookie token names, if it is unexpired and its user's row has not changed. */
@@ -150,8 +181,17 @@ export async function permissionsOfUserRole(
 }
 
 /** Signs this one session out, server-side; the user's other sessions go on. */
-export async function endSession(env: Env, session: Session): Promise<void> {
-  await database(env.DB).delete(dashboardSessions).where(eq(dashboardSessions.id, session.id));
+export async function endSession(
+  env: Env,
+  session: Session,
+  origin?: RequestOrigin,
+): Promise<void> {
+  await audited(
+    env,
+    { tenantId: session.tenantId, actor: { type: "user", id: session.userId }, origin },
+    { action: "session.sign_out", target: session.userId },
+    [database(env.DB).delete(dashboardSessions).where(eq(dashboardSessions.id, session.id))],
+  );
 }
 
 /**
