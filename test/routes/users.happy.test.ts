@@ -1,4 +1,5 @@
 import { describe, expect, it } from "vitest";
+import { ROLE_PERMISSIONS } from "../../src/domain/permissions";
 import { signIn } from "../support/dashboard";
 import { call, createTenant, postJson } from "../support/tenants";
 import { accept, auditActions, GOOD_PASSWORD, invite } from "../support/users";
@@ -83,13 +84,7 @@ describe("/v1/users", () => {
 
   it("lets a key holding exactly a role's permissions grant it", async () => {
     const tenant = await createTenant();
-    const { key } = await tenant.addKey([
-      "users:read",
-      "users:write",
-      "messages:read",
-      "templates:read",
-      "content:read",
-    ]);
+    const { key } = await tenant.addKey(["users:read", "users:write", ...ROLE_PERMISSIONS.analyst]);
     const res = await call("/v1/users", key, {
       method: "POST",
       body: JSON.stringify({ email: "an@example.com", role: "analyst" }),
