@@ -4,6 +4,7 @@ import { dashboardRouter } from "./dashboard";
 import { ApiError } from "./lib/problem";
 import { limitBody, ONE_MB } from "./middleware/body-limit";
 import { requestId } from "./middleware/request-id";
+import { auditRouter } from "./routes/audit";
 import { batchesRouter } from "./routes/batches";
 import { hooksRouter } from "./routes/carrier-callbacks";
 import { contactsRouter } from "./routes/contacts";
@@ -45,6 +46,7 @@ export function createApp() {
   app.route("/", signaturesRouter);
   app.route("/", sensitiveWordsRouter);
   app.route("/", tenantRouter);
+  app.route("/", auditRouter);
   app.route("/", webhooksRouter);
   app.route("/", wechatRouter);
   app.route("/", contactsRouter);
@@ -128,6 +130,14 @@ const API_TAGS = [
   { name: "Contacts", description: "Your own users: a phone and their WeChat bindings" },
   { name: "API keys", description: "Keys for this API: scopes, request limits, revocation" },
   { name: "Account", description: "Your account's settings" },
+  {
+    name: "Audit log",
+    description: "Who changed what, when and from where: a hash-chained, tamper-evident log",
+  },
+  {
+    name: "Audit log",
+    description: "Who changed what, when and from where: a hash-chained, tamper-evident log",
+  },
   {
     name: "WeChat sandbox",
     description: "The local WeChat sandbox's far side (only with WECHAT_SANDBOX_ENABLED on)",
