@@ -5,8 +5,10 @@
 import { and, eq, inArray } from "drizzle-orm";
 import { database } from "../../db/client";
 import { templates, templateVersions } from "../../db/schema";
+import { diffOf } from "../../domain/audit-chain";
 import type { Caller } from "../../domain/caller";
 import { type ReviewAction, reviewNote, reviewStep } from "../../domain/review";
+import { audited } from "../audit/audit-log";
 import { refuseBlocked, screenText } from "./sensitive-words";
 import { forgetServingTemplate } from "./serving-templates";
 import {
@@ -34,7 +36,19 @@ async function review(
   const db = database(env.DB);
   // One transaction: the template serves the version only if this very batch approved it.
   const serves = step.to === "approved";
-  const [moved] = await db.batch([
+  const event = {
+    action: `template.${action}`,
+    target: template.id,
+    diff: diffOf(
+      { version: latest.version, status: latest.status, reviewReason: latest.reviewReason },
+      {
+        version: latest.version,
+        status: step.to,
+        reviewReason: changes.reviewReason ?? latest.reviewReason,
+      },
+    ),
+  };
+  const [moved] = await audited(env, caller, event, [
     db
       .update(templateVersions)
       .set(changes)

@@ -9,6 +9,7 @@ import { and, eq, exists, inArray, type SQL } from "drizzle-orm";
 import { type Database, database } from "../../db/client";
 import { keyset, type Page, type PageRequest, pageOf } from "../../db/paging";
 import { templates, templateVersions } from "../../db/schema";
+import { diffOf } from "../../domain/audit-chain";
 import type { Caller } from "../../domain/caller";
 import { REVIEW_STEPS } from "../../domain/review";
 import { checkDeclarations } from "../../domain/templates";
@@ -16,6 +17,7 @@ import type { ReviewStatus, TemplateKind, VariableDeclaration } from "../../doma
 import { newId } from "../../lib/ids";
 import { ApiError } from "../../lib/problem";
 import { forgetServingTemplate } from "./serving-templates";
+import { audited } from "../audit/audit-log";
 
 export type TemplateRow = typeof templates.$inferSelect;
 export type TemplateVersionRow = typeof templateVersions.$inferSelect;
@@ -78,10 +80,24 @@ export async function createTemplate(
     createdAt: now,
   };
   const db = database(env.DB);
-  await db.batch([
-    db.insert(templates).values(template),
-    db.insert(templateVersions).values(latest),
-  ]);
+  await audited(
+    env,
+    caller,
+    {
+      action: "template.create",
+      target: template.id,
+      diff: diffOf(
+        {},
+        {
+          name: template.name,
+          kind: template.kind,
+          body: latest.body,
+          variables: latest.variables,
+        },
+      ),
+    },
+    [db.insert(templates).values(template), db.insert(templateVersions).values(latest)],
+  );
   return { template, latest };
 }
 
@@ -199,6 +215,19 @@ export async function updateTemplate(
     reviewedAt: null,
   } as const;
 
+  const event = {
+    action: "template.update",
+    target: id,
+    diff: diffOf(
+      { name: template.name, kind: template.kind, body: latest.body, variables: latest.variables },
+      {
+        name: changes.name ?? template.name,
+        kind: kindChanged ? changes.kind : template.kind,
+        body,
+        variables,
+      },
+    ),
+  };
   if (contentChanged && latest.status === "approved") {
     // The approved version keeps serving; the edit becomes the next version, to be reviewed.
     const next: TemplateVersionRow = {
@@ -210,7 +239,7 @@ export async function updateTemplate(
       createdAt: now,
     };
     // A racing edit that made this version number first wins; ours then changes nothing.
-    const [inserted] = await db.batch([
+    const [inserted] = await audited(env, caller, event, [
       db
         .insert(templateVersions)
         .values(next)
@@ -225,7 +254,7 @@ export async function updateTemplate(
       throw changedMeanwhile(id);
     }
   } else if (contentChanged || (kindChanged && latest.status === "rejected")) {
-    const [edited] = await db.batch([
+    const [edited] = await audited(env, caller, event, [
       db
         .update(templateVersions)
         .set({ ...unreviewed, body, variables })
@@ -241,16 +270,19 @@ export async function updateTemplate(
       throw changedMeanwhile(id);
     }
   } else {
-    await db.update(templates).set(templateSet).where(eq(templates.id, id));
+    await audited(env, caller, event, [
+      db.update(templates).set(templateSet).where(eq(templates.id, id)),
+    ]);
   }
   forgetServingTemplate(caller.tenant.id, id);
   return getTemplate(env, caller, id);
 }
 
 export async function deleteTemplate(env: Env, caller: Caller, id: string): Promise<void> {
-  const { template } = await getTemplate(env, caller, id);
+  const { template, latest } = await getTemplate(env, caller, id);
   const db = database(env.DB);
-  await db.batch([
+  const gone = { name: template.name, kind: template.kind, body: latest.body };
+  await audited(env, caller, { action: "template.delete", target: id, diff: diffOf(gone, {}) }, [
     db.delete(templateVersions).where(eq(templateVersions.templateId, template.id)),
     db.delete(templates).where(eq(templates.id, template.id)),
   ]);

@@ -176,13 +176,17 @@ export async function importSensitiveWords(
   const statements = [];
   for (let i = 0; i < changes.length; i += IMPORT_CHUNK) {
     const chunk = JSON.stringify(changes.slice(i, i + IMPORT_CHUNK));
+    // Written as literals: drizzle's D1 batch cannot bind a raw statement's parameters (it looks
+    // for a prepared statement the raw query never makes), and the audit entry must share the batch.
     statements.push(
       db.run(
-        sql`INSERT INTO sensitive_words (id, tenant_id, word, policy, created_at)
-         SELECT json_extract(value, '$.id'), ${tenantId}, json_extract(value, '$.word'),
-                json_extract(value, '$.policy'), ${now}
-         FROM json_each(${chunk}) WHERE true
+        sql.raw(
+          `INSERT INTO sensitive_words (id, tenant_id, word, policy, created_at)
+         SELECT json_extract(value, '$.id'), ${sqlText(tenantId)}, json_extract(value, '$.word'),
+                json_extract(value, '$.policy'), ${Math.trunc(now)}
+         FROM json_each(${sqlText(chunk)}) WHERE true
          ON CONFLICT (tenant_id, word) DO UPDATE SET policy = excluded.policy`,
+        ),
       ),
     );
   }
@@ -221,4 +225,9 @@ export async function deleteSensitiveWord(env: Env, caller: Caller, id: string):
     [db.delete(sensitiveWords).where(mine)],
   );
   forgetTenantLexicon(tenantId);
+}
+
+/** A SQLite string literal: quotes doubled, the only escape SQLite's literals have. */
+function sqlText(value: string): string {
+  return `'${value.replaceAll("'", "''")}'`;
 }
