@@ -26,7 +26,7 @@ export const listAuditEntries: RouteHandler<typeof routes.listAuditEntries, AppE
   const to = until === undefined ? undefined : Date.parse(until);
   if (from !== undefined && to !== undefined && from > to) {
     throw new ApiError("unprocessable-entity", "`since` is after `until`.", {
-      errors: [{ pointer: "/since", detail: "must not be after until" }],
+      errors: [{ pointer: "/query/since", detail: "must not be after until" }],
     });
   }
   const page = await service.listAuditEntries(
