@@ -135,10 +135,6 @@ const API_TAGS = [
     description: "Who changed what, when and from where: a hash-chained, tamper-evident log",
   },
   {
-    name: "Audit log",
-    description: "Who changed what, when and from where: a hash-chained, tamper-evident log",
-  },
-  {
     name: "WeChat sandbox",
     description: "The local WeChat sandbox's far side (only with WECHAT_SANDBOX_ENABLED on)",
   },

@@ -8,7 +8,10 @@ const AuditEntryId = z.string().regex(/^aud_[0-9A-Z]{26}$/, "must be an audit en
 export const AuditEntrySchema = z
   .object({
     id: z.string(),
-    seq: z.number().int().openapi({ description: "The entry's place in the tenant's chain, from 1" }),
+    seq: z
+      .number()
+      .int()
+      .openapi({ description: "The entry's place in the tenant's chain, from 1" }),
     at: z.string(),
     actor: z.object({
       type: z.enum(["user", "key", "platform"]),

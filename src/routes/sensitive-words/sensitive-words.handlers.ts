@@ -80,7 +80,6 @@ export const checkText: RouteHandler<typeof routes.checkText, AppEnv> = async (c
 export const deleteSensitiveWord: RouteHandler<typeof routes.deleteSensitiveWord, AppEnv> = async (
   c,
 ) => {
-  const tenantId = c.get("caller").tenant.id;
   await service.deleteSensitiveWord(c.env, c.get("caller"), c.req.valid("param").id);
   return c.body(null, 204);
 };

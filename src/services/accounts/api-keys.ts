@@ -4,9 +4,9 @@
 import { and, eq, isNull } from "drizzle-orm";
 import { forgetCachedKey } from "../../db/api-key-lookup";
 import { database } from "../../db/client";
-import { diffOf } from "../../domain/audit-chain";
 import { keyset, type Page, type PageRequest, pageOf } from "../../db/paging";
 import { apiKeys } from "../../db/schema";
+import { diffOf } from "../../domain/audit-chain";
 import type { Caller } from "../../domain/caller";
 import type { Permission } from "../../domain/permissions";
 import { type RateLimitRequest, requestedRateLimit } from "../../domain/rate-limits";

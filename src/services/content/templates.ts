@@ -16,8 +16,8 @@ import { checkDeclarations } from "../../domain/templates";
 import type { ReviewStatus, TemplateKind, VariableDeclaration } from "../../domain/vocabulary";
 import { newId } from "../../lib/ids";
 import { ApiError } from "../../lib/problem";
-import { forgetServingTemplate } from "./serving-templates";
 import { audited } from "../audit/audit-log";
+import { forgetServingTemplate } from "./serving-templates";
 
 export type TemplateRow = typeof templates.$inferSelect;
 export type TemplateVersionRow = typeof templateVersions.$inferSelect;
