@@ -28,7 +28,7 @@ describe("the dashboard's changes in the audit log", () => {
         target: id,
         diff: {
           status: { from: "pending_review", to: "rejected" },
-          reviewReason: { from: null, to: "Too vague" },
+          review_reason: { from: null, to: "Too vague" },
         },
       }),
     ]);

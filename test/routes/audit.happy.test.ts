@@ -59,11 +59,11 @@ describe("the audit log's API", () => {
     expect(create?.diff.name).toEqual({ to: "ci" });
     // Never the key, nor its hash.
     expect(JSON.stringify(create)).not.toContain(key.key);
-    expect(create?.diff).not.toHaveProperty("keyHash");
+    expect(create?.diff).not.toHaveProperty("key_hash");
     expect(change).toMatchObject({ seq: 2, ip: "203.0.113.9", prev_hash: create?.hash });
     expect(change?.diff).toEqual({
-      rateLimitPerSecond: { from: null, to: 10 },
-      rateLimitBurst: { from: null, to: 20 },
+      rate_limit_per_second: { from: null, to: 10 },
+      rate_limit_burst: { from: null, to: 20 },
     });
   });
 
