@@ -133,3 +133,28 @@ describe("the audit log's API", () => {
     expect((await page(tenant)).data).toEqual([]);
   });
 });
+
+describe("a change that loses its race", () => {
+  it("leaves one entry for two racing decisions on one template: the one that applied", async () => {
+    const tenant = await createTenant();
+    const created = await tenant.api(
+      "/v1/templates",
+      postJson({ name: "Hi", kind: "notification", body: "Hello." }),
+    );
+    const { id } = (await created.json()) as { id: string };
+    await tenant.api(`/v1/templates/${id}/submit`, postJson({}));
+    const statuses = await Promise.all([
+      tenant.api(`/v1/templates/${id}/approve`, postJson({})),
+      tenant.api(`/v1/templates/${id}/reject`, postJson({ reason: "No" })),
+      tenant.api(`/v1/templates/${id}/approve`, postJson({})),
+    ]).then((all) => all.map((res) => res.status).sort());
+    const applied = statuses.filter((status) => status === 200).length;
+    expect(applied).toBe(1);
+    expect(statuses.filter((status) => status === 409)).toHaveLength(2);
+    const decisions = (await page(tenant)).data.filter((e) =>
+      ["template.approve", "template.reject"].includes(e.action),
+    );
+    expect(decisions).toHaveLength(1);
+    expect(await (await tenant.api("/v1/audit/verify")).json()).toMatchObject({ valid: true });
+  });
+});

@@ -14,6 +14,7 @@ import { randomToken, sha256Hex } from "../../lib/crypto";
 import { newId } from "../../lib/ids";
 import { ApiError } from "../../lib/problem";
 import { audited } from "../audit/audit-log";
+import { failUnlessChanged, lostRace } from "../audit/change-guard";
 
 export type ApiKeyRow = typeof apiKeys.$inferSelect;
 
@@ -116,7 +117,8 @@ export async function updateApiKey(
   const before = await db.select().from(apiKeys).where(live).limit(1).get();
   let updated = before;
   if (before && Object.keys(set).length > 0) {
-    const [rows] = await audited(
+    // A revocation that got there first leaves nothing to record: the key's 409 below.
+    const [[changed]] = await audited(
       env,
       caller,
       {
@@ -124,9 +126,14 @@ export async function updateApiKey(
         target: id,
         diff: diffOf(pick(before, set), set),
       },
-      [db.update(apiKeys).set(set).where(live).returning()],
-    );
-    updated = rows?.[0];
+      [db.update(apiKeys).set(set).where(live).returning(), failUnlessChanged(env)],
+    ).catch((error: unknown) => {
+      if (lostRace(error)) {
+        return [[undefined]] as const;
+      }
+      throw error;
+    });
+    updated = changed;
   }
   if (!updated) {
     const existing = await db.query.apiKeys.findFirst({ where: mine });

@@ -13,6 +13,7 @@ import type { ProviderName } from "../../domain/vocabulary";
 import { newId } from "../../lib/ids";
 import { ApiError } from "../../lib/problem";
 import { audited } from "../audit/audit-log";
+import { failUnlessChanged, unlessLost } from "../audit/change-guard";
 
 export type RouteRow = typeof routes.$inferSelect;
 
@@ -107,15 +108,18 @@ export async function deleteRoute(env: Env, caller: Caller, id: string): Promise
   if (!existing) {
     throw new ApiError("not-found", `No route ${id}.`);
   }
-  await audited(
-    env,
-    caller,
-    {
-      action: "route.delete",
-      target: id,
-      diff: diffOf({ destination: existing.destination, providers: existing.providers }, {}),
-    },
-    [db.delete(routes).where(mine)],
+  await unlessLost(
+    audited(
+      env,
+      caller,
+      {
+        action: "route.delete",
+        target: id,
+        diff: diffOf({ destination: existing.destination, providers: existing.providers }, {}),
+      },
+      [db.delete(routes).where(mine), failUnlessChanged(env)],
+    ),
+    () => new ApiError("not-found", `No route ${id}.`),
   );
   forgetRoutingRules(caller.tenant.id);
 }

@@ -14,6 +14,7 @@ import { normalisePhone } from "../../domain/phone";
 import { newId } from "../../lib/ids";
 import { ApiError } from "../../lib/problem";
 import { audited } from "../audit/audit-log";
+import { failUnlessChanged, unlessLost } from "../audit/change-guard";
 import {
   type BindingRow,
   bindingsOf,
@@ -280,15 +281,18 @@ export async function unbindWeChat(
   if (!existing) {
     throw new ApiError("not-found", `Contact ${externalId} has no binding in ${appId}.`);
   }
-  await audited(
-    env,
-    caller,
-    {
-      action: "contact.wechat_unbind",
-      target: externalId,
-      diff: diffOf({ wechat: bindingsDiffed([existing]) }, { wechat: [] }),
-    },
-    [db.delete(contactWeChatBindings).where(binding)],
+  await unlessLost(
+    audited(
+      env,
+      caller,
+      {
+        action: "contact.wechat_unbind",
+        target: externalId,
+        diff: diffOf({ wechat: bindingsDiffed([existing]) }, { wechat: [] }),
+      },
+      [db.delete(contactWeChatBindings).where(binding), failUnlessChanged(env)],
+    ),
+    () => new ApiError("not-found", `Contact ${externalId} has no binding in ${appId}.`),
   );
 }
 

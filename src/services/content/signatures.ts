@@ -18,6 +18,7 @@ import { newId } from "../../lib/ids";
 import { ApiError } from "../../lib/problem";
 import { announceSettings, NEXT_SETTINGS_VERSION, type TenantRow } from "../accounts/tenants";
 import { audited } from "../audit/audit-log";
+import { failUnlessChanged, unlessLost } from "../audit/change-guard";
 import { refuseBlocked, screenText } from "./sensitive-words";
 
 export type SignatureRow = typeof signatures.$inferSelect;
@@ -160,6 +161,10 @@ export async function deleteSignature(env: Env, caller: Caller, id: string): Pro
   await announceChanged(env, changed);
 }
 
+function changedMeanwhile(id: string): ApiError {
+  return new ApiError("conflict", `Signature ${id} was changed by another request; try again.`);
+}
+
 /** A default signature changed (`changed`: the tenant's row, if it did): sending must know. */
 async function announceChanged(env: Env, changed: TenantRow[]): Promise<void> {
   const [tenant] = changed;
@@ -210,21 +215,18 @@ async function review(
       { status: step.to, reviewReason: changes.reviewReason ?? row.reviewReason },
     ),
   };
-  const [moved, madeDefault] = await audited(env, caller, event, [
-    db
-      .update(signatures)
-      .set(changes)
-      .where(and(eq(signatures.id, row.id), inArray(signatures.status, step.from)))
-      .returning({ id: signatures.id }),
-    // Approving a signature while the tenant has no default makes it the default.
-    ...(step.to === "approved" ? [makeDefault(env, caller, row, true)] : []),
-  ]);
-  if (moved.length === 0) {
-    throw new ApiError(
-      "conflict",
-      `Signature ${row.id} was changed by another request; try again.`,
-    );
-  }
+  const [, , madeDefault] = await unlessLost(
+    audited(env, caller, event, [
+      db
+        .update(signatures)
+        .set(changes)
+        .where(and(eq(signatures.id, row.id), inArray(signatures.status, step.from))),
+      failUnlessChanged(env),
+      // Approving a signature while the tenant has no default makes it the default.
+      ...(step.to === "approved" ? [makeDefault(env, caller, row, true)] : []),
+    ]),
+    () => changedMeanwhile(row.id),
+  );
   await announceChanged(env, madeDefault ?? []);
   return getSignature(env, caller, row.id);
 }
@@ -290,15 +292,15 @@ export async function setDefaultSignature(
       `Signature ${id} is ${row.status}; only an approved signature can be the default.`,
     );
   }
-  const [changed] = await audited(
-    env,
-    caller,
-    { action: "signature.set_default", target: row.id, diff: diffOf({}, { default: row.name }) },
-    [makeDefault(env, caller, row, false)],
+  const [changed] = await unlessLost(
+    audited(
+      env,
+      caller,
+      { action: "signature.set_default", target: row.id, diff: diffOf({}, { default: row.name }) },
+      [makeDefault(env, caller, row, false), failUnlessChanged(env)],
+    ),
+    () => changedMeanwhile(id),
   );
-  if (changed.length === 0) {
-    throw new ApiError("conflict", `Signature ${id} was changed by another request; try again.`);
-  }
   await announceChanged(env, changed);
   return getSignature(env, caller, id);
 }

@@ -9,6 +9,7 @@ import { diffOf } from "../../domain/audit-chain";
 import type { Caller } from "../../domain/caller";
 import { type ReviewAction, reviewNote, reviewStep } from "../../domain/review";
 import { audited } from "../audit/audit-log";
+import { failUnlessChanged, unlessLost } from "../audit/change-guard";
 import { refuseBlocked, screenText } from "./sensitive-words";
 import { forgetServingTemplate } from "./serving-templates";
 import {
@@ -48,14 +49,14 @@ async function review(
       },
     ),
   };
-  const [moved] = await audited(env, caller, event, [
+  const moved = audited(env, caller, event, [
     db
       .update(templateVersions)
       .set(changes)
       .where(
         and(versionOf(template.id, latest.version), inArray(templateVersions.status, step.from)),
-      )
-      .returning({ status: templateVersions.status }),
+      ),
+    failUnlessChanged(env),
     db
       .update(templates)
       .set(serves ? { approvedVersion: latest.version, updatedAt: now } : { updatedAt: now })
@@ -66,9 +67,7 @@ async function review(
         ),
       ),
   ]);
-  if (moved.length === 0) {
-    throw changedMeanwhile(template.id);
-  }
+  await unlessLost(moved, () => changedMeanwhile(template.id));
   if (serves) {
     forgetServingTemplate(caller.tenant.id, id);
   }

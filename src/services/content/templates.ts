@@ -17,6 +17,7 @@ import type { ReviewStatus, TemplateKind, VariableDeclaration } from "../../doma
 import { newId } from "../../lib/ids";
 import { ApiError } from "../../lib/problem";
 import { audited } from "../audit/audit-log";
+import { failUnlessChanged, unlessLost } from "../audit/change-guard";
 import { forgetServingTemplate } from "./serving-templates";
 
 export type TemplateRow = typeof templates.$inferSelect;
@@ -239,36 +240,29 @@ export async function updateTemplate(
       createdAt: now,
     };
     // A racing edit that made this version number first wins; ours then changes nothing.
-    const [inserted] = await audited(env, caller, event, [
-      db
-        .insert(templateVersions)
-        .values(next)
-        .onConflictDoNothing()
-        .returning({ version: templateVersions.version }),
+    const changed = audited(env, caller, event, [
+      db.insert(templateVersions).values(next).onConflictDoNothing(),
+      failUnlessChanged(env),
       db
         .update(templates)
         .set({ ...templateSet, latestVersion: next.version })
         .where(and(eq(templates.id, id), eq(templates.latestVersion, latest.version))),
     ]);
-    if (inserted.length === 0) {
-      throw changedMeanwhile(id);
-    }
+    await unlessLost(changed, () => changedMeanwhile(id));
   } else if (contentChanged || (kindChanged && latest.status === "rejected")) {
-    const [edited] = await audited(env, caller, event, [
+    const changed = audited(env, caller, event, [
       db
         .update(templateVersions)
         .set({ ...unreviewed, body, variables })
-        .where(and(versionOf(id, latest.version), inArray(templateVersions.status, EDITABLE)))
-        .returning({ version: templateVersions.version }),
+        .where(and(versionOf(id, latest.version), inArray(templateVersions.status, EDITABLE))),
+      failUnlessChanged(env),
       // The name and kind change only with the text: not if a submission got there first.
       db
         .update(templates)
         .set(templateSet)
         .where(and(eq(templates.id, id), versionIs(db, id, latest.version, "draft"))),
     ]);
-    if (edited.length === 0) {
-      throw changedMeanwhile(id);
-    }
+    await unlessLost(changed, () => changedMeanwhile(id));
   } else {
     await audited(env, caller, event, [
       db.update(templates).set(templateSet).where(eq(templates.id, id)),

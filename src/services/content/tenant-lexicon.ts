@@ -13,6 +13,7 @@ import { checkWord, type WordPolicy } from "../../domain/sensitive-words";
 import { newId } from "../../lib/ids";
 import { ApiError } from "../../lib/problem";
 import { audited } from "../audit/audit-log";
+import { failUnlessChanged, unlessLost } from "../audit/change-guard";
 import { compileTenantLexicon, forgetTenantLexicon, tenantWords } from "./sensitive-words";
 
 export type SensitiveWordRow = typeof sensitiveWords.$inferSelect;
@@ -214,15 +215,18 @@ export async function deleteSensitiveWord(env: Env, caller: Caller, id: string):
   if (!existing) {
     throw new ApiError("not-found", `No sensitive word ${id}.`);
   }
-  await audited(
-    env,
-    caller,
-    {
-      action: "sensitive_word.delete",
-      target: id,
-      diff: diffOf({ word: existing.word, policy: existing.policy }, {}),
-    },
-    [db.delete(sensitiveWords).where(mine)],
+  await unlessLost(
+    audited(
+      env,
+      caller,
+      {
+        action: "sensitive_word.delete",
+        target: id,
+        diff: diffOf({ word: existing.word, policy: existing.policy }, {}),
+      },
+      [db.delete(sensitiveWords).where(mine), failUnlessChanged(env)],
+    ),
+    () => new ApiError("not-found", `No sensitive word ${id}.`),
   );
   forgetTenantLexicon(tenantId);
 }

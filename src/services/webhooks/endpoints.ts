@@ -17,6 +17,7 @@ import { newId } from "../../lib/ids";
 import { ApiError } from "../../lib/problem";
 import { encryptSecret } from "../../lib/secrets";
 import { audited } from "../audit/audit-log";
+import { failUnlessChanged, unlessLost } from "../audit/change-guard";
 
 export type WebhookEndpointRow = typeof webhookEndpoints.$inferSelect;
 export type WebhookDeliveryRow = typeof webhookDeliveries.$inferSelect;
@@ -147,15 +148,18 @@ export async function deleteWebhookEndpoint(env: Env, caller: Caller, id: string
     forgetTenantEndpoints(caller.tenant.id);
     throw new ApiError("not-found", `No webhook endpoint ${id}.`);
   }
-  await audited(
-    env,
-    caller,
-    {
-      action: "webhook_endpoint.delete",
-      target: id,
-      diff: diffOf({ url: existing.url, events: existing.events }, {}),
-    },
-    [db.delete(webhookEndpoints).where(mine)],
+  await unlessLost(
+    audited(
+      env,
+      caller,
+      {
+        action: "webhook_endpoint.delete",
+        target: id,
+        diff: diffOf({ url: existing.url, events: existing.events }, {}),
+      },
+      [db.delete(webhookEndpoints).where(mine), failUnlessChanged(env)],
+    ),
+    () => new ApiError("not-found", `No webhook endpoint ${id}.`),
   );
   forgetTenantEndpoints(caller.tenant.id);
 }

@@ -15,6 +15,7 @@ import { newId } from "../../lib/ids";
 import { ApiError } from "../../lib/problem";
 import { TtlCache } from "../../lib/ttl-cache";
 import { audited } from "../audit/audit-log";
+import { failUnlessChanged, unlessLost } from "../audit/change-guard";
 import { getWeChatApp } from "./apps";
 
 export type AutoReplyRow = typeof autoReplyRules.$inferSelect;
@@ -113,15 +114,18 @@ export async function deleteAutoReply(
     throw new ApiError("not-found", `No auto-reply rule ${id}.`);
   }
   const { match, keyword, reply, priority } = existing;
-  await audited(
-    env,
-    caller,
-    {
-      action: "auto_reply.delete",
-      target: id,
-      diff: diffOf({ app_id: appId, match, keyword, reply, priority }, {}),
-    },
-    [db.delete(autoReplyRules).where(mine)],
+  await unlessLost(
+    audited(
+      env,
+      caller,
+      {
+        action: "auto_reply.delete",
+        target: id,
+        diff: diffOf({ app_id: appId, match, keyword, reply, priority }, {}),
+      },
+      [db.delete(autoReplyRules).where(mine), failUnlessChanged(env)],
+    ),
+    () => new ApiError("not-found", `No auto-reply rule ${id}.`),
   );
   cache.delete(cacheKey(caller.tenant.id, appId));
 }
