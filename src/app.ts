@@ -4,6 +4,7 @@ import { dashboardRouter } from "./dashboard";
 import { ApiError } from "./lib/problem";
 import { limitBody, ONE_MB } from "./middleware/body-limit";
 import { requestId } from "./middleware/request-id";
+import { auditRouter } from "./routes/audit";
 import { batchesRouter } from "./routes/batches";
 import { hooksRouter } from "./routes/carrier-callbacks";
 import { contactsRouter } from "./routes/contacts";
@@ -52,6 +53,7 @@ export function createApp() {
   app.route("/", tenantRouter);
   app.route("/", platformRouter);
   app.route("/", usersRouter);
+  app.route("/", auditRouter);
   app.route("/", webhooksRouter);
   app.route("/", wechatRouter);
   app.route("/", contactsRouter);
@@ -155,6 +157,10 @@ const API_TAGS = [
     name: "Platform",
     description:
       "The platform admin's tenants: create, change, suspend and resume them (platform key only)",
+  },
+  {
+    name: "Audit log",
+    description: "Who changed what, when and from where: a hash-chained, tamper-evident log",
   },
   {
     name: "WeChat sandbox",

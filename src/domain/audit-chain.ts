@@ -72,7 +72,8 @@ export function chainedContent(entry: ChainedEntry): string {
 
 /**
  * The fields that differ between `before` and `after` (for a creation pass `{}` as `before`, for
- * a removal `{}` as `after`); the fields named in `secrets` show only that they changed.
+ * a removal `{}` as `after`); the fields named in `secrets` show only that they changed. Fields
+ * are named as the API names them, in snake_case (`rateLimitBurst` is `rate_limit_burst`).
  */
 export function diffOf(
   before: Record<string, unknown>,
@@ -87,12 +88,16 @@ export function diffOf(
       continue;
     }
     if (secrets.includes(field)) {
-      diff[field] = { to: CHANGED_SECRET };
+      diff[snakeCase(field)] = { to: CHANGED_SECRET };
       continue;
     }
-    diff[field] = { from, to };
+    diff[snakeCase(field)] = { from, to };
   }
   return diff;
+}
+
+function snakeCase(field: string): string {
+  return field.replace(/[A-Z]/g, (letter) => `_${letter.toLowerCase()}`);
 }
 
 export interface ChainCheck {

@@ -42,6 +42,7 @@ const VERBS = [
   "sync",
   "update",
   "upsert",
+  "verify",
 ];
 const METHODS = new Set(["get", "put", "post", "delete", "patch", "options", "head", "trace"]);
 

@@ -181,7 +181,7 @@ describe("webhook endpoints", () => {
 
   it("allows http://127.0.0.1:<port> only with the development setting", async () => {
     const tenant = await createTenant();
-    const caller = { tenant: { id: tenant.id } } as unknown as Caller;
+    const caller = { keyId: tenant.keyId, tenant: { id: tenant.id } } as unknown as Caller;
     const input = { url: "http://127.0.0.1:8080/hooks", events: ["message.sent" as const] };
     const development = { ...env, WEBHOOK_ALLOW_LOCAL_HTTP: "true" };
     const { row } = await createWebhookEndpoint(development, caller, input);

@@ -36,7 +36,7 @@ export const createSensitiveWord: RouteHandler<typeof routes.createSensitiveWord
       request: input,
     },
     async () => {
-      const row = await service.createSensitiveWord(c.env, tenantId, input);
+      const row = await service.createSensitiveWord(c.env, c.get("caller"), input);
       return { status: 201, body: present(row) };
     },
   );
@@ -62,7 +62,7 @@ export const importSensitiveWords: RouteHandler<
     },
     async () => ({
       status: 200,
-      body: await service.importSensitiveWords(c.env, tenantId, input.words),
+      body: await service.importSensitiveWords(c.env, c.get("caller"), input.words),
     }),
   );
   if (response.replayed) {
@@ -80,7 +80,6 @@ export const checkText: RouteHandler<typeof routes.checkText, AppEnv> = async (c
 export const deleteSensitiveWord: RouteHandler<typeof routes.deleteSensitiveWord, AppEnv> = async (
   c,
 ) => {
-  const tenantId = c.get("caller").tenant.id;
-  await service.deleteSensitiveWord(c.env, tenantId, c.req.valid("param").id);
+  await service.deleteSensitiveWord(c.env, c.get("caller"), c.req.valid("param").id);
   return c.body(null, 204);
 };

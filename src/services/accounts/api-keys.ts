@@ -6,12 +6,15 @@ import { forgetCachedKey } from "../../db/api-key-lookup";
 import { database } from "../../db/client";
 import { keyset, type Page, type PageRequest, pageOf } from "../../db/paging";
 import { apiKeys } from "../../db/schema";
+import { diffOf } from "../../domain/audit-chain";
 import type { Caller } from "../../domain/caller";
 import type { Permission } from "../../domain/permissions";
 import { type RateLimitRequest, requestedRateLimit } from "../../domain/rate-limits";
 import { randomToken, sha256Hex } from "../../lib/crypto";
 import { newId } from "../../lib/ids";
 import { ApiError } from "../../lib/problem";
+import { audited } from "../audit/audit-log";
+import { failUnlessChanged, lostRace } from "../audit/change-guard";
 
 export type ApiKeyRow = typeof apiKeys.$inferSelect;
 
@@ -60,7 +63,14 @@ export async function createApiKey(
     rateLimitPerSecond: rateLimit?.perSecond ?? null,
     rateLimitBurst: rateLimit?.burst ?? null,
   };
-  await database(env.DB).insert(apiKeys).values(row);
+  // The entry names the key's record, never the key itself nor its hash.
+  const { keyHash: _hash, tenantId: _tenant, ...recorded } = row;
+  await audited(
+    env,
+    caller,
+    { action: "api_key.create", target: row.id, diff: diffOf({}, recorded) },
+    [database(env.DB).insert(apiKeys).values(row)],
+  );
   return { row, key };
 }
 
@@ -104,10 +114,27 @@ export async function updateApiKey(
   const mine = and(eq(apiKeys.id, id), eq(apiKeys.tenantId, caller.tenant.id), reachableBy(caller));
   // Only a live (unrevoked) key changes, so a revocation racing this update always wins.
   const live = and(mine, isNull(apiKeys.revokedAt));
-  const [updated] =
-    Object.keys(set).length > 0
-      ? await db.update(apiKeys).set(set).where(live).returning()
-      : await db.select().from(apiKeys).where(live).limit(1);
+  const before = await db.select().from(apiKeys).where(live).limit(1).get();
+  let updated = before;
+  if (before && Object.keys(set).length > 0) {
+    // A revocation that got there first leaves nothing to record: the key's 409 below.
+    const [[changed]] = await audited(
+      env,
+      caller,
+      {
+        action: changes.rateLimit !== undefined ? "api_key.limit_change" : "api_key.update",
+        target: id,
+        diff: diffOf(pick(before, set), set),
+      },
+      [db.update(apiKeys).set(set).where(live).returning(), failUnlessChanged(env)],
+    ).catch((error: unknown) => {
+      if (lostRace(error)) {
+        return [[undefined]] as const;
+      }
+      throw error;
+    });
+    updated = changed;
+  }
   if (!updated) {
     const existing = await db.query.apiKeys.findFirst({ where: mine });
     if (!existing) {
@@ -137,7 +164,23 @@ export async function revokeApiKey(
     throw new ApiError("not-found", `No API key ${id}.`);
   }
   if (row.revokedAt === null) {
-    await db.update(apiKeys).set({ revokedAt: now }).where(eq(apiKeys.id, id));
+    await audited(
+      env,
+      caller,
+      {
+        action: "api_key.revoke",
+        target: id,
+        diff: diffOf({ revokedAt: null }, { revokedAt: now }),
+      },
+      [db.update(apiKeys).set({ revokedAt: now }).where(eq(apiKeys.id, id))],
+    );
   }
   forgetCachedKey(id);
+}
+
+/** The fields of `row` that `changes` names, to diff one against the other. */
+function pick<T extends object>(row: T, changes: Partial<T>): Partial<T> {
+  return Object.fromEntries(
+    Object.keys(changes).map((field) => [field, row[field as keyof T]]),
+  ) as Partial<T>;
 }

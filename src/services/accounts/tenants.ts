@@ -13,10 +13,12 @@ import { database } from "../../db/client";
 import { tenants } from "../../db/schema";
 import { tenantConfigOf } from "../../db/tenant-config";
 import { dispatcherOf } from "../../delivery/dispatcher";
+import { diffOf } from "../../domain/audit-chain";
 import type { Caller, TenantConfig } from "../../domain/caller";
 import type { QuietHours } from "../../domain/quiet-hours";
 import { SUSPENDED_DETAIL } from "../../domain/suspension";
 import { ApiError } from "../../lib/problem";
+import { audited } from "../audit/audit-log";
 
 export type TenantRow = typeof tenants.$inferSelect;
 
@@ -55,11 +57,28 @@ export async function updateTenant(
   caller: Caller,
   changes: TenantChanges,
 ): Promise<TenantRow> {
-  const [row] = await database(env.DB)
-    .update(tenants)
-    .set({ ...changes, ...NEXT_SETTINGS_VERSION })
-    .where(eq(tenants.id, caller.tenant.id))
-    .returning();
+  const before = await getTenant(env, caller);
+  const [[row]] = await audited(
+    env,
+    caller,
+    {
+      action: "tenant.update",
+      target: "tenant",
+      diff: diffOf(
+        Object.fromEntries(
+          Object.keys(changes).map((field) => [field, before[field as keyof TenantRow]]),
+        ),
+        { ...changes },
+      ),
+    },
+    [
+      database(env.DB)
+        .update(tenants)
+        .set({ ...changes, ...NEXT_SETTINGS_VERSION })
+        .where(eq(tenants.id, caller.tenant.id))
+        .returning(),
+    ],
+  );
   if (!row) {
     throw new Error(`tenant ${caller.tenant.id} vanished`);
   }

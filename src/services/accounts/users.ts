@@ -30,6 +30,7 @@ import {
 import type { UserStatus } from "../../domain/vocabulary";
 import { ApiError } from "../../lib/problem";
 import { audited } from "../audit/audit-log";
+import { unlessLost } from "../audit/change-guard";
 import { invitationLink, prepareInvitation } from "./invitations";
 
 type UserRow = typeof users.$inferSelect;
@@ -52,13 +53,11 @@ export const recordOf = (row: UserRow): UserRecord => ({
 });
 
 /**
- * The error a guard statement raises to abort its batch: SQLite has no RAISE outside triggers, so
- * a guard evaluates `json()` of a malformed text (built from a column, so it is not folded into a
- * constant) exactly when its condition fails. Its message names the JSON, never user input.
+ * Aborts the batch unless the tenant still has an active owner after the statements before it.
+ * As in services/audit/change-guard (SQLite has no RAISE outside triggers), the guard evaluates
+ * `json()` of a malformed text exactly when its condition fails; here the text is built from a
+ * column, so that it is not folded into a constant.
  */
-const GUARD_FAILED = /malformed JSON/i;
-
-/** Aborts the batch unless the tenant still has an active owner after the statements before it. */
 function ownerRemains(env: Env, tenantId: string) {
   return database(env.DB)
     .select({ guard: sql`CASE WHEN count(*) = 0 THEN json('{' || count(*)) END` })
@@ -166,19 +165,9 @@ async function isLastOwner(env: Env, target: UserRow): Promise<boolean> {
   return (others?.n ?? 0) === 0;
 }
 
-/**
- * Runs an audited change whose batch holds a guard (see GUARD_FAILED); a failed guard is the
- * given conflict.
- */
-export async function guarded<T>(run: () => Promise<T>, conflict: () => ApiError): Promise<T> {
-  try {
-    return await run();
-  } catch (error) {
-    if (GUARD_FAILED.test(String(error))) {
-      throw conflict();
-    }
-    throw error;
-  }
+/** Runs an audited change whose batch holds a guard; a failed guard is the given conflict. */
+export function guarded<T>(run: () => Promise<T>, conflict: () => ApiError): Promise<T> {
+  return unlessLost(run(), conflict);
 }
 
 export async function listUsers(
@@ -287,7 +276,7 @@ export async function changeRole(
     target: id,
     diff: diffOf({ role: target.role }, { role }),
   };
-  await guarded(
+  await guarded<unknown>(
     () =>
       demotesOwner
         ? audited(env, caller, event, [update, ownerRemains(env, caller.tenant.id)])
@@ -328,7 +317,7 @@ export async function setUserEnabled(
     target: id,
     diff: diffOf({ status: target.status }, { status }),
   };
-  await guarded(
+  await guarded<unknown>(
     () =>
       !enabled && target.role === "owner"
         ? audited(env, caller, event, [update, ownerRemains(env, caller.tenant.id)])
@@ -353,7 +342,7 @@ export async function removeUser(env: Env, caller: Caller, id: string): Promise<
     target: id,
     diff: diffOf({ email: target.email, role: target.role, status: target.status }, {}),
   };
-  await guarded(
+  await guarded<unknown>(
     () =>
       target.role === "owner"
         ? audited(env, caller, event, [remove, ownerRemains(env, caller.tenant.id)])

@@ -58,7 +58,7 @@ export function sourceOf(caller: Caller): AuditSource {
  * Runs `changes` (none for an event that changes nothing else, such as a failed sign-in) and the
  * entry recording them in one batch; answers the changes' results, in their order.
  */
-export async function audited<T extends readonly Statement[]>(
+export async function audited<const T extends readonly Statement[]>(
   env: Env,
   by: Caller | AuditSource,
   event: AuditEvent,

@@ -9,6 +9,7 @@ import { settingsOf } from "../../config/settings";
 import { database } from "../../db/client";
 import { providerSettings } from "../../db/schema";
 import { forgetReadyProviders } from "../../delivery/provider-reads";
+import { diffOf } from "../../domain/audit-chain";
 import type { Caller } from "../../domain/caller";
 import { PROVIDER_SETTINGS } from "../../domain/providers";
 import type { ProviderName } from "../../domain/vocabulary";
@@ -16,6 +17,7 @@ import { randomToken } from "../../lib/crypto";
 import { newId } from "../../lib/ids";
 import { ApiError, toPointer } from "../../lib/problem";
 import { encryptSecret } from "../../lib/secrets";
+import { audited } from "../audit/audit-log";
 import { assertOutboundUrl } from "../webhooks/endpoints";
 import { forgetHookToken } from "./hook-tokens";
 
@@ -108,31 +110,43 @@ export async function putProvider(
     });
   }
   const db = database(env.DB);
-  const [row] = existing
-    ? await db
-        .update(providerSettings)
-        .set({
-          config,
-          secretCiphertext,
-          enabled: input.enabled ?? existing.enabled,
-          updatedAt: now,
-        })
-        .where(eq(providerSettings.id, existing.id))
-        .returning()
-    : await db
-        .insert(providerSettings)
-        .values({
-          id: newId("prv", now),
-          tenantId: caller.tenant.id,
-          provider,
-          enabled: input.enabled ?? true,
-          config,
-          secretCiphertext,
-          hookToken: randomToken(32),
-          createdAt: now,
-          updatedAt: now,
-        })
-        .returning();
+  const enabled = input.enabled ?? existing?.enabled ?? true;
+  const before = existing
+    ? { enabled: existing.enabled, config: existing.config, credentials: existing.secretCiphertext }
+    : {};
+  const after = { enabled, config, credentials: secretCiphertext };
+  const [[row]] = await audited(
+    env,
+    caller,
+    {
+      action: existing ? "provider.update" : "provider.create",
+      target: provider,
+      // Credentials show only that they changed: a new ciphertext is a new secret.
+      diff: diffOf(before, after, ["credentials"]),
+    },
+    [
+      existing
+        ? db
+            .update(providerSettings)
+            .set({ config, secretCiphertext, enabled, updatedAt: now })
+            .where(eq(providerSettings.id, existing.id))
+            .returning()
+        : db
+            .insert(providerSettings)
+            .values({
+              id: newId("prv", now),
+              tenantId: caller.tenant.id,
+              provider,
+              enabled,
+              config,
+              secretCiphertext,
+              hookToken: randomToken(32),
+              createdAt: now,
+              updatedAt: now,
+            })
+            .returning(),
+    ],
+  );
   if (!row) {
     throw new Error(`provider settings for ${provider} vanished`);
   }
@@ -146,7 +160,16 @@ export async function deleteProvider(
   provider: ProviderName,
 ): Promise<void> {
   const row = await getProvider(env, caller, provider);
-  await database(env.DB).delete(providerSettings).where(eq(providerSettings.id, row.id));
+  await audited(
+    env,
+    caller,
+    {
+      action: "provider.delete",
+      target: provider,
+      diff: diffOf({ enabled: row.enabled, config: row.config }, {}),
+    },
+    [database(env.DB).delete(providerSettings).where(eq(providerSettings.id, row.id))],
+  );
   forgetReadyProviders(caller.tenant.id);
 }
 
@@ -158,11 +181,22 @@ export async function rotateHookToken(
   now: number = Date.now(),
 ): Promise<ProviderRow> {
   const row = await getProvider(env, caller, provider);
-  const [updated] = await database(env.DB)
-    .update(providerSettings)
-    .set({ hookToken: randomToken(32), updatedAt: now })
-    .where(eq(providerSettings.id, row.id))
-    .returning();
+  const [[updated]] = await audited(
+    env,
+    caller,
+    {
+      action: "provider.rotate_hook_token",
+      target: provider,
+      diff: diffOf({ hookToken: row.hookToken }, { hookToken: "" }, ["hookToken"]),
+    },
+    [
+      database(env.DB)
+        .update(providerSettings)
+        .set({ hookToken: randomToken(32), updatedAt: now })
+        .where(eq(providerSettings.id, row.id))
+        .returning(),
+    ],
+  );
   if (!updated) {
     throw new Error(`provider settings for ${provider} vanished`);
   }

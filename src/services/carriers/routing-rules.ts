@@ -7,10 +7,13 @@ import { and, eq } from "drizzle-orm";
 import { database } from "../../db/client";
 import { providerSettings, routes } from "../../db/schema";
 import { forgetRoutingRules } from "../../delivery/provider-reads";
+import { diffOf } from "../../domain/audit-chain";
 import type { Caller } from "../../domain/caller";
 import type { ProviderName } from "../../domain/vocabulary";
 import { newId } from "../../lib/ids";
 import { ApiError } from "../../lib/problem";
+import { audited } from "../audit/audit-log";
+import { failUnlessChanged, unlessLost } from "../audit/change-guard";
 
 export type RouteRow = typeof routes.$inferSelect;
 
@@ -59,23 +62,38 @@ export async function putRoute(
   const existing = await db.query.routes.findFirst({
     where: and(eq(routes.tenantId, caller.tenant.id), eq(routes.destination, input.destination)),
   });
-  const [row] = existing
-    ? await db
-        .update(routes)
-        .set({ providers: input.providers, updatedAt: now })
-        .where(eq(routes.id, existing.id))
-        .returning()
-    : await db
-        .insert(routes)
-        .values({
-          id: newId("rte", now),
-          tenantId: caller.tenant.id,
-          destination: input.destination,
-          providers: input.providers,
-          createdAt: now,
-          updatedAt: now,
-        })
-        .returning();
+  const id = existing?.id ?? newId("rte", now);
+  const [[row]] = await audited(
+    env,
+    caller,
+    {
+      action: existing ? "route.update" : "route.create",
+      target: id,
+      diff: diffOf(
+        existing ? { destination: existing.destination, providers: existing.providers } : {},
+        { destination: input.destination, providers: input.providers },
+      ),
+    },
+    [
+      existing
+        ? db
+            .update(routes)
+            .set({ providers: input.providers, updatedAt: now })
+            .where(eq(routes.id, existing.id))
+            .returning()
+        : db
+            .insert(routes)
+            .values({
+              id,
+              tenantId: caller.tenant.id,
+              destination: input.destination,
+              providers: input.providers,
+              createdAt: now,
+              updatedAt: now,
+            })
+            .returning(),
+    ],
+  );
   if (!row) {
     throw new Error(`route ${input.destination} vanished`);
   }
@@ -84,12 +102,24 @@ export async function putRoute(
 }
 
 export async function deleteRoute(env: Env, caller: Caller, id: string): Promise<void> {
-  const deleted = await database(env.DB)
-    .delete(routes)
-    .where(and(eq(routes.id, id), eq(routes.tenantId, caller.tenant.id)))
-    .returning({ id: routes.id });
-  if (deleted.length === 0) {
+  const db = database(env.DB);
+  const mine = and(eq(routes.id, id), eq(routes.tenantId, caller.tenant.id));
+  const existing = await db.query.routes.findFirst({ where: mine });
+  if (!existing) {
     throw new ApiError("not-found", `No route ${id}.`);
   }
+  await unlessLost(
+    audited(
+      env,
+      caller,
+      {
+        action: "route.delete",
+        target: id,
+        diff: diffOf({ destination: existing.destination, providers: existing.providers }, {}),
+      },
+      [db.delete(routes).where(mine), failUnlessChanged(env)],
+    ),
+    () => new ApiError("not-found", `No route ${id}.`),
+  );
   forgetRoutingRules(caller.tenant.id);
 }

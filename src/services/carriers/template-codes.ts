@@ -7,7 +7,9 @@ import { and, eq } from "drizzle-orm";
 import { database } from "../../db/client";
 import { templateProviderCodes } from "../../db/schema";
 import { forgetProviderCodes } from "../../delivery/provider-reads";
+import { diffOf } from "../../domain/audit-chain";
 import type { Caller } from "../../domain/caller";
+import { audited } from "../audit/audit-log";
 import { getTemplate } from "../content/templates";
 
 export const CODED_PROVIDERS = ["aliyun", "tencent"] as const;
@@ -54,9 +56,28 @@ export async function setProviderCodes(
             set: { code },
           }),
   );
-  const [first, ...rest] = statements;
-  if (first) {
-    await db.batch([first, ...rest]);
+  if (statements.length > 0) {
+    const before = await readProviderCodes(env, caller, templateId);
+    await audited(
+      env,
+      caller,
+      {
+        action: "template.provider_codes_change",
+        target: templateId,
+        diff: diffOf(
+          Object.fromEntries(
+            Object.keys(codes).map((provider) => [
+              provider,
+              before[provider as CodedProvider] ?? null,
+            ]),
+          ),
+          Object.fromEntries(
+            Object.entries(codes).map(([provider, code]) => [provider, code ?? null]),
+          ),
+        ),
+      },
+      statements,
+    );
   }
   forgetProviderCodes(templateId);
   return readProviderCodes(env, caller, templateId);

@@ -8,10 +8,13 @@ import { and, eq } from "drizzle-orm";
 import { database } from "../../db/client";
 import { keyset, type Page, type PageRequest, pageOf } from "../../db/paging";
 import { contacts, contactWeChatBindings } from "../../db/schema";
+import { diffOf } from "../../domain/audit-chain";
 import type { Caller } from "../../domain/caller";
 import { normalisePhone } from "../../domain/phone";
 import { newId } from "../../lib/ids";
 import { ApiError } from "../../lib/problem";
+import { audited } from "../audit/audit-log";
+import { failUnlessChanged, unlessLost } from "../audit/change-guard";
 import {
   type BindingRow,
   bindingsOf,
@@ -133,12 +136,20 @@ export async function createContact(
     createdAt: now,
   }));
   await checkOpenidsFree(env, caller.tenant.id, row.id, bindings);
+  const event = {
+    action: "contact.create",
+    target: input.external_id,
+    diff: diffOf({}, { name: row.name, phone: row.phone, wechat: bindingsDiffed(bindings) }),
+  };
   await writing(input.external_id, async () => {
     const insertContact = db.insert(contacts).values(row);
     if (bindings.length === 0) {
-      await insertContact;
+      await audited(env, caller, event, [insertContact]);
     } else {
-      await db.batch([insertContact, db.insert(contactWeChatBindings).values(bindings)]);
+      await audited(env, caller, event, [
+        insertContact,
+        db.insert(contactWeChatBindings).values(bindings),
+      ]);
     }
   });
   return { ...row, wechat: [...bindings].sort((a, b) => a.appId.localeCompare(b.appId)) };
@@ -161,8 +172,17 @@ export async function updateContact(
     set.phone = phoneOf(caller, changes.phone);
   }
   const update = db.update(contacts).set(set).where(eq(contacts.id, row.id));
+  const fields = (contact: Partial<ContactRow>) => ({
+    ...(set.name === undefined ? {} : { name: contact.name }),
+    ...(set.phone === undefined ? {} : { phone: contact.phone }),
+  });
   if (changes.wechat === undefined) {
-    await update;
+    await audited(
+      env,
+      caller,
+      { action: "contact.update", target: externalId, diff: diffOf(fields(row), fields(set)) },
+      [update],
+    );
     return getContact(env, caller, externalId);
   }
   const wanted = changes.wechat ?? [];
@@ -182,11 +202,23 @@ export async function updateContact(
   );
   await checkOpenidsFree(env, caller.tenant.id, row.id, bindings);
   const clear = db.delete(contactWeChatBindings).where(eq(contactWeChatBindings.contactId, row.id));
+  const event = {
+    action: "contact.update",
+    target: externalId,
+    diff: diffOf(
+      { ...fields(row), wechat: bindingsDiffed(current) },
+      { ...fields(set), wechat: bindingsDiffed(bindings) },
+    ),
+  };
   await writing(externalId, async () => {
     if (bindings.length === 0) {
-      await db.batch([update, clear]);
+      await audited(env, caller, event, [update, clear]);
     } else {
-      await db.batch([update, clear, db.insert(contactWeChatBindings).values(bindings)]);
+      await audited(env, caller, event, [
+        update,
+        clear,
+        db.insert(contactWeChatBindings).values(bindings),
+      ]);
     }
   });
   return getContact(env, caller, externalId);
@@ -218,10 +250,19 @@ export async function listContacts(
 export async function deleteContact(env: Env, caller: Caller, externalId: string): Promise<void> {
   const db = database(env.DB);
   const row = await findContactRow(env, caller, externalId);
-  await db.batch([
-    db.delete(contactWeChatBindings).where(eq(contactWeChatBindings.contactId, row.id)),
-    db.delete(contacts).where(eq(contacts.id, row.id)),
-  ]);
+  await audited(
+    env,
+    caller,
+    {
+      action: "contact.delete",
+      target: externalId,
+      diff: diffOf({ name: row.name, phone: row.phone }, {}),
+    },
+    [
+      db.delete(contactWeChatBindings).where(eq(contactWeChatBindings.contactId, row.id)),
+      db.delete(contacts).where(eq(contacts.id, row.id)),
+    ],
+  );
 }
 
 export async function unbindWeChat(
@@ -231,13 +272,28 @@ export async function unbindWeChat(
   appId: string,
 ): Promise<void> {
   const row = await findContactRow(env, caller, externalId);
-  const deleted = await database(env.DB)
-    .delete(contactWeChatBindings)
-    .where(and(eq(contactWeChatBindings.contactId, row.id), eq(contactWeChatBindings.appId, appId)))
-    .returning({ appId: contactWeChatBindings.appId });
-  if (deleted.length === 0) {
+  const db = database(env.DB);
+  const binding = and(
+    eq(contactWeChatBindings.contactId, row.id),
+    eq(contactWeChatBindings.appId, appId),
+  );
+  const existing = await db.query.contactWeChatBindings.findFirst({ where: binding });
+  if (!existing) {
     throw new ApiError("not-found", `Contact ${externalId} has no binding in ${appId}.`);
   }
+  await unlessLost(
+    audited(
+      env,
+      caller,
+      {
+        action: "contact.wechat_unbind",
+        target: externalId,
+        diff: diffOf({ wechat: bindingsDiffed([existing]) }, { wechat: [] }),
+      },
+      [db.delete(contactWeChatBindings).where(binding), failUnlessChanged(env)],
+    ),
+    () => new ApiError("not-found", `Contact ${externalId} has no binding in ${appId}.`),
+  );
 }
 
 /**
@@ -273,4 +329,11 @@ export async function bindWeChatByOAuth(
     }
     throw error;
   }
+}
+
+/** A contact's bindings as an entry's diff names them. */
+function bindingsDiffed(bindings: readonly BindingRow[]) {
+  return bindings
+    .map((b) => ({ app_id: b.appId, openid: b.openid }))
+    .sort((a, b) => a.app_id.localeCompare(b.app_id));
 }

@@ -10,12 +10,15 @@ import { and, eq, exists, inArray, isNull, type SQL } from "drizzle-orm";
 import { database } from "../../db/client";
 import { keyset, type Page, type PageRequest, pageOf } from "../../db/paging";
 import { signatures, tenants } from "../../db/schema";
+import { diffOf } from "../../domain/audit-chain";
 import type { Caller } from "../../domain/caller";
 import { type ReviewAction, reviewNote, reviewStep } from "../../domain/review";
 import type { ReviewStatus } from "../../domain/vocabulary";
 import { newId } from "../../lib/ids";
 import { ApiError } from "../../lib/problem";
 import { announceSettings, NEXT_SETTINGS_VERSION, type TenantRow } from "../accounts/tenants";
+import { audited } from "../audit/audit-log";
+import { failUnlessChanged, unlessLost } from "../audit/change-guard";
 import { refuseBlocked, screenText } from "./sensitive-words";
 
 export type SignatureRow = typeof signatures.$inferSelect;
@@ -57,12 +60,22 @@ export async function createSignature(
     createdAt: now,
     updatedAt: now,
   };
-  const inserted = await db
-    .insert(signatures)
-    .values(row)
-    .onConflictDoNothing()
-    .returning({ id: signatures.id });
-  if (inserted.length === 0) {
+  // A name already taken fails the whole batch (unique per tenant), so no entry records it.
+  const taken = await audited(
+    env,
+    caller,
+    { action: "signature.create", target: row.id, diff: diffOf({}, { name }) },
+    [db.insert(signatures).values(row)],
+  ).then(
+    () => false,
+    (error: unknown) => {
+      if (/UNIQUE constraint failed: signatures/.test(String(error))) {
+        return true;
+      }
+      throw error;
+    },
+  );
+  if (taken) {
     const existing = await db.query.signatures.findFirst({
       where: and(eq(signatures.tenantId, caller.tenant.id), eq(signatures.name, name)),
     });
@@ -128,11 +141,16 @@ export async function deleteSignature(env: Env, caller: Caller, id: string): Pro
   const { row, isDefault } = await getSignature(env, caller, id);
   const db = database(env.DB);
   const deleted = db.delete(signatures).where(eq(signatures.id, row.id));
+  const event = {
+    action: "signature.delete",
+    target: row.id,
+    diff: diffOf({ name: row.name, status: row.status, isDefault }, {}),
+  };
   if (!isDefault) {
-    await deleted;
+    await audited(env, caller, event, [deleted]);
     return;
   }
-  const [, changed] = await db.batch([
+  const [, changed] = await audited(env, caller, event, [
     deleted,
     db
       .update(tenants)
@@ -141,6 +159,10 @@ export async function deleteSignature(env: Env, caller: Caller, id: string): Pro
       .returning(),
   ]);
   await announceChanged(env, changed);
+}
+
+function changedMeanwhile(id: string): ApiError {
+  return new ApiError("conflict", `Signature ${id} was changed by another request; try again.`);
 }
 
 /** A default signature changed (`changed`: the tenant's row, if it did): sending must know. */
@@ -185,21 +207,26 @@ async function review(
   const step = reviewStep("signature", id, row.status, action);
   const changes = { ...(await set(row)), status: step.to };
   const db = database(env.DB);
-  const [moved, madeDefault] = await db.batch([
-    db
-      .update(signatures)
-      .set(changes)
-      .where(and(eq(signatures.id, row.id), inArray(signatures.status, step.from)))
-      .returning({ id: signatures.id }),
-    // Approving a signature while the tenant has no default makes it the default.
-    ...(step.to === "approved" ? [makeDefault(env, caller, row, true)] : []),
-  ]);
-  if (moved.length === 0) {
-    throw new ApiError(
-      "conflict",
-      `Signature ${row.id} was changed by another request; try again.`,
-    );
-  }
+  const event = {
+    action: `signature.${action}`,
+    target: row.id,
+    diff: diffOf(
+      { status: row.status, reviewReason: row.reviewReason },
+      { status: step.to, reviewReason: changes.reviewReason ?? row.reviewReason },
+    ),
+  };
+  const [, , madeDefault] = await unlessLost(
+    audited(env, caller, event, [
+      db
+        .update(signatures)
+        .set(changes)
+        .where(and(eq(signatures.id, row.id), inArray(signatures.status, step.from))),
+      failUnlessChanged(env),
+      // Approving a signature while the tenant has no default makes it the default.
+      ...(step.to === "approved" ? [makeDefault(env, caller, row, true)] : []),
+    ]),
+    () => changedMeanwhile(row.id),
+  );
   await announceChanged(env, madeDefault ?? []);
   return getSignature(env, caller, row.id);
 }
@@ -265,10 +292,15 @@ export async function setDefaultSignature(
       `Signature ${id} is ${row.status}; only an approved signature can be the default.`,
     );
   }
-  const changed = await makeDefault(env, caller, row, false);
-  if (changed.length === 0) {
-    throw new ApiError("conflict", `Signature ${id} was changed by another request; try again.`);
-  }
+  const [changed] = await unlessLost(
+    audited(
+      env,
+      caller,
+      { action: "signature.set_default", target: row.id, diff: diffOf({}, { default: row.name }) },
+      [makeDefault(env, caller, row, false), failUnlessChanged(env)],
+    ),
+    () => changedMeanwhile(id),
+  );
   await announceChanged(env, changed);
   return getSignature(env, caller, id);
 }

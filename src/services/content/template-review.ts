@@ -5,8 +5,11 @@
 import { and, eq, inArray } from "drizzle-orm";
 import { database } from "../../db/client";
 import { templates, templateVersions } from "../../db/schema";
+import { diffOf } from "../../domain/audit-chain";
 import type { Caller } from "../../domain/caller";
 import { type ReviewAction, reviewNote, reviewStep } from "../../domain/review";
+import { audited } from "../audit/audit-log";
+import { failUnlessChanged, unlessLost } from "../audit/change-guard";
 import { refuseBlocked, screenText } from "./sensitive-words";
 import { forgetServingTemplate } from "./serving-templates";
 import {
@@ -34,14 +37,26 @@ async function review(
   const db = database(env.DB);
   // One transaction: the template serves the version only if this very batch approved it.
   const serves = step.to === "approved";
-  const [moved] = await db.batch([
+  const event = {
+    action: `template.${action}`,
+    target: template.id,
+    diff: diffOf(
+      { version: latest.version, status: latest.status, reviewReason: latest.reviewReason },
+      {
+        version: latest.version,
+        status: step.to,
+        reviewReason: changes.reviewReason ?? latest.reviewReason,
+      },
+    ),
+  };
+  const moved = audited(env, caller, event, [
     db
       .update(templateVersions)
       .set(changes)
       .where(
         and(versionOf(template.id, latest.version), inArray(templateVersions.status, step.from)),
-      )
-      .returning({ status: templateVersions.status }),
+      ),
+    failUnlessChanged(env),
     db
       .update(templates)
       .set(serves ? { approvedVersion: latest.version, updatedAt: now } : { updatedAt: now })
@@ -52,9 +67,7 @@ async function review(
         ),
       ),
   ]);
-  if (moved.length === 0) {
-    throw changedMeanwhile(template.id);
-  }
+  await unlessLost(moved, () => changedMeanwhile(template.id));
   if (serves) {
     forgetServingTemplate(caller.tenant.id, id);
   }

@@ -9,12 +9,15 @@ import { and, eq, exists, inArray, type SQL } from "drizzle-orm";
 import { type Database, database } from "../../db/client";
 import { keyset, type Page, type PageRequest, pageOf } from "../../db/paging";
 import { templates, templateVersions } from "../../db/schema";
+import { diffOf } from "../../domain/audit-chain";
 import type { Caller } from "../../domain/caller";
 import { REVIEW_STEPS } from "../../domain/review";
 import { checkDeclarations } from "../../domain/templates";
 import type { ReviewStatus, TemplateKind, VariableDeclaration } from "../../domain/vocabulary";
 import { newId } from "../../lib/ids";
 import { ApiError } from "../../lib/problem";
+import { audited } from "../audit/audit-log";
+import { failUnlessChanged, unlessLost } from "../audit/change-guard";
 import { forgetServingTemplate } from "./serving-templates";
 
 export type TemplateRow = typeof templates.$inferSelect;
@@ -78,10 +81,24 @@ export async function createTemplate(
     createdAt: now,
   };
   const db = database(env.DB);
-  await db.batch([
-    db.insert(templates).values(template),
-    db.insert(templateVersions).values(latest),
-  ]);
+  await audited(
+    env,
+    caller,
+    {
+      action: "template.create",
+      target: template.id,
+      diff: diffOf(
+        {},
+        {
+          name: template.name,
+          kind: template.kind,
+          body: latest.body,
+          variables: latest.variables,
+        },
+      ),
+    },
+    [db.insert(templates).values(template), db.insert(templateVersions).values(latest)],
+  );
   return { template, latest };
 }
 
@@ -199,6 +216,19 @@ export async function updateTemplate(
     reviewedAt: null,
   } as const;
 
+  const event = {
+    action: "template.update",
+    target: id,
+    diff: diffOf(
+      { name: template.name, kind: template.kind, body: latest.body, variables: latest.variables },
+      {
+        name: changes.name ?? template.name,
+        kind: kindChanged ? changes.kind : template.kind,
+        body,
+        variables,
+      },
+    ),
+  };
   if (contentChanged && latest.status === "approved") {
     // The approved version keeps serving; the edit becomes the next version, to be reviewed.
     const next: TemplateVersionRow = {
@@ -210,47 +240,43 @@ export async function updateTemplate(
       createdAt: now,
     };
     // A racing edit that made this version number first wins; ours then changes nothing.
-    const [inserted] = await db.batch([
-      db
-        .insert(templateVersions)
-        .values(next)
-        .onConflictDoNothing()
-        .returning({ version: templateVersions.version }),
+    const changed = audited(env, caller, event, [
+      db.insert(templateVersions).values(next).onConflictDoNothing(),
+      failUnlessChanged(env),
       db
         .update(templates)
         .set({ ...templateSet, latestVersion: next.version })
         .where(and(eq(templates.id, id), eq(templates.latestVersion, latest.version))),
     ]);
-    if (inserted.length === 0) {
-      throw changedMeanwhile(id);
-    }
+    await unlessLost(changed, () => changedMeanwhile(id));
   } else if (contentChanged || (kindChanged && latest.status === "rejected")) {
-    const [edited] = await db.batch([
+    const changed = audited(env, caller, event, [
       db
         .update(templateVersions)
         .set({ ...unreviewed, body, variables })
-        .where(and(versionOf(id, latest.version), inArray(templateVersions.status, EDITABLE)))
-        .returning({ version: templateVersions.version }),
+        .where(and(versionOf(id, latest.version), inArray(templateVersions.status, EDITABLE))),
+      failUnlessChanged(env),
       // The name and kind change only with the text: not if a submission got there first.
       db
         .update(templates)
         .set(templateSet)
         .where(and(eq(templates.id, id), versionIs(db, id, latest.version, "draft"))),
     ]);
-    if (edited.length === 0) {
-      throw changedMeanwhile(id);
-    }
+    await unlessLost(changed, () => changedMeanwhile(id));
   } else {
-    await db.update(templates).set(templateSet).where(eq(templates.id, id));
+    await audited(env, caller, event, [
+      db.update(templates).set(templateSet).where(eq(templates.id, id)),
+    ]);
   }
   forgetServingTemplate(caller.tenant.id, id);
   return getTemplate(env, caller, id);
 }
 
 export async function deleteTemplate(env: Env, caller: Caller, id: string): Promise<void> {
-  const { template } = await getTemplate(env, caller, id);
+  const { template, latest } = await getTemplate(env, caller, id);
   const db = database(env.DB);
-  await db.batch([
+  const gone = { name: template.name, kind: template.kind, body: latest.body };
+  await audited(env, caller, { action: "template.delete", target: id, diff: diffOf(gone, {}) }, [
     db.delete(templateVersions).where(eq(templateVersions.templateId, template.id)),
     db.delete(templates).where(eq(templates.id, template.id)),
   ]);

@@ -3,13 +3,17 @@
  * that cannot be compiled is refused before it is written; one written drops the tenant's compiled
  * lexicon in this isolate (sensitive-words.ts).
  */
-import { and, eq } from "drizzle-orm";
+import { and, eq, sql } from "drizzle-orm";
 import { database } from "../../db/client";
 import { keyset, type Page, type PageRequest, pageOf } from "../../db/paging";
 import { sensitiveWords } from "../../db/schema";
+import { diffOf } from "../../domain/audit-chain";
+import type { Caller } from "../../domain/caller";
 import { checkWord, type WordPolicy } from "../../domain/sensitive-words";
 import { newId } from "../../lib/ids";
 import { ApiError } from "../../lib/problem";
+import { audited } from "../audit/audit-log";
+import { failUnlessChanged, unlessLost } from "../audit/change-guard";
 import { compileTenantLexicon, forgetTenantLexicon, tenantWords } from "./sensitive-words";
 
 export type SensitiveWordRow = typeof sensitiveWords.$inferSelect;
@@ -38,10 +42,11 @@ export async function listSensitiveWords(
 /** Adds one word (checked by the route: `checkWord`). A word already there is a 409. */
 export async function createSensitiveWord(
   env: Env,
-  tenantId: string,
+  caller: Caller,
   input: { word: string; policy: WordPolicy },
   now: number = Date.now(),
 ): Promise<SensitiveWordRow> {
+  const tenantId = caller.tenant.id;
   const checked = checkWord(input.word);
   if (!checked.ok) {
     throw new ApiError("validation-error", `The word ${checked.reason}.`, {
@@ -63,11 +68,25 @@ export async function createSensitiveWord(
     );
   }
   compileTenantLexicon([...words, row]);
-  const [inserted] = await database(env.DB)
-    .insert(sensitiveWords)
-    .values(row)
-    .onConflictDoNothing()
-    .returning();
+  // A word already there fails the whole batch (unique per tenant), so no entry records it.
+  const inserted = await audited(
+    env,
+    caller,
+    {
+      action: "sensitive_word.create",
+      target: row.id,
+      diff: diffOf({}, { word: row.word, policy: row.policy }),
+    },
+    [database(env.DB).insert(sensitiveWords).values(row).returning()],
+  ).then(
+    ([[created]]) => created,
+    (error: unknown) => {
+      if (/UNIQUE constraint failed: sensitive_words/.test(String(error))) {
+        return undefined;
+      }
+      throw error;
+    },
+  );
   if (!inserted) {
     const existing = await database(env.DB).query.sensitiveWords.findFirst({
       where: and(eq(sensitiveWords.tenantId, tenantId), eq(sensitiveWords.word, checked.word)),
@@ -96,10 +115,11 @@ export interface ImportResult {
 /** Adds words, or changes the policy of words already there (by their folded form). */
 export async function importSensitiveWords(
   env: Env,
-  tenantId: string,
+  caller: Caller,
   words: readonly { word: string; policy: WordPolicy }[],
   now: number = Date.now(),
 ): Promise<ImportResult> {
+  const tenantId = caller.tenant.id;
   const rejected: ImportResult["rejected"] = [];
   const firstIndexOf = new Map<string, number>();
   const accepted: { word: string; policy: WordPolicy }[] = [];
@@ -153,32 +173,65 @@ export async function importSensitiveWords(
   }
   // Each chunk travels as one JSON parameter (D1 binds at most 100 per query); one batch, so an
   // import is applied whole or not at all.
-  const statements: D1PreparedStatement[] = [];
+  const db = database(env.DB);
+  const statements = [];
   for (let i = 0; i < changes.length; i += IMPORT_CHUNK) {
+    const chunk = JSON.stringify(changes.slice(i, i + IMPORT_CHUNK));
+    // Written as literals: drizzle's D1 batch cannot bind a raw statement's parameters (it looks
+    // for a prepared statement the raw query never makes), and the audit entry must share the batch.
     statements.push(
-      env.DB.prepare(
-        `INSERT INTO sensitive_words (id, tenant_id, word, policy, created_at)
-         SELECT json_extract(value, '$.id'), ?1, json_extract(value, '$.word'),
-                json_extract(value, '$.policy'), ?2
-         FROM json_each(?3) WHERE true
+      db.run(
+        sql.raw(
+          `INSERT INTO sensitive_words (id, tenant_id, word, policy, created_at)
+         SELECT json_extract(value, '$.id'), ${sqlText(tenantId)}, json_extract(value, '$.word'),
+                json_extract(value, '$.policy'), ${Math.trunc(now)}
+         FROM json_each(${sqlText(chunk)}) WHERE true
          ON CONFLICT (tenant_id, word) DO UPDATE SET policy = excluded.policy`,
-      ).bind(tenantId, now, JSON.stringify(changes.slice(i, i + IMPORT_CHUNK))),
+        ),
+      ),
     );
   }
   if (statements.length > 0) {
-    await env.DB.batch(statements);
+    // The entry names each word's new policy (a word new to the lexicon has no `from`).
+    const diff = Object.fromEntries(
+      changes.map(({ word, policy }) => [word, { from: existing.get(word), to: policy }]),
+    );
+    await audited(
+      env,
+      caller,
+      { action: "sensitive_word.import", target: "sensitive_words", diff },
+      statements,
+    );
     forgetTenantLexicon(tenantId);
   }
   return { imported, updated, unchanged, rejected };
 }
 
-export async function deleteSensitiveWord(env: Env, tenantId: string, id: string): Promise<void> {
-  const deleted = await database(env.DB)
-    .delete(sensitiveWords)
-    .where(and(eq(sensitiveWords.id, id), eq(sensitiveWords.tenantId, tenantId)))
-    .returning({ id: sensitiveWords.id });
-  if (deleted.length === 0) {
+export async function deleteSensitiveWord(env: Env, caller: Caller, id: string): Promise<void> {
+  const tenantId = caller.tenant.id;
+  const db = database(env.DB);
+  const mine = and(eq(sensitiveWords.id, id), eq(sensitiveWords.tenantId, tenantId));
+  const existing = await db.query.sensitiveWords.findFirst({ where: mine });
+  if (!existing) {
     throw new ApiError("not-found", `No sensitive word ${id}.`);
   }
+  await unlessLost(
+    audited(
+      env,
+      caller,
+      {
+        action: "sensitive_word.delete",
+        target: id,
+        diff: diffOf({ word: existing.word, policy: existing.policy }, {}),
+      },
+      [db.delete(sensitiveWords).where(mine), failUnlessChanged(env)],
+    ),
+    () => new ApiError("not-found", `No sensitive word ${id}.`),
+  );
   forgetTenantLexicon(tenantId);
+}
+
+/** A SQLite string literal: quotes doubled, the only escape SQLite's literals have. */
+function sqlText(value: string): string {
+  return `'${value.replaceAll("'", "''")}'`;
 }

@@ -8,6 +8,7 @@ import { database } from "../../db/client";
 import { keyset, type Page, type PageRequest, pageOf } from "../../db/paging";
 import { messages, webhookDeliveries, webhookEndpoints } from "../../db/schema";
 import { enqueueDeliveries, forgetTenantEndpoints } from "../../delivery/webhook-events";
+import { diffOf } from "../../domain/audit-chain";
 import { type Caller, modeSeenBy } from "../../domain/caller";
 import type { WebhookEvent } from "../../domain/vocabulary";
 import { checkWebhookUrl } from "../../domain/webhook-urls";
@@ -15,6 +16,8 @@ import { randomToken } from "../../lib/crypto";
 import { newId } from "../../lib/ids";
 import { ApiError } from "../../lib/problem";
 import { encryptSecret } from "../../lib/secrets";
+import { audited } from "../audit/audit-log";
+import { failUnlessChanged, unlessLost } from "../audit/change-guard";
 
 export type WebhookEndpointRow = typeof webhookEndpoints.$inferSelect;
 export type WebhookDeliveryRow = typeof webhookDeliveries.$inferSelect;
@@ -88,7 +91,20 @@ export async function createWebhookEndpoint(
     createdAt: now,
     updatedAt: now,
   };
-  await db.insert(webhookEndpoints).values(row);
+  await audited(
+    env,
+    caller,
+    {
+      action: "webhook_endpoint.create",
+      target: row.id,
+      diff: diffOf(
+        {},
+        { url: row.url, events: row.events, description: row.description, secret: "" },
+        ["secret"],
+      ),
+    },
+    [db.insert(webhookEndpoints).values(row)],
+  );
   forgetTenantEndpoints(caller.tenant.id);
   return { row, secret };
 }
@@ -125,14 +141,27 @@ export async function getWebhookEndpoint(
 
 /** Deletes the endpoint and its deliveries; queued ones are dropped when they come up. */
 export async function deleteWebhookEndpoint(env: Env, caller: Caller, id: string): Promise<void> {
-  const deleted = await database(env.DB)
-    .delete(webhookEndpoints)
-    .where(and(eq(webhookEndpoints.id, id), eq(webhookEndpoints.tenantId, caller.tenant.id)))
-    .returning({ id: webhookEndpoints.id });
-  forgetTenantEndpoints(caller.tenant.id);
-  if (deleted.length === 0) {
+  const db = database(env.DB);
+  const mine = and(eq(webhookEndpoints.id, id), eq(webhookEndpoints.tenantId, caller.tenant.id));
+  const existing = await db.query.webhookEndpoints.findFirst({ where: mine });
+  if (!existing) {
+    forgetTenantEndpoints(caller.tenant.id);
     throw new ApiError("not-found", `No webhook endpoint ${id}.`);
   }
+  await unlessLost(
+    audited(
+      env,
+      caller,
+      {
+        action: "webhook_endpoint.delete",
+        target: id,
+        diff: diffOf({ url: existing.url, events: existing.events }, {}),
+      },
+      [db.delete(webhookEndpoints).where(mine), failUnlessChanged(env)],
+    ),
+    () => new ApiError("not-found", `No webhook endpoint ${id}.`),
+  );
+  forgetTenantEndpoints(caller.tenant.id);
 }
 
 /** A new secret, in force at once: the next attempt of every delivery is signed with it. */
@@ -142,15 +171,31 @@ export async function rotateWebhookSecret(
   id: string,
   now: number = Date.now(),
 ): Promise<{ row: WebhookEndpointRow; secret: string }> {
+  await getWebhookEndpoint(env, caller, id);
   const secret = generateWebhookSecret();
-  const [row] = await database(env.DB)
-    .update(webhookEndpoints)
-    .set({
-      secretCiphertext: await encryptSecret(settingsOf(env).MASTER_KEY, "webhook-secret", secret),
-      updatedAt: now,
-    })
-    .where(and(eq(webhookEndpoints.id, id), eq(webhookEndpoints.tenantId, caller.tenant.id)))
-    .returning();
+  const [[row]] = await audited(
+    env,
+    caller,
+    {
+      action: "webhook_endpoint.rotate_secret",
+      target: id,
+      diff: diffOf({ secret: "old" }, { secret: "new" }, ["secret"]),
+    },
+    [
+      database(env.DB)
+        .update(webhookEndpoints)
+        .set({
+          secretCiphertext: await encryptSecret(
+            settingsOf(env).MASTER_KEY,
+            "webhook-secret",
+            secret,
+          ),
+          updatedAt: now,
+        })
+        .where(and(eq(webhookEndpoints.id, id), eq(webhookEndpoints.tenantId, caller.tenant.id)))
+        .returning(),
+    ],
+  );
   if (!row) {
     throw new ApiError("not-found", `No webhook endpoint ${id}.`);
   }

@@ -21,11 +21,13 @@ import {
   wechatServiceReservations,
 } from "../../db/schema";
 import { wechatAccountOf } from "../../delivery/wechat-account";
+import { diffOf } from "../../domain/audit-chain";
 import type { Caller } from "../../domain/caller";
 import type { WeChatMode } from "../../domain/vocabulary";
 import { ApiError } from "../../lib/problem";
 import { decryptSecret, encryptSecret } from "../../lib/secrets";
 import { TtlCache } from "../../lib/ttl-cache";
+import { audited } from "../audit/audit-log";
 import { assertOutboundUrl } from "../webhooks/endpoints";
 
 export type WeChatAppRow = typeof wechatApps.$inferSelect;
@@ -87,23 +89,53 @@ export async function putWeChatApp(
     tokenEndpoint: input.token_endpoint ?? "stable_token",
     updatedAt: now,
   };
-  // Insert, else update only the caller's own row: two requests racing for a new app id (from one
-  // tenant or two) both end well, one creating it and the other updating it or getting a 409.
-  const [inserted] = await db
-    .insert(wechatApps)
-    .values({ ...values, appId: input.app_id, tenantId: caller.tenant.id, createdAt: now })
-    .onConflictDoNothing()
-    .returning();
-  const [row] = inserted
-    ? [inserted]
-    : await db
-        .update(wechatApps)
-        .set(values)
-        .where(and(eq(wechatApps.appId, input.app_id), eq(wechatApps.tenantId, caller.tenant.id)))
-        .returning();
+  const existing = await db.query.wechatApps.findFirst({
+    where: eq(wechatApps.appId, input.app_id),
+  });
+  if (existing && existing.tenantId !== caller.tenant.id) {
+    throw new ApiError("conflict", `${input.app_id} is set up by another account.`);
+  }
+  const settings = (row: typeof values) => ({
+    mode: row.mode,
+    apiBaseUrl: row.apiBaseUrl,
+    tokenEndpoint: row.tokenEndpoint,
+    secrets: row.secretCiphertext,
+  });
+  const event = {
+    action: existing ? "wechat_app.update" : "wechat_app.create",
+    target: input.app_id,
+    // A new ciphertext is new secrets (app secret, token, AES key): only that they changed.
+    diff: diffOf(existing ? settings(existing) : {}, settings(values), ["secrets"]),
+  };
+  let rows: WeChatAppRow[];
+  try {
+    [rows] = await audited(env, caller, event, [
+      existing
+        ? db
+            .update(wechatApps)
+            .set(values)
+            .where(
+              and(eq(wechatApps.appId, input.app_id), eq(wechatApps.tenantId, caller.tenant.id)),
+            )
+            .returning()
+        : db
+            .insert(wechatApps)
+            .values({ ...values, appId: input.app_id, tenantId: caller.tenant.id, createdAt: now })
+            .returning(),
+    ]);
+  } catch (error) {
+    // Another request created this app id since we looked (this tenant's or another's): the
+    // whole batch, entry included, rolled back; again, it is now an update or a 409.
+    if (!existing && /UNIQUE constraint failed: wechat_apps/.test(String(error))) {
+      return putWeChatApp(env, caller, input, now);
+    }
+    throw error;
+  }
+  const [row] = rows;
   if (!row) {
     throw new ApiError("conflict", `${input.app_id} is set up by another account.`);
   }
+  const inserted = existing ? undefined : row;
   cache.delete(input.app_id);
   if (inserted) {
     // Whatever the object kept from an earlier owner (should that owner's delete not have
@@ -134,42 +166,48 @@ export async function getWeChatApp(env: Env, caller: Caller, appId: string): Pro
 
 /** Deletes the app and everything kept for it; the app id is then free for any tenant. */
 export async function deleteWeChatApp(env: Env, caller: Caller, appId: string): Promise<void> {
-  await getWeChatApp(env, caller, appId);
+  const app = await getWeChatApp(env, caller, appId);
   const tenantId = caller.tenant.id;
   const db = database(env.DB);
-  await db.batch([
-    db
-      .delete(autoReplyRules)
-      .where(
-        and(
-          eq(autoReplyRules.tenantId, tenantId),
-          eq(autoReplyRules.channel, "wechat"),
-          eq(autoReplyRules.scope, appId),
+  const gone = { mode: app.mode, apiBaseUrl: app.apiBaseUrl, tokenEndpoint: app.tokenEndpoint };
+  await audited(
+    env,
+    caller,
+    { action: "wechat_app.delete", target: appId, diff: diffOf(gone, {}) },
+    [
+      db
+        .delete(autoReplyRules)
+        .where(
+          and(
+            eq(autoReplyRules.tenantId, tenantId),
+            eq(autoReplyRules.channel, "wechat"),
+            eq(autoReplyRules.scope, appId),
+          ),
         ),
-      ),
-    db
-      .delete(wechatFollowers)
-      .where(and(eq(wechatFollowers.tenantId, tenantId), eq(wechatFollowers.appId, appId))),
-    db
-      .delete(wechatInbox)
-      .where(and(eq(wechatInbox.tenantId, tenantId), eq(wechatInbox.appId, appId))),
-    db
-      .delete(contactWeChatBindings)
-      .where(
-        and(eq(contactWeChatBindings.tenantId, tenantId), eq(contactWeChatBindings.appId, appId)),
-      ),
-    db
-      .delete(wechatServiceReservations)
-      .where(
-        and(
-          eq(wechatServiceReservations.tenantId, tenantId),
-          eq(wechatServiceReservations.appId, appId),
+      db
+        .delete(wechatFollowers)
+        .where(and(eq(wechatFollowers.tenantId, tenantId), eq(wechatFollowers.appId, appId))),
+      db
+        .delete(wechatInbox)
+        .where(and(eq(wechatInbox.tenantId, tenantId), eq(wechatInbox.appId, appId))),
+      db
+        .delete(contactWeChatBindings)
+        .where(
+          and(eq(contactWeChatBindings.tenantId, tenantId), eq(contactWeChatBindings.appId, appId)),
         ),
-      ),
-    db
-      .delete(wechatApps)
-      .where(and(eq(wechatApps.tenantId, tenantId), eq(wechatApps.appId, appId))),
-  ]);
+      db
+        .delete(wechatServiceReservations)
+        .where(
+          and(
+            eq(wechatServiceReservations.tenantId, tenantId),
+            eq(wechatServiceReservations.appId, appId),
+          ),
+        ),
+      db
+        .delete(wechatApps)
+        .where(and(eq(wechatApps.tenantId, tenantId), eq(wechatApps.appId, appId))),
+    ],
+  );
   cache.delete(appId);
   await wechatAccountOf(env, appId).release(appId, tenantId);
 }

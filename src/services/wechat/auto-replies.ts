@@ -7,12 +7,15 @@ import { and, asc, eq } from "drizzle-orm";
 import { database } from "../../db/client";
 import { keyset, type Page, type PageRequest, pageOf } from "../../db/paging";
 import { autoReplyRules, wechatInbox } from "../../db/schema";
+import { diffOf } from "../../domain/audit-chain";
 import type { AutoReplyRule } from "../../domain/auto-replies";
 import type { Caller } from "../../domain/caller";
 import type { AutoReplyMatch } from "../../domain/vocabulary";
 import { newId } from "../../lib/ids";
 import { ApiError } from "../../lib/problem";
 import { TtlCache } from "../../lib/ttl-cache";
+import { audited } from "../audit/audit-log";
+import { failUnlessChanged, unlessLost } from "../audit/change-guard";
 import { getWeChatApp } from "./apps";
 
 export type AutoReplyRow = typeof autoReplyRules.$inferSelect;
@@ -68,20 +71,28 @@ export async function createAutoReply(
       errors: [{ pointer: "/keyword", detail: "required for exact, prefix and contains" }],
     });
   }
-  const [row] = await database(env.DB)
-    .insert(autoReplyRules)
-    .values({
-      id: newId("arr", now),
-      tenantId: caller.tenant.id,
-      channel: "wechat",
-      scope: appId,
-      match: input.match,
-      keyword: keyed ? keyword : null,
-      reply: input.reply,
-      priority: input.priority ?? 100,
-      createdAt: now,
-    })
-    .returning();
+  const rule = {
+    id: newId("arr", now),
+    tenantId: caller.tenant.id,
+    channel: "wechat" as const,
+    scope: appId,
+    match: input.match,
+    keyword: keyed ? keyword : null,
+    reply: input.reply,
+    priority: input.priority ?? 100,
+    createdAt: now,
+  };
+  const { match, reply, priority } = rule;
+  const [[row]] = await audited(
+    env,
+    caller,
+    {
+      action: "auto_reply.create",
+      target: rule.id,
+      diff: diffOf({}, { app_id: appId, match, keyword: rule.keyword, reply, priority }),
+    },
+    [database(env.DB).insert(autoReplyRules).values(rule).returning()],
+  );
   if (!row) {
     throw new Error("auto-reply rule vanished");
   }
@@ -96,13 +107,26 @@ export async function deleteAutoReply(
   id: string,
 ): Promise<void> {
   await getWeChatApp(env, caller, appId);
-  const deleted = await database(env.DB)
-    .delete(autoReplyRules)
-    .where(and(eq(autoReplyRules.id, id), ofApp(caller.tenant.id, appId)))
-    .returning({ id: autoReplyRules.id });
-  if (deleted.length === 0) {
+  const db = database(env.DB);
+  const mine = and(eq(autoReplyRules.id, id), ofApp(caller.tenant.id, appId));
+  const existing = await db.query.autoReplyRules.findFirst({ where: mine });
+  if (!existing) {
     throw new ApiError("not-found", `No auto-reply rule ${id}.`);
   }
+  const { match, keyword, reply, priority } = existing;
+  await unlessLost(
+    audited(
+      env,
+      caller,
+      {
+        action: "auto_reply.delete",
+        target: id,
+        diff: diffOf({ app_id: appId, match, keyword, reply, priority }, {}),
+      },
+      [db.delete(autoReplyRules).where(mine), failUnlessChanged(env)],
+    ),
+    () => new ApiError("not-found", `No auto-reply rule ${id}.`),
+  );
   cache.delete(cacheKey(caller.tenant.id, appId));
 }
 

@@ -9,7 +9,9 @@ import { and, eq, type SQL, sql } from "drizzle-orm";
 import { database } from "../../db/client";
 import { keyset, type Page, type PageRequest, pageOf } from "../../db/paging";
 import { wechatFollowers } from "../../db/schema";
+import { diffOf } from "../../domain/audit-chain";
 import type { Caller } from "../../domain/caller";
+import { audited } from "../audit/audit-log";
 import { getWeChatApp } from "./apps";
 import { callWeChat, type WeChatClientIO, wechatProblem } from "./client";
 
@@ -230,7 +232,15 @@ export async function createTag(
     throw wechatProblem(answer.error, "create the tag");
   }
   const tag = isRecord(answer.value.tag) ? answer.value.tag : {};
-  return { id: Number(tag.id), name: typeof tag.name === "string" ? tag.name : name };
+  const created = { id: Number(tag.id), name: typeof tag.name === "string" ? tag.name : name };
+  // Tags live at WeChat: the entry follows WeChat's yes, with nothing beside it in D1.
+  await audited(
+    env,
+    caller,
+    { action: "wechat_tag.create", target: `${appId}/${created.id}`, diff: diffOf({}, created) },
+    [],
+  );
+  return created;
 }
 
 /**
@@ -254,6 +264,18 @@ export async function changeTagMembers(
       : "/cgi-bin/tags/members/batchuntagging";
   const local = change.action === "tag" ? ADD_TAG : REMOVE_TAG;
   let batches = 0;
+  // One entry for what WeChat accepted, also when it refuses a later batch.
+  const record = (done: number) =>
+    audited(
+      env,
+      caller,
+      {
+        action: `wechat_tag.${change.action}`,
+        target: `${appId}/${change.tagId}`,
+        diff: { openids: { to: openids.slice(0, done) } },
+      },
+      [],
+    );
   for (let start = 0; start < openids.length; start += TAGGING_BATCH) {
     const batch = openids.slice(start, start + TAGGING_BATCH);
     const answer = await callWeChat(
@@ -265,6 +287,9 @@ export async function changeTagMembers(
     );
     if (!answer.ok) {
       const done = batches * TAGGING_BATCH;
+      if (done > 0) {
+        await record(done);
+      }
       throw wechatProblem(answer.error, `${change.action} the users (${done} done before)`);
     }
     batches += 1;
@@ -272,6 +297,7 @@ export async function changeTagMembers(
       .bind(now, change.tagId, appId, JSON.stringify(batch), app.tenantId)
       .run();
   }
+  await record(openids.length);
   return { openids: openids.length, batches };
 }
 

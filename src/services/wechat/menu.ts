@@ -7,6 +7,7 @@
 import type { Caller } from "../../domain/caller";
 import { type Menu, menuForWeChat, menuFromWeChat, validateMenu } from "../../domain/wechat-menu";
 import { ApiError } from "../../lib/problem";
+import { audited } from "../audit/audit-log";
 import { getWeChatApp } from "./apps";
 import { callWeChat, type WeChatClientIO, wechatProblem } from "./client";
 
@@ -34,6 +35,13 @@ export async function putMenu(
   if (!answer.ok) {
     throw wechatProblem(answer.error, "set the menu");
   }
+  // The menu lives at WeChat, not in D1: the entry follows WeChat's yes, with nothing beside it.
+  await audited(
+    env,
+    caller,
+    { action: "wechat_menu.update", target: appId, diff: { menu: { to: body } } },
+    [],
+  );
   return body;
 }
 

@@ -1,0 +1,277 @@
+/**
+ * Every administrative operation leaves an audit entry: the test walks the served OpenAPI
+ * document's non-GET operations. Each is either exempt (one list, a reason each) or has a fixture
+ * that makes a valid request; the request must succeed and leave an entry with its request id.
+ */
+import { afterEach, beforeEach, describe, expect, it, vi } from "vitest";
+import { CODE_TEMPLATE } from "../support/templates";
+import { call, createTenant, postJson, type TestTenant } from "../support/tenants";
+import { wechatApp } from "../support/wechat";
+
+/** What is not an administrative change, and why. */
+const EXEMPT: Record<string, string> = {
+  createMessage: "sends a message: traffic, recorded in the send log",
+  cancelMessage: "cancels a message: traffic, recorded in the send log",
+  createBatch: "sends a batch: traffic, recorded in the send log",
+  cancelBatch: "cancels a batch: traffic, recorded in the send log",
+  previewMessage: "a query: changes nothing",
+  checkSensitiveWords: "a query: changes nothing",
+  replayWebhookDelivery: "sends an event again; every attempt is recorded with the delivery",
+  syncWeChatFollowers: "copies WeChat's follower list into ours; no setting changes",
+  createContactWeChatOAuthLink: "makes a signed link; writes nothing",
+  sendWeChatSandboxMessage: "the local sandbox playing a follower; development only",
+};
+
+interface Request {
+  path: string;
+  body?: unknown;
+}
+
+const json = async (res: Response): Promise<Record<string, unknown>> => {
+  expect(res.status, await res.clone().text()).toBeLessThan(300);
+  return (await res.json()) as Record<string, unknown>;
+};
+const created = async (t: TestTenant, path: string, body: unknown) =>
+  String((await json(await t.api(path, postJson(body)))).id);
+const template = (t: TestTenant) => created(t, "/v1/templates", CODE_TEMPLATE);
+const signature = (t: TestTenant) => created(t, "/v1/signatures", { name: "Acme" });
+const step = async (t: TestTenant, path: string) => json(await t.api(path, postJson({})));
+const webhook = (t: TestTenant) =>
+  created(t, "/v1/webhooks", {
+    url: "https://hooks.example.com/relaybox",
+    events: ["message.delivered"],
+  });
+const contact = async (t: TestTenant, wechat: { app_id: string; openid: string }[] = []) => {
+  await json(await t.api("/v1/contacts", postJson({ external_id: "user-1", name: "Li", wechat })));
+  return "user-1";
+};
+
+/** A valid request per operation, after whatever it needs exists. */
+const FIXTURES: Record<string, (t: TestTenant) => Promise<Request>> = {
+  upsertProvider: async () => ({ path: "/v1/providers/sandbox", body: { config: {} } }),
+  deleteProvider: async () => ({ path: "/v1/providers/sandbox" }),
+  rotateProviderHookToken: async () => ({ path: "/v1/providers/sandbox/rotate-hook-token" }),
+  upsertRoute: async () => ({
+    path: "/v1/routes",
+    body: { destination: "+8613", providers: [{ provider: "sandbox" }] },
+  }),
+  deleteRoute: async (t) => {
+    const body = { destination: "+8613", providers: [{ provider: "sandbox" }] };
+    return { path: `/v1/routes/${await created(t, "/v1/routes", body)}` };
+  },
+  createApiKey: async () => ({ path: "/v1/keys", body: { name: "ci", scopes: ["messages:send"] } }),
+  updateApiKey: async (t) => ({
+    path: `/v1/keys/${(await t.addKey(["messages:send"])).id}`,
+    body: { rate_limit: { per_second: 10 } },
+  }),
+  revokeApiKey: async (t) => ({ path: `/v1/keys/${(await t.addKey(["messages:send"])).id}` }),
+  createTemplate: async () => ({ path: "/v1/templates", body: CODE_TEMPLATE }),
+  updateTemplate: async (t) => ({
+    path: `/v1/templates/${await template(t)}`,
+    body: { name: "Sign-in code" },
+  }),
+  deleteTemplate: async (t) => ({ path: `/v1/templates/${await template(t)}` }),
+  submitTemplate: async (t) => ({ path: `/v1/templates/${await template(t)}/submit`, body: {} }),
+  approveTemplate: async (t) => {
+    const id = await template(t);
+    await step(t, `/v1/templates/${id}/submit`);
+    return { path: `/v1/templates/${id}/approve`, body: {} };
+  },
+  rejectTemplate: async (t) => {
+    const id = await template(t);
+    await step(t, `/v1/templates/${id}/submit`);
+    return { path: `/v1/templates/${id}/reject`, body: { reason: "Too vague" } };
+  },
+  setTemplateProviderCodes: async (t) => ({
+    path: `/v1/templates/${await template(t)}/provider-codes`,
+    body: { aliyun: "SMS_123456" },
+  }),
+  createSignature: async () => ({ path: "/v1/signatures", body: { name: "Acme" } }),
+  deleteSignature: async (t) => ({ path: `/v1/signatures/${await signature(t)}` }),
+  submitSignature: async (t) => ({
+    path: `/v1/signatures/${await signature(t)}/submit`,
+    body: {},
+  }),
+  approveSignature: async (t) => {
+    const id = await signature(t);
+    await step(t, `/v1/signatures/${id}/submit`);
+    return { path: `/v1/signatures/${id}/approve`, body: {} };
+  },
+  rejectSignature: async (t) => {
+    const id = await signature(t);
+    await step(t, `/v1/signatures/${id}/submit`);
+    return { path: `/v1/signatures/${id}/reject`, body: { reason: "Not yours" } };
+  },
+  setDefaultSignature: async (t) => {
+    const id = await signature(t);
+    await step(t, `/v1/signatures/${id}/submit`);
+    await step(t, `/v1/signatures/${id}/approve`);
+    return { path: `/v1/signatures/${id}/default`, body: {} };
+  },
+  createSensitiveWord: async () => ({
+    path: "/v1/sensitive-words",
+    body: { word: "forbidden", policy: "block" },
+  }),
+  importSensitiveWords: async () => ({
+    path: "/v1/sensitive-words/import",
+    body: { words: [{ word: "forbidden", policy: "mask" }] },
+  }),
+  deleteSensitiveWord: async (t) => ({
+    path: `/v1/sensitive-words/${await created(t, "/v1/sensitive-words", { word: "forbidden", policy: "block" })}`,
+  }),
+  updateTenant: async () => ({ path: "/v1/tenant", body: { name: "Renamed" } }),
+  createWebhook: async () => ({
+    path: "/v1/webhooks",
+    body: { url: "https://hooks.example.com/relaybox", events: ["message.delivered"] },
+  }),
+  deleteWebhook: async (t) => ({ path: `/v1/webhooks/${await webhook(t)}` }),
+  rotateWebhookSecret: async (t) => ({ path: `/v1/webhooks/${await webhook(t)}/rotate-secret` }),
+  upsertWeChatApp: async () => ({
+    path: "/v1/wechat/apps",
+    body: {
+      app_id: "wx0123456789abcdef",
+      app_secret: "0123456789abcdef0123456789abcdef",
+      token: "QDG6eK",
+      encoding_aes_key: "jWmYm7qr5nMoAUwZRjGtBxmz3KA1tkAj3ykkR6q2B2C",
+      mode: "plaintext",
+    },
+  }),
+  deleteWeChatApp: async (t) => ({ path: `/v1/wechat/apps/${await wechatApp(t, "plaintext")}` }),
+  createWeChatAutoReply: async (t) => ({
+    path: `/v1/wechat/apps/${await wechatApp(t, "plaintext")}/auto-replies`,
+    body: { match: "exact", keyword: "hours", reply: { type: "text", content: "9 to 5" } },
+  }),
+  deleteWeChatAutoReply: async (t) => {
+    const path = `/v1/wechat/apps/${await wechatApp(t, "plaintext")}/auto-replies`;
+    const body = { match: "exact", keyword: "hours", reply: { type: "text", content: "9 to 5" } };
+    return { path: `${path}/${await created(t, path, body)}` };
+  },
+  createContact: async () => ({ path: "/v1/contacts", body: { external_id: "user-1" } }),
+  updateContact: async (t) => ({ path: `/v1/contacts/${await contact(t)}`, body: { name: "Han" } }),
+  deleteContact: async (t) => ({ path: `/v1/contacts/${await contact(t)}` }),
+  deleteContactWeChatBinding: async (t) => {
+    const appId = await wechatApp(t, "plaintext");
+    const id = await contact(t, [{ app_id: appId, openid: "oLiLei123" }]);
+    return { path: `/v1/contacts/${id}/wechat/${appId}` };
+  },
+  setWeChatMenu: async (t) => ({
+    path: `/v1/wechat/apps/${await wechatApp(t, "plaintext")}/menu`,
+    body: { button: [{ name: "Today", type: "click", key: "TODAY" }] },
+  }),
+  createWeChatTag: async (t) => ({
+    path: `/v1/wechat/apps/${await wechatApp(t, "plaintext")}/tags`,
+    body: { name: "VIP" },
+  }),
+  addWeChatTagMembers: async (t) => ({
+    path: `/v1/wechat/apps/${await wechatApp(t, "plaintext")}/tags/100/members`,
+    body: { openids: ["oLiLei123"] },
+  }),
+  removeWeChatTagMembers: async (t) => ({
+    path: `/v1/wechat/apps/${await wechatApp(t, "plaintext")}/tags/100/members`,
+    body: { openids: ["oLiLei123"] },
+  }),
+};
+
+interface Operation {
+  method: string;
+  path: string;
+  operationId: string;
+}
+
+async function changingOperations(): Promise<Operation[]> {
+  const res = await call("/openapi.json", null);
+  expect(res.status).toBe(200);
+  const doc = (await res.json()) as {
+    paths: Record<string, Record<string, { operationId?: string }>>;
+  };
+  return Object.entries(doc.paths).flatMap(([path, byMethod]) =>
+    Object.entries(byMethod)
+      .filter(([method]) => ["post", "put", "patch", "delete"].includes(method))
+      .map(([method, operation]) => ({
+        method: method.toUpperCase(),
+        path,
+        operationId: operation.operationId ?? `${method.toUpperCase()} ${path}`,
+      })),
+  );
+}
+
+interface AuditEntryView {
+  id: string;
+  request_id: string | null;
+  actor: { type: string; id: string };
+  action: string;
+}
+
+async function entries(t: TestTenant, query = ""): Promise<AuditEntryView[]> {
+  const body = await json(await t.api(`/v1/audit?limit=100${query}`));
+  return body.data as AuditEntryView[];
+}
+
+/** WeChat's API for the menu and tags: a token, a tag, and yes to everything else. */
+beforeEach(() => {
+  const realFetch = globalThis.fetch;
+  vi.spyOn(globalThis, "fetch").mockImplementation(async (input, init) => {
+    const request = new Request(input, init);
+    const url = new URL(request.url);
+    if (url.origin !== "https://api.weixin.qq.com") {
+      return realFetch(request);
+    }
+    if (url.pathname.endsWith("token")) {
+      return Response.json({ access_token: "token-1", expires_in: 7200 });
+    }
+    if (url.pathname === "/cgi-bin/tags/create") {
+      return Response.json({ tag: { id: 100, name: "VIP" } });
+    }
+    return Response.json({ errcode: 0, errmsg: "ok" });
+  });
+});
+afterEach(() => {
+  vi.restoreAllMocks();
+});
+
+describe("the audit walk over the OpenAPI document", () => {
+  it("has a fixture or an exemption for every operation that is not a GET, and no other", async () => {
+    const operations = await changingOperations();
+    const ids = new Set(operations.map((op) => op.operationId));
+    const uncovered = [...ids].filter((id) => !(id in FIXTURES) && !(id in EXEMPT));
+    expect(uncovered, "operations with neither a fixture nor an exemption").toEqual([]);
+    const both = Object.keys(FIXTURES).filter((id) => id in EXEMPT);
+    expect(both, "operations both exempt and walked").toEqual([]);
+    const stale = [...Object.keys(FIXTURES), ...Object.keys(EXEMPT)].filter((id) => !ids.has(id));
+    expect(stale, "fixtures or exemptions for operations the document does not have").toEqual([]);
+  });
+
+  it.each(Object.keys(FIXTURES))(
+    "%s succeeds and leaves an entry with its request id",
+    async (operationId) => {
+      const operation = (await changingOperations()).find((op) => op.operationId === operationId);
+      if (!operation) {
+        throw new Error(`${operationId} is not in the OpenAPI document`);
+      }
+      const fixture = FIXTURES[operationId];
+      if (!fixture) {
+        throw new Error(`no fixture for ${operationId}`);
+      }
+      const tenant = await createTenant();
+      const request = await fixture(tenant);
+      const requestId = `walk-${operationId}`;
+      const res = await tenant.api(request.path, {
+        method: operation.method,
+        headers: { "x-request-id": requestId },
+        ...(request.body === undefined ? {} : { body: JSON.stringify(request.body) }),
+      });
+      expect(
+        res.status,
+        `${operation.method} ${request.path}: ${await res.clone().text()}`,
+      ).toBeLessThan(300);
+      expect(res.status).toBeGreaterThanOrEqual(200);
+      const mine = (await entries(tenant)).filter((entry) => entry.request_id === requestId);
+      expect(mine, `${operationId} left no audit entry`).not.toEqual([]);
+      for (const entry of mine) {
+        expect(entry.actor).toEqual({ type: "key", id: tenant.keyId });
+      }
+      const check = await json(await tenant.api("/v1/audit/verify"));
+      expect(check.valid).toBe(true);
+    },
+  );
+});
