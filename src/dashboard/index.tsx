@@ -3,12 +3,11 @@
  * session cookie; every page after that needs it.
  */
 import { type Context, Hono } from "hono";
-import { deleteCookie, setCookie } from "hono/cookie";
 import type { AppEnv } from "../app-env";
 import { grants } from "../domain/permissions";
 import { MESSAGE_STATUSES, type MessageStatus } from "../domain/vocabulary";
 import { ApiError } from "../lib/problem";
-import { endSession, SESSION_MAX_AGE_SECONDS, signIn } from "../services/accounts/dashboard-auth";
+import { endSession, signIn } from "../services/accounts/dashboard-auth";
 import { approveSignature, listSignatures, rejectSignature } from "../services/content/signatures";
 import { approveTemplate, rejectTemplate } from "../services/content/template-review";
 import { listTemplates } from "../services/content/templates";
@@ -19,7 +18,7 @@ import { LoginPage, MessagePage, MessagesPage } from "./pages";
 import { invitationPages, peoplePages } from "./people-routes";
 import { ReviewsPage } from "./reviews";
 import { dashboardHeaders } from "./security-headers";
-import { requireSession, SESSION_COOKIE, sameOriginPosts } from "./session";
+import { clearSessionCookie, requireSession, sameOriginPosts, setSessionCookie } from "./session";
 
 const MESSAGE_ID = /^msg_[0-9A-Z]{26}$/;
 const REVIEWABLE = { templates: /^tpl_[0-9A-Z]{26}$/, signatures: /^sig_[0-9A-Z]{26}$/ };
@@ -111,13 +110,7 @@ export const dashboardRouter = new Hono<AppEnv>()
     if (!signedIn) {
       return c.html(<LoginPage error="Wrong email or password." email={email} />, 401);
     }
-    setCookie(c, SESSION_COOKIE, signedIn.token, {
-      httpOnly: true,
-      sameSite: "Strict",
-      secure: new URL(c.req.url).protocol === "https:",
-      path: "/dashboard",
-      maxAge: SESSION_MAX_AGE_SECONDS,
-    });
+    setSessionCookie(c, signedIn.token);
     return c.redirect("/dashboard", 303);
   })
   .route("/", invitationPages)
@@ -126,7 +119,7 @@ export const dashboardRouter = new Hono<AppEnv>()
   .route("/", peoplePages)
   .post("/dashboard/logout", async (c) => {
     await endSession(c.env, c.get("session"), c.get("caller").origin);
-    deleteCookie(c, SESSION_COOKIE, { path: "/dashboard" });
+    clearSessionCookie(c);
     return c.redirect("/dashboard/login", 303);
   })
   .get("/dashboard", (c) => {

@@ -22,6 +22,8 @@ export function Layout(props: {
         <meta name="viewport" content="width=device-width, initial-scale=1" />
         <title>{props.title} · Relaybox</title>
         <link rel="stylesheet" href={STYLESHEET} />
+        {/* For the page's own calls to the API with the session (X-CSRF-Token). */}
+        {props.csrf ? <meta name="csrf-token" content={props.csrf} /> : null}
       </head>
       <body>
         <header>

@@ -3,12 +3,10 @@
  * pages. Each POST checks the session's permission itself (403), whatever the page showed.
  */
 import { type Context, Hono } from "hono";
-import { setCookie } from "hono/cookie";
 import type { AppEnv } from "../app-env";
 import { settingsOf } from "../config/settings";
 import { grants, type Permission } from "../domain/permissions";
 import { ApiError } from "../lib/problem";
-import { SESSION_MAX_AGE_SECONDS } from "../services/accounts/dashboard-auth";
 import {
   acceptInvitation,
   changeOwnPassword,
@@ -24,7 +22,7 @@ import {
 } from "../services/accounts/users";
 import { readForm } from "./forms";
 import { AccountPage, InvitationPage, type Notice, UsersPage } from "./people";
-import { SESSION_COOKIE } from "./session";
+import { setSessionCookie } from "./session";
 
 const USER_ID = /^usr_[0-9A-Z]{26}$/;
 
@@ -209,13 +207,7 @@ export const peoplePages = new Hono<AppEnv>()
         current: field(form, "current_password"),
         next: field(form, "new_password"),
       });
-      setCookie(c, SESSION_COOKIE, reissued.token, {
-        httpOnly: true,
-        sameSite: "Strict",
-        secure: new URL(c.req.url).protocol === "https:",
-        path: "/dashboard",
-        maxAge: SESSION_MAX_AGE_SECONDS,
-      });
+      setSessionCookie(c, reissued.token);
       c.set("session", reissued.session);
       return renderAccount(c, {
         kind: "ok",

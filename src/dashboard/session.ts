@@ -3,28 +3,20 @@
  * by its Origin, or Referer); every page but the sign-in page needs a live session
  * (services/dashboard-auth), and forms that change anything must carry that session's CSRF token.
  */
-import { getCookie } from "hono/cookie";
+import type { Context } from "hono";
+import { deleteCookie, setCookie } from "hono/cookie";
 import { createMiddleware } from "hono/factory";
 import type { AppEnv } from "../app-env";
-import { userCallerKeyId } from "../domain/caller";
-import { SUSPENDED_DETAIL } from "../domain/suspension";
-import { timingSafeEqual } from "../lib/crypto";
 import { ApiError } from "../lib/problem";
-import { readSession } from "../services/accounts/dashboard-auth";
-import { loadTenant } from "../services/accounts/tenants";
+import {
+  changesState,
+  csrfMatches,
+  isCrossSite,
+  SESSION_COOKIE,
+  sessionOf,
+} from "../middleware/session";
+import { SESSION_MAX_AGE_SECONDS } from "../services/accounts/dashboard-auth";
 import { readForm } from "./forms";
-
-export const SESSION_COOKIE = "rbx_session";
-
-const isPost = (method: string) => method !== "GET" && method !== "HEAD";
-
-function originOf(url: string): string | undefined {
-  try {
-    return new URL(url).origin;
-  } catch {
-    return undefined;
-  }
-}
 
 /**
  * Refuses a form post from another site, the sign-in form's included (login CSRF: signing the
@@ -35,45 +27,47 @@ function originOf(url: string): string | undefined {
  * victim's cookies: curl, scripts, the tests. Signed-in forms still need their CSRF token.
  */
 export const sameOriginPosts = createMiddleware<AppEnv>(async (c, next) => {
-  if (isPost(c.req.method)) {
-    const own = new URL(c.req.url).origin;
-    const origin = c.req.header("origin");
-    const referer = c.req.header("referer");
-    const from = origin ?? (referer === undefined ? own : originOf(referer));
-    if (from !== own) {
-      throw new ApiError("forbidden", "Cross-site form posts are refused.");
-    }
+  if (changesState(c.req.method) && isCrossSite(c)) {
+    throw new ApiError("forbidden", "Cross-site form posts are refused.");
   }
   await next();
 });
 
 export const requireSession = createMiddleware<AppEnv>(async (c, next) => {
-  const token = getCookie(c, SESSION_COOKIE);
-  const session = token ? await readSession(c.env, token) : undefined;
-  const tenant = session ? await loadTenant(c.env, session.tenantId) : undefined;
-  if (!session || !tenant) {
+  const signedIn = await sessionOf(c);
+  if (!signedIn) {
     return c.redirect("/dashboard/login", 303);
   }
-  if (tenant.suspended) {
-    throw new ApiError("tenant-suspended", SUSPENDED_DETAIL);
-  }
-  if (isPost(c.req.method)) {
+  if (changesState(c.req.method)) {
     const form = await readForm(c);
-    if (typeof form.csrf !== "string" || !timingSafeEqual(form.csrf, session.csrf)) {
+    if (!csrfMatches(signedIn.session, form.csrf)) {
       throw new ApiError(
         "forbidden",
         "The form's CSRF token is missing or wrong; reload the page.",
       );
     }
   }
-  c.set("session", session);
-  c.set("caller", {
-    keyId: userCallerKeyId(session.userId),
-    mode: "live",
-    seesBothModes: true,
-    scopes: session.permissions,
-    tenant,
-    origin: { requestId: c.get("requestId"), ip: c.req.header("cf-connecting-ip") ?? null },
-  });
+  c.set("session", signedIn.session);
+  c.set("caller", signedIn.caller);
   await next();
 });
+
+/**
+ * Hands the browser its session cookie. Its path is the whole site, so that the dashboard's pages
+ * can call the API with it too (middleware/api-key: with the X-CSRF-Token header for changes).
+ */
+export function setSessionCookie(c: Context<AppEnv>, token: string): void {
+  setCookie(c, SESSION_COOKIE, token, {
+    httpOnly: true,
+    sameSite: "Strict",
+    secure: new URL(c.req.url).protocol === "https:",
+    path: "/",
+    maxAge: SESSION_MAX_AGE_SECONDS,
+  });
+}
+
+/** Drops the cookie (and one set before it covered the whole site, under /dashboard). */
+export function clearSessionCookie(c: Context<AppEnv>): void {
+  deleteCookie(c, SESSION_COOKIE, { path: "/" });
+  deleteCookie(c, SESSION_COOKIE, { path: "/dashboard" });
+}

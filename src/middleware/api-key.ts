@@ -6,15 +6,20 @@
  * and at once everywhere for sending (the dispatcher refuses the outdated settings and the sender
  * reads them again: services/accounts/tenants `withCurrentSettings`).
  */
+import type { Context } from "hono";
+import { getCookie } from "hono/cookie";
 import { createMiddleware } from "hono/factory";
 import type { AppEnv } from "../app-env";
 import { lookUpKey } from "../db/api-key-lookup";
+import type { Caller } from "../domain/caller";
 import { grants, type Permission } from "../domain/permissions";
+import { DEFAULT_RATE_LIMIT } from "../domain/rate-limits";
 import { SUSPENDED_DETAIL } from "../domain/suspension";
 import { sha256Hex } from "../lib/crypto";
 import { ApiError } from "../lib/problem";
 import { PLATFORM_KEY_PREFIX } from "./platform-key";
 import { enforceRequestLimit } from "./rate-limit";
+import { changesState, csrfMatches, isCrossSite, SESSION_COOKIE, sessionOf } from "./session";
 
 const KEY_FORMAT = /^rbx_(live|test)_[A-Za-z0-9]{32}$/;
 /**
@@ -38,6 +43,40 @@ export type RouteKind = "configuration" | "test-mode" | "query";
 const READS = new Set(["GET", "HEAD"]);
 
 /**
+ * A signed-in dashboard user calling the API with their session cookie (and no Authorization
+ * header): they hold their role's permissions, see both modes as on the dashboard, and a change
+ * must come from our own origin with the session's CSRF token in `X-CSRF-Token`, the header a
+ * cross-site form cannot set. The default request limit applies per user.
+ */
+async function sessionCaller(c: Context<AppEnv>, scope: Permission): Promise<Caller> {
+  const signedIn = await sessionOf(c);
+  if (!signedIn) {
+    throw new ApiError(
+      "unauthenticated",
+      "Your dashboard session has ended; sign in again, or send an API key as `Authorization: Bearer rbx_live_…`.",
+      { headers: { "WWW-Authenticate": 'Bearer realm="relaybox"' } },
+    );
+  }
+  const { session, caller } = signedIn;
+  if (changesState(c.req.method)) {
+    if (isCrossSite(c)) {
+      throw new ApiError("forbidden", "Cross-site requests with a session are refused.");
+    }
+    if (!csrfMatches(session, c.req.header("x-csrf-token"))) {
+      throw new ApiError(
+        "forbidden",
+        "A change made with a dashboard session needs its CSRF token in the X-CSRF-Token header.",
+      );
+    }
+  }
+  if (!grants(caller.scopes, scope)) {
+    throw new ApiError("forbidden", `Your role lacks the \`${scope}\` permission.`);
+  }
+  enforceRequestLimit(caller.keyId, DEFAULT_RATE_LIMIT, Date.now());
+  return caller;
+}
+
+/**
  * The permission each `requireScope` middleware asks for, keyed by the middleware itself: the app
  * reads it from its routes to write `x-permission` on every operation of the OpenAPI document
  * (routes/permission-doc.ts), so the document cannot say other than what is enforced.
@@ -51,7 +90,13 @@ export function permissionRequiredBy(handler: unknown): Permission | undefined {
 
 export function requireScope(scope: Permission, kind: RouteKind = "configuration") {
   const middleware = createMiddleware<AppEnv>(async (c, next) => {
-    const key = BEARER.exec(c.req.header("authorization") ?? "")?.[1];
+    const authorization = c.req.header("authorization");
+    if (authorization === undefined && getCookie(c, SESSION_COOKIE) !== undefined) {
+      c.set("caller", await sessionCaller(c, scope));
+      await next();
+      return;
+    }
+    const key = BEARER.exec(authorization ?? "")?.[1];
     if (!key) {
       throw new ApiError(
         "unauthenticated",

@@ -8,9 +8,10 @@
  * isolate cache on purpose: a cached session would outlive its revocation, and the dashboard is
  * not the API's hot path.
  */
-import { and, eq, gt, type SQL, sql } from "drizzle-orm";
+import { and, eq, type SQL, sql } from "drizzle-orm";
 import { database } from "../../db/client";
 import { dashboardSessions, roles, users } from "../../db/schema";
+import { lookUpSession } from "../../db/session-lookup";
 import type { RequestOrigin, Session } from "../../domain/caller";
 import { isBuiltInRole, type Permission, permissionsOfRole } from "../../domain/permissions";
 import { signInAddress } from "../../domain/sign-in-throttle";
@@ -31,7 +32,6 @@ import {
 const SESSION_HOURS = 12;
 export const SESSION_MAX_AGE_SECONDS = SESSION_HOURS * 3600;
 const TOKEN_LENGTH = 43; // base62: 256 bits
-const TOKEN = /^[0-9A-Za-z]{43}$/;
 
 export interface SignInAttempt {
   email: string;
@@ -126,41 +126,7 @@ export async function readSession(
   token: string,
   now: number = Date.now(),
 ): Promise<Session | undefined> {
-  if (!TOKEN.test(token)) {
-    return undefined;
-  }
-  const row = await database(env.DB)
-    .select({
-      id: dashboardSessions.id,
-      csrf: dashboardSessions.csrf,
-      userVersion: dashboardSessions.userVersion,
-      sessionVersion: users.sessionVersion,
-      userId: users.id,
-      tenantId: users.tenantId,
-      email: users.email,
-      role: users.role,
-      status: users.status,
-      customPermissions: roles.permissions,
-    })
-    .from(dashboardSessions)
-    .innerJoin(users, eq(users.id, dashboardSessions.userId))
-    .leftJoin(roles, and(eq(roles.id, users.role), eq(roles.tenantId, users.tenantId)))
-    .where(
-      and(eq(dashboardSessions.id, await sha256Hex(token)), gt(dashboardSessions.expiresAt, now)),
-    )
-    .get();
-  if (!row || row.userVersion !== row.sessionVersion || row.status !== "active") {
-    return undefined;
-  }
-  return {
-    id: row.id,
-    userId: row.userId,
-    tenantId: row.tenantId,
-    email: row.email,
-    role: row.role,
-    permissions: permissionsOfRole(row.role, row.customPermissions),
-    csrf: row.csrf,
-  };
+  return (await lookUpSession(env, token, now))?.session;
 }
 
 /** What a role holds; a custom role's permissions are read from its row (of the user's tenant). */
