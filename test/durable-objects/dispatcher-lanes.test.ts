@@ -136,8 +136,11 @@ describe("TenantDispatcher lanes and batches", () => {
       return state.storage.getAlarm();
     });
     expect(queue.sent).toHaveLength(2);
-    // The rate, not the unlogged rest of the batch, says when it runs again.
-    expect(next).toBe(now + 100);
+    // The rate, not the unlogged rest of the batch, says when it runs again: one tick after the
+    // run. Under load the runtime may run the alarm the commit set in an instance of its own, on
+    // the real clock, so the tick is counted from a time between `now` and this check.
+    expect(next).toBeGreaterThanOrEqual(now + 100);
+    expect(next).toBeLessThanOrEqual(Date.now() + 100);
   });
 
   it("sets no alarm while a paused tenant's batch waits beyond the logged window", async () => {
