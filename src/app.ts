@@ -7,6 +7,7 @@ import { requestId } from "./middleware/request-id";
 import { batchesRouter } from "./routes/batches";
 import { hooksRouter } from "./routes/carrier-callbacks";
 import { contactsRouter } from "./routes/contacts";
+import { inboundRouter } from "./routes/inbound";
 import { keysRouter } from "./routes/keys";
 import { messagesRouter } from "./routes/messages";
 import { documentPermissions } from "./routes/permission-doc";
@@ -53,6 +54,7 @@ export function createApp() {
   app.route("/", webhooksRouter);
   app.route("/", wechatRouter);
   app.route("/", contactsRouter);
+  app.route("/", inboundRouter);
   app.route("/", wechatOAuthRouter);
   app.route("/", wechatMenuRouter);
   app.route("/", wechatFollowersRouter);

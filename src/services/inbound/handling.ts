@@ -13,20 +13,20 @@ import { inboundMessages } from "../../db/schema";
 export type InboundRow = typeof inboundMessages.$inferSelect;
 
 export interface StageOutcome {
-	/** Merged into the row's `handling` under the stage's name. */
-	result?: unknown;
-	/** The later stages do not run (an opt-out keyword gets no auto-reply). */
-	stop?: boolean;
+  /** Merged into the row's `handling` under the stage's name. */
+  result?: unknown;
+  /** The later stages do not run (an opt-out keyword gets no auto-reply). */
+  stop?: boolean;
 }
 
 export interface InboundStage {
-	/** The key of `handling` its result goes under (`opt_out`, `auto_reply`, `forwarded`). */
-	name: string;
-	run(
-		env: Env,
-		message: InboundRow,
-		ctx: Pick<ExecutionContext, "waitUntil">,
-	): Promise<StageOutcome>;
+  /** The key of `handling` its result goes under (`opt_out`, `auto_reply`, `forwarded`). */
+  name: string;
+  run(
+    env: Env,
+    message: InboundRow,
+    ctx: Pick<ExecutionContext, "waitUntil">,
+  ): Promise<StageOutcome>;
 }
 
 /** The stages, in the order they run. */
@@ -34,25 +34,25 @@ const STAGES: readonly InboundStage[] = [];
 
 /** Runs the stages on a stored message and records what they did. */
 export async function handleInbound(
-	env: Env,
-	message: InboundRow,
-	ctx: Pick<ExecutionContext, "waitUntil">,
-	stages: readonly InboundStage[] = STAGES,
+  env: Env,
+  message: InboundRow,
+  ctx: Pick<ExecutionContext, "waitUntil">,
+  stages: readonly InboundStage[] = STAGES,
 ): Promise<Record<string, unknown>> {
-	const handling: Record<string, unknown> = { ...message.handling };
-	for (const stage of stages) {
-		const outcome = await stage.run(env, message, ctx);
-		if (outcome.result !== undefined) {
-			handling[stage.name] = outcome.result;
-		}
-		if (outcome.stop) {
-			break;
-		}
-	}
-	handling.done = true;
-	await database(env.DB)
-		.update(inboundMessages)
-		.set({ handling })
-		.where(eq(inboundMessages.id, message.id));
-	return handling;
+  const handling: Record<string, unknown> = { ...message.handling };
+  for (const stage of stages) {
+    const outcome = await stage.run(env, message, ctx);
+    if (outcome.result !== undefined) {
+      handling[stage.name] = outcome.result;
+    }
+    if (outcome.stop) {
+      break;
+    }
+  }
+  handling.done = true;
+  await database(env.DB)
+    .update(inboundMessages)
+    .set({ handling })
+    .where(eq(inboundMessages.id, message.id));
+  return handling;
 }

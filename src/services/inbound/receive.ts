@@ -15,9 +15,9 @@
  */
 import { and, eq, inArray } from "drizzle-orm";
 import {
-	type InboundMessage,
-	ReceiptAuthError,
-	ReceiptFormatError,
+  type InboundMessage,
+  ReceiptAuthError,
+  ReceiptFormatError,
 } from "../../channels/sms/adapter";
 import { smsAdapters } from "../../channels/sms/registry";
 import { settingsOf } from "../../config/settings";
@@ -35,16 +35,16 @@ import { handleInbound, type InboundRow, type InboundStage } from "./handling";
 
 /** What one inbound message is stored as, before the batch. */
 export interface InboundToStore {
-	id: string;
-	tenantId: string;
-	channel: Channel;
-	sender: string;
-	recipient: string;
-	body: string;
-	provider: string;
-	providerMessageId: string;
-	raw: Readonly<Record<string, unknown>>;
-	receivedAt: number;
+  id: string;
+  tenantId: string;
+  channel: Channel;
+  sender: string;
+  recipient: string;
+  body: string;
+  provider: string;
+  providerMessageId: string;
+  raw: Readonly<Record<string, unknown>>;
+  receivedAt: number;
 }
 
 /**
@@ -52,92 +52,78 @@ export interface InboundToStore {
  * batch (with whatever else must commit with them, as WeChat's inbox row). The conversation's
  * counters move only when the message is new: a retry changes nothing.
  */
-export function inboundStatements(
-	d1: D1Database,
-	m: InboundToStore,
-): D1PreparedStatement[] {
-	const contact =
-		m.channel === "wechat"
-			? `(SELECT contact_id FROM contact_wechat_bindings
+export function inboundStatements(d1: D1Database, m: InboundToStore): D1PreparedStatement[] {
+  const contact =
+    m.channel === "wechat"
+      ? `(SELECT contact_id FROM contact_wechat_bindings
            WHERE tenant_id = ?1 AND app_id = ?2 AND openid = ?3 ORDER BY contact_id LIMIT 1)`
-			: `(SELECT id FROM contacts WHERE tenant_id = ?1 AND phone = ?3 ORDER BY id LIMIT 1)`;
-	const lastMessage = JSON.stringify({
-		direction: "inbound",
-		body: m.body,
-		at: m.receivedAt,
-	});
-	return [
-		d1
-			.prepare(
-				`INSERT INTO conversations (id, tenant_id, channel, counterpart, contact_id, last_message,
+      : `(SELECT id FROM contacts WHERE tenant_id = ?1 AND phone = ?3 ORDER BY id LIMIT 1)`;
+  const lastMessage = JSON.stringify({
+    direction: "inbound",
+    body: m.body,
+    at: m.receivedAt,
+  });
+  return [
+    d1
+      .prepare(
+        `INSERT INTO conversations (id, tenant_id, channel, counterpart, contact_id, last_message,
            last_activity_at, unread_count, created_at)
          VALUES (?4, ?1, ?5, ?3, NULL, NULL, ?6, 0, ?6)
          ON CONFLICT (tenant_id, channel, counterpart) DO NOTHING`,
-			)
-			.bind(
-				m.tenantId,
-				m.recipient,
-				m.sender,
-				newId("cnv", m.receivedAt),
-				m.channel,
-				m.receivedAt,
-			),
-		d1
-			.prepare(
-				`INSERT INTO inbound_messages (id, tenant_id, channel, conversation_id, sender, recipient,
+      )
+      .bind(m.tenantId, m.recipient, m.sender, newId("cnv", m.receivedAt), m.channel, m.receivedAt),
+    d1
+      .prepare(
+        `INSERT INTO inbound_messages (id, tenant_id, channel, conversation_id, sender, recipient,
            body, provider, provider_message_id, raw, handling, received_at)
          SELECT ?1, ?2, ?3, c.id, ?4, ?5, ?6, ?7, ?8, ?9, '{}', ?10
          FROM conversations AS c
          WHERE c.tenant_id = ?2 AND c.channel = ?3 AND c.counterpart = ?4
          ON CONFLICT (tenant_id, provider, provider_message_id) DO NOTHING`,
-			)
-			.bind(
-				m.id,
-				m.tenantId,
-				m.channel,
-				m.sender,
-				m.recipient,
-				m.body,
-				m.provider,
-				m.providerMessageId,
-				JSON.stringify(m.raw),
-				m.receivedAt,
-			),
-		d1
-			.prepare(
-				`UPDATE conversations SET
+      )
+      .bind(
+        m.id,
+        m.tenantId,
+        m.channel,
+        m.sender,
+        m.recipient,
+        m.body,
+        m.provider,
+        m.providerMessageId,
+        JSON.stringify(m.raw),
+        m.receivedAt,
+      ),
+    d1
+      .prepare(
+        `UPDATE conversations SET
            unread_count = unread_count + 1,
            last_message = CASE WHEN ?5 >= last_activity_at THEN ?6 ELSE last_message END,
            last_activity_at = MAX(last_activity_at, ?5),
            contact_id = COALESCE(${contact}, contact_id)
          WHERE id = (SELECT conversation_id FROM inbound_messages WHERE id = ?4)`,
-			)
-			.bind(m.tenantId, m.recipient, m.sender, m.id, m.receivedAt, lastMessage),
-	];
+      )
+      .bind(m.tenantId, m.recipient, m.sender, m.id, m.receivedAt, lastMessage),
+  ];
 }
 
 /** The tenant's home country, for numbers a carrier gives without their country code. */
 const homeCountries = new TtlCache<string, string>({
-	ttlMs: 60_000,
-	maxEntries: 10_000,
+  ttlMs: 60_000,
+  maxEntries: 10_000,
 });
 
-async function homeCountryOf(
-	env: Env,
-	tenantId: string,
-	now: number,
-): Promise<string> {
-	const cached = homeCountries.get(tenantId, now);
-	if (cached) {
-		return cached;
-	}
-	const [row] = await database(env.DB)
-		.select({ homeCountry: tenants.homeCountry })
-		.from(tenants)
-		.where(eq(tenants.id, tenantId));
-	const country = row?.homeCountry ?? "US";
-	homeCountries.set(tenantId, country, now);
-	return country;
+async function homeCountryOf(env: Env, tenantId: string, now: number): Promise<string> {
+  const cached = homeCountries.get(tenantId, now);
+  if (cached) {
+    return cached;
+  }
+  const [row] = await database(env.DB)
+    .select({ homeCountry: tenants.homeCountry })
+    .from(tenants)
+    .where(eq(tenants.id, tenantId));
+  const country = row?.homeCountry ?? "US";
+  homeCountries.set(tenantId, country, now);
+  return country;
 }
 
 /**
@@ -145,46 +131,39 @@ async function homeCountryOf(
  * carrier sends again on a retry, so the retry is still stored once.
  */
 async function keyOf(message: InboundMessage): Promise<string> {
-	if (message.providerMessageId) {
-		return message.providerMessageId;
-	}
-	const fields = JSON.stringify([
-		message.from,
-		message.to,
-		message.body,
-		message.receivedAt,
-	]);
-	const digest = new Uint8Array(
-		await crypto.subtle.digest("SHA-256", new TextEncoder().encode(fields)),
-	);
-	return `sha256:${[...digest].map((b) => b.toString(16).padStart(2, "0")).join("")}`;
+  if (message.providerMessageId) {
+    return message.providerMessageId;
+  }
+  const fields = JSON.stringify([message.from, message.to, message.body, message.receivedAt]);
+  const digest = new Uint8Array(
+    await crypto.subtle.digest("SHA-256", new TextEncoder().encode(fields)),
+  );
+  return `sha256:${[...digest].map((b) => b.toString(16).padStart(2, "0")).join("")}`;
 }
 
 /** A sender's number in E.164 (a 400 when it is none); our number in E.164 when it is one. */
 function numbersOf(
-	message: InboundMessage,
-	homeCountry: string,
+  message: InboundMessage,
+  homeCountry: string,
 ): { sender: string; recipient: string } {
-	const sender = normalisePhone(message.from, homeCountry);
-	if (!sender.ok) {
-		throw new ApiError(
-			"validation-error",
-			`The sender "${message.from}" is not a phone number: ${sender.error.detail}.`,
-		);
-	}
-	// Aliyun and Tencent give the extension code replied to, not a number: kept as given.
-	const recipient = /^\+/.test(message.to)
-		? normalisePhone(message.to, homeCountry)
-		: null;
-	return {
-		sender: sender.e164,
-		recipient: recipient?.ok ? recipient.e164 : message.to.trim(),
-	};
+  const sender = normalisePhone(message.from, homeCountry);
+  if (!sender.ok) {
+    throw new ApiError(
+      "validation-error",
+      `The sender "${message.from}" is not a phone number: ${sender.error.detail}.`,
+    );
+  }
+  // Aliyun and Tencent give the extension code replied to, not a number: kept as given.
+  const recipient = /^\+/.test(message.to) ? normalisePhone(message.to, homeCountry) : null;
+  return {
+    sender: sender.e164,
+    recipient: recipient?.ok ? recipient.e164 : message.to.trim(),
+  };
 }
 
 export interface ReceiveOptions {
-	now?: number;
-	stages?: readonly InboundStage[];
+  now?: number;
+  stages?: readonly InboundStage[];
 }
 
 /**
@@ -192,130 +171,123 @@ export interface ReceiveOptions {
  * message not handled yet. Returns the stored rows in the callback's order.
  */
 export async function receiveInboundSms(
-	env: Env,
-	provider: string,
-	hookToken: string,
-	request: Request,
-	ctx: Pick<ExecutionContext, "waitUntil">,
-	options: ReceiveOptions = {},
+  env: Env,
+  provider: string,
+  hookToken: string,
+  request: Request,
+  ctx: Pick<ExecutionContext, "waitUntil">,
+  options: ReceiveOptions = {},
 ): Promise<InboundRow[]> {
-	const now = options.now ?? Date.now();
-	const db = database(env.DB);
-	const owner = await ownerOf(db, provider, hookToken, now);
-	const ready =
-		owner &&
-		(await readyProviders(env, owner.tenantId, now)).get(owner.provider);
-	if (!owner || !ready) {
-		throw new ApiError("not-found", "No such hook.");
-	}
-	const url = new URL(request.url);
-	let parsed: InboundMessage[];
-	try {
-		parsed = await smsAdapters[owner.provider].parseInbound(request, {
-			settings: ready.settings,
-			publicUrl: `${settingsOf(env).PUBLIC_BASE_URL}${url.pathname}${url.search}`,
-			now,
-		});
-	} catch (error) {
-		if (error instanceof ReceiptFormatError) {
-			throw new ApiError("validation-error", error.message);
-		}
-		if (error instanceof ReceiptAuthError) {
-			throw new ApiError(
-				"forbidden",
-				`The callback's signature does not verify: ${error.message}`,
-			);
-		}
-		throw error;
-	}
-	const homeCountry = await homeCountryOf(env, owner.tenantId, now);
-	// Every message is checked before any is stored: a malformed one stores none of the callback.
-	const toStore: InboundToStore[] = [];
-	for (const message of parsed) {
-		toStore.push({
-			id: newId("inb", now),
-			tenantId: owner.tenantId,
-			channel: "sms",
-			...numbersOf(message, homeCountry),
-			body: message.body,
-			provider: owner.provider,
-			providerMessageId: await keyOf(message),
-			raw: message.raw,
-			receivedAt: Number.isFinite(message.receivedAt)
-				? message.receivedAt
-				: now,
-		});
-	}
-	await env.DB.batch(toStore.flatMap((m) => inboundStatements(env.DB, m)));
-	const rows = await storedRows(env, owner.tenantId, owner.provider, toStore);
-	await finishInbound(env, rows, ctx, options.stages);
-	return rows;
+  const now = options.now ?? Date.now();
+  const db = database(env.DB);
+  const owner = await ownerOf(db, provider, hookToken, now);
+  const ready = owner && (await readyProviders(env, owner.tenantId, now)).get(owner.provider);
+  if (!owner || !ready) {
+    throw new ApiError("not-found", "No such hook.");
+  }
+  const url = new URL(request.url);
+  let parsed: InboundMessage[];
+  try {
+    parsed = await smsAdapters[owner.provider].parseInbound(request, {
+      settings: ready.settings,
+      publicUrl: `${settingsOf(env).PUBLIC_BASE_URL}${url.pathname}${url.search}`,
+      now,
+    });
+  } catch (error) {
+    if (error instanceof ReceiptFormatError) {
+      throw new ApiError("validation-error", error.message);
+    }
+    if (error instanceof ReceiptAuthError) {
+      throw new ApiError("forbidden", `The callback's signature does not verify: ${error.message}`);
+    }
+    throw error;
+  }
+  const homeCountry = await homeCountryOf(env, owner.tenantId, now);
+  // Every message is checked before any is stored: a malformed one stores none of the callback.
+  const toStore: InboundToStore[] = [];
+  for (const message of parsed) {
+    toStore.push({
+      id: newId("inb", now),
+      tenantId: owner.tenantId,
+      channel: "sms",
+      ...numbersOf(message, homeCountry),
+      body: message.body,
+      provider: owner.provider,
+      providerMessageId: await keyOf(message),
+      raw: message.raw,
+      receivedAt: Number.isFinite(message.receivedAt) ? message.receivedAt : now,
+    });
+  }
+  await env.DB.batch(toStore.flatMap((m) => inboundStatements(env.DB, m)));
+  const rows = await storedRows(env, owner.tenantId, owner.provider, toStore);
+  await finishInbound(env, rows, ctx, options.stages);
+  return rows;
 }
 
 /** The stored rows of these messages (the first stored, for a retry), in their order. */
 async function storedRows(
-	env: Env,
-	tenantId: string,
-	provider: string,
-	messages: InboundToStore[],
+  env: Env,
+  tenantId: string,
+  provider: string,
+  messages: InboundToStore[],
 ): Promise<InboundRow[]> {
-	const keys = [...new Set(messages.map((m) => m.providerMessageId))];
-	const byKey = new Map<string, InboundRow>();
-	for (let i = 0; i < keys.length; i += 90) {
-		const found = await database(env.DB)
-			.select()
-			.from(inboundMessages)
-			.where(
-				and(
-					eq(inboundMessages.tenantId, tenantId),
-					eq(inboundMessages.provider, provider),
-					inArray(inboundMessages.providerMessageId, keys.slice(i, i + 90)),
-				),
-			);
-		for (const row of found) {
-			byKey.set(row.providerMessageId, row);
-		}
-	}
-	return messages.flatMap((m) => {
-		const row = byKey.get(m.providerMessageId);
-		return row ? [row] : [];
-	});
+  const keys = [...new Set(messages.map((m) => m.providerMessageId))];
+  const byKey = new Map<string, InboundRow>();
+  for (let i = 0; i < keys.length; i += 90) {
+    const found = await database(env.DB)
+      .select()
+      .from(inboundMessages)
+      .where(
+        and(
+          eq(inboundMessages.tenantId, tenantId),
+          eq(inboundMessages.provider, provider),
+          inArray(inboundMessages.providerMessageId, keys.slice(i, i + 90)),
+        ),
+      );
+    for (const row of found) {
+      byKey.set(row.providerMessageId, row);
+    }
+  }
+  return messages.flatMap((m) => {
+    const row = byKey.get(m.providerMessageId);
+    return row ? [row] : [];
+  });
 }
 
 /** The `inbound.received` event's data: the message as the API shows it. */
 export function inboundEventData(row: InboundRow): Record<string, unknown> {
-	return {
-		id: row.id,
-		channel: row.channel,
-		from: row.sender,
-		to: row.recipient,
-		body: row.body,
-		conversation_id: row.conversationId,
-		received_at: new Date(row.receivedAt).toISOString(),
-	};
+  return {
+    id: row.id,
+    channel: row.channel,
+    from: row.sender,
+    to: row.recipient,
+    body: row.body,
+    conversation_id: row.conversationId,
+    received_at: new Date(row.receivedAt).toISOString(),
+  };
 }
 
 /** Steps 2 and 3 for each row whose handling is not done (each row once, if given twice). */
 export async function finishInbound(
-	env: Env,
-	rows: InboundRow[],
-	ctx: Pick<ExecutionContext, "waitUntil">,
-	stages?: readonly InboundStage[],
+  env: Env,
+  rows: InboundRow[],
+  ctx: Pick<ExecutionContext, "waitUntil">,
+  stages?: readonly InboundStage[],
 ): Promise<void> {
-	const pending = [
-		...new Map(rows.map((row) => [row.id, row])).values(),
-	].filter((row) => row.handling.done !== true);
-	await emitEvents(
-		env,
-		pending.map((row) => ({
-			type: "inbound.received",
-			tenantId: row.tenantId,
-			messageId: row.id,
-			occurredAt: row.receivedAt,
-			data: inboundEventData(row),
-		})),
-	);
-	for (const row of pending) {
-		await handleInbound(env, row, ctx, stages);
-	}
+  const pending = [...new Map(rows.map((row) => [row.id, row])).values()].filter(
+    (row) => row.handling.done !== true,
+  );
+  await emitEvents(
+    env,
+    pending.map((row) => ({
+      type: "inbound.received",
+      tenantId: row.tenantId,
+      messageId: row.id,
+      occurredAt: row.receivedAt,
+      data: inboundEventData(row),
+    })),
+  );
+  for (const row of pending) {
+    await handleInbound(env, row, ctx, stages);
+  }
 }
