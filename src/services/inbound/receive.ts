@@ -1,6 +1,6 @@
 /**
- * Receiving what people send a tenant: an SMS through a carrier's inbound hook (and, through
- * `inboundStatements`, a WeChat user's message through the app's webhook).
+ * Receiving what people send a tenant through a carrier's inbound hook (a WeChat user's message
+ * is stored by the same statements, delivery/inbound-store, when the account copies its inbox).
  *
  * Never lost, never twice, whatever fails between the steps:
  * 1. one D1 batch (a transaction) stores each message once per provider message id (INSERT … ON
@@ -23,88 +23,18 @@ import { smsAdapters } from "../../channels/sms/registry";
 import { settingsOf } from "../../config/settings";
 import { database } from "../../db/client";
 import { inboundMessages, tenants } from "../../db/schema";
+import {
+  emitInboundReceived,
+  type InboundToStore,
+  inboundStatements,
+} from "../../delivery/inbound-store";
 import { readyProviders } from "../../delivery/provider-reads";
-import { emitEvents } from "../../delivery/webhook-events";
 import { normalisePhone } from "../../domain/phone";
-import type { Channel } from "../../domain/vocabulary";
 import { newId } from "../../lib/ids";
 import { ApiError } from "../../lib/problem";
 import { TtlCache } from "../../lib/ttl-cache";
 import { ownerOf } from "../carriers/hook-tokens";
 import { handleInbound, type InboundRow, type InboundStage } from "./handling";
-
-/** What one inbound message is stored as, before the batch. */
-export interface InboundToStore {
-  id: string;
-  tenantId: string;
-  channel: Channel;
-  sender: string;
-  recipient: string;
-  body: string;
-  provider: string;
-  providerMessageId: string;
-  raw: Readonly<Record<string, unknown>>;
-  receivedAt: number;
-}
-
-/**
- * The statements that store one inbound message and keep its conversation: run them in one D1
- * batch (with whatever else must commit with them, as WeChat's inbox row). The conversation's
- * counters move only when the message is new: a retry changes nothing.
- */
-export function inboundStatements(d1: D1Database, m: InboundToStore): D1PreparedStatement[] {
-  const contact =
-    m.channel === "wechat"
-      ? `(SELECT contact_id FROM contact_wechat_bindings
-           WHERE tenant_id = ?1 AND app_id = ?2 AND openid = ?3 ORDER BY contact_id LIMIT 1)`
-      : `(SELECT id FROM contacts WHERE tenant_id = ?1 AND phone = ?3 ORDER BY id LIMIT 1)`;
-  const lastMessage = JSON.stringify({
-    direction: "inbound",
-    body: m.body,
-    at: m.receivedAt,
-  });
-  return [
-    d1
-      .prepare(
-        `INSERT INTO conversations (id, tenant_id, channel, counterpart, contact_id, last_message,
-           last_activity_at, unread_count, created_at)
-         VALUES (?4, ?1, ?5, ?3, NULL, NULL, ?6, 0, ?6)
-         ON CONFLICT (tenant_id, channel, counterpart) DO NOTHING`,
-      )
-      .bind(m.tenantId, m.recipient, m.sender, newId("cnv", m.receivedAt), m.channel, m.receivedAt),
-    d1
-      .prepare(
-        `INSERT INTO inbound_messages (id, tenant_id, channel, conversation_id, sender, recipient,
-           body, provider, provider_message_id, raw, handling, received_at)
-         SELECT ?1, ?2, ?3, c.id, ?4, ?5, ?6, ?7, ?8, ?9, '{}', ?10
-         FROM conversations AS c
-         WHERE c.tenant_id = ?2 AND c.channel = ?3 AND c.counterpart = ?4
-         ON CONFLICT (tenant_id, provider, provider_message_id) DO NOTHING`,
-      )
-      .bind(
-        m.id,
-        m.tenantId,
-        m.channel,
-        m.sender,
-        m.recipient,
-        m.body,
-        m.provider,
-        m.providerMessageId,
-        JSON.stringify(m.raw),
-        m.receivedAt,
-      ),
-    d1
-      .prepare(
-        `UPDATE conversations SET
-           unread_count = unread_count + 1,
-           last_message = CASE WHEN ?5 >= last_activity_at THEN ?6 ELSE last_message END,
-           last_activity_at = MAX(last_activity_at, ?5),
-           contact_id = COALESCE(${contact}, contact_id)
-         WHERE id = (SELECT conversation_id FROM inbound_messages WHERE id = ?4)`,
-      )
-      .bind(m.tenantId, m.recipient, m.sender, m.id, m.receivedAt, lastMessage),
-  ];
-}
 
 /** The tenant's home country, for numbers a carrier gives without their country code. */
 const homeCountries = new TtlCache<string, string>({
@@ -254,19 +184,6 @@ async function storedRows(
   });
 }
 
-/** The `inbound.received` event's data: the message as the API shows it. */
-export function inboundEventData(row: InboundRow): Record<string, unknown> {
-  return {
-    id: row.id,
-    channel: row.channel,
-    from: row.sender,
-    to: row.recipient,
-    body: row.body,
-    conversation_id: row.conversationId,
-    received_at: new Date(row.receivedAt).toISOString(),
-  };
-}
-
 /** Steps 2 and 3 for each row whose handling is not done (each row once, if given twice). */
 export async function finishInbound(
   env: Env,
@@ -277,16 +194,7 @@ export async function finishInbound(
   const pending = [...new Map(rows.map((row) => [row.id, row])).values()].filter(
     (row) => row.handling.done !== true,
   );
-  await emitEvents(
-    env,
-    pending.map((row) => ({
-      type: "inbound.received",
-      tenantId: row.tenantId,
-      messageId: row.id,
-      occurredAt: row.receivedAt,
-      data: inboundEventData(row),
-    })),
-  );
+  await emitInboundReceived(env, pending);
   for (const row of pending) {
     await handleInbound(env, row, ctx, stages);
   }
