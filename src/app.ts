@@ -139,6 +139,10 @@ const API_TAGS = [
     description:
       "WeChat Official Accounts: settings, auto-replies, inbox, menu, followers and tags",
   },
+  {
+    name: "Inbound",
+    description: "Messages people sent you, SMS and WeChat, and what was done with them",
+  },
   { name: "Contacts", description: "Your own users: a phone and their WeChat bindings" },
   { name: "API keys", description: "Keys for this API: scopes, request limits, revocation" },
   {
