@@ -31,7 +31,8 @@ export interface InboundToStore {
  * batch (a transaction) with whatever else must commit with them. The message is stored once per
  * provider message id (ON CONFLICT DO NOTHING), in its conversation (created on first contact);
  * the conversation's counters, last message and contact move only when the message's own id was
- * stored, so a retry changes nothing. `guard`: an SQL condition on ?1 (the tenant) and ?2 (the
+ * stored, so a retry changes nothing. The second statement returns `{id, conversation_id}` when it
+ * stored the message, nothing for a retry. `guard`: an SQL condition on ?1 (the tenant) and ?2 (the
  * recipient) that must hold for anything to be stored (WeChat: the app is still the tenant's).
  */
 export function inboundStatements(
@@ -61,7 +62,8 @@ export function inboundStatements(
          SELECT ?4, ?1, ?5, c.id, ?3, ?2, ?6, ?7, ?8, ?9, ?11, ?10
          FROM conversations AS c
          WHERE c.tenant_id = ?1 AND c.channel = ?5 AND c.counterpart = ?3 AND ${guard}
-         ON CONFLICT (tenant_id, provider, provider_message_id) DO NOTHING`,
+         ON CONFLICT (tenant_id, provider, provider_message_id) DO NOTHING
+         RETURNING id, conversation_id`,
       )
       .bind(
         m.tenantId,

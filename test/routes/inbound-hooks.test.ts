@@ -395,6 +395,16 @@ describe("carriers' inbound hooks", () => {
       provider_message_id: "1234567890",
       received_at: Date.UTC(2017, 7, 31, 16, 0, 0),
     });
+
+    // A push bringing the stored reply again with a new one: the new one only is stored.
+    const endpoint = await createEndpoint(tenant, { events: ["inbound.received"] });
+    const next = { ...push[0], content: "TD", sequence_id: 1234567891 };
+    const res = await call(path, null, postJsonBody([...push, next, next]));
+    expect(res.status).toBe(200);
+    expect((await inboundOf(tenant.id)).map((r) => r.body)).toEqual(["内容", "TD"]);
+    expect((await conversationsOf(tenant.id))[0]?.unread_count).toBe(2);
+    const events = (await deliveriesOf(endpoint.id)).map((d) => JSON.parse(d.payload).data.body);
+    expect(events).toEqual(["TD"]);
   });
 
   it("stores Tencent's reply callback once though it carries no id, answered as Tencent documents", async () => {

@@ -148,13 +148,48 @@ export async function receiveInboundSms(
       receivedAt: Number.isFinite(message.receivedAt) ? message.receivedAt : now,
     });
   }
-  await env.DB.batch(toStore.flatMap((m) => inboundStatements(env.DB, m)));
-  const rows = await storedRows(env, owner.tenantId, owner.provider, toStore);
+  const results = await env.DB.batch<{ id: string; conversation_id: string }>(
+    toStore.flatMap((m) => inboundStatements(env.DB, m)),
+  );
+  // A new message's row is what we stored; only a retry's (stored before) is read back.
+  const byKey = new Map<string, InboundRow>();
+  toStore.forEach((m, i) => {
+    const stored = results[i * STATEMENTS_PER_MESSAGE + 1]?.results[0];
+    if (stored && !byKey.has(m.providerMessageId)) {
+      byKey.set(m.providerMessageId, newRowOf(m, stored.conversation_id));
+    }
+  });
+  const before = toStore.filter((m) => !byKey.has(m.providerMessageId));
+  for (const row of await storedRows(env, owner.tenantId, owner.provider, before)) {
+    byKey.set(row.providerMessageId, row);
+  }
+  const rows = toStore.flatMap((m) => byKey.get(m.providerMessageId) ?? []);
   await finishInbound(env, rows, ctx, options.stages);
   return rows;
 }
 
-/** The stored rows of these messages (the first stored, for a retry), in their order. */
+/** inboundStatements' count, the second of which (the message's insert) returns what it stored. */
+const STATEMENTS_PER_MESSAGE = 3;
+
+function newRowOf(m: InboundToStore, conversationId: string): InboundRow {
+  return {
+    id: m.id,
+    tenantId: m.tenantId,
+    channel: m.channel,
+    conversationId,
+    sender: m.sender,
+    recipient: m.recipient,
+    body: m.body,
+    provider: m.provider,
+    providerMessageId: m.providerMessageId,
+    raw: { ...m.raw },
+    handling: { ...m.handling },
+    autoReplyMessageId: null,
+    receivedAt: m.receivedAt,
+  };
+}
+
+/** The stored rows of messages a retry brought again (the first stored). */
 async function storedRows(
   env: Env,
   tenantId: string,
@@ -162,9 +197,9 @@ async function storedRows(
   messages: InboundToStore[],
 ): Promise<InboundRow[]> {
   const keys = [...new Set(messages.map((m) => m.providerMessageId))];
-  const byKey = new Map<string, InboundRow>();
+  const found: InboundRow[] = [];
   for (let i = 0; i < keys.length; i += 90) {
-    const found = await database(env.DB)
+    const chunk = await database(env.DB)
       .select()
       .from(inboundMessages)
       .where(
@@ -174,14 +209,9 @@ async function storedRows(
           inArray(inboundMessages.providerMessageId, keys.slice(i, i + 90)),
         ),
       );
-    for (const row of found) {
-      byKey.set(row.providerMessageId, row);
-    }
+    found.push(...chunk);
   }
-  return messages.flatMap((m) => {
-    const row = byKey.get(m.providerMessageId);
-    return row ? [row] : [];
-  });
+  return found;
 }
 
 /** Steps 2 and 3 for each row whose handling is not done (each row once, if given twice). */
