@@ -8,6 +8,7 @@ import { auditRouter } from "./routes/audit";
 import { batchesRouter } from "./routes/batches";
 import { hooksRouter } from "./routes/carrier-callbacks";
 import { contactsRouter } from "./routes/contacts";
+import { inboundRouter } from "./routes/inbound";
 import { keysRouter } from "./routes/keys";
 import { messagesRouter } from "./routes/messages";
 import { documentPermissions } from "./routes/permission-doc";
@@ -57,6 +58,7 @@ export function createApp() {
   app.route("/", webhooksRouter);
   app.route("/", wechatRouter);
   app.route("/", contactsRouter);
+  app.route("/", inboundRouter);
   app.route("/", wechatOAuthRouter);
   app.route("/", wechatMenuRouter);
   app.route("/", wechatFollowersRouter);
@@ -140,6 +142,10 @@ const API_TAGS = [
     name: "WeChat",
     description:
       "WeChat Official Accounts: settings, auto-replies, inbox, menu, followers and tags",
+  },
+  {
+    name: "Inbound",
+    description: "Messages people sent you, SMS and WeChat, and what was done with them",
   },
   { name: "Contacts", description: "Your own users: a phone and their WeChat bindings" },
   { name: "API keys", description: "Keys for this API: scopes, request limits, revocation" },

@@ -40,13 +40,13 @@ const receiptsSchema = z.union([
 ]);
 
 /**
- * An inbound message to the sandbox, as the sandbox's own tools post it: `{from, to, body,
- * message_id?, received_at?}` (`received_at` ISO 8601; the callback's time when left out), or an
- * array of up to MAX_RECEIPTS_PER_POST of them.
+ * An inbound message to the sandbox, as the sandbox's own tools post it: `{from, to?, body,
+ * message_id?, received_at?}` (`to` empty when left out; `received_at` ISO 8601, the callback's
+ * time when left out), or an array of up to MAX_RECEIPTS_PER_POST of them.
  */
 const inboundSchema = z.object({
   from: z.string().min(1),
-  to: z.string(),
+  to: z.string().default(""),
   body: z.string(),
   message_id: z.string().min(1).optional(),
   received_at: z.iso.datetime({ offset: true }).optional(),

@@ -92,7 +92,7 @@ export class InboundCopier {
   private async copyOnce(now: number): Promise<{ failed: boolean; retryAt: number | null }> {
     let failed = false;
     try {
-      await flushInbox(this.sql, this.env.DB);
+      await flushInbox(this.sql, this.env, now);
     } catch (error) {
       failed = true;
       console.error("wechat: inbox not copied to D1 yet", error);

@@ -12,8 +12,17 @@
  * the tenant's: dedup records are keyed by tenant, and the copy writes a row only while its tenant
  * still owns the app (a delivery recorded as the app was being deleted leaves nothing in D1).
  */
+import { and, eq, inArray } from "drizzle-orm";
+import { database } from "../../db/client";
+import { inboundMessages } from "../../db/schema";
+import {
+  emitInboundReceived,
+  type InboundToStore,
+  inboundStatements,
+} from "../../delivery/inbound-store";
 import type { InboxRowValues } from "../../delivery/wechat-account";
 import { type InteractionKind, SERVICE_WINDOWS } from "../../domain/service-windows";
+import { newId } from "../../lib/ids";
 
 const SEEN_TTL_MS = 24 * 60 * 60 * 1000;
 
@@ -120,11 +129,44 @@ function templateResultOf(row: InboxRowValues): { msgId: string; status: string 
 /** SQL true while tenant `?2` owns app `?3`: the copy writes nothing for a deleted app. */
 const OWNS_APP = "EXISTS (SELECT 1 FROM wechat_apps WHERE app_id = ?3 AND tenant_id = ?2)";
 
+/** `inboundStatements`' guard: the app is still the tenant's (?1 the tenant, ?2 the app id). */
+const TENANT_OWNS_APP = "EXISTS (SELECT 1 FROM wechat_apps WHERE app_id = ?2 AND tenant_id = ?1)";
+
 /**
- * Copies pending inbox rows (with their follower changes) to D1, in the order they came, and
- * forgets them; safe to run again after a failure, but not alongside another copy.
+ * A user's message (not an event) as an inbound message in its conversation: channel wechat,
+ * from the openid to the app id, once per app and MsgId. The stages of SMS handling do not run
+ * for it (WeChat's keyword replies are answered passively), so it is stored as handled.
  */
-export async function flushInbox(sql: SqlStorage, db: D1Database): Promise<void> {
+function inboundMessageOf(r: InboxRowValues, now: number): InboundToStore | null {
+  if (r.msgType === "event") {
+    return null;
+  }
+  const f = r.fields;
+  return {
+    id: newId("inb", now),
+    tenantId: r.tenantId,
+    channel: "wechat",
+    sender: r.fromUser,
+    recipient: r.appId,
+    // A voice message's text when WeChat recognised it; else what kind of message it was.
+    body: f.Content ?? f.Recognition ?? `[${r.msgType}]`,
+    provider: "wechat",
+    providerMessageId: `${r.appId}:${r.dedupKey}`,
+    raw: f,
+    handling: { done: true },
+    receivedAt: r.receivedAt,
+  };
+}
+
+/**
+ * Copies pending inbox rows (with their follower changes, and user messages as inbound messages
+ * in their conversations) to D1 in one batch, in the order they came, emits `inbound.received`
+ * for those messages, and forgets them; safe to run again after a failure (the event's id comes
+ * from the stored message, so a second emission delivers nothing twice), but not alongside
+ * another copy.
+ */
+export async function flushInbox(sql: SqlStorage, env: Env, now = Date.now()): Promise<void> {
+  const db = env.DB;
   const pending = sql
     .exec<{ id: string; row: string }>("SELECT id, row FROM inbound_pending ORDER BY rowid")
     .toArray();
@@ -132,6 +174,7 @@ export async function flushInbox(sql: SqlStorage, db: D1Database): Promise<void>
     return;
   }
   const rows = pending.map(({ row }) => JSON.parse(row) as InboxRowValues);
+  const messages = rows.flatMap((r) => inboundMessageOf(r, now) ?? []);
   await db.batch([
     ...rows.map((r) =>
       db
@@ -156,11 +199,39 @@ export async function flushInbox(sql: SqlStorage, db: D1Database): Promise<void>
           r.receivedAt,
         ),
     ),
+    ...messages.flatMap((m) => inboundStatements(db, m, TENANT_OWNS_APP)),
     ...rows.flatMap((r) => followerChange(db, r)),
   ]);
+  await emitInboundReceived(env, await storedMessages(env, messages));
   for (const { id } of pending) {
     sql.exec("DELETE FROM inbound_pending WHERE id = ?", id);
   }
+}
+
+/** The stored rows of these messages (the first copy's, after a repeated copy). */
+async function storedMessages(env: Env, messages: InboundToStore[]) {
+  const stored = [];
+  for (let i = 0; i < messages.length; i += 90) {
+    const chunk = messages.slice(i, i + 90);
+    for (const tenantId of new Set(chunk.map((m) => m.tenantId))) {
+      stored.push(
+        ...(await database(env.DB)
+          .select()
+          .from(inboundMessages)
+          .where(
+            and(
+              eq(inboundMessages.tenantId, tenantId),
+              eq(inboundMessages.provider, "wechat"),
+              inArray(
+                inboundMessages.providerMessageId,
+                chunk.filter((m) => m.tenantId === tenantId).map((m) => m.providerMessageId),
+              ),
+            ),
+          )),
+      );
+    }
+  }
+  return stored;
 }
 
 /** The menu events that open a window: WeChat counts click, scancode_push and scancode_waitmsg. */

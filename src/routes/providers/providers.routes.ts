@@ -18,8 +18,9 @@ export const ProviderSchema = z
     has_credentials: z.boolean().openapi({
       description: "Credentials are write-only: they are never shown again",
     }),
-    callback_urls: z.object({ status: z.string() }).openapi({
-      description: "Give these to the carrier: where its delivery receipts go",
+    callback_urls: z.object({ status: z.string(), inbound: z.string() }).openapi({
+      description:
+        "Give these to the carrier: where its delivery receipts go (status) and where what subscribers send goes (inbound). The sandbox's inbound URL takes {from, to?, body} JSON, to play a phone locally",
     }),
     created_at: z.string(),
     updated_at: z.string(),

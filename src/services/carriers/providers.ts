@@ -206,10 +206,10 @@ export async function rotateHookToken(
 }
 
 /**
- * The callback URLs to configure at the carrier: delivery receipts. (The inbound-message hook,
- * `.../inbound`, comes with inbound messages; it is not given out before it answers.)
+ * The callback URLs to configure at the carrier: delivery receipts and inbound messages (for the
+ * sandbox, the URL a local "phone" posts `{from, to?, body}` to).
  */
-export function callbackUrls(env: Env, row: ProviderRow): { status: string } {
+export function callbackUrls(env: Env, row: ProviderRow): { status: string; inbound: string } {
   const base = `${settingsOf(env).PUBLIC_BASE_URL}/hooks/sms/${row.provider}/${row.hookToken}`;
-  return { status: `${base}/status` };
+  return { status: `${base}/status`, inbound: `${base}/inbound` };
 }
