@@ -47,6 +47,7 @@ export const WEBHOOK_EVENTS = [
   "message.undelivered",
   "message.failed",
   "message.expired",
+  "inbound.received",
 ] as const;
 export type WebhookEvent = (typeof WEBHOOK_EVENTS)[number];
 

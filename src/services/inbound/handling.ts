@@ -9,6 +9,8 @@
 import { eq } from "drizzle-orm";
 import { database } from "../../db/client";
 import { inboundMessages } from "../../db/schema";
+import { autoReplyStage } from "./auto-reply-stage";
+import { forwardingStage } from "./forwarding-stage";
 
 export type InboundRow = typeof inboundMessages.$inferSelect;
 
@@ -30,7 +32,7 @@ export interface InboundStage {
 }
 
 /** The stages, in the order they run. */
-const STAGES: readonly InboundStage[] = [];
+const STAGES: readonly InboundStage[] = [autoReplyStage, forwardingStage];
 
 /** Runs the stages on a stored message and records what they did. */
 export async function handleInbound(
