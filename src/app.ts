@@ -4,9 +4,11 @@ import { dashboardRouter } from "./dashboard";
 import { ApiError } from "./lib/problem";
 import { limitBody, ONE_MB } from "./middleware/body-limit";
 import { requestId } from "./middleware/request-id";
+import { autoRepliesRouter } from "./routes/auto-replies";
 import { batchesRouter } from "./routes/batches";
 import { hooksRouter } from "./routes/carrier-callbacks";
 import { contactsRouter } from "./routes/contacts";
+import { forwardingRulesRouter } from "./routes/forwarding-rules";
 import { keysRouter } from "./routes/keys";
 import { messagesRouter } from "./routes/messages";
 import { documentPermissions } from "./routes/permission-doc";
@@ -53,6 +55,8 @@ export function createApp() {
   app.route("/", webhooksRouter);
   app.route("/", wechatRouter);
   app.route("/", contactsRouter);
+  app.route("/", autoRepliesRouter);
+  app.route("/", forwardingRulesRouter);
   app.route("/", wechatOAuthRouter);
   app.route("/", wechatMenuRouter);
   app.route("/", wechatFollowersRouter);
@@ -131,6 +135,10 @@ const API_TAGS = [
   {
     name: "Webhooks",
     description: "Endpoints that receive your signed events, and their deliveries",
+  },
+  {
+    name: "Inbound",
+    description: "Replies to you: SMS keyword auto-replies and forwarding rules",
   },
   {
     name: "WeChat",
