@@ -13,8 +13,8 @@ import { inboundMessages } from "../../db/schema";
 import { chooseReply } from "../../domain/auto-replies";
 import { smsRules } from "./auto-reply-rules";
 import { sendAutomatic, unsendableReason } from "./automatic-sends";
-import type { InboundRow, InboundStage, StageOutcome } from "./handling";
 import { replyClock } from "./reply-clock";
+import type { InboundRow, InboundStage, StageOutcome } from "./stage";
 
 /** Automatic replies one number may get in an hour. */
 export const AUTO_REPLIES_PER_HOUR = 3;

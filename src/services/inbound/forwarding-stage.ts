@@ -10,7 +10,7 @@ import { emitEventTo } from "../../delivery/webhook-events";
 import { keywordMatches, normalKeywordText } from "../../domain/auto-replies";
 import { sendAutomatic, unsendableReason } from "./automatic-sends";
 import { tenantForwardingRules } from "./forwarding-rules";
-import type { InboundRow, InboundStage, StageOutcome } from "./handling";
+import type { InboundRow, InboundStage, StageOutcome } from "./stage";
 
 export type ForwardResult = {
   rule_id: string;

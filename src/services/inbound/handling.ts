@@ -11,25 +11,10 @@ import { database } from "../../db/client";
 import { inboundMessages } from "../../db/schema";
 import { autoReplyStage } from "./auto-reply-stage";
 import { forwardingStage } from "./forwarding-stage";
+import type { InboundRow, InboundStage } from "./stage";
 
-export type InboundRow = typeof inboundMessages.$inferSelect;
-
-export interface StageOutcome {
-  /** Merged into the row's `handling` under the stage's name. */
-  result?: unknown;
-  /** The later stages do not run (an opt-out keyword gets no auto-reply). */
-  stop?: boolean;
-}
-
-export interface InboundStage {
-  /** The key of `handling` its result goes under (`opt_out`, `auto_reply`, `forwarded`). */
-  name: string;
-  run(
-    env: Env,
-    message: InboundRow,
-    ctx: Pick<ExecutionContext, "waitUntil">,
-  ): Promise<StageOutcome>;
-}
+// The stages import their types from ./stage, not from here: this file imports the stages.
+export type { InboundRow, InboundStage, StageOutcome } from "./stage";
 
 /** The stages, in the order they run. */
 const STAGES: readonly InboundStage[] = [autoReplyStage, forwardingStage];
