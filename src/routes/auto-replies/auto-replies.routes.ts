@@ -1,28 +1,10 @@
 import { createRoute, z } from "@hono/zod-openapi";
 import { requireScope } from "../../middleware/api-key";
+import { ActiveWindowSchema } from "../active-window";
 import { bearerAuth, IdempotencyHeaders } from "../common";
 import { jsonBody, jsonResponse, problems, wholeList } from "../openapi-helpers";
 
 const RuleId = z.string().regex(/^arr_[0-9A-Z]{26}$/, "an auto-reply rule id (arr_…)");
-const Clock = z.string().regex(/^([01]\d|2[0-3]):[0-5]\d$/, "HH:MM, 24-hour");
-
-const ActiveWindowSchema = z
-  .object({
-    days: z
-      .array(z.number().int().min(1).max(7))
-      .min(1)
-      .max(7)
-      .openapi({ description: "ISO weekdays: 1 Monday … 7 Sunday" }),
-    start: Clock,
-    end: Clock.openapi({
-      description: "Before `start`: the window runs past midnight; equal: the whole day",
-    }),
-  })
-  .strict()
-  .openapi("ActiveWindow", {
-    description: "When the rule answers, in the tenant's zone (its home country's)",
-  });
-
 const ReplySchema = z
   .discriminatedUnion("type", [
     z.object({ type: z.literal("text"), content: z.string().trim().min(1).max(1000) }).strict(),

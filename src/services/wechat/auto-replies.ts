@@ -1,18 +1,21 @@
 /**
- * A WeChat account's auto-reply rules (shared shape with SMS keywords later), cached for the
+ * A WeChat account's auto-reply rules (the matcher is the SMS keywords' too), cached for the
  * webhook, and its inbox. Both are the tenant's: an app id can pass to another tenant once its
- * owner deletes the app (which deletes these rows), so every query names the tenant.
+ * owner deletes the app (which deletes these rows), so every query names the tenant. Changes are
+ * audited (`auto_reply.create|delete`, with the app id in the diff).
  */
 import { and, asc, eq } from "drizzle-orm";
 import { database } from "../../db/client";
 import { keyset, type Page, type PageRequest, pageOf } from "../../db/paging";
 import { autoReplyRules, wechatInbox } from "../../db/schema";
-import type { AutoReplyRule } from "../../domain/auto-replies";
+import { diffOf } from "../../domain/audit-chain";
+import type { ActiveWindow, AutoReplyRule } from "../../domain/auto-replies";
 import type { Caller } from "../../domain/caller";
 import type { AutoReplyMatch } from "../../domain/vocabulary";
 import { newId } from "../../lib/ids";
 import { ApiError } from "../../lib/problem";
 import { TtlCache } from "../../lib/ttl-cache";
+import { audited } from "../audit/audit-log";
 import { getWeChatApp } from "./apps";
 
 export type AutoReplyRow = typeof autoReplyRules.$inferSelect;
@@ -26,6 +29,16 @@ const cache = new TtlCache<string, Promise<AutoReplyRule<Record<string, unknown>
 function cacheKey(tenantId: string, appId: string): string {
   return `${tenantId} ${appId}`;
 }
+
+/** What an audit entry shows of a rule. */
+const auditedFields = (row: AutoReplyRow) => ({
+  app_id: row.scope,
+  match: row.match,
+  keyword: row.keyword,
+  reply: row.reply,
+  priority: row.priority,
+  active_window: row.activeWindow ?? null,
+});
 
 function ofApp(tenantId: string, appId: string) {
   return and(
@@ -57,6 +70,7 @@ export async function createAutoReply(
     keyword?: string;
     reply: Record<string, unknown>;
     priority?: number;
+    active_window?: ActiveWindow | null;
   },
   now: number = Date.now(),
 ): Promise<AutoReplyRow> {
@@ -68,23 +82,24 @@ export async function createAutoReply(
       errors: [{ pointer: "/keyword", detail: "required for exact, prefix and contains" }],
     });
   }
-  const [row] = await database(env.DB)
-    .insert(autoReplyRules)
-    .values({
-      id: newId("arr", now),
-      tenantId: caller.tenant.id,
-      channel: "wechat",
-      scope: appId,
-      match: input.match,
-      keyword: keyed ? keyword : null,
-      reply: input.reply,
-      priority: input.priority ?? 100,
-      createdAt: now,
-    })
-    .returning();
-  if (!row) {
-    throw new Error("auto-reply rule vanished");
-  }
+  const row: AutoReplyRow = {
+    id: newId("arr", now),
+    tenantId: caller.tenant.id,
+    channel: "wechat",
+    scope: appId,
+    match: input.match,
+    keyword: keyed ? keyword : null,
+    reply: input.reply,
+    activeWindow: input.active_window ?? null,
+    priority: input.priority ?? 100,
+    createdAt: now,
+  };
+  await audited(
+    env,
+    caller,
+    { action: "auto_reply.create", target: row.id, diff: diffOf({}, auditedFields(row)) },
+    [database(env.DB).insert(autoReplyRules).values(row)],
+  );
   cache.delete(cacheKey(caller.tenant.id, appId));
   return row;
 }
@@ -96,13 +111,24 @@ export async function deleteAutoReply(
   id: string,
 ): Promise<void> {
   await getWeChatApp(env, caller, appId);
-  const deleted = await database(env.DB)
-    .delete(autoReplyRules)
+  const before = await database(env.DB)
+    .select()
+    .from(autoReplyRules)
     .where(and(eq(autoReplyRules.id, id), ofApp(caller.tenant.id, appId)))
-    .returning({ id: autoReplyRules.id });
-  if (deleted.length === 0) {
+    .get();
+  if (!before) {
     throw new ApiError("not-found", `No auto-reply rule ${id}.`);
   }
+  await audited(
+    env,
+    caller,
+    { action: "auto_reply.delete", target: id, diff: diffOf(auditedFields(before), {}) },
+    [
+      database(env.DB)
+        .delete(autoReplyRules)
+        .where(and(eq(autoReplyRules.id, id), ofApp(caller.tenant.id, appId))),
+    ],
+  );
   cache.delete(cacheKey(caller.tenant.id, appId));
 }
 
