@@ -60,6 +60,13 @@ describe("the auto-reply stage", () => {
     // Handling it again (a crash, a carrier's retry) sends nothing more.
     const again = await handleInbound(env, { ...inbound }, noWait, [autoReplyStage]);
     expect(again.auto_reply).toEqual(result);
+    const fresh = await inboundRow(inbound.id);
+    expect(fresh).toBeDefined();
+    if (fresh) {
+      expect((await handleInbound(env, fresh, noWait, [autoReplyStage])).auto_reply).toEqual(
+        result,
+      );
+    }
     expect(await sentTo(tenant.id, inbound.sender)).toHaveLength(1);
   });
 

@@ -108,6 +108,32 @@ describe("the forwarding stage", () => {
       );
     });
 
+    it("runs in the default stages after the auto-reply: a message gets its reply and its copy", async () => {
+      const tenant = await createTenant();
+      const reply = await tenant.api(
+        "/v1/auto-replies",
+        postJson({
+          match: "prefix",
+          keyword: "order",
+          reply: { type: "text", content: "On its way" },
+        }),
+      );
+      expect(reply.status).toBe(201);
+      const ruleId = await addRule(tenant, {
+        match: "prefix",
+        keyword: "ORDER",
+        target_type: "phone",
+        target: "+8613500135777",
+      });
+      const inbound = await storeInbound(tenant.id, { body: "order 1234?" });
+      const handling = await handleInbound(env, inbound, noWait);
+      expect(handling).toMatchObject({
+        auto_reply: { message_id: expect.stringMatching(/^msg_/) },
+        forwarded: [{ rule_id: ruleId, message_id: expect.stringMatching(/^msg_/) }],
+        done: true,
+      });
+    });
+
     it("forwards nothing of another tenant's messages", async () => {
       const tenant = await createTenant();
       const other = await createTenant();

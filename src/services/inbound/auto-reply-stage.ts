@@ -51,9 +51,9 @@ async function reply(env: Env, message: InboundRow, now: number): Promise<StageO
     // WeChat's keyword replies are its webhook's passive answers.
     return {};
   }
-  const recorded = message.handling.auto_reply;
-  if (message.autoReplyMessageId && recorded) {
-    return { result: recorded };
+  if (message.autoReplyMessageId) {
+    // Replied already: the row says so (a stale copy of the row gets the dispatcher's replay).
+    return { result: message.handling.auto_reply ?? { message_id: message.autoReplyMessageId } };
   }
   const rules = await smsRules(env, message.tenantId, now);
   if (rules.length === 0) {
@@ -67,15 +67,13 @@ async function reply(env: Env, message: InboundRow, now: number): Promise<StageO
   const skipped = (skip: "loop_guard" | "unsendable" | "refused", reason: string) => ({
     result: { rule_id: rule.id, skipped: skip, reason } satisfies AutoReplyResult,
   });
-  // A rerun after the reply went but before the row said so finds its own reply not counted.
-  if (!message.autoReplyMessageId) {
-    const replies = await repliesInHourBefore(env, message);
-    if (replies >= AUTO_REPLIES_PER_HOUR) {
-      return skipped(
-        "loop_guard",
-        `${message.sender} got ${replies} automatic replies in the hour before this message (at most ${AUTO_REPLIES_PER_HOUR})`,
-      );
-    }
+  // This message's own reply is never counted, so a rerun that replays it is not refused.
+  const replies = await repliesInHourBefore(env, message);
+  if (replies >= AUTO_REPLIES_PER_HOUR) {
+    return skipped(
+      "loop_guard",
+      `${message.sender} got ${replies} automatic replies in the hour before this message (at most ${AUTO_REPLIES_PER_HOUR})`,
+    );
   }
   const templateId = rule.reply.type === "template" ? rule.reply.template_id : null;
   const unsendable = await unsendableReason(env, message.tenantId, message.sender, templateId, now);
