@@ -5,9 +5,11 @@ import { ApiError } from "./lib/problem";
 import { limitBody, ONE_MB } from "./middleware/body-limit";
 import { requestId } from "./middleware/request-id";
 import { auditRouter } from "./routes/audit";
+import { autoRepliesRouter } from "./routes/auto-replies";
 import { batchesRouter } from "./routes/batches";
 import { hooksRouter } from "./routes/carrier-callbacks";
 import { contactsRouter } from "./routes/contacts";
+import { forwardingRulesRouter } from "./routes/forwarding-rules";
 import { inboundRouter } from "./routes/inbound";
 import { keysRouter } from "./routes/keys";
 import { messagesRouter } from "./routes/messages";
@@ -59,6 +61,8 @@ export function createApp() {
   app.route("/", wechatRouter);
   app.route("/", contactsRouter);
   app.route("/", inboundRouter);
+  app.route("/", autoRepliesRouter);
+  app.route("/", forwardingRulesRouter);
   app.route("/", wechatOAuthRouter);
   app.route("/", wechatMenuRouter);
   app.route("/", wechatFollowersRouter);
@@ -145,7 +149,8 @@ const API_TAGS = [
   },
   {
     name: "Inbound",
-    description: "Messages people sent you, SMS and WeChat, and what was done with them",
+    description:
+      "Messages people sent you, SMS and WeChat, what was done with them, and the keyword auto-replies and forwarding rules that act on them",
   },
   { name: "Contacts", description: "Your own users: a phone and their WeChat bindings" },
   { name: "API keys", description: "Keys for this API: scopes, request limits, revocation" },

@@ -62,13 +62,7 @@ export async function emitEvents(
     if (endpoints.length === 0) {
       continue;
     }
-    const eventId = await eventIdOf(event.type, event.messageId);
-    const payload = JSON.stringify({
-      id: eventId,
-      type: event.type,
-      created_at: new Date(event.occurredAt).toISOString(),
-      data: event.data,
-    });
+    const { eventId, payload } = await payloadOf(event);
     for (const endpoint of endpoints) {
       rows.push([
         newId("whd", now),
@@ -86,6 +80,52 @@ export async function emitEvents(
   }
   const toQueue = await insertDeliveries(env.DB, rows);
   await enqueueDeliveries(env, toQueue);
+}
+
+async function payloadOf(event: MessageEvent): Promise<{ eventId: string; payload: string }> {
+  const eventId = await eventIdOf(event.type, event.messageId);
+  const payload = JSON.stringify({
+    id: eventId,
+    type: event.type,
+    created_at: new Date(event.occurredAt).toISOString(),
+    data: event.data,
+  });
+  return { eventId, payload };
+}
+
+/**
+ * Delivers one event to one endpoint of the event's tenant, whatever events the endpoint is
+ * subscribed to (a forwarding rule names it). Its id is the one `emitEvents` gives the event, so
+ * an endpoint that is also subscribed gets it once. An endpoint of another tenant, or one deleted
+ * since, gets nothing (the insert joins on the tenant); answers whether a delivery exists.
+ */
+export async function emitEventTo(
+  env: Env,
+  event: MessageEvent,
+  endpointId: string,
+  now: number = Date.now(),
+): Promise<boolean> {
+  const { eventId, payload } = await payloadOf(event);
+  const row: DeliveryValues = [
+    newId("whd", now),
+    event.tenantId,
+    endpointId,
+    eventId,
+    event.type,
+    payload,
+    now,
+  ];
+  const toQueue = await insertDeliveries(env.DB, [row]);
+  await enqueueDeliveries(env, toQueue);
+  if (toQueue.length > 0) {
+    return true;
+  }
+  const existing = await env.DB.prepare(
+    "SELECT 1 FROM webhook_deliveries WHERE event_id = ? AND endpoint_id = ? AND tenant_id = ?",
+  )
+    .bind(eventId, endpointId, event.tenantId)
+    .first();
+  return existing !== null;
 }
 
 /** Sends `{v: 1, delivery_id, series_started_at}` jobs, 100 to a call (sendBatch's limit). */

@@ -32,8 +32,9 @@ export const PERMISSION_DESCRIPTIONS: { readonly [p in Permission]: string } = {
   "templates:read": "Read templates and signatures",
   "templates:write": "Create and edit templates and signatures, submit them for review",
   "templates:review": "Approve or reject templates and signatures",
-  "content:read": "Read sensitive words, contacts and check texts",
-  "content:write": "Change sensitive words and contacts",
+  "content:read":
+    "Read sensitive words, contacts, SMS auto-replies and forwarding rules, and check texts",
+  "content:write": "Change sensitive words, contacts, SMS auto-replies and forwarding rules",
   "users:read": "List the tenant's users and roles",
   "users:write": "Invite users, change their roles, disable and remove them; manage custom roles",
   "audit:read": "Read and verify the audit log",

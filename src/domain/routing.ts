@@ -18,6 +18,9 @@ export interface RouteRule<P extends string = string> {
   providers: RouteProvider<P>[];
 }
 
+/** Without a rule, every provider set up is a candidate, in this order. */
+export const DEFAULT_PROVIDER_ORDER = ["twilio", "aliyun", "tencent", "sandbox"] as const;
+
 const PREFIX = /^\+\d{1,14}$/;
 const COUNTRY = /^[A-Z]{2}$/;
 

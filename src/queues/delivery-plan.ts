@@ -18,6 +18,7 @@ import { providerCodesOf, readyProviders, routingRules } from "../delivery/provi
 import { type BreakerTicket, CircuitBreaker } from "../domain/circuit-breaker";
 import { countryOfE164 } from "../domain/phone";
 import {
+  DEFAULT_PROVIDER_ORDER,
   type LastAttempt,
   lastAttemptOf,
   nextProvider,
@@ -26,9 +27,6 @@ import {
 } from "../domain/routing";
 import { leadingSignature } from "../domain/sender-signature";
 import type { ProviderName } from "../domain/vocabulary";
-
-/** Without a rule, every provider set up is a candidate, in this order. */
-const DEFAULT_ORDER: readonly ProviderName[] = ["twilio", "aliyun", "tencent", "sandbox"];
 
 export type Plan =
   | {
@@ -156,7 +154,7 @@ export async function planDeliveries(
       const country =
         tenantRules.length > 0 ? (message.country ?? countryOfE164(message.recipient) ?? "") : "";
       const rule = ruleFor(tenantRules, message.recipient, country);
-      order = rule ? providerOrder(rule, message.id) : [...DEFAULT_ORDER];
+      order = rule ? providerOrder(rule, message.id) : [...DEFAULT_PROVIDER_ORDER];
     }
     const candidates = order.filter(canSend);
     if (candidates.length === 0) {

@@ -1,5 +1,6 @@
 import { env } from "cloudflare:test";
 import { describe, expect, it } from "vitest";
+import { listAuditEntries } from "../../src/services/audit/audit-log";
 import { expectProblem } from "../support/problem";
 import { call, createTenant, postJson } from "../support/tenants";
 
@@ -137,5 +138,21 @@ describe("WeChat app settings", () => {
     );
     expect((await tenant.api(`${path}/${id}`, { method: "DELETE" })).status).toBe(204);
     expect((await tenant.api(`${path}/${id}`, { method: "DELETE" })).status).toBe(404);
+    const audit = await listAuditEntries(
+      env,
+      tenant.id,
+      { action: "auto_reply.delete" },
+      { limit: 10 },
+    );
+    expect(audit.data.map((e) => [e.target, JSON.parse(e.diff)])).toEqual([
+      [id, expect.objectContaining({ app_id: { from: appId }, keyword: { from: "hours" } })],
+    ]);
+    const created = await listAuditEntries(
+      env,
+      tenant.id,
+      { action: "auto_reply.create" },
+      { limit: 10 },
+    );
+    expect(created.data).toHaveLength(2);
   });
 });

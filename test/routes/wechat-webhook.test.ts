@@ -76,6 +76,44 @@ describe("the WeChat webhook", () => {
     });
   }
 
+  it("answers with a rule only inside its active window, in the tenant's zone", async () => {
+    const tenant = await createTenant({ homeCountry: "CN" });
+    const appId = await wechatApp(tenant, "plaintext");
+    const path = `/v1/wechat/apps/${appId}/auto-replies`;
+    const weekday = new Intl.DateTimeFormat("en-US", {
+      timeZone: "Asia/Shanghai",
+      weekday: "short",
+    }).format(Date.now());
+    const today = ["Mon", "Tue", "Wed", "Thu", "Fri", "Sat", "Sun"].indexOf(weekday) + 1;
+    const otherDays = [1, 2, 3, 4, 5, 6, 7].filter((day) => day !== today);
+    const closed = await tenant.api(
+      path,
+      postJson({
+        match: "exact",
+        keyword: "hours",
+        reply: { type: "text", content: "closed today" },
+        priority: 1,
+        active_window: { days: otherDays, start: "00:00", end: "00:00" },
+      }),
+    );
+    expect(closed.status).toBe(201);
+    expect(await closed.json()).toMatchObject({ active_window: { days: otherDays } });
+    await tenant.api(
+      path,
+      postJson({
+        match: "exact",
+        keyword: "hours",
+        reply: { type: "text", content: "open today" },
+        priority: 2,
+        active_window: { days: [today], start: "00:00", end: "00:00" },
+      }),
+    );
+    const res = await deliver(appId, textMessage("hours", "6054768590064713999"), {
+      mode: "plaintext",
+    });
+    expect(await replyFields(res, appId)).toMatchObject({ Content: "open today" });
+  });
+
   it("delivers once across WeChat's retries arriving at the same time, each answered alike", async () => {
     const tenant = await createTenant();
     const appId = await wechatApp(tenant, "safe");

@@ -1,7 +1,7 @@
 import type { RouteHandler } from "@hono/zod-openapi";
 import type { AppEnv } from "../../app-env";
-import type { InboundRow } from "../../services/inbound/handling";
 import * as service from "../../services/inbound/inbound-reads";
+import type { InboundRow } from "../../services/inbound/stage";
 import type * as routes from "./inbound.routes";
 
 function present(row: InboundRow) {

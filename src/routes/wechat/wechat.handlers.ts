@@ -25,6 +25,7 @@ function presentRule(row: replies.AutoReplyRow) {
     keyword: row.keyword,
     reply: row.reply,
     priority: row.priority,
+    active_window: row.activeWindow ?? null,
     created_at: new Date(row.createdAt).toISOString(),
   };
 }

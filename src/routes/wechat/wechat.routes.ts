@@ -1,6 +1,7 @@
 import { createRoute, z } from "@hono/zod-openapi";
 import { AUTO_REPLY_MATCHES, WECHAT_MODES } from "../../domain/vocabulary";
 import { requireScope } from "../../middleware/api-key";
+import { ActiveWindowSchema } from "../active-window";
 import { bearerAuth, IdempotencyHeaders, LimitQuery } from "../common";
 import { conflict, jsonBody, jsonResponse, listOf, problems, wholeList } from "../openapi-helpers";
 
@@ -127,6 +128,7 @@ export const AutoReplySchema = z
     keyword: z.string().nullable(),
     reply: z.record(z.string(), z.unknown()),
     priority: z.number().int(),
+    active_window: ActiveWindowSchema.nullable(),
     created_at: z.string(),
   })
   .openapi("AutoReply");
@@ -167,6 +169,7 @@ export const createAutoReply = createRoute({
           keyword: z.string().min(1).max(64).optional(),
           reply: Reply,
           priority: z.number().int().min(0).max(1000).optional(),
+          active_window: ActiveWindowSchema.nullable().optional(),
         })
         .strict(),
     ),

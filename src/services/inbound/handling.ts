@@ -9,28 +9,14 @@
 import { eq } from "drizzle-orm";
 import { database } from "../../db/client";
 import { inboundMessages } from "../../db/schema";
-
-export type InboundRow = typeof inboundMessages.$inferSelect;
-
-export interface StageOutcome {
-  /** Merged into the row's `handling` under the stage's name. */
-  result?: unknown;
-  /** The later stages do not run (an opt-out keyword gets no auto-reply). */
-  stop?: boolean;
-}
-
-export interface InboundStage {
-  /** The key of `handling` its result goes under (`opt_out`, `auto_reply`, `forwarded`). */
-  name: string;
-  run(
-    env: Env,
-    message: InboundRow,
-    ctx: Pick<ExecutionContext, "waitUntil">,
-  ): Promise<StageOutcome>;
-}
+import type { InboundRow } from "../../delivery/inbound-store";
+import { autoReplyStage } from "./auto-reply-stage";
+import { forwardingStage } from "./forwarding-stage";
+// The stages' types are in ./stage, not here: this file imports the stages.
+import type { InboundStage } from "./stage";
 
 /** The stages, in the order they run. */
-const STAGES: readonly InboundStage[] = [];
+const STAGES: readonly InboundStage[] = [autoReplyStage, forwardingStage];
 
 /** Runs the stages on a stored message and records what they did. */
 export async function handleInbound(

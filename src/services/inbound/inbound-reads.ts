@@ -3,11 +3,11 @@ import { and, eq, gte, lte, type SQL } from "drizzle-orm";
 import { database } from "../../db/client";
 import { keyset, type Page, type PageRequest, pageOf } from "../../db/paging";
 import { inboundMessages } from "../../db/schema";
+import type { InboundRow } from "../../delivery/inbound-store";
 import type { Caller } from "../../domain/caller";
 import { normalisePhone } from "../../domain/phone";
 import type { Channel } from "../../domain/vocabulary";
 import { ApiError } from "../../lib/problem";
-import type { InboundRow } from "./handling";
 
 export interface InboundFilters extends PageRequest {
   from?: string;

@@ -34,7 +34,8 @@ import { newId } from "../../lib/ids";
 import { ApiError } from "../../lib/problem";
 import { TtlCache } from "../../lib/ttl-cache";
 import { ownerOf } from "../carriers/hook-tokens";
-import { handleInbound, type InboundRow, type InboundStage } from "./handling";
+import { handleInbound } from "./handling";
+import type { InboundRow, InboundStage } from "./stage";
 
 /** The tenant's home country, for numbers a carrier gives without their country code. */
 const homeCountries = new TtlCache<string, string>({

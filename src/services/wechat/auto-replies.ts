@@ -1,14 +1,15 @@
 /**
- * A WeChat account's auto-reply rules (shared shape with SMS keywords later), cached for the
+ * A WeChat account's auto-reply rules (the matcher is the SMS keywords' too), cached for the
  * webhook, and its inbox. Both are the tenant's: an app id can pass to another tenant once its
- * owner deletes the app (which deletes these rows), so every query names the tenant.
+ * owner deletes the app (which deletes these rows), so every query names the tenant. Changes are
+ * audited (`auto_reply.create|delete`, with the app id in the diff).
  */
 import { and, asc, eq } from "drizzle-orm";
 import { database } from "../../db/client";
 import { keyset, type Page, type PageRequest, pageOf } from "../../db/paging";
 import { autoReplyRules, wechatInbox } from "../../db/schema";
 import { diffOf } from "../../domain/audit-chain";
-import type { AutoReplyRule } from "../../domain/auto-replies";
+import type { ActiveWindow, AutoReplyRule } from "../../domain/auto-replies";
 import type { Caller } from "../../domain/caller";
 import type { AutoReplyMatch } from "../../domain/vocabulary";
 import { newId } from "../../lib/ids";
@@ -29,6 +30,16 @@ const cache = new TtlCache<string, Promise<AutoReplyRule<Record<string, unknown>
 function cacheKey(tenantId: string, appId: string): string {
   return `${tenantId} ${appId}`;
 }
+
+/** What an audit entry shows of a rule. */
+const auditedFields = (row: AutoReplyRow) => ({
+  app_id: row.scope,
+  match: row.match,
+  keyword: row.keyword,
+  reply: row.reply,
+  priority: row.priority,
+  active_window: row.activeWindow ?? null,
+});
 
 function ofApp(tenantId: string, appId: string) {
   return and(
@@ -60,6 +71,7 @@ export async function createAutoReply(
     keyword?: string;
     reply: Record<string, unknown>;
     priority?: number;
+    active_window?: ActiveWindow | null;
   },
   now: number = Date.now(),
 ): Promise<AutoReplyRow> {
@@ -71,31 +83,24 @@ export async function createAutoReply(
       errors: [{ pointer: "/keyword", detail: "required for exact, prefix and contains" }],
     });
   }
-  const rule = {
+  const row: AutoReplyRow = {
     id: newId("arr", now),
     tenantId: caller.tenant.id,
-    channel: "wechat" as const,
+    channel: "wechat",
     scope: appId,
     match: input.match,
     keyword: keyed ? keyword : null,
     reply: input.reply,
+    activeWindow: input.active_window ?? null,
     priority: input.priority ?? 100,
     createdAt: now,
   };
-  const { match, reply, priority } = rule;
-  const [[row]] = await audited(
+  await audited(
     env,
     caller,
-    {
-      action: "auto_reply.create",
-      target: rule.id,
-      diff: diffOf({}, { app_id: appId, match, keyword: rule.keyword, reply, priority }),
-    },
-    [database(env.DB).insert(autoReplyRules).values(rule).returning()],
+    { action: "auto_reply.create", target: row.id, diff: diffOf({}, auditedFields(row)) },
+    [database(env.DB).insert(autoReplyRules).values(row)],
   );
-  if (!row) {
-    throw new Error("auto-reply rule vanished");
-  }
   cache.delete(cacheKey(caller.tenant.id, appId));
   return row;
 }
@@ -109,20 +114,15 @@ export async function deleteAutoReply(
   await getWeChatApp(env, caller, appId);
   const db = database(env.DB);
   const mine = and(eq(autoReplyRules.id, id), ofApp(caller.tenant.id, appId));
-  const existing = await db.query.autoReplyRules.findFirst({ where: mine });
-  if (!existing) {
+  const before = await db.select().from(autoReplyRules).where(mine).get();
+  if (!before) {
     throw new ApiError("not-found", `No auto-reply rule ${id}.`);
   }
-  const { match, keyword, reply, priority } = existing;
   await unlessLost(
     audited(
       env,
       caller,
-      {
-        action: "auto_reply.delete",
-        target: id,
-        diff: diffOf({ app_id: appId, match, keyword, reply, priority }, {}),
-      },
+      { action: "auto_reply.delete", target: id, diff: diffOf(auditedFields(before), {}) },
       [db.delete(autoReplyRules).where(mine), failUnlessChanged(env)],
     ),
     () => new ApiError("not-found", `No auto-reply rule ${id}.`),

@@ -28,6 +28,7 @@ import { chooseReply, type Inbound } from "../../domain/auto-replies";
 import { sha256Hex } from "../../lib/crypto";
 import { newId } from "../../lib/ids";
 import { ApiError } from "../../lib/problem";
+import { replyClock } from "../inbound/reply-clock";
 import { type ReadyWeChatApp, readyWeChatApp } from "./apps";
 import { wechatRules } from "./auto-replies";
 
@@ -196,7 +197,8 @@ export async function receiveDelivery(
     throw refused(`The message is incomplete: ${inbound.error.detail}`);
   }
   const rules = await wechatRules(env, app.row.tenantId, appId, now);
-  const rule = chooseReply(rules, ruleInput(inbound.inbound));
+  const clock = await replyClock(env, app.row.tenantId, rules, now);
+  const rule = chooseReply(rules, ruleInput(inbound.inbound), clock);
   const row: InboxRowValues = {
     id: newId("wxm", now),
     tenantId: app.row.tenantId,
