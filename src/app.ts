@@ -7,6 +7,7 @@ import { requestId } from "./middleware/request-id";
 import { batchesRouter } from "./routes/batches";
 import { hooksRouter } from "./routes/carrier-callbacks";
 import { contactsRouter } from "./routes/contacts";
+import { conversationsRouter } from "./routes/conversations";
 import { keysRouter } from "./routes/keys";
 import { messagesRouter } from "./routes/messages";
 import { documentPermissions } from "./routes/permission-doc";
@@ -53,6 +54,7 @@ export function createApp() {
   app.route("/", webhooksRouter);
   app.route("/", wechatRouter);
   app.route("/", contactsRouter);
+  app.route("/", conversationsRouter);
   app.route("/", wechatOAuthRouter);
   app.route("/", wechatMenuRouter);
   app.route("/", wechatFollowersRouter);
@@ -138,6 +140,11 @@ const API_TAGS = [
       "WeChat Official Accounts: settings, auto-replies, inbox, menu, followers and tags",
   },
   { name: "Contacts", description: "Your own users: a phone and their WeChat bindings" },
+  {
+    name: "Conversations",
+    description:
+      "Threads with one person on one channel (SMS or WeChat): both directions, unread counts, replies",
+  },
   { name: "API keys", description: "Keys for this API: scopes, request limits, revocation" },
   {
     name: "Roles",

@@ -24,6 +24,7 @@ const VERBS = [
   "get",
   "import",
   "list",
+  "mark",
   "preview",
   "reject",
   "remove",
