@@ -32,7 +32,7 @@ export function encodeCursor(cursor: TimeCursor): string {
 }
 
 /** The cursor's parts; the routes check its shape, so a bad one here is a 400 all the same. */
-export function decodeCursor(cursor: string, pointer = "/cursor"): TimeCursor {
+export function decodeCursor(cursor: string, pointer = "/query/cursor"): TimeCursor {
   const match = /^(\d{1,16})\.([a-z]{3}_[0-9A-Z]{26})$/.exec(cursor);
   if (!match?.[1] || !match[2]) {
     throw new ApiError("validation-error", "The cursor is not one this list gave.", {
