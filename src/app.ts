@@ -9,6 +9,7 @@ import { autoRepliesRouter } from "./routes/auto-replies";
 import { batchesRouter } from "./routes/batches";
 import { hooksRouter } from "./routes/carrier-callbacks";
 import { contactsRouter } from "./routes/contacts";
+import { conversationsRouter } from "./routes/conversations";
 import { forwardingRulesRouter } from "./routes/forwarding-rules";
 import { inboundRouter } from "./routes/inbound";
 import { keysRouter } from "./routes/keys";
@@ -63,6 +64,7 @@ export function createApp() {
   app.route("/", inboundRouter);
   app.route("/", autoRepliesRouter);
   app.route("/", forwardingRulesRouter);
+  app.route("/", conversationsRouter);
   app.route("/", wechatOAuthRouter);
   app.route("/", wechatMenuRouter);
   app.route("/", wechatFollowersRouter);
@@ -153,6 +155,11 @@ const API_TAGS = [
       "Messages people sent you, SMS and WeChat, what was done with them, and the keyword auto-replies and forwarding rules that act on them",
   },
   { name: "Contacts", description: "Your own users: a phone and their WeChat bindings" },
+  {
+    name: "Conversations",
+    description:
+      "Threads with one person on one channel (SMS or WeChat): both directions, unread counts, replies",
+  },
   { name: "API keys", description: "Keys for this API: scopes, request limits, revocation" },
   {
     name: "Roles",

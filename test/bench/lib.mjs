@@ -371,6 +371,7 @@ const SECTIONS = [
   "drain",
   "batch",
   "chaos",
+  "inbound",
   "segments",
   "matcher",
 ];

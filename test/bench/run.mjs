@@ -21,6 +21,8 @@
  *            sandbox saw and each recipient's order, for two acceptance orders (drain.mjs)
  *   batch    one CSV batch to many recipients: its 202 and the drain rate (batch.mjs)
  *   chaos    two flaky fake carriers with failover; the same carrier checks as crash (chaos.mjs)
+ *   inbound  POST /noop, then the sandbox's inbound SMS hook, at a fixed rate: every post stored
+ *            once, one inbound.received each, the hook's p99 ≤ 2 × the no-op's (inbound.mjs)
  * Writes test/bench/RESULTS.md (only the sections that ran). Exits 1 if anything failed.
  *
  * Options (flag, or environment variable; defaults in brackets):
@@ -42,6 +44,8 @@
  *   --batch-recipients / BENCH_BATCH_RECIPIENTS [100000]   --batch-rate / BENCH_BATCH_RATE [1000]
  *   --batch-profile / BENCH_BATCH_PROFILE [0]   1: profile the batch's POST (batch.mjs)
  *   --chaos-messages / BENCH_CHAOS_MESSAGES [5000]   messages the chaos run sends
+ *   --inbound-rate / BENCH_INBOUND_RATE [2000]   inbound posts/s (and no-op posts/s)
+ *   --inbound-duration / BENCH_INBOUND_DURATION [10] s of each at that rate
  *   --drain-order / BENCH_DRAIN_ORDER [both]   how each recipient's messages are accepted, one
  *            drain run each: grouped (a client sends one recipient's messages, then the next
  *            recipient's), interleaved (every recipient's 1st message, then every 2nd, …), both
@@ -58,6 +62,7 @@ import { runChaos } from "./chaos.mjs";
 import { runCompare } from "./compare.mjs";
 import { runCrash } from "./crash-load.mjs";
 import { drainIntro, runDrain } from "./drain.mjs";
+import { runInbound } from "./inbound.mjs";
 import {
   BENCH_DIR,
   configuredLogLevel,
@@ -89,6 +94,7 @@ const SECTIONS = [
   "drain",
   "batch",
   "chaos",
+  "inbound",
   "segments",
   "matcher",
 ];
@@ -118,6 +124,8 @@ const NUMBER_OPTIONS = {
   "batch-rate": ["BENCH_BATCH_RATE", 1000],
   "batch-profile": ["BENCH_BATCH_PROFILE", 0],
   "chaos-messages": ["BENCH_CHAOS_MESSAGES", 5000],
+  "inbound-rate": ["BENCH_INBOUND_RATE", 2000],
+  "inbound-duration": ["BENCH_INBOUND_DURATION", 10],
   "compare-rounds": ["BENCH_COMPARE_ROUNDS", 2],
 };
 const STRING_OPTIONS = {
@@ -333,6 +341,11 @@ async function main() {
       const chaos = await runChaos(settings);
       sections.chaos = chaos.markdown;
       failures.push(...chaos.failures);
+    }
+    if (settings.sections.includes("inbound")) {
+      const inbound = await runInbound(settings);
+      sections.inbound = inbound.markdown;
+      failures.push(...inbound.failures);
     }
     for (const [name, run] of Object.entries(MICRO_BENCHES)) {
       if (settings.sections.includes(name)) {

@@ -28,6 +28,7 @@ const VERBS = [
   "import",
   "invite",
   "list",
+  "mark",
   "preview",
   "reject",
   "remove",

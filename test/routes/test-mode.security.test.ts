@@ -36,6 +36,7 @@ const OPEN_TO_TEST_KEYS = [
   "PATCH /v1/keys/{id}",
   "POST /v1/batches",
   "POST /v1/batches/{id}/cancel",
+  "POST /v1/conversations/{id}/messages",
   "POST /v1/keys",
   "POST /v1/messages",
   "POST /v1/messages/preview",

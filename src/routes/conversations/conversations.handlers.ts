@@ -1,0 +1,106 @@
+import type { RouteHandler } from "@hono/zod-openapi";
+import type { AppEnv } from "../../app-env";
+import * as service from "../../services/conversations/conversations";
+import { replyInConversation } from "../../services/conversations/replies";
+import { threadOf } from "../../services/conversations/thread";
+import type * as routes from "./conversations.routes";
+
+function present(row: service.ConversationRow) {
+  return {
+    id: row.id,
+    channel: row.channel,
+    counterpart: row.counterpart,
+    contact_id: row.contactId,
+    last_message: row.lastMessage
+      ? {
+          direction: row.lastMessage.direction,
+          body: row.lastMessage.body,
+          at: new Date(row.lastMessage.at).toISOString(),
+        }
+      : null,
+    last_activity_at: new Date(row.lastActivityAt).toISOString(),
+    unread_count: row.unreadCount,
+    created_at: new Date(row.createdAt).toISOString(),
+  };
+}
+
+export const listConversations: RouteHandler<typeof routes.listConversations, AppEnv> = async (
+  c,
+) => {
+  const query = c.req.valid("query");
+  const page = await service.listConversations(c.env, c.get("caller"), {
+    limit: query.limit,
+    cursor: query.cursor,
+    channel: query.channel,
+    since: query.since ? Date.parse(query.since) : undefined,
+  });
+  return c.json({ data: page.data.map(present), next_cursor: page.nextCursor }, 200);
+};
+
+export const getConversation: RouteHandler<typeof routes.getConversation, AppEnv> = async (c) => {
+  const row = await service.getConversation(c.env, c.get("caller"), c.req.valid("param").id);
+  return c.json(present(row), 200);
+};
+
+export const listConversationMessages: RouteHandler<
+  typeof routes.listConversationMessages,
+  AppEnv
+> = async (c) => {
+  const caller = c.get("caller");
+  const conversation = await service.getConversation(c.env, caller, c.req.valid("param").id);
+  const page = await threadOf(c.env, caller, conversation, c.req.valid("query"));
+  return c.json(
+    {
+      data: page.data.map((item) => ({
+        id: item.id,
+        direction: item.direction,
+        body: item.body,
+        status: item.status,
+        at: new Date(item.at).toISOString(),
+      })),
+      next_cursor: page.nextCursor,
+    },
+    200,
+  );
+};
+
+export const sendConversationMessage: RouteHandler<
+  typeof routes.sendConversationMessage,
+  AppEnv
+> = async (c) => {
+  const { body } = c.req.valid("json");
+  const { conversation, message, replayed } = await replyInConversation(
+    c.env,
+    c.get("caller"),
+    c.req.valid("param").id,
+    body,
+    c.req.valid("header")["idempotency-key"],
+  );
+  if (replayed) {
+    c.header("Idempotent-Replayed", "true");
+  }
+  return c.json(
+    {
+      id: message.id,
+      direction: "outbound" as const,
+      body,
+      status: message.status,
+      at: message.created_at,
+      conversation_id: conversation.id,
+      channel: conversation.channel,
+      to: message.to,
+      segments: message.segments,
+      cost: message.cost,
+      currency: message.currency,
+    },
+    202,
+  );
+};
+
+export const markConversationRead: RouteHandler<
+  typeof routes.markConversationRead,
+  AppEnv
+> = async (c) => {
+  const row = await service.markConversationRead(c.env, c.get("caller"), c.req.valid("param").id);
+  return c.json(present(row), 200);
+};
