@@ -25,6 +25,8 @@ const EXEMPT: Record<string, string> = {
   syncWeChatFollowers: "copies WeChat's follower list into ours; no setting changes",
   createContactWeChatOAuthLink: "makes a signed link; writes nothing",
   sendWeChatSandboxMessage: "the local sandbox playing a follower; development only",
+  sendConversationMessage: "sends a reply: traffic, recorded in the send log",
+  markConversationRead: "marks what was read; no setting changes",
 };
 
 interface Request {
@@ -56,6 +58,11 @@ const contact = async (t: TestTenant, wechat: { app_id: string; openid: string }
   await json(await t.api("/v1/contacts", postJson({ external_id: "user-1", name: "Li", wechat })));
   return "user-1";
 };
+
+const AUTO_REPLY = { match: "exact", keyword: "price", reply: { type: "text", content: "¥99" } };
+const FORWARDING = { match: "all", target_type: "phone", target: "+8613800138000" };
+const autoReply = (t: TestTenant) => created(t, "/v1/auto-replies", AUTO_REPLY);
+const forwarding = (t: TestTenant) => created(t, "/v1/forwarding-rules", FORWARDING);
 
 const PLATFORM_ACTOR = { type: "platform", id: "platform" };
 const role = (t: TestTenant) =>
@@ -190,6 +197,18 @@ const FIXTURES: Record<string, (t: TestTenant) => Promise<Request>> = {
     path: `/v1/wechat/apps/${await wechatApp(t, "plaintext")}/tags/100/members`,
     body: { openids: ["oLiLei123"] },
   }),
+  createAutoReply: async () => ({ path: "/v1/auto-replies", body: AUTO_REPLY }),
+  updateAutoReply: async (t) => ({
+    path: `/v1/auto-replies/${await autoReply(t)}`,
+    body: { priority: 5 },
+  }),
+  deleteAutoReply: async (t) => ({ path: `/v1/auto-replies/${await autoReply(t)}` }),
+  createForwardingRule: async () => ({ path: "/v1/forwarding-rules", body: FORWARDING }),
+  updateForwardingRule: async (t) => ({
+    path: `/v1/forwarding-rules/${await forwarding(t)}`,
+    body: { match: "contains", keyword: "refund" },
+  }),
+  deleteForwardingRule: async (t) => ({ path: `/v1/forwarding-rules/${await forwarding(t)}` }),
   createRole: async () => ({
     path: "/v1/roles",
     body: { name: "Campaign manager", permissions: ["templates:read", "templates:write"] },
