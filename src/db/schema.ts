@@ -750,7 +750,7 @@ export const auditEntries = sqliteTable(
       .references(() => tenants.id),
     seq: integer().notNull(),
     at: integer().notNull(),
-    actorType: text({ enum: ["user", "key", "platform"] }).notNull(),
+    actorType: text({ enum: ["user", "key", "platform", "system"] }).notNull(),
     actorId: text().notNull(),
     ip: text(),
     requestId: text(),

@@ -14,6 +14,8 @@ export interface TenantConfig {
   settingsVersion: number;
   /** Suspended by the platform admin: its keys and sessions are refused (routes/platform). */
   suspended: boolean;
+  /** Verification codes still go to numbers that opted out (the dispatcher refuses the rest). */
+  verificationOptOutExempt: boolean;
 }
 
 export type Mode = "live" | "test";
@@ -43,9 +45,12 @@ export interface RequestOrigin {
   ip: string | null;
 }
 
-/** Who an audit entry names: a user, an API key, or the platform admin. */
+/**
+ * Who an audit entry names: a user, an API key, the platform admin, or Relaybox itself acting on a
+ * message it received (`system`, id `inbound`: an opt-out keyword).
+ */
 export interface Actor {
-  type: "user" | "key" | "platform";
+  type: "user" | "key" | "platform" | "system";
   id: string;
 }
 

@@ -9,7 +9,8 @@
  * from a consumer that could not record its providers' answers in D1, `fallBackToSms()` from a
  * WeChatAccount whose template message WeChat reported undelivered, `configure()` when the
  * tenant's settings change, `peek()`/`peekBatch()` for what is not yet in the D1 send log,
- * `wake()` from housekeeping, and its own alarms.
+ * `wake()` from housekeeping, `setOptOut()`/`optedOut()` for the tenant's opted-out numbers, and its
+ * own alarms.
  * Guarantees: when `accept()` or `commitBatch()` returns, the messages are in this object's SQLite
  * outbox, so they are never lost, unless they were composed under settings older than the last
  * configured, which are refused; a staged batch that is never committed is never sent; an
@@ -26,6 +27,7 @@
  * alarm step is idempotent, so an alarm may run twice. A call that lands while a run awaits D1 or
  * the queue keeps the wake-up it asked for, and a run that fails (D1 down) sets its own retry:
  * however long an outage lasts, nothing accepted is left without an alarm.
+ * An SMS to a number that opted out is refused unless its request says it is exempt.
  * Never: calls a provider, or releases a message before it is written to the D1 send log.
  *
  * This file is the RPC surface; the alarm loop is alarm-loop.ts, what comes back after a release
@@ -61,6 +63,7 @@ import { cancelBatchMessages, cancelMessage } from "./cancels";
 import { priorAnswer, rememberAnswer } from "./idempotency";
 import { migrateKeptOutcomes } from "./kept-outcomes";
 import { DispatcherMeta } from "./meta";
+import { isOptedOut, migrateOptOuts, optedOutOf, setOptedOut } from "./opt-outs";
 import {
   insertMessage,
   stageMessages,
@@ -88,6 +91,7 @@ export class TenantDispatcher extends DurableObject<Env> {
     this.sql = ctx.storage.sql;
     migrateOutbox(this.sql);
     migrateKeptOutcomes(this.sql);
+    migrateOptOuts(this.sql);
   }
 
   /**
@@ -113,6 +117,13 @@ export class TenantDispatcher extends DurableObject<Env> {
     }
     if (request.settingsVersion < this.meta.settingsVersion(this.sql)) {
       return { kind: "stale-settings" };
+    }
+    if (
+      message.channel === "sms" &&
+      !request.optOutExempt &&
+      isOptedOut(this.sql, message.recipient)
+    ) {
+      return { kind: "opted-out" };
     }
     const held = insertMessage(this.sql, this.meta, message, now, quiet);
     const accepted = acceptedView(message, request.currency);
@@ -227,6 +238,20 @@ export class TenantDispatcher extends DurableObject<Env> {
       releaseHeld(this.sql, this.meta);
     }
     await this.wakeAt(this.clock());
+  }
+
+  /**
+   * A number opted out of the tenant's messages (`optedOut` true) or back in: from the return on,
+   * `accept()` refuses SMS to it (services/inbound/opt-outs keeps D1's record beside this copy).
+   */
+  async setOptOut(change: { tenantId: string; phone: string; optedOut: boolean }): Promise<void> {
+    this.meta.rememberTenant(this.sql, change.tenantId);
+    setOptedOut(this.sql, change.phone, change.optedOut);
+  }
+
+  /** Which of these numbers opted out: a batch asks once per staged chunk, not per row. */
+  async optedOut(phones: string[]): Promise<string[]> {
+    return optedOutOf(this.sql, phones);
   }
 
   /** A message that is accepted but not yet in the D1 send log, or null. */

@@ -18,7 +18,7 @@ import { loadScreener } from "../content/sensitive-words";
 import { type BatchRecipient, type Rejection, recipientRows } from "./batch-rows";
 import { type Content, composeMessage } from "./compose";
 import { type Claim, idempotencyKeyOf, idempotent } from "./idempotency";
-import { type ContentInput, loadContent, refusal, scheduledTime } from "./messages";
+import { type ContentInput, loadContent, optedOutDetail, refusal, scheduledTime } from "./messages";
 import { type OutboxOrigin, smsOutboxMessage } from "./outbox-message";
 
 export const MAX_BATCH_RECIPIENTS = 100_000;
@@ -130,9 +130,31 @@ async function createBatch(
     lane: "bulk",
   };
   const options = { smartEncoding: input.smart_encoding ?? false, pointer: "" };
+  // Numbers that opted out are rejected rows, asked of the dispatcher once per chunk (the
+  // tenant's verification codes pass when it exempts them).
+  const checkOptOuts = !(kind === "verification" && tenant.verificationOptOutExempt);
   let chunk: OutboxMessage[] = [];
+  let chunkRows: number[] = [];
   let accepted = 0;
   const stage = async () => {
+    if (checkOptOuts && chunk.length > 0) {
+      const optedOut = new Set(await dispatcher.optedOut(chunk.map((m) => m.recipient)));
+      if (optedOut.size > 0) {
+        const kept: OutboxMessage[] = [];
+        chunk.forEach((message, i) => {
+          if (optedOut.has(message.recipient)) {
+            rejected.push({
+              row: chunkRows[i] ?? 0,
+              reason: `to: ${optedOutDetail(message.recipient)}`,
+            });
+          } else {
+            kept.push(message);
+          }
+        });
+        chunk = kept;
+      }
+    }
+    chunkRows = [];
     if (chunk.length > 0) {
       const staged = await dispatcher.stageBatch({
         tenantId: tenant.id,
@@ -161,6 +183,7 @@ async function createBatch(
     }
     const id = seededId("msg", now, claim.seed, row.row);
     chunk.push(smsOutboxMessage(origin, id, row.to, composition.value));
+    chunkRows.push(row.row);
     if (chunk.length === STAGE_CHUNK) {
       await stage();
     }

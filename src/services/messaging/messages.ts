@@ -116,7 +116,9 @@ async function composeAndHandOver(
 /**
  * Gives an accepted message to the tenant's dispatcher (one RPC; durable when it returns), with the
  * idempotency key's record; or replays the key's first answer. Throws StaleSettings when the
- * caller's copy of the tenant's settings is outdated (see withCurrentSettings).
+ * caller's copy of the tenant's settings is outdated (see withCurrentSettings), and a 422 for a
+ * recipient who opted out (checked by the dispatcher in the same call): verification codes pass
+ * when the tenant exempts them, and `options.optOutExempt` lets an opt-out's own confirmation by.
  */
 export async function handOver(
   env: Env,
@@ -124,7 +126,11 @@ export async function handOver(
   message: OutboxMessage,
   request: unknown,
   idempotencyKey: string | undefined,
+  options: { optOutExempt?: boolean } = {},
 ): Promise<{ replayed: boolean; message: AcceptedMessage }> {
+  const optOutExempt =
+    options.optOutExempt === true ||
+    (message.kind === "verification" && caller.tenant.verificationOptOutExempt);
   const result = await dispatcherOf(env, caller.tenant.id).accept({
     message,
     idempotency: idempotencyKey
@@ -135,9 +141,13 @@ export async function handOver(
       : null,
     currency: caller.tenant.currency,
     settingsVersion: caller.tenant.settingsVersion,
+    ...(optOutExempt ? { optOutExempt } : {}),
   });
   if (result.kind === "stale-settings") {
     throw new StaleSettings();
+  }
+  if (result.kind === "opted-out") {
+    throw optedOutRefusal(message.recipient, "/to");
   }
   if (result.kind === "idempotency-conflict") {
     throw new ApiError(
@@ -147,6 +157,19 @@ export async function handOver(
     );
   }
   return { replayed: result.kind === "replayed", message: result.response };
+}
+
+/** What a refused send to an opted-out number says, in a 422 or a batch's rejected row. */
+export function optedOutDetail(phone: string): string {
+  return `${phone} has opted out of your messages (opt-out rule: a STOP/退订 reply or your own suppression, see /v1/opt-outs); nothing was sent.`;
+}
+
+/** The 422 for a send to a number that opted out, naming the rule and the number. */
+export function optedOutRefusal(phone: string, pointer: string): ApiError {
+  return new ApiError("unprocessable-entity", optedOutDetail(phone), {
+    errors: [{ pointer, detail: `${phone} opted out` }],
+    extensions: { rule: "opt_out", phone },
+  });
 }
 
 /** The 422 for a message that breaks a rule, naming each problem (and each sensitive word). */
