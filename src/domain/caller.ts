@@ -55,6 +55,10 @@ export interface Actor {
 }
 
 const USER_KEY_PREFIX = "user:";
+const SYSTEM_KEY_PREFIX = "system:";
+
+/** The key id of Relaybox's own caller for work it does unasked (`system:inbound`). */
+export const systemCallerKeyId = (name: string) => `${SYSTEM_KEY_PREFIX}${name}`;
 
 /** The key id a signed-in user's caller carries (`user:usr_…`). */
 export const userCallerKeyId = (userId: string) => `${USER_KEY_PREFIX}${userId}`;
@@ -62,6 +66,9 @@ export const userCallerKeyId = (userId: string) => `${USER_KEY_PREFIX}${userId}`
 export function actorOf(caller: Caller): Actor {
   if (caller.keyId === "platform") {
     return { type: "platform", id: "platform" };
+  }
+  if (caller.keyId.startsWith(SYSTEM_KEY_PREFIX)) {
+    return { type: "system", id: caller.keyId.slice(SYSTEM_KEY_PREFIX.length) };
   }
   return caller.keyId.startsWith(USER_KEY_PREFIX)
     ? { type: "user", id: caller.keyId.slice(USER_KEY_PREFIX.length) }

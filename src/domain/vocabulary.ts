@@ -47,6 +47,8 @@ export const WEBHOOK_EVENTS = [
   "message.undelivered",
   "message.failed",
   "message.expired",
+  "opt_out.created",
+  "opt_out.removed",
 ] as const;
 export type WebhookEvent = (typeof WEBHOOK_EVENTS)[number];
 

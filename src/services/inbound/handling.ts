@@ -9,6 +9,7 @@
 import { eq } from "drizzle-orm";
 import { database } from "../../db/client";
 import { inboundMessages } from "../../db/schema";
+import { optOutStage } from "./opt-out-stage";
 
 export type InboundRow = typeof inboundMessages.$inferSelect;
 
@@ -30,7 +31,7 @@ export interface InboundStage {
 }
 
 /** The stages, in the order they run. */
-const STAGES: readonly InboundStage[] = [];
+const STAGES: readonly InboundStage[] = [optOutStage];
 
 /** Runs the stages on a stored message and records what they did. */
 export async function handleInbound(

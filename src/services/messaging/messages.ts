@@ -73,9 +73,10 @@ export function acceptMessage(
   input: SendInput,
   idempotencyKey: string | undefined,
   now: number = Date.now(),
+  options: { optOutExempt?: boolean } = {},
 ): Promise<{ replayed: boolean; message: AcceptedMessage }> {
   return withCurrentSettings(env, caller, (current) =>
-    composeAndHandOver(env, current, input, idempotencyKey, now),
+    composeAndHandOver(env, current, input, idempotencyKey, now, options),
   );
 }
 
@@ -85,6 +86,7 @@ async function composeAndHandOver(
   input: SendInput,
   idempotencyKey: string | undefined,
   now: number,
+  options: { optOutExempt?: boolean },
 ): Promise<{ replayed: boolean; message: AcceptedMessage }> {
   const { tenant } = caller;
   const [content, screen] = await Promise.all([
@@ -110,7 +112,7 @@ async function composeAndHandOver(
     template: "template" in content ? content.template : null,
   };
   const message = smsOutboxMessage(origin, newId("msg", now), input.to, composition.value);
-  return handOver(env, caller, message, input, idempotencyKey);
+  return handOver(env, caller, message, input, idempotencyKey, options);
 }
 
 /**
