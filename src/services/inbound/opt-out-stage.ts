@@ -11,14 +11,13 @@
  */
 import { eq } from "drizzle-orm";
 import { database } from "../../db/client";
-import { tenants } from "../../db/schema";
+import { type inboundMessages, tenants } from "../../db/schema";
 import { tenantConfigOf } from "../../db/tenant-config";
 import { type Caller, systemCallerKeyId } from "../../domain/caller";
 import { keywordIntentOf } from "../../domain/opt-out-keywords";
 import { normalisePhone } from "../../domain/phone";
 import { ApiError } from "../../lib/problem";
 import { acceptMessage } from "../messaging/messages";
-import type { InboundRow, InboundStage, StageOutcome } from "./handling";
 import {
   emitOptOutEvent,
   findOptOut,
@@ -28,11 +27,19 @@ import {
   recordOptOut,
 } from "./opt-outs";
 
+// The stage's shapes are handling.ts's InboundStage, written out here: handling.ts lists this
+// stage, so importing from it would be a cycle.
+type InboundRow = typeof inboundMessages.$inferSelect;
+interface StageOutcome {
+  result?: unknown;
+  stop?: boolean;
+}
+
 export type OptOutAction = "opted_out" | "already_opted_out" | "opted_in" | "still_suppressed";
 
-export const optOutStage: InboundStage = {
+export const optOutStage = {
   name: "opt_out",
-  run: (env, message) => runOptOutStage(env, message),
+  run: (env: Env, message: InboundRow) => runOptOutStage(env, message),
 };
 
 export async function runOptOutStage(
