@@ -9,6 +9,7 @@ import { hooksRouter } from "./routes/carrier-callbacks";
 import { contactsRouter } from "./routes/contacts";
 import { keysRouter } from "./routes/keys";
 import { messagesRouter } from "./routes/messages";
+import { optOutsRouter } from "./routes/opt-outs";
 import { documentPermissions } from "./routes/permission-doc";
 import { platformRouter } from "./routes/platform";
 import { providersRouter } from "./routes/providers";
@@ -53,6 +54,7 @@ export function createApp() {
   app.route("/", webhooksRouter);
   app.route("/", wechatRouter);
   app.route("/", contactsRouter);
+  app.route("/", optOutsRouter);
   app.route("/", wechatOAuthRouter);
   app.route("/", wechatMenuRouter);
   app.route("/", wechatFollowersRouter);

@@ -13,10 +13,12 @@ import { database } from "../../db/client";
 import { tenants } from "../../db/schema";
 import { tenantConfigOf } from "../../db/tenant-config";
 import { dispatcherOf } from "../../delivery/dispatcher";
+import { diffOf } from "../../domain/audit-chain";
 import type { Caller, TenantConfig } from "../../domain/caller";
 import type { QuietHours } from "../../domain/quiet-hours";
 import { SUSPENDED_DETAIL } from "../../domain/suspension";
 import { ApiError } from "../../lib/problem";
+import { audited } from "../audit/audit-log";
 
 export type TenantRow = typeof tenants.$inferSelect;
 
@@ -44,7 +46,15 @@ export interface TenantChanges {
   currency?: string;
   prices?: Record<string, string>;
   quietHours?: QuietHours | null;
+  verificationOptOutExempt?: boolean;
+  optOutConfirmation?: { zh?: string; en?: string } | null;
 }
+
+/** A setting's name as the API and the audit log write it (`quiet_hours`). */
+const snakeCase = (name: string) => name.replace(/[A-Z]/g, (c) => `_${c.toLowerCase()}`);
+
+/** The settings whose changes are audited here (until every setting's change is). */
+const AUDITED_SETTINGS = ["verificationOptOutExempt", "optOutConfirmation"] as const;
 
 /** The SET clause's part that every change of the tenant's settings carries. */
 export const NEXT_SETTINGS_VERSION = { settingsVersion: sql`${tenants.settingsVersion} + 1` };
@@ -55,11 +65,34 @@ export async function updateTenant(
   caller: Caller,
   changes: TenantChanges,
 ): Promise<TenantRow> {
-  const [row] = await database(env.DB)
+  const update = database(env.DB)
     .update(tenants)
     .set({ ...changes, ...NEXT_SETTINGS_VERSION })
     .where(eq(tenants.id, caller.tenant.id))
     .returning();
+  let row: TenantRow | undefined;
+  if (AUDITED_SETTINGS.some((field) => changes[field] !== undefined)) {
+    const before = await getTenant(env, caller);
+    const changed = Object.keys(changes).filter(
+      (field) => changes[field as keyof TenantChanges] !== undefined,
+    ) as (keyof TenantChanges)[];
+    const [rows] = await audited(
+      env,
+      caller,
+      {
+        action: "tenant.update",
+        target: "tenant",
+        diff: diffOf(
+          Object.fromEntries(changed.map((field) => [snakeCase(field), before[field] ?? null])),
+          Object.fromEntries(changed.map((field) => [snakeCase(field), changes[field] ?? null])),
+        ),
+      },
+      [update],
+    );
+    row = rows?.[0];
+  } else {
+    [row] = await update;
+  }
   if (!row) {
     throw new Error(`tenant ${caller.tenant.id} vanished`);
   }
