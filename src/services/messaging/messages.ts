@@ -169,8 +169,7 @@ export function optedOutDetail(phone: string): string {
 /** The 422 for a send to a number that opted out, naming the rule and the number. */
 export function optedOutRefusal(phone: string, pointer: string): ApiError {
   return new ApiError("unprocessable-entity", optedOutDetail(phone), {
-    errors: [{ pointer, detail: `${phone} opted out` }],
-    extensions: { rule: "opt_out", phone },
+    errors: [{ pointer, detail: `${phone} opted out (rule: opt_out)` }],
   });
 }
 
