@@ -140,6 +140,11 @@ const API_TAGS = [
       "WeChat Official Accounts: settings, auto-replies, inbox, menu, followers and tags",
   },
   { name: "Contacts", description: "Your own users: a phone and their WeChat bindings" },
+  {
+    name: "Opt-outs",
+    description:
+      "Numbers your messages no longer go to: those that replied STOP, 退订, R… and those you suppressed",
+  },
   { name: "API keys", description: "Keys for this API: scopes, request limits, revocation" },
   {
     name: "Roles",

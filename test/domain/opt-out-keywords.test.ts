@@ -32,7 +32,7 @@ describe("opt-out keywords", () => {
     ["  STOP  ", "opt_out"],
     ["\tstop\n", "opt_out"],
     ["STOP!", "opt_out"],
-    ["\"stop.\"", "opt_out"],
+    ['"stop."', "opt_out"],
     ["...R...", "opt_out"],
     ["退订。", "opt_out"],
     ["【退订】", "opt_out"],

@@ -29,7 +29,7 @@ async function inbound(
     recipient: "+8610690000",
     body,
     provider: "sandbox",
-    providerMessageId: newId("pm", now),
+    providerMessageId: crypto.randomUUID(),
     raw: { body },
     handling: {},
     autoReplyMessageId: null,
