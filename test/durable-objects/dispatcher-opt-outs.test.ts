@@ -36,12 +36,25 @@ describe("the dispatcher and opted-out numbers", () => {
     });
   });
 
-  it("answers which of many numbers opted out, each once", async () => {
-    const { tenant, stub } = await isolatedDispatcher();
+  it("leaves a batch part's opted-out recipients unstaged and names them, unless exempt", async () => {
+    const { tenant, stub, sql } = await isolatedDispatcher();
     await stub.setOptOut({ tenantId: tenant.id, phone: "+8613800138603", optedOut: true });
-    await stub.setOptOut({ tenantId: tenant.id, phone: "+8613800138603", optedOut: true });
-    expect(await stub.optedOut(["+8613800138603", "+8613800138604", "+8613800138603"])).toEqual([
-      "+8613800138603",
-    ]);
+    const batchId = "bat_01TESTOPTOUTS0000000000000";
+    const messages = ["+8613800138603", "+8613800138604", "+8613800138603"].map((to) =>
+      outboxMessage(tenant.id, to, { batchId, lane: "bulk" }),
+    );
+    const staged = await stub.stageBatch({ tenantId: tenant.id, messages });
+    expect(staged).toEqual({
+      staged: 1,
+      optedOut: [messages[0]?.id, messages[2]?.id],
+    });
+    expect(await sql("SELECT recipient FROM outbox")).toEqual([{ recipient: "+8613800138604" }]);
+
+    const exempt = ["+8613800138603"].map((to) =>
+      outboxMessage(tenant.id, to, { batchId: "bat_01TESTOPTOUTS0000000000001", lane: "bulk" }),
+    );
+    expect(
+      await stub.stageBatch({ tenantId: tenant.id, messages: exempt, optOutExempt: true }),
+    ).toEqual({ staged: 1, optedOut: [] });
   });
 });

@@ -9,7 +9,7 @@
  * from a consumer that could not record its providers' answers in D1, `fallBackToSms()` from a
  * WeChatAccount whose template message WeChat reported undelivered, `configure()` when the
  * tenant's settings change, `peek()`/`peekBatch()` for what is not yet in the D1 send log,
- * `wake()` from housekeeping, `setOptOut()`/`optedOut()` for the tenant's opted-out numbers, and its
+ * `wake()` from housekeeping, `setOptOut()` for the tenant's opted-out numbers, and its
  * own alarms.
  * Guarantees: when `accept()` or `commitBatch()` returns, the messages are in this object's SQLite
  * outbox, so they are never lost, unless they were composed under settings older than the last
@@ -63,7 +63,7 @@ import { cancelBatchMessages, cancelMessage } from "./cancels";
 import { priorAnswer, rememberAnswer } from "./idempotency";
 import { migrateKeptOutcomes } from "./kept-outcomes";
 import { DispatcherMeta } from "./meta";
-import { isOptedOut, migrateOptOuts, optedOutOf, setOptedOut } from "./opt-outs";
+import { migrateOptOuts, OptOutCopy } from "./opt-outs";
 import {
   insertMessage,
   stageMessages,
@@ -85,6 +85,8 @@ export class TenantDispatcher extends DurableObject<Env> {
   private readonly meta = new DispatcherMeta();
   /** The alarm as this instance knows it, and the loop's memory between runs. */
   private readonly loop = new AlarmLoop();
+  /** The tenant's opted-out numbers (opt-outs.ts); holds no storage of its own. */
+  private readonly optOuts = new OptOutCopy();
 
   constructor(ctx: DurableObjectState, env: Env) {
     super(ctx, env);
@@ -121,7 +123,7 @@ export class TenantDispatcher extends DurableObject<Env> {
     if (
       message.channel === "sms" &&
       !request.optOutExempt &&
-      isOptedOut(this.sql, message.recipient)
+      this.optOuts.isOptedOut(this.sql, message.recipient)
     ) {
       return { kind: "opted-out" };
     }
@@ -141,13 +143,16 @@ export class TenantDispatcher extends DurableObject<Env> {
    * and staging a batch committed already stores nothing (a retried upload). A part composed
    * under settings older than the last configured (`settingsVersion`, which the commit checks in
    * any case) is refused with what was staged of its batch, so the sender composes the batch
-   * again before it has composed all of it.
+   * again before it has composed all of it. SMS to numbers that opted out are not staged (unless
+   * `optOutExempt`): the answer names them, for the batch's rejected rows.
    */
   async stageBatch(part: {
     tenantId: string;
     messages: OutboxMessage[];
     settingsVersion?: number;
-  }): Promise<number | "stale-settings"> {
+    /** Verification codes of a tenant that exempts them: opted-out numbers are not refused. */
+    optOutExempt?: boolean;
+  }): Promise<{ staged: number; optedOut: string[] } | "stale-settings"> {
     const now = this.clock();
     this.meta.rememberTenant(this.sql, part.tenantId);
     const fresh = notCommitted(this.sql, part.messages);
@@ -162,9 +167,23 @@ export class TenantDispatcher extends DurableObject<Env> {
       }
       return "stale-settings";
     }
-    stageMessages(this.sql, this.meta, fresh, now);
+    // SMS to opted-out numbers are left out, and named (by message id) for the batch's report.
+    const refused = part.optOutExempt
+      ? new Set<string>()
+      : this.optOuts.optedOutOf(
+          this.sql,
+          part.messages.filter((m) => m.channel === "sms").map((m) => m.recipient),
+        );
+    const isRefused = (m: OutboxMessage) => m.channel === "sms" && refused.has(m.recipient);
+    stageMessages(
+      this.sql,
+      this.meta,
+      refused.size === 0 ? fresh : fresh.filter((m) => !isRefused(m)),
+      now,
+    );
     await this.wakeAt(now + STAGED_TTL_MS);
-    return part.messages.length;
+    const optedOut = part.messages.filter(isRefused).map((m) => m.id);
+    return { staged: part.messages.length - optedOut.length, optedOut };
   }
 
   /**
@@ -246,12 +265,7 @@ export class TenantDispatcher extends DurableObject<Env> {
    */
   async setOptOut(change: { tenantId: string; phone: string; optedOut: boolean }): Promise<void> {
     this.meta.rememberTenant(this.sql, change.tenantId);
-    setOptedOut(this.sql, change.phone, change.optedOut);
-  }
-
-  /** Which of these numbers opted out: a batch asks once per staged chunk, not per row. */
-  async optedOut(phones: string[]): Promise<string[]> {
-    return optedOutOf(this.sql, phones);
+    this.optOuts.set(this.sql, change.phone, change.optedOut);
   }
 
   /** A message that is accepted but not yet in the D1 send log, or null. */

@@ -130,42 +130,31 @@ async function createBatch(
     lane: "bulk",
   };
   const options = { smartEncoding: input.smart_encoding ?? false, pointer: "" };
-  // Numbers that opted out are rejected rows, asked of the dispatcher once per chunk (the
-  // tenant's verification codes pass when it exempts them).
-  const checkOptOuts = !(kind === "verification" && tenant.verificationOptOutExempt);
+  // SMS to numbers that opted out are left out by the dispatcher as it stages them, and become
+  // rejected rows (the tenant's verification codes pass when it exempts them).
+  const optOutExempt = kind === "verification" && tenant.verificationOptOutExempt;
   let chunk: OutboxMessage[] = [];
-  let chunkRows: number[] = [];
+  let chunkRows = new Map<string, number>();
   let accepted = 0;
   const stage = async () => {
-    if (checkOptOuts && chunk.length > 0) {
-      const optedOut = new Set(await dispatcher.optedOut(chunk.map((m) => m.recipient)));
-      if (optedOut.size > 0) {
-        const kept: OutboxMessage[] = [];
-        chunk.forEach((message, i) => {
-          if (optedOut.has(message.recipient)) {
-            rejected.push({
-              row: chunkRows[i] ?? 0,
-              reason: `to: ${optedOutDetail(message.recipient)}`,
-            });
-          } else {
-            kept.push(message);
-          }
-        });
-        chunk = kept;
-      }
-    }
-    chunkRows = [];
     if (chunk.length > 0) {
       const staged = await dispatcher.stageBatch({
         tenantId: tenant.id,
         messages: chunk,
         settingsVersion: tenant.settingsVersion,
+        ...(optOutExempt ? { optOutExempt } : {}),
       });
       if (staged === "stale-settings") {
         throw new StaleSettings();
       }
-      accepted += staged;
+      accepted += staged.staged;
+      const recipients = new Map(chunk.map((m) => [m.id, m.recipient]));
+      for (const id of staged.optedOut) {
+        const phone = recipients.get(id) ?? "";
+        rejected.push({ row: chunkRows.get(id) ?? 0, reason: `to: ${optedOutDetail(phone)}` });
+      }
       chunk = [];
+      chunkRows = new Map();
     }
   };
   for (const row of rows) {
@@ -183,7 +172,7 @@ async function createBatch(
     }
     const id = seededId("msg", now, claim.seed, row.row);
     chunk.push(smsOutboxMessage(origin, id, row.to, composition.value));
-    chunkRows.push(row.row);
+    chunkRows.set(id, row.row);
     if (chunk.length === STAGE_CHUNK) {
       await stage();
     }
