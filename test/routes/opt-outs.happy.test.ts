@@ -1,8 +1,9 @@
 import { env } from "cloudflare:test";
 import { describe, expect, it } from "vitest";
+import { form, signedIn } from "../support/dashboard";
 import { expectProblem } from "../support/problem";
 import { approvedTemplate, CODE_TEMPLATE } from "../support/templates";
-import { createTenant, eventually, postJson, type TestTenant } from "../support/tenants";
+import { call, createTenant, eventually, postJson, type TestTenant } from "../support/tenants";
 
 const PHONE = "+8613800138111";
 
@@ -218,6 +219,23 @@ describe("opted-out numbers in batches and verification codes", () => {
       action: "tenant.update",
       target: "tenant",
     });
+  });
+});
+
+describe("the dashboard's send page", () => {
+  it("refuses a message to an opted-out number, saying why", async () => {
+    const tenant = await createTenant();
+    await suppress(tenant);
+    const { cookie, csrf } = await signedIn(tenant, "operator");
+    const res = await call(
+      "/dashboard/messages",
+      null,
+      form({ csrf, to: "13800138111", body: "from the dashboard" }, cookie),
+    );
+    expect(res.status).toBe(422);
+    expect(await res.text()).toContain("has opted out of your messages");
+    const list = (await (await tenant.api("/v1/messages")).json()) as { data: unknown[] };
+    expect(list.data).toEqual([]);
   });
 });
 
