@@ -14,6 +14,7 @@ import { forwardingRulesRouter } from "./routes/forwarding-rules";
 import { inboundRouter } from "./routes/inbound";
 import { keysRouter } from "./routes/keys";
 import { messagesRouter } from "./routes/messages";
+import { optOutsRouter } from "./routes/opt-outs";
 import { documentPermissions } from "./routes/permission-doc";
 import { platformRouter } from "./routes/platform";
 import { providersRouter } from "./routes/providers";
@@ -65,6 +66,7 @@ export function createApp() {
   app.route("/", autoRepliesRouter);
   app.route("/", forwardingRulesRouter);
   app.route("/", conversationsRouter);
+  app.route("/", optOutsRouter);
   app.route("/", wechatOAuthRouter);
   app.route("/", wechatMenuRouter);
   app.route("/", wechatFollowersRouter);
@@ -159,6 +161,11 @@ const API_TAGS = [
     name: "Conversations",
     description:
       "Threads with one person on one channel (SMS or WeChat): both directions, unread counts, replies",
+  },
+  {
+    name: "Opt-outs",
+    description:
+      "Numbers your messages no longer go to: those that replied STOP, 退订, R… and those you suppressed",
   },
   { name: "API keys", description: "Keys for this API: scopes, request limits, revocation" },
   {

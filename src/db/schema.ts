@@ -750,7 +750,7 @@ export const auditEntries = sqliteTable(
       .references(() => tenants.id),
     seq: integer().notNull(),
     at: integer().notNull(),
-    actorType: text({ enum: ["user", "key", "platform"] }).notNull(),
+    actorType: text({ enum: ["user", "key", "platform", "system"] }).notNull(),
     actorId: text().notNull(),
     ip: text(),
     requestId: text(),
@@ -793,7 +793,8 @@ export const inboundMessages = sqliteTable(
     /** Everything the provider sent, as parsed. */
     raw: text({ mode: "json" }).$type<Record<string, unknown>>().notNull(),
     /**
-     * What was done with it: `{opt_out?: "opted_out" | "opted_in", auto_reply?: {message_id} |
+     * What was done with it: `{opt_out?: {action: "opted_out" | "already_opted_out" | "opted_in"
+     * | "still_suppressed", confirmation?: {message_id} | {skipped}}, auto_reply?: {message_id} |
      * {skipped}, forwarded?: [...]}`.
      */
     handling: text({ mode: "json" }).$type<Record<string, unknown>>().notNull().default({}),

@@ -12,5 +12,6 @@ export function tenantConfigOf(row: typeof tenants.$inferSelect): TenantConfig {
     prices: row.prices,
     settingsVersion: row.settingsVersion,
     suspended: row.suspendedAt !== null,
+    verificationOptOutExempt: row.verificationOptOutExempt,
   };
 }

@@ -106,6 +106,11 @@ export interface AcceptRequest {
   currency: string;
   /** The tenant's `settings_version` the message was composed under. */
   settingsVersion: number;
+  /**
+   * Sent even to a number that opted out: a verification code when the tenant exempts them, the
+   * confirmation of an opt-out itself. Only SMS is checked (opt-outs are phone numbers).
+   */
+  optOutExempt?: boolean;
 }
 
 /**
@@ -116,7 +121,9 @@ export type AcceptResult =
   | { kind: "accepted"; response: AcceptedMessage }
   | { kind: "replayed"; response: AcceptedMessage }
   | { kind: "idempotency-conflict" }
-  | { kind: "stale-settings" };
+  | { kind: "stale-settings" }
+  /** The recipient opted out of the tenant's messages; nothing was stored. */
+  | { kind: "opted-out" };
 
 /**
  * `incomplete`: the staged rows are not all there (the upload outlived STAGED_TTL_MS);

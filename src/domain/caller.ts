@@ -14,6 +14,8 @@ export interface TenantConfig {
   settingsVersion: number;
   /** Suspended by the platform admin: its keys and sessions are refused (routes/platform). */
   suspended: boolean;
+  /** Verification codes still go to numbers that opted out (the dispatcher refuses the rest). */
+  verificationOptOutExempt: boolean;
 }
 
 export type Mode = "live" | "test";
@@ -43,13 +45,20 @@ export interface RequestOrigin {
   ip: string | null;
 }
 
-/** Who an audit entry names: a user, an API key, or the platform admin. */
+/**
+ * Who an audit entry names: a user, an API key, the platform admin, or Relaybox itself acting on a
+ * message it received (`system`, id `inbound`: an opt-out keyword).
+ */
 export interface Actor {
-  type: "user" | "key" | "platform";
+  type: "user" | "key" | "platform" | "system";
   id: string;
 }
 
 const USER_KEY_PREFIX = "user:";
+const SYSTEM_KEY_PREFIX = "system:";
+
+/** The key id of Relaybox's own caller for work it does unasked (`system:inbound`). */
+export const systemCallerKeyId = (name: string) => `${SYSTEM_KEY_PREFIX}${name}`;
 
 /** The key id a signed-in user's caller carries (`user:usr_…`). */
 export const userCallerKeyId = (userId: string) => `${USER_KEY_PREFIX}${userId}`;
@@ -57,6 +66,9 @@ export const userCallerKeyId = (userId: string) => `${USER_KEY_PREFIX}${userId}`
 export function actorOf(caller: Caller): Actor {
   if (caller.keyId === "platform") {
     return { type: "platform", id: "platform" };
+  }
+  if (caller.keyId.startsWith(SYSTEM_KEY_PREFIX)) {
+    return { type: "system", id: caller.keyId.slice(SYSTEM_KEY_PREFIX.length) };
   }
   return caller.keyId.startsWith(USER_KEY_PREFIX)
     ? { type: "user", id: caller.keyId.slice(USER_KEY_PREFIX.length) }

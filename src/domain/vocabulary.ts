@@ -48,6 +48,8 @@ export const WEBHOOK_EVENTS = [
   "message.failed",
   "message.expired",
   "inbound.received",
+  "opt_out.created",
+  "opt_out.removed",
 ] as const;
 export type WebhookEvent = (typeof WEBHOOK_EVENTS)[number];
 

@@ -9,7 +9,8 @@
  * from a consumer that could not record its providers' answers in D1, `fallBackToSms()` from a
  * WeChatAccount whose template message WeChat reported undelivered, `configure()` when the
  * tenant's settings change, `peek()`/`peekBatch()` for what is not yet in the D1 send log,
- * `wake()` from housekeeping, and its own alarms.
+ * `wake()` from housekeeping, `setOptOut()` for the tenant's opted-out numbers, and its
+ * own alarms.
  * Guarantees: when `accept()` or `commitBatch()` returns, the messages are in this object's SQLite
  * outbox, so they are never lost, unless they were composed under settings older than the last
  * configured, which are refused; a staged batch that is never committed is never sent; an
@@ -26,6 +27,7 @@
  * alarm step is idempotent, so an alarm may run twice. A call that lands while a run awaits D1 or
  * the queue keeps the wake-up it asked for, and a run that fails (D1 down) sets its own retry:
  * however long an outage lasts, nothing accepted is left without an alarm.
+ * An SMS to a number that opted out is refused unless its request says it is exempt.
  * Never: calls a provider, or releases a message before it is written to the D1 send log.
  *
  * This file is the RPC surface; the alarm loop is alarm-loop.ts, what comes back after a release
@@ -61,6 +63,7 @@ import { cancelBatchMessages, cancelMessage } from "./cancels";
 import { priorAnswer, rememberAnswer } from "./idempotency";
 import { migrateKeptOutcomes } from "./kept-outcomes";
 import { DispatcherMeta } from "./meta";
+import { migrateOptOuts, OptOutCopy } from "./opt-outs";
 import {
   insertMessage,
   stageMessages,
@@ -82,12 +85,15 @@ export class TenantDispatcher extends DurableObject<Env> {
   private readonly meta = new DispatcherMeta();
   /** The alarm as this instance knows it, and the loop's memory between runs. */
   private readonly loop = new AlarmLoop();
+  /** The tenant's opted-out numbers (opt-outs.ts); holds no storage of its own. */
+  private readonly optOuts = new OptOutCopy();
 
   constructor(ctx: DurableObjectState, env: Env) {
     super(ctx, env);
     this.sql = ctx.storage.sql;
     migrateOutbox(this.sql);
     migrateKeptOutcomes(this.sql);
+    migrateOptOuts(this.sql);
   }
 
   /**
@@ -114,6 +120,13 @@ export class TenantDispatcher extends DurableObject<Env> {
     if (request.settingsVersion < this.meta.settingsVersion(this.sql)) {
       return { kind: "stale-settings" };
     }
+    if (
+      message.channel === "sms" &&
+      !request.optOutExempt &&
+      this.optOuts.isOptedOut(this.sql, message.recipient)
+    ) {
+      return { kind: "opted-out" };
+    }
     const held = insertMessage(this.sql, this.meta, message, now, quiet);
     const accepted = acceptedView(message, request.currency);
     const response = held === null ? accepted : heldView(accepted, held);
@@ -130,13 +143,16 @@ export class TenantDispatcher extends DurableObject<Env> {
    * and staging a batch committed already stores nothing (a retried upload). A part composed
    * under settings older than the last configured (`settingsVersion`, which the commit checks in
    * any case) is refused with what was staged of its batch, so the sender composes the batch
-   * again before it has composed all of it.
+   * again before it has composed all of it. SMS to numbers that opted out are not staged (unless
+   * `optOutExempt`): the answer names them, for the batch's rejected rows.
    */
   async stageBatch(part: {
     tenantId: string;
     messages: OutboxMessage[];
     settingsVersion?: number;
-  }): Promise<number | "stale-settings"> {
+    /** Verification codes of a tenant that exempts them: opted-out numbers are not refused. */
+    optOutExempt?: boolean;
+  }): Promise<{ staged: number; optedOut: string[] } | "stale-settings"> {
     const now = this.clock();
     this.meta.rememberTenant(this.sql, part.tenantId);
     const fresh = notCommitted(this.sql, part.messages);
@@ -151,9 +167,23 @@ export class TenantDispatcher extends DurableObject<Env> {
       }
       return "stale-settings";
     }
-    stageMessages(this.sql, this.meta, fresh, now);
+    // SMS to opted-out numbers are left out, and named (by message id) for the batch's report.
+    const refused = part.optOutExempt
+      ? new Set<string>()
+      : this.optOuts.optedOutOf(
+          this.sql,
+          part.messages.filter((m) => m.channel === "sms").map((m) => m.recipient),
+        );
+    const isRefused = (m: OutboxMessage) => m.channel === "sms" && refused.has(m.recipient);
+    stageMessages(
+      this.sql,
+      this.meta,
+      refused.size === 0 ? fresh : fresh.filter((m) => !isRefused(m)),
+      now,
+    );
     await this.wakeAt(now + STAGED_TTL_MS);
-    return part.messages.length;
+    const optedOut = part.messages.filter(isRefused).map((m) => m.id);
+    return { staged: part.messages.length - optedOut.length, optedOut };
   }
 
   /**
@@ -227,6 +257,15 @@ export class TenantDispatcher extends DurableObject<Env> {
       releaseHeld(this.sql, this.meta);
     }
     await this.wakeAt(this.clock());
+  }
+
+  /**
+   * A number opted out of the tenant's messages (`optedOut` true) or back in: from the return on,
+   * `accept()` refuses SMS to it (services/inbound/opt-outs keeps D1's record beside this copy).
+   */
+  async setOptOut(change: { tenantId: string; phone: string; optedOut: boolean }): Promise<void> {
+    this.meta.rememberTenant(this.sql, change.tenantId);
+    this.optOuts.set(this.sql, change.phone, change.optedOut);
   }
 
   /** A message that is accepted but not yet in the D1 send log, or null. */

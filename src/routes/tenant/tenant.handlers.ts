@@ -15,6 +15,8 @@ export function present(row: service.TenantRow) {
     currency: row.currency,
     prices: row.prices,
     quiet_hours: row.quietHours ?? null,
+    verification_opt_out_exempt: row.verificationOptOutExempt,
+    opt_out_confirmation: row.optOutConfirmation ?? null,
     created_at: new Date(row.createdAt).toISOString(),
   };
 }
@@ -37,6 +39,8 @@ export const updateTenant: RouteHandler<typeof routes.updateTenant, AppEnv> = as
     currency: body.currency,
     prices: body.prices,
     quietHours: body.quiet_hours,
+    verificationOptOutExempt: body.verification_opt_out_exempt,
+    optOutConfirmation: body.opt_out_confirmation,
   });
   return c.json(present(row), 200);
 };

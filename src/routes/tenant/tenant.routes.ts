@@ -21,6 +21,17 @@ const QuietHoursSchema = z
       "Marketing is held between start and end in the recipient's local time, e.g. 21:00–08:00",
   });
 
+const ConfirmationText = z.string().trim().min(1).max(500);
+
+const OptOutConfirmationSchema = z
+  .object({ zh: ConfirmationText.optional(), en: ConfirmationText.optional() })
+  .strict()
+  .refine((c) => c.zh !== undefined || c.en !== undefined, "give `zh`, `en` or both")
+  .openapi("OptOutConfirmation", {
+    description:
+      "The reply sent once to a number that opts out by keyword: `zh` to Chinese numbers, `en` to the others (each falls back to the other when missing). It goes through the normal send path (limits, logs, your signature for Chinese numbers).",
+  });
+
 const Price = z
   .string()
   .refine(isPrice, "must be a decimal price with at most 6 decimals, e.g. 0.0450");
@@ -39,6 +50,10 @@ export const TenantSchema = z
         "Your price per segment by country (decimal strings in `currency`); other countries use the list prices",
     }),
     quiet_hours: QuietHoursSchema.nullable(),
+    verification_opt_out_exempt: z.boolean().openapi({
+      description: "Verification codes still go to numbers that opted out",
+    }),
+    opt_out_confirmation: OptOutConfirmationSchema.nullable(),
     created_at: z.string(),
   })
   .openapi("Tenant");
@@ -90,6 +105,13 @@ export const updateTenant = createRoute({
             }),
           quiet_hours: QuietHoursSchema.nullable().optional().openapi({
             description: "null turns quiet hours off",
+          }),
+          verification_opt_out_exempt: z.boolean().optional().openapi({
+            description:
+              "true: verification codes still go to numbers that opted out (off by default)",
+          }),
+          opt_out_confirmation: OptOutConfirmationSchema.nullable().optional().openapi({
+            description: "null sends no confirmation",
           }),
         })
         .strict(),

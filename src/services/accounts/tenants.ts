@@ -46,6 +46,8 @@ export interface TenantChanges {
   currency?: string;
   prices?: Record<string, string>;
   quietHours?: QuietHours | null;
+  verificationOptOutExempt?: boolean;
+  optOutConfirmation?: { zh?: string; en?: string } | null;
 }
 
 /** The SET clause's part that every change of the tenant's settings carries. */

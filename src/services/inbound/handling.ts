@@ -12,11 +12,12 @@ import { inboundMessages } from "../../db/schema";
 import type { InboundRow } from "../../delivery/inbound-store";
 import { autoReplyStage } from "./auto-reply-stage";
 import { forwardingStage } from "./forwarding-stage";
+import { optOutStage } from "./opt-out-stage";
 // The stages' types are in ./stage, not here: this file imports the stages.
 import type { InboundStage } from "./stage";
 
-/** The stages, in the order they run. */
-const STAGES: readonly InboundStage[] = [autoReplyStage, forwardingStage];
+/** The stages, in the order they run: an opt-out keyword gets no auto-reply and no forward. */
+const STAGES: readonly InboundStage[] = [optOutStage, autoReplyStage, forwardingStage];
 
 /** Runs the stages on a stored message and records what they did. */
 export async function handleInbound(

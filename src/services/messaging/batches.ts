@@ -18,7 +18,7 @@ import { loadScreener } from "../content/sensitive-words";
 import { type BatchRecipient, type Rejection, recipientRows } from "./batch-rows";
 import { type Content, composeMessage } from "./compose";
 import { type Claim, idempotencyKeyOf, idempotent } from "./idempotency";
-import { type ContentInput, loadContent, refusal, scheduledTime } from "./messages";
+import { type ContentInput, loadContent, optedOutDetail, refusal, scheduledTime } from "./messages";
 import { type OutboxOrigin, smsOutboxMessage } from "./outbox-message";
 
 export const MAX_BATCH_RECIPIENTS = 100_000;
@@ -130,7 +130,11 @@ async function createBatch(
     lane: "bulk",
   };
   const options = { smartEncoding: input.smart_encoding ?? false, pointer: "" };
+  // SMS to numbers that opted out are left out by the dispatcher as it stages them, and become
+  // rejected rows (the tenant's verification codes pass when it exempts them).
+  const optOutExempt = kind === "verification" && tenant.verificationOptOutExempt;
   let chunk: OutboxMessage[] = [];
+  let chunkRows = new Map<string, number>();
   let accepted = 0;
   const stage = async () => {
     if (chunk.length > 0) {
@@ -138,12 +142,19 @@ async function createBatch(
         tenantId: tenant.id,
         messages: chunk,
         settingsVersion: tenant.settingsVersion,
+        ...(optOutExempt ? { optOutExempt } : {}),
       });
       if (staged === "stale-settings") {
         throw new StaleSettings();
       }
-      accepted += staged;
+      accepted += staged.staged;
+      const recipients = new Map(chunk.map((m) => [m.id, m.recipient]));
+      for (const id of staged.optedOut) {
+        const phone = recipients.get(id) ?? "";
+        rejected.push({ row: chunkRows.get(id) ?? 0, reason: `to: ${optedOutDetail(phone)}` });
+      }
       chunk = [];
+      chunkRows = new Map();
     }
   };
   for (const row of rows) {
@@ -161,6 +172,7 @@ async function createBatch(
     }
     const id = seededId("msg", now, claim.seed, row.row);
     chunk.push(smsOutboxMessage(origin, id, row.to, composition.value));
+    chunkRows.set(id, row.row);
     if (chunk.length === STAGE_CHUNK) {
       await stage();
     }

@@ -73,9 +73,10 @@ export function acceptMessage(
   input: SendInput,
   idempotencyKey: string | undefined,
   now: number = Date.now(),
+  options: { optOutExempt?: boolean } = {},
 ): Promise<{ replayed: boolean; message: AcceptedMessage }> {
   return withCurrentSettings(env, caller, (current) =>
-    composeAndHandOver(env, current, input, idempotencyKey, now),
+    composeAndHandOver(env, current, input, idempotencyKey, now, options),
   );
 }
 
@@ -85,6 +86,7 @@ async function composeAndHandOver(
   input: SendInput,
   idempotencyKey: string | undefined,
   now: number,
+  options: { optOutExempt?: boolean },
 ): Promise<{ replayed: boolean; message: AcceptedMessage }> {
   const { tenant } = caller;
   const [content, screen] = await Promise.all([
@@ -110,13 +112,15 @@ async function composeAndHandOver(
     template: "template" in content ? content.template : null,
   };
   const message = smsOutboxMessage(origin, newId("msg", now), input.to, composition.value);
-  return handOver(env, caller, message, input, idempotencyKey);
+  return handOver(env, caller, message, input, idempotencyKey, options);
 }
 
 /**
  * Gives an accepted message to the tenant's dispatcher (one RPC; durable when it returns), with the
  * idempotency key's record; or replays the key's first answer. Throws StaleSettings when the
- * caller's copy of the tenant's settings is outdated (see withCurrentSettings).
+ * caller's copy of the tenant's settings is outdated (see withCurrentSettings), and a 422 for a
+ * recipient who opted out (checked by the dispatcher in the same call): verification codes pass
+ * when the tenant exempts them, and `options.optOutExempt` lets an opt-out's own confirmation by.
  */
 export async function handOver(
   env: Env,
@@ -124,7 +128,11 @@ export async function handOver(
   message: OutboxMessage,
   request: unknown,
   idempotencyKey: string | undefined,
+  options: { optOutExempt?: boolean } = {},
 ): Promise<{ replayed: boolean; message: AcceptedMessage }> {
+  const optOutExempt =
+    options.optOutExempt === true ||
+    (message.kind === "verification" && caller.tenant.verificationOptOutExempt);
   const result = await dispatcherOf(env, caller.tenant.id).accept({
     message,
     idempotency: idempotencyKey
@@ -135,9 +143,13 @@ export async function handOver(
       : null,
     currency: caller.tenant.currency,
     settingsVersion: caller.tenant.settingsVersion,
+    ...(optOutExempt ? { optOutExempt } : {}),
   });
   if (result.kind === "stale-settings") {
     throw new StaleSettings();
+  }
+  if (result.kind === "opted-out") {
+    throw optedOutRefusal(message.recipient, "/to");
   }
   if (result.kind === "idempotency-conflict") {
     throw new ApiError(
@@ -147,6 +159,18 @@ export async function handOver(
     );
   }
   return { replayed: result.kind === "replayed", message: result.response };
+}
+
+/** What a refused send to an opted-out number says, in a 422 or a batch's rejected row. */
+export function optedOutDetail(phone: string): string {
+  return `${phone} has opted out of your messages (opt-out rule: a STOP/退订 reply or your own suppression, see /v1/opt-outs); nothing was sent.`;
+}
+
+/** The 422 for a send to a number that opted out, naming the rule and the number. */
+export function optedOutRefusal(phone: string, pointer: string): ApiError {
+  return new ApiError("unprocessable-entity", optedOutDetail(phone), {
+    errors: [{ pointer, detail: `${phone} opted out (rule: opt_out)` }],
+  });
 }
 
 /** The 422 for a message that breaks a rule, naming each problem (and each sensitive word). */
