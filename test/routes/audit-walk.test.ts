@@ -209,6 +209,14 @@ const FIXTURES: Record<string, (t: TestTenant) => Promise<Request>> = {
     body: { match: "contains", keyword: "refund" },
   }),
   deleteForwardingRule: async (t) => ({ path: `/v1/forwarding-rules/${await forwarding(t)}` }),
+  createOptOut: async () => ({
+    path: "/v1/opt-outs",
+    body: { phone: "+8613800138000", reason: "asked by phone" },
+  }),
+  deleteOptOut: async (t) => {
+    await json(await t.api("/v1/opt-outs", postJson({ phone: "+8613800138000" })));
+    return { path: `/v1/opt-outs/${encodeURIComponent("+8613800138000")}` };
+  },
   createRole: async () => ({
     path: "/v1/roles",
     body: { name: "Campaign manager", permissions: ["templates:read", "templates:write"] },
