@@ -2,9 +2,11 @@
  * Compare (`npm run bench -- --only compare --baseline <git ref>`): whether the send path kept its
  * cost against a baseline commit (issue 13: the ratios stay within 10% of main's). The baseline's
  * sources come from `git archive` (lib.mjs snapshotRef), the current ones are the run's working
- * tree snapshot. Section 1's measurement (ratios.mjs, unchanged) runs alternately on each,
- * baseline first, for `--compare-rounds` rounds, every time on a fresh `wrangler dev` with fresh
- * state, so that the machine's drift during the run falls on both alike. Targets, on the means over
+ * tree snapshot. Section 1's measurement (ratios.mjs, unchanged) runs alternately on each for
+ * `--compare-rounds` rounds, the order turned round every round (baseline first in odd rounds,
+ * current first in even ones: ABBA), every time on a fresh `wrangler dev` with fresh state, so
+ * that the machine's drift during the run, and whatever goes with running first or second, fall
+ * on both alike. Targets, on the means over
  * the rounds: current's throughput ratio ≥ 0.9 × baseline's, current's p99 ratio ≤ 1.1 × baseline's.
  */
 import { join } from "node:path";
@@ -103,7 +105,7 @@ function compareMarkdown(settings, { before, sources, measurements, results }) {
 
 - Run: ${before.at}, ${loadLine(before.load)} before the run
 - Baseline: \`--baseline ${baseline.ref}\`, commit ${baseline.commit} (its wrangler.toml, tsconfig.json, package.json, src/ and migrations/ through \`git archive\`; src/static/docs from the working tree); current: commit ${current.commit}, the run's snapshot of the working tree like every section
-- Order: baseline, current, baseline, current… for ${settings.compareRounds} round${settings.compareRounds === 1 ? "" : "s"}; each measurement is section 1's (the same code), on a fresh \`wrangler dev\` with fresh state.
+- Order: baseline then current in odd rounds, current then baseline in even ones (ABBA, so that running first or second falls on both alike), for ${settings.compareRounds} round${settings.compareRounds === 1 ? "" : "s"}; each measurement is section 1's (the same code), on a fresh \`wrangler dev\` with fresh state.
 ${methodLines(settings, measurements[0]?.keyRateLimit)}
 - Backlog drain after 1 tenant / ${settings.tenants} tenants, and messages not delivered, per measurement: ${drained}
 - Targets (issue 13), on the means over the rounds: current's throughput ratio ≥ ${format(MIN_THROUGHPUT_SHARE, 2)} × baseline's, current's p99 ratio ≤ ${format(MAX_P99_SHARE, 2)} × baseline's
@@ -128,7 +130,7 @@ export async function runCompare(settings) {
   const before = { load: machine().load, at: new Date().toISOString() };
   const measurements = [];
   for (let round = 1; round <= settings.compareRounds; round++) {
-    for (const source of sources) {
+    for (const source of round % 2 === 1 ? sources : [...sources].reverse()) {
       console.log(
         `compare: round ${round} of ${settings.compareRounds}, ${source.label} (${source.commit})`,
       );
