@@ -280,6 +280,32 @@ WHERE tenant_id = '${tenantId}' AND provider = 'sandbox';`,
         ],
       ],
     );
+    const checks = markdownTable(
+      ["check", "result", "target"],
+      [
+        [
+          "hook p99 / no-op p99",
+          format(ratio, 2),
+          `≤ ${TARGET_P99} ${passFail(ratio <= TARGET_P99)}`,
+        ],
+        [
+          "answered posts not stored",
+          `${lost} (read back ${storedAfter === null ? "timed out" : `after ${format(storedAfter)} s`})`,
+          `0 ${passFail(lost === 0)}`,
+        ],
+        ["posts stored more than once", doubled, `0 ${passFail(doubled === 0)}`],
+        [
+          "stored without `inbound.received`",
+          `${withoutEvent} (${eventsAfter === null ? "timed out" : `all after ${format(eventsAfter)} s`})`,
+          `0 ${passFail(withoutEvent === 0)}`,
+        ],
+        [
+          "stored with more than one `inbound.received`",
+          manyEvents,
+          `0 ${passFail(manyEvents === 0)}`,
+        ],
+      ],
+    );
     const markdown = `## 8. Inbound SMS hook under load
 
 - Run: ${startedIso}, ${loadLine(before)} before the run; a fresh server, one tenant, a webhook endpoint for \`inbound.received\` on a local sink
@@ -287,13 +313,7 @@ WHERE tenant_id = '${tenantId}' AND provider = 'sandbox';`,
 
 ${table}
 
-| check | result | target |
-| --- | --- | --- |
-| hook p99 / no-op p99 | ${format(ratio, 2)} | ≤ ${TARGET_P99} ${passFail(ratio <= TARGET_P99)} |
-| answered posts not stored | ${lost} (read back ${storedAfter === null ? "timed out" : `after ${format(storedAfter)} s`}) | 0 ${passFail(lost === 0)} |
-| posts stored more than once | ${doubled} | 0 ${passFail(doubled === 0)} |
-| stored without \`inbound.received\` | ${withoutEvent} (${eventsAfter === null ? "timed out" : `all after ${format(eventsAfter)} s`}) | 0 ${passFail(withoutEvent === 0)} |
-| stored with more than one \`inbound.received\` | ${manyEvents} | 0 ${passFail(manyEvents === 0)} |`;
+${checks}`;
     return { markdown, failures };
   } finally {
     await server.stop();
