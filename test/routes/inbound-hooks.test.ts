@@ -464,6 +464,29 @@ describe("carriers' inbound hooks", () => {
   });
 });
 
+describe("the hook token's cache", () => {
+  it("stops taking a rotated token at once in the isolate that rotated it", async () => {
+    const tenant = await createTenant();
+    const old = sandboxPath(tenant);
+    // Cached by the first post.
+    expect(
+      (await call(old, null, postJsonBody({ from: "+8613800138010", body: "a" }))).status,
+    ).toBe(202);
+    const rotated = await tenant.api("/v1/providers/sandbox/rotate-hook-token", { method: "POST" });
+    expect(rotated.status).toBe(200);
+    const { callback_urls } = (await rotated.json()) as { callback_urls: { inbound: string } };
+    const fresh = new URL(callback_urls.inbound).pathname;
+    expect(fresh).not.toBe(old);
+    expect(
+      (await call(old, null, postJsonBody({ from: "+8613800138010", body: "b" }))).status,
+    ).toBe(404);
+    expect(
+      (await call(fresh, null, postJsonBody({ from: "+8613800138010", body: "c" }))).status,
+    ).toBe(202);
+    expect((await allHandled(tenant.id)).map((r) => r.body)).toEqual(["a", "c"]);
+  });
+});
+
 describe("failures between the steps", () => {
   function sandboxRequest(tenant: TestTenant, body: unknown): Request {
     return new Request(`http://127.0.0.1:8787${sandboxPath(tenant)}`, {
