@@ -5,7 +5,8 @@
  * development the WeChat sandbox (/sandbox/wechat).
  * queue: DISPATCH_QUEUE (provider calls) and its dead-letter queue (ends messages `failed`);
  * WEBHOOK_QUEUE (events to tenants' endpoints) and its dead-letter queue (ends deliveries
- * `failed`).
+ * `failed`); INBOUND_QUEUE (an inbound SMS's event and handling, after the carrier hook stored it)
+ * and its dead-letter queue (writes why on the message's handling).
  * scheduled: production housekeeping only; nothing that must also happen under `wrangler dev`
  * runs here (cron never fires locally: receipt deadlines and retries live on Durable Object alarms).
  */
@@ -16,6 +17,7 @@ import { consumeDeadLetters } from "./queues/dead-letters";
 import { consumeDispatch } from "./queues/dispatch";
 import { consumeWebhookDeadLetters, consumeWebhooks } from "./queues/webhooks";
 import { pruneDashboardSignIns } from "./services/accounts/dashboard-auth";
+import { consumeInbound, consumeInboundDeadLetters } from "./services/inbound/inbound-queue";
 import {
   dropStaleHeldReceipts,
   requeueStrandedDeliveries,
@@ -46,6 +48,10 @@ export default {
       await consumeWebhooks(batch, env);
     } else if (batch.queue === "relaybox-webhooks-dlq") {
       await consumeWebhookDeadLetters(batch, env);
+    } else if (batch.queue === "relaybox-inbound") {
+      await consumeInbound(batch, env, ctx);
+    } else if (batch.queue === "relaybox-inbound-dlq") {
+      await consumeInboundDeadLetters(batch, env);
     } else if (batch.queue.endsWith("-dlq")) {
       await consumeDeadLetters(batch, env);
     } else {

@@ -39,6 +39,8 @@ export default defineConfig(async () => {
                   "relaybox-dispatch-dlq": { maxBatchTimeout: 0 },
                   "relaybox-webhooks": { maxBatchTimeout: 0 },
                   "relaybox-webhooks-dlq": { maxBatchTimeout: 0 },
+                  "relaybox-inbound": { maxBatchTimeout: 0 },
+                  "relaybox-inbound-dlq": { maxBatchTimeout: 0 },
                 },
               },
             }),

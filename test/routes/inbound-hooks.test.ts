@@ -1,9 +1,16 @@
-import { createExecutionContext, env, waitOnExecutionContext } from "cloudflare:test";
+import { createExecutionContext, createMessageBatch, env, getQueueResult } from "cloudflare:test";
 import { describe, expect, it } from "vitest";
 import { newId } from "../../src/lib/ids";
+import {
+  consumeInbound,
+  consumeInboundDeadLetters,
+  deadLetterReason,
+  type InboundJob,
+} from "../../src/services/inbound/inbound-queue";
 import { receiveInboundSms } from "../../src/services/inbound/receive";
+import type { InboundStage } from "../../src/services/inbound/stage";
 import { callWithEnv, flakyD1 } from "../support/flaky";
-import { call, createTenant, type TestTenant } from "../support/tenants";
+import { call, createTenant, eventually, type TestTenant } from "../support/tenants";
 import { createEndpoint, deliveriesOf } from "../support/webhooks";
 
 const AUTH_TOKEN = "twilio-auth-token-0123456789";
@@ -47,6 +54,18 @@ async function conversationsOf(tenantId: string): Promise<ConversationRowView[]>
     .bind(tenantId)
     .all<ConversationRowView>();
   return results;
+}
+
+/** The tenant's inbound rows once the queue's consumer handled every one. */
+async function allHandled(tenantId: string): Promise<InboundRowView[]> {
+  return eventually(
+    async () => {
+      const rows = await inboundOf(tenantId);
+      return rows.every((r) => JSON.parse(r.handling).done === true) ? rows : undefined;
+    },
+    10_000,
+    "the inbound handling",
+  );
 }
 
 function sandboxPath(tenant: TestTenant): string {
@@ -118,7 +137,7 @@ describe("the sandbox inbound hook", () => {
     expect(answer.ids).toHaveLength(1);
     expect(answer.ids[0]).toMatch(/^inb_/);
 
-    const [row, ...others] = await inboundOf(tenant.id);
+    const [row, ...others] = await allHandled(tenant.id);
     expect(others).toEqual([]);
     expect(row).toMatchObject({
       id: answer.ids[0],
@@ -175,7 +194,7 @@ describe("the sandbox inbound hook", () => {
     expect(first.status).toBe(202);
     expect(again.status).toBe(202);
     expect(await again.json()).toEqual(await first.json());
-    expect(await inboundOf(tenant.id)).toHaveLength(1);
+    expect(await allHandled(tenant.id)).toHaveLength(1);
     expect((await conversationsOf(tenant.id))[0]?.unread_count).toBe(1);
     expect(await deliveriesOf(endpoint.id)).toHaveLength(1);
   });
@@ -397,12 +416,14 @@ describe("carriers' inbound hooks", () => {
     });
 
     // A push bringing the stored reply again with a new one: the new one only is stored.
+    await allHandled(tenant.id);
     const endpoint = await createEndpoint(tenant, { events: ["inbound.received"] });
     const next = { ...push[0], content: "TD", sequence_id: 1234567891 };
     const res = await call(path, null, postJsonBody([...push, next, next]));
     expect(res.status).toBe(200);
     expect((await inboundOf(tenant.id)).map((r) => r.body)).toEqual(["内容", "TD"]);
     expect((await conversationsOf(tenant.id))[0]?.unread_count).toBe(2);
+    await allHandled(tenant.id);
     const events = (await deliveriesOf(endpoint.id)).map((d) => JSON.parse(d.payload).data.body);
     expect(events).toEqual(["TD"]);
   });
@@ -443,6 +464,29 @@ describe("carriers' inbound hooks", () => {
   });
 });
 
+describe("the hook token's cache", () => {
+  it("stops taking a rotated token at once in the isolate that rotated it", async () => {
+    const tenant = await createTenant();
+    const old = sandboxPath(tenant);
+    // Cached by the first post.
+    expect(
+      (await call(old, null, postJsonBody({ from: "+8613800138010", body: "a" }))).status,
+    ).toBe(202);
+    const rotated = await tenant.api("/v1/providers/sandbox/rotate-hook-token", { method: "POST" });
+    expect(rotated.status).toBe(200);
+    const { callback_urls } = (await rotated.json()) as { callback_urls: { inbound: string } };
+    const fresh = new URL(callback_urls.inbound).pathname;
+    expect(fresh).not.toBe(old);
+    expect(
+      (await call(old, null, postJsonBody({ from: "+8613800138010", body: "b" }))).status,
+    ).toBe(404);
+    expect(
+      (await call(fresh, null, postJsonBody({ from: "+8613800138010", body: "c" }))).status,
+    ).toBe(202);
+    expect((await allHandled(tenant.id)).map((r) => r.body)).toEqual(["a", "c"]);
+  });
+});
+
 describe("failures between the steps", () => {
   function sandboxRequest(tenant: TestTenant, body: unknown): Request {
     return new Request(`http://127.0.0.1:8787${sandboxPath(tenant)}`, {
@@ -452,17 +496,50 @@ describe("failures between the steps", () => {
     });
   }
 
-  it("finishes the handling on the carrier's retry after a stage failed, emitting once", async () => {
+  /** The env with an INBOUND_QUEUE that keeps what the hook sends (so no consumer runs it). */
+  function capturingQueue() {
+    const sent: InboundJob[] = [];
+    const queue = {
+      async sendBatch(messages: Iterable<MessageSendRequest<InboundJob>>) {
+        for (const m of messages) {
+          sent.push(m.body);
+        }
+      },
+      async send(body: InboundJob) {
+        sent.push(body);
+      },
+    };
+    return { env: { ...env, INBOUND_QUEUE: queue as unknown as Queue }, sent };
+  }
+
+  let batchSeq = 0;
+  function inboundBatch(queue: string, jobs: InboundJob[], attempts = 1) {
+    return createMessageBatch<InboundJob>(
+      queue,
+      jobs.map((body) => ({ id: `q-${++batchSeq}`, timestamp: new Date(), attempts, body })),
+    );
+  }
+
+  async function consume(jobs: InboundJob[], options: { env?: Env; stages?: InboundStage[] } = {}) {
+    const batch = inboundBatch("relaybox-inbound", jobs);
+    const ctx = createExecutionContext();
+    await consumeInbound(batch as MessageBatch<unknown>, options.env ?? env, ctx, {
+      stages: options.stages,
+    });
+    return getQueueResult(batch, ctx);
+  }
+
+  it("finishes the handling on the queue's redelivery after a stage failed, emitting once", async () => {
     const tenant = await createTenant();
     const endpoint = await createEndpoint(tenant, {
       events: ["inbound.received"],
     });
     const seen: string[] = [];
     let failNext = true;
-    const stages = [
+    const stages: InboundStage[] = [
       {
         name: "probe",
-        async run(_env: Env, message: { id: string }) {
+        async run(_env, message) {
           seen.push(message.id);
           if (failNext) {
             failNext = false;
@@ -477,79 +554,158 @@ describe("failures between the steps", () => {
       body: "TD",
       message_id: "crash-1",
     };
-    const ctx = createExecutionContext();
-    await expect(
-      receiveInboundSms(env, "sandbox", tenant.hookToken, sandboxRequest(tenant, message), ctx, {
-        stages,
-      }),
-    ).rejects.toThrow("the stage's I/O failed");
-    const [stored] = await inboundOf(tenant.id);
-    expect(JSON.parse(stored?.handling ?? "{}")).toEqual({});
-
+    const queued = capturingQueue();
     const rows = await receiveInboundSms(
-      env,
+      queued.env,
       "sandbox",
       tenant.hookToken,
       sandboxRequest(tenant, message),
-      ctx,
-      { stages },
     );
+    const [stored] = await inboundOf(tenant.id);
     expect(rows.map((r) => r.id)).toEqual([stored?.id]);
-    const [after] = await inboundOf(tenant.id);
-    expect(JSON.parse(after?.handling ?? "{}")).toEqual({
+    expect(queued.sent).toEqual([{ v: 1, inbound_id: stored?.id }]);
+    expect(JSON.parse(stored?.handling ?? "null")).toEqual({});
+
+    const failed = await consume(queued.sent, { stages });
+    expect(failed.explicitAcks).toEqual([]);
+    expect(failed.retryMessages).toHaveLength(1);
+    expect(JSON.parse((await inboundOf(tenant.id))[0]?.handling ?? "null")).toEqual({});
+
+    const redelivered = await consume(queued.sent, { stages });
+    expect(redelivered.explicitAcks).toHaveLength(1);
+    expect(redelivered.retryMessages).toEqual([]);
+    expect(JSON.parse((await inboundOf(tenant.id))[0]?.handling ?? "null")).toEqual({
       probe: "ran",
       done: true,
     });
     expect(seen).toEqual([stored?.id, stored?.id]);
 
-    // Handled: a third post runs nothing.
+    // Handled: a redelivery (twice in one batch) runs nothing, and a third post queues nothing.
+    const again = await consume([...queued.sent, ...queued.sent], { stages });
+    expect(again.explicitAcks).toHaveLength(2);
     await receiveInboundSms(
-      env,
+      queued.env,
       "sandbox",
       tenant.hookToken,
       sandboxRequest(tenant, message),
-      ctx,
-      {
-        stages,
-      },
     );
-    await waitOnExecutionContext(ctx);
+    expect(queued.sent).toHaveLength(1);
     expect(seen).toHaveLength(2);
     expect(await inboundOf(tenant.id)).toHaveLength(1);
     expect((await conversationsOf(tenant.id))[0]?.unread_count).toBe(1);
     expect(await deliveriesOf(endpoint.id)).toHaveLength(1);
   });
 
-  it("answers 500 when the handling cannot be recorded, and the retry records it", async () => {
+  it("answers 500 when the queue send fails, and the carrier's retry queues it: nothing lost", async () => {
     const tenant = await createTenant();
     const endpoint = await createEndpoint(tenant, {
       events: ["inbound.received"],
     });
-    const flaky = flakyD1(env.DB, (query) =>
-      /^update "inbound_messages" set "handling"/i.test(query),
-    );
+    const message = {
+      from: "+8613800138008",
+      body: "hello",
+      message_id: "crash-4",
+    };
+    const broken = {
+      ...env,
+      INBOUND_QUEUE: {
+        sendBatch: () => Promise.reject(new Error("queue unavailable")),
+        send: () => Promise.reject(new Error("queue unavailable")),
+      } as unknown as Queue,
+    };
+    const failed = await callWithEnv(broken, sandboxPath(tenant), "unused", postJsonBody(message));
+    expect(failed.status).toBe(500);
+    const [stored] = await inboundOf(tenant.id);
+    expect(JSON.parse(stored?.handling ?? "null")).toEqual({});
+    expect(await deliveriesOf(endpoint.id)).toEqual([]);
+
+    const retried = await call(sandboxPath(tenant), null, postJsonBody(message));
+    expect(retried.status).toBe(202);
+    expect(await retried.json()).toEqual({ ids: [stored?.id] });
+    const handling = await eventually(async () => {
+      const h = JSON.parse((await inboundOf(tenant.id))[0]?.handling ?? "{}");
+      return h.done ? h : undefined;
+    });
+    expect(handling).toEqual({ done: true });
+    expect(await inboundOf(tenant.id)).toHaveLength(1);
+    expect((await conversationsOf(tenant.id))[0]?.unread_count).toBe(1);
+    expect(await deliveriesOf(endpoint.id)).toHaveLength(1);
+  });
+
+  it("retries the queue message when the handling cannot be recorded", async () => {
+    const tenant = await createTenant();
+    const endpoint = await createEndpoint(tenant, {
+      events: ["inbound.received"],
+    });
     const message = {
       from: "+8613800138006",
       body: "hello",
       message_id: "crash-2",
     };
-    const failed = await callWithEnv(
-      { ...env, DB: flaky.db },
-      sandboxPath(tenant),
-      "unused",
-      postJsonBody(message),
+    const queued = capturingQueue();
+    await receiveInboundSms(
+      queued.env,
+      "sandbox",
+      tenant.hookToken,
+      sandboxRequest(tenant, message),
     );
+    const flaky = flakyD1(env.DB, (query) =>
+      /^update "inbound_messages" set "handling"/i.test(query),
+    );
+    const failed = await consume(queued.sent, { env: { ...env, DB: flaky.db } });
     expect(flaky.failures()).toBe(1);
-    expect(failed.status).toBe(500);
+    expect(failed.retryMessages).toHaveLength(1);
     expect(JSON.parse((await inboundOf(tenant.id))[0]?.handling ?? "null")).toEqual({});
 
-    const retried = await call(sandboxPath(tenant), null, postJsonBody(message));
-    expect(retried.status).toBe(202);
+    const redelivered = await consume(queued.sent);
+    expect(redelivered.explicitAcks).toHaveLength(1);
     const rows = await inboundOf(tenant.id);
     expect(rows).toHaveLength(1);
     expect(JSON.parse(rows[0]?.handling ?? "null")).toEqual({ done: true });
-    expect((await conversationsOf(tenant.id))[0]?.unread_count).toBe(1);
     expect(await deliveriesOf(endpoint.id)).toHaveLength(1);
+  });
+
+  it("dead-lettered handling is written on the message, and the carrier's retry queues it again", async () => {
+    const tenant = await createTenant();
+    const message = {
+      from: "+8613800138009",
+      body: "hello",
+      message_id: "crash-5",
+    };
+    const queued = capturingQueue();
+    await receiveInboundSms(
+      queued.env,
+      "sandbox",
+      tenant.hookToken,
+      sandboxRequest(tenant, message),
+    );
+    const [job] = queued.sent;
+    if (!job) {
+      throw new Error("nothing queued");
+    }
+    const dead = inboundBatch("relaybox-inbound-dlq", [job, { v: 1, inbound_id: "junk" }], 10);
+    const ctx = createExecutionContext();
+    await consumeInboundDeadLetters(dead as MessageBatch<unknown>, env);
+    expect((await getQueueResult(dead, ctx)).explicitAcks).toHaveLength(2);
+    const [row] = await inboundOf(tenant.id);
+    expect(JSON.parse(row?.handling ?? "null")).toEqual({ dead_lettered: deadLetterReason(10) });
+
+    // Not done: the carrier's retry queues it again, and the consumer finishes it.
+    await receiveInboundSms(
+      queued.env,
+      "sandbox",
+      tenant.hookToken,
+      sandboxRequest(tenant, message),
+    );
+    expect(queued.sent).toEqual([job, job]);
+    expect((await consume([job])).explicitAcks).toHaveLength(1);
+    const handled = JSON.parse((await inboundOf(tenant.id))[0]?.handling ?? "null");
+    expect(handled).toMatchObject({ done: true });
+
+    // A dead letter for a message done meanwhile changes nothing.
+    const late = inboundBatch("relaybox-inbound-dlq", [job], 10);
+    await consumeInboundDeadLetters(late as MessageBatch<unknown>, env);
+    expect(JSON.parse((await inboundOf(tenant.id))[0]?.handling ?? "null")).toEqual(handled);
   });
 
   it("stores nothing when the storing batch fails, and the retry stores it once", async () => {
@@ -583,6 +739,7 @@ describe("failures between the steps", () => {
     expect((await call(sandboxPath(tenant), null, postJsonBody(message))).status).toBe(202);
     expect(await inboundOf(tenant.id)).toHaveLength(1);
     expect((await conversationsOf(tenant.id))[0]?.unread_count).toBe(1);
+    await allHandled(tenant.id);
     expect(await deliveriesOf(endpoint.id)).toHaveLength(1);
   });
 });

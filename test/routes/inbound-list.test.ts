@@ -1,6 +1,6 @@
 import { describe, expect, it } from "vitest";
 import { expectProblem } from "../support/problem";
-import { call, createTenant, type TestTenant } from "../support/tenants";
+import { call, createTenant, eventually, type TestTenant } from "../support/tenants";
 
 interface InboundView {
   id: string;
@@ -20,7 +20,13 @@ async function receive(tenant: TestTenant, message: Record<string, unknown>): Pr
   });
   expect(res.status).toBe(202);
   const { ids } = (await res.json()) as { ids: string[] };
-  return ids[0] ?? "";
+  const id = ids[0] ?? "";
+  // Handled by the inbound queue's consumer, after the hook answered.
+  await eventually(async () => {
+    const view = (await (await tenant.api(`/v1/inbound/${id}`)).json()) as InboundView;
+    return view.handling.done === true ? view : undefined;
+  });
+  return id;
 }
 
 async function list(

@@ -6,10 +6,17 @@
  * to a webhook; another tenant sees none of it.
  */
 import { describe, expect, it } from "vitest";
-import { call, createTenant, messageReaches, postJson, type TestTenant } from "../support/tenants";
+import {
+  call,
+  createTenant,
+  eventually,
+  messageReaches,
+  postJson,
+  type TestTenant,
+} from "../support/tenants";
 import { createEndpoint, deliveriesOf } from "../support/webhooks";
 
-/** A person texting the tenant's sandbox number. */
+/** A person texting the tenant's sandbox number; the message once its handling is done (queued). */
 async function texts(tenant: TestTenant, from: string, body: string) {
   const res = await call(
     `/hooks/sms/sandbox/${tenant.hookToken}/inbound`,
@@ -18,13 +25,20 @@ async function texts(tenant: TestTenant, from: string, body: string) {
   );
   expect(res.status).toBe(202);
   const { ids } = (await res.json()) as { ids: string[] };
-  const inbound = await tenant.api(`/v1/inbound/${ids[0]}`);
-  expect(inbound.status).toBe(200);
-  return (await inbound.json()) as {
-    id: string;
-    conversation_id: string;
-    handling: Record<string, unknown>;
-  };
+  return eventually(
+    async () => {
+      const inbound = await tenant.api(`/v1/inbound/${ids[0]}`);
+      expect(inbound.status).toBe(200);
+      const view = (await inbound.json()) as {
+        id: string;
+        conversation_id: string;
+        handling: Record<string, unknown>;
+      };
+      return view.handling.done === true ? view : undefined;
+    },
+    10_000,
+    `${ids[0]}'s handling`,
+  );
 }
 
 const send = (tenant: TestTenant, to: string, body = "Your parcel is on its way") =>

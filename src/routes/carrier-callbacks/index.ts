@@ -36,13 +36,7 @@ export const hooksRouter = new Hono<AppEnv>()
   })
   .post("/hooks/sms/:provider/:hookToken/inbound", async (c) => {
     const provider = c.req.param("provider");
-    const rows = await receiveInboundSms(
-      c.env,
-      provider,
-      c.req.param("hookToken"),
-      c.req.raw,
-      c.executionCtx,
-    );
+    const rows = await receiveInboundSms(c.env, provider, c.req.param("hookToken"), c.req.raw);
     const answer = INBOUND_RECEIVED[provider];
     // The sandbox: the ids of what was stored, so a local "phone" can look its messages up.
     return answer ? answer() : c.json({ ids: rows.map((row) => row.id) }, 202);

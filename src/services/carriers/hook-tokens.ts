@@ -15,7 +15,10 @@ function isProvider(name: string): name is ProviderName {
 }
 
 export type HookOwner = { tenantId: string; provider: ProviderName };
-const hookOwners = new TtlCache<string, HookOwner>({ ttlMs: HOOK_CACHE_TTL_MS });
+const hookOwners = new TtlCache<string, HookOwner>({
+  ttlMs: HOOK_CACHE_TTL_MS,
+  maxEntries: 10_000,
+});
 
 /** A rotated token stops working in this isolate at once (in others within HOOK_CACHE_TTL_MS). */
 export function forgetHookToken(provider: ProviderName, hookToken: string): void {

@@ -6,12 +6,12 @@
  * 1. one D1 batch (a transaction) stores each message once per provider message id (INSERT … ON
  *    CONFLICT DO NOTHING) and, only for a message it did store, bumps its conversation (created
  *    on first contact): unread count, last message, last activity, the bound contact;
- * 2. the `inbound.received` event is emitted: its id comes from the inbound id, so emitting it
- *    again delivers nothing twice (delivery/webhook-events);
- * 3. `handleInbound` runs the stages and marks the row's handling `done`.
- * A failure after 1 answers the carrier with a 5xx, and its retry finds the stored row: a row
- * whose handling lacks `done` gets 2 and 3 again (both idempotent on the inbound id); a row that
- * is done is answered as the first time, and nothing is emitted or run again.
+ * 2. each stored message whose handling lacks `done` is sent to INBOUND_QUEUE (one sendBatch),
+ *    and only then is the carrier answered; the queue's consumer (./inbound-queue) emits the
+ *    `inbound.received` event and runs `handleInbound`, both idempotent on the inbound id.
+ * A failure after 1 (the queue send) answers the carrier with a 5xx, and its retry finds the
+ * stored row: a row whose handling lacks `done` is sent to the queue again; a row that is done is
+ * answered as the first time, and nothing is sent, emitted or run again.
  */
 import { and, eq, inArray } from "drizzle-orm";
 import {
@@ -23,19 +23,15 @@ import { smsAdapters } from "../../channels/sms/registry";
 import { settingsOf } from "../../config/settings";
 import { database } from "../../db/client";
 import { inboundMessages, tenants } from "../../db/schema";
-import {
-  emitInboundReceived,
-  type InboundToStore,
-  inboundStatements,
-} from "../../delivery/inbound-store";
+import { type InboundToStore, inboundStatements } from "../../delivery/inbound-store";
 import { readyProviders } from "../../delivery/provider-reads";
 import { normalisePhone } from "../../domain/phone";
 import { newId } from "../../lib/ids";
 import { ApiError } from "../../lib/problem";
 import { TtlCache } from "../../lib/ttl-cache";
 import { ownerOf } from "../carriers/hook-tokens";
-import { handleInbound } from "./handling";
-import type { InboundRow, InboundStage } from "./stage";
+import { inboundJobsOf } from "./inbound-queue";
+import type { InboundRow } from "./stage";
 
 /** The tenant's home country, for numbers a carrier gives without their country code. */
 const homeCountries = new TtlCache<string, string>({
@@ -94,11 +90,10 @@ function numbersOf(
 
 export interface ReceiveOptions {
   now?: number;
-  stages?: readonly InboundStage[];
 }
 
 /**
- * Authenticates, reads and stores a carrier's inbound callback, then emits and handles each
+ * Authenticates, reads and stores a carrier's inbound callback, then queues the handling of each
  * message not handled yet. Returns the stored rows in the callback's order.
  */
 export async function receiveInboundSms(
@@ -106,7 +101,6 @@ export async function receiveInboundSms(
   provider: string,
   hookToken: string,
   request: Request,
-  ctx: Pick<ExecutionContext, "waitUntil">,
   options: ReceiveOptions = {},
 ): Promise<InboundRow[]> {
   const now = options.now ?? Date.now();
@@ -165,7 +159,11 @@ export async function receiveInboundSms(
     byKey.set(row.providerMessageId, row);
   }
   const rows = toStore.flatMap((m) => byKey.get(m.providerMessageId) ?? []);
-  await finishInbound(env, rows, ctx, options.stages);
+  const jobs = inboundJobsOf(rows.filter((row) => row.handling.done !== true));
+  if (jobs.length > 0) {
+    // A failure here answers a 5xx: the carrier's retry finds the rows stored, not done.
+    await env.INBOUND_QUEUE.sendBatch(jobs);
+  }
   return rows;
 }
 
@@ -213,20 +211,4 @@ async function storedRows(
     found.push(...chunk);
   }
   return found;
-}
-
-/** Steps 2 and 3 for each row whose handling is not done (each row once, if given twice). */
-export async function finishInbound(
-  env: Env,
-  rows: InboundRow[],
-  ctx: Pick<ExecutionContext, "waitUntil">,
-  stages?: readonly InboundStage[],
-): Promise<void> {
-  const pending = [...new Map(rows.map((row) => [row.id, row])).values()].filter(
-    (row) => row.handling.done !== true,
-  );
-  await emitInboundReceived(env, pending);
-  for (const row of pending) {
-    await handleInbound(env, row, ctx, stages);
-  }
 }
