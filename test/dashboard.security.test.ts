@@ -58,6 +58,25 @@ describe("dashboard sessions end at once", () => {
   });
 });
 
+describe("the session cookie", () => {
+  it("covers the whole site, and signing in drops one set before it did (path /dashboard)", async () => {
+    const tenant = await createTenant();
+    const user = await addUser(tenant, "analyst");
+    const res = await call(
+      "/dashboard/login",
+      null,
+      form({ email: user.email, password: user.password }, "rbx_session=old-cookie"),
+    );
+    expect(res.status).toBe(303);
+    const cookies = res.headers.getSetCookie();
+    expect(cookies).toHaveLength(2);
+    expect(cookies[0]).toMatch(/^rbx_session=; Max-Age=0; Path=\/dashboard/);
+    expect(cookies[1]).toMatch(
+      /^rbx_session=[0-9A-Za-z]{43}; Max-Age=\d+; Path=\/; HttpOnly; SameSite=Strict/,
+    );
+  });
+});
+
 describe("dashboard sign-in throttling", () => {
   it("checks at most ten of forty wrong passwords, then refuses the right one with a 429", async () => {
     const tenant = await createTenant();

@@ -1,7 +1,7 @@
 import { env } from "cloudflare:test";
 import { describe, expect, it } from "vitest";
 import { listAuditEntries } from "../src/services/audit/audit-log";
-import { addUser, form, signedIn, signIn } from "./support/dashboard";
+import { addUser, form, sessionCookieOf, signedIn, signIn } from "./support/dashboard";
 import { call, createTenant } from "./support/tenants";
 import { accept, auditActions, GOOD_PASSWORD, invite } from "./support/users";
 
@@ -185,7 +185,7 @@ describe("the dashboard's Account page", () => {
     });
     expect(res.status).toBe(200);
     expect(await res.text()).not.toContain("a brand new long secret");
-    const cookie = (res.headers.get("set-cookie") ?? "").split(";")[0] ?? "";
+    const cookie = sessionCookieOf(res);
     expect(cookie).toMatch(/^rbx_session=/);
     expect(await isSignedOut(cookie)).toBe(false);
     expect(await isSignedOut(here.cookie)).toBe(true);

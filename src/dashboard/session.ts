@@ -57,6 +57,9 @@ export const requireSession = createMiddleware<AppEnv>(async (c, next) => {
  * can call the API with it too (middleware/api-key: with the X-CSRF-Token header for changes).
  */
 export function setSessionCookie(c: Context<AppEnv>, token: string): void {
+  // A cookie set before it covered the whole site (path /dashboard) would be sent first on the
+  // dashboard's pages, ahead of this one, and sign the browser out again: it goes.
+  deleteCookie(c, SESSION_COOKIE, { path: "/dashboard" });
   setCookie(c, SESSION_COOKIE, token, {
     httpOnly: true,
     sameSite: "Strict",

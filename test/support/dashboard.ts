@@ -48,6 +48,12 @@ export function form(
   };
 }
 
+/** The `name=value` of the session cookie a response sets (not one it deletes). */
+export function sessionCookieOf(res: Response): string {
+  const set = res.headers.getSetCookie().find((c) => /^rbx_session=[^;]/.test(c));
+  return set?.split(";")[0] ?? "";
+}
+
 /** Signs a user in through the login form; returns the cookie and the CSRF token of its page. */
 export async function signIn(user: TestUser) {
   const res = await call(
@@ -56,7 +62,7 @@ export async function signIn(user: TestUser) {
     form({ email: user.email, password: user.password }),
   );
   expect(res.status).toBe(303);
-  const cookie = (res.headers.get("set-cookie") ?? "").split(";")[0] ?? "";
+  const cookie = sessionCookieOf(res);
   expect(cookie).toMatch(/^rbx_session=/);
   const page = await (await call("/dashboard", null, { headers: { cookie } })).text();
   const csrf = /name="csrf" value="([^"]+)"/.exec(page)?.[1] ?? "";
