@@ -879,3 +879,48 @@ export const forwardingRules = sqliteTable(
   },
   (t) => [index("forwarding_rules_tenant").on(t.tenantId, t.id)],
 );
+
+/**
+ * Verification codes (`vrf_`): one row per verification, re-sends included (a re-send inside the
+ * ttl replaces `code_hash`, so the old code stops working). The code itself is never stored: only
+ * an HMAC of it (services/verifications/codes). `recipient` is what the limits count by: the E.164
+ * number, or the openid for WeChat.
+ */
+export const verifications = sqliteTable(
+  "verifications",
+  {
+    id: text().primaryKey(),
+    tenantId: text()
+      .notNull()
+      .references(() => tenants.id),
+    /** As asked for: `sms`, `wechat` or `auto`. */
+    channel: text({ enum: ["sms", "wechat", "auto"] }).notNull(),
+    /** The `to` of the request, normalised (E.164 for SMS). */
+    to: text().notNull(),
+    /** The number or openid the last code went to. */
+    recipient: text().notNull(),
+    /** The ISO country of the number, for SMS; null for WeChat. */
+    country: text(),
+    appId: text(),
+    status: text({
+      enum: ["pending", "approved", "expired", "canceled", "max_attempts_reached"],
+    }).notNull(),
+    codeHash: text().notNull(),
+    codeLength: integer().notNull(),
+    attempts: integer().notNull().default(0),
+    sendCount: integer().notNull().default(1),
+    /** The message that carries the current code. */
+    messageId: text(),
+    mode: text({ enum: ["live", "test"] }).notNull(),
+    createdAt: integer().notNull(),
+    updatedAt: integer().notNull(),
+    expiresAt: integer().notNull(),
+    approvedAt: integer(),
+  },
+  (t) => [
+    index("verifications_recipient").on(t.tenantId, t.to, t.status),
+    index("verifications_created").on(t.tenantId, t.createdAt),
+    index("verifications_due").on(t.status, t.expiresAt),
+    index("verifications_message").on(t.messageId),
+  ],
+);
