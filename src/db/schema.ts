@@ -924,3 +924,22 @@ export const verifications = sqliteTable(
     index("verifications_message").on(t.messageId),
   ],
 );
+
+/**
+ * Each message that carried a verification code, with its text as the send log keeps it once the
+ * message is final: migration 0021's trigger writes `masked_body` over `messages.body` then (the
+ * consumer still needs the code while it sends). Also what the stats count as sent per day.
+ */
+export const verificationMessages = sqliteTable(
+  "verification_messages",
+  {
+    messageId: text().primaryKey(),
+    verificationId: text().notNull(),
+    tenantId: text()
+      .notNull()
+      .references(() => tenants.id),
+    maskedBody: text().notNull(),
+    createdAt: integer().notNull(),
+  },
+  (t) => [index("verification_messages_tenant").on(t.tenantId, t.createdAt)],
+);

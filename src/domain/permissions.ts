@@ -21,6 +21,7 @@ export const PERMISSIONS = [
   "inbound:read",
   "conversations:write",
   "opt_outs:write",
+  "verifications:write",
   "admin",
 ] as const;
 export type Permission = (typeof PERMISSIONS)[number];
@@ -41,6 +42,8 @@ export const PERMISSION_DESCRIPTIONS: { readonly [p in Permission]: string } = {
   "inbound:read": "Read inbound messages, conversations and opt-outs",
   "conversations:write": "Reply in conversations and mark them read",
   "opt_outs:write": "Add and remove opt-outs (suppressed numbers)",
+  "verifications:write":
+    "Send verification codes, check and cancel them, read verifications and their numbers",
   admin:
     "Everything: API keys, providers, routes, webhooks, WeChat apps and the tenant's settings included",
 };
@@ -71,6 +74,7 @@ export const ROLE_PERMISSIONS: { readonly [role in BuiltInRole]: readonly Permis
     "inbound:read",
     "conversations:write",
     "opt_outs:write",
+    "verifications:write",
   ],
   marketer: [
     "messages:send",
@@ -79,6 +83,7 @@ export const ROLE_PERMISSIONS: { readonly [role in BuiltInRole]: readonly Permis
     "templates:write",
     "content:read",
     "inbound:read",
+    "verifications:write",
   ],
   analyst: ["messages:read", "templates:read", "content:read", "inbound:read"],
   agent: [
@@ -87,6 +92,7 @@ export const ROLE_PERMISSIONS: { readonly [role in BuiltInRole]: readonly Permis
     "templates:read",
     "inbound:read",
     "conversations:write",
+    "verifications:write",
   ],
   inspector: ["messages:read", "templates:read", "inbound:read"],
   reviewer: [

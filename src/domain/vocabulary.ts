@@ -50,6 +50,8 @@ export const WEBHOOK_EVENTS = [
   "inbound.received",
   "opt_out.created",
   "opt_out.removed",
+  "verification.approved",
+  "verification.expired",
 ] as const;
 export type WebhookEvent = (typeof WEBHOOK_EVENTS)[number];
 

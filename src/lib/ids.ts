@@ -29,7 +29,8 @@ export type IdPrefix =
   | "aud"
   | "inb"
   | "cnv"
-  | "fwd";
+  | "fwd"
+  | "vrf";
 
 /** `value` in `width` Crockford base32 digits, most significant first. */
 function base32(value: number, width: number): string {
