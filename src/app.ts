@@ -15,6 +15,7 @@ import { inboundRouter } from "./routes/inbound";
 import { keysRouter } from "./routes/keys";
 import { messagesRouter } from "./routes/messages";
 import { optOutsRouter } from "./routes/opt-outs";
+import { verificationsRouter } from "./routes/verifications";
 import { documentPermissions } from "./routes/permission-doc";
 import { platformRouter } from "./routes/platform";
 import { providersRouter } from "./routes/providers";
@@ -67,6 +68,7 @@ export function createApp() {
   app.route("/", forwardingRulesRouter);
   app.route("/", conversationsRouter);
   app.route("/", optOutsRouter);
+  app.route("/", verificationsRouter);
   app.route("/", wechatOAuthRouter);
   app.route("/", wechatMenuRouter);
   app.route("/", wechatFollowersRouter);

@@ -1,0 +1,90 @@
+/**
+ * A tenant's verification numbers per UTC day: started (new verifications), sent (messages that
+ * carried a code, re-sends included), approved, the conversion (approved ÷ started) and the
+ * limiters' refusals per rule (limits.ts keeps those).
+ */
+import type { Caller } from "../../domain/caller";
+import { ApiError } from "../../lib/problem";
+import { type LimitName, refusalsByDay } from "./limits";
+
+const DAY_MS = 86_400_000;
+const MAX_DAYS = 92;
+
+export interface DayStats {
+  date: string;
+  started: number;
+  sent: number;
+  approved: number;
+  conversion_rate: number | null;
+  refusals: Partial<Record<LimitName, number>>;
+}
+
+const dayOf = (ms: number) => new Date(ms).toISOString().slice(0, 10);
+
+async function countsByDay(
+  env: Env,
+  sql: string,
+  tenantId: string,
+  from: number,
+  to: number,
+): Promise<Map<string, number>> {
+  const { results } = await env.DB.prepare(sql)
+    .bind(tenantId, from, to)
+    .all<{ day: number; n: number }>();
+  return new Map(results.map((r) => [dayOf(r.day * DAY_MS), r.n]));
+}
+
+/** Days from `from` to `to` (dates, `YYYY-MM-DD`), both included, oldest first. */
+export async function verificationStats(
+  env: Env,
+  caller: Caller,
+  range: { from: string; to: string },
+): Promise<DayStats[]> {
+  const from = Date.parse(`${range.from}T00:00:00Z`);
+  const to = Date.parse(`${range.to}T00:00:00Z`) + DAY_MS;
+  if (!(from < to) || (to - from) / DAY_MS > MAX_DAYS) {
+    throw new ApiError("validation-error", `from must not be after to, at most ${MAX_DAYS} days.`, {
+      errors: [{ pointer: "/to", detail: `from ≤ to, at most ${MAX_DAYS} days apart` }],
+    });
+  }
+  const tenantId = caller.tenant.id;
+  const [started, sent, approved, refusals] = await Promise.all([
+    countsByDay(
+      env,
+      "SELECT created_at / 86400000 AS day, COUNT(*) AS n FROM verifications WHERE tenant_id = ?1 AND created_at >= ?2 AND created_at < ?3 GROUP BY day",
+      tenantId,
+      from,
+      to,
+    ),
+    countsByDay(
+      env,
+      "SELECT created_at / 86400000 AS day, COUNT(*) AS n FROM verification_messages WHERE tenant_id = ?1 AND created_at >= ?2 AND created_at < ?3 GROUP BY day",
+      tenantId,
+      from,
+      to,
+    ),
+    countsByDay(
+      env,
+      "SELECT approved_at / 86400000 AS day, COUNT(*) AS n FROM verifications WHERE tenant_id = ?1 AND status = 'approved' AND approved_at >= ?2 AND approved_at < ?3 GROUP BY day",
+      tenantId,
+      from,
+      to,
+    ),
+    refusalsByDay(env, tenantId, from, to),
+  ]);
+  const days: DayStats[] = [];
+  for (let at = from; at < to; at += DAY_MS) {
+    const date = dayOf(at);
+    const s = started.get(date) ?? 0;
+    const a = approved.get(date) ?? 0;
+    days.push({
+      date,
+      started: s,
+      sent: sent.get(date) ?? 0,
+      approved: a,
+      conversion_rate: s === 0 ? null : Math.round((a / s) * 10_000) / 10_000,
+      refusals: refusals[date] ?? {},
+    });
+  }
+  return days;
+}
