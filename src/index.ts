@@ -23,6 +23,7 @@ import {
   requeueStrandedDeliveries,
   wakeStalledDispatchers,
 } from "./services/messaging/housekeeping";
+import { expireDueVerifications } from "./services/verifications/verifications";
 
 export { TenantDispatcher } from "./durable-objects/dispatcher/tenant-dispatcher";
 export { WeChatAccount } from "./durable-objects/wechat-account/wechat-account";
@@ -65,6 +66,9 @@ export default {
       dropStaleHeldReceipts(env),
       requeueStrandedDeliveries(env),
       pruneDashboardSignIns(env),
+      // Reads and checks expire a verification themselves; this sends `verification.expired` for
+      // the ones nobody asks about again.
+      expireDueVerifications(env),
     ]);
   },
 } satisfies ExportedHandler<Env>;

@@ -41,7 +41,7 @@ export const startVerification = createRoute({
   description:
     "Admitted by the limits first (nothing is sent when one refuses); a re-send inside the ttl replaces the code on the same verification. The message goes in the transactional lane.",
   security: bearerAuth,
-  middleware: [requireScope("verifications:write")] as const,
+  middleware: [requireScope("verifications:write", "test-mode")] as const,
   request: {
     headers: IdempotencyHeaders,
     body: jsonBody(
@@ -75,7 +75,7 @@ export const checkVerification = createRoute({
   tags: [TAG],
   summary: "Check a code: it works once; five wrong ones end the verification",
   security: bearerAuth,
-  middleware: [requireScope("verifications:write")] as const,
+  middleware: [requireScope("verifications:write", "test-mode")] as const,
   request: {
     body: jsonBody(
       z
@@ -114,7 +114,7 @@ export const verificationStats = createRoute({
   tags: [TAG],
   summary: "Per day: started, sent, approved, conversion and refusals per limit",
   security: bearerAuth,
-  middleware: [requireScope("verifications:write")] as const,
+  middleware: [requireScope("verifications:write", "test-mode")] as const,
   request: {
     query: z.object({
       from: z.string().regex(/^\d{4}-\d{2}-\d{2}$/, "a date, YYYY-MM-DD (UTC)"),
@@ -150,7 +150,7 @@ export const getVerification = createRoute({
   tags: [TAG],
   summary: "Read a verification",
   security: bearerAuth,
-  middleware: [requireScope("verifications:write")] as const,
+  middleware: [requireScope("verifications:write", "test-mode")] as const,
   request: { params: VerificationParams },
   responses: {
     200: jsonResponse(VerificationSchema, "The verification"),
@@ -165,7 +165,7 @@ export const cancelVerification = createRoute({
   tags: [TAG],
   summary: "Cancel a pending verification: its code stops working",
   security: bearerAuth,
-  middleware: [requireScope("verifications:write")] as const,
+  middleware: [requireScope("verifications:write", "test-mode")] as const,
   request: { params: VerificationParams },
   responses: {
     200: jsonResponse(VerificationSchema, "Canceled"),

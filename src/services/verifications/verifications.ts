@@ -46,6 +46,11 @@ export function verificationView(row: VerificationRow, now: number = Date.now())
   };
 }
 
+/** A key reaches only its own mode's verifications (as with messages); a dashboard user both. */
+function modeOf(caller: Caller) {
+  return caller.seesBothModes ? undefined : eq(verifications.mode, caller.mode);
+}
+
 function effectiveStatus(row: VerificationRow, now: number): VerificationRow["status"] {
   return row.status === "pending" && row.expiresAt <= now ? "expired" : row.status;
 }
@@ -93,6 +98,7 @@ export async function startVerification(
   const pending = await db.query.verifications.findFirst({
     where: and(
       eq(verifications.tenantId, tenantId),
+      eq(verifications.mode, caller.mode),
       eq(verifications.to, to),
       eq(verifications.channel, input.channel),
       eq(verifications.status, "pending"),
@@ -170,7 +176,7 @@ export async function getVerification(
   now: number = Date.now(),
 ): Promise<VerificationRow> {
   const row = await database(env.DB).query.verifications.findFirst({
-    where: and(eq(verifications.tenantId, caller.tenant.id), eq(verifications.id, id)),
+    where: and(eq(verifications.tenantId, caller.tenant.id), eq(verifications.id, id), modeOf(caller)),
   });
   if (!row) {
     throw new ApiError("not-found", `No verification ${id}.`);
@@ -273,7 +279,11 @@ async function verificationToCheck(
   const phone = normalisePhone(to, caller.tenant.homeCountry);
   const wanted = phone.ok ? phone.e164 : to;
   const row = await database(env.DB).query.verifications.findFirst({
-    where: and(eq(verifications.tenantId, caller.tenant.id), eq(verifications.to, wanted)),
+    where: and(
+      eq(verifications.tenantId, caller.tenant.id),
+      eq(verifications.to, wanted),
+      modeOf(caller),
+    ),
     orderBy: desc(verifications.createdAt),
   });
   if (!row) {
