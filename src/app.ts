@@ -15,7 +15,6 @@ import { inboundRouter } from "./routes/inbound";
 import { keysRouter } from "./routes/keys";
 import { messagesRouter } from "./routes/messages";
 import { optOutsRouter } from "./routes/opt-outs";
-import { verificationsRouter } from "./routes/verifications";
 import { documentPermissions } from "./routes/permission-doc";
 import { platformRouter } from "./routes/platform";
 import { providersRouter } from "./routes/providers";
@@ -28,6 +27,7 @@ import { systemRouter } from "./routes/system";
 import { templatesRouter } from "./routes/templates";
 import { tenantRouter } from "./routes/tenant";
 import { usersRouter } from "./routes/users";
+import { verificationsRouter } from "./routes/verifications";
 import { webhooksRouter } from "./routes/webhook-endpoints";
 import { wechatRouter } from "./routes/wechat";
 import { wechatHookRouter } from "./routes/wechat-callbacks";
@@ -168,6 +168,11 @@ const API_TAGS = [
     name: "Opt-outs",
     description:
       "Numbers your messages no longer go to: those that replied STOP, 退订, R… and those you suppressed",
+  },
+  {
+    name: "Verifications",
+    description:
+      "One-time codes by SMS or WeChat: send, check, cancel, and the limits that stop SMS pumping",
   },
   { name: "API keys", description: "Keys for this API: scopes, request limits, revocation" },
   {

@@ -65,7 +65,10 @@ describe("verifications", () => {
       attempts_left: 0,
     });
     // A code works once.
-    expect(await check(key, { to: PHONE, code })).toMatchObject({ valid: false, status: "approved" });
+    expect(await check(key, { to: PHONE, code })).toMatchObject({
+      valid: false,
+      status: "approved",
+    });
 
     const row = await env.DB.prepare("SELECT message_id, code_hash FROM verifications WHERE id = ?")
       .bind(started.id)
@@ -139,7 +142,12 @@ describe("verifications", () => {
     const tenant = await createTenant();
     const caller = await callerOf(tenant);
     const t0 = Date.now();
-    const { row, code } = await startVerification(env, caller, { to: PHONE, channel: "sms", ttl_seconds: 60 }, t0);
+    const { row, code } = await startVerification(
+      env,
+      caller,
+      { to: PHONE, channel: "sms", ttl_seconds: 60 },
+      t0,
+    );
     const before = await checkVerification(env, caller, { id: row.id, code: "x" }, t0 + 59_000);
     expect(before.row.status).toBe("pending");
     const after = await checkVerification(env, caller, { id: row.id, code }, t0 + 60_000);

@@ -14,10 +14,13 @@ describe("verifications security", () => {
       ["/v1/verifications/check", postJson({ id, code: "123456" })],
     ] as const) {
       const theirs = await other.api(path, init);
-      const missing = await other.api(path.replace(id, "vrf_missing"), init && {
-        ...init,
-        ...(init.body ? { body: String(init.body).replace(id, "vrf_missing") } : {}),
-      });
+      const missing = await other.api(
+        path.replace(id, "vrf_missing"),
+        init && {
+          ...init,
+          ...(init.body ? { body: String(init.body).replace(id, "vrf_missing") } : {}),
+        },
+      );
       const a = await expectProblem(theirs, { status: 404, slug: "not-found", instance: path });
       const b = await expectProblem(missing, {
         status: 404,

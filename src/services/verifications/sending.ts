@@ -145,7 +145,9 @@ export async function sendCodeByWeChat(
     throw new ApiError(
       "unprocessable-entity",
       "A code by WeChat needs app_id and template_id (a WeChat template with a {{code.DATA}} field).",
-      { errors: [{ pointer: send.appId === null ? "/app_id" : "/template_id", detail: "required" }] },
+      {
+        errors: [{ pointer: send.appId === null ? "/app_id" : "/template_id", detail: "required" }],
+      },
     );
   }
   const minutes = String(Math.ceil(send.ttlSeconds / 60));
@@ -170,7 +172,7 @@ export async function sendCodeByWeChat(
           caller,
           {
             app_id: send.appId,
-            ...(await isContact(env, caller, send.to)
+            ...((await isContact(env, caller, send.to))
               ? { contact: send.to }
               : { openid: send.to }),
             wechat,

@@ -176,7 +176,11 @@ export async function getVerification(
   now: number = Date.now(),
 ): Promise<VerificationRow> {
   const row = await database(env.DB).query.verifications.findFirst({
-    where: and(eq(verifications.tenantId, caller.tenant.id), eq(verifications.id, id), modeOf(caller)),
+    where: and(
+      eq(verifications.tenantId, caller.tenant.id),
+      eq(verifications.id, id),
+      modeOf(caller),
+    ),
   });
   if (!row) {
     throw new ApiError("not-found", `No verification ${id}.`);
@@ -300,7 +304,10 @@ export async function cancelVerification(
 ): Promise<VerificationRow> {
   const row = await getVerification(env, caller, id, now);
   if (row.status !== "pending") {
-    throw new ApiError("conflict", `Verification ${id} is ${row.status}; only a pending one cancels.`);
+    throw new ApiError(
+      "conflict",
+      `Verification ${id} is ${row.status}; only a pending one cancels.`,
+    );
   }
   const [canceled] = await database(env.DB)
     .update(verifications)
