@@ -35,7 +35,7 @@ const limited = problem(
 export const startVerification = createRoute({
   method: "post",
   path: "/v1/verifications",
-  operationId: "startVerification",
+  operationId: "sendVerification",
   tags: [TAG],
   summary: "Send a verification code (or a fresh one on the pending verification to `to`)",
   description:
