@@ -85,8 +85,9 @@ export async function updateTenant(
     fraudGuard: settings.fraudGuard,
   };
   const { verificationLimits, fraudGuard, ...others } = changes;
+  // Members left out arrive as undefined: they change nothing, and the audit diff leaves them out.
   const stored = {
-    ...others,
+    ...definedOnly(others),
     ...(verificationLimits && {
       verificationLimits: { ...settings.limits, ...definedOnly(verificationLimits) },
     }),
