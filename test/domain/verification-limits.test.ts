@@ -60,7 +60,9 @@ describe("verification limit arithmetic", () => {
     expect(shard).toBeGreaterThanOrEqual(0);
     expect(shard).toBeLessThan(PLATFORM_NUMBER_SHARDS);
     const shards = new Set(
-      Array.from({ length: 200 }, (_, i) => platformShardOf(`+86138001${String(i).padStart(5, "0")}`)),
+      Array.from({ length: 200 }, (_, i) =>
+        platformShardOf(`+86138001${String(i).padStart(5, "0")}`),
+      ),
     );
     expect(shards.size).toBeGreaterThan(PLATFORM_NUMBER_SHARDS / 2);
     expect(utcDayOf(Date.UTC(2026, 11, 7, 23, 59, 59, 999))).toBe("2026-12-07");

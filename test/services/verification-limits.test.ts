@@ -130,7 +130,10 @@ describe("the tenant's verification settings", () => {
     expect(await admit(tenant.id, to, T0)).toEqual({ ok: true });
     const response = await tenant.api("/v1/tenant", {
       method: "PATCH",
-      body: JSON.stringify({ verification_limits: { per_minute: 2 }, fraud_guard: { threshold: 0.3 } }),
+      body: JSON.stringify({
+        verification_limits: { per_minute: 2 },
+        fraud_guard: { threshold: 0.3 },
+      }),
     });
     expect(response.status).toBe(200);
     const after = (await response.json()) as Record<string, unknown>;
@@ -162,7 +165,10 @@ describe("the tenant's verification settings", () => {
       { fraud_guard: { threshold: 1.5 } },
       { verification_limits: { per_week: 3 } },
     ]) {
-      const response = await tenant.api("/v1/tenant", { method: "PATCH", body: JSON.stringify(body) });
+      const response = await tenant.api("/v1/tenant", {
+        method: "PATCH",
+        body: JSON.stringify(body),
+      });
       expect(response.status).toBe(400);
     }
   });
@@ -171,7 +177,13 @@ describe("the tenant's verification settings", () => {
     const tenant = await createTenant();
     await env.DB.prepare("UPDATE tenants SET verification_limits = ? WHERE id = ?")
       .bind(
-        JSON.stringify({ perMinute: 3, perHour: 5, perDay: 10, prefixPerHour: 30, countryPerDay: 10 }),
+        JSON.stringify({
+          perMinute: 3,
+          perHour: 5,
+          perDay: 10,
+          prefixPerHour: 30,
+          countryPerDay: 10,
+        }),
         tenant.id,
       )
       .run();
@@ -222,7 +234,9 @@ describe("limits across recipients", () => {
       limit: "prefix_velocity",
       retryAfterSeconds: (HOUR - 3 * MINUTE) / 1000,
     });
-    expect(await admit(tenant.id, numberIn(freshRange(), 9), T0 + 3 * MINUTE)).toEqual({ ok: true });
+    expect(await admit(tenant.id, numberIn(freshRange(), 9), T0 + 3 * MINUTE)).toEqual({
+      ok: true,
+    });
     expect(await admit(tenant.id, numberIn(range, 9), T0 + HOUR)).toEqual({ ok: true });
   });
 
