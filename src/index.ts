@@ -26,6 +26,8 @@ import {
 import { expireDueVerifications } from "./services/verifications/verifications";
 
 export { TenantDispatcher } from "./durable-objects/dispatcher/tenant-dispatcher";
+export { PlatformNumberLimiter } from "./durable-objects/platform-number-limiter/platform-number-limiter";
+export { VerificationLimiter } from "./durable-objects/verification-limiter/verification-limiter";
 export { WeChatAccount } from "./durable-objects/wechat-account/wechat-account";
 export { WeChatSandbox } from "./durable-objects/wechat-sandbox/wechat-sandbox";
 

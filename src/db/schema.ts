@@ -11,6 +11,7 @@ import {
   text,
   uniqueIndex,
 } from "drizzle-orm/sqlite-core";
+import type { FraudGuard, VerificationLimits } from "../domain/verification-limits";
 import {
   ATTEMPT_OUTCOMES,
   AUTO_REPLY_MATCHES,
@@ -57,6 +58,10 @@ export const tenants = sqliteTable("tenants", {
   verificationOptOutExempt: integer({ mode: "boolean" }).notNull().default(false),
   /** The reply sent once when a number opts out, per language (`{zh?, en?}`); null sends none. */
   optOutConfirmation: text({ mode: "json" }).$type<{ zh?: string; en?: string } | null>(),
+  /** Verification sends per recipient, range and country (domain/verification-limits); null: defaults. */
+  verificationLimits: text({ mode: "json" }).$type<VerificationLimits | null>(),
+  /** The low-conversion guard on verification sends; null: the defaults (on). */
+  fraudGuard: text({ mode: "json" }).$type<FraudGuard | null>(),
 });
 
 export const users = sqliteTable(

@@ -1,10 +1,12 @@
 import type { RouteHandler } from "@hono/zod-openapi";
 import type { AppEnv } from "../../app-env";
+import { verificationSettingsOf } from "../../domain/verification-limits";
 import { ApiError } from "../../lib/problem";
 import * as service from "../../services/accounts/tenants";
 import type * as routes from "./tenant.routes";
 
 export function present(row: service.TenantRow) {
+  const verification = verificationSettingsOf(row.verificationLimits, row.fraudGuard);
   return {
     id: row.id,
     name: row.name,
@@ -17,6 +19,18 @@ export function present(row: service.TenantRow) {
     quiet_hours: row.quietHours ?? null,
     verification_opt_out_exempt: row.verificationOptOutExempt,
     opt_out_confirmation: row.optOutConfirmation ?? null,
+    verification_limits: {
+      per_minute: verification.limits.perMinute,
+      per_hour: verification.limits.perHour,
+      per_day: verification.limits.perDay,
+      prefix_per_hour: verification.limits.prefixPerHour,
+      country_per_day: verification.limits.countryPerDay,
+    },
+    fraud_guard: {
+      enabled: verification.fraudGuard.enabled,
+      threshold: verification.fraudGuard.threshold,
+      min_volume: verification.fraudGuard.minVolume,
+    },
     created_at: new Date(row.createdAt).toISOString(),
   };
 }
@@ -41,6 +55,18 @@ export const updateTenant: RouteHandler<typeof routes.updateTenant, AppEnv> = as
     quietHours: body.quiet_hours,
     verificationOptOutExempt: body.verification_opt_out_exempt,
     optOutConfirmation: body.opt_out_confirmation,
+    verificationLimits: body.verification_limits && {
+      perMinute: body.verification_limits.per_minute,
+      perHour: body.verification_limits.per_hour,
+      perDay: body.verification_limits.per_day,
+      prefixPerHour: body.verification_limits.prefix_per_hour,
+      countryPerDay: body.verification_limits.country_per_day,
+    },
+    fraudGuard: body.fraud_guard && {
+      enabled: body.fraud_guard.enabled,
+      threshold: body.fraud_guard.threshold,
+      minVolume: body.fraud_guard.min_volume,
+    },
   });
   return c.json(present(row), 200);
 };

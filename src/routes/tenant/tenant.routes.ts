@@ -32,6 +32,36 @@ const OptOutConfirmationSchema = z
       "The reply sent once to a number that opts out by keyword: `zh` to Chinese numbers, `en` to the others (each falls back to the other when missing). It goes through the normal send path (limits, logs, your signature for Chinese numbers).",
   });
 
+const Cap = z.number().int().min(1);
+
+const VerificationLimitsSchema = z
+  .object({
+    per_minute: Cap.max(100),
+    per_hour: Cap.max(1_000),
+    per_day: Cap.max(10_000),
+    prefix_per_hour: Cap.max(100_000),
+    country_per_day: Cap.max(10_000_000),
+  })
+  .openapi("VerificationLimits", {
+    description:
+      "Verification codes allowed per recipient (a number, or an openid for WeChat) in any minute, hour and day; per number range (the number less its last 4 digits) in any hour; and per country in any 24 h. A send past one is a 429 naming it.",
+  });
+
+const FraudGuardSchema = z
+  .object({
+    enabled: z.boolean(),
+    threshold: z.number().min(0).max(1).openapi({
+      description: "Conversion (approved ÷ sent over the last hour) below which sends are refused",
+    }),
+    min_volume: Cap.max(100_000).openapi({
+      description: "Codes sent in the hour before a range's or country's conversion is judged",
+    }),
+  })
+  .openapi("FraudGuard", {
+    description:
+      "Refuses verification sends (429 `low_conversion`) to a number range or country whose codes are not being entered, as SMS pumping looks; it lets them go again as the hour's figures recover.",
+  });
+
 const Price = z
   .string()
   .refine(isPrice, "must be a decimal price with at most 6 decimals, e.g. 0.0450");
@@ -54,6 +84,8 @@ export const TenantSchema = z
       description: "Verification codes still go to numbers that opted out",
     }),
     opt_out_confirmation: OptOutConfirmationSchema.nullable(),
+    verification_limits: VerificationLimitsSchema,
+    fraud_guard: FraudGuardSchema,
     created_at: z.string(),
   })
   .openapi("Tenant");
@@ -112,6 +144,14 @@ export const updateTenant = createRoute({
           }),
           opt_out_confirmation: OptOutConfirmationSchema.nullable().optional().openapi({
             description: "null sends no confirmation",
+          }),
+          verification_limits: VerificationLimitsSchema.partial().strict().optional().openapi({
+            description:
+              "The members given replace theirs (defaults 1 a minute, 5 an hour, 10 a day, 30 per range an hour, 10,000 per country a day)",
+          }),
+          fraud_guard: FraudGuardSchema.partial().strict().optional().openapi({
+            description:
+              "The members given replace theirs (defaults: on, threshold 0.2, minimum volume 20)",
           }),
         })
         .strict(),

@@ -84,6 +84,8 @@ export async function createTenant(
     suspendedAt: null,
     verificationOptOutExempt: false,
     optOutConfirmation: null,
+    verificationLimits: null,
+    fraudGuard: null,
   };
   const { invitation, statements: invite } = await prepareInvitation(
     env,

@@ -17,8 +17,14 @@ import { diffOf } from "../../domain/audit-chain";
 import type { Caller, TenantConfig } from "../../domain/caller";
 import type { QuietHours } from "../../domain/quiet-hours";
 import { SUSPENDED_DETAIL } from "../../domain/suspension";
+import {
+  type FraudGuard,
+  type VerificationLimits,
+  verificationSettingsOf,
+} from "../../domain/verification-limits";
 import { ApiError } from "../../lib/problem";
 import { audited } from "../audit/audit-log";
+import { configureVerificationLimits } from "../verifications/limits";
 
 export type TenantRow = typeof tenants.$inferSelect;
 
@@ -48,10 +54,21 @@ export interface TenantChanges {
   quietHours?: QuietHours | null;
   verificationOptOutExempt?: boolean;
   optOutConfirmation?: { zh?: string; en?: string } | null;
+  /** Merged into the current limits (the members not given keep their values). */
+  verificationLimits?: Partial<VerificationLimits>;
+  /** Merged into the current guard. */
+  fraudGuard?: Partial<FraudGuard>;
 }
 
 /** The SET clause's part that every change of the tenant's settings carries. */
 export const NEXT_SETTINGS_VERSION = { settingsVersion: sql`${tenants.settingsVersion} + 1` };
+
+/** The members that are set: a member sent as undefined keeps its current value. */
+function definedOnly<T extends object>(partial: Partial<T>): Partial<T> {
+  return Object.fromEntries(
+    Object.entries(partial).filter(([, value]) => value !== undefined),
+  ) as Partial<T>;
+}
 
 /** Applies the changes; they reach the tenant's dispatcher before this returns. */
 export async function updateTenant(
@@ -59,7 +76,23 @@ export async function updateTenant(
   caller: Caller,
   changes: TenantChanges,
 ): Promise<TenantRow> {
-  const before = await getTenant(env, caller);
+  const current = await getTenant(env, caller);
+  // The verification settings are stored whole (null in D1 until first changed: the defaults).
+  const settings = verificationSettingsOf(current.verificationLimits, current.fraudGuard);
+  const before = {
+    ...current,
+    verificationLimits: settings.limits,
+    fraudGuard: settings.fraudGuard,
+  };
+  const { verificationLimits, fraudGuard, ...others } = changes;
+  // Members left out arrive as undefined: they change nothing, and the audit diff leaves them out.
+  const stored = {
+    ...definedOnly(others),
+    ...(verificationLimits && {
+      verificationLimits: { ...settings.limits, ...definedOnly(verificationLimits) },
+    }),
+    ...(fraudGuard && { fraudGuard: { ...settings.fraudGuard, ...definedOnly(fraudGuard) } }),
+  };
   const [[row]] = await audited(
     env,
     caller,
@@ -68,15 +101,15 @@ export async function updateTenant(
       target: "tenant",
       diff: diffOf(
         Object.fromEntries(
-          Object.keys(changes).map((field) => [field, before[field as keyof TenantRow]]),
+          Object.keys(stored).map((field) => [field, before[field as keyof TenantRow]]),
         ),
-        { ...changes },
+        { ...stored },
       ),
     },
     [
       database(env.DB)
         .update(tenants)
-        .set({ ...changes, ...NEXT_SETTINGS_VERSION })
+        .set({ ...stored, ...NEXT_SETTINGS_VERSION })
         .where(eq(tenants.id, caller.tenant.id))
         .returning(),
     ],
@@ -85,6 +118,14 @@ export async function updateTenant(
     throw new Error(`tenant ${caller.tenant.id} vanished`);
   }
   await announceSettings(env, row);
+  if (verificationLimits || fraudGuard) {
+    await configureVerificationLimits(
+      env,
+      row.id,
+      row.settingsVersion,
+      verificationSettingsOf(row.verificationLimits, row.fraudGuard),
+    );
+  }
   return row;
 }
 
