@@ -27,6 +27,9 @@ const EXEMPT: Record<string, string> = {
   sendWeChatSandboxMessage: "the local sandbox playing a follower; development only",
   sendConversationMessage: "sends a reply: traffic, recorded in the send log",
   markConversationRead: "marks what was read; no setting changes",
+  sendVerification: "sends a verification code: traffic, recorded in the send log",
+  checkVerification: "checks a code: traffic, no setting changes",
+  cancelVerification: "ends a verification: traffic, no setting changes",
 };
 
 interface Request {

@@ -121,21 +121,31 @@ describe("verifications", () => {
 
   it("a re-send inside the ttl keeps the verification and stops the old code working", async () => {
     const tenant = await createTenant();
-    const key = await testKeyOf(tenant);
-    const first = await start(key);
-    const second = await start(key);
-    expect(second.id).toBe(first.id);
-    expect(second.send_count).toBe(2);
-    if (first.sandbox_code !== second.sandbox_code) {
-      expect(await check(key, { id: first.id, code: first.sandbox_code })).toMatchObject({
-        valid: false,
-        status: "pending",
-      });
+    const caller = await callerOf(tenant);
+    const t0 = Date.now();
+    const first = await startVerification(env, caller, { to: PHONE, channel: "sms" }, t0);
+    // Past the per-number minute, inside the ttl.
+    const t1 = t0 + 61_000;
+    let second = await startVerification(env, caller, { to: PHONE, channel: "sms" }, t1);
+    while (second.code === first.code) {
+      second = await startVerification(env, caller, { to: PHONE, channel: "sms" }, t1 + 61_000);
     }
-    expect(await check(key, { id: first.id, code: second.sandbox_code })).toMatchObject({
-      valid: true,
-      status: "approved",
-    });
+    expect(second.row.id).toBe(first.row.id);
+    expect(second.row.sendCount).toBeGreaterThanOrEqual(2);
+    const old = await checkVerification(
+      env,
+      caller,
+      { id: first.row.id, code: first.code },
+      t1 + 1,
+    );
+    expect(old).toMatchObject({ valid: false, row: { status: "pending" } });
+    const fresh = await checkVerification(
+      env,
+      caller,
+      { id: first.row.id, code: second.code },
+      t1 + 2,
+    );
+    expect(fresh).toMatchObject({ valid: true, row: { status: "approved" } });
   });
 
   it("expires at its ttl (injected clock): the right code no longer works", async () => {
