@@ -47,3 +47,18 @@ describe("verification limits through the API", () => {
     await expect(sixth).rejects.toMatchObject({ extensions: { limit: "number_hour" } });
   });
 });
+
+describe("verification stats", () => {
+  it("default to the last seven days, today included", async () => {
+    const tenant = await createTenant();
+    const { key } = await tenant.addKey(["verifications:write"], "test");
+    expect((await call("/v1/verifications", key, postJson({ to: "+14155550190" }))).status).toBe(
+      201,
+    );
+    const res = await call("/v1/verifications/stats", key);
+    expect(res.status).toBe(200);
+    const { data } = (await res.json()) as { data: { date: string; started: number }[] };
+    const today = new Date().toISOString().slice(0, 10);
+    expect(data.find((d) => d.date === today)).toMatchObject({ started: 1 });
+  });
+});

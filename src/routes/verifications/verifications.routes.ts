@@ -117,8 +117,16 @@ export const verificationStats = createRoute({
   middleware: [requireScope("verifications:write", "test-mode")] as const,
   request: {
     query: z.object({
-      from: z.string().regex(/^\d{4}-\d{2}-\d{2}$/, "a date, YYYY-MM-DD (UTC)"),
-      to: z.string().regex(/^\d{4}-\d{2}-\d{2}$/, "a date, YYYY-MM-DD (UTC)"),
+      from: z
+        .string()
+        .regex(/^\d{4}-\d{2}-\d{2}$/, "a date, YYYY-MM-DD (UTC)")
+        .optional()
+        .openapi({ description: "The first day (UTC); default: six days before `to`" }),
+      to: z
+        .string()
+        .regex(/^\d{4}-\d{2}-\d{2}$/, "a date, YYYY-MM-DD (UTC)")
+        .optional()
+        .openapi({ description: "The last day (UTC); default: today" }),
     }),
   },
   responses: {

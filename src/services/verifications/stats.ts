@@ -38,10 +38,12 @@ async function countsByDay(
 export async function verificationStats(
   env: Env,
   caller: Caller,
-  range: { from: string; to: string },
+  range: { from?: string; to?: string },
+  now: number = Date.now(),
 ): Promise<DayStats[]> {
-  const from = Date.parse(`${range.from}T00:00:00Z`);
-  const to = Date.parse(`${range.to}T00:00:00Z`) + DAY_MS;
+  // Without dates: the last seven days, today included.
+  const to = (range.to ? Date.parse(`${range.to}T00:00:00Z`) : now - (now % DAY_MS)) + DAY_MS;
+  const from = range.from ? Date.parse(`${range.from}T00:00:00Z`) : to - 7 * DAY_MS;
   if (!(from < to) || (to - from) / DAY_MS > MAX_DAYS) {
     throw new ApiError("validation-error", `from must not be after to, at most ${MAX_DAYS} days.`, {
       errors: [{ pointer: "/to", detail: `from ≤ to, at most ${MAX_DAYS} days apart` }],
