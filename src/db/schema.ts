@@ -932,8 +932,8 @@ export const verifications = sqliteTable(
 
 /**
  * Each message that carried a verification code, with its text as the send log keeps it once the
- * message is final: migration 0021's trigger writes `masked_body` over `messages.body` then (the
- * consumer still needs the code while it sends). Also what the stats count as sent per day.
+ * message is final: migration 0023's trigger masks the code in `messages` then (the consumer still
+ * needs it while it sends). Also what the stats count as sent per day.
  */
 export const verificationMessages = sqliteTable(
   "verification_messages",
@@ -943,7 +943,13 @@ export const verificationMessages = sqliteTable(
     tenantId: text()
       .notNull()
       .references(() => tenants.id),
+    /**
+     * The SMS text masked: all of it, or its end (a signature the text was given stays in front);
+     * for a WeChat message, the text of its SMS part or fallback.
+     */
     maskedBody: text().notNull(),
+    /** For a message that goes by WeChat, its summary (the send log's body) masked. */
+    maskedWechat: text(),
     createdAt: integer().notNull(),
   },
   (t) => [index("verification_messages_tenant").on(t.tenantId, t.createdAt)],

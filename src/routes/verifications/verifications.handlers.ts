@@ -1,5 +1,6 @@
 import type { RouteHandler } from "@hono/zod-openapi";
 import type { AppEnv } from "../../app-env";
+import { defaultTemplates } from "../../services/verifications/default-templates";
 import { verificationStats as statsOf } from "../../services/verifications/stats";
 import * as service from "../../services/verifications/verifications";
 import { once } from "../once";
@@ -54,5 +55,13 @@ export const verificationStats: RouteHandler<typeof routes.verificationStats, Ap
   c,
 ) => {
   const data = await statsOf(c.env, c.get("caller"), c.req.valid("query"));
+  return c.json({ data }, 200);
+};
+
+export const verificationTemplates: RouteHandler<
+  typeof routes.verificationTemplates,
+  AppEnv
+> = async (c) => {
+  const data = await defaultTemplates(c.env, c.get("caller").tenant.id);
   return c.json({ data }, 200);
 };

@@ -151,6 +151,35 @@ export const verificationStats = createRoute({
   },
 });
 
+export const verificationTemplates = createRoute({
+  method: "get",
+  path: "/v1/verifications/templates",
+  operationId: "listVerificationTemplates",
+  tags: [TAG],
+  summary: "The default verification templates (made on first use), to map to provider codes",
+  description:
+    "Codes without a `template_id` go as these templates (approved, kind `verification`, variables `code` and `minutes`). Providers that send only approved templates (Aliyun, Tencent) need each mapped to its provider code once: `PUT /v1/templates/{template_id}/provider-codes`.",
+  security: bearerAuth,
+  middleware: [requireScope("verifications:write", "test-mode")] as const,
+  responses: {
+    200: jsonResponse(
+      z
+        .object({
+          data: z.array(
+            z.object({
+              locale: z.enum(["zh", "en"]),
+              template_id: z.string().openapi({ example: "tpl_01JD8X7Q2M3N4P5R6S7T8V9WVZ" }),
+              body: z.string(),
+            }),
+          ),
+        })
+        .openapi("VerificationTemplates"),
+      "The default templates",
+    ),
+    ...problems(401, 403),
+  },
+});
+
 export const getVerification = createRoute({
   method: "get",
   path: "/v1/verifications/{id}",

@@ -8,25 +8,20 @@
 import { database } from "../../db/client";
 import { verificationMessages } from "../../db/schema";
 import type { Caller } from "../../domain/caller";
+import { renderTemplate } from "../../domain/templates";
 import { newId } from "../../lib/ids";
 import { ApiError } from "../../lib/problem";
 import { withCurrentSettings } from "../accounts/tenants";
 import { loadScreener } from "../content/sensitive-words";
-import { servingTemplate } from "../content/serving-templates";
+import { type ServingTemplate, servingTemplate } from "../content/serving-templates";
 import { acceptAutoMessage } from "../messaging/best-channel";
-import type { Content } from "../messaging/compose";
 import { composeMessage } from "../messaging/compose";
 import { handOver, refusal } from "../messaging/messages";
 import { smsOutboxMessage } from "../messaging/outbox-message";
-import { acceptWeChatMessage } from "../wechat/messages";
+import { acceptWeChatMessage, summaryOf } from "../wechat/messages";
+import { defaultTemplate, type Locale } from "./default-templates";
 
-export type Locale = "zh" | "en";
-
-/** The default texts; `{code}` and `{minutes}` are filled in. The signature rules still apply. */
-export const DEFAULT_TEXTS: Record<Locale, string> = {
-  zh: "您的验证码是{code}，{minutes}分钟内有效，请勿告诉他人。",
-  en: "Your verification code is {code}. It expires in {minutes} minutes. Do not share it.",
-};
+export type { Locale };
 
 export interface CodeSend {
   verificationId: string;
@@ -40,39 +35,51 @@ export interface CodeSend {
   ttlSeconds: number;
 }
 
-function defaultText(locale: Locale, code: string, ttlSeconds: number): string {
-  return DEFAULT_TEXTS[locale]
-    .replace("{code}", code)
-    .replace("{minutes}", String(Math.ceil(ttlSeconds / 60)));
+function minutesOf(send: CodeSend): string {
+  return String(Math.ceil(send.ttlSeconds / 60));
 }
 
 function mask(text: string, code: string): string {
   return text.split(code).join("*".repeat(code.length));
 }
 
-async function smsContent(env: Env, caller: Caller, send: CodeSend): Promise<Content> {
-  if (send.templateId === null || send.channel !== "sms") {
-    return { body: defaultText(send.locale, send.code, send.ttlSeconds) };
-  }
-  const template = await servingTemplate(env, caller.tenant.id, send.templateId);
+/** The variables a template with `{{code}}` (and perhaps `{{minutes}}`) is sent with. */
+function codeVariables(template: ServingTemplate, send: CodeSend): Record<string, string> {
   if (!template.variables.some((v) => v.name === "code")) {
-    throw new ApiError("unprocessable-entity", "The template has no {code} variable.", {
-      errors: [{ pointer: "/template_id", detail: "needs a {code} variable for the code" }],
+    throw new ApiError("unprocessable-entity", "The template has no {{code}} variable.", {
+      errors: [
+        {
+          pointer: "/template_id",
+          detail: "needs a {{code}} variable for the code",
+        },
+      ],
     });
   }
-  const variables: Record<string, unknown> = { code: send.code };
+  const variables: Record<string, string> = { code: send.code };
   if (template.variables.some((v) => v.name === "minutes")) {
-    variables.minutes = String(Math.ceil(send.ttlSeconds / 60));
+    variables.minutes = minutesOf(send);
   }
-  return { template, variables };
+  return variables;
 }
 
+/** The tenant's template named by `template_id` (SMS only), else the default in the locale. */
+async function smsTemplate(env: Env, caller: Caller, send: CodeSend): Promise<ServingTemplate> {
+  return send.templateId !== null && send.channel === "sms"
+    ? servingTemplate(env, caller.tenant.id, send.templateId)
+    : defaultTemplate(env, caller.tenant.id, send.locale);
+}
+
+/**
+ * What the send log keeps of the message once it is final, made while the code is at hand:
+ * `smsText` masked (the text as sent, or its end: the trigger of migration 0023 keeps whatever
+ * signature stands before it) and, for a message that goes by WeChat, its summary masked.
+ */
 async function rememberMasked(
   env: Env,
   tenantId: string,
   send: CodeSend,
   messageId: string,
-  text: string,
+  texts: { sms: string; wechat: string | null },
   now: number,
 ): Promise<void> {
   await database(env.DB)
@@ -81,7 +88,8 @@ async function rememberMasked(
       messageId,
       verificationId: send.verificationId,
       tenantId,
-      maskedBody: mask(text, send.code),
+      maskedBody: mask(texts.sms, send.code),
+      maskedWechat: texts.wechat === null ? null : mask(texts.wechat, send.code),
       createdAt: now,
     });
 }
@@ -94,10 +102,11 @@ export function sendCodeBySms(
   now: number,
 ): Promise<string> {
   return withCurrentSettings(env, caller, async (current) => {
-    const [content, screen] = await Promise.all([
-      smsContent(env, current, send),
+    const [template, screen] = await Promise.all([
+      smsTemplate(env, current, send),
       loadScreener(env, current.tenant.id),
     ]);
+    const content = { template, variables: codeVariables(template, send) };
     const composition = composeMessage(current.tenant, screen, send.to, content, {
       smartEncoding: false,
       pointer: "",
@@ -117,14 +126,21 @@ export function sendCodeBySms(
         createdAt: now,
         sendAt: now,
         batchId: null,
-        template: "template" in content ? content.template : null,
+        template,
         lane: "transactional",
       },
       id,
       send.to,
       composed,
     );
-    await rememberMasked(env, current.tenant.id, send, id, message.body, now);
+    await rememberMasked(
+      env,
+      current.tenant.id,
+      send,
+      id,
+      { sms: message.body, wechat: null },
+      now,
+    );
     await handOver(env, current, message, null, undefined);
     return id;
   });
@@ -132,8 +148,9 @@ export function sendCodeBySms(
 
 /**
  * Sends the code as a WeChat template message (`template_id` names the WeChat template, whose
- * data gets `code` and `minutes`), or by the best channel for `auto` (the SMS part is the default
- * text). `to` is a contact's external id, else an openid.
+ * data gets `code` and `minutes`), or by the best channel for `auto`, whose SMS part (sent to a
+ * contact that does not follow the account, or as the fallback) is the default template. `to` is
+ * a contact's external id, else an openid.
  */
 export async function sendCodeByWeChat(
   env: Env,
@@ -146,24 +163,35 @@ export async function sendCodeByWeChat(
       "unprocessable-entity",
       "A code by WeChat needs app_id and template_id (a WeChat template with a {{code.DATA}} field).",
       {
-        errors: [{ pointer: send.appId === null ? "/app_id" : "/template_id", detail: "required" }],
+        errors: [
+          {
+            pointer: send.appId === null ? "/app_id" : "/template_id",
+            detail: "required",
+          },
+        ],
       },
     );
   }
-  const minutes = String(Math.ceil(send.ttlSeconds / 60));
   const wechat = {
     type: "template" as const,
     wechat_template_id: send.templateId,
-    data: { code: { value: send.code }, minutes: { value: minutes } },
+    data: { code: { value: send.code }, minutes: { value: minutesOf(send) } },
   };
   const metadata = { verification_id: send.verificationId };
-  const text = defaultText(send.locale, send.code, send.ttlSeconds);
+  const sms = await defaultTemplate(env, caller.tenant.id, send.locale);
+  const variables = codeVariables(sms, send);
   const accepted =
     send.channel === "auto"
       ? await acceptAutoMessage(
           env,
           caller,
-          { contact: send.to, app_id: send.appId, wechat, sms: { body: text }, metadata },
+          {
+            contact: send.to,
+            app_id: send.appId,
+            wechat,
+            sms: { template_id: sms.id, variables },
+            metadata,
+          },
           undefined,
           now,
         )
@@ -181,7 +209,11 @@ export async function sendCodeByWeChat(
           undefined,
           now,
         );
-  await rememberMasked(env, caller.tenant.id, send, accepted.message.id, text, now);
+  const texts = {
+    sms: renderTemplate(sms.compiled, variables),
+    wechat: summaryOf(wechat),
+  };
+  await rememberMasked(env, caller.tenant.id, send, accepted.message.id, texts, now);
   return accepted.message.id;
 }
 

@@ -122,7 +122,7 @@ function payloadOf(openid: string, content: WeChatContent): Record<string, unkno
 }
 
 /** A readable text of the message for lists and the dashboard. */
-function summaryOf(content: WeChatContent): string {
+export function summaryOf(content: WeChatContent): string {
   switch (content.type) {
     case "template":
       return `template ${content.wechat_template_id}: ${Object.entries(content.data)
