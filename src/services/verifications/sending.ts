@@ -5,6 +5,7 @@
  * variable, or the default one in Chinese or English. Before it is handed over, its masked text
  * is stored (verification_messages), which the send log takes once the message is final.
  */
+import type { BatchItem } from "drizzle-orm/batch";
 import { database } from "../../db/client";
 import { verificationMessages } from "../../db/schema";
 import type { Caller } from "../../domain/caller";
@@ -69,29 +70,46 @@ async function smsTemplate(env: Env, caller: Caller, send: CodeSend): Promise<Se
     : defaultTemplate(env, caller.tenant.id, send.locale);
 }
 
+/** The verification's own write, with the id of the message that carries its code. */
+export type VerificationWrite = (messageId: string | null) => BatchItem<"sqlite">;
+
 /**
  * What the send log keeps of the message once it is final, made while the code is at hand:
- * `smsText` masked (the text as sent, or its end: the trigger of migration 0023 keeps whatever
+ * `texts.sms` masked (the text as sent, or its end: the trigger of migration 0023 keeps whatever
  * signature stands before it) and, for a message that goes by WeChat, its summary masked.
  */
-async function rememberMasked(
-  env: Env,
+function maskedTexts(
   tenantId: string,
   send: CodeSend,
   messageId: string,
   texts: { sms: string; wechat: string | null },
   now: number,
+): typeof verificationMessages.$inferInsert {
+  return {
+    messageId,
+    verificationId: send.verificationId,
+    tenantId,
+    maskedBody: mask(texts.sms, send.code),
+    maskedWechat: texts.wechat === null ? null : mask(texts.wechat, send.code),
+    createdAt: now,
+  };
+}
+
+/** The verification's write and the message's masked texts, in one batch. */
+async function record(
+  env: Env,
+  write: VerificationWrite,
+  masked: typeof verificationMessages.$inferInsert,
 ): Promise<void> {
-  await database(env.DB)
-    .insert(verificationMessages)
-    .values({
-      messageId,
-      verificationId: send.verificationId,
-      tenantId,
-      maskedBody: mask(texts.sms, send.code),
-      maskedWechat: texts.wechat === null ? null : mask(texts.wechat, send.code),
-      createdAt: now,
-    });
+  const db = database(env.DB);
+  const { messageId: _, ...rest } = masked;
+  await db.batch([
+    write(masked.messageId),
+    db
+      .insert(verificationMessages)
+      .values(masked)
+      .onConflictDoUpdate({ target: verificationMessages.messageId, set: rest }),
+  ]);
 }
 
 /** Sends the code by SMS; answers the message's id. */
@@ -100,7 +118,10 @@ export function sendCodeBySms(
   caller: Caller,
   send: CodeSend,
   now: number,
+  write: VerificationWrite,
 ): Promise<string> {
+  // One id for the message, also when stale settings make the hand-over run again.
+  const id = newId("msg", now);
   return withCurrentSettings(env, caller, async (current) => {
     const [template, screen] = await Promise.all([
       smsTemplate(env, current, send),
@@ -115,7 +136,6 @@ export function sendCodeBySms(
       throw refusal(composition.errors, composition.hits);
     }
     const composed = { ...composition.value, kind: "verification" as const };
-    const id = newId("msg", now);
     const message = smsOutboxMessage(
       {
         tenantId: current.tenant.id,
@@ -133,14 +153,10 @@ export function sendCodeBySms(
       send.to,
       composed,
     );
-    await rememberMasked(
-      env,
-      current.tenant.id,
-      send,
-      id,
-      { sms: message.body, wechat: null },
-      now,
-    );
+    // Written before the hand-over: no code goes out that a check could not find. (Upserts: a
+    // hand-over refused for stale settings runs this again with the same id.)
+    const texts = { sms: message.body, wechat: null };
+    await record(env, write, maskedTexts(current.tenant.id, send, id, texts, now));
     await handOver(env, current, message, null, undefined);
     return id;
   });
@@ -157,6 +173,7 @@ export async function sendCodeByWeChat(
   caller: Caller,
   send: CodeSend,
   now: number,
+  write: VerificationWrite,
 ): Promise<string> {
   if (send.appId === null || send.templateId === null) {
     throw new ApiError(
@@ -180,6 +197,8 @@ export async function sendCodeByWeChat(
   const metadata = { verification_id: send.verificationId };
   const sms = await defaultTemplate(env, caller.tenant.id, send.locale);
   const variables = codeVariables(sms, send);
+  // The new code is written before the message is accepted (its id is known only then).
+  await write(null);
   const accepted =
     send.channel === "auto"
       ? await acceptAutoMessage(
@@ -213,7 +232,7 @@ export async function sendCodeByWeChat(
     sms: renderTemplate(sms.compiled, variables),
     wechat: summaryOf(wechat),
   };
-  await rememberMasked(env, caller.tenant.id, send, accepted.message.id, texts, now);
+  await record(env, write, maskedTexts(caller.tenant.id, send, accepted.message.id, texts, now));
   return accepted.message.id;
 }
 

@@ -77,13 +77,28 @@ export async function startVerification(
 ): Promise<{ row: VerificationRow; code: string }> {
   const tenantId = caller.tenant.id;
   const { to, country } = recipientOf(caller, input);
-  const admission = await admitVerificationSend(env, {
-    tenantId,
-    channel: input.channel === "sms" ? "sms" : "wechat",
-    recipient: to,
-    country,
-    now,
-  });
+  const db = database(env.DB);
+  // The limiters and the lookup of a pending verification do not wait for each other.
+  const [admission, pending] = await Promise.all([
+    admitVerificationSend(env, {
+      tenantId,
+      channel: input.channel === "sms" ? "sms" : "wechat",
+      recipient: to,
+      country,
+      now,
+    }),
+    db.query.verifications.findFirst({
+      where: and(
+        eq(verifications.tenantId, tenantId),
+        eq(verifications.mode, caller.mode),
+        eq(verifications.to, to),
+        eq(verifications.channel, input.channel),
+        eq(verifications.status, "pending"),
+        gt(verifications.expiresAt, now),
+      ),
+      orderBy: desc(verifications.createdAt),
+    }),
+  ]);
   if (!admission.ok) {
     throw new ApiError(
       "rate-limited",
@@ -94,23 +109,45 @@ export async function startVerification(
       },
     );
   }
-  const db = database(env.DB);
-  const pending = await db.query.verifications.findFirst({
-    where: and(
-      eq(verifications.tenantId, tenantId),
-      eq(verifications.mode, caller.mode),
-      eq(verifications.to, to),
-      eq(verifications.channel, input.channel),
-      eq(verifications.status, "pending"),
-      gt(verifications.expiresAt, now),
-    ),
-    orderBy: desc(verifications.createdAt),
-  });
   const codeLength = input.code_length ?? pending?.codeLength ?? 6;
   const ttlSeconds = input.ttl_seconds ?? 600;
   const id = pending?.id ?? newId("vrf", now);
   const code = newCode(codeLength);
-  const hash = await codeHash(env, id, code);
+  const changes = {
+    codeHash: await codeHash(env, id, code),
+    codeLength,
+    sendCount: (pending?.sendCount ?? 0) + 1,
+    expiresAt: now + ttlSeconds * 1000,
+    updatedAt: now,
+  };
+  const row: VerificationRow = pending
+    ? { ...pending, ...changes }
+    : {
+        id,
+        tenantId,
+        channel: input.channel,
+        to,
+        recipient: to,
+        country,
+        appId: input.app_id ?? null,
+        status: "pending",
+        attempts: 0,
+        messageId: null,
+        mode: caller.mode,
+        createdAt: now,
+        approvedAt: null,
+        ...changes,
+      };
+  // The verification as it stands with the new code (the old one stops working), written before
+  // the code can reach anyone; again with the message's id, in the same batch as its masked text.
+  const written = (messageId: string | null) =>
+    db
+      .insert(verifications)
+      .values({ ...row, messageId: messageId ?? row.messageId })
+      .onConflictDoUpdate({
+        target: verifications.id,
+        set: { ...changes, messageId: messageId ?? row.messageId },
+      });
   const send = {
     verificationId: id,
     channel: input.channel,
@@ -121,51 +158,11 @@ export async function startVerification(
     code,
     ttlSeconds,
   } as const;
-  if (pending) {
-    // The old code stops working before the new one is sent.
-    await db
-      .update(verifications)
-      .set({ codeHash: hash, codeLength, updatedAt: now })
-      .where(eq(verifications.id, id));
-  } else {
-    await db.insert(verifications).values({
-      id,
-      tenantId,
-      channel: input.channel,
-      to,
-      recipient: to,
-      country,
-      appId: input.app_id ?? null,
-      status: "pending",
-      codeHash: hash,
-      codeLength,
-      attempts: 0,
-      sendCount: 0,
-      messageId: null,
-      mode: caller.mode,
-      createdAt: now,
-      updatedAt: now,
-      expiresAt: now + ttlSeconds * 1000,
-    });
-  }
   const messageId =
     input.channel === "sms"
-      ? await sendCodeBySms(env, caller, send, now)
-      : await sendCodeByWeChat(env, caller, send, now);
-  const [row] = await db
-    .update(verifications)
-    .set({
-      messageId,
-      sendCount: (pending?.sendCount ?? 0) + 1,
-      expiresAt: now + ttlSeconds * 1000,
-      updatedAt: now,
-    })
-    .where(eq(verifications.id, id))
-    .returning();
-  if (!row) {
-    throw new Error(`verification ${id} vanished while its code was sent`);
-  }
-  return { row, code };
+      ? await sendCodeBySms(env, caller, send, now, written)
+      : await sendCodeByWeChat(env, caller, send, now, written);
+  return { row: { ...row, messageId }, code };
 }
 
 /** The tenant's verification, or a 404 identical to a missing one. */
