@@ -23,6 +23,10 @@
  *   chaos    two flaky fake carriers with failover; the same carrier checks as crash (chaos.mjs)
  *   inbound  POST /noop, then the sandbox's inbound SMS hook, at a fixed rate: every post stored
  *            once, one inbound.received each, the hook's p99 ≤ 2 × the no-op's (inbound.mjs)
+ *   verify   verification starts to --verify-count numbers, each with its check, and as many
+ *            plain sends, in ABBA blocks: a start's p99 ≤ 1.5 × a plain send's; then 100
+ *            concurrent starts to one number: exactly one 201, one message, one carrier send
+ *            (verify.mjs)
  * Writes test/bench/RESULTS.md (only the sections that ran). Exits 1 if anything failed.
  *
  * Options (flag, or environment variable; defaults in brackets):
@@ -46,6 +50,8 @@
  *   --chaos-messages / BENCH_CHAOS_MESSAGES [5000]   messages the chaos run sends
  *   --inbound-rate / BENCH_INBOUND_RATE [2000]   inbound posts/s (and no-op posts/s)
  *   --inbound-duration / BENCH_INBOUND_DURATION [10] s of each at that rate
+ *   --verify-count / BENCH_VERIFY_COUNT [1000]   verification starts (and plain sends) measured
+ *   --verify-concurrency / BENCH_VERIFY_CONCURRENCY [20]   clients, one request in flight each
  *   --drain-order / BENCH_DRAIN_ORDER [both]   how each recipient's messages are accepted, one
  *            drain run each: grouped (a client sends one recipient's messages, then the next
  *            recipient's), interleaved (every recipient's 1st message, then every 2nd, …), both
@@ -85,6 +91,7 @@ import {
   startRatiosServer,
   summarise,
 } from "./ratios.mjs";
+import { runVerify } from "./verify.mjs";
 
 const SECTIONS = [
   "ratios",
@@ -95,6 +102,7 @@ const SECTIONS = [
   "batch",
   "chaos",
   "inbound",
+  "verify",
   "segments",
   "matcher",
 ];
@@ -126,6 +134,8 @@ const NUMBER_OPTIONS = {
   "chaos-messages": ["BENCH_CHAOS_MESSAGES", 5000],
   "inbound-rate": ["BENCH_INBOUND_RATE", 2000],
   "inbound-duration": ["BENCH_INBOUND_DURATION", 10],
+  "verify-count": ["BENCH_VERIFY_COUNT", 1000],
+  "verify-concurrency": ["BENCH_VERIFY_CONCURRENCY", 20],
   "compare-rounds": ["BENCH_COMPARE_ROUNDS", 2],
 };
 const STRING_OPTIONS = {
@@ -346,6 +356,11 @@ async function main() {
       const inbound = await runInbound(settings);
       sections.inbound = inbound.markdown;
       failures.push(...inbound.failures);
+    }
+    if (settings.sections.includes("verify")) {
+      const verify = await runVerify(settings);
+      sections.verify = verify.markdown;
+      failures.push(...verify.failures);
     }
     for (const [name, run] of Object.entries(MICRO_BENCHES)) {
       if (settings.sections.includes(name)) {
