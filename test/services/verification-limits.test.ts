@@ -196,6 +196,22 @@ describe("the tenant's verification settings", () => {
 });
 
 describe("limits across recipients", () => {
+  it("counts on the platform only the sends the tenant's own limits let through", async () => {
+    const [a, b] = [await createTenant(), await createTenant()];
+    await setLimits(b, { verification_limits: { per_minute: 100, per_hour: 100, per_day: 100 } });
+    const to = numberIn(freshRange(), 8);
+    expect(await admit(a.id, to, T0)).toEqual({ ok: true });
+    // Refused by a's own minute (the platform's count is asked at the same time, and given back).
+    for (let i = 1; i <= 25; i++) {
+      expect(await admit(a.id, to, T0 + i)).toMatchObject({ limit: "number_minute" });
+    }
+    // The platform counted one send to the number: b has the other 19 of the day.
+    for (let i = 0; i < 19; i++) {
+      expect(await admit(b.id, to, T0 + 100 + i)).toEqual({ ok: true });
+    }
+    expect(await admit(b.id, to, T0 + 200)).toMatchObject({ limit: "platform_number" });
+  });
+
   it("caps one number across tenants (platform_number), and the refusing tenant counts it", async () => {
     const [a, b] = [await createTenant(), await createTenant()];
     const generous = { verification_limits: { per_minute: 100, per_hour: 100, per_day: 100 } };

@@ -4,8 +4,8 @@
  * shard a hash of the number, domain/verification-limits), so each number is counted by exactly
  * one object and no object takes every tenant's traffic.
  *
- * Receives: `admit()` from services/verifications/limits.ts, after the tenant's own limiter
- * admitted the send (most refusals stop there and never reach this object).
+ * Receives: `admit()` from services/verifications/limits.ts, beside the tenant's own limiter,
+ * and `cancel()` for a send admitted here that the tenant's limiter refused.
  * Guarantees: check and count are one synchronous step (exact under concurrency); a refusal says
  * when the number would pass. Never: keeps a send older than the window.
  */
@@ -33,7 +33,10 @@ export class PlatformNumberLimiter extends DurableObject<Env> {
   }
 
   /** Counts a send to `number` unless the cap is reached: then, how long until it is not. */
-  admit(send: { number: string; now: number }): { ok: true } | { ok: false; waitMs: number } {
+  admit(send: {
+    number: string;
+    now: number;
+  }): { ok: true; reservation: number } | { ok: false; waitMs: number } {
     const { number, now } = send;
     if (now - this.prunedAt >= MINUTE_MS) {
       this.prunedAt = now;
@@ -50,7 +53,17 @@ export class PlatformNumberLimiter extends DurableObject<Env> {
     if (wait !== null) {
       return { ok: false, waitMs: wait };
     }
-    this.sql.exec("INSERT INTO sends (number, at) VALUES (?, ?)", number, now);
-    return { ok: true };
+    const row = firstRow(
+      this.sql,
+      "INSERT INTO sends (number, at) VALUES (?, ?) RETURNING rowid AS id",
+      number,
+      now,
+    );
+    return { ok: true, reservation: Number(row?.id) };
+  }
+
+  /** Takes back a send `admit()` counted, which did not go. */
+  cancel(reservation: number): void {
+    this.sql.exec("DELETE FROM sends WHERE rowid = ?", reservation);
   }
 }

@@ -5,9 +5,10 @@
  * low-conversion guard (`low_conversion`), and the platform-wide cap per phone number across
  * tenants (`platform_number`).
  *
- * The tenant's VerificationLimiter decides all but the last in one step and counts the send; then
- * the number's platform shard decides its cap, and a refusal there takes the tenant's count back.
- * The tenant's object goes first because most refusals are the tenant's own, and stop there.
+ * The tenant's VerificationLimiter decides all but the last in one step and counts the send; the
+ * number's platform shard decides its cap at the same time (neither waits for the other, which
+ * keeps a start close to a plain send); whichever admitted a send the other refused takes its
+ * count back, so a refused send counts nowhere but in the tenant's refusals.
  */
 import {
   platformNumberLimiterOf,
@@ -47,34 +48,43 @@ export async function admitVerificationSend(
 ): Promise<Admission> {
   const phone = send.channel === "sms" ? phonePartsOf(send.recipient, send.country) : null;
   const tenantLimiter = verificationLimiterOf(env, send.tenantId);
-  const verdict = await tenantLimiter.admit({
-    tenantId: send.tenantId,
-    recipient: send.recipient,
-    phone,
-    now: send.now,
-  });
+  const platformLimiter = phone ? platformNumberLimiterOf(env, send.recipient) : null;
+  const [tenant, platform] = await Promise.allSettled([
+    tenantLimiter.admit({
+      tenantId: send.tenantId,
+      recipient: send.recipient,
+      phone,
+      now: send.now,
+    }),
+    platformLimiter?.admit({ number: send.recipient, now: send.now }) ?? null,
+  ]);
+  const failed = [tenant, platform].find(
+    (result): result is PromiseRejectedResult => result.status === "rejected",
+  );
+  if (tenant.status === "rejected" || platform.status === "rejected") {
+    // Nothing is sent when either throws; neither count may keep a send that never went.
+    await Promise.allSettled([
+      tenant.status === "fulfilled" && tenant.value.ok
+        ? tenantLimiter.cancel(tenant.value.reservation)
+        : null,
+      platform.status === "fulfilled" && platform.value?.ok
+        ? platformLimiter?.cancel(platform.value.reservation)
+        : null,
+    ]);
+    throw failed?.reason;
+  }
+  const verdict = tenant.value;
   if (!verdict.ok) {
+    if (platform.value?.ok) {
+      await platformLimiter?.cancel(platform.value.reservation);
+    }
     return {
       ok: false,
       limit: verdict.limit,
       retryAfterSeconds: retryAfterSeconds(verdict.waitMs),
     };
   }
-  if (!phone) {
-    return { ok: true };
-  }
-  let platform: { ok: true } | { ok: false; waitMs: number };
-  try {
-    platform = await platformNumberLimiterOf(env, send.recipient).admit({
-      number: send.recipient,
-      now: send.now,
-    });
-  } catch (error) {
-    // Nothing is sent when this throws; the tenant's count must not keep a send that never went.
-    await tenantLimiter.cancel(verdict.reservation);
-    throw error;
-  }
-  if (!platform.ok) {
+  if (platform.value && !platform.value.ok) {
     await tenantLimiter.release({
       reservation: verdict.reservation,
       limit: "platform_number",
@@ -83,7 +93,7 @@ export async function admitVerificationSend(
     return {
       ok: false,
       limit: "platform_number",
-      retryAfterSeconds: retryAfterSeconds(platform.waitMs),
+      retryAfterSeconds: retryAfterSeconds(platform.value.waitMs),
     };
   }
   return { ok: true };
