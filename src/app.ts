@@ -34,7 +34,11 @@ import { wechatHookRouter } from "./routes/wechat-callbacks";
 import { wechatFollowersRouter } from "./routes/wechat-followers";
 import { wechatMenuRouter } from "./routes/wechat-menu";
 import { wechatOAuthRouter } from "./routes/wechat-oauth";
-import { wechatApiRouter, wechatSandboxRouter } from "./routes/wechat-sandbox";
+import {
+  wechatApiRouter,
+  wechatOAuthSideRouter,
+  wechatSandboxRouter,
+} from "./routes/wechat-sandbox";
 import { wechatSsoPublicRouter, wechatSsoRouter } from "./routes/wechat-sso";
 
 export function createApp() {
@@ -78,6 +82,7 @@ export function createApp() {
   app.route("/", wechatHookRouter);
   app.route("/", wechatSandboxRouter);
   app.route("/", wechatApiRouter);
+  app.route("/", wechatOAuthSideRouter);
   app.route("/", dashboardRouter);
 
   documentPermissions(app);
