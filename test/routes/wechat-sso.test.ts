@@ -1,6 +1,7 @@
 import { env } from "cloudflare:test";
 import { createLocalJWKSet, decodeProtectedHeader, type JWTPayload, jwtVerify } from "jose";
 import { afterEach, describe, expect, it, vi } from "vitest";
+import type { ProblemSlug } from "../../src/lib/problem";
 import { receiveSsoCallback } from "../../src/services/wechat/sso";
 import { expectProblem } from "../support/problem";
 import { call, createTenant, postJson, type TestTenant } from "../support/tenants";
@@ -325,10 +326,15 @@ describe("sign-in with WeChat", () => {
     const second = (await (await rotate()).json()) as { kid: string; previous_kid: string };
     expect((await jwksOf(setup.appId)).keys.map((k) => k.kid)).toEqual([second.kid, first.kid]);
     await expect(verified(setup.appId, before)).rejects.toThrow();
+
+    // Deleting the app deletes its keys: a next owner of the app id starts with none.
+    const gone = await setup.tenant.api(`/v1/wechat/apps/${setup.appId}`, { method: "DELETE" });
+    expect(gone.status).toBe(204);
+    expect((await jwksOf(setup.appId)).keys).toEqual([]);
   });
 
   it("maps WeChat's errcodes to a page the person can read", async () => {
-    const cases: [Record<string, Record<string, unknown>>, number, string, string[]?][] = [
+    const cases: [Record<string, Record<string, unknown>>, number, ProblemSlug, string[]?][] = [
       [
         { "/sns/oauth2/access_token": { errcode: 40029, errmsg: "invalid code" } },
         400,
