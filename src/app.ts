@@ -34,7 +34,12 @@ import { wechatHookRouter } from "./routes/wechat-callbacks";
 import { wechatFollowersRouter } from "./routes/wechat-followers";
 import { wechatMenuRouter } from "./routes/wechat-menu";
 import { wechatOAuthRouter } from "./routes/wechat-oauth";
-import { wechatApiRouter, wechatSandboxRouter } from "./routes/wechat-sandbox";
+import {
+  wechatApiRouter,
+  wechatOAuthSideRouter,
+  wechatSandboxRouter,
+} from "./routes/wechat-sandbox";
+import { wechatSsoPublicRouter, wechatSsoRouter } from "./routes/wechat-sso";
 
 export function createApp() {
   const app = createRouter();
@@ -70,11 +75,14 @@ export function createApp() {
   app.route("/", optOutsRouter);
   app.route("/", verificationsRouter);
   app.route("/", wechatOAuthRouter);
+  app.route("/", wechatSsoRouter);
+  app.route("/", wechatSsoPublicRouter);
   app.route("/", wechatMenuRouter);
   app.route("/", wechatFollowersRouter);
   app.route("/", wechatHookRouter);
   app.route("/", wechatSandboxRouter);
   app.route("/", wechatApiRouter);
+  app.route("/", wechatOAuthSideRouter);
   app.route("/", dashboardRouter);
 
   documentPermissions(app);

@@ -3,6 +3,8 @@
  * Times are Unix milliseconds; lists of strings are JSON text. Column names are snake_case in SQL
  * (drizzle `casing: "snake_case"`), camelCase here.
  */
+
+import { sql } from "drizzle-orm";
 import {
   index,
   integer,
@@ -538,10 +540,35 @@ export const wechatApps = sqliteTable(
     tokenEndpoint: text({ enum: ["stable_token", "token"] })
       .notNull()
       .default("stable_token"),
+    /** Where sign-in with WeChat may return (exact URLs), JSON; none until the tenant sets them. */
+    ssoRedirectUrls: text({ mode: "json" }).$type<string[]>().notNull().default([]),
     createdAt: integer().notNull(),
     updatedAt: integer().notNull(),
   },
   (t) => [index("wechat_apps_tenant_idx").on(t.tenantId, t.appId)],
+);
+
+/**
+ * The keys that sign an app's sign-in tokens (ES256): the current one (`retiredAt` null, one per
+ * app) and those it replaced; the JWKS publishes the current and the one before it.
+ */
+export const wechatSsoKeys = sqliteTable(
+  "wechat_sso_keys",
+  {
+    kid: text().primaryKey(),
+    appId: text().notNull(),
+    tenantId: text().notNull(),
+    /** The public JWK, JSON (with its kid, alg and use). */
+    publicJwk: text({ mode: "json" }).$type<Record<string, unknown>>().notNull(),
+    /** The private JWK, encrypted like provider secrets. */
+    privateCiphertext: text().notNull(),
+    createdAt: integer().notNull(),
+    retiredAt: integer(),
+  },
+  (t) => [
+    uniqueIndex("wechat_sso_keys_current_unique").on(t.appId).where(sql`retired_at IS NULL`),
+    index("wechat_sso_keys_app_idx").on(t.appId, t.createdAt),
+  ],
 );
 
 /** What WeChat delivered to an account: messages and events, once each. */

@@ -6,7 +6,7 @@
  */
 import { deriveKey } from "./crypto";
 
-export type SecretPurpose = "provider-credentials" | "webhook-secret";
+export type SecretPurpose = "provider-credentials" | "webhook-secret" | "sso-signing-key";
 
 const keys = new Map<string, Promise<CryptoKey>>();
 

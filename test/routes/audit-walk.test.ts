@@ -176,6 +176,13 @@ const FIXTURES: Record<string, (t: TestTenant) => Promise<Request>> = {
     const body = { match: "exact", keyword: "hours", reply: { type: "text", content: "9 to 5" } };
     return { path: `${path}/${await created(t, path, body)}` };
   },
+  setWeChatSso: async (t) => ({
+    path: `/v1/wechat/apps/${await wechatApp(t, "plaintext")}/sso`,
+    body: { sso_redirect_urls: ["https://shop.example.com/signed-in"] },
+  }),
+  rotateWeChatSsoKey: async (t) => ({
+    path: `/v1/wechat/apps/${await wechatApp(t, "plaintext")}/sso/rotate-key`,
+  }),
   createContact: async () => ({ path: "/v1/contacts", body: { external_id: "user-1" } }),
   updateContact: async (t) => ({ path: `/v1/contacts/${await contact(t)}`, body: { name: "Han" } }),
   deleteContact: async (t) => ({ path: `/v1/contacts/${await contact(t)}` }),

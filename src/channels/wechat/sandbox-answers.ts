@@ -11,15 +11,20 @@ export type WeChatAnswer = Record<string, unknown>;
 export const OK: WeChatAnswer = { errcode: 0, errmsg: "ok" };
 
 const ERRMSG: Readonly<Record<number, string>> = {
+  10003: "redirect_uri domain mismatch",
+  10004: "invalid response_type",
+  10005: "insecure scope",
   40001: "invalid credential, access_token is invalid or not latest",
   40002: "invalid grant_type",
   40003: "invalid openid",
   40008: "invalid message type",
   40013: "invalid appid",
   40016: "invalid button size",
+  40029: "invalid code",
   40032: "invalid openid list size",
   40037: "invalid template_id",
   40125: "invalid appsecret",
+  40163: "code been used",
   41001: "access_token missing",
   42001: "access_token expired",
   43004: "require subscribe",

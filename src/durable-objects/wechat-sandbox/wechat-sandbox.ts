@@ -19,6 +19,7 @@ import {
   type WeChatAnswer,
   wechatRefusal,
 } from "../../channels/wechat/sandbox-answers";
+import * as sns from "./sns";
 import { followerOf, followingAfter, migrateSandbox, nextMsgId, tagIdsOf } from "./state";
 import * as tags from "./tags";
 
@@ -35,6 +36,32 @@ export class WeChatSandbox extends DurableObject<Env> {
     super(ctx, env);
     this.sql = ctx.storage.sql;
     migrateSandbox(this.sql, Date.now());
+    sns.migrateSns(this.sql);
+  }
+
+  /** The authorize page: a code for `openid` (one of the followers), or WeChat's refusal. */
+  issueOAuthCode(openid: string, scope: string): string {
+    return JSON.stringify(sns.issueCode(this.sql, openid, scope, Date.now()));
+  }
+
+  /** `/sns/oauth2/access_token`, the app id and secret already checked. */
+  exchangeOAuthCode(appId: string, code: string): string {
+    return JSON.stringify(sns.exchangeCode(this.sql, appId, code, Date.now()));
+  }
+
+  /** `/sns/userinfo`. */
+  oauthUserInfo(token: string, openid: string): string {
+    return JSON.stringify(sns.snsUserInfo(this.sql, token, openid, Date.now()));
+  }
+
+  /** The followers with their remarks, for the authorize page. */
+  followerNames(): { openid: string; remark: string }[] {
+    return this.sql
+      .exec<{ openid: string; remark: string }>(
+        "SELECT openid, remark FROM followers WHERE following = 1 ORDER BY openid",
+      )
+      .toArray()
+      .map((row) => ({ openid: row.openid, remark: row.remark }));
   }
 
   /** `/cgi-bin/stable_token` (`classic` false) or `/cgi-bin/token`, the secret already checked. */

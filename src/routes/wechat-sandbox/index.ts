@@ -4,6 +4,7 @@ import * as handlers from "./wechat-sandbox.handlers";
 import * as routes from "./wechat-sandbox.routes";
 
 export { wechatApiRouter } from "./wechat-api";
+export { wechatOAuthSideRouter } from "./wechat-oauth-side";
 
 export const wechatSandboxRouter = createRouter();
 // Before the routes' own middleware: with the sandbox off they are unknown, not unauthorised.

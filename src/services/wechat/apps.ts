@@ -5,8 +5,8 @@
  *
  * An app id belongs to one tenant at a time and passes to the next once deleted: deleting an app
  * deletes everything kept for it (rules, followers and their tags, inbox, contact bindings,
- * customer-service reservations) in the same transaction, and the account's object forgets its
- * access token and the tenant's deliveries; registering one starts its object afresh.
+ * customer-service reservations, sign-in keys) in the same transaction, and the account's object
+ * forgets its access token and the tenant's deliveries; registering one starts its object afresh.
  */
 import { and, eq } from "drizzle-orm";
 import { settingsOf } from "../../config/settings";
@@ -19,6 +19,7 @@ import {
   wechatFollowers,
   wechatInbox,
   wechatServiceReservations,
+  wechatSsoKeys,
 } from "../../db/schema";
 import { wechatAccountOf } from "../../delivery/wechat-account";
 import { diffOf } from "../../domain/audit-chain";
@@ -203,6 +204,9 @@ export async function deleteWeChatApp(env: Env, caller: Caller, appId: string): 
             eq(wechatServiceReservations.appId, appId),
           ),
         ),
+      db
+        .delete(wechatSsoKeys)
+        .where(and(eq(wechatSsoKeys.tenantId, tenantId), eq(wechatSsoKeys.appId, appId))),
       db
         .delete(wechatApps)
         .where(and(eq(wechatApps.tenantId, tenantId), eq(wechatApps.appId, appId))),
