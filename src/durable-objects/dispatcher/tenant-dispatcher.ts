@@ -257,7 +257,9 @@ export class TenantDispatcher extends DurableObject<Env> {
     if (plan.refusal) {
       if (!budget?.partial || plan.fits === 0) {
         dropStaged(this.sql, record.id);
-        return { kind: "over-budget", refusal: plan.refusal };
+        // Refused whole: what the whole batch would have cost.
+        const costMicros = charges.reduce((sum, c) => sum + c.costMicros, 0);
+        return { kind: "over-budget", refusal: { ...plan.refusal, costMicros } };
       }
       refused = charges.slice(plan.fits).map((c) => c.id);
       dropStagedMessages(this.sql, refused);
