@@ -265,7 +265,7 @@ const FIXTURES: Record<string, (t: TestTenant) => Promise<Request>> = {
     caller: "platform",
     actor: PLATFORM_ACTOR,
   }),
-  topUpPlatformTenantBalance: async (t) => ({
+  addToPlatformTenantBalance: async (t) => ({
     path: `/v1/platform/tenants/${t.id}/balance`,
     body: { amount: 10 },
     caller: "platform",

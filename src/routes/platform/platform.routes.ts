@@ -185,7 +185,7 @@ const BalanceSchema = z
 export const topUpBalance = createRoute({
   method: "post",
   path: "/v1/platform/tenants/{id}/balance",
-  operationId: "topUpPlatformTenantBalance",
+  operationId: "addToPlatformTenantBalance",
   tags: [TAG],
   summary: "Top up a tenant's prepaid balance",
   description:
