@@ -130,6 +130,9 @@ describe("the dispatcher's running total", () => {
       balanceMicros: 500,
       remainingMicros: 500,
     });
+    // A retried upload's commit is answered as the first was, and charges nothing again.
+    expect(await stub.commitBatch({ ...record }, 0, { policy, partial: true })).toEqual(result);
+    expect(await stub.budgetUsage(policy)).toMatchObject({ usedMicros: 19_500 });
     expect(await stub.cancelBatch(batchId)).toBe(3);
     expect(await stub.budgetUsage(policy)).toMatchObject({ usedMicros: 0, balanceMicros: 20_000 });
   });

@@ -137,4 +137,6 @@ export function dropAbandonedStages(sql: SqlStorage, now: number): void {
 
 export function forgetCommittedBatches(sql: SqlStorage, now: number): void {
   sql.exec("DELETE FROM committed_batches WHERE forget_at <= ?", now);
+  // A budget cut (budget.ts) is remembered exactly as long as its batch.
+  sql.exec("DELETE FROM budget_cuts WHERE batch_id NOT IN (SELECT id FROM committed_batches)");
 }

@@ -7,7 +7,8 @@
  * budget_months: each month's total (the tenant's zone) and the thresholds announced in it
  * (`announced`: 1 for 80%, 2 for 100%). budget_balance: the prepaid balance, one row once topped
  * up (no row: no balance). budget_events: `budget.threshold` events not yet handed to the webhook
- * queue. On the outbox row, `charged_micros`, `charged_month` and `charged_balance` say what the
+ * queue. budget_cuts: what a batch committed with `partial` had refused, for as long as the batch
+ * is remembered as committed, so a retried upload is answered the same. On the outbox row, `charged_micros`, `charged_month` and `charged_balance` say what the
  * message was charged, so a cancel gives back exactly that.
  */
 import type { MessageEvent } from "../../delivery/webhook-events";
@@ -36,6 +37,7 @@ export function migrateBudget(sql: SqlStorage): void {
       micros INTEGER NOT NULL
     );
     CREATE TABLE IF NOT EXISTS budget_events (id TEXT PRIMARY KEY, event TEXT NOT NULL);
+    CREATE TABLE IF NOT EXISTS budget_cuts (batch_id TEXT PRIMARY KEY, cut TEXT NOT NULL);
   `);
   const columns = new Set(
     sql
@@ -281,4 +283,24 @@ export function topUpBalance(sql: SqlStorage, micros: number): number {
     micros,
   );
   return balanceOf(sql) ?? micros;
+}
+
+/** A batch's cut at the budget, as its commit answered it. */
+export interface BudgetCut {
+  refused: string[];
+  refusal: BudgetRefusal;
+}
+
+export function rememberBudgetCut(sql: SqlStorage, batchId: string, cut: BudgetCut): void {
+  sql.exec(
+    "INSERT OR REPLACE INTO budget_cuts (batch_id, cut) VALUES (?, ?)",
+    batchId,
+    JSON.stringify(cut),
+  );
+}
+
+/** The cut a committed batch had, or null when it was committed whole. */
+export function budgetCutOf(sql: SqlStorage, batchId: string): BudgetCut | null {
+  const row = firstRow(sql, "SELECT cut FROM budget_cuts WHERE batch_id = ?", batchId);
+  return row ? (JSON.parse(String(row.cut)) as BudgetCut) : null;
 }

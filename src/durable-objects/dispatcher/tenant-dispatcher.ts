@@ -69,12 +69,14 @@ import {
 } from "./batch-outbox";
 import {
   applyCharges,
+  budgetCutOf,
   budgetUsage,
   type Charge,
   forgetBudgetEvents,
   migrateBudget,
   pendingBudgetEvents,
   planCharges,
+  rememberBudgetCut,
   topUpBalance,
 } from "./budget";
 import { cancelBatchMessages, cancelMessage } from "./cancels";
@@ -238,7 +240,9 @@ export class TenantDispatcher extends DurableObject<Env> {
     const quiet =
       record.kind === "marketing" ? await this.meta.quietHours(this.sql, this.env.DB) : null;
     if (isCommitted(this.sql, record.id)) {
-      return "committed";
+      // A retried upload: answered as the commit was, with its budget cut if it had one.
+      const cut = budgetCutOf(this.sql, record.id);
+      return cut ? { kind: "partial", ...cut } : "committed";
     }
     if (settingsVersion < this.meta.settingsVersion(this.sql)) {
       dropStaged(this.sql, record.id);
@@ -265,6 +269,7 @@ export class TenantDispatcher extends DurableObject<Env> {
       dropStagedMessages(this.sql, refused);
       record.accepted -= refused.length;
       record.rejected += refused.length;
+      rememberBudgetCut(this.sql, record.id, { refused, refusal: plan.refusal });
     }
     if (!commitStaged(this.sql, record, now)) {
       return "incomplete";
