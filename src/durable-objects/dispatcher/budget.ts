@@ -95,6 +95,17 @@ export function planCharges(
   charges: readonly Charge[],
   now: number,
 ): ChargePlan {
+  if (!charges.some((c) => c.costMicros > 0)) {
+    // Nothing to charge (test mode, WeChat): no storage read on the hot path.
+    return {
+      month: "",
+      usedMicros: 0,
+      balanceMicros: null,
+      fits: charges.length,
+      fitMicros: 0,
+      refusal: null,
+    };
+  }
   const month = monthOf(now, policy.zone);
   const usedMicros = usedIn(sql, month);
   const balanceMicros = balanceOf(sql);
