@@ -64,6 +64,11 @@ export const tenants = sqliteTable("tenants", {
   verificationLimits: text({ mode: "json" }).$type<VerificationLimits | null>(),
   /** The low-conversion guard on verification sends; null: the defaults (on). */
   fraudGuard: text({ mode: "json" }).$type<FraudGuard | null>(),
+  /**
+   * The monthly spending limit in millionths of `currency` (domain/budget); null: no budget. The
+   * running total is the tenant's dispatcher's, not D1's.
+   */
+  budgetMicros: integer(),
 });
 
 export const users = sqliteTable(

@@ -13,5 +13,6 @@ export function tenantConfigOf(row: typeof tenants.$inferSelect): TenantConfig {
     settingsVersion: row.settingsVersion,
     suspended: row.suspendedAt !== null,
     verificationOptOutExempt: row.verificationOptOutExempt,
+    budgetMicros: row.budgetMicros ?? null,
   };
 }

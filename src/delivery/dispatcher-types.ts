@@ -1,6 +1,7 @@
 /** What crosses the TenantDispatcher's RPC boundary. */
 import { z } from "zod";
 import type { MessageRow } from "../db/message-log";
+import type { BudgetPolicy, BudgetRefusal } from "../domain/budget";
 import { fromMicros } from "../domain/pricing";
 import { type Encoding, smsFiguresOf } from "../domain/segments";
 import { CHANNELS, TEMPLATE_KINDS } from "../domain/vocabulary";
@@ -111,6 +112,11 @@ export interface AcceptRequest {
    * confirmation of an opt-out itself. Only SMS is checked (opt-outs are phone numbers).
    */
   optOutExempt?: boolean;
+  /**
+   * The tenant's budget and zone under `settingsVersion` (so never outdated when accepted).
+   * Absent: no monthly budget, months in UTC; a prepaid balance applies all the same.
+   */
+  budget?: BudgetPolicy;
 }
 
 /**
@@ -123,14 +129,32 @@ export type AcceptResult =
   | { kind: "idempotency-conflict" }
   | { kind: "stale-settings" }
   /** The recipient opted out of the tenant's messages; nothing was stored. */
-  | { kind: "opted-out" };
+  | { kind: "opted-out" }
+  /** Its cost would pass the month's budget or the prepaid balance; nothing was stored. */
+  | { kind: "over-budget"; refusal: BudgetRefusal };
 
 /**
  * `incomplete`: the staged rows are not all there (the upload outlived STAGED_TTL_MS);
  * `stale-settings`: the tenant's settings changed after the batch was composed, and its staged
  * rows are dropped. Either way nothing is sent.
  */
-export type CommitResult = "committed" | "incomplete" | "stale-settings";
+export type CommitResult =
+  | "committed"
+  | "incomplete"
+  | "stale-settings"
+  /** The batch's cost would pass the budget or the balance; its staged rows are dropped. */
+  | { kind: "over-budget"; refusal: BudgetRefusal }
+  /**
+   * Asked for `partial`: the messages that fit were committed (`record.accepted` less the
+   * refused), the `refused` ones (their ids) were dropped.
+   */
+  | { kind: "partial"; refused: string[]; refusal: BudgetRefusal };
+
+/** How a batch's commit treats the budget: refused whole unless `partial`. */
+export interface BatchBudget {
+  policy: BudgetPolicy;
+  partial: boolean;
+}
 
 /**
  * A consumer's result for a released message. `sent`: waiting for its receipt now; `final`:

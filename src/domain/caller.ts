@@ -16,6 +16,8 @@ export interface TenantConfig {
   suspended: boolean;
   /** Verification codes still go to numbers that opted out (the dispatcher refuses the rest). */
   verificationOptOutExempt: boolean;
+  /** The monthly budget in millionths of `currency` (domain/budget); null: none. */
+  budgetMicros: number | null;
 }
 
 export type Mode = "live" | "test";

@@ -20,6 +20,7 @@ export const PROBLEM_TYPES = {
     status: 422,
     title: "Idempotency key already used with another request",
   },
+  "budget-exceeded": { status: 422, title: "Spending limit reached" },
   "rate-limited": { status: 429, title: "Too many requests" },
   "provider-unavailable": { status: 503, title: "Provider unavailable" },
   internal: { status: 500, title: "Internal error" },

@@ -272,6 +272,12 @@ const FIXTURES: Record<string, (t: TestTenant) => Promise<Request>> = {
     caller: "platform",
     actor: PLATFORM_ACTOR,
   }),
+  addToPlatformTenantBalance: async (t) => ({
+    path: `/v1/platform/tenants/${t.id}/balance`,
+    body: { amount: 10 },
+    caller: "platform",
+    actor: PLATFORM_ACTOR,
+  }),
   resumePlatformTenant: async (t) => {
     expect((await suspend(t.id)).status).toBeLessThan(300);
     return {

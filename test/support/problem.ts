@@ -2,8 +2,17 @@
 import { expect } from "vitest";
 import { PROBLEM_TYPES, type Problem, type ProblemSlug } from "../../src/lib/problem";
 
-// `hits`: the extension member of a refusal for sensitive words.
+// `hits`: the extension member of a refusal for sensitive words; `budget` … `currency`: those of
+// a refusal for the budget (services/accounts/budget).
 const PROBLEM_FIELDS = [
+  "budget",
+  "month",
+  "limit",
+  "used",
+  "remaining",
+  "balance",
+  "cost",
+  "currency",
   "type",
   "title",
   "status",

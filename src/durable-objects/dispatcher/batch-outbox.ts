@@ -45,6 +45,28 @@ export function notCommitted(sql: SqlStorage, messages: readonly OutboxMessage[]
   return messages.filter((m) => m.batchId === null || !wasCommitted(m.batchId));
 }
 
+/** A staged batch's messages with their estimated cost, in the order they were staged. */
+export function stagedCharges(
+  sql: SqlStorage,
+  batchId: string,
+): { id: string; costMicros: number }[] {
+  return sql
+    .exec<{ id: string; cost: number }>(
+      `SELECT id, json_extract(message, '$.costMicros') AS cost FROM outbox
+       WHERE batch_id = ? AND state = 'staged' ORDER BY seq`,
+      batchId,
+    )
+    .toArray()
+    .map((row) => ({ id: row.id, costMicros: Number(row.cost ?? 0) }));
+}
+
+/** Drops these staged messages (refused by the budget as their batch commits). */
+export function dropStagedMessages(sql: SqlStorage, ids: readonly string[]): void {
+  for (const id of ids) {
+    sql.exec("DELETE FROM outbox WHERE id = ? AND state = 'staged'", id);
+  }
+}
+
 /**
  * Makes the staged rows sendable and keeps the record for the D1 log; false, changing nothing,
  * when they are not all there.
@@ -115,4 +137,6 @@ export function dropAbandonedStages(sql: SqlStorage, now: number): void {
 
 export function forgetCommittedBatches(sql: SqlStorage, now: number): void {
   sql.exec("DELETE FROM committed_batches WHERE forget_at <= ?", now);
+  // A budget cut (budget.ts) is remembered exactly as long as its batch.
+  sql.exec("DELETE FROM budget_cuts WHERE batch_id NOT IN (SELECT id FROM committed_batches)");
 }

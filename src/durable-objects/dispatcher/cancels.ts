@@ -2,10 +2,13 @@
  * Cancels asked of the TenantDispatcher (see tenant-dispatcher.ts): what the outbox has not yet
  * written to the D1 send log is canceled here (the flush writes it as canceled); what the send
  * log has is canceled there, by the status writer, as long as no consumer has claimed it.
+ * A message canceled here gives back what it was charged against the budget (budget.ts); one a
+ * consumer has already taken off the queue is sent, and stays charged.
  */
 import type { CancelOutcome } from "../../delivery/dispatcher-types";
 import { cancelLogged } from "../../delivery/status-writer";
 import { cancelUnlogged, dropLoggedPending, markStoredBatchCanceled } from "./batch-outbox";
+import { refundCharges } from "./budget";
 import type { DispatcherMeta } from "./meta";
 import { cancelUnloggedMessage, deleteMessage, messageState } from "./outbox-queries";
 import { markBatchCanceled } from "./send-log";
@@ -29,6 +32,7 @@ export async function cancelMessage(
     return { outcome: { kind: "canceled" }, flush: false };
   }
   if (row.logged === 0) {
+    refundCharges(sql, "id = ?", id);
     cancelUnloggedMessage(sql, id);
     return { outcome: { kind: "canceled" }, flush: true };
   }
@@ -36,6 +40,7 @@ export async function cancelMessage(
   if (canceled === 0) {
     return { outcome: { kind: "too-late" }, flush: false };
   }
+  refundCharges(sql, "id = ?", id);
   if (row.state === "pending" || row.state === "held") {
     deleteMessage(sql, id);
   }
@@ -58,12 +63,14 @@ export async function cancelBatchMessages(
   if (!tenantId) {
     return null;
   }
+  refundCharges(sql, "batch_id = ? AND logged = 0 AND state IN ('pending', 'held')", batchId);
   const unlogged = cancelUnlogged(sql, batchId);
   if (!markStoredBatchCanceled(sql, batchId, now)) {
     await markBatchCanceled(db, tenantId, batchId, now);
   }
   const logged = await cancelLogged(db, { tenantId, batchId }, now);
   // Canceled in D1 above, so the pending ones need no release; released ones report back.
+  refundCharges(sql, "batch_id = ? AND logged = 1 AND state IN ('pending', 'held')", batchId);
   dropLoggedPending(sql, batchId);
   return unlogged + logged;
 }

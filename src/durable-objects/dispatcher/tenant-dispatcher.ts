@@ -28,6 +28,9 @@
  * the queue keeps the wake-up it asked for, and a run that fails (D1 down) sets its own retry:
  * however long an outage lasts, nothing accepted is left without an alarm.
  * An SMS to a number that opted out is refused unless its request says it is exempt.
+ * A live message or batch whose estimated cost would pass the tenant's monthly budget or its
+ * prepaid balance is refused, checked and charged in the same transaction that accepts it
+ * (budget.ts); a cancel before sending gives the charge back.
  * Never: calls a provider, or releases a message before it is written to the D1 send log.
  *
  * This file is the RPC surface; the alarm loop is alarm-loop.ts, what comes back after a release
@@ -39,6 +42,7 @@ import {
   type AcceptRequest,
   type AcceptResult,
   acceptedView,
+  type BatchBudget,
   type BatchRecord,
   type CancelOutcome,
   type CommitResult,
@@ -49,16 +53,32 @@ import {
   type SendResult,
 } from "../../delivery/dispatcher-types";
 import type { OutcomeRecord } from "../../delivery/status-writer";
+import { emitEvents } from "../../delivery/webhook-events";
+import type { BudgetPolicy, BudgetUsage } from "../../domain/budget";
 import type { QuietHours } from "../../domain/quiet-hours";
 import { AlarmLoop, COALESCE_MS, type LoopParts } from "./alarm-loop";
 import {
   commitStaged,
   dropStaged,
+  dropStagedMessages,
   isCommitted,
   notCommitted,
   STAGED_TTL_MS,
+  stagedCharges,
   storedBatch,
 } from "./batch-outbox";
+import {
+  applyCharges,
+  budgetCutOf,
+  budgetUsage,
+  type Charge,
+  forgetBudgetEvents,
+  migrateBudget,
+  pendingBudgetEvents,
+  planCharges,
+  rememberBudgetCut,
+  topUpBalance,
+} from "./budget";
 import { cancelBatchMessages, cancelMessage } from "./cancels";
 import { priorAnswer, rememberAnswer } from "./idempotency";
 import { migrateKeptOutcomes } from "./kept-outcomes";
@@ -94,6 +114,7 @@ export class TenantDispatcher extends DurableObject<Env> {
     migrateOutbox(this.sql);
     migrateKeptOutcomes(this.sql);
     migrateOptOuts(this.sql);
+    migrateBudget(this.sql);
   }
 
   /**
@@ -127,13 +148,30 @@ export class TenantDispatcher extends DurableObject<Env> {
     ) {
       return { kind: "opted-out" };
     }
+    const policy = request.budget ?? { limitMicros: null, zone: "UTC", currency: request.currency };
+    const charges: Charge[] =
+      message.mode === "live" ? [{ id: message.id, costMicros: message.costMicros }] : [];
+    const plan = planCharges(this.sql, policy, charges, now);
+    if (plan.refusal) {
+      return { kind: "over-budget", refusal: plan.refusal };
+    }
     const held = insertMessage(this.sql, this.meta, message, now, quiet);
+    const announce = applyCharges(
+      this.sql,
+      { ...policy, tenantId: message.tenantId },
+      plan,
+      charges,
+      now,
+    );
     const accepted = acceptedView(message, request.currency);
     const response = held === null ? accepted : heldView(accepted, held);
     if (idempotency) {
       rememberAnswer(this.sql, idempotency, response, now);
     }
     await this.wakeAt(now + COALESCE_MS);
+    if (announce) {
+      await this.announceBudget();
+    }
     return { kind: "accepted", response };
   }
 
@@ -194,19 +232,55 @@ export class TenantDispatcher extends DurableObject<Env> {
    * tenant's settings the batch was composed under; older than the last configured, its staged
    * rows are dropped (see CommitResult).
    */
-  async commitBatch(record: BatchRecord, settingsVersion: number): Promise<CommitResult> {
+  async commitBatch(
+    record: BatchRecord,
+    settingsVersion: number,
+    budget?: BatchBudget,
+  ): Promise<CommitResult> {
     const quiet =
       record.kind === "marketing" ? await this.meta.quietHours(this.sql, this.env.DB) : null;
     if (isCommitted(this.sql, record.id)) {
-      return "committed";
+      // A retried upload: answered as the commit was, with its budget cut if it had one.
+      const cut = budgetCutOf(this.sql, record.id);
+      return cut ? { kind: "partial", ...cut } : "committed";
     }
     if (settingsVersion < this.meta.settingsVersion(this.sql)) {
       dropStaged(this.sql, record.id);
       return "stale-settings";
     }
-    if (!commitStaged(this.sql, record, this.clock())) {
+    const now = this.clock();
+    const staged = stagedCharges(this.sql, record.id);
+    if (staged.length !== record.accepted) {
       return "incomplete";
     }
+    // Test-mode batches never count; a live batch's messages are charged in their order.
+    const policy = budget?.policy ?? { limitMicros: null, zone: "UTC", currency: "" };
+    const charges = record.mode === "live" ? staged : [];
+    const plan = planCharges(this.sql, policy, charges, now);
+    let refused: string[] = [];
+    if (plan.refusal) {
+      if (!budget?.partial || plan.fits === 0) {
+        dropStaged(this.sql, record.id);
+        // Refused whole: what the whole batch would have cost.
+        const costMicros = charges.reduce((sum, c) => sum + c.costMicros, 0);
+        return { kind: "over-budget", refusal: { ...plan.refusal, costMicros } };
+      }
+      refused = charges.slice(plan.fits).map((c) => c.id);
+      dropStagedMessages(this.sql, refused);
+      record.accepted -= refused.length;
+      record.rejected += refused.length;
+      rememberBudgetCut(this.sql, record.id, { refused, refusal: plan.refusal });
+    }
+    if (!commitStaged(this.sql, record, now)) {
+      return "incomplete";
+    }
+    const announce = applyCharges(
+      this.sql,
+      { ...policy, tenantId: record.tenantId },
+      plan,
+      charges,
+      now,
+    );
     if (quiet) {
       holdBatch(this.sql, record, quiet, this.clock());
     }
@@ -214,7 +288,24 @@ export class TenantDispatcher extends DurableObject<Env> {
       this.meta.recheckQuietHours();
     }
     await this.wakeAt(this.clock());
-    return "committed";
+    if (announce) {
+      await this.announceBudget();
+    }
+    return plan.refusal ? { kind: "partial", refused, refusal: plan.refusal } : "committed";
+  }
+
+  /** This month's spending (the tenant's zone) and the prepaid balance. */
+  async budgetUsage(policy: BudgetPolicy): Promise<BudgetUsage> {
+    return budgetUsage(this.sql, policy, this.clock());
+  }
+
+  /**
+   * Adds `micros` to the prepaid balance (the platform admin's top-up); from the first, sends
+   * draw it down and none may take it below zero. Returns the new balance.
+   */
+  async topUpBalance(change: { tenantId: string; micros: number }): Promise<number> {
+    this.meta.rememberTenant(this.sql, change.tenantId);
+    return topUpBalance(this.sql, change.micros);
   }
 
   /**
@@ -344,7 +435,27 @@ export class TenantDispatcher extends DurableObject<Env> {
 
   /** One run of the loop (alarm-loop.ts), then the next alarm. */
   async alarm(): Promise<void> {
+    await this.announceBudget();
     await this.loop.run(this.loopParts());
+  }
+
+  /**
+   * Hands the `budget.threshold` events waiting here to the webhook queue; ones that cannot go
+   * now stay for the next alarm run (their ids are fixed, so a second hand-over sends nothing
+   * twice). Never fails the send that crossed the threshold.
+   */
+  private async announceBudget(): Promise<void> {
+    const events = pendingBudgetEvents(this.sql);
+    if (events.length === 0) {
+      return;
+    }
+    try {
+      await emitEvents(this.env, events, this.clock());
+      forgetBudgetEvents(this.sql, events);
+    } catch (error) {
+      console.error("budget events not handed over", error);
+      await this.wakeAt(this.clock() + COALESCE_MS);
+    }
   }
 
   /** Brings the alarm forward to `at` (never pushes it back). */

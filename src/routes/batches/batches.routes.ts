@@ -41,6 +41,10 @@ export const CreateBatchBody = z
     }),
     send_at: SendAt.optional(),
     smart_encoding: z.boolean().optional(),
+    partial: z.boolean().optional().openapi({
+      description:
+        "When the batch would pass your monthly budget or prepaid balance: true sends the rows that fit (in order) and lists the rest as refused; otherwise (the default) the whole batch is refused with a 422 `budget-exceeded`",
+    }),
     metadata: z
       .record(z.string().max(40), z.string().max(500))
       .refine((m) => Object.keys(m).length <= 20, "at most 20 keys")
@@ -81,6 +85,13 @@ export const AcceptedBatchSchema = z
       description: "The rows not accepted, each with its reason (the first 1,000)",
     }),
     rejected_count: RejectedCount,
+    partial: z.boolean().optional().openapi({
+      description:
+        "true when the batch was cut at the budget (asked for with `partial: true`): the rows past it are in `rejected_rows` with a `budget:` reason",
+    }),
+    budget_refused: z.number().int().optional().openapi({
+      description: "Rows refused because the budget or balance was reached",
+    }),
     send_at: z.string(),
     created_at: z.string(),
   })

@@ -8,4 +8,5 @@ export const platformRouter = createRouter()
   .openapi(routes.getTenant, handlers.getTenant)
   .openapi(routes.updateTenant, handlers.updateTenant)
   .openapi(routes.suspendTenant, handlers.suspendTenant)
-  .openapi(routes.resumeTenant, handlers.resumeTenant);
+  .openapi(routes.resumeTenant, handlers.resumeTenant)
+  .openapi(routes.topUpBalance, handlers.topUpBalance);

@@ -2,6 +2,7 @@ import type { RouteHandler } from "@hono/zod-openapi";
 import type { Context } from "hono";
 import type { AppEnv } from "../../app-env";
 import type { RequestOrigin } from "../../domain/caller";
+import { fromMicros } from "../../domain/pricing";
 import { ApiError } from "../../lib/problem";
 import { invitationLink } from "../../services/accounts/invitations";
 import * as service from "../../services/accounts/platform-tenants";
@@ -108,3 +109,16 @@ export const suspendTenant: RouteHandler<typeof routes.suspendTenant, AppEnv> = 
 
 export const resumeTenant: RouteHandler<typeof routes.resumeTenant, AppEnv> = async (c) =>
   c.json(present(await service.resumeTenant(c.env, c.req.valid("param").id, originOf(c))), 200);
+
+export const topUpBalance: RouteHandler<typeof routes.topUpBalance, AppEnv> = async (c) => {
+  const { tenant, balanceMicros } = await service.topUpBalance(
+    c.env,
+    c.req.valid("param").id,
+    Math.round(c.req.valid("json").amount * 1_000_000),
+    originOf(c),
+  );
+  return c.json(
+    { tenant_id: tenant.id, balance: fromMicros(balanceMicros), currency: tenant.currency },
+    200,
+  );
+};

@@ -3,7 +3,7 @@ import { requirePlatformKey } from "../../middleware/platform-key";
 import { IdempotencyHeaders, LimitQuery } from "../common";
 import { ApiKeySchema } from "../keys/keys.routes";
 import { conflict, jsonBody, jsonResponse, listOf, problems } from "../openapi-helpers";
-import { Country, TenantSchema } from "../tenant/tenant.routes";
+import { Amount, Country, TenantSchema } from "../tenant/tenant.routes";
 
 export const platformAuth = [{ platformKey: [] }];
 
@@ -171,5 +171,33 @@ export const resumeTenant = createRoute({
   responses: {
     200: jsonResponse(PlatformTenantSchema, "Resumed"),
     ...problems(400, 401, 404),
+  },
+});
+
+const BalanceSchema = z
+  .object({
+    tenant_id: z.string(),
+    balance: z.number().openapi({ description: "The prepaid balance after the top-up" }),
+    currency: z.string(),
+  })
+  .openapi("TenantBalance");
+
+export const topUpBalance = createRoute({
+  method: "post",
+  path: "/v1/platform/tenants/{id}/balance",
+  operationId: "addToPlatformTenantBalance",
+  tags: [TAG],
+  summary: "Top up a tenant's prepaid balance",
+  description:
+    "Adds `amount` (in the tenant's currency) to its prepaid balance; the first top-up gives the tenant a balance, which from then on each live message's estimated cost draws down as it is accepted, and which no send may take below zero (a 422 `budget-exceeded` naming the balance). Recorded as `tenant.balance.top_up`.",
+  security: platformAuth,
+  middleware: [requirePlatformKey] as const,
+  request: {
+    ...idParam,
+    body: jsonBody(z.object({ amount: Amount.openapi({ example: 100 }) }).strict()),
+  },
+  responses: {
+    200: jsonResponse(BalanceSchema, "Topped up"),
+    ...problems(400, 401, 404, 415),
   },
 });

@@ -2,6 +2,7 @@ import type { RouteHandler } from "@hono/zod-openapi";
 import type { AppEnv } from "../../app-env";
 import { verificationSettingsOf } from "../../domain/verification-limits";
 import { ApiError } from "../../lib/problem";
+import { budgetSettingView, budgetUsageOf } from "../../services/accounts/budget";
 import * as service from "../../services/accounts/tenants";
 import type * as routes from "./tenant.routes";
 
@@ -31,12 +32,25 @@ export function present(row: service.TenantRow) {
       threshold: verification.fraudGuard.threshold,
       min_volume: verification.fraudGuard.minVolume,
     },
+    budget: budgetSettingView(row.budgetMicros ?? null),
     created_at: new Date(row.createdAt).toISOString(),
   };
 }
 
+/** The tenant with this month's spending, as its own admin sees it. */
+async function presentOwn(env: Env, row: service.TenantRow) {
+  return {
+    ...present(row),
+    budget_usage: await budgetUsageOf(env, row.id, {
+      homeCountry: row.homeCountry,
+      currency: row.currency,
+      budgetMicros: row.budgetMicros ?? null,
+    }),
+  };
+}
+
 export const getTenant: RouteHandler<typeof routes.getTenant, AppEnv> = async (c) =>
-  c.json(present(await service.getTenant(c.env, c.get("caller"))), 200);
+  c.json(await presentOwn(c.env, await service.getTenant(c.env, c.get("caller"))), 200);
 
 export const updateTenant: RouteHandler<typeof routes.updateTenant, AppEnv> = async (c) => {
   const body = c.req.valid("json");
@@ -67,6 +81,12 @@ export const updateTenant: RouteHandler<typeof routes.updateTenant, AppEnv> = as
       threshold: body.fraud_guard.threshold,
       minVolume: body.fraud_guard.min_volume,
     },
+    budgetMicros:
+      body.budget === undefined
+        ? undefined
+        : body.budget === null
+          ? null
+          : Math.round(body.budget.monthly_limit * 1_000_000),
   });
-  return c.json(present(row), 200);
+  return c.json(await presentOwn(c.env, row), 200);
 };

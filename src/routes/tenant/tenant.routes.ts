@@ -62,6 +62,41 @@ const FraudGuardSchema = z
       "Refuses verification sends (429 `low_conversion`) to a number range or country whose codes are not being entered, as SMS pumping looks; it lets them go again as the hour's figures recover.",
   });
 
+/** An amount of the tenant's currency, as the API's `cost`: a number with at most 6 decimals. */
+export const Amount = z
+  .number()
+  .positive()
+  .max(1_000_000_000)
+  .refine((n) => Math.abs(n * 1e6 - Math.round(n * 1e6)) < 1e-3, "at most 6 decimals");
+
+const BudgetSchema = z
+  .object({
+    monthly_limit: z.number().openapi({ description: "In `currency`, like a message's `cost`" }),
+    thresholds: z.array(z.number().int()).openapi({
+      description: "Percentages at which a `budget.threshold` event is sent, once each a month",
+      example: [80, 100],
+    }),
+  })
+  .openapi("Budget", {
+    description:
+      "A monthly spending limit (the month in your home country's time zone): each live message counts with its cost as estimated when accepted (test mode never counts; a cancel before sending gives it back); a send or batch past it is a 422 `budget-exceeded`",
+  });
+
+const BudgetUsageSchema = z
+  .object({
+    month: z.string().openapi({ example: "2026-12" }),
+    used: z.number().openapi({ description: "Live messages' cost accepted this month" }),
+    remaining: z.number().nullable().openapi({
+      description:
+        "What may still be spent: the smaller of the budget left and the balance; null with neither",
+    }),
+    balance: z.number().nullable().openapi({
+      description: "The prepaid balance (topped up by the platform admin); null when none",
+    }),
+    currency: z.string(),
+  })
+  .openapi("BudgetUsage");
+
 const Price = z
   .string()
   .refine(isPrice, "must be a decimal price with at most 6 decimals, e.g. 0.0450");
@@ -86,9 +121,15 @@ export const TenantSchema = z
     opt_out_confirmation: OptOutConfirmationSchema.nullable(),
     verification_limits: VerificationLimitsSchema,
     fraud_guard: FraudGuardSchema,
+    budget: BudgetSchema.nullable(),
     created_at: z.string(),
   })
   .openapi("Tenant");
+
+/** The tenant as its own admin sees it: with this month's spending. */
+export const OwnTenantSchema = TenantSchema.extend({ budget_usage: BudgetUsageSchema }).openapi(
+  "OwnTenant",
+);
 
 export const getTenant = createRoute({
   method: "get",
@@ -99,7 +140,7 @@ export const getTenant = createRoute({
   security: bearerAuth,
   middleware: [requireScope("admin")] as const,
   responses: {
-    200: jsonResponse(TenantSchema, "The settings"),
+    200: jsonResponse(OwnTenantSchema, "The settings"),
     ...problems(401, 403, 429),
   },
 });
@@ -153,12 +194,22 @@ export const updateTenant = createRoute({
             description:
               "The members given replace theirs (defaults: on, threshold 0.2, minimum volume 20)",
           }),
+          budget: z
+            .object({ monthly_limit: Amount })
+            .strict()
+            .nullable()
+            .optional()
+            .openapi({
+              description:
+                "A monthly spending limit in `currency` (events at 80% and 100%); null removes it",
+              example: { monthly_limit: 50 },
+            }),
         })
         .strict(),
     ),
   },
   responses: {
-    200: jsonResponse(TenantSchema, "The new settings"),
+    200: jsonResponse(OwnTenantSchema, "The new settings"),
     ...problems(400, 401, 403, 415, 429),
   },
 });

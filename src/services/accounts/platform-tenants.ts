@@ -12,8 +12,10 @@ import { forgetCachedTenant } from "../../db/api-key-lookup";
 import { database } from "../../db/client";
 import { keyset, type Page, type PageRequest, pageOf } from "../../db/paging";
 import { apiKeys, providerSettings, tenants, users } from "../../db/schema";
+import { dispatcherOf } from "../../delivery/dispatcher";
 import { diffOf } from "../../domain/audit-chain";
 import type { RequestOrigin } from "../../domain/caller";
+import { fromMicros } from "../../domain/pricing";
 import { randomToken, sha256Hex } from "../../lib/crypto";
 import { newId } from "../../lib/ids";
 import { ApiError } from "../../lib/problem";
@@ -86,6 +88,7 @@ export async function createTenant(
     optOutConfirmation: null,
     verificationLimits: null,
     fraudGuard: null,
+    budgetMicros: null,
   };
   const { invitation, statements: invite } = await prepareInvitation(
     env,
@@ -228,6 +231,37 @@ export async function resumeTenant(
     action: "tenant.resume",
     diff: diffOf({ suspended_at: before.suspendedAt }, { suspended_at: null }),
   });
+}
+
+/**
+ * Tops up the tenant's prepaid balance by `micros` (the first top-up starts one at 0; from then
+ * on its sends draw it down and may not take it below zero). The balance lives in the tenant's
+ * dispatcher, which checks and draws it as it accepts; the entry `tenant.balance.top_up` follows
+ * the top-up (a D1 failure in between leaves the top-up made and unrecorded: the 500 says so, and
+ * the balance the entry would show is the one GET /v1/tenant reads).
+ */
+export async function topUpBalance(
+  env: Env,
+  id: string,
+  micros: number,
+  origin: RequestOrigin,
+): Promise<{ tenant: TenantRow; balanceMicros: number }> {
+  const tenant = await findTenant(env, id);
+  const balanceMicros = await dispatcherOf(env, id).topUpBalance({ tenantId: id, micros });
+  await audited(
+    env,
+    platformSource(id, origin),
+    {
+      action: "tenant.balance.top_up",
+      target: id,
+      diff: diffOf(
+        { balance: fromMicros(balanceMicros - micros) },
+        { balance: fromMicros(balanceMicros) },
+      ),
+    },
+    [],
+  );
+  return { tenant, balanceMicros };
 }
 
 /**

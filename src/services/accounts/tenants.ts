@@ -58,6 +58,8 @@ export interface TenantChanges {
   verificationLimits?: Partial<VerificationLimits>;
   /** Merged into the current guard. */
   fraudGuard?: Partial<FraudGuard>;
+  /** The monthly budget in micros; null removes it. */
+  budgetMicros?: number | null;
 }
 
 /** The SET clause's part that every change of the tenant's settings carries. */

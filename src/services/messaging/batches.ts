@@ -13,6 +13,7 @@ import type { Caller } from "../../domain/caller";
 import type { TemplateKind } from "../../domain/vocabulary";
 import { seededId } from "../../lib/ids";
 import { ApiError } from "../../lib/problem";
+import { budgetExceeded, budgetPolicyOf } from "../accounts/budget";
 import { StaleSettings, withCurrentSettings } from "../accounts/tenants";
 import { loadScreener } from "../content/sensitive-words";
 import { type BatchRecipient, type Rejection, recipientRows } from "./batch-rows";
@@ -33,6 +34,8 @@ export type BatchInput = ContentInput & {
   send_at?: string;
   smart_encoding?: boolean;
   metadata?: Record<string, string>;
+  /** Over the budget: send what fits (in row order) rather than nothing. */
+  partial?: boolean;
 };
 
 export interface AcceptedBatch {
@@ -42,6 +45,9 @@ export interface AcceptedBatch {
   /** The first MAX_LISTED_REJECTIONS rejected rows; `rejected_count` counts them all. */
   rejected_rows: Rejection[];
   rejected_count: number;
+  /** Cut at the budget (asked for with `partial: true`); `budget_refused` rows were refused. */
+  partial: boolean;
+  budget_refused: number;
   send_at: string;
   created_at: string;
 }
@@ -135,6 +141,8 @@ async function createBatch(
   const optOutExempt = kind === "verification" && tenant.verificationOptOutExempt;
   let chunk: OutboxMessage[] = [];
   let chunkRows = new Map<string, number>();
+  // Every staged message's row, for the rows a budget cut refuses (only when one may).
+  const stagedRows = input.partial ? new Map<string, number>() : null;
   let accepted = 0;
   const stage = async () => {
     if (chunk.length > 0) {
@@ -173,6 +181,7 @@ async function createBatch(
     const id = seededId("msg", now, claim.seed, row.row);
     chunk.push(smsOutboxMessage(origin, id, row.to, composition.value));
     chunkRows.set(id, row.row);
+    stagedRows?.set(id, row.row);
     if (chunk.length === STAGE_CHUNK) {
       await stage();
     }
@@ -203,12 +212,28 @@ async function createBatch(
     createdAt: now,
     canceledAt: null,
   };
-  const committed = await dispatcher.commitBatch(record, tenant.settingsVersion);
+  const committed = await dispatcher.commitBatch(record, tenant.settingsVersion, {
+    policy: budgetPolicyOf(tenant),
+    partial: input.partial === true,
+  });
   if (committed === "stale-settings") {
     throw new StaleSettings();
   }
   if (committed === "incomplete") {
     throw new Error(`batch ${batchId}: staged rows missing at commit`);
+  }
+  if (typeof committed === "object" && committed.kind === "over-budget") {
+    throw budgetExceeded(committed.refusal, tenant.currency);
+  }
+  let budgetRefused = 0;
+  if (typeof committed === "object") {
+    const reason = `budget: ${budgetExceeded(committed.refusal, tenant.currency).message}`;
+    for (const id of committed.refused) {
+      rejected.push({ row: stagedRows?.get(id) ?? 0, reason });
+    }
+    rejected.sort((a, b) => a.row - b.row);
+    accepted -= committed.refused.length;
+    budgetRefused = committed.refused.length;
   }
   return {
     id: batchId,
@@ -216,6 +241,8 @@ async function createBatch(
     accepted,
     rejected_rows: rejected.slice(0, MAX_LISTED_REJECTIONS),
     rejected_count: rejected.length,
+    partial: budgetRefused > 0,
+    budget_refused: budgetRefused,
     send_at: new Date(wanted).toISOString(),
     created_at: new Date(now).toISOString(),
   };

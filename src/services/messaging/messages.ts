@@ -10,6 +10,7 @@ import { fromMicros } from "../../domain/pricing";
 import { sha256Hex } from "../../lib/crypto";
 import { newId } from "../../lib/ids";
 import { ApiError } from "../../lib/problem";
+import { budgetExceeded, budgetPolicyOf } from "../accounts/budget";
 import { currentSettings, StaleSettings, withCurrentSettings } from "../accounts/tenants";
 import { loadScreener, type SensitiveHit } from "../content/sensitive-words";
 import { servingTemplate } from "../content/serving-templates";
@@ -121,6 +122,8 @@ async function composeAndHandOver(
  * caller's copy of the tenant's settings is outdated (see withCurrentSettings), and a 422 for a
  * recipient who opted out (checked by the dispatcher in the same call): verification codes pass
  * when the tenant exempts them, and `options.optOutExempt` lets an opt-out's own confirmation by.
+ * A live message whose cost would pass the monthly budget or the balance is a 422
+ * `budget-exceeded`, decided by the dispatcher in the same call (verification codes included).
  */
 export async function handOver(
   env: Env,
@@ -144,12 +147,16 @@ export async function handOver(
     currency: caller.tenant.currency,
     settingsVersion: caller.tenant.settingsVersion,
     ...(optOutExempt ? { optOutExempt } : {}),
+    budget: budgetPolicyOf(caller.tenant),
   });
   if (result.kind === "stale-settings") {
     throw new StaleSettings();
   }
   if (result.kind === "opted-out") {
     throw optedOutRefusal(message.recipient, "/to");
+  }
+  if (result.kind === "over-budget") {
+    throw budgetExceeded(result.refusal, caller.tenant.currency);
   }
   if (result.kind === "idempotency-conflict") {
     throw new ApiError(
