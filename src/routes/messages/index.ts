@@ -7,4 +7,6 @@ export const messagesRouter = createRouter()
   .openapi(routes.previewMessage, handlers.previewMessage)
   .openapi(routes.cancelMessage, handlers.cancelMessage)
   .openapi(routes.listMessages, handlers.listMessages)
+  // Before `/v1/messages/{id}`, which would take `export` for an id.
+  .openapi(routes.exportMessages, handlers.exportMessages)
   .openapi(routes.getMessage, handlers.getMessage);
