@@ -11,6 +11,7 @@ import {
   text,
   uniqueIndex,
 } from "drizzle-orm/sqlite-core";
+import type { Retention } from "../domain/retention";
 import type { FraudGuard, VerificationLimits } from "../domain/verification-limits";
 import {
   ATTEMPT_OUTCOMES,
@@ -62,6 +63,8 @@ export const tenants = sqliteTable("tenants", {
   verificationLimits: text({ mode: "json" }).$type<VerificationLimits | null>(),
   /** The low-conversion guard on verification sends; null: the defaults (on). */
   fraudGuard: text({ mode: "json" }).$type<FraudGuard | null>(),
+  /** How long bodies, messages and inbound messages are kept (domain/retention); null: defaults. */
+  retention: text({ mode: "json" }).$type<Retention | null>(),
 });
 
 export const users = sqliteTable(

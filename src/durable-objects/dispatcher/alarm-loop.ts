@@ -15,6 +15,7 @@ import { nextAlarmAt } from "./next-alarm";
 import { bulkWindow, flushBatches, flushToSendLog } from "./outbox-flush";
 import { reconcileStaleReleases, sweepExpired } from "./overdue";
 import { RELEASE_TICK_MS, releaseDue } from "./releases";
+import { retentionRound } from "./retention";
 
 /** Accepts within this window share one alarm run: one D1 write and one queue batch for all. */
 export const COALESCE_MS = 250;
@@ -92,6 +93,8 @@ export class AlarmLoop {
     }
     this.pruneIdempotency(sql, now);
     dropAbandonedStages(sql, now);
+    // Last: sending comes first, and a failed round does not fail the run.
+    const retentionAt = await retentionRound(sql, env.DB, meta, now);
     const end = parts.clock();
     return nextAlarmAt(sql, meta, end, {
       moreToLog,
@@ -99,6 +102,7 @@ export class AlarmLoop {
       nextTick: release.rateLimited ? end + RELEASE_TICK_MS : undefined,
       releaseTimeoutMs: settingsOf(env).RELEASE_TIMEOUT_SECONDS * 1000,
       bulkWindow: bulkWindow(await meta.sendRate(sql, env.DB)),
+      retentionAt,
     });
   }
 

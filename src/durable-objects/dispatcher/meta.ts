@@ -59,6 +59,23 @@ export class DispatcherMeta {
    */
   private reportedDuringSweep: number | null | undefined;
 
+  /**
+   * When the next retention round is due (retention.ts), and whether it continues a backlog (the
+   * last round filled its batch): null before the first round.
+   */
+  retentionDue(sql: SqlStorage): { at: number; continuing: boolean } | null {
+    const stored = getMeta(sql, "retention_due");
+    if (stored === undefined) {
+      return null;
+    }
+    const [at, continuing] = stored.split(":");
+    return { at: Number(at), continuing: continuing === "1" };
+  }
+
+  setRetentionDue(sql: SqlStorage, at: number, continuing: boolean): void {
+    setMeta(sql, "retention_due", `${at}:${continuing ? "1" : "0"}`);
+  }
+
   /** The tenant this dispatcher serves, once any call has named it. */
   tenantId(sql: SqlStorage): string | undefined {
     return this.tenant ?? getMeta(sql, "tenant_id");

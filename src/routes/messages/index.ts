@@ -9,4 +9,5 @@ export const messagesRouter = createRouter()
   .openapi(routes.listMessages, handlers.listMessages)
   // Before `/v1/messages/{id}`, which would take `export` for an id.
   .openapi(routes.exportMessages, handlers.exportMessages)
-  .openapi(routes.getMessage, handlers.getMessage);
+  .openapi(routes.getMessage, handlers.getMessage)
+  .openapi(routes.redactMessageBody, handlers.redactMessageBody);

@@ -5,6 +5,7 @@ import { acceptAutoMessage } from "../../services/messaging/best-channel";
 import * as cancel from "../../services/messaging/cancel";
 import * as reads from "../../services/messaging/message-reads";
 import * as sending from "../../services/messaging/messages";
+import { redactMessageBody as redact } from "../../services/messaging/redaction";
 import { acceptWeChatMessage } from "../../services/wechat/messages";
 import { exportResponse } from "./messages.export";
 import type * as routes from "./messages.routes";
@@ -83,4 +84,12 @@ export const exportMessages: RouteHandler<typeof routes.exportMessages, AppEnv> 
     format: query.format,
     bom: query.bom,
   });
+};
+
+export const redactMessageBody: RouteHandler<typeof routes.redactMessageBody, AppEnv> = async (
+  c,
+) => {
+  const caller = c.get("caller");
+  const message = await redact(c.env, caller, c.req.valid("param").id);
+  return c.json(present(message, caller.tenant.currency), 200);
 };

@@ -281,3 +281,23 @@ export const exportMessages = createRoute({
     ...problems(400, 401, 403, 429),
   },
 });
+
+export const redactMessageBody = createRoute({
+  method: "delete",
+  path: "/v1/messages/{id}/body",
+  operationId: "redactMessageBody",
+  tags: ["Messages"],
+  summary: "Redact a message's body (erasure on request)",
+  description:
+    "The text becomes `[redacted]` (template variables and WeChat content are cleared too); the message, its status and its figures stay. Recorded in the audit log, without the text. Only for a message in a final status (delivered, undelivered, failed, canceled, expired): one still on its way needs its body, so that is a 409. Redacting again changes nothing.",
+  security: bearerAuth,
+  middleware: [requireScope("messages:send", "test-mode")] as const,
+  request: { params: z.object({ id: MessageId }) },
+  responses: {
+    200: {
+      description: "The message, its body redacted",
+      content: { "application/json": { schema: MessageSchema } },
+    },
+    ...problems(400, 401, 403, 404, 409, 429),
+  },
+});

@@ -1,5 +1,6 @@
 import type { RouteHandler } from "@hono/zod-openapi";
 import type { AppEnv } from "../../app-env";
+import { retentionOf } from "../../domain/retention";
 import { verificationSettingsOf } from "../../domain/verification-limits";
 import { ApiError } from "../../lib/problem";
 import * as service from "../../services/accounts/tenants";
@@ -7,6 +8,7 @@ import type * as routes from "./tenant.routes";
 
 export function present(row: service.TenantRow) {
   const verification = verificationSettingsOf(row.verificationLimits, row.fraudGuard);
+  const retention = retentionOf(row.retention);
   return {
     id: row.id,
     name: row.name,
@@ -30,6 +32,11 @@ export function present(row: service.TenantRow) {
       enabled: verification.fraudGuard.enabled,
       threshold: verification.fraudGuard.threshold,
       min_volume: verification.fraudGuard.minVolume,
+    },
+    retention: {
+      bodies_days: retention.bodiesDays,
+      messages_days: retention.messagesDays,
+      inbound_days: retention.inboundDays,
     },
     created_at: new Date(row.createdAt).toISOString(),
   };
@@ -66,6 +73,11 @@ export const updateTenant: RouteHandler<typeof routes.updateTenant, AppEnv> = as
       enabled: body.fraud_guard.enabled,
       threshold: body.fraud_guard.threshold,
       minVolume: body.fraud_guard.min_volume,
+    },
+    retention: body.retention && {
+      bodiesDays: body.retention.bodies_days,
+      messagesDays: body.retention.messages_days,
+      inboundDays: body.retention.inbound_days,
     },
   });
   return c.json(present(row), 200);

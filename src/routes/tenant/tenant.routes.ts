@@ -2,6 +2,7 @@ import { createRoute, z } from "@hono/zod-openapi";
 import { isPhoneCountry } from "../../domain/countries";
 import { isPrice } from "../../domain/pricing";
 import { isClockTime } from "../../domain/quiet-hours";
+import { MAX_RETENTION_DAYS } from "../../domain/retention";
 import { requireScope } from "../../middleware/api-key";
 import { bearerAuth } from "../common";
 import { jsonBody, jsonResponse, problems } from "../openapi-helpers";
@@ -62,6 +63,24 @@ const FraudGuardSchema = z
       "Refuses verification sends (429 `low_conversion`) to a number range or country whose codes are not being entered, as SMS pumping looks; it lets them go again as the hour's figures recover.",
   });
 
+const Days = z.number().int().min(1).max(MAX_RETENTION_DAYS);
+
+const RetentionSchema = z
+  .object({
+    bodies_days: Days.openapi({
+      description:
+        "Days a message's text (and template variables, WeChat content) is kept; then it reads `[redacted]`. At most messages_days",
+    }),
+    messages_days: Days.openapi({
+      description: "Days a message (with its attempts) is kept in the send log; then it is deleted",
+    }),
+    inbound_days: Days.openapi({ description: "Days an inbound message is kept" }),
+  })
+  .openapi("Retention", {
+    description:
+      "How long the send log and inbound messages are kept, counted from when a message was accepted (received). Enforced in bounded batches a few times a day; a message still on its way keeps its body until it ends. Statistics and the audit log are kept.",
+  });
+
 const Price = z
   .string()
   .refine(isPrice, "must be a decimal price with at most 6 decimals, e.g. 0.0450");
@@ -86,6 +105,7 @@ export const TenantSchema = z
     opt_out_confirmation: OptOutConfirmationSchema.nullable(),
     verification_limits: VerificationLimitsSchema,
     fraud_guard: FraudGuardSchema,
+    retention: RetentionSchema,
     created_at: z.string(),
   })
   .openapi("Tenant");
@@ -153,12 +173,16 @@ export const updateTenant = createRoute({
             description:
               "The members given replace theirs (defaults: on, threshold 0.2, minimum volume 20)",
           }),
+          retention: RetentionSchema.partial().strict().optional().openapi({
+            description:
+              "The members given replace theirs (default 180 days each); bodies_days longer than messages_days is a 422",
+          }),
         })
         .strict(),
     ),
   },
   responses: {
     200: jsonResponse(TenantSchema, "The new settings"),
-    ...problems(400, 401, 403, 415, 429),
+    ...problems(400, 401, 403, 415, 422, 429),
   },
 });

@@ -86,6 +86,7 @@ export async function createTenant(
     optOutConfirmation: null,
     verificationLimits: null,
     fraudGuard: null,
+    retention: null,
   };
   const { invitation, statements: invite } = await prepareInvitation(
     env,
