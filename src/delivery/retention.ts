@@ -56,14 +56,7 @@ export async function enforceRetention(
   const cutoff = retentionCutoffs(retention, now);
   const bodies = [tenantId, firstIdAt("msg", cutoff.bodies), cutoff.bodies] as const;
   const old = [tenantId, firstIdAt("msg", cutoff.messages), cutoff.messages] as const;
-  const [redacted, , deleted, inbound] = await d1.batch([
-    // Newest due first: the rows just past the cutoff are the ones a previous round left.
-    d1
-      .prepare(
-        `UPDATE messages SET body = ?5, template_params = NULL, payload = NULL
-         WHERE id IN (${DUE_MESSAGES} AND body <> ?5 ORDER BY id DESC LIMIT ?4)`,
-      )
-      .bind(...bodies, batch, REDACTED_BODY),
+  const [, deleted, redacted, inbound] = await d1.batch([
     d1
       .prepare(
         `DELETE FROM message_attempts
@@ -73,6 +66,14 @@ export async function enforceRetention(
     d1
       .prepare(`DELETE FROM messages WHERE id IN (${DUE_MESSAGES} ORDER BY id LIMIT ?4)`)
       .bind(...old, batch),
+    // After the deletes, so a body is not redacted in the round that deletes its message.
+    // Newest due first: the rows just past the cutoff are the ones a previous round left.
+    d1
+      .prepare(
+        `UPDATE messages SET body = ?5, template_params = NULL, payload = NULL
+         WHERE id IN (${DUE_MESSAGES} AND body <> ?5 ORDER BY id DESC LIMIT ?4)`,
+      )
+      .bind(...bodies, batch, REDACTED_BODY),
     d1
       .prepare(
         `DELETE FROM inbound_messages WHERE id IN (SELECT id FROM inbound_messages

@@ -7,8 +7,8 @@
 import { env } from "cloudflare:test";
 import { afterEach, beforeEach, describe, expect, it, vi } from "vitest";
 import { listAuditEntries, verifyAuditChain } from "../../src/services/audit/audit-log";
-import { platform, suspend } from "../support/platform";
 import { insertMessage } from "../support/message-rows";
+import { platform, suspend } from "../support/platform";
 import { CODE_TEMPLATE } from "../support/templates";
 import { call, createTenant, postJson, type TestTenant } from "../support/tenants";
 import { accept, GOOD_PASSWORD, invite } from "../support/users";
