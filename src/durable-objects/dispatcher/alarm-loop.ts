@@ -52,10 +52,13 @@ export class AlarmLoop {
     // The alarm that woke us is spent. One set from here on was asked for by a call that came in
     // while this run awaited D1 or the queue (the object takes calls then): see setNextAlarm.
     this.alarmAt = null;
+    // Before the clock is read for releasing, so that a round's D1 time never shifts the rate's
+    // steps; a failed round is logged and does not fail the run (retention.ts).
+    const retentionAt = await retentionRound(parts.sql, parts.env.DB, parts.meta, parts.clock());
     const now = parts.clock();
     let next: number | undefined;
     try {
-      next = await this.runOnce(parts, now);
+      next = await this.runOnce(parts, now, retentionAt);
       this.failedRuns = 0;
     } catch (error) {
       this.failedRuns++;
@@ -76,7 +79,11 @@ export class AlarmLoop {
   }
 
   /** Logs, sweeps, reconciles and releases; returns when the outbox next needs a run. */
-  private async runOnce(parts: LoopParts, now: number): Promise<number | undefined> {
+  private async runOnce(
+    parts: LoopParts,
+    now: number,
+    retentionAt: number | undefined,
+  ): Promise<number | undefined> {
     const { sql, env, meta } = parts;
     // First: what it finds written is what the reconciling below reads.
     await writeKeptOutcomes(sql, env);
@@ -93,8 +100,6 @@ export class AlarmLoop {
     }
     this.pruneIdempotency(sql, now);
     dropAbandonedStages(sql, now);
-    // Last: sending comes first, and a failed round does not fail the run.
-    const retentionAt = await retentionRound(sql, env.DB, meta, now);
     const end = parts.clock();
     return nextAlarmAt(sql, meta, end, {
       moreToLog,
