@@ -23,6 +23,9 @@
  *   chaos    two flaky fake carriers with failover; the same carrier checks as crash (chaos.mjs)
  *   inbound  POST /noop, then the sandbox's inbound SMS hook, at a fixed rate: every post stored
  *            once, one inbound.received each, the hook's p99 ≤ 2 × the no-op's (inbound.mjs)
+ *   export   100,000 messages seeded, GET /v1/messages/export?format=csv read to its end while
+ *            the Worker isolate's heap is sampled through the inspector: every row arrives, and
+ *            the heap's peak stays within 16 MB of before (export.mjs)
  * Writes test/bench/RESULTS.md (only the sections that ran). Exits 1 if anything failed.
  *
  * Options (flag, or environment variable; defaults in brackets):
@@ -46,6 +49,7 @@
  *   --chaos-messages / BENCH_CHAOS_MESSAGES [5000]   messages the chaos run sends
  *   --inbound-rate / BENCH_INBOUND_RATE [2000]   inbound posts/s (and no-op posts/s)
  *   --inbound-duration / BENCH_INBOUND_DURATION [10] s of each at that rate
+ *   --export-rows / BENCH_EXPORT_ROWS [100000]   messages the export section seeds and exports
  *   --drain-order / BENCH_DRAIN_ORDER [both]   how each recipient's messages are accepted, one
  *            drain run each: grouped (a client sends one recipient's messages, then the next
  *            recipient's), interleaved (every recipient's 1st message, then every 2nd, …), both
@@ -62,6 +66,7 @@ import { runChaos } from "./chaos.mjs";
 import { runCompare } from "./compare.mjs";
 import { runCrash } from "./crash-load.mjs";
 import { drainIntro, runDrain } from "./drain.mjs";
+import { runExport } from "./export.mjs";
 import { runInbound } from "./inbound.mjs";
 import {
   BENCH_DIR,
@@ -95,6 +100,7 @@ const SECTIONS = [
   "batch",
   "chaos",
   "inbound",
+  "export",
   "segments",
   "matcher",
 ];
@@ -126,6 +132,7 @@ const NUMBER_OPTIONS = {
   "chaos-messages": ["BENCH_CHAOS_MESSAGES", 5000],
   "inbound-rate": ["BENCH_INBOUND_RATE", 2000],
   "inbound-duration": ["BENCH_INBOUND_DURATION", 10],
+  "export-rows": ["BENCH_EXPORT_ROWS", 100_000],
   "compare-rounds": ["BENCH_COMPARE_ROUNDS", 2],
 };
 const STRING_OPTIONS = {
@@ -346,6 +353,11 @@ async function main() {
       const inbound = await runInbound(settings);
       sections.inbound = inbound.markdown;
       failures.push(...inbound.failures);
+    }
+    if (settings.sections.includes("export")) {
+      const exported = await runExport(settings);
+      sections.export = exported.markdown;
+      failures.push(...exported.failures);
     }
     for (const [name, run] of Object.entries(MICRO_BENCHES)) {
       if (settings.sections.includes(name)) {
