@@ -50,6 +50,7 @@ export class DispatcherMeta {
   /** The release token bucket; null when none is stored yet. */
   private tokens: BucketState | null | undefined;
   private sweepAt: number | null | undefined;
+  private retention: { at: number; continuing: boolean } | null | undefined;
   /** When the release path next looks at quiet hours; memory only, so a new instance looks at once. */
   private quietCheckAt = 0;
   /**
@@ -64,15 +65,15 @@ export class DispatcherMeta {
    * last round filled its batch): null before the first round.
    */
   retentionDue(sql: SqlStorage): { at: number; continuing: boolean } | null {
-    const stored = getMeta(sql, "retention_due");
-    if (stored === undefined) {
-      return null;
+    if (this.retention === undefined) {
+      const [at, continuing] = getMeta(sql, "retention_due")?.split(":") ?? [];
+      this.retention = at === undefined ? null : { at: Number(at), continuing: continuing === "1" };
     }
-    const [at, continuing] = stored.split(":");
-    return { at: Number(at), continuing: continuing === "1" };
+    return this.retention;
   }
 
   setRetentionDue(sql: SqlStorage, at: number, continuing: boolean): void {
+    this.retention = { at, continuing };
     setMeta(sql, "retention_due", `${at}:${continuing ? "1" : "0"}`);
   }
 
