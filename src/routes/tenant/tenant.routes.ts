@@ -78,7 +78,7 @@ const RetentionSchema = z
   })
   .openapi("Retention", {
     description:
-      "How long the send log and inbound messages are kept, counted from when a message was accepted (received). Enforced in bounded batches a few times a day; a message still on its way keeps its body until it ends. Statistics and the audit log are kept.",
+      "How long the send log and inbound messages are kept, counted from when a message was accepted (received). Enforced in bounded batches by a daily run and by each tenant's dispatcher; a message still on its way keeps its body until it ends. Statistics and the audit log are kept.",
   });
 
 const Price = z
