@@ -7,7 +7,8 @@
  * WEBHOOK_QUEUE (events to tenants' endpoints) and its dead-letter queue (ends deliveries
  * `failed`); INBOUND_QUEUE (an inbound SMS's event and handling, after the carrier hook stored it)
  * and its dead-letter queue (writes why on the message's handling).
- * scheduled: production housekeeping only; nothing that must also happen under `wrangler dev`
+ * scheduled: production housekeeping only (retention included; the dispatchers' alarms enforce it
+ * locally); nothing that must also happen under `wrangler dev`
  * runs here (cron never fires locally: receipt deadlines and retries live on Durable Object alarms).
  */
 import { app } from "./app";
@@ -23,6 +24,7 @@ import {
   requeueStrandedDeliveries,
   wakeStalledDispatchers,
 } from "./services/messaging/housekeeping";
+import { enforceRetentionEverywhere } from "./services/messaging/retention";
 import { expireDueVerifications } from "./services/verifications/verifications";
 
 export { TenantDispatcher } from "./durable-objects/dispatcher/tenant-dispatcher";
@@ -71,6 +73,8 @@ export default {
       // Reads and checks expire a verification themselves; this sends `verification.expired` for
       // the ones nobody asks about again.
       expireDueVerifications(env),
+      // Each tenant's `retention`, in bounded rounds; a backlog goes on in its dispatcher.
+      enforceRetentionEverywhere(env),
     ]);
   },
 } satisfies ExportedHandler<Env>;

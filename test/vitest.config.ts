@@ -29,6 +29,8 @@ export default defineConfig(async () => {
                   RECEIPT_DEADLINE_SECONDS: "2",
                   RETRY_BASE_SECONDS: "0",
                   RELEASE_TIMEOUT_SECONDS: "5",
+                  // A few rows per read, so that an export of a handful of rows crosses pages.
+                  EXPORT_PAGE_SIZE: "3",
                   // The local WeChat sandbox, on as under `npm start`; its tests turn it off to
                   // see the deployed Worker (wrangler.toml's "false").
                   WECHAT_SANDBOX_ENABLED: "true",

@@ -16,6 +16,8 @@ const settingsSchema = z.object({
   MAX_ATTEMPTS: positiveInt,
   RELEASE_TIMEOUT_SECONDS: positiveInt,
   PUBLIC_BASE_URL: z.url(),
+  /** Rows per D1 read of `GET /v1/messages/export` (the tests set a few to cross pages). */
+  EXPORT_PAGE_SIZE: positiveInt.max(1000).default(500),
   /** Development only: "true" lets webhook endpoints be on 127.0.0.1 (README, Webhooks). */
   WEBHOOK_ALLOW_LOCAL_HTTP: z.stringbool().default(false),
   /** Development only: serves the WeChat sandbox (README, WeChat, locally). */

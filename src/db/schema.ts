@@ -13,6 +13,7 @@ import {
   text,
   uniqueIndex,
 } from "drizzle-orm/sqlite-core";
+import type { Retention } from "../domain/retention";
 import type { FraudGuard, VerificationLimits } from "../domain/verification-limits";
 import {
   ATTEMPT_OUTCOMES,
@@ -69,6 +70,8 @@ export const tenants = sqliteTable("tenants", {
    * running total is the tenant's dispatcher's, not D1's.
    */
   budgetMicros: integer(),
+  /** How long bodies, messages and inbound messages are kept (domain/retention); null: defaults. */
+  retention: text({ mode: "json" }).$type<Retention | null>(),
 });
 
 export const users = sqliteTable(

@@ -28,7 +28,7 @@ export type Permission = (typeof PERMISSIONS)[number];
 
 /** What each permission lets its holder do, for the README, the API reference and the dashboard. */
 export const PERMISSION_DESCRIPTIONS: { readonly [p in Permission]: string } = {
-  "messages:send": "Send messages and batches, cancel them",
+  "messages:send": "Send messages and batches, cancel them, redact a message's body",
   "messages:read": "Read messages, batches and their events",
   "templates:read": "Read templates and signatures",
   "templates:write": "Create and edit templates and signatures, submit them for review",

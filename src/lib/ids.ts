@@ -63,6 +63,14 @@ export function newId(prefix: IdPrefix, nowMs: number = Date.now()): string {
   return `${prefix}_${encodeTime(nowMs)}${randomChars(16)}`;
 }
 
+/**
+ * The lowest id of `prefix` made at `ms`: every id made earlier sorts below it, every id made at
+ * `ms` or later above it, so `id < firstIdAt(p, ms)` seeks "made before ms" on an id index.
+ */
+export function firstIdAt(prefix: IdPrefix, ms: number): string {
+  return `${prefix}_${encodeTime(ms)}`;
+}
+
 /** Rows a series of seeded ids can number: six base32 digits. */
 const SERIES_LIMIT = 32 ** 6;
 

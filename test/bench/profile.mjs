@@ -13,7 +13,7 @@ import { ROOT, sleep } from "./lib.mjs";
 /** V8's pseudo-function for time spent waiting; the others ((program), GC) are busy time. */
 const IDLE = "(idle)";
 
-class Inspector {
+export class Inspector {
   constructor(socket) {
     this.socket = socket;
     this.nextId = 0;

@@ -27,6 +27,9 @@
  *            plain sends, in ABBA blocks: a start's p99 ≤ 1.5 × a plain send's; then 100
  *            concurrent starts to one number: exactly one 201, one message, one carrier send
  *            (verify.mjs)
+ *   export   100,000 messages seeded, GET /v1/messages/export?format=csv read to its end while
+ *            the Worker isolate's heap is sampled through the inspector: every row arrives, and
+ *            the heap's peak stays within 16 MB of before (export.mjs)
  * Writes test/bench/RESULTS.md (only the sections that ran). Exits 1 if anything failed.
  *
  * Options (flag, or environment variable; defaults in brackets):
@@ -52,6 +55,7 @@
  *   --inbound-duration / BENCH_INBOUND_DURATION [10] s of each at that rate
  *   --verify-count / BENCH_VERIFY_COUNT [1000]   verification starts (and plain sends) measured
  *   --verify-concurrency / BENCH_VERIFY_CONCURRENCY [20]   clients, one request in flight each
+ *   --export-rows / BENCH_EXPORT_ROWS [100000]   messages the export section seeds and exports
  *   --drain-order / BENCH_DRAIN_ORDER [both]   how each recipient's messages are accepted, one
  *            drain run each: grouped (a client sends one recipient's messages, then the next
  *            recipient's), interleaved (every recipient's 1st message, then every 2nd, …), both
@@ -68,6 +72,7 @@ import { runChaos } from "./chaos.mjs";
 import { runCompare } from "./compare.mjs";
 import { runCrash } from "./crash-load.mjs";
 import { drainIntro, runDrain } from "./drain.mjs";
+import { runExport } from "./export.mjs";
 import { runInbound } from "./inbound.mjs";
 import {
   BENCH_DIR,
@@ -103,6 +108,7 @@ const SECTIONS = [
   "chaos",
   "inbound",
   "verify",
+  "export",
   "segments",
   "matcher",
 ];
@@ -136,6 +142,7 @@ const NUMBER_OPTIONS = {
   "inbound-duration": ["BENCH_INBOUND_DURATION", 10],
   "verify-count": ["BENCH_VERIFY_COUNT", 1000],
   "verify-concurrency": ["BENCH_VERIFY_CONCURRENCY", 20],
+  "export-rows": ["BENCH_EXPORT_ROWS", 100_000],
   "compare-rounds": ["BENCH_COMPARE_ROUNDS", 2],
 };
 const STRING_OPTIONS = {
@@ -361,6 +368,11 @@ async function main() {
       const verify = await runVerify(settings);
       sections.verify = verify.markdown;
       failures.push(...verify.failures);
+    }
+    if (settings.sections.includes("export")) {
+      const exported = await runExport(settings);
+      sections.export = exported.markdown;
+      failures.push(...exported.failures);
     }
     for (const [name, run] of Object.entries(MICRO_BENCHES)) {
       if (settings.sections.includes(name)) {

@@ -7,6 +7,7 @@
 import { env } from "cloudflare:test";
 import { afterEach, beforeEach, describe, expect, it, vi } from "vitest";
 import { listAuditEntries, verifyAuditChain } from "../../src/services/audit/audit-log";
+import { insertMessage } from "../support/message-rows";
 import { platform, suspend } from "../support/platform";
 import { CODE_TEMPLATE } from "../support/templates";
 import { call, createTenant, postJson, type TestTenant } from "../support/tenants";
@@ -150,6 +151,9 @@ const FIXTURES: Record<string, (t: TestTenant) => Promise<Request>> = {
     path: `/v1/sensitive-words/${await created(t, "/v1/sensitive-words", { word: "forbidden", policy: "block" })}`,
   }),
   updateTenant: async () => ({ path: "/v1/tenant", body: { name: "Renamed" } }),
+  redactMessageBody: async (t) => ({
+    path: `/v1/messages/${await insertMessage(t.id, { at: Date.now(), body: "private" })}/body`,
+  }),
   createWebhook: async () => ({
     path: "/v1/webhooks",
     body: { url: "https://hooks.example.com/relaybox", events: ["message.delivered"] },

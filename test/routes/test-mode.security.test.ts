@@ -33,6 +33,7 @@ const label = (op: Operation) => `${op.method} ${op.path}`;
 /** The only operations that change something open to a test key: its own mode's data, or nothing. */
 const OPEN_TO_TEST_KEYS = [
   "DELETE /v1/keys/{id}",
+  "DELETE /v1/messages/{id}/body",
   "PATCH /v1/keys/{id}",
   "POST /v1/batches",
   "POST /v1/batches/{id}/cancel",

@@ -15,6 +15,7 @@ import { nextAlarmAt } from "./next-alarm";
 import { bulkWindow, flushBatches, flushToSendLog } from "./outbox-flush";
 import { reconcileStaleReleases, sweepExpired } from "./overdue";
 import { RELEASE_TICK_MS, releaseDue } from "./releases";
+import { retentionRound } from "./retention";
 
 /** Accepts within this window share one alarm run: one D1 write and one queue batch for all. */
 export const COALESCE_MS = 250;
@@ -51,10 +52,13 @@ export class AlarmLoop {
     // The alarm that woke us is spent. One set from here on was asked for by a call that came in
     // while this run awaited D1 or the queue (the object takes calls then): see setNextAlarm.
     this.alarmAt = null;
+    // Before the clock is read for releasing, so that a round's D1 time never shifts the rate's
+    // steps; a failed round is logged and does not fail the run (retention.ts).
+    const retentionAt = await retentionRound(parts.sql, parts.env.DB, parts.meta, parts.clock());
     const now = parts.clock();
     let next: number | undefined;
     try {
-      next = await this.runOnce(parts, now);
+      next = await this.runOnce(parts, now, retentionAt);
       this.failedRuns = 0;
     } catch (error) {
       this.failedRuns++;
@@ -75,7 +79,11 @@ export class AlarmLoop {
   }
 
   /** Logs, sweeps, reconciles and releases; returns when the outbox next needs a run. */
-  private async runOnce(parts: LoopParts, now: number): Promise<number | undefined> {
+  private async runOnce(
+    parts: LoopParts,
+    now: number,
+    retentionAt: number | undefined,
+  ): Promise<number | undefined> {
     const { sql, env, meta } = parts;
     // First: what it finds written is what the reconciling below reads.
     await writeKeptOutcomes(sql, env);
@@ -99,6 +107,7 @@ export class AlarmLoop {
       nextTick: release.rateLimited ? end + RELEASE_TICK_MS : undefined,
       releaseTimeoutMs: settingsOf(env).RELEASE_TIMEOUT_SECONDS * 1000,
       bulkWindow: bulkWindow(await meta.sendRate(sql, env.DB)),
+      retentionAt,
     });
   }
 

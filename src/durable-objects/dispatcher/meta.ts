@@ -50,6 +50,7 @@ export class DispatcherMeta {
   /** The release token bucket; null when none is stored yet. */
   private tokens: BucketState | null | undefined;
   private sweepAt: number | null | undefined;
+  private retention: { at: number; continuing: boolean } | null | undefined;
   /** When the release path next looks at quiet hours; memory only, so a new instance looks at once. */
   private quietCheckAt = 0;
   /**
@@ -58,6 +59,23 @@ export class DispatcherMeta {
    * leaves `next_sweep` as it was, so the next run sweeps again from a fresh read.
    */
   private reportedDuringSweep: number | null | undefined;
+
+  /**
+   * When the next retention round is due (retention.ts), and whether it continues a backlog (the
+   * last round filled its batch): null before the first round.
+   */
+  retentionDue(sql: SqlStorage): { at: number; continuing: boolean } | null {
+    if (this.retention === undefined) {
+      const [at, continuing] = getMeta(sql, "retention_due")?.split(":") ?? [];
+      this.retention = at === undefined ? null : { at: Number(at), continuing: continuing === "1" };
+    }
+    return this.retention;
+  }
+
+  setRetentionDue(sql: SqlStorage, at: number, continuing: boolean): void {
+    this.retention = { at, continuing };
+    setMeta(sql, "retention_due", `${at}:${continuing ? "1" : "0"}`);
+  }
 
   /** The tenant this dispatcher serves, once any call has named it. */
   tenantId(sql: SqlStorage): string | undefined {

@@ -93,6 +93,7 @@ import {
 import { migrateOutbox } from "./outbox-schema";
 import { holdBatch } from "./quiet-holds";
 import { releaseHeld } from "./releases";
+import { continueRetention } from "./retention";
 import { keepForD1, takeBackUndelivered, takeResults } from "./send-results";
 
 export class TenantDispatcher extends DurableObject<Env> {
@@ -431,6 +432,14 @@ export class TenantDispatcher extends DurableObject<Env> {
   /** Runs the alarm loop soon (housekeeping's safety net). */
   async wake(): Promise<void> {
     await this.wakeAt(this.clock());
+  }
+
+  /** Works through a retention backlog the cron run left (retention.ts), a round per run. */
+  async continueRetention(tenantId: string): Promise<void> {
+    this.meta.rememberTenant(this.sql, tenantId);
+    const now = this.clock();
+    continueRetention(this.sql, this.meta, now);
+    await this.wakeAt(now);
   }
 
   /** One run of the loop (alarm-loop.ts), then the next alarm. */

@@ -7,4 +7,7 @@ export const messagesRouter = createRouter()
   .openapi(routes.previewMessage, handlers.previewMessage)
   .openapi(routes.cancelMessage, handlers.cancelMessage)
   .openapi(routes.listMessages, handlers.listMessages)
-  .openapi(routes.getMessage, handlers.getMessage);
+  // Before `/v1/messages/{id}`, which would take `export` for an id.
+  .openapi(routes.exportMessages, handlers.exportMessages)
+  .openapi(routes.getMessage, handlers.getMessage)
+  .openapi(routes.redactMessageBody, handlers.redactMessageBody);

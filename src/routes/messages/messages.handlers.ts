@@ -1,59 +1,17 @@
 import type { RouteHandler } from "@hono/zod-openapi";
 import type { AppEnv } from "../../app-env";
 import type { Caller } from "../../domain/caller";
-import { fromMicros } from "../../domain/pricing";
-import { smsFiguresOf } from "../../domain/segments";
 import { acceptAutoMessage } from "../../services/messaging/best-channel";
 import * as cancel from "../../services/messaging/cancel";
 import * as reads from "../../services/messaging/message-reads";
 import * as sending from "../../services/messaging/messages";
+import { redactMessageBody as redact } from "../../services/messaging/redaction";
 import { acceptWeChatMessage } from "../../services/wechat/messages";
-import { iso } from "../common";
+import { exportResponse } from "./messages.export";
 import type * as routes from "./messages.routes";
+import { filtersOf } from "./messages.routes";
 import type { SendMessageInput } from "./messages.schemas";
-
-/** A row logged before the send log kept each message's currency shows the tenant's. */
-function present(row: reads.MessageRow, tenantCurrency: string, attempts?: reads.AttemptRow[]) {
-  return {
-    id: row.id,
-    channel: row.channel,
-    status: row.status,
-    status_reason: row.statusReason,
-    to: row.recipient,
-    from: row.sender,
-    body: row.body,
-    metadata: row.metadata,
-    mode: row.mode,
-    ...smsFiguresOf(row),
-    kind: row.kind,
-    template_id: row.templateId,
-    template_version: row.templateVersion,
-    batch_id: row.batchId,
-    cost: fromMicros(row.costMicros),
-    currency: row.currency ?? tenantCurrency,
-    provider: row.provider,
-    provider_message_id: row.providerMessageId,
-    // A row logged by a Worker from before the column: it was due when accepted.
-    send_at: new Date(row.sendAt ?? row.createdAt).toISOString(),
-    created_at: new Date(row.createdAt).toISOString(),
-    updated_at: new Date(row.updatedAt).toISOString(),
-    sent_at: iso(row.sentAt),
-    completed_at: iso(row.completedAt),
-    ...(attempts
-      ? {
-          attempts: attempts.map((a) => ({
-            attempt: a.attempt,
-            provider: a.provider,
-            outcome: a.outcome,
-            reason: a.reason,
-            provider_message_id: a.providerMessageId,
-            latency_ms: a.latencyMs,
-            created_at: new Date(a.createdAt).toISOString(),
-          })),
-        }
-      : {}),
-  };
-}
+import { present } from "./messages.view";
 
 /** Each channel's body goes to the service that sends by that channel. */
 function acceptByChannel(
@@ -98,10 +56,7 @@ export const getMessage: RouteHandler<typeof routes.getMessage, AppEnv> = async 
 export const listMessages: RouteHandler<typeof routes.listMessages, AppEnv> = async (c) => {
   const query = c.req.valid("query");
   const page = await reads.listMessages(c.env, c.get("caller"), {
-    status: query.status,
-    to: query.to,
-    since: query.since ? Date.parse(query.since) : undefined,
-    until: query.until ? Date.parse(query.until) : undefined,
+    ...filtersOf(query),
     limit: query.limit,
     cursor: query.cursor,
   });
@@ -120,5 +75,21 @@ export const previewMessage: RouteHandler<typeof routes.previewMessage, AppEnv> 
 export const cancelMessage: RouteHandler<typeof routes.cancelMessage, AppEnv> = async (c) => {
   const caller = c.get("caller");
   const message = await cancel.cancelMessage(c.env, caller, c.req.valid("param").id);
+  return c.json(present(message, caller.tenant.currency), 200);
+};
+
+export const exportMessages: RouteHandler<typeof routes.exportMessages, AppEnv> = async (c) => {
+  const query = c.req.valid("query");
+  return exportResponse(c.env, c.get("caller"), filtersOf(query), {
+    format: query.format,
+    bom: query.bom,
+  });
+};
+
+export const redactMessageBody: RouteHandler<typeof routes.redactMessageBody, AppEnv> = async (
+  c,
+) => {
+  const caller = c.get("caller");
+  const message = await redact(c.env, caller, c.req.valid("param").id);
   return c.json(present(message, caller.tenant.currency), 200);
 };

@@ -1,11 +1,41 @@
 import { createRoute, z } from "@hono/zod-openapi";
 import { CHANNELS, MESSAGE_STATUSES, TEMPLATE_KINDS } from "../../domain/vocabulary";
 import { requireScope } from "../../middleware/api-key";
+import type { MessageFilters } from "../../services/messaging/message-reads";
 import { bearerAuth, IdempotencyHeaders, LimitQuery } from "../common";
 import { problems } from "../openapi-helpers";
 import { PreviewBody, SendMessageBody } from "./messages.schemas";
 
 const MessageId = z.string().regex(/^msg_[0-9A-Z]{26}$/, "must be a message id (msg_…)");
+
+/** What the list and the export filter messages by (`filtersOf` reads them). */
+const MessageFilterQuery = {
+  status: z.enum(MESSAGE_STATUSES).optional(),
+  to: z.string().min(1).max(32).optional().openapi({
+    description: "The recipient: E.164, or a national number of the account's home country",
+  }),
+  since: z.iso.datetime({ offset: true }).optional().openapi({
+    description: "Created at or after (RFC 3339)",
+  }),
+  until: z.iso.datetime({ offset: true }).optional().openapi({
+    description: "Created at or before (RFC 3339)",
+  }),
+};
+
+/** The filters of a list or export query, as the service reads them. */
+export function filtersOf(query: {
+  status?: MessageFilters["status"];
+  to?: string;
+  since?: string;
+  until?: string;
+}): MessageFilters {
+  return {
+    status: query.status,
+    to: query.to,
+    since: query.since ? Date.parse(query.since) : undefined,
+    until: query.until ? Date.parse(query.until) : undefined,
+  };
+}
 
 const HitSchema = z
   .object({
@@ -165,10 +195,7 @@ export const listMessages = createRoute({
   middleware: [requireScope("messages:read", "test-mode")] as const,
   request: {
     query: z.object({
-      status: z.enum(MESSAGE_STATUSES).optional(),
-      to: z.string().min(1).max(32).optional(),
-      since: z.iso.datetime({ offset: true }).optional(),
-      until: z.iso.datetime({ offset: true }).optional(),
+      ...MessageFilterQuery,
       limit: LimitQuery,
       cursor: MessageId.optional(),
     }),
@@ -218,6 +245,57 @@ export const cancelMessage = createRoute({
   responses: {
     200: {
       description: "The canceled message",
+      content: { "application/json": { schema: MessageSchema } },
+    },
+    ...problems(400, 401, 403, 404, 409, 429),
+  },
+});
+
+export const exportMessages = createRoute({
+  method: "get",
+  path: "/v1/messages/export",
+  operationId: "exportMessages",
+  tags: ["Messages"],
+  summary: "Export messages as CSV or NDJSON, streamed",
+  description:
+    "Every message the filters pass (the list's filters), newest first, streamed as it is read from the send log page by page, so an export of any size starts at once and never sits in memory. CSV: one header row, then one row per message; a text cell that starts with `=`, `+`, `-`, `@`, a tab or a carriage return is written with a leading `'` so that spreadsheets do not run it as a formula (numbers in E.164 in `to` and `from` are written as they are); `bom=true` starts the file with a UTF-8 byte order mark, for Excel. NDJSON: one message per line, as `GET /v1/messages` shows it.",
+  security: bearerAuth,
+  middleware: [requireScope("messages:read", "test-mode")] as const,
+  request: {
+    query: z.object({
+      ...MessageFilterQuery,
+      format: z.enum(["csv", "ndjson"]).default("csv"),
+      bom: z.stringbool().default(false).openapi({
+        description: "CSV only: start with a UTF-8 byte order mark, so that Excel reads UTF-8",
+      }),
+    }),
+  },
+  responses: {
+    200: {
+      description: "The messages, as an attachment (`Content-Disposition` names the file)",
+      content: {
+        "text/csv": { schema: z.string() },
+        "application/x-ndjson": { schema: z.string() },
+      },
+    },
+    ...problems(400, 401, 403, 429),
+  },
+});
+
+export const redactMessageBody = createRoute({
+  method: "delete",
+  path: "/v1/messages/{id}/body",
+  operationId: "redactMessageBody",
+  tags: ["Messages"],
+  summary: "Redact a message's body (erasure on request)",
+  description:
+    "The text becomes `[redacted]` (template variables and WeChat content are cleared too); the message, its status and its figures stay. Recorded in the audit log, without the text. Only for a message in a final status (delivered, undelivered, failed, canceled, expired): one still on its way needs its body, so that is a 409. Redacting again changes nothing.",
+  security: bearerAuth,
+  middleware: [requireScope("messages:send", "test-mode")] as const,
+  request: { params: z.object({ id: MessageId }) },
+  responses: {
+    200: {
+      description: "The message, its body redacted",
       content: { "application/json": { schema: MessageSchema } },
     },
     ...problems(400, 401, 403, 404, 409, 429),

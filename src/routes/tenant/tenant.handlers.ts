@@ -1,5 +1,6 @@
 import type { RouteHandler } from "@hono/zod-openapi";
 import type { AppEnv } from "../../app-env";
+import { retentionOf } from "../../domain/retention";
 import { verificationSettingsOf } from "../../domain/verification-limits";
 import { ApiError } from "../../lib/problem";
 import { budgetSettingView, budgetUsageOf } from "../../services/accounts/budget";
@@ -8,6 +9,7 @@ import type * as routes from "./tenant.routes";
 
 export function present(row: service.TenantRow) {
   const verification = verificationSettingsOf(row.verificationLimits, row.fraudGuard);
+  const retention = retentionOf(row.retention);
   return {
     id: row.id,
     name: row.name,
@@ -33,6 +35,11 @@ export function present(row: service.TenantRow) {
       min_volume: verification.fraudGuard.minVolume,
     },
     budget: budgetSettingView(row.budgetMicros ?? null),
+    retention: {
+      bodies_days: retention.bodiesDays,
+      messages_days: retention.messagesDays,
+      inbound_days: retention.inboundDays,
+    },
     created_at: new Date(row.createdAt).toISOString(),
   };
 }
@@ -87,6 +94,11 @@ export const updateTenant: RouteHandler<typeof routes.updateTenant, AppEnv> = as
         : body.budget === null
           ? null
           : Math.round(body.budget.monthly_limit * 1_000_000),
+    retention: body.retention && {
+      bodiesDays: body.retention.bodies_days,
+      messagesDays: body.retention.messages_days,
+      inboundDays: body.retention.inbound_days,
+    },
   });
   return c.json(await presentOwn(c.env, row), 200);
 };

@@ -2,6 +2,7 @@ import { createRoute, z } from "@hono/zod-openapi";
 import { isPhoneCountry } from "../../domain/countries";
 import { isPrice } from "../../domain/pricing";
 import { isClockTime } from "../../domain/quiet-hours";
+import { MAX_RETENTION_DAYS } from "../../domain/retention";
 import { requireScope } from "../../middleware/api-key";
 import { bearerAuth } from "../common";
 import { jsonBody, jsonResponse, problems } from "../openapi-helpers";
@@ -97,6 +98,24 @@ const BudgetUsageSchema = z
   })
   .openapi("BudgetUsage");
 
+const Days = z.number().int().min(1).max(MAX_RETENTION_DAYS);
+
+const RetentionSchema = z
+  .object({
+    bodies_days: Days.openapi({
+      description:
+        "Days a message's text (and template variables, WeChat content) is kept; then it reads `[redacted]`. At most messages_days",
+    }),
+    messages_days: Days.openapi({
+      description: "Days a message (with its attempts) is kept in the send log; then it is deleted",
+    }),
+    inbound_days: Days.openapi({ description: "Days an inbound message is kept" }),
+  })
+  .openapi("Retention", {
+    description:
+      "How long the send log and inbound messages are kept, counted from when a message was accepted (received). Enforced in bounded batches by a daily run and by each tenant's dispatcher; a message still on its way keeps its body until it ends. Statistics and the audit log are kept.",
+  });
+
 const Price = z
   .string()
   .refine(isPrice, "must be a decimal price with at most 6 decimals, e.g. 0.0450");
@@ -122,6 +141,7 @@ export const TenantSchema = z
     verification_limits: VerificationLimitsSchema,
     fraud_guard: FraudGuardSchema,
     budget: BudgetSchema.nullable(),
+    retention: RetentionSchema,
     created_at: z.string(),
   })
   .openapi("Tenant");
@@ -204,12 +224,16 @@ export const updateTenant = createRoute({
                 "A monthly spending limit in `currency` (events at 80% and 100%); null removes it",
               example: { monthly_limit: 50 },
             }),
+          retention: RetentionSchema.partial().strict().optional().openapi({
+            description:
+              "The members given replace theirs (default 180 days each); bodies_days longer than messages_days is a 422",
+          }),
         })
         .strict(),
     ),
   },
   responses: {
     200: jsonResponse(OwnTenantSchema, "The new settings"),
-    ...problems(400, 401, 403, 415, 429),
+    ...problems(400, 401, 403, 415, 422, 429),
   },
 });

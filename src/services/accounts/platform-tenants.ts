@@ -89,6 +89,7 @@ export async function createTenant(
     verificationLimits: null,
     fraudGuard: null,
     budgetMicros: null,
+    retention: null,
   };
   const { invitation, statements: invite } = await prepareInvitation(
     env,

@@ -16,6 +16,7 @@ import { dispatcherOf } from "../../delivery/dispatcher";
 import { diffOf } from "../../domain/audit-chain";
 import type { Caller, TenantConfig } from "../../domain/caller";
 import type { QuietHours } from "../../domain/quiet-hours";
+import { type Retention, retentionOf, retentionProblem } from "../../domain/retention";
 import { SUSPENDED_DETAIL } from "../../domain/suspension";
 import {
   type FraudGuard,
@@ -60,6 +61,8 @@ export interface TenantChanges {
   fraudGuard?: Partial<FraudGuard>;
   /** The monthly budget in micros; null removes it. */
   budgetMicros?: number | null;
+  /** Merged into the current retention; the result must keep bodies no longer than messages. */
+  retention?: Partial<Retention>;
 }
 
 /** The SET clause's part that every change of the tenant's settings carries. */
@@ -85,8 +88,16 @@ export async function updateTenant(
     ...current,
     verificationLimits: settings.limits,
     fraudGuard: settings.fraudGuard,
+    retention: retentionOf(current.retention),
   };
-  const { verificationLimits, fraudGuard, ...others } = changes;
+  const { verificationLimits, fraudGuard, retention, ...others } = changes;
+  const newRetention = retention && { ...before.retention, ...definedOnly(retention) };
+  const refused = newRetention && retentionProblem(newRetention);
+  if (refused) {
+    throw new ApiError("unprocessable-entity", refused, {
+      errors: [{ pointer: "/retention/bodies_days", detail: refused }],
+    });
+  }
   // Members left out arrive as undefined: they change nothing, and the audit diff leaves them out.
   const stored = {
     ...definedOnly(others),
@@ -94,6 +105,7 @@ export async function updateTenant(
       verificationLimits: { ...settings.limits, ...definedOnly(verificationLimits) },
     }),
     ...(fraudGuard && { fraudGuard: { ...settings.fraudGuard, ...definedOnly(fraudGuard) } }),
+    ...(newRetention && { retention: newRetention }),
   };
   const [[row]] = await audited(
     env,

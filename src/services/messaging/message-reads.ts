@@ -2,7 +2,7 @@
  * Reading messages: one with its attempts, whether the D1 send log has it yet or only the tenant's
  * dispatcher does; or a page of the send log, newest first. A caller reaches only its own mode's.
  */
-import { and, eq, gte, lte } from "drizzle-orm";
+import { and, eq, gte, lte, type SQL } from "drizzle-orm";
 import { database } from "../../db/client";
 import { findMessage, type MessageRow } from "../../db/message-log";
 import { keyset, type Page, type PageRequest, pageOf } from "../../db/paging";
@@ -100,18 +100,18 @@ function outboxView({ message, canceled, heldUntil }: PendingMessage): MessageRo
   };
 }
 
-export interface ListFilters extends PageRequest {
+/** What the list and the export filter by: the same rule for both. */
+export interface MessageFilters {
   status?: MessageStatus;
   to?: string;
   since?: number;
   until?: number;
 }
 
-export async function listMessages(
-  env: Env,
-  caller: Caller,
-  filters: ListFilters,
-): Promise<Page<MessageRow>> {
+export interface ListFilters extends MessageFilters, PageRequest {}
+
+/** The caller's messages (its own tenant, its own mode) that pass the filters, as SQL. */
+function filterConditions(caller: Caller, filters: MessageFilters): SQL[] {
   const conditions = [eq(messages.tenantId, caller.tenant.id)];
   const mode = modeSeenBy(caller);
   if (mode !== null) {
@@ -130,12 +130,40 @@ export async function listMessages(
   if (filters.until !== undefined) {
     conditions.push(lte(messages.createdAt, filters.until));
   }
+  return conditions;
+}
+
+export async function listMessages(
+  env: Env,
+  caller: Caller,
+  filters: ListFilters,
+): Promise<Page<MessageRow>> {
   const paging = keyset(messages.id, filters);
   const rows = await database(env.DB)
     .select()
     .from(messages)
-    .where(and(...conditions, paging.after))
+    .where(and(...filterConditions(caller, filters), paging.after))
     .orderBy(paging.orderBy)
     .limit(paging.limit);
   return pageOf(rows, filters, (row) => row.id);
+}
+
+/**
+ * Every message the filters pass, newest first, a page of `pageSize` at a time by cursor (as the
+ * list pages): an export reads a million rows with one page in memory at once.
+ */
+export async function* messagePages(
+  env: Env,
+  caller: Caller,
+  filters: MessageFilters,
+  pageSize: number,
+): AsyncGenerator<MessageRow[], void, undefined> {
+  let cursor: string | undefined;
+  do {
+    const page = await listMessages(env, caller, { ...filters, limit: pageSize, cursor });
+    if (page.data.length > 0) {
+      yield page.data;
+    }
+    cursor = page.nextCursor ?? undefined;
+  } while (cursor !== undefined);
 }

@@ -1,0 +1,94 @@
+/**
+ * Retention enforced on one tenant's send log and inbound messages, one bounded round at a time
+ * (at most `batch` rows of each kind): bodies past `bodies_days` are redacted (the row stays, its
+ * text reads `[redacted]`, its template variables and WeChat payload are cleared), messages past
+ * `messages_days` are deleted with their attempts, inbound messages past `inbound_days` deleted.
+ * Only messages in a final status are touched: one still on its way needs its body and its row.
+ * Rollups and the audit log are other tables and are kept.
+ *
+ * Two callers drive the rounds: the cron trigger in production (services/messaging/retention) and
+ * the tenant's dispatcher alarm, which is what runs under `wrangler dev` (cron never fires there).
+ * A round is idempotent: running it twice, or from both at once, removes nothing that is not due.
+ */
+import { FINAL_STATUSES, statusIn } from "../db/message-log";
+import { REDACTED_BODY, type Retention, retentionCutoffs, retentionOf } from "../domain/retention";
+import { firstIdAt } from "../lib/ids";
+
+/** Rows of each kind one round touches at most: a D1 batch that stays well inside its limits. */
+export const RETENTION_BATCH = 500;
+
+export interface RetentionRound {
+  redacted: number;
+  deleted: number;
+  inboundDeleted: number;
+  /** A kind filled its batch: another round may find more due. */
+  more: boolean;
+}
+
+const FINAL = statusIn(FINAL_STATUSES);
+
+/** Final messages of the tenant made before the cutoff (by id, then exactly by time). */
+const DUE_MESSAGES = `SELECT id FROM messages
+  WHERE tenant_id = ?1 AND id < ?2 AND created_at < ?3 AND ${FINAL}`;
+
+/** The tenant's retention as its row stores it; undefined for a tenant that is gone. */
+export async function retentionOfTenant(
+  d1: D1Database,
+  tenantId: string,
+): Promise<Retention | undefined> {
+  const row = await d1
+    .prepare("SELECT retention FROM tenants WHERE id = ?")
+    .bind(tenantId)
+    .first<{ retention: string | null }>();
+  return row
+    ? retentionOf(row.retention ? (JSON.parse(row.retention) as Retention) : null)
+    : undefined;
+}
+
+/** One bounded round of retention for the tenant at `now`. */
+export async function enforceRetention(
+  d1: D1Database,
+  tenantId: string,
+  retention: Retention,
+  now: number,
+  batch = RETENTION_BATCH,
+): Promise<RetentionRound> {
+  const cutoff = retentionCutoffs(retention, now);
+  const bodies = [tenantId, firstIdAt("msg", cutoff.bodies), cutoff.bodies] as const;
+  const old = [tenantId, firstIdAt("msg", cutoff.messages), cutoff.messages] as const;
+  const [, deleted, redacted, inbound] = await d1.batch([
+    d1
+      .prepare(
+        `DELETE FROM message_attempts
+         WHERE message_id IN (${DUE_MESSAGES} ORDER BY id LIMIT ?4)`,
+      )
+      .bind(...old, batch),
+    d1
+      .prepare(`DELETE FROM messages WHERE id IN (${DUE_MESSAGES} ORDER BY id LIMIT ?4)`)
+      .bind(...old, batch),
+    // After the deletes, so a body is not redacted in the round that deletes its message.
+    // Newest due first: the rows just past the cutoff are the ones a previous round left.
+    d1
+      .prepare(
+        `UPDATE messages SET body = ?5, template_params = NULL, payload = NULL
+         WHERE id IN (${DUE_MESSAGES} AND body <> ?5 ORDER BY id DESC LIMIT ?4)`,
+      )
+      .bind(...bodies, batch, REDACTED_BODY),
+    d1
+      .prepare(
+        `DELETE FROM inbound_messages WHERE id IN (SELECT id FROM inbound_messages
+           WHERE tenant_id = ?1 AND id < ?2 AND received_at < ?3 ORDER BY id LIMIT ?4)`,
+      )
+      .bind(tenantId, firstIdAt("inb", cutoff.inbound), cutoff.inbound, batch),
+  ]);
+  const changes = (result: D1Result | undefined) => result?.meta.changes ?? 0;
+  const round = {
+    redacted: changes(redacted),
+    deleted: changes(deleted),
+    inboundDeleted: changes(inbound),
+  };
+  return {
+    ...round,
+    more: round.redacted >= batch || round.deleted >= batch || round.inboundDeleted >= batch,
+  };
+}

@@ -1,0 +1,209 @@
+import { env, runDurableObjectAlarm } from "cloudflare:test";
+import { describe, expect, it } from "vitest";
+import { dispatcherOf } from "../../src/delivery/dispatcher";
+import { enforceRetention } from "../../src/delivery/retention";
+import { REDACTED_BODY, retentionOf } from "../../src/domain/retention";
+import { DAY_MS } from "../../src/domain/verification-limits";
+import { enforceRetentionEverywhere } from "../../src/services/messaging/retention";
+import { storeInbound } from "../support/inbound";
+import { insertMessage } from "../support/message-rows";
+import { createTenant, eventually, postJson } from "../support/tenants";
+
+const NOW = Date.parse("2026-12-01T00:00:00.000Z");
+const RETENTION = retentionOf({ bodiesDays: 30, messagesDays: 90, inboundDays: 60 });
+
+async function row(id: string) {
+  return env.DB.prepare(
+    "SELECT body, template_params, payload, metadata, status FROM messages WHERE id = ?",
+  )
+    .bind(id)
+    .first<{ body: string; template_params: string | null; payload: string | null }>();
+}
+
+async function attempts(id: string): Promise<number> {
+  const found = await env.DB.prepare(
+    "SELECT COUNT(*) AS n FROM message_attempts WHERE message_id = ?",
+  )
+    .bind(id)
+    .first<{ n: number }>();
+  return found?.n ?? 0;
+}
+
+async function inboundExists(id: string): Promise<boolean> {
+  return (
+    (await env.DB.prepare("SELECT 1 FROM inbound_messages WHERE id = ?").bind(id).first()) !== null
+  );
+}
+
+describe("retention", () => {
+  it("redacts bodies and deletes messages and inbound messages strictly past their days, no sooner", async () => {
+    const tenant = await createTenant();
+    const other = await createTenant();
+    const at = (days: number, ms = 0) => NOW - days * DAY_MS - ms;
+    const params = [{ name: "code", value: "123456" }];
+    const gone = await insertMessage(tenant.id, { at: at(90, 1), attempt: true });
+    const edge = await insertMessage(tenant.id, {
+      at: at(90),
+      attempt: true,
+      body: "at the edge",
+      templateParams: params,
+    });
+    const redacted = await insertMessage(tenant.id, {
+      at: at(30, 1),
+      body: "secret",
+      templateParams: params,
+      payload: { touser: "o1" },
+      metadata: { order: "42" },
+    });
+    const kept = await insertMessage(tenant.id, { at: at(30), body: "still kept" });
+    // Still on its way (a retry after an outage): its body and row are needed.
+    const sending = await insertMessage(tenant.id, { at: at(100), status: "sending", body: "wip" });
+    const othersOld = await insertMessage(other.id, { at: at(100), body: "theirs" });
+    const inboundGone = await storeInbound(tenant.id, { body: "old", receivedAt: at(60, 1) });
+    const inboundKept = await storeInbound(tenant.id, { body: "edge", receivedAt: at(60) });
+
+    const round = await enforceRetention(env.DB, tenant.id, RETENTION, NOW);
+    expect(round).toEqual({ redacted: 2, deleted: 1, inboundDeleted: 1, more: false });
+
+    expect(await row(gone)).toBeNull();
+    expect(await attempts(gone)).toBe(0);
+    expect(await row(edge)).toMatchObject({ body: REDACTED_BODY, template_params: null });
+    expect(await attempts(edge)).toBe(1);
+    expect(await row(redacted)).toMatchObject({
+      body: REDACTED_BODY,
+      template_params: null,
+      payload: null,
+      metadata: '{"order":"42"}',
+      status: "delivered",
+    });
+    expect(await row(kept)).toMatchObject({ body: "still kept" });
+    expect(await row(sending)).toMatchObject({ body: "wip", status: "sending" });
+    expect(await row(othersOld)).toMatchObject({ body: "theirs" });
+    expect(await inboundExists(inboundGone.id)).toBe(false);
+    expect(await inboundExists(inboundKept.id)).toBe(true);
+
+    // Nothing more is due: a second round changes nothing.
+    expect(await enforceRetention(env.DB, tenant.id, RETENTION, NOW)).toEqual({
+      redacted: 0,
+      deleted: 0,
+      inboundDeleted: 0,
+      more: false,
+    });
+  });
+
+  it("works in bounded batches, saying when more may be due", async () => {
+    const tenant = await createTenant();
+    for (let i = 0; i < 7; i++) {
+      await insertMessage(tenant.id, { at: NOW - 100 * DAY_MS - i, attempt: true });
+    }
+    const rounds = [];
+    for (let i = 0; i < 3; i++) {
+      rounds.push(await enforceRetention(env.DB, tenant.id, RETENTION, NOW, 3));
+    }
+    expect(rounds.map((r) => [r.deleted, r.more])).toEqual([
+      [3, true],
+      [3, true],
+      [1, false],
+    ]);
+    const left = await env.DB.prepare("SELECT COUNT(*) AS n FROM messages WHERE tenant_id = ?")
+      .bind(tenant.id)
+      .first<{ n: number }>();
+    expect(left?.n).toBe(0);
+  });
+
+  it("keeps the audit log whole while deleting a tenant's old messages", async () => {
+    const tenant = await createTenant();
+    const res = await tenant.api("/v1/tenant", {
+      method: "PATCH",
+      body: JSON.stringify({ retention: { bodies_days: 1, messages_days: 1, inbound_days: 1 } }),
+    });
+    expect(res.status).toBe(200);
+    await insertMessage(tenant.id, { at: Date.now() - 2 * DAY_MS });
+    await enforceRetentionEverywhere(env, Date.now() + 10 * DAY_MS);
+    const audit = await env.DB.prepare(
+      "SELECT COUNT(*) AS n FROM audit_entries WHERE tenant_id = ?",
+    )
+      .bind(tenant.id)
+      .first<{ n: number }>();
+    expect(audit?.n).toBe(1);
+  });
+
+  it("cron does bounded rounds per tenant and hands a backlog to the tenant's dispatcher alarm", async () => {
+    const tenant = await createTenant();
+    const now = Date.now();
+    const ids = [];
+    for (let i = 0; i < 5; i++) {
+      ids.push(await insertMessage(tenant.id, { at: now - 200 * DAY_MS - i }));
+    }
+    const run = await enforceRetentionEverywhere(env, now, { roundsPerTenant: 1, batch: 2 });
+    expect(run.handedOver).toContain(tenant.id);
+    const count = async () =>
+      (
+        await env.DB.prepare("SELECT COUNT(*) AS n FROM messages WHERE tenant_id = ?")
+          .bind(tenant.id)
+          .first<{ n: number }>()
+      )?.n;
+    expect(await count()).toBe(3);
+    // The dispatcher's alarm (what runs under `wrangler dev`) takes the rest, and, done, sets no
+    // further alarm for it.
+    expect(await runDurableObjectAlarm(dispatcherOf(env, tenant.id))).toBe(true);
+    expect(await count()).toBe(0);
+    expect(await runDurableObjectAlarm(dispatcherOf(env, tenant.id))).toBe(false);
+  });
+
+  it("is enforced locally by the dispatcher's alarm once the tenant sends, with no cron", async () => {
+    const tenant = await createTenant();
+    const old = await insertMessage(tenant.id, { at: Date.now() - 181 * DAY_MS });
+    const young = await insertMessage(tenant.id, { at: Date.now() - 179 * DAY_MS });
+    const res = await tenant.api("/v1/messages", postJson({ to: "+8613800138000", body: "hi" }));
+    expect(res.status).toBe(202);
+    await eventually(
+      async () => ((await row(old)) === null ? true : undefined),
+      10_000,
+      "retention",
+    );
+    expect(await row(young)).toMatchObject({ body: "hello" });
+  });
+});
+
+describe("PATCH /v1/tenant retention", () => {
+  it("shows 180 days each by default and changes the members given, audited", async () => {
+    const tenant = await createTenant();
+    const before = (await (await tenant.api("/v1/tenant")).json()) as Record<string, unknown>;
+    expect(before.retention).toEqual({ bodies_days: 180, messages_days: 180, inbound_days: 180 });
+    const res = await tenant.api("/v1/tenant", {
+      method: "PATCH",
+      body: JSON.stringify({ retention: { bodies_days: 30 } }),
+    });
+    expect(res.status).toBe(200);
+    const after = (await res.json()) as Record<string, unknown>;
+    expect(after.retention).toEqual({ bodies_days: 30, messages_days: 180, inbound_days: 180 });
+    const audit = await env.DB.prepare(
+      "SELECT action, diff FROM audit_entries WHERE tenant_id = ? ORDER BY seq DESC LIMIT 1",
+    )
+      .bind(tenant.id)
+      .first<{ action: string; diff: string }>();
+    expect(audit?.action).toBe("tenant.update");
+    expect(JSON.parse(audit?.diff ?? "{}")).toEqual({
+      retention: {
+        from: { bodiesDays: 180, messagesDays: 180, inboundDays: 180 },
+        to: { bodiesDays: 30, messagesDays: 180, inboundDays: 180 },
+      },
+    });
+  });
+
+  it("refuses bodies kept longer than messages (422) and days out of range (400)", async () => {
+    const tenant = await createTenant();
+    const patch = (retention: unknown) =>
+      tenant.api("/v1/tenant", { method: "PATCH", body: JSON.stringify({ retention }) });
+    const refused = await patch({ messages_days: 90 });
+    expect(refused.status).toBe(422);
+    expect(((await refused.json()) as { errors: { pointer: string }[] }).errors).toEqual([
+      expect.objectContaining({ pointer: "/retention/bodies_days" }),
+    ]);
+    expect((await patch({ bodies_days: 200 })).status).toBe(422);
+    expect((await patch({ bodies_days: 0 })).status).toBe(400);
+    expect((await patch({ inbound_days: 3651 })).status).toBe(400);
+    expect((await patch({ messages_days: 90, bodies_days: 90 })).status).toBe(200);
+  });
+});
