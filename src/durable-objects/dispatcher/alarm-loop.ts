@@ -52,13 +52,10 @@ export class AlarmLoop {
     // The alarm that woke us is spent. One set from here on was asked for by a call that came in
     // while this run awaited D1 or the queue (the object takes calls then): see setNextAlarm.
     this.alarmAt = null;
-    // Before the clock is read for releasing, so that a round's D1 time never shifts the rate's
-    // steps; a failed round is logged and does not fail the run (retention.ts).
-    const retentionAt = await retentionRound(parts.sql, parts.env.DB, parts.meta, parts.clock());
     const now = parts.clock();
     let next: number | undefined;
     try {
-      next = await this.runOnce(parts, now, retentionAt);
+      next = await this.runOnce(parts, now);
       this.failedRuns = 0;
     } catch (error) {
       this.failedRuns++;
@@ -66,6 +63,13 @@ export class AlarmLoop {
       next = now + 1000 * backoffSeconds(this.failedRuns, RETRY_BACKOFF);
     }
     await this.setNextAlarm(parts.storage, next);
+    // After the releases and their next alarm, so that a round's D1 time never holds a message
+    // back nor shifts the rate's steps; a failed round is logged and does not fail the run
+    // (retention.ts). A backlog brings the alarm forward to its next round.
+    const retentionAt = await retentionRound(parts.sql, parts.env.DB, parts.meta, parts.clock());
+    if (retentionAt !== undefined) {
+      await this.wakeAt(parts.storage, retentionAt);
+    }
   }
 
   /** Brings the alarm forward to `at` (never pushes it back). */
@@ -79,11 +83,7 @@ export class AlarmLoop {
   }
 
   /** Logs, sweeps, reconciles and releases; returns when the outbox next needs a run. */
-  private async runOnce(
-    parts: LoopParts,
-    now: number,
-    retentionAt: number | undefined,
-  ): Promise<number | undefined> {
+  private async runOnce(parts: LoopParts, now: number): Promise<number | undefined> {
     const { sql, env, meta } = parts;
     // First: what it finds written is what the reconciling below reads.
     await writeKeptOutcomes(sql, env);
@@ -107,7 +107,6 @@ export class AlarmLoop {
       nextTick: release.rateLimited ? end + RELEASE_TICK_MS : undefined,
       releaseTimeoutMs: settingsOf(env).RELEASE_TIMEOUT_SECONDS * 1000,
       bulkWindow: bulkWindow(await meta.sendRate(sql, env.DB)),
-      retentionAt,
     });
   }
 

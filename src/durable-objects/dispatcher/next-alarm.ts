@@ -27,8 +27,6 @@ export function nextAlarmAt(
     releaseTimeoutMs: number;
     /** How many bulk messages the flush keeps logged ahead (`bulkWindow`). */
     bulkWindow: number;
-    /** A retention backlog's next round (retention.ts). */
-    retentionAt?: number;
   },
 ): number | undefined {
   const found = firstRow(
@@ -90,7 +88,6 @@ export function nextAlarmAt(
     oldestStage === undefined ? undefined : oldestStage + STAGED_TTL_MS,
     // Send outcomes a consumer could not record in D1 are tried again with backoff.
     retryAfterKept(column("oldest_kept") ?? null, now) ?? undefined,
-    due.retentionAt,
   ].filter((at): at is number => at !== undefined);
   return candidates.length === 0 ? undefined : Math.max(now, Math.min(...candidates));
 }
