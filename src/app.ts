@@ -23,6 +23,7 @@ import { createRouter } from "./routes/router";
 import { routingRouter } from "./routes/routing-rules";
 import { sensitiveWordsRouter } from "./routes/sensitive-words";
 import { signaturesRouter } from "./routes/signatures";
+import { statsRouter } from "./routes/stats";
 import { systemRouter } from "./routes/system";
 import { templatesRouter } from "./routes/templates";
 import { tenantRouter } from "./routes/tenant";
@@ -60,6 +61,7 @@ export function createApp() {
   app.route("/", platformRouter);
   app.route("/", usersRouter);
   app.route("/", auditRouter);
+  app.route("/", statsRouter);
   app.route("/", webhooksRouter);
   app.route("/", wechatRouter);
   app.route("/", contactsRouter);
