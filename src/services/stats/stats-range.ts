@@ -44,7 +44,9 @@ const nextDate = (date: string) =>
 /** A bound: a local date (`to` counts the whole day) or an instant on a 15-minute boundary. */
 function boundOf(value: string, which: "from" | "to", timeZone: string): number {
   if (DATE.test(value)) {
-    if (Number.isNaN(Date.parse(`${value}T00:00:00Z`))) {
+    const ms = Date.parse(`${value}T00:00:00Z`);
+    // V8 rolls 2026-02-30 over into March rather than refusing it.
+    if (Number.isNaN(ms) || new Date(ms).toISOString().slice(0, 10) !== value) {
       throw invalid(`/query/${which}`, "not a calendar date");
     }
     return startOfLocalDay(which === "to" ? nextDate(value) : value, timeZone);
