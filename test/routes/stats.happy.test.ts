@@ -117,6 +117,52 @@ describe("GET /v1/stats counters and errors", () => {
     expect(byCountry.every((r) => r.inbound === null)).toBe(true);
   });
 
+  it("counts verification sends, checks and approvals, and opt-outs, where they are written", async () => {
+    const tenant = await createTenant();
+    const testKey = (await tenant.addKey(["verifications:write", "stats:read"], "test")).key;
+    const started = await call("/v1/verifications", testKey, {
+      method: "POST",
+      body: JSON.stringify({ to: "+14155550177" }),
+    });
+    expect(started.status).toBe(201);
+    const { sandbox_code: code } = (await started.json()) as { sandbox_code: string };
+    const wrong = code === "000000" ? "111111" : "000000";
+    for (const attempt of [wrong, code, code]) {
+      await call("/v1/verifications/check", testKey, {
+        method: "POST",
+        body: JSON.stringify({ to: "+14155550177", code: attempt }),
+      });
+    }
+    for (let i = 0; i < 2; i++) {
+      const stop = await call(`/hooks/sms/sandbox/${tenant.hookToken}/inbound`, null, {
+        method: "POST",
+        body: JSON.stringify({ from: "138 0013 8001", body: "STOP", message_id: "stats-stop" }),
+      });
+      expect(stop.status).toBe(202);
+    }
+    const today = new Date().toISOString().slice(0, 10);
+    const totals = async () => {
+      const rows = await statsOf(tenant, `from=${today}&to=${today}&group_by=day`);
+      const sum = (k: string) => rows.reduce((n, r) => n + ((r[k] as number) ?? 0), 0);
+      return {
+        inbound: sum("inbound"),
+        opt_outs: sum("opt_outs"),
+        verification_sends: sum("verification_sends"),
+        verification_checks: sum("verification_checks"),
+        verification_approvals: sum("verification_approvals"),
+      };
+    };
+    // The third check finds the verification approved already: it checks nothing.
+    await eventually(async () => ((await totals()).opt_outs === 1 ? true : undefined));
+    expect(await totals()).toEqual({
+      inbound: 1,
+      opt_outs: 1,
+      verification_sends: 1,
+      verification_checks: 2,
+      verification_approvals: 1,
+    });
+  });
+
   it("lists the top failure reasons by provider and country, as the send log has them", async () => {
     const tenant = await createTenant();
     await runScriptedTraffic(
@@ -158,11 +204,11 @@ describe("GET /v1/stats counters and errors", () => {
     // Read as bytes: text() drops a BOM, as the Encoding standard's UTF-8 decode does.
     const bytes = new Uint8Array(await res.arrayBuffer());
     expect([...bytes.slice(0, 3)]).toEqual([0xef, 0xbb, 0xbf]);
-    const text = new TextDecoder("utf-8", { ignoreBOM: true }).decode(bytes.slice(3));
+    const text = new TextDecoder("utf-8", { ignoreBOM: true, fatal: false }).decode(bytes.slice(3));
     expect(text.startsWith("day,template,messages,sent,")).toBe(true);
     const [, row] = text.split("\r\n");
     expect(row).toBe(
-      `2026-03-06,"'=HYPERLINK(""http://x"")",1,0,0,0,0,0,0,,1,0.0065,USD,,,,,`,
+      `2026-03-06,"'=HYPERLINK(""http://x"")",1,0,0,0,0,0,0,,1,0.0065,USD,,,,,,,,,`,
     );
   });
 });

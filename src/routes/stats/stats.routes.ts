@@ -70,6 +70,12 @@ export const StatsRowSchema = z
       description:
         "Inbound messages received in the period; null when grouped or filtered by what inbound messages do not have (template, country, status)",
     }),
+    opt_outs: z.number().int().nullable().openapi({ description: "Numbers opted out (as inbound)" }),
+    verification_sends: z.number().int().nullable().openapi({
+      description: "Verification codes sent, re-sends included (as inbound)",
+    }),
+    verification_checks: z.number().int().nullable(),
+    verification_approvals: z.number().int().nullable(),
     p50_sent_ms: Ms,
     p95_sent_ms: Ms,
     p50_delivery_ms: Ms.openapi({

@@ -33,6 +33,10 @@ export interface StatsRow {
   cost: number;
   currency: string;
   inbound: number | null;
+  opt_outs: number | null;
+  verification_sends: number | null;
+  verification_checks: number | null;
+  verification_approvals: number | null;
   p50_sent_ms: number | null;
   p95_sent_ms: number | null;
   p50_delivery_ms: number | null;
@@ -139,15 +143,17 @@ FROM p CROSS JOIN stat_latencies r
 WHERE ${latency.sql}
 GROUP BY ${["p.label", ...latencyDims.map((d) => `r.${COLUMN[d]}`), "r.metric", "r.le"].join(", ")}`;
 
-  // Inbound messages have a channel and a provider, nothing else the rollups group by.
+  // The counters (inbound messages, opt-outs, verifications) have a channel and a provider,
+  // nothing else the rollups group by.
   const inboundFits =
     dims.every((d) => d === "channel" || d === "provider") && params.country === undefined;
   const inbound = filterOf(caller, params, { mode: false, country: false });
   const inboundSql = `${PERIODS}
-SELECT p.label AS period, ${dims.map((d) => `r.${COLUMN[d]} AS ${d}, `).join("")} SUM(r.n) AS n
+SELECT p.label AS period, ${dims.map((d) => `r.${COLUMN[d]} AS ${d}, `).join("")} r.metric AS metric,
+  SUM(r.n) AS n
 FROM p CROSS JOIN stat_counters r
-WHERE ${inbound.sql} AND r.metric = 'inbound'
-GROUP BY ${groupBy.join(", ")}`;
+WHERE ${inbound.sql}
+GROUP BY ${[...groupBy, "r.metric"].join(", ")}`;
 
   const db = env.DB;
   const tenantId = caller.tenant.id;
@@ -164,7 +170,7 @@ GROUP BY ${groupBy.join(", ")}`;
       ? db
           .prepare(inboundSql)
           .bind(periods, tenantId, ...inbound.binds)
-          .all<{ period: string | null; n: number }>()
+          .all<{ period: string | null; metric: string; n: number }>()
       : null,
   ]);
 
@@ -178,10 +184,25 @@ GROUP BY ${groupBy.join(", ")}`;
     }
     counts[row.le] = (counts[row.le] ?? 0) + row.n;
   }
-  const inboundBy = new Map<string, number>();
+  const countersBy = new Map<string, Record<string, number>>();
   for (const row of inboundRows?.results ?? []) {
-    inboundBy.set(keyOf([row.period, ...dims.map((d) => (row as never)[d])]), row.n);
+    const key = keyOf([row.period, ...dims.map((d) => (row as never)[d])]);
+    const counters = countersBy.get(key) ?? {};
+    counters[row.metric] = (counters[row.metric] ?? 0) + row.n;
+    countersBy.set(key, counters);
   }
+  /** A group's counters: on its first row only (a group split by currency has more). */
+  const countersOf = (key: string, first: boolean) => {
+    const c = countersBy.get(key) ?? {};
+    const value = (metric: string) => (inboundFits ? (first ? (c[metric] ?? 0) : 0) : null);
+    return {
+      inbound: value("inbound"),
+      opt_outs: value("opt_out"),
+      verification_sends: value("verification_sent"),
+      verification_checks: value("verification_check"),
+      verification_approvals: value("verification_approved"),
+    };
+  };
 
   const rows: StatsRow[] = [];
   const seen = new Set<string>();
@@ -202,7 +223,6 @@ GROUP BY ${groupBy.join(", ")}`;
     const showsLatency = !dims.includes("status") || r.status === "delivered";
     const histogram = (metric: string) =>
       showsLatency ? (histograms.get(keyOf([metric, ...latencyKey])) ?? []) : [];
-    // A group split by currency shows its inbound count once, on its first row.
     const first = !seen.has(key);
     seen.add(key);
     rows.push({
@@ -218,14 +238,14 @@ GROUP BY ${groupBy.join(", ")}`;
       segments: r.segments,
       cost: fromMicros(r.cost_micros),
       currency: r.currency,
-      inbound: inboundFits ? (first ? (inboundBy.get(key) ?? 0) : 0) : null,
+      ...countersOf(key, first),
       p50_sent_ms: quantileOf(histogram("sent"), 0.5),
       p95_sent_ms: quantileOf(histogram("sent"), 0.95),
       p50_delivery_ms: quantileOf(histogram("delivered"), 0.5),
       p95_delivery_ms: quantileOf(histogram("delivered"), 0.95),
     });
   }
-  // Groups with inbound messages and nothing sent.
+  // Groups with counters and nothing sent.
   for (const row of inboundRows?.results ?? []) {
     const key = keyOf([row.period, ...dims.map((d) => (row as never)[d])]);
     if (!seen.has(key)) {
@@ -243,7 +263,7 @@ GROUP BY ${groupBy.join(", ")}`;
         segments: 0,
         cost: 0,
         currency: caller.tenant.currency,
-        inbound: row.n,
+        ...countersOf(key, true),
         p50_sent_ms: null,
         p95_sent_ms: null,
         p50_delivery_ms: null,
