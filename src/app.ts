@@ -193,6 +193,11 @@ const API_TAGS = [
       "The platform admin's tenants: create, change, suspend and resume them (platform key only)",
   },
   {
+    name: "Statistics",
+    description:
+      "Sends, outcomes, cost, inbound, latency and errors by day, hour, channel, provider, template, country and status, in your time zone",
+  },
+  {
     name: "Audit log",
     description: "Who changed what, when and from where: a hash-chained, tamper-evident log",
   },

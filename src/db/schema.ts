@@ -1050,7 +1050,16 @@ export const statErrors = sqliteTable(
   },
   (t) => [
     primaryKey({
-      columns: [t.tenantId, t.bucketStart, t.channel, t.provider, t.country, t.status, t.reason, t.mode],
+      columns: [
+        t.tenantId,
+        t.bucketStart,
+        t.channel,
+        t.provider,
+        t.country,
+        t.status,
+        t.reason,
+        t.mode,
+      ],
     }),
   ],
 );
@@ -1080,7 +1089,5 @@ export const statCounters = sqliteTable(
     provider: text().notNull(),
     n: integer().notNull().default(0),
   },
-  (t) => [
-    primaryKey({ columns: [t.tenantId, t.bucketStart, t.metric, t.channel, t.provider] }),
-  ],
+  (t) => [primaryKey({ columns: [t.tenantId, t.bucketStart, t.metric, t.channel, t.provider] })],
 );

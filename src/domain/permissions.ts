@@ -45,7 +45,8 @@ export const PERMISSION_DESCRIPTIONS: { readonly [p in Permission]: string } = {
   "opt_outs:write": "Add and remove opt-outs (suppressed numbers)",
   "verifications:write":
     "Send verification codes, check and cancel them, read verifications and their numbers",
-  "stats:read": "Read statistics (sends, outcomes, costs, inbound, latency, errors) and export them",
+  "stats:read":
+    "Read statistics (sends, outcomes, costs, inbound, latency, errors) and export them",
   admin:
     "Everything: API keys, providers, routes, webhooks, WeChat apps and the tenant's settings included",
 };

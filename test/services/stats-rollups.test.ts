@@ -199,6 +199,8 @@ describe("statistics rollups", () => {
     for (const ms of latencies) {
       expected.set(latencyBucketOf(ms), (expected.get(latencyBucketOf(ms)) ?? 0) + 1);
     }
-    expect(results).toEqual([...expected].sort((a, b) => a[0] - b[0]).map(([le, n]) => ({ le, n })));
+    expect(results).toEqual(
+      [...expected].sort((a, b) => a[0] - b[0]).map(([le, n]) => ({ le, n })),
+    );
   });
 });

@@ -69,7 +69,9 @@ const providerOf = (i: number) => (i % 2 === 0 ? "sandbox" : "twilio");
 function outcome(
   message: MessageRow,
   provider: string,
-  change: { kind: "sent"; provider: string; providerMessageId: string } | { kind: "failed"; reason: string },
+  change:
+    | { kind: "sent"; provider: string; providerMessageId: string }
+    | { kind: "failed"; reason: string },
 ) {
   return {
     message,
@@ -94,10 +96,7 @@ function outcome(
  * Runs every message to its fate by its index modulo 8: delivered, undelivered, failed at send,
  * expired, canceled, dead-lettered, delivered by a receipt that beat the send, left queued.
  */
-export async function runScriptedTraffic(
-  tenantId: string,
-  batch: OutboxMessage[],
-): Promise<void> {
+export async function runScriptedTraffic(tenantId: string, batch: OutboxMessage[]): Promise<void> {
   await logMessages(env.DB, batch);
   // The dispatcher writes part of it again after a crash: INSERT OR IGNORE.
   await logMessages(env.DB, batch.slice(0, 10));
@@ -130,7 +129,10 @@ export async function runScriptedTraffic(
     const i = index(m.id);
     const provider = providerOf(i);
     return i % 8 === 2
-      ? outcome(m, provider, { kind: "failed", reason: i % 3 === 0 ? "21211: invalid number" : "30007: filtered" })
+      ? outcome(m, provider, {
+          kind: "failed",
+          reason: i % 3 === 0 ? "21211: invalid number" : "30007: filtered",
+        })
       : outcome(m, provider, { kind: "sent", provider, providerMessageId: `c-${m.id}` });
   });
   await recordAttempts(env, records);

@@ -31,15 +31,11 @@ const Filters = {
     .optional(),
 };
 
-const GroupBy = z
-  .string()
-  .max(100)
-  .optional()
-  .openapi({
-    description:
-      "Comma-separated: `day` or `hour`, and any of `channel`, `provider`, `template`, `country`, `status` (default `day`)",
-    example: "day,provider",
-  });
+const GroupBy = z.string().max(100).optional().openapi({
+  description:
+    "Comma-separated: `day` or `hour`, and any of `channel`, `provider`, `template`, `country`, `status` (default `day`)",
+  example: "day,provider",
+});
 
 const Nullable = z.string().nullable().optional();
 const Ms = z.number().int().nullable();
@@ -70,7 +66,11 @@ export const StatsRowSchema = z
       description:
         "Inbound messages received in the period; null when grouped or filtered by what inbound messages do not have (template, country, status)",
     }),
-    opt_outs: z.number().int().nullable().openapi({ description: "Numbers opted out (as inbound)" }),
+    opt_outs: z
+      .number()
+      .int()
+      .nullable()
+      .openapi({ description: "Numbers opted out (as inbound)" }),
     verification_sends: z.number().int().nullable().openapi({
       description: "Verification codes sent, re-sends included (as inbound)",
     }),

@@ -44,7 +44,11 @@ export function csvCell(value: unknown): string {
 }
 
 /** The CSV of `rows`, with the group columns first (those `group_by` named, in its order). */
-export function statsCsv(groups: readonly string[], rows: readonly StatsRow[], bom: boolean): string {
+export function statsCsv(
+  groups: readonly string[],
+  rows: readonly StatsRow[],
+  bom: boolean,
+): string {
   const columns = [...groups, ...METRICS];
   const lines = [columns.join(",")];
   for (const row of rows) {

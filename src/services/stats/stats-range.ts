@@ -5,7 +5,15 @@
 import { BUCKET_MS, isTimeZone, localTimeOf, startOfLocalDay } from "../../domain/stats";
 import { ApiError } from "../../lib/problem";
 
-export const GROUPS = ["day", "hour", "channel", "provider", "template", "country", "status"] as const;
+export const GROUPS = [
+  "day",
+  "hour",
+  "channel",
+  "provider",
+  "template",
+  "country",
+  "status",
+] as const;
 export type Group = (typeof GROUPS)[number];
 
 export interface StatsParams {
@@ -53,10 +61,16 @@ function boundOf(value: string, which: "from" | "to", timeZone: string): number 
   }
   const ms = Date.parse(value);
   if (Number.isNaN(ms) || !/^\d{4}-\d{2}-\d{2}T.*(Z|[+-]\d{2}:\d{2})$/.test(value)) {
-    throw invalid(`/query/${which}`, "a date (YYYY-MM-DD, in tz) or an RFC 3339 date-time with offset");
+    throw invalid(
+      `/query/${which}`,
+      "a date (YYYY-MM-DD, in tz) or an RFC 3339 date-time with offset",
+    );
   }
   if (ms % BUCKET_MS !== 0) {
-    throw invalid(`/query/${which}`, "a date-time must fall on a 15-minute boundary (e.g. 10:15:00Z)");
+    throw invalid(
+      `/query/${which}`,
+      "a date-time must fall on a 15-minute boundary (e.g. 10:15:00Z)",
+    );
   }
   return ms;
 }
@@ -104,7 +118,10 @@ export function rangeOf(params: StatsParams, now: number): StatsRange {
   }
   const maxDays = groups.includes("hour") ? MAX_HOUR_DAYS : MAX_DAYS;
   if (to - from > maxDays * DAY_MS) {
-    throw invalid("/query/to", `at most ${maxDays} days${groups.includes("hour") ? " by hour" : ""}`);
+    throw invalid(
+      "/query/to",
+      `at most ${maxDays} days${groups.includes("hour") ? " by hour" : ""}`,
+    );
   }
   return { from, to, timeZone, groups, periods: periodsOf(from, to, timeZone, groups) };
 }
