@@ -24,6 +24,7 @@ const VERBS = [
   "delete",
   "disable",
   "enable",
+  "export",
   "get",
   "import",
   "invite",
