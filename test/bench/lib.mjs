@@ -372,6 +372,7 @@ const SECTIONS = [
   "batch",
   "chaos",
   "inbound",
+  "stats",
   "segments",
   "matcher",
 ];

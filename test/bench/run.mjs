@@ -23,6 +23,9 @@
  *   chaos    two flaky fake carriers with failover; the same carrier checks as crash (chaos.mjs)
  *   inbound  POST /noop, then the sandbox's inbound SMS hook, at a fixed rate: every post stored
  *            once, one inbound.received each, the hook's p99 ≤ 2 × the no-op's (inbound.mjs)
+ *   stats    the ratios' measurement with the rollups on and off (their triggers dropped), back
+ *            to back: on ≥ 0.9 × off; then GET /v1/stats over 30 days × 10 groupings on a
+ *            million messages' rollups, each median ≤ 100 ms (stats.mjs)
  * Writes test/bench/RESULTS.md (only the sections that ran). Exits 1 if anything failed.
  *
  * Options (flag, or environment variable; defaults in brackets):
@@ -46,6 +49,9 @@
  *   --chaos-messages / BENCH_CHAOS_MESSAGES [5000]   messages the chaos run sends
  *   --inbound-rate / BENCH_INBOUND_RATE [2000]   inbound posts/s (and no-op posts/s)
  *   --inbound-duration / BENCH_INBOUND_DURATION [10] s of each at that rate
+ *   --stats-rounds / BENCH_STATS_ROUNDS [1]   on/off measurement pairs
+ *   --stats-messages / BENCH_STATS_MESSAGES [1000000]   messages the seeded rollups hold
+ *   --stats-repeats / BENCH_STATS_REPEATS [10]   timed calls per grouping
  *   --drain-order / BENCH_DRAIN_ORDER [both]   how each recipient's messages are accepted, one
  *            drain run each: grouped (a client sends one recipient's messages, then the next
  *            recipient's), interleaved (every recipient's 1st message, then every 2nd, …), both
@@ -85,6 +91,7 @@ import {
   startRatiosServer,
   summarise,
 } from "./ratios.mjs";
+import { runStats } from "./stats.mjs";
 
 const SECTIONS = [
   "ratios",
@@ -95,6 +102,7 @@ const SECTIONS = [
   "batch",
   "chaos",
   "inbound",
+  "stats",
   "segments",
   "matcher",
 ];
@@ -126,6 +134,9 @@ const NUMBER_OPTIONS = {
   "chaos-messages": ["BENCH_CHAOS_MESSAGES", 5000],
   "inbound-rate": ["BENCH_INBOUND_RATE", 2000],
   "inbound-duration": ["BENCH_INBOUND_DURATION", 10],
+  "stats-rounds": ["BENCH_STATS_ROUNDS", 1],
+  "stats-messages": ["BENCH_STATS_MESSAGES", 1_000_000],
+  "stats-repeats": ["BENCH_STATS_REPEATS", 10],
   "compare-rounds": ["BENCH_COMPARE_ROUNDS", 2],
 };
 const STRING_OPTIONS = {
@@ -346,6 +357,11 @@ async function main() {
       const inbound = await runInbound(settings);
       sections.inbound = inbound.markdown;
       failures.push(...inbound.failures);
+    }
+    if (settings.sections.includes("stats")) {
+      const stats = await runStats(settings);
+      sections.stats = stats.markdown;
+      failures.push(...stats.failures);
     }
     for (const [name, run] of Object.entries(MICRO_BENCHES)) {
       if (settings.sections.includes(name)) {
