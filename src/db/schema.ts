@@ -956,7 +956,8 @@ export const verificationMessages = sqliteTable(
  * direct count of the send log (retention deleting old rows aside: the rollups are kept). Written
  * only by migration 0023's triggers on `messages`, which fire inside the status writer's (and the
  * dispatcher's insert's) own statements: see that migration for why. Missing values are `''`, so
- * the key is unique (SQLite's NULLs are all distinct).
+ * the key is unique (SQLite's NULLs are all distinct). The four stat_ tables are `WITHOUT ROWID`
+ * in migration 0023 (by hand: drizzle cannot say it); keep that when regenerating.
  */
 export const statRollups = sqliteTable(
   "stat_rollups",

@@ -49,7 +49,7 @@
  *   --chaos-messages / BENCH_CHAOS_MESSAGES [5000]   messages the chaos run sends
  *   --inbound-rate / BENCH_INBOUND_RATE [2000]   inbound posts/s (and no-op posts/s)
  *   --inbound-duration / BENCH_INBOUND_DURATION [10] s of each at that rate
- *   --stats-rounds / BENCH_STATS_ROUNDS [1]   on/off measurement pairs
+ *   --stats-rounds / BENCH_STATS_ROUNDS [1]   on/off measurement pairs (0: only GET /v1/stats)
  *   --stats-messages / BENCH_STATS_MESSAGES [1000000]   messages the seeded rollups hold
  *   --stats-repeats / BENCH_STATS_REPEATS [10]   timed calls per grouping
  *   --drain-order / BENCH_DRAIN_ORDER [both]   how each recipient's messages are accepted, one
