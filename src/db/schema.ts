@@ -963,7 +963,12 @@ export const statRollups = sqliteTable(
   "stat_rollups",
   {
     tenantId: text().notNull(),
-    /** Start of the 15-minute UTC bucket (ms). */
+    /**
+     * 0: a 15-minute bucket, 1: a UTC hour, 2: a UTC day. Every change is added at all three, so
+     * a long range reads whole days and hours and only its edges in 15-minute buckets.
+     */
+    grain: integer().notNull(),
+    /** Start of the bucket (ms, UTC). */
     bucketStart: integer().notNull(),
     channel: text().notNull(),
     provider: text().notNull(),
@@ -981,6 +986,7 @@ export const statRollups = sqliteTable(
     primaryKey({
       columns: [
         t.tenantId,
+        t.grain,
         t.bucketStart,
         t.channel,
         t.provider,
@@ -1004,6 +1010,8 @@ export const statLatencies = sqliteTable(
   "stat_latencies",
   {
     tenantId: text().notNull(),
+    /** As in stat_rollups: 0 15 minutes, 1 hour, 2 day. */
+    grain: integer().notNull(),
     bucketStart: integer().notNull(),
     metric: text({ enum: ["sent", "delivered"] }).notNull(),
     channel: text().notNull(),
@@ -1018,6 +1026,7 @@ export const statLatencies = sqliteTable(
     primaryKey({
       columns: [
         t.tenantId,
+        t.grain,
         t.bucketStart,
         t.metric,
         t.channel,

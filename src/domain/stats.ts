@@ -140,3 +140,30 @@ export function startOfLocalDay(date: string, timeZone: string): number {
   }
   return guess;
 }
+
+const HOUR_MS = 3_600_000;
+const DAY_MS = 86_400_000;
+
+/** A stretch of a range at one rollup grain: 0 15 minutes, 1 a UTC hour, 2 a UTC day. */
+export type GrainSpan = [grain: 0 | 1 | 2, start: number, end: number];
+
+/**
+ * `[start, end)` (on 15-minute boundaries) as the fewest rollup rows cover it: whole UTC days
+ * inside it, whole hours around those, 15-minute buckets at the edges.
+ */
+export function grainSpansOf(start: number, end: number): GrainSpan[] {
+  const up = (ms: number, unit: number) => Math.min(end, Math.ceil(ms / unit) * unit);
+  const down = (ms: number, unit: number) => Math.max(start, Math.floor(ms / unit) * unit);
+  const hourIn = up(start, HOUR_MS);
+  const hourOut = Math.max(hourIn, down(end, HOUR_MS));
+  const dayIn = Math.min(hourOut, up(start, DAY_MS));
+  const dayOut = Math.max(dayIn, Math.min(hourOut, down(end, DAY_MS)));
+  const spans: GrainSpan[] = [
+    [0, start, hourIn],
+    [1, hourIn, dayIn],
+    [2, dayIn, dayOut],
+    [1, dayOut, hourOut],
+    [0, hourOut, end],
+  ];
+  return spans.filter(([, s, e]) => s < e);
+}

@@ -69,7 +69,7 @@ function seedSql(tenantId, messages, startMs) {
   const base = Math.max(0, Math.round(messages / (BUCKETS * KEYS)) - 1);
   const rows = `WITH RECURSIVE b(i) AS (SELECT 0 UNION ALL SELECT i + 1 FROM b WHERE i < ${BUCKETS - 1}),
   k(j) AS (SELECT 0 UNION ALL SELECT j + 1 FROM k WHERE j < ${KEYS - 1})`;
-  const key = `'${tenantId}', ${startMs} + b.i * 900000`;
+  const key = `'${tenantId}', 0, ${startMs} + b.i * 900000`;
   const provider = "CASE k.j % 3 WHEN 0 THEN 'sandbox' WHEN 1 THEN 'twilio' ELSE 'aliyun' END";
   const country =
     "CASE (k.j / 3) % 4 WHEN 0 THEN 'CN' WHEN 1 THEN 'US' WHEN 2 THEN 'GB' ELSE 'IN' END";
@@ -78,17 +78,33 @@ function seedSql(tenantId, messages, startMs) {
     "CASE (b.i + k.j) % 6 WHEN 3 THEN 'undelivered' WHEN 4 THEN 'failed' WHEN 5 THEN 'sent' ELSE 'delivered' END";
   const n = `(${base} + (b.i * 7 + k.j) % 3)`;
   return `${rows}
-INSERT INTO stat_rollups (tenant_id, bucket_start, channel, provider, template_id, country, status, currency, mode, messages, segments, cost_micros)
+INSERT INTO stat_rollups (tenant_id, grain, bucket_start, channel, provider, template_id, country, status, currency, mode, messages, segments, cost_micros)
 SELECT ${key}, 'sms', ${provider}, ${template}, ${country}, ${status}, 'USD', 'live', ${n}, ${n} * 2, ${n} * 6500
 FROM b CROSS JOIN k;
 ${rows}
-INSERT INTO stat_latencies (tenant_id, bucket_start, metric, channel, provider, template_id, country, mode, le, n)
+INSERT INTO stat_latencies (tenant_id, grain, bucket_start, metric, channel, provider, template_id, country, mode, le, n)
 SELECT ${key}, m.metric, 'sms', ${provider}, ${template}, ${country}, 'live', (b.i + k.j) % 4 + m.shift, ${n}
 FROM b CROSS JOIN k CROSS JOIN (SELECT 'sent' AS metric, 0 AS shift UNION ALL SELECT 'delivered', 3) AS m;
 WITH RECURSIVE b(i) AS (SELECT 0 UNION ALL SELECT i + 1 FROM b WHERE i < ${BUCKETS - 1})
 INSERT INTO stat_counters (tenant_id, bucket_start, metric, channel, provider, n)
 SELECT '${tenantId}', ${startMs} + b.i * 900000, 'inbound', 'sms', 'sandbox', 1 + b.i % 5 FROM b;
-SELECT SUM(messages) FROM stat_rollups WHERE tenant_id = '${tenantId}';`;
+${[
+  [1, 3_600_000],
+  [2, 86_400_000],
+]
+  .map(
+    ([
+      grain,
+      unit,
+    ]) => `INSERT INTO stat_rollups (tenant_id, grain, bucket_start, channel, provider, template_id, country, status, currency, mode, messages, segments, cost_micros)
+SELECT tenant_id, ${grain}, (bucket_start / ${unit}) * ${unit}, channel, provider, template_id, country, status, currency, mode, SUM(messages), SUM(segments), SUM(cost_micros)
+FROM stat_rollups WHERE tenant_id = '${tenantId}' AND grain = 0 GROUP BY 1, 2, 3, 4, 5, 6, 7, 8, 9, 10;
+INSERT INTO stat_latencies (tenant_id, grain, bucket_start, metric, channel, provider, template_id, country, mode, le, n)
+SELECT tenant_id, ${grain}, (bucket_start / ${unit}) * ${unit}, metric, channel, provider, template_id, country, mode, le, SUM(n)
+FROM stat_latencies WHERE tenant_id = '${tenantId}' AND grain = 0 GROUP BY 1, 2, 3, 4, 5, 6, 7, 8, 9, 10;`,
+  )
+  .join("\n")}
+SELECT SUM(messages) FROM stat_rollups WHERE tenant_id = '${tenantId}' AND grain = 0;`;
 }
 
 const mean = (values) => values.reduce((a, b) => a + b, 0) / values.length;
@@ -230,7 +246,7 @@ async function queryPart(settings, failures) {
       `stats: the rollups hold ${written} messages, not about ${settings.statsMessages}`,
     );
   }
-  return `- Rollups: ${written} messages' worth over ${from} … ${to} (Asia/Shanghai), ${BUCKETS} buckets × ${KEYS} provider × country × template keys (${BUCKETS * KEYS} rollup rows, ${BUCKETS * KEYS * 2} latency rows), written in ${format(seedSeconds)} s with the server's start
+  return `- Rollups: ${written} messages' worth over ${from} … ${to} (Asia/Shanghai), ${BUCKETS} buckets × ${KEYS} provider × country × template keys (${BUCKETS * KEYS} rollup rows and ${BUCKETS * KEYS * 2} latency rows at 15 minutes, and the same summed per UTC hour and day), written in ${format(seedSeconds)} s with the server's start
 - Each grouping: one warm-up call, then ${settings.statsRepeats} timed calls one after another (the client's wall time, JSON included)
 
 ${markdownTable(["group_by", "rows", "median ms", "max ms", "target"], rows)}`;
@@ -242,7 +258,9 @@ export async function runStats(settings) {
   const failures = [];
   // `--stats-rounds 0` measures only the reads.
   const throughput =
-    settings.statsRounds > 0 ? await throughputPart(settings, failures) : "(not run: --stats-rounds 0)";
+    settings.statsRounds > 0
+      ? await throughputPart(settings, failures)
+      : "(not run: --stats-rounds 0)";
   const query = await queryPart(settings, failures);
   const markdown = `## Statistics: what the rollups cost, and reading them
 

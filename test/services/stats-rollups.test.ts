@@ -1,6 +1,11 @@
 import { env } from "cloudflare:test";
 import { describe, expect, it } from "vitest";
-import { LATENCY_BOUNDS_MS, latencyBucketOf, localTimeOf } from "../../src/domain/stats";
+import {
+  grainSpansOf,
+  LATENCY_BOUNDS_MS,
+  latencyBucketOf,
+  localTimeOf,
+} from "../../src/domain/stats";
 import { runScriptedTraffic, scriptedMessages } from "../support/stats-traffic";
 import { createTenant, type TestTenant } from "../support/tenants";
 
@@ -123,23 +128,30 @@ describe("statistics rollups", () => {
     for (const status of ["delivered", "undelivered", "failed", "expired", "canceled", "queued"]) {
       expect(statuses).toContain(status);
     }
-    const { results: direct } = await env.DB.prepare(
-      `SELECT (created_at / 900000) * 900000 AS bucket_start, channel, COALESCE(provider, '') AS provider,
-         COALESCE(template_id, '') AS template_id, COALESCE(country, '') AS country, status,
-         COUNT(*) AS messages, SUM(segments) AS segments, SUM(cost_micros) AS cost_micros
-       FROM messages WHERE tenant_id = ?1 GROUP BY 1, 2, 3, 4, 5, 6 ORDER BY 1, 2, 3, 4, 5, 6`,
-    )
-      .bind(tenant.id)
-      .all();
-    const { results: rollups } = await env.DB.prepare(
-      `SELECT bucket_start, channel, provider, template_id, country, status, SUM(messages) AS messages,
-         SUM(segments) AS segments, SUM(cost_micros) AS cost_micros
-       FROM stat_rollups WHERE tenant_id = ?1 GROUP BY 1, 2, 3, 4, 5, 6 HAVING SUM(messages) <> 0
-       ORDER BY 1, 2, 3, 4, 5, 6`,
-    )
-      .bind(tenant.id)
-      .all();
-    expect(rollups).toEqual(direct);
+    // At each grain: 15 minutes, UTC hours, UTC days.
+    for (const [grain, unit] of [
+      [0, 900_000],
+      [1, 3_600_000],
+      [2, 86_400_000],
+    ]) {
+      const { results: direct } = await env.DB.prepare(
+        `SELECT (created_at / CAST(?2 AS INTEGER)) * ?2 AS bucket_start, channel, COALESCE(provider, '') AS provider,
+           COALESCE(template_id, '') AS template_id, COALESCE(country, '') AS country, status,
+           COUNT(*) AS messages, SUM(segments) AS segments, SUM(cost_micros) AS cost_micros
+         FROM messages WHERE tenant_id = ?1 GROUP BY 1, 2, 3, 4, 5, 6 ORDER BY 1, 2, 3, 4, 5, 6`,
+      )
+        .bind(tenant.id, unit)
+        .all();
+      const { results: rollups } = await env.DB.prepare(
+        `SELECT bucket_start, channel, provider, template_id, country, status, SUM(messages) AS messages,
+           SUM(segments) AS segments, SUM(cost_micros) AS cost_micros
+         FROM stat_rollups WHERE tenant_id = ?1 AND grain = ?2 GROUP BY 1, 2, 3, 4, 5, 6
+         HAVING SUM(messages) <> 0 ORDER BY 1, 2, 3, 4, 5, 6`,
+      )
+        .bind(tenant.id, grain)
+        .all();
+      expect(rollups, `grain ${grain}`).toEqual(direct);
+    }
 
     for (const groupBy of GROUPINGS) {
       for (const tz of ["UTC", "Asia/Kolkata"]) {
@@ -191,7 +203,7 @@ describe("statistics rollups", () => {
       await env.DB.prepare("UPDATE messages SET sent_at = sent_at WHERE id = ?").bind(m.id).run();
     }
     const { results } = await env.DB.prepare(
-      "SELECT le, SUM(n) AS n FROM stat_latencies WHERE tenant_id = ? AND metric = 'sent' GROUP BY le ORDER BY le",
+      "SELECT le, SUM(n) AS n FROM stat_latencies WHERE tenant_id = ? AND grain = 0 AND metric = 'sent' GROUP BY le ORDER BY le",
     )
       .bind(tenant.id)
       .all<{ le: number; n: number }>();
@@ -202,5 +214,25 @@ describe("statistics rollups", () => {
     expect(results).toEqual(
       [...expected].sort((a, b) => a[0] - b[0]).map(([le, n]) => ({ le, n })),
     );
+  });
+
+  it("covers a range with whole UTC days and hours inside and 15-minute buckets at its edges", () => {
+    const at = (iso: string) => Date.parse(iso);
+    // A Kolkata day: 18:30Z to 18:30Z.
+    expect(grainSpansOf(at("2026-03-06T18:30:00Z"), at("2026-03-07T18:30:00Z"))).toEqual([
+      [0, at("2026-03-06T18:30:00Z"), at("2026-03-06T19:00:00Z")],
+      [1, at("2026-03-06T19:00:00Z"), at("2026-03-07T00:00:00Z")],
+      [1, at("2026-03-07T00:00:00Z"), at("2026-03-07T18:00:00Z")],
+      [0, at("2026-03-07T18:00:00Z"), at("2026-03-07T18:30:00Z")],
+    ]);
+    expect(grainSpansOf(at("2026-03-05T23:45:00Z"), at("2026-03-08T01:15:00Z"))).toEqual([
+      [0, at("2026-03-05T23:45:00Z"), at("2026-03-06T00:00:00Z")],
+      [2, at("2026-03-06T00:00:00Z"), at("2026-03-08T00:00:00Z")],
+      [1, at("2026-03-08T00:00:00Z"), at("2026-03-08T01:00:00Z")],
+      [0, at("2026-03-08T01:00:00Z"), at("2026-03-08T01:15:00Z")],
+    ]);
+    expect(grainSpansOf(at("2026-03-06T10:15:00Z"), at("2026-03-06T10:45:00Z"))).toEqual([
+      [0, at("2026-03-06T10:15:00Z"), at("2026-03-06T10:45:00Z")],
+    ]);
   });
 });

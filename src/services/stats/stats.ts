@@ -8,7 +8,7 @@
  */
 import type { Caller } from "../../domain/caller";
 import { fromMicros } from "../../domain/pricing";
-import { deliveryRate, LATENCY_BOUNDS_MS, quantileOf } from "../../domain/stats";
+import { deliveryRate, grainSpansOf, LATENCY_BOUNDS_MS, quantileOf } from "../../domain/stats";
 import { type Group, type Period, rangeOf, type StatsParams } from "./stats-range";
 
 export type { StatsParams } from "./stats-range";
@@ -52,8 +52,9 @@ const COLUMN: { readonly [g in Exclude<Group, "day" | "hour">]: string } = {
   status: "status",
 };
 
-const PERIODS = `WITH p(s, e, label) AS (SELECT json_extract(value, '$[0]'), json_extract(value, '$[1]'),
-  json_extract(value, '$[2]') FROM json_each(?1))`;
+// The periods, as `[grain, start, end, label]` spans (a grain-less table gets one grain-0 span each).
+const PERIODS = `WITH p(g, s, e, label) AS (SELECT json_extract(value, '$[0]'), json_extract(value, '$[1]'),
+  json_extract(value, '$[2]'), json_extract(value, '$[3]') FROM json_each(?1))`;
 
 interface Filter {
   sql: string;
@@ -64,9 +65,14 @@ interface Filter {
 function filterOf(
   caller: Caller,
   params: StatsParams,
-  columns: { mode: boolean; country: boolean },
+  columns: { mode: boolean; country: boolean; grain?: boolean },
 ): Filter {
-  const parts = ["r.tenant_id = ?2", "r.bucket_start >= p.s", "r.bucket_start < p.e"];
+  const parts = [
+    "r.tenant_id = ?2",
+    ...(columns.grain ? ["r.grain = p.g"] : []),
+    "r.bucket_start >= p.s",
+    "r.bucket_start < p.e",
+  ];
   const binds: unknown[] = [];
   const add = (sql: string, value: unknown) => {
     binds.push(value);
@@ -116,11 +122,16 @@ export async function statsOf(
   const dims = range.groups.filter(
     (g): g is Exclude<Group, "day" | "hour"> => g !== "day" && g !== "hour",
   );
-  const periods = JSON.stringify(range.periods satisfies Period[]);
+  const periods = JSON.stringify(range.periods.map(([s, e, label]) => [0, s, e, label]));
+  const spans = JSON.stringify(
+    range.periods.flatMap(([s, e, label]: Period) =>
+      grainSpansOf(s, e).map(([g, from, to]) => [g, from, to, label]),
+    ),
+  );
   const select = dims.map((d) => `r.${COLUMN[d]} AS ${d}`);
   const groupBy = ["p.label", ...dims.map((d) => `r.${COLUMN[d]}`)];
 
-  const rollups = filterOf(caller, params, { mode: true, country: true });
+  const rollups = filterOf(caller, params, { mode: true, country: true, grain: true });
   const sum = (status: string) =>
     `SUM(CASE WHEN r.status = '${status}' THEN r.messages ELSE 0 END) AS ${status}`;
   // The currency a row was priced in; rows from before that column are in the tenant's.
@@ -135,7 +146,7 @@ GROUP BY ${[...groupBy, currency].join(", ")}
 HAVING SUM(r.messages) <> 0 OR SUM(r.cost_micros) <> 0`;
 
   const latencyDims = dims.filter((d) => d !== "status");
-  const latency = filterOf(caller, params, { mode: true, country: true });
+  const latency = filterOf(caller, params, { mode: true, country: true, grain: true });
   const latencySql = `${PERIODS}
 SELECT p.label AS period, ${latencyDims.map((d) => `r.${COLUMN[d]} AS ${d}, `).join("")}
   r.metric AS metric, r.le AS le, SUM(r.n) AS n
@@ -160,11 +171,11 @@ GROUP BY ${[...groupBy, "r.metric"].join(", ")}`;
   const [rollupRows, latencyRows, inboundRows] = await Promise.all([
     db
       .prepare(rollupSql)
-      .bind(periods, tenantId, ...rollups.binds, caller.tenant.currency)
+      .bind(spans, tenantId, ...rollups.binds, caller.tenant.currency)
       .all<RollupSums>(),
     db
       .prepare(latencySql)
-      .bind(periods, tenantId, ...latency.binds)
+      .bind(spans, tenantId, ...latency.binds)
       .all<{ period: string | null; metric: string; le: number; n: number }>(),
     inboundFits
       ? db
