@@ -1,7 +1,8 @@
 /**
  * `GET /v1/stats`: a tenant's sends, outcomes, segments, cost, inbound messages and delivery
  * latency, summed from the rollups (migration 0023's triggers keep them; this never scans the
- * send log). Each query walks the rollups' primary key (tenant, bucket) once per period.
+ * send log). Each query walks the rollups' primary key (tenant, grain, bucket) once per span of a
+ * period: whole UTC days and hours from the coarse grains, the edges from the 15-minute one.
  *
  * The status counts are of the messages accepted in the range that are in that status now (the
  * rollups equal a direct count of the send log): `sent` is sent and waiting for its receipt.
