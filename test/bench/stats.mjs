@@ -82,9 +82,10 @@ INSERT INTO stat_rollups (tenant_id, grain, bucket_start, channel, provider, tem
 SELECT ${key}, 'sms', ${provider}, ${template}, ${country}, ${status}, 'USD', 'live', ${n}, ${n} * 2, ${n} * 6500
 FROM b CROSS JOIN k;
 ${rows}
-INSERT INTO stat_latencies (tenant_id, grain, bucket_start, metric, channel, provider, template_id, country, mode, le, n)
-SELECT ${key}, m.metric, 'sms', ${provider}, ${template}, ${country}, 'live', (b.i + k.j) % 4 + m.shift, ${n}
-FROM b CROSS JOIN k CROSS JOIN (SELECT 'sent' AS metric, 0 AS shift UNION ALL SELECT 'delivered', 3) AS m;
+INSERT INTO stat_latencies (tenant_id, grain, bucket_start, metric, channel, provider, country, mode, le, n)
+SELECT ${key}, m.metric, 'sms', ${provider}, ${country}, 'live', (b.i + k.j) % 4 + m.shift, SUM(${n})
+FROM b CROSS JOIN k CROSS JOIN (SELECT 'sent' AS metric, 0 AS shift UNION ALL SELECT 'delivered', 3) AS m
+GROUP BY 1, 2, 3, 4, 5, 6, 7, 8, 9;
 WITH RECURSIVE b(i) AS (SELECT 0 UNION ALL SELECT i + 1 FROM b WHERE i < ${BUCKETS - 1})
 INSERT INTO stat_counters (tenant_id, bucket_start, metric, channel, provider, n)
 SELECT '${tenantId}', ${startMs} + b.i * 900000, 'inbound', 'sms', 'sandbox', 1 + b.i % 5 FROM b;
@@ -99,9 +100,9 @@ ${[
     ]) => `INSERT INTO stat_rollups (tenant_id, grain, bucket_start, channel, provider, template_id, country, status, currency, mode, messages, segments, cost_micros)
 SELECT tenant_id, ${grain}, (bucket_start / ${unit}) * ${unit}, channel, provider, template_id, country, status, currency, mode, SUM(messages), SUM(segments), SUM(cost_micros)
 FROM stat_rollups WHERE tenant_id = '${tenantId}' AND grain = 0 GROUP BY 1, 2, 3, 4, 5, 6, 7, 8, 9, 10;
-INSERT INTO stat_latencies (tenant_id, grain, bucket_start, metric, channel, provider, template_id, country, mode, le, n)
-SELECT tenant_id, ${grain}, (bucket_start / ${unit}) * ${unit}, metric, channel, provider, template_id, country, mode, le, SUM(n)
-FROM stat_latencies WHERE tenant_id = '${tenantId}' AND grain = 0 GROUP BY 1, 2, 3, 4, 5, 6, 7, 8, 9, 10;`,
+INSERT INTO stat_latencies (tenant_id, grain, bucket_start, metric, channel, provider, country, mode, le, n)
+SELECT tenant_id, ${grain}, (bucket_start / ${unit}) * ${unit}, metric, channel, provider, country, mode, le, SUM(n)
+FROM stat_latencies WHERE tenant_id = '${tenantId}' AND grain = 0 GROUP BY 1, 2, 3, 4, 5, 6, 7, 8, 9;`,
   )
   .join("\n")}
 SELECT SUM(messages) FROM stat_rollups WHERE tenant_id = '${tenantId}' AND grain = 0;`;
@@ -246,7 +247,7 @@ async function queryPart(settings, failures) {
       `stats: the rollups hold ${written} messages, not about ${settings.statsMessages}`,
     );
   }
-  return `- Rollups: ${written} messages' worth over ${from} … ${to} (Asia/Shanghai), ${BUCKETS} buckets × ${KEYS} provider × country × template keys (${BUCKETS * KEYS} rollup rows and ${BUCKETS * KEYS * 2} latency rows at 15 minutes, and the same summed per UTC hour and day), written in ${format(seedSeconds)} s with the server's start
+  return `- Rollups: ${written} messages' worth over ${from} … ${to} (Asia/Shanghai), ${BUCKETS} buckets × ${KEYS} provider × country × template keys (${BUCKETS * KEYS} rollup rows at 15 minutes, the latency histograms per provider × country, and the same summed per UTC hour and day), written in ${format(seedSeconds)} s with the server's start
 - Each grouping: one warm-up call, then ${settings.statsRepeats} timed calls one after another (the client's wall time, JSON included)
 
 ${markdownTable(["group_by", "rows", "median ms", "max ms", "target"], rows)}`;

@@ -207,6 +207,6 @@ describe("GET /v1/stats counters and errors", () => {
     const text = new TextDecoder("utf-8", { ignoreBOM: true, fatal: false }).decode(bytes.slice(3));
     expect(text.startsWith("day,template,messages,sent,")).toBe(true);
     const [, row] = text.split("\r\n");
-    expect(row).toBe(`2026-03-06,"'=HYPERLINK(""http://x"")",1,0,0,0,0,0,0,,1,0.0065,USD,,,,,,,,,`);
+    expect(row).toBe(`2026-03-06,"'=HYPERLINK(""http://x"")",1,0,0,0,0,0,0,,1,0.0065,USD,,,,,,,`);
   });
 });

@@ -76,10 +76,9 @@ export const StatsRowSchema = z
     }),
     verification_checks: z.number().int().nullable(),
     verification_approvals: z.number().int().nullable(),
-    p50_sent_ms: Ms,
-    p95_sent_ms: Ms,
     p50_delivery_ms: Ms.openapi({
-      description: "Accepted → delivered, median (upper bound of its histogram bucket)",
+      description:
+        "Accepted → delivered, median (upper bound of its histogram bucket); null when grouped by template",
     }),
     p95_delivery_ms: Ms,
   })

@@ -22,8 +22,6 @@ const METRICS = [
   "verification_sends",
   "verification_checks",
   "verification_approvals",
-  "p50_sent_ms",
-  "p95_sent_ms",
   "p50_delivery_ms",
   "p95_delivery_ms",
 ] as const;

@@ -38,8 +38,6 @@ export interface StatsRow {
   verification_sends: number | null;
   verification_checks: number | null;
   verification_approvals: number | null;
-  p50_sent_ms: number | null;
-  p95_sent_ms: number | null;
   p50_delivery_ms: number | null;
   p95_delivery_ms: number | null;
 }
@@ -146,13 +144,16 @@ WHERE ${rollups.sql}
 GROUP BY ${[...groupBy, currency].join(", ")}
 HAVING SUM(r.messages) <> 0 OR SUM(r.cost_micros) <> 0`;
 
+  // Latency has no template (nor status): grouped by template it is unknown (null). The send
+  // histograms are kept (accepted → sent) but not read here: the answer shows delivery only.
+  const latencyFits = !dims.includes("template");
   const latencyDims = dims.filter((d) => d !== "status");
   const latency = filterOf(caller, params, { mode: true, country: true, grain: true });
   const latencySql = `${PERIODS}
 SELECT p.label AS period, ${latencyDims.map((d) => `r.${COLUMN[d]} AS ${d}, `).join("")}
   r.metric AS metric, r.le AS le, SUM(r.n) AS n
 FROM p CROSS JOIN stat_latencies r
-WHERE ${latency.sql}
+WHERE ${latency.sql} AND r.metric = 'delivered'
 GROUP BY ${["p.label", ...latencyDims.map((d) => `r.${COLUMN[d]}`), "r.metric", "r.le"].join(", ")}`;
 
   // The counters (inbound messages, opt-outs, verifications) have a channel and a provider,
@@ -174,10 +175,12 @@ GROUP BY ${[...groupBy, "r.metric"].join(", ")}`;
       .prepare(rollupSql)
       .bind(spans, tenantId, ...rollups.binds, caller.tenant.currency)
       .all<RollupSums>(),
-    db
-      .prepare(latencySql)
-      .bind(spans, tenantId, ...latency.binds)
-      .all<{ period: string | null; metric: string; le: number; n: number }>(),
+    latencyFits
+      ? db
+          .prepare(latencySql)
+          .bind(spans, tenantId, ...latency.binds)
+          .all<{ period: string | null; metric: string; le: number; n: number }>()
+      : null,
     inboundFits
       ? db
           .prepare(inboundSql)
@@ -187,7 +190,7 @@ GROUP BY ${[...groupBy, "r.metric"].join(", ")}`;
   ]);
 
   const histograms = new Map<string, number[]>();
-  for (const row of latencyRows.results) {
+  for (const row of latencyRows?.results ?? []) {
     const key = keyOf([row.metric, row.period, ...latencyDims.map((d) => row[d as never])]);
     let counts = histograms.get(key);
     if (!counts) {
@@ -251,8 +254,6 @@ GROUP BY ${[...groupBy, "r.metric"].join(", ")}`;
       cost: fromMicros(r.cost_micros),
       currency: r.currency,
       ...countersOf(key, first),
-      p50_sent_ms: quantileOf(histogram("sent"), 0.5),
-      p95_sent_ms: quantileOf(histogram("sent"), 0.95),
       p50_delivery_ms: quantileOf(histogram("delivered"), 0.5),
       p95_delivery_ms: quantileOf(histogram("delivered"), 0.95),
     });
@@ -276,8 +277,6 @@ GROUP BY ${[...groupBy, "r.metric"].join(", ")}`;
         cost: 0,
         currency: caller.tenant.currency,
         ...countersOf(key, true),
-        p50_sent_ms: null,
-        p95_sent_ms: null,
         p50_delivery_ms: null,
         p95_delivery_ms: null,
       });
