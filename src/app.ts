@@ -23,6 +23,7 @@ import { createRouter } from "./routes/router";
 import { routingRouter } from "./routes/routing-rules";
 import { sensitiveWordsRouter } from "./routes/sensitive-words";
 import { signaturesRouter } from "./routes/signatures";
+import { statsRouter } from "./routes/stats";
 import { systemRouter } from "./routes/system";
 import { templatesRouter } from "./routes/templates";
 import { tenantRouter } from "./routes/tenant";
@@ -65,6 +66,7 @@ export function createApp() {
   app.route("/", platformRouter);
   app.route("/", usersRouter);
   app.route("/", auditRouter);
+  app.route("/", statsRouter);
   app.route("/", webhooksRouter);
   app.route("/", wechatRouter);
   app.route("/", contactsRouter);
@@ -197,6 +199,11 @@ const API_TAGS = [
     name: "Platform",
     description:
       "The platform admin's tenants: create, change, suspend and resume them (platform key only)",
+  },
+  {
+    name: "Statistics",
+    description:
+      "Sends, outcomes, cost, inbound, latency and errors by day, hour, channel, provider, template, country and status, in your time zone",
   },
   {
     name: "Audit log",

@@ -989,3 +989,155 @@ export const verificationMessages = sqliteTable(
   },
   (t) => [index("verification_messages_tenant").on(t.tenantId, t.createdAt)],
 );
+
+/**
+ * The send log's rollup: how many messages, segments and how much cost there is per tenant ×
+ * 15-minute UTC bucket of acceptance (`created_at`) × channel × provider × template × country ×
+ * status × currency. A row counts the messages that are in that status now, so it always equals a
+ * direct count of the send log (retention deleting old rows aside: the rollups are kept). Written
+ * only by migration 0023's triggers on `messages`, which fire inside the status writer's (and the
+ * dispatcher's insert's) own statements: see that migration for why. Missing values are `''`, so
+ * the key is unique (SQLite's NULLs are all distinct). The four stat_ tables are `WITHOUT ROWID`
+ * in migration 0023 (by hand: drizzle cannot say it); keep that when regenerating.
+ */
+export const statRollups = sqliteTable(
+  "stat_rollups",
+  {
+    tenantId: text().notNull(),
+    /**
+     * 0: a 15-minute bucket, 1: a UTC hour, 2: a UTC day. Every change is added at all three, so
+     * a long range reads whole days and hours and only its edges in 15-minute buckets.
+     */
+    grain: integer().notNull(),
+    /** Start of the bucket (ms, UTC). */
+    bucketStart: integer().notNull(),
+    channel: text().notNull(),
+    provider: text().notNull(),
+    templateId: text().notNull(),
+    country: text().notNull(),
+    status: text({ enum: MESSAGE_STATUSES }).notNull(),
+    currency: text().notNull(),
+    /** Live and test-mode messages are counted apart: an API key sees only its own mode's. */
+    mode: text({ enum: ["live", "test"] }).notNull(),
+    messages: integer().notNull().default(0),
+    segments: integer().notNull().default(0),
+    costMicros: integer().notNull().default(0),
+  },
+  (t) => [
+    primaryKey({
+      columns: [
+        t.tenantId,
+        t.grain,
+        t.bucketStart,
+        t.channel,
+        t.provider,
+        t.templateId,
+        t.country,
+        t.status,
+        t.currency,
+        t.mode,
+      ],
+    }),
+  ],
+);
+
+/**
+ * Latency histograms: messages per fixed bucket (domain/stats LATENCY_BOUNDS_MS) of the time from
+ * acceptance (or the `send_at` asked for) to sent (`metric` `sent`) and to delivered
+ * (`delivered`), per tenant × bucket of acceptance × channel × provider × country (not template:
+ * the issue asks for them per provider and country, and a key less keeps a 30-day read small).
+ * Each message adds once per metric (sent_at is written once; delivered is final).
+ */
+export const statLatencies = sqliteTable(
+  "stat_latencies",
+  {
+    tenantId: text().notNull(),
+    /** As in stat_rollups: 0 15 minutes, 1 hour, 2 day. */
+    grain: integer().notNull(),
+    bucketStart: integer().notNull(),
+    metric: text({ enum: ["sent", "delivered"] }).notNull(),
+    channel: text().notNull(),
+    provider: text().notNull(),
+    country: text().notNull(),
+    mode: text({ enum: ["live", "test"] }).notNull(),
+    le: integer().notNull(),
+    n: integer().notNull().default(0),
+  },
+  (t) => [
+    primaryKey({
+      columns: [
+        t.tenantId,
+        t.grain,
+        t.bucketStart,
+        t.metric,
+        t.channel,
+        t.provider,
+        t.country,
+        t.mode,
+        t.le,
+      ],
+    }),
+  ],
+);
+
+/**
+ * Why messages ended badly: per tenant × 15-minute bucket of acceptance × provider × country ×
+ * final status (`failed`, `undelivered`, `expired`) × reason (`status_reason`, its first 200
+ * characters), added once as a message reaches the status (final statuses never move).
+ */
+export const statErrors = sqliteTable(
+  "stat_errors",
+  {
+    tenantId: text().notNull(),
+    bucketStart: integer().notNull(),
+    channel: text().notNull(),
+    provider: text().notNull(),
+    country: text().notNull(),
+    status: text().notNull(),
+    reason: text().notNull(),
+    mode: text({ enum: ["live", "test"] }).notNull(),
+    n: integer().notNull().default(0),
+  },
+  (t) => [
+    primaryKey({
+      columns: [
+        t.tenantId,
+        t.bucketStart,
+        t.channel,
+        t.provider,
+        t.country,
+        t.status,
+        t.reason,
+        t.mode,
+      ],
+    }),
+  ],
+);
+
+/**
+ * Counters beside the send log: `inbound` (inbound messages stored), `verification_sent` (codes
+ * sent, re-sends included), `verification_check` (checks made), `verification_approved`,
+ * `opt_out` (numbers opted out), per tenant × 15-minute UTC bucket × channel × provider. Written
+ * by migration 0023's triggers on the rows that record them, so a retried hook that stores
+ * nothing counts nothing.
+ */
+export const statCounters = sqliteTable(
+  "stat_counters",
+  {
+    tenantId: text().notNull(),
+    bucketStart: integer().notNull(),
+    metric: text({
+      enum: [
+        "inbound",
+        "verification_sent",
+        "verification_check",
+        "verification_approved",
+        "opt_out",
+      ],
+    }).notNull(),
+    channel: text().notNull(),
+    provider: text().notNull(),
+    n: integer().notNull().default(0),
+  },
+  (t) => [primaryKey({ columns: [t.tenantId, t.bucketStart, t.metric, t.channel, t.provider] })],
+);

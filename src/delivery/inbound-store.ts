@@ -2,6 +2,8 @@
  * Storing an inbound message with its conversation, and its `inbound.received` event: shared by
  * the carriers' inbound hook (services/inbound/receive) and the WeChat account's copy of its inbox
  * to D1 (durable-objects/wechat-account/inbound.ts), so both channels keep conversations alike.
+ * The `inbound` statistic is counted by migration 0023's trigger on this insert: a retried hook
+ * that stores nothing (ON CONFLICT DO NOTHING) counts nothing.
  */
 import type { inboundMessages } from "../db/schema";
 import type { Channel } from "../domain/vocabulary";

@@ -19,7 +19,10 @@
  *
  * This file is the door; the writes live in status-writer/ by what brings them (the send path,
  * receipts, the ends that come without a send result, the SMS fallback), and nothing else imports
- * those (test/lint/layers.cjs). The statistics and the audit log hook in there, once.
+ * those (test/lint/layers.cjs). The statistics and the audit log hook in there, once: the
+ * rollups (stat_rollups, stat_latencies, stat_errors) are kept by migration 0023's triggers on
+ * `messages`, which fire inside these writes' own guarded statements, so a write that moves
+ * nothing counts nothing (why triggers, not extra statements: that migration's comment).
  */
 
 export type { DeadLetterOutcome } from "./status-writer/ends";

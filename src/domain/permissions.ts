@@ -22,6 +22,7 @@ export const PERMISSIONS = [
   "conversations:write",
   "opt_outs:write",
   "verifications:write",
+  "stats:read",
   "admin",
 ] as const;
 export type Permission = (typeof PERMISSIONS)[number];
@@ -44,6 +45,8 @@ export const PERMISSION_DESCRIPTIONS: { readonly [p in Permission]: string } = {
   "opt_outs:write": "Add and remove opt-outs (suppressed numbers)",
   "verifications:write":
     "Send verification codes, check and cancel them, read verifications and their numbers",
+  "stats:read":
+    "Read statistics (sends, outcomes, costs, inbound, latency, errors) and export them",
   admin:
     "Everything: API keys, providers, routes, webhooks, WeChat apps and the tenant's settings included",
 };
@@ -75,6 +78,7 @@ export const ROLE_PERMISSIONS: { readonly [role in BuiltInRole]: readonly Permis
     "conversations:write",
     "opt_outs:write",
     "verifications:write",
+    "stats:read",
   ],
   marketer: [
     "messages:send",
@@ -84,8 +88,9 @@ export const ROLE_PERMISSIONS: { readonly [role in BuiltInRole]: readonly Permis
     "content:read",
     "inbound:read",
     "verifications:write",
+    "stats:read",
   ],
-  analyst: ["messages:read", "templates:read", "content:read", "inbound:read"],
+  analyst: ["messages:read", "templates:read", "content:read", "inbound:read", "stats:read"],
   agent: [
     "messages:send",
     "messages:read",
@@ -94,7 +99,7 @@ export const ROLE_PERMISSIONS: { readonly [role in BuiltInRole]: readonly Permis
     "conversations:write",
     "verifications:write",
   ],
-  inspector: ["messages:read", "templates:read", "inbound:read"],
+  inspector: ["messages:read", "templates:read", "inbound:read", "stats:read"],
   reviewer: [
     "messages:read",
     "templates:read",

@@ -374,6 +374,7 @@ const SECTIONS = [
   "inbound",
   "verify",
   "export",
+  "stats",
   "segments",
   "matcher",
 ];

@@ -127,9 +127,13 @@ async function settle(server, keys, settings, label) {
 
 /**
  * Starts `wrangler dev` from `root` (a source snapshot) on the fresh state `persistTo`, with a
- * 1-tenant and a `--tenants` set of bench tenants at the bench's send rate.
+ * 1-tenant and a `--tenants` set of bench tenants at the bench's send rate; `extraSql` runs after
+ * the seed (the stats section drops the rollup triggers with it).
  */
-export async function startRatiosServer(settings, { root, persistTo, inspectorPort }) {
+export async function startRatiosServer(
+  settings,
+  { root, persistTo, inspectorPort, extraSql = "" },
+) {
   rmSync(persistTo, { recursive: true, force: true });
   const solo = benchTenants(1, { prefix: "solo", sendRate: settings.sendRate, root });
   const multi = benchTenants(settings.tenants, { sendRate: settings.sendRate, root });
@@ -140,7 +144,7 @@ export async function startRatiosServer(settings, { root, persistTo, inspectorPo
     vars: settings.vars,
     logLevel: settings.wranglerLogLevel,
     inspectorPort,
-    extraSql: `${solo.sql}\n${multi.sql}`,
+    extraSql: `${solo.sql}\n${multi.sql}\n${extraSql}`,
   });
   try {
     for (const { adminKey } of [...solo.tenants, ...multi.tenants]) {

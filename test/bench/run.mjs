@@ -30,6 +30,9 @@
  *   export   100,000 messages seeded, GET /v1/messages/export?format=csv read to its end while
  *            the Worker isolate's heap is sampled through the inspector: every row arrives, and
  *            the heap's peak stays within 16 MB of before (export.mjs)
+ *   stats    the ratios' measurement with the rollups on and off (their triggers dropped), back
+ *            to back: on ≥ 0.9 × off; then GET /v1/stats over 30 days × 10 groupings on a
+ *            million messages' rollups, each median ≤ 100 ms (stats.mjs)
  * Writes test/bench/RESULTS.md (only the sections that ran). Exits 1 if anything failed.
  *
  * Options (flag, or environment variable; defaults in brackets):
@@ -56,6 +59,9 @@
  *   --verify-count / BENCH_VERIFY_COUNT [1000]   verification starts (and plain sends) measured
  *   --verify-concurrency / BENCH_VERIFY_CONCURRENCY [20]   clients, one request in flight each
  *   --export-rows / BENCH_EXPORT_ROWS [100000]   messages the export section seeds and exports
+ *   --stats-rounds / BENCH_STATS_ROUNDS [1]   on/off measurement pairs (0: only GET /v1/stats)
+ *   --stats-messages / BENCH_STATS_MESSAGES [1000000]   messages the seeded rollups hold
+ *   --stats-repeats / BENCH_STATS_REPEATS [10]   timed calls per grouping
  *   --drain-order / BENCH_DRAIN_ORDER [both]   how each recipient's messages are accepted, one
  *            drain run each: grouped (a client sends one recipient's messages, then the next
  *            recipient's), interleaved (every recipient's 1st message, then every 2nd, …), both
@@ -96,6 +102,7 @@ import {
   startRatiosServer,
   summarise,
 } from "./ratios.mjs";
+import { runStats } from "./stats.mjs";
 import { runVerify } from "./verify.mjs";
 
 const SECTIONS = [
@@ -109,6 +116,7 @@ const SECTIONS = [
   "inbound",
   "verify",
   "export",
+  "stats",
   "segments",
   "matcher",
 ];
@@ -143,6 +151,9 @@ const NUMBER_OPTIONS = {
   "verify-count": ["BENCH_VERIFY_COUNT", 1000],
   "verify-concurrency": ["BENCH_VERIFY_CONCURRENCY", 20],
   "export-rows": ["BENCH_EXPORT_ROWS", 100_000],
+  "stats-rounds": ["BENCH_STATS_ROUNDS", 1],
+  "stats-messages": ["BENCH_STATS_MESSAGES", 1_000_000],
+  "stats-repeats": ["BENCH_STATS_REPEATS", 10],
   "compare-rounds": ["BENCH_COMPARE_ROUNDS", 2],
 };
 const STRING_OPTIONS = {
@@ -374,6 +385,11 @@ async function main() {
       sections.export = exported.markdown;
       failures.push(...exported.failures);
     }
+    if (settings.sections.includes("stats")) {
+      const stats = await runStats(settings);
+      sections.stats = stats.markdown;
+      failures.push(...stats.failures);
+    }
     for (const [name, run] of Object.entries(MICRO_BENCHES)) {
       if (settings.sections.includes(name)) {
         console.log(`${name}: running in this process…`);
@@ -382,11 +398,10 @@ async function main() {
         failures.push(...result.failures);
       }
     }
-  } finally {
+  } finally 
     updateResults(sections);
     settings.source.remove();
     settings.baselineSource?.remove();
-  }
   console.log(`\nWrote ${join("test", "bench", "RESULTS.md")}`);
   for (const body of Object.values(sections)) {
     console.log(`\n${body}`);

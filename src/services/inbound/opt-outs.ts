@@ -144,6 +144,7 @@ export async function recordOptOut(
     phone: row.phone,
     optedOut: true,
   });
+  // The `opt_out` statistic: migration 0023's trigger on this insert (a repeat inserts nothing).
   const [inserted] = await audited(
     env,
     by,

@@ -3,7 +3,9 @@
  * admitted by the limiters first (limits.ts), before any provider can be called; a refusal is a
  * 429 naming the rule (`limit`) with Retry-After. A code works once; five wrong checks end the
  * verification. Status changes are single conditional UPDATEs, so two checks at once cannot both
- * approve, nor a check approve a canceled or re-sent code.
+ * approve, nor a check approve a canceled or re-sent code. The statistics' sends, checks and
+ * approvals are counted by migration 0023's triggers on those same writes (send_count, attempts,
+ * status), so they count exactly what changed.
  */
 import { and, desc, eq, gt, lte } from "drizzle-orm";
 import { database } from "../../db/client";

@@ -1,0 +1,169 @@
+/**
+ * The statistics' vocabulary: the rollups' time grain, the latency histograms' fixed buckets and
+ * how a percentile is read from them, and the arithmetic of a day or hour in a time zone.
+ *
+ * Rollups are kept per 15-minute UTC bucket: every time zone in use today is offset from UTC by a
+ * multiple of 15 minutes (+5:30 India, +5:45 Nepal, −9:30 Marquesas), so any zone's day or hour
+ * is a whole number of buckets, and summing buckets gives it exactly.
+ */
+
+export const BUCKET_MS = 15 * 60 * 1000;
+
+/**
+ * Upper bounds (exclusive, ms) of the latency histograms' buckets; one more bucket holds anything
+ * longer. Migration 0023's triggers write the same bounds as a CASE: change both together (the
+ * stats tests compare them).
+ */
+export const LATENCY_BOUNDS_MS = [
+  250, 500, 1_000, 2_000, 5_000, 10_000, 20_000, 30_000, 60_000, 120_000, 300_000, 600_000,
+  1_800_000, 3_600_000, 21_600_000, 86_400_000,
+] as const;
+
+/** Which bucket a latency falls in: the index of the first bound above it. */
+export function latencyBucketOf(ms: number): number {
+  const i = LATENCY_BOUNDS_MS.findIndex((bound) => ms < bound);
+  return i === -1 ? LATENCY_BOUNDS_MS.length : i;
+}
+
+/**
+ * The q-th quantile (0 < q ≤ 1) of a histogram (`counts[i]` latencies in bucket i), read as the
+ * upper bound of the bucket where the cumulative count reaches q of the total: an estimate never
+ * below the true value, with the bucket's resolution. The overflow bucket answers its lower
+ * bound (the last bound). Null for an empty histogram.
+ */
+export function quantileOf(counts: readonly number[], q: number): number | null {
+  const total = counts.reduce((a, b) => a + b, 0);
+  if (total === 0) {
+    return null;
+  }
+  const rank = Math.ceil(q * total);
+  let seen = 0;
+  for (let i = 0; i < counts.length; i++) {
+    seen += counts[i] ?? 0;
+    if (seen >= rank) {
+      return LATENCY_BOUNDS_MS[Math.min(i, LATENCY_BOUNDS_MS.length - 1)] ?? null;
+    }
+  }
+  return null;
+}
+
+/** `delivered ÷ (delivered + undelivered + failed + expired)`, 4 decimals; null when nothing ended. */
+export function deliveryRate(c: {
+  delivered: number;
+  undelivered: number;
+  failed: number;
+  expired: number;
+}): number | null {
+  const ended = c.delivered + c.undelivered + c.failed + c.expired;
+  return ended === 0 ? null : Math.round((c.delivered / ended) * 10_000) / 10_000;
+}
+
+const partsFormatters = new Map<string, Intl.DateTimeFormat>();
+
+function formatterOf(timeZone: string): Intl.DateTimeFormat {
+  let f = partsFormatters.get(timeZone);
+  if (!f) {
+    f = new Intl.DateTimeFormat("en-CA", {
+      timeZone,
+      hourCycle: "h23",
+      year: "numeric",
+      month: "2-digit",
+      day: "2-digit",
+      hour: "2-digit",
+      minute: "2-digit",
+    });
+    partsFormatters.set(timeZone, f);
+  }
+  return f;
+}
+
+/** Whether `timeZone` is an IANA zone this runtime knows. */
+export function isTimeZone(timeZone: string): boolean {
+  try {
+    formatterOf(timeZone);
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+/**
+ * The local wall-clock time of `ms` in `timeZone`: `day` `YYYY-MM-DD`, and `hour`
+ * `YYYY-MM-DDTHH:00+hh:mm` (with its offset, so the hour a DST change repeats reads twice apart).
+ */
+export function localTimeOf(ms: number, timeZone: string): { day: string; hour: string } {
+  const parts: Record<string, string> = {};
+  for (const p of formatterOf(timeZone).formatToParts(new Date(ms))) {
+    parts[p.type] = p.value;
+  }
+  const day = `${parts.year}-${parts.month}-${parts.day}`;
+  return { day, hour: `${day}T${parts.hour}:00${offsetLabel(offsetAt(ms, timeZone))}` };
+}
+
+function offsetLabel(offsetMs: number): string {
+  const minutes = Math.round(Math.abs(offsetMs) / 60_000);
+  const hh = String(Math.floor(minutes / 60)).padStart(2, "0");
+  const mm = String(minutes % 60).padStart(2, "0");
+  return `${offsetMs < 0 ? "-" : "+"}${hh}:${mm}`;
+}
+
+/** The zone's offset from UTC at `ms`, in ms (east positive). */
+function offsetAt(ms: number, timeZone: string): number {
+  const parts: Record<string, string> = {};
+  for (const p of formatterOf(timeZone).formatToParts(new Date(ms))) {
+    parts[p.type] = p.value;
+  }
+  const wall = Date.UTC(
+    Number(parts.year),
+    Number(parts.month) - 1,
+    Number(parts.day),
+    Number(parts.hour),
+    Number(parts.minute),
+  );
+  return wall - (ms - (ms % 60_000));
+}
+
+/**
+ * The UTC instant at which the local date `YYYY-MM-DD` begins in `timeZone` (local midnight; on a
+ * day whose midnight a DST change skips, the first instant of that day).
+ */
+export function startOfLocalDay(date: string, timeZone: string): number {
+  const wallMidnight = Date.parse(`${date}T00:00:00Z`);
+  // Two passes settle the offset on either side of a change.
+  let guess = wallMidnight - offsetAt(wallMidnight, timeZone);
+  guess = wallMidnight - offsetAt(guess, timeZone);
+  if (localTimeOf(guess, timeZone).day !== date) {
+    // Midnight did not exist: the day starts at the first bucket whose local date is it.
+    while (localTimeOf(guess, timeZone).day < date) {
+      guess += BUCKET_MS;
+    }
+  }
+  return guess;
+}
+
+const HOUR_MS = 3_600_000;
+const DAY_MS = 86_400_000;
+
+/** A stretch of a range at one rollup grain: 0 15 minutes, 1 a UTC hour, 2 a UTC day. */
+export type GrainSpan = [grain: 0 | 1 | 2, start: number, end: number];
+
+/**
+ * `[start, end)` (on 15-minute boundaries) as the fewest rollup rows cover it: whole UTC days
+ * inside it, whole hours around those, 15-minute buckets at the edges.
+ */
+export function grainSpansOf(start: number, end: number): GrainSpan[] {
+  const up = (ms: number, unit: number) => Math.min(end, Math.ceil(ms / unit) * unit);
+  const down = (ms: number, unit: number) => Math.max(start, Math.floor(ms / unit) * unit);
+  const hourIn = up(start, HOUR_MS);
+  const hourOut = Math.max(hourIn, down(end, HOUR_MS));
+  const dayIn = Math.min(hourOut, up(start, DAY_MS));
+  const dayOut = Math.max(dayIn, Math.min(hourOut, down(end, DAY_MS)));
+  const spans: GrainSpan[] = [
+    [0, start, hourIn],
+    [1, hourIn, dayIn],
+    [2, dayIn, dayOut],
+    [1, dayOut, hourOut],
+    [0, hourOut, end],
+  ];
+  return spans.filter(([, s, e]) => s < e);
+}

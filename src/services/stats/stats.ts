@@ -1,0 +1,303 @@
+/**
+ * `GET /v1/stats`: a tenant's sends, outcomes, segments, cost, inbound messages and delivery
+ * latency, summed from the rollups (migration 0023's triggers keep them; this never scans the
+ * send log). Each query walks the rollups' primary key (tenant, grain, bucket) once per span of a
+ * period: whole UTC days and hours from the coarse grains, the edges from the 15-minute one.
+ *
+ * The status counts are of the messages accepted in the range that are in that status now (the
+ * rollups equal a direct count of the send log): `sent` is sent and waiting for its receipt.
+ */
+import type { Caller } from "../../domain/caller";
+import { fromMicros } from "../../domain/pricing";
+import { deliveryRate, grainSpansOf, LATENCY_BOUNDS_MS, quantileOf } from "../../domain/stats";
+import { type Group, type Period, rangeOf, type StatsParams } from "./stats-range";
+
+export type { StatsParams } from "./stats-range";
+
+export interface StatsRow {
+  day?: string;
+  hour?: string;
+  channel?: string | null;
+  provider?: string | null;
+  template?: string | null;
+  country?: string | null;
+  status?: string | null;
+  messages: number;
+  sent: number;
+  delivered: number;
+  undelivered: number;
+  failed: number;
+  expired: number;
+  canceled: number;
+  delivery_rate: number | null;
+  segments: number;
+  cost: number;
+  currency: string;
+  inbound: number | null;
+  opt_outs: number | null;
+  verification_sends: number | null;
+  verification_checks: number | null;
+  verification_approvals: number | null;
+  p50_delivery_ms: number | null;
+  p95_delivery_ms: number | null;
+}
+
+/** The rollup columns behind each grouping other than time. */
+const COLUMN: { readonly [g in Exclude<Group, "day" | "hour">]: string } = {
+  channel: "channel",
+  provider: "provider",
+  template: "template_id",
+  country: "country",
+  status: "status",
+};
+
+// The periods, as `[grain, start, end, label]` spans (a grain-less table gets one grain-0 span each).
+const PERIODS = `WITH p(g, s, e, label) AS (SELECT json_extract(value, '$[0]'), json_extract(value, '$[1]'),
+  json_extract(value, '$[2]'), json_extract(value, '$[3]') FROM json_each(?1))`;
+
+interface Filter {
+  sql: string;
+  binds: unknown[];
+}
+
+/** The WHERE clause shared by the rollup tables, binds from ?3 on (?1 periods, ?2 tenant). */
+function filterOf(
+  caller: Caller,
+  params: StatsParams,
+  columns: { mode: boolean; country: boolean; grain?: boolean },
+): Filter {
+  const parts = [
+    "r.tenant_id = ?2",
+    ...(columns.grain ? ["r.grain = p.g"] : []),
+    "r.bucket_start >= p.s",
+    "r.bucket_start < p.e",
+  ];
+  const binds: unknown[] = [];
+  const add = (sql: string, value: unknown) => {
+    binds.push(value);
+    parts.push(`${sql} ?${binds.length + 2}`);
+  };
+  if (columns.mode && !caller.seesBothModes) {
+    add("r.mode =", caller.mode);
+  }
+  if (params.channel !== undefined) {
+    add("r.channel =", params.channel);
+  }
+  if (params.provider !== undefined) {
+    add("r.provider =", params.provider);
+  }
+  if (params.country !== undefined && columns.country) {
+    add("r.country =", params.country.toUpperCase());
+  }
+  return { sql: parts.join(" AND "), binds };
+}
+
+/** The key of a group: its period's label and its columns' values, in the groups' order. */
+const keyOf = (values: unknown[]) => JSON.stringify(values);
+
+interface RollupSums {
+  period: string | null;
+  currency: string;
+  messages: number;
+  sent: number;
+  delivered: number;
+  undelivered: number;
+  failed: number;
+  expired: number;
+  canceled: number;
+  segments: number;
+  cost_micros: number;
+  [column: string]: unknown;
+}
+
+export async function statsOf(
+  env: Env,
+  caller: Caller,
+  params: StatsParams,
+  now: number = Date.now(),
+): Promise<StatsRow[]> {
+  const range = rangeOf(params, now);
+  const timeGroup = range.groups.find((g) => g === "day" || g === "hour");
+  const dims = range.groups.filter(
+    (g): g is Exclude<Group, "day" | "hour"> => g !== "day" && g !== "hour",
+  );
+  const periods = JSON.stringify(range.periods.map(([s, e, label]) => [0, s, e, label]));
+  const spans = JSON.stringify(
+    range.periods.flatMap(([s, e, label]: Period) =>
+      grainSpansOf(s, e).map(([g, from, to]) => [g, from, to, label]),
+    ),
+  );
+  const select = dims.map((d) => `r.${COLUMN[d]} AS ${d}`);
+  const groupBy = ["p.label", ...dims.map((d) => `r.${COLUMN[d]}`)];
+
+  const rollups = filterOf(caller, params, { mode: true, country: true, grain: true });
+  const sum = (status: string) =>
+    `SUM(CASE WHEN r.status = '${status}' THEN r.messages ELSE 0 END) AS ${status}`;
+  // The currency a row was priced in; rows from before that column are in the tenant's.
+  const currency = `COALESCE(NULLIF(r.currency, ''), ?${rollups.binds.length + 3})`;
+  const rollupSql = `${PERIODS}
+SELECT p.label AS period, ${[...select, ""].join(", ")} ${currency} AS currency,
+  SUM(r.messages) AS messages, ${["sent", "delivered", "undelivered", "failed", "expired", "canceled"].map(sum).join(", ")},
+  SUM(r.segments) AS segments, SUM(r.cost_micros) AS cost_micros
+FROM p CROSS JOIN stat_rollups r
+WHERE ${rollups.sql}
+GROUP BY ${[...groupBy, currency].join(", ")}
+HAVING SUM(r.messages) <> 0 OR SUM(r.cost_micros) <> 0`;
+
+  // Latency has no template (nor status): grouped by template it is unknown (null). The send
+  // histograms are kept (accepted → sent) but not read here: the answer shows delivery only.
+  const latencyFits = !dims.includes("template");
+  const latencyDims = dims.filter((d) => d !== "status");
+  const latency = filterOf(caller, params, { mode: true, country: true, grain: true });
+  const latencySql = `${PERIODS}
+SELECT p.label AS period, ${latencyDims.map((d) => `r.${COLUMN[d]} AS ${d}, `).join("")}
+  r.metric AS metric, r.le AS le, SUM(r.n) AS n
+FROM p CROSS JOIN stat_latencies r
+WHERE ${latency.sql} AND r.metric = 'delivered'
+GROUP BY ${["p.label", ...latencyDims.map((d) => `r.${COLUMN[d]}`), "r.metric", "r.le"].join(", ")}`;
+
+  // The counters (inbound messages, opt-outs, verifications) have a channel and a provider,
+  // nothing else the rollups group by.
+  const inboundFits =
+    dims.every((d) => d === "channel" || d === "provider") && params.country === undefined;
+  const inbound = filterOf(caller, params, { mode: false, country: false });
+  const inboundSql = `${PERIODS}
+SELECT p.label AS period, ${dims.map((d) => `r.${COLUMN[d]} AS ${d}, `).join("")} r.metric AS metric,
+  SUM(r.n) AS n
+FROM p CROSS JOIN stat_counters r
+WHERE ${inbound.sql}
+GROUP BY ${[...groupBy, "r.metric"].join(", ")}`;
+
+  const db = env.DB;
+  const tenantId = caller.tenant.id;
+  const [rollupRows, latencyRows, inboundRows] = await Promise.all([
+    db
+      .prepare(rollupSql)
+      .bind(spans, tenantId, ...rollups.binds, caller.tenant.currency)
+      .all<RollupSums>(),
+    latencyFits
+      ? db
+          .prepare(latencySql)
+          .bind(spans, tenantId, ...latency.binds)
+          .all<{ period: string | null; metric: string; le: number; n: number }>()
+      : null,
+    inboundFits
+      ? db
+          .prepare(inboundSql)
+          .bind(periods, tenantId, ...inbound.binds)
+          .all<{ period: string | null; metric: string; n: number }>()
+      : null,
+  ]);
+
+  const histograms = new Map<string, number[]>();
+  for (const row of latencyRows?.results ?? []) {
+    const key = keyOf([row.metric, row.period, ...latencyDims.map((d) => row[d as never])]);
+    let counts = histograms.get(key);
+    if (!counts) {
+      counts = new Array<number>(LATENCY_BOUNDS_MS.length + 1).fill(0);
+      histograms.set(key, counts);
+    }
+    counts[row.le] = (counts[row.le] ?? 0) + row.n;
+  }
+  const countersBy = new Map<string, Record<string, number>>();
+  for (const row of inboundRows?.results ?? []) {
+    const key = keyOf([row.period, ...dims.map((d) => (row as never)[d])]);
+    const counters = countersBy.get(key) ?? {};
+    counters[row.metric] = (counters[row.metric] ?? 0) + row.n;
+    countersBy.set(key, counters);
+  }
+  /** A group's counters: on its first row only (a group split by currency has more). */
+  const countersOf = (key: string, first: boolean) => {
+    const c = countersBy.get(key) ?? {};
+    const value = (metric: string) => (inboundFits ? (first ? (c[metric] ?? 0) : 0) : null);
+    return {
+      inbound: value("inbound"),
+      opt_outs: value("opt_out"),
+      verification_sends: value("verification_sent"),
+      verification_checks: value("verification_check"),
+      verification_approvals: value("verification_approved"),
+    };
+  };
+
+  const rows: StatsRow[] = [];
+  const seen = new Set<string>();
+  const groupFields = (period: string | null, values: Record<string, unknown>) => {
+    const fields: Partial<StatsRow> = {};
+    if (timeGroup) {
+      fields[timeGroup] = period ?? "";
+    }
+    for (const d of dims) {
+      const v = values[d];
+      fields[d] = typeof v === "string" && v !== "" ? v : null;
+    }
+    return fields;
+  };
+  for (const r of rollupRows.results) {
+    const key = keyOf([r.period, ...dims.map((d) => r[d])]);
+    const latencyKey = [r.period, ...latencyDims.map((d) => r[d])];
+    const showsLatency = !dims.includes("status") || r.status === "delivered";
+    const histogram = (metric: string) =>
+      showsLatency ? (histograms.get(keyOf([metric, ...latencyKey])) ?? []) : [];
+    const first = !seen.has(key);
+    seen.add(key);
+    rows.push({
+      ...groupFields(r.period, r),
+      messages: r.messages,
+      sent: r.sent,
+      delivered: r.delivered,
+      undelivered: r.undelivered,
+      failed: r.failed,
+      expired: r.expired,
+      canceled: r.canceled,
+      delivery_rate: deliveryRate(r),
+      segments: r.segments,
+      cost: fromMicros(r.cost_micros),
+      currency: r.currency,
+      ...countersOf(key, first),
+      p50_delivery_ms: quantileOf(histogram("delivered"), 0.5),
+      p95_delivery_ms: quantileOf(histogram("delivered"), 0.95),
+    });
+  }
+  // Groups with counters and nothing sent.
+  for (const row of inboundRows?.results ?? []) {
+    const key = keyOf([row.period, ...dims.map((d) => (row as never)[d])]);
+    if (!seen.has(key)) {
+      seen.add(key);
+      rows.push({
+        ...groupFields(row.period, row as Record<string, unknown>),
+        messages: 0,
+        sent: 0,
+        delivered: 0,
+        undelivered: 0,
+        failed: 0,
+        expired: 0,
+        canceled: 0,
+        delivery_rate: null,
+        segments: 0,
+        cost: 0,
+        currency: caller.tenant.currency,
+        ...countersOf(key, true),
+        p50_delivery_ms: null,
+        p95_delivery_ms: null,
+      });
+    }
+  }
+  const order = range.periods.map((p) => p[2]);
+  const sortKey = (row: StatsRow) => [
+    timeGroup ? order.indexOf(row[timeGroup] ?? null) : 0,
+    ...dims.map((d) => row[d] ?? ""),
+    row.currency,
+  ];
+  return rows.sort((a, b) => {
+    const ka = sortKey(a);
+    const kb = sortKey(b);
+    for (let i = 0; i < ka.length; i++) {
+      const x = ka[i] ?? "";
+      const y = kb[i] ?? "";
+      if (x !== y) {
+        return x < y ? -1 : 1;
+      }
+    }
+    return 0;
+  });
+}
