@@ -398,10 +398,11 @@ async function main() {
         failures.push(...result.failures);
       }
     }
-  } finally 
+  } finally {
     updateResults(sections);
     settings.source.remove();
     settings.baselineSource?.remove();
+  }
   console.log(`\nWrote ${join("test", "bench", "RESULTS.md")}`);
   for (const body of Object.values(sections)) {
     console.log(`\n${body}`);
