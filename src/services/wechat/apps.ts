@@ -16,8 +16,11 @@ import {
   autoReplyRules,
   contactWeChatBindings,
   wechatApps,
+  wechatBroadcastJobs,
+  wechatBroadcasts,
   wechatFollowers,
   wechatInbox,
+  wechatMedia,
   wechatServiceReservations,
 } from "../../db/schema";
 import { wechatAccountOf } from "../../delivery/wechat-account";
@@ -46,6 +49,9 @@ export interface WeChatAppInput {
   mode: WeChatMode;
   api_base_url?: string;
   token_endpoint?: "stable_token" | "token";
+  /** WeChat's account type and verification: they set the mass-send quota. */
+  account_type?: "subscription" | "service";
+  verified?: boolean;
 }
 
 /** An app with its secrets decrypted, for the webhook (cached per isolate). */
@@ -87,6 +93,8 @@ export async function putWeChatApp(
     secretCiphertext,
     apiBaseUrl: input.api_base_url ?? null,
     tokenEndpoint: input.token_endpoint ?? "stable_token",
+    accountType: input.account_type ?? "service",
+    verified: input.verified ?? false,
     updatedAt: now,
   };
   const existing = await db.query.wechatApps.findFirst({
@@ -99,6 +107,8 @@ export async function putWeChatApp(
     mode: row.mode,
     apiBaseUrl: row.apiBaseUrl,
     tokenEndpoint: row.tokenEndpoint,
+    accountType: row.accountType,
+    verified: row.verified,
     secrets: row.secretCiphertext,
   });
   const event = {
@@ -203,6 +213,17 @@ export async function deleteWeChatApp(env: Env, caller: Caller, appId: string): 
             eq(wechatServiceReservations.appId, appId),
           ),
         ),
+      db
+        .delete(wechatMedia)
+        .where(and(eq(wechatMedia.tenantId, tenantId), eq(wechatMedia.appId, appId))),
+      db
+        .delete(wechatBroadcastJobs)
+        .where(
+          and(eq(wechatBroadcastJobs.tenantId, tenantId), eq(wechatBroadcastJobs.appId, appId)),
+        ),
+      db
+        .delete(wechatBroadcasts)
+        .where(and(eq(wechatBroadcasts.tenantId, tenantId), eq(wechatBroadcasts.appId, appId))),
       db
         .delete(wechatApps)
         .where(and(eq(wechatApps.tenantId, tenantId), eq(wechatApps.appId, appId))),
