@@ -10,7 +10,7 @@ import { FOLLOWERS, SANDBOX_BASE_URL, SANDBOX_SECRET, sandboxApp } from "../supp
 const [alice, bob, carol] = FOLLOWERS;
 
 /** The 8-byte PNG signature and a little more: what WeChat (and the sandbox) sniff. */
-export const PNG = new Uint8Array([
+const PNG = new Uint8Array([
   0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a, 0, 0, 0, 13, 0x49, 0x48, 0x44, 0x52, 1, 2, 3,
 ]);
 
