@@ -5,7 +5,13 @@
 import { describe, expect, it } from "vitest";
 import { createTenant, eventually, postJson, type TestTenant } from "../support/tenants";
 import { AES_KEY, TOKEN } from "../support/wechat";
-import { FOLLOWERS, SANDBOX_BASE_URL, SANDBOX_SECRET, sandboxApp } from "../support/wechat-sandbox";
+import {
+  FOLLOWERS,
+  followerSays,
+  SANDBOX_BASE_URL,
+  SANDBOX_SECRET,
+  sandboxApp,
+} from "../support/wechat-sandbox";
 
 const [alice, bob, carol] = FOLLOWERS;
 
@@ -111,6 +117,50 @@ describe("a broadcast through the WeChat sandbox", () => {
     };
     expect(list.data.map((b) => b.id)).toEqual([broadcast.id]);
     expect(list.quota).toMatchObject({ period: "month", limit: 4, used: 1, remaining: 3 });
+  });
+
+  it("sends an image message by our media id, which reaches WeChat as its media_id", async () => {
+    const tenant = await createTenant();
+    const appId = await verifiedSandboxApp(tenant);
+    const media = (await (
+      await tenant.api(`/v1/wechat/apps/${appId}/media`, {
+        method: "POST",
+        body: imageForm("image", "false"),
+      })
+    ).json()) as { id: string; media_id: string };
+    expect((await followerSays(tenant, appId, alice, "hi")).status).toBe(200);
+    const res = await tenant.api(
+      "/v1/messages",
+      postJson({
+        channel: "wechat",
+        app_id: appId,
+        openid: alice,
+        wechat: { type: "image", media_id: media.id },
+      }),
+    );
+    expect(res.status).toBe(202);
+    const got = await eventually(
+      async () => {
+        const received = (await (
+          await tenant.api(`/v1/sandbox/wechat/${appId}/received`)
+        ).json()) as { data: { kind: string; content: unknown }[] };
+        return received.data.find((m) => m.kind === "customer_service");
+      },
+      10_000,
+      "the image to reach Alice",
+    );
+    expect(JSON.stringify(got.content)).toContain(media.media_id);
+    // Another app's (or no) media id of ours is refused before anything is sent.
+    const unknown = await tenant.api(
+      "/v1/messages",
+      postJson({
+        channel: "wechat",
+        app_id: appId,
+        openid: alice,
+        wechat: { type: "image", media_id: "med_00000000000000000000000000" },
+      }),
+    );
+    expect(unknown.status).toBe(422);
   });
 
   it("refuses an unverified account's broadcast before calling WeChat", async () => {

@@ -19,6 +19,7 @@ import { withCurrentSettings } from "../accounts/tenants";
 import { handOver, scheduledTime } from "../messaging/messages";
 import { type OutboxOrigin, wechatOutboxMessage } from "../messaging/outbox-message";
 import { getWeChatApp } from "./apps";
+import { resolveMediaId } from "./media";
 import { releaseServiceSlot, reserveServiceSlot, type ServiceSlot } from "./service-slots";
 
 export type WeChatContent =
@@ -121,6 +122,23 @@ function payloadOf(openid: string, content: WeChatContent): Record<string, unkno
   }
 }
 
+/** An image's media id as WeChat knows it: ours (`med_…`, uploaded through us) is resolved. */
+async function withWeChatMediaId(
+  env: Env,
+  caller: Caller,
+  input: WeChatSendInput,
+): Promise<WeChatContent> {
+  const content = input.wechat;
+  if (content.type !== "image") {
+    return content;
+  }
+  const mediaId = await resolveMediaId(env, caller.tenant.id, input.app_id, content.media_id, {
+    type: "image",
+    pointer: "/wechat/media_id",
+  });
+  return { ...content, media_id: mediaId };
+}
+
 /** A readable text of the message for lists and the dashboard. */
 export function summaryOf(content: WeChatContent): string {
   switch (content.type) {
@@ -189,7 +207,7 @@ export async function acceptWithinWindow(
     recipient: openid,
     body: summaryOf(input.wechat),
     payload: JSON.stringify({
-      ...payloadOf(openid, input.wechat),
+      ...payloadOf(openid, await withWeChatMediaId(env, caller, input)),
       ...(fallback ? { fallback } : {}),
     }),
     currency: caller.tenant.currency,
