@@ -347,6 +347,27 @@ describe("broadcasts", () => {
     expect(quota.quota).toMatchObject({ period: "day", limit: 1, used: 1, remaining: 0 });
   });
 
+  it("refuses a test key's broadcast and upload to an account that is not a sandbox app (403)", async () => {
+    const tenant = await createTenant();
+    const appId = await app(tenant);
+    const { key } = await tenant.addKey(["messages:send"], "test");
+    const path = `/v1/wechat/apps/${appId}/broadcasts`;
+    await expectProblem(
+      await call(path, key, postJson({ target: "all", type: "text", text: "hi" })),
+      { status: 403, slug: "forbidden", instance: path },
+    );
+    const form = new FormData();
+    form.append("type", "image");
+    form.append("file", new File([PNG], "a.png"));
+    const mediaPath = `/v1/wechat/apps/${appId}/media`;
+    await expectProblem(await call(mediaPath, key, { method: "POST", body: form }), {
+      status: 403,
+      slug: "forbidden",
+      instance: mediaPath,
+    });
+    expect(calls).toEqual([]);
+  });
+
   it("maps WeChat's errcodes: no quota to 429, a bad media_id to 422, busy to 503", async () => {
     const tenant = await createTenant();
     const appId = await app(tenant);

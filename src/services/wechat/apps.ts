@@ -10,7 +10,7 @@
  */
 import { and, eq } from "drizzle-orm";
 import { settingsOf } from "../../config/settings";
-import { isSandboxBaseUrl } from "../../config/wechat-sandbox";
+import { isSandboxBaseUrl, sandboxBaseUrl } from "../../config/wechat-sandbox";
 import { database } from "../../db/client";
 import {
   autoReplyRules,
@@ -172,6 +172,23 @@ export async function getWeChatApp(env: Env, caller: Caller, appId: string): Pro
     throw new ApiError("not-found", `No WeChat app ${appId}.`);
   }
   return row;
+}
+
+/**
+ * Test keys reach WeChat only through the local sandbox, as SMS goes only through the sandbox
+ * provider: a 403 for a test key's call that would reach WeChat itself through `app`.
+ */
+export function refuseTestKeyOutsideSandbox(
+  env: Env,
+  caller: Caller,
+  app: Pick<WeChatAppRow, "appId" | "apiBaseUrl">,
+): void {
+  if (caller.mode === "test" && !isSandboxBaseUrl(env, app.apiBaseUrl)) {
+    throw new ApiError(
+      "forbidden",
+      `Test keys send WeChat messages only through a sandbox app (its api_base_url ${sandboxBaseUrl(env)}, on a local server); ${app.appId} calls WeChat itself: use a live key (rbx_live_…).`,
+    );
+  }
 }
 
 /** Deletes the app and everything kept for it; the app id is then free for any tenant. */

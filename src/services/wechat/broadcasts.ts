@@ -31,7 +31,7 @@ import { newId } from "../../lib/ids";
 import { ApiError } from "../../lib/problem";
 import { audited } from "../audit/audit-log";
 import { refuseBlocked, screenText } from "../content/sensitive-words";
-import { getWeChatApp, type WeChatAppRow } from "./apps";
+import { getWeChatApp, refuseTestKeyOutsideSandbox, type WeChatAppRow } from "./apps";
 import { callWeChat, type WeChatClientIO, wechatProblem } from "./client";
 import { resolveMediaId } from "./media";
 
@@ -121,7 +121,14 @@ export async function getQuota(env: Env, caller: Caller, appId: string, now = Da
   return quotaFor(env, await getWeChatApp(env, caller, appId), now);
 }
 
-function refuseUnlessAllowed(app: WeChatAppRow, target: BroadcastTarget): void {
+/** A 403 for a test key outside the sandbox, a 422 for what WeChat lets no such account do. */
+function refuseUnlessAllowed(
+  env: Env,
+  caller: Caller,
+  app: WeChatAppRow,
+  target: BroadcastTarget,
+): void {
+  refuseTestKeyOutsideSandbox(env, caller, app);
   const why = refusalOf({ type: app.accountType, verified: app.verified }, target);
   if (why) {
     throw new ApiError("unprocessable-entity", why, {
@@ -148,7 +155,7 @@ export async function previewBroadcast(
   io?: WeChatClientIO,
 ): Promise<{ msg_id: string | null }> {
   const app = await getWeChatApp(env, caller, appId);
-  refuseUnlessAllowed(app, { kind: "all" });
+  refuseUnlessAllowed(env, caller, app, { kind: "all" });
   const content = await contentOf(env, caller.tenant.id, appId, {
     ...input,
     target: { kind: "all" },
@@ -183,7 +190,7 @@ export async function createBroadcast(
   now: number = Date.now(),
 ): Promise<BroadcastView> {
   const app = await getWeChatApp(env, caller, appId);
-  refuseUnlessAllowed(app, input.target);
+  refuseUnlessAllowed(env, caller, app, input.target);
   const content = await contentOf(env, caller.tenant.id, appId, input);
   let reviewReason: string | null = null;
   if (content.type === "text") {
@@ -412,7 +419,7 @@ export async function approveBroadcast(
     ...(row.content as unknown as BroadcastInput),
     target: row.target as BroadcastTarget,
   };
-  refuseUnlessAllowed(app, input.target);
+  refuseUnlessAllowed(env, caller, app, input.target);
   const content = await contentOf(env, caller.tenant.id, appId, input);
   return send(env, caller, app, row, content, "wechat_broadcast.approve", io, now);
 }
@@ -468,7 +475,7 @@ export async function cancelBroadcast(
   io?: WeChatClientIO,
   now: number = Date.now(),
 ): Promise<BroadcastView> {
-  await getWeChatApp(env, caller, appId);
+  refuseTestKeyOutsideSandbox(env, caller, await getWeChatApp(env, caller, appId));
   const row = await broadcastRow(env, caller, appId, id);
   const jobs = await jobsOf(env, caller.tenant.id, [id]);
   if (row.status === "sent" || row.status === "failed") {

@@ -27,7 +27,7 @@ import {
 import { newId } from "../../lib/ids";
 import { ApiError } from "../../lib/problem";
 import { audited } from "../audit/audit-log";
-import { getWeChatApp } from "./apps";
+import { getWeChatApp, refuseTestKeyOutsideSandbox } from "./apps";
 import { callWeChat, type WeChatClientIO, wechatProblem } from "./client";
 
 export type MediaRow = typeof wechatMedia.$inferSelect;
@@ -49,7 +49,7 @@ export async function uploadMedia(
   io?: WeChatClientIO,
   now: number = Date.now(),
 ): Promise<MediaRow> {
-  await getWeChatApp(env, caller, appId);
+  refuseTestKeyOutsideSandbox(env, caller, await getWeChatApp(env, caller, appId));
   const { type, permanent, file } = upload;
   const head = new Uint8Array(await file.slice(0, 16).arrayBuffer());
   const problem = checkMedia(type, permanent, { bytes: file.size, head });
@@ -183,7 +183,7 @@ export async function deleteMedia(
   id: string,
   io?: WeChatClientIO,
 ): Promise<void> {
-  await getWeChatApp(env, caller, appId);
+  refuseTestKeyOutsideSandbox(env, caller, await getWeChatApp(env, caller, appId));
   const row = await mediaRow(env, caller, appId, id);
   if (!row.permanent) {
     throw new ApiError(

@@ -7,7 +7,6 @@
  * the account's token authority.
  */
 import { and, eq } from "drizzle-orm";
-import { isSandboxBaseUrl, sandboxBaseUrl } from "../../config/wechat-sandbox";
 import { database } from "../../db/client";
 import { contacts, contactWeChatBindings, wechatApps } from "../../db/schema";
 import type { AcceptedMessage } from "../../delivery/dispatcher-types";
@@ -18,7 +17,7 @@ import { ApiError } from "../../lib/problem";
 import { withCurrentSettings } from "../accounts/tenants";
 import { handOver, scheduledTime } from "../messaging/messages";
 import { type OutboxOrigin, wechatOutboxMessage } from "../messaging/outbox-message";
-import { getWeChatApp } from "./apps";
+import { getWeChatApp, refuseTestKeyOutsideSandbox } from "./apps";
 import { resolveMediaId } from "./media";
 import { releaseServiceSlot, reserveServiceSlot, type ServiceSlot } from "./service-slots";
 
@@ -64,14 +63,11 @@ export async function refuseWeChatOutsideSandbox(
     return;
   }
   const app = await database(env.DB).query.wechatApps.findFirst({
-    columns: { apiBaseUrl: true },
+    columns: { appId: true, apiBaseUrl: true },
     where: and(eq(wechatApps.appId, appId), eq(wechatApps.tenantId, caller.tenant.id)),
   });
-  if (app && !isSandboxBaseUrl(env, app.apiBaseUrl)) {
-    throw new ApiError(
-      "forbidden",
-      `Test keys send WeChat messages only through a sandbox app (its api_base_url ${sandboxBaseUrl(env)}, on a local server); ${appId} calls WeChat itself: use a live key (rbx_live_…).`,
-    );
+  if (app) {
+    refuseTestKeyOutsideSandbox(env, caller, app);
   }
 }
 
