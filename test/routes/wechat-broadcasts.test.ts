@@ -485,6 +485,36 @@ describe("broadcasts", () => {
     expect(finished).toMatchObject({ total: 100, after_filter: 80, sent: 75, errors: 5 });
   });
 
+  it("applies a MASSSENDJOBFINISH that came before the broadcast was recorded", async () => {
+    const tenant = await createTenant();
+    const appId = await app(tenant);
+    const msgId = 990_000 + Math.floor(Math.random() * 1000);
+    const xml = `<xml><ToUserName><![CDATA[gh_account]]></ToUserName><FromUserName><![CDATA[oAssistant]]></FromUserName><CreateTime>1700000500</CreateTime><MsgType><![CDATA[event]]></MsgType><Event><![CDATA[MASSSENDJOBFINISH]]></Event><MsgID>${msgId}</MsgID><Status><![CDATA[send success]]></Status><TotalCount>3</TotalCount><FilterCount>3</FilterCount><SentCount>2</SentCount><ErrorCount>1</ErrorCount></xml>`;
+    expect(await (await deliver(appId, xml, { mode: "plaintext" })).text()).toBe("success");
+    await eventually(
+      async () => {
+        const inbox = (await (await tenant.api(`/v1/wechat/apps/${appId}/inbox`)).json()) as {
+          data: unknown[];
+        };
+        return inbox.data.length > 0 ? true : undefined;
+      },
+      10_000,
+      "the event in the inbox",
+    );
+    answer = () => ({ errcode: 0, errmsg: "ok", msg_id: msgId });
+    const res = await tenant.api(
+      `/v1/wechat/apps/${appId}/broadcasts`,
+      postJson({ target: "all", type: "text", text: "hi" }),
+    );
+    expect(await res.json()).toMatchObject({
+      finished: true,
+      total: 3,
+      after_filter: 3,
+      sent: 2,
+      errors: 1,
+    });
+  });
+
   it("keeps tenants apart: another tenant's broadcast is a 404, its media id a 422", async () => {
     const owner = await createTenant();
     const other = await createTenant();
