@@ -243,7 +243,7 @@ const FIXTURES: Record<string, (t: TestTenant) => Promise<Request>> = {
     path: `/v1/wechat/apps/${await wechatApp(t, "plaintext")}/tags/100/members`,
     body: { openids: ["oLiLei123"] },
   }),
-  uploadWeChatMedia: async (t) => ({
+  createWeChatMedia: async (t) => ({
     path: `/v1/wechat/apps/${await wechatApp(t, "plaintext")}/media`,
     form: imageForm(),
   }),

@@ -41,7 +41,7 @@ const unavailable = problem(
 export const uploadMedia = createRoute({
   method: "post",
   path: "/v1/wechat/apps/{app_id}/media",
-  operationId: "uploadWeChatMedia",
+  operationId: "createWeChatMedia",
   tags: ["WeChat"],
   summary: "Upload an image, voice, video or thumb to WeChat (temporary or permanent)",
   description: `A multipart form. The file's format (by its first bytes) and size are checked against WeChat's rules before it is sent (${limits}; a voice at most 60 s, which WeChat checks). This route alone takes bodies up to ${MAX_MEDIA_BYTES / 1024 / 1024} MB. Only our id and WeChat's media_id are kept, never the file.`,
