@@ -186,10 +186,11 @@ function wechatSandboxSql({ masterKey, publicBaseUrl, at }) {
   );
   const apiBaseUrl = `${publicBaseUrl.replace(/\/+$/, "")}/sandbox/wechat`;
   return `
-INSERT INTO wechat_apps (app_id, tenant_id, mode, secret_ciphertext, api_base_url, token_endpoint, created_at, updated_at)
-VALUES (${quote(DEMO_WECHAT_APP_ID)}, ${quote(DEMO_TENANT_ID)}, 'safe', ${quote(secrets)}, ${quote(apiBaseUrl)}, 'stable_token', ${at}, ${at})
+INSERT INTO wechat_apps (app_id, tenant_id, mode, secret_ciphertext, api_base_url, token_endpoint, account_type, verified, created_at, updated_at)
+VALUES (${quote(DEMO_WECHAT_APP_ID)}, ${quote(DEMO_TENANT_ID)}, 'safe', ${quote(secrets)}, ${quote(apiBaseUrl)}, 'stable_token', 'service', 1, ${at}, ${at})
 ON CONFLICT (app_id) DO UPDATE SET mode = excluded.mode, secret_ciphertext = excluded.secret_ciphertext,
-  api_base_url = excluded.api_base_url, token_endpoint = excluded.token_endpoint
+  api_base_url = excluded.api_base_url, token_endpoint = excluded.token_endpoint,
+  account_type = excluded.account_type, verified = excluded.verified
   WHERE wechat_apps.tenant_id = ${quote(DEMO_TENANT_ID)};
 
 INSERT INTO contacts (id, tenant_id, external_id, name, phone, created_at, updated_at)

@@ -31,8 +31,10 @@ import { usersRouter } from "./routes/users";
 import { verificationsRouter } from "./routes/verifications";
 import { webhooksRouter } from "./routes/webhook-endpoints";
 import { wechatRouter } from "./routes/wechat";
+import { wechatBroadcastsRouter } from "./routes/wechat-broadcasts";
 import { wechatHookRouter } from "./routes/wechat-callbacks";
 import { wechatFollowersRouter } from "./routes/wechat-followers";
+import { MEDIA_UPLOAD_LIMIT, MEDIA_UPLOAD_PATH, wechatMediaRouter } from "./routes/wechat-media";
 import { wechatMenuRouter } from "./routes/wechat-menu";
 import { wechatOAuthRouter } from "./routes/wechat-oauth";
 import {
@@ -46,8 +48,14 @@ export function createApp() {
   const app = createRouter();
   app.use("*", requestId);
   app.use("*", async (c, next) => {
-    // 20 MB for batch uploads, 1 MB for everything else (DESIGN.md, Contracts).
-    const limit = c.req.path === "/v1/batches" ? 20 * ONE_MB : ONE_MB;
+    // 20 MB for batch uploads, WeChat's largest media file (10 MB, with room for the multipart
+    // framing) for media uploads, 1 MB for everything else (DESIGN.md, Contracts).
+    const limit =
+      c.req.path === "/v1/batches"
+        ? 20 * ONE_MB
+        : c.req.method === "POST" && MEDIA_UPLOAD_PATH.test(c.req.path)
+          ? MEDIA_UPLOAD_LIMIT
+          : ONE_MB;
     return limitBody(limit)(c, next);
   });
 
@@ -81,6 +89,8 @@ export function createApp() {
   app.route("/", wechatSsoPublicRouter);
   app.route("/", wechatMenuRouter);
   app.route("/", wechatFollowersRouter);
+  app.route("/", wechatMediaRouter);
+  app.route("/", wechatBroadcastsRouter);
   app.route("/", wechatHookRouter);
   app.route("/", wechatSandboxRouter);
   app.route("/", wechatApiRouter);

@@ -550,6 +550,12 @@ export const wechatApps = sqliteTable(
       .default("stable_token"),
     /** Where sign-in with WeChat may return (exact URLs), JSON; none until the tenant sets them. */
     ssoRedirectUrls: text({ mode: "json" }).$type<string[]>().notNull().default([]),
+    /** WeChat's account type: it sets the mass-send quota (domain/wechat-broadcast). */
+    accountType: text({ enum: ["subscription", "service"] })
+      .notNull()
+      .default("service"),
+    /** Verified (认证) by WeChat: only verified accounts may mass-send through the API. */
+    verified: integer({ mode: "boolean" }).notNull().default(false),
     createdAt: integer().notNull(),
     updatedAt: integer().notNull(),
   },
@@ -1140,4 +1146,89 @@ export const statCounters = sqliteTable(
     n: integer().notNull().default(0),
   },
   (t) => [primaryKey({ columns: [t.tenantId, t.bucketStart, t.metric, t.channel, t.provider] })],
+);
+
+/**
+ * Media uploaded to WeChat through us: only our id and WeChat's media_id (never the file).
+ * Temporary media last 3 days at WeChat (`expiresAt`); permanent ones until deleted.
+ */
+export const wechatMedia = sqliteTable(
+  "wechat_media",
+  {
+    id: text().primaryKey(),
+    tenantId: text().notNull(),
+    appId: text().notNull(),
+    type: text({ enum: ["image", "voice", "video", "thumb"] }).notNull(),
+    permanent: integer({ mode: "boolean" }).notNull(),
+    mediaId: text().notNull(),
+    /** WeChat's URL of a permanent image. */
+    url: text(),
+    filename: text(),
+    bytes: integer().notNull(),
+    expiresAt: integer(),
+    createdAt: integer().notNull(),
+  },
+  (t) => [
+    index("wechat_media_app_idx").on(t.tenantId, t.appId, t.id),
+    index("wechat_media_media_id_idx").on(t.tenantId, t.appId, t.mediaId),
+  ],
+);
+
+/** A mass send (群发) of an account: to all followers, a tag, or a list of openids. */
+export const wechatBroadcasts = sqliteTable(
+  "wechat_broadcasts",
+  {
+    id: text().primaryKey(),
+    tenantId: text().notNull(),
+    appId: text().notNull(),
+    /** `{kind: "all"} | {kind: "tag", tag_id} | {kind: "openids", openids}`. */
+    target: text({ mode: "json" }).$type<Record<string, unknown>>().notNull(),
+    type: text({
+      enum: ["text", "image", "mpnews", "voice", "mpvideo"],
+    }).notNull(),
+    /** What is sent, as the API took it (text, media ids, template data). */
+    content: text({ mode: "json" }).$type<Record<string, unknown>>().notNull(),
+    /** pending_review → sending → sent | failed; canceled; rejected. */
+    status: text({
+      enum: ["pending_review", "sent", "failed", "rejected", "canceled"],
+    }).notNull(),
+    reviewReason: text(),
+    failure: text(),
+    /** The quota period (`2026-12-07` or `2026-12`) a sent broadcast counts against. */
+    quotaPeriod: text(),
+    createdBy: text(),
+    createdAt: integer().notNull(),
+    sentAt: integer(),
+    canceledAt: integer(),
+  },
+  (t) => [
+    index("wechat_broadcasts_app_idx").on(t.tenantId, t.appId, t.id),
+    index("wechat_broadcasts_quota_idx").on(t.tenantId, t.appId, t.quotaPeriod),
+  ],
+);
+
+/**
+ * One WeChat mass job of a broadcast (a send by openids is one job per chunk of up to 10,000), and
+ * its MASSSENDJOBFINISH counts once WeChat reports them.
+ */
+export const wechatBroadcastJobs = sqliteTable(
+  "wechat_broadcast_jobs",
+  {
+    broadcastId: text().notNull(),
+    tenantId: text().notNull(),
+    appId: text().notNull(),
+    msgId: text().notNull(),
+    msgDataId: text(),
+    /** WeChat's Status: `send success`, `send fail`, `err(num)`; null until the event. */
+    status: text(),
+    total: integer(),
+    afterFilter: integer(),
+    sent: integer(),
+    errors: integer(),
+    finishedAt: integer(),
+  },
+  (t) => [
+    primaryKey({ columns: [t.broadcastId, t.msgId] }),
+    uniqueIndex("wechat_broadcast_jobs_msg_idx").on(t.tenantId, t.appId, t.msgId),
+  ],
 );

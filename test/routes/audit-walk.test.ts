@@ -31,11 +31,14 @@ const EXEMPT: Record<string, string> = {
   sendVerification: "sends a verification code: traffic, recorded in the send log",
   checkVerification: "checks a code: traffic, no setting changes",
   cancelVerification: "ends a verification: traffic, no setting changes",
+  previewWeChatBroadcast: "sends one preview message to a follower: traffic, no setting changes",
 };
 
 interface Request {
   path: string;
   body?: unknown;
+  /** A multipart body instead of JSON (a media upload). */
+  form?: FormData;
   /** Who calls: the tenant's key (the default), the platform admin, or no one (a public route). */
   caller?: "platform" | "anonymous";
   /** The actor the entry names, when it is not the tenant's key. */
@@ -61,6 +64,46 @@ const webhook = (t: TestTenant) =>
 const contact = async (t: TestTenant, wechat: { app_id: string; openid: string }[] = []) => {
   await json(await t.api("/v1/contacts", postJson({ external_id: "user-1", name: "Li", wechat })));
   return "user-1";
+};
+
+/** A verified service account (broadcasts need one), with WeChat's API the fake below. */
+const verifiedApp = async (t: TestTenant) => {
+  const appId = await wechatApp(t, "plaintext");
+  await json(
+    await t.api(
+      "/v1/wechat/apps",
+      postJson({
+        app_id: appId,
+        app_secret: "0123456789abcdef0123456789abcdef",
+        token: "QDG6eK",
+        encoding_aes_key: "jWmYm7qr5nMoAUwZRjGtBxmz3KA1tkAj3ykkR6q2B2C",
+        mode: "plaintext",
+        verified: true,
+      }),
+    ),
+  );
+  return appId;
+};
+const imageForm = () => {
+  const form = new FormData();
+  form.append("type", "image");
+  form.append("permanent", "true");
+  form.append(
+    "file",
+    new File([new Uint8Array([0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a])], "a.png"),
+  );
+  return form;
+};
+/** A broadcast held for review (its text has a word the tenant sends for review). */
+const heldBroadcast = async (t: TestTenant) => {
+  const appId = await verifiedApp(t);
+  await created(t, "/v1/sensitive-words", { word: "抽奖", policy: "review" });
+  const id = await created(t, `/v1/wechat/apps/${appId}/broadcasts`, {
+    target: "all",
+    type: "text",
+    text: "本周抽奖",
+  });
+  return `/v1/wechat/apps/${appId}/broadcasts/${id}`;
 };
 
 const AUTO_REPLY = { match: "exact", keyword: "price", reply: { type: "text", content: "¥99" } };
@@ -211,6 +254,26 @@ const FIXTURES: Record<string, (t: TestTenant) => Promise<Request>> = {
     path: `/v1/wechat/apps/${await wechatApp(t, "plaintext")}/tags/100/members`,
     body: { openids: ["oLiLei123"] },
   }),
+  createWeChatMedia: async (t) => ({
+    path: `/v1/wechat/apps/${await wechatApp(t, "plaintext")}/media`,
+    form: imageForm(),
+  }),
+  deleteWeChatMedia: async (t) => {
+    const appId = await wechatApp(t, "plaintext");
+    const path = `/v1/wechat/apps/${appId}/media`;
+    const media = await json(await t.api(path, { method: "POST", body: imageForm() }));
+    return { path: `${path}/${String(media.id)}` };
+  },
+  createWeChatBroadcast: async (t) => ({
+    path: `/v1/wechat/apps/${await verifiedApp(t)}/broadcasts`,
+    body: { target: { tag_id: 100 }, type: "text", text: "Spring sale" },
+  }),
+  cancelWeChatBroadcast: async (t) => ({ path: `${await heldBroadcast(t)}/cancel` }),
+  approveWeChatBroadcast: async (t) => ({ path: `${await heldBroadcast(t)}/approve` }),
+  rejectWeChatBroadcast: async (t) => ({
+    path: `${await heldBroadcast(t)}/reject`,
+    body: { reason: "Not this week" },
+  }),
   createAutoReply: async () => ({ path: "/v1/auto-replies", body: AUTO_REPLY }),
   updateAutoReply: async (t) => ({
     path: `/v1/auto-replies/${await autoReply(t)}`,
@@ -315,7 +378,7 @@ async function changingOperations(): Promise<Operation[]> {
   );
 }
 
-/** WeChat's API for the menu and tags: a token, a tag, and yes to everything else. */
+/** WeChat's API for the menu, tags, media and mass sends: a token, ids, and yes to everything else. */
 beforeEach(() => {
   const realFetch = globalThis.fetch;
   vi.spyOn(globalThis, "fetch").mockImplementation(async (input, init) => {
@@ -329,6 +392,12 @@ beforeEach(() => {
     }
     if (url.pathname === "/cgi-bin/tags/create") {
       return Response.json({ tag: { id: 100, name: "VIP" } });
+    }
+    if (url.pathname === "/cgi-bin/material/add_material") {
+      return Response.json({ media_id: "MEDIA_1", url: "http://mmbiz.qpic.cn/1/0" });
+    }
+    if (url.pathname.startsWith("/cgi-bin/message/mass/")) {
+      return Response.json({ errcode: 0, errmsg: "ok", msg_id: 1000 });
     }
     return Response.json({ errcode: 0, errmsg: "ok" });
   });
@@ -363,11 +432,13 @@ describe("the audit walk over the OpenAPI document", () => {
       const tenant = await createTenant();
       const request = await fixture(tenant);
       const requestId = `walk-${operationId}`;
-      const init: RequestInit = {
-        method: operation.method,
-        headers: { "x-request-id": requestId, "content-type": "application/json" },
-        ...(request.body === undefined ? {} : { body: JSON.stringify(request.body) }),
-      };
+      const init: RequestInit = request.form
+        ? { method: operation.method, headers: { "x-request-id": requestId }, body: request.form }
+        : {
+            method: operation.method,
+            headers: { "x-request-id": requestId, "content-type": "application/json" },
+            ...(request.body === undefined ? {} : { body: JSON.stringify(request.body) }),
+          };
       const res =
         request.caller === "platform"
           ? await platform(request.path, init)

@@ -227,7 +227,7 @@ describe("the sandbox's message sends", () => {
   it("answers 48001 for an API it does not play", async () => {
     const { token } = await setUp();
     expect(
-      await wechatAnswer(`/cgi-bin/message/mass/sendall?access_token=${token}`, postJson({})),
+      await wechatAnswer(`/cgi-bin/card/create?access_token=${token}`, postJson({})),
     ).toMatchObject({ errcode: 48001 });
   });
 });

@@ -20,6 +20,8 @@ export interface WeChatCall {
   query?: Record<string, string>;
   /** Sent as JSON (UTF-8, non-ASCII unescaped, as WeChat expects). */
   body?: unknown;
+  /** Sent as multipart/form-data instead (media uploads); a File in it is read again on a retry. */
+  form?: FormData;
 }
 
 /** The app's token authority: a token for `request.appId`, refreshed as the request says. */
@@ -74,9 +76,10 @@ async function send(
     url.searchParams.set(name, value);
   }
   url.searchParams.set("access_token", token.token);
-  const method = call.method ?? (call.body === undefined ? "GET" : "POST");
-  const request =
-    call.body === undefined
+  const method = call.method ?? (call.body === undefined && !call.form ? "GET" : "POST");
+  const request = call.form
+    ? new Request(url, { method, body: call.form })
+    : call.body === undefined
       ? new Request(url, { method })
       : new Request(url, {
           method,

@@ -77,7 +77,7 @@ export function inboundOf(fields: Readonly<Record<string, string>>): InboundResu
  * What makes a push unique, so WeChat's retries (three, 5 s apart, when we do not answer in time)
  * are stored once. WeChat's advice: MsgId for messages, FromUserName + CreateTime for events; the
  * Event and EventKey are added so that two different events from one user in the same second (a
- * LOCATION report as the chat opens and a menu CLICK) are not taken for one. A template result carries its own MsgID.
+ * LOCATION report as the chat opens and a menu CLICK) are not taken for one. A template or mass job's result carries its own MsgID.
  * Parts are URI-encoded, so the "|" between them never occurs inside one and no two different
  * pushes share a key; the leading tag keeps a MsgId from meeting an equal template MsgID.
  */
@@ -88,13 +88,15 @@ export function dedupKeyOf(fields: Readonly<Record<string, string>>): string {
       ? ["msg", fields.MsgId]
       : fields.Event === "TEMPLATESENDJOBFINISH" && fields.MsgID !== undefined
         ? ["template", fields.MsgID]
-        : [
-            "event",
-            fields.FromUserName ?? "",
-            fields.CreateTime ?? "",
-            fields.Event ?? msgType,
-            fields.EventKey ?? "",
-          ];
+        : fields.Event === "MASSSENDJOBFINISH" && fields.MsgID !== undefined
+          ? ["mass", fields.MsgID]
+          : [
+              "event",
+              fields.FromUserName ?? "",
+              fields.CreateTime ?? "",
+              fields.Event ?? msgType,
+              fields.EventKey ?? "",
+            ];
   return parts.map(encodeURIComponent).join("|");
 }
 

@@ -17,6 +17,9 @@ const ERRMSG: Readonly<Record<number, string>> = {
   40001: "invalid credential, access_token is invalid or not latest",
   40002: "invalid grant_type",
   40003: "invalid openid",
+  40004: "invalid media type",
+  40006: "invalid meida size",
+  40007: "invalid media_id",
   40008: "invalid message type",
   40013: "invalid appid",
   40016: "invalid button size",
@@ -25,11 +28,14 @@ const ERRMSG: Readonly<Record<number, string>> = {
   40037: "invalid template_id",
   40125: "invalid appsecret",
   40163: "code been used",
+  40130: "invalid openid list size, at least two openid",
   41001: "access_token missing",
+  41005: "media data missing",
   42001: "access_token expired",
   43004: "require subscribe",
   44002: "empty post data",
   45015: "response out of time limit or subscription is canceled",
+  45028: "has no masssend quota",
   45056: "too many tags",
   45057: "can't delete the tag that has too many fans",
   45058: "can't modify sys tag",
@@ -53,8 +59,17 @@ export interface TemplateJob {
   status: string;
 }
 
+/** A mass send the sandbox took: WeChat's MASSSENDJOBFINISH counts, pushed moments later. */
+export interface MassJob {
+  msgId: number;
+  total: number;
+  filtered: number;
+  sent: number;
+  errors: number;
+}
+
 export interface ReceivedMessage {
-  kind: "template" | "customer_service";
+  kind: "template" | "customer_service" | "mass" | "mass_preview";
   msgId: string | null;
   openid: string;
   /** The message's JSON as sent to WeChat, but `touser`. */

@@ -47,6 +47,24 @@ export function templateResultXml(push: PushHead & { msgId: string; status: stri
   );
 }
 
+/** The MASSSENDJOBFINISH event of a mass send, with WeChat's counts. */
+export function massResultXml(
+  push: PushHead & {
+    msgId: string;
+    total: number;
+    filtered: number;
+    sent: number;
+    errors: number;
+  },
+): string {
+  return (
+    `<xml>${head(push, "event")}${element("Event", cdata("MASSSENDJOBFINISH"))}` +
+    `${element("MsgID", push.msgId)}${element("Status", cdata("send success"))}` +
+    `${element("TotalCount", String(push.total))}${element("FilterCount", String(push.filtered))}` +
+    `${element("SentCount", String(push.sent))}${element("ErrorCount", String(push.errors))}</xml>`
+  );
+}
+
 /** The webhook URL's query and the body, for `xml` pushed to the account. */
 export async function signedPush(
   xml: string,

@@ -126,6 +126,38 @@ function templateResultOf(row: InboxRowValues): { msgId: string; status: string 
   return { msgId, status: row.fields.Status ?? "" };
 }
 
+/**
+ * A mass send's MASSSENDJOBFINISH: WeChat's counts on the broadcast's job with that MsgID (the
+ * first report wins; WeChat's retries carry the same counts).
+ */
+function massResult(db: D1Database, r: InboxRowValues): D1PreparedStatement[] {
+  const f = r.fields;
+  if (r.msgType !== "event" || r.event !== "MASSSENDJOBFINISH" || !f.MsgID) {
+    return [];
+  }
+  const n = (value: string | undefined) =>
+    value !== undefined && /^\d+$/.test(value) ? Number(value) : null;
+  return [
+    db
+      .prepare(
+        `UPDATE wechat_broadcast_jobs SET status = ?4, total = ?5, after_filter = ?6, sent = ?7,
+           errors = ?8, finished_at = ?9
+         WHERE tenant_id = ?1 AND app_id = ?2 AND msg_id = ?3 AND finished_at IS NULL`,
+      )
+      .bind(
+        r.tenantId,
+        r.appId,
+        f.MsgID,
+        f.Status ?? "",
+        n(f.TotalCount),
+        n(f.FilterCount),
+        n(f.SentCount),
+        n(f.ErrorCount),
+        r.receivedAt,
+      ),
+  ];
+}
+
 /** SQL true while tenant `?2` owns app `?3`: the copy writes nothing for a deleted app. */
 const OWNS_APP = "EXISTS (SELECT 1 FROM wechat_apps WHERE app_id = ?3 AND tenant_id = ?2)";
 
@@ -201,6 +233,7 @@ export async function flushInbox(sql: SqlStorage, env: Env, now = Date.now()): P
     ),
     ...messages.flatMap((m) => inboundStatements(db, m, TENANT_OWNS_APP)),
     ...rows.flatMap((r) => followerChange(db, r)),
+    ...rows.flatMap((r) => massResult(db, r)),
   ]);
   await emitInboundReceived(env, await storedMessages(env, messages));
   for (const { id } of pending) {

@@ -13,12 +13,14 @@
  */
 import { DurableObject } from "cloudflare:workers";
 import {
+  type MassJob,
   OK,
   type ReceivedMessage,
   type TemplateJob,
   type WeChatAnswer,
   wechatRefusal,
 } from "../../channels/wechat/sandbox-answers";
+import * as mass from "./mass";
 import * as sns from "./sns";
 import { followerOf, followingAfter, migrateSandbox, nextMsgId, tagIdsOf } from "./state";
 import * as tags from "./tags";
@@ -27,6 +29,12 @@ const TOKEN_SECONDS = 7200;
 /** stable_token hands out a new token only in its last 5 minutes; old tokens last 5 minutes more. */
 const OVERLAP_MS = 5 * 60_000;
 const WINDOW_MS = 48 * 60 * 60_000;
+const RECEIVED_KINDS: readonly ReceivedMessage["kind"][] = [
+  "template",
+  "customer_service",
+  "mass",
+  "mass_preview",
+];
 const CUSTOM_TYPES = new Set(["text", "image", "voice", "video", "music", "news", "mpnews"]);
 
 export class WeChatSandbox extends DurableObject<Env> {
@@ -252,6 +260,48 @@ export class WeChatSandbox extends DurableObject<Env> {
     });
   }
 
+  /** `/cgi-bin/media/upload` and `/cgi-bin/material/add_material`: the file is not kept. */
+  addMedia(
+    token: string,
+    appId: string,
+    upload: { type: string; permanent: boolean; bytes: number },
+  ): string {
+    return this.authorized(token, () => mass.addMedia(this.sql, upload, appId, Date.now()));
+  }
+
+  /** `/cgi-bin/material/del_material`. */
+  deleteMaterial(token: string, mediaId: string): string {
+    return this.authorized(token, () => mass.deleteMaterial(this.sql, mediaId));
+  }
+
+  /** `/cgi-bin/message/mass/sendall`, `send` and `preview`; a send's job is for the route to push. */
+  massSend(
+    token: string,
+    kind: mass.MassKind,
+    body: Record<string, unknown>,
+  ): { answer: string; job?: MassJob } {
+    let job: MassJob | undefined;
+    const answer = this.authorized(token, () => {
+      const sent = mass.massSend(this.sql, kind, body, Date.now());
+      job = sent.job;
+      const { touser: _, filter: __, ...content } = body;
+      for (const openid of sent.recipients) {
+        const msgId = String(sent.answer.msg_id ?? "");
+        this.keep(kind === "preview" ? "mass_preview" : "mass", msgId, {
+          touser: openid,
+          ...content,
+        });
+      }
+      return sent.answer;
+    });
+    return { answer, job };
+  }
+
+  /** `/cgi-bin/message/mass/delete`. */
+  deleteMass(token: string, msgId: number): string {
+    return this.authorized(token, () => mass.deleteMass(this.sql, msgId));
+  }
+
   /** What the account's followers received, newest first. */
   received(limit: number): ReceivedMessage[] {
     return this.sql
@@ -262,7 +312,9 @@ export class WeChatSandbox extends DurableObject<Env> {
       )
       .toArray()
       .map((row) => ({
-        kind: row.kind === "template" ? "template" : "customer_service",
+        kind: RECEIVED_KINDS.includes(row.kind as ReceivedMessage["kind"])
+          ? (row.kind as ReceivedMessage["kind"])
+          : "customer_service",
         msgId: row.msg_id,
         openid: row.openid,
         content: row.content,

@@ -1,6 +1,7 @@
 /**
  * The local WeChat sandbox's API: `/sandbox/wechat/cgi-bin/...`, answering the calls the platform
- * makes of WeChat (tokens, template and customer-service sends, followers and tags, the menu) as
+ * makes of WeChat (tokens, template and customer-service sends, followers and tags, the menu,
+ * media uploads and deletes, mass sends, previews and their deletion) as
  * WeChat does: HTTP 200 with WeChat's JSON, an `errcode` when it refuses. Not part of our API (not
  * in the OpenAPI document), and a 404 problem unless WECHAT_SANDBOX_ENABLED is on.
  */
@@ -9,8 +10,10 @@ import { Hono } from "hono";
 import { z } from "zod";
 import type { AppEnv } from "../../app-env";
 import { SANDBOX_PATH } from "../../config/wechat-sandbox";
+import { MEDIA_RULES, MEDIA_TYPES } from "../../domain/wechat-media";
 import {
   isSandboxApp,
+  pushMassResult,
   pushTemplateResult,
   sandboxToken,
   type WeChatAnswer,
@@ -43,6 +46,44 @@ const templateBody = z
   .object({ touser: z.string(), template_id: z.string().default("") })
   .catchall(z.unknown());
 const customBody = z.object({ touser: z.string(), msgtype: z.string() }).catchall(z.unknown());
+const massBody = z.object({ msgtype: z.string() }).catchall(z.unknown());
+const mediaIdBody = z.object({ media_id: z.string() });
+const massDeleteBody = z.object({ msg_id: z.coerce.number().int() });
+
+const MASS_CALLS: Readonly<Record<string, "sendall" | "send" | "preview">> = {
+  "message/mass/sendall": "sendall",
+  "message/mass/send": "send",
+  "message/mass/preview": "preview",
+};
+
+/** The media upload paths: a multipart form with the file as `media`, the type on the URL. */
+const UPLOADS: Readonly<Record<string, boolean>> = {
+  "media/upload": false,
+  "material/add_material": true,
+};
+
+/** WeChat's answer to an upload: 40004 for a type it does not take, 40006 over its size. */
+async function upload(
+  sandbox: ReturnType<typeof wechatSandboxOf>,
+  token: string,
+  appId: string,
+  request: Request,
+  permanent: boolean,
+): Promise<string> {
+  const type = new URL(request.url).searchParams.get("type") ?? "";
+  if (!(MEDIA_TYPES as readonly string[]).includes(type)) {
+    return refusal(40004);
+  }
+  const form = await request.formData().catch(() => null);
+  const file = form?.get("media");
+  if (!(file instanceof File)) {
+    return refusal(41005); // media data missing
+  }
+  if (file.size === 0 || file.size > MEDIA_RULES[type as keyof typeof MEDIA_RULES].maxBytes) {
+    return refusal(40006);
+  }
+  return sandbox.addMedia(token, appId, { type, permanent, bytes: file.size });
+}
 
 interface Call {
   sandbox: ReturnType<typeof wechatSandboxOf>;
@@ -115,6 +156,12 @@ const CALLS: Readonly<Record<string, (call: Call) => Answer>> = {
   "menu/get": (c) => c.sandbox.menu(c.token),
   "menu/delete": (c) => c.sandbox.menu(c.token, null),
   "message/custom/send": withBody(customBody, (c, body) => c.sandbox.sendCustom(c.token, body)),
+  "material/del_material": withBody(mediaIdBody, (c, body) =>
+    c.sandbox.deleteMaterial(c.token, body.media_id),
+  ),
+  "message/mass/delete": withBody(massDeleteBody, (c, body) =>
+    c.sandbox.deleteMass(c.token, body.msg_id),
+  ),
 };
 
 /** A sandbox token names its app: `<app id>.<random>`. */
@@ -172,11 +219,15 @@ export const wechatApiRouter = new Hono<AppEnv>()
     if (!appId || !(await isSandboxApp(c.env, appId))) {
       return answered(c, wechatRefusal(40001));
     }
+    const sandbox = wechatSandboxOf(c.env, appId);
+    const permanent = UPLOADS[path];
+    if (permanent !== undefined) {
+      return answered(c, await upload(sandbox, token, appId, c.req.raw, permanent));
+    }
     const { ok, body } = await bodyOf(c.req.raw);
     if (!ok) {
       return answered(c, wechatRefusal(47001));
     }
-    const sandbox = wechatSandboxOf(c.env, appId);
     const call: Call = { sandbox, token, query: url.searchParams, body };
     if (path === "message/template/send") {
       const message = read(call, templateBody);
@@ -191,6 +242,24 @@ export const wechatApiRouter = new Hono<AppEnv>()
             .wait(50)
             .then(() => pushTemplateResult(c.env, appId, job))
             .catch((error) => console.error("wechat sandbox: no template result pushed", error)),
+        );
+      }
+      return answered(c, answer);
+    }
+    const massKind = MASS_CALLS[path];
+    if (massKind) {
+      const message = read(call, massBody);
+      if (!message.ok) {
+        return answered(c, message.answer);
+      }
+      const { answer, job } = await sandbox.massSend(token, massKind, message.body);
+      if (job) {
+        // WeChat pushes the job's counts once the mass send is done.
+        c.executionCtx.waitUntil(
+          scheduler
+            .wait(50)
+            .then(() => pushMassResult(c.env, appId, job))
+            .catch((error) => console.error("wechat sandbox: no mass result pushed", error)),
         );
       }
       return answered(c, answer);

@@ -65,7 +65,7 @@ export const followerMessage = createRoute({
 
 const ReceivedSchema = z
   .object({
-    kind: z.enum(["template", "customer_service"]),
+    kind: z.enum(["template", "customer_service", "mass", "mass_preview"]),
     msg_id: z.string().nullable().openapi({ description: "WeChat's msgid, for a template" }),
     openid: z.string(),
     content: z.unknown().openapi({ description: "What was sent to WeChat, but `touser`" }),

@@ -12,6 +12,8 @@ function presentApp(env: Env, row: apps.WeChatAppRow) {
     mode: row.mode,
     api_base_url: row.apiBaseUrl,
     token_endpoint: row.tokenEndpoint,
+    account_type: row.accountType,
+    verified: row.verified,
     webhook_url: apps.webhookUrl(env, row.appId),
     created_at: new Date(row.createdAt).toISOString(),
     updated_at: new Date(row.updatedAt).toISOString(),

@@ -14,6 +14,8 @@ export const WeChatAppSchema = z
     mode: z.enum(WECHAT_MODES),
     api_base_url: z.string().nullable(),
     token_endpoint: z.enum(["stable_token", "token"]),
+    account_type: z.enum(["subscription", "service"]),
+    verified: z.boolean(),
     webhook_url: z.string().openapi({ description: "Give this to WeChat as the server URL" }),
     created_at: z.string(),
     updated_at: z.string(),
@@ -46,6 +48,13 @@ export const putApp = createRoute({
           mode: z.enum(WECHAT_MODES),
           api_base_url: z.url().optional(),
           token_endpoint: z.enum(["stable_token", "token"]).optional(),
+          account_type: z.enum(["subscription", "service"]).optional().openapi({
+            description:
+              "WeChat's account type (default service): a verified subscription account may mass-send once a day, a verified service account 4 times a calendar month",
+          }),
+          verified: z.boolean().optional().openapi({
+            description: "Verified (认证) by WeChat (default false): mass sends need it",
+          }),
         })
         .strict(),
     ),

@@ -10,14 +10,17 @@
  */
 import { and, eq } from "drizzle-orm";
 import { settingsOf } from "../../config/settings";
-import { isSandboxBaseUrl } from "../../config/wechat-sandbox";
+import { isSandboxBaseUrl, sandboxBaseUrl } from "../../config/wechat-sandbox";
 import { database } from "../../db/client";
 import {
   autoReplyRules,
   contactWeChatBindings,
   wechatApps,
+  wechatBroadcastJobs,
+  wechatBroadcasts,
   wechatFollowers,
   wechatInbox,
+  wechatMedia,
   wechatServiceReservations,
   wechatSsoKeys,
 } from "../../db/schema";
@@ -47,6 +50,9 @@ export interface WeChatAppInput {
   mode: WeChatMode;
   api_base_url?: string;
   token_endpoint?: "stable_token" | "token";
+  /** WeChat's account type and verification: they set the mass-send quota. */
+  account_type?: "subscription" | "service";
+  verified?: boolean;
 }
 
 /** An app with its secrets decrypted, for the webhook (cached per isolate). */
@@ -88,6 +94,8 @@ export async function putWeChatApp(
     secretCiphertext,
     apiBaseUrl: input.api_base_url ?? null,
     tokenEndpoint: input.token_endpoint ?? "stable_token",
+    accountType: input.account_type ?? "service",
+    verified: input.verified ?? false,
     updatedAt: now,
   };
   const existing = await db.query.wechatApps.findFirst({
@@ -100,6 +108,8 @@ export async function putWeChatApp(
     mode: row.mode,
     apiBaseUrl: row.apiBaseUrl,
     tokenEndpoint: row.tokenEndpoint,
+    accountType: row.accountType,
+    verified: row.verified,
     secrets: row.secretCiphertext,
   });
   const event = {
@@ -165,6 +175,23 @@ export async function getWeChatApp(env: Env, caller: Caller, appId: string): Pro
   return row;
 }
 
+/**
+ * Test keys reach WeChat only through the local sandbox, as SMS goes only through the sandbox
+ * provider: a 403 for a test key's call that would reach WeChat itself through `app`.
+ */
+export function refuseTestKeyOutsideSandbox(
+  env: Env,
+  caller: Caller,
+  app: Pick<WeChatAppRow, "appId" | "apiBaseUrl">,
+): void {
+  if (caller.mode === "test" && !isSandboxBaseUrl(env, app.apiBaseUrl)) {
+    throw new ApiError(
+      "forbidden",
+      `Test keys send WeChat messages only through a sandbox app (its api_base_url ${sandboxBaseUrl(env)}, on a local server); ${app.appId} calls WeChat itself: use a live key (rbx_live_…).`,
+    );
+  }
+}
+
 /** Deletes the app and everything kept for it; the app id is then free for any tenant. */
 export async function deleteWeChatApp(env: Env, caller: Caller, appId: string): Promise<void> {
   const app = await getWeChatApp(env, caller, appId);
@@ -207,6 +234,17 @@ export async function deleteWeChatApp(env: Env, caller: Caller, appId: string): 
       db
         .delete(wechatSsoKeys)
         .where(and(eq(wechatSsoKeys.tenantId, tenantId), eq(wechatSsoKeys.appId, appId))),
+      db
+        .delete(wechatMedia)
+        .where(and(eq(wechatMedia.tenantId, tenantId), eq(wechatMedia.appId, appId))),
+      db
+        .delete(wechatBroadcastJobs)
+        .where(
+          and(eq(wechatBroadcastJobs.tenantId, tenantId), eq(wechatBroadcastJobs.appId, appId)),
+        ),
+      db
+        .delete(wechatBroadcasts)
+        .where(and(eq(wechatBroadcasts.tenantId, tenantId), eq(wechatBroadcasts.appId, appId))),
       db
         .delete(wechatApps)
         .where(and(eq(wechatApps.tenantId, tenantId), eq(wechatApps.appId, appId))),

@@ -7,7 +7,6 @@
  * the account's token authority.
  */
 import { and, eq } from "drizzle-orm";
-import { isSandboxBaseUrl, sandboxBaseUrl } from "../../config/wechat-sandbox";
 import { database } from "../../db/client";
 import { contacts, contactWeChatBindings, wechatApps } from "../../db/schema";
 import type { AcceptedMessage } from "../../delivery/dispatcher-types";
@@ -18,7 +17,8 @@ import { ApiError } from "../../lib/problem";
 import { withCurrentSettings } from "../accounts/tenants";
 import { handOver, scheduledTime } from "../messaging/messages";
 import { type OutboxOrigin, wechatOutboxMessage } from "../messaging/outbox-message";
-import { getWeChatApp } from "./apps";
+import { getWeChatApp, refuseTestKeyOutsideSandbox } from "./apps";
+import { resolveMediaId } from "./media";
 import { releaseServiceSlot, reserveServiceSlot, type ServiceSlot } from "./service-slots";
 
 export type WeChatContent =
@@ -63,14 +63,11 @@ export async function refuseWeChatOutsideSandbox(
     return;
   }
   const app = await database(env.DB).query.wechatApps.findFirst({
-    columns: { apiBaseUrl: true },
+    columns: { appId: true, apiBaseUrl: true },
     where: and(eq(wechatApps.appId, appId), eq(wechatApps.tenantId, caller.tenant.id)),
   });
-  if (app && !isSandboxBaseUrl(env, app.apiBaseUrl)) {
-    throw new ApiError(
-      "forbidden",
-      `Test keys send WeChat messages only through a sandbox app (its api_base_url ${sandboxBaseUrl(env)}, on a local server); ${appId} calls WeChat itself: use a live key (rbx_live_…).`,
-    );
+  if (app) {
+    refuseTestKeyOutsideSandbox(env, caller, app);
   }
 }
 
@@ -119,6 +116,23 @@ function payloadOf(openid: string, content: WeChatContent): Record<string, unkno
     case "news":
       return { msgtype: "news", touser: openid, news: { articles: content.articles.slice(0, 1) } };
   }
+}
+
+/** An image's media id as WeChat knows it: ours (`med_…`, uploaded through us) is resolved. */
+async function withWeChatMediaId(
+  env: Env,
+  caller: Caller,
+  input: WeChatSendInput,
+): Promise<WeChatContent> {
+  const content = input.wechat;
+  if (content.type !== "image") {
+    return content;
+  }
+  const mediaId = await resolveMediaId(env, caller.tenant.id, input.app_id, content.media_id, {
+    type: "image",
+    pointer: "/wechat/media_id",
+  });
+  return { ...content, media_id: mediaId };
 }
 
 /** A readable text of the message for lists and the dashboard. */
@@ -189,7 +203,7 @@ export async function acceptWithinWindow(
     recipient: openid,
     body: summaryOf(input.wechat),
     payload: JSON.stringify({
-      ...payloadOf(openid, input.wechat),
+      ...payloadOf(openid, await withWeChatMediaId(env, caller, input)),
       ...(fallback ? { fallback } : {}),
     }),
     currency: caller.tenant.currency,

@@ -7,11 +7,13 @@
  */
 
 import {
+  type MassJob,
   type ReceivedMessage,
   type TemplateJob,
   wechatRefusal,
 } from "../../channels/wechat/sandbox-answers";
 import {
+  massResultXml,
   type PassiveReplyView,
   readPassiveReply,
   signedPush,
@@ -168,6 +170,36 @@ export async function pushTemplateResult(
       res.status,
       await res.text(),
     );
+  }
+}
+
+/** The account's "mass-send assistant" that WeChat names as the sender of MASSSENDJOBFINISH. */
+const MASS_ASSISTANT = "oSandboxMassAssistant000000";
+
+/** WeChat's MASSSENDJOBFINISH push for a mass send the sandbox took. */
+export async function pushMassResult(
+  env: Env,
+  appId: string,
+  job: MassJob,
+  now: number = Date.now(),
+): Promise<void> {
+  const app = await readyWeChatApp(env, appId);
+  if (!app) {
+    return;
+  }
+  const xml = massResultXml({
+    account: accountIdOf(appId),
+    openid: MASS_ASSISTANT,
+    createTime: Math.floor(now / 1000),
+    msgId: String(job.msgId),
+    total: job.total,
+    filtered: job.filtered,
+    sent: job.sent,
+    errors: job.errors,
+  });
+  const res = await pushToWebhook(env, app, xml, MASS_ASSISTANT, now);
+  if (res.status !== 200) {
+    console.warn("wechat sandbox: the webhook refused a mass result", res.status, await res.text());
   }
 }
 
