@@ -34,6 +34,7 @@ import { wechatHookRouter } from "./routes/wechat-callbacks";
 import { wechatFollowersRouter } from "./routes/wechat-followers";
 import { wechatMenuRouter } from "./routes/wechat-menu";
 import { wechatOAuthRouter } from "./routes/wechat-oauth";
+import { wechatQrCodesRouter } from "./routes/wechat-qrcodes";
 import { wechatApiRouter, wechatSandboxRouter } from "./routes/wechat-sandbox";
 
 export function createApp() {
@@ -71,6 +72,7 @@ export function createApp() {
   app.route("/", verificationsRouter);
   app.route("/", wechatOAuthRouter);
   app.route("/", wechatMenuRouter);
+  app.route("/", wechatQrCodesRouter);
   app.route("/", wechatFollowersRouter);
   app.route("/", wechatHookRouter);
   app.route("/", wechatSandboxRouter);

@@ -52,6 +52,7 @@ export const WEBHOOK_EVENTS = [
   "opt_out.removed",
   "verification.approved",
   "verification.expired",
+  "wechat.scan",
 ] as const;
 export type WebhookEvent = (typeof WEBHOOK_EVENTS)[number];
 

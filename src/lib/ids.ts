@@ -30,7 +30,9 @@ export type IdPrefix =
   | "inb"
   | "cnv"
   | "fwd"
-  | "vrf";
+  | "vrf"
+  | "qr"
+  | "qry";
 
 /** `value` in `width` Crockford base32 digits, most significant first. */
 function base32(value: number, width: number): string {

@@ -19,6 +19,7 @@ const ERRMSG: Readonly<Record<number, string>> = {
   40016: "invalid button size",
   40032: "invalid openid list size",
   40037: "invalid template_id",
+  40053: "invalid action info",
   40125: "invalid appsecret",
   41001: "access_token missing",
   42001: "access_token expired",
@@ -32,6 +33,7 @@ const ERRMSG: Readonly<Record<number, string>> = {
   45158: "tag name too long",
   45159: "invalid tag id",
   46003: "menu no exist",
+  40097: "invalid args",
   47001: "data format error",
   48001: "api unauthorized",
 };

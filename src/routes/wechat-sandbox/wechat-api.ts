@@ -1,6 +1,7 @@
 /**
  * The local WeChat sandbox's API: `/sandbox/wechat/cgi-bin/...`, answering the calls the platform
- * makes of WeChat (tokens, template and customer-service sends, followers and tags, the menu) as
+ * makes of WeChat (tokens, template and customer-service sends, followers and tags, the menu, QR
+ * codes) as
  * WeChat does: HTTP 200 with WeChat's JSON, an `errcode` when it refuses. Not part of our API (not
  * in the OpenAPI document), and a 404 problem unless WECHAT_SANDBOX_ENABLED is on.
  */
@@ -42,6 +43,11 @@ const menuBody = z.object({ button: z.array(z.unknown()) });
 const templateBody = z
   .object({ touser: z.string(), template_id: z.string().default("") })
   .catchall(z.unknown());
+const qrCodeBody = z.object({
+  expire_seconds: z.number().int().positive().optional(),
+  action_name: z.string(),
+  action_info: z.object({ scene: z.object({ scene_str: z.string() }) }),
+});
 const customBody = z.object({ touser: z.string(), msgtype: z.string() }).catchall(z.unknown());
 
 interface Call {
@@ -114,6 +120,13 @@ const CALLS: Readonly<Record<string, (call: Call) => Answer>> = {
   ),
   "menu/get": (c) => c.sandbox.menu(c.token),
   "menu/delete": (c) => c.sandbox.menu(c.token, null),
+  "qrcode/create": withBody(qrCodeBody, (c, body) =>
+    c.sandbox.createQrCode(c.token, {
+      action_name: body.action_name,
+      scene_str: body.action_info.scene.scene_str,
+      expire_seconds: body.expire_seconds,
+    }),
+  ),
   "message/custom/send": withBody(customBody, (c, body) => c.sandbox.sendCustom(c.token, body)),
 };
 

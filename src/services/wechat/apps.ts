@@ -18,6 +18,7 @@ import {
   wechatApps,
   wechatFollowers,
   wechatInbox,
+  wechatQrCodes,
   wechatServiceReservations,
 } from "../../db/schema";
 import { wechatAccountOf } from "../../delivery/wechat-account";
@@ -195,6 +196,9 @@ export async function deleteWeChatApp(env: Env, caller: Caller, appId: string): 
         .where(
           and(eq(contactWeChatBindings.tenantId, tenantId), eq(contactWeChatBindings.appId, appId)),
         ),
+      db
+        .delete(wechatQrCodes)
+        .where(and(eq(wechatQrCodes.tenantId, tenantId), eq(wechatQrCodes.appId, appId))),
       db
         .delete(wechatServiceReservations)
         .where(
