@@ -171,27 +171,23 @@ describe("a WeChat keyword answered by the tenant's endpoint", () => {
     expect([...quiet.background, ...redirected.background]).toEqual([]);
   });
 
-  it(
-    "gives WeChat success at 4.5 s when the endpoint is slower (the real deadline)",
-    async () => {
-      const { app } = await queryApp();
-      const net = endpoint(() => Response.json({ reply: "after five seconds" }), 5_200);
-      const { answer, elapsedMs, background } = await follower(app.appId, "balance", {
-        fetch: net.fetch,
-      });
-      expect(answer.body).toBe("success");
-      expect(elapsedMs).toBeGreaterThanOrEqual(4_400);
-      expect(elapsedMs).toBeLessThan(5_000);
-      await Promise.all(background);
-      expect(
-        await eventually(async () => {
-          const found = await customerServiceTexts(app);
-          return found.length > 0 ? found : undefined;
-        }, 10_000),
-      ).toEqual(["after five seconds"]);
-    },
-    30_000,
-  );
+  it("gives WeChat success at 4.5 s when the endpoint is slower (the real deadline)", async () => {
+    const { app } = await queryApp();
+    const net = endpoint(() => Response.json({ reply: "after five seconds" }), 5_200);
+    const { answer, elapsedMs, background } = await follower(app.appId, "balance", {
+      fetch: net.fetch,
+    });
+    expect(answer.body).toBe("success");
+    expect(elapsedMs).toBeGreaterThanOrEqual(4_400);
+    expect(elapsedMs).toBeLessThan(5_000);
+    await Promise.all(background);
+    expect(
+      await eventually(async () => {
+        const found = await customerServiceTexts(app);
+        return found.length > 0 ? found : undefined;
+      }, 10_000),
+    ).toEqual(["after five seconds"]);
+  }, 30_000);
 
   it("works through the webhook route for a follower of the sandbox", async () => {
     const { tenant, app } = await queryApp();
@@ -224,7 +220,12 @@ describe("a WeChat keyword answered by the tenant's endpoint", () => {
           reply: { type: "query", endpoint_id: theirs.id },
         }),
       ),
-      { status: 422, slug: "unprocessable-entity", instance: path, pointers: ["/reply/endpoint_id"] },
+      {
+        status: 422,
+        slug: "unprocessable-entity",
+        instance: path,
+        pointers: ["/reply/endpoint_id"],
+      },
     );
   });
 });

@@ -13,7 +13,8 @@ import { deliver, eventMessage, wechatApp } from "../support/wechat";
 
 const WECHAT = "https://api.weixin.qq.com";
 /** A ticket with the characters a URL must encode. */
-const TICKET = "gQH47joAAAAAAAAAASxodHRwOi8vd2VpeGluLnFxLmNvbS9xL2taZ2Z3TVRtNzJXV1Brb3ZhYmJJAAIEZ23sUwMEmm3sUw+/==";
+const TICKET =
+  "gQH47joAAAAAAAAAASxodHRwOi8vd2VpeGluLnFxLmNvbS9xL2taZ2Z3TVRtNzJXV1Brb3ZhYmJJAAIEZ23sUwMEmm3sUw+/==";
 
 let answers: Record<string, Record<string, unknown>>;
 const calls: { path: string; accessToken: string | null; body: string }[] = [];
