@@ -25,7 +25,7 @@ const EXEMPT: Record<string, string> = {
   syncWeChatFollowers: "copies WeChat's follower list into ours; no setting changes",
   createContactWeChatOAuthLink: "makes a signed link; writes nothing",
   sendWeChatSandboxMessage: "the local sandbox playing a follower; development only",
-  scanWeChatSandboxQrCode: "the local sandbox playing a follower who scans; development only",
+  sendWeChatSandboxScan: "the local sandbox playing a follower who scans; development only",
   sendConversationMessage: "sends a reply: traffic, recorded in the send log",
   markConversationRead: "marks what was read; no setting changes",
   sendVerification: "sends a verification code: traffic, recorded in the send log",

@@ -66,7 +66,7 @@ export const followerMessage = createRoute({
 export const followerScan = createRoute({
   method: "post",
   path: "/v1/sandbox/wechat/{app_id}/scan",
-  operationId: "scanWeChatSandboxQrCode",
+  operationId: "sendWeChatSandboxScan",
   tags: ["WeChat sandbox"],
   summary: "Someone scans a QR code of a sandbox account",
   description: `${DEVELOPMENT_ONLY} Name the code by its \`ticket\` (from \`POST /v1/wechat/apps/{app_id}/qrcodes\`) or its \`scene\` string. A follower's scan is WeChat's \`SCAN\` event; anyone else follows by scanning (\`subscribe\` with EventKey \`qrscene_…\`, and becomes a follower of the sandbox account). The sandbox posts the event to the app's webhook as WeChat does; the passive reply comes back here.`,
