@@ -37,6 +37,7 @@ import { wechatFollowersRouter } from "./routes/wechat-followers";
 import { MEDIA_UPLOAD_LIMIT, MEDIA_UPLOAD_PATH, wechatMediaRouter } from "./routes/wechat-media";
 import { wechatMenuRouter } from "./routes/wechat-menu";
 import { wechatOAuthRouter } from "./routes/wechat-oauth";
+import { wechatQrCodesRouter } from "./routes/wechat-qrcodes";
 import {
   wechatApiRouter,
   wechatOAuthSideRouter,
@@ -88,6 +89,7 @@ export function createApp() {
   app.route("/", wechatSsoRouter);
   app.route("/", wechatSsoPublicRouter);
   app.route("/", wechatMenuRouter);
+  app.route("/", wechatQrCodesRouter);
   app.route("/", wechatFollowersRouter);
   app.route("/", wechatMediaRouter);
   app.route("/", wechatBroadcastsRouter);

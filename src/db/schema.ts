@@ -675,13 +675,52 @@ export const contactWeChatBindings = sqliteTable(
     tenantId: text().notNull(),
     appId: text().notNull(),
     openid: text().notNull(),
-    /** `api` when set through the contacts API, `oauth` when the person bound themselves. */
-    source: text({ enum: ["api", "oauth"] }).notNull(),
+    /**
+     * `api` when set through the contacts API, `oauth` when the person bound themselves, `qrcode`
+     * when they scanned a binding QR code (services/wechat/qrcodes).
+     */
+    source: text({ enum: ["api", "oauth", "qrcode"] }).notNull(),
     createdAt: integer().notNull(),
   },
   (t) => [
     primaryKey({ columns: [t.contactId, t.appId] }),
     uniqueIndex("contact_wechat_tenant_app_openid_unique").on(t.tenantId, t.appId, t.openid),
+  ],
+);
+
+/**
+ * A QR code with a scene made for an app (`/cgi-bin/qrcode/create`): WeChat's ticket and URL, and
+ * what a scan of it does. A binding code's `scene_str` is a random single-use token (the tenant's
+ * `scene` stays ours); the others carry the tenant's scene to WeChat as it is.
+ */
+export const wechatQrCodes = sqliteTable(
+  "wechat_qrcodes",
+  {
+    id: text().primaryKey(),
+    tenantId: text()
+      .notNull()
+      .references(() => tenants.id),
+    appId: text().notNull(),
+    /** The tenant's scene, given back in `wechat.scan`. */
+    scene: text().notNull(),
+    /** What WeChat's `scene_str` (≤ 64 characters) and a scan's EventKey carry. */
+    sceneStr: text().notNull(),
+    temporary: integer({ mode: "boolean" }).notNull(),
+    /** `{type: "bind_contact", external_id}`, `{type: "auto_reply", reply}`, `{type: "tag", tag_id}`. */
+    action: text({ mode: "json" }).$type<Record<string, unknown> | null>(),
+    singleUse: integer({ mode: "boolean" }).notNull(),
+    ticket: text().notNull(),
+    url: text().notNull(),
+    /** A temporary code's end (ms); null for a permanent one. */
+    expiresAt: integer(),
+    /** The openid that spent a single-use code, and when. */
+    usedBy: text(),
+    usedAt: integer(),
+    createdAt: integer().notNull(),
+  },
+  (t) => [
+    index("wechat_qrcodes_scene_idx").on(t.tenantId, t.appId, t.sceneStr),
+    index("wechat_qrcodes_tenant_app_idx").on(t.tenantId, t.appId, t.id),
   ],
 );
 

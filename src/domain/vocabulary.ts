@@ -53,6 +53,7 @@ export const WEBHOOK_EVENTS = [
   "verification.approved",
   "verification.expired",
   "budget.threshold",
+  "wechat.scan",
 ] as const;
 export type WebhookEvent = (typeof WEBHOOK_EVENTS)[number];
 

@@ -32,7 +32,9 @@ export type IdPrefix =
   | "fwd"
   | "vrf"
   | "brd"
-  | "med";
+  | "med"
+  | "qr"
+  | "qry";
 
 /** `value` in `width` Crockford base32 digits, most significant first. */
 function base32(value: number, width: number): string {

@@ -26,6 +26,7 @@ const EXEMPT: Record<string, string> = {
   syncWeChatFollowers: "copies WeChat's follower list into ours; no setting changes",
   createContactWeChatOAuthLink: "makes a signed link; writes nothing",
   sendWeChatSandboxMessage: "the local sandbox playing a follower; development only",
+  sendWeChatSandboxScan: "the local sandbox playing a follower who scans; development only",
   sendConversationMessage: "sends a reply: traffic, recorded in the send log",
   markConversationRead: "marks what was read; no setting changes",
   sendVerification: "sends a verification code: traffic, recorded in the send log",
@@ -238,6 +239,10 @@ const FIXTURES: Record<string, (t: TestTenant) => Promise<Request>> = {
     const id = await contact(t, [{ app_id: appId, openid: "oLiLei123" }]);
     return { path: `/v1/contacts/${id}/wechat/${appId}` };
   },
+  createWeChatQrCode: async (t) => ({
+    path: `/v1/wechat/apps/${await wechatApp(t, "plaintext")}/qrcodes`,
+    body: { scene: "poster-7", temporary: false, action: { tag_id: 100 } },
+  }),
   setWeChatMenu: async (t) => ({
     path: `/v1/wechat/apps/${await wechatApp(t, "plaintext")}/menu`,
     body: { button: [{ name: "Today", type: "click", key: "TODAY" }] },
@@ -389,6 +394,9 @@ beforeEach(() => {
     }
     if (url.pathname.endsWith("token")) {
       return Response.json({ access_token: "token-1", expires_in: 7200 });
+    }
+    if (url.pathname === "/cgi-bin/qrcode/create") {
+      return Response.json({ ticket: "gQH47joAAAAAAAAAASxodHRw", url: "http://weixin.qq.com/q/x" });
     }
     if (url.pathname === "/cgi-bin/tags/create") {
       return Response.json({ tag: { id: 100, name: "VIP" } });

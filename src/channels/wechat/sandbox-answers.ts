@@ -26,6 +26,7 @@ const ERRMSG: Readonly<Record<number, string>> = {
   40029: "invalid code",
   40032: "invalid openid list size",
   40037: "invalid template_id",
+  40053: "invalid action info",
   40125: "invalid appsecret",
   40163: "code been used",
   40130: "invalid openid list size, at least two openid",
@@ -43,6 +44,7 @@ const ERRMSG: Readonly<Record<number, string>> = {
   45158: "tag name too long",
   45159: "invalid tag id",
   46003: "menu no exist",
+  40097: "invalid args",
   47001: "data format error",
   48001: "api unauthorized",
 };

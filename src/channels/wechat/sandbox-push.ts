@@ -65,6 +65,20 @@ export function massResultXml(
   );
 }
 
+/**
+ * A follower scanned a QR code with a scene: `SCAN` from a follower (EventKey the scene), or
+ * `subscribe` from someone who follows by scanning (EventKey `qrscene_` and the scene).
+ */
+export function scanPushXml(
+  push: PushHead & { event: "SCAN" | "subscribe"; scene: string; ticket: string },
+): string {
+  const key = push.event === "subscribe" ? `qrscene_${push.scene}` : push.scene;
+  return (
+    `<xml>${head(push, "event")}${element("Event", cdata(push.event))}` +
+    `${element("EventKey", cdata(key))}${element("Ticket", cdata(push.ticket))}</xml>`
+  );
+}
+
 /** The webhook URL's query and the body, for `xml` pushed to the account. */
 export async function signedPush(
   xml: string,

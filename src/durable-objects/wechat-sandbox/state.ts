@@ -1,6 +1,6 @@
 /**
  * The WeChatSandbox object's storage: the account's followers (three to begin with), tags, menu,
- * access tokens, media (their ids; the files are not kept), mass jobs and what it received, in the object's own SQLite (no D1 schema for a dev tool).
+ * QR codes, access tokens, media (their ids; the files are not kept), mass jobs and what it received, in the object's own SQLite (no D1 schema for a dev tool).
  */
 
 /** The followers every sandbox account starts with. Carol has blocked template messages. */
@@ -45,6 +45,12 @@ export function migrateSandbox(sql: SqlStorage, now: number): void {
       created_at INTEGER NOT NULL
     );
     CREATE TABLE IF NOT EXISTS mass_jobs (msg_id INTEGER PRIMARY KEY, deleted INTEGER NOT NULL);
+    CREATE TABLE IF NOT EXISTS qrcodes (
+      ticket TEXT PRIMARY KEY,
+      scene TEXT NOT NULL,
+      expires_at INTEGER,
+      created_at INTEGER NOT NULL
+    );
     -- WeChat's starred tag, which every account lists.
     INSERT OR IGNORE INTO tags (id, name) VALUES (2, '星标组');
   `);

@@ -302,6 +302,78 @@ export class WeChatSandbox extends DurableObject<Env> {
     return this.authorized(token, () => mass.deleteMass(this.sql, msgId));
   }
 
+  /**
+   * `/cgi-bin/qrcode/create` with a string scene (the body checked by the route): a ticket, and
+   * for a temporary code its lifetime (WeChat's default 60 s, at most 30 days).
+   */
+  createQrCode(
+    token: string,
+    request: {
+      action_name: string;
+      scene_str: string;
+      expire_seconds?: number;
+    },
+  ): string {
+    return this.authorized(token, () => {
+      const temporary = request.action_name === "QR_STR_SCENE";
+      if (!temporary && request.action_name !== "QR_LIMIT_STR_SCENE") {
+        return wechatRefusal(40097);
+      }
+      if (request.scene_str.length < 1 || request.scene_str.length > 64) {
+        return wechatRefusal(40053);
+      }
+      const expireSeconds = Math.min(request.expire_seconds ?? 60, 2_592_000);
+      const now = Date.now();
+      const random = crypto.getRandomValues(new Uint8Array(24));
+      const ticket = `gQ${btoa(String.fromCharCode(...random))}`;
+      this.sql.exec(
+        "INSERT INTO qrcodes (ticket, scene, expires_at, created_at) VALUES (?, ?, ?, ?)",
+        ticket,
+        request.scene_str,
+        temporary ? now + expireSeconds * 1000 : null,
+        now,
+      );
+      const url = `http://weixin.qq.com/q/${ticket.slice(2, 24).replace(/[+/=]/g, "x")}`;
+      return temporary ? { ticket, expire_seconds: expireSeconds, url } : { ticket, url };
+    });
+  }
+
+  /**
+   * A person scans a code (by its ticket, or the newest with `scene`): a follower's scan is
+   * `SCAN`; anyone else follows by scanning (`subscribe`), and their window opens either way.
+   * Null for a code the account never made, or one that has expired.
+   */
+  scanned(
+    openid: string,
+    code: { ticket?: string; scene?: string },
+  ): { event: "SCAN" | "subscribe"; scene: string; ticket: string } | null {
+    const now = Date.now();
+    const row = this.sql
+      .exec<{ ticket: string; scene: string; expires_at: number | null }>(
+        code.ticket !== undefined
+          ? "SELECT ticket, scene, expires_at FROM qrcodes WHERE ticket = ?"
+          : "SELECT ticket, scene, expires_at FROM qrcodes WHERE scene = ? ORDER BY created_at DESC LIMIT 1",
+        code.ticket ?? code.scene ?? "",
+      )
+      .toArray()[0];
+    if (!row || (row.expires_at !== null && row.expires_at <= now)) {
+      return null;
+    }
+    const follower = followerOf(this.sql, openid);
+    const event = follower?.following ? "SCAN" : "subscribe";
+    this.sql.exec(
+      `INSERT INTO followers (openid, remark, following, subscribe_time, last_message_at, template_result)
+       VALUES (?, '', 1, ?, ?, 'success')
+       ON CONFLICT (openid) DO UPDATE SET following = 1, last_message_at = excluded.last_message_at,
+         subscribe_time = CASE WHEN followers.following = 1 THEN followers.subscribe_time
+           ELSE excluded.subscribe_time END`,
+      openid,
+      Math.floor(now / 1000),
+      now,
+    );
+    return { event, scene: row.scene, ticket: row.ticket };
+  }
+
   /** What the account's followers received, newest first. */
   received(limit: number): ReceivedMessage[] {
     return this.sql

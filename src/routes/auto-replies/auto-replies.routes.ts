@@ -15,9 +15,16 @@ const ReplySchema = z
         variables: z.record(z.string(), z.string().max(500)).optional(),
       })
       .strict(),
+    z
+      .object({
+        type: z.literal("query"),
+        endpoint_id: z.string().regex(/^whk_[0-9A-Z]{26}$/, "a webhook endpoint id (whk_…)"),
+      })
+      .strict(),
   ])
   .openapi("SmsAutoReplyContent", {
-    description: "A text, or an approved template (with fixed variables)",
+    description:
+      "A text, an approved template (with fixed variables), or a keyword query: the message is POSTed to your webhook endpoint (signed like webhooks) and its `200 {reply}` is sent back by SMS (204: no reply)",
   });
 
 const Match = z.enum(["exact", "prefix", "contains"]);

@@ -37,8 +37,9 @@ export const ContactSchema = z
       z.object({
         app_id: z.string(),
         openid: z.string(),
-        source: z.enum(["api", "oauth"]).openapi({
-          description: "`oauth` when the person bound themselves through an OAuth link",
+        source: z.enum(["api", "oauth", "qrcode"]).openapi({
+          description:
+            "`oauth` when the person bound themselves through an OAuth link, `qrcode` by scanning a binding QR code",
         }),
         created_at: z.string(),
       }),

@@ -5,6 +5,7 @@
 import { Hono } from "hono";
 import type { AppEnv } from "../../app-env";
 import { receiveDelivery, verifyUrl } from "../../services/wechat/webhook";
+import { defaultDeliveryIO } from "../../services/wechat/webhook-actions";
 
 export const wechatHookRouter = new Hono<AppEnv>()
   .get("/wechat/:appId", async (c) => {
@@ -17,6 +18,8 @@ export const wechatHookRouter = new Hono<AppEnv>()
       c.req.param("appId"),
       c.req.query(),
       await c.req.text(),
+      Date.now(),
+      { ...defaultDeliveryIO(), waitUntil: (promise) => c.executionCtx.waitUntil(promise) },
     );
     return c.body(answer.body, 200, { "content-type": answer.contentType });
   });

@@ -11,4 +11,5 @@ export const wechatSandboxRouter = createRouter();
 wechatSandboxRouter.use("/v1/sandbox/wechat/*", onlyWithSandbox);
 wechatSandboxRouter
   .openapi(routes.followerMessage, handlers.followerMessage)
+  .openapi(routes.followerScan, handlers.followerScan)
   .openapi(routes.listReceived, handlers.listReceived);

@@ -1,7 +1,7 @@
 /**
  * The local WeChat sandbox's API: `/sandbox/wechat/cgi-bin/...`, answering the calls the platform
  * makes of WeChat (tokens, template and customer-service sends, followers and tags, the menu,
- * media uploads and deletes, mass sends, previews and their deletion) as
+ * media uploads and deletes, mass sends, previews and their deletion, QR codes) as
  * WeChat does: HTTP 200 with WeChat's JSON, an `errcode` when it refuses. Not part of our API (not
  * in the OpenAPI document), and a 404 problem unless WECHAT_SANDBOX_ENABLED is on.
  */
@@ -45,6 +45,11 @@ const menuBody = z.object({ button: z.array(z.unknown()) });
 const templateBody = z
   .object({ touser: z.string(), template_id: z.string().default("") })
   .catchall(z.unknown());
+const qrCodeBody = z.object({
+  expire_seconds: z.number().int().positive().optional(),
+  action_name: z.string(),
+  action_info: z.object({ scene: z.object({ scene_str: z.string() }) }),
+});
 const customBody = z.object({ touser: z.string(), msgtype: z.string() }).catchall(z.unknown());
 const massBody = z.object({ msgtype: z.string() }).catchall(z.unknown());
 const mediaIdBody = z.object({ media_id: z.string() });
@@ -155,6 +160,13 @@ const CALLS: Readonly<Record<string, (call: Call) => Answer>> = {
   ),
   "menu/get": (c) => c.sandbox.menu(c.token),
   "menu/delete": (c) => c.sandbox.menu(c.token, null),
+  "qrcode/create": withBody(qrCodeBody, (c, body) =>
+    c.sandbox.createQrCode(c.token, {
+      action_name: body.action_name,
+      scene_str: body.action_info.scene.scene_str,
+      expire_seconds: body.expire_seconds,
+    }),
+  ),
   "message/custom/send": withBody(customBody, (c, body) => c.sandbox.sendCustom(c.token, body)),
   "material/del_material": withBody(mediaIdBody, (c, body) =>
     c.sandbox.deleteMaterial(c.token, body.media_id),

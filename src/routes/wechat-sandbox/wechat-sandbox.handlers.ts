@@ -13,6 +13,16 @@ export const followerMessage: RouteHandler<typeof routes.followerMessage, AppEnv
   return c.json(result, 200);
 };
 
+export const followerScan: RouteHandler<typeof routes.followerScan, AppEnv> = async (c) => {
+  const result = await sandbox.followerScans(
+    c.env,
+    c.get("caller"),
+    c.req.valid("param").app_id,
+    c.req.valid("json"),
+  );
+  return c.json(result, 200);
+};
+
 export const listReceived: RouteHandler<typeof routes.listReceived, AppEnv> = async (c) => {
   const messages = await sandbox.receivedBySandbox(
     c.env,

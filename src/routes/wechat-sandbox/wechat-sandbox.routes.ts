@@ -63,6 +63,49 @@ export const followerMessage = createRoute({
   },
 });
 
+export const followerScan = createRoute({
+  method: "post",
+  path: "/v1/sandbox/wechat/{app_id}/scan",
+  operationId: "sendWeChatSandboxScan",
+  tags: ["WeChat sandbox"],
+  summary: "Someone scans a QR code of a sandbox account",
+  description: `${DEVELOPMENT_ONLY} Name the code by its \`ticket\` (from \`POST /v1/wechat/apps/{app_id}/qrcodes\`) or its \`scene\` string. A follower's scan is WeChat's \`SCAN\` event; anyone else follows by scanning (\`subscribe\` with EventKey \`qrscene_…\`, and becomes a follower of the sandbox account). The sandbox posts the event to the app's webhook as WeChat does; the passive reply comes back here.`,
+  security: bearerAuth,
+  middleware: [requireScope("messages:send", "test-mode")] as const,
+  request: {
+    params: AppParams,
+    body: jsonBody(
+      z
+        .object({
+          openid: z.string().regex(/^[A-Za-z0-9_-]{1,64}$/, "an openid"),
+          ticket: z.string().min(1).max(200).optional(),
+          scene: z.string().min(1).max(64).optional(),
+        })
+        .strict()
+        .refine((body) => (body.ticket === undefined) !== (body.scene === undefined), {
+          message: "name the code by ticket or by scene (one of them)",
+          path: ["ticket"],
+        }),
+    ),
+  },
+  responses: {
+    200: jsonResponse(
+      z.object({
+        app_id: z.string(),
+        openid: z.string(),
+        event: z.enum(["SCAN", "subscribe"]),
+        scene: z.string(),
+        ticket: z.string(),
+        webhook_status: z.number().int(),
+        reply: ReplySchema.nullable(),
+      }),
+      "The webhook took it; its passive reply",
+    ),
+    ...problems(400, 401, 403, 404, 413, 415, 422, 429),
+    ...problem(503, "The webhook refused the sandbox's push"),
+  },
+});
+
 const ReceivedSchema = z
   .object({
     kind: z.enum(["template", "customer_service", "mass", "mass_preview"]),

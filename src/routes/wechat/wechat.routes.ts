@@ -128,6 +128,16 @@ const Reply = z.union([
         .max(8),
     })
     .strict(),
+  z
+    .object({
+      type: z.literal("query"),
+      endpoint_id: z.string().regex(/^whk_[0-9A-Z]{26}$/, "a webhook endpoint id (whk_…)"),
+    })
+    .strict()
+    .openapi({
+      description:
+        "Ask your endpoint: the message is POSTed to it (signed like webhooks) and its `200 {reply}` is the passive reply when it comes within 4.5 s, else a customer-service message; 204: no reply",
+    }),
 ]);
 
 export const AutoReplySchema = z
@@ -165,7 +175,7 @@ export const createAutoReply = createRoute({
   summary:
     "Add an auto-reply: a keyword (exact, prefix, contains), the subscribe welcome, or the default",
   description:
-    "Texts are matched case-insensitively, by priority (lower first), exact before prefix before contains; other messages get the default rule; a follow gets the subscribe rule. The reply is a text or news (up to 8 articles), sent as WeChat's passive reply.",
+    'Texts are matched case-insensitively, by priority (lower first), exact before prefix before contains; other messages get the default rule; a follow gets the subscribe rule. The reply is a text or news (up to 8 articles), sent as WeChat\'s passive reply, or a keyword query (`{type: "query", endpoint_id}`) answered by one of your webhook endpoints.',
   security: bearerAuth,
   middleware: [requireScope("admin")] as const,
   request: {

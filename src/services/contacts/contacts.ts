@@ -305,6 +305,8 @@ export async function bindWeChatByOAuth(
   env: Env,
   binding: { tenantId: string; contactId: string; appId: string; openid: string },
   now: number = Date.now(),
+  /** `qrcode` when the person scanned a binding QR code (services/wechat/qrcodes). */
+  source: "oauth" | "qrcode" = "oauth",
 ): Promise<void> {
   const db = database(env.DB);
   const contact = await db.query.contacts.findFirst({
@@ -314,7 +316,7 @@ export async function bindWeChatByOAuth(
     throw new ApiError("not-found", "The contact this link was made for no longer exists.");
   }
   await checkOpenidsFree(env, contact.tenantId, contact.id, [binding]);
-  const row: BindingRow = { ...binding, source: "oauth", createdAt: now };
+  const row: BindingRow = { ...binding, source, createdAt: now };
   try {
     await db
       .insert(contactWeChatBindings)

@@ -15,6 +15,7 @@ import { ApiError } from "../../lib/problem";
 import { TtlCache } from "../../lib/ttl-cache";
 import { audited } from "../audit/audit-log";
 import { servingTemplate } from "../content/serving-templates";
+import { checkQueryEndpoint } from "../webhooks/queries";
 
 export type SmsAutoReplyRow = typeof autoReplyRules.$inferSelect;
 
@@ -26,7 +27,8 @@ export type SmsKeywordMatch = "exact" | "prefix" | "contains";
 /** A text, or an approved template with its variables. */
 export type SmsReply =
   | { type: "text"; content: string }
-  | { type: "template"; template_id: string; variables?: Record<string, string> };
+  | { type: "template"; template_id: string; variables?: Record<string, string> }
+  | { type: "query"; endpoint_id: string };
 
 export interface SmsAutoReplyInput {
   match: SmsKeywordMatch;
@@ -57,6 +59,10 @@ const auditedFields = (row: SmsAutoReplyRow) => ({
 });
 
 async function checkReply(env: Env, tenantId: string, reply: SmsReply): Promise<void> {
+  if (reply.type === "query") {
+    await checkQueryEndpoint(env, tenantId, reply.endpoint_id, "/reply/endpoint_id");
+    return;
+  }
   if (reply.type !== "template") {
     return;
   }

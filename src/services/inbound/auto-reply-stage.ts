@@ -5,13 +5,18 @@
  * Two robots answering each other stop here: a number that got 3 automatic replies in the hour
  * before this message gets no more until the hour has passed. A reply no provider routed to the
  * number could send (Aliyun and Tencent without the template's code) is skipped, and why is
- * recorded in `handling.auto_reply`.
+ * recorded in `handling.auto_reply`. A keyword query rule asks the tenant's endpoint first and sends
+ * its answer's text (nothing for a 204); the endpoint is asked again only if the stage runs again
+ * before its reply was recorded.
  */
 import { and, count, eq, gt, isNotNull, ne } from "drizzle-orm";
 import { database } from "../../db/client";
 import { inboundMessages } from "../../db/schema";
 import type { InboundRow } from "../../delivery/inbound-store";
 import { chooseReply } from "../../domain/auto-replies";
+import { newId } from "../../lib/ids";
+import { type Fetch, networkFetch } from "../../lib/outbound-fetch";
+import { askEndpoint } from "../webhooks/queries";
 import { smsRules } from "./auto-reply-rules";
 import { sendAutomatic, unsendableReason } from "./automatic-sends";
 import { replyClock } from "./reply-clock";
@@ -23,7 +28,11 @@ const HOUR_MS = 60 * 60 * 1000;
 
 export type AutoReplyResult =
   | { rule_id: string; message_id: string }
-  | { rule_id: string; skipped: "loop_guard" | "unsendable" | "refused"; reason: string };
+  | {
+      rule_id: string;
+      skipped: "loop_guard" | "unsendable" | "refused" | "no_reply";
+      reason: string;
+    };
 
 /** The idempotency key of the reply to an inbound message. */
 export const autoReplyKey = (inboundId: string) => `auto-reply:${inboundId}`;
@@ -47,7 +56,41 @@ async function repliesInHourBefore(env: Env, message: InboundRow): Promise<numbe
 
 const E164 = /^\+[1-9]\d{1,14}$/;
 
-async function reply(env: Env, message: InboundRow, now: number): Promise<StageOutcome> {
+/**
+ * A keyword query's answer from the tenant's endpoint (services/webhooks/queries): the text to
+ * send, or null for none (204, or a failure, whose reason is returned).
+ */
+async function askedText(
+  env: Env,
+  message: InboundRow,
+  endpointId: string,
+  fetch: Fetch,
+  now: number,
+): Promise<{ text: string | null; failure?: string }> {
+  const answer = await askEndpoint(
+    env,
+    message.tenantId,
+    endpointId,
+    {
+      id: newId("qry", message.receivedAt),
+      channel: "sms",
+      from: message.sender,
+      text: message.body,
+      conversation_id: message.conversationId,
+      received_at: new Date(message.receivedAt).toISOString(),
+    },
+    fetch,
+    now,
+  );
+  return answer.ok ? { text: answer.reply } : { text: null, failure: answer.reason };
+}
+
+async function reply(
+  env: Env,
+  message: InboundRow,
+  now: number,
+  fetch: Fetch,
+): Promise<StageOutcome> {
   if (message.channel !== "sms") {
     // WeChat's keyword replies are its webhook's passive answers.
     return {};
@@ -65,7 +108,7 @@ async function reply(env: Env, message: InboundRow, now: number): Promise<StageO
   if (!rule) {
     return {};
   }
-  const skipped = (skip: "loop_guard" | "unsendable" | "refused", reason: string) => ({
+  const skipped = (skip: "loop_guard" | "unsendable" | "refused" | "no_reply", reason: string) => ({
     result: { rule_id: rule.id, skipped: skip, reason } satisfies AutoReplyResult,
   });
   // This message's own reply is never counted, so a rerun that replays it is not refused.
@@ -76,6 +119,17 @@ async function reply(env: Env, message: InboundRow, now: number): Promise<StageO
       `${message.sender} got ${replies} automatic replies in the hour before this message (at most ${AUTO_REPLIES_PER_HOUR})`,
     );
   }
+  let asked: string | null = null;
+  if (rule.reply.type === "query") {
+    const answer = await askedText(env, message, rule.reply.endpoint_id, fetch, now);
+    if (answer.failure !== undefined) {
+      return skipped("refused", `the query endpoint: ${answer.failure}`);
+    }
+    if (answer.text === null) {
+      return skipped("no_reply", "the query endpoint answered without a reply");
+    }
+    asked = answer.text;
+  }
   const templateId = rule.reply.type === "template" ? rule.reply.template_id : null;
   const unsendable = await unsendableReason(env, message.tenantId, message.sender, templateId, now);
   if (unsendable) {
@@ -84,7 +138,7 @@ async function reply(env: Env, message: InboundRow, now: number): Promise<StageO
   const content =
     rule.reply.type === "template"
       ? { template_id: rule.reply.template_id, variables: rule.reply.variables ?? {} }
-      : { body: rule.reply.content };
+      : { body: rule.reply.type === "text" ? rule.reply.content : (asked ?? "") };
   const sent = await sendAutomatic(
     env,
     message.tenantId,
@@ -107,7 +161,9 @@ async function reply(env: Env, message: InboundRow, now: number): Promise<StageO
   return { result: { rule_id: rule.id, message_id: sent.messageId } satisfies AutoReplyResult };
 }
 
-export const autoReplyStage: InboundStage = {
-  name: "auto_reply",
-  run: (env, message) => reply(env, message, Date.now()),
-};
+/** The stage, asking query endpoints through `fetch` (tests pass a fake). */
+export function autoReplyStageWith(fetch: Fetch = networkFetch): InboundStage {
+  return { name: "auto_reply", run: (env, message) => reply(env, message, Date.now(), fetch) };
+}
+
+export const autoReplyStage: InboundStage = autoReplyStageWith();

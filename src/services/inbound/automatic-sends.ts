@@ -18,7 +18,7 @@ import { acceptMessage, type SendInput } from "../messaging/messages";
 export type AutomaticSend = { sent: true; messageId: string } | { sent: false; reason: string };
 
 /** The caller automatic messages are sent as: the tenant itself, live, with no key. */
-async function tenantCaller(env: Env, tenantId: string): Promise<Caller> {
+export async function tenantCaller(env: Env, tenantId: string): Promise<Caller> {
   const tenant = await loadTenant(env, tenantId);
   if (!tenant) {
     throw new Error(`tenant ${tenantId} vanished`);

@@ -21,6 +21,7 @@ import {
   wechatFollowers,
   wechatInbox,
   wechatMedia,
+  wechatQrCodes,
   wechatServiceReservations,
   wechatSsoKeys,
 } from "../../db/schema";
@@ -223,6 +224,9 @@ export async function deleteWeChatApp(env: Env, caller: Caller, appId: string): 
         .where(
           and(eq(contactWeChatBindings.tenantId, tenantId), eq(contactWeChatBindings.appId, appId)),
         ),
+      db
+        .delete(wechatQrCodes)
+        .where(and(eq(wechatQrCodes.tenantId, tenantId), eq(wechatQrCodes.appId, appId))),
       db
         .delete(wechatServiceReservations)
         .where(

@@ -17,6 +17,7 @@ import { ApiError } from "../../lib/problem";
 import { TtlCache } from "../../lib/ttl-cache";
 import { audited } from "../audit/audit-log";
 import { failUnlessChanged, unlessLost } from "../audit/change-guard";
+import { checkQueryEndpoint } from "../webhooks/queries";
 import { getWeChatApp } from "./apps";
 
 export type AutoReplyRow = typeof autoReplyRules.$inferSelect;
@@ -82,6 +83,10 @@ export async function createAutoReply(
     throw new ApiError("validation-error", `A ${input.match} rule needs its keyword.`, {
       errors: [{ pointer: "/keyword", detail: "required for exact, prefix and contains" }],
     });
+  }
+  if (input.reply.type === "query") {
+    const endpointId = String(input.reply.endpoint_id);
+    await checkQueryEndpoint(env, caller.tenant.id, endpointId, "/reply/endpoint_id");
   }
   const row: AutoReplyRow = {
     id: newId("arr", now),

@@ -53,7 +53,8 @@ const UPSERT_LISTED = `INSERT INTO wechat_followers
 const MARK_UNLISTED = `UPDATE wechat_followers SET following = 0, unsubscribed_at = ?1, updated_at = ?1
   WHERE tenant_id = ?3 AND app_id = ?2 AND following = 1 AND updated_at < ?1`;
 
-const ADD_TAG = `UPDATE wechat_followers SET updated_at = ?1, tag_ids = (
+/** Adds tag ?2 to the openids ?4 (a JSON array) of app ?3 of tenant ?5, at ?1 (also qrcodes.ts). */
+export const ADD_TAG = `UPDATE wechat_followers SET updated_at = ?1, tag_ids = (
     SELECT json_group_array(value) FROM (
       SELECT value FROM json_each(wechat_followers.tag_ids) UNION SELECT CAST(?2 AS INTEGER) ORDER BY 1))
   WHERE tenant_id = ?5 AND app_id = ?3 AND openid IN (SELECT value FROM json_each(?4))`;

@@ -16,6 +16,7 @@ import {
   massResultXml,
   type PassiveReplyView,
   readPassiveReply,
+  scanPushXml,
   signedPush,
   templateResultXml,
   textPushXml,
@@ -110,7 +111,24 @@ export async function followerSends(
     text: input.text,
     msgId: spoke.msgId,
   });
-  const res = await pushToWebhook(env, app, xml, input.openid, now);
+  const pushed = await pushAndReadReply(env, app, xml, input.openid, now);
+  return {
+    app_id: appId,
+    openid: input.openid,
+    msg_id: spoke.msgId,
+    ...pushed,
+  };
+}
+
+/** Pushes `xml` to the app's webhook and reads its passive reply as WeChat would. */
+async function pushAndReadReply(
+  env: Env,
+  app: ReadyWeChatApp,
+  xml: string,
+  openid: string,
+  now: number,
+): Promise<{ webhook_status: number; reply: PassiveReplyView | null }> {
+  const res = await pushToWebhook(env, app, xml, openid, now);
   const body = await res.text();
   if (res.status !== 200) {
     throw new ApiError(
@@ -125,13 +143,53 @@ export async function followerSends(
       `The webhook's reply is not one WeChat takes: ${reply.detail}`,
     );
   }
-  return {
-    app_id: appId,
+  return { webhook_status: res.status, reply: reply.reply };
+}
+
+export interface ScanResult {
+  app_id: string;
+  openid: string;
+  event: "SCAN" | "subscribe";
+  scene: string;
+  ticket: string;
+  webhook_status: number;
+  reply: PassiveReplyView | null;
+}
+
+/**
+ * Someone scans one of the sandbox account's QR codes (by ticket, or the newest with the scene):
+ * WeChat's SCAN event for a follower, or subscribe (EventKey `qrscene_…`) for anyone else, goes to
+ * the app's webhook signed as WeChat signs it, and the passive reply comes back.
+ */
+export async function followerScans(
+  env: Env,
+  caller: Caller,
+  appId: string,
+  input: { openid: string; ticket?: string; scene?: string },
+  now: number = Date.now(),
+): Promise<ScanResult> {
+  const app = await sandboxAppOf(env, caller, appId);
+  const scanned = await wechatSandboxOf(env, appId).scanned(input.openid, {
+    ticket: input.ticket,
+    scene: input.scene,
+  });
+  if (!scanned) {
+    const pointer = input.ticket !== undefined ? "/ticket" : "/scene";
+    const detail = `No QR code of ${appId} in the sandbox has this ${pointer.slice(1)}, or it has expired.`;
+    throw new ApiError("unprocessable-entity", detail, {
+      errors: [{ pointer, detail }],
+    });
+  }
+  const xml = scanPushXml({
+    account: accountIdOf(appId),
     openid: input.openid,
-    msg_id: spoke.msgId,
-    webhook_status: res.status,
-    reply: reply.reply,
-  };
+    createTime: Math.floor(now / 1000),
+    event: scanned.event,
+    scene: scanned.scene,
+    ticket: scanned.ticket,
+  });
+  const pushed = await pushAndReadReply(env, app, xml, input.openid, now);
+  return { app_id: appId, openid: input.openid, ...scanned, ...pushed };
 }
 
 /** What the sandbox account's followers received (template and customer-service messages). */

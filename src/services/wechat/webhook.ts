@@ -25,12 +25,15 @@ import {
 import { MAX_BODY_BYTES, parseWeChatXml } from "../../channels/wechat/xml";
 import { type InboxRowValues, wechatAccountOf } from "../../delivery/wechat-account";
 import { chooseReply, type Inbound } from "../../domain/auto-replies";
+import { scanOf } from "../../domain/wechat-qrcodes";
 import { sha256Hex } from "../../lib/crypto";
 import { newId } from "../../lib/ids";
 import { ApiError } from "../../lib/problem";
 import { replyClock } from "../inbound/reply-clock";
 import { type ReadyWeChatApp, readyWeChatApp } from "./apps";
 import { wechatRules } from "./auto-replies";
+import { carryOutScan, qrCodeOfScene } from "./qrcodes";
+import { answerQuery, type DeliveryIO, defaultDeliveryIO } from "./webhook-actions";
 
 export interface WebhookQuery {
   signature?: string;
@@ -189,7 +192,9 @@ export async function receiveDelivery(
   query: WebhookQuery,
   body: string,
   now: number = Date.now(),
+  io: DeliveryIO = defaultDeliveryIO(),
 ): Promise<{ contentType: string; body: string }> {
+  const startedAt = io.clock();
   const { app, timestamp, nonce } = await authenticated(env, appId, query, now);
   const { fields, encrypted, message } = await fieldsOf(app, query, timestamp, nonce, body);
   const inbound = inboundOf(fields);
@@ -199,6 +204,13 @@ export async function receiveDelivery(
   const rules = await wechatRules(env, app.row.tenantId, appId, now);
   const clock = await replyClock(env, app.row.tenantId, rules, now);
   const rule = chooseReply(rules, ruleInput(inbound.inbound), clock);
+  const scan = scanOf(fields.MsgType ?? "", fields.Event ?? null, fields.EventKey ?? null);
+  const code = scan ? await qrCodeOfScene(env, app.row.tenantId, appId, scan.sceneStr) : undefined;
+  // A code's auto-reply answers its scan in the place of the rules' (a follow's welcome).
+  const chosen =
+    code?.action?.type === "auto_reply" && typeof code.action.reply === "object"
+      ? (code.action.reply as Record<string, unknown>)
+      : (rule?.reply ?? null);
   const row: InboxRowValues = {
     id: newId("wxm", now),
     tenantId: app.row.tenantId,
@@ -211,13 +223,13 @@ export async function receiveDelivery(
     toUser: fields.ToUserName ?? "",
     createTime: Number(fields.CreateTime ?? 0),
     fields,
-    reply: rule?.reply ?? null,
+    reply: chosen,
     receivedAt: now,
   };
   // A retry gets the reply its first delivery got, even if the rules changed in between.
   const recorded = await wechatAccountOf(env, appId).receive(
     row,
-    rule ? JSON.stringify(rule.reply) : null,
+    chosen ? JSON.stringify(chosen) : null,
     { timestamp: Number(timestamp), nonce, messageSha256: await sha256Hex(message) },
   );
   if ("refused" in recorded) {
@@ -226,9 +238,28 @@ export async function receiveDelivery(
       "This signature was already used for another message: WeChat signs each push afresh.",
     );
   }
-  const reply = recorded.reply
-    ? passiveReply(JSON.parse(recorded.reply), fields, inbound.inbound, now)
-    : null;
+  if (scan) {
+    // Again on WeChat's retry of the delivery: every action is idempotent (qrcodes.ts), and the
+    // first attempt may have failed before it was carried out.
+    const openid = row.fromUser;
+    await carryOutScan(
+      env,
+      { ...scan, tenantId: app.row.tenantId, appId, openid, deliveryKey: row.dedupKey },
+      code,
+      io.wechat,
+      now,
+    );
+  }
+  let answer: Record<string, unknown> | null = recorded.reply ? JSON.parse(recorded.reply) : null;
+  if (answer?.type === "query") {
+    // The first delivery asks; WeChat's retry of it (seldom: it is answered within 4.5 s) is not
+    // answered twice.
+    answer =
+      recorded.duplicate || typeof answer.endpoint_id !== "string"
+        ? null
+        : await answerQuery(env, row, fields.Content ?? "", answer.endpoint_id, io, startedAt);
+  }
+  const reply = answer ? passiveReply(answer, fields, inbound.inbound, now) : null;
   if (!reply) {
     return { contentType: "text/plain; charset=utf-8", body: "success" };
   }
