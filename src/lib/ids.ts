@@ -30,7 +30,8 @@ export type IdPrefix =
   | "inb"
   | "cnv"
   | "fwd"
-  | "vrf";
+  | "vrf"
+  | "fsy";
 
 /** `value` in `width` Crockford base32 digits, most significant first. */
 function base32(value: number, width: number): string {
