@@ -24,7 +24,9 @@ const ERRMSG: Readonly<Record<number, string>> = {
   42001: "access_token expired",
   43004: "require subscribe",
   44002: "empty post data",
+  43101: "user refuse to accept the msg",
   45015: "response out of time limit or subscription is canceled",
+  45026: "template num exceeds limit",
   45056: "too many tags",
   45057: "can't delete the tag that has too many fans",
   45058: "can't modify sys tag",
@@ -34,6 +36,8 @@ const ERRMSG: Readonly<Record<number, string>> = {
   46003: "menu no exist",
   47001: "data format error",
   48001: "api unauthorized",
+  65303: "there is no selfmenu, please create selfmenu first",
+  65304: "match rule empty",
 };
 
 /** WeChat's error answer for `errcode`; the rid WeChat appends to errmsg is left out. */
@@ -49,7 +53,7 @@ export interface TemplateJob {
 }
 
 export interface ReceivedMessage {
-  kind: "template" | "customer_service";
+  kind: "template" | "customer_service" | "subscribe_notice";
   msgId: string | null;
   openid: string;
   /** The message's JSON as sent to WeChat, but `touser`. */

@@ -19,6 +19,7 @@ import {
   type WeChatAnswer,
   wechatRefusal,
 } from "../../channels/wechat/sandbox-answers";
+import * as ops from "./operations";
 import { followerOf, followingAfter, migrateSandbox, nextMsgId, tagIdsOf } from "./state";
 import * as tags from "./tags";
 
@@ -35,6 +36,75 @@ export class WeChatSandbox extends DurableObject<Env> {
     super(ctx, env);
     this.sql = ctx.storage.sql;
     migrateSandbox(this.sql, Date.now());
+    ops.migrateOperations(this.sql);
+  }
+
+  /** The sandbox's setting: the account has `count` followers (generated past the first three). */
+  setFollowersCount(count: number): number {
+    return ops.setFollowersCount(this.sql, count, Date.now());
+  }
+
+  /** `/cgi-bin/tags/members/batchblacklist` (`add`) and `batchunblacklist`: up to 20 openids. */
+  changeBlacklist(token: string, openids: string[], add: boolean): string {
+    return this.authorized(token, () => ops.changeBlacklist(this.sql, openids, add));
+  }
+
+  /** `/cgi-bin/tags/members/getblacklist`. */
+  blacklist(token: string, beginOpenid: string): string {
+    return this.authorized(token, () => ops.blacklistAfter(this.sql, beginOpenid));
+  }
+
+  /** `/cgi-bin/user/info/updateremark`. */
+  setRemark(token: string, openid: string, remark: string): string {
+    return this.authorized(token, () => ops.setRemark(this.sql, openid, remark));
+  }
+
+  /** `/cgi-bin/menu/addconditional`. */
+  addConditionalMenu(
+    token: string,
+    menu: { button: unknown[]; matchrule: { tag_id?: string } },
+  ): string {
+    return this.authorized(token, () => ops.addConditionalMenu(this.sql, menu));
+  }
+
+  /** `/cgi-bin/menu/delconditional`. */
+  deleteConditionalMenu(token: string, menuId: string): string {
+    return this.authorized(token, () => ops.deleteConditionalMenu(this.sql, menuId));
+  }
+
+  /** `/cgi-bin/ticket/getticket?type=jsapi`: the same ticket until it expires. */
+  jsapiTicket(token: string): string {
+    return this.authorized(token, () => ops.jsapiTicket(this.sql, Date.now()));
+  }
+
+  /** `/cgi-bin/template/get_all_private_template`. */
+  listTemplates(token: string): string {
+    return this.authorized(token, () => ops.listTemplates(this.sql));
+  }
+
+  /** `/cgi-bin/template/api_add_template`, from the sandbox's small library. */
+  addTemplate(token: string, shortId: string): string {
+    return this.authorized(token, () => ops.addTemplate(this.sql, shortId, Date.now()));
+  }
+
+  /** `/cgi-bin/template/del_private_template`. */
+  deleteTemplate(token: string, templateId: string): string {
+    return this.authorized(token, () => ops.deleteTemplate(this.sql, templateId));
+  }
+
+  /** `/cgi-bin/message/subscribe/bizsend`: kept as received, like a template message. */
+  sendSubscribeNotice(
+    token: string,
+    message: { touser: string; template_id: string; [field: string]: unknown },
+  ): string {
+    return this.authorized(token, () => {
+      const refusal = ops.subscribeNoticeRefusal(this.sql, message);
+      if (refusal) {
+        return refusal;
+      }
+      this.keep("subscribe_notice", null, message);
+      return OK;
+    });
   }
 
   /** `/cgi-bin/stable_token` (`classic` false) or `/cgi-bin/token`, the secret already checked. */
@@ -85,15 +155,17 @@ export class WeChatSandbox extends DurableObject<Env> {
     return { msgId: String(nextMsgId(this.sql, now)) };
   }
 
-  /** Who follows the account, for the sandbox's own refusals. */
+  /** Who follows the account (the first ten), for the sandbox's own refusals. */
   followers(): string[] {
-    return followingAfter(this.sql, "");
+    return followingAfter(this.sql, "").slice(0, 10);
   }
 
-  /** `/cgi-bin/user/get`: every follower fits one page (WeChat's pages are 10,000). */
+  /** `/cgi-bin/user/get`: 10,000 openids a page, WeChat's last openid as next_openid. */
   listFollowers(token: string, nextOpenid: string): string {
     return this.authorized(token, () => {
-      const total = followingAfter(this.sql, "").length;
+      const total = this.sql
+        .exec<{ n: number }>("SELECT count(*) AS n FROM followers WHERE following = 1")
+        .one().n;
       const page = followingAfter(this.sql, nextOpenid);
       const last = page.at(-1);
       return last === undefined
@@ -166,7 +238,9 @@ export class WeChatSandbox extends DurableObject<Env> {
   menu(token: string, menu?: { button: unknown[] } | null): string {
     return this.authorized(token, () => {
       if (menu === null) {
+        // WeChat's menu/delete takes the conditional menus with it.
         this.sql.exec("DELETE FROM menu");
+        this.sql.exec("DELETE FROM conditional_menus");
         return OK;
       }
       if (menu !== undefined) {
@@ -235,7 +309,10 @@ export class WeChatSandbox extends DurableObject<Env> {
       )
       .toArray()
       .map((row) => ({
-        kind: row.kind === "template" ? "template" : "customer_service",
+        kind:
+          row.kind === "template" || row.kind === "subscribe_notice"
+            ? row.kind
+            : "customer_service",
         msgId: row.msg_id,
         openid: row.openid,
         content: row.content,

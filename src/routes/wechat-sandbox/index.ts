@@ -10,4 +10,5 @@ export const wechatSandboxRouter = createRouter();
 wechatSandboxRouter.use("/v1/sandbox/wechat/*", onlyWithSandbox);
 wechatSandboxRouter
   .openapi(routes.followerMessage, handlers.followerMessage)
-  .openapi(routes.listReceived, handlers.listReceived);
+  .openapi(routes.listReceived, handlers.listReceived)
+  .openapi(routes.putSettings, handlers.putSettings);
