@@ -35,6 +35,7 @@ import { wechatFollowersRouter } from "./routes/wechat-followers";
 import { wechatMenuRouter } from "./routes/wechat-menu";
 import { wechatOAuthRouter } from "./routes/wechat-oauth";
 import { wechatApiRouter, wechatSandboxRouter } from "./routes/wechat-sandbox";
+import { wechatTemplatesRouter } from "./routes/wechat-templates";
 
 export function createApp() {
   const app = createRouter();
@@ -72,6 +73,7 @@ export function createApp() {
   app.route("/", wechatOAuthRouter);
   app.route("/", wechatMenuRouter);
   app.route("/", wechatFollowersRouter);
+  app.route("/", wechatTemplatesRouter);
   app.route("/", wechatHookRouter);
   app.route("/", wechatSandboxRouter);
   app.route("/", wechatApiRouter);

@@ -181,7 +181,7 @@ async function syncPage(
     ),
   });
   // A job already past this page (a redelivery), finished, or gone: nothing to do.
-  if (!job || job.status !== "running" || job.pages !== page.page) {
+  if (job?.status !== "running" || job.pages !== page.page) {
     return;
   }
   const result = await readPage(env, job, page, io);
