@@ -4,8 +4,9 @@
  * there first); the local `wechat_followers` rows follow WeChat's yes, and every change is
  * audited. WeChat's limits are checked before calling.
  */
-import { sql } from "drizzle-orm";
+import { and, eq, isNotNull, sql } from "drizzle-orm";
 import { database } from "../../db/client";
+import { wechatFollowers } from "../../db/schema";
 import { diffOf } from "../../domain/audit-chain";
 import type { Caller } from "../../domain/caller";
 import { ApiError } from "../../lib/problem";
@@ -22,10 +23,20 @@ export const MAX_REMARK_CHARS = 30;
 
 /** Takes the deleted tag off this app's rows that have it. */
 function dropTag(env: Env, tenantId: string, appId: string, tagId: number, now: number) {
-  return database(env.DB).run(sql`UPDATE wechat_followers SET updated_at = ${now}, tag_ids = (
-      SELECT json_group_array(value) FROM json_each(wechat_followers.tag_ids) WHERE value <> ${tagId})
-    WHERE tenant_id = ${tenantId} AND app_id = ${appId}
-      AND EXISTS (SELECT 1 FROM json_each(wechat_followers.tag_ids) WHERE value = ${tagId})`);
+  const tags = wechatFollowers.tagIds;
+  return database(env.DB)
+    .update(wechatFollowers)
+    .set({
+      updatedAt: now,
+      tagIds: sql`(SELECT json_group_array(value) FROM json_each(${tags}) WHERE value <> ${tagId})`,
+    })
+    .where(
+      and(
+        eq(wechatFollowers.tenantId, tenantId),
+        eq(wechatFollowers.appId, appId),
+        sql`EXISTS (SELECT 1 FROM json_each(${tags}) WHERE value = ${tagId})`,
+      ),
+    );
 }
 
 /** The remark in the row's copy of WeChat's user info (rows without info wait for a sync). */
@@ -33,13 +44,23 @@ function keepRemark(
   env: Env,
   tenantId: string,
   appId: string,
-  openid: string,
-  remark: string,
+  change: { openid: string; remark: string },
   now: number,
 ) {
-  return database(env.DB).run(sql`UPDATE wechat_followers
-    SET updated_at = ${now}, info = json_set(info, '$.remark', ${remark})
-    WHERE tenant_id = ${tenantId} AND app_id = ${appId} AND openid = ${openid} AND info IS NOT NULL`);
+  return database(env.DB)
+    .update(wechatFollowers)
+    .set({
+      updatedAt: now,
+      info: sql`json_set(${wechatFollowers.info}, '$.remark', ${change.remark})`,
+    })
+    .where(
+      and(
+        eq(wechatFollowers.tenantId, tenantId),
+        eq(wechatFollowers.appId, appId),
+        eq(wechatFollowers.openid, change.openid),
+        isNotNull(wechatFollowers.info),
+      ),
+    );
 }
 
 function systemTag(tagId: number, action: string): void {
@@ -140,7 +161,7 @@ export async function setRemark(
       target: `${appId}/${change.openid}`,
       diff: { remark: { to: change.remark } },
     },
-    [keepRemark(env, app.tenantId, appId, change.openid, change.remark, now)],
+    [keepRemark(env, app.tenantId, appId, change, now)],
   );
   return change;
 }
