@@ -16,6 +16,7 @@ import {
   autoReplyRules,
   contactWeChatBindings,
   wechatApps,
+  wechatFollowerSyncs,
   wechatFollowers,
   wechatInbox,
   wechatServiceReservations,
@@ -241,6 +242,12 @@ export async function deleteWeChatApp(env: Env, caller: Caller, appId: string): 
       db
         .delete(wechatInbox)
         .where(and(eq(wechatInbox.tenantId, tenantId), eq(wechatInbox.appId, appId))),
+      // A sync still running finds its job gone and stops (its pages write nothing: no app row).
+      db
+        .delete(wechatFollowerSyncs)
+        .where(
+          and(eq(wechatFollowerSyncs.tenantId, tenantId), eq(wechatFollowerSyncs.appId, appId)),
+        ),
       db
         .delete(contactWeChatBindings)
         .where(

@@ -148,7 +148,8 @@ export async function consumeFollowerSync(
       message.ack();
     } catch (error) {
       console.error("wechat sync: page retried", error);
-      message.retry();
+      // 2 s, 4 s, 8 s... up to 5 minutes: WeChat busy usually passes within seconds.
+      message.retry({ delaySeconds: Math.min(2 ** message.attempts, 300) });
     }
   }
 }
