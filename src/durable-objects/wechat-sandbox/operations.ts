@@ -58,7 +58,7 @@ export function setFollowersCount(sql: SqlStorage, count: number, now: number): 
     generatedOpenid(target),
   );
   sql.exec(
-    `WITH RECURSIVE n(i) AS (SELECT ? UNION ALL SELECT i + 1 FROM n WHERE i < ?)
+    `WITH RECURSIVE n(i) AS (SELECT CAST(? AS INTEGER) UNION ALL SELECT i + 1 FROM n WHERE i < ?)
      INSERT OR IGNORE INTO followers (openid, remark, following, subscribe_time, template_result)
      SELECT 'oSandboxFollower' || substr('000000000000' || i, -12), '', 1, ?, 'success' FROM n`,
     FIRST_GENERATED,
