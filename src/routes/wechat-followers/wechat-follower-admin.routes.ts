@@ -9,7 +9,7 @@ const TagName = z.string().trim().min(1).max(30);
 export const renameTag = createRoute({
   method: "patch",
   path: "/v1/wechat/apps/{app_id}/tags/{tag_id}",
-  operationId: "renameWeChatTag",
+  operationId: "updateWeChatTag",
   tags: ["WeChat"],
   summary: "Rename a tag (WeChat's own tags 0–2 cannot be; a name in use is WeChat's 422)",
   security: bearerAuth,
