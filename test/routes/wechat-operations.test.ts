@@ -8,7 +8,7 @@ import { env } from "cloudflare:test";
 import { afterEach, beforeEach, describe, expect, it, vi } from "vitest";
 import { listAuditEntries } from "../../src/services/audit/audit-log";
 import { expectProblem } from "../support/problem";
-import { createTenant, postJson, type TestTenant } from "../support/tenants";
+import { call, createTenant, postJson, type TestTenant } from "../support/tenants";
 import { wechatApp } from "../support/wechat";
 
 const WECHAT = "https://api.weixin.qq.com";
@@ -330,5 +330,48 @@ describe("WeChat template library", () => {
       instance: path,
       detail: /errcode 45026 \(template num exceeds limit\)/,
     });
+  });
+});
+
+describe("WeChat operations security", () => {
+  it("keeps the operations to their permissions and to the app's own tenant", async () => {
+    const owner = await createTenant();
+    const other = await createTenant();
+    const appId = await wechatApp(owner, "safe");
+    const { key: reader } = await owner.addKey(["messages:read"]);
+    const base = `/v1/wechat/apps/${appId}`;
+    const operations: [string, RequestInit][] = [
+      [`${base}/tags/134`, json("PATCH", { name: "x" })],
+      [`${base}/tags/134`, { method: "DELETE" }],
+      [`${base}/followers/oUserA/remark`, json("PUT", { remark: "x" })],
+      [`${base}/blacklist`, {}],
+      [`${base}/blacklist`, postJson({ openids: ["oUserA"] })],
+      [`${base}/menu`, { method: "DELETE" }],
+      [
+        `${base}/menu/conditional`,
+        postJson({ button: [{ name: "A", type: "click", key: "A" }], tag_id: 2 }),
+      ],
+      [`${base}/templates`, postJson({ template_id_short: "TM00015" })],
+      [`${base}/jssdk-config?url=https%3A%2F%2Fa.example%2F`, {}],
+    ];
+    for (const [path, init] of operations) {
+      const instance = path.split("?")[0] ?? path;
+      await expectProblem(await call(path, reader, init), {
+        status: 403,
+        slug: "forbidden",
+        instance,
+      });
+      await expectProblem(await other.api(path, init), {
+        status: 404,
+        slug: "not-found",
+        instance,
+      });
+      await expectProblem(await call(path, null, init), {
+        status: 401,
+        slug: "unauthenticated",
+        instance,
+      });
+    }
+    expect(calls).toEqual([]);
   });
 });
