@@ -44,6 +44,7 @@ import {
   wechatSandboxRouter,
 } from "./routes/wechat-sandbox";
 import { wechatSsoPublicRouter, wechatSsoRouter } from "./routes/wechat-sso";
+import { wechatTemplatesRouter } from "./routes/wechat-templates";
 
 export function createApp() {
   const app = createRouter();
@@ -93,6 +94,7 @@ export function createApp() {
   app.route("/", wechatFollowersRouter);
   app.route("/", wechatMediaRouter);
   app.route("/", wechatBroadcastsRouter);
+  app.route("/", wechatTemplatesRouter);
   app.route("/", wechatHookRouter);
   app.route("/", wechatSandboxRouter);
   app.route("/", wechatApiRouter);

@@ -6,7 +6,8 @@
  * queue: DISPATCH_QUEUE (provider calls) and its dead-letter queue (ends messages `failed`);
  * WEBHOOK_QUEUE (events to tenants' endpoints) and its dead-letter queue (ends deliveries
  * `failed`); INBOUND_QUEUE (an inbound SMS's event and handling, after the carrier hook stored it)
- * and its dead-letter queue (writes why on the message's handling).
+ * and its dead-letter queue (writes why on the message's handling); WECHAT_SYNC_QUEUE (one page
+ * of a WeChat follower sync) and its dead-letter queue (ends the sync `failed`).
  * scheduled: production housekeeping only (retention included; the dispatchers' alarms enforce it
  * locally); nothing that must also happen under `wrangler dev`
  * runs here (cron never fires locally: receipt deadlines and retries live on Durable Object alarms).
@@ -26,6 +27,10 @@ import {
 } from "./services/messaging/housekeeping";
 import { enforceRetentionEverywhere } from "./services/messaging/retention";
 import { expireDueVerifications } from "./services/verifications/verifications";
+import {
+  consumeFollowerSync,
+  consumeFollowerSyncDeadLetters,
+} from "./services/wechat/follower-sync";
 
 export { TenantDispatcher } from "./durable-objects/dispatcher/tenant-dispatcher";
 export { PlatformNumberLimiter } from "./durable-objects/platform-number-limiter/platform-number-limiter";
@@ -57,6 +62,10 @@ export default {
       await consumeInbound(batch, env, ctx);
     } else if (batch.queue === "relaybox-inbound-dlq") {
       await consumeInboundDeadLetters(batch, env);
+    } else if (batch.queue === "relaybox-wechat-sync") {
+      await consumeFollowerSync(batch, env);
+    } else if (batch.queue === "relaybox-wechat-sync-dlq") {
+      await consumeFollowerSyncDeadLetters(batch, env);
     } else if (batch.queue.endsWith("-dlq")) {
       await consumeDeadLetters(batch, env);
     } else {

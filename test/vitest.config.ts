@@ -43,6 +43,8 @@ export default defineConfig(async () => {
                   "relaybox-webhooks-dlq": { maxBatchTimeout: 0 },
                   "relaybox-inbound": { maxBatchTimeout: 0 },
                   "relaybox-inbound-dlq": { maxBatchTimeout: 0 },
+                  "relaybox-wechat-sync": { maxBatchTimeout: 0 },
+                  "relaybox-wechat-sync-dlq": { maxBatchTimeout: 0 },
                 },
               },
             }),

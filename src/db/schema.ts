@@ -751,6 +751,32 @@ export const wechatFollowers = sqliteTable(
 );
 
 /**
+ * A follower sync (services/wechat/follower-sync.ts): WeChat's list read a page (10,000 openids)
+ * per queue message, so an account of any size syncs without one long request. `pages` is the
+ * number of pages done: a message carries the page it is for, so a redelivered one counts nothing
+ * twice. `started_at`: rows not listed since then are marked unfollowed when the job is done.
+ */
+export const wechatFollowerSyncs = sqliteTable(
+  "wechat_follower_syncs",
+  {
+    id: text().primaryKey(),
+    tenantId: text().notNull(),
+    appId: text().notNull(),
+    status: text({ enum: ["running", "done", "failed"] }).notNull(),
+    /** WeChat's follower count, as its first page gave it. */
+    total: integer(),
+    /** Followers listed and their info fetched so far. */
+    fetched: integer().notNull().default(0),
+    pages: integer().notNull().default(0),
+    error: text(),
+    startedAt: integer().notNull(),
+    finishedAt: integer(),
+    updatedAt: integer().notNull(),
+  },
+  (t) => [index("wechat_follower_syncs_app_idx").on(t.tenantId, t.appId, t.startedAt)],
+);
+
+/**
  * One customer-service message's place in its follower's window, taken when the message is
  * accepted (services/wechat-messages), so back-to-back requests cannot pass WeChat's quota.
  */

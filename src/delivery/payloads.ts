@@ -14,3 +14,17 @@ export const dispatchJobSchema = z.object({
 });
 
 export type DispatchJob = z.infer<typeof dispatchJobSchema>;
+
+/** One page of a follower sync (services/wechat/follower-sync.ts) on WECHAT_SYNC_QUEUE. */
+export const followerSyncPageSchema = z.object({
+  v: z.literal(1),
+  job_id: z.string().min(1),
+  tenant_id: z.string().min(1),
+  app_id: z.string().min(1),
+  /** Pages already done: this message is for the next one. */
+  page: z.number().int().min(0),
+  /** WeChat's `next_openid` to list after; "" for the first page. */
+  next_openid: z.string(),
+});
+
+export type FollowerSyncPage = z.infer<typeof followerSyncPageSchema>;

@@ -34,7 +34,8 @@ export type IdPrefix =
   | "brd"
   | "med"
   | "qr"
-  | "qry";
+  | "qry"
+  | "fsy";
 
 /** `value` in `width` Crockford base32 digits, most significant first. */
 function base32(value: number, width: number): string {

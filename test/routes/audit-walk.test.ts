@@ -27,6 +27,8 @@ const EXEMPT: Record<string, string> = {
   createContactWeChatOAuthLink: "makes a signed link; writes nothing",
   sendWeChatSandboxMessage: "the local sandbox playing a follower; development only",
   sendWeChatSandboxScan: "the local sandbox playing a follower who scans; development only",
+  setWeChatSandboxSettings:
+    "the local sandbox's WeChat side (its follower count); development only",
   sendConversationMessage: "sends a reply: traffic, recorded in the send log",
   markConversationRead: "marks what was read; no setting changes",
   sendVerification: "sends a verification code: traffic, recorded in the send log",
@@ -279,6 +281,42 @@ const FIXTURES: Record<string, (t: TestTenant) => Promise<Request>> = {
     path: `${await heldBroadcast(t)}/reject`,
     body: { reason: "Not this week" },
   }),
+  updateWeChatTag: async (t) => ({
+    path: `/v1/wechat/apps/${await wechatApp(t, "plaintext")}/tags/100`,
+    body: { name: "VVIP" },
+  }),
+  deleteWeChatTag: async (t) => ({
+    path: `/v1/wechat/apps/${await wechatApp(t, "plaintext")}/tags/100`,
+  }),
+  setWeChatFollowerRemark: async (t) => ({
+    path: `/v1/wechat/apps/${await wechatApp(t, "plaintext")}/followers/oLiLei123/remark`,
+    body: { remark: "Li Lei" },
+  }),
+  addWeChatBlacklist: async (t) => ({
+    path: `/v1/wechat/apps/${await wechatApp(t, "plaintext")}/blacklist`,
+    body: { openids: ["oLiLei123"] },
+  }),
+  removeWeChatBlacklist: async (t) => ({
+    path: `/v1/wechat/apps/${await wechatApp(t, "plaintext")}/blacklist`,
+    body: { openids: ["oLiLei123"] },
+  }),
+  deleteWeChatMenu: async (t) => ({
+    path: `/v1/wechat/apps/${await wechatApp(t, "plaintext")}/menu`,
+  }),
+  addWeChatConditionalMenu: async (t) => ({
+    path: `/v1/wechat/apps/${await wechatApp(t, "plaintext")}/menu/conditional`,
+    body: { button: [{ name: "VIP", type: "click", key: "VIP" }], tag_id: 100 },
+  }),
+  deleteWeChatConditionalMenu: async (t) => ({
+    path: `/v1/wechat/apps/${await wechatApp(t, "plaintext")}/menu/conditional/208379533`,
+  }),
+  addWeChatAccountTemplate: async (t) => ({
+    path: `/v1/wechat/apps/${await wechatApp(t, "plaintext")}/templates`,
+    body: { template_id_short: "TM00015" },
+  }),
+  deleteWeChatAccountTemplate: async (t) => ({
+    path: `/v1/wechat/apps/${await wechatApp(t, "plaintext")}/templates/Doclyl5uP7Aciu-qZ7mJNPtWkbkYnWBWVja26EGbNyk`,
+  }),
   createAutoReply: async () => ({ path: "/v1/auto-replies", body: AUTO_REPLY }),
   updateAutoReply: async (t) => ({
     path: `/v1/auto-replies/${await autoReply(t)}`,
@@ -406,6 +444,12 @@ beforeEach(() => {
     }
     if (url.pathname.startsWith("/cgi-bin/message/mass/")) {
       return Response.json({ errcode: 0, errmsg: "ok", msg_id: 1000 });
+    }
+    if (url.pathname === "/cgi-bin/menu/addconditional") {
+      return Response.json({ menuid: "208379533" });
+    }
+    if (url.pathname === "/cgi-bin/template/api_add_template") {
+      return Response.json({ errcode: 0, errmsg: "ok", template_id: "Doclyl5uP7Aciu" });
     }
     return Response.json({ errcode: 0, errmsg: "ok" });
   });

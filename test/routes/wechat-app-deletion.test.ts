@@ -4,6 +4,7 @@
  * bindings with it, and its access token out of the account's object, so the next tenant to
  * register the app id starts from nothing.
  */
+
 import { env, runDurableObjectAlarm } from "cloudflare:test";
 import { afterEach, beforeEach, describe, expect, it, vi } from "vitest";
 import { wechatAccountOf } from "../../src/delivery/wechat-account";
@@ -18,6 +19,7 @@ import {
   TOKEN,
   textMessage,
 } from "../support/wechat";
+import { syncFollowersJob } from "../support/wechat-sync";
 
 const WECHAT = "https://api.weixin.qq.com";
 const FIRST_SECRET = "11111111111111111111111111111111";
@@ -127,7 +129,7 @@ describe("deleting a WeChat app", () => {
       mode: "plaintext",
     });
     expect((await replyFields(asked, appId)).Content).toBe("9 to 5");
-    expect((await first.api(`${app}/followers/sync`, { method: "POST" })).status).toBe(200);
+    expect((await syncFollowersJob(first.api, appId)).status).toBe("done");
     const tagged = await first.api(`${app}/tags/8/members`, postJson({ openids: ["oFan1"] }));
     expect(tagged.status).toBe(200);
     const contact = await first.api(

@@ -1,8 +1,9 @@
 import { env } from "cloudflare:test";
 import { afterEach, beforeEach, describe, expect, it, vi } from "vitest";
 import { expectProblem } from "../support/problem";
-import { call, createTenant, postJson, type TestTenant } from "../support/tenants";
+import { call, createTenant, eventually, postJson, type TestTenant } from "../support/tenants";
 import { wechatApp } from "../support/wechat";
+import { syncFollowersJob } from "../support/wechat-sync";
 
 const WECHAT = "https://api.weixin.qq.com";
 
@@ -144,8 +145,7 @@ async function rowOf(appId: string, openid: string): Promise<FollowerRecord | nu
 
 async function synced(tenant: TestTenant): Promise<string> {
   const appId = await wechatApp(tenant, "safe");
-  const res = await tenant.api(`/v1/wechat/apps/${appId}/followers/sync`, { method: "POST" });
-  expect(res.status).toBe(200);
+  expect((await syncFollowersJob(tenant.api, appId)).status).toBe("done");
   calls.length = 0;
   return appId;
 }
@@ -163,17 +163,17 @@ describe("WeChat follower sync", () => {
     await seedFollower(tenant, appId, "oGone", { lastInteractionAt: 1690000000000 });
     await seedFollower(tenant, appId, "oUser001", { lastInteractionAt: 1690000000000 });
 
-    const res = await tenant.api(`/v1/wechat/apps/${appId}/followers/sync`, { method: "POST" });
-    expect(res.status).toBe(200);
-    expect(await res.json()).toEqual({ followers: 250, pages: 2, info_batches: 3 });
+    const job = await syncFollowersJob(tenant.api, appId);
+    expect(job).toMatchObject({ status: "done", fetched: 250, total: 250, pages: 2, error: null });
 
     expect(callsTo("/cgi-bin/user/get").map((c) => c.query)).toEqual([
       {},
       { next_openid: "oUser149" },
     ]);
     const batches = callsTo("/cgi-bin/user/info/batchget");
+    // Each page's users, 100 at a time: the first page's 150, then the second's 100.
     expect(batches.map((c) => (c.body as { user_list: unknown[] }).user_list.length)).toEqual([
-      100, 100, 50,
+      100, 50, 100,
     ]);
     expect((batches[0]?.body as { user_list: unknown[] } | undefined)?.user_list[0]).toEqual({
       openid: "oUser000",
@@ -215,8 +215,8 @@ describe("WeChat follower sync", () => {
     followers = followers.slice(0, 150);
     // Users who followed meanwhile: WeChat's total is ahead of its list.
     totalAhead = 3;
-    const res = await tenant.api(`/v1/wechat/apps/${appId}/followers/sync`, { method: "POST" });
-    expect(await res.json()).toEqual({ followers: 150, pages: 2, info_batches: 2 });
+    const job = await syncFollowersJob(tenant.api, appId);
+    expect(job).toMatchObject({ status: "done", fetched: 150, total: 153, pages: 2 });
     expect(callsTo("/cgi-bin/user/get").map((c) => c.query)).toEqual([
       {},
       { next_openid: "oUser149" },
@@ -228,7 +228,7 @@ describe("WeChat follower sync", () => {
     const appId = await wechatApp(tenant, "safe");
     await seedFollower(tenant, appId, "oGone");
     followers = followers.slice(0, 5);
-    await tenant.api(`/v1/wechat/apps/${appId}/followers/sync`, { method: "POST" });
+    await syncFollowersJob(tenant.api, appId);
     const { key } = await tenant.addKey(["messages:read"]);
     const base = `/v1/wechat/apps/${appId}/followers`;
 
@@ -383,30 +383,39 @@ describe("WeChat follower and tag errors", () => {
       instance: tags,
       detail: /^WeChat refused to create the tag: errcode 45157 \(invalid tag name\)/,
     });
-    const sync = `/v1/wechat/apps/${appId}/followers/sync`;
     refusals.set("/cgi-bin/user/get", { errcode: 48001, errmsg: "api unauthorized" });
-    await expectProblem(await tenant.api(sync, { method: "POST" }), {
-      status: 422,
-      slug: "unprocessable-entity",
-      instance: sync,
-      detail: /errcode 48001 \(api unauthorized\)/,
-    });
+    const job = await syncFollowersJob(tenant.api, appId);
+    expect(job).toMatchObject({ status: "failed", fetched: 0, pages: 0 });
+    expect(job.error).toMatch(
+      /^WeChat refused to list the followers: errcode 48001 \(api unauthorized\)/,
+    );
   });
 
-  it("answers 503 when WeChat is busy or unreachable, and marks no one unfollowed", async () => {
+  it("retries a sync's page while WeChat is busy, marking no one unfollowed until it is done", async () => {
     const tenant = await createTenant();
     const appId = await wechatApp(tenant, "safe");
     await seedFollower(tenant, appId, "oGone");
-    const sync = `/v1/wechat/apps/${appId}/followers/sync`;
     refusals.set("/cgi-bin/user/info/batchget", { errcode: -1, errmsg: "system error" });
-    await expectProblem(await tenant.api(sync, { method: "POST" }), {
-      status: 503,
-      slug: "provider-unavailable",
-      instance: sync,
-      detail: /errcode -1/,
-    });
-    expect(callsTo("/cgi-bin/user/info/batchget")).toHaveLength(1);
+    const started = await tenant.api(`/v1/wechat/apps/${appId}/followers/sync`, { method: "POST" });
+    const { id } = (await started.json()) as { id: string };
+    await eventually(async () =>
+      callsTo("/cgi-bin/user/info/batchget").length > 0 ? true : undefined,
+    );
+    const during = await tenant.api(`/v1/wechat/apps/${appId}/followers/sync/${id}`);
+    expect(await during.json()).toMatchObject({ status: "running", fetched: 0, pages: 0 });
     expect((await rowOf(appId, "oGone"))?.following).toBe(1);
+    refusals.delete("/cgi-bin/user/info/batchget");
+    const done = await eventually(async () => {
+      const job = (await (
+        await tenant.api(`/v1/wechat/apps/${appId}/followers/sync/${id}`)
+      ).json()) as {
+        status: string;
+        fetched: number;
+      };
+      return job.status === "done" ? job : undefined;
+    }, 20_000);
+    expect(done.fetched).toBe(250);
+    expect((await rowOf(appId, "oGone"))?.following).toBe(0);
 
     vi.mocked(globalThis.fetch).mockRejectedValue(new TypeError("connection refused"));
     await expectProblem(await tenant.api(`/v1/wechat/apps/${appId}/tags`), {

@@ -3,9 +3,11 @@
  * message goes through the real webhook, signed (and encrypted) as WeChat does; followers, tags,
  * menus and messages go through the sandbox's WeChat API.
  */
+
 import { describe, expect, it } from "vitest";
 import { createTenant, messageReaches, postJson, type TestTenant } from "../support/tenants";
 import { FOLLOWERS, followerSays, type SandboxApp, sandboxApp } from "../support/wechat-sandbox";
+import { syncFollowersJob } from "../support/wechat-sync";
 
 const [alice, bob, carol] = FOLLOWERS;
 
@@ -75,9 +77,8 @@ describe("followers, tags and the menu through the sandbox", () => {
   it("syncs the sandbox's followers into the followers list", async () => {
     const tenant = await createTenant();
     const app = await sandboxApp(tenant);
-    const sync = await app.live(`/v1/wechat/apps/${app.appId}/followers/sync`, { method: "POST" });
-    expect(sync.status).toBe(200);
-    expect(await sync.json()).toMatchObject({ followers: 3 });
+    const job = await syncFollowersJob(app.live, app.appId);
+    expect(job).toMatchObject({ status: "done", fetched: 3, total: 3, pages: 1 });
     const list = await tenant.api(`/v1/wechat/apps/${app.appId}/followers`);
     const rows = ((await list.json()) as { data: { openid: string; following: boolean }[] }).data;
     expect(rows.map((r) => [r.openid, r.following])).toEqual(FOLLOWERS.map((o) => [o, true]));

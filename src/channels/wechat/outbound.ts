@@ -22,6 +22,8 @@ const PERMANENT: Readonly<Record<number, string>> = {
   40037: "no such template in this account",
   43004: "the user does not follow the account",
   43019: "the user has blocked the account",
+  43101: "the user has not accepted (or has refused) this subscription notice",
+  47003: "the notice's data does not fit its template",
   45015: "outside the 48-hour window for customer-service messages",
   45047: "the customer-service quota for this window is used up",
   47001: "WeChat refused the request's format",
@@ -81,13 +83,15 @@ export const wechat: OutboundAdapter = {
       };
     }
     const template = isTemplateMessage(request);
+    // A subscription notice needs the follower's acceptance, not a customer-service window.
+    const notice = payload.msgtype === "subscribe_notice";
     // `fallback` is ours (the SMS to send if WeChat refuses); WeChat gets the rest.
     const { fallback: _fallback, ...body } = payload;
     const { msgtype: _type, ...templateBody } = body;
     let sendUnanswered = false;
     try {
       // Checked again at send time: a scheduled or long-retried message may come after its window.
-      if (!template && !(await windowOpen(io, request, appId))) {
+      if (!template && !notice && !(await windowOpen(io, request, appId))) {
         return {
           kind: "failed",
           retryable: false,
@@ -102,8 +106,12 @@ export const wechat: OutboundAdapter = {
       }
       const result = await callWeChatApi(
         appId,
-        template ? "/cgi-bin/message/template/send" : "/cgi-bin/message/custom/send",
-        { method: "POST", body: template ? templateBody : body },
+        template
+          ? "/cgi-bin/message/template/send"
+          : notice
+            ? "/cgi-bin/message/subscribe/bizsend"
+            : "/cgi-bin/message/custom/send",
+        { method: "POST", body: template || notice ? templateBody : body },
         {
           fetch: async (outgoing) => {
             sendUnanswered = true;
@@ -120,7 +128,9 @@ export const wechat: OutboundAdapter = {
       return {
         kind: "sent",
         // A customer-service message has no id at WeChat; ours stands in.
-        providerMessageId: template ? String(result.value.msgid ?? "") : `cs:${request.messageId}`,
+        providerMessageId: template
+          ? String(result.value.msgid ?? "")
+          : `${notice ? "sub" : "cs"}:${request.messageId}`,
       };
     } catch (error) {
       const why = error instanceof Error ? error.message : String(error);

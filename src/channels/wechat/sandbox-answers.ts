@@ -35,8 +35,10 @@ const ERRMSG: Readonly<Record<number, string>> = {
   42001: "access_token expired",
   43004: "require subscribe",
   44002: "empty post data",
+  43101: "user refuse to accept the msg",
   45015: "response out of time limit or subscription is canceled",
   45028: "has no masssend quota",
+  45026: "template num exceeds limit",
   45056: "too many tags",
   45057: "can't delete the tag that has too many fans",
   45058: "can't modify sys tag",
@@ -47,6 +49,8 @@ const ERRMSG: Readonly<Record<number, string>> = {
   40097: "invalid args",
   47001: "data format error",
   48001: "api unauthorized",
+  65303: "there is no selfmenu, please create selfmenu first",
+  65304: "match rule empty",
 };
 
 /** WeChat's error answer for `errcode`; the rid WeChat appends to errmsg is left out. */
@@ -71,7 +75,7 @@ export interface MassJob {
 }
 
 export interface ReceivedMessage {
-  kind: "template" | "customer_service" | "mass" | "mass_preview";
+  kind: "template" | "customer_service" | "mass" | "mass_preview" | "subscribe_notice";
   msgId: string | null;
   openid: string;
   /** The message's JSON as sent to WeChat, but `touser`. */

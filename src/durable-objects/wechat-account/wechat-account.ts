@@ -1,6 +1,6 @@
 /**
  * WeChatAccount: one per WeChat Official Account (`idFromName("wechat:" + appId)`), the only code
- * that calls WeChat's access-token endpoints for that app.
+ * that calls WeChat's access-token endpoints (and its JS-SDK ticket endpoint) for that app.
  *
  * Receives: `accessToken()` from the API client (channels/wechat/api-client.ts, as the services and
  * the dispatch consumer give it this object), normally, after WeChat answered 42001 (expired), or
@@ -33,6 +33,7 @@ import { ownOriginFetch } from "../../lib/own-origin";
 import { forgetInbound, migrateInbound, recordInbound } from "./inbound";
 import { InboundCopier } from "./inbound-copy";
 import { migrateSignatureUses, type SignatureUse, takeSignature } from "./signature-uses";
+import { type JsapiTicket, migrateTicketTable, TicketAuthority } from "./ticket-authority";
 import { TokenAuthority, type WeChatAccountIO } from "./token-authority";
 import { dropToken, migrateTokenTables } from "./token-store";
 
@@ -58,6 +59,8 @@ export class WeChatAccount extends DurableObject<Env> {
   private boundAppId: string | undefined;
   /** Serves and refreshes the app's token. */
   private readonly tokens: TokenAuthority;
+  /** Serves the app's JS-SDK ticket, fetched with the token above. */
+  private readonly tickets: TicketAuthority;
   /** Carries the deliveries' recorded work to D1. */
   private readonly inbound: InboundCopier;
 
@@ -69,9 +72,14 @@ export class WeChatAccount extends DurableObject<Env> {
     migrateTokenTables(this.sql);
     migrateInbound(this.sql);
     migrateSignatureUses(this.sql);
+    migrateTicketTable(this.sql);
     this.tokens = new TokenAuthority(this.sql, env, {
       io: () => this.io,
       alarmNoLaterThan: (at) => this.alarmNoLaterThan(at),
+    });
+    this.tickets = new TicketAuthority(this.sql, {
+      io: () => this.io,
+      accessToken: (request) => this.tokens.accessToken(request),
     });
     this.inbound = new InboundCopier(this.sql, env, {
       now: () => this.io.now(),
@@ -140,6 +148,21 @@ export class WeChatAccount extends DurableObject<Env> {
     return this.tokens.accessToken(request);
   }
 
+  /** The app's JS-SDK `jsapi_ticket`: stored while fresh, one fetch at a time. */
+  async jsapiTicket(appId: string): Promise<WeChatResult<JsapiTicket>> {
+    if (!this.serves(appId)) {
+      return {
+        ok: false,
+        error: {
+          code: "app-not-found",
+          retryable: false,
+          message: `This WeChatAccount serves ${this.boundAppId}, not ${appId}`,
+        },
+      };
+    }
+    return this.tickets.jsapiTicket(appId);
+  }
+
   /**
    * Copies inbound work D1 has not taken yet, then refreshes the token ahead of its expiry; a run
    * finding nothing to do only sets the next alarm.
@@ -175,6 +198,7 @@ export class WeChatAccount extends DurableObject<Env> {
       forgetInbound(this.sql, tenantId, whose);
     });
     this.tokens.forget();
+    this.tickets.forget();
   }
 
   /**

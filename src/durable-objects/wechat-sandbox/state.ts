@@ -81,18 +81,23 @@ export function followerOf(sql: SqlStorage, openid: string): FollowerRow | undef
   return sql.exec<FollowerRow>("SELECT * FROM followers WHERE openid = ?", openid).toArray()[0];
 }
 
+/** WeChat's pages of openids (user/get, user/tag/get) hold 10,000. */
+export const OPENID_PAGE = 10_000;
+
 export function followingAfter(sql: SqlStorage, after: string, tagId?: number): string[] {
   const rows =
     tagId === undefined
       ? sql.exec<{ openid: string }>(
-          "SELECT openid FROM followers WHERE following = 1 AND openid > ? ORDER BY openid",
+          "SELECT openid FROM followers WHERE following = 1 AND openid > ? ORDER BY openid LIMIT ?",
           after,
+          OPENID_PAGE,
         )
       : sql.exec<{ openid: string }>(
           `SELECT openid FROM followers WHERE following = 1 AND openid > ?
-             AND EXISTS (SELECT 1 FROM json_each(tag_ids) WHERE value = ?) ORDER BY openid`,
+             AND EXISTS (SELECT 1 FROM json_each(tag_ids) WHERE value = ?) ORDER BY openid LIMIT ?`,
           after,
           tagId,
+          OPENID_PAGE,
         );
   return rows.toArray().map((row) => row.openid);
 }

@@ -21,6 +21,7 @@ import {
   wechatRefusal,
 } from "../../channels/wechat/sandbox-answers";
 import * as mass from "./mass";
+import * as ops from "./operations";
 import * as sns from "./sns";
 import { followerOf, followingAfter, migrateSandbox, nextMsgId, tagIdsOf } from "./state";
 import * as tags from "./tags";
@@ -34,6 +35,7 @@ const RECEIVED_KINDS: readonly ReceivedMessage["kind"][] = [
   "customer_service",
   "mass",
   "mass_preview",
+  "subscribe_notice",
 ];
 const CUSTOM_TYPES = new Set(["text", "image", "voice", "video", "music", "news", "mpnews"]);
 
@@ -45,6 +47,7 @@ export class WeChatSandbox extends DurableObject<Env> {
     this.sql = ctx.storage.sql;
     migrateSandbox(this.sql, Date.now());
     sns.migrateSns(this.sql);
+    ops.migrateOperations(this.sql);
   }
 
   /** The authorize page: a code for `openid` (one of the followers), or WeChat's refusal. */
@@ -70,6 +73,74 @@ export class WeChatSandbox extends DurableObject<Env> {
       )
       .toArray()
       .map((row) => ({ openid: row.openid, remark: row.remark }));
+  }
+
+  /** The sandbox's setting: the account has `count` followers (generated past the first three). */
+  setFollowersCount(count: number): number {
+    return ops.setFollowersCount(this.sql, count, Date.now());
+  }
+
+  /** `/cgi-bin/tags/members/batchblacklist` (`add`) and `batchunblacklist`: up to 20 openids. */
+  changeBlacklist(token: string, openids: string[], add: boolean): string {
+    return this.authorized(token, () => ops.changeBlacklist(this.sql, openids, add));
+  }
+
+  /** `/cgi-bin/tags/members/getblacklist`. */
+  blacklist(token: string, beginOpenid: string): string {
+    return this.authorized(token, () => ops.blacklistAfter(this.sql, beginOpenid));
+  }
+
+  /** `/cgi-bin/user/info/updateremark`. */
+  setRemark(token: string, openid: string, remark: string): string {
+    return this.authorized(token, () => ops.setRemark(this.sql, openid, remark));
+  }
+
+  /** `/cgi-bin/menu/addconditional`. */
+  addConditionalMenu(
+    token: string,
+    menu: { button: unknown[]; matchrule: { tag_id?: string } },
+  ): string {
+    return this.authorized(token, () => ops.addConditionalMenu(this.sql, menu));
+  }
+
+  /** `/cgi-bin/menu/delconditional`. */
+  deleteConditionalMenu(token: string, menuId: string): string {
+    return this.authorized(token, () => ops.deleteConditionalMenu(this.sql, menuId));
+  }
+
+  /** `/cgi-bin/ticket/getticket?type=jsapi`: the same ticket until it expires. */
+  jsapiTicket(token: string): string {
+    return this.authorized(token, () => ops.jsapiTicket(this.sql, Date.now()));
+  }
+
+  /** `/cgi-bin/template/get_all_private_template`. */
+  listTemplates(token: string): string {
+    return this.authorized(token, () => ops.listTemplates(this.sql));
+  }
+
+  /** `/cgi-bin/template/api_add_template`, from the sandbox's small library. */
+  addTemplate(token: string, shortId: string): string {
+    return this.authorized(token, () => ops.addTemplate(this.sql, shortId, Date.now()));
+  }
+
+  /** `/cgi-bin/template/del_private_template`. */
+  deleteTemplate(token: string, templateId: string): string {
+    return this.authorized(token, () => ops.deleteTemplate(this.sql, templateId));
+  }
+
+  /** `/cgi-bin/message/subscribe/bizsend`: kept as received, like a template message. */
+  sendSubscribeNotice(
+    token: string,
+    message: { touser: string; template_id: string; [field: string]: unknown },
+  ): string {
+    return this.authorized(token, () => {
+      const refusal = ops.subscribeNoticeRefusal(this.sql, message);
+      if (refusal) {
+        return refusal;
+      }
+      this.keep("subscribe_notice", null, message);
+      return OK;
+    });
   }
 
   /** `/cgi-bin/stable_token` (`classic` false) or `/cgi-bin/token`, the secret already checked. */
@@ -120,15 +191,17 @@ export class WeChatSandbox extends DurableObject<Env> {
     return { msgId: String(nextMsgId(this.sql, now)) };
   }
 
-  /** Who follows the account, for the sandbox's own refusals. */
+  /** Who follows the account (the first ten), for the sandbox's own refusals. */
   followers(): string[] {
-    return followingAfter(this.sql, "");
+    return followingAfter(this.sql, "").slice(0, 10);
   }
 
-  /** `/cgi-bin/user/get`: every follower fits one page (WeChat's pages are 10,000). */
+  /** `/cgi-bin/user/get`: 10,000 openids a page, WeChat's last openid as next_openid. */
   listFollowers(token: string, nextOpenid: string): string {
     return this.authorized(token, () => {
-      const total = followingAfter(this.sql, "").length;
+      const total = this.sql
+        .exec<{ n: number }>("SELECT count(*) AS n FROM followers WHERE following = 1")
+        .one().n;
       const page = followingAfter(this.sql, nextOpenid);
       const last = page.at(-1);
       return last === undefined
@@ -201,7 +274,9 @@ export class WeChatSandbox extends DurableObject<Env> {
   menu(token: string, menu?: { button: unknown[] } | null): string {
     return this.authorized(token, () => {
       if (menu === null) {
+        // WeChat's menu/delete takes the conditional menus with it.
         this.sql.exec("DELETE FROM menu");
+        this.sql.exec("DELETE FROM conditional_menus");
         return OK;
       }
       if (menu !== undefined) {

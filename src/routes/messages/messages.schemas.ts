@@ -78,6 +78,22 @@ export const WeChatContentSchema = z
           .optional(),
       })
       .strict(),
+    z
+      .object({
+        type: z.literal("subscribe_notice"),
+        wechat_template_id: z.string().min(1).max(64).openapi({
+          description: "The subscription-notice template's id in the WeChat account",
+        }),
+        data: z
+          .record(z.string().min(1).max(32), z.object({ value: z.string().max(64) }).strict())
+          .openapi({ description: "The template's keys with their values: {thing1: {value}}" }),
+        page: z.string().max(256).optional().openapi({ description: "The page opened (a URL)" }),
+        miniprogram: z
+          .object({ appid: z.string().min(1).max(32), pagepath: z.string().max(256) })
+          .strict()
+          .optional(),
+      })
+      .strict(),
     z.object({ type: z.literal("text"), content: z.string().min(1).max(2000) }).strict(),
     z.object({ type: z.literal("image"), media_id: z.string().min(1).max(128) }).strict(),
     z
@@ -100,7 +116,7 @@ export const WeChatContentSchema = z
   ])
   .openapi("WeChatContent", {
     description:
-      "A template message, or a customer-service message (text, image, one news article) inside the 48-hour window opened by the follower's last message, menu click, follow or scan",
+      "A template message, a subscription notice (订阅通知, to a follower who accepted it), or a customer-service message (text, image, one news article) inside the 48-hour window opened by the follower's last message, menu click, follow or scan",
   });
 
 const AppId = z

@@ -1,21 +1,44 @@
 import type { RouteHandler } from "@hono/zod-openapi";
 import type { AppEnv } from "../../app-env";
+import * as sync from "../../services/wechat/follower-sync";
 import * as followers from "../../services/wechat/followers";
 import { iso } from "../common";
 import { once } from "../once";
 import type * as routes from "./wechat-followers.routes";
 
 export const syncFollowers: RouteHandler<typeof routes.syncFollowers, AppEnv> = async (c) => {
-  const summary = await followers.syncFollowers(
-    c.env,
-    c.get("caller"),
-    c.req.valid("param").app_id,
-  );
+  const job = await sync.startFollowerSync(c.env, c.get("caller"), c.req.valid("param").app_id);
+  return c.json(presentSync(job), 202);
+};
+
+export const getFollowerSync: RouteHandler<typeof routes.getFollowerSync, AppEnv> = async (c) => {
+  const { app_id, job_id } = c.req.valid("param");
   return c.json(
-    { followers: summary.followers, pages: summary.pages, info_batches: summary.infoBatches },
+    presentSync(await sync.getFollowerSync(c.env, c.get("caller"), app_id, job_id)),
     200,
   );
 };
+
+export const listFollowerSyncs: RouteHandler<typeof routes.listFollowerSyncs, AppEnv> = async (
+  c,
+) => {
+  const jobs = await sync.listFollowerSyncs(c.env, c.get("caller"), c.req.valid("param").app_id);
+  return c.json({ data: jobs.map(presentSync), next_cursor: null }, 200);
+};
+
+function presentSync(job: sync.FollowerSyncRow) {
+  return {
+    id: job.id,
+    app_id: job.appId,
+    status: job.status,
+    fetched: job.fetched,
+    total: job.total,
+    pages: job.pages,
+    error: job.error,
+    started_at: new Date(job.startedAt).toISOString(),
+    finished_at: iso(job.finishedAt),
+  };
+}
 
 export const listFollowers: RouteHandler<typeof routes.listFollowers, AppEnv> = async (c) => {
   const query = c.req.valid("query");

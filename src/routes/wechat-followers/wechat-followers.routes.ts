@@ -3,15 +3,15 @@ import { requireScope } from "../../middleware/api-key";
 import { bearerAuth, IdempotencyHeaders, LimitQuery } from "../common";
 import { jsonBody, jsonResponse, listOf, problem, problems, wholeList } from "../openapi-helpers";
 
-const AppParams = z.object({
+export const AppParams = z.object({
   app_id: z.string().regex(/^wx[0-9a-f]{16}$/, "a WeChat app id: wx and 16 hex digits"),
 });
 
-const TagParams = AppParams.extend({
+export const TagParams = AppParams.extend({
   tag_id: z.coerce.number().int().min(0).openapi({ description: "WeChat's tag id" }),
 });
 
-const Openid = z.string().regex(/^[A-Za-z0-9_-]{1,64}$/, "an openid");
+export const Openid = z.string().regex(/^[A-Za-z0-9_-]{1,64}$/, "an openid");
 
 const MembersBody = z
   .object({
@@ -39,33 +39,75 @@ const TagSchema = z
   .object({ id: z.number().int(), name: z.string(), count: z.number().int() })
   .openapi("WeChatTag");
 
-const unavailable = problem(
+export const unavailable = problem(
   503,
   "WeChat (or the app's token) could not be reached; trying again is safe",
 );
+
+export const SyncJobSchema = z
+  .object({
+    id: z.string().openapi({ example: "fsy_01JD0000000000000000000000" }),
+    app_id: z.string(),
+    status: z.enum(["running", "done", "failed"]),
+    fetched: z.number().int().openapi({ description: "Followers listed and their info fetched" }),
+    total: z
+      .number()
+      .int()
+      .nullable()
+      .openapi({ description: "WeChat's follower count (from its first page)" }),
+    pages: z.number().int().openapi({ description: "Pages of WeChat's list done (10,000 each)" }),
+    error: z.string().nullable(),
+    started_at: z.string(),
+    finished_at: z.string().nullable(),
+  })
+  .openapi("WeChatFollowerSync");
 
 export const syncFollowers = createRoute({
   method: "post",
   path: "/v1/wechat/apps/{app_id}/followers/sync",
   operationId: "syncWeChatFollowers",
   tags: ["WeChat"],
-  summary: "Rebuild the followers table from WeChat's follower list",
+  summary: "Start rebuilding the followers table from WeChat's follower list (a background job)",
   description:
-    "Pages through WeChat's follower list, fetches user info 100 at a time and updates the table; followers no longer listed are marked unfollowed. Runs within this request, which suits accounts of up to a few tens of thousands of followers. A failure part-way keeps what was written and marks nothing unfollowed: run it again.",
+    "Answers 202 with the job at once. A queue then reads WeChat's list a page (10,000 openids) at a time, fetches user info 100 at a time and updates the table; once the list is read, followers no longer listed are marked unfollowed. Follow the job's `fetched`, `total` and `status` with GET .../followers/sync/{job_id}. One job runs per app at a time (409 while one does). WeChat refusing the account ends the job `failed` with WeChat's errcode, marking no one unfollowed.",
   security: bearerAuth,
   middleware: [requireScope("admin")] as const,
   request: { params: AppParams },
   responses: {
-    200: jsonResponse(
-      z.object({
-        followers: z.number().int().openapi({ description: "Users WeChat listed" }),
-        pages: z.number().int().openapi({ description: "Calls to WeChat's follower list" }),
-        info_batches: z.number().int().openapi({ description: "Calls for user info" }),
-      }),
-      "Synced",
-    ),
-    ...problems(400, 401, 403, 404, 422, 429),
-    ...unavailable,
+    202: jsonResponse(SyncJobSchema, "Started"),
+    ...problems(400, 401, 403, 404, 409, 429),
+  },
+});
+
+export const getFollowerSync = createRoute({
+  method: "get",
+  path: "/v1/wechat/apps/{app_id}/followers/sync/{job_id}",
+  operationId: "getWeChatFollowerSync",
+  tags: ["WeChat"],
+  summary: "A follower sync's progress",
+  security: bearerAuth,
+  middleware: [requireScope("messages:read")] as const,
+  request: {
+    params: AppParams.extend({ job_id: z.string().regex(/^fsy_[0-9A-Za-z]{1,40}$/, "a sync id") }),
+  },
+  responses: {
+    200: jsonResponse(SyncJobSchema, "The job"),
+    ...problems(400, 401, 403, 404, 429),
+  },
+});
+
+export const listFollowerSyncs = createRoute({
+  method: "get",
+  path: "/v1/wechat/apps/{app_id}/followers/sync",
+  operationId: "listWeChatFollowerSyncs",
+  tags: ["WeChat"],
+  summary: "The app's last 20 follower syncs, newest first",
+  security: bearerAuth,
+  middleware: [requireScope("messages:read")] as const,
+  request: { params: AppParams },
+  responses: {
+    200: jsonResponse(wholeList(SyncJobSchema), "The jobs"),
+    ...problems(400, 401, 403, 404, 429),
   },
 });
 

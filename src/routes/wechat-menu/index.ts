@@ -4,4 +4,7 @@ import * as routes from "./wechat-menu.routes";
 
 export const wechatMenuRouter = createRouter()
   .openapi(routes.putMenu, handlers.putMenu)
-  .openapi(routes.getMenu, handlers.getMenu);
+  .openapi(routes.getMenu, handlers.getMenu)
+  .openapi(routes.deleteMenu, handlers.deleteMenu)
+  .openapi(routes.addConditionalMenu, handlers.addConditionalMenu)
+  .openapi(routes.deleteConditionalMenu, handlers.deleteConditionalMenu);

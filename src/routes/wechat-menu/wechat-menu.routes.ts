@@ -118,3 +118,65 @@ export const getMenu = createRoute({
     ...unavailable,
   },
 });
+
+export const deleteMenu = createRoute({
+  method: "delete",
+  path: "/v1/wechat/apps/{app_id}/menu",
+  operationId: "deleteWeChatMenu",
+  tags: ["WeChat"],
+  summary: "Delete the account's menu, its conditional menus with it",
+  security: bearerAuth,
+  middleware: [requireScope("admin")] as const,
+  request: { params: AppParams },
+  responses: {
+    204: { description: "Deleted" },
+    ...problems(400, 401, 403, 404, 422, 429),
+    ...unavailable,
+  },
+});
+
+export const addConditionalMenu = createRoute({
+  method: "post",
+  path: "/v1/wechat/apps/{app_id}/menu/conditional",
+  operationId: "addWeChatConditionalMenu",
+  tags: ["WeChat"],
+  summary: "Add a conditional (personalised) menu shown to the followers with one tag",
+  description:
+    "Checked against WeChat's menu rules first (a 422 at each problem's pointer). WeChat needs the default menu to be set first (errcode 65303, a 422).",
+  security: bearerAuth,
+  middleware: [requireScope("admin")] as const,
+  request: {
+    params: AppParams,
+    body: jsonBody(
+      MenuSchema.extend({
+        tag_id: z.number().int().min(0).openapi({ description: "Followers with this tag see it" }),
+      }).strict(),
+    ),
+  },
+  responses: {
+    201: jsonResponse(
+      z.object({ menu_id: z.string(), tag_id: z.number().int(), button: MenuSchema.shape.button }),
+      "Added",
+    ),
+    ...problems(400, 401, 403, 404, 413, 415, 422, 429),
+    ...unavailable,
+  },
+});
+
+export const deleteConditionalMenu = createRoute({
+  method: "delete",
+  path: "/v1/wechat/apps/{app_id}/menu/conditional/{menu_id}",
+  operationId: "deleteWeChatConditionalMenu",
+  tags: ["WeChat"],
+  summary: "Delete a conditional menu",
+  security: bearerAuth,
+  middleware: [requireScope("admin")] as const,
+  request: {
+    params: AppParams.extend({ menu_id: z.string().regex(/^\d{1,20}$/, "WeChat's menuid") }),
+  },
+  responses: {
+    204: { description: "Deleted" },
+    ...problems(400, 401, 403, 404, 422, 429),
+    ...unavailable,
+  },
+});

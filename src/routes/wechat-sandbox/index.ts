@@ -12,4 +12,5 @@ wechatSandboxRouter.use("/v1/sandbox/wechat/*", onlyWithSandbox);
 wechatSandboxRouter
   .openapi(routes.followerMessage, handlers.followerMessage)
   .openapi(routes.followerScan, handlers.followerScan)
-  .openapi(routes.listReceived, handlers.listReceived);
+  .openapi(routes.listReceived, handlers.listReceived)
+  .openapi(routes.putSettings, handlers.putSettings);

@@ -50,6 +50,26 @@ const qrCodeBody = z.object({
   action_name: z.string(),
   action_info: z.object({ scene: z.object({ scene_str: z.string() }) }),
 });
+const blacklistBody = z.object({ openid_list: z.array(openid) });
+const beginBody = z.object({ begin_openid: z.string().optional() });
+const remarkBody = z.object({ openid, remark: z.string() });
+const conditionalBody = z.object({
+  button: z.array(z.unknown()).min(1).max(3),
+  matchrule: z.object({ tag_id: z.string().optional() }).catchall(z.unknown()),
+});
+const menuIdBody = z.object({ menuid: z.union([z.string(), z.number()]) });
+const addTemplateBody = z.object({
+  template_id_short: z.string().min(1),
+  keyword_name_list: z.array(z.string()).optional(),
+});
+const templateIdBody = z.object({ template_id: z.string().min(1) });
+const noticeBody = z
+  .object({
+    touser: z.string(),
+    template_id: z.string().default(""),
+    data: z.record(z.string(), z.unknown()),
+  })
+  .catchall(z.unknown());
 const customBody = z.object({ touser: z.string(), msgtype: z.string() }).catchall(z.unknown());
 const massBody = z.object({ msgtype: z.string() }).catchall(z.unknown());
 const mediaIdBody = z.object({ media_id: z.string() });
@@ -173,6 +193,36 @@ const CALLS: Readonly<Record<string, (call: Call) => Answer>> = {
   ),
   "message/mass/delete": withBody(massDeleteBody, (c, body) =>
     c.sandbox.deleteMass(c.token, body.msg_id),
+  ),
+  "tags/members/batchblacklist": withBody(blacklistBody, (c, body) =>
+    c.sandbox.changeBlacklist(c.token, body.openid_list, true),
+  ),
+  "tags/members/batchunblacklist": withBody(blacklistBody, (c, body) =>
+    c.sandbox.changeBlacklist(c.token, body.openid_list, false),
+  ),
+  "tags/members/getblacklist": withBody(beginBody, (c, body) =>
+    c.sandbox.blacklist(c.token, body.begin_openid ?? ""),
+  ),
+  "user/info/updateremark": withBody(remarkBody, (c, body) =>
+    c.sandbox.setRemark(c.token, body.openid, body.remark),
+  ),
+  "menu/addconditional": withBody(conditionalBody, (c, body) =>
+    c.sandbox.addConditionalMenu(c.token, body),
+  ),
+  "menu/delconditional": withBody(menuIdBody, (c, body) =>
+    c.sandbox.deleteConditionalMenu(c.token, String(body.menuid)),
+  ),
+  "ticket/getticket": async (c) =>
+    c.query.get("type") === "jsapi" ? c.sandbox.jsapiTicket(c.token) : refusal(40097),
+  "template/get_all_private_template": (c) => c.sandbox.listTemplates(c.token),
+  "template/api_add_template": withBody(addTemplateBody, (c, body) =>
+    c.sandbox.addTemplate(c.token, body.template_id_short),
+  ),
+  "template/del_private_template": withBody(templateIdBody, (c, body) =>
+    c.sandbox.deleteTemplate(c.token, body.template_id),
+  ),
+  "message/subscribe/bizsend": withBody(noticeBody, (c, body) =>
+    c.sandbox.sendSubscribeNotice(c.token, body),
   ),
 };
 

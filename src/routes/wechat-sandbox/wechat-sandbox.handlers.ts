@@ -39,3 +39,14 @@ export const listReceived: RouteHandler<typeof routes.listReceived, AppEnv> = as
   }));
   return c.json({ data, next_cursor: null }, 200);
 };
+
+export const putSettings: RouteHandler<typeof routes.putSettings, AppEnv> = async (c) => {
+  const { app_id } = c.req.valid("param");
+  const count = await sandbox.setSandboxFollowers(
+    c.env,
+    c.get("caller"),
+    app_id,
+    c.req.valid("json").followers_count,
+  );
+  return c.json({ app_id, followers_count: count }, 200);
+};

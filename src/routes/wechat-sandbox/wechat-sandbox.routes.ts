@@ -108,7 +108,7 @@ export const followerScan = createRoute({
 
 const ReceivedSchema = z
   .object({
-    kind: z.enum(["template", "customer_service", "mass", "mass_preview"]),
+    kind: z.enum(["template", "customer_service", "mass", "mass_preview", "subscribe_notice"]),
     msg_id: z.string().nullable().openapi({ description: "WeChat's msgid, for a template" }),
     openid: z.string(),
     content: z.unknown().openapi({ description: "What was sent to WeChat, but `touser`" }),
@@ -132,5 +132,27 @@ export const listReceived = createRoute({
       "The messages",
     ),
     ...problems(400, 401, 403, 404, 429),
+  },
+});
+
+export const putSettings = createRoute({
+  method: "put",
+  path: "/v1/sandbox/wechat/{app_id}/settings",
+  operationId: "setWeChatSandboxSettings",
+  tags: ["WeChat sandbox"],
+  summary: "The sandbox account's settings: how many followers it has",
+  description: `${DEVELOPMENT_ONLY} \`followers_count\` (3–1,000,000) gives the account that many followers: the starting three and generated ones (oSandboxFollower000000000004 and on), to try a large follower sync.`,
+  security: bearerAuth,
+  middleware: [requireScope("admin", "test-mode")] as const,
+  request: {
+    params: AppParams,
+    body: jsonBody(z.object({ followers_count: z.number().int().min(3).max(1_000_000) }).strict()),
+  },
+  responses: {
+    200: jsonResponse(
+      z.object({ app_id: z.string(), followers_count: z.number().int() }),
+      "The account's followers now",
+    ),
+    ...problems(400, 401, 403, 404, 413, 415, 422, 429),
   },
 });

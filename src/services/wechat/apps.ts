@@ -18,6 +18,7 @@ import {
   wechatApps,
   wechatBroadcastJobs,
   wechatBroadcasts,
+  wechatFollowerSyncs,
   wechatFollowers,
   wechatInbox,
   wechatMedia,
@@ -41,6 +42,22 @@ export interface WeChatSecrets {
   app_secret: string;
   token: string;
   encoding_aes_key: string;
+  /** The EncodingAESKey before the last change, tried while `previous_key_until` (Unix ms) lasts. */
+  previous_encoding_aes_key?: string;
+  previous_key_until?: number;
+}
+
+/**
+ * How long the EncodingAESKey before a change is still tried on deliveries: WeChat's console
+ * takes the new key at once, but pushes under way (and their retries) may still carry the old.
+ */
+export const PREVIOUS_AES_KEY_GRACE_MS = 24 * 60 * 60_000;
+
+/** The previous EncodingAESKey while its grace period lasts. */
+export function previousAesKey(secrets: WeChatSecrets, now: number): string | null {
+  const key = secrets.previous_encoding_aes_key;
+  const until = secrets.previous_key_until ?? 0;
+  return key && key !== secrets.encoding_aes_key && now < until ? key : null;
 }
 
 export interface WeChatAppInput {
@@ -65,6 +82,40 @@ export interface ReadyWeChatApp {
 const APP_TTL_MS = 30_000;
 const cache = new TtlCache<string, Promise<ReadyWeChatApp | null>>({ ttlMs: APP_TTL_MS });
 
+/**
+ * The previous EncodingAESKey to keep as the app's settings are replaced: the current one when
+ * the key changes (for PREVIOUS_AES_KEY_GRACE_MS), else the one still in its grace period.
+ */
+async function keptAesKey(
+  env: Env,
+  existing: WeChatAppRow,
+  newKey: string,
+  now: number,
+): Promise<Pick<WeChatSecrets, "previous_encoding_aes_key" | "previous_key_until">> {
+  let old: WeChatSecrets;
+  try {
+    old = JSON.parse(
+      await decryptSecret(
+        settingsOf(env).MASTER_KEY,
+        "provider-credentials",
+        existing.secretCiphertext,
+      ),
+    ) as WeChatSecrets;
+  } catch {
+    return {};
+  }
+  if (old.encoding_aes_key !== newKey) {
+    return {
+      previous_encoding_aes_key: old.encoding_aes_key,
+      previous_key_until: now + PREVIOUS_AES_KEY_GRACE_MS,
+    };
+  }
+  const previous = previousAesKey(old, now);
+  return previous
+    ? { previous_encoding_aes_key: previous, previous_key_until: old.previous_key_until }
+    : {};
+}
+
 export function webhookUrl(env: Env, appId: string): string {
   return `${settingsOf(env).PUBLIC_BASE_URL}/wechat/${appId}`;
 }
@@ -81,6 +132,12 @@ export async function putWeChatApp(
     assertOutboundUrl(env, input.api_base_url, "/api_base_url", "carry WeChat API calls");
   }
   const db = database(env.DB);
+  const existing = await db.query.wechatApps.findFirst({
+    where: eq(wechatApps.appId, input.app_id),
+  });
+  if (existing && existing.tenantId !== caller.tenant.id) {
+    throw new ApiError("conflict", `${input.app_id} is set up by another account.`);
+  }
   const secretCiphertext = await encryptSecret(
     settingsOf(env).MASTER_KEY,
     "provider-credentials",
@@ -88,6 +145,7 @@ export async function putWeChatApp(
       app_secret: input.app_secret,
       token: input.token,
       encoding_aes_key: input.encoding_aes_key,
+      ...(existing ? await keptAesKey(env, existing, input.encoding_aes_key, now) : {}),
     } satisfies WeChatSecrets),
   );
   const values = {
@@ -99,12 +157,6 @@ export async function putWeChatApp(
     verified: input.verified ?? false,
     updatedAt: now,
   };
-  const existing = await db.query.wechatApps.findFirst({
-    where: eq(wechatApps.appId, input.app_id),
-  });
-  if (existing && existing.tenantId !== caller.tenant.id) {
-    throw new ApiError("conflict", `${input.app_id} is set up by another account.`);
-  }
   const settings = (row: typeof values) => ({
     mode: row.mode,
     apiBaseUrl: row.apiBaseUrl,
@@ -219,6 +271,12 @@ export async function deleteWeChatApp(env: Env, caller: Caller, appId: string): 
       db
         .delete(wechatInbox)
         .where(and(eq(wechatInbox.tenantId, tenantId), eq(wechatInbox.appId, appId))),
+      // A sync still running finds its job gone and stops (its pages write nothing: no app row).
+      db
+        .delete(wechatFollowerSyncs)
+        .where(
+          and(eq(wechatFollowerSyncs.tenantId, tenantId), eq(wechatFollowerSyncs.appId, appId)),
+        ),
       db
         .delete(contactWeChatBindings)
         .where(

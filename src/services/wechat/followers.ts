@@ -1,6 +1,6 @@
 /**
  * An account's followers and tags. The webhook keeps `wechat_followers` current as users follow,
- * unfollow and interact; `syncFollowers` rebuilds it from WeChat's own list. Tags are WeChat's: they
+ * unfollow and interact; a follower sync (follower-sync.ts) rebuilds it from WeChat's own list. Tags are WeChat's: they
  * are read and changed there, and the local rows' `tag_ids` follow each successful change. Every
  * WeChat call goes through `callWeChat`, so through the app's token authority. Rows are the
  * tenant's (an app id can pass to another tenant once deleted): every statement names it.
@@ -29,7 +29,7 @@ export const TAGGING_BATCH = 50;
  * rows after it. A follow or unfollow the webhook applied after the sync started (a newer
  * `updated_at`) wins over the listing; `last_interaction_at` is left alone.
  */
-const UPSERT_LISTED = `INSERT INTO wechat_followers
+export const UPSERT_LISTED = `INSERT INTO wechat_followers
     (app_id, openid, tenant_id, following, info, tag_ids, subscribed_at, updated_at)
   SELECT ?1, json_extract(value, '$[0]'), ?2, json_extract(value, '$[1]'),
     json_extract(value, '$[2]'), COALESCE(json_extract(value, '$[3]'), '[]'),
@@ -50,7 +50,7 @@ const UPSERT_LISTED = `INSERT INTO wechat_followers
  * row older than that was not listed: the user left while we were not told (or before the
  * webhook was set up). `unsubscribed_at` is when the sync noticed.
  */
-const MARK_UNLISTED = `UPDATE wechat_followers SET following = 0, unsubscribed_at = ?1, updated_at = ?1
+export const MARK_UNLISTED = `UPDATE wechat_followers SET following = 0, unsubscribed_at = ?1, updated_at = ?1
   WHERE tenant_id = ?3 AND app_id = ?2 AND following = 1 AND updated_at < ?1`;
 
 /** Adds tag ?2 to the openids ?4 (a JSON array) of app ?3 of tenant ?5, at ?1 (also qrcodes.ts). */
@@ -63,85 +63,8 @@ const REMOVE_TAG = `UPDATE wechat_followers SET updated_at = ?1, tag_ids = (
     SELECT json_group_array(value) FROM json_each(wechat_followers.tag_ids) WHERE value <> CAST(?2 AS INTEGER))
   WHERE tenant_id = ?5 AND app_id = ?3 AND openid IN (SELECT value FROM json_each(?4))`;
 
-export interface SyncSummary {
-  followers: number;
-  pages: number;
-  infoBatches: number;
-}
-
-/**
- * Pages through `/cgi-bin/user/get` (10,000 openids a page), fetches user info 100 at a time and
- * upserts the rows, then marks this app's rows that were not listed as unfollowed. A failure
- * part-way leaves the rows written so far (each is true) and marks nothing: run it again.
- *
- * It runs inside one request. Each info batch costs a WeChat call, a token-authority call and a
- * D1 write, and a Worker request may make only so many subrequests (1,000 on the paid plan by
- * default), so this suits accounts of up to a few tens of thousands of followers. A larger
- * account needs a queue-driven job that carries `next_openid` from one message to the next.
- */
-export async function syncFollowers(
-  env: Env,
-  caller: Caller,
-  appId: string,
-  io?: WeChatClientIO,
-  now: number = Date.now(),
-): Promise<SyncSummary> {
-  const app = await getWeChatApp(env, caller, appId);
-  const listed = new Set<string>();
-  let pages = 0;
-  let nextOpenid = "";
-  for (;;) {
-    const query: Record<string, string> = nextOpenid ? { next_openid: nextOpenid } : {};
-    const answer = await callWeChat(env, appId, "/cgi-bin/user/get", { method: "GET", query }, io);
-    if (!answer.ok) {
-      throw wechatProblem(answer.error, "list the followers");
-    }
-    pages += 1;
-    const page = answer.value;
-    const openids = stringsOf(isRecord(page.data) ? page.data.openid : undefined);
-    for (const openid of openids) {
-      listed.add(openid);
-    }
-    nextOpenid = typeof page.next_openid === "string" ? page.next_openid : "";
-    // WeChat repeats the last openid as next_openid on the last page and answers the call after
-    // it with count 0; stopping once `total` is reached saves that call.
-    const total = typeof page.total === "number" ? page.total : Number.POSITIVE_INFINITY;
-    if (page.count === 0 || openids.length === 0 || !nextOpenid || listed.size >= total) {
-      break;
-    }
-  }
-
-  const openids = [...listed];
-  let infoBatches = 0;
-  for (let start = 0; start < openids.length; start += INFO_BATCH) {
-    const batch = openids.slice(start, start + INFO_BATCH);
-    const answer = await callWeChat(
-      env,
-      appId,
-      "/cgi-bin/user/info/batchget",
-      { method: "POST", body: { user_list: batch.map((openid) => ({ openid, lang: "zh_CN" })) } },
-      io,
-    );
-    if (!answer.ok) {
-      throw wechatProblem(answer.error, "give the followers' info");
-    }
-    infoBatches += 1;
-    const infos = new Map<string, Record<string, unknown>>();
-    const list = Array.isArray(answer.value.user_info_list) ? answer.value.user_info_list : [];
-    for (const info of list) {
-      if (isRecord(info) && typeof info.openid === "string") {
-        infos.set(info.openid, info);
-      }
-    }
-    const rows = batch.map((openid) => listedRow(openid, infos.get(openid)));
-    await env.DB.prepare(UPSERT_LISTED).bind(appId, app.tenantId, now, JSON.stringify(rows)).run();
-  }
-  await env.DB.prepare(MARK_UNLISTED).bind(now, appId, app.tenantId).run();
-  return { followers: openids.length, pages, infoBatches };
-}
-
 /** [openid, following, info, tag_ids, subscribed_at], in UPSERT_LISTED's order. */
-function listedRow(openid: string, info: Record<string, unknown> | undefined): unknown[] {
+export function listedRow(openid: string, info: Record<string, unknown> | undefined): unknown[] {
   if (!info) {
     return [openid, 1, null, null, null];
   }
@@ -302,10 +225,10 @@ export async function changeTagMembers(
   return { openids: openids.length, batches };
 }
 
-function stringsOf(value: unknown): string[] {
+export function stringsOf(value: unknown): string[] {
   return Array.isArray(value) ? value.filter((v): v is string => typeof v === "string") : [];
 }
 
-function isRecord(value: unknown): value is Record<string, unknown> {
+export function isRecord(value: unknown): value is Record<string, unknown> {
   return typeof value === "object" && value !== null && !Array.isArray(value);
 }

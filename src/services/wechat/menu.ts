@@ -62,3 +62,89 @@ export async function getMenu(
   }
   return menuFromWeChat(answer.value);
 }
+
+/** Deletes the menu, the conditional menus with it (WeChat's menu/delete). */
+export async function deleteMenu(
+  env: Env,
+  caller: Caller,
+  appId: string,
+  io?: WeChatClientIO,
+): Promise<void> {
+  await getWeChatApp(env, caller, appId);
+  const answer = await callWeChat(env, appId, "/cgi-bin/menu/delete", { method: "GET" }, io);
+  if (!answer.ok) {
+    throw wechatProblem(answer.error, "delete the menu");
+  }
+  await audited(env, caller, { action: "wechat_menu.delete", target: appId, diff: {} }, []);
+}
+
+/**
+ * Adds a conditional (personalised) menu shown to the followers with tag `tagId`; WeChat answers
+ * with its `menuid`. WeChat needs a default menu first (65303 otherwise, a 422).
+ */
+export async function addConditionalMenu(
+  env: Env,
+  caller: Caller,
+  appId: string,
+  menu: Menu,
+  tagId: number,
+  io?: WeChatClientIO,
+): Promise<{ menuId: string; menu: Menu; tagId: number }> {
+  await getWeChatApp(env, caller, appId);
+  const problems = validateMenu(menu);
+  if (problems.length > 0) {
+    const summary = problems.map((p) => `${p.pointer}: ${p.detail}`).join("; ");
+    throw new ApiError("unprocessable-entity", `The menu breaks WeChat's rules: ${summary}`, {
+      errors: problems,
+    });
+  }
+  const body = { ...menuForWeChat(menu), matchrule: { tag_id: String(tagId) } };
+  const answer = await callWeChat(
+    env,
+    appId,
+    "/cgi-bin/menu/addconditional",
+    { method: "POST", body },
+    io,
+  );
+  if (!answer.ok) {
+    throw wechatProblem(answer.error, "add the conditional menu");
+  }
+  const menuId = String(answer.value.menuid ?? "");
+  await audited(
+    env,
+    caller,
+    {
+      action: "wechat_menu.conditional_create",
+      target: `${appId}/${menuId}`,
+      diff: { menu: { to: body } },
+    },
+    [],
+  );
+  return { menuId, menu: menuForWeChat(menu), tagId };
+}
+
+export async function deleteConditionalMenu(
+  env: Env,
+  caller: Caller,
+  appId: string,
+  menuId: string,
+  io?: WeChatClientIO,
+): Promise<void> {
+  await getWeChatApp(env, caller, appId);
+  const answer = await callWeChat(
+    env,
+    appId,
+    "/cgi-bin/menu/delconditional",
+    { method: "POST", body: { menuid: menuId } },
+    io,
+  );
+  if (!answer.ok) {
+    throw wechatProblem(answer.error, "delete the conditional menu");
+  }
+  await audited(
+    env,
+    caller,
+    { action: "wechat_menu.conditional_delete", target: `${appId}/${menuId}`, diff: {} },
+    [],
+  );
+}

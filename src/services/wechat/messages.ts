@@ -1,6 +1,7 @@
 /**
  * WeChat messages through the same path as SMS (`channel: "wechat"` on POST /v1/messages): to an
- * openid or a contact bound in the account, as a template message, or as a customer-service
+ * openid or a contact bound in the account, as a template message, a subscription notice
+ * (`/cgi-bin/message/subscribe/bizsend`), or as a customer-service
  * message (text, image, news) inside the window the follower's last interaction opened (48 hours
  * after a message, 1 minute after a menu click, follow or scan; see SERVICE_WINDOWS), within
  * WeChat's quota for that window. The dispatcher releases it; the consumer calls WeChat through
@@ -12,6 +13,7 @@ import { contacts, contactWeChatBindings, wechatApps } from "../../db/schema";
 import type { AcceptedMessage } from "../../delivery/dispatcher-types";
 import type { Caller } from "../../domain/caller";
 import type { SmsFallback } from "../../domain/wechat-payload";
+import { subscribeDataProblems } from "../../domain/wechat-subscribe";
 import { newId } from "../../lib/ids";
 import { ApiError } from "../../lib/problem";
 import { withCurrentSettings } from "../accounts/tenants";
@@ -28,6 +30,13 @@ export type WeChatContent =
       data: Record<string, { value: string; color?: string }>;
       url?: string;
       miniprogram?: { appid: string; pagepath?: string };
+    }
+  | {
+      type: "subscribe_notice";
+      wechat_template_id: string;
+      data: Record<string, { value: string }>;
+      page?: string;
+      miniprogram?: { appid: string; pagepath: string };
     }
   | { type: "text"; content: string }
   | { type: "image"; media_id: string }
@@ -109,6 +118,15 @@ function payloadOf(openid: string, content: WeChatContent): Record<string, unkno
         ...(content.url ? { url: content.url } : {}),
         ...(content.miniprogram ? { miniprogram: content.miniprogram } : {}),
       };
+    case "subscribe_notice":
+      return {
+        msgtype: "subscribe_notice",
+        touser: openid,
+        template_id: content.wechat_template_id,
+        data: content.data,
+        ...(content.page ? { page: content.page } : {}),
+        ...(content.miniprogram ? { miniprogram: content.miniprogram } : {}),
+      };
     case "text":
       return { msgtype: "text", touser: openid, text: { content: content.content } };
     case "image":
@@ -140,6 +158,10 @@ export function summaryOf(content: WeChatContent): string {
   switch (content.type) {
     case "template":
       return `template ${content.wechat_template_id}: ${Object.entries(content.data)
+        .map(([k, v]) => `${k}=${v.value}`)
+        .join(", ")}`;
+    case "subscribe_notice":
+      return `notice ${content.wechat_template_id}: ${Object.entries(content.data)
         .map(([k, v]) => `${k}=${v.value}`)
         .join(", ")}`;
     case "text":
@@ -187,6 +209,16 @@ export async function acceptWithinWindow(
     throw unprocessable("/app_id", `No WeChat app ${input.app_id} in this account.`);
   });
   await refuseWeChatOutsideSandbox(env, caller, input.app_id);
+  if (input.wechat.type === "subscribe_notice") {
+    const problems = subscribeDataProblems(input.wechat.data);
+    if (problems.length > 0) {
+      throw new ApiError(
+        "unprocessable-entity",
+        `The notice's data breaks WeChat's rules: ${problems.map((p) => `${p.pointer}: ${p.detail}`).join("; ")}`,
+        { errors: problems },
+      );
+    }
+  }
   const openid = await openidOf(env, caller, input);
   const origin: OutboxOrigin = {
     tenantId: caller.tenant.id,
@@ -208,7 +240,8 @@ export async function acceptWithinWindow(
     }),
     currency: caller.tenant.currency,
   });
-  if (input.wechat.type === "template") {
+  // Template messages and subscription notices need no customer-service window.
+  if (input.wechat.type === "template" || input.wechat.type === "subscribe_notice") {
     return { ok: true, accepted: await handOver(env, caller, message, input, idempotencyKey) };
   }
   const slot: ServiceSlot = {

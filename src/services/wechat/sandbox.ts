@@ -298,3 +298,14 @@ async function pushToWebhook(
     }),
   );
 }
+
+/** The sandbox account gets `count` followers (the sandbox's `followers_count` setting). */
+export async function setSandboxFollowers(
+  env: Env,
+  caller: Caller,
+  appId: string,
+  count: number,
+): Promise<number> {
+  await sandboxAppOf(env, caller, appId);
+  return wechatSandboxOf(env, appId).setFollowersCount(count);
+}

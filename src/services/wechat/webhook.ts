@@ -30,7 +30,7 @@ import { sha256Hex } from "../../lib/crypto";
 import { newId } from "../../lib/ids";
 import { ApiError } from "../../lib/problem";
 import { replyClock } from "../inbound/reply-clock";
-import { type ReadyWeChatApp, readyWeChatApp } from "./apps";
+import { previousAesKey, type ReadyWeChatApp, readyWeChatApp } from "./apps";
 import { wechatRules } from "./auto-replies";
 import { carryOutScan, qrCodeOfScene } from "./qrcodes";
 import { answerQuery, type DeliveryIO, defaultDeliveryIO } from "./webhook-actions";
@@ -98,7 +98,13 @@ async function fieldsOf(
   timestamp: string,
   nonce: string,
   body: string,
-): Promise<{ fields: Record<string, string>; encrypted: boolean; message: string }> {
+  now: number,
+): Promise<{
+  fields: Record<string, string>;
+  encrypted: boolean;
+  message: string;
+  aesKey: string;
+}> {
   if (new TextEncoder().encode(body).length > MAX_BODY_BYTES) {
     throw refused("The body is over 64 KB.", true);
   }
@@ -117,7 +123,7 @@ async function fieldsOf(
         "This account is in safe mode: deliveries must be encrypted.",
       );
     }
-    return { fields: outer.fields, encrypted, message: body };
+    return { fields: outer.fields, encrypted, message: body, aesKey: app.secrets.encoding_aes_key };
   }
   const encrypt = outer.fields.Encrypt;
   if (!encrypt || !query.msg_signature) {
@@ -134,7 +140,18 @@ async function fieldsOf(
   ) {
     throw new ApiError("forbidden", "The msg_signature does not verify.");
   }
-  const decrypted = await decryptMessage(app.secrets.encoding_aes_key, encrypt, app.row.appId);
+  let aesKey = app.secrets.encoding_aes_key;
+  let decrypted = await decryptMessage(aesKey, encrypt, app.row.appId);
+  // During a key change WeChat may still encrypt with the key before (its advice: keep trying the
+  // previous EncodingAESKey for a while); the reply is then sealed with the key that opened it.
+  const previous = previousAesKey(app.secrets, now);
+  if (!decrypted.ok && previous) {
+    const retried = await decryptMessage(previous, encrypt, app.row.appId);
+    if (retried.ok) {
+      decrypted = retried;
+      aesKey = previous;
+    }
+  }
   if (!decrypted.ok) {
     throw decrypted.error.code === "app-id-mismatch"
       ? new ApiError("forbidden", "The message is for another account.")
@@ -144,7 +161,7 @@ async function fieldsOf(
   if (!inner.ok) {
     throw refused(`The decrypted message is not WeChat XML: ${inner.error.detail}`);
   }
-  return { fields: inner.fields, encrypted, message: decrypted.xml };
+  return { fields: inner.fields, encrypted, message: decrypted.xml, aesKey };
 }
 
 /** How the auto-reply rules see a delivery. */
@@ -196,7 +213,14 @@ export async function receiveDelivery(
 ): Promise<{ contentType: string; body: string }> {
   const startedAt = io.clock();
   const { app, timestamp, nonce } = await authenticated(env, appId, query, now);
-  const { fields, encrypted, message } = await fieldsOf(app, query, timestamp, nonce, body);
+  const { fields, encrypted, message, aesKey } = await fieldsOf(
+    app,
+    query,
+    timestamp,
+    nonce,
+    body,
+    now,
+  );
   const inbound = inboundOf(fields);
   if (!inbound.ok) {
     throw refused(`The message is incomplete: ${inbound.error.detail}`);
@@ -269,7 +293,7 @@ export async function receiveDelivery(
   }
   const sealed = await encryptReply({
     token: app.secrets.token,
-    encodingAesKey: app.secrets.encoding_aes_key,
+    encodingAesKey: aesKey,
     appId,
     xml,
     timestamp: String(Math.floor(now / 1000)),
