@@ -45,6 +45,7 @@ const OPEN_TO_TEST_KEYS = [
   "POST /v1/sensitive-words/check",
   "POST /v1/sandbox/wechat/{app_id}/messages",
   "POST /v1/sandbox/wechat/{app_id}/scan",
+  "PUT /v1/sandbox/wechat/{app_id}/settings",
   "POST /v1/webhooks/{id}/deliveries/{delivery_id}/replay",
   "POST /v1/verifications",
   "POST /v1/verifications/check",

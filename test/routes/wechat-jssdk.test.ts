@@ -43,9 +43,9 @@ afterEach(() => {
 });
 
 interface Config {
-  appId: string;
+  app_id: string;
   timestamp: number;
-  nonceStr: string;
+  nonce_str: string;
   signature: string;
   url: string;
 }
@@ -69,13 +69,16 @@ describe("GET /v1/wechat/apps/{app_id}/jssdk-config", () => {
     for (const [i, res] of responses.entries()) {
       expect(res.status).toBe(200);
       const config = (await res.json()) as Config;
-      expect(config).toMatchObject({ appId, url: `https://shop.example.com/item?id=${i + 1}` });
-      expect(config.nonceStr).toMatch(/^[A-Za-z0-9]{16}$/);
+      expect(config).toMatchObject({
+        app_id: appId,
+        url: `https://shop.example.com/item?id=${i + 1}`,
+      });
+      expect(config.nonce_str).toMatch(/^[A-Za-z0-9]{16}$/);
       expect(Math.abs(config.timestamp - Date.now() / 1000)).toBeLessThan(60);
       expect(config.signature).toBe(
         await jssdkSignature({
           ticket: TICKET,
-          nonceStr: config.nonceStr,
+          nonceStr: config.nonce_str,
           timestamp: config.timestamp,
           url: config.url,
         }),

@@ -67,18 +67,18 @@ describe("operations through the WeChat sandbox", () => {
     );
     expect(res.status).toBe(200);
     const config = (await res.json()) as {
-      appId: string;
+      app_id: string;
       timestamp: number;
-      nonceStr: string;
+      nonce_str: string;
       signature: string;
     };
     const token = await sandboxToken(app.appId);
     const ticket = await wechatAnswer(`/cgi-bin/ticket/getticket?type=jsapi&access_token=${token}`);
-    expect(config.appId).toBe(app.appId);
+    expect(config.app_id).toBe(app.appId);
     expect(config.signature).toBe(
       await jssdkSignature({
         ticket: String(ticket.ticket),
-        nonceStr: config.nonceStr,
+        nonceStr: config.nonce_str,
         timestamp: config.timestamp,
         url: "https://shop.example.com/item?id=7",
       }),

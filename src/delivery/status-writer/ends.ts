@@ -148,21 +148,22 @@ export async function cancelLogged(
   const set = `UPDATE messages SET status = 'canceled', status_reason = '${CANCELED_REASON}',
     completed_at = ?, updated_at = ?`;
   const guard = statusIn(guardFor("canceled"));
+  // Counted by the rows returned: D1's `changes` also counts what triggers wrote (the rollups).
   if ("batchId" in which) {
     const result = await d1
-      .prepare(`${set} WHERE batch_id = ? AND tenant_id = ? AND ${guard}`)
+      .prepare(`${set} WHERE batch_id = ? AND tenant_id = ? AND ${guard} RETURNING id`)
       .bind(now, now, which.batchId, which.tenantId)
-      .run();
-    return result.meta.changes;
+      .all();
+    return result.results.length;
   }
   let changed = 0;
   for (let i = 0; i < which.ids.length; i += 90) {
     const chunk = which.ids.slice(i, i + 90);
     const result = await d1
-      .prepare(`${set} WHERE id IN (${chunk.map(() => "?").join(",")}) AND ${guard}`)
+      .prepare(`${set} WHERE id IN (${chunk.map(() => "?").join(",")}) AND ${guard} RETURNING id`)
       .bind(now, now, ...chunk)
-      .run();
-    changed += result.meta.changes;
+      .all();
+    changed += result.results.length;
   }
   return changed;
 }

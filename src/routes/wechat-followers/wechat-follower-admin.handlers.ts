@@ -63,5 +63,15 @@ export const jssdkConfig: RouteHandler<typeof routes.jssdkConfig, AppEnv> = asyn
     c.req.valid("param").app_id,
     c.req.valid("query").url,
   );
-  return c.json(config, 200);
+  // Our casing; wx.config takes appId, timestamp, nonceStr and signature.
+  return c.json(
+    {
+      app_id: config.appId,
+      timestamp: config.timestamp,
+      nonce_str: config.nonceStr,
+      signature: config.signature,
+      url: config.url,
+    },
+    200,
+  );
 };

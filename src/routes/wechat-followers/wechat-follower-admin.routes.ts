@@ -147,7 +147,7 @@ export const jssdkConfig = createRoute({
   tags: ["WeChat"],
   summary: "The signed JS-SDK config (wx.config) for one page of your site",
   description:
-    "Signs `url` (without its #fragment) with the account's jsapi_ticket, which the platform keeps and refreshes one at a time; pass appId, timestamp, nonceStr and signature to wx.config. The page's domain must be a JS-SDK safe domain in WeChat's console.",
+    "Signs `url` (without its #fragment) with the account's jsapi_ticket, which the platform keeps and refreshes one at a time; pass them to wx.config as appId (`app_id`), timestamp, nonceStr (`nonce_str`) and signature. The page's domain must be a JS-SDK safe domain in WeChat's console.",
   security: bearerAuth,
   middleware: [requireScope("messages:send")] as const,
   request: {
@@ -163,9 +163,9 @@ export const jssdkConfig = createRoute({
     200: jsonResponse(
       z
         .object({
-          appId: z.string(),
+          app_id: z.string(),
           timestamp: z.number().int(),
-          nonceStr: z.string(),
+          nonce_str: z.string(),
           signature: z.string(),
           url: z.string().openapi({ description: "The URL signed" }),
         })
