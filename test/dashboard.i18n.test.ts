@@ -120,7 +120,11 @@ describe("dashboard pages in both languages", () => {
       headers: { "accept-language": "zh-CN,zh;q=0.9" },
     });
     expect(await login.text()).toContain('<html lang="zh-CN">');
-    const signed = await call("/dashboard/login", null, form(user));
+    const signed = await call(
+      "/dashboard/login",
+      null,
+      form({ email: user.email, password: user.password }),
+    );
     const cookie = sessionCookieOf(signed);
     const page = await (
       await call("/dashboard", null, { headers: { cookie, "accept-language": "zh-CN" } })

@@ -19,7 +19,7 @@ test("signs in, shows the admin's navigation, switches to Chinese and keeps it",
   for (const label of ["Messages", "Review queue", "Users"]) {
     assert.equal(await nav.getByRole("link", { name: label, exact: true }).count(), 1, label);
   }
-  assert.match(await page.locator("header.topbar").innerText(), /Relaybox Demo/);
+  assert.match(await page.locator("header.topbar").textContent(), /Relaybox Demo/);
   // The vendored libraries load (no CSP refusal): htmx and uPlot define their globals.
   assert.equal(await page.evaluate(() => typeof window.htmx), "object");
   assert.equal(await page.evaluate(() => typeof window.uPlot), "function");
@@ -28,10 +28,10 @@ test("signs in, shows the admin's navigation, switches to Chinese and keeps it",
   await Promise.all([page.waitForURL(/\/dashboard/), page.click('nav.lang a[lang="zh-CN"]')]);
   assert.equal(await page.locator("html").getAttribute("lang"), "zh-CN");
   assert.equal(await nav.getByRole("link", { name: "审核队列", exact: true }).count(), 1);
-  assert.match(await page.locator("h1.page-title").innerText(), /消息/);
+  assert.match(await page.locator("h1.page-title").textContent(), /消息/);
   // Remembered: another page is Chinese too.
   await page.goto("/dashboard/users");
-  assert.match(await page.locator("h1.page-title").innerText(), /用户/);
+  assert.match(await page.locator("h1.page-title").textContent(), /用户/);
   await dash.screenshot(page, "users-zh-1280");
   assert.deepEqual(dash.errors, []);
   await page.context().close();

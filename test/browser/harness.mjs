@@ -11,7 +11,11 @@ import { existsSync, mkdirSync } from "node:fs";
 import { dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { chromium } from "playwright-core";
-import { removeStateDir, startLocalServer, temporaryStateDir } from "../../scripts/local-server.mjs";
+import {
+  removeStateDir,
+  startLocalServer,
+  temporaryStateDir,
+} from "../../scripts/local-server.mjs";
 
 export const SCREENSHOTS = join(dirname(fileURLToPath(import.meta.url)), "screenshots");
 export const PHONE = { width: 390, height: 844 };
@@ -83,7 +87,10 @@ export async function startDashboard() {
       await page.goto("/dashboard/login");
       await page.fill('input[name="email"]', user.email);
       await page.fill('input[name="password"]', user.password);
-      await Promise.all([page.waitForURL(/\/dashboard(\?|$)/), page.click('button[type="submit"]')]);
+      await Promise.all([
+        page.waitForURL(/\/dashboard(\?|$)/),
+        page.click('button[type="submit"]'),
+      ]);
     },
     screenshot(page, name) {
       return page.screenshot({ path: join(SCREENSHOTS, `${name}.png`), fullPage: true });
