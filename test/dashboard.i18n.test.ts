@@ -1,7 +1,9 @@
 import { describe, expect, it } from "vitest";
 import { CATALOGS, formatsFor, LOCALES, localeOfAcceptLanguage } from "../src/dashboard/i18n";
 import { en } from "../src/dashboard/i18n/en";
+import { fieldErrorsOf } from "../src/dashboard/forms";
 import { NAV, navFor } from "../src/dashboard/nav";
+import { ApiError } from "../src/lib/problem";
 import { addUser, form, sessionCookieOf, signedIn } from "./support/dashboard";
 import { call, createTenant, messageReaches, postJson } from "./support/tenants";
 
@@ -55,6 +57,23 @@ describe("dashboard languages", () => {
     expect(formatsFor("zh", "UTC", "CNY").money("0.045")).toBe("¥0.045");
     expect(formatsFor("en", "UTC", "USD").moneyMicros(1_500_000)).toBe("$1.50");
     expect(formatsFor("en", "UTC", "USD").number(12345)).toBe("12,345");
+  });
+
+  it("keys a problem's field errors by the form field its pointer names", () => {
+    const problem = new ApiError("validation-error", "no", {
+      errors: [
+        { pointer: "/to", detail: "not a number" },
+        { pointer: "/to", detail: "second" },
+        { pointer: "/variables/code", detail: "too long" },
+        { pointer: "/a~1b", detail: "escaped" },
+        { pointer: "", detail: "the whole body" },
+      ],
+    });
+    expect(fieldErrorsOf(problem)).toEqual({
+      to: "not a number",
+      "variables.code": "too long",
+      "a/b": "escaped",
+    });
   });
 
   it("shows only the entries a role's permissions reach", () => {

@@ -159,6 +159,7 @@ describe("dashboard responses", () => {
       const policy = res.headers.get("content-security-policy") ?? "";
       for (const directive of [
         "default-src 'none'",
+        "script-src 'self'",
         "style-src 'self'",
         "form-action 'self'",
         "frame-ancestors 'none'",
