@@ -1,7 +1,7 @@
 import { describe, expect, it } from "vitest";
+import { fieldErrorsOf } from "../src/dashboard/forms";
 import { CATALOGS, formatsFor, LOCALES, localeOfAcceptLanguage } from "../src/dashboard/i18n";
 import { en } from "../src/dashboard/i18n/en";
-import { fieldErrorsOf } from "../src/dashboard/forms";
 import { NAV, navFor } from "../src/dashboard/nav";
 import { ApiError } from "../src/lib/problem";
 import { addUser, form, sessionCookieOf, signedIn } from "./support/dashboard";
