@@ -87,31 +87,33 @@ export function UsersPage(props: {
               </td>
               <td>{fmt.date(u.createdAt)}</td>
               {props.canWrite ? (
-                <td class="actions">
-                  {u.id === props.selfId ? null : (
-                    <form method="post" action={`/dashboard/users/${u.id}/role`}>
-                      <Csrf />
-                      <RoleSelect roles={props.roles} selected={u.role} />
-                      <button type="submit">{t("users.change_role")}</button>
-                    </form>
-                  )}
-                  {u.status === "invited" ? null : u.status === "active" ? (
+                <td>
+                  <div class="actions">
+                    {u.id === props.selfId ? null : (
+                      <form method="post" action={`/dashboard/users/${u.id}/role`}>
+                        <Csrf />
+                        <RoleSelect roles={props.roles} selected={u.role} />
+                        <button type="submit">{t("users.change_role")}</button>
+                      </form>
+                    )}
+                    {u.status === "invited" ? null : u.status === "active" ? (
+                      <ConfirmAction
+                        action={`/dashboard/users/${u.id}/disable`}
+                        label={t("users.disable")}
+                        question={t("users.confirm_disable", { email: u.email })}
+                      />
+                    ) : (
+                      <form method="post" action={`/dashboard/users/${u.id}/enable`}>
+                        <Csrf />
+                        <button type="submit">{t("users.enable")}</button>
+                      </form>
+                    )}
                     <ConfirmAction
-                      action={`/dashboard/users/${u.id}/disable`}
-                      label={t("users.disable")}
-                      question={t("users.confirm_disable", { email: u.email })}
+                      action={`/dashboard/users/${u.id}/remove`}
+                      label={t("users.remove")}
+                      question={t("users.confirm_remove", { email: u.email })}
                     />
-                  ) : (
-                    <form method="post" action={`/dashboard/users/${u.id}/enable`}>
-                      <Csrf />
-                      <button type="submit">{t("users.enable")}</button>
-                    </form>
-                  )}
-                  <ConfirmAction
-                    action={`/dashboard/users/${u.id}/remove`}
-                    label={t("users.remove")}
-                    question={t("users.confirm_remove", { email: u.email })}
-                  />
+                  </div>
                 </td>
               ) : null}
             </tr>
