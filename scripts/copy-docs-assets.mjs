@@ -38,6 +38,30 @@ if (npmNode && Number(npmNode) < 22) {
   );
 }
 
+// The dashboard's browser libraries (dependencies, so a production install has them too), served
+// as /dashboard/vendor/<file>; src/static/dashboard/vendor/ is not committed.
+const VENDOR_DIR = join(STATIC_DIR, "dashboard", "vendor");
+const VENDOR = [
+  ["htmx.org", "dist/htmx.min.js", "htmx.min.js"],
+  ["uplot", "dist/uPlot.iife.min.js", "uPlot.iife.min.js"],
+  ["uplot", "dist/uPlot.min.css", "uPlot.min.css"],
+];
+mkdirSync(VENDOR_DIR, { recursive: true });
+{
+  const require = createRequire(import.meta.url);
+  let copied = 0;
+  for (const [pkg, from, to] of VENDOR) {
+    try {
+      const dir = dirname(require.resolve(`${pkg}/package.json`));
+      copyFileSync(join(dir, from), join(VENDOR_DIR, to));
+      copied += 1;
+    } catch {
+      console.log(`${pkg} is not installed; the dashboard will lack ${to}`);
+    }
+  }
+  console.log(`Copied ${copied} dashboard library files to src/static/dashboard/vendor/`);
+}
+
 let sourceDir;
 try {
   const require = createRequire(import.meta.url);

@@ -3,6 +3,7 @@
  * session cookie; every page after that needs it.
  */
 import { type Context, Hono } from "hono";
+import { setCookie } from "hono/cookie";
 import type { AppEnv } from "../app-env";
 import { grants } from "../domain/permissions";
 import { MESSAGE_STATUSES, type MessageStatus } from "../domain/vocabulary";
@@ -13,19 +14,21 @@ import { approveTemplate, rejectTemplate } from "../services/content/template-re
 import { listTemplates } from "../services/content/templates";
 import { getMessage, listMessages } from "../services/messaging/message-reads";
 import { acceptMessage } from "../services/messaging/messages";
-import { readForm } from "./forms";
+import { fieldErrorsOf, readForm } from "./forms";
+import { isLocale, LOCALE_COOKIE } from "./i18n";
 import { LoginPage, MessagePage, MessagesPage } from "./pages";
 import { invitationPages, peoplePages } from "./people-routes";
 import { ReviewsPage } from "./reviews";
 import { dashboardHeaders } from "./security-headers";
 import { clearSessionCookie, requireSession, sameOriginPosts, setSessionCookie } from "./session";
+import { type Notice, render, tOf } from "./ui";
 
 const MESSAGE_ID = /^msg_[0-9A-Z]{26}$/;
 const REVIEWABLE = { templates: /^tpl_[0-9A-Z]{26}$/, signatures: /^sig_[0-9A-Z]{26}$/ };
 
 async function renderReviews(
   c: Context<AppEnv>,
-  notice?: { kind: "ok" | "error"; text: string },
+  notice?: Notice,
   httpStatus: 200 | 403 | 409 | 422 = 200,
 ) {
   const caller = c.get("caller");
@@ -37,10 +40,9 @@ async function renderReviews(
     listTemplates(c.env, caller, pending),
     listSignatures(c.env, caller, pending),
   ]);
-  return c.html(
+  return render(
+    c,
     <ReviewsPage
-      csrf={c.get("session").csrf}
-      permissions={caller.scopes}
       canReview={grants(caller.scopes, "templates:review")}
       templates={templates.data}
       signatures={signatures.data}
@@ -60,29 +62,29 @@ async function renderMessages(
   view: {
     status?: MessageStatus;
     cursor?: string;
-    notice?: { kind: "ok" | "error"; text: string };
+    notice?: Notice;
     draft?: { to: string; body: string };
+    errors?: Record<string, string>;
   },
   httpStatus: 200 | 403 | 422 = 200,
 ) {
   const caller = c.get("caller");
-  const session = c.get("session");
   const page = await listMessages(c.env, caller, {
     status: view.status,
     limit: 50,
     cursor: view.cursor,
   });
-  return c.html(
+  return render(
+    c,
     <MessagesPage
-      csrf={session.csrf}
-      permissions={caller.scopes}
-      email={session.email}
       canSend={grants(caller.scopes, "messages:send")}
       messages={page.data}
       status={view.status}
+      cursor={view.cursor}
       nextCursor={page.nextCursor}
       notice={view.notice}
       draft={view.draft}
+      errors={view.errors}
     />,
     httpStatus,
   );
@@ -92,14 +94,25 @@ async function renderMessages(
 export const dashboardRouter = new Hono<AppEnv>()
   .use("/dashboard/*", dashboardHeaders, sameOriginPosts)
   .get("/dashboard/login", (c) =>
-    c.html(
-      <LoginPage
-        notice={
-          c.req.query("accepted") === "1" ? "Your password is set: sign in with it." : undefined
-        }
-      />,
-    ),
+    render(c, <LoginPage accepted={c.req.query("accepted") === "1"} />),
   )
+  // The language switch, on every page (signed in or not): remembered for a year.
+  .get("/dashboard/lang/:locale", (c) => {
+    const locale = c.req.param("locale");
+    if (!isLocale(locale)) {
+      throw new ApiError("not-found", `No language ${locale}.`);
+    }
+    setCookie(c, LOCALE_COOKIE, locale, {
+      sameSite: "Lax",
+      path: "/",
+      maxAge: 365 * 24 * 3600,
+      httpOnly: true,
+    });
+    const back = c.req.query("back") ?? "";
+    // Only back to a dashboard page of ours: never an open redirect.
+    const safe = /^\/dashboard(\/[^/\\]|\?|$)/.test(back) ? back : "/dashboard";
+    return c.redirect(safe, 303);
+  })
   .post("/dashboard/login", async (c) => {
     const form = await readForm(c);
     const email = typeof form.email === "string" ? form.email : "";
@@ -108,7 +121,7 @@ export const dashboardRouter = new Hono<AppEnv>()
     const ip = c.req.header("cf-connecting-ip");
     const signedIn = await signIn(c.env, { email, password, ip, requestId: c.get("requestId") });
     if (!signedIn) {
-      return c.html(<LoginPage error="Wrong email or password." email={email} />, 401);
+      return render(c, <LoginPage error email={email} />, 401);
     }
     setSessionCookie(c, signedIn.token);
     return c.redirect("/dashboard", 303);
@@ -122,13 +135,17 @@ export const dashboardRouter = new Hono<AppEnv>()
     clearSessionCookie(c);
     return c.redirect("/dashboard/login", 303);
   })
-  .get("/dashboard", (c) => {
+  // The messages list; also the dashboard's home until an overview page takes "/dashboard".
+  .get("/dashboard/:page{messages}?", (c) => {
     const cursor = c.req.query("cursor");
     const sent = c.req.query("sent");
     return renderMessages(c, {
       status: statusFilter(c.req.query("status")),
       cursor: cursor && MESSAGE_ID.test(cursor) ? cursor : undefined,
-      notice: sent && MESSAGE_ID.test(sent) ? { kind: "ok", text: `Accepted ${sent}.` } : undefined,
+      notice:
+        sent && MESSAGE_ID.test(sent)
+          ? { kind: "ok", text: tOf(c)("messages.accepted", { id: sent }) }
+          : undefined,
     });
   })
   .post("/dashboard/messages", async (c) => {
@@ -140,13 +157,17 @@ export const dashboardRouter = new Hono<AppEnv>()
     };
     try {
       if (!grants(caller.scopes, "messages:send")) {
-        throw new ApiError("forbidden", "Your role cannot send messages.");
+        throw new ApiError("forbidden", tOf(c)("messages.cannot_send"));
       }
       if (!draft.to || !draft.body || draft.body.length > 1600) {
-        throw new ApiError(
-          "unprocessable-entity",
-          "Enter a recipient and a message of 1 to 1600 characters.",
-        );
+        throw new ApiError("unprocessable-entity", tOf(c)("messages.bad_draft"), {
+          errors: [
+            ...(draft.to ? [] : [{ pointer: "/to", detail: tOf(c)("messages.bad_draft") }]),
+            ...(draft.body && draft.body.length <= 1600
+              ? []
+              : [{ pointer: "/body", detail: tOf(c)("messages.bad_draft") }]),
+          ],
+        });
       }
       const { message } = await acceptMessage(c.env, caller, draft, undefined);
       return c.redirect(`/dashboard?sent=${message.id}`, 303);
@@ -156,7 +177,7 @@ export const dashboardRouter = new Hono<AppEnv>()
       }
       return renderMessages(
         c,
-        { notice: { kind: "error", text: error.message }, draft },
+        { notice: { kind: "error", text: error.message }, draft, errors: fieldErrorsOf(error) },
         error.status === 403 ? 403 : 422,
       );
     }
@@ -166,7 +187,9 @@ export const dashboardRouter = new Hono<AppEnv>()
     for (const decision of ["approved", "rejected"] as const) {
       const id = c.req.query(decision) ?? "";
       if (REVIEWABLE.templates.test(id) || REVIEWABLE.signatures.test(id)) {
-        return renderReviews(c, { kind: "ok", text: `${id} is ${decision}.` });
+        const key =
+          decision === "approved" ? "reviews.decided_approved" : "reviews.decided_rejected";
+        return renderReviews(c, { kind: "ok", text: tOf(c)(key, { id }) });
       }
     }
     return renderReviews(c);
@@ -185,10 +208,10 @@ export const dashboardRouter = new Hono<AppEnv>()
     const reason = typeof form.reason === "string" ? form.reason.trim() : "";
     try {
       if (!grants(caller.scopes, "templates:review")) {
-        throw new ApiError("forbidden", "Your role cannot approve or reject.");
+        throw new ApiError("forbidden", tOf(c)("reviews.cannot_review"));
       }
       if (decision === "reject" && (reason.length === 0 || reason.length > 500)) {
-        throw new ApiError("unprocessable-entity", "Give a reason of 1 to 500 characters.");
+        throw new ApiError("unprocessable-entity", tOf(c)("reviews.bad_reason"));
       }
       const reviews = {
         templates: { approve: approveTemplate, reject: rejectTemplate },
@@ -214,12 +237,5 @@ export const dashboardRouter = new Hono<AppEnv>()
       throw new ApiError("not-found", `No message ${id}.`);
     }
     const { message, attempts } = await getMessage(c.env, c.get("caller"), id);
-    return c.html(
-      <MessagePage
-        csrf={c.get("session").csrf}
-        permissions={c.get("caller").scopes}
-        message={message}
-        attempts={attempts}
-      />,
-    );
+    return render(c, <MessagePage message={message} attempts={attempts} />);
   });

@@ -23,6 +23,7 @@ import {
 import { readForm } from "./forms";
 import { AccountPage, InvitationPage, type Notice, UsersPage } from "./people";
 import { setSessionCookie } from "./session";
+import { render, tOf } from "./ui";
 
 const USER_ID = /^usr_[0-9A-Z]{26}$/;
 
@@ -50,13 +51,13 @@ async function renderUsers(
     listUsers(c.env, caller, { limit: 100, cursor: view.cursor }),
     assignableRoles(c.env, caller.tenant.id),
   ]);
-  return c.html(
+  return render(
+    c,
     <UsersPage
-      csrf={c.get("session").csrf}
-      permissions={caller.scopes}
       selfId={c.get("session").userId}
       canWrite={grants(caller.scopes, "users:write")}
       users={page.data}
+      cursor={view.cursor}
       nextCursor={page.nextCursor}
       roles={roles}
       notice={view.notice}
@@ -90,14 +91,9 @@ function userIdParam(c: Context<AppEnv>): string {
 
 function renderAccount(c: Context<AppEnv>, notice?: Notice, httpStatus: 200 | 422 = 200) {
   const session = c.get("session");
-  return c.html(
-    <AccountPage
-      csrf={session.csrf}
-      permissions={session.permissions}
-      email={session.email}
-      role={session.role}
-      notice={notice}
-    />,
+  return render(
+    c,
+    <AccountPage email={session.email} role={session.role} notice={notice} />,
     httpStatus,
   );
 }
@@ -108,12 +104,12 @@ export const invitationPages = new Hono<AppEnv>()
     const token = c.req.param("token");
     try {
       const invitation = await pendingInvitation(c.env, token);
-      return c.html(<InvitationPage token={token} email={invitation.email} />);
+      return render(c, <InvitationPage token={token} email={invitation.email} />);
     } catch (error) {
       if (!(error instanceof ApiError)) {
         throw error;
       }
-      return c.html(<InvitationPage token={token} error={error.message} />, formStatus(error));
+      return render(c, <InvitationPage token={token} error={error.message} />, formStatus(error));
     }
   })
   .post("/dashboard/invitations/:token", async (c) => {
@@ -138,7 +134,8 @@ export const invitationPages = new Hono<AppEnv>()
         error.errors?.[0]?.pointer === "/password"
           ? await pendingInvitation(c.env, token).catch(() => undefined)
           : undefined;
-      return c.html(
+      return render(
+        c,
         <InvitationPage token={token} email={invitation?.email} error={error.message} />,
         formStatus(error),
       );
@@ -158,7 +155,7 @@ export const peoplePages = new Hono<AppEnv>()
       requirePermission(c, "users:write", "invite users");
       const email = field(form, "email").trim();
       if (!/^[^\s@]+@[^\s@]+\.[^\s@]+$/.test(email) || email.length > 254) {
-        throw new ApiError("unprocessable-entity", "Enter a valid email address.");
+        throw new ApiError("unprocessable-entity", tOf(c)("users.bad_email"));
       }
       const invited = await inviteUser(
         c.env,
@@ -167,7 +164,10 @@ export const peoplePages = new Hono<AppEnv>()
         settingsOf(c.env).PUBLIC_BASE_URL,
       );
       invitationUrl = invited.invitationUrl;
-      const text = `Invited ${invited.user.email} as ${invited.user.role}.`;
+      const text = tOf(c)("users.invited", {
+        email: invited.user.email,
+        role: invited.user.role,
+      });
       return renderUsers(c, { notice: { kind: "ok", text }, invitationUrl }, 201);
     } catch (error) {
       if (!(error instanceof ApiError)) {
@@ -181,7 +181,7 @@ export const peoplePages = new Hono<AppEnv>()
     const role = field(await readForm(c), "role");
     return usersForm(c, async () => {
       const user = await changeRole(c.env, c.get("caller"), id, role);
-      return `${user.email} is now ${user.role}.`;
+      return tOf(c)("users.role_changed", { email: user.email, role: user.role });
     });
   })
   .post("/dashboard/users/:id/:action{disable|enable}", async (c) => {
@@ -189,14 +189,15 @@ export const peoplePages = new Hono<AppEnv>()
     const enable = c.req.param("action") === "enable";
     return usersForm(c, async () => {
       const user = await setUserEnabled(c.env, c.get("caller"), id, enable);
-      return `${user.email} is ${user.status === "active" ? "enabled" : "disabled"}.`;
+      const done = user.status === "active" ? "users.enabled" : "users.disabled";
+      return tOf(c)(done, { email: user.email });
     });
   })
   .post("/dashboard/users/:id/remove", async (c) => {
     const id = userIdParam(c);
     return usersForm(c, async () => {
       await removeUser(c.env, c.get("caller"), id);
-      return `${id} is removed.`;
+      return tOf(c)("users.removed", { id });
     });
   })
   .get("/dashboard/account", (c) => renderAccount(c))
@@ -208,11 +209,8 @@ export const peoplePages = new Hono<AppEnv>()
         next: field(form, "new_password"),
       });
       setSessionCookie(c, reissued.token);
-      c.set("session", reissued.session);
-      return renderAccount(c, {
-        kind: "ok",
-        text: "Your password is changed; your other sessions are signed out.",
-      });
+      c.set("session", { ...reissued.session, tenantName: c.get("session").tenantName });
+      return renderAccount(c, { kind: "ok", text: tOf(c)("account.changed") });
     } catch (error) {
       // Past the sign-in limits: the 429 problem itself, with its Retry-After.
       if (!(error instanceof ApiError) || error.status === 429) {

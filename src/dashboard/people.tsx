@@ -1,19 +1,16 @@
 /** The dashboard's people pages: Users (list, invite, role, disable, remove), Account, invitation. */
 
 import { PASSWORD_MAX_LENGTH, PASSWORD_MIN_LENGTH } from "../domain/passwords";
-import type { Permission } from "../domain/permissions";
 import type { UserRecord } from "../services/accounts/users";
-import { Layout } from "./layout";
+import { ConfirmAction, Csrf, Field, NoticeLine, Pager, Table } from "./components";
+import { Layout, StatusPill } from "./layout";
+import { type Notice, useUi } from "./ui";
 
-export type Notice = { kind: "ok" | "error"; text: string };
+export type { Notice } from "./ui";
 
 interface RoleChoice {
   value: string;
   label: string;
-}
-
-function Hidden(props: { csrf: string }) {
-  return <input type="hidden" name="csrf" value={props.csrf} />;
 }
 
 function RoleSelect(props: { roles: RoleChoice[]; selected?: string; id?: string }) {
@@ -28,138 +25,137 @@ function RoleSelect(props: { roles: RoleChoice[]; selected?: string; id?: string
   );
 }
 
+function PasswordHint() {
+  const { t } = useUi();
+  return <>{t("account.password_hint", { min: PASSWORD_MIN_LENGTH, max: PASSWORD_MAX_LENGTH })}</>;
+}
+
 export function UsersPage(props: {
-  csrf: string;
-  permissions: readonly Permission[];
   selfId: string;
   canWrite: boolean;
   users: UserRecord[];
+  cursor?: string;
   nextCursor: string | null;
   roles: RoleChoice[];
   notice?: Notice;
   invitationUrl?: string;
 }) {
+  const { t, fmt } = useUi();
   const label = (role: string) => props.roles.find((r) => r.value === role)?.label ?? role;
   return (
-    <Layout title="Users" csrf={props.csrf} permissions={props.permissions}>
-      {props.notice ? <p class={props.notice.kind}>{props.notice.text}</p> : null}
+    <Layout title={t("users.title")}>
+      <NoticeLine notice={props.notice} />
       {props.invitationUrl ? (
         <div class="card">
-          <h2>Invitation link</h2>
-          <p class="muted">No mail is sent: pass this link on. It works once, for 7 days.</p>
+          <h2>{t("users.invitation_link")}</h2>
+          <p class="muted">{t("users.invitation_hint")}</p>
           <pre class="text mono invitation-url">{props.invitationUrl}</pre>
         </div>
       ) : null}
       {props.canWrite ? (
         <div class="card">
-          <h2>Invite a user</h2>
+          <h2>{t("users.invite_title")}</h2>
           <form method="post" action="/dashboard/users">
-            <Hidden csrf={props.csrf} />
-            <label for="email">Email</label>
-            <input id="email" name="email" type="email" required maxlength={254} />
-            <label for="role">Role</label>
-            <RoleSelect id="role" roles={props.roles} selected="analyst" />
-            <button type="submit">Invite</button>
+            <Csrf />
+            <Field name="email" label={t("users.email")} type="email" required maxlength={254} />
+            <Field name="role" label={t("users.role")}>
+              <RoleSelect id="field-role" roles={props.roles} selected="analyst" />
+            </Field>
+            <button type="submit">{t("users.invite")}</button>
           </form>
         </div>
       ) : null}
       <div class="card">
-        <h2>Users</h2>
-        <table>
-          <thead>
+        <Table
+          head={[
+            t("users.col_email"),
+            t("users.col_role"),
+            t("users.col_status"),
+            t("users.col_since"),
+            ...(props.canWrite ? [t("common.actions")] : []),
+          ]}
+        >
+          {props.users.map((u) => (
             <tr>
-              <th>Email</th>
-              <th>Role</th>
-              <th>Status</th>
-              <th>Since</th>
-              {props.canWrite ? <th>Actions</th> : null}
-            </tr>
-          </thead>
-          <tbody>
-            {props.users.map((u) => (
-              <tr>
+              <td>
+                {u.email} <span class="muted mono">{u.id}</span>
+                {u.id === props.selfId ? <span class="muted"> {t("common.you")}</span> : null}
+              </td>
+              <td>{label(u.role)}</td>
+              <td>
+                <StatusPill status={u.status} />
+              </td>
+              <td>{fmt.date(u.createdAt)}</td>
+              {props.canWrite ? (
                 <td>
-                  {u.email} <span class="muted mono">{u.id}</span>
-                  {u.id === props.selfId ? <span class="muted"> (you)</span> : null}
-                </td>
-                <td>{label(u.role)}</td>
-                <td>
-                  <span class="pill">{u.status}</span>
-                </td>
-                <td>{new Date(u.createdAt).toISOString().slice(0, 10)}</td>
-                {props.canWrite ? (
-                  <td>
+                  <div class="actions">
                     {u.id === props.selfId ? null : (
                       <form method="post" action={`/dashboard/users/${u.id}/role`}>
-                        <Hidden csrf={props.csrf} />
+                        <Csrf />
                         <RoleSelect roles={props.roles} selected={u.role} />
-                        <button type="submit">Change role</button>
+                        <button type="submit">{t("users.change_role")}</button>
                       </form>
                     )}
-                    {u.status === "invited" ? null : (
-                      <form
-                        method="post"
-                        action={`/dashboard/users/${u.id}/${u.status === "active" ? "disable" : "enable"}`}
-                      >
-                        <Hidden csrf={props.csrf} />
-                        <button type="submit">
-                          {u.status === "active" ? "Disable" : "Enable"}
-                        </button>
+                    {u.status === "invited" ? null : u.status === "active" ? (
+                      <ConfirmAction
+                        action={`/dashboard/users/${u.id}/disable`}
+                        label={t("users.disable")}
+                        question={t("users.confirm_disable", { email: u.email })}
+                      />
+                    ) : (
+                      <form method="post" action={`/dashboard/users/${u.id}/enable`}>
+                        <Csrf />
+                        <button type="submit">{t("users.enable")}</button>
                       </form>
                     )}
-                    <form method="post" action={`/dashboard/users/${u.id}/remove`}>
-                      <Hidden csrf={props.csrf} />
-                      <button type="submit" class="danger">
-                        Remove
-                      </button>
-                    </form>
-                  </td>
-                ) : null}
-              </tr>
-            ))}
-          </tbody>
-        </table>
-        {props.nextCursor ? (
-          <a href={`/dashboard/users?cursor=${props.nextCursor}`}>Older →</a>
-        ) : null}
+                    <ConfirmAction
+                      action={`/dashboard/users/${u.id}/remove`}
+                      label={t("users.remove")}
+                      question={t("users.confirm_remove", { email: u.email })}
+                    />
+                  </div>
+                </td>
+              ) : null}
+            </tr>
+          ))}
+        </Table>
+        <Pager base="/dashboard/users" cursor={props.cursor} nextCursor={props.nextCursor} />
       </div>
     </Layout>
   );
 }
 
-const PASSWORD_HINT = `${PASSWORD_MIN_LENGTH} to ${PASSWORD_MAX_LENGTH} characters; not a common password, not your email address.`;
-
-export function AccountPage(props: {
-  csrf: string;
-  permissions: readonly Permission[];
-  email: string;
-  role: string;
-  notice?: Notice;
-}) {
+export function AccountPage(props: { email: string; role: string; notice?: Notice }) {
+  const { t } = useUi();
   return (
-    <Layout title="Account" csrf={props.csrf} permissions={props.permissions}>
-      {props.notice ? <p class={props.notice.kind}>{props.notice.text}</p> : null}
+    <Layout title={t("account.title")}>
+      <NoticeLine notice={props.notice} />
       <div class="card narrow">
-        <h2>Your account</h2>
+        <h2>{t("account.heading")}</h2>
         <p class="muted">
           {props.email} · {props.role}
         </p>
-        <h3>Change your password</h3>
-        <p class="muted">{PASSWORD_HINT} Your other sessions are signed out.</p>
+        <h3>{t("account.change_password")}</h3>
+        <p class="muted">
+          <PasswordHint /> {t("account.others_signed_out")}
+        </p>
         <form method="post" action="/dashboard/account/password">
-          <Hidden csrf={props.csrf} />
-          <label for="current_password">Current password</label>
-          <input id="current_password" name="current_password" type="password" required />
-          <label for="new_password">New password</label>
-          <input
-            id="new_password"
+          <Csrf />
+          <Field
+            name="current_password"
+            label={t("account.current_password")}
+            type="password"
+            required
+          />
+          <Field
             name="new_password"
+            label={t("account.new_password")}
             type="password"
             required
             minlength={PASSWORD_MIN_LENGTH}
             maxlength={PASSWORD_MAX_LENGTH}
           />
-          <button type="submit">Change password</button>
+          <button type="submit">{t("account.submit")}</button>
         </form>
       </div>
     </Layout>
@@ -167,30 +163,29 @@ export function AccountPage(props: {
 }
 
 export function InvitationPage(props: { token: string; email?: string; error?: string }) {
+  const { t } = useUi();
   return (
-    <Layout title="Accept the invitation">
+    <Layout title={t("invitation.heading")}>
       <div class="card narrow">
-        <h1>Join Relaybox</h1>
         {props.error ? <p class="error">{props.error}</p> : null}
         {props.email ? (
           <form method="post" action={`/dashboard/invitations/${encodeURIComponent(props.token)}`}>
             <p class="muted">
-              Set a password for {props.email}. {PASSWORD_HINT}
+              {t("invitation.set_for", { email: props.email })} <PasswordHint />
             </p>
-            <label for="password">Password</label>
-            <input
-              id="password"
+            <Field
               name="password"
+              label={t("invitation.password")}
               type="password"
               required
               minlength={PASSWORD_MIN_LENGTH}
               maxlength={PASSWORD_MAX_LENGTH}
             />
-            <button type="submit">Set password</button>
+            <button type="submit">{t("invitation.submit")}</button>
           </form>
         ) : (
           <p>
-            <a href="/dashboard/login">Sign in</a>
+            <a href="/dashboard/login">{t("invitation.sign_in")}</a>
           </p>
         )}
       </div>

@@ -1,43 +1,44 @@
 /** The reviewer's queue: templates and signatures waiting for approval, with their flagged words. */
-import type { Permission } from "../domain/permissions";
 import type { SignatureRecord } from "../services/content/signatures";
 import type { TemplateRecord } from "../services/content/templates";
+import { ConfirmAction, Csrf, NoticeLine } from "./components";
 import { Layout } from "./layout";
+import { type Notice, useUi } from "./ui";
 
-function Decision(props: { csrf: string; action: string; canReview: boolean }) {
+function Decision(props: { action: string; name: string; canReview: boolean }) {
+  const { t } = useUi();
   if (!props.canReview) {
-    return <p class="muted">Your role can read the queue but not decide.</p>;
+    return <p class="muted">{t("reviews.read_only")}</p>;
   }
   return (
     <div class="decision">
       <form method="post" action={`${props.action}/approve`}>
-        <input type="hidden" name="csrf" value={props.csrf} />
-        <button type="submit">Approve</button>
+        <Csrf />
+        <button type="submit">{t("reviews.approve")}</button>
       </form>
-      <form method="post" action={`${props.action}/reject`} class="reject">
-        <input type="hidden" name="csrf" value={props.csrf} />
-        <input name="reason" required maxlength={500} placeholder="Why it is rejected" />
-        <button type="submit" class="danger">
-          Reject
-        </button>
-      </form>
+      <ConfirmAction
+        action={`${props.action}/reject`}
+        label={t("reviews.reject")}
+        question={t("reviews.confirm_reject", { name: props.name })}
+      >
+        <input name="reason" required maxlength={500} placeholder={t("reviews.reason")} />
+      </ConfirmAction>
     </div>
   );
 }
 
 export function ReviewsPage(props: {
-  csrf: string;
-  permissions: readonly Permission[];
   canReview: boolean;
   templates: TemplateRecord[];
   signatures: SignatureRecord[];
-  notice?: { kind: "ok" | "error"; text: string };
+  notice?: Notice;
 }) {
+  const { t } = useUi();
   return (
-    <Layout title="Reviews" csrf={props.csrf} permissions={props.permissions}>
-      {props.notice ? <p class={props.notice.kind}>{props.notice.text}</p> : null}
-      <h2>Templates waiting for review</h2>
-      {props.templates.length === 0 ? <p class="muted">None.</p> : null}
+    <Layout title={t("reviews.title")}>
+      <NoticeLine notice={props.notice} />
+      <h2>{t("reviews.templates")}</h2>
+      {props.templates.length === 0 ? <p class="muted">{t("common.none")}</p> : null}
       {props.templates.map(({ template, latest }) => (
         <div class="card">
           <h3>
@@ -48,23 +49,29 @@ export function ReviewsPage(props: {
           </h3>
           <pre class="text">{latest.body}</pre>
           <p class="muted">
-            Variables:{" "}
-            {latest.variables.map((v) => `${v.name} (${v.type}, ≤ ${v.maxLength})`).join(", ") ||
-              "none"}
+            {latest.variables.length > 0
+              ? t("reviews.variables", {
+                  list: latest.variables
+                    .map((v) =>
+                      t("reviews.variable", { name: v.name, type: v.type, max: v.maxLength }),
+                    )
+                    .join(", "),
+                })
+              : t("reviews.no_variables")}
             {template.approvedVersion !== null
-              ? ` · version ${template.approvedVersion} is approved and serving`
+              ? ` · ${t("reviews.serving", { version: template.approvedVersion })}`
               : ""}
           </p>
           {latest.reviewReason ? <p class="error">{latest.reviewReason}</p> : null}
           <Decision
-            csrf={props.csrf}
             action={`/dashboard/templates/${template.id}`}
+            name={template.name}
             canReview={props.canReview}
           />
         </div>
       ))}
-      <h2>Signatures waiting for review</h2>
-      {props.signatures.length === 0 ? <p class="muted">None.</p> : null}
+      <h2>{t("reviews.signatures")}</h2>
+      {props.signatures.length === 0 ? <p class="muted">{t("common.none")}</p> : null}
       {props.signatures.map(({ row }) => (
         <div class="card">
           <h3>
@@ -72,8 +79,8 @@ export function ReviewsPage(props: {
           </h3>
           {row.reviewReason ? <p class="error">{row.reviewReason}</p> : null}
           <Decision
-            csrf={props.csrf}
             action={`/dashboard/signatures/${row.id}`}
+            name={`【${row.name}】`}
             canReview={props.canReview}
           />
         </div>

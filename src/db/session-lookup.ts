@@ -56,6 +56,7 @@ export async function lookUpSession(
       role: row.role,
       permissions: permissionsOfRole(row.role, row.customPermissions),
       csrf: row.csrf,
+      tenantName: row.tenant.name,
     },
     tenant: tenantConfigOf(row.tenant),
   };

@@ -94,4 +94,6 @@ export interface Session {
   /** What the role holds, read with the session on every request. */
   permissions: Permission[];
   csrf: string;
+  /** The tenant's name, for the dashboard's header; read with the session (db/session-lookup). */
+  tenantName?: string;
 }

@@ -1,0 +1,240 @@
+/**
+ * The dashboard's shared pieces: GET filter forms over tables with cursor paging, form fields with
+ * the field-level errors of a problem+json's pointers, confirmation before destructive actions
+ * (a <details> disclosure: no script), flash notices. All read the request's Ui (`useUi`).
+ */
+import type { Child } from "hono/jsx";
+import type { FieldErrors } from "./forms";
+import { useUi } from "./ui";
+
+export type { Notice } from "./ui";
+
+/** The hidden CSRF field every signed-in post carries (dashboard/session checks it). */
+export function Csrf() {
+  const { user } = useUi();
+  return user ? <input type="hidden" name="csrf" value={user.csrf} /> : null;
+}
+
+export function NoticeLine(props: { notice?: { kind: "ok" | "error"; text: string } }) {
+  return props.notice ? (
+    <p class={`flash ${props.notice.kind}`} role="status">
+      {props.notice.text}
+    </p>
+  ) : null;
+}
+
+/** A GET form of filters above a table; its fields keep their values through the query string. */
+export function FilterForm(props: { action: string; children: Child }) {
+  const { t } = useUi();
+  return (
+    <form method="get" action={props.action} class="filters">
+      {props.children}
+      <div class="filter-actions">
+        <button type="submit">{t("common.filter")}</button>
+        <a class="button secondary" href={props.action}>
+          {t("common.clear")}
+        </a>
+      </div>
+    </form>
+  );
+}
+
+/** A labelled filter field: a select of `options` or a text input. */
+export function FilterField(props: {
+  name: string;
+  label: string;
+  value?: string;
+  options?: readonly { value: string; label: string }[];
+  type?: "text" | "date" | "search";
+}) {
+  const id = `filter-${props.name}`;
+  return (
+    <div class="filter-field">
+      <label for={id}>{props.label}</label>
+      {props.options ? (
+        <select id={id} name={props.name}>
+          {props.options.map((o) => (
+            <option value={o.value} selected={o.value === (props.value ?? "")}>
+              {o.label}
+            </option>
+          ))}
+        </select>
+      ) : (
+        <input id={id} name={props.name} type={props.type ?? "text"} value={props.value ?? ""} />
+      )}
+    </div>
+  );
+}
+
+/** A table that scrolls sideways on a narrow screen instead of widening the page. */
+export function Table(props: { head: Child[]; children: Child; empty?: boolean }) {
+  const { t } = useUi();
+  return (
+    <>
+      <div class="table-scroll">
+        <table>
+          <thead>
+            <tr>
+              {props.head.map((h) => (
+                <th>{h}</th>
+              ))}
+            </tr>
+          </thead>
+          <tbody>{props.children}</tbody>
+        </table>
+      </div>
+      {props.empty ? <p class="muted">{t("common.none")}</p> : null}
+    </>
+  );
+}
+
+/**
+ * Cursor paging over an API list: "next" follows the page's `nextCursor`; the API's cursors go
+ * one way, so "back" returns to the first page (the browser's Back button goes one page back).
+ * `query` holds the filters, kept on both links.
+ */
+export function Pager(props: {
+  base: string;
+  query?: Readonly<Record<string, string | undefined>>;
+  cursor?: string;
+  nextCursor: string | null;
+}) {
+  const { t } = useUi();
+  const link = (cursor?: string) => {
+    const params = new URLSearchParams();
+    for (const [k, v] of Object.entries(props.query ?? {})) {
+      if (v) {
+        params.set(k, v);
+      }
+    }
+    if (cursor) {
+      params.set("cursor", cursor);
+    }
+    const qs = params.toString();
+    return qs ? `${props.base}?${qs}` : props.base;
+  };
+  if (!props.cursor && !props.nextCursor) {
+    return null;
+  }
+  return (
+    <nav class="pager">
+      {props.cursor ? <a href={link()}>{t("common.first")}</a> : <span />}
+      {props.nextCursor ? (
+        <a rel="next" href={link(props.nextCursor)}>
+          {t("common.next")}
+        </a>
+      ) : null}
+    </nav>
+  );
+}
+
+/**
+ * A labelled form field with its error: `errors` are a refused form's field errors keyed by the
+ * problem+json pointer's field (`fieldErrorsOf` in forms.ts), so the API's and the page's
+ * messages are the same.
+ */
+export function Field(props: {
+  name: string;
+  label: string;
+  errors?: FieldErrors;
+  value?: string;
+  type?: string;
+  required?: boolean;
+  multiline?: boolean;
+  rows?: number;
+  placeholder?: string;
+  minlength?: number;
+  maxlength?: number;
+  hint?: string;
+  children?: Child;
+}) {
+  const error = props.errors?.[props.name];
+  const id = `field-${props.name}`;
+  const described = [props.hint ? `${id}-hint` : "", error ? `${id}-error` : ""]
+    .filter(Boolean)
+    .join(" ");
+  const common = {
+    id,
+    name: props.name,
+    required: props.required,
+    placeholder: props.placeholder,
+    minlength: props.minlength,
+    maxlength: props.maxlength,
+    "aria-invalid": error ? "true" : undefined,
+    "aria-describedby": described || undefined,
+  };
+  return (
+    <div class={error ? "field has-error" : "field"}>
+      <label for={id}>{props.label}</label>
+      {props.children ??
+        (props.multiline ? (
+          <textarea {...common} rows={props.rows ?? 3}>
+            {props.value ?? ""}
+          </textarea>
+        ) : (
+          <input {...common} type={props.type ?? "text"} value={props.value ?? ""} />
+        ))}
+      {props.hint ? (
+        <p class="hint" id={`${id}-hint`}>
+          {props.hint}
+        </p>
+      ) : null}
+      {error ? (
+        <p class="field-error" id={`${id}-error`}>
+          {error}
+        </p>
+      ) : null}
+    </div>
+  );
+}
+
+/**
+ * A destructive action asked twice, without script: the button opens a disclosure saying what
+ * will happen, whose own button posts `action` (with the CSRF token and `fields`).
+ */
+export function ConfirmAction(props: {
+  action: string;
+  label: string;
+  question: string;
+  fields?: Readonly<Record<string, string>>;
+  children?: Child;
+}) {
+  const { t } = useUi();
+  return (
+    <details class="confirm">
+      <summary class="button danger">{props.label}</summary>
+      <div class="confirm-box" role="alertdialog" aria-label={t("common.confirm_title")}>
+        <p>{props.question}</p>
+        <form method="post" action={props.action}>
+          <Csrf />
+          {Object.entries(props.fields ?? {}).map(([name, value]) => (
+            <input type="hidden" name={name} value={value} />
+          ))}
+          {props.children}
+          <button type="submit" class="danger">
+            {t("common.confirm")}
+          </button>
+        </form>
+      </div>
+    </details>
+  );
+}
+
+/** A chart drawn by /dashboard/charts.js from its JSON (uPlot); the table fallback is `children`. */
+export interface ChartData {
+  kind: "line" | "bars";
+  /** X values: Unix seconds (days, hours) for time series. */
+  x: number[];
+  series: { label: string; values: (number | null)[] }[];
+  /** Y axis label. */
+  yLabel?: string;
+}
+
+export function Chart(props: { data: ChartData; label: string; children?: Child }) {
+  return (
+    <figure class="chart" role="img" aria-label={props.label}>
+      <div class="chart-canvas" data-chart={JSON.stringify(props.data)} />
+      {props.children ? <figcaption>{props.children}</figcaption> : null}
+    </figure>
+  );
+}

@@ -1,0 +1,155 @@
+import { describe, expect, it } from "vitest";
+import { fieldErrorsOf } from "../src/dashboard/forms";
+import { CATALOGS, formatsFor, LOCALES, localeOfAcceptLanguage } from "../src/dashboard/i18n";
+import { en } from "../src/dashboard/i18n/en";
+import { NAV, navFor } from "../src/dashboard/nav";
+import { ApiError } from "../src/lib/problem";
+import { addUser, form, sessionCookieOf, signedIn } from "./support/dashboard";
+import { call, createTenant, messageReaches, postJson } from "./support/tenants";
+
+const KEYS = Object.keys(en);
+
+/** Every catalog key that shows in a page's HTML: a string rendered without its lookup. */
+const rawKeysIn = (html: string) => KEYS.filter((key) => html.includes(key));
+
+describe("dashboard languages", () => {
+  it("has every key in every catalog, each with text, and no key that English lacks", () => {
+    for (const locale of LOCALES) {
+      const catalog: Record<string, string> = CATALOGS[locale];
+      expect(Object.keys(catalog).sort()).toEqual([...KEYS].sort());
+      for (const key of KEYS) {
+        expect(catalog[key]?.trim(), `${locale} ${key}`).not.toBe("");
+      }
+    }
+  });
+
+  it("keeps each text's {variables} the same in every language", () => {
+    const vars = (text: string) => [...text.matchAll(/\{(\w+)\}/g)].map((m) => m[1]).sort();
+    for (const key of KEYS) {
+      for (const locale of LOCALES) {
+        expect(vars(CATALOGS[locale][key as keyof typeof en]), `${locale} ${key}`).toEqual(
+          vars(en[key as keyof typeof en]),
+        );
+      }
+    }
+  });
+
+  it("names every nav entry's label in the catalog", () => {
+    for (const item of NAV) {
+      expect(KEYS).toContain(item.labelKey);
+    }
+  });
+
+  it("picks Chinese for any zh tag the browser prefers, English otherwise", () => {
+    expect(localeOfAcceptLanguage("zh-CN,zh;q=0.9,en;q=0.8")).toBe("zh");
+    expect(localeOfAcceptLanguage("zh-TW")).toBe("zh");
+    expect(localeOfAcceptLanguage("en-US,en;q=0.9,zh;q=0.8")).toBe("en");
+    expect(localeOfAcceptLanguage("fr-FR,zh;q=0.5")).toBe("zh");
+    expect(localeOfAcceptLanguage("de-DE")).toBe("en");
+    expect(localeOfAcceptLanguage(undefined)).toBe("en");
+  });
+
+  it("formats times in the tenant's zone and money in its currency, per locale", () => {
+    const at = Date.UTC(2026, 0, 2, 23, 30, 0);
+    expect(formatsFor("en", "Asia/Shanghai", "CNY").dateTime(at)).toContain("07:30:00");
+    expect(formatsFor("zh", "Asia/Shanghai", "CNY").date(at)).toBe("2026/01/03");
+    expect(formatsFor("en", "UTC", "USD").date(at)).toBe("01/02/2026");
+    expect(formatsFor("zh", "UTC", "CNY").money("0.045")).toBe("¥0.045");
+    expect(formatsFor("en", "UTC", "USD").moneyMicros(1_500_000)).toBe("$1.50");
+    expect(formatsFor("en", "UTC", "USD").number(12345)).toBe("12,345");
+  });
+
+  it("keys a problem's field errors by the form field its pointer names", () => {
+    const problem = new ApiError("validation-error", "no", {
+      errors: [
+        { pointer: "/to", detail: "not a number" },
+        { pointer: "/to", detail: "second" },
+        { pointer: "/variables/code", detail: "too long" },
+        { pointer: "/a~1b", detail: "escaped" },
+        { pointer: "", detail: "the whole body" },
+      ],
+    });
+    expect(fieldErrorsOf(problem)).toEqual({
+      to: "not a number",
+      "variables.code": "too long",
+      "a/b": "escaped",
+    });
+  });
+
+  it("shows only the entries a role's permissions reach", () => {
+    const analyst = navFor(["messages:read", "templates:read"], "/dashboard/messages/x");
+    const paths = analyst.flatMap((s) => s.items.map((i) => i.path));
+    expect(paths).toContain("/dashboard/messages");
+    expect(paths).not.toContain("/dashboard/users");
+    const current = analyst.flatMap((s) => s.items).find((i) => i.current);
+    expect(current?.path).toBe("/dashboard/messages");
+  });
+});
+
+describe("dashboard pages in both languages", () => {
+  it("render every converted page with no raw catalog key, in English and in Chinese", async () => {
+    const tenant = await createTenant({ homeCountry: "CN" });
+    const { cookie } = await signedIn(tenant, "admin");
+    const sent = await tenant.api("/v1/messages", postJson({ to: "13800138401", body: "hello" }));
+    const id = ((await sent.json()) as { id: string }).id;
+    await messageReaches(tenant, id, "delivered");
+    const pages = [
+      "/dashboard",
+      "/dashboard/messages",
+      `/dashboard/messages/${id}`,
+      "/dashboard/reviews",
+      "/dashboard/users",
+      "/dashboard/account",
+    ];
+    for (const [lang, marker] of [
+      ["en", "Sign out"],
+      ["zh", "退出登录"],
+    ] as const) {
+      for (const path of pages) {
+        const res = await call(path, null, { headers: { cookie: `${cookie}; rbx_lang=${lang}` } });
+        expect(res.status, path).toBe(200);
+        const html = await res.text();
+        expect(rawKeysIn(html), `${lang} ${path}`).toEqual([]);
+        expect(html, `${lang} ${path}`).toContain(marker);
+      }
+      const login = await (
+        await call("/dashboard/login", null, { headers: { cookie: `rbx_lang=${lang}` } })
+      ).text();
+      expect(rawKeysIn(login)).toEqual([]);
+      expect(login).toContain(lang === "zh" ? "登录" : "Sign in");
+    }
+  });
+
+  it("remembers the language switch in a cookie and comes back to the page", async () => {
+    const res = await call("/dashboard/lang/zh?back=%2Fdashboard%2Fusers%3Fcursor%3Dx", null);
+    expect(res.status).toBe(303);
+    expect(res.headers.get("location")).toBe("/dashboard/users?cursor=x");
+    expect(res.headers.get("set-cookie")).toMatch(/^rbx_lang=zh;/);
+    const away = await call("/dashboard/lang/en?back=https%3A%2F%2Fevil.example", null);
+    expect(away.headers.get("location")).toBe("/dashboard");
+    const slashes = await call("/dashboard/lang/en?back=%2F%2Fevil.example", null);
+    expect(slashes.headers.get("location")).toBe("/dashboard");
+    expect((await call("/dashboard/lang/fr", null)).status).toBe(404);
+  });
+
+  it("is Chinese by default for a browser that asks for it, and shows the tenant's name", async () => {
+    const tenant = await createTenant();
+    const user = await addUser(tenant, "analyst");
+    const login = await call("/dashboard/login", null, {
+      headers: { "accept-language": "zh-CN,zh;q=0.9" },
+    });
+    expect(await login.text()).toContain('<html lang="zh-CN">');
+    const signed = await call(
+      "/dashboard/login",
+      null,
+      form({ email: user.email, password: user.password }),
+    );
+    const cookie = sessionCookieOf(signed);
+    const page = await (
+      await call("/dashboard", null, { headers: { cookie, "accept-language": "zh-CN" } })
+    ).text();
+    expect(page).toContain("审核队列");
+    // An analyst's menu has no Users entry.
+    expect(page).not.toContain('href="/dashboard/users"');
+  });
+});
