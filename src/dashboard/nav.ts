@@ -50,6 +50,25 @@ export const NAV: readonly NavItem[] = [
     group: "review",
   },
   { path: "/dashboard/users", labelKey: "nav.users", permission: "users:read", group: "users" },
+  // Content (templates, signatures, sensitive words).
+  {
+    path: "/dashboard/templates",
+    labelKey: "nav.templates",
+    permission: "templates:read",
+    group: "templates",
+  },
+  {
+    path: "/dashboard/signatures",
+    labelKey: "nav.signatures",
+    permission: "templates:read",
+    group: "templates",
+  },
+  {
+    path: "/dashboard/sensitive-words",
+    labelKey: "nav.sensitive_words",
+    permission: "content:read",
+    group: "templates",
+  },
 ];
 
 export const GROUP_LABELS: { readonly [g in NavGroup]: MessageKey } = {

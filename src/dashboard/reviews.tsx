@@ -1,7 +1,7 @@
 /** The reviewer's queue: templates and signatures waiting for approval, with their flagged words. */
 import type { SignatureRecord } from "../services/content/signatures";
 import type { TemplateRecord } from "../services/content/templates";
-import { ConfirmAction, Csrf, NoticeLine } from "./components";
+import { ConfirmAction, NoticeLine } from "./components";
 import { Layout } from "./layout";
 import { type Notice, useUi } from "./ui";
 
@@ -12,10 +12,11 @@ function Decision(props: { action: string; name: string; canReview: boolean }) {
   }
   return (
     <div class="decision">
-      <form method="post" action={`${props.action}/approve`}>
-        <Csrf />
-        <button type="submit">{t("reviews.approve")}</button>
-      </form>
+      <ConfirmAction
+        action={`${props.action}/approve`}
+        label={t("reviews.approve")}
+        question={t("reviews.confirm_approve", { name: props.name })}
+      />
       <ConfirmAction
         action={`${props.action}/reject`}
         label={t("reviews.reject")}

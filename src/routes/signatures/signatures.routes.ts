@@ -1,4 +1,5 @@
 import { createRoute, z } from "@hono/zod-openapi";
+import { signatureNameProblem } from "../../domain/signatures";
 import { REVIEW_STATUSES } from "../../domain/vocabulary";
 import { requireScope } from "../../middleware/api-key";
 import { bearerAuth, IdempotencyHeaders, LimitQuery } from "../common";
@@ -6,21 +7,6 @@ import { conflict, jsonBody, jsonResponse, listOf, problems } from "../openapi-h
 import { reviewRoutes } from "../review-routes";
 
 const SignatureId = z.string().regex(/^sig_[0-9A-Z]{26}$/, "must be a signature id (sig_…)");
-
-/** What is wrong with a signature's name, or null. Carriers in China take 2 to 20 characters. */
-function signatureNameProblem(name: string): string | null {
-  const characters = Array.from(name).length;
-  if (characters < 2 || characters > 20) {
-    return "must be 2 to 20 characters";
-  }
-  if (/[【】[\]〔〕]/.test(name)) {
-    return "must be the name without brackets: 【】 are added";
-  }
-  if (/\p{Cc}/u.test(name)) {
-    return "must not contain control characters";
-  }
-  return null;
-}
 
 const SignatureName = z
   .string()

@@ -5,7 +5,7 @@
  * serving. State changes are conditional updates on the status they start from, so two racing
  * requests cannot both apply.
  */
-import { and, eq, exists, inArray, type SQL } from "drizzle-orm";
+import { and, desc, eq, exists, inArray, type SQL } from "drizzle-orm";
 import { type Database, database } from "../../db/client";
 import { keyset, type Page, type PageRequest, pageOf } from "../../db/paging";
 import { templates, templateVersions } from "../../db/schema";
@@ -281,4 +281,21 @@ export async function deleteTemplate(env: Env, caller: Caller, id: string): Prom
     db.delete(templates).where(eq(templates.id, template.id)),
   ]);
   forgetServingTemplate(caller.tenant.id, id);
+}
+
+/** Every version of a template, newest first (the template checked as the caller's first). */
+export async function listTemplateVersions(
+  env: Env,
+  caller: Caller,
+  id: string,
+): Promise<TemplateVersionRow[]> {
+  await getTemplate(env, caller, id);
+  return database(env.DB)
+    .select()
+    .from(templateVersions)
+    .where(
+      and(eq(templateVersions.templateId, id), eq(templateVersions.tenantId, caller.tenant.id)),
+    )
+    .orderBy(desc(templateVersions.version))
+    .limit(100);
 }
