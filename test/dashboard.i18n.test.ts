@@ -5,6 +5,7 @@ import { en } from "../src/dashboard/i18n/en";
 import { NAV, navFor } from "../src/dashboard/nav";
 import { ApiError } from "../src/lib/problem";
 import { addUser, form, sessionCookieOf, signedIn } from "./support/dashboard";
+import { CODE_TEMPLATE } from "./support/templates";
 import { call, createTenant, messageReaches, postJson } from "./support/tenants";
 
 const KEYS = Object.keys(en);
@@ -93,6 +94,8 @@ describe("dashboard pages in both languages", () => {
     const sent = await tenant.api("/v1/messages", postJson({ to: "13800138401", body: "hello" }));
     const id = ((await sent.json()) as { id: string }).id;
     await messageReaches(tenant, id, "delivered");
+    const template = await tenant.api("/v1/templates", postJson(CODE_TEMPLATE));
+    const templateId = ((await template.json()) as { id: string }).id;
     const pages = [
       "/dashboard",
       "/dashboard/messages",
@@ -100,6 +103,12 @@ describe("dashboard pages in both languages", () => {
       "/dashboard/reviews",
       "/dashboard/users",
       "/dashboard/account",
+      // Content area (i19-c).
+      "/dashboard/templates",
+      "/dashboard/templates/new",
+      `/dashboard/templates/${templateId}`,
+      "/dashboard/signatures",
+      "/dashboard/sensitive-words",
     ];
     for (const [lang, marker] of [
       ["en", "Sign out"],
