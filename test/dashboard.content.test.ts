@@ -195,7 +195,10 @@ describe("the dashboard's sensitive words page", () => {
     expect((await post(analyst, "/dashboard/sensitive-words/check", { text: "hi" })).status).toBe(
       200,
     );
-    const refused = await post(analyst, "/dashboard/sensitive-words", { word: "x1", policy: "block" });
+    const refused = await post(analyst, "/dashboard/sensitive-words", {
+      word: "x1",
+      policy: "block",
+    });
     expect(refused.status).toBe(403);
     await refused.body?.cancel();
     const agent = await signedIn(tenant, "agent");

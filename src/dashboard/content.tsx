@@ -360,10 +360,10 @@ export function TemplateEditorPage(props: {
             {props.versions.map((v) => (
               <tr>
                 <td>
-                  v{v.version}
-                  {record?.template.approvedVersion === v.version
-                    ? ` · ${t("templates.serving_short", { version: v.version })}`
-                    : ""}
+                  v{v.version}{" "}
+                  {record?.template.approvedVersion === v.version ? (
+                    <span class="pill verdict-allow">{t("templates.serving_now")}</span>
+                  ) : null}
                 </td>
                 <td>
                   <StatusPill status={v.status} />

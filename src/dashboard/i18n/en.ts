@@ -259,6 +259,7 @@ export const en = {
   "words.bad_text": "Write a text of 1 to 10,000 characters.",
   "words.yours": "Your words",
   "templates.submitted_flash": "Template {name} submitted for review.",
+  "templates.serving_now": "serving",
 } as const;
 
 export type MessageKey = keyof typeof en;

@@ -255,4 +255,5 @@ export const zh: Catalog = {
   "words.bad_text": "文本须为 1 到 10,000 个字符。",
   "words.yours": "自定义词语",
   "templates.submitted_flash": "模板{name}已提交审核。",
+  "templates.serving_now": "生效中",
 };
