@@ -100,6 +100,9 @@ describe("dashboard pages in both languages", () => {
       "/dashboard/reviews",
       "/dashboard/users",
       "/dashboard/account",
+      "/dashboard/roles",
+      "/dashboard/audit",
+      "/dashboard/settings",
     ];
     for (const [lang, marker] of [
       ["en", "Sign out"],

@@ -50,6 +50,15 @@ export const NAV: readonly NavItem[] = [
     group: "review",
   },
   { path: "/dashboard/users", labelKey: "nav.users", permission: "users:read", group: "users" },
+  // Users and roles, audit log, settings (issue 19, area f)
+  { path: "/dashboard/roles", labelKey: "nav.roles", permission: "users:read", group: "users" },
+  { path: "/dashboard/audit", labelKey: "nav.audit", permission: "audit:read", group: "audit" },
+  {
+    path: "/dashboard/settings",
+    labelKey: "nav.settings",
+    permission: "admin",
+    group: "settings",
+  },
 ];
 
 export const GROUP_LABELS: { readonly [g in NavGroup]: MessageKey } = {
