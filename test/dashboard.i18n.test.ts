@@ -109,6 +109,9 @@ describe("dashboard pages in both languages", () => {
       `/dashboard/templates/${templateId}`,
       "/dashboard/signatures",
       "/dashboard/sensitive-words",
+      "/dashboard/roles",
+      "/dashboard/audit",
+      "/dashboard/settings",
     ];
     for (const [lang, marker] of [
       ["en", "Sign out"],

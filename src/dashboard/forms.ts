@@ -5,10 +5,13 @@ import { ApiError } from "../lib/problem";
 
 export type FormFields = Record<string, string | File | (string | File)[]>;
 
-/** The form's fields; a body that is not a readable form is a 400, never a 500. */
-export async function readForm(c: Context<AppEnv>): Promise<FormFields> {
+/**
+ * The form's fields; a body that is not a readable form is a 400, never a 500. With `all`, a
+ * field given more than once (checkboxes of one name) is the list of its values.
+ */
+export async function readForm(c: Context<AppEnv>, all = false): Promise<FormFields> {
   try {
-    return await c.req.parseBody({ all: false });
+    return await c.req.parseBody({ all });
   } catch (error) {
     const why = error instanceof Error ? error.message : String(error);
     throw new ApiError("validation-error", `The form could not be read: ${why}`, {

@@ -14,6 +14,7 @@ import { approveTemplate, rejectTemplate } from "../services/content/template-re
 import { listTemplates } from "../services/content/templates";
 import { getMessage, listMessages } from "../services/messaging/message-reads";
 import { acceptMessage } from "../services/messaging/messages";
+import { adminPages } from "./admin-routes";
 import { contentPages } from "./content-routes";
 import { fieldErrorsOf, readForm } from "./forms";
 import { isLocale, LOCALE_COOKIE } from "./i18n";
@@ -132,6 +133,7 @@ export const dashboardRouter = new Hono<AppEnv>()
   .use("/dashboard/*", requireSession)
   .route("/", peoplePages)
   .route("/", contentPages)
+  .route("/", adminPages)
   .post("/dashboard/logout", async (c) => {
     await endSession(c.env, c.get("session"), c.get("caller").origin);
     clearSessionCookie(c);

@@ -69,6 +69,15 @@ export const NAV: readonly NavItem[] = [
     permission: "content:read",
     group: "templates",
   },
+  // Users and roles, audit log, settings (issue 19, area f)
+  { path: "/dashboard/roles", labelKey: "nav.roles", permission: "users:read", group: "users" },
+  { path: "/dashboard/audit", labelKey: "nav.audit", permission: "audit:read", group: "audit" },
+  {
+    path: "/dashboard/settings",
+    labelKey: "nav.settings",
+    permission: "admin",
+    group: "settings",
+  },
 ];
 
 export const GROUP_LABELS: { readonly [g in NavGroup]: MessageKey } = {

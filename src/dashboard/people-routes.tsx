@@ -5,7 +5,7 @@
 import { type Context, Hono } from "hono";
 import type { AppEnv } from "../app-env";
 import { settingsOf } from "../config/settings";
-import { grants, type Permission } from "../domain/permissions";
+import { grants, isBuiltInRole, type Permission } from "../domain/permissions";
 import { ApiError } from "../lib/problem";
 import {
   acceptInvitation,
@@ -59,7 +59,9 @@ async function renderUsers(
       users={page.data}
       cursor={view.cursor}
       nextCursor={page.nextCursor}
-      roles={roles}
+      roles={roles.map((r) =>
+        isBuiltInRole(r.value) ? { ...r, label: tOf(c)(`role.${r.value}`) } : r,
+      )}
       notice={view.notice}
       invitationUrl={view.invitationUrl}
     />,

@@ -1,6 +1,7 @@
 import { createRoute, z } from "@hono/zod-openapi";
 import { BUILT_IN_ROLES, PERMISSIONS } from "../../domain/permissions";
 import { requireScope } from "../../middleware/api-key";
+import { RoleDescription, RoleName, RolePermissions } from "../../services/accounts/role-schemas";
 import { bearerAuth, IdempotencyHeaders } from "../common";
 import { conflict, jsonBody, jsonResponse, problem, problems, wholeList } from "../openapi-helpers";
 
@@ -12,15 +13,6 @@ const RoleId = z
     "must be a role id (rol_…) or a built-in role's name",
   )
   .openapi({ description: "A custom role's id (`rol_…`) or a built-in role's name" });
-
-const RoleName = z.string().trim().min(1).max(100);
-const RoleDescription = z.string().trim().max(500);
-/** Checked by the service, so an unknown permission is a 422 naming it, not a schema error. */
-const RolePermissions = z
-  .array(z.string().min(1).max(100))
-  .min(1)
-  .max(PERMISSIONS.length * 2)
-  .openapi({ description: "Permissions from GET /v1/permissions; you can grant only your own" });
 
 export const RoleSchema = z
   .object({

@@ -4,6 +4,7 @@ import { retentionOf } from "../../domain/retention";
 import { verificationSettingsOf } from "../../domain/verification-limits";
 import { ApiError } from "../../lib/problem";
 import { budgetSettingView, budgetUsageOf } from "../../services/accounts/budget";
+import { tenantChangesOf } from "../../services/accounts/tenant-schemas";
 import * as service from "../../services/accounts/tenants";
 import type * as routes from "./tenant.routes";
 
@@ -66,39 +67,6 @@ export const updateTenant: RouteHandler<typeof routes.updateTenant, AppEnv> = as
       errors: [{ pointer: "", detail: "change at least one setting" }],
     });
   }
-  const row = await service.updateTenant(c.env, c.get("caller"), {
-    name: body.name,
-    homeCountry: body.home_country,
-    allowedCountries: body.allowed_countries ? [...new Set(body.allowed_countries)] : undefined,
-    sendRate: body.send_rate,
-    currency: body.currency,
-    prices: body.prices,
-    quietHours: body.quiet_hours,
-    verificationOptOutExempt: body.verification_opt_out_exempt,
-    optOutConfirmation: body.opt_out_confirmation,
-    verificationLimits: body.verification_limits && {
-      perMinute: body.verification_limits.per_minute,
-      perHour: body.verification_limits.per_hour,
-      perDay: body.verification_limits.per_day,
-      prefixPerHour: body.verification_limits.prefix_per_hour,
-      countryPerDay: body.verification_limits.country_per_day,
-    },
-    fraudGuard: body.fraud_guard && {
-      enabled: body.fraud_guard.enabled,
-      threshold: body.fraud_guard.threshold,
-      minVolume: body.fraud_guard.min_volume,
-    },
-    budgetMicros:
-      body.budget === undefined
-        ? undefined
-        : body.budget === null
-          ? null
-          : Math.round(body.budget.monthly_limit * 1_000_000),
-    retention: body.retention && {
-      bodiesDays: body.retention.bodies_days,
-      messagesDays: body.retention.messages_days,
-      inboundDays: body.retention.inbound_days,
-    },
-  });
+  const row = await service.updateTenant(c.env, c.get("caller"), tenantChangesOf(body));
   return c.json(await presentOwn(c.env, row), 200);
 };
