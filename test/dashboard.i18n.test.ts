@@ -100,6 +100,8 @@ describe("dashboard pages in both languages", () => {
       "/dashboard/reviews",
       "/dashboard/users",
       "/dashboard/account",
+      "/dashboard/overview",
+      "/dashboard/verification",
     ];
     for (const [lang, marker] of [
       ["en", "Sign out"],

@@ -50,6 +50,19 @@ export const NAV: readonly NavItem[] = [
     group: "review",
   },
   { path: "/dashboard/users", labelKey: "nav.users", permission: "users:read", group: "users" },
+  // Overview and Verification (i19-a)
+  {
+    path: "/dashboard/overview",
+    labelKey: "nav.overview",
+    permission: "stats:read",
+    group: "overview",
+  },
+  {
+    path: "/dashboard/verification",
+    labelKey: "nav.verification",
+    permission: "verifications:write",
+    group: "verification",
+  },
 ];
 
 export const GROUP_LABELS: { readonly [g in NavGroup]: MessageKey } = {
