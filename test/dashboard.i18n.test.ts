@@ -112,6 +112,8 @@ describe("dashboard pages in both languages", () => {
       "/dashboard/roles",
       "/dashboard/audit",
       "/dashboard/settings",
+      "/dashboard/overview",
+      "/dashboard/verification",
     ];
     for (const [lang, marker] of [
       ["en", "Sign out"],

@@ -21,7 +21,9 @@ describe("dashboard", () => {
 
   it("signs in, sends a message through the same service as the API, and shows it delivered", async () => {
     const tenant = await createTenant();
-    const { cookie, csrf, page } = await signedIn(tenant, "operator");
+    const { cookie, csrf } = await signedIn(tenant, "operator");
+    // The operator reads statistics: its home is the overview; the send form is on Messages.
+    const page = await (await call("/dashboard/messages", null, { headers: { cookie } })).text();
     expect(page).toContain("Send an SMS");
     const res = await call(
       "/dashboard/messages",
@@ -88,7 +90,9 @@ describe("dashboard", () => {
 
   it("does not let an analyst send", async () => {
     const tenant = await createTenant();
-    const { cookie, csrf, page } = await signedIn(tenant, "analyst");
+    const { cookie, csrf } = await signedIn(tenant, "analyst");
+    const page = await (await call("/dashboard/messages", null, { headers: { cookie } })).text();
+    expect(page).toContain("Messages");
     expect(page).not.toContain("Send an SMS");
     const res = await call(
       "/dashboard/messages",

@@ -18,6 +18,7 @@ import { adminPages } from "./admin-routes";
 import { contentPages } from "./content-routes";
 import { fieldErrorsOf, readForm } from "./forms";
 import { isLocale, LOCALE_COOKIE } from "./i18n";
+import { overviewPages, renderOverview } from "./overview-routes";
 import { LoginPage, MessagePage, MessagesPage } from "./pages";
 import { invitationPages, peoplePages } from "./people-routes";
 import { ReviewsPage } from "./reviews";
@@ -134,13 +135,17 @@ export const dashboardRouter = new Hono<AppEnv>()
   .route("/", peoplePages)
   .route("/", contentPages)
   .route("/", adminPages)
+  .route("/", overviewPages)
   .post("/dashboard/logout", async (c) => {
     await endSession(c.env, c.get("session"), c.get("caller").origin);
     clearSessionCookie(c);
     return c.redirect("/dashboard/login", 303);
   })
-  // The messages list; also the dashboard's home until an overview page takes "/dashboard".
+  // The dashboard's home: the overview for roles that read statistics, else the messages list.
   .get("/dashboard/:page{messages}?", (c) => {
+    if (!c.req.param("page") && grants(c.get("caller").scopes, "stats:read")) {
+      return renderOverview(c);
+    }
     const cursor = c.req.query("cursor");
     const sent = c.req.query("sent");
     return renderMessages(c, {
@@ -174,7 +179,7 @@ export const dashboardRouter = new Hono<AppEnv>()
         });
       }
       const { message } = await acceptMessage(c.env, caller, draft, undefined);
-      return c.redirect(`/dashboard?sent=${message.id}`, 303);
+      return c.redirect(`/dashboard/messages?sent=${message.id}`, 303);
     } catch (error) {
       if (!(error instanceof ApiError)) {
         throw error;

@@ -78,6 +78,19 @@ export const NAV: readonly NavItem[] = [
     permission: "admin",
     group: "settings",
   },
+  // Overview and Verification (i19-a)
+  {
+    path: "/dashboard/overview",
+    labelKey: "nav.overview",
+    permission: "stats:read",
+    group: "overview",
+  },
+  {
+    path: "/dashboard/verification",
+    labelKey: "nav.verification",
+    permission: "verifications:write",
+    group: "verification",
+  },
 ];
 
 export const GROUP_LABELS: { readonly [g in NavGroup]: MessageKey } = {

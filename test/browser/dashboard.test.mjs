@@ -14,9 +14,11 @@ after(async () => {
 test("signs in, shows the admin's navigation, switches to Chinese and keeps it", async () => {
   const page = await dash.newPage({ viewport: LAPTOP });
   await dash.signIn(page);
+  // The admin lands on the overview; this test walks from the messages list.
+  await page.goto("/dashboard/messages");
   const nav = page.locator("nav.sidenav");
   await nav.waitFor();
-  for (const label of ["Messages", "Review queue", "Users"]) {
+  for (const label of ["Overview", "Messages", "Review queue", "Users"]) {
     assert.equal(await nav.getByRole("link", { name: label, exact: true }).count(), 1, label);
   }
   assert.match(await page.locator("header.topbar").textContent(), /Relaybox Demo/);
@@ -40,6 +42,7 @@ test("signs in, shows the admin's navigation, switches to Chinese and keeps it",
 test("fits a phone: the menu opens from its button and the page does not scroll sideways", async () => {
   const page = await dash.newPage({ viewport: PHONE, locale: "zh-CN" });
   await dash.signIn(page);
+  await page.goto("/dashboard/messages");
   // Chinese by default for a browser that asks for it.
   assert.equal(await page.locator("html").getAttribute("lang"), "zh-CN");
   const nav = page.locator("nav.sidenav");
@@ -52,7 +55,7 @@ test("fits a phone: the menu opens from its button and the page does not scroll 
   assert.ok(overflow <= 0, `the page is ${overflow}px wider than the phone`);
   await dash.screenshot(page, "messages-zh-390");
   await page.click("label.nav-toggle-label");
-  await page.goto("/dashboard/lang/en?back=%2Fdashboard");
+  await page.goto("/dashboard/lang/en?back=%2Fdashboard%2Fmessages");
   await dash.screenshot(page, "messages-en-390");
   assert.deepEqual(dash.errors, []);
   await page.context().close();
