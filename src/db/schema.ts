@@ -1064,12 +1064,14 @@ export const verificationMessages = sqliteTable(
 /**
  * The send log's rollup: how many messages, segments and how much cost there is per tenant ×
  * 15-minute UTC bucket of acceptance (`created_at`) × channel × provider × template × country ×
- * status × currency. A row counts the messages that are in that status now, so it always equals a
- * direct count of the send log (retention deleting old rows aside: the rollups are kept). Written
- * only by migration 0023's triggers on `messages`, which fire inside the status writer's (and the
- * dispatcher's insert's) own statements: see that migration for why. Missing values are `''`, so
- * the key is unique (SQLite's NULLs are all distinct). The four stat_ tables are `WITHOUT ROWID`
- * in migration 0023 (by hand: drizzle cannot say it); keep that when regenerating.
+ * currency × mode, in each status (one column per status: a status change is one UPDATE of one
+ * row, old status − 1, new status + 1). A row counts the messages that are in each status now, so
+ * it always equals a direct count of the send log (retention deleting old rows aside: the rollups
+ * are kept). Written only by migration 0027's triggers on `messages`, which fire inside the status
+ * writer's (and the dispatcher's insert's) own statements: see that migration for why. Missing
+ * values are `''`, so the key is unique (SQLite's NULLs are all distinct). The four stat_ tables
+ * are `WITHOUT ROWID` in migration 0027 (by hand: drizzle cannot say it); keep that when
+ * regenerating.
  */
 export const statRollups = sqliteTable(
   "stat_rollups",
@@ -1086,13 +1088,37 @@ export const statRollups = sqliteTable(
     provider: text().notNull(),
     templateId: text().notNull(),
     country: text().notNull(),
-    status: text({ enum: MESSAGE_STATUSES }).notNull(),
     currency: text().notNull(),
     /** Live and test-mode messages are counted apart: an API key sees only its own mode's. */
     mode: text({ enum: ["live", "test"] }).notNull(),
-    messages: integer().notNull().default(0),
-    segments: integer().notNull().default(0),
-    costMicros: integer().notNull().default(0),
+    /** Per status (MESSAGE_STATUSES): messages in it now, their segments and cost. */
+    scheduled: integer().notNull().default(0),
+    scheduledSegments: integer().notNull().default(0),
+    scheduledCostMicros: integer().notNull().default(0),
+    queued: integer().notNull().default(0),
+    queuedSegments: integer().notNull().default(0),
+    queuedCostMicros: integer().notNull().default(0),
+    sending: integer().notNull().default(0),
+    sendingSegments: integer().notNull().default(0),
+    sendingCostMicros: integer().notNull().default(0),
+    sent: integer().notNull().default(0),
+    sentSegments: integer().notNull().default(0),
+    sentCostMicros: integer().notNull().default(0),
+    delivered: integer().notNull().default(0),
+    deliveredSegments: integer().notNull().default(0),
+    deliveredCostMicros: integer().notNull().default(0),
+    undelivered: integer().notNull().default(0),
+    undeliveredSegments: integer().notNull().default(0),
+    undeliveredCostMicros: integer().notNull().default(0),
+    failed: integer().notNull().default(0),
+    failedSegments: integer().notNull().default(0),
+    failedCostMicros: integer().notNull().default(0),
+    canceled: integer().notNull().default(0),
+    canceledSegments: integer().notNull().default(0),
+    canceledCostMicros: integer().notNull().default(0),
+    expired: integer().notNull().default(0),
+    expiredSegments: integer().notNull().default(0),
+    expiredCostMicros: integer().notNull().default(0),
   },
   (t) => [
     primaryKey({
@@ -1104,7 +1130,6 @@ export const statRollups = sqliteTable(
         t.provider,
         t.templateId,
         t.country,
-        t.status,
         t.currency,
         t.mode,
       ],

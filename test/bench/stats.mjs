@@ -5,7 +5,7 @@
  *     POST /noop, then POST /v1/messages for 1 and for `--tenants` tenants, each backlog drained)
  *     with the rollups on and with them off, back to back, each on its own fresh server, for
  *     `--stats-rounds` rounds (the order alternating, on first in the first round). "Off" is the
- *     same code on a state whose rollup triggers on `messages` (migration 0023) are dropped after
+ *     same code on a state whose rollup triggers on `messages` (migration 0027) are dropped after
  *     the migrations ran: the triggers are the only thing the rollups add to the send path (they
  *     fire inside the dispatcher's and the status writer's own statements), so dropping them
  *     switches the rollups off with no test-only branch in the Worker. Target: the mean send/no-op
@@ -39,7 +39,8 @@ export const TARGET_STATS_MS = 100;
 
 const ROLLUP_TRIGGERS = [
   "stat_rollups_insert",
-  "stat_rollups_update",
+  "stat_rollups_move",
+  "stat_rollups_rekey",
   "stat_latency_sent",
   "stat_latency_delivered",
   "stat_errors_final",
@@ -77,9 +78,16 @@ function seedSql(tenantId, messages, startMs) {
   const status =
     "CASE (b.i + k.j) % 6 WHEN 3 THEN 'undelivered' WHEN 4 THEN 'failed' WHEN 5 THEN 'sent' ELSE 'delivered' END";
   const n = `(${base} + (b.i * 7 + k.j) % 3)`;
+  // One column per status (a rollup row is keyed without it): each row's messages in one.
+  const seeded = ["sent", "delivered", "undelivered", "failed"];
+  const statusColumns = seeded.flatMap((s) => [s, `${s}_segments`, `${s}_cost_micros`]);
+  const statusValues = seeded.map(
+    (s) =>
+      `(${status} = '${s}') * ${n}, (${status} = '${s}') * ${n} * 2, (${status} = '${s}') * ${n} * 6500`,
+  );
   return `${rows}
-INSERT INTO stat_rollups (tenant_id, grain, bucket_start, channel, provider, template_id, country, status, currency, mode, messages, segments, cost_micros)
-SELECT ${key}, 'sms', ${provider}, ${template}, ${country}, ${status}, 'USD', 'live', ${n}, ${n} * 2, ${n} * 6500
+INSERT INTO stat_rollups (tenant_id, grain, bucket_start, channel, provider, template_id, country, currency, mode, ${statusColumns.join(", ")})
+SELECT ${key}, 'sms', ${provider}, ${template}, ${country}, 'USD', 'live', ${statusValues.join(", ")}
 FROM b CROSS JOIN k;
 ${rows}
 INSERT INTO stat_latencies (tenant_id, grain, bucket_start, metric, channel, provider, country, mode, le, n)
@@ -97,15 +105,15 @@ ${[
     ([
       grain,
       unit,
-    ]) => `INSERT INTO stat_rollups (tenant_id, grain, bucket_start, channel, provider, template_id, country, status, currency, mode, messages, segments, cost_micros)
-SELECT tenant_id, ${grain}, (bucket_start / ${unit}) * ${unit}, channel, provider, template_id, country, status, currency, mode, SUM(messages), SUM(segments), SUM(cost_micros)
-FROM stat_rollups WHERE tenant_id = '${tenantId}' AND grain = 0 GROUP BY 1, 2, 3, 4, 5, 6, 7, 8, 9, 10;
+    ]) => `INSERT INTO stat_rollups (tenant_id, grain, bucket_start, channel, provider, template_id, country, currency, mode, ${statusColumns.join(", ")})
+SELECT tenant_id, ${grain}, (bucket_start / ${unit}) * ${unit}, channel, provider, template_id, country, currency, mode, ${statusColumns.map((c) => `SUM(${c})`).join(", ")}
+FROM stat_rollups WHERE tenant_id = '${tenantId}' AND grain = 0 GROUP BY 1, 2, 3, 4, 5, 6, 7, 8, 9;
 INSERT INTO stat_latencies (tenant_id, grain, bucket_start, metric, channel, provider, country, mode, le, n)
 SELECT tenant_id, ${grain}, (bucket_start / ${unit}) * ${unit}, metric, channel, provider, country, mode, le, SUM(n)
 FROM stat_latencies WHERE tenant_id = '${tenantId}' AND grain = 0 GROUP BY 1, 2, 3, 4, 5, 6, 7, 8, 9;`,
   )
   .join("\n")}
-SELECT SUM(messages) FROM stat_rollups WHERE tenant_id = '${tenantId}' AND grain = 0;`;
+SELECT SUM(${seeded.join(" + ")}) FROM stat_rollups WHERE tenant_id = '${tenantId}' AND grain = 0;`;
 }
 
 const mean = (values) => values.reduce((a, b) => a + b, 0) / values.length;

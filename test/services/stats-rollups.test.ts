@@ -6,6 +6,7 @@ import {
   latencyBucketOf,
   localTimeOf,
 } from "../../src/domain/stats";
+import { MESSAGE_STATUSES } from "../../src/domain/vocabulary";
 import { runScriptedTraffic, scriptedMessages } from "../support/stats-traffic";
 import { createTenant, type TestTenant } from "../support/tenants";
 
@@ -143,12 +144,15 @@ describe("statistics rollups", () => {
         .bind(tenant.id, unit)
         .all();
       const { results: rollups } = await env.DB.prepare(
-        `SELECT bucket_start, channel, provider, template_id, country, status, SUM(messages) AS messages,
-           SUM(segments) AS segments, SUM(cost_micros) AS cost_micros
-         FROM stat_rollups WHERE tenant_id = ?1 AND grain = ?2 GROUP BY 1, 2, 3, 4, 5, 6
-         HAVING SUM(messages) <> 0 ORDER BY 1, 2, 3, 4, 5, 6`,
+        // One column per status in the rollups: one row per status here, as the log has.
+        `SELECT bucket_start, channel, provider, template_id, country, st.value AS status,
+           SUM(CASE st.value ${MESSAGE_STATUSES.map((s) => `WHEN '${s}' THEN ${s}`).join(" ")} END) AS messages,
+           SUM(CASE st.value ${MESSAGE_STATUSES.map((s) => `WHEN '${s}' THEN ${s}_segments`).join(" ")} END) AS segments,
+           SUM(CASE st.value ${MESSAGE_STATUSES.map((s) => `WHEN '${s}' THEN ${s}_cost_micros`).join(" ")} END) AS cost_micros
+         FROM stat_rollups CROSS JOIN json_each(?3) AS st WHERE tenant_id = ?1 AND grain = ?2
+         GROUP BY 1, 2, 3, 4, 5, 6 HAVING messages <> 0 ORDER BY 1, 2, 3, 4, 5, 6`,
       )
-        .bind(tenant.id, grain)
+        .bind(tenant.id, grain, JSON.stringify(MESSAGE_STATUSES))
         .all();
       expect(rollups, `grain ${grain}`).toEqual(direct);
     }

@@ -1,6 +1,6 @@
 /**
  * `GET /v1/stats`: a tenant's sends, outcomes, segments, cost, inbound messages and delivery
- * latency, summed from the rollups (migration 0023's triggers keep them; this never scans the
+ * latency, summed from the rollups (migration 0027's triggers keep them; this never scans the
  * send log). Each query walks the rollups' primary key (tenant, grain, bucket) once per span of a
  * period: whole UTC days and hours from the coarse grains, the edges from the 15-minute one.
  *
@@ -10,6 +10,7 @@
 import type { Caller } from "../../domain/caller";
 import { fromMicros } from "../../domain/pricing";
 import { deliveryRate, grainSpansOf, LATENCY_BOUNDS_MS, quantileOf } from "../../domain/stats";
+import { MESSAGE_STATUSES } from "../../domain/vocabulary";
 import { type Group, type Period, rangeOf, type StatsParams } from "./stats-range";
 
 export type { StatsParams } from "./stats-range";
@@ -127,22 +128,39 @@ export async function statsOf(
       grainSpansOf(s, e).map(([g, from, to]) => [g, from, to, label]),
     ),
   );
-  const select = dims.map((d) => `r.${COLUMN[d]} AS ${d}`);
   const groupBy = ["p.label", ...dims.map((d) => `r.${COLUMN[d]}`)];
 
+  // The statuses are columns of one rollup row: summed per group first, then (grouped by status)
+  // each group's sums are turned into one row per status, so the unpivot works on the few groups
+  // rather than on every rollup row read (by json_each: D1 allows few terms in a compound SELECT).
   const rollups = filterOf(caller, params, { mode: true, country: true, grain: true });
-  const sum = (status: string) =>
-    `SUM(CASE WHEN r.status = '${status}' THEN r.messages ELSE 0 END) AS ${status}`;
+  const rollupDims = dims.filter((d) => d !== "status");
   // The currency a row was priced in; rows from before that column are in the tenant's.
   const currency = `COALESCE(NULLIF(r.currency, ''), ?${rollups.binds.length + 3})`;
-  const rollupSql = `${PERIODS}
-SELECT p.label AS period, ${[...select, ""].join(", ")} ${currency} AS currency,
-  SUM(r.messages) AS messages, ${["sent", "delivered", "undelivered", "failed", "expired", "canceled"].map(sum).join(", ")},
-  SUM(r.segments) AS segments, SUM(r.cost_micros) AS cost_micros
+  const sums = MESSAGE_STATUSES.flatMap((s) => [
+    `SUM(r.${s}) AS ${s}`,
+    `SUM(r.${s}_segments) AS ${s}_segments`,
+    `SUM(r.${s}_cost_micros) AS ${s}_cost_micros`,
+  ]);
+  const perGroup = `${PERIODS}
+SELECT p.label AS period, ${rollupDims.map((d) => `r.${COLUMN[d]} AS ${d}, `).join("")}${currency} AS currency,
+  ${sums.join(", ")}
 FROM p CROSS JOIN stat_rollups r
 WHERE ${rollups.sql}
-GROUP BY ${[...groupBy, currency].join(", ")}
-HAVING SUM(r.messages) <> 0 OR SUM(r.cost_micros) <> 0`;
+GROUP BY ${["p.label", ...rollupDims.map((d) => `r.${COLUMN[d]}`), currency].join(", ")}`;
+  const total = (suffix: string) => MESSAGE_STATUSES.map((s) => `q.${s}${suffix}`).join(" + ");
+  const ofStatus = (suffix: string) =>
+    `CASE st.status ${MESSAGE_STATUSES.map((s) => `WHEN '${s}' THEN q.${s}${suffix}`).join(" ")} END`;
+  const byStatus = dims.includes("status");
+  const outcome = (s: string) =>
+    byStatus ? `CASE WHEN st.status = '${s}' THEN q.${s} ELSE 0 END AS ${s}` : `q.${s} AS ${s}`;
+  const rollupSql = `SELECT * FROM (SELECT q.period AS period, ${rollupDims.map((d) => `q.${d} AS ${d}, `).join("")}${byStatus ? "st.status AS status, " : ""}q.currency AS currency,
+  ${byStatus ? ofStatus("") : total("")} AS messages,
+  ${["sent", "delivered", "undelivered", "failed", "expired", "canceled"].map(outcome).join(", ")},
+  ${byStatus ? ofStatus("_segments") : total("_segments")} AS segments,
+  ${byStatus ? ofStatus("_cost_micros") : total("_cost_micros")} AS cost_micros
+FROM (${perGroup}) AS q${byStatus ? ` CROSS JOIN (SELECT value AS status FROM json_each('${JSON.stringify(MESSAGE_STATUSES)}')) AS st` : ""})
+WHERE messages <> 0 OR cost_micros <> 0`;
 
   // Latency has no template (nor status): grouped by template it is unknown (null). The send
   // histograms are kept (accepted → sent) but not read here: the answer shows delivery only.
