@@ -50,6 +50,20 @@ export const NAV: readonly NavItem[] = [
     group: "review",
   },
   { path: "/dashboard/users", labelKey: "nav.users", permission: "users:read", group: "users" },
+  // Messages area (i19-b).
+  {
+    path: "/dashboard/scheduled",
+    labelKey: "nav.scheduled",
+    permission: "messages:read",
+    group: "messages",
+  },
+  { path: "/dashboard/send", labelKey: "nav.send", permission: "messages:send", group: "send" },
+  {
+    path: "/dashboard/batches",
+    labelKey: "nav.batches",
+    permission: "messages:read",
+    group: "batches",
+  },
 ];
 
 export const GROUP_LABELS: { readonly [g in NavGroup]: MessageKey } = {
