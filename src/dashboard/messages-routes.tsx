@@ -337,8 +337,10 @@ export const messagePages = new Hono<AppEnv>()
         { ...contentOf(draft), csv: csv.replace(/^\uFEFF/, ""), send_at: sendAt },
         undefined,
       );
+      // Its progress from the dispatcher: the list (D1) may not have the batch yet.
+      const view = await getBatch(c.env, c.get("caller"), batch.id);
       return renderBatches(c, {
-        result: batch,
+        result: { accepted: batch, view },
         notice: { kind: "ok", text: tOf(c)("batches.accepted", { id: batch.id }) },
       });
     } catch (error) {

@@ -560,13 +560,15 @@ export function BatchesPage(props: {
   draft?: Partial<SendDraft>;
   errors?: FieldErrors;
   notice?: Notice;
-  result?: AcceptedBatch;
+  result?: { accepted: AcceptedBatch; view: BatchView };
 }) {
   const { t, fmt } = useUi();
   return (
     <Layout title={t("batches.title")}>
       <NoticeLine notice={props.notice} />
-      {props.result ? <BatchReport result={props.result} /> : null}
+      {props.result ? (
+        <BatchReport result={props.result.accepted} view={props.result.view} />
+      ) : null}
       {props.canSend ? (
         <div class="card">
           <h2>{t("batches.upload_title")}</h2>
@@ -650,7 +652,7 @@ function BatchCancel(props: { view: BatchView; canSend: boolean }) {
 }
 
 /** The upload's answer: accepted, and each refused row with why (as the API's 202 lists them). */
-function BatchReport(props: { result: AcceptedBatch }) {
+function BatchReport(props: { result: AcceptedBatch; view: BatchView }) {
   const { t, fmt } = useUi();
   const r = props.result;
   return (
@@ -661,6 +663,7 @@ function BatchReport(props: { result: AcceptedBatch }) {
           {r.id}
         </a>
       </h2>
+      <BatchProgress view={props.view} poll />
       <p>
         {t("batches.report_counts", {
           accepted: fmt.number(r.accepted),
