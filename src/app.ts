@@ -50,10 +50,10 @@ export function createApp() {
   const app = createRouter();
   app.use("*", requestId);
   app.use("*", async (c, next) => {
-    // 20 MB for batch uploads, WeChat's largest media file (10 MB, with room for the multipart
+    // 20 MB for batch uploads (the API's and the dashboard's CSV upload), WeChat's largest media file (10 MB, with room for the multipart
     // framing) for media uploads, 1 MB for everything else (DESIGN.md, Contracts).
     const limit =
-      c.req.path === "/v1/batches"
+      c.req.path === "/v1/batches" || c.req.path === "/dashboard/batches"
         ? 20 * ONE_MB
         : c.req.method === "POST" && MEDIA_UPLOAD_PATH.test(c.req.path)
           ? MEDIA_UPLOAD_LIMIT

@@ -114,6 +114,11 @@ describe("dashboard pages in both languages", () => {
       "/dashboard/settings",
       "/dashboard/overview",
       "/dashboard/verification",
+      // Messages area (i19-b).
+      "/dashboard/send",
+      "/dashboard/batches",
+      "/dashboard/scheduled",
+      "/dashboard/messages?status=delivered&channel=sms&from=2026-01-01&until=2030-01-01",
     ];
     for (const [lang, marker] of [
       ["en", "Sign out"],

@@ -22,16 +22,17 @@ describe("dashboard", () => {
   it("signs in, sends a message through the same service as the API, and shows it delivered", async () => {
     const tenant = await createTenant();
     const { cookie, csrf } = await signedIn(tenant, "operator");
-    // The operator reads statistics: its home is the overview; the send form is on Messages.
-    const page = await (await call("/dashboard/messages", null, { headers: { cookie } })).text();
-    expect(page).toContain("Send an SMS");
+    const sendPage = await (await call("/dashboard/send", null, { headers: { cookie } })).text();
+    expect(sendPage).toContain("Send an SMS");
     const res = await call(
-      "/dashboard/messages",
+      "/dashboard/send",
       null,
       form({ csrf, to: "13800138300", body: "from the dashboard" }, cookie),
     );
     expect(res.status).toBe(303);
-    const id = /sent=(msg_[0-9A-Z]{26})/.exec(res.headers.get("location") ?? "")?.[1] ?? "";
+    const id =
+      /\/dashboard\/messages\/(msg_[0-9A-Z]{26})$/.exec(res.headers.get("location") ?? "")?.[1] ??
+      "";
     expect(id).not.toBe("");
     await messageReaches(tenant, id, "delivered");
     const detail = await (
@@ -45,7 +46,7 @@ describe("dashboard", () => {
     const tenant = await createTenant();
     const { cookie } = await signedIn(tenant, "admin");
     const res = await call(
-      "/dashboard/messages",
+      "/dashboard/send",
       null,
       form({ csrf: "forged", to: "13800138301", body: "x" }, cookie),
     );
@@ -67,7 +68,7 @@ describe("dashboard", () => {
     });
     for (const [path, init] of [
       ["/dashboard/login", broken()],
-      ["/dashboard/messages", broken(cookie)],
+      ["/dashboard/send", broken(cookie)],
       ["/dashboard/logout", broken(cookie)],
     ] as const) {
       const res = await call(path, null, init);
@@ -80,7 +81,7 @@ describe("dashboard", () => {
     const tenant = await createTenant();
     const { cookie, csrf } = await signedIn(tenant, "admin");
     const res = await call(
-      "/dashboard/messages",
+      "/dashboard/send",
       null,
       form({ csrf, to: "+8612345678901", body: "x" }, cookie),
     );
@@ -90,12 +91,11 @@ describe("dashboard", () => {
 
   it("does not let an analyst send", async () => {
     const tenant = await createTenant();
-    const { cookie, csrf } = await signedIn(tenant, "analyst");
-    const page = await (await call("/dashboard/messages", null, { headers: { cookie } })).text();
-    expect(page).toContain("Messages");
-    expect(page).not.toContain("Send an SMS");
+    const { cookie, csrf, page } = await signedIn(tenant, "analyst");
+    expect(page).not.toContain('href="/dashboard/send"');
+    expect((await call("/dashboard/send", null, { headers: { cookie } })).status).toBe(403);
     const res = await call(
-      "/dashboard/messages",
+      "/dashboard/send",
       null,
       form({ csrf, to: "13800138302", body: "x" }, cookie),
     );

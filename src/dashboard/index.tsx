@@ -6,27 +6,24 @@ import { type Context, Hono } from "hono";
 import { setCookie } from "hono/cookie";
 import type { AppEnv } from "../app-env";
 import { grants } from "../domain/permissions";
-import { MESSAGE_STATUSES, type MessageStatus } from "../domain/vocabulary";
 import { ApiError } from "../lib/problem";
 import { endSession, signIn } from "../services/accounts/dashboard-auth";
 import { approveSignature, listSignatures, rejectSignature } from "../services/content/signatures";
 import { approveTemplate, rejectTemplate } from "../services/content/template-review";
 import { listTemplates } from "../services/content/templates";
-import { getMessage, listMessages } from "../services/messaging/message-reads";
-import { acceptMessage } from "../services/messaging/messages";
 import { adminPages } from "./admin-routes";
 import { contentPages } from "./content-routes";
-import { fieldErrorsOf, readForm } from "./forms";
+import { readForm } from "./forms";
 import { isLocale, LOCALE_COOKIE } from "./i18n";
-import { overviewPages, renderOverview } from "./overview-routes";
-import { LoginPage, MessagePage, MessagesPage } from "./pages";
+import { messagePages } from "./messages-routes";
+import { overviewPages } from "./overview-routes";
+import { LoginPage } from "./pages";
 import { invitationPages, peoplePages } from "./people-routes";
 import { ReviewsPage } from "./reviews";
 import { dashboardHeaders } from "./security-headers";
 import { clearSessionCookie, requireSession, sameOriginPosts, setSessionCookie } from "./session";
 import { type Notice, render, tOf } from "./ui";
 
-const MESSAGE_ID = /^msg_[0-9A-Z]{26}$/;
 const REVIEWABLE = { templates: /^tpl_[0-9A-Z]{26}$/, signatures: /^sig_[0-9A-Z]{26}$/ };
 
 async function renderReviews(
@@ -50,44 +47,6 @@ async function renderReviews(
       templates={templates.data}
       signatures={signatures.data}
       notice={notice}
-    />,
-    httpStatus,
-  );
-}
-
-function statusFilter(value: string | undefined): MessageStatus | undefined {
-  return MESSAGE_STATUSES.find((s) => s === value);
-}
-
-/** The messages page for the signed-in user, with an optional notice and form draft. */
-async function renderMessages(
-  c: Context<AppEnv>,
-  view: {
-    status?: MessageStatus;
-    cursor?: string;
-    notice?: Notice;
-    draft?: { to: string; body: string };
-    errors?: Record<string, string>;
-  },
-  httpStatus: 200 | 403 | 422 = 200,
-) {
-  const caller = c.get("caller");
-  const page = await listMessages(c.env, caller, {
-    status: view.status,
-    limit: 50,
-    cursor: view.cursor,
-  });
-  return render(
-    c,
-    <MessagesPage
-      canSend={grants(caller.scopes, "messages:send")}
-      messages={page.data}
-      status={view.status}
-      cursor={view.cursor}
-      nextCursor={page.nextCursor}
-      notice={view.notice}
-      draft={view.draft}
-      errors={view.errors}
     />,
     httpStatus,
   );
@@ -141,56 +100,7 @@ export const dashboardRouter = new Hono<AppEnv>()
     clearSessionCookie(c);
     return c.redirect("/dashboard/login", 303);
   })
-  // The dashboard's home: the overview for roles that read statistics, else the messages list.
-  .get("/dashboard/:page{messages}?", (c) => {
-    if (!c.req.param("page") && grants(c.get("caller").scopes, "stats:read")) {
-      return renderOverview(c);
-    }
-    const cursor = c.req.query("cursor");
-    const sent = c.req.query("sent");
-    return renderMessages(c, {
-      status: statusFilter(c.req.query("status")),
-      cursor: cursor && MESSAGE_ID.test(cursor) ? cursor : undefined,
-      notice:
-        sent && MESSAGE_ID.test(sent)
-          ? { kind: "ok", text: tOf(c)("messages.accepted", { id: sent }) }
-          : undefined,
-    });
-  })
-  .post("/dashboard/messages", async (c) => {
-    const caller = c.get("caller");
-    const form = await readForm(c);
-    const draft = {
-      to: typeof form.to === "string" ? form.to.trim() : "",
-      body: typeof form.body === "string" ? form.body : "",
-    };
-    try {
-      if (!grants(caller.scopes, "messages:send")) {
-        throw new ApiError("forbidden", tOf(c)("messages.cannot_send"));
-      }
-      if (!draft.to || !draft.body || draft.body.length > 1600) {
-        throw new ApiError("unprocessable-entity", tOf(c)("messages.bad_draft"), {
-          errors: [
-            ...(draft.to ? [] : [{ pointer: "/to", detail: tOf(c)("messages.bad_draft") }]),
-            ...(draft.body && draft.body.length <= 1600
-              ? []
-              : [{ pointer: "/body", detail: tOf(c)("messages.bad_draft") }]),
-          ],
-        });
-      }
-      const { message } = await acceptMessage(c.env, caller, draft, undefined);
-      return c.redirect(`/dashboard/messages?sent=${message.id}`, 303);
-    } catch (error) {
-      if (!(error instanceof ApiError)) {
-        throw error;
-      }
-      return renderMessages(
-        c,
-        { notice: { kind: "error", text: error.message }, draft, errors: fieldErrorsOf(error) },
-        error.status === 403 ? 403 : 422,
-      );
-    }
-  })
+  .route("/", messagePages)
   .get("/dashboard/reviews", (c) => {
     // Only ids are echoed back, never free text from the query string.
     for (const decision of ["approved", "rejected"] as const) {
@@ -239,12 +149,4 @@ export const dashboardRouter = new Hono<AppEnv>()
       const status = error.status === 403 || error.status === 409 ? error.status : 422;
       return renderReviews(c, { kind: "error", text: error.message }, status);
     }
-  })
-  .get("/dashboard/messages/:id", async (c) => {
-    const id = c.req.param("id");
-    if (!MESSAGE_ID.test(id)) {
-      throw new ApiError("not-found", `No message ${id}.`);
-    }
-    const { message, attempts } = await getMessage(c.env, c.get("caller"), id);
-    return render(c, <MessagePage message={message} attempts={attempts} />);
   });

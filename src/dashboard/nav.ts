@@ -91,6 +91,20 @@ export const NAV: readonly NavItem[] = [
     permission: "verifications:write",
     group: "verification",
   },
+  // Messages area (i19-b).
+  {
+    path: "/dashboard/scheduled",
+    labelKey: "nav.scheduled",
+    permission: "messages:read",
+    group: "messages",
+  },
+  { path: "/dashboard/send", labelKey: "nav.send", permission: "messages:send", group: "send" },
+  {
+    path: "/dashboard/batches",
+    labelKey: "nav.batches",
+    permission: "messages:read",
+    group: "batches",
+  },
 ];
 
 export const GROUP_LABELS: { readonly [g in NavGroup]: MessageKey } = {

@@ -228,7 +228,7 @@ describe("the dashboard's send page", () => {
     await suppress(tenant);
     const { cookie, csrf } = await signedIn(tenant, "operator");
     const res = await call(
-      "/dashboard/messages",
+      "/dashboard/send",
       null,
       form({ csrf, to: "13800138111", body: "from the dashboard" }, cookie),
     );

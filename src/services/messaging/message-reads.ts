@@ -15,7 +15,7 @@ import {
 } from "../../delivery/dispatcher-types";
 import { type Caller, modeSeenBy } from "../../domain/caller";
 import { normalisePhone } from "../../domain/phone";
-import type { MessageStatus } from "../../domain/vocabulary";
+import type { Channel, MessageStatus } from "../../domain/vocabulary";
 import { ApiError } from "../../lib/problem";
 
 /** A message as the send log holds it: what the API and the dashboard present. */
@@ -104,6 +104,10 @@ function outboxView({ message, canceled, heldUntil }: PendingMessage): MessageRo
 export interface MessageFilters {
   status?: MessageStatus;
   to?: string;
+  /** The dashboard's further filters (the API's list takes the four others). */
+  channel?: Channel;
+  templateId?: string;
+  batchId?: string;
   since?: number;
   until?: number;
 }
@@ -123,6 +127,15 @@ function filterConditions(caller: Caller, filters: MessageFilters): SQL[] {
   if (filters.to) {
     const phone = normalisePhone(filters.to, caller.tenant.homeCountry);
     conditions.push(eq(messages.recipient, phone.ok ? phone.e164 : filters.to));
+  }
+  if (filters.channel) {
+    conditions.push(eq(messages.channel, filters.channel));
+  }
+  if (filters.templateId) {
+    conditions.push(eq(messages.templateId, filters.templateId));
+  }
+  if (filters.batchId) {
+    conditions.push(eq(messages.batchId, filters.batchId));
   }
   if (filters.since !== undefined) {
     conditions.push(gte(messages.createdAt, filters.since));
