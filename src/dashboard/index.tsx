@@ -22,6 +22,7 @@ import { ReviewsPage } from "./reviews";
 import { dashboardHeaders } from "./security-headers";
 import { clearSessionCookie, requireSession, sameOriginPosts, setSessionCookie } from "./session";
 import { type Notice, render, tOf } from "./ui";
+import { wechatPages } from "./wechat-routes";
 
 const MESSAGE_ID = /^msg_[0-9A-Z]{26}$/;
 const REVIEWABLE = { templates: /^tpl_[0-9A-Z]{26}$/, signatures: /^sig_[0-9A-Z]{26}$/ };
@@ -130,6 +131,7 @@ export const dashboardRouter = new Hono<AppEnv>()
   // Everything under /dashboard but the sign-in and invitation pages needs a session.
   .use("/dashboard/*", requireSession)
   .route("/", peoplePages)
+  .route("/", wechatPages)
   .post("/dashboard/logout", async (c) => {
     await endSession(c.env, c.get("session"), c.get("caller").origin);
     clearSessionCookie(c);

@@ -50,6 +50,8 @@ export const NAV: readonly NavItem[] = [
     group: "review",
   },
   { path: "/dashboard/users", labelKey: "nav.users", permission: "users:read", group: "users" },
+  // WeChat (issue 19, area e)
+  { path: "/dashboard/wechat", labelKey: "nav.wechat", permission: "admin", group: "wechat" },
 ];
 
 export const GROUP_LABELS: { readonly [g in NavGroup]: MessageKey } = {

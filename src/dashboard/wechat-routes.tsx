@@ -1,0 +1,318 @@
+/**
+ * The dashboard's WeChat routes: accounts, auto-reply rules and the custom menu, over the same
+ * services as `/v1/wechat/apps/…` (the menu is published by `putMenu`, as `PUT …/menu` does).
+ * Like the API, every page and action needs `admin`; each checks it itself (403).
+ */
+import { type Context, Hono } from "hono";
+import type { AppEnv } from "../app-env";
+import { grants } from "../domain/permissions";
+import { AUTO_REPLY_MATCHES, type AutoReplyMatch } from "../domain/vocabulary";
+import type { Menu, MenuButton, MenuButtonFields, MenuSubButton } from "../domain/wechat-menu";
+import { MAX_SUB_BUTTONS, MAX_TOP_BUTTONS } from "../domain/wechat-menu";
+import { ApiError } from "../lib/problem";
+import { getWeChatApp, listWeChatApps, webhookUrl } from "../services/wechat/apps";
+import { createAutoReply, deleteAutoReply, listAutoReplies } from "../services/wechat/auto-replies";
+import { getMenu, putMenu } from "../services/wechat/menu";
+import { type FieldErrors, type FormFields, fieldErrorsOf, fieldOf, readForm } from "./forms";
+import { render, setFlash, tOf } from "./ui";
+import {
+  AutoRepliesPage,
+  type AutoReplyDraft,
+  MenuPage,
+  primaryFieldOf,
+  WeChatAppPage,
+  WeChatAppsPage,
+} from "./wechat";
+
+const APP_ID = /^wx[0-9a-zA-Z]{16}$/;
+const RULE_ID = /^arr_[0-9A-Z]{26}$/;
+
+function requireAdmin(c: Context<AppEnv>): void {
+  if (!grants(c.get("caller").scopes, "admin")) {
+    throw new ApiError("forbidden", tOf(c)("wechat.forbidden"));
+  }
+}
+
+function appIdParam(c: Context<AppEnv>): string {
+  const id = c.req.param("app_id") ?? "";
+  if (!APP_ID.test(id)) {
+    throw new ApiError("not-found", `No WeChat app ${id}.`);
+  }
+  return id;
+}
+
+/** A refused form answers with the problem's own 403/409, else 422; a 404 stays a 404. */
+function refusal(error: unknown): ApiError {
+  if (!(error instanceof ApiError) || error.status === 404) {
+    throw error;
+  }
+  return error;
+}
+const formStatus = (error: ApiError) =>
+  error.status === 403 || error.status === 409 ? error.status : 422;
+
+/** One slot of the menu form (`button.1`, `button.1.sub_button.3`) as a button; null when empty. */
+function buttonOfSlot(form: FormFields, prefix: string): MenuButtonFields | null {
+  const name = fieldOf(form, `${prefix}.name`);
+  const type = fieldOf(form, `${prefix}.type`).trim();
+  const value = fieldOf(form, `${prefix}.value`).trim();
+  const appid = fieldOf(form, `${prefix}.appid`).trim();
+  const pagepath = fieldOf(form, `${prefix}.pagepath`).trim();
+  if (!name.trim() && !type && !value && !appid && !pagepath) {
+    return null;
+  }
+  const button: MenuButtonFields = { name: name.trim() };
+  if (type) {
+    button.type = type;
+    const field = primaryFieldOf(type);
+    if (field && value) {
+      button[field] = value;
+    }
+    if (type === "miniprogram") {
+      if (appid) {
+        button.appid = appid;
+      }
+      if (pagepath) {
+        button.pagepath = pagepath;
+      }
+    }
+  }
+  return button;
+}
+
+/**
+ * The menu the form describes, its empty slots left out, and where each kept button came from:
+ * the problems of `validateMenu` point into the compact menu, the form's fields into slots.
+ */
+export function menuOfForm(form: FormFields): {
+  menu: Menu;
+  slotOfPointer: (pointer: string) => string;
+} {
+  const buttons: MenuButton[] = [];
+  const topSlots: number[] = [];
+  const subSlots: number[][] = [];
+  for (let i = 0; i < MAX_TOP_BUTTONS; i++) {
+    const prefix = `button.${i}`;
+    const subs: MenuSubButton[] = [];
+    const kept: number[] = [];
+    for (let j = 0; j < MAX_SUB_BUTTONS; j++) {
+      const sub = buttonOfSlot(form, `${prefix}.sub_button.${j}`);
+      if (sub) {
+        subs.push(sub);
+        kept.push(j);
+      }
+    }
+    const top = buttonOfSlot(form, prefix);
+    if (!top && subs.length === 0) {
+      continue;
+    }
+    const button: MenuButton =
+      subs.length > 0 ? { name: top?.name ?? "", sub_button: subs } : (top ?? { name: "" });
+    if (subs.length > 0 && top?.type) {
+      // A parent with sub-buttons only opens them: its own action would be refused.
+      button.type = top.type;
+    }
+    buttons.push(button);
+    topSlots.push(i);
+    subSlots.push(kept);
+  }
+  const slotOfPointer = (pointer: string): string => {
+    const parts = pointer.split("/").slice(1);
+    if (parts[0] !== "button" || parts.length < 2) {
+      return pointer;
+    }
+    const i = topSlots[Number(parts[1])] ?? Number(parts[1]);
+    const rest = parts.slice(2);
+    if (rest[0] === "sub_button" && rest.length >= 2) {
+      const j = subSlots[Number(parts[1])]?.[Number(rest[1])] ?? Number(rest[1]);
+      return ["", "button", i, "sub_button", j, ...fieldOfPointer(rest.slice(2))].join("/");
+    }
+    return ["", "button", i, ...fieldOfPointer(rest)].join("/");
+  };
+  return { menu: { button: buttons }, slotOfPointer };
+}
+
+/** A problem about `key`, `url`, `media_id` or `article_id` belongs to the slot's value input. */
+function fieldOfPointer(rest: string[]): string[] {
+  const [field, ...more] = rest;
+  if (field === "key" || field === "url" || field === "media_id" || field === "article_id") {
+    return ["value", ...more];
+  }
+  return rest;
+}
+
+async function renderMenu(
+  c: Context<AppEnv>,
+  appId: string,
+  refused?: { draft: Menu; error: ApiError; errors: FieldErrors },
+) {
+  const caller = c.get("caller");
+  let published: Menu | null = null;
+  let readError: string | undefined;
+  try {
+    published = await getMenu(c.env, caller, appId);
+  } catch (error) {
+    readError = refusal(error).message;
+  }
+  const notice = refused
+    ? { kind: "error" as const, text: refused.error.message }
+    : readError
+      ? { kind: "error" as const, text: readError }
+      : undefined;
+  return render(
+    c,
+    <MenuPage
+      appId={appId}
+      published={published}
+      draft={refused?.draft ?? published ?? { button: [] }}
+      canWrite
+      notice={notice}
+      errors={refused?.errors}
+    />,
+    refused ? formStatus(refused.error) : 200,
+  );
+}
+
+async function renderAutoReplies(
+  c: Context<AppEnv>,
+  appId: string,
+  refused?: { draft: AutoReplyDraft; error: ApiError },
+) {
+  const rules = await listAutoReplies(c.env, c.get("caller"), appId);
+  return render(
+    c,
+    <AutoRepliesPage
+      appId={appId}
+      rules={rules}
+      canWrite
+      draft={refused?.draft}
+      notice={refused ? { kind: "error", text: refused.error.message } : undefined}
+      errors={refused ? fieldErrorsOf(refused.error) : undefined}
+    />,
+    refused ? formStatus(refused.error) : 200,
+  );
+}
+
+export const wechatPages = new Hono<AppEnv>()
+  .get("/dashboard/wechat", async (c) => {
+    requireAdmin(c);
+    const apps = await listWeChatApps(c.env, c.get("caller"));
+    return render(c, <WeChatAppsPage apps={apps} />);
+  })
+  .get("/dashboard/wechat/:app_id", async (c) => {
+    requireAdmin(c);
+    const app = await getWeChatApp(c.env, c.get("caller"), appIdParam(c));
+    return render(c, <WeChatAppPage app={app} webhookUrl={webhookUrl(c.env, app.appId)} />);
+  })
+  .get("/dashboard/wechat/:app_id/menu", async (c) => {
+    requireAdmin(c);
+    const appId = appIdParam(c);
+    await getWeChatApp(c.env, c.get("caller"), appId);
+    return renderMenu(c, appId);
+  })
+  .post("/dashboard/wechat/:app_id/menu", async (c) => {
+    requireAdmin(c);
+    const appId = appIdParam(c);
+    const { menu, slotOfPointer } = menuOfForm(await readForm(c));
+    try {
+      await putMenu(c.env, c.get("caller"), appId, menu);
+    } catch (error) {
+      const refused = refusal(error);
+      const slotted = new ApiError("unprocessable-entity", refused.message, {
+        errors: (refused.errors ?? []).map((e) => ({
+          ...e,
+          pointer: slotOfPointer(e.pointer),
+        })),
+      });
+      // The form shows the draft in its slots, as it was typed.
+      const draft = draftOfSlots(menu, slotOfPointer);
+      return renderMenu(c, appId, {
+        draft,
+        error: refused.status === 422 ? slotted : refused,
+        errors: fieldErrorsOf(slotted),
+      });
+    }
+    setFlash(c, "ok", "wechat.menu.published_ok");
+    return c.redirect(`/dashboard/wechat/${appId}/menu`, 303);
+  })
+  .get("/dashboard/wechat/:app_id/auto-replies", async (c) => {
+    requireAdmin(c);
+    return renderAutoReplies(c, appIdParam(c));
+  })
+  .post("/dashboard/wechat/:app_id/auto-replies", async (c) => {
+    requireAdmin(c);
+    const appId = appIdParam(c);
+    const form = await readForm(c);
+    const draft: AutoReplyDraft = {
+      match: fieldOf(form, "match"),
+      keyword: fieldOf(form, "keyword").trim(),
+      content: fieldOf(form, "reply.content"),
+      priority: fieldOf(form, "priority").trim(),
+    };
+    try {
+      const t = tOf(c);
+      const match = AUTO_REPLY_MATCHES.find((m) => m === draft.match);
+      const priority = draft.priority === "" ? undefined : Number(draft.priority);
+      const errors = [
+        ...(match ? [] : [{ pointer: "/match", detail: t("wechat.auto_replies.bad_match") }]),
+        ...(draft.content.trim()
+          ? []
+          : [
+              {
+                pointer: "/reply/content",
+                detail: t("wechat.auto_replies.bad_text"),
+              },
+            ]),
+        ...(priority === undefined ||
+        (Number.isInteger(priority) && priority >= 0 && priority <= 1000)
+          ? []
+          : [
+              {
+                pointer: "/priority",
+                detail: t("wechat.auto_replies.bad_priority"),
+              },
+            ]),
+      ];
+      if (errors.length > 0 || !match) {
+        throw new ApiError("validation-error", t("common.form_errors"), {
+          errors,
+        });
+      }
+      await createAutoReply(c.env, c.get("caller"), appId, {
+        match: match satisfies AutoReplyMatch,
+        keyword: draft.keyword || undefined,
+        reply: { type: "text", content: draft.content },
+        priority,
+      });
+    } catch (error) {
+      return renderAutoReplies(c, appId, { draft, error: refusal(error) });
+    }
+    setFlash(c, "ok", "wechat.auto_replies.created");
+    return c.redirect(`/dashboard/wechat/${appId}/auto-replies`, 303);
+  })
+  .post("/dashboard/wechat/:app_id/auto-replies/:id/delete", async (c) => {
+    requireAdmin(c);
+    const appId = appIdParam(c);
+    const id = c.req.param("id");
+    if (!RULE_ID.test(id)) {
+      throw new ApiError("not-found", `No auto-reply rule ${id}.`);
+    }
+    await deleteAutoReply(c.env, c.get("caller"), appId, id);
+    setFlash(c, "ok", "wechat.auto_replies.deleted");
+    return c.redirect(`/dashboard/wechat/${appId}/auto-replies`, 303);
+  });
+
+/** The compact menu put back into the slots it came from, for the refused form. */
+function draftOfSlots(menu: Menu, slotOfPointer: (pointer: string) => string): Menu {
+  const top: MenuButton[] = [];
+  menu.button.forEach((button, ci) => {
+    const i = Number(slotOfPointer(`/button/${ci}`).split("/")[2]);
+    const subs: MenuSubButton[] = [];
+    (button.sub_button ?? []).forEach((sub, cj) => {
+      const j = Number(slotOfPointer(`/button/${ci}/sub_button/${cj}`).split("/")[4]);
+      subs[j] = sub;
+    });
+    top[i] = { ...button, sub_button: subs };
+  });
+  return { button: top };
+}
