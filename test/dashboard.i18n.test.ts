@@ -6,6 +6,7 @@ import { NAV, navFor } from "../src/dashboard/nav";
 import { ApiError } from "../src/lib/problem";
 import { addUser, form, sessionCookieOf, signedIn } from "./support/dashboard";
 import { call, createTenant, messageReaches, postJson } from "./support/tenants";
+import { sandboxApp } from "./support/wechat-sandbox";
 
 const KEYS = Object.keys(en);
 
@@ -93,6 +94,7 @@ describe("dashboard pages in both languages", () => {
     const sent = await tenant.api("/v1/messages", postJson({ to: "13800138401", body: "hello" }));
     const id = ((await sent.json()) as { id: string }).id;
     await messageReaches(tenant, id, "delivered");
+    const { appId } = await sandboxApp(tenant);
     const pages = [
       "/dashboard",
       "/dashboard/messages",
@@ -100,6 +102,11 @@ describe("dashboard pages in both languages", () => {
       "/dashboard/reviews",
       "/dashboard/users",
       "/dashboard/account",
+      // WeChat (issue 19, area e)
+      "/dashboard/wechat",
+      `/dashboard/wechat/${appId}`,
+      `/dashboard/wechat/${appId}/menu`,
+      `/dashboard/wechat/${appId}/auto-replies`,
     ];
     for (const [lang, marker] of [
       ["en", "Sign out"],

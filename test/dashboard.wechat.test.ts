@@ -1,0 +1,146 @@
+import { describe, expect, it } from "vitest";
+import { menuOfForm } from "../src/dashboard/wechat-routes";
+import { form, signedIn } from "./support/dashboard";
+import { call, createTenant } from "./support/tenants";
+import { sandboxApp } from "./support/wechat-sandbox";
+
+type Signed = { cookie: string; csrf: string };
+
+function post(who: Signed, path: string, fields: Record<string, string> = {}) {
+  return call(path, null, form({ csrf: who.csrf, ...fields }, who.cookie));
+}
+const get = (who: Signed, path: string) => call(path, null, { headers: { cookie: who.cookie } });
+
+describe("the dashboard's WeChat pages", () => {
+  it("lists the accounts and shows one's detail with its server URL", async () => {
+    const tenant = await createTenant();
+    const { appId } = await sandboxApp(tenant);
+    const admin = await signedIn(tenant, "admin");
+    expect(admin.page).toContain('href="/dashboard/wechat"');
+    const list = await (await get(admin, "/dashboard/wechat")).text();
+    expect(list).toContain(`href="/dashboard/wechat/${appId}"`);
+    const detail = await get(admin, `/dashboard/wechat/${appId}`);
+    expect(detail.status).toBe(200);
+    expect(await detail.text()).toContain(`/wechat/${appId}`);
+    const other = await get(admin, "/dashboard/wechat/wx0000000000000000");
+    expect(other.status).toBe(404);
+    await other.body?.cancel();
+  });
+
+  it("publishes a menu from the form through the sandbox and reads it back", async () => {
+    const tenant = await createTenant();
+    const { appId, live } = await sandboxApp(tenant);
+    const admin = await signedIn(tenant, "admin");
+    const path = `/dashboard/wechat/${appId}/menu`;
+    const empty = await (await get(admin, path)).text();
+    expect(empty).toContain('class="menu-editor"');
+    expect(empty).toContain('src="/dashboard/wechat-menu.js"');
+    // Slot 0 left empty: the form's slots are compacted, so "Shop" becomes the first button.
+    const res = await post(admin, path, {
+      "button.1.name": "Shop",
+      "button.1.type": "view",
+      "button.1.value": "https://example.com/shop",
+      "button.2.name": "帮助",
+      "button.2.sub_button.0.name": "Contact us",
+      "button.2.sub_button.0.type": "click",
+      "button.2.sub_button.0.value": "CONTACT",
+    });
+    expect(res.status).toBe(303);
+    expect(res.headers.get("location")).toBe(path);
+    const viaApi = (await (await live(`/v1/wechat/apps/${appId}/menu`)).json()) as {
+      button: { name: string; url?: string; sub_button?: { name: string; key?: string }[] }[];
+    };
+    expect(viaApi.button.map((b) => b.name)).toEqual(["Shop", "帮助"]);
+    expect(viaApi.button[0]?.url).toBe("https://example.com/shop");
+    expect(viaApi.button[1]?.sub_button?.[0]).toMatchObject({ name: "Contact us", key: "CONTACT" });
+    const page = await (await get(admin, path)).text();
+    expect(page).toContain('data-testid="published-menu"');
+    expect(page).toContain("Contact us");
+    expect(page).toContain('value="帮助"');
+  });
+
+  it("refuses a menu that breaks WeChat's rules, each error at the slot it was typed in", async () => {
+    const tenant = await createTenant();
+    const { appId } = await sandboxApp(tenant);
+    const admin = await signedIn(tenant, "admin");
+    const res = await post(admin, `/dashboard/wechat/${appId}/menu`, {
+      // Six Chinese characters: 18 bytes, over the 16 of a top-level name.
+      "button.2.name": "一二三四五六",
+      "button.2.type": "click",
+      "button.2.value": "K",
+    });
+    expect(res.status).toBe(422);
+    const html = await res.text();
+    expect(html).toMatch(
+      /id="f-button\.2\.name"[^>]*value="一二三四五六"[^>]*aria-invalid="true"|aria-invalid="true"[^>]*id="f-button\.2\.name"/,
+    );
+    expect(html).toContain("at most 16 bytes");
+  });
+
+  it("maps the compact menu's pointers back to the form's slots and value field", () => {
+    const { menu, slotOfPointer } = menuOfForm({
+      "button.1.name": "A",
+      "button.1.sub_button.3.name": "B",
+      "button.1.sub_button.3.type": "view",
+      "button.1.sub_button.3.value": "nope",
+    });
+    expect(menu).toEqual({
+      button: [{ name: "A", sub_button: [{ name: "B", type: "view", url: "nope" }] }],
+    });
+    expect(slotOfPointer("/button/0/sub_button/0/url")).toBe("/button/1/sub_button/3/value");
+    expect(slotOfPointer("/button/0/name")).toBe("/button/1/name");
+  });
+
+  it("adds and deletes an auto-reply rule, with field errors for a bad one", async () => {
+    const tenant = await createTenant();
+    const { appId } = await sandboxApp(tenant);
+    const admin = await signedIn(tenant, "admin");
+    const path = `/dashboard/wechat/${appId}/auto-replies`;
+    const bad = await post(admin, path, { match: "exact", keyword: "", "reply.content": "hi" });
+    expect(bad.status).toBe(422);
+    expect(await bad.text()).toContain('id="field-keyword-error"');
+    const ok = await post(admin, path, {
+      match: "exact",
+      keyword: "hours",
+      "reply.content": "9 to 5",
+      priority: "10",
+    });
+    expect(ok.status).toBe(303);
+    const page = await (await get(admin, path)).text();
+    expect(page).toContain("9 to 5");
+    const id = /auto-replies\/(arr_[0-9A-Z]{26})\/delete/.exec(page)?.[1] ?? "";
+    expect(id).not.toBe("");
+    const gone = await post(admin, `${path}/${id}/delete`);
+    expect(gone.status).toBe(303);
+    expect(await (await get(admin, path)).text()).not.toContain("9 to 5");
+  });
+
+  it("refuses every WeChat page and action to a role without admin", async () => {
+    const tenant = await createTenant();
+    const { appId } = await sandboxApp(tenant);
+    const operator = await signedIn(tenant, "operator");
+    expect(operator.page).not.toContain('href="/dashboard/wechat"');
+    for (const path of [
+      "/dashboard/wechat",
+      `/dashboard/wechat/${appId}`,
+      `/dashboard/wechat/${appId}/menu`,
+      `/dashboard/wechat/${appId}/auto-replies`,
+    ]) {
+      const res = await get(operator, path);
+      expect(res.status, path).toBe(403);
+      await res.body?.cancel();
+    }
+    for (const path of [
+      `/dashboard/wechat/${appId}/menu`,
+      `/dashboard/wechat/${appId}/auto-replies`,
+    ]) {
+      const res = await post(operator, path, {
+        "button.0.name": "X",
+        match: "default",
+        "reply.content": "x",
+      });
+      expect(res.status, path).toBe(403);
+      await res.body?.cancel();
+    }
+  });
+});
