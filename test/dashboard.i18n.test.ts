@@ -107,6 +107,8 @@ describe("dashboard pages in both languages", () => {
       `/dashboard/wechat/${appId}`,
       `/dashboard/wechat/${appId}/menu`,
       `/dashboard/wechat/${appId}/auto-replies`,
+      `/dashboard/wechat/${appId}/followers`,
+      `/dashboard/wechat/${appId}/qrcodes`,
     ];
     for (const [lang, marker] of [
       ["en", "Sign out"],

@@ -115,6 +115,44 @@ describe("the dashboard's WeChat pages", () => {
     expect(await (await get(admin, path)).text()).not.toContain("9 to 5");
   });
 
+  it("makes a QR code at WeChat and shows its image URL", async () => {
+    const tenant = await createTenant();
+    const { appId } = await sandboxApp(tenant);
+    const admin = await signedIn(tenant, "admin");
+    const path = `/dashboard/wechat/${appId}/qrcodes`;
+    const bad = await post(admin, path, { scene: "", temporary: "true", expire_seconds: "5" });
+    expect(bad.status).toBe(422);
+    const badHtml = await bad.text();
+    expect(badHtml).toContain('id="field-scene-error"');
+    expect(badHtml).toContain('id="field-expire_seconds-error"');
+    const made = await post(admin, path, {
+      scene: "spring-fair",
+      temporary: "true",
+      expire_seconds: "3600",
+    });
+    expect(made.status).toBe(201);
+    const html = await made.text();
+    expect(html).toMatch(/https:\/\/mp\.weixin\.qq\.com\/cgi-bin\/showqrcode\?ticket=[^"<]+/);
+    const list = await (await get(admin, path)).text();
+    expect(list).toContain("spring-fair");
+  });
+
+  it("lists followers and the account's tags, and creates a tag at WeChat", async () => {
+    const tenant = await createTenant();
+    const { appId } = await sandboxApp(tenant);
+    const admin = await signedIn(tenant, "admin");
+    const path = `/dashboard/wechat/${appId}/followers`;
+    const page = await get(admin, `${path}?following=true`);
+    expect(page.status).toBe(200);
+    await page.body?.cancel();
+    const empty = await post(admin, `/dashboard/wechat/${appId}/tags`, { name: " " });
+    expect(empty.status).toBe(422);
+    expect(await empty.text()).toContain('id="field-name-error"');
+    const made = await post(admin, `/dashboard/wechat/${appId}/tags`, { name: "VIP" });
+    expect(made.status).toBe(303);
+    expect(await (await get(admin, path)).text()).toContain("<td>VIP</td>");
+  });
+
   it("refuses every WeChat page and action to a role without admin", async () => {
     const tenant = await createTenant();
     const { appId } = await sandboxApp(tenant);
@@ -125,6 +163,7 @@ describe("the dashboard's WeChat pages", () => {
       `/dashboard/wechat/${appId}`,
       `/dashboard/wechat/${appId}/menu`,
       `/dashboard/wechat/${appId}/auto-replies`,
+      `/dashboard/wechat/${appId}/qrcodes`,
     ]) {
       const res = await get(operator, path);
       expect(res.status, path).toBe(403);
@@ -133,11 +172,15 @@ describe("the dashboard's WeChat pages", () => {
     for (const path of [
       `/dashboard/wechat/${appId}/menu`,
       `/dashboard/wechat/${appId}/auto-replies`,
+      `/dashboard/wechat/${appId}/qrcodes`,
+      `/dashboard/wechat/${appId}/tags`,
     ]) {
       const res = await post(operator, path, {
         "button.0.name": "X",
         match: "default",
         "reply.content": "x",
+        scene: "s",
+        name: "n",
       });
       expect(res.status, path).toBe(403);
       await res.body?.cancel();

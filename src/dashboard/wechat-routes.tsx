@@ -12,14 +12,19 @@ import { MAX_SUB_BUTTONS, MAX_TOP_BUTTONS } from "../domain/wechat-menu";
 import { ApiError } from "../lib/problem";
 import { getWeChatApp, listWeChatApps, webhookUrl } from "../services/wechat/apps";
 import { createAutoReply, deleteAutoReply, listAutoReplies } from "../services/wechat/auto-replies";
+import { createTag, listFollowers, listTags, type Tag } from "../services/wechat/followers";
 import { getMenu, putMenu } from "../services/wechat/menu";
+import { createQrCode, listQrCodes, type QrCodeRow } from "../services/wechat/qrcodes";
 import { type FieldErrors, type FormFields, fieldErrorsOf, fieldOf, readForm } from "./forms";
 import { render, setFlash, tOf } from "./ui";
 import {
   AutoRepliesPage,
   type AutoReplyDraft,
+  FollowersPage,
   MenuPage,
   primaryFieldOf,
+  QrCodesPage,
+  type QrDraft,
   WeChatAppPage,
   WeChatAppsPage,
 } from "./wechat";
@@ -193,6 +198,67 @@ async function renderAutoReplies(
   );
 }
 
+async function renderQrCodes(
+  c: Context<AppEnv>,
+  appId: string,
+  view: { refused?: { draft: QrDraft; error: ApiError }; created?: QrCodeRow } = {},
+) {
+  const codes = await listQrCodes(c.env, c.get("caller"), appId, 100);
+  const { refused } = view;
+  return render(
+    c,
+    <QrCodesPage
+      appId={appId}
+      codes={codes}
+      created={view.created}
+      draft={refused?.draft}
+      notice={refused ? { kind: "error", text: refused.error.message } : undefined}
+      errors={refused ? fieldErrorsOf(refused.error) : undefined}
+    />,
+    refused ? formStatus(refused.error) : view.created ? 201 : 200,
+  );
+}
+
+const FOLLOWER_CURSOR = /^[A-Za-z0-9_-]{1,64}$/;
+
+async function renderFollowers(c: Context<AppEnv>, appId: string, refused?: ApiError) {
+  const caller = c.get("caller");
+  if (!grants(caller.scopes, "messages:read")) {
+    throw new ApiError("forbidden", tOf(c)("wechat.forbidden"));
+  }
+  const followingParam = c.req.query("following");
+  const following =
+    followingParam === "true" ? true : followingParam === "false" ? false : undefined;
+  const cursorParam = c.req.query("cursor");
+  const cursor = cursorParam && FOLLOWER_CURSOR.test(cursorParam) ? cursorParam : undefined;
+  const page = await listFollowers(c.env, caller, appId, { following, cursor, limit: 50 });
+  const canManageTags = grants(caller.scopes, "admin");
+  let tags: Tag[] | null = null;
+  let notice = refused ? { kind: "error" as const, text: refused.message } : undefined;
+  if (canManageTags) {
+    try {
+      tags = await listTags(c.env, caller, appId);
+    } catch (error) {
+      notice ??= { kind: "error", text: refusal(error).message };
+    }
+  }
+  return render(
+    c,
+    <FollowersPage
+      appId={appId}
+      followers={page.data}
+      following={following === undefined ? undefined : String(following)}
+      cursor={cursor}
+      nextCursor={page.nextCursor}
+      tags={tags}
+      canManageTags={canManageTags}
+      notice={notice}
+      errors={refused ? fieldErrorsOf(refused) : undefined}
+    />,
+    refused ? formStatus(refused) : 200,
+  );
+}
+
 export const wechatPages = new Hono<AppEnv>()
   .get("/dashboard/wechat", async (c) => {
     requireAdmin(c);
@@ -289,6 +355,60 @@ export const wechatPages = new Hono<AppEnv>()
     }
     setFlash(c, "ok", "wechat.auto_replies.created");
     return c.redirect(`/dashboard/wechat/${appId}/auto-replies`, 303);
+  })
+  .get("/dashboard/wechat/:app_id/qrcodes", async (c) => {
+    requireAdmin(c);
+    return renderQrCodes(c, appIdParam(c));
+  })
+  .post("/dashboard/wechat/:app_id/qrcodes", async (c) => {
+    requireAdmin(c);
+    const appId = appIdParam(c);
+    const form = await readForm(c);
+    const draft: QrDraft = {
+      scene: fieldOf(form, "scene").trim(),
+      temporary: fieldOf(form, "temporary") !== "false",
+      expire: fieldOf(form, "expire_seconds").trim(),
+    };
+    try {
+      const t = tOf(c);
+      const expire = draft.expire === "" ? undefined : Number(draft.expire);
+      const errors = [
+        ...(draft.scene ? [] : [{ pointer: "/scene", detail: t("wechat.qrcodes.bad_scene") }]),
+        ...(expire === undefined || (Number.isInteger(expire) && expire >= 60)
+          ? []
+          : [{ pointer: "/expire_seconds", detail: t("wechat.qrcodes.bad_expire") }]),
+      ];
+      if (errors.length > 0) {
+        throw new ApiError("validation-error", t("common.form_errors"), { errors });
+      }
+      const created = await createQrCode(c.env, c.get("caller"), appId, {
+        scene: draft.scene,
+        temporary: draft.temporary,
+        // A permanent code has no end: the field is for temporary ones only.
+        expire_seconds: draft.temporary ? expire : undefined,
+      });
+      return renderQrCodes(c, appId, { created });
+    } catch (error) {
+      return renderQrCodes(c, appId, { refused: { draft, error: refusal(error) } });
+    }
+  })
+  .get("/dashboard/wechat/:app_id/followers", (c) => renderFollowers(c, appIdParam(c)))
+  .post("/dashboard/wechat/:app_id/tags", async (c) => {
+    requireAdmin(c);
+    const appId = appIdParam(c);
+    const name = fieldOf(await readForm(c), "name").trim();
+    try {
+      if (name.length === 0 || name.length > 30) {
+        throw new ApiError("validation-error", tOf(c)("common.form_errors"), {
+          errors: [{ pointer: "/name", detail: tOf(c)("wechat.tags.bad_name") }],
+        });
+      }
+      const tag = await createTag(c.env, c.get("caller"), appId, name);
+      setFlash(c, "ok", "wechat.tags.created", { name: tag.name });
+    } catch (error) {
+      return renderFollowers(c, appId, refusal(error));
+    }
+    return c.redirect(`/dashboard/wechat/${appId}/followers`, 303);
   })
   .post("/dashboard/wechat/:app_id/auto-replies/:id/delete", async (c) => {
     requireAdmin(c);

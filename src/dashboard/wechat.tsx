@@ -14,9 +14,22 @@ import {
   MAX_TOP_NAME_BYTES,
   MENU_BUTTON_TYPES,
 } from "../domain/wechat-menu";
+import { MAX_EXPIRE_SECONDS, MAX_SCENE_LENGTH, qrImageUrl } from "../domain/wechat-qrcodes";
 import type { WeChatAppRow } from "../services/wechat/apps";
 import type { AutoReplyRow } from "../services/wechat/auto-replies";
-import { ConfirmAction, Csrf, Field, type Notice, NoticeLine, Table } from "./components";
+import type { FollowerRow, Tag } from "../services/wechat/followers";
+import type { QrCodeRow } from "../services/wechat/qrcodes";
+import {
+  ConfirmAction,
+  Csrf,
+  Field,
+  FilterField,
+  FilterForm,
+  type Notice,
+  NoticeLine,
+  Pager,
+  Table,
+} from "./components";
 import type { FieldErrors } from "./forms";
 import { Layout } from "./layout";
 import { useUi } from "./ui";
@@ -29,7 +42,10 @@ export function primaryFieldOf(type: string): keyof MenuButtonFields | undefined
   return needs?.find((f) => f !== "appid" && f !== "pagepath");
 }
 
-function AppTabs(props: { appId: string; current: "detail" | "menu" | "auto-replies" }) {
+function AppTabs(props: {
+  appId: string;
+  current: "detail" | "menu" | "auto-replies" | "followers" | "qrcodes";
+}) {
   const { t } = useUi();
   const base = `/dashboard/wechat/${props.appId}`;
   const tabs = [
@@ -449,6 +465,203 @@ export function MenuPage(props: {
         </section>
       ) : null}
       <script src={MENU_SCRIPT} defer />
+    </Layout>
+  );
+}
+
+export interface QrDraft {
+  scene: string;
+  temporary: boolean;
+  expire: string;
+}
+
+export function QrCodesPage(props: {
+  appId: string;
+  codes: readonly QrCodeRow[];
+  notice?: Notice;
+  draft?: QrDraft;
+  errors?: FieldErrors;
+  /** The code just made: its image is shown large. */
+  created?: QrCodeRow;
+}) {
+  const { t, fmt } = useUi();
+  const draft = props.draft ?? { scene: "", temporary: true, expire: "604800" };
+  return (
+    <Layout title={t("wechat.qrcodes.title", { id: props.appId })}>
+      <AppTabs appId={props.appId} current="qrcodes" />
+      <NoticeLine notice={props.notice} />
+      {props.created ? (
+        <section class="card">
+          <h2>{t("wechat.qrcodes.created", { scene: props.created.scene })}</h2>
+          {/* The image is WeChat's (showqrcode); the policy loads no image from elsewhere. */}
+          <p>
+            <a href={qrImageUrl(props.created.ticket)} rel="noreferrer" target="_blank">
+              {t("wechat.qrcodes.open_image")}
+            </a>
+          </p>
+          <p>
+            <code class="qr-url">{qrImageUrl(props.created.ticket)}</code>
+          </p>
+        </section>
+      ) : null}
+      <section class="card">
+        <Table
+          head={[
+            t("wechat.qrcodes.scene"),
+            t("wechat.qrcodes.kind"),
+            t("wechat.qrcodes.expires"),
+            t("wechat.qrcodes.action"),
+            t("wechat.qrcodes.image"),
+            t("wechat.created"),
+          ]}
+          empty={props.codes.length === 0}
+        >
+          {props.codes.map((code) => (
+            <tr>
+              <td>{code.scene}</td>
+              <td>
+                {code.temporary ? t("wechat.qrcodes.temporary") : t("wechat.qrcodes.permanent")}
+              </td>
+              <td>{code.expiresAt ? fmt.dateTime(code.expiresAt) : t("common.dash")}</td>
+              <td>{code.action ? String(code.action.type ?? "") : t("common.dash")}</td>
+              <td>
+                <a href={qrImageUrl(code.ticket)} rel="noreferrer" target="_blank">
+                  {t("wechat.qrcodes.open_image")}
+                </a>
+              </td>
+              <td>{fmt.dateTime(code.createdAt)}</td>
+            </tr>
+          ))}
+        </Table>
+      </section>
+      <section class="card narrow">
+        <h2>{t("wechat.qrcodes.new")}</h2>
+        <form method="post" action={`/dashboard/wechat/${props.appId}/qrcodes`}>
+          <Csrf />
+          <Field
+            name="scene"
+            label={t("wechat.qrcodes.scene")}
+            value={draft.scene}
+            required
+            maxlength={MAX_SCENE_LENGTH}
+            hint={t("wechat.qrcodes.scene_hint", { max: MAX_SCENE_LENGTH })}
+            errors={props.errors}
+          />
+          <Field name="temporary" label={t("wechat.qrcodes.kind")} errors={props.errors}>
+            <select id="field-temporary" name="temporary">
+              <option value="true" selected={draft.temporary}>
+                {t("wechat.qrcodes.temporary")}
+              </option>
+              <option value="false" selected={!draft.temporary}>
+                {t("wechat.qrcodes.permanent")}
+              </option>
+            </select>
+          </Field>
+          <Field
+            name="expire_seconds"
+            label={t("wechat.qrcodes.expire_seconds")}
+            type="number"
+            value={draft.expire}
+            hint={t("wechat.qrcodes.expire_hint", { max: MAX_EXPIRE_SECONDS })}
+            errors={props.errors}
+          />
+          <button type="submit">{t("wechat.qrcodes.create")}</button>
+        </form>
+      </section>
+    </Layout>
+  );
+}
+
+export function FollowersPage(props: {
+  appId: string;
+  followers: readonly FollowerRow[];
+  following?: string;
+  cursor?: string;
+  nextCursor: string | null;
+  /** WeChat's tags; null when the role may not see them or WeChat could not be asked. */
+  tags: readonly Tag[] | null;
+  canManageTags: boolean;
+  notice?: Notice;
+  errors?: FieldErrors;
+}) {
+  const { t, fmt } = useUi();
+  const base = `/dashboard/wechat/${props.appId}/followers`;
+  return (
+    <Layout title={t("wechat.followers.title", { id: props.appId })}>
+      <AppTabs appId={props.appId} current="followers" />
+      <NoticeLine notice={props.notice} />
+      <section class="card">
+        <FilterForm action={base}>
+          <FilterField
+            name="following"
+            label={t("wechat.followers.following")}
+            value={props.following}
+            options={[
+              { value: "", label: t("common.all") },
+              { value: "true", label: t("wechat.followers.following_yes") },
+              { value: "false", label: t("wechat.followers.following_no") },
+            ]}
+          />
+        </FilterForm>
+        <Table
+          head={[
+            t("wechat.followers.openid"),
+            t("wechat.followers.following"),
+            t("wechat.followers.tags"),
+            t("wechat.followers.subscribed"),
+            t("wechat.followers.last_interaction"),
+          ]}
+          empty={props.followers.length === 0}
+        >
+          {props.followers.map((f) => (
+            <tr>
+              <td class="mono">{f.openid}</td>
+              <td>{f.following ? t("wechat.yes") : t("wechat.no")}</td>
+              <td>{(f.tagIds ?? []).join(", ") || t("common.dash")}</td>
+              <td>{f.subscribedAt ? fmt.dateTime(f.subscribedAt) : t("common.dash")}</td>
+              <td>{f.lastInteractionAt ? fmt.dateTime(f.lastInteractionAt) : t("common.dash")}</td>
+            </tr>
+          ))}
+        </Table>
+        <Pager
+          base={base}
+          query={{ following: props.following }}
+          cursor={props.cursor}
+          nextCursor={props.nextCursor}
+        />
+      </section>
+      {props.canManageTags ? (
+        <section class="card">
+          <h2>{t("wechat.tags.title")}</h2>
+          {props.tags ? (
+            <Table
+              head={[t("wechat.tags.id"), t("wechat.tags.name"), t("wechat.tags.count")]}
+              empty={props.tags.length === 0}
+            >
+              {props.tags.map((tag) => (
+                <tr>
+                  <td>{tag.id}</td>
+                  <td>{tag.name}</td>
+                  <td>{fmt.number(tag.count)}</td>
+                </tr>
+              ))}
+            </Table>
+          ) : (
+            <p class="muted">{t("wechat.tags.unreadable")}</p>
+          )}
+          <form method="post" action={`/dashboard/wechat/${props.appId}/tags`} class="narrow">
+            <Csrf />
+            <Field
+              name="name"
+              label={t("wechat.tags.new_name")}
+              required
+              maxlength={30}
+              errors={props.errors}
+            />
+            <button type="submit">{t("wechat.tags.create")}</button>
+          </form>
+        </section>
+      ) : null}
     </Layout>
   );
 }
