@@ -109,6 +109,7 @@ describe("dashboard pages in both languages", () => {
       `/dashboard/wechat/${appId}/auto-replies`,
       `/dashboard/wechat/${appId}/followers`,
       `/dashboard/wechat/${appId}/qrcodes`,
+      `/dashboard/wechat/${appId}/broadcasts`,
     ];
     for (const [lang, marker] of [
       ["en", "Sign out"],

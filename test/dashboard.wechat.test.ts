@@ -1,8 +1,9 @@
 import { describe, expect, it } from "vitest";
 import { menuOfForm } from "../src/dashboard/wechat-routes";
 import { form, signedIn } from "./support/dashboard";
-import { call, createTenant } from "./support/tenants";
-import { sandboxApp } from "./support/wechat-sandbox";
+import { call, createTenant, postJson } from "./support/tenants";
+import { AES_KEY, TOKEN } from "./support/wechat";
+import { FOLLOWERS, SANDBOX_BASE_URL, SANDBOX_SECRET, sandboxApp } from "./support/wechat-sandbox";
 
 type Signed = { cookie: string; csrf: string };
 
@@ -151,6 +152,48 @@ describe("the dashboard's WeChat pages", () => {
     const made = await post(admin, `/dashboard/wechat/${appId}/tags`, { name: "VIP" });
     expect(made.status).toBe(303);
     expect(await (await get(admin, path)).text()).toContain("<td>VIP</td>");
+  });
+
+  it("previews a broadcast to one follower, sends it and lists it with its job", async () => {
+    const tenant = await createTenant();
+    const { appId, live } = await sandboxApp(tenant);
+    const admin = await signedIn(tenant, "admin");
+    const path = `/dashboard/wechat/${appId}/broadcasts`;
+    // WeChat's rule, from the same service: an unverified account may not mass-send.
+    const unverified = await post(admin, path, { text: "Hi", target: "all", intent: "send" });
+    expect(unverified.status).toBe(422);
+    expect(await unverified.text()).toContain("verified");
+    const verified = await live(
+      "/v1/wechat/apps",
+      postJson({
+        app_id: appId,
+        app_secret: SANDBOX_SECRET,
+        token: TOKEN,
+        encoding_aes_key: AES_KEY,
+        mode: "safe",
+        api_base_url: SANDBOX_BASE_URL,
+        verified: true,
+      }),
+    );
+    expect(verified.status).toBe(200);
+    const missing = await post(admin, path, { text: "Spring sale", intent: "preview" });
+    expect(missing.status).toBe(422);
+    expect(await missing.text()).toContain('id="field-openid-error"');
+    const preview = await post(admin, path, {
+      text: "Spring sale",
+      target: "all",
+      openid: FOLLOWERS[0],
+      intent: "preview",
+    });
+    const previewHtml = await preview.text();
+    expect(preview.status, /class="flash error"[^>]*>([^<]*)/.exec(previewHtml)?.[1]).toBe(200);
+    expect(previewHtml).toContain(FOLLOWERS[0]);
+    const sent = await post(admin, path, { text: "Spring sale", target: "all", intent: "send" });
+    const sentHtml = sent.status === 303 ? "" : await sent.text();
+    expect(sent.status, sentHtml.match(/class="flash error"[^<]*>([^<]*)/)?.[1]).toBe(303);
+    const page = await (await get(admin, path)).text();
+    expect(page).toContain("Spring sale");
+    expect(page).toMatch(/class="job"/);
   });
 
   it("refuses every WeChat page and action to a role without admin", async () => {

@@ -12,14 +12,17 @@ import { MAX_SUB_BUTTONS, MAX_TOP_BUTTONS } from "../domain/wechat-menu";
 import { ApiError } from "../lib/problem";
 import { getWeChatApp, listWeChatApps, webhookUrl } from "../services/wechat/apps";
 import { createAutoReply, deleteAutoReply, listAutoReplies } from "../services/wechat/auto-replies";
+import { createBroadcast, listBroadcasts, previewBroadcast } from "../services/wechat/broadcasts";
 import { createTag, listFollowers, listTags, type Tag } from "../services/wechat/followers";
 import { getMenu, putMenu } from "../services/wechat/menu";
 import { createQrCode, listQrCodes, type QrCodeRow } from "../services/wechat/qrcodes";
 import { type FieldErrors, type FormFields, fieldErrorsOf, fieldOf, readForm } from "./forms";
-import { render, setFlash, tOf } from "./ui";
+import { type Notice, render, setFlash, tOf } from "./ui";
 import {
   AutoRepliesPage,
   type AutoReplyDraft,
+  type BroadcastDraft,
+  BroadcastsPage,
   FollowersPage,
   MenuPage,
   primaryFieldOf,
@@ -259,6 +262,37 @@ async function renderFollowers(c: Context<AppEnv>, appId: string, refused?: ApiE
   );
 }
 
+const BROADCAST_CURSOR = /^wbc_[0-9A-Z]{26}$|^[A-Za-z0-9_-]{1,64}$/;
+
+async function renderBroadcasts(
+  c: Context<AppEnv>,
+  appId: string,
+  view: { notice?: Notice; draft?: BroadcastDraft; refused?: ApiError } = {},
+) {
+  const caller = c.get("caller");
+  if (!grants(caller.scopes, "messages:read")) {
+    throw new ApiError("forbidden", tOf(c)("wechat.forbidden"));
+  }
+  const cursorParam = c.req.query("cursor");
+  const cursor = cursorParam && BROADCAST_CURSOR.test(cursorParam) ? cursorParam : undefined;
+  const page = await listBroadcasts(c.env, caller, appId, { cursor, limit: 50 });
+  const { refused } = view;
+  return render(
+    c,
+    <BroadcastsPage
+      appId={appId}
+      broadcasts={page.data}
+      cursor={cursor}
+      nextCursor={page.nextCursor}
+      canSend={grants(caller.scopes, "messages:send")}
+      draft={view.draft}
+      notice={refused ? { kind: "error", text: refused.message } : view.notice}
+      errors={refused ? fieldErrorsOf(refused) : undefined}
+    />,
+    refused ? formStatus(refused) : 200,
+  );
+}
+
 export const wechatPages = new Hono<AppEnv>()
   .get("/dashboard/wechat", async (c) => {
     requireAdmin(c);
@@ -409,6 +443,64 @@ export const wechatPages = new Hono<AppEnv>()
       return renderFollowers(c, appId, refusal(error));
     }
     return c.redirect(`/dashboard/wechat/${appId}/followers`, 303);
+  })
+  .get("/dashboard/wechat/:app_id/broadcasts", (c) => renderBroadcasts(c, appIdParam(c)))
+  .post("/dashboard/wechat/:app_id/broadcasts", async (c) => {
+    const appId = appIdParam(c);
+    const form = await readForm(c);
+    const draft: BroadcastDraft = {
+      text: fieldOf(form, "text"),
+      target: fieldOf(form, "target") === "tag" ? "tag" : "all",
+      tagId: fieldOf(form, "target.tag_id").trim(),
+      openid: fieldOf(form, "openid").trim(),
+    };
+    const intent = fieldOf(form, "intent") === "preview" ? "preview" : "send";
+    const t = tOf(c);
+    try {
+      if (!grants(c.get("caller").scopes, "messages:send")) {
+        throw new ApiError("forbidden", t("wechat.forbidden"));
+      }
+      const tagId = Number(draft.tagId);
+      const errors = [
+        ...(draft.text.trim()
+          ? []
+          : [{ pointer: "/text", detail: t("wechat.broadcasts.bad_text") }]),
+        ...(draft.target === "tag" && !(Number.isInteger(tagId) && tagId > 0 && draft.tagId)
+          ? [{ pointer: "/target/tag_id", detail: t("wechat.broadcasts.bad_tag") }]
+          : []),
+        ...(intent === "preview" && !draft.openid
+          ? [{ pointer: "/openid", detail: t("wechat.broadcasts.bad_openid") }]
+          : []),
+      ];
+      if (errors.length > 0) {
+        throw new ApiError("validation-error", t("common.form_errors"), { errors });
+      }
+      if (intent === "preview") {
+        await previewBroadcast(c.env, c.get("caller"), appId, {
+          type: "text",
+          text: draft.text,
+          openid: draft.openid,
+        });
+        // The form stays filled: the preview is checked on a phone, then sent.
+        return renderBroadcasts(c, appId, {
+          draft,
+          notice: { kind: "ok", text: t("wechat.broadcasts.previewed", { openid: draft.openid }) },
+        });
+      }
+      const { row } = await createBroadcast(c.env, c.get("caller"), appId, {
+        type: "text",
+        text: draft.text,
+        target: draft.target === "tag" ? { kind: "tag", tag_id: tagId } : { kind: "all" },
+      });
+      setFlash(
+        c,
+        "ok",
+        `wechat.broadcasts.created.${row.status === "pending_review" ? "held" : "sent"}`,
+      );
+    } catch (error) {
+      return renderBroadcasts(c, appId, { draft, refused: refusal(error) });
+    }
+    return c.redirect(`/dashboard/wechat/${appId}/broadcasts`, 303);
   })
   .post("/dashboard/wechat/:app_id/auto-replies/:id/delete", async (c) => {
     requireAdmin(c);

@@ -17,6 +17,7 @@ import {
 import { MAX_EXPIRE_SECONDS, MAX_SCENE_LENGTH, qrImageUrl } from "../domain/wechat-qrcodes";
 import type { WeChatAppRow } from "../services/wechat/apps";
 import type { AutoReplyRow } from "../services/wechat/auto-replies";
+import type { BroadcastView } from "../services/wechat/broadcasts";
 import type { FollowerRow, Tag } from "../services/wechat/followers";
 import type { QrCodeRow } from "../services/wechat/qrcodes";
 import {
@@ -44,7 +45,7 @@ export function primaryFieldOf(type: string): keyof MenuButtonFields | undefined
 
 function AppTabs(props: {
   appId: string;
-  current: "detail" | "menu" | "auto-replies" | "followers" | "qrcodes";
+  current: "detail" | "menu" | "auto-replies" | "followers" | "qrcodes" | "broadcasts";
 }) {
   const { t } = useUi();
   const base = `/dashboard/wechat/${props.appId}`;
@@ -659,6 +660,141 @@ export function FollowersPage(props: {
               errors={props.errors}
             />
             <button type="submit">{t("wechat.tags.create")}</button>
+          </form>
+        </section>
+      ) : null}
+    </Layout>
+  );
+}
+
+export interface BroadcastDraft {
+  text: string;
+  target: "all" | "tag";
+  tagId: string;
+  openid: string;
+}
+
+function targetOf(target: Record<string, unknown>, t: ReturnType<typeof useUi>["t"]): string {
+  if (target.kind === "tag") {
+    return t("wechat.broadcasts.target_tag_n", { id: String(target.tag_id) });
+  }
+  if (target.kind === "openids" && Array.isArray(target.openids)) {
+    return t("wechat.broadcasts.target_openids_n", { n: target.openids.length });
+  }
+  return t("wechat.broadcasts.target_all");
+}
+
+export function BroadcastsPage(props: {
+  appId: string;
+  broadcasts: readonly BroadcastView[];
+  cursor?: string;
+  nextCursor: string | null;
+  canSend: boolean;
+  notice?: Notice;
+  draft?: BroadcastDraft;
+  errors?: FieldErrors;
+}) {
+  const { t, fmt } = useUi();
+  const draft = props.draft ?? { text: "", target: "all", tagId: "", openid: "" };
+  const base = `/dashboard/wechat/${props.appId}/broadcasts`;
+  return (
+    <Layout title={t("wechat.broadcasts.title", { id: props.appId })}>
+      <AppTabs appId={props.appId} current="broadcasts" />
+      <NoticeLine notice={props.notice} />
+      <section class="card">
+        <Table
+          head={[
+            t("wechat.created"),
+            t("wechat.broadcasts.status"),
+            t("wechat.broadcasts.target"),
+            t("wechat.broadcasts.content"),
+            t("wechat.broadcasts.results"),
+          ]}
+          empty={props.broadcasts.length === 0}
+        >
+          {props.broadcasts.map(({ row, jobs }) => (
+            <tr>
+              <td>{fmt.dateTime(row.createdAt)}</td>
+              <td>
+                <span class={`pill ${row.status}`}>
+                  {t(`wechat.broadcasts.status.${row.status}`)}
+                </span>
+                {row.failure ? <p class="hint">{row.failure}</p> : null}
+                {row.reviewReason ? <p class="hint">{row.reviewReason}</p> : null}
+              </td>
+              <td>{targetOf(row.target, t)}</td>
+              <td>
+                {row.type === "text" && typeof row.content.text === "string"
+                  ? row.content.text
+                  : row.type}
+              </td>
+              <td>
+                {jobs.length === 0
+                  ? t("common.dash")
+                  : jobs.map((job) => (
+                      <p class="job">
+                        {job.finishedAt
+                          ? t("wechat.broadcasts.job_done", {
+                              sent: fmt.number(job.sent ?? 0),
+                              total: fmt.number(job.total ?? 0),
+                              errors: fmt.number(job.errors ?? 0),
+                            })
+                          : t("wechat.broadcasts.job_pending", { id: job.msgId })}
+                      </p>
+                    ))}
+              </td>
+            </tr>
+          ))}
+        </Table>
+        <Pager base={base} cursor={props.cursor} nextCursor={props.nextCursor} />
+      </section>
+      {props.canSend ? (
+        <section class="card narrow">
+          <h2>{t("wechat.broadcasts.new")}</h2>
+          <p class="hint">{t("wechat.broadcasts.intro")}</p>
+          <form method="post" action={base}>
+            <Csrf />
+            <Field
+              name="text"
+              label={t("wechat.broadcasts.text")}
+              value={draft.text}
+              multiline
+              rows={5}
+              required
+              errors={props.errors}
+            />
+            <Field name="target" label={t("wechat.broadcasts.target")} errors={props.errors}>
+              <select id="field-target" name="target">
+                <option value="all" selected={draft.target === "all"}>
+                  {t("wechat.broadcasts.target_all")}
+                </option>
+                <option value="tag" selected={draft.target === "tag"}>
+                  {t("wechat.broadcasts.target_tag")}
+                </option>
+              </select>
+            </Field>
+            <Field
+              name="target.tag_id"
+              label={t("wechat.broadcasts.tag_id")}
+              type="number"
+              value={draft.tagId}
+              errors={props.errors}
+            />
+            <Field
+              name="openid"
+              label={t("wechat.broadcasts.preview_openid")}
+              value={draft.openid}
+              hint={t("wechat.broadcasts.preview_hint")}
+              errors={props.errors}
+            />
+            <div class="actions">
+              <button type="submit" name="intent" value="preview" class="secondary">
+                {t("wechat.broadcasts.preview")}
+              </button>
+              <button type="submit" name="intent" value="send">
+                {t("wechat.broadcasts.send")}
+              </button>
+            </div>
           </form>
         </section>
       ) : null}
