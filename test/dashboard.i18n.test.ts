@@ -110,6 +110,7 @@ describe("dashboard pages in both languages", () => {
       `/dashboard/wechat/${appId}/followers`,
       `/dashboard/wechat/${appId}/qrcodes`,
       `/dashboard/wechat/${appId}/broadcasts`,
+      `/dashboard/wechat/${appId}/media`,
     ];
     for (const [lang, marker] of [
       ["en", "Sign out"],

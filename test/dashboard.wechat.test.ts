@@ -196,6 +196,31 @@ describe("the dashboard's WeChat pages", () => {
     expect(page).toMatch(/class="job"/);
   });
 
+  it("uploads media to WeChat from a multipart form and lists it", async () => {
+    const tenant = await createTenant();
+    const { appId } = await sandboxApp(tenant);
+    const admin = await signedIn(tenant, "admin");
+    const path = `/dashboard/wechat/${appId}/media`;
+    const upload = (bytes: Uint8Array, name: string) => {
+      const body = new FormData();
+      body.set("csrf", admin.csrf);
+      body.set("type", "image");
+      body.set("permanent", "true");
+      body.set("file", new File([bytes], name, { type: "image/png" }));
+      return call(path, null, { method: "POST", body, headers: { cookie: admin.cookie } });
+    };
+    // Not a PNG, JPEG, GIF or BMP: refused by WeChat's rules before the upload.
+    const refused = await upload(new TextEncoder().encode("plain text, not an image"), "a.png");
+    expect(refused.status).toBe(422);
+    expect(await refused.text()).toContain('id="field-file-error"');
+    const png = new Uint8Array([0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a, 0, 0, 0, 13, 0x49]);
+    const res = await upload(png, "logo.png");
+    expect(res.status).toBe(303);
+    const page = await (await get(admin, path)).text();
+    expect(page).toContain("logo.png");
+    expect(page).toMatch(/<td class="mono">med_[0-9A-Z]{26}<\/td>/);
+  });
+
   it("refuses every WeChat page and action to a role without admin", async () => {
     const tenant = await createTenant();
     const { appId } = await sandboxApp(tenant);

@@ -7,6 +7,7 @@ import { type Context, Hono } from "hono";
 import type { AppEnv } from "../app-env";
 import { grants } from "../domain/permissions";
 import { AUTO_REPLY_MATCHES, type AutoReplyMatch } from "../domain/vocabulary";
+import { MEDIA_TYPES } from "../domain/wechat-media";
 import type { Menu, MenuButton, MenuButtonFields, MenuSubButton } from "../domain/wechat-menu";
 import { MAX_SUB_BUTTONS, MAX_TOP_BUTTONS } from "../domain/wechat-menu";
 import { ApiError } from "../lib/problem";
@@ -14,6 +15,7 @@ import { getWeChatApp, listWeChatApps, webhookUrl } from "../services/wechat/app
 import { createAutoReply, deleteAutoReply, listAutoReplies } from "../services/wechat/auto-replies";
 import { createBroadcast, listBroadcasts, previewBroadcast } from "../services/wechat/broadcasts";
 import { createTag, listFollowers, listTags, type Tag } from "../services/wechat/followers";
+import { listMedia, uploadMedia } from "../services/wechat/media";
 import { getMenu, putMenu } from "../services/wechat/menu";
 import { createQrCode, listQrCodes, type QrCodeRow } from "../services/wechat/qrcodes";
 import { type FieldErrors, type FormFields, fieldErrorsOf, fieldOf, readForm } from "./forms";
@@ -24,6 +26,7 @@ import {
   type BroadcastDraft,
   BroadcastsPage,
   FollowersPage,
+  MediaPage,
   MenuPage,
   primaryFieldOf,
   QrCodesPage,
@@ -293,6 +296,31 @@ async function renderBroadcasts(
   );
 }
 
+const MEDIA_CURSOR = /^[A-Za-z0-9_-]{1,64}$/;
+
+async function renderMedia(c: Context<AppEnv>, appId: string, refused?: ApiError) {
+  const caller = c.get("caller");
+  if (!grants(caller.scopes, "messages:read")) {
+    throw new ApiError("forbidden", tOf(c)("wechat.forbidden"));
+  }
+  const cursorParam = c.req.query("cursor");
+  const cursor = cursorParam && MEDIA_CURSOR.test(cursorParam) ? cursorParam : undefined;
+  const page = await listMedia(c.env, caller, appId, { cursor, limit: 50 });
+  return render(
+    c,
+    <MediaPage
+      appId={appId}
+      media={page.data}
+      cursor={cursor}
+      nextCursor={page.nextCursor}
+      canUpload={grants(caller.scopes, "messages:send")}
+      notice={refused ? { kind: "error", text: refused.message } : undefined}
+      errors={refused ? fieldErrorsOf(refused) : undefined}
+    />,
+    refused ? formStatus(refused) : 200,
+  );
+}
+
 export const wechatPages = new Hono<AppEnv>()
   .get("/dashboard/wechat", async (c) => {
     requireAdmin(c);
@@ -501,6 +529,36 @@ export const wechatPages = new Hono<AppEnv>()
       return renderBroadcasts(c, appId, { draft, refused: refusal(error) });
     }
     return c.redirect(`/dashboard/wechat/${appId}/broadcasts`, 303);
+  })
+  .get("/dashboard/wechat/:app_id/media", (c) => renderMedia(c, appIdParam(c)))
+  .post("/dashboard/wechat/:app_id/media", async (c) => {
+    const appId = appIdParam(c);
+    const form = await readForm(c);
+    const t = tOf(c);
+    try {
+      if (!grants(c.get("caller").scopes, "messages:send")) {
+        throw new ApiError("forbidden", t("wechat.forbidden"));
+      }
+      const type = MEDIA_TYPES.find((m) => m === fieldOf(form, "type"));
+      const file = form.file instanceof File && form.file.size > 0 ? form.file : undefined;
+      if (!type || !file) {
+        throw new ApiError("validation-error", t("common.form_errors"), {
+          errors: [
+            ...(type ? [] : [{ pointer: "/type", detail: t("wechat.media.bad_type") }]),
+            ...(file ? [] : [{ pointer: "/file", detail: t("wechat.media.bad_file") }]),
+          ],
+        });
+      }
+      const row = await uploadMedia(c.env, c.get("caller"), appId, {
+        type,
+        permanent: fieldOf(form, "permanent") === "true",
+        file,
+      });
+      setFlash(c, "ok", "wechat.media.uploaded", { id: row.id });
+    } catch (error) {
+      return renderMedia(c, appId, refusal(error));
+    }
+    return c.redirect(`/dashboard/wechat/${appId}/media`, 303);
   })
   .post("/dashboard/wechat/:app_id/auto-replies/:id/delete", async (c) => {
     requireAdmin(c);

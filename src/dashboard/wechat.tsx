@@ -6,6 +6,7 @@
  */
 
 import { AUTO_REPLY_MATCHES } from "../domain/vocabulary";
+import { MEDIA_TYPES } from "../domain/wechat-media";
 import type { Menu, MenuButtonFields } from "../domain/wechat-menu";
 import {
   MAX_SUB_BUTTONS,
@@ -19,6 +20,7 @@ import type { WeChatAppRow } from "../services/wechat/apps";
 import type { AutoReplyRow } from "../services/wechat/auto-replies";
 import type { BroadcastView } from "../services/wechat/broadcasts";
 import type { FollowerRow, Tag } from "../services/wechat/followers";
+import type { MediaRow } from "../services/wechat/media";
 import type { QrCodeRow } from "../services/wechat/qrcodes";
 import {
   ConfirmAction,
@@ -45,7 +47,7 @@ export function primaryFieldOf(type: string): keyof MenuButtonFields | undefined
 
 function AppTabs(props: {
   appId: string;
-  current: "detail" | "menu" | "auto-replies" | "followers" | "qrcodes" | "broadcasts";
+  current: "detail" | "menu" | "auto-replies" | "followers" | "qrcodes" | "broadcasts" | "media";
 }) {
   const { t } = useUi();
   const base = `/dashboard/wechat/${props.appId}`;
@@ -795,6 +797,86 @@ export function BroadcastsPage(props: {
                 {t("wechat.broadcasts.send")}
               </button>
             </div>
+          </form>
+        </section>
+      ) : null}
+    </Layout>
+  );
+}
+
+export function MediaPage(props: {
+  appId: string;
+  media: readonly MediaRow[];
+  cursor?: string;
+  nextCursor: string | null;
+  canUpload: boolean;
+  notice?: Notice;
+  errors?: FieldErrors;
+}) {
+  const { t, fmt } = useUi();
+  const base = `/dashboard/wechat/${props.appId}/media`;
+  return (
+    <Layout title={t("wechat.media.title", { id: props.appId })}>
+      <AppTabs appId={props.appId} current="media" />
+      <NoticeLine notice={props.notice} />
+      <section class="card">
+        <Table
+          head={[
+            t("wechat.media.id"),
+            t("wechat.media.type"),
+            t("wechat.media.file"),
+            t("wechat.media.size"),
+            t("wechat.media.kind"),
+            t("wechat.media.media_id"),
+            t("wechat.created"),
+          ]}
+          empty={props.media.length === 0}
+        >
+          {props.media.map((m) => (
+            <tr>
+              <td class="mono">{m.id}</td>
+              <td>{t(`wechat.media.type.${m.type}`)}</td>
+              <td>{m.filename ?? t("common.dash")}</td>
+              <td>{fmt.number(m.bytes)}</td>
+              <td>
+                {m.permanent
+                  ? t("wechat.media.permanent")
+                  : t("wechat.media.until", { at: fmt.dateTime(m.expiresAt ?? m.createdAt) })}
+              </td>
+              <td class="mono">{m.mediaId}</td>
+              <td>{fmt.dateTime(m.createdAt)}</td>
+            </tr>
+          ))}
+        </Table>
+        <Pager base={base} cursor={props.cursor} nextCursor={props.nextCursor} />
+      </section>
+      {props.canUpload ? (
+        <section class="card narrow">
+          <h2>{t("wechat.media.upload")}</h2>
+          <form method="post" action={base} enctype="multipart/form-data">
+            <Csrf />
+            <Field name="type" label={t("wechat.media.type")} errors={props.errors}>
+              <select id="field-type" name="type">
+                {MEDIA_TYPES.map((type) => (
+                  <option value={type}>{t(`wechat.media.type.${type}`)}</option>
+                ))}
+              </select>
+            </Field>
+            <Field name="permanent" label={t("wechat.media.kind")} errors={props.errors}>
+              <select id="field-permanent" name="permanent">
+                <option value="false">{t("wechat.media.temporary")}</option>
+                <option value="true">{t("wechat.media.permanent")}</option>
+              </select>
+            </Field>
+            <Field
+              name="file"
+              label={t("wechat.media.file")}
+              type="file"
+              required
+              hint={t("wechat.media.file_hint")}
+              errors={props.errors}
+            />
+            <button type="submit">{t("wechat.media.upload_submit")}</button>
           </form>
         </section>
       ) : null}

@@ -333,6 +333,28 @@ export const en = {
   "wechat.broadcasts.bad_text": "Write the text.",
   "wechat.broadcasts.bad_tag": "A tag ID, a positive whole number.",
   "wechat.broadcasts.bad_openid": "The follower who gets the preview.",
+  "wechat.tab.media": "Media",
+  "wechat.media.title": "Media of {id}",
+  "wechat.media.id": "ID",
+  "wechat.media.type": "Type",
+  "wechat.media.type.image": "Image",
+  "wechat.media.type.voice": "Voice",
+  "wechat.media.type.video": "Video",
+  "wechat.media.type.thumb": "Thumbnail",
+  "wechat.media.file": "File",
+  "wechat.media.file_hint":
+    "WeChat's limits by type are checked before the upload (image: bmp/png/jpeg/jpg/gif, up to 10 MB).",
+  "wechat.media.size": "Bytes",
+  "wechat.media.kind": "Kept",
+  "wechat.media.permanent": "Permanent",
+  "wechat.media.temporary": "Temporary (3 days)",
+  "wechat.media.until": "Until {at}",
+  "wechat.media.media_id": "WeChat media_id",
+  "wechat.media.upload": "Upload media",
+  "wechat.media.upload_submit": "Upload",
+  "wechat.media.uploaded": "Uploaded as {id}.",
+  "wechat.media.bad_type": "Choose a type.",
+  "wechat.media.bad_file": "Choose a file.",
 } as const;
 
 export type MessageKey = keyof typeof en;
