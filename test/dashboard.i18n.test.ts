@@ -111,6 +111,7 @@ describe("dashboard pages in both languages", () => {
       `/dashboard/wechat/${appId}/qrcodes`,
       `/dashboard/wechat/${appId}/broadcasts`,
       `/dashboard/wechat/${appId}/media`,
+      `/dashboard/wechat/${appId}/bindings`,
     ];
     for (const [lang, marker] of [
       ["en", "Sign out"],

@@ -221,6 +221,22 @@ describe("the dashboard's WeChat pages", () => {
     expect(page).toMatch(/<td class="mono">med_[0-9A-Z]{26}<\/td>/);
   });
 
+  it("lists the account's bindings with each contact's own id, to a reader too", async () => {
+    const tenant = await createTenant();
+    const { appId } = await sandboxApp(tenant);
+    const made = await tenant.api(
+      "/v1/contacts",
+      postJson({ external_id: "cust-42", wechat: [{ app_id: appId, openid: FOLLOWERS[1] }] }),
+    );
+    expect(made.status).toBe(201);
+    const analyst = await signedIn(tenant, "analyst");
+    const res = await get(analyst, `/dashboard/wechat/${appId}/bindings`);
+    expect(res.status).toBe(200);
+    const html = await res.text();
+    expect(html).toContain("cust-42");
+    expect(html).toContain(FOLLOWERS[1]);
+  });
+
   it("refuses every WeChat page and action to a role without admin", async () => {
     const tenant = await createTenant();
     const { appId } = await sandboxApp(tenant);

@@ -11,6 +11,7 @@ import { MEDIA_TYPES } from "../domain/wechat-media";
 import type { Menu, MenuButton, MenuButtonFields, MenuSubButton } from "../domain/wechat-menu";
 import { MAX_SUB_BUTTONS, MAX_TOP_BUTTONS } from "../domain/wechat-menu";
 import { ApiError } from "../lib/problem";
+import { listAppBindings } from "../services/contacts/bindings";
 import { getWeChatApp, listWeChatApps, webhookUrl } from "../services/wechat/apps";
 import { createAutoReply, deleteAutoReply, listAutoReplies } from "../services/wechat/auto-replies";
 import { createBroadcast, listBroadcasts, previewBroadcast } from "../services/wechat/broadcasts";
@@ -23,6 +24,7 @@ import { type Notice, render, setFlash, tOf } from "./ui";
 import {
   AutoRepliesPage,
   type AutoReplyDraft,
+  BindingsPage,
   type BroadcastDraft,
   BroadcastsPage,
   FollowersPage,
@@ -529,6 +531,27 @@ export const wechatPages = new Hono<AppEnv>()
       return renderBroadcasts(c, appId, { draft, refused: refusal(error) });
     }
     return c.redirect(`/dashboard/wechat/${appId}/broadcasts`, 303);
+  })
+  .get("/dashboard/wechat/:app_id/bindings", async (c) => {
+    const caller = c.get("caller");
+    // Like GET /v1/contacts: who is bound to which follower is contact data.
+    if (!grants(caller.scopes, "messages:read")) {
+      throw new ApiError("forbidden", tOf(c)("wechat.forbidden"));
+    }
+    const appId = appIdParam(c);
+    await getWeChatApp(c.env, caller, appId);
+    const cursorParam = c.req.query("cursor");
+    const cursor = cursorParam && MEDIA_CURSOR.test(cursorParam) ? cursorParam : undefined;
+    const page = await listAppBindings(c.env, caller, appId, { cursor, limit: 50 });
+    return render(
+      c,
+      <BindingsPage
+        appId={appId}
+        bindings={page.data}
+        cursor={cursor}
+        nextCursor={page.nextCursor}
+      />,
+    );
   })
   .get("/dashboard/wechat/:app_id/media", (c) => renderMedia(c, appIdParam(c)))
   .post("/dashboard/wechat/:app_id/media", async (c) => {

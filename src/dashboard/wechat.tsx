@@ -16,6 +16,7 @@ import {
   MENU_BUTTON_TYPES,
 } from "../domain/wechat-menu";
 import { MAX_EXPIRE_SECONDS, MAX_SCENE_LENGTH, qrImageUrl } from "../domain/wechat-qrcodes";
+import type { AppBinding } from "../services/contacts/bindings";
 import type { WeChatAppRow } from "../services/wechat/apps";
 import type { AutoReplyRow } from "../services/wechat/auto-replies";
 import type { BroadcastView } from "../services/wechat/broadcasts";
@@ -47,7 +48,15 @@ export function primaryFieldOf(type: string): keyof MenuButtonFields | undefined
 
 function AppTabs(props: {
   appId: string;
-  current: "detail" | "menu" | "auto-replies" | "followers" | "qrcodes" | "broadcasts" | "media";
+  current:
+    | "detail"
+    | "menu"
+    | "auto-replies"
+    | "followers"
+    | "bindings"
+    | "qrcodes"
+    | "broadcasts"
+    | "media";
 }) {
   const { t } = useUi();
   const base = `/dashboard/wechat/${props.appId}`;
@@ -880,6 +889,46 @@ export function MediaPage(props: {
           </form>
         </section>
       ) : null}
+    </Layout>
+  );
+}
+
+export function BindingsPage(props: {
+  appId: string;
+  bindings: readonly AppBinding[];
+  cursor?: string;
+  nextCursor: string | null;
+}) {
+  const { t, fmt } = useUi();
+  return (
+    <Layout title={t("wechat.bindings.title", { id: props.appId })}>
+      <AppTabs appId={props.appId} current="bindings" />
+      <section class="card">
+        <p class="muted">{t("wechat.bindings.intro")}</p>
+        <Table
+          head={[
+            t("wechat.bindings.contact"),
+            t("wechat.followers.openid"),
+            t("wechat.bindings.source"),
+            t("wechat.created"),
+          ]}
+          empty={props.bindings.length === 0}
+        >
+          {props.bindings.map((b) => (
+            <tr>
+              <td>{b.externalId}</td>
+              <td class="mono">{b.openid}</td>
+              <td>{t(`wechat.bindings.source.${b.source}`)}</td>
+              <td>{fmt.dateTime(b.createdAt)}</td>
+            </tr>
+          ))}
+        </Table>
+        <Pager
+          base={`/dashboard/wechat/${props.appId}/bindings`}
+          cursor={props.cursor}
+          nextCursor={props.nextCursor}
+        />
+      </section>
     </Layout>
   );
 }

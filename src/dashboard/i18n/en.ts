@@ -355,6 +355,15 @@ export const en = {
   "wechat.media.uploaded": "Uploaded as {id}.",
   "wechat.media.bad_type": "Choose a type.",
   "wechat.media.bad_file": "Choose a file.",
+  "wechat.tab.bindings": "Bindings",
+  "wechat.bindings.title": "Bindings of {id}",
+  "wechat.bindings.intro":
+    "Contacts bound to a follower of this account: by the API, by WeChat sign-in or by scanning a binding QR code.",
+  "wechat.bindings.contact": "Contact",
+  "wechat.bindings.source": "Bound by",
+  "wechat.bindings.source.api": "API",
+  "wechat.bindings.source.oauth": "WeChat sign-in",
+  "wechat.bindings.source.qrcode": "QR code",
 } as const;
 
 export type MessageKey = keyof typeof en;

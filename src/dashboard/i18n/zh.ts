@@ -349,4 +349,12 @@ export const zh: Catalog = {
   "wechat.media.uploaded": "已上传，ID 为 {id}。",
   "wechat.media.bad_type": "请选择类型。",
   "wechat.media.bad_file": "请选择文件。",
+  "wechat.tab.bindings": "绑定",
+  "wechat.bindings.title": "{id} 的用户绑定",
+  "wechat.bindings.intro": "与本公众号粉丝绑定的联系人：通过 API、微信授权登录或扫描绑定二维码。",
+  "wechat.bindings.contact": "联系人",
+  "wechat.bindings.source": "绑定方式",
+  "wechat.bindings.source.api": "API",
+  "wechat.bindings.source.oauth": "微信授权登录",
+  "wechat.bindings.source.qrcode": "二维码",
 };
