@@ -22,7 +22,19 @@ describe("the dashboard's WeChat pages", () => {
     expect(list).toContain(`href="/dashboard/wechat/${appId}"`);
     const detail = await get(admin, `/dashboard/wechat/${appId}`);
     expect(detail.status).toBe(200);
-    expect(await detail.text()).toContain(`/wechat/${appId}`);
+    const detailHtml = await detail.text();
+    expect(detailHtml).toContain(`/wechat/${appId}`);
+    for (const tab of [
+      "menu",
+      "auto-replies",
+      "followers",
+      "bindings",
+      "qrcodes",
+      "broadcasts",
+      "media",
+    ]) {
+      expect(detailHtml, tab).toContain(`href="/dashboard/wechat/${appId}/${tab}"`);
+    }
     const other = await get(admin, "/dashboard/wechat/wx0000000000000000");
     expect(other.status).toBe(404);
     await other.body?.cancel();

@@ -68,6 +68,11 @@ function AppTabs(props: {
       href: `${base}/auto-replies`,
       label: t("wechat.tab.auto_replies"),
     },
+    { key: "followers", href: `${base}/followers`, label: t("wechat.tab.followers") },
+    { key: "bindings", href: `${base}/bindings`, label: t("wechat.tab.bindings") },
+    { key: "qrcodes", href: `${base}/qrcodes`, label: t("wechat.tab.qrcodes") },
+    { key: "broadcasts", href: `${base}/broadcasts`, label: t("wechat.tab.broadcasts") },
+    { key: "media", href: `${base}/media`, label: t("wechat.tab.media") },
   ] as const;
   return (
     <nav class="tabs" aria-label={t("wechat.tabs")}>
