@@ -7,6 +7,7 @@ import { ApiError } from "../src/lib/problem";
 import { addUser, form, sessionCookieOf, signedIn } from "./support/dashboard";
 import { CODE_TEMPLATE } from "./support/templates";
 import { call, createTenant, messageReaches, postJson } from "./support/tenants";
+import { sandboxApp } from "./support/wechat-sandbox";
 
 const KEYS = Object.keys(en);
 
@@ -96,6 +97,7 @@ describe("dashboard pages in both languages", () => {
     await messageReaches(tenant, id, "delivered");
     const template = await tenant.api("/v1/templates", postJson(CODE_TEMPLATE));
     const templateId = ((await template.json()) as { id: string }).id;
+    const { appId } = await sandboxApp(tenant);
     const pages = [
       "/dashboard",
       "/dashboard/messages",
@@ -119,6 +121,16 @@ describe("dashboard pages in both languages", () => {
       "/dashboard/batches",
       "/dashboard/scheduled",
       "/dashboard/messages?status=delivered&channel=sms&from=2026-01-01&until=2030-01-01",
+      // WeChat (issue 19, area e)
+      "/dashboard/wechat",
+      `/dashboard/wechat/${appId}`,
+      `/dashboard/wechat/${appId}/menu`,
+      `/dashboard/wechat/${appId}/auto-replies`,
+      `/dashboard/wechat/${appId}/followers`,
+      `/dashboard/wechat/${appId}/qrcodes`,
+      `/dashboard/wechat/${appId}/broadcasts`,
+      `/dashboard/wechat/${appId}/media`,
+      `/dashboard/wechat/${appId}/bindings`,
     ];
     for (const [lang, marker] of [
       ["en", "Sign out"],

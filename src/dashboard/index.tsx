@@ -23,6 +23,7 @@ import { ReviewsPage } from "./reviews";
 import { dashboardHeaders } from "./security-headers";
 import { clearSessionCookie, requireSession, sameOriginPosts, setSessionCookie } from "./session";
 import { type Notice, render, tOf } from "./ui";
+import { wechatPages } from "./wechat-routes";
 
 const REVIEWABLE = { templates: /^tpl_[0-9A-Z]{26}$/, signatures: /^sig_[0-9A-Z]{26}$/ };
 
@@ -95,6 +96,7 @@ export const dashboardRouter = new Hono<AppEnv>()
   .route("/", contentPages)
   .route("/", adminPages)
   .route("/", overviewPages)
+  .route("/", wechatPages)
   .post("/dashboard/logout", async (c) => {
     await endSession(c.env, c.get("session"), c.get("caller").origin);
     clearSessionCookie(c);

@@ -105,6 +105,8 @@ export const NAV: readonly NavItem[] = [
     permission: "messages:read",
     group: "batches",
   },
+  // WeChat (issue 19, area e)
+  { path: "/dashboard/wechat", labelKey: "nav.wechat", permission: "admin", group: "wechat" },
 ];
 
 export const GROUP_LABELS: { readonly [g in NavGroup]: MessageKey } = {

@@ -4,7 +4,8 @@
  */
 import { and, eq, inArray } from "drizzle-orm";
 import { database } from "../../db/client";
-import { contactWeChatBindings, wechatApps } from "../../db/schema";
+import { keyset, type Page, type PageRequest, pageOf } from "../../db/paging";
+import { contacts, contactWeChatBindings, wechatApps } from "../../db/schema";
 import type { Caller } from "../../domain/caller";
 import { ApiError, type FieldError } from "../../lib/problem";
 
@@ -123,4 +124,37 @@ export async function bindingsOf(
     byContact.get(row.contactId)?.push(row);
   }
   return byContact;
+}
+
+export interface AppBinding extends BindingRow {
+  /** The contact's own id (`external_id`), as the tenant knows it. */
+  externalId: string;
+}
+
+/** One app's bindings, in openid order, with each contact's external id (the dashboard's list). */
+export async function listAppBindings(
+  env: Env,
+  caller: Caller,
+  appId: string,
+  request: PageRequest,
+): Promise<Page<AppBinding>> {
+  const paging = keyset(contactWeChatBindings.openid, request, "ascending");
+  const rows = await database(env.DB)
+    .select({ binding: contactWeChatBindings, externalId: contacts.externalId })
+    .from(contactWeChatBindings)
+    .innerJoin(contacts, eq(contacts.id, contactWeChatBindings.contactId))
+    .where(
+      and(
+        eq(contactWeChatBindings.tenantId, caller.tenant.id),
+        eq(contactWeChatBindings.appId, appId),
+        paging.after,
+      ),
+    )
+    .orderBy(paging.orderBy)
+    .limit(paging.limit);
+  return pageOf(
+    rows.map((r) => ({ ...r.binding, externalId: r.externalId })),
+    request,
+    (row) => row.openid,
+  );
 }

@@ -1,0 +1,611 @@
+/**
+ * The dashboard's WeChat routes: accounts, auto-reply rules and the custom menu, over the same
+ * services as `/v1/wechat/apps/…` (the menu is published by `putMenu`, as `PUT …/menu` does).
+ * Like the API, every page and action needs `admin`; each checks it itself (403).
+ */
+import { type Context, Hono } from "hono";
+import type { AppEnv } from "../app-env";
+import { grants } from "../domain/permissions";
+import { AUTO_REPLY_MATCHES, type AutoReplyMatch } from "../domain/vocabulary";
+import { MEDIA_TYPES } from "../domain/wechat-media";
+import type { Menu, MenuButton, MenuButtonFields, MenuSubButton } from "../domain/wechat-menu";
+import { MAX_SUB_BUTTONS, MAX_TOP_BUTTONS } from "../domain/wechat-menu";
+import { ApiError } from "../lib/problem";
+import { listAppBindings } from "../services/contacts/bindings";
+import { getWeChatApp, listWeChatApps, webhookUrl } from "../services/wechat/apps";
+import { createAutoReply, deleteAutoReply, listAutoReplies } from "../services/wechat/auto-replies";
+import { createBroadcast, listBroadcasts, previewBroadcast } from "../services/wechat/broadcasts";
+import { createTag, listFollowers, listTags, type Tag } from "../services/wechat/followers";
+import { listMedia, uploadMedia } from "../services/wechat/media";
+import { getMenu, putMenu } from "../services/wechat/menu";
+import { createQrCode, listQrCodes, type QrCodeRow } from "../services/wechat/qrcodes";
+import { type FieldErrors, type FormFields, fieldErrorsOf, fieldOf, readForm } from "./forms";
+import { type Notice, render, setFlash, tOf } from "./ui";
+import {
+  AutoRepliesPage,
+  type AutoReplyDraft,
+  BindingsPage,
+  type BroadcastDraft,
+  BroadcastsPage,
+  FollowersPage,
+  MediaPage,
+  MenuPage,
+  primaryFieldOf,
+  QrCodesPage,
+  type QrDraft,
+  WeChatAppPage,
+  WeChatAppsPage,
+} from "./wechat";
+
+const APP_ID = /^wx[0-9a-zA-Z]{16}$/;
+const RULE_ID = /^arr_[0-9A-Z]{26}$/;
+
+function requireAdmin(c: Context<AppEnv>): void {
+  if (!grants(c.get("caller").scopes, "admin")) {
+    throw new ApiError("forbidden", tOf(c)("wechat.forbidden"));
+  }
+}
+
+function appIdParam(c: Context<AppEnv>): string {
+  const id = c.req.param("app_id") ?? "";
+  if (!APP_ID.test(id)) {
+    throw new ApiError("not-found", `No WeChat app ${id}.`);
+  }
+  return id;
+}
+
+/** A refused form answers with the problem's own 403/409, else 422; a 404 stays a 404. */
+function refusal(error: unknown): ApiError {
+  if (!(error instanceof ApiError) || error.status === 404) {
+    throw error;
+  }
+  return error;
+}
+const formStatus = (error: ApiError) =>
+  error.status === 403 || error.status === 409 ? error.status : 422;
+
+/** One slot of the menu form (`button.1`, `button.1.sub_button.3`) as a button; null when empty. */
+function buttonOfSlot(form: FormFields, prefix: string): MenuButtonFields | null {
+  const name = fieldOf(form, `${prefix}.name`);
+  const type = fieldOf(form, `${prefix}.type`).trim();
+  const value = fieldOf(form, `${prefix}.value`).trim();
+  const appid = fieldOf(form, `${prefix}.appid`).trim();
+  const pagepath = fieldOf(form, `${prefix}.pagepath`).trim();
+  if (!name.trim() && !type && !value && !appid && !pagepath) {
+    return null;
+  }
+  const button: MenuButtonFields = { name: name.trim() };
+  if (type) {
+    button.type = type;
+    const field = primaryFieldOf(type);
+    if (field && value) {
+      button[field] = value;
+    }
+    if (type === "miniprogram") {
+      if (appid) {
+        button.appid = appid;
+      }
+      if (pagepath) {
+        button.pagepath = pagepath;
+      }
+    }
+  }
+  return button;
+}
+
+/**
+ * The menu the form describes, its empty slots left out, and where each kept button came from:
+ * the problems of `validateMenu` point into the compact menu, the form's fields into slots.
+ */
+export function menuOfForm(form: FormFields): {
+  menu: Menu;
+  slotOfPointer: (pointer: string) => string;
+} {
+  const buttons: MenuButton[] = [];
+  const topSlots: number[] = [];
+  const subSlots: number[][] = [];
+  for (let i = 0; i < MAX_TOP_BUTTONS; i++) {
+    const prefix = `button.${i}`;
+    const subs: MenuSubButton[] = [];
+    const kept: number[] = [];
+    for (let j = 0; j < MAX_SUB_BUTTONS; j++) {
+      const sub = buttonOfSlot(form, `${prefix}.sub_button.${j}`);
+      if (sub) {
+        subs.push(sub);
+        kept.push(j);
+      }
+    }
+    const top = buttonOfSlot(form, prefix);
+    if (!top && subs.length === 0) {
+      continue;
+    }
+    const button: MenuButton =
+      subs.length > 0 ? { name: top?.name ?? "", sub_button: subs } : (top ?? { name: "" });
+    if (subs.length > 0 && top?.type) {
+      // A parent with sub-buttons only opens them: its own action would be refused.
+      button.type = top.type;
+    }
+    buttons.push(button);
+    topSlots.push(i);
+    subSlots.push(kept);
+  }
+  const slotOfPointer = (pointer: string): string => {
+    const parts = pointer.split("/").slice(1);
+    if (parts[0] !== "button" || parts.length < 2) {
+      return pointer;
+    }
+    const i = topSlots[Number(parts[1])] ?? Number(parts[1]);
+    const rest = parts.slice(2);
+    if (rest[0] === "sub_button" && rest.length >= 2) {
+      const j = subSlots[Number(parts[1])]?.[Number(rest[1])] ?? Number(rest[1]);
+      return ["", "button", i, "sub_button", j, ...fieldOfPointer(rest.slice(2))].join("/");
+    }
+    return ["", "button", i, ...fieldOfPointer(rest)].join("/");
+  };
+  return { menu: { button: buttons }, slotOfPointer };
+}
+
+/** A problem about `key`, `url`, `media_id` or `article_id` belongs to the slot's value input. */
+function fieldOfPointer(rest: string[]): string[] {
+  const [field, ...more] = rest;
+  if (field === "key" || field === "url" || field === "media_id" || field === "article_id") {
+    return ["value", ...more];
+  }
+  return rest;
+}
+
+async function renderMenu(
+  c: Context<AppEnv>,
+  appId: string,
+  refused?: { draft: Menu; error: ApiError; errors: FieldErrors },
+) {
+  const caller = c.get("caller");
+  let published: Menu | null = null;
+  let readError: string | undefined;
+  try {
+    published = await getMenu(c.env, caller, appId);
+  } catch (error) {
+    readError = refusal(error).message;
+  }
+  const notice = refused
+    ? { kind: "error" as const, text: refused.error.message }
+    : readError
+      ? { kind: "error" as const, text: readError }
+      : undefined;
+  return render(
+    c,
+    <MenuPage
+      appId={appId}
+      published={published}
+      draft={refused?.draft ?? published ?? { button: [] }}
+      canWrite
+      notice={notice}
+      errors={refused?.errors}
+    />,
+    refused ? formStatus(refused.error) : 200,
+  );
+}
+
+async function renderAutoReplies(
+  c: Context<AppEnv>,
+  appId: string,
+  refused?: { draft: AutoReplyDraft; error: ApiError },
+) {
+  const rules = await listAutoReplies(c.env, c.get("caller"), appId);
+  return render(
+    c,
+    <AutoRepliesPage
+      appId={appId}
+      rules={rules}
+      canWrite
+      draft={refused?.draft}
+      notice={refused ? { kind: "error", text: refused.error.message } : undefined}
+      errors={refused ? fieldErrorsOf(refused.error) : undefined}
+    />,
+    refused ? formStatus(refused.error) : 200,
+  );
+}
+
+async function renderQrCodes(
+  c: Context<AppEnv>,
+  appId: string,
+  view: { refused?: { draft: QrDraft; error: ApiError }; created?: QrCodeRow } = {},
+) {
+  const codes = await listQrCodes(c.env, c.get("caller"), appId, 100);
+  const { refused } = view;
+  return render(
+    c,
+    <QrCodesPage
+      appId={appId}
+      codes={codes}
+      created={view.created}
+      draft={refused?.draft}
+      notice={refused ? { kind: "error", text: refused.error.message } : undefined}
+      errors={refused ? fieldErrorsOf(refused.error) : undefined}
+    />,
+    refused ? formStatus(refused.error) : view.created ? 201 : 200,
+  );
+}
+
+const FOLLOWER_CURSOR = /^[A-Za-z0-9_-]{1,64}$/;
+
+async function renderFollowers(c: Context<AppEnv>, appId: string, refused?: ApiError) {
+  const caller = c.get("caller");
+  if (!grants(caller.scopes, "messages:read")) {
+    throw new ApiError("forbidden", tOf(c)("wechat.forbidden"));
+  }
+  const followingParam = c.req.query("following");
+  const following =
+    followingParam === "true" ? true : followingParam === "false" ? false : undefined;
+  const cursorParam = c.req.query("cursor");
+  const cursor = cursorParam && FOLLOWER_CURSOR.test(cursorParam) ? cursorParam : undefined;
+  const page = await listFollowers(c.env, caller, appId, { following, cursor, limit: 50 });
+  const canManageTags = grants(caller.scopes, "admin");
+  let tags: Tag[] | null = null;
+  let notice = refused ? { kind: "error" as const, text: refused.message } : undefined;
+  if (canManageTags) {
+    try {
+      tags = await listTags(c.env, caller, appId);
+    } catch (error) {
+      notice ??= { kind: "error", text: refusal(error).message };
+    }
+  }
+  return render(
+    c,
+    <FollowersPage
+      appId={appId}
+      followers={page.data}
+      following={following === undefined ? undefined : String(following)}
+      cursor={cursor}
+      nextCursor={page.nextCursor}
+      tags={tags}
+      canManageTags={canManageTags}
+      notice={notice}
+      errors={refused ? fieldErrorsOf(refused) : undefined}
+    />,
+    refused ? formStatus(refused) : 200,
+  );
+}
+
+const BROADCAST_CURSOR = /^wbc_[0-9A-Z]{26}$|^[A-Za-z0-9_-]{1,64}$/;
+
+async function renderBroadcasts(
+  c: Context<AppEnv>,
+  appId: string,
+  view: { notice?: Notice; draft?: BroadcastDraft; refused?: ApiError } = {},
+) {
+  const caller = c.get("caller");
+  if (!grants(caller.scopes, "messages:read")) {
+    throw new ApiError("forbidden", tOf(c)("wechat.forbidden"));
+  }
+  const cursorParam = c.req.query("cursor");
+  const cursor = cursorParam && BROADCAST_CURSOR.test(cursorParam) ? cursorParam : undefined;
+  const page = await listBroadcasts(c.env, caller, appId, { cursor, limit: 50 });
+  const { refused } = view;
+  return render(
+    c,
+    <BroadcastsPage
+      appId={appId}
+      broadcasts={page.data}
+      cursor={cursor}
+      nextCursor={page.nextCursor}
+      canSend={grants(caller.scopes, "messages:send")}
+      draft={view.draft}
+      notice={refused ? { kind: "error", text: refused.message } : view.notice}
+      errors={refused ? fieldErrorsOf(refused) : undefined}
+    />,
+    refused ? formStatus(refused) : 200,
+  );
+}
+
+const MEDIA_CURSOR = /^[A-Za-z0-9_-]{1,64}$/;
+
+async function renderMedia(c: Context<AppEnv>, appId: string, refused?: ApiError) {
+  const caller = c.get("caller");
+  if (!grants(caller.scopes, "messages:read")) {
+    throw new ApiError("forbidden", tOf(c)("wechat.forbidden"));
+  }
+  const cursorParam = c.req.query("cursor");
+  const cursor = cursorParam && MEDIA_CURSOR.test(cursorParam) ? cursorParam : undefined;
+  const page = await listMedia(c.env, caller, appId, { cursor, limit: 50 });
+  return render(
+    c,
+    <MediaPage
+      appId={appId}
+      media={page.data}
+      cursor={cursor}
+      nextCursor={page.nextCursor}
+      canUpload={grants(caller.scopes, "messages:send")}
+      notice={refused ? { kind: "error", text: refused.message } : undefined}
+      errors={refused ? fieldErrorsOf(refused) : undefined}
+    />,
+    refused ? formStatus(refused) : 200,
+  );
+}
+
+export const wechatPages = new Hono<AppEnv>()
+  .get("/dashboard/wechat", async (c) => {
+    requireAdmin(c);
+    const apps = await listWeChatApps(c.env, c.get("caller"));
+    return render(c, <WeChatAppsPage apps={apps} />);
+  })
+  .get("/dashboard/wechat/:app_id", async (c) => {
+    requireAdmin(c);
+    const app = await getWeChatApp(c.env, c.get("caller"), appIdParam(c));
+    return render(c, <WeChatAppPage app={app} webhookUrl={webhookUrl(c.env, app.appId)} />);
+  })
+  .get("/dashboard/wechat/:app_id/menu", async (c) => {
+    requireAdmin(c);
+    const appId = appIdParam(c);
+    await getWeChatApp(c.env, c.get("caller"), appId);
+    return renderMenu(c, appId);
+  })
+  .post("/dashboard/wechat/:app_id/menu", async (c) => {
+    requireAdmin(c);
+    const appId = appIdParam(c);
+    const { menu, slotOfPointer } = menuOfForm(await readForm(c));
+    try {
+      await putMenu(c.env, c.get("caller"), appId, menu);
+    } catch (error) {
+      const refused = refusal(error);
+      const slotted = new ApiError("unprocessable-entity", refused.message, {
+        errors: (refused.errors ?? []).map((e) => ({
+          ...e,
+          pointer: slotOfPointer(e.pointer),
+        })),
+      });
+      // The form shows the draft in its slots, as it was typed.
+      const draft = draftOfSlots(menu, slotOfPointer);
+      return renderMenu(c, appId, {
+        draft,
+        error: refused.status === 422 ? slotted : refused,
+        errors: fieldErrorsOf(slotted),
+      });
+    }
+    setFlash(c, "ok", "wechat.menu.published_ok");
+    return c.redirect(`/dashboard/wechat/${appId}/menu`, 303);
+  })
+  .get("/dashboard/wechat/:app_id/auto-replies", async (c) => {
+    requireAdmin(c);
+    return renderAutoReplies(c, appIdParam(c));
+  })
+  .post("/dashboard/wechat/:app_id/auto-replies", async (c) => {
+    requireAdmin(c);
+    const appId = appIdParam(c);
+    const form = await readForm(c);
+    const draft: AutoReplyDraft = {
+      match: fieldOf(form, "match"),
+      keyword: fieldOf(form, "keyword").trim(),
+      content: fieldOf(form, "reply.content"),
+      priority: fieldOf(form, "priority").trim(),
+    };
+    try {
+      const t = tOf(c);
+      const match = AUTO_REPLY_MATCHES.find((m) => m === draft.match);
+      const priority = draft.priority === "" ? undefined : Number(draft.priority);
+      const errors = [
+        ...(match ? [] : [{ pointer: "/match", detail: t("wechat.auto_replies.bad_match") }]),
+        ...(draft.content.trim()
+          ? []
+          : [
+              {
+                pointer: "/reply/content",
+                detail: t("wechat.auto_replies.bad_text"),
+              },
+            ]),
+        ...(priority === undefined ||
+        (Number.isInteger(priority) && priority >= 0 && priority <= 1000)
+          ? []
+          : [
+              {
+                pointer: "/priority",
+                detail: t("wechat.auto_replies.bad_priority"),
+              },
+            ]),
+      ];
+      if (errors.length > 0 || !match) {
+        throw new ApiError("validation-error", t("common.form_errors"), {
+          errors,
+        });
+      }
+      await createAutoReply(c.env, c.get("caller"), appId, {
+        match: match satisfies AutoReplyMatch,
+        keyword: draft.keyword || undefined,
+        reply: { type: "text", content: draft.content },
+        priority,
+      });
+    } catch (error) {
+      return renderAutoReplies(c, appId, { draft, error: refusal(error) });
+    }
+    setFlash(c, "ok", "wechat.auto_replies.created");
+    return c.redirect(`/dashboard/wechat/${appId}/auto-replies`, 303);
+  })
+  .get("/dashboard/wechat/:app_id/qrcodes", async (c) => {
+    requireAdmin(c);
+    return renderQrCodes(c, appIdParam(c));
+  })
+  .post("/dashboard/wechat/:app_id/qrcodes", async (c) => {
+    requireAdmin(c);
+    const appId = appIdParam(c);
+    const form = await readForm(c);
+    const draft: QrDraft = {
+      scene: fieldOf(form, "scene").trim(),
+      temporary: fieldOf(form, "temporary") !== "false",
+      expire: fieldOf(form, "expire_seconds").trim(),
+    };
+    try {
+      const t = tOf(c);
+      const expire = draft.expire === "" ? undefined : Number(draft.expire);
+      const errors = [
+        ...(draft.scene ? [] : [{ pointer: "/scene", detail: t("wechat.qrcodes.bad_scene") }]),
+        ...(expire === undefined || (Number.isInteger(expire) && expire >= 60)
+          ? []
+          : [{ pointer: "/expire_seconds", detail: t("wechat.qrcodes.bad_expire") }]),
+      ];
+      if (errors.length > 0) {
+        throw new ApiError("validation-error", t("common.form_errors"), { errors });
+      }
+      const created = await createQrCode(c.env, c.get("caller"), appId, {
+        scene: draft.scene,
+        temporary: draft.temporary,
+        // A permanent code has no end: the field is for temporary ones only.
+        expire_seconds: draft.temporary ? expire : undefined,
+      });
+      return renderQrCodes(c, appId, { created });
+    } catch (error) {
+      return renderQrCodes(c, appId, { refused: { draft, error: refusal(error) } });
+    }
+  })
+  .get("/dashboard/wechat/:app_id/followers", (c) => renderFollowers(c, appIdParam(c)))
+  .post("/dashboard/wechat/:app_id/tags", async (c) => {
+    requireAdmin(c);
+    const appId = appIdParam(c);
+    const name = fieldOf(await readForm(c), "name").trim();
+    try {
+      if (name.length === 0 || name.length > 30) {
+        throw new ApiError("validation-error", tOf(c)("common.form_errors"), {
+          errors: [{ pointer: "/name", detail: tOf(c)("wechat.tags.bad_name") }],
+        });
+      }
+      const tag = await createTag(c.env, c.get("caller"), appId, name);
+      setFlash(c, "ok", "wechat.tags.created", { name: tag.name });
+    } catch (error) {
+      return renderFollowers(c, appId, refusal(error));
+    }
+    return c.redirect(`/dashboard/wechat/${appId}/followers`, 303);
+  })
+  .get("/dashboard/wechat/:app_id/broadcasts", (c) => renderBroadcasts(c, appIdParam(c)))
+  .post("/dashboard/wechat/:app_id/broadcasts", async (c) => {
+    const appId = appIdParam(c);
+    const form = await readForm(c);
+    const draft: BroadcastDraft = {
+      text: fieldOf(form, "text"),
+      target: fieldOf(form, "target") === "tag" ? "tag" : "all",
+      tagId: fieldOf(form, "target.tag_id").trim(),
+      openid: fieldOf(form, "openid").trim(),
+    };
+    const intent = fieldOf(form, "intent") === "preview" ? "preview" : "send";
+    const t = tOf(c);
+    try {
+      if (!grants(c.get("caller").scopes, "messages:send")) {
+        throw new ApiError("forbidden", t("wechat.forbidden"));
+      }
+      const tagId = Number(draft.tagId);
+      const errors = [
+        ...(draft.text.trim()
+          ? []
+          : [{ pointer: "/text", detail: t("wechat.broadcasts.bad_text") }]),
+        ...(draft.target === "tag" && !(Number.isInteger(tagId) && tagId > 0 && draft.tagId)
+          ? [{ pointer: "/target/tag_id", detail: t("wechat.broadcasts.bad_tag") }]
+          : []),
+        ...(intent === "preview" && !draft.openid
+          ? [{ pointer: "/openid", detail: t("wechat.broadcasts.bad_openid") }]
+          : []),
+      ];
+      if (errors.length > 0) {
+        throw new ApiError("validation-error", t("common.form_errors"), { errors });
+      }
+      if (intent === "preview") {
+        await previewBroadcast(c.env, c.get("caller"), appId, {
+          type: "text",
+          text: draft.text,
+          openid: draft.openid,
+        });
+        // The form stays filled: the preview is checked on a phone, then sent.
+        return renderBroadcasts(c, appId, {
+          draft,
+          notice: { kind: "ok", text: t("wechat.broadcasts.previewed", { openid: draft.openid }) },
+        });
+      }
+      const { row } = await createBroadcast(c.env, c.get("caller"), appId, {
+        type: "text",
+        text: draft.text,
+        target: draft.target === "tag" ? { kind: "tag", tag_id: tagId } : { kind: "all" },
+      });
+      setFlash(
+        c,
+        "ok",
+        `wechat.broadcasts.created.${row.status === "pending_review" ? "held" : "sent"}`,
+      );
+    } catch (error) {
+      return renderBroadcasts(c, appId, { draft, refused: refusal(error) });
+    }
+    return c.redirect(`/dashboard/wechat/${appId}/broadcasts`, 303);
+  })
+  .get("/dashboard/wechat/:app_id/bindings", async (c) => {
+    const caller = c.get("caller");
+    // Like GET /v1/contacts: who is bound to which follower is contact data.
+    if (!grants(caller.scopes, "messages:read")) {
+      throw new ApiError("forbidden", tOf(c)("wechat.forbidden"));
+    }
+    const appId = appIdParam(c);
+    await getWeChatApp(c.env, caller, appId);
+    const cursorParam = c.req.query("cursor");
+    const cursor = cursorParam && MEDIA_CURSOR.test(cursorParam) ? cursorParam : undefined;
+    const page = await listAppBindings(c.env, caller, appId, { cursor, limit: 50 });
+    return render(
+      c,
+      <BindingsPage
+        appId={appId}
+        bindings={page.data}
+        cursor={cursor}
+        nextCursor={page.nextCursor}
+      />,
+    );
+  })
+  .get("/dashboard/wechat/:app_id/media", (c) => renderMedia(c, appIdParam(c)))
+  .post("/dashboard/wechat/:app_id/media", async (c) => {
+    const appId = appIdParam(c);
+    const form = await readForm(c);
+    const t = tOf(c);
+    try {
+      if (!grants(c.get("caller").scopes, "messages:send")) {
+        throw new ApiError("forbidden", t("wechat.forbidden"));
+      }
+      const type = MEDIA_TYPES.find((m) => m === fieldOf(form, "type"));
+      const file = form.file instanceof File && form.file.size > 0 ? form.file : undefined;
+      if (!type || !file) {
+        throw new ApiError("validation-error", t("common.form_errors"), {
+          errors: [
+            ...(type ? [] : [{ pointer: "/type", detail: t("wechat.media.bad_type") }]),
+            ...(file ? [] : [{ pointer: "/file", detail: t("wechat.media.bad_file") }]),
+          ],
+        });
+      }
+      const row = await uploadMedia(c.env, c.get("caller"), appId, {
+        type,
+        permanent: fieldOf(form, "permanent") === "true",
+        file,
+      });
+      setFlash(c, "ok", "wechat.media.uploaded", { id: row.id });
+    } catch (error) {
+      return renderMedia(c, appId, refusal(error));
+    }
+    return c.redirect(`/dashboard/wechat/${appId}/media`, 303);
+  })
+  .post("/dashboard/wechat/:app_id/auto-replies/:id/delete", async (c) => {
+    requireAdmin(c);
+    const appId = appIdParam(c);
+    const id = c.req.param("id");
+    if (!RULE_ID.test(id)) {
+      throw new ApiError("not-found", `No auto-reply rule ${id}.`);
+    }
+    await deleteAutoReply(c.env, c.get("caller"), appId, id);
+    setFlash(c, "ok", "wechat.auto_replies.deleted");
+    return c.redirect(`/dashboard/wechat/${appId}/auto-replies`, 303);
+  });
+
+/** The compact menu put back into the slots it came from, for the refused form. */
+function draftOfSlots(menu: Menu, slotOfPointer: (pointer: string) => string): Menu {
+  const top: MenuButton[] = [];
+  menu.button.forEach((button, ci) => {
+    const i = Number(slotOfPointer(`/button/${ci}`).split("/")[2]);
+    const subs: MenuSubButton[] = [];
+    (button.sub_button ?? []).forEach((sub, cj) => {
+      const j = Number(slotOfPointer(`/button/${ci}/sub_button/${cj}`).split("/")[4]);
+      subs[j] = sub;
+    });
+    top[i] = { ...button, sub_button: subs };
+  });
+  return { button: top };
+}

@@ -1,0 +1,112 @@
+/**
+ * The WeChat menu editor in a real browser, against the demo's sandbox app (which plays WeChat's
+ * API; `npm start` seeds it, the harness does not, so it is added here through the API): build a
+ * menu with the editor's controls, see WeChat's limits as you type, reorder, publish, and read
+ * the published menu back.
+ */
+import assert from "node:assert/strict";
+import { after, before, test } from "node:test";
+import { DEMO_WECHAT_APP_ID as DEMO_APP } from "../../scripts/seed.mjs";
+import { LAPTOP, PHONE, startDashboard } from "./harness.mjs";
+
+const MENU = `/dashboard/wechat/${DEMO_APP}/menu`;
+
+let dash;
+before(async () => {
+  dash = await startDashboard();
+  // The sandbox's own settings, as scripts/seed.mjs has them (not secrets: the sandbox is local).
+  const res = await fetch(`${dash.url}/v1/wechat/apps`, {
+    method: "POST",
+    headers: {
+      authorization: `Bearer ${dash.server.credentials.liveApiKey}`,
+      "content-type": "application/json",
+    },
+    body: JSON.stringify({
+      app_id: DEMO_APP,
+      app_secret: "5a4db0c5a4db0c5a4db0c5a4db0c5a4d",
+      token: "relaybox",
+      encoding_aes_key: "5a4db0c5a4db0c5a4db0c5a4db0c5a4db0c5a4db0c5",
+      mode: "safe",
+      api_base_url: `${dash.url}/sandbox/wechat`,
+    }),
+  });
+  assert.equal(res.status, 201, await res.text());
+});
+after(async () => {
+  await dash?.stop();
+});
+
+test("builds, reorders and publishes a WeChat menu, then reads it back", async () => {
+  const page = await dash.newPage({ viewport: LAPTOP });
+  await dash.signIn(page);
+  await page.locator("nav.sidenav").getByRole("link", { name: "WeChat accounts" }).click();
+  await page.getByRole("link", { name: DEMO_APP }).click();
+  await page.locator("nav.tabs").getByRole("link", { name: "Menu" }).click();
+  await page.waitForURL(new RegExp(`${MENU}$`));
+  const editor = page.locator("form.menu-editor.enhanced");
+  await editor.waitFor();
+
+  // One top slot shown, the others behind "Add a top button"; the count says so.
+  assert.equal(await page.locator('[data-slot="button.1"]').isVisible(), false);
+  assert.match(await page.locator('[data-count="top"]').textContent(), /1 \/ 3/);
+
+  // The byte count follows the typing: six Chinese characters are 18 bytes, over the 16.
+  await page.fill('input[name="button.0.name"]', "一二三四五六");
+  const bytes = page.locator('[data-bytes-for="button.0.name"]');
+  assert.match(await bytes.textContent(), /18 \/ 16/);
+  assert.match((await bytes.getAttribute("class")) ?? "", /over/);
+  await page.fill('input[name="button.0.name"]', "News");
+  assert.match(await bytes.textContent(), /4 \/ 16/);
+  await page.selectOption('select[name="button.0.type"]', "view");
+  await page.fill('input[name="button.0.value"]', "https://example.com/news");
+
+  await page.getByRole("button", { name: "Add a top button" }).click();
+  await page.fill('input[name="button.1.name"]', "帮助");
+  const help = page.locator('[data-slot="button.1"]');
+  await help.getByRole("button", { name: "Add a sub-button" }).first().click();
+  await page.fill('input[name="button.1.sub_button.0.name"]', "Contact us");
+  await page.selectOption('select[name="button.1.sub_button.0.type"]', "click");
+  await page.fill('input[name="button.1.sub_button.0.value"]', "CONTACT");
+  assert.match(await page.locator('[data-count="button.1"]').textContent(), /1 \/ 5/);
+
+  // Reorder: "帮助" (with its sub-button) moves above "News".
+  await help.locator(".slot-controls").first().getByRole("button", { name: "Move up" }).click();
+  assert.equal(await page.inputValue('input[name="button.0.name"]'), "帮助");
+  assert.equal(await page.inputValue('input[name="button.0.sub_button.0.name"]'), "Contact us");
+  assert.equal(await page.inputValue('input[name="button.1.name"]'), "News");
+  // The opened sub-slot moved with "帮助": "News" shows none.
+  assert.equal(await page.locator('[data-slot="button.1.sub_button.0"]').isVisible(), false);
+  assert.match(await page.locator('[data-count="button.1"]').textContent(), /0 \/ 5/);
+  await dash.screenshot(page, "wechat-menu-en-1280");
+
+  await Promise.all([
+    page.waitForURL(new RegExp(`${MENU}$`)),
+    page.getByRole("button", { name: "Publish to WeChat" }).click(),
+  ]);
+  assert.match(await page.locator(".flash.ok").textContent(), /published/);
+  // Read back from the sandbox's menu/get: the published preview and the form.
+  const published = page.locator('[data-testid="published-menu"]');
+  assert.deepEqual(await published.locator(":scope > li > strong").allTextContents(), [
+    "帮助",
+    "News",
+  ]);
+  assert.match(await published.textContent(), /Contact us/);
+  assert.equal(await page.inputValue('input[name="button.1.value"]'), "https://example.com/news");
+  assert.deepEqual(dash.errors, []);
+  await page.context().close();
+});
+
+test("shows the editor in Chinese on a phone", async () => {
+  const page = await dash.newPage({ viewport: PHONE, locale: "zh-CN" });
+  await dash.signIn(page);
+  await page.goto(MENU);
+  await page.locator("form.menu-editor.enhanced").waitFor();
+  assert.match(await page.locator("h1.page-title").textContent(), /自定义菜单/);
+  const overflow = await page.evaluate(
+    () => document.documentElement.scrollWidth - document.documentElement.clientWidth,
+  );
+  assert.ok(overflow <= 0, `the page is ${overflow}px wider than the phone`);
+  await dash.screenshot(page, "wechat-menu-zh-390");
+  assert.deepEqual(dash.errors, []);
+  await page.context().close();
+});

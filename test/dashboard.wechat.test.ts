@@ -1,0 +1,285 @@
+import { describe, expect, it } from "vitest";
+import { menuOfForm } from "../src/dashboard/wechat-routes";
+import { form, signedIn } from "./support/dashboard";
+import { call, createTenant, postJson } from "./support/tenants";
+import { AES_KEY, TOKEN } from "./support/wechat";
+import { FOLLOWERS, SANDBOX_BASE_URL, SANDBOX_SECRET, sandboxApp } from "./support/wechat-sandbox";
+
+type Signed = { cookie: string; csrf: string };
+
+function post(who: Signed, path: string, fields: Record<string, string> = {}) {
+  return call(path, null, form({ csrf: who.csrf, ...fields }, who.cookie));
+}
+const get = (who: Signed, path: string) => call(path, null, { headers: { cookie: who.cookie } });
+
+describe("the dashboard's WeChat pages", () => {
+  it("lists the accounts and shows one's detail with its server URL", async () => {
+    const tenant = await createTenant();
+    const { appId } = await sandboxApp(tenant);
+    const admin = await signedIn(tenant, "admin");
+    expect(admin.page).toContain('href="/dashboard/wechat"');
+    const list = await (await get(admin, "/dashboard/wechat")).text();
+    expect(list).toContain(`href="/dashboard/wechat/${appId}"`);
+    const detail = await get(admin, `/dashboard/wechat/${appId}`);
+    expect(detail.status).toBe(200);
+    const detailHtml = await detail.text();
+    expect(detailHtml).toContain(`/wechat/${appId}`);
+    for (const tab of [
+      "menu",
+      "auto-replies",
+      "followers",
+      "bindings",
+      "qrcodes",
+      "broadcasts",
+      "media",
+    ]) {
+      expect(detailHtml, tab).toContain(`href="/dashboard/wechat/${appId}/${tab}"`);
+    }
+    const other = await get(admin, "/dashboard/wechat/wx0000000000000000");
+    expect(other.status).toBe(404);
+    await other.body?.cancel();
+  });
+
+  it("publishes a menu from the form through the sandbox and reads it back", async () => {
+    const tenant = await createTenant();
+    const { appId, live } = await sandboxApp(tenant);
+    const admin = await signedIn(tenant, "admin");
+    const path = `/dashboard/wechat/${appId}/menu`;
+    const empty = await (await get(admin, path)).text();
+    expect(empty).toContain('class="menu-editor"');
+    expect(empty).toContain('src="/dashboard/wechat-menu.js"');
+    // Slot 0 left empty: the form's slots are compacted, so "Shop" becomes the first button.
+    const res = await post(admin, path, {
+      "button.1.name": "Shop",
+      "button.1.type": "view",
+      "button.1.value": "https://example.com/shop",
+      "button.2.name": "帮助",
+      "button.2.sub_button.0.name": "Contact us",
+      "button.2.sub_button.0.type": "click",
+      "button.2.sub_button.0.value": "CONTACT",
+    });
+    expect(res.status).toBe(303);
+    expect(res.headers.get("location")).toBe(path);
+    const viaApi = (await (await live(`/v1/wechat/apps/${appId}/menu`)).json()) as {
+      button: { name: string; url?: string; sub_button?: { name: string; key?: string }[] }[];
+    };
+    expect(viaApi.button.map((b) => b.name)).toEqual(["Shop", "帮助"]);
+    expect(viaApi.button[0]?.url).toBe("https://example.com/shop");
+    expect(viaApi.button[1]?.sub_button?.[0]).toMatchObject({ name: "Contact us", key: "CONTACT" });
+    const page = await (await get(admin, path)).text();
+    expect(page).toContain('data-testid="published-menu"');
+    expect(page).toContain("Contact us");
+    expect(page).toContain('value="帮助"');
+  });
+
+  it("refuses a menu that breaks WeChat's rules, each error at the slot it was typed in", async () => {
+    const tenant = await createTenant();
+    const { appId } = await sandboxApp(tenant);
+    const admin = await signedIn(tenant, "admin");
+    const res = await post(admin, `/dashboard/wechat/${appId}/menu`, {
+      // Six Chinese characters: 18 bytes, over the 16 of a top-level name.
+      "button.2.name": "一二三四五六",
+      "button.2.type": "click",
+      "button.2.value": "K",
+    });
+    expect(res.status).toBe(422);
+    const html = await res.text();
+    expect(html).toMatch(
+      /id="f-button\.2\.name"[^>]*value="一二三四五六"[^>]*aria-invalid="true"|aria-invalid="true"[^>]*id="f-button\.2\.name"/,
+    );
+    expect(html).toContain("at most 16 bytes");
+  });
+
+  it("maps the compact menu's pointers back to the form's slots and value field", () => {
+    const { menu, slotOfPointer } = menuOfForm({
+      "button.1.name": "A",
+      "button.1.sub_button.3.name": "B",
+      "button.1.sub_button.3.type": "view",
+      "button.1.sub_button.3.value": "nope",
+    });
+    expect(menu).toEqual({
+      button: [{ name: "A", sub_button: [{ name: "B", type: "view", url: "nope" }] }],
+    });
+    expect(slotOfPointer("/button/0/sub_button/0/url")).toBe("/button/1/sub_button/3/value");
+    expect(slotOfPointer("/button/0/name")).toBe("/button/1/name");
+  });
+
+  it("adds and deletes an auto-reply rule, with field errors for a bad one", async () => {
+    const tenant = await createTenant();
+    const { appId } = await sandboxApp(tenant);
+    const admin = await signedIn(tenant, "admin");
+    const path = `/dashboard/wechat/${appId}/auto-replies`;
+    const bad = await post(admin, path, { match: "exact", keyword: "", "reply.content": "hi" });
+    expect(bad.status).toBe(422);
+    expect(await bad.text()).toContain('id="field-keyword-error"');
+    const ok = await post(admin, path, {
+      match: "exact",
+      keyword: "hours",
+      "reply.content": "9 to 5",
+      priority: "10",
+    });
+    expect(ok.status).toBe(303);
+    const page = await (await get(admin, path)).text();
+    expect(page).toContain("9 to 5");
+    const id = /auto-replies\/(arr_[0-9A-Z]{26})\/delete/.exec(page)?.[1] ?? "";
+    expect(id).not.toBe("");
+    const gone = await post(admin, `${path}/${id}/delete`);
+    expect(gone.status).toBe(303);
+    expect(await (await get(admin, path)).text()).not.toContain("9 to 5");
+  });
+
+  it("makes a QR code at WeChat and shows its image URL", async () => {
+    const tenant = await createTenant();
+    const { appId } = await sandboxApp(tenant);
+    const admin = await signedIn(tenant, "admin");
+    const path = `/dashboard/wechat/${appId}/qrcodes`;
+    const bad = await post(admin, path, { scene: "", temporary: "true", expire_seconds: "5" });
+    expect(bad.status).toBe(422);
+    const badHtml = await bad.text();
+    expect(badHtml).toContain('id="field-scene-error"');
+    expect(badHtml).toContain('id="field-expire_seconds-error"');
+    const made = await post(admin, path, {
+      scene: "spring-fair",
+      temporary: "true",
+      expire_seconds: "3600",
+    });
+    expect(made.status).toBe(201);
+    const html = await made.text();
+    expect(html).toMatch(/https:\/\/mp\.weixin\.qq\.com\/cgi-bin\/showqrcode\?ticket=[^"<]+/);
+    const list = await (await get(admin, path)).text();
+    expect(list).toContain("spring-fair");
+  });
+
+  it("lists followers and the account's tags, and creates a tag at WeChat", async () => {
+    const tenant = await createTenant();
+    const { appId } = await sandboxApp(tenant);
+    const admin = await signedIn(tenant, "admin");
+    const path = `/dashboard/wechat/${appId}/followers`;
+    const page = await get(admin, `${path}?following=true`);
+    expect(page.status).toBe(200);
+    await page.body?.cancel();
+    const empty = await post(admin, `/dashboard/wechat/${appId}/tags`, { name: " " });
+    expect(empty.status).toBe(422);
+    expect(await empty.text()).toContain('id="field-name-error"');
+    const made = await post(admin, `/dashboard/wechat/${appId}/tags`, { name: "VIP" });
+    expect(made.status).toBe(303);
+    expect(await (await get(admin, path)).text()).toContain("<td>VIP</td>");
+  });
+
+  it("previews a broadcast to one follower, sends it and lists it with its job", async () => {
+    const tenant = await createTenant();
+    const { appId, live } = await sandboxApp(tenant);
+    const admin = await signedIn(tenant, "admin");
+    const path = `/dashboard/wechat/${appId}/broadcasts`;
+    // WeChat's rule, from the same service: an unverified account may not mass-send.
+    const unverified = await post(admin, path, { text: "Hi", target: "all", intent: "send" });
+    expect(unverified.status).toBe(422);
+    expect(await unverified.text()).toContain("verified");
+    const verified = await live(
+      "/v1/wechat/apps",
+      postJson({
+        app_id: appId,
+        app_secret: SANDBOX_SECRET,
+        token: TOKEN,
+        encoding_aes_key: AES_KEY,
+        mode: "safe",
+        api_base_url: SANDBOX_BASE_URL,
+        verified: true,
+      }),
+    );
+    expect(verified.status).toBe(200);
+    const missing = await post(admin, path, { text: "Spring sale", intent: "preview" });
+    expect(missing.status).toBe(422);
+    expect(await missing.text()).toContain('id="field-openid-error"');
+    const preview = await post(admin, path, {
+      text: "Spring sale",
+      target: "all",
+      openid: FOLLOWERS[0],
+      intent: "preview",
+    });
+    const previewHtml = await preview.text();
+    expect(preview.status, /class="flash error"[^>]*>([^<]*)/.exec(previewHtml)?.[1]).toBe(200);
+    expect(previewHtml).toContain(FOLLOWERS[0]);
+    const sent = await post(admin, path, { text: "Spring sale", target: "all", intent: "send" });
+    const sentHtml = sent.status === 303 ? "" : await sent.text();
+    expect(sent.status, sentHtml.match(/class="flash error"[^<]*>([^<]*)/)?.[1]).toBe(303);
+    const page = await (await get(admin, path)).text();
+    expect(page).toContain("Spring sale");
+    expect(page).toMatch(/class="job"/);
+  });
+
+  it("uploads media to WeChat from a multipart form and lists it", async () => {
+    const tenant = await createTenant();
+    const { appId } = await sandboxApp(tenant);
+    const admin = await signedIn(tenant, "admin");
+    const path = `/dashboard/wechat/${appId}/media`;
+    const upload = (bytes: Uint8Array, name: string) => {
+      const body = new FormData();
+      body.set("csrf", admin.csrf);
+      body.set("type", "image");
+      body.set("permanent", "true");
+      body.set("file", new File([bytes], name, { type: "image/png" }));
+      return call(path, null, { method: "POST", body, headers: { cookie: admin.cookie } });
+    };
+    // Not a PNG, JPEG, GIF or BMP: refused by WeChat's rules before the upload.
+    const refused = await upload(new TextEncoder().encode("plain text, not an image"), "a.png");
+    expect(refused.status).toBe(422);
+    expect(await refused.text()).toContain('id="field-file-error"');
+    const png = new Uint8Array([0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a, 0, 0, 0, 13, 0x49]);
+    const res = await upload(png, "logo.png");
+    expect(res.status).toBe(303);
+    const page = await (await get(admin, path)).text();
+    expect(page).toContain("logo.png");
+    expect(page).toMatch(/<td class="mono">med_[0-9A-Z]{26}<\/td>/);
+  });
+
+  it("lists the account's bindings with each contact's own id, to a reader too", async () => {
+    const tenant = await createTenant();
+    const { appId } = await sandboxApp(tenant);
+    const made = await tenant.api(
+      "/v1/contacts",
+      postJson({ external_id: "cust-42", wechat: [{ app_id: appId, openid: FOLLOWERS[1] }] }),
+    );
+    expect(made.status).toBe(201);
+    const analyst = await signedIn(tenant, "analyst");
+    const res = await get(analyst, `/dashboard/wechat/${appId}/bindings`);
+    expect(res.status).toBe(200);
+    const html = await res.text();
+    expect(html).toContain("cust-42");
+    expect(html).toContain(FOLLOWERS[1]);
+  });
+
+  it("refuses every WeChat page and action to a role without admin", async () => {
+    const tenant = await createTenant();
+    const { appId } = await sandboxApp(tenant);
+    const operator = await signedIn(tenant, "operator");
+    expect(operator.page).not.toContain('href="/dashboard/wechat"');
+    for (const path of [
+      "/dashboard/wechat",
+      `/dashboard/wechat/${appId}`,
+      `/dashboard/wechat/${appId}/menu`,
+      `/dashboard/wechat/${appId}/auto-replies`,
+      `/dashboard/wechat/${appId}/qrcodes`,
+    ]) {
+      const res = await get(operator, path);
+      expect(res.status, path).toBe(403);
+      await res.body?.cancel();
+    }
+    for (const path of [
+      `/dashboard/wechat/${appId}/menu`,
+      `/dashboard/wechat/${appId}/auto-replies`,
+      `/dashboard/wechat/${appId}/qrcodes`,
+      `/dashboard/wechat/${appId}/tags`,
+    ]) {
+      const res = await post(operator, path, {
+        "button.0.name": "X",
+        match: "default",
+        "reply.content": "x",
+        scene: "s",
+        name: "n",
+      });
+      expect(res.status, path).toBe(403);
+      await res.body?.cancel();
+    }
+  });
+});
