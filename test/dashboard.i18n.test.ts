@@ -100,6 +100,9 @@ describe("dashboard pages in both languages", () => {
       "/dashboard/reviews",
       "/dashboard/users",
       "/dashboard/account",
+      "/dashboard/contacts",
+      "/dashboard/opt-outs",
+      "/dashboard/keys",
     ];
     for (const [lang, marker] of [
       ["en", "Sign out"],

@@ -14,8 +14,10 @@ import { approveTemplate, rejectTemplate } from "../services/content/template-re
 import { listTemplates } from "../services/content/templates";
 import { getMessage, listMessages } from "../services/messaging/message-reads";
 import { acceptMessage } from "../services/messaging/messages";
+import { contactPages } from "./contacts-routes";
 import { fieldErrorsOf, readForm } from "./forms";
 import { isLocale, LOCALE_COOKIE } from "./i18n";
+import { keyPages } from "./keys-routes";
 import { LoginPage, MessagePage, MessagesPage } from "./pages";
 import { invitationPages, peoplePages } from "./people-routes";
 import { ReviewsPage } from "./reviews";
@@ -130,6 +132,8 @@ export const dashboardRouter = new Hono<AppEnv>()
   // Everything under /dashboard but the sign-in and invitation pages needs a session.
   .use("/dashboard/*", requireSession)
   .route("/", peoplePages)
+  .route("/", contactPages)
+  .route("/", keyPages)
   .post("/dashboard/logout", async (c) => {
     await endSession(c.env, c.get("session"), c.get("caller").origin);
     clearSessionCookie(c);

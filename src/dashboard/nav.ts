@@ -50,6 +50,20 @@ export const NAV: readonly NavItem[] = [
     group: "review",
   },
   { path: "/dashboard/users", labelKey: "nav.users", permission: "users:read", group: "users" },
+  // Contacts, opt-outs, providers and routes, webhooks, API keys (issue 19, area d).
+  {
+    path: "/dashboard/contacts",
+    labelKey: "nav.contacts",
+    permission: "messages:read",
+    group: "contacts",
+  },
+  {
+    path: "/dashboard/opt-outs",
+    labelKey: "nav.opt_outs",
+    permission: "inbound:read",
+    group: "contacts",
+  },
+  { path: "/dashboard/keys", labelKey: "nav.keys", permission: "admin", group: "api_keys" },
 ];
 
 export const GROUP_LABELS: { readonly [g in NavGroup]: MessageKey } = {
