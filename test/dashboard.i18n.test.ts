@@ -103,6 +103,7 @@ describe("dashboard pages in both languages", () => {
       "/dashboard/contacts",
       "/dashboard/opt-outs",
       "/dashboard/keys",
+      "/dashboard/providers",
     ];
     for (const [lang, marker] of [
       ["en", "Sign out"],

@@ -17,6 +17,7 @@ import { acceptMessage } from "../services/messaging/messages";
 import { contactPages } from "./contacts-routes";
 import { fieldErrorsOf, readForm } from "./forms";
 import { isLocale, LOCALE_COOKIE } from "./i18n";
+import { integrationPages } from "./integrations-routes";
 import { keyPages } from "./keys-routes";
 import { LoginPage, MessagePage, MessagesPage } from "./pages";
 import { invitationPages, peoplePages } from "./people-routes";
@@ -134,6 +135,7 @@ export const dashboardRouter = new Hono<AppEnv>()
   .route("/", peoplePages)
   .route("/", contactPages)
   .route("/", keyPages)
+  .route("/", integrationPages)
   .post("/dashboard/logout", async (c) => {
     await endSession(c.env, c.get("session"), c.get("caller").origin);
     clearSessionCookie(c);

@@ -63,6 +63,13 @@ export const NAV: readonly NavItem[] = [
     permission: "inbound:read",
     group: "contacts",
   },
+  {
+    path: "/dashboard/providers",
+    labelKey: "nav.providers",
+    permission: "admin",
+    group: "providers",
+  },
+  { path: "/dashboard/webhooks", labelKey: "nav.webhooks", permission: "admin", group: "webhooks" },
   { path: "/dashboard/keys", labelKey: "nav.keys", permission: "admin", group: "api_keys" },
 ];
 
