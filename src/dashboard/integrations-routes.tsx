@@ -92,6 +92,36 @@ function ProviderCard(props: {
     const value = row?.config[name];
     return value === undefined || value === null ? "" : String(value);
   };
+  const providerForm = (
+    <form method="post" action={`/dashboard/providers/${provider}`}>
+      <Csrf />
+      {config.map((name) => (
+        <Field
+          name={`config.${name}`}
+          label={name}
+          value={props.draft?.[`config.${name}`] ?? stored(name)}
+          errors={props.errors}
+        />
+      ))}
+      {credentials.length > 0 ? (
+        <p class="muted">
+          {row?.secretCiphertext ? t("providers.credentials_kept") : t("providers.credentials_new")}
+        </p>
+      ) : null}
+      {credentials.map((name) => (
+        // Write-only: never filled in, never shown back.
+        <Field name={`credentials.${name}`} label={name} type="password" errors={props.errors} />
+      ))}
+      {props.errors?.credentials ? <p class="field-error">{props.errors.credentials}</p> : null}
+      <div class="field">
+        <label class="check">
+          <input type="checkbox" name="enabled" value="true" checked={row ? row.enabled : true} />{" "}
+          {t("providers.enabled")}
+        </label>
+      </div>
+      <button type="submit">{row ? t("providers.save") : t("providers.set_up")}</button>
+    </form>
+  );
   return (
     <div class="card provider" id={`provider-${provider}`}>
       <h2>
@@ -119,34 +149,15 @@ function ProviderCard(props: {
           </Field>
         </div>
       ) : null}
-      <form method="post" action={`/dashboard/providers/${provider}`}>
-        <Csrf />
-        {config.map((name) => (
-          <Field
-            name={`config.${name}`}
-            label={name}
-            value={props.draft?.[`config.${name}`] ?? stored(name)}
-            errors={props.errors}
-          />
-        ))}
-        {credentials.length > 0 ? (
-          <p class="muted">
-            {row?.secretCiphertext
-              ? t("providers.credentials_kept")
-              : t("providers.credentials_new")}
-          </p>
-        ) : null}
-        {credentials.map((name) => (
-          // Write-only: never filled in, never shown back.
-          <Field name={`credentials.${name}`} label={name} type="password" errors={props.errors} />
-        ))}
-        {props.errors?.credentials ? <p class="field-error">{props.errors.credentials}</p> : null}
-        <label class="check">
-          <input type="checkbox" name="enabled" value="true" checked={row ? row.enabled : true} />{" "}
-          {t("providers.enabled")}
-        </label>
-        <button type="submit">{row ? t("providers.save") : t("providers.set_up")}</button>
-      </form>
+      {/* Not set up: the form opens on demand (kept open when it came back with errors). */}
+      {row ? (
+        providerForm
+      ) : (
+        <details open={props.errors !== undefined}>
+          <summary class="button secondary">{t("providers.set_up")}</summary>
+          {providerForm}
+        </details>
+      )}
     </div>
   );
 }
