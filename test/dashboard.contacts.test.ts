@@ -1,6 +1,7 @@
 import { describe, expect, it } from "vitest";
 import { form, signedIn } from "./support/dashboard";
 import { call, createTenant, postJson } from "./support/tenants";
+import { wechatApp } from "./support/wechat";
 
 type Signed = { cookie: string; csrf: string };
 
@@ -18,7 +19,7 @@ const post = (who: Signed, path: string, fields: Record<string, string> = {}) =>
   call(path, null, form({ csrf: who.csrf, ...fields }, who.cookie));
 
 describe("the dashboard's Contacts page", () => {
-  it("adds a contact, shows its field errors, finds it by id and edits it", async () => {
+  it("adds a contact, shows its field errors, finds it by id, edits it and shows its WeChat bindings", async () => {
     const tenant = await createTenant({ homeCountry: "CN" });
     const admin = await signedIn(tenant, "admin");
     const bad = await post(admin, "/dashboard/contacts", { external_id: "-x", phone: "nope" });
@@ -46,9 +47,17 @@ describe("the dashboard's Contacts page", () => {
     expect(dup.status).toBe(409);
     await dup.body?.cancel();
 
-    // Made through the API: a search by user id finds only the one asked for.
-    const api = await tenant.api("/v1/contacts", postJson({ external_id: "user-2", wechat: [] }));
+    // Made through the API with a WeChat binding: the list and the edit page show it.
+    const appId = await wechatApp(tenant, "plaintext");
+    const api = await tenant.api(
+      "/v1/contacts",
+      postJson({ external_id: "user-2", wechat: [{ app_id: appId, openid: "oBound2" }] }),
+    );
     expect(api.status).toBe(201);
+    const bound = await (await get(admin, "/dashboard/contacts?q=user-2")).text();
+    expect(bound).toContain(`${appId}</span> · <span class="mono">oBound2</span>`);
+    expect(await (await get(admin, "/dashboard/contacts/user-2")).text()).toContain("oBound2");
+    // A search by user id finds only the one asked for.
     const found = await (await get(admin, "/dashboard/contacts?q=user-1")).text();
     expect(found).toContain("Li Lei");
     expect(found).not.toContain("user-2");
