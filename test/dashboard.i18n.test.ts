@@ -131,6 +131,10 @@ describe("dashboard pages in both languages", () => {
       `/dashboard/wechat/${appId}/broadcasts`,
       `/dashboard/wechat/${appId}/media`,
       `/dashboard/wechat/${appId}/bindings`,
+      "/dashboard/contacts",
+      "/dashboard/opt-outs",
+      "/dashboard/keys",
+      "/dashboard/providers",
     ];
     for (const [lang, marker] of [
       ["en", "Sign out"],

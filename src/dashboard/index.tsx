@@ -12,9 +12,12 @@ import { approveSignature, listSignatures, rejectSignature } from "../services/c
 import { approveTemplate, rejectTemplate } from "../services/content/template-review";
 import { listTemplates } from "../services/content/templates";
 import { adminPages } from "./admin-routes";
+import { contactPages } from "./contacts-routes";
 import { contentPages } from "./content-routes";
 import { readForm } from "./forms";
 import { isLocale, LOCALE_COOKIE } from "./i18n";
+import { integrationPages } from "./integrations-routes";
+import { keyPages } from "./keys-routes";
 import { messagePages } from "./messages-routes";
 import { overviewPages } from "./overview-routes";
 import { LoginPage } from "./pages";
@@ -97,6 +100,9 @@ export const dashboardRouter = new Hono<AppEnv>()
   .route("/", adminPages)
   .route("/", overviewPages)
   .route("/", wechatPages)
+  .route("/", contactPages)
+  .route("/", keyPages)
+  .route("/", integrationPages)
   .post("/dashboard/logout", async (c) => {
     await endSession(c.env, c.get("session"), c.get("caller").origin);
     clearSessionCookie(c);

@@ -107,6 +107,27 @@ export const NAV: readonly NavItem[] = [
   },
   // WeChat (issue 19, area e)
   { path: "/dashboard/wechat", labelKey: "nav.wechat", permission: "admin", group: "wechat" },
+  // Contacts, opt-outs, providers and routes, webhooks, API keys (issue 19, area d).
+  {
+    path: "/dashboard/contacts",
+    labelKey: "nav.contacts",
+    permission: "messages:read",
+    group: "contacts",
+  },
+  {
+    path: "/dashboard/opt-outs",
+    labelKey: "nav.opt_outs",
+    permission: "inbound:read",
+    group: "contacts",
+  },
+  {
+    path: "/dashboard/providers",
+    labelKey: "nav.providers",
+    permission: "admin",
+    group: "providers",
+  },
+  { path: "/dashboard/webhooks", labelKey: "nav.webhooks", permission: "admin", group: "webhooks" },
+  { path: "/dashboard/keys", labelKey: "nav.keys", permission: "admin", group: "api_keys" },
 ];
 
 export const GROUP_LABELS: { readonly [g in NavGroup]: MessageKey } = {
