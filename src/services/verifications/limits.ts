@@ -131,13 +131,21 @@ export async function recordVerificationApproved(
   });
 }
 
-/** Tells the tenant's limiter that `verificationId` is no longer pending (canceled, locked). */
+/**
+ * Tells the tenant's limiter that `verificationId` is no longer pending (canceled, locked), so the
+ * next start to its recipient begins a new one at once. Best effort: the change is already in D1,
+ * and a start the limiter still sends on it finds it ended there and begins a new one anyway.
+ */
 export async function recordVerificationEnded(
   env: Env,
   tenantId: string,
   verificationId: string,
 ): Promise<void> {
-  await verificationLimiterOf(env, tenantId).ended(verificationId);
+  try {
+    await verificationLimiterOf(env, tenantId).ended(verificationId);
+  } catch (error) {
+    console.warn("verification limiter: could not forget an ended verification", error);
+  }
 }
 
 /** Tells the tenant's limiter which verification is pending to `key` after a start's retry. */
