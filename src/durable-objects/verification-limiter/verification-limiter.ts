@@ -2,7 +2,10 @@
  * VerificationLimiter: one per tenant (`idFromName("tenant:" + tenantId)`), the counters behind a
  * tenant's verification limits (services/verifications/limits.ts is its only caller).
  *
- * Receives: `admit()` before every verification code is sent, `release()` when a later check (the
+ * Receives: `admit()` before every verification code is sent (which also picks the verification
+ * it goes on: the tenant's pending one to that recipient, kept here so a start needs no D1 read;
+ * D1 stays the record that checks read, and its write is guarded, see services/verifications),
+ * `remember()`/`ended()` as a verification's pending state changes elsewhere, `release()` when a later check (the
  * platform-wide cap) refuses what it admitted, `approved()` as a code is approved, `configure()` as
  * the tenant changes `verification_limits` or `fraud_guard`, `refusals()` for the stats.
  * Guarantees: a send is checked against every window and counted in one synchronous step, so
@@ -30,12 +33,16 @@ import { firstRow } from "../../lib/sql-rows";
 import {
   conversionWait,
   countRefusal,
+  forgetPending,
   forgetReservation,
   migrateCounters,
+  type PendingVerification,
   pruneCounters,
   recordApproval,
   recordSend,
   refusalRows,
+  rememberPending,
+  takePending,
   windowRules,
   windowWait,
 } from "./counters";
@@ -44,7 +51,7 @@ import {
 export type PhoneParts = { range: string; country: string | null } | null;
 
 export type LimiterVerdict =
-  | { ok: true; reservation: string }
+  | { ok: true; reservation: string; verification?: PendingVerification }
   | { ok: false; limit: LimitName; waitMs: number };
 
 export interface LimiterSettings extends VerificationSettings {
@@ -95,6 +102,16 @@ export class VerificationLimiter extends DurableObject<Env> {
     recipient: string;
     phone: PhoneParts;
     now: number;
+    /**
+     * The verification to send on, picked in the same step: the pending one to this key (mode,
+     * channel, recipient), else a new one with `newId`; remembered with the new expiry.
+     */
+    verification?: {
+      key: string;
+      newId: string;
+      codeLength: number | null;
+      expiresAt: number;
+    };
   }): Promise<LimiterVerdict> {
     const settings = this.settings ?? (await this.loadSettings(send.tenantId));
     // From here on nothing awaits: the check and the count are one step for the object.
@@ -127,7 +144,20 @@ export class VerificationLimiter extends DurableObject<Env> {
         recordSend(this.sql, reservation, "country", send.phone.country, now);
       }
     }
-    return { ok: true, reservation };
+    const wanted = send.verification;
+    return wanted
+      ? { ok: true, reservation, verification: takePending(this.sql, wanted.key, wanted, now) }
+      : { ok: true, reservation };
+  }
+
+  /** The verification now pending to `key`, when the one remembered had ended (a rare retry). */
+  remember(pending: { key: string; id: string; codeLength: number; expiresAt: number }): void {
+    rememberPending(this.sql, pending.key, pending);
+  }
+
+  /** The verification `id` is no longer pending (approved, canceled, locked by wrong codes). */
+  ended(id: string): void {
+    forgetPending(this.sql, id);
   }
 
   /** Takes back an admitted send that a later rule refused, and counts that refusal. */
@@ -142,7 +172,10 @@ export class VerificationLimiter extends DurableObject<Env> {
   }
 
   /** Counts an approved verification toward its range's and country's conversion. */
-  approved(approval: { phone: PhoneParts; now: number }): void {
+  approved(approval: { phone: PhoneParts; now: number; verificationId?: string }): void {
+    if (approval.verificationId !== undefined) {
+      forgetPending(this.sql, approval.verificationId);
+    }
     if (!approval.phone) {
       return;
     }

@@ -25,7 +25,16 @@ import {
 
 export type { LimitName } from "../../domain/verification-limits";
 
-export type Admission = { ok: true } | { ok: false; limit: LimitName; retryAfterSeconds: number };
+/** The verification an admitted send goes on (see VerificationLimiter's `admit`). */
+export interface ChosenVerification {
+  id: string;
+  codeLength: number;
+  resend: boolean;
+}
+
+export type Admission =
+  | { ok: true; verification?: ChosenVerification }
+  | { ok: false; limit: LimitName; retryAfterSeconds: number };
 
 function phonePartsOf(recipient: string, country: string | null) {
   return isE164(recipient) ? { range: numberRangeOf(recipient), country } : null;
@@ -44,6 +53,8 @@ export async function admitVerificationSend(
     recipient: string;
     country: string | null;
     now: number;
+    /** Picks the verification to send on in the same call (see VerificationLimiter's `admit`). */
+    verification?: { key: string; newId: string; codeLength: number | null; expiresAt: number };
   },
 ): Promise<Admission> {
   const phone = send.channel === "sms" ? phonePartsOf(send.recipient, send.country) : null;
@@ -55,6 +66,7 @@ export async function admitVerificationSend(
       recipient: send.recipient,
       phone,
       now: send.now,
+      ...(send.verification ? { verification: send.verification } : {}),
     }),
     platformLimiter?.admit({ number: send.recipient, now: send.now }) ?? null,
   ]);
@@ -96,19 +108,53 @@ export async function admitVerificationSend(
       retryAfterSeconds: retryAfterSeconds(platform.value.waitMs),
     };
   }
-  return { ok: true };
+  return verdict.verification ? { ok: true, verification: verdict.verification } : { ok: true };
 }
 
 /** Counts an approved verification toward its number range's and country's conversion. */
 export async function recordVerificationApproved(
   env: Env,
-  approval: { tenantId: string; recipient: string; country: string | null; now: number },
+  approval: {
+    tenantId: string;
+    /** The verification approved, which the limiter stops naming for a re-send. */
+    verificationId?: string;
+    recipient: string;
+    country: string | null;
+    now: number;
+  },
 ): Promise<void> {
   const phone = phonePartsOf(approval.recipient, approval.country);
-  if (!phone) {
-    return;
+  await verificationLimiterOf(env, approval.tenantId).approved({
+    phone,
+    now: approval.now,
+    ...(approval.verificationId === undefined ? {} : { verificationId: approval.verificationId }),
+  });
+}
+
+/**
+ * Tells the tenant's limiter that `verificationId` is no longer pending (canceled, locked), so the
+ * next start to its recipient begins a new one at once. Best effort: the change is already in D1,
+ * and a start the limiter still sends on it finds it ended there and begins a new one anyway.
+ */
+export async function recordVerificationEnded(
+  env: Env,
+  tenantId: string,
+  verificationId: string,
+): Promise<void> {
+  try {
+    await verificationLimiterOf(env, tenantId).ended(verificationId);
+  } catch (error) {
+    console.warn("verification limiter: could not forget an ended verification", error);
   }
-  await verificationLimiterOf(env, approval.tenantId).approved({ phone, now: approval.now });
+}
+
+/** Tells the tenant's limiter which verification is pending to `key` after a start's retry. */
+export async function rememberPendingVerification(
+  env: Env,
+  tenantId: string,
+  pending: { key: string; id: string; codeLength: number; expiresAt: number },
+): Promise<void> {
+  await verificationLimiterOf(env, tenantId).remember(pending);
 }
 
 /** Refusals per day (`YYYY-MM-DD`, UTC) and per limit, from `from` to `to` (ms, both included). */

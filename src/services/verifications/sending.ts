@@ -5,9 +5,10 @@
  * variable, or the default one in Chinese or English. Before it is handed over, its masked text
  * is stored (verification_messages), which the send log takes once the message is final.
  */
+import { and, eq, sql } from "drizzle-orm";
 import type { BatchItem } from "drizzle-orm/batch";
 import { database } from "../../db/client";
-import { verificationMessages } from "../../db/schema";
+import { verificationMessages, verifications } from "../../db/schema";
 import type { Caller } from "../../domain/caller";
 import { renderTemplate } from "../../domain/templates";
 import { newId } from "../../lib/ids";
@@ -26,6 +27,8 @@ export type { Locale };
 
 export interface CodeSend {
   verificationId: string;
+  /** The code's HMAC (codes.ts), which the verification's row must hold for the code to go. */
+  codeHash: string;
   channel: "sms" | "wechat" | "auto";
   /** E.164 for SMS; a contact's external id or an openid for WeChat and auto. */
   to: string;
@@ -70,8 +73,21 @@ async function smsTemplate(env: Env, caller: Caller, send: CodeSend): Promise<Se
     : defaultTemplate(env, caller.tenant.id, send.locale);
 }
 
-/** The verification's own write, with the id of the message that carries its code. */
+/**
+ * The verification's own write, with the id of the message that carries its code: an upsert that
+ * answers the row (RETURNING), or no row when the verification is no longer pending.
+ */
 export type VerificationWrite = (messageId: string | null) => BatchItem<"sqlite">;
+
+/**
+ * The verification the limiter named for this send is no longer pending in D1 (approved,
+ * canceled or locked a moment before): nothing was sent; the start goes again on a new one.
+ */
+export class VerificationEnded extends Error {
+  constructor(readonly verificationId: string) {
+    super(`verification ${verificationId} is no longer pending`);
+  }
+}
 
 /**
  * What the send log keeps of the message once it is final, made while the code is at hand:
@@ -95,16 +111,79 @@ function maskedTexts(
   };
 }
 
-/** The verification's write and the message's masked texts, in one batch. */
-async function record(
+/**
+ * The masked texts' row, kept only while the verification holds this code (a select of constants
+ * from the verification's row with that id and hash: one row or none).
+ */
+function maskedInsertIfCurrent(
   env: Env,
+  send: CodeSend,
+  masked: typeof verificationMessages.$inferInsert,
+) {
+  const db = database(env.DB);
+  const { messageId: _, ...rest } = masked;
+  return db
+    .insert(verificationMessages)
+    .select(
+      db
+        .select({
+          messageId: sql`${masked.messageId}`.as("message_id"),
+          verificationId: sql`${masked.verificationId}`.as("verification_id"),
+          tenantId: sql`${masked.tenantId}`.as("tenant_id"),
+          maskedBody: sql`${masked.maskedBody}`.as("masked_body"),
+          maskedWechat: sql`${masked.maskedWechat ?? null}`.as("masked_wechat"),
+          createdAt: sql`${masked.createdAt}`.as("created_at"),
+        })
+        .from(verifications)
+        .where(
+          and(eq(verifications.id, send.verificationId), eq(verifications.codeHash, send.codeHash)),
+        ),
+    )
+    .onConflictDoUpdate({ target: verificationMessages.messageId, set: rest });
+}
+
+/**
+ * The verification's write with the new code and the message's masked texts, in one batch (one
+ * round trip), before the message is handed over. When the verification was no longer pending,
+ * neither is written and VerificationEnded is thrown: nothing has been sent.
+ */
+async function recordBeforeSend(
+  env: Env,
+  send: CodeSend,
   write: VerificationWrite,
+  masked: typeof verificationMessages.$inferInsert,
+): Promise<Verification> {
+  const [written] = await database(env.DB).batch([
+    write(masked.messageId),
+    maskedInsertIfCurrent(env, send, masked),
+  ]);
+  return writtenRow(send, written);
+}
+
+type Verification = typeof verifications.$inferSelect;
+
+/** The row the verification's write answered, or VerificationEnded when it wrote none. */
+function writtenRow(send: CodeSend, written: unknown): Verification {
+  const row = Array.isArray(written) ? (written[0] as Verification | undefined) : undefined;
+  if (!row) {
+    throw new VerificationEnded(send.verificationId);
+  }
+  return row;
+}
+
+/** After a message was accepted: its id on the verification, and its masked texts. */
+async function recordAfterSend(
+  env: Env,
+  send: CodeSend,
   masked: typeof verificationMessages.$inferInsert,
 ): Promise<void> {
   const db = database(env.DB);
   const { messageId: _, ...rest } = masked;
   await db.batch([
-    write(masked.messageId),
+    db
+      .update(verifications)
+      .set({ messageId: masked.messageId })
+      .where(eq(verifications.id, send.verificationId)),
     db
       .insert(verificationMessages)
       .values(masked)
@@ -112,14 +191,14 @@ async function record(
   ]);
 }
 
-/** Sends the code by SMS; answers the message's id. */
+/** Sends the code by SMS; answers the verification as written, with the message's id. */
 export function sendCodeBySms(
   env: Env,
   caller: Caller,
   send: CodeSend,
   now: number,
   write: VerificationWrite,
-): Promise<string> {
+): Promise<Verification> {
   // One id for the message, also when stale settings make the hand-over run again.
   const id = newId("msg", now);
   return withCurrentSettings(env, caller, async (current) => {
@@ -156,9 +235,14 @@ export function sendCodeBySms(
     // Written before the hand-over: no code goes out that a check could not find. (Upserts: a
     // hand-over refused for stale settings runs this again with the same id.)
     const texts = { sms: message.body, wechat: null };
-    await record(env, write, maskedTexts(current.tenant.id, send, id, texts, now));
+    const row = await recordBeforeSend(
+      env,
+      send,
+      write,
+      maskedTexts(current.tenant.id, send, id, texts, now),
+    );
     await handOver(env, current, message, null, undefined);
-    return id;
+    return row;
   });
 }
 
@@ -174,7 +258,7 @@ export async function sendCodeByWeChat(
   send: CodeSend,
   now: number,
   write: VerificationWrite,
-): Promise<string> {
+): Promise<Verification> {
   if (send.appId === null || send.templateId === null) {
     throw new ApiError(
       "unprocessable-entity",
@@ -198,7 +282,7 @@ export async function sendCodeByWeChat(
   const sms = await defaultTemplate(env, caller.tenant.id, send.locale);
   const variables = codeVariables(sms, send);
   // The new code is written before the message is accepted (its id is known only then).
-  await write(null);
+  const row = writtenRow(send, await write(null));
   const accepted =
     send.channel === "auto"
       ? await acceptAutoMessage(
@@ -232,8 +316,12 @@ export async function sendCodeByWeChat(
     sms: renderTemplate(sms.compiled, variables),
     wechat: summaryOf(wechat),
   };
-  await record(env, write, maskedTexts(caller.tenant.id, send, accepted.message.id, texts, now));
-  return accepted.message.id;
+  await recordAfterSend(
+    env,
+    send,
+    maskedTexts(caller.tenant.id, send, accepted.message.id, texts, now),
+  );
+  return { ...row, messageId: accepted.message.id };
 }
 
 async function isContact(env: Env, caller: Caller, externalId: string): Promise<boolean> {

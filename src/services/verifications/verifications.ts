@@ -7,7 +7,7 @@
  * approvals are counted by migration 0023's triggers on those same writes (send_count, attempts,
  * status), so they count exactly what changed.
  */
-import { and, desc, eq, gt, lte } from "drizzle-orm";
+import { and, desc, eq, gt, lte, sql } from "drizzle-orm";
 import { database } from "../../db/client";
 import { verifications } from "../../db/schema";
 import { emitEvents } from "../../delivery/webhook-events";
@@ -16,8 +16,13 @@ import { normalisePhone } from "../../domain/phone";
 import { newId } from "../../lib/ids";
 import { ApiError } from "../../lib/problem";
 import { codeHash, codeMatches, newCode } from "./codes";
-import { admitVerificationSend, recordVerificationApproved } from "./limits";
-import { type Locale, sendCodeBySms, sendCodeByWeChat } from "./sending";
+import {
+  admitVerificationSend,
+  recordVerificationApproved,
+  recordVerificationEnded,
+  rememberPendingVerification,
+} from "./limits";
+import { type Locale, sendCodeBySms, sendCodeByWeChat, VerificationEnded } from "./sending";
 
 export const MAX_CHECKS = 5;
 
@@ -70,7 +75,22 @@ function recipientOf(caller: Caller, input: StartInput): { to: string; country: 
   return { to: phone.e164, country: phone.country };
 }
 
-/** Starts a verification, or sends a fresh code on the pending one to the same recipient. */
+/** How the tenant's limiter names a recipient's pending verification: mode, channel, recipient. */
+function pendingKeyOf(caller: Caller, channel: StartInput["channel"], to: string): string {
+  return `${caller.mode} ${channel} ${to}`;
+}
+
+/**
+ * Starts a verification, or sends a fresh code on the pending one to the same recipient.
+ *
+ * One call to the tenant's VerificationLimiter (at the same time as the number's platform shard)
+ * admits the send and names the verification it goes on: the pending one to this recipient, which
+ * the limiter remembers, or a new one. Then one D1 batch writes the verification with the new
+ * code's hash (the old code stops working) and the message's masked texts, and only then is the
+ * message handed over: no code goes out that a check, which reads D1, could not find. The write
+ * only re-sends on a verification still pending in D1; if it was approved, canceled or locked in
+ * the meantime, nothing is written or sent and the code goes on a new verification instead.
+ */
 export async function startVerification(
   env: Env,
   caller: Caller,
@@ -79,28 +99,22 @@ export async function startVerification(
 ): Promise<{ row: VerificationRow; code: string }> {
   const tenantId = caller.tenant.id;
   const { to, country } = recipientOf(caller, input);
-  const db = database(env.DB);
-  // The limiters and the lookup of a pending verification do not wait for each other.
-  const [admission, pending] = await Promise.all([
-    admitVerificationSend(env, {
-      tenantId,
-      channel: input.channel === "sms" ? "sms" : "wechat",
-      recipient: to,
-      country,
-      now,
-    }),
-    db.query.verifications.findFirst({
-      where: and(
-        eq(verifications.tenantId, tenantId),
-        eq(verifications.mode, caller.mode),
-        eq(verifications.to, to),
-        eq(verifications.channel, input.channel),
-        eq(verifications.status, "pending"),
-        gt(verifications.expiresAt, now),
-      ),
-      orderBy: desc(verifications.createdAt),
-    }),
-  ]);
+  const ttlSeconds = input.ttl_seconds ?? 600;
+  const expiresAt = now + ttlSeconds * 1000;
+  const key = pendingKeyOf(caller, input.channel, to);
+  const admission = await admitVerificationSend(env, {
+    tenantId,
+    channel: input.channel === "sms" ? "sms" : "wechat",
+    recipient: to,
+    country,
+    now,
+    verification: {
+      key,
+      newId: newId("vrf", now),
+      codeLength: input.code_length ?? null,
+      expiresAt,
+    },
+  });
   if (!admission.ok) {
     throw new ApiError(
       "rate-limited",
@@ -111,47 +125,91 @@ export async function startVerification(
       },
     );
   }
-  const codeLength = input.code_length ?? pending?.codeLength ?? 6;
-  const ttlSeconds = input.ttl_seconds ?? 600;
-  const id = pending?.id ?? newId("vrf", now);
+  const chosen = admission.verification ?? {
+    id: newId("vrf", now),
+    codeLength: input.code_length ?? 6,
+    resend: false,
+  };
+  try {
+    return await sendCode(env, caller, input, { to, country, expiresAt, ttlSeconds }, chosen, now);
+  } catch (error) {
+    if (!(error instanceof VerificationEnded)) {
+      throw error;
+    }
+  }
+  // The pending one ended a moment ago: this send (admitted and counted once) starts a new one.
+  const fresh = { id: newId("vrf", now), codeLength: input.code_length ?? 6, resend: false };
+  await rememberPendingVerification(env, tenantId, {
+    key,
+    id: fresh.id,
+    codeLength: fresh.codeLength,
+    expiresAt,
+  });
+  return sendCode(env, caller, input, { to, country, expiresAt, ttlSeconds }, fresh, now);
+}
+
+/** Writes the verification `chosen` with a new code, then sends the code. */
+async function sendCode(
+  env: Env,
+  caller: Caller,
+  input: StartInput,
+  target: { to: string; country: string | null; expiresAt: number; ttlSeconds: number },
+  chosen: { id: string; codeLength: number },
+  now: number,
+): Promise<{ row: VerificationRow; code: string }> {
+  const { to, country, expiresAt, ttlSeconds } = target;
+  const db = database(env.DB);
+  const { id, codeLength } = chosen;
   const code = newCode(codeLength);
-  const changes = {
-    codeHash: await codeHash(env, id, code),
+  const hash = await codeHash(env, id, code);
+  const row: VerificationRow = {
+    id,
+    tenantId: caller.tenant.id,
+    channel: input.channel,
+    to,
+    recipient: to,
+    country,
+    appId: input.app_id ?? null,
+    status: "pending",
+    attempts: 0,
+    messageId: null,
+    mode: caller.mode,
+    createdAt: now,
+    approvedAt: null,
+    codeHash: hash,
     codeLength,
-    sendCount: (pending?.sendCount ?? 0) + 1,
-    expiresAt: now + ttlSeconds * 1000,
+    sendCount: 1,
+    expiresAt,
     updatedAt: now,
   };
-  const row: VerificationRow = pending
-    ? { ...pending, ...changes }
-    : {
-        id,
-        tenantId,
-        channel: input.channel,
-        to,
-        recipient: to,
-        country,
-        appId: input.app_id ?? null,
-        status: "pending",
-        attempts: 0,
-        messageId: null,
-        mode: caller.mode,
-        createdAt: now,
-        approvedAt: null,
-        ...changes,
-      };
-  // The verification as it stands with the new code (the old one stops working), written before
-  // the code can reach anyone; again with the message's id, in the same batch as its masked text.
-  const written = (messageId: string | null) =>
+  // A new verification, or the new code on the pending one (counted once: written again with the
+  // same code, as a hand-over retried for stale settings does, it counts no second send). Only a
+  // verification still pending and unexpired takes it; otherwise no row comes back.
+  const write = (messageId: string | null) =>
     db
       .insert(verifications)
-      .values({ ...row, messageId: messageId ?? row.messageId })
+      .values({ ...row, messageId })
       .onConflictDoUpdate({
         target: verifications.id,
-        set: { ...changes, messageId: messageId ?? row.messageId },
-      });
+        set: {
+          codeHash: hash,
+          codeLength,
+          expiresAt,
+          updatedAt: now,
+          sendCount: sql`CASE WHEN ${verifications.codeHash} = ${hash} THEN ${verifications.sendCount} ELSE ${verifications.sendCount} + 1 END`,
+          ...(messageId === null ? {} : { messageId }),
+        },
+        setWhere: and(
+          eq(verifications.tenantId, caller.tenant.id),
+          eq(verifications.mode, caller.mode),
+          eq(verifications.status, "pending"),
+          gt(verifications.expiresAt, now),
+        ),
+      })
+      .returning();
   const send = {
     verificationId: id,
+    codeHash: hash,
     channel: input.channel,
     to,
     appId: input.app_id ?? null,
@@ -160,11 +218,11 @@ export async function startVerification(
     code,
     ttlSeconds,
   } as const;
-  const messageId =
+  const written =
     input.channel === "sms"
-      ? await sendCodeBySms(env, caller, send, now, written)
-      : await sendCodeByWeChat(env, caller, send, now, written);
-  return { row: { ...row, messageId }, code };
+      ? await sendCodeBySms(env, caller, send, now, write)
+      : await sendCodeByWeChat(env, caller, send, now, write);
+  return { row: written, code };
 }
 
 /** The tenant's verification, or a 404 identical to a missing one. */
@@ -250,6 +308,7 @@ export async function checkVerification(
     if (approved) {
       await recordVerificationApproved(env, {
         tenantId: approved.tenantId,
+        verificationId: approved.id,
         recipient: approved.recipient,
         country: approved.country,
         now,
@@ -259,13 +318,17 @@ export async function checkVerification(
     }
     return { row: await getVerification(env, caller, row.id, now), valid: false };
   }
-  await env.DB.prepare(
+  const counted = await env.DB.prepare(
     `UPDATE verifications SET attempts = attempts + 1, updated_at = ?1,
        status = CASE WHEN attempts + 1 >= ?2 THEN 'max_attempts_reached' ELSE status END
-     WHERE id = ?3 AND status = 'pending' RETURNING id`,
+     WHERE id = ?3 AND status = 'pending' RETURNING status`,
   )
     .bind(now, MAX_CHECKS, row.id)
-    .run();
+    .first<{ status: string }>();
+  if (counted?.status === "max_attempts_reached") {
+    // A re-send starts a new verification now (a write to a locked one would not take it anyway).
+    await recordVerificationEnded(env, row.tenantId, row.id);
+  }
   return { row: await getVerification(env, caller, row.id, now), valid: false };
 }
 
@@ -313,6 +376,9 @@ export async function cancelVerification(
     .set({ status: "canceled", updatedAt: now })
     .where(and(eq(verifications.id, id), eq(verifications.status, "pending")))
     .returning();
+  if (canceled) {
+    await recordVerificationEnded(env, canceled.tenantId, canceled.id);
+  }
   return canceled ?? getVerification(env, caller, id, now);
 }
 
