@@ -646,6 +646,32 @@ export const autoReplyRules = sqliteTable(
   ],
 );
 
+/**
+ * Each keyword query asked of a tenant's endpoint for an auto-reply rule (services/webhooks/
+ * queries.ts): `answered` (a reply in time), `no_reply` (204 or an empty reply), `late` (a reply
+ * after WeChat's 4.5 s, sent as a customer-service message instead), `failed` (with its reason).
+ */
+export const keywordQueries = sqliteTable(
+  "keyword_queries",
+  {
+    /** `qry_…`: the id the endpoint got in the request. */
+    id: text().primaryKey(),
+    tenantId: text().notNull(),
+    /** Null for a query set off by a QR code's auto-reply rather than a rule. */
+    ruleId: text(),
+    channel: text({ enum: ["sms", "wechat"] }).notNull(),
+    appId: text(),
+    endpointId: text().notNull(),
+    status: text({ enum: ["answered", "no_reply", "late", "failed"] }).notNull(),
+    latencyMs: integer().notNull(),
+    /** Why it failed (or, for a late query, what became of the answer). */
+    reason: text(),
+    /** When the endpoint was asked. */
+    askedAt: integer().notNull(),
+  },
+  (t) => [index("keyword_queries_rule_idx").on(t.tenantId, t.ruleId, t.id)],
+);
+
 /** A tenant's own end users, reachable by SMS (phone) and WeChat (bindings). */
 export const contacts = sqliteTable(
   "contacts",
