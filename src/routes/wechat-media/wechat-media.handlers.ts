@@ -52,7 +52,12 @@ export const uploadMedia = async (c: Context<AppEnv>) => {
   }
   const fields = MediaFields.safeParse(Object.fromEntries(head.fields));
   if (!fields.success) {
-    throw validationError("form", fields.error);
+    const problem = validationError("form", fields.error);
+    if (head.file !== null) {
+      // The file is streamed on as it comes: what comes after it is never read.
+      problem.message += " Send the fields before the file.";
+    }
+    throw problem;
   }
   const file = head.file;
   if (file === null || file.name !== "file") {

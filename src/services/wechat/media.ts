@@ -212,9 +212,8 @@ export async function uploadMedia(
   const maxBytes = MEDIA_RULES[type].maxBytes;
   let aborted: ApiError | null = null;
   const counted = countedStream(peeked.stream, maxBytes, () => {
-    // The same answer as a declared size over the limit gets before WeChat is called.
-    const over = checkMedia(type, permanent, { bytes: maxBytes + 1, head: peeked.head });
-    const detail = `${over?.detail ?? `The file is over ${maxBytes} bytes.`} The upload was stopped as it passed the limit; nothing was kept.`;
+    // The same answer (422 at /file) as a declared size over the limit gets before WeChat is called.
+    const detail = `A ${type} may be at most ${maxBytes / 1024} KB at WeChat; this file is larger (the upload was stopped as it passed the limit; nothing was kept).`;
     aborted = new ApiError("unprocessable-entity", detail, {
       errors: [{ pointer: "/file", detail }],
     });
