@@ -16,7 +16,7 @@ import { getWeChatApp, listWeChatApps, webhookUrl } from "../services/wechat/app
 import { createAutoReply, deleteAutoReply, listAutoReplies } from "../services/wechat/auto-replies";
 import { createBroadcast, listBroadcasts, previewBroadcast } from "../services/wechat/broadcasts";
 import { createTag, listFollowers, listTags, type Tag } from "../services/wechat/followers";
-import { listMedia, uploadMedia } from "../services/wechat/media";
+import { heldFile, listMedia, uploadMedia } from "../services/wechat/media";
 import { getMenu, putMenu } from "../services/wechat/menu";
 import { createQrCode, listQrCodes, type QrCodeRow } from "../services/wechat/qrcodes";
 import { type FieldErrors, type FormFields, fieldErrorsOf, fieldOf, readForm } from "./forms";
@@ -575,7 +575,7 @@ export const wechatPages = new Hono<AppEnv>()
       const row = await uploadMedia(c.env, c.get("caller"), appId, {
         type,
         permanent: fieldOf(form, "permanent") === "true",
-        file,
+        file: heldFile(file),
       });
       setFlash(c, "ok", "wechat.media.uploaded", { id: row.id });
     } catch (error) {

@@ -646,6 +646,32 @@ export const autoReplyRules = sqliteTable(
   ],
 );
 
+/**
+ * Each keyword query asked of a tenant's endpoint for an auto-reply rule (services/webhooks/
+ * queries.ts): `answered` (a reply in time), `no_reply` (204 or an empty reply), `late` (a reply
+ * after WeChat's 4.5 s, sent as a customer-service message instead), `failed` (with its reason).
+ */
+export const keywordQueries = sqliteTable(
+  "keyword_queries",
+  {
+    /** `qry_…`: the id the endpoint got in the request. */
+    id: text().primaryKey(),
+    tenantId: text().notNull(),
+    /** Null for a query set off by a QR code's auto-reply rather than a rule. */
+    ruleId: text(),
+    channel: text({ enum: ["sms", "wechat"] }).notNull(),
+    appId: text(),
+    endpointId: text().notNull(),
+    status: text({ enum: ["answered", "no_reply", "late", "failed"] }).notNull(),
+    latencyMs: integer().notNull(),
+    /** Why it failed (or, for a late query, what became of the answer). */
+    reason: text(),
+    /** When the endpoint was asked. */
+    askedAt: integer().notNull(),
+  },
+  (t) => [index("keyword_queries_rule_idx").on(t.tenantId, t.ruleId, t.id)],
+);
+
 /** A tenant's own end users, reachable by SMS (phone) and WeChat (bindings). */
 export const contacts = sqliteTable(
   "contacts",
@@ -1274,13 +1300,13 @@ export const wechatBroadcasts = sqliteTable(
     /** `{kind: "all"} | {kind: "tag", tag_id} | {kind: "openids", openids}`. */
     target: text({ mode: "json" }).$type<Record<string, unknown>>().notNull(),
     type: text({
-      enum: ["text", "image", "mpnews", "voice", "mpvideo"],
+      enum: ["text", "image", "mpnews", "voice", "mpvideo", "template"],
     }).notNull(),
     /** What is sent, as the API took it (text, media ids, template data). */
     content: text({ mode: "json" }).$type<Record<string, unknown>>().notNull(),
-    /** pending_review → sending → sent | failed; canceled; rejected. */
+    /** pending_review → sending (a template's fan-out) → sent | failed; canceled; rejected. */
     status: text({
-      enum: ["pending_review", "sent", "failed", "rejected", "canceled"],
+      enum: ["pending_review", "sending", "sent", "failed", "rejected", "canceled"],
     }).notNull(),
     reviewReason: text(),
     failure: text(),
@@ -1290,10 +1316,46 @@ export const wechatBroadcasts = sqliteTable(
     createdAt: integer().notNull(),
     sentAt: integer(),
     canceledAt: integer(),
+    /**
+     * A template broadcast's fan-out (one template message per follower, services/wechat/
+     * broadcast-fanout.ts): pages of followers listed so far, whether the listing is complete, and
+     * the counts of its recipients (wechat_broadcast_recipients). Null for the other types.
+     */
+    fanoutPages: integer(),
+    fanoutListed: integer({ mode: "boolean" }),
+    fanoutTotal: integer(),
+    fanoutSent: integer(),
+    fanoutErrors: integer(),
   },
   (t) => [
     index("wechat_broadcasts_app_idx").on(t.tenantId, t.appId, t.id),
     index("wechat_broadcasts_quota_idx").on(t.tenantId, t.appId, t.quotaPeriod),
+  ],
+);
+
+/**
+ * One follower of a template broadcast and what became of its template message: pending →
+ * sending → sent | failed; `unknown` when an attempt died between WeChat's call and this row's
+ * write (never sent again: a template message has no mass job that WeChat deduplicates for long);
+ * `canceled` when the broadcast was canceled before its chunk went.
+ */
+export const wechatBroadcastRecipients = sqliteTable(
+  "wechat_broadcast_recipients",
+  {
+    broadcastId: text().notNull(),
+    openid: text().notNull(),
+    /** The queue message (of up to FANOUT_CHUNK followers) that sends it. */
+    chunk: integer().notNull(),
+    status: text({
+      enum: ["pending", "sending", "sent", "failed", "unknown", "canceled"],
+    }).notNull(),
+    msgId: text(),
+    error: text(),
+  },
+  (t) => [
+    primaryKey({ columns: [t.broadcastId, t.openid] }),
+    index("wechat_broadcast_recipients_chunk_idx").on(t.broadcastId, t.chunk),
+    index("wechat_broadcast_recipients_status_idx").on(t.broadcastId, t.status),
   ],
 );
 

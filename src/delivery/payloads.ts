@@ -28,3 +28,31 @@ export const followerSyncPageSchema = z.object({
 });
 
 export type FollowerSyncPage = z.infer<typeof followerSyncPageSchema>;
+
+/**
+ * A template broadcast's fan-out (services/wechat/broadcast-fanout.ts) on WECHAT_SYNC_QUEUE beside
+ * the follower sync's pages: `list` reads one page of the broadcast's followers (WeChat's listing,
+ * or the page's slice of its openids) and queues its chunks; `chunk` sends one chunk's template
+ * messages.
+ */
+export const broadcastFanoutSchema = z.discriminatedUnion("kind", [
+  z.object({
+    v: z.literal(1),
+    kind: z.literal("broadcast_list"),
+    tenant_id: z.string().min(1),
+    broadcast_id: z.string().min(1),
+    /** Pages already listed: this message is for the next one. */
+    page: z.number().int().min(0),
+    /** WeChat's `next_openid` to list after; "" for the first page. */
+    next_openid: z.string(),
+  }),
+  z.object({
+    v: z.literal(1),
+    kind: z.literal("broadcast_chunk"),
+    tenant_id: z.string().min(1),
+    broadcast_id: z.string().min(1),
+    chunk: z.number().int().min(0),
+  }),
+]);
+
+export type BroadcastFanoutMessage = z.infer<typeof broadcastFanoutSchema>;

@@ -14,18 +14,64 @@
 
 export type AccountType = "subscription" | "service";
 
-export const BROADCAST_TYPES = ["text", "image", "voice", "mpvideo", "mpnews"] as const;
+export const BROADCAST_TYPES = ["text", "image", "voice", "mpvideo", "mpnews", "template"] as const;
 export type BroadcastType = (typeof BROADCAST_TYPES)[number];
+/** The types WeChat mass-sends itself; a template broadcast is our fan-out instead. */
+export type MassType = Exclude<BroadcastType, "template">;
 
 export type BroadcastTarget =
   | { kind: "all" }
   | { kind: "tag"; tag_id: number }
   | { kind: "openids"; openids: string[] };
 
-/** What is sent: text, or a WeChat media id (already resolved from ours). */
-export type BroadcastContent =
+/** What WeChat mass-sends: text, or a WeChat media id (already resolved from ours). */
+export type MassContent =
   | { type: "text"; text: string }
-  | { type: Exclude<BroadcastType, "text">; media_ids: string[] };
+  | { type: Exclude<MassType, "text">; media_ids: string[] };
+
+/** A template message's content, as `/cgi-bin/message/template/send` takes it. */
+export interface TemplateContent {
+  wechat_template_id: string;
+  data: Record<string, { value: string; color?: string }>;
+  url?: string;
+  miniprogram?: { appid: string; pagepath?: string };
+}
+
+export type BroadcastContent = MassContent | { type: "template"; template: TemplateContent };
+
+/**
+ * WeChat has no mass send for template messages: a template broadcast sends one per follower,
+ * listed a page of WeChat's (10,000, user/get and user/tag/get) at a time and sent in chunks of
+ * FANOUT_CHUNK per queue message: each template message is a WeChat call and a token-authority
+ * call, so a chunk stays about 200 subrequests, well inside a Worker's 1,000.
+ */
+export const FOLLOWER_PAGE = 10_000;
+export const FANOUT_CHUNK = 100;
+export const CHUNKS_PER_PAGE = FOLLOWER_PAGE / FANOUT_CHUNK;
+
+/** `/cgi-bin/message/template/send`'s body for one follower of a template broadcast. */
+export function templateMessageBody(
+  openid: string,
+  template: TemplateContent,
+  clientMsgId?: string,
+): Record<string, unknown> {
+  return {
+    touser: openid,
+    template_id: template.wechat_template_id,
+    data: template.data,
+    ...(template.url ? { url: template.url } : {}),
+    ...(template.miniprogram ? { miniprogram: template.miniprogram } : {}),
+    // WeChat sends one message per openid and client_msg_id (for a while): a retry's guard.
+    ...(clientMsgId ? { client_msg_id: clientMsgId } : {}),
+  };
+}
+
+/** The text a template message shows (its data's values), screened as an SMS is. */
+export function templateText(template: TemplateContent): string {
+  return Object.values(template.data)
+    .map((field) => field.value)
+    .join("\n");
+}
 
 export const MIN_OPENIDS = 2;
 export const MAX_OPENIDS_PER_SEND = 10_000;
@@ -73,9 +119,13 @@ export function quotaOf(type: AccountType, now: number): Quota {
 export function refusalOf(
   account: { type: AccountType; verified: boolean },
   target: BroadcastTarget,
+  type: BroadcastType = "text",
 ): string | null {
   if (!account.verified) {
     return "WeChat lets only verified (认证) accounts mass-send through the API: set the app's `verified` once WeChat has verified it.";
+  }
+  if (type === "template" && account.type !== "service") {
+    return "WeChat's template messages are for service accounts.";
   }
   if (target.kind === "openids" && account.type !== "service") {
     return "WeChat sends to a list of openids only for verified service accounts; a subscription account sends to all followers or a tag.";
@@ -96,7 +146,7 @@ export function openidChunks(openids: readonly string[]): string[][] {
 }
 
 /** The message part of a mass body (`msgtype` and its field), for sendall and send. */
-export function massMessage(content: BroadcastContent): Record<string, unknown> {
+export function massMessage(content: MassContent): Record<string, unknown> {
   switch (content.type) {
     case "text":
       return { text: { content: content.text }, msgtype: "text" };
@@ -120,7 +170,7 @@ export function massMessage(content: BroadcastContent): Record<string, unknown> 
 /** `/cgi-bin/message/mass/sendall`'s body. */
 export function sendAllBody(
   target: Extract<BroadcastTarget, { kind: "all" | "tag" }>,
-  content: BroadcastContent,
+  content: MassContent,
   clientMsgId: string,
 ): Record<string, unknown> {
   const filter =
@@ -131,14 +181,14 @@ export function sendAllBody(
 /** `/cgi-bin/message/mass/send`'s body for one chunk. */
 export function sendBody(
   openids: readonly string[],
-  content: BroadcastContent,
+  content: MassContent,
   clientMsgId: string,
 ): Record<string, unknown> {
   return { touser: openids, ...massMessage(content), clientmsgid: clientMsgId };
 }
 
 /** `/cgi-bin/message/mass/preview`'s body: one image (the first), as a single message. */
-export function previewBody(openid: string, content: BroadcastContent): Record<string, unknown> {
+export function previewBody(openid: string, content: MassContent): Record<string, unknown> {
   if (content.type === "text") {
     return { touser: openid, text: { content: content.text }, msgtype: "text" };
   }

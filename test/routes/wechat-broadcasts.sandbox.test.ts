@@ -176,4 +176,32 @@ describe("a broadcast through the WeChat sandbox", () => {
     };
     expect(received.data).toEqual([]);
   });
+
+  it("sends a template broadcast as one template message per follower of the sandbox", async () => {
+    const tenant = await createTenant();
+    const appId = await verifiedSandboxApp(tenant);
+    const path = `/v1/wechat/apps/${appId}/broadcasts`;
+    const template = {
+      wechat_template_id: "order-shipped",
+      data: { first: { value: "Weekend sale" } },
+    };
+    const created = await tenant.api(path, postJson({ target: "all", type: "template", template }));
+    expect(created.status, await created.clone().text()).toBe(201);
+    const { id } = (await created.json()) as { id: string };
+    const done = await eventually(async () => {
+      const res = await tenant.api(`${path}/${id}`);
+      const current = (await res.json()) as { status: string };
+      return current.status === "sending" ? undefined : current;
+    }, 20_000);
+    expect(done).toMatchObject({ status: "sent", finished: true, total: 3, sent: 3, errors: 0 });
+    const received = (await (
+      await tenant.api(`/v1/sandbox/wechat/${appId}/received?limit=10`)
+    ).json()) as { data: { kind: string; openid: string; content: Record<string, unknown> }[] };
+    const templates = received.data.filter((m) => m.kind === "template");
+    expect(templates.map((m) => m.openid).sort()).toEqual([alice, bob, carol].sort());
+    expect(templates[0]?.content).toMatchObject({
+      template_id: "order-shipped",
+      client_msg_id: id,
+    });
+  }, 30_000);
 });

@@ -188,6 +188,85 @@ describe("media", () => {
     expect(calls).toEqual([]);
   });
 
+  it("streams the file through: a thumb passing 64 KB is stopped as it streams, and nothing is kept", async () => {
+    const tenant = await createTenant();
+    const appId = await app(tenant);
+    const boundary = "streamtest";
+    const encoder = new TextEncoder();
+    const head = encoder.encode(
+      `--${boundary}\r\nContent-Disposition: form-data; name="type"\r\n\r\nthumb\r\n` +
+        `--${boundary}\r\nContent-Disposition: form-data; name="file"; filename="t.jpg"\r\n` +
+        "Content-Type: image/jpeg\r\n\r\n",
+    );
+    const chunk = new Uint8Array(16 * 1024);
+    const chunks = 5 * 64; // a 5 MB "thumb", sent chunked: no Content-Length to check first
+    let pulled = 0;
+    const body = new ReadableStream<Uint8Array>({
+      start(controller) {
+        controller.enqueue(head);
+      },
+      pull(controller) {
+        if (pulled === chunks) {
+          controller.enqueue(encoder.encode(`\r\n--${boundary}--\r\n`));
+          controller.close();
+          return;
+        }
+        controller.enqueue(
+          pulled === 0 ? Uint8Array.from([...JPG, ...chunk.subarray(JPG.length)]) : chunk,
+        );
+        pulled++;
+      },
+    });
+    const path = `/v1/wechat/apps/${appId}/media`;
+    const res = await tenant.api(path, {
+      method: "POST",
+      headers: { "content-type": `multipart/form-data; boundary=${boundary}` },
+      body,
+    });
+    await expectProblem(res, {
+      status: 422,
+      slug: "unprocessable-entity",
+      instance: path,
+      pointers: ["/file"],
+      detail: /64 KB.*stopped/,
+    });
+    // Read as it went, and stopped soon after the limit: never the whole 5 MB.
+    expect(pulled).toBeLessThan(chunks / 4);
+    expect(calls).toEqual([]);
+    const list = (await (await tenant.api(path)).json()) as { data: unknown[] };
+    expect(list.data).toEqual([]);
+  });
+
+  it("refuses a file whose declared size (Content-Length) is over the type's limit before calling WeChat", async () => {
+    const tenant = await createTenant();
+    const appId = await app(tenant);
+    const thumb = new Uint8Array(70 * 1024);
+    thumb.set(JPG);
+    const form = new FormData();
+    form.append("type", "thumb");
+    form.append("file", new File([thumb], "t.jpg", { type: "image/jpeg" }));
+    // As curl sends it: with its length.
+    const framed = new Request("http://x/", { method: "POST", body: form });
+    const bytes = new Uint8Array(await framed.clone().arrayBuffer());
+    const path = `/v1/wechat/apps/${appId}/media`;
+    const res = await tenant.api(path, {
+      method: "POST",
+      headers: {
+        "content-type": framed.headers.get("content-type") ?? "",
+        "content-length": String(bytes.length),
+      },
+      body: bytes,
+    });
+    await expectProblem(res, {
+      status: 422,
+      slug: "unprocessable-entity",
+      instance: path,
+      pointers: ["/file"],
+      detail: /64 KB/,
+    });
+    expect(calls).toEqual([]);
+  });
+
   it("takes a body up to 10 MB on this route alone, and refuses more with 413", async () => {
     const tenant = await createTenant();
     const appId = await app(tenant);

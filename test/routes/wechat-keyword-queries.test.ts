@@ -48,6 +48,7 @@ async function queryApp(): Promise<{
   tenant: TestTenant;
   app: SandboxApp;
   hook: CreatedEndpoint;
+  ruleId: string;
 }> {
   const tenant = await createTenant();
   const app = await sandboxApp(tenant, "plaintext");
@@ -61,9 +62,10 @@ async function queryApp(): Promise<{
     }),
   );
   expect(rule.status, await rule.clone().text()).toBe(201);
+  const { id: ruleId } = (await rule.json()) as { id: string };
   // The follower wrote: WeChat's 48-hour window is open at the sandbox's end.
   await wechatSandboxOf(env, app.appId).followerSpoke(alice);
-  return { tenant, app, hook };
+  return { tenant, app, hook, ruleId };
 }
 
 /** A follower's text through the webhook's service; the background work it leaves, to await. */
@@ -113,7 +115,10 @@ describe("a WeChat keyword answered by the tenant's endpoint", () => {
     expect(answer.contentType).toBe("application/xml; charset=utf-8");
     expect(answer.body).toContain("<Content><![CDATA[Your balance is ¥42.00]]></Content>");
     expect(answer.body).toContain(`<ToUserName><![CDATA[${alice}]]></ToUserName>`);
-    expect(background).toEqual([]);
+    // Only the query's record is left to the background: no late answer to send.
+    expect(background).toHaveLength(1);
+    await Promise.all(background);
+    expect(await customerServiceTexts(app)).toEqual([]);
     expect(net.seen).toHaveLength(1);
     const [request] = net.seen;
     expect(request?.url).toBe(ENDPOINT_URL);
@@ -168,7 +173,10 @@ describe("a WeChat keyword answered by the tenant's endpoint", () => {
     });
     expect(redirected.answer.body).toBe("success");
     expect(moved.seen.map((s) => s.url)).toEqual([ENDPOINT_URL]);
-    expect([...quiet.background, ...redirected.background]).toEqual([]);
+    // The two queries' records, and nothing sent late.
+    expect([...quiet.background, ...redirected.background]).toHaveLength(2);
+    await Promise.all([...quiet.background, ...redirected.background]);
+    expect(await customerServiceTexts(app)).toEqual([]);
   });
 
   it("gives WeChat success at 4.5 s when the endpoint is slower (the real deadline)", async () => {
@@ -205,6 +213,51 @@ describe("a WeChat keyword answered by the tenant's endpoint", () => {
       reply: { type: "text", content: "you asked: Balance please" },
     });
   });
+
+  it("records each query with its status and latency for the tenant to see", async () => {
+    const { tenant, app, hook, ruleId } = await queryApp();
+    const cases: [() => Response, number, number][] = [
+      [() => Response.json({ reply: "¥42.00" }), 0, 2_000],
+      [() => new Response(null, { status: 204 }), 0, 2_000],
+      [() => new Response("down", { status: 500 }), 0, 2_000],
+      [() => Response.json({ reply: "late" }), 600, 100],
+    ];
+    for (const [answer, delayMs, queryDeadlineMs] of cases) {
+      const net = endpoint(answer, delayMs);
+      const { background } = await follower(app.appId, "balance", {
+        fetch: net.fetch,
+        queryDeadlineMs,
+      });
+      await Promise.all(background);
+    }
+    const path = `/v1/auto-replies/${ruleId}/queries`;
+    const res = await tenant.api(`${path}?limit=3`);
+    expect(res.status).toBe(200);
+    const page = (await res.json()) as {
+      data: { id: string; status: string; latency_ms: number; reason: string | null }[];
+      next_cursor: string | null;
+    };
+    // Newest first.
+    expect(page.data.map((q) => q.status)).toEqual(["late", "failed", "no_reply"]);
+    expect(page.data[0]).toMatchObject({
+      rule_id: ruleId,
+      channel: "wechat",
+      app_id: app.appId,
+      endpoint_id: hook.id,
+      id: expect.stringMatching(/^qry_/),
+      asked_at: expect.stringMatching(/^\d{4}-/),
+    });
+    expect(page.data[0]?.latency_ms).toBeGreaterThanOrEqual(500);
+    expect(page.data[1]?.reason).toBe("the endpoint answered HTTP 500");
+    const rest = (await (
+      await tenant.api(`${path}?limit=3&cursor=${page.next_cursor}`)
+    ).json()) as typeof page;
+    expect(rest.data.map((q) => q.status)).toEqual(["answered"]);
+    expect(rest.next_cursor).toBeNull();
+
+    const other = await createTenant();
+    await expectProblem(await other.api(path), { status: 404, slug: "not-found", instance: path });
+  }, 15_000);
 
   it("takes only an endpoint of the tenant's own in a query rule", async () => {
     const { app } = await queryApp();

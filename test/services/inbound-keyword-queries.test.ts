@@ -9,7 +9,7 @@ import { autoReplyStageWith } from "../../src/services/inbound/auto-reply-stage"
 import { handleInbound } from "../../src/services/inbound/handling";
 import { inboundRow, noWait, storeInbound } from "../support/inbound";
 import { expectProblem } from "../support/problem";
-import { createTenant, messageReaches, postJson, type TestTenant } from "../support/tenants";
+import { call, createTenant, messageReaches, postJson, type TestTenant } from "../support/tenants";
 import { createEndpoint } from "../support/webhooks";
 
 async function queryRule(tenant: TestTenant, endpointId: string): Promise<string> {
@@ -98,6 +98,39 @@ describe("an SMS keyword answered by the tenant's endpoint", () => {
       .bind(tenant.id)
       .all();
     expect(results).toEqual([]);
+  });
+
+  it("records each query on its rule: GET /v1/auto-replies/{id}/queries", async () => {
+    const tenant = await createTenant();
+    const hook = await createEndpoint(tenant);
+    const ruleId = await queryRule(tenant, hook.id);
+    const answers = [
+      () => Response.json({ reply: "SF1 已签收" }),
+      () => new Response(null, { status: 204 }),
+      () => new Response("oops", { status: 500 }),
+    ];
+    for (const [i, answer] of answers.entries()) {
+      const inbound = await storeInbound(tenant.id, { body: `快递 ${i}` });
+      await handleInbound(env, inbound, noWait, [autoReplyStageWith(endpoint(answer).fetch)]);
+    }
+    const res = await tenant.api(`/v1/auto-replies/${ruleId}/queries`);
+    expect(res.status).toBe(200);
+    const { data } = (await res.json()) as { data: Record<string, unknown>[] };
+    expect(data.map((q) => [q.status, q.reason])).toEqual([
+      ["failed", "the endpoint answered HTTP 500"],
+      ["no_reply", null],
+      ["answered", null],
+    ]);
+    expect(data[0]).toMatchObject({
+      rule_id: ruleId,
+      channel: "sms",
+      app_id: null,
+      endpoint_id: hook.id,
+      latency_ms: expect.any(Number),
+    });
+    const { key } = await tenant.addKey(["messages:send"]);
+    const path = `/v1/auto-replies/${ruleId}/queries`;
+    expect((await call(path, key)).status).toBe(403);
   });
 
   it("refuses a query rule naming another tenant's endpoint", async () => {

@@ -22,6 +22,11 @@ export interface WeChatCall {
   body?: unknown;
   /** Sent as multipart/form-data instead (media uploads); a File in it is read again on a retry. */
   form?: FormData;
+  /**
+   * A body streamed through as it arrives (a media upload): it can be sent once only, so a token
+   * WeChat refuses is not retried with a fresh one (the caller's 503 says trying again is safe).
+   */
+  stream?: { body: ReadableStream<Uint8Array>; contentType: string };
 }
 
 /** The app's token authority: a token for `request.appId`, refreshed as the request says. */
@@ -51,7 +56,7 @@ export async function callWeChatApi(
   }
   const answer = await send(first.value, path, call, io);
   const errcode = answer.ok ? undefined : answer.error.errcode;
-  if (errcode !== TOKEN_EXPIRED && errcode !== TOKEN_INVALID) {
+  if ((errcode !== TOKEN_EXPIRED && errcode !== TOKEN_INVALID) || call.stream) {
     return answer;
   }
   const next = await io.accessToken({
@@ -76,16 +81,23 @@ async function send(
     url.searchParams.set(name, value);
   }
   url.searchParams.set("access_token", token.token);
-  const method = call.method ?? (call.body === undefined && !call.form ? "GET" : "POST");
-  const request = call.form
-    ? new Request(url, { method, body: call.form })
-    : call.body === undefined
-      ? new Request(url, { method })
-      : new Request(url, {
-          method,
-          headers: { "content-type": "application/json" },
-          body: JSON.stringify(call.body),
-        });
+  const method =
+    call.method ?? (call.body === undefined && !call.form && !call.stream ? "GET" : "POST");
+  const request = call.stream
+    ? new Request(url, {
+        method,
+        headers: { "content-type": call.stream.contentType },
+        body: call.stream.body,
+      })
+    : call.form
+      ? new Request(url, { method, body: call.form })
+      : call.body === undefined
+        ? new Request(url, { method })
+        : new Request(url, {
+            method,
+            headers: { "content-type": "application/json" },
+            body: JSON.stringify(call.body),
+          });
   let response: Response;
   try {
     response = await fetchNoRedirect(io.fetch, request);

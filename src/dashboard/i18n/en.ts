@@ -624,6 +624,7 @@ export const en = {
   "wechat.broadcasts.title": "Broadcasts of {id}",
   "wechat.broadcasts.status": "Status",
   "wechat.broadcasts.status.pending_review": "Awaiting review",
+  "wechat.broadcasts.status.sending": "Sending",
   "wechat.broadcasts.status.sent": "Sent",
   "wechat.broadcasts.status.failed": "Failed",
   "wechat.broadcasts.status.rejected": "Rejected",

@@ -612,6 +612,7 @@ export const zh: Catalog = {
   "wechat.broadcasts.title": "{id} 的群发",
   "wechat.broadcasts.status": "状态",
   "wechat.broadcasts.status.pending_review": "待审核",
+  "wechat.broadcasts.status.sending": "发送中",
   "wechat.broadcasts.status.sent": "已发送",
   "wechat.broadcasts.status.failed": "失败",
   "wechat.broadcasts.status.rejected": "已驳回",

@@ -2,6 +2,7 @@ import type { RouteHandler } from "@hono/zod-openapi";
 import type { AppEnv } from "../../app-env";
 import * as service from "../../services/inbound/auto-reply-rules";
 import { idempotencyKeyOf, idempotent } from "../../services/messaging/idempotency";
+import { listRuleQueries as listQueries } from "../../services/webhooks/query-log";
 import { iso } from "../common";
 import type * as routes from "./auto-replies.routes";
 
@@ -62,4 +63,30 @@ export const updateAutoReply: RouteHandler<typeof routes.updateAutoReply, AppEnv
 export const deleteAutoReply: RouteHandler<typeof routes.deleteAutoReply, AppEnv> = async (c) => {
   await service.deleteSmsAutoReply(c.env, c.get("caller"), c.req.valid("param").id);
   return c.body(null, 204);
+};
+
+export const listRuleQueries: RouteHandler<typeof routes.listRuleQueries, AppEnv> = async (c) => {
+  const page = await listQueries(
+    c.env,
+    c.get("caller"),
+    c.req.valid("param").id,
+    c.req.valid("query"),
+  );
+  return c.json(
+    {
+      data: page.data.map((row) => ({
+        id: row.id,
+        rule_id: row.ruleId ?? "",
+        channel: row.channel,
+        app_id: row.appId,
+        endpoint_id: row.endpointId,
+        status: row.status,
+        latency_ms: row.latencyMs,
+        reason: row.reason,
+        asked_at: new Date(row.askedAt).toISOString(),
+      })),
+      next_cursor: page.nextCursor,
+    },
+    200,
+  );
 };

@@ -1,8 +1,8 @@
 import { createRoute, z } from "@hono/zod-openapi";
 import { requireScope } from "../../middleware/api-key";
 import { ActiveWindowSchema } from "../active-window";
-import { bearerAuth, IdempotencyHeaders } from "../common";
-import { jsonBody, jsonResponse, problems, wholeList } from "../openapi-helpers";
+import { bearerAuth, IdempotencyHeaders, LimitQuery } from "../common";
+import { jsonBody, jsonResponse, listOf, problems, wholeList } from "../openapi-helpers";
 
 const RuleId = z.string().regex(/^arr_[0-9A-Z]{26}$/, "an auto-reply rule id (arr_…)");
 const ReplySchema = z
@@ -142,4 +142,39 @@ export const deleteAutoReply = createRoute({
   middleware: [requireScope("content:write")] as const,
   request: { params: z.object({ id: RuleId }) },
   responses: { 204: { description: "Deleted" }, ...problems(400, 401, 403, 404, 429) },
+});
+
+export const KeywordQuerySchema = z
+  .object({
+    id: z.string().openapi({ description: "qry_…, the id your endpoint got in the request" }),
+    rule_id: z.string(),
+    channel: z.enum(["sms", "wechat"]),
+    app_id: z.string().nullable(),
+    endpoint_id: z.string(),
+    status: z.enum(["answered", "no_reply", "late", "failed"]).openapi({
+      description:
+        "answered: a reply in time; no_reply: 204 or an empty reply; late: a reply after WeChat's 4.5 s, sent as a customer-service message instead of the passive reply; failed: see reason",
+    }),
+    latency_ms: z.number().int().openapi({ description: "From the request to your answer" }),
+    reason: z.string().nullable(),
+    asked_at: z.string(),
+  })
+  .openapi("KeywordQuery");
+
+export const listRuleQueries = createRoute({
+  method: "get",
+  path: "/v1/auto-replies/{id}/queries",
+  operationId: "listAutoReplyQueries",
+  tags: ["Inbound"],
+  summary: "The keyword queries a rule asked of your endpoint (SMS or WeChat rules), newest first",
+  security: bearerAuth,
+  middleware: [requireScope("content:read")] as const,
+  request: {
+    params: z.object({ id: RuleId }),
+    query: z.object({ limit: LimitQuery, cursor: z.string().optional() }),
+  },
+  responses: {
+    200: jsonResponse(listOf(KeywordQuerySchema), "A page"),
+    ...problems(400, 401, 403, 404, 429),
+  },
 });

@@ -6,5 +6,6 @@ export const autoRepliesRouter = createRouter()
   .openapi(routes.listAutoReplies, handlers.listAutoReplies)
   .openapi(routes.createAutoReply, handlers.createAutoReply)
   .openapi(routes.getAutoReply, handlers.getAutoReply)
+  .openapi(routes.listRuleQueries, handlers.listRuleQueries)
   .openapi(routes.updateAutoReply, handlers.updateAutoReply)
   .openapi(routes.deleteAutoReply, handlers.deleteAutoReply);

@@ -1,6 +1,6 @@
 import type { RouteHandler, z } from "@hono/zod-openapi";
 import type { AppEnv } from "../../app-env";
-import type { BroadcastTarget } from "../../domain/wechat-broadcast";
+import type { BroadcastTarget, TemplateContent } from "../../domain/wechat-broadcast";
 import * as broadcasts from "../../services/wechat/broadcasts";
 import { iso } from "../common";
 import { once } from "../once";
@@ -29,8 +29,31 @@ const sum = (values: (number | null)[]) =>
     ? null
     : values.reduce<number>((a, v) => a + (v ?? 0), 0);
 
-export function presentBroadcast({ row, jobs }: broadcasts.BroadcastView) {
-  const content = row.content as { text?: string; media_ids?: string[] };
+export function presentBroadcast(view: broadcasts.BroadcastView) {
+  const { row, jobs } = view;
+  const content = row.content as {
+    text?: string;
+    media_ids?: string[];
+    template?: TemplateContent;
+  };
+  if (row.type === "template") {
+    const finished = row.status !== "sending" && row.fanoutListed === true;
+    return {
+      ...presentMass(view, content),
+      finished,
+      total: row.fanoutTotal,
+      after_filter: null,
+      sent: row.fanoutSent,
+      errors: row.fanoutErrors,
+    };
+  }
+  return presentMass(view, content);
+}
+
+function presentMass(
+  { row, jobs }: broadcasts.BroadcastView,
+  content: { text?: string; media_ids?: string[]; template?: TemplateContent },
+) {
   const finished = jobs.length > 0 && jobs.every((job) => job.finishedAt !== null);
   return {
     id: row.id,
@@ -39,6 +62,7 @@ export function presentBroadcast({ row, jobs }: broadcasts.BroadcastView) {
     type: row.type as z.infer<typeof routes.BroadcastSchema>["type"],
     text: content.text ?? null,
     media_ids: content.media_ids ?? null,
+    template: content.template ?? null,
     status: row.status,
     review_reason: row.reviewReason,
     failure: row.failure,

@@ -28,6 +28,27 @@ const Target = z
     description: `"all", {tag_id}, or {openids: [${MIN_OPENIDS}–${MAX_OPENIDS}]} (sent 10,000 per WeChat call; verified service accounts only)`,
   });
 
+const TemplateSchema = z
+  .object({
+    wechat_template_id: z.string().min(1).max(64).openapi({
+      description: "The template's id in the WeChat account (GET …/templates)",
+    }),
+    data: z.record(
+      z.string().min(1).max(32),
+      z.object({ value: z.string().max(200), color: z.string().max(16).optional() }).strict(),
+    ),
+    url: z.url().optional(),
+    miniprogram: z
+      .object({ appid: z.string().min(1).max(32), pagepath: z.string().max(256).optional() })
+      .strict()
+      .optional(),
+  })
+  .strict()
+  .openapi({
+    description:
+      "type template: one template message per follower (WeChat has no mass send for templates), sent in chunks through a queue",
+  });
+
 const messageFields = {
   type: z.enum(BROADCAST_TYPES),
   text: z.string().min(1).max(MAX_TEXT_CHARS).optional().openapi({ description: "type text" }),
@@ -39,12 +60,29 @@ const messageFields = {
     .openapi({
       description: `Ours (med_…) or WeChat's media_id: 1–${MAX_IMAGES} for image, one for voice, mpvideo, mpnews (a draft's media_id)`,
     }),
+  template: TemplateSchema.optional(),
 };
 
-const needsContent = <T extends { type: string; text?: string; media_ids?: string[] }>(
+const needsContent = <
+  T extends { type: string; text?: string; media_ids?: string[]; template?: unknown },
+>(
   body: T,
   ctx: z.RefinementCtx,
 ) => {
+  if (body.type === "template") {
+    if (!body.template) {
+      ctx.addIssue({ code: "custom", path: ["template"], message: "template is required" });
+    }
+    for (const field of ["text", "media_ids"] as const) {
+      if (body[field] !== undefined) {
+        ctx.addIssue({ code: "custom", path: [field], message: "not for a template" });
+      }
+    }
+    return;
+  }
+  if (body.template !== undefined) {
+    ctx.addIssue({ code: "custom", path: ["template"], message: "only for type template" });
+  }
   if (body.type === "text" ? !body.text : !body.media_ids?.length) {
     ctx.addIssue({
       code: "custom",
@@ -89,15 +127,29 @@ export const BroadcastSchema = z
     type: z.enum(BROADCAST_TYPES),
     text: z.string().nullable(),
     media_ids: z.array(z.string()).nullable(),
-    status: z.enum(["pending_review", "sent", "failed", "rejected", "canceled"]),
+    template: TemplateSchema.nullable(),
+    status: z
+      .enum(["pending_review", "sending", "sent", "failed", "rejected", "canceled"])
+      .openapi({
+        description: "sending: a template broadcast whose chunks are going out",
+      }),
     review_reason: z.string().nullable(),
     failure: z.string().nullable(),
     msg_ids: z.array(z.string()).openapi({ description: "WeChat's, one per call" }),
-    finished: z.boolean().openapi({ description: "Every job's MASSSENDJOBFINISH came" }),
-    total: z.number().int().nullable().openapi({ description: "WeChat's TotalCount, summed" }),
+    finished: z.boolean().openapi({
+      description: "Every job's MASSSENDJOBFINISH came; a template broadcast: every chunk is done",
+    }),
+    total: z.number().int().nullable().openapi({
+      description: "WeChat's TotalCount, summed; a template broadcast: its followers listed so far",
+    }),
     after_filter: z.number().int().nullable().openapi({ description: "FilterCount" }),
-    sent: z.number().int().nullable().openapi({ description: "SentCount" }),
-    errors: z.number().int().nullable().openapi({ description: "ErrorCount" }),
+    sent: z.number().int().nullable().openapi({
+      description: "SentCount; a template broadcast: template messages WeChat took so far",
+    }),
+    errors: z.number().int().nullable().openapi({
+      description:
+        "ErrorCount; a template broadcast: those WeChat refused (or whose outcome is unknown)",
+    }),
     created_at: z.string(),
     sent_at: z.string().nullable(),
     canceled_at: z.string().nullable(),
@@ -116,7 +168,7 @@ export const createBroadcast = createRoute({
   tags: ["WeChat"],
   summary: "Mass-send (群发) to all followers, a tag or openids",
   description:
-    "Text is screened for sensitive words: a blocked word is a 422; a word that needs review holds the broadcast as pending_review until approved. The account must be verified; the quota of its type (subscription 1 a day, service 4 a month, China time) is checked first: 429 with Retry-After when used. WeChat's MASSSENDJOBFINISH event later fills total, after_filter, sent and errors.",
+    "Text is screened for sensitive words: a blocked word is a 422; a word that needs review holds the broadcast as pending_review until approved. The account must be verified; the quota of its type (subscription 1 a day, service 4 a month, China time) is checked first: 429 with Retry-After when used. WeChat's MASSSENDJOBFINISH event later fills total, after_filter, sent and errors. A template broadcast (service accounts) is no mass send: it is `sending` while one template message per follower goes out in chunks through a queue, total, sent and errors counting as they finish; it takes none of the mass-send quota; cancel stops the chunks not yet sent.",
   security: bearerAuth,
   middleware: [requireScope("messages:send")] as const,
   request: {
@@ -185,7 +237,8 @@ export const cancelBroadcast = createRoute({
   path: "/v1/wechat/apps/{app_id}/broadcasts/{id}/cancel",
   operationId: "cancelWeChatBroadcast",
   tags: ["WeChat"],
-  summary: "Cancel: one held for review is not sent; a sent mpnews or mpvideo is deleted at WeChat",
+  summary:
+    "Cancel: one held for review is not sent; a sending template broadcast sends no more chunks; a sent mpnews or mpvideo is deleted at WeChat",
   security: bearerAuth,
   middleware: [requireScope("messages:send")] as const,
   request: { params: BroadcastParams },

@@ -11,7 +11,13 @@ export const MEDIA_UPLOAD_PATH =
   /^(\/v1\/wechat\/apps\/[^/]+\/media|\/sandbox\/wechat\/cgi-bin\/(media\/upload|material\/add_material))$/;
 export const MEDIA_UPLOAD_LIMIT = MAX_MEDIA_BYTES + 64 * 1024;
 
-export const wechatMediaRouter = createRouter()
-  .openapi(routes.uploadMedia, handlers.uploadMedia)
+const router = createRouter();
+// The upload is documented by its route but served without its validator, which would read the
+// whole form before the handler runs: the handler streams the file through (handlers.uploadMedia).
+const { middleware: uploadMiddleware, ...uploadDoc } = routes.uploadMedia;
+router.openAPIRegistry.registerPath(uploadDoc);
+router.post("/v1/wechat/apps/:app_id/media", ...uploadMiddleware, handlers.uploadMedia);
+
+export const wechatMediaRouter = router
   .openapi(routes.listMedia, handlers.listMedia)
   .openapi(routes.deleteMedia, handlers.deleteMedia);

@@ -33,6 +33,17 @@ export const MediaSchema = z
   })
   .openapi("WeChatMedia");
 
+/** The form's fields, sent before the file (the file is streamed through as it arrives). */
+export const MediaFields = z.object({
+  type: z.enum(MEDIA_TYPES),
+  permanent: z
+    .enum(["true", "false"])
+    .default("false")
+    .transform((v) => v === "true"),
+  title: z.string().max(64).optional().openapi({ description: "A permanent video's" }),
+  introduction: z.string().max(120).optional().openapi({ description: "A permanent video's" }),
+});
+
 const unavailable = problem(
   503,
   "WeChat (or the app's token) could not be reached; trying again is safe",
@@ -44,7 +55,7 @@ export const uploadMedia = createRoute({
   operationId: "createWeChatMedia",
   tags: ["WeChat"],
   summary: "Upload an image, voice, video or thumb to WeChat (temporary or permanent)",
-  description: `A multipart form. The file's format (by its first bytes) and size are checked against WeChat's rules before it is sent (${limits}; a voice at most 60 s, which WeChat checks). This route alone takes bodies up to ${MAX_MEDIA_BYTES / 1024 / 1024} MB. Only our id and WeChat's media_id are kept, never the file.`,
+  description: `A multipart form. The file's format (by its first bytes) and size are checked against WeChat's rules before it is sent (${limits}; a voice at most 60 s, which WeChat checks). This route alone takes bodies up to ${MAX_MEDIA_BYTES / 1024 / 1024} MB. The file is streamed through to WeChat, not held: send the fields (type, permanent, title, introduction) before the file, and the file last; its declared size (from Content-Length) is checked first, and an upload whose bytes pass the type's limit is stopped as they pass it (the same 422 as a declared size over it) with nothing kept. Only our id and WeChat's media_id are kept, never the file.`,
   security: bearerAuth,
   middleware: [requireScope("messages:send")] as const,
   request: {
@@ -53,19 +64,8 @@ export const uploadMedia = createRoute({
       required: true,
       content: {
         "multipart/form-data": {
-          schema: z.object({
-            type: z.enum(MEDIA_TYPES),
-            permanent: z
-              .enum(["true", "false"])
-              .default("false")
-              .transform((v) => v === "true"),
+          schema: MediaFields.extend({
             file: z.instanceof(File).openapi({ type: "string", format: "binary" }),
-            title: z.string().max(64).optional().openapi({ description: "A permanent video's" }),
-            introduction: z
-              .string()
-              .max(120)
-              .optional()
-              .openapi({ description: "A permanent video's" }),
           }),
         },
       },

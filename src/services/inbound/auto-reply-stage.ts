@@ -17,6 +17,7 @@ import { chooseReply } from "../../domain/auto-replies";
 import { newId } from "../../lib/ids";
 import { type Fetch, networkFetch } from "../../lib/outbound-fetch";
 import { askEndpoint } from "../webhooks/queries";
+import { recordQuery, statusOf } from "../webhooks/query-log";
 import { smsRules } from "./auto-reply-rules";
 import { sendAutomatic, unsendableReason } from "./automatic-sends";
 import { replyClock } from "./reply-clock";
@@ -63,16 +64,19 @@ const E164 = /^\+[1-9]\d{1,14}$/;
 async function askedText(
   env: Env,
   message: InboundRow,
-  endpointId: string,
+  rule: { id: string; endpointId: string },
   fetch: Fetch,
   now: number,
 ): Promise<{ text: string | null; failure?: string }> {
+  const { endpointId } = rule;
+  const id = newId("qry", message.receivedAt);
+  const askedAt = Date.now();
   const answer = await askEndpoint(
     env,
     message.tenantId,
     endpointId,
     {
-      id: newId("qry", message.receivedAt),
+      id,
       channel: "sms",
       from: message.sender,
       text: message.body,
@@ -82,6 +86,17 @@ async function askedText(
     fetch,
     now,
   );
+  await recordQuery(env, {
+    id,
+    tenantId: message.tenantId,
+    ruleId: rule.id,
+    channel: "sms",
+    appId: null,
+    endpointId,
+    ...statusOf(answer),
+    latencyMs: Date.now() - askedAt,
+    askedAt,
+  });
   return answer.ok ? { text: answer.reply } : { text: null, failure: answer.reason };
 }
 
@@ -121,7 +136,13 @@ async function reply(
   }
   let asked: string | null = null;
   if (rule.reply.type === "query") {
-    const answer = await askedText(env, message, rule.reply.endpoint_id, fetch, now);
+    const answer = await askedText(
+      env,
+      message,
+      { id: rule.id, endpointId: rule.reply.endpoint_id },
+      fetch,
+      now,
+    );
     if (answer.failure !== undefined) {
       return skipped("refused", `the query endpoint: ${answer.failure}`);
     }

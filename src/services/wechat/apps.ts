@@ -8,7 +8,7 @@
  * customer-service reservations, sign-in keys) in the same transaction, and the account's object
  * forgets its access token and the tenant's deliveries; registering one starts its object afresh.
  */
-import { and, eq } from "drizzle-orm";
+import { and, eq, inArray } from "drizzle-orm";
 import { settingsOf } from "../../config/settings";
 import { isSandboxBaseUrl, sandboxBaseUrl } from "../../config/wechat-sandbox";
 import { database } from "../../db/client";
@@ -17,6 +17,7 @@ import {
   contactWeChatBindings,
   wechatApps,
   wechatBroadcastJobs,
+  wechatBroadcastRecipients,
   wechatBroadcasts,
   wechatFollowerSyncs,
   wechatFollowers,
@@ -304,6 +305,15 @@ export async function deleteWeChatApp(env: Env, caller: Caller, appId: string): 
         .where(
           and(eq(wechatBroadcastJobs.tenantId, tenantId), eq(wechatBroadcastJobs.appId, appId)),
         ),
+      db.delete(wechatBroadcastRecipients).where(
+        inArray(
+          wechatBroadcastRecipients.broadcastId,
+          db
+            .select({ id: wechatBroadcasts.id })
+            .from(wechatBroadcasts)
+            .where(and(eq(wechatBroadcasts.tenantId, tenantId), eq(wechatBroadcasts.appId, appId))),
+        ),
+      ),
       db
         .delete(wechatBroadcasts)
         .where(and(eq(wechatBroadcasts.tenantId, tenantId), eq(wechatBroadcasts.appId, appId))),

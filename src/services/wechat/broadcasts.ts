@@ -18,6 +18,7 @@ import {
   type BroadcastTarget,
   type BroadcastType,
   cancellableAtWeChat,
+  type MassType,
   openidChunks,
   previewBody,
   type Quota,
@@ -25,6 +26,9 @@ import {
   refusalOf,
   sendAllBody,
   sendBody,
+  type TemplateContent,
+  templateMessageBody,
+  templateText,
 } from "../../domain/wechat-broadcast";
 import type { MediaType } from "../../domain/wechat-media";
 import { newId } from "../../lib/ids";
@@ -32,6 +36,7 @@ import { ApiError } from "../../lib/problem";
 import { audited } from "../audit/audit-log";
 import { refuseBlocked, screenText } from "../content/sensitive-words";
 import { getWeChatApp, refuseTestKeyOutsideSandbox, type WeChatAppRow } from "./apps";
+import { startFanout } from "./broadcast-fanout";
 import { callWeChat, type WeChatClientIO, wechatProblem } from "./client";
 import { resolveMediaId } from "./media";
 
@@ -44,6 +49,8 @@ export interface BroadcastInput {
   text?: string;
   /** Ours (`med_…`) or WeChat's. */
   media_ids?: string[];
+  /** Type template: sent as one template message per follower (broadcast-fanout.ts). */
+  template?: TemplateContent;
 }
 
 export interface BroadcastView {
@@ -55,7 +62,7 @@ export interface BroadcastView {
 const NO_QUOTA = 45028;
 
 const MEDIA_TYPE: {
-  readonly [t in Exclude<BroadcastType, "text">]: MediaType | undefined;
+  readonly [t in Exclude<MassType, "text">]: MediaType | undefined;
 } = {
   image: "image",
   voice: "voice",
@@ -73,17 +80,26 @@ async function contentOf(
   if (input.type === "text") {
     return { type: "text", text: input.text ?? "" };
   }
+  if (input.type === "template") {
+    if (!input.template) {
+      throw new ApiError("unprocessable-entity", "A template broadcast needs its template.", {
+        errors: [{ pointer: "/template", detail: "template is required" }],
+      });
+    }
+    return { type: "template", template: input.template };
+  }
+  const type = input.type;
   const ids = input.media_ids ?? [];
   const resolved = [];
   for (const [i, id] of ids.entries()) {
     resolved.push(
       await resolveMediaId(env, tenantId, appId, id, {
-        type: MEDIA_TYPE[input.type],
+        type: MEDIA_TYPE[type],
         pointer: `/media_ids/${i}`,
       }),
     );
   }
-  return { type: input.type, media_ids: resolved };
+  return { type, media_ids: resolved };
 }
 
 export interface QuotaView {
@@ -127,9 +143,10 @@ function refuseUnlessAllowed(
   caller: Caller,
   app: WeChatAppRow,
   target: BroadcastTarget,
+  type: BroadcastType,
 ): void {
   refuseTestKeyOutsideSandbox(env, caller, app);
-  const why = refusalOf({ type: app.accountType, verified: app.verified }, target);
+  const why = refusalOf({ type: app.accountType, verified: app.verified }, target, type);
   if (why) {
     throw new ApiError("unprocessable-entity", why, {
       errors: [{ pointer: "/target", detail: why }],
@@ -146,7 +163,33 @@ function quotaProblem(quota: QuotaView, now: number): ApiError {
   );
 }
 
-/** Sends a preview of the message to one follower (`/cgi-bin/message/mass/preview`). */
+/**
+ * The screening of the content's text (a template's data values too): a blocked word refuses it,
+ * a word that needs a reviewer gives the review's reason.
+ */
+async function screenedReviewReason(
+  env: Env,
+  tenantId: string,
+  content: BroadcastContent,
+): Promise<string | null> {
+  const [text, pointer] =
+    content.type === "text"
+      ? [content.text, "/text"]
+      : content.type === "template"
+        ? [templateText(content.template), "/template/data"]
+        : [null, ""];
+  if (text === null) {
+    return null;
+  }
+  const screening = await screenText(env, tenantId, text);
+  refuseBlocked(screening, pointer);
+  return screening.verdict === "review" ? reviewNote(screening.hits) : null;
+}
+
+/**
+ * Sends a preview of the message to one follower (`/cgi-bin/message/mass/preview`; a template's
+ * preview is that one template message, WeChat having no mass preview for templates).
+ */
 export async function previewBroadcast(
   env: Env,
   caller: Caller,
@@ -155,25 +198,31 @@ export async function previewBroadcast(
   io?: WeChatClientIO,
 ): Promise<{ msg_id: string | null }> {
   const app = await getWeChatApp(env, caller, appId);
-  refuseUnlessAllowed(env, caller, app, { kind: "all" });
+  refuseUnlessAllowed(env, caller, app, { kind: "all" }, input.type);
   const content = await contentOf(env, caller.tenant.id, appId, {
     ...input,
     target: { kind: "all" },
   });
-  if (content.type === "text") {
-    refuseBlocked(await screenText(env, caller.tenant.id, content.text), "/text");
-  }
+  await screenedReviewReason(env, caller.tenant.id, content);
   const answer = await callWeChat(
     env,
     appId,
-    "/cgi-bin/message/mass/preview",
-    { method: "POST", body: previewBody(input.openid, content) },
+    content.type === "template"
+      ? "/cgi-bin/message/template/send"
+      : "/cgi-bin/message/mass/preview",
+    {
+      method: "POST",
+      body:
+        content.type === "template"
+          ? templateMessageBody(input.openid, content.template)
+          : previewBody(input.openid, content),
+    },
     io,
   );
   if (!answer.ok) {
     throw wechatProblem(answer.error, "send the preview");
   }
-  const msgId = answer.value.msg_id;
+  const msgId = answer.value.msg_id ?? answer.value.msgid;
   return { msg_id: msgId === undefined ? null : String(msgId) };
 }
 
@@ -190,14 +239,9 @@ export async function createBroadcast(
   now: number = Date.now(),
 ): Promise<BroadcastView> {
   const app = await getWeChatApp(env, caller, appId);
-  refuseUnlessAllowed(env, caller, app, input.target);
+  refuseUnlessAllowed(env, caller, app, input.target, input.type);
   const content = await contentOf(env, caller.tenant.id, appId, input);
-  let reviewReason: string | null = null;
-  if (content.type === "text") {
-    const screening = await screenText(env, caller.tenant.id, content.text);
-    refuseBlocked(screening, "/text");
-    reviewReason = screening.verdict === "review" ? reviewNote(screening.hits) : null;
-  }
+  const reviewReason = await screenedReviewReason(env, caller.tenant.id, content);
   const row: BroadcastRow = {
     id: newId("brd", now),
     tenantId: caller.tenant.id,
@@ -213,6 +257,11 @@ export async function createBroadcast(
     createdAt: now,
     sentAt: null,
     canceledAt: null,
+    fanoutPages: null,
+    fanoutListed: null,
+    fanoutTotal: null,
+    fanoutSent: null,
+    fanoutErrors: null,
   };
   if (reviewReason !== null) {
     await audited(
@@ -241,6 +290,9 @@ async function send(
   io: WeChatClientIO | undefined,
   now: number,
 ): Promise<BroadcastView> {
+  if (content.type === "template") {
+    return startTemplateBroadcast(env, caller, row, action);
+  }
   const quota = await quotaFor(env, app, now);
   if (quota.remaining <= 0) {
     throw quotaProblem(quota, now);
@@ -313,6 +365,39 @@ async function send(
   // After the jobs are in: an event copied from the inbox later finds them itself.
   await env.DB.prepare(FINISHED_EARLY).bind(row.tenantId, row.id).run();
   return { row: sent, jobs: await jobsOf(env, row.tenantId, [row.id]) };
+}
+
+/**
+ * Records a template broadcast as `sending` (no mass-send quota: these are template messages)
+ * and queues its fan-out's first page.
+ */
+async function startTemplateBroadcast(
+  env: Env,
+  caller: Caller,
+  row: BroadcastRow,
+  action: string,
+): Promise<BroadcastView> {
+  const sending: BroadcastRow = {
+    ...row,
+    status: "sending",
+    sentAt: null,
+    fanoutPages: 0,
+    fanoutListed: false,
+    fanoutTotal: 0,
+    fanoutSent: 0,
+    fanoutErrors: 0,
+  };
+  const db = database(env.DB);
+  const write =
+    action === "wechat_broadcast.create"
+      ? db.insert(wechatBroadcasts).values(sending)
+      : db.update(wechatBroadcasts).set(sending).where(eq(wechatBroadcasts.id, row.id));
+  const before = action === "wechat_broadcast.create" ? {} : shownOf(row);
+  await audited(env, caller, { action, target: row.id, diff: diffOf(before, shownOf(sending)) }, [
+    write,
+  ]);
+  await startFanout(env, sending);
+  return { row: sending, jobs: [] };
 }
 
 /**
@@ -435,7 +520,7 @@ export async function approveBroadcast(
     ...(row.content as unknown as BroadcastInput),
     target: row.target as BroadcastTarget,
   };
-  refuseUnlessAllowed(env, caller, app, input.target);
+  refuseUnlessAllowed(env, caller, app, input.target, input.type);
   const content = await contentOf(env, caller.tenant.id, appId, input);
   return send(env, caller, app, row, content, "wechat_broadcast.approve", io, now);
 }
@@ -513,7 +598,8 @@ export async function cancelBroadcast(
         throw wechatProblem(answer.error, "delete the mass message");
       }
     }
-  } else if (row.status !== "pending_review") {
+  } else if (row.status !== "pending_review" && row.status !== "sending") {
+    // A template broadcast still `sending`: the chunks not yet sent are not sent.
     throw new ApiError("conflict", `Broadcast ${id} is already ${row.status}.`);
   }
   const canceled = { ...row, status: "canceled" as const, canceledAt: now };
@@ -529,7 +615,13 @@ export async function cancelBroadcast(
       database(env.DB)
         .update(wechatBroadcasts)
         .set({ status: "canceled", canceledAt: now })
-        .where(and(eq(wechatBroadcasts.id, id), eq(wechatBroadcasts.tenantId, caller.tenant.id))),
+        .where(
+          and(
+            eq(wechatBroadcasts.id, id),
+            eq(wechatBroadcasts.tenantId, caller.tenant.id),
+            eq(wechatBroadcasts.status, row.status),
+          ),
+        ),
     ],
   );
   return { row: canceled, jobs };

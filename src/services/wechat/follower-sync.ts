@@ -15,12 +15,17 @@
 import { and, desc, eq, sql } from "drizzle-orm";
 import { database } from "../../db/client";
 import { wechatFollowerSyncs } from "../../db/schema";
-import { type FollowerSyncPage, followerSyncPageSchema } from "../../delivery/payloads";
+import {
+  broadcastFanoutSchema,
+  type FollowerSyncPage,
+  followerSyncPageSchema,
+} from "../../delivery/payloads";
 import type { Caller } from "../../domain/caller";
 import { newId } from "../../lib/ids";
 import { ApiError } from "../../lib/problem";
 import { audited } from "../audit/audit-log";
 import { getWeChatApp } from "./apps";
+import { fanoutDeadLetter, runFanoutMessage } from "./broadcast-fanout";
 import { callWeChat, type WeChatClientIO } from "./client";
 import {
   INFO_BATCH,
@@ -129,7 +134,10 @@ type PageResult =
   | { kind: "retry" }
   | { kind: "failed"; error: string };
 
-/** WECHAT_SYNC_QUEUE: one page per message (max_batch_size 1), each acked or retried alone. */
+/**
+ * WECHAT_SYNC_QUEUE: one page of a follower sync, or one page or chunk of a template broadcast's
+ * fan-out (broadcast-fanout.ts), per message (max_batch_size 1), each acked or retried alone.
+ */
 export async function consumeFollowerSync(
   batch: MessageBatch<unknown>,
   env: Env,
@@ -137,6 +145,17 @@ export async function consumeFollowerSync(
   now: () => number = Date.now,
 ): Promise<void> {
   for (const message of batch.messages) {
+    const fanout = broadcastFanoutSchema.safeParse(message.body);
+    if (fanout.success) {
+      try {
+        await runFanoutMessage(env, fanout.data, io, now());
+        message.ack();
+      } catch (error) {
+        console.error("wechat broadcast fan-out: message retried", error);
+        message.retry({ delaySeconds: Math.min(2 ** message.attempts, 300) });
+      }
+      continue;
+    }
     const parsed = followerSyncPageSchema.safeParse(message.body);
     if (!parsed.success) {
       console.error("wechat sync: a message that is not a page was dropped", parsed.error.message);
@@ -161,6 +180,12 @@ export async function consumeFollowerSyncDeadLetters(
   now: () => number = Date.now,
 ): Promise<void> {
   for (const message of batch.messages) {
+    const fanout = broadcastFanoutSchema.safeParse(message.body);
+    if (fanout.success) {
+      await fanoutDeadLetter(env, fanout.data, now());
+      message.ack();
+      continue;
+    }
     const parsed = followerSyncPageSchema.safeParse(message.body);
     if (parsed.success) {
       await finishJob(env, parsed.data, "failed", "a page failed after every retry", now());

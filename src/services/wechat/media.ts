@@ -4,12 +4,13 @@
  * our id (`med_…`) to WeChat's `media_id` is kept, never the file. Messages and broadcasts take
  * either id (`resolveMediaId`).
  *
- * The file: the route's body limit (10 MB, WeChat's largest) is enforced as the body streams in,
- * before it is parsed; workerd's form parser then holds the file (at most 10 MB, far inside a
- * Worker's 128 MB) as a Blob, and the outgoing multipart body streams from that Blob. Re-framing
- * the request's multipart stream without holding it would save those 10 MB but could not check
- * the format and size before WeChat is called, which WeChat's refusals (after the upload) make
- * worth more.
+ * The file is streamed through, never held: the route reads the multipart body up to the file
+ * part (lib/multipart-stream.ts); its size as declared (the request's Content-Length less what came
+ * before the file) and its format (its first bytes) are checked against WeChat's rules before
+ * WeChat is called; the file's bytes then pass into WeChat's own multipart body as they arrive,
+ * counted, and the upload is aborted (the same 422 as a declared size over the limit, nothing
+ * stored) once they pass the type's limit, since a declared length can be missing (a chunked
+ * body, workerd's own FormData bodies) or lie. The route's body limit (413) still caps it all.
  */
 import { and, eq, type SQL } from "drizzle-orm";
 import { database } from "../../db/client";
@@ -21,10 +22,12 @@ import {
   checkMedia,
   MAX_VIDEO_INTRODUCTION,
   MAX_VIDEO_TITLE,
+  MEDIA_RULES,
   type MediaType,
   TEMPORARY_MEDIA_MS,
 } from "../../domain/wechat-media";
 import { newId } from "../../lib/ids";
+import { countedStream, MultipartError } from "../../lib/multipart-stream";
 import { ApiError } from "../../lib/problem";
 import { audited } from "../audit/audit-log";
 import { getWeChatApp, refuseTestKeyOutsideSandbox } from "./apps";
@@ -32,12 +35,126 @@ import { callWeChat, type WeChatClientIO, wechatProblem } from "./client";
 
 export type MediaRow = typeof wechatMedia.$inferSelect;
 
+/** The file part of an upload, as it streams in. */
+export interface MediaFile {
+  filename: string;
+  contentType: string | null;
+  stream: ReadableStream<Uint8Array>;
+  /** Its size as the request declares it; null when the body has no Content-Length. */
+  declaredBytes: number | null;
+}
+
 export interface MediaUpload {
   type: MediaType;
   permanent: boolean;
-  file: File;
+  file: MediaFile;
   title?: string;
   introduction?: string;
+}
+
+/** A file already held (the dashboard's form), as an upload's file. */
+export function heldFile(file: File): MediaFile {
+  return {
+    filename: file.name,
+    contentType: file.type || null,
+    stream: file.stream(),
+    declaredBytes: file.size,
+  };
+}
+
+/** What a streamed upload's failure was, when it was ours rather than WeChat's. */
+class UploadAborted extends Error {}
+
+/** The stream's first `n` bytes (fewer if it is shorter), and the stream whole again. */
+async function peek(
+  stream: ReadableStream<Uint8Array>,
+  n: number,
+): Promise<{ head: Uint8Array; stream: ReadableStream<Uint8Array> }> {
+  const reader = stream.getReader();
+  const chunks: Uint8Array[] = [];
+  let length = 0;
+  while (length < n) {
+    const { value, done } = await reader.read();
+    if (done) {
+      break;
+    }
+    chunks.push(value);
+    length += value.length;
+  }
+  const head = new Uint8Array(Math.min(n, length));
+  let at = 0;
+  for (const chunk of chunks) {
+    if (at >= head.length) {
+      break;
+    }
+    head.set(chunk.subarray(0, head.length - at), at);
+    at += Math.min(chunk.length, head.length - at);
+  }
+  return {
+    head,
+    stream: new ReadableStream<Uint8Array>({
+      async pull(controller) {
+        const first = chunks.shift();
+        if (first) {
+          controller.enqueue(first);
+          return;
+        }
+        const { value, done } = await reader.read();
+        if (done) {
+          controller.close();
+        } else {
+          controller.enqueue(value);
+        }
+      },
+      cancel(reason) {
+        return reader.cancel(reason);
+      },
+    }),
+  };
+}
+
+const quoted = (value: string) => value.replaceAll('"', "%22").replaceAll(/[\r\n]/g, " ");
+
+/** WeChat's multipart body (`media`, and a video's `description`), the file streamed in. */
+function uploadBody(
+  boundary: string,
+  file: { filename: string; contentType: string; stream: ReadableStream<Uint8Array> },
+  description: string | null,
+): ReadableStream<Uint8Array> {
+  const encoder = new TextEncoder();
+  const head = encoder.encode(
+    `--${boundary}\r\nContent-Disposition: form-data; name="media"; filename="${quoted(file.filename)}"\r\nContent-Type: ${file.contentType}\r\n\r\n`,
+  );
+  const tail = encoder.encode(
+    (description === null
+      ? ""
+      : `\r\n--${boundary}\r\nContent-Disposition: form-data; name="description"\r\n\r\n${description}`) +
+      `\r\n--${boundary}--\r\n`,
+  );
+  const reader = file.stream.getReader();
+  let stage: "head" | "file" | "tail" = "head";
+  return new ReadableStream<Uint8Array>({
+    async pull(controller) {
+      if (stage === "head") {
+        stage = "file";
+        controller.enqueue(head);
+        return;
+      }
+      if (stage === "file") {
+        const { value, done } = await reader.read();
+        if (!done) {
+          controller.enqueue(value);
+          return;
+        }
+        stage = "tail";
+      }
+      controller.enqueue(tail);
+      controller.close();
+    },
+    cancel(reason) {
+      return reader.cancel(reason);
+    },
+  });
 }
 
 /** Checks the file against WeChat's rules, uploads it, and keeps our id for WeChat's media_id. */
@@ -50,16 +167,21 @@ export async function uploadMedia(
   now: number = Date.now(),
 ): Promise<MediaRow> {
   refuseTestKeyOutsideSandbox(env, caller, await getWeChatApp(env, caller, appId));
-  const { type, permanent, file } = upload;
-  const head = new Uint8Array(await file.slice(0, 16).arrayBuffer());
-  const problem = checkMedia(type, permanent, { bytes: file.size, head });
+  const { type, permanent } = upload;
+  const peeked = await peek(upload.file.stream, 16);
+  const declared = upload.file.declaredBytes;
+  // Without a declared size, the bytes seen so far stand for it; the count below does the rest.
+  const problem = checkMedia(type, permanent, {
+    bytes: declared ?? peeked.head.length,
+    head: peeked.head,
+  });
   if (problem) {
+    await peeked.stream.cancel().catch(() => undefined);
     throw new ApiError("unprocessable-entity", problem.detail, {
       errors: [problem],
     });
   }
-  const form = new FormData();
-  form.append("media", file, file.name || `upload.${type === "voice" ? "mp3" : "bin"}`);
+  let description: string | null = null;
   if (permanent && type === "video") {
     const errors = [];
     if (!upload.title || upload.title.length > MAX_VIDEO_TITLE) {
@@ -75,22 +197,56 @@ export async function uploadMedia(
       });
     }
     if (errors.length > 0) {
+      await peeked.stream.cancel().catch(() => undefined);
       throw new ApiError(
         "unprocessable-entity",
         "WeChat needs a permanent video's title and introduction.",
         { errors },
       );
     }
-    form.append(
-      "description",
-      JSON.stringify({
-        title: upload.title,
-        introduction: upload.introduction,
-      }),
-    );
+    description = JSON.stringify({
+      title: upload.title,
+      introduction: upload.introduction,
+    });
   }
+  const maxBytes = MEDIA_RULES[type].maxBytes;
+  let aborted: ApiError | null = null;
+  const counted = countedStream(peeked.stream, maxBytes, () => {
+    // The same answer (422 at /file) as a declared size over the limit gets before WeChat is called.
+    const detail = `A ${type} may be at most ${maxBytes / 1024} KB at WeChat; this file is larger (the upload was stopped as it passed the limit; nothing was kept).`;
+    aborted = new ApiError("unprocessable-entity", detail, {
+      errors: [{ pointer: "/file", detail }],
+    });
+    return new UploadAborted(detail);
+  });
+  const filename = upload.file.filename || `upload.${type === "voice" ? "mp3" : "bin"}`;
+  const boundary = `relaybox-${crypto.randomUUID()}`;
+  const body = uploadBody(
+    boundary,
+    {
+      filename,
+      contentType: upload.file.contentType ?? "application/octet-stream",
+      stream: countedWithFraming(counted.stream, (error) => {
+        aborted ??= framingProblem(error);
+      }),
+    },
+    description,
+  );
   const path = permanent ? "/cgi-bin/material/add_material" : "/cgi-bin/media/upload";
-  const answer = await callWeChat(env, appId, path, { method: "POST", query: { type }, form }, io);
+  const answer = await callWeChat(
+    env,
+    appId,
+    path,
+    {
+      method: "POST",
+      query: { type },
+      stream: { body, contentType: `multipart/form-data; boundary=${boundary}` },
+    },
+    io,
+  );
+  if (aborted) {
+    throw aborted;
+  }
   if (!answer.ok) {
     throw wechatProblem(answer.error, `take the ${type}`);
   }
@@ -107,8 +263,8 @@ export async function uploadMedia(
     permanent,
     mediaId,
     url: typeof answer.value.url === "string" ? answer.value.url : null,
-    filename: file.name || null,
-    bytes: file.size,
+    filename: upload.file.filename || null,
+    bytes: counted.counted(),
     expiresAt: permanent ? null : now + TEMPORARY_MEDIA_MS,
     createdAt: now,
   };
@@ -120,6 +276,43 @@ export async function uploadMedia(
     [database(env.DB).insert(wechatMedia).values(row)],
   );
   return row;
+}
+
+/** A body whose framing breaks mid-file: a 400, as any malformed request. */
+function framingProblem(error: unknown): ApiError {
+  return new ApiError(
+    "validation-error",
+    `The multipart body is malformed: ${error instanceof Error ? error.message : String(error)}`,
+    { errors: [{ pointer: "/file", detail: "malformed multipart framing" }] },
+  );
+}
+
+/** `stream`, telling `onError` of an error that is the body's framing (not our count). */
+function countedWithFraming(
+  stream: ReadableStream<Uint8Array>,
+  onError: (error: unknown) => void,
+): ReadableStream<Uint8Array> {
+  const reader = stream.getReader();
+  return new ReadableStream<Uint8Array>({
+    async pull(controller) {
+      try {
+        const { value, done } = await reader.read();
+        if (done) {
+          controller.close();
+        } else {
+          controller.enqueue(value);
+        }
+      } catch (error) {
+        if (error instanceof MultipartError) {
+          onError(error);
+        }
+        throw error;
+      }
+    },
+    cancel(reason) {
+      return reader.cancel(reason);
+    },
+  });
 }
 
 export interface MediaFilter extends PageRequest {

@@ -14,6 +14,7 @@ import { newId } from "../../lib/ids";
 import { type Fetch, networkFetch } from "../../lib/outbound-fetch";
 import { tenantCaller } from "../inbound/automatic-sends";
 import { askEndpoint, type QueryAnswer } from "../webhooks/queries";
+import { recordQuery, statusOf } from "../webhooks/query-log";
 import type { WeChatClientIO } from "./client";
 import { acceptWeChatMessage } from "./messages";
 
@@ -68,10 +69,11 @@ export async function answerQuery(
   env: Env,
   row: InboxRowValues,
   text: string,
-  endpointId: string,
+  asked: { endpointId: string; ruleId: string | null },
   io: DeliveryIO,
   startedAt: number,
 ): Promise<{ type: "text"; content: string } | null> {
+  const { endpointId } = asked;
   const query = {
     id: newId("qry", row.receivedAt),
     channel: "wechat" as const,
@@ -81,7 +83,20 @@ export async function answerQuery(
     conversation_id: await conversationOf(env, row),
     received_at: new Date(row.receivedAt).toISOString(),
   };
-  const asking = askEndpoint(env, row.tenantId, endpointId, query, io.fetch, io.clock());
+  const askedAt = io.clock();
+  const asking = askEndpoint(env, row.tenantId, endpointId, query, io.fetch, askedAt);
+  const record = (answer: QueryAnswer, late: boolean) =>
+    recordQuery(env, {
+      id: query.id,
+      tenantId: row.tenantId,
+      ruleId: asked.ruleId,
+      channel: "wechat",
+      appId: row.appId,
+      endpointId,
+      ...statusOf(answer, late),
+      latencyMs: io.clock() - askedAt,
+      askedAt,
+    });
   let timer: ReturnType<typeof setTimeout> | null = null;
   const late = new Promise<"late">((resolve) => {
     timer = setTimeout(
@@ -92,10 +107,14 @@ export async function answerQuery(
   const first = await Promise.race([asking, late]);
   clearTimeout(timer);
   if (first !== "late") {
+    io.waitUntil(record(first, false));
     return replyOf(first, query.id);
   }
   io.waitUntil(
-    asking.then((answer) => sendLateAnswer(env, row, replyOf(answer, query.id), query.id)),
+    asking.then(async (answer) => {
+      await record(answer, true);
+      await sendLateAnswer(env, row, replyOf(answer, query.id), query.id);
+    }),
   );
   return null;
 }

@@ -234,7 +234,10 @@ export async function receiveDelivery(
   const chosen =
     code?.action?.type === "auto_reply" && typeof code.action.reply === "object"
       ? (code.action.reply as Record<string, unknown>)
-      : (rule?.reply ?? null);
+      : rule?.reply.type === "query"
+        ? // The rule's id goes with a query, for its record (services/webhooks/query-log.ts).
+          { ...rule.reply, rule_id: rule.id }
+        : (rule?.reply ?? null);
   const row: InboxRowValues = {
     id: newId("wxm", now),
     tenantId: app.row.tenantId,
@@ -281,7 +284,17 @@ export async function receiveDelivery(
     answer =
       recorded.duplicate || typeof answer.endpoint_id !== "string"
         ? null
-        : await answerQuery(env, row, fields.Content ?? "", answer.endpoint_id, io, startedAt);
+        : await answerQuery(
+            env,
+            row,
+            fields.Content ?? "",
+            {
+              endpointId: answer.endpoint_id,
+              ruleId: typeof answer.rule_id === "string" ? answer.rule_id : null,
+            },
+            io,
+            startedAt,
+          );
   }
   const reply = answer ? passiveReply(answer, fields, inbound.inbound, now) : null;
   if (!reply) {
