@@ -4,10 +4,28 @@
  * (a <details> disclosure: no script), flash notices. All read the request's Ui (`useUi`).
  */
 import type { Child } from "hono/jsx";
+import type { ProblemSlug } from "../lib/problem";
 import type { FieldErrors } from "./forms";
-import { useUi } from "./ui";
+import { problemText } from "./problem-text";
+import { type Notice, useUi } from "./ui";
 
 export type { Notice } from "./ui";
+export { problemNotice } from "./ui";
+
+/** A service's problem text in the page's language (problem-text.ts): every page shows them so. */
+export function ProblemText(props: { text: string; slug?: ProblemSlug }) {
+  const ui = useUi();
+  return <>{problemText(ui, props.text, props.slug)}</>;
+}
+
+/** A field's error under its input (the id lets the input's aria-describedby name it). */
+export function FieldError(props: { error?: string; id?: string }) {
+  return props.error ? (
+    <p class="field-error" id={props.id}>
+      <ProblemText text={props.error} />
+    </p>
+  ) : null;
+}
 
 /** The hidden CSRF field every signed-in post carries (dashboard/session checks it). */
 export function Csrf() {
@@ -15,10 +33,11 @@ export function Csrf() {
   return user ? <input type="hidden" name="csrf" value={user.csrf} /> : null;
 }
 
-export function NoticeLine(props: { notice?: { kind: "ok" | "error"; text: string } }) {
-  return props.notice ? (
-    <p class={`flash ${props.notice.kind}`} role="status">
-      {props.notice.text}
+export function NoticeLine(props: { notice?: Notice }) {
+  const { notice } = props;
+  return notice ? (
+    <p class={`flash ${notice.kind}`} role="status">
+      {notice.kind === "error" ? <ProblemText text={notice.text} slug={notice.slug} /> : notice.text}
     </p>
   ) : null;
 }
@@ -179,11 +198,7 @@ export function Field(props: {
           {props.hint}
         </p>
       ) : null}
-      {error ? (
-        <p class="field-error" id={`${id}-error`}>
-          {error}
-        </p>
-      ) : null}
+      <FieldError error={error} id={`${id}-error`} />
     </div>
   );
 }

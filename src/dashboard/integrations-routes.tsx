@@ -38,20 +38,11 @@ import {
   type WebhookDeliveryRow,
   type WebhookEndpointRow,
 } from "../services/webhooks/endpoints";
-import {
-  ConfirmAction,
-  Csrf,
-  Field,
-  FilterField,
-  FilterForm,
-  NoticeLine,
-  Pager,
-  Table,
-} from "./components";
+import { ConfirmAction, Csrf, Field, FieldError, FilterField, FilterForm, NoticeLine, Pager, Table } from "./components";
 import { type FieldErrors, fieldErrorsOf, fieldOf } from "./forms";
 import { requireAdmin } from "./keys-routes";
 import { Layout, StatusPill } from "./layout";
-import { type Notice, render, setFlash, tOf, useUi } from "./ui";
+import { type Notice, problemNotice, render, setFlash, tOf, useUi } from "./ui";
 
 const WEBHOOK_ID = /^whk_[0-9A-Z]{26}$/;
 const DELIVERY_ID = /^whd_[0-9A-Z]{26}$/;
@@ -112,7 +103,7 @@ function ProviderCard(props: {
         // Write-only: never filled in, never shown back.
         <Field name={`credentials.${name}`} label={name} type="password" errors={props.errors} />
       ))}
-      {props.errors?.credentials ? <p class="field-error">{props.errors.credentials}</p> : null}
+      <FieldError error={props.errors?.credentials} />
       <div class="field">
         <label class="check">
           <input type="checkbox" name="enabled" value="true" checked={row ? row.enabled : true} />{" "}
@@ -319,7 +310,7 @@ function EventChecks(props: { selected: readonly string[]; errors?: FieldErrors 
           <span class="mono">{e}</span>
         </label>
       ))}
-      {props.errors?.events ? <p class="field-error">{props.errors.events}</p> : null}
+      <FieldError error={props.errors?.events} />
     </fieldset>
   );
 }
@@ -565,7 +556,7 @@ export const integrationPages = new Hono<AppEnv>()
       return renderProviders(
         c,
         {
-          notice: { kind: "error", text: error.message },
+          notice: problemNotice(error),
           failed: { provider, draft, errors: fieldErrorsOf(error) },
         },
         formStatus(error),
@@ -642,7 +633,7 @@ export const integrationPages = new Hono<AppEnv>()
       return renderProviders(
         c,
         {
-          notice: { kind: "error", text: error.message },
+          notice: problemNotice(error),
           routeDraft: draft,
           routeErrors: fieldErrorsOf(error),
         },
@@ -700,7 +691,7 @@ export const integrationPages = new Hono<AppEnv>()
       }
       return renderWebhooks(
         c,
-        { notice: { kind: "error", text: error.message }, draft, errors: fieldErrorsOf(error) },
+        { notice: problemNotice(error), draft, errors: fieldErrorsOf(error) },
         formStatus(error),
       );
     }

@@ -19,10 +19,10 @@ import {
   listApiKeys,
   revokeApiKey,
 } from "../services/accounts/api-keys";
-import { ConfirmAction, Csrf, Field, NoticeLine, Pager, Table } from "./components";
+import { ConfirmAction, Csrf, Field, FieldError, NoticeLine, Pager, Table } from "./components";
 import { type FieldErrors, fieldErrorsOf } from "./forms";
 import { Layout, StatusPill } from "./layout";
-import { type Notice, render, setFlash, tOf, useUi } from "./ui";
+import { type Notice, problemNotice, render, setFlash, tOf, useUi } from "./ui";
 
 const KEY_ID = /^key_[0-9A-Z]{26}$/;
 
@@ -96,7 +96,7 @@ export function KeysPage(props: {
                 <span class="mono">{p}</span>
               </label>
             ))}
-            {props.errors?.scopes ? <p class="field-error">{props.errors.scopes}</p> : null}
+            <FieldError error={props.errors?.scopes} />
           </fieldset>
           <Field
             name="rate_limit.per_second"
@@ -276,7 +276,7 @@ export const keyPages = new Hono<AppEnv>()
       const status = error.status === 403 ? 403 : 422;
       return renderKeys(
         c,
-        { notice: { kind: "error", text: error.message }, draft, errors: fieldErrorsOf(error) },
+        { notice: problemNotice(error), draft, errors: fieldErrorsOf(error) },
         status,
       );
     }

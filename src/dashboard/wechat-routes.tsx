@@ -20,7 +20,7 @@ import { listMedia, uploadMedia } from "../services/wechat/media";
 import { getMenu, putMenu } from "../services/wechat/menu";
 import { createQrCode, listQrCodes, type QrCodeRow } from "../services/wechat/qrcodes";
 import { type FieldErrors, type FormFields, fieldErrorsOf, fieldOf, readForm } from "./forms";
-import { type Notice, render, setFlash, tOf } from "./ui";
+import { type Notice, problemNotice, render, setFlash, tOf } from "./ui";
 import {
   AutoRepliesPage,
   type AutoReplyDraft,
@@ -161,17 +161,14 @@ async function renderMenu(
 ) {
   const caller = c.get("caller");
   let published: Menu | null = null;
-  let readError: string | undefined;
+  let readError: ApiError | undefined;
   try {
     published = await getMenu(c.env, caller, appId);
   } catch (error) {
-    readError = refusal(error).message;
+    readError = refusal(error);
   }
-  const notice = refused
-    ? { kind: "error" as const, text: refused.error.message }
-    : readError
-      ? { kind: "error" as const, text: readError }
-      : undefined;
+  const failed = refused?.error ?? readError;
+  const notice = failed ? problemNotice(failed) : undefined;
   return render(
     c,
     <MenuPage
@@ -199,7 +196,7 @@ async function renderAutoReplies(
       rules={rules}
       canWrite
       draft={refused?.draft}
-      notice={refused ? { kind: "error", text: refused.error.message } : undefined}
+      notice={refused ? problemNotice(refused.error) : undefined}
       errors={refused ? fieldErrorsOf(refused.error) : undefined}
     />,
     refused ? formStatus(refused.error) : 200,
@@ -220,7 +217,7 @@ async function renderQrCodes(
       codes={codes}
       created={view.created}
       draft={refused?.draft}
-      notice={refused ? { kind: "error", text: refused.error.message } : undefined}
+      notice={refused ? problemNotice(refused.error) : undefined}
       errors={refused ? fieldErrorsOf(refused.error) : undefined}
     />,
     refused ? formStatus(refused.error) : view.created ? 201 : 200,
@@ -242,12 +239,12 @@ async function renderFollowers(c: Context<AppEnv>, appId: string, refused?: ApiE
   const page = await listFollowers(c.env, caller, appId, { following, cursor, limit: 50 });
   const canManageTags = grants(caller.scopes, "admin");
   let tags: Tag[] | null = null;
-  let notice = refused ? { kind: "error" as const, text: refused.message } : undefined;
+  let notice = refused ? problemNotice(refused) : undefined;
   if (canManageTags) {
     try {
       tags = await listTags(c.env, caller, appId);
     } catch (error) {
-      notice ??= { kind: "error", text: refusal(error).message };
+      notice ??= problemNotice(refusal(error));
     }
   }
   return render(
@@ -291,7 +288,7 @@ async function renderBroadcasts(
       nextCursor={page.nextCursor}
       canSend={grants(caller.scopes, "messages:send")}
       draft={view.draft}
-      notice={refused ? { kind: "error", text: refused.message } : view.notice}
+      notice={refused ? problemNotice(refused) : view.notice}
       errors={refused ? fieldErrorsOf(refused) : undefined}
     />,
     refused ? formStatus(refused) : 200,
@@ -316,7 +313,7 @@ async function renderMedia(c: Context<AppEnv>, appId: string, refused?: ApiError
       cursor={cursor}
       nextCursor={page.nextCursor}
       canUpload={grants(caller.scopes, "messages:send")}
-      notice={refused ? { kind: "error", text: refused.message } : undefined}
+      notice={refused ? problemNotice(refused) : undefined}
       errors={refused ? fieldErrorsOf(refused) : undefined}
     />,
     refused ? formStatus(refused) : 200,

@@ -23,17 +23,7 @@ import type { BroadcastView } from "../services/wechat/broadcasts";
 import type { FollowerRow, Tag } from "../services/wechat/followers";
 import type { MediaRow } from "../services/wechat/media";
 import type { QrCodeRow } from "../services/wechat/qrcodes";
-import {
-  ConfirmAction,
-  Csrf,
-  Field,
-  FilterField,
-  FilterForm,
-  type Notice,
-  NoticeLine,
-  Pager,
-  Table,
-} from "./components";
+import { ConfirmAction, Csrf, Field, FieldError, FilterField, FilterForm, type Notice, NoticeLine, Pager, Table } from "./components";
 import type { FieldErrors } from "./forms";
 import { Layout } from "./layout";
 import { useUi } from "./ui";
@@ -320,7 +310,7 @@ function ButtonFields(props: {
           aria-invalid={error ? "true" : undefined}
           {...extra}
         />
-        {error ? <p class="field-error">{error}</p> : null}
+        <FieldError error={error} />
       </div>
     );
   };
@@ -345,7 +335,7 @@ function ButtonFields(props: {
             </option>
           ))}
         </select>
-        {typeError ? <p class="field-error">{typeError}</p> : null}
+        <FieldError error={typeError} />
       </div>
       {one("value", t("wechat.menu.value"), values.value, {
         placeholder: t("wechat.menu.value_hint"),
@@ -419,7 +409,7 @@ export function MenuPage(props: {
               subBytes: MAX_SUB_NAME_BYTES,
             })}
           </p>
-          {menuError ? <p class="field-error">{menuError}</p> : null}
+          <FieldError error={menuError} />
           <form
             method="post"
             action={`/dashboard/wechat/${props.appId}/menu`}
@@ -455,7 +445,7 @@ export function MenuPage(props: {
                         errors={props.errors}
                       />
                       <p class="hint">{t("wechat.menu.subs_hint")}</p>
-                      {subError ? <p class="field-error">{subError}</p> : null}
+                      <FieldError error={subError} />
                       <p class="menu-count" data-count={prefix} aria-live="polite" />
                       <ol class="menu-slots sub">
                         {subs.map((sub, j) => (
