@@ -98,6 +98,19 @@ describe("dashboard pages in both languages", () => {
     const template = await tenant.api("/v1/templates", postJson(CODE_TEMPLATE));
     const templateId = ((await template.json()) as { id: string }).id;
     const { appId } = await sandboxApp(tenant);
+    const hook = await tenant.api(
+      "/v1/webhooks",
+      postJson({ url: "https://hooks.example.com/i18n", events: ["message.delivered"] }),
+    );
+    const hookId = ((await hook.json()) as { id: string }).id;
+    const contact = await tenant.api("/v1/contacts", postJson({ external_id: "i18n-user" }));
+    expect(contact.status).toBe(201);
+    const batch = await tenant.api(
+      "/v1/batches",
+      postJson({ body: "hello", recipients: [{ to: "13800138402" }] }),
+    );
+    const batchId = ((await batch.json()) as { id: string }).id;
+    // Every page a GET reaches, in both languages.
     const pages = [
       "/dashboard",
       "/dashboard/messages",
@@ -119,6 +132,7 @@ describe("dashboard pages in both languages", () => {
       // Messages area (i19-b).
       "/dashboard/send",
       "/dashboard/batches",
+      `/dashboard/batches/${batchId}`,
       "/dashboard/scheduled",
       "/dashboard/messages?status=delivered&channel=sms&from=2026-01-01&until=2030-01-01",
       // WeChat (issue 19, area e)
@@ -132,9 +146,12 @@ describe("dashboard pages in both languages", () => {
       `/dashboard/wechat/${appId}/media`,
       `/dashboard/wechat/${appId}/bindings`,
       "/dashboard/contacts",
+      "/dashboard/contacts/i18n-user",
       "/dashboard/opt-outs",
       "/dashboard/keys",
       "/dashboard/providers",
+      "/dashboard/webhooks",
+      `/dashboard/webhooks/${hookId}`,
     ];
     for (const [lang, marker] of [
       ["en", "Sign out"],
