@@ -294,8 +294,7 @@ export const adminPages = new Hono<AppEnv>()
         setFlash(c, "ok", "roles.deleted", { name: role.name });
         return c.redirect("/dashboard/roles", 303);
       },
-      (error) =>
-        renderRoles(c, { notice: problemNotice(error) }, formStatus(error)),
+      (error) => renderRoles(c, { notice: problemNotice(error) }, formStatus(error)),
     );
   })
   .post("/dashboard/roles/:id", (c) => saveRole(c, roleIdParam(c)))

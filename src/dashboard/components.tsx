@@ -37,7 +37,11 @@ export function NoticeLine(props: { notice?: Notice }) {
   const { notice } = props;
   return notice ? (
     <p class={`flash ${notice.kind}`} role="status">
-      {notice.kind === "error" ? <ProblemText text={notice.text} slug={notice.slug} /> : notice.text}
+      {notice.kind === "error" ? (
+        <ProblemText text={notice.text} slug={notice.slug} />
+      ) : (
+        notice.text
+      )}
     </p>
   ) : null;
 }

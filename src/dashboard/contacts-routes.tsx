@@ -514,10 +514,6 @@ export const contactPages = new Hono<AppEnv>()
       if (!(error instanceof ApiError)) {
         throw error;
       }
-      return renderOptOuts(
-        c,
-        { notice: problemNotice(error) },
-        formStatus(error),
-      );
+      return renderOptOuts(c, { notice: problemNotice(error) }, formStatus(error));
     }
   });

@@ -375,11 +375,7 @@ export const contentPages = new Hono<AppEnv>()
         return c.redirect(`/dashboard/templates/${id}`, 303);
       },
       (error) =>
-        renderEditor(
-          c,
-          { id, errors: {}, notice: problemNotice(error) },
-          formStatus(error),
-        ),
+        renderEditor(c, { id, errors: {}, notice: problemNotice(error) }, formStatus(error)),
     );
   })
   .post("/dashboard/templates/:id/delete", async (c) => {
@@ -392,8 +388,7 @@ export const contentPages = new Hono<AppEnv>()
         setFlash(c, "ok", "templates.deleted", { id });
         return c.redirect("/dashboard/templates", 303);
       },
-      (error) =>
-        renderEditor(c, { id, notice: problemNotice(error) }, formStatus(error)),
+      (error) => renderEditor(c, { id, notice: problemNotice(error) }, formStatus(error)),
     );
   })
   .get("/dashboard/signatures", (c) => renderSignatures(c))
@@ -437,8 +432,7 @@ export const contentPages = new Hono<AppEnv>()
         setFlash(c, "ok", "signatures.submitted", { name: row.name });
         return c.redirect("/dashboard/signatures", 303);
       },
-      (error) =>
-        renderSignatures(c, { notice: problemNotice(error) }, formStatus(error)),
+      (error) => renderSignatures(c, { notice: problemNotice(error) }, formStatus(error)),
     );
   })
   .get("/dashboard/sensitive-words", (c) => renderWords(c))

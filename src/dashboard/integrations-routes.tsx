@@ -17,9 +17,11 @@ import {
 import { ApiError } from "../lib/problem";
 import {
   callbackUrls,
+  deleteProvider,
   listProviders,
   type ProviderRow,
   putProvider,
+  rotateHookToken,
 } from "../services/carriers/providers";
 import {
   deleteRoute,
@@ -35,10 +37,21 @@ import {
   listDeliveries,
   listWebhookEndpoints,
   replayDelivery,
+  rotateWebhookSecret,
   type WebhookDeliveryRow,
   type WebhookEndpointRow,
 } from "../services/webhooks/endpoints";
-import { ConfirmAction, Csrf, Field, FieldError, FilterField, FilterForm, NoticeLine, Pager, Table } from "./components";
+import {
+  ConfirmAction,
+  Csrf,
+  Field,
+  FieldError,
+  FilterField,
+  FilterForm,
+  NoticeLine,
+  Pager,
+  Table,
+} from "./components";
 import { type FieldErrors, fieldErrorsOf, fieldOf } from "./forms";
 import { requireAdmin } from "./keys-routes";
 import { Layout, StatusPill } from "./layout";
@@ -113,6 +126,20 @@ function ProviderCard(props: {
       <button type="submit">{row ? t("providers.save") : t("providers.set_up")}</button>
     </form>
   );
+  const destructive = row ? (
+    <div class="actions">
+      <ConfirmAction
+        action={`/dashboard/providers/${provider}/rotate-hook-token`}
+        label={t("providers.rotate_token")}
+        question={t("providers.confirm_rotate_token", { provider })}
+      />
+      <ConfirmAction
+        action={`/dashboard/providers/${provider}/delete`}
+        label={t("providers.delete")}
+        question={t("providers.confirm_delete", { provider })}
+      />
+    </div>
+  ) : null;
   return (
     <div class="card provider" id={`provider-${provider}`}>
       <h2>
@@ -142,7 +169,10 @@ function ProviderCard(props: {
       ) : null}
       {/* Not set up: the form opens on demand (kept open when it came back with errors). */}
       {row ? (
-        providerForm
+        <>
+          {providerForm}
+          {destructive}
+        </>
       ) : (
         <details open={props.errors !== undefined}>
           <summary class="button secondary">{t("providers.set_up")}</summary>
@@ -319,7 +349,8 @@ export function WebhooksPage(props: {
   endpoints: WebhookEndpointRow[];
   cursor?: string;
   nextCursor: string | null;
-  created?: { row: WebhookEndpointRow; secret: string };
+  /** A secret shown once: a new endpoint's, or a rotated one's (`rotated`). */
+  created?: { row: WebhookEndpointRow; secret: string; rotated?: boolean };
   notice?: Notice;
   draft?: { url: string; description: string; events: string[] };
   errors?: FieldErrors;
@@ -330,7 +361,9 @@ export function WebhooksPage(props: {
       <NoticeLine notice={props.notice} />
       {props.created ? (
         <div class="card">
-          <h2>{t("webhooks.secret_title")}</h2>
+          <h2>
+            {props.created.rotated ? t("webhooks.rotated_title") : t("webhooks.secret_title")}
+          </h2>
           <p class="muted">{t("webhooks.secret_once")}</p>
           <pre class="text mono new-secret">{props.created.secret}</pre>
         </div>
@@ -385,6 +418,11 @@ export function WebhooksPage(props: {
               <td>
                 <div class="actions">
                   <a href={`/dashboard/webhooks/${e.id}`}>{t("webhooks.deliveries")}</a>
+                  <ConfirmAction
+                    action={`/dashboard/webhooks/${e.id}/rotate-secret`}
+                    label={t("webhooks.rotate")}
+                    question={t("webhooks.confirm_rotate", { url: e.url })}
+                  />
                   <ConfirmAction
                     action={`/dashboard/webhooks/${e.id}/delete`}
                     label={t("webhooks.delete")}
@@ -506,6 +544,14 @@ async function renderWebhooks(
   );
 }
 
+function providerParam(c: Context<AppEnv>): ProviderName {
+  const provider = c.req.param("provider") ?? "";
+  if (!isProvider(provider)) {
+    throw new ApiError("not-found", `No provider ${provider}.`);
+  }
+  return provider;
+}
+
 function webhookIdParam(c: Context<AppEnv>): string {
   const id = c.req.param("id") ?? "";
   if (!WEBHOOK_ID.test(id)) {
@@ -517,10 +563,7 @@ function webhookIdParam(c: Context<AppEnv>): string {
 export const integrationPages = new Hono<AppEnv>()
   .get("/dashboard/providers", (c) => renderProviders(c))
   .post("/dashboard/providers/:provider", async (c) => {
-    const provider = c.req.param("provider");
-    if (!isProvider(provider)) {
-      throw new ApiError("not-found", `No provider ${provider}.`);
-    }
+    const provider = providerParam(c);
     requireAdmin(c);
     const form = (await c.req.parseBody({ all: true })) as Form;
     const draft: Record<string, string> = {};
@@ -641,6 +684,20 @@ export const integrationPages = new Hono<AppEnv>()
       );
     }
   })
+  .post("/dashboard/providers/:provider/delete", async (c) => {
+    const provider = providerParam(c);
+    requireAdmin(c);
+    await deleteProvider(c.env, c.get("caller"), provider);
+    setFlash(c, "ok", "providers.deleted", { provider });
+    return c.redirect("/dashboard/providers", 303);
+  })
+  .post("/dashboard/providers/:provider/rotate-hook-token", async (c) => {
+    const provider = providerParam(c);
+    requireAdmin(c);
+    await rotateHookToken(c.env, c.get("caller"), provider);
+    setFlash(c, "ok", "providers.token_rotated", { provider });
+    return c.redirect(`/dashboard/providers#provider-${provider}`, 303);
+  })
   .post("/dashboard/routes/:id/delete", async (c) => {
     const id = c.req.param("id");
     if (!ROUTE_ID.test(id)) {
@@ -702,6 +759,17 @@ export const integrationPages = new Hono<AppEnv>()
     await deleteWebhookEndpoint(c.env, c.get("caller"), id);
     setFlash(c, "ok", "webhooks.deleted");
     return c.redirect("/dashboard/webhooks", 303);
+  })
+  .post("/dashboard/webhooks/:id/rotate-secret", async (c) => {
+    const id = webhookIdParam(c);
+    requireAdmin(c);
+    const rotated = await rotateWebhookSecret(c.env, c.get("caller"), id);
+    const text = tOf(c)("webhooks.rotated_ok", { url: rotated.row.url });
+    // Shown once, on this answer: never stored where a later page could show it again.
+    return renderWebhooks(c, {
+      notice: { kind: "ok", text },
+      created: { ...rotated, rotated: true },
+    });
   })
   .get("/dashboard/webhooks/:id", async (c) => {
     const id = webhookIdParam(c);

@@ -259,7 +259,10 @@ export function VerificationPage(props: {
               series: [
                 { label: t("verification.started"), values: props.days.map((d) => d.started) },
                 { label: t("verification.sent"), values: props.days.map((d) => d.sent) },
-                { label: t("verification.approved_count"), values: props.days.map((d) => d.approved) },
+                {
+                  label: t("verification.approved_count"),
+                  values: props.days.map((d) => d.approved),
+                },
               ],
             }}
           />

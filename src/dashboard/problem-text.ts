@@ -47,10 +47,26 @@ const DETAILS: Readonly<Record<string, MessageKey>> = {
 
 /** zod's English messages (the services' schemas) with the number they carry. */
 const PATTERNS: readonly { re: RegExp; key: MessageKey; name?: "min" | "max" }[] = [
-  { re: /^Too small: expected \w+ to have >=?(\d+) characters?$/, key: "problem.detail.too_small", name: "min" },
-  { re: /^Too big: expected \w+ to have <=?(\d+) characters?$/, key: "problem.detail.too_big", name: "max" },
-  { re: /^Too small: expected number to be >=?(-?\d+)$/, key: "problem.detail.too_small_number", name: "min" },
-  { re: /^Too big: expected number to be <=?(-?\d+)$/, key: "problem.detail.too_big_number", name: "max" },
+  {
+    re: /^Too small: expected \w+ to have >=?(\d+) characters?$/,
+    key: "problem.detail.too_small",
+    name: "min",
+  },
+  {
+    re: /^Too big: expected \w+ to have <=?(\d+) characters?$/,
+    key: "problem.detail.too_big",
+    name: "max",
+  },
+  {
+    re: /^Too small: expected number to be >=?(-?\d+)$/,
+    key: "problem.detail.too_small_number",
+    name: "min",
+  },
+  {
+    re: /^Too big: expected number to be <=?(-?\d+)$/,
+    key: "problem.detail.too_big_number",
+    name: "max",
+  },
   { re: /^Invalid (input|option|string|URL)\b/, key: "problem.detail.invalid_input" },
 ];
 

@@ -23,7 +23,18 @@ import type { BroadcastView } from "../services/wechat/broadcasts";
 import type { FollowerRow, Tag } from "../services/wechat/followers";
 import type { MediaRow } from "../services/wechat/media";
 import type { QrCodeRow } from "../services/wechat/qrcodes";
-import { ConfirmAction, Csrf, Field, FieldError, FilterField, FilterForm, type Notice, NoticeLine, Pager, Table } from "./components";
+import {
+  ConfirmAction,
+  Csrf,
+  Field,
+  FieldError,
+  FilterField,
+  FilterForm,
+  type Notice,
+  NoticeLine,
+  Pager,
+  Table,
+} from "./components";
 import type { FieldErrors } from "./forms";
 import { Layout } from "./layout";
 import { useUi } from "./ui";

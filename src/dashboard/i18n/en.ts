@@ -874,6 +874,19 @@ export const en = {
   "problem.detail.too_big_number": "must be at most {max}",
   "problem.detail.invalid_input": "is not a valid value",
   "problem.detail.bad_url": "is not a valid URL",
+  "providers.delete": "Delete provider",
+  "providers.confirm_delete":
+    "Delete provider {provider}? Its stored credentials are removed and routes naming it skip it.",
+  "providers.deleted": "Provider {provider} deleted.",
+  "providers.rotate_token": "New callback URLs",
+  "providers.confirm_rotate_token":
+    "Make new callback URLs for {provider}? Callbacks to the old URLs are refused from now on: configure the new ones at the carrier.",
+  "providers.token_rotated": "New callback URLs for {provider}: configure them at the carrier.",
+  "webhooks.rotate": "New secret",
+  "webhooks.confirm_rotate":
+    "Make a new signing secret for {url}? The old one stops at once: every next delivery is signed with the new one.",
+  "webhooks.rotated_ok": "A new secret for {url}.",
+  "webhooks.rotated_title": "The endpoint's new signing secret",
 } as const;
 
 export type MessageKey = keyof typeof en;

@@ -855,4 +855,16 @@ export const zh: Catalog = {
   "problem.detail.too_big_number": "不能大于 {max}",
   "problem.detail.invalid_input": "不是有效的值",
   "problem.detail.bad_url": "不是有效的 URL",
+  "providers.delete": "删除通道",
+  "providers.confirm_delete": "删除通道 {provider}？其保存的凭据将被删除，引用它的路由将跳过它。",
+  "providers.deleted": "已删除通道 {provider}。",
+  "providers.rotate_token": "更换回调地址",
+  "providers.confirm_rotate_token":
+    "为 {provider} 生成新的回调地址？旧地址的回调将立即被拒绝：请在运营商处配置新地址。",
+  "providers.token_rotated": "{provider} 的回调地址已更换：请在运营商处配置新地址。",
+  "webhooks.rotate": "更换密钥",
+  "webhooks.confirm_rotate":
+    "为 {url} 生成新的签名密钥？旧密钥立即失效：之后的每次投递都用新密钥签名。",
+  "webhooks.rotated_ok": "已为 {url} 生成新密钥。",
+  "webhooks.rotated_title": "端点的新签名密钥",
 };
