@@ -207,6 +207,28 @@ export function Field(props: {
   );
 }
 
+/** A labelled select of `options` with its error: the Field of a choice. */
+export function SelectField(props: {
+  name: string;
+  label: string;
+  options: readonly { value: string; label: string }[];
+  value?: string;
+  errors?: FieldErrors;
+  hint?: string;
+}) {
+  return (
+    <Field name={props.name} label={props.label} errors={props.errors} hint={props.hint}>
+      <select id={`field-${props.name}`} name={props.name}>
+        {props.options.map((o) => (
+          <option value={o.value} selected={o.value === props.value}>
+            {o.label}
+          </option>
+        ))}
+      </select>
+    </Field>
+  );
+}
+
 /**
  * A destructive action asked twice, without script: the button opens a disclosure saying what
  * will happen, whose own button posts `action` (with the CSRF token and `fields`).
@@ -217,10 +239,12 @@ export function ConfirmAction(props: {
   question: string;
   fields?: Readonly<Record<string, string>>;
   children?: Child;
+  /** Open as rendered: a refused confirmation shows its fields' errors. */
+  open?: boolean;
 }) {
   const { t } = useUi();
   return (
-    <details class="confirm">
+    <details class="confirm" open={props.open}>
       <summary class="button danger">{props.label}</summary>
       <div class="confirm-box" role="alertdialog" aria-label={t("common.confirm_title")}>
         <p>{props.question}</p>
