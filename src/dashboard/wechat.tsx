@@ -188,6 +188,44 @@ export interface AutoReplyDraft {
   priority: string;
 }
 
+/** One news article's fields (`reply.articles.N.…`, the API's pointers). */
+function ArticleFields(props: { index: number; draft: AutoReplyDraft; errors?: FieldErrors }) {
+  const { t } = useUi();
+  const a = props.draft.articles[props.index];
+  const at = `reply.articles.${props.index}`;
+  const url = (field: "url" | "pic_url", label: string, value?: string) => (
+    <Field
+      name={`${at}.${field}`}
+      label={label}
+      type="url"
+      value={value}
+      placeholder="https://"
+      errors={props.errors}
+    />
+  );
+  return (
+    <fieldset class="news-article">
+      <legend>{t("wechat.auto_replies.article", { n: props.index + 1 })}</legend>
+      <Field
+        name={`${at}.title`}
+        label={t("wechat.auto_replies.article_title")}
+        value={a?.title}
+        maxlength={64}
+        errors={props.errors}
+      />
+      <Field
+        name={`${at}.description`}
+        label={t("wechat.auto_replies.article_description")}
+        value={a?.description}
+        maxlength={120}
+        errors={props.errors}
+      />
+      {url("url", t("wechat.auto_replies.article_url"), a?.url)}
+      {url("pic_url", t("wechat.auto_replies.article_pic_url"), a?.pic_url)}
+    </fieldset>
+  );
+}
+
 export function AutoRepliesPage(props: {
   appId: string;
   rules: readonly AutoReplyRow[];
@@ -297,45 +335,17 @@ export function AutoRepliesPage(props: {
             </fieldset>
             <fieldset class="reply-kind" data-kind="news">
               <legend>{t("wechat.auto_replies.kind.news")}</legend>
-              {Array.from({ length: NEWS_SLOTS }, (_, i) => {
-                const a = draft.articles[i];
-                const at = `reply.articles.${i}`;
-                return (
-                  <fieldset class="news-article">
-                    <legend>{t("wechat.auto_replies.article", { n: i + 1 })}</legend>
-                    <Field
-                      name={`${at}.title`}
-                      label={t("wechat.auto_replies.article_title")}
-                      value={a?.title}
-                      maxlength={64}
-                      errors={props.errors}
-                    />
-                    <Field
-                      name={`${at}.description`}
-                      label={t("wechat.auto_replies.article_description")}
-                      value={a?.description}
-                      maxlength={120}
-                      errors={props.errors}
-                    />
-                    <Field
-                      name={`${at}.url`}
-                      label={t("wechat.auto_replies.article_url")}
-                      type="url"
-                      value={a?.url}
-                      placeholder="https://"
-                      errors={props.errors}
-                    />
-                    <Field
-                      name={`${at}.pic_url`}
-                      label={t("wechat.auto_replies.article_pic_url")}
-                      type="url"
-                      value={a?.pic_url}
-                      placeholder="https://"
-                      errors={props.errors}
-                    />
-                  </fieldset>
-                );
-              })}
+              <ArticleFields index={0} draft={draft} errors={props.errors} />
+              {/* The further articles open on demand (and stay open when filled in). */}
+              <details
+                class="more-articles"
+                open={draft.articles.slice(1).some((a) => a.title || a.url || a.description)}
+              >
+                <summary>{t("wechat.auto_replies.more_articles", { n: NEWS_SLOTS })}</summary>
+                {Array.from({ length: NEWS_SLOTS - 1 }, (_, i) => (
+                  <ArticleFields index={i + 1} draft={draft} errors={props.errors} />
+                ))}
+              </details>
             </fieldset>
             <fieldset class="reply-kind" data-kind="query">
               <legend>{t("wechat.auto_replies.kind.query")}</legend>

@@ -910,16 +910,16 @@ export const en = {
   "wechat.blacklist.add": "Blacklist users…",
   "wechat.blacklist.add_question":
     "Blacklisted users can no longer message the account or receive its messages. Blacklist these users?",
-  "wechat.blacklist.added": "{n} users blacklisted.",
+  "wechat.blacklist.added": "Blacklisted: {n}.",
   "wechat.blacklist.bad_openids":
     "One or more OpenIDs (up to 1,000), separated by spaces, commas or lines.",
   "wechat.blacklist.openids": "OpenIDs",
   "wechat.blacklist.openids_hint": "Sent to WeChat 20 at a time.",
   "wechat.blacklist.remove": "Remove",
   "wechat.blacklist.remove_question": "Take {openid} off the blacklist?",
-  "wechat.blacklist.removed": "{n} users taken off the blacklist.",
+  "wechat.blacklist.removed": "Taken off the blacklist: {n}.",
   "wechat.blacklist.title": "Blacklist",
-  "wechat.blacklist.total": "{n} users on WeChat's blacklist.",
+  "wechat.blacklist.total": "On WeChat's blacklist: {n}.",
   "wechat.blacklist.unreadable": "The blacklist could not be read from WeChat.",
   "wechat.broadcasts.bad_media": "Choose the media to send.",
   "wechat.broadcasts.kind": "Kind",
@@ -965,6 +965,7 @@ export const en = {
   "wechat.tags.rename": "Rename",
   "wechat.tags.rename_label": "New name for {name}",
   "wechat.tags.renamed": "Tag renamed to {name}.",
+  "wechat.auto_replies.more_articles": "More articles (up to {n} in all)",
 } as const;
 
 export type MessageKey = keyof typeof en;

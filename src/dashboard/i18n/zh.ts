@@ -940,4 +940,5 @@ export const zh: Catalog = {
   "wechat.tags.rename": "重命名",
   "wechat.tags.rename_label": "{name} 的新名称",
   "wechat.tags.renamed": "标签已重命名为 {name}。",
+  "wechat.auto_replies.more_articles": "更多图文（共最多 {n} 条）",
 };
