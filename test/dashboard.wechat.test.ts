@@ -425,7 +425,7 @@ describe("the dashboard's WeChat pages", () => {
     );
     const page = await (await get(admin, path)).text();
     const tagId = /<option value="(\d+)">[^<]*VIP/.exec(page)?.[1] ?? "";
-    expect(tagId, /<select id="field-tag_id"[^]*?<\/select>/.exec(page)?.[0]).not.toBe("");
+    expect(tagId).not.toBe("");
     expect(page).toContain(`action="${path}/delete"`);
     const conditional = await post(admin, path, {
       ...menu,

@@ -207,6 +207,16 @@ export function Field(props: {
   );
 }
 
+/** A one-button post (with the CSRF field): an action that needs no confirmation. */
+export function PostButton(props: { action: string; label: string; class?: string }) {
+  return (
+    <form method="post" action={props.action} class={props.class}>
+      <Csrf />
+      <button type="submit">{props.label}</button>
+    </form>
+  );
+}
+
 /** A labelled select of `options` with its error: the Field of a choice. */
 export function SelectField(props: {
   name: string;

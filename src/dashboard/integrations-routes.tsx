@@ -50,6 +50,8 @@ import {
   FilterForm,
   NoticeLine,
   Pager,
+  PostButton,
+  SelectField,
   Table,
 } from "./components";
 import { type FieldErrors, fieldErrorsOf, fieldOf } from "./forms";
@@ -249,26 +251,18 @@ export function ProvidersPage(props: {
           {Array.from({ length: ROUTE_ROWS }, (_, i) => (
             <fieldset class="route-row">
               <legend>{t("providers.route_row", { n: i + 1 })}</legend>
-              <Field
+              <SelectField
                 name={`providers.${i}.provider`}
                 label={t("providers.provider")}
+                value={
+                  props.routeDraft?.[`providers.${i}.provider`] ?? (i === 0 ? configured[0] : "")
+                }
+                options={[
+                  { value: "", label: t("common.dash") },
+                  ...configured.map((p) => ({ value: p, label: p })),
+                ]}
                 errors={props.routeErrors}
-              >
-                <select id={`field-providers.${i}.provider`} name={`providers.${i}.provider`}>
-                  <option value="">{t("common.dash")}</option>
-                  {configured.map((p) => (
-                    <option
-                      value={p}
-                      selected={
-                        (props.routeDraft?.[`providers.${i}.provider`] ??
-                          (i === 0 ? configured[0] : "")) === p
-                      }
-                    >
-                      {p}
-                    </option>
-                  ))}
-                </select>
-              </Field>
+              />
               <Field
                 name={`providers.${i}.priority`}
                 label={t("providers.priority")}
@@ -509,10 +503,10 @@ export function DeliveriesPage(props: {
               </td>
               <td>{fmt.dateTime(d.createdAt)}</td>
               <td>
-                <form method="post" action={`${base}/deliveries/${d.id}/replay`}>
-                  <Csrf />
-                  <button type="submit">{t("webhooks.replay")}</button>
-                </form>
+                <PostButton
+                  action={`${base}/deliveries/${d.id}/replay`}
+                  label={t("webhooks.replay")}
+                />
               </td>
             </tr>
           ))}

@@ -19,7 +19,16 @@ import {
   listApiKeys,
   revokeApiKey,
 } from "../services/accounts/api-keys";
-import { ConfirmAction, Csrf, Field, FieldError, NoticeLine, Pager, Table } from "./components";
+import {
+  ConfirmAction,
+  Csrf,
+  Field,
+  FieldError,
+  NoticeLine,
+  Pager,
+  SelectField,
+  Table,
+} from "./components";
 import { type FieldErrors, fieldErrorsOf } from "./forms";
 import { Layout, StatusPill } from "./layout";
 import { type Notice, problemNotice, render, setFlash, tOf, useUi } from "./ui";
@@ -74,15 +83,16 @@ export function KeysPage(props: {
             value={draft?.name}
             errors={props.errors}
           />
-          <Field name="mode" label={t("keys.mode")} errors={props.errors}>
-            <select id="field-mode" name="mode">
-              {(["live", "test"] as const).map((m) => (
-                <option value={m} selected={(draft?.mode ?? "live") === m}>
-                  {t(m === "live" ? "keys.mode_live" : "keys.mode_test")}
-                </option>
-              ))}
-            </select>
-          </Field>
+          <SelectField
+            name="mode"
+            label={t("keys.mode")}
+            value={draft?.mode ?? "live"}
+            options={[
+              { value: "live", label: t("keys.mode_live") },
+              { value: "test", label: t("keys.mode_test") },
+            ]}
+            errors={props.errors}
+          />
           <fieldset class={props.errors?.scopes ? "field has-error" : "field"}>
             <legend>{t("keys.scopes")}</legend>
             {PERMISSIONS.map((p) => (

@@ -713,16 +713,16 @@ export function QrCodesPage(props: {
             hint={t("wechat.qrcodes.scene_hint", { max: MAX_SCENE_LENGTH })}
             errors={props.errors}
           />
-          <Field name="temporary" label={t("wechat.qrcodes.kind")} errors={props.errors}>
-            <select id="field-temporary" name="temporary">
-              <option value="true" selected={draft.temporary}>
-                {t("wechat.qrcodes.temporary")}
-              </option>
-              <option value="false" selected={!draft.temporary}>
-                {t("wechat.qrcodes.permanent")}
-              </option>
-            </select>
-          </Field>
+          <SelectField
+            name="temporary"
+            label={t("wechat.qrcodes.kind")}
+            value={String(draft.temporary)}
+            options={[
+              { value: "true", label: t("wechat.qrcodes.temporary") },
+              { value: "false", label: t("wechat.qrcodes.permanent") },
+            ]}
+            errors={props.errors}
+          />
           <Field
             name="expire_seconds"
             label={t("wechat.qrcodes.expire_seconds")}
@@ -1100,16 +1100,16 @@ export function BroadcastsPage(props: {
               }
               errors={props.errors}
             />
-            <Field name="target" label={t("wechat.broadcasts.target")} errors={props.errors}>
-              <select id="field-target" name="target">
-                <option value="all" selected={draft.target === "all"}>
-                  {t("wechat.broadcasts.target_all")}
-                </option>
-                <option value="tag" selected={draft.target === "tag"}>
-                  {t("wechat.broadcasts.target_tag")}
-                </option>
-              </select>
-            </Field>
+            <SelectField
+              name="target"
+              label={t("wechat.broadcasts.target")}
+              value={draft.target}
+              options={[
+                { value: "all", label: t("wechat.broadcasts.target_all") },
+                { value: "tag", label: t("wechat.broadcasts.target_tag") },
+              ]}
+              errors={props.errors}
+            />
             <Field
               name="target.tag_id"
               label={t("wechat.broadcasts.tag_id")}
@@ -1190,19 +1190,24 @@ export function MediaPage(props: {
           <h2>{t("wechat.media.upload")}</h2>
           <form method="post" action={base} enctype="multipart/form-data">
             <Csrf />
-            <Field name="type" label={t("wechat.media.type")} errors={props.errors}>
-              <select id="field-type" name="type">
-                {MEDIA_TYPES.map((type) => (
-                  <option value={type}>{t(`wechat.media.type.${type}`)}</option>
-                ))}
-              </select>
-            </Field>
-            <Field name="permanent" label={t("wechat.media.kind")} errors={props.errors}>
-              <select id="field-permanent" name="permanent">
-                <option value="false">{t("wechat.media.temporary")}</option>
-                <option value="true">{t("wechat.media.permanent")}</option>
-              </select>
-            </Field>
+            <SelectField
+              name="type"
+              label={t("wechat.media.type")}
+              options={MEDIA_TYPES.map((type) => ({
+                value: type,
+                label: t(`wechat.media.type.${type}`),
+              }))}
+              errors={props.errors}
+            />
+            <SelectField
+              name="permanent"
+              label={t("wechat.media.kind")}
+              options={[
+                { value: "false", label: t("wechat.media.temporary") },
+                { value: "true", label: t("wechat.media.permanent") },
+              ]}
+              errors={props.errors}
+            />
             <Field
               name="file"
               label={t("wechat.media.file")}
