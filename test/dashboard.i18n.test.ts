@@ -1,8 +1,15 @@
 import { describe, expect, it } from "vitest";
 import { fieldErrorsOf } from "../src/dashboard/forms";
-import { CATALOGS, formatsFor, LOCALES, localeOfAcceptLanguage } from "../src/dashboard/i18n";
+import {
+  CATALOGS,
+  formatsFor,
+  LOCALES,
+  localeOfAcceptLanguage,
+  translator,
+} from "../src/dashboard/i18n";
 import { en } from "../src/dashboard/i18n/en";
 import { NAV, navFor } from "../src/dashboard/nav";
+import { problemText } from "../src/dashboard/problem-text";
 import { ApiError } from "../src/lib/problem";
 import { addUser, form, sessionCookieOf, signedIn } from "./support/dashboard";
 import { CODE_TEMPLATE } from "./support/templates";
@@ -76,6 +83,22 @@ describe("dashboard languages", () => {
       "variables.code": "too long",
       "a/b": "escaped",
     });
+  });
+
+  it("puts a service's problem texts in the page's language, keeping what it cannot translate", () => {
+    const zh = { locale: "zh" as const, t: translator("zh") };
+    const en = { locale: "en" as const, t: translator("en") };
+    expect(problemText(zh, "already used")).toBe("已被使用");
+    expect(problemText(zh, "Too small: expected string to have >=1 characters")).toBe(
+      "至少需要 1 个字符",
+    );
+    expect(problemText(zh, "Too big: expected number to be <=1000")).toBe("不能大于 1000");
+    expect(problemText(zh, "No WeChat app wx1.", "not-found")).toBe(
+      "未找到（原文：No WeChat app wx1.）",
+    );
+    // Built by the dashboard in Chinese already: as it is.
+    expect(problemText(zh, "有字段需要修改。", "validation-error")).toBe("有字段需要修改。");
+    expect(problemText(en, "already used", "conflict")).toBe("already used");
   });
 
   it("shows only the entries a role's permissions reach", () => {

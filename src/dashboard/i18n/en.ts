@@ -899,7 +899,7 @@ export const en = {
   "wechat.auto_replies.bad_url": "An http:// or https:// address.",
   "wechat.auto_replies.endpoint": "Your endpoint",
   "wechat.auto_replies.endpoint_hint":
-    "The message is posted to it, signed like webhooks; its 200 {reply} is the answer (within 4.5 s, else a customer-service message).",
+    "The message is posted to it, signed like webhooks; the reply in its 200 answer is sent back (within 4.5 s, else a customer-service message).",
   "wechat.auto_replies.kind.news": "News (articles)",
   "wechat.auto_replies.kind.query": "Ask my endpoint",
   "wechat.auto_replies.kind.text": "Text",
