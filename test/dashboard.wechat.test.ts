@@ -473,8 +473,17 @@ describe("the dashboard's WeChat pages", () => {
       `/dashboard/wechat/${appId}/auto-replies`,
       `/dashboard/wechat/${appId}/qrcodes`,
       `/dashboard/wechat/${appId}/tags`,
+      `/dashboard/wechat/${appId}/tags/100/rename`,
+      `/dashboard/wechat/${appId}/tags/100/delete`,
+      `/dashboard/wechat/${appId}/followers/remark`,
+      `/dashboard/wechat/${appId}/blacklist`,
+      `/dashboard/wechat/${appId}/menu/delete`,
+      `/dashboard/wechat/${appId}/menu/conditional/delete`,
     ]) {
       const res = await post(operator, path, {
+        openid: FOLLOWERS[0] ?? "",
+        openids: FOLLOWERS[0] ?? "",
+        menu_id: "1",
         "button.0.name": "X",
         match: "default",
         "reply.content": "x",
@@ -484,5 +493,12 @@ describe("the dashboard's WeChat pages", () => {
       expect(res.status, path).toBe(403);
       await res.body?.cancel();
     }
+    const audit = (await (await tenant.api("/v1/audit?limit=50")).json()) as {
+      data: { action: string }[];
+    };
+    // Only the account its set-up made: no change of the refused actions.
+    expect(
+      audit.data.filter((e) => /^wechat_(menu|tag|follower|blacklist)/.test(e.action)),
+    ).toEqual([]);
   });
 });
