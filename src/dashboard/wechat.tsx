@@ -274,7 +274,10 @@ export function AutoRepliesPage(props: {
                     `wechat.auto_replies.kind.${String(rule.reply.type)}` as "wechat.auto_replies.kind.text",
                   )}
                 </span>{" "}
-                {replySummary(rule.reply)}
+                {rule.reply.type === "query"
+                  ? (props.endpoints.find((e) => e.id === rule.reply.endpoint_id)?.url ??
+                    replySummary(rule.reply))
+                  : replySummary(rule.reply)}
               </td>
               <td>
                 {props.canWrite ? (

@@ -152,7 +152,7 @@ test("adds news and endpoint replies, broadcasts an image, and manages followers
   await submit(page, page.getByRole("button", { name: "Add rule" }));
   const rules = page.locator("table tbody");
   assert.match(await rules.textContent(), /Welcome aboard/);
-  assert.match(await rules.textContent(), /Ask my endpoint/);
+  assert.match(await rules.textContent(), /Ask my endpoint\s*https:\/\/hooks\.example\.com\/ask/);
   await dash.screenshot(page, "wechat-auto-replies-en-1280");
 
   // Media, then an image broadcast that picks it.

@@ -637,9 +637,9 @@ export const en = {
   "wechat.broadcasts.results": "Job results",
   "wechat.broadcasts.job_done": "{sent} of {total} sent, {errors} failed",
   "wechat.broadcasts.job_pending": "Job {id}: waiting for WeChat's report",
-  "wechat.broadcasts.new": "New text broadcast",
+  "wechat.broadcasts.new": "New broadcast",
   "wechat.broadcasts.intro":
-    "Preview sends the text to one follower first; sending uses one of the account's mass-send quota. Texts with sensitive words are held for review.",
+    "Preview sends the message to one follower first; sending uses one of the account's mass-send quota. Texts with sensitive words are held for review.",
   "wechat.broadcasts.text": "Text",
   "wechat.broadcasts.tag_id": "Tag ID (for a tag)",
   "wechat.broadcasts.preview_openid": "Preview to OpenID",

@@ -625,9 +625,9 @@ export const zh: Catalog = {
   "wechat.broadcasts.results": "任务结果",
   "wechat.broadcasts.job_done": "已发送 {sent} / {total}，失败 {errors}",
   "wechat.broadcasts.job_pending": "任务 {id}：等待微信回报结果",
-  "wechat.broadcasts.new": "新建文本群发",
+  "wechat.broadcasts.new": "新建群发",
   "wechat.broadcasts.intro":
-    "预览会先发送给一位粉丝；正式群发会占用公众号的群发次数。含敏感词的文本将进入审核。",
+    "预览会先把消息发送给一位粉丝；正式群发会占用公众号的群发次数。含敏感词的文本将进入审核。",
   "wechat.broadcasts.text": "文本内容",
   "wechat.broadcasts.tag_id": "标签 ID（按标签发送时）",
   "wechat.broadcasts.preview_openid": "预览接收者 OpenID",
