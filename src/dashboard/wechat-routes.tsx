@@ -79,6 +79,15 @@ function broadcastContentOf(draft: BroadcastDraft): {
     : { type: draft.kind, media_ids: [draft.mediaId] };
 }
 
+/** WeChat's tag names: 1 to 30 characters (a create and a rename alike). */
+function checkTagName(c: Context<AppEnv>, name: string): void {
+  if (name.length === 0 || name.length > 30) {
+    throw new ApiError("validation-error", tOf(c)("common.form_errors"), {
+      errors: [{ pointer: "/name", detail: tOf(c)("wechat.tags.bad_name") }],
+    });
+  }
+}
+
 function tagIdParam(c: Context<AppEnv>): number {
   const id = c.req.param("tag_id") ?? "";
   if (!TAG_ID.test(id)) {
@@ -543,11 +552,7 @@ export const wechatPages = new Hono<AppEnv>()
     const appId = appIdParam(c);
     const name = fieldOf(await readForm(c), "name").trim();
     try {
-      if (name.length === 0 || name.length > 30) {
-        throw new ApiError("validation-error", tOf(c)("common.form_errors"), {
-          errors: [{ pointer: "/name", detail: tOf(c)("wechat.tags.bad_name") }],
-        });
-      }
+      checkTagName(c, name);
       const tag = await createTag(c.env, c.get("caller"), appId, name);
       setFlash(c, "ok", "wechat.tags.created", { name: tag.name });
     } catch (error) {
@@ -561,11 +566,7 @@ export const wechatPages = new Hono<AppEnv>()
     const id = tagIdParam(c);
     const name = fieldOf(await readForm(c), "name").trim();
     try {
-      if (name.length === 0 || name.length > 30) {
-        throw new ApiError("validation-error", tOf(c)("common.form_errors"), {
-          errors: [{ pointer: "/name", detail: tOf(c)("wechat.tags.bad_name") }],
-        });
-      }
+      checkTagName(c, name);
       await renameTag(c.env, c.get("caller"), appId, { id, name });
     } catch (error) {
       return renderFollowers(c, appId, refusal(error));
