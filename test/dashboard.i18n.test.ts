@@ -1,8 +1,15 @@
 import { describe, expect, it } from "vitest";
 import { fieldErrorsOf } from "../src/dashboard/forms";
-import { CATALOGS, formatsFor, LOCALES, localeOfAcceptLanguage } from "../src/dashboard/i18n";
+import {
+  CATALOGS,
+  formatsFor,
+  LOCALES,
+  localeOfAcceptLanguage,
+  translator,
+} from "../src/dashboard/i18n";
 import { en } from "../src/dashboard/i18n/en";
 import { NAV, navFor } from "../src/dashboard/nav";
+import { problemText } from "../src/dashboard/problem-text";
 import { ApiError } from "../src/lib/problem";
 import { addUser, form, sessionCookieOf, signedIn } from "./support/dashboard";
 import { CODE_TEMPLATE } from "./support/templates";
@@ -78,6 +85,22 @@ describe("dashboard languages", () => {
     });
   });
 
+  it("puts a service's problem texts in the page's language, keeping what it cannot translate", () => {
+    const zh = { locale: "zh" as const, t: translator("zh") };
+    const en = { locale: "en" as const, t: translator("en") };
+    expect(problemText(zh, "already used")).toBe("已被使用");
+    expect(problemText(zh, "Too small: expected string to have >=1 characters")).toBe(
+      "至少需要 1 个字符",
+    );
+    expect(problemText(zh, "Too big: expected number to be <=1000")).toBe("不能大于 1000");
+    expect(problemText(zh, "No WeChat app wx1.", "not-found")).toBe(
+      "未找到（原文：No WeChat app wx1.）",
+    );
+    // Built by the dashboard in Chinese already: as it is.
+    expect(problemText(zh, "有字段需要修改。", "validation-error")).toBe("有字段需要修改。");
+    expect(problemText(en, "already used", "conflict")).toBe("already used");
+  });
+
   it("shows only the entries a role's permissions reach", () => {
     const analyst = navFor(["messages:read", "templates:read"], "/dashboard/messages/x");
     const paths = analyst.flatMap((s) => s.items.map((i) => i.path));
@@ -98,6 +121,19 @@ describe("dashboard pages in both languages", () => {
     const template = await tenant.api("/v1/templates", postJson(CODE_TEMPLATE));
     const templateId = ((await template.json()) as { id: string }).id;
     const { appId } = await sandboxApp(tenant);
+    const hook = await tenant.api(
+      "/v1/webhooks",
+      postJson({ url: "https://hooks.example.com/i18n", events: ["message.delivered"] }),
+    );
+    const hookId = ((await hook.json()) as { id: string }).id;
+    const contact = await tenant.api("/v1/contacts", postJson({ external_id: "i18n-user" }));
+    expect(contact.status).toBe(201);
+    const batch = await tenant.api(
+      "/v1/batches",
+      postJson({ body: "hello", recipients: [{ to: "13800138402" }] }),
+    );
+    const batchId = ((await batch.json()) as { id: string }).id;
+    // Every page a GET reaches, in both languages.
     const pages = [
       "/dashboard",
       "/dashboard/messages",
@@ -119,6 +155,7 @@ describe("dashboard pages in both languages", () => {
       // Messages area (i19-b).
       "/dashboard/send",
       "/dashboard/batches",
+      `/dashboard/batches/${batchId}`,
       "/dashboard/scheduled",
       "/dashboard/messages?status=delivered&channel=sms&from=2026-01-01&until=2030-01-01",
       // WeChat (issue 19, area e)
@@ -132,9 +169,12 @@ describe("dashboard pages in both languages", () => {
       `/dashboard/wechat/${appId}/media`,
       `/dashboard/wechat/${appId}/bindings`,
       "/dashboard/contacts",
+      "/dashboard/contacts/i18n-user",
       "/dashboard/opt-outs",
       "/dashboard/keys",
       "/dashboard/providers",
+      "/dashboard/webhooks",
+      `/dashboard/webhooks/${hookId}`,
     ];
     for (const [lang, marker] of [
       ["en", "Sign out"],

@@ -1,9 +1,7 @@
 import { env } from "cloudflare:test";
 import { describe, expect, it } from "vitest";
-import { en } from "../src/dashboard/i18n/en";
 import { database } from "../src/db/client";
 import { webhookDeliveries } from "../src/db/schema";
-import { WEBHOOK_EVENTS } from "../src/domain/vocabulary";
 import { newId } from "../src/lib/ids";
 import { signedIn } from "./support/dashboard";
 import { call, createTenant, postJson } from "./support/tenants";
@@ -102,6 +100,27 @@ describe("the dashboard's Providers and routes page", () => {
     expect(deleted.status).toBe(303);
     const after = (await (await tenant.api("/v1/routes")).json()) as { data: unknown[] };
     expect(after.data).toEqual([]);
+
+    // New callback URLs (the old ones stop), then the provider deleted; each asked first.
+    const urlOf = (html: string) =>
+      /value="(http[^"]+\/hooks\/sms\/twilio\/[^"]+\/status)"/.exec(html)?.[1];
+    const withProvider = await (await get(admin, "/dashboard/providers")).text();
+    expect(withProvider).toContain('action="/dashboard/providers/twilio/rotate-hook-token"');
+    expect(withProvider).toContain('action="/dashboard/providers/twilio/delete"');
+    const rotated = await post(admin, "/dashboard/providers/twilio/rotate-hook-token");
+    expect(rotated.status).toBe(303);
+    const newUrl = urlOf(await (await get(admin, "/dashboard/providers")).text());
+    expect(newUrl).toBeDefined();
+    expect(newUrl).not.toBe(urlOf(withProvider));
+    const removed = await post(admin, "/dashboard/providers/twilio/delete");
+    expect(removed.status).toBe(303);
+    expect((await tenant.api("/v1/providers/twilio")).status).toBe(404);
+    const audit = (await (await tenant.api("/v1/audit?target=twilio")).json()) as {
+      data: { action: string }[];
+    };
+    expect(audit.data.map((e) => e.action)).toEqual(
+      expect.arrayContaining(["provider.rotate_hook_token", "provider.delete"]),
+    );
   });
 });
 
@@ -157,21 +176,19 @@ describe("the dashboard's Webhooks page", () => {
     };
     expect(api.data.find((d) => d.id === delivery)?.status).not.toBe("failed");
 
-    // No raw catalog key in either language; the API's event names (one of which, message.sent,
-    // is also a key) are shown as they are, being what a developer subscribes to.
-    const keys = Object.keys(en).filter((k) => !(WEBHOOK_EVENTS as readonly string[]).includes(k));
-    for (const lang of ["en", "zh"]) {
-      for (const path of ["/dashboard/webhooks", `/dashboard/webhooks/${id}`]) {
-        const shown = await call(path, null, {
-          headers: { cookie: `${admin.cookie}; rbx_lang=${lang}` },
-        });
-        const text = await shown.text();
-        expect(
-          keys.filter((k) => text.includes(k)),
-          `${lang} ${path}`,
-        ).toEqual([]);
-      }
-    }
+    // A new secret, shown once on the answer (confirmed first), not on the list after it.
+    const before = await (await get(admin, "/dashboard/webhooks")).text();
+    expect(before).toContain(`action="/dashboard/webhooks/${id}/rotate-secret"`);
+    const rotated = await post(admin, `/dashboard/webhooks/${id}/rotate-secret`);
+    expect(rotated.status).toBe(200);
+    const secret = /class="text mono new-secret">(whsec_[^<]+)</.exec(await rotated.text())?.[1];
+    expect(secret).toBeDefined();
+    expect(secret).not.toBe(/class="text mono new-secret">(whsec_[^<]+)</.exec(html)?.[1]);
+    expect(await (await get(admin, "/dashboard/webhooks")).text()).not.toContain(secret);
+    const rotations = (await (
+      await tenant.api("/v1/audit?action=webhook_endpoint.rotate_secret")
+    ).json()) as { data: { target: string }[] };
+    expect(rotations.data.map((e) => e.target)).toEqual([id]);
 
     const deleted = await post(admin, `/dashboard/webhooks/${id}/delete`);
     expect(deleted.status).toBe(303);
@@ -203,6 +220,9 @@ describe("Providers, routes and webhooks for a role without admin", () => {
       "/dashboard/routes",
       "/dashboard/webhooks",
       `/dashboard/webhooks/${id}/delete`,
+      `/dashboard/webhooks/${id}/rotate-secret`,
+      "/dashboard/providers/sandbox/delete",
+      "/dashboard/providers/sandbox/rotate-hook-token",
     ]) {
       const res = await post(operator, path, [["destination", "CN"]]);
       expect(res.status, path).toBe(403);

@@ -206,6 +206,39 @@ describe("the dashboard's WeChat pages", () => {
     const page = await (await get(admin, path)).text();
     expect(page).toContain("Spring sale");
     expect(page).toMatch(/class="job"/);
+
+    // An image by media id, picked from the account's uploaded media.
+    const body = new FormData();
+    body.set("csrf", admin.csrf);
+    body.set("type", "image");
+    body.set("permanent", "true");
+    const png = new Uint8Array([0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a, 0, 0, 0, 13, 0x49]);
+    body.set("file", new File([png], "poster.png", { type: "image/png" }));
+    const uploaded = await call(`/dashboard/wechat/${appId}/media`, null, {
+      method: "POST",
+      body,
+      headers: { cookie: admin.cookie },
+    });
+    expect(uploaded.status).toBe(303);
+    const withMedia = await (await get(admin, path)).text();
+    const mediaId = /<option value="(med_[0-9A-Z]{26})">Image: poster\.png<\/option>/.exec(
+      withMedia,
+    )?.[1];
+    expect(mediaId).toBeDefined();
+    const noMedia = await post(admin, path, { type: "image", target: "all", intent: "send" });
+    expect(noMedia.status).toBe(422);
+    expect(await noMedia.text()).toContain('id="field-media_ids.0-error"');
+    const image = await post(admin, path, {
+      type: "image",
+      "media_ids.0": mediaId ?? "",
+      target: "all",
+      intent: "send",
+    });
+    expect(image.status).toBe(303);
+    const broadcasts = (await (await live(`/v1/wechat/apps/${appId}/broadcasts`)).json()) as {
+      data: { type: string }[];
+    };
+    expect(broadcasts.data.map((b) => b.type)).toContain("image");
   });
 
   it("uploads media to WeChat from a multipart form and lists it", async () => {
@@ -249,6 +282,176 @@ describe("the dashboard's WeChat pages", () => {
     expect(html).toContain(FOLLOWERS[1]);
   });
 
+  it("adds news and ask-my-endpoint auto-replies, each checked as the API checks them", async () => {
+    const tenant = await createTenant();
+    const { appId } = await sandboxApp(tenant);
+    const admin = await signedIn(tenant, "admin");
+    const path = `/dashboard/wechat/${appId}/auto-replies`;
+    const hook = await tenant.api(
+      "/v1/webhooks",
+      postJson({ url: "https://hooks.example.com/ask", events: ["message.delivered"] }),
+    );
+    const endpointId = ((await hook.json()) as { id: string }).id;
+    const form = await (await get(admin, path)).text();
+    expect(form).toContain(`<option value="${endpointId}">https://hooks.example.com/ask</option>`);
+    const badNews = await post(admin, path, {
+      match: "subscribe",
+      "reply.type": "news",
+      "reply.articles.1.title": "Welcome",
+      "reply.articles.1.url": "not a link",
+    });
+    expect(badNews.status).toBe(422);
+    expect(await badNews.text()).toContain('id="field-reply.articles.1.url-error"');
+    const news = await post(admin, path, {
+      match: "subscribe",
+      "reply.type": "news",
+      "reply.articles.0.title": "Welcome",
+      "reply.articles.0.url": "https://example.com/welcome",
+      "reply.articles.0.description": "Start here",
+    });
+    expect(news.status).toBe(303);
+    const query = await post(admin, path, {
+      match: "prefix",
+      keyword: "order",
+      "reply.type": "query",
+      "reply.endpoint_id": endpointId,
+    });
+    expect(query.status).toBe(303);
+    const rules = (await (await tenant.api(`/v1/wechat/apps/${appId}/auto-replies`)).json()) as {
+      data: { match: string; reply: Record<string, unknown> }[];
+    };
+    expect(rules.data.map((r) => r.reply)).toEqual(
+      expect.arrayContaining([
+        {
+          type: "news",
+          articles: [
+            { title: "Welcome", url: "https://example.com/welcome", description: "Start here" },
+          ],
+        },
+        { type: "query", endpoint_id: endpointId },
+      ]),
+    );
+  });
+
+  it("shows a service's validation error in Chinese on a zh page", async () => {
+    const tenant = await createTenant();
+    const { appId } = await sandboxApp(tenant);
+    const admin = await signedIn(tenant, "admin");
+    const zh = { ...admin, cookie: `${admin.cookie}; rbx_lang=zh` };
+    // The dashboard lets an empty keyword through; the service refuses it (its English detail).
+    const res = await post(zh, `/dashboard/wechat/${appId}/auto-replies`, {
+      match: "exact",
+      "reply.content": "hi",
+    });
+    expect(res.status).toBe(422);
+    const html = await res.text();
+    expect(html).toMatch(/id="field-keyword-error">精确、前缀和包含匹配必须填写</);
+    expect(html).toContain("请求无效（原文：");
+    expect(html).not.toContain(">required for exact, prefix and contains<");
+    const en = await post(admin, `/dashboard/wechat/${appId}/auto-replies`, {
+      match: "exact",
+      "reply.content": "hi",
+    });
+    expect(await en.text()).toContain(">required for exact, prefix and contains<");
+  });
+
+  it("sets a remark, blacklists and unblacklists, renames and deletes a tag, confirmed first", async () => {
+    const tenant = await createTenant();
+    const { appId, live } = await sandboxApp(tenant);
+    const admin = await signedIn(tenant, "admin");
+    const base = `/dashboard/wechat/${appId}`;
+    const openid = FOLLOWERS[0] ?? "";
+    const long = await post(admin, `${base}/followers/remark`, { openid, remark: "x".repeat(30) });
+    expect(long.status).toBe(422);
+    expect(await long.text()).toContain('id="field-remark-error"');
+    const remarked = await post(admin, `${base}/followers/remark`, { openid, remark: "老客户" });
+    expect(remarked.status).toBe(303);
+
+    const bad = await post(admin, `${base}/blacklist`, { action: "add", openids: "not ok!" });
+    expect(bad.status).toBe(422);
+    const badHtml = await bad.text();
+    expect(badHtml).toContain('id="field-openids-error"');
+    expect(badHtml).toMatch(/<details class="confirm" open/);
+    const added = await post(admin, `${base}/blacklist`, { action: "add", openids: openid });
+    expect(added.status).toBe(303);
+    const listed = await (await get(admin, `${base}/followers`)).text();
+    expect(listed).toContain(`<td class="mono">${openid}</td>`);
+    expect(listed).toContain(`name="openids" value="${openid}"`);
+    const viaApi = (await (await live(`/v1/wechat/apps/${appId}/blacklist`)).json()) as {
+      data: string[];
+    };
+    expect(viaApi.data).toEqual([openid]);
+    const removed = await post(admin, `${base}/blacklist`, { action: "remove", openids: openid });
+    expect(removed.status).toBe(303);
+    const after = (await (await live(`/v1/wechat/apps/${appId}/blacklist`)).json()) as {
+      data: string[];
+    };
+    expect(after.data).toEqual([]);
+
+    expect((await post(admin, `${base}/tags`, { name: "VIP" })).status).toBe(303);
+    const tags = await (await get(admin, `${base}/followers`)).text();
+    const tagId = /tags\/(\d+)\/delete/.exec(tags)?.[1] ?? "";
+    expect(tagId).not.toBe("");
+    expect(tags).toContain('class="confirm"');
+    const renamed = await post(admin, `${base}/tags/${tagId}/rename`, { name: "Gold" });
+    expect(renamed.status).toBe(303);
+    expect(await (await get(admin, `${base}/followers`)).text()).toContain("<td>Gold</td>");
+    const deleted = await post(admin, `${base}/tags/${tagId}/delete`);
+    expect(deleted.status).toBe(303);
+    expect(await (await get(admin, `${base}/followers`)).text()).not.toContain("<td>Gold</td>");
+    const audit = (await (await tenant.api("/v1/audit?limit=50")).json()) as {
+      data: { action: string }[];
+    };
+    expect(audit.data.map((e) => e.action)).toEqual(
+      expect.arrayContaining([
+        "wechat_follower.remark",
+        "wechat_blacklist.add",
+        "wechat_blacklist.remove",
+        "wechat_tag.update",
+        "wechat_tag.delete",
+      ]),
+    );
+  });
+
+  it("publishes a conditional menu for a tag, deletes it, and deletes the menu", async () => {
+    const tenant = await createTenant();
+    const { appId, live } = await sandboxApp(tenant);
+    const admin = await signedIn(tenant, "admin");
+    const path = `/dashboard/wechat/${appId}/menu`;
+    const menu = { "button.0.name": "Shop", "button.0.type": "click", "button.0.value": "SHOP" };
+    expect((await post(admin, path, menu)).status).toBe(303);
+    expect((await post(admin, `/dashboard/wechat/${appId}/tags`, { name: "VIP" })).status).toBe(
+      303,
+    );
+    const page = await (await get(admin, path)).text();
+    const tagId = /<option value="(\d+)">[^<]*VIP/.exec(page)?.[1] ?? "";
+    expect(tagId).not.toBe("");
+    expect(page).toContain(`action="${path}/delete"`);
+    const conditional = await post(admin, path, {
+      ...menu,
+      "button.0.name": "VIP shop",
+      tag_id: tagId,
+    });
+    expect(conditional.status).toBe(303);
+    // WeChat's menu id comes back in the notice (a flash cookie over the redirect).
+    const flash = decodeURIComponent(
+      decodeURIComponent(conditional.headers.get("set-cookie") ?? ""),
+    );
+    const menuId = /"id":"(\d+)"/.exec(flash)?.[1] ?? "";
+    expect(menuId, flash).not.toBe("");
+    const badId = await post(admin, `${path}/conditional/delete`, { menu_id: "x" });
+    expect(badId.status).toBe(422);
+    expect(await badId.text()).toContain('id="field-menu_id-error"');
+    const gone = await post(admin, `${path}/conditional/delete`, { menu_id: menuId });
+    expect(gone.status).toBe(303);
+    const deleted = await post(admin, `${path}/delete`);
+    expect(deleted.status).toBe(303);
+    const viaApi = (await (await live(`/v1/wechat/apps/${appId}/menu`)).json()) as {
+      button: unknown[];
+    };
+    expect(viaApi.button).toEqual([]);
+  });
+
   it("refuses every WeChat page and action to a role without admin", async () => {
     const tenant = await createTenant();
     const { appId } = await sandboxApp(tenant);
@@ -270,8 +473,17 @@ describe("the dashboard's WeChat pages", () => {
       `/dashboard/wechat/${appId}/auto-replies`,
       `/dashboard/wechat/${appId}/qrcodes`,
       `/dashboard/wechat/${appId}/tags`,
+      `/dashboard/wechat/${appId}/tags/100/rename`,
+      `/dashboard/wechat/${appId}/tags/100/delete`,
+      `/dashboard/wechat/${appId}/followers/remark`,
+      `/dashboard/wechat/${appId}/blacklist`,
+      `/dashboard/wechat/${appId}/menu/delete`,
+      `/dashboard/wechat/${appId}/menu/conditional/delete`,
     ]) {
       const res = await post(operator, path, {
+        openid: FOLLOWERS[0] ?? "",
+        openids: FOLLOWERS[0] ?? "",
+        menu_id: "1",
         "button.0.name": "X",
         match: "default",
         "reply.content": "x",
@@ -281,5 +493,12 @@ describe("the dashboard's WeChat pages", () => {
       expect(res.status, path).toBe(403);
       await res.body?.cancel();
     }
+    const audit = (await (await tenant.api("/v1/audit?limit=50")).json()) as {
+      data: { action: string }[];
+    };
+    // Only the account its set-up made: no change of the refused actions.
+    expect(
+      audit.data.filter((e) => /^wechat_(menu|tag|follower|blacklist)/.test(e.action)),
+    ).toEqual([]);
   });
 });

@@ -25,7 +25,7 @@ import {
   type SettingsSection,
   type SettingsView,
 } from "./settings";
-import { type Notice, render, setFlash, tOf } from "./ui";
+import { type Notice, problemNotice, render, setFlash, tOf } from "./ui";
 
 const ROLE_ID = /^rol_[0-9A-Z]{26}$/;
 const AUDIT_ID = /^aud_[0-9A-Z]{26}$/;
@@ -110,7 +110,7 @@ async function saveRole(c: Context<AppEnv>, id?: string) {
         c,
         {
           draft: { ...draft, errors: fieldErrorsOf(error) },
-          notice: { kind: "error", text: error.message },
+          notice: problemNotice(error),
         },
         formStatus(error),
       ),
@@ -294,8 +294,7 @@ export const adminPages = new Hono<AppEnv>()
         setFlash(c, "ok", "roles.deleted", { name: role.name });
         return c.redirect("/dashboard/roles", 303);
       },
-      (error) =>
-        renderRoles(c, { notice: { kind: "error", text: error.message } }, formStatus(error)),
+      (error) => renderRoles(c, { notice: problemNotice(error) }, formStatus(error)),
     );
   })
   .post("/dashboard/roles/:id", (c) => saveRole(c, roleIdParam(c)))
@@ -329,7 +328,7 @@ export const adminPages = new Hono<AppEnv>()
         const errors: FieldErrors = fieldErrorsOf(error);
         return renderSettings(
           c,
-          { refused: { section, values, errors }, notice: { kind: "error", text: error.message } },
+          { refused: { section, values, errors }, notice: problemNotice(error) },
           error.status === 403 ? 403 : 422,
         );
       },

@@ -4,10 +4,28 @@
  * (a <details> disclosure: no script), flash notices. All read the request's Ui (`useUi`).
  */
 import type { Child } from "hono/jsx";
+import type { ProblemSlug } from "../lib/problem";
 import type { FieldErrors } from "./forms";
-import { useUi } from "./ui";
+import { problemText } from "./problem-text";
+import { type Notice, useUi } from "./ui";
 
 export type { Notice } from "./ui";
+export { problemNotice } from "./ui";
+
+/** A service's problem text in the page's language (problem-text.ts): every page shows them so. */
+export function ProblemText(props: { text: string; slug?: ProblemSlug }) {
+  const ui = useUi();
+  return <>{problemText(ui, props.text, props.slug)}</>;
+}
+
+/** A field's error under its input (the id lets the input's aria-describedby name it). */
+export function FieldError(props: { error?: string; id?: string }) {
+  return props.error ? (
+    <p class="field-error" id={props.id}>
+      <ProblemText text={props.error} />
+    </p>
+  ) : null;
+}
 
 /** The hidden CSRF field every signed-in post carries (dashboard/session checks it). */
 export function Csrf() {
@@ -15,10 +33,15 @@ export function Csrf() {
   return user ? <input type="hidden" name="csrf" value={user.csrf} /> : null;
 }
 
-export function NoticeLine(props: { notice?: { kind: "ok" | "error"; text: string } }) {
-  return props.notice ? (
-    <p class={`flash ${props.notice.kind}`} role="status">
-      {props.notice.text}
+export function NoticeLine(props: { notice?: Notice }) {
+  const { notice } = props;
+  return notice ? (
+    <p class={`flash ${notice.kind}`} role="status">
+      {notice.kind === "error" ? (
+        <ProblemText text={notice.text} slug={notice.slug} />
+      ) : (
+        notice.text
+      )}
     </p>
   ) : null;
 }
@@ -179,12 +202,40 @@ export function Field(props: {
           {props.hint}
         </p>
       ) : null}
-      {error ? (
-        <p class="field-error" id={`${id}-error`}>
-          {error}
-        </p>
-      ) : null}
+      <FieldError error={error} id={`${id}-error`} />
     </div>
+  );
+}
+
+/** A one-button post (with the CSRF field): an action that needs no confirmation. */
+export function PostButton(props: { action: string; label: string; class?: string }) {
+  return (
+    <form method="post" action={props.action} class={props.class}>
+      <Csrf />
+      <button type="submit">{props.label}</button>
+    </form>
+  );
+}
+
+/** A labelled select of `options` with its error: the Field of a choice. */
+export function SelectField(props: {
+  name: string;
+  label: string;
+  options: readonly { value: string; label: string }[];
+  value?: string;
+  errors?: FieldErrors;
+  hint?: string;
+}) {
+  return (
+    <Field name={props.name} label={props.label} errors={props.errors} hint={props.hint}>
+      <select id={`field-${props.name}`} name={props.name}>
+        {props.options.map((o) => (
+          <option value={o.value} selected={o.value === props.value}>
+            {o.label}
+          </option>
+        ))}
+      </select>
+    </Field>
   );
 }
 
@@ -198,10 +249,12 @@ export function ConfirmAction(props: {
   question: string;
   fields?: Readonly<Record<string, string>>;
   children?: Child;
+  /** Open as rendered: a refused confirmation shows its fields' errors. */
+  open?: boolean;
 }) {
   const { t } = useUi();
   return (
-    <details class="confirm">
+    <details class="confirm" open={props.open}>
       <summary class="button danger">{props.label}</summary>
       <div class="confirm-box" role="alertdialog" aria-label={t("common.confirm_title")}>
         <p>{props.question}</p>

@@ -33,7 +33,7 @@ import {
 } from "./components";
 import { type FieldErrors, fieldErrorsOf, fieldOf, readForm } from "./forms";
 import { Layout } from "./layout";
-import { type Notice, render, setFlash, tOf, useUi } from "./ui";
+import { type Notice, problemNotice, render, setFlash, tOf, useUi } from "./ui";
 
 const CONTACT_CURSOR = /^ctc_[0-9A-Z]{26}$/;
 const EXTERNAL_ID = /^[A-Za-z0-9][A-Za-z0-9._:@-]{0,127}$/;
@@ -434,7 +434,7 @@ export const contactPages = new Hono<AppEnv>()
       }
       return renderContacts(
         c,
-        { notice: { kind: "error", text: error.message }, draft, errors: fieldErrorsOf(error) },
+        { notice: problemNotice(error), draft, errors: fieldErrorsOf(error) },
         formStatus(error),
       );
     }
@@ -466,7 +466,7 @@ export const contactPages = new Hono<AppEnv>()
         c,
         <ContactPage
           contact={contact}
-          notice={{ kind: "error", text: error.message }}
+          notice={problemNotice(error)}
           draft={draft}
           errors={fieldErrorsOf(error)}
         />,
@@ -498,7 +498,7 @@ export const contactPages = new Hono<AppEnv>()
       }
       return renderOptOuts(
         c,
-        { notice: { kind: "error", text: error.message }, draft, errors: fieldErrorsOf(error) },
+        { notice: problemNotice(error), draft, errors: fieldErrorsOf(error) },
         formStatus(error),
       );
     }
@@ -514,10 +514,6 @@ export const contactPages = new Hono<AppEnv>()
       if (!(error instanceof ApiError)) {
         throw error;
       }
-      return renderOptOuts(
-        c,
-        { notice: { kind: "error", text: error.message } },
-        formStatus(error),
-      );
+      return renderOptOuts(c, { notice: problemNotice(error) }, formStatus(error));
     }
   });

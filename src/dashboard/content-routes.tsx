@@ -46,7 +46,7 @@ import {
   TemplatesPage,
 } from "./content";
 import { type FieldErrors, type FormFields, fieldErrorsOf, fieldOf, readForm } from "./forms";
-import { type Notice, render, setFlash, tOf } from "./ui";
+import { type Notice, problemNotice, render, setFlash, tOf } from "./ui";
 
 const TEMPLATE_ID = /^tpl_[0-9A-Z]{26}$/;
 const SIGNATURE_ID = /^sig_[0-9A-Z]{26}$/;
@@ -335,7 +335,7 @@ export const contentPages = new Hono<AppEnv>()
       (error) =>
         renderEditor(
           c,
-          { draft, errors: fieldErrorsOf(error), notice: { kind: "error", text: error.message } },
+          { draft, errors: fieldErrorsOf(error), notice: problemNotice(error) },
           formStatus(error),
         ),
     );
@@ -358,7 +358,7 @@ export const contentPages = new Hono<AppEnv>()
             id,
             draft,
             errors: fieldErrorsOf(error),
-            notice: { kind: "error", text: error.message },
+            notice: problemNotice(error),
           },
           formStatus(error),
         ),
@@ -375,11 +375,7 @@ export const contentPages = new Hono<AppEnv>()
         return c.redirect(`/dashboard/templates/${id}`, 303);
       },
       (error) =>
-        renderEditor(
-          c,
-          { id, errors: {}, notice: { kind: "error", text: error.message } },
-          formStatus(error),
-        ),
+        renderEditor(c, { id, errors: {}, notice: problemNotice(error) }, formStatus(error)),
     );
   })
   .post("/dashboard/templates/:id/delete", async (c) => {
@@ -392,8 +388,7 @@ export const contentPages = new Hono<AppEnv>()
         setFlash(c, "ok", "templates.deleted", { id });
         return c.redirect("/dashboard/templates", 303);
       },
-      (error) =>
-        renderEditor(c, { id, notice: { kind: "error", text: error.message } }, formStatus(error)),
+      (error) => renderEditor(c, { id, notice: problemNotice(error) }, formStatus(error)),
     );
   })
   .get("/dashboard/signatures", (c) => renderSignatures(c))
@@ -418,7 +413,7 @@ export const contentPages = new Hono<AppEnv>()
           {
             draftName: name,
             errors: fieldErrorsOf(error),
-            notice: { kind: "error", text: error.message },
+            notice: problemNotice(error),
           },
           formStatus(error),
         ),
@@ -437,8 +432,7 @@ export const contentPages = new Hono<AppEnv>()
         setFlash(c, "ok", "signatures.submitted", { name: row.name });
         return c.redirect("/dashboard/signatures", 303);
       },
-      (error) =>
-        renderSignatures(c, { notice: { kind: "error", text: error.message } }, formStatus(error)),
+      (error) => renderSignatures(c, { notice: problemNotice(error) }, formStatus(error)),
     );
   })
   .get("/dashboard/sensitive-words", (c) => renderWords(c))
@@ -464,7 +458,7 @@ export const contentPages = new Hono<AppEnv>()
       (error) =>
         renderWords(
           c,
-          { draft, errors: fieldErrorsOf(error), notice: { kind: "error", text: error.message } },
+          { draft, errors: fieldErrorsOf(error), notice: problemNotice(error) },
           formStatus(error),
         ),
     );
@@ -504,7 +498,7 @@ export const contentPages = new Hono<AppEnv>()
       (error) =>
         renderWords(
           c,
-          { errors: fieldErrorsOf(error), notice: { kind: "error", text: error.message } },
+          { errors: fieldErrorsOf(error), notice: problemNotice(error) },
           formStatus(error),
         ),
     );
@@ -529,7 +523,7 @@ export const contentPages = new Hono<AppEnv>()
           {
             check: { text },
             errors: fieldErrorsOf(error),
-            notice: { kind: "error", text: error.message },
+            notice: problemNotice(error),
           },
           formStatus(error),
         ),

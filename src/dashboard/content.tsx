@@ -22,6 +22,8 @@ import {
   FilterForm,
   NoticeLine,
   Pager,
+  PostButton,
+  SelectField,
   Table,
 } from "./components";
 import type { FieldErrors } from "./forms";
@@ -217,15 +219,15 @@ function VariableRows(props: { draft: TemplateDraft; errors: FieldErrors }) {
             errors={props.errors}
             maxlength={50}
           />
-          <Field name={`variables.${i}.type`} label={t("templates.variable_type")}>
-            <select id={`field-variables.${i}.type`} name={`variables.${i}.type`}>
-              {VARIABLE_TYPES.map((type) => (
-                <option value={type} selected={row.type === type}>
-                  {t(`templates.type.${type}`)}
-                </option>
-              ))}
-            </select>
-          </Field>
+          <SelectField
+            name={`variables.${i}.type`}
+            label={t("templates.variable_type")}
+            value={row.type}
+            options={VARIABLE_TYPES.map((type) => ({
+              value: type,
+              label: t(`templates.type.${type}`),
+            }))}
+          />
           <Field
             name={`variables.${i}.max_length`}
             label={t("templates.variable_max")}
@@ -273,10 +275,7 @@ export function TemplateEditorPage(props: {
         </p>
       ) : null}
       {props.canWrite && submittable && record ? (
-        <form method="post" action={`${action}/submit`} class="inline">
-          <Csrf />
-          <button type="submit">{t("templates.submit")}</button>
-        </form>
+        <PostButton action={`${action}/submit`} label={t("templates.submit")} class="inline" />
       ) : null}
       <div class="editor">
         {props.canWrite && !locked ? (
@@ -301,15 +300,13 @@ export function TemplateEditorPage(props: {
               required
               maxlength={100}
             />
-            <Field name="kind" label={t("templates.kind")} errors={props.errors}>
-              <select id="field-kind" name="kind">
-                {TEMPLATE_KINDS.map((k) => (
-                  <option value={k} selected={draft.kind === k}>
-                    {k}
-                  </option>
-                ))}
-              </select>
-            </Field>
+            <SelectField
+              name="kind"
+              label={t("templates.kind")}
+              value={draft.kind}
+              options={TEMPLATE_KINDS.map((k) => ({ value: k, label: k }))}
+              errors={props.errors}
+            />
             <Field
               name="body"
               label={t("templates.body")}
@@ -450,10 +447,10 @@ export function SignaturesPage(props: {
             <td>{fmt.dateTime(row.updatedAt)}</td>
             <td>
               {props.canWrite && (row.status === "draft" || row.status === "rejected") ? (
-                <form method="post" action={`/dashboard/signatures/${row.id}/submit`}>
-                  <Csrf />
-                  <button type="submit">{t("templates.submit")}</button>
-                </form>
+                <PostButton
+                  action={`/dashboard/signatures/${row.id}/submit`}
+                  label={t("templates.submit")}
+                />
               ) : null}
             </td>
           </tr>

@@ -25,7 +25,7 @@ import { invitationPages, peoplePages } from "./people-routes";
 import { ReviewsPage } from "./reviews";
 import { dashboardHeaders } from "./security-headers";
 import { clearSessionCookie, requireSession, sameOriginPosts, setSessionCookie } from "./session";
-import { type Notice, render, tOf } from "./ui";
+import { type Notice, problemNotice, render, tOf } from "./ui";
 import { wechatPages } from "./wechat-routes";
 
 const REVIEWABLE = { templates: /^tpl_[0-9A-Z]{26}$/, signatures: /^sig_[0-9A-Z]{26}$/ };
@@ -155,6 +155,6 @@ export const dashboardRouter = new Hono<AppEnv>()
         throw error;
       }
       const status = error.status === 403 || error.status === 409 ? error.status : 422;
-      return renderReviews(c, { kind: "error", text: error.message }, status);
+      return renderReviews(c, problemNotice(error), status);
     }
   });

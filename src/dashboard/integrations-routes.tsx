@@ -17,9 +17,11 @@ import {
 import { ApiError } from "../lib/problem";
 import {
   callbackUrls,
+  deleteProvider,
   listProviders,
   type ProviderRow,
   putProvider,
+  rotateHookToken,
 } from "../services/carriers/providers";
 import {
   deleteRoute,
@@ -35,6 +37,7 @@ import {
   listDeliveries,
   listWebhookEndpoints,
   replayDelivery,
+  rotateWebhookSecret,
   type WebhookDeliveryRow,
   type WebhookEndpointRow,
 } from "../services/webhooks/endpoints";
@@ -42,16 +45,19 @@ import {
   ConfirmAction,
   Csrf,
   Field,
+  FieldError,
   FilterField,
   FilterForm,
   NoticeLine,
   Pager,
+  PostButton,
+  SelectField,
   Table,
 } from "./components";
 import { type FieldErrors, fieldErrorsOf, fieldOf } from "./forms";
 import { requireAdmin } from "./keys-routes";
 import { Layout, StatusPill } from "./layout";
-import { type Notice, render, setFlash, tOf, useUi } from "./ui";
+import { type Notice, problemNotice, render, setFlash, tOf, useUi } from "./ui";
 
 const WEBHOOK_ID = /^whk_[0-9A-Z]{26}$/;
 const DELIVERY_ID = /^whd_[0-9A-Z]{26}$/;
@@ -112,7 +118,7 @@ function ProviderCard(props: {
         // Write-only: never filled in, never shown back.
         <Field name={`credentials.${name}`} label={name} type="password" errors={props.errors} />
       ))}
-      {props.errors?.credentials ? <p class="field-error">{props.errors.credentials}</p> : null}
+      <FieldError error={props.errors?.credentials} />
       <div class="field">
         <label class="check">
           <input type="checkbox" name="enabled" value="true" checked={row ? row.enabled : true} />{" "}
@@ -122,6 +128,20 @@ function ProviderCard(props: {
       <button type="submit">{row ? t("providers.save") : t("providers.set_up")}</button>
     </form>
   );
+  const destructive = row ? (
+    <div class="actions">
+      <ConfirmAction
+        action={`/dashboard/providers/${provider}/rotate-hook-token`}
+        label={t("providers.rotate_token")}
+        question={t("providers.confirm_rotate_token", { provider })}
+      />
+      <ConfirmAction
+        action={`/dashboard/providers/${provider}/delete`}
+        label={t("providers.delete")}
+        question={t("providers.confirm_delete", { provider })}
+      />
+    </div>
+  ) : null;
   return (
     <div class="card provider" id={`provider-${provider}`}>
       <h2>
@@ -151,7 +171,10 @@ function ProviderCard(props: {
       ) : null}
       {/* Not set up: the form opens on demand (kept open when it came back with errors). */}
       {row ? (
-        providerForm
+        <>
+          {providerForm}
+          {destructive}
+        </>
       ) : (
         <details open={props.errors !== undefined}>
           <summary class="button secondary">{t("providers.set_up")}</summary>
@@ -228,26 +251,18 @@ export function ProvidersPage(props: {
           {Array.from({ length: ROUTE_ROWS }, (_, i) => (
             <fieldset class="route-row">
               <legend>{t("providers.route_row", { n: i + 1 })}</legend>
-              <Field
+              <SelectField
                 name={`providers.${i}.provider`}
                 label={t("providers.provider")}
+                value={
+                  props.routeDraft?.[`providers.${i}.provider`] ?? (i === 0 ? configured[0] : "")
+                }
+                options={[
+                  { value: "", label: t("common.dash") },
+                  ...configured.map((p) => ({ value: p, label: p })),
+                ]}
                 errors={props.routeErrors}
-              >
-                <select id={`field-providers.${i}.provider`} name={`providers.${i}.provider`}>
-                  <option value="">{t("common.dash")}</option>
-                  {configured.map((p) => (
-                    <option
-                      value={p}
-                      selected={
-                        (props.routeDraft?.[`providers.${i}.provider`] ??
-                          (i === 0 ? configured[0] : "")) === p
-                      }
-                    >
-                      {p}
-                    </option>
-                  ))}
-                </select>
-              </Field>
+              />
               <Field
                 name={`providers.${i}.priority`}
                 label={t("providers.priority")}
@@ -319,7 +334,7 @@ function EventChecks(props: { selected: readonly string[]; errors?: FieldErrors 
           <span class="mono">{e}</span>
         </label>
       ))}
-      {props.errors?.events ? <p class="field-error">{props.errors.events}</p> : null}
+      <FieldError error={props.errors?.events} />
     </fieldset>
   );
 }
@@ -328,7 +343,8 @@ export function WebhooksPage(props: {
   endpoints: WebhookEndpointRow[];
   cursor?: string;
   nextCursor: string | null;
-  created?: { row: WebhookEndpointRow; secret: string };
+  /** A secret shown once: a new endpoint's, or a rotated one's (`rotated`). */
+  created?: { row: WebhookEndpointRow; secret: string; rotated?: boolean };
   notice?: Notice;
   draft?: { url: string; description: string; events: string[] };
   errors?: FieldErrors;
@@ -339,7 +355,9 @@ export function WebhooksPage(props: {
       <NoticeLine notice={props.notice} />
       {props.created ? (
         <div class="card">
-          <h2>{t("webhooks.secret_title")}</h2>
+          <h2>
+            {props.created.rotated ? t("webhooks.rotated_title") : t("webhooks.secret_title")}
+          </h2>
           <p class="muted">{t("webhooks.secret_once")}</p>
           <pre class="text mono new-secret">{props.created.secret}</pre>
         </div>
@@ -394,6 +412,11 @@ export function WebhooksPage(props: {
               <td>
                 <div class="actions">
                   <a href={`/dashboard/webhooks/${e.id}`}>{t("webhooks.deliveries")}</a>
+                  <ConfirmAction
+                    action={`/dashboard/webhooks/${e.id}/rotate-secret`}
+                    label={t("webhooks.rotate")}
+                    question={t("webhooks.confirm_rotate", { url: e.url })}
+                  />
                   <ConfirmAction
                     action={`/dashboard/webhooks/${e.id}/delete`}
                     label={t("webhooks.delete")}
@@ -480,10 +503,10 @@ export function DeliveriesPage(props: {
               </td>
               <td>{fmt.dateTime(d.createdAt)}</td>
               <td>
-                <form method="post" action={`${base}/deliveries/${d.id}/replay`}>
-                  <Csrf />
-                  <button type="submit">{t("webhooks.replay")}</button>
-                </form>
+                <PostButton
+                  action={`${base}/deliveries/${d.id}/replay`}
+                  label={t("webhooks.replay")}
+                />
               </td>
             </tr>
           ))}
@@ -515,6 +538,14 @@ async function renderWebhooks(
   );
 }
 
+function providerParam(c: Context<AppEnv>): ProviderName {
+  const provider = c.req.param("provider") ?? "";
+  if (!isProvider(provider)) {
+    throw new ApiError("not-found", `No provider ${provider}.`);
+  }
+  return provider;
+}
+
 function webhookIdParam(c: Context<AppEnv>): string {
   const id = c.req.param("id") ?? "";
   if (!WEBHOOK_ID.test(id)) {
@@ -526,10 +557,7 @@ function webhookIdParam(c: Context<AppEnv>): string {
 export const integrationPages = new Hono<AppEnv>()
   .get("/dashboard/providers", (c) => renderProviders(c))
   .post("/dashboard/providers/:provider", async (c) => {
-    const provider = c.req.param("provider");
-    if (!isProvider(provider)) {
-      throw new ApiError("not-found", `No provider ${provider}.`);
-    }
+    const provider = providerParam(c);
     requireAdmin(c);
     const form = (await c.req.parseBody({ all: true })) as Form;
     const draft: Record<string, string> = {};
@@ -565,7 +593,7 @@ export const integrationPages = new Hono<AppEnv>()
       return renderProviders(
         c,
         {
-          notice: { kind: "error", text: error.message },
+          notice: problemNotice(error),
           failed: { provider, draft, errors: fieldErrorsOf(error) },
         },
         formStatus(error),
@@ -642,13 +670,27 @@ export const integrationPages = new Hono<AppEnv>()
       return renderProviders(
         c,
         {
-          notice: { kind: "error", text: error.message },
+          notice: problemNotice(error),
           routeDraft: draft,
           routeErrors: fieldErrorsOf(error),
         },
         formStatus(error),
       );
     }
+  })
+  .post("/dashboard/providers/:provider/delete", async (c) => {
+    const provider = providerParam(c);
+    requireAdmin(c);
+    await deleteProvider(c.env, c.get("caller"), provider);
+    setFlash(c, "ok", "providers.deleted", { provider });
+    return c.redirect("/dashboard/providers", 303);
+  })
+  .post("/dashboard/providers/:provider/rotate-hook-token", async (c) => {
+    const provider = providerParam(c);
+    requireAdmin(c);
+    await rotateHookToken(c.env, c.get("caller"), provider);
+    setFlash(c, "ok", "providers.token_rotated", { provider });
+    return c.redirect(`/dashboard/providers#provider-${provider}`, 303);
   })
   .post("/dashboard/routes/:id/delete", async (c) => {
     const id = c.req.param("id");
@@ -700,7 +742,7 @@ export const integrationPages = new Hono<AppEnv>()
       }
       return renderWebhooks(
         c,
-        { notice: { kind: "error", text: error.message }, draft, errors: fieldErrorsOf(error) },
+        { notice: problemNotice(error), draft, errors: fieldErrorsOf(error) },
         formStatus(error),
       );
     }
@@ -711,6 +753,17 @@ export const integrationPages = new Hono<AppEnv>()
     await deleteWebhookEndpoint(c.env, c.get("caller"), id);
     setFlash(c, "ok", "webhooks.deleted");
     return c.redirect("/dashboard/webhooks", 303);
+  })
+  .post("/dashboard/webhooks/:id/rotate-secret", async (c) => {
+    const id = webhookIdParam(c);
+    requireAdmin(c);
+    const rotated = await rotateWebhookSecret(c.env, c.get("caller"), id);
+    const text = tOf(c)("webhooks.rotated_ok", { url: rotated.row.url });
+    // Shown once, on this answer: never stored where a later page could show it again.
+    return renderWebhooks(c, {
+      notice: { kind: "ok", text },
+      created: { ...rotated, rotated: true },
+    });
   })
   .get("/dashboard/webhooks/:id", async (c) => {
     const id = webhookIdParam(c);

@@ -19,10 +19,19 @@ import {
   listApiKeys,
   revokeApiKey,
 } from "../services/accounts/api-keys";
-import { ConfirmAction, Csrf, Field, NoticeLine, Pager, Table } from "./components";
+import {
+  ConfirmAction,
+  Csrf,
+  Field,
+  FieldError,
+  NoticeLine,
+  Pager,
+  SelectField,
+  Table,
+} from "./components";
 import { type FieldErrors, fieldErrorsOf } from "./forms";
 import { Layout, StatusPill } from "./layout";
-import { type Notice, render, setFlash, tOf, useUi } from "./ui";
+import { type Notice, problemNotice, render, setFlash, tOf, useUi } from "./ui";
 
 const KEY_ID = /^key_[0-9A-Z]{26}$/;
 
@@ -74,15 +83,16 @@ export function KeysPage(props: {
             value={draft?.name}
             errors={props.errors}
           />
-          <Field name="mode" label={t("keys.mode")} errors={props.errors}>
-            <select id="field-mode" name="mode">
-              {(["live", "test"] as const).map((m) => (
-                <option value={m} selected={(draft?.mode ?? "live") === m}>
-                  {t(m === "live" ? "keys.mode_live" : "keys.mode_test")}
-                </option>
-              ))}
-            </select>
-          </Field>
+          <SelectField
+            name="mode"
+            label={t("keys.mode")}
+            value={draft?.mode ?? "live"}
+            options={[
+              { value: "live", label: t("keys.mode_live") },
+              { value: "test", label: t("keys.mode_test") },
+            ]}
+            errors={props.errors}
+          />
           <fieldset class={props.errors?.scopes ? "field has-error" : "field"}>
             <legend>{t("keys.scopes")}</legend>
             {PERMISSIONS.map((p) => (
@@ -96,7 +106,7 @@ export function KeysPage(props: {
                 <span class="mono">{p}</span>
               </label>
             ))}
-            {props.errors?.scopes ? <p class="field-error">{props.errors.scopes}</p> : null}
+            <FieldError error={props.errors?.scopes} />
           </fieldset>
           <Field
             name="rate_limit.per_second"
@@ -276,7 +286,7 @@ export const keyPages = new Hono<AppEnv>()
       const status = error.status === 403 ? 403 : 422;
       return renderKeys(
         c,
-        { notice: { kind: "error", text: error.message }, draft, errors: fieldErrorsOf(error) },
+        { notice: problemNotice(error), draft, errors: fieldErrorsOf(error) },
         status,
       );
     }

@@ -33,7 +33,7 @@ import {
   VariableFields,
 } from "./messages";
 import { renderOverview } from "./overview-routes";
-import { type Notice, render, setFlash, tOf } from "./ui";
+import { type Notice, problemNotice, render, setFlash, tOf } from "./ui";
 
 const MESSAGE_ID = /^msg_[0-9A-Z]{26}$/;
 const BATCH_ID = /^bat_[0-9A-Z]{26}$/;
@@ -312,7 +312,7 @@ export const messagePages = new Hono<AppEnv>()
       }
       return renderSend(
         c,
-        { draft, errors: fieldErrorsOf(error), notice: { kind: "error", text: error.message } },
+        { draft, errors: fieldErrorsOf(error), notice: problemNotice(error) },
         formStatus(error),
       );
     }
@@ -354,7 +354,7 @@ export const messagePages = new Hono<AppEnv>()
       }
       return renderBatches(
         c,
-        { draft, errors: fieldErrorsOf(error), notice: { kind: "error", text: error.message } },
+        { draft, errors: fieldErrorsOf(error), notice: problemNotice(error) },
         formStatus(error),
       );
     }

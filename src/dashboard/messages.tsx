@@ -207,7 +207,7 @@ export function MessagePage(props: {
     [t("message.mode"), m.mode],
     [t("message.created"), fmt.dateTime(m.createdAt)],
     [t("message.due"), fmt.dateTime(m.sendAt)],
-    [t("message.sent"), fmt.dateTime(m.sentAt)],
+    [t("message.sent_at"), fmt.dateTime(m.sentAt)],
     [t("message.completed"), fmt.dateTime(m.completedAt)],
   ];
   return (

@@ -65,7 +65,7 @@ export const overviewPages = new Hono<AppEnv>()
           days={[]}
           from={from}
           to={to}
-          notice={{ kind: "error", text: fields || error.message }}
+          notice={{ kind: "error", text: fields || error.message, slug: error.slug }}
         />,
         422,
       );

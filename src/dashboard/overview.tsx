@@ -228,7 +228,7 @@ export function VerificationPage(props: {
               <dd>{fmt.number(sum((d) => d.sent))}</dd>
             </div>
             <div>
-              <dt>{t("verification.approved")}</dt>
+              <dt>{t("verification.approved_count")}</dt>
               <dd>{fmt.number(approved)}</dd>
             </div>
             <div>
@@ -259,7 +259,10 @@ export function VerificationPage(props: {
               series: [
                 { label: t("verification.started"), values: props.days.map((d) => d.started) },
                 { label: t("verification.sent"), values: props.days.map((d) => d.sent) },
-                { label: t("verification.approved"), values: props.days.map((d) => d.approved) },
+                {
+                  label: t("verification.approved_count"),
+                  values: props.days.map((d) => d.approved),
+                },
               ],
             }}
           />
@@ -271,7 +274,7 @@ export function VerificationPage(props: {
             t("verification.date"),
             t("verification.started"),
             t("verification.sent"),
-            t("verification.approved"),
+            t("verification.approved_count"),
             t("verification.conversion"),
             t("verification.refused"),
           ]}

@@ -23,7 +23,7 @@ import {
 import { readForm } from "./forms";
 import { AccountPage, InvitationPage, type Notice, UsersPage } from "./people";
 import { setSessionCookie } from "./session";
-import { render, tOf } from "./ui";
+import { problemNotice, render, tOf } from "./ui";
 
 const USER_ID = /^usr_[0-9A-Z]{26}$/;
 
@@ -79,7 +79,7 @@ async function usersForm(c: Context<AppEnv>, change: () => Promise<string>) {
     if (!(error instanceof ApiError) || error.status === 404) {
       throw error;
     }
-    return renderUsers(c, { notice: { kind: "error", text: error.message } }, formStatus(error));
+    return renderUsers(c, { notice: problemNotice(error) }, formStatus(error));
   }
 }
 
@@ -175,7 +175,7 @@ export const peoplePages = new Hono<AppEnv>()
       if (!(error instanceof ApiError)) {
         throw error;
       }
-      return renderUsers(c, { notice: { kind: "error", text: error.message } }, formStatus(error));
+      return renderUsers(c, { notice: problemNotice(error) }, formStatus(error));
     }
   })
   .post("/dashboard/users/:id/role", async (c) => {
@@ -218,6 +218,6 @@ export const peoplePages = new Hono<AppEnv>()
       if (!(error instanceof ApiError) || error.status === 429) {
         throw error;
       }
-      return renderAccount(c, { kind: "error", text: error.message }, 422);
+      return renderAccount(c, problemNotice(error), 422);
     }
   });

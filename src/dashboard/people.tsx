@@ -2,7 +2,7 @@
 
 import { PASSWORD_MAX_LENGTH, PASSWORD_MIN_LENGTH } from "../domain/passwords";
 import type { UserRecord } from "../services/accounts/users";
-import { ConfirmAction, Csrf, Field, NoticeLine, Pager, Table } from "./components";
+import { ConfirmAction, Csrf, Field, NoticeLine, Pager, PostButton, Table } from "./components";
 import { Layout, StatusPill } from "./layout";
 import { type Notice, useUi } from "./ui";
 
@@ -103,10 +103,10 @@ export function UsersPage(props: {
                         question={t("users.confirm_disable", { email: u.email })}
                       />
                     ) : (
-                      <form method="post" action={`/dashboard/users/${u.id}/enable`}>
-                        <Csrf />
-                        <button type="submit">{t("users.enable")}</button>
-                      </form>
+                      <PostButton
+                        action={`/dashboard/users/${u.id}/enable`}
+                        label={t("users.enable")}
+                      />
                     )}
                     <ConfirmAction
                       action={`/dashboard/users/${u.id}/remove`}

@@ -1,7 +1,7 @@
 /** The Roles page: the built-in roles (read-only) and the tenant's custom roles with their forms. */
 import { PERMISSION_DESCRIPTIONS, PERMISSIONS, type Permission } from "../domain/permissions";
 import type { Role } from "../services/accounts/roles";
-import { ConfirmAction, Csrf, Field, NoticeLine, Table } from "./components";
+import { ConfirmAction, Csrf, Field, FieldError, NoticeLine, Table } from "./components";
 import type { FieldErrors } from "./forms";
 import { Layout } from "./layout";
 import { type Notice, useUi } from "./ui";
@@ -61,7 +61,7 @@ function RoleForm(props: { draft: RoleDraft; grantable: readonly Permission[] })
             </label>
           ))}
         </div>
-        {permissionsError ? <p class="field-error">{permissionsError}</p> : null}
+        <FieldError error={permissionsError} />
       </fieldset>
       <button type="submit">{d.id ? t("roles.save") : t("roles.create")}</button>
     </form>

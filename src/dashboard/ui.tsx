@@ -10,6 +10,7 @@ import { type Child, createContext, useContext } from "hono/jsx";
 import type { AppEnv } from "../app-env";
 import { budgetZoneOf } from "../domain/budget";
 import type { Permission } from "../domain/permissions";
+import type { ApiError, ProblemSlug } from "../lib/problem";
 import {
   type Formats,
   formatsFor,
@@ -21,7 +22,15 @@ import {
   type Vars,
 } from "./i18n";
 
-export type Notice = { kind: "ok" | "error"; text: string };
+/** A line above a page's content; `slug` marks a service's problem (its text is translated). */
+export type Notice = { kind: "ok" | "error"; text: string; slug?: ProblemSlug };
+
+/** A refused action's notice: the problem's detail, put in the page's language when shown. */
+export const problemNotice = (error: ApiError): Notice => ({
+  kind: "error",
+  text: error.message,
+  slug: error.slug,
+});
 
 export interface Ui {
   locale: Locale;

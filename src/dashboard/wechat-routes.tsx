@@ -12,38 +12,88 @@ import type { Menu, MenuButton, MenuButtonFields, MenuSubButton } from "../domai
 import { MAX_SUB_BUTTONS, MAX_TOP_BUTTONS } from "../domain/wechat-menu";
 import { ApiError } from "../lib/problem";
 import { listAppBindings } from "../services/contacts/bindings";
+import { listWebhookEndpoints } from "../services/webhooks/endpoints";
 import { getWeChatApp, listWeChatApps, webhookUrl } from "../services/wechat/apps";
 import { createAutoReply, deleteAutoReply, listAutoReplies } from "../services/wechat/auto-replies";
 import { createBroadcast, listBroadcasts, previewBroadcast } from "../services/wechat/broadcasts";
+import {
+  changeBlacklist,
+  deleteTag,
+  listBlacklist,
+  MAX_REMARK_CHARS,
+  renameTag,
+  setRemark,
+} from "../services/wechat/follower-admin";
 import { createTag, listFollowers, listTags, type Tag } from "../services/wechat/followers";
 import { heldFile, listMedia, uploadMedia } from "../services/wechat/media";
-import { getMenu, putMenu } from "../services/wechat/menu";
+import {
+  addConditionalMenu,
+  deleteConditionalMenu,
+  deleteMenu,
+  getMenu,
+  putMenu,
+} from "../services/wechat/menu";
 import { createQrCode, listQrCodes, type QrCodeRow } from "../services/wechat/qrcodes";
 import { type FieldErrors, type FormFields, fieldErrorsOf, fieldOf, readForm } from "./forms";
-import { type Notice, render, setFlash, tOf } from "./ui";
+import { type Notice, problemNotice, render, setFlash, tOf } from "./ui";
 import {
   AutoRepliesPage,
   type AutoReplyDraft,
   BindingsPage,
+  BROADCAST_KINDS,
   type BroadcastDraft,
+  type BroadcastKind,
   BroadcastsPage,
   FollowersPage,
   MediaPage,
   MenuPage,
+  NEWS_SLOTS,
   primaryFieldOf,
   QrCodesPage,
   type QrDraft,
+  REPLY_KINDS,
   WeChatAppPage,
   WeChatAppsPage,
 } from "./wechat";
 
 const APP_ID = /^wx[0-9a-zA-Z]{16}$/;
+const TAG_ID = /^\d{1,9}$/;
+const MENU_ID = /^\d{1,20}$/;
+const OPENID = /^[A-Za-z0-9_-]{1,64}$/;
 const RULE_ID = /^arr_[0-9A-Z]{26}$/;
 
 function requireAdmin(c: Context<AppEnv>): void {
   if (!grants(c.get("caller").scopes, "admin")) {
     throw new ApiError("forbidden", tOf(c)("wechat.forbidden"));
   }
+}
+
+/** A broadcast's content as the API takes it: a text, or one media id (ours or WeChat's). */
+function broadcastContentOf(draft: BroadcastDraft): {
+  type: BroadcastKind;
+  text?: string;
+  media_ids?: string[];
+} {
+  return draft.kind === "text"
+    ? { type: "text", text: draft.text }
+    : { type: draft.kind, media_ids: [draft.mediaId] };
+}
+
+/** WeChat's tag names: 1 to 30 characters (a create and a rename alike). */
+function checkTagName(c: Context<AppEnv>, name: string): void {
+  if (name.length === 0 || name.length > 30) {
+    throw new ApiError("validation-error", tOf(c)("common.form_errors"), {
+      errors: [{ pointer: "/name", detail: tOf(c)("wechat.tags.bad_name") }],
+    });
+  }
+}
+
+function tagIdParam(c: Context<AppEnv>): number {
+  const id = c.req.param("tag_id") ?? "";
+  if (!TAG_ID.test(id)) {
+    throw new ApiError("not-found", `No tag ${id}.`);
+  }
+  return Number(id);
 }
 
 function appIdParam(c: Context<AppEnv>): string {
@@ -157,25 +207,26 @@ function fieldOfPointer(rest: string[]): string[] {
 async function renderMenu(
   c: Context<AppEnv>,
   appId: string,
-  refused?: { draft: Menu; error: ApiError; errors: FieldErrors },
+  refused?: { draft?: Menu; error: ApiError; errors: FieldErrors; tagId?: string },
 ) {
   const caller = c.get("caller");
   let published: Menu | null = null;
-  let readError: string | undefined;
+  let readError: ApiError | undefined;
   try {
     published = await getMenu(c.env, caller, appId);
   } catch (error) {
-    readError = refusal(error).message;
+    readError = refusal(error);
   }
-  const notice = refused
-    ? { kind: "error" as const, text: refused.error.message }
-    : readError
-      ? { kind: "error" as const, text: readError }
-      : undefined;
+  const failed = refused?.error ?? readError;
+  const notice = failed ? problemNotice(failed) : undefined;
+  // The tags a conditional menu may target; none to offer when WeChat cannot be asked.
+  const tags = await listTags(c.env, caller, appId).catch(() => []);
   return render(
     c,
     <MenuPage
       appId={appId}
+      tags={tags}
+      tagId={refused?.tagId}
       published={published}
       draft={refused?.draft ?? published ?? { button: [] }}
       canWrite
@@ -192,14 +243,17 @@ async function renderAutoReplies(
   refused?: { draft: AutoReplyDraft; error: ApiError },
 ) {
   const rules = await listAutoReplies(c.env, c.get("caller"), appId);
+  // The endpoints a query rule may ask (the first 100: a tenant has at most 20).
+  const endpoints = await listWebhookEndpoints(c.env, c.get("caller"), { limit: 100 });
   return render(
     c,
     <AutoRepliesPage
       appId={appId}
       rules={rules}
+      endpoints={endpoints.data}
       canWrite
       draft={refused?.draft}
-      notice={refused ? { kind: "error", text: refused.error.message } : undefined}
+      notice={refused ? problemNotice(refused.error) : undefined}
       errors={refused ? fieldErrorsOf(refused.error) : undefined}
     />,
     refused ? formStatus(refused.error) : 200,
@@ -220,7 +274,7 @@ async function renderQrCodes(
       codes={codes}
       created={view.created}
       draft={refused?.draft}
-      notice={refused ? { kind: "error", text: refused.error.message } : undefined}
+      notice={refused ? problemNotice(refused.error) : undefined}
       errors={refused ? fieldErrorsOf(refused.error) : undefined}
     />,
     refused ? formStatus(refused.error) : view.created ? 201 : 200,
@@ -242,12 +296,14 @@ async function renderFollowers(c: Context<AppEnv>, appId: string, refused?: ApiE
   const page = await listFollowers(c.env, caller, appId, { following, cursor, limit: 50 });
   const canManageTags = grants(caller.scopes, "admin");
   let tags: Tag[] | null = null;
-  let notice = refused ? { kind: "error" as const, text: refused.message } : undefined;
+  let blacklist: { total: number; openids: string[] } | null = null;
+  let notice = refused ? problemNotice(refused) : undefined;
   if (canManageTags) {
     try {
       tags = await listTags(c.env, caller, appId);
+      blacklist = await listBlacklist(c.env, caller, appId, undefined);
     } catch (error) {
-      notice ??= { kind: "error", text: refusal(error).message };
+      notice ??= problemNotice(refusal(error));
     }
   }
   return render(
@@ -259,6 +315,7 @@ async function renderFollowers(c: Context<AppEnv>, appId: string, refused?: ApiE
       cursor={cursor}
       nextCursor={page.nextCursor}
       tags={tags}
+      blacklist={blacklist}
       canManageTags={canManageTags}
       notice={notice}
       errors={refused ? fieldErrorsOf(refused) : undefined}
@@ -281,17 +338,20 @@ async function renderBroadcasts(
   const cursorParam = c.req.query("cursor");
   const cursor = cursorParam && BROADCAST_CURSOR.test(cursorParam) ? cursorParam : undefined;
   const page = await listBroadcasts(c.env, caller, appId, { cursor, limit: 50 });
+  // The account's uploaded media to pick an image or news from (the newest 100).
+  const media = await listMedia(c.env, caller, appId, { limit: 100 });
   const { refused } = view;
   return render(
     c,
     <BroadcastsPage
       appId={appId}
       broadcasts={page.data}
+      media={media.data}
       cursor={cursor}
       nextCursor={page.nextCursor}
       canSend={grants(caller.scopes, "messages:send")}
       draft={view.draft}
-      notice={refused ? { kind: "error", text: refused.message } : view.notice}
+      notice={refused ? problemNotice(refused) : view.notice}
       errors={refused ? fieldErrorsOf(refused) : undefined}
     />,
     refused ? formStatus(refused) : 200,
@@ -316,7 +376,7 @@ async function renderMedia(c: Context<AppEnv>, appId: string, refused?: ApiError
       cursor={cursor}
       nextCursor={page.nextCursor}
       canUpload={grants(caller.scopes, "messages:send")}
-      notice={refused ? { kind: "error", text: refused.message } : undefined}
+      notice={refused ? problemNotice(refused) : undefined}
       errors={refused ? fieldErrorsOf(refused) : undefined}
     />,
     refused ? formStatus(refused) : 200,
@@ -343,9 +403,23 @@ export const wechatPages = new Hono<AppEnv>()
   .post("/dashboard/wechat/:app_id/menu", async (c) => {
     requireAdmin(c);
     const appId = appIdParam(c);
-    const { menu, slotOfPointer } = menuOfForm(await readForm(c));
+    const form = await readForm(c);
+    const { menu, slotOfPointer } = menuOfForm(form);
+    // A tag makes it a conditional (personalised) menu for that tag's followers.
+    const tagId = fieldOf(form, "tag_id").trim();
+    let conditional: string | undefined;
     try {
-      await putMenu(c.env, c.get("caller"), appId, menu);
+      if (tagId && !TAG_ID.test(tagId)) {
+        throw new ApiError("validation-error", tOf(c)("common.form_errors"), {
+          errors: [{ pointer: "/tag_id", detail: tOf(c)("wechat.menu.bad_tag") }],
+        });
+      }
+      if (tagId) {
+        conditional = (await addConditionalMenu(c.env, c.get("caller"), appId, menu, Number(tagId)))
+          .menuId;
+      } else {
+        await putMenu(c.env, c.get("caller"), appId, menu);
+      }
     } catch (error) {
       const refused = refusal(error);
       const slotted = new ApiError("unprocessable-entity", refused.message, {
@@ -360,9 +434,42 @@ export const wechatPages = new Hono<AppEnv>()
         draft,
         error: refused.status === 422 ? slotted : refused,
         errors: fieldErrorsOf(slotted),
+        tagId,
       });
     }
-    setFlash(c, "ok", "wechat.menu.published_ok");
+    if (conditional !== undefined) {
+      setFlash(c, "ok", "wechat.menu.conditional_ok", { id: conditional, tag: tagId });
+    } else {
+      setFlash(c, "ok", "wechat.menu.published_ok");
+    }
+    return c.redirect(`/dashboard/wechat/${appId}/menu`, 303);
+  })
+  .post("/dashboard/wechat/:app_id/menu/delete", async (c) => {
+    requireAdmin(c);
+    const appId = appIdParam(c);
+    await deleteMenu(c.env, c.get("caller"), appId);
+    setFlash(c, "ok", "wechat.menu.deleted");
+    return c.redirect(`/dashboard/wechat/${appId}/menu`, 303);
+  })
+  .post("/dashboard/wechat/:app_id/menu/conditional/delete", async (c) => {
+    requireAdmin(c);
+    const appId = appIdParam(c);
+    const menuId = fieldOf(await readForm(c), "menu_id").trim();
+    try {
+      if (!MENU_ID.test(menuId)) {
+        throw new ApiError("validation-error", tOf(c)("common.form_errors"), {
+          errors: [{ pointer: "/menu_id", detail: tOf(c)("wechat.menu.bad_menu_id") }],
+        });
+      }
+      await deleteConditionalMenu(c.env, c.get("caller"), appId, menuId);
+    } catch (error) {
+      const refused = refusal(error);
+      return renderMenu(c, appId, {
+        error: refused,
+        errors: fieldErrorsOf(refused),
+      });
+    }
+    setFlash(c, "ok", "wechat.menu.conditional_deleted", { id: menuId });
     return c.redirect(`/dashboard/wechat/${appId}/menu`, 303);
   })
   .get("/dashboard/wechat/:app_id/auto-replies", async (c) => {
@@ -373,45 +480,28 @@ export const wechatPages = new Hono<AppEnv>()
     requireAdmin(c);
     const appId = appIdParam(c);
     const form = await readForm(c);
-    const draft: AutoReplyDraft = {
-      match: fieldOf(form, "match"),
-      keyword: fieldOf(form, "keyword").trim(),
-      content: fieldOf(form, "reply.content"),
-      priority: fieldOf(form, "priority").trim(),
-    };
+    const draft = autoReplyDraftOf(form);
     try {
       const t = tOf(c);
       const match = AUTO_REPLY_MATCHES.find((m) => m === draft.match);
       const priority = draft.priority === "" ? undefined : Number(draft.priority);
-      const errors = [
-        ...(match ? [] : [{ pointer: "/match", detail: t("wechat.auto_replies.bad_match") }]),
-        ...(draft.content.trim()
-          ? []
-          : [
-              {
-                pointer: "/reply/content",
-                detail: t("wechat.auto_replies.bad_text"),
-              },
-            ]),
-        ...(priority === undefined ||
-        (Number.isInteger(priority) && priority >= 0 && priority <= 1000)
-          ? []
-          : [
-              {
-                pointer: "/priority",
-                detail: t("wechat.auto_replies.bad_priority"),
-              },
-            ]),
-      ];
+      const { reply, errors } = replyOfDraft(draft, t);
+      if (!match) {
+        errors.push({ pointer: "/match", detail: t("wechat.auto_replies.bad_match") });
+      }
+      if (
+        priority !== undefined &&
+        !(Number.isInteger(priority) && priority >= 0 && priority <= 1000)
+      ) {
+        errors.push({ pointer: "/priority", detail: t("wechat.auto_replies.bad_priority") });
+      }
       if (errors.length > 0 || !match) {
-        throw new ApiError("validation-error", t("common.form_errors"), {
-          errors,
-        });
+        throw new ApiError("validation-error", t("common.form_errors"), { errors });
       }
       await createAutoReply(c.env, c.get("caller"), appId, {
         match: match satisfies AutoReplyMatch,
         keyword: draft.keyword || undefined,
-        reply: { type: "text", content: draft.content },
+        reply,
         priority,
       });
     } catch (error) {
@@ -462,11 +552,7 @@ export const wechatPages = new Hono<AppEnv>()
     const appId = appIdParam(c);
     const name = fieldOf(await readForm(c), "name").trim();
     try {
-      if (name.length === 0 || name.length > 30) {
-        throw new ApiError("validation-error", tOf(c)("common.form_errors"), {
-          errors: [{ pointer: "/name", detail: tOf(c)("wechat.tags.bad_name") }],
-        });
-      }
+      checkTagName(c, name);
       const tag = await createTag(c.env, c.get("caller"), appId, name);
       setFlash(c, "ok", "wechat.tags.created", { name: tag.name });
     } catch (error) {
@@ -474,11 +560,94 @@ export const wechatPages = new Hono<AppEnv>()
     }
     return c.redirect(`/dashboard/wechat/${appId}/followers`, 303);
   })
+  .post("/dashboard/wechat/:app_id/tags/:tag_id/rename", async (c) => {
+    requireAdmin(c);
+    const appId = appIdParam(c);
+    const id = tagIdParam(c);
+    const name = fieldOf(await readForm(c), "name").trim();
+    try {
+      checkTagName(c, name);
+      await renameTag(c.env, c.get("caller"), appId, { id, name });
+    } catch (error) {
+      return renderFollowers(c, appId, refusal(error));
+    }
+    setFlash(c, "ok", "wechat.tags.renamed", { name });
+    return c.redirect(`/dashboard/wechat/${appId}/followers`, 303);
+  })
+  .post("/dashboard/wechat/:app_id/tags/:tag_id/delete", async (c) => {
+    requireAdmin(c);
+    const appId = appIdParam(c);
+    const id = tagIdParam(c);
+    try {
+      await deleteTag(c.env, c.get("caller"), appId, id);
+    } catch (error) {
+      return renderFollowers(c, appId, refusal(error));
+    }
+    setFlash(c, "ok", "wechat.tags.deleted", { id });
+    return c.redirect(`/dashboard/wechat/${appId}/followers`, 303);
+  })
+  .post("/dashboard/wechat/:app_id/followers/remark", async (c) => {
+    requireAdmin(c);
+    const appId = appIdParam(c);
+    const form = await readForm(c);
+    const openid = fieldOf(form, "openid").trim();
+    const remark = fieldOf(form, "remark").trim();
+    try {
+      const t = tOf(c);
+      const errors = [
+        ...(OPENID.test(openid)
+          ? []
+          : [{ pointer: "/openid", detail: t("wechat.followers.bad_openid") }]),
+        ...([...remark].length < MAX_REMARK_CHARS
+          ? []
+          : [
+              {
+                pointer: "/remark",
+                detail: t("wechat.followers.bad_remark", { max: MAX_REMARK_CHARS - 1 }),
+              },
+            ]),
+      ];
+      if (errors.length > 0) {
+        throw new ApiError("validation-error", t("common.form_errors"), { errors });
+      }
+      await setRemark(c.env, c.get("caller"), appId, { openid, remark });
+    } catch (error) {
+      return renderFollowers(c, appId, refusal(error));
+    }
+    setFlash(c, "ok", "wechat.followers.remarked", { openid });
+    return c.redirect(`/dashboard/wechat/${appId}/followers`, 303);
+  })
+  .post("/dashboard/wechat/:app_id/blacklist", async (c) => {
+    requireAdmin(c);
+    const appId = appIdParam(c);
+    const form = await readForm(c);
+    const action = fieldOf(form, "action") === "remove" ? "remove" : "add";
+    const openids = fieldOf(form, "openids")
+      .split(/[\s,]+/)
+      .filter(Boolean);
+    try {
+      const bad = openids.findIndex((o) => !OPENID.test(o));
+      if (openids.length === 0 || openids.length > 1000 || bad >= 0) {
+        throw new ApiError("validation-error", tOf(c)("common.form_errors"), {
+          errors: [{ pointer: "/openids", detail: tOf(c)("wechat.blacklist.bad_openids") }],
+        });
+      }
+      await changeBlacklist(c.env, c.get("caller"), appId, { openids, action });
+    } catch (error) {
+      return renderFollowers(c, appId, refusal(error));
+    }
+    setFlash(c, "ok", action === "add" ? "wechat.blacklist.added" : "wechat.blacklist.removed", {
+      n: openids.length,
+    });
+    return c.redirect(`/dashboard/wechat/${appId}/followers#blacklist`, 303);
+  })
   .get("/dashboard/wechat/:app_id/broadcasts", (c) => renderBroadcasts(c, appIdParam(c)))
   .post("/dashboard/wechat/:app_id/broadcasts", async (c) => {
     const appId = appIdParam(c);
     const form = await readForm(c);
     const draft: BroadcastDraft = {
+      kind: BROADCAST_KINDS.find((k) => k === fieldOf(form, "type")) ?? "text",
+      mediaId: fieldOf(form, "media_ids.0").trim(),
       text: fieldOf(form, "text"),
       target: fieldOf(form, "target") === "tag" ? "tag" : "all",
       tagId: fieldOf(form, "target.tag_id").trim(),
@@ -491,10 +660,14 @@ export const wechatPages = new Hono<AppEnv>()
         throw new ApiError("forbidden", t("wechat.forbidden"));
       }
       const tagId = Number(draft.tagId);
+      const content = broadcastContentOf(draft);
       const errors = [
-        ...(draft.text.trim()
+        ...(draft.kind !== "text" || draft.text.trim()
           ? []
           : [{ pointer: "/text", detail: t("wechat.broadcasts.bad_text") }]),
+        ...(draft.kind === "text" || draft.mediaId
+          ? []
+          : [{ pointer: "/media_ids/0", detail: t("wechat.broadcasts.bad_media") }]),
         ...(draft.target === "tag" && !(Number.isInteger(tagId) && tagId > 0 && draft.tagId)
           ? [{ pointer: "/target/tag_id", detail: t("wechat.broadcasts.bad_tag") }]
           : []),
@@ -507,8 +680,7 @@ export const wechatPages = new Hono<AppEnv>()
       }
       if (intent === "preview") {
         await previewBroadcast(c.env, c.get("caller"), appId, {
-          type: "text",
-          text: draft.text,
+          ...content,
           openid: draft.openid,
         });
         // The form stays filled: the preview is checked on a phone, then sent.
@@ -518,8 +690,7 @@ export const wechatPages = new Hono<AppEnv>()
         });
       }
       const { row } = await createBroadcast(c.env, c.get("caller"), appId, {
-        type: "text",
-        text: draft.text,
+        ...content,
         target: draft.target === "tag" ? { kind: "tag", tag_id: tagId } : { kind: "all" },
       });
       setFlash(
@@ -594,6 +765,85 @@ export const wechatPages = new Hono<AppEnv>()
     setFlash(c, "ok", "wechat.auto_replies.deleted");
     return c.redirect(`/dashboard/wechat/${appId}/auto-replies`, 303);
   });
+
+/** The auto-reply form as typed. */
+function autoReplyDraftOf(form: FormFields): AutoReplyDraft {
+  const kind = REPLY_KINDS.find((k) => k === fieldOf(form, "reply.type")) ?? "text";
+  return {
+    match: fieldOf(form, "match"),
+    keyword: fieldOf(form, "keyword").trim(),
+    kind,
+    content: fieldOf(form, "reply.content"),
+    articles: Array.from({ length: NEWS_SLOTS }, (_, i) => ({
+      title: fieldOf(form, `reply.articles.${i}.title`).trim(),
+      description: fieldOf(form, `reply.articles.${i}.description`).trim(),
+      url: fieldOf(form, `reply.articles.${i}.url`).trim(),
+      pic_url: fieldOf(form, `reply.articles.${i}.pic_url`).trim(),
+    })),
+    endpointId: fieldOf(form, "reply.endpoint_id").trim(),
+    priority: fieldOf(form, "priority").trim(),
+  };
+}
+
+const WEB_URL = /^https?:\/\/[^\s]+$/;
+
+/**
+ * The reply the API's schema accepts (POST …/auto-replies: a text, news of 1 to 8 articles, or a
+ * query to one of the tenant's endpoints) with the form's errors at the API's pointers. Blank
+ * article slots are left out, so the pointers follow the kept articles' slots.
+ */
+function replyOfDraft(
+  draft: AutoReplyDraft,
+  t: ReturnType<typeof tOf>,
+): { reply: Record<string, unknown>; errors: { pointer: string; detail: string }[] } {
+  const errors: { pointer: string; detail: string }[] = [];
+  if (draft.kind === "query") {
+    if (!/^whk_[0-9A-Z]{26}$/.test(draft.endpointId)) {
+      errors.push({ pointer: "/reply/endpoint_id", detail: t("wechat.auto_replies.bad_endpoint") });
+    }
+    return { reply: { type: "query", endpoint_id: draft.endpointId }, errors };
+  }
+  if (draft.kind === "news") {
+    const articles: Record<string, string>[] = [];
+    draft.articles.forEach((a, i) => {
+      if (!a.title && !a.url && !a.description && !a.pic_url) {
+        return;
+      }
+      const at = `/reply/articles/${i}`;
+      if (a.title.length < 1 || a.title.length > 64) {
+        errors.push({ pointer: `${at}/title`, detail: t("wechat.auto_replies.bad_title") });
+      }
+      if (a.description.length > 120) {
+        errors.push({
+          pointer: `${at}/description`,
+          detail: t("wechat.auto_replies.bad_description"),
+        });
+      }
+      for (const field of ["url", "pic_url"] as const) {
+        if ((field === "url" || a[field]) && !(WEB_URL.test(a[field]) && URL.canParse(a[field]))) {
+          errors.push({ pointer: `${at}/${field}`, detail: t("wechat.auto_replies.bad_url") });
+        }
+      }
+      articles.push({
+        title: a.title,
+        url: a.url,
+        ...(a.description ? { description: a.description } : {}),
+        ...(a.pic_url ? { pic_url: a.pic_url } : {}),
+      });
+    });
+    if (articles.length === 0) {
+      errors.push({
+        pointer: "/reply/articles/0/title",
+        detail: t("wechat.auto_replies.bad_news"),
+      });
+    }
+    return { reply: { type: "news", articles }, errors };
+  }
+  if (!draft.content.trim() || draft.content.length > 2000) {
+    errors.push({ pointer: "/reply/content", detail: t("wechat.auto_replies.bad_text") });
+  }
+  return { reply: { type: "text", content: draft.content }, errors };
+}
 
 /** The compact menu put back into the slots it came from, for the refused form. */
 function draftOfSlots(menu: Menu, slotOfPointer: (pointer: string) => string): Menu {

@@ -17,6 +17,7 @@ import {
 } from "../domain/wechat-menu";
 import { MAX_EXPIRE_SECONDS, MAX_SCENE_LENGTH, qrImageUrl } from "../domain/wechat-qrcodes";
 import type { AppBinding } from "../services/contacts/bindings";
+import type { WebhookEndpointRow } from "../services/webhooks/endpoints";
 import type { WeChatAppRow } from "../services/wechat/apps";
 import type { AutoReplyRow } from "../services/wechat/auto-replies";
 import type { BroadcastView } from "../services/wechat/broadcasts";
@@ -27,11 +28,13 @@ import {
   ConfirmAction,
   Csrf,
   Field,
+  FieldError,
   FilterField,
   FilterForm,
   type Notice,
   NoticeLine,
   Pager,
+  SelectField,
   Table,
 } from "./components";
 import type { FieldErrors } from "./forms";
@@ -170,26 +173,77 @@ function replySummary(reply: Record<string, unknown>): string {
   return JSON.stringify(reply);
 }
 
+/** The replies the API takes: a text, news (1 to 8 articles), or a query to your endpoint. */
+export const REPLY_KINDS = ["text", "news", "query"] as const;
+/** The news article slots the form offers (WeChat takes 8; a reply rarely has more than 3). */
+export const NEWS_SLOTS = 3;
+
 export interface AutoReplyDraft {
   match: string;
   keyword: string;
+  kind: (typeof REPLY_KINDS)[number];
   content: string;
+  articles: { title: string; description: string; url: string; pic_url: string }[];
+  endpointId: string;
   priority: string;
+}
+
+/** One news article's fields (`reply.articles.N.…`, the API's pointers). */
+function ArticleFields(props: { index: number; draft: AutoReplyDraft; errors?: FieldErrors }) {
+  const { t } = useUi();
+  const a = props.draft.articles[props.index];
+  const at = `reply.articles.${props.index}`;
+  const url = (field: "url" | "pic_url", label: string, value?: string) => (
+    <Field
+      name={`${at}.${field}`}
+      label={label}
+      type="url"
+      value={value}
+      placeholder="https://"
+      errors={props.errors}
+    />
+  );
+  return (
+    <fieldset class="news-article">
+      <legend>{t("wechat.auto_replies.article", { n: props.index + 1 })}</legend>
+      <Field
+        name={`${at}.title`}
+        label={t("wechat.auto_replies.article_title")}
+        value={a?.title}
+        maxlength={64}
+        errors={props.errors}
+      />
+      <Field
+        name={`${at}.description`}
+        label={t("wechat.auto_replies.article_description")}
+        value={a?.description}
+        maxlength={120}
+        errors={props.errors}
+      />
+      {url("url", t("wechat.auto_replies.article_url"), a?.url)}
+      {url("pic_url", t("wechat.auto_replies.article_pic_url"), a?.pic_url)}
+    </fieldset>
+  );
 }
 
 export function AutoRepliesPage(props: {
   appId: string;
   rules: readonly AutoReplyRow[];
+  /** The tenant's webhook endpoints, one of which a query rule asks. */
+  endpoints: readonly WebhookEndpointRow[];
   canWrite: boolean;
   notice?: Notice;
   draft?: AutoReplyDraft;
   errors?: FieldErrors;
 }) {
   const { t } = useUi();
-  const draft = props.draft ?? {
+  const draft: AutoReplyDraft = props.draft ?? {
     match: "exact",
     keyword: "",
+    kind: "text",
     content: "",
+    articles: [],
+    endpointId: "",
     priority: "100",
   };
   const base = `/dashboard/wechat/${props.appId}/auto-replies`;
@@ -214,7 +268,17 @@ export function AutoRepliesPage(props: {
               <td>{rule.priority}</td>
               <td>{t(`wechat.match.${rule.match}`)}</td>
               <td>{rule.keyword ?? t("common.dash")}</td>
-              <td>{replySummary(rule.reply)}</td>
+              <td>
+                <span class="pill">
+                  {t(
+                    `wechat.auto_replies.kind.${String(rule.reply.type)}` as "wechat.auto_replies.kind.text",
+                  )}
+                </span>{" "}
+                {rule.reply.type === "query"
+                  ? (props.endpoints.find((e) => e.id === rule.reply.endpoint_id)?.url ??
+                    replySummary(rule.reply))
+                  : replySummary(rule.reply)}
+              </td>
               <td>
                 {props.canWrite ? (
                   <ConfirmAction
@@ -235,15 +299,13 @@ export function AutoRepliesPage(props: {
           <h2>{t("wechat.auto_replies.new")}</h2>
           <form method="post" action={base}>
             <Csrf />
-            <Field name="match" label={t("wechat.auto_replies.match")} errors={props.errors}>
-              <select id="field-match" name="match">
-                {AUTO_REPLY_MATCHES.map((m) => (
-                  <option value={m} selected={m === draft.match}>
-                    {t(`wechat.match.${m}`)}
-                  </option>
-                ))}
-              </select>
-            </Field>
+            <SelectField
+              name="match"
+              label={t("wechat.auto_replies.match")}
+              value={draft.match}
+              options={AUTO_REPLY_MATCHES.map((m) => ({ value: m, label: t(`wechat.match.${m}`) }))}
+              errors={props.errors}
+            />
             <Field
               name="keyword"
               label={t("wechat.auto_replies.keyword")}
@@ -252,15 +314,60 @@ export function AutoRepliesPage(props: {
               hint={t("wechat.auto_replies.keyword_hint")}
               errors={props.errors}
             />
-            <Field
-              name="reply.content"
-              label={t("wechat.auto_replies.text")}
-              value={draft.content}
-              multiline
-              required
-              maxlength={2000}
+            <SelectField
+              name="reply.type"
+              label={t("wechat.auto_replies.reply_kind")}
+              value={draft.kind}
+              options={REPLY_KINDS.map((k) => ({
+                value: k,
+                label: t(`wechat.auto_replies.kind.${k}`),
+              }))}
+              hint={t("wechat.auto_replies.reply_kind_hint")}
               errors={props.errors}
             />
+            <fieldset class="reply-kind" data-kind="text">
+              <legend>{t("wechat.auto_replies.kind.text")}</legend>
+              <Field
+                name="reply.content"
+                label={t("wechat.auto_replies.text")}
+                value={draft.content}
+                multiline
+                maxlength={2000}
+                errors={props.errors}
+              />
+            </fieldset>
+            <fieldset class="reply-kind" data-kind="news">
+              <legend>{t("wechat.auto_replies.kind.news")}</legend>
+              <ArticleFields index={0} draft={draft} errors={props.errors} />
+              {/* The further articles open on demand (and stay open when filled in). */}
+              <details
+                class="more-articles"
+                open={draft.articles.slice(1).some((a) => a.title || a.url || a.description)}
+              >
+                <summary>{t("wechat.auto_replies.more_articles", { n: NEWS_SLOTS })}</summary>
+                {Array.from({ length: NEWS_SLOTS - 1 }, (_, i) => (
+                  <ArticleFields index={i + 1} draft={draft} errors={props.errors} />
+                ))}
+              </details>
+            </fieldset>
+            <fieldset class="reply-kind" data-kind="query">
+              <legend>{t("wechat.auto_replies.kind.query")}</legend>
+              <SelectField
+                name="reply.endpoint_id"
+                label={t("wechat.auto_replies.endpoint")}
+                value={draft.endpointId}
+                options={[
+                  { value: "", label: t("common.dash") },
+                  ...props.endpoints.map((e) => ({ value: e.id, label: e.url })),
+                ]}
+                hint={
+                  props.endpoints.length === 0
+                    ? t("wechat.auto_replies.no_endpoints")
+                    : t("wechat.auto_replies.endpoint_hint")
+                }
+                errors={props.errors}
+              />
+            </fieldset>
             <Field
               name="priority"
               label={t("wechat.auto_replies.priority")}
@@ -320,7 +427,7 @@ function ButtonFields(props: {
           aria-invalid={error ? "true" : undefined}
           {...extra}
         />
-        {error ? <p class="field-error">{error}</p> : null}
+        <FieldError error={error} />
       </div>
     );
   };
@@ -345,7 +452,7 @@ function ButtonFields(props: {
             </option>
           ))}
         </select>
-        {typeError ? <p class="field-error">{typeError}</p> : null}
+        <FieldError error={typeError} />
       </div>
       {one("value", t("wechat.menu.value"), values.value, {
         placeholder: t("wechat.menu.value_hint"),
@@ -389,6 +496,10 @@ function MenuPreview(props: { menu: Menu | null }) {
 
 export function MenuPage(props: {
   appId: string;
+  /** The account's tags, for a conditional menu (empty when WeChat could not be asked). */
+  tags: readonly Tag[];
+  /** The tag a refused conditional menu was for. */
+  tagId?: string;
   /** What WeChat has now; null when it could not be read. */
   published: Menu | null;
   /** What the form shows: a refused draft, else the published menu. */
@@ -407,6 +518,13 @@ export function MenuPage(props: {
       <section class="card">
         <h2>{t("wechat.menu.published")}</h2>
         <MenuPreview menu={props.published} />
+        {props.canWrite && props.published && props.published.button.length > 0 ? (
+          <ConfirmAction
+            action={`/dashboard/wechat/${props.appId}/menu/delete`}
+            label={t("wechat.menu.delete")}
+            question={t("wechat.menu.delete_question")}
+          />
+        ) : null}
       </section>
       {props.canWrite ? (
         <section class="card">
@@ -419,7 +537,7 @@ export function MenuPage(props: {
               subBytes: MAX_SUB_NAME_BYTES,
             })}
           </p>
-          {menuError ? <p class="field-error">{menuError}</p> : null}
+          <FieldError error={menuError} />
           <form
             method="post"
             action={`/dashboard/wechat/${props.appId}/menu`}
@@ -435,6 +553,20 @@ export function MenuPage(props: {
             data-label-count={t("wechat.menu.count")}
           >
             <Csrf />
+            <SelectField
+              name="tag_id"
+              label={t("wechat.menu.target")}
+              value={props.tagId ?? ""}
+              options={[
+                { value: "", label: t("wechat.menu.target_default") },
+                ...props.tags.map((tag) => ({
+                  value: String(tag.id),
+                  label: t("wechat.menu.target_tag", { name: tag.name, id: tag.id }),
+                })),
+              ]}
+              hint={t("wechat.menu.target_hint")}
+              errors={props.errors}
+            />
             <p class="menu-count" data-count="top" aria-live="polite" />
             <ol class="menu-slots">
               {slots.map((button, i) => {
@@ -455,7 +587,7 @@ export function MenuPage(props: {
                         errors={props.errors}
                       />
                       <p class="hint">{t("wechat.menu.subs_hint")}</p>
-                      {subError ? <p class="field-error">{subError}</p> : null}
+                      <FieldError error={subError} />
                       <p class="menu-count" data-count={prefix} aria-live="polite" />
                       <ol class="menu-slots sub">
                         {subs.map((sub, j) => (
@@ -479,6 +611,26 @@ export function MenuPage(props: {
             </ol>
             <button type="submit">{t("wechat.menu.publish")}</button>
           </form>
+        </section>
+      ) : null}
+      {props.canWrite ? (
+        <section class="card narrow">
+          <h2>{t("wechat.menu.conditional_delete")}</h2>
+          <p class="hint">{t("wechat.menu.conditional_hint")}</p>
+          <ConfirmAction
+            action={`/dashboard/wechat/${props.appId}/menu/conditional/delete`}
+            label={t("wechat.menu.conditional_delete")}
+            question={t("wechat.menu.conditional_question")}
+            open={props.errors?.menu_id !== undefined}
+          >
+            <Field
+              name="menu_id"
+              label={t("wechat.menu.menu_id")}
+              required
+              maxlength={20}
+              errors={props.errors}
+            />
+          </ConfirmAction>
         </section>
       ) : null}
       <script src={MENU_SCRIPT} defer />
@@ -564,16 +716,16 @@ export function QrCodesPage(props: {
             hint={t("wechat.qrcodes.scene_hint", { max: MAX_SCENE_LENGTH })}
             errors={props.errors}
           />
-          <Field name="temporary" label={t("wechat.qrcodes.kind")} errors={props.errors}>
-            <select id="field-temporary" name="temporary">
-              <option value="true" selected={draft.temporary}>
-                {t("wechat.qrcodes.temporary")}
-              </option>
-              <option value="false" selected={!draft.temporary}>
-                {t("wechat.qrcodes.permanent")}
-              </option>
-            </select>
-          </Field>
+          <SelectField
+            name="temporary"
+            label={t("wechat.qrcodes.kind")}
+            value={String(draft.temporary)}
+            options={[
+              { value: "true", label: t("wechat.qrcodes.temporary") },
+              { value: "false", label: t("wechat.qrcodes.permanent") },
+            ]}
+            errors={props.errors}
+          />
           <Field
             name="expire_seconds"
             label={t("wechat.qrcodes.expire_seconds")}
@@ -597,12 +749,16 @@ export function FollowersPage(props: {
   nextCursor: string | null;
   /** WeChat's tags; null when the role may not see them or WeChat could not be asked. */
   tags: readonly Tag[] | null;
+  /** The first page of WeChat's blacklist; null when not shown. */
+  blacklist: { total: number; openids: readonly string[] } | null;
   canManageTags: boolean;
   notice?: Notice;
   errors?: FieldErrors;
 }) {
   const { t, fmt } = useUi();
   const base = `/dashboard/wechat/${props.appId}/followers`;
+  const tagsBase = `/dashboard/wechat/${props.appId}/tags`;
+  const blacklistAction = `/dashboard/wechat/${props.appId}/blacklist`;
   return (
     <Layout title={t("wechat.followers.title", { id: props.appId })}>
       <AppTabs appId={props.appId} current="followers" />
@@ -623,6 +779,7 @@ export function FollowersPage(props: {
         <Table
           head={[
             t("wechat.followers.openid"),
+            t("wechat.followers.remark"),
             t("wechat.followers.following"),
             t("wechat.followers.tags"),
             t("wechat.followers.subscribed"),
@@ -633,6 +790,11 @@ export function FollowersPage(props: {
           {props.followers.map((f) => (
             <tr>
               <td class="mono">{f.openid}</td>
+              <td>
+                {typeof f.info?.remark === "string" && f.info.remark
+                  ? f.info.remark
+                  : t("common.dash")}
+              </td>
               <td>{f.following ? t("wechat.yes") : t("wechat.no")}</td>
               <td>{(f.tagIds ?? []).join(", ") || t("common.dash")}</td>
               <td>{f.subscribedAt ? fmt.dateTime(f.subscribedAt) : t("common.dash")}</td>
@@ -652,7 +814,12 @@ export function FollowersPage(props: {
           <h2>{t("wechat.tags.title")}</h2>
           {props.tags ? (
             <Table
-              head={[t("wechat.tags.id"), t("wechat.tags.name"), t("wechat.tags.count")]}
+              head={[
+                t("wechat.tags.id"),
+                t("wechat.tags.name"),
+                t("wechat.tags.count"),
+                t("common.actions"),
+              ]}
               empty={props.tags.length === 0}
             >
               {props.tags.map((tag) => (
@@ -660,6 +827,37 @@ export function FollowersPage(props: {
                   <td>{tag.id}</td>
                   <td>{tag.name}</td>
                   <td>{fmt.number(tag.count)}</td>
+                  <td>
+                    {/* WeChat's own tags (0 to 2) cannot be renamed or deleted. */}
+                    {tag.id > 2 ? (
+                      <div class="actions">
+                        <form method="post" action={`${tagsBase}/${tag.id}/rename`} class="inline">
+                          <Csrf />
+                          <label class="visually-hidden" for={`rename-${tag.id}`}>
+                            {t("wechat.tags.rename_label", { name: tag.name })}
+                          </label>
+                          <input
+                            id={`rename-${tag.id}`}
+                            name="name"
+                            value={tag.name}
+                            maxlength={30}
+                            required
+                          />
+                          <button type="submit" class="secondary">
+                            {t("wechat.tags.rename")}
+                          </button>
+                        </form>
+                        <ConfirmAction
+                          action={`${tagsBase}/${tag.id}/delete`}
+                          label={t("wechat.tags.delete")}
+                          question={t("wechat.tags.delete_question", {
+                            name: tag.name,
+                            n: tag.count,
+                          })}
+                        />
+                      </div>
+                    ) : null}
+                  </td>
                 </tr>
               ))}
             </Table>
@@ -679,11 +877,90 @@ export function FollowersPage(props: {
           </form>
         </section>
       ) : null}
+      {props.canManageTags ? (
+        <section class="card narrow">
+          <h2>{t("wechat.followers.remark_title")}</h2>
+          <form method="post" action={`${base}/remark`}>
+            <Csrf />
+            <Field
+              name="openid"
+              label={t("wechat.followers.openid")}
+              required
+              maxlength={64}
+              errors={props.errors}
+            />
+            <Field
+              name="remark"
+              label={t("wechat.followers.remark")}
+              maxlength={29}
+              hint={t("wechat.followers.remark_hint")}
+              errors={props.errors}
+            />
+            <button type="submit">{t("wechat.followers.remark_save")}</button>
+          </form>
+        </section>
+      ) : null}
+      {props.canManageTags ? (
+        <section class="card" id="blacklist">
+          <h2>{t("wechat.blacklist.title")}</h2>
+          {props.blacklist ? (
+            <>
+              <p class="muted">
+                {t("wechat.blacklist.total", { n: fmt.number(props.blacklist.total) })}
+              </p>
+              <Table
+                head={[t("wechat.followers.openid"), t("common.actions")]}
+                empty={props.blacklist.openids.length === 0}
+              >
+                {props.blacklist.openids.slice(0, 200).map((openid) => (
+                  <tr>
+                    <td class="mono">{openid}</td>
+                    <td>
+                      <ConfirmAction
+                        action={blacklistAction}
+                        label={t("wechat.blacklist.remove")}
+                        question={t("wechat.blacklist.remove_question", { openid })}
+                        fields={{ action: "remove", openids: openid }}
+                      />
+                    </td>
+                  </tr>
+                ))}
+              </Table>
+            </>
+          ) : (
+            <p class="muted">{t("wechat.blacklist.unreadable")}</p>
+          )}
+          <ConfirmAction
+            action={blacklistAction}
+            label={t("wechat.blacklist.add")}
+            question={t("wechat.blacklist.add_question")}
+            fields={{ action: "add" }}
+            open={props.errors?.openids !== undefined}
+          >
+            <Field
+              name="openids"
+              label={t("wechat.blacklist.openids")}
+              multiline
+              rows={3}
+              required
+              hint={t("wechat.blacklist.openids_hint")}
+              errors={props.errors}
+            />
+          </ConfirmAction>
+        </section>
+      ) : null}
     </Layout>
   );
 }
 
+/** What the dashboard sends as a broadcast: a text, an image or news (mpnews) by media id. */
+export const BROADCAST_KINDS = ["text", "image", "mpnews"] as const;
+export type BroadcastKind = (typeof BROADCAST_KINDS)[number];
+
 export interface BroadcastDraft {
+  kind: BroadcastKind;
+  /** Ours (`med_…`) or WeChat's. */
+  mediaId: string;
   text: string;
   target: "all" | "tag";
   tagId: string;
@@ -703,6 +980,8 @@ function targetOf(target: Record<string, unknown>, t: ReturnType<typeof useUi>["
 export function BroadcastsPage(props: {
   appId: string;
   broadcasts: readonly BroadcastView[];
+  /** The account's uploaded media to pick from. */
+  media: readonly MediaRow[];
   cursor?: string;
   nextCursor: string | null;
   canSend: boolean;
@@ -711,7 +990,14 @@ export function BroadcastsPage(props: {
   errors?: FieldErrors;
 }) {
   const { t, fmt } = useUi();
-  const draft = props.draft ?? { text: "", target: "all", tagId: "", openid: "" };
+  const draft: BroadcastDraft = props.draft ?? {
+    kind: "text",
+    mediaId: "",
+    text: "",
+    target: "all",
+    tagId: "",
+    openid: "",
+  };
   const base = `/dashboard/wechat/${props.appId}/broadcasts`;
   return (
     <Layout title={t("wechat.broadcasts.title", { id: props.appId })}>
@@ -740,9 +1026,16 @@ export function BroadcastsPage(props: {
               </td>
               <td>{targetOf(row.target, t)}</td>
               <td>
-                {row.type === "text" && typeof row.content.text === "string"
-                  ? row.content.text
-                  : row.type}
+                {row.type === "text" && typeof row.content.text === "string" ? (
+                  row.content.text
+                ) : (
+                  <>
+                    {t(`wechat.broadcasts.kind.${row.type}` as "wechat.broadcasts.kind.text")}{" "}
+                    <span class="mono">
+                      {Array.isArray(row.content.media_ids) ? row.content.media_ids.join(", ") : ""}
+                    </span>
+                  </>
+                )}
               </td>
               <td>
                 {jobs.length === 0
@@ -770,25 +1063,56 @@ export function BroadcastsPage(props: {
           <p class="hint">{t("wechat.broadcasts.intro")}</p>
           <form method="post" action={base}>
             <Csrf />
+            <SelectField
+              name="type"
+              label={t("wechat.broadcasts.kind")}
+              value={draft.kind}
+              options={BROADCAST_KINDS.map((k) => ({
+                value: k,
+                label: t(`wechat.broadcasts.kind.${k}`),
+              }))}
+              errors={props.errors}
+            />
             <Field
               name="text"
               label={t("wechat.broadcasts.text")}
               value={draft.text}
               multiline
               rows={5}
-              required
+              hint={t("wechat.broadcasts.text_hint")}
               errors={props.errors}
             />
-            <Field name="target" label={t("wechat.broadcasts.target")} errors={props.errors}>
-              <select id="field-target" name="target">
-                <option value="all" selected={draft.target === "all"}>
-                  {t("wechat.broadcasts.target_all")}
-                </option>
-                <option value="tag" selected={draft.target === "tag"}>
-                  {t("wechat.broadcasts.target_tag")}
-                </option>
-              </select>
-            </Field>
+            <SelectField
+              name="media_ids.0"
+              label={t("wechat.broadcasts.media")}
+              value={draft.mediaId}
+              options={[
+                { value: "", label: t("common.dash") },
+                ...props.media.map((m) => ({
+                  value: m.id,
+                  label: t("wechat.broadcasts.media_option", {
+                    type: t(`wechat.media.type.${m.type}`),
+                    name: m.filename ?? m.id,
+                  }),
+                })),
+              ]}
+              hint={
+                props.media.length === 0
+                  ? t("wechat.broadcasts.no_media")
+                  : t("wechat.broadcasts.media_hint")
+              }
+              errors={props.errors}
+            />
+            <SelectField
+              name="target"
+              label={t("wechat.broadcasts.target")}
+              value={draft.target}
+              options={[
+                { value: "all", label: t("wechat.broadcasts.target_all") },
+                { value: "tag", label: t("wechat.broadcasts.target_tag") },
+              ]}
+              errors={props.errors}
+            />
             <Field
               name="target.tag_id"
               label={t("wechat.broadcasts.tag_id")}
@@ -869,19 +1193,24 @@ export function MediaPage(props: {
           <h2>{t("wechat.media.upload")}</h2>
           <form method="post" action={base} enctype="multipart/form-data">
             <Csrf />
-            <Field name="type" label={t("wechat.media.type")} errors={props.errors}>
-              <select id="field-type" name="type">
-                {MEDIA_TYPES.map((type) => (
-                  <option value={type}>{t(`wechat.media.type.${type}`)}</option>
-                ))}
-              </select>
-            </Field>
-            <Field name="permanent" label={t("wechat.media.kind")} errors={props.errors}>
-              <select id="field-permanent" name="permanent">
-                <option value="false">{t("wechat.media.temporary")}</option>
-                <option value="true">{t("wechat.media.permanent")}</option>
-              </select>
-            </Field>
+            <SelectField
+              name="type"
+              label={t("wechat.media.type")}
+              options={MEDIA_TYPES.map((type) => ({
+                value: type,
+                label: t(`wechat.media.type.${type}`),
+              }))}
+              errors={props.errors}
+            />
+            <SelectField
+              name="permanent"
+              label={t("wechat.media.kind")}
+              options={[
+                { value: "false", label: t("wechat.media.temporary") },
+                { value: "true", label: t("wechat.media.permanent") },
+              ]}
+              errors={props.errors}
+            />
             <Field
               name="file"
               label={t("wechat.media.file")}

@@ -1,0 +1,111 @@
+/**
+ * The one place a service's problem text (an ApiError's detail, its `errors[].detail`) is put in
+ * the page's language. The services speak English (the API's problem+json is English); a page
+ * shows their texts through here: a known detail by its catalog key, zod's size messages by
+ * pattern, and any other detail under the problem's translated title (by its `type` slug), with
+ * the original kept in brackets so nothing the service said is lost. Texts the dashboard built
+ * itself with `t` are already in the page's language and pass through.
+ */
+import type { ProblemSlug } from "../lib/problem";
+import type { Locale, MessageKey, Translate } from "./i18n";
+
+/** The services' fixed field and problem details, by their English text. */
+const DETAILS: Readonly<Record<string, MessageKey>> = {
+  "already used": "problem.detail.already_used",
+  "required for exact, prefix and contains": "problem.detail.required_keyword",
+  "write the number in E.164, with its +": "problem.detail.e164",
+  "under 30 characters": "problem.detail.under_30",
+  "the follower's customer-service window is closed": "problem.detail.window_closed",
+  "reused with another body": "problem.detail.reused_body",
+  required: "problem.detail.required",
+  "required with target_type": "problem.detail.required_with_target_type",
+  "required when a provider is first set up": "problem.detail.required_first_setup",
+  "not one of your webhook endpoints": "problem.detail.not_your_endpoint",
+  "not one of this account's contacts": "problem.detail.not_your_contact",
+  "not declared by the template": "problem.detail.not_declared",
+  "not an approved template": "problem.detail.not_approved_template",
+  "not a webhook endpoint of this account": "problem.detail.not_account_endpoint",
+  "not a cursor of this list": "problem.detail.bad_cursor",
+  "no rows after the header": "problem.detail.no_rows",
+  "neither a following WeChat binding nor a phone": "problem.detail.no_binding",
+  "needs a {{code}} variable for the code": "problem.detail.code_variable",
+  "name at least one day (1 to 7)": "problem.detail.one_day",
+  "must not be empty": "problem.detail.not_empty",
+  "must be a built-in role or one of your roles' ids": "problem.detail.bad_role",
+  "is wrong": "problem.detail.is_wrong",
+  "is taken": "problem.detail.is_taken",
+  "is taken by another user": "problem.detail.taken_by_user",
+  "is not a valid, unexpired invitation": "problem.detail.bad_invitation",
+  empty: "problem.detail.empty",
+  "already taken": "problem.detail.already_taken",
+  "already in your lexicon": "problem.detail.in_lexicon",
+  "already exists": "problem.detail.already_exists",
+  "The file is empty.": "problem.detail.file_empty",
+  "WeChat keeps a remark under 30 characters.": "problem.detail.remark_too_long",
+  "Invalid URL": "problem.detail.bad_url",
+};
+
+/** zod's English messages (the services' schemas) with the number they carry. */
+const PATTERNS: readonly { re: RegExp; key: MessageKey; name?: "min" | "max" }[] = [
+  {
+    re: /^Too small: expected \w+ to have >=?(\d+) characters?$/,
+    key: "problem.detail.too_small",
+    name: "min",
+  },
+  {
+    re: /^Too big: expected \w+ to have <=?(\d+) characters?$/,
+    key: "problem.detail.too_big",
+    name: "max",
+  },
+  {
+    re: /^Too small: expected number to be >=?(-?\d+)$/,
+    key: "problem.detail.too_small_number",
+    name: "min",
+  },
+  {
+    re: /^Too big: expected number to be <=?(-?\d+)$/,
+    key: "problem.detail.too_big_number",
+    name: "max",
+  },
+  { re: /^Invalid (input|option|string|URL)\b/, key: "problem.detail.invalid_input" },
+];
+
+/** Han characters: a text the dashboard built with `t` in Chinese. */
+const CHINESE = /\p{Script=Han}/u;
+
+/** The detail in the catalog's words, or undefined when it is not one the catalog knows. */
+export function knownDetail(t: Translate, detail: string): string | undefined {
+  const key = DETAILS[detail.trim()];
+  if (key) {
+    return t(key);
+  }
+  for (const { re, key: patternKey, name } of PATTERNS) {
+    const match = re.exec(detail.trim());
+    if (match) {
+      return name ? t(patternKey, { [name]: match[1] ?? "" }) : t(patternKey);
+    }
+  }
+  return undefined;
+}
+
+/**
+ * A problem's text for the page: in English as the service said it; in Chinese the catalog's,
+ * or the translated title with the service's words in brackets. `slug` is the problem's type
+ * (a field error has none).
+ */
+export function problemText(
+  ui: { locale: Locale; t: Translate },
+  text: string,
+  slug?: ProblemSlug,
+): string {
+  if (ui.locale === "en" || CHINESE.test(text)) {
+    return text;
+  }
+  const known = knownDetail(ui.t, text);
+  if (known !== undefined) {
+    return known;
+  }
+  // A field's unknown detail says what is wrong with the value; a problem's, its kind.
+  const title = slug ? ui.t(`problem.${slug}` as MessageKey) : ui.t("problem.detail.invalid_input");
+  return ui.t("problem.untranslated", { title, detail: text });
+}
