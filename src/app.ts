@@ -29,6 +29,7 @@ import { templatesRouter } from "./routes/templates";
 import { tenantRouter } from "./routes/tenant";
 import { usersRouter } from "./routes/users";
 import { verificationsRouter } from "./routes/verifications";
+import { documentWebhooks } from "./routes/webhook-doc";
 import { webhooksRouter } from "./routes/webhook-endpoints";
 import { wechatRouter } from "./routes/wechat";
 import { wechatBroadcastsRouter } from "./routes/wechat-broadcasts";
@@ -102,6 +103,7 @@ export function createApp() {
   app.route("/", dashboardRouter);
 
   documentPermissions(app);
+  documentWebhooks(app);
   app.openAPIRegistry.registerComponent("securitySchemes", "bearerAuth", {
     type: "http",
     scheme: "bearer",
