@@ -4,6 +4,7 @@ import { dashboardRouter } from "./dashboard";
 import { ApiError } from "./lib/problem";
 import { limitBody, ONE_MB } from "./middleware/body-limit";
 import { requestId } from "./middleware/request-id";
+import { requestLog } from "./middleware/request-log";
 import { auditRouter } from "./routes/audit";
 import { autoRepliesRouter } from "./routes/auto-replies";
 import { batchesRouter } from "./routes/batches";
@@ -50,6 +51,7 @@ import { wechatTemplatesRouter } from "./routes/wechat-templates";
 export function createApp() {
   const app = createRouter();
   app.use("*", requestId);
+  app.use("*", requestLog);
   app.use("*", async (c, next) => {
     // 20 MB for batch uploads (the API's and the dashboard's CSV upload), WeChat's largest media file (10 MB, with room for the multipart
     // framing) for media uploads, 1 MB for everything else (DESIGN.md, Contracts).
