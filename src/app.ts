@@ -15,6 +15,7 @@ import { forwardingRulesRouter } from "./routes/forwarding-rules";
 import { inboundRouter } from "./routes/inbound";
 import { keysRouter } from "./routes/keys";
 import { messagesRouter } from "./routes/messages";
+import { completeDocument } from "./routes/openapi-complete";
 import { optOutsRouter } from "./routes/opt-outs";
 import { documentPermissions } from "./routes/permission-doc";
 import { platformRouter } from "./routes/platform";
@@ -117,17 +118,25 @@ export function createApp() {
     description:
       "The platform admin's key `rbx_platform_…` (the PLATFORM_KEY secret): only for `/v1/platform/*`",
   });
-  app.doc31("/openapi.json", {
-    openapi: "3.1.0",
-    info: {
-      title: "Relaybox API",
-      version: "1.0.0",
-      description:
-        "SMS and WeChat messaging through one API. Errors are RFC 9457 problem+json; JSON fields are snake_case.",
-    },
-    // The origin that serves this document: local `wrangler dev`, or wherever the Worker is deployed.
-    servers: [{ url: "/", description: "This Worker" }],
-    tags: API_TAGS,
+  // The generated document, completed (routes/openapi-complete: error examples, a 500 on every
+  // operation, body examples), built once per isolate.
+  let document: object | undefined;
+  app.get("/openapi.json", (c) => {
+    document ??= completeDocument(
+      app.getOpenAPI31Document({
+        openapi: "3.1.0",
+        info: {
+          title: "Relaybox API",
+          version: "1.0.0",
+          description:
+            "SMS and WeChat messaging through one API. Errors are RFC 9457 problem+json; JSON fields are snake_case.",
+        },
+        // The origin that serves this document: local `wrangler dev`, or wherever the Worker is deployed.
+        servers: [{ url: "/", description: "This Worker" }],
+        tags: API_TAGS,
+      }),
+    );
+    return c.json(document);
   });
 
   let allowedMethods: ((path: string) => string[]) | undefined;

@@ -2937,6 +2937,12 @@ export interface operations {
             "application/problem+json": components["schemas"]["Problem"];
           };
         };
+        500: {
+          headers: { [name: string]: unknown };
+          content: {
+            "application/problem+json": components["schemas"]["Problem"];
+          };
+        };
       };
     };
   createMessage: {
@@ -2997,6 +3003,12 @@ export interface operations {
           };
         };
         429: {
+          headers: { [name: string]: unknown };
+          content: {
+            "application/problem+json": components["schemas"]["Problem"];
+          };
+        };
+        500: {
           headers: { [name: string]: unknown };
           content: {
             "application/problem+json": components["schemas"]["Problem"];
@@ -3065,6 +3077,12 @@ export interface operations {
             "application/problem+json": components["schemas"]["Problem"];
           };
         };
+        500: {
+          headers: { [name: string]: unknown };
+          content: {
+            "application/problem+json": components["schemas"]["Problem"];
+          };
+        };
       };
     };
   cancelMessage: {
@@ -3120,6 +3138,12 @@ export interface operations {
             "application/problem+json": components["schemas"]["Problem"];
           };
         };
+        500: {
+          headers: { [name: string]: unknown };
+          content: {
+            "application/problem+json": components["schemas"]["Problem"];
+          };
+        };
       };
     };
   exportMessages: {
@@ -3169,6 +3193,12 @@ export interface operations {
             "application/problem+json": components["schemas"]["Problem"];
           };
         };
+        500: {
+          headers: { [name: string]: unknown };
+          content: {
+            "application/problem+json": components["schemas"]["Problem"];
+          };
+        };
       };
     };
   getMessage: {
@@ -3213,6 +3243,12 @@ export interface operations {
           };
         };
         429: {
+          headers: { [name: string]: unknown };
+          content: {
+            "application/problem+json": components["schemas"]["Problem"];
+          };
+        };
+        500: {
           headers: { [name: string]: unknown };
           content: {
             "application/problem+json": components["schemas"]["Problem"];
@@ -3273,6 +3309,12 @@ export interface operations {
             "application/problem+json": components["schemas"]["Problem"];
           };
         };
+        500: {
+          headers: { [name: string]: unknown };
+          content: {
+            "application/problem+json": components["schemas"]["Problem"];
+          };
+        };
       };
     };
   listBatches: {
@@ -3325,6 +3367,12 @@ export interface operations {
           };
         };
         429: {
+          headers: { [name: string]: unknown };
+          content: {
+            "application/problem+json": components["schemas"]["Problem"];
+          };
+        };
+        500: {
           headers: { [name: string]: unknown };
           content: {
             "application/problem+json": components["schemas"]["Problem"];
@@ -3395,6 +3443,12 @@ export interface operations {
             "application/problem+json": components["schemas"]["Problem"];
           };
         };
+        500: {
+          headers: { [name: string]: unknown };
+          content: {
+            "application/problem+json": components["schemas"]["Problem"];
+          };
+        };
       };
     };
   getBatch: {
@@ -3439,6 +3493,12 @@ export interface operations {
           };
         };
         429: {
+          headers: { [name: string]: unknown };
+          content: {
+            "application/problem+json": components["schemas"]["Problem"];
+          };
+        };
+        500: {
           headers: { [name: string]: unknown };
           content: {
             "application/problem+json": components["schemas"]["Problem"];
@@ -3499,6 +3559,12 @@ export interface operations {
             "application/problem+json": components["schemas"]["Problem"];
           };
         };
+        500: {
+          headers: { [name: string]: unknown };
+          content: {
+            "application/problem+json": components["schemas"]["Problem"];
+          };
+        };
       };
     };
   listProviders: {
@@ -3532,6 +3598,12 @@ export interface operations {
           };
         };
         429: {
+          headers: { [name: string]: unknown };
+          content: {
+            "application/problem+json": components["schemas"]["Problem"];
+          };
+        };
+        500: {
           headers: { [name: string]: unknown };
           content: {
             "application/problem+json": components["schemas"]["Problem"];
@@ -3581,6 +3653,12 @@ export interface operations {
           };
         };
         429: {
+          headers: { [name: string]: unknown };
+          content: {
+            "application/problem+json": components["schemas"]["Problem"];
+          };
+        };
+        500: {
           headers: { [name: string]: unknown };
           content: {
             "application/problem+json": components["schemas"]["Problem"];
@@ -3655,6 +3733,12 @@ export interface operations {
             "application/problem+json": components["schemas"]["Problem"];
           };
         };
+        500: {
+          headers: { [name: string]: unknown };
+          content: {
+            "application/problem+json": components["schemas"]["Problem"];
+          };
+        };
       };
     };
   deleteProvider: {
@@ -3697,6 +3781,12 @@ export interface operations {
           };
         };
         429: {
+          headers: { [name: string]: unknown };
+          content: {
+            "application/problem+json": components["schemas"]["Problem"];
+          };
+        };
+        500: {
           headers: { [name: string]: unknown };
           content: {
             "application/problem+json": components["schemas"]["Problem"];
@@ -3751,6 +3841,12 @@ export interface operations {
             "application/problem+json": components["schemas"]["Problem"];
           };
         };
+        500: {
+          headers: { [name: string]: unknown };
+          content: {
+            "application/problem+json": components["schemas"]["Problem"];
+          };
+        };
       };
     };
   listRoutes: {
@@ -3784,6 +3880,12 @@ export interface operations {
           };
         };
         429: {
+          headers: { [name: string]: unknown };
+          content: {
+            "application/problem+json": components["schemas"]["Problem"];
+          };
+        };
+        500: {
           headers: { [name: string]: unknown };
           content: {
             "application/problem+json": components["schemas"]["Problem"];
@@ -3867,6 +3969,12 @@ export interface operations {
             "application/problem+json": components["schemas"]["Problem"];
           };
         };
+        500: {
+          headers: { [name: string]: unknown };
+          content: {
+            "application/problem+json": components["schemas"]["Problem"];
+          };
+        };
       };
     };
   deleteRoute: {
@@ -3914,6 +4022,12 @@ export interface operations {
             "application/problem+json": components["schemas"]["Problem"];
           };
         };
+        500: {
+          headers: { [name: string]: unknown };
+          content: {
+            "application/problem+json": components["schemas"]["Problem"];
+          };
+        };
       };
     };
   listApiKeys: {
@@ -3956,6 +4070,12 @@ export interface operations {
           };
         };
         429: {
+          headers: { [name: string]: unknown };
+          content: {
+            "application/problem+json": components["schemas"]["Problem"];
+          };
+        };
+        500: {
           headers: { [name: string]: unknown };
           content: {
             "application/problem+json": components["schemas"]["Problem"];
@@ -4021,6 +4141,12 @@ export interface operations {
             "application/problem+json": components["schemas"]["Problem"];
           };
         };
+        500: {
+          headers: { [name: string]: unknown };
+          content: {
+            "application/problem+json": components["schemas"]["Problem"];
+          };
+        };
       };
     };
   revokeApiKey: {
@@ -4063,6 +4189,12 @@ export interface operations {
           };
         };
         429: {
+          headers: { [name: string]: unknown };
+          content: {
+            "application/problem+json": components["schemas"]["Problem"];
+          };
+        };
+        500: {
           headers: { [name: string]: unknown };
           content: {
             "application/problem+json": components["schemas"]["Problem"];
@@ -4136,6 +4268,12 @@ export interface operations {
             "application/problem+json": components["schemas"]["Problem"];
           };
         };
+        500: {
+          headers: { [name: string]: unknown };
+          content: {
+            "application/problem+json": components["schemas"]["Problem"];
+          };
+        };
       };
     };
   listPermissions: {
@@ -4174,6 +4312,12 @@ export interface operations {
             "application/problem+json": components["schemas"]["Problem"];
           };
         };
+        500: {
+          headers: { [name: string]: unknown };
+          content: {
+            "application/problem+json": components["schemas"]["Problem"];
+          };
+        };
       };
     };
   listRoles: {
@@ -4207,6 +4351,12 @@ export interface operations {
           };
         };
         429: {
+          headers: { [name: string]: unknown };
+          content: {
+            "application/problem+json": components["schemas"]["Problem"];
+          };
+        };
+        500: {
           headers: { [name: string]: unknown };
           content: {
             "application/problem+json": components["schemas"]["Problem"];
@@ -4281,6 +4431,12 @@ export interface operations {
             "application/problem+json": components["schemas"]["Problem"];
           };
         };
+        500: {
+          headers: { [name: string]: unknown };
+          content: {
+            "application/problem+json": components["schemas"]["Problem"];
+          };
+        };
       };
     };
   getRole: {
@@ -4325,6 +4481,12 @@ export interface operations {
           };
         };
         429: {
+          headers: { [name: string]: unknown };
+          content: {
+            "application/problem+json": components["schemas"]["Problem"];
+          };
+        };
+        500: {
           headers: { [name: string]: unknown };
           content: {
             "application/problem+json": components["schemas"]["Problem"];
@@ -4378,6 +4540,12 @@ export interface operations {
           };
         };
         429: {
+          headers: { [name: string]: unknown };
+          content: {
+            "application/problem+json": components["schemas"]["Problem"];
+          };
+        };
+        500: {
           headers: { [name: string]: unknown };
           content: {
             "application/problem+json": components["schemas"]["Problem"];
@@ -4458,6 +4626,12 @@ export interface operations {
             "application/problem+json": components["schemas"]["Problem"];
           };
         };
+        500: {
+          headers: { [name: string]: unknown };
+          content: {
+            "application/problem+json": components["schemas"]["Problem"];
+          };
+        };
       };
     };
   listTemplates: {
@@ -4502,6 +4676,12 @@ export interface operations {
           };
         };
         429: {
+          headers: { [name: string]: unknown };
+          content: {
+            "application/problem+json": components["schemas"]["Problem"];
+          };
+        };
+        500: {
           headers: { [name: string]: unknown };
           content: {
             "application/problem+json": components["schemas"]["Problem"];
@@ -4571,6 +4751,12 @@ export interface operations {
             "application/problem+json": components["schemas"]["Problem"];
           };
         };
+        500: {
+          headers: { [name: string]: unknown };
+          content: {
+            "application/problem+json": components["schemas"]["Problem"];
+          };
+        };
       };
     };
   getTemplate: {
@@ -4620,6 +4806,12 @@ export interface operations {
             "application/problem+json": components["schemas"]["Problem"];
           };
         };
+        500: {
+          headers: { [name: string]: unknown };
+          content: {
+            "application/problem+json": components["schemas"]["Problem"];
+          };
+        };
       };
     };
   deleteTemplate: {
@@ -4662,6 +4854,12 @@ export interface operations {
           };
         };
         429: {
+          headers: { [name: string]: unknown };
+          content: {
+            "application/problem+json": components["schemas"]["Problem"];
+          };
+        };
+        500: {
           headers: { [name: string]: unknown };
           content: {
             "application/problem+json": components["schemas"]["Problem"];
@@ -4743,6 +4941,12 @@ export interface operations {
             "application/problem+json": components["schemas"]["Problem"];
           };
         };
+        500: {
+          headers: { [name: string]: unknown };
+          content: {
+            "application/problem+json": components["schemas"]["Problem"];
+          };
+        };
       };
     };
   submitTemplate: {
@@ -4804,6 +5008,12 @@ export interface operations {
             "application/problem+json": components["schemas"]["Problem"];
           };
         };
+        500: {
+          headers: { [name: string]: unknown };
+          content: {
+            "application/problem+json": components["schemas"]["Problem"];
+          };
+        };
       };
     };
   approveTemplate: {
@@ -4854,6 +5064,12 @@ export interface operations {
           };
         };
         429: {
+          headers: { [name: string]: unknown };
+          content: {
+            "application/problem+json": components["schemas"]["Problem"];
+          };
+        };
+        500: {
           headers: { [name: string]: unknown };
           content: {
             "application/problem+json": components["schemas"]["Problem"];
@@ -4926,6 +5142,12 @@ export interface operations {
             "application/problem+json": components["schemas"]["Problem"];
           };
         };
+        500: {
+          headers: { [name: string]: unknown };
+          content: {
+            "application/problem+json": components["schemas"]["Problem"];
+          };
+        };
       };
     };
   getTemplateProviderCodes: {
@@ -4970,6 +5192,12 @@ export interface operations {
           };
         };
         429: {
+          headers: { [name: string]: unknown };
+          content: {
+            "application/problem+json": components["schemas"]["Problem"];
+          };
+        };
+        500: {
           headers: { [name: string]: unknown };
           content: {
             "application/problem+json": components["schemas"]["Problem"];
@@ -5034,6 +5262,12 @@ export interface operations {
             "application/problem+json": components["schemas"]["Problem"];
           };
         };
+        500: {
+          headers: { [name: string]: unknown };
+          content: {
+            "application/problem+json": components["schemas"]["Problem"];
+          };
+        };
       };
     };
   listSignatures: {
@@ -5077,6 +5311,12 @@ export interface operations {
           };
         };
         429: {
+          headers: { [name: string]: unknown };
+          content: {
+            "application/problem+json": components["schemas"]["Problem"];
+          };
+        };
+        500: {
           headers: { [name: string]: unknown };
           content: {
             "application/problem+json": components["schemas"]["Problem"];
@@ -5149,6 +5389,12 @@ export interface operations {
             "application/problem+json": components["schemas"]["Problem"];
           };
         };
+        500: {
+          headers: { [name: string]: unknown };
+          content: {
+            "application/problem+json": components["schemas"]["Problem"];
+          };
+        };
       };
     };
   getSignature: {
@@ -5198,6 +5444,12 @@ export interface operations {
             "application/problem+json": components["schemas"]["Problem"];
           };
         };
+        500: {
+          headers: { [name: string]: unknown };
+          content: {
+            "application/problem+json": components["schemas"]["Problem"];
+          };
+        };
       };
     };
   deleteSignature: {
@@ -5240,6 +5492,12 @@ export interface operations {
           };
         };
         429: {
+          headers: { [name: string]: unknown };
+          content: {
+            "application/problem+json": components["schemas"]["Problem"];
+          };
+        };
+        500: {
           headers: { [name: string]: unknown };
           content: {
             "application/problem+json": components["schemas"]["Problem"];
@@ -5306,6 +5564,12 @@ export interface operations {
             "application/problem+json": components["schemas"]["Problem"];
           };
         };
+        500: {
+          headers: { [name: string]: unknown };
+          content: {
+            "application/problem+json": components["schemas"]["Problem"];
+          };
+        };
       };
     };
   approveSignature: {
@@ -5356,6 +5620,12 @@ export interface operations {
           };
         };
         429: {
+          headers: { [name: string]: unknown };
+          content: {
+            "application/problem+json": components["schemas"]["Problem"];
+          };
+        };
+        500: {
           headers: { [name: string]: unknown };
           content: {
             "application/problem+json": components["schemas"]["Problem"];
@@ -5428,6 +5698,12 @@ export interface operations {
             "application/problem+json": components["schemas"]["Problem"];
           };
         };
+        500: {
+          headers: { [name: string]: unknown };
+          content: {
+            "application/problem+json": components["schemas"]["Problem"];
+          };
+        };
       };
     };
   setDefaultSignature: {
@@ -5483,6 +5759,12 @@ export interface operations {
             "application/problem+json": components["schemas"]["Problem"];
           };
         };
+        500: {
+          headers: { [name: string]: unknown };
+          content: {
+            "application/problem+json": components["schemas"]["Problem"];
+          };
+        };
       };
     };
   listSensitiveWords: {
@@ -5525,6 +5807,12 @@ export interface operations {
           };
         };
         429: {
+          headers: { [name: string]: unknown };
+          content: {
+            "application/problem+json": components["schemas"]["Problem"];
+          };
+        };
+        500: {
           headers: { [name: string]: unknown };
           content: {
             "application/problem+json": components["schemas"]["Problem"];
@@ -5593,6 +5881,12 @@ export interface operations {
           };
         };
         429: {
+          headers: { [name: string]: unknown };
+          content: {
+            "application/problem+json": components["schemas"]["Problem"];
+          };
+        };
+        500: {
           headers: { [name: string]: unknown };
           content: {
             "application/problem+json": components["schemas"]["Problem"];
@@ -5668,6 +5962,12 @@ export interface operations {
             "application/problem+json": components["schemas"]["Problem"];
           };
         };
+        500: {
+          headers: { [name: string]: unknown };
+          content: {
+            "application/problem+json": components["schemas"]["Problem"];
+          };
+        };
       };
     };
   checkSensitiveWords: {
@@ -5721,6 +6021,12 @@ export interface operations {
             "application/problem+json": components["schemas"]["Problem"];
           };
         };
+        500: {
+          headers: { [name: string]: unknown };
+          content: {
+            "application/problem+json": components["schemas"]["Problem"];
+          };
+        };
       };
     };
   deleteSensitiveWord: {
@@ -5768,6 +6074,12 @@ export interface operations {
             "application/problem+json": components["schemas"]["Problem"];
           };
         };
+        500: {
+          headers: { [name: string]: unknown };
+          content: {
+            "application/problem+json": components["schemas"]["Problem"];
+          };
+        };
       };
     };
   getTenant: {
@@ -5798,6 +6110,12 @@ export interface operations {
           };
         };
         429: {
+          headers: { [name: string]: unknown };
+          content: {
+            "application/problem+json": components["schemas"]["Problem"];
+          };
+        };
+        500: {
           headers: { [name: string]: unknown };
           content: {
             "application/problem+json": components["schemas"]["Problem"];
@@ -5896,6 +6214,12 @@ export interface operations {
             "application/problem+json": components["schemas"]["Problem"];
           };
         };
+        500: {
+          headers: { [name: string]: unknown };
+          content: {
+            "application/problem+json": components["schemas"]["Problem"];
+          };
+        };
       };
     };
   listPlatformTenants: {
@@ -5926,6 +6250,12 @@ export interface operations {
           };
         };
         401: {
+          headers: { [name: string]: unknown };
+          content: {
+            "application/problem+json": components["schemas"]["Problem"];
+          };
+        };
+        500: {
           headers: { [name: string]: unknown };
           content: {
             "application/problem+json": components["schemas"]["Problem"];
@@ -5991,6 +6321,12 @@ export interface operations {
             "application/problem+json": components["schemas"]["Problem"];
           };
         };
+        500: {
+          headers: { [name: string]: unknown };
+          content: {
+            "application/problem+json": components["schemas"]["Problem"];
+          };
+        };
       };
     };
   getPlatformTenant: {
@@ -6023,6 +6359,12 @@ export interface operations {
           };
         };
         404: {
+          headers: { [name: string]: unknown };
+          content: {
+            "application/problem+json": components["schemas"]["Problem"];
+          };
+        };
+        500: {
           headers: { [name: string]: unknown };
           content: {
             "application/problem+json": components["schemas"]["Problem"];
@@ -6079,6 +6421,12 @@ export interface operations {
             "application/problem+json": components["schemas"]["Problem"];
           };
         };
+        500: {
+          headers: { [name: string]: unknown };
+          content: {
+            "application/problem+json": components["schemas"]["Problem"];
+          };
+        };
       };
     };
   suspendPlatformTenant: {
@@ -6116,6 +6464,12 @@ export interface operations {
             "application/problem+json": components["schemas"]["Problem"];
           };
         };
+        500: {
+          headers: { [name: string]: unknown };
+          content: {
+            "application/problem+json": components["schemas"]["Problem"];
+          };
+        };
       };
     };
   resumePlatformTenant: {
@@ -6148,6 +6502,12 @@ export interface operations {
           };
         };
         404: {
+          headers: { [name: string]: unknown };
+          content: {
+            "application/problem+json": components["schemas"]["Problem"];
+          };
+        };
+        500: {
           headers: { [name: string]: unknown };
           content: {
             "application/problem+json": components["schemas"]["Problem"];
@@ -6202,6 +6562,12 @@ export interface operations {
             "application/problem+json": components["schemas"]["Problem"];
           };
         };
+        500: {
+          headers: { [name: string]: unknown };
+          content: {
+            "application/problem+json": components["schemas"]["Problem"];
+          };
+        };
       };
     };
   listUsers: {
@@ -6244,6 +6610,12 @@ export interface operations {
           };
         };
         429: {
+          headers: { [name: string]: unknown };
+          content: {
+            "application/problem+json": components["schemas"]["Problem"];
+          };
+        };
+        500: {
           headers: { [name: string]: unknown };
           content: {
             "application/problem+json": components["schemas"]["Problem"];
@@ -6321,6 +6693,12 @@ export interface operations {
             "application/problem+json": components["schemas"]["Problem"];
           };
         };
+        500: {
+          headers: { [name: string]: unknown };
+          content: {
+            "application/problem+json": components["schemas"]["Problem"];
+          };
+        };
       };
     };
   getUser: {
@@ -6365,6 +6743,12 @@ export interface operations {
           };
         };
         429: {
+          headers: { [name: string]: unknown };
+          content: {
+            "application/problem+json": components["schemas"]["Problem"];
+          };
+        };
+        500: {
           headers: { [name: string]: unknown };
           content: {
             "application/problem+json": components["schemas"]["Problem"];
@@ -6418,6 +6802,12 @@ export interface operations {
           };
         };
         429: {
+          headers: { [name: string]: unknown };
+          content: {
+            "application/problem+json": components["schemas"]["Problem"];
+          };
+        };
+        500: {
           headers: { [name: string]: unknown };
           content: {
             "application/problem+json": components["schemas"]["Problem"];
@@ -6496,6 +6886,12 @@ export interface operations {
             "application/problem+json": components["schemas"]["Problem"];
           };
         };
+        500: {
+          headers: { [name: string]: unknown };
+          content: {
+            "application/problem+json": components["schemas"]["Problem"];
+          };
+        };
       };
     };
   disableUser: {
@@ -6546,6 +6942,12 @@ export interface operations {
           };
         };
         429: {
+          headers: { [name: string]: unknown };
+          content: {
+            "application/problem+json": components["schemas"]["Problem"];
+          };
+        };
+        500: {
           headers: { [name: string]: unknown };
           content: {
             "application/problem+json": components["schemas"]["Problem"];
@@ -6606,6 +7008,12 @@ export interface operations {
             "application/problem+json": components["schemas"]["Problem"];
           };
         };
+        500: {
+          headers: { [name: string]: unknown };
+          content: {
+            "application/problem+json": components["schemas"]["Problem"];
+          };
+        };
       };
     };
   acceptInvitation: {
@@ -6656,6 +7064,12 @@ export interface operations {
             "application/problem+json": components["schemas"]["Problem"];
           };
         };
+        500: {
+          headers: { [name: string]: unknown };
+          content: {
+            "application/problem+json": components["schemas"]["Problem"];
+          };
+        };
       };
     };
   verifyAuditLog: {
@@ -6686,6 +7100,12 @@ export interface operations {
           };
         };
         429: {
+          headers: { [name: string]: unknown };
+          content: {
+            "application/problem+json": components["schemas"]["Problem"];
+          };
+        };
+        500: {
           headers: { [name: string]: unknown };
           content: {
             "application/problem+json": components["schemas"]["Problem"];
@@ -6749,6 +7169,12 @@ export interface operations {
             "application/problem+json": components["schemas"]["Problem"];
           };
         };
+        500: {
+          headers: { [name: string]: unknown };
+          content: {
+            "application/problem+json": components["schemas"]["Problem"];
+          };
+        };
       };
     };
   getStats: {
@@ -6798,6 +7224,12 @@ export interface operations {
             "application/problem+json": components["schemas"]["Problem"];
           };
         };
+        500: {
+          headers: { [name: string]: unknown };
+          content: {
+            "application/problem+json": components["schemas"]["Problem"];
+          };
+        };
       };
     };
   getStatsErrors: {
@@ -6842,6 +7274,12 @@ export interface operations {
           };
         };
         429: {
+          headers: { [name: string]: unknown };
+          content: {
+            "application/problem+json": components["schemas"]["Problem"];
+          };
+        };
+        500: {
           headers: { [name: string]: unknown };
           content: {
             "application/problem+json": components["schemas"]["Problem"];
@@ -6898,6 +7336,12 @@ export interface operations {
             "application/problem+json": components["schemas"]["Problem"];
           };
         };
+        500: {
+          headers: { [name: string]: unknown };
+          content: {
+            "application/problem+json": components["schemas"]["Problem"];
+          };
+        };
       };
     };
   listWebhooks: {
@@ -6940,6 +7384,12 @@ export interface operations {
           };
         };
         429: {
+          headers: { [name: string]: unknown };
+          content: {
+            "application/problem+json": components["schemas"]["Problem"];
+          };
+        };
+        500: {
           headers: { [name: string]: unknown };
           content: {
             "application/problem+json": components["schemas"]["Problem"];
@@ -7010,6 +7460,12 @@ export interface operations {
             "application/problem+json": components["schemas"]["Problem"];
           };
         };
+        500: {
+          headers: { [name: string]: unknown };
+          content: {
+            "application/problem+json": components["schemas"]["Problem"];
+          };
+        };
       };
     };
   getWebhook: {
@@ -7054,6 +7510,12 @@ export interface operations {
           };
         };
         429: {
+          headers: { [name: string]: unknown };
+          content: {
+            "application/problem+json": components["schemas"]["Problem"];
+          };
+        };
+        500: {
           headers: { [name: string]: unknown };
           content: {
             "application/problem+json": components["schemas"]["Problem"];
@@ -7106,6 +7568,12 @@ export interface operations {
             "application/problem+json": components["schemas"]["Problem"];
           };
         };
+        500: {
+          headers: { [name: string]: unknown };
+          content: {
+            "application/problem+json": components["schemas"]["Problem"];
+          };
+        };
       };
     };
   rotateWebhookSecret: {
@@ -7152,6 +7620,12 @@ export interface operations {
           };
         };
         429: {
+          headers: { [name: string]: unknown };
+          content: {
+            "application/problem+json": components["schemas"]["Problem"];
+          };
+        };
+        500: {
           headers: { [name: string]: unknown };
           content: {
             "application/problem+json": components["schemas"]["Problem"];
@@ -7213,6 +7687,12 @@ export interface operations {
             "application/problem+json": components["schemas"]["Problem"];
           };
         };
+        500: {
+          headers: { [name: string]: unknown };
+          content: {
+            "application/problem+json": components["schemas"]["Problem"];
+          };
+        };
       };
     };
   replayWebhookDelivery: {
@@ -7263,6 +7743,12 @@ export interface operations {
             "application/problem+json": components["schemas"]["Problem"];
           };
         };
+        500: {
+          headers: { [name: string]: unknown };
+          content: {
+            "application/problem+json": components["schemas"]["Problem"];
+          };
+        };
       };
     };
   listWeChatApps: {
@@ -7296,6 +7782,12 @@ export interface operations {
           };
         };
         429: {
+          headers: { [name: string]: unknown };
+          content: {
+            "application/problem+json": components["schemas"]["Problem"];
+          };
+        };
+        500: {
           headers: { [name: string]: unknown };
           content: {
             "application/problem+json": components["schemas"]["Problem"];
@@ -7388,6 +7880,12 @@ export interface operations {
             "application/problem+json": components["schemas"]["Problem"];
           };
         };
+        500: {
+          headers: { [name: string]: unknown };
+          content: {
+            "application/problem+json": components["schemas"]["Problem"];
+          };
+        };
       };
     };
   getWeChatApp: {
@@ -7432,6 +7930,12 @@ export interface operations {
           };
         };
         429: {
+          headers: { [name: string]: unknown };
+          content: {
+            "application/problem+json": components["schemas"]["Problem"];
+          };
+        };
+        500: {
           headers: { [name: string]: unknown };
           content: {
             "application/problem+json": components["schemas"]["Problem"];
@@ -7484,6 +7988,12 @@ export interface operations {
             "application/problem+json": components["schemas"]["Problem"];
           };
         };
+        500: {
+          headers: { [name: string]: unknown };
+          content: {
+            "application/problem+json": components["schemas"]["Problem"];
+          };
+        };
       };
     };
   listWeChatAutoReplies: {
@@ -7531,6 +8041,12 @@ export interface operations {
           };
         };
         429: {
+          headers: { [name: string]: unknown };
+          content: {
+            "application/problem+json": components["schemas"]["Problem"];
+          };
+        };
+        500: {
           headers: { [name: string]: unknown };
           content: {
             "application/problem+json": components["schemas"]["Problem"];
@@ -7629,6 +8145,12 @@ export interface operations {
             "application/problem+json": components["schemas"]["Problem"];
           };
         };
+        500: {
+          headers: { [name: string]: unknown };
+          content: {
+            "application/problem+json": components["schemas"]["Problem"];
+          };
+        };
       };
     };
   deleteWeChatAutoReply: {
@@ -7672,6 +8194,12 @@ export interface operations {
           };
         };
         429: {
+          headers: { [name: string]: unknown };
+          content: {
+            "application/problem+json": components["schemas"]["Problem"];
+          };
+        };
+        500: {
           headers: { [name: string]: unknown };
           content: {
             "application/problem+json": components["schemas"]["Problem"];
@@ -7732,6 +8260,12 @@ export interface operations {
             "application/problem+json": components["schemas"]["Problem"];
           };
         };
+        500: {
+          headers: { [name: string]: unknown };
+          content: {
+            "application/problem+json": components["schemas"]["Problem"];
+          };
+        };
       };
     };
   listContacts: {
@@ -7774,6 +8308,12 @@ export interface operations {
           };
         };
         429: {
+          headers: { [name: string]: unknown };
+          content: {
+            "application/problem+json": components["schemas"]["Problem"];
+          };
+        };
+        500: {
           headers: { [name: string]: unknown };
           content: {
             "application/problem+json": components["schemas"]["Problem"];
@@ -7858,6 +8398,12 @@ export interface operations {
             "application/problem+json": components["schemas"]["Problem"];
           };
         };
+        500: {
+          headers: { [name: string]: unknown };
+          content: {
+            "application/problem+json": components["schemas"]["Problem"];
+          };
+        };
       };
     };
   getContact: {
@@ -7907,6 +8453,12 @@ export interface operations {
             "application/problem+json": components["schemas"]["Problem"];
           };
         };
+        500: {
+          headers: { [name: string]: unknown };
+          content: {
+            "application/problem+json": components["schemas"]["Problem"];
+          };
+        };
       };
     };
   deleteContact: {
@@ -7949,6 +8501,12 @@ export interface operations {
           };
         };
         429: {
+          headers: { [name: string]: unknown };
+          content: {
+            "application/problem+json": components["schemas"]["Problem"];
+          };
+        };
+        500: {
           headers: { [name: string]: unknown };
           content: {
             "application/problem+json": components["schemas"]["Problem"];
@@ -8038,6 +8596,12 @@ export interface operations {
             "application/problem+json": components["schemas"]["Problem"];
           };
         };
+        500: {
+          headers: { [name: string]: unknown };
+          content: {
+            "application/problem+json": components["schemas"]["Problem"];
+          };
+        };
       };
     };
   deleteContactWeChatBinding: {
@@ -8081,6 +8645,12 @@ export interface operations {
           };
         };
         429: {
+          headers: { [name: string]: unknown };
+          content: {
+            "application/problem+json": components["schemas"]["Problem"];
+          };
+        };
+        500: {
           headers: { [name: string]: unknown };
           content: {
             "application/problem+json": components["schemas"]["Problem"];
@@ -8161,6 +8731,12 @@ export interface operations {
             "application/problem+json": components["schemas"]["Problem"];
           };
         };
+        500: {
+          headers: { [name: string]: unknown };
+          content: {
+            "application/problem+json": components["schemas"]["Problem"];
+          };
+        };
       };
     };
   listInbound: {
@@ -8208,6 +8784,12 @@ export interface operations {
           };
         };
         429: {
+          headers: { [name: string]: unknown };
+          content: {
+            "application/problem+json": components["schemas"]["Problem"];
+          };
+        };
+        500: {
           headers: { [name: string]: unknown };
           content: {
             "application/problem+json": components["schemas"]["Problem"];
@@ -8262,6 +8844,12 @@ export interface operations {
             "application/problem+json": components["schemas"]["Problem"];
           };
         };
+        500: {
+          headers: { [name: string]: unknown };
+          content: {
+            "application/problem+json": components["schemas"]["Problem"];
+          };
+        };
       };
     };
   listAutoReplies: {
@@ -8295,6 +8883,12 @@ export interface operations {
           };
         };
         429: {
+          headers: { [name: string]: unknown };
+          content: {
+            "application/problem+json": components["schemas"]["Problem"];
+          };
+        };
+        500: {
           headers: { [name: string]: unknown };
           content: {
             "application/problem+json": components["schemas"]["Problem"];
@@ -8371,6 +8965,12 @@ export interface operations {
             "application/problem+json": components["schemas"]["Problem"];
           };
         };
+        500: {
+          headers: { [name: string]: unknown };
+          content: {
+            "application/problem+json": components["schemas"]["Problem"];
+          };
+        };
       };
     };
   getAutoReply: {
@@ -8420,6 +9020,12 @@ export interface operations {
             "application/problem+json": components["schemas"]["Problem"];
           };
         };
+        500: {
+          headers: { [name: string]: unknown };
+          content: {
+            "application/problem+json": components["schemas"]["Problem"];
+          };
+        };
       };
     };
   deleteAutoReply: {
@@ -8462,6 +9068,12 @@ export interface operations {
           };
         };
         429: {
+          headers: { [name: string]: unknown };
+          content: {
+            "application/problem+json": components["schemas"]["Problem"];
+          };
+        };
+        500: {
           headers: { [name: string]: unknown };
           content: {
             "application/problem+json": components["schemas"]["Problem"];
@@ -8544,6 +9156,12 @@ export interface operations {
             "application/problem+json": components["schemas"]["Problem"];
           };
         };
+        500: {
+          headers: { [name: string]: unknown };
+          content: {
+            "application/problem+json": components["schemas"]["Problem"];
+          };
+        };
       };
     };
   listForwardingRules: {
@@ -8577,6 +9195,12 @@ export interface operations {
           };
         };
         429: {
+          headers: { [name: string]: unknown };
+          content: {
+            "application/problem+json": components["schemas"]["Problem"];
+          };
+        };
+        500: {
           headers: { [name: string]: unknown };
           content: {
             "application/problem+json": components["schemas"]["Problem"];
@@ -8652,6 +9276,12 @@ export interface operations {
             "application/problem+json": components["schemas"]["Problem"];
           };
         };
+        500: {
+          headers: { [name: string]: unknown };
+          content: {
+            "application/problem+json": components["schemas"]["Problem"];
+          };
+        };
       };
     };
   getForwardingRule: {
@@ -8701,6 +9331,12 @@ export interface operations {
             "application/problem+json": components["schemas"]["Problem"];
           };
         };
+        500: {
+          headers: { [name: string]: unknown };
+          content: {
+            "application/problem+json": components["schemas"]["Problem"];
+          };
+        };
       };
     };
   deleteForwardingRule: {
@@ -8743,6 +9379,12 @@ export interface operations {
           };
         };
         429: {
+          headers: { [name: string]: unknown };
+          content: {
+            "application/problem+json": components["schemas"]["Problem"];
+          };
+        };
+        500: {
           headers: { [name: string]: unknown };
           content: {
             "application/problem+json": components["schemas"]["Problem"];
@@ -8824,6 +9466,12 @@ export interface operations {
             "application/problem+json": components["schemas"]["Problem"];
           };
         };
+        500: {
+          headers: { [name: string]: unknown };
+          content: {
+            "application/problem+json": components["schemas"]["Problem"];
+          };
+        };
       };
     };
   listConversations: {
@@ -8873,6 +9521,12 @@ export interface operations {
             "application/problem+json": components["schemas"]["Problem"];
           };
         };
+        500: {
+          headers: { [name: string]: unknown };
+          content: {
+            "application/problem+json": components["schemas"]["Problem"];
+          };
+        };
       };
     };
   getConversation: {
@@ -8917,6 +9571,12 @@ export interface operations {
           };
         };
         429: {
+          headers: { [name: string]: unknown };
+          content: {
+            "application/problem+json": components["schemas"]["Problem"];
+          };
+        };
+        500: {
           headers: { [name: string]: unknown };
           content: {
             "application/problem+json": components["schemas"]["Problem"];
@@ -8972,6 +9632,12 @@ export interface operations {
           };
         };
         429: {
+          headers: { [name: string]: unknown };
+          content: {
+            "application/problem+json": components["schemas"]["Problem"];
+          };
+        };
+        500: {
           headers: { [name: string]: unknown };
           content: {
             "application/problem+json": components["schemas"]["Problem"];
@@ -9052,6 +9718,12 @@ export interface operations {
             "application/problem+json": components["schemas"]["Problem"];
           };
         };
+        500: {
+          headers: { [name: string]: unknown };
+          content: {
+            "application/problem+json": components["schemas"]["Problem"];
+          };
+        };
       };
     };
   markConversationRead: {
@@ -9101,6 +9773,12 @@ export interface operations {
             "application/problem+json": components["schemas"]["Problem"];
           };
         };
+        500: {
+          headers: { [name: string]: unknown };
+          content: {
+            "application/problem+json": components["schemas"]["Problem"];
+          };
+        };
       };
     };
   listOptOuts: {
@@ -9144,6 +9822,12 @@ export interface operations {
           };
         };
         429: {
+          headers: { [name: string]: unknown };
+          content: {
+            "application/problem+json": components["schemas"]["Problem"];
+          };
+        };
+        500: {
           headers: { [name: string]: unknown };
           content: {
             "application/problem+json": components["schemas"]["Problem"];
@@ -9217,6 +9901,12 @@ export interface operations {
             "application/problem+json": components["schemas"]["Problem"];
           };
         };
+        500: {
+          headers: { [name: string]: unknown };
+          content: {
+            "application/problem+json": components["schemas"]["Problem"];
+          };
+        };
       };
     };
   deleteOptOut: {
@@ -9259,6 +9949,12 @@ export interface operations {
           };
         };
         429: {
+          headers: { [name: string]: unknown };
+          content: {
+            "application/problem+json": components["schemas"]["Problem"];
+          };
+        };
+        500: {
           headers: { [name: string]: unknown };
           content: {
             "application/problem+json": components["schemas"]["Problem"];
@@ -9331,6 +10027,12 @@ export interface operations {
             "application/problem+json": components["schemas"]["Problem"];
           };
         };
+        500: {
+          headers: { [name: string]: unknown };
+          content: {
+            "application/problem+json": components["schemas"]["Problem"];
+          };
+        };
       };
     };
   checkVerification: {
@@ -9392,6 +10094,12 @@ export interface operations {
             "application/problem+json": components["schemas"]["Problem"];
           };
         };
+        500: {
+          headers: { [name: string]: unknown };
+          content: {
+            "application/problem+json": components["schemas"]["Problem"];
+          };
+        };
       };
     };
   getVerificationStats: {
@@ -9436,6 +10144,12 @@ export interface operations {
             "application/problem+json": components["schemas"]["Problem"];
           };
         };
+        500: {
+          headers: { [name: string]: unknown };
+          content: {
+            "application/problem+json": components["schemas"]["Problem"];
+          };
+        };
       };
     };
   listVerificationTemplates: {
@@ -9460,6 +10174,12 @@ export interface operations {
           };
         };
         403: {
+          headers: { [name: string]: unknown };
+          content: {
+            "application/problem+json": components["schemas"]["Problem"];
+          };
+        };
+        500: {
           headers: { [name: string]: unknown };
           content: {
             "application/problem+json": components["schemas"]["Problem"];
@@ -9509,6 +10229,12 @@ export interface operations {
           };
         };
         429: {
+          headers: { [name: string]: unknown };
+          content: {
+            "application/problem+json": components["schemas"]["Problem"];
+          };
+        };
+        500: {
           headers: { [name: string]: unknown };
           content: {
             "application/problem+json": components["schemas"]["Problem"];
@@ -9569,6 +10295,12 @@ export interface operations {
             "application/problem+json": components["schemas"]["Problem"];
           };
         };
+        500: {
+          headers: { [name: string]: unknown };
+          content: {
+            "application/problem+json": components["schemas"]["Problem"];
+          };
+        };
       };
     };
   getWeChatSso: {
@@ -9613,6 +10345,12 @@ export interface operations {
           };
         };
         429: {
+          headers: { [name: string]: unknown };
+          content: {
+            "application/problem+json": components["schemas"]["Problem"];
+          };
+        };
+        500: {
           headers: { [name: string]: unknown };
           content: {
             "application/problem+json": components["schemas"]["Problem"];
@@ -9691,6 +10429,12 @@ export interface operations {
             "application/problem+json": components["schemas"]["Problem"];
           };
         };
+        500: {
+          headers: { [name: string]: unknown };
+          content: {
+            "application/problem+json": components["schemas"]["Problem"];
+          };
+        };
       };
     };
   rotateWeChatSsoKey: {
@@ -9743,6 +10487,12 @@ export interface operations {
             "application/problem+json": components["schemas"]["Problem"];
           };
         };
+        500: {
+          headers: { [name: string]: unknown };
+          content: {
+            "application/problem+json": components["schemas"]["Problem"];
+          };
+        };
       };
     };
   getWeChatMenu: {
@@ -9787,6 +10537,12 @@ export interface operations {
           };
         };
         429: {
+          headers: { [name: string]: unknown };
+          content: {
+            "application/problem+json": components["schemas"]["Problem"];
+          };
+        };
+        500: {
           headers: { [name: string]: unknown };
           content: {
             "application/problem+json": components["schemas"]["Problem"];
@@ -9869,6 +10625,12 @@ export interface operations {
             "application/problem+json": components["schemas"]["Problem"];
           };
         };
+        500: {
+          headers: { [name: string]: unknown };
+          content: {
+            "application/problem+json": components["schemas"]["Problem"];
+          };
+        };
         503: {
           headers: { [name: string]: unknown };
           content: {
@@ -9923,6 +10685,12 @@ export interface operations {
           };
         };
         429: {
+          headers: { [name: string]: unknown };
+          content: {
+            "application/problem+json": components["schemas"]["Problem"];
+          };
+        };
+        500: {
           headers: { [name: string]: unknown };
           content: {
             "application/problem+json": components["schemas"]["Problem"];
@@ -10012,6 +10780,12 @@ export interface operations {
             "application/problem+json": components["schemas"]["Problem"];
           };
         };
+        500: {
+          headers: { [name: string]: unknown };
+          content: {
+            "application/problem+json": components["schemas"]["Problem"];
+          };
+        };
         503: {
           headers: { [name: string]: unknown };
           content: {
@@ -10072,6 +10846,12 @@ export interface operations {
             "application/problem+json": components["schemas"]["Problem"];
           };
         };
+        500: {
+          headers: { [name: string]: unknown };
+          content: {
+            "application/problem+json": components["schemas"]["Problem"];
+          };
+        };
         503: {
           headers: { [name: string]: unknown };
           content: {
@@ -10127,6 +10907,12 @@ export interface operations {
           };
         };
         429: {
+          headers: { [name: string]: unknown };
+          content: {
+            "application/problem+json": components["schemas"]["Problem"];
+          };
+        };
+        500: {
           headers: { [name: string]: unknown };
           content: {
             "application/problem+json": components["schemas"]["Problem"];
@@ -10210,6 +10996,12 @@ export interface operations {
             "application/problem+json": components["schemas"]["Problem"];
           };
         };
+        500: {
+          headers: { [name: string]: unknown };
+          content: {
+            "application/problem+json": components["schemas"]["Problem"];
+          };
+        };
         503: {
           headers: { [name: string]: unknown };
           content: {
@@ -10263,6 +11055,12 @@ export interface operations {
           };
         };
         429: {
+          headers: { [name: string]: unknown };
+          content: {
+            "application/problem+json": components["schemas"]["Problem"];
+          };
+        };
+        500: {
           headers: { [name: string]: unknown };
           content: {
             "application/problem+json": components["schemas"]["Problem"];
@@ -10323,6 +11121,12 @@ export interface operations {
             "application/problem+json": components["schemas"]["Problem"];
           };
         };
+        500: {
+          headers: { [name: string]: unknown };
+          content: {
+            "application/problem+json": components["schemas"]["Problem"];
+          };
+        };
       };
     };
   getWeChatFollowerSync: {
@@ -10368,6 +11172,12 @@ export interface operations {
           };
         };
         429: {
+          headers: { [name: string]: unknown };
+          content: {
+            "application/problem+json": components["schemas"]["Problem"];
+          };
+        };
+        500: {
           headers: { [name: string]: unknown };
           content: {
             "application/problem+json": components["schemas"]["Problem"];
@@ -10430,6 +11240,12 @@ export interface operations {
             "application/problem+json": components["schemas"]["Problem"];
           };
         };
+        500: {
+          headers: { [name: string]: unknown };
+          content: {
+            "application/problem+json": components["schemas"]["Problem"];
+          };
+        };
       };
     };
   listWeChatTags: {
@@ -10483,6 +11299,12 @@ export interface operations {
           };
         };
         429: {
+          headers: { [name: string]: unknown };
+          content: {
+            "application/problem+json": components["schemas"]["Problem"];
+          };
+        };
+        500: {
           headers: { [name: string]: unknown };
           content: {
             "application/problem+json": components["schemas"]["Problem"];
@@ -10572,6 +11394,12 @@ export interface operations {
             "application/problem+json": components["schemas"]["Problem"];
           };
         };
+        500: {
+          headers: { [name: string]: unknown };
+          content: {
+            "application/problem+json": components["schemas"]["Problem"];
+          };
+        };
         503: {
           headers: { [name: string]: unknown };
           content: {
@@ -10627,6 +11455,12 @@ export interface operations {
           };
         };
         429: {
+          headers: { [name: string]: unknown };
+          content: {
+            "application/problem+json": components["schemas"]["Problem"];
+          };
+        };
+        500: {
           headers: { [name: string]: unknown };
           content: {
             "application/problem+json": components["schemas"]["Problem"];
@@ -10710,6 +11544,12 @@ export interface operations {
           };
         };
         429: {
+          headers: { [name: string]: unknown };
+          content: {
+            "application/problem+json": components["schemas"]["Problem"];
+          };
+        };
+        500: {
           headers: { [name: string]: unknown };
           content: {
             "application/problem+json": components["schemas"]["Problem"];
@@ -10799,6 +11639,12 @@ export interface operations {
             "application/problem+json": components["schemas"]["Problem"];
           };
         };
+        500: {
+          headers: { [name: string]: unknown };
+          content: {
+            "application/problem+json": components["schemas"]["Problem"];
+          };
+        };
         503: {
           headers: { [name: string]: unknown };
           content: {
@@ -10878,6 +11724,12 @@ export interface operations {
           };
         };
         429: {
+          headers: { [name: string]: unknown };
+          content: {
+            "application/problem+json": components["schemas"]["Problem"];
+          };
+        };
+        500: {
           headers: { [name: string]: unknown };
           content: {
             "application/problem+json": components["schemas"]["Problem"];
@@ -10966,6 +11818,12 @@ export interface operations {
             "application/problem+json": components["schemas"]["Problem"];
           };
         };
+        500: {
+          headers: { [name: string]: unknown };
+          content: {
+            "application/problem+json": components["schemas"]["Problem"];
+          };
+        };
         503: {
           headers: { [name: string]: unknown };
           content: {
@@ -11028,6 +11886,12 @@ export interface operations {
           };
         };
         429: {
+          headers: { [name: string]: unknown };
+          content: {
+            "application/problem+json": components["schemas"]["Problem"];
+          };
+        };
+        500: {
           headers: { [name: string]: unknown };
           content: {
             "application/problem+json": components["schemas"]["Problem"];
@@ -11115,6 +11979,12 @@ export interface operations {
             "application/problem+json": components["schemas"]["Problem"];
           };
         };
+        500: {
+          headers: { [name: string]: unknown };
+          content: {
+            "application/problem+json": components["schemas"]["Problem"];
+          };
+        };
         503: {
           headers: { [name: string]: unknown };
           content: {
@@ -11197,6 +12067,12 @@ export interface operations {
             "application/problem+json": components["schemas"]["Problem"];
           };
         };
+        500: {
+          headers: { [name: string]: unknown };
+          content: {
+            "application/problem+json": components["schemas"]["Problem"];
+          };
+        };
         503: {
           headers: { [name: string]: unknown };
           content: {
@@ -11260,6 +12136,12 @@ export interface operations {
             "application/problem+json": components["schemas"]["Problem"];
           };
         };
+        500: {
+          headers: { [name: string]: unknown };
+          content: {
+            "application/problem+json": components["schemas"]["Problem"];
+          };
+        };
         503: {
           headers: { [name: string]: unknown };
           content: {
@@ -11317,6 +12199,12 @@ export interface operations {
           };
         };
         429: {
+          headers: { [name: string]: unknown };
+          content: {
+            "application/problem+json": components["schemas"]["Problem"];
+          };
+        };
+        500: {
           headers: { [name: string]: unknown };
           content: {
             "application/problem+json": components["schemas"]["Problem"];
@@ -11399,6 +12287,12 @@ export interface operations {
             "application/problem+json": components["schemas"]["Problem"];
           };
         };
+        500: {
+          headers: { [name: string]: unknown };
+          content: {
+            "application/problem+json": components["schemas"]["Problem"];
+          };
+        };
         503: {
           headers: { [name: string]: unknown };
           content: {
@@ -11460,6 +12354,12 @@ export interface operations {
           };
         };
         429: {
+          headers: { [name: string]: unknown };
+          content: {
+            "application/problem+json": components["schemas"]["Problem"];
+          };
+        };
+        500: {
           headers: { [name: string]: unknown };
           content: {
             "application/problem+json": components["schemas"]["Problem"];
@@ -11549,6 +12449,12 @@ export interface operations {
             "application/problem+json": components["schemas"]["Problem"];
           };
         };
+        500: {
+          headers: { [name: string]: unknown };
+          content: {
+            "application/problem+json": components["schemas"]["Problem"];
+          };
+        };
         503: {
           headers: { [name: string]: unknown };
           content: {
@@ -11606,6 +12512,12 @@ export interface operations {
           };
         };
         429: {
+          headers: { [name: string]: unknown };
+          content: {
+            "application/problem+json": components["schemas"]["Problem"];
+          };
+        };
+        500: {
           headers: { [name: string]: unknown };
           content: {
             "application/problem+json": components["schemas"]["Problem"];
@@ -11693,6 +12605,12 @@ export interface operations {
             "application/problem+json": components["schemas"]["Problem"];
           };
         };
+        500: {
+          headers: { [name: string]: unknown };
+          content: {
+            "application/problem+json": components["schemas"]["Problem"];
+          };
+        };
         503: {
           headers: { [name: string]: unknown };
           content: {
@@ -11744,6 +12662,12 @@ export interface operations {
           };
         };
         429: {
+          headers: { [name: string]: unknown };
+          content: {
+            "application/problem+json": components["schemas"]["Problem"];
+          };
+        };
+        500: {
           headers: { [name: string]: unknown };
           content: {
             "application/problem+json": components["schemas"]["Problem"];
@@ -11806,6 +12730,12 @@ export interface operations {
           };
         };
         429: {
+          headers: { [name: string]: unknown };
+          content: {
+            "application/problem+json": components["schemas"]["Problem"];
+          };
+        };
+        500: {
           headers: { [name: string]: unknown };
           content: {
             "application/problem+json": components["schemas"]["Problem"];
@@ -11874,6 +12804,12 @@ export interface operations {
           };
         };
         429: {
+          headers: { [name: string]: unknown };
+          content: {
+            "application/problem+json": components["schemas"]["Problem"];
+          };
+        };
+        500: {
           headers: { [name: string]: unknown };
           content: {
             "application/problem+json": components["schemas"]["Problem"];
@@ -11959,6 +12895,12 @@ export interface operations {
             "application/problem+json": components["schemas"]["Problem"];
           };
         };
+        500: {
+          headers: { [name: string]: unknown };
+          content: {
+            "application/problem+json": components["schemas"]["Problem"];
+          };
+        };
       };
     };
   listWeChatAccountTemplates: {
@@ -12012,6 +12954,12 @@ export interface operations {
           };
         };
         429: {
+          headers: { [name: string]: unknown };
+          content: {
+            "application/problem+json": components["schemas"]["Problem"];
+          };
+        };
+        500: {
           headers: { [name: string]: unknown };
           content: {
             "application/problem+json": components["schemas"]["Problem"];
@@ -12099,6 +13047,12 @@ export interface operations {
             "application/problem+json": components["schemas"]["Problem"];
           };
         };
+        500: {
+          headers: { [name: string]: unknown };
+          content: {
+            "application/problem+json": components["schemas"]["Problem"];
+          };
+        };
         503: {
           headers: { [name: string]: unknown };
           content: {
@@ -12154,6 +13108,12 @@ export interface operations {
           };
         };
         429: {
+          headers: { [name: string]: unknown };
+          content: {
+            "application/problem+json": components["schemas"]["Problem"];
+          };
+        };
+        500: {
           headers: { [name: string]: unknown };
           content: {
             "application/problem+json": components["schemas"]["Problem"];
@@ -12240,6 +13200,12 @@ export interface operations {
           };
         };
         429: {
+          headers: { [name: string]: unknown };
+          content: {
+            "application/problem+json": components["schemas"]["Problem"];
+          };
+        };
+        500: {
           headers: { [name: string]: unknown };
           content: {
             "application/problem+json": components["schemas"]["Problem"];
@@ -12334,6 +13300,12 @@ export interface operations {
             "application/problem+json": components["schemas"]["Problem"];
           };
         };
+        500: {
+          headers: { [name: string]: unknown };
+          content: {
+            "application/problem+json": components["schemas"]["Problem"];
+          };
+        };
         503: {
           headers: { [name: string]: unknown };
           content: {
@@ -12389,6 +13361,12 @@ export interface operations {
           };
         };
         429: {
+          headers: { [name: string]: unknown };
+          content: {
+            "application/problem+json": components["schemas"]["Problem"];
+          };
+        };
+        500: {
           headers: { [name: string]: unknown };
           content: {
             "application/problem+json": components["schemas"]["Problem"];
@@ -12465,6 +13443,12 @@ export interface operations {
           };
         };
         429: {
+          headers: { [name: string]: unknown };
+          content: {
+            "application/problem+json": components["schemas"]["Problem"];
+          };
+        };
+        500: {
           headers: { [name: string]: unknown };
           content: {
             "application/problem+json": components["schemas"]["Problem"];
