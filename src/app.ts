@@ -4,6 +4,7 @@ import { dashboardRouter } from "./dashboard";
 import { ApiError } from "./lib/problem";
 import { limitBody, ONE_MB } from "./middleware/body-limit";
 import { requestId } from "./middleware/request-id";
+import { requestLog } from "./middleware/request-log";
 import { auditRouter } from "./routes/audit";
 import { autoRepliesRouter } from "./routes/auto-replies";
 import { batchesRouter } from "./routes/batches";
@@ -14,6 +15,7 @@ import { forwardingRulesRouter } from "./routes/forwarding-rules";
 import { inboundRouter } from "./routes/inbound";
 import { keysRouter } from "./routes/keys";
 import { messagesRouter } from "./routes/messages";
+import { completeDocument } from "./routes/openapi-complete";
 import { optOutsRouter } from "./routes/opt-outs";
 import { documentPermissions } from "./routes/permission-doc";
 import { platformRouter } from "./routes/platform";
@@ -29,6 +31,7 @@ import { templatesRouter } from "./routes/templates";
 import { tenantRouter } from "./routes/tenant";
 import { usersRouter } from "./routes/users";
 import { verificationsRouter } from "./routes/verifications";
+import { documentWebhooks } from "./routes/webhook-doc";
 import { webhooksRouter } from "./routes/webhook-endpoints";
 import { wechatRouter } from "./routes/wechat";
 import { wechatBroadcastsRouter } from "./routes/wechat-broadcasts";
@@ -49,6 +52,7 @@ import { wechatTemplatesRouter } from "./routes/wechat-templates";
 export function createApp() {
   const app = createRouter();
   app.use("*", requestId);
+  app.use("*", requestLog);
   app.use("*", async (c, next) => {
     // 20 MB for batch uploads (the API's and the dashboard's CSV upload), WeChat's largest media file (10 MB, with room for the multipart
     // framing) for media uploads, 1 MB for everything else (DESIGN.md, Contracts).
@@ -102,6 +106,7 @@ export function createApp() {
   app.route("/", dashboardRouter);
 
   documentPermissions(app);
+  documentWebhooks(app);
   app.openAPIRegistry.registerComponent("securitySchemes", "bearerAuth", {
     type: "http",
     scheme: "bearer",
@@ -113,17 +118,25 @@ export function createApp() {
     description:
       "The platform admin's key `rbx_platform_…` (the PLATFORM_KEY secret): only for `/v1/platform/*`",
   });
-  app.doc31("/openapi.json", {
-    openapi: "3.1.0",
-    info: {
-      title: "Relaybox API",
-      version: "1.0.0",
-      description:
-        "SMS and WeChat messaging through one API. Errors are RFC 9457 problem+json; JSON fields are snake_case.",
-    },
-    // The origin that serves this document: local `wrangler dev`, or wherever the Worker is deployed.
-    servers: [{ url: "/", description: "This Worker" }],
-    tags: API_TAGS,
+  // The generated document, completed (routes/openapi-complete: error examples, a 500 on every
+  // operation, body examples), built once per isolate.
+  let document: object | undefined;
+  app.get("/openapi.json", (c) => {
+    document ??= completeDocument(
+      app.getOpenAPI31Document({
+        openapi: "3.1.0",
+        info: {
+          title: "Relaybox API",
+          version: "1.0.0",
+          description:
+            "SMS and WeChat messaging through one API. Errors are RFC 9457 problem+json; JSON fields are snake_case.",
+        },
+        // The origin that serves this document: local `wrangler dev`, or wherever the Worker is deployed.
+        servers: [{ url: "/", description: "This Worker" }],
+        tags: API_TAGS,
+      }),
+    );
+    return c.json(document);
   });
 
   let allowedMethods: ((path: string) => string[]) | undefined;

@@ -9,3 +9,9 @@ declare module "*.md?raw" {
   const text: string;
   export default text;
 }
+
+/** wrangler.toml's text (test/scripts/deploy-plan.test.ts checks the deploy plan against it). */
+declare module "*.toml?raw" {
+  const text: string;
+  export default text;
+}

@@ -16,6 +16,9 @@ export default defineConfig(async () => {
   return {
     root,
     test: {
+      // The Worker's info and debug log lines (src/lib/log.ts: one per request and per send) are
+      // not printed under tests; warnings and errors are. Tests that check lines spy on console.
+      onConsoleLog: (log: string) => !/^\{"level":"(info|debug)"/.test(log),
       projects: [
         {
           plugins: [

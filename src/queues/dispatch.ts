@@ -34,6 +34,8 @@ import {
   SMS_FALLBACK_CLAIM,
 } from "../delivery/status-writer";
 import { wechatAccountOf } from "../delivery/wechat-account";
+import { createLogger } from "../lib/log";
+import { recordSendMetric } from "../lib/send-metrics";
 import { retryDelay, type Verdict } from "./attempt-outcomes";
 import { planDeliveries } from "./delivery-plan";
 import { gatheringSender } from "./send-many";
@@ -189,6 +191,21 @@ async function dispatchAll(
   });
   const records = sent.map(({ message, attempt, change }) => ({ message, attempt, change }));
   await recordOrKeep(env, records);
+  const log = createLogger(env.LOG_LEVEL);
+  for (const { attempt } of records) {
+    if (attempt) {
+      recordSendMetric(env.SEND_METRICS, attempt);
+      log.info("send attempt", {
+        tenant_id: attempt.tenantId,
+        message_id: attempt.messageId,
+        attempt: attempt.attempt,
+        provider: attempt.provider,
+        outcome: attempt.outcome,
+        reason: attempt.reason,
+        latency_ms: attempt.latencyMs,
+      });
+    }
+  }
   for (const result of sent) {
     verdicts.set(result.message.id, result.verdict);
   }

@@ -19,6 +19,9 @@ const mayImport = {
   domain: ["lib"],
   config: ["lib"],
   lib: [],
+  // The API client (package.json "exports": "./client"): it runs outside the Worker, on its own
+  // generated types, and nothing of the Worker imports it.
+  client: [],
 };
 
 // `app` is the Hono app and what sits beside it (its AppEnv type, its error handler); `index.ts`

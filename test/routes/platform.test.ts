@@ -240,6 +240,6 @@ describe("GET /healthz", () => {
   it("answers 200 ok without a key", async () => {
     const res = await call("/healthz", null);
     expect(res.status).toBe(200);
-    expect(await res.json()).toEqual({ status: "ok" });
+    expect(await res.json()).toEqual({ status: "ok", checks: { d1: "ok", dispatcher: "ok" } });
   });
 });

@@ -19,7 +19,18 @@ export const systemRouter = new Hono<AppEnv>()
           200,
         ),
   )
-  .get("/healthz", (c) => c.json({ status: "ok" }, 200))
+  // For load balancers and uptime checks: D1 answers a query and a dispatcher Durable Object
+  // answers a call (its own instance, never a tenant's). 503 names what failed; no key needed.
+  .get("/healthz", async (c) => {
+    const checks = {
+      d1: await probe(() => c.env.DB.prepare("SELECT 1 AS ok").first("ok")),
+      dispatcher: await probe(() =>
+        c.env.DISPATCHER.get(c.env.DISPATCHER.idFromName("healthz")).peek("msg_healthz"),
+      ),
+    };
+    const healthy = Object.values(checks).every((check) => check === "ok");
+    return c.json({ status: healthy ? "ok" : "unavailable", checks }, healthy ? 200 : 503);
+  })
   // The same global middleware as every route, and nothing else: the benchmark's baseline.
   .post("/noop", (c) => c.json({ ok: true }, 202))
   .get(
@@ -28,3 +39,23 @@ export const systemRouter = new Hono<AppEnv>()
     // at install), so the page works with no internet.
     swaggerUI({ url: "/openapi.json", title: "Relaybox API", baseUrl: "/docs" }),
   );
+
+const PROBE_TIMEOUT_MS = 3000;
+
+/** "ok", or why not (an error's message, or "timeout" after 3 s). */
+async function probe(check: () => Promise<unknown>): Promise<string> {
+  let timer: ReturnType<typeof setTimeout> | undefined;
+  try {
+    const timeout = new Promise<never>((_, reject) => {
+      timer = setTimeout(() => reject(new Error("timeout")), PROBE_TIMEOUT_MS);
+    });
+    await Promise.race([check(), timeout]);
+    return "ok";
+  } catch (error) {
+    return error instanceof Error ? error.message.slice(0, 200) : "failed";
+  } finally {
+    if (timer !== undefined) {
+      clearTimeout(timer);
+    }
+  }
+}

@@ -1,0 +1,106 @@
+/**
+ * The OpenAPI 3.1 `webhooks` of the document: every event a webhook endpoint can receive
+ * (vocabulary.ts's WEBHOOK_EVENTS), its envelope `{id, type, created_at, data}` and the
+ * `Relaybox-Signature` header with its scheme (DESIGN.md's Contracts, domain/webhook-signature.ts).
+ */
+import type { OpenAPIHono } from "@hono/zod-openapi";
+import { z } from "@hono/zod-openapi";
+import type { AppEnv } from "../app-env";
+import { WEBHOOK_EVENTS, type WebhookEvent } from "../domain/vocabulary";
+
+export const SIGNATURE_SCHEME =
+  "`Relaybox-Signature: t=<unix seconds>,v1=<hex>`: the hex is HMAC-SHA256, keyed by the endpoint secret's UTF-8 bytes, over `<t>.<raw body>`. Compare it in constant time against the raw body (before any JSON parsing) and refuse a `t` more than 5 minutes from now. Answer 2xx within 10 s; anything else is retried with backoff for up to 24 h, each attempt recorded under `GET /v1/webhooks/{id}/deliveries`. An event's `id` is stable across retries: use it to drop duplicates.";
+
+const DATA: Record<WebhookEvent, { summary: string; data: string }> = {
+  "message.sent": {
+    summary: "A provider accepted a message",
+    data: "The message (as `GET /v1/messages/{id}` shows it) with `status: sent`",
+  },
+  "message.delivered": {
+    summary: "A message was delivered",
+    data: "The message with `status: delivered` and `completed_at`",
+  },
+  "message.undelivered": {
+    summary: "The carrier could not deliver a message",
+    data: "The message with `status: undelivered` and `status_reason`",
+  },
+  "message.failed": {
+    summary: "A message could not be sent",
+    data: "The message with `status: failed` and `status_reason`",
+  },
+  "message.expired": {
+    summary: "No receipt came before the receipt deadline",
+    data: "The message with `status: expired`",
+  },
+  "inbound.received": {
+    summary: "Someone sent you an SMS or WeChat message",
+    data: "The inbound message (as `GET /v1/inbound/{id}` shows it)",
+  },
+  "opt_out.created": {
+    summary: "A number opted out (a STOP reply, or your suppression)",
+    data: "The opt-out (`phone`, `source`, `created_at`)",
+  },
+  "opt_out.removed": { summary: "A number opted back in", data: "The opt-out that was removed" },
+  "verification.approved": {
+    summary: "A verification code was checked successfully",
+    data: "The verification (as `POST /v1/verifications` returns it)",
+  },
+  "verification.expired": {
+    summary: "A verification ended without a correct code",
+    data: "The verification",
+  },
+  "budget.threshold": {
+    summary: "The month's spending crossed a budget threshold",
+    data: "`threshold`, `used`, `limit`, `currency`, `month`",
+  },
+  "wechat.scan": {
+    summary: "A WeChat user scanned one of your QR codes",
+    data: "`app_id`, `openid`, `scene`, the QR code's id and the contact it bound, if any",
+  },
+};
+
+const slug = (event: string) => event.replace(/[._]/g, "-");
+
+/** Registers one webhook per event on the app's document. */
+export function documentWebhooks(app: OpenAPIHono<AppEnv>): void {
+  for (const event of WEBHOOK_EVENTS) {
+    const { summary, data } = DATA[event];
+    const body = z
+      .object({
+        id: z.string().openapi({
+          example: "evt_01JF3Z8Q6W2N7V5K4T9R1M0ABC",
+          description: "Stable across retries",
+        }),
+        type: z.literal(event),
+        created_at: z
+          .string()
+          .openapi({ format: "date-time", example: "2026-12-07T12:00:00.000Z" }),
+        data: z.record(z.string(), z.unknown()).openapi({ description: data }),
+      })
+      .openapi(`WebhookEvent_${slug(event).replace(/-/g, "_")}`);
+    app.openAPIRegistry.registerWebhook({
+      method: "post",
+      path: event,
+      operationId: `webhook_${slug(event).replace(/-/g, "_")}`,
+      tags: ["Webhooks"],
+      // Your endpoint authenticates the request by its signature, not by a key.
+      security: [],
+      summary,
+      description: `Sent to each endpoint subscribed to \`${event}\`. ${SIGNATURE_SCHEME}`,
+      request: {
+        headers: z.object({
+          "relaybox-signature": z.string().openapi({
+            description: "`t=<unix seconds>,v1=<hex hmac-sha256>`",
+            example:
+              "t=1765108800,v1=5257a869e7ecebeda32affa62cdca3fa51cad7e77a0e56ff536d0ce8e108d8bd",
+          }),
+        }),
+        body: { required: true, content: { "application/json": { schema: body } } },
+      },
+      responses: {
+        200: { description: "Any 2xx acknowledges the event" },
+        default: { description: "Anything else (or no answer in 10 s): retried with backoff" },
+      },
+    });
+  }
+}

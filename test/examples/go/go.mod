@@ -1,0 +1,3 @@
+module relaybox.example/quickstart
+
+go 1.19
