@@ -1106,6 +1106,22 @@ export interface paths {
     patch: operations["updateAutoReply"];
     trace?: never;
   };
+  "/v1/auto-replies/{id}/queries": {
+    parameters: {
+      query?: never;
+      header?: never;
+      path?: never;
+      cookie?: never;
+    };
+    get: operations["listAutoReplyQueries"];
+    put?: never;
+    post?: never;
+    delete?: never;
+    options?: never;
+    head?: never;
+    patch?: never;
+    trace?: never;
+  };
   "/v1/forwarding-rules": {
     parameters: {
       query?: never;
@@ -2643,6 +2659,17 @@ export interface components {
       type: "query";
       endpoint_id: string;
     });
+    KeywordQuery: {
+      id: string;
+      rule_id: string;
+      channel: "sms" | "wechat";
+      app_id: string | null;
+      endpoint_id: string;
+      status: "answered" | "no_reply" | "late" | "failed";
+      latency_ms: number;
+      reason: string | null;
+      asked_at: string;
+    };
     ForwardingRule: {
       id: string;
       match: "all" | "exact" | "prefix" | "contains";
@@ -2836,10 +2863,22 @@ export interface components {
       id: string;
       app_id: string;
       target?: unknown;
-      type: "text" | "image" | "voice" | "mpvideo" | "mpnews";
+      type: "text" | "image" | "voice" | "mpvideo" | "mpnews" | "template";
       text: string | null;
       media_ids: (string)[] | null;
-      status: "pending_review" | "sent" | "failed" | "rejected" | "canceled";
+      template: {
+          wechat_template_id: string;
+          data: Record<string, {
+              value: string;
+              color?: string;
+            }>;
+          url?: string;
+          miniprogram?: {
+              appid: string;
+              pagepath?: string;
+            };
+        } | null;
+      status: "pending_review" | "sending" | "sent" | "failed" | "rejected" | "canceled";
       review_reason: string | null;
       failure: string | null;
       msg_ids: (string)[];
@@ -9164,6 +9203,67 @@ export interface operations {
         };
       };
     };
+  listAutoReplyQueries: {
+      parameters: {
+        query?: {
+          limit?: number;
+          cursor?: string;
+        };
+        header?: never;
+        path: {
+          id: string;
+        };
+        cookie?: never;
+      };
+      requestBody?: never;
+      responses: {
+        200: {
+          headers: { [name: string]: unknown };
+          content: {
+            "application/json": {
+                data: (components["schemas"]["KeywordQuery"])[];
+                next_cursor: string | null;
+              };
+          };
+        };
+        400: {
+          headers: { [name: string]: unknown };
+          content: {
+            "application/problem+json": components["schemas"]["Problem"];
+          };
+        };
+        401: {
+          headers: { [name: string]: unknown };
+          content: {
+            "application/problem+json": components["schemas"]["Problem"];
+          };
+        };
+        403: {
+          headers: { [name: string]: unknown };
+          content: {
+            "application/problem+json": components["schemas"]["Problem"];
+          };
+        };
+        404: {
+          headers: { [name: string]: unknown };
+          content: {
+            "application/problem+json": components["schemas"]["Problem"];
+          };
+        };
+        429: {
+          headers: { [name: string]: unknown };
+          content: {
+            "application/problem+json": components["schemas"]["Problem"];
+          };
+        };
+        500: {
+          headers: { [name: string]: unknown };
+          content: {
+            "application/problem+json": components["schemas"]["Problem"];
+          };
+        };
+      };
+    };
   listForwardingRules: {
       parameters: {
         query?: never;
@@ -12226,9 +12326,9 @@ export interface operations {
           "multipart/form-data": {
               type: "image" | "voice" | "video" | "thumb";
               permanent?: "true" | "false";
-              file: string;
               title?: string;
               introduction?: string;
+              file: string;
             };
         };
       };
@@ -12386,9 +12486,21 @@ export interface operations {
         content: {
           "application/json": {
               openid: string;
-              type: "text" | "image" | "voice" | "mpvideo" | "mpnews";
+              type: "text" | "image" | "voice" | "mpvideo" | "mpnews" | "template";
               text?: string;
               media_ids?: (string)[];
+              template?: {
+                  wechat_template_id: string;
+                  data: Record<string, {
+                      value: string;
+                      color?: string;
+                    }>;
+                  url?: string;
+                  miniprogram?: {
+                      appid: string;
+                      pagepath?: string;
+                    };
+                };
             };
         };
       };
@@ -12544,9 +12656,21 @@ export interface operations {
                 }) | ({
                   openids: (string)[];
                 });
-              type: "text" | "image" | "voice" | "mpvideo" | "mpnews";
+              type: "text" | "image" | "voice" | "mpvideo" | "mpnews" | "template";
               text?: string;
               media_ids?: (string)[];
+              template?: {
+                  wechat_template_id: string;
+                  data: Record<string, {
+                      value: string;
+                      color?: string;
+                    }>;
+                  url?: string;
+                  miniprogram?: {
+                      appid: string;
+                      pagepath?: string;
+                    };
+                };
             };
         };
       };
