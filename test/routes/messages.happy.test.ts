@@ -130,6 +130,11 @@ describe("POST /v1/messages (happy)", () => {
       data: { id: string }[];
     };
     expect(byRecipient.data.map((m) => m.id)).toEqual([ids[2], ids[0]]);
+    // `+` left unencoded in a query string arrives as a space: still the same number.
+    const unencoded = (await (await tenant.api("/v1/messages?to=+8613800138010")).json()) as {
+      data: { id: string }[];
+    };
+    expect(unencoded.data.map((m) => m.id)).toEqual([ids[2], ids[0]]);
     const delivered = (await (await tenant.api("/v1/messages?status=delivered")).json()) as {
       data: { status: string }[];
     };
