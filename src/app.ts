@@ -10,6 +10,7 @@ import { batchesRouter } from "./routes/batches";
 import { hooksRouter } from "./routes/carrier-callbacks";
 import { contactsRouter } from "./routes/contacts";
 import { conversationsRouter } from "./routes/conversations";
+import { deskRouter } from "./routes/desk";
 import { forwardingRulesRouter } from "./routes/forwarding-rules";
 import { inboundRouter } from "./routes/inbound";
 import { keysRouter } from "./routes/keys";
@@ -84,6 +85,7 @@ export function createApp() {
   app.route("/", autoRepliesRouter);
   app.route("/", forwardingRulesRouter);
   app.route("/", conversationsRouter);
+  app.route("/", deskRouter);
   app.route("/", optOutsRouter);
   app.route("/", verificationsRouter);
   app.route("/", wechatOAuthRouter);

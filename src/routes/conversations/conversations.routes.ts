@@ -1,4 +1,5 @@
 import { createRoute, z } from "@hono/zod-openapi";
+import { DESK_STATES } from "../../domain/desk";
 import { CHANNELS } from "../../domain/vocabulary";
 import { requireScope } from "../../middleware/api-key";
 import { bearerAuth, IdempotencyHeaders, LimitQuery } from "../common";
@@ -36,8 +37,25 @@ export const ConversationSchema = z
         "Inbound messages since the conversation was last marked read (POST …/read) or answered",
     }),
     created_at: z.string(),
+    desk_state: z.enum(DESK_STATES).openapi({
+      description: "The service desk's state: bot, queued, assigned, pending, resolved, left_message",
+    }),
+    agent_id: z.string().nullable(),
+    skill: z.string().nullable(),
+    due_at: z.string().nullable().openapi({ description: "When a left message is due" }),
+    satisfaction: z.number().int().nullable(),
   })
   .openapi("Conversation");
+
+const ConversationDetailSchema = ConversationSchema.extend({
+  service_window: z
+    .object({ open: z.boolean(), expires_at: z.string().nullable() })
+    .nullable()
+    .openapi({
+      description:
+        "WeChat: the follower's customer-service window (replies are possible until expires_at); null for SMS",
+    }),
+}).openapi("ConversationDetail");
 
 export const ThreadMessageSchema = z
   .object({
@@ -98,7 +116,7 @@ export const getConversation = createRoute({
   middleware: [requireScope("inbound:read")] as const,
   request: { params: ConversationParams },
   responses: {
-    200: jsonResponse(ConversationSchema, "The conversation"),
+    200: jsonResponse(ConversationDetailSchema, "The conversation"),
     ...problems(400, 401, 403, 404, 429),
   },
 });
