@@ -1,6 +1,6 @@
-import { deskOf } from "../../delivery/desk";
 import { requireScope } from "../../middleware/api-key";
 import { ApiError } from "../../lib/problem";
+import { openLive } from "../../services/desk/desk";
 import { createRouter } from "../router";
 import * as handlers from "./desk.handlers";
 import * as routes from "./desk.routes";
@@ -33,10 +33,6 @@ for (const path of ["/v1/desk/live", "/dashboard/desk/live"]) {
         errors: [{ pointer: "/query/after", detail: "a whole number" }],
       });
     }
-    const url = new URL("https://desk/live");
-    if (after !== undefined) {
-      url.searchParams.set("after", after);
-    }
-    return deskOf(c.env, c.get("caller").tenant.id).fetch(url, { headers: c.req.raw.headers });
+    return openLive(c.env, c.get("caller"), after, c.req.raw.headers);
   });
 }

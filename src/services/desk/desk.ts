@@ -345,3 +345,17 @@ export async function serviceWindowOf(
   const expiresAt = row.opened + SERVICE_WINDOWS[row.kind].ms;
   return { open: row.following === 1 && expiresAt > now, expiresAt };
 }
+
+/** Opens the desk's live WebSocket (the upgrade request goes to the tenant's desk object). */
+export function openLive(
+  env: Env,
+  caller: Caller,
+  after: string | undefined,
+  headers: Headers,
+): Promise<Response> {
+  const url = new URL("https://desk/live");
+  if (after !== undefined) {
+    url.searchParams.set("after", after);
+  }
+  return deskOf(env, caller.tenant.id).fetch(url, { headers });
+}
