@@ -79,7 +79,10 @@ export async function projectMoves(
     ),
   ]);
   await env.DB.batch(statements);
-  await emitEvents(env, moves.flatMap((m) => webhookEventsOf(tenantId, m)));
+  await emitEvents(
+    env,
+    moves.flatMap((m) => webhookEventsOf(tenantId, m)),
+  );
 }
 
 function webhookEventsOf(tenantId: string, move: DeskMove): MessageEvent[] {

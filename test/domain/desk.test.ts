@@ -54,9 +54,9 @@ describe("the precedence of an inbound message at the desk", () => {
     expect(said("人工")).toEqual({ kind: "handoff" });
     expect(said(" Agent ")).toEqual({ kind: "handoff" });
     expect(said("我要人工服务")).toEqual({ kind: "none" });
-    expect(decideBeforeRobot(DEFAULT_DESK_SETTINGS, "bot", { text: "人工", menuKey: null })).toEqual(
-      { kind: "none" },
-    );
+    expect(
+      decideBeforeRobot(DEFAULT_DESK_SETTINGS, "bot", { text: "人工", menuKey: null }),
+    ).toEqual({ kind: "none" });
     const menu = { ...on, handoffMenuKeys: ["KF"] };
     expect(decideBeforeRobot(menu, "bot", { text: null, menuKey: "KF" })).toEqual({
       kind: "handoff",

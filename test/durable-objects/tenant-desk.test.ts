@@ -29,7 +29,13 @@ describe("assignment at the desk", () => {
     const agents = Array.from({ length: 10 }, (_, i) => `usr_AGENT${String(i).padStart(21, "0")}`);
     await Promise.all(
       agents.map((userId, i) =>
-        desk.setAgent({ tenantId: tenant.id, userId, status: "online", capacity: 5 + (i % 4), at: now }),
+        desk.setAgent({
+          tenantId: tenant.id,
+          userId,
+          status: "online",
+          capacity: 5 + (i % 4),
+          at: now,
+        }),
       ),
     );
     const capacity = new Map(agents.map((id, i) => [id, 5 + (i % 4)]));
@@ -84,11 +90,24 @@ describe("assignment at the desk", () => {
     const tenant = await createTenant();
     const desk = deskOf(env, tenant.id);
     const now = Date.now();
-    await desk.setAgent({ tenantId: tenant.id, userId: "usr_ONE", status: "online", capacity: 1, at: now });
+    await desk.setAgent({
+      tenantId: tenant.id,
+      userId: "usr_ONE",
+      status: "online",
+      capacity: 1,
+      at: now,
+    });
     const [first, second] = [newId("cnv", now), newId("cnv", now)];
     const short = { ...open, maxQueueSeconds: 10 };
     for (const conversationId of [first, second]) {
-      await desk.handoff({ tenantId: tenant.id, conversationId, channel: "sms", skill: null, settings: short, at: now - 20_000 });
+      await desk.handoff({
+        tenantId: tenant.id,
+        conversationId,
+        channel: "sms",
+        skill: null,
+        settings: short,
+        at: now - 20_000,
+      });
     }
     await runAlarm(tenant.id);
     expect(await desk.queues()).toEqual([]);

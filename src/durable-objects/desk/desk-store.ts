@@ -29,6 +29,10 @@ export function migrateDesk(sql: SqlStorage): void {
     CREATE INDEX IF NOT EXISTS desk_conversations_agent ON desk_conversations (agent_id, state);
     CREATE INDEX IF NOT EXISTS desk_conversations_queue ON desk_conversations (state, queued_at);
     CREATE TABLE IF NOT EXISTS desk_meta (key TEXT PRIMARY KEY, value INTEGER NOT NULL);
+    CREATE TABLE IF NOT EXISTS projection_outbox (
+      version INTEGER PRIMARY KEY,
+      move TEXT NOT NULL
+    );
     CREATE TABLE IF NOT EXISTS live_events (
       seq INTEGER PRIMARY KEY,
       event TEXT NOT NULL
@@ -215,4 +219,26 @@ export function liveSince(sql: SqlStorage, after: number): { events: string[]; c
 
 export function lastSeq(sql: SqlStorage): number {
   return sql.exec<{ seq: number | null }>("SELECT MAX(seq) AS seq FROM live_events").one().seq ?? 0;
+}
+
+/** A move waiting to reach D1 (written in the step that made it; removed once projected). */
+export function queueProjection(sql: SqlStorage, version: number, move: unknown): void {
+  sql.exec(
+    "INSERT INTO projection_outbox (version, move) VALUES (?, ?)",
+    version,
+    JSON.stringify(move),
+  );
+}
+
+export function pendingProjections<T>(sql: SqlStorage, limit = 200): T[] {
+  return sql
+    .exec<{ move: string }>("SELECT move FROM projection_outbox ORDER BY version LIMIT ?", limit)
+    .toArray()
+    .map((row) => JSON.parse(row.move) as T);
+}
+
+export function projected(sql: SqlStorage, versions: readonly number[]): void {
+  for (const version of versions) {
+    sql.exec("DELETE FROM projection_outbox WHERE version = ?", version);
+  }
 }

@@ -35,12 +35,18 @@ import {
   migrateDesk,
   nextExpiry,
   nextVersion,
+  pendingProjections,
+  projected,
   queuedConversations,
+  queueProjection,
   readConversation,
   touchAgent,
   writeAgent,
   writeConversation,
 } from "./desk-store";
+
+/** A failed D1 projection is tried again this much later (by the alarm). */
+const PROJECTION_RETRY_MS = 5_000;
 
 export type DeskRefusal = { ok: false; code: "conflict" | "not-found"; detail: string };
 export type DeskResult<T> = ({ ok: true } & T) | DeskRefusal;
@@ -102,13 +108,13 @@ export class TenantDesk extends DurableObject<Env> {
       reason,
       at,
     };
+    queueProjection(this.sql, move.version, move);
     appendLive(this.sql, { type: "conversation.state", ...moveView(move) });
     return move;
   }
 
   /** Gives queued conversations to free slots, the longest waiting first. */
-  private drain(at: number): DeskMove[] {
-    const moves: DeskMove[] = [];
+  private drain(at: number): void {
     const agents = agentLoads(this.sql);
     for (const queued of queuedConversations(this.sql)) {
       const agent = chooseAgent(agents, queued.skill);
@@ -118,30 +124,53 @@ export class TenantDesk extends DurableObject<Env> {
       agent.load += 1;
       agent.idleSince = at;
       touchAgent(this.sql, agent.userId, at);
-      moves.push(
-        this.move(
-          queued,
-          { ...queued, state: "assigned", agentId: agent.userId, expiresAt: null, dueAt: null },
-          "system",
-          null,
-          at,
-        ),
+      this.move(
+        queued,
+        { ...queued, state: "assigned", agentId: agent.userId, expiresAt: null, dueAt: null },
+        "system",
+        null,
+        at,
       );
     }
-    return moves;
   }
 
-  /** Broadcasts what was appended since `before`, sets the alarm, and projects to D1. */
-  private async finish(tenantId: string, moves: DeskMove[], before: number): Promise<void> {
+  /**
+   * Broadcasts what was appended since `before`, projects the moves waiting for D1 (these and any
+   * a failure left behind), and sets the alarm for the next queue expiry, or for a retry of the
+   * projection when D1 failed: the decision stands either way.
+   */
+  private async finish(tenantId: string, before: number): Promise<void> {
     this.broadcast(before);
+    let retryAt: number | null = null;
+    try {
+      await this.project(tenantId);
+    } catch (error) {
+      console.error("desk: D1 projection failed, will retry", error);
+      retryAt = Date.now() + PROJECTION_RETRY_MS;
+    }
     const expiry = nextExpiry(this.sql);
-    if (expiry !== null) {
+    const wanted = [expiry, retryAt].filter((t): t is number => t !== null);
+    if (wanted.length > 0) {
+      const at = Math.min(...wanted);
       const current = await this.ctx.storage.getAlarm();
-      if (current === null || current > expiry) {
-        await this.ctx.storage.setAlarm(expiry);
+      if (current === null || current > at) {
+        await this.ctx.storage.setAlarm(at);
       }
     }
-    await projectMoves(this.env, tenantId, moves);
+  }
+
+  private async project(tenantId: string): Promise<void> {
+    for (;;) {
+      const moves = pendingProjections<DeskMove>(this.sql);
+      if (moves.length === 0) {
+        return;
+      }
+      await projectMoves(this.env, tenantId, moves);
+      projected(
+        this.sql,
+        moves.map((m) => m.version),
+      );
+    }
   }
 
   private broadcast(before: number): void {
@@ -201,53 +230,47 @@ export class TenantDesk extends DurableObject<Env> {
       return { state: c.state, agentId: c.agentId, answer: null, reason: null };
     }
     const online = agentLoads(this.sql).filter(
-      (a) =>
-        a.status === "online" && (input.skill === null || a.skills.includes(input.skill)),
+      (a) => a.status === "online" && (input.skill === null || a.skills.includes(input.skill)),
     ).length;
     const place = placeOfHandoff(input.settings, input.at, online);
     const dueAfterMs = input.settings.leftMessageDueHours * 3_600_000;
-    const moves: DeskMove[] = [];
     if (place.state === "left_message") {
-      moves.push(
-        this.move(
-          known,
-          {
-            ...c,
-            state: "left_message",
-            agentId: null,
-            skill: input.skill,
-            queuedAt: null,
-            expiresAt: null,
-            dueAfterMs,
-            dueAt: input.at + dueAfterMs,
-          },
-          "customer",
-          place.reason,
-          input.at,
-        ),
+      this.move(
+        known,
+        {
+          ...c,
+          state: "left_message",
+          agentId: null,
+          skill: input.skill,
+          queuedAt: null,
+          expiresAt: null,
+          dueAfterMs,
+          dueAt: input.at + dueAfterMs,
+        },
+        "customer",
+        place.reason,
+        input.at,
       );
     } else {
-      moves.push(
-        this.move(
-          known,
-          {
-            ...c,
-            state: "queued",
-            agentId: null,
-            skill: input.skill,
-            queuedAt: input.at,
-            expiresAt: input.at + input.settings.maxQueueSeconds * 1000,
-            dueAfterMs,
-            dueAt: null,
-          },
-          "customer",
-          null,
-          input.at,
-        ),
+      this.move(
+        known,
+        {
+          ...c,
+          state: "queued",
+          agentId: null,
+          skill: input.skill,
+          queuedAt: input.at,
+          expiresAt: input.at + input.settings.maxQueueSeconds * 1000,
+          dueAfterMs,
+          dueAt: null,
+        },
+        "customer",
+        null,
+        input.at,
       );
-      moves.push(...this.drain(input.at));
+      this.drain(input.at);
     }
-    await this.finish(input.tenantId, moves, before);
+    await this.finish(input.tenantId, before);
     const now = readConversation(this.sql, input.conversationId);
     return {
       state: now?.state ?? place.state,
@@ -267,9 +290,8 @@ export class TenantDesk extends DurableObject<Env> {
     this.remember(input.tenantId);
     const before = lastSeq(this.sql);
     const c = readConversation(this.sql, input.conversationId);
-    const moves: DeskMove[] = [];
     if (c?.state === "pending") {
-      moves.push(this.move(c, { ...c, state: "assigned" }, "customer", null, input.at));
+      this.move(c, { ...c, state: "assigned" }, "customer", null, input.at);
     }
     appendLive(this.sql, {
       type: "message.received",
@@ -277,7 +299,7 @@ export class TenantDesk extends DurableObject<Env> {
       agent_id: c?.agentId ?? null,
       message: input.message,
     });
-    await this.finish(input.tenantId, moves, before);
+    await this.finish(input.tenantId, before);
     return { state: readConversation(this.sql, input.conversationId)?.state ?? null };
   }
 
@@ -310,7 +332,11 @@ export class TenantDesk extends DurableObject<Env> {
       return { ok: true, state: c.state, agentId: input.agentId };
     }
     if (!canMove(c.state, "assigned")) {
-      return { ok: false, code: "conflict", detail: `A ${c.state} conversation cannot be assigned.` };
+      return {
+        ok: false,
+        code: "conflict",
+        detail: `A ${c.state} conversation cannot be assigned.`,
+      };
     }
     const agent = agentLoads(this.sql).find((a) => a.userId === input.agentId);
     if (!agent) {
@@ -327,18 +353,16 @@ export class TenantDesk extends DurableObject<Env> {
       };
     }
     touchAgent(this.sql, agent.userId, input.at);
-    const moves = [
-      this.move(
-        known,
-        { ...c, state: "assigned", agentId: agent.userId, expiresAt: null, dueAt: null },
-        input.actor,
-        input.reason,
-        input.at,
-      ),
-    ];
+    this.move(
+      known,
+      { ...c, state: "assigned", agentId: agent.userId, expiresAt: null, dueAt: null },
+      input.actor,
+      input.reason,
+      input.at,
+    );
     // The agent it left (a reassignment) has a slot free.
-    moves.push(...this.drain(input.at));
-    await this.finish(input.tenantId, moves, before);
+    this.drain(input.at);
+    await this.finish(input.tenantId, before);
     return { ok: true, state: "assigned", agentId: agent.userId };
   }
 
@@ -361,25 +385,23 @@ export class TenantDesk extends DurableObject<Env> {
         detail: `A ${c?.state ?? "bot"} conversation cannot be transferred.`,
       };
     }
-    const moves = [
-      this.move(
-        c,
-        {
-          ...c,
-          state: "queued",
-          agentId: null,
-          skill: input.skill,
-          queuedAt: input.at,
-          expiresAt: input.at + input.maxQueueSeconds * 1000,
-          dueAt: null,
-        },
-        input.actor,
-        "transfer",
-        input.at,
-      ),
-    ];
-    moves.push(...this.drain(input.at));
-    await this.finish(input.tenantId, moves, before);
+    this.move(
+      c,
+      {
+        ...c,
+        state: "queued",
+        agentId: null,
+        skill: input.skill,
+        queuedAt: input.at,
+        expiresAt: input.at + input.maxQueueSeconds * 1000,
+        dueAt: null,
+      },
+      input.actor,
+      "transfer",
+      input.at,
+    );
+    this.drain(input.at);
+    await this.finish(input.tenantId, before);
     const now = readConversation(this.sql, input.conversationId);
     return { ok: true, state: now?.state ?? "queued", agentId: now?.agentId ?? null };
   }
@@ -401,30 +423,32 @@ export class TenantDesk extends DurableObject<Env> {
       return { ok: true, state: c.state };
     }
     if (!canMove(c.state, input.to)) {
-      return { ok: false, code: "conflict", detail: `A ${c.state} conversation cannot be ${input.to}.` };
+      return {
+        ok: false,
+        code: "conflict",
+        detail: `A ${c.state} conversation cannot be ${input.to}.`,
+      };
     }
     const keepsAgent = input.to === "pending";
     if (!keepsAgent && c.agentId) {
       touchAgent(this.sql, c.agentId, input.at);
     }
-    const moves = [
-      this.move(
-        known,
-        {
-          ...c,
-          state: input.to,
-          agentId: keepsAgent ? c.agentId : null,
-          queuedAt: null,
-          expiresAt: null,
-          dueAt: null,
-        },
-        input.actor,
-        null,
-        input.at,
-      ),
-    ];
-    moves.push(...this.drain(input.at));
-    await this.finish(input.tenantId, moves, before);
+    this.move(
+      known,
+      {
+        ...c,
+        state: input.to,
+        agentId: keepsAgent ? c.agentId : null,
+        queuedAt: null,
+        expiresAt: null,
+        dueAt: null,
+      },
+      input.actor,
+      null,
+      input.at,
+    );
+    this.drain(input.at);
+    await this.finish(input.tenantId, before);
     return { ok: true, state: input.to };
   }
 
@@ -455,8 +479,8 @@ export class TenantDesk extends DurableObject<Env> {
       skills: next.skills,
       capacity: next.capacity,
     });
-    const moves = this.drain(input.at);
-    await this.finish(input.tenantId, moves, before);
+    this.drain(input.at);
+    await this.finish(input.tenantId, before);
     const views = this.agents();
     const view = views.find((a) => a.userId === input.userId);
     if (!view) {
@@ -504,16 +528,16 @@ export class TenantDesk extends DurableObject<Env> {
     }
     const now = Date.now();
     const before = lastSeq(this.sql);
-    const moves = expiredQueue(this.sql, now).map((c) =>
+    for (const c of expiredQueue(this.sql, now)) {
       this.move(
         c,
         { ...c, state: "left_message", queuedAt: null, expiresAt: null, dueAt: now + c.dueAfterMs },
         "system",
         "queue_timeout",
         now,
-      ),
-    );
-    await this.finish(tenantId, moves, before);
+      );
+    }
+    await this.finish(tenantId, before);
   }
 
   /** WebSocket upgrades only (the routes authenticate first); `?after=` catches up. */

@@ -1,9 +1,9 @@
 import type { RouteHandler } from "@hono/zod-openapi";
 import type { AppEnv } from "../../app-env";
 import * as service from "../../services/conversations/conversations";
-import { serviceWindowOf } from "../../services/desk/desk";
 import { replyInConversation } from "../../services/conversations/replies";
 import { threadOf } from "../../services/conversations/thread";
+import { serviceWindowOf } from "../../services/desk/desk";
 import type * as routes from "./conversations.routes";
 
 function present(row: service.ConversationRow) {

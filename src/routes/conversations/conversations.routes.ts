@@ -38,7 +38,8 @@ export const ConversationSchema = z
     }),
     created_at: z.string(),
     desk_state: z.enum(DESK_STATES).openapi({
-      description: "The service desk's state: bot, queued, assigned, pending, resolved, left_message",
+      description:
+        "The service desk's state: bot, queued, assigned, pending, resolved, left_message",
     }),
     agent_id: z.string().nullable(),
     skill: z.string().nullable(),

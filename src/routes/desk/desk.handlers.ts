@@ -59,7 +59,7 @@ function bodyOf<T>(c: { req: unknown }): T {
 
 const stateView = (id: string, r: { state: string; agentId?: string | null }) => ({
   id,
-  desk_state: r.state as (typeof import("../../domain/desk").DESK_STATES)[number],
+  desk_state: r.state as typeof import("../../domain/desk").DESK_STATES[number],
   agent_id: r.agentId ?? null,
 });
 
@@ -67,7 +67,12 @@ export const assignConversation: RouteHandler<typeof routes.assignConversation, 
   c,
 ) => {
   const id = c.req.valid("param").id;
-  const r = await desk.assignConversation(c.env, c.get("caller"), id, bodyOf<{ agent_id?: string }>(c).agent_id);
+  const r = await desk.assignConversation(
+    c.env,
+    c.get("caller"),
+    id,
+    bodyOf<{ agent_id?: string }>(c).agent_id,
+  );
   return c.json(stateView(id, r), 200);
 };
 
@@ -84,10 +89,9 @@ export const transferConversation: RouteHandler<
   return c.json(stateView(id, r), 200);
 };
 
-export const resolveConversation: RouteHandler<
-  typeof routes.resolveConversation,
-  AppEnv
-> = async (c) => {
+export const resolveConversation: RouteHandler<typeof routes.resolveConversation, AppEnv> = async (
+  c,
+) => {
   const id = c.req.valid("param").id;
   const r = await desk.resolveConversation(c.env, c.get("caller"), id);
   return c.json(stateView(id, { state: r.state }), 200);

@@ -1,5 +1,5 @@
-import { requireScope } from "../../middleware/api-key";
 import { ApiError } from "../../lib/problem";
+import { requireScope } from "../../middleware/api-key";
 import { openLive } from "../../services/desk/desk";
 import { createRouter } from "../router";
 import * as handlers from "./desk.handlers";

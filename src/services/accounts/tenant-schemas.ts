@@ -156,7 +156,8 @@ const DeskSchema = z
     after_hours_answer: AnswerText,
     no_agent_answer: AnswerText,
     max_queue_seconds: z.number().int().min(10).max(86_400).openapi({
-      description: "A queued conversation waits this long for an agent, then becomes a left message",
+      description:
+        "A queued conversation waits this long for an agent, then becomes a left message",
     }),
     left_message_due_hours: z.number().int().min(1).max(720),
     satisfaction_survey: z.boolean().openapi({

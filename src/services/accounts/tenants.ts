@@ -15,8 +15,8 @@ import { tenantConfigOf } from "../../db/tenant-config";
 import { dispatcherOf } from "../../delivery/dispatcher";
 import { diffOf } from "../../domain/audit-chain";
 import type { Caller, TenantConfig } from "../../domain/caller";
-import type { QuietHours } from "../../domain/quiet-hours";
 import { type DeskSettings, deskSettingsOf } from "../../domain/desk";
+import type { QuietHours } from "../../domain/quiet-hours";
 import { type Retention, retentionOf, retentionProblem } from "../../domain/retention";
 import { SUSPENDED_DETAIL } from "../../domain/suspension";
 import {

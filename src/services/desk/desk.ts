@@ -10,7 +10,7 @@ import { database } from "../../db/client";
 import { conversationEvents, users } from "../../db/schema";
 import { deskOf, recordConversationEvent } from "../../delivery/desk";
 import { diffOf } from "../../domain/audit-chain";
-import { type Caller, actorOf } from "../../domain/caller";
+import { actorOf, type Caller } from "../../domain/caller";
 import type { AgentStatus, DeskState } from "../../domain/desk";
 import { grants } from "../../domain/permissions";
 import { SERVICE_WINDOWS } from "../../domain/service-windows";
@@ -164,7 +164,16 @@ export async function assignConversation(
   if (!result.ok) {
     throw refusal(result);
   }
-  await audited(env, caller, { action: "conversation.assign", target: id, diff: { agent_id: { from: conversation.agentId, to: target } } }, []);
+  await audited(
+    env,
+    caller,
+    {
+      action: "conversation.assign",
+      target: id,
+      diff: { agent_id: { from: conversation.agentId, to: target } },
+    },
+    [],
+  );
   return { state: result.state, agentId: result.agentId };
 }
 
@@ -207,7 +216,19 @@ export async function transferConversation(
   if (!result.ok) {
     throw refusal(result);
   }
-  await audited(env, caller, { action: "conversation.transfer", target: id, diff: { agent_id: { from: conversation.agentId, to: to.agentId ?? null }, skill: { from: conversation.skill, to: to.skill ?? null } } }, []);
+  await audited(
+    env,
+    caller,
+    {
+      action: "conversation.transfer",
+      target: id,
+      diff: {
+        agent_id: { from: conversation.agentId, to: to.agentId ?? null },
+        skill: { from: conversation.skill, to: to.skill ?? null },
+      },
+    },
+    [],
+  );
   return { state: result.state, agentId: result.agentId };
 }
 
@@ -219,7 +240,11 @@ export async function resolveConversation(
   now: number = Date.now(),
 ): Promise<{ state: DeskState }> {
   const conversation = await getConversation(env, caller, id);
-  if (!supervises(caller) && conversation.agentId !== null && conversation.agentId !== userIdOf(caller)) {
+  if (
+    !supervises(caller) &&
+    conversation.agentId !== null &&
+    conversation.agentId !== userIdOf(caller)
+  ) {
     throw new ApiError("forbidden", "Another agent has this conversation.");
   }
   const result = await deskOf(env, caller.tenant.id).settle({

@@ -6,7 +6,12 @@
  * an idempotency key from the inbound id, so a rerun sends nothing twice.
  */
 import type { InboundRow } from "../../delivery/inbound-store";
-import { type DeskInbound, type DeskOutcome, deskAfterRobot, deskBeforeRobot } from "../desk/intake";
+import {
+  type DeskInbound,
+  type DeskOutcome,
+  deskAfterRobot,
+  deskBeforeRobot,
+} from "../desk/intake";
 import { sendAutomatic } from "./automatic-sends";
 import type { InboundStage, StageOutcome } from "./stage";
 
