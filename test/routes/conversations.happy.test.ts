@@ -66,6 +66,11 @@ describe("the list of conversations", () => {
       last_activity_at: new Date(base + 2 * HOUR).toISOString(),
       unread_count: 2,
       created_at: expect.any(String),
+      desk_state: "bot",
+      agent_id: null,
+      skill: null,
+      due_at: null,
+      satisfaction: null,
     });
 
     const one = await allPages<ConversationView>(tenant.api, "/v1/conversations?", 1);
