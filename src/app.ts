@@ -191,6 +191,11 @@ const API_TAGS = [
       "Threads with one person on one channel (SMS or WeChat): both directions, unread counts, replies",
   },
   {
+    name: "Desk",
+    description:
+      "The service desk: agents (status, skills, capacity, load), the queues per skill, and a conversation's assignment, transfer, notes, replies and resolution. Live updates: a WebSocket at GET /v1/desk/live (API key) or /dashboard/desk/live (session), `?after=<seq>` to catch up",
+  },
+  {
     name: "Opt-outs",
     description:
       "Numbers your messages no longer go to: those that replied STOP, 退订, R… and those you suppressed",

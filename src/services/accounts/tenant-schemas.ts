@@ -137,7 +137,15 @@ const WorkingHoursSchema = z
   .openapi("WorkingHours", {
     description:
       "Per weekday (mon…sun), the spans the desk is open in `time_zone`; an empty list: closed that day",
-    example: { mon: [{ start: "09:00", end: "18:00" }], sat: [] },
+    example: {
+      mon: [{ start: "09:00", end: "18:00" }],
+      tue: [{ start: "09:00", end: "18:00" }],
+      wed: [{ start: "09:00", end: "18:00" }],
+      thu: [{ start: "09:00", end: "18:00" }],
+      fri: [{ start: "09:00", end: "18:00" }],
+      sat: [],
+      sun: [],
+    },
   });
 
 const AnswerText = z.string().trim().min(1).max(500);
