@@ -89,7 +89,11 @@ describe("the list of conversations", () => {
 
     const res = await tenant.api(`/v1/conversations/${wechat}`);
     expect(res.status).toBe(200);
-    expect(await res.json()).toEqual(items[0]);
+    // One conversation adds its WeChat window (none here: no follower wrote).
+    expect(await res.json()).toEqual({
+      ...items[0],
+      service_window: { open: false, expires_at: null },
+    });
   });
 });
 
