@@ -3,6 +3,7 @@ import { describe, expect, it } from "vitest";
 import { deskOf } from "../../src/delivery/desk";
 import { DEFAULT_DESK_SETTINGS, type DeskSettings } from "../../src/domain/desk";
 import { newId } from "../../src/lib/ids";
+import { signedIn } from "../support/dashboard";
 import { createTenant } from "../support/tenants";
 
 // Always open: these tests are about assignment, not the clock.
@@ -121,10 +122,13 @@ async function runAlarm(tenantId: string): Promise<void> {
   await runDurableObjectAlarm(env.DESK.get(env.DESK.idFromName(`tenant:${tenantId}`)));
 }
 
-async function openSocket(key: string, after?: number) {
+async function openSocket(key: string, after?: number, path = "/v1/desk/live") {
+  const auth: Record<string, string> = key.startsWith("rbx_session=")
+    ? { cookie: key }
+    : { Authorization: `Bearer ${key}` };
   const res = await SELF.fetch(
-    `https://example.com/v1/desk/live${after === undefined ? "" : `?after=${after}`}`,
-    { headers: { Upgrade: "websocket", Authorization: `Bearer ${key}` } },
+    `https://example.com${path}${after === undefined ? "" : `?after=${after}`}`,
+    { headers: { Upgrade: "websocket", ...auth } },
   );
   expect(res.status).toBe(101);
   const socket = res.webSocket;
@@ -170,6 +174,29 @@ describe("the live channel", () => {
     const all = [...seen, ...second.received].map((e) => e.seq);
     expect(all).toEqual([1, 2, 3, 4, 5, 6, 7]);
     second.socket.close(1000, "bye");
+  });
+
+  it("serves a signed-in agent on /dashboard/desk/live, with agents' changes live", async () => {
+    const tenant = await createTenant();
+    const { user, cookie } = await signedIn(tenant, "agent");
+    const live = await openSocket(cookie, undefined, "/dashboard/desk/live");
+    await until(() => live.received.some((e) => e.type === "hello"));
+    const res = await tenant.api(`/v1/desk/agents/${user.id}`, {
+      method: "PATCH",
+      body: JSON.stringify({ status: "online", capacity: 3 }),
+      headers: { "content-type": "application/json" },
+    });
+    expect(res.status).toBe(200);
+    await until(() => live.received.some((e) => e.type === "agent.updated"));
+    expect(live.received.find((e) => e.type === "agent.updated")).toMatchObject({
+      agent_id: user.id,
+      status: "online",
+      capacity: 3,
+    });
+    live.socket.close(1000, "bye");
+    // An agent is no supervisor: the queues are not its to see.
+    const queues = await SELF.fetch("https://example.com/v1/desk/queues", { headers: { cookie } });
+    expect(queues.status).toBe(403);
   });
 
   it("refuses a request without a key and one that is no upgrade", async () => {
