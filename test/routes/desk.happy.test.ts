@@ -4,6 +4,7 @@ import { insertConversation, insertInbound } from "../support/conversations";
 import { expectProblem } from "../support/problem";
 import { call, createTenant, eventually, postJson, type TestTenant } from "../support/tenants";
 import { auditActions, invite } from "../support/users";
+import { createEndpoint, deliveriesOf } from "../support/webhooks";
 import { appWithFakeApi, fakeWeChat, follower } from "../support/wechat-outbound";
 
 const HOUR = 3_600_000;
@@ -126,6 +127,9 @@ describe("the desk setting", () => {
 describe("an SMS at the desk", () => {
   it("saying 人工 lands with the online agent, who replies (pending) and resolves it", async () => {
     const tenant = await createTenant();
+    const endpoint = await createEndpoint(tenant, {
+      events: ["conversation.created", "conversation.assigned", "conversation.resolved"],
+    });
     await enableDesk(tenant, { working_hours: always });
     const agent = await onlineAgent(tenant);
     await textIn(tenant, "人工");
@@ -179,6 +183,18 @@ describe("an SMS at the desk", () => {
     ]);
     const actions = await auditActions(tenant.id);
     expect(actions).toEqual(expect.arrayContaining(["desk_agent.update", "conversation.resolve"]));
+    const hooks = await deliveriesOf(endpoint.id);
+    expect(hooks.map((d) => d.event_type).sort()).toEqual([
+      "conversation.assigned",
+      "conversation.created",
+      "conversation.resolved",
+    ]);
+    const resolvedEvent = hooks.find((d) => d.event_type === "conversation.resolved");
+    expect(JSON.parse(resolvedEvent?.payload ?? "{}").data).toMatchObject({
+      id: assigned.id,
+      from_state: "pending",
+      state: "resolved",
+    });
   });
 
   it("at night becomes a left message (留言) answered with the after-hours text", async () => {
@@ -218,6 +234,86 @@ describe("an SMS at the desk", () => {
     await textIn(tenant, "5");
     const scored = await conversationWhere(tenant, (c) => c.satisfaction === 5);
     expect(scored.desk_state).toBe("resolved");
+  });
+});
+
+describe("assignment and transfer through the API", () => {
+  it("holds capacities, refuses a full agent (409) and requeues a transfer for its skill", async () => {
+    const tenant = await createTenant();
+    await enableDesk(tenant, { working_hours: always });
+    const billing = await onlineAgent(tenant, 1); // skills: billing
+    const { user } = await invite(tenant, "agent");
+    const general = user.id;
+    expect(
+      (await tenant.api(`/v1/desk/agents/${general}`, patch({ status: "online", capacity: 1 })))
+        .status,
+    ).toBe(200);
+
+    const arrive = async (from: string, count: number) => {
+      await textIn(tenant, "人工", from);
+      return eventually(
+        async () => {
+          const list = (await (await tenant.api("/v1/conversations")).json()) as {
+            data: {
+              id: string;
+              counterpart: string;
+              desk_state: string;
+              agent_id: string | null;
+            }[];
+          };
+          const queuedOrAssigned = list.data.filter((c) => c.desk_state !== "bot");
+          return queuedOrAssigned.length === count
+            ? list.data.find((c) => c.counterpart.endsWith(from.slice(-4)))
+            : undefined;
+        },
+        10_000,
+        "the handoff",
+      );
+    };
+    const first = await arrive("13800000001", 1);
+    const second = await arrive("13800000002", 2);
+    const third = await arrive("13800000003", 3);
+    // The longest idle first (the billing agent came online first), then the other.
+    expect([first?.agent_id, second?.agent_id, third?.desk_state]).toEqual([
+      billing,
+      general,
+      "queued",
+    ]);
+
+    const full = await tenant.api(
+      `/v1/conversations/${third?.id}/assign`,
+      postJson({ agent_id: billing }),
+    );
+    await expectProblem(full, {
+      status: 409,
+      slug: "conflict",
+      instance: `/v1/conversations/${third?.id}/assign`,
+      detail: /capacity/,
+    });
+
+    // The first goes back to the queue for billing: its slot takes the third (queued longest),
+    // and the first waits for a billing agent.
+    const moved = await tenant.api(
+      `/v1/conversations/${first?.id}/transfer`,
+      postJson({ skill: "billing" }),
+    );
+    expect(await moved.json()).toEqual({ id: first?.id, desk_state: "queued", agent_id: null });
+    const queues = (await (await tenant.api("/v1/desk/queues")).json()) as {
+      data: { skill: string | null; conversations: { id: string }[] }[];
+    };
+    expect(queues.data).toEqual([
+      { skill: "billing", conversations: [expect.objectContaining({ id: first?.id })] },
+    ]);
+    const agents = (await (await tenant.api("/v1/desk/agents")).json()) as {
+      data: { user_id: string; conversation_ids: string[] }[];
+    };
+    expect(Object.fromEntries(agents.data.map((a) => [a.user_id, a.conversation_ids]))).toEqual({
+      [billing]: [third?.id],
+      [general]: [second?.id],
+    });
+    expect(await auditActions(tenant.id)).toEqual(
+      expect.arrayContaining(["conversation.transfer"]),
+    );
   });
 });
 
