@@ -85,6 +85,58 @@ describe("assignment at the desk", () => {
     const same = after.find((a) => a.userId === agent?.userId);
     expect(same?.load).toBe(agent?.load);
     expect(same?.conversations).toContain(queued[0]);
+
+    // Every move reached D1's event list: 100 queued, 63 + 1 assigned, 1 resolved.
+    const moves = await env.DB.prepare(
+      "SELECT to_state, COUNT(*) AS n FROM conversation_events WHERE tenant_id = ? GROUP BY to_state ORDER BY to_state",
+    )
+      .bind(tenant.id)
+      .all<{ to_state: string; n: number }>();
+    expect(moves.results).toEqual([
+      { to_state: "assigned", n: total + 1 },
+      { to_state: "queued", n: 100 },
+      { to_state: "resolved", n: 1 },
+    ]);
+  }, 30_000);
+
+  it("answers a left message once, and queues it when the customer writes again in hours", async () => {
+    const tenant = await createTenant();
+    const desk = deskOf(env, tenant.id);
+    const now = Date.now();
+    const conversationId = newId("cnv", now);
+    const handoff = (at: number) =>
+      desk.handoff({
+        tenantId: tenant.id,
+        conversationId,
+        channel: "sms",
+        skill: null,
+        settings: open,
+        at,
+      });
+    // No agent online: a left message with the automatic answer, then nothing more.
+    expect(await handoff(now)).toMatchObject({
+      state: "left_message",
+      reason: "no_agent",
+      answer: open.noAgentAnswer,
+    });
+    expect(await handoff(now + 1)).toEqual({
+      state: "left_message",
+      agentId: null,
+      answer: null,
+      reason: null,
+    });
+    await desk.setAgent({
+      tenantId: tenant.id,
+      userId: "usr_BACK",
+      status: "online",
+      capacity: 1,
+      at: now,
+    });
+    expect(await handoff(now + 2)).toMatchObject({
+      state: "assigned",
+      agentId: "usr_BACK",
+      answer: null,
+    });
   });
 
   it("moves a conversation that waited past max_queue_seconds to a left message", async () => {

@@ -230,11 +230,17 @@ export function queueProjection(sql: SqlStorage, version: number, move: unknown)
   );
 }
 
-export function pendingProjections<T>(sql: SqlStorage, limit = 200): T[] {
-  return sql
-    .exec<{ move: string }>("SELECT move FROM projection_outbox ORDER BY version LIMIT ?", limit)
-    .toArray()
-    .map((row) => JSON.parse(row.move) as T);
+/** Moves waiting for D1, oldest first: those of `versions`, or all (null). */
+export function pendingProjections<T>(sql: SqlStorage, versions: readonly number[] | null): T[] {
+  const rows =
+    versions === null
+      ? sql.exec<{ move: string }>("SELECT move FROM projection_outbox ORDER BY version").toArray()
+      : versions.flatMap((version) =>
+          sql
+            .exec<{ move: string }>("SELECT move FROM projection_outbox WHERE version = ?", version)
+            .toArray(),
+        );
+  return rows.map((row) => JSON.parse(row.move) as T);
 }
 
 export function projected(sql: SqlStorage, versions: readonly number[]): void {

@@ -69,6 +69,8 @@ export interface QueueView {
 export class TenantDesk extends DurableObject<Env> {
   private readonly sql: SqlStorage;
   private tenantId: string | null = null;
+  /** The versions of the moves made in the current synchronous step (taken by `finish`). */
+  private stepVersions: number[] = [];
 
   constructor(ctx: DurableObjectState, env: Env) {
     super(ctx, env);
@@ -109,6 +111,7 @@ export class TenantDesk extends DurableObject<Env> {
       at,
     };
     queueProjection(this.sql, move.version, move);
+    this.stepVersions.push(move.version);
     appendLive(this.sql, { type: "conversation.state", ...moveView(move) });
     return move;
   }
@@ -135,15 +138,18 @@ export class TenantDesk extends DurableObject<Env> {
   }
 
   /**
-   * Broadcasts what was appended since `before`, projects the moves waiting for D1 (these and any
-   * a failure left behind), and sets the alarm for the next queue expiry, or for a retry of the
-   * projection when D1 failed: the decision stands either way.
+   * Broadcasts what was appended since `before`, projects this step's moves to D1, and sets the
+   * alarm for the next queue expiry, or for a retry of the projection when D1 failed (the alarm
+   * projects whatever is left): the decision stands either way. Each call projects only its own
+   * moves, so a burst of calls writes each move once.
    */
-  private async finish(tenantId: string, before: number): Promise<void> {
+  private async finish(tenantId: string, before: number, all = false): Promise<void> {
+    const mine = this.stepVersions;
+    this.stepVersions = [];
     this.broadcast(before);
     let retryAt: number | null = null;
     try {
-      await this.project(tenantId);
+      await this.project(tenantId, all ? null : mine);
     } catch (error) {
       console.error("desk: D1 projection failed, will retry", error);
       retryAt = Date.now() + PROJECTION_RETRY_MS;
@@ -159,12 +165,13 @@ export class TenantDesk extends DurableObject<Env> {
     }
   }
 
-  private async project(tenantId: string): Promise<void> {
-    for (;;) {
-      const moves = pendingProjections<DeskMove>(this.sql);
-      if (moves.length === 0) {
-        return;
-      }
+  /** Writes the given moves (null: every one waiting) to D1, oldest first. */
+  private async project(tenantId: string, versions: readonly number[] | null): Promise<void> {
+    if (versions !== null && versions.length === 0) {
+      return;
+    }
+    const moves = pendingProjections<DeskMove>(this.sql, versions);
+    if (moves.length > 0) {
       await projectMoves(this.env, tenantId, moves);
       projected(
         this.sql,
@@ -233,6 +240,10 @@ export class TenantDesk extends DurableObject<Env> {
       (a) => a.status === "online" && (input.skill === null || a.skills.includes(input.skill)),
     ).length;
     const place = placeOfHandoff(input.settings, input.at, online);
+    if (known?.state === "left_message" && place.state === "left_message") {
+      // Writing again to a left message adds to it: no second automatic answer, no new due time.
+      return { state: "left_message", agentId: null, answer: null, reason: null };
+    }
     const dueAfterMs = input.settings.leftMessageDueHours * 3_600_000;
     if (place.state === "left_message") {
       this.move(
@@ -537,7 +548,7 @@ export class TenantDesk extends DurableObject<Env> {
         now,
       );
     }
-    await this.finish(tenantId, before);
+    await this.finish(tenantId, before, true);
   }
 
   /** WebSocket upgrades only (the routes authenticate first); `?after=` catches up. */
