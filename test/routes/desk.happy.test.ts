@@ -224,6 +224,45 @@ describe("an SMS at the desk", () => {
     await conversationWhere(tenant, (c) => c.desk_state === "left_message");
   });
 
+  it("lets an opt-out keyword and a robot's answer come before the desk", async () => {
+    const tenant = await createTenant();
+    await enableDesk(tenant, { working_hours: always });
+    await onlineAgent(tenant);
+    const rule = await tenant.api(
+      "/v1/auto-replies",
+      postJson({ match: "exact", keyword: "价格", reply: { type: "text", content: "¥99" } }),
+    );
+    expect(rule.status).toBe(201);
+    const handled = async (body: string, from: string) => {
+      await textIn(tenant, body, from);
+      return eventually(
+        async () => {
+          const row = await env.DB.prepare(
+            "SELECT handling FROM inbound_messages WHERE tenant_id = ? AND sender = ? AND json_extract(handling, '$.done') = 1",
+          )
+            .bind(tenant.id, `+86${from}`)
+            .first<{ handling: string }>();
+          return row ? (JSON.parse(row.handling) as Record<string, unknown>) : undefined;
+        },
+        10_000,
+        "the handling",
+      );
+    };
+    const optOut = await handled("TD", "13800000011");
+    expect(optOut.opt_out).toBeDefined();
+    expect(optOut.desk).toBeUndefined();
+    const robot = await handled("价格", "13800000012");
+    expect(robot.auto_reply).toMatchObject({ message_id: expect.stringMatching(/^msg_/) });
+    expect(robot.desk).toBeUndefined();
+    expect(robot.desk_fallback).toBeUndefined();
+    const { results } = await env.DB.prepare(
+      "SELECT desk_state FROM conversations WHERE tenant_id = ?",
+    )
+      .bind(tenant.id)
+      .all<{ desk_state: string }>();
+    expect(results.map((r) => r.desk_state)).toEqual(["bot", "bot"]);
+  });
+
   it("records a satisfaction digit after a resolution when the survey is on", async () => {
     const tenant = await createTenant();
     await enableDesk(tenant, { working_hours: always, satisfaction_survey: true });
