@@ -246,6 +246,11 @@ describe("the live channel", () => {
       capacity: 3,
     });
     live.socket.close(1000, "bye");
+    // Another site's page cannot open a socket with the agent's cookie.
+    const hijack = await SELF.fetch("https://example.com/dashboard/desk/live", {
+      headers: { Upgrade: "websocket", cookie, origin: "https://evil.example" },
+    });
+    expect(hijack.status).toBe(403);
     // An agent is no supervisor: the queues are not its to see.
     const queues = await SELF.fetch("https://example.com/v1/desk/queues", { headers: { cookie } });
     expect(queues.status).toBe(403);

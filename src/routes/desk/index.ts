@@ -1,5 +1,6 @@
 import { ApiError } from "../../lib/problem";
 import { requireScope } from "../../middleware/api-key";
+import { isCrossSite } from "../../middleware/session";
 import { openLive } from "../../services/desk/desk";
 import { createRouter } from "../router";
 import * as handlers from "./desk.handlers";
@@ -26,6 +27,11 @@ for (const path of ["/v1/desk/live", "/dashboard/desk/live"]) {
   deskRouter.get(path, requireScope("desk:work", "query"), async (c) => {
     if (c.req.header("Upgrade")?.toLowerCase() !== "websocket") {
       throw new ApiError("validation-error", "This is a WebSocket: send `Upgrade: websocket`.");
+    }
+    // A browser opens a WebSocket from any page with the site's cookies: a session's socket must
+    // come from our own pages (cross-site WebSocket hijacking).
+    if (c.req.header("authorization") === undefined && isCrossSite(c)) {
+      throw new ApiError("forbidden", "Cross-site requests with a session are refused.");
     }
     const after = c.req.query("after");
     if (after !== undefined && !/^\d{1,15}$/.test(after)) {
