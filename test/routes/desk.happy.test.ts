@@ -427,6 +427,16 @@ describe("desk security", () => {
       await call(`/v1/desk/agents/${user.id}`, worker.key, patch({ capacity: 9 })),
       { status: 403, slug: "forbidden", instance: `/v1/desk/agents/${user.id}` },
     );
+    const analyst = (await invite(tenant, "analyst")).user.id;
+    await expectProblem(
+      await tenant.api(`/v1/desk/agents/${analyst}`, patch({ status: "online" })),
+      {
+        status: 422,
+        slug: "unprocessable-entity",
+        instance: `/v1/desk/agents/${analyst}`,
+        detail: /desk:work/,
+      },
+    );
     const stranger = (await invite(other, "agent")).user.id;
     await expectProblem(
       await tenant.api(`/v1/desk/agents/${stranger}`, patch({ status: "online" })),

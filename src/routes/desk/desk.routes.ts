@@ -82,7 +82,7 @@ export const updateAgent = createRoute({
   tags: ["Desk"],
   summary: "Set an agent's status, skills or capacity (a user becomes an agent on first change)",
   description:
-    "An agent may set its own status; skills, capacity and other agents need `desk:supervise`. A slot that opens (online, more capacity) takes the longest-waiting queued conversation at once.",
+    "The user's role must hold `desk:work` (the agent role does), else 422. An agent may set its own status; skills, capacity and other agents need `desk:supervise`. A slot that opens (online, more capacity) takes the longest-waiting queued conversation at once.",
   security: bearerAuth,
   middleware: [requireScope("desk:work")] as const,
   request: {
@@ -99,7 +99,7 @@ export const updateAgent = createRoute({
   },
   responses: {
     200: jsonResponse(AgentSchema, "The agent"),
-    ...problems(400, 401, 403, 404, 415, 429),
+    ...problems(400, 401, 403, 404, 415, 422, 429),
   },
 });
 

@@ -7,12 +7,12 @@
  */
 import { and, asc, eq, inArray } from "drizzle-orm";
 import { database } from "../../db/client";
-import { conversationEvents, users } from "../../db/schema";
+import { conversationEvents, roles, users } from "../../db/schema";
 import { deskOf, recordConversationEvent } from "../../delivery/desk";
 import { diffOf } from "../../domain/audit-chain";
 import { actorOf, type Caller } from "../../domain/caller";
 import type { AgentStatus, DeskState } from "../../domain/desk";
-import { grants } from "../../domain/permissions";
+import { grants, isBuiltInRole, permissionsOfRole } from "../../domain/permissions";
 import { SERVICE_WINDOWS } from "../../domain/service-windows";
 import { ApiError } from "../../lib/problem";
 import { audited } from "../audit/audit-log";
@@ -56,6 +56,18 @@ async function tenantUsers(env: Env, tenantId: string, ids?: string[]) {
     );
 }
 
+/** Whether a role (built-in, or the tenant's custom `rol_…`) holds `desk:work`. */
+async function worksAtDesk(env: Env, tenantId: string, role: string): Promise<boolean> {
+  const custom = isBuiltInRole(role)
+    ? null
+    : await database(env.DB)
+        .select({ permissions: roles.permissions })
+        .from(roles)
+        .where(and(eq(roles.tenantId, tenantId), eq(roles.id, role)))
+        .get();
+  return grants(permissionsOfRole(role, custom?.permissions), "desk:work");
+}
+
 /** The desk's agents with their load, named from the tenant's users. */
 export async function listAgents(env: Env, caller: Caller): Promise<AgentRow[]> {
   const agents = await deskOf(env, caller.tenant.id).agents();
@@ -93,6 +105,12 @@ export async function updateAgent(
   const [user] = await tenantUsers(env, caller.tenant.id, [userId]);
   if (!user || user.status === "disabled") {
     throw new ApiError("not-found", `No user ${userId}.`);
+  }
+  if (!(await worksAtDesk(env, caller.tenant.id, user.role))) {
+    throw new ApiError(
+      "unprocessable-entity",
+      `User ${userId}'s role (${user.role}) does not hold \`desk:work\`: give them the agent role, or a role with it.`,
+    );
   }
   const own = userIdOf(caller) === userId;
   const onlyStatus = change.skills === undefined && change.capacity === undefined;
