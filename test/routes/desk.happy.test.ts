@@ -353,6 +353,17 @@ describe("assignment and transfer through the API", () => {
     expect(await auditActions(tenant.id)).toEqual(
       expect.arrayContaining(["conversation.transfer"]),
     );
+
+    // The workspace's lists: the queue, and one agent's conversations.
+    const ids = async (query: string) =>
+      (
+        (await (await tenant.api(`/v1/conversations?${query}`)).json()) as {
+          data: { id: string }[];
+        }
+      ).data.map((c) => c.id);
+    expect(await ids("desk_state=queued,left_message")).toEqual([first?.id]);
+    expect(await ids(`agent_id=${general}&desk_state=assigned,pending`)).toEqual([second?.id]);
+    expect((await tenant.api("/v1/conversations?desk_state=waiting")).status).toBe(400);
   });
 });
 

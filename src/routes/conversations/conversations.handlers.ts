@@ -1,5 +1,6 @@
 import type { RouteHandler } from "@hono/zod-openapi";
 import type { AppEnv } from "../../app-env";
+import type { DeskState } from "../../domain/desk";
 import * as service from "../../services/conversations/conversations";
 import { replyInConversation } from "../../services/conversations/replies";
 import { threadOf } from "../../services/conversations/thread";
@@ -38,6 +39,8 @@ export const listConversations: RouteHandler<typeof routes.listConversations, Ap
     limit: query.limit,
     cursor: query.cursor,
     channel: query.channel,
+    deskStates: query.desk_state?.split(",") as DeskState[] | undefined,
+    agentId: query.agent_id,
     since: query.since ? Date.parse(query.since) : undefined,
   });
   return c.json({ data: page.data.map(present), next_cursor: page.nextCursor }, 200);

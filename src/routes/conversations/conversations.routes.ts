@@ -94,6 +94,19 @@ export const listConversations = createRoute({
   request: {
     query: z.object({
       channel: z.enum(CHANNELS).optional(),
+      desk_state: z
+        .string()
+        .regex(
+          new RegExp(`^(${DESK_STATES.join("|")})(,(${DESK_STATES.join("|")}))*$`),
+          `desk states separated by commas: ${DESK_STATES.join(", ")}`,
+        )
+        .optional()
+        .openapi({ description: "Only these desk states, e.g. `queued,left_message`" }),
+      agent_id: z
+        .string()
+        .regex(/^usr_[0-9A-Z]{26}$/, "a user id: usr_ and 26 characters")
+        .optional()
+        .openapi({ description: "Only this agent's conversations" }),
       since: z.iso.datetime({ offset: true }).optional().openapi({
         description: "Only conversations with activity at or after this time",
       }),
