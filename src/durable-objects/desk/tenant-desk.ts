@@ -44,27 +44,15 @@ import {
   writeAgent,
   writeConversation,
 } from "./desk-store";
+import { type AgentView, agentViews, greet, type QueueView, queueViews } from "./views";
+
+export type { AgentView, QueueView };
 
 /** A failed D1 projection is tried again this much later (by the alarm). */
 const PROJECTION_RETRY_MS = 5_000;
 
 export type DeskRefusal = { ok: false; code: "conflict" | "not-found"; detail: string };
 export type DeskResult<T> = ({ ok: true } & T) | DeskRefusal;
-
-export interface AgentView {
-  userId: string;
-  skills: string[];
-  capacity: number;
-  status: AgentStatus;
-  load: number;
-  idleSince: number;
-  conversations: string[];
-}
-
-export interface QueueView {
-  skill: string | null;
-  conversations: { id: string; channel: string; queuedAt: number; expiresAt: number | null }[];
-}
 
 export class TenantDesk extends DurableObject<Env> {
   private readonly sql: SqlStorage;
@@ -502,33 +490,12 @@ export class TenantDesk extends DurableObject<Env> {
 
   /** Every agent with its load and the conversations it holds. */
   agents(): AgentView[] {
-    const held = this.sql
-      .exec<{ id: string; agent_id: string }>(
-        `SELECT id, agent_id FROM desk_conversations
-         WHERE state IN ('assigned', 'pending') AND agent_id IS NOT NULL ORDER BY id`,
-      )
-      .toArray();
-    return agentLoads(this.sql).map((a) => ({
-      ...a,
-      skills: [...a.skills],
-      conversations: held.filter((h) => h.agent_id === a.userId).map((h) => h.id),
-    }));
+    return agentViews(this.sql);
   }
 
   /** The queues, one per skill (null: any agent), the longest waiting first. */
   queues(): QueueView[] {
-    const bySkill = new Map<string | null, QueueView>();
-    for (const c of queuedConversations(this.sql)) {
-      const queue = bySkill.get(c.skill) ?? { skill: c.skill, conversations: [] };
-      queue.conversations.push({
-        id: c.id,
-        channel: c.channel,
-        queuedAt: c.queuedAt ?? 0,
-        expiresAt: c.expiresAt,
-      });
-      bySkill.set(c.skill, queue);
-    }
-    return [...bySkill.values()];
+    return queueViews(this.sql);
   }
 
   /** Queued conversations past max_queue_seconds become left messages; safe to run twice. */
@@ -563,19 +530,7 @@ export class TenantDesk extends DurableObject<Env> {
     this.ctx.acceptWebSocket(server);
     // Accepting and replaying are one synchronous step: nothing appended in between is missed or
     // sent twice (what comes after is broadcast to this socket too).
-    const head = lastSeq(this.sql);
-    if (after === null) {
-      server.send(JSON.stringify({ type: "hello", seq: head }));
-    } else {
-      const { events, complete } = liveSince(this.sql, after);
-      if (!complete) {
-        server.send(JSON.stringify({ type: "reset", seq: head }));
-      } else {
-        for (const event of events) {
-          server.send(event);
-        }
-      }
-    }
+    greet(server, this.sql, after);
     return new Response(null, { status: 101, webSocket: client });
   }
 
