@@ -11,6 +11,7 @@ import { batchesRouter } from "./routes/batches";
 import { hooksRouter } from "./routes/carrier-callbacks";
 import { contactsRouter } from "./routes/contacts";
 import { conversationsRouter } from "./routes/conversations";
+import { deskRouter } from "./routes/desk";
 import { forwardingRulesRouter } from "./routes/forwarding-rules";
 import { inboundRouter } from "./routes/inbound";
 import { keysRouter } from "./routes/keys";
@@ -88,6 +89,7 @@ export function createApp() {
   app.route("/", autoRepliesRouter);
   app.route("/", forwardingRulesRouter);
   app.route("/", conversationsRouter);
+  app.route("/", deskRouter);
   app.route("/", optOutsRouter);
   app.route("/", verificationsRouter);
   app.route("/", wechatOAuthRouter);
@@ -200,6 +202,11 @@ const API_TAGS = [
     name: "Conversations",
     description:
       "Threads with one person on one channel (SMS or WeChat): both directions, unread counts, replies",
+  },
+  {
+    name: "Desk",
+    description:
+      "The service desk: agents (status, skills, capacity, load), the queues per skill, and a conversation's assignment, transfer, notes, replies and resolution. Live updates: a WebSocket at GET /v1/desk/live (API key) or /dashboard/desk/live (session), `?after=<seq>` to catch up",
   },
   {
     name: "Opt-outs",

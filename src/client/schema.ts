@@ -1218,6 +1218,150 @@ export interface paths {
     patch?: never;
     trace?: never;
   };
+  "/v1/desk/agents": {
+    parameters: {
+      query?: never;
+      header?: never;
+      path?: never;
+      cookie?: never;
+    };
+    get: operations["listDeskAgents"];
+    put?: never;
+    post?: never;
+    delete?: never;
+    options?: never;
+    head?: never;
+    patch?: never;
+    trace?: never;
+  };
+  "/v1/desk/agents/{user_id}": {
+    parameters: {
+      query?: never;
+      header?: never;
+      path?: never;
+      cookie?: never;
+    };
+    get?: never;
+    put?: never;
+    post?: never;
+    delete?: never;
+    options?: never;
+    head?: never;
+    patch: operations["updateDeskAgent"];
+    trace?: never;
+  };
+  "/v1/desk/queues": {
+    parameters: {
+      query?: never;
+      header?: never;
+      path?: never;
+      cookie?: never;
+    };
+    get: operations["listDeskQueues"];
+    put?: never;
+    post?: never;
+    delete?: never;
+    options?: never;
+    head?: never;
+    patch?: never;
+    trace?: never;
+  };
+  "/v1/conversations/{id}/assign": {
+    parameters: {
+      query?: never;
+      header?: never;
+      path?: never;
+      cookie?: never;
+    };
+    get?: never;
+    put?: never;
+    post: operations["assignConversation"];
+    delete?: never;
+    options?: never;
+    head?: never;
+    patch?: never;
+    trace?: never;
+  };
+  "/v1/conversations/{id}/transfer": {
+    parameters: {
+      query?: never;
+      header?: never;
+      path?: never;
+      cookie?: never;
+    };
+    get?: never;
+    put?: never;
+    post: operations["transferConversation"];
+    delete?: never;
+    options?: never;
+    head?: never;
+    patch?: never;
+    trace?: never;
+  };
+  "/v1/conversations/{id}/resolve": {
+    parameters: {
+      query?: never;
+      header?: never;
+      path?: never;
+      cookie?: never;
+    };
+    get?: never;
+    put?: never;
+    post: operations["resolveConversation"];
+    delete?: never;
+    options?: never;
+    head?: never;
+    patch?: never;
+    trace?: never;
+  };
+  "/v1/conversations/{id}/notes": {
+    parameters: {
+      query?: never;
+      header?: never;
+      path?: never;
+      cookie?: never;
+    };
+    get?: never;
+    put?: never;
+    post: operations["addConversationNote"];
+    delete?: never;
+    options?: never;
+    head?: never;
+    patch?: never;
+    trace?: never;
+  };
+  "/v1/conversations/{id}/events": {
+    parameters: {
+      query?: never;
+      header?: never;
+      path?: never;
+      cookie?: never;
+    };
+    get: operations["listConversationEvents"];
+    put?: never;
+    post?: never;
+    delete?: never;
+    options?: never;
+    head?: never;
+    patch?: never;
+    trace?: never;
+  };
+  "/v1/conversations/{id}/reply": {
+    parameters: {
+      query?: never;
+      header?: never;
+      path?: never;
+      cookie?: never;
+    };
+    get?: never;
+    put?: never;
+    post: operations["replyAtDesk"];
+    delete?: never;
+    options?: never;
+    head?: never;
+    patch?: never;
+    trace?: never;
+  };
   "/v1/opt-outs": {
     parameters: {
       query?: never;
@@ -2005,6 +2149,54 @@ export interface webhooks {
     patch?: never;
     trace?: never;
   };
+  "conversation.created": {
+    parameters: {
+      query?: never;
+      header?: never;
+      path?: never;
+      cookie?: never;
+    };
+    get?: never;
+    put?: never;
+    post: operations["webhook_conversation_created"];
+    delete?: never;
+    options?: never;
+    head?: never;
+    patch?: never;
+    trace?: never;
+  };
+  "conversation.assigned": {
+    parameters: {
+      query?: never;
+      header?: never;
+      path?: never;
+      cookie?: never;
+    };
+    get?: never;
+    put?: never;
+    post: operations["webhook_conversation_assigned"];
+    delete?: never;
+    options?: never;
+    head?: never;
+    patch?: never;
+    trace?: never;
+  };
+  "conversation.resolved": {
+    parameters: {
+      query?: never;
+      header?: never;
+      path?: never;
+      cookie?: never;
+    };
+    get?: never;
+    put?: never;
+    post: operations["webhook_conversation_resolved"];
+    delete?: never;
+    options?: never;
+    head?: never;
+    patch?: never;
+    trace?: never;
+  };
 }
 
 export interface components {
@@ -2078,6 +2270,24 @@ export interface components {
     WebhookEvent_wechat_scan: {
       id: string;
       type: "wechat.scan";
+      created_at: string;
+      data: Record<string, unknown>;
+    };
+    WebhookEvent_conversation_created: {
+      id: string;
+      type: "conversation.created";
+      created_at: string;
+      data: Record<string, unknown>;
+    };
+    WebhookEvent_conversation_assigned: {
+      id: string;
+      type: "conversation.assigned";
+      created_at: string;
+      data: Record<string, unknown>;
+    };
+    WebhookEvent_conversation_resolved: {
+      id: string;
+      type: "conversation.resolved";
       created_at: string;
       data: Record<string, unknown>;
     };
@@ -2328,14 +2538,14 @@ export interface components {
       burst?: number;
     };
     Permission: {
-      name: "messages:send" | "messages:read" | "templates:read" | "templates:write" | "templates:review" | "content:read" | "content:write" | "users:read" | "users:write" | "audit:read" | "inbound:read" | "conversations:write" | "opt_outs:write" | "verifications:write" | "stats:read" | "admin";
+      name: "messages:send" | "messages:read" | "templates:read" | "templates:write" | "templates:review" | "content:read" | "content:write" | "users:read" | "users:write" | "audit:read" | "inbound:read" | "conversations:write" | "opt_outs:write" | "verifications:write" | "stats:read" | "desk:work" | "desk:supervise" | "admin";
       description: string;
     };
     Role: {
       id: string;
       name: string;
       description: string;
-      permissions: ("messages:send" | "messages:read" | "templates:read" | "templates:write" | "templates:review" | "content:read" | "content:write" | "users:read" | "users:write" | "audit:read" | "inbound:read" | "conversations:write" | "opt_outs:write" | "verifications:write" | "stats:read" | "admin")[];
+      permissions: ("messages:send" | "messages:read" | "templates:read" | "templates:write" | "templates:review" | "content:read" | "content:write" | "users:read" | "users:write" | "audit:read" | "inbound:read" | "conversations:write" | "opt_outs:write" | "verifications:write" | "stats:read" | "desk:work" | "desk:supervise" | "admin")[];
       built_in: boolean;
       created_at: string | null;
       updated_at: string | null;
@@ -2429,6 +2639,48 @@ export interface components {
       messages_days: number;
       inbound_days: number;
     };
+    Desk: {
+      enabled: boolean;
+      time_zone: string;
+      working_hours: components["schemas"]["WorkingHours"];
+      handoff_keywords: (string)[];
+      handoff_menu_keys: (string)[];
+      after_hours_answer: string;
+      no_agent_answer: string;
+      max_queue_seconds: number;
+      left_message_due_hours: number;
+      satisfaction_survey: boolean;
+    };
+    WorkingHours: {
+      mon: ({
+          start: string;
+          end: string;
+        })[];
+      tue: ({
+          start: string;
+          end: string;
+        })[];
+      wed: ({
+          start: string;
+          end: string;
+        })[];
+      thu: ({
+          start: string;
+          end: string;
+        })[];
+      fri: ({
+          start: string;
+          end: string;
+        })[];
+      sat: ({
+          start: string;
+          end: string;
+        })[];
+      sun: ({
+          start: string;
+          end: string;
+        })[];
+    };
     BudgetUsage: {
       month: string;
       used: number;
@@ -2452,6 +2704,7 @@ export interface components {
       fraud_guard: components["schemas"]["FraudGuard"];
       budget: components["schemas"]["Budget"];
       retention: components["schemas"]["Retention"];
+      desk: components["schemas"]["Desk"];
       created_at: string;
     };
     CreatedTenant: {
@@ -2548,7 +2801,7 @@ export interface components {
     WebhookEndpoint: {
       id: string;
       url: string;
-      events: ("message.sent" | "message.delivered" | "message.undelivered" | "message.failed" | "message.expired" | "inbound.received" | "opt_out.created" | "opt_out.removed" | "verification.approved" | "verification.expired" | "budget.threshold" | "wechat.scan")[];
+      events: ("message.sent" | "message.delivered" | "message.undelivered" | "message.failed" | "message.expired" | "inbound.received" | "opt_out.created" | "opt_out.removed" | "verification.approved" | "verification.expired" | "budget.threshold" | "wechat.scan" | "conversation.created" | "conversation.assigned" | "conversation.resolved")[];
       description: string | null;
       created_at: string;
       updated_at: string;
@@ -2692,7 +2945,18 @@ export interface components {
       last_activity_at: string;
       unread_count: number;
       created_at: string;
+      desk_state: "bot" | "queued" | "assigned" | "pending" | "resolved" | "left_message";
+      agent_id: string | null;
+      skill: string | null;
+      due_at: string | null;
+      satisfaction: number | null;
     };
+    ConversationDetail: (components["schemas"]["Conversation"]) & ({
+      service_window: {
+          open: boolean;
+          expires_at: string | null;
+        } | null;
+    });
     ConversationMessage: {
       id: string;
       direction: "inbound" | "outbound";
@@ -2708,6 +2972,41 @@ export interface components {
       cost: number;
       currency: string;
     });
+    DeskAgent: {
+      user_id: string;
+      email: string;
+      role: string;
+      status: "online" | "away" | "offline";
+      skills: (string)[];
+      capacity: number;
+      load: number;
+      idle_since: string;
+      conversation_ids: (string)[];
+    };
+    DeskQueue: {
+      skill: string | null;
+      conversations: ({
+          id: string;
+          channel: string;
+          queued_at: string;
+          expires_at: string | null;
+        })[];
+    };
+    DeskConversationState: {
+      id: string;
+      desk_state: "bot" | "queued" | "assigned" | "pending" | "resolved" | "left_message";
+      agent_id: string | null;
+    };
+    ConversationEvent: {
+      id: string;
+      type: "state" | "note" | "satisfaction";
+      from_state: string | null;
+      to_state: string | null;
+      agent_id: string | null;
+      actor: string;
+      detail: Record<string, unknown>;
+      at: string;
+    };
     OptOut: {
       phone: string;
       source: "keyword" | "manual";
@@ -4135,7 +4434,7 @@ export interface operations {
         content: {
           "application/json": {
               name: string;
-              scopes: ("messages:send" | "messages:read" | "templates:read" | "templates:write" | "templates:review" | "content:read" | "content:write" | "users:read" | "users:write" | "audit:read" | "inbound:read" | "conversations:write" | "opt_outs:write" | "verifications:write" | "stats:read" | "admin")[];
+              scopes: ("messages:send" | "messages:read" | "templates:read" | "templates:write" | "templates:review" | "content:read" | "content:write" | "users:read" | "users:write" | "audit:read" | "inbound:read" | "conversations:write" | "opt_outs:write" | "verifications:write" | "stats:read" | "desk:work" | "desk:supervise" | "admin")[];
               mode?: "live" | "test";
               rate_limit?: components["schemas"]["RateLimitInput"];
             };
@@ -6207,6 +6506,18 @@ export interface operations {
                   messages_days?: number;
                   inbound_days?: number;
                 };
+              desk?: {
+                  enabled?: boolean;
+                  time_zone?: string;
+                  working_hours?: components["schemas"]["WorkingHours"];
+                  handoff_keywords?: (string)[];
+                  handoff_menu_keys?: (string)[];
+                  after_hours_answer?: string;
+                  no_agent_answer?: string;
+                  max_queue_seconds?: number;
+                  left_message_due_hours?: number;
+                  satisfaction_survey?: boolean;
+                };
             };
         };
       };
@@ -7449,7 +7760,7 @@ export interface operations {
         content: {
           "application/json": {
               url: string;
-              events: ("message.sent" | "message.delivered" | "message.undelivered" | "message.failed" | "message.expired" | "inbound.received" | "opt_out.created" | "opt_out.removed" | "verification.approved" | "verification.expired" | "budget.threshold" | "wechat.scan")[];
+              events: ("message.sent" | "message.delivered" | "message.undelivered" | "message.failed" | "message.expired" | "inbound.received" | "opt_out.created" | "opt_out.removed" | "verification.approved" | "verification.expired" | "budget.threshold" | "wechat.scan" | "conversation.created" | "conversation.assigned" | "conversation.resolved")[];
               description?: string;
             };
         };
@@ -9578,6 +9889,8 @@ export interface operations {
       parameters: {
         query?: {
           channel?: "sms" | "wechat";
+          desk_state?: string;
+          agent_id?: string;
           since?: string;
           cursor?: string;
           limit?: number;
@@ -9643,7 +9956,7 @@ export interface operations {
         200: {
           headers: { [name: string]: unknown };
           content: {
-            "application/json": components["schemas"]["Conversation"];
+            "application/json": components["schemas"]["ConversationDetail"];
           };
         };
         400: {
@@ -9862,6 +10175,586 @@ export interface operations {
           };
         };
         404: {
+          headers: { [name: string]: unknown };
+          content: {
+            "application/problem+json": components["schemas"]["Problem"];
+          };
+        };
+        429: {
+          headers: { [name: string]: unknown };
+          content: {
+            "application/problem+json": components["schemas"]["Problem"];
+          };
+        };
+        500: {
+          headers: { [name: string]: unknown };
+          content: {
+            "application/problem+json": components["schemas"]["Problem"];
+          };
+        };
+      };
+    };
+  listDeskAgents: {
+      parameters: {
+        query?: never;
+        header?: never;
+        path?: never;
+        cookie?: never;
+      };
+      requestBody?: never;
+      responses: {
+        200: {
+          headers: { [name: string]: unknown };
+          content: {
+            "application/json": {
+                data: (components["schemas"]["DeskAgent"])[];
+              };
+          };
+        };
+        401: {
+          headers: { [name: string]: unknown };
+          content: {
+            "application/problem+json": components["schemas"]["Problem"];
+          };
+        };
+        403: {
+          headers: { [name: string]: unknown };
+          content: {
+            "application/problem+json": components["schemas"]["Problem"];
+          };
+        };
+        429: {
+          headers: { [name: string]: unknown };
+          content: {
+            "application/problem+json": components["schemas"]["Problem"];
+          };
+        };
+        500: {
+          headers: { [name: string]: unknown };
+          content: {
+            "application/problem+json": components["schemas"]["Problem"];
+          };
+        };
+      };
+    };
+  updateDeskAgent: {
+      parameters: {
+        query?: never;
+        header?: never;
+        path: {
+          user_id: string;
+        };
+        cookie?: never;
+      };
+      requestBody: {
+        content: {
+          "application/json": {
+              status?: "online" | "away" | "offline";
+              skills?: (string)[];
+              capacity?: number;
+            };
+        };
+      };
+      responses: {
+        200: {
+          headers: { [name: string]: unknown };
+          content: {
+            "application/json": components["schemas"]["DeskAgent"];
+          };
+        };
+        400: {
+          headers: { [name: string]: unknown };
+          content: {
+            "application/problem+json": components["schemas"]["Problem"];
+          };
+        };
+        401: {
+          headers: { [name: string]: unknown };
+          content: {
+            "application/problem+json": components["schemas"]["Problem"];
+          };
+        };
+        403: {
+          headers: { [name: string]: unknown };
+          content: {
+            "application/problem+json": components["schemas"]["Problem"];
+          };
+        };
+        404: {
+          headers: { [name: string]: unknown };
+          content: {
+            "application/problem+json": components["schemas"]["Problem"];
+          };
+        };
+        415: {
+          headers: { [name: string]: unknown };
+          content: {
+            "application/problem+json": components["schemas"]["Problem"];
+          };
+        };
+        422: {
+          headers: { [name: string]: unknown };
+          content: {
+            "application/problem+json": components["schemas"]["Problem"];
+          };
+        };
+        429: {
+          headers: { [name: string]: unknown };
+          content: {
+            "application/problem+json": components["schemas"]["Problem"];
+          };
+        };
+        500: {
+          headers: { [name: string]: unknown };
+          content: {
+            "application/problem+json": components["schemas"]["Problem"];
+          };
+        };
+      };
+    };
+  listDeskQueues: {
+      parameters: {
+        query?: never;
+        header?: never;
+        path?: never;
+        cookie?: never;
+      };
+      requestBody?: never;
+      responses: {
+        200: {
+          headers: { [name: string]: unknown };
+          content: {
+            "application/json": {
+                data: (components["schemas"]["DeskQueue"])[];
+              };
+          };
+        };
+        401: {
+          headers: { [name: string]: unknown };
+          content: {
+            "application/problem+json": components["schemas"]["Problem"];
+          };
+        };
+        403: {
+          headers: { [name: string]: unknown };
+          content: {
+            "application/problem+json": components["schemas"]["Problem"];
+          };
+        };
+        429: {
+          headers: { [name: string]: unknown };
+          content: {
+            "application/problem+json": components["schemas"]["Problem"];
+          };
+        };
+        500: {
+          headers: { [name: string]: unknown };
+          content: {
+            "application/problem+json": components["schemas"]["Problem"];
+          };
+        };
+      };
+    };
+  assignConversation: {
+      parameters: {
+        query?: never;
+        header?: never;
+        path: {
+          id: string;
+        };
+        cookie?: never;
+      };
+      requestBody: {
+        content: {
+          "application/json": {
+              agent_id?: string;
+            };
+        };
+      };
+      responses: {
+        200: {
+          headers: { [name: string]: unknown };
+          content: {
+            "application/json": components["schemas"]["DeskConversationState"];
+          };
+        };
+        400: {
+          headers: { [name: string]: unknown };
+          content: {
+            "application/problem+json": components["schemas"]["Problem"];
+          };
+        };
+        401: {
+          headers: { [name: string]: unknown };
+          content: {
+            "application/problem+json": components["schemas"]["Problem"];
+          };
+        };
+        403: {
+          headers: { [name: string]: unknown };
+          content: {
+            "application/problem+json": components["schemas"]["Problem"];
+          };
+        };
+        404: {
+          headers: { [name: string]: unknown };
+          content: {
+            "application/problem+json": components["schemas"]["Problem"];
+          };
+        };
+        409: {
+          headers: { [name: string]: unknown };
+          content: {
+            "application/problem+json": components["schemas"]["Problem"];
+          };
+        };
+        415: {
+          headers: { [name: string]: unknown };
+          content: {
+            "application/problem+json": components["schemas"]["Problem"];
+          };
+        };
+        429: {
+          headers: { [name: string]: unknown };
+          content: {
+            "application/problem+json": components["schemas"]["Problem"];
+          };
+        };
+        500: {
+          headers: { [name: string]: unknown };
+          content: {
+            "application/problem+json": components["schemas"]["Problem"];
+          };
+        };
+      };
+    };
+  transferConversation: {
+      parameters: {
+        query?: never;
+        header?: never;
+        path: {
+          id: string;
+        };
+        cookie?: never;
+      };
+      requestBody: {
+        content: {
+          "application/json": {
+              agent_id?: string;
+              skill?: string | null;
+            };
+        };
+      };
+      responses: {
+        200: {
+          headers: { [name: string]: unknown };
+          content: {
+            "application/json": components["schemas"]["DeskConversationState"];
+          };
+        };
+        400: {
+          headers: { [name: string]: unknown };
+          content: {
+            "application/problem+json": components["schemas"]["Problem"];
+          };
+        };
+        401: {
+          headers: { [name: string]: unknown };
+          content: {
+            "application/problem+json": components["schemas"]["Problem"];
+          };
+        };
+        403: {
+          headers: { [name: string]: unknown };
+          content: {
+            "application/problem+json": components["schemas"]["Problem"];
+          };
+        };
+        404: {
+          headers: { [name: string]: unknown };
+          content: {
+            "application/problem+json": components["schemas"]["Problem"];
+          };
+        };
+        409: {
+          headers: { [name: string]: unknown };
+          content: {
+            "application/problem+json": components["schemas"]["Problem"];
+          };
+        };
+        415: {
+          headers: { [name: string]: unknown };
+          content: {
+            "application/problem+json": components["schemas"]["Problem"];
+          };
+        };
+        429: {
+          headers: { [name: string]: unknown };
+          content: {
+            "application/problem+json": components["schemas"]["Problem"];
+          };
+        };
+        500: {
+          headers: { [name: string]: unknown };
+          content: {
+            "application/problem+json": components["schemas"]["Problem"];
+          };
+        };
+      };
+    };
+  resolveConversation: {
+      parameters: {
+        query?: never;
+        header?: never;
+        path: {
+          id: string;
+        };
+        cookie?: never;
+      };
+      requestBody?: never;
+      responses: {
+        200: {
+          headers: { [name: string]: unknown };
+          content: {
+            "application/json": components["schemas"]["DeskConversationState"];
+          };
+        };
+        400: {
+          headers: { [name: string]: unknown };
+          content: {
+            "application/problem+json": components["schemas"]["Problem"];
+          };
+        };
+        401: {
+          headers: { [name: string]: unknown };
+          content: {
+            "application/problem+json": components["schemas"]["Problem"];
+          };
+        };
+        403: {
+          headers: { [name: string]: unknown };
+          content: {
+            "application/problem+json": components["schemas"]["Problem"];
+          };
+        };
+        404: {
+          headers: { [name: string]: unknown };
+          content: {
+            "application/problem+json": components["schemas"]["Problem"];
+          };
+        };
+        409: {
+          headers: { [name: string]: unknown };
+          content: {
+            "application/problem+json": components["schemas"]["Problem"];
+          };
+        };
+        415: {
+          headers: { [name: string]: unknown };
+          content: {
+            "application/problem+json": components["schemas"]["Problem"];
+          };
+        };
+        429: {
+          headers: { [name: string]: unknown };
+          content: {
+            "application/problem+json": components["schemas"]["Problem"];
+          };
+        };
+        500: {
+          headers: { [name: string]: unknown };
+          content: {
+            "application/problem+json": components["schemas"]["Problem"];
+          };
+        };
+      };
+    };
+  addConversationNote: {
+      parameters: {
+        query?: never;
+        header?: never;
+        path: {
+          id: string;
+        };
+        cookie?: never;
+      };
+      requestBody: {
+        content: {
+          "application/json": {
+              body: string;
+            };
+        };
+      };
+      responses: {
+        201: {
+          headers: { [name: string]: unknown };
+          content: {
+            "application/json": components["schemas"]["ConversationEvent"];
+          };
+        };
+        400: {
+          headers: { [name: string]: unknown };
+          content: {
+            "application/problem+json": components["schemas"]["Problem"];
+          };
+        };
+        401: {
+          headers: { [name: string]: unknown };
+          content: {
+            "application/problem+json": components["schemas"]["Problem"];
+          };
+        };
+        403: {
+          headers: { [name: string]: unknown };
+          content: {
+            "application/problem+json": components["schemas"]["Problem"];
+          };
+        };
+        404: {
+          headers: { [name: string]: unknown };
+          content: {
+            "application/problem+json": components["schemas"]["Problem"];
+          };
+        };
+        415: {
+          headers: { [name: string]: unknown };
+          content: {
+            "application/problem+json": components["schemas"]["Problem"];
+          };
+        };
+        429: {
+          headers: { [name: string]: unknown };
+          content: {
+            "application/problem+json": components["schemas"]["Problem"];
+          };
+        };
+        500: {
+          headers: { [name: string]: unknown };
+          content: {
+            "application/problem+json": components["schemas"]["Problem"];
+          };
+        };
+      };
+    };
+  listConversationEvents: {
+      parameters: {
+        query?: never;
+        header?: never;
+        path: {
+          id: string;
+        };
+        cookie?: never;
+      };
+      requestBody?: never;
+      responses: {
+        200: {
+          headers: { [name: string]: unknown };
+          content: {
+            "application/json": {
+                data: (components["schemas"]["ConversationEvent"])[];
+              };
+          };
+        };
+        400: {
+          headers: { [name: string]: unknown };
+          content: {
+            "application/problem+json": components["schemas"]["Problem"];
+          };
+        };
+        401: {
+          headers: { [name: string]: unknown };
+          content: {
+            "application/problem+json": components["schemas"]["Problem"];
+          };
+        };
+        403: {
+          headers: { [name: string]: unknown };
+          content: {
+            "application/problem+json": components["schemas"]["Problem"];
+          };
+        };
+        404: {
+          headers: { [name: string]: unknown };
+          content: {
+            "application/problem+json": components["schemas"]["Problem"];
+          };
+        };
+        429: {
+          headers: { [name: string]: unknown };
+          content: {
+            "application/problem+json": components["schemas"]["Problem"];
+          };
+        };
+        500: {
+          headers: { [name: string]: unknown };
+          content: {
+            "application/problem+json": components["schemas"]["Problem"];
+          };
+        };
+      };
+    };
+  replyAtDesk: {
+      parameters: {
+        query?: never;
+        header?: {
+          "idempotency-key"?: string;
+        };
+        path: {
+          id: string;
+        };
+        cookie?: never;
+      };
+      requestBody: {
+        content: {
+          "application/json": {
+              body: string;
+            };
+        };
+      };
+      responses: {
+        202: {
+          headers: { [name: string]: unknown };
+          content: {
+            "application/json": components["schemas"]["ConversationReply"];
+          };
+        };
+        400: {
+          headers: { [name: string]: unknown };
+          content: {
+            "application/problem+json": components["schemas"]["Problem"];
+          };
+        };
+        401: {
+          headers: { [name: string]: unknown };
+          content: {
+            "application/problem+json": components["schemas"]["Problem"];
+          };
+        };
+        403: {
+          headers: { [name: string]: unknown };
+          content: {
+            "application/problem+json": components["schemas"]["Problem"];
+          };
+        };
+        404: {
+          headers: { [name: string]: unknown };
+          content: {
+            "application/problem+json": components["schemas"]["Problem"];
+          };
+        };
+        413: {
+          headers: { [name: string]: unknown };
+          content: {
+            "application/problem+json": components["schemas"]["Problem"];
+          };
+        };
+        415: {
+          headers: { [name: string]: unknown };
+          content: {
+            "application/problem+json": components["schemas"]["Problem"];
+          };
+        };
+        422: {
           headers: { [name: string]: unknown };
           content: {
             "application/problem+json": components["schemas"]["Problem"];
@@ -13867,6 +14760,81 @@ export interface operations {
       requestBody: {
         content: {
           "application/json": components["schemas"]["WebhookEvent_wechat_scan"];
+        };
+      };
+      responses: {
+        200: {
+          headers: { [name: string]: unknown };
+          content?: never;
+        };
+        "default": {
+          headers: { [name: string]: unknown };
+          content?: never;
+        };
+      };
+    };
+  webhook_conversation_created: {
+      parameters: {
+        query?: never;
+        header: {
+          "relaybox-signature": string;
+        };
+        path?: never;
+        cookie?: never;
+      };
+      requestBody: {
+        content: {
+          "application/json": components["schemas"]["WebhookEvent_conversation_created"];
+        };
+      };
+      responses: {
+        200: {
+          headers: { [name: string]: unknown };
+          content?: never;
+        };
+        "default": {
+          headers: { [name: string]: unknown };
+          content?: never;
+        };
+      };
+    };
+  webhook_conversation_assigned: {
+      parameters: {
+        query?: never;
+        header: {
+          "relaybox-signature": string;
+        };
+        path?: never;
+        cookie?: never;
+      };
+      requestBody: {
+        content: {
+          "application/json": components["schemas"]["WebhookEvent_conversation_assigned"];
+        };
+      };
+      responses: {
+        200: {
+          headers: { [name: string]: unknown };
+          content?: never;
+        };
+        "default": {
+          headers: { [name: string]: unknown };
+          content?: never;
+        };
+      };
+    };
+  webhook_conversation_resolved: {
+      parameters: {
+        query?: never;
+        header: {
+          "relaybox-signature": string;
+        };
+        path?: never;
+        cookie?: never;
+      };
+      requestBody: {
+        content: {
+          "application/json": components["schemas"]["WebhookEvent_conversation_resolved"];
         };
       };
       responses: {

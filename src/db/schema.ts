@@ -13,6 +13,7 @@ import {
   text,
   uniqueIndex,
 } from "drizzle-orm/sqlite-core";
+import { DESK_STATES, type DeskSettings } from "../domain/desk";
 import type { Retention } from "../domain/retention";
 import type { FraudGuard, VerificationLimits } from "../domain/verification-limits";
 import {
@@ -72,6 +73,8 @@ export const tenants = sqliteTable("tenants", {
   budgetMicros: integer(),
   /** How long bodies, messages and inbound messages are kept (domain/retention); null: defaults. */
   retention: text({ mode: "json" }).$type<Retention | null>(),
+  /** The service desk's settings (domain/desk); null: the defaults (off). */
+  desk: text({ mode: "json" }).$type<Partial<DeskSettings> | null>(),
 });
 
 export const users = sqliteTable(
@@ -972,11 +975,53 @@ export const conversations = sqliteTable(
     /** Inbound messages since the conversation was last read. */
     unreadCount: integer().notNull().default(0),
     createdAt: integer().notNull(),
+    /**
+     * The service desk's state (domain/desk). Written only by the tenant's desk object
+     * (durable-objects/desk), which decides every move; `deskVersion` is its counter, so an older
+     * write arriving late changes nothing.
+     */
+    deskState: text({ enum: DESK_STATES }).notNull().default("bot"),
+    /** The agent (`usr_…`) it is assigned to, while assigned or pending. */
+    agentId: text(),
+    /** The skill it is queued for; null: any agent. */
+    skill: text(),
+    /** When a left message (留言) is due to be answered. */
+    dueAt: integer(),
+    deskVersion: integer().notNull().default(0),
+    /** The customer's last satisfaction digit (1–5) after a resolution. */
+    satisfaction: integer(),
   },
   (t) => [
     uniqueIndex("conversations_counterpart").on(t.tenantId, t.channel, t.counterpart),
     index("conversations_activity").on(t.tenantId, t.lastActivityAt),
+    index("conversations_desk").on(t.tenantId, t.deskState, t.agentId),
   ],
+);
+
+/**
+ * What happened on a conversation at the desk, oldest first: its state moves (`from_state`,
+ * `to_state`, with the agent), internal notes and satisfaction answers. Written by the desk object
+ * (moves) and the services (notes), never changed.
+ */
+export const conversationEvents = sqliteTable(
+  "conversation_events",
+  {
+    id: text().primaryKey(),
+    tenantId: text()
+      .notNull()
+      .references(() => tenants.id),
+    conversationId: text().notNull(),
+    /** `state`, `note` or `satisfaction`. */
+    type: text().notNull(),
+    fromState: text(),
+    toState: text(),
+    agentId: text(),
+    /** Who did it: a user id, `customer`, `system` or an API key id. */
+    actor: text().notNull(),
+    detail: text({ mode: "json" }).$type<Record<string, unknown>>().notNull().default({}),
+    at: integer().notNull(),
+  },
+  (t) => [index("conversation_events_conversation").on(t.tenantId, t.conversationId, t.at)],
 );
 
 /** Numbers that asked a tenant to stop (an inbound keyword) or that it suppressed by hand. */

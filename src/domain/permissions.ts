@@ -23,6 +23,8 @@ export const PERMISSIONS = [
   "opt_outs:write",
   "verifications:write",
   "stats:read",
+  "desk:work",
+  "desk:supervise",
   "admin",
 ] as const;
 export type Permission = (typeof PERMISSIONS)[number];
@@ -47,6 +49,10 @@ export const PERMISSION_DESCRIPTIONS: { readonly [p in Permission]: string } = {
     "Send verification codes, check and cancel them, read verifications and their numbers",
   "stats:read":
     "Read statistics (sends, outcomes, costs, inbound, latency, errors) and export them",
+  "desk:work":
+    "Work at the service desk: set one's own status, take, reply in, transfer and resolve conversations",
+  "desk:supervise":
+    "Supervise the service desk: every agent's load and the queues, assign and reassign, set agents' skills and capacity",
   admin:
     "Everything: API keys, providers, routes, webhooks, WeChat apps and the tenant's settings included",
 };
@@ -98,6 +104,7 @@ export const ROLE_PERMISSIONS: { readonly [role in BuiltInRole]: readonly Permis
     "inbound:read",
     "conversations:write",
     "verifications:write",
+    "desk:work",
   ],
   inspector: ["messages:read", "templates:read", "inbound:read", "stats:read"],
   reviewer: [

@@ -54,6 +54,9 @@ export const WEBHOOK_EVENTS = [
   "verification.expired",
   "budget.threshold",
   "wechat.scan",
+  "conversation.created",
+  "conversation.assigned",
+  "conversation.resolved",
 ] as const;
 export type WebhookEvent = (typeof WEBHOOK_EVENTS)[number];
 

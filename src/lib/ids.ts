@@ -35,7 +35,8 @@ export type IdPrefix =
   | "med"
   | "qr"
   | "qry"
-  | "fsy";
+  | "fsy"
+  | "cev";
 
 /** `value` in `width` Crockford base32 digits, most significant first. */
 function base32(value: number, width: number): string {

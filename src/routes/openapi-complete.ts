@@ -71,7 +71,7 @@ export function exampleOf(
   schemas: Record<string, Schema>,
   depth = 0,
 ): Json | undefined {
-  if (typeof schema !== "object" || schema === null || depth > 8) {
+  if (typeof schema !== "object" || schema === null || depth > 16) {
     return undefined;
   }
   const s = schema as Schema;

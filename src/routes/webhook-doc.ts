@@ -53,6 +53,18 @@ const DATA: Record<WebhookEvent, { summary: string; data: string }> = {
     summary: "The month's spending crossed a budget threshold",
     data: "`threshold`, `used`, `limit`, `currency`, `month`",
   },
+  "conversation.created": {
+    summary: "A customer's message opened a service-desk conversation",
+    data: "The move: `id`, `conversation_id`, `from_state: null`, `state`, `agent_id`, `skill`, `due_at`, `actor`, `reason`, `at`",
+  },
+  "conversation.assigned": {
+    summary: "A desk conversation went to an agent",
+    data: "The move, with `state: assigned` and the `agent_id`",
+  },
+  "conversation.resolved": {
+    summary: "A desk conversation was resolved",
+    data: "The move, with `state: resolved`",
+  },
   "wechat.scan": {
     summary: "A WeChat user scanned one of your QR codes",
     data: "`app_id`, `openid`, `scene`, the QR code's id and the contact it bound, if any",

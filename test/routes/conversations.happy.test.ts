@@ -66,6 +66,11 @@ describe("the list of conversations", () => {
       last_activity_at: new Date(base + 2 * HOUR).toISOString(),
       unread_count: 2,
       created_at: expect.any(String),
+      desk_state: "bot",
+      agent_id: null,
+      skill: null,
+      due_at: null,
+      satisfaction: null,
     });
 
     const one = await allPages<ConversationView>(tenant.api, "/v1/conversations?", 1);
@@ -84,7 +89,11 @@ describe("the list of conversations", () => {
 
     const res = await tenant.api(`/v1/conversations/${wechat}`);
     expect(res.status).toBe(200);
-    expect(await res.json()).toEqual(items[0]);
+    // One conversation adds its WeChat window (none here: no follower wrote).
+    expect(await res.json()).toEqual({
+      ...items[0],
+      service_window: { open: false, expires_at: null },
+    });
   });
 });
 

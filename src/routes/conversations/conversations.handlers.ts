@@ -1,8 +1,10 @@
 import type { RouteHandler } from "@hono/zod-openapi";
 import type { AppEnv } from "../../app-env";
+import type { DeskState } from "../../domain/desk";
 import * as service from "../../services/conversations/conversations";
 import { replyInConversation } from "../../services/conversations/replies";
 import { threadOf } from "../../services/conversations/thread";
+import { serviceWindowOf } from "../../services/desk/desk";
 import type * as routes from "./conversations.routes";
 
 function present(row: service.ConversationRow) {
@@ -21,6 +23,11 @@ function present(row: service.ConversationRow) {
     last_activity_at: new Date(row.lastActivityAt).toISOString(),
     unread_count: row.unreadCount,
     created_at: new Date(row.createdAt).toISOString(),
+    desk_state: row.deskState,
+    agent_id: row.agentId,
+    skill: row.skill,
+    due_at: row.dueAt === null ? null : new Date(row.dueAt).toISOString(),
+    satisfaction: row.satisfaction,
   };
 }
 
@@ -32,6 +39,8 @@ export const listConversations: RouteHandler<typeof routes.listConversations, Ap
     limit: query.limit,
     cursor: query.cursor,
     channel: query.channel,
+    deskStates: query.desk_state?.split(",") as DeskState[] | undefined,
+    agentId: query.agent_id,
     since: query.since ? Date.parse(query.since) : undefined,
   });
   return c.json({ data: page.data.map(present), next_cursor: page.nextCursor }, 200);
@@ -39,7 +48,17 @@ export const listConversations: RouteHandler<typeof routes.listConversations, Ap
 
 export const getConversation: RouteHandler<typeof routes.getConversation, AppEnv> = async (c) => {
   const row = await service.getConversation(c.env, c.get("caller"), c.req.valid("param").id);
-  return c.json(present(row), 200);
+  const window = await serviceWindowOf(c.env, row);
+  return c.json(
+    {
+      ...present(row),
+      service_window: window && {
+        open: window.open,
+        expires_at: window.expiresAt === null ? null : new Date(window.expiresAt).toISOString(),
+      },
+    },
+    200,
+  );
 };
 
 export const listConversationMessages: RouteHandler<

@@ -1,4 +1,5 @@
 import { createRoute, z } from "@hono/zod-openapi";
+import { DESK_STATES } from "../../domain/desk";
 import { CHANNELS } from "../../domain/vocabulary";
 import { requireScope } from "../../middleware/api-key";
 import { bearerAuth, IdempotencyHeaders, LimitQuery } from "../common";
@@ -36,8 +37,26 @@ export const ConversationSchema = z
         "Inbound messages since the conversation was last marked read (POST …/read) or answered",
     }),
     created_at: z.string(),
+    desk_state: z.enum(DESK_STATES).openapi({
+      description:
+        "The service desk's state: bot, queued, assigned, pending, resolved, left_message",
+    }),
+    agent_id: z.string().nullable(),
+    skill: z.string().nullable(),
+    due_at: z.string().nullable().openapi({ description: "When a left message is due" }),
+    satisfaction: z.number().int().nullable(),
   })
   .openapi("Conversation");
+
+const ConversationDetailSchema = ConversationSchema.extend({
+  service_window: z
+    .object({ open: z.boolean(), expires_at: z.string().nullable() })
+    .nullable()
+    .openapi({
+      description:
+        "WeChat: the follower's customer-service window (replies are possible until expires_at); null for SMS",
+    }),
+}).openapi("ConversationDetail");
 
 export const ThreadMessageSchema = z
   .object({
@@ -75,6 +94,19 @@ export const listConversations = createRoute({
   request: {
     query: z.object({
       channel: z.enum(CHANNELS).optional(),
+      desk_state: z
+        .string()
+        .regex(
+          new RegExp(`^(${DESK_STATES.join("|")})(,(${DESK_STATES.join("|")}))*$`),
+          `desk states separated by commas: ${DESK_STATES.join(", ")}`,
+        )
+        .optional()
+        .openapi({ description: "Only these desk states, e.g. `queued,left_message`" }),
+      agent_id: z
+        .string()
+        .regex(/^usr_[0-9A-Z]{26}$/, "a user id: usr_ and 26 characters")
+        .optional()
+        .openapi({ description: "Only this agent's conversations" }),
       since: z.iso.datetime({ offset: true }).optional().openapi({
         description: "Only conversations with activity at or after this time",
       }),
@@ -98,7 +130,7 @@ export const getConversation = createRoute({
   middleware: [requireScope("inbound:read")] as const,
   request: { params: ConversationParams },
   responses: {
-    200: jsonResponse(ConversationSchema, "The conversation"),
+    200: jsonResponse(ConversationDetailSchema, "The conversation"),
     ...problems(400, 401, 403, 404, 429),
   },
 });

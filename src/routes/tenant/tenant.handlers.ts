@@ -1,10 +1,11 @@
 import type { RouteHandler } from "@hono/zod-openapi";
 import type { AppEnv } from "../../app-env";
+import { deskSettingsOf } from "../../domain/desk";
 import { retentionOf } from "../../domain/retention";
 import { verificationSettingsOf } from "../../domain/verification-limits";
 import { ApiError } from "../../lib/problem";
 import { budgetSettingView, budgetUsageOf } from "../../services/accounts/budget";
-import { tenantChangesOf } from "../../services/accounts/tenant-schemas";
+import { deskView, tenantChangesOf } from "../../services/accounts/tenant-schemas";
 import * as service from "../../services/accounts/tenants";
 import type * as routes from "./tenant.routes";
 
@@ -41,6 +42,7 @@ export function present(row: service.TenantRow) {
       messages_days: retention.messagesDays,
       inbound_days: retention.inboundDays,
     },
+    desk: deskView(deskSettingsOf(row.desk)),
     created_at: new Date(row.createdAt).toISOString(),
   };
 }

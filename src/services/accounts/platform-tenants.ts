@@ -90,6 +90,7 @@ export async function createTenant(
     fraudGuard: null,
     budgetMicros: null,
     retention: null,
+    desk: null,
   };
   const { invitation, statements: invite } = await prepareInvitation(
     env,

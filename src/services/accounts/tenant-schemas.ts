@@ -4,6 +4,7 @@
  */
 import { z } from "@hono/zod-openapi";
 import { isPhoneCountry } from "../../domain/countries";
+import { type DeskSettings, isSpanEnd, isTimeZone, spanProblem, WEEKDAYS } from "../../domain/desk";
 import { isPrice } from "../../domain/pricing";
 import { isClockTime } from "../../domain/quiet-hours";
 import { MAX_RETENTION_DAYS } from "../../domain/retention";
@@ -118,6 +119,61 @@ const RetentionSchema = z
       "How long the send log and inbound messages are kept, counted from when a message was accepted (received). Enforced in bounded batches by a daily run and by each tenant's dispatcher; a message still on its way keeps its body until it ends. Statistics and the audit log are kept.",
   });
 
+const WorkingSpanSchema = z
+  .object({
+    start: ClockTime,
+    end: z.string().refine(isSpanEnd, "must be a 24-hour time HH:MM, or 24:00"),
+  })
+  .strict()
+  .superRefine((span, ctx) => {
+    const problem = spanProblem(span);
+    if (problem) {
+      ctx.addIssue({ code: "custom", message: problem, path: ["end"] });
+    }
+  });
+
+const WorkingHoursSchema = z
+  .object(Object.fromEntries(WEEKDAYS.map((d) => [d, z.array(WorkingSpanSchema).max(4)])))
+  .openapi("WorkingHours", {
+    description:
+      "Per weekday (mon…sun), the spans the desk is open in `time_zone`; an empty list: closed that day",
+    example: {
+      mon: [{ start: "09:00", end: "18:00" }],
+      tue: [{ start: "09:00", end: "18:00" }],
+      wed: [{ start: "09:00", end: "18:00" }],
+      thu: [{ start: "09:00", end: "18:00" }],
+      fri: [{ start: "09:00", end: "18:00" }],
+      sat: [],
+      sun: [],
+    },
+  });
+
+const AnswerText = z.string().trim().min(1).max(500);
+
+const DeskSchema = z
+  .object({
+    enabled: z.boolean().openapi({ description: "Off by default: no desk, no cost" }),
+    time_zone: z.string().refine(isTimeZone, "must be an IANA time zone, e.g. Asia/Shanghai"),
+    working_hours: WorkingHoursSchema,
+    handoff_keywords: z.array(z.string().trim().min(1).max(50)).max(50).openapi({
+      description: "A message that is exactly one of these (case aside) asks for a person",
+    }),
+    handoff_menu_keys: z.array(z.string().min(1).max(128)).max(50).openapi({
+      description: "WeChat menu click keys (EventKey) that ask for a person",
+    }),
+    after_hours_answer: AnswerText,
+    no_agent_answer: AnswerText,
+    max_queue_seconds: z.number().int().min(10).max(86_400).openapi({
+      description:
+        "A queued conversation waits this long for an agent, then becomes a left message",
+    }),
+    left_message_due_hours: z.number().int().min(1).max(720),
+    satisfaction_survey: z.boolean().openapi({
+      description: "A digit 1–5 after a resolution is recorded as the customer's satisfaction",
+    }),
+  })
+  .openapi("Desk", { description: "The service desk (robot first, then agents)" });
+
 const Price = z
   .string()
   .refine(isPrice, "must be a decimal price with at most 6 decimals, e.g. 0.0450");
@@ -144,6 +200,7 @@ export const TenantSchema = z
     fraud_guard: FraudGuardSchema,
     budget: BudgetSchema.nullable(),
     retention: RetentionSchema,
+    desk: DeskSchema,
     created_at: z.string(),
   })
   .openapi("Tenant");
@@ -205,6 +262,10 @@ export const TenantUpdateSchema = z
       description:
         "The members given replace theirs (default 180 days each); bodies_days longer than messages_days is a 422",
     }),
+    desk: DeskSchema.partial().strict().optional().openapi({
+      description:
+        "The members given replace theirs (working_hours whole); defaults: off, Asia/Shanghai, Mon–Fri 09:00–18:00, keywords 人工 客服 agent human, 300 s in the queue",
+    }),
   })
   .strict();
 export type TenantUpdate = z.infer<typeof TenantUpdateSchema>;
@@ -244,5 +305,33 @@ export function tenantChangesOf(body: TenantUpdate): TenantChanges {
       messagesDays: body.retention.messages_days,
       inboundDays: body.retention.inbound_days,
     },
+    desk: body.desk && {
+      enabled: body.desk.enabled,
+      timeZone: body.desk.time_zone,
+      workingHours: body.desk.working_hours as DeskSettings["workingHours"] | undefined,
+      handoffKeywords: body.desk.handoff_keywords,
+      handoffMenuKeys: body.desk.handoff_menu_keys,
+      afterHoursAnswer: body.desk.after_hours_answer,
+      noAgentAnswer: body.desk.no_agent_answer,
+      maxQueueSeconds: body.desk.max_queue_seconds,
+      leftMessageDueHours: body.desk.left_message_due_hours,
+      satisfactionSurvey: body.desk.satisfaction_survey,
+    },
+  };
+}
+
+/** The desk settings as the API shows them. */
+export function deskView(d: DeskSettings) {
+  return {
+    enabled: d.enabled,
+    time_zone: d.timeZone,
+    working_hours: Object.fromEntries(WEEKDAYS.map((day) => [day, [...d.workingHours[day]]])),
+    handoff_keywords: [...d.handoffKeywords],
+    handoff_menu_keys: [...d.handoffMenuKeys],
+    after_hours_answer: d.afterHoursAnswer,
+    no_agent_answer: d.noAgentAnswer,
+    max_queue_seconds: d.maxQueueSeconds,
+    left_message_due_hours: d.leftMessageDueHours,
+    satisfaction_survey: d.satisfactionSurvey,
   };
 }

@@ -15,6 +15,7 @@ import { tenantConfigOf } from "../../db/tenant-config";
 import { dispatcherOf } from "../../delivery/dispatcher";
 import { diffOf } from "../../domain/audit-chain";
 import type { Caller, TenantConfig } from "../../domain/caller";
+import { type DeskSettings, deskSettingsOf } from "../../domain/desk";
 import type { QuietHours } from "../../domain/quiet-hours";
 import { type Retention, retentionOf, retentionProblem } from "../../domain/retention";
 import { SUSPENDED_DETAIL } from "../../domain/suspension";
@@ -63,6 +64,8 @@ export interface TenantChanges {
   budgetMicros?: number | null;
   /** Merged into the current retention; the result must keep bodies no longer than messages. */
   retention?: Partial<Retention>;
+  /** Merged into the current desk settings. */
+  desk?: Partial<DeskSettings>;
 }
 
 /** The SET clause's part that every change of the tenant's settings carries. */
@@ -89,8 +92,9 @@ export async function updateTenant(
     verificationLimits: settings.limits,
     fraudGuard: settings.fraudGuard,
     retention: retentionOf(current.retention),
+    desk: deskSettingsOf(current.desk),
   };
-  const { verificationLimits, fraudGuard, retention, ...others } = changes;
+  const { verificationLimits, fraudGuard, retention, desk, ...others } = changes;
   const newRetention = retention && { ...before.retention, ...definedOnly(retention) };
   const refused = newRetention && retentionProblem(newRetention);
   if (refused) {
@@ -106,6 +110,7 @@ export async function updateTenant(
     }),
     ...(fraudGuard && { fraudGuard: { ...settings.fraudGuard, ...definedOnly(fraudGuard) } }),
     ...(newRetention && { retention: newRetention }),
+    ...(desk && { desk: { ...before.desk, ...definedOnly(desk) } }),
   };
   const [[row]] = await audited(
     env,

@@ -3,10 +3,11 @@
  * The inbound hooks create them and count their unread messages; here they are listed (most recent
  * activity first), read, marked read, and read as one thread of both directions (thread.ts).
  */
-import { and, desc, eq, gte, lt, or, type SQL } from "drizzle-orm";
+import { and, desc, eq, gte, inArray, lt, or, type SQL } from "drizzle-orm";
 import { database } from "../../db/client";
 import { conversations } from "../../db/schema";
 import type { Caller } from "../../domain/caller";
+import type { DeskState } from "../../domain/desk";
 import type { Channel } from "../../domain/vocabulary";
 import { ApiError } from "../../lib/problem";
 
@@ -19,6 +20,10 @@ export interface ConversationFilters {
   channel?: Channel;
   /** Only conversations with activity at or after this time (ms). */
   since?: number;
+  /** Only conversations in these desk states (the service desk's workspace). */
+  deskStates?: DeskState[];
+  /** Only the conversations of this agent (`usr_…`). */
+  agentId?: string;
 }
 
 /** A list cursor: a time (ms) and an id, the keyset of lists ordered by time, then id. */
@@ -51,6 +56,12 @@ export async function listConversations(
   const conditions: (SQL | undefined)[] = [eq(conversations.tenantId, caller.tenant.id)];
   if (filters.channel) {
     conditions.push(eq(conversations.channel, filters.channel));
+  }
+  if (filters.deskStates && filters.deskStates.length > 0) {
+    conditions.push(inArray(conversations.deskState, filters.deskStates));
+  }
+  if (filters.agentId !== undefined) {
+    conditions.push(eq(conversations.agentId, filters.agentId));
   }
   if (filters.since !== undefined) {
     conditions.push(gte(conversations.lastActivityAt, filters.since));

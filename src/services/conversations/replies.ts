@@ -66,7 +66,7 @@ async function acceptReply(
   if (!result.ok) {
     throw new ApiError(
       "unprocessable-entity",
-      `The WeChat customer-service window is closed for this conversation. ${result.detail}`,
+      `The WeChat customer-service window is closed for this conversation. ${result.detail} Send a template message instead (POST /v1/messages with wechat.type "template").`,
       {
         errors: [{ pointer: "/body", detail: "the follower's customer-service window is closed" }],
       },

@@ -32,6 +32,7 @@ import { ApiError } from "../../lib/problem";
 import { replyClock } from "../inbound/reply-clock";
 import { previousAesKey, type ReadyWeChatApp, readyWeChatApp } from "./apps";
 import { wechatRules } from "./auto-replies";
+import { deskAnswerOf } from "./desk-delivery";
 import { carryOutScan, qrCodeOfScene } from "./qrcodes";
 import { answerQuery, type DeliveryIO, defaultDeliveryIO } from "./webhook-actions";
 
@@ -295,6 +296,14 @@ export async function receiveDelivery(
             io,
             startedAt,
           );
+  }
+  if (!recorded.duplicate) {
+    const desk = await deskAnswerOf(env, row, answer !== null);
+    if (desk.kind === "quiet") {
+      answer = null;
+    } else if (desk.kind === "answer") {
+      answer = { type: "text", content: desk.content };
+    }
   }
   const reply = answer ? passiveReply(answer, fields, inbound.inbound, now) : null;
   if (!reply) {
