@@ -167,3 +167,21 @@ export function grainSpansOf(start: number, end: number): GrainSpan[] {
   ];
   return spans.filter(([, s, e]) => s < e);
 }
+
+/**
+ * The spans' stretches per grain: adjacent spans of one grain joined, ordered by grain and start.
+ * Each is one range of the rollups' primary key (tenant, grain, bucket), read in its order.
+ */
+export function grainRangesOf(spans: readonly GrainSpan[]): GrainSpan[] {
+  const sorted = [...spans].sort((a, b) => a[0] - b[0] || a[1] - b[1]);
+  const ranges: GrainSpan[] = [];
+  for (const [grain, start, end] of sorted) {
+    const last = ranges[ranges.length - 1];
+    if (last && last[0] === grain && last[2] === start) {
+      last[2] = end;
+    } else {
+      ranges.push([grain, start, end]);
+    }
+  }
+  return ranges;
+}

@@ -1,6 +1,7 @@
 import { env } from "cloudflare:test";
 import { describe, expect, it } from "vitest";
 import {
+  grainRangesOf,
   grainSpansOf,
   LATENCY_BOUNDS_MS,
   latencyBucketOf,
@@ -158,7 +159,9 @@ describe("statistics rollups", () => {
     }
 
     for (const groupBy of GROUPINGS) {
-      for (const tz of ["UTC", "Asia/Kolkata"]) {
+      // UTC and New York read each grain's stretch in key order (services/stats `streamedSums`
+      // for time groupings), Kolkata's many 15-minute edges the one grouped query.
+      for (const tz of ["UTC", "America/New_York", "Asia/Kolkata"]) {
         const data = await statsOf(
           tenant,
           `from=2026-03-05&to=2026-03-11&tz=${tz}&group_by=${groupBy}`,
@@ -238,6 +241,27 @@ describe("statistics rollups", () => {
     ]);
     expect(grainSpansOf(at("2026-03-06T10:15:00Z"), at("2026-03-06T10:45:00Z"))).toEqual([
       [0, at("2026-03-06T10:15:00Z"), at("2026-03-06T10:45:00Z")],
+    ]);
+  });
+
+  it("joins adjacent spans of one grain into the stretches a read walks", () => {
+    const at = (iso: string) => Date.parse(iso);
+    // Two Shanghai days (16:00Z to 16:00Z): their hours run on from one day into the next.
+    const spans = [
+      ...grainSpansOf(at("2026-03-05T16:00:00Z"), at("2026-03-06T16:00:00Z")),
+      ...grainSpansOf(at("2026-03-06T16:00:00Z"), at("2026-03-07T16:00:00Z")),
+    ];
+    expect(grainRangesOf(spans)).toEqual([
+      [1, at("2026-03-05T16:00:00Z"), at("2026-03-07T16:00:00Z")],
+    ]);
+    // One range over them: hours, a day, hours; the hours are two stretches.
+    expect(
+      grainRangesOf(grainSpansOf(at("2026-03-05T16:00:00Z"), at("2026-03-07T16:15:00Z"))),
+    ).toEqual([
+      [0, at("2026-03-07T16:00:00Z"), at("2026-03-07T16:15:00Z")],
+      [1, at("2026-03-05T16:00:00Z"), at("2026-03-06T00:00:00Z")],
+      [1, at("2026-03-07T00:00:00Z"), at("2026-03-07T16:00:00Z")],
+      [2, at("2026-03-06T00:00:00Z"), at("2026-03-07T00:00:00Z")],
     ]);
   });
 });
