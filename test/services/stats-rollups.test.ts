@@ -5,6 +5,7 @@ import {
   grainSpansOf,
   LATENCY_BOUNDS_MS,
   latencyBucketOf,
+  localClockOf,
   localTimeOf,
 } from "../../src/domain/stats";
 import { MESSAGE_STATUSES } from "../../src/domain/vocabulary";
@@ -242,6 +243,25 @@ describe("statistics rollups", () => {
     expect(grainSpansOf(at("2026-03-06T10:15:00Z"), at("2026-03-06T10:45:00Z"))).toEqual([
       [0, at("2026-03-06T10:15:00Z"), at("2026-03-06T10:45:00Z")],
     ]);
+  });
+
+  it("tells the local time of every quarter hour of a range as localTimeOf does, across DST changes", () => {
+    // New York and Lord Howe (a 30-minute change) in spring and autumn; Kathmandu at +5:45.
+    const zones = ["America/New_York", "Australia/Lord_Howe", "Asia/Kathmandu"];
+    for (const zone of zones) {
+      // Spring and autumn changes in both hemispheres fall in these ranges.
+      for (const [from, to] of [
+        ["2026-03-01T00:00:00Z", "2026-04-15T00:00:00Z"],
+        ["2026-09-20T00:15:00Z", "2026-11-10T00:45:00Z"],
+      ]) {
+        const start = Date.parse(from as string);
+        const end = Date.parse(to as string);
+        const clock = localClockOf(zone, start, end);
+        for (let at = start; at < end; at += 900_000) {
+          expect(clock(at), `${zone} ${new Date(at).toISOString()}`).toEqual(localTimeOf(at, zone));
+        }
+      }
+    }
   });
 
   it("joins adjacent spans of one grain into the stretches a read walks", () => {

@@ -60,7 +60,8 @@ const COLUMN: { readonly [g in Exclude<Group, "day" | "hour">]: string } = {
 };
 
 // The periods, as `[grain, start, end, label]` spans (a grain-less table gets one grain-0 span each).
-const PERIODS = `WITH p(g, s, e, label) AS (SELECT json_extract(value, '$[0]'), json_extract(value, '$[1]'),
+// Materialized: otherwise SQLite reads `p.label` out of the JSON again for every rollup row joined.
+const PERIODS = `WITH p(g, s, e, label) AS MATERIALIZED (SELECT json_extract(value, '$[0]'), json_extract(value, '$[1]'),
   json_extract(value, '$[2]'), json_extract(value, '$[3]') FROM json_each(?1))`;
 
 interface Filter {
