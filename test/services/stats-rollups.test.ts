@@ -198,6 +198,36 @@ describe("statistics rollups", () => {
     expect(byTemplate.every((r) => r.p50_delivery_ms === null)).toBe(true);
   });
 
+  it("answers a group priced in two currencies as two rows, by time (read in key order) and by country", async () => {
+    const tenant = await createTenant();
+    const hour = Date.parse("2026-03-06T10:00:00Z");
+    const insert = env.DB.prepare(
+      `INSERT INTO stat_rollups (tenant_id, grain, bucket_start, channel, provider, template_id, country,
+         currency, mode, delivered, delivered_segments, delivered_cost_micros)
+       VALUES (?1, ?2, ?3, 'sms', 'sandbox', '', 'CN', ?4, 'live', ?5, ?5, ?5 * 6500)`,
+    );
+    // As the triggers keep them: each 15-minute row summed into its hour and its day.
+    const rows = [];
+    for (const [currency, n] of [
+      ["USD", 3],
+      ["EUR", 2],
+    ] as const) {
+      rows.push(
+        insert.bind(tenant.id, 0, hour + 900_000, currency, n),
+        insert.bind(tenant.id, 1, hour, currency, n),
+        insert.bind(tenant.id, 2, Date.parse("2026-03-06T00:00:00Z"), currency, n),
+      );
+    }
+    await env.DB.batch(rows);
+    for (const query of ["group_by=day", "group_by=hour", "group_by=day,country"]) {
+      const data = await statsOf(tenant, `from=2026-03-06&to=2026-03-06&tz=Asia/Shanghai&${query}`);
+      expect(data.map((r) => [r.currency, r.messages, r.delivered, r.cost]).sort(), query).toEqual([
+        ["EUR", 2, 2, 0.013],
+        ["USD", 3, 3, 0.0195],
+      ]);
+    }
+  });
+
   it("puts each latency in the bucket domain/stats names (the migration's CASE agrees)", async () => {
     const tenant = await createTenant();
     const latencies = [0, 249, 250, 999, 1_000, 45_000, 3_599_999, 86_399_999, 86_400_000, 9e8];
