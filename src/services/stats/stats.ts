@@ -348,7 +348,8 @@ const STATUS_SUMS = MESSAGE_STATUSES.flatMap((s) => [s, `${s}_segments`, `${s}_c
 
 /**
  * The rollup sums of a grouping by time (and by nothing, channel or provider besides), read as
- * each grain's stretch of the primary key grouped in its own order, (bucket, channel, provider):
+ * each grain's stretch of the primary key grouped in its own order (bucket, then channel and
+ * provider as far as the grouping needs them):
  * SQLite sums such a range as it walks it, where grouping by period needs a sort of every row
  * read (a 30-day read by hour walks 720 hours × every key). The buckets are summed into their
  * periods here. Undefined when a group mixes currencies: the grouped query then answers.
@@ -380,12 +381,18 @@ async function streamedSums(
     add("r.country =", params.country.toUpperCase());
   }
   const currency = "COALESCE(NULLIF(r.currency, ''), ?5)";
-  const sql = `SELECT r.bucket_start AS bucket, r.channel AS channel, r.provider AS provider,
+  // The key's columns up to the last grouped by (provider comes after channel), nothing more.
+  const prefix = dims.includes("provider")
+    ? ["channel", "provider"]
+    : dims.includes("channel")
+      ? ["channel"]
+      : [];
+  const sql = `SELECT r.bucket_start AS bucket, ${prefix.map((c) => `r.${c} AS ${c}, `).join("")}
   MIN(${currency}) AS currency, MAX(${currency}) AS last_currency,
   ${STATUS_SUMS.map((c) => `SUM(r.${c}) AS ${c}`).join(", ")}
 FROM stat_rollups r
 WHERE ${parts.join(" AND ")}
-GROUP BY r.bucket_start, r.channel, r.provider`;
+GROUP BY ${["r.bucket_start", ...prefix.map((c) => `r.${c}`)].join(", ")}`;
   const statement = env.DB.prepare(sql);
   const results = await env.DB.batch<
     {
