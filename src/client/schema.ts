@@ -6868,7 +6868,9 @@ export interface operations {
   addToPlatformTenantBalance: {
       parameters: {
         query?: never;
-        header?: never;
+        header?: {
+          "idempotency-key"?: string;
+        };
         path: {
           id: string;
         };
@@ -6906,7 +6908,19 @@ export interface operations {
             "application/problem+json": components["schemas"]["Problem"];
           };
         };
+        409: {
+          headers: { [name: string]: unknown };
+          content: {
+            "application/problem+json": components["schemas"]["Problem"];
+          };
+        };
         415: {
+          headers: { [name: string]: unknown };
+          content: {
+            "application/problem+json": components["schemas"]["Problem"];
+          };
+        };
+        422: {
           headers: { [name: string]: unknown };
           content: {
             "application/problem+json": components["schemas"]["Problem"];

@@ -504,6 +504,13 @@ export const webhookDeliveries = sqliteTable(
   (t) => [
     index("webhook_deliveries_endpoint_idx").on(t.endpointId, t.id),
     uniqueIndex("webhook_deliveries_event_endpoint_unique").on(t.eventId, t.endpointId),
+    /**
+     * The deliveries whose payload still carries a message's text (an `inbound.received`
+     * event's `data.body`), for retention to find what it has to redact (delivery/retention).
+     */
+    index("webhook_deliveries_bodies_idx")
+      .on(t.tenantId, t.id)
+      .where(sql`event_type = 'inbound.received' AND payload ->> '$.data.body' <> '[redacted]'`),
   ],
 );
 

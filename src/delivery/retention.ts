@@ -19,6 +19,8 @@ export const RETENTION_BATCH = 500;
 
 export interface RetentionRound {
   redacted: number;
+  /** Webhook deliveries whose payload lost a message's text. */
+  deliveriesRedacted: number;
   deleted: number;
   inboundDeleted: number;
   /** A kind filled its batch: another round may find more due. */
@@ -56,7 +58,8 @@ export async function enforceRetention(
   const cutoff = retentionCutoffs(retention, now);
   const bodies = [tenantId, firstIdAt("msg", cutoff.bodies), cutoff.bodies] as const;
   const old = [tenantId, firstIdAt("msg", cutoff.messages), cutoff.messages] as const;
-  const [, deleted, redacted, inbound] = await d1.batch([
+  const deliveryCutoff = Math.max(cutoff.inbound, cutoff.bodies);
+  const [, deleted, redacted, inbound, deliveries] = await d1.batch([
     d1
       .prepare(
         `DELETE FROM message_attempts
@@ -80,15 +83,31 @@ export async function enforceRetention(
            WHERE tenant_id = ?1 AND id < ?2 AND received_at < ?3 ORDER BY id LIMIT ?4)`,
       )
       .bind(tenantId, firstIdAt("inb", cutoff.inbound), cutoff.inbound, batch),
+    // Walks the partial index of the payloads that still carry text (migration 0031).
+    d1
+      .prepare(
+        // The index's own condition word for word (a bound value would not match it).
+        `UPDATE webhook_deliveries SET payload = json_replace(payload, '$.data.body', ?4)
+         WHERE id IN (SELECT id FROM webhook_deliveries
+           WHERE tenant_id = ?1 AND id < ?2 AND created_at < ?3
+             AND event_type = 'inbound.received' AND payload ->> '$.data.body' <> '[redacted]'
+           ORDER BY id LIMIT ?5)`,
+      )
+      .bind(tenantId, firstIdAt("whd", deliveryCutoff), deliveryCutoff, REDACTED_BODY, batch),
   ]);
   const changes = (result: D1Result | undefined) => result?.meta.changes ?? 0;
   const round = {
     redacted: changes(redacted),
     deleted: changes(deleted),
     inboundDeleted: changes(inbound),
+    deliveriesRedacted: changes(deliveries),
   };
   return {
     ...round,
-    more: round.redacted >= batch || round.deleted >= batch || round.inboundDeleted >= batch,
+    more:
+      round.redacted >= batch ||
+      round.deleted >= batch ||
+      round.inboundDeleted >= batch ||
+      round.deliveriesRedacted >= batch,
   };
 }

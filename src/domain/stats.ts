@@ -92,12 +92,53 @@ export function isTimeZone(timeZone: string): boolean {
  * `YYYY-MM-DDTHH:00+hh:mm` (with its offset, so the hour a DST change repeats reads twice apart).
  */
 export function localTimeOf(ms: number, timeZone: string): { day: string; hour: string } {
-  const parts: Record<string, string> = {};
-  for (const p of formatterOf(timeZone).formatToParts(new Date(ms))) {
-    parts[p.type] = p.value;
+  return localTimeAt(ms, offsetAt(ms, timeZone));
+}
+
+/** The local time of `ms` at `offsetMs` from UTC, by arithmetic. */
+function localTimeAt(ms: number, offsetMs: number): { day: string; hour: string } {
+  const wall = new Date(ms + offsetMs).toISOString();
+  return { day: wall.slice(0, 10), hour: `${wall.slice(0, 13)}:00${offsetLabel(offsetMs)}` };
+}
+
+/**
+ * `localTimeOf` for many instants of `[from, to)` (on 15-minute boundaries): the zone's offset is
+ * asked once a UTC day, and on a day it changes, found to the 15-minute bucket by halving (zones
+ * change on such boundaries, never twice in a day); every other instant is arithmetic. Walking a
+ * month by quarter hours takes ~60 look-ups instead of ~6,000.
+ */
+export function localClockOf(
+  timeZone: string,
+  from: number,
+  to: number,
+): (ms: number) => { day: string; hour: string } {
+  let offset = offsetAt(from, timeZone);
+  const changes: [at: number, offset: number][] = [[from, offset]];
+  for (let day = from; day < to; day += DAY_MS) {
+    const next = Math.min(to, day + DAY_MS);
+    const nextOffset = offsetAt(next, timeZone);
+    if (nextOffset !== offset) {
+      let lo = day;
+      let hi = next;
+      while (hi - lo > BUCKET_MS) {
+        const mid = lo + Math.floor((hi - lo) / 2 / BUCKET_MS) * BUCKET_MS;
+        if (offsetAt(mid, timeZone) === offset) {
+          lo = mid;
+        } else {
+          hi = mid;
+        }
+      }
+      changes.push([hi, nextOffset]);
+      offset = nextOffset;
+    }
   }
-  const day = `${parts.year}-${parts.month}-${parts.day}`;
-  return { day, hour: `${day}T${parts.hour}:00${offsetLabel(offsetAt(ms, timeZone))}` };
+  return (ms) => {
+    let i = changes.length - 1;
+    while (i > 0 && (changes[i]?.[0] ?? 0) > ms) {
+      i--;
+    }
+    return localTimeAt(ms, changes[i]?.[1] ?? 0);
+  };
 }
 
 function offsetLabel(offsetMs: number): string {
@@ -166,4 +207,22 @@ export function grainSpansOf(start: number, end: number): GrainSpan[] {
     [0, hourOut, end],
   ];
   return spans.filter(([, s, e]) => s < e);
+}
+
+/**
+ * The spans' stretches per grain: adjacent spans of one grain joined, ordered by grain and start.
+ * Each is one range of the rollups' primary key (tenant, grain, bucket), read in its order.
+ */
+export function grainRangesOf(spans: readonly GrainSpan[]): GrainSpan[] {
+  const sorted = [...spans].sort((a, b) => a[0] - b[0] || a[1] - b[1]);
+  const ranges: GrainSpan[] = [];
+  for (const [grain, start, end] of sorted) {
+    const last = ranges[ranges.length - 1];
+    if (last && last[0] === grain && last[2] === start) {
+      last[2] = end;
+    } else {
+      ranges.push([grain, start, end]);
+    }
+  }
+  return ranges;
 }

@@ -93,7 +93,11 @@ describe("the dispatcher's running total", () => {
 
   it("draws a batch from the balance at commit and gives a canceled batch's charge back", async () => {
     const { tenant, stub } = await isolatedDispatcher();
-    expect(await stub.topUpBalance({ tenantId: tenant.id, micros: 20_000 })).toBe(20_000);
+    expect(await stub.topUpBalance({ tenantId: tenant.id, micros: 20_000 })).toEqual({
+      beforeMicros: 0,
+      balanceMicros: 20_000,
+      applied: true,
+    });
     const batchId = "bat_budget1";
     const now = Date.now();
     const messages = [1, 2, 3, 4].map((n) =>

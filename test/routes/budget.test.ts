@@ -6,6 +6,7 @@
  */
 import { env } from "cloudflare:test";
 import { describe, expect, it } from "vitest";
+import { dispatcherOf } from "../../src/delivery/dispatcher";
 import { listAuditEntries } from "../../src/services/audit/audit-log";
 import { platform } from "../support/platform";
 import { expectProblem } from "../support/problem";
@@ -272,6 +273,57 @@ describe("the prepaid balance", () => {
     const topUps = entries.data.filter((e) => e.action === "tenant.balance.top_up");
     expect(topUps).toHaveLength(2);
     expect(topUps.map((e) => e.actorType)).toEqual(["platform", "platform"]);
+  });
+
+  it("tops up once per Idempotency-Key: the same amount replays, another is a 422, each top-up audited once", async () => {
+    const tenant = await createTenant();
+    const keyed = (amount: number, key: string) =>
+      platform(
+        `/v1/platform/tenants/${tenant.id}/balance`,
+        postJson({ amount }, { "Idempotency-Key": key }),
+      );
+    const first = await keyed(5, "top-up-1");
+    expect(first.status, await first.clone().text()).toBe(200);
+    expect(first.headers.get("Idempotent-Replayed")).toBeNull();
+    const firstBody = await first.json();
+    expect(firstBody).toEqual({ tenant_id: tenant.id, balance: 5, currency: "USD" });
+
+    const again = await keyed(5, "top-up-1");
+    expect(again.status).toBe(200);
+    expect(again.headers.get("Idempotent-Replayed")).toBe("true");
+    expect(await again.json()).toEqual(firstBody);
+    expect(await usageOf(tenant)).toMatchObject({ balance: 5 });
+
+    await expectProblem(await keyed(7, "top-up-1"), {
+      status: 422,
+      slug: "idempotency-key-reused",
+      instance: `/v1/platform/tenants/${tenant.id}/balance`,
+      pointers: ["/headers/idempotency-key"],
+    });
+    expect(await usageOf(tenant)).toMatchObject({ balance: 5 });
+
+    // Another key is another top-up; concurrent retries of one key add once.
+    const racing = await Promise.all([1, 2, 3].map(() => keyed(2, "top-up-2")));
+    expect(racing.filter((r) => r.status === 200).length).toBeGreaterThanOrEqual(1);
+    expect(racing.every((r) => r.status === 200 || r.status === 409)).toBe(true);
+    expect(await usageOf(tenant)).toMatchObject({ balance: 7 });
+
+    const entries = await listAuditEntries(env, tenant.id, {}, { limit: 10 });
+    const topUps = entries.data.filter((e) => e.action === "tenant.balance.top_up");
+    expect(topUps.map((e) => [e.actorType, e.target, JSON.parse(e.diff)])).toEqual([
+      ["platform", tenant.id, { balance: { from: 5, to: 7 } }],
+      ["platform", tenant.id, { balance: { from: 0, to: 5 } }],
+    ]);
+  });
+
+  it("made again under the same id (a rerun claim) adds nothing and is audited once", async () => {
+    const tenant = await createTenant();
+    const stub = dispatcherOf(env, tenant.id);
+    const made = await stub.topUpBalance({ tenantId: tenant.id, micros: 3_000_000, id: "t1" });
+    expect(made).toEqual({ beforeMicros: 0, balanceMicros: 3_000_000, applied: true });
+    const rerun = await stub.topUpBalance({ tenantId: tenant.id, micros: 3_000_000, id: "t1" });
+    expect(rerun).toEqual({ beforeMicros: 0, balanceMicros: 3_000_000, applied: false });
+    expect(await usageOf(tenant)).toMatchObject({ balance: 3 });
   });
 
   it("refuses a top-up that is not a positive amount, one without the platform key, and an unknown tenant", async () => {

@@ -1,13 +1,23 @@
 import { env, runDurableObjectAlarm } from "cloudflare:test";
 import { describe, expect, it } from "vitest";
 import { dispatcherOf } from "../../src/delivery/dispatcher";
+import { inboundEventData } from "../../src/delivery/inbound-store";
 import { enforceRetention } from "../../src/delivery/retention";
+import { emitEvents } from "../../src/delivery/webhook-events";
 import { REDACTED_BODY, retentionOf } from "../../src/domain/retention";
 import { DAY_MS } from "../../src/domain/verification-limits";
+import type { WebhookEvent } from "../../src/domain/vocabulary";
 import { enforceRetentionEverywhere } from "../../src/services/messaging/retention";
 import { storeInbound } from "../support/inbound";
 import { insertMessage } from "../support/message-rows";
 import { createTenant, eventually, postJson } from "../support/tenants";
+import { createEndpoint, deliveriesOf, messageEvent } from "../support/webhooks";
+
+/** The test env without a webhook queue: deliveries are written, nothing tries to send them. */
+const quietEnv = {
+  ...env,
+  WEBHOOK_QUEUE: { send: async () => undefined, sendBatch: async () => undefined },
+} as unknown as Env;
 
 const NOW = Date.parse("2026-12-01T00:00:00.000Z");
 const RETENTION = retentionOf({ bodiesDays: 30, messagesDays: 90, inboundDays: 60 });
@@ -63,7 +73,13 @@ describe("retention", () => {
     const inboundKept = await storeInbound(tenant.id, { body: "edge", receivedAt: at(60) });
 
     const round = await enforceRetention(env.DB, tenant.id, RETENTION, NOW);
-    expect(round).toEqual({ redacted: 2, deleted: 1, inboundDeleted: 1, more: false });
+    expect(round).toEqual({
+      redacted: 2,
+      deleted: 1,
+      inboundDeleted: 1,
+      deliveriesRedacted: 0,
+      more: false,
+    });
 
     expect(await row(gone)).toBeNull();
     expect(await attempts(gone)).toBe(0);
@@ -87,8 +103,97 @@ describe("retention", () => {
       redacted: 0,
       deleted: 0,
       inboundDeleted: 0,
+      deliveriesRedacted: 0,
       more: false,
     });
+  });
+
+  it("takes message text out of webhook delivery payloads when its body or its inbound message is due", async () => {
+    const tenant = await createTenant();
+    const other = await createTenant();
+    const events: WebhookEvent[] = ["inbound.received", "message.delivered"];
+    const endpoint = await createEndpoint(tenant, { events });
+    const othersEndpoint = await createEndpoint(other, { events });
+    const at = (days: number, ms = 0) => NOW - days * DAY_MS - ms;
+    /** An inbound message and its `inbound.received` delivery, made when it came. */
+    const received = async (tenantId: string, body: string, when: number) => {
+      const row = await storeInbound(tenantId, { body, receivedAt: when });
+      await emitEvents(
+        quietEnv,
+        [
+          {
+            type: "inbound.received",
+            tenantId,
+            messageId: row.id,
+            occurredAt: when,
+            data: inboundEventData(row),
+          },
+        ],
+        when,
+      );
+      return row;
+    };
+    const pastInbound = await received(tenant.id, "gone with its message", at(60, 1));
+    const pastBody = await received(tenant.id, "text past 30 days", at(30, 1));
+    const kept = await received(tenant.id, "within both", at(30));
+    const others = await received(other.id, "another tenant's", at(100));
+    // A sent message's event (its body past due too) carries no text to take out.
+    const sent = await insertMessage(tenant.id, { at: at(30, 1), body: "a sent text" });
+    await emitEvents(quietEnv, [{ ...messageEvent(tenant, "message.delivered", sent) }], at(30, 1));
+
+    const payloads = async (endpointId: string) =>
+      new Map(
+        (await deliveriesOf(endpointId)).map((d) => {
+          const payload = JSON.parse(d.payload) as { data: { id: string; body?: string } };
+          return [payload.data.id, payload.data.body];
+        }),
+      );
+    const before = await payloads(endpoint.id);
+    expect(before.get(pastBody.id)).toBe("text past 30 days");
+    expect(before.has(sent)).toBe(true);
+    expect(before.get(sent)).toBeUndefined();
+
+    const round = await enforceRetention(env.DB, tenant.id, RETENTION, NOW);
+    expect(round).toMatchObject({ inboundDeleted: 1, deliveriesRedacted: 2, more: false });
+    const after = await payloads(endpoint.id);
+    expect(after.get(pastInbound.id)).toBe(REDACTED_BODY);
+    expect(after.get(pastBody.id)).toBe(REDACTED_BODY);
+    expect(after.get(kept.id)).toBe("within both");
+    expect(after.get(sent)).toBeUndefined();
+    expect((await payloads(othersEndpoint.id)).get(others.id)).toBe("another tenant's");
+    // The payload stays the event it was, less the text.
+    const [delivery] = (await deliveriesOf(endpoint.id)).filter((d) =>
+      d.payload.includes(pastBody.id),
+    );
+    expect(JSON.parse(delivery?.payload ?? "{}")).toMatchObject({
+      type: "inbound.received",
+      data: { id: pastBody.id, from: pastBody.sender, body: REDACTED_BODY },
+    });
+    expect(await enforceRetention(env.DB, tenant.id, RETENTION, NOW)).toMatchObject({
+      deliveriesRedacted: 0,
+    });
+  });
+
+  it("leaves no copy of a redacted message's body in its webhook deliveries (DELETE /v1/messages/{id}/body)", async () => {
+    const tenant = await createTenant();
+    const endpoint = await createEndpoint(tenant, {
+      events: ["message.sent", "message.delivered", "message.failed", "message.undelivered"],
+    });
+    const sent = await tenant.api(
+      "/v1/messages",
+      postJson({ to: "+8613800138000", body: "a private word 4711" }),
+    );
+    expect(sent.status, await sent.clone().text()).toBe(202);
+    const { id } = (await sent.json()) as { id: string };
+    const deliveries = await eventually(async () => {
+      const rows = (await deliveriesOf(endpoint.id)).filter((d) => d.payload.includes(id));
+      return rows.some((d) => d.event_type !== "message.sent") ? rows : undefined;
+    }, 10_000);
+    const redacted = await tenant.api(`/v1/messages/${id}/body`, { method: "DELETE" });
+    expect(redacted.status, await redacted.clone().text()).toBe(200);
+    for (const d of [...deliveries, ...(await deliveriesOf(endpoint.id))]) {
+      expect(d.payload).not.toContain("private word");
+    }
   });
 
   it("works in bounded batches, saying when more may be due", async () => {

@@ -1,9 +1,11 @@
 import { env } from "cloudflare:test";
 import { describe, expect, it } from "vitest";
 import {
+  grainRangesOf,
   grainSpansOf,
   LATENCY_BOUNDS_MS,
   latencyBucketOf,
+  localClockOf,
   localTimeOf,
 } from "../../src/domain/stats";
 import { MESSAGE_STATUSES } from "../../src/domain/vocabulary";
@@ -158,7 +160,9 @@ describe("statistics rollups", () => {
     }
 
     for (const groupBy of GROUPINGS) {
-      for (const tz of ["UTC", "Asia/Kolkata"]) {
+      // UTC and New York read each grain's stretch in key order (services/stats `streamedSums`
+      // for time groupings), Kolkata's many 15-minute edges the one grouped query.
+      for (const tz of ["UTC", "America/New_York", "Asia/Kolkata"]) {
         const data = await statsOf(
           tenant,
           `from=2026-03-05&to=2026-03-11&tz=${tz}&group_by=${groupBy}`,
@@ -192,6 +196,36 @@ describe("statistics rollups", () => {
     expect(total?.p50_delivery_ms).toBe(LATENCY_BOUNDS_MS[LATENCY_BOUNDS_MS.length - 1]);
     const byTemplate = await statsOf(tenant, "from=2026-03-01&to=2026-03-31&group_by=template");
     expect(byTemplate.every((r) => r.p50_delivery_ms === null)).toBe(true);
+  });
+
+  it("answers a group priced in two currencies as two rows, by time (read in key order) and by country", async () => {
+    const tenant = await createTenant();
+    const hour = Date.parse("2026-03-06T10:00:00Z");
+    const insert = env.DB.prepare(
+      `INSERT INTO stat_rollups (tenant_id, grain, bucket_start, channel, provider, template_id, country,
+         currency, mode, delivered, delivered_segments, delivered_cost_micros)
+       VALUES (?1, ?2, ?3, 'sms', 'sandbox', '', 'CN', ?4, 'live', ?5, ?5, ?5 * 6500)`,
+    );
+    // As the triggers keep them: each 15-minute row summed into its hour and its day.
+    const rows = [];
+    for (const [currency, n] of [
+      ["USD", 3],
+      ["EUR", 2],
+    ] as const) {
+      rows.push(
+        insert.bind(tenant.id, 0, hour + 900_000, currency, n),
+        insert.bind(tenant.id, 1, hour, currency, n),
+        insert.bind(tenant.id, 2, Date.parse("2026-03-06T00:00:00Z"), currency, n),
+      );
+    }
+    await env.DB.batch(rows);
+    for (const query of ["group_by=day", "group_by=hour", "group_by=day,country"]) {
+      const data = await statsOf(tenant, `from=2026-03-06&to=2026-03-06&tz=Asia/Shanghai&${query}`);
+      expect(data.map((r) => [r.currency, r.messages, r.delivered, r.cost]).sort(), query).toEqual([
+        ["EUR", 2, 2, 0.013],
+        ["USD", 3, 3, 0.0195],
+      ]);
+    }
   });
 
   it("puts each latency in the bucket domain/stats names (the migration's CASE agrees)", async () => {
@@ -238,6 +272,46 @@ describe("statistics rollups", () => {
     ]);
     expect(grainSpansOf(at("2026-03-06T10:15:00Z"), at("2026-03-06T10:45:00Z"))).toEqual([
       [0, at("2026-03-06T10:15:00Z"), at("2026-03-06T10:45:00Z")],
+    ]);
+  });
+
+  it("tells the local time of every quarter hour of a range as localTimeOf does, across DST changes", () => {
+    // New York and Lord Howe (a 30-minute change) in spring and autumn; Kathmandu at +5:45.
+    const zones = ["America/New_York", "Australia/Lord_Howe", "Asia/Kathmandu"];
+    for (const zone of zones) {
+      // Spring and autumn changes in both hemispheres fall in these ranges.
+      for (const [from, to] of [
+        ["2026-03-01T00:00:00Z", "2026-04-15T00:00:00Z"],
+        ["2026-09-20T00:15:00Z", "2026-11-10T00:45:00Z"],
+      ]) {
+        const start = Date.parse(from as string);
+        const end = Date.parse(to as string);
+        const clock = localClockOf(zone, start, end);
+        for (let at = start; at < end; at += 900_000) {
+          expect(clock(at), `${zone} ${new Date(at).toISOString()}`).toEqual(localTimeOf(at, zone));
+        }
+      }
+    }
+  });
+
+  it("joins adjacent spans of one grain into the stretches a read walks", () => {
+    const at = (iso: string) => Date.parse(iso);
+    // Two Shanghai days (16:00Z to 16:00Z): their hours run on from one day into the next.
+    const spans = [
+      ...grainSpansOf(at("2026-03-05T16:00:00Z"), at("2026-03-06T16:00:00Z")),
+      ...grainSpansOf(at("2026-03-06T16:00:00Z"), at("2026-03-07T16:00:00Z")),
+    ];
+    expect(grainRangesOf(spans)).toEqual([
+      [1, at("2026-03-05T16:00:00Z"), at("2026-03-07T16:00:00Z")],
+    ]);
+    // One range over them: hours, a day, hours; the hours are two stretches.
+    expect(
+      grainRangesOf(grainSpansOf(at("2026-03-05T16:00:00Z"), at("2026-03-07T16:15:00Z"))),
+    ).toEqual([
+      [0, at("2026-03-07T16:00:00Z"), at("2026-03-07T16:15:00Z")],
+      [1, at("2026-03-05T16:00:00Z"), at("2026-03-06T00:00:00Z")],
+      [1, at("2026-03-07T00:00:00Z"), at("2026-03-07T16:00:00Z")],
+      [2, at("2026-03-06T00:00:00Z"), at("2026-03-07T00:00:00Z")],
     ]);
   });
 });

@@ -8,7 +8,9 @@
  * (`announced`: 1 for 80%, 2 for 100%). budget_balance: the prepaid balance, one row once topped
  * up (no row: no balance). budget_events: `budget.threshold` events not yet handed to the webhook
  * queue. budget_cuts: what a batch committed with `partial` had refused, for as long as the batch
- * is remembered as committed, so a retried upload is answered the same. On the outbox row, `charged_micros`, `charged_month` and `charged_balance` say what the
+ * is remembered as committed, so a retried upload is answered the same. budget_top_ups: the
+ * top-ups made under an id (an Idempotency-Key's claim) for two days, so one made again adds
+ * nothing. On the outbox row, `charged_micros`, `charged_month` and `charged_balance` say what the
  * message was charged, so a cancel gives back exactly that.
  */
 import type { MessageEvent } from "../../delivery/webhook-events";
@@ -38,6 +40,12 @@ export function migrateBudget(sql: SqlStorage): void {
     );
     CREATE TABLE IF NOT EXISTS budget_events (id TEXT PRIMARY KEY, event TEXT NOT NULL);
     CREATE TABLE IF NOT EXISTS budget_cuts (batch_id TEXT PRIMARY KEY, cut TEXT NOT NULL);
+    CREATE TABLE IF NOT EXISTS budget_top_ups (
+      id TEXT PRIMARY KEY,
+      before_micros INTEGER NOT NULL,
+      after_micros INTEGER NOT NULL,
+      at INTEGER NOT NULL
+    );
   `);
   const columns = new Set(
     sql
@@ -286,14 +294,58 @@ export function budgetUsage(sql: SqlStorage, policy: BudgetPolicy, now: number):
   };
 }
 
-/** Adds to the prepaid balance (starting one at 0 on the first top-up); the new balance. */
-export function topUpBalance(sql: SqlStorage, micros: number): number {
+/** What a top-up did: the balance before and after it, and whether this call made it. */
+export interface TopUp {
+  beforeMicros: number;
+  balanceMicros: number;
+  applied: boolean;
+}
+
+/** How long a top-up's id is remembered: longer than an Idempotency-Key's claim can be rerun. */
+const TOP_UP_MEMORY_MS = 2 * 86_400_000;
+
+/**
+ * Adds to the prepaid balance (starting one at 0 on the first top-up). Under an `id` already
+ * used it adds nothing and answers as that top-up did.
+ */
+export function topUpBalance(
+  sql: SqlStorage,
+  micros: number,
+  id?: string,
+  now = Date.now(),
+): TopUp {
+  if (id !== undefined) {
+    sql.exec("DELETE FROM budget_top_ups WHERE at < ?", now - TOP_UP_MEMORY_MS);
+    const made = firstRow(
+      sql,
+      "SELECT before_micros, after_micros FROM budget_top_ups WHERE id = ?",
+      id,
+    );
+    if (made) {
+      return {
+        beforeMicros: Number(made.before_micros),
+        balanceMicros: Number(made.after_micros),
+        applied: false,
+      };
+    }
+  }
+  const beforeMicros = balanceOf(sql) ?? 0;
   sql.exec(
     `INSERT INTO budget_balance (id, micros) VALUES (1, ?)
      ON CONFLICT (id) DO UPDATE SET micros = micros + excluded.micros`,
     micros,
   );
-  return balanceOf(sql) ?? micros;
+  const balanceMicros = balanceOf(sql) ?? micros;
+  if (id !== undefined) {
+    sql.exec(
+      "INSERT INTO budget_top_ups (id, before_micros, after_micros, at) VALUES (?, ?, ?, ?)",
+      id,
+      beforeMicros,
+      balanceMicros,
+      now,
+    );
+  }
+  return { beforeMicros, balanceMicros, applied: true };
 }
 
 /** A batch's cut at the budget, as its commit answered it. */

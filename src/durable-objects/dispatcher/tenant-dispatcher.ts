@@ -77,6 +77,7 @@ import {
   pendingBudgetEvents,
   planCharges,
   rememberBudgetCut,
+  type TopUp,
   topUpBalance,
 } from "./budget";
 import { cancelBatchMessages, cancelMessage } from "./cancels";
@@ -302,11 +303,12 @@ export class TenantDispatcher extends DurableObject<Env> {
 
   /**
    * Adds `micros` to the prepaid balance (the platform admin's top-up); from the first, sends
-   * draw it down and none may take it below zero. Returns the new balance.
+   * draw it down and none may take it below zero. A top-up under an `id` already used adds
+   * nothing and answers as that one did (an Idempotency-Key's claim made again).
    */
-  async topUpBalance(change: { tenantId: string; micros: number }): Promise<number> {
+  async topUpBalance(change: { tenantId: string; micros: number; id?: string }): Promise<TopUp> {
     this.meta.rememberTenant(this.sql, change.tenantId);
-    return topUpBalance(this.sql, change.micros);
+    return topUpBalance(this.sql, change.micros, change.id, this.clock());
   }
 
   /**

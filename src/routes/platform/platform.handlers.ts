@@ -111,14 +111,22 @@ export const resumeTenant: RouteHandler<typeof routes.resumeTenant, AppEnv> = as
   c.json(present(await service.resumeTenant(c.env, c.req.valid("param").id, originOf(c))), 200);
 
 export const topUpBalance: RouteHandler<typeof routes.topUpBalance, AppEnv> = async (c) => {
-  const { tenant, balanceMicros } = await service.topUpBalance(
+  const { replayed, answer } = await service.topUpBalance(
     c.env,
     c.req.valid("param").id,
     Math.round(c.req.valid("json").amount * 1_000_000),
     originOf(c),
+    c.req.valid("header")["idempotency-key"],
   );
+  if (replayed) {
+    c.header("Idempotent-Replayed", "true");
+  }
   return c.json(
-    { tenant_id: tenant.id, balance: fromMicros(balanceMicros), currency: tenant.currency },
+    {
+      tenant_id: answer.tenantId,
+      balance: fromMicros(answer.balanceMicros),
+      currency: answer.currency,
+    },
     200,
   );
 };

@@ -189,15 +189,16 @@ export const topUpBalance = createRoute({
   tags: [TAG],
   summary: "Top up a tenant's prepaid balance",
   description:
-    "Adds `amount` (in the tenant's currency) to its prepaid balance; the first top-up gives the tenant a balance, which from then on each live message's estimated cost draws down as it is accepted, and which no send may take below zero (a 422 `budget-exceeded` naming the balance). Recorded as `tenant.balance.top_up`.",
+    "Adds `amount` (in the tenant's currency) to its prepaid balance; the first top-up gives the tenant a balance, which from then on each live message's estimated cost draws down as it is accepted, and which no send may take below zero (a 422 `budget-exceeded` naming the balance). Recorded as `tenant.balance.top_up`. With an `Idempotency-Key`, the same key and amount within 24 h answer as the first time without adding again (header `Idempotent-Replayed: true`); another amount is a 422 `idempotency-key-reused`.",
   security: platformAuth,
   middleware: [requirePlatformKey] as const,
   request: {
     ...idParam,
+    headers: IdempotencyHeaders,
     body: jsonBody(z.object({ amount: Amount.openapi({ example: 100 }) }).strict()),
   },
   responses: {
     200: jsonResponse(BalanceSchema, "Topped up"),
-    ...problems(400, 401, 404, 415),
+    ...problems(400, 401, 404, 409, 415, 422),
   },
 });

@@ -7,19 +7,20 @@
  * "delivers" with no carrier set up), its owner (invited: a link to set a password) and a first
  * live admin API key, all written in one batch with the entry `tenant.create`.
  */
-import { eq } from "drizzle-orm";
+import { and, eq, gte } from "drizzle-orm";
 import { forgetCachedTenant } from "../../db/api-key-lookup";
 import { database } from "../../db/client";
 import { keyset, type Page, type PageRequest, pageOf } from "../../db/paging";
-import { apiKeys, providerSettings, tenants, users } from "../../db/schema";
+import { apiKeys, auditEntries, providerSettings, tenants, users } from "../../db/schema";
 import { dispatcherOf } from "../../delivery/dispatcher";
-import { diffOf } from "../../domain/audit-chain";
+import { canonicalJson, diffOf } from "../../domain/audit-chain";
 import type { RequestOrigin } from "../../domain/caller";
 import { fromMicros } from "../../domain/pricing";
 import { randomToken, sha256Hex } from "../../lib/crypto";
 import { newId } from "../../lib/ids";
 import { ApiError } from "../../lib/problem";
 import { type AuditSource, audited } from "../audit/audit-log";
+import { idempotent } from "../messaging/idempotency";
 import { generateApiKey } from "./api-keys";
 import { type Invitation, prepareInvitation } from "./invitations";
 import { announceSettings, NEXT_SETTINGS_VERSION, type TenantRow } from "./tenants";
@@ -235,35 +236,83 @@ export async function resumeTenant(
   });
 }
 
+export interface TopUpAnswer {
+  tenantId: string;
+  balanceMicros: number;
+  currency: string;
+}
+
 /**
  * Tops up the tenant's prepaid balance by `micros` (the first top-up starts one at 0; from then
- * on its sends draw it down and may not take it below zero). The balance lives in the tenant's
- * dispatcher, which checks and draws it as it accepts; the entry `tenant.balance.top_up` follows
- * the top-up (a D1 failure in between leaves the top-up made and unrecorded: the 500 says so, and
- * the balance the entry would show is the one GET /v1/tenant reads).
+ * on its sends draw it down and may not take it below zero), once per Idempotency-Key: the same
+ * key and amount within 24 h answer as the first did without adding again, another amount is a
+ * 422. The balance lives in the tenant's dispatcher, which checks and draws it as it accepts;
+ * the entry `tenant.balance.top_up` follows the top-up.
+ *
+ * The top-up is made under an id from the key's claim, so a retry that runs the claim again (the
+ * first answer was never stored: a failure after the top-up) adds nothing and writes the entry
+ * only if the first run did not get to it.
  */
 export async function topUpBalance(
   env: Env,
   id: string,
   micros: number,
   origin: RequestOrigin,
-): Promise<{ tenant: TenantRow; balanceMicros: number }> {
+  idempotencyKey?: string,
+): Promise<{ replayed: boolean; answer: TopUpAnswer }> {
   const tenant = await findTenant(env, id);
-  const balanceMicros = await dispatcherOf(env, id).topUpBalance({ tenantId: id, micros });
-  await audited(
+  const result = await idempotent<TopUpAnswer>(
     env,
-    platformSource(id, origin),
     {
-      action: "tenant.balance.top_up",
-      target: id,
-      diff: diffOf(
-        { balance: fromMicros(balanceMicros - micros) },
-        { balance: fromMicros(balanceMicros) },
-      ),
+      tenantId: id,
+      operation: "POST /v1/platform/tenants/{id}/balance",
+      key: idempotencyKey,
+      request: { micros },
+      rerunnable: true,
     },
-    [],
+    async (claim) => {
+      const topUpId = [...claim.seed].map((b) => b.toString(16).padStart(2, "0")).join("");
+      const made = await dispatcherOf(env, id).topUpBalance({ tenantId: id, micros, id: topUpId });
+      const diff = diffOf(
+        { balance: fromMicros(made.beforeMicros) },
+        { balance: fromMicros(made.balanceMicros) },
+      );
+      if (made.applied || !(await isRecorded(env, id, claim.at, diff))) {
+        await audited(
+          env,
+          platformSource(id, origin),
+          { action: "tenant.balance.top_up", target: id, diff },
+          [],
+        );
+      }
+      return {
+        status: 200,
+        body: { tenantId: id, balanceMicros: made.balanceMicros, currency: tenant.currency },
+      };
+    },
   );
-  return { tenant, balanceMicros };
+  return { replayed: result.replayed, answer: result.body };
+}
+
+/** Whether a top-up's entry was written since its claim (a rerun's first run got that far). */
+async function isRecorded(
+  env: Env,
+  tenantId: string,
+  since: number,
+  diff: ReturnType<typeof diffOf>,
+): Promise<boolean> {
+  const entries = await database(env.DB)
+    .select({ diff: auditEntries.diff })
+    .from(auditEntries)
+    .where(
+      and(
+        eq(auditEntries.tenantId, tenantId),
+        eq(auditEntries.action, "tenant.balance.top_up"),
+        gte(auditEntries.at, since),
+      ),
+    );
+  const wanted = canonicalJson(diff);
+  return entries.some((e) => e.diff === wanted);
 }
 
 /**

@@ -16,6 +16,7 @@ export interface RetentionRun {
   redacted: number;
   deleted: number;
   inboundDeleted: number;
+  deliveriesRedacted: number;
   /** Tenants whose backlog went on to their dispatcher. */
   handedOver: string[];
 }
@@ -32,6 +33,7 @@ export async function enforceRetentionEverywhere(
     redacted: 0,
     deleted: 0,
     inboundDeleted: 0,
+    deliveriesRedacted: 0,
     handedOver: [],
   };
   let after = "";
@@ -51,6 +53,7 @@ export async function enforceRetentionEverywhere(
         run.redacted += done.redacted;
         run.deleted += done.deleted;
         run.inboundDeleted += done.inboundDeleted;
+        run.deliveriesRedacted += done.deliveriesRedacted;
         more = done.more;
       }
       if (more) {

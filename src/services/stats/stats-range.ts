@@ -2,7 +2,13 @@
  * Reading `/v1/stats` parameters: the time range in the caller's time zone and the periods
  * (local days or hours) it splits into, each a whole number of the rollups' 15-minute buckets.
  */
-import { BUCKET_MS, isTimeZone, localTimeOf, startOfLocalDay } from "../../domain/stats";
+import {
+  BUCKET_MS,
+  isTimeZone,
+  localClockOf,
+  localTimeOf,
+  startOfLocalDay,
+} from "../../domain/stats";
 import { ApiError } from "../../lib/problem";
 
 export const GROUPS = [
@@ -140,10 +146,11 @@ function periodsOf(from: number, to: number, timeZone: string, groups: Group[]):
   if (groups.includes("hour")) {
     // Walks the buckets: a local hour is 4 of them, or fewer/more around a DST change.
     const periods: Period[] = [];
+    const clock = localClockOf(timeZone, from, to);
     let start = from;
-    let label = localTimeOf(from, timeZone).hour;
+    let label = clock(from).hour;
     for (let at = from + BUCKET_MS; at <= to; at += BUCKET_MS) {
-      const next = at < to ? localTimeOf(at, timeZone).hour : null;
+      const next = at < to ? clock(at).hour : null;
       if (next !== label) {
         periods.push([start, at, label]);
         start = at;

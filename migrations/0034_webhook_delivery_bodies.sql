@@ -1,0 +1,1 @@
+CREATE INDEX `webhook_deliveries_bodies_idx` ON `webhook_deliveries` (`tenant_id`,`id`) WHERE event_type = 'inbound.received' AND payload ->> '$.data.body' <> '[redacted]';
