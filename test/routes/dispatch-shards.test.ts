@@ -151,6 +151,23 @@ describe("a sharded tenant", () => {
     }
   });
 
+  it("refuses SMS to numbers that opted out before the shards existed, and after", async () => {
+    const tenant = await createTenant();
+    const candidates = Array.from({ length: 80 }, (_, i) => phone(700 + i));
+    const early = candidates.find((p) => shardOf(p, 4) !== 0) as string;
+    const late = candidates.find((p) => p !== early && shardOf(p, 4) !== 0) as string;
+    expect((await tenant.api("/v1/opt-outs", postJson({ phone: early }))).status).toBe(201);
+    expect((await setShards(tenant.id, 4)).status).toBe(200);
+    expect((await send(tenant, early)).status).toBe(422);
+    expect((await tenant.api("/v1/opt-outs", postJson({ phone: late }))).status).toBe(201);
+    expect((await send(tenant, late)).status).toBe(422);
+    // Opting back in reaches the shard too.
+    expect(
+      (await tenant.api(`/v1/opt-outs/${encodeURIComponent(late)}`, { method: "DELETE" })).status,
+    ).toBe(204);
+    expect((await send(tenant, late)).status).toBe(202);
+  });
+
   it("keeps an idempotency key exact across shards: a replay, and a 422 for another body", async () => {
     const tenant = await createTenant();
     expect((await setShards(tenant.id, 4)).status).toBe(200);

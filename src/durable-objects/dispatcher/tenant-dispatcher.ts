@@ -495,6 +495,25 @@ export class TenantDispatcher extends DurableObject<Env> {
     this.optOuts.set(this.sql, change.phone, change.optedOut);
   }
 
+  /**
+   * A new shard of a sharded tenant (domain/dispatch-shards) learns the numbers that opted out
+   * before it existed: D1's record, copied in as the shard count changes. `replace`: what it held
+   * from an earlier time as a shard is dropped first (it has not been told of changes since).
+   */
+  async copyOptOuts(copy: {
+    tenantId: string;
+    phones: string[];
+    replace?: boolean;
+  }): Promise<void> {
+    this.meta.rememberTenant(this.sql, copy.tenantId);
+    if (copy.replace) {
+      this.optOuts.clear(this.sql);
+    }
+    for (const phone of copy.phones) {
+      this.optOuts.set(this.sql, phone, true);
+    }
+  }
+
   /** A message that is accepted but not yet in the D1 send log, or null. */
   async peek(id: string): Promise<PendingMessage | null> {
     return unloggedMessage(this.sql, id);

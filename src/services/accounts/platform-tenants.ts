@@ -20,6 +20,7 @@ import { randomToken, sha256Hex } from "../../lib/crypto";
 import { newId } from "../../lib/ids";
 import { ApiError } from "../../lib/problem";
 import { type AuditSource, audited } from "../audit/audit-log";
+import { copyOptOutsTo } from "../messaging/dispatch-shards";
 import { generateApiKey } from "./api-keys";
 import { type Invitation, prepareInvitation } from "./invitations";
 import { announceSettings, NEXT_SETTINGS_VERSION, type TenantRow } from "./tenants";
@@ -255,16 +256,30 @@ export async function setDispatchShards(
     }
   }
   const previousDispatchShards = shards === before.dispatchShards ? null : before.dispatchShards;
-  return changeTenant(env, before, { dispatchShards: shards, previousDispatchShards }, origin, {
-    action: "tenant.dispatch_shards",
-    diff: diffOf(
-      {
-        dispatch_shards: before.dispatchShards,
-        previous_dispatch_shards: before.previousDispatchShards,
-      },
-      { dispatch_shards: shards, previous_dispatch_shards: previousDispatchShards },
-    ),
-  });
+  // Shards that did not exist learn the opted-out numbers before any message can reach them, and
+  // again after the change, for a number that opted out meanwhile (told only the shards before).
+  const added = Array.from({ length: shards }, (_, i) => i).filter(
+    (shard) => shard >= Math.max(before.dispatchShards, before.previousDispatchShards ?? 1),
+  );
+  await copyOptOutsTo(env, id, added, true);
+  const row = await changeTenant(
+    env,
+    before,
+    { dispatchShards: shards, previousDispatchShards },
+    origin,
+    {
+      action: "tenant.dispatch_shards",
+      diff: diffOf(
+        {
+          dispatch_shards: before.dispatchShards,
+          previous_dispatch_shards: before.previousDispatchShards,
+        },
+        { dispatch_shards: shards, previous_dispatch_shards: previousDispatchShards },
+      ),
+    },
+  );
+  await copyOptOutsTo(env, id, added, false);
+  return row;
 }
 
 /** Suspends the tenant; suspending a suspended tenant changes nothing and records nothing. */

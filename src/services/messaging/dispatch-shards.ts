@@ -2,9 +2,9 @@
  * Which dispatcher shards hold a tenant's traffic (domain/dispatch-shards), for the calls that are
  * not about one recipient: settings, opt-outs, reads and cancels by id, wake-ups.
  */
-import { inArray } from "drizzle-orm";
+import { eq, inArray } from "drizzle-orm";
 import { database } from "../../db/client";
-import { tenants } from "../../db/schema";
+import { optOuts, tenants } from "../../db/schema";
 import { allShards, type DispatcherStub, dispatcherShard } from "../../delivery/dispatcher";
 
 export interface ShardCount {
@@ -50,6 +50,33 @@ export async function setOptOutOnShards(
   const counts = await shardCounts(env, [change.tenantId]);
   for (const stub of shardStubs(env, change.tenantId, counts.get(change.tenantId))) {
     await stub.setOptOut(change);
+  }
+}
+
+/**
+ * Copies the tenant's opted-out numbers (D1's record) into these shards, a thousand to a call:
+ * a shard that did not exist when a number opted out has never been told of it.
+ */
+export async function copyOptOutsTo(
+  env: Env,
+  tenantId: string,
+  shards: number[],
+  replace: boolean,
+): Promise<void> {
+  const rows = await database(env.DB)
+    .select({ phone: optOuts.phone })
+    .from(optOuts)
+    .where(eq(optOuts.tenantId, tenantId));
+  const phones = rows.map((row) => row.phone);
+  for (const shard of shards) {
+    for (let i = 0; i === 0 || i < phones.length; i += 1000) {
+      await dispatcherShard(env, tenantId, shard).copyOptOuts({
+        tenantId,
+        phones: phones.slice(i, i + 1000),
+        // Only the first call empties it: the later ones add to what the first put there.
+        replace: replace && i === 0,
+      });
+    }
   }
 }
 
