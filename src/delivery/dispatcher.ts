@@ -72,14 +72,19 @@ export async function acceptRouted(
   request: AcceptRequest,
   target: number,
   previous: number | null,
-  local?: { shard: number; accept: (request: AcceptRequest) => Promise<AcceptResult> },
+  local?: {
+    shard: number;
+    accept: (request: AcceptRequest) => Promise<AcceptResult>;
+    acceptIfHolding: (request: AcceptRequest) => Promise<AcceptResult | { kind: "not-held" }>;
+  },
 ): Promise<AcceptResult> {
   const tenantId = request.message.tenantId;
   if (previous !== null) {
-    const held = await dispatcherShard(env, tenantId, previous).acceptIfHolding({
-      ...request,
-      shard: previous,
-    });
+    const onPrevious = { ...request, shard: previous };
+    const held =
+      local && local.shard === previous
+        ? await local.acceptIfHolding(onPrevious)
+        : await dispatcherShard(env, tenantId, previous).acceptIfHolding(onPrevious);
     if (held.kind !== "not-held") {
       return held;
     }

@@ -232,8 +232,10 @@ describe("a sharded tenant", () => {
     const before = [await send(tenant, to, "one"), await send(tenant, to, "two")];
     expect((await setShards(tenant.id, 4)).status).toBe(200);
     // Its new message follows the two still held on shard 0, not on its new shard.
-    const after = await send(tenant, to, "three");
+    // With a key: shard 0, its home, forwards it, to itself here (the old shard).
+    const after = await send(tenant, to, "three", "k-three");
     expect(after.status).toBe(202);
+    expect((await send(tenant, to, "three", "k-three")).body.id).toBe(after.body.id);
     const old = await shardState(tenant.id, 0);
     expect(old.recipients.map((r) => r.id)).toEqual([...before, after].map((m) => m.body.id));
     expect((await shardState(tenant.id, shardOf(to, 4))).recipients).toEqual([]);

@@ -273,6 +273,7 @@ export class TenantDispatcher extends DurableObject<Env> {
     const result = await acceptRouted(this.env, request, target, previous, {
       shard: 0,
       accept: (r) => this.accept(r),
+      acceptIfHolding: (r) => this.acceptIfHolding(r),
     });
     if (result.kind === "accepted" || result.kind === "replayed") {
       rememberAnswer(this.sql, idempotency, result.response, this.clock());
