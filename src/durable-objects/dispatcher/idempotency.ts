@@ -43,6 +43,10 @@ export function rememberAnswer(
 
 export function forgetExpiredKeys(sql: SqlStorage, now: number): void {
   sql.exec("DELETE FROM idempotency WHERE expires_at <= ?", now);
+  // key_forwards exists only on a sharded tenant's home shard (made on its first forward).
+  if (firstRow(sql, "SELECT 1 AS found FROM sqlite_master WHERE name = 'key_forwards'")) {
+    sql.exec("DELETE FROM key_forwards WHERE expires_at <= ?", now);
+  }
 }
 
 /**
