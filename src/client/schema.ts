@@ -2722,6 +2722,8 @@ export interface components {
     };
     PlatformTenant: (components["schemas"]["Tenant"]) & ({
       suspended_at: string | null;
+      dispatch_shards: number;
+      previous_dispatch_shards: number | null;
     });
     TenantBalance: {
       tenant_id: string;
@@ -6737,6 +6739,7 @@ export interface operations {
               name?: string;
               allowed_countries?: (string)[];
               send_rate?: number;
+              dispatch_shards?: number;
             };
         };
       };
@@ -6765,7 +6768,19 @@ export interface operations {
             "application/problem+json": components["schemas"]["Problem"];
           };
         };
+        409: {
+          headers: { [name: string]: unknown };
+          content: {
+            "application/problem+json": components["schemas"]["Problem"];
+          };
+        };
         415: {
+          headers: { [name: string]: unknown };
+          content: {
+            "application/problem+json": components["schemas"]["Problem"];
+          };
+        };
+        422: {
           headers: { [name: string]: unknown };
           content: {
             "application/problem+json": components["schemas"]["Problem"];

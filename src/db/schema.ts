@@ -52,6 +52,13 @@ export const tenants = sqliteTable("tenants", {
    * the change is answered, and refuses a message composed under an older one (services/tenants).
    */
   settingsVersion: integer().notNull().default(0),
+  /**
+   * How many dispatcher objects share the tenant's traffic, by recipient (domain/dispatch-shards);
+   * set by the platform admin. `previousDispatchShards`: the number before the last change, whose
+   * shards may still hold messages of recipients that have moved (null: never changed).
+   */
+  dispatchShards: integer().notNull().default(1),
+  previousDispatchShards: integer(),
   createdAt: integer().notNull(),
   /**
    * Set by the platform admin (routes/platform): the tenant's keys and sessions are refused with a

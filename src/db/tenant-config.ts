@@ -14,5 +14,7 @@ export function tenantConfigOf(row: typeof tenants.$inferSelect): TenantConfig {
     suspended: row.suspendedAt !== null,
     verificationOptOutExempt: row.verificationOptOutExempt,
     budgetMicros: row.budgetMicros ?? null,
+    dispatchShards: row.dispatchShards,
+    previousDispatchShards: row.previousDispatchShards ?? null,
   };
 }

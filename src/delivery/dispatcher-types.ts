@@ -117,6 +117,8 @@ export interface AcceptRequest {
    * Absent: no monthly budget, months in UTC; a prepaid balance applies all the same.
    */
   budget?: BudgetPolicy;
+  /** The dispatcher shard it is for (domain/dispatch-shards); absent: shard 0. */
+  shard?: number;
 }
 
 /**

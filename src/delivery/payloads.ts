@@ -11,6 +11,8 @@ export const dispatchJobSchema = z.object({
    * A copy of the job that sent the WeChat part carries none (delivery/status-writer/fallback.ts).
    */
   sms_fallback: z.literal(true).optional(),
+  /** The dispatcher shard that released it (domain/dispatch-shards), absent for shard 0. */
+  shard: z.number().int().min(1).optional(),
 });
 
 export type DispatchJob = z.infer<typeof dispatchJobSchema>;

@@ -18,6 +18,9 @@ export interface TenantConfig {
   verificationOptOutExempt: boolean;
   /** The monthly budget in millionths of `currency` (domain/budget); null: none. */
   budgetMicros: number | null;
+  /** Dispatcher shards (domain/dispatch-shards), and their number before the last change. */
+  dispatchShards: number;
+  previousDispatchShards: number | null;
 }
 
 export type Mode = "live" | "test";

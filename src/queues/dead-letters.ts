@@ -7,7 +7,7 @@
  * message may go. A message a dispatch consumer holds right now (a live claim) is looked at again
  * after that claim. Never: sends anything, or fails a message while a consumer may be sending it.
  */
-import { dispatcherOf } from "../delivery/dispatcher";
+import { dispatcherOfKey, shardKey } from "../delivery/dispatcher";
 import type { SendResult } from "../delivery/dispatcher-types";
 import { dispatchJobSchema } from "../delivery/payloads";
 import { failUnlessDone } from "../delivery/status-writer";
@@ -32,9 +32,11 @@ export async function consumeDeadLetters(batch: MessageBatch<unknown>, env: Env)
         queued.retry({ delaySeconds: Math.ceil((outcome.until - now) / 1000) + 1 });
         continue;
       }
-      const list = reports.get(tenantId) ?? [];
+      // To the shard that released it (domain/dispatch-shards).
+      const key = shardKey(tenantId, job.data.shard);
+      const list = reports.get(key) ?? [];
       list.push({ id: messageId, outcome: "final" });
-      reports.set(tenantId, list);
+      reports.set(key, list);
       queued.ack();
     } catch (error) {
       console.error("dead letter: could not record, will retry", messageId, error);
@@ -42,6 +44,6 @@ export async function consumeDeadLetters(batch: MessageBatch<unknown>, env: Env)
     }
   }
   await Promise.all(
-    [...reports].map(([tenantId, results]) => dispatcherOf(env, tenantId).reportResults(results)),
+    [...reports].map(([key, results]) => dispatcherOfKey(env, key).reportResults(results)),
   );
 }

@@ -23,7 +23,7 @@ import { type OutboundAdapters, outboundAdapters } from "../channels/registry";
 import { type Settings, settingsOf } from "../config/settings";
 import { type Database, database } from "../db/client";
 import { FINAL_STATUSES, startAttempts } from "../db/message-log";
-import { dispatcherOf } from "../delivery/dispatcher";
+import { dispatcherOf, dispatcherOfKey, shardKey } from "../delivery/dispatcher";
 import { outboxMessageOfLogged, type SendResult } from "../delivery/dispatcher-types";
 import { dispatchJobSchema } from "../delivery/payloads";
 import { serviceWindowOpen } from "../delivery/service-windows";
@@ -50,6 +50,8 @@ interface Delivery {
   tenantId: string;
   /** The dispatcher's release of the message's SMS fallback (payloads.ts). */
   smsRelease: boolean;
+  /** The dispatcher shard that released it; undefined: shard 0. */
+  shard: number | undefined;
 }
 
 export interface DispatchDeps {
@@ -90,7 +92,8 @@ export async function consumeDispatch(
       continue;
     }
     kept?.queued.ack();
-    byId.set(id, { queued, tenantId: job.data.tenant_id, smsRelease });
+    // Results go back to the shard that released the message (domain/dispatch-shards).
+    byId.set(id, { queued, tenantId: job.data.tenant_id, smsRelease, shard: job.data.shard });
   }
   if (byId.size === 0) {
     return;
@@ -109,14 +112,15 @@ export async function consumeDispatch(
   }
 
   const reports = new Map<string, SendResult[]>();
-  for (const [id, { queued, tenantId }] of byId) {
+  for (const [id, { queued, tenantId, shard }] of byId) {
     const verdict = verdicts.get(id) ?? { ack: false, delaySeconds: 5 };
     if (verdict.report) {
-      const list = reports.get(tenantId);
+      const key = shardKey(tenantId, shard);
+      const list = reports.get(key);
       if (list) {
         list.push(verdict.report);
       } else {
-        reports.set(tenantId, [verdict.report]);
+        reports.set(key, [verdict.report]);
       }
     }
     if (verdict.ack) {
@@ -126,7 +130,7 @@ export async function consumeDispatch(
     }
   }
   await Promise.all(
-    [...reports].map(([tenantId, results]) => dispatcherOf(env, tenantId).reportResults(results)),
+    [...reports].map(([key, results]) => dispatcherOfKey(env, key).reportResults(results)),
   );
 }
 

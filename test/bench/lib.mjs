@@ -377,6 +377,7 @@ const SECTIONS = [
   "stats",
   "segments",
   "matcher",
+  "model",
 ];
 
 const PLACEHOLDER = {

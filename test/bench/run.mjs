@@ -33,6 +33,10 @@
  *   stats    the ratios' measurement with the rollups on and off (their triggers dropped), back
  *            to back: on ≥ 0.9 × off; then GET /v1/stats over 30 days × 10 groupings on a
  *            million messages' rollups, each median ≤ 100 ms (stats.mjs)
+ *   model    the load model (model.mjs, no server): each component's utilisation against
+ *            Cloudflare's published limits for the issue's traffic mixes, the first to
+ *            saturate and the settings each needs; its arithmetic is tested by
+ *            `node --test test/bench/model.test.mjs`
  * Writes test/bench/RESULTS.md (only the sections that ran). Exits 1 if anything failed.
  *
  * Options (flag, or environment variable; defaults in brackets):
@@ -119,11 +123,17 @@ const SECTIONS = [
   "stats",
   "segments",
   "matcher",
+  "model",
 ];
 /** In-process micro-benchmarks of our domain code against libraries (no server). */
 const MICRO_BENCHES = {
   segments: async () => (await import("./segments.mjs")).runSegmentsBench(),
   matcher: async () => (await import("./matcher.mjs")).runMatcherBench(),
+  model: async () => {
+    const { modelMarkdown, modelResults } = await import("./model.mjs");
+    // Arithmetic, not a measurement: it has no target to fail.
+    return { markdown: modelMarkdown(modelResults(), markdownTable), failures: [] };
+  },
 };
 
 const NUMBER_OPTIONS = {

@@ -150,6 +150,7 @@ async function enqueue(
   if (!tenantId || ids.length === 0) {
     return;
   }
+  const shard = meta.shard(sql);
   for (let i = 0; i < ids.length; i += QUEUE_BATCH) {
     const jobs = ids.slice(i, i + QUEUE_BATCH).map(
       (messageId): MessageSendRequest<DispatchJob> => ({
@@ -158,6 +159,7 @@ async function enqueue(
           tenant_id: tenantId,
           message_id: messageId,
           ...(smsFallbacks.has(messageId) ? { sms_fallback: true } : {}),
+          ...(shard > 0 ? { shard } : {}),
         }),
         contentType: "json",
       }),

@@ -71,7 +71,12 @@ export function dropStagedMessages(sql: SqlStorage, ids: readonly string[]): voi
  * Makes the staged rows sendable and keeps the record for the D1 log; false, changing nothing,
  * when they are not all there.
  */
-export function commitStaged(sql: SqlStorage, record: BatchRecord, now: number): boolean {
+export function commitStaged(
+  sql: SqlStorage,
+  record: BatchRecord,
+  now: number,
+  expected: number = record.accepted,
+): boolean {
   const staged = Number(
     firstRow(
       sql,
@@ -79,7 +84,7 @@ export function commitStaged(sql: SqlStorage, record: BatchRecord, now: number):
       record.id,
     )?.n ?? 0,
   );
-  if (staged !== record.accepted) {
+  if (staged !== expected) {
     return false;
   }
   sql.exec(

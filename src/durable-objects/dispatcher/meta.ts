@@ -42,6 +42,7 @@ function parseQuietHours(text: string | null | undefined): QuietHours | null {
 export class DispatcherMeta {
   /** In-memory copies of what is also in `meta`, read once per instance. */
   private tenant: string | undefined;
+  private shardIndex: number | undefined;
   private rate: number | undefined;
   private quiet: QuietHours | null | undefined;
   private suspension: boolean | undefined;
@@ -75,6 +76,19 @@ export class DispatcherMeta {
   setRetentionDue(sql: SqlStorage, at: number, continuing: boolean): void {
     this.retention = { at, continuing };
     setMeta(sql, "retention_due", `${at}:${continuing ? "1" : "0"}`);
+  }
+
+  /** Which of the tenant's dispatcher shards this is (domain/dispatch-shards); 0 unless told. */
+  shard(sql: SqlStorage): number {
+    this.shardIndex ??= Number(getMeta(sql, "shard") ?? "0");
+    return this.shardIndex;
+  }
+
+  rememberShard(sql: SqlStorage, shard: number): void {
+    if (this.shard(sql) !== shard) {
+      setMeta(sql, "shard", String(shard));
+      this.shardIndex = shard;
+    }
   }
 
   /** The tenant this dispatcher serves, once any call has named it. */

@@ -44,6 +44,11 @@ export class OptOutCopy {
     return new Set(rows.map((row) => String(row.phone)));
   }
 
+  clear(sql: SqlStorage): void {
+    sql.exec("DELETE FROM opt_outs");
+    this.any = undefined;
+  }
+
   set(sql: SqlStorage, phone: string, optedOut: boolean): void {
     if (optedOut) {
       sql.exec("INSERT OR IGNORE INTO opt_outs (phone) VALUES (?)", phone);

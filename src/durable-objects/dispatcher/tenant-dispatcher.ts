@@ -38,6 +38,7 @@
  * the other files of this folder.
  */
 import { DurableObject } from "cloudflare:workers";
+import { acceptRouted } from "../../delivery/dispatcher";
 import {
   type AcceptRequest,
   type AcceptResult,
@@ -55,7 +56,9 @@ import {
 import type { OutcomeRecord } from "../../delivery/status-writer";
 import { emitEvents } from "../../delivery/webhook-events";
 import type { BudgetPolicy, BudgetUsage } from "../../domain/budget";
+import { shardOf } from "../../domain/dispatch-shards";
 import type { QuietHours } from "../../domain/quiet-hours";
+import { firstRow } from "../../lib/sql-rows";
 import { AlarmLoop, COALESCE_MS, type LoopParts } from "./alarm-loop";
 import {
   commitStaged,
@@ -81,7 +84,14 @@ import {
   topUpBalance,
 } from "./budget";
 import { cancelBatchMessages, cancelMessage } from "./cancels";
-import { priorAnswer, rememberAnswer } from "./idempotency";
+import {
+  forgetForward,
+  forwardedHash,
+  migrateForwards,
+  priorAnswer,
+  rememberAnswer,
+  rememberForward,
+} from "./idempotency";
 import { migrateKeptOutcomes } from "./kept-outcomes";
 import { DispatcherMeta } from "./meta";
 import { migrateOptOuts, OptOutCopy } from "./opt-outs";
@@ -109,6 +119,9 @@ export class TenantDispatcher extends DurableObject<Env> {
   private readonly loop = new AlarmLoop();
   /** The tenant's opted-out numbers (opt-outs.ts); holds no storage of its own. */
   private readonly optOuts = new OptOutCopy();
+  /** Keys the home shard is forwarding (acceptAsHome): one request per key at a time. */
+  private readonly forwarding = new Map<string, Promise<AcceptResult>>();
+  private forwardsReady = false;
 
   constructor(ctx: DurableObjectState, env: Env) {
     super(ctx, env);
@@ -130,6 +143,9 @@ export class TenantDispatcher extends DurableObject<Env> {
     const { message, idempotency } = request;
     // Named first: the quiet hours are read from its row.
     this.meta.rememberTenant(this.sql, message.tenantId);
+    if (request.shard !== undefined) {
+      this.meta.rememberShard(this.sql, request.shard);
+    }
     const quiet = waitsOutQuietHours(message)
       ? await this.meta.quietHours(this.sql, this.env.DB)
       : null;
@@ -175,6 +191,115 @@ export class TenantDispatcher extends DurableObject<Env> {
       await this.announceBudget();
     }
     return { kind: "accepted", response };
+  }
+
+  /**
+   * While the tenant's shard count changes: accepts the message only if this shard still holds a
+   * message to its recipient (so theirs stay in order here), or replays its key's answer; else
+   * `not-held`, storing nothing, and the message goes to the recipient's shard now.
+   */
+  async acceptIfHolding(request: AcceptRequest): Promise<AcceptResult | { kind: "not-held" }> {
+    if (request.idempotency) {
+      const prior = priorAnswer(this.sql, request.idempotency, this.clock());
+      if (prior) {
+        return prior;
+      }
+    }
+    const holds = firstRow(
+      this.sql,
+      "SELECT 1 AS held FROM outbox WHERE recipient = ? LIMIT 1",
+      request.message.recipient,
+    );
+    return holds ? this.accept(request) : { kind: "not-held" };
+  }
+
+  /**
+   * The home shard (0) of a sharded tenant's idempotency keys: answers a key it knows (replay,
+   * or a conflict for another body), else forwards the message to its shard (`target`, or
+   * `previous` while N changes: see acceptRouted) and keeps the answer. While a key is forwarded
+   * its body's hash is kept here, so a request with the key and another body is a 422 even if
+   * this object restarts before the answer comes back; one with the same body goes the same way
+   * again and is replayed there. Requests with one key are taken one at a time.
+   */
+  async acceptAsHome(
+    request: AcceptRequest,
+    target: number,
+    previous: number | null,
+  ): Promise<AcceptResult> {
+    const idempotency = request.idempotency;
+    if (!idempotency) {
+      throw new Error("acceptAsHome needs an idempotency key");
+    }
+    for (;;) {
+      const busy = this.forwarding.get(idempotency.key);
+      if (!busy) {
+        break;
+      }
+      await busy.catch(() => undefined);
+    }
+    const run = this.forwardOnce(request, idempotency, target, previous);
+    this.forwarding.set(idempotency.key, run);
+    try {
+      return await run;
+    } finally {
+      if (this.forwarding.get(idempotency.key) === run) {
+        this.forwarding.delete(idempotency.key);
+      }
+    }
+  }
+
+  private async forwardOnce(
+    request: AcceptRequest,
+    idempotency: NonNullable<AcceptRequest["idempotency"]>,
+    target: number,
+    previous: number | null,
+  ): Promise<AcceptResult> {
+    const now = this.clock();
+    this.meta.rememberTenant(this.sql, request.message.tenantId);
+    const prior = priorAnswer(this.sql, idempotency, now);
+    if (prior) {
+      return prior;
+    }
+    if (!this.forwardsReady) {
+      migrateForwards(this.sql);
+      this.forwardsReady = true;
+    }
+    const hash = forwardedHash(this.sql, idempotency.key, now);
+    if (hash !== undefined && hash !== idempotency.requestHash) {
+      return { kind: "idempotency-conflict" };
+    }
+    if (hash === undefined) {
+      rememberForward(this.sql, idempotency, now);
+    }
+    const result = await acceptRouted(this.env, request, target, previous, {
+      shard: 0,
+      accept: (r) => this.accept(r),
+      acceptIfHolding: (r) => this.acceptIfHolding(r),
+    });
+    if (result.kind === "accepted" || result.kind === "replayed") {
+      rememberAnswer(this.sql, idempotency, result.response, this.clock());
+      forgetForward(this.sql, idempotency.key);
+    } else if (result.kind !== "idempotency-conflict") {
+      // Refused (opted out, over budget, outdated settings): nothing was stored, as unsharded.
+      forgetForward(this.sql, idempotency.key);
+    }
+    return result;
+  }
+
+  /**
+   * Messages this shard holds whose recipients belong to another shard among `shards`: left from
+   * before a change of N, until they are sent. A new change waits until none are left.
+   */
+  async heldElsewhere(shard: number, shards: number): Promise<number> {
+    let count = 0;
+    for (const row of this.sql.exec<{ recipient: string; n: number }>(
+      "SELECT recipient, COUNT(*) AS n FROM outbox GROUP BY recipient",
+    )) {
+      if (shardOf(row.recipient, shards) !== shard) {
+        count += row.n;
+      }
+    }
+    return count;
   }
 
   /**
@@ -238,6 +363,11 @@ export class TenantDispatcher extends DurableObject<Env> {
     record: BatchRecord,
     settingsVersion: number,
     budget?: BatchBudget,
+    /**
+     * Sharded dispatch (domain/dispatch-shards): how many of the batch's messages this shard
+     * staged; `record` is the whole batch's (every shard logs it, the same, to D1).
+     */
+    part?: number,
   ): Promise<CommitResult> {
     const quiet =
       record.kind === "marketing" ? await this.meta.quietHours(this.sql, this.env.DB) : null;
@@ -252,7 +382,8 @@ export class TenantDispatcher extends DurableObject<Env> {
     }
     const now = this.clock();
     const staged = stagedCharges(this.sql, record.id);
-    if (staged.length !== record.accepted) {
+    const expected = part ?? record.accepted;
+    if (staged.length !== expected) {
       return "incomplete";
     }
     // Test-mode batches never count; a live batch's messages are charged in their order.
@@ -273,7 +404,7 @@ export class TenantDispatcher extends DurableObject<Env> {
       record.rejected += refused.length;
       rememberBudgetCut(this.sql, record.id, { refused, refusal: plan.refusal });
     }
-    if (!commitStaged(this.sql, record, now)) {
+    if (!commitStaged(this.sql, record, now, expected - refused.length)) {
       return "incomplete";
     }
     const announce = applyCharges(
@@ -324,8 +455,13 @@ export class TenantDispatcher extends DurableObject<Env> {
     quietHours?: QuietHours | null;
     /** Suspended by the platform admin: nothing is released until a call says false. */
     suspended?: boolean;
+    /** Which of the tenant's dispatcher shards this is (domain/dispatch-shards). */
+    shard?: number;
   }): Promise<void> {
     this.meta.rememberTenant(this.sql, settings.tenantId);
+    if (settings.shard !== undefined) {
+      this.meta.rememberShard(this.sql, settings.shard);
+    }
     const current =
       settings.quietHours === undefined
         ? undefined
@@ -360,6 +496,25 @@ export class TenantDispatcher extends DurableObject<Env> {
   async setOptOut(change: { tenantId: string; phone: string; optedOut: boolean }): Promise<void> {
     this.meta.rememberTenant(this.sql, change.tenantId);
     this.optOuts.set(this.sql, change.phone, change.optedOut);
+  }
+
+  /**
+   * A new shard of a sharded tenant (domain/dispatch-shards) learns the numbers that opted out
+   * before it existed: D1's record, copied in as the shard count changes. `replace`: what it held
+   * from an earlier time as a shard is dropped first (it has not been told of changes since).
+   */
+  async copyOptOuts(copy: {
+    tenantId: string;
+    phones: string[];
+    replace?: boolean;
+  }): Promise<void> {
+    this.meta.rememberTenant(this.sql, copy.tenantId);
+    if (copy.replace) {
+      this.optOuts.clear(this.sql);
+    }
+    for (const phone of copy.phones) {
+      this.optOuts.set(this.sql, phone, true);
+    }
   }
 
   /** A message that is accepted but not yet in the D1 send log, or null. */

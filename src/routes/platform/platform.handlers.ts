@@ -17,7 +17,12 @@ import type * as routes from "./platform.routes";
 const PLATFORM_SCOPE = "platform";
 
 function present(row: TenantRow) {
-  return { ...presentSettings(row), suspended_at: iso(row.suspendedAt) };
+  return {
+    ...presentSettings(row),
+    suspended_at: iso(row.suspendedAt),
+    dispatch_shards: row.dispatchShards,
+    previous_dispatch_shards: row.previousDispatchShards ?? null,
+  };
 }
 
 function originOf(c: Context<AppEnv>): RequestOrigin {
@@ -91,17 +96,26 @@ export const updateTenant: RouteHandler<typeof routes.updateTenant, AppEnv> = as
       errors: [{ pointer: "", detail: "change at least one setting" }],
     });
   }
-  const row = await service.updateTenant(
-    c.env,
-    c.req.valid("param").id,
-    {
-      name: body.name,
-      allowedCountries: body.allowed_countries && [...new Set(body.allowed_countries)],
-      sendRate: body.send_rate,
-    },
-    originOf(c),
-  );
-  return c.json(present(row), 200);
+  const id = c.req.valid("param").id;
+  const { dispatch_shards: shards, ...others } = body;
+  // The shards first: their 409 or 422 leaves the other fields unchanged too.
+  let row =
+    shards === undefined
+      ? undefined
+      : await service.setDispatchShards(c.env, id, shards, originOf(c));
+  if (Object.keys(others).length > 0) {
+    row = await service.updateTenant(
+      c.env,
+      id,
+      {
+        name: others.name,
+        allowedCountries: others.allowed_countries && [...new Set(others.allowed_countries)],
+        sendRate: others.send_rate,
+      },
+      originOf(c),
+    );
+  }
+  return c.json(present(row ?? (await service.findTenant(c.env, id))), 200);
 };
 
 export const suspendTenant: RouteHandler<typeof routes.suspendTenant, AppEnv> = async (c) =>

@@ -1,4 +1,5 @@
 import { createRoute, z } from "@hono/zod-openapi";
+import { MAX_DISPATCH_SHARDS } from "../../domain/dispatch-shards";
 import { requirePlatformKey } from "../../middleware/platform-key";
 import { IdempotencyHeaders, LimitQuery } from "../common";
 import { ApiKeySchema } from "../keys/keys.routes";
@@ -18,6 +19,14 @@ const SendRate = z.number().int().min(0).max(10_000).openapi({
 export const PlatformTenantSchema = TenantSchema.extend({
   suspended_at: z.string().nullable().openapi({
     description: "When the platform admin suspended it: its keys and sessions get 403",
+  }),
+  dispatch_shards: z.number().int().openapi({
+    description:
+      "Dispatcher objects sharing the tenant's traffic by recipient (1: one, as by default)",
+  }),
+  previous_dispatch_shards: z.number().int().nullable().openapi({
+    description:
+      "The number before the last change, whose shards may still send what they held; null once the change is finished",
   }),
 }).openapi("PlatformTenant");
 
@@ -130,13 +139,17 @@ export const updateTenant = createRoute({
           name: z.string().trim().min(1).max(100).optional(),
           allowed_countries: z.array(Country).min(1).max(250).optional(),
           send_rate: SendRate.optional(),
+          dispatch_shards: z.number().int().min(1).max(MAX_DISPATCH_SHARDS).optional().openapi({
+            description:
+              "Split the tenant's dispatch over this many objects by recipient hash (its send rate shared equally, a recipient's messages kept in order on one). Nothing in flight moves: old shards send what they hold, and a recipient's new messages follow theirs there until they are sent. 409 while a previous change still drains; the same number again then finishes it. 422 with a monthly budget or a prepaid balance. Recorded as `tenant.dispatch_shards`",
+          }),
         })
         .strict(),
     ),
   },
   responses: {
     200: jsonResponse(PlatformTenantSchema, "The new settings"),
-    ...problems(400, 401, 404, 415),
+    ...problems(400, 401, 404, 409, 415, 422),
   },
 });
 

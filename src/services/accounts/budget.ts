@@ -11,6 +11,7 @@ import {
 } from "../../domain/budget";
 import { fromMicros } from "../../domain/pricing";
 import { ApiError } from "../../lib/problem";
+import { shardCounts, shardStubs } from "../messaging/dispatch-shards";
 
 interface BudgetSettings {
   homeCountry: string;
@@ -83,7 +84,18 @@ export async function budgetUsageOf(
   tenantId: string,
   tenant: BudgetSettings,
 ): Promise<BudgetUsageView> {
-  const usage = await dispatcherOf(env, tenantId).budgetUsage(budgetPolicyOf(tenant));
+  const policy = budgetPolicyOf(tenant);
+  const counts = await shardCounts(env, [tenantId]);
+  const stubs = shardStubs(env, tenantId, counts.get(tenantId));
+  const usage =
+    stubs.length === 1
+      ? await dispatcherOf(env, tenantId).budgetUsage(policy)
+      : // A sharded tenant has no budget and no balance (platform-tenants refuses them): its
+        // spending is each shard's, added up.
+        (await Promise.all(stubs.map((stub) => stub.budgetUsage(policy)))).reduce((sum, u) => ({
+          ...sum,
+          usedMicros: sum.usedMicros + u.usedMicros,
+        }));
   return {
     month: usage.month,
     used: fromMicros(usage.usedMicros),

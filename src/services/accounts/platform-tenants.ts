@@ -12,7 +12,7 @@ import { forgetCachedTenant } from "../../db/api-key-lookup";
 import { database } from "../../db/client";
 import { keyset, type Page, type PageRequest, pageOf } from "../../db/paging";
 import { apiKeys, auditEntries, providerSettings, tenants, users } from "../../db/schema";
-import { dispatcherOf } from "../../delivery/dispatcher";
+import { allShards, dispatcherOf, dispatcherShard } from "../../delivery/dispatcher";
 import { canonicalJson, diffOf } from "../../domain/audit-chain";
 import type { RequestOrigin } from "../../domain/caller";
 import { fromMicros } from "../../domain/pricing";
@@ -20,6 +20,7 @@ import { randomToken, sha256Hex } from "../../lib/crypto";
 import { newId } from "../../lib/ids";
 import { ApiError } from "../../lib/problem";
 import { type AuditSource, audited } from "../audit/audit-log";
+import { copyOptOutsTo } from "../messaging/dispatch-shards";
 import { idempotent } from "../messaging/idempotency";
 import { generateApiKey } from "./api-keys";
 import { type Invitation, prepareInvitation } from "./invitations";
@@ -83,6 +84,8 @@ export async function createTenant(
     prices: {},
     quietHours: null,
     settingsVersion: 0,
+    dispatchShards: 1,
+    previousDispatchShards: null,
     createdAt: now,
     suspendedAt: null,
     verificationOptOutExempt: false,
@@ -203,6 +206,84 @@ export async function updateTenant(
   });
 }
 
+/**
+ * Splits the tenant's dispatch over `shards` dispatcher objects by recipient, or back
+ * (domain/dispatch-shards), recorded as `tenant.dispatch_shards`. Nothing in flight is lost or
+ * reordered: the shards keep what they hold and send it; until a recipient's old shard holds none
+ * of their messages, their new ones go there too (acceptRouted). A further change waits (409)
+ * until every shard holds only its own recipients' messages; asking for the same number then
+ * finishes the change (the shards left share the rate again after a shrink). Refused (422) for a
+ * tenant with a monthly budget or a prepaid balance, which one object keeps exact.
+ */
+export async function setDispatchShards(
+  env: Env,
+  id: string,
+  shards: number,
+  origin: RequestOrigin,
+): Promise<TenantRow> {
+  const before = await findTenant(env, id);
+  if (shards === before.dispatchShards && before.previousDispatchShards === null) {
+    return before;
+  }
+  if (shards > 1) {
+    const usage = await dispatcherOf(env, id).budgetUsage({
+      limitMicros: null,
+      zone: "UTC",
+      currency: before.currency,
+    });
+    if (before.budgetMicros !== null || usage.balanceMicros !== null) {
+      throw new ApiError(
+        "unprocessable-entity",
+        "This tenant has a monthly budget or a prepaid balance, which its dispatch keeps exact on one shard.",
+        {
+          errors: [
+            { pointer: "/dispatch_shards", detail: "only 1 while a budget or balance is set" },
+          ],
+        },
+      );
+    }
+  }
+  if (before.previousDispatchShards !== null) {
+    const left = await Promise.all(
+      allShards(before).map((shard) =>
+        dispatcherShard(env, id, shard).heldElsewhere(shard, before.dispatchShards),
+      ),
+    );
+    const waiting = left.reduce((sum, n) => sum + n, 0);
+    if (waiting > 0) {
+      throw new ApiError(
+        "conflict",
+        `The change from ${before.previousDispatchShards} to ${before.dispatchShards} dispatch shards is still draining: ${waiting} message(s) wait on their recipients' old shards.`,
+      );
+    }
+  }
+  const previousDispatchShards = shards === before.dispatchShards ? null : before.dispatchShards;
+  // Shards that did not exist learn the opted-out numbers before any message can reach them, and
+  // again after the change, for a number that opted out meanwhile (told only the shards before).
+  const added = Array.from({ length: shards }, (_, i) => i).filter(
+    (shard) => shard >= Math.max(before.dispatchShards, before.previousDispatchShards ?? 1),
+  );
+  await copyOptOutsTo(env, id, added, true);
+  const row = await changeTenant(
+    env,
+    before,
+    { dispatchShards: shards, previousDispatchShards },
+    origin,
+    {
+      action: "tenant.dispatch_shards",
+      diff: diffOf(
+        {
+          dispatch_shards: before.dispatchShards,
+          previous_dispatch_shards: before.previousDispatchShards,
+        },
+        { dispatch_shards: shards, previous_dispatch_shards: previousDispatchShards },
+      ),
+    },
+  );
+  await copyOptOutsTo(env, id, added, false);
+  return row;
+}
+
 /** Suspends the tenant; suspending a suspended tenant changes nothing and records nothing. */
 export async function suspendTenant(
   env: Env,
@@ -261,6 +342,13 @@ export async function topUpBalance(
   idempotencyKey?: string,
 ): Promise<{ replayed: boolean; answer: TopUpAnswer }> {
   const tenant = await findTenant(env, id);
+  if (tenant.dispatchShards > 1 || (tenant.previousDispatchShards ?? 1) > 1) {
+    throw new ApiError(
+      "unprocessable-entity",
+      "A prepaid balance needs the tenant's dispatch on one shard (dispatch_shards 1).",
+      { errors: [{ pointer: "/amount", detail: `dispatch_shards is ${tenant.dispatchShards}` }] },
+    );
+  }
   const result = await idempotent<TopUpAnswer>(
     env,
     {
@@ -324,7 +412,11 @@ async function isRecorded(
 async function changeTenant(
   env: Env,
   before: TenantRow,
-  set: PlatformChanges & { suspendedAt?: number | null },
+  set: PlatformChanges & {
+    suspendedAt?: number | null;
+    dispatchShards?: number;
+    previousDispatchShards?: number | null;
+  },
   origin: RequestOrigin,
   event: { action: string; diff: ReturnType<typeof diffOf> },
 ): Promise<TenantRow> {

@@ -12,10 +12,11 @@ import { rememberTenantSettings } from "../../db/api-key-lookup";
 import { database } from "../../db/client";
 import { tenants } from "../../db/schema";
 import { tenantConfigOf } from "../../db/tenant-config";
-import { dispatcherOf } from "../../delivery/dispatcher";
+import { allShards, dispatcherOf, dispatcherShard } from "../../delivery/dispatcher";
 import { diffOf } from "../../domain/audit-chain";
 import type { Caller, TenantConfig } from "../../domain/caller";
 import { type DeskSettings, deskSettingsOf } from "../../domain/desk";
+import { shardRates } from "../../domain/dispatch-shards";
 import type { QuietHours } from "../../domain/quiet-hours";
 import { type Retention, retentionOf, retentionProblem } from "../../domain/retention";
 import { SUSPENDED_DETAIL } from "../../domain/suspension";
@@ -95,6 +96,18 @@ export async function updateTenant(
     desk: deskSettingsOf(current.desk),
   };
   const { verificationLimits, fraudGuard, retention, desk, ...others } = changes;
+  if (
+    changes.budgetMicros !== undefined &&
+    changes.budgetMicros !== null &&
+    (current.dispatchShards > 1 || (current.previousDispatchShards ?? 1) > 1)
+  ) {
+    // Kept exact by one object (domain/dispatch-shards): not yet split over shards.
+    throw new ApiError(
+      "unprocessable-entity",
+      "A monthly budget needs the tenant's dispatch on one shard; the platform admin sets dispatch_shards.",
+      { errors: [{ pointer: "/budget", detail: `dispatch_shards is ${current.dispatchShards}` }] },
+    );
+  }
   const newRetention = retention && { ...before.retention, ...definedOnly(retention) };
   const refused = newRetention && retentionProblem(newRetention);
   if (refused) {
@@ -153,13 +166,34 @@ export async function updateTenant(
  * two changes' calls, the later may arrive first, and the dispatcher keeps the newer.
  */
 export async function announceSettings(env: Env, row: TenantRow): Promise<void> {
-  await dispatcherOf(env, row.id).configure({
-    tenantId: row.id,
-    settingsVersion: row.settingsVersion,
-    sendRate: row.sendRate,
-    quietHours: row.quietHours ?? null,
-    suspended: row.suspendedAt !== null,
-  });
+  if (row.dispatchShards === 1 && row.previousDispatchShards === null) {
+    await dispatcherOf(env, row.id).configure({
+      tenantId: row.id,
+      settingsVersion: row.settingsVersion,
+      sendRate: row.sendRate,
+      quietHours: row.quietHours ?? null,
+      suspended: row.suspendedAt !== null,
+    });
+    return;
+  }
+  // Sharded (domain/dispatch-shards): every shard, now and from before a change of N, hears the
+  // version and gets an equal part of the rate, the parts adding up to it, so that the tenant's
+  // rate holds while old shards drain. After a shrink the shards left share it again once the
+  // change is finished (services/accounts/platform-tenants `setDispatchShards`).
+  const shards = allShards(row);
+  const rates = shardRates(row.sendRate, shards.length);
+  await Promise.all(
+    shards.map((shard) =>
+      dispatcherShard(env, row.id, shard).configure({
+        tenantId: row.id,
+        shard,
+        settingsVersion: row.settingsVersion,
+        sendRate: rates[shard] ?? 0,
+        quietHours: row.quietHours ?? null,
+        suspended: row.suspendedAt !== null,
+      }),
+    ),
+  );
 }
 
 /** The tenant's settings as D1 has them now, also refreshing this isolate's cached copy. */

@@ -10,13 +10,13 @@
 import { and, desc, eq, lt, or } from "drizzle-orm";
 import { database } from "../../db/client";
 import { optOuts } from "../../db/schema";
-import { dispatcherOf } from "../../delivery/dispatcher";
 import { emitEvents } from "../../delivery/webhook-events";
 import { diffOf } from "../../domain/audit-chain";
 import type { Caller } from "../../domain/caller";
 import { normalisePhone } from "../../domain/phone";
 import { ApiError } from "../../lib/problem";
 import { type AuditSource, audited } from "../audit/audit-log";
+import { setOptOutOnShards } from "../messaging/dispatch-shards";
 
 export type OptOutRow = typeof optOuts.$inferSelect;
 
@@ -139,11 +139,7 @@ export async function recordOptOut(
   by: Caller | AuditSource,
   row: OptOutRow,
 ): Promise<boolean> {
-  await dispatcherOf(env, row.tenantId).setOptOut({
-    tenantId: row.tenantId,
-    phone: row.phone,
-    optedOut: true,
-  });
+  await setOptOutOnShards(env, { tenantId: row.tenantId, phone: row.phone, optedOut: true });
   // The `opt_out` statistic: migration 0023's trigger on this insert (a repeat inserts nothing).
   const [inserted] = await audited(
     env,
@@ -183,11 +179,7 @@ export async function liftOptOut(
         .returning(),
     ],
   );
-  await dispatcherOf(env, row.tenantId).setOptOut({
-    tenantId: row.tenantId,
-    phone: row.phone,
-    optedOut: false,
-  });
+  await setOptOutOnShards(env, { tenantId: row.tenantId, phone: row.phone, optedOut: false });
   if ((deleted?.length ?? 0) > 0) {
     await emitOptOutEvent(env, "opt_out.removed", row, now, { removed_by: removedBy, inboundId });
   }

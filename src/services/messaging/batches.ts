@@ -7,9 +7,10 @@
  * never holds up the tenant's verification codes. The rows come from batch-rows.ts; reading a
  * batch and its progress is in batch-reads.ts, canceling in cancel.ts.
  */
-import { dispatcherOf } from "../../delivery/dispatcher";
+import { dispatcherOf, dispatcherShard } from "../../delivery/dispatcher";
 import type { BatchRecord, OutboxMessage } from "../../delivery/dispatcher-types";
 import type { Caller } from "../../domain/caller";
+import { shardOf } from "../../domain/dispatch-shards";
 import type { TemplateKind } from "../../domain/vocabulary";
 import { seededId } from "../../lib/ids";
 import { ApiError } from "../../lib/problem";
@@ -122,6 +123,10 @@ async function createBatch(
   // Staged a chunk at a time while composing, so at most one chunk of messages is in memory
   // (a Worker has 128 MB); nothing staged is sent unless the commit below happens.
   const dispatcher = dispatcherOf(env, tenant.id);
+  // Sharded dispatch (domain/dispatch-shards): each recipient's messages staged on its shard,
+  // every shard then commits its part (one shard: as always, the one dispatcher).
+  const shards = tenant.dispatchShards;
+  const parts = Array.from({ length: shards }, () => 0);
   const origin: OutboxOrigin = {
     tenantId: tenant.id,
     mode: caller.mode,
@@ -146,16 +151,30 @@ async function createBatch(
   let accepted = 0;
   const stage = async () => {
     if (chunk.length > 0) {
-      const staged = await dispatcher.stageBatch({
-        tenantId: tenant.id,
-        messages: chunk,
-        settingsVersion: tenant.settingsVersion,
-        ...(optOutExempt ? { optOutExempt } : {}),
-      });
-      if (staged === "stale-settings") {
-        throw new StaleSettings();
+      const byShard = new Map<number, OutboxMessage[]>();
+      for (const m of chunk) {
+        const shard = shardOf(m.recipient, shards);
+        byShard.set(shard, [...(byShard.get(shard) ?? []), m]);
       }
-      accepted += staged.staged;
+      const optedOut: string[] = [];
+      for (const [shard, messages] of byShard) {
+        const staged = await (shards === 1
+          ? dispatcher
+          : dispatcherShard(env, tenant.id, shard)
+        ).stageBatch({
+          tenantId: tenant.id,
+          messages,
+          settingsVersion: tenant.settingsVersion,
+          ...(optOutExempt ? { optOutExempt } : {}),
+        });
+        if (staged === "stale-settings") {
+          throw new StaleSettings();
+        }
+        accepted += staged.staged;
+        parts[shard] = (parts[shard] ?? 0) + staged.staged;
+        optedOut.push(...staged.optedOut);
+      }
+      const staged = { optedOut };
       const recipients = new Map(chunk.map((m) => [m.id, m.recipient]));
       for (const id of staged.optedOut) {
         const phone = recipients.get(id) ?? "";
@@ -212,10 +231,22 @@ async function createBatch(
     createdAt: now,
     canceledAt: null,
   };
-  const committed = await dispatcher.commitBatch(record, tenant.settingsVersion, {
-    policy: budgetPolicyOf(tenant),
-    partial: input.partial === true,
-  });
+  const budget = { policy: budgetPolicyOf(tenant), partial: input.partial === true };
+  let committed = await dispatcher.commitBatch(
+    record,
+    tenant.settingsVersion,
+    budget,
+    ...(shards === 1 ? [] : [parts[0] ?? 0]),
+  );
+  // The other shards' parts (a sharded tenant has no budget: platform-tenants refuses both).
+  for (let shard = 1; shard < shards && committed === "committed"; shard++) {
+    committed = await dispatcherShard(env, tenant.id, shard).commitBatch(
+      record,
+      tenant.settingsVersion,
+      budget,
+      parts[shard] ?? 0,
+    );
+  }
   if (committed === "stale-settings") {
     throw new StaleSettings();
   }

@@ -3,10 +3,10 @@
  * left. The tenant's dispatcher decides, since it holds what has not been released; the answer is
  * the message or batch as it reads afterwards.
  */
-import { dispatcherOf } from "../../delivery/dispatcher";
 import type { Caller } from "../../domain/caller";
 import { ApiError } from "../../lib/problem";
 import { type BatchView, getBatch } from "./batch-reads";
+import { firstAnswer, shardStubs } from "./dispatch-shards";
 import { getMessage, type MessageRow } from "./message-reads";
 
 /**
@@ -18,7 +18,14 @@ export async function cancelMessage(env: Env, caller: Caller, id: string): Promi
   if (before.message.status === "canceled") {
     return before.message;
   }
-  const outcome = await dispatcherOf(env, caller.tenant.id).cancel(id);
+  // On whichever shard holds it (domain/dispatch-shards); one shard: the one call.
+  const outcome = (await firstAnswer(
+    shardStubs(env, caller.tenant.id, caller.tenant),
+    async (stub) => {
+      const answer = await stub.cancel(id);
+      return answer.kind === "not-found" ? null : answer;
+    },
+  )) ?? { kind: "not-found" as const };
   const after = await getMessage(env, caller, id);
   if (outcome.kind !== "canceled") {
     throw new ApiError(
@@ -35,6 +42,9 @@ export async function cancelBatch(env: Env, caller: Caller, id: string): Promise
   if (before.status === "completed") {
     throw new ApiError("conflict", `Batch ${id} is completed: nothing is left to cancel.`);
   }
-  await dispatcherOf(env, caller.tenant.id).cancelBatch(id);
+  // A batch is spread over the shards: each cancels its part.
+  await Promise.all(
+    shardStubs(env, caller.tenant.id, caller.tenant).map((stub) => stub.cancelBatch(id)),
+  );
   return getBatch(env, caller, id);
 }

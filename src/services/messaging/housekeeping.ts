@@ -5,8 +5,8 @@
 import { and, eq, inArray, lt } from "drizzle-orm";
 import { database } from "../../db/client";
 import { messages, pendingReceipts, webhookDeliveries } from "../../db/schema";
-import { dispatcherOf } from "../../delivery/dispatcher";
 import { enqueueDeliveries } from "../../delivery/webhook-events";
+import { shardCounts, shardStubs } from "./dispatch-shards";
 
 const STALL_MS = 60 * 60 * 1000;
 const HELD_RECEIPT_MS = 24 * 60 * 60 * 1000;
@@ -28,7 +28,15 @@ export async function wakeStalledDispatchers(
       ),
     )
     .limit(1000);
-  await Promise.all(rows.map((row) => dispatcherOf(env, row.tenantId).wake()));
+  const counts = await shardCounts(
+    env,
+    rows.map((row) => row.tenantId),
+  );
+  await Promise.all(
+    rows.flatMap((row) =>
+      shardStubs(env, row.tenantId, counts.get(row.tenantId)).map((stub) => stub.wake()),
+    ),
+  );
   return rows.map((row) => row.tenantId);
 }
 

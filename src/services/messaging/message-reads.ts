@@ -7,7 +7,6 @@ import { database } from "../../db/client";
 import { findMessage, type MessageRow } from "../../db/message-log";
 import { keyset, type Page, type PageRequest, pageOf } from "../../db/paging";
 import { messageAttempts, messages } from "../../db/schema";
-import { dispatcherOf } from "../../delivery/dispatcher";
 import {
   initialStatus,
   type PendingMessage,
@@ -17,6 +16,7 @@ import { type Caller, modeSeenBy } from "../../domain/caller";
 import { normalisePhone } from "../../domain/phone";
 import type { Channel, MessageStatus } from "../../domain/vocabulary";
 import { ApiError } from "../../lib/problem";
+import { firstAnswer, shardStubs } from "./dispatch-shards";
 
 /** A message as the send log holds it: what the API and the dashboard present. */
 export type { MessageRow };
@@ -49,7 +49,9 @@ async function findInSendLogOrOutbox(
   if (logged) {
     return logged;
   }
-  const pending = await dispatcherOf(env, caller.tenant.id).peek(id);
+  const pending = await firstAnswer(shardStubs(env, caller.tenant.id, caller.tenant), (stub) =>
+    stub.peek(id),
+  );
   if (pending) {
     return { message: outboxView(pending), attempts: [] };
   }

@@ -3,9 +3,14 @@
  * to its hand-over to the tenant's dispatcher; and the preview that stops short of it. Reading and
  * listing are in message-reads.ts, canceling in cancel.ts.
  */
-import { dispatcherOf } from "../../delivery/dispatcher";
-import type { AcceptedMessage, OutboxMessage } from "../../delivery/dispatcher-types";
+import { acceptRouted, dispatcherOf } from "../../delivery/dispatcher";
+import type {
+  AcceptedMessage,
+  AcceptRequest,
+  OutboxMessage,
+} from "../../delivery/dispatcher-types";
 import type { Caller } from "../../domain/caller";
+import { previousShardOf, shardOf } from "../../domain/dispatch-shards";
 import { fromMicros } from "../../domain/pricing";
 import { sha256Hex } from "../../lib/crypto";
 import { newId } from "../../lib/ids";
@@ -136,7 +141,7 @@ export async function handOver(
   const optOutExempt =
     options.optOutExempt === true ||
     (message.kind === "verification" && caller.tenant.verificationOptOutExempt);
-  const result = await dispatcherOf(env, caller.tenant.id).accept({
+  const accept: AcceptRequest = {
     message,
     idempotency: idempotencyKey
       ? {
@@ -148,7 +153,18 @@ export async function handOver(
     settingsVersion: caller.tenant.settingsVersion,
     ...(optOutExempt ? { optOutExempt } : {}),
     budget: budgetPolicyOf(caller.tenant),
-  });
+  };
+  // Sharded dispatch (domain/dispatch-shards): the recipient's shard, behind its previous one
+  // while N changes; a key lives on shard 0, which forwards. One shard: the one call as always.
+  const { dispatchShards, previousDispatchShards } = caller.tenant;
+  const target = shardOf(message.recipient, dispatchShards);
+  const previous = previousShardOf(message.recipient, dispatchShards, previousDispatchShards);
+  const result =
+    dispatchShards === 1 && previous === null
+      ? await dispatcherOf(env, caller.tenant.id).accept(accept)
+      : accept.idempotency
+        ? await dispatcherOf(env, caller.tenant.id).acceptAsHome(accept, target, previous)
+        : await acceptRouted(env, accept, target, previous);
   if (result.kind === "stale-settings") {
     throw new StaleSettings();
   }
