@@ -113,6 +113,10 @@ export class VerificationLimiter extends DurableObject<Env> {
   private settings: LimiterSettings | undefined;
   private prunedAt = Number.NEGATIVE_INFINITY;
   private flushFailures = 0;
+  /** When the alarm is set for (null: none; undefined: not known since the object started). */
+  private alarmAt: number | null | undefined;
+  /** True while the alarm runs: it sets the next one itself when it ends. */
+  private flushing = false;
 
   constructor(ctx: DurableObjectState, env: Env) {
     super(ctx, env);
@@ -398,6 +402,16 @@ export class VerificationLimiter extends DurableObject<Env> {
 
   /** Flushes the D1 outbox (and expires what is due); retried with a backoff while D1 fails. */
   override async alarm(): Promise<void> {
+    this.alarmAt = null;
+    this.flushing = true;
+    try {
+      await this.flushRound();
+    } finally {
+      this.flushing = false;
+    }
+  }
+
+  private async flushRound(): Promise<void> {
     const now = Date.now();
     for (const due of dueLive(this.sql, now)) {
       this.expireIfDue(due, now);
@@ -413,19 +427,20 @@ export class VerificationLimiter extends DurableObject<Env> {
         this.flushFailures += 1;
         console.warn("verification limiter: D1 flush failed; retrying", error);
         const backoff = Math.min(30_000, 250 * 2 ** Math.min(this.flushFailures, 7));
-        await this.ctx.storage.setAlarm(Date.now() + backoff);
+        await this.setAlarmAt(Date.now() + backoff);
         return;
       }
     }
     pruneLive(this.sql, now);
-    if (outboxSize(this.sql) > 0) {
-      await this.ctx.storage.setAlarm(Date.now());
-      return;
-    }
-    const next = nextExpiry(this.sql);
+    const next = outboxSize(this.sql) > 0 ? Date.now() : nextExpiry(this.sql);
     if (next !== undefined) {
-      await this.ctx.storage.setAlarm(Math.max(next, Date.now()));
+      await this.setAlarmAt(Math.max(next, Date.now()));
     }
+  }
+
+  private async setAlarmAt(at: number): Promise<void> {
+    this.alarmAt = at;
+    await this.ctx.storage.setAlarm(at);
   }
 
   private async flush(entries: OutboxEntry[]): Promise<void> {
@@ -450,8 +465,16 @@ export class VerificationLimiter extends DurableObject<Env> {
     await emitEvents(this.env, events);
   }
 
+  /**
+   * Has the alarm flush the outbox at once: set only when it is not already due (each change of
+   * the alarm holds the object's answers until it is stored); while it runs, it sets the next.
+   */
   private flushSoon(): void {
-    void this.ctx.storage.setAlarm(Date.now());
+    const now = Date.now();
+    if (this.flushing || (typeof this.alarmAt === "number" && this.alarmAt <= now)) {
+      return;
+    }
+    void this.setAlarmAt(now);
   }
 
   private expireIfDue(row: VerificationRow, now: number): VerificationRow {
