@@ -112,6 +112,7 @@ export class VerificationLimiter extends DurableObject<Env> {
   private readonly sql: SqlStorage;
   private settings: LimiterSettings | undefined;
   private prunedAt = Number.NEGATIVE_INFINITY;
+  private livePrunedAt = Number.NEGATIVE_INFINITY;
   private flushFailures = 0;
   /** When the alarm is set for (null: none; undefined: not known since the object started). */
   private alarmAt: number | null | undefined;
@@ -431,7 +432,10 @@ export class VerificationLimiter extends DurableObject<Env> {
         return;
       }
     }
-    pruneLive(this.sql, now);
+    if (now - this.livePrunedAt >= MINUTE_MS) {
+      this.livePrunedAt = now;
+      pruneLive(this.sql, now);
+    }
     const next = outboxSize(this.sql) > 0 ? Date.now() : nextExpiry(this.sql);
     if (next !== undefined) {
       await this.setAlarmAt(Math.max(next, Date.now()));

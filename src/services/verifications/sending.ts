@@ -182,14 +182,15 @@ export function sendCodeBySms(
         composed,
       );
     };
+    // Composed once per code; the verification's id goes into its metadata once admitted.
+    const composed = new Map<string, ReturnType<typeof messageWith>>();
+    const composedWith = (code: string) => {
+      const message = composed.get(code) ?? messageWith(code, "");
+      composed.set(code, message);
+      return message;
+    };
     const masksOf = (code: string) =>
-      maskedTexts(
-        current.tenant.id,
-        code,
-        id,
-        { sms: messageWith(code, "").body, wechat: null },
-        now,
-      );
+      maskedTexts(current.tenant.id, code, id, { sms: composedWith(code).body, wechat: null }, now);
     if (admitted) {
       // A hand-over run again under newer settings: the same code, perhaps in another text.
       const masked = masksOf(admitted.code);
@@ -200,9 +201,13 @@ export function sendCodeBySms(
       const got = await admitDrawn(ops.admit, newCode(send.codeLength), masksOf);
       admitted = { ...got, maskedBody: masksOf(got.code).maskedBody };
     }
+    const message = {
+      ...composedWith(admitted.code),
+      metadata: { verification_id: admitted.row.id },
+    };
     // A hand-over that fails may still have been taken: the recorded code stays (a re-send
     // replaces it), so a code that went out always works.
-    await handOver(env, current, messageWith(admitted.code, admitted.row.id), null, undefined);
+    await handOver(env, current, message, null, undefined);
     return { row: admitted.row, code: admitted.code };
   });
 }
