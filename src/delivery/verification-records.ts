@@ -28,6 +28,8 @@ export interface CodeToRecord {
   /** As asked; null keeps a pending verification's length (6 for a new one). */
   codeLength: number | null;
   code: string;
+  /** The code's hash for `newId` (codes are bound to their verification's id), made by the caller. */
+  newHash: string;
   expiresAt: number;
   base: Pick<
     VerificationRow,

@@ -11,6 +11,7 @@
 import { and, desc, eq, lte } from "drizzle-orm";
 import { database } from "../../db/client";
 import { verifications } from "../../db/schema";
+import { codeHash } from "../../delivery/verification-codes";
 import { verificationLimiterOf } from "../../delivery/verification-limiters";
 import {
   type CodeToRecord,
@@ -98,6 +99,7 @@ export async function startVerification(
       newId: newVerificationId,
       codeLength: input.code_length ?? null,
       code,
+      newHash: await codeHash(env, newVerificationId, code),
       expiresAt,
       base: {
         tenantId,
@@ -258,6 +260,7 @@ export async function checkVerification(
     ...query,
     modes: modesOf(caller),
     code: input.code,
+    ...(input.id !== undefined ? { hash: await codeHash(env, input.id, input.code) } : {}),
     now,
   });
   if (answer) {
