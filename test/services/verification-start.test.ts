@@ -6,10 +6,15 @@
  * check racing the flush, the send log masked when the flush lands after the message is final, and
  * a start after an approval or a cancel beginning a new verification.
  */
-import { env, runDurableObjectAlarm } from "cloudflare:test";
+import { env, runDurableObjectAlarm, runInDurableObject } from "cloudflare:test";
 import { afterEach, describe, expect, it } from "vitest";
-import { verificationLimiterOf } from "../../src/delivery/verification-limiters";
+import { codeHash } from "../../src/delivery/verification-codes";
+import {
+  platformNumberLimiterOf,
+  verificationLimiterOf,
+} from "../../src/delivery/verification-limiters";
 import type { Caller } from "../../src/domain/caller";
+import { PLATFORM_NUMBER_PER_DAY } from "../../src/domain/verification-limits";
 import { loadTenant } from "../../src/services/accounts/tenants";
 import {
   cancelVerification,
@@ -246,5 +251,86 @@ describe("starting a verification", () => {
       t0 + MINUTE + 1,
     );
     expect(check.valid).toBe(true);
+  });
+});
+
+describe("a send the platform cap refuses after the tenant's limiter admitted it", () => {
+  /** The verifications the tenant's limiter holds. */
+  function held(tenantId: string) {
+    return runInDurableObject(verificationLimiterOf(env, tenantId), (_, state) =>
+      Number(state.storage.sql.exec("SELECT count(*) AS n FROM live").one().n),
+    );
+  }
+
+  async function inD1(tenantId: string) {
+    const row = await env.DB.prepare("SELECT count(*) AS n FROM verifications WHERE tenant_id = ?")
+      .bind(tenantId)
+      .first<{ n: number }>();
+    return row?.n;
+  }
+
+  it("leaves no verification, in the object or in D1, and counts no send", async () => {
+    const tenant = await createTenant();
+    const caller = await callerOf(tenant);
+    const number = `+1415556${String(Date.now() % 10_000).padStart(4, "0")}`;
+    const now = Date.now();
+    for (let i = 0; i < PLATFORM_NUMBER_PER_DAY; i++) {
+      await platformNumberLimiterOf(env, number).admit({ number, now: now - 1000 + i });
+    }
+    await expect(
+      startVerification(env, caller, { to: number, channel: "sms" }, now),
+    ).rejects.toMatchObject({ extensions: { limit: "platform_number" } });
+    await flushVerifications(tenant.id);
+    expect(await held(tenant.id)).toBe(0);
+    expect(await inD1(tenant.id)).toBe(0);
+    expect((await counters(tenant.id)).verification_sent ?? 0).toBe(0);
+  });
+
+  it("undoes in D1 a new verification whose row was flushed before the refusal came", async () => {
+    const tenant = await createTenant();
+    const stub = verificationLimiterOf(env, tenant.id);
+    const now = Date.now();
+    const id = `vrf_test${now}`;
+    const code = "123456";
+    const verdict = await stub.admit({
+      tenantId: tenant.id,
+      recipient: PHONE,
+      phone: null,
+      now,
+      verification: {
+        key: `test sms ${PHONE}`,
+        newId: id,
+        codeLength: null,
+        code,
+        newHash: await codeHash(env, id, code),
+        expiresAt: now + 600_000,
+        base: {
+          tenantId: tenant.id,
+          channel: "sms",
+          to: PHONE,
+          recipient: PHONE,
+          country: "US",
+          appId: null,
+          mode: "test",
+        },
+        masked: null,
+      },
+    });
+    if (!verdict.ok) {
+      throw new Error("not admitted");
+    }
+    await flushVerifications(tenant.id);
+    expect(await stored(id)).toMatchObject({ status: "pending", send_count: 1 });
+    expect(await counters(tenant.id)).toEqual({ verification_sent: 1 });
+
+    await stub.release({ reservation: verdict.reservation, limit: "platform_number", now });
+    await flushVerifications(tenant.id);
+    expect(await stored(id)).toBeNull();
+    expect(await held(tenant.id)).toBe(0);
+    expect(await counters(tenant.id)).toEqual({ verification_sent: 0 });
+    // Run again, it takes nothing back twice.
+    await stub.release({ reservation: verdict.reservation, limit: "platform_number", now });
+    await flushVerifications(tenant.id);
+    expect(await counters(tenant.id)).toEqual({ verification_sent: 0 });
   });
 });

@@ -101,6 +101,8 @@ export interface CheckAnswer {
 }
 
 const FLUSH_BATCH = 100;
+/** The rollups' counters' bucket (migration 0027's triggers): 15 minutes. */
+const BUCKET_MS = 900_000;
 /**
  * How long the outbox gathers before a flush: one D1 batch then carries the changes of many
  * requests (D1's cost is mostly per call), and D1 is still only a moment behind.
@@ -625,11 +627,18 @@ function dropStatements(db: D1Database, drop: DropBody): D1PreparedStatement[] {
     db
       .prepare(
         `UPDATE stat_counters SET n = n - ?1
-         WHERE tenant_id = ?2 AND bucket_start = (?3 / 900000) * 900000
+         WHERE tenant_id = ?2 AND bucket_start = ?3
            AND metric = 'verification_sent' AND channel = ?4 AND provider = ''
            AND EXISTS (SELECT 1 FROM verifications WHERE id = ?5 AND revision = ?6)`,
       )
-      .bind(counted, current.tenantId, bucketAt, current.channel, current.id, current.revision),
+      .bind(
+        counted,
+        current.tenantId,
+        Math.floor(bucketAt / BUCKET_MS) * BUCKET_MS,
+        current.channel,
+        current.id,
+        current.revision,
+      ),
   ];
   if (drop.messageId !== null && drop.messageId !== restore?.messageId) {
     statements.push(
