@@ -2,6 +2,7 @@ import { describe, expect, it } from "vitest";
 import type { ChartData } from "../src/dashboard/components";
 import { signedIn } from "./support/dashboard";
 import { call, createTenant, messageReaches, postJson } from "./support/tenants";
+import { flushVerifications } from "./support/verifications";
 
 const page = async (path: string, cookie: string) => {
   const res = await call(path, null, { headers: { cookie } });
@@ -102,6 +103,8 @@ describe("dashboard verification page", () => {
       postJson({ id, code: sandbox_code }),
     );
     expect(checked.status).toBe(200);
+    // The stats read D1, which has it once the tenant's limiter has flushed its outbox.
+    await flushVerifications(tenant.id);
     const { cookie } = await signedIn(tenant, "operator");
     const today = new Date().toISOString().slice(0, 10);
     const res = await page(`/dashboard/verification?from=${today}&to=${today}`, cookie);

@@ -1079,7 +1079,7 @@ export const forwardingRules = sqliteTable(
 /**
  * Verification codes (`vrf_`): one row per verification, re-sends included (a re-send inside the
  * ttl replaces `code_hash`, so the old code stops working). The code itself is never stored: only
- * an HMAC of it (services/verifications/codes). `recipient` is what the limits count by: the E.164
+ * an HMAC of it (delivery/verification-codes). `recipient` is what the limits count by: the E.164
  * number, or the openid for WeChat.
  */
 export const verifications = sqliteTable(
@@ -1105,6 +1105,11 @@ export const verifications = sqliteTable(
     codeLength: integer().notNull(),
     attempts: integer().notNull().default(0),
     sendCount: integer().notNull().default(1),
+    /**
+     * The tenant's VerificationLimiter's revision of this row (it holds live verifications and
+     * writes them here through an outbox): a write only lands over an older revision.
+     */
+    revision: integer().notNull().default(0),
     /** The message that carries the current code. */
     messageId: text(),
     mode: text({ enum: ["live", "test"] }).notNull(),

@@ -6,6 +6,7 @@ import { ApiError } from "../../src/lib/problem";
 import { loadTenant } from "../../src/services/accounts/tenants";
 import { startVerification } from "../../src/services/verifications/verifications";
 import { call, createTenant, postJson, type TestTenant } from "../support/tenants";
+import { flushVerifications } from "../support/verifications";
 
 async function callerOf(tenant: TestTenant): Promise<Caller> {
   const config = await loadTenant(env, tenant.id);
@@ -55,6 +56,8 @@ describe("verification stats", () => {
     expect((await call("/v1/verifications", key, postJson({ to: "+14155550190" }))).status).toBe(
       201,
     );
+    // The stats read D1, which has it once the tenant's limiter has flushed its outbox.
+    await flushVerifications(tenant.id);
     const res = await call("/v1/verifications/stats", key);
     expect(res.status).toBe(200);
     const { data } = (await res.json()) as { data: { date: string; started: number }[] };

@@ -8,6 +8,7 @@ import { env } from "cloudflare:test";
 import { describe, expect, it } from "vitest";
 import { defaultTemplateId } from "../../src/services/verifications/default-templates";
 import { call, createTenant, messageReaches, postJson, type TestTenant } from "../support/tenants";
+import { flushVerifications } from "../support/verifications";
 import { FOLLOWERS, followerSays, type SandboxApp, sandboxApp } from "../support/wechat-sandbox";
 
 const [alice, bob, carol] = FOLLOWERS;
@@ -49,6 +50,8 @@ async function check(key: string, id: string, code: string) {
 
 /** The verification's message, once final, as the send log keeps it. */
 async function finalMessage(tenant: TestTenant, key: string, verificationId: string) {
+  // D1 has the verification once the tenant's limiter has flushed its outbox.
+  await flushVerifications(tenant.id);
   const row = await env.DB.prepare("SELECT message_id FROM verifications WHERE id = ?")
     .bind(verificationId)
     .first<{ message_id: string }>();

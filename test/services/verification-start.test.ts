@@ -1,19 +1,29 @@
 /**
- * A start without a D1 read (services/verifications/verifications.ts): the tenant's limiter names
- * the verification a code goes on, and the D1 write that follows only re-sends on one still
- * pending. These cover what that must never get wrong: a verification that ended since the limiter
- * last saw it, and a D1 failure between the admission and the hand-over.
+ * The tenant's VerificationLimiter as the authority on live verifications
+ * (services/verifications/verifications.ts): a start records the code there and D1 gets it through
+ * the object's outbox. These cover what that must never get wrong: D1 down while a start's rows
+ * wait to be flushed (the code still approves; the rows land once D1 is back, counted once), a
+ * check racing the flush, the send log masked when the flush lands after the message is final, and
+ * a start after an approval or a cancel beginning a new verification.
  */
-import { env } from "cloudflare:test";
+import { env, runDurableObjectAlarm, runInDurableObject } from "cloudflare:test";
 import { afterEach, describe, expect, it } from "vitest";
+import { codeHash } from "../../src/delivery/verification-codes";
+import {
+  platformNumberLimiterOf,
+  verificationLimiterOf,
+} from "../../src/delivery/verification-limiters";
 import type { Caller } from "../../src/domain/caller";
+import { PLATFORM_NUMBER_PER_DAY } from "../../src/domain/verification-limits";
 import { loadTenant } from "../../src/services/accounts/tenants";
 import {
   cancelVerification,
   checkVerification,
+  getVerification,
   startVerification,
 } from "../../src/services/verifications/verifications";
 import { createTenant, eventually, type TestTenant } from "../support/tenants";
+import { flushVerifications, unflushed } from "../support/verifications";
 
 const PHONE = "+14155550188";
 const MINUTE = 61_000;
@@ -57,11 +67,124 @@ async function messagesTo(tenantId: string, count: number) {
   );
 }
 
-const FAIL_MASKED_INSERT = `CREATE TRIGGER IF NOT EXISTS test_fail_masked BEFORE INSERT ON verification_messages
-  BEGIN SELECT RAISE(ABORT, 'injected D1 failure'); END`;
+/** D1 refuses the limiter's writes (a trigger that aborts them), until `d1Back()`. */
+async function d1Down(table: "verifications" | "verification_messages"): Promise<void> {
+  await env.DB.prepare(
+    `CREATE TRIGGER IF NOT EXISTS test_d1_down BEFORE INSERT ON ${table}
+     BEGIN SELECT RAISE(ABORT, 'injected D1 failure'); END`,
+  ).run();
+}
 
-afterEach(async () => {
-  await env.DB.prepare("DROP TRIGGER IF EXISTS test_fail_masked").run();
+async function d1Back(): Promise<void> {
+  await env.DB.prepare("DROP TRIGGER IF EXISTS test_d1_down").run();
+}
+
+afterEach(d1Back);
+
+/** The rollups' verification counters of the tenant, by metric. */
+async function counters(tenantId: string): Promise<Record<string, number>> {
+  const { results } = await env.DB.prepare(
+    "SELECT metric, SUM(n) AS n FROM stat_counters WHERE tenant_id = ? AND metric LIKE 'verification_%' GROUP BY metric",
+  )
+    .bind(tenantId)
+    .all<{ metric: string; n: number }>();
+  return Object.fromEntries(results.map((r) => [r.metric, r.n]));
+}
+
+describe("the limiter's outbox to D1", () => {
+  it("with D1 down, a start answers and its code approves; the rows land once D1 is back, counted once", async () => {
+    const tenant = await createTenant();
+    const caller = await callerOf(tenant);
+    await d1Down("verifications");
+    const t0 = Date.now();
+    const started = await startVerification(env, caller, { to: PHONE, channel: "sms" }, t0);
+    expect(started.row).toMatchObject({ status: "pending", sendCount: 1 });
+    // The flush fails and is kept.
+    await runDurableObjectAlarm(verificationLimiterOf(env, tenant.id));
+    expect(await unflushed(tenant.id)).toBeGreaterThan(0);
+    expect(await stored(started.row.id)).toBeNull();
+
+    const approved = await checkVerification(
+      env,
+      caller,
+      { id: started.row.id, code: started.code },
+      t0 + 1,
+    );
+    expect(approved).toMatchObject({ valid: true, row: { status: "approved" } });
+    expect((await getVerification(env, caller, started.row.id, t0 + 2)).status).toBe("approved");
+
+    await d1Back();
+    await flushVerifications(tenant.id);
+    expect(await stored(started.row.id)).toMatchObject({
+      status: "approved",
+      send_count: 1,
+      message_id: started.row.messageId,
+    });
+    // A flush run again changes nothing and counts nothing twice.
+    await flushVerifications(tenant.id);
+    expect(await counters(tenant.id)).toEqual({
+      verification_sent: 1,
+      verification_check: 1,
+      verification_approved: 1,
+    });
+  });
+
+  it("a check racing the flush: D1 ends with the check's answer, and a read never shows less", async () => {
+    const tenant = await createTenant();
+    const caller = await callerOf(tenant);
+    const t0 = Date.now();
+    const started = await startVerification(env, caller, { to: PHONE, channel: "sms" }, t0);
+    const wrong = started.code === "000000" ? "111111" : "000000";
+    const [, checked] = await Promise.all([
+      runDurableObjectAlarm(verificationLimiterOf(env, tenant.id)),
+      checkVerification(env, caller, { id: started.row.id, code: wrong }, t0 + 1),
+    ]);
+    expect(checked).toMatchObject({ valid: false, row: { status: "pending", attempts: 1 } });
+    expect(await getVerification(env, caller, started.row.id, t0 + 2)).toMatchObject({
+      attempts: 1,
+    });
+    const [approved] = await Promise.all([
+      checkVerification(env, caller, { id: started.row.id, code: started.code }, t0 + 3),
+      runDurableObjectAlarm(verificationLimiterOf(env, tenant.id)),
+    ]);
+    expect(approved).toMatchObject({ valid: true, row: { status: "approved" } });
+    expect((await getVerification(env, caller, started.row.id, t0 + 4)).status).toBe("approved");
+    await flushVerifications(tenant.id);
+    expect(await stored(started.row.id)).toMatchObject({ status: "approved", send_count: 1 });
+    expect(await counters(tenant.id)).toEqual({
+      verification_sent: 1,
+      verification_check: 2,
+      verification_approved: 1,
+    });
+  });
+
+  it("masks the send log when the masked text lands after the message is final", async () => {
+    const tenant = await createTenant();
+    const caller = await callerOf(tenant);
+    await d1Down("verification_messages");
+    const started = await startVerification(env, caller, { to: PHONE, channel: "sms" });
+    const messageId = started.row.messageId ?? "";
+    // The message went and is final, its body still readable: D1 has no masked text yet.
+    const final = await eventually(
+      async () => {
+        const row = await env.DB.prepare("SELECT status, body FROM messages WHERE id = ?")
+          .bind(messageId)
+          .first<{ status: string; body: string }>();
+        return row && ["delivered", "undelivered", "failed"].includes(row.status) ? row : undefined;
+      },
+      10_000,
+      `message ${messageId} final`,
+    );
+    expect(final.body).toContain(started.code);
+
+    await d1Back();
+    await flushVerifications(tenant.id);
+    const logged = await env.DB.prepare("SELECT body FROM messages WHERE id = ?")
+      .bind(messageId)
+      .first<{ body: string }>();
+    expect(logged?.body).not.toContain(started.code);
+    expect(logged?.body).toContain("*".repeat(started.code.length));
+  });
 });
 
 describe("starting a verification", () => {
@@ -80,6 +203,7 @@ describe("starting a verification", () => {
     const second = await startVerification(env, caller, { to: PHONE, channel: "sms" }, t0 + MINUTE);
     expect(second.row.id).not.toBe(first.row.id);
     expect(second.row).toMatchObject({ status: "pending", sendCount: 1 });
+    await flushVerifications(tenant.id);
     expect((await stored(first.row.id))?.status).toBe("approved");
     const check = await checkVerification(
       env,
@@ -88,43 +212,11 @@ describe("starting a verification", () => {
       t0 + MINUTE + 1,
     );
     expect(check).toMatchObject({ valid: true, row: { status: "approved" } });
-  });
-
-  it("when the one the limiter names ended in D1 unseen, sends on a new one and leaves it alone", async () => {
-    const tenant = await createTenant();
-    const caller = await callerOf(tenant);
-    const t0 = Date.now();
-    const first = await startVerification(env, caller, { to: PHONE, channel: "sms" }, t0);
-    // Ended behind the limiter's back (as a cancel racing the next start could).
-    await env.DB.prepare("UPDATE verifications SET status = 'canceled' WHERE id = ?")
-      .bind(first.row.id)
-      .run();
-    const before = await stored(first.row.id);
-    const second = await startVerification(env, caller, { to: PHONE, channel: "sms" }, t0 + MINUTE);
-    expect(second.row.id).not.toBe(first.row.id);
-    expect(second.row).toMatchObject({ status: "pending", sendCount: 1 });
-    // The canceled one took no new code and counted no send.
-    expect(await stored(first.row.id)).toEqual(before);
     // One message per start, each naming its own verification.
     const messages = await messagesTo(tenant.id, 2);
     expect(messages.map((m) => JSON.parse(m.metadata).verification_id).sort()).toEqual(
       [first.row.id, second.row.id].sort(),
     );
-    // The limiter now names the new one: a re-send keeps it.
-    const third = await startVerification(
-      env,
-      caller,
-      { to: PHONE, channel: "sms" },
-      t0 + 2 * MINUTE,
-    );
-    expect(third.row).toMatchObject({ id: second.row.id, sendCount: 2 });
-    const check = await checkVerification(
-      env,
-      caller,
-      { id: third.row.id, code: third.code },
-      t0 + 2 * MINUTE + 1,
-    );
-    expect(check.valid).toBe(true);
   });
 
   it("a cancel makes the next start a new verification", async () => {
@@ -135,53 +227,110 @@ describe("starting a verification", () => {
     await cancelVerification(env, caller, first.row.id, t0 + 1);
     const second = await startVerification(env, caller, { to: PHONE, channel: "sms" }, t0 + MINUTE);
     expect(second.row.id).not.toBe(first.row.id);
+    await flushVerifications(tenant.id);
     expect((await stored(first.row.id))?.status).toBe("canceled");
   });
 
-  it("a D1 failure before the hand-over sends nothing and changes no code; a later start works", async () => {
+  it("a re-send without code_length keeps the verification's length", async () => {
     const tenant = await createTenant();
     const caller = await callerOf(tenant);
     const t0 = Date.now();
-    const first = await startVerification(env, caller, { to: PHONE, channel: "sms" }, t0);
-    const before = await stored(first.row.id);
-
-    await env.DB.prepare(FAIL_MASKED_INSERT).run();
-    await expect(
-      startVerification(env, caller, { to: PHONE, channel: "sms" }, t0 + MINUTE),
-    ).rejects.toThrow(/injected D1 failure/);
-    await env.DB.prepare("DROP TRIGGER test_fail_masked").run();
-
-    // The batch is one transaction: the verification kept its code and count.
-    expect(await stored(first.row.id)).toEqual(before);
-
-    // A later start re-sends on the same verification; only its code approves.
-    const retry = await startVerification(
+    const first = await startVerification(
       env,
       caller,
-      { to: PHONE, channel: "sms" },
-      t0 + 2 * MINUTE,
+      { to: PHONE, channel: "sms", code_length: 8 },
+      t0,
     );
-    expect(retry.row).toMatchObject({ id: first.row.id, sendCount: 2 });
-    // Two messages in all (the first start's and the retry's), none for the failed start.
-    const messages = await messagesTo(tenant.id, 2);
-    expect(messages).toHaveLength(2);
-    expect(messages.map((m) => m.id)).toContain(retry.row.messageId);
-    expect(messages.map((m) => m.id)).toContain(first.row.messageId);
-    if (first.code !== retry.code) {
-      const stale = await checkVerification(
-        env,
-        caller,
-        { id: first.row.id, code: first.code },
-        t0 + 2 * MINUTE + 1,
-      );
-      expect(stale).toMatchObject({ valid: false, row: { status: "pending" } });
+    const second = await startVerification(env, caller, { to: PHONE, channel: "sms" }, t0 + MINUTE);
+    expect(second.row).toMatchObject({ id: first.row.id, sendCount: 2, codeLength: 8 });
+    expect(second.code).toMatch(/^\d{8}$/);
+    const check = await checkVerification(
+      env,
+      caller,
+      { id: first.row.id, code: second.code },
+      t0 + MINUTE + 1,
+    );
+    expect(check.valid).toBe(true);
+  });
+});
+
+describe("a send the platform cap refuses after the tenant's limiter admitted it", () => {
+  /** The verifications the tenant's limiter holds. */
+  function held(tenantId: string) {
+    return runInDurableObject(verificationLimiterOf(env, tenantId), (_, state) =>
+      Number(state.storage.sql.exec("SELECT count(*) AS n FROM live").one().n),
+    );
+  }
+
+  async function inD1(tenantId: string) {
+    const row = await env.DB.prepare("SELECT count(*) AS n FROM verifications WHERE tenant_id = ?")
+      .bind(tenantId)
+      .first<{ n: number }>();
+    return row?.n;
+  }
+
+  it("leaves no verification, in the object or in D1, and counts no send", async () => {
+    const tenant = await createTenant();
+    const caller = await callerOf(tenant);
+    const number = `+1415556${String(Date.now() % 10_000).padStart(4, "0")}`;
+    const now = Date.now();
+    for (let i = 0; i < PLATFORM_NUMBER_PER_DAY; i++) {
+      await platformNumberLimiterOf(env, number).admit({ number, now: now - 1000 + i });
     }
-    const fresh = await checkVerification(
-      env,
-      caller,
-      { id: first.row.id, code: retry.code },
-      t0 + 2 * MINUTE + 2,
-    );
-    expect(fresh).toMatchObject({ valid: true, row: { status: "approved" } });
+    await expect(
+      startVerification(env, caller, { to: number, channel: "sms" }, now),
+    ).rejects.toMatchObject({ extensions: { limit: "platform_number" } });
+    await flushVerifications(tenant.id);
+    expect(await held(tenant.id)).toBe(0);
+    expect(await inD1(tenant.id)).toBe(0);
+    expect((await counters(tenant.id)).verification_sent ?? 0).toBe(0);
+  });
+
+  it("undoes in D1 a new verification whose row was flushed before the refusal came", async () => {
+    const tenant = await createTenant();
+    const stub = verificationLimiterOf(env, tenant.id);
+    const now = Date.now();
+    const id = `vrf_test${now}`;
+    const code = "123456";
+    const verdict = await stub.admit({
+      tenantId: tenant.id,
+      recipient: PHONE,
+      phone: null,
+      now,
+      verification: {
+        key: `test sms ${PHONE}`,
+        newId: id,
+        codeLength: null,
+        code,
+        newHash: await codeHash(env, id, code),
+        expiresAt: now + 600_000,
+        base: {
+          tenantId: tenant.id,
+          channel: "sms",
+          to: PHONE,
+          recipient: PHONE,
+          country: "US",
+          appId: null,
+          mode: "test",
+        },
+        masked: null,
+      },
+    });
+    if (!verdict.ok) {
+      throw new Error("not admitted");
+    }
+    await flushVerifications(tenant.id);
+    expect(await stored(id)).toMatchObject({ status: "pending", send_count: 1 });
+    expect(await counters(tenant.id)).toEqual({ verification_sent: 1 });
+
+    await stub.release({ reservation: verdict.reservation, limit: "platform_number", now });
+    await flushVerifications(tenant.id);
+    expect(await stored(id)).toBeNull();
+    expect(await held(tenant.id)).toBe(0);
+    expect(await counters(tenant.id)).toEqual({ verification_sent: 0 });
+    // Run again, it takes nothing back twice.
+    await stub.release({ reservation: verdict.reservation, limit: "platform_number", now });
+    await flushVerifications(tenant.id);
+    expect(await counters(tenant.id)).toEqual({ verification_sent: 0 });
   });
 });

@@ -36,13 +36,6 @@ export function migrateCounters(sql: SqlStorage): void {
     CREATE INDEX IF NOT EXISTS sends_age ON sends (at);
     CREATE TABLE IF NOT EXISTS approvals (scope TEXT NOT NULL, key TEXT NOT NULL, at INTEGER NOT NULL);
     CREATE INDEX IF NOT EXISTS approvals_window ON approvals (scope, key, at);
-    CREATE TABLE IF NOT EXISTS pending (
-      key TEXT PRIMARY KEY,
-      id TEXT NOT NULL,
-      code_length INTEGER NOT NULL,
-      expires_at INTEGER NOT NULL
-    );
-    CREATE INDEX IF NOT EXISTS pending_id ON pending (id);
     CREATE TABLE IF NOT EXISTS refusals (
       day TEXT NOT NULL,
       limit_name TEXT NOT NULL,
@@ -259,66 +252,9 @@ export function refusalRows(
 export function pruneCounters(sql: SqlStorage, now: number): void {
   sql.exec("DELETE FROM sends WHERE at <= ?", now - DAY_MS);
   sql.exec("DELETE FROM approvals WHERE at <= ?", now - HOUR_MS);
-  sql.exec("DELETE FROM pending WHERE expires_at <= ?", now);
   // The stats read refusals by day; a little over a year of them is kept.
   sql.exec(
     "DELETE FROM refusals WHERE day < ?",
     new Date(now - 400 * DAY_MS).toISOString().slice(0, 10),
   );
-}
-
-/** The verification a code to this recipient goes on: the pending one's id, else `newId`. */
-export interface PendingVerification {
-  id: string;
-  codeLength: number;
-  /** True when the id is the pending one's (a re-send), false for a new verification. */
-  resend: boolean;
-}
-
-/**
- * Picks the verification a send to `key` (mode, channel and recipient) goes on and remembers it
- * with its new expiry: the pending one unless it has expired, else `wanted.newId`.
- */
-export function takePending(
-  sql: SqlStorage,
-  key: string,
-  wanted: { newId: string; codeLength: number | null; expiresAt: number },
-  now: number,
-): PendingVerification {
-  const row = firstRow(
-    sql,
-    "SELECT id, code_length FROM pending WHERE key = ? AND expires_at > ?",
-    key,
-    now,
-  );
-  const chosen: PendingVerification = row
-    ? {
-        id: String(row.id),
-        codeLength: wanted.codeLength ?? Number(row.code_length),
-        resend: true,
-      }
-    : { id: wanted.newId, codeLength: wanted.codeLength ?? 6, resend: false };
-  rememberPending(sql, key, { ...chosen, expiresAt: wanted.expiresAt });
-  return chosen;
-}
-
-export function rememberPending(
-  sql: SqlStorage,
-  key: string,
-  pending: { id: string; codeLength: number; expiresAt: number },
-): void {
-  sql.exec(
-    `INSERT INTO pending (key, id, code_length, expires_at) VALUES (?, ?, ?, ?)
-     ON CONFLICT (key) DO UPDATE SET id = excluded.id, code_length = excluded.code_length,
-       expires_at = excluded.expires_at`,
-    key,
-    pending.id,
-    pending.codeLength,
-    pending.expiresAt,
-  );
-}
-
-/** Forgets the pending verification `id` (approved, canceled, locked): the next send starts anew. */
-export function forgetPending(sql: SqlStorage, id: string): void {
-  sql.exec("DELETE FROM pending WHERE id = ?", id);
 }

@@ -14,6 +14,7 @@ import {
   platformNumberLimiterOf,
   verificationLimiterOf,
 } from "../../delivery/verification-limiters";
+import type { CodeToRecord, VerificationRow } from "../../delivery/verification-records";
 import {
   isE164,
   type LimitName,
@@ -25,16 +26,11 @@ import {
 
 export type { LimitName } from "../../domain/verification-limits";
 
-/** The verification an admitted send goes on (see VerificationLimiter's `admit`). */
-export interface ChosenVerification {
-  id: string;
-  codeLength: number;
-  resend: boolean;
-}
-
 export type Admission =
-  | { ok: true; verification?: ChosenVerification }
-  | { ok: false; limit: LimitName; retryAfterSeconds: number };
+  | { ok: true; reservation: string; verification?: VerificationRow }
+  | { ok: false; limit: LimitName; retryAfterSeconds: number }
+  /** The pending verification keeps codes of this length: draw the code again. */
+  | { ok: false; limit: null; recode: number };
 
 function phonePartsOf(recipient: string, country: string | null) {
   return isE164(recipient) ? { range: numberRangeOf(recipient), country } : null;
@@ -53,8 +49,8 @@ export async function admitVerificationSend(
     recipient: string;
     country: string | null;
     now: number;
-    /** Picks the verification to send on in the same call (see VerificationLimiter's `admit`). */
-    verification?: { key: string; newId: string; codeLength: number | null; expiresAt: number };
+    /** The code to record on the verification it goes on (see VerificationLimiter's `admit`). */
+    verification?: CodeToRecord;
   },
 ): Promise<Admission> {
   const phone = send.channel === "sms" ? phonePartsOf(send.recipient, send.country) : null;
@@ -90,6 +86,9 @@ export async function admitVerificationSend(
     if (platform.value?.ok) {
       await platformLimiter?.cancel(platform.value.reservation);
     }
+    if (verdict.limit === null) {
+      return { ok: false, limit: null, recode: verdict.recode };
+    }
     return {
       ok: false,
       limit: verdict.limit,
@@ -108,53 +107,18 @@ export async function admitVerificationSend(
       retryAfterSeconds: retryAfterSeconds(platform.value.waitMs),
     };
   }
-  return verdict.verification ? { ok: true, verification: verdict.verification } : { ok: true };
+  return verdict.verification
+    ? { ok: true, reservation: verdict.reservation, verification: verdict.verification }
+    : { ok: true, reservation: verdict.reservation };
 }
 
-/** Counts an approved verification toward its number range's and country's conversion. */
-export async function recordVerificationApproved(
-  env: Env,
-  approval: {
-    tenantId: string;
-    /** The verification approved, which the limiter stops naming for a re-send. */
-    verificationId?: string;
-    recipient: string;
-    country: string | null;
-    now: number;
-  },
-): Promise<void> {
-  const phone = phonePartsOf(approval.recipient, approval.country);
-  await verificationLimiterOf(env, approval.tenantId).approved({
-    phone,
-    now: approval.now,
-    ...(approval.verificationId === undefined ? {} : { verificationId: approval.verificationId }),
-  });
-}
-
-/**
- * Tells the tenant's limiter that `verificationId` is no longer pending (canceled, locked), so the
- * next start to its recipient begins a new one at once. Best effort: the change is already in D1,
- * and a start the limiter still sends on it finds it ended there and begins a new one anyway.
- */
-export async function recordVerificationEnded(
+/** Cancels an admitted send whose message never went (an error after the admission). */
+export async function cancelVerificationSend(
   env: Env,
   tenantId: string,
-  verificationId: string,
+  reservation: string,
 ): Promise<void> {
-  try {
-    await verificationLimiterOf(env, tenantId).ended(verificationId);
-  } catch (error) {
-    console.warn("verification limiter: could not forget an ended verification", error);
-  }
-}
-
-/** Tells the tenant's limiter which verification is pending to `key` after a start's retry. */
-export async function rememberPendingVerification(
-  env: Env,
-  tenantId: string,
-  pending: { key: string; id: string; codeLength: number; expiresAt: number },
-): Promise<void> {
-  await verificationLimiterOf(env, tenantId).remember(pending);
+  await verificationLimiterOf(env, tenantId).cancel(reservation);
 }
 
 /** Refusals per day (`YYYY-MM-DD`, UTC) and per limit, from `from` to `to` (ms, both included). */

@@ -2,13 +2,14 @@
  * Sending one code: the message that carries it goes through the normal send path (compose with
  * the tenant's rules and signature, hand-over to the tenant's dispatcher) in the transactional
  * lane, as kind `verification`. Its text is the tenant's approved template with a `{code}`
- * variable, or the default one in Chinese or English. Before it is handed over, its masked text
- * is stored (verification_messages), which the send log takes once the message is final.
+ * variable, or the default one in Chinese or English. The code is drawn and the message composed
+ * before the send is admitted, so the tenant's limiter records the code, the message's id and its
+ * masked texts in its admitting call (it writes them to D1 through its outbox; the send log takes
+ * the masked text once the message is final); only then is the message handed over.
  */
-import { and, eq, sql } from "drizzle-orm";
-import type { BatchItem } from "drizzle-orm/batch";
-import { database } from "../../db/client";
-import { verificationMessages, verifications } from "../../db/schema";
+
+import { newCode } from "../../delivery/verification-codes";
+import type { MaskedTexts, VerificationRow } from "../../delivery/verification-records";
 import type { Caller } from "../../domain/caller";
 import { renderTemplate } from "../../domain/templates";
 import { newId } from "../../lib/ids";
@@ -26,18 +27,35 @@ import { defaultTemplate, type Locale } from "./default-templates";
 export type { Locale };
 
 export interface CodeSend {
-  verificationId: string;
-  /** The code's HMAC (codes.ts), which the verification's row must hold for the code to go. */
-  codeHash: string;
   channel: "sms" | "wechat" | "auto";
   /** E.164 for SMS; a contact's external id or an openid for WeChat and auto. */
   to: string;
   appId: string | null;
   templateId: string | null;
   locale: Locale;
-  code: string;
+  /** The code's length as asked, else 6 (the limiter may ask for a pending verification's). */
+  codeLength: number;
   ttlSeconds: number;
 }
+
+/** A code admitted and recorded: the verification it went on and the send's reservation. */
+export interface AdmittedCode {
+  row: VerificationRow;
+  reservation: string;
+}
+
+/**
+ * Admits the send of `code` and records it with the message's masked texts (null when the
+ * message's id is known only later), or answers the length a pending verification keeps codes
+ * at (draw again); a refusal is thrown (429).
+ */
+export type AdmitCode = (
+  code: string,
+  masked: Omit<MaskedTexts, "verificationId"> | null,
+) => Promise<AdmittedCode | { recode: number }>;
+
+/** Records the masked texts (and, for WeChat, the message) of a code already admitted. */
+export type AttachMessage = (row: VerificationRow, masked: MaskedTexts) => Promise<void>;
 
 function minutesOf(send: CodeSend): string {
   return String(Math.ceil(send.ttlSeconds / 60));
@@ -48,7 +66,11 @@ function mask(text: string, code: string): string {
 }
 
 /** The variables a template with `{{code}}` (and perhaps `{{minutes}}`) is sent with. */
-function codeVariables(template: ServingTemplate, send: CodeSend): Record<string, string> {
+function codeVariables(
+  template: ServingTemplate,
+  send: CodeSend,
+  code: string,
+): Record<string, string> {
   if (!template.variables.some((v) => v.name === "code")) {
     throw new ApiError("unprocessable-entity", "The template has no {{code}} variable.", {
       errors: [
@@ -59,7 +81,7 @@ function codeVariables(template: ServingTemplate, send: CodeSend): Record<string
       ],
     });
   }
-  const variables: Record<string, string> = { code: send.code };
+  const variables: Record<string, string> = { code };
   if (template.variables.some((v) => v.name === "minutes")) {
     variables.minutes = minutesOf(send);
   }
@@ -74,175 +96,119 @@ async function smsTemplate(env: Env, caller: Caller, send: CodeSend): Promise<Se
 }
 
 /**
- * The verification's own write, with the id of the message that carries its code: an upsert that
- * answers the row (RETURNING), or no row when the verification is no longer pending.
- */
-export type VerificationWrite = (messageId: string | null) => BatchItem<"sqlite">;
-
-/**
- * The verification the limiter named for this send is no longer pending in D1 (approved,
- * canceled or locked a moment before): nothing was sent; the start goes again on a new one.
- */
-export class VerificationEnded extends Error {
-  constructor(readonly verificationId: string) {
-    super(`verification ${verificationId} is no longer pending`);
-  }
-}
-
-/**
  * What the send log keeps of the message once it is final, made while the code is at hand:
  * `texts.sms` masked (the text as sent, or its end: the trigger of migration 0023 keeps whatever
  * signature stands before it) and, for a message that goes by WeChat, its summary masked.
  */
 function maskedTexts(
   tenantId: string,
-  send: CodeSend,
+  code: string,
   messageId: string,
   texts: { sms: string; wechat: string | null },
   now: number,
-): typeof verificationMessages.$inferInsert {
+): Omit<MaskedTexts, "verificationId"> {
   return {
     messageId,
-    verificationId: send.verificationId,
     tenantId,
-    maskedBody: mask(texts.sms, send.code),
-    maskedWechat: texts.wechat === null ? null : mask(texts.wechat, send.code),
+    maskedBody: mask(texts.sms, code),
+    maskedWechat: texts.wechat === null ? null : mask(texts.wechat, code),
     createdAt: now,
   };
 }
 
-/**
- * The masked texts' row, kept only while the verification holds this code (a select of constants
- * from the verification's row with that id and hash: one row or none).
- */
-function maskedInsertIfCurrent(
-  env: Env,
-  send: CodeSend,
-  masked: typeof verificationMessages.$inferInsert,
-) {
-  const db = database(env.DB);
-  const { messageId: _, ...rest } = masked;
-  return db
-    .insert(verificationMessages)
-    .select(
-      db
-        .select({
-          messageId: sql`${masked.messageId}`.as("message_id"),
-          verificationId: sql`${masked.verificationId}`.as("verification_id"),
-          tenantId: sql`${masked.tenantId}`.as("tenant_id"),
-          maskedBody: sql`${masked.maskedBody}`.as("masked_body"),
-          maskedWechat: sql`${masked.maskedWechat ?? null}`.as("masked_wechat"),
-          createdAt: sql`${masked.createdAt}`.as("created_at"),
-        })
-        .from(verifications)
-        .where(
-          and(eq(verifications.id, send.verificationId), eq(verifications.codeHash, send.codeHash)),
-        ),
-    )
-    .onConflictDoUpdate({ target: verificationMessages.messageId, set: rest });
-}
-
-/**
- * The verification's write with the new code and the message's masked texts, in one batch (one
- * round trip), before the message is handed over. When the verification was no longer pending,
- * neither is written and VerificationEnded is thrown: nothing has been sent.
- */
-async function recordBeforeSend(
-  env: Env,
-  send: CodeSend,
-  write: VerificationWrite,
-  masked: typeof verificationMessages.$inferInsert,
-): Promise<Verification> {
-  const [written] = await database(env.DB).batch([
-    write(masked.messageId),
-    maskedInsertIfCurrent(env, send, masked),
-  ]);
-  return writtenRow(send, written);
-}
-
-type Verification = typeof verifications.$inferSelect;
-
-/** The row the verification's write answered, or VerificationEnded when it wrote none. */
-function writtenRow(send: CodeSend, written: unknown): Verification {
-  const row = Array.isArray(written) ? (written[0] as Verification | undefined) : undefined;
-  if (!row) {
-    throw new VerificationEnded(send.verificationId);
+/** Admits `code`, drawing it again at the length a pending verification asks for. */
+async function admitDrawn(
+  admit: AdmitCode,
+  first: string,
+  compose: (code: string) => Omit<MaskedTexts, "verificationId"> | null,
+): Promise<AdmittedCode & { code: string }> {
+  let code = first;
+  for (let tries = 0; ; tries++) {
+    const answer = await admit(code, compose(code));
+    if (!("recode" in answer)) {
+      return { ...answer, code };
+    }
+    if (tries >= 2) {
+      throw new Error("verification limiter: code length kept changing");
+    }
+    code = newCode(answer.recode);
   }
-  return row;
 }
 
-/** After a message was accepted: its id on the verification, and its masked texts. */
-async function recordAfterSend(
-  env: Env,
-  send: CodeSend,
-  masked: typeof verificationMessages.$inferInsert,
-): Promise<void> {
-  const db = database(env.DB);
-  const { messageId: _, ...rest } = masked;
-  await db.batch([
-    db
-      .update(verifications)
-      .set({ messageId: masked.messageId })
-      .where(eq(verifications.id, send.verificationId)),
-    db
-      .insert(verificationMessages)
-      .values(masked)
-      .onConflictDoUpdate({ target: verificationMessages.messageId, set: rest }),
-  ]);
-}
-
-/** Sends the code by SMS; answers the verification as written, with the message's id. */
+/**
+ * Sends the code by SMS: composed, then admitted and recorded with the message's masked texts in
+ * one call to the tenant's limiter, then handed over. Answers the verification and the code.
+ */
 export function sendCodeBySms(
   env: Env,
   caller: Caller,
   send: CodeSend,
   now: number,
-  write: VerificationWrite,
-): Promise<Verification> {
+  ops: { admit: AdmitCode; attach: AttachMessage },
+): Promise<{ row: VerificationRow; code: string }> {
   // One id for the message, also when stale settings make the hand-over run again.
   const id = newId("msg", now);
+  let admitted: (AdmittedCode & { code: string; maskedBody: string }) | undefined;
   return withCurrentSettings(env, caller, async (current) => {
     const [template, screen] = await Promise.all([
       smsTemplate(env, current, send),
       loadScreener(env, current.tenant.id),
     ]);
-    const content = { template, variables: codeVariables(template, send) };
-    const composition = composeMessage(current.tenant, screen, send.to, content, {
-      smartEncoding: false,
-      pointer: "",
-    });
-    if (!composition.ok) {
-      throw refusal(composition.errors, composition.hits);
+    const messageWith = (code: string, verificationId: string) => {
+      const content = { template, variables: codeVariables(template, send, code) };
+      const composition = composeMessage(current.tenant, screen, send.to, content, {
+        smartEncoding: false,
+        pointer: "",
+      });
+      if (!composition.ok) {
+        throw refusal(composition.errors, composition.hits);
+      }
+      const composed = { ...composition.value, kind: "verification" as const };
+      return smsOutboxMessage(
+        {
+          tenantId: current.tenant.id,
+          mode: current.mode,
+          sender: null,
+          metadata: { verification_id: verificationId },
+          idempotencyKey: null,
+          createdAt: now,
+          sendAt: now,
+          batchId: null,
+          template,
+          lane: "transactional",
+        },
+        id,
+        send.to,
+        composed,
+      );
+    };
+    // Composed once per code; the verification's id goes into its metadata once admitted.
+    const composed = new Map<string, ReturnType<typeof messageWith>>();
+    const composedWith = (code: string) => {
+      const message = composed.get(code) ?? messageWith(code, "");
+      composed.set(code, message);
+      return message;
+    };
+    const masksOf = (code: string) =>
+      maskedTexts(current.tenant.id, code, id, { sms: composedWith(code).body, wechat: null }, now);
+    if (admitted) {
+      // A hand-over run again under newer settings: the same code, perhaps in another text.
+      const masked = masksOf(admitted.code);
+      if (masked.maskedBody !== admitted.maskedBody) {
+        await ops.attach(admitted.row, { ...masked, verificationId: admitted.row.id });
+      }
+    } else {
+      const got = await admitDrawn(ops.admit, newCode(send.codeLength), masksOf);
+      admitted = { ...got, maskedBody: masksOf(got.code).maskedBody };
     }
-    const composed = { ...composition.value, kind: "verification" as const };
-    const message = smsOutboxMessage(
-      {
-        tenantId: current.tenant.id,
-        mode: current.mode,
-        sender: null,
-        metadata: { verification_id: send.verificationId },
-        idempotencyKey: null,
-        createdAt: now,
-        sendAt: now,
-        batchId: null,
-        template,
-        lane: "transactional",
-      },
-      id,
-      send.to,
-      composed,
-    );
-    // Written before the hand-over: no code goes out that a check could not find. (Upserts: a
-    // hand-over refused for stale settings runs this again with the same id.)
-    const texts = { sms: message.body, wechat: null };
-    const row = await recordBeforeSend(
-      env,
-      send,
-      write,
-      maskedTexts(current.tenant.id, send, id, texts, now),
-    );
+    const message = {
+      ...composedWith(admitted.code),
+      metadata: { verification_id: admitted.row.id },
+    };
+    // A hand-over that fails may still have been taken: the recorded code stays (a re-send
+    // replaces it), so a code that went out always works.
     await handOver(env, current, message, null, undefined);
-    return row;
+    return { row: admitted.row, code: admitted.code };
   });
 }
 
@@ -257,8 +223,8 @@ export async function sendCodeByWeChat(
   caller: Caller,
   send: CodeSend,
   now: number,
-  write: VerificationWrite,
-): Promise<Verification> {
+  ops: { admit: AdmitCode; attach: AttachMessage },
+): Promise<{ row: VerificationRow; code: string }> {
   if (send.appId === null || send.templateId === null) {
     throw new ApiError(
       "unprocessable-entity",
@@ -273,16 +239,19 @@ export async function sendCodeByWeChat(
       },
     );
   }
+  const appId = send.appId;
+  const templateId = send.templateId;
+  const sms = await defaultTemplate(env, caller.tenant.id, send.locale);
+  codeVariables(sms, send, "");
+  // The code is recorded before the message is accepted (its id is known only then).
+  const { row, code } = await admitDrawn(ops.admit, newCode(send.codeLength), () => null);
   const wechat = {
     type: "template" as const,
-    wechat_template_id: send.templateId,
-    data: { code: { value: send.code }, minutes: { value: minutesOf(send) } },
+    wechat_template_id: templateId,
+    data: { code: { value: code }, minutes: { value: minutesOf(send) } },
   };
-  const metadata = { verification_id: send.verificationId };
-  const sms = await defaultTemplate(env, caller.tenant.id, send.locale);
-  const variables = codeVariables(sms, send);
-  // The new code is written before the message is accepted (its id is known only then).
-  const row = writtenRow(send, await write(null));
+  const metadata = { verification_id: row.id };
+  const variables = codeVariables(sms, send, code);
   const accepted =
     send.channel === "auto"
       ? await acceptAutoMessage(
@@ -290,7 +259,7 @@ export async function sendCodeByWeChat(
           caller,
           {
             contact: send.to,
-            app_id: send.appId,
+            app_id: appId,
             wechat,
             sms: { template_id: sms.id, variables },
             metadata,
@@ -302,7 +271,7 @@ export async function sendCodeByWeChat(
           env,
           caller,
           {
-            app_id: send.appId,
+            app_id: appId,
             ...((await isContact(env, caller, send.to))
               ? { contact: send.to }
               : { openid: send.to }),
@@ -316,12 +285,9 @@ export async function sendCodeByWeChat(
     sms: renderTemplate(sms.compiled, variables),
     wechat: summaryOf(wechat),
   };
-  await recordAfterSend(
-    env,
-    send,
-    maskedTexts(caller.tenant.id, send, accepted.message.id, texts, now),
-  );
-  return { ...row, messageId: accepted.message.id };
+  const masked = maskedTexts(caller.tenant.id, code, accepted.message.id, texts, now);
+  await ops.attach(row, { ...masked, verificationId: row.id });
+  return { row: { ...row, messageId: accepted.message.id }, code };
 }
 
 async function isContact(env: Env, caller: Caller, externalId: string): Promise<boolean> {

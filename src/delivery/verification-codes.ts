@@ -4,8 +4,8 @@
  * ("relaybox verification codes v1"), bound to the verification's id so a hash is useless for any
  * other one, and compared in constant time.
  */
-import { settingsOf } from "../../config/settings";
-import { deriveKey, timingSafeEqual, toHex } from "../../lib/crypto";
+import { settingsOf } from "../config/settings";
+import { deriveKey, timingSafeEqual, toHex } from "../lib/crypto";
 
 let cachedKey: { master: string; key: Promise<CryptoKey> } | null = null;
 
