@@ -1,6 +1,6 @@
 // The service desk's live client (no inline script: CSP script-src 'self').
 // Opens the desk's WebSocket (#desk[data-live]), re-fetches the workspace's fragments as events
-// arrive (at most once a second per fragment), reconnects with ?after=<last seq> so nothing is
+// arrive (fetched and swapped, at most once a second per fragment), reconnects with ?after=<last seq> so nothing is
 // missed or shown twice, and reloads on {type:"reset"}. Also fills the reply from the canned
 // reply picker and counts the WeChat window down.
 (() => {
@@ -24,11 +24,25 @@
         due.delete(id);
         refresh.last = { ...(refresh.last ?? {}), [id]: Date.now() };
         const target = document.getElementById(id);
-        if (!target || !window.htmx) return;
+        if (!target) return;
         const open = document.getElementById("desk-thread")?.dataset.conversation ?? "";
         const q = new URLSearchParams(window.location.search);
         if (open) q.set("c", open);
-        window.htmx.ajax("GET", `${url}?${q}`, { target: `#${id}`, swap: "outerHTML" });
+        fetch(`${url}?${q}`, { credentials: "same-origin" })
+          .then((r) => (r.ok ? r.text() : Promise.reject(new Error(String(r.status)))))
+          .then((html) => {
+            const template = document.createElement("template");
+            template.innerHTML = html;
+            const fresh = template.content.getElementById(id);
+            const current = document.getElementById(id);
+            if (!fresh || !current) return;
+            // What the agent is typing survives the refresh.
+            const typing = current.querySelector("#desk-body")?.value;
+            current.replaceWith(fresh);
+            const box = fresh.querySelector("#desk-body");
+            if (box && typing) box.value = typing;
+          })
+          .catch(() => {});
       }, wait),
     );
   }
