@@ -106,7 +106,10 @@ test("two agents each take one conversation live, reply through its channel and 
   const smsPage = await whoGets([pageA, pageB], "+8613800138001");
   const wechat = await api(
     `/v1/sandbox/wechat/${DEMO_APP}/messages`,
-    { method: "POST", body: JSON.stringify({ openid: "oSandboxFollower000000000001", text: "人工" }) },
+    {
+      method: "POST",
+      body: JSON.stringify({ openid: "oSandboxFollower000000000001", text: "人工" }),
+    },
     dash.server.credentials.apiKey,
   );
   assert.equal(wechat.status, 200, await wechat.text());
@@ -114,7 +117,9 @@ test("two agents each take one conversation live, reply through its channel and 
   assert.notEqual(smsPage, wechatPage, "one conversation each");
 
   // Screenshots of the workspace with its conversation open.
-  await wechatPage.locator('[data-list="mine"] a', { hasText: "oSandboxFollower000000000001" }).click();
+  await wechatPage
+    .locator('[data-list="mine"] a', { hasText: "oSandboxFollower000000000001" })
+    .click();
   await smsPage.locator('[data-list="mine"] a', { hasText: "+8613800138001" }).click();
   assert.match(await wechatPage.locator(".desk-channel").textContent(), /48|WeChat|微信/);
   await wechatPage.locator("time.countdown").waitFor();
