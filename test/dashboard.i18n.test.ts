@@ -151,6 +151,9 @@ describe("dashboard pages in both languages", () => {
       "/dashboard/audit",
       "/dashboard/settings",
       "/dashboard/overview",
+      "/dashboard/desk",
+      "/dashboard/desk/supervise",
+      "/dashboard/desk/canned",
       "/dashboard/verification",
       // Messages area (i19-b).
       "/dashboard/send",

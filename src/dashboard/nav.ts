@@ -10,6 +10,7 @@ import type { MessageKey } from "./i18n";
 
 export const NAV_GROUPS = [
   "overview",
+  "desk",
   "messages",
   "send",
   "batches",
@@ -37,6 +38,19 @@ export interface NavItem {
 }
 
 export const NAV: readonly NavItem[] = [
+  { path: "/dashboard/desk", labelKey: "nav.desk", permission: "desk:work", group: "desk" },
+  {
+    path: "/dashboard/desk/supervise",
+    labelKey: "nav.desk_supervise",
+    permission: "desk:supervise",
+    group: "desk",
+  },
+  {
+    path: "/dashboard/desk/canned",
+    labelKey: "nav.desk_canned",
+    permission: "desk:supervise",
+    group: "desk",
+  },
   {
     path: "/dashboard/messages",
     labelKey: "nav.messages",
@@ -132,6 +146,7 @@ export const NAV: readonly NavItem[] = [
 
 export const GROUP_LABELS: { readonly [g in NavGroup]: MessageKey } = {
   overview: "nav.group.overview",
+  desk: "nav.group.desk",
   messages: "nav.group.messages",
   send: "nav.group.send",
   batches: "nav.group.batches",

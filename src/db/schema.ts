@@ -1038,6 +1038,21 @@ export const conversationEvents = sqliteTable(
   (t) => [index("conversation_events_conversation").on(t.tenantId, t.conversationId, t.at)],
 );
 
+/** The desk's canned replies: a short tenant-level list agents pick from (dashboard). */
+export const cannedReplies = sqliteTable(
+  "canned_replies",
+  {
+    id: text().primaryKey(),
+    tenantId: text()
+      .notNull()
+      .references(() => tenants.id),
+    title: text().notNull(),
+    body: text().notNull(),
+    createdAt: integer().notNull(),
+  },
+  (t) => [index("canned_replies_tenant").on(t.tenantId, t.title)],
+);
+
 /** Numbers that asked a tenant to stop (an inbound keyword) or that it suppressed by hand. */
 export const optOuts = sqliteTable(
   "opt_outs",

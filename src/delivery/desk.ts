@@ -83,6 +83,42 @@ export async function projectMoves(
     env,
     moves.flatMap((m) => webhookEventsOf(tenantId, m)),
   );
+  await enqueueTimeoutAnswers(env, tenantId, moves);
+}
+
+/**
+ * A job on INBOUND_QUEUE: send the tenant's `no_agent_answer` to a conversation that waited past
+ * `max_queue_seconds` (the desk's object cannot call the send service). Sent once per move: the
+ * send's idempotency key is made from the conversation and the move's version.
+ */
+export interface DeskAnswerJob {
+  v: 1;
+  kind: "desk_answer";
+  tenant_id: string;
+  conversation_id: string;
+  version: number;
+}
+
+/** The moves that are queue time-outs get their automatic answer (enqueued again on a retry). */
+async function enqueueTimeoutAnswers(
+  env: Env,
+  tenantId: string,
+  moves: readonly DeskMove[],
+): Promise<void> {
+  const jobs = moves
+    .filter((m) => m.to === "left_message" && m.reason === "queue_timeout")
+    .map((m): { body: DeskAnswerJob } => ({
+      body: {
+        v: 1,
+        kind: "desk_answer",
+        tenant_id: tenantId,
+        conversation_id: m.conversationId,
+        version: m.version,
+      },
+    }));
+  for (let i = 0; i < jobs.length; i += 100) {
+    await env.INBOUND_QUEUE.sendBatch(jobs.slice(i, i + 100));
+  }
 }
 
 function webhookEventsOf(tenantId: string, move: DeskMove): MessageEvent[] {

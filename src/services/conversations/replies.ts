@@ -20,7 +20,7 @@ export interface Reply {
 }
 
 /** The WeChat app a follower is reached through: the one their latest message came to. */
-async function appOfFollower(env: Env, conversation: ConversationRow): Promise<string> {
+export async function appOfFollower(env: Env, conversation: ConversationRow): Promise<string> {
   const row = await env.DB.prepare(
     `SELECT app_id FROM (
        SELECT recipient AS app_id, received_at AS at FROM inbound_messages

@@ -7,7 +7,7 @@
  */
 import { and, asc, eq, inArray } from "drizzle-orm";
 import { database } from "../../db/client";
-import { conversationEvents, roles, users } from "../../db/schema";
+import { contacts, conversationEvents, roles, users } from "../../db/schema";
 import { deskOf, recordConversationEvent } from "../../delivery/desk";
 import { diffOf } from "../../domain/audit-chain";
 import { actorOf, type Caller } from "../../domain/caller";
@@ -16,8 +16,10 @@ import { grants, isBuiltInRole, permissionsOfRole } from "../../domain/permissio
 import { SERVICE_WINDOWS } from "../../domain/service-windows";
 import { ApiError } from "../../lib/problem";
 import { audited } from "../audit/audit-log";
+import { bindingsOf } from "../contacts/bindings";
 import { type ConversationRow, getConversation } from "../conversations/conversations";
-import { type Reply, replyInConversation } from "../conversations/replies";
+import { appOfFollower, type Reply, replyInConversation } from "../conversations/replies";
+import { acceptWeChatMessage } from "../wechat/messages";
 import { deskSettingsFor } from "./intake";
 
 export interface AgentRow {
@@ -401,4 +403,76 @@ export function openLive(
     url.searchParams.set("after", after);
   }
   return deskOf(env, caller.tenant.id).fetch(url, { headers });
+}
+
+/**
+ * A WeChat template message to a conversation's follower (the way to reach them when the
+ * customer-service window is closed): through the app they last wrote to, shown live like a reply.
+ */
+export async function templateAtDesk(
+  env: Env,
+  caller: Caller,
+  id: string,
+  template: { wechatTemplateId: string; data: Record<string, { value: string }> },
+  idempotencyKey: string | undefined,
+  now: number = Date.now(),
+): Promise<{ messageId: string }> {
+  const conversation = await getConversation(env, caller, id);
+  if (conversation.channel !== "wechat") {
+    throw new ApiError("unprocessable-entity", "Template messages are for WeChat conversations.", {
+      errors: [{ pointer: "/wechat_template_id", detail: "not a WeChat conversation" }],
+    });
+  }
+  const appId = await appOfFollower(env, conversation);
+  const { message } = await acceptWeChatMessage(
+    env,
+    caller,
+    {
+      channel: "wechat",
+      app_id: appId,
+      openid: conversation.counterpart,
+      wechat: {
+        type: "template",
+        wechat_template_id: template.wechatTemplateId,
+        data: template.data,
+      },
+    } as Parameters<typeof acceptWeChatMessage>[2],
+    idempotencyKey,
+    now,
+  );
+  const summary = `[template] ${template.wechatTemplateId}`;
+  await deskOf(env, caller.tenant.id).publish(caller.tenant.id, {
+    type: "message.sent",
+    conversation_id: conversation.id,
+    agent_id: conversation.agentId,
+    message: { id: message.id, direction: "outbound", body: summary, at: message.created_at },
+  });
+  return { messageId: message.id };
+}
+
+/** The contact a conversation is with (name, id, phone) and their WeChat bindings, if known. */
+export async function contactOfConversation(
+  env: Env,
+  caller: Caller,
+  conversation: ConversationRow,
+): Promise<{
+  contact: { name: string | null; externalId: string; phone: string | null } | null;
+  bindings: { appId: string; openid: string }[];
+}> {
+  if (!conversation.contactId) {
+    return { contact: null, bindings: [] };
+  }
+  const row = await database(env.DB)
+    .select()
+    .from(contacts)
+    .where(and(eq(contacts.tenantId, caller.tenant.id), eq(contacts.id, conversation.contactId)))
+    .get();
+  if (!row) {
+    return { contact: null, bindings: [] };
+  }
+  const bindings = (await bindingsOf(env, [row.id])).get(row.id) ?? [];
+  return {
+    contact: { name: row.name, externalId: row.externalId, phone: row.phone },
+    bindings: bindings.map((b) => ({ appId: b.appId, openid: b.openid })),
+  };
 }

@@ -10,12 +10,14 @@
  * acked without anything run again. A failure retries the queue message (its step runs again);
  * after max_retries the dead-letter consumer writes why on the row's handling (still not `done`,
  * so the carrier's retry of the callback enqueues it again).
+ * Also carries the desk's `desk_answer` jobs (services/desk/timeout-answers), taken out first.
  */
 import { inArray } from "drizzle-orm";
 import { z } from "zod";
 import { database } from "../../db/client";
 import { inboundMessages } from "../../db/schema";
 import { emitInboundReceived } from "../../delivery/inbound-store";
+import { consumeDeskAnswers } from "../desk/timeout-answers";
 import { handleInbound } from "./handling";
 import type { InboundRow, InboundStage } from "./stage";
 
@@ -46,7 +48,8 @@ export async function consumeInbound(
   ctx: Pick<ExecutionContext, "waitUntil">,
   options: InboundQueueOptions = {},
 ): Promise<void> {
-  const byId = jobsOf(batch, "inbound");
+  const inbound = await consumeDeskAnswers(batch.messages, env);
+  const byId = jobsOf(inbound, "inbound");
   if (byId.size === 0) {
     return;
   }
@@ -113,7 +116,7 @@ export async function consumeInboundDeadLetters(
   batch: MessageBatch<unknown>,
   env: Env,
 ): Promise<void> {
-  for (const [id, queued] of jobsOf(batch, "inbound dead letter")) {
+  for (const [id, queued] of jobsOf(batch.messages, "inbound dead letter")) {
     const attempts = Math.max(...queued.map((q) => q.attempts));
     try {
       console.error("inbound dead letter: handling given up", id);
@@ -136,9 +139,12 @@ export async function consumeInboundDeadLetters(
 }
 
 /** The batch's readable jobs by inbound id (an unreadable one is acked and logged). */
-function jobsOf(batch: MessageBatch<unknown>, what: string): Map<string, Message<unknown>[]> {
+function jobsOf(
+  messages: readonly Message<unknown>[],
+  what: string,
+): Map<string, Message<unknown>[]> {
   const byId = new Map<string, Message<unknown>[]>();
-  for (const queued of batch.messages) {
+  for (const queued of messages) {
     const job = inboundJobSchema.safeParse(queued.body);
     if (!job.success) {
       console.error(`${what}: unreadable job, dropped`, JSON.stringify(queued.body));
