@@ -33,6 +33,7 @@ import {
 } from "./services/wechat/follower-sync";
 
 export { TenantDesk } from "./durable-objects/desk/tenant-desk";
+export { WebchatHub } from "./durable-objects/webchat/webchat-hub";
 export { TenantDispatcher } from "./durable-objects/dispatcher/tenant-dispatcher";
 export { PlatformNumberLimiter } from "./durable-objects/platform-number-limiter/platform-number-limiter";
 export { VerificationLimiter } from "./durable-objects/verification-limiter/verification-limiter";

@@ -36,7 +36,10 @@ export type IdPrefix =
   | "qr"
   | "qry"
   | "fsy"
-  | "cev";
+  | "cev"
+  | "wcm"
+  | "chk"
+  | "isp";
 
 /** `value` in `width` Crockford base32 digits, most significant first. */
 function base32(value: number, width: number): string {

@@ -15,7 +15,7 @@ import {
 } from "../../delivery/dispatcher-types";
 import { type Caller, modeSeenBy } from "../../domain/caller";
 import { normalisePhone } from "../../domain/phone";
-import type { Channel, MessageStatus } from "../../domain/vocabulary";
+import type { MessageStatus, SendChannel } from "../../domain/vocabulary";
 import { ApiError } from "../../lib/problem";
 
 /** A message as the send log holds it: what the API and the dashboard present. */
@@ -105,7 +105,7 @@ export interface MessageFilters {
   status?: MessageStatus;
   to?: string;
   /** The dashboard's further filters (the API's list takes the four others). */
-  channel?: Channel;
+  channel?: SendChannel;
   templateId?: string;
   batchId?: string;
   since?: number;
