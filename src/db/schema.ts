@@ -1462,7 +1462,9 @@ export const inspectionChecklists = sqliteTable(
       .references(() => tenants.id),
     name: text().notNull(),
     /** `[{id, label, points}]`: an item's id stays when the list is edited. */
-    items: text({ mode: "json" }).$type<{ id: string; label: string; points: number }[]>().notNull(),
+    items: text({ mode: "json" })
+      .$type<{ id: string; label: string; points: number }[]>()
+      .notNull(),
     createdAt: integer().notNull(),
     updatedAt: integer().notNull(),
     deletedAt: integer(),

@@ -78,7 +78,8 @@ export function episodesOf(events: readonly DeskEvent[]): HandledEpisode[] {
         agentId: open.agentId,
         handedOffAt: open.handedOffAt,
         resolvedAt: e.at,
-        firstResponseMs: open.firstResponseAt === null ? null : open.firstResponseAt - open.handedOffAt,
+        firstResponseMs:
+          open.firstResponseAt === null ? null : open.firstResponseAt - open.handedOffAt,
         resolutionMs: e.at - open.handedOffAt,
         leftMessage: open.dueAt !== null,
         onTime: open.dueAt === null ? null : e.at <= open.dueAt,
@@ -161,7 +162,9 @@ export function reportRows(
   }
   const rows: ReportRow[] = [];
   for (const [key, g] of groups) {
-    const first = g.episodes.flatMap((e) => (e.firstResponseMs === null ? [] : [e.firstResponseMs]));
+    const first = g.episodes.flatMap((e) =>
+      e.firstResponseMs === null ? [] : [e.firstResponseMs],
+    );
     const resolution = g.episodes.map((e) => e.resolutionMs);
     const scores = g.episodes.flatMap((e) => (e.satisfaction === null ? [] : [e.satisfaction]));
     const left = g.episodes.filter((e) => e.leftMessage);
@@ -178,7 +181,9 @@ export function reportRows(
         scores.length === 0 ? null : round2(scores.reduce((a, b) => a + b, 0) / scores.length),
       satisfactionCount: scores.length,
       inspectionAverage:
-        g.scores.length === 0 ? null : round2(g.scores.reduce((a, b) => a + b, 0) / g.scores.length),
+        g.scores.length === 0
+          ? null
+          : round2(g.scores.reduce((a, b) => a + b, 0) / g.scores.length),
       inspectionCount: g.scores.length,
     });
   }

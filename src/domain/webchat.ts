@@ -31,7 +31,10 @@ export function originOf(text: string): string | null {
 }
 
 /** Whether a page at `origin` (the request's Origin header) may use a key allowing `allowed`. */
-export function originAllowed(allowed: readonly string[], origin: string | null | undefined): boolean {
+export function originAllowed(
+  allowed: readonly string[],
+  origin: string | null | undefined,
+): boolean {
   if (!origin) {
     return false;
   }

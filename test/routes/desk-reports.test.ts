@@ -10,20 +10,40 @@ const at = (time: string, day = "2026-12-07") => Date.parse(`${day}T${time}+08:0
 type Move = [from: string | null, to: string, agent: string | null, time: string, extra?: object];
 
 /** One conversation's scripted desk events, straight into the events table. */
-async function script(tenant: TestTenant, n: number, moves: Move[], satisfaction?: [number, string]) {
+async function script(
+  tenant: TestTenant,
+  n: number,
+  moves: Move[],
+  satisfaction?: [number, string],
+) {
   const conversation = `cnv_${String(n).padStart(26, "0")}`;
   const statements = moves.map(([from, to, agent, time, extra], i) =>
     env.DB.prepare(
       `INSERT INTO conversation_events (id, tenant_id, conversation_id, type, from_state, to_state, agent_id, actor, detail, at)
        VALUES (?, ?, ?, 'state', ?, ?, ?, 'system', ?, ?)`,
-    ).bind(`cev_${tenant.id}_${n}_${i}`, tenant.id, conversation, from, to, agent, JSON.stringify(extra ?? {}), at(time.split(" ")[0] ?? "", time.split(" ")[1])),
+    ).bind(
+      `cev_${tenant.id}_${n}_${i}`,
+      tenant.id,
+      conversation,
+      from,
+      to,
+      agent,
+      JSON.stringify(extra ?? {}),
+      at(time.split(" ")[0] ?? "", time.split(" ")[1]),
+    ),
   );
   if (satisfaction) {
     statements.push(
       env.DB.prepare(
         `INSERT INTO conversation_events (id, tenant_id, conversation_id, type, actor, detail, at)
          VALUES (?, ?, ?, 'satisfaction', 'customer', ?, ?)`,
-      ).bind(`cev_${tenant.id}_${n}_s`, tenant.id, conversation, JSON.stringify({ score: satisfaction[0] }), at(satisfaction[1])),
+      ).bind(
+        `cev_${tenant.id}_${n}_s`,
+        tenant.id,
+        conversation,
+        JSON.stringify({ score: satisfaction[0] }),
+        at(satisfaction[1]),
+      ),
     );
   }
   await env.DB.batch(statements);
@@ -32,18 +52,28 @@ async function script(tenant: TestTenant, n: number, moves: Move[], satisfaction
 async function scriptedDay(): Promise<TestTenant> {
   const tenant = await createTenant();
   // A: straight to the agent, answered in 30 s, resolved after 10 min, rated 5.
-  await script(tenant, 1, [
-    ["bot", "assigned", AGENT_A, "10:00:00"],
-    ["assigned", "pending", AGENT_A, "10:00:30"],
-    ["pending", "resolved", null, "10:10:00"],
-  ], [5, "10:11:00"]);
+  await script(
+    tenant,
+    1,
+    [
+      ["bot", "assigned", AGENT_A, "10:00:00"],
+      ["assigned", "pending", AGENT_A, "10:00:30"],
+      ["pending", "resolved", null, "10:10:00"],
+    ],
+    [5, "10:11:00"],
+  );
   // A: queued a minute, answered 2 min after the hand-off, resolved after 20 min, rated 3.
-  await script(tenant, 2, [
-    ["bot", "queued", null, "11:00:00"],
-    ["queued", "assigned", AGENT_A, "11:01:00"],
-    ["assigned", "pending", AGENT_A, "11:02:00"],
-    ["pending", "resolved", null, "11:20:00"],
-  ], [3, "11:25:00"]);
+  await script(
+    tenant,
+    2,
+    [
+      ["bot", "queued", null, "11:00:00"],
+      ["queued", "assigned", AGENT_A, "11:01:00"],
+      ["assigned", "pending", AGENT_A, "11:02:00"],
+      ["pending", "resolved", null, "11:20:00"],
+    ],
+    [3, "11:25:00"],
+  );
   // B: a left message due at 10:00, answered 09:31, resolved 09:40: on time.
   await script(tenant, 3, [
     [null, "left_message", null, "08:00:00", { reason: "after_hours", due_at: at("10:00:00") }],
@@ -139,13 +169,20 @@ describe("the desk report", () => {
 
   it("refuses a range that ends before it starts, and a zone that is none", async () => {
     const tenant = await createTenant();
-    await expectProblem(
-      await tenant.api("/v1/desk/reports?from=2026-12-08&to=2026-12-07"),
-      { status: 400, slug: "validation-error", instance: "/v1/desk/reports", pointers: ["/query/to"] },
-    );
+    await expectProblem(await tenant.api("/v1/desk/reports?from=2026-12-08&to=2026-12-07"), {
+      status: 400,
+      slug: "validation-error",
+      instance: "/v1/desk/reports",
+      pointers: ["/query/to"],
+    });
     await expectProblem(
       await tenant.api("/v1/desk/reports?from=2026-12-07&to=2026-12-08&tz=Mars/Base"),
-      { status: 400, slug: "validation-error", instance: "/v1/desk/reports", pointers: ["/query/tz"] },
+      {
+        status: 400,
+        slug: "validation-error",
+        instance: "/v1/desk/reports",
+        pointers: ["/query/tz"],
+      },
     );
   });
 });

@@ -107,18 +107,29 @@ describe("connecting a visitor", () => {
       SELF.fetch(connectUrl(q), {
         headers: { Upgrade: "websocket", ...(origin ? { Origin: origin } : {}) },
       });
-    await expectProblem(await attempt("https://evil.example"), { status: 403, slug: "forbidden", instance: "/webchat/connect" });
-    await expectProblem(await attempt(null), { status: 403, slug: "forbidden", instance: "/webchat/connect" });
+    await expectProblem(await attempt("https://evil.example"), {
+      status: 403,
+      slug: "forbidden",
+      instance: "/webchat/connect",
+    });
+    await expectProblem(await attempt(null), {
+      status: 403,
+      slug: "forbidden",
+      instance: "/webchat/connect",
+    });
     await expectProblem(await attempt("https://shop.example:8443"), {
       status: 403,
       slug: "forbidden",
       instance: "/webchat/connect",
     });
-    await expectProblem(await attempt(PAGE, { key: "wk_000000000000000000000000", visitor: "v-00000001" }), {
-      status: 404,
-      slug: "not-found",
-      instance: "/webchat/connect",
-    });
+    await expectProblem(
+      await attempt(PAGE, { key: "wk_000000000000000000000000", visitor: "v-00000001" }),
+      {
+        status: 404,
+        slug: "not-found",
+        instance: "/webchat/connect",
+      },
+    );
     await expectProblem(await attempt(PAGE, { key: key.id, visitor: "no" }), {
       status: 400,
       slug: "validation-error",
@@ -127,7 +138,11 @@ describe("connecting a visitor", () => {
     });
     const revoked = await tenant.api(`/v1/desk/widget-keys/${key.id}`, { method: "DELETE" });
     expect(revoked.status).toBe(204);
-    await expectProblem(await attempt(PAGE), { status: 404, slug: "not-found", instance: "/webchat/connect" });
+    await expectProblem(await attempt(PAGE), {
+      status: 404,
+      slug: "not-found",
+      instance: "/webchat/connect",
+    });
   });
 
   it("takes a token the site signed, and refuses an expired one and a wrong signature", async () => {
@@ -158,7 +173,11 @@ describe("connecting a visitor", () => {
       const res = await SELF.fetch(connectUrl({ key: key.id, token }), {
         headers: { Upgrade: "websocket", Origin: PAGE },
       });
-      const problem = await expectProblem(res, { status: 401, slug: "unauthenticated", instance: "/webchat/connect" });
+      const problem = await expectProblem(res, {
+        status: 401,
+        slug: "unauthenticated",
+        instance: "/webchat/connect",
+      });
       expect(problem.detail).toContain(why);
     }
   });
@@ -195,10 +214,7 @@ describe("connecting a visitor", () => {
     for (let i = 0; i <= WEBCHAT_LIMITS.visitorMessagesPerMinute; i++) {
       visitor.say(`message ${i}`);
     }
-    await until(
-      () => visitor.frames.some((f) => f.type === "error" && f.status === 429),
-      "a 429",
-    );
+    await until(() => visitor.frames.some((f) => f.type === "error" && f.status === 429), "a 429");
     const received = visitor.frames.filter((f) => f.type === "received").length;
     expect(received).toBe(WEBCHAT_LIMITS.visitorMessagesPerMinute);
     visitor.socket.close(1000, "bye");
@@ -251,14 +267,19 @@ describe("a web chat at the desk", () => {
     );
     expect(conversation.agent_id).toBe(user.id);
 
-    const reply = await tenant.api(`/v1/conversations/${conversation.id}/reply`, postJson({ body: "How can I help?" }));
+    const reply = await tenant.api(
+      `/v1/conversations/${conversation.id}/reply`,
+      postJson({ body: "How can I help?" }),
+    );
     expect(reply.status).toBe(202);
     expect(await reply.json()).toMatchObject({ channel: "webchat", to: "visitor:visitor-flow-1" });
     await until(
       () => visitor.frames.some((f) => f.type === "message" && f.body === "How can I help?"),
       "the agent's reply",
     );
-    expect(visitor.frames.find((f) => f.body === "How can I help?")).toMatchObject({ from: "agent" });
+    expect(visitor.frames.find((f) => f.body === "How can I help?")).toMatchObject({
+      from: "agent",
+    });
     const state = (await (await tenant.api(`/v1/conversations/${conversation.id}`)).json()) as {
       desk_state: string;
       channel: string;
@@ -267,11 +288,16 @@ describe("a web chat at the desk", () => {
 
     // Away: the reply waits, and arrives once on reconnect.
     visitor.socket.close(1000, "away");
-    const later = await tenant.api(`/v1/conversations/${conversation.id}/reply`, postJson({ body: "Still there?" }));
+    const later = await tenant.api(
+      `/v1/conversations/${conversation.id}/reply`,
+      postJson({ body: "Still there?" }),
+    );
     expect(later.status).toBe(202);
     const back = await openVisitor({ key: key.id, visitor: "visitor-flow-1" });
     await until(() => back.frames.some((f) => f.body === "Still there?"), "the kept reply");
-    expect(back.frames.filter((f) => f.type === "message").map((f) => f.body)).toEqual(["Still there?"]);
+    expect(back.frames.filter((f) => f.type === "message").map((f) => f.body)).toEqual([
+      "Still there?",
+    ]);
     back.socket.close(1000, "bye");
   });
 });

@@ -40,7 +40,9 @@ export class WebchatHub extends DurableObject<Env> {
       at INTEGER NOT NULL,
       taken_at INTEGER
     )`);
-    this.sql.exec("CREATE INDEX IF NOT EXISTS outbox_waiting ON outbox (counterpart, taken_at, at)");
+    this.sql.exec(
+      "CREATE INDEX IF NOT EXISTS outbox_waiting ON outbox (counterpart, taken_at, at)",
+    );
     this.sql.exec(`CREATE TABLE IF NOT EXISTS counters (
       name TEXT NOT NULL, window INTEGER NOT NULL, count INTEGER NOT NULL,
       PRIMARY KEY (name, window)
@@ -51,7 +53,11 @@ export class WebchatHub extends DurableObject<Env> {
   private take(name: string, limit: number, now: number): boolean {
     const window = Math.floor(now / MINUTE);
     const row = this.sql
-      .exec<{ count: number }>("SELECT count FROM counters WHERE name = ? AND window = ?", name, window)
+      .exec<{ count: number }>(
+        "SELECT count FROM counters WHERE name = ? AND window = ?",
+        name,
+        window,
+      )
       .toArray()[0];
     if ((row?.count ?? 0) >= limit) {
       return false;
@@ -91,9 +97,7 @@ export class WebchatHub extends DurableObject<Env> {
       .toArray();
     for (const row of waiting) {
       server.send(
-        JSON.stringify(
-          outgoingView({ ...row, from: row.sender as OutgoingWebchat["from"] }),
-        ),
+        JSON.stringify(outgoingView({ ...row, from: row.sender as OutgoingWebchat["from"] })),
       );
       this.sql.exec("UPDATE outbox SET taken_at = ? WHERE id = ?", now, row.id);
     }
@@ -157,7 +161,7 @@ export class WebchatHub extends DurableObject<Env> {
           type: "error",
           status: 400,
           id: clientId,
-          detail: "send {type: \"message\", id (1-64 of A-Z a-z 0-9 _ -), text (1-4000 characters)}",
+          detail: 'send {type: "message", id (1-64 of A-Z a-z 0-9 _ -), text (1-4000 characters)}',
         }),
       );
       return;

@@ -48,7 +48,8 @@ export const getDeskReport = createRoute({
   path: "/v1/desk/reports",
   operationId: "getDeskReport",
   tags: ["Desk"],
-  summary: "Per agent or per day: handled, response and resolution times, 留言 on time, satisfaction",
+  summary:
+    "Per agent or per day: handled, response and resolution times, 留言 on time, satisfaction",
   description:
     "Counts each hand-off to people once, at its resolution. First response: hand-off to the agent's first reply; resolution: hand-off to resolution; p50/p90 are nearest-rank. A left message is on time when resolved by its due time.",
   security: bearerAuth,

@@ -3,7 +3,7 @@ import { requireScope } from "../../middleware/api-key";
 import { bearerAuth, IdempotencyHeaders } from "../common";
 import { jsonBody, jsonResponse, problems } from "../openapi-helpers";
 
-const tags = ["Web chat"];
+const tags = ["Desk"];
 const KeyParams = z.object({
   id: z.string().regex(/^wk_[0-9A-Za-z]{20,40}$/, "must be a widget key (wk_…)"),
 });

@@ -3,6 +3,8 @@
  * conversations' desk events (domain/desk-reports has the arithmetic) and the inspections, for
  * episodes resolved in [from, to). At most 92 days a report.
  */
+
+import type { Caller } from "../../domain/caller";
 import { csvCell, csvRow, UTF8_BOM } from "../../domain/csv";
 import {
   type DeskEvent,
@@ -11,7 +13,6 @@ import {
   reportRows,
   type ScoredInspection,
 } from "../../domain/desk-reports";
-import type { Caller } from "../../domain/caller";
 import { ApiError } from "../../lib/problem";
 import { deskSettingsFor } from "./intake";
 
@@ -110,7 +111,11 @@ const COLUMNS = [
 const seconds = (ms: number | null) => (ms === null ? null : ms / 1000);
 
 /** The report as CSV (RFC 4180, CRLF rows; a text cell that could run as a formula is guarded). */
-export function reportCsv(groupBy: "agent" | "day", rows: readonly ReportRow[], bom: boolean): string {
+export function reportCsv(
+  groupBy: "agent" | "day",
+  rows: readonly ReportRow[],
+  bom: boolean,
+): string {
   const header = csvRow(COLUMNS.map((c) => csvCell(c === "key" ? groupBy : c)));
   const lines = rows.map((r) =>
     csvRow(

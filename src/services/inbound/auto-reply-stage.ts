@@ -190,11 +190,7 @@ async function reply(
  * A web chat visitor's message gets the text rules' answer over the socket (through the tenant's
  * hub, once per inbound id); a template or query rule has no text for a web page and is skipped.
  */
-async function replyOverWebchat(
-  env: Env,
-  message: InboundRow,
-  now: number,
-): Promise<StageOutcome> {
+async function replyOverWebchat(env: Env, message: InboundRow, now: number): Promise<StageOutcome> {
   const rules = await smsRules(env, message.tenantId, now);
   if (rules.length === 0) {
     return {};

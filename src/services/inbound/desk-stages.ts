@@ -6,13 +6,13 @@
  * an idempotency key from the inbound id, so a rerun sends nothing twice.
  */
 import type { InboundRow } from "../../delivery/inbound-store";
+import { outgoingIdOf, sendToVisitor } from "../../delivery/webchat";
 import {
   type DeskInbound,
   type DeskOutcome,
   deskAfterRobot,
   deskBeforeRobot,
 } from "../desk/intake";
-import { outgoingIdOf, sendToVisitor } from "../../delivery/webchat";
 import { sendAutomatic } from "./automatic-sends";
 import type { InboundStage, StageOutcome } from "./stage";
 

@@ -40,7 +40,10 @@ export async function verifyVisitorToken(
     });
     const sub = payload.sub ?? "";
     if (!/^[\w.@:+-]{1,128}$/.test(sub)) {
-      throw new ApiError("unauthenticated", "The token's sub must be 1-128 of A-Z a-z 0-9 _ . @ : + -.");
+      throw new ApiError(
+        "unauthenticated",
+        "The token's sub must be 1-128 of A-Z a-z 0-9 _ . @ : + -.",
+      );
     }
     const name = typeof payload.name === "string" ? payload.name.slice(0, 100) : null;
     return { sub, name };

@@ -51,7 +51,9 @@ export async function createWidgetKey(
   const existing = await db
     .select({ id: webchatWidgetKeys.id })
     .from(webchatWidgetKeys)
-    .where(and(eq(webchatWidgetKeys.tenantId, caller.tenant.id), isNull(webchatWidgetKeys.revokedAt)));
+    .where(
+      and(eq(webchatWidgetKeys.tenantId, caller.tenant.id), isNull(webchatWidgetKeys.revokedAt)),
+    );
   if (existing.length >= MAX_KEYS_PER_TENANT) {
     throw new ApiError(
       "unprocessable-entity",
