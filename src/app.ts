@@ -32,6 +32,7 @@ import { templatesRouter } from "./routes/templates";
 import { tenantRouter } from "./routes/tenant";
 import { usersRouter } from "./routes/users";
 import { verificationsRouter } from "./routes/verifications";
+import { webchatRouter } from "./routes/webchat";
 import { documentWebhooks } from "./routes/webhook-doc";
 import { webhooksRouter } from "./routes/webhook-endpoints";
 import { wechatRouter } from "./routes/wechat";
@@ -90,6 +91,7 @@ export function createApp() {
   app.route("/", forwardingRulesRouter);
   app.route("/", conversationsRouter);
   app.route("/", deskRouter);
+  app.route("/", webchatRouter);
   app.route("/", optOutsRouter);
   app.route("/", verificationsRouter);
   app.route("/", wechatOAuthRouter);

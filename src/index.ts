@@ -36,6 +36,7 @@ export { TenantDesk } from "./durable-objects/desk/tenant-desk";
 export { TenantDispatcher } from "./durable-objects/dispatcher/tenant-dispatcher";
 export { PlatformNumberLimiter } from "./durable-objects/platform-number-limiter/platform-number-limiter";
 export { VerificationLimiter } from "./durable-objects/verification-limiter/verification-limiter";
+export { WebchatHub } from "./durable-objects/webchat/webchat-hub";
 export { WeChatAccount } from "./durable-objects/wechat-account/wechat-account";
 export { WeChatSandbox } from "./durable-objects/wechat-sandbox/wechat-sandbox";
 

@@ -3,7 +3,7 @@
  * Keyed by the provider union, so a provider without an adapter is a compile error. A message's
  * plan names one of these; the consumer calls it the same way whatever the channel.
  */
-import type { Channel, ProviderName } from "../domain/vocabulary";
+import type { ProviderName, SendChannel } from "../domain/vocabulary";
 import type { OutboundAdapter } from "./adapter";
 import type { SmsAdapter } from "./sms/adapter";
 import { smsAdapters } from "./sms/registry";
@@ -23,7 +23,7 @@ export const outboundAdapters: OutboundAdapters = { ...smsAdapters, wechat };
  * message goes through WeChat, for the app it names. Null: routed among the tenant's SMS carriers
  * by its routing rules (queues/delivery-plan.ts).
  */
-export const CHANNEL_PROVIDERS: { readonly [channel in Channel]: OutboundProvider | null } = {
+export const CHANNEL_PROVIDERS: { readonly [channel in SendChannel]: OutboundProvider | null } = {
   sms: null,
   wechat: "wechat",
 };

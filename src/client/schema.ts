@@ -1362,6 +1362,70 @@ export interface paths {
     patch?: never;
     trace?: never;
   };
+  "/v1/desk/reports": {
+    parameters: {
+      query?: never;
+      header?: never;
+      path?: never;
+      cookie?: never;
+    };
+    get: operations["getDeskReport"];
+    put?: never;
+    post?: never;
+    delete?: never;
+    options?: never;
+    head?: never;
+    patch?: never;
+    trace?: never;
+  };
+  "/v1/desk/reports/export": {
+    parameters: {
+      query?: never;
+      header?: never;
+      path?: never;
+      cookie?: never;
+    };
+    get: operations["exportDeskReport"];
+    put?: never;
+    post?: never;
+    delete?: never;
+    options?: never;
+    head?: never;
+    patch?: never;
+    trace?: never;
+  };
+  "/v1/desk/widget-keys": {
+    parameters: {
+      query?: never;
+      header?: never;
+      path?: never;
+      cookie?: never;
+    };
+    get: operations["listWidgetKeys"];
+    put?: never;
+    post: operations["createWidgetKey"];
+    delete?: never;
+    options?: never;
+    head?: never;
+    patch?: never;
+    trace?: never;
+  };
+  "/v1/desk/widget-keys/{id}": {
+    parameters: {
+      query?: never;
+      header?: never;
+      path?: never;
+      cookie?: never;
+    };
+    get?: never;
+    put?: never;
+    post?: never;
+    delete: operations["revokeWidgetKey"];
+    options?: never;
+    head?: never;
+    patch: operations["updateWidgetKey"];
+    trace?: never;
+  };
   "/v1/opt-outs": {
     parameters: {
       query?: never;
@@ -2413,7 +2477,7 @@ export interface components {
     };
     Message: {
       id: string;
-      channel: "sms" | "wechat";
+      channel: "sms" | "wechat" | "webchat";
       status: "scheduled" | "queued" | "sending" | "sent" | "delivered" | "undelivered" | "failed" | "canceled" | "expired";
       status_reason: string | null;
       to: string;
@@ -2884,7 +2948,7 @@ export interface components {
     };
     InboundMessage: {
       id: string;
-      channel: "sms" | "wechat";
+      channel: "sms" | "wechat" | "webchat";
       from: string;
       to: string;
       body: string;
@@ -2936,7 +3000,7 @@ export interface components {
     };
     Conversation: {
       id: string;
-      channel: "sms" | "wechat";
+      channel: "sms" | "wechat" | "webchat";
       counterpart: string;
       contact_id: string | null;
       last_message: {
@@ -2968,7 +3032,7 @@ export interface components {
     };
     ConversationReply: (components["schemas"]["ConversationMessage"]) & ({
       conversation_id: string;
-      channel: "sms" | "wechat";
+      channel: "sms" | "wechat" | "webchat";
       to: string;
       segments: number | null;
       cost: number;
@@ -3008,6 +3072,28 @@ export interface components {
       actor: string;
       detail: Record<string, unknown>;
       at: string;
+    };
+    DeskReportRow: {
+      agent_id?: string | null;
+      day?: string;
+      handled: number;
+      first_response_p50_seconds: number | null;
+      first_response_p90_seconds: number | null;
+      resolution_p50_seconds: number | null;
+      resolution_p90_seconds: number | null;
+      left_messages: number;
+      left_messages_on_time: number;
+      satisfaction_average: number | null;
+      satisfaction_count: number;
+      inspection_average: number | null;
+      inspection_count: number;
+    };
+    WidgetKey: {
+      id: string;
+      name: string;
+      allowed_origins: (string)[];
+      created_at: string;
+      revoked_at: string | null;
     };
     OptOut: {
       phone: string;
@@ -9123,7 +9209,7 @@ export interface operations {
         query?: {
           from?: string;
           to?: string;
-          channel?: "sms" | "wechat";
+          channel?: "sms" | "wechat" | "webchat";
           since?: string;
           until?: string;
           limit?: number;
@@ -9917,7 +10003,7 @@ export interface operations {
   listConversations: {
       parameters: {
         query?: {
-          channel?: "sms" | "wechat";
+          channel?: "sms" | "wechat" | "webchat";
           desk_state?: string;
           agent_id?: string;
           since?: string;
@@ -10784,6 +10870,351 @@ export interface operations {
           };
         };
         422: {
+          headers: { [name: string]: unknown };
+          content: {
+            "application/problem+json": components["schemas"]["Problem"];
+          };
+        };
+        429: {
+          headers: { [name: string]: unknown };
+          content: {
+            "application/problem+json": components["schemas"]["Problem"];
+          };
+        };
+        500: {
+          headers: { [name: string]: unknown };
+          content: {
+            "application/problem+json": components["schemas"]["Problem"];
+          };
+        };
+      };
+    };
+  getDeskReport: {
+      parameters: {
+        query: {
+          from: string;
+          to: string;
+          tz?: string;
+          group_by?: "agent" | "day";
+        };
+        header?: never;
+        path?: never;
+        cookie?: never;
+      };
+      requestBody?: never;
+      responses: {
+        200: {
+          headers: { [name: string]: unknown };
+          content: {
+            "application/json": {
+                from: string;
+                to: string;
+                tz: string;
+                group_by: "agent" | "day";
+                data: (components["schemas"]["DeskReportRow"])[];
+              };
+          };
+        };
+        400: {
+          headers: { [name: string]: unknown };
+          content: {
+            "application/problem+json": components["schemas"]["Problem"];
+          };
+        };
+        401: {
+          headers: { [name: string]: unknown };
+          content: {
+            "application/problem+json": components["schemas"]["Problem"];
+          };
+        };
+        403: {
+          headers: { [name: string]: unknown };
+          content: {
+            "application/problem+json": components["schemas"]["Problem"];
+          };
+        };
+        429: {
+          headers: { [name: string]: unknown };
+          content: {
+            "application/problem+json": components["schemas"]["Problem"];
+          };
+        };
+        500: {
+          headers: { [name: string]: unknown };
+          content: {
+            "application/problem+json": components["schemas"]["Problem"];
+          };
+        };
+      };
+    };
+  exportDeskReport: {
+      parameters: {
+        query: {
+          from: string;
+          to: string;
+          tz?: string;
+          group_by?: "agent" | "day";
+          bom?: "true" | "false";
+        };
+        header?: never;
+        path?: never;
+        cookie?: never;
+      };
+      requestBody?: never;
+      responses: {
+        200: {
+          headers: { [name: string]: unknown };
+          content: {
+            "text/csv": string;
+          };
+        };
+        400: {
+          headers: { [name: string]: unknown };
+          content: {
+            "application/problem+json": components["schemas"]["Problem"];
+          };
+        };
+        401: {
+          headers: { [name: string]: unknown };
+          content: {
+            "application/problem+json": components["schemas"]["Problem"];
+          };
+        };
+        403: {
+          headers: { [name: string]: unknown };
+          content: {
+            "application/problem+json": components["schemas"]["Problem"];
+          };
+        };
+        429: {
+          headers: { [name: string]: unknown };
+          content: {
+            "application/problem+json": components["schemas"]["Problem"];
+          };
+        };
+        500: {
+          headers: { [name: string]: unknown };
+          content: {
+            "application/problem+json": components["schemas"]["Problem"];
+          };
+        };
+      };
+    };
+  listWidgetKeys: {
+      parameters: {
+        query?: never;
+        header?: never;
+        path?: never;
+        cookie?: never;
+      };
+      requestBody?: never;
+      responses: {
+        200: {
+          headers: { [name: string]: unknown };
+          content: {
+            "application/json": {
+                data: (components["schemas"]["WidgetKey"])[];
+              };
+          };
+        };
+        401: {
+          headers: { [name: string]: unknown };
+          content: {
+            "application/problem+json": components["schemas"]["Problem"];
+          };
+        };
+        403: {
+          headers: { [name: string]: unknown };
+          content: {
+            "application/problem+json": components["schemas"]["Problem"];
+          };
+        };
+        429: {
+          headers: { [name: string]: unknown };
+          content: {
+            "application/problem+json": components["schemas"]["Problem"];
+          };
+        };
+        500: {
+          headers: { [name: string]: unknown };
+          content: {
+            "application/problem+json": components["schemas"]["Problem"];
+          };
+        };
+      };
+    };
+  createWidgetKey: {
+      parameters: {
+        query?: never;
+        header?: {
+          "idempotency-key"?: string;
+        };
+        path?: never;
+        cookie?: never;
+      };
+      requestBody: {
+        content: {
+          "application/json": {
+              name?: string;
+              allowed_origins: (string)[];
+            };
+        };
+      };
+      responses: {
+        201: {
+          headers: { [name: string]: unknown };
+          content: {
+            "application/json": (components["schemas"]["WidgetKey"]) & ({
+                secret: string | null;
+              });
+          };
+        };
+        400: {
+          headers: { [name: string]: unknown };
+          content: {
+            "application/problem+json": components["schemas"]["Problem"];
+          };
+        };
+        401: {
+          headers: { [name: string]: unknown };
+          content: {
+            "application/problem+json": components["schemas"]["Problem"];
+          };
+        };
+        403: {
+          headers: { [name: string]: unknown };
+          content: {
+            "application/problem+json": components["schemas"]["Problem"];
+          };
+        };
+        415: {
+          headers: { [name: string]: unknown };
+          content: {
+            "application/problem+json": components["schemas"]["Problem"];
+          };
+        };
+        422: {
+          headers: { [name: string]: unknown };
+          content: {
+            "application/problem+json": components["schemas"]["Problem"];
+          };
+        };
+        429: {
+          headers: { [name: string]: unknown };
+          content: {
+            "application/problem+json": components["schemas"]["Problem"];
+          };
+        };
+        500: {
+          headers: { [name: string]: unknown };
+          content: {
+            "application/problem+json": components["schemas"]["Problem"];
+          };
+        };
+      };
+    };
+  revokeWidgetKey: {
+      parameters: {
+        query?: never;
+        header?: never;
+        path: {
+          id: string;
+        };
+        cookie?: never;
+      };
+      requestBody?: never;
+      responses: {
+        204: {
+          headers: { [name: string]: unknown };
+          content?: never;
+        };
+        400: {
+          headers: { [name: string]: unknown };
+          content: {
+            "application/problem+json": components["schemas"]["Problem"];
+          };
+        };
+        401: {
+          headers: { [name: string]: unknown };
+          content: {
+            "application/problem+json": components["schemas"]["Problem"];
+          };
+        };
+        403: {
+          headers: { [name: string]: unknown };
+          content: {
+            "application/problem+json": components["schemas"]["Problem"];
+          };
+        };
+        404: {
+          headers: { [name: string]: unknown };
+          content: {
+            "application/problem+json": components["schemas"]["Problem"];
+          };
+        };
+        429: {
+          headers: { [name: string]: unknown };
+          content: {
+            "application/problem+json": components["schemas"]["Problem"];
+          };
+        };
+        500: {
+          headers: { [name: string]: unknown };
+          content: {
+            "application/problem+json": components["schemas"]["Problem"];
+          };
+        };
+      };
+    };
+  updateWidgetKey: {
+      parameters: {
+        query?: never;
+        header?: never;
+        path: {
+          id: string;
+        };
+        cookie?: never;
+      };
+      requestBody: {
+        content: {
+          "application/json": {
+              name?: string;
+              allowed_origins?: (string)[];
+            };
+        };
+      };
+      responses: {
+        200: {
+          headers: { [name: string]: unknown };
+          content: {
+            "application/json": components["schemas"]["WidgetKey"];
+          };
+        };
+        400: {
+          headers: { [name: string]: unknown };
+          content: {
+            "application/problem+json": components["schemas"]["Problem"];
+          };
+        };
+        401: {
+          headers: { [name: string]: unknown };
+          content: {
+            "application/problem+json": components["schemas"]["Problem"];
+          };
+        };
+        403: {
+          headers: { [name: string]: unknown };
+          content: {
+            "application/problem+json": components["schemas"]["Problem"];
+          };
+        };
+        404: {
+          headers: { [name: string]: unknown };
+          content: {
+            "application/problem+json": components["schemas"]["Problem"];
+          };
+        };
+        415: {
           headers: { [name: string]: unknown };
           content: {
             "application/problem+json": components["schemas"]["Problem"];

@@ -9,7 +9,7 @@ import type { AppEnv } from "../app-env";
 import { budgetZoneOf } from "../domain/budget";
 import { grants, type Permission } from "../domain/permissions";
 import { startOfLocalDay } from "../domain/stats";
-import { CHANNELS, MESSAGE_STATUSES } from "../domain/vocabulary";
+import { MESSAGE_STATUSES, SEND_CHANNELS } from "../domain/vocabulary";
 import { ApiError } from "../lib/problem";
 import { listTemplates } from "../services/content/templates";
 import { type BatchView, getBatch, listBatches } from "../services/messaging/batch-reads";
@@ -70,7 +70,7 @@ function messageQuery(c: Context<AppEnv>): MessageQuery {
     value !== undefined && ok(value) ? value : undefined;
   return {
     status: keep(q("status"), (v) => (MESSAGE_STATUSES as readonly string[]).includes(v)),
-    channel: keep(q("channel"), (v) => (CHANNELS as readonly string[]).includes(v)),
+    channel: keep(q("channel"), (v) => (SEND_CHANNELS as readonly string[]).includes(v)),
     to: keep(q("to"), (v) => v.length <= 32),
     template_id: keep(q("template_id"), (v) => TEMPLATE_ID.test(v)),
     batch_id: keep(q("batch_id"), (v) => BATCH_ID.test(v)),
@@ -205,7 +205,7 @@ export const messagePages = new Hono<AppEnv>()
     const [page, templates] = await Promise.all([
       listMessages(c.env, c.get("caller"), {
         status: query.status as (typeof MESSAGE_STATUSES)[number] | undefined,
-        channel: query.channel as (typeof CHANNELS)[number] | undefined,
+        channel: query.channel as (typeof SEND_CHANNELS)[number] | undefined,
         to: query.to,
         templateId: query.template_id,
         batchId: query.batch_id,

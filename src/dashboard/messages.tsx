@@ -4,7 +4,7 @@
  * per-row report, progress, cancel) and Scheduled messages (cancel). Routes: messages-routes.tsx.
  */
 import { smsFiguresOf } from "../domain/segments";
-import { CHANNELS, MESSAGE_STATUSES, type VariableDeclaration } from "../domain/vocabulary";
+import { MESSAGE_STATUSES, SEND_CHANNELS, type VariableDeclaration } from "../domain/vocabulary";
 import type { BatchView } from "../services/messaging/batch-reads";
 import type { AcceptedBatch } from "../services/messaging/batches";
 import type { AttemptRow, MessageRow } from "../services/messaging/message-reads";
@@ -86,7 +86,7 @@ export function MessagesPage(props: {
             value={q.channel}
             options={[
               { value: "", label: t("common.all") },
-              ...CHANNELS.map((ch) => ({ value: ch, label: t(`channel.${ch}`) })),
+              ...SEND_CHANNELS.map((ch) => ({ value: ch, label: t(`channel.${ch}`) })),
             ]}
           />
           <FilterField name="to" label={t("messages.number")} value={q.to} type="search" />

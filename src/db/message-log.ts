@@ -5,7 +5,7 @@
  */
 import { and, eq } from "drizzle-orm";
 import { FINAL_STATUSES as FINAL } from "../domain/status-machine";
-import type { AttemptOutcome, Channel, MessageStatus } from "../domain/vocabulary";
+import type { AttemptOutcome, MessageStatus, SendChannel } from "../domain/vocabulary";
 import { newId } from "../lib/ids";
 import type { Database } from "./client";
 import { messages } from "./schema";
@@ -114,7 +114,7 @@ export async function startAttempts(
 export interface ReceiptChange {
   id: string;
   tenant_id: string;
-  channel: Channel;
+  channel: SendChannel;
   recipient: string;
   segments: number;
   encoding: "GSM-7" | "UCS-2";

@@ -23,6 +23,7 @@ import {
   MESSAGE_STATUSES,
   PROVIDERS,
   REVIEW_STATUSES,
+  SEND_CHANNELS,
   TEMPLATE_KINDS,
   USER_STATUSES,
   type VariableDeclaration,
@@ -186,7 +187,7 @@ export const messages = sqliteTable(
   {
     id: text().primaryKey(),
     tenantId: text().notNull(),
-    channel: text({ enum: CHANNELS }).notNull(),
+    channel: text({ enum: SEND_CHANNELS }).notNull(),
     /** E.164 recipient. */
     recipient: text().notNull(),
     /**
@@ -1461,5 +1462,71 @@ export const wechatBroadcastJobs = sqliteTable(
   (t) => [
     primaryKey({ columns: [t.broadcastId, t.msgId] }),
     uniqueIndex("wechat_broadcast_jobs_msg_idx").on(t.tenantId, t.appId, t.msgId),
+  ],
+);
+
+/**
+ * A tenant's public web chat widget key (`wk_…`, in the page's script tag) with the origins its
+ * pages may be served from, and the HS256 secret (encrypted) the tenant's site signs visitors'
+ * identity tokens with. A revoked key connects nothing.
+ */
+export const webchatWidgetKeys = sqliteTable(
+  "webchat_widget_keys",
+  {
+    id: text().primaryKey(),
+    tenantId: text()
+      .notNull()
+      .references(() => tenants.id),
+    name: text().notNull(),
+    allowedOrigins: text({ mode: "json" }).$type<string[]>().notNull(),
+    secretCiphertext: text().notNull(),
+    createdAt: integer().notNull(),
+    revokedAt: integer(),
+  },
+  (t) => [index("webchat_widget_keys_tenant").on(t.tenantId, t.id)],
+);
+
+/** An inspector's checklist (`chk_…`): items with the points each is worth. */
+export const inspectionChecklists = sqliteTable(
+  "inspection_checklists",
+  {
+    id: text().primaryKey(),
+    tenantId: text()
+      .notNull()
+      .references(() => tenants.id),
+    name: text().notNull(),
+    /** `[{id, label, points}]`: an item's id stays when the list is edited. */
+    items: text({ mode: "json" })
+      .$type<{ id: string; label: string; points: number }[]>()
+      .notNull(),
+    createdAt: integer().notNull(),
+    updatedAt: integer().notNull(),
+    deletedAt: integer(),
+  },
+  (t) => [index("inspection_checklists_tenant").on(t.tenantId, t.id)],
+);
+
+/** One inspector's score of one resolved conversation (`isp_…`), against a checklist. */
+export const inspections = sqliteTable(
+  "inspections",
+  {
+    id: text().primaryKey(),
+    tenantId: text()
+      .notNull()
+      .references(() => tenants.id),
+    conversationId: text().notNull(),
+    /** The agent who resolved it: whose score this is. */
+    agentId: text(),
+    checklistId: text().notNull(),
+    inspectorId: text().notNull(),
+    items: text({ mode: "json" }).$type<{ item_id: string; points: number }[]>().notNull(),
+    score: integer().notNull(),
+    maxScore: integer().notNull(),
+    comment: text(),
+    createdAt: integer().notNull(),
+  },
+  (t) => [
+    uniqueIndex("inspections_conversation").on(t.tenantId, t.conversationId, t.checklistId),
+    index("inspections_agent").on(t.tenantId, t.agentId, t.createdAt),
   ],
 );

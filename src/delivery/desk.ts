@@ -74,7 +74,11 @@ export async function projectMoves(
       m.to,
       m.agentId,
       m.actor,
-      JSON.stringify(m.reason ? { reason: m.reason } : {}),
+      // The due time goes on the event too: reports judge a left message's answer against it.
+      JSON.stringify({
+        ...(m.reason ? { reason: m.reason } : {}),
+        ...(m.to === "left_message" && m.dueAt !== null ? { due_at: m.dueAt } : {}),
+      }),
       m.at,
     ),
   ]);

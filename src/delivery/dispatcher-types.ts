@@ -4,7 +4,7 @@ import type { MessageRow } from "../db/message-log";
 import type { BudgetPolicy, BudgetRefusal } from "../domain/budget";
 import { fromMicros } from "../domain/pricing";
 import { type Encoding, smsFiguresOf } from "../domain/segments";
-import { CHANNELS, TEMPLATE_KINDS } from "../domain/vocabulary";
+import { SEND_CHANNELS, TEMPLATE_KINDS } from "../domain/vocabulary";
 import type { SmsFallback } from "../domain/wechat-payload";
 
 export const LANES = ["transactional", "bulk"] as const;
@@ -13,7 +13,7 @@ export type Lane = (typeof LANES)[number];
 export const outboxMessageSchema = z.object({
   id: z.string(),
   tenantId: z.string(),
-  channel: z.enum(CHANNELS),
+  channel: z.enum(SEND_CHANNELS),
   recipient: z.string(),
   /**
    * The ISO country of an SMS recipient's number: marketing to it waits out the tenant's quiet

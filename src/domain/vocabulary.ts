@@ -10,8 +10,12 @@ export type UserStatus = (typeof USER_STATUSES)[number];
 export const TEMPLATE_KINDS = ["verification", "notification", "marketing"] as const;
 export type TemplateKind = (typeof TEMPLATE_KINDS)[number];
 
-export const CHANNELS = ["sms", "wechat"] as const;
+export const CHANNELS = ["sms", "wechat", "webchat"] as const;
 export type Channel = (typeof CHANNELS)[number];
+
+/** The channels the send log (messages) carries; web chat's replies go over the visitor's socket. */
+export const SEND_CHANNELS = ["sms", "wechat"] as const;
+export type SendChannel = (typeof SEND_CHANNELS)[number];
 
 export const MESSAGE_STATUSES = [
   "scheduled",

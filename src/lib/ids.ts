@@ -37,7 +37,10 @@ export type IdPrefix =
   | "qry"
   | "fsy"
   | "cev"
-  | "cnr";
+  | "cnr"
+  | "wcm"
+  | "chk"
+  | "isp";
 
 /** `value` in `width` Crockford base32 digits, most significant first. */
 function base32(value: number, width: number): string {

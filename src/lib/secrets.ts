@@ -6,7 +6,11 @@
  */
 import { deriveKey } from "./crypto";
 
-export type SecretPurpose = "provider-credentials" | "webhook-secret" | "sso-signing-key";
+export type SecretPurpose =
+  | "provider-credentials"
+  | "webhook-secret"
+  | "sso-signing-key"
+  | "webchat-identity-secret";
 
 const keys = new Map<string, Promise<CryptoKey>>();
 

@@ -408,6 +408,7 @@ export const en = {
   "status.completed": "completed",
   "channel.sms": "SMS",
   "channel.wechat": "WeChat",
+  "channel.webchat": "Web chat",
   "messages.channel": "Channel",
   "messages.number": "Number",
   "messages.template": "Template",

@@ -401,6 +401,7 @@ export const zh: Catalog = {
   "status.completed": "已完成",
   "channel.sms": "短信",
   "channel.wechat": "微信",
+  "channel.webchat": "网页聊天",
   "messages.channel": "渠道",
   "messages.number": "号码",
   "messages.template": "模板",

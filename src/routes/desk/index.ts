@@ -5,6 +5,8 @@ import { openLive } from "../../services/desk/desk";
 import { createRouter } from "../router";
 import * as handlers from "./desk.handlers";
 import * as routes from "./desk.routes";
+import * as reportHandlers from "./reports.handlers";
+import * as reportRoutes from "./reports.routes";
 
 export const deskRouter = createRouter()
   .openapi(routes.listAgents, handlers.listAgents)
@@ -15,7 +17,9 @@ export const deskRouter = createRouter()
   .openapi(routes.resolveConversation, handlers.resolveConversation)
   .openapi(routes.addNote, handlers.addNote)
   .openapi(routes.listEvents, handlers.listEvents)
-  .openapi(routes.reply, handlers.reply);
+  .openapi(routes.reply, handlers.reply)
+  .openapi(reportRoutes.getDeskReport, reportHandlers.getDeskReport)
+  .openapi(reportRoutes.exportDeskReport, reportHandlers.exportDeskReport);
 
 /**
  * The desk's live channel: a WebSocket served by the tenant's desk object (Hibernation API).

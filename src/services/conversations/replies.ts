@@ -6,7 +6,9 @@
  * to, inside the window their interaction opened, and is refused with a 422 when it is closed.
  */
 import type { AcceptedMessage } from "../../delivery/dispatcher-types";
+import { outgoingIdOf, sendToVisitor } from "../../delivery/webchat";
 import type { Caller } from "../../domain/caller";
+import { newId } from "../../lib/ids";
 import { ApiError } from "../../lib/problem";
 import { withCurrentSettings } from "../accounts/tenants";
 import { acceptMessage } from "../messaging/messages";
@@ -52,6 +54,9 @@ async function acceptReply(
   if (conversation.channel === "sms") {
     return acceptMessage(env, caller, { to: conversation.counterpart, body }, idempotencyKey, now);
   }
+  if (conversation.channel === "webchat") {
+    return replyOverWebchat(env, caller, conversation, body, idempotencyKey, now);
+  }
   const appId = await appOfFollower(env, conversation);
   const result = await withCurrentSettings(env, caller, (current) =>
     acceptWithinWindow(
@@ -73,6 +78,48 @@ async function acceptReply(
     );
   }
   return result.accepted;
+}
+
+/**
+ * A web chat reply goes over the visitor's socket through the tenant's hub, which keeps it until
+ * the visitor is back if no socket is open; the same Idempotency-Key sends it once.
+ */
+async function replyOverWebchat(
+  env: Env,
+  caller: Caller,
+  conversation: ConversationRow,
+  body: string,
+  idempotencyKey: string | undefined,
+  now: number,
+): Promise<{ replayed: boolean; message: AcceptedMessage }> {
+  const id = await outgoingIdOf(
+    idempotencyKey === undefined
+      ? null
+      : `reply:${caller.tenant.id}:${conversation.id}:${idempotencyKey}`,
+    () => newId("wcm", now),
+  );
+  const sent = await sendToVisitor(env, caller.tenant.id, {
+    id,
+    counterpart: conversation.counterpart,
+    body,
+    from: "agent",
+    at: now,
+  });
+  const at = new Date(now).toISOString();
+  return {
+    replayed: !sent.stored,
+    message: {
+      id,
+      status: "queued",
+      to: conversation.counterpart,
+      segments: null,
+      encoding: null,
+      cost: 0,
+      currency: caller.tenant.currency,
+      send_at: at,
+      created_at: at,
+    },
+  };
 }
 
 /** Sends `body` to the conversation's counterpart and records it on the conversation. */

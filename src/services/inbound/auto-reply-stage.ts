@@ -13,6 +13,7 @@ import { and, count, eq, gt, isNotNull, ne } from "drizzle-orm";
 import { database } from "../../db/client";
 import { inboundMessages } from "../../db/schema";
 import type { InboundRow } from "../../delivery/inbound-store";
+import { outgoingIdOf, sendToVisitor } from "../../delivery/webchat";
 import { chooseReply } from "../../domain/auto-replies";
 import { newId } from "../../lib/ids";
 import { type Fetch, networkFetch } from "../../lib/outbound-fetch";
@@ -106,6 +107,9 @@ async function reply(
   now: number,
   fetch: Fetch,
 ): Promise<StageOutcome> {
+  if (message.channel === "webchat") {
+    return replyOverWebchat(env, message, now);
+  }
   if (message.channel !== "sms") {
     // WeChat's keyword replies are its webhook's passive answers.
     return {};
@@ -180,6 +184,40 @@ async function reply(
     .set({ autoReplyMessageId: sent.messageId })
     .where(eq(inboundMessages.id, message.id));
   return { result: { rule_id: rule.id, message_id: sent.messageId } satisfies AutoReplyResult };
+}
+
+/**
+ * A web chat visitor's message gets the text rules' answer over the socket (through the tenant's
+ * hub, once per inbound id); a template or query rule has no text for a web page and is skipped.
+ */
+async function replyOverWebchat(env: Env, message: InboundRow, now: number): Promise<StageOutcome> {
+  const rules = await smsRules(env, message.tenantId, now);
+  if (rules.length === 0) {
+    return {};
+  }
+  const clock = await replyClock(env, message.tenantId, rules, message.receivedAt);
+  const rule = chooseReply(rules, { kind: "text", text: message.body }, clock);
+  if (!rule) {
+    return {};
+  }
+  if (rule.reply.type !== "text") {
+    return {
+      result: {
+        rule_id: rule.id,
+        skipped: "unsendable",
+        reason: `a ${rule.reply.type} reply has no text to show on a web page`,
+      } satisfies AutoReplyResult,
+    };
+  }
+  const id = await outgoingIdOf(autoReplyKey(message.id), () => "");
+  await sendToVisitor(env, message.tenantId, {
+    id,
+    counterpart: message.sender,
+    body: rule.reply.content,
+    from: "robot",
+    at: now,
+  });
+  return { result: { rule_id: rule.id, message_id: id } satisfies AutoReplyResult };
 }
 
 /** The stage, asking query endpoints through `fetch` (tests pass a fake). */

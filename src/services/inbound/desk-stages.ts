@@ -6,6 +6,7 @@
  * an idempotency key from the inbound id, so a rerun sends nothing twice.
  */
 import type { InboundRow } from "../../delivery/inbound-store";
+import { outgoingIdOf, sendToVisitor } from "../../delivery/webchat";
 import {
   type DeskInbound,
   type DeskOutcome,
@@ -16,6 +17,9 @@ import { sendAutomatic } from "./automatic-sends";
 import type { InboundStage, StageOutcome } from "./stage";
 
 const E164 = /^\+[1-9]\d{1,14}$/;
+
+/** The channels whose inbound messages these stages take (WeChat's are its webhook's). */
+const DESK_CHANNELS: readonly string[] = ["sms", "webchat"];
 
 function deskInboundOf(message: InboundRow): DeskInbound {
   return {
@@ -37,6 +41,17 @@ function deskInboundOf(message: InboundRow): DeskInbound {
 async function resultOf(env: Env, message: InboundRow, outcome: DeskOutcome): Promise<unknown> {
   if (outcome.kind !== "handoff" || outcome.answer === null) {
     return outcome;
+  }
+  if (message.channel === "webchat") {
+    const id = await outgoingIdOf(`desk-answer:${message.id}`, () => "");
+    await sendToVisitor(env, message.tenantId, {
+      id,
+      counterpart: message.sender,
+      body: outcome.answer,
+      from: "system",
+      at: Date.now(),
+    });
+    return { ...outcome, answer_message: id };
   }
   const sent = await sendAutomatic(
     env,
@@ -61,7 +76,7 @@ export function deskTookIt(handling: Record<string, unknown>): boolean {
 export const deskStage: InboundStage = {
   name: "desk",
   async run(env, message): Promise<StageOutcome> {
-    if (message.channel !== "sms" || message.handling.desk !== undefined) {
+    if (!DESK_CHANNELS.includes(message.channel) || message.handling.desk !== undefined) {
       return {};
     }
     const outcome = await deskBeforeRobot(env, deskInboundOf(message));
@@ -73,7 +88,11 @@ export const deskFallbackStage: InboundStage = {
   name: "desk_fallback",
   async run(env, message): Promise<StageOutcome> {
     const handling = message.handling;
-    if (message.channel !== "sms" || deskTookIt(handling) || handling.desk_fallback !== undefined) {
+    if (
+      !DESK_CHANNELS.includes(message.channel) ||
+      deskTookIt(handling) ||
+      handling.desk_fallback !== undefined
+    ) {
       return {};
     }
     const reply = handling.auto_reply as { message_id?: string } | undefined;

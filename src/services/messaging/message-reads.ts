@@ -14,7 +14,7 @@ import {
 } from "../../delivery/dispatcher-types";
 import { type Caller, modeSeenBy } from "../../domain/caller";
 import { normalisePhone } from "../../domain/phone";
-import type { Channel, MessageStatus } from "../../domain/vocabulary";
+import type { MessageStatus, SendChannel } from "../../domain/vocabulary";
 import { ApiError } from "../../lib/problem";
 import { firstAnswer, shardStubs } from "./dispatch-shards";
 
@@ -107,7 +107,7 @@ export interface MessageFilters {
   status?: MessageStatus;
   to?: string;
   /** The dashboard's further filters (the API's list takes the four others). */
-  channel?: Channel;
+  channel?: SendChannel;
   templateId?: string;
   batchId?: string;
   since?: number;

@@ -1,0 +1,96 @@
+import { createRoute, z } from "@hono/zod-openapi";
+import { isTimeZone } from "../../domain/desk";
+import { requireScope } from "../../middleware/api-key";
+import { bearerAuth } from "../common";
+import { jsonResponse, problems } from "../openapi-helpers";
+
+const Instant = z
+  .string()
+  .refine((v) => /^\d{4}-\d{2}-\d{2}(T.+)?$/.test(v) && !Number.isNaN(Date.parse(v)), {
+    message: "an ISO 8601 date or date-time",
+  })
+  .openapi({ example: "2026-12-07T00:00:00+08:00" });
+
+const ReportQuery = z.object({
+  from: Instant.openapi({ description: "Resolutions at or after this instant" }),
+  to: Instant.openapi({ description: "Resolutions before this instant (at most 92 days on)" }),
+  tz: z
+    .string()
+    .refine(isTimeZone, "an IANA time zone")
+    .optional()
+    .openapi({ description: "The zone days are counted in; default: the desk's time_zone" }),
+  group_by: z.enum(["agent", "day"]).default("agent"),
+});
+
+export const ReportRowSchema = z
+  .object({
+    agent_id: z.string().nullable().optional(),
+    day: z.string().optional(),
+    handled: z.number().int().openapi({ description: "Conversations resolved" }),
+    first_response_p50_seconds: z.number().nullable(),
+    first_response_p90_seconds: z.number().nullable(),
+    resolution_p50_seconds: z.number().nullable(),
+    resolution_p90_seconds: z.number().nullable(),
+    left_messages: z.number().int(),
+    left_messages_on_time: z.number().int(),
+    satisfaction_average: z.number().nullable(),
+    satisfaction_count: z.number().int(),
+    inspection_average: z
+      .number()
+      .nullable()
+      .openapi({ description: "Inspection scores as a percentage of their checklist's points" }),
+    inspection_count: z.number().int(),
+  })
+  .openapi("DeskReportRow");
+
+export const getDeskReport = createRoute({
+  method: "get",
+  path: "/v1/desk/reports",
+  operationId: "getDeskReport",
+  tags: ["Desk"],
+  summary:
+    "Per agent or per day: handled, response and resolution times, 留言 on time, satisfaction",
+  description:
+    "Counts each hand-off to people once, at its resolution. First response: hand-off to the agent's first reply; resolution: hand-off to resolution; p50/p90 are nearest-rank. A left message is on time when resolved by its due time.",
+  security: bearerAuth,
+  middleware: [requireScope("stats:read")] as const,
+  request: { query: ReportQuery },
+  responses: {
+    200: jsonResponse(
+      z.object({
+        from: z.string(),
+        to: z.string(),
+        tz: z.string(),
+        group_by: z.enum(["agent", "day"]),
+        data: z.array(ReportRowSchema),
+      }),
+      "The report",
+    ),
+    ...problems(400, 401, 403, 429),
+  },
+});
+
+export const exportDeskReport = createRoute({
+  method: "get",
+  path: "/v1/desk/reports/export",
+  operationId: "exportDeskReport",
+  tags: ["Desk"],
+  summary: "The rows of GET /v1/desk/reports as CSV",
+  security: bearerAuth,
+  middleware: [requireScope("stats:read")] as const,
+  request: {
+    query: ReportQuery.extend({
+      bom: z
+        .enum(["true", "false"])
+        .default("false")
+        .openapi({ description: "Start with a UTF-8 byte order mark (for Excel)" }),
+    }),
+  },
+  responses: {
+    200: {
+      description: "CSV, a header row then one row per group; formula-like text cells start with '",
+      content: { "text/csv": { schema: z.string() } },
+    },
+    ...problems(400, 401, 403, 429),
+  },
+});

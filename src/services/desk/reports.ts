@@ -1,0 +1,139 @@
+/**
+ * The desk's reports (GET /v1/desk/reports and its CSV): per agent or per day, from the
+ * conversations' desk events (domain/desk-reports has the arithmetic) and the inspections, for
+ * episodes resolved in [from, to). At most 92 days a report.
+ */
+
+import type { Caller } from "../../domain/caller";
+import { csvCell, csvRow, UTF8_BOM } from "../../domain/csv";
+import {
+  type DeskEvent,
+  episodesOf,
+  type ReportRow,
+  reportRows,
+  type ScoredInspection,
+} from "../../domain/desk-reports";
+import { ApiError } from "../../lib/problem";
+import { deskSettingsFor } from "./intake";
+
+export const MAX_REPORT_DAYS = 92;
+
+export interface ReportQuery {
+  from: number;
+  to: number;
+  timeZone?: string;
+  groupBy: "agent" | "day";
+}
+
+interface EventRow {
+  conversation_id: string;
+  type: string;
+  from_state: string | null;
+  to_state: string | null;
+  agent_id: string | null;
+  detail: string;
+  at: number;
+}
+
+export async function deskReport(
+  env: Env,
+  caller: Caller,
+  query: ReportQuery,
+): Promise<{ timeZone: string; rows: ReportRow[] }> {
+  if (query.to <= query.from) {
+    throw new ApiError("validation-error", "to must be after from.", {
+      errors: [{ pointer: "/query/to", detail: "after from" }],
+    });
+  }
+  if (query.to - query.from > MAX_REPORT_DAYS * 86_400_000) {
+    throw new ApiError("validation-error", `A report covers at most ${MAX_REPORT_DAYS} days.`, {
+      errors: [{ pointer: "/query/to", detail: `at most ${MAX_REPORT_DAYS} days after from` }],
+    });
+  }
+  const tenantId = caller.tenant.id;
+  const timeZone = query.timeZone ?? (await deskSettingsFor(env, tenantId)).timeZone;
+  const events = await env.DB.prepare(
+    `SELECT conversation_id, type, from_state, to_state, agent_id, detail, at
+     FROM conversation_events
+     WHERE tenant_id = ?1 AND type IN ('state', 'satisfaction') AND conversation_id IN (
+       SELECT conversation_id FROM conversation_events
+       WHERE tenant_id = ?1 AND type = 'state' AND to_state = 'resolved' AND at >= ?2 AND at < ?3)
+     ORDER BY conversation_id, at, id`,
+  )
+    .bind(tenantId, query.from, query.to)
+    .all<EventRow>();
+  const byConversation = new Map<string, DeskEvent[]>();
+  for (const row of events.results) {
+    const list = byConversation.get(row.conversation_id) ?? [];
+    list.push({
+      conversationId: row.conversation_id,
+      type: row.type,
+      fromState: row.from_state,
+      toState: row.to_state,
+      agentId: row.agent_id,
+      detail: JSON.parse(row.detail) as Record<string, unknown>,
+      at: row.at,
+    });
+    byConversation.set(row.conversation_id, list);
+  }
+  const episodes = [...byConversation.values()]
+    .flatMap((list) => episodesOf(list))
+    .filter((e) => e.resolvedAt >= query.from && e.resolvedAt < query.to);
+  const scored = await env.DB.prepare(
+    `SELECT agent_id, score, max_score, created_at FROM inspections
+     WHERE tenant_id = ? AND created_at >= ? AND created_at < ?`,
+  )
+    .bind(tenantId, query.from, query.to)
+    .all<{ agent_id: string | null; score: number; max_score: number; created_at: number }>();
+  const inspections: ScoredInspection[] = scored.results.map((r) => ({
+    agentId: r.agent_id,
+    percent: r.max_score === 0 ? 0 : (r.score / r.max_score) * 100,
+    at: r.created_at,
+  }));
+  return { timeZone, rows: reportRows(episodes, inspections, query.groupBy, timeZone) };
+}
+
+const COLUMNS = [
+  "key",
+  "handled",
+  "first_response_p50_seconds",
+  "first_response_p90_seconds",
+  "resolution_p50_seconds",
+  "resolution_p90_seconds",
+  "left_messages",
+  "left_messages_on_time",
+  "satisfaction_average",
+  "satisfaction_count",
+  "inspection_average",
+  "inspection_count",
+] as const;
+
+const seconds = (ms: number | null) => (ms === null ? null : ms / 1000);
+
+/** The report as CSV (RFC 4180, CRLF rows; a text cell that could run as a formula is guarded). */
+export function reportCsv(
+  groupBy: "agent" | "day",
+  rows: readonly ReportRow[],
+  bom: boolean,
+): string {
+  const header = csvRow(COLUMNS.map((c) => csvCell(c === "key" ? groupBy : c)));
+  const lines = rows.map((r) =>
+    csvRow(
+      [
+        r.key,
+        r.handled,
+        seconds(r.firstResponseP50Ms),
+        seconds(r.firstResponseP90Ms),
+        seconds(r.resolutionP50Ms),
+        seconds(r.resolutionP90Ms),
+        r.leftMessages,
+        r.leftMessagesOnTime,
+        r.satisfactionAverage,
+        r.satisfactionCount,
+        r.inspectionAverage,
+        r.inspectionCount,
+      ].map((v) => csvCell(v)),
+    ),
+  );
+  return (bom ? UTF8_BOM : "") + [header, ...lines].join("");
+}
