@@ -12,7 +12,7 @@
  * queue: a replay's); sends a delivery that is no longer pending (done, or endpoint deleted).
  */
 import { eq, inArray } from "drizzle-orm";
-import { settingsOf } from "../config/settings";
+import { masterKeysOf, settingsOf } from "../config/settings";
 import { database } from "../db/client";
 import { webhookDeliveries, webhookEndpoints } from "../db/schema";
 import {
@@ -164,11 +164,7 @@ async function deliver(
   }
   let secret: string;
   try {
-    secret = await decryptSecret(
-      settingsOf(env).MASTER_KEY,
-      "webhook-secret",
-      endpoint.secretCiphertext,
-    );
+    secret = await decryptSecret(masterKeysOf(env), "webhook-secret", endpoint.secretCiphertext);
   } catch {
     const attempt = { at: now(), statusCode: null, latencyMs: 0 };
     return failed(
