@@ -658,6 +658,22 @@ export interface paths {
     patch?: never;
     trace?: never;
   };
+  "/v1/platform/master-key/reencrypt": {
+    parameters: {
+      query?: never;
+      header?: never;
+      path?: never;
+      cookie?: never;
+    };
+    get?: never;
+    put?: never;
+    post: operations["rotateSecretsToMasterKey"];
+    delete?: never;
+    options?: never;
+    head?: never;
+    patch?: never;
+    trace?: never;
+  };
   "/v1/users": {
     parameters: {
       query?: never;
@@ -2793,6 +2809,16 @@ export interface components {
       tenant_id: string;
       balance: number;
       currency: string;
+    };
+    SecretReencryption: {
+      scanned: number;
+      reencrypted: number;
+      current: number;
+      unreadable: ({
+          table: string;
+          id: string;
+        })[];
+      next_cursor: string | null;
     };
     User: {
       id: string;
@@ -7022,6 +7048,54 @@ export interface operations {
           };
         };
         422: {
+          headers: { [name: string]: unknown };
+          content: {
+            "application/problem+json": components["schemas"]["Problem"];
+          };
+        };
+        500: {
+          headers: { [name: string]: unknown };
+          content: {
+            "application/problem+json": components["schemas"]["Problem"];
+          };
+        };
+      };
+    };
+  rotateSecretsToMasterKey: {
+      parameters: {
+        query?: never;
+        header?: never;
+        path?: never;
+        cookie?: never;
+      };
+      requestBody: {
+        content: {
+          "application/json": {
+              cursor?: string;
+              limit?: number;
+            };
+        };
+      };
+      responses: {
+        200: {
+          headers: { [name: string]: unknown };
+          content: {
+            "application/json": components["schemas"]["SecretReencryption"];
+          };
+        };
+        400: {
+          headers: { [name: string]: unknown };
+          content: {
+            "application/problem+json": components["schemas"]["Problem"];
+          };
+        };
+        401: {
+          headers: { [name: string]: unknown };
+          content: {
+            "application/problem+json": components["schemas"]["Problem"];
+          };
+        };
+        415: {
           headers: { [name: string]: unknown };
           content: {
             "application/problem+json": components["schemas"]["Problem"];

@@ -7,6 +7,10 @@ import { z } from "zod";
 const positiveInt = z.coerce.number().int().positive();
 const nonNegative = z.coerce.number().nonnegative();
 
+const masterKey = z
+  .string()
+  .refine((value) => base64Length(value) === 32, "must be the base64 of 32 random bytes");
+
 const settingsSchema = z.object({
   ENVIRONMENT: z.string().default("development"),
   LOG_LEVEL: z.enum(["debug", "info", "warn", "error"]).default("info"),
@@ -22,9 +26,15 @@ const settingsSchema = z.object({
   WEBHOOK_ALLOW_LOCAL_HTTP: z.stringbool().default(false),
   /** Development only: serves the WeChat sandbox (README, WeChat, locally). */
   WECHAT_SANDBOX_ENABLED: z.stringbool().default(false),
-  MASTER_KEY: z
-    .string()
-    .refine((value) => base64Length(value) === 32, "must be the base64 of 32 random bytes"),
+  MASTER_KEY: masterKey,
+  /**
+   * The key before the last rotation (README, Deploying): values still encrypted or hashed under it
+   * keep working until `npm run rotate-master-key` has re-encrypted them; then it is removed.
+   */
+  MASTER_KEY_PREVIOUS: z.preprocess(
+    (value) => (value === "" ? undefined : value),
+    masterKey.optional(),
+  ),
   /**
    * The platform admin's key for `/v1/platform/*` (middleware/platform-key). Unset (or empty), the
    * platform routes refuse every request.
@@ -47,6 +57,14 @@ function base64Length(value: string): number {
 }
 
 export type Settings = z.infer<typeof settingsSchema>;
+
+/** The keys a stored value may be under, the current one first (then MASTER_KEY_PREVIOUS). */
+export function masterKeysOf(env: Env): readonly string[] {
+  const { MASTER_KEY, MASTER_KEY_PREVIOUS } = settingsOf(env);
+  return MASTER_KEY_PREVIOUS && MASTER_KEY_PREVIOUS !== MASTER_KEY
+    ? [MASTER_KEY, MASTER_KEY_PREVIOUS]
+    : [MASTER_KEY];
+}
 
 const cache = new WeakMap<object, Settings>();
 

@@ -7,7 +7,7 @@
  */
 import { and, eq, inArray } from "drizzle-orm";
 import type { ProviderSettings } from "../channels/sms/adapter";
-import { settingsOf } from "../config/settings";
+import { masterKeysOf, settingsOf } from "../config/settings";
 import { database } from "../db/client";
 import { providerSettings, routes, templateProviderCodes } from "../db/schema";
 import type { RouteRule } from "../domain/routing";
@@ -55,11 +55,7 @@ export function readyProviders(
     for (const row of rows) {
       const secrets = row.secretCiphertext
         ? (JSON.parse(
-            await decryptSecret(
-              settingsOf(env).MASTER_KEY,
-              "provider-credentials",
-              row.secretCiphertext,
-            ),
+            await decryptSecret(masterKeysOf(env), "provider-credentials", row.secretCiphertext),
           ) as Record<string, string>)
         : {};
       ready.set(row.provider, {

@@ -4,23 +4,30 @@
  * ("relaybox verification codes v1"), bound to the verification's id so a hash is useless for any
  * other one, and compared in constant time.
  */
-import { settingsOf } from "../config/settings";
+import { masterKeysOf } from "../config/settings";
 import { deriveKey, timingSafeEqual, toHex } from "../lib/crypto";
 
-let cachedKey: { master: string; key: Promise<CryptoKey> } | null = null;
+const codeKeys = new Map<string, Promise<CryptoKey>>();
 
-function codeKey(env: Env): Promise<CryptoKey> {
-  const master = settingsOf(env).MASTER_KEY;
-  if (cachedKey?.master !== master) {
-    const bytes = Uint8Array.from(atob(master), (ch) => ch.charCodeAt(0));
-    cachedKey = {
-      master,
-      key: deriveKey(bytes, "relaybox verification codes v1").then((raw) =>
-        crypto.subtle.importKey("raw", raw, { name: "HMAC", hash: "SHA-256" }, false, ["sign"]),
-      ),
-    };
+function codeKey(masterKey: string): Promise<CryptoKey> {
+  let key = codeKeys.get(masterKey);
+  if (!key) {
+    const bytes = Uint8Array.from(atob(masterKey), (ch) => ch.charCodeAt(0));
+    key = deriveKey(bytes, "relaybox verification codes v1").then((raw) =>
+      crypto.subtle.importKey("raw", raw, { name: "HMAC", hash: "SHA-256" }, false, ["sign"]),
+    );
+    codeKeys.set(masterKey, key);
   }
-  return cachedKey.key;
+  return key;
+}
+
+async function hashUnder(masterKey: string, verificationId: string, code: string) {
+  const signature = await crypto.subtle.sign(
+    "HMAC",
+    await codeKey(masterKey),
+    new TextEncoder().encode(`${verificationId}:${code}`),
+  );
+  return toHex(signature);
 }
 
 /** `length` decimal digits, each uniformly random. */
@@ -37,20 +44,31 @@ export function newCode(length: number): string {
   return out;
 }
 
+/** The hash stored for a new code: under the current MASTER_KEY. */
 export async function codeHash(env: Env, verificationId: string, code: string): Promise<string> {
-  const signature = await crypto.subtle.sign(
-    "HMAC",
-    await codeKey(env),
-    new TextEncoder().encode(`${verificationId}:${code}`),
-  );
-  return toHex(signature);
+  const [current] = masterKeysOf(env);
+  if (current === undefined) {
+    throw new Error("no master key");
+  }
+  return hashUnder(current, verificationId, code);
 }
 
+/**
+ * Whether `code` is the one hashed in `storedHash`, under the current key or, during a rotation,
+ * the previous one: a code sent just before MASTER_KEY changed still checks.
+ */
 export async function codeMatches(
   env: Env,
   verificationId: string,
   code: string,
   storedHash: string,
 ): Promise<boolean> {
-  return timingSafeEqual(await codeHash(env, verificationId, code), storedHash);
+  let matches = false;
+  for (const masterKey of masterKeysOf(env)) {
+    // Every key is tried, so the time taken does not say which one matched.
+    if (timingSafeEqual(await hashUnder(masterKey, verificationId, code), storedHash)) {
+      matches = true;
+    }
+  }
+  return matches;
 }

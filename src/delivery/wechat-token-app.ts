@@ -7,7 +7,7 @@ import { eq } from "drizzle-orm";
 import { z } from "zod";
 import type { WeChatResult } from "../channels/wechat/api-types";
 import { WECHAT_API_BASE_URL, type WeChatTokenApp } from "../channels/wechat/token-endpoint";
-import { settingsOf } from "../config/settings";
+import { masterKeysOf, settingsOf } from "../config/settings";
 import { database } from "../db/client";
 import { wechatApps } from "../db/schema";
 import { decryptSecret } from "../lib/secrets";
@@ -29,7 +29,7 @@ export async function loadTokenApp(env: Env, appId: string): Promise<WeChatResul
   let appSecret: string;
   try {
     const plaintext = await decryptSecret(
-      settingsOf(env).MASTER_KEY,
+      masterKeysOf(env),
       "provider-credentials",
       row.secretCiphertext,
     );

@@ -11,13 +11,18 @@ import { dispatcherOfKey, shardKey } from "../delivery/dispatcher";
 import type { SendResult } from "../delivery/dispatcher-types";
 import { dispatchJobSchema } from "../delivery/payloads";
 import { failUnlessDone } from "../delivery/status-writer";
+import { createLogger } from "../lib/log";
 
 export async function consumeDeadLetters(batch: MessageBatch<unknown>, env: Env): Promise<void> {
   const reports = new Map<string, SendResult[]>();
+  const log = createLogger(env.LOG_LEVEL, { queue: "dispatch-dlq" });
   for (const queued of batch.messages) {
     const job = dispatchJobSchema.safeParse(queued.body);
     if (!job.success) {
-      console.error("dead letter: unreadable job, dropped", JSON.stringify(queued.body));
+      log.error("dead letter: unreadable job, dropped", {
+        queue_message_id: queued.id,
+        payload: queued.body,
+      });
       queued.ack();
       continue;
     }
@@ -39,7 +44,11 @@ export async function consumeDeadLetters(batch: MessageBatch<unknown>, env: Env)
       reports.set(key, list);
       queued.ack();
     } catch (error) {
-      console.error("dead letter: could not record, will retry", messageId, error);
+      log.error("dead letter: could not record, will retry", {
+        tenant_id: tenantId,
+        message_id: messageId,
+        error,
+      });
       queued.retry();
     }
   }

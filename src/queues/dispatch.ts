@@ -72,6 +72,7 @@ export async function consumeDispatch(
   const settings = settingsOf(env);
   const now = deps.now ?? Date.now;
   const db = database(env.DB);
+  const log = createLogger(env.LOG_LEVEL, { queue: "dispatch" });
 
   // One queue message per message id does the work; a copy in the same batch is redundant, but
   // the dispatcher's release of an SMS fallback is the one that may send it (payloads.ts).
@@ -80,7 +81,10 @@ export async function consumeDispatch(
     const job = dispatchJobSchema.safeParse(queued.body);
     if (!job.success) {
       // Nothing can be done with a payload we cannot read; retrying would not change it.
-      console.error("dispatch: unreadable job, dropped", JSON.stringify(queued.body));
+      log.error("dispatch: unreadable job, dropped", {
+        queue_message_id: queued.id,
+        payload: queued.body,
+      });
       queued.ack();
       continue;
     }
@@ -104,7 +108,11 @@ export async function consumeDispatch(
     const smsReleases = new Set([...byId].filter(([, d]) => d.smsRelease).map(([id]) => id));
     verdicts = await dispatchAll([...byId.keys()], smsReleases, env, ctx, deps, settings, db, now);
   } catch (error) {
-    console.error("dispatch: batch failed, will retry", error);
+    log.error("dispatch: batch failed, will retry", {
+      message_ids: [...byId.keys()],
+      tenant_ids: [...new Set([...byId.values()].map(({ tenantId }) => tenantId))],
+      error,
+    });
     for (const { queued } of byId.values()) {
       queued.retry({ delaySeconds: retryDelay(queued.attempts, settings, deps) });
     }
@@ -187,7 +195,10 @@ async function dispatchAll(
       return [outcome.value];
     }
     const id = claimed[i]?.id;
-    console.error("dispatch: a send threw, retried after its claim", id, outcome.reason);
+    createLogger(env.LOG_LEVEL, { queue: "dispatch" }).error(
+      "dispatch: a send threw, retried after its claim",
+      { message_id: id, tenant_id: claimed[i]?.tenantId, error: outcome.reason },
+    );
     if (id) {
       verdicts.set(id, { ack: false, delaySeconds: Math.ceil(CLAIM_MS / 1000) });
     }
@@ -272,7 +283,10 @@ async function recordOrKeep(env: Env, records: OutcomeRecord[]): Promise<void> {
   try {
     return await withRetries(() => recordAttempts(env, records));
   } catch (error) {
-    console.error("dispatch: D1 did not take the outcomes; the dispatchers keep them", error);
+    createLogger(env.LOG_LEVEL, { queue: "dispatch" }).error(
+      "dispatch: D1 did not take the outcomes; the dispatchers keep them",
+      { message_ids: records.map(({ message }) => message.id), error },
+    );
   }
   const byTenant = new Map<string, OutcomeRecord[]>();
   for (const record of records) {

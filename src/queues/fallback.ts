@@ -14,6 +14,7 @@ import type { MessageRow } from "../db/message-log";
 import { outboxMessageOfLogged } from "../delivery/dispatcher-types";
 import { switchToSms } from "../delivery/status-writer";
 import type { SmsFallback } from "../domain/wechat-payload";
+import { createLogger } from "../lib/log";
 import { retryDelay, type Sent } from "./attempt-outcomes";
 
 /** The attempts a message with a fallback makes before its SMS goes instead. */
@@ -61,7 +62,10 @@ export async function fallBackWhenRefused(
     switched = await switchToSms(db, result.attempt, fallback, reason, now());
   } catch (error) {
     // WeChat's answer is recorded either way; the next delivery tries WeChat, then this, again.
-    console.error("wechat: the SMS fallback could not be set up yet", error);
+    createLogger(settings.LOG_LEVEL, { queue: "dispatch" }).error(
+      "wechat: the SMS fallback could not be set up yet",
+      { tenant_id: message.tenantId, message_id: message.id, provider, error },
+    );
     switched = null;
   }
   if (switched === null) {

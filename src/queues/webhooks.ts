@@ -12,7 +12,7 @@
  * queue: a replay's); sends a delivery that is no longer pending (done, or endpoint deleted).
  */
 import { eq, inArray } from "drizzle-orm";
-import { settingsOf } from "../config/settings";
+import { masterKeysOf, settingsOf } from "../config/settings";
 import { database } from "../db/client";
 import { webhookDeliveries, webhookEndpoints } from "../db/schema";
 import {
@@ -25,6 +25,7 @@ import {
 import { type WebhookJob, webhookJobSchema } from "../delivery/webhook-payloads";
 import { webhookRetryDelay } from "../domain/webhook-retries";
 import { checkWebhookUrl } from "../domain/webhook-urls";
+import { createLogger } from "../lib/log";
 import { networkFetch } from "../lib/outbound-fetch";
 import { decryptSecret } from "../lib/secrets";
 
@@ -65,11 +66,15 @@ export async function consumeWebhooks(
   deps: WebhookDeps = {},
 ): Promise<void> {
   const now = deps.now ?? Date.now;
+  const log = createLogger(env.LOG_LEVEL, { queue: "webhooks" });
   const jobs = new Map<string, { queued: Message<unknown>; job: WebhookJob }>();
   for (const queued of batch.messages) {
     const parsed = webhookJobSchema.safeParse(queued.body);
     if (!parsed.success) {
-      console.error("webhooks: unreadable job, dropped", JSON.stringify(queued.body));
+      log.error("webhooks: unreadable job, dropped", {
+        queue_message_id: queued.id,
+        payload: queued.body,
+      });
       queued.ack();
       continue;
     }
@@ -91,7 +96,10 @@ export async function consumeWebhooks(
   try {
     loaded = await loadDeliveries(env, [...jobs.keys()]);
   } catch (error) {
-    console.error("webhooks: could not load deliveries, will retry", error);
+    log.error("webhooks: could not load deliveries, will retry", {
+      delivery_ids: [...jobs.keys()],
+      error,
+    });
     for (const { queued } of jobs.values()) {
       queued.retry({ delaySeconds: BATCH_RETRY_SECONDS });
     }
@@ -116,7 +124,10 @@ export async function consumeWebhooks(
   } catch (error) {
     // The attempts happened but are not on record: try them again (endpoints see the event id
     // twice, which at-least-once delivery allows).
-    console.error("webhooks: could not record attempts, will retry", error);
+    log.error("webhooks: could not record attempts, will retry", {
+      delivery_ids: [...jobs.keys()],
+      error,
+    });
     for (const { queued } of entries) {
       queued.retry({ delaySeconds: BATCH_RETRY_SECONDS });
     }
@@ -164,11 +175,7 @@ async function deliver(
   }
   let secret: string;
   try {
-    secret = await decryptSecret(
-      settingsOf(env).MASTER_KEY,
-      "webhook-secret",
-      endpoint.secretCiphertext,
-    );
+    secret = await decryptSecret(masterKeysOf(env), "webhook-secret", endpoint.secretCiphertext);
   } catch {
     const attempt = { at: now(), statusCode: null, latencyMs: 0 };
     return failed(
@@ -263,10 +270,14 @@ export async function consumeWebhookDeadLetters(
   env: Env,
   now: () => number = Date.now,
 ): Promise<void> {
+  const log = createLogger(env.LOG_LEVEL, { queue: "webhooks-dlq" });
   for (const queued of batch.messages) {
     const job = webhookJobSchema.safeParse(queued.body);
     if (!job.success) {
-      console.error("webhooks dead letter: unreadable job, dropped", JSON.stringify(queued.body));
+      log.error("webhooks dead letter: unreadable job, dropped", {
+        queue_message_id: queued.id,
+        payload: queued.body,
+      });
       queued.ack();
       continue;
     }
@@ -286,7 +297,10 @@ export async function consumeWebhookDeadLetters(
       ).run();
       queued.ack();
     } catch (error) {
-      console.error("webhooks dead letter: could not record, will retry", error);
+      log.error("webhooks dead letter: could not record, will retry", {
+        delivery_id: job.data.delivery_id,
+        error,
+      });
       queued.retry();
     }
   }

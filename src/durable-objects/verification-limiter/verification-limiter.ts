@@ -45,6 +45,7 @@ import {
   verificationSettingsOf,
 } from "../../domain/verification-limits";
 import { timingSafeEqual } from "../../lib/crypto";
+import { createLogger } from "../../lib/log";
 import { firstRow } from "../../lib/sql-rows";
 import {
   conversionWait,
@@ -445,7 +446,10 @@ export class VerificationLimiter extends DurableObject<Env> {
       } catch (error) {
         outboxFailed(this.sql);
         this.flushFailures += 1;
-        console.warn("verification limiter: D1 flush failed; retrying", error);
+        createLogger(this.env.LOG_LEVEL, { object: "VerificationLimiter" }).warn(
+          "verification limiter: D1 flush failed; retrying",
+          { failures: this.flushFailures, error },
+        );
         const backoff = Math.min(30_000, 250 * 2 ** Math.min(this.flushFailures, 7));
         await this.setAlarmAt(Date.now() + backoff);
         return;

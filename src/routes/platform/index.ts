@@ -9,4 +9,5 @@ export const platformRouter = createRouter()
   .openapi(routes.updateTenant, handlers.updateTenant)
   .openapi(routes.suspendTenant, handlers.suspendTenant)
   .openapi(routes.resumeTenant, handlers.resumeTenant)
-  .openapi(routes.topUpBalance, handlers.topUpBalance);
+  .openapi(routes.topUpBalance, handlers.topUpBalance)
+  .openapi(routes.reencryptSecrets, handlers.reencryptSecrets);

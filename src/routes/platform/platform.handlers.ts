@@ -6,6 +6,7 @@ import { fromMicros } from "../../domain/pricing";
 import { ApiError } from "../../lib/problem";
 import { invitationLink } from "../../services/accounts/invitations";
 import * as service from "../../services/accounts/platform-tenants";
+import * as reencryption from "../../services/accounts/secret-reencryption";
 import type { TenantRow } from "../../services/accounts/tenants";
 import { idempotent } from "../../services/messaging/idempotency";
 import { iso } from "../common";
@@ -140,6 +141,21 @@ export const topUpBalance: RouteHandler<typeof routes.topUpBalance, AppEnv> = as
       tenant_id: answer.tenantId,
       balance: fromMicros(answer.balanceMicros),
       currency: answer.currency,
+    },
+    200,
+  );
+};
+
+export const reencryptSecrets: RouteHandler<typeof routes.reencryptSecrets, AppEnv> = async (c) => {
+  const { cursor, limit } = c.req.valid("json");
+  const pass = await reencryption.reencryptSecrets(c.env, { cursor, limit }, originOf(c));
+  return c.json(
+    {
+      scanned: pass.scanned,
+      reencrypted: pass.reencrypted,
+      current: pass.current,
+      unreadable: pass.unreadable,
+      next_cursor: pass.nextCursor,
     },
     200,
   );

@@ -215,3 +215,59 @@ export const topUpBalance = createRoute({
     ...problems(400, 401, 404, 409, 415, 422),
   },
 });
+
+const ReencryptionSchema = z
+  .object({
+    scanned: z.number().int().openapi({ description: "Stored secrets read by this call" }),
+    reencrypted: z.number().int().openapi({
+      description:
+        "Of those, rewritten under the current MASTER_KEY (they were under the previous one)",
+    }),
+    current: z.number().int().openapi({ description: "Already under the current MASTER_KEY" }),
+    unreadable: z
+      .array(
+        z.object({
+          table: z.string().openapi({ example: "provider_settings" }),
+          id: z.string().openapi({ example: "prv_01J0000000000000000000000" }),
+        }),
+      )
+      .openapi({
+        description:
+          "Secrets neither key opens, left unchanged: re-enter them (e.g. `PUT /v1/providers/{provider}`) before removing MASTER_KEY_PREVIOUS",
+      }),
+    next_cursor: z.string().nullable().openapi({
+      description: "Pass it to the next call; null when every stored secret has been visited",
+      example: "webhook_endpoints:",
+    }),
+  })
+  .openapi("SecretReencryption");
+
+export const reencryptSecrets = createRoute({
+  method: "post",
+  path: "/v1/platform/master-key/reencrypt",
+  operationId: "rotateSecretsToMasterKey",
+  tags: [TAG],
+  summary: "Re-encrypt stored secrets under the current MASTER_KEY",
+  description:
+    "The last step of a MASTER_KEY rotation (`npm run rotate-master-key` calls it until `next_cursor` is null). Each call visits at most `limit` stored secrets of one table (carrier credentials, WeChat apps, webhook endpoints, WeChat SSO keys, web chat widget keys), rewrites those under `MASTER_KEY_PREVIOUS` under `MASTER_KEY`, and records `secrets.re_encrypt` in each affected tenant's audit log. Safe to repeat: secrets under the current key are left alone.",
+  security: platformAuth,
+  middleware: [requirePlatformKey] as const,
+  request: {
+    body: jsonBody(
+      z
+        .object({
+          cursor: z.string().max(200).optional().openapi({
+            description: "The `next_cursor` of the previous call; absent to start",
+          }),
+          limit: z.number().int().min(1).max(100).default(100).openapi({
+            description: "Secrets visited by this call (at most 100)",
+          }),
+        })
+        .strict(),
+    ),
+  },
+  responses: {
+    200: jsonResponse(ReencryptionSchema, "One batch visited"),
+    ...problems(400, 401, 415),
+  },
+});

@@ -8,7 +8,7 @@
  * No mail is sent: the link goes back to whoever invited, to pass on.
  */
 import { jwtVerify, SignJWT } from "jose";
-import { settingsOf } from "../../config/settings";
+import { masterKeysOf, settingsOf } from "../../config/settings";
 import { database } from "../../db/client";
 import { invitations, users } from "../../db/schema";
 import { deriveKey, UNMATCHABLE_PASSWORD_HASH } from "../../lib/crypto";
@@ -20,8 +20,11 @@ const AUDIENCE = "relaybox:invitation";
 /** Where an invitation's link leads: the dashboard's page that sets the password. */
 export const INVITATION_PATH = "/dashboard/invitations/";
 
-async function invitationKey(env: Env): Promise<Uint8Array> {
-  const master = Uint8Array.from(atob(settingsOf(env).MASTER_KEY), (ch) => ch.charCodeAt(0));
+async function invitationKey(
+  env: Env,
+  masterKey = settingsOf(env).MASTER_KEY,
+): Promise<Uint8Array> {
+  const master = Uint8Array.from(atob(masterKey), (ch) => ch.charCodeAt(0));
   return deriveKey(master, "relaybox invitations v1");
 }
 
@@ -97,14 +100,18 @@ export async function invitationIdOf(
   token: string,
   now: number = Date.now(),
 ): Promise<string | null> {
-  try {
-    const { payload } = await jwtVerify(token, await invitationKey(env), {
-      algorithms: ["HS256"],
-      audience: AUDIENCE,
-      currentDate: new Date(now),
-    });
-    return typeof payload.jti === "string" ? payload.jti : null;
-  } catch {
-    return null;
+  // A link signed before a rotation of MASTER_KEY still opens while MASTER_KEY_PREVIOUS is set.
+  for (const masterKey of masterKeysOf(env)) {
+    try {
+      const { payload } = await jwtVerify(token, await invitationKey(env, masterKey), {
+        algorithms: ["HS256"],
+        audience: AUDIENCE,
+        currentDate: new Date(now),
+      });
+      return typeof payload.jti === "string" ? payload.jti : null;
+    } catch {
+      // Not ours under this key, or expired: the next key, if any, decides.
+    }
   }
+  return null;
 }

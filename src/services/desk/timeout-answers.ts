@@ -8,6 +8,7 @@
  * (an agent took it).
  */
 import { z } from "zod";
+import { createLogger } from "../../lib/log";
 import { ApiError } from "../../lib/problem";
 import { getConversation } from "../conversations/conversations";
 import { replyInConversation } from "../conversations/replies";
@@ -82,11 +83,17 @@ export async function consumeDeskAnswers(
     try {
       const outcome = await answerTimedOut(env, job.data);
       if (!outcome.sent) {
-        console.warn("desk: no timeout answer", job.data.conversation_id, outcome.reason);
+        createLogger(env.LOG_LEVEL, { queue: "inbound" }).warn("desk: no timeout answer", {
+          conversation_id: job.data.conversation_id,
+          reason: outcome.reason,
+        });
       }
       queued.ack();
     } catch (error) {
-      console.error("desk: timeout answer failed, will retry", job.data.conversation_id, error);
+      createLogger(env.LOG_LEVEL, { queue: "inbound" }).error(
+        "desk: timeout answer failed, will retry",
+        { conversation_id: job.data.conversation_id, error },
+      );
       queued.retry({ delaySeconds: 5 });
     }
   }

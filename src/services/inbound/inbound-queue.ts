@@ -17,6 +17,7 @@ import { z } from "zod";
 import { database } from "../../db/client";
 import { inboundMessages } from "../../db/schema";
 import { emitInboundReceived } from "../../delivery/inbound-store";
+import { createLogger, type Logger } from "../../lib/log";
 import { consumeDeskAnswers } from "../desk/timeout-answers";
 import { handleInbound } from "./handling";
 import type { InboundRow, InboundStage } from "./stage";
@@ -48,8 +49,9 @@ export async function consumeInbound(
   ctx: Pick<ExecutionContext, "waitUntil">,
   options: InboundQueueOptions = {},
 ): Promise<void> {
+  const log = createLogger(env.LOG_LEVEL, { queue: "inbound" });
   const inbound = await consumeDeskAnswers(batch.messages, env);
-  const byId = jobsOf(inbound, "inbound");
+  const byId = jobsOf(inbound, "inbound", log);
   if (byId.size === 0) {
     return;
   }
@@ -70,7 +72,10 @@ export async function consumeInbound(
   try {
     rows = await rowsOf(env, [...byId.keys()]);
   } catch (error) {
-    console.error("inbound: could not load messages, will retry", error);
+    log.error("inbound: could not load messages, will retry", {
+      inbound_ids: [...byId.keys()],
+      error,
+    });
     retry(byId.keys(), BATCH_RETRY_SECONDS);
     return;
   }
@@ -88,7 +93,10 @@ export async function consumeInbound(
   try {
     await emitInboundReceived(env, pending);
   } catch (error) {
-    console.error("inbound: could not emit inbound.received, will retry", error);
+    log.error("inbound: could not emit inbound.received, will retry", {
+      inbound_ids: [...pendingIds],
+      error,
+    });
     retry(pendingIds, BATCH_RETRY_SECONDS);
     return;
   }
@@ -97,7 +105,11 @@ export async function consumeInbound(
       await handleInbound(env, row, ctx, options.stages);
       ack(row.id);
     } catch (error) {
-      console.error("inbound: handling failed, will retry", row.id, error);
+      log.error("inbound: handling failed, will retry", {
+        tenant_id: row.tenantId,
+        inbound_id: row.id,
+        error,
+      });
       retry([row.id]);
     }
   }
@@ -116,10 +128,11 @@ export async function consumeInboundDeadLetters(
   batch: MessageBatch<unknown>,
   env: Env,
 ): Promise<void> {
-  for (const [id, queued] of jobsOf(batch.messages, "inbound dead letter")) {
+  const log = createLogger(env.LOG_LEVEL, { queue: "inbound-dlq" });
+  for (const [id, queued] of jobsOf(batch.messages, "inbound dead letter", log)) {
     const attempts = Math.max(...queued.map((q) => q.attempts));
     try {
-      console.error("inbound dead letter: handling given up", id);
+      log.error("inbound dead letter: handling given up", { inbound_id: id, attempts });
       await env.DB.prepare(
         `UPDATE inbound_messages SET handling = json_set(handling, '$.dead_lettered', ?)
          WHERE id = ? AND json_extract(handling, '$.done') IS NOT 1`,
@@ -130,7 +143,7 @@ export async function consumeInboundDeadLetters(
         q.ack();
       }
     } catch (error) {
-      console.error("inbound dead letter: could not record, will retry", id, error);
+      log.error("inbound dead letter: could not record, will retry", { inbound_id: id, error });
       for (const q of queued) {
         q.retry();
       }
@@ -142,12 +155,16 @@ export async function consumeInboundDeadLetters(
 function jobsOf(
   messages: readonly Message<unknown>[],
   what: string,
+  log: Logger,
 ): Map<string, Message<unknown>[]> {
   const byId = new Map<string, Message<unknown>[]>();
   for (const queued of messages) {
     const job = inboundJobSchema.safeParse(queued.body);
     if (!job.success) {
-      console.error(`${what}: unreadable job, dropped`, JSON.stringify(queued.body));
+      log.error(`${what}: unreadable job, dropped`, {
+        queue_message_id: queued.id,
+        payload: queued.body,
+      });
       queued.ack();
       continue;
     }

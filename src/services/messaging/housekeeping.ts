@@ -6,6 +6,7 @@ import { and, eq, inArray, lt } from "drizzle-orm";
 import { database } from "../../db/client";
 import { messages, pendingReceipts, webhookDeliveries } from "../../db/schema";
 import { enqueueDeliveries } from "../../delivery/webhook-events";
+import { createLogger } from "../../lib/log";
 import { shardCounts, shardStubs } from "./dispatch-shards";
 
 const STALL_MS = 60 * 60 * 1000;
@@ -51,9 +52,12 @@ export async function dropStaleHeldReceipts(env: Env, now: number = Date.now()):
     });
   if (deleted.length > 0) {
     // Receipts for messages we never sent (or sent under another id): worth a look.
-    console.warn(
-      `${deleted.length} held receipt(s) matched no send within a day, dropped`,
-      deleted.map((row) => `${row.provider}:${row.providerMessageId}`).join(","),
+    createLogger(env.LOG_LEVEL, { cron: "housekeeping" }).warn(
+      "held receipts matched no send within a day, dropped",
+      {
+        count: deleted.length,
+        provider_message_ids: deleted.map((row) => `${row.provider}:${row.providerMessageId}`),
+      },
     );
   }
   return deleted.length;
@@ -78,7 +82,10 @@ export async function requeueStrandedDeliveries(
     )
     .limit(1000);
   if (rows.length > 0) {
-    console.warn(`${rows.length} stranded webhook deliveries queued again`);
+    createLogger(env.LOG_LEVEL, { cron: "housekeeping" }).warn(
+      "stranded webhook deliveries queued again",
+      { count: rows.length, delivery_ids: rows.map((row) => row.id) },
+    );
     await enqueueDeliveries(
       env,
       rows.map((row) => ({ id: row.id, seriesStartedAt: row.createdAt })),

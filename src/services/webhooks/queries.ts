@@ -8,7 +8,7 @@
  * 5 s: services/wechat/webhook-actions.ts); the request itself gives up after 10 s.
  */
 import { and, eq } from "drizzle-orm";
-import { settingsOf } from "../../config/settings";
+import { masterKeysOf, settingsOf } from "../../config/settings";
 import { database } from "../../db/client";
 import { webhookEndpoints } from "../../db/schema";
 import { USER_AGENT } from "../../delivery/webhook-delivery";
@@ -87,7 +87,7 @@ export async function askEndpoint(
   }
   let secret: string;
   try {
-    secret = await decryptSecret(settings.MASTER_KEY, "webhook-secret", endpoint.secretCiphertext);
+    secret = await decryptSecret(masterKeysOf(env), "webhook-secret", endpoint.secretCiphertext);
   } catch {
     return failed("the endpoint's signing secret is unreadable");
   }

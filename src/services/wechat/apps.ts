@@ -9,7 +9,7 @@
  * forgets its access token and the tenant's deliveries; registering one starts its object afresh.
  */
 import { and, eq, inArray } from "drizzle-orm";
-import { settingsOf } from "../../config/settings";
+import { masterKeysOf, settingsOf } from "../../config/settings";
 import { isSandboxBaseUrl, sandboxBaseUrl } from "../../config/wechat-sandbox";
 import { database } from "../../db/client";
 import {
@@ -96,11 +96,7 @@ async function keptAesKey(
   let old: WeChatSecrets;
   try {
     old = JSON.parse(
-      await decryptSecret(
-        settingsOf(env).MASTER_KEY,
-        "provider-credentials",
-        existing.secretCiphertext,
-      ),
+      await decryptSecret(masterKeysOf(env), "provider-credentials", existing.secretCiphertext),
     ) as WeChatSecrets;
   } catch {
     return {};
@@ -344,7 +340,7 @@ export function readyWeChatApp(
       return null;
     }
     const secrets = JSON.parse(
-      await decryptSecret(settingsOf(env).MASTER_KEY, "provider-credentials", row.secretCiphertext),
+      await decryptSecret(masterKeysOf(env), "provider-credentials", row.secretCiphertext),
     ) as WeChatSecrets;
     return { row, secrets };
   })();

@@ -22,6 +22,7 @@ import {
 } from "../../delivery/payloads";
 import type { Caller } from "../../domain/caller";
 import { newId } from "../../lib/ids";
+import { createLogger } from "../../lib/log";
 import { ApiError } from "../../lib/problem";
 import { audited } from "../audit/audit-log";
 import { getWeChatApp } from "./apps";
@@ -144,6 +145,7 @@ export async function consumeFollowerSync(
   io?: WeChatClientIO,
   now: () => number = Date.now,
 ): Promise<void> {
+  const log = createLogger(env.LOG_LEVEL, { queue: "wechat-sync" });
   for (const message of batch.messages) {
     const fanout = broadcastFanoutSchema.safeParse(message.body);
     if (fanout.success) {
@@ -151,14 +153,21 @@ export async function consumeFollowerSync(
         await runFanoutMessage(env, fanout.data, io, now());
         message.ack();
       } catch (error) {
-        console.error("wechat broadcast fan-out: message retried", error);
+        log.error("wechat broadcast fan-out: message retried", {
+          tenant_id: fanout.data.tenant_id,
+          broadcast_id: fanout.data.broadcast_id,
+          error,
+        });
         message.retry({ delaySeconds: Math.min(2 ** message.attempts, 300) });
       }
       continue;
     }
     const parsed = followerSyncPageSchema.safeParse(message.body);
     if (!parsed.success) {
-      console.error("wechat sync: a message that is not a page was dropped", parsed.error.message);
+      log.error("wechat sync: a message that is not a page was dropped", {
+        queue_message_id: message.id,
+        reason: parsed.error.message,
+      });
       message.ack();
       continue;
     }
@@ -166,7 +175,11 @@ export async function consumeFollowerSync(
       await syncPage(env, parsed.data, io, now);
       message.ack();
     } catch (error) {
-      console.error("wechat sync: page retried", error);
+      log.error("wechat sync: page retried", {
+        tenant_id: parsed.data.tenant_id,
+        app_id: parsed.data.app_id,
+        error,
+      });
       // 2 s, 4 s, 8 s... up to 5 minutes: WeChat busy usually passes within seconds.
       message.retry({ delaySeconds: Math.min(2 ** message.attempts, 300) });
     }
@@ -179,6 +192,7 @@ export async function consumeFollowerSyncDeadLetters(
   env: Env,
   now: () => number = Date.now,
 ): Promise<void> {
+  const log = createLogger(env.LOG_LEVEL, { queue: "wechat-sync" });
   for (const message of batch.messages) {
     const fanout = broadcastFanoutSchema.safeParse(message.body);
     if (fanout.success) {

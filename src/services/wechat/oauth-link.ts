@@ -7,7 +7,7 @@
  */
 import { jwtVerify, SignJWT } from "jose";
 import { z } from "zod";
-import { settingsOf } from "../../config/settings";
+import { masterKeysOf, settingsOf } from "../../config/settings";
 import { deriveKey } from "../../lib/crypto";
 
 export const OAUTH_SCOPES = ["snsapi_base", "snsapi_userinfo"] as const;
@@ -28,8 +28,8 @@ export const Binding = z.object({
 });
 export type Binding = z.infer<typeof Binding>;
 
-async function oauthKey(env: Env): Promise<Uint8Array> {
-  const master = Uint8Array.from(atob(settingsOf(env).MASTER_KEY), (ch) => ch.charCodeAt(0));
+async function oauthKey(env: Env, masterKey = settingsOf(env).MASTER_KEY): Promise<Uint8Array> {
+  const master = Uint8Array.from(atob(masterKey), (ch) => ch.charCodeAt(0));
   return deriveKey(master, "relaybox wechat oauth v1");
 }
 
@@ -77,18 +77,22 @@ async function verified(
   audience: string | undefined,
   now: number,
 ): Promise<Record<string, unknown> | null> {
-  try {
-    const { payload } = await jwtVerify(token, await oauthKey(env), {
-      algorithms: ["HS256"],
-      audience,
-      currentDate: new Date(now),
-      requiredClaims: audience ? ["exp"] : ["exp", "jti"],
-    });
-    if (!audience && payload.aud !== undefined) {
-      return null;
+  // A link signed before a rotation of MASTER_KEY still opens while MASTER_KEY_PREVIOUS is set.
+  for (const masterKey of masterKeysOf(env)) {
+    try {
+      const { payload } = await jwtVerify(token, await oauthKey(env, masterKey), {
+        algorithms: ["HS256"],
+        audience,
+        currentDate: new Date(now),
+        requiredClaims: audience ? ["exp"] : ["exp", "jti"],
+      });
+      if (!audience && payload.aud !== undefined) {
+        return null;
+      }
+      return payload;
+    } catch {
+      // Not ours under this key, or expired: the next key, if any, decides.
     }
-    return payload;
-  } catch {
-    return null;
   }
+  return null;
 }

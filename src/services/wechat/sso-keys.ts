@@ -16,7 +16,7 @@ import {
   type JWTPayload,
   SignJWT,
 } from "jose";
-import { settingsOf } from "../../config/settings";
+import { masterKeysOf, settingsOf } from "../../config/settings";
 import { database } from "../../db/client";
 import { wechatSsoKeys } from "../../db/schema";
 import { diffOf } from "../../domain/audit-chain";
@@ -92,7 +92,7 @@ export async function signWithAppKey(
   const key = await currentKey(env, app.appId, app.tenantId, now);
   let imported = privateKeys.get(key.kid);
   if (!imported) {
-    imported = decryptSecret(settingsOf(env).MASTER_KEY, "sso-signing-key", key.privateCiphertext)
+    imported = decryptSecret(masterKeysOf(env), "sso-signing-key", key.privateCiphertext)
       .then((text) => importJWK(JSON.parse(text) as JWK, SSO_ALG))
       .then((k) => k as CryptoKey);
     privateKeys.set(key.kid, imported);
