@@ -37,6 +37,13 @@ export default defineConfig(async () => {
                   // The local WeChat sandbox, on as under `npm start`; its tests turn it off to
                   // see the deployed Worker (wrangler.toml's "false").
                   WECHAT_SANDBOX_ENABLED: "true",
+                  // The pool's Analytics Engine simulation keeps the run from ever exiting once a
+                  // data point is written; the metric itself is tested with a fake dataset.
+                  SEND_METRICS_ENABLED: "false",
+                  // Info lines (one per request and per send) printed while a file's storage is
+                  // torn down with a send still in flight keep the pool from ever exiting; the
+                  // lines' content is tested through the logger and with spies.
+                  LOG_LEVEL: "warn",
                 },
                 // Deliver queue batches at once instead of after max_batch_timeout.
                 queueConsumers: {

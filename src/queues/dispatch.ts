@@ -34,9 +34,9 @@ import {
   SMS_FALLBACK_CLAIM,
 } from "../delivery/status-writer";
 import { wechatAccountOf } from "../delivery/wechat-account";
-import { createLogger } from "../lib/log";
+import { createLogger, type Logger } from "../lib/log";
 import { recordSendMetric } from "../lib/send-metrics";
-import { retryDelay, type Verdict } from "./attempt-outcomes";
+import { retryDelay, type Sent, type Verdict } from "./attempt-outcomes";
 import { planDeliveries } from "./delivery-plan";
 import { gatheringSender } from "./send-many";
 import { sendOne } from "./send-one";
@@ -207,18 +207,11 @@ async function dispatchAll(
   const records = sent.map(({ message, attempt, change }) => ({ message, attempt, change }));
   await recordOrKeep(env, records);
   const log = createLogger(env.LOG_LEVEL);
+  const metrics = env.SEND_METRICS_ENABLED === "false" ? undefined : env.SEND_METRICS;
   for (const { attempt } of records) {
     if (attempt) {
-      recordSendMetric(env.SEND_METRICS, attempt);
-      log.info("send attempt", {
-        tenant_id: attempt.tenantId,
-        message_id: attempt.messageId,
-        attempt: attempt.attempt,
-        provider: attempt.provider,
-        outcome: attempt.outcome,
-        reason: attempt.reason,
-        latency_ms: attempt.latencyMs,
-      });
+      recordSendMetric(metrics, attempt);
+      logSendAttempt(log, attempt);
     }
   }
   for (const result of sent) {
@@ -313,4 +306,17 @@ async function withRetries<T>(write: () => Promise<T>): Promise<T> {
       await scheduler.wait(100 * attempt);
     }
   }
+}
+
+/** One provider attempt's log line: ids, provider, outcome and latency, never the text. */
+export function logSendAttempt(log: Logger, attempt: NonNullable<Sent["attempt"]>): void {
+  log.info("send attempt", {
+    tenant_id: attempt.tenantId,
+    message_id: attempt.messageId,
+    attempt: attempt.attempt,
+    provider: attempt.provider,
+    outcome: attempt.outcome,
+    reason: attempt.reason,
+    latency_ms: attempt.latencyMs,
+  });
 }
