@@ -442,10 +442,11 @@ describe("the dashboard's WeChat pages", () => {
       postJson({ url: "https://hooks.example.com/ask", events: ["message.delivered"] }),
     );
     const endpointId = ((await hook.json()) as { id: string }).id;
-    for (const fields of [
+    const forms: Record<string, string>[] = [
       { match: "prefix", keyword: "order", "reply.type": "query", "reply.endpoint_id": endpointId },
       { match: "exact", keyword: "hours", "reply.type": "text", "reply.content": "9 to 5" },
-    ]) {
+    ];
+    for (const fields of forms) {
       expect((await post(admin, path, fields)).status).toBe(303);
     }
     const rules = (await (await tenant.api(`/v1/wechat/apps/${appId}/auto-replies`)).json()) as {
