@@ -126,6 +126,16 @@ describe("dashboard pages in both languages", () => {
       postJson({ url: "https://hooks.example.com/i18n", events: ["message.delivered"] }),
     );
     const hookId = ((await hook.json()) as { id: string }).id;
+    const rule = await tenant.api(
+      `/v1/wechat/apps/${appId}/auto-replies`,
+      postJson({
+        match: "prefix",
+        keyword: "order",
+        reply: { type: "query", endpoint_id: hookId },
+      }),
+    );
+    expect(rule.status).toBe(201);
+    const ruleId = ((await rule.json()) as { id: string }).id;
     const contact = await tenant.api("/v1/contacts", postJson({ external_id: "i18n-user" }));
     expect(contact.status).toBe(201);
     const batch = await tenant.api(
@@ -166,6 +176,7 @@ describe("dashboard pages in both languages", () => {
       `/dashboard/wechat/${appId}`,
       `/dashboard/wechat/${appId}/menu`,
       `/dashboard/wechat/${appId}/auto-replies`,
+      `/dashboard/wechat/${appId}/auto-replies/${ruleId}`,
       `/dashboard/wechat/${appId}/followers`,
       `/dashboard/wechat/${appId}/qrcodes`,
       `/dashboard/wechat/${appId}/broadcasts`,

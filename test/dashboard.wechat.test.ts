@@ -1,7 +1,10 @@
+import { env } from "cloudflare:test";
 import { describe, expect, it } from "vitest";
 import { menuOfForm } from "../src/dashboard/wechat-routes";
+import { newId } from "../src/lib/ids";
+import { recordQuery } from "../src/services/webhooks/query-log";
 import { form, signedIn } from "./support/dashboard";
-import { call, createTenant, postJson } from "./support/tenants";
+import { call, createTenant, eventually, postJson } from "./support/tenants";
 import { AES_KEY, TOKEN } from "./support/wechat";
 import { FOLLOWERS, SANDBOX_BASE_URL, SANDBOX_SECRET, sandboxApp } from "./support/wechat-sandbox";
 
@@ -241,6 +244,102 @@ describe("the dashboard's WeChat pages", () => {
     expect(broadcasts.data.map((b) => b.type)).toContain("image");
   });
 
+  it("sends a template broadcast picked from the account's templates and lists its progress", async () => {
+    const tenant = await createTenant();
+    const { appId, live } = await sandboxApp(tenant);
+    const admin = await signedIn(tenant, "admin");
+    const path = `/dashboard/wechat/${appId}/broadcasts`;
+    const service = await live(
+      "/v1/wechat/apps",
+      postJson({
+        app_id: appId,
+        app_secret: SANDBOX_SECRET,
+        token: TOKEN,
+        encoding_aes_key: AES_KEY,
+        mode: "safe",
+        api_base_url: SANDBOX_BASE_URL,
+        account_type: "service",
+        verified: true,
+      }),
+    );
+    expect(service.status).toBe(200);
+    const empty = await (await get(admin, path)).text();
+    expect(empty).toContain('<option value="template">Template message</option>');
+    expect(empty).toContain("The account has no templates yet");
+    const added = await live(
+      `/v1/wechat/apps/${appId}/templates`,
+      postJson({ template_id_short: "OPENTM207498902" }),
+    );
+    expect(added.status).toBe(201);
+    const { template_id: templateId } = (await added.json()) as { template_id: string };
+    const page = await (await get(admin, path)).text();
+    expect(page).toContain(`<option value="${templateId}">订单发货提醒 (${templateId})</option>`);
+
+    // Each field's own error: no template, then data lines that are not key=value.
+    const noTemplate = await post(admin, path, {
+      type: "template",
+      "template.data": "first=Sale",
+      target: "all",
+      intent: "send",
+    });
+    expect(noTemplate.status).toBe(422);
+    expect(await noTemplate.text()).toContain('id="field-template.wechat_template_id-error"');
+    const badData = await post(admin, path, {
+      type: "template",
+      "template.wechat_template_id": templateId,
+      "template.data": "first=Sale\nno equals sign",
+      target: "all",
+      intent: "send",
+    });
+    expect(badData.status).toBe(422);
+    const badHtml = await badData.text();
+    expect(badHtml).toContain('id="field-template.data-error"');
+    expect(badHtml).toContain("Line 2 is not key=value");
+
+    const preview = await post(admin, path, {
+      type: "template",
+      "template.wechat_template_id": templateId,
+      "template.data": "first=Weekend sale\nremark = 25% off, code=SAVE",
+      target: "all",
+      openid: FOLLOWERS[0],
+      intent: "preview",
+    });
+    expect(preview.status).toBe(200);
+    const sent = await post(admin, path, {
+      type: "template",
+      "template.wechat_template_id": templateId,
+      "template.data": "first=Weekend sale\nremark = 25% off, code=SAVE",
+      target: "all",
+      intent: "send",
+    });
+    const sentHtml = sent.status === 303 ? "" : await sent.text();
+    expect(sent.status, sentHtml.match(/class="flash error"[^<]*>([^<]*)/)?.[1]).toBe(303);
+    const done = await eventually(async () => {
+      const list = (await (await live(`/v1/wechat/apps/${appId}/broadcasts`)).json()) as {
+        data: { type: string; status: string; total: number; template: unknown }[];
+      };
+      const found = list.data.find((b) => b.type === "template");
+      return found && found.status !== "sending" ? found : undefined;
+    }, 20_000);
+    expect(done).toMatchObject({ status: "sent", total: FOLLOWERS.length });
+    const received = (await (
+      await live(`/v1/sandbox/wechat/${appId}/received?limit=20`)
+    ).json()) as { data: { kind: string; content: Record<string, unknown> }[] };
+    const messages = received.data.filter((m) => m.kind === "template");
+    // The preview, then one per follower.
+    expect(messages).toHaveLength(FOLLOWERS.length + 1);
+    expect(messages[0]?.content).toMatchObject({
+      template_id: templateId,
+      data: { first: { value: "Weekend sale" }, remark: { value: "25% off, code=SAVE" } },
+    });
+    const listed = await (await get(admin, path)).text();
+    expect(listed).toContain(`<span class="mono">${templateId}</span>`);
+    expect(listed).toContain('data-testid="fanout"');
+    const n = FOLLOWERS.length;
+    expect(listed).toContain(`${n} of ${n} sent, 0 failed`);
+    expect(listed).toMatch(new RegExp(`<progress max="${n}" value="${n}"`));
+  }, 30_000);
+
   it("uploads media to WeChat from a multipart form and lists it", async () => {
     const tenant = await createTenant();
     const { appId } = await sandboxApp(tenant);
@@ -331,6 +430,79 @@ describe("the dashboard's WeChat pages", () => {
         { type: "query", endpoint_id: endpointId },
       ]),
     );
+  });
+
+  it("shows an ask-my-endpoint rule's queries (when, status, latency) on its page, in both languages", async () => {
+    const tenant = await createTenant();
+    const { appId } = await sandboxApp(tenant);
+    const admin = await signedIn(tenant, "admin");
+    const path = `/dashboard/wechat/${appId}/auto-replies`;
+    const hook = await tenant.api(
+      "/v1/webhooks",
+      postJson({ url: "https://hooks.example.com/ask", events: ["message.delivered"] }),
+    );
+    const endpointId = ((await hook.json()) as { id: string }).id;
+    const forms: Record<string, string>[] = [
+      { match: "prefix", keyword: "order", "reply.type": "query", "reply.endpoint_id": endpointId },
+      { match: "exact", keyword: "hours", "reply.type": "text", "reply.content": "9 to 5" },
+    ];
+    for (const fields of forms) {
+      expect((await post(admin, path, fields)).status).toBe(303);
+    }
+    const rules = (await (await tenant.api(`/v1/wechat/apps/${appId}/auto-replies`)).json()) as {
+      data: { id: string; keyword: string }[];
+    };
+    const queryRule = rules.data.find((r) => r.keyword === "order")?.id ?? "";
+    const textRule = rules.data.find((r) => r.keyword === "hours")?.id ?? "";
+    const askedAt = Date.parse("2026-11-30T08:00:00.000Z");
+    const rows = [
+      { status: "answered", latencyMs: 120, reason: null },
+      { status: "late", latencyMs: 5210, reason: "answered after the passive reply's deadline" },
+      { status: "failed", latencyMs: 3, reason: "endpoint answered 500" },
+    ] as const;
+    for (const [i, row] of rows.entries()) {
+      await recordQuery(env, {
+        id: newId("qry", askedAt + i * 1000),
+        tenantId: tenant.id,
+        ruleId: queryRule,
+        channel: "wechat",
+        appId,
+        endpointId,
+        askedAt: askedAt + i * 1000,
+        ...row,
+      });
+    }
+
+    const list = await (await get(admin, path)).text();
+    expect(list).toContain(`href="${path}/${queryRule}"`);
+    const page = await get(admin, `${path}/${queryRule}`);
+    expect(page.status).toBe(200);
+    const html = await page.text();
+    expect(html).toContain('data-testid="rule-queries"');
+    expect(html).toContain("https://hooks.example.com/ask");
+    // Newest first, with each status, latency and reason.
+    const statuses = [...html.matchAll(/class="pill query-(\w+)"/g)].map((m) => m[1]);
+    expect(statuses).toEqual(["failed", "late", "answered"]);
+    expect(html).toContain("5,210 ms");
+    expect(html).toContain("endpoint answered 500");
+    expect(html).toContain("Late (sent as a message)");
+
+    const zh = await (
+      await get({ ...admin, cookie: `${admin.cookie}; rbx_lang=zh` }, `${path}/${queryRule}`)
+    ).text();
+    expect(zh).toContain("向您的接口发起的查询");
+    expect(zh).toContain("5,210 毫秒");
+    expect(zh).toContain("已应答");
+
+    // A rule with a fixed reply has no queries to show; an unknown rule is a 404.
+    const text = await (await get(admin, `${path}/${textRule}`)).text();
+    expect(text).not.toContain('data-testid="rule-queries"');
+    const other = await createTenant();
+    const { appId: otherApp } = await sandboxApp(other);
+    const stranger = await signedIn(other, "admin");
+    const missing = await get(stranger, `/dashboard/wechat/${otherApp}/auto-replies/${queryRule}`);
+    expect(missing.status).toBe(404);
+    await missing.body?.cancel();
   });
 
   it("shows a service's validation error in Chinese on a zh page", async () => {

@@ -13,6 +13,7 @@ import { MAX_SUB_BUTTONS, MAX_TOP_BUTTONS } from "../domain/wechat-menu";
 import { ApiError } from "../lib/problem";
 import { listAppBindings } from "../services/contacts/bindings";
 import { listWebhookEndpoints } from "../services/webhooks/endpoints";
+import { listRuleQueries } from "../services/webhooks/query-log";
 import { getWeChatApp, listWeChatApps, webhookUrl } from "../services/wechat/apps";
 import { createAutoReply, deleteAutoReply, listAutoReplies } from "../services/wechat/auto-replies";
 import { createBroadcast, listBroadcasts, previewBroadcast } from "../services/wechat/broadcasts";
@@ -34,11 +35,13 @@ import {
   putMenu,
 } from "../services/wechat/menu";
 import { createQrCode, listQrCodes, type QrCodeRow } from "../services/wechat/qrcodes";
+import { type AccountTemplate, listAccountTemplates } from "../services/wechat/template-library";
 import { type FieldErrors, type FormFields, fieldErrorsOf, fieldOf, readForm } from "./forms";
 import { type Notice, problemNotice, render, setFlash, tOf } from "./ui";
 import {
   AutoRepliesPage,
   type AutoReplyDraft,
+  AutoReplyRulePage,
   BindingsPage,
   BROADCAST_KINDS,
   type BroadcastDraft,
@@ -68,15 +71,55 @@ function requireAdmin(c: Context<AppEnv>): void {
   }
 }
 
-/** A broadcast's content as the API takes it: a text, or one media id (ours or WeChat's). */
-function broadcastContentOf(draft: BroadcastDraft): {
+/** The API's bounds on a template's data (routes/wechat-broadcasts: TemplateSchema). */
+const MAX_DATA_KEY = 32;
+const MAX_DATA_VALUE = 200;
+const MAX_TEMPLATE_ID = 64;
+
+/**
+ * A template's data from its `key=value` lines (blank lines skipped; a value may hold `=`), or
+ * the first line that is not one.
+ */
+export function templateDataOf(
+  lines: string,
+): { ok: true; data: Record<string, { value: string }> } | { ok: false; line: number } {
+  const data: Record<string, { value: string }> = {};
+  for (const [i, raw] of lines.split(/\r?\n/).entries()) {
+    const line = raw.trim();
+    if (!line) {
+      continue;
+    }
+    const at = line.indexOf("=");
+    const key = at > 0 ? line.slice(0, at).trim() : "";
+    const value = line.slice(at + 1).trim();
+    if (!key || key.length > MAX_DATA_KEY || value.length > MAX_DATA_VALUE || key in data) {
+      return { ok: false, line: i + 1 };
+    }
+    data[key] = { value };
+  }
+  return { ok: true, data };
+}
+
+/**
+ * A broadcast's content as the API takes it: a text, one media id (ours or WeChat's), or a
+ * template with its data.
+ */
+function broadcastContentOf(
+  draft: BroadcastDraft,
+  data: Record<string, { value: string }>,
+): {
   type: BroadcastKind;
   text?: string;
   media_ids?: string[];
+  template?: { wechat_template_id: string; data: Record<string, { value: string }> };
 } {
-  return draft.kind === "text"
-    ? { type: "text", text: draft.text }
-    : { type: draft.kind, media_ids: [draft.mediaId] };
+  if (draft.kind === "text") {
+    return { type: "text", text: draft.text };
+  }
+  if (draft.kind === "template") {
+    return { type: "template", template: { wechat_template_id: draft.templateId, data } };
+  }
+  return { type: draft.kind, media_ids: [draft.mediaId] };
 }
 
 /** WeChat's tag names: 1 to 30 characters (a create and a rename alike). */
@@ -324,6 +367,8 @@ async function renderFollowers(c: Context<AppEnv>, appId: string, refused?: ApiE
   );
 }
 
+const QUERY_CURSOR = /^[A-Za-z0-9_-]{1,64}$/;
+
 const BROADCAST_CURSOR = /^wbc_[0-9A-Z]{26}$|^[A-Za-z0-9_-]{1,64}$/;
 
 async function renderBroadcasts(
@@ -340,6 +385,20 @@ async function renderBroadcasts(
   const page = await listBroadcasts(c.env, caller, appId, { cursor, limit: 50 });
   // The account's uploaded media to pick an image or news from (the newest 100).
   const media = await listMedia(c.env, caller, appId, { limit: 100 });
+  // The account's templates, as WeChat lists them (at most 25), for one who may send; WeChat out
+  // of reach (or a subscription account without templates) leaves the id to be typed.
+  let templates: AccountTemplate[] = [];
+  let templatesUnavailable = false;
+  if (grants(caller.scopes, "messages:send")) {
+    try {
+      templates = await listAccountTemplates(c.env, caller, appId);
+    } catch (error) {
+      if (!(error instanceof ApiError)) {
+        throw error;
+      }
+      templatesUnavailable = true;
+    }
+  }
   const { refused } = view;
   return render(
     c,
@@ -347,6 +406,8 @@ async function renderBroadcasts(
       appId={appId}
       broadcasts={page.data}
       media={media.data}
+      templates={templates}
+      templatesUnavailable={templatesUnavailable}
       cursor={cursor}
       nextCursor={page.nextCursor}
       canSend={grants(caller.scopes, "messages:send")}
@@ -649,6 +710,8 @@ export const wechatPages = new Hono<AppEnv>()
       kind: BROADCAST_KINDS.find((k) => k === fieldOf(form, "type")) ?? "text",
       mediaId: fieldOf(form, "media_ids.0").trim(),
       text: fieldOf(form, "text"),
+      templateId: fieldOf(form, "template.wechat_template_id").trim(),
+      templateData: fieldOf(form, "template.data"),
       target: fieldOf(form, "target") === "tag" ? "tag" : "all",
       tagId: fieldOf(form, "target.tag_id").trim(),
       openid: fieldOf(form, "openid").trim(),
@@ -660,14 +723,34 @@ export const wechatPages = new Hono<AppEnv>()
         throw new ApiError("forbidden", t("wechat.forbidden"));
       }
       const tagId = Number(draft.tagId);
-      const content = broadcastContentOf(draft);
+      const data = templateDataOf(draft.templateData);
+      const content = broadcastContentOf(draft, data.ok ? data.data : {});
+      const template = draft.kind === "template";
       const errors = [
         ...(draft.kind !== "text" || draft.text.trim()
           ? []
           : [{ pointer: "/text", detail: t("wechat.broadcasts.bad_text") }]),
-        ...(draft.kind === "text" || draft.mediaId
+        ...(draft.kind === "text" || template || draft.mediaId
           ? []
           : [{ pointer: "/media_ids/0", detail: t("wechat.broadcasts.bad_media") }]),
+        ...(!template || (draft.templateId && draft.templateId.length <= MAX_TEMPLATE_ID)
+          ? []
+          : [
+              {
+                pointer: "/template/wechat_template_id",
+                detail: t("wechat.broadcasts.bad_template"),
+              },
+            ]),
+        ...(!template || (data.ok && Object.keys(data.data).length > 0)
+          ? []
+          : [
+              {
+                pointer: "/template/data",
+                detail: data.ok
+                  ? t("wechat.broadcasts.no_template_data")
+                  : t("wechat.broadcasts.bad_template_data", { line: data.line }),
+              },
+            ]),
         ...(draft.target === "tag" && !(Number.isInteger(tagId) && tagId > 0 && draft.tagId)
           ? [{ pointer: "/target/tag_id", detail: t("wechat.broadcasts.bad_tag") }]
           : []),
@@ -753,6 +836,42 @@ export const wechatPages = new Hono<AppEnv>()
       return renderMedia(c, appId, refusal(error));
     }
     return c.redirect(`/dashboard/wechat/${appId}/media`, 303);
+  })
+  .get("/dashboard/wechat/:app_id/auto-replies/:id", async (c) => {
+    requireAdmin(c);
+    const appId = appIdParam(c);
+    const id = c.req.param("id");
+    // The rule of this account (another account's or tenant's is the 404 of a missing one).
+    const rule = RULE_ID.test(id)
+      ? (await listAutoReplies(c.env, c.get("caller"), appId)).find((r) => r.id === id)
+      : undefined;
+    if (!rule) {
+      throw new ApiError("not-found", `No auto-reply rule ${id}.`);
+    }
+    const cursorParam = c.req.query("cursor");
+    const cursor = cursorParam && QUERY_CURSOR.test(cursorParam) ? cursorParam : undefined;
+    const page =
+      rule.reply.type === "query"
+        ? await listRuleQueries(c.env, c.get("caller"), rule.id, { cursor, limit: 50 })
+        : { data: [], nextCursor: null };
+    const endpointId = rule.reply.endpoint_id;
+    const endpoint =
+      rule.reply.type === "query"
+        ? (await listWebhookEndpoints(c.env, c.get("caller"), { limit: 100 })).data.find(
+            (e) => e.id === endpointId,
+          )
+        : undefined;
+    return render(
+      c,
+      <AutoReplyRulePage
+        appId={appId}
+        rule={rule}
+        endpointUrl={endpoint?.url}
+        queries={page.data}
+        cursor={cursor}
+        nextCursor={page.nextCursor}
+      />,
+    );
   })
   .post("/dashboard/wechat/:app_id/auto-replies/:id/delete", async (c) => {
     requireAdmin(c);

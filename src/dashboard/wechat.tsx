@@ -18,12 +18,14 @@ import {
 import { MAX_EXPIRE_SECONDS, MAX_SCENE_LENGTH, qrImageUrl } from "../domain/wechat-qrcodes";
 import type { AppBinding } from "../services/contacts/bindings";
 import type { WebhookEndpointRow } from "../services/webhooks/endpoints";
+import type { KeywordQueryRow } from "../services/webhooks/query-log";
 import type { WeChatAppRow } from "../services/wechat/apps";
 import type { AutoReplyRow } from "../services/wechat/auto-replies";
 import type { BroadcastView } from "../services/wechat/broadcasts";
 import type { FollowerRow, Tag } from "../services/wechat/followers";
 import type { MediaRow } from "../services/wechat/media";
 import type { QrCodeRow } from "../services/wechat/qrcodes";
+import type { AccountTemplate } from "../services/wechat/template-library";
 import {
   ConfirmAction,
   Csrf,
@@ -278,6 +280,11 @@ export function AutoRepliesPage(props: {
                   ? (props.endpoints.find((e) => e.id === rule.reply.endpoint_id)?.url ??
                     replySummary(rule.reply))
                   : replySummary(rule.reply)}
+                {rule.reply.type === "query" ? (
+                  <p>
+                    <a href={`${base}/${rule.id}`}>{t("wechat.auto_replies.queries_link")}</a>
+                  </p>
+                ) : null}
               </td>
               <td>
                 {props.canWrite ? (
@@ -378,6 +385,80 @@ export function AutoRepliesPage(props: {
             />
             <button type="submit">{t("wechat.auto_replies.create")}</button>
           </form>
+        </section>
+      ) : null}
+    </Layout>
+  );
+}
+
+/**
+ * One auto-reply rule: what it matches and answers and, for a rule that asks the tenant's
+ * endpoint, the record of its queries (GET /v1/auto-replies/{id}/queries), newest first.
+ */
+export function AutoReplyRulePage(props: {
+  appId: string;
+  rule: AutoReplyRow;
+  /** The rule's endpoint's URL, when it asks one that still exists. */
+  endpointUrl?: string;
+  queries: readonly KeywordQueryRow[];
+  cursor?: string;
+  nextCursor: string | null;
+}) {
+  const { t, fmt } = useUi();
+  const { rule } = props;
+  const base = `/dashboard/wechat/${props.appId}/auto-replies`;
+  return (
+    <Layout title={t("wechat.auto_replies.rule_title", { keyword: rule.keyword ?? rule.id })}>
+      <AppTabs appId={props.appId} current="auto-replies" />
+      <section class="card">
+        <p>
+          <a href={base}>{t("wechat.auto_replies.back")}</a>
+        </p>
+        <dl class="facts">
+          <dt>{t("wechat.auto_replies.match")}</dt>
+          <dd>{t(`wechat.match.${rule.match}`)}</dd>
+          <dt>{t("wechat.auto_replies.keyword")}</dt>
+          <dd>{rule.keyword ?? t("common.dash")}</dd>
+          <dt>{t("wechat.auto_replies.reply")}</dt>
+          <dd>
+            {t(
+              `wechat.auto_replies.kind.${String(rule.reply.type)}` as "wechat.auto_replies.kind.text",
+            )}{" "}
+            {rule.reply.type === "query"
+              ? (props.endpointUrl ?? replySummary(rule.reply))
+              : replySummary(rule.reply)}
+          </dd>
+          <dt>{t("wechat.auto_replies.priority")}</dt>
+          <dd>{rule.priority}</dd>
+        </dl>
+      </section>
+      {rule.reply.type === "query" ? (
+        <section class="card" data-testid="rule-queries">
+          <h2>{t("wechat.auto_replies.queries")}</h2>
+          <p class="hint">{t("wechat.auto_replies.queries_intro")}</p>
+          <Table
+            head={[
+              t("wechat.auto_replies.query_when"),
+              t("wechat.auto_replies.query_status"),
+              t("wechat.auto_replies.query_latency"),
+              t("wechat.auto_replies.query_reason"),
+            ]}
+            empty={props.queries.length === 0}
+          >
+            {props.queries.map((q) => (
+              <tr>
+                <td>{fmt.dateTime(q.askedAt)}</td>
+                <td>
+                  <span class={`pill query-${q.status}`}>
+                    {t(`wechat.auto_replies.query_status.${q.status}`)}
+                  </span>
+                </td>
+                <td>{t("wechat.auto_replies.query_ms", { ms: fmt.number(q.latencyMs) })}</td>
+                <td>{q.reason ?? t("common.dash")}</td>
+              </tr>
+            ))}
+          </Table>
+          <Pager base={`${base}/${rule.id}`} cursor={props.cursor} nextCursor={props.nextCursor} />
         </section>
       ) : null}
     </Layout>
@@ -953,8 +1034,11 @@ export function FollowersPage(props: {
   );
 }
 
-/** What the dashboard sends as a broadcast: a text, an image or news (mpnews) by media id. */
-export const BROADCAST_KINDS = ["text", "image", "mpnews"] as const;
+/**
+ * What the dashboard sends as a broadcast: a text, an image or news (mpnews) by media id, or a
+ * template (one template message per follower, fanned out through a queue).
+ */
+export const BROADCAST_KINDS = ["text", "image", "mpnews", "template"] as const;
 export type BroadcastKind = (typeof BROADCAST_KINDS)[number];
 
 export interface BroadcastDraft {
@@ -962,6 +1046,9 @@ export interface BroadcastDraft {
   /** Ours (`med_…`) or WeChat's. */
   mediaId: string;
   text: string;
+  /** Type template: the account's template id, and its data as `key=value` lines. */
+  templateId: string;
+  templateData: string;
   target: "all" | "tag";
   tagId: string;
   openid: string;
@@ -977,9 +1064,47 @@ function targetOf(target: Record<string, unknown>, t: ReturnType<typeof useUi>["
   return t("wechat.broadcasts.target_all");
 }
 
+/** A template broadcast's id, from its content as the API took it. */
+function templateIdOf(content: Record<string, unknown>): string {
+  const template = content.template;
+  return template && typeof template === "object" && "wechat_template_id" in template
+    ? String(template.wechat_template_id)
+    : "";
+}
+
+/** A template broadcast's fan-out so far: a bar of followers tried out of those listed. */
+function FanoutProgress(props: { row: BroadcastView["row"] }) {
+  const { t, fmt } = useUi();
+  const { row } = props;
+  const total = row.fanoutTotal ?? 0;
+  const sent = row.fanoutSent ?? 0;
+  const errors = row.fanoutErrors ?? 0;
+  return (
+    <div class="fanout" data-testid="fanout">
+      <progress
+        max={Math.max(total, 1)}
+        value={sent + errors}
+        aria-label={t("wechat.broadcasts.fanout")}
+      />{" "}
+      {t("wechat.broadcasts.job_done", {
+        sent: fmt.number(sent),
+        total: fmt.number(total),
+        errors: fmt.number(errors),
+      })}
+      {row.status === "sending" && !row.fanoutListed ? (
+        <p class="hint">{t("wechat.broadcasts.fanout_listing")}</p>
+      ) : null}
+    </div>
+  );
+}
+
 export function BroadcastsPage(props: {
   appId: string;
   broadcasts: readonly BroadcastView[];
+  /** The account's templates to pick a template broadcast's from (WeChat's list). */
+  templates: readonly AccountTemplate[];
+  /** WeChat's list could not be had: the id is typed instead. */
+  templatesUnavailable: boolean;
   /** The account's uploaded media to pick from. */
   media: readonly MediaRow[];
   cursor?: string;
@@ -994,6 +1119,8 @@ export function BroadcastsPage(props: {
     kind: "text",
     mediaId: "",
     text: "",
+    templateId: "",
+    templateData: "",
     target: "all",
     tagId: "",
     openid: "",
@@ -1028,6 +1155,11 @@ export function BroadcastsPage(props: {
               <td>
                 {row.type === "text" && typeof row.content.text === "string" ? (
                   row.content.text
+                ) : row.type === "template" ? (
+                  <>
+                    {t("wechat.broadcasts.kind.template")}{" "}
+                    <span class="mono">{templateIdOf(row.content)}</span>
+                  </>
                 ) : (
                   <>
                     {t(`wechat.broadcasts.kind.${row.type}` as "wechat.broadcasts.kind.text")}{" "}
@@ -1038,19 +1170,23 @@ export function BroadcastsPage(props: {
                 )}
               </td>
               <td>
-                {jobs.length === 0
-                  ? t("common.dash")
-                  : jobs.map((job) => (
-                      <p class="job">
-                        {job.finishedAt
-                          ? t("wechat.broadcasts.job_done", {
-                              sent: fmt.number(job.sent ?? 0),
-                              total: fmt.number(job.total ?? 0),
-                              errors: fmt.number(job.errors ?? 0),
-                            })
-                          : t("wechat.broadcasts.job_pending", { id: job.msgId })}
-                      </p>
-                    ))}
+                {row.type === "template" && row.fanoutTotal !== null ? (
+                  <FanoutProgress row={row} />
+                ) : jobs.length === 0 ? (
+                  t("common.dash")
+                ) : (
+                  jobs.map((job) => (
+                    <p class="job">
+                      {job.finishedAt
+                        ? t("wechat.broadcasts.job_done", {
+                            sent: fmt.number(job.sent ?? 0),
+                            total: fmt.number(job.total ?? 0),
+                            errors: fmt.number(job.errors ?? 0),
+                          })
+                        : t("wechat.broadcasts.job_pending", { id: job.msgId })}
+                    </p>
+                  ))
+                )}
               </td>
             </tr>
           ))}
@@ -1101,6 +1237,46 @@ export function BroadcastsPage(props: {
                   ? t("wechat.broadcasts.no_media")
                   : t("wechat.broadcasts.media_hint")
               }
+              errors={props.errors}
+            />
+            {props.templatesUnavailable ? (
+              <Field
+                name="template.wechat_template_id"
+                label={t("wechat.broadcasts.template")}
+                value={draft.templateId}
+                hint={t("wechat.broadcasts.templates_unavailable")}
+                errors={props.errors}
+              />
+            ) : (
+              <SelectField
+                name="template.wechat_template_id"
+                label={t("wechat.broadcasts.template")}
+                value={draft.templateId}
+                options={[
+                  { value: "", label: t("common.dash") },
+                  ...props.templates.map((tpl) => ({
+                    value: tpl.templateId,
+                    label: t("wechat.broadcasts.template_option", {
+                      title: tpl.title || tpl.templateId,
+                      id: tpl.templateId,
+                    }),
+                  })),
+                ]}
+                hint={
+                  props.templates.length === 0
+                    ? t("wechat.broadcasts.no_templates")
+                    : t("wechat.broadcasts.template_hint")
+                }
+                errors={props.errors}
+              />
+            )}
+            <Field
+              name="template.data"
+              label={t("wechat.broadcasts.template_data")}
+              value={draft.templateData}
+              multiline
+              rows={4}
+              hint={t("wechat.broadcasts.template_data_hint")}
               errors={props.errors}
             />
             <SelectField

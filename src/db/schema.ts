@@ -687,7 +687,11 @@ export const keywordQueries = sqliteTable(
     /** When the endpoint was asked. */
     askedAt: integer().notNull(),
   },
-  (t) => [index("keyword_queries_rule_idx").on(t.tenantId, t.ruleId, t.id)],
+  (t) => [
+    index("keyword_queries_rule_idx").on(t.tenantId, t.ruleId, t.id),
+    // Retention's walk over a tenant's oldest records (delivery/retention).
+    index("keyword_queries_tenant_idx").on(t.tenantId, t.id),
+  ],
 );
 
 /** A tenant's own end users, reachable by SMS (phone) and WeChat (bindings). */

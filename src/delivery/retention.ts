@@ -2,7 +2,9 @@
  * Retention enforced on one tenant's send log and inbound messages, one bounded round at a time
  * (at most `batch` rows of each kind): bodies past `bodies_days` are redacted (the row stays, its
  * text reads `[redacted]`, its template variables and WeChat payload are cleared), messages past
- * `messages_days` are deleted with their attempts, inbound messages past `inbound_days` deleted.
+ * `messages_days` are deleted with their attempts, inbound messages past `inbound_days` deleted,
+ * and the record of keyword queries (keyword_queries) past `messages_days` deleted: it is part of
+ * the send log (who asked what of the tenant's endpoint, when).
  * Only messages in a final status are touched: one still on its way needs its body and its row.
  * Rollups and the audit log are other tables and are kept.
  *
@@ -23,6 +25,8 @@ export interface RetentionRound {
   deliveriesRedacted: number;
   deleted: number;
   inboundDeleted: number;
+  /** Keyword query records deleted (past `messages_days`). */
+  queriesDeleted: number;
   /** A kind filled its batch: another round may find more due. */
   more: boolean;
 }
@@ -59,7 +63,7 @@ export async function enforceRetention(
   const bodies = [tenantId, firstIdAt("msg", cutoff.bodies), cutoff.bodies] as const;
   const old = [tenantId, firstIdAt("msg", cutoff.messages), cutoff.messages] as const;
   const deliveryCutoff = Math.max(cutoff.inbound, cutoff.bodies);
-  const [, deleted, redacted, inbound, deliveries] = await d1.batch([
+  const [, deleted, redacted, inbound, deliveries, queries] = await d1.batch([
     d1
       .prepare(
         `DELETE FROM message_attempts
@@ -94,6 +98,14 @@ export async function enforceRetention(
            ORDER BY id LIMIT ?5)`,
       )
       .bind(tenantId, firstIdAt("whd", deliveryCutoff), deliveryCutoff, REDACTED_BODY, batch),
+    // A query's id carries the time its message came, never after it was asked: the id bound
+    // seeks on the tenant's index (migration 0039), the time decides.
+    d1
+      .prepare(
+        `DELETE FROM keyword_queries WHERE id IN (SELECT id FROM keyword_queries
+           WHERE tenant_id = ?1 AND id < ?2 AND asked_at < ?3 ORDER BY id LIMIT ?4)`,
+      )
+      .bind(tenantId, firstIdAt("qry", cutoff.messages), cutoff.messages, batch),
   ]);
   const changes = (result: D1Result | undefined) => result?.meta.changes ?? 0;
   const round = {
@@ -101,6 +113,7 @@ export async function enforceRetention(
     deleted: changes(deleted),
     inboundDeleted: changes(inbound),
     deliveriesRedacted: changes(deliveries),
+    queriesDeleted: changes(queries),
   };
   return {
     ...round,
@@ -108,6 +121,7 @@ export async function enforceRetention(
       round.redacted >= batch ||
       round.deleted >= batch ||
       round.inboundDeleted >= batch ||
-      round.deliveriesRedacted >= batch,
+      round.deliveriesRedacted >= batch ||
+      round.queriesDeleted >= batch,
   };
 }

@@ -218,4 +218,18 @@ test("adds news and endpoint replies, broadcasts an image, and manages followers
   }
   assert.deepEqual(dash.errors, []);
   await phone.context().close();
+
+  // The broadcasts page in Chinese: the image broadcast above in the list, a template broadcast
+  // being written (the template picked from the account's list, its data as key=value lines).
+  const zh = await dash.newPage({ locale: "zh-CN" });
+  await dash.signIn(zh);
+  await zh.goto(`${base}/broadcasts`);
+  assert.match(await zh.locator("h1.page-title").textContent(), /群发/);
+  assert.match(await zh.locator("table tbody").textContent(), /图片/);
+  await zh.selectOption('select[name="type"]', "template");
+  await zh.fill('textarea[name="template.data"]', "first=周末特卖\nremark=全场八折");
+  assert.match(await zh.locator('label[for="field-template.data"]').textContent(), /模板数据/);
+  await dash.screenshot(zh, "wechat-broadcasts-zh-1280");
+  assert.deepEqual(dash.errors, []);
+  await zh.context().close();
 });

@@ -7,6 +7,7 @@ import { emitEvents } from "../../src/delivery/webhook-events";
 import { REDACTED_BODY, retentionOf } from "../../src/domain/retention";
 import { DAY_MS } from "../../src/domain/verification-limits";
 import type { WebhookEvent } from "../../src/domain/vocabulary";
+import { newId } from "../../src/lib/ids";
 import { enforceRetentionEverywhere } from "../../src/services/messaging/retention";
 import { storeInbound } from "../support/inbound";
 import { insertMessage } from "../support/message-rows";
@@ -37,6 +38,27 @@ async function attempts(id: string): Promise<number> {
     .bind(id)
     .first<{ n: number }>();
   return found?.n ?? 0;
+}
+
+/** A keyword query record of the tenant, asked `askedAt` (its message came 1 s before). */
+async function insertQuery(tenantId: string, askedAt: number): Promise<string> {
+  const id = newId("qry", askedAt - 1000);
+  await env.DB.prepare(
+    `INSERT INTO keyword_queries (id, tenant_id, rule_id, channel, endpoint_id, status, latency_ms, asked_at)
+     VALUES (?, ?, NULL, 'sms', 'we_test', 'answered', 12, ?)`,
+  )
+    .bind(id, tenantId, askedAt)
+    .run();
+  return id;
+}
+
+async function queriesOf(tenantId: string): Promise<string[]> {
+  const { results } = await env.DB.prepare(
+    "SELECT id FROM keyword_queries WHERE tenant_id = ? ORDER BY id",
+  )
+    .bind(tenantId)
+    .all<{ id: string }>();
+  return results.map((r) => r.id);
 }
 
 async function inboundExists(id: string): Promise<boolean> {
@@ -78,6 +100,7 @@ describe("retention", () => {
       deleted: 1,
       inboundDeleted: 1,
       deliveriesRedacted: 0,
+      queriesDeleted: 0,
       more: false,
     });
 
@@ -104,6 +127,7 @@ describe("retention", () => {
       deleted: 0,
       inboundDeleted: 0,
       deliveriesRedacted: 0,
+      queriesDeleted: 0,
       more: false,
     });
   });
@@ -214,6 +238,37 @@ describe("retention", () => {
       .bind(tenant.id)
       .first<{ n: number }>();
     expect(left?.n).toBe(0);
+  });
+
+  it("deletes keyword query records past messages_days, in bounded batches, the tenant's alone", async () => {
+    const tenant = await createTenant();
+    const other = await createTenant();
+    const at = (days: number, ms = 0) => NOW - days * DAY_MS - ms;
+    const due = [];
+    for (let i = 0; i < 5; i++) {
+      due.push(await insertQuery(tenant.id, at(90, 1 + i)));
+    }
+    const edge = await insertQuery(tenant.id, at(90));
+    const recent = await insertQuery(tenant.id, at(1));
+    const others = await insertQuery(other.id, at(200));
+
+    const rounds = [];
+    for (let i = 0; i < 3; i++) {
+      rounds.push(await enforceRetention(env.DB, tenant.id, RETENTION, NOW, 2));
+    }
+    expect(rounds.map((r) => [r.queriesDeleted, r.more])).toEqual([
+      [2, true],
+      [2, true],
+      [1, false],
+    ]);
+    expect(await queriesOf(tenant.id)).toEqual([edge, recent].sort());
+    expect(await queriesOf(other.id)).toEqual([others]);
+
+    // The cron run counts them too.
+    const run = await enforceRetentionEverywhere(env, NOW + 365 * DAY_MS);
+    expect(run.queriesDeleted).toBeGreaterThanOrEqual(3);
+    expect(await queriesOf(tenant.id)).toEqual([]);
+    expect(await queriesOf(other.id)).toEqual([]);
   });
 
   it("keeps the audit log whole while deleting a tenant's old messages", async () => {

@@ -17,6 +17,7 @@ export interface RetentionRun {
   deleted: number;
   inboundDeleted: number;
   deliveriesRedacted: number;
+  queriesDeleted: number;
   /** Tenants whose backlog went on to their dispatcher. */
   handedOver: string[];
 }
@@ -34,6 +35,7 @@ export async function enforceRetentionEverywhere(
     deleted: 0,
     inboundDeleted: 0,
     deliveriesRedacted: 0,
+    queriesDeleted: 0,
     handedOver: [],
   };
   let after = "";
@@ -54,6 +56,7 @@ export async function enforceRetentionEverywhere(
         run.deleted += done.deleted;
         run.inboundDeleted += done.inboundDeleted;
         run.deliveriesRedacted += done.deliveriesRedacted;
+        run.queriesDeleted += done.queriesDeleted;
         more = done.more;
       }
       if (more) {

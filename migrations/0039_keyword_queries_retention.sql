@@ -1,0 +1,1 @@
+CREATE INDEX `keyword_queries_tenant_idx` ON `keyword_queries` (`tenant_id`,`id`);
