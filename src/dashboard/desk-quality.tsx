@@ -92,7 +92,17 @@ function ReportTable(props: {
 export function ReportsPage(props: { view: ReportView; notice?: Notice }) {
   const { t } = useUi();
   const v = props.view;
-  const days = v.byDay.filter((r) => r.key !== null);
+  // Every day of the range on the x axis (uPlot spreads a lone point over years otherwise).
+  const rowOf = new Map(v.byDay.map((r) => [r.key, r]));
+  const allDays: string[] = [];
+  for (
+    let d = Date.parse(`${v.from}T00:00:00Z`);
+    d <= Date.parse(`${v.to}T00:00:00Z`);
+    d += 86_400_000
+  ) {
+    allDays.push(new Date(d).toISOString().slice(0, 10));
+  }
+  const days = allDays.map((day) => ({ day, row: rowOf.get(day) ?? null }));
   return (
     <Layout title={t("desk_reports.title")}>
       <NoticeLine notice={props.notice} />
@@ -107,18 +117,18 @@ export function ReportsPage(props: { view: ReportView; notice?: Notice }) {
           label={t("desk_reports.chart_label")}
           data={{
             kind: "line",
-            x: days.map((r) => Date.parse(`${r.key}T00:00:00Z`) / 1000),
+            x: days.map((d) => Date.parse(`${d.day}T00:00:00Z`) / 1000),
             series: [
               {
                 label: t("desk_reports.first_response_p50"),
-                values: days.map((r) =>
-                  r.firstResponseP50Ms === null ? null : r.firstResponseP50Ms / 1000,
+                values: days.map(({ row }) =>
+                  row?.firstResponseP50Ms == null ? null : row.firstResponseP50Ms / 1000,
                 ),
               },
               {
                 label: t("desk_reports.resolution_p50"),
-                values: days.map((r) =>
-                  r.resolutionP50Ms === null ? null : r.resolutionP50Ms / 1000,
+                values: days.map(({ row }) =>
+                  row?.resolutionP50Ms == null ? null : row.resolutionP50Ms / 1000,
                 ),
               },
             ],
