@@ -115,6 +115,9 @@ test("a visitor chats through the widget, an agent answers live, an inspector sc
   await dash.signIn(inspector, inspectorUser);
   await inspector.goto("/dashboard/desk/inspection");
   await inspector.locator(`a[href="/dashboard/desk/inspection/${conversation.id}"]`).click();
+  // The thread shows both sides: the visitor's 人工 and the agent's answer.
+  await inspector.locator(".thread li", { hasText: "Hello from the desk" }).waitFor();
+  await inspector.locator(".thread li", { hasText: "人工" }).waitFor();
   const points = inspector.locator('input[type="number"]');
   assert.equal(await points.count(), 2);
   await points.nth(0).fill("9");
