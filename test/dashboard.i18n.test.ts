@@ -164,6 +164,10 @@ describe("dashboard pages in both languages", () => {
       "/dashboard/desk",
       "/dashboard/desk/supervise",
       "/dashboard/desk/canned",
+      "/dashboard/desk/reports",
+      "/dashboard/desk/reports?from=2026-12-01&to=2026-12-07",
+      "/dashboard/desk/inspection",
+      "/dashboard/desk/scores",
       "/dashboard/verification",
       // Messages area (i19-b).
       "/dashboard/send",

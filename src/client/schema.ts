@@ -1410,6 +1410,86 @@ export interface paths {
     patch?: never;
     trace?: never;
   };
+  "/v1/desk/checklists": {
+    parameters: {
+      query?: never;
+      header?: never;
+      path?: never;
+      cookie?: never;
+    };
+    get: operations["listInspectionChecklists"];
+    put?: never;
+    post: operations["createInspectionChecklist"];
+    delete?: never;
+    options?: never;
+    head?: never;
+    patch?: never;
+    trace?: never;
+  };
+  "/v1/desk/checklists/{id}": {
+    parameters: {
+      query?: never;
+      header?: never;
+      path?: never;
+      cookie?: never;
+    };
+    get: operations["getInspectionChecklist"];
+    put: operations["updateInspectionChecklist"];
+    post?: never;
+    delete: operations["deleteInspectionChecklist"];
+    options?: never;
+    head?: never;
+    patch?: never;
+    trace?: never;
+  };
+  "/v1/conversations/{id}/inspections": {
+    parameters: {
+      query?: never;
+      header?: never;
+      path?: never;
+      cookie?: never;
+    };
+    get?: never;
+    put?: never;
+    post: operations["createInspection"];
+    delete?: never;
+    options?: never;
+    head?: never;
+    patch?: never;
+    trace?: never;
+  };
+  "/v1/desk/inspections/queue": {
+    parameters: {
+      query?: never;
+      header?: never;
+      path?: never;
+      cookie?: never;
+    };
+    get: operations["listInspectionQueue"];
+    put?: never;
+    post?: never;
+    delete?: never;
+    options?: never;
+    head?: never;
+    patch?: never;
+    trace?: never;
+  };
+  "/v1/desk/inspections": {
+    parameters: {
+      query?: never;
+      header?: never;
+      path?: never;
+      cookie?: never;
+    };
+    get: operations["listInspections"];
+    put?: never;
+    post?: never;
+    delete?: never;
+    options?: never;
+    head?: never;
+    patch?: never;
+    trace?: never;
+  };
   "/v1/desk/widget-keys": {
     parameters: {
       query?: never;
@@ -2618,14 +2698,14 @@ export interface components {
       burst?: number;
     };
     Permission: {
-      name: "messages:send" | "messages:read" | "templates:read" | "templates:write" | "templates:review" | "content:read" | "content:write" | "users:read" | "users:write" | "audit:read" | "inbound:read" | "conversations:write" | "opt_outs:write" | "verifications:write" | "stats:read" | "desk:work" | "desk:supervise" | "admin";
+      name: "messages:send" | "messages:read" | "templates:read" | "templates:write" | "templates:review" | "content:read" | "content:write" | "users:read" | "users:write" | "audit:read" | "inbound:read" | "conversations:write" | "opt_outs:write" | "verifications:write" | "stats:read" | "desk:work" | "desk:supervise" | "desk:inspect" | "admin";
       description: string;
     };
     Role: {
       id: string;
       name: string;
       description: string;
-      permissions: ("messages:send" | "messages:read" | "templates:read" | "templates:write" | "templates:review" | "content:read" | "content:write" | "users:read" | "users:write" | "audit:read" | "inbound:read" | "conversations:write" | "opt_outs:write" | "verifications:write" | "stats:read" | "desk:work" | "desk:supervise" | "admin")[];
+      permissions: ("messages:send" | "messages:read" | "templates:read" | "templates:write" | "templates:review" | "content:read" | "content:write" | "users:read" | "users:write" | "audit:read" | "inbound:read" | "conversations:write" | "opt_outs:write" | "verifications:write" | "stats:read" | "desk:work" | "desk:supervise" | "desk:inspect" | "admin")[];
       built_in: boolean;
       created_at: string | null;
       updated_at: string | null;
@@ -2730,6 +2810,8 @@ export interface components {
       max_queue_seconds: number;
       left_message_due_hours: number;
       satisfaction_survey: boolean;
+      satisfaction_question: string | null;
+      inspection_sample_percent: number;
     };
     WorkingHours: {
       mon: ({
@@ -3113,6 +3195,33 @@ export interface components {
       satisfaction_count: number;
       inspection_average: number | null;
       inspection_count: number;
+    };
+    InspectionChecklist: {
+      id: string;
+      name: string;
+      items: ({
+          id: string;
+          label: string;
+          points: number;
+        })[];
+      max_score: number;
+      created_at: string;
+      updated_at: string;
+    };
+    Inspection: {
+      id: string;
+      conversation_id: string;
+      agent_id: string | null;
+      checklist_id: string;
+      inspector_id: string;
+      items: ({
+          item_id: string;
+          points: number;
+        })[];
+      score: number;
+      max_score: number;
+      comment: string | null;
+      created_at: string;
     };
     WidgetKey: {
       id: string;
@@ -4548,7 +4657,7 @@ export interface operations {
         content: {
           "application/json": {
               name: string;
-              scopes: ("messages:send" | "messages:read" | "templates:read" | "templates:write" | "templates:review" | "content:read" | "content:write" | "users:read" | "users:write" | "audit:read" | "inbound:read" | "conversations:write" | "opt_outs:write" | "verifications:write" | "stats:read" | "desk:work" | "desk:supervise" | "admin")[];
+              scopes: ("messages:send" | "messages:read" | "templates:read" | "templates:write" | "templates:review" | "content:read" | "content:write" | "users:read" | "users:write" | "audit:read" | "inbound:read" | "conversations:write" | "opt_outs:write" | "verifications:write" | "stats:read" | "desk:work" | "desk:supervise" | "desk:inspect" | "admin")[];
               mode?: "live" | "test";
               rate_limit?: components["schemas"]["RateLimitInput"];
             };
@@ -6631,6 +6740,8 @@ export interface operations {
                   max_queue_seconds?: number;
                   left_message_due_hours?: number;
                   satisfaction_survey?: boolean;
+                  satisfaction_question?: string | null;
+                  inspection_sample_percent?: number;
                 };
             };
         };
@@ -11040,6 +11151,501 @@ export interface operations {
           headers: { [name: string]: unknown };
           content: {
             "text/csv": string;
+          };
+        };
+        400: {
+          headers: { [name: string]: unknown };
+          content: {
+            "application/problem+json": components["schemas"]["Problem"];
+          };
+        };
+        401: {
+          headers: { [name: string]: unknown };
+          content: {
+            "application/problem+json": components["schemas"]["Problem"];
+          };
+        };
+        403: {
+          headers: { [name: string]: unknown };
+          content: {
+            "application/problem+json": components["schemas"]["Problem"];
+          };
+        };
+        429: {
+          headers: { [name: string]: unknown };
+          content: {
+            "application/problem+json": components["schemas"]["Problem"];
+          };
+        };
+        500: {
+          headers: { [name: string]: unknown };
+          content: {
+            "application/problem+json": components["schemas"]["Problem"];
+          };
+        };
+      };
+    };
+  listInspectionChecklists: {
+      parameters: {
+        query?: never;
+        header?: never;
+        path?: never;
+        cookie?: never;
+      };
+      requestBody?: never;
+      responses: {
+        200: {
+          headers: { [name: string]: unknown };
+          content: {
+            "application/json": {
+                data: (components["schemas"]["InspectionChecklist"])[];
+                next_cursor: null;
+              };
+          };
+        };
+        401: {
+          headers: { [name: string]: unknown };
+          content: {
+            "application/problem+json": components["schemas"]["Problem"];
+          };
+        };
+        403: {
+          headers: { [name: string]: unknown };
+          content: {
+            "application/problem+json": components["schemas"]["Problem"];
+          };
+        };
+        429: {
+          headers: { [name: string]: unknown };
+          content: {
+            "application/problem+json": components["schemas"]["Problem"];
+          };
+        };
+        500: {
+          headers: { [name: string]: unknown };
+          content: {
+            "application/problem+json": components["schemas"]["Problem"];
+          };
+        };
+      };
+    };
+  createInspectionChecklist: {
+      parameters: {
+        query?: never;
+        header?: {
+          "idempotency-key"?: string;
+        };
+        path?: never;
+        cookie?: never;
+      };
+      requestBody: {
+        content: {
+          "application/json": {
+              name: string;
+              items: ({
+                  id?: string;
+                  label: string;
+                  points: number;
+                })[];
+            };
+        };
+      };
+      responses: {
+        201: {
+          headers: { [name: string]: unknown };
+          content: {
+            "application/json": components["schemas"]["InspectionChecklist"];
+          };
+        };
+        400: {
+          headers: { [name: string]: unknown };
+          content: {
+            "application/problem+json": components["schemas"]["Problem"];
+          };
+        };
+        401: {
+          headers: { [name: string]: unknown };
+          content: {
+            "application/problem+json": components["schemas"]["Problem"];
+          };
+        };
+        403: {
+          headers: { [name: string]: unknown };
+          content: {
+            "application/problem+json": components["schemas"]["Problem"];
+          };
+        };
+        415: {
+          headers: { [name: string]: unknown };
+          content: {
+            "application/problem+json": components["schemas"]["Problem"];
+          };
+        };
+        422: {
+          headers: { [name: string]: unknown };
+          content: {
+            "application/problem+json": components["schemas"]["Problem"];
+          };
+        };
+        429: {
+          headers: { [name: string]: unknown };
+          content: {
+            "application/problem+json": components["schemas"]["Problem"];
+          };
+        };
+        500: {
+          headers: { [name: string]: unknown };
+          content: {
+            "application/problem+json": components["schemas"]["Problem"];
+          };
+        };
+      };
+    };
+  getInspectionChecklist: {
+      parameters: {
+        query?: never;
+        header?: never;
+        path: {
+          id: string;
+        };
+        cookie?: never;
+      };
+      requestBody?: never;
+      responses: {
+        200: {
+          headers: { [name: string]: unknown };
+          content: {
+            "application/json": components["schemas"]["InspectionChecklist"];
+          };
+        };
+        400: {
+          headers: { [name: string]: unknown };
+          content: {
+            "application/problem+json": components["schemas"]["Problem"];
+          };
+        };
+        401: {
+          headers: { [name: string]: unknown };
+          content: {
+            "application/problem+json": components["schemas"]["Problem"];
+          };
+        };
+        403: {
+          headers: { [name: string]: unknown };
+          content: {
+            "application/problem+json": components["schemas"]["Problem"];
+          };
+        };
+        404: {
+          headers: { [name: string]: unknown };
+          content: {
+            "application/problem+json": components["schemas"]["Problem"];
+          };
+        };
+        429: {
+          headers: { [name: string]: unknown };
+          content: {
+            "application/problem+json": components["schemas"]["Problem"];
+          };
+        };
+        500: {
+          headers: { [name: string]: unknown };
+          content: {
+            "application/problem+json": components["schemas"]["Problem"];
+          };
+        };
+      };
+    };
+  updateInspectionChecklist: {
+      parameters: {
+        query?: never;
+        header?: never;
+        path: {
+          id: string;
+        };
+        cookie?: never;
+      };
+      requestBody: {
+        content: {
+          "application/json": {
+              name: string;
+              items: ({
+                  id?: string;
+                  label: string;
+                  points: number;
+                })[];
+            };
+        };
+      };
+      responses: {
+        200: {
+          headers: { [name: string]: unknown };
+          content: {
+            "application/json": components["schemas"]["InspectionChecklist"];
+          };
+        };
+        400: {
+          headers: { [name: string]: unknown };
+          content: {
+            "application/problem+json": components["schemas"]["Problem"];
+          };
+        };
+        401: {
+          headers: { [name: string]: unknown };
+          content: {
+            "application/problem+json": components["schemas"]["Problem"];
+          };
+        };
+        403: {
+          headers: { [name: string]: unknown };
+          content: {
+            "application/problem+json": components["schemas"]["Problem"];
+          };
+        };
+        404: {
+          headers: { [name: string]: unknown };
+          content: {
+            "application/problem+json": components["schemas"]["Problem"];
+          };
+        };
+        415: {
+          headers: { [name: string]: unknown };
+          content: {
+            "application/problem+json": components["schemas"]["Problem"];
+          };
+        };
+        429: {
+          headers: { [name: string]: unknown };
+          content: {
+            "application/problem+json": components["schemas"]["Problem"];
+          };
+        };
+        500: {
+          headers: { [name: string]: unknown };
+          content: {
+            "application/problem+json": components["schemas"]["Problem"];
+          };
+        };
+      };
+    };
+  deleteInspectionChecklist: {
+      parameters: {
+        query?: never;
+        header?: never;
+        path: {
+          id: string;
+        };
+        cookie?: never;
+      };
+      requestBody?: never;
+      responses: {
+        204: {
+          headers: { [name: string]: unknown };
+          content?: never;
+        };
+        400: {
+          headers: { [name: string]: unknown };
+          content: {
+            "application/problem+json": components["schemas"]["Problem"];
+          };
+        };
+        401: {
+          headers: { [name: string]: unknown };
+          content: {
+            "application/problem+json": components["schemas"]["Problem"];
+          };
+        };
+        403: {
+          headers: { [name: string]: unknown };
+          content: {
+            "application/problem+json": components["schemas"]["Problem"];
+          };
+        };
+        404: {
+          headers: { [name: string]: unknown };
+          content: {
+            "application/problem+json": components["schemas"]["Problem"];
+          };
+        };
+        429: {
+          headers: { [name: string]: unknown };
+          content: {
+            "application/problem+json": components["schemas"]["Problem"];
+          };
+        };
+        500: {
+          headers: { [name: string]: unknown };
+          content: {
+            "application/problem+json": components["schemas"]["Problem"];
+          };
+        };
+      };
+    };
+  createInspection: {
+      parameters: {
+        query?: never;
+        header?: {
+          "idempotency-key"?: string;
+        };
+        path: {
+          id: string;
+        };
+        cookie?: never;
+      };
+      requestBody: {
+        content: {
+          "application/json": {
+              checklist_id: string;
+              items: ({
+                  item_id: string;
+                  points: number;
+                })[];
+              comment?: string | null;
+            };
+        };
+      };
+      responses: {
+        201: {
+          headers: { [name: string]: unknown };
+          content: {
+            "application/json": components["schemas"]["Inspection"];
+          };
+        };
+        400: {
+          headers: { [name: string]: unknown };
+          content: {
+            "application/problem+json": components["schemas"]["Problem"];
+          };
+        };
+        401: {
+          headers: { [name: string]: unknown };
+          content: {
+            "application/problem+json": components["schemas"]["Problem"];
+          };
+        };
+        403: {
+          headers: { [name: string]: unknown };
+          content: {
+            "application/problem+json": components["schemas"]["Problem"];
+          };
+        };
+        404: {
+          headers: { [name: string]: unknown };
+          content: {
+            "application/problem+json": components["schemas"]["Problem"];
+          };
+        };
+        409: {
+          headers: { [name: string]: unknown };
+          content: {
+            "application/problem+json": components["schemas"]["Problem"];
+          };
+        };
+        415: {
+          headers: { [name: string]: unknown };
+          content: {
+            "application/problem+json": components["schemas"]["Problem"];
+          };
+        };
+        422: {
+          headers: { [name: string]: unknown };
+          content: {
+            "application/problem+json": components["schemas"]["Problem"];
+          };
+        };
+        429: {
+          headers: { [name: string]: unknown };
+          content: {
+            "application/problem+json": components["schemas"]["Problem"];
+          };
+        };
+        500: {
+          headers: { [name: string]: unknown };
+          content: {
+            "application/problem+json": components["schemas"]["Problem"];
+          };
+        };
+      };
+    };
+  listInspectionQueue: {
+      parameters: {
+        query?: {
+          from?: string;
+          to?: string;
+        };
+        header?: never;
+        path?: never;
+        cookie?: never;
+      };
+      requestBody?: never;
+      responses: {
+        200: {
+          headers: { [name: string]: unknown };
+          content: {
+            "application/json": {
+                data: ({
+                    conversation_id: string;
+                    channel: string;
+                    agent_id: string | null;
+                    day: string;
+                    resolved_at: string;
+                  })[];
+                next_cursor: null;
+              };
+          };
+        };
+        400: {
+          headers: { [name: string]: unknown };
+          content: {
+            "application/problem+json": components["schemas"]["Problem"];
+          };
+        };
+        401: {
+          headers: { [name: string]: unknown };
+          content: {
+            "application/problem+json": components["schemas"]["Problem"];
+          };
+        };
+        403: {
+          headers: { [name: string]: unknown };
+          content: {
+            "application/problem+json": components["schemas"]["Problem"];
+          };
+        };
+        429: {
+          headers: { [name: string]: unknown };
+          content: {
+            "application/problem+json": components["schemas"]["Problem"];
+          };
+        };
+        500: {
+          headers: { [name: string]: unknown };
+          content: {
+            "application/problem+json": components["schemas"]["Problem"];
+          };
+        };
+      };
+    };
+  listInspections: {
+      parameters: {
+        query?: {
+          agent_id?: string;
+          limit?: number;
+          cursor?: string;
+        };
+        header?: never;
+        path?: never;
+        cookie?: never;
+      };
+      requestBody?: never;
+      responses: {
+        200: {
+          headers: { [name: string]: unknown };
+          content: {
+            "application/json": {
+                data: (components["schemas"]["Inspection"])[];
+                next_cursor: string | null;
+              };
           };
         };
         400: {

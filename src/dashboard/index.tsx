@@ -14,6 +14,7 @@ import { listTemplates } from "../services/content/templates";
 import { adminPages } from "./admin-routes";
 import { contactPages } from "./contacts-routes";
 import { contentPages } from "./content-routes";
+import { deskQualityPages } from "./desk-quality-routes";
 import { deskPages } from "./desk-routes";
 import { readForm } from "./forms";
 import { isLocale, LOCALE_COOKIE } from "./i18n";
@@ -104,6 +105,7 @@ export const dashboardRouter = new Hono<AppEnv>()
   .route("/", contactPages)
   .route("/", keyPages)
   .route("/", integrationPages)
+  .route("/", deskQualityPages)
   .route("/", deskPages)
   .post("/dashboard/logout", async (c) => {
     await endSession(c.env, c.get("session"), c.get("caller").origin);

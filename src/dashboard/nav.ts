@@ -52,6 +52,24 @@ export const NAV: readonly NavItem[] = [
     group: "desk",
   },
   {
+    path: "/dashboard/desk/reports",
+    labelKey: "nav.desk_reports",
+    permission: "stats:read",
+    group: "desk",
+  },
+  {
+    path: "/dashboard/desk/inspection",
+    labelKey: "nav.desk_inspection",
+    permission: "desk:inspect",
+    group: "desk",
+  },
+  {
+    path: "/dashboard/desk/scores",
+    labelKey: "nav.desk_scores",
+    permission: "desk:work",
+    group: "desk",
+  },
+  {
     path: "/dashboard/messages",
     labelKey: "nav.messages",
     permission: "messages:read",

@@ -1534,3 +1534,25 @@ export const inspections = sqliteTable(
     index("inspections_agent").on(t.tenantId, t.agentId, t.createdAt),
   ],
 );
+
+/**
+ * A message sent to a web chat visitor (an agent's reply or the robot's answer), as the
+ * conversation's thread shows it: the visitor's hub keeps its own copy only until delivered. The
+ * id is the message's (`wcm_…`), so a send tried twice is one row.
+ */
+export const webchatMessages = sqliteTable(
+  "webchat_messages",
+  {
+    id: text().primaryKey(),
+    tenantId: text()
+      .notNull()
+      .references(() => tenants.id),
+    /** The visitor (the conversation's counterpart). */
+    counterpart: text().notNull(),
+    body: text().notNull(),
+    /** `agent` or `robot`. */
+    sender: text().notNull(),
+    createdAt: integer().notNull(),
+  },
+  (t) => [index("webchat_messages_counterpart").on(t.tenantId, t.counterpart, t.createdAt)],
+);

@@ -92,8 +92,9 @@ export async function projectMoves(
 
 /**
  * A job on INBOUND_QUEUE: send the tenant's `no_agent_answer` to a conversation that waited past
- * `max_queue_seconds` (the desk's object cannot call the send service). Sent once per move: the
- * send's idempotency key is made from the conversation and the move's version.
+ * `max_queue_seconds`, or (`answer: "satisfaction"`) the satisfaction question after a resolution
+ * (the desk's object cannot call the send service). Sent once per move: the send's idempotency
+ * key is made from the conversation and the move's version. The consumer checks the settings.
  */
 export interface DeskAnswerJob {
   v: 1;
@@ -101,16 +102,20 @@ export interface DeskAnswerJob {
   tenant_id: string;
   conversation_id: string;
   version: number;
+  answer?: "no_agent" | "satisfaction";
 }
 
-/** The moves that are queue time-outs get their automatic answer (enqueued again on a retry). */
+/**
+ * The moves that are queue time-outs get their automatic answer, resolutions the satisfaction
+ * question (enqueued again on a retry: the send is keyed by the move).
+ */
 async function enqueueTimeoutAnswers(
   env: Env,
   tenantId: string,
   moves: readonly DeskMove[],
 ): Promise<void> {
   const jobs = moves
-    .filter((m) => m.to === "left_message" && m.reason === "queue_timeout")
+    .filter((m) => (m.to === "left_message" && m.reason === "queue_timeout") || m.to === "resolved")
     .map((m): { body: DeskAnswerJob } => ({
       body: {
         v: 1,
@@ -118,6 +123,7 @@ async function enqueueTimeoutAnswers(
         tenant_id: tenantId,
         conversation_id: m.conversationId,
         version: m.version,
+        ...(m.to === "resolved" ? { answer: "satisfaction" as const } : {}),
       },
     }));
   for (let i = 0; i < jobs.length; i += 100) {

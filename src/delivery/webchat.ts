@@ -87,12 +87,22 @@ export async function outgoingIdOf(seed: string | null, fresh: () => string): Pr
   return `wcm_${Array.from(digest.slice(0, 26), (b) => alphabet.charAt(b % 32)).join("")}`;
 }
 
-/** Sends (or keeps for the visitor's return) one message on a web chat conversation. */
+/**
+ * Sends (or keeps for the visitor's return) one message on a web chat conversation, and records
+ * it for the conversation's thread (webchat_messages).
+ */
 export async function sendToVisitor(
   env: Env,
   tenantId: string,
   message: OutgoingWebchat,
 ): Promise<{ stored: boolean; delivered: boolean }> {
+  // The thread's copy first (once per id): a message the visitor sees is always in the thread.
+  await env.DB.prepare(
+    `INSERT OR IGNORE INTO webchat_messages (id, tenant_id, counterpart, body, sender, created_at)
+     VALUES (?, ?, ?, ?, ?, ?)`,
+  )
+    .bind(message.id, tenantId, message.counterpart, message.body, message.from, message.at)
+    .run();
   return webchatOf(env, tenantId).deliver(message);
 }
 

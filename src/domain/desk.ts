@@ -44,6 +44,10 @@ export interface DeskSettings {
   leftMessageDueHours: number;
   /** Satisfaction survey after a resolution (its sending is issue 21's; digits are recorded). */
   satisfactionSurvey: boolean;
+  /** The question sent after a resolution when the survey is on; null: the default in the tenant's language. */
+  satisfactionQuestion: string | null;
+  /** Of each agent's conversations resolved on a day, the share sampled for inspection (0–100). */
+  inspectionSamplePercent: number;
 }
 
 const NINE_TO_SIX: readonly WorkingSpan[] = [{ start: "09:00", end: "18:00" }];
@@ -67,6 +71,8 @@ export const DEFAULT_DESK_SETTINGS: DeskSettings = {
   maxQueueSeconds: 300,
   leftMessageDueHours: 24,
   satisfactionSurvey: false,
+  satisfactionQuestion: null,
+  inspectionSamplePercent: 10,
 };
 
 /** The stored settings over the defaults (null in D1 until first changed). */

@@ -25,6 +25,7 @@ export const PERMISSIONS = [
   "stats:read",
   "desk:work",
   "desk:supervise",
+  "desk:inspect",
   "admin",
 ] as const;
 export type Permission = (typeof PERMISSIONS)[number];
@@ -53,6 +54,8 @@ export const PERMISSION_DESCRIPTIONS: { readonly [p in Permission]: string } = {
     "Work at the service desk: set one's own status, take, reply in, transfer and resolve conversations",
   "desk:supervise":
     "Supervise the service desk: every agent's load and the queues, assign and reassign, set agents' skills and capacity",
+  "desk:inspect":
+    "Inspect the desk's quality: keep checklists, see the sampled queue, score resolved conversations and read every agent's scores",
   admin:
     "Everything: API keys, providers, routes, webhooks, WeChat apps and the tenant's settings included",
 };
@@ -106,7 +109,7 @@ export const ROLE_PERMISSIONS: { readonly [role in BuiltInRole]: readonly Permis
     "verifications:write",
     "desk:work",
   ],
-  inspector: ["messages:read", "templates:read", "inbound:read", "stats:read"],
+  inspector: ["messages:read", "templates:read", "inbound:read", "stats:read", "desk:inspect"],
   reviewer: [
     "messages:read",
     "templates:read",

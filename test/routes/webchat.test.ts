@@ -299,5 +299,19 @@ describe("a web chat at the desk", () => {
       "Still there?",
     ]);
     back.socket.close(1000, "bye");
+
+    // The thread shows both directions: the visitor's messages, the robot's and the agent's.
+    const thread = (await (
+      await tenant.api(`/v1/conversations/${conversation.id}/messages?limit=20`)
+    ).json()) as { data: { direction: string; body: string }[] };
+    expect(thread.data.map((m) => `${m.direction}:${m.body}`).sort()).toEqual(
+      [
+        "inbound:hours",
+        "outbound:9 to 6",
+        "inbound:人工",
+        "outbound:How can I help?",
+        "outbound:Still there?",
+      ].sort(),
+    );
   });
 });

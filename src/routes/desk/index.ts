@@ -5,6 +5,8 @@ import { openLive } from "../../services/desk/desk";
 import { createRouter } from "../router";
 import * as handlers from "./desk.handlers";
 import * as routes from "./desk.routes";
+import * as inspectionHandlers from "./inspections.handlers";
+import * as inspectionRoutes from "./inspections.routes";
 import * as reportHandlers from "./reports.handlers";
 import * as reportRoutes from "./reports.routes";
 
@@ -19,7 +21,15 @@ export const deskRouter = createRouter()
   .openapi(routes.listEvents, handlers.listEvents)
   .openapi(routes.reply, handlers.reply)
   .openapi(reportRoutes.getDeskReport, reportHandlers.getDeskReport)
-  .openapi(reportRoutes.exportDeskReport, reportHandlers.exportDeskReport);
+  .openapi(reportRoutes.exportDeskReport, reportHandlers.exportDeskReport)
+  .openapi(inspectionRoutes.listChecklists, inspectionHandlers.listChecklists)
+  .openapi(inspectionRoutes.createChecklist, inspectionHandlers.createChecklist)
+  .openapi(inspectionRoutes.getChecklist, inspectionHandlers.getChecklist)
+  .openapi(inspectionRoutes.updateChecklist, inspectionHandlers.updateChecklist)
+  .openapi(inspectionRoutes.deleteChecklist, inspectionHandlers.deleteChecklist)
+  .openapi(inspectionRoutes.scoreConversation, inspectionHandlers.scoreConversation)
+  .openapi(inspectionRoutes.inspectionQueue, inspectionHandlers.inspectionQueue)
+  .openapi(inspectionRoutes.listInspections, inspectionHandlers.listInspections);
 
 /**
  * The desk's live channel: a WebSocket served by the tenant's desk object (Hibernation API).

@@ -169,7 +169,15 @@ const DeskSchema = z
     }),
     left_message_due_hours: z.number().int().min(1).max(720),
     satisfaction_survey: z.boolean().openapi({
-      description: "A digit 1–5 after a resolution is recorded as the customer's satisfaction",
+      description:
+        "After a resolution the customer is asked `satisfaction_question` once, and a digit 1–5 is recorded as their satisfaction",
+    }),
+    satisfaction_question: AnswerText.nullable().openapi({
+      description: "The question; null: a default in the tenant's language",
+    }),
+    inspection_sample_percent: z.number().int().min(0).max(100).openapi({
+      description:
+        "Of each agent's conversations resolved on a day, the share sampled for inspection (at least one)",
     }),
   })
   .openapi("Desk", { description: "The service desk (robot first, then agents)" });
@@ -316,6 +324,8 @@ export function tenantChangesOf(body: TenantUpdate): TenantChanges {
       maxQueueSeconds: body.desk.max_queue_seconds,
       leftMessageDueHours: body.desk.left_message_due_hours,
       satisfactionSurvey: body.desk.satisfaction_survey,
+      satisfactionQuestion: body.desk.satisfaction_question,
+      inspectionSamplePercent: body.desk.inspection_sample_percent,
     },
   };
 }
@@ -333,5 +343,7 @@ export function deskView(d: DeskSettings) {
     max_queue_seconds: d.maxQueueSeconds,
     left_message_due_hours: d.leftMessageDueHours,
     satisfaction_survey: d.satisfactionSurvey,
+    satisfaction_question: d.satisfactionQuestion,
+    inspection_sample_percent: d.inspectionSamplePercent,
   };
 }

@@ -34,6 +34,11 @@ const THREAD_SQL = `SELECT id, direction, body, status, at FROM (
     FROM messages
     WHERE tenant_id = ?1 AND recipient = ?3 AND channel = ?4 AND (?7 IS NULL OR mode = ?7)
       AND (created_at > ?5 OR (created_at = ?5 AND id > ?6))
+    UNION ALL
+    SELECT id, 'outbound' AS direction, body, 'sent' AS status, created_at AS at
+    FROM webchat_messages
+    WHERE tenant_id = ?1 AND counterpart = ?3 AND ?4 = 'webchat'
+      AND (created_at > ?5 OR (created_at = ?5 AND id > ?6))
   )
   ORDER BY at, id
   LIMIT ?8`;

@@ -137,3 +137,27 @@ export function reportCsv(
   );
   return (bom ? UTF8_BOM : "") + [header, ...lines].join("");
 }
+
+/** The e-mail addresses of the tenant's users among `ids`, to name a report's agents. */
+export async function agentEmails(
+  env: Env,
+  caller: Caller,
+  ids: readonly string[],
+): Promise<Map<string, string>> {
+  const wanted = [...new Set(ids)].slice(0, 90);
+  if (wanted.length === 0) {
+    return new Map();
+  }
+  const marks = wanted.map((_, i) => `?${i + 2}`).join(",");
+  const { results } = await env.DB.prepare(
+    `SELECT id, email FROM users WHERE tenant_id = ?1 AND id IN (${marks})`,
+  )
+    .bind(caller.tenant.id, ...wanted)
+    .all<{ id: string; email: string }>();
+  return new Map(results.map((r) => [r.id, r.email]));
+}
+
+/** The desk's time zone: the zone a report's days are counted in by default. */
+export async function deskTimeZone(env: Env, caller: Caller): Promise<string> {
+  return (await deskSettingsFor(env, caller.tenant.id)).timeZone;
+}

@@ -1,5 +1,7 @@
 /**
- * The automatic answer of a conversation that waited in the queue past the tenant's
+ * The desk's automatic sends. The satisfaction question after a resolution (when the desk's
+ * `satisfaction_survey` is on): `satisfaction_question`, or the default in the tenant's language,
+ * once per resolving move, unless the conversation moved on meanwhile. And the automatic answer of a conversation that waited in the queue past the tenant's
  * `max_queue_seconds` (the desk's object moved it to a left message and enqueued a
  * `desk_answer` job on INBOUND_QUEUE): the tenant's `no_agent_answer`, through the conversation's
  * channel (SMS, or a WeChat customer-service message while the follower's window is open), once:
@@ -8,6 +10,7 @@
  * (an agent took it).
  */
 import { z } from "zod";
+import { defaultSatisfactionQuestion } from "../../domain/inspection";
 import { createLogger } from "../../lib/log";
 import { ApiError } from "../../lib/problem";
 import { getConversation } from "../conversations/conversations";
@@ -21,15 +24,19 @@ export const deskAnswerJobSchema = z.object({
   tenant_id: z.string().min(1),
   conversation_id: z.string().min(1),
   version: z.number().int().nonnegative(),
+  /** Absent on the jobs made before the satisfaction question: the no-agent answer. */
+  answer: z.enum(["no_agent", "satisfaction"]).default("no_agent"),
 });
-export type DeskAnswerJobBody = z.infer<typeof deskAnswerJobSchema>;
+export type DeskAnswerJobBody = z.input<typeof deskAnswerJobSchema>;
 
 export type TimeoutAnswer =
   | { sent: true; messageId: string; replayed: boolean }
   | { sent: false; reason: string };
 
 export function timeoutAnswerKey(job: DeskAnswerJobBody): string {
-  return `desk-timeout:${job.conversation_id}:${job.version}`;
+  return job.answer === "satisfaction"
+    ? `desk-satisfaction:${job.conversation_id}:${job.version}`
+    : `desk-timeout:${job.conversation_id}:${job.version}`;
 }
 
 /** Sends one job's answer; a refusal (no route, closed window) is an outcome, not an error. */
@@ -42,17 +49,24 @@ export async function answerTimedOut(
   if (!settings.enabled) {
     return { sent: false, reason: "the desk is off" };
   }
+  const satisfaction = job.answer === "satisfaction";
+  if (satisfaction && !settings.satisfactionSurvey) {
+    return { sent: false, reason: "the satisfaction survey is off" };
+  }
   const caller = await tenantCaller(env, job.tenant_id);
   try {
     const conversation = await getConversation(env, caller, job.conversation_id);
-    if (conversation.deskState !== "left_message") {
+    const expected = satisfaction ? "resolved" : "left_message";
+    if (conversation.deskState !== expected || conversation.deskVersion > job.version) {
       return { sent: false, reason: `the conversation is ${conversation.deskState} now` };
     }
     const reply = await replyInConversation(
       env,
       caller,
       conversation.id,
-      settings.noAgentAnswer,
+      satisfaction
+        ? (settings.satisfactionQuestion ?? defaultSatisfactionQuestion(caller.tenant.homeCountry))
+        : settings.noAgentAnswer,
       timeoutAnswerKey(job),
       now,
     );
