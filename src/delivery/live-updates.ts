@@ -46,8 +46,8 @@ export async function noteMessagesChanged(
     note.lastNotifiedAt = now;
     note.heldBack = 0;
     calls.push(
-      deskOf(env, tenantId)
-        .messagesChanged(tenantId, told)
+      Promise.resolve()
+        .then(() => deskOf(env, tenantId).messagesChanged(tenantId, told))
         .then(
           () => undefined,
           (error: unknown) => console.error("live: could not tell the desk", error),
