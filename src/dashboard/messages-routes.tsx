@@ -11,7 +11,9 @@ import { grants, type Permission } from "../domain/permissions";
 import { startOfLocalDay } from "../domain/stats";
 import { MESSAGE_STATUSES, SEND_CHANNELS } from "../domain/vocabulary";
 import { ApiError } from "../lib/problem";
+import { isCrossSite } from "../middleware/session";
 import { listTemplates } from "../services/content/templates";
+import { openMessageFeed } from "../services/desk/desk";
 import { type BatchView, getBatch, listBatches } from "../services/messaging/batch-reads";
 import { acceptBatch } from "../services/messaging/batches";
 import { cancelBatch, cancelMessage } from "../services/messaging/cancel";
@@ -227,6 +229,21 @@ export const messagePages = new Hono<AppEnv>()
         canSend={canSend(c)}
       />,
     );
+  })
+  // The message feed of the live list and overview (live-list.js): for anyone who may see either.
+  .get("/dashboard/live/messages", (c) => {
+    const scopes = c.get("caller").scopes;
+    if (!grants(scopes, "messages:read") && !grants(scopes, "stats:read")) {
+      throw new ApiError("forbidden", tOf(c)("messages.forbidden"));
+    }
+    if (c.req.header("Upgrade")?.toLowerCase() !== "websocket") {
+      throw new ApiError("validation-error", "This is a WebSocket: send `Upgrade: websocket`.");
+    }
+    // A browser opens a WebSocket from any page with the site's cookies (cross-site hijacking).
+    if (isCrossSite(c)) {
+      throw new ApiError("forbidden", "Cross-site requests with a session are refused.");
+    }
+    return openMessageFeed(c.env, c.get("caller"), c.req.raw.headers);
   })
   .get("/dashboard/messages/:id", async (c) => {
     requirePermission(c, "messages:read");

@@ -21,6 +21,7 @@ import {
 } from "./components";
 import type { FieldErrors } from "./forms";
 import { Layout, StatusPill } from "./layout";
+import { LiveRegion } from "./live-region";
 import { type Notice, useUi } from "./ui";
 
 /** "2 · UCS-2" for an SMS; a WeChat message has no segments. */
@@ -103,41 +104,43 @@ export function MessagesPage(props: {
           <FilterField name="from" label={t("messages.from_date")} value={q.from} type="date" />
           <FilterField name="until" label={t("messages.until_date")} value={q.until} type="date" />
         </FilterForm>
-        <Table
-          head={[
-            t("messages.col_message"),
-            t("messages.col_to"),
-            t("messages.col_status"),
-            t("messages.col_segments"),
-            t("messages.col_cost"),
-            t("messages.col_created"),
-          ]}
-        >
-          {props.messages.map((m) => (
-            <tr>
-              <td>
-                <a class="mono" href={`/dashboard/messages/${m.id}`}>
-                  {m.id}
-                </a>
-              </td>
-              <td class="mono">{m.recipient}</td>
-              <td>
-                <StatusPill status={m.status} />
-              </td>
-              <td>{segmentsText(m)}</td>
-              <td>{fmt.moneyMicros(m.costMicros, m.currency ?? undefined)}</td>
-              <td>{fmt.dateTime(m.createdAt)}</td>
-            </tr>
-          ))}
-        </Table>
-        {props.messages.length === 0 ? <p class="muted">{t("messages.empty")}</p> : null}
-        <p class="muted">{t("message.times_in", { zone: fmt.zone })}</p>
-        <Pager
-          base="/dashboard/messages"
-          query={{ ...q }}
-          cursor={props.cursor}
-          nextCursor={props.nextCursor}
-        />
+        <LiveRegion id="live-messages">
+          <Table
+            head={[
+              t("messages.col_message"),
+              t("messages.col_to"),
+              t("messages.col_status"),
+              t("messages.col_segments"),
+              t("messages.col_cost"),
+              t("messages.col_created"),
+            ]}
+          >
+            {props.messages.map((m) => (
+              <tr>
+                <td>
+                  <a class="mono" href={`/dashboard/messages/${m.id}`}>
+                    {m.id}
+                  </a>
+                </td>
+                <td class="mono">{m.recipient}</td>
+                <td>
+                  <StatusPill status={m.status} />
+                </td>
+                <td>{segmentsText(m)}</td>
+                <td>{fmt.moneyMicros(m.costMicros, m.currency ?? undefined)}</td>
+                <td>{fmt.dateTime(m.createdAt)}</td>
+              </tr>
+            ))}
+          </Table>
+          {props.messages.length === 0 ? <p class="muted">{t("messages.empty")}</p> : null}
+          <p class="muted">{t("message.times_in", { zone: fmt.zone })}</p>
+          <Pager
+            base="/dashboard/messages"
+            query={{ ...q }}
+            cursor={props.cursor}
+            nextCursor={props.nextCursor}
+          />
+        </LiveRegion>
       </div>
     </Layout>
   );

@@ -4,6 +4,7 @@ import type { DayStats } from "../services/verifications/stats";
 import { Chart, FilterField, FilterForm, NoticeLine, Table } from "./components";
 import { hasKey } from "./i18n";
 import { Layout } from "./layout";
+import { LiveRegion } from "./live-region";
 import {
   OVERVIEW_PERIODS,
   type OverviewData,
@@ -106,89 +107,94 @@ export function OverviewPage(props: { data: OverviewData }) {
   const period = t(PERIOD_KEYS[d.period]);
   return (
     <Layout title={t("overview.title")}>
-      <KpiTable totals={d.totals} />
-      <div class="card">
-        <h2>{t("overview.chart_title")}</h2>
-        <Chart
-          label={t("overview.chart_label")}
-          data={{
-            kind: "line",
-            x: d.chart.x,
-            series: d.chart.series.map((s) => ({ label: f.channel(s.channel), values: s.values })),
-            yLabel: t("overview.sent"),
-          }}
-        >
-          {t("overview.chart_caption", { zone: fmt.zone })}
-        </Chart>
-      </div>
-      <div class="card">
-        <h2>{t("overview.budget_title")}</h2>
-        <p>
-          {budget.limit === null
-            ? t("overview.budget_none", {
-                month: budget.month,
-                used: fmt.money(budget.used, budget.currency),
-              })
-            : t("overview.budget_used", {
-                month: budget.month,
-                used: fmt.money(budget.used, budget.currency),
-                limit: fmt.money(budget.limit, budget.currency),
-              })}
-        </p>
-        {used === null ? null : (
-          <progress class="budget" max="100" value={String(Math.round(used * 100))}>
-            {fmt.percent(used)}
-          </progress>
-        )}
-        {budget.balance === null ? null : (
-          <p>{t("overview.balance", { balance: fmt.money(budget.balance, budget.currency) })}</p>
-        )}
-      </div>
-      <nav class="period-switch" aria-label={t("overview.period")}>
-        {OVERVIEW_PERIODS.map((p) =>
-          p === d.period ? (
-            <strong>{t(PERIOD_KEYS[p])}</strong>
-          ) : (
-            <a href={`/dashboard/overview?days=${p}`}>{t(PERIOD_KEYS[p])}</a>
-          ),
-        )}
-      </nav>
-      <div class="card">
-        <h2>{t("overview.templates_title", { period })}</h2>
-        <RateTable rows={d.templates} by="template" />
-      </div>
-      <div class="card">
-        <h2>{t("overview.providers_title", { period })}</h2>
-        <RateTable rows={d.providers} by="provider" />
-      </div>
-      <div class="card">
-        <h2>{t("overview.countries_title", { period })}</h2>
-        <RateTable rows={d.countries} by="country" />
-      </div>
-      <div class="card">
-        <h2>{t("overview.health_title")}</h2>
-        <Table
-          head={[
-            t("overview.col_provider"),
-            t("overview.sent"),
-            t("overview.failure_rate"),
-            t("overview.p50"),
-            t("overview.p95"),
-          ]}
-          empty={d.health.length === 0}
-        >
-          {d.health.map((h) => (
-            <tr>
-              <td class="mono">{h.provider ?? t("common.dash")}</td>
-              <td>{fmt.number(h.messages)}</td>
-              <td>{f.rate(h.failureRate)}</td>
-              <td>{f.ms(h.p50)}</td>
-              <td>{f.ms(h.p95)}</td>
-            </tr>
-          ))}
-        </Table>
-        <p class="muted">{t("overview.health_note")}</p>
-      </div>
+      <LiveRegion id="live-overview">
+        <KpiTable totals={d.totals} />
+        <div class="card">
+          <h2>{t("overview.chart_title")}</h2>
+          <Chart
+            label={t("overview.chart_label")}
+            data={{
+              kind: "line",
+              x: d.chart.x,
+              series: d.chart.series.map((s) => ({
+                label: f.channel(s.channel),
+                values: s.values,
+              })),
+              yLabel: t("overview.sent"),
+            }}
+          >
+            {t("overview.chart_caption", { zone: fmt.zone })}
+          </Chart>
+        </div>
+        <div class="card">
+          <h2>{t("overview.budget_title")}</h2>
+          <p>
+            {budget.limit === null
+              ? t("overview.budget_none", {
+                  month: budget.month,
+                  used: fmt.money(budget.used, budget.currency),
+                })
+              : t("overview.budget_used", {
+                  month: budget.month,
+                  used: fmt.money(budget.used, budget.currency),
+                  limit: fmt.money(budget.limit, budget.currency),
+                })}
+          </p>
+          {used === null ? null : (
+            <progress class="budget" max="100" value={String(Math.round(used * 100))}>
+              {fmt.percent(used)}
+            </progress>
+          )}
+          {budget.balance === null ? null : (
+            <p>{t("overview.balance", { balance: fmt.money(budget.balance, budget.currency) })}</p>
+          )}
+        </div>
+        <nav class="period-switch" aria-label={t("overview.period")}>
+          {OVERVIEW_PERIODS.map((p) =>
+            p === d.period ? (
+              <strong>{t(PERIOD_KEYS[p])}</strong>
+            ) : (
+              <a href={`/dashboard/overview?days=${p}`}>{t(PERIOD_KEYS[p])}</a>
+            ),
+          )}
+        </nav>
+        <div class="card">
+          <h2>{t("overview.templates_title", { period })}</h2>
+          <RateTable rows={d.templates} by="template" />
+        </div>
+        <div class="card">
+          <h2>{t("overview.providers_title", { period })}</h2>
+          <RateTable rows={d.providers} by="provider" />
+        </div>
+        <div class="card">
+          <h2>{t("overview.countries_title", { period })}</h2>
+          <RateTable rows={d.countries} by="country" />
+        </div>
+        <div class="card">
+          <h2>{t("overview.health_title")}</h2>
+          <Table
+            head={[
+              t("overview.col_provider"),
+              t("overview.sent"),
+              t("overview.failure_rate"),
+              t("overview.p50"),
+              t("overview.p95"),
+            ]}
+            empty={d.health.length === 0}
+          >
+            {d.health.map((h) => (
+              <tr>
+                <td class="mono">{h.provider ?? t("common.dash")}</td>
+                <td>{fmt.number(h.messages)}</td>
+                <td>{f.rate(h.failureRate)}</td>
+                <td>{f.ms(h.p50)}</td>
+                <td>{f.ms(h.p95)}</td>
+              </tr>
+            ))}
+          </Table>
+          <p class="muted">{t("overview.health_note")}</p>
+        </div>
+      </LiveRegion>
     </Layout>
   );
 }

@@ -23,12 +23,53 @@
  * rollups (stat_rollups, stat_latencies, stat_errors) are kept by migration 0023's triggers on
  * `messages`, which fire inside these writes' own guarded statements, so a write that moves
  * nothing counts nothing (why triggers, not extra statements: that migration's comment).
+ * The live message list and overview hook in here too: the send results and the receipts tell
+ * the tenant's desk object that messages changed (delivery/live-updates: once a second per
+ * isolate at most, after the write, never failing it).
  */
+import { noteMessagesChanged } from "./live-updates";
+import { type OutcomeRecord, recordAttempts as recordAttemptsOnly } from "./status-writer/outcomes";
+import {
+  applyReceipts as applyReceiptsOnly,
+  holdReceipts as holdReceiptsOnly,
+} from "./status-writer/receipts";
 
 export type { DeadLetterOutcome } from "./status-writer/ends";
 export { CANCELED_REASON, cancelLogged, expireOverdue, failUnlessDone } from "./status-writer/ends";
 export { fallBackToSms, SMS_FALLBACK_CLAIM, switchToSms } from "./status-writer/fallback";
 export type { OutcomeRecord } from "./status-writer/outcomes";
-export { claimForSending, recordAttempts } from "./status-writer/outcomes";
+export { claimForSending } from "./status-writer/outcomes";
 export type { ReceiptToApply } from "./status-writer/receipts";
-export { applyReceipts, holdReceipts } from "./status-writer/receipts";
+
+/** Records the send results (sent, failed, retry), then notes the change for live pages. */
+export async function recordAttempts(env: Env, records: readonly OutcomeRecord[]): Promise<void> {
+  await recordAttemptsOnly(env, records);
+  await noteMessagesChanged(
+    env,
+    records.map((r) => r.message.tenantId),
+  );
+}
+
+/** Applies receipts to known messages, then notes the ones that changed for live pages. */
+export async function applyReceipts(
+  ...args: Parameters<typeof applyReceiptsOnly>
+): Promise<boolean[]> {
+  const changed = await applyReceiptsOnly(...args);
+  await noteMessagesChanged(
+    args[0],
+    changed.filter(Boolean).map(() => args[1].tenantId),
+  );
+  return changed;
+}
+
+/** Holds or applies receipts that came before their send, then notes what changed. */
+export async function holdReceipts(
+  ...args: Parameters<typeof holdReceiptsOnly>
+): Promise<{ changed: boolean[]; recorded: boolean[] }> {
+  const result = await holdReceiptsOnly(...args);
+  await noteMessagesChanged(
+    args[0],
+    result.changed.filter(Boolean).map(() => args[1].tenantId),
+  );
+  return result;
+}

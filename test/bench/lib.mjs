@@ -373,6 +373,7 @@ const SECTIONS = [
   "chaos",
   "inbound",
   "verify",
+  "desk",
   "export",
   "stats",
   "segments",

@@ -27,6 +27,9 @@
  *            plain sends, in ABBA blocks: a start's p99 ≤ 1.5 × a plain send's; then 100
  *            concurrent starts to one number: exactly one 201, one message, one carrier send
  *            (verify.mjs)
+ *   desk     inbound sandbox SMS saying 人工 (desk on, one agent online), one after another from
+ *            --desk-messages numbers: the latency to the conversation's event on the agent's
+ *            WebSocket (/v1/desk/live, an API key), p95 ≤ 1 s (desk.mjs)
  *   export   100,000 messages seeded, GET /v1/messages/export?format=csv read to its end while
  *            the Worker isolate's heap is sampled through the inspector: every row arrives, and
  *            the heap's peak stays within 16 MB of before (export.mjs)
@@ -62,6 +65,7 @@
  *   --inbound-duration / BENCH_INBOUND_DURATION [10] s of each at that rate
  *   --verify-count / BENCH_VERIFY_COUNT [1000]   verification starts (and plain sends) measured
  *   --verify-concurrency / BENCH_VERIFY_CONCURRENCY [20]   clients, one request in flight each
+ *   --desk-messages / BENCH_DESK_MESSAGES [200]   inbound 人工 messages the desk section times
  *   --export-rows / BENCH_EXPORT_ROWS [100000]   messages the export section seeds and exports
  *   --stats-rounds / BENCH_STATS_ROUNDS [1]   on/off measurement pairs (0: only GET /v1/stats)
  *   --stats-messages / BENCH_STATS_MESSAGES [1000000]   messages the seeded rollups hold
@@ -81,6 +85,7 @@ import { runBatch } from "./batch.mjs";
 import { runChaos } from "./chaos.mjs";
 import { runCompare } from "./compare.mjs";
 import { runCrash } from "./crash-load.mjs";
+import { runDesk } from "./desk.mjs";
 import { drainIntro, runDrain } from "./drain.mjs";
 import { runExport } from "./export.mjs";
 import { runInbound } from "./inbound.mjs";
@@ -119,6 +124,7 @@ const SECTIONS = [
   "chaos",
   "inbound",
   "verify",
+  "desk",
   "export",
   "stats",
   "segments",
@@ -160,6 +166,7 @@ const NUMBER_OPTIONS = {
   "inbound-duration": ["BENCH_INBOUND_DURATION", 10],
   "verify-count": ["BENCH_VERIFY_COUNT", 1000],
   "verify-concurrency": ["BENCH_VERIFY_CONCURRENCY", 20],
+  "desk-messages": ["BENCH_DESK_MESSAGES", 200],
   "export-rows": ["BENCH_EXPORT_ROWS", 100_000],
   "stats-rounds": ["BENCH_STATS_ROUNDS", 1],
   "stats-messages": ["BENCH_STATS_MESSAGES", 1_000_000],
@@ -389,6 +396,11 @@ async function main() {
       const verify = await runVerify(settings);
       sections.verify = verify.markdown;
       failures.push(...verify.failures);
+    }
+    if (settings.sections.includes("desk")) {
+      const desk = await runDesk(settings);
+      sections.desk = desk.markdown;
+      failures.push(...desk.failures);
     }
     if (settings.sections.includes("export")) {
       const exported = await runExport(settings);

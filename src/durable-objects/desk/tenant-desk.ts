@@ -12,6 +12,10 @@
  * max_queue_seconds (the alarm moves it to a left message). Each move gets a version and a live
  * event with the next sequence number (kept in a bounded log, replayed after `after` on connect,
  * in the same step as the socket is accepted: no gap, no duplicate); then D1 and webhooks get it.
+ * Also the message pages' feed (`?feed=messages`, sockets tagged apart from the desk's): the
+ * status writer's notes (`messagesChanged`, at most one a second per isolate) become one
+ * `messages.changed` a second at most, sent by the alarm (message-feed.ts); with no page open a
+ * note changes nothing.
  * Never: decides on a copy read from D1; keeps sockets in memory (Hibernation API: an idle desk
  * costs nothing).
  */
@@ -25,6 +29,7 @@ import {
   type DeskState,
   placeOfHandoff,
 } from "../../domain/desk";
+import { flushChanges, noteChanges } from "../../domain/live-updates";
 import {
   agentLoads,
   appendLive,
@@ -44,6 +49,13 @@ import {
   writeAgent,
   writeConversation,
 } from "./desk-store";
+import {
+  broadcastChanged,
+  DESK_FEED,
+  MESSAGES_FEED,
+  readLiveChanges,
+  writeLiveChanges,
+} from "./message-feed";
 import { type AgentView, agentViews, greet, type QueueView, queueViews } from "./views";
 
 export type { AgentView, QueueView };
@@ -142,8 +154,12 @@ export class TenantDesk extends DurableObject<Env> {
       console.error("desk: D1 projection failed, will retry", error);
       retryAt = Date.now() + PROJECTION_RETRY_MS;
     }
-    const expiry = nextExpiry(this.sql);
-    const wanted = [expiry, retryAt].filter((t): t is number => t !== null);
+    await this.alarmBy(nextExpiry(this.sql), retryAt, readLiveChanges(this.sql).flushAt);
+  }
+
+  /** Sets the alarm for the earliest of these times, unless one is set sooner already. */
+  private async alarmBy(...times: (number | null)[]): Promise<void> {
+    const wanted = times.filter((t): t is number => t !== null);
     if (wanted.length > 0) {
       const at = Math.min(...wanted);
       const current = await this.ctx.storage.getAlarm();
@@ -151,6 +167,37 @@ export class TenantDesk extends DurableObject<Env> {
         await this.ctx.storage.setAlarm(at);
       }
     }
+  }
+
+  /** The desk's own sockets (the message pages' feed gets only `messages.changed`). */
+  private deskSockets(): WebSocket[] {
+    return this.ctx.getWebSockets().filter((s) => !this.ctx.getTags(s).includes(MESSAGES_FEED));
+  }
+
+  /**
+   * The status writer's note that `count` messages changed (coalesced per isolate): the
+   * broadcast to the open message pages follows by the alarm, one a second at most.
+   */
+  async messagesChanged(tenantId: string, count: number): Promise<{ watching: boolean }> {
+    this.remember(tenantId);
+    if (this.ctx.getWebSockets(MESSAGES_FEED).length === 0) {
+      return { watching: false };
+    }
+    const state = noteChanges(readLiveChanges(this.sql), count, Date.now());
+    writeLiveChanges(this.sql, state);
+    await this.alarmBy(state.flushAt);
+    return { watching: true };
+  }
+
+  /** Sends `messages.changed` when one is due; true when it went out. */
+  private flushMessageFeed(now: number): boolean {
+    const { state, broadcast } = flushChanges(readLiveChanges(this.sql), now);
+    if (broadcast === null) {
+      return false;
+    }
+    writeLiveChanges(this.sql, state);
+    broadcastChanged(this.ctx.getWebSockets(MESSAGES_FEED), broadcast, now);
+    return true;
   }
 
   /** Writes the given moves (null: every one waiting) to D1, oldest first. */
@@ -173,7 +220,7 @@ export class TenantDesk extends DurableObject<Env> {
     if (events.length === 0) {
       return;
     }
-    for (const socket of this.ctx.getWebSockets()) {
+    for (const socket of this.deskSockets()) {
       for (const event of events) {
         try {
           socket.send(event);
@@ -498,13 +545,17 @@ export class TenantDesk extends DurableObject<Env> {
     return queueViews(this.sql);
   }
 
-  /** Queued conversations past max_queue_seconds become left messages; safe to run twice. */
+  /**
+   * Queued conversations past max_queue_seconds become left messages, and a due
+   * `messages.changed` goes out; safe to run twice.
+   */
   override async alarm(): Promise<void> {
     const tenantId = this.tenantId;
     if (!tenantId) {
       return;
     }
     const now = Date.now();
+    this.flushMessageFeed(now);
     const before = lastSeq(this.sql);
     for (const c of expiredQueue(this.sql, now)) {
       this.move(
@@ -523,11 +574,18 @@ export class TenantDesk extends DurableObject<Env> {
     if (request.headers.get("Upgrade")?.toLowerCase() !== "websocket") {
       return new Response("expected a WebSocket upgrade", { status: 426 });
     }
-    const afterParam = new URL(request.url).searchParams.get("after");
+    const params = new URL(request.url).searchParams;
+    if (params.get("feed") === MESSAGES_FEED) {
+      const pair = new WebSocketPair();
+      this.ctx.acceptWebSocket(pair[1], [MESSAGES_FEED]);
+      pair[1].send(JSON.stringify({ type: "hello", feed: MESSAGES_FEED }));
+      return new Response(null, { status: 101, webSocket: pair[0] });
+    }
+    const afterParam = params.get("after");
     const after = afterParam !== null && /^\d{1,15}$/.test(afterParam) ? Number(afterParam) : null;
     const pair = new WebSocketPair();
     const [client, server] = [pair[0], pair[1]];
-    this.ctx.acceptWebSocket(server);
+    this.ctx.acceptWebSocket(server, [DESK_FEED]);
     // Accepting and replaying are one synchronous step: nothing appended in between is missed or
     // sent twice (what comes after is broadcast to this socket too).
     greet(server, this.sql, after);

@@ -406,6 +406,25 @@ export function openLive(
 }
 
 /**
+ * The message pages' live feed (the list, the overview): a WebSocket on the tenant's desk object
+ * that gets `{type: "messages.changed", count}` at most once a second. Carries no message content,
+ * so anyone who may read messages or statistics may open it (the caller's check).
+ */
+export async function openMessageFeed(
+  env: Env,
+  caller: Caller,
+  headers: Headers,
+): Promise<Response> {
+  const res = await deskOf(env, caller.tenant.id).fetch("https://desk/live?feed=messages", {
+    headers,
+  });
+  // A fresh response: the dashboard's middleware adds its headers (the object's are immutable).
+  return res.webSocket
+    ? new Response(null, { status: 101, webSocket: res.webSocket })
+    : new Response(res.body, res);
+}
+
+/**
  * A WeChat template message to a conversation's follower (the way to reach them when the
  * customer-service window is closed): through the app they last wrote to, shown live like a reply.
  */

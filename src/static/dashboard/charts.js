@@ -53,4 +53,6 @@
   document.addEventListener("DOMContentLoaded", () => drawAll(document));
   document.addEventListener("htmx:after:swap", (e) => drawAll(e.target));
   document.addEventListener("htmx:afterSwap", (e) => drawAll(e.target));
+  // The live overview swaps its region in by itself (live-list.js).
+  document.addEventListener("live:swap", (e) => drawAll(e.target));
 })();
