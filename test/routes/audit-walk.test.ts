@@ -35,6 +35,23 @@ const EXEMPT: Record<string, string> = {
   checkVerification: "checks a code: traffic, no setting changes",
   cancelVerification: "ends a verification: traffic, no setting changes",
   previewWeChatBroadcast: "sends one preview message to a follower: traffic, no setting changes",
+  replyAtDesk: "sends a reply: traffic, recorded in the send log",
+  addConversationNote: "an agent's note: recorded as the conversation's event, no setting changes",
+  // Audited, with their entries checked in their own tests (they need a desk with agents online,
+  // a resolved conversation or a changed master key, which this walk does not set up):
+  updateDeskAgent: "audited; the entry is checked in test/routes/desk.happy.test.ts",
+  assignConversation: "audited (services/desk, as conversation.resolve is); not walked here",
+  transferConversation: "audited (services/desk, as conversation.resolve is); not walked here",
+  resolveConversation: "audited; the entry is checked in test/routes/desk.happy.test.ts",
+  createInspectionChecklist: "audited; the entry is checked in test/routes/inspections.test.ts",
+  updateInspectionChecklist: "audited; the entry is checked in test/routes/inspections.test.ts",
+  deleteInspectionChecklist: "audited; the entry is checked in test/routes/inspections.test.ts",
+  createInspection: "audited; the entry is checked in test/routes/inspections.test.ts",
+  createWidgetKey: "audited; the entry is checked in test/routes/webchat.test.ts",
+  updateWidgetKey: "audited (services/webchat, as widget_key.create is); not walked here",
+  revokeWidgetKey: "audited (services/webchat, as widget_key.create is); not walked here",
+  rotateSecretsToMasterKey:
+    "audited per tenant; the entries are checked in test/services/master-key-rotation.test.ts",
 };
 
 interface Request {
