@@ -164,7 +164,7 @@ test("a message at night becomes a left message with its automatic answer", asyn
     body: JSON.stringify({ desk: { working_hours: never } }),
   });
   assert.equal(night.status, 200);
-  // Each isolate keeps a tenant's settings for up to 5 s (src/db/tenant-config.ts): the inbound
+  // An isolate may hold the tenant's desk settings for a few seconds after a change: the inbound
   // hook must see the new hours, not the cached ones.
   await new Promise((resolve) => setTimeout(resolve, 5_500));
   const page = await dash.newPage({ viewport: LAPTOP, locale: "zh-CN" });
