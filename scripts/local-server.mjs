@@ -180,6 +180,25 @@ export function freePort() {
 
 const sleep = (ms) => new Promise((resolve) => setTimeout(resolve, ms));
 
+/**
+ * Polls `check` until it returns something truthy (and returns that), failing with `what` after
+ * `timeoutMs`: for what the server does a moment after it answers (the dispatcher writes the send
+ * log on its next alarm, a receipt arrives after the send).
+ */
+export async function eventually(check, what, { timeoutMs = 15_000, intervalMs = 100 } = {}) {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    const result = await check();
+    if (result) {
+      return result;
+    }
+    if (Date.now() > deadline) {
+      throw new Error(`still waiting after ${timeoutMs} ms: ${what}`);
+    }
+    await sleep(intervalMs);
+  }
+}
+
 function groupAlive(pid) {
   try {
     process.kill(-pid, 0);

@@ -7,6 +7,7 @@
  */
 import assert from "node:assert/strict";
 import { after, before, test } from "node:test";
+import { eventually } from "../../scripts/local-server.mjs";
 import { DEMO_WECHAT_APP_ID as DEMO_APP } from "../../scripts/seed.mjs";
 import { LAPTOP, PHONE, startDashboard } from "./harness.mjs";
 
@@ -135,13 +136,13 @@ test("two agents each take one conversation live, reply through its channel and 
   await wechatPage.fill("#desk-body", "您好，微信客服为您服务");
   await wechatPage.click(".desk-reply button[type=submit]");
   await wechatPage.locator(".flash.ok").waitFor();
-  const sent = await (await api("/v1/messages?limit=20")).json();
-  const channels = new Map(sent.data.map((m) => [m.to ?? m.openid, m.channel]));
+  // The send log has each reply a moment after the 202 (the dispatcher's next alarm).
+  const channels = await eventually(async () => {
+    const sent = await (await api("/v1/messages?limit=20")).json();
+    const seen = new Map(sent.data.map((m) => [m.to ?? m.openid, m.channel]));
+    return seen.has("+8613800138001") && [...seen.values()].includes("wechat") && seen;
+  }, "an SMS and a WeChat reply in the send log");
   assert.equal(channels.get("+8613800138001"), "sms");
-  assert.ok(
-    [...channels.values()].includes("wechat"),
-    JSON.stringify(sent.data.map((m) => m.channel)),
-  );
 
   for (const page of [smsPage, wechatPage]) {
     await page.locator("details.confirm summary").click();
@@ -175,14 +176,10 @@ test("a message at night becomes a left message with its automatic answer", asyn
   const item = page.locator('[data-list="queue"] li', { hasText: "+8613800138009" });
   await item.waitFor({ timeout: 15_000 });
   assert.match(await item.textContent(), /留言/);
-  for (let i = 0; i < 50; i++) {
+  await eventually(async () => {
     const list = await (await api("/v1/messages?limit=20")).json();
-    if (list.data.some((m) => m.to === "+8613800138009" && /已下班/.test(m.body))) {
-      break;
-    }
-    assert.ok(i < 49, "the after-hours answer was sent");
-    await new Promise((r) => setTimeout(r, 200));
-  }
+    return list.data.some((m) => m.to === "+8613800138009" && /已下班/.test(m.body));
+  }, "the after-hours answer in the send log");
   await dash.screenshot(page, "desk-zh-1280");
   await page.setViewportSize(PHONE);
   await page.goto("/dashboard/lang/en?back=/dashboard/desk");

@@ -10,6 +10,7 @@ import {
   ValidationError,
   verifyWebhookSignature,
 } from "relaybox/client";
+import { eventually } from "../../scripts/local-server.mjs";
 import { startApi, startReceiver } from "./server.mjs";
 
 let api;
@@ -77,6 +78,11 @@ describe("the client against wrangler dev", () => {
         (await rb.post("/v1/messages", { body: { to: "+8613900139000", body: `p${i}` } })).id,
       );
     }
+    // The dispatcher writes the send log on its next alarm, a moment after the 202.
+    await eventually(async () => {
+      const page = await rb.get("/v1/messages", { params: { query: { limit: 10 } } });
+      return sent.every((id) => page.data.some((m) => m.id === id));
+    }, "the three messages in the list");
     const seen = [];
     for await (const message of rb.paginate("/v1/messages", {
       params: { query: { limit: 2 } },
