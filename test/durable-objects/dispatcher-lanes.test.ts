@@ -51,8 +51,9 @@ describe("TenantDispatcher lanes and batches", () => {
     await accept(code);
     await new Promise((resolve) => setTimeout(resolve, 260));
     await runAlarm();
-    // The verification code goes in the next tick, ahead of the four bulk messages waiting.
-    expect(queue.sent.slice(2)).toEqual([code.id, messages[2]?.id]);
+    // The verification code goes in the next tick, ahead of the four bulk messages waiting (a slow
+    // machine may have slept past 260 ms and earned more tokens: only the order is the rule).
+    expect(queue.sent.slice(2, 4)).toEqual([code.id, messages[2]?.id]);
   });
 
   it("holds the bulk lane while the queue backlog is full, and still releases transactional", async () => {
