@@ -12,8 +12,14 @@ const Instant = z
   .openapi({ example: "2026-12-07T00:00:00+08:00" });
 
 const ReportQuery = z.object({
-  from: Instant.openapi({ description: "Resolutions at or after this instant" }),
-  to: Instant.openapi({ description: "Resolutions before this instant (at most 92 days on)" }),
+  from: Instant.optional().openapi({
+    description:
+      "Resolutions at or after this instant; default: the start of the local day six days before the one `to` ends in (seven days in `tz`)",
+  }),
+  to: Instant.optional().openapi({
+    description:
+      "Resolutions before this instant (at most 92 days after `from`); default: the end of today in `tz`",
+  }),
   tz: z
     .string()
     .refine(isTimeZone, "an IANA time zone")
@@ -58,8 +64,8 @@ export const getDeskReport = createRoute({
   responses: {
     200: jsonResponse(
       z.object({
-        from: z.string(),
-        to: z.string(),
+        from: z.string().openapi({ description: "The range's start, given or default" }),
+        to: z.string().openapi({ description: "The range's end (excluded), given or default" }),
         tz: z.string(),
         group_by: z.enum(["agent", "day"]),
         data: z.array(ReportRowSchema),

@@ -13,16 +13,27 @@ import {
   reportRows,
   type ScoredInspection,
 } from "../../domain/desk-reports";
+import { DEFAULT_RANGE_DAYS, endOfLocalToday, localDaysBefore } from "../../domain/stats";
 import { ApiError } from "../../lib/problem";
 import { deskSettingsFor } from "./intake";
 
 export const MAX_REPORT_DAYS = 92;
 
 export interface ReportQuery {
-  from: number;
-  to: number;
+  /** Default: seven local days up to `to`, in the report's zone. */
+  from?: number;
+  /** Default: the end of today in the report's zone. */
+  to?: number;
   timeZone?: string;
   groupBy: "agent" | "day";
+}
+
+/** A report and what it covers: [from, to) and the zone its days are counted in. */
+export interface DeskReport {
+  from: number;
+  to: number;
+  timeZone: string;
+  rows: ReportRow[];
 }
 
 interface EventRow {
@@ -39,19 +50,22 @@ export async function deskReport(
   env: Env,
   caller: Caller,
   query: ReportQuery,
-): Promise<{ timeZone: string; rows: ReportRow[] }> {
-  if (query.to <= query.from) {
+  now: number = Date.now(),
+): Promise<DeskReport> {
+  const tenantId = caller.tenant.id;
+  const timeZone = query.timeZone ?? (await deskSettingsFor(env, tenantId)).timeZone;
+  const to = query.to ?? endOfLocalToday(now, timeZone);
+  const from = query.from ?? localDaysBefore(to, DEFAULT_RANGE_DAYS, timeZone);
+  if (to <= from) {
     throw new ApiError("validation-error", "to must be after from.", {
       errors: [{ pointer: "/query/to", detail: "after from" }],
     });
   }
-  if (query.to - query.from > MAX_REPORT_DAYS * 86_400_000) {
+  if (to - from > MAX_REPORT_DAYS * 86_400_000) {
     throw new ApiError("validation-error", `A report covers at most ${MAX_REPORT_DAYS} days.`, {
       errors: [{ pointer: "/query/to", detail: `at most ${MAX_REPORT_DAYS} days after from` }],
     });
   }
-  const tenantId = caller.tenant.id;
-  const timeZone = query.timeZone ?? (await deskSettingsFor(env, tenantId)).timeZone;
   const events = await env.DB.prepare(
     `SELECT conversation_id, type, from_state, to_state, agent_id, detail, at
      FROM conversation_events
@@ -60,7 +74,7 @@ export async function deskReport(
        WHERE tenant_id = ?1 AND type = 'state' AND to_state = 'resolved' AND at >= ?2 AND at < ?3)
      ORDER BY conversation_id, at, id`,
   )
-    .bind(tenantId, query.from, query.to)
+    .bind(tenantId, from, to)
     .all<EventRow>();
   const byConversation = new Map<string, DeskEvent[]>();
   for (const row of events.results) {
@@ -78,19 +92,24 @@ export async function deskReport(
   }
   const episodes = [...byConversation.values()]
     .flatMap((list) => episodesOf(list))
-    .filter((e) => e.resolvedAt >= query.from && e.resolvedAt < query.to);
+    .filter((e) => e.resolvedAt >= from && e.resolvedAt < to);
   const scored = await env.DB.prepare(
     `SELECT agent_id, score, max_score, created_at FROM inspections
      WHERE tenant_id = ? AND created_at >= ? AND created_at < ?`,
   )
-    .bind(tenantId, query.from, query.to)
+    .bind(tenantId, from, to)
     .all<{ agent_id: string | null; score: number; max_score: number; created_at: number }>();
   const inspections: ScoredInspection[] = scored.results.map((r) => ({
     agentId: r.agent_id,
     percent: r.max_score === 0 ? 0 : (r.score / r.max_score) * 100,
     at: r.created_at,
   }));
-  return { timeZone, rows: reportRows(episodes, inspections, query.groupBy, timeZone) };
+  return {
+    from,
+    to,
+    timeZone,
+    rows: reportRows(episodes, inspections, query.groupBy, timeZone),
+  };
 }
 
 const COLUMNS = [
