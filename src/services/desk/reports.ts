@@ -6,15 +6,10 @@
 
 import type { Caller } from "../../domain/caller";
 import { csvCell, csvRow, UTF8_BOM } from "../../domain/csv";
-import {
-  type DeskEvent,
-  episodesOf,
-  type ReportRow,
-  reportRows,
-  type ScoredInspection,
-} from "../../domain/desk-reports";
+import { type ReportRow, reportRows, type ScoredInspection } from "../../domain/desk-reports";
 import { DEFAULT_RANGE_DAYS, endOfLocalToday, localDaysBefore } from "../../domain/stats";
 import { ApiError } from "../../lib/problem";
+import { deskEpisodes } from "./episodes";
 import { deskSettingsFor } from "./intake";
 
 export const MAX_REPORT_DAYS = 92;
@@ -34,16 +29,6 @@ export interface DeskReport {
   to: number;
   timeZone: string;
   rows: ReportRow[];
-}
-
-interface EventRow {
-  conversation_id: string;
-  type: string;
-  from_state: string | null;
-  to_state: string | null;
-  agent_id: string | null;
-  detail: string;
-  at: number;
 }
 
 export async function deskReport(
@@ -66,33 +51,7 @@ export async function deskReport(
       errors: [{ pointer: "/query/to", detail: `at most ${MAX_REPORT_DAYS} days after from` }],
     });
   }
-  const events = await env.DB.prepare(
-    `SELECT conversation_id, type, from_state, to_state, agent_id, detail, at
-     FROM conversation_events
-     WHERE tenant_id = ?1 AND type IN ('state', 'satisfaction') AND conversation_id IN (
-       SELECT conversation_id FROM conversation_events
-       WHERE tenant_id = ?1 AND type = 'state' AND to_state = 'resolved' AND at >= ?2 AND at < ?3)
-     ORDER BY conversation_id, at, id`,
-  )
-    .bind(tenantId, from, to)
-    .all<EventRow>();
-  const byConversation = new Map<string, DeskEvent[]>();
-  for (const row of events.results) {
-    const list = byConversation.get(row.conversation_id) ?? [];
-    list.push({
-      conversationId: row.conversation_id,
-      type: row.type,
-      fromState: row.from_state,
-      toState: row.to_state,
-      agentId: row.agent_id,
-      detail: JSON.parse(row.detail) as Record<string, unknown>,
-      at: row.at,
-    });
-    byConversation.set(row.conversation_id, list);
-  }
-  const episodes = [...byConversation.values()]
-    .flatMap((list) => episodesOf(list))
-    .filter((e) => e.resolvedAt >= from && e.resolvedAt < to);
+  const episodes = await deskEpisodes(env, tenantId, { from, to });
   const scored = await env.DB.prepare(
     `SELECT agent_id, score, max_score, created_at FROM inspections
      WHERE tenant_id = ? AND created_at >= ? AND created_at < ?`,
