@@ -228,6 +228,36 @@ describe("the desk report", () => {
     expect(lines[1]?.startsWith(`${AGENT_A},2,`)).toBe(true);
   });
 
+  it("counts a date bound from that day's start in the report's zone", async () => {
+    const tenant = await scriptedDay();
+    const dates = "from=2026-12-07&to=2026-12-08&group_by=day";
+    const shanghai = (await (
+      await tenant.api(`/v1/desk/reports?${dates}&tz=Asia/Shanghai`)
+    ).json()) as { from: string; to: string; data: { handled: number }[] };
+    expect([shanghai.from, shanghai.to]).toEqual([
+      "2026-12-06T16:00:00.000Z",
+      "2026-12-07T16:00:00.000Z",
+    ]);
+    expect(shanghai.data).toEqual([expect.objectContaining({ day: "2026-12-07", handled: 4 })]);
+    // Without tz the desk's zone (Asia/Shanghai by default) decides, in the CSV as well.
+    const csv = await (await tenant.api(`/v1/desk/reports/export?${dates}`)).text();
+    expect(csv.split("\r\n")[1]).toBe("2026-12-07,4,120,5460,1200,7500,2,1,4,2,,0");
+    // In UTC the same dates are other instants: the day's 00:30 resolution (16:30 UTC the 7th)
+    // falls inside them.
+    const utc = (await (await tenant.api(`/v1/desk/reports?${dates}&tz=UTC`)).json()) as {
+      from: string;
+      data: { handled: number }[];
+    };
+    expect(utc.from).toBe("2026-12-07T00:00:00.000Z");
+    expect(utc.data.map((r) => r.handled)).toEqual([5]);
+    await expectProblem(await tenant.api("/v1/desk/reports?from=2026-02-30"), {
+      status: 400,
+      slug: "validation-error",
+      instance: "/v1/desk/reports",
+      pointers: ["/query/from"],
+    });
+  });
+
   it("refuses a range that ends before it starts, and a zone that is none", async () => {
     const tenant = await createTenant();
     await expectProblem(await tenant.api("/v1/desk/reports?from=2026-12-08&to=2026-12-07"), {

@@ -23,6 +23,9 @@ function present(groupBy: "agent" | "day", r: ReportRow) {
   };
 }
 
+/** A date stays a date (the service counts it in the report's zone); else an instant. */
+const boundOf = (value: string) => (/^\d{4}-\d{2}-\d{2}$/.test(value) ? value : Date.parse(value));
+
 /** The service's query from the route's (absent bounds take the service's defaults). */
 function queryOf(q: {
   from?: string | undefined;
@@ -31,8 +34,8 @@ function queryOf(q: {
   group_by: "agent" | "day";
 }): ReportQuery {
   return {
-    ...(q.from !== undefined ? { from: Date.parse(q.from) } : {}),
-    ...(q.to !== undefined ? { to: Date.parse(q.to) } : {}),
+    ...(q.from !== undefined ? { from: boundOf(q.from) } : {}),
+    ...(q.to !== undefined ? { to: boundOf(q.to) } : {}),
     ...(q.tz !== undefined ? { timeZone: q.tz } : {}),
     groupBy: q.group_by,
   };

@@ -6,19 +6,27 @@ import { jsonResponse, problems } from "../openapi-helpers";
 
 const Instant = z
   .string()
-  .refine((v) => /^\d{4}-\d{2}-\d{2}(T.+)?$/.test(v) && !Number.isNaN(Date.parse(v)), {
-    message: "an ISO 8601 date or date-time",
-  })
-  .openapi({ example: "2026-12-07T00:00:00+08:00" });
+  .refine(
+    (v) =>
+      /^\d{4}-\d{2}-\d{2}(T.+)?$/.test(v) &&
+      !Number.isNaN(Date.parse(v)) &&
+      // V8 rolls 2026-02-30 over into March rather than refusing it.
+      new Date(Date.parse(v.slice(0, 10))).toISOString().slice(0, 10) === v.slice(0, 10),
+    { message: "an ISO 8601 date or date-time" },
+  )
+  .openapi({
+    description: "A date-time, or a date `YYYY-MM-DD`: the start of that day in `tz`",
+    example: "2026-12-07T00:00:00+08:00",
+  });
 
 const ReportQuery = z.object({
   from: Instant.optional().openapi({
     description:
-      "Resolutions at or after this instant; default: the start of the local day six days before the one `to` ends in (seven days in `tz`)",
+      "Resolutions at or after this date-time, or from the start of this date (`YYYY-MM-DD`) in `tz`; default: the start of the local day six days before the one `to` ends in (seven days in `tz`)",
   }),
   to: Instant.optional().openapi({
     description:
-      "Resolutions before this instant (at most 92 days after `from`); default: the end of today in `tz`",
+      "Resolutions before this date-time, or before the start of this date in `tz` (`from=2026-12-07&to=2026-12-08` is one day), at most 92 days after `from`; default: the end of today in `tz`",
   }),
   tz: z
     .string()

@@ -7,18 +7,26 @@
 import type { Caller } from "../../domain/caller";
 import { csvCell, csvRow, UTF8_BOM } from "../../domain/csv";
 import { type ReportRow, reportRows, type ScoredInspection } from "../../domain/desk-reports";
-import { DEFAULT_RANGE_DAYS, endOfLocalToday, localDaysBefore } from "../../domain/stats";
+import {
+  DEFAULT_RANGE_DAYS,
+  endOfLocalToday,
+  localDaysBefore,
+  startOfLocalDay,
+} from "../../domain/stats";
 import { ApiError } from "../../lib/problem";
 import { deskEpisodes } from "./episodes";
 import { deskSettingsFor } from "./intake";
 
 export const MAX_REPORT_DAYS = 92;
 
+/** A range's bound: an instant, or a local date (`YYYY-MM-DD`: that day's start in the zone). */
+export type ReportBound = number | string;
+
 export interface ReportQuery {
   /** Default: seven local days up to `to`, in the report's zone. */
-  from?: number;
+  from?: ReportBound;
   /** Default: the end of today in the report's zone. */
-  to?: number;
+  to?: ReportBound;
   timeZone?: string;
   groupBy: "agent" | "day";
 }
@@ -39,8 +47,11 @@ export async function deskReport(
 ): Promise<DeskReport> {
   const tenantId = caller.tenant.id;
   const timeZone = query.timeZone ?? (await deskSettingsFor(env, tenantId)).timeZone;
-  const to = query.to ?? endOfLocalToday(now, timeZone);
-  const from = query.from ?? localDaysBefore(to, DEFAULT_RANGE_DAYS, timeZone);
+  const at = (bound: ReportBound) =>
+    typeof bound === "number" ? bound : startOfLocalDay(bound, timeZone);
+  const to = query.to !== undefined ? at(query.to) : endOfLocalToday(now, timeZone);
+  const from =
+    query.from !== undefined ? at(query.from) : localDaysBefore(to, DEFAULT_RANGE_DAYS, timeZone);
   if (to <= from) {
     throw new ApiError("validation-error", "to must be after from.", {
       errors: [{ pointer: "/query/to", detail: "after from" }],
