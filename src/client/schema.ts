@@ -11076,9 +11076,9 @@ export interface operations {
     };
   getDeskReport: {
       parameters: {
-        query: {
-          from: string;
-          to: string;
+        query?: {
+          from?: string;
+          to?: string;
           tz?: string;
           group_by?: "agent" | "day";
         };
@@ -11134,9 +11134,9 @@ export interface operations {
     };
   exportDeskReport: {
       parameters: {
-        query: {
-          from: string;
-          to: string;
+        query?: {
+          from?: string;
+          to?: string;
           tz?: string;
           group_by?: "agent" | "day";
           bom?: "true" | "false";

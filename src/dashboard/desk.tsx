@@ -65,7 +65,7 @@ function ConversationLink(props: { c: ConversationRow; openId: string | null; no
         aria-current={props.openId === c.id ? "page" : undefined}
       >
         <span class="desk-who">
-          {c.channel === "wechat" ? "WeChat" : "SMS"} · {c.counterpart}
+          {t(`channel.${c.channel}`)} · {c.counterpart}
         </span>
         <StatePill state={c.deskState} />
         {c.unreadCount > 0 ? <span class="pill unread">{fmt.number(c.unreadCount)}</span> : null}
@@ -137,11 +137,19 @@ function StatusForm(props: { me: AgentRow | null }) {
   );
 }
 
-function WindowLine(props: { window: ServiceWindowView | null; now: number }) {
+function WindowLine(props: {
+  channel: ConversationRow["channel"];
+  window: ServiceWindowView | null;
+  now: number;
+}) {
   const { t, fmt } = useUi();
   const w = props.window;
   if (!w) {
-    return <p class="desk-channel">{t("desk.channel_sms")}</p>;
+    return (
+      <p class="desk-channel">
+        {t(props.channel === "webchat" ? "desk.channel_webchat" : "desk.channel_sms")}
+      </p>
+    );
   }
   if (!w.open || w.expiresAt === null) {
     return <p class="desk-channel closed">{t("desk.window_closed")}</p>;
@@ -208,7 +216,13 @@ function ReplyForms(props: { open: OpenThread; canned: CannedReply[]; now: numbe
         <textarea id="desk-body" name="body" rows={3} maxlength={1000} />
       </div>
       <button type="submit" class="primary">
-        {c.channel === "wechat" ? t("desk.send_wechat") : t("desk.send_sms")}
+        {t(
+          c.channel === "wechat"
+            ? "desk.send_wechat"
+            : c.channel === "webchat"
+              ? "desk.send_webchat"
+              : "desk.send_sms",
+        )}
       </button>
     </form>
   );
@@ -238,7 +252,7 @@ export function DeskThread(props: { view: WorkspaceView }) {
     <section id="desk-thread" class="card desk-thread" data-conversation={c.id}>
       <header class="desk-thread-head">
         <h2>
-          {c.channel === "wechat" ? "WeChat" : "SMS"} · {c.counterpart}
+          {t(`channel.${c.channel}`)} · {c.counterpart}
         </h2>
         <StatePill state={c.deskState} />
         {c.dueAt !== null ? (
@@ -285,7 +299,7 @@ export function DeskThread(props: { view: WorkspaceView }) {
       ) : null}
       {mineNow ? (
         <>
-          <WindowLine window={open.window} now={v.now} />
+          <WindowLine channel={c.channel} window={open.window} now={v.now} />
           <ReplyForms open={open} canned={v.canned} now={v.now} />
         </>
       ) : null}
@@ -407,7 +421,7 @@ export function SupervisePage(props: {
               <tr>
                 <td>
                   <a href={`/dashboard/desk?c=${c.id}`}>
-                    {c.channel === "wechat" ? "WeChat" : "SMS"} · {c.counterpart}
+                    {t(`channel.${c.channel}`)} · {c.counterpart}
                   </a>
                 </td>
                 <td>
@@ -436,7 +450,7 @@ export function SupervisePage(props: {
               <tr>
                 <td>
                   <a href={`/dashboard/desk?c=${c.id}`}>
-                    {c.channel === "wechat" ? "WeChat" : "SMS"} · {c.counterpart}
+                    {t(`channel.${c.channel}`)} · {c.counterpart}
                   </a>
                 </td>
                 <td>

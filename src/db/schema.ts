@@ -1040,7 +1040,13 @@ export const conversationEvents = sqliteTable(
     detail: text({ mode: "json" }).$type<Record<string, unknown>>().notNull().default({}),
     at: integer().notNull(),
   },
-  (t) => [index("conversation_events_conversation").on(t.tenantId, t.conversationId, t.at)],
+  (t) => [
+    index("conversation_events_conversation").on(t.tenantId, t.conversationId, t.at),
+    // The notes that still carry text, for retention's redaction (delivery/retention).
+    index("conversation_events_note_text")
+      .on(t.tenantId, t.at)
+      .where(sql`type = 'note' AND detail ->> '$.body' <> '[redacted]'`),
+  ],
 );
 
 /** The desk's canned replies: a short tenant-level list agents pick from (dashboard). */
@@ -1554,5 +1560,9 @@ export const webchatMessages = sqliteTable(
     sender: text().notNull(),
     createdAt: integer().notNull(),
   },
-  (t) => [index("webchat_messages_counterpart").on(t.tenantId, t.counterpart, t.createdAt)],
+  (t) => [
+    index("webchat_messages_counterpart").on(t.tenantId, t.counterpart, t.createdAt),
+    // Retention seeks "made before" by id (delivery/retention).
+    index("webchat_messages_tenant").on(t.tenantId, t.id),
+  ],
 );

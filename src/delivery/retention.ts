@@ -8,6 +8,15 @@
  * Only messages in a final status are touched: one still on its way needs its body and its row.
  * Rollups and the audit log are other tables and are kept.
  *
+ * The service desk's copies of message text follow the same rules: web chat messages to visitors
+ * (webchat_messages, the web chat's send log) are redacted past `bodies_days` and deleted past
+ * `messages_days` (a visitor's own messages are inbound messages, above); an internal note's text
+ * (conversation_events, `type = 'note'`) is redacted past `bodies_days`, since notes quote the
+ * customer; a conversation's preview of its last message (`last_message.body`) is redacted once
+ * that message's text is due by `bodies_days` or `inbound_days`, whichever comes first. The desk's
+ * state moves, satisfaction digits and inspections hold no message text and are kept: like the
+ * rollups, they are what the desk reports are made of.
+ *
  * Two callers drive the rounds: the cron trigger in production (services/messaging/retention) and
  * the tenant's dispatcher alarm, which is what runs under `wrangler dev` (cron never fires there).
  * A round is idempotent: running it twice, or from both at once, removes nothing that is not due.
@@ -27,6 +36,14 @@ export interface RetentionRound {
   inboundDeleted: number;
   /** Keyword query records deleted (past `messages_days`). */
   queriesDeleted: number;
+  /** Web chat messages to visitors whose body was redacted (past `bodies_days`). */
+  webchatRedacted: number;
+  /** Web chat messages to visitors deleted (past `messages_days`). */
+  webchatDeleted: number;
+  /** Internal notes whose text was redacted (past `bodies_days`). */
+  notesRedacted: number;
+  /** Conversations whose last message preview was redacted. */
+  previewsRedacted: number;
   /** A kind filled its batch: another round may find more due. */
   more: boolean;
 }
@@ -62,8 +79,22 @@ export async function enforceRetention(
   const cutoff = retentionCutoffs(retention, now);
   const bodies = [tenantId, firstIdAt("msg", cutoff.bodies), cutoff.bodies] as const;
   const old = [tenantId, firstIdAt("msg", cutoff.messages), cutoff.messages] as const;
+  // A text that is inbound or a body is due at the earlier of the two (the later cutoff).
   const deliveryCutoff = Math.max(cutoff.inbound, cutoff.bodies);
-  const [, deleted, redacted, inbound, deliveries, queries] = await d1.batch([
+  const wcmOld = [tenantId, firstIdAt("wcm", cutoff.messages), cutoff.messages] as const;
+  const wcmBodies = [tenantId, firstIdAt("wcm", cutoff.bodies), cutoff.bodies] as const;
+  const [
+    ,
+    deleted,
+    redacted,
+    inbound,
+    deliveries,
+    queries,
+    webchatDeleted,
+    webchatRedacted,
+    notes,
+    previews,
+  ] = await d1.batch([
     d1
       .prepare(
         `DELETE FROM message_attempts
@@ -106,6 +137,41 @@ export async function enforceRetention(
            WHERE tenant_id = ?1 AND id < ?2 AND asked_at < ?3 ORDER BY id LIMIT ?4)`,
       )
       .bind(tenantId, firstIdAt("qry", cutoff.messages), cutoff.messages, batch),
+    d1
+      .prepare(
+        `DELETE FROM webchat_messages WHERE id IN (SELECT id FROM webchat_messages
+           WHERE tenant_id = ?1 AND id < ?2 AND created_at < ?3 ORDER BY id LIMIT ?4)`,
+      )
+      .bind(...wcmOld, batch),
+    // After the delete, as for messages; newest due first.
+    d1
+      .prepare(
+        `UPDATE webchat_messages SET body = ?5 WHERE id IN (SELECT id FROM webchat_messages
+           WHERE tenant_id = ?1 AND id < ?2 AND created_at < ?3 AND body <> ?5
+           ORDER BY id DESC LIMIT ?4)`,
+      )
+      .bind(...wcmBodies, batch, REDACTED_BODY),
+    // Walks the partial index of the notes that still carry text (migration 0041), whose
+    // condition it repeats word for word.
+    d1
+      .prepare(
+        `UPDATE conversation_events SET detail = json_set(detail, '$.body', ?3)
+         WHERE id IN (SELECT id FROM conversation_events
+           WHERE tenant_id = ?1 AND at < ?2
+             AND type = 'note' AND detail ->> '$.body' <> '[redacted]'
+           ORDER BY at LIMIT ?4)`,
+      )
+      .bind(tenantId, cutoff.bodies, REDACTED_BODY, batch),
+    // The preview's message was the conversation's last activity: it is at most that old.
+    d1
+      .prepare(
+        `UPDATE conversations SET last_message = json_set(last_message, '$.body', ?3)
+         WHERE id IN (SELECT id FROM conversations
+           WHERE tenant_id = ?1 AND last_activity_at < ?2
+             AND last_message ->> '$.body' <> ?3
+           ORDER BY last_activity_at DESC LIMIT ?4)`,
+      )
+      .bind(tenantId, deliveryCutoff, REDACTED_BODY, batch),
   ]);
   const changes = (result: D1Result | undefined) => result?.meta.changes ?? 0;
   const round = {
@@ -114,14 +180,10 @@ export async function enforceRetention(
     inboundDeleted: changes(inbound),
     deliveriesRedacted: changes(deliveries),
     queriesDeleted: changes(queries),
+    webchatRedacted: changes(webchatRedacted),
+    webchatDeleted: changes(webchatDeleted),
+    notesRedacted: changes(notes),
+    previewsRedacted: changes(previews),
   };
-  return {
-    ...round,
-    more:
-      round.redacted >= batch ||
-      round.deleted >= batch ||
-      round.inboundDeleted >= batch ||
-      round.deliveriesRedacted >= batch ||
-      round.queriesDeleted >= batch,
-  };
+  return { ...round, more: Object.values(round).some((count) => count >= batch) };
 }

@@ -182,6 +182,30 @@ export function startOfLocalDay(date: string, timeZone: string): number {
   return guess;
 }
 
+/** How many local days a range covers when it is not given (`/v1/stats`, the desk's reports). */
+export const DEFAULT_RANGE_DAYS = 7;
+
+/** The calendar date `days` after `date` (`YYYY-MM-DD`; negative: before). */
+export function dateAfter(date: string, days: number): string {
+  return new Date(Date.parse(`${date}T00:00:00Z`) + days * DAY_MS).toISOString().slice(0, 10);
+}
+
+/**
+ * A range's default end: the end of today in `timeZone` (the start of tomorrow), so today is
+ * included.
+ */
+export function endOfLocalToday(now: number, timeZone: string): number {
+  return startOfLocalDay(dateAfter(localTimeOf(now, timeZone).day, 1), timeZone);
+}
+
+/**
+ * A range's default start: `days` whole local days up to `to`, the day `to` ends in included
+ * (with `days` 7 and `to` the end of today: the last seven days, today included).
+ */
+export function localDaysBefore(to: number, days: number, timeZone: string): number {
+  return startOfLocalDay(dateAfter(localTimeOf(to - 1, timeZone).day, 1 - days), timeZone);
+}
+
 const HOUR_MS = 3_600_000;
 const DAY_MS = 86_400_000;
 

@@ -84,6 +84,13 @@ test("a visitor chats through the widget, an agent answers live, an inspector sc
   const mine = agent.locator('[data-list="mine"] li a').first();
   await mine.waitFor({ timeout: 15_000 });
   await mine.click();
+  // The thread names its channel, and the reply goes to the widget, not by SMS.
+  assert.match(await agent.locator(".desk-thread-head h2").textContent(), /^Web chat · visitor:/);
+  assert.match(await agent.locator(".desk-channel").textContent(), /visitor's chat window/);
+  assert.equal(
+    (await agent.locator(".desk-reply button[type=submit]").textContent())?.trim(),
+    "Send to the chat",
+  );
   await agent.fill("#desk-body", "Hello from the desk");
   await agent.click(".desk-reply button[type=submit]");
   await agent.locator(".flash.ok").waitFor();

@@ -47,9 +47,6 @@ const EXEMPT: Record<string, string> = {
   updateInspectionChecklist: "audited; the entry is checked in test/routes/inspections.test.ts",
   deleteInspectionChecklist: "audited; the entry is checked in test/routes/inspections.test.ts",
   createInspection: "audited; the entry is checked in test/routes/inspections.test.ts",
-  createWidgetKey: "audited; the entry is checked in test/routes/webchat.test.ts",
-  updateWidgetKey: "audited (services/webchat, as widget_key.create is); not walked here",
-  revokeWidgetKey: "audited (services/webchat, as widget_key.create is); not walked here",
   rotateSecretsToMasterKey:
     "audited per tenant; the entries are checked in test/services/master-key-rotation.test.ts",
 };
@@ -81,6 +78,9 @@ const webhook = (t: TestTenant) =>
     url: "https://hooks.example.com/relaybox",
     events: ["message.delivered"],
   });
+const WIDGET_ORIGINS = ["https://www.example.com"];
+const widgetKey = (t: TestTenant) =>
+  created(t, "/v1/desk/widget-keys", { name: "Website", allowed_origins: WIDGET_ORIGINS });
 const contact = async (t: TestTenant, wechat: { app_id: string; openid: string }[] = []) => {
   await json(await t.api("/v1/contacts", postJson({ external_id: "user-1", name: "Li", wechat })));
   return "user-1";
@@ -222,6 +222,15 @@ const FIXTURES: Record<string, (t: TestTenant) => Promise<Request>> = {
     body: { url: "https://hooks.example.com/relaybox", events: ["message.delivered"] },
   }),
   deleteWebhook: async (t) => ({ path: `/v1/webhooks/${await webhook(t)}` }),
+  createWidgetKey: async () => ({
+    path: "/v1/desk/widget-keys",
+    body: { name: "Website", allowed_origins: WIDGET_ORIGINS },
+  }),
+  updateWidgetKey: async (t) => ({
+    path: `/v1/desk/widget-keys/${await widgetKey(t)}`,
+    body: { name: "Help centre", allowed_origins: ["https://help.example.com"] },
+  }),
+  revokeWidgetKey: async (t) => ({ path: `/v1/desk/widget-keys/${await widgetKey(t)}` }),
   rotateWebhookSecret: async (t) => ({ path: `/v1/webhooks/${await webhook(t)}/rotate-secret` }),
   upsertWeChatApp: async () => ({
     path: "/v1/wechat/apps",

@@ -95,6 +95,8 @@ async function scriptedDay(): Promise<TestTenant> {
   return tenant;
 }
 
+const HOUR_MS = 3_600_000;
+const DAY_MS = 24 * HOUR_MS;
 const DAY = "from=2026-12-07T00:00:00%2B08:00&to=2026-12-08T00:00:00%2B08:00&tz=Asia/Shanghai";
 
 describe("the desk report", () => {
@@ -165,6 +167,95 @@ describe("the desk report", () => {
       "day,handled,first_response_p50_seconds,first_response_p90_seconds,resolution_p50_seconds,resolution_p90_seconds,left_messages,left_messages_on_time,satisfaction_average,satisfaction_count,inspection_average,inspection_count\r\n" +
         "2026-12-07,4,120,5460,1200,7500,2,1,4,2,,0\r\n",
     );
+  });
+
+  it("covers the last seven days in the desk's zone, today included, when from and to are left out", async () => {
+    const tenant = await createTenant();
+    const now = Date.now();
+    const shanghai = (ms: number) => new Date(ms + 8 * HOUR_MS).toISOString();
+    /** Conversation n resolved at `ms`, picked up by agent A a minute before. */
+    const resolvedAt = (n: number, ms: number) => {
+      const local = (t: number) => `${shanghai(t).slice(11, 19)} ${shanghai(t).slice(0, 10)}`;
+      return script(tenant, n, [
+        ["bot", "assigned", AGENT_A, local(ms - 60_000)],
+        ["assigned", "resolved", null, local(ms)],
+      ]);
+    };
+    await resolvedAt(1, now - 60_000);
+    await resolvedAt(2, now - 3 * DAY_MS);
+    await resolvedAt(3, now - 8 * DAY_MS);
+    /** The end of today in Shanghai (UTC+8, no DST), as an instant. */
+    const endOfToday = (ms: number) =>
+      Date.parse(`${shanghai(ms + DAY_MS).slice(0, 10)}T00:00:00+08:00`);
+    const before = endOfToday(Date.now());
+    const res = await tenant.api("/v1/desk/reports");
+    const after = endOfToday(Date.now());
+    expect(res.status).toBe(200);
+    const body = (await res.json()) as {
+      from: string;
+      to: string;
+      tz: string;
+      group_by: string;
+      data: { agent_id: string; handled: number }[];
+    };
+    expect(body.tz).toBe("Asia/Shanghai");
+    expect(body.group_by).toBe("agent");
+    // Midnight may pass during the call: the end is today's as seen before or after it.
+    expect([before, after]).toContain(Date.parse(body.to));
+    expect(Date.parse(body.to) - Date.parse(body.from)).toBe(7 * DAY_MS);
+    expect(body.data).toEqual([expect.objectContaining({ agent_id: AGENT_A, handled: 2 })]);
+
+    // In another zone the days are that zone's: UTC's today ends at a UTC midnight.
+    const utc = (await (await tenant.api("/v1/desk/reports?tz=UTC")).json()) as typeof body;
+    expect(new Date(utc.to).toISOString().slice(11)).toBe("00:00:00.000Z");
+    expect(Date.parse(utc.to) - Date.parse(utc.from)).toBe(7 * DAY_MS);
+    expect(Date.parse(utc.to)).toBeGreaterThan(now);
+    expect(Date.parse(utc.to) - DAY_MS).toBeLessThanOrEqual(Date.now());
+
+    // Only `to`: the seven local days it ends.
+    const ending = (await (
+      await tenant.api("/v1/desk/reports?to=2026-12-08T00:00:00%2B08:00")
+    ).json()) as typeof body;
+    expect([ending.from, ending.to]).toEqual([
+      "2026-11-30T16:00:00.000Z",
+      "2026-12-07T16:00:00.000Z",
+    ]);
+
+    const csv = await tenant.api("/v1/desk/reports/export");
+    expect(csv.status).toBe(200);
+    const lines = (await csv.text()).split("\r\n");
+    expect(lines[0]?.startsWith("agent,handled,")).toBe(true);
+    expect(lines[1]?.startsWith(`${AGENT_A},2,`)).toBe(true);
+  });
+
+  it("counts a date bound from that day's start in the report's zone", async () => {
+    const tenant = await scriptedDay();
+    const dates = "from=2026-12-07&to=2026-12-08&group_by=day";
+    const shanghai = (await (
+      await tenant.api(`/v1/desk/reports?${dates}&tz=Asia/Shanghai`)
+    ).json()) as { from: string; to: string; data: { handled: number }[] };
+    expect([shanghai.from, shanghai.to]).toEqual([
+      "2026-12-06T16:00:00.000Z",
+      "2026-12-07T16:00:00.000Z",
+    ]);
+    expect(shanghai.data).toEqual([expect.objectContaining({ day: "2026-12-07", handled: 4 })]);
+    // Without tz the desk's zone (Asia/Shanghai by default) decides, in the CSV as well.
+    const csv = await (await tenant.api(`/v1/desk/reports/export?${dates}`)).text();
+    expect(csv.split("\r\n")[1]).toBe("2026-12-07,4,120,5460,1200,7500,2,1,4,2,,0");
+    // In UTC the same dates are other instants: the day's 00:30 resolution (16:30 UTC the 7th)
+    // falls inside them.
+    const utc = (await (await tenant.api(`/v1/desk/reports?${dates}&tz=UTC`)).json()) as {
+      from: string;
+      data: { handled: number }[];
+    };
+    expect(utc.from).toBe("2026-12-07T00:00:00.000Z");
+    expect(utc.data.map((r) => r.handled)).toEqual([5]);
+    await expectProblem(await tenant.api("/v1/desk/reports?from=2026-02-30"), {
+      status: 400,
+      slug: "validation-error",
+      instance: "/v1/desk/reports",
+      pointers: ["/query/from"],
+    });
   });
 
   it("refuses a range that ends before it starts, and a zone that is none", async () => {

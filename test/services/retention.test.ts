@@ -101,6 +101,10 @@ describe("retention", () => {
       inboundDeleted: 1,
       deliveriesRedacted: 0,
       queriesDeleted: 0,
+      webchatRedacted: 0,
+      webchatDeleted: 0,
+      notesRedacted: 0,
+      previewsRedacted: 0,
       more: false,
     });
 
@@ -128,6 +132,10 @@ describe("retention", () => {
       inboundDeleted: 0,
       deliveriesRedacted: 0,
       queriesDeleted: 0,
+      webchatRedacted: 0,
+      webchatDeleted: 0,
+      notesRedacted: 0,
+      previewsRedacted: 0,
       more: false,
     });
   });

@@ -1033,6 +1033,8 @@ export const en = {
   "desk.note_label": "Internal note",
   "desk.take": "Take this conversation",
   "desk.channel_sms": "Replies go by SMS.",
+  "desk.channel_webchat":
+    "Replies go to the visitor's chat window (kept for a week if they are away).",
   "desk.window_closed":
     "The WeChat customer-service window is closed: send a template message instead.",
   "desk.window_open": "WeChat customer-service window closes in",
@@ -1045,6 +1047,7 @@ export const en = {
   "desk.canned_none": "— choose —",
   "desk.reply": "Reply",
   "desk.send_sms": "Send SMS",
+  "desk.send_webchat": "Send to the chat",
   "desk.send_wechat": "Send WeChat message",
   "desk.more": "Note or transfer",
   "desk.note": "Internal note (the customer never sees it)",

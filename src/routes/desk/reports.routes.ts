@@ -6,14 +6,28 @@ import { jsonResponse, problems } from "../openapi-helpers";
 
 const Instant = z
   .string()
-  .refine((v) => /^\d{4}-\d{2}-\d{2}(T.+)?$/.test(v) && !Number.isNaN(Date.parse(v)), {
-    message: "an ISO 8601 date or date-time",
-  })
-  .openapi({ example: "2026-12-07T00:00:00+08:00" });
+  .refine(
+    (v) =>
+      /^\d{4}-\d{2}-\d{2}(T.+)?$/.test(v) &&
+      !Number.isNaN(Date.parse(v)) &&
+      // V8 rolls 2026-02-30 over into March rather than refusing it.
+      new Date(Date.parse(v.slice(0, 10))).toISOString().slice(0, 10) === v.slice(0, 10),
+    { message: "an ISO 8601 date or date-time" },
+  )
+  .openapi({
+    description: "A date-time, or a date `YYYY-MM-DD`: the start of that day in `tz`",
+    example: "2026-12-07T00:00:00+08:00",
+  });
 
 const ReportQuery = z.object({
-  from: Instant.openapi({ description: "Resolutions at or after this instant" }),
-  to: Instant.openapi({ description: "Resolutions before this instant (at most 92 days on)" }),
+  from: Instant.optional().openapi({
+    description:
+      "Resolutions at or after this date-time, or from the start of this date (`YYYY-MM-DD`) in `tz`; default: the start of the local day six days before the one `to` ends in (seven days in `tz`)",
+  }),
+  to: Instant.optional().openapi({
+    description:
+      "Resolutions before this date-time, or before the start of this date in `tz` (`from=2026-12-07&to=2026-12-08` is one day), at most 92 days after `from`; default: the end of today in `tz`",
+  }),
   tz: z
     .string()
     .refine(isTimeZone, "an IANA time zone")
@@ -58,8 +72,8 @@ export const getDeskReport = createRoute({
   responses: {
     200: jsonResponse(
       z.object({
-        from: z.string(),
-        to: z.string(),
+        from: z.string().openapi({ description: "The range's start, given or default" }),
+        to: z.string().openapi({ description: "The range's end (excluded), given or default" }),
         tz: z.string(),
         group_by: z.enum(["agent", "day"]),
         data: z.array(ReportRowSchema),

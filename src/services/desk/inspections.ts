@@ -8,7 +8,7 @@ import { and, desc, eq, isNull, lt } from "drizzle-orm";
 import { database } from "../../db/client";
 import { inspectionChecklists, inspections } from "../../db/schema";
 import { actorOf, type Caller } from "../../domain/caller";
-import { type DeskEvent, dayIn, episodesOf } from "../../domain/desk-reports";
+import { dayIn } from "../../domain/desk-reports";
 import {
   type ChecklistItem,
   MAX_CHECKLIST_ITEMS,
@@ -23,6 +23,7 @@ import { newId } from "../../lib/ids";
 import { ApiError } from "../../lib/problem";
 import { audited } from "../audit/audit-log";
 import { getConversation } from "../conversations/conversations";
+import { deskEpisodes } from "./episodes";
 import { deskSettingsFor } from "./intake";
 
 export type Checklist = typeof inspectionChecklists.$inferSelect;
@@ -205,58 +206,6 @@ export async function deleteChecklist(
   );
 }
 
-interface EventRow {
-  conversation_id: string;
-  type: string;
-  from_state: string | null;
-  to_state: string | null;
-  agent_id: string | null;
-  detail: string;
-  at: number;
-}
-
-/** The desk's episodes of the given conversations' events, or of those resolved in a range. */
-async function resolvedEpisodes(
-  env: Env,
-  tenantId: string,
-  where: { conversationId: string } | { from: number; to: number },
-) {
-  const events =
-    "conversationId" in where
-      ? await env.DB.prepare(
-          `SELECT conversation_id, type, from_state, to_state, agent_id, detail, at
-           FROM conversation_events WHERE tenant_id = ?1 AND conversation_id = ?2 AND type = 'state'
-           ORDER BY at, id`,
-        )
-          .bind(tenantId, where.conversationId)
-          .all<EventRow>()
-      : await env.DB.prepare(
-          `SELECT conversation_id, type, from_state, to_state, agent_id, detail, at
-           FROM conversation_events
-           WHERE tenant_id = ?1 AND type = 'state' AND conversation_id IN (
-             SELECT conversation_id FROM conversation_events
-             WHERE tenant_id = ?1 AND type = 'state' AND to_state = 'resolved' AND at >= ?2 AND at < ?3)
-           ORDER BY conversation_id, at, id`,
-        )
-          .bind(tenantId, where.from, where.to)
-          .all<EventRow>();
-  const byConversation = new Map<string, DeskEvent[]>();
-  for (const row of events.results) {
-    const list = byConversation.get(row.conversation_id) ?? [];
-    list.push({
-      conversationId: row.conversation_id,
-      type: row.type,
-      fromState: row.from_state,
-      toState: row.to_state,
-      agentId: row.agent_id,
-      detail: JSON.parse(row.detail) as Record<string, unknown>,
-      at: row.at,
-    });
-    byConversation.set(row.conversation_id, list);
-  }
-  return [...byConversation.values()].flatMap((list) => episodesOf(list));
-}
-
 export interface ScoreInput {
   checklistId: string;
   items: ScoredItem[];
@@ -327,7 +276,7 @@ export async function scoreConversation(
       `This conversation is already scored against ${checklist.id} (${already.id}).`,
     );
   }
-  const episodes = await resolvedEpisodes(env, caller.tenant.id, { conversationId });
+  const episodes = await deskEpisodes(env, caller.tenant.id, { conversationId });
   const row: Inspection = {
     id: newId("isp", now),
     tenantId: caller.tenant.id,
@@ -385,15 +334,13 @@ export async function inspectionQueue(
   }
   const settings = await deskSettingsFor(env, caller.tenant.id);
   const latest = new Map<string, ResolvedConversation>();
-  for (const e of await resolvedEpisodes(env, caller.tenant.id, range)) {
-    if (e.resolvedAt >= range.from && e.resolvedAt < range.to) {
-      latest.set(e.conversationId, {
-        conversationId: e.conversationId,
-        agentId: e.agentId,
-        day: dayIn(e.resolvedAt, settings.timeZone),
-        resolvedAt: e.resolvedAt,
-      });
-    }
+  for (const e of await deskEpisodes(env, caller.tenant.id, range)) {
+    latest.set(e.conversationId, {
+      conversationId: e.conversationId,
+      agentId: e.agentId,
+      day: dayIn(e.resolvedAt, settings.timeZone),
+      resolvedAt: e.resolvedAt,
+    });
   }
   const sample = sampleForInspection([...latest.values()], settings.inspectionSamplePercent);
   if (sample.length === 0) {

@@ -6,91 +6,80 @@
 
 import type { Caller } from "../../domain/caller";
 import { csvCell, csvRow, UTF8_BOM } from "../../domain/csv";
+import { type ReportRow, reportRows, type ScoredInspection } from "../../domain/desk-reports";
 import {
-  type DeskEvent,
-  episodesOf,
-  type ReportRow,
-  reportRows,
-  type ScoredInspection,
-} from "../../domain/desk-reports";
+  DEFAULT_RANGE_DAYS,
+  endOfLocalToday,
+  localDaysBefore,
+  startOfLocalDay,
+} from "../../domain/stats";
 import { ApiError } from "../../lib/problem";
+import { deskEpisodes } from "./episodes";
 import { deskSettingsFor } from "./intake";
 
 export const MAX_REPORT_DAYS = 92;
 
+/** A range's bound: an instant, or a local date (`YYYY-MM-DD`: that day's start in the zone). */
+export type ReportBound = number | string;
+
 export interface ReportQuery {
-  from: number;
-  to: number;
+  /** Default: seven local days up to `to`, in the report's zone. */
+  from?: ReportBound;
+  /** Default: the end of today in the report's zone. */
+  to?: ReportBound;
   timeZone?: string;
   groupBy: "agent" | "day";
 }
 
-interface EventRow {
-  conversation_id: string;
-  type: string;
-  from_state: string | null;
-  to_state: string | null;
-  agent_id: string | null;
-  detail: string;
-  at: number;
+/** A report and what it covers: [from, to) and the zone its days are counted in. */
+export interface DeskReport {
+  from: number;
+  to: number;
+  timeZone: string;
+  rows: ReportRow[];
 }
 
 export async function deskReport(
   env: Env,
   caller: Caller,
   query: ReportQuery,
-): Promise<{ timeZone: string; rows: ReportRow[] }> {
-  if (query.to <= query.from) {
+  now: number = Date.now(),
+): Promise<DeskReport> {
+  const tenantId = caller.tenant.id;
+  const timeZone = query.timeZone ?? (await deskSettingsFor(env, tenantId)).timeZone;
+  const at = (bound: ReportBound) =>
+    typeof bound === "number" ? bound : startOfLocalDay(bound, timeZone);
+  const to = query.to !== undefined ? at(query.to) : endOfLocalToday(now, timeZone);
+  const from =
+    query.from !== undefined ? at(query.from) : localDaysBefore(to, DEFAULT_RANGE_DAYS, timeZone);
+  if (to <= from) {
     throw new ApiError("validation-error", "to must be after from.", {
       errors: [{ pointer: "/query/to", detail: "after from" }],
     });
   }
-  if (query.to - query.from > MAX_REPORT_DAYS * 86_400_000) {
+  if (to - from > MAX_REPORT_DAYS * 86_400_000) {
     throw new ApiError("validation-error", `A report covers at most ${MAX_REPORT_DAYS} days.`, {
       errors: [{ pointer: "/query/to", detail: `at most ${MAX_REPORT_DAYS} days after from` }],
     });
   }
-  const tenantId = caller.tenant.id;
-  const timeZone = query.timeZone ?? (await deskSettingsFor(env, tenantId)).timeZone;
-  const events = await env.DB.prepare(
-    `SELECT conversation_id, type, from_state, to_state, agent_id, detail, at
-     FROM conversation_events
-     WHERE tenant_id = ?1 AND type IN ('state', 'satisfaction') AND conversation_id IN (
-       SELECT conversation_id FROM conversation_events
-       WHERE tenant_id = ?1 AND type = 'state' AND to_state = 'resolved' AND at >= ?2 AND at < ?3)
-     ORDER BY conversation_id, at, id`,
-  )
-    .bind(tenantId, query.from, query.to)
-    .all<EventRow>();
-  const byConversation = new Map<string, DeskEvent[]>();
-  for (const row of events.results) {
-    const list = byConversation.get(row.conversation_id) ?? [];
-    list.push({
-      conversationId: row.conversation_id,
-      type: row.type,
-      fromState: row.from_state,
-      toState: row.to_state,
-      agentId: row.agent_id,
-      detail: JSON.parse(row.detail) as Record<string, unknown>,
-      at: row.at,
-    });
-    byConversation.set(row.conversation_id, list);
-  }
-  const episodes = [...byConversation.values()]
-    .flatMap((list) => episodesOf(list))
-    .filter((e) => e.resolvedAt >= query.from && e.resolvedAt < query.to);
+  const episodes = await deskEpisodes(env, tenantId, { from, to });
   const scored = await env.DB.prepare(
     `SELECT agent_id, score, max_score, created_at FROM inspections
      WHERE tenant_id = ? AND created_at >= ? AND created_at < ?`,
   )
-    .bind(tenantId, query.from, query.to)
+    .bind(tenantId, from, to)
     .all<{ agent_id: string | null; score: number; max_score: number; created_at: number }>();
   const inspections: ScoredInspection[] = scored.results.map((r) => ({
     agentId: r.agent_id,
     percent: r.max_score === 0 ? 0 : (r.score / r.max_score) * 100,
     at: r.created_at,
   }));
-  return { timeZone, rows: reportRows(episodes, inspections, query.groupBy, timeZone) };
+  return {
+    from,
+    to,
+    timeZone,
+    rows: reportRows(episodes, inspections, query.groupBy, timeZone),
+  };
 }
 
 const COLUMNS = [

@@ -18,6 +18,8 @@ export interface RetentionRun {
   inboundDeleted: number;
   deliveriesRedacted: number;
   queriesDeleted: number;
+  /** The desk's rows changed: web chat messages redacted or deleted, notes and previews redacted. */
+  deskChanged: number;
   /** Tenants whose backlog went on to their dispatcher. */
   handedOver: string[];
 }
@@ -36,6 +38,7 @@ export async function enforceRetentionEverywhere(
     inboundDeleted: 0,
     deliveriesRedacted: 0,
     queriesDeleted: 0,
+    deskChanged: 0,
     handedOver: [],
   };
   let after = "";
@@ -57,6 +60,8 @@ export async function enforceRetentionEverywhere(
         run.inboundDeleted += done.inboundDeleted;
         run.deliveriesRedacted += done.deliveriesRedacted;
         run.queriesDeleted += done.queriesDeleted;
+        run.deskChanged +=
+          done.webchatRedacted + done.webchatDeleted + done.notesRedacted + done.previewsRedacted;
         more = done.more;
       }
       if (more) {

@@ -4,8 +4,12 @@
  */
 import {
   BUCKET_MS,
+  DEFAULT_RANGE_DAYS,
+  dateAfter,
+  endOfLocalToday,
   isTimeZone,
   localClockOf,
+  localDaysBefore,
   localTimeOf,
   startOfLocalDay,
 } from "../../domain/stats";
@@ -52,8 +56,7 @@ function invalid(pointer: string, detail: string): ApiError {
   return new ApiError("validation-error", detail, { errors: [{ pointer, detail }] });
 }
 
-const nextDate = (date: string) =>
-  new Date(Date.parse(`${date}T00:00:00Z`) + DAY_MS).toISOString().slice(0, 10);
+const nextDate = (date: string) => dateAfter(date, 1);
 
 /** A bound: a local date (`to` counts the whole day) or an instant on a 15-minute boundary. */
 function boundOf(value: string, which: "from" | "to", timeZone: string): number {
@@ -108,17 +111,12 @@ export function rangeOf(params: StatsParams, now: number): StatsRange {
     throw invalid("/query/tz", "an IANA time zone such as Asia/Shanghai");
   }
   const groups = groupsOf(params.group_by);
-  const today = localTimeOf(now, timeZone).day;
-  const to = boundOf(params.to ?? today, "to", timeZone);
+  const to =
+    params.to !== undefined ? boundOf(params.to, "to", timeZone) : endOfLocalToday(now, timeZone);
   const from =
     params.from !== undefined
       ? boundOf(params.from, "from", timeZone)
-      : startOfLocalDay(
-          new Date(Date.parse(`${localTimeOf(to - 1, timeZone).day}T00:00:00Z`) - 6 * DAY_MS)
-            .toISOString()
-            .slice(0, 10),
-          timeZone,
-        );
+      : localDaysBefore(to, DEFAULT_RANGE_DAYS, timeZone);
   if (!(from < to)) {
     throw invalid("/query/from", "from must come before to");
   }

@@ -1,0 +1,2 @@
+CREATE INDEX `conversation_events_note_text` ON `conversation_events` (`tenant_id`,`at`) WHERE type = 'note' AND detail ->> '$.body' <> '[redacted]';--> statement-breakpoint
+CREATE INDEX `webchat_messages_tenant` ON `webchat_messages` (`tenant_id`,`id`);
