@@ -50,7 +50,9 @@ export function overflowsOf(page, { fit = false } = {}) {
         found.push(`${name(box)}: a ${box.scrollWidth}px table in ${box.clientWidth}px`);
       }
       const last = box.querySelector("tr:first-child > :last-child");
-      if (!last) continue;
+      if (!last) {
+        continue;
+      }
       const before = box.scrollLeft;
       box.scrollLeft = box.scrollWidth;
       const inner = box.getBoundingClientRect();

@@ -89,7 +89,10 @@ test("the overview chart renders with the day's sends, on a laptop and a phone",
     }),
   );
   assert.ok(names.length > 0);
-  assert.deepEqual(names, names.map(() => 1));
+  assert.ok(
+    names.every((lines) => lines === 1),
+    `lines per name: ${names}`,
+  );
   await dash.screenshot(phone, "overview-zh-390");
   await phone.goto("/dashboard/verification");
   assert.match(await phone.locator("h1.page-title").textContent(), /验证码/);
