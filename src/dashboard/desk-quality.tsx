@@ -62,23 +62,23 @@ function ReportTable(props: {
     >
       {props.rows.map((r) => (
         <tr>
-          <td>{props.name(r)}</td>
-          <td>{fmt.number(r.handled)}</td>
-          <td>
+          <td class="figure">{props.name(r)}</td>
+          <td class="figure">{fmt.number(r.handled)}</td>
+          <td class="figure">
             {seconds(r.firstResponseP50Ms)} / {seconds(r.firstResponseP90Ms)}
           </td>
-          <td>
+          <td class="figure">
             {seconds(r.resolutionP50Ms)} / {seconds(r.resolutionP90Ms)}
           </td>
-          <td>
+          <td class="figure">
             {fmt.number(r.leftMessagesOnTime)} / {fmt.number(r.leftMessages)}
           </td>
-          <td>
+          <td class="figure">
             {r.satisfactionAverage === null
               ? "—"
               : `${fmt.number(r.satisfactionAverage)} (${fmt.number(r.satisfactionCount)})`}
           </td>
-          <td>
+          <td class="figure">
             {r.inspectionAverage === null
               ? "—"
               : `${fmt.number(r.inspectionAverage)}% (${fmt.number(r.inspectionCount)})`}

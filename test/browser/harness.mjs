@@ -23,6 +23,56 @@ export const LAPTOP = { width: 1280, height: 800 };
 
 const CHROMIUM = process.env.CHROMIUM_PATH ?? "/usr/bin/chromium";
 
+/**
+ * What spills out of its box on the page as it is now: the page wider than the viewport, a card
+ * wider than its inside, or a table whose last column's header stays outside its `.table-scroll`
+ * (or the viewport) even when that container is scrolled to its end. With `fit`, a table that
+ * needs scrolling at all counts too. Each entry names the offender; none means all is well.
+ */
+export function overflowsOf(page, { fit = false } = {}) {
+  return page.evaluate((fit) => {
+    const found = [];
+    const name = (el) => {
+      const heading = el.closest(".card")?.querySelector("h2,h3")?.textContent?.trim();
+      return `${el.className}${heading ? ` in "${heading}"` : ""}`;
+    };
+    const root = document.documentElement;
+    if (root.scrollWidth > window.innerWidth) {
+      found.push(`the page is ${root.scrollWidth}px wide in a ${window.innerWidth}px viewport`);
+    }
+    for (const card of document.querySelectorAll(".card")) {
+      if (card.scrollWidth > card.clientWidth + 1) {
+        found.push(`${name(card)}: ${card.scrollWidth}px of content in ${card.clientWidth}px`);
+      }
+    }
+    for (const box of document.querySelectorAll(".table-scroll")) {
+      if (fit && box.scrollWidth > box.clientWidth + 1) {
+        found.push(`${name(box)}: a ${box.scrollWidth}px table in ${box.clientWidth}px`);
+      }
+      const last = box.querySelector("tr:first-child > :last-child");
+      if (!last) {
+        continue;
+      }
+      const before = box.scrollLeft;
+      box.scrollLeft = box.scrollWidth;
+      const inner = box.getBoundingClientRect();
+      const cell = last.getBoundingClientRect();
+      if (
+        cell.left < inner.left - 1 ||
+        cell.right > inner.right + 1 ||
+        cell.right > window.innerWidth + 1
+      ) {
+        found.push(
+          `${name(box)}: "${last.textContent.trim()}" at ${cell.left}–${cell.right}px, ` +
+            `outside ${inner.left}–${inner.right}px scrolled to the end`,
+        );
+      }
+      box.scrollLeft = before;
+    }
+    return found;
+  }, fit);
+}
+
 /** Starts the server and the browser; `stop()` ends both and removes the state. */
 export async function startDashboard() {
   if (!existsSync(CHROMIUM)) {

@@ -1,7 +1,7 @@
 /** The Overview in a real browser: messages sent through the sandbox show in its uPlot chart. */
 import assert from "node:assert/strict";
 import { after, before, test } from "node:test";
-import { LAPTOP, PHONE, startDashboard } from "./harness.mjs";
+import { LAPTOP, overflowsOf, PHONE, startDashboard } from "./harness.mjs";
 
 let dash;
 before(async () => {
@@ -65,6 +65,7 @@ test("the overview chart renders with the day's sends, on a laptop and a phone",
     await page.locator('section[aria-label="Today"] dd').first().textContent(),
     String(today),
   );
+  assert.deepEqual(await overflowsOf(page, { fit: true }), []);
   await dash.screenshot(page, "overview-en-1280");
   await page.context().close();
 
@@ -77,6 +78,21 @@ test("the overview chart renders with the day's sends, on a laptop and a phone",
     () => document.documentElement.scrollWidth - document.documentElement.clientWidth,
   );
   assert.ok(overflow <= 0, `the page is ${overflow}px wider than the phone`);
+  assert.deepEqual(await overflowsOf(phone), []);
+  // A provider's name in a narrow table stays whole (it read "san/dbo/x" when ids could break
+  // anywhere): the table scrolls instead.
+  const names = await phone.locator("td.mono", { hasText: /^sandbox$/ }).evaluateAll((cells) =>
+    cells.map((td) => {
+      const range = document.createRange();
+      range.selectNodeContents(td);
+      return new Set([...range.getClientRects()].map((r) => Math.round(r.top))).size;
+    }),
+  );
+  assert.ok(names.length > 0);
+  assert.ok(
+    names.every((lines) => lines === 1),
+    `lines per name: ${names}`,
+  );
   await dash.screenshot(phone, "overview-zh-390");
   await phone.goto("/dashboard/verification");
   assert.match(await phone.locator("h1.page-title").textContent(), /验证码/);

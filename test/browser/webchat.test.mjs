@@ -2,12 +2,13 @@
  * Web chat end to end in a real browser: a test page on another origin (a tiny node http server)
  * embeds the widget; the visitor says 人工; an online agent sees it live in the workspace, answers,
  * and the visitor sees the answer; the agent resolves; an inspector scores the conversation; the
- * reports page shows it with its response times. Screenshots in en and zh, one at 390 px.
+ * reports page shows it with its response times, its tables inside their cards at 1280 and 390 px.
+ * Screenshots in en and zh, at 390 px too.
  */
 import assert from "node:assert/strict";
 import { createServer } from "node:http";
 import { after, before, test } from "node:test";
-import { LAPTOP, PHONE, startDashboard } from "./harness.mjs";
+import { LAPTOP, overflowsOf, PHONE, startDashboard } from "./harness.mjs";
 
 const DAYS = ["mon", "tue", "wed", "thu", "fri", "sat", "sun"];
 const always = Object.fromEntries(DAYS.map((d) => [d, [{ start: "00:00", end: "24:00" }]]));
@@ -141,6 +142,23 @@ test("a visitor chats through the widget, an agent answers live, an inspector sc
   const text = await row.textContent();
   assert.match(text, /\d+(\.\d)? s \/ \d+(\.\d)? s/);
   assert.match(text, /97\.5% \(1\)/);
+  // At 1280 px both seven-column tables fit their cards, the inspection column included.
+  assert.deepEqual(await overflowsOf(analyst, { fit: true }), []);
   await dash.screenshot(analyst, "desk-reports-en-1280");
+  // On a phone they cannot: each scrolls inside its card, to its last column, and the page does not.
+  const phone = await dash.newPage({ viewport: PHONE, locale: "zh-CN" });
+  await dash.signIn(phone);
+  await phone.goto("/dashboard/desk/reports");
+  await phone.locator("tr", { hasText: agentUser.email }).waitFor();
+  assert.equal((await overflowsOf(phone)).length, 0, (await overflowsOf(phone)).join("\n"));
+  const agentTable = phone.locator(".card .table-scroll").last();
+  assert.ok(await agentTable.evaluate((box) => box.scrollWidth > box.clientWidth));
+  await dash.screenshot(phone, "desk-reports-zh-390");
+  await agentTable.evaluate((box) => {
+    box.scrollLeft = box.scrollWidth;
+  });
+  const inspection = await agentTable.locator("th", { hasText: "质检得分" }).boundingBox();
+  assert.ok(inspection.x >= 0 && inspection.x + inspection.width <= PHONE.width, inspection);
+  await dash.screenshot(phone, "desk-reports-zh-390-scrolled");
   assert.deepEqual(dash.errors, []);
 });
