@@ -1,7 +1,7 @@
 import { env } from "cloudflare:test";
 import { describe, expect, it } from "vitest";
-import { insertConversation, insertInbound } from "../support/conversations";
 import { deskSettingsFor } from "../../src/services/desk/intake";
+import { insertConversation, insertInbound } from "../support/conversations";
 import { expectProblem } from "../support/problem";
 import { call, createTenant, eventually, postJson, type TestTenant } from "../support/tenants";
 import { auditActions, invite } from "../support/users";
