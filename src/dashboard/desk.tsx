@@ -12,6 +12,7 @@ import type { ThreadItem } from "../services/conversations/thread";
 import type { CannedReply } from "../services/desk/canned-replies";
 import type { AgentRow, ServiceWindowView } from "../services/desk/desk";
 import { ConfirmAction, Csrf, Field, NoticeLine, PostButton, Table } from "./components";
+import type { FieldErrors } from "./forms";
 import { Layout } from "./layout";
 import { type Notice, useUi } from "./ui";
 
@@ -456,7 +457,14 @@ export function SupervisePage(props: {
   );
 }
 
-export function CannedPage(props: { replies: CannedReply[]; canWrite: boolean; notice?: Notice }) {
+export function CannedPage(props: {
+  replies: CannedReply[];
+  canWrite: boolean;
+  notice?: Notice;
+  /** A refused add's field errors, and what was typed (kept for the next try). */
+  errors?: FieldErrors;
+  values?: { title: string; body: string };
+}) {
   const { t } = useUi();
   return (
     <Layout title={t("desk.canned_title")}>
@@ -488,8 +496,23 @@ export function CannedPage(props: { replies: CannedReply[]; canWrite: boolean; n
           <h2>{t("desk.canned_add")}</h2>
           <form method="post" action="/dashboard/desk/canned">
             <Csrf />
-            <Field name="title" label={t("desk.canned_name")} required maxlength={60} />
-            <Field name="body" label={t("desk.canned_body")} multiline required maxlength={1000} />
+            <Field
+              name="title"
+              label={t("desk.canned_name")}
+              errors={props.errors}
+              value={props.values?.title}
+              required
+              maxlength={60}
+            />
+            <Field
+              name="body"
+              label={t("desk.canned_body")}
+              errors={props.errors}
+              value={props.values?.body}
+              multiline
+              required
+              maxlength={1000}
+            />
             <button type="submit" class="primary">
               {t("desk.canned_add")}
             </button>
