@@ -56,6 +56,16 @@ function StatePill(props: { state: DeskState }) {
   return <span class={`pill desk-${props.state}`}>{t(`desk.state.${props.state}`)}</span>;
 }
 
+/** "微信 · oAbc…": the conversation's channel, in the page's language, and its customer. */
+function Customer(props: { c: ConversationRow }) {
+  const { t } = useUi();
+  return (
+    <>
+      {t(`channel.${props.c.channel}`)} · {props.c.counterpart}
+    </>
+  );
+}
+
 function ConversationLink(props: { c: ConversationRow; openId: string | null; now: number }) {
   const { t, fmt } = useUi();
   const c = props.c;
@@ -66,7 +76,7 @@ function ConversationLink(props: { c: ConversationRow; openId: string | null; no
         aria-current={props.openId === c.id ? "page" : undefined}
       >
         <span class="desk-who">
-          {c.channel === "wechat" ? "WeChat" : "SMS"} · {c.counterpart}
+          <Customer c={c} />
         </span>
         <StatePill state={c.deskState} />
         {c.unreadCount > 0 ? <span class="pill unread">{fmt.number(c.unreadCount)}</span> : null}
@@ -82,34 +92,53 @@ function ConversationLink(props: { c: ConversationRow; openId: string | null; no
 }
 
 /** The queue and my conversations: the fragment desk.js re-fetches on a state change. */
+/** One of the workspace's two lists (the queue, my conversations): what desk.js re-fetches. */
+function ConversationList(props: {
+  list: "queue" | "mine";
+  title: string;
+  empty: string;
+  rows: ConversationRow[];
+  openId: string | null;
+  now: number;
+}) {
+  const titleId = `desk-${props.list}-title`;
+  return (
+    <section class="card" aria-labelledby={titleId}>
+      <h2 id={titleId}>
+        {props.title} <span class="muted">({props.rows.length})</span>
+      </h2>
+      {props.rows.length === 0 ? <p class="muted">{props.empty}</p> : null}
+      <ul class="desk-list" data-list={props.list}>
+        {props.rows.map((c) => (
+          <ConversationLink c={c} openId={props.openId} now={props.now} />
+        ))}
+      </ul>
+    </section>
+  );
+}
+
 export function DeskLists(props: { view: WorkspaceView }) {
   const { t } = useUi();
   const v = props.view;
   const openId = v.open?.conversation.id ?? null;
   return (
     <div id="desk-lists" class="desk-lists">
-      <section class="card" aria-labelledby="desk-queue-title">
-        <h2 id="desk-queue-title">
-          {t("desk.queue")} <span class="muted">({v.queue.length})</span>
-        </h2>
-        {v.queue.length === 0 ? <p class="muted">{t("desk.queue_empty")}</p> : null}
-        <ul class="desk-list" data-list="queue">
-          {v.queue.map((c) => (
-            <ConversationLink c={c} openId={openId} now={v.now} />
-          ))}
-        </ul>
-      </section>
-      <section class="card" aria-labelledby="desk-mine-title">
-        <h2 id="desk-mine-title">
-          {t("desk.mine")} <span class="muted">({v.mine.length})</span>
-        </h2>
-        {v.mine.length === 0 ? <p class="muted">{t("desk.mine_empty")}</p> : null}
-        <ul class="desk-list" data-list="mine">
-          {v.mine.map((c) => (
-            <ConversationLink c={c} openId={openId} now={v.now} />
-          ))}
-        </ul>
-      </section>
+      <ConversationList
+        list="queue"
+        title={t("desk.queue")}
+        empty={t("desk.queue_empty")}
+        rows={v.queue}
+        openId={openId}
+        now={v.now}
+      />
+      <ConversationList
+        list="mine"
+        title={t("desk.mine")}
+        empty={t("desk.mine_empty")}
+        rows={v.mine}
+        openId={openId}
+        now={v.now}
+      />
     </div>
   );
 }
@@ -239,7 +268,7 @@ export function DeskThread(props: { view: WorkspaceView }) {
     <section id="desk-thread" class="card desk-thread" data-conversation={c.id}>
       <header class="desk-thread-head">
         <h2>
-          {c.channel === "wechat" ? "WeChat" : "SMS"} · {c.counterpart}
+          <Customer c={c} />
         </h2>
         <StatePill state={c.deskState} />
         {c.dueAt !== null ? (
@@ -349,6 +378,16 @@ export function WorkspacePage(props: { view: WorkspaceView }) {
   );
 }
 
+/** A conversation's customer on the supervisor's tables, linking to it in the workspace. */
+function CustomerLink(props: { c: ConversationRow }) {
+  const { c } = props;
+  return (
+    <a href={`/dashboard/desk?c=${c.id}`}>
+      <Customer c={c} />
+    </a>
+  );
+}
+
 export function SupervisePage(props: {
   agents: AgentRow[];
   queue: ConversationRow[];
@@ -407,9 +446,7 @@ export function SupervisePage(props: {
             {props.queue.map((c) => (
               <tr>
                 <td>
-                  <a href={`/dashboard/desk?c=${c.id}`}>
-                    {c.channel === "wechat" ? "WeChat" : "SMS"} · {c.counterpart}
-                  </a>
+                  <CustomerLink c={c} />
                 </td>
                 <td>
                   <StatePill state={c.deskState} />
@@ -436,9 +473,7 @@ export function SupervisePage(props: {
             {props.held.map((c) => (
               <tr>
                 <td>
-                  <a href={`/dashboard/desk?c=${c.id}`}>
-                    {c.channel === "wechat" ? "WeChat" : "SMS"} · {c.counterpart}
-                  </a>
+                  <CustomerLink c={c} />
                 </td>
                 <td>
                   <StatePill state={c.deskState} />
