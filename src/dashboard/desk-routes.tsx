@@ -40,7 +40,9 @@ import {
   WorkspacePage,
   type WorkspaceView,
 } from "./desk";
-import { fieldOf, readForm } from "./forms";
+import { fieldErrorsOf, fieldOf, readForm } from "./forms";
+import { localeOf } from "./i18n";
+import { problemText } from "./problem-text";
 import { problemNotice, render, setFlash, tOf } from "./ui";
 
 const CONVERSATION_ID = /^cnv_[0-9A-Z]{26}$/;
@@ -132,7 +134,9 @@ async function deskPost(
     if (!(error instanceof ApiError) || error.status === 404) {
       throw error;
     }
-    setFlash(c, "error", "desk.refused", { detail: error.message });
+    // The service's English detail, in the page's language (problem-text).
+    const detail = problemText({ locale: localeOf(c), t: tOf(c) }, error.message, error.slug);
+    setFlash(c, "error", "desk.refused", { detail });
   }
   return c.redirect(back, 303);
 }
@@ -164,7 +168,7 @@ export const deskPages = new Hono<AppEnv>()
     const status = fieldOf(await readForm(c), "status");
     return deskPost(c, "/dashboard/desk", async () => {
       if (!AGENT_STATUSES.includes(status as AgentStatus)) {
-        throw new ApiError("validation-error", "Choose online, away or offline.");
+        throw new ApiError("validation-error", tOf(c)("desk.status_required"));
       }
       await updateAgent(c.env, c.get("caller"), c.get("session").userId, {
         status: status as AgentStatus,
@@ -285,11 +289,9 @@ export const deskPages = new Hono<AppEnv>()
   .post("/dashboard/desk/canned", async (c) => {
     const caller = c.get("caller");
     const form = await readForm(c);
+    const values = { title: fieldOf(form, "title"), body: fieldOf(form, "body") };
     try {
-      await createCannedReply(c.env, caller, {
-        title: fieldOf(form, "title"),
-        body: fieldOf(form, "body"),
-      });
+      await createCannedReply(c.env, caller, values);
       setFlash(c, "ok", "desk.canned_added");
       return c.redirect("/dashboard/desk/canned", 303);
     } catch (error) {
@@ -303,6 +305,8 @@ export const deskPages = new Hono<AppEnv>()
           replies={replies}
           canWrite={grants(caller.scopes, "desk:supervise")}
           notice={problemNotice(error)}
+          errors={fieldErrorsOf(error)}
+          values={values}
         />,
         error.status === 403 ? 403 : 422,
       );

@@ -12,6 +12,7 @@ import type { ThreadItem } from "../services/conversations/thread";
 import type { CannedReply } from "../services/desk/canned-replies";
 import type { AgentRow, ServiceWindowView } from "../services/desk/desk";
 import { ConfirmAction, Csrf, Field, NoticeLine, PostButton, Table } from "./components";
+import type { FieldErrors } from "./forms";
 import { Layout } from "./layout";
 import { type Notice, useUi } from "./ui";
 
@@ -55,6 +56,16 @@ function StatePill(props: { state: DeskState }) {
   return <span class={`pill desk-${props.state}`}>{t(`desk.state.${props.state}`)}</span>;
 }
 
+/** "微信 · oAbc…": the conversation's channel, in the page's language, and its customer. */
+function Customer(props: { c: ConversationRow }) {
+  const { t } = useUi();
+  return (
+    <>
+      {t(`channel.${props.c.channel}`)} · {props.c.counterpart}
+    </>
+  );
+}
+
 function ConversationLink(props: { c: ConversationRow; openId: string | null; now: number }) {
   const { t, fmt } = useUi();
   const c = props.c;
@@ -65,7 +76,7 @@ function ConversationLink(props: { c: ConversationRow; openId: string | null; no
         aria-current={props.openId === c.id ? "page" : undefined}
       >
         <span class="desk-who">
-          {t(`channel.${c.channel}`)} · {c.counterpart}
+          <Customer c={c} />
         </span>
         <StatePill state={c.deskState} />
         {c.unreadCount > 0 ? <span class="pill unread">{fmt.number(c.unreadCount)}</span> : null}
@@ -81,34 +92,53 @@ function ConversationLink(props: { c: ConversationRow; openId: string | null; no
 }
 
 /** The queue and my conversations: the fragment desk.js re-fetches on a state change. */
+/** One of the workspace's two lists (the queue, my conversations): what desk.js re-fetches. */
+function ConversationList(props: {
+  list: "queue" | "mine";
+  title: string;
+  empty: string;
+  rows: ConversationRow[];
+  openId: string | null;
+  now: number;
+}) {
+  const titleId = `desk-${props.list}-title`;
+  return (
+    <section class="card" aria-labelledby={titleId}>
+      <h2 id={titleId}>
+        {props.title} <span class="muted">({props.rows.length})</span>
+      </h2>
+      {props.rows.length === 0 ? <p class="muted">{props.empty}</p> : null}
+      <ul class="desk-list" data-list={props.list}>
+        {props.rows.map((c) => (
+          <ConversationLink c={c} openId={props.openId} now={props.now} />
+        ))}
+      </ul>
+    </section>
+  );
+}
+
 export function DeskLists(props: { view: WorkspaceView }) {
   const { t } = useUi();
   const v = props.view;
   const openId = v.open?.conversation.id ?? null;
   return (
     <div id="desk-lists" class="desk-lists">
-      <section class="card" aria-labelledby="desk-queue-title">
-        <h2 id="desk-queue-title">
-          {t("desk.queue")} <span class="muted">({v.queue.length})</span>
-        </h2>
-        {v.queue.length === 0 ? <p class="muted">{t("desk.queue_empty")}</p> : null}
-        <ul class="desk-list" data-list="queue">
-          {v.queue.map((c) => (
-            <ConversationLink c={c} openId={openId} now={v.now} />
-          ))}
-        </ul>
-      </section>
-      <section class="card" aria-labelledby="desk-mine-title">
-        <h2 id="desk-mine-title">
-          {t("desk.mine")} <span class="muted">({v.mine.length})</span>
-        </h2>
-        {v.mine.length === 0 ? <p class="muted">{t("desk.mine_empty")}</p> : null}
-        <ul class="desk-list" data-list="mine">
-          {v.mine.map((c) => (
-            <ConversationLink c={c} openId={openId} now={v.now} />
-          ))}
-        </ul>
-      </section>
+      <ConversationList
+        list="queue"
+        title={t("desk.queue")}
+        empty={t("desk.queue_empty")}
+        rows={v.queue}
+        openId={openId}
+        now={v.now}
+      />
+      <ConversationList
+        list="mine"
+        title={t("desk.mine")}
+        empty={t("desk.mine_empty")}
+        rows={v.mine}
+        openId={openId}
+        now={v.now}
+      />
     </div>
   );
 }
@@ -252,7 +282,7 @@ export function DeskThread(props: { view: WorkspaceView }) {
     <section id="desk-thread" class="card desk-thread" data-conversation={c.id}>
       <header class="desk-thread-head">
         <h2>
-          {t(`channel.${c.channel}`)} · {c.counterpart}
+          <Customer c={c} />
         </h2>
         <StatePill state={c.deskState} />
         {c.dueAt !== null ? (
@@ -362,6 +392,16 @@ export function WorkspacePage(props: { view: WorkspaceView }) {
   );
 }
 
+/** A conversation's customer on the supervisor's tables, linking to it in the workspace. */
+function CustomerLink(props: { c: ConversationRow }) {
+  const { c } = props;
+  return (
+    <a href={`/dashboard/desk?c=${c.id}`}>
+      <Customer c={c} />
+    </a>
+  );
+}
+
 export function SupervisePage(props: {
   agents: AgentRow[];
   queue: ConversationRow[];
@@ -420,9 +460,7 @@ export function SupervisePage(props: {
             {props.queue.map((c) => (
               <tr>
                 <td>
-                  <a href={`/dashboard/desk?c=${c.id}`}>
-                    {t(`channel.${c.channel}`)} · {c.counterpart}
-                  </a>
+                  <CustomerLink c={c} />
                 </td>
                 <td>
                   <StatePill state={c.deskState} />
@@ -449,9 +487,7 @@ export function SupervisePage(props: {
             {props.held.map((c) => (
               <tr>
                 <td>
-                  <a href={`/dashboard/desk?c=${c.id}`}>
-                    {t(`channel.${c.channel}`)} · {c.counterpart}
-                  </a>
+                  <CustomerLink c={c} />
                 </td>
                 <td>
                   <StatePill state={c.deskState} />
@@ -470,7 +506,14 @@ export function SupervisePage(props: {
   );
 }
 
-export function CannedPage(props: { replies: CannedReply[]; canWrite: boolean; notice?: Notice }) {
+export function CannedPage(props: {
+  replies: CannedReply[];
+  canWrite: boolean;
+  notice?: Notice;
+  /** A refused add's field errors, and what was typed (kept for the next try). */
+  errors?: FieldErrors;
+  values?: { title: string; body: string };
+}) {
   const { t } = useUi();
   return (
     <Layout title={t("desk.canned_title")}>
@@ -502,8 +545,23 @@ export function CannedPage(props: { replies: CannedReply[]; canWrite: boolean; n
           <h2>{t("desk.canned_add")}</h2>
           <form method="post" action="/dashboard/desk/canned">
             <Csrf />
-            <Field name="title" label={t("desk.canned_name")} required maxlength={60} />
-            <Field name="body" label={t("desk.canned_body")} multiline required maxlength={1000} />
+            <Field
+              name="title"
+              label={t("desk.canned_name")}
+              errors={props.errors}
+              value={props.values?.title}
+              required
+              maxlength={60}
+            />
+            <Field
+              name="body"
+              label={t("desk.canned_body")}
+              errors={props.errors}
+              value={props.values?.body}
+              multiline
+              required
+              maxlength={1000}
+            />
             <button type="submit" class="primary">
               {t("desk.canned_add")}
             </button>

@@ -42,31 +42,37 @@ const DETAILS: Readonly<Record<string, MessageKey>> = {
   "already exists": "problem.detail.already_exists",
   "The file is empty.": "problem.detail.file_empty",
   "WeChat keeps a remark under 30 characters.": "problem.detail.remark_too_long",
+  "Another agent has this conversation.": "problem.detail.another_agent",
+  "Only its agent or a supervisor transfers a conversation.": "problem.detail.not_your_transfer",
   "Invalid URL": "problem.detail.bad_url",
 };
 
-/** zod's English messages (the services' schemas) with the number they carry. */
-const PATTERNS: readonly { re: RegExp; key: MessageKey; name?: "min" | "max" }[] = [
+/**
+ * zod's English messages (the services' schemas) and the services' own sizes, with the numbers
+ * they carry (`names`: the catalog's variable for each captured group, in order).
+ */
+const PATTERNS: readonly { re: RegExp; key: MessageKey; names?: readonly ("min" | "max")[] }[] = [
   {
     re: /^Too small: expected \w+ to have >=?(\d+) characters?$/,
     key: "problem.detail.too_small",
-    name: "min",
+    names: ["min"],
   },
   {
     re: /^Too big: expected \w+ to have <=?(\d+) characters?$/,
     key: "problem.detail.too_big",
-    name: "max",
+    names: ["max"],
   },
   {
     re: /^Too small: expected number to be >=?(-?\d+)$/,
     key: "problem.detail.too_small_number",
-    name: "min",
+    names: ["min"],
   },
   {
     re: /^Too big: expected number to be <=?(-?\d+)$/,
     key: "problem.detail.too_big_number",
-    name: "max",
+    names: ["max"],
   },
+  { re: /^(\d+) to (\d+) characters$/, key: "problem.detail.length_range", names: ["min", "max"] },
   { re: /^Invalid (input|option|string|URL)\b/, key: "problem.detail.invalid_input" },
 ];
 
@@ -79,10 +85,10 @@ export function knownDetail(t: Translate, detail: string): string | undefined {
   if (key) {
     return t(key);
   }
-  for (const { re, key: patternKey, name } of PATTERNS) {
+  for (const { re, key: patternKey, names = [] } of PATTERNS) {
     const match = re.exec(detail.trim());
     if (match) {
-      return name ? t(patternKey, { [name]: match[1] ?? "" }) : t(patternKey);
+      return t(patternKey, Object.fromEntries(names.map((name, i) => [name, match[i + 1] ?? ""])));
     }
   }
   return undefined;

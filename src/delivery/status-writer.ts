@@ -23,39 +23,80 @@
  * rollups (stat_rollups, stat_latencies, stat_errors) are kept by migration 0023's triggers on
  * `messages`, which fire inside these writes' own guarded statements, so a write that moves
  * nothing counts nothing (why triggers, not extra statements: that migration's comment).
- * The live message list and overview hook in here too: the send results and the receipts tell
- * the tenant's desk object that messages changed (delivery/live-updates: once a second per
- * isolate at most, after the write, never failing it).
+ * The live message list and overview hook in here too, in this file: every write that moves a
+ * status (a claim, a send result, a receipt, a dead letter, an expiry, a cancel) notes its
+ * changes, and the tenant's desk object hears that messages changed (delivery/live-updates: once
+ * a second per tenant per isolate at most, after the caller's work through `waitUntil`, so the
+ * send path never waits for it, and never failing the write). The SMS fallback's switches are
+ * not noted: the message stays `sending`/`sent` until the claim or result that follows.
  */
-import { noteMessagesChanged } from "./live-updates";
-import { type OutcomeRecord, recordAttempts as recordAttemptsOnly } from "./status-writer/outcomes";
+import { database } from "../db/client";
+import type { MessageRow } from "../db/message-log";
+import { noteMessagesChangedSoon } from "./live-updates";
+import {
+  cancelLogged as cancelLoggedOnly,
+  type DeadLetterOutcome,
+  expireOverdue as expireOverdueOnly,
+  failUnlessDone as failUnlessDoneOnly,
+} from "./status-writer/ends";
+import {
+  claimForSending as claimForSendingOnly,
+  type OutcomeRecord,
+  recordAttempts as recordAttemptsOnly,
+} from "./status-writer/outcomes";
 import {
   applyReceipts as applyReceiptsOnly,
   holdReceipts as holdReceiptsOnly,
 } from "./status-writer/receipts";
 
 export type { DeadLetterOutcome } from "./status-writer/ends";
-export { CANCELED_REASON, cancelLogged, expireOverdue, failUnlessDone } from "./status-writer/ends";
+export { CANCELED_REASON } from "./status-writer/ends";
 export { fallBackToSms, SMS_FALLBACK_CLAIM, switchToSms } from "./status-writer/fallback";
 export type { OutcomeRecord } from "./status-writer/outcomes";
-export { claimForSending } from "./status-writer/outcomes";
 export type { ReceiptToApply } from "./status-writer/receipts";
 
-/** Records the send results (sent, failed, retry), then notes the change for live pages. */
+// Each write below notes its changes for the live pages once it is done: counted at once, told to
+// the desk after the caller's work (delivery/live-updates `noteMessagesChangedSoon`).
+
+/** Takes messages for sending (status-writer/outcomes), then notes the ones taken. */
+export async function claimForSending(
+  env: Env,
+  ids: string[],
+  claimId: string,
+  now: number,
+  claimMs: number,
+  smsReleases?: ReadonlySet<string>,
+): Promise<MessageRow[]> {
+  const claimed = await claimForSendingOnly(
+    database(env.DB),
+    ids,
+    claimId,
+    now,
+    claimMs,
+    smsReleases,
+  );
+  noteMessagesChangedSoon(
+    env,
+    claimed.map((m) => m.tenantId),
+  );
+  return claimed;
+}
+
+/** Records the send results (sent, failed, retry), then notes them. */
 export async function recordAttempts(env: Env, records: readonly OutcomeRecord[]): Promise<void> {
   await recordAttemptsOnly(env, records);
-  await noteMessagesChanged(
+  noteMessagesChangedSoon(
     env,
     records.map((r) => r.message.tenantId),
   );
 }
 
-/** Applies receipts to known messages, then notes the ones that changed for live pages. */
+/** Applies receipts to known messages, then notes the ones that changed. */
 export async function applyReceipts(
   ...args: Parameters<typeof applyReceiptsOnly>
 ): Promise<boolean[]> {
   const changed = await applyReceiptsOnly(...args);
-  await noteMessagesChanged(
+  noteMessagesChangedSoon(
     args[0],
     changed.filter(Boolean).map(() => args[1].tenantId),
   );
@@ -67,9 +108,49 @@ export async function holdReceipts(
   ...args: Parameters<typeof holdReceiptsOnly>
 ): Promise<{ changed: boolean[]; recorded: boolean[] }> {
   const result = await holdReceiptsOnly(...args);
-  await noteMessagesChanged(
+  noteMessagesChangedSoon(
     args[0],
     result.changed.filter(Boolean).map(() => args[1].tenantId),
   );
   return result;
+}
+
+/** Fails a dead-lettered message unless it is done or held (status-writer/ends), then notes it. */
+export async function failUnlessDone(
+  env: Env,
+  id: string,
+  reason: string,
+  now: number,
+): Promise<DeadLetterOutcome> {
+  const { outcome, movedFor } = await failUnlessDoneOnly(env, id, reason, now);
+  if (movedFor !== null) {
+    noteMessagesChangedSoon(env, [movedFor]);
+  }
+  return outcome;
+}
+
+/**
+ * Expires the tenant's overdue sent messages (status-writer/ends), notes them, and says when the
+ * next of its sent messages will be overdue (null: none waits).
+ */
+export async function expireOverdue(
+  env: Env,
+  tenantId: string,
+  now: number,
+  deadlineMs: number,
+): Promise<number | null> {
+  const { next, expired } = await expireOverdueOnly(env, tenantId, now, deadlineMs);
+  noteMessagesChangedSoon(env, new Array<string>(expired).fill(tenantId));
+  return next;
+}
+
+/** Cancels logged messages no consumer took (status-writer/ends); returns and notes how many. */
+export async function cancelLogged(
+  env: Env,
+  which: { ids: string[] } | { tenantId: string; batchId: string },
+  now: number,
+): Promise<number> {
+  const canceled = await cancelLoggedOnly(env.DB, which, now);
+  noteMessagesChangedSoon(env, canceled);
+  return canceled.length;
 }

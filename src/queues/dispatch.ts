@@ -153,7 +153,7 @@ async function dispatchAll(
   now: () => number,
 ): Promise<Map<string, Verdict>> {
   const claimId = crypto.randomUUID();
-  const claimed = await claimForSending(db, ids, claimId, now(), CLAIM_MS, smsReleases);
+  const claimed = await claimForSending(env, ids, claimId, now(), CLAIM_MS, smsReleases);
   const claimedIds = new Set(claimed.map((m) => m.id));
   const verdicts = await alreadyHandled(
     db,

@@ -41,13 +41,7 @@ function recordingEnv(refuse = false) {
 async function claimed(tenant: TestTenant, to: string): Promise<MessageRow> {
   const message = outboxMessage(tenant.id, to, { mode: "live" });
   await logMessages(env.DB, [message]);
-  const [row] = await claimForSending(
-    database(env.DB),
-    [message.id],
-    `c-${message.id}`,
-    Date.now(),
-    60_000,
-  );
+  const [row] = await claimForSending(env, [message.id], `c-${message.id}`, Date.now(), 60_000);
   if (!row) {
     throw new Error("the message was not claimed");
   }
@@ -238,7 +232,7 @@ describe("the status writer", () => {
     await logMessages(env.DB, batch);
     const ids = batch.map((m) => m.id);
     const rows = await claimForSending(
-      database(env.DB),
+      env,
       ids,
       "c-whole-batch",
       Date.now(),
@@ -255,7 +249,7 @@ describe("the status writer", () => {
     const now = Date.now();
     // A message a consumer holds cannot be canceled, nor failed by a dead letter meanwhile.
     const sending = await claimed(tenant, "+8613800138807");
-    expect(await cancelLogged(env.DB, { ids: [sending.id] }, now)).toBe(0);
+    expect(await cancelLogged(env, { ids: [sending.id] }, now)).toBe(0);
     expect(await failUnlessDone(target, sending.id, "dead-lettered", now)).toEqual({
       kind: "held",
       until: sending.claimedUntil,
@@ -268,14 +262,12 @@ describe("the status writer", () => {
     )
       .bind(now - 60_000, delivered.id)
       .run();
-    expect(await cancelLogged(env.DB, { ids: [delivered.id] }, now)).toBe(0);
+    expect(await cancelLogged(env, { ids: [delivered.id] }, now)).toBe(0);
     expect(await failUnlessDone(target, delivered.id, "dead-lettered", now)).toEqual({
       kind: "done",
     });
     await expireOverdue(target, tenant.id, now, 2_000);
-    expect(await claimForSending(database(env.DB), [delivered.id], "c-again", now, 60_000)).toEqual(
-      [],
-    );
+    expect(await claimForSending(env, [delivered.id], "c-again", now, 60_000)).toEqual([]);
     expect(await statusOf(delivered.id)).toBe("delivered");
   });
 });

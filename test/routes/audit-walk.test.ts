@@ -10,7 +10,7 @@ import { listAuditEntries, verifyAuditChain } from "../../src/services/audit/aud
 import { insertMessage } from "../support/message-rows";
 import { platform, suspend } from "../support/platform";
 import { CODE_TEMPLATE } from "../support/templates";
-import { call, createTenant, postJson, type TestTenant } from "../support/tenants";
+import { call, createTenant, eventually, postJson, type TestTenant } from "../support/tenants";
 import { accept, GOOD_PASSWORD, invite } from "../support/users";
 import { wechatApp } from "../support/wechat";
 
@@ -37,11 +37,9 @@ const EXEMPT: Record<string, string> = {
   previewWeChatBroadcast: "sends one preview message to a follower: traffic, no setting changes",
   replyAtDesk: "sends a reply: traffic, recorded in the send log",
   addConversationNote: "an agent's note: recorded as the conversation's event, no setting changes",
-  // Audited, with their entries checked in their own tests (they need a desk with agents online,
-  // a resolved conversation or a changed master key, which this walk does not set up):
+  // Audited, with their entries checked in their own tests (they need an agent's own session, a
+  // resolved conversation or a changed master key, which this walk does not set up):
   updateDeskAgent: "audited; the entry is checked in test/routes/desk.happy.test.ts",
-  assignConversation: "audited (services/desk, as conversation.resolve is); not walked here",
-  transferConversation: "audited (services/desk, as conversation.resolve is); not walked here",
   resolveConversation: "audited; the entry is checked in test/routes/desk.happy.test.ts",
   createInspectionChecklist: "audited; the entry is checked in test/routes/inspections.test.ts",
   updateInspectionChecklist: "audited; the entry is checked in test/routes/inspections.test.ts",
@@ -138,6 +136,49 @@ const member = async (t: TestTenant) => {
   const invited = await invite(t, "analyst");
   expect((await accept(invited.token)).status).toBeLessThan(300);
   return invited.user.id;
+};
+
+const ALL_DAY = Object.fromEntries(
+  ["mon", "tue", "wed", "thu", "fri", "sat", "sun"].map((d) => [
+    d,
+    [{ start: "00:00", end: "24:00" }],
+  ]),
+);
+const patchJson = (body: unknown): RequestInit => ({ method: "PATCH", body: JSON.stringify(body) });
+const deskAgent = async (t: TestTenant, status: "online" | "away", capacity: number) => {
+  const { user } = await invite(t, "agent");
+  await json(await t.api(`/v1/desk/agents/${user.id}`, patchJson({ status, capacity })));
+  return user.id;
+};
+const askForPerson = async (t: TestTenant, from: string, state: string) => {
+  const hook = `/hooks/sms/sandbox/${t.hookToken}/inbound`;
+  const res = await call(hook, null, postJson({ from, to: "+8610690000", body: "人工" }));
+  expect(res.status).toBeLessThan(300);
+  return eventually(
+    async () => {
+      const list = (await json(await t.api("/v1/conversations"))) as {
+        data: { id: string; counterpart: string; desk_state: string }[];
+      };
+      return list.data.find((c) => c.counterpart === from && c.desk_state === state)?.id;
+    },
+    10_000,
+    `the conversation with ${from} ${state}`,
+  );
+};
+/**
+ * A desk on all day: agent A online with room for one, who takes the first customer asking for a
+ * person; agent B away (takes nothing by routing, but can be given a conversation); the second
+ * customer waits in the queue.
+ */
+const queuedAtDesk = async (t: TestTenant) => {
+  await json(
+    await t.api("/v1/tenant", patchJson({ desk: { enabled: true, working_hours: ALL_DAY } })),
+  );
+  await deskAgent(t, "online", 1);
+  const away = await deskAgent(t, "away", 2);
+  await askForPerson(t, "+8613800138001", "assigned");
+  const queued = await askForPerson(t, "+8613800138002", "queued");
+  return { queued, away };
 };
 
 /** A valid request per operation, after whatever it needs exists. */
@@ -414,6 +455,14 @@ const FIXTURES: Record<string, (t: TestTenant) => Promise<Request>> = {
     caller: "platform",
     actor: PLATFORM_ACTOR,
   }),
+  assignConversation: async (t) => {
+    const { queued, away } = await queuedAtDesk(t);
+    return { path: `/v1/conversations/${queued}/assign`, body: { agent_id: away } };
+  },
+  transferConversation: async (t) => {
+    const { queued, away } = await queuedAtDesk(t);
+    return { path: `/v1/conversations/${queued}/transfer`, body: { agent_id: away } };
+  },
   resumePlatformTenant: async (t) => {
     expect((await suspend(t.id)).status).toBeLessThan(300);
     return {

@@ -194,7 +194,7 @@ describe("a receipt that beats the record of its send", () => {
     expect(await statusOf(message.id)).toBe("queued");
 
     const db = database(env.DB);
-    const [claimed] = await claimForSending(db, [message.id], "claim-1", Date.now(), 60_000);
+    const [claimed] = await claimForSending(env, [message.id], "claim-1", Date.now(), 60_000);
     expect(claimed?.status).toBe("sending");
     if (!claimed) {
       throw new Error("the message was not claimed");

@@ -1,5 +1,6 @@
 import { env } from "cloudflare:test";
 import { describe, expect, it } from "vitest";
+import { deskSettingsFor } from "../../src/services/desk/intake";
 import { insertConversation, insertInbound } from "../support/conversations";
 import { expectProblem } from "../support/problem";
 import { call, createTenant, eventually, postJson, type TestTenant } from "../support/tenants";
@@ -96,6 +97,15 @@ describe("the desk setting", () => {
       time_zone: "Asia/Shanghai",
     });
     expect(await auditActions(tenant.id)).toContain("tenant.update");
+  });
+
+  it("is served changed at once by the isolate that took the change (its cached copy dropped)", async () => {
+    const tenant = await createTenant();
+    expect((await deskSettingsFor(env, tenant.id)).enabled).toBe(false);
+    await enableDesk(tenant, { handoff_keywords: ["转人工"] });
+    const seen = await deskSettingsFor(env, tenant.id);
+    expect(seen.enabled).toBe(true);
+    expect(seen.handoffKeywords).toEqual(["转人工"]);
   });
 
   it("refuses an unknown zone and a span that ends before it starts, with pointers", async () => {

@@ -103,14 +103,14 @@ export async function runScriptedTraffic(tenantId: string, batch: OutboxMessage[
   const fate = (m: OutboxMessage) => batch.indexOf(m) % 8;
   const idsOf = (fates: number[]) => batch.filter((m) => fates.includes(fate(m))).map((m) => m.id);
 
-  await cancelLogged(env.DB, { ids: idsOf([4]) }, Date.now());
-  await cancelLogged(env.DB, { ids: idsOf([4]) }, Date.now());
+  await cancelLogged(env, { ids: idsOf([4]) }, Date.now());
+  await cancelLogged(env, { ids: idsOf([4]) }, Date.now());
 
   const db = database(env.DB);
   const toClaim = idsOf([0, 1, 2, 3, 6]);
-  const claimed = await claimForSending(db, toClaim, "claim-1", Date.now(), 60_000);
+  const claimed = await claimForSending(env, toClaim, "claim-1", Date.now(), 60_000);
   // Queue redelivery of the same job: the claim holds, nothing is claimed or moved again.
-  await claimForSending(db, toClaim, "claim-2", Date.now(), 60_000);
+  await claimForSending(env, toClaim, "claim-2", Date.now(), 60_000);
   const byId = new Map(claimed.map((m) => [m.id, m]));
   const index = (id: string) => batch.findIndex((m) => m.id === id);
 

@@ -17,6 +17,12 @@ export type DeadLetterOutcome =
   | { kind: "held"; until: number }
   | { kind: "done" };
 
+/** The outcome, and the tenant whose message this call moved (null: it moved none). */
+export interface DeadLetterWrite {
+  outcome: DeadLetterOutcome;
+  movedFor: string | null;
+}
+
 // Not one that was sent: a send result is in, and its receipt (or its deadline) finishes it.
 const DEAD_LETTER_FROM = guardFor("failed", ["scheduled", "queued", "sending"]);
 
@@ -30,12 +36,12 @@ export async function failUnlessDone(
   id: string,
   reason: string,
   now: number,
-): Promise<DeadLetterOutcome> {
+): Promise<DeadLetterWrite> {
   const db = database(env.DB);
   const row = await db.query.messages.findFirst({ where: eq(messages.id, id) });
   const before = deadLetterState(row, now);
   if (!row || before.kind !== "failed") {
-    return before;
+    return { outcome: before, movedFor: null };
   }
   const events = await EventRows.load(env.DB, [row.tenantId], now);
   await events.announce(
@@ -60,10 +66,11 @@ export async function failUnlessDone(
   ]);
   if (failed && failed.meta.changes > 0) {
     await queueNewDeliveries(env, results);
-    return { kind: "failed" };
+    return { outcome: { kind: "failed" }, movedFor: row.tenantId };
   }
   // It moved between the read and the write (the write's guard is the read's `failed`): look again.
-  return deadLetterState(await db.query.messages.findFirst({ where: eq(messages.id, id) }), now);
+  const after = await db.query.messages.findFirst({ where: eq(messages.id, id) });
+  return { outcome: deadLetterState(after, now), movedFor: null };
 }
 
 function deadLetterState(row: MessageRow | undefined, now: number): DeadLetterOutcome {
@@ -87,7 +94,7 @@ export async function expireOverdue(
   tenantId: string,
   now: number,
   deadlineMs: number,
-): Promise<number | null> {
+): Promise<{ next: number | null; expired: number }> {
   const d1 = env.DB;
   const reason = `no delivery receipt within ${deadlineMs / 1000} s of sending`;
   const events = await EventRows.load(d1, [tenantId], now);
@@ -117,11 +124,12 @@ export async function expireOverdue(
     bound.push(JSON.stringify(results.map((row) => row.id)));
   }
   const announced = events.statements(d1);
-  const [, next, ...results] = await d1.batch<{ at: number | null }>([
+  const [expired, next, ...results] = await d1.batch<Record<string, unknown>>([
     d1
       .prepare(
         `UPDATE messages SET status = 'expired', status_reason = ?, completed_at = ?, updated_at = ?
-         WHERE tenant_id = ? AND ${statusIn(guardFor("expired"))} AND sent_at <= ? ${only}`,
+         WHERE tenant_id = ? AND ${statusIn(guardFor("expired"))} AND sent_at <= ? ${only}
+         RETURNING id`,
       )
       .bind(...bound),
     d1
@@ -130,40 +138,44 @@ export async function expireOverdue(
     ...announced,
   ]);
   await queueNewDeliveries(env, results);
-  const at = next?.results[0]?.at;
-  return at === null || at === undefined ? null : at + deadlineMs;
+  const at = next?.results[0]?.at as number | null | undefined;
+  // Counted by the rows returned: D1's `changes` also counts what triggers wrote (the rollups).
+  const count = expired?.results.length ?? 0;
+  return { next: at === null || at === undefined ? null : at + deadlineMs, expired: count };
 }
 
 export const CANCELED_REASON = "canceled by request";
 
 /**
- * Cancels logged messages that no consumer has claimed: by id, or a whole batch. Returns how many
- * changed. (No webhook event is named for a cancel.)
+ * Cancels logged messages that no consumer has claimed: by id, or a whole batch. Returns the
+ * tenant of each message that changed. (No webhook event is named for a cancel.)
  */
 export async function cancelLogged(
   d1: D1Database,
   which: { ids: string[] } | { tenantId: string; batchId: string },
   now: number,
-): Promise<number> {
+): Promise<string[]> {
   const set = `UPDATE messages SET status = 'canceled', status_reason = '${CANCELED_REASON}',
     completed_at = ?, updated_at = ?`;
   const guard = statusIn(guardFor("canceled"));
   // Counted by the rows returned: D1's `changes` also counts what triggers wrote (the rollups).
   if ("batchId" in which) {
     const result = await d1
-      .prepare(`${set} WHERE batch_id = ? AND tenant_id = ? AND ${guard} RETURNING id`)
+      .prepare(`${set} WHERE batch_id = ? AND tenant_id = ? AND ${guard} RETURNING tenant_id`)
       .bind(now, now, which.batchId, which.tenantId)
-      .all();
-    return result.results.length;
+      .all<{ tenant_id: string }>();
+    return result.results.map((row) => row.tenant_id);
   }
-  let changed = 0;
+  const changed: string[] = [];
   for (let i = 0; i < which.ids.length; i += 90) {
     const chunk = which.ids.slice(i, i + 90);
     const result = await d1
-      .prepare(`${set} WHERE id IN (${chunk.map(() => "?").join(",")}) AND ${guard} RETURNING id`)
+      .prepare(
+        `${set} WHERE id IN (${chunk.map(() => "?").join(",")}) AND ${guard} RETURNING tenant_id`,
+      )
       .bind(now, now, ...chunk)
-      .all();
-    changed += result.results.length;
+      .all<{ tenant_id: string }>();
+    changed.push(...result.results.map((row) => row.tenant_id));
   }
   return changed;
 }

@@ -88,7 +88,7 @@ export class AlarmLoop {
     // First: what it finds written is what the reconciling below reads.
     await writeKeptOutcomes(sql, env);
     await flushBatches(sql, env.DB);
-    const moreToLog = await flushToSendLog(sql, env.DB, meta, now);
+    const moreToLog = await flushToSendLog(sql, env, meta, now);
     await sweepExpired(sql, env, meta, now);
     const retry = await reconcileStaleReleases(sql, env, meta, now);
     if (retry) {

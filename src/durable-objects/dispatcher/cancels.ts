@@ -20,7 +20,7 @@ import { markBatchCanceled } from "./send-log";
  */
 export async function cancelMessage(
   sql: SqlStorage,
-  db: D1Database,
+  env: Env,
   id: string,
   now: number,
 ): Promise<{ outcome: CancelOutcome; flush: boolean }> {
@@ -36,7 +36,7 @@ export async function cancelMessage(
     cancelUnloggedMessage(sql, id);
     return { outcome: { kind: "canceled" }, flush: true };
   }
-  const canceled = await cancelLogged(db, { ids: [id] }, now);
+  const canceled = await cancelLogged(env, { ids: [id] }, now);
   if (canceled === 0) {
     return { outcome: { kind: "too-late" }, flush: false };
   }
@@ -54,7 +54,7 @@ export async function cancelMessage(
  */
 export async function cancelBatchMessages(
   sql: SqlStorage,
-  db: D1Database,
+  env: Env,
   meta: DispatcherMeta,
   batchId: string,
   now: number,
@@ -66,9 +66,9 @@ export async function cancelBatchMessages(
   refundCharges(sql, "batch_id = ? AND logged = 0 AND state IN ('pending', 'held')", batchId);
   const unlogged = cancelUnlogged(sql, batchId);
   if (!markStoredBatchCanceled(sql, batchId, now)) {
-    await markBatchCanceled(db, tenantId, batchId, now);
+    await markBatchCanceled(env.DB, tenantId, batchId, now);
   }
-  const logged = await cancelLogged(db, { tenantId, batchId }, now);
+  const logged = await cancelLogged(env, { tenantId, batchId }, now);
   // Canceled in D1 above, so the pending ones need no release; released ones report back.
   refundCharges(sql, "batch_id = ? AND logged = 1 AND state IN ('pending', 'held')", batchId);
   dropLoggedPending(sql, batchId);

@@ -6,6 +6,7 @@
  */
 
 import { batchRecordSchema, outboxMessageSchema } from "../../delivery/dispatcher-types";
+import { noteMessagesChangedSoon } from "../../delivery/live-updates";
 import { cancelLogged } from "../../delivery/status-writer";
 import { allRows, firstRow } from "../../lib/sql-rows";
 import type { DispatcherMeta } from "./meta";
@@ -47,10 +48,11 @@ export async function flushBatches(sql: SqlStorage, db: D1Database): Promise<voi
  */
 export async function flushToSendLog(
   sql: SqlStorage,
-  db: D1Database,
+  env: Env,
   meta: DispatcherMeta,
   now: number,
 ): Promise<boolean> {
+  const db = env.DB;
   const rows = allRows(
     sql,
     `SELECT id, state, message FROM outbox INDEXED BY outbox_unlogged_transactional
@@ -86,16 +88,17 @@ export async function flushToSendLog(
   const canceled = new Set(
     rows.filter((row) => row.state === "canceled").map((row) => String(row.id)),
   );
-  await logMessages(
-    db,
-    rows.map((row) => outboxMessageSchema.parse(JSON.parse(String(row.message)))),
-    now,
-    canceled,
+  const written = rows.map((row) => outboxMessageSchema.parse(JSON.parse(String(row.message))));
+  await logMessages(db, written, now, canceled);
+  // New in the send log: the live message list and overview hear of them (after this run's work).
+  noteMessagesChangedSoon(
+    env,
+    written.map((m) => m.tenantId),
   );
   if (canceled.size > 0) {
     // A cancel can land while an earlier run's write is in flight (the object takes calls while it
     // awaits D1): that write logged the message as it was, and the insert above was ignored.
-    await cancelLogged(db, { ids: [...canceled] }, now);
+    await cancelLogged(env, { ids: [...canceled] }, now);
   }
   const logged = rows.map((row) => String(row.id)).filter((id) => !canceled.has(id));
   if (canceled.size > 0) {

@@ -532,7 +532,7 @@ export class TenantDispatcher extends DurableObject<Env> {
    * canceled in D1 before a consumer claims it (the claim only takes queued messages).
    */
   async cancel(id: string): Promise<CancelOutcome> {
-    const { outcome, flush } = await cancelMessage(this.sql, this.env.DB, id, this.clock());
+    const { outcome, flush } = await cancelMessage(this.sql, this.env, id, this.clock());
     if (flush) {
       // Not in D1 yet: the flush writes it as canceled.
       await this.wakeAt(this.clock());
@@ -543,7 +543,7 @@ export class TenantDispatcher extends DurableObject<Env> {
   /** Cancels every message of the batch not yet released; returns how many. */
   async cancelBatch(batchId: string): Promise<number> {
     const now = this.clock();
-    const canceled = await cancelBatchMessages(this.sql, this.env.DB, this.meta, batchId, now);
+    const canceled = await cancelBatchMessages(this.sql, this.env, this.meta, batchId, now);
     if (canceled === null) {
       return 0;
     }

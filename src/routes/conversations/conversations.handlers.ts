@@ -6,6 +6,7 @@ import { replyInConversation } from "../../services/conversations/replies";
 import { threadOf } from "../../services/conversations/thread";
 import { serviceWindowOf } from "../../services/desk/desk";
 import type * as routes from "./conversations.routes";
+import { replyAccepted } from "./reply-accepted";
 
 function present(row: service.ConversationRow) {
   return {
@@ -88,32 +89,14 @@ export const sendConversationMessage: RouteHandler<
   AppEnv
 > = async (c) => {
   const { body } = c.req.valid("json");
-  const { conversation, message, replayed } = await replyInConversation(
+  const reply = await replyInConversation(
     c.env,
     c.get("caller"),
     c.req.valid("param").id,
     body,
     c.req.valid("header")["idempotency-key"],
   );
-  if (replayed) {
-    c.header("Idempotent-Replayed", "true");
-  }
-  return c.json(
-    {
-      id: message.id,
-      direction: "outbound" as const,
-      body,
-      status: message.status,
-      at: message.created_at,
-      conversation_id: conversation.id,
-      channel: conversation.channel,
-      to: message.to,
-      segments: message.segments,
-      cost: message.cost,
-      currency: message.currency,
-    },
-    202,
-  );
+  return replyAccepted(c, body, reply);
 };
 
 export const markConversationRead: RouteHandler<

@@ -1,6 +1,7 @@
 import type { RouteHandler } from "@hono/zod-openapi";
 import type { AppEnv } from "../../app-env";
 import * as desk from "../../services/desk/desk";
+import { replyAccepted } from "../conversations/reply-accepted";
 import type * as routes from "./desk.routes";
 
 const iso = (ms: number) => new Date(ms).toISOString();
@@ -137,30 +138,12 @@ export const listEvents: RouteHandler<typeof routes.listEvents, AppEnv> = async 
 
 export const reply: RouteHandler<typeof routes.reply, AppEnv> = async (c) => {
   const { body } = c.req.valid("json");
-  const { conversation, message, replayed } = await desk.replyAtDesk(
+  const reply = await desk.replyAtDesk(
     c.env,
     c.get("caller"),
     c.req.valid("param").id,
     body,
     c.req.valid("header")["idempotency-key"],
   );
-  if (replayed) {
-    c.header("Idempotent-Replayed", "true");
-  }
-  return c.json(
-    {
-      id: message.id,
-      direction: "outbound" as const,
-      body,
-      status: message.status,
-      at: message.created_at,
-      conversation_id: conversation.id,
-      channel: conversation.channel,
-      to: message.to,
-      segments: message.segments,
-      cost: message.cost,
-      currency: message.currency,
-    },
-    202,
-  );
+  return replyAccepted(c, body, reply);
 };

@@ -27,6 +27,7 @@ import {
 } from "../../domain/verification-limits";
 import { ApiError } from "../../lib/problem";
 import { audited } from "../audit/audit-log";
+import { forgetDeskSettings } from "../desk/intake";
 import { configureVerificationLimits } from "../verifications/limits";
 
 export type TenantRow = typeof tenants.$inferSelect;
@@ -148,6 +149,10 @@ export async function updateTenant(
   );
   if (!row) {
     throw new Error(`tenant ${caller.tenant.id} vanished`);
+  }
+  if (desk) {
+    // This isolate serves the change at once; the others within the cache's 5 seconds.
+    forgetDeskSettings(row.id);
   }
   await announceSettings(env, row);
   if (verificationLimits || fraudGuard) {

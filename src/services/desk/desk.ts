@@ -43,6 +43,25 @@ function supervises(caller: Caller): boolean {
   return grants(caller.scopes, "desk:supervise");
 }
 
+/**
+ * An agent acts on a conversation that is nobody's or their own; one that another agent holds
+ * (assigned, or pending with them) is only a supervisor's to act on.
+ */
+function mustNotBeAnothers(
+  caller: Caller,
+  conversation: { deskState: DeskState; agentId: string | null },
+): void {
+  const held = conversation.deskState === "assigned" || conversation.deskState === "pending";
+  if (
+    held &&
+    !supervises(caller) &&
+    conversation.agentId !== null &&
+    conversation.agentId !== userIdOf(caller)
+  ) {
+    throw new ApiError("forbidden", "Another agent has this conversation.");
+  }
+}
+
 function refusal(result: { code: "conflict" | "not-found"; detail: string }): ApiError {
   return new ApiError(result.code, result.detail);
 }
@@ -172,6 +191,7 @@ export async function assignConversation(
   if (target !== self && !supervises(caller)) {
     throw new ApiError("forbidden", "Assigning to someone else needs `desk:supervise`.");
   }
+  mustNotBeAnothers(caller, conversation);
   const result = await deskOf(env, caller.tenant.id).assign({
     tenantId: caller.tenant.id,
     conversationId: conversation.id,
@@ -291,6 +311,7 @@ export async function addNote(
   now: number = Date.now(),
 ): Promise<{ id: string; at: number }> {
   const conversation = await getConversation(env, caller, id);
+  mustNotBeAnothers(caller, conversation);
   const noteId = await recordConversationEvent(env, {
     tenantId: caller.tenant.id,
     conversationId: conversation.id,
@@ -336,6 +357,7 @@ export async function replyAtDesk(
   idempotencyKey: string | undefined,
   now: number = Date.now(),
 ): Promise<Reply> {
+  mustNotBeAnothers(caller, await getConversation(env, caller, id));
   const reply = await replyInConversation(env, caller, id, body, idempotencyKey, now);
   const desk = deskOf(env, caller.tenant.id);
   if (reply.conversation.deskState === "assigned") {
@@ -437,6 +459,7 @@ export async function templateAtDesk(
   now: number = Date.now(),
 ): Promise<{ messageId: string }> {
   const conversation = await getConversation(env, caller, id);
+  mustNotBeAnothers(caller, conversation);
   if (conversation.channel !== "wechat") {
     throw new ApiError("unprocessable-entity", "Template messages are for WeChat conversations.", {
       errors: [{ pointer: "/wechat_template_id", detail: "not a WeChat conversation" }],
