@@ -47,6 +47,8 @@ export const FAIR_TAG_SQL =
 export interface Release {
   ids: string[] | undefined;
   smsFallbacks: ReadonlySet<string>;
+  /** Those of `ids` from the bulk lane: they go to the bulk dispatch queue. */
+  bulk: ReadonlySet<string>;
   rateLimited: boolean;
 }
 
@@ -66,7 +68,7 @@ export async function releaseDue(
   const rate = await meta.sendRate(sql, db);
   // A suspended tenant's messages wait like a paused one's, until configure() resumes it.
   if (rate <= 0 || (await meta.suspended(sql, db))) {
-    return { ids: undefined, smsFallbacks: NONE, rateLimited: false };
+    return { ids: undefined, smsFallbacks: NONE, bulk: NONE, rateLimited: false };
   }
   await holdForQuietHours(sql, db, meta, now);
   const limits = { rate, burst: Math.max(1, rate * BURST_SECONDS) };
@@ -74,13 +76,12 @@ export async function releaseDue(
   const budget = Math.floor(bucket.tokens);
   if (budget < 1) {
     meta.setBucket(sql, bucket);
-    return { ids: undefined, smsFallbacks: NONE, rateLimited: true };
+    return { ids: undefined, smsFallbacks: NONE, bulk: NONE, rateLimited: true };
   }
   const due = dueInLane(sql, LANE_TRANSACTIONAL, now, budget);
   const bulkBudget = Math.min(budget - due.length, bulkInFlightRoom(sql, rate));
-  if (bulkBudget > 0) {
-    due.push(...dueInLane(sql, LANE_BULK, now, bulkBudget));
-  }
+  const bulkDue = bulkBudget > 0 ? dueInLane(sql, LANE_BULK, now, bulkBudget) : [];
+  due.push(...bulkDue);
   meta.setBucket(sql, { tokens: bucket.tokens - due.length, at: now });
   let lastTag = meta.virtualNow(sql);
   for (const row of due) {
@@ -101,7 +102,8 @@ export async function releaseDue(
   const smsFallbacks = new Set(
     due.filter((row) => row.sms_fallback === 1).map((row) => String(row.id)),
   );
-  return { ids, smsFallbacks, rateLimited: due.length === budget };
+  const bulk = new Set(bulkDue.map((row) => String(row.id)));
+  return { ids, smsFallbacks, bulk, rateLimited: due.length === budget };
 }
 
 /**
