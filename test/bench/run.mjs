@@ -59,10 +59,10 @@
  *   --compare-rounds / BENCH_COMPARE_ROUNDS [2]   baseline-then-current measurement pairs
  *   --crash-duration / BENCH_CRASH_DURATION [20] s   --crash-kill-at / BENCH_CRASH_KILL_AT [10] s
  *   --crash-settle-timeout / BENCH_CRASH_SETTLE_TIMEOUT [180] s
- *   --shards-count / BENCH_SHARDS_COUNT [4]   --shards-rate / BENCH_SHARDS_RATE [500] msg/s
+ *   --shards-count / BENCH_SHARDS_COUNT [4]   --shards-rate / BENCH_SHARDS_RATE [250] msg/s
  *   --shards-messages / BENCH_SHARDS_MESSAGES [50000]   (a multiple of the recipients, ≤ 99 each)
  *   --shards-recipients / BENCH_SHARDS_RECIPIENTS [5000]
- *   --shards-single-share / BENCH_SHARDS_SINGLE_SHARE [0.2]   recipients sent singles, not batches
+ *   --shards-single-share / BENCH_SHARDS_SINGLE_SHARE [0.1]   recipients sent singles, not batches
  *   --shards-kill-at / BENCH_SHARDS_KILL_AT [0.4]   share of the messages at the carrier at SIGKILL
  *   --shards-settle-timeout / BENCH_SHARDS_SETTLE_TIMEOUT [240] s after the release
  *   --drain-rate / BENCH_DRAIN_RATE [1000]     --drain-recipients / BENCH_DRAIN_RECIPIENTS [2000]
@@ -187,8 +187,8 @@ const NUMBER_OPTIONS = {
   "shards-count": ["BENCH_SHARDS_COUNT", 4],
   "shards-messages": ["BENCH_SHARDS_MESSAGES", 50_000],
   "shards-recipients": ["BENCH_SHARDS_RECIPIENTS", 5000],
-  "shards-single-share": ["BENCH_SHARDS_SINGLE_SHARE", 0.2],
-  "shards-rate": ["BENCH_SHARDS_RATE", 500],
+  "shards-single-share": ["BENCH_SHARDS_SINGLE_SHARE", 0.1],
+  "shards-rate": ["BENCH_SHARDS_RATE", 250],
   "shards-kill-at": ["BENCH_SHARDS_KILL_AT", 0.4],
   "shards-settle-timeout": ["BENCH_SHARDS_SETTLE_TIMEOUT", 240],
 };

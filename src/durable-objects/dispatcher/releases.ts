@@ -25,7 +25,7 @@ import { showHolds } from "./quiet-holds";
 /** Releases happen in ticks; the bucket holds a little more than one tick, so a late alarm loses no tokens. */
 export const RELEASE_TICK_MS = 100;
 const BURST_SECONDS = 0.25;
-/** The queue backlog (released, no result yet) past which the bulk lane waits; see releaseDue. */
+/** The bulk queue's backlog (released, no result yet) past which the bulk lane waits; see releaseDue. */
 const BULK_IN_FLIGHT_SECONDS = 1;
 const BULK_IN_FLIGHT_MIN = 200;
 
@@ -107,10 +107,12 @@ export async function releaseDue(
 }
 
 /**
- * How many more bulk messages may be put on the queue now. Released messages not yet reported
- * are the queue's backlog; a transactional message released now waits behind all of it. Bulk
- * stops while the backlog holds more than BULK_IN_FLIGHT_SECONDS of the tenant's rate, so
- * consumers that fall behind slow the batch down instead of delaying verification codes.
+ * How many more bulk messages may be put on the bulk queue now. Released bulk messages not yet
+ * reported are that queue's backlog (this object's part of it); bulk stops while it holds more
+ * than BULK_IN_FLIGHT_SECONDS of the rate, so consumers that fall behind slow the batch down
+ * instead of piling up releases that would time out and go again. Transactional messages have
+ * their own queue (alarm-loop.ts), so they neither wait behind this backlog nor count in it: a
+ * burst of codes in flight does not stop a batch.
  */
 function bulkInFlightRoom(sql: SqlStorage, rate: number): number {
   const cap = Math.max(BULK_IN_FLIGHT_MIN, Math.ceil(rate * BULK_IN_FLIGHT_SECONDS));
@@ -118,7 +120,9 @@ function bulkInFlightRoom(sql: SqlStorage, rate: number): number {
     firstRow(
       sql,
       `SELECT COUNT(*) AS n FROM (
-         SELECT 1 FROM outbox INDEXED BY outbox_released WHERE state = 'released' LIMIT ?)`,
+         SELECT 1 FROM outbox INDEXED BY outbox_released
+         WHERE state = 'released' AND lane = ? LIMIT ?)`,
+      LANE_BULK,
       cap,
     )?.n ?? 0,
   );
