@@ -491,7 +491,7 @@ export async function runShards(settings) {
   const clean = await runOnce(settings, { kill: false });
   const killed = await runOnce(settings, { kill: true });
   const failures = [...failuresOf(settings, clean), ...failuresOf(settings, killed)];
-  const markdown = `## Sharded dispatch: ${settings.shardsMessages} messages over ${settings.shardsCount} shards, nothing lost, duplicated or reordered
+  const markdown = `## Sharded dispatch: ${settings.shardsMessages} messages over ${settings.shardsCount} shards, counted at the carrier (lost, duplicated, reordered, rate)
 
 - One tenant, \`dispatch_shards\` ${settings.shardsCount} (\`PATCH /v1/platform/tenants/{id}\`, platform key), both dispatch queues (\`relaybox-dispatch\` for the single sends, \`relaybox-dispatch-bulk\` for the batches); ${settings.shardsMessages} messages to ${settings.shardsRecipients} recipients, each body marked with its recipient and a per-recipient sequence number. ${format(settings.shardsSingleShare * 100, 0)}% of the recipients get theirs as single sends (transactional lane; each recipient's next after the previous 202, ${SINGLE_CLIENTS} recipients at a time), the rest as batches (bulk lane; batch k holds every such recipient's k-th message, each batch after the previous 202). A recipient's messages stay in one lane: the transactional lane overtakes the bulk one by design, so order is promised within a lane
 - Accepted while paused (\`send_rate\` 0), then \`PATCH /v1/tenant {"send_rate": ${settings.shardsRate}}\` (${format(settings.shardsRate / settings.shardsCount)} msg/s a shard)
