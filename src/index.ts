@@ -3,7 +3,8 @@
  *
  * fetch: the REST API (/v1), carrier hooks (/hooks), docs (/docs, /openapi.json), and in local
  * development the WeChat sandbox (/sandbox/wechat).
- * queue: DISPATCH_QUEUE (provider calls) and its dead-letter queue (ends messages `failed`);
+ * queue: DISPATCH_QUEUE and BULK_DISPATCH_QUEUE (provider calls, the transactional and the bulk
+ * lane: one consumer) and their dead-letter queues (end messages `failed`);
  * WEBHOOK_QUEUE (events to tenants' endpoints) and its dead-letter queue (ends deliveries
  * `failed`); INBOUND_QUEUE (an inbound SMS's event and handling, after the carrier hook stored it)
  * and its dead-letter queue (writes why on the message's handling); WECHAT_SYNC_QUEUE (one page
@@ -40,6 +41,16 @@ export { WebchatHub } from "./durable-objects/webchat/webchat-hub";
 export { WeChatAccount } from "./durable-objects/wechat-account/wechat-account";
 export { WeChatSandbox } from "./durable-objects/wechat-sandbox/wechat-sandbox";
 
+/**
+ * The dispatch consumer serves both lanes' queues (wrangler.toml): transactional
+ * (DISPATCH_QUEUE) and bulk (BULK_DISPATCH_QUEUE); each has its own dead-letter queue.
+ */
+const DISPATCH_QUEUES = new Set(["relaybox-dispatch", "relaybox-dispatch-bulk"]);
+const DISPATCH_DEAD_LETTER_QUEUES = new Set([
+  "relaybox-dispatch-dlq",
+  "relaybox-dispatch-bulk-dlq",
+]);
+
 /** Serves requests to our own public URL in-process (the sandbox carrier posts its receipts so). */
 function selfFetch(env: Env, ctx: ExecutionContext) {
   const origin = new URL(settingsOf(env).PUBLIC_BASE_URL).origin;
@@ -68,10 +79,14 @@ export default {
       await consumeFollowerSync(batch, env);
     } else if (batch.queue === "relaybox-wechat-sync-dlq") {
       await consumeFollowerSyncDeadLetters(batch, env);
-    } else if (batch.queue.endsWith("-dlq")) {
+    } else if (DISPATCH_DEAD_LETTER_QUEUES.has(batch.queue)) {
       await consumeDeadLetters(batch, env);
-    } else {
+    } else if (DISPATCH_QUEUES.has(batch.queue)) {
       await consumeDispatch(batch, env, ctx, { fetch: selfFetch(env, ctx) });
+    } else {
+      // A queue wrangler.toml gives this Worker but nothing here serves: thrown, the batch is
+      // retried and then dead-lettered, not acked and lost.
+      throw new Error(`queue ${batch.queue}: no consumer in src/index.ts`);
     }
   },
 

@@ -49,6 +49,8 @@ export default defineConfig(async () => {
                 queueConsumers: {
                   "relaybox-dispatch": { maxBatchTimeout: 0 },
                   "relaybox-dispatch-dlq": { maxBatchTimeout: 0 },
+                  "relaybox-dispatch-bulk": { maxBatchTimeout: 0 },
+                  "relaybox-dispatch-bulk-dlq": { maxBatchTimeout: 0 },
                   "relaybox-webhooks": { maxBatchTimeout: 0 },
                   "relaybox-webhooks-dlq": { maxBatchTimeout: 0 },
                   "relaybox-inbound": { maxBatchTimeout: 0 },

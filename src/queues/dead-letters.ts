@@ -1,5 +1,6 @@
 /**
- * Dead-letter consumer for DISPATCH_QUEUE.
+ * Dead-letter consumer for DISPATCH_QUEUE and BULK_DISPATCH_QUEUE (each has its own dead-letter
+ * queue, both served here).
  *
  * Receives jobs the dispatch consumer could not finish within the queue's max_retries.
  * Guarantees: the message ends `failed` with the reason (unless it already reached a send result)

@@ -1,5 +1,6 @@
 /**
- * DISPATCH_QUEUE consumer: sends released messages through their provider.
+ * DISPATCH_QUEUE and BULK_DISPATCH_QUEUE consumer (the transactional and the bulk lane's queue,
+ * served alike): sends released messages through their provider.
  *
  * Receives `DispatchJob`s (at least once, in any order, possibly twice at the same time).
  * Guarantees: one provider call per attempt, held by a claim on the message row, so a duplicate

@@ -368,6 +368,7 @@ const SECTIONS = [
   "compare",
   "counts",
   "crash",
+  "shards",
   "drain",
   "batch",
   "chaos",

@@ -60,9 +60,18 @@ test("partitions divide the spread tenants' work, never one tenant's", () => {
 test("queues per lane divide each queue's messages", () => {
   const rows = (n) =>
     componentLoads({ tenants: 10, rate: 10_000 }, { ...DEFAULT_SETTINGS, queuesPerLane: n });
-  assert.equal(byName(rows(1), "dispatch queue").demand, 10_000);
-  assert.equal(byName(rows(4), "dispatch queue").demand, 2500);
-  assert.equal(byName(rows(4), "dispatch queue").utilisation, 0.5);
+  assert.equal(byName(rows(1), "dispatch queue, transactional").demand, 5000);
+  assert.equal(byName(rows(4), "dispatch queue, transactional").demand, 1250);
+  assert.equal(byName(rows(4), "dispatch queue, bulk").utilisation, 0.25);
+});
+
+test("each lane has its own dispatch queue: a bulk flood loads only the bulk one", () => {
+  const rows = componentLoads({ tenants: 0, rate: 0, hotRate: 5000, bulkShare: 1 });
+  assert.equal(byName(rows, "dispatch queue, bulk").demand, 5000);
+  assert.equal(byName(rows, "dispatch queue, transactional").demand, 0);
+  const mixed = componentLoads({ tenants: 10, rate: 8000, bulkShare: 0.75 });
+  assert.equal(byName(mixed, "dispatch queue, transactional").demand, 2000);
+  assert.equal(byName(mixed, "dispatch consumers").demand, 6000);
 });
 
 test("the first to saturate is the highest utilisation, storage aside", () => {
@@ -79,8 +88,8 @@ test("required settings are the smallest under the target, and say what no knob 
   const hot = requiredSettings({ tenants: 0, rate: 0, hotRate: 5000 });
   assert.equal(hot.settings.dispatchShards, 15);
   assert.ok((5000 + 100) / 14 + 10 > 350 && (5000 + 100) / 15 + 10 <= 350);
-  // 5,000 msg/s on one queue is 100%: 3 queues bring it to 33% (2 would be 50% of dispatch but
-  // the webhook queue's 10,000 needs 3).
+  // 2,500 msg/s on each lane's queue is 50%, under the target, but the webhook queue's 10,000
+  // needs 3 (67%).
   assert.equal(hot.settings.queuesPerLane, 3);
   // Its D1 work cannot be split: left at one partition and reported.
   assert.equal(hot.settings.d1Partitions, 1);

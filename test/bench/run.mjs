@@ -17,6 +17,10 @@
  *   crash    load sent through a fake carrier outside the Worker, SIGKILL mid-burst, restart:
  *            every 202 must read back final, every carrier acceptance must have its recorded
  *            attempt, none sent twice, no claim without its attempt (crash-load.mjs)
+ *   shards   one tenant with dispatch_shards 4 and both dispatch queues: 50,000 messages to 5,000
+ *            recipients (singles and batches) with a per-recipient sequence number, counted at a
+ *            fake carrier: 0 lost, 0 duplicates, 0 out of order, the rate within 2% over the
+ *            steady part; then again with a SIGKILL mid-run and a restart (shards.mjs)
  *   drain    20,000 messages accepted while paused, then released at 1,000 msg/s: the rate the
  *            sandbox saw and each recipient's order, for two acceptance orders (drain.mjs)
  *   batch    one CSV batch to many recipients: its 202 and the drain rate (batch.mjs)
@@ -55,6 +59,12 @@
  *   --compare-rounds / BENCH_COMPARE_ROUNDS [2]   baseline-then-current measurement pairs
  *   --crash-duration / BENCH_CRASH_DURATION [20] s   --crash-kill-at / BENCH_CRASH_KILL_AT [10] s
  *   --crash-settle-timeout / BENCH_CRASH_SETTLE_TIMEOUT [180] s
+ *   --shards-count / BENCH_SHARDS_COUNT [4]   --shards-rate / BENCH_SHARDS_RATE [250] msg/s
+ *   --shards-messages / BENCH_SHARDS_MESSAGES [50000]   (a multiple of the recipients, ≤ 99 each)
+ *   --shards-recipients / BENCH_SHARDS_RECIPIENTS [5000]
+ *   --shards-single-share / BENCH_SHARDS_SINGLE_SHARE [0.1]   recipients sent singles, not batches
+ *   --shards-kill-at / BENCH_SHARDS_KILL_AT [0.4]   share of the messages at the carrier at SIGKILL
+ *   --shards-settle-timeout / BENCH_SHARDS_SETTLE_TIMEOUT [240] s after the release
  *   --drain-rate / BENCH_DRAIN_RATE [1000]     --drain-recipients / BENCH_DRAIN_RECIPIENTS [2000]
  *   --drain-per-recipient / BENCH_DRAIN_PER_RECIPIENT [10]
  *   --drain-concurrency / BENCH_DRAIN_CONCURRENCY [50]
@@ -111,6 +121,7 @@ import {
   startRatiosServer,
   summarise,
 } from "./ratios.mjs";
+import { runShards } from "./shards.mjs";
 import { runStats } from "./stats.mjs";
 import { runVerify } from "./verify.mjs";
 
@@ -119,6 +130,7 @@ const SECTIONS = [
   "profile",
   "compare",
   "crash",
+  "shards",
   "drain",
   "batch",
   "chaos",
@@ -172,6 +184,13 @@ const NUMBER_OPTIONS = {
   "stats-messages": ["BENCH_STATS_MESSAGES", 1_000_000],
   "stats-repeats": ["BENCH_STATS_REPEATS", 10],
   "compare-rounds": ["BENCH_COMPARE_ROUNDS", 2],
+  "shards-count": ["BENCH_SHARDS_COUNT", 4],
+  "shards-messages": ["BENCH_SHARDS_MESSAGES", 50_000],
+  "shards-recipients": ["BENCH_SHARDS_RECIPIENTS", 5000],
+  "shards-single-share": ["BENCH_SHARDS_SINGLE_SHARE", 0.1],
+  "shards-rate": ["BENCH_SHARDS_RATE", 250],
+  "shards-kill-at": ["BENCH_SHARDS_KILL_AT", 0.4],
+  "shards-settle-timeout": ["BENCH_SHARDS_SETTLE_TIMEOUT", 240],
 };
 const STRING_OPTIONS = {
   only: ["BENCH_ONLY", ""],
@@ -365,6 +384,11 @@ async function main() {
       const crash = await runCrash(settings);
       sections.crash = crash.markdown;
       failures.push(...crash.failures);
+    }
+    if (settings.sections.includes("shards")) {
+      const shards = await runShards(settings);
+      sections.shards = shards.markdown;
+      failures.push(...shards.failures);
     }
     if (settings.sections.includes("drain")) {
       const orders =

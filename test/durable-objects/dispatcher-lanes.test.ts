@@ -37,6 +37,24 @@ async function batchCounts(batchId: string): Promise<Record<string, number>> {
   return Object.fromEntries(results.map((r) => [r.status, r.n]));
 }
 
+/** `count` released messages of `lane` (0 transactional, 1 bulk) with no send result yet. */
+async function releasedBacklog(
+  sql: (query: string, ...args: SqlStorageValue[]) => Promise<unknown>,
+  count: number,
+  lane: number,
+) {
+  for (let n = 0; n < count; n++) {
+    await sql(
+      `INSERT INTO outbox (id, recipient, send_at, state, logged, released_at, message, lane)
+       VALUES (?, ?, 0, 'released', 1, ?, '{}', ?)`,
+      `msg_backlog${n}`,
+      `+86137${String(n).padStart(8, "0")}`,
+      Date.now(),
+      lane,
+    );
+  }
+}
+
 describe("TenantDispatcher lanes and batches", () => {
   it("releases the transactional lane first, and the bulk lane with what is left", async () => {
     // 8 msg/s: two per tick.
@@ -56,18 +74,10 @@ describe("TenantDispatcher lanes and batches", () => {
     expect(queue.sent.slice(2, 4)).toEqual([code.id, messages[2]?.id]);
   });
 
-  it("holds the bulk lane while the queue backlog is full, and still releases transactional", async () => {
+  it("holds the bulk lane while the bulk queue's backlog is full, and still releases transactional", async () => {
     const { tenant, stub, queue, accept, runAlarm, sql } = await isolatedDispatcher(8);
-    // 200 released messages without a send result yet: the bulk lane's cap at this rate.
-    for (let n = 0; n < 200; n++) {
-      await sql(
-        `INSERT INTO outbox (id, recipient, send_at, state, logged, released_at, message)
-         VALUES (?, ?, 0, 'released', 1, ?, '{}')`,
-        `msg_backlog${n}`,
-        `+86137${String(n).padStart(8, "0")}`,
-        Date.now(),
-      );
-    }
+    // 200 released bulk messages without a send result yet: the bulk lane's cap at this rate.
+    await releasedBacklog(sql, 200, 1);
     const { messages, record } = batchOf(tenant.id, 2, "bat_01JD3M6Y8Z5Q7K2N4P6R8T0VAD");
     await stub.stageBatch({ tenantId: tenant.id, messages });
     await stub.commitBatch(record, 0);
@@ -76,14 +86,22 @@ describe("TenantDispatcher lanes and batches", () => {
     await runAlarm();
     expect(queue.sent).toEqual([code.id]);
 
-    // The code is in the backlog too: both results make room for one bulk message.
-    await stub.reportResults([
-      { id: "msg_backlog0", outcome: "sent" },
-      { id: code.id, outcome: "sent" },
-    ]);
+    // The code is on the other queue and does not count: one bulk result makes room for one.
+    await stub.reportResults([{ id: "msg_backlog0", outcome: "sent" }]);
     await new Promise((resolve) => setTimeout(resolve, 260));
     await runAlarm();
     expect(queue.sent).toEqual([code.id, messages[0]?.id]);
+  });
+
+  it("does not hold the bulk lane for transactional messages in flight: they have their own queue", async () => {
+    const { tenant, stub, queue, runAlarm, sql } = await isolatedDispatcher(8);
+    // 200 released transactional messages without a send result yet.
+    await releasedBacklog(sql, 200, 0);
+    const { messages, record } = batchOf(tenant.id, 2, "bat_01JD3M6Y8Z5Q7K2N4P6R8T0VAE");
+    await stub.stageBatch({ tenantId: tenant.id, messages });
+    await stub.commitBatch(record, 0);
+    await runAlarm();
+    expect(queue.sentTo.BULK_DISPATCH_QUEUE).toEqual([messages[0]?.id, messages[1]?.id]);
   });
 
   it("keeps a staged batch invisible until it commits, and sends nothing of an uncommitted one", async () => {

@@ -33,8 +33,11 @@ describe("the deploy plan for wrangler.toml", () => {
       ...config.queues.consumers.map((c) => c.queue),
       ...config.queues.consumers.flatMap((c) => (c.dead_letter_queue ? [c.dead_letter_queue] : [])),
     ]);
-    // Six queues with a DLQ and a final DLQ each today (issue 23): the plan follows the file.
-    expect(named.size).toBeGreaterThanOrEqual(12);
+    // Six queues with a DLQ and a final DLQ each (issue 23), and the bulk lane's dispatch queue
+    // with its own DLQ, sharing the dispatch queue's final DLQ (issue 22): the plan follows the file.
+    expect(named.size).toBeGreaterThanOrEqual(14);
+    expect(named).toContain("relaybox-dispatch-bulk");
+    expect(named).toContain("relaybox-dispatch-bulk-dlq");
     expect(new Set(created("create-queue"))).toEqual(named);
     expect(queuesOf(config)).toHaveLength(named.size);
   });

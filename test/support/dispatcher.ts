@@ -6,20 +6,38 @@ import type { DispatchJob } from "../../src/delivery/payloads";
 import type { TenantDispatcher } from "../../src/durable-objects/dispatcher/tenant-dispatcher";
 import { createTenant } from "./tenants";
 
-/** A queue that only records what it is given, so nothing is consumed behind the test's back. */
+type DispatchBinding = "DISPATCH_QUEUE" | "BULK_DISPATCH_QUEUE";
+
+/**
+ * The dispatch queues (both lanes') that only record what they are given, so nothing is consumed
+ * behind the test's back: `sent` and `jobs` in the order they were queued, whichever the queue,
+ * and `sentTo` per binding.
+ */
 class RecordingQueue {
   /** The message ids, in the order they were queued. */
   readonly sent: string[] = [];
   /** The jobs themselves, for tests that hand them to the consumer. */
   readonly jobs: DispatchJob[] = [];
-  async send(): Promise<void> {
-    throw new Error("the dispatcher sends in batches");
-  }
-  async sendBatch(jobs: Iterable<MessageSendRequest<DispatchJob>>): Promise<void> {
-    for (const job of jobs) {
-      this.sent.push(job.body.message_id);
-      this.jobs.push(job.body);
-    }
+  /** The message ids each queue was given. */
+  readonly sentTo: Record<DispatchBinding, string[]> = {
+    DISPATCH_QUEUE: [],
+    BULK_DISPATCH_QUEUE: [],
+  };
+
+  /** The queue to bind as `binding`. */
+  as(binding: DispatchBinding) {
+    return {
+      send: async (): Promise<void> => {
+        throw new Error("the dispatcher sends in batches");
+      },
+      sendBatch: async (jobs: Iterable<MessageSendRequest<DispatchJob>>): Promise<void> => {
+        for (const job of jobs) {
+          this.sent.push(job.body.message_id);
+          this.jobs.push(job.body);
+          this.sentTo[binding].push(job.body.message_id);
+        }
+      },
+    };
   }
 }
 
@@ -28,7 +46,13 @@ export async function isolatedDispatcher(sendRate = 50) {
   const stub = dispatcherOf(env, tenant.id);
   const queue = new RecordingQueue();
   await runInDurableObject(stub, (instance: TenantDispatcher) => {
-    Object.defineProperty(instance, "env", { value: { ...env, DISPATCH_QUEUE: queue } });
+    Object.defineProperty(instance, "env", {
+      value: {
+        ...env,
+        DISPATCH_QUEUE: queue.as("DISPATCH_QUEUE"),
+        BULK_DISPATCH_QUEUE: queue.as("BULK_DISPATCH_QUEUE"),
+      },
+    });
   });
   const accept = (message: OutboxMessage, idempotencyKey?: string, hash = "h1") =>
     stub.accept(acceptRequest(message, idempotencyKey, hash));

@@ -92,11 +92,11 @@ export class AlarmLoop {
     await sweepExpired(sql, env, meta, now);
     const retry = await reconcileStaleReleases(sql, env, meta, now);
     if (retry) {
-      await enqueue(parts, retry.ids, retry.smsFallbacks);
+      await enqueue(parts, retry);
     }
     const release = await releaseDue(sql, env.DB, meta, now);
     if (release.ids) {
-      await enqueue(parts, release.ids, release.smsFallbacks);
+      await enqueue(parts, { ...release, ids: release.ids });
     }
     this.pruneIdempotency(sql, now);
     dropAbandonedStages(sql, now);
@@ -140,30 +140,43 @@ export class AlarmLoop {
   }
 }
 
-/** Puts released messages on the queue; `smsFallbacks` go as their SMS fallback's release. */
-async function enqueue(
-  { sql, env, meta }: LoopParts,
-  ids: string[],
-  smsFallbacks: ReadonlySet<string>,
-): Promise<void> {
+/** Released messages for the queues: `smsFallbacks` go as their SMS fallback, `bulk` to the bulk queue. */
+interface Released {
+  ids: string[];
+  smsFallbacks: ReadonlySet<string>;
+  bulk: ReadonlySet<string>;
+}
+
+/**
+ * Puts released messages on their lane's queue: transactional ones on DISPATCH_QUEUE, bulk ones
+ * on BULK_DISPATCH_QUEUE, so that a marketing flood, this tenant's or any other's, never stands
+ * between a verification code and its consumer (a queue delivers roughly in order of arrival and
+ * its consumers are shared by every tenant). The transactional ones go first.
+ */
+async function enqueue({ sql, env, meta }: LoopParts, released: Released): Promise<void> {
   const tenantId = meta.tenantId(sql);
-  if (!tenantId || ids.length === 0) {
+  if (!tenantId || released.ids.length === 0) {
     return;
   }
   const shard = meta.shard(sql);
-  for (let i = 0; i < ids.length; i += QUEUE_BATCH) {
-    const jobs = ids.slice(i, i + QUEUE_BATCH).map(
-      (messageId): MessageSendRequest<DispatchJob> => ({
-        body: dispatchJobSchema.parse({
-          v: 1,
-          tenant_id: tenantId,
-          message_id: messageId,
-          ...(smsFallbacks.has(messageId) ? { sms_fallback: true } : {}),
-          ...(shard > 0 ? { shard } : {}),
-        }),
-        contentType: "json",
-      }),
-    );
-    await env.DISPATCH_QUEUE.sendBatch(jobs);
+  const job = (messageId: string): MessageSendRequest<DispatchJob> => ({
+    body: dispatchJobSchema.parse({
+      v: 1,
+      tenant_id: tenantId,
+      message_id: messageId,
+      ...(released.smsFallbacks.has(messageId) ? { sms_fallback: true } : {}),
+      ...(shard > 0 ? { shard } : {}),
+    }),
+    contentType: "json",
+  });
+  const transactional = released.ids.filter((id) => !released.bulk.has(id));
+  const bulk = released.ids.filter((id) => released.bulk.has(id));
+  await sendInBatches(env.DISPATCH_QUEUE, transactional.map(job));
+  await sendInBatches(env.BULK_DISPATCH_QUEUE, bulk.map(job));
+}
+
+async function sendInBatches(queue: Queue, jobs: MessageSendRequest<DispatchJob>[]): Promise<void> {
+  for (let i = 0; i < jobs.length; i += QUEUE_BATCH) {
+    await queue.sendBatch(jobs.slice(i, i + QUEUE_BATCH));
   }
 }

@@ -7,6 +7,7 @@ import { expireOverdue, SMS_FALLBACK_CLAIM } from "../../delivery/status-writer"
 import { allRows } from "../../lib/sql-rows";
 import { withKeptOutcomes } from "./kept-outcomes";
 import type { DispatcherMeta } from "./meta";
+import { LANE_BULK } from "./outbox-schema";
 import { readStates } from "./send-log";
 
 const FINAL_OR_SENT = new Set([
@@ -49,6 +50,8 @@ export async function sweepExpired(
 export interface Rerelease {
   ids: string[];
   smsFallbacks: ReadonlySet<string>;
+  /** Those of `ids` from the bulk lane: they go to the bulk dispatch queue. */
+  bulk: ReadonlySet<string>;
 }
 
 /**
@@ -72,7 +75,7 @@ export async function reconcileStaleReleases(
   const timeoutMs = settings.RELEASE_TIMEOUT_SECONDS * 1000;
   const stale = allRows(
     sql,
-    `SELECT id, sms_fallback FROM outbox INDEXED BY outbox_released
+    `SELECT id, sms_fallback, lane FROM outbox INDEXED BY outbox_released
      WHERE state = 'released' AND released_at <= ? ORDER BY released_at LIMIT 500`,
     now - timeoutMs,
   );
@@ -85,6 +88,7 @@ export async function reconcileStaleReleases(
   const kept = withKeptOutcomes(sql, ids);
   const again: string[] = [];
   const smsFallbacks = new Set<string>();
+  const bulk = new Set<string>();
   for (const row of stale) {
     const id = String(row.id);
     const state = states.get(id);
@@ -111,7 +115,10 @@ export async function reconcileStaleReleases(
       if (row.sms_fallback === 1) {
         smsFallbacks.add(id);
       }
+      if (row.lane === LANE_BULK) {
+        bulk.add(id);
+      }
     }
   }
-  return { ids: again, smsFallbacks };
+  return { ids: again, smsFallbacks, bulk };
 }

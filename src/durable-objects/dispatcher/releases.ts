@@ -25,7 +25,7 @@ import { showHolds } from "./quiet-holds";
 /** Releases happen in ticks; the bucket holds a little more than one tick, so a late alarm loses no tokens. */
 export const RELEASE_TICK_MS = 100;
 const BURST_SECONDS = 0.25;
-/** The queue backlog (released, no result yet) past which the bulk lane waits; see releaseDue. */
+/** The bulk queue's backlog (released, no result yet) past which the bulk lane waits; see releaseDue. */
 const BULK_IN_FLIGHT_SECONDS = 1;
 const BULK_IN_FLIGHT_MIN = 200;
 
@@ -47,6 +47,8 @@ export const FAIR_TAG_SQL =
 export interface Release {
   ids: string[] | undefined;
   smsFallbacks: ReadonlySet<string>;
+  /** Those of `ids` from the bulk lane: they go to the bulk dispatch queue. */
+  bulk: ReadonlySet<string>;
   rateLimited: boolean;
 }
 
@@ -66,7 +68,7 @@ export async function releaseDue(
   const rate = await meta.sendRate(sql, db);
   // A suspended tenant's messages wait like a paused one's, until configure() resumes it.
   if (rate <= 0 || (await meta.suspended(sql, db))) {
-    return { ids: undefined, smsFallbacks: NONE, rateLimited: false };
+    return { ids: undefined, smsFallbacks: NONE, bulk: NONE, rateLimited: false };
   }
   await holdForQuietHours(sql, db, meta, now);
   const limits = { rate, burst: Math.max(1, rate * BURST_SECONDS) };
@@ -74,13 +76,12 @@ export async function releaseDue(
   const budget = Math.floor(bucket.tokens);
   if (budget < 1) {
     meta.setBucket(sql, bucket);
-    return { ids: undefined, smsFallbacks: NONE, rateLimited: true };
+    return { ids: undefined, smsFallbacks: NONE, bulk: NONE, rateLimited: true };
   }
   const due = dueInLane(sql, LANE_TRANSACTIONAL, now, budget);
   const bulkBudget = Math.min(budget - due.length, bulkInFlightRoom(sql, rate));
-  if (bulkBudget > 0) {
-    due.push(...dueInLane(sql, LANE_BULK, now, bulkBudget));
-  }
+  const bulkDue = bulkBudget > 0 ? dueInLane(sql, LANE_BULK, now, bulkBudget) : [];
+  due.push(...bulkDue);
   meta.setBucket(sql, { tokens: bucket.tokens - due.length, at: now });
   let lastTag = meta.virtualNow(sql);
   for (const row of due) {
@@ -101,14 +102,17 @@ export async function releaseDue(
   const smsFallbacks = new Set(
     due.filter((row) => row.sms_fallback === 1).map((row) => String(row.id)),
   );
-  return { ids, smsFallbacks, rateLimited: due.length === budget };
+  const bulk = new Set(bulkDue.map((row) => String(row.id)));
+  return { ids, smsFallbacks, bulk, rateLimited: due.length === budget };
 }
 
 /**
- * How many more bulk messages may be put on the queue now. Released messages not yet reported
- * are the queue's backlog; a transactional message released now waits behind all of it. Bulk
- * stops while the backlog holds more than BULK_IN_FLIGHT_SECONDS of the tenant's rate, so
- * consumers that fall behind slow the batch down instead of delaying verification codes.
+ * How many more bulk messages may be put on the bulk queue now. Released bulk messages not yet
+ * reported are that queue's backlog (this object's part of it); bulk stops while it holds more
+ * than BULK_IN_FLIGHT_SECONDS of the rate, so consumers that fall behind slow the batch down
+ * instead of piling up releases that would time out and go again. Transactional messages have
+ * their own queue (alarm-loop.ts), so they neither wait behind this backlog nor count in it: a
+ * burst of codes in flight does not stop a batch.
  */
 function bulkInFlightRoom(sql: SqlStorage, rate: number): number {
   const cap = Math.max(BULK_IN_FLIGHT_MIN, Math.ceil(rate * BULK_IN_FLIGHT_SECONDS));
@@ -116,7 +120,9 @@ function bulkInFlightRoom(sql: SqlStorage, rate: number): number {
     firstRow(
       sql,
       `SELECT COUNT(*) AS n FROM (
-         SELECT 1 FROM outbox INDEXED BY outbox_released WHERE state = 'released' LIMIT ?)`,
+         SELECT 1 FROM outbox INDEXED BY outbox_released
+         WHERE state = 'released' AND lane = ? LIMIT ?)`,
+      LANE_BULK,
       cap,
     )?.n ?? 0,
   );
