@@ -20,22 +20,29 @@ import type { Plan } from "./delivery-plan";
 /** What a lookup said, or that it threw (a bug, or a provider answer it could not handle). */
 export type Reconciliation = LookupOutcome | { kind: "threw"; reason: string };
 
-/** The lookup for a message, or null when none applies (not pinned, or no `lookup`). */
-export async function reconcile(
+/**
+ * The lookup for a message, or null, at once, when none applies (not pinned, or no `lookup`): the
+ * caller then sends in the same turn, which the gathering sender counts on (send-many.ts).
+ */
+export function reconcile(
   adapter: OutboundAdapter,
   request: OutboundRequest,
   plan: Extract<Plan, { provider: string }>,
   settings: ProviderSettings,
   io: AdapterIO,
-): Promise<Reconciliation | null> {
-  if (!plan.pinned || plan.unanswered === null || !adapter.lookup) {
+): Promise<Reconciliation> | null {
+  const { unanswered } = plan;
+  if (!plan.pinned || unanswered === null || !adapter.lookup) {
     return null;
   }
-  try {
-    return await adapter.lookup(request, plan.unanswered, settings, io);
-  } catch (error) {
-    return { kind: "threw", reason: String(error) };
-  }
+  const lookup = adapter.lookup.bind(adapter);
+  return (async (): Promise<Reconciliation> => {
+    try {
+      return await lookup(request, unanswered, settings, io);
+    } catch (error) {
+      return { kind: "threw", reason: String(error) };
+    }
+  })();
 }
 
 /** One line per batch that looked anything up: how each came out, and why some were resent. */

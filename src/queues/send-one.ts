@@ -87,7 +87,9 @@ export async function sendOne(
     signName: plan.signName,
     payload: message.payload,
   };
-  const reconciliation = await reconcile(adapters[plan.provider], request, plan, plan.settings, io);
+  const lookup = reconcile(adapters[plan.provider], request, plan, plan.settings, io);
+  // No lookup: no await either, so the sends of the batch still start in one turn (send-many.ts).
+  const reconciliation = lookup ? await lookup : null;
   if (reconciliation?.kind === "found") {
     // The provider has it from an attempt whose answer never came: that attempt's send result.
     const foundAt = io.now();
