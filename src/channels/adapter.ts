@@ -62,6 +62,21 @@ export type SendOutcome =
   /** The request left and no answer came back: it may or may not have been sent. */
   | { kind: "unknown"; reason: string };
 
+/**
+ * What a provider says of an earlier attempt of a message whose answer never came (`lookup`):
+ * it has the message (under its id), it has none, or its records cannot say either way.
+ */
+export type LookupOutcome =
+  | { kind: "found"; providerMessageId: string }
+  | { kind: "absent" }
+  | { kind: "cannot_tell"; reason: string };
+
+/** The attempt being asked about: its number, and when its request may have left (unix ms). */
+export interface UnansweredAttempt {
+  attempt: number;
+  startedAt: number;
+}
+
 /** The follower a WeChat customer-service message goes to, in its app. */
 export interface ServiceWindowKey {
   tenantId: string;
@@ -97,4 +112,16 @@ export interface OutboundAdapter {
     io: AdapterIO,
   ): Promise<SendOutcome[]>;
   readonly maxPerCall?: number;
+  /**
+   * Optional: asks the provider whether it already has the message an earlier attempt may have
+   * sent (that attempt's outcome is unknown), so the consumer sends it again only when the
+   * provider says it has none. By the client reference the send gave the provider where it has
+   * one (queues/reconcile.ts). Never sends anything.
+   */
+  lookup?(
+    request: OutboundRequest,
+    attempt: UnansweredAttempt,
+    settings: ProviderSettings,
+    io: AdapterIO,
+  ): Promise<LookupOutcome>;
 }

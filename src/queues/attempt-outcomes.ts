@@ -10,6 +10,7 @@ import type { OutcomeRecord } from "../delivery/status-writer";
 import type { AttemptOutcome } from "../domain/vocabulary";
 import { backoffSeconds } from "../lib/backoff";
 import { newId } from "../lib/ids";
+import type { Reconciliation } from "./reconcile";
 
 export type Verdict =
   | { ack: true; report?: SendResult }
@@ -17,6 +18,8 @@ export type Verdict =
 
 export interface Sent extends OutcomeRecord {
   verdict: Verdict;
+  /** What the provider said when asked, before this attempt, about an unanswered one. */
+  reconciliation?: Reconciliation;
 }
 
 /**

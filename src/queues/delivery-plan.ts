@@ -6,7 +6,7 @@
  * failover rule (domain/routing `nextProvider`) with the last attempt and each provider's circuit.
  * Test-mode SMS only ever goes to the sandbox.
  */
-import type { ProviderSettings } from "../channels/adapter";
+import type { ProviderSettings, UnansweredAttempt } from "../channels/adapter";
 import {
   CHANNEL_PROVIDERS,
   type OutboundAdapters,
@@ -45,6 +45,11 @@ export type Plan =
       ticket: BreakerTicket | null;
       /** An earlier attempt got no answer from this provider: it is the only one left to try. */
       pinned: boolean;
+      /**
+       * When pinned: the earlier attempt with no answer (the latest such, dated from the first),
+       * which the provider is asked about before sending again (queues/reconcile.ts).
+       */
+      unanswered: UnansweredAttempt | null;
     }
   | { provider: null; reason: string; permanent: boolean };
 
@@ -63,17 +68,26 @@ export function breakerFor(tenantId: string, provider: OutboundProvider): Circui
   return breaker;
 }
 
-async function lastAttempts(
-  db: Database,
-  messages: MessageRow[],
-): Promise<Map<string, LastAttempt<ProviderName>>> {
+interface Earlier {
+  last: LastAttempt<ProviderName>;
+  unanswered: UnansweredAttempt | null;
+}
+
+async function lastAttempts(db: Database, messages: MessageRow[]): Promise<Map<string, Earlier>> {
   const retried = messages.filter((m) => m.attemptCount > 1);
-  const last = new Map<string, LastAttempt<ProviderName>>();
+  const last = new Map<string, Earlier>();
   if (retried.length === 0) {
     return last;
   }
   const rows = await db.query.messageAttempts.findMany({
-    columns: { messageId: true, attempt: true, provider: true, outcome: true },
+    columns: {
+      messageId: true,
+      attempt: true,
+      provider: true,
+      outcome: true,
+      latencyMs: true,
+      createdAt: true,
+    },
     where: (a, { inArray }) =>
       inArray(
         a.messageId,
@@ -86,7 +100,20 @@ async function lastAttempts(
         ? [{ ...row, provider: row.provider as ProviderName }]
         : [],
     );
-    last.set(message.id, lastAttemptOf(earlier));
+    const lastOne = lastAttemptOf(earlier);
+    // The unknown ones with the provider that is pinned; an attempt's row is dated when its
+    // answer (or its lack) was recorded, so its request left `latency_ms` before.
+    const unknown = earlier.filter(
+      (a) => a.outcome === "unknown" && a.provider === lastOne?.provider,
+    );
+    const unanswered =
+      lastOne?.outcome === "unknown" && unknown.length > 0
+        ? {
+            attempt: Math.max(...unknown.map((a) => a.attempt)),
+            startedAt: Math.min(...unknown.map((a) => a.createdAt - a.latencyMs)),
+          }
+        : null;
+    last.set(message.id, { last: lastOne, unanswered });
   }
   return last;
 }
@@ -116,6 +143,7 @@ export async function planDeliveries(
         candidates: [own],
         ticket: null,
         pinned: false,
+        unanswered: null,
       });
     }
   }
@@ -171,7 +199,8 @@ export async function planDeliveries(
       continue;
     }
     const tickets = new Map<ProviderName, BreakerTicket>();
-    const choice = nextProvider(candidates, last.get(message.id) ?? null, (provider) => {
+    const earlier = last.get(message.id);
+    const choice = nextProvider(candidates, earlier?.last ?? null, (provider) => {
       const ticket = breakerFor(message.tenantId, provider).allow(now);
       if (ticket) {
         tickets.set(provider, ticket);
@@ -198,7 +227,8 @@ export async function planDeliveries(
       signName: message.signName ?? leadingSignature(message.body)?.name ?? null,
       candidates,
       ticket,
-      pinned: last.get(message.id)?.outcome === "unknown",
+      pinned: earlier?.last?.outcome === "unknown",
+      unanswered: earlier?.last?.outcome === "unknown" ? earlier.unanswered : null,
     });
   }
   return plans;

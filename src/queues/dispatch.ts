@@ -7,8 +7,9 @@
  * delivery never sends twice; every attempt is written before its call (as "no answer yet") and
  * its answer after, to D1, or, when D1 is down for longer than a few retries, to the tenant's
  * dispatcher, which writes it to D1 later; a claim that lapsed with no answer recorded is an
- * unknown outcome (the same provider again, never a second one); each queue message is acked or
- * retried on its own; retryable failures retry with exponential backoff and jitter, up to
+ * unknown outcome (the same provider again, never a second one), which is first asked whether it
+ * has the message already (reconcile.ts: found, it is recorded sent and not sent again); each
+ * queue message is acked or retried on its own; retryable failures retry with exponential backoff and jitter, up to
  * MAX_ATTEMPTS, then the message ends `failed` with the reason; results go back to the tenant's
  * dispatcher in one call per tenant per batch. A message WeChat gave up on, switched in D1 to its
  * SMS fallback (queues/fallback.ts), is acked and handed back to its dispatcher with those
@@ -39,6 +40,7 @@ import { createLogger, type Logger } from "../lib/log";
 import { recordSendMetric } from "../lib/send-metrics";
 import { retryDelay, type Sent, type Verdict } from "./attempt-outcomes";
 import { planDeliveries } from "./delivery-plan";
+import { logReconciliations } from "./reconcile";
 import { gatheringSender } from "./send-many";
 import { sendOne } from "./send-one";
 
@@ -218,6 +220,12 @@ async function dispatchAll(
   for (const result of sent) {
     verdicts.set(result.message.id, result.verdict);
   }
+  logReconciliations(
+    createLogger(env.LOG_LEVEL, { queue: "dispatch" }),
+    sent.flatMap(({ message, attempt, reconciliation }) =>
+      reconciliation ? [{ messageId: message.id, provider: attempt.provider, reconciliation }] : [],
+    ),
+  );
   return verdicts;
 }
 

@@ -15,6 +15,7 @@ import { newId } from "../lib/ids";
 import { type Sent, settle } from "./attempt-outcomes";
 import { breakerFor, type Plan } from "./delivery-plan";
 import { beforeFallback, fallBackWhenRefused } from "./fallback";
+import { reconcile } from "./reconcile";
 import type { gatheringSender } from "./send-many";
 
 /**
@@ -74,20 +75,45 @@ export async function sendOne(
     };
   }
   const startedAt = io.now();
+  const request = {
+    messageId: message.id,
+    tenantId: message.tenantId,
+    to: message.recipient,
+    from: message.sender,
+    body: message.body,
+    attempt: message.attemptCount,
+    statusCallbackUrl: plan.statusCallbackUrl,
+    template: plan.template,
+    signName: plan.signName,
+    payload: message.payload,
+  };
+  const lookup = reconcile(adapters[plan.provider], request, plan, plan.settings, io);
+  // No lookup: no await either, so the sends of the batch still start in one turn (send-many.ts).
+  const reconciliation = lookup ? await lookup : null;
+  if (reconciliation?.kind === "found") {
+    // The provider has it from an attempt whose answer never came: that attempt's send result.
+    const foundAt = io.now();
+    if (plan.ticket) {
+      breakerFor(message.tenantId, plan.provider).record(plan.ticket, true, foundAt);
+    }
+    const found = settle(
+      message,
+      claimId,
+      plan.provider,
+      { kind: "sent", providerMessageId: reconciliation.providerMessageId },
+      startedAt,
+      foundAt,
+      settings,
+      deps,
+      { failover: false },
+    );
+    const reason = `found at ${plan.provider} by a lookup: an earlier attempt had sent it`;
+    return { ...found, attempt: { ...found.attempt, reason }, reconciliation };
+  }
+  const looked = reconciliation ? { reconciliation } : {};
   const outcome = await send(
     adapters[plan.provider],
-    {
-      messageId: message.id,
-      tenantId: message.tenantId,
-      to: message.recipient,
-      from: message.sender,
-      body: message.body,
-      attempt: message.attemptCount,
-      statusCallbackUrl: plan.statusCallbackUrl,
-      template: plan.template,
-      signName: plan.signName,
-      payload: message.payload,
-    },
+    request,
     plan.settings,
     // Messages of one tenant with one provider template may go in one call.
     plan.template ? `${message.tenantId}:${plan.provider}:${plan.template.code}` : null,
@@ -116,9 +142,9 @@ export async function sendOne(
     { failover: !plan.pinned && hasLaterCandidate(plan.candidates, plan.provider) },
   );
   if (fallback === null || outcome.kind !== "failed") {
-    return result;
+    return { ...result, ...looked };
   }
-  return fallBackWhenRefused(
+  const fellBack = await fallBackWhenRefused(
     db,
     message,
     fallback,
@@ -129,6 +155,7 @@ export async function sendOne(
     deps,
     io.now,
   );
+  return { ...fellBack, ...looked };
 }
 
 /** Whether another provider comes after `provider` this round (else the next try starts over). */

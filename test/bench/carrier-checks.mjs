@@ -42,12 +42,15 @@ const count = (list, test) => list.filter(test).length;
  * - `phantom`: we recorded more `sent` attempts with a carrier than it accepted (the mark
  *   matching is broken, or we invented a send)
  * - `twice`: accepted more than once, by one carrier, with no attempt of ours whose outcome was
- *   unknown (the one window where a second send is allowed); `explained` counts those that had one
+ *   unknown; `explained` counts those that had one, with a carrier that cannot be asked before a
+ *   resend (the one case where a second send is allowed)
+ * - `twiceDespiteLookup`: accepted more than once by a carrier in `lookUp`, which the consumer asks
+ *   before sending again after an unknown outcome (queues/reconcile.ts): never allowed
  * - `acrossCarriers`: accepted by two carriers, never allowed
  * - `unrecordedClaims`: claimed more often than attempts were recorded (`attempt_count` above the
  *   attempts' count), i.e. a provider call may have happened that nobody wrote down
  */
-export function compareWithCarriers({ accepted, log, markOf }) {
+export function compareWithCarriers({ accepted, log, markOf, lookUp = new Set() }) {
   const byMark = new Map();
   for (const message of log.messages) {
     const mark = markOf(message.body);
@@ -58,6 +61,7 @@ export function compareWithCarriers({ accepted, log, markOf }) {
   const unrecorded = [];
   const phantom = [];
   const twice = [];
+  const twiceDespiteLookup = [];
   const acrossCarriers = [];
   let explained = 0;
   const marks = new Set([...accepted.keys(), ...byMark.keys()]);
@@ -81,6 +85,8 @@ export function compareWithCarriers({ accepted, log, markOf }) {
     if (carriers.length > 1) {
       if (new Set(carriers).size > 1) {
         acrossCarriers.push({ mark, id, carriers });
+      } else if (lookUp.has(carriers[0])) {
+        twiceDespiteLookup.push({ mark, id, carrier: carriers[0], acceptances: carriers.length });
       } else if (attempts.some((a) => a.provider === carriers[0] && a.outcome === "unknown")) {
         explained += 1;
       } else {
@@ -104,6 +110,7 @@ export function compareWithCarriers({ accepted, log, markOf }) {
     unrecorded,
     phantom,
     twice,
+    twiceDespiteLookup,
     explained,
     acrossCarriers,
     unrecordedClaims,
@@ -134,6 +141,7 @@ export function carrierFailures(section, found) {
   rule(found.unrecorded, "messages a carrier accepted with no recorded attempt");
   rule(found.phantom, "messages with a recorded send the carrier never accepted");
   rule(found.twice, "messages accepted twice without an attempt of unknown outcome");
+  rule(found.twiceDespiteLookup, "messages accepted twice by a carrier the consumer asks first");
   rule(found.acrossCarriers, "messages accepted by two carriers");
   rule(found.unrecordedClaims, "claims with no recorded attempt");
   return failures;
@@ -152,7 +160,7 @@ export function carrierRows(found, passFail) {
     ["recorded sends the carrier never accepted", cell(found.phantom)],
     [
       "accepted more than once",
-      `${found.explained + found.twice.length + found.acrossCarriers.length}: ${found.explained} by the same carrier after an attempt with no answer (the outcome-unknown window); otherwise ${cell(found.twice)}; by two carriers ${cell(found.acrossCarriers)}`,
+      `${found.explained + found.twice.length + found.twiceDespiteLookup.length + found.acrossCarriers.length}: by a carrier that answers lookups (asked before any resend) ${cell(found.twiceDespiteLookup)}; by one that does not, after an attempt with no answer, ${found.explained}; otherwise ${cell(found.twice)}; by two carriers ${cell(found.acrossCarriers)}`,
     ],
     [
       "claims with no recorded attempt (attempt_count above the attempts)",

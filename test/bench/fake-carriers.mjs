@@ -5,7 +5,10 @@
  * nothing), the rest are accepted. Every acceptance is counted by the message's mark (`keyOf`:
  * found in Twilio's body and in Tencent's template parameters), and each accepted message gets
  * receipts: posted twice, in shuffled batches, with Twilio's intermediate `sent` status arriving
- * after its `delivered`.
+ * after its `delivered`. The consumer's lookups before a resend (queues/reconcile.ts) are answered
+ * from what was accepted, always and at once (no chaos: they are reads, counted apart from the
+ * sends): Twilio's Messages list by `To`, newest first, and Tencent's
+ * PullSmsSendStatusByPhoneNumber with each status's `SessionContext`.
  */
 import { createHmac } from "node:crypto";
 import { createServer } from "node:http";
@@ -60,7 +63,11 @@ export async function startFakeCarriers({
     timeoutsAfter: 0,
     accepted: 0,
     receipts: 0,
+    lookups: 0,
   };
+  const twilioListed = new Map(); // To → Twilio's Message resources, oldest first
+  const tencentListed = new Map(); // E.164 → Tencent's send statuses, oldest first
+  const listed = (map, key, entry) => map.set(key, [...(map.get(key) ?? []), entry]);
   const hanging = new Set();
   const tencentReceipts = [];
   let sequence = 0;
@@ -108,6 +115,27 @@ export async function startFakeCarriers({
   const server = createServer(async (request, response) => {
     const body = await readBody(request);
     const url = new URL(request.url, "http://127.0.0.1");
+    if (request.method === "GET" && url.pathname.endsWith("/Messages.json")) {
+      stats.lookups += 1;
+      const messages = [...(twilioListed.get(url.searchParams.get("To")) ?? [])].reverse();
+      response.writeHead(200, { "content-type": "application/json" });
+      response.end(JSON.stringify({ messages, page_size: messages.length }));
+      return;
+    }
+    if (request.headers["x-tc-action"] === "PullSmsSendStatusByPhoneNumber") {
+      stats.lookups += 1;
+      const { PhoneNumber } = JSON.parse(body);
+      response.writeHead(200, { "content-type": "application/json" });
+      response.end(
+        JSON.stringify({
+          Response: {
+            PullSmsSendStatusSet: tencentListed.get(PhoneNumber) ?? [],
+            RequestId: `req-lookup-${stats.lookups}`,
+          },
+        }),
+      );
+      return;
+    }
     if (url.pathname.endsWith("/Messages.json")) {
       const params = new URLSearchParams(body);
       const sid = `SM${String(++sequence).padStart(32, "0")}`;
@@ -116,6 +144,14 @@ export async function startFakeCarriers({
         response.end(JSON.stringify({ sid, status: "queued" }));
       });
       if (sent) {
+        listed(twilioListed, params.get("To"), {
+          sid,
+          to: params.get("To"),
+          body: params.get("Body"),
+          direction: "outbound-api",
+          status: "queued",
+          date_created: new Date().toUTCString().replace("GMT", "+0000"),
+        });
         const callback = params.get("StatusCallback");
         const receipt = (status) => {
           const form = new URLSearchParams({
@@ -174,6 +210,14 @@ export async function startFakeCarriers({
         },
       );
       if (sent) {
+        listed(tencentListed, payload.PhoneNumberSet[0], {
+          SerialNo: serial,
+          PhoneNumber: payload.PhoneNumberSet[0],
+          SessionContext: payload.SessionContext,
+          ReportStatus: "SUCCESS",
+          Description: "DELIVRD",
+          UserReceiveTime: Math.floor(Date.now() / 1000),
+        });
         const receipt = {
           user_receive_time: new Date().toISOString(),
           nationcode: "86",

@@ -10,8 +10,9 @@
  * the transactional lane is meant to overtake the bulk one: order is promised within a lane.
  * Accepted while the tenant is paused (send rate 0), then released at `shardsRate` msg/s.
  *
- * Counted at a fake Twilio on loopback, outside the Worker (it answers every send at once and
- * posts no receipts: the messages end `expired`, which the counts do not look at): every message
+ * Counted at a fake Twilio on loopback, outside the Worker (it answers every send at once, answers
+ * the consumer's lookups before a resend from what it accepted, and posts no receipts: the
+ * messages end `expired`, which the counts do not look at): every message
  * must arrive (0 lost), once (0 duplicates), and each recipient's in sequence order (0 out of
  * order); the rate at the carrier over the steady part (the 10th to the 90th percentile of
  * arrivals, while every shard still has work) must be within 2% of the tenant's rate.
@@ -65,11 +66,17 @@ const TWILIO_TOKEN = "shards-twilio-auth-token-0123456789";
 const MARK = /Q(\d+)S(\d+)/;
 const markOf = (r, k) => `Q${String(r).padStart(5, "0")}S${String(k).padStart(2, "0")}`;
 
-/** A fake Twilio that records each send it accepts (the mark in its body, and when). */
+/**
+ * A fake Twilio that records each send it accepts (the mark in its body, and when), and answers
+ * the consumer's lookups before a resend (queues/reconcile.ts) from them: its Messages list by
+ * `To`, newest first.
+ */
 async function startFakeTwilio() {
   const arrivals = [];
   let unreadable = 0;
   let sequence = 0;
+  let lookups = 0;
+  const listed = new Map(); // To → Message resources, oldest first
   const server = createServer((request, response) => {
     let body = "";
     request.setEncoding("utf8");
@@ -77,22 +84,42 @@ async function startFakeTwilio() {
       body += chunk;
     });
     request.on("end", () => {
-      if (!request.url.endsWith("/Messages.json")) {
+      const url = new URL(request.url, "http://127.0.0.1");
+      if (request.method === "GET" && url.pathname.endsWith("/Messages.json")) {
+        lookups += 1;
+        const messages = [...(listed.get(url.searchParams.get("To")) ?? [])].reverse();
+        response.writeHead(200, { "content-type": "application/json" });
+        response.end(JSON.stringify({ messages, page_size: messages.length }));
+        return;
+      }
+      if (!url.pathname.endsWith("/Messages.json")) {
         response.writeHead(404);
         response.end();
         return;
       }
-      const text = new URLSearchParams(body).get("Body") ?? "";
+      const form = new URLSearchParams(body);
+      const text = form.get("Body") ?? "";
       const mark = MARK.exec(text);
       if (mark) {
         arrivals.push({ r: Number(mark[1]), k: Number(mark[2]), at: Date.now() });
       } else {
         unreadable += 1;
       }
+      const sid = `SM${String(++sequence).padStart(32, "0")}`;
+      const to = form.get("To");
+      listed.set(to, [
+        ...(listed.get(to) ?? []),
+        {
+          sid,
+          to,
+          body: text,
+          direction: "outbound-api",
+          status: "queued",
+          date_created: new Date().toUTCString().replace("GMT", "+0000"),
+        },
+      ]);
       response.writeHead(201, { "content-type": "application/json" });
-      response.end(
-        JSON.stringify({ sid: `SM${String(++sequence).padStart(32, "0")}`, status: "queued" }),
-      );
+      response.end(JSON.stringify({ sid, status: "queued" }));
     });
   });
   await new Promise((resolve) => server.listen(0, "127.0.0.1", resolve));
@@ -100,6 +127,7 @@ async function startFakeTwilio() {
     url: `http://127.0.0.1:${server.address().port}`,
     arrivals,
     unreadable: () => unreadable,
+    lookups: () => lookups,
     stop: () =>
       new Promise((resolve) => {
         server.closeAllConnections();
@@ -371,6 +399,7 @@ async function runOnce(settings, { kill }) {
     run.drainSeconds = (Date.now() - graceMs - run.releasedAt) / 1000;
     run.arrivals = [...fake.arrivals];
     run.unreadable = fake.unreadable();
+    run.lookups = fake.lookups();
     run.verdict = judgeArrivals(run.arrivals, {
       recipients: settings.shardsRecipients,
       perRecipient: run.accept.perRecipient,
@@ -473,6 +502,10 @@ function runRows(settings, run) {
       `${v.duplicates}${v.duplicates ? ` (e.g. ${v.duplicated.slice(0, 3).join(", ")}; ${explainedCount(run)} of the ${v.duplicated.length} messages sent twice had an attempt whose outcome is unknown in D1)` : ""} ${passFail(v.duplicates === 0)}`,
     ],
     [
+      "lookups the fake Twilio answered (the consumer asks before a resend after no answer)",
+      String(run.lookups ?? 0),
+    ],
+    [
       "out of order per recipient",
       `${v.outOfOrder}${v.outOfOrder ? ` (e.g. ${v.disorderExamples.join(", ")})` : ""} ${passFail(v.outOfOrder === 0)}`,
     ],
@@ -495,7 +528,7 @@ export async function runShards(settings) {
 
 - One tenant, \`dispatch_shards\` ${settings.shardsCount} (\`PATCH /v1/platform/tenants/{id}\`, platform key), both dispatch queues (\`relaybox-dispatch\` for the single sends, \`relaybox-dispatch-bulk\` for the batches); ${settings.shardsMessages} messages to ${settings.shardsRecipients} recipients, each body marked with its recipient and a per-recipient sequence number. ${format(settings.shardsSingleShare * 100, 0)}% of the recipients get theirs as single sends (transactional lane; each recipient's next after the previous 202, ${SINGLE_CLIENTS} recipients at a time), the rest as batches (bulk lane; batch k holds every such recipient's k-th message, each batch after the previous 202). A recipient's messages stay in one lane: the transactional lane overtakes the bulk one by design, so order is promised within a lane
 - Accepted while paused (\`send_rate\` 0), then \`PATCH /v1/tenant {"send_rate": ${settings.shardsRate}}\` (${format(settings.shardsRate / settings.shardsCount)} msg/s a shard)
-- Counted at a fake Twilio on loopback, outside the Worker: every send it accepts, by the mark in its body, with its arrival time; it answers at once and posts no receipts (the messages end \`expired\`, which nothing here counts). Lost: a mark never seen; duplicate: a mark seen twice; out of order: a recipient's first sight of sequence k+1 not right after k. Rate: arrivals between the 10th and the 90th percentile, over that time (every shard still has work then), within ${RATE_TOLERANCE * 100}% of the tenant's rate
+- Counted at a fake Twilio on loopback, outside the Worker: every send it accepts, by the mark in its body, with its arrival time; it answers at once, answers the consumer's lookups before a resend (its Messages list by \`To\`) from what it accepted, and posts no receipts (the messages end \`expired\`, which nothing here counts). Lost: a mark never seen; duplicate: a mark seen twice; out of order: a recipient's first sight of sequence k+1 not right after k. Rate: arrivals between the 10th and the 90th percentile, over that time (every shard still has work then), within ${RATE_TOLERANCE * 100}% of the tenant's rate
 - Second run: fresh state; SIGKILL to wrangler and workerd once ${format(settings.shardsKillAt * 100, 0)}% of the messages reached the carrier, a new \`wrangler dev\` on the same state and port at once; then the same counts (the rate is not judged there: the restart's gap is in it)
 - Settings: ${Object.entries(SHARDS_VARS)
     .map(([k, v]) => `\`${k}\` ${v}`)

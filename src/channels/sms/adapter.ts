@@ -8,14 +8,22 @@
  */
 import type {
   AdapterIO,
+  LookupOutcome,
   OutboundAdapter,
   OutboundRequest,
   ProviderSettings,
   SendOutcome,
+  UnansweredAttempt,
 } from "../adapter";
 
 // What every SMS adapter uses of the outbound interface, named from here beside the rest.
-export type { AdapterIO, ProviderSettings, SendOutcome } from "../adapter";
+export type {
+  AdapterIO,
+  LookupOutcome,
+  ProviderSettings,
+  SendOutcome,
+  UnansweredAttempt,
+} from "../adapter";
 
 /** What an SMS provider is given: the outbound request but the channel's own payload. */
 export type SmsSendRequest = Omit<OutboundRequest, "tenantId" | "payload">;
@@ -85,6 +93,12 @@ export interface SmsAdapter extends OutboundAdapter {
     settings: ProviderSettings,
     io: AdapterIO,
   ): Promise<SendOutcome[]>;
+  lookup?(
+    request: SmsSendRequest,
+    attempt: UnansweredAttempt,
+    settings: ProviderSettings,
+    io: AdapterIO,
+  ): Promise<LookupOutcome>;
 }
 
 /** A callback (a receipt or an inbound message) whose body cannot be read. */

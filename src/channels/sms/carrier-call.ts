@@ -7,7 +7,7 @@
  * blindly to another). A redirect is a permanent failure (lib/outbound-fetch says why).
  */
 import { fetchNoRedirect, RedirectRefusedError } from "../../lib/outbound-fetch";
-import type { AdapterIO, ProviderSettings, SendOutcome } from "./adapter";
+import type { AdapterIO, LookupOutcome, ProviderSettings, SendOutcome } from "./adapter";
 
 /** The adapters' request time-out unless a provider's settings say otherwise. */
 export const DEFAULT_TIMEOUT_MS = 10_000;
@@ -93,4 +93,19 @@ function redirectRefused(
     code: "redirected",
     reason: `${provider} ${error.message}`,
   };
+}
+
+/**
+ * A lookup's call (`lookup` of the adapters), under the provider's time-out like a send: the
+ * answer, or why there is none. With no answer, or a redirect, the provider's records cannot say.
+ */
+export async function lookupCall(
+  carrier: string,
+  io: Pick<AdapterIO, "fetch">,
+  url: string,
+  init: RequestInit,
+  timeoutMs: number,
+): Promise<CarrierAnswer | Extract<LookupOutcome, { kind: "cannot_tell" }>> {
+  const answer = await callCarrier(carrier, io, url, init, timeoutMs);
+  return answer.kind === "answer" ? answer : { kind: "cannot_tell", reason: answer.reason };
 }

@@ -76,6 +76,25 @@ export function sandboxInbound(body: unknown, now: number): InboundMessage[] {
   }));
 }
 
+/**
+ * The carrier's side: the sends it took, by our message id (this isolate only, the newest
+ * REMEMBERED of them), for `lookup`. A send from an isolate that is gone is not remembered: its
+ * lookup cannot tell, and the message is sent again, as a real carrier's would be without lookups.
+ */
+const remembered = new Map<string, string>();
+const REMEMBERED = 10_000;
+
+function remember(messageId: string, providerMessageId: string): void {
+  remembered.delete(messageId);
+  remembered.set(messageId, providerMessageId);
+  if (remembered.size > REMEMBERED) {
+    const oldest = remembered.keys().next();
+    if (!oldest.done) {
+      remembered.delete(oldest.value);
+    }
+  }
+}
+
 /** The carrier's side: receipts waiting to be posted, by callback URL (this isolate only). */
 const outgoing = new Map<string, SandboxReceipt[]>();
 
@@ -146,7 +165,15 @@ export const sandbox: SmsAdapter = {
         io,
       );
     }
+    remember(request.messageId, providerMessageId);
     return { kind: "sent", providerMessageId };
+  },
+
+  async lookup(request) {
+    const providerMessageId = remembered.get(request.messageId);
+    return providerMessageId
+      ? { kind: "found", providerMessageId }
+      : { kind: "cannot_tell", reason: "the sandbox remembers only this isolate's sends" };
   },
 
   async parseInbound(request, context) {

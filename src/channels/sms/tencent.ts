@@ -17,6 +17,7 @@ import {
 } from "./adapter";
 import { callCarrier, carrierTimeout } from "./carrier-call";
 import { tencentInbound } from "./tencent-inbound";
+import { lookupTencentMessage } from "./tencent-lookup";
 import { signTc3Request } from "./tencent-signature";
 
 const DEFAULT_BASE_URL = "https://sms.tencentcloudapi.com";
@@ -240,6 +241,9 @@ export const tencent: SmsAdapter = {
     );
     return answer.kind === "answer" ? outcomeOf(answer.response.status, answer.text) : answer;
   },
+
+  // By the SessionContext each send carries (tencent-lookup.ts).
+  lookup: lookupTencentMessage,
 
   async parseReceipt(request): Promise<Receipt[]> {
     const parsed = receiptsSchema.safeParse(await request.json().catch(() => undefined));

@@ -19,6 +19,7 @@ import {
 } from "./adapter";
 import { callCarrier, carrierTimeout } from "./carrier-call";
 import { twilioInbound, verifiedTwilioFields } from "./twilio-inbound";
+import { credentialsOf, lookupTwilioMessage } from "./twilio-lookup";
 
 const DEFAULT_BASE_URL = "https://api.twilio.com";
 
@@ -100,6 +101,9 @@ export const twilio: SmsAdapter = {
     return answer.kind === "answer" ? outcomeOf(answer.response, answer.text) : answer;
   },
 
+  // Twilio takes no client reference: the lookup matches To, Body and the time (twilio-lookup.ts).
+  lookup: lookupTwilioMessage,
+
   async parseReceipt(request, context): Promise<Receipt[]> {
     const fields = await verifiedTwilioFields(request, context);
     return receiptsOf({
@@ -161,22 +165,6 @@ function messageRequest(
       body: form.toString(),
     },
   };
-}
-
-/** Base64 `user:password` for Basic auth: an API key when one is set, else the account's token. */
-function credentialsOf(settings: ProviderSettings, accountSid: string): string | null {
-  const {
-    api_key_sid: keySid,
-    api_key_secret: keySecret,
-    auth_token: authToken,
-  } = settings.secrets;
-  if (keySid && keySecret) {
-    return base64Utf8(`${keySid}:${keySecret}`);
-  }
-  if (authToken) {
-    return base64Utf8(`${accountSid}:${authToken}`);
-  }
-  return null;
 }
 
 function outcomeOf(response: Response, text: string): SendOutcome {
@@ -251,12 +239,4 @@ function configString(settings: ProviderSettings, key: string): string | undefin
 
 function misconfigured(code: string, reason: string): Extract<SendOutcome, { kind: "failed" }> {
   return { kind: "failed", retryable: false, code, reason: `Twilio settings: ${reason}` };
-}
-
-function base64Utf8(text: string): string {
-  let binary = "";
-  for (const byte of new TextEncoder().encode(text)) {
-    binary += String.fromCharCode(byte);
-  }
-  return btoa(binary);
 }
