@@ -242,7 +242,9 @@ function tail(file, lines = 40) {
  * @param {string} [options.extraSql]  run after the seed, e.g. to change the tenant's send rate
  * @param {string} [options.logLevel]  wrangler's `--log-level`
  * @param {number} [options.inspectorPort]  wrangler's `--inspector-port` (DevTools protocol), on
- *   127.0.0.1; default: wrangler's own choice (9229, or another if that is taken)
+ *   127.0.0.1; default: a free port. Not wrangler's own choice: it probes 9229 upwards, and two
+ *   servers starting at once (browser test files run two at a time) both found 9229 free, so the
+ *   second exited when it could not bind it
  * @param {number} [options.readyTimeoutMs]
  * @param {string} [options.cwd]  where wrangler runs: the repository (default), or a copy of its
  *   wrangler.toml, src/ and migrations/ with a node_modules symlink (the bench's snapshotSource()),
@@ -301,9 +303,8 @@ export async function startLocalServer({
   if (logLevel) {
     args.push("--log-level", logLevel);
   }
-  if (inspectorPort) {
-    args.push("--inspector-ip", "127.0.0.1", "--inspector-port", String(inspectorPort));
-  }
+  const inspector = inspectorPort ?? (await freePort());
+  args.push("--inspector-ip", "127.0.0.1", "--inspector-port", String(inspector));
 
   const logFile = join(persistTo, "wrangler.log");
   const log = openSync(logFile, "a");
@@ -355,7 +356,7 @@ export async function startLocalServer({
     logFile,
     credentials,
     apiKey: credentials.apiKey,
-    inspectorPort,
+    inspectorPort: inspector,
     /** Graceful stop: SIGTERM, then SIGKILL after `graceMs`. */
     stop: (graceMs = 5000) => terminate("SIGTERM", graceMs),
     /** A crash: SIGKILL to every process of the server at once. */
