@@ -27,7 +27,7 @@ function fake(answer: (request: Request) => Response | Promise<Response>) {
     now: () => NOW,
     waitUntil: () => {},
   };
-  const only = (): Request => {
+  const theRequest = (): Request => {
     expect(requests).toHaveLength(1);
     const [request] = requests;
     if (!request) {
@@ -35,7 +35,7 @@ function fake(answer: (request: Request) => Response | Promise<Response>) {
     }
     return request;
   };
-  return { io, requests, only };
+  return { io, requests, theRequest };
 }
 
 function lookupOf(adapter: { lookup?: unknown }) {
@@ -82,7 +82,7 @@ describe("Twilio lookup (Messages list by To, matched on body and time)", () => 
   it("reads the account's Messages list filtered by To, with Basic auth, never a send", async () => {
     const carrier = fake(() => Response.json({ messages: [] }));
     await lookup(request, ATTEMPT, settings, carrier.io);
-    const sent = carrier.only();
+    const sent = carrier.theRequest();
     expect(sent.method).toBe("GET");
     const url = new URL(sent.url);
     expect(`${url.origin}${url.pathname}`).toBe(
@@ -184,7 +184,7 @@ describe("Aliyun lookup (QuerySendDetails by OutId)", () => {
   it("posts a signed QuerySendDetails for the number on the attempt's day in China", async () => {
     const carrier = fake(() => details([]));
     await lookup(request, ATTEMPT, settings, carrier.io);
-    const sent = carrier.only();
+    const sent = carrier.theRequest();
     expect(sent.method).toBe("POST");
     expect(sent.url).toBe("https://dysms.test/");
     const params = new URLSearchParams(new TextDecoder().decode(await sent.arrayBuffer()));
@@ -287,7 +287,7 @@ describe("Tencent lookup (PullSmsSendStatusByPhoneNumber by SessionContext)", ()
   it("posts a TC3-signed PullSmsSendStatusByPhoneNumber from before the attempt", async () => {
     const carrier = fake(() => statuses([]));
     await lookup(request, ATTEMPT, settings, carrier.io);
-    const sent = carrier.only();
+    const sent = carrier.theRequest();
     expect(sent.url).toBe("https://sms.tencent.test/");
     expect(sent.method).toBe("POST");
     expect(sent.headers.get("x-tc-action")).toBe("PullSmsSendStatusByPhoneNumber");
