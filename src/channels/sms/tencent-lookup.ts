@@ -15,11 +15,8 @@ import type {
   UnansweredAttempt,
 } from "./adapter";
 import { carrierTimeout, lookupCall } from "./carrier-call";
-import { signTc3Request } from "./tencent-signature";
+import { tencentConfig as configText, tencentCall } from "./tencent-api";
 
-const DEFAULT_BASE_URL = "https://sms.tencentcloudapi.com";
-const DEFAULT_REGION = "ap-guangzhou";
-const CONTENT_TYPE = "application/json; charset=utf-8";
 /** Tencent returns at most 100 statuses a call. */
 const LIMIT = 100;
 /** How far Tencent's clock may be from ours. */
@@ -49,13 +46,6 @@ export async function lookupTencentMessage(
       reason: "the Tencent settings lack secret_id, secret_key or app",
     };
   }
-  const baseUrl = configText(settings, "base_url") ?? DEFAULT_BASE_URL;
-  let host: string;
-  try {
-    host = new URL(baseUrl).host;
-  } catch {
-    return { kind: "cannot_tell", reason: `Tencent base_url is not a URL: ${baseUrl}` };
-  }
   const payload = JSON.stringify({
     BeginTime: Math.floor((attempt.startedAt - CLOCK_MARGIN_MS) / 1000),
     EndTime: Math.ceil((io.now() + CLOCK_MARGIN_MS) / 1000),
@@ -64,33 +54,17 @@ export async function lookupTencentMessage(
     PhoneNumber: request.to,
     SmsSdkAppId: appId,
   });
-  const timestamp = Math.floor(io.now() / 1000);
-  const { authorization } = await signTc3Request({
-    secretId,
-    secretKey,
-    service: "sms",
-    timestamp,
-    headers: { "content-type": CONTENT_TYPE, host },
+  const call = await tencentCall(
+    settings,
+    { secretId, secretKey },
+    "PullSmsSendStatusByPhoneNumber",
     payload,
-  });
-  const answer = await lookupCall(
-    "Tencent",
-    io,
-    baseUrl,
-    {
-      method: "POST",
-      headers: {
-        Authorization: authorization,
-        "Content-Type": CONTENT_TYPE,
-        "X-TC-Action": "PullSmsSendStatusByPhoneNumber",
-        "X-TC-Version": "2021-01-11",
-        "X-TC-Timestamp": String(timestamp),
-        "X-TC-Region": configText(settings, "region") ?? DEFAULT_REGION,
-      },
-      body: payload,
-    },
-    carrierTimeout(settings),
+    io.now(),
   );
+  if ("invalid" in call) {
+    return { kind: "cannot_tell", reason: call.invalid };
+  }
+  const answer = await lookupCall("Tencent", io, call.url, call.init, carrierTimeout(settings));
   if (answer.kind !== "answer") {
     return answer;
   }
@@ -121,12 +95,4 @@ export function statusesOf(text: string, messageId: string): LookupOutcome {
     kind: "cannot_tell",
     reason: "Tencent lists a message only once its delivery report came, and has none for it",
   };
-}
-
-function configText(settings: ProviderSettings, key: string): string | undefined {
-  const value = settings.config[key];
-  if (typeof value === "number") {
-    return String(value);
-  }
-  return typeof value === "string" && value.trim() !== "" ? value.trim() : undefined;
 }

@@ -9,20 +9,15 @@
  */
 import { z } from "zod";
 import {
-  type ProviderSettings,
   type Receipt,
   ReceiptFormatError,
   type SendOutcome,
   type SmsAdapter,
 } from "./adapter";
 import { callCarrier, carrierTimeout } from "./carrier-call";
+import { tencentConfig as configText, tencentCall } from "./tencent-api";
 import { tencentInbound } from "./tencent-inbound";
 import { lookupTencentMessage } from "./tencent-lookup";
-import { signTc3Request } from "./tencent-signature";
-
-const DEFAULT_BASE_URL = "https://sms.tencentcloudapi.com";
-const DEFAULT_REGION = "ap-guangzhou";
-const CONTENT_TYPE = "application/json; charset=utf-8";
 
 type Verdict = { retryable: boolean; reason: string };
 
@@ -145,14 +140,6 @@ function outcomeOf(status: number, text: string): SendOutcome {
   };
 }
 
-function configText(settings: ProviderSettings, key: string): string | undefined {
-  const value = settings.config[key];
-  if (typeof value === "number") {
-    return String(value);
-  }
-  return typeof value === "string" && value.trim() !== "" ? value.trim() : undefined;
-}
-
 function refused(code: string, reason: string): SendOutcome {
   return { kind: "failed", retryable: false, code, reason };
 }
@@ -190,14 +177,6 @@ export const tencent: SmsAdapter = {
       ].flat();
       return refused("settings_incomplete", `Tencent settings lack ${missing.join(", ")}`);
     }
-    const baseUrl = configText(settings, "base_url") ?? DEFAULT_BASE_URL;
-    let host: string;
-    try {
-      host = new URL(baseUrl).host;
-    } catch {
-      return refused("settings_invalid", `Tencent base_url is not a URL: ${baseUrl}`);
-    }
-
     const senderId = configText(settings, "sender_id");
     const extendCode = configText(settings, "extend_code");
     const payload = JSON.stringify({
@@ -211,34 +190,11 @@ export const tencent: SmsAdapter = {
       ...(senderId ? { SenderId: senderId } : {}),
       ...(extendCode ? { ExtendCode: extendCode } : {}),
     });
-    const timestamp = Math.floor(io.now() / 1000);
-    const { authorization } = await signTc3Request({
-      secretId,
-      secretKey,
-      service: "sms",
-      timestamp,
-      // The host fetch will send, derived from the same URL, so signed and sent cannot differ.
-      headers: { "content-type": CONTENT_TYPE, host },
-      payload,
-    });
-    const answer = await callCarrier(
-      "Tencent",
-      io,
-      baseUrl,
-      {
-        method: "POST",
-        headers: {
-          Authorization: authorization,
-          "Content-Type": CONTENT_TYPE,
-          "X-TC-Action": "SendSms",
-          "X-TC-Version": "2021-01-11",
-          "X-TC-Timestamp": String(timestamp),
-          "X-TC-Region": configText(settings, "region") ?? DEFAULT_REGION,
-        },
-        body: payload,
-      },
-      carrierTimeout(settings),
-    );
+    const call = await tencentCall(settings, { secretId, secretKey }, "SendSms", payload, io.now());
+    if ("invalid" in call) {
+      return refused("settings_invalid", call.invalid);
+    }
+    const answer = await callCarrier("Tencent", io, call.url, call.init, carrierTimeout(settings));
     return answer.kind === "answer" ? outcomeOf(answer.response.status, answer.text) : answer;
   },
 
