@@ -11,12 +11,8 @@
  * RELAYBOX_URL: where the Worker runs (default http://127.0.0.1:8787). PLATFORM_KEY: from the
  * environment, or locally from .dev.vars (written by `npm start`).
  */
-import { existsSync, readFileSync } from "node:fs";
-import { join } from "node:path";
 import { parseArgs } from "node:util";
-import { ROOT } from "./seed.mjs";
-
-const BASE_URL = (process.env.RELAYBOX_URL ?? "http://127.0.0.1:8787").replace(/\/+$/, "");
+import { platformApi as api, fail } from "./platform-api.mjs";
 
 const USAGE = `Usage: npm run tenant -- <command>
   create --name <name> --country <CC> [--owner-email <email>] [--allowed CC,CC] [--send-rate N] [--currency XXX]
@@ -24,51 +20,6 @@ const USAGE = `Usage: npm run tenant -- <command>
   suspend <tenant id>
   resume <tenant id>
 Env: RELAYBOX_URL (default http://127.0.0.1:8787), PLATFORM_KEY (default: .dev.vars)`;
-
-function platformKey() {
-  if (process.env.PLATFORM_KEY) {
-    return process.env.PLATFORM_KEY;
-  }
-  const devVars = join(ROOT, ".dev.vars");
-  const text = existsSync(devVars) ? readFileSync(devVars, "utf8") : "";
-  const value = /^PLATFORM_KEY[ \t]*=[ \t]*(.*)$/m
-    .exec(text)?.[1]
-    ?.trim()
-    .replace(/^(["'])(.*)\1$/, "$2");
-  if (!value) {
-    fail("No PLATFORM_KEY: set it in the environment, or run `npm start` once to write .dev.vars.");
-  }
-  return value;
-}
-
-function fail(message) {
-  console.error(message);
-  process.exit(1);
-}
-
-async function api(method, path, body) {
-  let res;
-  try {
-    res = await fetch(`${BASE_URL}${path}`, {
-      method,
-      headers: {
-        authorization: `Bearer ${platformKey()}`,
-        ...(body ? { "content-type": "application/json" } : {}),
-      },
-      body: body ? JSON.stringify(body) : undefined,
-    });
-  } catch (error) {
-    fail(`Cannot reach ${BASE_URL} (${error.cause?.code ?? error.message}); is it running?`);
-  }
-  const payload = await res.json().catch(() => ({}));
-  if (!res.ok) {
-    const errors = (payload.errors ?? []).map((e) => `\n  ${e.pointer || "/"}: ${e.detail}`);
-    fail(
-      `${res.status} ${payload.title ?? res.statusText}: ${payload.detail ?? ""}${errors.join("")}`,
-    );
-  }
-  return payload;
-}
 
 function describe(tenant) {
   const state = tenant.suspended_at ? `suspended since ${tenant.suspended_at}` : "active";

@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { form, signedIn } from "./support/dashboard";
+import { signedIn } from "./support/dashboard";
 import { call, createTenant } from "./support/tenants";
 
 type Signed = { cookie: string; csrf: string };

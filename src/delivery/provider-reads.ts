@@ -7,7 +7,7 @@
  */
 import { and, eq, inArray } from "drizzle-orm";
 import type { ProviderSettings } from "../channels/sms/adapter";
-import { masterKeysOf, settingsOf } from "../config/settings";
+import { masterKeysOf } from "../config/settings";
 import { database } from "../db/client";
 import { providerSettings, routes, templateProviderCodes } from "../db/schema";
 import type { RouteRule } from "../domain/routing";

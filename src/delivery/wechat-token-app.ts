@@ -7,7 +7,7 @@ import { eq } from "drizzle-orm";
 import { z } from "zod";
 import type { WeChatResult } from "../channels/wechat/api-types";
 import { WECHAT_API_BASE_URL, type WeChatTokenApp } from "../channels/wechat/token-endpoint";
-import { masterKeysOf, settingsOf } from "../config/settings";
+import { masterKeysOf } from "../config/settings";
 import { database } from "../db/client";
 import { wechatApps } from "../db/schema";
 import { decryptSecret } from "../lib/secrets";

@@ -45,7 +45,7 @@ before(async () => {
     body: JSON.stringify({ desk: { enabled: true, working_hours: always } }),
   });
   assert.equal(desk.status, 200, await desk.text());
-  site = createServer((req, res) => res.end(page));
+  site = createServer((_req, res) => res.end(page));
   await new Promise((resolve) => site.listen(0, "127.0.0.1", resolve));
   siteOrigin = `http://127.0.0.1:${site.address().port}`;
   const key = await api("/v1/desk/widget-keys", {

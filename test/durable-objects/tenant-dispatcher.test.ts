@@ -1,6 +1,5 @@
 import { env, runInDurableObject } from "cloudflare:test";
 import { describe, expect, it } from "vitest";
-import { database } from "../../src/db/client";
 import { claimForSending } from "../../src/delivery/status-writer";
 import type { TenantDispatcher } from "../../src/durable-objects/dispatcher/tenant-dispatcher";
 import { acceptRequest, isolatedDispatcher } from "../support/dispatcher";
@@ -35,7 +34,9 @@ describe("TenantDispatcher", () => {
 
   it("serves recipients round-robin, so one recipient's long line does not hold up others", async () => {
     // 8 msg/s: the bucket holds two, so each tick releases two.
-    const { tenant, stub, queue, accept, runAlarm } = await isolatedDispatcher(8);
+    const { tenant, stub, queue, accept, runAlarm, advance } = await isolatedDispatcher(8, {
+      manualClock: true,
+    });
     const line = (to: string) => [1, 2, 3].map(() => outboxMessage(tenant.id, to));
     const [a, b, c] = [line("+8613800000021"), line("+8613800000022"), line("+8613800000023")];
     for (const message of [...a, ...b, ...c]) {
@@ -45,7 +46,7 @@ describe("TenantDispatcher", () => {
     expect(queue.sent).toEqual([a[0]?.id, b[0]?.id]);
     await stub.reportResults(queue.sent.map((id) => ({ id, outcome: "sent" as const })));
 
-    await new Promise((resolve) => setTimeout(resolve, 260));
+    advance(250);
     await runAlarm();
     // Arrival order would now send a's and b's second messages; c has waited longest.
     expect(queue.sent.slice(2)).toEqual([c[0]?.id, a[1]?.id]);
@@ -78,7 +79,9 @@ describe("TenantDispatcher", () => {
   });
 
   it("keeps to the tenant's send rate, in small steady steps", async () => {
-    const { tenant, queue, accept, runAlarm } = await isolatedDispatcher(20);
+    const { tenant, queue, accept, runAlarm, advance } = await isolatedDispatcher(20, {
+      manualClock: true,
+    });
     for (let n = 10; n < 40; n++) {
       await accept(outboxMessage(tenant.id, `+86138000001${n}`));
     }
@@ -86,12 +89,18 @@ describe("TenantDispatcher", () => {
     // The bucket holds a quarter of a second's worth: 5 at 20 msg/s.
     expect(queue.sent).toHaveLength(5);
     await runAlarm();
-    expect(queue.sent.length).toBeLessThanOrEqual(6);
-    await new Promise((resolve) => setTimeout(resolve, 1000));
+    // No time has passed: nothing more is earned.
+    expect(queue.sent).toHaveLength(5);
+    // Waiting a whole second at once earns only what the bucket holds, not 20.
+    advance(1000);
     await runAlarm();
-    // One more second at 20 msg/s (the alarm ticks by itself in between).
-    expect(queue.sent.length).toBeGreaterThanOrEqual(22);
-    expect(queue.sent.length).toBeLessThanOrEqual(27);
+    expect(queue.sent).toHaveLength(10);
+    // A quarter of a second, three times over: 5 each.
+    for (const expected of [15, 20, 25]) {
+      advance(250);
+      await runAlarm();
+      expect(queue.sent).toHaveLength(expected);
+    }
   });
 
   it("releases nothing while paused, and resumes when the rate is raised", async () => {

@@ -1,6 +1,5 @@
 import { env } from "cloudflare:test";
 import { describe, expect, it } from "vitest";
-import { database } from "../../src/db/client";
 import { claimForSending, recordAttempts } from "../../src/delivery/status-writer";
 import type { WebhookJob } from "../../src/delivery/webhook-payloads";
 import { logMessages } from "../../src/durable-objects/dispatcher/send-log";

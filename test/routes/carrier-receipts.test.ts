@@ -1,6 +1,5 @@
 import { env } from "cloudflare:test";
 import { describe, expect, it } from "vitest";
-import { database } from "../../src/db/client";
 import { claimForSending, recordAttempts } from "../../src/delivery/status-writer";
 import { logMessages } from "../../src/durable-objects/dispatcher/send-log";
 import { outboxMessage, statusOf } from "../support/messages";
@@ -193,7 +192,6 @@ describe("a receipt that beats the record of its send", () => {
     expect(res.status).toBe(200);
     expect(await statusOf(message.id)).toBe("queued");
 
-    const db = database(env.DB);
     const [claimed] = await claimForSending(env, [message.id], "claim-1", Date.now(), 60_000);
     expect(claimed?.status).toBe("sending");
     if (!claimed) {

@@ -41,10 +41,17 @@ class RecordingQueue {
   }
 }
 
-export async function isolatedDispatcher(sendRate = 50) {
+/**
+ * `manualClock`: the dispatcher's clock stands still until the test moves it with `advance(ms)`,
+ * so what a rate allows is exact however slow the machine is (its own alarm may still run between
+ * the test's steps, but in the test's time it earns nothing).
+ */
+export async function isolatedDispatcher(sendRate = 50, options: { manualClock?: boolean } = {}) {
   const tenant = await createTenant({ sendRate });
   const stub = dispatcherOf(env, tenant.id);
   const queue = new RecordingQueue();
+  // A minute ahead of the wall clock, so the messages the test makes are never in its future.
+  let now = Date.now() + 60_000;
   await runInDurableObject(stub, (instance: TenantDispatcher) => {
     Object.defineProperty(instance, "env", {
       value: {
@@ -53,7 +60,13 @@ export async function isolatedDispatcher(sendRate = 50) {
         BULK_DISPATCH_QUEUE: queue.as("BULK_DISPATCH_QUEUE"),
       },
     });
+    if (options.manualClock) {
+      Object.defineProperty(instance, "clock", { value: () => now });
+    }
   });
+  const advance = (ms: number) => {
+    now += ms;
+  };
   const accept = (message: OutboxMessage, idempotencyKey?: string, hash = "h1") =>
     stub.accept(acceptRequest(message, idempotencyKey, hash));
   const runAlarm = () => runInDurableObject(stub, (instance: TenantDispatcher) => instance.alarm());
@@ -64,7 +77,7 @@ export async function isolatedDispatcher(sendRate = 50) {
     runInDurableObject(stub, (_instance: TenantDispatcher, state) =>
       state.storage.sql.exec<T>(query, ...args).toArray(),
     );
-  return { tenant, stub, queue, accept, runAlarm, sql };
+  return { tenant, stub, queue, accept, runAlarm, sql, advance };
 }
 
 /** `settingsVersion`: the tenant's settings the message was composed under (none changed: 0). */

@@ -106,7 +106,6 @@ export async function runScriptedTraffic(tenantId: string, batch: OutboxMessage[
   await cancelLogged(env, { ids: idsOf([4]) }, Date.now());
   await cancelLogged(env, { ids: idsOf([4]) }, Date.now());
 
-  const db = database(env.DB);
   const toClaim = idsOf([0, 1, 2, 3, 6]);
   const claimed = await claimForSending(env, toClaim, "claim-1", Date.now(), 60_000);
   // Queue redelivery of the same job: the claim holds, nothing is claimed or moved again.

@@ -8,12 +8,7 @@
  * `base_url`, `region`, `timeout_ms`, and optional `sender_id` / `extend_code`; secret `secret_key`.
  */
 import { z } from "zod";
-import {
-  type Receipt,
-  ReceiptFormatError,
-  type SendOutcome,
-  type SmsAdapter,
-} from "./adapter";
+import { type Receipt, ReceiptFormatError, type SendOutcome, type SmsAdapter } from "./adapter";
 import { callCarrier, carrierTimeout } from "./carrier-call";
 import { tencentConfig as configText, tencentCall } from "./tencent-api";
 import { tencentInbound } from "./tencent-inbound";

@@ -30,7 +30,7 @@ const sum = (values: (number | null)[]) =>
     : values.reduce<number>((a, v) => a + (v ?? 0), 0);
 
 export function presentBroadcast(view: broadcasts.BroadcastView) {
-  const { row, jobs } = view;
+  const { row } = view;
   const content = row.content as {
     text?: string;
     media_ids?: string[];

@@ -7,6 +7,7 @@ import {
   BUDGET_THRESHOLDS,
   type BudgetPolicy,
   type BudgetRefusal,
+  type BudgetUsage,
   budgetZoneOf,
 } from "../../domain/budget";
 import { fromMicros } from "../../domain/pricing";
@@ -78,6 +79,19 @@ export interface BudgetUsageView {
   currency: string;
 }
 
+/** Shards' usage as one: the first shard's month and settings, every shard's spending. */
+function addedUp(usages: BudgetUsage[]): BudgetUsage {
+  const [first, ...rest] = usages;
+  if (!first) {
+    throw new Error("a tenant has at least one dispatcher shard");
+  }
+  let usedMicros = first.usedMicros;
+  for (const usage of rest) {
+    usedMicros += usage.usedMicros;
+  }
+  return { ...first, usedMicros };
+}
+
 /** This month's spending (the tenant's zone), what remains of budget and balance, the balance. */
 export async function budgetUsageOf(
   env: Env,
@@ -92,10 +106,7 @@ export async function budgetUsageOf(
       ? await dispatcherOf(env, tenantId).budgetUsage(policy)
       : // A sharded tenant has no budget and no balance (platform-tenants refuses them): its
         // spending is each shard's, added up.
-        (await Promise.all(stubs.map((stub) => stub.budgetUsage(policy)))).reduce((sum, u) => ({
-          ...sum,
-          usedMicros: sum.usedMicros + u.usedMicros,
-        }));
+        addedUp(await Promise.all(stubs.map((stub) => stub.budgetUsage(policy))));
   return {
     month: usage.month,
     used: fromMicros(usage.usedMicros),

@@ -6,7 +6,7 @@
  * goes to the tenant's hub (durable-objects/webchat), which a key can reach for its tenant only.
  */
 import { errors as joseErrors, jwtVerify } from "jose";
-import { masterKeysOf, settingsOf } from "../../config/settings";
+import { masterKeysOf } from "../../config/settings";
 import { type VisitorSocket, webchatOf } from "../../delivery/webchat";
 import { counterpartOf, originAllowed, VISITOR_ID, WIDGET_KEY } from "../../domain/webchat";
 import { ApiError } from "../../lib/problem";

@@ -203,6 +203,10 @@ export async function consumeFollowerSyncDeadLetters(
     const parsed = followerSyncPageSchema.safeParse(message.body);
     if (parsed.success) {
       await finishJob(env, parsed.data, "failed", "a page failed after every retry", now());
+    } else {
+      log.error("wechat sync dead letters: a message that is not a page was dropped", {
+        queue_message_id: message.id,
+      });
     }
     message.ack();
   }
