@@ -9,8 +9,10 @@ import {
 } from "../src/dashboard/i18n";
 import { en } from "../src/dashboard/i18n/en";
 import { NAV, navFor } from "../src/dashboard/nav";
-import { problemText } from "../src/dashboard/problem-text";
+import { problemText, rowReasonText } from "../src/dashboard/problem-text";
+import { normalisePhone } from "../src/domain/phone";
 import { ApiError } from "../src/lib/problem";
+import { optedOutDetail } from "../src/services/messaging/messages";
 import { addUser, form, sessionCookieOf, signedIn } from "./support/dashboard";
 import { CODE_TEMPLATE } from "./support/templates";
 import { call, createTenant, messageReaches, postJson } from "./support/tenants";
@@ -101,6 +103,39 @@ describe("dashboard languages", () => {
     expect(problemText(en, "already used", "conflict")).toBe("already used");
   });
 
+  it("puts a batch's rejected rows in the page's language, as the services word them", () => {
+    const zh = { locale: "zh" as const, t: translator("zh") };
+    const en = { locale: "en" as const, t: translator("en") };
+    const detailOf = (input: string) => {
+      const phone = normalisePhone(input, "CN");
+      return phone.ok ? "" : phone.error.detail;
+    };
+    expect(rowReasonText(zh, `to: ${detailOf("not-a-number")}`)).toBe(
+      "to：“not-a-number”不是电话号码：只能包含数字、开头的 +、空格、短横线、点、括号和斜杠",
+    );
+    expect(rowReasonText(zh, `to: ${detailOf("+8612")}`)).toBe("to：+8612 不是 CN 的有效号码");
+    expect(rowReasonText(zh, `to: ${detailOf("+99912345")}`)).toBe(
+      "to：“+99912345”不以已知的国家代码开头",
+    );
+    expect(rowReasonText(zh, `to: ${optedOutDetail("+8613800138000")}`)).toBe(
+      "to：+8613800138000 已退订您的消息，未发送",
+    );
+    expect(
+      rowReasonText(
+        zh,
+        "variables/code: missing: the template uses {{code}}; variables/name: too long: 31 characters, at most 30",
+      ),
+    ).toBe(
+      "variables/code：缺少变量：模板使用了 {{code}}；variables/name：太长：31 个字符，最多 30 个",
+    );
+    expect(rowReasonText(zh, "has 3 columns; the header has 2")).toBe("本行有 3 列，表头有 2 列");
+    // An unknown detail keeps the service's words under a translated title.
+    expect(rowReasonText(zh, "to: something new")).toBe("to：不是有效的值（原文：something new）");
+    expect(rowReasonText(en, `to: ${detailOf("not-a-number")}`)).toBe(
+      `to: ${detailOf("not-a-number")}`,
+    );
+  });
+
   it("shows only the entries a role's permissions reach", () => {
     const analyst = navFor(["messages:read", "templates:read"], "/dashboard/messages/x");
     const paths = analyst.flatMap((s) => s.items.map((i) => i.path));
@@ -112,6 +147,7 @@ describe("dashboard languages", () => {
 });
 
 describe("dashboard pages in both languages", () => {
+  // Dozens of pages, each rendered twice: longer than the default 5 s on a loaded machine.
   it("render every converted page with no raw catalog key, in English and in Chinese", async () => {
     const tenant = await createTenant({ homeCountry: "CN" });
     const { cookie } = await signedIn(tenant, "admin");
@@ -211,7 +247,7 @@ describe("dashboard pages in both languages", () => {
       expect(rawKeysIn(login)).toEqual([]);
       expect(login).toContain(lang === "zh" ? "登录" : "Sign in");
     }
-  });
+  }, 30_000);
 
   it("remembers the language switch in a cookie and comes back to the page", async () => {
     const res = await call("/dashboard/lang/zh?back=%2Fdashboard%2Fusers%3Fcursor%3Dx", null);

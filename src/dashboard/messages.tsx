@@ -22,6 +22,7 @@ import {
 import type { FieldErrors } from "./forms";
 import { Layout, StatusPill } from "./layout";
 import { LiveRegion } from "./live-region";
+import { rowReasonText } from "./problem-text";
 import { type Notice, useUi } from "./ui";
 
 /** "2 · UCS-2" for an SMS; a WeChat message has no segments. */
@@ -656,7 +657,8 @@ function BatchCancel(props: { view: BatchView; canSend: boolean }) {
 
 /** The upload's answer: accepted, and each refused row with why (as the API's 202 lists them). */
 function BatchReport(props: { result: AcceptedBatch; view: BatchView }) {
-  const { t, fmt } = useUi();
+  const ui = useUi();
+  const { t, fmt } = ui;
   const r = props.result;
   return (
     <div class="card" id="batch-report">
@@ -678,7 +680,7 @@ function BatchReport(props: { result: AcceptedBatch; view: BatchView }) {
           {r.rejected_rows.map((row) => (
             <tr>
               <td>{row.row}</td>
-              <td>{row.reason}</td>
+              <td>{rowReasonText(ui, row.reason)}</td>
             </tr>
           ))}
         </Table>

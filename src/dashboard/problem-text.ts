@@ -51,7 +51,7 @@ const DETAILS: Readonly<Record<string, MessageKey>> = {
  * zod's English messages (the services' schemas) and the services' own sizes, with the numbers
  * they carry (`names`: the catalog's variable for each captured group, in order).
  */
-const PATTERNS: readonly { re: RegExp; key: MessageKey; names?: readonly ("min" | "max")[] }[] = [
+const PATTERNS: readonly { re: RegExp; key: MessageKey; names?: readonly string[] }[] = [
   {
     re: /^Too small: expected \w+ to have >=?(\d+) characters?$/,
     key: "problem.detail.too_small",
@@ -74,6 +74,64 @@ const PATTERNS: readonly { re: RegExp; key: MessageKey; names?: readonly ("min" 
   },
   { re: /^(\d+) to (\d+) characters$/, key: "problem.detail.length_range", names: ["min", "max"] },
   { re: /^Invalid (input|option|string|URL)\b/, key: "problem.detail.invalid_input" },
+  // A phone number (domain/phone) and what a send to it is refused for (a batch's rejected rows).
+  { re: /^the phone number is empty$/, key: "problem.detail.phone_empty" },
+  {
+    re: /^"(.*)" does not start with a known country code$/,
+    key: "problem.detail.phone_no_country",
+    names: ["input"],
+  },
+  {
+    re: /^"(.*)" is too short to be a phone number$/,
+    key: "problem.detail.phone_too_short",
+    names: ["input"],
+  },
+  {
+    re: /^"(.*)" is too long to be a phone number$/,
+    key: "problem.detail.phone_too_long",
+    names: ["input"],
+  },
+  {
+    re: /^"(.*)" is not a phone number: only digits, a leading \+/,
+    key: "problem.detail.phone_characters",
+    names: ["input"],
+  },
+  { re: /^"(.*)" is not a phone number$/, key: "problem.detail.not_phone", names: ["input"] },
+  {
+    re: /^(\S+) is not a valid number for (.+)$/,
+    key: "problem.detail.phone_invalid_for",
+    names: ["number", "where"],
+  },
+  {
+    re: /^Sending to (\w+) is not enabled for this account \(allowed: (.*)\)\.$/,
+    key: "problem.detail.country_not_enabled",
+    names: ["country", "allowed"],
+  },
+  {
+    re: /^(\S+) has opted out of your messages\b/,
+    key: "problem.detail.opted_out",
+    names: ["phone"],
+  },
+  {
+    re: /^has (\d+) columns; the header has (\d+)$/,
+    key: "problem.detail.row_columns",
+    names: ["n", "header"],
+  },
+  {
+    re: /^missing: the template uses \{\{(\w+)\}\}$/,
+    key: "problem.detail.variable_missing",
+    names: ["name"],
+  },
+  {
+    re: /^too long: (\d+) characters, at most (\d+)$/,
+    key: "problem.detail.variable_too_long",
+    names: ["n", "max"],
+  },
+  {
+    re: /^contains the blocked word "(.*)" at \d+–\d+$/,
+    key: "problem.detail.blocked_word",
+    names: ["word"],
+  },
 ];
 
 /** Han characters: a text the dashboard built with `t` in Chinese. */
@@ -114,4 +172,24 @@ export function problemText(
   // A field's unknown detail says what is wrong with the value; a problem's, its kind.
   const title = slug ? ui.t(`problem.${slug}` as MessageKey) : ui.t("problem.detail.invalid_input");
   return ui.t("problem.untranslated", { title, detail: text });
+}
+
+/**
+ * A batch's rejected row (services/messaging/batches: `field: detail`, several joined by `; `, or
+ * a detail alone) in the page's language: each detail as problemText puts it, the fields (`to`,
+ * `variables/name`) as they are, since they are the CSV's own column names.
+ */
+export function rowReasonText(ui: { locale: Locale; t: Translate }, reason: string): string {
+  if (ui.locale === "en") {
+    return reason;
+  }
+  return reason
+    .split(/; (?=[\w/]+: )/)
+    .map((part) => {
+      const field = /^([\w/]+): (.+)$/s.exec(part);
+      const detail = field?.[2] ?? part;
+      const text = knownDetail(ui.t, detail) ?? problemText(ui, detail);
+      return field ? `${field[1]}：${text}` : text;
+    })
+    .join("；");
 }
