@@ -110,7 +110,10 @@ describe("the WeChat outbound adapter", () => {
       page: "https://shop.example.com/orders/8812",
       miniprogram: { appid: "wxa1b2c3d4e5f60718", pagepath: "pages/order?id=8812" },
     });
-    const refused = fakeWeChat(async () => ({ errcode: 43101, errmsg: "user refuse to accept the msg" }));
+    const refused = fakeWeChat(async () => ({
+      errcode: 43101,
+      errmsg: "user refuse to accept the msg",
+    }));
     expect(await wechat.send(request(NOTICE), NO_SETTINGS, refused.io)).toEqual({
       kind: "failed",
       retryable: false,
