@@ -41,6 +41,34 @@ describe("WeChat app settings", () => {
     expect(await again.json()).toMatchObject({ mode: "plaintext" });
   });
 
+  it("keeps the account type and WeChat's verification as settings: service, unverified by default", async () => {
+    const tenant = await createTenant();
+    const appId = `wx${crypto.randomUUID().replaceAll("-", "").slice(0, 16)}`;
+    const created = await tenant.api("/v1/wechat/apps", postJson({ ...APP, app_id: appId }));
+    expect(await created.json()).toMatchObject({ account_type: "service", verified: false });
+    const changed = await tenant.api(
+      "/v1/wechat/apps",
+      postJson({ ...APP, app_id: appId, account_type: "subscription", verified: true }),
+    );
+    expect(changed.status).toBe(200);
+    const read = await tenant.api(`/v1/wechat/apps/${appId}`);
+    expect(await read.json()).toMatchObject({ account_type: "subscription", verified: true });
+    await expectProblem(
+      await tenant.api(
+        "/v1/wechat/apps",
+        postJson({ ...APP, app_id: appId, account_type: "enterprise", verified: "yes" }),
+      ),
+      {
+        status: 400,
+        slug: "validation-error",
+        instance: "/v1/wechat/apps",
+        pointers: ["/account_type", "/verified"],
+      },
+    );
+    const unchanged = await tenant.api(`/v1/wechat/apps/${appId}`);
+    expect(await unchanged.json()).toMatchObject({ account_type: "subscription", verified: true });
+  });
+
   it("refuses bad settings, another account's app id, and keeps apps to their tenant", async () => {
     const owner = await createTenant();
     const other = await createTenant();

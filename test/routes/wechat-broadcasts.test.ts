@@ -422,6 +422,14 @@ describe("broadcasts", () => {
     });
     expect(Number(second.headers.get("retry-after"))).toBeGreaterThan(0);
     expect(massCalls()).toHaveLength(1);
+    // "all": sendall to every follower, WeChat's is_to_all.
+    const sentToAll = massCalls()[0];
+    expect(sentToAll?.path).toBe("/cgi-bin/message/mass/sendall");
+    expect(JSON.parse(sentToAll?.body ?? "{}")).toMatchObject({
+      filter: { is_to_all: true },
+      msgtype: "text",
+      text: { content: "a" },
+    });
     const quota = (await (await tenant.api(path(subscription))).json()) as { quota: unknown };
     expect(quota.quota).toMatchObject({ period: "day", limit: 1, used: 1, remaining: 0 });
   });

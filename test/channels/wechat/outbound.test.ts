@@ -86,6 +86,43 @@ describe("the WeChat outbound adapter", () => {
     expect(fake.sends[0]?.body).toEqual(TEXT);
   });
 
+  it("sends a subscription notice to bizsend with WeChat's exact body, needing no window", async () => {
+    const NOTICE = {
+      msgtype: "subscribe_notice",
+      touser: "oFollower",
+      template_id: "notice-shipped",
+      data: { thing1: { value: "Order 8812 shipped" }, time2: { value: "2026-12-07 10:00" } },
+      page: "https://shop.example.com/orders/8812",
+      miniprogram: { appid: "wxa1b2c3d4e5f60718", pagepath: "pages/order?id=8812" },
+    };
+    // The window is closed: a notice does not need one, so it must not be asked.
+    const fake = fakeWeChat(async () => ({ errcode: 0, errmsg: "ok" }), false);
+    const outcome = await wechat.send(request(NOTICE), NO_SETTINGS, fake.io);
+    expect(outcome).toEqual({ kind: "sent", providerMessageId: "sub:msg_01J9ZK3Q" });
+    expect(fake.windows).toEqual([]);
+    expect(fake.sends.map(({ url }) => url.href)).toEqual([
+      "https://wx.fake/cgi-bin/message/subscribe/bizsend?access_token=T1",
+    ]);
+    expect(fake.sends[0]?.body).toEqual({
+      touser: "oFollower",
+      template_id: "notice-shipped",
+      data: { thing1: { value: "Order 8812 shipped" }, time2: { value: "2026-12-07 10:00" } },
+      page: "https://shop.example.com/orders/8812",
+      miniprogram: { appid: "wxa1b2c3d4e5f60718", pagepath: "pages/order?id=8812" },
+    });
+    const refused = fakeWeChat(async () => ({
+      errcode: 43101,
+      errmsg: "user refuse to accept the msg",
+    }));
+    expect(await wechat.send(request(NOTICE), NO_SETTINGS, refused.io)).toEqual({
+      kind: "failed",
+      retryable: false,
+      code: "wechat_43101",
+      reason:
+        "the user has not accepted (or has refused) this subscription notice (43101 user refuse to accept the msg)",
+    });
+  });
+
   it("fails a customer-service message for good, calling no one, once its window closed", async () => {
     const fake = fakeWeChat(async () => ({ errcode: 0 }), false);
     const outcome = await wechat.send(request(TEXT), NO_SETTINGS, fake.io);
