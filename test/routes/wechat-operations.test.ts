@@ -297,6 +297,8 @@ describe("WeChat template library", () => {
     expect(gone.status).toBe(204);
     expect(calls).toEqual([
       { path: "/cgi-bin/template/get_all_private_template", query: {}, body: undefined },
+      // The add counts the account's templates first (WeChat's limit of 25).
+      { path: "/cgi-bin/template/get_all_private_template", query: {}, body: undefined },
       {
         path: "/cgi-bin/template/api_add_template",
         query: {},
@@ -314,6 +316,23 @@ describe("WeChat template library", () => {
         `wechat_template.delete ${appId}/Doclyl5uP7Aciu-qZ7mJNPtWkbkYnWBWVja26EGbNyk`,
       ]),
     );
+  });
+
+  it("refuses a 26th template before asking WeChat to add it", async () => {
+    const tenant = await createTenant();
+    const appId = await wechatApp(tenant, "safe");
+    answers.set("/cgi-bin/template/get_all_private_template", {
+      template_list: Array.from({ length: 25 }, (_, n) => ({ template_id: `t${n}`, title: "x" })),
+    });
+    const path = `/v1/wechat/apps/${appId}/templates`;
+    await expectProblem(await tenant.api(path, postJson({ template_id_short: "TM00015" })), {
+      status: 422,
+      slug: "unprocessable-entity",
+      instance: path,
+      detail: /already has 25 templates/,
+    });
+    expect(calls.map((c) => c.path)).toEqual(["/cgi-bin/template/get_all_private_template"]);
+    expect(await actions(tenant)).not.toContain(expect.stringMatching(/^wechat_template\.add/));
   });
 
   it("maps WeChat's 45026 (25 templates already) to a 422", async () => {

@@ -6,6 +6,7 @@
  * each change is audited after WeChat's yes.
  */
 import type { Caller } from "../../domain/caller";
+import { ApiError } from "../../lib/problem";
 import { audited } from "../audit/audit-log";
 import { getWeChatApp } from "./apps";
 import { callWeChat, type WeChatClientIO, wechatProblem } from "./client";
@@ -59,7 +60,23 @@ export async function addAccountTemplate(
   input: { templateIdShort: string; keywordNames?: string[] },
   io?: WeChatClientIO,
 ): Promise<{ templateId: string }> {
-  await getWeChatApp(env, caller, appId);
+  // WeChat's limit, checked before the add: its list is the only count there is (templates are
+  // also added in WeChat's console).
+  const held = await listAccountTemplates(env, caller, appId, io);
+  if (held.length >= MAX_ACCOUNT_TEMPLATES) {
+    throw new ApiError(
+      "unprocessable-entity",
+      `The account already has ${held.length} templates, WeChat's limit of ${MAX_ACCOUNT_TEMPLATES}; delete one before adding another.`,
+      {
+        errors: [
+          {
+            pointer: "/template_id_short",
+            detail: `the account is at WeChat's limit of ${MAX_ACCOUNT_TEMPLATES} templates`,
+          },
+        ],
+      },
+    );
+  }
   const body = {
     template_id_short: input.templateIdShort,
     ...(input.keywordNames ? { keyword_name_list: input.keywordNames } : {}),
