@@ -27,7 +27,7 @@ interface Seen {
 }
 
 /** The tenant's endpoint: answers each request with `answer`, after `delayMs`. */
-function endpoint(answer: () => Response, delayMs = 0) {
+function endpoint(answer: () => Response | Promise<Response>, delayMs = 0) {
   const seen: Seen[] = [];
   const fetch = async (request: Request) => {
     seen.push({
@@ -68,8 +68,24 @@ async function queryApp(): Promise<{
   return { tenant, app, hook, ruleId };
 }
 
-/** A follower's text through the webhook's service; the background work it leaves, to await. */
-async function follower(appId: string, text: string, io: Partial<DeliveryIO>) {
+/** An endpoint's answer that comes only once the test releases it. */
+function held(reply: string) {
+  let release = () => {};
+  const released = new Promise<void>((resolve) => {
+    release = resolve;
+  });
+  const answer = async () => {
+    await released;
+    return Response.json({ reply });
+  };
+  return { answer, release };
+}
+
+/**
+ * A follower's text through the webhook's service, the delivery having arrived `arrivedAgoMs`
+ * before the call; the background work it leaves, to await.
+ */
+async function follower(appId: string, text: string, io: Partial<DeliveryIO>, arrivedAgoMs = 0) {
   const background: Promise<unknown>[] = [];
   const msgId = String(Date.now() * 1000 + Math.floor(Math.random() * 1000));
   // A text as WeChat sends it now: its CreateTime opens the follower's window on our side.
@@ -78,16 +94,15 @@ async function follower(appId: string, text: string, io: Partial<DeliveryIO>) {
     `<CreateTime>${Math.floor(Date.now() / 1000)}</CreateTime>`,
   );
   const delivery = await signDelivery(appId, xml, { mode: "plaintext" });
-  const startedAt = Date.now();
   const answer = await receiveDelivery(
     env,
     appId,
     Object.fromEntries(delivery.query),
     delivery.body,
-    Date.now(),
+    Date.now() - arrivedAgoMs,
     { ...defaultDeliveryIO(), waitUntil: (p) => background.push(p), ...io },
   );
-  return { answer, elapsedMs: Date.now() - startedAt, background };
+  return { answer, background };
 }
 
 async function customerServiceTexts(app: SandboxApp): Promise<string[]> {
@@ -140,13 +155,15 @@ describe("a WeChat keyword answered by the tenant's endpoint", () => {
 
   it("answers WeChat success at the deadline and sends the late answer as a customer-service message", async () => {
     const { app } = await queryApp();
-    const net = endpoint(() => Response.json({ reply: "Balance: ¥7.50 (late)" }), 800);
-    const { answer, elapsedMs, background } = await follower(app.appId, "balance", {
+    const late = held("Balance: ¥7.50 (late)");
+    const net = endpoint(late.answer);
+    const { answer, background } = await follower(app.appId, "balance", {
       fetch: net.fetch,
       queryDeadlineMs: 200,
     });
+    // WeChat has its answer while the endpoint's is still to come.
     expect(answer.body).toBe("success");
-    expect(elapsedMs).toBeLessThan(800);
+    late.release();
     expect(background).toHaveLength(1);
     await Promise.all(background);
     const texts = await eventually(async () => {
@@ -179,23 +196,31 @@ describe("a WeChat keyword answered by the tenant's endpoint", () => {
     expect(await customerServiceTexts(app)).toEqual([]);
   });
 
-  it("gives WeChat success at 4.5 s when the endpoint is slower (the real deadline)", async () => {
+  it("gives WeChat success 4.5 s after the delivery arrived (the real deadline), and not before", async () => {
     const { app } = await queryApp();
-    const net = endpoint(() => Response.json({ reply: "after five seconds" }), 5_200);
-    const { answer, elapsedMs, background } = await follower(app.appId, "balance", {
-      fetch: net.fetch,
-    });
-    expect(answer.body).toBe("success");
-    expect(elapsedMs).toBeGreaterThanOrEqual(4_400);
-    expect(elapsedMs).toBeLessThan(5_000);
-    await Promise.all(background);
+    // Arrived 4.5 s ago: the endpoint's answer is not waited for.
+    const late = held("after the deadline");
+    const slow = await follower(
+      app.appId,
+      "balance",
+      { fetch: endpoint(late.answer).fetch },
+      4_500,
+    );
+    expect(slow.answer.body).toBe("success");
+    late.release();
+    await Promise.all(slow.background);
     expect(
       await eventually(async () => {
         const found = await customerServiceTexts(app);
         return found.length > 0 ? found : undefined;
       }, 10_000),
-    ).toEqual(["after five seconds"]);
-  }, 30_000);
+    ).toEqual(["after the deadline"]);
+    // Arrived 3.5 s ago: a prompt answer still goes back as the passive reply.
+    const prompt = endpoint(() => Response.json({ reply: "in time" }));
+    const quick = await follower(app.appId, "balance", { fetch: prompt.fetch }, 3_500);
+    expect(quick.answer.body).toContain("<Content><![CDATA[in time]]></Content>");
+    await Promise.all(quick.background);
+  }, 15_000);
 
   it("works through the webhook route for a follower of the sandbox", async () => {
     const { tenant, app } = await queryApp();
