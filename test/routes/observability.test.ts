@@ -77,6 +77,43 @@ describe("request logs", () => {
   });
 });
 
+describe("error logs", () => {
+  it("write an unhandled error as one JSON line with the request id, not plain text", async () => {
+    const error = vi.spyOn(console, "error").mockImplementation(() => {});
+    const DB = new Proxy(env.DB, {
+      get(target, prop) {
+        if (prop === "prepare" || prop === "batch") {
+          return () => {
+            throw new Error("D1_ERROR: simulated failure");
+          };
+        }
+        const value = Reflect.get(target, prop, target);
+        return typeof value === "function" ? value.bind(target) : value;
+      },
+    });
+    const token = "tok0123456789abcdefghijklmnopqrstuv";
+    const res = await fetchWith({ ...env, DB }, `/hooks/sms/twilio/${token}/status`, {
+      method: "POST",
+      body: "",
+    });
+    expect(res.status).toBe(500);
+    // Every line the Worker wrote to console.error parses as JSON (lib/log), none is free text.
+    const written = error.mock.calls.map((call) => String(call[0]));
+    expect(written.length).toBeGreaterThan(0);
+    expect(written.filter((line) => !line.startsWith("{"))).toEqual([]);
+    const unhandled = jsonLines(error).filter((line) => line.event === "unhandled error");
+    expect(unhandled).toHaveLength(1);
+    expect(unhandled[0]).toMatchObject({
+      level: "error",
+      method: "POST",
+      path: "/hooks/sms/twilio/[redacted]/status",
+      request_id: res.headers.get("x-request-id"),
+      error: { name: "Error", message: "D1_ERROR: simulated failure" },
+    });
+    expect(JSON.stringify(written)).not.toContain(token);
+  });
+});
+
 describe("send logs", () => {
   // Tests run at LOG_LEVEL warn (test/vitest.config.ts): the consumer's line is checked here, at
   // info, from the function the consumer calls for each attempt.
