@@ -4,6 +4,7 @@ import { afterEach, describe, expect, it, vi } from "vitest";
 import worker from "../../src/index";
 import { createLogger } from "../../src/lib/log";
 import { logSendAttempt } from "../../src/queues/dispatch";
+import { createTenant } from "../support/tenants";
 
 afterEach(() => {
   vi.restoreAllMocks();
@@ -74,6 +75,31 @@ describe("request logs", () => {
       request_id: res.headers.get("x-request-id"),
     });
     expect(JSON.stringify(lines)).not.toContain("rbx_test_nosuchkey");
+  });
+});
+
+describe("a message's request lines", () => {
+  it("carry the tenant and the message id, for the send and for reading it back", async () => {
+    const tenant = await createTenant();
+    const log = vi.spyOn(console, "log").mockImplementation(() => {});
+    const infoEnv = { ...env, LOG_LEVEL: "info" };
+    const sent = await fetchWith(infoEnv, "/v1/messages", {
+      method: "POST",
+      headers: { authorization: `Bearer ${tenant.key}`, "content-type": "application/json" },
+      body: JSON.stringify({ to: "+8613800138000", body: "a secret code 4711" }),
+    });
+    expect(sent.status).toBe(202);
+    const { id } = (await sent.json()) as { id: string };
+    const read = await fetchWith(infoEnv, `/v1/messages/${id}`, {
+      headers: { authorization: `Bearer ${tenant.key}` },
+    });
+    expect(read.status).toBe(200);
+    const lines = jsonLines(log).filter((line) => line.event === "request");
+    expect(lines).toEqual([
+      expect.objectContaining({ method: "POST", tenant_id: tenant.id, message_id: id }),
+      expect.objectContaining({ method: "GET", tenant_id: tenant.id, message_id: id }),
+    ]);
+    expect(JSON.stringify(lines)).not.toContain("4711");
   });
 });
 
