@@ -3,5 +3,11 @@ import type { Caller, Session } from "./domain/caller";
 
 export interface AppEnv {
   Bindings: Env;
-  Variables: { requestId: string; caller: Caller; session: Session };
+  Variables: {
+    requestId: string;
+    caller: Caller;
+    session: Session;
+    /** The message a request sent or acted on, for its log line (middleware/request-log). */
+    messageId: string;
+  };
 }

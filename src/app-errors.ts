@@ -2,6 +2,7 @@
 import type { Context } from "hono";
 import { HTTPException } from "hono/http-exception";
 import type { AppEnv } from "./app-env";
+import { createLogger } from "./lib/log";
 import { ApiError } from "./lib/problem";
 import { redactHookTokens } from "./lib/redact";
 
@@ -50,12 +51,15 @@ export function onError(error: Error, c: Context<AppEnv>): Response {
       );
     }
   }
-  console.error(
-    "unhandled error",
-    c.req.method,
-    redactHookTokens(c.req.path),
-    redactHookTokens(error.stack ?? String(error)),
-  );
+  createLogger(c.env?.LOG_LEVEL, {
+    request_id: c.get("requestId"),
+    tenant_id: c.get("caller")?.tenant.id ?? c.get("session")?.tenantId,
+  }).error("unhandled error", {
+    method: c.req.method,
+    path: redactHookTokens(c.req.path),
+    error,
+    stack: redactHookTokens(error.stack ?? String(error)),
+  });
   return problemResponse(
     c,
     new ApiError("internal", "Something went wrong on our side; it has been logged."),

@@ -2365,37 +2365,64 @@ export interface components {
       id: string;
       type: "message.sent";
       created_at: string;
-      data: Record<string, unknown>;
+      data: components["schemas"]["MessageEventData"];
+    };
+    MessageEventData: {
+      id: string;
+      channel: "sms" | "wechat" | "webchat";
+      status: "sent" | "delivered" | "undelivered" | "failed" | "expired";
+      status_reason: string | null;
+      to: string;
+      provider: string | null;
+      provider_message_id: string | null;
+      segments: number | null;
+      encoding: "GSM-7" | "UCS-2" | null;
+      cost: number;
+      batch_id: string | null;
+      template_id: string | null;
+      metadata: Record<string, unknown> | null;
+      created_at: string;
+      sent_at: string | null;
+      completed_at: string | null;
     };
     WebhookEvent_message_delivered: {
       id: string;
       type: "message.delivered";
       created_at: string;
-      data: Record<string, unknown>;
+      data: (components["schemas"]["MessageEventData"]) & (unknown);
     };
     WebhookEvent_message_undelivered: {
       id: string;
       type: "message.undelivered";
       created_at: string;
-      data: Record<string, unknown>;
+      data: (components["schemas"]["MessageEventData"]) & (unknown);
     };
     WebhookEvent_message_failed: {
       id: string;
       type: "message.failed";
       created_at: string;
-      data: Record<string, unknown>;
+      data: (components["schemas"]["MessageEventData"]) & (unknown);
     };
     WebhookEvent_message_expired: {
       id: string;
       type: "message.expired";
       created_at: string;
-      data: Record<string, unknown>;
+      data: (components["schemas"]["MessageEventData"]) & (unknown);
     };
     WebhookEvent_inbound_received: {
       id: string;
       type: "inbound.received";
       created_at: string;
-      data: Record<string, unknown>;
+      data: components["schemas"]["InboundEventData"];
+    };
+    InboundEventData: {
+      id: string;
+      channel: "sms" | "wechat" | "webchat";
+      from: string;
+      to: string;
+      body: string;
+      conversation_id: string;
+      received_at: string;
     };
     WebhookEvent_opt_out_created: {
       id: string;

@@ -8,6 +8,7 @@
  */
 import { waitUntil } from "cloudflare:workers";
 import { shouldNotify } from "../domain/live-updates";
+import { createLogger } from "../lib/log";
 import { deskOf } from "./desk";
 
 interface TenantNotes {
@@ -52,7 +53,11 @@ async function tellDesks(env: Env, due: readonly [string, number][]): Promise<vo
         .then(() => deskOf(env, tenantId).messagesChanged(tenantId, told))
         .then(
           () => undefined,
-          (error: unknown) => console.error("live: could not tell the desk", error),
+          (error: unknown) =>
+            createLogger(env.LOG_LEVEL, { tenant_id: tenantId }).error(
+              "live: could not tell the desk",
+              { error },
+            ),
         ),
     ),
   );

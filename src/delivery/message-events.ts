@@ -7,6 +7,7 @@ import { messages } from "../db/schema";
 import { fromMicros } from "../domain/pricing";
 import { smsFiguresOf } from "../domain/segments";
 import type { MessageStatus, WebhookEvent } from "../domain/vocabulary";
+import { createLogger } from "../lib/log";
 import { emitEvents, type MessageEvent } from "./webhook-events";
 
 const EVENT_OF: Partial<Record<MessageStatus, WebhookEvent>> = {
@@ -154,7 +155,15 @@ export async function emitMessageEvents(env: Env, events: (MessageEvent | null)[
     } catch (error) {
       const wait = EMIT_RETRY_WAITS_MS[attempt];
       if (wait === undefined) {
-        console.error(`webhook events not emitted (${real.length})`, error);
+        createLogger(env.LOG_LEVEL).error("webhook events not emitted", {
+          count: real.length,
+          events: real.map((event) => ({
+            tenant_id: event.tenantId,
+            message_id: event.messageId,
+            type: event.type,
+          })),
+          error,
+        });
         return;
       }
       await scheduler.wait(wait);

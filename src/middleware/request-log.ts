@@ -1,6 +1,7 @@
 /**
  * One JSON log line per request (lib/log): method, path (hook tokens cut out), status, duration,
- * request id, and the tenant once authentication has found it. Never a header or a body.
+ * request id, the tenant once authentication has found it, and the message a request sent or
+ * acted on (`POST /v1/messages`, `GET|cancel|redact /v1/messages/{id}`). Never a header or a body.
  */
 import { createMiddleware } from "hono/factory";
 import type { AppEnv } from "../app-env";
@@ -15,6 +16,7 @@ export const requestLog = createMiddleware<AppEnv>(async (c, next) => {
   const log = createLogger(c.env?.LOG_LEVEL, {
     request_id: c.get("requestId"),
     tenant_id: c.get("caller")?.tenant.id ?? c.get("session")?.tenantId,
+    message_id: c.get("messageId"),
   });
   const fields = {
     method: c.req.method,

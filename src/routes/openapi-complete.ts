@@ -287,10 +287,42 @@ function completeOperation(operation: Operation, path: string, schemas: Record<s
   );
 }
 
+/**
+ * Drops a `discriminator` whose property some shape of its `oneOf` does not require: OpenAPI 3.1
+ * allows one only when every shape has the property, and generators that trust it cannot read a
+ * value without it (zod-to-openapi adds one for every `z.discriminatedUnion`, even when a shape's
+ * tag is optional, as SendSms's `channel`). Without it, the shapes are still told apart by the
+ * tag's values and the fields each requires.
+ */
+export function dropPartialDiscriminators(schemas: Record<string, Schema>): void {
+  const resolve = (shape: unknown): Schema | undefined => {
+    const ref = (shape as Schema | undefined)?.$ref;
+    return typeof ref === "string"
+      ? schemas[ref.replace("#/components/schemas/", "")]
+      : (shape as Schema | undefined);
+  };
+  for (const schema of Object.values(schemas)) {
+    const discriminator = schema.discriminator as { propertyName?: string } | undefined;
+    const shapes = schema.oneOf ?? schema.anyOf;
+    if (!discriminator?.propertyName || !Array.isArray(shapes)) {
+      continue;
+    }
+    const property = discriminator.propertyName;
+    const everyShapeRequiresIt = shapes.every((shape) => {
+      const required = resolve(shape)?.required;
+      return Array.isArray(required) && required.includes(property);
+    });
+    if (!everyShapeRequiresIt) {
+      delete schema.discriminator;
+    }
+  }
+}
+
 /** Completes `document` in place and returns it. */
 export function completeDocument<T extends object>(document: T): T {
   const doc = document as Document;
   const schemas = doc.components?.schemas ?? {};
+  dropPartialDiscriminators(schemas);
   for (const items of [doc.paths, doc.webhooks]) {
     for (const [path, item] of Object.entries(items ?? {})) {
       for (const method of METHODS) {

@@ -69,6 +69,34 @@ describe("dispatch consumer", () => {
     expect(await attemptsOf(message.id)).toEqual([{ attempt: 1, outcome: "sent" }]);
   });
 
+  it("writes one Analytics Engine data point per provider attempt: provider, outcome, latency", async () => {
+    const { tenant, message } = await loggedMessage("+8613800138101");
+    const points: AnalyticsEngineDataPoint[] = [];
+    const SEND_METRICS = {
+      writeDataPoint: (point?: AnalyticsEngineDataPoint) => {
+        if (point) {
+          points.push(point);
+        }
+      },
+    };
+    const batch = jobsFor({ tenantId: tenant.id, id: message.id });
+    const ctx = createExecutionContext();
+    await worker.queue(
+      batch as MessageBatch<unknown>,
+      { ...env, SEND_METRICS, SEND_METRICS_ENABLED: "true" },
+      ctx,
+    );
+    expect((await getQueueResult(batch, ctx)).explicitAcks).toEqual(["queue-msg-0"]);
+    expect(points).toHaveLength(1);
+    expect(points[0]).toMatchObject({
+      indexes: ["sandbox"],
+      blobs: ["sandbox", "sent", tenant.id],
+    });
+    const [latency, count] = points[0]?.doubles ?? [];
+    expect(latency).toBeGreaterThanOrEqual(0);
+    expect(count).toBe(1);
+  });
+
   it("retries a retryable failure with a delay and does not ack it", async () => {
     const { tenant, message } = await loggedMessage("+8613800130001");
     const batch = jobsFor({ tenantId: tenant.id, id: message.id });

@@ -217,14 +217,10 @@ describe("the OpenAPI document", () => {
         { $ref: "#/components/schemas/SendWeChat" },
         { $ref: "#/components/schemas/SendAuto" },
       ],
-      discriminator: {
-        propertyName: "channel",
-        mapping: {
-          sms: "#/components/schemas/SendSms",
-          wechat: "#/components/schemas/SendWeChat",
-          auto: "#/components/schemas/SendAuto",
-        },
-      },
+      // No discriminator: SendSms's `channel` is optional, and OpenAPI requires the property in
+      // every shape (src/routes/openapi-complete.ts drops the one zod-to-openapi would add).
+      description:
+        "One of three shapes, told apart by `channel`: `sms` (or no `channel`), `wechat`, `auto`.",
     });
     expect(schemas.SendSms).toMatchObject({ required: ["to"], additionalProperties: false });
     expect(schemas.SendWeChat).toMatchObject({

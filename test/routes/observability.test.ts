@@ -4,6 +4,7 @@ import { afterEach, describe, expect, it, vi } from "vitest";
 import worker from "../../src/index";
 import { createLogger } from "../../src/lib/log";
 import { logSendAttempt } from "../../src/queues/dispatch";
+import { createTenant } from "../support/tenants";
 
 afterEach(() => {
   vi.restoreAllMocks();
@@ -74,6 +75,68 @@ describe("request logs", () => {
       request_id: res.headers.get("x-request-id"),
     });
     expect(JSON.stringify(lines)).not.toContain("rbx_test_nosuchkey");
+  });
+});
+
+describe("a message's request lines", () => {
+  it("carry the tenant and the message id, for the send and for reading it back", async () => {
+    const tenant = await createTenant();
+    const log = vi.spyOn(console, "log").mockImplementation(() => {});
+    const infoEnv = { ...env, LOG_LEVEL: "info" };
+    const sent = await fetchWith(infoEnv, "/v1/messages", {
+      method: "POST",
+      headers: { authorization: `Bearer ${tenant.key}`, "content-type": "application/json" },
+      body: JSON.stringify({ to: "+8613800138000", body: "a secret code 4711" }),
+    });
+    expect(sent.status).toBe(202);
+    const { id } = (await sent.json()) as { id: string };
+    const read = await fetchWith(infoEnv, `/v1/messages/${id}`, {
+      headers: { authorization: `Bearer ${tenant.key}` },
+    });
+    expect(read.status).toBe(200);
+    const lines = jsonLines(log).filter((line) => line.event === "request");
+    expect(lines).toEqual([
+      expect.objectContaining({ method: "POST", tenant_id: tenant.id, message_id: id }),
+      expect.objectContaining({ method: "GET", tenant_id: tenant.id, message_id: id }),
+    ]);
+    expect(JSON.stringify(lines)).not.toContain("4711");
+  });
+});
+
+describe("error logs", () => {
+  it("write an unhandled error as one JSON line with the request id, not plain text", async () => {
+    const error = vi.spyOn(console, "error").mockImplementation(() => {});
+    const DB = new Proxy(env.DB, {
+      get(target, prop) {
+        if (prop === "prepare" || prop === "batch") {
+          return () => {
+            throw new Error("D1_ERROR: simulated failure");
+          };
+        }
+        const value = Reflect.get(target, prop, target);
+        return typeof value === "function" ? value.bind(target) : value;
+      },
+    });
+    const token = "tok0123456789abcdefghijklmnopqrstuv";
+    const res = await fetchWith({ ...env, DB }, `/hooks/sms/twilio/${token}/status`, {
+      method: "POST",
+      body: "",
+    });
+    expect(res.status).toBe(500);
+    // Every line the Worker wrote to console.error parses as JSON (lib/log), none is free text.
+    const written = error.mock.calls.map((call) => String(call[0]));
+    expect(written.length).toBeGreaterThan(0);
+    expect(written.filter((line) => !line.startsWith("{"))).toEqual([]);
+    const unhandled = jsonLines(error).filter((line) => line.event === "unhandled error");
+    expect(unhandled).toHaveLength(1);
+    expect(unhandled[0]).toMatchObject({
+      level: "error",
+      method: "POST",
+      path: "/hooks/sms/twilio/[redacted]/status",
+      request_id: res.headers.get("x-request-id"),
+      error: { name: "Error", message: "D1_ERROR: simulated failure" },
+    });
+    expect(JSON.stringify(written)).not.toContain(token);
   });
 });
 

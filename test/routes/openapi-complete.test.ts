@@ -1,5 +1,9 @@
 import { describe, expect, it } from "vitest";
-import { completeDocument, exampleOf } from "../../src/routes/openapi-complete";
+import {
+  completeDocument,
+  dropPartialDiscriminators,
+  exampleOf,
+} from "../../src/routes/openapi-complete";
 
 const schemas = {
   Id: { type: "string", pattern: "^msg_[0-9A-Z]{26}$" },
@@ -78,5 +82,32 @@ describe("the completed document", () => {
       type: "https://relaybox.dev/problems/internal",
       status: 500,
     });
+  });
+});
+
+describe("discriminators", () => {
+  const shapes = () => ({
+    A: { type: "object", properties: { kind: { enum: ["a"] } }, required: ["kind"] },
+    B: { type: "object", properties: { kind: { enum: ["b"] } }, required: ["kind", "x"] },
+    C: { type: "object", properties: { kind: { enum: ["c"] } }, required: ["y"] },
+  });
+  const union = (refs: string[]) => ({
+    oneOf: refs.map((name) => ({ $ref: `#/components/schemas/${name}` })),
+    discriminator: { propertyName: "kind" },
+  });
+
+  it("keeps one whose property every shape requires", () => {
+    const schemas: Record<string, Record<string, unknown>> = { ...shapes(), U: union(["A", "B"]) };
+    dropPartialDiscriminators(schemas);
+    expect(schemas.U?.discriminator).toEqual({ propertyName: "kind" });
+  });
+
+  it("drops one whose property a shape may leave out, keeping the oneOf", () => {
+    const schemas: Record<string, Record<string, unknown>> = {
+      ...shapes(),
+      U: union(["A", "B", "C"]),
+    };
+    dropPartialDiscriminators(schemas);
+    expect(schemas.U).toEqual({ oneOf: union(["A", "B", "C"]).oneOf });
   });
 });

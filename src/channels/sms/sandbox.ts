@@ -11,6 +11,7 @@
  * path must (and does) cope with that, as it must with real carriers.
  */
 import { z } from "zod";
+import { createLogger } from "../../lib/log";
 import { fetchNoRedirect } from "../../lib/outbound-fetch";
 import { redactHookTokens } from "../../lib/redact";
 import {
@@ -122,11 +123,10 @@ async function postReceipts(url: string, io: AdapterIO): Promise<void> {
     );
     if (!response.ok) {
       // The problem's `instance` is the hook's path, token and all.
-      console.warn(
-        "sandbox receipts were refused",
-        response.status,
-        redactHookTokens(await response.text()),
-      );
+      createLogger(undefined).warn("sandbox receipts were refused", {
+        status: response.status,
+        answer: redactHookTokens(await response.text()),
+      });
     }
   }
 }

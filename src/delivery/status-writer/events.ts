@@ -8,6 +8,7 @@
  */
 import type { MessageStatus, WebhookEvent } from "../../domain/vocabulary";
 import { newId } from "../../lib/ids";
+import { createLogger } from "../../lib/log";
 import { type EventChange, type EventMessage, eventTypeOf, messageEvent } from "../message-events";
 import {
   enqueueDeliveries,
@@ -185,7 +186,11 @@ export async function queueNewDeliveries(
     } catch (error) {
       const wait = ENQUEUE_RETRY_WAITS_MS[attempt];
       if (wait === undefined) {
-        console.error(`webhook deliveries written, not queued (${deliveries.length})`, error);
+        createLogger(env.LOG_LEVEL).error("webhook deliveries written, not queued", {
+          count: deliveries.length,
+          delivery_ids: deliveries.map((delivery) => delivery.id),
+          error,
+        });
         return;
       }
       await scheduler.wait(wait);

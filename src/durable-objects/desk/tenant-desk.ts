@@ -30,6 +30,7 @@ import {
   placeOfHandoff,
 } from "../../domain/desk";
 import { flushChanges, noteChanges } from "../../domain/live-updates";
+import { createLogger } from "../../lib/log";
 import {
   agentLoads,
   appendLive,
@@ -151,7 +152,10 @@ export class TenantDesk extends DurableObject<Env> {
     try {
       await this.project(tenantId, all ? null : mine);
     } catch (error) {
-      console.error("desk: D1 projection failed, will retry", error);
+      createLogger(this.env.LOG_LEVEL, { tenant_id: tenantId }).error(
+        "desk: D1 projection failed, will retry",
+        { error },
+      );
       retryAt = Date.now() + PROJECTION_RETRY_MS;
     }
     await this.alarmBy(nextExpiry(this.sql), retryAt, readLiveChanges(this.sql).flushAt);

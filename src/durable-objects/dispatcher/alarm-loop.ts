@@ -7,6 +7,7 @@
 import { settingsOf } from "../../config/settings";
 import { type DispatchJob, dispatchJobSchema } from "../../delivery/payloads";
 import { backoffSeconds } from "../../lib/backoff";
+import { createLogger } from "../../lib/log";
 import { dropAbandonedStages, forgetCommittedBatches } from "./batch-outbox";
 import { forgetExpiredKeys } from "./idempotency";
 import { writeKeptOutcomes } from "./kept-outcomes";
@@ -59,7 +60,10 @@ export class AlarmLoop {
       this.failedRuns = 0;
     } catch (error) {
       this.failedRuns++;
-      console.error(`dispatcher: alarm run failed (${this.failedRuns} in a row), retrying`, error);
+      createLogger(undefined).error("dispatcher: alarm run failed, retrying", {
+        failed_runs: this.failedRuns,
+        error,
+      });
       next = now + 1000 * backoffSeconds(this.failedRuns, RETRY_BACKOFF);
     }
     await this.setNextAlarm(parts.storage, next);

@@ -8,6 +8,7 @@
  * while its claim holds the message, and its events are the same rows.
  */
 import { type OutcomeRecord, recordAttempts } from "../../delivery/status-writer";
+import { createLogger } from "../../lib/log";
 
 /** Tries again after half the age of the oldest kept outcome, within these bounds. */
 const RETRY_MIN_MS = 1_000;
@@ -92,7 +93,10 @@ export async function writeKeptOutcomes(sql: SqlStorage, env: Env): Promise<void
   try {
     await recordAttempts(env, records);
   } catch (error) {
-    console.error("dispatcher: kept send outcomes not written to D1 yet", error);
+    createLogger(env.LOG_LEVEL).error("dispatcher: kept send outcomes not written to D1 yet", {
+      count: records.length,
+      error,
+    });
     return;
   }
   for (const row of rows) {

@@ -6,6 +6,7 @@
  * tenant's dispatcher is not woken for it (production's cron covers every tenant daily).
  */
 import { enforceRetention, retentionOfTenant } from "../../delivery/retention";
+import { createLogger } from "../../lib/log";
 import type { DispatcherMeta } from "./meta";
 
 /** How often a dispatcher's runs look at retention when nothing is left over. */
@@ -36,7 +37,10 @@ export async function retentionRound(
       continuing = (await enforceRetention(d1, tenantId, retention, now)).more;
     }
   } catch (error) {
-    console.error("dispatcher: retention round failed, trying again later", error);
+    createLogger(undefined, { tenant_id: tenantId }).error(
+      "dispatcher: retention round failed, trying again later",
+      { error },
+    );
   }
   const next = now + (continuing ? RETENTION_CONTINUE_MS : RETENTION_EVERY_MS);
   meta.setRetentionDue(sql, next, continuing);

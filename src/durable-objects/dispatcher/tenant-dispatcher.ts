@@ -58,6 +58,7 @@ import { emitEvents } from "../../delivery/webhook-events";
 import type { BudgetPolicy, BudgetUsage } from "../../domain/budget";
 import { shardOf } from "../../domain/dispatch-shards";
 import type { QuietHours } from "../../domain/quiet-hours";
+import { createLogger } from "../../lib/log";
 import { firstRow } from "../../lib/sql-rows";
 import { AlarmLoop, COALESCE_MS, type LoopParts } from "./alarm-loop";
 import {
@@ -619,7 +620,10 @@ export class TenantDispatcher extends DurableObject<Env> {
       await emitEvents(this.env, events, this.clock());
       forgetBudgetEvents(this.sql, events);
     } catch (error) {
-      console.error("budget events not handed over", error);
+      createLogger(this.env.LOG_LEVEL, { tenant_id: events[0]?.tenantId }).error(
+        "budget events not handed over",
+        { count: events.length, error },
+      );
       await this.wakeAt(this.clock() + COALESCE_MS);
     }
   }

@@ -13,6 +13,7 @@ import {
 } from "../../delivery/message-events";
 import { applyReceipts, holdReceipts, type ReceiptToApply } from "../../delivery/status-writer";
 import { fallbackOf } from "../../domain/wechat-payload";
+import { createLogger } from "../../lib/log";
 import { flushInbox } from "./inbound";
 
 /**
@@ -81,7 +82,7 @@ export class InboundCopier {
         await this.io.alarmNoLaterThan(pass.retryAt);
       }
     } catch (error) {
-      console.error("wechat: inbound work not copied", error);
+      createLogger(this.env.LOG_LEVEL).error("wechat: inbound work not copied", { error });
     }
   }
 
@@ -95,13 +96,13 @@ export class InboundCopier {
       await flushInbox(this.sql, this.env, now);
     } catch (error) {
       failed = true;
-      console.error("wechat: inbox not copied to D1 yet", error);
+      createLogger(this.env.LOG_LEVEL).error("wechat: inbox not copied to D1 yet", { error });
     }
     try {
       await this.settleTemplateResults(now);
     } catch (error) {
       failed = true;
-      console.error("wechat: template results not applied yet", error);
+      createLogger(this.env.LOG_LEVEL).error("wechat: template results not applied yet", { error });
     }
     const oldest = this.sql
       .exec<{ at: number | null }>(
@@ -145,7 +146,12 @@ export class InboundCopier {
       for (const result of results) {
         const gaveUp = !found.has(result.msg_id) && now - result.received_at > WAIT_FOR_SEND_MS;
         if (gaveUp) {
-          console.warn("wechat: a template result for a msgid never recorded", result.msg_id);
+          createLogger(this.env.LOG_LEVEL).warn(
+            "wechat: a template result for a msgid never recorded",
+            {
+              msg_id: result.msg_id,
+            },
+          );
         }
         if (found.has(result.msg_id) || gaveUp) {
           this.sql.exec("DELETE FROM template_results_pending WHERE msg_id = ?", result.msg_id);

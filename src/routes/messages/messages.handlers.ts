@@ -40,11 +40,13 @@ export const sendMessage: RouteHandler<typeof routes.sendMessage, AppEnv> = asyn
   if (replayed) {
     c.header("Idempotent-Replayed", "true");
   }
+  c.set("messageId", message.id);
   c.header("Location", `/v1/messages/${message.id}`);
   return c.json(message, 202);
 };
 
 export const getMessage: RouteHandler<typeof routes.getMessage, AppEnv> = async (c) => {
+  c.set("messageId", c.req.valid("param").id);
   const { message, attempts } = await reads.getMessage(
     c.env,
     c.get("caller"),
@@ -74,6 +76,7 @@ export const previewMessage: RouteHandler<typeof routes.previewMessage, AppEnv> 
 
 export const cancelMessage: RouteHandler<typeof routes.cancelMessage, AppEnv> = async (c) => {
   const caller = c.get("caller");
+  c.set("messageId", c.req.valid("param").id);
   const message = await cancel.cancelMessage(c.env, caller, c.req.valid("param").id);
   return c.json(present(message, caller.tenant.currency), 200);
 };
@@ -90,6 +93,7 @@ export const redactMessageBody: RouteHandler<typeof routes.redactMessageBody, Ap
   c,
 ) => {
   const caller = c.get("caller");
+  c.set("messageId", c.req.valid("param").id);
   const message = await redact(c.env, caller, c.req.valid("param").id);
   return c.json(present(message, caller.tenant.currency), 200);
 };

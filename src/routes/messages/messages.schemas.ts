@@ -286,15 +286,11 @@ export const SendMessageBody = z
     return input;
   }, SendShapes)
   .openapi("SendMessage", {
-    // zod-to-openapi maps only the literal tags; a body without `channel` is an SMS as well.
-    discriminator: {
-      propertyName: "channel",
-      mapping: {
-        sms: "#/components/schemas/SendSms",
-        wechat: "#/components/schemas/SendWeChat",
-        auto: "#/components/schemas/SendAuto",
-      },
-    },
+    // No `discriminator`: OpenAPI requires its property in every shape, and a body without
+    // `channel` is an SMS. The shapes exclude each other all the same (`channel`'s values, and
+    // the fields each requires), so `oneOf` is exact and Redocly finds no overlap.
+    description:
+      "One of three shapes, told apart by `channel`: `sms` (or no `channel`), `wechat`, `auto`.",
   });
 
 export type SendMessageInput = z.infer<typeof SendMessageBody>;

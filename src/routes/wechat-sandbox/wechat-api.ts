@@ -11,6 +11,7 @@ import { z } from "zod";
 import type { AppEnv } from "../../app-env";
 import { SANDBOX_PATH } from "../../config/wechat-sandbox";
 import { MEDIA_RULES, MEDIA_TYPES } from "../../domain/wechat-media";
+import { createLogger } from "../../lib/log";
 import {
   isSandboxApp,
   pushMassResult,
@@ -303,7 +304,12 @@ export const wechatApiRouter = new Hono<AppEnv>()
           scheduler
             .wait(50)
             .then(() => pushTemplateResult(c.env, appId, job))
-            .catch((error) => console.error("wechat sandbox: no template result pushed", error)),
+            .catch((error) =>
+              createLogger(c.env.LOG_LEVEL).error("wechat sandbox: no template result pushed", {
+                app_id: appId,
+                error,
+              }),
+            ),
         );
       }
       return answered(c, answer);
@@ -321,7 +327,12 @@ export const wechatApiRouter = new Hono<AppEnv>()
           scheduler
             .wait(50)
             .then(() => pushMassResult(c.env, appId, job))
-            .catch((error) => console.error("wechat sandbox: no mass result pushed", error)),
+            .catch((error) =>
+              createLogger(c.env.LOG_LEVEL).error("wechat sandbox: no mass result pushed", {
+                app_id: appId,
+                error,
+              }),
+            ),
         );
       }
       return answered(c, answer);

@@ -8,6 +8,7 @@ import { messages } from "../../db/schema";
 import { type SentMessage, sentMessageColumns } from "../../delivery/message-events";
 import { readyProviders } from "../../delivery/provider-reads";
 import { applyReceipts, holdReceipts, type ReceiptToApply } from "../../delivery/status-writer";
+import { createLogger } from "../../lib/log";
 import { ApiError } from "../../lib/problem";
 import { type HookOwner, ownerOf } from "./hook-tokens";
 
@@ -87,14 +88,23 @@ export async function acceptStatusCallback(
     unknown: unchanged.filter((id) => !existing.has(id)).length + strays,
   };
   if (counts.unknown > 0) {
-    console.warn(`${counts.unknown} receipt(s) for unknown messages`, provider);
+    createLogger(env.LOG_LEVEL, { tenant_id: owner.tenantId }).warn(
+      "receipts for unknown messages",
+      {
+        provider,
+        count: counts.unknown,
+      },
+    );
   }
   if (counts.held > 0) {
     // Usually the send's record is a moment behind; housekeeping drops any still held after a day.
-    console.info(
-      `${counts.held} receipt(s) for carrier ids not recorded yet, held`,
-      provider,
-      held.map((receipt) => receipt.providerMessageId).join(","),
+    createLogger(env.LOG_LEVEL, { tenant_id: owner.tenantId }).info(
+      "receipts held for carrier ids not recorded yet",
+      {
+        provider,
+        count: counts.held,
+        provider_message_ids: held.map((receipt) => receipt.providerMessageId),
+      },
     );
   }
   return counts;

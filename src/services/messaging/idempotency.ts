@@ -20,6 +20,7 @@ import { database } from "../../db/client";
 import { idempotencyRecords } from "../../db/schema";
 import type { Caller } from "../../domain/caller";
 import { sha256Hex } from "../../lib/crypto";
+import { createLogger } from "../../lib/log";
 import { ApiError } from "../../lib/problem";
 
 const TTL_MS = 24 * 60 * 60 * 1000;
@@ -141,7 +142,7 @@ export async function idempotent<T>(
       .where(and(thisRecord, isNull(idempotencyRecords.responseStatus)));
   } catch (error) {
     // The resource exists, so the caller gets it; the record stays claimed (see above).
-    console.error("idempotency: the answer for", key, "was not stored", error);
+    createLogger(env.LOG_LEVEL).error("idempotency: the answer was not stored", { key, error });
   }
   return { ...response, replayed: false };
 }

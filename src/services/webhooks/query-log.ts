@@ -8,6 +8,7 @@ import { database } from "../../db/client";
 import { keyset, type Page, type PageRequest, pageOf } from "../../db/paging";
 import { autoReplyRules, keywordQueries } from "../../db/schema";
 import type { Caller } from "../../domain/caller";
+import { createLogger } from "../../lib/log";
 import { ApiError } from "../../lib/problem";
 import type { QueryAnswer } from "./queries";
 
@@ -37,7 +38,10 @@ export async function recordQuery(env: Env, row: KeywordQueryRow): Promise<void>
   try {
     await database(env.DB).insert(keywordQueries).values(row).onConflictDoNothing();
   } catch (error) {
-    console.error("keyword query: not recorded", row.id, error);
+    createLogger(env.LOG_LEVEL, { tenant_id: row.tenantId }).error("keyword query: not recorded", {
+      query_id: row.id,
+      error,
+    });
   }
 }
 

@@ -15,6 +15,7 @@ import type { Caller } from "../../domain/caller";
 import type { SmsFallback } from "../../domain/wechat-payload";
 import { subscribeDataProblems } from "../../domain/wechat-subscribe";
 import { newId } from "../../lib/ids";
+import { createLogger } from "../../lib/log";
 import { ApiError } from "../../lib/problem";
 import { withCurrentSettings } from "../accounts/tenants";
 import { handOver, scheduledTime } from "../messaging/messages";
@@ -260,7 +261,10 @@ export async function acceptWithinWindow(
     accepted = await handOver(env, caller, message, input, idempotencyKey);
   } catch (error) {
     await releaseServiceSlot(env.DB, slot).catch((release) => {
-      console.error("wechat: a customer-service slot was not given back", release);
+      createLogger(env.LOG_LEVEL, { tenant_id: caller.tenant.id }).error(
+        "wechat: a customer-service slot was not given back",
+        { error: release },
+      );
     });
     throw error;
   }

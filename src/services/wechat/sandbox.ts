@@ -27,6 +27,7 @@ import { wechatSandboxOf } from "../../delivery/wechat-sandbox";
 import { loadTokenApp } from "../../delivery/wechat-token-app";
 import type { Caller } from "../../domain/caller";
 import { timingSafeEqual } from "../../lib/crypto";
+import { createLogger } from "../../lib/log";
 import { ownOriginFetch } from "../../lib/own-origin";
 import { ApiError } from "../../lib/problem";
 import { getWeChatApp, type ReadyWeChatApp, readyWeChatApp, webhookUrl } from "./apps";
@@ -223,11 +224,11 @@ export async function pushTemplateResult(
   });
   const res = await pushToWebhook(env, app, xml, job.openid, now);
   if (res.status !== 200) {
-    console.warn(
-      "wechat sandbox: the webhook refused a template result",
-      res.status,
-      await res.text(),
-    );
+    createLogger(env.LOG_LEVEL).warn("wechat sandbox: the webhook refused a template result", {
+      app_id: appId,
+      status: res.status,
+      answer: await res.text(),
+    });
   }
 }
 
@@ -257,7 +258,11 @@ export async function pushMassResult(
   });
   const res = await pushToWebhook(env, app, xml, MASS_ASSISTANT, now);
   if (res.status !== 200) {
-    console.warn("wechat sandbox: the webhook refused a mass result", res.status, await res.text());
+    createLogger(env.LOG_LEVEL).warn("wechat sandbox: the webhook refused a mass result", {
+      app_id: appId,
+      status: res.status,
+      answer: await res.text(),
+    });
   }
 }
 

@@ -11,6 +11,7 @@ import { database } from "../../db/client";
 import { inboundMessages } from "../../db/schema";
 import type { InboxRowValues } from "../../delivery/wechat-account";
 import { newId } from "../../lib/ids";
+import { createLogger } from "../../lib/log";
 import { type Fetch, networkFetch } from "../../lib/outbound-fetch";
 import { tenantCaller } from "../inbound/automatic-sends";
 import { askEndpoint, type QueryAnswer } from "../webhooks/queries";
@@ -39,7 +40,9 @@ export function defaultDeliveryIO(): DeliveryIO {
     fetch: networkFetch,
     queryDeadlineMs: QUERY_DEADLINE_MS,
     waitUntil: (promise) => {
-      promise.catch((error) => console.error("wechat: background work failed", error));
+      promise.catch((error) =>
+        createLogger(undefined).error("wechat: background work failed", { error }),
+      );
     },
     clock: () => Date.now(),
   };
@@ -121,7 +124,10 @@ export async function answerQuery(
 
 function replyOf(answer: QueryAnswer, queryId: string): { type: "text"; content: string } | null {
   if (!answer.ok) {
-    console.warn("wechat: keyword query unanswered", queryId, answer.reason);
+    createLogger(undefined).warn("wechat: keyword query unanswered", {
+      query_id: queryId,
+      reason: answer.reason,
+    });
     return null;
   }
   return answer.reply === null ? null : { type: "text", content: answer.reply };
@@ -150,6 +156,9 @@ async function sendLateAnswer(
       `query:${queryId}`,
     );
   } catch (error) {
-    console.warn("wechat: a late query answer was not sent", queryId, error);
+    createLogger(env.LOG_LEVEL, { tenant_id: row.tenantId }).warn(
+      "wechat: a late query answer was not sent",
+      { query_id: queryId, error },
+    );
   }
 }
