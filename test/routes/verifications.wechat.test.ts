@@ -220,3 +220,54 @@ describe("the default templates", () => {
     );
   });
 });
+
+describe("codes by the best channel and the phone rules", () => {
+  /** A tenant with the given settings, and `auto` starts to contacts that have only a number. */
+  async function autoTo(settings: Record<string, unknown>) {
+    const { tenant, key, app } = await setUp();
+    const patched = await tenant.api("/v1/tenant", {
+      method: "PATCH",
+      body: JSON.stringify(settings),
+    });
+    expect(patched.status).toBe(200);
+    const startTo = async (externalId: string, phone: string) => {
+      const created = await app.live("/v1/contacts", postJson({ external_id: externalId, phone }));
+      expect(created.status).toBe(201);
+      return call(
+        "/v1/verifications",
+        key,
+        postJson({ to: externalId, channel: "auto", app_id: app.appId, template_id: "tmpl-code" }),
+      );
+    };
+    return { key, startTo };
+  }
+
+  it("count against the contact's number: auto is no way around the range's velocity", async () => {
+    const { startTo } = await autoTo({ verification_limits: { prefix_per_hour: 1 } });
+    expect((await startTo("u-first", "+8613800139001")).status).toBe(201);
+    // Another contact, another per-recipient window, the same number range.
+    const refused = await startTo("u-second", "+8613800139002");
+    expect(refused.status).toBe(429);
+    expect(await refused.json()).toMatchObject({ limit: "prefix_velocity" });
+    expect((await startTo("u-elsewhere", "+8613900139003")).status).toBe(201);
+  });
+
+  it("count their approvals toward the range's conversion, so the guard lets them through", async () => {
+    const { key, startTo } = await autoTo({
+      verification_limits: { prefix_per_hour: 100 },
+      fraud_guard: { threshold: 0.5, min_volume: 2 },
+    });
+    for (const [externalId, phone] of [
+      ["u-one", "+8613800139011"],
+      ["u-two", "+8613800139012"],
+    ] as const) {
+      const res = await startTo(externalId, phone);
+      expect(res.status).toBe(201);
+      const started = (await res.json()) as Started;
+      expect(await check(key, started.id, started.sandbox_code ?? "")).toMatchObject({
+        valid: true,
+      });
+    }
+    expect((await startTo("u-three", "+8613800139013")).status).toBe(201);
+  });
+});

@@ -3,7 +3,8 @@
  * recipient per tenant (`number_minute`, `number_hour`, `number_day`; for WeChat the openid), per
  * number range per tenant (`prefix_velocity`), per country per tenant (`country_day`), the
  * low-conversion guard (`low_conversion`), and the platform-wide cap per phone number across
- * tenants (`platform_number`).
+ * tenants (`platform_number`). A code by `auto` counts for the phone rules against the contact's
+ * number (it may go there by SMS); by `wechat`, only the per-recipient windows apply.
  *
  * The tenant's VerificationLimiter decides all but the last in one step and counts the send; the
  * number's platform shard decides its cap at the same time (neither waits for the other, which
@@ -47,15 +48,22 @@ export async function admitVerificationSend(
     tenantId: string;
     channel: "sms" | "wechat";
     recipient: string;
+    /**
+     * The number the phone rules count the send against (SMS: the recipient; `auto`: the
+     * contact's number, if any). Left out: the recipient, for SMS.
+     */
+    phone?: string | null;
     country: string | null;
     now: number;
     /** The code to record on the verification it goes on (see VerificationLimiter's `admit`). */
     verification?: CodeToRecord;
   },
 ): Promise<Admission> {
-  const phone = send.channel === "sms" ? phonePartsOf(send.recipient, send.country) : null;
+  const number =
+    send.phone !== undefined ? send.phone : send.channel === "sms" ? send.recipient : null;
+  const phone = number === null ? null : phonePartsOf(number, send.country);
   const tenantLimiter = verificationLimiterOf(env, send.tenantId);
-  const platformLimiter = phone ? platformNumberLimiterOf(env, send.recipient) : null;
+  const platformLimiter = phone && number !== null ? platformNumberLimiterOf(env, number) : null;
   const [tenant, platform] = await Promise.allSettled([
     tenantLimiter.admit({
       tenantId: send.tenantId,
@@ -64,7 +72,7 @@ export async function admitVerificationSend(
       now: send.now,
       ...(send.verification ? { verification: send.verification } : {}),
     }),
-    platformLimiter?.admit({ number: send.recipient, now: send.now }) ?? null,
+    number === null ? null : (platformLimiter?.admit({ number, now: send.now }) ?? null),
   ]);
   const failed = [tenant, platform].find(
     (result): result is PromiseRejectedResult => result.status === "rejected",

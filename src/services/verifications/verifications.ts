@@ -10,7 +10,7 @@
  */
 import { and, desc, eq, lte } from "drizzle-orm";
 import { database } from "../../db/client";
-import { verifications } from "../../db/schema";
+import { contacts, verifications } from "../../db/schema";
 import { codeHash } from "../../delivery/verification-codes";
 import { verificationLimiterOf } from "../../delivery/verification-limiters";
 import {
@@ -53,9 +53,29 @@ function modeOf(caller: Caller) {
   return caller.seesBothModes ? undefined : eq(verifications.mode, caller.mode);
 }
 
-function recipientOf(caller: Caller, input: StartInput): { to: string; country: string | null } {
-  if (input.channel !== "sms") {
-    return { to: input.to, country: null };
+/**
+ * Who a code goes to: `to` (normalised for SMS) keys the per-recipient windows; `phone` is the
+ * number the phone rules (platform cap, range, country, the guard) count it against. For `auto`
+ * that is the contact's number, if it has one: the code may go there by SMS (the contact does not
+ * follow the account, or WeChat refuses), so `auto` is no way around those rules.
+ */
+async function recipientOf(
+  env: Env,
+  caller: Caller,
+  input: StartInput,
+): Promise<{ to: string; country: string | null; phone: string | null }> {
+  if (input.channel === "wechat") {
+    return { to: input.to, country: null, phone: null };
+  }
+  if (input.channel === "auto") {
+    const contact = await database(env.DB).query.contacts.findFirst({
+      columns: { phone: true },
+      where: and(eq(contacts.tenantId, caller.tenant.id), eq(contacts.externalId, input.to)),
+    });
+    const phone = contact?.phone ? normalisePhone(contact.phone, caller.tenant.homeCountry) : null;
+    return phone?.ok
+      ? { to: input.to, country: phone.country, phone: phone.e164 }
+      : { to: input.to, country: null, phone: null };
   }
   const phone = normalisePhone(input.to, caller.tenant.homeCountry);
   if (!phone.ok) {
@@ -63,7 +83,7 @@ function recipientOf(caller: Caller, input: StartInput): { to: string; country: 
       errors: [{ pointer: "/to", detail: phone.error.detail }],
     });
   }
-  return { to: phone.e164, country: phone.country };
+  return { to: phone.e164, country: phone.country, phone: phone.e164 };
 }
 
 /** How the tenant's limiter finds a recipient's pending verification: mode, channel, recipient. */
@@ -88,7 +108,7 @@ export async function startVerification(
   now: number = Date.now(),
 ): Promise<{ row: VerificationRow; code: string }> {
   const tenantId = caller.tenant.id;
-  const { to, country } = recipientOf(caller, input);
+  const { to, country, phone } = await recipientOf(env, caller, input);
   const ttlSeconds = input.ttl_seconds ?? 600;
   const expiresAt = now + ttlSeconds * 1000;
   const key = pendingKeyOf(caller, input.channel, to);
@@ -105,7 +125,9 @@ export async function startVerification(
         tenantId,
         channel: input.channel,
         to,
-        recipient: to,
+        // The number an `auto` code may go to by SMS: its approval counts toward that range's
+        // and country's conversion, as its send counted there.
+        recipient: phone ?? to,
         country,
         appId: input.app_id ?? null,
         mode: caller.mode,
@@ -116,6 +138,7 @@ export async function startVerification(
       tenantId,
       channel: input.channel === "sms" ? "sms" : "wechat",
       recipient: to,
+      phone,
       country,
       now,
       verification,
