@@ -109,6 +109,21 @@ describe("a code by SMS from the tenant's own template", () => {
 });
 
 describe("verification stats", () => {
+  it.each([
+    // Query parameters are pointed at as /query/<name>, whichever check refuses them.
+    ["from=2026-12-08&to=2026-12-07", "/query/to"],
+    ["from=2026-01-01&to=2026-12-07", "/query/to"],
+    ["from=2026-13-45", "/query/from"],
+    ["to=2026-02-30T", "/query/to"],
+    ["to=yesterday", "/query/to"],
+  ])("%s is a 400 at %s", async (query, pointer) => {
+    const tenant = await createTenant();
+    const { key } = await tenant.addKey(["verifications:write"], "test");
+    const res = await call(`/v1/verifications/stats?${query}`, key);
+    expect(res.status).toBe(400);
+    expect((await problemOf(res)).errors.map((e) => e.pointer)).toContain(pointer);
+  });
+
   it("count each refusal under the limit that made it", async () => {
     const tenant = await createTenant();
     const { key } = await tenant.addKey(["verifications:write"], "test");
