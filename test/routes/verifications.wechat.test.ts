@@ -129,6 +129,57 @@ describe("codes by WeChat", () => {
   });
 });
 
+describe("codes by WeChat to a contact", () => {
+  it("count against the contact's openid: the same person by openid is the same recipient", async () => {
+    const { key, app } = await setUp();
+    await contact(app, "u-wechat", alice, "+8613800138040");
+    const byWeChat = (to: string) =>
+      call(
+        "/v1/verifications",
+        key,
+        postJson({ to, channel: "wechat", app_id: app.appId, template_id: "tmpl-code" }),
+      );
+    expect((await byWeChat("u-wechat")).status).toBe(201);
+    const again = await byWeChat(alice);
+    expect(again.status).toBe(429);
+    expect(await again.json()).toMatchObject({ limit: "number_minute" });
+  });
+
+  it("refuse a contact with no binding in the account (422), counting nothing", async () => {
+    const { tenant, key, app } = await setUp();
+    const created = await app.live(
+      "/v1/contacts",
+      postJson({ external_id: "u-unbound", phone: "+8613800138041" }),
+    );
+    expect(created.status).toBe(201);
+    const body = {
+      to: "u-unbound",
+      channel: "wechat",
+      app_id: app.appId,
+      template_id: "tmpl-code",
+    };
+    for (let i = 0; i < 2; i++) {
+      const res = await call("/v1/verifications", key, postJson(body));
+      expect(res.status).toBe(422);
+    }
+    // Nor does a contact the account does not have, by auto.
+    for (let i = 0; i < 2; i++) {
+      const res = await call(
+        "/v1/verifications",
+        key,
+        postJson({ ...body, to: "u-nobody", channel: "auto" }),
+      );
+      expect(res.status).toBe(422);
+    }
+    // The refused codes left no verification behind.
+    await flushVerifications(tenant.id);
+    const left = await env.DB.prepare("SELECT count(*) AS n FROM verifications WHERE tenant_id = ?")
+      .bind(tenant.id)
+      .first<{ n: number }>();
+    expect(left?.n).toBe(0);
+  });
+});
+
 describe("codes by the best channel", () => {
   it("go by WeChat to a contact who follows, and by the default SMS template to one who does not", async () => {
     const { tenant, key, app } = await setUp();

@@ -41,7 +41,7 @@ async function admit(
     now,
   });
   if (admission.ok) {
-    const { reservation: _, ...rest } = admission;
+    const { reservation: _, platform: __, ...rest } = admission;
     return rest;
   }
   return admission;

@@ -27,8 +27,19 @@ import {
 
 export type { LimitName } from "../../domain/verification-limits";
 
+/** The platform shard's count of an admitted send to `number` (to take back with the tenant's). */
+export interface PlatformReservation {
+  number: string;
+  reservation: number;
+}
+
 export type Admission =
-  | { ok: true; reservation: string; verification?: VerificationRow }
+  | {
+      ok: true;
+      reservation: string;
+      platform?: PlatformReservation;
+      verification?: VerificationRow;
+    }
   | { ok: false; limit: LimitName; retryAfterSeconds: number }
   /** The pending verification keeps codes of this length: draw the code again. */
   | { ok: false; limit: null; recode: number };
@@ -115,18 +126,32 @@ export async function admitVerificationSend(
       retryAfterSeconds: retryAfterSeconds(platform.value.waitMs),
     };
   }
-  return verdict.verification
-    ? { ok: true, reservation: verdict.reservation, verification: verdict.verification }
-    : { ok: true, reservation: verdict.reservation };
+  return {
+    ok: true,
+    reservation: verdict.reservation,
+    ...(platform.value?.ok && number !== null
+      ? { platform: { number, reservation: platform.value.reservation } }
+      : {}),
+    ...(verdict.verification ? { verification: verdict.verification } : {}),
+  };
 }
 
-/** Cancels an admitted send whose message never went (an error after the admission). */
+/**
+ * Cancels an admitted send whose message never went (refused after the admission): the counts
+ * are taken back, in the tenant's limiter and the number's platform shard, and the code it
+ * recorded is undone (a new verification dropped, a re-sent one's previous code restored).
+ */
 export async function cancelVerificationSend(
   env: Env,
   tenantId: string,
-  reservation: string,
+  admitted: { reservation: string; platform?: PlatformReservation },
 ): Promise<void> {
-  await verificationLimiterOf(env, tenantId).cancel(reservation);
+  await Promise.all([
+    verificationLimiterOf(env, tenantId).cancel(admitted.reservation),
+    admitted.platform
+      ? platformNumberLimiterOf(env, admitted.platform.number).cancel(admitted.platform.reservation)
+      : null,
+  ]);
 }
 
 /** Refusals per day (`YYYY-MM-DD`, UTC) and per limit, from `from` to `to` (ms, both included). */
