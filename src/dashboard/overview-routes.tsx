@@ -56,8 +56,9 @@ export const overviewPages = new Hono<AppEnv>()
       if (!(error instanceof ApiError) || (error.status !== 400 && error.status !== 422)) {
         throw error;
       }
+      // The service points at the query's parameters (`/query/to`); the page names them.
       const fields = Object.entries(fieldErrorsOf(error))
-        .map(([field, detail]) => `${field}: ${detail}`)
+        .map(([field, detail]) => `${field.replace(/^query\./, "")}: ${detail}`)
         .join("; ");
       return render(
         c,

@@ -129,6 +129,57 @@ describe("codes by WeChat", () => {
   });
 });
 
+describe("codes by WeChat to a contact", () => {
+  it("count against the contact's openid: the same person by openid is the same recipient", async () => {
+    const { key, app } = await setUp();
+    await contact(app, "u-wechat", alice, "+8613800138040");
+    const byWeChat = (to: string) =>
+      call(
+        "/v1/verifications",
+        key,
+        postJson({ to, channel: "wechat", app_id: app.appId, template_id: "tmpl-code" }),
+      );
+    expect((await byWeChat("u-wechat")).status).toBe(201);
+    const again = await byWeChat(alice);
+    expect(again.status).toBe(429);
+    expect(await again.json()).toMatchObject({ limit: "number_minute" });
+  });
+
+  it("refuse a contact with no binding in the account (422), counting nothing", async () => {
+    const { tenant, key, app } = await setUp();
+    const created = await app.live(
+      "/v1/contacts",
+      postJson({ external_id: "u-unbound", phone: "+8613800138041" }),
+    );
+    expect(created.status).toBe(201);
+    const body = {
+      to: "u-unbound",
+      channel: "wechat",
+      app_id: app.appId,
+      template_id: "tmpl-code",
+    };
+    for (let i = 0; i < 2; i++) {
+      const res = await call("/v1/verifications", key, postJson(body));
+      expect(res.status).toBe(422);
+    }
+    // Nor does a contact the account does not have, by auto.
+    for (let i = 0; i < 2; i++) {
+      const res = await call(
+        "/v1/verifications",
+        key,
+        postJson({ ...body, to: "u-nobody", channel: "auto" }),
+      );
+      expect(res.status).toBe(422);
+    }
+    // The refused codes left no verification behind.
+    await flushVerifications(tenant.id);
+    const left = await env.DB.prepare("SELECT count(*) AS n FROM verifications WHERE tenant_id = ?")
+      .bind(tenant.id)
+      .first<{ n: number }>();
+    expect(left?.n).toBe(0);
+  });
+});
+
 describe("codes by the best channel", () => {
   it("go by WeChat to a contact who follows, and by the default SMS template to one who does not", async () => {
     const { tenant, key, app } = await setUp();
@@ -218,5 +269,56 @@ describe("the default templates", () => {
     expect((await other.api(`/v1/templates/${defaultTemplateId(tenant.id, "en")}`)).status).toBe(
       404,
     );
+  });
+});
+
+describe("codes by the best channel and the phone rules", () => {
+  /** A tenant with the given settings, and `auto` starts to contacts that have only a number. */
+  async function autoTo(settings: Record<string, unknown>) {
+    const { tenant, key, app } = await setUp();
+    const patched = await tenant.api("/v1/tenant", {
+      method: "PATCH",
+      body: JSON.stringify(settings),
+    });
+    expect(patched.status).toBe(200);
+    const startTo = async (externalId: string, phone: string) => {
+      const created = await app.live("/v1/contacts", postJson({ external_id: externalId, phone }));
+      expect(created.status).toBe(201);
+      return call(
+        "/v1/verifications",
+        key,
+        postJson({ to: externalId, channel: "auto", app_id: app.appId, template_id: "tmpl-code" }),
+      );
+    };
+    return { key, startTo };
+  }
+
+  it("count against the contact's number: auto is no way around the range's velocity", async () => {
+    const { startTo } = await autoTo({ verification_limits: { prefix_per_hour: 1 } });
+    expect((await startTo("u-first", "+8613800139001")).status).toBe(201);
+    // Another contact, another per-recipient window, the same number range.
+    const refused = await startTo("u-second", "+8613800139002");
+    expect(refused.status).toBe(429);
+    expect(await refused.json()).toMatchObject({ limit: "prefix_velocity" });
+    expect((await startTo("u-elsewhere", "+8613900139003")).status).toBe(201);
+  });
+
+  it("count their approvals toward the range's conversion, so the guard lets them through", async () => {
+    const { key, startTo } = await autoTo({
+      verification_limits: { prefix_per_hour: 100 },
+      fraud_guard: { threshold: 0.5, min_volume: 2 },
+    });
+    for (const [externalId, phone] of [
+      ["u-one", "+8613800139011"],
+      ["u-two", "+8613800139012"],
+    ] as const) {
+      const res = await startTo(externalId, phone);
+      expect(res.status).toBe(201);
+      const started = (await res.json()) as Started;
+      expect(await check(key, started.id, started.sandbox_code ?? "")).toMatchObject({
+        valid: true,
+      });
+    }
+    expect((await startTo("u-three", "+8613800139013")).status).toBe(201);
   });
 });

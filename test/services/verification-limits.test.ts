@@ -41,7 +41,7 @@ async function admit(
     now,
   });
   if (admission.ok) {
-    const { reservation: _, ...rest } = admission;
+    const { reservation: _, platform: __, ...rest } = admission;
     return rest;
   }
   return admission;
@@ -249,7 +249,8 @@ describe("limits across recipients", () => {
     });
     expect(await admit(a.id, to, T0 + HOUR)).toMatchObject({ limit: "platform_number" });
     expect(await admit(a.id, numberIn(freshRange(), 7), T0 + HOUR)).toEqual({ ok: true });
-    // The first of a's sends leaves the day.
+    // The first of a's sends leaves the day at T0 + DAY exactly, not a millisecond before.
+    expect(await admit(b.id, to, T0 + DAY - 1)).toMatchObject({ limit: "platform_number" });
     expect(await admit(b.id, to, T0 + DAY)).toEqual({ ok: true });
     expect(await refusalsByDay(env, b.id, T0, T0)).toEqual({
       "2026-12-07": { platform_number: 1 },
@@ -271,6 +272,10 @@ describe("limits across recipients", () => {
     expect(await admit(tenant.id, numberIn(freshRange(), 9), T0 + 3 * MINUTE)).toEqual({
       ok: true,
     });
+    // The range's first send leaves the hour at T0 + HOUR exactly, not a millisecond before.
+    expect(await admit(tenant.id, numberIn(range, 9), T0 + HOUR - 1)).toMatchObject({
+      limit: "prefix_velocity",
+    });
     expect(await admit(tenant.id, numberIn(range, 9), T0 + HOUR)).toEqual({ ok: true });
   });
 
@@ -286,6 +291,9 @@ describe("limits across recipients", () => {
     });
     const us = `+1415555${String(serial++).padStart(4, "0")}`;
     expect(await admit(tenant.id, us, T0 + 2 * HOUR, "US")).toEqual({ ok: true });
+    expect(await admit(tenant.id, numberIn(freshRange(), 1), T0 + DAY - 1)).toMatchObject({
+      limit: "country_day",
+    });
     expect(await admit(tenant.id, numberIn(freshRange(), 1), T0 + DAY)).toEqual({ ok: true });
   });
 });

@@ -536,9 +536,14 @@ export class VerificationLimiter extends DurableObject<Env> {
     });
   }
 
-  /** An approval counts toward its number range's and country's conversion. */
+  /**
+   * An approval counts toward its number range's and country's conversion: an SMS code's, and an
+   * `auto` code's to a contact with a number (its recipient and country are that number's, and
+   * its send counted there).
+   */
   private recordConversion(row: VerificationRow, now: number): void {
-    if (row.channel !== "sms" || !isE164(row.recipient)) {
+    const byPhone = row.channel === "sms" || (row.channel === "auto" && row.country !== null);
+    if (!byPhone || !isE164(row.recipient)) {
       return;
     }
     recordApproval(this.sql, "prefix", numberRangeOf(row.recipient), now);

@@ -3,7 +3,8 @@
  * recipient per tenant (`number_minute`, `number_hour`, `number_day`; for WeChat the openid), per
  * number range per tenant (`prefix_velocity`), per country per tenant (`country_day`), the
  * low-conversion guard (`low_conversion`), and the platform-wide cap per phone number across
- * tenants (`platform_number`).
+ * tenants (`platform_number`). A code by `auto` counts for the phone rules against the contact's
+ * number (it may go there by SMS); by `wechat`, only the per-recipient windows apply.
  *
  * The tenant's VerificationLimiter decides all but the last in one step and counts the send; the
  * number's platform shard decides its cap at the same time (neither waits for the other, which
@@ -26,8 +27,19 @@ import {
 
 export type { LimitName } from "../../domain/verification-limits";
 
+/** The platform shard's count of an admitted send to `number` (to take back with the tenant's). */
+export interface PlatformReservation {
+  number: string;
+  reservation: number;
+}
+
 export type Admission =
-  | { ok: true; reservation: string; verification?: VerificationRow }
+  | {
+      ok: true;
+      reservation: string;
+      platform?: PlatformReservation;
+      verification?: VerificationRow;
+    }
   | { ok: false; limit: LimitName; retryAfterSeconds: number }
   /** The pending verification keeps codes of this length: draw the code again. */
   | { ok: false; limit: null; recode: number };
@@ -47,15 +59,22 @@ export async function admitVerificationSend(
     tenantId: string;
     channel: "sms" | "wechat";
     recipient: string;
+    /**
+     * The number the phone rules count the send against (SMS: the recipient; `auto`: the
+     * contact's number, if any). Left out: the recipient, for SMS.
+     */
+    phone?: string | null;
     country: string | null;
     now: number;
     /** The code to record on the verification it goes on (see VerificationLimiter's `admit`). */
     verification?: CodeToRecord;
   },
 ): Promise<Admission> {
-  const phone = send.channel === "sms" ? phonePartsOf(send.recipient, send.country) : null;
+  const number =
+    send.phone !== undefined ? send.phone : send.channel === "sms" ? send.recipient : null;
+  const phone = number === null ? null : phonePartsOf(number, send.country);
   const tenantLimiter = verificationLimiterOf(env, send.tenantId);
-  const platformLimiter = phone ? platformNumberLimiterOf(env, send.recipient) : null;
+  const platformLimiter = phone && number !== null ? platformNumberLimiterOf(env, number) : null;
   const [tenant, platform] = await Promise.allSettled([
     tenantLimiter.admit({
       tenantId: send.tenantId,
@@ -64,7 +83,7 @@ export async function admitVerificationSend(
       now: send.now,
       ...(send.verification ? { verification: send.verification } : {}),
     }),
-    platformLimiter?.admit({ number: send.recipient, now: send.now }) ?? null,
+    number === null ? null : (platformLimiter?.admit({ number, now: send.now }) ?? null),
   ]);
   const failed = [tenant, platform].find(
     (result): result is PromiseRejectedResult => result.status === "rejected",
@@ -107,18 +126,32 @@ export async function admitVerificationSend(
       retryAfterSeconds: retryAfterSeconds(platform.value.waitMs),
     };
   }
-  return verdict.verification
-    ? { ok: true, reservation: verdict.reservation, verification: verdict.verification }
-    : { ok: true, reservation: verdict.reservation };
+  return {
+    ok: true,
+    reservation: verdict.reservation,
+    ...(platform.value?.ok && number !== null
+      ? { platform: { number, reservation: platform.value.reservation } }
+      : {}),
+    ...(verdict.verification ? { verification: verdict.verification } : {}),
+  };
 }
 
-/** Cancels an admitted send whose message never went (an error after the admission). */
+/**
+ * Cancels an admitted send whose message never went (refused after the admission): the counts
+ * are taken back, in the tenant's limiter and the number's platform shard, and the code it
+ * recorded is undone (a new verification dropped, a re-sent one's previous code restored).
+ */
 export async function cancelVerificationSend(
   env: Env,
   tenantId: string,
-  reservation: string,
+  admitted: { reservation: string; platform?: PlatformReservation },
 ): Promise<void> {
-  await verificationLimiterOf(env, tenantId).cancel(reservation);
+  await Promise.all([
+    verificationLimiterOf(env, tenantId).cancel(admitted.reservation),
+    admitted.platform
+      ? platformNumberLimiterOf(env, admitted.platform.number).cancel(admitted.platform.reservation)
+      : null,
+  ]);
 }
 
 /** Refusals per day (`YYYY-MM-DD`, UTC) and per limit, from `from` to `to` (ms, both included). */

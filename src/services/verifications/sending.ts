@@ -23,6 +23,7 @@ import { handOver, refusal } from "../messaging/messages";
 import { smsOutboxMessage } from "../messaging/outbox-message";
 import { acceptWeChatMessage, summaryOf } from "../wechat/messages";
 import { defaultTemplate, type Locale } from "./default-templates";
+import type { PlatformReservation } from "./limits";
 
 export type { Locale };
 
@@ -38,11 +39,15 @@ export interface CodeSend {
   ttlSeconds: number;
 }
 
-/** A code admitted and recorded: the verification it went on and the send's reservation. */
+/** A code admitted and recorded: the verification it went on and the send's reservations. */
 export interface AdmittedCode {
   row: VerificationRow;
   reservation: string;
+  platform?: PlatformReservation;
 }
+
+/** Takes back an admitted code whose message was refused before anything was sent. */
+export type CancelCode = (admitted: AdmittedCode) => Promise<void>;
 
 /**
  * Admits the send of `code` and records it with the message's masked texts (null when the
@@ -223,7 +228,7 @@ export async function sendCodeByWeChat(
   caller: Caller,
   send: CodeSend,
   now: number,
-  ops: { admit: AdmitCode; attach: AttachMessage },
+  ops: { admit: AdmitCode; attach: AttachMessage; cancel: CancelCode },
 ): Promise<{ row: VerificationRow; code: string }> {
   if (send.appId === null || send.templateId === null) {
     throw new ApiError(
@@ -244,7 +249,8 @@ export async function sendCodeByWeChat(
   const sms = await defaultTemplate(env, caller.tenant.id, send.locale);
   codeVariables(sms, send, "");
   // The code is recorded before the message is accepted (its id is known only then).
-  const { row, code } = await admitDrawn(ops.admit, newCode(send.codeLength), () => null);
+  const admitted = await admitDrawn(ops.admit, newCode(send.codeLength), () => null);
+  const { row, code } = admitted;
   const wechat = {
     type: "template" as const,
     wechat_template_id: templateId,
@@ -252,8 +258,15 @@ export async function sendCodeByWeChat(
   };
   const metadata = { verification_id: row.id };
   const variables = codeVariables(sms, send, code);
-  const accepted =
-    send.channel === "auto"
+  const accepted = await acceptCode().catch(async (error: unknown) => {
+    // Refused (no such app or binding, a test key's limits, …): nothing went, so nothing counts.
+    if (error instanceof ApiError && error.status < 500) {
+      await ops.cancel(admitted);
+    }
+    throw error;
+  });
+  async function acceptCode() {
+    return send.channel === "auto"
       ? await acceptAutoMessage(
           env,
           caller,
@@ -281,6 +294,7 @@ export async function sendCodeByWeChat(
           undefined,
           now,
         );
+  }
   const texts = {
     sms: renderTemplate(sms.compiled, variables),
     wechat: summaryOf(wechat),

@@ -44,9 +44,19 @@ export async function verificationStats(
   // Without dates: the last seven days, today included.
   const to = (range.to ? Date.parse(`${range.to}T00:00:00Z`) : now - (now % DAY_MS)) + DAY_MS;
   const from = range.from ? Date.parse(`${range.from}T00:00:00Z`) : to - 7 * DAY_MS;
+  for (const [name, at] of [
+    ["from", from],
+    ["to", to],
+  ] as const) {
+    if (Number.isNaN(at)) {
+      throw new ApiError("validation-error", `${name} is not a date.`, {
+        errors: [{ pointer: `/query/${name}`, detail: "a date, YYYY-MM-DD (UTC)" }],
+      });
+    }
+  }
   if (!(from < to) || (to - from) / DAY_MS > MAX_DAYS) {
     throw new ApiError("validation-error", `from must not be after to, at most ${MAX_DAYS} days.`, {
-      errors: [{ pointer: "/to", detail: `from ≤ to, at most ${MAX_DAYS} days apart` }],
+      errors: [{ pointer: "/query/to", detail: `from ≤ to, at most ${MAX_DAYS} days apart` }],
     });
   }
   const tenantId = caller.tenant.id;

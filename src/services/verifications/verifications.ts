@@ -10,7 +10,7 @@
  */
 import { and, desc, eq, lte } from "drizzle-orm";
 import { database } from "../../db/client";
-import { verifications } from "../../db/schema";
+import { contacts, contactWeChatBindings, verifications } from "../../db/schema";
 import { codeHash } from "../../delivery/verification-codes";
 import { verificationLimiterOf } from "../../delivery/verification-limiters";
 import {
@@ -23,7 +23,7 @@ import type { Caller } from "../../domain/caller";
 import { normalisePhone } from "../../domain/phone";
 import { newId } from "../../lib/ids";
 import { ApiError } from "../../lib/problem";
-import { admitVerificationSend } from "./limits";
+import { admitVerificationSend, cancelVerificationSend } from "./limits";
 import { type AdmitCode, type Locale, sendCodeBySms, sendCodeByWeChat } from "./sending";
 
 export {
@@ -53,9 +53,43 @@ function modeOf(caller: Caller) {
   return caller.seesBothModes ? undefined : eq(verifications.mode, caller.mode);
 }
 
-function recipientOf(caller: Caller, input: StartInput): { to: string; country: string | null } {
-  if (input.channel !== "sms") {
-    return { to: input.to, country: null };
+/**
+ * Who a code goes to: `to` (normalised for SMS) keys the per-recipient windows; `phone` is the
+ * number the phone rules (platform cap, range, country, the guard) count it against. For `auto`
+ * that is the contact's number, if it has one: the code may go there by SMS (the contact does not
+ * follow the account, or WeChat refuses), so `auto` is no way around those rules.
+ */
+async function recipientOf(
+  env: Env,
+  caller: Caller,
+  input: StartInput,
+): Promise<{ to: string; recipient: string; country: string | null; phone: string | null }> {
+  if (input.channel === "wechat") {
+    // The windows count the openid (a contact's binding in the app, else `to` is one), so
+    // codes to a contact and to its openid are codes to one recipient.
+    const [binding] = await database(env.DB)
+      .select({ openid: contactWeChatBindings.openid })
+      .from(contactWeChatBindings)
+      .innerJoin(contacts, eq(contacts.id, contactWeChatBindings.contactId))
+      .where(
+        and(
+          eq(contacts.tenantId, caller.tenant.id),
+          eq(contacts.externalId, input.to),
+          eq(contactWeChatBindings.appId, input.app_id ?? ""),
+        ),
+      )
+      .limit(1);
+    return { to: input.to, recipient: binding?.openid ?? input.to, country: null, phone: null };
+  }
+  if (input.channel === "auto") {
+    const contact = await database(env.DB).query.contacts.findFirst({
+      columns: { phone: true },
+      where: and(eq(contacts.tenantId, caller.tenant.id), eq(contacts.externalId, input.to)),
+    });
+    const phone = contact?.phone ? normalisePhone(contact.phone, caller.tenant.homeCountry) : null;
+    return phone?.ok
+      ? { to: input.to, recipient: input.to, country: phone.country, phone: phone.e164 }
+      : { to: input.to, recipient: input.to, country: null, phone: null };
   }
   const phone = normalisePhone(input.to, caller.tenant.homeCountry);
   if (!phone.ok) {
@@ -63,7 +97,7 @@ function recipientOf(caller: Caller, input: StartInput): { to: string; country: 
       errors: [{ pointer: "/to", detail: phone.error.detail }],
     });
   }
-  return { to: phone.e164, country: phone.country };
+  return { to: phone.e164, recipient: phone.e164, country: phone.country, phone: phone.e164 };
 }
 
 /** How the tenant's limiter finds a recipient's pending verification: mode, channel, recipient. */
@@ -88,7 +122,7 @@ export async function startVerification(
   now: number = Date.now(),
 ): Promise<{ row: VerificationRow; code: string }> {
   const tenantId = caller.tenant.id;
-  const { to, country } = recipientOf(caller, input);
+  const { to, recipient, country, phone } = await recipientOf(env, caller, input);
   const ttlSeconds = input.ttl_seconds ?? 600;
   const expiresAt = now + ttlSeconds * 1000;
   const key = pendingKeyOf(caller, input.channel, to);
@@ -105,7 +139,9 @@ export async function startVerification(
         tenantId,
         channel: input.channel,
         to,
-        recipient: to,
+        // The number an `auto` code may go to by SMS: its approval counts toward that range's
+        // and country's conversion, as its send counted there.
+        recipient: phone ?? recipient,
         country,
         appId: input.app_id ?? null,
         mode: caller.mode,
@@ -115,7 +151,8 @@ export async function startVerification(
     const admission = await admitVerificationSend(env, {
       tenantId,
       channel: input.channel === "sms" ? "sms" : "wechat",
-      recipient: to,
+      recipient,
+      phone,
       country,
       now,
       verification,
@@ -136,7 +173,11 @@ export async function startVerification(
     if (!admission.verification) {
       throw new Error("verification limiter: admitted a code without recording it");
     }
-    return { row: admission.verification, reservation: admission.reservation };
+    return {
+      row: admission.verification,
+      reservation: admission.reservation,
+      ...(admission.platform ? { platform: admission.platform } : {}),
+    };
   };
   const limiter = verificationLimiterOf(env, tenantId);
   const ops = {
@@ -147,6 +188,8 @@ export async function startVerification(
     ) => {
       await limiter.attach({ id: row.id, codeHash: row.codeHash, masked, now });
     },
+    cancel: (admitted: Parameters<typeof cancelVerificationSend>[2]) =>
+      cancelVerificationSend(env, tenantId, admitted),
   };
   const send = {
     channel: input.channel,
