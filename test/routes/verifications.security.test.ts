@@ -1,4 +1,7 @@
+import { env } from "cloudflare:test";
 import { describe, expect, it } from "vitest";
+import { platformNumberLimiterOf } from "../../src/delivery/verification-limiters";
+import { PLATFORM_NUMBER_PER_DAY } from "../../src/domain/verification-limits";
 import { expectProblem } from "../support/problem";
 import { call, createTenant, postJson } from "../support/tenants";
 import { flushVerifications } from "../support/verifications";
@@ -64,6 +67,59 @@ describe("verifications security", () => {
     };
     expect(await stats(owner)).toMatchObject({ started: 1, sent: 1 });
     expect(await stats(other)).toMatchObject({ started: 0, sent: 0, refusals: {} });
+  });
+
+  it("keeps a test key's codes apart from live ones: limits, the platform cap, reads and stats", async () => {
+    const tenant = await createTenant();
+    const { key: testKey } = await tenant.addKey(["admin"], "test");
+    const asTest = (path: string, init?: RequestInit) => call(path, testKey, init);
+    const to = `+1415557${String(Date.now() % 10_000).padStart(4, "0")}`;
+
+    const live = await tenant.api("/v1/verifications", postJson({ to }));
+    expect(live.status).toBe(201);
+    const { id: liveId } = (await live.json()) as { id: string };
+    // The live code used the number's minute; a test key's code counts only among test codes.
+    const test = await asTest("/v1/verifications", postJson({ to }));
+    expect(test.status).toBe(201);
+    const { id: testId } = (await test.json()) as { id: string };
+    await expectProblem(await asTest("/v1/verifications", postJson({ to })), {
+      status: 429,
+      slug: "rate-limited",
+      instance: "/v1/verifications",
+    });
+    // Each mode reads only its own.
+    expect((await asTest(`/v1/verifications/${liveId}`)).status).toBe(404);
+    expect((await tenant.api(`/v1/verifications/${testId}`)).status).toBe(404);
+
+    // The platform's cap on a number protects real phones from every tenant's live codes; a test
+    // key's code goes only to the sandbox, and is neither refused by it nor counted in it.
+    const capped = `+1415558${String(Date.now() % 10_000).padStart(4, "0")}`;
+    const platform = platformNumberLimiterOf(env, capped);
+    for (let i = 0; i < PLATFORM_NUMBER_PER_DAY; i++) {
+      await platform.admit({ number: capped, now: Date.now() - 1000 + i });
+    }
+    expect((await asTest("/v1/verifications", postJson({ to: capped }))).status).toBe(201);
+    const refused = await tenant.api("/v1/verifications", postJson({ to: capped }));
+    const problem = await expectProblem(refused, {
+      status: 429,
+      slug: "rate-limited",
+      instance: "/v1/verifications",
+    });
+    expect(problem).toMatchObject({ limit: "platform_number" });
+
+    await flushVerifications(tenant.id);
+    const today = new Date().toISOString().slice(0, 10);
+    const statsOf = async (res: Response) =>
+      ((await res.json()) as { data: { started: number; refusals: object }[] }).data[0];
+    const path = `/v1/verifications/stats?from=${today}&to=${today}`;
+    expect(await statsOf(await asTest(path))).toMatchObject({
+      started: 2,
+      refusals: { number_minute: 1 },
+    });
+    expect(await statsOf(await tenant.api(path))).toMatchObject({
+      started: 1,
+      refusals: { platform_number: 1 },
+    });
   });
 
   it("needs verifications:write", async () => {

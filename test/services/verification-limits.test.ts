@@ -35,6 +35,7 @@ async function admit(
 ) {
   const admission = await admitVerificationSend(env, {
     tenantId,
+    mode: "live",
     channel: recipient.startsWith("+") ? "sms" : "wechat",
     recipient,
     country,
@@ -49,7 +50,7 @@ async function admit(
 
 /** An approval as the limiter counts it when a check approves a code to `recipient`. */
 async function approvedAt(tenantId: string, recipient: string, now: number): Promise<void> {
-  await runInDurableObject(verificationLimiterOf(env, tenantId), (_, state) => {
+  await runInDurableObject(verificationLimiterOf(env, tenantId, "live"), (_, state) => {
     recordApproval(state.storage.sql, "prefix", numberRangeOf(recipient), now);
     recordApproval(state.storage.sql, "country", "CN", now);
   });
@@ -252,7 +253,7 @@ describe("limits across recipients", () => {
     // The first of a's sends leaves the day at T0 + DAY exactly, not a millisecond before.
     expect(await admit(b.id, to, T0 + DAY - 1)).toMatchObject({ limit: "platform_number" });
     expect(await admit(b.id, to, T0 + DAY)).toEqual({ ok: true });
-    expect(await refusalsByDay(env, b.id, T0, T0)).toEqual({
+    expect(await refusalsByDay(env, b.id, ["live"], T0, T0)).toEqual({
       "2026-12-07": { platform_number: 1 },
     });
   });
@@ -325,7 +326,7 @@ describe("the low-conversion guard", () => {
       limit: "low_conversion",
     });
     expect(await admit(tenant.id, numberIn(range, 50), T0 + HOUR)).toEqual({ ok: true });
-    expect(await refusalsByDay(env, tenant.id, T0, T0 + HOUR)).toEqual({
+    expect(await refusalsByDay(env, tenant.id, ["live"], T0, T0 + HOUR)).toEqual({
       "2026-12-07": { low_conversion: 2 },
     });
   });
@@ -357,7 +358,7 @@ describe("exactness under concurrency", () => {
     );
     expect(results.filter((r) => r.ok)).toHaveLength(1);
     expect(results.filter((r) => !r.ok && r.limit === "number_minute")).toHaveLength(99);
-    expect(await refusalsByDay(env, tenant.id, T0 - DAY, T0 + DAY)).toEqual({
+    expect(await refusalsByDay(env, tenant.id, ["live"], T0 - DAY, T0 + DAY)).toEqual({
       "2026-12-07": { number_minute: 99 },
     });
   });

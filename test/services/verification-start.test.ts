@@ -28,12 +28,12 @@ import { flushVerifications, unflushed } from "../support/verifications";
 const PHONE = "+14155550188";
 const MINUTE = 61_000;
 
-async function callerOf(tenant: TestTenant): Promise<Caller> {
+async function callerOf(tenant: TestTenant, mode: "live" | "test" = "test"): Promise<Caller> {
   const config = await loadTenant(env, tenant.id);
   if (!config) {
     throw new Error(`no tenant ${tenant.id}`);
   }
-  return { keyId: tenant.keyId, mode: "test", scopes: ["admin"], tenant: config };
+  return { keyId: tenant.keyId, mode, scopes: ["admin"], tenant: config };
 }
 
 interface StoredVerification {
@@ -100,7 +100,7 @@ describe("the limiter's outbox to D1", () => {
     const started = await startVerification(env, caller, { to: PHONE, channel: "sms" }, t0);
     expect(started.row).toMatchObject({ status: "pending", sendCount: 1 });
     // The flush fails and is kept.
-    await runDurableObjectAlarm(verificationLimiterOf(env, tenant.id));
+    await runDurableObjectAlarm(verificationLimiterOf(env, tenant.id, "test"));
     expect(await unflushed(tenant.id)).toBeGreaterThan(0);
     expect(await stored(started.row.id)).toBeNull();
 
@@ -136,7 +136,7 @@ describe("the limiter's outbox to D1", () => {
     const started = await startVerification(env, caller, { to: PHONE, channel: "sms" }, t0);
     const wrong = started.code === "000000" ? "111111" : "000000";
     const [, checked] = await Promise.all([
-      runDurableObjectAlarm(verificationLimiterOf(env, tenant.id)),
+      runDurableObjectAlarm(verificationLimiterOf(env, tenant.id, "test")),
       checkVerification(env, caller, { id: started.row.id, code: wrong }, t0 + 1),
     ]);
     expect(checked).toMatchObject({ valid: false, row: { status: "pending", attempts: 1 } });
@@ -145,7 +145,7 @@ describe("the limiter's outbox to D1", () => {
     });
     const [approved] = await Promise.all([
       checkVerification(env, caller, { id: started.row.id, code: started.code }, t0 + 3),
-      runDurableObjectAlarm(verificationLimiterOf(env, tenant.id)),
+      runDurableObjectAlarm(verificationLimiterOf(env, tenant.id, "test")),
     ]);
     expect(approved).toMatchObject({ valid: true, row: { status: "approved" } });
     expect((await getVerification(env, caller, started.row.id, t0 + 4)).status).toBe("approved");
@@ -257,7 +257,7 @@ describe("starting a verification", () => {
 describe("a send the platform cap refuses after the tenant's limiter admitted it", () => {
   /** The verifications the tenant's limiter holds. */
   function held(tenantId: string) {
-    return runInDurableObject(verificationLimiterOf(env, tenantId), (_, state) =>
+    return runInDurableObject(verificationLimiterOf(env, tenantId, "live"), (_, state) =>
       Number(state.storage.sql.exec("SELECT count(*) AS n FROM live").one().n),
     );
   }
@@ -271,7 +271,8 @@ describe("a send the platform cap refuses after the tenant's limiter admitted it
 
   it("leaves no verification, in the object or in D1, and counts no send", async () => {
     const tenant = await createTenant();
-    const caller = await callerOf(tenant);
+    // The platform's cap counts live codes only.
+    const caller = await callerOf(tenant, "live");
     const number = `+1415556${String(Date.now() % 10_000).padStart(4, "0")}`;
     const now = Date.now();
     for (let i = 0; i < PLATFORM_NUMBER_PER_DAY; i++) {
@@ -288,7 +289,7 @@ describe("a send the platform cap refuses after the tenant's limiter admitted it
 
   it("undoes in D1 a new verification whose row was flushed before the refusal came", async () => {
     const tenant = await createTenant();
-    const stub = verificationLimiterOf(env, tenant.id);
+    const stub = verificationLimiterOf(env, tenant.id, "test");
     const now = Date.now();
     const id = `vrf_test${now}`;
     const code = "123456";

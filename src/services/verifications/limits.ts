@@ -57,6 +57,8 @@ export async function admitVerificationSend(
   env: Env,
   send: {
     tenantId: string;
+    /** A test key's codes go only to the sandbox: its own limiter, and no platform count. */
+    mode: "live" | "test";
     channel: "sms" | "wechat";
     recipient: string;
     /**
@@ -73,8 +75,9 @@ export async function admitVerificationSend(
   const number =
     send.phone !== undefined ? send.phone : send.channel === "sms" ? send.recipient : null;
   const phone = number === null ? null : phonePartsOf(number, send.country);
-  const tenantLimiter = verificationLimiterOf(env, send.tenantId);
-  const platformLimiter = phone && number !== null ? platformNumberLimiterOf(env, number) : null;
+  const tenantLimiter = verificationLimiterOf(env, send.tenantId, send.mode);
+  const platformLimiter =
+    phone && number !== null && send.mode === "live" ? platformNumberLimiterOf(env, number) : null;
   const [tenant, platform] = await Promise.allSettled([
     tenantLimiter.admit({
       tenantId: send.tenantId,
@@ -144,10 +147,11 @@ export async function admitVerificationSend(
 export async function cancelVerificationSend(
   env: Env,
   tenantId: string,
+  mode: "live" | "test",
   admitted: { reservation: string; platform?: PlatformReservation },
 ): Promise<void> {
   await Promise.all([
-    verificationLimiterOf(env, tenantId).cancel(admitted.reservation),
+    verificationLimiterOf(env, tenantId, mode).cancel(admitted.reservation),
     admitted.platform
       ? platformNumberLimiterOf(env, admitted.platform.number).cancel(admitted.platform.reservation)
       : null,
@@ -158,13 +162,22 @@ export async function cancelVerificationSend(
 export async function refusalsByDay(
   env: Env,
   tenantId: string,
+  modes: readonly ("live" | "test")[],
   from: number,
   to: number,
 ): Promise<Record<string, Partial<Record<LimitName, number>>>> {
-  const rows = await verificationLimiterOf(env, tenantId).refusals(utcDayOf(from), utcDayOf(to));
+  const rows = (
+    await Promise.all(
+      modes.map((mode) =>
+        verificationLimiterOf(env, tenantId, mode).refusals(utcDayOf(from), utcDayOf(to)),
+      ),
+    )
+  ).flat();
   const byDay: Record<string, Partial<Record<LimitName, number>>> = {};
   for (const row of rows) {
-    byDay[row.day] = { ...byDay[row.day], [row.limit]: row.count };
+    const day = byDay[row.day] ?? {};
+    day[row.limit] = (day[row.limit] ?? 0) + row.count;
+    byDay[row.day] = day;
   }
   return byDay;
 }
@@ -180,5 +193,12 @@ export async function configureVerificationLimits(
   settingsVersion: number,
   settings: VerificationSettings,
 ): Promise<void> {
-  await verificationLimiterOf(env, tenantId).configure({ version: settingsVersion, ...settings });
+  await Promise.all(
+    (["live", "test"] as const).map((mode) =>
+      verificationLimiterOf(env, tenantId, mode).configure({
+        version: settingsVersion,
+        ...settings,
+      }),
+    ),
+  );
 }

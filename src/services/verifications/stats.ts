@@ -3,7 +3,7 @@
  * carried a code, re-sends included), approved, the conversion (approved ÷ started) and the
  * limiters' refusals per rule (limits.ts keeps those).
  */
-import type { Caller } from "../../domain/caller";
+import type { Caller, Mode } from "../../domain/caller";
 import { ApiError } from "../../lib/problem";
 import { type LimitName, refusalsByDay } from "./limits";
 
@@ -21,15 +21,17 @@ export interface DayStats {
 
 const dayOf = (ms: number) => new Date(ms).toISOString().slice(0, 10);
 
+/** `sql` binds ?1 the tenant, ?2 and ?3 the range, ?4 the modes reached (a JSON array). */
 async function countsByDay(
   env: Env,
   sql: string,
   tenantId: string,
+  modes: readonly Mode[],
   from: number,
   to: number,
 ): Promise<Map<string, number>> {
   const { results } = await env.DB.prepare(sql)
-    .bind(tenantId, from, to)
+    .bind(tenantId, from, to, JSON.stringify(modes))
     .all<{ day: number; n: number }>();
   return new Map(results.map((r) => [dayOf(r.day * DAY_MS), r.n]));
 }
@@ -60,29 +62,35 @@ export async function verificationStats(
     });
   }
   const tenantId = caller.tenant.id;
+  // A key reaches its own mode's verifications (each mode has its own limiter); a dashboard user
+  // both.
+  const modes: Mode[] = caller.seesBothModes ? ["live", "test"] : [caller.mode];
   const [started, sent, approved, refusals] = await Promise.all([
     countsByDay(
       env,
-      "SELECT created_at / 86400000 AS day, COUNT(*) AS n FROM verifications WHERE tenant_id = ?1 AND created_at >= ?2 AND created_at < ?3 GROUP BY day",
+      "SELECT created_at / 86400000 AS day, COUNT(*) AS n FROM verifications WHERE tenant_id = ?1 AND created_at >= ?2 AND created_at < ?3 AND mode IN (SELECT value FROM json_each(?4)) GROUP BY day",
       tenantId,
+      modes,
       from,
       to,
     ),
     countsByDay(
       env,
-      "SELECT created_at / 86400000 AS day, COUNT(*) AS n FROM verification_messages WHERE tenant_id = ?1 AND created_at >= ?2 AND created_at < ?3 GROUP BY day",
+      "SELECT vm.created_at / 86400000 AS day, COUNT(*) AS n FROM verification_messages AS vm JOIN verifications AS v ON v.id = vm.verification_id WHERE vm.tenant_id = ?1 AND vm.created_at >= ?2 AND vm.created_at < ?3 AND v.mode IN (SELECT value FROM json_each(?4)) GROUP BY day",
       tenantId,
+      modes,
       from,
       to,
     ),
     countsByDay(
       env,
-      "SELECT approved_at / 86400000 AS day, COUNT(*) AS n FROM verifications WHERE tenant_id = ?1 AND status = 'approved' AND approved_at >= ?2 AND approved_at < ?3 GROUP BY day",
+      "SELECT approved_at / 86400000 AS day, COUNT(*) AS n FROM verifications WHERE tenant_id = ?1 AND status = 'approved' AND approved_at >= ?2 AND approved_at < ?3 AND mode IN (SELECT value FROM json_each(?4)) GROUP BY day",
       tenantId,
+      modes,
       from,
       to,
     ),
-    refusalsByDay(env, tenantId, from, to),
+    refusalsByDay(env, tenantId, modes, from, to),
   ]);
   const days: DayStats[] = [];
   for (let at = from; at < to; at += DAY_MS) {

@@ -12,7 +12,10 @@ import { and, desc, eq, lte } from "drizzle-orm";
 import { database } from "../../db/client";
 import { contacts, contactWeChatBindings, verifications } from "../../db/schema";
 import { codeHash } from "../../delivery/verification-codes";
-import { verificationLimiterOf } from "../../delivery/verification-limiters";
+import {
+  type VerificationLimiterStub,
+  verificationLimiterOf,
+} from "../../delivery/verification-limiters";
 import {
   type CodeToRecord,
   type VerificationRow,
@@ -47,6 +50,25 @@ const DAY_MS = 86_400_000;
 /** The modes a caller reaches: a key only its own (as with messages); a dashboard user both. */
 function modesOf(caller: Caller): ("live" | "test")[] {
   return caller.seesBothModes ? ["live", "test"] : [caller.mode];
+}
+
+/**
+ * Asks each mode's limiter the caller reaches (each mode has its own: limits.ts), its own mode
+ * first, for the first answer there is.
+ */
+async function firstAnswer<T>(
+  env: Env,
+  caller: Caller,
+  ask: (limiter: VerificationLimiterStub, modes: ("live" | "test")[]) => Promise<T | undefined>,
+): Promise<T | undefined> {
+  const modes = modesOf(caller).sort((a) => (a === caller.mode ? -1 : 1));
+  for (const mode of modes) {
+    const answer = await ask(verificationLimiterOf(env, caller.tenant.id, mode), [mode]);
+    if (answer !== undefined) {
+      return answer;
+    }
+  }
+  return undefined;
 }
 
 function modeOf(caller: Caller) {
@@ -150,6 +172,7 @@ export async function startVerification(
     };
     const admission = await admitVerificationSend(env, {
       tenantId,
+      mode: caller.mode,
       channel: input.channel === "sms" ? "sms" : "wechat",
       recipient,
       phone,
@@ -179,7 +202,7 @@ export async function startVerification(
       ...(admission.platform ? { platform: admission.platform } : {}),
     };
   };
-  const limiter = verificationLimiterOf(env, tenantId);
+  const limiter = verificationLimiterOf(env, tenantId, caller.mode);
   const ops = {
     admit,
     attach: async (
@@ -188,8 +211,8 @@ export async function startVerification(
     ) => {
       await limiter.attach({ id: row.id, codeHash: row.codeHash, masked, now });
     },
-    cancel: (admitted: Parameters<typeof cancelVerificationSend>[2]) =>
-      cancelVerificationSend(env, tenantId, admitted),
+    cancel: (admitted: Parameters<typeof cancelVerificationSend>[3]) =>
+      cancelVerificationSend(env, tenantId, caller.mode, admitted),
   };
   const send = {
     channel: input.channel,
@@ -243,11 +266,7 @@ export async function getVerification(
   id: string,
   now: number = Date.now(),
 ): Promise<VerificationRow> {
-  const live = await verificationLimiterOf(env, caller.tenant.id).read({
-    id,
-    modes: modesOf(caller),
-    now,
-  });
+  const live = await firstAnswer(env, caller, (limiter, modes) => limiter.read({ id, modes, now }));
   const row = live ?? (await storedRow(env, caller, { id }));
   if (!row) {
     throw new ApiError("not-found", `No verification ${id}.`);
@@ -299,13 +318,10 @@ export async function checkVerification(
     to = phone.ok ? phone.e164 : raw;
   }
   const query = input.id !== undefined ? { id: input.id } : { to: to ?? "" };
-  const answer = await verificationLimiterOf(env, caller.tenant.id).check({
-    ...query,
-    modes: modesOf(caller),
-    code: input.code,
-    ...(input.id !== undefined ? { hash: await codeHash(env, input.id, input.code) } : {}),
-    now,
-  });
+  const hash = input.id !== undefined ? await codeHash(env, input.id, input.code) : undefined;
+  const answer = await firstAnswer(env, caller, (limiter, modes) =>
+    limiter.check({ ...query, modes, code: input.code, ...(hash ? { hash } : {}), now }),
+  );
   if (answer) {
     return answer;
   }
@@ -326,11 +342,9 @@ export async function cancelVerification(
   id: string,
   now: number = Date.now(),
 ): Promise<VerificationRow> {
-  const answer = await verificationLimiterOf(env, caller.tenant.id).cancelVerification({
-    id,
-    modes: modesOf(caller),
-    now,
-  });
+  const answer = await firstAnswer(env, caller, (limiter, modes) =>
+    limiter.cancelVerification({ id, modes, now }),
+  );
   const row = answer?.row ?? (await storedRow(env, caller, { id }));
   if (!row) {
     throw new ApiError("not-found", `No verification ${id}.`);
