@@ -11,8 +11,8 @@ export const BUCKET_MS = 15 * 60 * 1000;
 
 /**
  * Upper bounds (exclusive, ms) of the latency histograms' buckets; one more bucket holds anything
- * longer. Migration 0023's triggers write the same bounds as a CASE: change both together (the
- * stats tests compare them).
+ * longer: stat_latencies' columns b0 … b16. Migration 0042's triggers write the same bounds as
+ * a CASE: change both together (the stats tests compare them).
  */
 export const LATENCY_BOUNDS_MS = [
   250, 500, 1_000, 2_000, 5_000, 10_000, 20_000, 30_000, 60_000, 120_000, 300_000, 600_000,

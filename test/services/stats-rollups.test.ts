@@ -241,18 +241,27 @@ describe("statistics rollups", () => {
       // Written again: sent_at is counted once.
       await env.DB.prepare("UPDATE messages SET sent_at = sent_at WHERE id = ?").bind(m.id).run();
     }
-    const { results } = await env.DB.prepare(
-      "SELECT le, SUM(n) AS n FROM stat_latencies WHERE tenant_id = ? AND grain = 0 AND metric = 'sent' GROUP BY le ORDER BY le",
-    )
-      .bind(tenant.id)
-      .all<{ le: number; n: number }>();
     const expected = new Map<number, number>();
     for (const ms of latencies) {
       expected.set(latencyBucketOf(ms), (expected.get(latencyBucketOf(ms)) ?? 0) + 1);
     }
-    expect(results).toEqual(
-      [...expected].sort((a, b) => a[0] - b[0]).map(([le, n]) => ({ le, n })),
-    );
+    // One histogram row per bucket of acceptance, a column per latency bucket (b0 … b16), kept
+    // alike at every grain.
+    const columns = Array.from({ length: LATENCY_BOUNDS_MS.length + 1 }, (_, le) => `b${le}`);
+    for (const grain of [0, 1, 2]) {
+      const sums = await env.DB.prepare(
+        `SELECT ${columns.map((b) => `SUM(${b}) AS ${b}`).join(", ")} FROM stat_latencies
+         WHERE tenant_id = ? AND grain = ? AND metric = 'sent'`,
+      )
+        .bind(tenant.id, grain)
+        .first<Record<string, number>>();
+      const results = columns
+        .map((b, le) => ({ le, n: sums?.[b] ?? 0 }))
+        .filter(({ n }) => n !== 0);
+      expect(results, `grain ${grain}`).toEqual(
+        [...expected].sort((a, b) => a[0] - b[0]).map(([le, n]) => ({ le, n })),
+      );
+    }
   });
 
   it("covers a range with whole UTC days and hours inside and 15-minute buckets at its edges", () => {

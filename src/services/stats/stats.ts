@@ -101,6 +101,9 @@ function filterOf(
   return { sql: parts.join(" AND "), binds };
 }
 
+/** stat_latencies' bucket columns, one per LATENCY_BOUNDS_MS bucket and the overflow. */
+const LATENCY_COLUMNS = Array.from({ length: LATENCY_BOUNDS_MS.length + 1 }, (_, i) => `b${i}`);
+
 /** The key of a group: its period's label and its columns' values, in the groups' order. */
 const keyOf = (values: unknown[]) => JSON.stringify(values);
 
@@ -172,15 +175,16 @@ WHERE messages <> 0 OR cost_micros <> 0`;
 
   // Latency has no template (nor status): grouped by template it is unknown (null). The send
   // histograms are kept (accepted → sent) but not read here: the answer shows delivery only.
+  // A histogram is one row, a column per bucket: summed per group, column by column.
   const latencyFits = !dims.includes("template");
   const latencyDims = dims.filter((d) => d !== "status");
   const latency = filterOf(caller, params, { mode: true, country: true, grain: true });
   const latencySql = `${PERIODS}
 SELECT p.label AS period, ${latencyDims.map((d) => `r.${COLUMN[d]} AS ${d}, `).join("")}
-  r.metric AS metric, r.le AS le, SUM(r.n) AS n
+  ${LATENCY_COLUMNS.map((b) => `SUM(r.${b}) AS ${b}`).join(", ")}
 FROM p CROSS JOIN stat_latencies r
-WHERE ${latency.sql} AND r.metric = 'delivered'
-GROUP BY ${["p.label", ...latencyDims.map((d) => `r.${COLUMN[d]}`), "r.metric", "r.le"].join(", ")}`;
+WHERE r.metric = 'delivered' AND ${latency.sql}
+GROUP BY ${["p.label", ...latencyDims.map((d) => `r.${COLUMN[d]}`)].join(", ")}`;
 
   // The counters (inbound messages, opt-outs, verifications) have a channel and a provider,
   // nothing else the rollups group by.
@@ -218,7 +222,7 @@ GROUP BY ${[...groupBy, "r.metric"].join(", ")}`;
       ? db
           .prepare(latencySql)
           .bind(spans, tenantId, ...latency.binds)
-          .all<{ period: string | null; metric: string; le: number; n: number }>()
+          .all<{ period: string | null } & Record<string, number | string | null>>()
       : null,
     inboundFits
       ? db
@@ -230,13 +234,11 @@ GROUP BY ${[...groupBy, "r.metric"].join(", ")}`;
 
   const histograms = new Map<string, number[]>();
   for (const row of latencyRows?.results ?? []) {
-    const key = keyOf([row.metric, row.period, ...latencyDims.map((d) => row[d as never])]);
-    let counts = histograms.get(key);
-    if (!counts) {
-      counts = new Array<number>(LATENCY_BOUNDS_MS.length + 1).fill(0);
-      histograms.set(key, counts);
-    }
-    counts[row.le] = (counts[row.le] ?? 0) + row.n;
+    const key = keyOf([row.period, ...latencyDims.map((d) => row[d])]);
+    histograms.set(
+      key,
+      LATENCY_COLUMNS.map((b) => Number(row[b] ?? 0)),
+    );
   }
   const countersBy = new Map<string, Record<string, number>>();
   for (const row of inboundRows?.results ?? []) {
@@ -275,8 +277,7 @@ GROUP BY ${[...groupBy, "r.metric"].join(", ")}`;
     const key = keyOf([r.period, ...dims.map((d) => r[d])]);
     const latencyKey = [r.period, ...latencyDims.map((d) => r[d])];
     const showsLatency = !dims.includes("status") || r.status === "delivered";
-    const histogram = (metric: string) =>
-      showsLatency ? (histograms.get(keyOf([metric, ...latencyKey])) ?? []) : [];
+    const histogram = showsLatency ? (histograms.get(keyOf(latencyKey)) ?? []) : [];
     const first = !seen.has(key);
     seen.add(key);
     rows.push({
@@ -293,8 +294,8 @@ GROUP BY ${[...groupBy, "r.metric"].join(", ")}`;
       cost: fromMicros(r.cost_micros),
       currency: r.currency,
       ...countersOf(key, first),
-      p50_delivery_ms: quantileOf(histogram("delivered"), 0.5),
-      p95_delivery_ms: quantileOf(histogram("delivered"), 0.95),
+      p50_delivery_ms: quantileOf(histogram, 0.5),
+      p95_delivery_ms: quantileOf(histogram, 0.95),
     });
   }
   // Groups with counters and nothing sent.
