@@ -11,11 +11,13 @@ import type { Caller } from "../../domain/caller";
 import { fromMicros } from "../../domain/pricing";
 import {
   deliveryRate,
+  GRAIN_MS,
   type GrainSpan,
   grainRangesOf,
-  grainSpansOf,
   LATENCY_BOUNDS_MS,
   quantileOf,
+  type SignedSpan,
+  signedSpansOf,
 } from "../../domain/stats";
 import { MESSAGE_STATUSES } from "../../domain/vocabulary";
 import { type Group, type Period, rangeOf, type StatsParams } from "./stats-range";
@@ -59,10 +61,12 @@ const COLUMN: { readonly [g in Exclude<Group, "day" | "hour">]: string } = {
   status: "status",
 };
 
-// The periods, as `[grain, start, end, label]` spans (a grain-less table gets one grain-0 span each).
-// Materialized: otherwise SQLite reads `p.label` out of the JSON again for every rollup row joined.
-const PERIODS = `WITH p(g, s, e, label) AS MATERIALIZED (SELECT json_extract(value, '$[0]'), json_extract(value, '$[1]'),
-  json_extract(value, '$[2]'), json_extract(value, '$[3]') FROM json_each(?1))`;
+// The periods, as `[grain, start, end, label, sign]` spans (a grain-less table gets one grain-0
+// span each, added): a span's rows are added to its period's sums or, sign −1, taken away
+// (domain/stats signedSpansOf). Materialized: otherwise SQLite reads `p.label` out of the JSON
+// again for every rollup row joined.
+const PERIODS = `WITH p(g, s, e, label, sign) AS MATERIALIZED (SELECT json_extract(value, '$[0]'), json_extract(value, '$[1]'),
+  json_extract(value, '$[2]'), json_extract(value, '$[3]'), json_extract(value, '$[4]') FROM json_each(?1))`;
 
 interface Filter {
   sql: string;
@@ -133,11 +137,12 @@ export async function statsOf(
   const dims = range.groups.filter(
     (g): g is Exclude<Group, "day" | "hour"> => g !== "day" && g !== "hour",
   );
-  const periods = JSON.stringify(range.periods.map(([s, e, label]) => [0, s, e, label]));
+  const periods = JSON.stringify(range.periods.map(([s, e, label]) => [0, s, e, label, 1]));
+  const labelled = range.periods.flatMap(([s, e, label]: Period) =>
+    signedSpansOf(s, e).map((span): LabelledSpan => [...span, label]),
+  );
   const spans = JSON.stringify(
-    range.periods.flatMap(([s, e, label]: Period) =>
-      grainSpansOf(s, e).map(([g, from, to]) => [g, from, to, label]),
-    ),
+    labelled.map(([g, from, to, sign, label]) => [g, from, to, label, sign]),
   );
   const groupBy = ["p.label", ...dims.map((d) => `r.${COLUMN[d]}`)];
 
@@ -149,9 +154,9 @@ export async function statsOf(
   // The currency a row was priced in; rows from before that column are in the tenant's.
   const currency = `COALESCE(NULLIF(r.currency, ''), ?${rollups.binds.length + 3})`;
   const sums = MESSAGE_STATUSES.flatMap((s) => [
-    `SUM(r.${s}) AS ${s}`,
-    `SUM(r.${s}_segments) AS ${s}_segments`,
-    `SUM(r.${s}_cost_micros) AS ${s}_cost_micros`,
+    `SUM(r.${s} * p.sign) AS ${s}`,
+    `SUM(r.${s}_segments * p.sign) AS ${s}_segments`,
+    `SUM(r.${s}_cost_micros * p.sign) AS ${s}_cost_micros`,
   ]);
   const perGroup = `${PERIODS}
 SELECT p.label AS period, ${rollupDims.map((d) => `r.${COLUMN[d]} AS ${d}, `).join("")}${currency} AS currency,
@@ -181,7 +186,7 @@ WHERE messages <> 0 OR cost_micros <> 0`;
   const latency = filterOf(caller, params, { mode: true, country: true, grain: true });
   const latencySql = `${PERIODS}
 SELECT p.label AS period, ${latencyDims.map((d) => `r.${COLUMN[d]} AS ${d}, `).join("")}
-  ${LATENCY_COLUMNS.map((b) => `SUM(r.${b}) AS ${b}`).join(", ")}
+  ${LATENCY_COLUMNS.map((b) => `SUM(r.${b} * p.sign) AS ${b}`).join(", ")}
 FROM p CROSS JOIN stat_latencies r
 WHERE r.metric = 'delivered' AND ${latency.sql}
 GROUP BY ${["p.label", ...latencyDims.map((d) => `r.${COLUMN[d]}`)].join(", ")}`;
@@ -207,16 +212,14 @@ GROUP BY ${[...groupBy, "r.metric"].join(", ")}`;
         .bind(spans, tenantId, ...rollups.binds, caller.tenant.currency)
         .all<RollupSums>()
     ).results;
-  const ranges = grainRangesOf(range.periods.flatMap(([s, e]) => grainSpansOf(s, e)));
+  const ranges = grainRangesOf(labelled);
   const streams =
     timeGroup !== undefined &&
     dims.every((d) => d === "channel" || d === "provider") &&
     ranges.length <= MAX_STREAMED_RANGES;
   const [rollupResults, latencyRows, inboundRows] = await Promise.all([
     streams
-      ? streamedSums(env, caller, params, range.periods, ranges, dims).then(
-          (rows) => rows ?? grouped(),
-        )
+      ? streamedSums(env, caller, params, labelled, ranges, dims).then((rows) => rows ?? grouped())
       : grouped(),
     latencyFits
       ? db
@@ -343,7 +346,10 @@ GROUP BY ${[...groupBy, "r.metric"].join(", ")}`;
 }
 
 /** More stretches than this and the one grouped query (over all spans at once) is cheaper. */
-const MAX_STREAMED_RANGES = 8;
+const MAX_STREAMED_RANGES = 64;
+
+/** A signed span and the period (its label) it counts in. */
+type LabelledSpan = [...SignedSpan, label: string | null];
 
 const STATUS_SUMS = MESSAGE_STATUSES.flatMap((s) => [s, `${s}_segments`, `${s}_cost_micros`]);
 
@@ -359,7 +365,7 @@ async function streamedSums(
   env: Env,
   caller: Caller,
   params: StatsParams,
-  periods: Period[],
+  spans: LabelledSpan[],
   ranges: GrainSpan[],
   dims: Exclude<Group, "day" | "hour">[],
 ): Promise<RollupSums[] | undefined> {
@@ -409,44 +415,39 @@ GROUP BY ${["r.bucket_start", ...prefix.map((c) => `r.${c}`)].join(", ")}`;
     ),
   );
 
-  const starts = periods.map((p) => p[0]);
-  /** The period holding `ms`: the last that starts at or before it. */
-  const periodOf = (ms: number) => {
-    let lo = 0;
-    let hi = starts.length - 1;
-    while (lo < hi) {
-      const mid = (lo + hi + 1) >> 1;
-      if ((starts[mid] ?? 0) <= ms) {
-        lo = mid;
-      } else {
-        hi = mid - 1;
-      }
+  // Each row read (a bucket at a grain) goes to the periods whose spans hold it, with the span's
+  // sign: a few rows a span, so looked up by bucket.
+  const periodsOf = new Map<string, [label: string | null, sign: number][]>();
+  for (const [grain, start, end, sign, label] of spans) {
+    for (let at = start; at < end; at += GRAIN_MS[grain]) {
+      const key = `${grain}:${at}`;
+      periodsOf.set(key, [...(periodsOf.get(key) ?? []), [label, sign]]);
     }
-    return periods[lo];
-  };
+  }
   const sums = new Map<string, RollupSums & Record<string, number>>();
-  for (const result of results) {
+  for (const [i, result] of results.entries()) {
+    const grain = ranges[i]?.[0];
     for (const row of result.results) {
       if (row.currency !== row.last_currency) {
         return undefined;
       }
-      const period = periodOf(row.bucket);
-      const label = period?.[2] ?? null;
       const values = dims.map((d) => row[d]);
-      const key = keyOf([label, ...values, row.currency]);
-      let group = sums.get(key);
-      if (!group) {
-        group = { period: label, currency: row.currency } as RollupSums & Record<string, number>;
-        for (const [i, d] of dims.entries()) {
-          group[d] = values[i] as never;
+      for (const [label, sign] of periodsOf.get(`${grain}:${row.bucket}`) ?? []) {
+        const key = keyOf([label, ...values, row.currency]);
+        let group = sums.get(key);
+        if (!group) {
+          group = { period: label, currency: row.currency } as RollupSums & Record<string, number>;
+          for (const [j, d] of dims.entries()) {
+            group[d] = values[j] as never;
+          }
+          for (const c of STATUS_SUMS) {
+            group[c] = 0;
+          }
+          sums.set(key, group);
         }
         for (const c of STATUS_SUMS) {
-          group[c] = 0;
+          group[c] = (group[c] ?? 0) + sign * (row[c] ?? 0);
         }
-        sums.set(key, group);
-      }
-      for (const c of STATUS_SUMS) {
-        group[c] = (group[c] ?? 0) + (row[c] ?? 0);
       }
     }
   }
