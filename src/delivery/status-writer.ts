@@ -20,9 +20,10 @@
  * This file is the door; the writes live in status-writer/ by what brings them (the send path,
  * receipts, the ends that come without a send result, the SMS fallback), and nothing else imports
  * those (test/lint/layers.cjs). The statistics and the audit log hook in there, once: the
- * rollups (stat_rollups, stat_latencies, stat_errors) are kept by migration 0023's triggers on
- * `messages`, which fire inside these writes' own guarded statements, so a write that moves
- * nothing counts nothing (why triggers, not extra statements: that migration's comment).
+ * rollups (stat_rollups, stat_latencies, stat_errors) are kept by triggers on `messages`
+ * (migration 0027; 0042 for stat_latencies), which fire inside these writes' own guarded
+ * statements, so a write that moves nothing counts nothing (why triggers, not extra statements:
+ * 0027's comment).
  * The live message list and overview hook in here too, in this file: every write that moves a
  * status (a claim, a send result, a receipt, a dead letter, an expiry, a cancel) notes its
  * changes, and the tenant's desk object hears that messages changed (delivery/live-updates: once

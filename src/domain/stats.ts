@@ -11,8 +11,8 @@ export const BUCKET_MS = 15 * 60 * 1000;
 
 /**
  * Upper bounds (exclusive, ms) of the latency histograms' buckets; one more bucket holds anything
- * longer. Migration 0023's triggers write the same bounds as a CASE: change both together (the
- * stats tests compare them).
+ * longer: stat_latencies' columns b0 … b16. Migration 0042's triggers write the same bounds as
+ * a CASE: change both together (the stats tests compare them).
  */
 export const LATENCY_BOUNDS_MS = [
   250, 500, 1_000, 2_000, 5_000, 10_000, 20_000, 30_000, 60_000, 120_000, 300_000, 600_000,
@@ -233,17 +233,54 @@ export function grainSpansOf(start: number, end: number): GrainSpan[] {
   return spans.filter(([, s, e]) => s < e);
 }
 
+/** A span with a sign: its rows are added to a period (1) or taken away from it (−1). */
+export type SignedSpan = [grain: 0 | 1 | 2, start: number, end: number, sign: 1 | -1];
+
+/** A grain's bucket, in ms: 15 minutes, an hour, a day. */
+export const GRAIN_MS = [BUCKET_MS, HOUR_MS, DAY_MS] as const;
+
+/** How many rollup rows (per key) the spans read. */
+export function rowsOf(spans: readonly (GrainSpan | SignedSpan)[]): number {
+  return spans.reduce((n, [grain, start, end]) => n + (end - start) / GRAIN_MS[grain], 0);
+}
+
 /**
- * The spans' stretches per grain: adjacent spans of one grain joined, ordered by grain and start.
+ * `[start, end)` as the fewest rollup rows read with signs: the UTC days from the UTC midnight
+ * nearest its start to the one nearest its end, plus what the range holds before and after
+ * them, less what they hold outside it, when that reads fewer rows than grainSpansOf's cover
+ * (else that cover, all added). A Shanghai day (16:00Z to 16:00Z) is then its UTC day, plus
+ * the day before's last 8 hours, less its own last 8: 17 rows, not 24, and a run of days reads
+ * each 8 hours once for two days (9 rows a day); a New York day, 1 + 5 + 5 (or 4 across a DST
+ * change). Exact whatever the zone: it is arithmetic on UTC intervals, each row counted once net.
+ */
+export function signedSpansOf(start: number, end: number): SignedSpan[] {
+  const plain = grainSpansOf(start, end).map(([g, s, e]): SignedSpan => [g, s, e, 1]);
+  const dayIn = Math.round(start / DAY_MS) * DAY_MS;
+  const dayOut = Math.round(end / DAY_MS) * DAY_MS;
+  if (!(dayIn < dayOut)) {
+    return plain;
+  }
+  /** `[from, to)` added, or `[to, from)` taken away when it runs backwards. */
+  const edge = (from: number, to: number): SignedSpan[] =>
+    from < to
+      ? grainSpansOf(from, to).map(([g, s, e]): SignedSpan => [g, s, e, 1])
+      : grainSpansOf(to, from).map(([g, s, e]): SignedSpan => [g, s, e, -1]);
+  const signed: SignedSpan[] = [[2, dayIn, dayOut, 1], ...edge(start, dayIn), ...edge(dayOut, end)];
+  return rowsOf(signed) < rowsOf(plain) ? signed : plain;
+}
+
+/**
+ * The spans' stretches per grain: overlapping or adjacent spans of one grain joined (a span
+ * added to one period and taken from the next is read once), ordered by grain and start.
  * Each is one range of the rollups' primary key (tenant, grain, bucket), read in its order.
  */
-export function grainRangesOf(spans: readonly GrainSpan[]): GrainSpan[] {
+export function grainRangesOf(spans: readonly [...GrainSpan, ...unknown[]][]): GrainSpan[] {
   const sorted = [...spans].sort((a, b) => a[0] - b[0] || a[1] - b[1]);
   const ranges: GrainSpan[] = [];
   for (const [grain, start, end] of sorted) {
     const last = ranges[ranges.length - 1];
-    if (last && last[0] === grain && last[2] === start) {
-      last[2] = end;
+    if (last && last[0] === grain && last[2] >= start) {
+      last[2] = Math.max(last[2], end);
     } else {
       ranges.push([grain, start, end]);
     }

@@ -63,6 +63,8 @@ const GROUPINGS = [
 const BUCKETS = 30 * 96;
 /** Distinct provider × country × template keys per bucket (3 × 4 × 5). */
 const KEYS = 60;
+/** stat_latencies' columns, one per latency bucket (domain/stats LATENCY_BOUNDS_MS, and the overflow). */
+const LATENCY_COLUMNS = Array.from({ length: 17 }, (_, le) => `b${le}`);
 
 /** Rollups for `messages` messages over the 30 days before `endMs`: one row per bucket and key. */
 function seedSql(tenantId, messages, startMs) {
@@ -90,10 +92,11 @@ INSERT INTO stat_rollups (tenant_id, grain, bucket_start, channel, provider, tem
 SELECT ${key}, 'sms', ${provider}, ${template}, ${country}, 'USD', 'live', ${statusValues.join(", ")}
 FROM b CROSS JOIN k;
 ${rows}
-INSERT INTO stat_latencies (tenant_id, grain, bucket_start, metric, channel, provider, country, mode, le, n)
-SELECT ${key}, m.metric, 'sms', ${provider}, ${country}, 'live', (b.i + k.j) % 4 + m.shift, SUM(${n})
+INSERT INTO stat_latencies (tenant_id, grain, bucket_start, metric, channel, provider, country, mode, ${LATENCY_COLUMNS.join(", ")})
+SELECT ${key}, m.metric, 'sms', ${provider}, ${country}, 'live',
+  ${LATENCY_COLUMNS.map((_, le) => `SUM(((b.i + k.j) % 4 + m.shift = ${le}) * ${n})`).join(", ")}
 FROM b CROSS JOIN k CROSS JOIN (SELECT 'sent' AS metric, 0 AS shift UNION ALL SELECT 'delivered', 3) AS m
-GROUP BY 1, 2, 3, 4, 5, 6, 7, 8, 9;
+GROUP BY 1, 2, 3, 4, 5, 6, 7, 8;
 WITH RECURSIVE b(i) AS (SELECT 0 UNION ALL SELECT i + 1 FROM b WHERE i < ${BUCKETS - 1})
 INSERT INTO stat_counters (tenant_id, bucket_start, metric, channel, provider, n)
 SELECT '${tenantId}', ${startMs} + b.i * 900000, 'inbound', 'sms', 'sandbox', 1 + b.i % 5 FROM b;
@@ -108,9 +111,9 @@ ${[
     ]) => `INSERT INTO stat_rollups (tenant_id, grain, bucket_start, channel, provider, template_id, country, currency, mode, ${statusColumns.join(", ")})
 SELECT tenant_id, ${grain}, (bucket_start / ${unit}) * ${unit}, channel, provider, template_id, country, currency, mode, ${statusColumns.map((c) => `SUM(${c})`).join(", ")}
 FROM stat_rollups WHERE tenant_id = '${tenantId}' AND grain = 0 GROUP BY 1, 2, 3, 4, 5, 6, 7, 8, 9;
-INSERT INTO stat_latencies (tenant_id, grain, bucket_start, metric, channel, provider, country, mode, le, n)
-SELECT tenant_id, ${grain}, (bucket_start / ${unit}) * ${unit}, metric, channel, provider, country, mode, le, SUM(n)
-FROM stat_latencies WHERE tenant_id = '${tenantId}' AND grain = 0 GROUP BY 1, 2, 3, 4, 5, 6, 7, 8, 9;`,
+INSERT INTO stat_latencies (tenant_id, grain, bucket_start, metric, channel, provider, country, mode, ${LATENCY_COLUMNS.join(", ")})
+SELECT tenant_id, ${grain}, (bucket_start / ${unit}) * ${unit}, metric, channel, provider, country, mode, ${LATENCY_COLUMNS.map((c) => `SUM(${c})`).join(", ")}
+FROM stat_latencies WHERE tenant_id = '${tenantId}' AND grain = 0 GROUP BY 1, 2, 3, 4, 5, 6, 7, 8;`,
   )
   .join("\n")}
 SELECT SUM(${seeded.join(" + ")}) FROM stat_rollups WHERE tenant_id = '${tenantId}' AND grain = 0;`;

@@ -7,6 +7,9 @@ import {
   latencyBucketOf,
   localClockOf,
   localTimeOf,
+  rowsOf,
+  signedSpansOf,
+  startOfLocalDay,
 } from "../../src/domain/stats";
 import { MESSAGE_STATUSES } from "../../src/domain/vocabulary";
 import { runScriptedTraffic, scriptedMessages } from "../support/stats-traffic";
@@ -45,6 +48,7 @@ const GROUPINGS = [
   "country",
   "status",
   "day,provider",
+  "day,country,status",
   "country,status",
   "provider,country,template",
 ];
@@ -160,9 +164,10 @@ describe("statistics rollups", () => {
     }
 
     for (const groupBy of GROUPINGS) {
-      // UTC and New York read each grain's stretch in key order (services/stats `streamedSums`
-      // for time groupings), Kolkata's many 15-minute edges the one grouped query.
-      for (const tz of ["UTC", "America/New_York", "Asia/Kolkata"]) {
+      // By time (and channel or provider) each grain's stretch is read in key order (services/stats
+      // `streamedSums`), otherwise by the one grouped query; a local day in Shanghai, New York or
+      // Kolkata as its UTC day plus and less the edge hours (domain/stats `signedSpansOf`).
+      for (const tz of ["UTC", "America/New_York", "Asia/Kolkata", "Asia/Shanghai"]) {
         const data = await statsOf(
           tenant,
           `from=2026-03-05&to=2026-03-11&tz=${tz}&group_by=${groupBy}`,
@@ -241,18 +246,27 @@ describe("statistics rollups", () => {
       // Written again: sent_at is counted once.
       await env.DB.prepare("UPDATE messages SET sent_at = sent_at WHERE id = ?").bind(m.id).run();
     }
-    const { results } = await env.DB.prepare(
-      "SELECT le, SUM(n) AS n FROM stat_latencies WHERE tenant_id = ? AND grain = 0 AND metric = 'sent' GROUP BY le ORDER BY le",
-    )
-      .bind(tenant.id)
-      .all<{ le: number; n: number }>();
     const expected = new Map<number, number>();
     for (const ms of latencies) {
       expected.set(latencyBucketOf(ms), (expected.get(latencyBucketOf(ms)) ?? 0) + 1);
     }
-    expect(results).toEqual(
-      [...expected].sort((a, b) => a[0] - b[0]).map(([le, n]) => ({ le, n })),
-    );
+    // One histogram row per bucket of acceptance, a column per latency bucket (b0 … b16), kept
+    // alike at every grain.
+    const columns = Array.from({ length: LATENCY_BOUNDS_MS.length + 1 }, (_, le) => `b${le}`);
+    for (const grain of [0, 1, 2]) {
+      const sums = await env.DB.prepare(
+        `SELECT ${columns.map((b) => `SUM(${b}) AS ${b}`).join(", ")} FROM stat_latencies
+         WHERE tenant_id = ? AND grain = ? AND metric = 'sent'`,
+      )
+        .bind(tenant.id, grain)
+        .first<Record<string, number>>();
+      const results = columns
+        .map((b, le) => ({ le, n: sums?.[b] ?? 0 }))
+        .filter(({ n }) => n !== 0);
+      expect(results, `grain ${grain}`).toEqual(
+        [...expected].sort((a, b) => a[0] - b[0]).map(([le, n]) => ({ le, n })),
+      );
+    }
   });
 
   it("covers a range with whole UTC days and hours inside and 15-minute buckets at its edges", () => {
@@ -312,6 +326,80 @@ describe("statistics rollups", () => {
       [1, at("2026-03-05T16:00:00Z"), at("2026-03-06T00:00:00Z")],
       [1, at("2026-03-07T00:00:00Z"), at("2026-03-07T16:00:00Z")],
       [2, at("2026-03-06T00:00:00Z"), at("2026-03-07T00:00:00Z")],
+    ]);
+  });
+
+  it("reads a day across UTC midnights as whole UTC days, plus and less the edges, when fewer rows", () => {
+    const at = (iso: string) => Date.parse(iso);
+    // A Shanghai day (16:00Z to 16:00Z): its UTC day, plus the 8 hours before, less its last 8.
+    expect(signedSpansOf(at("2026-03-05T16:00:00Z"), at("2026-03-06T16:00:00Z"))).toEqual([
+      [2, at("2026-03-06T00:00:00Z"), at("2026-03-07T00:00:00Z"), 1],
+      [1, at("2026-03-05T16:00:00Z"), at("2026-03-06T00:00:00Z"), 1],
+      [1, at("2026-03-06T16:00:00Z"), at("2026-03-07T00:00:00Z"), -1],
+    ]);
+    // A UTC day, an hour, and a range shorter than half a day: as grainSpansOf covers them.
+    for (const [from, to] of [
+      ["2026-03-06T00:00:00Z", "2026-03-07T00:00:00Z"],
+      ["2026-03-06T16:00:00Z", "2026-03-06T17:00:00Z"],
+      ["2026-03-06T10:15:00Z", "2026-03-06T20:45:00Z"],
+    ] as const) {
+      expect(signedSpansOf(at(from), at(to))).toEqual(
+        grainSpansOf(at(from), at(to)).map((span) => [...span, 1]),
+      );
+    }
+    // Each quarter hour counted exactly once inside the range and never outside it, in fewer
+    // rows than the plain cover, for local days in zones with DST changes and odd offsets
+    // (New York's 23- and 25-hour days, Lord Howe's 30-minute change, +5:30, +5:45, +12:45).
+    const zones = [
+      "America/New_York",
+      "Australia/Lord_Howe",
+      "Asia/Kolkata",
+      "Asia/Kathmandu",
+      "Pacific/Chatham",
+      "Asia/Shanghai",
+    ];
+    const days = ["2026-03-07", "2026-03-08", "2026-04-05", "2026-10-04", "2026-11-01"];
+    for (const zone of zones) {
+      for (const day of days) {
+        const start = startOfLocalDay(day, zone);
+        const end = startOfLocalDay(
+          new Date(at(`${day}T00:00:00Z`) + 86_400_000).toISOString().slice(0, 10),
+          zone,
+        );
+        const spans = signedSpansOf(start, end);
+        const count = new Map<number, number>();
+        for (const [grain, from, to, sign] of spans) {
+          const unit = [900_000, 3_600_000, 86_400_000][grain] ?? 0;
+          for (let bucket = from; bucket < to; bucket += unit) {
+            for (let q = bucket; q < bucket + unit; q += 900_000) {
+              count.set(q, (count.get(q) ?? 0) + sign);
+            }
+          }
+        }
+        for (const [q, n] of count) {
+          expect(n, `${zone} ${day} ${new Date(q).toISOString()}`).toBe(
+            q >= start && q < end ? 1 : 0,
+          );
+        }
+        for (let q = start; q < end; q += 900_000) {
+          expect(count.get(q), `${zone} ${day} ${new Date(q).toISOString()}`).toBe(1);
+        }
+        expect(rowsOf(spans)).toBeLessThanOrEqual(rowsOf(grainSpansOf(start, end)));
+      }
+    }
+  });
+
+  it("reads a span added to one day and taken from the next once", () => {
+    const at = (iso: string) => Date.parse(iso);
+    const days = [
+      [at("2026-03-05T16:00:00Z"), at("2026-03-06T16:00:00Z")],
+      [at("2026-03-06T16:00:00Z"), at("2026-03-07T16:00:00Z")],
+    ] as const;
+    expect(grainRangesOf(days.flatMap(([from, to]) => signedSpansOf(from, to)))).toEqual([
+      [1, at("2026-03-05T16:00:00Z"), at("2026-03-06T00:00:00Z")],
+      [1, at("2026-03-06T16:00:00Z"), at("2026-03-07T00:00:00Z")],
+      [1, at("2026-03-07T16:00:00Z"), at("2026-03-08T00:00:00Z")],
+      [2, at("2026-03-06T00:00:00Z"), at("2026-03-08T00:00:00Z")],
     ]);
   });
 });
