@@ -43,6 +43,23 @@ export type RouteKind = "configuration" | "test-mode" | "query";
 const READS = new Set(["GET", "HEAD"]);
 
 /**
+ * SHA-256 of the keys this isolate has seen: a key's hash never changes, so every request after a
+ * key's first finds its cache entry (db/api-key-lookup, which decides validity and revocation)
+ * without a digest. Bounded like that cache: past MAX_HASHED it starts again empty.
+ */
+const MAX_HASHED = 10_000;
+const keyHashes = new Map<string, string>();
+
+async function hashNewKey(key: string): Promise<string> {
+  const hash = await sha256Hex(key);
+  if (keyHashes.size >= MAX_HASHED) {
+    keyHashes.clear();
+  }
+  keyHashes.set(key, hash);
+  return hash;
+}
+
+/**
  * A signed-in dashboard user calling the API with their session cookie (and no Authorization
  * header): they hold their role's permissions, see both modes as on the dashboard, and a change
  * must come from our own origin with the session's CSRF token in `X-CSRF-Token`, the header a
@@ -106,7 +123,7 @@ export function requireScope(scope: Permission, kind: RouteKind = "configuration
     }
     const now = Date.now();
     const entry = KEY_FORMAT.test(key)
-      ? await lookUpKey(c.env, await sha256Hex(key), now)
+      ? await lookUpKey(c.env, keyHashes.get(key) ?? (await hashNewKey(key)), now)
       : { caller: null, revoked: false, rateLimit: null };
     if (!entry.caller || entry.revoked) {
       throw new ApiError(
