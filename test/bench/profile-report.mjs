@@ -4,11 +4,13 @@
  * it called) by function, and self time by source file or package. Shares are of busy samples
  * (all but `(idle)`); a recursive function's total counts each sample once.
  *
- *   node test/bench/profile-report.mjs [file] [--top N] [--match text] [--callers name]
+ *   node test/bench/profile-report.mjs [file] [--top N] [--match text] [--callers name] [--stages]
  *
  * file defaults to test/bench/tmp/profile-messages.cpuprofile; `--match` keeps only the rows whose
  * function or location contains the text (e.g. `src/` for our own code); `--callers` adds, for
- * the functions so named, their self samples by the nearest caller of ours (a `src/` frame).
+ * the functions so named, their self samples by the nearest caller of ours (a `src/` frame);
+ * `--stages` sums the send path's stages (STAGES: each the total time of the frames it names,
+ * counted once per sample; an await ends a stack, so a stage holds its synchronous parts).
  */
 import { readFileSync } from "node:fs";
 import { join } from "node:path";
@@ -16,6 +18,62 @@ import { parseArgs } from "node:util";
 import { BENCH_DIR } from "./lib.mjs";
 
 const IDLE = "(idle)";
+
+/** The send path's stages and the frames (function name and location prefix) that make each. */
+const STAGES = [
+  ["auth (API key)", [["", "src/middleware/api-key.ts"]]],
+  ["validation (zod)", [["", "@hono/zod-validator"]]],
+  ["compose (number, text, cost)", [["composeMessage", "src/services/messaging/compose.ts"]]],
+  ["dispatcher RPC, caller's side", [["handOver", "src/services/messaging/messages.ts"]]],
+  ["dispatcher accept (DO)", [["accept", "src/durable-objects/dispatcher/tenant-dispatcher.ts"]]],
+  ["outbox INSERT (DO SQL)", [["insertMessage", "src/durable-objects/dispatcher/outbox-queries"]]],
+  ["202 response", [["#newResponse", "node_modules/hono/dist/context.js"]]],
+  ["log lines (console)", [["write", "src/lib/log.ts"]]],
+  [
+    "dispatcher alarm (send log, release, results)",
+    ["alarm-loop", "outbox-flush", "send-log", "releases", "send-results"].map((file) => [
+      "",
+      `src/durable-objects/dispatcher/${file}.ts`,
+    ]),
+  ],
+  ["dispatch consumer (all of src/queues)", [["", "src/queues/"]]],
+  ["receipts", [["", "src/services/carriers/receipts.ts"]]],
+];
+
+/** Samples whose stack holds a frame of each stage, as shares of `busy`. */
+export function stageShares(profile) {
+  const byId = new Map(profile.nodes.map((node) => [node.id, node]));
+  const parentOf = new Map();
+  for (const node of profile.nodes) {
+    for (const child of node.children ?? []) {
+      parentOf.set(child, node.id);
+    }
+  }
+  const counts = new Map(STAGES.map(([name]) => [name, 0]));
+  let busy = 0;
+  for (const id of profile.samples) {
+    if (byId.get(id).callFrame.functionName === IDLE) {
+      continue;
+    }
+    busy++;
+    const frames = [];
+    for (let at = id; at !== undefined; at = parentOf.get(at)) {
+      frames.push(byId.get(at).callFrame);
+    }
+    for (const [name, patterns] of STAGES) {
+      const found = frames.some((frame) =>
+        patterns.some(
+          ([fn, where]) =>
+            (fn === "" || frame.functionName === fn) && (frame.location ?? "").startsWith(where),
+        ),
+      );
+      if (found) {
+        counts.set(name, (counts.get(name) ?? 0) + 1);
+      }
+    }
+  }
+  return { busy, stages: [...counts].map(([name, samples]) => ({ name, share: samples / busy })) };
+}
 
 /** Self and total samples by function, and self samples by origin, from a V8 CPU profile. */
 export function aggregate(profile) {
@@ -87,6 +145,7 @@ if (import.meta.url === `file://${process.argv[1]}`) {
       top: { type: "string", default: "30" },
       match: { type: "string" },
       callers: { type: "string" },
+      stages: { type: "boolean", default: false },
     },
   });
   const file = positionals[0] ?? join(BENCH_DIR, "tmp", "profile-messages.cpuprofile");
@@ -97,6 +156,12 @@ if (import.meta.url === `file://${process.argv[1]}`) {
   table("Self time by function", self, busy, top, values.match);
   table("Total time (with callees) by function", total, busy, top, values.match);
   table("Self time by source", origins, busy, top, values.match);
+  if (values.stages) {
+    console.log("\nSend path stages (share of busy samples, with callees)");
+    for (const { name, share } of stageShares(profile).stages) {
+      console.log(`${(share * 100).toFixed(1).padStart(5)}%  ${name}`);
+    }
+  }
   if (values.callers) {
     const named = new Map(
       [...callers]
