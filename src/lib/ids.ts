@@ -53,8 +53,16 @@ function base32(value: number, width: number): string {
   return out;
 }
 
+let lastMs = Number.NaN;
+let lastTime = "";
+
+/** Ids made in the same millisecond (a batch's, a busy isolate's) share its encoding. */
 function encodeTime(ms: number): string {
-  return base32(ms, 10);
+  if (ms !== lastMs) {
+    lastTime = base32(ms, 10);
+    lastMs = ms;
+  }
+  return lastTime;
 }
 
 function charsOf(bytes: Uint8Array): string {
@@ -65,8 +73,23 @@ function charsOf(bytes: Uint8Array): string {
   return out;
 }
 
+/**
+ * Random bytes drawn from WebCrypto a pool at a time rather than one call per id (a native call
+ * each); every byte is used once. 256 is a multiple of 32, so `byte % 32` keeps each character
+ * equally likely.
+ */
+const POOL_BYTES = 4096;
+let pool = new Uint8Array(0);
+let poolAt = 0;
+
 function randomChars(count: number): string {
-  return charsOf(crypto.getRandomValues(new Uint8Array(count)));
+  if (poolAt + count > pool.length) {
+    pool = crypto.getRandomValues(new Uint8Array(POOL_BYTES));
+    poolAt = 0;
+  }
+  const chars = charsOf(pool.subarray(poolAt, poolAt + count));
+  poolAt += count;
+  return chars;
 }
 
 export function newId(prefix: IdPrefix, nowMs: number = Date.now()): string {

@@ -5,11 +5,12 @@
  * instead of all at once, which would hold D1 (and the consumers' claims on it) for many seconds.
  */
 
-import { batchRecordSchema, outboxMessageSchema } from "../../delivery/dispatcher-types";
+import { batchRecordSchema } from "../../delivery/dispatcher-types";
 import { noteMessagesChangedSoon } from "../../delivery/live-updates";
 import { cancelLogged } from "../../delivery/status-writer";
 import { allRows, firstRow } from "../../lib/sql-rows";
 import type { DispatcherMeta } from "./meta";
+import { storedMessage } from "./outbox-queries";
 import { LANE_BULK, LANE_TRANSACTIONAL } from "./outbox-schema";
 import { logBatches, logMessages } from "./send-log";
 
@@ -88,7 +89,7 @@ export async function flushToSendLog(
   const canceled = new Set(
     rows.filter((row) => row.state === "canceled").map((row) => String(row.id)),
   );
-  const written = rows.map((row) => outboxMessageSchema.parse(JSON.parse(String(row.message))));
+  const written = rows.map((row) => storedMessage(String(row.message)));
   await logMessages(db, written, now, canceled);
   // New in the send log: the live message list and overview hear of them (after this run's work).
   noteMessagesChangedSoon(

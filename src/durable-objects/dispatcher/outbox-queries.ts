@@ -170,6 +170,19 @@ export function stageMessages(
   }
 }
 
+/**
+ * A message as its outbox row holds it, read on every flush. Only this object writes those rows,
+ * each the JSON of a typed OutboxMessage our own services built, so reading one back needs no
+ * check (it was a zod parse per message on every run): a row written before a field existed gets
+ * the schema's default for it.
+ */
+export function storedMessage(text: string): OutboxMessage {
+  const message = JSON.parse(text) as OutboxMessage;
+  message.templateParams ??= null;
+  message.payload ??= null;
+  return message;
+}
+
 /** A message that is accepted but not yet in the D1 send log, or null. */
 export function unloggedMessage(sql: SqlStorage, id: string): PendingMessage | null {
   const row = firstRow(

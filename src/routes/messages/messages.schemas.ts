@@ -266,32 +266,26 @@ const SendAutoBody = AutoFields.openapi("SendAuto", {
 const SendShapes = z.discriminatedUnion("channel", [SendSmsBody, SendWeChatBody, SendAutoBody]);
 
 /**
- * One shape per `channel` (sms when left out). The 400's pointers come from SendChecks, as when
- * the body was one object; a body that passes is one of the shapes.
+ * One shape per `channel` (sms when left out), parsed once per request. A body no shape takes is
+ * reported by `sendBodyError`, as when the body was one object.
  */
-export const SendMessageBody = z
-  .preprocess((input, ctx) => {
-    // A body one of the shapes takes gives SendChecks nothing to report (the same fields, the
-    // same rules): only a refused one, rare on the hot path, pays for the second look.
-    if (SendShapes.safeParse(input).success) {
-      return input;
-    }
-    const issues = SendChecks.safeParse(input).error?.issues ?? [];
-    // Unknown fields alone let the shapes run, which report them the same way.
-    if (issues.some((issue) => issue.code !== "unrecognized_keys")) {
-      for (const issue of issues) {
-        ctx.issues.push({ ...issue, input: undefined });
-      }
-    }
-    return input;
-  }, SendShapes)
-  .openapi("SendMessage", {
-    // No `discriminator`: OpenAPI requires its property in every shape, and a body without
-    // `channel` is an SMS. The shapes exclude each other all the same (`channel`'s values, and
-    // the fields each requires), so `oneOf` is exact and Redocly finds no overlap.
-    description:
-      "One of three shapes, told apart by `channel`: `sms` (or no `channel`), `wechat`, `auto`.",
-  });
+export const SendMessageBody = SendShapes.openapi("SendMessage", {
+  // No `discriminator`: OpenAPI requires its property in every shape, and a body without
+  // `channel` is an SMS. The shapes exclude each other all the same (`channel`'s values, and
+  // the fields each requires), so `oneOf` is exact and Redocly finds no overlap.
+  description:
+    "One of three shapes, told apart by `channel`: `sms` (or no `channel`), `wechat`, `auto`.",
+});
+
+/**
+ * What a send body that SendMessageBody refused is told: SendChecks' problems (each field alone,
+ * then its channel's rules, every one at once), unless unknown fields are all they are, which the
+ * shapes report the same way. Only a refused body, rare on the hot path, pays for this second look.
+ */
+export function sendBodyError(input: unknown, shapesError: z.ZodError): z.ZodError {
+  const checks = SendChecks.safeParse(input).error;
+  return checks?.issues.some((issue) => issue.code !== "unrecognized_keys") ? checks : shapesError;
+}
 
 export type SendMessageInput = z.infer<typeof SendMessageBody>;
 
