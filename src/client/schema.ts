@@ -2428,55 +2428,122 @@ export interface components {
       id: string;
       type: "opt_out.created";
       created_at: string;
-      data: Record<string, unknown>;
+      data: components["schemas"]["OptOutEventData"];
+    };
+    OptOutEventData: {
+      phone: string;
+      source: "keyword" | "manual";
+      reason: string | null;
+      inbound_id: string | null;
+      created_at: string;
     };
     WebhookEvent_opt_out_removed: {
       id: string;
       type: "opt_out.removed";
       created_at: string;
-      data: Record<string, unknown>;
+      data: components["schemas"]["OptOutRemovedEventData"];
     };
+    OptOutRemovedEventData: (components["schemas"]["OptOutEventData"]) & ({
+      removed_by: "keyword" | "manual";
+      removed_at: string;
+    });
     WebhookEvent_verification_approved: {
       id: string;
       type: "verification.approved";
       created_at: string;
-      data: Record<string, unknown>;
+      data: components["schemas"]["VerificationEventData"];
+    };
+    VerificationEventData: {
+      id: string;
+      to: string;
+      channel: "sms" | "wechat" | "auto";
+      status: "approved" | "expired";
+      send_count: number;
+      attempts_left: number;
+      expires_at: string;
+      created_at: string;
+      approved_at: string | null;
     };
     WebhookEvent_verification_expired: {
       id: string;
       type: "verification.expired";
       created_at: string;
-      data: Record<string, unknown>;
+      data: (components["schemas"]["VerificationEventData"]) & (unknown);
     };
     WebhookEvent_budget_threshold: {
       id: string;
       type: "budget.threshold";
       created_at: string;
-      data: Record<string, unknown>;
+      data: components["schemas"]["BudgetEventData"];
+    };
+    BudgetEventData: {
+      threshold: (80) | (100);
+      month: string;
+      limit: number;
+      used: number;
+      remaining: number;
+      currency: string;
     };
     WebhookEvent_wechat_scan: {
       id: string;
       type: "wechat.scan";
       created_at: string;
-      data: Record<string, unknown>;
+      data: components["schemas"]["WeChatScanEventData"];
+    };
+    WeChatScanEventData: {
+      app_id: string;
+      openid: string;
+      scene: string;
+      qrcode_id: string | null;
+      event: "scan" | "subscribe";
+      action_result: ({
+          type: "none";
+        }) | ({
+          type: "bind_contact";
+          status: "bound";
+          external_id: string;
+        }) | ({
+          type: "tag";
+          status: "tagged";
+          tag_id: number;
+        }) | ({
+          type: "auto_reply";
+          status: "replied";
+        }) | ({
+          type: "bind_contact" | "auto_reply" | "tag";
+          status: "already_used" | "expired" | "failed";
+          reason: string;
+        });
     };
     WebhookEvent_conversation_created: {
       id: string;
       type: "conversation.created";
       created_at: string;
-      data: Record<string, unknown>;
+      data: components["schemas"]["ConversationEventData"];
+    };
+    ConversationEventData: {
+      id: string;
+      conversation_id: string;
+      from_state: "bot" | "queued" | "assigned" | "pending" | "resolved" | "left_message" | null;
+      state: "bot" | "queued" | "assigned" | "pending" | "resolved" | "left_message";
+      agent_id: string | null;
+      skill: string | null;
+      due_at: string | null;
+      actor: string;
+      reason: string | null;
+      at: string;
     };
     WebhookEvent_conversation_assigned: {
       id: string;
       type: "conversation.assigned";
       created_at: string;
-      data: Record<string, unknown>;
+      data: (components["schemas"]["ConversationEventData"]) & (unknown);
     };
     WebhookEvent_conversation_resolved: {
       id: string;
       type: "conversation.resolved";
       created_at: string;
-      data: Record<string, unknown>;
+      data: (components["schemas"]["ConversationEventData"]) & (unknown);
     };
     AcceptedMessage: {
       id: string;

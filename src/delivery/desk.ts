@@ -131,6 +131,11 @@ async function enqueueTimeoutAnswers(
   }
 }
 
+/** The `data` of a `conversation.*` event (webhook-doc.ts: ConversationEventData). */
+export function conversationEventData(move: DeskMove): Record<string, unknown> {
+  return { id: move.conversationId, ...moveView(move) };
+}
+
 function webhookEventsOf(tenantId: string, move: DeskMove): MessageEvent[] {
   const event = (type: MessageEvent["type"]): MessageEvent => ({
     type,
@@ -138,7 +143,7 @@ function webhookEventsOf(tenantId: string, move: DeskMove): MessageEvent[] {
     // The event id is made from this and the type: one event per move.
     messageId: `${move.conversationId}:${move.version}`,
     occurredAt: move.at,
-    data: { id: move.conversationId, ...moveView(move) },
+    data: conversationEventData(move),
   });
   const events: MessageEvent[] = [];
   if (move.from === null) {

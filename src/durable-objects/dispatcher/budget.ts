@@ -207,14 +207,7 @@ export function applyCharges(
       // The event's id follows from it: emitted twice, it is delivered once.
       messageId: `budget:${plan.month}:${threshold}`,
       occurredAt: now,
-      data: {
-        threshold,
-        month: plan.month,
-        limit: fromMicros(policy.limitMicros),
-        used: fromMicros(after),
-        remaining: fromMicros(Math.max(0, policy.limitMicros - after)),
-        currency: policy.currency,
-      },
+      data: budgetThresholdData(threshold, plan.month, policy.limitMicros, after, policy.currency),
     };
     sql.exec(
       "INSERT OR IGNORE INTO budget_events (id, event) VALUES (?, ?)",
@@ -224,6 +217,24 @@ export function applyCharges(
   }
   sql.exec("UPDATE budget_months SET announced = ? WHERE month = ?", bits, plan.month);
   return true;
+}
+
+/** The `data` of a `budget.threshold` event (webhook-doc.ts documents it as BudgetEventData). */
+export function budgetThresholdData(
+  threshold: BudgetThreshold,
+  month: string,
+  limitMicros: number,
+  usedMicros: number,
+  currency: string,
+) {
+  return {
+    threshold,
+    month,
+    limit: fromMicros(limitMicros),
+    used: fromMicros(usedMicros),
+    remaining: fromMicros(Math.max(0, limitMicros - usedMicros)),
+    currency,
+  };
 }
 
 function bitOf(threshold: BudgetThreshold): number {

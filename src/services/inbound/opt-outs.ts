@@ -197,14 +197,32 @@ export async function emitOptOutEvent(
   const identity = removal
     ? (removal.inboundId ?? `${row.tenantId}:${row.phone}:${at}`)
     : (row.inboundId ?? `${row.tenantId}:${row.phone}:${row.createdAt}`);
+  await emitEvents(env, [
+    {
+      type,
+      tenantId: row.tenantId,
+      messageId: `opt_out:${identity}`,
+      occurredAt: at,
+      data: optOutEventData(row, at, removal),
+    },
+  ]);
+}
+
+/**
+ * The `data` of an `opt_out.*` event: the opt-out's view, and for a removal who removed it and
+ * when (webhook-doc.ts: OptOutEventData).
+ */
+export function optOutEventData(
+  row: OptOutRow,
+  at: number,
+  removal?: { removed_by: "keyword" | "manual" },
+): Record<string, unknown> {
   const data: Record<string, unknown> = optOutView(row);
   if (removal) {
     data.removed_by = removal.removed_by;
     data.removed_at = new Date(at).toISOString();
   }
-  await emitEvents(env, [
-    { type, tenantId: row.tenantId, messageId: `opt_out:${identity}`, occurredAt: at, data },
-  ]);
+  return data;
 }
 
 function e164Of(input: string, caller: Caller, pointer: string, where: "body" | "query"): string {

@@ -215,19 +215,28 @@ export async function carryOutScan(
         tenantId: scan.tenantId,
         messageId: `${scan.tenantId}:${scan.appId}:${scan.deliveryKey}`,
         occurredAt: now,
-        data: {
-          app_id: scan.appId,
-          openid: scan.openid,
-          scene: code?.scene ?? scan.sceneStr,
-          qrcode_id: code?.id ?? null,
-          event: scan.event,
-          action_result: result,
-        },
+        data: scanEventData(scan, code, result),
       },
     ],
     now,
   );
   return result;
+}
+
+/** The `data` of a `wechat.scan` event (webhook-doc.ts: WeChatScanEventData). */
+export function scanEventData(
+  scan: { appId: string; openid: string; event: "scan" | "subscribe"; sceneStr: string },
+  code: Pick<QrCodeRow, "id" | "scene"> | undefined,
+  result: ScanResult,
+) {
+  return {
+    app_id: scan.appId,
+    openid: scan.openid,
+    scene: code?.scene ?? scan.sceneStr,
+    qrcode_id: code?.id ?? null,
+    event: scan.event,
+    action_result: result,
+  };
 }
 
 async function actOn(
