@@ -3,7 +3,9 @@
  * POST /v1/messages/preview), sending from a template, scheduled sends and their cancel, the CSV
  * batch upload with its per-row report, progress and cancel, and the permission checks.
  */
+
 import { describe, expect, it } from "vitest";
+import { en } from "../src/dashboard/i18n/en";
 import { form, signedIn } from "./support/dashboard";
 import { approvedTemplate } from "./support/templates";
 import { call, createTenant, eventually, messageReaches, postJson } from "./support/tenants";
@@ -151,6 +153,9 @@ describe("dashboard messages area", () => {
     const batchId = /\/dashboard\/batches\/(bat_[0-9A-Z]{26})"/.exec(html)?.[1] ?? "";
     expect(batchId).not.toBe("");
     expect(html).toContain("2 accepted, 1 rejected.");
+    // The list under the report has it at once (its report and its row both link to it).
+    expect(html.split(`href="/dashboard/batches/${batchId}"`)).toHaveLength(3);
+    expect(html).not.toContain(en["batches.empty"]);
     // The CSV's third line (the header is line 1).
     expect(html).toMatch(/<td>3<\/td><td>[^<]+<\/td>/);
 

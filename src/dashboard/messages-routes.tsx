@@ -168,10 +168,16 @@ async function renderBatches(
 ) {
   const caller = c.get("caller");
   const page = await listBatches(c.env, caller, { limit: 20, cursor: view.cursor });
-  const [views, templates] = await Promise.all([
+  const [listed, templates] = await Promise.all([
     Promise.all(page.data.map((b) => getBatch(c.env, caller, b.id))),
     canSend(c) ? templateChoices(c) : Promise.resolve([]),
   ]);
+  // The batch just uploaded heads the first page even before the list (D1) has it.
+  const uploaded = view.result?.view;
+  const views =
+    uploaded && !view.cursor && !listed.some((v) => v.record.id === uploaded.record.id)
+      ? [uploaded, ...listed]
+      : listed;
   return render(
     c,
     <BatchesPage
