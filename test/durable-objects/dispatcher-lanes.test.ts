@@ -38,21 +38,22 @@ async function batchCounts(batchId: string): Promise<Record<string, number>> {
 }
 
 /** `count` released messages of `lane` (0 transactional, 1 bulk) with no send result yet. */
+/** `count` released messages (msg_backlog0…) in `lane`, released at `releasedAt`: one statement. */
 async function releasedBacklog(
   sql: (query: string, ...args: SqlStorageValue[]) => Promise<unknown>,
   count: number,
   lane: number,
+  releasedAt: number,
 ) {
-  for (let n = 0; n < count; n++) {
-    await sql(
-      `INSERT INTO outbox (id, recipient, send_at, state, logged, released_at, message, lane)
-       VALUES (?, ?, 0, 'released', 1, ?, '{}', ?)`,
-      `msg_backlog${n}`,
-      `+86137${String(n).padStart(8, "0")}`,
-      Date.now(),
-      lane,
-    );
-  }
+  await sql(
+    `WITH RECURSIVE n(i) AS (SELECT 0 UNION ALL SELECT i + 1 FROM n WHERE i + 1 < ?)
+     INSERT INTO outbox (id, recipient, send_at, state, logged, released_at, message, lane)
+     SELECT 'msg_backlog' || i, '+86137' || printf('%08d', i), 0, 'released', 1, ?, '{}', ?
+     FROM n`,
+    count,
+    releasedAt,
+    lane,
+  );
 }
 
 describe("TenantDispatcher lanes and batches", () => {
@@ -76,9 +77,12 @@ describe("TenantDispatcher lanes and batches", () => {
   });
 
   it("holds the bulk lane while the bulk queue's backlog is full, and still releases transactional", async () => {
-    const { tenant, stub, queue, accept, runAlarm, sql } = await isolatedDispatcher(8);
+    const { tenant, stub, queue, accept, runAlarm, sql, advance, now } = await isolatedDispatcher(
+      8,
+      { manualClock: true },
+    );
     // 200 released bulk messages without a send result yet: the bulk lane's cap at this rate.
-    await releasedBacklog(sql, 200, 1);
+    await releasedBacklog(sql, 200, 1, now());
     const { messages, record } = batchOf(tenant.id, 2, "bat_01JD3M6Y8Z5Q7K2N4P6R8T0VAD");
     await stub.stageBatch({ tenantId: tenant.id, messages });
     await stub.commitBatch(record, 0);
@@ -89,15 +93,17 @@ describe("TenantDispatcher lanes and batches", () => {
 
     // The code is on the other queue and does not count: one bulk result makes room for one.
     await stub.reportResults([{ id: "msg_backlog0", outcome: "sent" }]);
-    await new Promise((resolve) => setTimeout(resolve, 260));
+    advance(250);
     await runAlarm();
     expect(queue.sent).toEqual([code.id, messages[0]?.id]);
   });
 
   it("does not hold the bulk lane for transactional messages in flight: they have their own queue", async () => {
-    const { tenant, stub, queue, runAlarm, sql } = await isolatedDispatcher(8);
+    const { tenant, stub, queue, runAlarm, sql, now } = await isolatedDispatcher(8, {
+      manualClock: true,
+    });
     // 200 released transactional messages without a send result yet.
-    await releasedBacklog(sql, 200, 0);
+    await releasedBacklog(sql, 200, 0, now());
     const { messages, record } = batchOf(tenant.id, 2, "bat_01JD3M6Y8Z5Q7K2N4P6R8T0VAE");
     await stub.stageBatch({ tenantId: tenant.id, messages });
     await stub.commitBatch(record, 0);

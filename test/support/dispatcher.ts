@@ -77,7 +77,7 @@ export async function isolatedDispatcher(sendRate = 50, options: { manualClock?:
     runInDurableObject(stub, (_instance: TenantDispatcher, state) =>
       state.storage.sql.exec<T>(query, ...args).toArray(),
     );
-  return { tenant, stub, queue, accept, runAlarm, sql, advance };
+  return { tenant, stub, queue, accept, runAlarm, sql, advance, now: () => now };
 }
 
 /** `settingsVersion`: the tenant's settings the message was composed under (none changed: 0). */
