@@ -1,4 +1,6 @@
-import { applyD1Migrations, env } from "cloudflare:test";
+import { env } from "cloudflare:test";
+import { applyMigrationsAtOnce } from "./migrations";
 
-// Storage is isolated per test file; the migrations are replayed into each file's D1.
-await applyD1Migrations(env.DB, env.TEST_MIGRATIONS);
+// Storage is isolated per test file; the migrations are replayed into each file's D1, all in one
+// batch (test/db/migrations-at-once.test.ts checks it gives the migrations' exact schema).
+await applyMigrationsAtOnce(env.DB, env.TEST_MIGRATIONS);
