@@ -16,12 +16,10 @@ import type {
   SmsSendRequest,
   UnansweredAttempt,
 } from "./adapter";
+import { ALIYUN_DEFAULT_REGION, aliyunCall, aliyunConfig as configString } from "./aliyun-api";
 import { aliyunPhoneNumber, aliyunTimestamp } from "./aliyun-params";
-import { signedRpcQuery } from "./aliyun-signature";
 import { carrierTimeout, lookupCall } from "./carrier-call";
 
-const DEFAULT_BASE_URL = "https://dysmsapi.aliyuncs.com";
-const DEFAULT_REGION = "cn-hangzhou";
 const API_VERSION = "2017-05-25";
 /** QuerySendDetails pages hold at most 50 sends. */
 const PAGE_SIZE = 50;
@@ -67,7 +65,6 @@ export async function lookupAliyunMessage(
   const since = attempt.startedAt - CLOCK_MARGIN_MS;
   // The attempt's day and today, in China: an attempt just before midnight is listed on its day.
   const days = [...new Set([chinaDay(since), chinaDay(io.now())])];
-  const baseUrl = (configString(settings, "base_url") ?? DEFAULT_BASE_URL).replace(/\/+$/, "");
   let absent = true;
   for (const day of days) {
     const params: Record<string, string> = {
@@ -77,7 +74,7 @@ export async function lookupAliyunMessage(
       Format: "JSON",
       PageSize: String(PAGE_SIZE),
       PhoneNumber: phoneNumber,
-      RegionId: configString(settings, "region") ?? DEFAULT_REGION,
+      RegionId: configString(settings, "region") ?? ALIYUN_DEFAULT_REGION,
       SendDate: day,
       SignatureMethod: "HMAC-SHA1",
       SignatureNonce: nonce(),
@@ -85,20 +82,8 @@ export async function lookupAliyunMessage(
       Timestamp: aliyunTimestamp(io.now()),
       Version: API_VERSION,
     };
-    const answer = await lookupCall(
-      "Aliyun",
-      io,
-      `${baseUrl}/`,
-      {
-        method: "POST",
-        headers: {
-          "content-type": "application/x-www-form-urlencoded",
-          accept: "application/json",
-        },
-        body: await signedRpcQuery("POST", params, accessKeySecret),
-      },
-      carrierTimeout(settings),
-    );
+    const { url, init } = await aliyunCall(settings, params, accessKeySecret);
+    const answer = await lookupCall("Aliyun", io, url, init, carrierTimeout(settings));
     if (answer.kind !== "answer") {
       return answer;
     }
@@ -162,9 +147,4 @@ export function detailsOf(
 /** `yyyyMMdd` of a moment, in China. */
 function chinaDay(epochMs: number): string {
   return new Date(epochMs + CHINA_OFFSET_MS).toISOString().slice(0, 10).replaceAll("-", "");
-}
-
-function configString(settings: ProviderSettings, key: string): string | undefined {
-  const value = settings.config[key];
-  return typeof value === "string" && value !== "" ? value : undefined;
 }

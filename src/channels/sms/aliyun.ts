@@ -18,17 +18,15 @@ import {
   type SmsAdapter,
   type SmsSendRequest,
 } from "./adapter";
+import { ALIYUN_DEFAULT_REGION, aliyunCall, aliyunConfig as configString } from "./aliyun-api";
 import { aliyunInbound } from "./aliyun-inbound";
 import { lookupAliyunMessage } from "./aliyun-lookup";
 import { aliyunPhoneNumber, aliyunTimestamp } from "./aliyun-params";
 import { outcomeOf, permanent } from "./aliyun-replies";
-import { signedRpcQuery } from "./aliyun-signature";
 import { callCarrier, carrierTimeout } from "./carrier-call";
 
-const DEFAULT_BASE_URL = "https://dysmsapi.aliyuncs.com";
 // SendSms is served from the one endpoint above whatever the region; cn-hangzhou is what
 // Alibaba's documentation and SDKs send.
-const DEFAULT_REGION = "cn-hangzhou";
 const API_VERSION = "2017-05-25";
 
 export interface AliyunAdapterOptions {
@@ -89,7 +87,7 @@ async function sendSms(
     Format: "JSON",
     OutId: request.messageId,
     PhoneNumbers: phoneNumber,
-    RegionId: configString(settings, "region") ?? DEFAULT_REGION,
+    RegionId: configString(settings, "region") ?? ALIYUN_DEFAULT_REGION,
     SignName: signName,
     SignatureMethod: "HMAC-SHA1",
     SignatureNonce: nonce(),
@@ -114,22 +112,9 @@ async function call(
   settings: ProviderSettings,
   io: AdapterIO,
 ): Promise<SendOutcome> {
-  const baseUrl = (configString(settings, "base_url") ?? DEFAULT_BASE_URL).replace(/\/+$/, "");
+  const { url, init } = await aliyunCall(settings, params, accessKeySecret);
   // No answer in time: the message may have gone. A redirect: Aliyun's endpoint is not there.
-  const answer = await callCarrier(
-    "Aliyun",
-    io,
-    `${baseUrl}/`,
-    {
-      method: "POST",
-      headers: {
-        "content-type": "application/x-www-form-urlencoded",
-        accept: "application/json",
-      },
-      body: await signedRpcQuery("POST", params, accessKeySecret),
-    },
-    carrierTimeout(settings),
-  );
+  const answer = await callCarrier("Aliyun", io, url, init, carrierTimeout(settings));
   return answer.kind === "answer" ? outcomeOf(answer.response.status, answer.text) : answer;
 }
 
@@ -196,7 +181,7 @@ async function sendBatchSms(
       Action: "SendBatchSms",
       Format: "JSON",
       PhoneNumberJson: JSON.stringify(going.map((g) => g.phone)),
-      RegionId: configString(settings, "region") ?? DEFAULT_REGION,
+      RegionId: configString(settings, "region") ?? ALIYUN_DEFAULT_REGION,
       SignNameJson: JSON.stringify(going.map((g) => g.signName)),
       SignatureMethod: "HMAC-SHA1",
       SignatureNonce: nonce(),
@@ -250,9 +235,4 @@ async function parseReceipt(request: Request): Promise<Receipt[]> {
     }
     return receipt;
   });
-}
-
-function configString(settings: ProviderSettings, key: string): string | undefined {
-  const value = settings.config[key];
-  return typeof value === "string" && value !== "" ? value : undefined;
 }

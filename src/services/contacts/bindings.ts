@@ -158,3 +158,25 @@ export async function listAppBindings(
     (row) => row.openid,
   );
 }
+
+/** The openid the tenant's contact `externalId` is bound to in `appId`, if it is bound there. */
+export async function boundOpenid(
+  env: Env,
+  caller: Caller,
+  externalId: string,
+  appId: string,
+): Promise<string | undefined> {
+  const [binding] = await database(env.DB)
+    .select({ openid: contactWeChatBindings.openid })
+    .from(contactWeChatBindings)
+    .innerJoin(contacts, eq(contacts.id, contactWeChatBindings.contactId))
+    .where(
+      and(
+        eq(contacts.tenantId, caller.tenant.id),
+        eq(contacts.externalId, externalId),
+        eq(contactWeChatBindings.appId, appId),
+      ),
+    )
+    .limit(1);
+  return binding?.openid;
+}

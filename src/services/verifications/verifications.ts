@@ -10,7 +10,7 @@
  */
 import { and, desc, eq, lte } from "drizzle-orm";
 import { database } from "../../db/client";
-import { contacts, contactWeChatBindings, verifications } from "../../db/schema";
+import { contacts, verifications } from "../../db/schema";
 import { codeHash } from "../../delivery/verification-codes";
 import {
   type VerificationLimiterStub,
@@ -26,6 +26,7 @@ import type { Caller } from "../../domain/caller";
 import { normalisePhone } from "../../domain/phone";
 import { newId } from "../../lib/ids";
 import { ApiError } from "../../lib/problem";
+import { boundOpenid } from "../contacts/bindings";
 import { admitVerificationSend, cancelVerificationSend } from "./limits";
 import { type AdmitCode, type Locale, sendCodeBySms, sendCodeByWeChat } from "./sending";
 
@@ -89,19 +90,8 @@ async function recipientOf(
   if (input.channel === "wechat") {
     // The windows count the openid (a contact's binding in the app, else `to` is one), so
     // codes to a contact and to its openid are codes to one recipient.
-    const [binding] = await database(env.DB)
-      .select({ openid: contactWeChatBindings.openid })
-      .from(contactWeChatBindings)
-      .innerJoin(contacts, eq(contacts.id, contactWeChatBindings.contactId))
-      .where(
-        and(
-          eq(contacts.tenantId, caller.tenant.id),
-          eq(contacts.externalId, input.to),
-          eq(contactWeChatBindings.appId, input.app_id ?? ""),
-        ),
-      )
-      .limit(1);
-    return { to: input.to, recipient: binding?.openid ?? input.to, country: null, phone: null };
+    const openid = await boundOpenid(env, caller, input.to, input.app_id ?? "");
+    return { to: input.to, recipient: openid ?? input.to, country: null, phone: null };
   }
   if (input.channel === "auto") {
     const contact = await database(env.DB).query.contacts.findFirst({

@@ -9,7 +9,7 @@
  */
 import { and, eq } from "drizzle-orm";
 import { database } from "../../db/client";
-import { contacts, contactWeChatBindings, wechatApps } from "../../db/schema";
+import { wechatApps } from "../../db/schema";
 import type { AcceptedMessage } from "../../delivery/dispatcher-types";
 import type { Caller } from "../../domain/caller";
 import type { SmsFallback } from "../../domain/wechat-payload";
@@ -18,6 +18,7 @@ import { newId } from "../../lib/ids";
 import { createLogger } from "../../lib/log";
 import { ApiError } from "../../lib/problem";
 import { withCurrentSettings } from "../accounts/tenants";
+import { boundOpenid } from "../contacts/bindings";
 import { handOver, scheduledTime } from "../messaging/messages";
 import { type OutboxOrigin, wechatOutboxMessage } from "../messaging/outbox-message";
 import { getWeChatApp, refuseTestKeyOutsideSandbox } from "./apps";
@@ -86,25 +87,14 @@ async function openidOf(env: Env, caller: Caller, input: WeChatSendInput): Promi
   if (input.openid) {
     return input.openid;
   }
-  const [binding] = await database(env.DB)
-    .select({ openid: contactWeChatBindings.openid })
-    .from(contactWeChatBindings)
-    .innerJoin(contacts, eq(contacts.id, contactWeChatBindings.contactId))
-    .where(
-      and(
-        eq(contacts.tenantId, caller.tenant.id),
-        eq(contacts.externalId, input.contact ?? ""),
-        eq(contactWeChatBindings.appId, input.app_id),
-      ),
-    )
-    .limit(1);
-  if (!binding) {
+  const openid = await boundOpenid(env, caller, input.contact ?? "", input.app_id);
+  if (!openid) {
     throw unprocessable(
       "/contact",
       `Contact ${input.contact} has no WeChat binding in ${input.app_id}.`,
     );
   }
-  return binding.openid;
+  return openid;
 }
 
 /** WeChat's request body for the message (the consumer adds nothing but the token). */
