@@ -62,8 +62,8 @@ async function firstAnswer<T>(
   caller: Caller,
   ask: (limiter: VerificationLimiterStub, modes: ("live" | "test")[]) => Promise<T | undefined>,
 ): Promise<T | undefined> {
-  const modes = modesOf(caller).sort((a) => (a === caller.mode ? -1 : 1));
-  for (const mode of modes) {
+  const others = modesOf(caller).filter((mode) => mode !== caller.mode);
+  for (const mode of [caller.mode, ...others]) {
     const answer = await ask(verificationLimiterOf(env, caller.tenant.id, mode), [mode]);
     if (answer !== undefined) {
       return answer;
