@@ -102,9 +102,13 @@ export async function prepareDatabase({
   cwd = ROOT,
   wechatSandbox,
 } = {}) {
-  await runWrangler(["d1", "migrations", "apply", "DB", "--local", ...persistArgs(persistTo)], {
-    cwd,
-  });
+  // Every partition of the send log gets the same migrations (src/db/send-log-partitions.ts).
+  for (const binding of ["DB", "SEND_LOG_2"]) {
+    await runWrangler(
+      ["d1", "migrations", "apply", binding, "--local", ...persistArgs(persistTo)],
+      { cwd },
+    );
+  }
   const sqlDir = persistTo ?? join(ROOT, ".relaybox");
   mkdirSync(sqlDir, { recursive: true });
   const sqlFile = join(sqlDir, "seed.sql");

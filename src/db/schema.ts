@@ -60,6 +60,14 @@ export const tenants = sqliteTable("tenants", {
    */
   dispatchShards: integer().notNull().default(1),
   previousDispatchShards: integer(),
+  /**
+   * The send log's partition that takes the tenant's new messages (db/send-log-partitions: the
+   * name of a D1 binding, `DB` or a `SEND_LOG_*` one); set by the platform admin.
+   * `previousSendLogs`: partitions it was on before, which still hold its older messages and are
+   * read with the current one (null: never moved).
+   */
+  sendLog: text().notNull().default("DB"),
+  previousSendLogs: text({ mode: "json" }).$type<string[]>(),
   createdAt: integer().notNull(),
   /**
    * Set by the platform admin (routes/platform): the tenant's keys and sessions are refused with a

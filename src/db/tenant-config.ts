@@ -16,5 +16,7 @@ export function tenantConfigOf(row: typeof tenants.$inferSelect): TenantConfig {
     budgetMicros: row.budgetMicros ?? null,
     dispatchShards: row.dispatchShards,
     previousDispatchShards: row.previousDispatchShards ?? null,
+    sendLog: row.sendLog,
+    previousSendLogs: row.previousSendLogs ?? [],
   };
 }

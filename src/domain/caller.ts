@@ -21,6 +21,9 @@ export interface TenantConfig {
   /** Dispatcher shards (domain/dispatch-shards), and their number before the last change. */
   dispatchShards: number;
   previousDispatchShards: number | null;
+  /** The send log's partition for new messages, then the ones holding older messages (db/send-log-partitions). */
+  sendLog: string;
+  previousSendLogs: string[];
 }
 
 export type Mode = "live" | "test";

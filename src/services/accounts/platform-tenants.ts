@@ -12,6 +12,7 @@ import { forgetCachedTenant } from "../../db/api-key-lookup";
 import { database } from "../../db/client";
 import { keyset, type Page, type PageRequest, pageOf } from "../../db/paging";
 import { apiKeys, auditEntries, providerSettings, tenants, users } from "../../db/schema";
+import { MAIN_PARTITION } from "../../db/send-log-partitions";
 import { allShards, dispatcherOf, dispatcherShard } from "../../delivery/dispatcher";
 import { canonicalJson, diffOf } from "../../domain/audit-chain";
 import type { RequestOrigin } from "../../domain/caller";
@@ -86,6 +87,8 @@ export async function createTenant(
     settingsVersion: 0,
     dispatchShards: 1,
     previousDispatchShards: null,
+    sendLog: MAIN_PARTITION,
+    previousSendLogs: null,
     createdAt: now,
     suspendedAt: null,
     verificationOptOutExempt: false,
