@@ -254,6 +254,13 @@ function tail(file, lines = 40) {
  *   wrangler.toml, src/ and migrations/ with a node_modules symlink (the bench's snapshotSource()),
  *   so that edits to src/ made while the server runs do not make wrangler's watcher reload the
  *   Worker mid-run (a reload drops the local queue's contents and pending `waitUntil` work)
+ * @param {boolean} [options.localTraces]  keep wrangler's local trace store on (its
+ *   `X_LOCAL_OBSERVABILITY`, on by default in `wrangler dev`, and so under `npm start`): it sends
+ *   every span of the Worker (each SQL statement, RPC, fetch, log line) to a collector worker in
+ *   the same workerd, which writes them to SQLite for the local explorer. Production has nothing
+ *   of the kind in the Worker's process, and it costs the send path more than the whole no-op
+ *   route (test/bench/RESULTS.md, section 1), so the servers of tests and benches run without it
+ *   unless asked (default: X_LOCAL_OBSERVABILITY=true in the environment)
  */
 export async function startLocalServer({
   persistTo,
@@ -265,6 +272,7 @@ export async function startLocalServer({
   inspectorPort,
   readyTimeoutMs = 60_000,
   cwd = ROOT,
+  localTraces = process.env.X_LOCAL_OBSERVABILITY === "true",
 } = {}) {
   if (!persistTo) {
     throw new Error("startLocalServer needs a persistTo directory");
@@ -314,7 +322,7 @@ export async function startLocalServer({
   const log = openSync(logFile, "a");
   const child = spawn(nodeBinary(), args, {
     cwd,
-    env: wranglerEnv(),
+    env: wranglerEnv({ X_LOCAL_OBSERVABILITY: String(localTraces) }),
     stdio: ["ignore", log, log],
     detached: true,
   });

@@ -296,6 +296,21 @@ Self time by source (file for ours, package for dependencies):
 ${origins}`;
 }
 
+/** Section 1's runs again on a server with wrangler's local trace store on (no targets). */
+async function measureWithLocalTraces(settings) {
+  console.log("The same runs with wrangler's local trace store on…");
+  const traced = await startRatiosServer(settings, {
+    root: settings.source.dir,
+    persistTo: join(BENCH_DIR, "tmp", "state-traced"),
+    localTraces: true,
+  });
+  try {
+    return await measureRatios(traced, settings);
+  } finally {
+    await traced.server.stop();
+  }
+}
+
 async function runRatiosAndProfile(settings, failures) {
   const sections = {};
   const inspectorPort = settings.sections.includes("profile") ? await freePort() : undefined;
@@ -308,8 +323,16 @@ async function runRatiosAndProfile(settings, failures) {
   try {
     if (settings.sections.includes("ratios")) {
       const measured = await measureRatios(started, settings);
-      sections.ratios = ratiosMarkdown(settings, measured, started.keyRateLimit);
       failures.push(...measured.problems, ...ratioTargetFailures(measured.ratios, settings));
+      sections.ratios = ratiosMarkdown(
+        settings,
+        measured,
+        started.keyRateLimit,
+        // Already traced when X_LOCAL_OBSERVABILITY=true asks every server for the store.
+        process.env.X_LOCAL_OBSERVABILITY === "true"
+          ? undefined
+          : await measureWithLocalTraces(settings),
+      );
     }
     if (settings.sections.includes("profile")) {
       const before = { load: machine().load, at: new Date().toISOString() };
@@ -355,6 +378,7 @@ function setupMarkdown(settings, info) {
 - Machine: ${info.cpu}, ${info.cores} cores, ${format(info.memoryGiB, 0)} GiB RAM; ${loadLine(info.load)} before the run. The load generator, wrangler and workerd share these cores, so other work on the machine skews every figure.
 - Node ${info.node}, wrangler ${info.wrangler} (\`wrangler dev\`, local workerd), autocannon ${info.autocannon}
 - Log level: Worker \`LOG_LEVEL\` ${settings.workerLogLevel}; wrangler \`--log-level\` ${settings.wranglerLogLevel}
+- wrangler's local trace store: ${process.env.X_LOCAL_OBSERVABILITY === "true" ? "on (X_LOCAL_OBSERVABILITY=true)" : "off (X_LOCAL_OBSERVABILITY=false), as for every server tests and benches start (scripts/local-server.mjs): `wrangler dev` otherwise sends every span of the Worker to a collector in the same workerd that writes it to SQLite, which production does not do in the Worker's process; section 1 ends with its cost"}
 - Code: commit ${settings.source.commit}${settings.source.dirty ? " plus uncommitted changes to src/, migrations/ or wrangler.toml" : ""}, copied to a temporary directory when the run started; every server runs that copy, so edits made during the run cannot reload the Worker mid-measurement
 - Every server binds 127.0.0.1 only, with its own fresh state under test/bench/tmp/ (its wrangler.log is there too)`;
 }
