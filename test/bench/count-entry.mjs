@@ -9,7 +9,14 @@
  */
 import worker, { TenantDispatcher as CountedDispatcher } from "./index";
 
-export { WeChatAccount, WeChatSandbox } from "./index";
+export {
+  PlatformNumberLimiter,
+  TenantDesk,
+  VerificationLimiter,
+  WebchatHub,
+  WeChatAccount,
+  WeChatSandbox,
+} from "./index";
 
 let counts = fresh();
 let cursors = [];
