@@ -2,9 +2,10 @@
  * `GET /v1/stats`: a tenant's sends, outcomes, segments, cost, inbound messages and delivery
  * latency, summed from the rollups (migration 0027's triggers keep them; this never scans the
  * send log), read on each of the tenant's send-log partitions and added up. Each query walks the
- * rollups' primary key (tenant, grain, bucket) once per span of a period: whole UTC days and hours from the coarse grains, the edges from the 15-minute one; a
- * local day that straddles UTC midnights as whole UTC days with the edges added or taken away,
- * whichever reads fewer rows (domain/stats signedSpansOf).
+ * rollups' primary key (tenant, grain, bucket) once per span of a period: whole UTC days and
+ * hours from the coarse grains, the edges from the 15-minute one; a local day that straddles UTC
+ * midnights as whole UTC days with the edges added or taken away, whichever reads fewer rows
+ * (domain/stats signedSpansOf).
  *
  * The status counts are of the messages accepted in the range that are in that status now (the
  * rollups equal a direct count of the send log): `sent` is sent and waiting for its receipt.
