@@ -1,9 +1,10 @@
 /**
  * A conversation's thread: its inbound messages (inbound_messages.conversation_id) and the
  * messages sent to its counterpart on its channel (the send log, on each of the tenant's
- * partitions), merged into one list read forward, oldest first, like a chat. Both are paged together on (time, id): an inbound message's
- * time is its receipt, a sent one's its acceptance, and the id breaks ties, so a page ends at
- * one point of the merged order and the next starts right after it whichever table it came from.
+ * partitions), merged into one list read forward, oldest first, like a chat. Both are paged
+ * together on (time, id): an inbound message's time is its receipt, a sent one's its acceptance,
+ * and the id breaks ties, so a page ends at one point of the merged order and the next starts
+ * right after it whichever table it came from.
  *
  * A reply shows once the dispatcher has written it to the send log (within its next tick); a
  * caller reading to the end of a thread reads again from the last cursor to see what came since.
