@@ -9,8 +9,9 @@ import { beforeEach, describe, expect, it } from "vitest";
 import { forgetPlacement } from "../../src/db/send-log-partitions";
 import { newId } from "../../src/lib/ids";
 import { allPages, insertConversation, insertInbound } from "../support/conversations";
+import { signedIn } from "../support/dashboard";
 import { expectProblem } from "../support/problem";
-import { createTenant, type TestTenant } from "../support/tenants";
+import { call, createTenant, type TestTenant } from "../support/tenants";
 
 const T0 = Date.parse("2026-11-02T08:00:00Z");
 const MINUTE = 60_000;
@@ -312,5 +313,30 @@ describe("conversation threads over send-log partitions", () => {
       );
       expect(items.map((m) => m.id)).toEqual(expected);
     }
+  });
+});
+
+describe("the dashboard over send-log partitions", () => {
+  it("lists and shows both partitions' messages, and counts them all on the overview", async () => {
+    const now = Date.now();
+    const old = await logRow(env.DB, moved.id, { at: now - 2 });
+    const recent = await logRow(env.SEND_LOG_2, moved.id, { at: now - 1, status: "failed" });
+    const { cookie } = await signedIn(moved, "admin");
+    const page = async (path: string) => {
+      const res = await call(path, null, { headers: { cookie } });
+      expect(res.status).toBe(200);
+      return res.text();
+    };
+    const list = await page("/dashboard/messages");
+    expect(list).toContain(`/dashboard/messages/${old}`);
+    expect(list).toContain(`/dashboard/messages/${recent}`);
+    expect(list.indexOf(`/dashboard/messages/${recent}`)).toBeLessThan(
+      list.indexOf(`/dashboard/messages/${old}`),
+    );
+    expect(await page(`/dashboard/messages/${old}`)).toContain(old);
+    const overview = await page("/dashboard/overview");
+    const today = /aria-label="Today">([\s\S]*?)<\/section>/.exec(overview)?.[1] ?? "";
+    expect(today).toMatch(/<dt>Sent<\/dt><dd>2<\/dd>/);
+    expect(today).toMatch(/<dt>Failed<\/dt><dd>1<\/dd>/);
   });
 });
