@@ -260,6 +260,20 @@ describe("statistics over send-log partitions", () => {
     });
   });
 
+  it("reads the inbound counters on DB for a tenant whose send log is elsewhere", async () => {
+    const tenant = await createTenant();
+    await place(tenant, "SEND_LOG_2", []);
+    await logRow(env.SEND_LOG_2, tenant.id, { at: T0 });
+    const counterpart = "+8613900139000";
+    const id = await insertConversation(tenant.id, { counterpart, lastActivityAt: T0 });
+    await insertInbound(tenant.id, { id, counterpart }, { body: "hi", at: T0 + MINUTE });
+    const { data } = await json<{ data: Record<string, unknown>[] }>(
+      await tenant.api(`/v1/stats?${DAY}`),
+    );
+    expect(data).toHaveLength(1);
+    expect(data[0]).toMatchObject({ messages: 1, delivered: 1, inbound: 1 });
+  });
+
   it("ranks error reasons by their count summed over the partitions", async () => {
     // "a" leads on DB alone, "b" on SEND_LOG_2 alone; summed, "b" (4) is ahead of "a" (3).
     const failures: [D1Database, string, number][] = [

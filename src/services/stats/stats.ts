@@ -253,18 +253,12 @@ GROUP BY ${[...groupBy, "r.metric"].join(", ")}`;
           ),
         )
       : null,
+    // The counters are kept by triggers on tables outside the send log (inbound messages,
+    // opt-outs, verifications): on DB alone, wherever the tenant's send log is.
     inboundFits
-      ? Promise.all(
-          logs.map(
-            async (d1) =>
-              (
-                await d1
-                  .prepare(inboundSql)
-                  .bind(periods, tenantId, ...inbound.binds)
-                  .all<{ period: string | null; metric: string; n: number }>()
-              ).results,
-          ),
-        )
+      ? env.DB.prepare(inboundSql)
+          .bind(periods, tenantId, ...inbound.binds)
+          .all<{ period: string | null; metric: string; n: number }>()
       : null,
   ]);
   const rollupResults = sumByGroup(
@@ -279,8 +273,7 @@ GROUP BY ${[...groupBy, "r.metric"].join(", ")}`;
         LATENCY_COLUMNS,
       )
     : null;
-  // The counters' rows are added up below, a group's metric at a time.
-  const inboundRows = inboundAnswers?.flat() ?? null;
+  const inboundRows = inboundAnswers?.results ?? null;
 
   const histograms = new Map<string, number[]>();
   for (const row of latencyRows ?? []) {
