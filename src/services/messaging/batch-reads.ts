@@ -12,6 +12,7 @@ import type { BatchRecord } from "../../delivery/dispatcher-types";
 import { type Caller, modeSeenBy } from "../../domain/caller";
 import type { MessageStatus } from "../../domain/vocabulary";
 import { ApiError } from "../../lib/problem";
+import { onEachSendLog } from "./send-log-reads";
 
 /** A batch as its dispatcher records it: what the API presents. */
 export type { BatchRecord };
@@ -50,17 +51,21 @@ export async function getBatch(env: Env, caller: Caller, id: string): Promise<Ba
   if (!record || record.tenantId !== caller.tenant.id || (mode !== null && record.mode !== mode)) {
     throw new ApiError("not-found", `No batch ${id}.`);
   }
+  // The batch is on DB; its messages are on the tenant's send-log partitions (a move while it
+  // was sending leaves some on each): counted on each, added up.
   const grouped = row
-    ? await db
-        .select({ status: messages.status, n: sql<number>`count(*)` })
-        .from(messages)
-        .where(and(eq(messages.batchId, id), eq(messages.tenantId, caller.tenant.id)))
-        .groupBy(messages.status)
+    ? await onEachSendLog(env, caller.tenant, (d1) =>
+        database(d1)
+          .select({ status: messages.status, n: sql<number>`count(*)` })
+          .from(messages)
+          .where(and(eq(messages.batchId, id), eq(messages.tenantId, caller.tenant.id)))
+          .groupBy(messages.status),
+      )
     : [];
   const counts: Partial<Record<MessageStatus, number>> = {};
   let logged = 0;
-  for (const { status, n } of grouped) {
-    counts[status] = n;
+  for (const { status, n } of grouped.flat()) {
+    counts[status] = (counts[status] ?? 0) + n;
     logged += n;
   }
   const unlogged = record.accepted - logged;

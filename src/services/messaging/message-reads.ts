@@ -1,6 +1,7 @@
 /**
  * Reading messages: one with its attempts, whether the D1 send log has it yet or only the tenant's
  * dispatcher does; or a page of the send log, newest first. A caller reaches only its own mode's.
+ * The send log is read over every partition holding the tenant's messages (send-log-reads.ts).
  */
 import { and, eq, gte, lte, type SQL } from "drizzle-orm";
 import { database } from "../../db/client";
@@ -17,6 +18,7 @@ import { normalisePhone } from "../../domain/phone";
 import type { MessageStatus, SendChannel } from "../../domain/vocabulary";
 import { ApiError } from "../../lib/problem";
 import { firstAnswer, shardStubs } from "./dispatch-shards";
+import { mergeOrdered, newestFirst, onEachSendLog } from "./send-log-reads";
 
 /** A message as the send log holds it: what the API and the dashboard present. */
 export type { MessageRow };
@@ -60,22 +62,28 @@ async function findInSendLogOrOutbox(
   return loggedMessage(env, caller, id);
 }
 
+/** The message from the first of the tenant's send-log partitions that has it, with its attempts. */
 async function loggedMessage(
   env: Env,
   caller: Caller,
   id: string,
 ): Promise<{ message: MessageRow; attempts: AttemptRow[] } | undefined> {
-  const db = database(env.DB);
-  const row = await findMessage(db, caller.tenant.id, id);
-  if (!row) {
+  const found = await onEachSendLog(env, caller.tenant, async (d1) => {
+    const db = database(d1);
+    const row = await findMessage(db, caller.tenant.id, id);
+    return row ? { db, row } : undefined;
+  });
+  const first = found.find((f) => f !== undefined);
+  if (!first) {
     return undefined;
   }
-  const attempts = await db
+  // A message's attempts are written beside it, on the partition that holds it.
+  const attempts = await first.db
     .select()
     .from(messageAttempts)
-    .where(eq(messageAttempts.messageId, row.id))
+    .where(eq(messageAttempts.messageId, first.row.id))
     .orderBy(messageAttempts.attempt);
-  return { message: row, attempts };
+  return { message: first.row, attempts };
 }
 
 /** A message the D1 send log does not have yet, as the send log will show it. */
@@ -148,19 +156,24 @@ function filterConditions(caller: Caller, filters: MessageFilters): SQL[] {
   return conditions;
 }
 
+/**
+ * A page of the caller's messages, newest first. Over several send-log partitions each answers
+ * the same keyset query (same cursor, same limit) and the answers are merged by id: the page and
+ * its next cursor are those one database holding every row would give.
+ */
 export async function listMessages(
   env: Env,
   caller: Caller,
   filters: ListFilters,
 ): Promise<Page<MessageRow>> {
   const paging = keyset(messages.id, filters);
-  const rows = await database(env.DB)
-    .select()
-    .from(messages)
-    .where(and(...filterConditions(caller, filters), paging.after))
-    .orderBy(paging.orderBy)
-    .limit(paging.limit);
-  return pageOf(rows, filters, (row) => row.id);
+  const where = and(...filterConditions(caller, filters), paging.after);
+  const answers = await onEachSendLog(env, caller.tenant, (d1) =>
+    database(d1).select().from(messages).where(where).orderBy(paging.orderBy).limit(paging.limit),
+  );
+  const idOf = (row: MessageRow) => row.id;
+  const rows = mergeOrdered(answers, newestFirst(idOf), idOf, paging.limit);
+  return pageOf(rows, filters, idOf);
 }
 
 /**

@@ -1,10 +1,11 @@
 /**
  * `GET /v1/stats`: a tenant's sends, outcomes, segments, cost, inbound messages and delivery
  * latency, summed from the rollups (migration 0027's triggers keep them; this never scans the
- * send log). Each query walks the rollups' primary key (tenant, grain, bucket) once per span of a
- * period: whole UTC days and hours from the coarse grains, the edges from the 15-minute one; a
- * local day that straddles UTC midnights as whole UTC days with the edges added or taken away,
- * whichever reads fewer rows (domain/stats signedSpansOf).
+ * send log), read on each of the tenant's send-log partitions and added up. Each query walks the
+ * rollups' primary key (tenant, grain, bucket) once per span of a period: whole UTC days and
+ * hours from the coarse grains, the edges from the 15-minute one; a local day that straddles UTC
+ * midnights as whole UTC days with the edges added or taken away, whichever reads fewer rows
+ * (domain/stats signedSpansOf).
  *
  * The status counts are of the messages accepted in the range that are in that status now (the
  * rollups equal a direct count of the send log): `sent` is sent and waiting for its receipt.
@@ -22,6 +23,7 @@ import {
   signedSpansOf,
 } from "../../domain/stats";
 import { MESSAGE_STATUSES } from "../../domain/vocabulary";
+import { sendLogsOf, sumByGroup } from "../messaging/send-log-reads";
 import { type Group, type Period, rangeOf, type StatsParams } from "./stats-range";
 
 export type { StatsParams } from "./stats-range";
@@ -112,6 +114,14 @@ function filterOf(
 
 /** stat_latencies' bucket columns, one per LATENCY_BOUNDS_MS bucket and the overflow. */
 const LATENCY_COLUMNS = Array.from({ length: LATENCY_BOUNDS_MS.length + 1 }, (_, i) => `b${i}`);
+
+/** What a group's rollup sums are made of: added up over the send-log partitions. */
+const ROLLUP_SUMS = [
+  "messages",
+  ...OUTCOMES,
+  "segments",
+  "cost_micros",
+] as const satisfies readonly (keyof RollupSums)[];
 
 /** The key of a group: its period's label and its columns' values, in the groups' order. */
 const keyOf = (values: unknown[]) => JSON.stringify(values);
@@ -208,11 +218,13 @@ FROM p CROSS JOIN stat_counters r
 WHERE ${inbound.sql}
 GROUP BY ${[...groupBy, "r.metric"].join(", ")}`;
 
-  const db = env.DB;
+  // Each of the tenant's send-log partitions holds the rollups of its own messages: the same
+  // reads on each, the sums added up by group (histograms bucket by bucket).
+  const logs = sendLogsOf(env, caller.tenant);
   const tenantId = caller.tenant.id;
-  const grouped = async () =>
+  const grouped = async (d1: D1Database) =>
     (
-      await db
+      await d1
         .prepare(rollupSql)
         .bind(spans, tenantId, ...rollups.binds, caller.tenant.currency)
         .all<RollupSums>()
@@ -222,26 +234,49 @@ GROUP BY ${[...groupBy, "r.metric"].join(", ")}`;
     timeGroup !== undefined &&
     dims.every((d) => d === "channel" || d === "provider") &&
     ranges.length <= MAX_STREAMED_RANGES;
-  const [rollupResults, latencyRows, inboundRows] = await Promise.all([
+  const rollupsOn = (d1: D1Database) =>
     streams
-      ? streamedSums(env, caller, params, labelled, ranges, dims).then((rows) => rows ?? grouped())
-      : grouped(),
+      ? streamedSums(d1, caller, params, labelled, ranges, dims).then((rows) => rows ?? grouped(d1))
+      : grouped(d1);
+  const [rollupAnswers, latencyAnswers, inboundAnswers] = await Promise.all([
+    Promise.all(logs.map(rollupsOn)),
     latencyFits
-      ? db
-          .prepare(latencySql)
-          .bind(spans, tenantId, ...latency.binds)
-          .all<{ period: string | null } & Record<string, number | string | null>>()
+      ? Promise.all(
+          logs.map(
+            async (d1) =>
+              (
+                await d1
+                  .prepare(latencySql)
+                  .bind(spans, tenantId, ...latency.binds)
+                  .all<{ period: string | null } & Record<string, number | string | null>>()
+              ).results,
+          ),
+        )
       : null,
+    // The counters are kept by triggers on tables outside the send log (inbound messages,
+    // opt-outs, verifications): on DB alone, wherever the tenant's send log is.
     inboundFits
-      ? db
-          .prepare(inboundSql)
+      ? env.DB.prepare(inboundSql)
           .bind(periods, tenantId, ...inbound.binds)
           .all<{ period: string | null; metric: string; n: number }>()
       : null,
   ]);
+  const rollupResults = sumByGroup(
+    rollupAnswers,
+    (r) => keyOf([r.period, ...dims.map((d) => r[d]), r.currency]),
+    ROLLUP_SUMS,
+  );
+  const latencyRows = latencyAnswers
+    ? sumByGroup(
+        latencyAnswers,
+        (r) => keyOf([r.period, ...latencyDims.map((d) => r[d])]),
+        LATENCY_COLUMNS,
+      )
+    : null;
+  const inboundRows = inboundAnswers?.results ?? null;
 
   const histograms = new Map<string, number[]>();
-  for (const row of latencyRows?.results ?? []) {
+  for (const row of latencyRows ?? []) {
     const key = keyOf([row.period, ...latencyDims.map((d) => row[d])]);
     histograms.set(
       key,
@@ -249,7 +284,7 @@ GROUP BY ${[...groupBy, "r.metric"].join(", ")}`;
     );
   }
   const countersBy = new Map<string, Record<string, number>>();
-  for (const row of inboundRows?.results ?? []) {
+  for (const row of inboundRows ?? []) {
     const key = keyOf([row.period, ...dims.map((d) => (row as never)[d])]);
     const counters = countersBy.get(key) ?? {};
     counters[row.metric] = (counters[row.metric] ?? 0) + row.n;
@@ -307,7 +342,7 @@ GROUP BY ${[...groupBy, "r.metric"].join(", ")}`;
     });
   }
   // Groups with counters and nothing sent.
-  for (const row of inboundRows?.results ?? []) {
+  for (const row of inboundRows ?? []) {
     const key = keyOf([row.period, ...dims.map((d) => (row as never)[d])]);
     if (!seen.has(key)) {
       seen.add(key);
@@ -381,7 +416,7 @@ const STREAMED_SUMS: readonly [string, string][] = [
  * is read once, for both). Undefined when a group mixes currencies: the grouped query then answers.
  */
 async function streamedSums(
-  env: Env,
+  d1: D1Database,
   caller: Caller,
   params: StatsParams,
   spans: LabelledSpan[],
@@ -419,8 +454,8 @@ async function streamedSums(
 FROM stat_rollups r
 WHERE ${parts.join(" AND ")}
 GROUP BY ${["r.bucket_start", ...prefix.map((c) => `r.${c}`)].join(", ")}`;
-  const statement = env.DB.prepare(sql);
-  const results = await env.DB.batch<
+  const statement = d1.prepare(sql);
+  const results = await d1.batch<
     {
       bucket: number;
       channel: string;
