@@ -500,9 +500,11 @@ export const webhookDeliveries = sqliteTable(
   {
     id: text().primaryKey(),
     tenantId: text().notNull(),
-    endpointId: text()
-      .notNull()
-      .references(() => webhookEndpoints.id, { onDelete: "cascade" }),
+    /**
+     * No foreign key: the send log's partitions hold no endpoints (db/send-log-partitions), so
+     * deleting an endpoint deletes its deliveries on each of them (services/webhooks/endpoints).
+     */
+    endpointId: text().notNull(),
     eventId: text().notNull(),
     eventType: text().notNull(),
     /** The exact body signed and sent. */
