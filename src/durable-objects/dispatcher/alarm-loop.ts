@@ -72,7 +72,7 @@ export class AlarmLoop {
     // After the releases and their next alarm, so that a round's D1 time never holds a message
     // back nor shifts the rate's steps; a failed round is logged and does not fail the run
     // (retention.ts). A backlog brings the alarm forward to its next round.
-    const retentionAt = await retentionRound(parts.sql, parts.env.DB, parts.meta, parts.clock());
+    const retentionAt = await retentionRound(parts.sql, parts.env, parts.meta, parts.clock());
     if (retentionAt !== undefined) {
       await this.wakeAt(parts.storage, retentionAt);
     }
