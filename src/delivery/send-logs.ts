@@ -5,7 +5,12 @@
  * placement is stale) still reaches the row. Jobs queued before partitions existed carry none:
  * their rows are on the main partition.
  */
-import { isPartition, MAIN_PARTITION, partitionDb, partitionNames } from "../db/send-log-partitions";
+import {
+  isPartition,
+  MAIN_PARTITION,
+  partitionDb,
+  partitionNames,
+} from "../db/send-log-partitions";
 
 /** The database of the partition a job names (the main one for a job that names none). */
 export function sendLogNamed(env: Env, name: string | undefined): D1Database {

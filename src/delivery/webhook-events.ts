@@ -3,8 +3,9 @@
  * receipt hook, expiry sweep), so a tenant without endpoints costs a lookup in an isolate-local
  * cache and nothing else; one with endpoints costs one D1 batch and one queue send per call.
  */
-import type { WebhookEvent } from "../domain/vocabulary";
+
 import { currentSendLog, placementOf } from "../db/send-log-partitions";
+import type { WebhookEvent } from "../domain/vocabulary";
 import { newId } from "../lib/ids";
 import { TtlCache } from "../lib/ttl-cache";
 import { jobPartition } from "./send-logs";
@@ -144,9 +145,10 @@ export async function emitEventTo(
   if (toQueue.length > 0) {
     return true;
   }
-  const existing = await db.prepare(
-    "SELECT 1 FROM webhook_deliveries WHERE event_id = ? AND endpoint_id = ? AND tenant_id = ?",
-  )
+  const existing = await db
+    .prepare(
+      "SELECT 1 FROM webhook_deliveries WHERE event_id = ? AND endpoint_id = ? AND tenant_id = ?",
+    )
     .bind(eventId, endpointId, event.tenantId)
     .first();
   return existing !== null;

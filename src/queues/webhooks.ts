@@ -15,6 +15,7 @@ import { inArray } from "drizzle-orm";
 import { masterKeysOf, settingsOf } from "../config/settings";
 import { database } from "../db/client";
 import { webhookDeliveries, webhookEndpoints } from "../db/schema";
+import { sendLogNamed } from "../delivery/send-logs";
 import {
   ATTEMPT_TIMEOUT_MS,
   attemptDelivery,
@@ -22,7 +23,6 @@ import {
   type DeliveryOutcome,
   recordAttemptStatement,
 } from "../delivery/webhook-delivery";
-import { sendLogNamed } from "../delivery/send-logs";
 import { type WebhookJob, webhookJobSchema } from "../delivery/webhook-payloads";
 import { webhookRetryDelay } from "../domain/webhook-retries";
 import { checkWebhookUrl } from "../domain/webhook-urls";

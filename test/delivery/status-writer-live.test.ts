@@ -56,7 +56,14 @@ describe("the status writer's notes for the live message list", () => {
     const tenant = await createTenant();
     const { env: watched, told } = watchedEnv();
     const id = await logged(tenant.id, "+8613800138101");
-    const [row] = await claimForSending(watched, watched.DB, [id], "claim-live", Date.now(), 60_000);
+    const [row] = await claimForSending(
+      watched,
+      watched.DB,
+      [id],
+      "claim-live",
+      Date.now(),
+      60_000,
+    );
     expect(row?.status).toBe("sending");
     await until(() => told.some((t) => t.tenantId === tenant.id));
     expect(told).toEqual([{ tenantId: tenant.id, count: 1 }]);

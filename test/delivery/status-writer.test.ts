@@ -41,7 +41,14 @@ function recordingEnv(refuse = false) {
 async function claimed(tenant: TestTenant, to: string): Promise<MessageRow> {
   const message = outboxMessage(tenant.id, to, { mode: "live" });
   await logMessages(env.DB, [message]);
-  const [row] = await claimForSending(env, env.DB, [message.id], `c-${message.id}`, Date.now(), 60_000);
+  const [row] = await claimForSending(
+    env,
+    env.DB,
+    [message.id],
+    `c-${message.id}`,
+    Date.now(),
+    60_000,
+  );
   if (!row) {
     throw new Error("the message was not claimed");
   }
@@ -132,7 +139,8 @@ describe("the status writer", () => {
     const owner = { tenantId: tenant.id, provider: "sandbox" };
     const reason = 'UNDELIV: "blocked" \\ by the handset';
     const held = await holdReceipts(
-      target, target.DB,
+      target,
+      target.DB,
       owner,
       [{ providerMessageId: "sbx-802", status: "undelivered", reason }],
       Date.now(),
@@ -231,7 +239,9 @@ describe("the status writer", () => {
     );
     await logMessages(env.DB, batch);
     const ids = batch.map((m) => m.id);
-    const rows = await claimForSending(env, env.DB,
+    const rows = await claimForSending(
+      env,
+      env.DB,
       ids,
       "c-whole-batch",
       Date.now(),

@@ -116,7 +116,9 @@ export async function runScriptedTraffic(tenantId: string, batch: OutboxMessage[
   // Receipts that beat the record of the send.
   for (const provider of ["sandbox", "twilio"]) {
     const early = idsOf([6]).filter((id) => providerOf(index(id)) === provider);
-    await holdReceipts(env, env.DB,
+    await holdReceipts(
+      env,
+      env.DB,
       { tenantId, provider },
       early.map((id) => ({ providerMessageId: `c-${id}`, status: "delivered" as const })),
       Date.now(),
@@ -156,7 +158,9 @@ export async function runScriptedTraffic(tenantId: string, batch: OutboxMessage[
     await applyReceipts(env, env.DB, owner, receipts, Date.now());
     // Repeated, and contradicting ones after the final status.
     await applyReceipts(env, env.DB, owner, receipts, Date.now());
-    await applyReceipts(env, env.DB,
+    await applyReceipts(
+      env,
+      env.DB,
       owner,
       receipts.map((r) => ({ ...r, status: "undelivered" as const, reason: "late" })),
       Date.now(),

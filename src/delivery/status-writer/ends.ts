@@ -58,11 +58,13 @@ export async function failUnlessDone(
   );
   const announced = events.statements(sendLog);
   const [failed, ...results] = await sendLog.batch([
-    sendLog.prepare(
-      `UPDATE messages SET status = 'failed', status_reason = ?, completed_at = ?, updated_at = ?
+    sendLog
+      .prepare(
+        `UPDATE messages SET status = 'failed', status_reason = ?, completed_at = ?, updated_at = ?
        WHERE id = ? AND ${statusIn(DEAD_LETTER_FROM)}
          AND (status <> 'sending' OR claimed_until <= ?)`,
-    ).bind(reason, now, now, id, now),
+      )
+      .bind(reason, now, now, id, now),
     ...announced,
   ]);
   if (failed && failed.meta.changes > 0) {

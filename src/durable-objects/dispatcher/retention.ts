@@ -5,11 +5,7 @@
  * its batch, until the backlog is gone. Only a backlog keeps the alarm set for retention; an idle
  * tenant's dispatcher is not woken for it (production's cron covers every tenant daily).
  */
-import {
-  enforceRetention,
-  RETENTION_BATCH,
-  retentionOfTenant,
-} from "../../delivery/retention";
+import { enforceRetention, RETENTION_BATCH, retentionOfTenant } from "../../delivery/retention";
 import { createLogger } from "../../lib/log";
 import type { DispatcherMeta } from "./meta";
 import { logsOf } from "./partitions";
@@ -41,9 +37,8 @@ export async function retentionRound(
     if (retention) {
       // Over each of the tenant's send-log partitions (partitions.ts).
       const logs = await logsOf(env, tenantId);
-      continuing = (
-        await enforceRetention(env.DB, tenantId, retention, now, RETENTION_BATCH, logs)
-      ).more;
+      continuing = (await enforceRetention(env.DB, tenantId, retention, now, RETENTION_BATCH, logs))
+        .more;
     }
   } catch (error) {
     createLogger(undefined, { tenant_id: tenantId }).error(

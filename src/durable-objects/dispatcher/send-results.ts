@@ -14,9 +14,9 @@ import {
 } from "../../delivery/dispatcher-types";
 import { fallBackToSms, type OutcomeRecord } from "../../delivery/status-writer";
 import { keptOutcomesRetryAt, storeOutcomes } from "./kept-outcomes";
-import { logsOf, noteLoggedTo } from "./partitions";
 import type { DispatcherMeta } from "./meta";
 import { deleteMessages, takeBackLogged } from "./outbox-queries";
+import { logsOf, noteLoggedTo } from "./partitions";
 
 /**
  * Retires the released messages whose results are in (one statement for a whole report), takes

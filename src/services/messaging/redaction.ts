@@ -66,5 +66,8 @@ export async function redactMessageBody(env: Env, caller: Caller, id: string): P
     }
   }
   // Canceled in the dispatcher's outbox, and not written to the send log yet.
-  throw new ApiError("conflict", `Message ${id} is not in the send log yet; try again in a moment.`);
+  throw new ApiError(
+    "conflict",
+    `Message ${id} is not in the send log yet; try again in a moment.`,
+  );
 }
