@@ -308,7 +308,7 @@ export async function sharedSendLogFor(env: Env, tenantId: string): Promise<stri
   const digest = new Uint8Array(
     await crypto.subtle.digest("SHA-256", new TextEncoder().encode(tenantId)),
   );
-  const n = (((digest[0] ?? 0) << 24) | ((digest[1] ?? 0) << 16) | ((digest[2] ?? 0) << 8)) >>> 0;
+  const n = new DataView(digest.buffer).getUint32(0);
   return shared[n % shared.length] ?? MAIN_PARTITION;
 }
 
