@@ -192,6 +192,28 @@ describe("a tenant on a second send-log partition", () => {
   });
 });
 
+describe("a verification code on a second partition", () => {
+  it("masks the code in its message there once final (its masked texts go to the partition)", async () => {
+    const tenant = await createTenant();
+    await placeOn(tenant.id, "SEND_LOG_2");
+    const key = (await tenant.addKey(["verifications:write", "messages:read"], "test")).key;
+    const res = await call("/v1/verifications", key, postJson({ to: "+14155550178" }));
+    expect(res.status).toBe(201);
+    const code = ((await res.json()) as { sandbox_code?: string }).sandbox_code ?? "";
+    expect(code).toMatch(/^\d{6}$/);
+    const masked = await eventually(async () => {
+      const row = await SL2.prepare(
+        "SELECT body, status FROM messages WHERE tenant_id = ? AND status = 'delivered'",
+      )
+        .bind(tenant.id)
+        .first<{ body: string }>();
+      return row && !row.body.includes(code) ? row.body : undefined;
+    });
+    expect(masked).toContain("******");
+    expect(await rowsOf(env.DB, "messages", tenant.id)).toBe(0);
+  });
+});
+
 describe("PATCH /v1/platform/tenants/{id} {send_log}", () => {
   it("refuses a partition that is not configured with 422 at /send_log, changing nothing", async () => {
     const tenant = await createTenant();
