@@ -2,7 +2,7 @@ import { env, runInDurableObject } from "cloudflare:test";
 import { afterEach, beforeEach, describe, expect, it, vi } from "vitest";
 import { database } from "../../src/db/client";
 import { messages } from "../../src/db/schema";
-import { forgetPlacement } from "../../src/db/send-log-partitions";
+import { forgetPlacement, placementOf } from "../../src/db/send-log-partitions";
 import { dispatcherOf } from "../../src/delivery/dispatcher";
 import { DAY_MS } from "../../src/domain/verification-limits";
 import type { DispatcherMeta } from "../../src/durable-objects/dispatcher/meta";
@@ -189,6 +189,49 @@ describe("a tenant on a second send-log partition", () => {
     expect(await attemptsOf(env.DB, queued)).toBe(1);
     expect(await attemptsOf(SL2, after)).toBe(1);
     expect(await attemptsOf(SL2, queued)).toBe(0);
+  });
+});
+
+describe("a receipt after a move another isolate made", () => {
+  it("finds its message on the new partition although this isolate's placement was stale", async () => {
+    const tenant = await createTenant();
+    // This isolate learns the tenant is on DB; the move is then made elsewhere (no forget here).
+    expect((await placementOf(env, tenant.id)).sendLog).toBe("DB");
+    await env.DB.prepare(
+      "UPDATE tenants SET send_log = 'SEND_LOG_2', previous_send_logs = '[\"DB\"]' WHERE id = ?",
+    )
+      .bind(tenant.id)
+      .run();
+    const at = Date.now();
+    const id = newId("msg", at);
+    await database(SL2).insert(messages).values({
+      id,
+      tenantId: tenant.id,
+      channel: "sms",
+      recipient: "+8613800138407",
+      body: "Hello",
+      mode: "live",
+      status: "sent",
+      segments: 1,
+      encoding: "GSM-7",
+      provider: "sandbox",
+      providerMessageId: "sbx-stale-1",
+      createdAt: at,
+      sendAt: at,
+      updatedAt: at,
+      sentAt: at,
+    });
+    const receipt = await call(`/hooks/sms/sandbox/${tenant.hookToken}/status`, null, {
+      method: "POST",
+      body: JSON.stringify({
+        message_id: id,
+        provider_message_id: "sbx-stale-1",
+        status: "delivered",
+      }),
+    });
+    expect(receipt.status).toBe(200);
+    expect(await statusOn(SL2, id)).toBe("delivered");
+    expect(await rowsOf(env.DB, "pending_receipts", tenant.id)).toBe(0);
   });
 });
 

@@ -5,7 +5,7 @@ import { smsAdapters } from "../../channels/sms/registry";
 import { settingsOf } from "../../config/settings";
 import { type Database, database } from "../../db/client";
 import { messages } from "../../db/schema";
-import { placementOf, tenantSendLogs } from "../../db/send-log-partitions";
+import { forgetPlacement, placementOf, tenantSendLogs } from "../../db/send-log-partitions";
 import { type SentMessage, sentMessageColumns } from "../../delivery/message-events";
 import { readyProviders } from "../../delivery/provider-reads";
 import { applyReceipts, holdReceipts, type ReceiptToApply } from "../../delivery/status-writer";
@@ -53,7 +53,9 @@ export async function acceptStatusCallback(
   let known = 0;
   let applied = 0;
   const unchanged: string[] = [];
-  for (const log of logs) {
+  let refreshed = false;
+  for (let i = 0; i < logs.length; i++) {
+    const log = logs[i] as D1Database;
     const here = await messagesOf(
       database(log),
       owner,
@@ -76,7 +78,19 @@ export async function acceptStatusCallback(
     const changed = await applyReceipts(env, log, owner, found, now);
     known += found.length;
     applied += changed.filter(Boolean).length;
-    unchanged.push(...found.filter((_, i) => !changed[i]).map((r) => r.message.id));
+    unchanged.push(...found.filter((_, j) => !changed[j]).map((r) => r.message.id));
+    if (i === logs.length - 1 && ids.size < receipts.length && !refreshed) {
+      refreshed = true;
+      // Some not found: this isolate's copy of the placement may predate a move (its dispatcher
+      // logs to the new partition at once). Read afresh; a partition new to the list is looked
+      // in too, and held on.
+      forgetPlacement(owner.tenantId);
+      for (const fresh of tenantSendLogs(env, await placementOf(env, owner.tenantId))) {
+        if (!logs.includes(fresh)) {
+          logs.push(fresh);
+        }
+      }
+    }
   }
   // Not found: most likely the send is not recorded yet (the carrier's receipt beat our consumer's
   // write). Held, and applied when the send is recorded (the status writer); one recorded since
