@@ -16,6 +16,10 @@
  * table: main.tenants") even with deferred foreign keys. `restorableSql` moves every
  * `CREATE TABLE` ahead of the rows; indexes and triggers (the export's tail) stay last.
  *
+ * Every D1 binding is backed up: `DB` to the file named, and each other partition of the send
+ * log (`SEND_LOG_*`, src/db/send-log-partitions.ts) beside it, `<file>.<BINDING>.sql`
+ * (`partitionFile`); a restore brings back each one whose file is there.
+ *
  * Only D1: Durable Object state (outboxes, idempotency keys, WeChat tokens, limiter counters) is
  * not in an export (README, "Backups and restore").
  */
@@ -31,7 +35,7 @@ import {
 } from "node:fs";
 import { tmpdir } from "node:os";
 import { dirname, join, resolve } from "node:path";
-import { queryLocalD1, runWrangler } from "./local-server.mjs";
+import { d1Bindings, queryLocalD1, runWrangler } from "./local-server.mjs";
 import { ROOT } from "./seed.mjs";
 
 export const BACKUP_DIR = join(ROOT, "backups");
@@ -67,23 +71,32 @@ function exportConfig(persistTo, cwd) {
   };
 }
 
+/** The file of partition `binding`'s export beside `file` (DB's own): `x.sql` → `x.SEND_LOG_2.sql`. */
+export function partitionFile(file, binding) {
+  return binding === "DB" ? file : file.replace(/(\.sql)?$/, `.${binding}.sql`);
+}
+
 /**
  * Exports the local D1 (the default state, or `persistTo`) to `output` (default
- * backups/relaybox-<UTC date and time>.sql); resolves with the file's path.
+ * backups/relaybox-<UTC date and time>.sql), and each other partition of the send log beside it
+ * (`partitionFile`); resolves with DB's file's path.
  */
 export async function exportLocalD1({ persistTo, output, cwd = ROOT } = {}) {
   const file = resolve(output ?? join(BACKUP_DIR, backupFileName()));
   mkdirSync(dirname(file), { recursive: true });
   const config = exportConfig(persistTo, cwd);
   try {
-    await runWrangler(["d1", "export", "DB", "--local", "--output", file, ...config.args], {
-      cwd,
-    });
+    for (const binding of d1Bindings(cwd)) {
+      const target = partitionFile(file, binding);
+      await runWrangler(["d1", "export", binding, "--local", "--output", target, ...config.args], {
+        cwd,
+      });
+      if (!existsSync(target)) {
+        throw new Error(`wrangler d1 export wrote no ${target}`);
+      }
+    }
   } finally {
     config.cleanup();
-  }
-  if (!existsSync(file)) {
-    throw new Error(`wrangler d1 export wrote no ${file}`);
   }
   return file;
 }
@@ -178,10 +191,10 @@ function dropOrder(tables) {
  * with their tables). `_cf_*` are D1's own, `sqlite_*` SQLite's; sqlite_sequence is emptied
  * instead (it cannot be dropped), and the export's INSERTs with explicit ids set it again.
  */
-async function wipeStatements({ persistTo, cwd }) {
+async function wipeStatements({ persistTo, cwd, binding }) {
   const objects = await queryLocalD1(
     "SELECT type, name, sql FROM sqlite_master WHERE type IN ('trigger', 'view', 'table') AND name NOT LIKE 'sqlite\\_%' ESCAPE '\\' AND name NOT LIKE '\\_cf\\_%' ESCAPE '\\'",
-    { persistTo, cwd },
+    { persistTo, cwd, binding },
   );
   const quote = (name) => `"${name.replaceAll('"', '""')}"`;
   const statements = [
@@ -193,7 +206,7 @@ async function wipeStatements({ persistTo, cwd }) {
   ];
   const sequence = await queryLocalD1(
     "SELECT name FROM sqlite_master WHERE type = 'table' AND name = 'sqlite_sequence'",
-    { persistTo, cwd },
+    { persistTo, cwd, binding },
   );
   if (sequence.length > 0) {
     statements.push("DELETE FROM sqlite_sequence;");
@@ -201,9 +214,9 @@ async function wipeStatements({ persistTo, cwd }) {
   return statements;
 }
 
-async function executeFile(sqlFile, { persistTo, cwd }) {
+async function executeFile(sqlFile, { persistTo, cwd, binding = "DB" }) {
   await runWrangler(
-    ["d1", "execute", "DB", "--local", "--yes", "--file", sqlFile, ...persistArgs(persistTo)],
+    ["d1", "execute", binding, "--local", "--yes", "--file", sqlFile, ...persistArgs(persistTo)],
     { cwd },
   );
 }
@@ -214,20 +227,30 @@ async function executeFile(sqlFile, { persistTo, cwd }) {
  * fresh (even unmigrated) database and one already restored end the same.
  */
 export async function restoreLocalD1(file, { persistTo, cwd = ROOT } = {}) {
-  const sql = restorableSql(readExport(resolve(file)));
+  const main = resolve(file);
+  // DB's file, and each partition's beside it (a backup from before a partition has none for it:
+  // that partition is left as it is).
+  const restores = d1Bindings(cwd)
+    .map((binding) => ({ binding, path: partitionFile(main, binding) }))
+    .filter(({ binding, path }) => binding === "DB" || existsSync(path))
+    .map(({ binding, path }) => ({ binding, sql: restorableSql(readExport(path)) }));
   const scratch = mkdtempSync(join(tmpdir(), "relaybox-restore-"));
   try {
-    // A trial load into an empty database: a file that does not load is refused here, before
+    // Trial loads into empty databases: a file that does not load is refused here, before
     // anything is dropped.
-    const trial = join(scratch, "trial.sql");
-    writeFileSync(trial, `${sql}\n`);
-    await executeFile(trial, { persistTo: join(scratch, "state"), cwd });
-    const wipe = await wipeStatements({ persistTo, cwd });
-    // Deferred foreign keys: dropping a referenced table before the one referencing it must not
-    // fail the batch (every table is gone, or back, by the time it commits).
-    const combined = join(scratch, "restore.sql");
-    writeFileSync(combined, `${EXPORT_HEAD}\n${wipe.join("\n")}\n${sql}\n`);
-    await executeFile(combined, { persistTo, cwd });
+    for (const { binding, sql } of restores) {
+      const trial = join(scratch, `trial-${binding}.sql`);
+      writeFileSync(trial, `${sql}\n`);
+      await executeFile(trial, { persistTo: join(scratch, "state"), cwd, binding });
+    }
+    for (const { binding, sql } of restores) {
+      const wipe = await wipeStatements({ persistTo, cwd, binding });
+      // Deferred foreign keys: dropping a referenced table before the one referencing it must not
+      // fail the batch (every table is gone, or back, by the time it commits).
+      const combined = join(scratch, `restore-${binding}.sql`);
+      writeFileSync(combined, `${EXPORT_HEAD}\n${wipe.join("\n")}\n${sql}\n`);
+      await executeFile(combined, { persistTo, cwd, binding });
+    }
   } finally {
     rmSync(scratch, { recursive: true, force: true });
   }

@@ -21,6 +21,7 @@ import { createRequire } from "node:module";
 import { createServer } from "node:net";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
+import { parse as parseToml } from "smol-toml";
 import { loadLocalCredentials, ROOT, seedSql } from "./seed.mjs";
 
 const require = createRequire(import.meta.url);
@@ -103,7 +104,7 @@ export async function prepareDatabase({
   wechatSandbox,
 } = {}) {
   // Every partition of the send log gets the same migrations (src/db/send-log-partitions.ts).
-  for (const binding of ["DB", "SEND_LOG_2"]) {
+  for (const binding of d1Bindings(cwd)) {
     await runWrangler(
       ["d1", "migrations", "apply", binding, "--local", ...persistArgs(persistTo)],
       { cwd },
@@ -124,12 +125,12 @@ export async function prepareDatabase({
  * Runs one SQL statement against a local D1 (`persistTo`, or the default state) and returns its
  * rows. Meant for a stopped server's state: a running `wrangler dev` may hold writes not yet on disk.
  */
-export async function queryLocalD1(sql, { persistTo, cwd = ROOT } = {}) {
+export async function queryLocalD1(sql, { persistTo, cwd = ROOT, binding = "DB" } = {}) {
   const output = await runWrangler(
     [
       "d1",
       "execute",
-      "DB",
+      binding,
       "--local",
       "--yes",
       "--json",
@@ -143,6 +144,16 @@ export async function queryLocalD1(sql, { persistTo, cwd = ROOT } = {}) {
   const start = output.indexOf("[");
   const parsed = JSON.parse(output.slice(start));
   return parsed.flatMap((statement) => statement.results ?? []);
+}
+
+/**
+ * The D1 bindings of wrangler.toml in `cwd`: `DB`, then the send log's other partitions
+ * (`SEND_LOG_*`, src/db/send-log-partitions.ts), which take the same migrations and backups.
+ */
+export function d1Bindings(cwd = ROOT) {
+  const config = parseToml(readFileSync(join(cwd, "wrangler.toml"), "utf8"));
+  const bindings = (config.d1_databases ?? []).map((database) => database.binding);
+  return ["DB", ...bindings.filter((binding) => binding !== "DB").sort()];
 }
 
 /** A new, empty state directory under the OS's temporary folder. */

@@ -7,6 +7,7 @@
  *   list
  *   suspend <tnt_…>
  *   resume <tnt_…>
+ *   send-log <tnt_…> <DB|SEND_LOG_…>   (the send-log partition its new messages go to)
  *
  * RELAYBOX_URL: where the Worker runs (default http://127.0.0.1:8787). PLATFORM_KEY: from the
  * environment, or locally from .dev.vars (written by `npm start`).
@@ -19,11 +20,13 @@ const USAGE = `Usage: npm run tenant -- <command>
   list
   suspend <tenant id>
   resume <tenant id>
+  send-log <tenant id> <partition>   (DB or a SEND_LOG_* binding: where its new messages go)
 Env: RELAYBOX_URL (default http://127.0.0.1:8787), PLATFORM_KEY (default: .dev.vars)`;
 
 function describe(tenant) {
   const state = tenant.suspended_at ? `suspended since ${tenant.suspended_at}` : "active";
-  return `${tenant.id}  ${tenant.name}  (${tenant.home_country}; sends to ${tenant.allowed_countries.join(", ")}; ${tenant.send_rate}/s; ${state})`;
+  const sendLog = [tenant.send_log, ...(tenant.previous_send_logs ?? [])].join(" + ");
+  return `${tenant.id}  ${tenant.name}  (${tenant.home_country}; sends to ${tenant.allowed_countries.join(", ")}; ${tenant.send_rate}/s; send log ${sendLog}; ${state})`;
 }
 
 async function create(args) {
@@ -101,6 +104,17 @@ async function main() {
         fail(USAGE);
       }
       const tenant = await api("POST", `/v1/platform/tenants/${encodeURIComponent(id)}/${command}`);
+      console.log(describe(tenant));
+      return;
+    }
+    case "send-log": {
+      const [id, partition] = rest;
+      if (!id || !partition) {
+        fail(USAGE);
+      }
+      const tenant = await api("PATCH", `/v1/platform/tenants/${encodeURIComponent(id)}`, {
+        send_log: partition,
+      });
       console.log(describe(tenant));
       return;
     }

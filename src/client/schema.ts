@@ -2980,6 +2980,8 @@ export interface components {
       suspended_at: string | null;
       dispatch_shards: number;
       previous_dispatch_shards: number | null;
+      send_log: string;
+      previous_send_logs: (string)[];
     });
     TenantBalance: {
       tenant_id: string;
@@ -7057,6 +7059,7 @@ export interface operations {
               allowed_countries?: (string)[];
               send_rate?: number;
               dispatch_shards?: number;
+              send_log?: string;
             };
         };
       };

@@ -500,9 +500,11 @@ export const webhookDeliveries = sqliteTable(
   {
     id: text().primaryKey(),
     tenantId: text().notNull(),
-    endpointId: text()
-      .notNull()
-      .references(() => webhookEndpoints.id, { onDelete: "cascade" }),
+    /**
+     * No foreign key: the send log's partitions hold no endpoints (db/send-log-partitions), so
+     * deleting an endpoint deletes its deliveries on each of them (services/webhooks/endpoints).
+     */
+    endpointId: text().notNull(),
     eventId: text().notNull(),
     eventType: text().notNull(),
     /** The exact body signed and sent. */
@@ -1170,9 +1172,11 @@ export const verificationMessages = sqliteTable(
   {
     messageId: text().primaryKey(),
     verificationId: text().notNull(),
-    tenantId: text()
-      .notNull()
-      .references(() => tenants.id),
+    /**
+     * No foreign key: a copy of the row goes to each send-log partition of the tenant, where the
+     * trigger masks its message, and the partitions hold no tenants (db/send-log-partitions).
+     */
+    tenantId: text().notNull(),
     /**
      * The SMS text masked: all of it, or its end (a signature the text was given stays in front);
      * for a WeChat message, the text of its SMS part or fallback.

@@ -146,11 +146,15 @@ const EMIT_RETRY_WAITS_MS = [100, 400];
  * a delivery not yet attempted is only queued again. A delivery written whose job was lost is
  * queued again by housekeeping.)
  */
-export async function emitMessageEvents(env: Env, events: (MessageEvent | null)[]): Promise<void> {
+export async function emitMessageEvents(
+  env: Env,
+  events: (MessageEvent | null)[],
+  sendLog?: D1Database,
+): Promise<void> {
   const real = events.filter((event): event is MessageEvent => event !== null);
   for (let attempt = 0; ; attempt++) {
     try {
-      await emitEvents(env, real);
+      await emitEvents(env, real, Date.now(), sendLog);
       return;
     } catch (error) {
       const wait = EMIT_RETRY_WAITS_MS[attempt];

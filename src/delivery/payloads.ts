@@ -13,6 +13,11 @@ export const dispatchJobSchema = z.object({
   sms_fallback: z.literal(true).optional(),
   /** The dispatcher shard that released it (domain/dispatch-shards), absent for shard 0. */
   shard: z.number().int().min(1).optional(),
+  /**
+   * The send-log partition holding the message (delivery/send-logs), set by the dispatcher that
+   * logged it; absent for the main one.
+   */
+  send_log: z.string().min(1).optional(),
 });
 
 export type DispatchJob = z.infer<typeof dispatchJobSchema>;

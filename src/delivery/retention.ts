@@ -68,13 +68,18 @@ export async function retentionOfTenant(
     : undefined;
 }
 
-/** One bounded round of retention for the tenant at `now`. */
+/**
+ * One bounded round of retention for the tenant at `now`: the send log's rows on each of
+ * `sendLogs` (the tenant's partitions, db/send-log-partitions; `d1` alone by default), the rest
+ * on `d1`, the main database, in the same batch as the partition that is `d1` itself.
+ */
 export async function enforceRetention(
   d1: D1Database,
   tenantId: string,
   retention: Retention,
   now: number,
   batch = RETENTION_BATCH,
+  sendLogs: readonly D1Database[] = [d1],
 ): Promise<RetentionRound> {
   const cutoff = retentionCutoffs(retention, now);
   const bodies = [tenantId, firstIdAt("msg", cutoff.bodies), cutoff.bodies] as const;
@@ -83,43 +88,27 @@ export async function enforceRetention(
   const deliveryCutoff = Math.max(cutoff.inbound, cutoff.bodies);
   const wcmOld = [tenantId, firstIdAt("wcm", cutoff.messages), cutoff.messages] as const;
   const wcmBodies = [tenantId, firstIdAt("wcm", cutoff.bodies), cutoff.bodies] as const;
-  const [
-    ,
-    deleted,
-    redacted,
-    inbound,
-    deliveries,
-    queries,
-    webchatDeleted,
-    webchatRedacted,
-    notes,
-    previews,
-  ] = await d1.batch([
-    d1
+  // The send log's four statements: attempts, messages deleted, bodies redacted, deliveries.
+  const sendLogStatements = (log: D1Database) => [
+    log
       .prepare(
         `DELETE FROM message_attempts
          WHERE message_id IN (${DUE_MESSAGES} ORDER BY id LIMIT ?4)`,
       )
       .bind(...old, batch),
-    d1
+    log
       .prepare(`DELETE FROM messages WHERE id IN (${DUE_MESSAGES} ORDER BY id LIMIT ?4)`)
       .bind(...old, batch),
     // After the deletes, so a body is not redacted in the round that deletes its message.
     // Newest due first: the rows just past the cutoff are the ones a previous round left.
-    d1
+    log
       .prepare(
         `UPDATE messages SET body = ?5, template_params = NULL, payload = NULL
          WHERE id IN (${DUE_MESSAGES} AND body <> ?5 ORDER BY id DESC LIMIT ?4)`,
       )
       .bind(...bodies, batch, REDACTED_BODY),
-    d1
-      .prepare(
-        `DELETE FROM inbound_messages WHERE id IN (SELECT id FROM inbound_messages
-           WHERE tenant_id = ?1 AND id < ?2 AND received_at < ?3 ORDER BY id LIMIT ?4)`,
-      )
-      .bind(tenantId, firstIdAt("inb", cutoff.inbound), cutoff.inbound, batch),
     // Walks the partial index of the payloads that still carry text (migration 0031).
-    d1
+    log
       .prepare(
         // The index's own condition word for word (a bound value would not match it).
         `UPDATE webhook_deliveries SET payload = json_replace(payload, '$.data.body', ?4)
@@ -129,6 +118,17 @@ export async function enforceRetention(
            ORDER BY id LIMIT ?5)`,
       )
       .bind(tenantId, firstIdAt("whd", deliveryCutoff), deliveryCutoff, REDACTED_BODY, batch),
+  ];
+  const onMain = sendLogs.includes(d1);
+  const onMainStatements = onMain ? sendLogStatements(d1) : [];
+  const results = await d1.batch([
+    ...onMainStatements,
+    d1
+      .prepare(
+        `DELETE FROM inbound_messages WHERE id IN (SELECT id FROM inbound_messages
+           WHERE tenant_id = ?1 AND id < ?2 AND received_at < ?3 ORDER BY id LIMIT ?4)`,
+      )
+      .bind(tenantId, firstIdAt("inb", cutoff.inbound), cutoff.inbound, batch),
     // A query's id carries the time its message came, never after it was asked: the id bound
     // seeks on the tenant's index (migration 0039), the time decides.
     d1
@@ -173,12 +173,29 @@ export async function enforceRetention(
       )
       .bind(tenantId, deliveryCutoff, REDACTED_BODY, batch),
   ]);
+  const [, deleted, redacted, deliveries] = onMain ? results : [];
+  const [inbound, queries, webchatDeleted, webchatRedacted, notes, previews] = results.slice(
+    onMainStatements.length,
+  );
   const changes = (result: D1Result | undefined) => result?.meta.changes ?? 0;
+  let sendLogCounts = onMain
+    ? { deleted: changes(deleted), redacted: changes(redacted), deliveries: changes(deliveries) }
+    : { deleted: 0, redacted: 0, deliveries: 0 };
+  for (const log of sendLogs) {
+    if (log !== d1) {
+      const [, gone, masked, delivered] = await log.batch(sendLogStatements(log));
+      sendLogCounts = {
+        deleted: sendLogCounts.deleted + changes(gone),
+        redacted: sendLogCounts.redacted + changes(masked),
+        deliveries: sendLogCounts.deliveries + changes(delivered),
+      };
+    }
+  }
   const round = {
-    redacted: changes(redacted),
-    deleted: changes(deleted),
+    redacted: sendLogCounts.redacted,
+    deleted: sendLogCounts.deleted,
     inboundDeleted: changes(inbound),
-    deliveriesRedacted: changes(deliveries),
+    deliveriesRedacted: sendLogCounts.deliveries,
     queriesDeleted: changes(queries),
     webchatRedacted: changes(webchatRedacted),
     webchatDeleted: changes(webchatDeleted),

@@ -62,6 +62,7 @@ export type { ReceiptToApply } from "./status-writer/receipts";
 /** Takes messages for sending (status-writer/outcomes), then notes the ones taken. */
 export async function claimForSending(
   env: Env,
+  sendLog: D1Database,
   ids: string[],
   claimId: string,
   now: number,
@@ -69,7 +70,7 @@ export async function claimForSending(
   smsReleases?: ReadonlySet<string>,
 ): Promise<MessageRow[]> {
   const claimed = await claimForSendingOnly(
-    database(env.DB),
+    database(sendLog),
     ids,
     claimId,
     now,
@@ -84,8 +85,12 @@ export async function claimForSending(
 }
 
 /** Records the send results (sent, failed, retry), then notes them. */
-export async function recordAttempts(env: Env, records: readonly OutcomeRecord[]): Promise<void> {
-  await recordAttemptsOnly(env, records);
+export async function recordAttempts(
+  env: Env,
+  sendLog: D1Database,
+  records: readonly OutcomeRecord[],
+): Promise<void> {
+  await recordAttemptsOnly(env, sendLog, records);
   noteMessagesChangedSoon(
     env,
     records.map((r) => r.message.tenantId),
@@ -99,7 +104,7 @@ export async function applyReceipts(
   const changed = await applyReceiptsOnly(...args);
   noteMessagesChangedSoon(
     args[0],
-    changed.filter(Boolean).map(() => args[1].tenantId),
+    changed.filter(Boolean).map(() => args[2].tenantId),
   );
   return changed;
 }
@@ -111,7 +116,7 @@ export async function holdReceipts(
   const result = await holdReceiptsOnly(...args);
   noteMessagesChangedSoon(
     args[0],
-    result.changed.filter(Boolean).map(() => args[1].tenantId),
+    result.changed.filter(Boolean).map(() => args[2].tenantId),
   );
   return result;
 }
@@ -119,11 +124,12 @@ export async function holdReceipts(
 /** Fails a dead-lettered message unless it is done or held (status-writer/ends), then notes it. */
 export async function failUnlessDone(
   env: Env,
+  sendLog: D1Database,
   id: string,
   reason: string,
   now: number,
 ): Promise<DeadLetterOutcome> {
-  const { outcome, movedFor } = await failUnlessDoneOnly(env, id, reason, now);
+  const { outcome, movedFor } = await failUnlessDoneOnly(env, sendLog, id, reason, now);
   if (movedFor !== null) {
     noteMessagesChangedSoon(env, [movedFor]);
   }
@@ -136,11 +142,12 @@ export async function failUnlessDone(
  */
 export async function expireOverdue(
   env: Env,
+  sendLog: D1Database,
   tenantId: string,
   now: number,
   deadlineMs: number,
 ): Promise<number | null> {
-  const { next, expired } = await expireOverdueOnly(env, tenantId, now, deadlineMs);
+  const { next, expired } = await expireOverdueOnly(env, sendLog, tenantId, now, deadlineMs);
   noteMessagesChangedSoon(env, new Array<string>(expired).fill(tenantId));
   return next;
 }
@@ -148,10 +155,11 @@ export async function expireOverdue(
 /** Cancels logged messages no consumer took (status-writer/ends); returns and notes how many. */
 export async function cancelLogged(
   env: Env,
+  sendLog: D1Database,
   which: { ids: string[] } | { tenantId: string; batchId: string },
   now: number,
 ): Promise<number> {
-  const canceled = await cancelLoggedOnly(env.DB, which, now);
+  const canceled = await cancelLoggedOnly(sendLog, which, now);
   noteMessagesChangedSoon(env, canceled);
   return canceled.length;
 }

@@ -3,9 +3,12 @@
  * receipt hook, expiry sweep), so a tenant without endpoints costs a lookup in an isolate-local
  * cache and nothing else; one with endpoints costs one D1 batch and one queue send per call.
  */
+
+import { currentSendLog, placementOf } from "../db/send-log-partitions";
 import type { WebhookEvent } from "../domain/vocabulary";
 import { newId } from "../lib/ids";
 import { TtlCache } from "../lib/ttl-cache";
+import { jobPartition } from "./send-logs";
 import type { WebhookJob } from "./webhook-payloads";
 
 export interface MessageEvent {
@@ -40,11 +43,14 @@ export function forgetTenantEndpoints(tenantId: string): void {
  * Enqueues events for every endpoint of the tenant subscribed to them; no I/O beyond a cached
  * endpoint lookup when the tenant has none. Emitting an event again is harmless: its id is
  * derived from the message and the type, and a delivery exists once per (event, endpoint).
+ * The deliveries go to `sendLog` when given (the partition of the messages they are about), else
+ * to each tenant's current send-log partition.
  */
 export async function emitEvents(
   env: Env,
   events: MessageEvent[],
   now: number = Date.now(),
+  sendLog?: D1Database,
 ): Promise<void> {
   if (events.length === 0) {
     return;
@@ -75,11 +81,21 @@ export async function emitEvents(
       ]);
     }
   }
-  if (rows.length === 0) {
-    return;
+  // Each tenant's deliveries go to its current send-log partition (db/send-log-partitions).
+  const byPartition = new Map<D1Database, DeliveryValues[]>();
+  for (const row of rows) {
+    const db = sendLog ?? currentSendLog(env, await placementOf(env, row[1]));
+    const list = byPartition.get(db);
+    if (list) {
+      list.push(row);
+    } else {
+      byPartition.set(db, [row]);
+    }
   }
-  const toQueue = await insertDeliveries(env.DB, rows);
-  await enqueueDeliveries(env, toQueue);
+  for (const [db, list] of byPartition) {
+    const toQueue = await insertDeliveries(db, list);
+    await enqueueDeliveries(env, toQueue, db);
+  }
 }
 
 async function payloadOf(event: MessageEvent): Promise<{ eventId: string; payload: string }> {
@@ -115,28 +131,48 @@ export async function emitEventTo(
     payload,
     now,
   ];
-  const toQueue = await insertDeliveries(env.DB, [row]);
-  await enqueueDeliveries(env, toQueue);
+  const endpoint = await env.DB.prepare(
+    "SELECT 1 FROM webhook_endpoints WHERE id = ? AND tenant_id = ?",
+  )
+    .bind(endpointId, event.tenantId)
+    .first();
+  if (endpoint === null) {
+    return false;
+  }
+  const db = currentSendLog(env, await placementOf(env, event.tenantId));
+  const toQueue = await insertDeliveries(db, [row]);
+  await enqueueDeliveries(env, toQueue, db);
   if (toQueue.length > 0) {
     return true;
   }
-  const existing = await env.DB.prepare(
-    "SELECT 1 FROM webhook_deliveries WHERE event_id = ? AND endpoint_id = ? AND tenant_id = ?",
-  )
+  const existing = await db
+    .prepare(
+      "SELECT 1 FROM webhook_deliveries WHERE event_id = ? AND endpoint_id = ? AND tenant_id = ?",
+    )
     .bind(eventId, endpointId, event.tenantId)
     .first();
   return existing !== null;
 }
 
-/** Sends `{v: 1, delivery_id, series_started_at}` jobs, 100 to a call (sendBatch's limit). */
+/**
+ * Sends `{v: 1, delivery_id, series_started_at, send_log?}` jobs for deliveries on `db` (a send-log
+ * partition, the main one by default), 100 to a call (sendBatch's limit).
+ */
 export async function enqueueDeliveries(
   env: Env,
   deliveries: { id: string; seriesStartedAt: number }[],
+  db: D1Database = env.DB,
 ): Promise<void> {
+  const partition = jobPartition(env, db);
   for (let i = 0; i < deliveries.length; i += 100) {
     await env.WEBHOOK_QUEUE.sendBatch(
       deliveries.slice(i, i + 100).map((d) => {
-        const body: WebhookJob = { v: 1, delivery_id: d.id, series_started_at: d.seriesStartedAt };
+        const body: WebhookJob = {
+          v: 1,
+          delivery_id: d.id,
+          series_started_at: d.seriesStartedAt,
+          ...partition,
+        };
         return { body, contentType: "json" as const };
       }),
     );
@@ -207,9 +243,9 @@ const PER_STATEMENT = Math.floor(100 / WIDTH);
 
 /**
  * Inserts pending deliveries in one D1 batch and returns those to queue: the new ones, and ones
- * emitted before but never attempted (their first queue send may have been lost). The join with
- * webhook_endpoints skips an endpoint deleted since the cache saw it, instead of failing the
- * statement on its foreign key.
+ * emitted before but never attempted (their first queue send may have been lost). `d1` is a
+ * send-log partition, which holds no endpoints: an endpoint deleted since the cache saw it gets a
+ * row that its consumer finds without an endpoint and ends (queues/webhooks).
  */
 async function insertDeliveries(
   d1: D1Database,
@@ -227,7 +263,6 @@ async function insertDeliveries(
            SELECT v.column1, v.column2, v.column3, v.column4, v.column5, v.column6,
              'pending', 0, '[]', v.column7, v.column7, v.column7
            FROM (VALUES ${tuples}) AS v
-           JOIN webhook_endpoints AS e ON e.id = v.column3 AND e.tenant_id = v.column2
            WHERE true
            ON CONFLICT (event_id, endpoint_id) DO UPDATE SET updated_at = excluded.updated_at
              WHERE webhook_deliveries.status = 'pending' AND webhook_deliveries.attempt_count = 0

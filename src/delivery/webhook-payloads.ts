@@ -9,6 +9,8 @@ export const webhookJobSchema = z.object({
    * 24 h after it.
    */
   series_started_at: z.number().int().nonnegative(),
+  /** The send-log partition holding the delivery (delivery/send-logs), absent for the main one. */
+  send_log: z.string().min(1).optional(),
 });
 
 export type WebhookJob = z.infer<typeof webhookJobSchema>;

@@ -11,6 +11,7 @@
 import { dispatcherOfKey, shardKey } from "../delivery/dispatcher";
 import type { SendResult } from "../delivery/dispatcher-types";
 import { dispatchJobSchema } from "../delivery/payloads";
+import { sendLogNamed } from "../delivery/send-logs";
 import { failUnlessDone } from "../delivery/status-writer";
 import { createLogger } from "../lib/log";
 
@@ -32,7 +33,9 @@ export async function consumeDeadLetters(batch: MessageBatch<unknown>, env: Env)
       const now = Date.now();
       const reason = `dead-lettered: the dispatch queue gave up after ${queued.attempts} deliveries`;
       // With its `message.failed`, in the same D1 batch.
-      const outcome = await failUnlessDone(env, messageId, reason, now);
+      // On the send-log partition its job names (delivery/send-logs).
+      const sendLog = sendLogNamed(env, job.data.send_log);
+      const outcome = await failUnlessDone(env, sendLog, messageId, reason, now);
       if (outcome.kind === "held") {
         // Its consumer reports the result itself; if that consumer dies, its claim lapses.
         queued.retry({ delaySeconds: Math.ceil((outcome.until - now) / 1000) + 1 });

@@ -25,9 +25,11 @@ import { type OutboundAdapters, outboundAdapters } from "../channels/registry";
 import { type Settings, settingsOf } from "../config/settings";
 import { type Database, database } from "../db/client";
 import { FINAL_STATUSES, startAttempts } from "../db/message-log";
+import { MAIN_PARTITION } from "../db/send-log-partitions";
 import { dispatcherOf, dispatcherOfKey, shardKey } from "../delivery/dispatcher";
 import { outboxMessageOfLogged, type SendResult } from "../delivery/dispatcher-types";
 import { dispatchJobSchema } from "../delivery/payloads";
+import { partitionNameOf, sendLogNamed } from "../delivery/send-logs";
 import { serviceWindowOpen } from "../delivery/service-windows";
 import {
   claimForSending,
@@ -55,6 +57,8 @@ interface Delivery {
   smsRelease: boolean;
   /** The dispatcher shard that released it; undefined: shard 0. */
   shard: number | undefined;
+  /** The send-log partition holding the message (delivery/send-logs). */
+  sendLog: string;
 }
 
 export interface DispatchDeps {
@@ -74,7 +78,6 @@ export async function consumeDispatch(
 ): Promise<void> {
   const settings = settingsOf(env);
   const now = deps.now ?? Date.now;
-  const db = database(env.DB);
   const log = createLogger(env.LOG_LEVEL, { queue: "dispatch" });
 
   // One queue message per message id does the work; a copy in the same batch is redundant, but
@@ -100,26 +103,47 @@ export async function consumeDispatch(
     }
     kept?.queued.ack();
     // Results go back to the shard that released the message (domain/dispatch-shards).
-    byId.set(id, { queued, tenantId: job.data.tenant_id, smsRelease, shard: job.data.shard });
+    byId.set(id, {
+      queued,
+      tenantId: job.data.tenant_id,
+      smsRelease,
+      shard: job.data.shard,
+      sendLog: job.data.send_log ?? MAIN_PARTITION,
+    });
   }
   if (byId.size === 0) {
     return;
   }
 
-  let verdicts: Map<string, Verdict>;
-  try {
-    const smsReleases = new Set([...byId].filter(([, d]) => d.smsRelease).map(([id]) => id));
-    verdicts = await dispatchAll([...byId.keys()], smsReleases, env, ctx, deps, settings, db, now);
-  } catch (error) {
-    log.error("dispatch: batch failed, will retry", {
-      message_ids: [...byId.keys()],
-      tenant_ids: [...new Set([...byId.values()].map(({ tenantId }) => tenantId))],
-      error,
-    });
-    for (const { queued } of byId.values()) {
-      queued.retry({ delaySeconds: retryDelay(queued.attempts, settings, deps) });
+  // Each message is worked on in the send-log partition that holds it, which its job names: one
+  // round of claims, attempts and results per partition in the batch (one in the common case).
+  const byPartition = new Map<string, [string, Delivery][]>();
+  for (const entry of byId) {
+    byPartition.set(entry[1].sendLog, [...(byPartition.get(entry[1].sendLog) ?? []), entry]);
+  }
+  const verdicts = new Map<string, Verdict>();
+  for (const [partition, entries] of byPartition) {
+    const ids = entries.map(([id]) => id);
+    try {
+      const smsReleases = new Set(entries.filter(([, d]) => d.smsRelease).map(([id]) => id));
+      const sendLog = sendLogNamed(env, partition);
+      const found = await dispatchAll(ids, smsReleases, env, ctx, deps, settings, sendLog, now);
+      for (const [id, verdict] of found) {
+        verdicts.set(id, verdict);
+      }
+    } catch (error) {
+      log.error("dispatch: batch failed, will retry", {
+        message_ids: ids,
+        tenant_ids: [...new Set(entries.map(([, { tenantId }]) => tenantId))],
+        error,
+      });
+      for (const [id, { queued }] of entries) {
+        verdicts.set(id, {
+          ack: false,
+          delaySeconds: retryDelay(queued.attempts, settings, deps),
+        });
+      }
     }
-    return;
   }
 
   const reports = new Map<string, SendResult[]>();
@@ -152,11 +176,12 @@ async function dispatchAll(
   ctx: ExecutionContext,
   deps: DispatchDeps,
   settings: Settings,
-  db: Database,
+  sendLog: D1Database,
   now: () => number,
 ): Promise<Map<string, Verdict>> {
+  const db = database(sendLog);
   const claimId = crypto.randomUUID();
-  const claimed = await claimForSending(env, ids, claimId, now(), CLAIM_MS, smsReleases);
+  const claimed = await claimForSending(env, sendLog, ids, claimId, now(), CLAIM_MS, smsReleases);
   const claimedIds = new Set(claimed.map((m) => m.id));
   const verdicts = await alreadyHandled(
     db,
@@ -178,7 +203,7 @@ async function dispatchAll(
   // Written before any provider is called, so that a claim which lapses with nothing recorded
   // leaves behind where its message may have gone.
   await startAttempts(
-    env.DB,
+    sendLog,
     claimed.flatMap((message) => {
       const provider = plans.get(message.id)?.provider;
       return provider ? [{ message, provider }] : [];
@@ -188,7 +213,7 @@ async function dispatchAll(
   const send = gatheringSender(io);
   const settled = await Promise.allSettled(
     claimed.map((message) =>
-      sendOne(env.DB, message, claimId, plans.get(message.id), adapters, send, io, deps, settings),
+      sendOne(sendLog, message, claimId, plans.get(message.id), adapters, send, io, deps, settings),
     ),
   );
   // A send that threw (a bug, or a Durable Object call that failed) must not cost the others their
@@ -208,7 +233,7 @@ async function dispatchAll(
     return [];
   });
   const records = sent.map(({ message, attempt, change }) => ({ message, attempt, change }));
-  await recordOrKeep(env, records);
+  await recordOrKeep(env, sendLog, records);
   const log = createLogger(env.LOG_LEVEL);
   const metrics = env.SEND_METRICS_ENABLED === "false" ? undefined : env.SEND_METRICS;
   for (const { attempt } of records) {
@@ -281,9 +306,13 @@ async function alreadyHandled(
  * A failed write (the outcomes with their events) is tried a few more times; then each tenant's
  * dispatcher keeps its outcomes and writes them to D1 once D1 takes them.
  */
-async function recordOrKeep(env: Env, records: OutcomeRecord[]): Promise<void> {
+async function recordOrKeep(
+  env: Env,
+  sendLog: D1Database,
+  records: OutcomeRecord[],
+): Promise<void> {
   try {
-    return await withRetries(() => recordAttempts(env, records));
+    return await withRetries(() => recordAttempts(env, sendLog, records));
   } catch (error) {
     createLogger(env.LOG_LEVEL, { queue: "dispatch" }).error(
       "dispatch: D1 did not take the outcomes; the dispatchers keep them",
@@ -300,7 +329,9 @@ async function recordOrKeep(env: Env, records: OutcomeRecord[]): Promise<void> {
   // Should this fail too, the batch is retried; each attempt's row written before its call says
   // its outcome is unknown, so the next claim keeps to the same provider (db/message-log).
   await Promise.all(
-    [...byTenant].map(([tenantId, list]) => dispatcherOf(env, tenantId).keepOutcomes(list)),
+    [...byTenant].map(([tenantId, list]) =>
+      dispatcherOf(env, tenantId).keepOutcomes(list, partitionNameOf(env, sendLog)),
+    ),
   );
 }
 

@@ -11,10 +11,11 @@
  * Never: acks a pending delivery without recording why (unless a later message for it is on the
  * queue: a replay's); sends a delivery that is no longer pending (done, or endpoint deleted).
  */
-import { eq, inArray } from "drizzle-orm";
+import { inArray } from "drizzle-orm";
 import { masterKeysOf, settingsOf } from "../config/settings";
 import { database } from "../db/client";
 import { webhookDeliveries, webhookEndpoints } from "../db/schema";
+import { sendLogNamed } from "../delivery/send-logs";
 import {
   ATTEMPT_TIMEOUT_MS,
   attemptDelivery,
@@ -94,7 +95,10 @@ export async function consumeWebhooks(
 
   let loaded: Map<string, Loaded>;
   try {
-    loaded = await loadDeliveries(env, [...jobs.keys()]);
+    loaded = await loadDeliveries(
+      env,
+      [...jobs.values()].map(({ job }) => job),
+    );
   } catch (error) {
     log.error("webhooks: could not load deliveries, will retry", {
       delivery_ids: [...jobs.keys()],
@@ -111,15 +115,25 @@ export async function consumeWebhooks(
     deliver(queued, job, loaded.get(job.delivery_id), env, deps, now),
   );
 
-  const statements = entries.flatMap(({ job }, i) => {
+  // Each attempt is recorded on the partition holding its delivery: one batch per partition.
+  const statements = new Map<D1Database, D1PreparedStatement[]>();
+  entries.forEach(({ job }, i) => {
     const record = results[i]?.record;
-    return record
-      ? [recordAttemptStatement(env.DB, job.delivery_id, record.attempt, record.outcome, now())]
-      : [];
+    if (record) {
+      const db = sendLogNamed(env, job.send_log);
+      const statement = recordAttemptStatement(
+        db,
+        job.delivery_id,
+        record.attempt,
+        record.outcome,
+        now(),
+      );
+      statements.set(db, [...(statements.get(db) ?? []), statement]);
+    }
   });
   try {
-    if (statements.length > 0) {
-      await env.DB.batch(statements);
+    for (const [db, list] of statements) {
+      await db.batch(list);
     }
   } catch (error) {
     // The attempts happened but are not on record: try them again (endpoints see the event id
@@ -151,7 +165,7 @@ async function deliver(
   deps: WebhookDeps,
   now: () => number,
 ): Promise<Result> {
-  // Gone with its endpoint (deletion cascades), or done: nothing to send.
+  // Gone, or its endpoint gone (deleting one deletes its deliveries), or done: nothing to send.
   if (loaded?.delivery.status !== "pending") {
     return { ack: true };
   }
@@ -225,18 +239,45 @@ function failed(
   };
 }
 
-async function loadDeliveries(env: Env, ids: string[]): Promise<Map<string, Loaded>> {
-  const db = database(env.DB);
-  const found = new Map<string, Loaded>();
-  // D1 binds at most 100 parameters per query.
-  for (let i = 0; i < ids.length; i += 90) {
-    const rows = await db
-      .select({ delivery: webhookDeliveries, endpoint: webhookEndpoints })
-      .from(webhookDeliveries)
-      .innerJoin(webhookEndpoints, eq(webhookEndpoints.id, webhookDeliveries.endpointId))
-      .where(inArray(webhookDeliveries.id, ids.slice(i, i + 90)));
+/**
+ * The jobs' deliveries, each from the send-log partition its job names, with their endpoints
+ * from the main database (two queries: the partitions hold no endpoints). A delivery whose
+ * endpoint is gone is left out.
+ */
+async function loadDeliveries(env: Env, jobs: WebhookJob[]): Promise<Map<string, Loaded>> {
+  const byPartition = new Map<D1Database, string[]>();
+  for (const job of jobs) {
+    const db = sendLogNamed(env, job.send_log);
+    byPartition.set(db, [...(byPartition.get(db) ?? []), job.delivery_id]);
+  }
+  const deliveries: WebhookDeliveryRow[] = [];
+  for (const [d1, ids] of byPartition) {
+    // D1 binds at most 100 parameters per query.
+    for (let i = 0; i < ids.length; i += 90) {
+      deliveries.push(
+        ...(await database(d1)
+          .select()
+          .from(webhookDeliveries)
+          .where(inArray(webhookDeliveries.id, ids.slice(i, i + 90)))),
+      );
+    }
+  }
+  const endpoints = new Map<string, WebhookEndpointRow>();
+  const endpointIds = [...new Set(deliveries.map((d) => d.endpointId))];
+  for (let i = 0; i < endpointIds.length; i += 90) {
+    const rows = await database(env.DB)
+      .select()
+      .from(webhookEndpoints)
+      .where(inArray(webhookEndpoints.id, endpointIds.slice(i, i + 90)));
     for (const row of rows) {
-      found.set(row.delivery.id, row);
+      endpoints.set(row.id, row);
+    }
+  }
+  const found = new Map<string, Loaded>();
+  for (const delivery of deliveries) {
+    const endpoint = endpoints.get(delivery.endpointId);
+    if (endpoint && endpoint.tenantId === delivery.tenantId) {
+      found.set(delivery.id, { delivery, endpoint });
     }
   }
   return found;
@@ -289,7 +330,7 @@ export async function consumeWebhookDeadLetters(
     };
     try {
       await recordAttemptStatement(
-        env.DB,
+        sendLogNamed(env, job.data.send_log),
         job.data.delivery_id,
         attempt,
         { status: "failed", nextAttemptAt: null },

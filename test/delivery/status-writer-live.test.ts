@@ -56,7 +56,14 @@ describe("the status writer's notes for the live message list", () => {
     const tenant = await createTenant();
     const { env: watched, told } = watchedEnv();
     const id = await logged(tenant.id, "+8613800138101");
-    const [row] = await claimForSending(watched, [id], "claim-live", Date.now(), 60_000);
+    const [row] = await claimForSending(
+      watched,
+      watched.DB,
+      [id],
+      "claim-live",
+      Date.now(),
+      60_000,
+    );
     expect(row?.status).toBe("sending");
     await until(() => told.some((t) => t.tenantId === tenant.id));
     expect(told).toEqual([{ tenantId: tenant.id, count: 1 }]);
@@ -66,12 +73,12 @@ describe("the status writer's notes for the live message list", () => {
     const tenant = await createTenant();
     const { env: watched, told } = watchedEnv();
     const id = await logged(tenant.id, "+8613800138102");
-    expect(await cancelLogged(watched, { ids: [id] }, Date.now())).toBe(1);
+    expect(await cancelLogged(watched, watched.DB, { ids: [id] }, Date.now())).toBe(1);
     await until(() => told.length > 0);
     expect(told).toEqual([{ tenantId: tenant.id, count: 1 }]);
 
     forgetNotes();
-    expect(await cancelLogged(watched, { ids: [id] }, Date.now())).toBe(0);
+    expect(await cancelLogged(watched, watched.DB, { ids: [id] }, Date.now())).toBe(0);
     expect(await settled(told, tenant.id)).toHaveLength(1);
   });
 
@@ -88,12 +95,12 @@ describe("the status writer's notes for the live message list", () => {
     )
       .bind(now - 60_000, JSON.stringify(ids))
       .run();
-    expect(await expireOverdue(watched, tenant.id, now, 2_000)).toBeNull();
+    expect(await expireOverdue(watched, watched.DB, tenant.id, now, 2_000)).toBeNull();
     await until(() => told.length > 0);
     expect(told).toEqual([{ tenantId: tenant.id, count: 2 }]);
 
     forgetNotes();
-    await expireOverdue(watched, tenant.id, now, 2_000);
+    await expireOverdue(watched, watched.DB, tenant.id, now, 2_000);
     expect(await settled(told, tenant.id)).toHaveLength(1);
   });
 
@@ -101,14 +108,14 @@ describe("the status writer's notes for the live message list", () => {
     const tenant = await createTenant();
     const { env: watched, told } = watchedEnv();
     const id = await logged(tenant.id, "+8613800138105");
-    expect(await failUnlessDone(watched, id, "dead-lettered", Date.now())).toEqual({
+    expect(await failUnlessDone(watched, watched.DB, id, "dead-lettered", Date.now())).toEqual({
       kind: "failed",
     });
     await until(() => told.length > 0);
     expect(told).toEqual([{ tenantId: tenant.id, count: 1 }]);
 
     forgetNotes();
-    expect(await failUnlessDone(watched, id, "dead-lettered", Date.now())).toEqual({
+    expect(await failUnlessDone(watched, watched.DB, id, "dead-lettered", Date.now())).toEqual({
       kind: "done",
     });
     expect(await settled(told, tenant.id)).toHaveLength(1);
@@ -123,7 +130,7 @@ describe("the status writer's notes for the live message list", () => {
     }
     const started = Date.now();
     for (const id of ids) {
-      await claimForSending(watched, [id], `claim-${id}`, Date.now(), 60_000);
+      await claimForSending(watched, watched.DB, [id], `claim-${id}`, Date.now(), 60_000);
     }
     const burstMs = Date.now() - started;
     const notes = await settled(told, tenant.id);

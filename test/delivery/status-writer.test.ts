@@ -41,7 +41,14 @@ function recordingEnv(refuse = false) {
 async function claimed(tenant: TestTenant, to: string): Promise<MessageRow> {
   const message = outboxMessage(tenant.id, to, { mode: "live" });
   await logMessages(env.DB, [message]);
-  const [row] = await claimForSending(env, [message.id], `c-${message.id}`, Date.now(), 60_000);
+  const [row] = await claimForSending(
+    env,
+    env.DB,
+    [message.id],
+    `c-${message.id}`,
+    Date.now(),
+    60_000,
+  );
   if (!row) {
     throw new Error("the message was not claimed");
   }
@@ -50,7 +57,7 @@ async function claimed(tenant: TestTenant, to: string): Promise<MessageRow> {
 
 /** Records `message`'s send through `provider` under the carrier id `serial`. */
 function recordSent(target: Env, message: MessageRow, provider: string, serial: string) {
-  return recordAttempts(target, [
+  return recordAttempts(target, target.DB, [
     {
       message,
       attempt: {
@@ -101,11 +108,11 @@ describe("the status writer", () => {
       status: "delivered" as const,
       reason: null,
     };
-    expect(await applyReceipts(target, owner, [receipt], Date.now())).toEqual([true]);
+    expect(await applyReceipts(target, target.DB, owner, [receipt], Date.now())).toEqual([true]);
     // A duplicate, and a contradicting late one: the message is final, nothing moves.
-    expect(await applyReceipts(target, owner, [receipt], Date.now())).toEqual([false]);
+    expect(await applyReceipts(target, target.DB, owner, [receipt], Date.now())).toEqual([false]);
     const late = { ...receipt, status: "undelivered" as const, reason: "late" };
-    expect(await applyReceipts(target, owner, [late], Date.now())).toEqual([false]);
+    expect(await applyReceipts(target, target.DB, owner, [late], Date.now())).toEqual([false]);
 
     expect(await statusOf(message.id)).toBe("delivered");
     const rows = await deliveriesOf(endpoint.id);
@@ -133,6 +140,7 @@ describe("the status writer", () => {
     const reason = 'UNDELIV: "blocked" \\ by the handset';
     const held = await holdReceipts(
       target,
+      target.DB,
       owner,
       [{ providerMessageId: "sbx-802", status: "undelivered", reason }],
       Date.now(),
@@ -161,7 +169,7 @@ describe("the status writer", () => {
     const { env: target } = recordingEnv(true);
     const message = await claimed(tenant, "+8613800138803");
     await expect(
-      recordAttempts(target, [
+      recordAttempts(target, target.DB, [
         {
           message,
           attempt: {
@@ -209,7 +217,7 @@ describe("the status writer", () => {
         .bind(sentAt, message?.id ?? "")
         .run();
     }
-    expect(await expireOverdue(target, tenant.id, now, 2_000)).toBe(now - 500 + 2_000);
+    expect(await expireOverdue(target, target.DB, tenant.id, now, 2_000)).toBe(now - 500 + 2_000);
     expect(await statusOf(overdue[0]?.id ?? "")).toBe("expired");
     expect(await statusOf(overdue[1]?.id ?? "")).toBe("expired");
     expect(await statusOf(fresh.id)).toBe("sent");
@@ -233,6 +241,7 @@ describe("the status writer", () => {
     const ids = batch.map((m) => m.id);
     const rows = await claimForSending(
       env,
+      env.DB,
       ids,
       "c-whole-batch",
       Date.now(),
@@ -249,8 +258,8 @@ describe("the status writer", () => {
     const now = Date.now();
     // A message a consumer holds cannot be canceled, nor failed by a dead letter meanwhile.
     const sending = await claimed(tenant, "+8613800138807");
-    expect(await cancelLogged(env, { ids: [sending.id] }, now)).toBe(0);
-    expect(await failUnlessDone(target, sending.id, "dead-lettered", now)).toEqual({
+    expect(await cancelLogged(env, env.DB, { ids: [sending.id] }, now)).toBe(0);
+    expect(await failUnlessDone(target, target.DB, sending.id, "dead-lettered", now)).toEqual({
       kind: "held",
       until: sending.claimedUntil,
     });
@@ -262,12 +271,12 @@ describe("the status writer", () => {
     )
       .bind(now - 60_000, delivered.id)
       .run();
-    expect(await cancelLogged(env, { ids: [delivered.id] }, now)).toBe(0);
-    expect(await failUnlessDone(target, delivered.id, "dead-lettered", now)).toEqual({
+    expect(await cancelLogged(env, env.DB, { ids: [delivered.id] }, now)).toBe(0);
+    expect(await failUnlessDone(target, target.DB, delivered.id, "dead-lettered", now)).toEqual({
       kind: "done",
     });
-    await expireOverdue(target, tenant.id, now, 2_000);
-    expect(await claimForSending(env, [delivered.id], "c-again", now, 60_000)).toEqual([]);
+    await expireOverdue(target, target.DB, tenant.id, now, 2_000);
+    expect(await claimForSending(env, env.DB, [delivered.id], "c-again", now, 60_000)).toEqual([]);
     expect(await statusOf(delivered.id)).toBe("delivered");
   });
 });

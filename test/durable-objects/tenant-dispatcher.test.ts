@@ -248,7 +248,7 @@ describe("TenantDispatcher", () => {
     });
     // A consumer claimed it and the carrier took it; then D1 went down, and its report was lost.
     const now = Date.now();
-    const [claimed] = await claimForSending(env, [message.id], "claim-1", now, 60_000);
+    const [claimed] = await claimForSending(env, env.DB, [message.id], "claim-1", now, 60_000);
     if (!claimed) {
       throw new Error("the message was not claimed");
     }

@@ -83,7 +83,14 @@ describe("a receipt whose send is recorded between its look-up and its hold", ()
       mode: "live",
     });
     await logMessages(env.DB, [message]);
-    const [claimed] = await claimForSending(env, [message.id], "claim-race", Date.now(), 60_000);
+    const [claimed] = await claimForSending(
+      env,
+      env.DB,
+      [message.id],
+      "claim-race",
+      Date.now(),
+      60_000,
+    );
     expect(claimed?.status).toBe("sending");
     if (!claimed) {
       throw new Error("the message was not claimed");
@@ -92,7 +99,7 @@ describe("a receipt whose send is recorded between its look-up and its hold", ()
 
     // The consumer records the send just after the receipt's look-up missed it.
     const recordTheSend = async () => {
-      await recordAttempts(env, [
+      await recordAttempts(env, env.DB, [
         {
           message: claimed,
           attempt: {

@@ -44,13 +44,13 @@ async function sendingMessage(tenant: TestTenant) {
   const message = outboxMessage(tenant.id, "+8613800138601", { mode: "live" });
   await logMessages(env.DB, [message]);
   const claimId = `claim-${message.id}`;
-  const [claimed] = await claimForSending(env, [message.id], claimId, Date.now(), 60_000);
+  const [claimed] = await claimForSending(env, env.DB, [message.id], claimId, Date.now(), 60_000);
   expect(claimed?.status).toBe("sending");
   if (!claimed) {
     throw new Error("the message was not claimed");
   }
   const record = (provider: string, providerMessageId: string) =>
-    recordAttempts(env, [
+    recordAttempts(env, env.DB, [
       {
         message: claimed,
         attempt: {

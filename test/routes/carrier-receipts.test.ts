@@ -192,12 +192,19 @@ describe("a receipt that beats the record of its send", () => {
     expect(res.status).toBe(200);
     expect(await statusOf(message.id)).toBe("queued");
 
-    const [claimed] = await claimForSending(env, [message.id], "claim-1", Date.now(), 60_000);
+    const [claimed] = await claimForSending(
+      env,
+      env.DB,
+      [message.id],
+      "claim-1",
+      Date.now(),
+      60_000,
+    );
     expect(claimed?.status).toBe("sending");
     if (!claimed) {
       throw new Error("the message was not claimed");
     }
-    await recordAttempts(env, [
+    await recordAttempts(env, env.DB, [
       {
         message: claimed,
         attempt: {

@@ -27,6 +27,24 @@ describe("the deploy plan for wrangler.toml", () => {
     expect(created("migrate-d1")).toEqual(names);
   });
 
+  it("migrates every send-log partition with the same migrations, before the Worker goes out", () => {
+    const partitions = config.d1_databases.filter((db) => db.binding.startsWith("SEND_LOG_"));
+    expect(partitions.length).toBeGreaterThan(0);
+    for (const db of config.d1_databases) {
+      expect((db as { migrations_dir?: string }).migrations_dir).toBe("migrations");
+    }
+    // A second run on an account that has every database still migrates each of them.
+    const steps = planDeploy(config, { d1: config.d1_databases.map((db) => db.database_name) });
+    const deploy = steps.findIndex((step) => step.kind === "deploy");
+    for (const db of partitions) {
+      const migrate = steps.findIndex(
+        (step) => step.kind === "migrate-d1" && "binding" in step && step.binding === db.binding,
+      );
+      expect(migrate).toBeGreaterThanOrEqual(0);
+      expect(migrate).toBeLessThan(deploy);
+    }
+  });
+
   it("creates every queue a producer, a consumer or a dead-letter setting names", () => {
     const named = new Set([
       ...config.queues.producers.map((p) => p.queue),

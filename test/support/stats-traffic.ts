@@ -103,13 +103,13 @@ export async function runScriptedTraffic(tenantId: string, batch: OutboxMessage[
   const fate = (m: OutboxMessage) => batch.indexOf(m) % 8;
   const idsOf = (fates: number[]) => batch.filter((m) => fates.includes(fate(m))).map((m) => m.id);
 
-  await cancelLogged(env, { ids: idsOf([4]) }, Date.now());
-  await cancelLogged(env, { ids: idsOf([4]) }, Date.now());
+  await cancelLogged(env, env.DB, { ids: idsOf([4]) }, Date.now());
+  await cancelLogged(env, env.DB, { ids: idsOf([4]) }, Date.now());
 
   const toClaim = idsOf([0, 1, 2, 3, 6]);
-  const claimed = await claimForSending(env, toClaim, "claim-1", Date.now(), 60_000);
+  const claimed = await claimForSending(env, env.DB, toClaim, "claim-1", Date.now(), 60_000);
   // Queue redelivery of the same job: the claim holds, nothing is claimed or moved again.
-  await claimForSending(env, toClaim, "claim-2", Date.now(), 60_000);
+  await claimForSending(env, env.DB, toClaim, "claim-2", Date.now(), 60_000);
   const byId = new Map(claimed.map((m) => [m.id, m]));
   const index = (id: string) => batch.findIndex((m) => m.id === id);
 
@@ -118,6 +118,7 @@ export async function runScriptedTraffic(tenantId: string, batch: OutboxMessage[
     const early = idsOf([6]).filter((id) => providerOf(index(id)) === provider);
     await holdReceipts(
       env,
+      env.DB,
       { tenantId, provider },
       early.map((id) => ({ providerMessageId: `c-${id}`, status: "delivered" as const })),
       Date.now(),
@@ -134,9 +135,9 @@ export async function runScriptedTraffic(tenantId: string, batch: OutboxMessage[
         })
       : outcome(m, provider, { kind: "sent", provider, providerMessageId: `c-${m.id}` });
   });
-  await recordAttempts(env, records);
+  await recordAttempts(env, env.DB, records);
   // The consumer's batch redelivered after it wrote: the claims are gone, nothing changes.
-  await recordAttempts(env, records);
+  await recordAttempts(env, env.DB, records);
 
   for (const provider of ["sandbox", "twilio"]) {
     const owner = { tenantId, provider };
@@ -154,11 +155,12 @@ export async function runScriptedTraffic(tenantId: string, batch: OutboxMessage[
         reason: delivered ? null : "30003: unreachable",
       });
     }
-    await applyReceipts(env, owner, receipts, Date.now());
+    await applyReceipts(env, env.DB, owner, receipts, Date.now());
     // Repeated, and contradicting ones after the final status.
-    await applyReceipts(env, owner, receipts, Date.now());
+    await applyReceipts(env, env.DB, owner, receipts, Date.now());
     await applyReceipts(
       env,
+      env.DB,
       owner,
       receipts.map((r) => ({ ...r, status: "undelivered" as const, reason: "late" })),
       Date.now(),
@@ -166,11 +168,11 @@ export async function runScriptedTraffic(tenantId: string, batch: OutboxMessage[
   }
 
   const later = Date.now() + 60_000;
-  await expireOverdue(env, tenantId, later, 1_000);
-  await expireOverdue(env, tenantId, later, 1_000);
+  await expireOverdue(env, env.DB, tenantId, later, 1_000);
+  await expireOverdue(env, env.DB, tenantId, later, 1_000);
 
   for (const id of idsOf([5])) {
-    await failUnlessDone(env, id, "dead letter: retries exhausted", Date.now());
-    await failUnlessDone(env, id, "dead letter: retries exhausted", Date.now());
+    await failUnlessDone(env, env.DB, id, "dead letter: retries exhausted", Date.now());
+    await failUnlessDone(env, env.DB, id, "dead letter: retries exhausted", Date.now());
   }
 }

@@ -33,11 +33,12 @@ const DEAD_LETTER_FROM = guardFor("failed", ["scheduled", "queued", "sending"]);
  */
 export async function failUnlessDone(
   env: Env,
+  sendLog: D1Database,
   id: string,
   reason: string,
   now: number,
 ): Promise<DeadLetterWrite> {
-  const db = database(env.DB);
+  const db = database(sendLog);
   const row = await db.query.messages.findFirst({ where: eq(messages.id, id) });
   const before = deadLetterState(row, now);
   if (!row || before.kind !== "failed") {
@@ -55,17 +56,19 @@ export async function failUnlessDone(
     },
     { status: "failed", at: now },
   );
-  const announced = events.statements(env.DB);
-  const [failed, ...results] = await env.DB.batch([
-    env.DB.prepare(
-      `UPDATE messages SET status = 'failed', status_reason = ?, completed_at = ?, updated_at = ?
+  const announced = events.statements(sendLog);
+  const [failed, ...results] = await sendLog.batch([
+    sendLog
+      .prepare(
+        `UPDATE messages SET status = 'failed', status_reason = ?, completed_at = ?, updated_at = ?
        WHERE id = ? AND ${statusIn(DEAD_LETTER_FROM)}
          AND (status <> 'sending' OR claimed_until <= ?)`,
-    ).bind(reason, now, now, id, now),
+      )
+      .bind(reason, now, now, id, now),
     ...announced,
   ]);
   if (failed && failed.meta.changes > 0) {
-    await queueNewDeliveries(env, results);
+    await queueNewDeliveries(env, results, sendLog);
     return { outcome: { kind: "failed" }, movedFor: row.tenantId };
   }
   // It moved between the read and the write (the write's guard is the read's `failed`): look again.
@@ -91,13 +94,15 @@ const EXPIRE_READ_LIMIT = 1000;
  */
 export async function expireOverdue(
   env: Env,
+  sendLog: D1Database,
   tenantId: string,
   now: number,
   deadlineMs: number,
 ): Promise<{ next: number | null; expired: number }> {
-  const d1 = env.DB;
+  const d1 = sendLog;
   const reason = `no delivery receipt within ${deadlineMs / 1000} s of sending`;
-  const events = await EventRows.load(d1, [tenantId], now);
+  // The endpoints are on the main database; the messages and their deliveries on `sendLog`.
+  const events = await EventRows.load(env.DB, [tenantId], now);
   let only = "";
   const bound: (string | number)[] = [reason, now, now, tenantId, now - deadlineMs];
   if (events.wants(tenantId, "message.expired")) {
@@ -137,7 +142,7 @@ export async function expireOverdue(
       .bind(tenantId),
     ...announced,
   ]);
-  await queueNewDeliveries(env, results);
+  await queueNewDeliveries(env, results, d1);
   const at = next?.results[0]?.at as number | null | undefined;
   // Counted by the rows returned: D1's `changes` also counts what triggers wrote (the rollups).
   const count = expired?.results.length ?? 0;

@@ -50,7 +50,6 @@ const INSERT_DELIVERIES = `INSERT INTO webhook_deliveries (id, tenant_id, endpoi
       ELSE v.value ->> 5 END,
     'pending', 0, '[]', ?3, ?3, ?3
   FROM json_each(?1) AS v
-  JOIN webhook_endpoints AS e ON e.id = v.value ->> 2 AND e.tenant_id = v.value ->> 1
   JOIN messages AS m ON m.id = v.value ->> 6 AND m.tenant_id = v.value ->> 1
   WHERE CASE WHEN v.value ->> 7 IS NOT NULL
     THEN m.status = v.value ->> 7 AND m.updated_at = v.value ->> 8
@@ -169,6 +168,7 @@ const ENQUEUE_RETRY_WAITS_MS = [100, 400];
 export async function queueNewDeliveries(
   env: Env,
   results: readonly D1Result<unknown>[],
+  d1: D1Database,
 ): Promise<void> {
   const deliveries = results.flatMap((result) =>
     (result.results as { id: string; created_at: number }[]).map((row) => ({
@@ -181,7 +181,7 @@ export async function queueNewDeliveries(
   }
   for (let attempt = 0; ; attempt++) {
     try {
-      await enqueueDeliveries(env, deliveries);
+      await enqueueDeliveries(env, deliveries, d1);
       return;
     } catch (error) {
       const wait = ENQUEUE_RETRY_WAITS_MS[attempt];

@@ -123,13 +123,17 @@ const RECORD_SENT = (tuples: string) => `UPDATE messages SET
  * A WeChat customer-service message WeChat took is delivered at once (it has no receipt; its
  * webhooks hear `message.sent`). Safe to run again with the same records.
  */
-export async function recordAttempts(env: Env, records: readonly OutcomeRecord[]): Promise<void> {
+export async function recordAttempts(
+  env: Env,
+  sendLog: D1Database,
+  records: readonly OutcomeRecord[],
+): Promise<void> {
   if (records.length === 0) {
     return;
   }
-  const d1 = env.DB;
+  const d1 = sendLog;
   const events = await EventRows.load(
-    d1,
+    env.DB,
     records.map((r) => r.message.tenantId),
     Date.now(),
   );
@@ -210,7 +214,7 @@ export async function recordAttempts(env: Env, records: readonly OutcomeRecord[]
     ...others,
     ...announced,
   ]);
-  await queueNewDeliveries(env, results.slice(results.length - announced.length));
+  await queueNewDeliveries(env, results.slice(results.length - announced.length), d1);
 }
 
 /** Plans the events of one outcome (see recordAttempts). */

@@ -39,6 +39,7 @@ export interface ReceiptToApply {
  */
 export async function applyReceipts(
   env: Env,
+  sendLog: D1Database,
   owner: { tenantId: string; provider: string },
   receipts: readonly ReceiptToApply[],
   now: number,
@@ -65,10 +66,10 @@ export async function applyReceipts(
     };
     await events.announce(r.message, change, { status: r.status, at: now });
   }
-  const writes = receiptStatements(env.DB, owner, unique, now);
-  const announced = events.statements(env.DB);
-  const results = await env.DB.batch<{ id: string }>([...writes, ...announced]);
-  await queueNewDeliveries(env, results.slice(writes.length));
+  const writes = receiptStatements(sendLog, owner, unique, now);
+  const announced = events.statements(sendLog);
+  const results = await sendLog.batch<{ id: string }>([...writes, ...announced]);
+  await queueNewDeliveries(env, results.slice(writes.length), sendLog);
   const changed = new Set(
     results.slice(0, writes.length).flatMap((r) => r.results.map((row) => row.id)),
   );
@@ -84,6 +85,7 @@ export async function applyReceipts(
  */
 export async function holdReceipts(
   env: Env,
+  sendLog: D1Database,
   owner: { tenantId: string; provider: string },
   receipts: { providerMessageId: string; status: "delivered" | "undelivered"; reason?: string }[],
   now: number,
@@ -91,13 +93,14 @@ export async function holdReceipts(
   if (receipts.length === 0) {
     return { changed: [], recorded: [] };
   }
-  const [, applied, settled] = await env.DB.batch<ReceiptChange & { provider_message_id: string }>(
-    holdStatements(env.DB, owner, receipts, now),
+  const [, applied, settled] = await sendLog.batch<ReceiptChange & { provider_message_id: string }>(
+    holdStatements(sendLog, owner, receipts, now),
   );
   const rows = applied?.results ?? [];
   await emitMessageEvents(
     env,
     rows.map((row) => messageEvent(changeEventInput(row), eventChange(row, now))),
+    sendLog,
   );
   const changedIds = new Set(rows.map((row) => row.provider_message_id));
   const recordedIds = new Set((settled?.results ?? []).map((row) => row.provider_message_id));

@@ -5,6 +5,7 @@
  * idempotent, so a run may happen twice; a run that fails sets its own retry.
  */
 import { settingsOf } from "../../config/settings";
+import { MAIN_PARTITION } from "../../db/send-log-partitions";
 import { type DispatchJob, dispatchJobSchema } from "../../delivery/payloads";
 import { backoffSeconds } from "../../lib/backoff";
 import { createLogger } from "../../lib/log";
@@ -15,6 +16,7 @@ import type { DispatcherMeta } from "./meta";
 import { nextAlarmAt } from "./next-alarm";
 import { bulkWindow, flushBatches, flushToSendLog } from "./outbox-flush";
 import { reconcileStaleReleases, sweepExpired } from "./overdue";
+import { logsOf, partitionsOf } from "./partitions";
 import { RELEASE_TICK_MS, releaseDue } from "./releases";
 import { retentionRound } from "./retention";
 
@@ -70,7 +72,7 @@ export class AlarmLoop {
     // After the releases and their next alarm, so that a round's D1 time never holds a message
     // back nor shifts the rate's steps; a failed round is logged and does not fail the run
     // (retention.ts). A backlog brings the alarm forward to its next round.
-    const retentionAt = await retentionRound(parts.sql, parts.env.DB, parts.meta, parts.clock());
+    const retentionAt = await retentionRound(parts.sql, parts.env, parts.meta, parts.clock());
     if (retentionAt !== undefined) {
       await this.wakeAt(parts.storage, retentionAt);
     }
@@ -98,7 +100,8 @@ export class AlarmLoop {
     if (retry) {
       await enqueue(parts, retry);
     }
-    const release = await releaseDue(sql, env.DB, meta, now);
+    const logs = await logsOf(env, meta.tenantId(sql));
+    const release = await releaseDue(sql, env.DB, logs, meta, now);
     if (release.ids) {
       await enqueue(parts, { ...release, ids: release.ids });
     }
@@ -163,11 +166,14 @@ async function enqueue({ sql, env, meta }: LoopParts, released: Released): Promi
     return;
   }
   const shard = meta.shard(sql);
+  // Each job names the send-log partition holding its message (partitions.ts).
+  const partitions = await partitionsOf(sql, env, tenantId, released.ids);
   const job = (messageId: string): MessageSendRequest<DispatchJob> => ({
     body: dispatchJobSchema.parse({
       v: 1,
       tenant_id: tenantId,
       message_id: messageId,
+      ...sendLogField(partitions.get(messageId)),
       ...(released.smsFallbacks.has(messageId) ? { sms_fallback: true } : {}),
       ...(shard > 0 ? { shard } : {}),
     }),
@@ -177,6 +183,10 @@ async function enqueue({ sql, env, meta }: LoopParts, released: Released): Promi
   const bulk = released.ids.filter((id) => released.bulk.has(id));
   await sendInBatches(env.DISPATCH_QUEUE, transactional.map(job));
   await sendInBatches(env.BULK_DISPATCH_QUEUE, bulk.map(job));
+}
+
+function sendLogField(name: string | undefined): { send_log?: string } {
+  return name === undefined || name === MAIN_PARTITION ? {} : { send_log: name };
 }
 
 async function sendInBatches(queue: Queue, jobs: MessageSendRequest<DispatchJob>[]): Promise<void> {

@@ -11,6 +11,7 @@ import { cancelUnlogged, dropLoggedPending, markStoredBatchCanceled } from "./ba
 import { refundCharges } from "./budget";
 import type { DispatcherMeta } from "./meta";
 import { cancelUnloggedMessage, deleteMessage, messageState } from "./outbox-queries";
+import { logsOf } from "./partitions";
 import { markBatchCanceled } from "./send-log";
 
 /**
@@ -21,6 +22,7 @@ import { markBatchCanceled } from "./send-log";
 export async function cancelMessage(
   sql: SqlStorage,
   env: Env,
+  meta: DispatcherMeta,
   id: string,
   now: number,
 ): Promise<{ outcome: CancelOutcome; flush: boolean }> {
@@ -36,7 +38,10 @@ export async function cancelMessage(
     cancelUnloggedMessage(sql, id);
     return { outcome: { kind: "canceled" }, flush: true };
   }
-  const canceled = await cancelLogged(env, { ids: [id] }, now);
+  let canceled = 0;
+  for (const db of await logsOf(env, meta.tenantId(sql))) {
+    canceled += await cancelLogged(env, db, { ids: [id] }, now);
+  }
   if (canceled === 0) {
     return { outcome: { kind: "too-late" }, flush: false };
   }
@@ -68,7 +73,10 @@ export async function cancelBatchMessages(
   if (!markStoredBatchCanceled(sql, batchId, now)) {
     await markBatchCanceled(env.DB, tenantId, batchId, now);
   }
-  const logged = await cancelLogged(env, { tenantId, batchId }, now);
+  let logged = 0;
+  for (const db of await logsOf(env, tenantId)) {
+    logged += await cancelLogged(env, db, { tenantId, batchId }, now);
+  }
   // Canceled in D1 above, so the pending ones need no release; released ones report back.
   refundCharges(sql, "batch_id = ? AND logged = 1 AND state IN ('pending', 'held')", batchId);
   dropLoggedPending(sql, batchId);

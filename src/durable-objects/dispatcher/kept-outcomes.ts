@@ -7,6 +7,7 @@
  * one twice changes nothing: its attempt row is replaced by the same, its change applies only
  * while its claim holds the message, and its events are the same rows.
  */
+import { sendLogNamed } from "../../delivery/send-logs";
 import { type OutcomeRecord, recordAttempts } from "../../delivery/status-writer";
 import { createLogger } from "../../lib/log";
 
@@ -26,20 +27,30 @@ export function migrateKeptOutcomes(sql: SqlStorage): void {
     );
     CREATE INDEX IF NOT EXISTS kept_outcomes_message ON kept_outcomes (message_id);
   `);
+  // The send-log partition of the outcome's message (NULL: the main one).
+  const columns = sql
+    .exec<{ name: string }>("SELECT name FROM pragma_table_info('kept_outcomes')")
+    .toArray();
+  if (!columns.some((c) => c.name === "send_log")) {
+    sql.exec("ALTER TABLE kept_outcomes ADD COLUMN send_log TEXT");
+  }
 }
 
 export function storeOutcomes(
   sql: SqlStorage,
   records: readonly OutcomeRecord[],
   now: number,
+  sendLog?: string,
 ): void {
   for (const record of records) {
     sql.exec(
-      "INSERT OR IGNORE INTO kept_outcomes (attempt_id, message_id, record, kept_at) VALUES (?, ?, ?, ?)",
+      `INSERT OR IGNORE INTO kept_outcomes (attempt_id, message_id, record, kept_at, send_log)
+       VALUES (?, ?, ?, ?, ?)`,
       record.attempt.attemptId,
       record.message.id,
       JSON.stringify(record),
       now,
+      sendLog ?? null,
     );
   }
 }
@@ -81,25 +92,33 @@ export function withKeptOutcomes(sql: SqlStorage, ids: readonly string[]): Set<s
  */
 export async function writeKeptOutcomes(sql: SqlStorage, env: Env): Promise<void> {
   const rows = sql
-    .exec<{ attempt_id: string; record: string }>(
-      "SELECT attempt_id, record FROM kept_outcomes ORDER BY kept_at LIMIT ?",
+    .exec<{ attempt_id: string; record: string; send_log: string | null }>(
+      "SELECT attempt_id, record, send_log FROM kept_outcomes ORDER BY kept_at LIMIT ?",
       WRITE_PER_RUN,
     )
     .toArray();
   if (rows.length === 0) {
     return;
   }
-  const records = rows.map((row) => JSON.parse(row.record) as OutcomeRecord);
-  try {
-    await recordAttempts(env, records);
-  } catch (error) {
-    createLogger(env.LOG_LEVEL).error("dispatcher: kept send outcomes not written to D1 yet", {
-      count: records.length,
-      error,
-    });
-    return;
-  }
+  // Each on the send-log partition of its message, one batch per partition.
+  const byPartition = new Map<D1Database, typeof rows>();
   for (const row of rows) {
-    sql.exec("DELETE FROM kept_outcomes WHERE attempt_id = ?", row.attempt_id);
+    const db = sendLogNamed(env, row.send_log ?? undefined);
+    byPartition.set(db, [...(byPartition.get(db) ?? []), row]);
+  }
+  for (const [db, list] of byPartition) {
+    const records = list.map((row) => JSON.parse(row.record) as OutcomeRecord);
+    try {
+      await recordAttempts(env, db, records);
+    } catch (error) {
+      createLogger(env.LOG_LEVEL).error("dispatcher: kept send outcomes not written to D1 yet", {
+        count: records.length,
+        error,
+      });
+      continue;
+    }
+    for (const row of list) {
+      sql.exec("DELETE FROM kept_outcomes WHERE attempt_id = ?", row.attempt_id);
+    }
   }
 }

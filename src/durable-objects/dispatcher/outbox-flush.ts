@@ -12,6 +12,7 @@ import { allRows, firstRow } from "../../lib/sql-rows";
 import type { DispatcherMeta } from "./meta";
 import { storedMessage } from "./outbox-queries";
 import { LANE_BULK, LANE_TRANSACTIONAL } from "./outbox-schema";
+import { currentLogOf, noteLoggedTo } from "./partitions";
 import { logBatches, logMessages } from "./send-log";
 
 /**
@@ -53,7 +54,6 @@ export async function flushToSendLog(
   meta: DispatcherMeta,
   now: number,
 ): Promise<boolean> {
-  const db = env.DB;
   const rows = allRows(
     sql,
     `SELECT id, state, message FROM outbox INDEXED BY outbox_unlogged_transactional
@@ -70,7 +70,7 @@ export async function flushToSendLog(
       ),
     );
   }
-  const room = Math.min(FLUSH_PER_RUN - rows.length, await bulkWindowRoom(sql, db, meta, now));
+  const room = Math.min(FLUSH_PER_RUN - rows.length, await bulkWindowRoom(sql, env.DB, meta, now));
   if (room > 0) {
     rows.push(
       ...allRows(
@@ -90,6 +90,8 @@ export async function flushToSendLog(
     rows.filter((row) => row.state === "canceled").map((row) => String(row.id)),
   );
   const written = rows.map((row) => storedMessage(String(row.message)));
+  // To the tenant's current send-log partition; each row notes which (partitions.ts).
+  const db = await currentLogOf(env, meta.tenantId(sql) ?? written[0]?.tenantId);
   await logMessages(db, written, now, canceled);
   // New in the send log: the live message list and overview hear of them (after this run's work).
   noteMessagesChangedSoon(
@@ -99,7 +101,7 @@ export async function flushToSendLog(
   if (canceled.size > 0) {
     // A cancel can land while an earlier run's write is in flight (the object takes calls while it
     // awaits D1): that write logged the message as it was, and the insert above was ignored.
-    await cancelLogged(env, { ids: [...canceled] }, now);
+    await cancelLogged(env, db, { ids: [...canceled] }, now);
   }
   const logged = rows.map((row) => String(row.id)).filter((id) => !canceled.has(id));
   if (canceled.size > 0) {
@@ -116,6 +118,7 @@ export async function flushToSendLog(
       "UPDATE outbox SET logged = 1 WHERE id IN (SELECT value FROM json_each(?)) AND +state = 'pending'",
       JSON.stringify(logged),
     );
+    noteLoggedTo(sql, env, logged, db);
   }
   return rows.length === FLUSH_PER_RUN;
 }

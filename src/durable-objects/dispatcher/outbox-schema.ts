@@ -59,6 +59,9 @@ export function migrateOutbox(sql: SqlStorage): void {
     ["held_until", "INTEGER"],
     ["logged_held", "INTEGER NOT NULL DEFAULT 0"],
     ["sms_fallback", "INTEGER NOT NULL DEFAULT 0"],
+    // The send-log partition the row was logged to (partitions.ts); NULL before it was, and for
+    // rows logged before the column (found by looking, then noted).
+    ["send_log", "TEXT"],
   ];
   for (const [name, definition] of added) {
     if (!columns.has(name)) {

@@ -8,7 +8,8 @@ import { allRows } from "../../lib/sql-rows";
 import { withKeptOutcomes } from "./kept-outcomes";
 import type { DispatcherMeta } from "./meta";
 import { LANE_BULK } from "./outbox-schema";
-import { readStates } from "./send-log";
+import { logsOf } from "./partitions";
+import { type LoggedState, readStates } from "./send-log";
 
 const FINAL_OR_SENT = new Set([
   "sent",
@@ -35,13 +36,21 @@ export async function sweepExpired(
     return;
   }
   meta.sweepStarted();
-  // With their `message.expired`, in the same D1 batch.
-  const next = await expireOverdue(
-    env,
-    tenantId,
-    now,
-    settingsOf(env).RECEIPT_DEADLINE_SECONDS * 1000,
-  );
+  // With their `message.expired`, in the same D1 batch, on each of the tenant's partitions; the
+  // next deadline is the earliest of theirs.
+  let next: number | null = null;
+  for (const db of await logsOf(env, tenantId)) {
+    const at = await expireOverdue(
+      env,
+      db,
+      tenantId,
+      now,
+      settingsOf(env).RECEIPT_DEADLINE_SECONDS * 1000,
+    );
+    if (at !== null && (next === null || at < next)) {
+      next = at;
+    }
+  }
   // At most one sweep a second, however the deadlines fall.
   meta.sweepFinished(sql, next === null ? null : Math.max(next, now + 1000));
 }
@@ -83,7 +92,12 @@ export async function reconcileStaleReleases(
     return undefined;
   }
   const ids = stale.map((row) => String(row.id));
-  const states = await readStates(env.DB, ids);
+  const states = new Map<string, LoggedState>();
+  for (const db of await logsOf(env, meta.tenantId(sql))) {
+    for (const [id, state] of await readStates(db, ids)) {
+      states.set(id, state);
+    }
+  }
   // A consumer handed their outcomes here: they are on their way to D1, not lost.
   const kept = withKeptOutcomes(sql, ids);
   const again: string[] = [];

@@ -63,8 +63,9 @@ const IDS_PER_STATEMENT = 5_000;
  * Brings the send log's view of holds up to date: messages held since they were logged gain the
  * reason `quiet_hours`, those let go since lose it. Only messages still waiting are changed, so a
  * consumer's claim or a cancel is never undone. Two index probes when there is nothing to do.
+ * Written on each of the tenant's send-log partitions (`logs`): a message is on one of them.
  */
-export async function showHolds(sql: SqlStorage, db: D1Database, now: number): Promise<void> {
+export async function showHolds(sql: SqlStorage, logs: D1Database[], now: number): Promise<void> {
   const held = allRows(
     sql,
     `SELECT id FROM outbox INDEXED BY outbox_hold_unshown
@@ -78,7 +79,7 @@ export async function showHolds(sql: SqlStorage, db: D1Database, now: number): P
   if (held.length === 0 && letGo.length === 0) {
     return;
   }
-  const reasonOf = (ids: string[], reason: string | null) =>
+  const reasonOf = (db: D1Database, ids: string[], reason: string | null) =>
     chunks(ids).map((chunk) =>
       db
         .prepare(
@@ -88,7 +89,9 @@ export async function showHolds(sql: SqlStorage, db: D1Database, now: number): P
         )
         .bind(reason, now, JSON.stringify(chunk), QUIET_HOURS_REASON),
     );
-  await db.batch([...reasonOf(held, QUIET_HOURS_REASON), ...reasonOf(letGo, null)]);
+  for (const db of logs) {
+    await db.batch([...reasonOf(db, held, QUIET_HOURS_REASON), ...reasonOf(db, letGo, null)]);
+  }
   // What D1 shows now, whatever happened to the rows meanwhile: a row held or let go again
   // during the write is found by the next run.
   sql.exec(

@@ -62,6 +62,7 @@ const NONE: ReadonlySet<string> = new Set();
 export async function releaseDue(
   sql: SqlStorage,
   db: D1Database,
+  logs: D1Database[],
   meta: DispatcherMeta,
   now: number,
 ): Promise<Release> {
@@ -70,7 +71,7 @@ export async function releaseDue(
   if (rate <= 0 || (await meta.suspended(sql, db))) {
     return { ids: undefined, smsFallbacks: NONE, bulk: NONE, rateLimited: false };
   }
-  await holdForQuietHours(sql, db, meta, now);
+  await holdForQuietHours(sql, db, logs, meta, now);
   const limits = { rate, burst: Math.max(1, rate * BURST_SECONDS) };
   const bucket = refill(meta.bucket(sql), limits, now);
   const budget = Math.floor(bucket.tokens);
@@ -161,13 +162,14 @@ const HOLD_PER_RUN = 2000;
 export async function holdForQuietHours(
   sql: SqlStorage,
   db: D1Database,
+  logs: D1Database[],
   meta: DispatcherMeta,
   now: number,
 ): Promise<void> {
   if (meta.quietCheckDue(now)) {
     await holdAndPutBack(sql, db, meta, now);
   }
-  await showHolds(sql, db, now);
+  await showHolds(sql, logs, now);
 }
 
 async function holdAndPutBack(

@@ -5,9 +5,10 @@
  * its batch, until the backlog is gone. Only a backlog keeps the alarm set for retention; an idle
  * tenant's dispatcher is not woken for it (production's cron covers every tenant daily).
  */
-import { enforceRetention, retentionOfTenant } from "../../delivery/retention";
+import { enforceRetention, RETENTION_BATCH, retentionOfTenant } from "../../delivery/retention";
 import { createLogger } from "../../lib/log";
 import type { DispatcherMeta } from "./meta";
+import { logsOf } from "./partitions";
 
 /** How often a dispatcher's runs look at retention when nothing is left over. */
 export const RETENTION_EVERY_MS = 60 * 60 * 1000;
@@ -21,7 +22,7 @@ export const RETENTION_CONTINUE_MS = 1000;
  */
 export async function retentionRound(
   sql: SqlStorage,
-  d1: D1Database,
+  env: Env,
   meta: DispatcherMeta,
   now: number,
 ): Promise<number | undefined> {
@@ -32,9 +33,12 @@ export async function retentionRound(
   }
   let continuing = false;
   try {
-    const retention = await retentionOfTenant(d1, tenantId);
+    const retention = await retentionOfTenant(env.DB, tenantId);
     if (retention) {
-      continuing = (await enforceRetention(d1, tenantId, retention, now)).more;
+      // Over each of the tenant's send-log partitions (partitions.ts).
+      const logs = await logsOf(env, tenantId);
+      continuing = (await enforceRetention(env.DB, tenantId, retention, now, RETENTION_BATCH, logs))
+        .more;
     }
   } catch (error) {
     createLogger(undefined, { tenant_id: tenantId }).error(

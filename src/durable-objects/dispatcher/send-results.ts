@@ -16,6 +16,7 @@ import { fallBackToSms, type OutcomeRecord } from "../../delivery/status-writer"
 import { keptOutcomesRetryAt, storeOutcomes } from "./kept-outcomes";
 import type { DispatcherMeta } from "./meta";
 import { deleteMessages, takeBackLogged } from "./outbox-queries";
+import { logsOf, noteLoggedTo } from "./partitions";
 
 /**
  * Retires the released messages whose results are in (one statement for a whole report), takes
@@ -45,8 +46,13 @@ export function takeResults(
 }
 
 /** Keeps outcomes D1 did not take; returns when the alarm should try writing them. */
-export function keepForD1(sql: SqlStorage, records: readonly OutcomeRecord[], now: number): number {
-  storeOutcomes(sql, records, now);
+export function keepForD1(
+  sql: SqlStorage,
+  records: readonly OutcomeRecord[],
+  now: number,
+  sendLog?: string,
+): number {
+  storeOutcomes(sql, records, now, sendLog);
   return keptOutcomesRetryAt(sql, now) ?? now;
 }
 
@@ -58,15 +64,19 @@ export function keepForD1(sql: SqlStorage, records: readonly OutcomeRecord[], no
 export async function takeBackUndelivered(
   sql: SqlStorage,
   meta: DispatcherMeta,
-  db: D1Database,
+  env: Env,
   request: FallbackRequest,
   now: number,
 ): Promise<boolean> {
   meta.rememberTenant(sql, request.tenantId);
-  const waiting = await fallBackToSms(db, request, request.fallback, request.reason, now);
-  if (!waiting) {
-    return false;
+  // On whichever of the tenant's partitions holds the message, which its release then names.
+  for (const db of await logsOf(env, request.tenantId)) {
+    const waiting = await fallBackToSms(db, request, request.fallback, request.reason, now);
+    if (waiting) {
+      takeBackLogged(sql, meta, outboxMessageOfLogged(waiting, now));
+      noteLoggedTo(sql, env, [waiting.id], db);
+      return true;
+    }
   }
-  takeBackLogged(sql, meta, outboxMessageOfLogged(waiting, now));
-  return true;
+  return false;
 }

@@ -533,7 +533,7 @@ export class TenantDispatcher extends DurableObject<Env> {
    * canceled in D1 before a consumer claims it (the claim only takes queued messages).
    */
   async cancel(id: string): Promise<CancelOutcome> {
-    const { outcome, flush } = await cancelMessage(this.sql, this.env, id, this.clock());
+    const { outcome, flush } = await cancelMessage(this.sql, this.env, this.meta, id, this.clock());
     if (flush) {
       // Not in D1 yet: the flush writes it as canceled.
       await this.wakeAt(this.clock());
@@ -567,8 +567,8 @@ export class TenantDispatcher extends DurableObject<Env> {
    * Send outcomes a consumer could not record in D1: kept here once this returns, and written to
    * D1 from the alarm until D1 takes them.
    */
-  async keepOutcomes(records: OutcomeRecord[]): Promise<void> {
-    await this.wakeAt(keepForD1(this.sql, records, this.clock()));
+  async keepOutcomes(records: OutcomeRecord[], sendLog?: string): Promise<void> {
+    await this.wakeAt(keepForD1(this.sql, records, this.clock(), sendLog));
   }
 
   /**
@@ -580,7 +580,7 @@ export class TenantDispatcher extends DurableObject<Env> {
    */
   async fallBackToSms(request: FallbackRequest): Promise<boolean> {
     const now = this.clock();
-    const waiting = await takeBackUndelivered(this.sql, this.meta, this.env.DB, request, now);
+    const waiting = await takeBackUndelivered(this.sql, this.meta, this.env, request, now);
     if (waiting) {
       await this.wakeAt(now);
     }

@@ -18,10 +18,12 @@
  * Never: calls a provider, or D1 on the hot path once its settings are known; keeps a send older
  * than a day or an approval older than an hour.
  */
+
 import { DurableObject } from "cloudflare:workers";
 import { eq } from "drizzle-orm";
 import { database } from "../../db/client";
 import { tenants } from "../../db/schema";
+import { placementOf, tenantSendLogs } from "../../db/send-log-partitions";
 import { codeHash } from "../../delivery/verification-codes";
 import {
   type CodeToRecord,
@@ -474,19 +476,44 @@ export class VerificationLimiter extends DurableObject<Env> {
     const db = this.env.DB;
     const statements: D1PreparedStatement[] = [];
     const events: Parameters<typeof emitEvents>[1] = [];
+    // A message's masked texts also go to the tenant's other send-log partitions, one of which may
+    // hold the message (db/send-log-partitions): the trigger that masks it reads them there.
+    const elsewhere = new Map<D1Database, D1PreparedStatement[]>();
+    const onPartitions = async (
+      tenantId: string,
+      statementsOn: (log: D1Database) => D1PreparedStatement[],
+    ) => {
+      for (const log of tenantSendLogs(this.env, await placementOf(this.env, tenantId))) {
+        if (log !== db) {
+          elsewhere.set(log, [...(elsewhere.get(log) ?? []), ...statementsOn(log)]);
+        }
+      }
+    };
     for (const entry of entries) {
       if (entry.kind === "row") {
         statements.push(upsertVerification(db, entry.body as VerificationRow));
       } else if (entry.kind === "masked") {
-        statements.push(...maskedStatements(db, entry.body as MaskedTexts));
+        const masked = entry.body as MaskedTexts;
+        statements.push(...maskedStatements(db, masked));
+        await onPartitions(masked.tenantId, (log) => maskedStatements(log, masked));
       } else if (entry.kind === "drop") {
-        statements.push(...dropStatements(db, entry.body as DropBody));
+        const drop = entry.body as DropBody;
+        statements.push(...dropStatements(db, drop));
+        const messageId = drop.messageId;
+        if (messageId !== null && messageId !== drop.restore?.messageId) {
+          await onPartitions(drop.current.tenantId, (log) => [
+            log.prepare("DELETE FROM verification_messages WHERE message_id = ?").bind(messageId),
+          ]);
+        }
       } else {
         events.push(entry.body as Parameters<typeof emitEvents>[1][number]);
       }
     }
     if (statements.length > 0) {
       await db.batch(statements);
+    }
+    for (const [log, list] of elsewhere) {
+      await log.batch(list);
     }
     // After D1 has the change; emitting again (a retry) is harmless: the event's id is derived.
     await emitEvents(this.env, events);

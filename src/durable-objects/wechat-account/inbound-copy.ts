@@ -5,6 +5,7 @@
  * its alarm, sooner after a blip and less often in a long outage, until D1 takes it. No later
  * delivery is needed, so a quiet account's follow still reaches D1.
  */
+import { placementOf, tenantSendLogs } from "../../db/send-log-partitions";
 import { dispatcherOf } from "../../delivery/dispatcher";
 import {
   SENT_MESSAGE_SQL,
@@ -176,37 +177,50 @@ async function applyTemplateJobResults(
   results: readonly { msgId: string; status: string }[],
   now: number,
 ): Promise<Set<string>> {
-  const messages = new Map<string, SentMessageRow & { payload: string | null }>();
+  type Found = SentMessageRow & { payload: string | null };
+  const messages = new Map<string, Found>();
+  // The send-log partition holding each message (db/send-log-partitions).
+  const holding = new Map<string, D1Database>();
+  const logs = tenantSendLogs(env, await placementOf(env, tenantId));
   const msgIds = results.map((r) => r.msgId);
-  // D1 binds at most 100 parameters per query.
-  for (let i = 0; i < msgIds.length; i += 90) {
-    const chunk = msgIds.slice(i, i + 90);
-    const { results: rows } = await env.DB.prepare(
-      `SELECT ${SENT_MESSAGE_SQL}, payload FROM messages
-       WHERE tenant_id = ? AND provider = 'wechat'
-         AND provider_message_id IN (${chunk.map(() => "?").join(", ")})`,
-    )
-      .bind(tenantId, ...chunk)
-      .all<SentMessageRow & { payload: string | null }>();
-    for (const row of rows) {
-      messages.set(row.provider_message_id ?? "", row);
+  for (const log of logs) {
+    // D1 binds at most 100 parameters per query.
+    for (let i = 0; i < msgIds.length; i += 90) {
+      const chunk = msgIds.slice(i, i + 90);
+      const { results: rows } = await log
+        .prepare(
+          `SELECT ${SENT_MESSAGE_SQL}, payload FROM messages
+           WHERE tenant_id = ? AND provider = 'wechat'
+             AND provider_message_id IN (${chunk.map(() => "?").join(", ")})`,
+        )
+        .bind(tenantId, ...chunk)
+        .all<Found>();
+      for (const row of rows) {
+        messages.set(row.provider_message_id ?? "", row);
+        holding.set(row.provider_message_id ?? "", log);
+      }
     }
   }
-  await holdReceipts(
-    env,
-    { tenantId, provider: "wechat" },
-    results
-      .filter((r) => !messages.has(r.msgId))
-      .map((r) => {
-        const { status, reason } = receiptOf(r.status);
-        return { providerMessageId: r.msgId, status, reason: reason ?? undefined };
-      }),
-    now,
-  );
-  const receipts: ReceiptToApply[] = [];
+  // Held on each of the tenant's partitions: the send is recorded on one of them, which applies it.
+  for (const log of logs) {
+    await holdReceipts(
+      env,
+      log,
+      { tenantId, provider: "wechat" },
+      results
+        .filter((r) => !messages.has(r.msgId))
+        .map((r) => {
+          const { status, reason } = receiptOf(r.status);
+          return { providerMessageId: r.msgId, status, reason: reason ?? undefined };
+        }),
+      now,
+    );
+  }
+  const receipts = new Map<D1Database, ReceiptToApply[]>();
   for (const { msgId, status } of results) {
     const message = messages.get(msgId);
-    if (!message) {
+    const log = holding.get(msgId);
+    if (!message || !log) {
       continue;
     }
     const fallback = fallbackOf({ payload: message.payload ? JSON.parse(message.payload) : null });
@@ -218,14 +232,15 @@ async function applyTemplateJobResults(
         reason: status,
       });
     } else {
-      receipts.push({
-        message: sentMessageOf(message),
-        providerMessageId: msgId,
-        ...receiptOf(status),
-      });
+      receipts.set(log, [
+        ...(receipts.get(log) ?? []),
+        { message: sentMessageOf(message), providerMessageId: msgId, ...receiptOf(status) },
+      ]);
     }
   }
-  await applyReceipts(env, { tenantId, provider: "wechat" }, receipts, now);
+  for (const [log, list] of receipts) {
+    await applyReceipts(env, log, { tenantId, provider: "wechat" }, list, now);
+  }
   return new Set(messages.keys());
 }
 

@@ -23,6 +23,8 @@ function present(row: TenantRow) {
     suspended_at: iso(row.suspendedAt),
     dispatch_shards: row.dispatchShards,
     previous_dispatch_shards: row.previousDispatchShards ?? null,
+    send_log: row.sendLog,
+    previous_send_logs: row.previousSendLogs ?? [],
   };
 }
 
@@ -98,12 +100,19 @@ export const updateTenant: RouteHandler<typeof routes.updateTenant, AppEnv> = as
     });
   }
   const id = c.req.valid("param").id;
-  const { dispatch_shards: shards, ...others } = body;
+  const { dispatch_shards: shards, send_log: sendLog, ...others } = body;
+  // An unknown partition is refused before anything changes.
+  if (sendLog !== undefined) {
+    service.checkSendLog(c.env, sendLog);
+  }
   // The shards first: their 409 or 422 leaves the other fields unchanged too.
   let row =
     shards === undefined
       ? undefined
       : await service.setDispatchShards(c.env, id, shards, originOf(c));
+  if (sendLog !== undefined) {
+    row = await service.setSendLog(c.env, id, sendLog, originOf(c));
+  }
   if (Object.keys(others).length > 0) {
     row = await service.updateTenant(
       c.env,

@@ -28,6 +28,14 @@ export const PlatformTenantSchema = TenantSchema.extend({
     description:
       "The number before the last change, whose shards may still send what they held; null once the change is finished",
   }),
+  send_log: z.string().openapi({
+    description:
+      "The send-log partition (a D1 binding: `DB` or `SEND_LOG_*`) that takes the tenant's new messages",
+  }),
+  previous_send_logs: z.array(z.string()).openapi({
+    description:
+      "Partitions the tenant was on before, which keep its older messages; reads take them with the current one",
+  }),
 }).openapi("PlatformTenant");
 
 const CreatedTenantSchema = z
@@ -142,6 +150,10 @@ export const updateTenant = createRoute({
           dispatch_shards: z.number().int().min(1).max(MAX_DISPATCH_SHARDS).optional().openapi({
             description:
               "Split the tenant's dispatch over this many objects by recipient hash (its send rate shared equally, a recipient's messages kept in order on one). Nothing in flight moves: old shards send what they hold, and a recipient's new messages follow theirs there until they are sent. 409 while a previous change still drains; the same number again then finishes it. 422 with a monthly budget or a prepaid balance. Recorded as `tenant.dispatch_shards`",
+          }),
+          send_log: z.string().min(1).max(64).optional().openapi({
+            description:
+              "Put the tenant's new messages on this send-log partition (a configured D1 binding: `DB` or `SEND_LOG_*`; else 422). Its messages so far stay where they are and are still read with the new ones; the partition left joins `previous_send_logs`. Recorded as `tenant.send_log`",
           }),
         })
         .strict(),

@@ -12,7 +12,12 @@ import { forgetCachedTenant } from "../../db/api-key-lookup";
 import { database } from "../../db/client";
 import { keyset, type Page, type PageRequest, pageOf } from "../../db/paging";
 import { apiKeys, auditEntries, providerSettings, tenants, users } from "../../db/schema";
-import { MAIN_PARTITION } from "../../db/send-log-partitions";
+import {
+  forgetPlacement,
+  isPartition,
+  MAIN_PARTITION,
+  partitionNames,
+} from "../../db/send-log-partitions";
 import { allShards, dispatcherOf, dispatcherShard } from "../../delivery/dispatcher";
 import { canonicalJson, diffOf } from "../../domain/audit-chain";
 import type { RequestOrigin } from "../../domain/caller";
@@ -74,8 +79,9 @@ export async function createTenant(
   if (taken) {
     throw emailTaken(input.ownerEmail);
   }
+  const id = newId("tnt", now);
   const tenant: TenantRow = {
-    id: newId("tnt", now),
+    id,
     name: input.name,
     homeCountry: input.homeCountry,
     allowedCountries: input.allowedCountries ?? [input.homeCountry],
@@ -87,7 +93,7 @@ export async function createTenant(
     settingsVersion: 0,
     dispatchShards: 1,
     previousDispatchShards: null,
-    sendLog: MAIN_PARTITION,
+    sendLog: await sharedSendLogFor(env, id),
     previousSendLogs: null,
     createdAt: now,
     suspendedAt: null,
@@ -287,6 +293,79 @@ export async function setDispatchShards(
   return row;
 }
 
+/**
+ * The send-log partition a new tenant starts on: one of SEND_LOG_SHARED's configured partitions
+ * (DB when it names none), chosen by a hash of the tenant's id, so tenants spread evenly.
+ */
+export async function sharedSendLogFor(env: Env, tenantId: string): Promise<string> {
+  const shared = (env.SEND_LOG_SHARED ?? MAIN_PARTITION)
+    .split(",")
+    .map((name) => name.trim())
+    .filter((name, i, all) => name !== "" && all.indexOf(name) === i && isPartition(env, name));
+  if (shared.length <= 1) {
+    return shared[0] ?? MAIN_PARTITION;
+  }
+  const digest = new Uint8Array(
+    await crypto.subtle.digest("SHA-256", new TextEncoder().encode(tenantId)),
+  );
+  const n = new DataView(digest.buffer).getUint32(0);
+  return shared[n % shared.length] ?? MAIN_PARTITION;
+}
+
+/**
+ * Places the tenant's new messages on the send-log partition `name` (db/send-log-partitions),
+ * recorded as `tenant.send_log`. Nothing moves: the messages it has stay where they are, and the
+ * partition it leaves joins `previous_send_logs`, which reads take with the current one; moving
+ * back to a partition takes it off that list (it is the current one again). A dispatcher or
+ * consumer that still has the old placement for a few seconds (its isolate's copy) logs to the
+ * old partition, which reads still include, and every release names the partition it logged to.
+ * 422 (pointer `/send_log`) for a name that is not a configured partition.
+ */
+export async function setSendLog(
+  env: Env,
+  id: string,
+  name: string,
+  origin: RequestOrigin,
+): Promise<TenantRow> {
+  checkSendLog(env, name);
+  const before = await findTenant(env, id);
+  if (name === before.sendLog) {
+    return before;
+  }
+  const previous = [...(before.previousSendLogs ?? []), before.sendLog].filter(
+    (partition, i, all) => partition !== name && all.indexOf(partition) === i,
+  );
+  const row = await changeTenant(
+    env,
+    before,
+    { sendLog: name, previousSendLogs: previous },
+    origin,
+    {
+      action: "tenant.send_log",
+      diff: diffOf(
+        { send_log: before.sendLog, previous_send_logs: before.previousSendLogs ?? [] },
+        { send_log: name, previous_send_logs: previous },
+      ),
+    },
+  );
+  forgetPlacement(id);
+  return row;
+}
+
+/** 422 unless `name` is a configured send-log partition. */
+export function checkSendLog(env: Env, name: string): void {
+  if (!isPartition(env, name)) {
+    throw new ApiError("unprocessable-entity", "No such send-log partition.", {
+      errors: [
+        {
+          pointer: "/send_log",
+          detail: `must be one of the configured partitions: ${partitionNames(env).join(", ")}`,
+        },
+      ],
+    });
+  }
+}
+
 /** Suspends the tenant; suspending a suspended tenant changes nothing and records nothing. */
 export async function suspendTenant(
   env: Env,
@@ -419,6 +498,8 @@ async function changeTenant(
     suspendedAt?: number | null;
     dispatchShards?: number;
     previousDispatchShards?: number | null;
+    sendLog?: string;
+    previousSendLogs?: string[] | null;
   },
   origin: RequestOrigin,
   event: { action: string; diff: ReturnType<typeof diffOf> },

@@ -5,6 +5,7 @@ import { smsAdapters } from "../../channels/sms/registry";
 import { settingsOf } from "../../config/settings";
 import { type Database, database } from "../../db/client";
 import { messages } from "../../db/schema";
+import { forgetPlacement, placementOf, tenantSendLogs } from "../../db/send-log-partitions";
 import { type SentMessage, sentMessageColumns } from "../../delivery/message-events";
 import { readyProviders } from "../../delivery/provider-reads";
 import { applyReceipts, holdReceipts, type ReceiptToApply } from "../../delivery/status-writer";
@@ -45,45 +46,86 @@ export async function acceptStatusCallback(
     }
     throw error;
   }
-  const ids = await messagesOf(db, owner, receipts);
-  const known = receipts.flatMap((receipt): ReceiptToApply[] => {
-    const message = ids.get(receipt);
-    return message
-      ? [
-          {
-            message,
-            providerMessageId: receipt.providerMessageId,
-            status: receipt.status,
-            reason: receipt.reason ?? null,
-          },
-        ]
-      : [];
-  });
+  // The tenant's messages are on its send-log partitions (db/send-log-partitions): each receipt
+  // is applied on the one holding its message, in one batch per partition.
+  const logs = tenantSendLogs(env, await placementOf(env, owner.tenantId));
+  const ids = new Map<Receipt, SentMessage | null>();
+  let known = 0;
+  let applied = 0;
+  const unchanged: string[] = [];
+  let refreshed = false;
+  for (let i = 0; i < logs.length; i++) {
+    const log = logs[i] as D1Database;
+    const here = await messagesOf(
+      database(log),
+      owner,
+      receipts.filter((receipt) => !ids.has(receipt)),
+    );
+    const found = [...here].flatMap(([receipt, message]): ReceiptToApply[] => {
+      ids.set(receipt, message);
+      return message
+        ? [
+            {
+              message,
+              providerMessageId: receipt.providerMessageId,
+              status: receipt.status,
+              reason: receipt.reason ?? null,
+            },
+          ]
+        : [];
+    });
+    // Each with its webhook events (delivery/status-writer).
+    const changed = await applyReceipts(env, log, owner, found, now);
+    known += found.length;
+    applied += changed.filter(Boolean).length;
+    unchanged.push(...found.filter((_, j) => !changed[j]).map((r) => r.message.id));
+    if (i === logs.length - 1 && ids.size < receipts.length && !refreshed) {
+      refreshed = true;
+      // Some not found: this isolate's copy of the placement may predate a move (its dispatcher
+      // logs to the new partition at once). Read afresh; a partition new to the list is looked
+      // in too, and held on.
+      forgetPlacement(owner.tenantId);
+      for (const fresh of tenantSendLogs(env, await placementOf(env, owner.tenantId))) {
+        if (!logs.includes(fresh)) {
+          logs.push(fresh);
+        }
+      }
+    }
+  }
   // Not found: most likely the send is not recorded yet (the carrier's receipt beat our consumer's
   // write). Held, and applied when the send is recorded (the status writer); one recorded since
   // our look-up is applied by the hold itself. Not one echoing an id the tenant has no message by:
   // no send of it will ever be recorded.
   const notFound = receipts.filter((receipt) => !ids.has(receipt));
   const echoed = await existingIds(
-    db,
+    logs,
     owner.tenantId,
     notFound.flatMap((receipt) => (receipt.messageId ? [receipt.messageId] : [])),
   );
   const unmatched = notFound.filter((r) => !r.messageId || echoed.has(r.messageId));
   // Echoing an unknown id, or found under its carrier id echoing another message's: no message.
-  const strays = receipts.length - known.length - unmatched.length;
-  // Each with its webhook events (delivery/status-writer).
-  const late = await holdReceipts(env, owner, unmatched, now);
-  const changed = await applyReceipts(env, owner, known, now);
-  const unchanged = known.filter((_, i) => !changed[i]).map((r) => r.message.id);
-  const existing = await existingIds(db, owner.tenantId, unchanged);
-  const held = unmatched.filter((_, i) => !late.recorded[i]);
+  const strays = receipts.length - known - unmatched.length;
+  // Held on each partition of the tenant: its send is recorded on the one its queue job names,
+  // which applies it there (a copy on another is dropped by housekeeping with the day's stale).
+  const lateChanged = unmatched.map(() => false);
+  const lateRecorded = unmatched.map(() => false);
+  for (const log of logs) {
+    const late = await holdReceipts(env, log, owner, unmatched, now);
+    late.changed.forEach((changed, i) => {
+      lateChanged[i] = lateChanged[i] || changed;
+    });
+    late.recorded.forEach((recorded, i) => {
+      lateRecorded[i] = lateRecorded[i] || recorded;
+    });
+  }
+  const existing = await existingIds(logs, owner.tenantId, unchanged);
+  const held = unmatched.filter((_, i) => !lateRecorded[i]);
   const counts = {
-    applied: changed.filter(Boolean).length + late.changed.filter(Boolean).length,
+    applied: applied + lateChanged.filter(Boolean).length,
     // A duplicate or late receipt for a message that already moved on.
     ignored:
       unchanged.filter((id) => existing.has(id)).length +
-      late.recorded.filter((recorded, i) => recorded && !late.changed[i]).length,
+      lateRecorded.filter((recorded, i) => recorded && !lateChanged[i]).length,
     held: held.length,
     unknown: unchanged.filter((id) => !existing.has(id)).length + strays,
   };
@@ -152,15 +194,21 @@ async function messagesOf(
   return ids;
 }
 
-async function existingIds(db: Database, tenantId: string, ids: string[]): Promise<Set<string>> {
+async function existingIds(
+  logs: D1Database[],
+  tenantId: string,
+  ids: string[],
+): Promise<Set<string>> {
   const found = new Set<string>();
-  for (let i = 0; i < ids.length; i += 90) {
-    const rows = await db
-      .select({ id: messages.id })
-      .from(messages)
-      .where(and(eq(messages.tenantId, tenantId), inArray(messages.id, ids.slice(i, i + 90))));
-    for (const row of rows) {
-      found.add(row.id);
+  for (const log of logs) {
+    for (let i = 0; i < ids.length; i += 90) {
+      const rows = await database(log)
+        .select({ id: messages.id })
+        .from(messages)
+        .where(and(eq(messages.tenantId, tenantId), inArray(messages.id, ids.slice(i, i + 90))));
+      for (const row of rows) {
+        found.add(row.id);
+      }
     }
   }
   return found;

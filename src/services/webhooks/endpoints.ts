@@ -7,6 +7,7 @@ import { settingsOf } from "../../config/settings";
 import { database } from "../../db/client";
 import { keyset, type Page, type PageRequest, pageOf } from "../../db/paging";
 import { messages, webhookDeliveries, webhookEndpoints } from "../../db/schema";
+import { tenantSendLogs } from "../../db/send-log-partitions";
 import { enqueueDeliveries, forgetTenantEndpoints } from "../../delivery/webhook-events";
 import { diffOf } from "../../domain/audit-chain";
 import { type Caller, modeSeenBy } from "../../domain/caller";
@@ -139,7 +140,11 @@ export async function getWebhookEndpoint(
   return row;
 }
 
-/** Deletes the endpoint and its deliveries; queued ones are dropped when they come up. */
+/**
+ * Deletes the endpoint and its deliveries (on each of the tenant's send-log partitions: the
+ * deliveries have no foreign key to cascade, migration 0044); queued ones are dropped when they
+ * come up, finding no endpoint.
+ */
 export async function deleteWebhookEndpoint(env: Env, caller: Caller, id: string): Promise<void> {
   const db = database(env.DB);
   const mine = and(eq(webhookEndpoints.id, id), eq(webhookEndpoints.tenantId, caller.tenant.id));
@@ -162,6 +167,12 @@ export async function deleteWebhookEndpoint(env: Env, caller: Caller, id: string
     () => new ApiError("not-found", `No webhook endpoint ${id}.`),
   );
   forgetTenantEndpoints(caller.tenant.id);
+  for (const log of tenantSendLogs(env, caller.tenant)) {
+    await log
+      .prepare("DELETE FROM webhook_deliveries WHERE endpoint_id = ? AND tenant_id = ?")
+      .bind(id, caller.tenant.id)
+      .run();
+  }
 }
 
 /** A new secret, in force at once: the next attempt of every delivery is signed with it. */
@@ -210,21 +221,28 @@ export async function listDeliveries(
 ): Promise<Page<WebhookDeliveryRow>> {
   await getWebhookEndpoint(env, caller, endpointId);
   const paging = keyset(webhookDeliveries.id, page);
-  const rows = await database(env.DB)
-    .select()
-    .from(webhookDeliveries)
-    .where(
-      and(
-        eq(webhookDeliveries.endpointId, endpointId),
-        eq(webhookDeliveries.tenantId, caller.tenant.id),
-        aboutMessagesSeenBy(caller),
-        paging.after,
-        page.status ? eq(webhookDeliveries.status, page.status) : undefined,
-      ),
-    )
-    .orderBy(paging.orderBy)
-    .limit(paging.limit);
-  return pageOf(rows, page, (row) => row.id);
+  // Each of the tenant's send-log partitions, the same page asked of each, merged newest first.
+  const rows: WebhookDeliveryRow[] = [];
+  for (const log of tenantSendLogs(env, caller.tenant)) {
+    rows.push(
+      ...(await database(log)
+        .select()
+        .from(webhookDeliveries)
+        .where(
+          and(
+            eq(webhookDeliveries.endpointId, endpointId),
+            eq(webhookDeliveries.tenantId, caller.tenant.id),
+            aboutMessagesSeenBy(caller),
+            paging.after,
+            page.status ? eq(webhookDeliveries.status, page.status) : undefined,
+          ),
+        )
+        .orderBy(paging.orderBy)
+        .limit(paging.limit)),
+    );
+  }
+  rows.sort((a, b) => (a.id < b.id ? 1 : a.id > b.id ? -1 : 0));
+  return pageOf(rows.slice(0, paging.limit), page, (row) => row.id);
 }
 
 /**
@@ -239,24 +257,24 @@ export async function replayDelivery(
   now: number = Date.now(),
 ): Promise<WebhookDeliveryRow> {
   await getWebhookEndpoint(env, caller, endpointId);
-  const [row] = await database(env.DB)
-    .update(webhookDeliveries)
-    .set({ status: "pending", nextAttemptAt: now, updatedAt: now })
-    .where(
-      and(
-        eq(webhookDeliveries.id, deliveryId),
-        eq(webhookDeliveries.endpointId, endpointId),
-        eq(webhookDeliveries.tenantId, caller.tenant.id),
-        aboutMessagesSeenBy(caller),
-      ),
-    )
-    .returning();
-  if (!row) {
-    throw new ApiError(
-      "not-found",
-      `No delivery ${deliveryId} for webhook endpoint ${endpointId}.`,
-    );
+  // On whichever of the tenant's send-log partitions holds it; its job names that one.
+  for (const log of tenantSendLogs(env, caller.tenant)) {
+    const [row] = await database(log)
+      .update(webhookDeliveries)
+      .set({ status: "pending", nextAttemptAt: now, updatedAt: now })
+      .where(
+        and(
+          eq(webhookDeliveries.id, deliveryId),
+          eq(webhookDeliveries.endpointId, endpointId),
+          eq(webhookDeliveries.tenantId, caller.tenant.id),
+          aboutMessagesSeenBy(caller),
+        ),
+      )
+      .returning();
+    if (row) {
+      await enqueueDeliveries(env, [{ id: row.id, seriesStartedAt: now }], log);
+      return row;
+    }
   }
-  await enqueueDeliveries(env, [{ id: row.id, seriesStartedAt: now }]);
-  return row;
+  throw new ApiError("not-found", `No delivery ${deliveryId} for webhook endpoint ${endpointId}.`);
 }
