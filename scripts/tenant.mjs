@@ -25,7 +25,8 @@ Env: RELAYBOX_URL (default http://127.0.0.1:8787), PLATFORM_KEY (default: .dev.v
 
 function describe(tenant) {
   const state = tenant.suspended_at ? `suspended since ${tenant.suspended_at}` : "active";
-  const sendLog = [tenant.send_log, ...(tenant.previous_send_logs ?? [])].join(" + ");
+  const current = [tenant.send_log, ...(tenant.send_log_spread ?? [])].join(", ");
+  const sendLog = [current, ...(tenant.previous_send_logs ?? [])].join(" + ");
   return `${tenant.id}  ${tenant.name}  (${tenant.home_country}; sends to ${tenant.allowed_countries.join(", ")}; ${tenant.send_rate}/s; send log ${sendLog}; ${state})`;
 }
 

@@ -2981,6 +2981,7 @@ export interface components {
       dispatch_shards: number;
       previous_dispatch_shards: number | null;
       send_log: string;
+      send_log_spread: (string)[];
       previous_send_logs: (string)[];
     });
     TenantBalance: {
@@ -7060,6 +7061,7 @@ export interface operations {
               send_rate?: number;
               dispatch_shards?: number;
               send_log?: string;
+              send_log_spread?: (string)[];
             };
         };
       };

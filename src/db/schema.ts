@@ -68,6 +68,11 @@ export const tenants = sqliteTable("tenants", {
    */
   sendLog: text().notNull().default("DB"),
   previousSendLogs: text({ mode: "json" }).$type<string[]>(),
+  /**
+   * Further partitions that take new messages besides `sendLog`, for a tenant too busy for one D1
+   * database: dispatcher shard k logs to `[sendLog, ...sendLogSpread][k mod n]` (null: none).
+   */
+  sendLogSpread: text({ mode: "json" }).$type<string[]>(),
   createdAt: integer().notNull(),
   /**
    * Set by the platform admin (routes/platform): the tenant's keys and sessions are refused with a

@@ -8,7 +8,9 @@
  *
  * A tenant's new messages go to its current partition; a move leaves its older messages where
  * they are (`tenants.previous_send_logs`), and reads take the current partition and the previous
- * ones together. Every partition carries the same migrations; the tables outside the send log are
+ * ones together. A tenant too busy for one database is spread: its dispatcher shards log to
+ * `[send_log, ...send_log_spread]` in turn (shard k to the k mod n-th), since a recipient always
+ * lands on one shard, and reads take them all. Every partition carries the same migrations; the tables outside the send log are
  * only ever used on `DB`.
  */
 
@@ -61,11 +63,24 @@ export function partitionDb(env: Env, name: string): D1Database {
 export interface SendLogPlacement {
   sendLog: string;
   previousSendLogs: string[];
+  /** Further current partitions (dispatcher shards log to them in turn); none by default. */
+  sendLogSpread?: string[];
 }
 
-/** The database that takes the tenant's new messages. */
-export function currentSendLog(env: Env, placement: SendLogPlacement): D1Database {
-  return partitionDb(env, placement.sendLog);
+/** The partitions that take the tenant's new messages: `sendLog`, then the spread (configured ones). */
+export function currentPartitions(env: Env, placement: SendLogPlacement): string[] {
+  return [placement.sendLog, ...(placement.sendLogSpread ?? [])].filter(
+    (name, i, all) => all.indexOf(name) === i && (i === 0 || isPartition(env, name)),
+  );
+}
+
+/**
+ * The database that takes the new messages of the tenant's dispatcher shard `shard` (0 for an
+ * unsharded tenant, and for what no shard writes: events not about a message).
+ */
+export function currentSendLog(env: Env, placement: SendLogPlacement, shard = 0): D1Database {
+  const names = currentPartitions(env, placement);
+  return partitionDb(env, names[shard % names.length] ?? placement.sendLog);
 }
 
 /**
@@ -73,9 +88,11 @@ export function currentSendLog(env: Env, placement: SendLogPlacement): D1Databas
  * longer configured is skipped: its bindings were removed at a deploy, and its rows with them).
  */
 export function tenantSendLogs(env: Env, placement: SendLogPlacement): D1Database[] {
-  const names = [placement.sendLog, ...placement.previousSendLogs].filter(
-    (name, i, all) => all.indexOf(name) === i && isPartition(env, name),
-  );
+  const names = [
+    placement.sendLog,
+    ...(placement.sendLogSpread ?? []),
+    ...placement.previousSendLogs,
+  ].filter((name, i, all) => all.indexOf(name) === i && isPartition(env, name));
   return names.map((name) => partitionDb(env, name));
 }
 
@@ -97,15 +114,12 @@ export async function placementOf(env: Env, tenantId: string): Promise<SendLogPl
   if (cached && cached.until > now) {
     return cached.placement;
   }
-  const row = await env.DB.prepare("SELECT send_log, previous_send_logs FROM tenants WHERE id = ?")
+  const row = await env.DB.prepare(
+    "SELECT send_log, previous_send_logs, send_log_spread FROM tenants WHERE id = ?",
+  )
     .bind(tenantId)
-    .first<{ send_log: string; previous_send_logs: string | null }>();
-  const placement: SendLogPlacement = {
-    sendLog: row?.send_log ?? MAIN_PARTITION,
-    previousSendLogs: row?.previous_send_logs
-      ? (JSON.parse(row.previous_send_logs) as string[])
-      : [],
-  };
+    .first<PlacementColumns>();
+  const placement = row ? placementFromRow(row) : { sendLog: MAIN_PARTITION, previousSendLogs: [] };
   placements.set(tenantId, { placement, until: now + PLACEMENT_TTL_MS });
   return placement;
 }
@@ -113,4 +127,21 @@ export async function placementOf(env: Env, tenantId: string): Promise<SendLogPl
 /** Forgets this isolate's copy of a tenant's placement (after a move made here). */
 export function forgetPlacement(tenantId: string): void {
   placements.delete(tenantId);
+}
+
+/** The placement columns of a `tenants` row, as raw SQL reads them. */
+export interface PlacementColumns {
+  send_log: string;
+  previous_send_logs: string | null;
+  send_log_spread: string | null;
+}
+
+export function placementFromRow(row: PlacementColumns): SendLogPlacement {
+  return {
+    sendLog: row.send_log,
+    previousSendLogs: row.previous_send_logs
+      ? (JSON.parse(row.previous_send_logs) as string[])
+      : [],
+    sendLogSpread: row.send_log_spread ? (JSON.parse(row.send_log_spread) as string[]) : [],
+  };
 }

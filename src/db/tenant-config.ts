@@ -18,5 +18,6 @@ export function tenantConfigOf(row: typeof tenants.$inferSelect): TenantConfig {
     previousDispatchShards: row.previousDispatchShards ?? null,
     sendLog: row.sendLog,
     previousSendLogs: row.previousSendLogs ?? [],
+    sendLogSpread: row.sendLogSpread ?? [],
   };
 }

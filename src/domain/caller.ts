@@ -24,6 +24,8 @@ export interface TenantConfig {
   /** The send log's partition for new messages, then the ones holding older messages (db/send-log-partitions). */
   sendLog: string;
   previousSendLogs: string[];
+  /** Further partitions its dispatcher shards log new messages to, besides `sendLog`. */
+  sendLogSpread: string[];
 }
 
 export type Mode = "live" | "test";

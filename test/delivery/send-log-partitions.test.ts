@@ -4,6 +4,7 @@ import { database } from "../../src/db/client";
 import { messages } from "../../src/db/schema";
 import { forgetPlacement, placementOf } from "../../src/db/send-log-partitions";
 import { dispatcherOf } from "../../src/delivery/dispatcher";
+import { shardOf } from "../../src/domain/dispatch-shards";
 import { DAY_MS } from "../../src/domain/verification-limits";
 import type { DispatcherMeta } from "../../src/durable-objects/dispatcher/meta";
 import type { TenantDispatcher } from "../../src/durable-objects/dispatcher/tenant-dispatcher";
@@ -419,5 +420,69 @@ describe("the sweeps over both partitions", () => {
     expect(run.deleted).toBeGreaterThanOrEqual(2);
     expect(await rowsOf(env.DB, "messages", tenant.id)).toBe(0);
     expect(await rowsOf(SL2, "messages", tenant.id)).toBe(0);
+  });
+});
+
+describe("a tenant spread over several partitions", () => {
+  it("logs each dispatcher shard's messages to its own partition, and reads and receipts find them all", async () => {
+    const tenant = await createTenant();
+    const shards = await patch(tenant.id, { dispatch_shards: 2 });
+    expect(shards.status).toBe(200);
+    const spread = await patch(tenant.id, { send_log_spread: ["SEND_LOG_2"] });
+    expect(spread.status).toBe(200);
+    expect(await spread.json()).toMatchObject({
+      send_log: "DB",
+      send_log_spread: ["SEND_LOG_2"],
+      previous_send_logs: [],
+    });
+
+    // Recipients of both shards: shard 0 logs to DB, shard 1 to SEND_LOG_2.
+    const sent: { id: string; to: string; shard: number }[] = [];
+    for (let i = 0; i < 12; i++) {
+      const to = `+86138001385${String(i).padStart(2, "0")}`;
+      sent.push({ id: await send(tenant, to), to, shard: shardOf(to, 2) });
+    }
+    expect(new Set(sent.map((m) => m.shard))).toEqual(new Set([0, 1]));
+    for (const m of sent) {
+      // Delivered (its receipt found on the partition that holds it), there and only there.
+      await reaches(m.shard === 0 ? env.DB : SL2, m.id, "delivered");
+      expect(await statusOn(m.shard === 0 ? SL2 : env.DB, m.id)).toBeUndefined();
+      expect(await attemptsOf(m.shard === 0 ? env.DB : SL2, m.id)).toBe(1);
+    }
+
+    // The API reads both: the list in order, every message once.
+    const list = await tenant.api("/v1/messages?limit=100");
+    const listed = ((await list.json()) as { data: { id: string }[] }).data.map((m) => m.id);
+    expect(listed).toEqual(sent.map((m) => m.id).reverse());
+  });
+
+  it("refuses an unknown spread partition with a 422 that names it, and changes nothing", async () => {
+    const tenant = await createTenant();
+    const res = await patch(tenant.id, { send_log_spread: ["SEND_LOG_2", "SEND_LOG_9"] });
+    const problem = await expectProblem(res, {
+      status: 422,
+      slug: "unprocessable-entity",
+      instance: `/v1/platform/tenants/${tenant.id}`,
+    });
+    expect(problem.errors?.[0]?.pointer).toBe("/send_log_spread/1");
+    const placement = await placementOf(env, tenant.id);
+    expect(placement.sendLogSpread ?? []).toEqual([]);
+  });
+
+  it("ends a spread: the partition that stops taking messages joins previous_send_logs, audited", async () => {
+    const tenant = await createTenant();
+    expect((await patch(tenant.id, { send_log_spread: ["SEND_LOG_2"] })).status).toBe(200);
+    const res = await patch(tenant.id, { send_log_spread: [] });
+    expect(await res.json()).toMatchObject({
+      send_log: "DB",
+      send_log_spread: [],
+      previous_send_logs: ["SEND_LOG_2"],
+    });
+    const audit = await env.DB.prepare(
+      "SELECT COUNT(*) AS n FROM audit_entries WHERE tenant_id = ? AND action = 'tenant.send_log'",
+    )
+      .bind(tenant.id)
+      .first<{ n: number }>();
+    expect(audit?.n).toBe(2);
   });
 });

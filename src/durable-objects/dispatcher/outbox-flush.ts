@@ -90,8 +90,8 @@ export async function flushToSendLog(
     rows.filter((row) => row.state === "canceled").map((row) => String(row.id)),
   );
   const written = rows.map((row) => storedMessage(String(row.message)));
-  // To the tenant's current send-log partition; each row notes which (partitions.ts).
-  const db = await currentLogOf(env, meta.tenantId(sql) ?? written[0]?.tenantId);
+  // To the current send-log partition of the tenant's shard; each row notes which (partitions.ts).
+  const db = await currentLogOf(env, meta.tenantId(sql) ?? written[0]?.tenantId, meta.shard(sql));
   await logMessages(db, written, now, canceled);
   // New in the send log: the live message list and overview hear of them (after this run's work).
   noteMessagesChangedSoon(

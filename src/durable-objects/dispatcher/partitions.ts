@@ -22,9 +22,13 @@ async function placement(env: Env, tenantId: string | undefined): Promise<SendLo
   return tenantId ? placementOf(env, tenantId) : MAIN;
 }
 
-/** The database new messages of the tenant are logged to. */
-export async function currentLogOf(env: Env, tenantId: string | undefined): Promise<D1Database> {
-  return currentSendLog(env, await placement(env, tenantId));
+/** The database new messages of the tenant's shard `shard` are logged to. */
+export async function currentLogOf(
+  env: Env,
+  tenantId: string | undefined,
+  shard: number,
+): Promise<D1Database> {
+  return currentSendLog(env, await placement(env, tenantId), shard);
 }
 
 /** Every database holding some of the tenant's messages, the current one first. */

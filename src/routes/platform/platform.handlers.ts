@@ -24,6 +24,7 @@ function present(row: TenantRow) {
     dispatch_shards: row.dispatchShards,
     previous_dispatch_shards: row.previousDispatchShards ?? null,
     send_log: row.sendLog,
+    send_log_spread: row.sendLogSpread ?? [],
     previous_send_logs: row.previousSendLogs ?? [],
   };
 }
@@ -100,18 +101,27 @@ export const updateTenant: RouteHandler<typeof routes.updateTenant, AppEnv> = as
     });
   }
   const id = c.req.valid("param").id;
-  const { dispatch_shards: shards, send_log: sendLog, ...others } = body;
+  const {
+    dispatch_shards: shards,
+    send_log: sendLogAsked,
+    send_log_spread: spread,
+    ...others
+  } = body;
   // An unknown partition is refused before anything changes.
-  if (sendLog !== undefined) {
-    service.checkSendLog(c.env, sendLog);
+  if (sendLogAsked !== undefined) {
+    service.checkSendLog(c.env, sendLogAsked);
   }
+  spread?.forEach((name, i) => {
+    service.checkSendLog(c.env, name, `/send_log_spread/${i}`);
+  });
   // The shards first: their 409 or 422 leaves the other fields unchanged too.
   let row =
     shards === undefined
       ? undefined
       : await service.setDispatchShards(c.env, id, shards, originOf(c));
-  if (sendLog !== undefined) {
-    row = await service.setSendLog(c.env, id, sendLog, originOf(c));
+  if (sendLogAsked !== undefined || spread !== undefined) {
+    const sendLog = sendLogAsked ?? (row ?? (await service.findTenant(c.env, id))).sendLog;
+    row = await service.setSendLog(c.env, id, sendLog, spread, originOf(c));
   }
   if (Object.keys(others).length > 0) {
     row = await service.updateTenant(

@@ -94,6 +94,7 @@ export async function createTenant(
     dispatchShards: 1,
     previousDispatchShards: null,
     sendLog: await sharedSendLogFor(env, id),
+    sendLogSpread: null,
     previousSendLogs: null,
     createdAt: now,
     suspendedAt: null,
@@ -314,37 +315,48 @@ export async function sharedSendLogFor(env: Env, tenantId: string): Promise<stri
 
 /**
  * Places the tenant's new messages on the send-log partition `name` (db/send-log-partitions),
- * recorded as `tenant.send_log`. Nothing moves: the messages it has stay where they are, and the
- * partition it leaves joins `previous_send_logs`, which reads take with the current one; moving
- * back to a partition takes it off that list (it is the current one again). A dispatcher or
- * consumer that still has the old placement for a few seconds (its isolate's copy) logs to the
- * old partition, which reads still include, and every release names the partition it logged to.
- * 422 (pointer `/send_log`) for a name that is not a configured partition.
+ * recorded as `tenant.send_log`, and, with `spread`, on further partitions as well: dispatcher
+ * shard k then logs to `[name, ...spread][k mod n]`, for a tenant too busy for one database
+ * (`spread` left out keeps the tenant's spread, `[]` ends it). Nothing moves: the messages it
+ * has stay where they are, and a partition that stops taking new ones joins
+ * `previous_send_logs`, which reads take with the current ones; taking new messages again takes
+ * it off that list. A dispatcher or consumer that still has the old placement for a few seconds
+ * (its isolate's copy) logs to the old partition, which reads still include, and every release
+ * names the partition it logged to. 422 (pointer `/send_log` or `/send_log_spread`) for a name
+ * that is not a configured partition.
  */
 export async function setSendLog(
   env: Env,
   id: string,
   name: string,
+  spreadAsked: string[] | undefined,
   origin: RequestOrigin,
 ): Promise<TenantRow> {
   checkSendLog(env, name);
   const before = await findTenant(env, id);
-  if (name === before.sendLog) {
+  const spread = [...new Set(spreadAsked ?? before.sendLogSpread ?? [])].filter((p) => p !== name);
+  const current = [name, ...spread];
+  const spreadBefore = before.sendLogSpread ?? [];
+  if (name === before.sendLog && sameList(spread, spreadBefore)) {
     return before;
   }
-  const previous = [...(before.previousSendLogs ?? []), before.sendLog].filter(
-    (partition, i, all) => partition !== name && all.indexOf(partition) === i,
+  const previous = [...(before.previousSendLogs ?? []), before.sendLog, ...spreadBefore].filter(
+    (partition, i, all) => !current.includes(partition) && all.indexOf(partition) === i,
   );
   const row = await changeTenant(
     env,
     before,
-    { sendLog: name, previousSendLogs: previous },
+    { sendLog: name, sendLogSpread: spread.length > 0 ? spread : null, previousSendLogs: previous },
     origin,
     {
       action: "tenant.send_log",
       diff: diffOf(
-        { send_log: before.sendLog, previous_send_logs: before.previousSendLogs ?? [] },
-        { send_log: name, previous_send_logs: previous },
+        {
+          send_log: before.sendLog,
+          send_log_spread: spreadBefore,
+          previous_send_logs: before.previousSendLogs ?? [],
+        },
+        { send_log: name, send_log_spread: spread, previous_send_logs: previous },
       ),
     },
   );
@@ -352,13 +364,17 @@ export async function setSendLog(
   return row;
 }
 
-/** 422 unless `name` is a configured send-log partition. */
-export function checkSendLog(env: Env, name: string): void {
+function sameList(a: string[], b: string[]): boolean {
+  return a.length === b.length && a.every((item, i) => item === b[i]);
+}
+
+/** 422 unless `name` is a configured send-log partition (`pointer` names the field). */
+export function checkSendLog(env: Env, name: string, pointer = "/send_log"): void {
   if (!isPartition(env, name)) {
     throw new ApiError("unprocessable-entity", "No such send-log partition.", {
       errors: [
         {
-          pointer: "/send_log",
+          pointer,
           detail: `must be one of the configured partitions: ${partitionNames(env).join(", ")}`,
         },
       ],
@@ -499,6 +515,7 @@ async function changeTenant(
     dispatchShards?: number;
     previousDispatchShards?: number | null;
     sendLog?: string;
+    sendLogSpread?: string[] | null;
     previousSendLogs?: string[] | null;
   },
   origin: RequestOrigin,

@@ -5,7 +5,11 @@
  * which keeps doing a round a second until it is done. A cron run stays bounded however large a
  * backlog is.
  */
-import { tenantSendLogs } from "../../db/send-log-partitions";
+import {
+  type PlacementColumns,
+  placementFromRow,
+  tenantSendLogs,
+} from "../../db/send-log-partitions";
 import { dispatcherOf } from "../../delivery/dispatcher";
 import { enforceRetention, RETENTION_BATCH } from "../../delivery/retention";
 import { type Retention, retentionOf } from "../../domain/retention";
@@ -45,26 +49,21 @@ export async function enforceRetentionEverywhere(
   let after = "";
   for (;;) {
     const { results } = await env.DB.prepare(
-      "SELECT id, retention, send_log, previous_send_logs FROM tenants WHERE id > ? ORDER BY id LIMIT ?",
+      "SELECT id, retention, send_log, previous_send_logs, send_log_spread FROM tenants WHERE id > ? ORDER BY id LIMIT ?",
     )
       .bind(after, TENANT_PAGE)
-      .all<{
-        id: string;
-        retention: string | null;
-        send_log: string;
-        previous_send_logs: string | null;
-      }>();
+      .all<
+        {
+          id: string;
+          retention: string | null;
+        } & PlacementColumns
+      >();
     for (const tenant of results) {
       const retention = retentionOf(
         tenant.retention ? (JSON.parse(tenant.retention) as Retention) : null,
       );
       // The tenant's send-log partitions, from the row just read (db/send-log-partitions).
-      const logs = tenantSendLogs(env, {
-        sendLog: tenant.send_log,
-        previousSendLogs: tenant.previous_send_logs
-          ? (JSON.parse(tenant.previous_send_logs) as string[])
-          : [],
-      });
+      const logs = tenantSendLogs(env, placementFromRow(tenant));
       let more = true;
       for (let round = 0; more && round < roundsPerTenant; round++) {
         const done = await enforceRetention(env.DB, tenant.id, retention, now, batch, logs);

@@ -1,0 +1,1 @@
+ALTER TABLE `tenants` ADD `send_log_spread` text;
