@@ -134,17 +134,27 @@ export function componentLoads(mix, settings = DEFAULT_SETTINGS, assumptions = A
     c.receiptStatementsPerTenantBatch / perBatch(rate);
   const spreadStatements = tenants > 0 ? spread * statementsPerMessage(perTenant) : 0;
   const hotStatements = hot * statementsPerMessage(hot);
+  // Inbound messages and their conversations stay on the main database (DB), with everything but
+  // the send log: partitions do not divide them.
   const inboundStatements = inbound * c.inboundStatements;
-  // Tenants are placed whole on a partition: the busiest partition holds the hot tenant (or an
-  // even share of the spread tenants, whichever is more).
+  // Tenants are placed whole on a partition, except a tenant spread over several
+  // (`send_log_spread`: its dispatcher shard k logs to the k mod n-th), so the hot tenant's work
+  // divides over as many partitions as it has shards, at most. The busiest partition holds a
+  // share of the hot tenant (plus an even share of the others when it has no partition to itself)
+  // or an even share of the spread tenants, whichever is more.
   const partitions = settings.d1Partitions;
-  const evenShare = (spreadStatements + inboundStatements) / partitions;
-  const d1Busiest = Math.max(evenShare, hotStatements + (partitions > 1 ? 0 : evenShare));
+  const hotSpread = Math.min(partitions, shards);
+  const evenShare = spreadStatements / partitions;
+  const d1Busiest = Math.max(
+    evenShare,
+    hotStatements / hotSpread + (partitions > hotSpread ? 0 : evenShare),
+  );
   // Storage fills at the average rate, not the peak one; messages are kept retentionDays (the
   // default retention, src/domain/retention.ts).
   const storageBytesPerDay =
     total * assumptions.averageToPeak * 86_400 * assumptions.d1BytesPerMessage;
-  const busiestShare = total > 0 ? Math.max(1 / partitions, hot / total) : 1 / partitions;
+  const busiestShare =
+    total > 0 ? Math.max(1 / partitions, hot / total / hotSpread) : 1 / partitions;
   const d1StoredBytes = storageBytesPerDay * assumptions.retentionDays * busiestShare;
   const lanes = settings.queuesPerLane;
   // Transactional and bulk traffic go to their own dispatch queues, each with its own consumers.
@@ -160,6 +170,7 @@ export function componentLoads(mix, settings = DEFAULT_SETTINGS, assumptions = A
   const rows = [
     row("dispatcher shard (hottest tenant)", doDemand, LIMITS.doRequestsSoft.value, "req/s"),
     row("D1 send-log partition (busiest)", d1Busiest, d1Capacity, "statements/s"),
+    row("D1 main database (inbound, conversations)", inboundStatements, d1Capacity, "statements/s"),
     row(
       "D1 storage (busiest, retention)",
       d1StoredBytes / 1e9,
@@ -220,8 +231,9 @@ export function firstToSaturate(rows) {
 
 /**
  * The smallest settings that keep every component at or under the target utilisation, searched
- * one knob at a time (each knob moves only its own components). A knob that cannot bring its
- * component under the target (a single tenant's D1 work, which is placed whole on one partition)
+ * one knob at a time (each knob moves only its own components; the partitions after the shards,
+ * since a hot tenant's send log spreads over at most as many partitions as it has shards). A
+ * component no knob brings under the target (the main database, which partitions do not divide)
  * is reported in `unreachable`.
  */
 export function requiredSettings(mix, assumptions = ASSUMPTIONS, max = 1024) {
@@ -266,6 +278,12 @@ export function requiredSettings(mix, assumptions = ASSUMPTIONS, max = 1024) {
       }
     }
   }
+  const owned = (r) => knobs.some(([, owns]) => owns(r));
+  for (const r of componentLoads(mix, settings, assumptions)) {
+    if (!owned(r) && !r.component.startsWith("D1 storage") && r.utilisation > target) {
+      unreachable.push(r.component);
+    }
+  }
   return { settings, unreachable };
 }
 
@@ -273,7 +291,7 @@ export function requiredSettings(mix, assumptions = ASSUMPTIONS, max = 1024) {
  * What the send log's size asks for: GB a day at the average rate, the days one partition holds
  * the busiest tenant before 10 GB, and the partitions the whole platform needs for the retention.
  */
-export function storageNeeds(mix, assumptions = ASSUMPTIONS) {
+export function storageNeeds(mix, assumptions = ASSUMPTIONS, settings = DEFAULT_SETTINGS) {
   const total = (mix.rate ?? 0) + (mix.hotRate ?? 0);
   const perDay = (rate) =>
     (rate * assumptions.averageToPeak * 86_400 * assumptions.d1BytesPerMessage) / 1e9;
@@ -281,7 +299,11 @@ export function storageNeeds(mix, assumptions = ASSUMPTIONS) {
   const cap = LIMITS.d1Bytes.value / 1e9;
   return {
     gbPerDay: perDay(total),
-    busiestTenantDays: busiestRate > 0 ? cap / perDay(busiestRate) : Number.POSITIVE_INFINITY,
+    // A spread tenant's messages divide over as many partitions as it has shards, at most.
+    busiestTenantDays:
+      busiestRate > 0
+        ? (cap * Math.min(settings.d1Partitions, settings.dispatchShards)) / perDay(busiestRate)
+        : Number.POSITIVE_INFINITY,
     partitionsForRetention: Math.ceil((perDay(total) * assumptions.retentionDays) / cap),
   };
 }
@@ -305,7 +327,7 @@ export function modelResults(assumptions = ASSUMPTIONS) {
     const today = componentLoads(mix, DEFAULT_SETTINGS, assumptions);
     const needed = requiredSettings(mix, assumptions);
     const after = componentLoads(mix, needed.settings, assumptions);
-    const storage = storageNeeds(mix, assumptions);
+    const storage = storageNeeds(mix, assumptions, needed.settings);
     return { name, mix, today, first: firstToSaturate(today), needed, after, storage };
   });
 }
@@ -365,7 +387,7 @@ export function modelMarkdown(results, table, assumptions = ASSUMPTIONS) {
 
 - Pure arithmetic (test/bench/model.mjs, its arithmetic tested by test/bench/model.test.mjs): demand per component from the operation counts pinned by test/hot-path.test.ts and the local costs in this file's latest sections (not re-measured by this section), against Cloudflare's published limits. Target utilisation ${pct(assumptions.targetUtilisation)}; "setting it needs" is the smallest setting that keeps every component at or under it.
 - Assumptions (not measured; change them in model.mjs): ${assumed.join(", ")}. D1's ceiling is the D1 limits page's "one query at a time" at ${assumptions.d1StatementMs} ms a statement: a faster statement moves every D1 row down in proportion.
-- A tenant is placed whole on one D1 partition and its messages go through its own dispatcher shards, so partitions spread tenants, and only shards spread one tenant.
+- A tenant is placed on one D1 partition, except one too busy for one database, which is spread over several (\`send_log_spread\`: its dispatcher shard k logs to the k mod n-th), so it divides over at most as many partitions as it has shards. Inbound messages and their conversations stay on the main database (DB), which partitions do not divide.
 
 ${summary}
 

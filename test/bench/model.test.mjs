@@ -39,22 +39,40 @@ test("send-log statements per message: 1/7 rows, 8/100 consumer, one receipt per
   assert.equal(spread.capacity, 1000 / ASSUMPTIONS.d1StatementMs);
 });
 
-test("partitions divide the spread tenants' work, never one tenant's", () => {
+test("partitions divide the spread tenants' work, and one tenant's over at most its shards", () => {
   const spread = (n) =>
     byName(
       componentLoads({ tenants: 1000, rate: 10_000 }, { ...DEFAULT_SETTINGS, d1Partitions: n }),
       "D1 send-log",
     ).demand;
   assert.ok(Math.abs(spread(4) - spread(1) / 4) < 1e-6);
-  const hot = (n) =>
+  const hot = (partitions, shards = 1) =>
     byName(
       componentLoads(
         { tenants: 0, rate: 0, hotRate: 5000 },
-        { ...DEFAULT_SETTINGS, d1Partitions: n },
+        { ...DEFAULT_SETTINGS, d1Partitions: partitions, dispatchShards: shards },
       ),
       "D1 send-log",
     ).demand;
+  // One shard logs to one partition, whatever the number of partitions.
   assert.equal(hot(8), hot(1));
+  // Four shards spread over four partitions (or more): a quarter each.
+  assert.ok(Math.abs(hot(4, 4) - hot(1) / 4) < 1e-9);
+  assert.ok(Math.abs(hot(8, 4) - hot(1) / 4) < 1e-9);
+});
+
+test("inbound messages load the main database, which partitions do not divide", () => {
+  const rows = (n) =>
+    componentLoads(
+      { tenants: 0, rate: 0, inboundRate: 2000 },
+      { ...DEFAULT_SETTINGS, d1Partitions: n },
+    );
+  assert.equal(byName(rows(1), "D1 main database").demand, 2000 * 3);
+  assert.equal(byName(rows(8), "D1 main database").demand, 2000 * 3);
+  assert.equal(byName(rows(8), "D1 send-log").demand, 0);
+  assert.deepEqual(requiredSettings({ tenants: 0, rate: 0, inboundRate: 2000 }).unreachable, [
+    "D1 main database (inbound, conversations)",
+  ]);
 });
 
 test("queues per lane divide each queue's messages", () => {
@@ -91,9 +109,10 @@ test("required settings are the smallest under the target, and say what no knob 
   // 2,500 msg/s on each lane's queue is 50%, under the target, but the webhook queue's 10,000
   // needs 3 (67%).
   assert.equal(hot.settings.queuesPerLane, 3);
-  // Its D1 work cannot be split: left at one partition and reported.
-  assert.equal(hot.settings.d1Partitions, 1);
-  assert.deepEqual(hot.unreachable, ["D1 send-log partition (busiest)"]);
+  // Its D1 work spreads over partitions as its shards do: 5,000 × (1/7 + 0.08 + 0.01) = 1,164
+  // statements/s needs 2 partitions at 70% (582 each).
+  assert.equal(hot.settings.d1Partitions, 2);
+  assert.deepEqual(hot.unreachable, []);
   // 1k over 1,000 tenants: 1,223 statements/s needs 2 partitions at 70%.
   const spread = requiredSettings({ tenants: 1000, rate: 1000 });
   assert.deepEqual(spread.settings, { dispatchShards: 1, d1Partitions: 2, queuesPerLane: 1 });

@@ -159,10 +159,14 @@ export const updateTenant = createRoute({
             description:
               "Put the tenant's new messages on this send-log partition (a configured D1 binding: `DB` or `SEND_LOG_*`; else 422). Its messages so far stay where they are and are still read with the new ones; the partition left joins `previous_send_logs`. Recorded as `tenant.send_log`",
           }),
-          send_log_spread: z.array(z.string().min(1).max(64)).max(15).optional().openapi({
-            description:
-              "For a tenant too busy for one D1 database: further partitions that take its new messages besides `send_log`, its dispatcher shards logging to `[send_log, ...send_log_spread][k mod n]` (so set `dispatch_shards` to at least as many); `[]` ends the spread. Each must be configured (else 422). A partition that stops taking new messages joins `previous_send_logs`. Recorded as `tenant.send_log`",
-          }),
+          send_log_spread: z
+            .array(z.string().min(1).max(64))
+            .max(MAX_DISPATCH_SHARDS - 1)
+            .optional()
+            .openapi({
+              description:
+                "For a tenant too busy for one D1 database: further partitions that take its new messages besides `send_log`, its dispatcher shards logging to `[send_log, ...send_log_spread][k mod n]` (so set `dispatch_shards` to at least as many); `[]` ends the spread. Each must be configured (else 422). A partition that stops taking new messages joins `previous_send_logs`. Recorded as `tenant.send_log`",
+            }),
         })
         .strict(),
     ),
