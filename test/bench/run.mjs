@@ -320,19 +320,11 @@ async function runRatiosAndProfile(settings, failures) {
     inspectorPort,
   });
   const { server, soloKeys, multiKeys } = started;
+  let measured;
   try {
     if (settings.sections.includes("ratios")) {
-      const measured = await measureRatios(started, settings);
+      measured = await measureRatios(started, settings);
       failures.push(...measured.problems, ...ratioTargetFailures(measured.ratios, settings));
-      sections.ratios = ratiosMarkdown(
-        settings,
-        measured,
-        started.keyRateLimit,
-        // Already traced when X_LOCAL_OBSERVABILITY=true asks every server for the store.
-        process.env.X_LOCAL_OBSERVABILITY === "true"
-          ? undefined
-          : await measureWithLocalTraces(settings),
-      );
     }
     if (settings.sections.includes("profile")) {
       const before = { load: machine().load, at: new Date().toISOString() };
@@ -367,6 +359,18 @@ async function runRatiosAndProfile(settings, failures) {
     await must(server, "GET", "/healthz");
   } finally {
     await server.stop();
+  }
+  if (measured) {
+    // Once the first server is gone, so that the two never share the machine.
+    sections.ratios = ratiosMarkdown(
+      settings,
+      measured,
+      started.keyRateLimit,
+      // Already traced when X_LOCAL_OBSERVABILITY=true asks every server for the store.
+      process.env.X_LOCAL_OBSERVABILITY === "true"
+        ? undefined
+        : await measureWithLocalTraces(settings),
+    );
   }
   return sections;
 }
