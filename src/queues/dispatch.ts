@@ -38,6 +38,7 @@ import {
   SMS_FALLBACK_CLAIM,
 } from "../delivery/status-writer";
 import { wechatAccountOf } from "../delivery/wechat-account";
+import type { AttemptOutcome } from "../domain/vocabulary";
 import { createLogger, type Logger } from "../lib/log";
 import { recordSendMetric } from "../lib/send-metrics";
 import { retryDelay, type Sent, type Verdict } from "./attempt-outcomes";
@@ -348,9 +349,25 @@ async function withRetries<T>(write: () => Promise<T>): Promise<T> {
   }
 }
 
+/**
+ * The level of an attempt's line. A sent one is at debug: every attempt is already a row of
+ * message_attempts (the API and the dashboard show it) and a point in Analytics Engine
+ * (SEND_METRICS), and a line per sent message would be most of the Worker's log volume (Workers
+ * Logs bills and caps per line: at 10k msg/s, 864 million lines a day) and, under `wrangler dev`,
+ * a third of the send path's CPU (test/bench/RESULTS.md, section 2). What needs a look is at
+ * info (a carrier's retryable or permanent refusal) or warn (an outcome not known, which the next
+ * claim reconciles before resending).
+ */
+const ATTEMPT_LEVEL = {
+  sent: "debug",
+  retryable: "info",
+  permanent: "info",
+  unknown: "warn",
+} as const satisfies Record<AttemptOutcome, "debug" | "info" | "warn">;
+
 /** One provider attempt's log line: ids, provider, outcome and latency, never the text. */
 export function logSendAttempt(log: Logger, attempt: NonNullable<Sent["attempt"]>): void {
-  log.info("send attempt", {
+  log[ATTEMPT_LEVEL[attempt.outcome]]("send attempt", {
     tenant_id: attempt.tenantId,
     message_id: attempt.messageId,
     attempt: attempt.attempt,
