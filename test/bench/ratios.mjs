@@ -171,8 +171,40 @@ export async function startRatiosServer(
  * N tenants), the send runs' `ratios` to the no-op's ({throughput, p99}), how long each backlog
  * took to drain, the messages that did not end delivered, and the problems that make it invalid.
  */
-export async function measureRatios({ server, soloKeys, multiKeys }, settings) {
+export async function measureRatios({ server, soloKeys, multiKeys }, settings, rounds = 1) {
   const before = { load: machine().load, at: new Date().toISOString() };
+  const measured = [];
+  for (let round = 1; round <= rounds; round++) {
+    if (rounds > 1) {
+      console.log(`Round ${round} of ${rounds}`);
+    }
+    measured.push(await measureRound({ server, soloKeys, multiKeys }, settings));
+  }
+  const last = measured[measured.length - 1];
+  // The ratios of each round, then their means: throughput and latency drift with the machine
+  // from one minute to the next, and the three runs of a round are side by side.
+  const ratios = [0, 1].map((i) => ({
+    throughput: mean(measured.map((m) => m.ratios[i].throughput)),
+    p99: mean(measured.map((m) => m.ratios[i].p99)),
+  }));
+  return {
+    before,
+    runs: measured.flatMap((m) => m.runs),
+    roundRatios: measured.map((m) => m.ratios),
+    rounds,
+    ratios,
+    settleTimes: last.settleTimes,
+    notDelivered: last.notDelivered,
+    problems: measured.flatMap((m) => m.problems),
+  };
+}
+
+function mean(values) {
+  return values.reduce((sum, v) => sum + v, 0) / values.length;
+}
+
+/** One round: the no-op, 1 tenant, then N tenants, each backlog drained before the next. */
+async function measureRound({ server, soloKeys, multiKeys }, settings) {
   const problems = [];
   const noop = await measure(
     server,
@@ -216,7 +248,7 @@ export async function measureRatios({ server, soloKeys, multiKeys }, settings) {
     { name: "after 1 tenant", seconds: soloSettle },
     { name: `after ${settings.tenants} tenants`, seconds: multiSettle },
   ];
-  return { before, runs: [noop, one, many], ratios, settleTimes, notDelivered, problems };
+  return { runs: [noop, one, many], ratios, settleTimes, notDelivered, problems };
 }
 
 /** The `ratios` section's own targets, as failure lines. */
@@ -278,8 +310,18 @@ export function methodLines(settings, keyRateLimit) {
 }
 
 export function ratiosMarkdown(settings, measured, keyRateLimit, traced) {
-  const { before, runs, ratios, settleTimes, notDelivered, problems } = measured;
+  const { before, runs, ratios, settleTimes, notDelivered, problems, rounds } = measured;
   const [, solo, multi] = runs;
+  const roundLead = rounds > 1 ? [["round", runs.map((_, i) => Math.floor(i / 3) + 1)]] : [];
+  const perRound =
+    rounds > 1
+      ? `\n\nEach round's ratios (throughput / noop, p99 / noop), whose means are above: ${measured.roundRatios
+          .map(
+            (r, i) =>
+              `round ${i + 1}: 1 tenant ${format(r[0].throughput, 2)}, ${format(r[0].p99, 2)}; ${settings.tenants} tenants ${format(r[1].throughput, 2)}, ${format(r[1].p99, 2)}`,
+          )
+          .join("; ")}.`
+      : "";
   const ratioRows = [solo, multi].map((run, i) => [
     run.name,
     format(ratios[i].throughput, 2),
@@ -288,7 +330,13 @@ export function ratiosMarkdown(settings, measured, keyRateLimit, traced) {
     `${passFail(ratios[i].p99 <= TARGETS[i].p99)} (≤ ${format(TARGETS[i].p99, 2)})`,
   ]);
   const ratioTable = markdownTable(
-    ["send run", "throughput / noop", "target", "p99 / noop", "target"],
+    [
+      "send run",
+      rounds > 1 ? `throughput / noop, mean of ${rounds} rounds` : "throughput / noop",
+      "target",
+      rounds > 1 ? `p99 / noop, mean of ${rounds} rounds` : "p99 / noop",
+      "target",
+    ],
     ratioRows,
   );
   const settleText = settleTimes
@@ -305,9 +353,9 @@ ${methodLines(settings, keyRateLimit)}
 - Backlog drained between runs (all messages final) before the next warm-up — ${settleText}
 - After the last drain, messages of these runs (all to ordinary numbers) that did not end delivered: ${notDelivered.length ? notDelivered.join(", ") : "none"}
 
-${runsTable(runs)}
+${runsTable(runs, roundLead)}
 
-${ratioTable}
+${ratioTable}${perRound}
 
 ${problems.length === 0 ? "No 429, 5xx, other non-202, connection error or time-out." : `**The run is not valid:** ${problems.join("; ")}.`}${traced ? tracedMarkdown(traced) : ""}`;
 }

@@ -4,7 +4,10 @@
  *   ratios   one server, fresh state: POST /noop, then POST /v1/messages for 1 tenant and spread
  *            over 10 tenants (a key per request, round-robin), each after a warm-up; only 202s
  *            count; any other status (429, 5xx…), connection error or time-out fails the run.
- *            Targets: send throughput ≥ 0.40 × no-op's, send p99 ≤ 2.0 × no-op's.
+ *            `--ratio-rounds` rounds of the three on the same server, the ratios averaged over
+ *            them; then one round on a second server with wrangler's local trace store on.
+ *            Targets (issue 22), on the means: 1 tenant ≥ 0.65 × no-op's throughput and p99
+ *            ≤ 1.6 × its p99; 10 tenants ≥ 0.6 × and ≤ 1.8 ×.
  *   profile  on the same server, a CPU profile of the Worker under POST /v1/messages load,
  *            through wrangler dev's inspector (profile.mjs); the whole profile is written to
  *            test/bench/tmp/profile-messages.cpuprofile
@@ -56,6 +59,7 @@
  *   --profile-tenants / BENCH_PROFILE_TENANTS [1]   profile the 1-tenant load, or (any other
  *            number) the load spread over the --tenants tenants
  *   --baseline / BENCH_BASELINE                the git ref compare measures against, e.g. main
+ *   --ratio-rounds / BENCH_RATIO_ROUNDS [3]       rounds of section 1's three runs, averaged
  *   --compare-rounds / BENCH_COMPARE_ROUNDS [2]   baseline-then-current measurement pairs
  *   --crash-duration / BENCH_CRASH_DURATION [20] s   --crash-kill-at / BENCH_CRASH_KILL_AT [10] s
  *   --crash-settle-timeout / BENCH_CRASH_SETTLE_TIMEOUT [180] s
@@ -184,6 +188,7 @@ const NUMBER_OPTIONS = {
   "stats-messages": ["BENCH_STATS_MESSAGES", 1_000_000],
   "stats-repeats": ["BENCH_STATS_REPEATS", 10],
   "compare-rounds": ["BENCH_COMPARE_ROUNDS", 2],
+  "ratio-rounds": ["BENCH_RATIO_ROUNDS", 3],
   "shards-count": ["BENCH_SHARDS_COUNT", 4],
   "shards-messages": ["BENCH_SHARDS_MESSAGES", 50_000],
   "shards-recipients": ["BENCH_SHARDS_RECIPIENTS", 5000],
@@ -241,6 +246,9 @@ function readSettings() {
     }
     // Without a baseline there is nothing to compare: a default run leaves the section out.
     settings.sections = settings.sections.filter((name) => name !== "compare");
+  }
+  if (!Number.isInteger(settings.ratioRounds) || settings.ratioRounds < 1) {
+    throw new Error(`--ratio-rounds must be a whole number ≥ 1, not ${settings.ratioRounds}`);
   }
   if (!Number.isInteger(settings.compareRounds) || settings.compareRounds < 1) {
     throw new Error(`--compare-rounds must be a whole number ≥ 1, not ${settings.compareRounds}`);
@@ -323,7 +331,7 @@ async function runRatiosAndProfile(settings, failures) {
   let measured;
   try {
     if (settings.sections.includes("ratios")) {
-      measured = await measureRatios(started, settings);
+      measured = await measureRatios(started, settings, settings.ratioRounds);
       failures.push(...measured.problems, ...ratioTargetFailures(measured.ratios, settings));
     }
     if (settings.sections.includes("profile")) {

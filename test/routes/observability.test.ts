@@ -142,26 +142,32 @@ describe("error logs", () => {
 
 describe("send logs", () => {
   // Tests run at LOG_LEVEL warn (test/vitest.config.ts): the consumer's line is checked here, at
-  // info, from the function the consumer calls for each attempt.
-  it("logs each provider attempt with tenant, message, provider and latency, never the body", () => {
-    const lines: string[] = [];
-    const log = createLogger("info", { request_id: "req_1" }, (_, line) => lines.push(line));
-    logSendAttempt(log, {
+  // each level, from the function the consumer calls for each attempt.
+  const attempt = (outcome: string) =>
+    ({
       attemptId: "att_1",
       claimId: "clm_1",
       messageId: "msg_1",
       tenantId: "tnt_1",
       attempt: 1,
       provider: "sandbox",
-      outcome: "sent",
-      reason: null,
-      providerMessageId: "sbx_1",
+      outcome,
+      reason: outcome === "sent" ? null : "carrier said no",
+      providerMessageId: outcome === "sent" ? "sbx_1" : null,
       latencyMs: 12,
       createdAt: 0,
-    } as Parameters<typeof logSendAttempt>[1]);
-    expect(lines).toHaveLength(1);
-    expect(JSON.parse(String(lines[0]))).toMatchObject({
-      level: "info",
+    }) as Parameters<typeof logSendAttempt>[1];
+  const linesAt = (level: string, outcome: string) => {
+    const lines: string[] = [];
+    const log = createLogger(level, { request_id: "req_1" }, (_, line) => lines.push(line));
+    logSendAttempt(log, attempt(outcome));
+    return lines.map((line) => JSON.parse(line));
+  };
+
+  it("logs each provider attempt with tenant, message, provider and latency, never the body", () => {
+    const [line] = linesAt("debug", "sent");
+    expect(line).toMatchObject({
+      level: "debug",
       event: "send attempt",
       request_id: "req_1",
       tenant_id: "tnt_1",
@@ -170,5 +176,15 @@ describe("send logs", () => {
       outcome: "sent",
       latency_ms: 12,
     });
+  });
+
+  it("writes a sent attempt at debug only, a refused one at info, an unknown outcome at warn", () => {
+    expect(linesAt("info", "sent")).toEqual([]);
+    expect(linesAt("info", "retryable")).toMatchObject([{ level: "info", outcome: "retryable" }]);
+    expect(linesAt("info", "permanent")).toMatchObject([
+      { level: "info", outcome: "permanent", reason: "carrier said no" },
+    ]);
+    expect(linesAt("warn", "retryable")).toEqual([]);
+    expect(linesAt("warn", "unknown")).toMatchObject([{ level: "warn", outcome: "unknown" }]);
   });
 });
