@@ -269,9 +269,9 @@ function tail(file, lines = 40) {
  *   `X_LOCAL_OBSERVABILITY`, on by default in `wrangler dev`, and so under `npm start`): it sends
  *   every span of the Worker (each SQL statement, RPC, fetch, log line) to a collector worker in
  *   the same workerd, which writes them to SQLite for the local explorer. Production has nothing
- *   of the kind in the Worker's process, and it costs the send path more than the whole no-op
- *   route (test/bench/RESULTS.md, section 1), so the servers of tests and benches run without it
- *   unless asked (default: X_LOCAL_OBSERVABILITY=true in the environment)
+ *   of the kind in the Worker's process, so the servers of tests and benches run without it
+ *   unless asked (default: X_LOCAL_OBSERVABILITY=true in the environment); section 1 of
+ *   test/bench/RESULTS.md measures the send path with it on as well
  */
 export async function startLocalServer({
   persistTo,

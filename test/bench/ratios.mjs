@@ -305,7 +305,7 @@ export function methodLines(settings, keyRateLimit) {
 - Requests: the same JSON body everywhere (\`{"to", "body"}\`, ${BODY.length} characters of text), a different recipient per request (+86 138…, never a sandbox special ending); \`POST /noop\` runs the global middleware only
 - Tenants: 1 tenant for "1 tenant"; ${settings.tenants} other tenants for "${settings.tenants} tenants", the key taken round-robin per request; each tenant's send rate ${settings.sendRate} msg/s (so releases keep up); per-key request limit ${keyRateLimit ? `${keyRateLimit.perSecond}/s, burst ${keyRateLimit.burst}` : "none (no limit columns in the schema)"}
 - Only 202s count; any other status, connection error or time-out fails the run
-- wrangler's local trace store off (\`X_LOCAL_OBSERVABILITY=false\`): under \`wrangler dev\` it sends every span of the Worker to a collector worker in the same workerd that writes it to SQLite, a cost production does not have in the Worker's process (the last table of section 1 measures it)
+- wrangler's local trace store off (\`X_LOCAL_OBSERVABILITY=false\`): under \`wrangler dev\` it sends every span of the Worker to a collector worker in the same workerd that writes it to SQLite, which production does not do in the Worker's process (the last table of section 1 measures the send path with it on)
 - workerd CPU per 202: the CPU time (user + system, from /proc) the server's workerd processes spent during the run, background work included, divided by the 202s; first the Worker's own process, then wrangler's proxy in front of it. Other work on the machine disturbs it less than throughput and latency`;
 }
 
@@ -372,7 +372,7 @@ function tracedMarkdown({ runs, ratios, problems }) {
 
 ### The same runs with wrangler's local trace store on (as under \`npm start\`)
 
-Right after the runs above, on a second \`wrangler dev\` with fresh state and \`X_LOCAL_OBSERVABILITY=true\`; no targets. The store's cost grows with the spans a request makes (one for the no-op; an RPC, SQL statements, D1 batches, queue sends and a receipt for a message), so it weighs on the send path far more than on the no-op.
+Right after the runs above (once their server has stopped), one round on a second \`wrangler dev\` with fresh state and \`X_LOCAL_OBSERVABILITY=true\`; no targets. The store records every span and log line of a request (one span for the no-op; an RPC, SQL statements, D1 batches, queue sends and a receipt for a message).
 
 ${runsTable(runs)}
 
