@@ -1,7 +1,7 @@
 /**
  * Batch (run by `npm run bench`, or alone with `npm run bench -- --only batch`): one tenant at
  * `batchRate` msg/s sends an approved notification template to `batchRecipients` recipients as one
- * CSV (`POST /v1/batches`). Measured: how long the 202 takes (target ≤ 6 s for 100,000); the
+ * CSV (`POST /v1/batches`). Measured: how long the 202 takes (target ≤ 4 s for 100,000, issue 22); the
  * drain rate the sandbox saw (`sent_at` of the batch's messages, overall and over the middle 90%,
  * within 5% of the rate); and, while the batch drains, verification messages sent one at a time:
  * from each 202 to its `sent_at` (target ≤ 1 s), the transactional lane going ahead of the bulk one.
@@ -29,7 +29,7 @@ import {
 import { profileWorker } from "./profile.mjs";
 
 const TOLERANCE = 0.05;
-const ACCEPT_TARGET_S = 6;
+const ACCEPT_TARGET_S = 4; // issue 22 (issue 11 asked for 6)
 const VERIFICATION_TARGET_S = 1;
 
 async function approvedTemplate(server, key, template) {
