@@ -45,6 +45,17 @@ export function notCommitted(sql: SqlStorage, messages: readonly OutboxMessage[]
   return messages.filter((m) => m.batchId === null || !wasCommitted(m.batchId));
 }
 
+/** How many of a batch's messages are staged (an index count, no row read). */
+export function stagedCount(sql: SqlStorage, batchId: string): number {
+  return Number(
+    firstRow(
+      sql,
+      "SELECT COUNT(*) AS n FROM outbox WHERE batch_id = ? AND state = 'staged'",
+      batchId,
+    )?.n ?? 0,
+  );
+}
+
 /** A staged batch's messages with their estimated cost, in the order they were staged. */
 export function stagedCharges(
   sql: SqlStorage,
@@ -77,14 +88,7 @@ export function commitStaged(
   now: number,
   expected: number = record.accepted,
 ): boolean {
-  const staged = Number(
-    firstRow(
-      sql,
-      "SELECT COUNT(*) AS n FROM outbox WHERE batch_id = ? AND state = 'staged'",
-      record.id,
-    )?.n ?? 0,
-  );
-  if (staged !== expected) {
+  if (stagedCount(sql, record.id) !== expected) {
     return false;
   }
   sql.exec(

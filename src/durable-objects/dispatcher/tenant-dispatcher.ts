@@ -69,6 +69,7 @@ import {
   notCommitted,
   STAGED_TTL_MS,
   stagedCharges,
+  stagedCount,
   storedBatch,
 } from "./batch-outbox";
 import {
@@ -382,14 +383,15 @@ export class TenantDispatcher extends DurableObject<Env> {
       return "stale-settings";
     }
     const now = this.clock();
-    const staged = stagedCharges(this.sql, record.id);
+    // Test-mode batches never count, so only a live batch's rows are read for their costs (100,000
+    // rows' JSON was a quarter of a large batch's commit); its messages are charged in order.
+    const charges = record.mode === "live" ? stagedCharges(this.sql, record.id) : [];
+    const staged = record.mode === "live" ? charges.length : stagedCount(this.sql, record.id);
     const expected = part ?? record.accepted;
-    if (staged.length !== expected) {
+    if (staged !== expected) {
       return "incomplete";
     }
-    // Test-mode batches never count; a live batch's messages are charged in their order.
     const policy = budget?.policy ?? { limitMicros: null, zone: "UTC", currency: "" };
-    const charges = record.mode === "live" ? staged : [];
     const plan = planCharges(this.sql, policy, charges, now);
     let refused: string[] = [];
     if (plan.refusal) {
