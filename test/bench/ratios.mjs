@@ -376,9 +376,15 @@ Right after the runs above (once their server has stopped), one round on a secon
 
 ${runsTable(runs)}
 
-| send run | throughput / noop | p99 / noop | workerd CPU per 202, all processes, / noop's |
-| -------- | ----------------- | ---------- | -------------------------------------------- |
-${[solo, multi].map((run, i) => `| ${run.name} | ${format(ratios[i].throughput, 2)} | ${format(ratios[i].p99, 2)} | ${format(cpu(run) / cpu(noop), 2)} |`).join("\n")}
+${markdownTable(
+  ["send run", "throughput / noop", "p99 / noop", "workerd CPU per 202, all processes, / noop's"],
+  [solo, multi].map((run, i) => [
+    run.name,
+    format(ratios[i].throughput, 2),
+    format(ratios[i].p99, 2),
+    format(cpu(run) / cpu(noop), 2),
+  ]),
+)}
 
 ${problems.length === 0 ? "No 429, 5xx, other non-202, connection error or time-out." : `Problems in these runs: ${problems.join("; ")}.`}`;
 }
